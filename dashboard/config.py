@@ -1,0 +1,180 @@
+"""Settings read from the environment and validated once at start-up.
+
+Every setting has a safe default for the embedded demo; a bad value stops start-up with one
+clear line (``ConfigError``) naming the variable and how to fix it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_MANIFEST = DATA_DIR / "reference_manifest.toml"
+DEFAULT_SQLITE_PATH = DATA_DIR / "registry.db"
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+
+# Placeholder values that people copy from examples; none of them is a secret.
+_WEAK_SECRETS = {"secret", "changeme", "change-me", "dev", "development", "test", "password", "xxx"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting or a file the app needs is wrong; the message is one line a user can act on."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    reference_data_dir: Path
+    manifest_path: Path
+    secret_key: str
+    k_min: int = 8
+    tile_url: str | None = None
+    tile_attribution: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8050
+    debug: bool = False
+    pilot_start: dt.date = dt.date(2026, 4, 13)
+    public_launch: dt.date = dt.date(2026, 7, 6)
+    demo_registrations: int = 24_000
+    demo_seed: int = 2026
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to a number from {lo} to {hi}.") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is out of range; set it to a number from {lo} to {hi}.")
+    return value
+
+
+def _date(env: dict, name: str, default: dt.date) -> dt.date:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value; use true or false.")
+
+
+def _database_url(env: dict) -> str:
+    raw = (env.get("DATABASE_URL") or "").strip()
+    if not raw:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    if raw.startswith("sqlite:///"):
+        return raw
+    if raw.startswith("postgresql+psycopg://"):
+        return raw
+    if raw.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(
+            "DATABASE_URL must name the psycopg driver: write postgresql+psycopg://user:password@host:port/dbname."
+        )
+    scheme = raw.split(":", 1)[0]
+    raise ConfigError(
+        f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:///path/to/file.db or "
+        "postgresql+psycopg://user:password@host:port/dbname."
+    )
+
+
+def _reference_dir(env: dict) -> Path:
+    raw = (env.get("REFERENCE_DATA_DIR") or "").strip()
+    if raw:
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"REFERENCE_DATA_DIR={raw} is not a folder; point it at the reference-data folder.")
+        return path.resolve()
+    default = PROJECT_ROOT.parent / "shared" / "data"
+    if default.is_dir():
+        return default.resolve()
+    raise ConfigError(
+        f"no reference data: {default} does not exist; set REFERENCE_DATA_DIR to the folder holding the "
+        "boundary, household, deprivation and postcode files."
+    )
+
+
+def _secret_key(env: dict, *, create: bool) -> str:
+    raw = env.get("SECRET_KEY")
+    if raw is not None:
+        key = raw.strip()
+        if key.lower() in _WEAK_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY is too weak ({len(key)} characters); use at least {MIN_SECRET_KEY_LENGTH} random "
+                "characters, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+            )
+        return key
+    # Embedded mode: keep a generated key beside the database so sessions survive restarts.
+    if SECRET_KEY_FILE.exists():
+        key = SECRET_KEY_FILE.read_text().strip()
+        if len(key) >= MIN_SECRET_KEY_LENGTH:
+            return key
+        raise ConfigError(f"{SECRET_KEY_FILE} is damaged; delete it and a new key will be generated.")
+    key = secrets.token_urlsafe(48)
+    if create:
+        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SECRET_KEY_FILE.write_text(key + "\n")
+        SECRET_KEY_FILE.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Settings:
+    """Read and validate settings from ``env`` (default: ``os.environ``).
+
+    Raises ``ConfigError`` with one actionable line for the first bad setting found.
+    """
+    env = dict(os.environ if env is None else env)
+    manifest_raw = (env.get("REFERENCE_MANIFEST") or "").strip()
+    manifest = Path(manifest_raw).expanduser() if manifest_raw else DEFAULT_MANIFEST
+    if not manifest.is_file():
+        raise ConfigError(f"reference manifest {manifest} not found; set REFERENCE_MANIFEST to a manifest file.")
+    tile_url = (env.get("TILE_URL") or "").strip() or None
+    if tile_url and not (tile_url.startswith(("http://", "https://", "/")) and "{z}" in tile_url):
+        raise ConfigError(
+            f"TILE_URL={tile_url!r} is not a tile template; use e.g. https://tiles.example/{{z}}/{{x}}/{{y}}.png."
+        )
+    pilot_start = _date(env, "PILOT_START", Settings.pilot_start)
+    public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)
+    if public_launch <= pilot_start:
+        raise ConfigError(f"PUBLIC_LAUNCH ({public_launch}) must come after PILOT_START ({pilot_start}).")
+    return Settings(
+        database_url=_database_url(env),
+        reference_data_dir=_reference_dir(env),
+        manifest_path=manifest.resolve(),
+        secret_key=_secret_key(env, create=create_secret),
+        k_min=_int(env, "K_MIN", 8, 2, 1000),
+        tile_url=tile_url,
+        tile_attribution=(env.get("TILE_ATTRIBUTION") or "").strip() or None,
+        host=(env.get("HOST") or "127.0.0.1").strip(),
+        port=_int(env, "PORT", 8050, 1, 65535),
+        debug=_bool(env, "DEBUG", False),
+        pilot_start=pilot_start,
+        public_launch=public_launch,
+        demo_registrations=_int(env, "DEMO_REGISTRATIONS", 24_000, 10, 1_000_000),
+        demo_seed=_int(env, "DEMO_SEED", 2026, 0, 2**31 - 1),
+    )

@@ -1,0 +1,1 @@
+"""The registry: models, database, queries. No Dash imports here."""

@@ -1,0 +1,129 @@
+"""Engines, sessions and schema migrations for SQLite (embedded) and PostgreSQL/PostGIS.
+
+SQLite connections get WAL journaling, a busy timeout and foreign keys; PostgreSQL gets a
+PostGIS geometry column on ``site`` (maintained by the database) with a GiST index.
+Every schema change goes through the Alembic migrations in ``dashboard/registry/migrations``.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.config import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the per-backend settings the registry relies on."""
+    if url.startswith("sqlite"):
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once and read something; raise ``ConfigError`` with one clear line if that fails."""
+    where = describe_url(str(engine.url.render_as_string(hide_password=False)))
+    path = _sqlite_path(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA schema_version").scalar()
+                result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+                if result != "ok":
+                    raise ConfigError(
+                        f"the SQLite database {path} is damaged ({result}); move it away and restart to rebuild demo data."
+                    )
+            else:
+                conn.exec_driver_sql("SELECT 1").scalar()
+    except ConfigError:
+        raise
+    except sa.exc.DatabaseError as exc:
+        orig = getattr(exc, "orig", exc)
+        if isinstance(orig, sqlite3.DatabaseError):
+            raise ConfigError(
+                f"{path} is not a usable SQLite database ({orig}); move it away and restart to rebuild demo data."
+            ) from None
+        first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        raise ConfigError(f"cannot reach the database at {where}: {first_line}; check DATABASE_URL.") from None
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    return script.get_current_head()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest migration (a no-op when it already is)."""
+    if engine.dialect.name == "sqlite" or current_revision(engine) != head_revision():
+        command.upgrade(alembic_config(engine), "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is committed at the end, or rolled back whole on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,294 @@
+"""SQLAlchemy 2.0 typed models of the registry.
+
+Data-protection notes, enforced by tests/unit/test_schema_promises.py:
+- no column records an employer, staff status or cohort, or anything from which a link to the
+  police could be derived (campaign attribution exists only as aggregate daily counts);
+- no column can hold a camera stream URL, an IP address or a camera credential;
+- personal data (registrant contact details, site address and exact position) is nullable so
+  that withdrawal can erase it at once and leave only anonymous, aggregate-level facts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}; pass an aware UTC datetime")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Registrant(Base):
+    """A person who registered a site. Contact fields are erased (set NULL) on withdrawal."""
+
+    __tablename__ = "registrant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(120))
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    preferred_channel: Mapped[str | None] = mapped_column(sa.String(10))
+    consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(10), default="active", index=True)
+    last_confirmed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    management_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    site: Mapped[Site | None] = relationship(back_populates="registrant", uselist=False)
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('active', 'withdrawn')", name="status"),
+        sa.CheckConstraint("preferred_channel IN ('email', 'phone', 'text')", name="channel"),
+        # An active registration always has a way to contact its owner.
+        sa.CheckConstraint(
+            "status = 'withdrawn' OR (name IS NOT NULL AND (email IS NOT NULL OR phone IS NOT NULL))",
+            name="active_contact",
+        ),
+    )
+
+
+class Site(Base):
+    """The one location of a registration. Address and exact position are erased on withdrawal;
+    the district, small area and aggregation cells (computed once at write time) remain."""
+
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registrant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registrant.id", ondelete="CASCADE"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    postcode: Mapped[str | None] = mapped_column(sa.String(8), index=True)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    easting_m: Mapped[float | None] = mapped_column(sa.Float, index=True)
+    northing_m: Mapped[float | None] = mapped_column(sa.Float)
+    district_code: Mapped[str] = mapped_column(sa.String(9), index=True)
+    lsoa_code: Mapped[str | None] = mapped_column(sa.String(9), index=True)
+    h3_r7: Mapped[str] = mapped_column(sa.String(15), index=True)
+    h3_r8: Mapped[str] = mapped_column(sa.String(15), index=True)
+    h3_r9: Mapped[str] = mapped_column(sa.String(15), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    registrant: Mapped[Registrant] = relationship(back_populates="site")
+    cameras: Mapped[list[Camera]] = relationship(back_populates="site", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('home', 'business', 'other')", name="kind"),
+        sa.CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat"),
+        sa.CheckConstraint("lon IS NULL OR (lon BETWEEN -180 AND 180)", name="lon"),
+        sa.CheckConstraint(
+            "(lat IS NULL) = (lon IS NULL) AND (lat IS NULL) = (easting_m IS NULL) "
+            "AND (lat IS NULL) = (northing_m IS NULL)",
+            name="position_complete",
+        ),
+    )
+
+
+class Camera(Base):
+    """One camera at a site. Optional field-of-view values fall back to per-kind defaults
+    (``vocab.effective_fov``) when read."""
+
+    __tablename__ = "camera"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), index=True)
+    mount: Mapped[str | None] = mapped_column(sa.String(10))
+    placement: Mapped[str] = mapped_column(sa.String(8))
+    direction_deg: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    fov_angle_deg: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    fov_range_m: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    recording_mode: Mapped[str] = mapped_column(sa.String(10))
+    retention_days: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    overlooks: Mapped[str] = mapped_column(sa.String(60), default="")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    site: Mapped[Site] = relationship(back_populates="cameras")
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('doorbell', 'fixed', 'dome', 'ptz', 'other')", name="kind"),
+        sa.CheckConstraint("placement IN ('indoor', 'outdoor')", name="placement"),
+        sa.CheckConstraint("recording_mode IN ('continuous', 'motion')", name="recording_mode"),
+        sa.CheckConstraint("direction_deg IS NULL OR direction_deg BETWEEN 0 AND 359", name="direction"),
+        sa.CheckConstraint("fov_angle_deg IS NULL OR fov_angle_deg BETWEEN 1 AND 360", name="fov_angle"),
+        sa.CheckConstraint("fov_range_m IS NULL OR fov_range_m BETWEEN 1 AND 500", name="fov_range"),
+        sa.CheckConstraint("retention_days IS NULL OR retention_days BETWEEN 0 AND 365", name="retention"),
+    )
+
+
+class User(Base):
+    """A member of force staff who logs in to the dashboard."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(10))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('officer', 'analyst', 'lead', 'auditor', 'admin')", name="role"),
+    )
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class FootageRequest(Base):
+    """A request to an owner for footage of an incident, under a case reference."""
+
+    __tablename__ = "footage_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_ref: Mapped[str] = mapped_column(sa.String(40), index=True)
+    camera_id: Mapped[int] = mapped_column(sa.ForeignKey("camera.id", ondelete="RESTRICT"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
+    incident_lat: Mapped[float] = mapped_column(sa.Float)
+    incident_lon: Mapped[float] = mapped_column(sa.Float)
+    incident_district_code: Mapped[str | None] = mapped_column(sa.String(9), index=True)
+    crime_category: Mapped[str | None] = mapped_column(sa.String(60))
+    incident_from: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    incident_to: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(20), default="sent", index=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    footage_likely_overwritten: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    footage_useful: Mapped[bool | None] = mapped_column(sa.Boolean)
+
+    events: Mapped[list[FootageRequestEvent]] = relationship(
+        back_populates="request", order_by="FootageRequestEvent.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('sent', 'footage_provided', 'no_relevant_footage', 'declined', 'no_response', 'withdrawn')",
+            name="status",
+        ),
+        sa.CheckConstraint("incident_to >= incident_from", name="window"),
+    )
+
+
+class FootageRequestEvent(Base):
+    """Each status a footage request passes through: when and by whom."""
+
+    __tablename__ = "footage_request_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("footage_request.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+
+    request: Mapped[FootageRequest] = relationship(back_populates="events")
+
+
+class AuditEvent(Base):
+    """Append-only log of consultation, disclosure, collection, alteration and erasure.
+
+    Each row carries a SHA-256 chained to the previous row's hash (tamper evidence); the
+    database refuses UPDATE and DELETE on this table (triggers in the migrations).
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    role: Mapped[str | None] = mapped_column(sa.String(10))
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    case_ref: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    subject_ids: Mapped[str | None] = mapped_column(sa.Text)
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    row_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class Campaign(Base):
+    """A recruitment campaign with its own QR code. Never linked to a registration."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "channel IN ('internal_message', 'poster', 'social_media', 'leaflet', 'press', 'other')", name="channel"
+        ),
+    )
+
+
+class CampaignDailyCount(Base):
+    """Aggregate funnel counts per campaign and day: the only place campaign attribution lives."""
+
+    __tablename__ = "campaign_daily_count"
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    scans: Mapped[int] = mapped_column(sa.Integer, default=0)
+    form_starts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    completions: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    __table_args__ = (
+        sa.CheckConstraint("scans >= 0 AND form_starts >= 0 AND completions >= 0", name="non_negative"),
+    )

@@ -1,0 +1,113 @@
+"""Controlled vocabularies of the registry and the field-of-view defaults per camera kind.
+
+Codes are what the database stores; labels are what people read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("officer", "analyst", "lead", "auditor", "admin")
+ROLE_LABELS = {
+    "officer": "Officer",
+    "analyst": "Analyst",
+    "lead": "Project lead",
+    "auditor": "Auditor",
+    "admin": "Administrator",
+}
+
+CONTACT_CHANNELS = {"email": "Email", "phone": "Phone call", "text": "Text message"}
+REGISTRANT_STATUSES = ("active", "withdrawn")
+SITE_KINDS = {"home": "Home", "business": "Business", "other": "Other"}
+
+CAMERA_KINDS = {
+    "doorbell": "Doorbell camera",
+    "fixed": "Fixed CCTV",
+    "dome": "Dome camera",
+    "ptz": "Pan-tilt-zoom",
+    "other": "Other",
+}
+MOUNTS = {
+    "door": "Door or door frame",
+    "wall": "Wall",
+    "eaves": "Eaves or soffit",
+    "window": "Window",
+    "pole": "Pole or post",
+    "ceiling": "Ceiling",
+    "other": "Other",
+}
+PLACEMENTS = {"outdoor": "Outdoor", "indoor": "Indoor"}
+RECORDING_MODES = {"continuous": "Continuous", "motion": "Motion-triggered"}
+OVERLOOKS = {
+    "street": "Street",
+    "driveway": "Driveway",
+    "garden": "Garden",
+    "shop_front": "Shop front",
+    "car_park": "Car park",
+}
+
+REQUEST_STATUSES = {
+    "sent": "Sent",
+    "footage_provided": "Footage provided",
+    "no_relevant_footage": "No relevant footage",
+    "declined": "Declined",
+    "no_response": "No response",
+    "withdrawn": "Withdrawn",
+}
+
+MAX_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class FieldOfView:
+    angle_deg: float
+    range_m: float
+
+
+# Typical horizontal field of view and useful recording range per kind, used when the owner
+# does not say. Doorbells are wide and short; fixed bullet cameras narrower and longer; a
+# pan-tilt-zoom camera can point anywhere, so it is treated as seeing all round.
+DEFAULT_FOV = {
+    "doorbell": FieldOfView(160.0, 10.0),
+    "fixed": FieldOfView(90.0, 25.0),
+    "dome": FieldOfView(100.0, 15.0),
+    "ptz": FieldOfView(360.0, 40.0),
+    "other": FieldOfView(90.0, 10.0),
+}
+
+
+def effective_fov(kind: str, angle_deg: float | None, range_m: float | None) -> FieldOfView:
+    """Field of view of a camera: the owner's values where given, the kind's defaults otherwise.
+
+    >>> effective_fov("doorbell", None, 6.0)
+    FieldOfView(angle_deg=160.0, range_m=6.0)
+    """
+    default = DEFAULT_FOV.get(kind, DEFAULT_FOV["other"])
+    return FieldOfView(
+        angle_deg=float(angle_deg) if angle_deg is not None else default.angle_deg,
+        range_m=float(range_m) if range_m is not None else default.range_m,
+    )
+
+
+def join_codes(codes: list[str] | tuple[str, ...] | set[str], allowed: dict[str, str]) -> str:
+    """Store a set of vocabulary codes as one sorted, comma-joined string.
+
+    >>> join_codes(["street", "driveway"], OVERLOOKS)
+    'driveway,street'
+    """
+    unknown = sorted(set(codes) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown code(s) {unknown}; expected some of {sorted(allowed)}")
+    return ",".join(sorted(set(codes)))
+
+
+def split_codes(stored: str | None) -> list[str]:
+    return [c for c in (stored or "").split(",") if c]
+
+CAMPAIGN_CHANNELS = {
+    "internal_message": "Internal message",
+    "poster": "Poster",
+    "social_media": "Social media",
+    "leaflet": "Leaflet",
+    "press": "Press",
+    "other": "Other",
+}

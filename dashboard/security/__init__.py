@@ -1,0 +1,1 @@
+"""Accounts, login, roles and the audit log. No Dash imports here."""
