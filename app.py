@@ -1,0 +1,25 @@
+"""Entry point: ``python app.py`` serves the dashboard on http://127.0.0.1:8050.
+
+On first run with the embedded SQLite database it builds the demo registry and prints the demo
+logins. For a WSGI server use ``app:server``: the Flask server of ``create_app()``, built on
+first use so that importing this module loads no data.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def __getattr__(name: str):
+    if name == "server":
+        from dashboard.application import create_app
+
+        global server
+        server = create_app().server
+        return server
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    from dashboard.cli import main
+
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -1,0 +1,117 @@
+"""The app factory: Flask server + Dash app, login, access guard, pages and API."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ClientsideFunction, Input, Output, State, html
+from flask import Flask, Response, abort, render_template
+from flask_login import current_user
+
+from dashboard import ids
+from dashboard.api import blueprint as api_blueprint
+from dashboard.components.shell import shell
+from dashboard.config import PROJECT_ROOT
+from dashboard.pages import all_pages, page_for_path
+from dashboard.runtime import Runtime, prepare
+from dashboard.runtime_access import runtime
+from dashboard.security.access import guard
+from dashboard.security.login import init_login
+
+log = logging.getLogger(__name__)
+
+
+def _server(rt: Runtime) -> Flask:
+    server = Flask("dashboard", template_folder=str(PROJECT_ROOT / "dashboard" / "templates"))
+    server.config.update(
+        SECRET_KEY=rt.settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=3600 * 12,
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    server.extensions["ccr"] = rt
+    init_login(server)
+    server.before_request(guard)
+    server.register_blueprint(api_blueprint)
+
+    @server.get("/sources")
+    def sources():
+        path = runtime().reference.sources_path
+        if path is None or not path.is_file():
+            abort(404)
+        return Response(path.read_text(encoding="utf-8"), mimetype="text/plain; charset=utf-8")
+
+    @server.errorhandler(500)
+    def server_error(_exc):
+        log.exception("unhandled error")
+        return render_template("error.html", status=500,
+                               message="The request could not be completed. It has been logged."), 500
+
+    @server.after_request
+    def no_store(response):
+        if response.mimetype in ("text/html", "application/json"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return server
+
+
+def _serve_layout():
+    """The shell for the logged-in user: navigation lists only the pages their role may use."""
+    rt = runtime()
+    if not current_user.is_authenticated:
+        return html.Div()
+    pages = [p for p in all_pages() if p.allows(current_user.role)]
+    return shell(pages, current_user.username, current_user.role_label, rt.reference)
+
+
+def _register_router(app: dash.Dash) -> None:
+    @app.callback(Output(ids.CONTENT, "children"), Input(ids.URL, "pathname"))
+    def route(pathname):
+        rt = runtime()
+        page = page_for_path(pathname or "/")
+        if page is None:
+            return html.Div([html.H1("Page not found", className="h3"), html.P("There is no page at this address.")])
+        if not page.allows(current_user.role):
+            return html.Div([html.H1("Not available to your role", className="h3"),
+                             html.P("Ask an administrator if you need access.")])
+        return page.layout(rt, current_user)
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="ccr", function_name="toggleNav"),
+        Output("shell-nav-collapse", "is_open"),
+        Input("shell-nav-toggle", "n_clicks"),
+        State("shell-nav-collapse", "is_open"),
+        prevent_initial_call=True,
+    )
+
+
+def create_app(rt: Runtime | None = None) -> dash.Dash:
+    """Build the Dash app on a Flask server. ``rt`` defaults to a freshly prepared Runtime."""
+    rt = rt or prepare()
+    server = _server(rt)
+    app = dash.Dash(
+        "dashboard",
+        server=server,
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        title=f"Community Camera Registry · {rt.reference.force_name}",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        external_stylesheets=[],
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = _serve_layout
+    _register_router(app)
+    for page in all_pages():
+        if page.register_callbacks:
+            page.register_callbacks(app)
+    return app

@@ -1,0 +1,234 @@
+"""Command line for operators: serve, demo, user add, token issue, check.
+
+Every failure is one line on standard error and a non-zero exit status; never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import sys
+import time
+
+import sqlalchemy as sa
+
+from dashboard.config import ConfigError, load_settings
+from dashboard.registry.vocab import ROLES
+
+EXIT_ERROR = 2
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is one line for the operator."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Community Camera Registry")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve the dashboard (builds demo data on first run with SQLite)")
+    serve.add_argument("--no-demo", action="store_true", help="do not build demo data into an empty registry")
+
+    demo = sub.add_parser("demo", help="build demo data into the configured database")
+    demo.add_argument("--seed", type=int, default=None, help="random seed (same seed, same data)")
+    demo.add_argument("--registrations", type=int, default=None, help="number of registrations (about 1.6 cameras each)")
+    demo.add_argument("--as-of", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                      help="the day the story ends (default: today)")
+    demo.add_argument("--replace", action="store_true", help="delete the existing registry first")
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_sub.add_parser("add", help="create a user; the password is read from standard input or a prompt")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    issue = token_sub.add_parser("issue", help="print a new API bearer token for a user (shown once)")
+    issue.add_argument("username")
+
+    sub.add_parser("check", help="validate configuration, reference data and database")
+    return parser
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise CommandError("no password on standard input; pipe one line, e.g. printf '%s\\n' \"$PW\" | ...")
+        return line.rstrip("\r\n")
+    first = getpass.getpass("Password (at least 12 characters): ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise CommandError("the two passwords differ; nothing was changed.")
+    return first
+
+
+def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: bool) -> None:
+    from dashboard.demo.generator import generate_demo
+
+    print(f"Building demo registry: {registrations:,} registrations, seed {seed}, up to {as_of} ...", flush=True)
+    summary = generate_demo(
+        rt.engine, rt.reference, seed=seed, registrations=registrations, as_of=as_of,
+        pilot_start=rt.settings.pilot_start, public_launch=rt.settings.public_launch, replace=replace,
+    )
+    print(f"  {summary.registrations:,} registrations ({summary.withdrawn:,} withdrawn), {summary.cameras:,} cameras, "
+          f"{summary.footage_requests:,} footage requests, in {summary.seconds:.1f} s")
+
+
+def demo_logins(rt) -> list[tuple[str, str, str]]:
+    """The demo users whose demo password still works (so none is printed after it was changed)."""
+    from dashboard.demo.generator import DEMO_USERS
+    from dashboard.registry.models import User
+    from dashboard.security.accounts import verify_password
+
+    out = []
+    with rt.sessions() as s:
+        for username, role, password in DEMO_USERS:
+            user = s.scalar(sa.select(User).where(User.username == username))
+            if user is not None and user.active and verify_password(user.password_hash, password):
+                out.append((username, role, password))
+    return out
+
+
+def _print_logins(rt) -> None:
+    logins = demo_logins(rt)
+    if not logins:
+        return
+    print("\nDemo logins (demo data only; create real users with 'python -m dashboard user add'):")
+    for username, role, password in logins:
+        print(f"  {role:<8} {username:<16} {password}")
+
+
+def cmd_serve(args) -> int:
+    from dashboard.application import create_app
+    from dashboard.registry.queries import registry_is_empty
+    from dashboard.runtime import prepare
+
+    rt = prepare()
+    with rt.sessions() as s:
+        empty = registry_is_empty(s)
+    if empty and rt.settings.is_sqlite and not args.no_demo:
+        _build_demo(rt, seed=rt.settings.demo_seed, registrations=rt.settings.demo_registrations,
+                    as_of=dt.date.today(), replace=False)
+    app = create_app(rt)
+    _print_logins(rt)
+    url = f"http://{rt.settings.host}:{rt.settings.port}"
+    print(f"\nCommunity Camera Registry for {rt.reference.force_name} on {url}  (Ctrl+C stops)", flush=True)
+    if rt.settings.debug:
+        app.run(host=rt.settings.host, port=rt.settings.port, debug=True)
+        return 0
+    from waitress import serve
+
+    serve(app.server, host=rt.settings.host, port=rt.settings.port, threads=8, ident="ccr")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from dashboard.runtime import prepare
+
+    rt = prepare()
+    seed = rt.settings.demo_seed if args.seed is None else args.seed
+    n = rt.settings.demo_registrations if args.registrations is None else args.registrations
+    if not 10 <= n <= 1_000_000:
+        raise CommandError(f"--registrations {n} is out of range; use 10 to 1,000,000 (about 1.6 cameras each).")
+    _build_demo(rt, seed=seed, registrations=n, as_of=args.as_of or dt.date.today(), replace=args.replace)
+    _print_logins(rt)
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    from dashboard.registry.database import transaction
+    from dashboard.runtime import open_database, session_factory
+    from dashboard.security import audit
+    from dashboard.security.accounts import create_user
+
+    settings = load_settings()
+    engine = open_database(settings)
+    password = _read_password()
+    with transaction(session_factory(engine)) as s:
+        user = create_user(s, args.username, password, args.role)
+        audit.record(s, audit.SYSTEM, "user_created", subject_ids=[user.id],
+                     detail={"username": user.username, "role": user.role, "via": "command line"})
+    print(f"created user {user.username} with role {user.role}")
+    return 0
+
+
+def cmd_token_issue(args) -> int:
+    from dashboard.registry.database import transaction
+    from dashboard.runtime import open_database, session_factory
+    from dashboard.security import audit
+    from dashboard.security.accounts import issue_token
+
+    engine = open_database(load_settings())
+    with transaction(session_factory(engine)) as s:
+        token = issue_token(s, args.username)
+        audit.record(s, audit.SYSTEM, "token_issued", detail={"username": args.username.strip().lower(),
+                                                               "via": "command line"})
+    print(token)
+    print("Store this token now: it is not kept and cannot be shown again.", file=sys.stderr)
+    return 0
+
+
+def cmd_check(_args) -> int:
+    from dashboard.registry.database import current_revision, describe_url, head_revision
+    from dashboard.registry.schema_rules import forbidden_columns
+    from dashboard.runtime import load_reference_or_fail, open_database
+
+    started = time.perf_counter()
+    settings = load_settings()
+    print(f"ok  configuration (K_MIN={settings.k_min}, debug {'on' if settings.debug else 'off'})")
+    ref = load_reference_or_fail(settings)
+    print(f"ok  reference data for {ref.force_name}: {len(ref.districts)} districts, {len(ref.small_areas)} small "
+          f"areas, {len(ref.postcodes):,} postcodes from {settings.reference_data_dir}")
+    engine = open_database(settings, migrate_schema=False)
+    revision, head = current_revision(engine), head_revision()
+    if revision != head:
+        raise CommandError(f"database {describe_url(settings.database_url)} is at schema {revision or 'none'}, "
+                           f"the code needs {head}; start the app or run 'python -m dashboard demo' to migrate.")
+    insp = sa.inspect(engine)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        columns = [(t, c["name"]) for t in insp.get_table_names() for c in insp.get_columns(t)]
+    problems = forbidden_columns(columns)
+    if problems:
+        raise CommandError(f"schema breaks the registry's promises: {problems[0]}")
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM registrant")).scalar()
+    print(f"ok  database {describe_url(settings.database_url)} at schema {revision}, {n:,} registrations")
+    print(f"all checks passed in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "demo": cmd_demo,
+    "check": cmd_check,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dashboard.security.accounts import AccountError
+
+    args = _parser().parse_args(argv)
+    if args.command == "user":
+        handler = cmd_user_add
+    elif args.command == "token":
+        handler = cmd_token_issue
+    else:
+        handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except (ConfigError, CommandError, AccountError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the operator gets one line, never a traceback
+        if type(exc).__name__ == "DemoError":
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"error: unexpected failure ({type(exc).__name__}): {first}", file=sys.stderr)
+        return 1

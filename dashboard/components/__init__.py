@@ -1,0 +1,1 @@
+"""Reusable view builders: map layers, the app shell, figure cards. They take plain data."""

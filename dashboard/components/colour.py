@@ -1,0 +1,33 @@
+"""Colour classes for choropleths: a sequential palette readable on a plain background."""
+from __future__ import annotations
+
+import math
+
+# ColorBrewer "Blues" 5-class, light to dark.
+BLUES = ("#dbe9f6", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+NO_DATA = "#e9ecef"
+
+
+def class_breaks(values: list[float], n: int = len(BLUES)) -> list[float]:
+    """Upper bounds of ``n`` equal-width classes over the finite values (empty if none).
+
+    >>> class_breaks([0.0, 10.0], 5)
+    [2.0, 4.0, 6.0, 8.0, 10.0]
+    """
+    finite = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not finite:
+        return []
+    lo, hi = min(finite), max(finite)
+    if hi == lo:
+        return [hi]
+    step = (hi - lo) / n
+    return [round(lo + step * (i + 1), 6) for i in range(n)]
+
+
+def colour_for(value: float | None, breaks: list[float]) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or not breaks:
+        return NO_DATA
+    for i, upper in enumerate(breaks):
+        if value <= upper:
+            return BLUES[min(i, len(BLUES) - 1)] if len(breaks) > 1 else BLUES[-1]
+    return BLUES[-1]

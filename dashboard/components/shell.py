@@ -1,0 +1,80 @@
+"""The app shell: navigation for the user's role, the page container and the attribution footer."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_wtf.csrf import generate_csrf
+
+from dashboard import ids
+from dashboard.geo.reference import ReferenceGeography
+from dashboard.pages import Page
+
+
+def navbar(pages: list[Page], username: str, role_label: str, force_name: str) -> dbc.Navbar:
+    links = [dbc.NavItem(dbc.NavLink(p.title, href=p.path, active="exact")) for p in pages]
+    logout = html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            html.Button("Log out", type="submit", className="btn btn-outline-light btn-sm", id="shell-logout"),
+        ],
+        method="POST",
+        action="/logout",
+        className="d-flex align-items-center gap-2 ms-lg-3",
+    )
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(
+                    [html.Span("Community Camera Registry", className="fw-semibold"),
+                     html.Span(force_name, className="brand-force ms-2")],
+                    href="/",
+                ),
+                dbc.NavbarToggler(id="shell-nav-toggle"),
+                dbc.Collapse(
+                    [
+                        dbc.Nav(links, navbar=True, className="me-auto", id=ids.NAV),
+                        html.Span([html.Span(username, className="fw-semibold"), f" · {role_label}"],
+                                  className="navbar-text small text-light", id="shell-user"),
+                        logout,
+                    ],
+                    id="shell-nav-collapse",
+                    navbar=True,
+                    is_open=False,
+                ),
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+        className="mb-3 app-navbar",
+    )
+
+
+def footer(ref: ReferenceGeography) -> html.Footer:
+    return html.Footer(
+        dbc.Container(
+            [
+                html.P(
+                    "No live access to any camera. Owners' addresses are never shown on a public map.",
+                    className="mb-1 fw-semibold",
+                ),
+                *[html.P(line, className="mb-1") for line in ref.attribution],
+                html.A("Data sources and licences", href="/sources", className="footer-link"),
+            ],
+            fluid=True,
+        ),
+        className="app-footer small text-secondary mt-4 py-3",
+        id="shell-footer",
+    )
+
+
+def shell(pages: list[Page], username: str, role_label: str, ref: ReferenceGeography) -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            html.A("Skip to content", href="#shell-content", className="visually-hidden-focusable skip-link"),
+            navbar(pages, username, role_label, ref.force_name),
+            html.Main(dbc.Container(id=ids.CONTENT, fluid=True), id="main"),
+            footer(ref),
+        ]
+    )

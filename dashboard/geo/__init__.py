@@ -1,0 +1,1 @@
+"""Pure spatial functions: reference geography, radius search, coverage and gaps (no Dash imports)."""

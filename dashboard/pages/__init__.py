@@ -1,0 +1,39 @@
+"""The dashboard's pages, registered from code: each declares its path, title, roles and layout.
+
+Page modules own component ids that start with their ``id_prefix``; the access guard uses the
+prefix to refuse a callback request from a role that may not use that page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from dash.development.base_component import Component
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    title: str
+    roles: frozenset[str]
+    id_prefix: str
+    layout: Callable[..., Component]
+    register_callbacks: Callable[..., None] | None = None
+
+    def allows(self, role: str | None) -> bool:
+        return role in self.roles
+
+
+def all_pages() -> tuple[Page, ...]:
+    from dashboard.pages import home
+
+    return (home.PAGE,)
+
+
+def page_for_path(path: str) -> Page | None:
+    clean = "/" + path.strip("/")
+    return next((p for p in all_pages() if p.path == clean), None)
+
+
+def page_for_component(component_id: str) -> Page | None:
+    return next((p for p in all_pages() if component_id.startswith(p.id_prefix)), None)

@@ -1,0 +1,198 @@
+"""Overview: the landing page after login, for every role. Aggregates only (K-suppressed)."""
+from __future__ import annotations
+
+import html as html_text
+
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+import pandas as pd
+from dash import Input, Output, html
+
+from dashboard.analytics.overview import district_table, districts_covered
+from dashboard.analytics.suppression import suppress
+from dashboard.components.colour import class_breaks, colour_for, NO_DATA
+from dashboard.components.maps import area_map, js
+from dashboard.geo.reference import districts_geojson
+from dashboard.pages import Page
+from dashboard.registry.models import utcnow
+from dashboard.registry.queries import RegistrySummary, registry_summary
+from dashboard.runtime_access import runtime
+from dashboard.registry.vocab import ROLES
+
+PREFIX = "home-"
+STATS = "home-stats"
+MAP = "home-map"
+DISTRICTS = "home-districts"
+METRIC = "home-metric"
+LEGEND = "home-legend"
+TABLE = "home-table"
+
+METRICS = {
+    "registrations_per_1000": "Registrations per 1,000 households",
+    "cameras_per_1000": "Cameras per 1,000 households",
+}
+
+
+def _stat_card(label: str, value: str, note: str, card_id: str) -> dbc.Col:
+    return dbc.Col(
+        dbc.Card(
+            dbc.CardBody([
+                html.P(label, className="stat-label mb-1"),
+                html.P(value, className="stat-value mb-0", id=card_id),
+                html.P(note, className="stat-note mb-0"),
+            ]),
+            className="h-100 stat-card",
+        ),
+        xs=12, sm=6, xl=3,
+    )
+
+
+def _table(table: pd.DataFrame, k: int) -> dbc.Table:
+    def cell(v, rate=False):
+        if pd.isna(v):
+            return html.Td(f"fewer than {k}" if not rate else "–", className="text-secondary")
+        return html.Td(f"{v:,.2f}" if rate else f"{int(v):,}", className="text-end")
+
+    header = html.Thead(html.Tr([
+        html.Th("District", scope="col"),
+        html.Th("Households (Census 2021)", scope="col", className="text-end"),
+        html.Th("Registrations", scope="col", className="text-end"),
+        html.Th("Cameras", scope="col", className="text-end"),
+        html.Th("Registrations per 1,000 households", scope="col", className="text-end"),
+    ]))
+    ordered = table.sort_values("registrations_per_1000", ascending=False, na_position="last")
+    body = html.Tbody([
+        html.Tr([html.Th(r.name, scope="row"), cell(r.households), cell(r.registrations), cell(r.cameras),
+                 cell(r.registrations_per_1000, rate=True)])
+        for r in ordered.itertuples()
+    ])
+    return dbc.Table([header, body], hover=True, size="sm", responsive=True, id=TABLE, className="mb-0")
+
+
+def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) -> tuple[dict, list[float]]:
+    values = table.set_index("code")[metric]
+    breaks = class_breaks([float(v) for v in values.dropna()])
+    features = []
+    for feature in geojson["features"]:
+        props = dict(feature["properties"])
+        value = values.get(props["code"])
+        shown = None if value is None or pd.isna(value) else float(value)
+        props["fill"] = colour_for(shown, breaks)
+        label = METRICS[metric]
+        value_text = f"{shown:,.2f}" if shown is not None else f"fewer than {k} registrations"
+        props["tooltip"] = f"<strong>{html_text.escape(props['name'])}</strong><br>{label}: {value_text}"
+        features.append({**feature, "properties": props})
+    return {"type": "FeatureCollection", "features": features}, breaks
+
+
+def _legend(breaks: list[float], metric: str, k: int) -> html.Div:
+    from dashboard.components.colour import BLUES
+
+    items = []
+    lower = 0.0
+    for i, upper in enumerate(breaks):
+        colour = BLUES[min(i, len(BLUES) - 1)] if len(breaks) > 1 else BLUES[-1]
+        items.append(html.Li([html.Span(className="legend-swatch", style={"background": colour}),
+                              f"{lower:,.1f} – {upper:,.1f}"]))
+        lower = upper
+    items.append(html.Li([html.Span(className="legend-swatch", style={"background": NO_DATA}),
+                          f"fewer than {k} registrations"]))
+    return html.Div([html.P(METRICS[metric], className="legend-title mb-1"), html.Ul(items, className="legend-list")],
+                    className="map-legend")
+
+
+def _district_figures(rt) -> tuple[pd.DataFrame, RegistrySummary]:
+    with rt.sessions() as s:
+        summary = registry_summary(s, utcnow())
+    return district_table(summary.by_district, rt.reference.districts, rt.settings.k_min), summary
+
+
+def layout(rt, user) -> html.Div:
+    settings, ref = rt.settings, rt.reference
+    k = settings.k_min
+    table, summary = _district_figures(rt)
+    covered = districts_covered(table)
+    metric = "registrations_per_1000"
+    geojson, breaks = _district_features(districts_geojson(ref), table, metric, k)
+    stats = dbc.Row(
+        [
+            _stat_card("Active registrations", suppress(summary.active_registrations, k).text(),
+                       "Sites whose owners have not withdrawn", "home-stat-registrations"),
+            _stat_card("Cameras on the register", suppress(summary.active_cameras, k,
+                                                           basis=summary.active_registrations).text(),
+                       "At active sites", "home-stat-cameras"),
+            _stat_card("Registered in the last 7 days", suppress(summary.registrations_last_7_days, k).text(),
+                       "Still active today", "home-stat-recent"),
+            _stat_card("Districts covered", f"{covered} of {len(ref.districts)}",
+                       f"With at least {k} active registrations", "home-stat-districts"),
+        ],
+        className="g-3 mb-3",
+        id=STATS,
+    )
+    district_map = area_map(MAP, ref, settings, [
+        dl.GeoJSON(data=geojson, id=DISTRICTS, style=js("districtStyle"), hoverStyle=js("districtHover")),
+    ])
+    return html.Div(
+        [
+            html.H1(f"{ref.force_name}: the register today", className="h3 mb-1"),
+            html.P(
+                "Voluntarily registered private cameras. Figures are aggregates; any count from fewer than "
+                f"{k} registrations is not shown.",
+                className="text-secondary mb-3",
+            ),
+            stats,
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card([
+                            dbc.CardHeader(html.H2("Registrations by district", className="h6 mb-0")),
+                            dbc.CardBody([
+                                dbc.RadioItems(
+                                    id=METRIC,
+                                    options=[{"label": v, "value": k_} for k_, v in METRICS.items()],
+                                    value=metric,
+                                    inline=True,
+                                    className="mb-2",
+                                ),
+                                html.Div([district_map, html.Div(_legend(breaks, metric, k), id=LEGEND)],
+                                         className="map-wrap"),
+                            ]),
+                        ]),
+                        lg=7, className="mb-3",
+                    ),
+                    dbc.Col(
+                        dbc.Card([
+                            dbc.CardHeader(html.H2("Districts", className="h6 mb-0")),
+                            dbc.CardBody(_table(table, k), className="p-0"),
+                        ]),
+                        lg=5, className="mb-3",
+                    ),
+                ],
+            ),
+        ]
+    )
+
+
+def register_callbacks(app) -> None:
+    @app.callback(
+        Output(DISTRICTS, "data"),
+        Output(LEGEND, "children"),
+        Input(METRIC, "value"),
+        prevent_initial_call=True,
+    )
+    def recolour(metric):
+        metric = metric if metric in METRICS else "registrations_per_1000"
+        rt = runtime()
+        table = _district_figures(rt)[0]
+        geojson, breaks = _district_features(districts_geojson(rt.reference), table, metric, rt.settings.k_min)
+        return geojson, _legend(breaks, metric, rt.settings.k_min)
+
+
+PAGE = Page(
+    path="/",
+    title="Overview",
+    roles=frozenset(ROLES),
+    id_prefix=PREFIX,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

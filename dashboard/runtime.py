@@ -1,0 +1,49 @@
+"""Start-up: validate settings, reference data and database once, and hold what the app needs.
+
+Every failure here is a ``ConfigError`` with one line that names what is wrong and how to fix it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.config import ConfigError, Settings, load_settings
+from dashboard.geo.reference import ReferenceDataError, ReferenceGeography, cached_reference
+from dashboard.registry.database import check_connection, make_engine, migrate, session_factory
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    reference: ReferenceGeography
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
+    try:
+        return cached_reference(settings.reference_data_dir, settings.manifest_path)
+    except ReferenceDataError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def open_database(settings: Settings, *, migrate_schema: bool = True) -> Engine:
+    engine = make_engine(settings.database_url)
+    check_connection(engine)
+    if migrate_schema:
+        try:
+            migrate(engine)
+        except Exception as exc:  # a migration failure must not become a traceback at start-up
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise ConfigError(f"cannot bring the database schema up to date: {first}") from None
+    return engine
+
+
+def prepare(settings: Settings | None = None) -> Runtime:
+    """Everything the app needs, checked: settings, reference geography, a migrated database."""
+    settings = settings or load_settings()
+    reference = load_reference_or_fail(settings)
+    engine = open_database(settings)
+    return Runtime(settings, reference, engine, session_factory(engine))

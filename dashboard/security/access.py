@@ -1,0 +1,116 @@
+"""Server-side access control: every page, Dash callback and API route is checked here.
+
+Anonymous requests get 401 (or, for a page, a redirect to the login page); a role that may not
+use a page, callback or API route gets 403 and nothing else. Callback requests are judged by the
+ids of the outputs they ask for: each page owns the ids with its prefix, the shell owns
+``shell-``; an output nobody owns is refused.
+"""
+from __future__ import annotations
+
+import json
+from functools import wraps
+from typing import Callable
+from urllib.parse import quote
+
+from flask import Response, abort, jsonify, redirect, render_template, request
+from flask_login import current_user
+
+from dashboard import ids
+from dashboard.pages import page_for_component, page_for_path
+
+PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico")
+DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
+CALLBACK_PATH = "/_dash-update-component"
+
+
+def current_role() -> str | None:
+    return current_user.role if current_user.is_authenticated else None
+
+
+def _output_ids(body: dict) -> list[str]:
+    outputs = body.get("outputs")
+    if outputs is None:
+        return []
+    items = outputs if isinstance(outputs, list) else [outputs]
+    result = []
+    for item in items:
+        for out in item if isinstance(item, list) else [item]:  # pattern-matching outputs nest lists
+            cid = out.get("id") if isinstance(out, dict) else None
+            if isinstance(cid, dict):  # pattern-matching ids carry the page prefix in "type"
+                cid = str(cid.get("type", ""))
+            result.append(str(cid) if cid is not None else "")
+    return result
+
+
+def callback_allowed(body: dict, role: str | None) -> bool:
+    """True when every output the callback request names belongs to the shell or to a page the role may use."""
+    out_ids = _output_ids(body)
+    if not out_ids:
+        return False
+    for cid in out_ids:
+        if cid.startswith(ids.SHELL_PREFIX):
+            continue
+        page = page_for_component(cid)
+        if page is None or not page.allows(role):
+            return False
+    return True
+
+
+def _denied(status: int, message: str) -> Response:
+    if request.path.startswith("/api/") or request.path.startswith("/_dash"):
+        response = jsonify(error=message)
+    else:
+        response = Response(render_template("error.html", status=status, message=message), mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def guard() -> Response | None:
+    """Flask ``before_request`` hook: None lets the request through, otherwise the refusal."""
+    path = request.path
+    if path.startswith(PUBLIC_PREFIXES):
+        return None
+    if path.startswith("/api/"):
+        return None  # API routes check bearer tokens and roles themselves (``api_roles``)
+    if not current_user.is_authenticated:
+        if path.startswith(DASH_DATA_PATHS) or path == CALLBACK_PATH:
+            return _denied(401, "Log in first.")
+        target = path if request.query_string == b"" else f"{path}?{request.query_string.decode()}"
+        return redirect(f"/login?next={quote(target)}")
+    if path == CALLBACK_PATH:
+        try:
+            body = json.loads(request.get_data(cache=True) or b"{}")
+        except ValueError:
+            return _denied(400, "Malformed callback request.")
+        if not isinstance(body, dict) or not callback_allowed(body, current_role()):
+            return _denied(403, "Your role may not use this.")
+        return None
+    if path.startswith(DASH_DATA_PATHS) or path == "/sources":
+        return None
+    page = page_for_path(path)
+    if page is None:
+        return _denied(404, "There is no page at this address.")
+    if not page.allows(current_role()):
+        return _denied(403, "Your role may not use this page.")
+    return None
+
+
+def api_roles(*roles: str) -> Callable:
+    """Decorator for API views: 401 without a valid login or bearer token, 403 for other roles."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                response = jsonify(error="Authentication required: log in or send 'Authorization: Bearer <token>'.")
+                response.status_code = 401
+                response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
+                return response
+            if current_user.role not in roles:
+                abort(_denied(403, f"This needs one of the roles: {', '.join(roles)}."))
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = frozenset(roles)  # read by the role-by-route tests
+        return wrapped
+
+    return decorate

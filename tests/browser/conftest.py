@@ -1,0 +1,133 @@
+"""Browser tests: the real app in its own process (waitress), driven by Debian's Chromium via Playwright.
+
+The app runs over a small demo registry built once per session; every page test collects console
+errors and any request that leaves 127.0.0.1 (there must be none: the app works offline).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dashboard.config import PROJECT_ROOT
+from tests.conftest import unavailable
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+DEMO_REGISTRATIONS = 1500
+DEMO_SEED = 7
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory, reference_dir) -> dict:
+    db = tmp_path_factory.mktemp("browser") / "registry.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
+           "SECRET_KEY": "browser-tests-" + "x" * 40, "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
+           "DEMO_SEED": str(DEMO_SEED), "PORT": str(_free_port()), "HOST": "127.0.0.1"}
+    env.pop("TILE_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_server(app_env):
+    """`python app.py` exactly as the README runs it (first run builds the demo registry)."""
+    log_path = Path(app_env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=app_env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{app_env['PORT']}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", int(app_env["PORT"])), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
+    yield {"url": url, "log": log_path, "db": app_env["DATABASE_URL"].removeprefix("sqlite:///")}
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        unavailable(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class PageWatch:
+    """Console errors and off-machine requests seen by one page."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.console_errors: list[str] = []
+        self.external: list[str] = []
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+
+        def route(r):
+            if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+                r.continue_()
+            else:
+                self.external.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def watched(browser, live_server):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watch = PageWatch(page, live_server["url"])
+    yield watch
+    context.close()
+    assert watch.external == [], f"requests left the machine: {watch.external}"
+    assert watch.console_errors == [], f"console errors: {watch.console_errors}"
+
+
+def log_in(watch: PageWatch, base_url: str, username: str, password: str) -> None:
+    page = watch.page
+    page.goto(f"{base_url}/")
+    page.wait_for_url("**/login**")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("#shell-user")
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()

@@ -1,0 +1,105 @@
+"""Each role logs in, sees exactly its pages, and the overview matches the database."""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from dashboard.pages import all_pages
+from tests.browser.conftest import log_in
+
+K = 8
+
+
+def _expected_figures(db_path: str) -> dict:
+    """The landing figures, counted straight from the SQLite file with plain SQL."""
+    week_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)).replace(tzinfo=None)
+    with sqlite3.connect(db_path) as conn:
+        active = conn.execute("SELECT count(*) FROM registrant WHERE status = 'active'").fetchone()[0]
+        cameras = conn.execute(
+            "SELECT count(*) FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
+            "WHERE r.status = 'active' AND c.active = 1").fetchone()[0]
+        recent = conn.execute(
+            "SELECT count(*) FROM registrant WHERE status = 'active' AND consent_at >= ?",
+            (week_ago.isoformat(sep=" "),)).fetchone()[0]
+        per_district = conn.execute(
+            "SELECT s.district_code, count(*) FROM site s JOIN registrant r ON r.id = s.registrant_id "
+            "WHERE r.status = 'active' GROUP BY s.district_code").fetchall()
+    shown = lambda n: f"{n:,}" if n >= K else f"fewer than {K}"  # noqa: E731
+    return {
+        "home-stat-registrations": shown(active),
+        "home-stat-cameras": f"{cameras:,}" if active >= K else f"fewer than {K}",
+        "home-stat-recent": shown(recent),
+        "home-stat-districts": f"{sum(1 for _, n in per_district if n >= K)} of 9",
+    }
+
+
+def _demo_users():
+    from dashboard.demo.generator import DEMO_USERS
+
+    seen, out = set(), []
+    for username, role, password in DEMO_USERS:
+        if role not in seen:
+            seen.add(role)
+            out.append((username, role, password))
+    return out
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("user", _demo_users(), ids=lambda u: u[1])
+def test_role_logs_in_and_sees_its_pages_and_true_figures(watched, live_server, user):
+    username, role, password = user
+    page = watched.page
+    log_in(watched, live_server["url"], username, password)
+    nav = page.locator("#shell-nav a.nav-link")
+    assert nav.all_inner_texts() == [p.title for p in all_pages() if p.allows(role)]
+    page.wait_for_selector("#home-stat-registrations")
+    expected = _expected_figures(live_server["db"])
+    for element_id, text in expected.items():
+        assert page.locator(f"#{element_id}").inner_text() == text, element_id
+    # The district boundaries are drawn with no tile server: one SVG path per district.
+    page.wait_for_function("document.querySelectorAll('#home-map .leaflet-overlay-pane path').length >= 9")
+    assert page.locator("#home-map .leaflet-overlay-pane path").count() == 9
+    assert page.locator("#home-map .leaflet-tile").count() == 0
+    assert "Crown copyright" in page.locator("#shell-footer").inner_text()
+    watched.screenshot(f"overview-{role}")
+
+
+@pytest.mark.browser
+def test_switching_the_map_measure_recolours_the_districts(watched, live_server):
+    username, _, password = _demo_users()[0]
+    page = watched.page
+    log_in(watched, live_server["url"], username, password)
+    page.wait_for_selector("#home-legend .legend-title")
+    assert page.locator("#home-legend .legend-title").inner_text() == "Registrations per 1,000 households"
+    page.get_by_label("Cameras per 1,000 households").check()
+    page.wait_for_function(
+        "document.querySelector('#home-legend .legend-title').innerText === 'Cameras per 1,000 households'")
+    page.locator("#home-map .leaflet-overlay-pane path").first.hover()
+    page.wait_for_selector(".leaflet-tooltip")
+    assert "Cameras per 1,000 households" in page.locator(".leaflet-tooltip").inner_text()
+    watched.screenshot("overview-cameras-measure")
+
+
+@pytest.mark.browser
+def test_login_refuses_a_wrong_password_with_a_clear_message(watched, live_server):
+    page = watched.page
+    page.goto(f"{live_server['url']}/login")
+    page.get_by_label("Username").fill("officer.demo")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    assert "not recognised" in page.locator("#login-error").inner_text()
+    watched.console_errors.clear()  # the 401 response status itself is reported by Chromium
+    watched.screenshot("login-refused")
+
+
+@pytest.mark.browser
+def test_logging_out_ends_the_session(watched, live_server):
+    username, _, password = _demo_users()[0]
+    page = watched.page
+    log_in(watched, live_server["url"], username, password)
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto(f"{live_server['url']}/")
+    page.wait_for_url("**/login**")

@@ -1,0 +1,158 @@
+"""Role by route: every page, Dash callback and API route refuses anyone who may not use it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from dash.development.base_component import Component
+
+from dashboard import pages as pages_module
+from dashboard.pages import Page, all_pages
+from dashboard.registry.vocab import ROLES
+from tests.integration.conftest import PASSWORD, login
+
+ANONYMOUS = None
+
+
+def _callback_bodies(app) -> list[tuple[str, dict]]:
+    """A request body for every callback the app registered, naming its real outputs."""
+    bodies = []
+    for key, spec in app.callback_map.items():
+        outputs = []
+        for part in key.strip(".").split("..."):
+            if not part:
+                continue
+            cid, prop = part.rsplit(".", 1)
+            outputs.append({"id": cid, "property": prop})
+        body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
+                "inputs": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["inputs"]],
+                "changedPropIds": [], "state": []}
+        bodies.append((key, body))
+    return bodies
+
+
+def _page_for_output(output_key: str) -> Page | None:
+    cid = output_key.strip(".").split("...")[0].rsplit(".", 1)[0]
+    return next((p for p in all_pages() if cid.startswith(p.id_prefix)), None)
+
+
+def test_every_api_route_declares_its_roles(app):
+    api_rules = [r for r in app.server.url_map.iter_rules() if r.rule.startswith("/api/")]
+    assert api_rules, "the API has routes"
+    for rule in api_rules:
+        view = app.server.view_functions[rule.endpoint]
+        assert getattr(view, "allowed_roles", None), f"{rule.rule} has no @api_roles"
+
+
+@pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
+def test_pages_callbacks_and_api_by_role(app, role):
+    client = app.server.test_client()
+    if role is not ANONYMOUS:
+        login(client, role)
+    # Pages
+    for page in all_pages():
+        response = client.get(page.path)
+        if role is ANONYMOUS:
+            assert response.status_code == 302 and "/login" in response.headers["Location"]
+        else:
+            assert response.status_code == (200 if page.allows(role) else 403), page.path
+    # Callbacks
+    bodies = _callback_bodies(app)
+    assert bodies
+    for key, body in bodies:
+        response = client.post("/_dash-update-component", json=body)
+        page = _page_for_output(key)
+        if role is ANONYMOUS:
+            assert response.status_code == 401, key
+        elif page is not None and not page.allows(role):
+            assert response.status_code == 403, key
+        else:
+            assert response.status_code != 403, key
+    # API routes
+    for rule in (r for r in app.server.url_map.iter_rules() if r.rule.startswith("/api/")):
+        allowed = app.server.view_functions[rule.endpoint].allowed_roles
+        response = client.get(rule.rule)
+        if role is ANONYMOUS:
+            assert response.status_code == 401
+            assert "registrations" not in response.get_data(as_text=True)
+        elif role not in allowed:
+            assert response.status_code == 403
+        else:
+            assert response.status_code == 200
+
+
+def test_a_forged_callback_naming_another_pages_outputs_returns_nothing(app, monkeypatch):
+    """A page only admins may use: an officer asking for its outputs gets 403 and no data."""
+    restricted = Page(path="/restricted", title="Restricted", roles=frozenset({"admin"}),
+                      id_prefix="restricted-", layout=lambda rt, user: Component())
+    real = all_pages()
+    monkeypatch.setattr(pages_module, "all_pages", lambda: (*real, restricted))
+    client = app.server.test_client()
+    login(client, "officer")
+    forged = {"output": "restricted-table.children", "outputs": {"id": "restricted-table", "property": "children"},
+              "inputs": [{"id": "home-metric", "property": "value", "value": "cameras_per_1000"}]}
+    response = client.post("/_dash-update-component", json=forged)
+    assert response.status_code == 403
+    assert "restricted" not in response.get_data(as_text=True).replace("restricted-table", "")
+    assert client.get("/restricted").status_code == 403
+    # Mixing an allowed output with a forbidden one is refused whole.
+    mixed = {"output": "..home-legend.children...restricted-table.children..",
+             "outputs": [{"id": "home-legend", "property": "children"},
+                         {"id": "restricted-table", "property": "children"}], "inputs": []}
+    assert client.post("/_dash-update-component", json=mixed).status_code == 403
+    # An output no page owns is refused too.
+    unknown = {"output": "nobody-x.children", "outputs": {"id": "nobody-x", "property": "children"}, "inputs": []}
+    assert client.post("/_dash-update-component", json=unknown).status_code == 403
+    admin = app.server.test_client()
+    login(admin, "admin")
+    assert admin.get("/restricted").status_code == 200
+
+
+def test_wrong_password_and_disabled_user_cannot_log_in(app, runtime):
+    import sqlalchemy as sa
+
+    from dashboard.registry.models import AuditEvent, User
+
+    client = app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    bad = client.post("/login", data={"username": "officer1", "password": "wrong-password-xx", "csrf_token": token})
+    assert bad.status_code == 401 and "not recognised" in bad.get_data(as_text=True)
+    with runtime.sessions() as s:
+        s.execute(sa.update(User).where(User.username == "analyst1").values(active=False))
+        s.commit()
+    disabled = client.post("/login", data={"username": "analyst1", "password": PASSWORD, "csrf_token": token})
+    assert disabled.status_code == 401
+    no_csrf = client.post("/login", data={"username": "officer1", "password": PASSWORD})
+    assert no_csrf.status_code == 400
+    with runtime.sessions() as s:
+        actions = s.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["login_failed", "login_failed"]
+
+
+def test_disabling_a_logged_in_user_ends_their_access_at_once(app, runtime):
+    import sqlalchemy as sa
+
+    from dashboard.registry.models import User
+
+    client = app.server.test_client()
+    login(client, "lead")
+    assert client.get("/").status_code == 200
+    with runtime.sessions() as s:
+        s.execute(sa.update(User).where(User.username == "lead1").values(active=False))
+        s.commit()
+    assert client.get("/").status_code == 302
+    assert client.get("/api/v1/summary").status_code == 401
+
+
+def test_bearer_token_reaches_the_api_but_not_pages(app, runtime):
+    from dashboard.registry.database import transaction
+    from dashboard.security.accounts import issue_token
+
+    with transaction(runtime.sessions) as s:
+        token = issue_token(s, "analyst1")
+    client = app.server.test_client()
+    ok = client.get("/api/v1/summary", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and ok.get_json()["k_min"] == 8
+    assert client.get("/api/v1/summary", headers={"Authorization": "Bearer ccr_forged"}).status_code == 401
+    assert client.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 302
