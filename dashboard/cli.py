@@ -64,7 +64,7 @@ def _read_password() -> str:
 
 
 def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: bool) -> None:
-    from dashboard.demo.generator import generate_demo
+    from dashboard.demo import generate_demo
 
     print(f"Building demo registry: {registrations:,} registrations, seed {seed}, up to {as_of} ...", flush=True)
     summary = generate_demo(
@@ -77,7 +77,7 @@ def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: b
 
 def demo_logins(rt) -> list[tuple[str, str, str]]:
     """The demo users whose demo password still works (so none is printed after it was changed)."""
-    from dashboard.demo.generator import DEMO_USERS
+    from dashboard.demo import DEMO_USERS
     from dashboard.registry.models import User
     from dashboard.security.accounts import verify_password
 
@@ -101,13 +101,11 @@ def _print_logins(rt) -> None:
 
 def cmd_serve(args) -> int:
     from dashboard.application import create_app
-    from dashboard.registry.queries import registry_is_empty
+    from dashboard.demo import registry_is_empty
     from dashboard.runtime import prepare
 
     rt = prepare()
-    with rt.sessions() as s:
-        empty = registry_is_empty(s)
-    if empty and rt.settings.is_sqlite and not args.no_demo:
+    if registry_is_empty(rt.engine) and rt.settings.is_sqlite and not args.no_demo:
         _build_demo(rt, seed=rt.settings.demo_seed, registrations=rt.settings.demo_registrations,
                     as_of=dt.date.today(), replace=False)
     app = create_app(rt)
@@ -226,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the operator gets one line, never a traceback
-        if type(exc).__name__ == "DemoError":
+        from dashboard.demo import DemoError
+
+        if isinstance(exc, DemoError):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
         first = (str(exc).strip().splitlines() or [""])[0]

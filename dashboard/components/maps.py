@@ -32,13 +32,19 @@ def area_map(
     height: str = "460px",
 ) -> dl.Map:
     """A map fitted to the force area with the given overlay layers on the offline base."""
+    bounds = force_bounds(ref)
     return dl.Map(
         id=map_id,
-        bounds=force_bounds(ref),
+        bounds=bounds,
+        # dash-leaflet 1.1 reads ``center`` when it tracks the viewport; give both and do not track.
+        center=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+        zoom=9,
+        trackViewport=False,
         children=[*base_layers(settings), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
         style={"height": height, "width": "100%"},
         className="area-map" + ("" if settings.tile_url else " no-tiles"),
         attributionControl=bool(settings.tile_url),
+        zoomSnap=0.25,
         minZoom=7,
         maxZoom=18,
     )

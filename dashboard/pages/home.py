@@ -55,18 +55,20 @@ def _table(table: pd.DataFrame, k: int) -> dbc.Table:
 
     header = html.Thead(html.Tr([
         html.Th("District", scope="col"),
-        html.Th("Households (Census 2021)", scope="col", className="text-end"),
+        html.Th(["Households", html.Br(), html.Small("Census 2021", className="fw-normal")], scope="col",
+                className="text-end"),
         html.Th("Registrations", scope="col", className="text-end"),
         html.Th("Cameras", scope="col", className="text-end"),
-        html.Th("Registrations per 1,000 households", scope="col", className="text-end"),
+        html.Th(["Per 1,000", html.Br(), html.Small("households", className="fw-normal")], scope="col",
+                className="text-end"),
     ]))
     ordered = table.sort_values("registrations_per_1000", ascending=False, na_position="last")
     body = html.Tbody([
-        html.Tr([html.Th(r.name, scope="row"), cell(r.households), cell(r.registrations), cell(r.cameras),
+        html.Tr([html.Th(r.name, scope="row", className="fw-normal"), cell(r.households), cell(r.registrations), cell(r.cameras),
                  cell(r.registrations_per_1000, rate=True)])
         for r in ordered.itertuples()
     ])
-    return dbc.Table([header, body], hover=True, size="sm", responsive=True, id=TABLE, className="mb-0")
+    return dbc.Table([header, body], hover=True, size="sm", responsive=True, id=TABLE, className="mb-0 district-table")
 
 
 def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) -> tuple[dict, list[float]]:

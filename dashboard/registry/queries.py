@@ -53,7 +53,3 @@ def registry_summary(session: Session, now: dt.datetime) -> RegistrySummary:
         registrations_last_7_days=int(recent),
         by_district=by_district,
     )
-
-
-def registry_is_empty(session: Session) -> bool:
-    return session.scalar(sa.select(Registrant.id).limit(1)) is None

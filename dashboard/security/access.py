@@ -20,6 +20,8 @@ from dashboard.pages import page_for_component, page_for_path
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico")
 DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
+# Plain Flask routes for any logged-in user (not pages).
+SIGNED_IN_ROUTES = ("/logout", "/sources")
 CALLBACK_PATH = "/_dash-update-component"
 
 
@@ -85,7 +87,7 @@ def guard() -> Response | None:
         if not isinstance(body, dict) or not callback_allowed(body, current_role()):
             return _denied(403, "Your role may not use this.")
         return None
-    if path.startswith(DASH_DATA_PATHS) or path == "/sources":
+    if path.startswith(DASH_DATA_PATHS) or path in SIGNED_IN_ROUTES:
         return None
     page = page_for_path(path)
     if page is None:

@@ -156,3 +156,38 @@ def test_bearer_token_reaches_the_api_but_not_pages(app, runtime):
     assert ok.status_code == 200 and ok.get_json()["k_min"] == 8
     assert client.get("/api/v1/summary", headers={"Authorization": "Bearer ccr_forged"}).status_code == 401
     assert client.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 302
+
+
+def test_sources_page_needs_login_and_shows_the_licences(app):
+    client = app.server.test_client()
+    assert client.get("/sources").status_code == 302
+    login(client, "analyst")
+    response = client.get("/sources")
+    assert response.status_code == 200 and "Open Government Licence" in response.get_data(as_text=True)
+
+
+def _find_prop(node, name: str):
+    """The value of the first component in a Dash layout tree whose ``name`` prop is ``name``."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if props.get("name") == name:
+            return props.get("value")
+        children = list(props.values()) if props else list(node.values())
+        return next((v for v in (_find_prop(c, name) for c in children) if v), None)
+    if isinstance(node, list):
+        return next((v for v in (_find_prop(c, name) for c in node) if v), None)
+    return None
+
+
+def test_logout_ends_the_session(app):
+    client = app.server.test_client()
+    login(client, "auditor")
+    page = client.get("/login?next=/")  # logged in: redirected away from the form
+    assert page.status_code == 302
+    # The logout form carries the CSRF token of the session; without it nothing happens.
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 200
+    token = _find_prop(client.get("/_dash-layout").get_json(), "csrf_token")
+    assert token, "the shell's logout form carries a CSRF token"
+    assert client.post("/logout", data={"csrf_token": token}).headers["Location"].endswith("/login")
+    assert client.get("/").status_code == 302

@@ -1,0 +1,454 @@
+"""Deterministic demo registry: a pilot that looks like the real thing, with no real people.
+
+``generate_demo`` fills an empty registry with synthetic registrations, sites, cameras,
+campaign funnel counts, footage requests and one demo user per role. The same ``seed``,
+``registrations`` and dates always give the same rows (apart from the argon2 password
+hashes of the demo users, which ``create_user`` salts randomly by design): every random draw
+comes from ``numpy.random.Generator(PCG64(seed))`` and nothing reads the clock.
+
+Writing is one transaction: either the whole demo registry is there or none of it. Columns
+are built with numpy and inserted in bulk (see ``dashboard.demo.writer``), so about a
+million cameras take well under three minutes on SQLite.
+
+``replace=True`` wipes the registry first by running the Alembic migrations down to the
+empty schema and up again (see :func:`reset_registry`): the audit log is append-only by
+database trigger, so deleting its rows is impossible by design, and dropping every table
+through the migrations' own downgrade is the one clean way that works on SQLite and
+PostgreSQL alike. It also deletes users, API tokens and the audit log: demo use only.
+
+Examples
+--------
+>>> engine = make_engine("sqlite:///demo.db")  # doctest: +SKIP
+>>> ref = cached_reference(Path("../shared/data"), Path("data/reference_manifest.toml"))  # doctest: +SKIP
+>>> generate_demo(engine, ref, seed=2026, registrations=24_000, as_of=dt.date(2026, 11, 29),
+...               pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))  # doctest: +SKIP
+DemoSummary(registrations=24000, active=..., ...)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from dashboard.demo import cameras as cam
+from dashboard.demo import footage, people, places, story
+from dashboard.demo.writer import advance_id_sequences, insert_columns
+from dashboard.registry.database import alembic_config, migrate
+from dashboard.registry.models import (
+    Base,
+    Camera,
+    Campaign,
+    CampaignDailyCount,
+    FootageRequest,
+    FootageRequestEvent,
+    Registrant,
+    Site,
+    User,
+)
+from dashboard.security.accounts import create_user
+
+# One demo account per role, plus a second officer. The passwords are public (they are in
+# the source): never run a demo registry where real people's data could be entered.
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("officer.demo", "officer", "demo-officer-2026"),
+    ("officer2.demo", "officer", "demo-officer2-2026"),
+    ("analyst.demo", "analyst", "demo-analyst-2026"),
+    ("lead.demo", "lead", "demo-lead-2026"),
+    ("auditor.demo", "auditor", "demo-auditor-2026"),
+    ("admin.demo", "admin", "demo-admin-2026"),
+)
+MIN_REGISTRATIONS = 10
+MAX_REGISTRATIONS = 5_000_000
+SITE_KIND_P = {"home": 0.88, "business": 0.09, "other": 0.03}
+DEMO_USERS_CREATED_DAYS_BEFORE_PILOT = 14
+SQLITE_MAX_LOAD_CACHE_KIB = 1024 * 1024
+
+# Tables whose rows make a registry "not empty" (users, tokens and the audit log do not:
+# an administrator may have been created before any demo data).
+_DATA_TABLES = (
+    Registrant.__table__,
+    Site.__table__,
+    Camera.__table__,
+    Campaign.__table__,
+    CampaignDailyCount.__table__,
+    FootageRequest.__table__,
+    FootageRequestEvent.__table__,
+)
+
+
+class DemoError(ValueError):
+    """Demo data cannot be generated as asked; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What ``generate_demo`` wrote, and how long it took (seconds, not part of the data)."""
+
+    registrations: int
+    active: int
+    withdrawn: int
+    sites: int
+    cameras: int
+    campaigns: int
+    footage_requests: int
+    users: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- registry state
+
+
+def registry_is_empty(engine: Engine) -> bool:
+    """True when the registry holds no registrations, sites, cameras, campaigns or footage
+    requests (or has no schema yet). Users and the audit log are not counted."""
+    inspector = sa.inspect(engine)
+    existing = set(inspector.get_table_names())
+    with engine.connect() as conn:
+        for table in _DATA_TABLES:
+            if table.name in existing and conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
+                return False
+    return True
+
+
+def _count(engine: Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def reset_registry(engine: Engine) -> None:
+    """Drop every registry table through the migrations (``alembic downgrade base``, which also
+    removes the audit log's append-only triggers and, on PostgreSQL, its trigger function and
+    the PostGIS column), then build the schema again (``migrate``).
+
+    Destroys all data, including users, API tokens and the audit log.
+    """
+    command.downgrade(alembic_config(engine), "base")
+    Base.metadata.drop_all(engine)  # anything a downgrade left behind (normally nothing)
+    migrate(engine)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_arguments(seed: int, registrations: int, as_of: dt.date, pilot_start: dt.date, public_launch: dt.date) -> story.Phases:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise DemoError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(registrations, (int, np.integer)) or isinstance(registrations, bool):
+        raise DemoError(f"registrations must be an integer, got {registrations!r}")
+    if not MIN_REGISTRATIONS <= registrations <= MAX_REGISTRATIONS:
+        raise DemoError(
+            f"registrations must be between {MIN_REGISTRATIONS} and {MAX_REGISTRATIONS:,}, got {registrations:,}"
+        )
+    for name, value in (("as_of", as_of), ("pilot_start", pilot_start), ("public_launch", public_launch)):
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise DemoError(f"{name} must be a datetime.date, got {value!r}")
+    try:
+        return story.plan_phases(pilot_start, public_launch, as_of)
+    except ValueError as exc:
+        raise DemoError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _at_local(day: dt.date, hour: int) -> np.datetime64:
+    """Naive UTC instant of ``hour``:00 UK local time on ``day``."""
+    local = np.array([np.datetime64(day, "D") + np.timedelta64(hour, "h")], dtype="datetime64[us]")
+    return story.local_to_utc(local)[0]
+
+
+def _registrant_columns(rng: np.random.Generator, timeline: story.Timeline) -> dict[str, object]:
+    n = len(timeline.consent_at)
+    contacts = people.synthetic_contacts(rng, n)
+    references = people.unique_references(rng, n)
+    tokens = people.token_digests(rng, n)
+    gone = timeline.withdrawn.tolist()
+
+    def erase(values: list) -> list:
+        return [None if w else v for v, w in zip(values, gone)]
+
+    return {
+        "id": np.arange(1, n + 1),
+        "reference": references,
+        "name": erase(contacts.name),
+        "email": erase(contacts.email),
+        "phone": erase(contacts.phone),
+        "preferred_channel": erase(contacts.preferred_channel),
+        "consent_at": timeline.consent_at,
+        "status": np.where(timeline.withdrawn, "withdrawn", "active").tolist(),
+        "last_confirmed_at": timeline.last_confirmed_at,
+        "withdrawn_at": timeline.withdrawn_at,
+        "management_token_hash": erase(tokens),
+        "created_at": timeline.consent_at,
+        "updated_at": timeline.updated_at,
+    }
+
+
+def _site_columns(site_kind: np.ndarray, where: places.SitePlaces, timeline: story.Timeline) -> dict[str, object]:
+    n = len(site_kind)
+    gone = timeline.withdrawn
+    gone_list = gone.tolist()
+
+    def erase(values: list) -> list:
+        return [None if w else v for v, w in zip(values, gone_list)]
+
+    def erase_float(values: np.ndarray) -> np.ndarray:
+        return np.where(gone, np.nan, values)
+
+    return {
+        "id": np.arange(1, n + 1),
+        "registrant_id": np.arange(1, n + 1),
+        "kind": site_kind.tolist(),
+        "address": erase(where.address),
+        "postcode": erase(where.postcode),
+        "lat": erase_float(where.lat),
+        "lon": erase_float(where.lon),
+        "easting_m": erase_float(where.easting_m),
+        "northing_m": erase_float(where.northing_m),
+        "district_code": where.district_code,
+        "lsoa_code": where.lsoa_code,
+        "h3_r7": where.h3_r7,
+        "h3_r8": where.h3_r8,
+        "h3_r9": where.h3_r9,
+        "created_at": timeline.consent_at,
+        "updated_at": timeline.updated_at,
+    }
+
+
+def _camera_columns(cams: cam.CameraColumns, timeline: story.Timeline) -> dict[str, object]:
+    s = cams.site_index
+    return {
+        "id": np.arange(1, len(s) + 1),
+        "site_id": s + 1,
+        "kind": cams.kind.tolist(),
+        "mount": cams.mount,
+        "placement": cams.placement.tolist(),
+        "direction_deg": cams.direction_deg,
+        "fov_angle_deg": cams.fov_angle_deg,
+        "fov_range_m": cams.fov_range_m,
+        "recording_mode": cams.recording_mode.tolist(),
+        "retention_days": cams.retention_days,
+        "overlooks": cams.overlooks,
+        "active": ~timeline.withdrawn[s],
+        "created_at": timeline.consent_at[s],
+        "updated_at": timeline.updated_at[s],
+    }
+
+
+def _campaign_columns(phases: story.Phases) -> dict[str, object]:
+    created = []
+    for spec in story.CAMPAIGNS:
+        origin = phases.pilot_start if spec.phase == "pilot" else phases.public_launch
+        created.append(_at_local(origin + dt.timedelta(days=spec.start_day - 1), 10))
+    return {
+        "id": np.arange(1, len(story.CAMPAIGNS) + 1),
+        "slug": [c.slug for c in story.CAMPAIGNS],
+        "name": [c.name for c in story.CAMPAIGNS],
+        "channel": [c.channel for c in story.CAMPAIGNS],
+        "created_at": np.array(created, dtype="datetime64[us]"),
+    }
+
+
+def _daily_columns(counts: pd.DataFrame) -> dict[str, object]:
+    return {
+        "campaign_id": counts["campaign_index"].to_numpy() + 1,
+        "day": counts["day"].to_numpy().astype("datetime64[D]"),
+        "scans": counts["scans"].to_numpy(),
+        "form_starts": counts["form_starts"].to_numpy(),
+        "completions": counts["completions"].to_numpy(),
+    }
+
+
+def _request_columns(req: pd.DataFrame) -> dict[str, object]:
+    return {
+        "id": np.arange(1, len(req) + 1),
+        "case_ref": req["case_ref"].tolist(),
+        "camera_id": req["camera_index"].to_numpy(np.int64) + 1,
+        "requested_by_id": req["requested_by_id"].to_numpy(np.int64),
+        "incident_lat": req["incident_lat"].to_numpy(float),
+        "incident_lon": req["incident_lon"].to_numpy(float),
+        "incident_district_code": req["incident_district_code"].tolist(),
+        "crime_category": req["crime_category"].tolist(),
+        "incident_from": req["incident_from"].to_numpy().astype("datetime64[us]"),
+        "incident_to": req["incident_to"].to_numpy().astype("datetime64[us]"),
+        "status": req["status"].tolist(),
+        "sent_at": req["sent_at"].to_numpy().astype("datetime64[us]"),
+        "status_changed_at": req["status_changed_at"].to_numpy().astype("datetime64[us]"),
+        "footage_likely_overwritten": req["footage_likely_overwritten"].to_numpy(bool),
+        "footage_useful": req["footage_useful"].array,
+    }
+
+
+def _event_columns(events: pd.DataFrame) -> dict[str, object]:
+    return {
+        "id": np.arange(1, len(events) + 1),
+        "request_id": events["request_index"].to_numpy(np.int64) + 1,
+        "status": events["status"].tolist(),
+        "at": events["at"].to_numpy().astype("datetime64[us]"),
+        "by_user_id": events["by_user_id"].to_numpy(np.int64),
+        "note": events["note"].tolist(),
+    }
+
+
+def _demo_users(conn: Connection, created_at: dt.datetime) -> dict[str, int]:
+    """Create the demo users (those not there already) with ``create_user``; return all their
+    ids by username. Runs in the caller's transaction."""
+    ids: dict[str, int] = {}
+    with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+        for username, role, password in DEMO_USERS:
+            user = session.scalar(sa.select(User).where(User.username == username))
+            if user is None:
+                user = create_user(session, username, password, role)
+                user.created_at = created_at
+            ids[username] = user.id
+        session.commit()
+    return ids
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def generate_demo(
+    engine: Engine,
+    ref,
+    *,
+    seed: int,
+    registrations: int,
+    as_of: dt.date,
+    pilot_start: dt.date,
+    public_launch: dt.date,
+    replace: bool = False,
+) -> DemoSummary:
+    """Fill the registry with a deterministic synthetic pilot.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Registry database (SQLite or PostgreSQL); migrated to the newest schema first.
+    ref : ReferenceGeography
+        Reference layers of the force (``dashboard.geo.reference``).
+    seed : int
+        Seed of the only random generator used (``numpy.random.PCG64``).
+    registrations : int
+        Number of registrants to create (about 1.6 cameras each).
+    as_of : datetime.date
+        "Today" of the demo: every time written lies strictly before local midnight
+        starting this day.
+    pilot_start, public_launch : datetime.date
+        Start of the six-week internal staff pilot and of the public launch.
+    replace : bool
+        Wipe an existing registry first (see :func:`reset_registry`); without it a registry
+        that already holds registry data is refused.
+
+    Returns
+    -------
+    DemoSummary
+
+    Raises
+    ------
+    DemoError
+        Bad arguments, or the registry is not empty and ``replace`` is False.
+    """
+    started = time.perf_counter()
+    phases = _check_arguments(seed, registrations, as_of, pilot_start, public_launch)
+    migrate(engine)
+    if not registry_is_empty(engine):
+        if not replace:
+            held = _count(engine, Registrant.__table__)
+            raise DemoError(
+                f"the registry at {engine.url.render_as_string(hide_password=True)} already holds data "
+                f"({held:,} registrations); demo data is only written into an empty registry - pass "
+                "replace=True to wipe it (users and audit log included) and start again"
+            )
+        reset_registry(engine)
+
+    root = np.random.Generator(np.random.PCG64(seed))
+    rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests = root.spawn(6)
+
+    timeline = story.build_timeline(rng_story, registrations, phases)
+    kinds = np.asarray(list(SITE_KIND_P), dtype=object)
+    p = np.array(list(SITE_KIND_P.values()))
+    site_kind = kinds[rng_places.choice(len(kinds), size=registrations, p=p / p.sum())]
+    where = places.place_sites(rng_places, ref, site_kind)
+    cams = cam.build_cameras(rng_cameras, site_kind)
+    daily = story.campaign_daily_counts(rng_campaigns, phases, timeline.consent_at)
+    registrant_cols = _registrant_columns(rng_people, timeline)
+
+    users_created = _at_local(pilot_start - dt.timedelta(days=DEMO_USERS_CREATED_DAYS_BEFORE_PILOT), 9)
+    users_created_at = pd.Timestamp(users_created).tz_localize("UTC").to_pydatetime()
+
+    with engine.begin() as conn:
+        user_ids = _demo_users(conn, users_created_at)
+        officers = [user_ids[u] for u, role, _ in DEMO_USERS if role == "officer"]
+        retention = np.array([np.nan if v is None else v for v in cams.retention_days], dtype=float)
+        req, events = footage.build_requests(
+            rng_requests,
+            ref,
+            phases,
+            footage.SiteFacts(
+                easting_m=where.easting_m,
+                northing_m=where.northing_m,
+                district_code=np.asarray(where.district_code, dtype=object),
+                consent_at=timeline.consent_at,
+                active=~timeline.withdrawn,
+            ),
+            footage.CameraFacts(site_index=cams.site_index, retention_days=retention),
+            officers,
+            registrations,
+        )
+        with _sqlite_load_cache(conn, _load_cache_kib(registrations)):
+            insert_columns(conn, Registrant.__table__, registrant_cols)
+            insert_columns(conn, Site.__table__, _site_columns(site_kind, where, timeline))
+            n_cameras = insert_columns(conn, Camera.__table__, _camera_columns(cams, timeline))
+            insert_columns(conn, Campaign.__table__, _campaign_columns(phases))
+            insert_columns(conn, CampaignDailyCount.__table__, _daily_columns(daily))
+            n_requests = insert_columns(conn, FootageRequest.__table__, _request_columns(req))
+            insert_columns(conn, FootageRequestEvent.__table__, _event_columns(events))
+            advance_id_sequences(
+                conn,
+                [Registrant.__table__, Site.__table__, Camera.__table__, Campaign.__table__,
+                 FootageRequest.__table__, FootageRequestEvent.__table__],
+            )
+
+    withdrawn = int(timeline.withdrawn.sum())
+    return DemoSummary(
+        registrations=registrations,
+        active=registrations - withdrawn,
+        withdrawn=withdrawn,
+        sites=registrations,
+        cameras=n_cameras,
+        campaigns=len(story.CAMPAIGNS),
+        footage_requests=n_requests,
+        users=len(user_ids),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _load_cache_kib(registrations: int) -> int:
+    """SQLite page cache for the load: about the size of the database being written
+    (~1.2 KiB per registration), between 64 MiB and 1 GiB, so index pages stay in memory."""
+    return int(min(SQLITE_MAX_LOAD_CACHE_KIB, max(64 * 1024, 1.2 * registrations)))
+
+
+@contextmanager
+def _sqlite_load_cache(conn: Connection, cache_kib: int) -> Iterator[None]:
+    """A larger SQLite page cache on this connection while loading (index pages stay in
+    memory), restored afterwards, which releases the memory. No-op on other databases."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = {-int(cache_kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")

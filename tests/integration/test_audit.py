@@ -1,0 +1,55 @@
+"""The audit log chains each row to the one before; an edit made behind the app's back is found."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import sqlalchemy as sa
+
+from dashboard.registry.database import session_factory
+from dashboard.registry.models import AuditEvent
+from dashboard.security import audit
+
+OFFICER = audit.Actor(3, "officer.one", "officer")
+
+
+def _write_three(engine):
+    with session_factory(engine)() as s:
+        at = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.timezone.utc)
+        audit.record(s, OFFICER, "search", case_ref="CR-1", reason="burglary", detail={"radius_m": 200}, at=at)
+        audit.record(s, OFFICER, "reveal_contact", case_ref="CR-1", reason="burglary", subject_ids=[41], at=at)
+        audit.record(s, audit.SYSTEM, "erasure", subject_ids=[41], at=at)
+        s.commit()
+
+
+def test_rows_chain_from_genesis_and_verify(engine):
+    _write_three(engine)
+    with session_factory(engine)() as s:
+        rows = s.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [r.action for r in rows] == ["search", "reveal_contact", "erasure"]
+        assert rows[0].prev_hash == "0" * 64
+        assert [r.prev_hash for r in rows[1:]] == [r.row_hash for r in rows[:-1]]
+        # The first hash, recomputed by hand from its documented recipe.
+        fields = {"occurred_at": "2026-06-01T10:00:00.000000+00:00", "user_id": 3, "username": "officer.one",
+                  "role": "officer", "action": "search", "case_ref": "CR-1", "reason": "burglary",
+                  "subject_ids": None, "detail": '{"radius_m":200}'}
+        by_hand = hashlib.sha256(("0" * 64 + "|" + json.dumps(fields, sort_keys=True, separators=(",", ":")))
+                                 .encode()).hexdigest()
+        assert rows[0].row_hash == by_hand
+        assert audit.verify_chain(s) == audit.ChainCheck(rows_checked=3, first_broken_id=None)
+
+
+def test_an_edited_row_breaks_the_chain_there(engine):
+    _write_three(engine)
+    # Someone with database access drops the guard and rewrites the reason of the second row.
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
+        second = conn.execute(sa.text("SELECT id FROM audit_event ORDER BY id LIMIT 1 OFFSET 1")).scalar()
+        conn.execute(sa.text("UPDATE audit_event SET reason = 'routine' WHERE id = :id"), {"id": second})
+    with session_factory(engine)() as s:
+        check = audit.verify_chain(s)
+    assert not check.intact and check.first_broken_id == second
