@@ -61,6 +61,28 @@ def bench(ref, registrations: int, path: Path, seed: int) -> dict[str, float]:
     }
 
 
+def raw_write_baseline(rows: int, path: Path) -> float:
+    """Seconds for plain ``sqlite3`` to write ``rows`` eight-column rows in one transaction: the
+    floor any generator writing the same number of rows to the same disk must pay, measured in
+    the same run so that the ratio, not the raw time, is what compares across machines."""
+    import sqlite3
+
+    if path.exists():
+        path.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d REAL, e TEXT, f INTEGER, g TEXT)")
+    data = ((i, i % 7, "doorbell", 52.0 + i * 1e-7, -2.0 - i * 1e-7, "street", 30, "2026-07-01 12:00:00")
+            for i in range(rows))
+    started = time.perf_counter()
+    with conn:
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+    seconds = time.perf_counter() - started
+    conn.close()
+    path.unlink()
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[20_000], help="registrations per run")
@@ -70,17 +92,21 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or PROJECT_ROOT.parent / "shared" / "data")
     ref = load_reference(data_dir, Path(os.environ.get("REFERENCE_MANIFEST") or DEFAULT_MANIFEST))
-    print(f"{'registrations':>13} {'cameras':>10} {'seconds':>8} {'rows/s':>9} {'MB':>7}")
+    print(f"{'registrations':>13} {'cameras':>10} {'seconds':>8} {'rows/s':>9} {'MB':>7} "
+          f"{'baseline s':>10} {'ratio':>6}")
     with tempfile.TemporaryDirectory(prefix="ccr-bench-") as tmp:
         for i, n in enumerate(args.sizes):
             last = i == len(args.sizes) - 1
             path = args.keep if (args.keep and last) else Path(tmp) / f"demo-{n}.db"
             r = bench(ref, n, path, args.seed)
+            rows = round(r["rows_per_s"] * r["seconds"])
+            base = raw_write_baseline(rows, Path(tmp) / "baseline.db")
             print(
                 f"{r['registrations']:>13,} {r['cameras']:>10,} {r['seconds']:>8.1f} "
-                f"{r['rows_per_s']:>9,.0f} {r['megabytes']:>7.0f}",
+                f"{r['rows_per_s']:>9,.0f} {r['megabytes']:>7.0f} {base:>10.1f} {r['seconds'] / base:>6.1f}",
                 flush=True,
             )
+    print("baseline: plain sqlite3 executemany of the same number of rows; ratio = generator / baseline")
     return 0
 
 

@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--registrations", type=int, default=None, help="number of registrations (about 1.6 cameras each)")
     demo.add_argument("--as-of", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                       help="the day the story ends (default: today)")
-    demo.add_argument("--replace", action="store_true", help="delete the existing registry first")
+    demo.add_argument("--replace", action="store_true",
+                      help="delete ALL existing data first, users and audit log included (demo databases only)")
 
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")

@@ -36,9 +36,8 @@ def area_map(
     return dl.Map(
         id=map_id,
         bounds=bounds,
-        # dash-leaflet 1.1 reads ``center`` when it tracks the viewport; give both and do not track.
-        center=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
-        zoom=9,
+        # dash-leaflet 1.1 reads ``center`` when it tracks the viewport, which it cannot do when the
+        # map is fitted to bounds; nothing here needs the viewport back.
         trackViewport=False,
         children=[*base_layers(settings), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
         style={"height": height, "width": "100%"},

@@ -1,7 +1,8 @@
 """Where demo sites are: real postcodes of the force area, a synthetic address, a point jittered
 a few tens of metres from the postcode centroid, and the small area and H3 cells of that point.
 
-Districts are drawn in proportion to their households, then postcodes within the district
+Districts are drawn in proportion to their households (times the district's mean propensity
+and a local campaign effect), then postcodes within the district
 (weighted by a registration propensity that is higher in less deprived small areas, as in
 real voluntary schemes, and varies by neighbourhood). Points are jittered in British National
 Grid metres (EPSG:27700) and converted to WGS84 (EPSG:4326) with pyproj (``always_xy=True``);
@@ -12,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
-import h3
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
+
+from dashboard.geo.cells import H3_RESOLUTIONS, h3_cells
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -24,7 +26,6 @@ JITTER_RADIUS_M = 35.0
 JITTER_RETRIES = 3  # each retry halves the radius; then the postcode centroid is used
 LONLAT_DECIMALS = 6  # about 0.1 m
 METRE_DECIMALS = 1
-H3_RESOLUTIONS = (7, 8, 9)
 
 STREET_STEMS = (
     "Linden", "Oak", "Beech", "Elm", "Ash", "Willow", "Rowan", "Hawthorn", "Chestnut", "Sycamore",
@@ -123,22 +124,28 @@ def eligible_postcodes(ref) -> pd.DataFrame:
 
 
 def choose_postcodes(rng: np.random.Generator, ref, eligible: pd.DataFrame, n: int) -> np.ndarray:
-    """Row positions in ``eligible`` for ``n`` sites: district by households, then postcode by
-    propensity (less deprived and some neighbourhoods more keen; see module notes)."""
+    """Row positions in ``eligible`` for ``n`` sites: district by households times the district's
+    mean propensity and a local campaign effect, then postcode by propensity (less deprived and
+    some neighbourhoods more keen; see module notes)."""
+    areas = sorted(eligible["small_area_code"].dropna().unique().tolist())
+    keen = pd.Series(rng.lognormal(0.0, 0.35, len(areas)), index=areas)
+    area_keen = eligible["small_area_code"].map(keen).astype(float).fillna(1.0).to_numpy()
+    propensity = (0.55 + 0.09 * eligible["imd_decile"].to_numpy(float)) * area_keen
+    pc_district = eligible["district_code"].to_numpy(object)
+
     districts = ref.districts[ref.districts["code"].isin(eligible["district_code"].unique())]
     codes = districts["code"].to_numpy(object)
     households = pd.to_numeric(districts["households"], errors="coerce").fillna(0).to_numpy(float)
     if households.sum() <= 0:
         households = np.ones(len(codes))
-    district_pick = rng.choice(len(codes), size=n, p=households / households.sum())
-
-    areas = sorted(eligible["small_area_code"].dropna().unique().tolist())
-    keen = pd.Series(rng.lognormal(0.0, 0.35, len(areas)), index=areas)
-    area_keen = eligible["small_area_code"].map(keen).astype(float).fillna(1.0).to_numpy()
-    propensity = (0.55 + 0.09 * eligible["imd_decile"].to_numpy(float)) * area_keen
+    # Uptake per household differs between districts: more where areas are less deprived, and a
+    # local effect (how hard the neighbourhood teams and councils pushed the scheme).
+    mean_propensity = np.array([propensity[pc_district == code].mean() for code in codes])
+    local_effect = rng.lognormal(0.0, 0.18, len(codes))
+    weights = households * mean_propensity * local_effect
+    district_pick = rng.choice(len(codes), size=n, p=weights / weights.sum())
 
     rows = np.empty(n, dtype=np.int64)
-    pc_district = eligible["district_code"].to_numpy(object)
     for k, code in enumerate(codes):
         want = np.flatnonzero(district_pick == k)
         pool = np.flatnonzero(pc_district == code)
@@ -210,15 +217,6 @@ def small_area_of(ref, lon: np.ndarray, lat: np.ndarray, district_code: np.ndarr
     same = hit & (area_district[np.maximum(found, 0)] == district_code)
     use_fallback = ~hit | (~same & has_fb)
     return np.where(use_fallback, fb, code).tolist()
-
-
-def h3_cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> list[str]:
-    """H3 cell ids (h3 v4 string form) of points at one resolution.
-
-    >>> h3_cells(np.array([52.8]), np.array([-2.1]), 7)[0]
-    '87195c1a3ffffff'
-    """
-    return [h3.latlng_to_cell(y, x, resolution) for y, x in zip(lat.tolist(), lon.tolist())]
 
 
 def synthetic_addresses(rng: np.random.Generator, eligible: pd.DataFrame, rows: np.ndarray, site_kind: np.ndarray) -> list[str]:

@@ -10,7 +10,7 @@ from dash import Input, Output, html
 
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.suppression import suppress
-from dashboard.components.colour import class_breaks, colour_for, NO_DATA
+from dashboard.components.colour import BLUES, NO_DATA, class_breaks, colour_for
 from dashboard.components.maps import area_map, js
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
@@ -71,9 +71,10 @@ def _table(table: pd.DataFrame, k: int) -> dbc.Table:
     return dbc.Table([header, body], hover=True, size="sm", responsive=True, id=TABLE, className="mb-0 district-table")
 
 
-def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) -> tuple[dict, list[float]]:
+def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) -> tuple[dict, list[float], float]:
     values = table.set_index("code")[metric]
-    breaks = class_breaks([float(v) for v in values.dropna()])
+    shown_values = [float(v) for v in values.dropna()]
+    breaks = class_breaks(shown_values)
     features = []
     for feature in geojson["features"]:
         props = dict(feature["properties"])
@@ -84,14 +85,12 @@ def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) 
         value_text = f"{shown:,.2f}" if shown is not None else f"fewer than {k} registrations"
         props["tooltip"] = f"<strong>{html_text.escape(props['name'])}</strong><br>{label}: {value_text}"
         features.append({**feature, "properties": props})
-    return {"type": "FeatureCollection", "features": features}, breaks
+    return {"type": "FeatureCollection", "features": features}, breaks, min(shown_values, default=0.0)
 
 
-def _legend(breaks: list[float], metric: str, k: int) -> html.Div:
-    from dashboard.components.colour import BLUES
-
+def _legend(breaks: list[float], lowest: float, metric: str, k: int) -> html.Div:
     items = []
-    lower = 0.0
+    lower = lowest
     for i, upper in enumerate(breaks):
         colour = BLUES[min(i, len(BLUES) - 1)] if len(breaks) > 1 else BLUES[-1]
         items.append(html.Li([html.Span(className="legend-swatch", style={"background": colour}),
@@ -115,7 +114,7 @@ def layout(rt, user) -> html.Div:
     table, summary = _district_figures(rt)
     covered = districts_covered(table)
     metric = "registrations_per_1000"
-    geojson, breaks = _district_features(districts_geojson(ref), table, metric, k)
+    geojson, breaks, lowest = _district_features(districts_geojson(ref), table, metric, k)
     stats = dbc.Row(
         [
             _stat_card("Active registrations", suppress(summary.active_registrations, k).text(),
@@ -156,7 +155,7 @@ def layout(rt, user) -> html.Div:
                                     inline=True,
                                     className="mb-2",
                                 ),
-                                html.Div([district_map, html.Div(_legend(breaks, metric, k), id=LEGEND)],
+                                html.Div([district_map, html.Div(_legend(breaks, lowest, metric, k), id=LEGEND)],
                                          className="map-wrap"),
                             ]),
                         ]),
@@ -186,8 +185,9 @@ def register_callbacks(app) -> None:
         metric = metric if metric in METRICS else "registrations_per_1000"
         rt = runtime()
         table = _district_figures(rt)[0]
-        geojson, breaks = _district_features(districts_geojson(rt.reference), table, metric, rt.settings.k_min)
-        return geojson, _legend(breaks, metric, rt.settings.k_min)
+        geojson, breaks, lowest = _district_features(districts_geojson(rt.reference), table, metric,
+                                                     rt.settings.k_min)
+        return geojson, _legend(breaks, lowest, metric, rt.settings.k_min)
 
 
 PAGE = Page(
