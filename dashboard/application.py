@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from dashboard import ids
 from dashboard.api import blueprint as api_blueprint
+from dashboard.cache import init_cache
 from dashboard.components.shell import shell
 from dashboard.config import PROJECT_ROOT
 from dashboard.pages import all_pages, page_for_path
@@ -35,6 +36,7 @@ def _server(rt: Runtime) -> Flask:
         PROPAGATE_EXCEPTIONS=False,
     )
     server.extensions["ccr"] = rt
+    init_cache(server)
     init_login(server)
     server.before_request(guard)
     server.register_blueprint(api_blueprint)

@@ -5,7 +5,7 @@ window.ccr = Object.assign({}, window.ccr, {
       return {
         color: "#1b2a4a",
         weight: 1.2,
-        fillColor: (feature.properties && feature.properties.fill) || "#e9ecef",
+        fillColor: (feature.properties && feature.properties.fill) || "#bfbfbf",
         fillOpacity: 0.75,
       };
     },

@@ -40,7 +40,7 @@ def summary():
         active_registrations=suppress(result.active_registrations, k).value,
         active_cameras=suppress(result.active_cameras, k, basis=result.active_registrations).value,
         registrations_last_7_days=suppress(result.registrations_last_7_days, k).value,
-        districts_covered=districts_covered(table),
+        districts_covered=districts_covered(result.by_district, k),
         districts=records,
     )
 

@@ -5,7 +5,7 @@ import math
 
 # ColorBrewer "Blues" 5-class, light to dark.
 BLUES = ("#dbe9f6", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
-NO_DATA = "#e9ecef"
+NO_DATA = "#bfbfbf"  # neutral grey, distinct from every blue class
 
 
 def class_breaks(values: list[float], n: int = len(BLUES)) -> list[float]:

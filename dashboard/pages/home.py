@@ -10,6 +10,7 @@ from dash import Input, Output, html
 
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.suppression import suppress
+from dashboard.cache import OVERVIEW_TTL_S, cache
 from dashboard.components.colour import BLUES, NO_DATA, class_breaks, colour_for
 from dashboard.components.maps import area_map, js
 from dashboard.geo.reference import districts_geojson
@@ -50,7 +51,7 @@ def _stat_card(label: str, value: str, note: str, card_id: str) -> dbc.Col:
 def _table(table: pd.DataFrame, k: int) -> dbc.Table:
     def cell(v, rate=False):
         if pd.isna(v):
-            return html.Td(f"fewer than {k}" if not rate else "–", className="text-secondary")
+            return html.Td(f"fewer than {k}" if not rate else "–", className="text-secondary text-end text-nowrap")
         return html.Td(f"{v:,.2f}" if rate else f"{int(v):,}", className="text-end")
 
     header = html.Thead(html.Tr([
@@ -102,7 +103,10 @@ def _legend(breaks: list[float], lowest: float, metric: str, k: int) -> html.Div
                     className="map-legend")
 
 
-def _district_figures(rt) -> tuple[pd.DataFrame, RegistrySummary]:
+@cache.memoize(timeout=OVERVIEW_TTL_S)
+def _district_figures() -> tuple[pd.DataFrame, RegistrySummary]:
+    """The overview's figures for the running app, cached briefly (aggregates only)."""
+    rt = runtime()
     with rt.sessions() as s:
         summary = registry_summary(s, utcnow())
     return district_table(summary.by_district, rt.reference.districts, rt.settings.k_min), summary
@@ -111,8 +115,8 @@ def _district_figures(rt) -> tuple[pd.DataFrame, RegistrySummary]:
 def layout(rt, user) -> html.Div:
     settings, ref = rt.settings, rt.reference
     k = settings.k_min
-    table, summary = _district_figures(rt)
-    covered = districts_covered(table)
+    table, summary = _district_figures()
+    covered = districts_covered(summary.by_district, k)
     metric = "registrations_per_1000"
     geojson, breaks, lowest = _district_features(districts_geojson(ref), table, metric, k)
     stats = dbc.Row(
@@ -184,7 +188,7 @@ def register_callbacks(app) -> None:
     def recolour(metric):
         metric = metric if metric in METRICS else "registrations_per_1000"
         rt = runtime()
-        table = _district_figures(rt)[0]
+        table = _district_figures()[0]
         geojson, breaks, lowest = _district_features(districts_geojson(rt.reference), table, metric,
                                                      rt.settings.k_min)
         return geojson, _legend(breaks, lowest, metric, rt.settings.k_min)

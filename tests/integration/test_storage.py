@@ -142,3 +142,24 @@ def test_postgis_geometry_follows_grid_reference_and_is_gist_indexed(pg_url):
         conn.execute(sa.text("UPDATE site SET lat = NULL, lon = NULL, easting_m = NULL, northing_m = NULL"))
         assert conn.execute(sa.text("SELECT geom FROM site")).scalar() is None
     eng.dispose()
+
+
+def test_models_and_migrations_agree(engine):
+    """The typed models and the Alembic migrations describe the same schema."""
+    import warnings
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    # PostGIS adds its own table, and the generated geometry column exists only in the database.
+    ignored = {("remove_table", "spatial_ref_sys"), ("remove_column", "geom")}
+    remaining = []
+    for d in diff:
+        kind = d[0] if isinstance(d, tuple) else d[0][0]
+        name = getattr(d[1], "name", None) if kind == "remove_table" else (d[3].name if kind == "remove_column" else None)
+        if (kind, name) not in ignored and not (kind == "remove_index" and d[1].name == "ix_site_geom"):
+            remaining.append(d)
+    assert remaining == []

@@ -1,11 +1,13 @@
 """Overview figures and suppression, with answers worked out by hand."""
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 import pytest
 
 from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.suppression import suppress
+from dashboard.analytics.suppression import shown_mask, suppress
 from dashboard.components.colour import BLUES, NO_DATA, class_breaks, colour_for
 
 
@@ -25,21 +27,47 @@ def test_suppressed_text_names_k():
 
 
 def test_district_table_rates_and_suppression():
-    registry = pd.DataFrame({"district_code": ["A", "B", "C"], "registrations": [200, 7, 8], "cameras": [330, 9, 15]})
-    districts = pd.DataFrame({"code": ["A", "B", "C", "D"], "name": ["Ay", "Bee", "Cee", "Dee"],
-                              "households": [40_000, 10_000, 16_000, 5_000]})
+    registry = pd.DataFrame({"district_code": ["A", "B", "C", "E"], "registrations": [200, 7, 8, 50],
+                             "cameras": [330, 9, 15, 60]})
+    districts = pd.DataFrame({"code": ["A", "B", "C", "D", "E"], "name": ["Ay", "Bee", "Cee", "Dee", "Ee"],
+                              "households": [40_000, 10_000, 16_000, 5_000, 20_000]})
     table = district_table(registry, districts, k=8).set_index("code")
-    # A: 200 / 40,000 x 1,000 = 5.0 ; 330 / 40,000 x 1,000 = 8.25
+    # A: 200 / 40,000 x 1,000 = 5.0 ; 330 / 40,000 x 1,000 = 8.25 ; E: 50 / 20,000 x 1,000 = 2.5
     assert table.loc["A", "registrations"] == 200 and table.loc["A", "registrations_per_1000"] == 5.0
     assert table.loc["A", "cameras_per_1000"] == 8.25
-    # B has 7 registrations (< 8): both its counts and its rates are hidden, even the 9 cameras.
-    assert pd.isna(table.loc["B", "registrations"]) and pd.isna(table.loc["B", "cameras"])
-    assert pd.isna(table.loc["B", "registrations_per_1000"])
-    # C has exactly 8: shown. 8 / 16,000 x 1,000 = 0.5
-    assert table.loc["C", "registrations_per_1000"] == 0.5
-    # D has none at all: zero is fewer than K, so hidden too.
-    assert pd.isna(table.loc["D", "registrations"])
-    assert districts_covered(table.reset_index()) == 2
+    assert table.loc["E", "registrations_per_1000"] == 2.5
+    # B (7) and D (0) are below 8: hidden. Together they are 7, which the published total would
+    # give away, so the smallest shown district, C (8), is hidden as well: 15 hidden in 3 districts.
+    for code in "BCD":
+        assert pd.isna(table.loc[code, "registrations"]) and pd.isna(table.loc[code, "cameras"])
+        assert pd.isna(table.loc[code, "registrations_per_1000"])
+    # Covered means at least 8 registrations: A, C and E, although C is hidden in the table.
+    assert districts_covered(registry, 8) == 3
+
+
+@pytest.mark.parametrize("counts,k,expected", [
+    ([200, 7, 50], 8, [True, False, False]),
+    ([200, 3, 4, 90], 8, [True, False, False, False]),
+    ([200, 0, 300], 8, [False, False, True]),
+    ([5, 6], 8, [False, False]),
+    ([100, 90], 8, [True, True]),
+    ([9, 3, 5, 40], 8, [True, False, False, True]),  # 3 + 5 = 8: two hidden, enough
+])
+def test_shown_mask_by_hand(counts, k, expected):
+    assert shown_mask(counts, k) == expected
+
+
+def test_shown_mask_never_lets_subtraction_reveal_a_small_count():
+    rng = random.Random(5)
+    for _ in range(2000):
+        counts = [rng.choice([0, 1, 3, 7, 8, 9, 15, 40, 300]) for _ in range(rng.randint(1, 9))]
+        k = rng.choice([2, 8, 10])
+        shown = shown_mask(counts, k)
+        hidden = [c for c, s in zip(counts, shown) if not s]
+        assert all(s is False for c, s in zip(counts, shown) if c < k)  # primary suppression holds
+        # Either nothing is hidden, or the hidden cells are several and together at least k,
+        # unless every cell is hidden (then the total itself is the only figure left).
+        assert not hidden or (len(hidden) >= 2 and sum(hidden) >= k) or all(not s for s in shown)
 
 
 def test_class_breaks_and_colours():
