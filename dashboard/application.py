@@ -116,4 +116,5 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     for page in all_pages():
         if page.register_callbacks:
             page.register_callbacks(app)
+    rt.finder.warm()
     return app

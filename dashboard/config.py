@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class Settings:
     debug: bool = False
     pilot_start: dt.date = dt.date(2026, 4, 13)
     public_launch: dt.date = dt.date(2026, 7, 6)
+    case_ref_pattern: str = r"^[A-Z]{2,5}-\d{4}-\d{4,8}$"
+    case_ref_example: str = "CR-2026-004512"
     demo_registrations: int = 24_000
     demo_seed: int = 2026
     extra: dict = field(default_factory=dict)
@@ -158,6 +161,16 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         raise ConfigError(
             f"TILE_URL={tile_url!r} is not a tile template; use e.g. https://tiles.example/{{z}}/{{x}}/{{y}}.png."
         )
+    case_ref_pattern = (env.get("CASE_REF_PATTERN") or "").strip() or Settings.case_ref_pattern
+    try:
+        compiled = re.compile(case_ref_pattern)
+    except re.error as exc:
+        raise ConfigError(f"CASE_REF_PATTERN={case_ref_pattern!r} is not a valid regular expression ({exc}).") from None
+    case_ref_example = (env.get("CASE_REF_EXAMPLE") or "").strip() or Settings.case_ref_example
+    if not compiled.fullmatch(case_ref_example):
+        raise ConfigError(
+            f"CASE_REF_EXAMPLE={case_ref_example!r} does not match CASE_REF_PATTERN; set an example of a valid case reference."
+        )
     pilot_start = _date(env, "PILOT_START", Settings.pilot_start)
     public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)
     if public_launch <= pilot_start:
@@ -175,6 +188,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         debug=_bool(env, "DEBUG", False),
         pilot_start=pilot_start,
         public_launch=public_launch,
+        case_ref_pattern=case_ref_pattern,
+        case_ref_example=case_ref_example,
         demo_registrations=_int(env, "DEMO_REGISTRATIONS", 24_000, 10, 1_000_000),
         demo_seed=_int(env, "DEMO_SEED", 2026, 0, 2**31 - 1),
     )

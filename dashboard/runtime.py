@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.geo.reference import ReferenceDataError, ReferenceGeography, cached_reference
+from dashboard.registry.camera_search import CameraFinder
 from dashboard.registry.database import check_connection, make_engine, migrate, session_factory
 
 
@@ -20,6 +21,7 @@ class Runtime:
     reference: ReferenceGeography
     engine: Engine
     sessions: sessionmaker[Session]
+    finder: CameraFinder
 
 
 def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
@@ -46,4 +48,5 @@ def prepare(settings: Settings | None = None) -> Runtime:
     settings = settings or load_settings()
     reference = load_reference_or_fail(settings)
     engine = open_database(settings)
-    return Runtime(settings, reference, engine, session_factory(engine))
+    sessions = session_factory(engine)
+    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions))

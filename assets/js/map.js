@@ -14,3 +14,10 @@ window.ccr = Object.assign({}, window.ccr, {
     },
   },
 });
+window.ccr.map.wedgeStyle = function (feature) {
+  var colour = (feature.properties && feature.properties.colour) || "#57606a";
+  return { color: colour, weight: 1, fillColor: colour, fillOpacity: 0.18 };
+};
+window.ccr.map.outlineStyle = function () {
+  return { color: "#52606d", weight: 1.5, fill: true, fillColor: "#ffffff", fillOpacity: 0.35, dashArray: "4 3" };
+};

@@ -1,48 +1,148 @@
-"""The JSON API (``/api/v1``): a Flask blueprint; bearer tokens or a logged-in session."""
+"""The JSON API (``/api/v1``): a Flask blueprint; bearer tokens or a logged-in session.
+
+Every route is declared with ``@endpoint`` (roles, request and response schemas), and the
+OpenAPI document at /api/v1/openapi.json is generated from those same declarations.
+"""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, jsonify
+from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.suppression import suppress
-from dashboard.registry.models import utcnow
+from dashboard.api.endpoints import REGISTRY, ApiError, endpoint, openapi_document
+from dashboard.api.schemas import (CaseQuery, NearCamera, NearQuery, NearResponse, RequestCreate, RequestList,
+                                   RequestOut, RequestStatusUpdate)
+from dashboard.geo.locate import LocationError, point_from_map
+from dashboard.registry import casework
+from dashboard.registry.camera_search import SearchRequest, find_cameras
+from dashboard.registry.database import transaction
+from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registry_summary
 from dashboard.registry.vocab import ROLES
 from dashboard.runtime_access import runtime
-from dashboard.security.access import api_roles
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+OFFICERS = ("officer",)
 
 
 @blueprint.get("/summary")
-@api_roles(*ROLES)
+@endpoint("GET", "/api/v1/summary", summary="Headline figures of the register (K-suppressed)", roles=ROLES)
 def summary():
-    """Headline figures of the register, K-suppressed like the overview page."""
     rt = runtime()
     k = rt.settings.k_min
     now = utcnow()
     with rt.sessions() as s:
         result = registry_summary(s, now)
     table = district_table(result.by_district, rt.reference.districts, k)
-    records = [
-        {
-            "code": r.code,
-            "name": r.name,
-            "households": int(r.households),
-            "registrations": None if r.registrations is None or r.registrations != r.registrations else int(r.registrations),
-            "registrations_per_1000": None if r.registrations_per_1000 != r.registrations_per_1000 else r.registrations_per_1000,
-        }
-        for r in table.astype(object).where(table.notna(), None).itertuples()
+    clean = table.astype(object).where(table.notna(), None)
+    return {
+        "as_of": now.isoformat(timespec="seconds"),
+        "k_min": k,
+        "active_registrations": suppress(result.active_registrations, k).value,
+        "active_cameras": suppress(result.active_cameras, k, basis=result.active_registrations).value,
+        "registrations_last_7_days": suppress(result.registrations_last_7_days, k).value,
+        "districts_covered": districts_covered(result.by_district, k),
+        "districts": [
+            {"code": r.code, "name": r.name, "households": int(r.households),
+             "registrations": None if r.registrations is None else int(r.registrations),
+             "registrations_per_1000": r.registrations_per_1000}
+            for r in clean.itertuples()
+        ],
+    }
+
+
+@blueprint.get("/cameras/near")
+@endpoint("GET", "/api/v1/cameras/near", summary="Registered cameras near an incident, best chances first",
+          roles=OFFICERS, query=NearQuery, response=NearResponse)
+def cameras_near(query: NearQuery):
+    rt = runtime()
+    try:
+        point = point_from_map(query.lat, query.lon, rt.reference)
+    except LocationError as exc:
+        raise ApiError(422, "Some fields are not valid.", [{"field": "lat", "message": str(exc)}]) from None
+    req = SearchRequest(point.lat, point.lon, point.easting_m, point.northing_m, query.radius_m, query.at,
+                        query.case_ref, query.reason)
+    with transaction(rt.sessions) as s:
+        outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow())
+    cameras = [
+        NearCamera(
+            rank=int(r.rank), camera_id=int(r.camera_id), distance_m=round(float(r.distance_m), 2), kind=r.kind,
+            direction_deg=None if r.direction_deg != r.direction_deg else int(r.direction_deg),
+            fov_angle_deg=float(r.fov_angle_deg), fov_range_m=float(r.fov_range_m), in_view=r.in_view,
+            retained_until=None if r.retained_until is None or r.retained_until != r.retained_until
+            else r.retained_until.to_pydatetime() if hasattr(r.retained_until, "to_pydatetime") else r.retained_until,
+            retention_status=r.retention_status,
+            preferred_channel=r.preferred_channel if isinstance(r.preferred_channel, str) else None,
+        )
+        for r in outcome.results.itertuples()
     ]
-    return jsonify(
-        as_of=now.isoformat(timespec="seconds"),
-        k_min=k,
-        active_registrations=suppress(result.active_registrations, k).value,
-        active_cameras=suppress(result.active_cameras, k, basis=result.active_registrations).value,
-        registrations_last_7_days=suppress(result.registrations_last_7_days, k).value,
-        districts_covered=districts_covered(result.by_district, k),
-        districts=records,
-    )
+    return NearResponse(lat=query.lat, lon=query.lon, radius_m=query.radius_m, at=query.at,
+                        case_ref=query.case_ref, count=len(cameras), cameras=cameras)
+
+
+def _request_out(r: FootageRequest) -> RequestOut:
+    return RequestOut(request_id=r.id, case_ref=r.case_ref, camera_id=r.camera_id, status=r.status, sent_at=r.sent_at,
+                      status_changed_at=r.status_changed_at, footage_likely_overwritten=r.footage_likely_overwritten,
+                      footage_useful=r.footage_useful)
+
+
+@blueprint.post("/requests")
+@endpoint("POST", "/api/v1/requests", summary="Create footage requests for cameras under a case reference",
+          roles=OFFICERS, body=RequestCreate, response=RequestList, status=201)
+def create_requests(body: RequestCreate):
+    rt = runtime()
+    try:
+        point = point_from_map(body.incident_lat, body.incident_lon, rt.reference)
+    except LocationError as exc:
+        raise ApiError(422, "Some fields are not valid.", [{"field": "incident_lat", "message": str(exc)}]) from None
+    try:
+        with transaction(rt.sessions) as s:
+            created = casework.create_requests(
+                s, current_user.actor, case_ref=body.case_ref, reason=body.reason, camera_ids=body.camera_ids,
+                incident_lat=point.lat, incident_lon=point.lon, incident_district_code=point.district_code,
+                crime_category=body.crime_category, incident_from=body.incident_from, incident_to=body.incident_to,
+                now=utcnow())
+            out = [_request_out(r) for r in created]
+    except casework.CaseworkError as exc:
+        raise ApiError(422, "The requests were not created.", [{"field": exc.field, "message": str(exc)}]) from None
+    return RequestList(case_ref=body.case_ref, count=len(out), requests=out)
+
+
+@blueprint.get("/requests")
+@endpoint("GET", "/api/v1/requests", summary="Your footage requests in a case", roles=OFFICERS, query=CaseQuery,
+          response=RequestList)
+def list_requests(query: CaseQuery):
+    rt = runtime()
+    with rt.sessions() as s:
+        rows = s.scalars(sa.select(FootageRequest).where(FootageRequest.case_ref == query.case_ref,
+                                                         FootageRequest.requested_by_id == current_user.id)
+                         .order_by(FootageRequest.id)).all()
+        out = [_request_out(r) for r in rows]
+    return RequestList(case_ref=query.case_ref, count=len(out), requests=out)
+
+
+@blueprint.patch("/requests/<int:request_id>")
+@endpoint("PATCH", "/api/v1/requests/{request_id}", summary="Record the owner's answer to a footage request",
+          roles=OFFICERS, body=RequestStatusUpdate, response=RequestOut, path_params=("request_id",))
+def update_request(request_id: int, body: RequestStatusUpdate):
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            updated = casework.change_status(s, current_user.actor, request_id=request_id, new_status=body.status,
+                                             note=body.note, footage_useful=body.footage_useful, now=utcnow())
+            out = _request_out(updated)
+    except casework.CaseworkError as exc:
+        status = 404 if exc.field == "request_id" else 422
+        raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
+    return out
+
+
+@blueprint.get("/openapi.json")
+@endpoint("GET", "/api/v1/openapi.json", summary="This API's OpenAPI document", roles=ROLES)
+def openapi():
+    return openapi_document("Community Camera Registry API", "1")
 
 
 @blueprint.errorhandler(404)
@@ -50,3 +150,14 @@ def not_found(_exc):
     response = jsonify(error="No such API route.")
     response.status_code = 404
     return response
+
+
+@blueprint.errorhandler(405)
+def not_allowed(_exc):
+    response = jsonify(error="This method is not allowed on this route.")
+    response.status_code = 405
+    return response
+
+
+def registered_endpoints():
+    return list(REGISTRY)

@@ -47,3 +47,19 @@ def area_map(
         minZoom=7,
         maxZoom=18,
     )
+
+
+def district_outlines(ref: ReferenceGeography, layer_id: str) -> dl.GeoJSON:
+    """District boundaries as a quiet, non-interactive base layer (works with no tile server)."""
+    from dashboard.geo.reference import districts_geojson
+
+    return dl.GeoJSON(data=districts_geojson(ref), id=layer_id, style=js("outlineStyle"), interactive=False)
+
+
+def radius_bounds(lat: float, lon: float, radius_m: float) -> list[list[float]]:
+    """South-west and north-east corners of a box around a circle, for fitting the map to it."""
+    import math
+
+    dlat = radius_m / 111_132.0
+    dlon = radius_m / (111_320.0 * math.cos(math.radians(lat)))
+    return [[lat - dlat, lon - dlon], [lat + dlat, lon + dlon]]

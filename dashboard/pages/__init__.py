@@ -25,9 +25,9 @@ class Page:
 
 
 def all_pages() -> tuple[Page, ...]:
-    from dashboard.pages import home
+    from dashboard.pages import cases, home, search
 
-    return (home.PAGE,)
+    return (home.PAGE, search.PAGE, cases.PAGE)
 
 
 def page_for_path(path: str) -> Page | None:

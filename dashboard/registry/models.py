@@ -68,7 +68,7 @@ class Registrant(Base):
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     management_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
     site: Mapped[Site | None] = relationship(back_populates="registrant", uselist=False)
 
@@ -143,7 +143,7 @@ class Camera(Base):
     overlooks: Mapped[str] = mapped_column(sa.String(60), default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
     site: Mapped[Site] = relationship(back_populates="cameras")
 

@@ -8,11 +8,9 @@ ids of the outputs they ask for: each page owns the ids with its prefix, the she
 from __future__ import annotations
 
 import json
-from functools import wraps
-from typing import Callable
 from urllib.parse import quote
 
-from flask import Response, abort, jsonify, redirect, render_template, request
+from flask import Response, jsonify, redirect, render_template, request
 from flask_login import current_user
 
 from dashboard import ids
@@ -73,7 +71,7 @@ def guard() -> Response | None:
     if path.startswith(PUBLIC_PREFIXES):
         return None
     if path.startswith("/api/"):
-        return None  # API routes check bearer tokens and roles themselves (``api_roles``)
+        return None  # API routes check bearer tokens and roles themselves (``dashboard.api.endpoints``)
     if not current_user.is_authenticated:
         if path.startswith(DASH_DATA_PATHS) or path == CALLBACK_PATH:
             return _denied(401, "Log in first.")
@@ -95,24 +93,3 @@ def guard() -> Response | None:
     if not page.allows(current_role()):
         return _denied(403, "Your role may not use this page.")
     return None
-
-
-def api_roles(*roles: str) -> Callable:
-    """Decorator for API views: 401 without a valid login or bearer token, 403 for other roles."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                response = jsonify(error="Authentication required: log in or send 'Authorization: Bearer <token>'.")
-                response.status_code = 401
-                response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
-                return response
-            if current_user.role not in roles:
-                abort(_denied(403, f"This needs one of the roles: {', '.join(roles)}."))
-            return view(*args, **kwargs)
-
-        wrapped.allowed_roles = frozenset(roles)  # read by the role-by-route tests
-        return wrapped
-
-    return decorate

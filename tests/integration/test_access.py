@@ -41,7 +41,7 @@ def test_every_api_route_declares_its_roles(app):
     assert api_rules, "the API has routes"
     for rule in api_rules:
         view = app.server.view_functions[rule.endpoint]
-        assert getattr(view, "allowed_roles", None), f"{rule.rule} has no @api_roles"
+        assert getattr(view, "allowed_roles", None), f"{rule.rule} is not declared with @endpoint"
 
 
 @pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
@@ -68,17 +68,21 @@ def test_pages_callbacks_and_api_by_role(app, role):
             assert response.status_code == 403, key
         else:
             assert response.status_code != 403, key
-    # API routes
+    # API routes, each with its own method; path parameters filled in
     for rule in (r for r in app.server.url_map.iter_rules() if r.rule.startswith("/api/")):
         allowed = app.server.view_functions[rule.endpoint].allowed_roles
-        response = client.get(rule.rule)
-        if role is ANONYMOUS:
-            assert response.status_code == 401
-            assert "registrations" not in response.get_data(as_text=True)
-        elif role not in allowed:
-            assert response.status_code == 403
-        else:
-            assert response.status_code == 200
+        path = rule.rule.replace("<int:request_id>", "1")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, json={} if method in ("POST", "PATCH") else None)
+            body = response.get_data(as_text=True)
+            if role is ANONYMOUS:
+                assert response.status_code == 401, (method, path)
+                assert "registrations" not in body and "camera_id" not in body
+            elif role not in allowed:
+                assert response.status_code == 403, (method, path)
+                assert "camera_id" not in body
+            else:
+                assert response.status_code not in (401, 403), (method, path)
 
 
 def test_a_forged_callback_naming_another_pages_outputs_returns_nothing(app, monkeypatch):

@@ -163,3 +163,21 @@ def test_models_and_migrations_agree(engine):
         if (kind, name) not in ignored and not (kind == "remove_index" and d[1].name == "ix_site_geom"):
             remaining.append(d)
     assert remaining == []
+
+
+def test_register_fingerprint_changes_with_every_kind_of_edit(engine):
+    from dashboard.registry.camera_queries import register_fingerprint
+
+    Session = session_factory(engine)
+    with Session() as s:
+        empty = register_fingerprint(s)
+        reg = _add_registration(s)
+        added = register_fingerprint(s)
+        assert added != empty
+        reg.site.cameras[0].direction_deg = 10
+        s.commit()
+        edited = register_fingerprint(s)
+        assert edited != added
+        reg.status, reg.name, reg.email = "withdrawn", None, None
+        s.commit()
+        assert register_fingerprint(s) != edited

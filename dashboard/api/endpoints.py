@@ -1,0 +1,215 @@
+"""API endpoints declared once: roles, request schema, response schema, and the OpenAPI
+document generated from those same pydantic models.
+
+``@endpoint`` wraps a Flask view so that, in this order, it
+1. refuses an anonymous request (401) or a role not listed (403),
+2. validates the query string or JSON body against the pydantic model (422 with field errors),
+3. calls the view with the parsed model, and serialises what it returns through the response model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Response, jsonify, request
+from flask_login import current_user
+from pydantic import BaseModel, ValidationError
+
+from dashboard.runtime_access import runtime
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # OpenAPI form, e.g. /api/v1/requests/{request_id}
+    summary: str
+    roles: frozenset[str]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    path_params: tuple[str, ...] = field(default_factory=tuple)
+
+
+REGISTRY: list[Endpoint] = []
+
+
+class ApiError(Exception):
+    """A refusal the API reports as JSON: status and field errors."""
+
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+
+
+def _json(status: int, payload: dict) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+def _message(err: dict) -> str:
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    plain = {
+        "missing": "This is required.",
+        "float_parsing": "Enter a number.",
+        "float_type": "Enter a number.",
+        "int_parsing": "Enter a whole number.",
+        "int_type": "Enter a whole number.",
+        "int_from_float": "Enter a whole number.",
+        "datetime_parsing": "Enter a date and time such as 2026-11-28T21:30.",
+        "datetime_from_date_parsing": "Enter a date and time such as 2026-11-28T21:30.",
+        "datetime_type": "Enter a date and time such as 2026-11-28T21:30.",
+        "bool_parsing": "Enter true or false.",
+        "list_type": "Enter a list.",
+        "string_type": "Enter text.",
+        "literal_error": f"Choose one of: {ctx.get('expected', '')}.",
+        "too_short": f"Give at least {ctx.get('min_length', 1)}.",
+        "too_long": f"Give at most {ctx.get('max_length', '')}.",
+        "string_too_long": f"Keep it under {ctx.get('max_length', '')} characters.",
+        "greater_than_equal": f"Must be at least {ctx.get('ge')}.",
+        "less_than_equal": f"Must be at most {ctx.get('le')}.",
+        "extra_forbidden": "This field is not expected.",
+    }
+    if kind in plain:
+        return plain[kind]
+    message = err.get("msg", "is not valid")
+    return message[len("Value error, "):] if message.startswith("Value error, ") else message
+
+
+def field_errors(exc: ValidationError) -> list[dict]:
+    """Pydantic errors as [{"field": "radius_m", "message": "Must be at least 50."}], one per problem."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query")]
+        out.append({"field": ".".join(loc) or "request", "message": _message(err)})
+    return out
+
+
+def _validation_context() -> dict:
+    settings = runtime().settings
+    return {"case_ref_pattern": settings.case_ref_pattern, "case_ref_example": settings.case_ref_example}
+
+
+def _parse(model: type[BaseModel], source: str) -> BaseModel:
+    if source == "query":
+        data: Any = {k: v for k, v in request.args.items()}
+    else:
+        if not request.is_json:
+            raise ApiError(415, "Send the request body as JSON (Content-Type: application/json).")
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ApiError(422, "The request body is not a JSON object.",
+                           [{"field": "request", "message": "expected a JSON object"}])
+    try:
+        return model.model_validate(data, context=_validation_context())
+    except ValidationError as exc:
+        raise ApiError(422, "Some fields are not valid.", field_errors(exc)) from None
+
+
+def endpoint(method: str, path: str, *, summary: str, roles: tuple[str, ...], query=None, body=None,
+             response=None, status: int = 200, path_params: tuple[str, ...] = ()) -> Callable:
+    spec = Endpoint(method.upper(), path, summary, frozenset(roles), query, body, response, status, path_params)
+    REGISTRY.append(spec)
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                refused = _json(401, {"error": "Authentication required: log in or send 'Authorization: Bearer <token>'."})
+                refused.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
+                return refused
+            if current_user.role not in spec.roles:
+                return _json(403, {"error": f"This needs one of the roles: {', '.join(sorted(spec.roles))}."})
+            try:
+                parsed = {}
+                if spec.query is not None:
+                    parsed["query"] = _parse(spec.query, "query")
+                if spec.body is not None:
+                    parsed["body"] = _parse(spec.body, "body")
+                result = view(*args, **kwargs, **parsed)
+            except ApiError as exc:
+                return _json(exc.status, {"error": str(exc), "errors": exc.errors})
+            if isinstance(result, Response):
+                return result
+            payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            return _json(spec.status, payload)
+
+        wrapped.allowed_roles = spec.roles  # read by the role-by-route tests
+        wrapped.endpoint_spec = spec
+        return wrapped
+
+    return decorate
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required,
+         "description": prop.get("description", ""), "schema": {k: v for k, v in prop.items() if k != "description"}}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def openapi_document(title: str, version: str) -> dict:
+    """OpenAPI 3.1 for every registered endpoint, built from its pydantic models."""
+    components: dict[str, dict] = {}
+
+    def ref(model: type[BaseModel]) -> dict:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            components[name] = definition
+        components[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    error_schema = {"type": "object", "properties": {
+        "error": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}}}}
+    paths: dict[str, dict] = {}
+    for spec in REGISTRY:
+        op: dict[str, Any] = {
+            "summary": spec.summary,
+            "description": f"Roles: {', '.join(sorted(spec.roles))}.",
+            "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+            "responses": {
+                str(spec.status): {"description": "OK", "content": {"application/json": {
+                    "schema": ref(spec.response) if spec.response else {"type": "object"}}}},
+                "401": {"description": "Not logged in and no valid bearer token",
+                        "content": {"application/json": {"schema": error_schema}}},
+                "403": {"description": "The user's role may not use this",
+                        "content": {"application/json": {"schema": error_schema}}},
+            },
+        }
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in spec.path_params]
+        if spec.query is not None:
+            params += _query_parameters(spec.query)
+            op["responses"]["422"] = {"description": "Invalid parameters, with field errors",
+                                      "content": {"application/json": {"schema": error_schema}}}
+        if spec.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
+            op["responses"]["422"] = {"description": "Invalid body, with field errors",
+                                      "content": {"application/json": {"schema": error_schema}}}
+        if params:
+            op["parameters"] = params
+        paths.setdefault(spec.path, {})[spec.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False)

@@ -1,0 +1,172 @@
+"""Request and response schemas shared by the API and the pages (pydantic v2).
+
+The same models validate the officer search page's inputs and the API's, and generate the
+OpenAPI document. Runtime settings (the case-reference format) arrive through the validation
+context: ``Model.model_validate(data, context={"case_ref_pattern": ..., "case_ref_example": ...})``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+UK = ZoneInfo("Europe/London")
+MIN_RADIUS_M = 50
+MAX_RADIUS_M = 1000
+DEFAULT_RADIUS_M = 200
+MIN_REASON_CHARS = 10
+MAX_REASON_CHARS = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _check_case_ref(value: str, info: ValidationInfo) -> str:
+    ctx = info.context or {}
+    pattern = ctx.get("case_ref_pattern")
+    text = value.strip().upper()
+    if not text:
+        raise ValueError("Enter the case reference.")
+    if pattern and not re.fullmatch(pattern, text):
+        example = ctx.get("case_ref_example", "")
+        raise ValueError(f"'{value.strip()[:40]}' is not a case reference in this force's format"
+                         + (f", e.g. {example}." if example else "."))
+    return text
+
+
+def _check_reason(value: str) -> str:
+    text = " ".join(value.split())
+    if _CONTROL.search(value):
+        raise ValueError("The reason contains control characters.")
+    if len(text) < MIN_REASON_CHARS:
+        raise ValueError(f"Give the reason in at least {MIN_REASON_CHARS} characters "
+                         "(what happened and why these cameras may help).")
+    if len(text) > MAX_REASON_CHARS:
+        raise ValueError(f"Keep the reason under {MAX_REASON_CHARS} characters.")
+    return text
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime; a naive one is read as UK local time (what an officer types)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UK)
+    return value.astimezone(dt.timezone.utc)
+
+
+class CaseContext(BaseModel):
+    """Why the officer is looking: required before any owner detail is shown."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    case_ref: str = Field(description="Case reference in the force's format", examples=["CR-2026-004512"])
+    reason: str = Field(description=f"Why: {MIN_REASON_CHARS}-{MAX_REASON_CHARS} characters")
+
+    @field_validator("case_ref")
+    @classmethod
+    def _case_ref(cls, v: str, info: ValidationInfo) -> str:
+        return _check_case_ref(v, info)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        return _check_reason(v)
+
+
+class NearQuery(CaseContext):
+    """GET /api/v1/cameras/near"""
+
+    lat: float = Field(ge=-90, le=90, description="Incident latitude, WGS84")
+    lon: float = Field(ge=-180, le=180, description="Incident longitude, WGS84")
+    radius_m: int = Field(DEFAULT_RADIUS_M, ge=MIN_RADIUS_M, le=MAX_RADIUS_M, description="Search radius in metres")
+    at: dt.datetime = Field(description="Incident date and time, ISO 8601 (no offset = UK local time)")
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: dt.datetime) -> dt.datetime:
+        value = as_utc(v)
+        if value > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5):
+            raise ValueError("The incident time is in the future.")
+        return value
+
+
+class NearCamera(BaseModel):
+    rank: int
+    camera_id: int
+    distance_m: float = Field(description="Geodesic distance (WGS84) from the incident, metres")
+    kind: str
+    direction_deg: int | None
+    fov_angle_deg: float
+    fov_range_m: float
+    in_view: Literal["yes", "no", "unknown"]
+    retained_until: dt.datetime | None = Field(description="Incident time + retention days (UTC)")
+    retention_status: Literal["available", "at_risk", "overwritten", "unknown"]
+    preferred_channel: str | None
+
+
+class NearResponse(BaseModel):
+    lat: float
+    lon: float
+    radius_m: int
+    at: dt.datetime
+    case_ref: str
+    count: int
+    cameras: list[NearCamera]
+
+
+class RequestCreate(CaseContext):
+    """POST /api/v1/requests"""
+
+    camera_ids: list[int] = Field(min_length=1, max_length=50)
+    incident_lat: float = Field(ge=-90, le=90)
+    incident_lon: float = Field(ge=-180, le=180)
+    incident_from: dt.datetime
+    incident_to: dt.datetime
+    crime_category: str | None = Field(None, max_length=60)
+
+    @field_validator("incident_from", "incident_to")
+    @classmethod
+    def _utc(cls, v: dt.datetime) -> dt.datetime:
+        return as_utc(v)
+
+    @model_validator(mode="after")
+    def _window(self) -> "RequestCreate":
+        if self.incident_to < self.incident_from:
+            raise ValueError("The incident window ends before it starts.")
+        return self
+
+
+class RequestStatusUpdate(BaseModel):
+    """PATCH /api/v1/requests/{request_id}"""
+
+    status: Literal["footage_provided", "no_relevant_footage", "declined", "no_response", "withdrawn"]
+    note: str | None = Field(None, max_length=500)
+    footage_useful: bool | None = None
+
+
+class RequestOut(BaseModel):
+    request_id: int
+    case_ref: str
+    camera_id: int
+    status: str
+    sent_at: dt.datetime
+    status_changed_at: dt.datetime
+    footage_likely_overwritten: bool
+    footage_useful: bool | None
+
+
+class RequestList(BaseModel):
+    case_ref: str
+    count: int
+    requests: list[RequestOut]
+
+
+class CaseQuery(BaseModel):
+    """GET /api/v1/requests?case_ref=..."""
+
+    case_ref: str
+
+    @field_validator("case_ref")
+    @classmethod
+    def _case_ref(cls, v: str, info: ValidationInfo) -> str:
+        return _check_case_ref(v, info)

@@ -1,0 +1,122 @@
+"""View builders for the officer search: map layers (radius, incident, cameras, field-of-view wedges),
+the results grid rows, and the revealed-contacts panel. Plain data in, Dash components out."""
+from __future__ import annotations
+
+import datetime as dt
+import html as html_text
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+import pandas as pd
+from dash import html
+
+from dashboard.components.maps import js
+from dashboard.geo.fov import fov_wedge
+from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS
+
+UK = ZoneInfo("Europe/London")
+IN_VIEW_LABELS = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
+RETENTION_LABELS = {"available": "Available", "at_risk": "At risk (48 h)", "overwritten": "Likely overwritten",
+                    "unknown": "Unknown"}
+IN_VIEW_COLOURS = {"yes": "#1a7f37", "unknown": "#9a6700", "no": "#57606a"}
+
+
+def uk_time(value) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return pd.Timestamp(value).tz_convert(UK).strftime("%d %b %Y %H:%M")
+
+
+def incident_layers(lat: float, lon: float, radius_m: float) -> list:
+    return [
+        dl.Circle(center=[lat, lon], radius=radius_m, color="#12284c", weight=2, fill=True, fillOpacity=0.04,
+                  interactive=False, id="search-radius-circle"),
+        dl.CircleMarker(center=[lat, lon], radius=7, color="#b42318", fill=True, fillColor="#d92d20",
+                        fillOpacity=1, children=dl.Tooltip("Incident"), id="search-incident-marker"),
+    ]
+
+
+def wedges_geojson(results: pd.DataFrame) -> dict:
+    features = []
+    for r in results.itertuples():
+        direction = None if pd.isna(r.direction_deg) else float(r.direction_deg)
+        ring = fov_wedge(r.lat, r.lon, direction, float(r.fov_angle_deg), float(r.fov_range_m))
+        if ring is None:  # direction unknown: all it could see, a circle of its range
+            ring = fov_wedge(r.lat, r.lon, 0.0, 360.0, float(r.fov_range_m))
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
+            "properties": {"in_view": r.in_view, "colour": IN_VIEW_COLOURS[r.in_view]},
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def camera_layers(results: pd.DataFrame) -> list:
+    markers = [
+        dl.CircleMarker(
+            center=[float(r.lat), float(r.lon)], radius=6, weight=2, color="#ffffff", fill=True,
+            fillColor=IN_VIEW_COLOURS[r.in_view], fillOpacity=0.95,
+            children=dl.Tooltip(f"#{r.rank} {CAMERA_KINDS.get(r.kind, r.kind)}, {r.distance_m:.0f} m, "
+                                f"in view: {IN_VIEW_LABELS[r.in_view].lower()}"),
+        )
+        for r in results.itertuples()
+    ]
+    wedges = dl.GeoJSON(data=wedges_geojson(results), style=js("wedgeStyle"), interactive=False,
+                        id="search-wedges")
+    return [wedges, *markers]
+
+
+def grid_rows(results: pd.DataFrame) -> list[dict]:
+    """Rows for the results grid: what the officer needs to choose, no contact details."""
+    rows = []
+    for r in results.itertuples():
+        rows.append({
+            "rank": int(r.rank),
+            "camera_id": int(r.camera_id),
+            "distance_m": round(float(r.distance_m), 1),
+            "kind": CAMERA_KINDS.get(r.kind, r.kind),
+            "in_view": IN_VIEW_LABELS[r.in_view],
+            "kept_until": uk_time(r.retained_until),
+            "retention": RETENTION_LABELS[r.retention_status],
+            "channel": CONTACT_CHANNELS.get(r.preferred_channel, "–") if isinstance(r.preferred_channel, str) else "–",
+        })
+    return rows
+
+
+GRID_COLUMNS = [
+    {"field": "rank", "headerName": "#", "width": 70, "sort": "asc"},
+    {"field": "distance_m", "headerName": "Distance (m)", "type": "numericColumn"},
+    {"field": "kind", "headerName": "Camera"},
+    {"field": "in_view", "headerName": "Incident in view"},
+    {"field": "kept_until", "headerName": "Footage likely kept until"},
+    {"field": "retention", "headerName": "Footage"},
+    {"field": "channel", "headerName": "Contact by"},
+    {"field": "camera_id", "headerName": "Camera id"},
+]
+
+
+def contacts_panel(contacts: pd.DataFrame, case_ref: str) -> html.Div:
+    if contacts.empty:
+        return dbc.Alert("None of the selected owners can be contacted (withdrawn since the search).",
+                         color="warning")
+    cards = []
+    for c in contacts.itertuples():
+        lines = [html.Strong(c.name), html.Br(),
+                 f"Prefers: {CONTACT_CHANNELS.get(c.preferred_channel, c.preferred_channel)}", html.Br()]
+        if isinstance(c.phone, str) and c.phone:
+            lines += [f"Phone: {c.phone}", html.Br()]
+        if isinstance(c.email, str) and c.email:
+            lines += [f"Email: {c.email}", html.Br()]
+        lines += [f"{c.address}, {c.postcode}"]
+        cards.append(dbc.Col(dbc.Card(dbc.CardBody([html.P(f"Camera {int(c.camera_id)}", className="small text-secondary mb-1"),
+                                                    html.P(lines, className="mb-0")])), md=6, className="mb-2"))
+    return html.Div([
+        html.P(f"Shown under case {case_ref}; this look has been recorded in the audit log.",
+               className="small text-secondary"),
+        dbc.Row(cards),
+    ], id="search-contacts-list")
+
+
+def escape(text: str) -> str:
+    return html_text.escape(text)

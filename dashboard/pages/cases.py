@@ -1,0 +1,182 @@
+"""My cases: an officer's footage requests by case, their status, and the case's contact list export."""
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+from flask_login import current_user
+from pydantic import ValidationError
+
+from dashboard.api.endpoints import field_errors
+from dashboard.api.schemas import CaseContext
+from dashboard.components.search_views import uk_time
+from dashboard.pages import Page
+from dashboard.registry import casework
+from dashboard.registry.database import transaction
+from dashboard.registry.models import utcnow
+from dashboard.registry.vocab import CAMERA_KINDS, REQUEST_STATUSES
+from dashboard.runtime_access import runtime
+
+PREFIX = "cases-"
+CASES, REQUESTS, STATUS, USEFUL, NOTE = "cases-list", "cases-requests", "cases-status", "cases-useful", "cases-note"
+UPDATE, UPDATE_MSG = "cases-update", "cases-update-msg"
+EXPORT_REASON, EXPORT, EXPORT_MSG, DOWNLOAD = "cases-export-reason", "cases-export", "cases-export-msg", "cases-download"
+TITLE = "cases-title"
+
+CASE_COLUMNS = [
+    {"field": "case_ref", "headerName": "Case"},
+    {"field": "requests", "headerName": "Requests", "type": "numericColumn"},
+    {"field": "open", "headerName": "Awaiting reply", "type": "numericColumn"},
+    {"field": "provided", "headerName": "Footage provided", "type": "numericColumn"},
+    {"field": "last_activity", "headerName": "Last activity"},
+]
+REQUEST_COLUMNS = [
+    {"field": "request_id", "headerName": "Request"},
+    {"field": "camera_id", "headerName": "Camera"},
+    {"field": "kind", "headerName": "Kind"},
+    {"field": "status", "headerName": "Status"},
+    {"field": "sent_at", "headerName": "Sent"},
+    {"field": "status_changed_at", "headerName": "Last change"},
+    {"field": "late", "headerName": "Sent after likely overwrite"},
+]
+
+
+def _case_rows(user_id: int) -> list[dict]:
+    with runtime().sessions() as s:
+        frame = casework.my_cases(s, user_id)
+    return [{"case_ref": r.case_ref, "requests": int(r.requests), "open": int(r.open), "provided": int(r.provided),
+             "last_activity": uk_time(r.last_activity)} for r in frame.itertuples()]
+
+
+def _request_rows(case_ref: str, user_id: int) -> list[dict]:
+    with runtime().sessions() as s:
+        frame = casework.case_requests(s, case_ref, user_id=user_id)
+    return [{"request_id": int(r.request_id), "camera_id": int(r.camera_id),
+             "kind": CAMERA_KINDS.get(r.kind, r.kind), "status": REQUEST_STATUSES.get(r.status, r.status),
+             "sent_at": uk_time(r.sent_at), "status_changed_at": uk_time(r.status_changed_at),
+             "late": "Yes" if bool(r.footage_likely_overwritten) else "No"} for r in frame.itertuples()]
+
+
+def _grid(grid_id: str, columns: list[dict], rows: list[dict], row_id: str, empty: str) -> dag.AgGrid:
+    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=rows, getRowId=f"params.data.{row_id}",
+                      columnSize="responsiveSizeToFit",
+                      dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
+                                       "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 10,
+                                       "paginationPageSizeSelector": False,
+                                       "localeText": {"noRowsToShow": empty}},
+                      style={"width": "100%"})
+
+
+def layout(rt, user) -> html.Div:
+    statuses = [{"label": v, "value": k} for k, v in REQUEST_STATUSES.items() if k != "sent"]
+    return html.Div([
+        html.H1("My cases", className="h3 mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Cases with footage requests", className="h5"),
+            _grid(CASES, CASE_COLUMNS, _case_rows(user.id), "case_ref", "No footage requests yet."),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Select a case above", className="h5", id=TITLE),
+            _grid(REQUESTS, REQUEST_COLUMNS, [], "request_id", "Select a case to see its requests."),
+            dbc.Row([
+                dbc.Col([dbc.Label("New status of the selected request", html_for=STATUS),
+                         dcc.Dropdown(id=STATUS, options=statuses, placeholder="Choose")], md=4),
+                dbc.Col([dbc.Label("Note (optional)", html_for=NOTE), dbc.Input(id=NOTE, maxLength=500)], md=4),
+                dbc.Col(dbc.Checkbox(id=USEFUL, label="Footage was useful", value=False, className="mt-4"), md=2),
+                dbc.Col(dbc.Button("Update status", id=UPDATE, color="primary", n_clicks=0, className="mt-4"), md=2),
+            ], className="g-2 mt-2"),
+            html.Div(id=UPDATE_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
+            html.Hr(),
+            html.H2("Contact list for the case", className="h6"),
+            dbc.Row([
+                dbc.Col([dbc.Label("Reason for this export", html_for=EXPORT_REASON),
+                         dbc.Input(id=EXPORT_REASON, placeholder="e.g. to phone owners who have not replied")], md=8),
+                dbc.Col(dbc.Button("Download CSV", id=EXPORT, color="secondary", n_clicks=0, className="mt-4"), md=4),
+            ], className="g-2"),
+            html.Div(id=EXPORT_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
+            dcc.Download(id=DOWNLOAD),
+        ])),
+    ])
+
+
+def _selected_case(selected) -> str | None:
+    return selected[0]["case_ref"] if selected else None
+
+
+def register_callbacks(app) -> None:
+    @app.callback(Output(REQUESTS, "rowData"), Output(TITLE, "children"), Input(CASES, "selectedRows"),
+                  prevent_initial_call=True)
+    def show_case(selected):
+        case_ref = _selected_case(selected)
+        if not case_ref:
+            return [], "Select a case above"
+        return _request_rows(case_ref, current_user.id), f"Requests in case {case_ref}"
+
+    @app.callback(
+        Output(UPDATE_MSG, "children"), Output(REQUESTS, "rowData", allow_duplicate=True),
+        Output(CASES, "rowData"),
+        Input(UPDATE, "n_clicks"), State(REQUESTS, "selectedRows"), State(STATUS, "value"), State(NOTE, "value"),
+        State(USEFUL, "value"), State(CASES, "selectedRows"),
+        prevent_initial_call=True,
+    )
+    def update(_clicks, selected, status, note, useful, case_selected):
+        from dash import no_update
+
+        if not selected:
+            return dbc.Alert("Select a request first.", color="warning"), no_update, no_update
+        if status not in REQUEST_STATUSES or status == "sent":
+            return dbc.Alert("Choose the new status.", color="warning"), no_update, no_update
+        try:
+            with transaction(runtime().sessions) as s:
+                request = casework.change_status(
+                    s, current_user.actor, request_id=int(selected[0]["request_id"]), new_status=status,
+                    note=(note or "").strip() or None,
+                    footage_useful=bool(useful) if status == "footage_provided" else None, now=utcnow())
+                request_id, new_status = request.id, request.status
+        except casework.CaseworkError as exc:
+            return dbc.Alert(str(exc), color="danger"), no_update, no_update
+        case_ref = _selected_case(case_selected)
+        rows = _request_rows(case_ref, current_user.id) if case_ref else no_update
+        return (dbc.Alert(f"Request {request_id} is now: {REQUEST_STATUSES[new_status]}.", color="success",
+                          id="cases-update-done"), rows, _case_rows(current_user.id))
+
+    @app.callback(
+        Output(DOWNLOAD, "data"), Output(EXPORT_MSG, "children"),
+        Input(EXPORT, "n_clicks"), State(CASES, "selectedRows"), State(EXPORT_REASON, "value"),
+        prevent_initial_call=True,
+    )
+    def export(_clicks, selected, reason):
+        from dash import no_update
+
+        case_ref = _selected_case(selected)
+        if not case_ref:
+            return no_update, dbc.Alert("Select a case first.", color="warning")
+        rt = runtime()
+        try:
+            checked = CaseContext.model_validate(
+                {"case_ref": case_ref, "reason": reason or ""},
+                context={"case_ref_pattern": rt.settings.case_ref_pattern,
+                         "case_ref_example": rt.settings.case_ref_example})
+        except ValidationError as exc:
+            return no_update, dbc.Alert(field_errors(exc)[0]["message"], color="danger")
+        try:
+            with transaction(rt.sessions) as s:
+                text = casework.export_case_csv(s, current_user.actor, case_ref=checked.case_ref,
+                                                reason=checked.reason)
+        except casework.CaseworkError as exc:
+            return no_update, dbc.Alert(str(exc), color="danger")
+        filename = f"{checked.case_ref}-contacts.csv"
+        return (dcc.send_string(text, filename, type="text/csv"),
+                dbc.Alert(f"Downloaded {filename}; the export has been recorded.", color="success",
+                          id="cases-export-done"))
+
+
+PAGE = Page(
+    path="/cases",
+    title="My cases",
+    roles=frozenset({"officer"}),
+    id_prefix=PREFIX,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

@@ -1,0 +1,289 @@
+"""Officer search: from an incident to the cameras most likely to hold footage, then contact and requests.
+
+A case reference and a reason are required before anything is searched; every search, every
+reveal of contact details and every request is audit-logged (DPA 2018 s.62). Contacts can be
+revealed only for cameras that the officer's own logged search returned.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+from dash import Input, Output, State, ctx, dcc, html, no_update
+from flask_login import current_user
+from pydantic import ValidationError
+
+from dashboard.api.endpoints import field_errors
+from dashboard.api.schemas import DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M, UK, NearQuery
+from dashboard.components import search_views as views
+from dashboard.components.maps import area_map, district_outlines, radius_bounds
+from dashboard.geo.locate import LocationError, parse_location, point_from_map
+from dashboard.pages import Page
+from dashboard.registry import casework
+from dashboard.registry.camera_search import NotFromSearch, SearchRequest, check_from_search, find_cameras
+from dashboard.registry.database import transaction
+from dashboard.registry.models import utcnow
+from dashboard.runtime_access import runtime
+
+PREFIX = "search-"
+LOCATION, LOCATE, LOCATION_MSG, POINT = "search-location", "search-locate", "search-location-msg", "search-point"
+MAP, INCIDENT_LAYER, RESULTS_LAYER = "search-map", "search-incident-layer", "search-results-layer"
+WHEN, WHEN_MSG, RADIUS = "search-when", "search-when-msg", "search-radius"
+CASE, CASE_MSG, REASON, REASON_MSG = "search-case", "search-case-msg", "search-reason", "search-reason-msg"
+SUBMIT, SUMMARY, GRID, CONTEXT = "search-submit", "search-summary", "search-grid", "search-context"
+REVEAL, CONTACTS = "search-reveal", "search-contacts"
+CRIME, BEFORE, AFTER, REQUEST, REQUEST_MSG = ("search-crime", "search-window-before", "search-window-after",
+                                              "search-request", "search-request-msg")
+
+CRIME_CATEGORIES = ["Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
+                    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
+                    "Theft from the person", "Vehicle crime", "Violence and sexual offences"]
+
+
+def _default_when() -> str:
+    return (dt.datetime.now(UK) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _form(settings) -> dbc.Card:
+    return dbc.Card(dbc.CardBody([
+        html.H2("Incident", className="h5"),
+        dbc.Label("Where", html_for=LOCATION),
+        dbc.InputGroup([
+            dbc.Input(id=LOCATION, placeholder="Postcode, lat, lon or grid ref (SJ 88 45)", type="text",
+                      debounce=True, autoComplete="off"),
+            dbc.Button("Find", id=LOCATE, color="secondary", n_clicks=0),
+        ]),
+        html.Div(id=LOCATION_MSG, className="form-text mb-2", role="status", **{"aria-live": "polite"}),
+        dbc.Label("When (UK time)", html_for=WHEN),
+        dbc.Input(id=WHEN, type="datetime-local", value=_default_when()),
+        dbc.FormFeedback(id=WHEN_MSG, type="invalid"),
+        dbc.Label(["Radius ", html.Span(f"{DEFAULT_RADIUS_M} m", id="search-radius-label")], html_for=RADIUS,
+                  className="mt-2"),
+        dcc.Slider(id=RADIUS, min=MIN_RADIUS_M, max=MAX_RADIUS_M, step=50, value=DEFAULT_RADIUS_M,
+                   marks={50: "50", 200: "200", 500: "500", 1000: "1,000 m"}),
+        html.Hr(),
+        html.H2("Case", className="h5"),
+        dbc.Label("Case reference", html_for=CASE),
+        dbc.Input(id=CASE, placeholder=settings.case_ref_example, autoComplete="off"),
+        dbc.FormFeedback(id=CASE_MSG, type="invalid"),
+        dbc.Label("Reason for this search", html_for=REASON, className="mt-2"),
+        dbc.Textarea(id=REASON, placeholder="What happened and why these cameras may help", rows=2),
+        dbc.FormFeedback(id=REASON_MSG, type="invalid"),
+        dbc.Button("Search cameras", id=SUBMIT, color="primary", className="w-100 mt-3", n_clicks=0),
+        html.P("Searches, contact look-ups and requests are recorded with the case reference and reason.",
+               className="small text-secondary mt-2 mb-0"),
+    ]))
+
+
+def layout(rt, user) -> html.Div:
+    return html.Div([
+        html.H1("Find cameras near an incident", className="h3 mb-3"),
+        dbc.Row([
+            dbc.Col(_form(rt.settings), lg=4, className="mb-3"),
+            dbc.Col([
+                dbc.Card(dbc.CardBody([
+                    html.P("Click the map to set the incident point, or type where it happened.",
+                           className="small text-secondary mb-2"),
+                    area_map(MAP, rt.reference, rt.settings, [
+                        district_outlines(rt.reference, "search-districts"),
+                        dl.LayerGroup(id=RESULTS_LAYER), dl.LayerGroup(id=INCIDENT_LAYER)], height="480px"),
+                ])),
+            ], lg=8, className="mb-3"),
+        ]),
+        html.Div(id=SUMMARY, role="status", **{"aria-live": "polite"}),
+        dbc.Card(dbc.CardBody([
+            html.H2("Cameras that may hold footage", className="h5"),
+            html.P("Ranked: incident in the camera's view first, then footage still kept, then nearest.",
+                   className="small text-secondary"),
+            dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
+                       columnSize="responsiveSizeToFit",
+                       dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
+                                        "pagination": True, "paginationPageSize": 20},
+                       style={"width": "100%"}),
+            dbc.Row([
+                dbc.Col(dbc.Button("Show contact details of selected", id=REVEAL, color="secondary", n_clicks=0,
+                                   className="mt-3"), md="auto"),
+            ]),
+            html.Div(id=CONTACTS, className="mt-3"),
+            html.Hr(),
+            html.H2("Ask the owners of the selected cameras for footage", className="h6"),
+            dbc.Row([
+                dbc.Col([dbc.Label("Crime category", html_for=CRIME),
+                         dcc.Dropdown(id=CRIME, options=CRIME_CATEGORIES, placeholder="Choose", clearable=True)],
+                        md=4),
+                dbc.Col([dbc.Label("Minutes before", html_for=BEFORE),
+                         dbc.Input(id=BEFORE, type="number", min=0, max=720, value=30)], md=2),
+                dbc.Col([dbc.Label("Minutes after", html_for=AFTER),
+                         dbc.Input(id=AFTER, type="number", min=0, max=720, value=30)], md=2),
+                dbc.Col(dbc.Button("Send footage requests", id=REQUEST, color="primary", n_clicks=0,
+                                   className="mt-4"), md=4),
+            ], className="g-2"),
+            html.Div(id=REQUEST_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
+        ]), className="mb-3"),
+        dcc.Store(id=POINT),
+        dcc.Store(id=CONTEXT),
+    ])
+
+
+def _incident(point: dict | None, radius) -> list:
+    if not point:
+        return []
+    return views.incident_layers(point["lat"], point["lon"], float(radius or DEFAULT_RADIUS_M))
+
+
+def _fit(point: dict | None, radius) -> dict:
+    if not point:
+        return no_update
+    bounds = radius_bounds(point["lat"], point["lon"], float(radius or DEFAULT_RADIUS_M) * 1.15)
+    return {"bounds": bounds, "transition": "fitBounds", "options": {"animate": False}}
+
+
+def register_callbacks(app) -> None:
+    @app.callback(
+        Output(POINT, "data"), Output(LOCATION_MSG, "children"), Output(LOCATION, "invalid"),
+        Output(INCIDENT_LAYER, "children"), Output("search-radius-label", "children"), Output(MAP, "viewport"),
+        Input(LOCATE, "n_clicks"), Input(LOCATION, "n_submit"), Input(MAP, "clickData"), Input(RADIUS, "value"),
+        State(LOCATION, "value"), State(POINT, "data"),
+        prevent_initial_call=True,
+    )
+    def locate(_clicks, _submit, click, radius, text, point):
+        rt = runtime()
+        label = f"{int(radius or DEFAULT_RADIUS_M):,} m"
+        trigger = ctx.triggered_id
+        if trigger == RADIUS:
+            return no_update, no_update, no_update, _incident(point, radius), label, _fit(point, radius)
+        try:
+            if trigger == MAP and click:
+                latlng = click.get("latlng")
+                lat, lon = (latlng["lat"], latlng["lng"]) if isinstance(latlng, dict) else latlng[:2]
+                found = point_from_map(float(lat), float(lon), rt.reference)
+            else:
+                found = parse_location(text or "", rt.reference)
+        except LocationError as exc:
+            return None, html.Span(str(exc), className="text-danger"), True, [], label, no_update
+        new_point = {"lat": found.lat, "lon": found.lon, "easting_m": found.easting_m,
+                     "northing_m": found.northing_m, "district": found.district_code, "label": found.label}
+        viewport = no_update if trigger == MAP else _fit(new_point, radius)
+        return (new_point, f"Incident point: {found.label}", False, _incident(new_point, radius), label, viewport)
+
+    @app.callback(
+        Output(GRID, "rowData"), Output(RESULTS_LAYER, "children"), Output(SUMMARY, "children"),
+        Output(CASE, "invalid"), Output(CASE_MSG, "children"), Output(REASON, "invalid"),
+        Output(REASON_MSG, "children"), Output(WHEN, "invalid"), Output(WHEN_MSG, "children"),
+        Output(CONTEXT, "data"), Output(CONTACTS, "children"), Output(GRID, "selectedRows"),
+        Input(SUBMIT, "n_clicks"),
+        State(POINT, "data"), State(WHEN, "value"), State(RADIUS, "value"), State(CASE, "value"),
+        State(REASON, "value"),
+        prevent_initial_call=True,
+    )
+    def run_search(_clicks, point, when, radius, case_ref, reason):
+        rt = runtime()
+        errors: dict[str, str] = {}
+        if not point:
+            errors["location"] = "Set the incident point: click the map or type a postcode, lat/lon or grid reference."
+        query = None
+        try:
+            query = NearQuery.model_validate(
+                {"lat": (point or {}).get("lat", 0), "lon": (point or {}).get("lon", 0), "radius_m": radius,
+                 "at": when or "", "case_ref": case_ref or "", "reason": reason or ""},
+                context={"case_ref_pattern": rt.settings.case_ref_pattern,
+                         "case_ref_example": rt.settings.case_ref_example})
+        except ValidationError as exc:
+            for err in field_errors(exc):
+                errors.setdefault(err["field"], err["message"])
+        if errors:
+            names = {"location": "Where", "at": "When", "case_ref": "Case reference", "reason": "Reason",
+                     "radius_m": "Radius"}
+            summary = dbc.Alert([html.Strong("The search was not run:"),
+                                 html.Ul([html.Li(f"{names.get(f, f)}: {m}") for f, m in errors.items()])],
+                                color="danger", id="search-error-summary")
+            return ([], [], summary, "case_ref" in errors, errors.get("case_ref", ""), "reason" in errors,
+                    errors.get("reason", ""), "at" in errors, errors.get("at", ""), None, None, [])
+        req = SearchRequest(point["lat"], point["lon"], point["easting_m"], point["northing_m"], query.radius_m,
+                            query.at, query.case_ref, query.reason)
+        now = utcnow()
+        with transaction(rt.sessions) as s:
+            outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now)
+        results = outcome.results
+        in_view = int((results["in_view"] == "yes").sum()) if len(results) else 0
+        summary = dbc.Alert(
+            f"{len(results)} registered camera{'s' if len(results) != 1 else ''} within {query.radius_m:,} m "
+            f"of {point['label']}; {in_view} with the incident in view. Case {query.case_ref}.",
+            color="success" if len(results) else "secondary", id="search-result-summary")
+        context = {"search_id": outcome.search_id, "case_ref": query.case_ref, "lat": point["lat"],
+                   "lon": point["lon"], "district": point.get("district"), "at": query.at.isoformat()}
+        return (views.grid_rows(results), views.camera_layers(results), summary, False, "", False, "", False, "",
+                context, None, [])
+
+    @app.callback(
+        Output(CONTACTS, "children", allow_duplicate=True),
+        Input(REVEAL, "n_clicks"), State(GRID, "selectedRows"), State(CONTEXT, "data"),
+        prevent_initial_call=True,
+    )
+    def reveal(_clicks, selected, context):
+        if not context:
+            return dbc.Alert("Search first: contact details are shown only for a logged search.", color="warning")
+        ids = [int(r["camera_id"]) for r in (selected or [])]
+        if not ids:
+            return dbc.Alert("Select one or more cameras in the table first.", color="warning")
+        rt = runtime()
+        try:
+            with transaction(rt.sessions) as s:
+                case_ref, reason = check_from_search(s, current_user.actor, int(context["search_id"]), ids)
+                contacts = casework.reveal_contacts(s, current_user.actor, case_ref=case_ref, reason=reason,
+                                                    camera_ids=ids)
+        except (NotFromSearch, casework.CaseworkError) as exc:
+            return dbc.Alert(str(exc), color="danger")
+        return views.contacts_panel(contacts, case_ref)
+
+    @app.callback(
+        Output(REQUEST_MSG, "children"),
+        Input(REQUEST, "n_clicks"), State(GRID, "selectedRows"), State(CONTEXT, "data"), State(CRIME, "value"),
+        State(BEFORE, "value"), State(AFTER, "value"),
+        prevent_initial_call=True,
+    )
+    def send_requests(_clicks, selected, context, crime, before, after):
+        if not context:
+            return dbc.Alert("Search first: requests are made from a logged search.", color="warning")
+        ids = [int(r["camera_id"]) for r in (selected or [])]
+        if not ids:
+            return dbc.Alert("Select one or more cameras in the table first.", color="warning")
+        try:
+            before_min, after_min = int(before if before is not None else 30), int(after if after is not None else 30)
+        except (TypeError, ValueError):
+            return dbc.Alert("Minutes before and after must be whole numbers.", color="danger")
+        if not (0 <= before_min <= 720 and 0 <= after_min <= 720):
+            return dbc.Alert("Minutes before and after must be between 0 and 720.", color="danger")
+        rt = runtime()
+        at = dt.datetime.fromisoformat(context["at"])
+        now = utcnow()
+        try:
+            with transaction(rt.sessions) as s:
+                case_ref, reason = check_from_search(s, current_user.actor, int(context["search_id"]), ids)
+                created = casework.create_requests(
+                    s, current_user.actor, case_ref=case_ref, reason=reason, camera_ids=ids,
+                    incident_lat=float(context["lat"]), incident_lon=float(context["lon"]),
+                    incident_district_code=context.get("district"), crime_category=crime,
+                    incident_from=at - dt.timedelta(minutes=before_min),
+                    incident_to=min(at + dt.timedelta(minutes=after_min), now), now=now)
+                late = sum(1 for r in created if r.footage_likely_overwritten)
+                count = len(created)
+        except (NotFromSearch, casework.CaseworkError) as exc:
+            return dbc.Alert(str(exc), color="danger")
+        text = f"{count} footage request{'s' if count != 1 else ''} sent under case {case_ref}."
+        if late:
+            text += f" {late} of them came after the footage was likely overwritten."
+        return dbc.Alert([text, " ", dcc.Link("Open my cases", href="/cases")],
+                         color="warning" if late else "success", id="search-request-done")
+
+
+PAGE = Page(
+    path="/search",
+    title="Search",
+    roles=frozenset({"officer"}),
+    id_prefix=PREFIX,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

@@ -1,0 +1,560 @@
+"""The officer's casework: searches, contact reveals, footage requests, their outcomes, exports.
+
+Each public function is one unit of work in the caller's session: it checks everything first,
+raises :class:`CaseworkError` before writing anything if the input is bad, then writes its
+rows and its audit event (DESIGN.md promise 5) together. The caller commits (for example with
+``database.transaction``), so the data and its audit event land or vanish together.
+
+Who may do what: searching may be logged for any signed-in user; revealing contacts, creating
+requests and exporting need an active ``officer`` account (least privilege: no other role has
+a need for owners' contact details); a request's status is changed only by the officer who
+made it or by an admin (who sees no contact details doing so). Roles are read from
+``app_user``, not trusted from the ``Actor``.
+
+Case references are checked here only for presence and length (40 characters); the force's
+format (``Settings.case_ref_pattern``) is checked by the page or API that takes the input.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import numbers
+from typing import Iterable
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard.registry.camera_queries import camera_contacts, on_active_register
+from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
+from dashboard.registry.vocab import REQUEST_STATUSES
+from dashboard.security import audit
+
+OUTCOMES = frozenset({"footage_provided", "no_relevant_footage", "declined"})
+
+# Allowed status changes of a footage request. A sent request gets an outcome, is marked
+# "no_response" (the officer gave up waiting) or is withdrawn by the officer. A late reply
+# can still arrive after "no_response", so that state may move on to an outcome or be
+# withdrawn. Outcomes and "withdrawn" are final: nothing follows them.
+REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    "sent": OUTCOMES | {"no_response", "withdrawn"},
+    "no_response": OUTCOMES | {"withdrawn"},
+    "footage_provided": frozenset(),
+    "no_relevant_footage": frozenset(),
+    "declined": frozenset(),
+    "withdrawn": frozenset(),
+}
+assert set(REQUEST_TRANSITIONS) == set(REQUEST_STATUSES)
+
+CASEWORK_ROLES = frozenset({"officer"})  # may see owner contact details
+MAX_CAMERAS_PER_ACTION = 50  # per reveal and per batch of requests: data minimisation
+SEARCH_SOURCES = ("page", "api")
+CASE_REF_MAX = 40
+REASON_MAX = 500
+NOTE_MAX = 500
+CENTRE_DECIMALS = 5  # about 1 m: enough to show where the search was, no more
+ERASED = "withdrawn, details erased"
+CSV_COLUMNS = ["request_id", "camera_id", "status", "name", "preferred_channel", "email", "phone", "address",
+               "postcode"]
+# Spreadsheet programs run a cell starting with one of these as a formula (OWASP CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+MY_CASES_COLUMNS = ["case_ref", "requests", "open", "provided", "last_activity"]
+CASE_REQUEST_COLUMNS = ["request_id", "camera_id", "kind", "status", "sent_at", "status_changed_at",
+                        "footage_likely_overwritten", "footage_useful", "incident_from", "incident_to", "district",
+                        "requested_by"]
+
+
+class CaseworkError(ValueError):
+    """Input that casework refuses. ``field`` names the input at fault (for the form);
+    the message is one sentence saying why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _text(value: object, field: str, label: str, max_len: int, *, required: bool = True) -> str | None:
+    """``value`` stripped; None when optional and blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise CaseworkError(field, f"A {label} is required.")
+        return None
+    if not isinstance(value, str):
+        raise CaseworkError(field, f"The {label} must be text, not {type(value).__name__}.")
+    text = value.strip()
+    if len(text) > max_len:
+        raise CaseworkError(field, f"The {label} has {len(text)} characters; at most {max_len} are allowed.")
+    return text
+
+
+def _case_ref(value: object) -> str:
+    return _text(value, "case_ref", "case reference", CASE_REF_MAX)  # type: ignore[return-value]
+
+
+def _reason(value: object) -> str:
+    return _text(value, "reason", "reason", REASON_MAX)  # type: ignore[return-value]
+
+
+def _aware(value: object, field: str, label: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise CaseworkError(field, f"The {label} must be a date and time, not {value!r}.")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise CaseworkError(field, f"The {label} must include a time zone ({value.isoformat()} has none).")
+    return value.astimezone(dt.timezone.utc)
+
+
+def _number(value: object, field: str, label: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise CaseworkError(field, f"The {label} must be a finite number, not {value!r}.")
+    if not lo <= float(value) <= hi:
+        raise CaseworkError(field, f"The {label} must be between {lo:g} and {hi:g}, not {value!r}.")
+    return float(value)
+
+
+def _camera_ids(values: object) -> list[int]:
+    """Positive integer ids, repeats collapsed, order kept; 1 to MAX_CAMERAS_PER_ACTION of them."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise CaseworkError("camera_ids", f"The cameras must be given as a list of ids, not {values!r}.")
+    ids: list[int] = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+            raise CaseworkError("camera_ids", f"{value!r} is not a valid camera id; use whole numbers.")
+        ids.append(int(value))
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise CaseworkError("camera_ids", "Select at least one camera.")
+    if len(ids) > MAX_CAMERAS_PER_ACTION:
+        raise CaseworkError("camera_ids", f"{len(ids)} cameras are selected; select at most {MAX_CAMERAS_PER_ACTION}.")
+    return ids
+
+
+def _found_ids(values: object, result_count: int) -> list[int]:
+    """A search's result camera ids: any number of them, but as many as ``result_count``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise CaseworkError("camera_ids", f"The cameras found must be given as a list of ids, not {values!r}.")
+    ids = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise CaseworkError("camera_ids", f"{value!r} is not a valid camera id; use whole numbers.")
+        ids.append(int(value))
+    if len(ids) != result_count:
+        raise CaseworkError("result_count", f"The search found {result_count} cameras but {len(ids)} ids were given.")
+    return ids
+
+
+def _user(session: Session, actor: audit.Actor, roles: frozenset[str] | None, doing: str) -> User:
+    """The active account behind ``actor``; refused unless its role is in ``roles`` (None: any)."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.active:
+        raise CaseworkError("actor", f"Only a signed-in, active user may {doing}.")
+    if roles is not None and user.role not in roles:
+        raise CaseworkError("actor", f"The role {user.role!r} may not {doing}.")
+    return user
+
+
+def _ids_text(ids: Iterable[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def _require_on_register(session: Session, camera_ids: list[int]) -> dict[int, int | None]:
+    """Retention days by camera id; refuses any camera that is not on the active register."""
+    rows = session.execute(
+        sa.select(Camera.id, Camera.retention_days)
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .where(Camera.id.in_(camera_ids), *on_active_register())
+    ).all()
+    retention = {int(camera_id): days for camera_id, days in rows}
+    missing = [i for i in camera_ids if i not in retention]
+    if missing:
+        plural = len(missing) > 1
+        raise CaseworkError(
+            "camera_ids",
+            f"Camera{'s' if plural else ''} {_ids_text(missing)} {'are' if plural else 'is'} not on the active "
+            "register (unknown, switched off or withdrawn).",
+        )
+    return retention
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if value is not None else None
+
+
+# --------------------------------------------------------------------------- searches and reveals
+
+
+def log_search(
+    session: Session,
+    actor: audit.Actor,
+    *,
+    case_ref: str,
+    reason: str,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    incident_at: dt.datetime | None,
+    result_count: int,
+    source: str,
+    camera_ids: Iterable[int] | None = None,
+) -> AuditEvent:
+    """Record one camera search in the audit log (action ``search``) and return the event.
+
+    ``detail`` holds the centre (``lat``/``lon`` rounded to 5 decimal places), ``radius_m``,
+    the incident time (ISO 8601 UTC, or None when not given), the number of ``results`` and
+    the ``source`` (``"page"`` or ``"api"``). ``camera_ids``, when given, are the cameras the
+    search returned (``result_count`` of them), kept as the event's ``subject_ids`` so that
+    later reveals and requests can be checked against what the search found. Call it in the
+    same transaction that returns the results, before showing them.
+
+    >>> log_search(s, officer, case_ref="CR-2026-0001", reason="burglary", lat=52.8,
+    ...            lon=-2.1, radius_m=200, incident_at=None, result_count=4, source="page")  # doctest: +SKIP
+    """
+    _user(session, actor, None, "search the register")
+    case = _case_ref(case_ref)
+    why = _reason(reason)
+    centre_lat = _number(lat, "lat", "latitude", -90, 90)
+    centre_lon = _number(lon, "lon", "longitude", -180, 180)
+    radius = _number(radius_m, "radius_m", "radius", 0, math.inf)
+    if radius <= 0:
+        raise CaseworkError("radius_m", f"The radius must be more than 0 m, not {radius_m!r}.")
+    when = _aware(incident_at, "incident_at", "incident time") if incident_at is not None else None
+    if isinstance(result_count, bool) or not isinstance(result_count, numbers.Integral) or result_count < 0:
+        raise CaseworkError("result_count",
+                            f"The result count must be a whole number, 0 or more, not {result_count!r}.")
+    if source not in SEARCH_SOURCES:
+        raise CaseworkError("source", f"The source must be one of {', '.join(SEARCH_SOURCES)}, not {source!r}.")
+    found = _found_ids(camera_ids, int(result_count)) if camera_ids is not None else None
+    detail = {
+        "centre": {"lat": round(centre_lat, CENTRE_DECIMALS), "lon": round(centre_lon, CENTRE_DECIMALS)},
+        "radius_m": radius,
+        "incident_at": _iso(when),
+        "results": int(result_count),
+        "source": source,
+    }
+    return audit.record(session, actor, "search", case_ref=case, reason=why, subject_ids=found, detail=detail)
+
+
+def reveal_contacts(session: Session, actor: audit.Actor, *, case_ref: str, reason: str,
+                    camera_ids: Iterable[int]) -> pd.DataFrame:
+    """Owner contact details of up to 50 cameras on the active register, logged as a consultation.
+
+    Returns ``camera_queries.camera_contacts`` (camera_id, name, email, phone,
+    preferred_channel, address, postcode) in the order asked; writes the audit event
+    ``reveal_contact`` with the camera ids as ``subject_ids``. A camera that is not on the
+    active register is refused (nothing is revealed or logged).
+    """
+    _user(session, actor, CASEWORK_ROLES, "see owner contact details")
+    case = _case_ref(case_ref)
+    why = _reason(reason)
+    ids = _camera_ids(camera_ids)
+    _require_on_register(session, ids)
+    contacts = camera_contacts(session, ids)
+    audit.record(session, actor, "reveal_contact", case_ref=case, reason=why, subject_ids=ids,
+                 detail={"cameras": len(ids)})
+    return contacts
+
+
+# --------------------------------------------------------------------------- footage requests
+
+
+def _lock_case(session: Session, case_ref: str) -> None:
+    """Serialise request creation within one case (PostgreSQL; SQLite has one writer anyway),
+    so two officers cannot both pass the "already requested" check for the same camera."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"footage_request:{case_ref}"})
+
+
+def _refuse_repeats(session: Session, case_ref: str, camera_ids: list[int]) -> None:
+    rows = session.execute(
+        sa.select(FootageRequest.camera_id, FootageRequest.id)
+        .where(FootageRequest.case_ref == case_ref, FootageRequest.camera_id.in_(camera_ids),
+               FootageRequest.status != "withdrawn")
+        .order_by(FootageRequest.camera_id, FootageRequest.id)
+    ).all()
+    if rows:
+        cameras = list(dict.fromkeys(int(c) for c, _ in rows))
+        plural = len(cameras) > 1
+        raise CaseworkError(
+            "camera_ids",
+            f"Camera{'s' if plural else ''} {_ids_text(cameras)} already {'have' if plural else 'has'} a request in "
+            f"case {case_ref} (request {_ids_text(r for _, r in rows)}); withdraw it first to ask again.",
+        )
+
+
+def likely_overwritten(incident_from: dt.datetime, sent_at: dt.datetime, retention_days: int | None) -> bool:
+    """True when footage from ``incident_from`` has probably been overwritten by ``sent_at``.
+
+    >>> t0 = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    >>> likely_overwritten(t0, t0 + dt.timedelta(days=31), 30), likely_overwritten(t0, t0 + dt.timedelta(days=29), 30)
+    (True, False)
+    >>> likely_overwritten(t0, t0 + dt.timedelta(days=400), None)  # retention unknown: no flag
+    False
+    """
+    return retention_days is not None and sent_at > incident_from + dt.timedelta(days=int(retention_days))
+
+
+def create_requests(
+    session: Session,
+    actor: audit.Actor,
+    *,
+    case_ref: str,
+    reason: str,
+    camera_ids: Iterable[int],
+    incident_lat: float,
+    incident_lon: float,
+    incident_district_code: str | None,
+    crime_category: str | None,
+    incident_from: dt.datetime,
+    incident_to: dt.datetime,
+    now: dt.datetime,
+) -> list[FootageRequest]:
+    """Create one footage request (status ``sent`` at ``now``) per camera, in the order given.
+
+    Refuses (CaseworkError, nothing written): no cameras or more than 50; a camera not on
+    the active register; ``incident_to`` before ``incident_from``; ``incident_from`` after
+    ``now``; a camera that already has a request in this case that is not withdrawn.
+    ``footage_likely_overwritten`` is set where the camera's retention is known and
+    ``now > incident_from + retention_days``. Each request gets its first event ("sent",
+    by the actor); one audit event ``request_created`` (a disclosure) lists the cameras in
+    ``subject_ids`` and the request ids and late cameras in ``detail``.
+    """
+    user = _user(session, actor, CASEWORK_ROLES, "request footage")
+    case = _case_ref(case_ref)
+    why = _reason(reason)
+    ids = _camera_ids(camera_ids)
+    lat = _number(incident_lat, "incident_lat", "incident latitude", -90, 90)
+    lon = _number(incident_lon, "incident_lon", "incident longitude", -180, 180)
+    district = _text(incident_district_code, "incident_district_code", "district code", 9, required=False)
+    category = _text(crime_category, "crime_category", "crime category", 60, required=False)
+    sent_at = _aware(now, "now", "time of sending")
+    start = _aware(incident_from, "incident_from", "incident start")
+    end = _aware(incident_to, "incident_to", "incident end")
+    if end < start:
+        raise CaseworkError("incident_to", f"The incident ends ({_iso(end)}) before it starts ({_iso(start)}).")
+    if start > sent_at:
+        raise CaseworkError("incident_from", f"The incident start ({_iso(start)}) is in the future.")
+    retention = _require_on_register(session, ids)
+    _lock_case(session, case)
+    _refuse_repeats(session, case, ids)
+
+    requests = []
+    for camera_id in ids:
+        request = FootageRequest(
+            case_ref=case, camera_id=camera_id, requested_by_id=user.id,
+            incident_lat=lat, incident_lon=lon, incident_district_code=district, crime_category=category,
+            incident_from=start, incident_to=end, status="sent", sent_at=sent_at, status_changed_at=sent_at,
+            footage_likely_overwritten=likely_overwritten(start, sent_at, retention[camera_id]),
+            footage_useful=None,
+        )
+        request.events.append(FootageRequestEvent(status="sent", at=sent_at, by_user_id=user.id))
+        requests.append(request)
+    session.add_all(requests)
+    session.flush()
+    audit.record(session, actor, "request_created", case_ref=case, reason=why, subject_ids=ids, detail={
+        "request_ids": [r.id for r in requests],
+        "likely_overwritten_camera_ids": [r.camera_id for r in requests if r.footage_likely_overwritten],
+        "incident_from": _iso(start),
+        "incident_to": _iso(end),
+        "sent_at": _iso(sent_at),
+    })
+    return requests
+
+
+def change_status(
+    session: Session,
+    actor: audit.Actor,
+    *,
+    request_id: int,
+    new_status: str,
+    note: str | None = None,
+    footage_useful: bool | None = None,
+    now: dt.datetime,
+) -> FootageRequest:
+    """Move a request to ``new_status`` at ``now``, as allowed by ``REQUEST_TRANSITIONS``.
+
+    Only the officer who made the request, or an admin, may change it (field ``request``
+    otherwise). ``footage_useful`` may be given only with ``footage_provided``. ``now`` may
+    not be earlier than the request's last change. Appends a ``FootageRequestEvent`` and
+    the audit event ``request_status`` (``reason`` is the note; ``detail`` from/to).
+    """
+    user = _user(session, actor, None, "change a footage request")
+    if isinstance(request_id, bool) or not isinstance(request_id, numbers.Integral):
+        raise CaseworkError("request_id", f"{request_id!r} is not a valid request id.")
+    request = session.get(FootageRequest, int(request_id), with_for_update=True, populate_existing=True)
+    if request is None:
+        raise CaseworkError("request_id", f"Footage request {request_id} does not exist.")
+    if request.requested_by_id != user.id and user.role != "admin":
+        raise CaseworkError("request", f"Request {request.id} belongs to another officer; only they or an "
+                                       "administrator may change it.")
+    if new_status not in REQUEST_STATUSES:
+        raise CaseworkError("new_status", f"{new_status!r} is not a request status; use one of "
+                                          f"{', '.join(REQUEST_STATUSES)}.")
+    if new_status not in REQUEST_TRANSITIONS[request.status]:
+        raise CaseworkError("new_status", f"A request that is {REQUEST_STATUSES[request.status].lower()!r} cannot "
+                                          f"become {REQUEST_STATUSES[new_status].lower()!r}.")
+    if footage_useful is not None and (not isinstance(footage_useful, bool) or new_status != "footage_provided"):
+        raise CaseworkError("footage_useful", "Usefulness (yes or no) can only be recorded with 'footage provided'.")
+    text = _text(note, "note", "note", NOTE_MAX, required=False)
+    at = _aware(now, "now", "time of the change")
+    if at < request.status_changed_at:
+        raise CaseworkError("now", f"The change at {_iso(at)} would come before the request's last change "
+                                   f"({_iso(request.status_changed_at)}).")
+
+    previous = request.status
+    request.status = new_status
+    request.status_changed_at = at
+    if new_status == "footage_provided":
+        request.footage_useful = footage_useful
+    request.events.append(FootageRequestEvent(status=new_status, at=at, by_user_id=user.id, note=text))
+    session.flush()
+    audit.record(session, actor, "request_status", case_ref=request.case_ref, reason=text,
+                 subject_ids=[request.camera_id], detail={
+                     "request_id": request.id, "from": previous, "to": new_status,
+                     "footage_useful": footage_useful, "at": _iso(at),
+                 })
+    return request
+
+
+# --------------------------------------------------------------------------- case views
+
+
+def _utc_column(values: list) -> pd.Series:
+    return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True), dtype="datetime64[us, UTC]")
+
+
+def my_cases(session: Session, user_id: int) -> pd.DataFrame:
+    """The cases in which ``user_id`` made requests, newest activity first.
+
+    Counts only that user's own requests: ``requests`` (all), ``open`` (status ``sent``),
+    ``provided`` (``footage_provided``); ``last_activity`` is the latest send or status
+    change among them (aware UTC). Columns ``MY_CASES_COLUMNS``.
+    """
+    is_sent = sa.case((FootageRequest.status == "sent", 1), else_=0)
+    is_provided = sa.case((FootageRequest.status == "footage_provided", 1), else_=0)
+    rows = session.execute(
+        sa.select(
+            FootageRequest.case_ref,
+            sa.func.count(),
+            sa.func.sum(is_sent),
+            sa.func.sum(is_provided),
+            sa.func.max(FootageRequest.sent_at),
+            sa.func.max(FootageRequest.status_changed_at),
+        )
+        .where(FootageRequest.requested_by_id == user_id)
+        .group_by(FootageRequest.case_ref)
+    ).all()
+    frame = pd.DataFrame({
+        "case_ref": pd.array([r[0] for r in rows], dtype="str"),
+        "requests": pd.array([int(r[1]) for r in rows], dtype="int64"),
+        "open": pd.array([int(r[2]) for r in rows], dtype="int64"),
+        "provided": pd.array([int(r[3]) for r in rows], dtype="int64"),
+        "last_activity": _utc_column([max(r[4], r[5]) for r in rows]),
+    }, columns=MY_CASES_COLUMNS)
+    return frame.sort_values(["last_activity", "case_ref"], ascending=[False, True], ignore_index=True)
+
+
+def case_requests(session: Session, case_ref: str, *, user_id: int | None = None) -> pd.DataFrame:
+    """The requests of one case (all officers', or only ``user_id``'s), oldest first.
+
+    No owner contact details: these come only through ``reveal_contacts`` or
+    ``export_case_csv``, which are audited. Columns ``CASE_REQUEST_COLUMNS``; times are
+    aware UTC, ``kind`` the camera's kind, ``footage_useful`` a nullable boolean,
+    ``requested_by`` a username.
+    """
+    statement = (
+        sa.select(
+            FootageRequest.id, FootageRequest.camera_id, Camera.kind, FootageRequest.status,
+            FootageRequest.sent_at, FootageRequest.status_changed_at, FootageRequest.footage_likely_overwritten,
+            FootageRequest.footage_useful, FootageRequest.incident_from, FootageRequest.incident_to,
+            FootageRequest.incident_district_code, User.username,
+        )
+        .join(Camera, Camera.id == FootageRequest.camera_id)
+        .join(User, User.id == FootageRequest.requested_by_id)
+        .where(FootageRequest.case_ref == case_ref)
+        .order_by(FootageRequest.id)
+    )
+    if user_id is not None:
+        statement = statement.where(FootageRequest.requested_by_id == user_id)
+    rows = session.execute(statement).all()
+    column = {name: [r[i] for r in rows] for i, name in enumerate(CASE_REQUEST_COLUMNS)}
+    return pd.DataFrame({
+        "request_id": pd.array(column["request_id"], dtype="int64"),
+        "camera_id": pd.array(column["camera_id"], dtype="int64"),
+        "kind": pd.array(column["kind"], dtype="str"),
+        "status": pd.array(column["status"], dtype="str"),
+        "sent_at": _utc_column(column["sent_at"]),
+        "status_changed_at": _utc_column(column["status_changed_at"]),
+        "footage_likely_overwritten": pd.array(column["footage_likely_overwritten"], dtype="bool"),
+        "footage_useful": pd.array(column["footage_useful"], dtype="boolean"),
+        "incident_from": _utc_column(column["incident_from"]),
+        "incident_to": _utc_column(column["incident_to"]),
+        "district": pd.array(column["district"], dtype="str"),
+        "requested_by": pd.array(column["requested_by"], dtype="str"),
+    }, columns=CASE_REQUEST_COLUMNS)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def csv_safe(value: object) -> str:
+    """A cell that a spreadsheet will show as text, never run as a formula.
+
+    >>> csv_safe("=1+1"), csv_safe("+44 7700 900123"), csv_safe("Ann"), csv_safe(None), csv_safe(12)
+    ("'=1+1", "'+44 7700 900123", 'Ann', '', '12')
+    """
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reason: str) -> str:
+    """CSV text of a case's requests with the owners' contact details, logged as a disclosure.
+
+    One row per request of the case (every officer's, every status), oldest first, with the
+    columns ``CSV_COLUMNS``. Where the registrant has withdrawn, ``name`` reads
+    "withdrawn, details erased" and the other contact cells are empty. Every cell is
+    neutralised against CSV injection (``csv_safe``). Writes the audit event ``export``
+    with the cameras whose details were disclosed as ``subject_ids``. A case with no
+    requests is refused.
+    """
+    _user(session, actor, CASEWORK_ROLES, "export owner contact details")
+    case = _case_ref(case_ref)
+    why = _reason(reason)
+    rows = session.execute(
+        sa.select(
+            FootageRequest.id, FootageRequest.camera_id, FootageRequest.status, Registrant.status,
+            Registrant.name, Registrant.preferred_channel, Registrant.email, Registrant.phone,
+            Site.address, Site.postcode,
+        )
+        .join(Camera, Camera.id == FootageRequest.camera_id)
+        .outerjoin(Site, Site.id == Camera.site_id)
+        .outerjoin(Registrant, Registrant.id == Site.registrant_id)
+        .where(FootageRequest.case_ref == case)
+        .order_by(FootageRequest.id)
+    ).all()
+    if not rows:
+        raise CaseworkError("case_ref", f"Case {case} has no footage requests to export.")
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    disclosed: list[int] = []
+    for request_id, camera_id, status, registrant_status, *contact in rows:
+        if registrant_status == "active":
+            disclosed.append(int(camera_id))
+            cells = contact
+        else:
+            cells = [ERASED] + [None] * (len(contact) - 1)
+        writer.writerow([csv_safe(v) for v in (request_id, camera_id, status, *cells)])
+    audit.record(session, actor, "export", case_ref=case, reason=why, subject_ids=list(dict.fromkeys(disclosed)),
+                 detail={"rows": len(rows), "erased_rows": len(rows) - len(disclosed),
+                         "request_ids": [int(r[0]) for r in rows]})
+    return out.getvalue()
