@@ -35,6 +35,7 @@ def _server(rt: Runtime) -> Flask:
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         PROPAGATE_EXCEPTIONS=False,
     )
+    server.json.sort_keys = False  # keep the documented field order; and sorting costs time on big answers
     server.extensions["ccr"] = rt
     init_cache(server)
     init_login(server)

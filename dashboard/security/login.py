@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
@@ -67,7 +68,18 @@ def _load_from_bearer(req) -> SessionUser | None:
         return _as_session_user(user_for_token(s, header[7:].strip()))
 
 
+class ApiAwareSessionInterface(SecureCookieSessionInterface):
+    """The JSON API is stateless: it authenticates each request (bearer token or the browser's
+    existing session) and never sets or changes a session cookie itself."""
+
+    def save_session(self, app, session, response):
+        if request.path.startswith("/api/"):
+            return None
+        return super().save_session(app, session, response)
+
+
 def init_login(server: Flask) -> None:
+    server.session_interface = ApiAwareSessionInterface()
     manager = LoginManager()
     manager.session_protection = "strong"
     manager.user_loader(_load_user)

@@ -158,6 +158,9 @@ def test_bearer_token_reaches_the_api_but_not_pages(app, runtime):
     client = app.server.test_client()
     ok = client.get("/api/v1/summary", headers={"Authorization": f"Bearer {token}"})
     assert ok.status_code == 200 and ok.get_json()["k_min"] == 8
+    assert "Set-Cookie" not in ok.headers  # the API is stateless
+    again = client.get("/api/v1/summary", headers={"Authorization": f"Bearer {token}"})  # a client keeping cookies
+    assert again.status_code == 200
     assert client.get("/api/v1/summary", headers={"Authorization": "Bearer ccr_forged"}).status_code == 401
     assert client.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 302
 
