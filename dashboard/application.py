@@ -117,5 +117,8 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     for page in all_pages():
         if page.register_callbacks:
             page.register_callbacks(app)
+    # The guard refuses callback requests naming outputs no callback has (a forged body), rather
+    # than letting Dash fail on them.
+    server.extensions["ccr_callbacks"] = frozenset(app.callback_map)
     rt.finder.warm()
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from flask import Response, jsonify, redirect, render_template, request
+from flask import Response, current_app, jsonify, redirect, render_template, request
 from flask_login import current_user
 
 from dashboard import ids
@@ -84,6 +84,9 @@ def guard() -> Response | None:
             return _denied(400, "Malformed callback request.")
         if not isinstance(body, dict) or not callback_allowed(body, current_role()):
             return _denied(403, "Your role may not use this.")
+        known = current_app.extensions.get("ccr_callbacks")
+        if known is not None and body.get("output") not in known:
+            return _denied(400, "Unknown callback.")
         return None
     if path.startswith(DASH_DATA_PATHS) or path in SIGNED_IN_ROUTES:
         return None

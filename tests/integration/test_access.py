@@ -104,6 +104,10 @@ def test_a_forged_callback_naming_another_pages_outputs_returns_nothing(app, mon
              "outputs": [{"id": "home-legend", "property": "children"},
                          {"id": "restricted-table", "property": "children"}], "inputs": []}
     assert client.post("/_dash-update-component", json=mixed).status_code == 403
+    # A page's own output under a made-up callback key is refused, not a server error.
+    madeup = {"output": "home-legend.children", "outputs": {"id": "home-legend", "property": "children"},
+              "inputs": []}
+    assert client.post("/_dash-update-component", json=madeup).status_code == 400
     # An output no page owns is refused too.
     unknown = {"output": "nobody-x.children", "outputs": {"id": "nobody-x", "property": "children"}, "inputs": []}
     assert client.post("/_dash-update-component", json=unknown).status_code == 403
