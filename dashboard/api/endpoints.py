@@ -17,6 +17,7 @@ from flask import Response, jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 
+from dashboard.api.schemas import validation_context
 from dashboard.runtime_access import runtime
 
 
@@ -89,11 +90,6 @@ def field_errors(exc: ValidationError) -> list[dict]:
     return out
 
 
-def _validation_context() -> dict:
-    settings = runtime().settings
-    return {"case_ref_pattern": settings.case_ref_pattern, "case_ref_example": settings.case_ref_example}
-
-
 def _parse(model: type[BaseModel], source: str) -> BaseModel:
     if source == "query":
         data: Any = {k: v for k, v in request.args.items()}
@@ -105,7 +101,7 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
             raise ApiError(422, "The request body is not a JSON object.",
                            [{"field": "request", "message": "expected a JSON object"}])
     try:
-        return model.model_validate(data, context=_validation_context())
+        return model.model_validate(data, context=validation_context(runtime().settings))
     except ValidationError as exc:
         raise ApiError(422, "Some fields are not valid.", field_errors(exc)) from None
 

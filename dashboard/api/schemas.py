@@ -22,6 +22,11 @@ MAX_REASON_CHARS = 500
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+def validation_context(settings) -> dict:
+    """What the validators need from the settings: the force's case-reference format."""
+    return {"case_ref_pattern": settings.case_ref_pattern, "case_ref_example": settings.case_ref_example}
+
+
 def _check_case_ref(value: str, info: ValidationInfo) -> str:
     ctx = info.context or {}
     pattern = ctx.get("case_ref_pattern")

@@ -4,12 +4,12 @@ from __future__ import annotations
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 from pydantic import ValidationError
 
 from dashboard.api.endpoints import field_errors
-from dashboard.api.schemas import CaseContext
+from dashboard.api.schemas import CaseContext, validation_context
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
 from dashboard.registry import casework
@@ -121,8 +121,6 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
     def update(_clicks, selected, status, note, useful, case_selected):
-        from dash import no_update
-
         if not selected:
             return dbc.Alert("Select a request first.", color="warning"), no_update, no_update
         if status not in REQUEST_STATUSES or status == "sent":
@@ -147,8 +145,6 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
     def export(_clicks, selected, reason):
-        from dash import no_update
-
         case_ref = _selected_case(selected)
         if not case_ref:
             return no_update, dbc.Alert("Select a case first.", color="warning")
@@ -156,8 +152,7 @@ def register_callbacks(app) -> None:
         try:
             checked = CaseContext.model_validate(
                 {"case_ref": case_ref, "reason": reason or ""},
-                context={"case_ref_pattern": rt.settings.case_ref_pattern,
-                         "case_ref_example": rt.settings.case_ref_example})
+                context=validation_context(rt.settings))
         except ValidationError as exc:
             return no_update, dbc.Alert(field_errors(exc)[0]["message"], color="danger")
         try:

@@ -16,7 +16,8 @@ from flask_login import current_user
 from pydantic import ValidationError
 
 from dashboard.api.endpoints import field_errors
-from dashboard.api.schemas import DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M, UK, NearQuery
+from dashboard.api.schemas import (DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M, UK, NearQuery,
+                                   validation_context)
 from dashboard.components import search_views as views
 from dashboard.components.maps import area_map, district_outlines, radius_bounds
 from dashboard.geo.locate import LocationError, parse_location, point_from_map
@@ -188,8 +189,7 @@ def register_callbacks(app) -> None:
             query = NearQuery.model_validate(
                 {"lat": (point or {}).get("lat", 0), "lon": (point or {}).get("lon", 0), "radius_m": radius,
                  "at": when or "", "case_ref": case_ref or "", "reason": reason or ""},
-                context={"case_ref_pattern": rt.settings.case_ref_pattern,
-                         "case_ref_example": rt.settings.case_ref_example})
+                context=validation_context(rt.settings))
         except ValidationError as exc:
             for err in field_errors(exc):
                 errors.setdefault(err["field"], err["message"])
