@@ -55,9 +55,17 @@ def _fields(row: AuditEvent) -> dict:
 
 
 def _lock_chain(session: Session) -> None:
-    # Serialise writers so that two events cannot both chain to the same predecessor.
-    if session.get_bind().dialect.name == "postgresql":
+    """Serialise writers until commit, so that two events can never chain to the same predecessor.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: a write statement that changes no row
+    takes the database's write lock now (waiting up to the busy timeout), so the predecessor read
+    next is the newest committed row and no other writer can commit before this transaction does.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('audit_event'))"))
+    elif dialect == "sqlite":
+        session.execute(sa.text("UPDATE app_user SET id = id WHERE 0"))
 
 
 def record(

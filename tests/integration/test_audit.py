@@ -53,3 +53,30 @@ def test_an_edited_row_breaks_the_chain_there(engine):
     with session_factory(engine)() as s:
         check = audit.verify_chain(s)
     assert not check.intact and check.first_broken_id == second
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(engine):
+    """Eight threads appending at once (as the web server's threads do) never fork the chain."""
+    import threading
+
+    from dashboard.registry.database import transaction
+
+    Session = session_factory(engine)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(15):
+                with transaction(Session) as s:
+                    audit.record(s, OFFICER, "search", case_ref=f"CR-{n}", reason=f"burglary {i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session() as s:
+        assert audit.verify_chain(s) == audit.ChainCheck(rows_checked=120, first_broken_id=None)
