@@ -21,3 +21,7 @@ window.ccr.map.wedgeStyle = function (feature) {
 window.ccr.map.outlineStyle = function () {
   return { color: "#52606d", weight: 1.5, fill: true, fillColor: "#ffffff", fillOpacity: 0.35, dashArray: "4 3" };
 };
+window.ccr.map.cameraMarker = function (feature, latlng) {
+  var colour = (feature.properties && feature.properties.colour) || "#57606a";
+  return L.circleMarker(latlng, { radius: 6, weight: 2, color: "#ffffff", fillColor: colour, fillOpacity: 0.95 });
+};

@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
+import numpy as np
 import pandas as pd
 from dash import html
 
 from dashboard.components.maps import js
-from dashboard.geo.fov import fov_wedge
+from dashboard.geo.fov import fov_rings
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS
 
 UK = ZoneInfo("Europe/London")
@@ -38,33 +39,38 @@ def incident_layers(lat: float, lon: float, radius_m: float) -> list:
 
 
 def wedges_geojson(results: pd.DataFrame) -> dict:
+    """Each camera's field of view as a polygon (a circle of its range when the direction is unknown)."""
+    if results.empty:
+        return {"type": "FeatureCollection", "features": []}
+    rings = fov_rings(results["lat"].to_numpy(float), results["lon"].to_numpy(float),
+                      results["direction_deg"].to_numpy(dtype="float64", na_value=np.nan),
+                      results["fov_angle_deg"].to_numpy(float), results["fov_range_m"].to_numpy(float),
+                      decimals=6)
+    views = results["in_view"].astype(str).tolist()
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+         "properties": {"in_view": view, "colour": IN_VIEW_COLOURS[view]}}
+        for ring, view in zip(rings, views)]}
+
+
+def cameras_geojson(results: pd.DataFrame) -> dict:
+    """The cameras as points, drawn as circle markers by ``ccr.map.cameraMarker`` (one layer, not one
+    component per camera), each with a plain-text tooltip."""
     features = []
     for r in results.itertuples():
-        direction = None if pd.isna(r.direction_deg) else float(r.direction_deg)
-        ring = fov_wedge(r.lat, r.lon, direction, float(r.fov_angle_deg), float(r.fov_range_m))
-        if ring is None:  # direction unknown: all it could see, a circle of its range
-            ring = fov_wedge(r.lat, r.lon, 0.0, 360.0, float(r.fov_range_m))
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
-            "properties": {"in_view": r.in_view, "colour": IN_VIEW_COLOURS[r.in_view]},
-        })
+        view = str(r.in_view)
+        tooltip = escape(f"#{r.rank} {CAMERA_KINDS.get(r.kind, r.kind)}, {r.distance_m:.0f} m, "
+                         f"in view: {IN_VIEW_LABELS[view].lower()}")
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(r.lon), 6), round(float(r.lat), 6)]},
+                         "properties": {"colour": IN_VIEW_COLOURS[view], "tooltip": tooltip}})
     return {"type": "FeatureCollection", "features": features}
 
 
 def camera_layers(results: pd.DataFrame) -> list:
-    markers = [
-        dl.CircleMarker(
-            center=[float(r.lat), float(r.lon)], radius=6, weight=2, color="#ffffff", fill=True,
-            fillColor=IN_VIEW_COLOURS[r.in_view], fillOpacity=0.95,
-            children=dl.Tooltip(f"#{r.rank} {CAMERA_KINDS.get(r.kind, r.kind)}, {r.distance_m:.0f} m, "
-                                f"in view: {IN_VIEW_LABELS[r.in_view].lower()}"),
-        )
-        for r in results.itertuples()
-    ]
     wedges = dl.GeoJSON(data=wedges_geojson(results), style=js("wedgeStyle"), interactive=False,
                         id="search-wedges")
-    return [wedges, *markers]
+    markers = dl.GeoJSON(data=cameras_geojson(results), pointToLayer=js("cameraMarker"), id="search-cameras")
+    return [wedges, markers]
 
 
 def grid_rows(results: pd.DataFrame) -> list[dict]:

@@ -239,3 +239,51 @@ def check_position(lat: float, lon: float) -> None:
         raise ValueError(f"lat must be a latitude in degrees between -90 and 90, got {lat!r}")
     if not (is_real(lon) and -180.0 <= lon <= 180.0):
         raise ValueError(f"lon must be a longitude in degrees between -180 and 180, got {lon!r}")
+
+
+def fov_rings(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    direction_deg: np.ndarray,
+    fov_angle_deg: np.ndarray,
+    fov_range_m: np.ndarray,
+    steps: int = 16,
+    decimals: int | None = None,
+) -> list[list[tuple[float, float]]]:
+    """:func:`fov_wedge` for many cameras in one geodesic call: a closed (lon, lat) ring each,
+    coordinates rounded to ``decimals`` places when given (6 places is about 0.1 m).
+
+    A camera whose direction is unknown (NaN) gets the circle of its range, as does one whose
+    angle is 360 or more. Same geometry as :func:`fov_wedge`, vectorised for the map of a search.
+
+    >>> rings = fov_rings(np.array([52.8]), np.array([-2.1]), np.array([0.0]), np.array([90.0]), np.array([25.0]))
+    >>> rings[0] == fov_wedge(52.8, -2.1, 0, 90, 25)
+    True
+    """
+    n = len(lat)
+    if n == 0:
+        return []
+    direction = np.asarray(direction_deg, dtype="float64")
+    angle = np.asarray(fov_angle_deg, dtype="float64")
+    circle = np.isnan(direction) | (angle >= 360.0)
+    fraction = np.linspace(0.0, 1.0, steps + 1)
+    start = np.where(circle, 0.0, direction - angle / 2.0)
+    span = np.where(circle, 360.0, angle)
+    azimuths = start[:, None] + span[:, None] * fraction[None, :]
+    lons, lats, _ = GEOD.fwd(
+        np.repeat(np.asarray(lon, dtype="float64"), steps + 1), np.repeat(np.asarray(lat, dtype="float64"), steps + 1),
+        azimuths.ravel(), np.repeat(np.asarray(fov_range_m, dtype="float64"), steps + 1),
+    )
+    lons, lats = lons.reshape(n, steps + 1), lats.reshape(n, steps + 1)
+    if decimals is not None:
+        lons, lats = np.round(lons, decimals), np.round(lats, decimals)
+        lon, lat = np.round(np.asarray(lon, dtype="float64"), decimals), np.round(np.asarray(lat, dtype="float64"), decimals)
+    rings = []
+    for i in range(n):
+        if circle[i]:
+            arc = list(zip(lons[i, :steps].tolist(), lats[i, :steps].tolist()))
+            rings.append([*arc, arc[0]])
+        else:
+            apex = (float(lon[i]), float(lat[i]))
+            rings.append([apex, *zip(lons[i].tolist(), lats[i].tolist()), apex])
+    return rings

@@ -147,3 +147,20 @@ def test_wedge_refuses_bad_input_naming_it(kwargs, message):
     args = {"lat": 52.8, "lon": -2.1, "direction_deg": 0.0, "fov_angle_deg": 90.0, "fov_range_m": 25.0} | kwargs
     with pytest.raises(ValueError, match=message):
         fov_wedge(**args)
+
+
+def test_fov_rings_match_fov_wedge_one_by_one():
+    import numpy as np
+
+    from dashboard.geo.fov import fov_rings
+
+    rng = np.random.default_rng(7)
+    n = 150
+    lat, lon = 52.5 + rng.random(n), -2.3 + rng.random(n)
+    direction = np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 360, n).astype(float))
+    angle, range_m = rng.choice([40.0, 90.0, 160.0, 360.0], n), rng.choice([10.0, 25.0, 40.0], n)
+    rings = fov_rings(lat, lon, direction, angle, range_m)
+    for i in range(n):
+        d = None if np.isnan(direction[i]) else float(direction[i])
+        one = fov_wedge(lat[i], lon[i], d, angle[i], range_m[i]) or fov_wedge(lat[i], lon[i], 0.0, 360.0, range_m[i])
+        assert np.allclose(np.array(rings[i]), np.array(one), rtol=0, atol=1e-12)
