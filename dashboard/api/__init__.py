@@ -53,15 +53,20 @@ def summary():
     }
 
 
+def _incident_point(lat: float, lon: float, field: str):
+    """The incident as a point in the force area, or a 422 naming ``field``."""
+    try:
+        return point_from_map(lat, lon, runtime().reference)
+    except LocationError as exc:
+        raise ApiError(422, "Some fields are not valid.", [{"field": field, "message": str(exc)}]) from None
+
+
 @blueprint.get("/cameras/near")
 @endpoint("GET", "/api/v1/cameras/near", summary="Registered cameras near an incident, best chances first",
           roles=OFFICERS, query=NearQuery, response=NearResponse)
 def cameras_near(query: NearQuery):
     rt = runtime()
-    try:
-        point = point_from_map(query.lat, query.lon, rt.reference)
-    except LocationError as exc:
-        raise ApiError(422, "Some fields are not valid.", [{"field": "lat", "message": str(exc)}]) from None
+    point = _incident_point(query.lat, query.lon, "lat")
     req = SearchRequest(point.lat, point.lon, point.easting_m, point.northing_m, query.radius_m, query.at,
                         query.case_ref, query.reason)
     with transaction(rt.sessions) as s:
@@ -109,10 +114,7 @@ def _request_out(r: FootageRequest) -> RequestOut:
           roles=OFFICERS, body=RequestCreate, response=RequestList, status=201)
 def create_requests(body: RequestCreate):
     rt = runtime()
-    try:
-        point = point_from_map(body.incident_lat, body.incident_lon, rt.reference)
-    except LocationError as exc:
-        raise ApiError(422, "Some fields are not valid.", [{"field": "incident_lat", "message": str(exc)}]) from None
+    point = _incident_point(body.incident_lat, body.incident_lon, "incident_lat")
     try:
         with transaction(rt.sessions) as s:
             created = casework.create_requests(
