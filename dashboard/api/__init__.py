@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.suppression import suppress
-from dashboard.api.endpoints import REGISTRY, ApiError, endpoint, openapi_document
+from dashboard.api.endpoints import ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
 from dashboard.geo.locate import LocationError, point_from_map
@@ -175,7 +175,3 @@ def not_allowed(_exc):
     response = jsonify(error="This method is not allowed on this route.")
     response.status_code = 405
     return response
-
-
-def registered_endpoints():
-    return list(REGISTRY)

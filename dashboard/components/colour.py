@@ -24,10 +24,22 @@ def class_breaks(values: list[float], n: int = len(BLUES)) -> list[float]:
     return [round(lo + step * (i + 1), 6) for i in range(n)]
 
 
+def class_colours(breaks: list[float]) -> list[str]:
+    """The colour of each class, in the order of ``breaks`` (one class: the darkest).
+
+    >>> class_colours([1.0]), len(class_colours([1.0, 2.0, 3.0]))
+    (['#08519c'], 3)
+    """
+    if len(breaks) == 1:
+        return [BLUES[-1]]
+    return [BLUES[min(i, len(BLUES) - 1)] for i in range(len(breaks))]
+
+
 def colour_for(value: float | None, breaks: list[float]) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or not breaks:
         return NO_DATA
-    for i, upper in enumerate(breaks):
+    colours = class_colours(breaks)
+    for colour, upper in zip(colours, breaks):
         if value <= upper:
-            return BLUES[min(i, len(BLUES) - 1)] if len(breaks) > 1 else BLUES[-1]
-    return BLUES[-1]
+            return colour
+    return colours[-1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html as html_text
-from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
@@ -12,11 +11,11 @@ import numpy as np
 import pandas as pd
 from dash import html
 
+from dashboard.api.schemas import UK
 from dashboard.components.maps import js
 from dashboard.geo.fov import fov_rings
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS
 
-UK = ZoneInfo("Europe/London")
 IN_VIEW_LABELS = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
 RETENTION_LABELS = {"available": "Available", "at_risk": "At risk (48 h)", "overwritten": "Likely overwritten",
                     "unknown": "Unknown"}

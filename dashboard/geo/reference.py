@@ -617,8 +617,11 @@ def cached_reference(data_dir: Path, manifest_path: Path) -> ReferenceGeography:
     return load_reference(data_dir, manifest_path)
 
 
+@functools.lru_cache(maxsize=8)
 def districts_geojson(ref: ReferenceGeography, tolerance_deg: float = 0.0005) -> dict:
     """Simplified district polygons as a GeoJSON FeatureCollection for the map base layer.
+
+    Computed once per loaded reference (cached): callers must not mutate the result.
 
     The districts tile the force area, so they are simplified together
     (:func:`shapely.coverage_simplify`): shared borders stay shared, with no slivers or gaps.

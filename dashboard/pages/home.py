@@ -11,7 +11,7 @@ from dash import Input, Output, html
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.suppression import suppress
 from dashboard.cache import OVERVIEW_TTL_S, cache
-from dashboard.components.colour import BLUES, NO_DATA, class_breaks, colour_for
+from dashboard.components.colour import NO_DATA, class_breaks, class_colours, colour_for
 from dashboard.components.maps import area_map, js
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
@@ -92,8 +92,7 @@ def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) 
 def _legend(breaks: list[float], lowest: float, metric: str, k: int) -> html.Div:
     items = []
     lower = lowest
-    for i, upper in enumerate(breaks):
-        colour = BLUES[min(i, len(BLUES) - 1)] if len(breaks) > 1 else BLUES[-1]
+    for colour, upper in zip(class_colours(breaks), breaks):
         items.append(html.Li([html.Span(className="legend-swatch", style={"background": colour}),
                               f"{lower:,.1f} – {upper:,.1f}"]))
         lower = upper

@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-import sqlalchemy as sa
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
+from flask import Blueprint, Flask, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
@@ -13,6 +12,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from dashboard.registry.database import transaction
 from dashboard.registry.models import User, utcnow
 from dashboard.registry.vocab import ROLE_LABELS
+from dashboard.runtime_access import runtime
 from dashboard.security import audit
 from dashboard.security.accounts import authenticate, user_for_token
 
@@ -42,10 +42,6 @@ class SessionUser:
         return audit.Actor(self.id, self.username, self.role)
 
 
-def _runtime():
-    return current_app.extensions["ccr"]
-
-
 def _as_session_user(user: User | None) -> SessionUser | None:
     if user is None or not user.active:
         return None
@@ -56,7 +52,7 @@ def _load_user(user_id: str) -> SessionUser | None:
     # Read on every request so that disabling a user or changing a role takes effect at once.
     if not user_id.isdigit():
         return None
-    with _runtime().sessions() as s:
+    with runtime().sessions() as s:
         return _as_session_user(s.get(User, int(user_id)))
 
 
@@ -64,7 +60,7 @@ def _load_from_bearer(req) -> SessionUser | None:
     header = req.headers.get("Authorization", "")
     if not req.path.startswith("/api/") or not header.lower().startswith("bearer "):
         return None
-    with transaction(_runtime().sessions) as s:
+    with transaction(runtime().sessions) as s:
         return _as_session_user(user_for_token(s, header[7:].strip()))
 
 
@@ -118,7 +114,7 @@ def login_submit():
         return _form_error("Your login form expired. Please try again.", username, target, 400)
     if not username or not password:
         return _form_error("Enter your username and password.", username, target, 400)
-    with transaction(_runtime().sessions) as s:
+    with transaction(runtime().sessions) as s:
         user = authenticate(s, username, password)
         if user is None:
             audit.record(s, audit.Actor(None, username.lower(), None), "login_failed")
@@ -147,13 +143,8 @@ def logout():
     except Exception:
         return redirect("/")
     if current_user.is_authenticated:
-        with transaction(_runtime().sessions) as s:
+        with transaction(runtime().sessions) as s:
             audit.record(s, current_user.actor, "logout")
     logout_user()
     session.clear()
     return redirect("/login")
-
-
-def user_count(sessions) -> int:
-    with sessions() as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(User)) or 0
