@@ -1,6 +1,7 @@
 """Engines, sessions and schema migrations for SQLite (embedded) and PostgreSQL/PostGIS.
 
-SQLite connections get WAL journaling, a busy timeout and foreign keys; PostgreSQL gets a
+SQLite connections get WAL journaling, a busy timeout, foreign keys and a write gate
+(``sqlite_gate``) that queues writers across threads and processes; PostgreSQL gets a
 PostGIS geometry column on ``site`` (maintained by the database) with a GiST index.
 Every schema change goes through the Alembic migrations in ``dashboard/registry/migrations``.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.config import ConfigError
+from dashboard.registry.sqlite_gate import connection_factory, gate_for
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -45,12 +47,12 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the per-backend settings the registry relies on."""
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(
-            url,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        )
+            # Writers queue at a gate that hands over at once, rather than in SQLite's backing-off retries.
+            connect_args["factory"] = connection_factory(gate_for(path, SQLITE_BUSY_TIMEOUT_MS / 1000))
+        engine = sa.create_engine(url, connect_args=connect_args)
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
