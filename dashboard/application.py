@@ -120,5 +120,11 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     # The guard refuses callback requests naming outputs no callback has (a forged body), rather
     # than letting Dash fail on them.
     server.extensions["ccr_callbacks"] = frozenset(app.callback_map)
+    # Dash learns which component scripts it may serve while it renders the index page, which it
+    # first does in its first-request set-up; it lets other threads through meanwhile, and they
+    # were refused (500) when a browser's first script requests reached a fresh worker process
+    # together. Rendering the index here registers every script before anything is served.
+    with server.test_request_context("/"):
+        app.index()
     rt.finder.warm()
     return app

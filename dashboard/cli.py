@@ -109,16 +109,17 @@ def cmd_serve(args) -> int:
     if registry_is_empty(rt.engine) and rt.settings.is_sqlite and not args.no_demo:
         _build_demo(rt, seed=rt.settings.demo_seed, registrations=rt.settings.demo_registrations,
                     as_of=dt.date.today(), replace=False)
-    app = create_app(rt)
     _print_logins(rt)
     url = f"http://{rt.settings.host}:{rt.settings.port}"
     print(f"\nCommunity Camera Registry for {rt.reference.force_name} on {url}  (Ctrl+C stops)", flush=True)
     if rt.settings.debug:
-        app.run(host=rt.settings.host, port=rt.settings.port, debug=True)
+        create_app(rt).run(host=rt.settings.host, port=rt.settings.port, debug=True)
         return 0
-    from waitress import serve
+    from dashboard.server import serve
 
-    serve(app.server, host=rt.settings.host, port=rt.settings.port, threads=8, ident="ccr")
+    # Each worker process opens its own connections after the fork; the parent keeps none.
+    rt.engine.dispose()
+    serve(rt.settings)
     return 0
 
 

@@ -39,6 +39,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8050
     debug: bool = False
+    web_workers: int = 2
+    web_threads: int = 4
     pilot_start: dt.date = dt.date(2026, 4, 13)
     public_launch: dt.date = dt.date(2026, 7, 6)
     case_ref_pattern: str = r"^[A-Z]{2,5}-\d{4}-\d{4,8}$"
@@ -50,6 +52,12 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def default_web_workers() -> int:
+    """One web worker process per CPU core (up to 8): the Python in each request runs on one core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 8))
 
 
 def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
@@ -186,6 +194,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         host=(env.get("HOST") or "127.0.0.1").strip(),
         port=_int(env, "PORT", 8050, 1, 65535),
         debug=_bool(env, "DEBUG", False),
+        web_workers=_int(env, "WEB_WORKERS", default_web_workers(), 1, 32),
+        web_threads=_int(env, "WEB_THREADS", 4, 1, 64),
         pilot_start=pilot_start,
         public_launch=public_launch,
         case_ref_pattern=case_ref_pattern,

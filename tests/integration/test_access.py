@@ -202,3 +202,34 @@ def test_logout_ends_the_session(app):
     assert token, "the shell's logout form carries a CSRF token"
     assert client.post("/logout", data={"csrf_token": token}).headers["Location"].endswith("/login")
     assert client.get("/").status_code == 302
+
+
+def test_a_fresh_worker_serves_every_component_script_under_concurrent_first_requests(app, runtime):
+    """A browser fetches the page's ~30 scripts at once, possibly from a worker process that has
+    served nothing yet. Dash finishes its first-request set-up in one thread while it lets the
+    others through, so the app must be set up before it serves anything."""
+    import re
+    import threading
+
+    from dashboard.application import create_app
+
+    with app.server.test_request_context("/"):
+        index = app.index()
+    scripts = re.findall(r'src="(/_dash-component-suites/[^"]+)"', index)
+    assert len(scripts) > 10
+    for _ in range(3):
+        fresh = create_app(runtime).server  # another "worker": no request served yet
+        statuses: dict[str, int] = {}
+        start = threading.Barrier(len(scripts))
+
+        def fetch(url: str) -> None:
+            client = fresh.test_client()
+            start.wait()
+            statuses[url] = client.get(url).status_code
+
+        threads = [threading.Thread(target=fetch, args=(url,)) for url in scripts]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert set(statuses.values()) == {200}, statuses

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 
@@ -18,19 +19,25 @@ def test_defaults(base):
     assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("data/registry.db")
     assert (s.k_min, s.port, s.host, s.debug, s.tile_url) == (8, 8050, "127.0.0.1", False, None)
     assert s.pilot_start < s.public_launch
+    # One web worker process per core this process may use (capped at 8), four threads in each.
+    assert s.web_workers == max(1, min(len(os.sched_getaffinity(0)), 8)) and s.web_threads == 4
 
 
 def test_overrides(base):
     s = load_settings({**base, "K_MIN": "10", "DEBUG": "yes", "PILOT_START": "2026-03-01",
                        "TILE_URL": "https://tiles.example/{z}/{x}/{y}.png",
-                       "DATABASE_URL": "postgresql+psycopg://u:p@localhost/db"})
+                       "DATABASE_URL": "postgresql+psycopg://u:p@localhost/db", "WEB_WORKERS": "3",
+                       "WEB_THREADS": "1"})
     assert s.k_min == 10 and s.debug and s.pilot_start == dt.date(2026, 3, 1)
     assert not s.is_sqlite
+    assert (s.web_workers, s.web_threads) == (3, 1)
 
 
 @pytest.mark.parametrize("env,fragment", [
     ({"K_MIN": "1"}, "K_MIN"),
     ({"DEBUG": "maybe"}, "DEBUG"),
+    ({"WEB_WORKERS": "0"}, "WEB_WORKERS"),
+    ({"WEB_THREADS": "many"}, "WEB_THREADS"),
     ({"DATABASE_URL": "postgresql://u@h/db"}, "psycopg"),
     ({"PILOT_START": "2026-08-01"}, "PUBLIC_LAUNCH"),
     ({"SECRET_KEY": "changeme"}, "SECRET_KEY"),
