@@ -5,6 +5,8 @@ OpenAPI document at /api/v1/openapi.json is generated from those same declaratio
 """
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from flask import Blueprint, jsonify
 from flask_login import current_user
@@ -79,28 +81,33 @@ def cameras_near(query: NearQuery):
 
 
 def near_records(results) -> list[dict]:
-    """The ranked results as NearCamera-shaped dicts, built column-wise."""
-    import numpy as np
-
-    n = len(results)
-    if n == 0:
+    """The ranked results as NearCamera-shaped dicts, built column-wise (NumPy, not per-row pandas)."""
+    if len(results) == 0:
         return []
-    direction = results["direction_deg"].to_numpy(dtype="float64", na_value=np.nan)
+    direction = [None if d != d else int(d) for d in results["direction_deg"].to_numpy(dtype="float64").tolist()]
     retained = results["retained_until"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]")
     retained_text = [None if t == "NaT" else t + "+00:00" for t in np.datetime_as_string(retained, unit="s").tolist()]
-    channel = results["preferred_channel"].astype(object).tolist()
-    columns = zip(
-        results["rank"].astype(int).tolist(), results["camera_id"].astype(int).tolist(),
-        np.round(results["distance_m"].to_numpy(dtype="float64"), 2).tolist(),
-        results["kind"].astype(str).tolist(),
-        [None if d != d else int(d) for d in direction.tolist()],
-        results["fov_angle_deg"].astype(float).tolist(), results["fov_range_m"].astype(float).tolist(),
-        results["in_view"].astype(str).tolist(), retained_text, results["retention_status"].astype(str).tolist(),
-        [c if isinstance(c, str) else None for c in channel],
-    )
-    keys = ("rank", "camera_id", "distance_m", "kind", "direction_deg", "fov_angle_deg", "fov_range_m", "in_view",
-            "retained_until", "retention_status", "preferred_channel")
-    return [dict(zip(keys, row)) for row in columns]
+    return [
+        {"rank": rank, "camera_id": camera_id, "distance_m": distance, "kind": kind, "direction_deg": direction_deg,
+         "fov_angle_deg": angle, "fov_range_m": reach, "in_view": in_view, "retained_until": until,
+         "retention_status": status, "preferred_channel": channel}
+        for rank, camera_id, distance, kind, direction_deg, angle, reach, in_view, until, status, channel in zip(
+            results["rank"].to_numpy().tolist(), results["camera_id"].to_numpy().tolist(),
+            np.round(results["distance_m"].to_numpy(dtype="float64"), 2).tolist(), _labels(results["kind"]),
+            direction, results["fov_angle_deg"].to_numpy(dtype="float64").tolist(),
+            results["fov_range_m"].to_numpy(dtype="float64").tolist(), _labels(results["in_view"]), retained_text,
+            _labels(results["retention_status"]), _labels(results["preferred_channel"]),
+        )
+    ]
+
+
+def _labels(column) -> list:
+    """A categorical column's values as text, None where missing (code -1 picks the appended None)."""
+    values = column.array
+    if not isinstance(values, pd.Categorical):
+        return [v if isinstance(v, str) else None for v in column.astype(object).tolist()]
+    lookup = np.append(np.asarray(values.categories, dtype=object), None)
+    return lookup[values.codes].tolist()
 
 
 def _request_out(r: FootageRequest) -> RequestOut:
@@ -160,7 +167,14 @@ def update_request(request_id: int, body: RequestStatusUpdate):
 @blueprint.get("/openapi.json")
 @endpoint("GET", "/api/v1/openapi.json", summary="This API's OpenAPI document", roles=ROLES)
 def openapi():
-    return openapi_document("Community Camera Registry API", "1")
+    # The document depends only on the endpoints declared at import, so it is built once.
+    global _OPENAPI
+    if _OPENAPI is None:
+        _OPENAPI = openapi_document("Community Camera Registry API", "1")
+    return _OPENAPI
+
+
+_OPENAPI: dict | None = None
 
 
 @blueprint.errorhandler(404)

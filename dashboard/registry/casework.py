@@ -23,6 +23,7 @@ import math
 import numbers
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -139,14 +140,19 @@ def _found_ids(values: object, result_count: int) -> list[int]:
     """A search's result camera ids: any number of them, but as many as ``result_count``."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise CaseworkError("camera_ids", f"The cameras found must be given as a list of ids, not {values!r}.")
-    ids = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise CaseworkError("camera_ids", f"{value!r} is not a valid camera id; use whole numbers.")
-        ids.append(int(value))
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iu":
+        ids = values.tolist()  # a search's own id column: whole numbers already (thousands of them)
+    else:
+        ids = [_whole_id(value) for value in values]
     if len(ids) != result_count:
         raise CaseworkError("result_count", f"The search found {result_count} cameras but {len(ids)} ids were given.")
     return ids
+
+
+def _whole_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise CaseworkError("camera_ids", f"{value!r} is not a valid camera id; use whole numbers.")
+    return int(value)
 
 
 def _user(session: Session, actor: audit.Actor, roles: frozenset[str] | None, doing: str) -> User:
