@@ -1,4 +1,4 @@
-"""Browser tests: the real app in its own process (waitress), driven by Debian's Chromium via Playwright.
+"""Browser tests: the real app in its own process (gunicorn, as `python app.py` runs it), driven by Debian's Chromium via Playwright.
 
 The app runs over a small demo registry built once per session; every page test collects console
 errors and any request that leaves 127.0.0.1 (there must be none: the app works offline).
