@@ -19,6 +19,7 @@ from dashboard.pages import all_pages, page_for_path
 from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import guard
+from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def _server(rt: Runtime) -> Flask:
     init_login(server)
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
+    init_limits(server, rt.settings.registration_rate_limit)
 
     @server.get("/sources")
     def sources():

@@ -41,6 +41,8 @@ class Settings:
     debug: bool = False
     web_workers: int = 2
     web_threads: int = 4
+    public_base_url: str = "http://127.0.0.1:8050"
+    registration_rate_limit: str = "30 per hour"
     pilot_start: dt.date = dt.date(2026, 4, 13)
     public_launch: dt.date = dt.date(2026, 7, 6)
     case_ref_pattern: str = r"^[A-Z]{2,5}-\d{4}-\d{4,8}$"
@@ -52,6 +54,26 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _public_base_url(env: dict) -> str:
+    host = (env.get("HOST") or "127.0.0.1").strip()
+    port = (env.get("PORT") or "8050").strip()
+    raw = (env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/") or f"http://{host}:{port}"
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
+        raise ConfigError(f"PUBLIC_BASE_URL={raw!r} is not an address; use e.g. https://cameras.example.police.uk.")
+    return raw
+
+
+def _rate_limit(env: dict, name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip() or default
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate limit; write e.g. '30 per hour' or '5 per minute; 30 per hour'.") from None
+    return raw
 
 
 def default_web_workers() -> int:
@@ -196,6 +218,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         debug=_bool(env, "DEBUG", False),
         web_workers=_int(env, "WEB_WORKERS", default_web_workers(), 1, 32),
         web_threads=_int(env, "WEB_THREADS", 4, 1, 64),
+        public_base_url=_public_base_url(env),
+        registration_rate_limit=_rate_limit(env, "REGISTRATION_RATE_LIMIT", Settings.registration_rate_limit),
         pilot_start=pilot_start,
         public_launch=public_launch,
         case_ref_pattern=case_ref_pattern,

@@ -13,11 +13,12 @@ from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.suppression import suppress
-from dashboard.api.endpoints import ApiError, endpoint, openapi_document
-from dashboard.api.schemas import (CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
+from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
+from dashboard.api.schemas import (RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
 from dashboard.geo.locate import LocationError, point_from_map
-from dashboard.registry import casework
+from dashboard.registry import casework, registration
+from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
@@ -162,6 +163,21 @@ def update_request(request_id: int, body: RequestStatusUpdate):
         status = 404 if exc.field == "request_id" else 422
         raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     return out
+
+
+@blueprint.post("/registrations")
+@endpoint("POST", "/api/v1/registrations", summary="Register a site and its cameras (public, no login)",
+          roles=(PUBLIC,), body=RegistrationIn, response=RegistrationOut, status=201)
+def create_registration(body: RegistrationIn):
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            done = registration.register(s, body, rt.reference, via="api")
+    except registration.DuplicateRegistration:
+        raise ApiError(409, "Already registered.", [{"field": "email", "message": registration.DUPLICATE_MESSAGE}])
+    rt.finder.refresh()
+    return RegistrationOut(reference=done.reference, cameras=done.cameras, management_token=done.token,
+                           management_url=f"{rt.settings.public_base_url}/manage/{done.token}")
 
 
 @blueprint.get("/openapi.json")

@@ -9,6 +9,7 @@ document generated from those same pydantic models.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
@@ -36,6 +37,7 @@ class Endpoint:
 
 
 REGISTRY: list[Endpoint] = []
+PUBLIC = "public"  # in ``roles``: no login needed
 
 
 class ApiError(Exception):
@@ -82,12 +84,20 @@ def _message(err: dict) -> str:
     return message[len("Value error, "):] if message.startswith("Value error, ") else message
 
 
+# A rule checked on the whole model names its field as a "[field] " prefix of its message.
+_FIELD_PREFIX = re.compile(r"^\[([a-z_][a-z_.0-9]*)\] (.*)$", re.S)
+
+
 def field_errors(exc: ValidationError) -> list[dict]:
     """Pydantic errors as [{"field": "radius_m", "message": "Must be at least 50."}], one per problem."""
     out = []
     for err in exc.errors(include_url=False):
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query")]
-        out.append({"field": ".".join(loc) or "request", "message": _message(err)})
+        field, message = ".".join(loc) or "request", _message(err)
+        named = _FIELD_PREFIX.match(message)
+        if named:
+            field, message = named.group(1), named.group(2)
+        out.append({"field": field, "message": message})
     return out
 
 
@@ -102,7 +112,8 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
             raise ApiError(422, "The request body is not a JSON object.",
                            [{"field": "request", "message": "expected a JSON object"}])
     try:
-        return model.model_validate(data, context=validation_context(runtime().settings))
+        rt = runtime()
+        return model.model_validate(data, context=validation_context(rt.settings) | {"reference": rt.reference})
     except ValidationError as exc:
         raise ApiError(422, "Some fields are not valid.", field_errors(exc)) from None
 
@@ -115,11 +126,13 @@ def endpoint(method: str, path: str, *, summary: str, roles: tuple[str, ...], qu
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
+            if PUBLIC in spec.roles:
+                pass  # open to anyone (public registration); rate-limited where it is declared
+            elif not current_user.is_authenticated:
                 refused = _json(401, {"error": "Authentication required: log in or send 'Authorization: Bearer <token>'."})
                 refused.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
                 return refused
-            if current_user.role not in spec.roles:
+            elif current_user.role not in spec.roles:
                 return _json(403, {"error": f"This needs one of the roles: {', '.join(sorted(spec.roles))}."})
             try:
                 parsed = {}
@@ -182,6 +195,12 @@ def openapi_document(title: str, version: str) -> dict:
                         "content": {"application/json": {"schema": error_schema}}},
             },
         }
+        if PUBLIC in spec.roles:
+            op["description"] = "Public: no login. Rate-limited per client (429 when exceeded)."
+            op["security"] = []
+            del op["responses"]["401"], op["responses"]["403"]
+            op["responses"]["429"] = {"description": "Too many requests from this client; try again later",
+                                      "content": {"application/json": {"schema": error_schema}}}
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in spec.path_params]
         if spec.query is not None:
             params += _query_parameters(spec.query)

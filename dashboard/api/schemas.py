@@ -175,3 +175,12 @@ class CaseQuery(BaseModel):
     @classmethod
     def _case_ref(cls, v: str, info: ValidationInfo) -> str:
         return _check_case_ref(v, info)
+
+
+class RegistrationOut(BaseModel):
+    """A stored registration: its reference and the owner's private management link (shown once)."""
+
+    reference: str
+    cameras: int
+    management_token: str = Field(description="shown once; only its hash is stored")
+    management_url: str

@@ -19,6 +19,7 @@ import shapely
 from pyproj import Transformer
 
 from dashboard.geo.cells import H3_RESOLUTIONS, h3_cells
+from dashboard.geo.small_areas import small_area_of
 
 BNG = "EPSG:27700"
 WGS84 = "EPSG:4326"
@@ -192,31 +193,6 @@ def jitter_points(
         radius /= 2
     # Whatever is left stays at the centroid (e0, n0 and its converted lon/lat).
     return e, n, lon, lat
-
-
-def small_area_of(ref, lon: np.ndarray, lat: np.ndarray, district_code: np.ndarray, fallback: np.ndarray) -> list[str | None]:
-    """Small-area (LSOA) code of each point by point-in-polygon.
-
-    Where no polygon contains the point, or the containing one belongs to another district
-    (boundary generalisation differs between layers), the postcode's own small area is used.
-    """
-    areas = _in_wgs84(ref.small_areas, "small_areas").reset_index(drop=True)
-    points = shapely.points(lon, lat)
-    pt_idx, area_idx = areas.sindex.query(points, predicate="within")
-    order = np.lexsort((area_idx, pt_idx))
-    pt_idx, area_idx = pt_idx[order], area_idx[order]
-    first = np.unique(pt_idx, return_index=True)[1]
-    found = np.full(len(lon), -1, dtype=np.int64)
-    found[pt_idx[first]] = area_idx[first]
-    area_code = areas["code"].to_numpy(object)
-    area_district = areas["district_code"].to_numpy(object)
-    fb = np.array([v if isinstance(v, str) and v else None for v in fallback.tolist()], dtype=object)
-    has_fb = np.array([v is not None for v in fb.tolist()], dtype=bool)
-    hit = found >= 0
-    code = np.where(hit, area_code[np.maximum(found, 0)], None)
-    same = hit & (area_district[np.maximum(found, 0)] == district_code)
-    use_fallback = ~hit | (~same & has_fb)
-    return np.where(use_fallback, fb, code).tolist()
 
 
 def synthetic_addresses(rng: np.random.Generator, eligible: pd.DataFrame, rows: np.ndarray, site_kind: np.ndarray) -> list[str]:

@@ -1,0 +1,38 @@
+"""Which small area (LSOA) each point lies in."""
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from dashboard.geo.reference import ReferenceGeography
+
+
+def small_area_of(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray, district_code: np.ndarray,
+                  fallback: np.ndarray) -> list[str | None]:
+    """Small-area (LSOA) code of each point (WGS84 degrees) by point-in-polygon.
+
+    Where no polygon contains the point, or the containing one belongs to another district
+    (boundary generalisation differs between layers), ``fallback`` (the postcode's own small
+    area) is used.
+
+    >>> small_area_of(ref, np.array([-2.1174]), np.array([52.8064]), np.array(["E07000197"], dtype=object),
+    ...               np.array(["E01029700"], dtype=object))  # doctest: +SKIP
+    ['E01029700']
+    """
+    areas = ref.small_areas.reset_index(drop=True)
+    points = shapely.points(lon, lat)
+    pt_idx, area_idx = areas.sindex.query(points, predicate="within")
+    order = np.lexsort((area_idx, pt_idx))
+    pt_idx, area_idx = pt_idx[order], area_idx[order]
+    first = np.unique(pt_idx, return_index=True)[1]
+    found = np.full(len(lon), -1, dtype=np.int64)
+    found[pt_idx[first]] = area_idx[first]
+    area_code = areas["code"].to_numpy(object)
+    area_district = areas["district_code"].to_numpy(object)
+    fb = np.array([v if isinstance(v, str) and v else None for v in fallback.tolist()], dtype=object)
+    has_fb = np.array([v is not None for v in fb.tolist()], dtype=bool)
+    hit = found >= 0
+    code = np.where(hit, area_code[np.maximum(found, 0)], None)
+    same = hit & (area_district[np.maximum(found, 0)] == district_code)
+    use_fallback = ~hit | (~same & has_fb)
+    return np.where(use_fallback, fb, code).tolist()

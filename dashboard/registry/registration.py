@@ -1,0 +1,322 @@
+"""Public registration and self-service: what a camera owner may send, and what is done with it.
+
+One pydantic model (:class:`RegistrationIn`) validates the public form and
+``POST /api/v1/registrations`` alike. Validation needs the force's reference geography (the
+offline postcode list and the force area), passed in the validation context::
+
+    RegistrationIn.model_validate(payload, context={"reference": ref})
+
+The owner gets a reference and a private management token; only the token's SHA-256 is
+stored. Withdrawal erases the personal data at once (promise 6) and keeps only what is
+anonymous: the district, small area and aggregation cells, and the cameras' kinds, switched off.
+Nothing here asks for or stores an employer or any link to the police (promise 3), and there is
+no field for a camera's stream, address or credentials (promise 1).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import phonenumbers
+import sqlalchemy as sa
+from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationInfo, field_validator,
+                      model_validator)
+from sqlalchemy.orm import Session
+
+from dashboard.geo.cells import site_cells
+from dashboard.geo.locate import LocationError, point_from_map
+from dashboard.geo.reference import ReferenceGeography
+from dashboard.geo.small_areas import small_area_of
+from dashboard.registry.models import Camera, Registrant, Site, utcnow
+from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.security import audit
+
+MAX_CAMERAS = 20
+MAX_PIN_FROM_POSTCODE_M = 1000
+RECONFIRM_AFTER = dt.timedelta(days=365)
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+REFERENCE_PREFIX = "CCR-"
+REFERENCE_LENGTH = 6
+PUBLIC = audit.Actor(None, "public", None)  # the registrant: not a user of the system
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TEXT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+CameraKind = Literal[tuple(CAMERA_KINDS)]  # type: ignore[valid-type]
+Mount = Literal[tuple(MOUNTS)]  # type: ignore[valid-type]
+Overlook = Literal[tuple(OVERLOOKS)]  # type: ignore[valid-type]
+Channel = Literal[tuple(CONTACT_CHANNELS)]  # type: ignore[valid-type]
+SiteKind = Literal[tuple(SITE_KINDS)]  # type: ignore[valid-type]
+
+
+def _plain_text(value: str, what: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(f"The {what} contains control characters; type it again.")
+    return " ".join(value.split())
+
+
+class CameraIn(BaseModel):
+    """One camera as its owner describes it."""
+
+    model_config = _TEXT
+
+    kind: CameraKind = Field(description="doorbell, fixed, dome, ptz or other")
+    placement: Literal["outdoor", "indoor"]
+    mount: Mount | None = None
+    direction_deg: int | None = Field(None, ge=0, le=359, description="compass bearing it faces, 0 = north")
+    overlooks: list[Overlook] = Field(default_factory=list, max_length=len(OVERLOOKS))
+    recording_mode: Literal["continuous", "motion"]
+    retention_days: int | None = Field(None, ge=0, le=MAX_RETENTION_DAYS,
+                                       description="days before the camera overwrites its footage")
+
+    @field_validator("overlooks")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class RegistrationIn(BaseModel):
+    """A registration from the public form or the API (the same rules for both)."""
+
+    model_config = _TEXT
+
+    name: str = Field(min_length=1, max_length=120)
+    email: EmailStr | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=30, description="a UK phone number")
+    preferred_channel: Channel
+    site_kind: SiteKind
+    address: str = Field(min_length=3, max_length=200, description="house number or name and street")
+    postcode: str = Field(min_length=5, max_length=10)
+    lat: float | None = Field(None, ge=-90, le=90, description="the pin, if moved from the postcode")
+    lon: float | None = Field(None, ge=-180, le=180)
+    cameras: list[CameraIn] = Field(min_length=1, max_length=MAX_CAMERAS)
+    consent: StrictBool = Field(description="agrees to be contacted about footage after an incident nearby")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _plain_text(value, "name")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _plain_text(value, "address")
+
+    @field_validator("email", "phone", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            number = phonenumbers.parse(value, "GB")
+        except phonenumbers.NumberParseException:
+            raise ValueError("Enter a UK phone number, such as 07700 900123 or 01632 960123.") from None
+        if number.country_code != 44 or not (phonenumbers.is_valid_number(number) or _drama(number)):
+            raise ValueError("Enter a UK phone number, such as 07700 900123 or 01632 960123.")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, value: str, info: ValidationInfo) -> str:
+        ref = _reference(info)
+        row = ref.lookup_postcode(value)
+        if row is None:
+            raise ValueError(f"'{value[:10]}' is not a postcode in the {ref.force_name} area; check it and try again.")
+        return str(row["postcode"])
+
+    @field_validator("consent")
+    @classmethod
+    def _consent(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("Tick the box to agree to be contacted; the register exists only for that.")
+        return value
+
+    @model_validator(mode="after")
+    def _contact_and_place(self, info: ValidationInfo) -> RegistrationIn:
+        if self.email is None and self.phone is None:
+            raise _field_error("email", "Give an email address or a phone number, so the police can ask you.")
+        if self.preferred_channel == "email" and self.email is None:
+            raise _field_error("preferred_channel", "You chose email; give an email address, or choose phone.")
+        if self.preferred_channel in ("phone", "text") and self.phone is None:
+            raise _field_error("preferred_channel", "You chose phone or text; give a phone number, or choose email.")
+        if self.preferred_channel == "text" and not _is_mobile(self.phone):
+            raise _field_error("preferred_channel", "Texts need a mobile number; give one, or choose a call.")
+        if (self.lat is None) != (self.lon is None):
+            raise _field_error("lat", "Give both latitude and longitude of the pin, or neither.")
+        ref = _reference(info)
+        if self.lat is not None:
+            try:
+                point_from_map(self.lat, self.lon, ref)
+            except LocationError as exc:
+                raise _field_error("lat", f"{exc} Move the pin to your camera's site.") from None
+            centre = ref.lookup_postcode(self.postcode)
+            if _metres(self.lat, self.lon, float(centre["lat"]), float(centre["lon"])) > MAX_PIN_FROM_POSTCODE_M:
+                raise _field_error("lat", f"The pin is more than {MAX_PIN_FROM_POSTCODE_M:,} m from {self.postcode}; "
+                                          "move it to your camera's site or check the postcode.")
+        return self
+
+
+def _field_error(field: str, message: str) -> ValueError:
+    # pydantic reports model-level errors at the model; the field name travels as a "[field] "
+    # prefix of the message and ``dashboard.api.endpoints.field_errors`` moves it back to its field.
+    return ValueError(f"[{field}] {message}")
+
+
+def _reference(info: ValidationInfo) -> ReferenceGeography:
+    ref = (info.context or {}).get("reference")
+    if ref is None:
+        raise RuntimeError("RegistrationIn needs the reference geography in its validation context")
+    return ref
+
+
+# Ofcom's ranges for drama and demonstrations: never anyone's real number (the demo data uses them).
+_DRAMA = re.compile(r"^(7700900\d{3}|1632960\d{3})$")
+
+
+def _drama(number: phonenumbers.PhoneNumber) -> bool:
+    return bool(_DRAMA.match(str(number.national_number)))
+
+
+def _is_mobile(phone: str | None) -> bool:
+    if phone is None:
+        return False
+    number = phonenumbers.parse(phone, "GB")
+    if _drama(number):
+        return str(number.national_number).startswith("7")
+    kind = phonenumbers.number_type(phonenumbers.parse(phone, "GB"))
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    from pyproj import Geod
+
+    return abs(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+
+
+# --------------------------------------------------------------------------- storing
+
+
+@dataclass(frozen=True)
+class Registered:
+    registrant_id: int
+    reference: str
+    token: str  # shown to the owner once; only its digest is stored
+    cameras: int
+
+
+DUPLICATE_MESSAGE = ("This email address has already registered cameras at this postcode. Open the management "
+                     "link you were given to change that registration.")
+
+
+class DuplicateRegistration(Exception):
+    """This email address already has an active registration at this postcode."""
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _new_reference(session: Session) -> str:
+    while True:
+        ref = REFERENCE_PREFIX + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+        if session.scalar(sa.select(Registrant.id).where(Registrant.reference == ref)) is None:
+            return ref
+
+
+def _small_area(ref: ReferenceGeography, lon: float, lat: float, district: str | None, fallback) -> str | None:
+    codes = small_area_of(ref, np.array([lon]), np.array([lat]), np.array([district], dtype=object),
+                          np.array([fallback], dtype=object))
+    return codes[0]
+
+
+def _camera(c: CameraIn) -> Camera:
+    return Camera(kind=c.kind, placement=c.placement, mount=c.mount, direction_deg=c.direction_deg,
+                  overlooks=",".join(c.overlooks), recording_mode=c.recording_mode, retention_days=c.retention_days,
+                  active=True)
+
+
+def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *, via: str,
+             now: dt.datetime | None = None) -> Registered:
+    """Store a validated registration; refuse a second active one for the same email and postcode.
+
+    The audit event ``registration_created`` records the registrant id and camera count only.
+    """
+    now = now or utcnow()
+    if data.email is not None and session.scalar(
+        sa.select(Registrant.id).join(Site, Site.registrant_id == Registrant.id).where(
+            Registrant.email == data.email, Registrant.status == "active", Site.postcode == data.postcode)
+    ) is not None:
+        raise DuplicateRegistration(data.email)
+    centre = ref.lookup_postcode(data.postcode)
+    lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))
+    point = point_from_map(lat, lon, ref)
+    district = point.district_code or str(centre["district_code"])
+    token = secrets.token_urlsafe(32)
+    registrant = Registrant(
+        reference=_new_reference(session), name=data.name, email=data.email, phone=data.phone,
+        preferred_channel=data.preferred_channel, consent_at=now, status="active", last_confirmed_at=now,
+        management_token_hash=token_digest(token), created_at=now, updated_at=now,
+    )
+    site = Site(kind=data.site_kind, address=data.address, postcode=data.postcode, lat=lat, lon=lon,
+                easting_m=point.easting_m, northing_m=point.northing_m, district_code=district,
+                lsoa_code=_small_area(ref, lon, lat, district, centre.get("small_area_code")),
+                created_at=now, updated_at=now, **site_cells(lat, lon))
+    site.cameras = [_camera(c) for c in data.cameras]
+    registrant.site = site
+    session.add(registrant)
+    session.flush()
+    audit.record(session, PUBLIC, "registration_created", subject_ids=[registrant.id],
+                 detail={"cameras": len(data.cameras), "via": via}, at=now)
+    return Registered(registrant.id, registrant.reference, token, len(data.cameras))
+
+
+def by_token(session: Session, token: str) -> Registrant | None:
+    """The active registration a management token opens, or None (unknown, or withdrawn)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    return session.scalar(sa.select(Registrant).where(
+        Registrant.management_token_hash == token_digest(token), Registrant.status == "active"))
+
+
+def due_for_reconfirmation(registrant: Registrant, now: dt.datetime | None = None) -> bool:
+    return registrant.status == "active" and (now or utcnow()) - registrant.last_confirmed_at > RECONFIRM_AFTER
+
+
+def withdraw(session: Session, registrant: Registrant, *, via: str, now: dt.datetime | None = None) -> None:
+    """Erase the owner's personal data at once and switch the cameras off (promise 6).
+
+    Left: the reference, status and dates, the site's district, small area and H3 cells, and the
+    cameras' descriptions (inactive): nothing that identifies or locates a person.
+    """
+    now = now or utcnow()
+    registrant.name = registrant.email = registrant.phone = registrant.preferred_channel = None
+    registrant.management_token_hash = None
+    registrant.status = "withdrawn"
+    registrant.withdrawn_at = now
+    registrant.updated_at = now
+    site = registrant.site
+    if site is not None:
+        site.address = site.postcode = None
+        site.lat = site.lon = site.easting_m = site.northing_m = None
+        site.updated_at = now
+        for camera in site.cameras:
+            camera.active = False
+            camera.updated_at = now
+    session.flush()
+    audit.record(session, PUBLIC, "registration_withdrawn", subject_ids=[registrant.id], detail={"via": via},
+                 at=now)
