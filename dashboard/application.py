@@ -19,6 +19,7 @@ from dashboard.pages import all_pages, page_for_path
 from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import guard
+from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
 
@@ -42,6 +43,7 @@ def _server(rt: Runtime) -> Flask:
     init_login(server)
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
+    server.register_blueprint(public_blueprint)
     init_limits(server, rt.settings.registration_rate_limit)
 
     @server.get("/sources")
@@ -107,6 +109,8 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         "dashboard",
         server=server,
         assets_folder=str(PROJECT_ROOT / "assets"),
+        # Served, but not put on the dashboard's pages: the public pages' own scripts and Leaflet.
+        assets_path_ignore=["^public$", "^leaflet$"],
         title=f"Community Camera Registry · {rt.reference.force_name}",
         update_title=None,
         suppress_callback_exceptions=True,

@@ -74,6 +74,7 @@ def _message(err: dict) -> str:
         "too_short": f"Give at least {ctx.get('min_length', 1)}.",
         "too_long": f"Give at most {ctx.get('max_length', '')}.",
         "string_too_long": f"Keep it under {ctx.get('max_length', '')} characters.",
+        "string_too_short": f"Give at least {ctx.get('min_length', 1)} characters.",
         "greater_than_equal": f"Must be at least {ctx.get('ge')}.",
         "less_than_equal": f"Must be at most {ctx.get('le')}.",
         "extra_forbidden": "This field is not expected.",

@@ -320,3 +320,63 @@ def withdraw(session: Session, registrant: Registrant, *, via: str, now: dt.date
     session.flush()
     audit.record(session, PUBLIC, "registration_withdrawn", subject_ids=[registrant.id], detail={"via": via},
                  at=now)
+
+
+def reconfirm(session: Session, registrant: Registrant, *, now: dt.datetime | None = None) -> None:
+    """The owner says the registration is still right: it is no longer due for reconfirmation."""
+    now = now or utcnow()
+    registrant.last_confirmed_at = now
+    registrant.updated_at = now
+    session.flush()
+    audit.record(session, PUBLIC, "registration_reconfirmed", subject_ids=[registrant.id], at=now)
+
+
+def update(session: Session, registrant: Registrant, data: RegistrationIn, camera_ids: list[int | None],
+           ref: ReferenceGeography, *, now: dt.datetime | None = None) -> None:
+    """Replace the owner's details, site and cameras with ``data`` (the management page).
+
+    ``camera_ids[i]`` is the id of the existing camera ``data.cameras[i]`` describes, or None for
+    a new one. Existing cameras left out are switched off, not deleted, so footage requests that
+    name them keep their history. An id that is not one of this registration's cameras is refused.
+    """
+    now = now or utcnow()
+    site = registrant.site
+    own = {c.id: c for c in site.cameras}
+    if len(camera_ids) != len(data.cameras):
+        raise ValueError("one camera id (or None) is needed per camera")
+    strangers = [i for i in camera_ids if i is not None and i not in own]
+    if strangers:
+        raise ValueError(f"camera(s) {strangers} are not part of this registration")
+    centre = ref.lookup_postcode(data.postcode)
+    lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))
+    point = point_from_map(lat, lon, ref)
+    district = point.district_code or str(centre["district_code"])
+    registrant.name, registrant.email, registrant.phone = data.name, data.email, data.phone
+    registrant.preferred_channel = data.preferred_channel
+    registrant.updated_at = now
+    site.kind, site.address, site.postcode = data.site_kind, data.address, data.postcode
+    site.lat, site.lon, site.easting_m, site.northing_m = lat, lon, point.easting_m, point.northing_m
+    site.district_code = district
+    site.lsoa_code = _small_area(ref, lon, lat, district, centre.get("small_area_code"))
+    for key, value in site_cells(lat, lon).items():
+        setattr(site, key, value)
+    site.updated_at = now
+    kept = set()
+    for camera_id, described in zip(camera_ids, data.cameras):
+        fresh = _camera(described)
+        if camera_id is None:
+            site.cameras.append(fresh)
+            continue
+        camera = own[camera_id]
+        kept.add(camera_id)
+        for column in ("kind", "placement", "mount", "direction_deg", "overlooks", "recording_mode", "retention_days"):
+            setattr(camera, column, getattr(fresh, column))
+        camera.active = True
+        camera.updated_at = now
+    for camera_id, camera in own.items():
+        if camera_id not in kept and camera.active:
+            camera.active = False
+            camera.updated_at = now
+    session.flush()
+    audit.record(session, PUBLIC, "registration_updated", subject_ids=[registrant.id],
+                 detail={"cameras": len(data.cameras)}, at=now)

@@ -16,7 +16,9 @@ from flask_login import current_user
 from dashboard import ids
 from dashboard.pages import page_for_component, page_for_path
 
-PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico")
+PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
+                   # The public side: registering, the owner's private link, campaign QR links.
+                   "/register", "/manage/", "/r/")
 DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 # Plain Flask routes for any logged-in user (not pages).
 SIGNED_IN_ROUTES = ("/logout", "/sources")

@@ -12,7 +12,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 # View functions (Flask endpoint names) that anyone may call and that are limited per client.
-PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration",)
+PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit")
 
 
 def init_limits(server: Flask, limit: str) -> Limiter:

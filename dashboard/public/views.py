@@ -1,0 +1,191 @@
+"""Routes of the public pages: /register, /manage/<token>, /r/<slug> and the postcode lookup.
+
+Thin: read the form, call ``form`` and ``registry.registration``, render a template.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from pydantic import ValidationError as PayloadError
+from wtforms.validators import ValidationError
+
+from dashboard.api.endpoints import field_errors
+from dashboard.geo.reference import postcode_key
+from dashboard.public import form
+from dashboard.registry import campaigns, registration
+from dashboard.registry.database import transaction
+from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
+from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.runtime_access import runtime
+
+blueprint = Blueprint("public", __name__)
+# A form shown again with its problems is answered 200 (the page is what was asked for); the
+# browser would log any other status as a failed load. The API answers the same problems with 422.
+EXPIRED = "This form had expired (or was opened in another browser). Check the details and send it again."
+
+
+def _page(template: str, state: form.FormState, status: int = 200, **extra) -> tuple[str, int]:
+    rt = runtime()
+    return render_template(
+        template, state=state, csrf_token=generate_csrf(), max_cameras=MAX_CAMERAS, compass=form.COMPASS,
+        compass_names=form.COMPASS_NAMES, kinds=CAMERA_KINDS, mounts=MOUNTS, overlooks=OVERLOOKS,
+        channels=CONTACT_CHANNELS, site_kinds=SITE_KINDS, force_name=rt.reference.force_name,
+        tile_url=rt.settings.tile_url or "", tile_attribution=rt.settings.tile_attribution or "", **extra,
+    ), status
+
+
+def _csrf_ok() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+        return True
+    except (CSRFError, ValidationError):  # flask-wtf raises wtforms' ValidationError for a missing or bad token
+        return False
+
+
+def _edit_cameras(state: form.FormState, action: str) -> bool:
+    """'add' or 'remove-<i>': change the list of cameras; True if the action was one of those."""
+    if action == "add":
+        if len(state.cameras) < MAX_CAMERAS:
+            state.cameras.append({})
+        else:
+            state.errors["cameras"] = f"You can register up to {MAX_CAMERAS} cameras."
+        return True
+    if action.startswith("remove-") and action[7:].isdigit():
+        i = int(action[7:])
+        if 0 <= i < len(state.cameras) and len(state.cameras) > 1:
+            del state.cameras[i]
+        return True
+    return False
+
+
+def _validated(state: form.FormState) -> tuple[RegistrationIn | None, list[int | None]]:
+    body, ids = form.payload(state)
+    try:
+        return RegistrationIn.model_validate(body, context={"reference": runtime().reference}), ids
+    except PayloadError as exc:
+        form.attach_errors(state, field_errors(exc))
+        return None, ids
+
+
+def _count(step: str) -> None:
+    slug = session.get("campaign")
+    if slug:
+        with transaction(runtime().sessions) as s:
+            campaigns.count_step(s, slug, step)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@blueprint.get("/register")
+def register_form():
+    slug = request.args.get("c")
+    if slug and campaigns.SLUG.fullmatch(slug):
+        session["campaign"], session["started"] = slug, False
+    return _page("public/register.html", form.FormState())
+
+
+@blueprint.post("/register")
+def register_submit():
+    state = form.read_form(request.form.get, request.form.getlist)
+    if not _csrf_ok():
+        state.errors["form"] = EXPIRED
+        return _page("public/register.html", state, 400)
+    if session.get("campaign") and not session.get("started"):
+        session["started"] = True
+        _count("form_starts")
+    if _edit_cameras(state, request.form.get("action", "")):
+        return _page("public/register.html", state)
+    data, _ = _validated(state)
+    if data is None:
+        return _page("public/register.html", state)
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            done = registration.register(s, data, rt.reference, via="form")
+    except registration.DuplicateRegistration:
+        state.errors["email"] = registration.DUPLICATE_MESSAGE
+        return _page("public/register.html", state)
+    rt.finder.refresh()
+    _count("completions")
+    session.pop("campaign", None)
+    url = f"{rt.settings.public_base_url}/manage/{done.token}"
+    return render_template("public/registered.html", done=done, manage_url=url)
+
+
+@blueprint.get("/register/postcode")
+def postcode_centre():
+    """Where a postcode is (the public, open postcode centroid): for centring the form's map."""
+    text = (request.args.get("postcode") or "")[:12]
+    row = runtime().reference.lookup_postcode(text) if text.strip() else None
+    if row is None:
+        return jsonify(error=f"'{text.strip()}' is not a postcode in the {runtime().reference.force_name} area."), 404
+    return jsonify(postcode=row["postcode"], lat=float(row["lat"]), lon=float(row["lon"]))
+
+
+@blueprint.get("/r/<slug>")
+def campaign_scan(slug: str):
+    with transaction(runtime().sessions) as s:
+        known = campaigns.count_step(s, slug, "scans")
+    return redirect(f"/register?c={slug}" if known else "/register")
+
+
+# --------------------------------------------------------------------------- the owner's link
+
+
+def _own(token: str):
+    s = runtime().sessions()
+    registrant = registration.by_token(s, token)
+    if registrant is None:
+        s.close()
+        abort(Response(render_template("error.html", status=404, message=(
+            "This link does not open a registration. It may have been withdrawn, or the link is incomplete: "
+            "copy the whole link from your confirmation.")), status=404, mimetype="text/html"))
+    return s, registrant
+
+
+@blueprint.get("/manage/<token>")
+def manage(token: str):
+    s, registrant = _own(token)
+    with s:
+        state = form.state_from_registrant(registrant)
+        return _page("public/manage.html", state, token=token, registrant=registrant,
+                     due=registration.due_for_reconfirmation(registrant), saved=request.args.get("saved"))
+
+
+@blueprint.post("/manage/<token>")
+def manage_submit(token: str):
+    s, registrant = _own(token)
+    with s:
+        action = request.form.get("action", "")
+        state = form.read_form(request.form.get, request.form.getlist)
+        page = dict(token=token, registrant=registrant, due=registration.due_for_reconfirmation(registrant))
+        if not _csrf_ok():
+            state.errors["form"] = EXPIRED
+            return _page("public/manage.html", state, 400, **page)
+        if action == "withdraw":
+            return render_template("public/withdraw.html", token=token, csrf_token=generate_csrf(), reference=registrant.reference)
+        if action == "withdraw-confirmed":
+            registration.withdraw(s, registrant, via="form")
+            s.commit()
+            runtime().finder.refresh()
+            return render_template("public/withdrawn.html")
+        if action == "reconfirm":
+            registration.reconfirm(s, registrant)
+            s.commit()
+            return redirect(f"/manage/{token}?saved=reconfirmed", code=303)
+        if _edit_cameras(state, action):
+            return _page("public/manage.html", state, **page)
+        state.values["consent"] = True  # given when registering; withdrawing is the way to take it back
+        data, ids = _validated(state)
+        if data is None:
+            return _page("public/manage.html", state, **page)
+        try:
+            registration.update(s, registrant, data, ids, runtime().reference)
+        except ValueError:
+            state.errors["cameras"] = "The list of cameras changed in another window; open your link again."
+            s.rollback()
+            return _page("public/manage.html", state, **page)
+        s.commit()
+        runtime().finder.refresh()
+        return redirect(f"/manage/{token}?saved=changes", code=303)

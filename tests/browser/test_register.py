@@ -1,0 +1,167 @@
+"""A camera owner's whole journey on the public pages, on a phone and on a desktop: scan a campaign
+link, register two cameras (postcode, pin moved by keyboard and by mouse), keep the private link,
+change a camera, withdraw. Every public page passes axe-core with no serious or critical issue."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+SLUG = "staff-intranet-pilot"
+POSTCODE = "ST16 2DH"
+
+
+def _axe(watch, name: str) -> None:
+    """Run axe-core (WCAG 2.0-2.2 A/AA rules) on the current page; no serious or critical issue."""
+    page = watch.page
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"axe on {name}: {bad}"
+
+
+def _campaign(db: str) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT OR IGNORE INTO campaign (slug, name, channel, created_at) VALUES (?, ?, ?, ?)",
+                     (SLUG, "Staff intranet pilot", "internal_message", "2026-11-01 09:00:00.000000"))
+
+
+def _counts(db: str) -> tuple[int, int, int]:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(scans), 0), coalesce(sum(form_starts), 0), coalesce(sum(completions), 0) "
+            "FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id WHERE c.slug = ?", (SLUG,)).fetchone()
+    return tuple(row)
+
+
+def _fill_camera(page, i: int, kind: str, placement: str, recording: str, *, compass: str = "",
+                 retention: str = "", overlooks: tuple[str, ...] = ()) -> None:
+    page.select_option(f"#cam-{i}-kind", kind)
+    page.check(f"#cam-{i}-placement-{placement}")
+    page.check(f"#cam-{i}-recording_mode-{recording}")
+    if compass:
+        page.select_option(f"#cam-{i}-compass", compass)
+    if retention:
+        page.fill(f"#cam-{i}-retention_days", retention)
+    for code in overlooks:
+        page.check(f"#cam-{i}-overlooks-{code}")
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_owner_registers_changes_and_withdraws(browser, live_server, device):
+    from tests.browser.conftest import PageWatch
+
+    base, db = live_server["url"], live_server["db"]
+    _campaign(db)
+    viewport = {"width": 390, "height": 844} if device == "phone" else {"width": 1366, "height": 900}
+    context = browser.new_context(viewport=viewport, locale="en-GB", is_mobile=device == "phone",
+                                  has_touch=device == "phone")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watch = PageWatch(page, base)
+    before = _counts(db)
+    name, email = f"Robin Testowner {device}", f"robin.{device}@example.org"
+
+    # The campaign's QR code leads here, through /r/<slug>.
+    page.goto(f"{base}/r/{SLUG}")
+    page.wait_for_url("**/register?c=*")
+    assert page.get_by_role("heading", name="Before you start: what happens to your details").is_visible()
+    _axe(watch, "register (empty)")
+
+    # Sending it empty: a summary at the top, a message on each field, nothing stored.
+    page.click("#register-submit")
+    page.wait_for_selector("#error-summary")
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert "Enter your full name." in page.inner_text("#name-error")
+    watch.screenshot(f"register-errors-{device}")
+    _axe(watch, "register (errors)")
+
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.check("#preferred_channel-email")
+    page.check("#site_kind-home")
+    page.fill("#address", "7 Testing Lane")
+    page.fill("#postcode", POSTCODE)
+    page.click("#postcode-find")
+    page.wait_for_selector("#pin-map .leaflet-marker-icon")
+    start = (float(page.input_value("#lat")), float(page.input_value("#lon")))
+    # Keyboard: select the pin, move it north three steps (2 m each).
+    page.focus("#pin-map .leaflet-marker-icon")
+    for _ in range(3):
+        page.keyboard.press("ArrowUp")
+    after_keys = (float(page.input_value("#lat")), float(page.input_value("#lon")))
+    assert after_keys[0] - start[0] == pytest.approx(3 * 2 / 111320, rel=0.05) and after_keys[1] == start[1]
+    assert "north" in page.inner_text("#pin-status")
+    # Mouse (or finger): drag the pin a little east.
+    marker = page.locator("#pin-map .leaflet-marker-icon")
+    marker.scroll_into_view_if_needed()
+    box = marker.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 25, y, steps=5)
+    page.mouse.up()
+    pinned = (float(page.input_value("#lat")), float(page.input_value("#lon")))
+    assert pinned[1] > after_keys[1]
+
+    _fill_camera(page, 0, "doorbell", "outdoor", "motion", compass="NE", retention="30", overlooks=("street",))
+    page.click("#add-camera")  # a round trip: the page comes back with two cameras and what was typed
+    page.wait_for_selector("#cam-1-kind")
+    assert page.input_value("#name") == name and page.input_value("#lat") != ""
+    _fill_camera(page, 1, "fixed", "outdoor", "continuous", retention="14", overlooks=("driveway", "garden"))
+    page.check("#consent")
+    watch.screenshot(f"register-filled-{device}")
+    page.click("#register-submit")
+    page.wait_for_selector("#registration-reference")
+    reference = page.inner_text("#registration-reference")
+    manage_url = page.get_attribute("#manage-link", "href")
+    watch.screenshot(f"registered-{device}")
+    _axe(watch, "registered")
+
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT r.id, s.lat, s.lon, s.postcode FROM registrant r JOIN site s ON s.registrant_id = r.id "
+            "WHERE r.reference = ?", (reference,)).fetchone()
+        cams = conn.execute("SELECT kind, direction_deg, retention_days, overlooks FROM camera WHERE site_id = "
+                            "(SELECT id FROM site WHERE registrant_id = ?) ORDER BY id", (stored[0],)).fetchall()
+    assert (stored[1], stored[2]) == (pytest.approx(pinned[0], abs=1e-6), pytest.approx(pinned[1], abs=1e-6))
+    assert stored[3] == POSTCODE
+    assert cams == [("doorbell", 45, 30, "street"), ("fixed", None, 14, "driveway,garden")]
+
+    # The private link: change a camera.
+    assert manage_url.startswith(base + "/manage/")
+    page.goto(manage_url)
+    page.wait_for_selector("#manage-form")
+    _axe(watch, "manage")
+    page.fill("#cam-1-retention_days", "21")
+    page.click("#save-changes")
+    page.wait_for_selector("#saved")
+    assert page.input_value("#cam-1-retention_days") == "21"
+    watch.screenshot(f"manage-{device}")
+
+    # Withdraw: one confirmation, then gone.
+    page.click("#withdraw")
+    page.wait_for_selector("#withdraw-confirm")
+    _axe(watch, "withdraw")
+    page.click("#withdraw-confirm")
+    page.wait_for_selector("#withdrawn")
+    _axe(watch, "withdrawn")
+
+    with sqlite3.connect(db) as conn:
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                text = json.dumps([str(v) for v in row])
+                assert name not in text and email not in text and "Testing Lane" not in text, table
+        assert conn.execute("SELECT status, name FROM registrant WHERE reference = ?", (reference,)).fetchone() == (
+            "withdrawn", None)
+    scans, starts, completions = (a - b for a, b in zip(_counts(db), before))
+    assert (scans, starts, completions) == (1, 1, 1)
+    context.close()
+    assert watch.external == [], watch.external
+    assert watch.console_errors == [], watch.console_errors
