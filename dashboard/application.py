@@ -19,6 +19,7 @@ from dashboard.pages import all_pages, page_for_path
 from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import guard
+from dashboard.pages.campaigns import files as campaign_files
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
@@ -44,6 +45,7 @@ def _server(rt: Runtime) -> Flask:
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
     server.register_blueprint(public_blueprint)
+    server.register_blueprint(campaign_files)
     init_limits(server, rt.settings.registration_rate_limit)
 
     @server.get("/sources")

@@ -25,14 +25,16 @@ class Page:
 
 
 def all_pages() -> tuple[Page, ...]:
-    from dashboard.pages import cases, home, search
+    from dashboard.pages import campaigns, cases, home, search
 
-    return (home.PAGE, search.PAGE, cases.PAGE)
+    return (home.PAGE, search.PAGE, cases.PAGE, campaigns.PAGE)
 
 
 def page_for_path(path: str) -> Page | None:
+    """The page at ``path``, or owning it (``/campaigns/x/qr.png`` belongs to ``/campaigns``)."""
     clean = "/" + path.strip("/")
-    return next((p for p in all_pages() if p.path == clean), None)
+    return next((p for p in all_pages() if p.path == clean or (p.path != "/" and clean.startswith(p.path + "/"))),
+                None)
 
 
 def page_for_component(component_id: str) -> Page | None:

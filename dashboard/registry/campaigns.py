@@ -43,3 +43,62 @@ def count_step(session: Session, slug: str | None, step: str, *, now: dt.datetim
     session.execute(statement.on_conflict_do_update(
         index_elements=["campaign_id", "day"], set_={step: column + 1}))
     return True
+
+
+class CampaignError(ValueError):
+    """A campaign that cannot be created; ``field`` names the form field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def slug_for(name: str) -> str:
+    """A short web-safe name: lower case, words joined by hyphens.
+
+    >>> slug_for("Posters: Stafford town centre (May)")
+    'posters-stafford-town-centre-may'
+    """
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return "-".join(words)[:32].strip("-")
+
+
+def create_campaign(session: Session, actor, *, name: str, channel: str) -> Campaign:
+    """Add a campaign with a unique slug (``-2``, ``-3``... when taken) and log it."""
+    from dashboard.registry.vocab import CAMPAIGN_CHANNELS
+    from dashboard.security import audit
+
+    clean = " ".join((name or "").split())
+    if not 3 <= len(clean) <= 120:
+        raise CampaignError("name", "Give the campaign a name of 3 to 120 characters.")
+    if channel not in CAMPAIGN_CHANNELS:
+        raise CampaignError("channel", f"Choose a channel: {', '.join(CAMPAIGN_CHANNELS.values())}.")
+    base = slug_for(clean)
+    if len(base) < 3:
+        raise CampaignError("name", "Use at least three letters or digits in the name.")
+    taken = set(session.scalars(sa.select(Campaign.slug).where(Campaign.slug.like(f"{base}%"))))
+    slug = base if base not in taken else next(f"{base}-{i}" for i in range(2, 10_000) if f"{base}-{i}" not in taken)
+    campaign = Campaign(slug=slug, name=clean, channel=channel, created_at=utcnow())
+    session.add(campaign)
+    session.flush()
+    audit.record(session, actor, "campaign_created", subject_ids=[campaign.id],
+                 detail={"slug": slug, "channel": channel})
+    return campaign
+
+
+def campaign_totals(session: Session):
+    """Every campaign with its funnel totals so far: a frame of slug, name, channel, created_at,
+    scans, form_starts, completions (ints), newest campaign first."""
+    import pandas as pd
+
+    totals = (sa.select(CampaignDailyCount.campaign_id,
+                        *[sa.func.sum(getattr(CampaignDailyCount, s)).label(s) for s in FUNNEL_STEPS])
+              .group_by(CampaignDailyCount.campaign_id).subquery())
+    rows = session.execute(
+        sa.select(Campaign.slug, Campaign.name, Campaign.channel, Campaign.created_at,
+                  *[sa.func.coalesce(totals.c[s], 0).label(s) for s in FUNNEL_STEPS])
+        .outerjoin(totals, totals.c.campaign_id == Campaign.id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    ).all()
+    frame = pd.DataFrame(rows, columns=["slug", "name", "channel", "created_at", *FUNNEL_STEPS])
+    return frame.astype({s: "int64" for s in FUNNEL_STEPS})

@@ -1,0 +1,120 @@
+"""Campaigns (project leads and admins): create a recruitment campaign and download its QR code.
+
+Each campaign's QR code points at ``<PUBLIC_BASE_URL>/r/<slug>``. Its funnel is kept only as
+daily counts; completions (registrations) under K are shown as "fewer than K" (promise 4).
+"""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, html, no_update
+from flask import Blueprint, Response, abort
+from flask_login import current_user
+
+from dashboard.analytics.suppression import suppress
+from dashboard.components.qr import qr_png, qr_svg
+from dashboard.components.search_views import uk_time
+from dashboard.pages import Page
+from dashboard.registry import campaigns
+from dashboard.registry.database import transaction
+from dashboard.registry.vocab import CAMPAIGN_CHANNELS
+from dashboard.runtime_access import runtime
+
+PREFIX = "campaigns-"
+NAME, CHANNEL, CREATE = "campaigns-name", "campaigns-channel", "campaigns-create"
+NAME_MSG, CHANNEL_MSG, RESULT, TABLE = "campaigns-name-msg", "campaigns-channel-msg", "campaigns-result", "campaigns-table"
+PATH = "/campaigns"
+
+files = Blueprint("campaign_files", __name__)
+
+
+def link_for(slug: str) -> str:
+    return f"{runtime().settings.public_base_url}/r/{slug}"
+
+
+@files.get(f"{PATH}/<slug>/qr.<fmt>")
+def qr_file(slug: str, fmt: str):
+    """The campaign's QR code (the access guard lets only this page's roles reach it)."""
+    if fmt not in ("png", "svg"):
+        abort(404)
+    with runtime().sessions() as s:
+        campaign = campaigns.campaign_by_slug(s, slug)
+    if campaign is None:
+        abort(404)
+    body = qr_png(link_for(slug)) if fmt == "png" else qr_svg(link_for(slug))
+    return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="qr-{slug}.{fmt}"'})
+
+
+def _table():
+    rt = runtime()
+    with rt.sessions() as s:
+        frame = campaigns.campaign_totals(s)
+    if frame.empty:
+        return html.P("No campaigns yet. Create one above to get its link and QR code.", className="text-secondary")
+    k = rt.settings.k_min
+    rows = [html.Tr([
+        html.Td([html.Div(r.name, className="fw-semibold"), html.Div(CAMPAIGN_CHANNELS.get(r.channel, r.channel),
+                                                                    className="small text-secondary")]),
+        html.Td(html.Code(link_for(r.slug)), className="text-break"),
+        html.Td(f"{r.scans:,}", className="text-end"), html.Td(f"{r.form_starts:,}", className="text-end"),
+        html.Td(suppress(int(r.completions), k).text(), className="text-end"),
+        html.Td(uk_time(r.created_at)),
+        html.Td([html.A("PNG", href=f"{PATH}/{r.slug}/qr.png", className="me-2", id=f"{PREFIX}png-{r.slug}"),
+                 html.A("SVG", href=f"{PATH}/{r.slug}/qr.svg", id=f"{PREFIX}svg-{r.slug}")]),
+    ]) for r in frame.itertuples()]
+    head = html.Thead(html.Tr([html.Th("Campaign"), html.Th("Link in the QR code"), html.Th("Scans", className="text-end"),
+                               html.Th("Forms started", className="text-end"),
+                               html.Th("Registrations", className="text-end"), html.Th("Created"),
+                               html.Th("QR code")]))
+    return html.Div([
+        dbc.Table([head, html.Tbody(rows)], hover=True, responsive=True, className="align-middle"),
+        html.P(f"Registrations under {k} are shown as 'fewer than {k}'. Counts are kept per campaign and day "
+               "only; nothing on a registration says which campaign it came from.", className="small text-secondary"),
+    ])
+
+
+def layout(_rt=None, _user=None) -> html.Div:
+    return html.Div([
+        html.H1("Campaigns", className="h3 mb-1"),
+        html.P("A campaign has its own QR code for a poster, leaflet or message; scans, started forms and "
+               "registrations are counted per campaign.", className="text-secondary"),
+        dbc.Card(dbc.CardBody([
+            html.H2("New campaign", className="h5"),
+            dbc.Row([
+                dbc.Col([dbc.Label("Name", html_for=NAME), dbc.Input(id=NAME, maxLength=120, type="text"),
+                         dbc.FormFeedback(id=NAME_MSG, type="invalid")], md=6),
+                dbc.Col([dbc.Label("Channel", html_for=CHANNEL),
+                         dbc.Select(id=CHANNEL, options=[{"label": v, "value": k} for k, v in CAMPAIGN_CHANNELS.items()],
+                                    value="internal_message"),
+                         dbc.FormFeedback(id=CHANNEL_MSG, type="invalid")], md=4),
+                dbc.Col(dbc.Button("Create", id=CREATE, color="primary", className="w-100"), md=2,
+                        className="d-flex align-items-end"),
+            ], className="g-3"),
+            html.Div(id=RESULT, className="mt-3", role="status"),
+        ]), className="mb-4"),
+        html.Div(_table(), id=TABLE),
+    ])
+
+
+def register_callbacks(app) -> None:
+    @app.callback(
+        Output(TABLE, "children"), Output(RESULT, "children"), Output(NAME, "invalid"), Output(NAME_MSG, "children"),
+        Output(CHANNEL, "invalid"), Output(CHANNEL_MSG, "children"), Output(NAME, "value"),
+        Input(CREATE, "n_clicks"), State(NAME, "value"), State(CHANNEL, "value"), prevent_initial_call=True,
+    )
+    def create(_clicks, name, channel):
+        try:
+            with transaction(runtime().sessions) as s:
+                made = campaigns.create_campaign(s, current_user.actor, name=name or "", channel=channel or "")
+                slug = made.slug
+        except campaigns.CampaignError as exc:
+            bad_name, bad_channel = exc.field == "name", exc.field == "channel"
+            return (no_update, "", bad_name, str(exc) if bad_name else "", bad_channel,
+                    str(exc) if bad_channel else "", no_update)
+        done = dbc.Alert([f"Campaign created. Its link is ", html.Code(link_for(slug)), "."], color="success",
+                         className="mb-0", id=f"{PREFIX}created")
+        return _table(), done, False, "", False, "", ""
+
+
+PAGE = Page(path=PATH, title="Campaigns", roles=frozenset({"lead", "admin"}), id_prefix=PREFIX, layout=layout,
+            register_callbacks=register_callbacks)

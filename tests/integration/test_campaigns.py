@@ -1,0 +1,76 @@
+"""Campaigns: created by leads and admins with a unique link, QR codes only for them, funnel totals."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import png
+import pytest
+import sqlalchemy as sa
+import zxingcpp
+
+from dashboard.registry import campaigns
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, Campaign
+from dashboard.security import audit
+from tests.integration.conftest import login
+
+LEAD = audit.Actor(None, "lead1", "lead")
+
+
+def test_slugs_are_unique_and_bad_input_names_its_field(runtime):
+    with transaction(runtime.sessions) as s:
+        first = campaigns.create_campaign(s, LEAD, name="Posters: Stafford town centre (May)", channel="poster")
+        second = campaigns.create_campaign(s, LEAD, name="Posters - Stafford town centre, May", channel="leaflet")
+    assert (first.slug, second.slug) == ("posters-stafford-town-centre-may", "posters-stafford-town-centre-may-2")
+    for name, channel, field in [("ab", "poster", "name"), ("Fine name", "carrier pigeon", "channel"),
+                                 ("!!! ???", "poster", "name")]:
+        with pytest.raises(campaigns.CampaignError) as info:
+            with transaction(runtime.sessions) as s:
+                campaigns.create_campaign(s, LEAD, name=name, channel=channel)
+        assert info.value.field == field
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 2
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "campaign_created")) == 2
+
+
+def test_funnel_totals_add_up_the_days(runtime):
+    with transaction(runtime.sessions) as s:
+        campaigns.create_campaign(s, LEAD, name="Intranet pilot", channel="internal_message")
+        campaigns.create_campaign(s, LEAD, name="Leaflets", channel="leaflet")
+    monday = dt.datetime(2026, 11, 23, 10, tzinfo=dt.timezone.utc)
+    with transaction(runtime.sessions) as s:
+        for day, step, times in [(0, "scans", 5), (0, "form_starts", 3), (1, "scans", 2), (1, "completions", 2)]:
+            for _ in range(times):
+                assert campaigns.count_step(s, "intranet-pilot", step, now=monday + dt.timedelta(days=day))
+        assert not campaigns.count_step(s, "nobody-made-this", "scans")
+    with runtime.sessions() as s:
+        frame = campaigns.campaign_totals(s).set_index("slug")
+    assert frame.loc["intranet-pilot", ["scans", "form_starts", "completions"]].tolist() == [7, 3, 2]
+    assert frame.loc["leaflets", ["scans", "form_starts", "completions"]].tolist() == [0, 0, 0]
+
+
+def test_only_leads_and_admins_get_the_qr_codes(app, runtime):
+    with transaction(runtime.sessions) as s:
+        campaigns.create_campaign(s, LEAD, name="Social media autumn", channel="social_media")
+    for role, expected in [("lead", 200), ("admin", 200), ("officer", 403), ("analyst", 403), ("auditor", 403)]:
+        client = app.server.test_client()
+        login(client, role)
+        answer = client.get("/campaigns/social-media-autumn/qr.png")
+        assert answer.status_code == expected, role
+    client = app.server.test_client()
+    assert client.get("/campaigns/social-media-autumn/qr.png").status_code == 302  # to the login page
+    login(client, "lead")
+    width, height, rows, info = png.Reader(bytes=client.get("/campaigns/social-media-autumn/qr.png").data).asDirect()
+    pixels = np.array([list(r) for r in rows], dtype=np.uint8)
+    assert width == height == pixels.shape[0] and info["planes"] == 1
+    pixels = (pixels * (255 // max(1, int(pixels.max())))).astype(np.uint8)  # 1-bit to 8-bit grey
+    decoded = [code.text for code in zxingcpp.read_barcodes(pixels)]
+    assert decoded == [f"{runtime.settings.public_base_url}/r/social-media-autumn"]
+    svg = ET.fromstring(client.get("/campaigns/social-media-autumn/qr.svg").data)
+    assert svg.tag.endswith("svg") and any(el.tag.endswith("path") for el in svg.iter())
+    assert client.get("/campaigns/social-media-autumn/qr.gif").status_code == 404
+    assert client.get("/campaigns/no-such-campaign/qr.png").status_code == 404
