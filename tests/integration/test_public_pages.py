@@ -153,3 +153,63 @@ def test_a_registration_over_a_year_old_is_due_and_reconfirming_clears_it(public
     assert client.post(f"/manage/{mine}", data={"csrf_token": token, "action": "reconfirm"}).status_code == 303
     page = client.get(f"/manage/{mine}?saved=reconfirmed").get_data(as_text=True)
     assert 'id="reconfirm-due"' not in page and "confirmed for another 12 months" in page
+
+
+# --------------------------------------------------------------------------- generated form posts
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+WORDS = st.text(st.characters(categories=["L", "N", "P", "Zs"]), max_size=12)
+BAD_FORM_FIELDS = {
+    "name": st.one_of(st.just(""), st.just("   "), st.text(min_size=121, max_size=150).filter(
+        lambda t: len(" ".join(t.split())) > 120), st.builds(lambda c: "Sam" + c + "Owner", st.sampled_from("\x00\x07\x1b"))),
+    "email": st.one_of(st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=20), st.just("a@")),
+    "phone": st.one_of(st.from_regex(r"\A[0-9]{1,6}\Z"), st.text(st.characters(categories=["L"]), min_size=1, max_size=8)),
+    "preferred_channel": WORDS.filter(lambda t: t.strip() not in ("email", "phone", "text")),
+    "site_kind": WORDS.filter(lambda t: t.strip() not in ("home", "business", "other")),
+    "address": st.one_of(st.text(max_size=2), st.text(min_size=201, max_size=230).filter(
+        lambda t: len(" ".join(t.split())) > 200)),
+    "postcode": WORDS,  # filtered against the reference list in the test
+    "lat": st.one_of(st.just("north"), st.just("95.5"), st.just("52.8")),  # the last: lat without lon
+    "cam-0-kind": WORDS.filter(lambda t: t.strip() not in ("doorbell", "fixed", "dome", "ptz", "other")),
+    "cam-0-placement": WORDS.filter(lambda t: t.strip() not in ("outdoor", "indoor")),
+    "cam-1-recording_mode": WORDS.filter(lambda t: t.strip() not in ("continuous", "motion")),
+    "cam-0-direction_deg": st.one_of(st.integers(360, 10**6).map(str), st.integers(-10**6, -1).map(str),
+                                     st.text(st.characters(categories=["L"]), min_size=1, max_size=6)),
+    "cam-1-retention_days": st.one_of(st.integers(366, 10**6).map(str), st.integers(-999, -1).map(str),
+                                      st.just("a week")),
+    "cam-0-mount": WORDS.filter(lambda t: t.strip() not in ("", "door", "wall", "eaves", "window", "pole", "ceiling",
+                                                            "other")),
+    "cam-1-overlooks": st.lists(WORDS.filter(lambda t: t.strip() not in (
+        "", "street", "driveway", "garden", "shop_front", "car_park")), min_size=1, max_size=2),
+    "consent": st.sampled_from(["no", "", "true", "1"]),
+}
+
+
+def test_generated_bad_forms_store_nothing_and_mark_a_field(public, two_postcodes, reference):
+    client, rt = public
+    token = _csrf(client)
+    known = set(reference.postcodes["postcode_key"])
+    checked = []
+
+    @settings(max_examples=1000, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(st.sampled_from(sorted(BAD_FORM_FIELDS)).flatmap(lambda f: st.tuples(st.just(f), BAD_FORM_FIELDS[f])))
+    def check(change):
+        field, value = change
+        if field == "postcode" and value.replace(" ", "").upper() in known:
+            return
+        data = {"csrf_token": token, **_form(two_postcodes[0], email=f"g{len(checked)}@example.org"), field: value}
+        if field == "consent" and value == "":
+            data.pop("consent")  # an unticked box is not sent at all
+        answer = client.post("/register", data=data)
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and 'id="error-summary"' in page, (field, value)
+        assert re.search(r'id="[a-z0-9_-]+-error"', page), (field, value)  # a message beside a field
+        checked.append(field)
+
+    check()
+    assert len(checked) >= 900
+    with rt.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant)) == 0
