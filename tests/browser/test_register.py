@@ -165,3 +165,60 @@ def test_owner_registers_changes_and_withdraws(browser, live_server, device):
     context.close()
     assert watch.external == [], watch.external
     assert watch.console_errors == [], watch.console_errors
+
+
+def test_registration_can_be_completed_with_the_keyboard_alone(watched, live_server):
+    """No mouse: Tab from field to field, type, Space for choices, arrows for the pin, Enter to send."""
+    page, base = watched.page, live_server["url"]
+    page.goto(f"{base}/register")
+    page.wait_for_selector("#register-form")
+    order: list[str] = []
+
+    def tab_to(element_id: str, limit: int = 60) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            now = page.evaluate("document.activeElement.id")
+            order.append(now)
+            if now == element_id:
+                return
+        raise AssertionError(f"Tab never reached #{element_id}; went through {order[-limit:]}")
+
+    tab_to("name")
+    page.keyboard.type("Kim Keyboard")
+    tab_to("email")
+    page.keyboard.type("kim.keyboard@example.org")
+    tab_to("preferred_channel-email")
+    page.keyboard.press("Space")
+    tab_to("site_kind-home")
+    page.keyboard.press("Space")
+    tab_to("address")
+    page.keyboard.type("5 Key Street")
+    tab_to("postcode")
+    page.keyboard.type(POSTCODE)
+    tab_to("postcode-find")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#pin-map .leaflet-marker-icon")
+    before = float(page.input_value("#lat"))
+    page.locator("#pin-map .leaflet-marker-icon").evaluate("el => el.id = 'pin-marker'")
+    tab_to("pin-marker")
+    page.keyboard.press("Shift+ArrowDown")  # 10 m south
+    assert float(page.input_value("#lat")) == pytest.approx(before - 10 / 111320, rel=1e-3)
+    tab_to("cam-0-kind")
+    page.keyboard.press("ArrowDown")  # the first kind after "Choose…"
+    tab_to("cam-0-placement-outdoor")
+    page.keyboard.press("Space")
+    tab_to("cam-0-retention_days")
+    page.keyboard.type("28")
+    tab_to("cam-0-recording_mode-continuous")
+    page.keyboard.press("Space")
+    tab_to("consent")
+    page.keyboard.press("Space")
+    tab_to("register-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#registration-reference")
+    with sqlite3.connect(live_server["db"]) as conn:
+        row = conn.execute(
+            "SELECT r.preferred_channel, s.kind, c.kind, c.placement, c.retention_days, c.recording_mode "
+            "FROM registrant r JOIN site s ON s.registrant_id = r.id JOIN camera c ON c.site_id = s.id "
+            "WHERE r.reference = ?", (page.inner_text("#registration-reference"),)).fetchone()
+    assert row == ("email", "home", "doorbell", "outdoor", 28, "continuous")
