@@ -43,6 +43,8 @@ class Settings:
     web_threads: int = 4
     public_base_url: str = "http://127.0.0.1:8050"
     registration_rate_limit: str = "30 per hour"
+    smtp_url: str | None = None
+    mail_from: str = "camera-registry@localhost"
     pilot_start: dt.date = dt.date(2026, 4, 13)
     public_launch: dt.date = dt.date(2026, 7, 6)
     case_ref_pattern: str = r"^[A-Z]{2,5}-\d{4}-\d{4,8}$"
@@ -63,6 +65,18 @@ def _public_base_url(env: dict) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
         raise ConfigError(f"PUBLIC_BASE_URL={raw!r} is not an address; use e.g. https://cameras.example.police.uk.")
     return raw
+
+
+def _smtp_url(env: dict) -> str | None:
+    raw = (env.get("SMTP_URL") or "").strip()
+    if not raw:
+        return None
+    from dashboard.mail import check_smtp_url
+
+    try:
+        return check_smtp_url(raw)
+    except ValueError as exc:
+        raise ConfigError(f"SMTP_URL is not usable: {exc}.") from None
 
 
 def _rate_limit(env: dict, name: str, default: str) -> str:
@@ -220,6 +234,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         web_threads=_int(env, "WEB_THREADS", 4, 1, 64),
         public_base_url=_public_base_url(env),
         registration_rate_limit=_rate_limit(env, "REGISTRATION_RATE_LIMIT", Settings.registration_rate_limit),
+        smtp_url=_smtp_url(env),
+        mail_from=(env.get("MAIL_FROM") or "").strip() or Settings.mail_from,
         pilot_start=pilot_start,
         public_launch=public_launch,
         case_ref_pattern=case_ref_pattern,

@@ -17,6 +17,7 @@ from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
 from dashboard.geo.locate import LocationError, point_from_map
+from dashboard.public.duplicates import offer_existing
 from dashboard.registry import casework, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
@@ -174,7 +175,8 @@ def create_registration(body: RegistrationIn):
         with transaction(rt.sessions) as s:
             done = registration.register(s, body, rt.reference, via="api")
     except registration.DuplicateRegistration:
-        raise ApiError(409, "Already registered.", [{"field": "email", "message": registration.DUPLICATE_MESSAGE}])
+        message = offer_existing(rt, body.email, body.postcode)
+        raise ApiError(409, "Already registered.", [{"field": "email", "message": message}])
     rt.finder.refresh()
     return RegistrationOut(reference=done.reference, cameras=done.cameras, management_token=done.token,
                            management_url=f"{rt.settings.public_base_url}/manage/{done.token}")

@@ -12,6 +12,7 @@ from wtforms.validators import ValidationError
 from dashboard.api.endpoints import field_errors
 from dashboard.geo.reference import postcode_key
 from dashboard.public import form
+from dashboard.public.duplicates import offer_existing
 from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
@@ -104,7 +105,7 @@ def register_submit():
         with transaction(rt.sessions) as s:
             done = registration.register(s, data, rt.reference, via="form")
     except registration.DuplicateRegistration:
-        state.errors["email"] = registration.DUPLICATE_MESSAGE
+        state.errors["email"] = offer_existing(rt, data.email, data.postcode)
         return _page("public/register.html", state)
     rt.finder.refresh()
     _count("completions")

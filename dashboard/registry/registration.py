@@ -250,6 +250,34 @@ def _camera(c: CameraIn) -> Camera:
                   active=True)
 
 
+def existing_registration(session: Session, email: str | None, postcode: str) -> Registrant | None:
+    """The active registration this email address already has at this postcode, if any."""
+    if email is None:
+        return None
+    return session.scalar(sa.select(Registrant).join(Site, Site.registrant_id == Registrant.id).where(
+        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode))
+
+
+def link_resent_recently(session: Session, registrant: Registrant, within: dt.timedelta,
+                         now: dt.datetime | None = None) -> bool:
+    from dashboard.registry.models import AuditEvent
+
+    since = (now or utcnow()) - within
+    return session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "management_link_resent", AuditEvent.subject_ids == f'["{registrant.id}"]',
+        AuditEvent.occurred_at >= since)) > 0
+
+
+def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None) -> str:
+    """Replace the registration's private link: the old one stops working. Logged without the token."""
+    token = secrets.token_urlsafe(32)
+    registrant.management_token_hash = token_digest(token)
+    registrant.updated_at = now or utcnow()
+    session.flush()
+    audit.record(session, PUBLIC, "management_link_resent", subject_ids=[registrant.id], at=now)
+    return token
+
+
 def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *, via: str,
              now: dt.datetime | None = None) -> Registered:
     """Store a validated registration; refuse a second active one for the same email and postcode.
@@ -257,10 +285,7 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     The audit event ``registration_created`` records the registrant id and camera count only.
     """
     now = now or utcnow()
-    if data.email is not None and session.scalar(
-        sa.select(Registrant.id).join(Site, Site.registrant_id == Registrant.id).where(
-            Registrant.email == data.email, Registrant.status == "active", Site.postcode == data.postcode)
-    ) is not None:
+    if existing_registration(session, data.email, data.postcode) is not None:
         raise DuplicateRegistration(data.email)
     centre = ref.lookup_postcode(data.postcode)
     lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))

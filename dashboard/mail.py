@@ -1,0 +1,50 @@
+"""Outgoing email through the force's mail relay (``SMTP_URL``), for the few messages the
+register sends to owners: a fresh private link when they register the same site again.
+
+``SMTP_URL`` is ``smtp://[user:password@]host[:port]`` (plain, e.g. an internal relay) or
+``smtp+starttls://...``. Without it the register sends nothing and says so on the page.
+"""
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+
+class MailError(RuntimeError):
+    """The message could not be handed to the relay."""
+
+
+def check_smtp_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtp+starttls") or not parts.hostname:
+        raise ValueError("use smtp://host:port or smtp+starttls://user:password@host:port")
+    return url
+
+
+def send(smtp_url: str, sender: str, to: str, subject: str, body: str, *, timeout_s: float = 10.0) -> None:
+    parts = urlsplit(smtp_url)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout_s) as relay:
+            if parts.scheme == "smtp+starttls":
+                relay.starttls()
+            if parts.username:
+                relay.login(unquote(parts.username), unquote(parts.password or ""))
+            relay.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(f"the mail relay refused or could not be reached ({type(exc).__name__})") from None
+
+
+def management_link_message(reference: str, url: str, force_name: str) -> tuple[str, str]:
+    subject = f"Your camera registration {reference}: your private link"
+    body = (
+        f"Someone (we hope you) tried to register cameras again at the address of registration {reference} "
+        f"with the {force_name} Community Camera Registry.\n\n"
+        f"Here is a new private link to see, change or withdraw that registration:\n\n{url}\n\n"
+        "Your previous link no longer works. If this was not you, you need do nothing: your registration is "
+        "unchanged, and only someone with this email can use the link.\n"
+    )
+    return subject, body

@@ -1,0 +1,108 @@
+"""Registering the same site with the same email again: the owner is sent a fresh private link
+through a real (local) SMTP server, the old link stops working, and nothing is duplicated."""
+from __future__ import annotations
+
+import email
+import re
+import socket
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from dashboard.config import ConfigError, load_settings
+from dashboard.registry.models import AuditEvent, Registrant
+from dashboard.runtime import prepare
+from tests.integration.test_public_pages import _csrf, _form
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def inbox():
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield box, controller.port
+    controller.stop()
+
+
+def _client(tmp_path, reference_dir, smtp_url: str | None):
+    from dashboard.application import create_app
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dup.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
+           "SECRET_KEY": "k" * 48, "REGISTRATION_RATE_LIMIT": "1000 per hour", "MAIL_FROM": "registry@force.example",
+           "PUBLIC_BASE_URL": "https://cameras.example"}
+    if smtp_url:
+        env["SMTP_URL"] = smtp_url
+    rt = prepare(load_settings(env))
+    return create_app(rt).server.test_client(), rt
+
+
+def _register(client, postcode: str, **changes) -> str:
+    token = _csrf(client)
+    return client.post("/register", data={"csrf_token": token, **_form(postcode, **changes)}).get_data(as_text=True)
+
+
+def test_a_second_registration_sends_a_fresh_link_to_the_address_on_file(tmp_path, reference_dir, reference, inbox):
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, f"smtp://127.0.0.1:{port}")
+    postcode = reference.postcodes["postcode"].iloc[3]
+    first = re.search(r"/manage/([A-Za-z0-9_-]+)", _register(client, postcode)).group(1)
+    again = _register(client, postcode, email="ALEX@example.org", name="Alex Again")
+    assert "We have emailed a new private link" in again and 'id="email-error"' in again
+    assert len(box.messages) == 1
+    message = box.messages[0]
+    assert message["To"] == "alex@example.org" and message["From"] == "registry@force.example"
+    link = re.search(r"https://cameras\.example/manage/([A-Za-z0-9_-]+)", message.get_payload()).group(1)
+    assert client.get(f"/manage/{link}").status_code == 200
+    assert client.get(f"/manage/{first}").status_code == 404  # the old link no longer works
+    # Asking again at once sends nothing more (an inbox cannot be flooded), and the link stays valid.
+    _register(client, postcode)
+    assert len(box.messages) == 1 and client.get(f"/manage/{link}").status_code == 200
+    with rt.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant)) == 1
+        assert s.scalar(sa.select(Registrant.name)) == "Alex Formfiller"  # the second form changed nothing
+        resent = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "management_link_resent")).all()
+        assert len(resent) == 1 and link not in (resent[0].detail or "") and "alex" not in str(resent[0].detail)
+    rt.engine.dispose()
+
+
+def test_the_api_offers_the_same_and_a_dead_relay_keeps_the_old_link(tmp_path, reference_dir, reference):
+    client, rt = _client(tmp_path, reference_dir, f"smtp://127.0.0.1:{_free_port()}")  # nothing listens there
+    postcode = reference.postcodes["postcode"].iloc[4]
+    first = re.search(r"/manage/([A-Za-z0-9_-]+)", _register(client, postcode)).group(1)
+    from tests.integration.test_registration import valid
+
+    answer = client.post("/api/v1/registrations", json=valid(postcode, email="alex@example.org"))
+    assert answer.status_code == 409
+    assert "could not send a new private link just now" in answer.get_json()["errors"][0]["message"]
+    assert client.get(f"/manage/{first}").status_code == 200
+    rt.engine.dispose()
+
+
+def test_without_a_relay_the_owner_is_pointed_to_their_link(tmp_path, reference_dir, reference):
+    client, rt = _client(tmp_path, reference_dir, None)
+    postcode = reference.postcodes["postcode"].iloc[5]
+    _register(client, postcode)
+    assert "Open the management link you were given" in _register(client, postcode)
+    rt.engine.dispose()
+
+
+def test_a_bad_smtp_url_stops_start_up_with_one_line(reference_dir):
+    with pytest.raises(ConfigError) as info:
+        load_settings({"REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48, "SMTP_URL": "http://mail"})
+    assert "SMTP_URL" in str(info.value) and "\n" not in str(info.value)
