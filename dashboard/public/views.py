@@ -139,9 +139,8 @@ def _own(token: str):
     registrant = registration.by_token(s, token)
     if registrant is None:
         s.close()
-        abort(Response(render_template("error.html", status=404, message=(
-            "This link does not open a registration. It may have been withdrawn, or the link is incomplete: "
-            "copy the whole link from your confirmation.")), status=404, mimetype="text/html"))
+        abort(Response(render_template("public/dead_link.html", force_name=runtime().reference.force_name),
+                       status=404, mimetype="text/html"))
     return s, registrant
 
 

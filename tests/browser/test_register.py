@@ -152,6 +152,14 @@ def test_owner_registers_changes_and_withdraws(browser, live_server, device):
     page.click("#withdraw-confirm")
     page.wait_for_selector("#withdrawn")
     _axe(watch, "withdrawn")
+    # The link is dead now; its page says so plainly (and is itself accessible). The browser logs
+    # the 404 as a failed load, which is expected here and not kept as a console error.
+    errors_before = len(watch.console_errors)
+    page.goto(manage_url)
+    assert "does not open a registration" in page.inner_text("main")
+    _axe(watch, "dead link")
+    assert all("404" in e for e in watch.console_errors[errors_before:]), watch.console_errors
+    del watch.console_errors[errors_before:]
 
     with sqlite3.connect(db) as conn:
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
