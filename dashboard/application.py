@@ -46,7 +46,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(api_blueprint)
     server.register_blueprint(public_blueprint)
     server.register_blueprint(campaign_files)
-    init_limits(server, rt.settings.registration_rate_limit)
+    init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
 
     @server.get("/sources")
     def sources():

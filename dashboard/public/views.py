@@ -20,6 +20,12 @@ from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVE
 from dashboard.runtime_access import runtime
 
 blueprint = Blueprint("public", __name__)
+
+
+@blueprint.context_processor
+def _force_name() -> dict:
+    return {"force_name": runtime().reference.force_name}
+
 # A form shown again with its problems is answered 200 (the page is what was asked for); the
 # browser would log any other status as a failed load. The API answers the same problems with 422.
 EXPIRED = "This form had expired (or was opened in another browser). Check the details and send it again."
@@ -30,8 +36,7 @@ def _page(template: str, state: form.FormState, status: int = 200, **extra) -> t
     return render_template(
         template, state=state, csrf_token=generate_csrf(), max_cameras=MAX_CAMERAS, compass=form.COMPASS,
         compass_names=form.COMPASS_NAMES, kinds=CAMERA_KINDS, mounts=MOUNTS, overlooks=OVERLOOKS,
-        channels=CONTACT_CHANNELS, site_kinds=SITE_KINDS, force_name=rt.reference.force_name,
-        tile_url=rt.settings.tile_url or "", tile_attribution=rt.settings.tile_attribution or "", **extra,
+        channels=CONTACT_CHANNELS, site_kinds=SITE_KINDS, tile_url=rt.settings.tile_url or "", tile_attribution=rt.settings.tile_attribution or "", **extra,
     ), status
 
 
@@ -139,8 +144,7 @@ def _own(token: str):
     registrant = registration.by_token(s, token)
     if registrant is None:
         s.close()
-        abort(Response(render_template("public/dead_link.html", force_name=runtime().reference.force_name),
-                       status=404, mimetype="text/html"))
+        abort(Response(render_template("public/dead_link.html"), status=404, mimetype="text/html"))
     return s, registrant
 
 

@@ -294,3 +294,16 @@ class CampaignDailyCount(Base):
     __table_args__ = (
         sa.CheckConstraint("scans >= 0 AND form_starts >= 0 AND completions >= 0", name="non_negative"),
     )
+
+
+class RateLimitCounter(Base):
+    """Request counts per client and limit window, shared by every web worker process.
+
+    ``window_digest`` is an HMAC of the client's address and the limit, never the address itself.
+    """
+
+    __tablename__ = "rate_limit_counter"
+
+    window_digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    expires_at: Mapped[float] = mapped_column(sa.Float, index=True)  # seconds since the epoch

@@ -97,20 +97,26 @@ def issue_token(session: Session, username: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user owning an unrevoked token, or None."""
+def user_for_token(session: Session, token: str):
+    """The active user owning an unrevoked token (id, username, role, active), or None.
+
+    Read as plain columns in one query, as it runs on every API call; the token's last use is
+    written at most once a minute.
+    """
     row = session.execute(
-        sa.select(ApiToken, User)
+        sa.select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id, User.username, User.role, User.active)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None or not row.User.active:
+    if row is None or not row.active:
         return None
     now = utcnow()
-    last = row.ApiToken.last_used_at
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.timezone.utc)
     if last is None or now - last > TOKEN_USE_RESOLUTION:
-        row.ApiToken.last_used_at = now  # to the minute: no database write on every API call
-    return row.User
+        session.execute(sa.update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+    return row
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))

@@ -1,9 +1,8 @@
 """Rate limits per client on the public endpoints (Flask-Limiter).
 
-Counts are kept in each worker process's memory, so with N worker processes a client may make
-up to N times the configured number of requests before every worker refuses it. Clients are
-told apart by address: behind a proxy that hides them (a force network's NAT), raise
-``REGISTRATION_RATE_LIMIT``.
+Counts live in the registry's database (``limit_store``), shared by every web worker process.
+Clients are told apart by address: behind a proxy that hides them (a force network's NAT),
+raise ``REGISTRATION_RATE_LIMIT``.
 """
 from __future__ import annotations
 
@@ -15,9 +14,12 @@ from flask_limiter.util import get_remote_address
 PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit")
 
 
-def init_limits(server: Flask, limit: str) -> Limiter:
-    """A limiter for this app (its own counters), applied to every public write endpoint."""
-    limiter = Limiter(key_func=get_remote_address, app=server, storage_uri="memory://", headers_enabled=True)
+def init_limits(server: Flask, limit: str, sessions, secret: str) -> Limiter:
+    """A limiter for this app, counting in the database, applied to every public write endpoint."""
+    import dashboard.security.limit_store  # noqa: F401  (registers the ccr-sql:// storage)
+
+    limiter = Limiter(key_func=get_remote_address, app=server, storage_uri="ccr-sql://", headers_enabled=True,
+                      storage_options={"sessions": sessions, "secret": secret.encode("utf-8")})
     for endpoint in PUBLIC_WRITE_ENDPOINTS:
         # A missing name is a programming error (a renamed view would silently lose its limit).
         server.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(server.view_functions[endpoint])

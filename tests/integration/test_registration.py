@@ -198,6 +198,23 @@ def test_the_rate_limit_refuses_a_client_that_sends_too_many(tmp_path, reference
     rt.engine.dispose()
 
 
+def test_the_limit_is_shared_by_every_worker_and_stores_no_address(tmp_path, reference_dir, postcodes):
+    """Two apps on one database stand for two gunicorn workers: together they allow the limit once."""
+    first, rt = _app(tmp_path, reference_dir, "3 per minute")
+    second, _ = _app(tmp_path, reference_dir, "3 per minute")
+    clients = [first.server.test_client(), second.server.test_client()]
+    statuses = [clients[i % 2].post(URL, json=valid(postcodes[i], email=f"w{i}@example.org"),
+                                    environ_base={"REMOTE_ADDR": "192.0.2.77"}).status_code for i in range(5)]
+    assert statuses == [201, 201, 201, 429, 429]
+    other_client = clients[0].post(URL, json=valid(postcodes[9], email="w9@example.org"),
+                                   environ_base={"REMOTE_ADDR": "198.51.100.5"})
+    assert other_client.status_code == 201  # another address has its own count
+    with rt.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM rate_limit_counter")).all()
+    assert rows and not any("192.0.2.77" in str(r) or "198.51.100.5" in str(r) for r in rows)
+    rt.engine.dispose()
+
+
 def test_the_openapi_document_shows_registration_as_public(reg_app):
     client, _ = reg_app
     doc = client.get("/api/v1/openapi.json")  # needs a login: the document is for API users

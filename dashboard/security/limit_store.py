@@ -1,0 +1,86 @@
+"""A ``limits`` storage backend on the registry's own database, so that every web worker
+process counts against the same limit (in-memory counts would let a client make N times as
+many requests with N workers). Clients' addresses are stored only as an HMAC with the app's
+secret key.
+
+Used through Flask-Limiter as ``storage_uri="ccr-sql://"`` with the options
+``sessions`` (a SQLAlchemy sessionmaker) and ``secret`` (bytes).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import time
+
+import sqlalchemy as sa
+from limits.storage import Storage
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dashboard.registry.database import transaction
+from dashboard.registry.models import RateLimitCounter
+
+EXPIRED_SWEEP_CHANCE = 0.02  # now and then, drop windows that ended more than an hour ago
+
+
+class SqlCounterStorage(Storage):
+    STORAGE_SCHEME = ["ccr-sql"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.sessions = options["sessions"]
+        self.secret = options["secret"]
+
+    @property
+    def base_exceptions(self):
+        return sa.exc.SQLAlchemyError
+
+    def _key(self, key: str) -> str:
+        return hmac.new(self.secret, key.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now, hashed = time.time(), self._key(key)
+        with transaction(self.sessions) as s:
+            # The UPDATE comes first, so this transaction holds the write lock (or the row lock)
+            # from its first statement: two workers cannot both read the old count.
+            updated = s.execute(
+                sa.update(RateLimitCounter)
+                .where(RateLimitCounter.window_digest == hashed, RateLimitCounter.expires_at > now)
+                .values(count=RateLimitCounter.count + amount)
+            ).rowcount
+            if not updated:
+                insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+                fresh = {"count": amount, "expires_at": now + expiry}
+                s.execute(insert(RateLimitCounter).values(window_digest=hashed, **fresh)
+                          .on_conflict_do_update(index_elements=["window_digest"], set_=fresh))
+            if random.random() < EXPIRED_SWEEP_CHANCE:
+                s.execute(sa.delete(RateLimitCounter).where(RateLimitCounter.expires_at < now - 3600))
+            return s.scalar(sa.select(RateLimitCounter.count).where(RateLimitCounter.window_digest == hashed))
+
+    def get(self, key: str) -> int:
+        with self.sessions() as s:
+            count = s.scalar(sa.select(RateLimitCounter.count).where(
+                RateLimitCounter.window_digest == self._key(key), RateLimitCounter.expires_at > time.time()))
+        return int(count or 0)
+
+    def get_expiry(self, key: str) -> float:
+        with self.sessions() as s:
+            expiry = s.scalar(sa.select(RateLimitCounter.expires_at).where(
+                RateLimitCounter.window_digest == self._key(key)))
+        return float(expiry) if expiry is not None else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self.sessions() as s:
+                s.execute(sa.select(1))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with transaction(self.sessions) as s:
+            return s.execute(sa.delete(RateLimitCounter)).rowcount
+
+    def clear(self, key: str) -> None:
+        with transaction(self.sessions) as s:
+            s.execute(sa.delete(RateLimitCounter).where(RateLimitCounter.window_digest == self._key(key)))
