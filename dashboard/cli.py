@@ -9,6 +9,7 @@ import datetime as dt
 import getpass
 import sys
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     issue = token_sub.add_parser("issue", help="print a new API bearer token for a user (shown once)")
     issue.add_argument("username")
+
+    crimes = sub.add_parser("crimes", help="police.uk street-level crime data for gap analysis")
+    crimes_sub = crimes.add_subparsers(dest="crimes_command", required=True, metavar="ACTION")
+    crimes_import = crimes_sub.add_parser(
+        "import", help="import police.uk street-level CSV files (all or nothing: a bad file stops the import)")
+    crimes_import.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     sub.add_parser("check", help="validate configuration, reference data and database")
     return parser
@@ -120,6 +127,33 @@ def cmd_serve(args) -> int:
     # Each worker process opens its own connections after the fork; the parent keeps none.
     rt.engine.dispose()
     serve(rt.settings)
+    return 0
+
+
+def cmd_crimes_import(args) -> int:
+    from dashboard.registry.crime_import import CrimeFileError, import_crimes, parse_police_uk_csv
+    from dashboard.registry.database import transaction
+    from dashboard.runtime import open_database, session_factory
+    from dashboard.security import audit
+
+    parsed = []
+    for path in args.files:
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file; nothing was imported.")
+        try:
+            parsed.append(parse_police_uk_csv(path.read_bytes(), path.name))
+        except CrimeFileError as exc:
+            raise CommandError(f"{exc} Nothing was imported.") from None
+    engine = open_database(load_settings())
+    try:
+        with transaction(session_factory(engine)) as s:
+            done = [import_crimes(s, p, audit.Actor(None, "command line", None)) for p in parsed]
+    except CrimeFileError as exc:
+        raise CommandError(f"{exc} Nothing was imported.") from None
+    for p, d in zip(parsed, done):
+        months = ", ".join(f"{m:%Y-%m}" for m in d.months)
+        print(f"{p.filename}: {d.rows:,} crimes ({months}); {d.without_coordinates:,} without coordinates "
+              "(kept, counted in totals, not placed on a map)")
     return 0
 
 
@@ -205,6 +239,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "demo": cmd_demo,
     "check": cmd_check,
+    "crimes": cmd_crimes_import,
 }
 
 

@@ -307,3 +307,43 @@ class RateLimitCounter(Base):
     window_digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     count: Mapped[int] = mapped_column(sa.Integer, default=0)
     expires_at: Mapped[float] = mapped_column(sa.Float, index=True)  # seconds since the epoch
+
+
+class CrimeImport(Base):
+    """One police.uk street-level crime file imported (for gap analysis); the same file twice is refused."""
+
+    __tablename__ = "crime_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    file_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    rows: Mapped[int] = mapped_column(sa.Integer)
+    without_coordinates: Mapped[int] = mapped_column(sa.Integer)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+
+
+class Crime(Base):
+    """A police.uk street-level crime record: public, anonymised open data (a "map point", not an address)."""
+
+    __tablename__ = "crime"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(sa.ForeignKey("crime_import.id", ondelete="CASCADE"), index=True)
+    crime_ref: Mapped[str | None] = mapped_column(sa.String(80))
+    month: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    reported_by: Mapped[str] = mapped_column(sa.String(80))
+    falls_within: Mapped[str] = mapped_column(sa.String(80))
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    location: Mapped[str] = mapped_column(sa.String(200), default="")
+    lsoa_code: Mapped[str | None] = mapped_column(sa.String(9), index=True)
+    lsoa_name: Mapped[str | None] = mapped_column(sa.String(80))
+    crime_type: Mapped[str] = mapped_column(sa.String(60), index=True)
+    last_outcome: Mapped[str] = mapped_column(sa.String(120), default="")
+    context: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    __table_args__ = (
+        sa.CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat"),
+        sa.CheckConstraint("lon IS NULL OR (lon BETWEEN -180 AND 180)", name="lon"),
+    )
