@@ -12,15 +12,17 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
+from dashboard.analytics.coverage import cell_centre, cell_polygon, suppressed_cells
 from dashboard.analytics.suppression import suppress
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
-from dashboard.api.schemas import (RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
+from dashboard.api.schemas import (CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.public.duplicates import offer_existing
 from dashboard.registry import casework, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
+from dashboard.registry.camera_queries import cameras_by_cell
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registry_summary
@@ -180,6 +182,23 @@ def create_registration(body: RegistrationIn):
     rt.finder.refresh()
     return RegistrationOut(reference=done.reference, cameras=done.cameras, management_token=done.token,
                            management_url=f"{rt.settings.public_base_url}/manage/{done.token}")
+
+
+@blueprint.get("/coverage/cells")
+@endpoint("GET", "/api/v1/coverage/cells", summary="Active cameras per cell of the fixed H3 grid (K-suppressed)",
+          roles=("analyst", "lead"), query=CoverageCellsQuery, response=CoverageCells)
+def coverage_cells(query: CoverageCellsQuery):
+    rt = runtime()
+    with rt.sessions() as s:
+        by_cell = cameras_by_cell(s, query.res, kind=query.kind, placement=query.placement,
+                                  registered_by=query.registered_by, direction_known=query.direction_known)
+    shown = suppressed_cells(by_cell, rt.settings.k_min)
+    cells = [
+        {"cell": c, "centre": cell_centre(c), "polygon": cell_polygon(c),
+         "cameras": None if hidden else int(cams), "registrations": None if hidden else int(regs), "suppressed": hidden}
+        for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
+    ]
+    return {"res": query.res, "k": rt.settings.k_min, "cells": cells}
 
 
 @blueprint.get("/openapi.json")

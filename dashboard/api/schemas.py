@@ -184,3 +184,30 @@ class RegistrationOut(BaseModel):
     cameras: int
     management_token: str = Field(description="shown once; only its hash is stored")
     management_url: str
+
+
+class CoverageCellsQuery(BaseModel):
+    """Which grid and which cameras to count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    res: int = Field(8, ge=7, le=9, description="H3 resolution: 7 (~5.2 km² cells), 8 (~0.74 km²) or 9 (~0.11 km²)")
+    kind: Literal["doorbell", "fixed", "dome", "ptz", "other"] | None = None
+    placement: Literal["outdoor", "indoor"] | None = None
+    registered_by: dt.date | None = Field(None, description="count registrations made on or before this date")
+    direction_known: bool | None = None
+
+
+class CoverageCell(BaseModel):
+    cell: str
+    centre: list[float] = Field(description="[lon, lat]")
+    polygon: list[list[float]] = Field(description="closed ring of [lon, lat]")
+    cameras: int | None = Field(description="null when suppressed")
+    registrations: int | None = Field(description="null when suppressed")
+    suppressed: bool
+
+
+class CoverageCells(BaseModel):
+    res: int
+    k: int = Field(description="cells with fewer registrations than this are suppressed")
+    cells: list[CoverageCell]

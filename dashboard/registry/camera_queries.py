@@ -16,6 +16,7 @@ Three reads, each one SQL ``SELECT``:
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 from typing import Sequence
@@ -25,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.geo.cells import H3_RESOLUTIONS
 from dashboard.registry.models import Camera, Registrant, Site
 
 CANDIDATE_COLUMNS = ["camera_id", "site_id", "lat", "lon", "easting_m", "northing_m", "kind",
@@ -248,3 +250,31 @@ def register_fingerprint(session: Session) -> tuple:
         sa.select(sa.func.max(Camera.id)).scalar_subquery(),
     )).one()
     return tuple(row)
+
+
+def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = None, placement: str | None = None,
+                    registered_by: dt.date | None = None, direction_known: bool | None = None) -> pd.DataFrame:
+    """Active cameras and registrations per H3 cell of the stored grid: columns cell,
+    registrations, cameras. Only counts leave the database."""
+    if resolution not in H3_RESOLUTIONS:
+        raise ValueError(f"H3 resolution {resolution} is not one of the stored grids {H3_RESOLUTIONS}")
+    cell = getattr(Site, f"h3_r{resolution}")
+    query = (
+        sa.select(cell.label("cell"), sa.func.count(sa.distinct(Site.registrant_id)).label("registrations"),
+                  sa.func.count(Camera.id).label("cameras"))
+        .select_from(Camera).join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+        .where(*on_active_register())
+        .group_by(cell)
+    )
+    if kind is not None:
+        query = query.where(Camera.kind == kind)
+    if placement is not None:
+        query = query.where(Camera.placement == placement)
+    if registered_by is not None:
+        query = query.where(Registrant.consent_at < dt.datetime.combine(registered_by + dt.timedelta(days=1),
+                                                                        dt.time(), tzinfo=dt.timezone.utc))
+    if direction_known is not None:
+        query = query.where(Camera.direction_deg.is_not(None) if direction_known else Camera.direction_deg.is_(None))
+    rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=["cell", "registrations", "cameras"]).astype(
+        {"registrations": "int64", "cameras": "int64"})

@@ -1,0 +1,51 @@
+"""Coverage of the register on a fixed grid (H3 cells stored per site), as pure functions.
+
+A cell's counts are shown only when they are drawn from at least ``k`` registrations; the grid
+is fixed when a site is written, so no choice of area can split a suppressed cell.
+"""
+from __future__ import annotations
+
+import h3
+import pandas as pd
+
+
+def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Cells with their counts, or NA where fewer than ``k`` registrations are in the cell.
+
+    Parameters
+    ----------
+    by_cell : columns cell, registrations, cameras (one row per cell with any active camera)
+
+    Returns
+    -------
+    Columns cell, registrations, cameras (nullable Int64) and suppressed (bool), in cell order.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"cell": ["b", "a"], "registrations": [8, 7], "cameras": [12, 30]})
+    >>> suppressed_cells(frame, 8).to_dict("list")
+    {'cell': ['a', 'b'], 'registrations': [None, 8], 'cameras': [None, 12], 'suppressed': [True, False]}
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    out = by_cell[["cell", "registrations", "cameras"]].sort_values("cell").reset_index(drop=True)
+    hidden = out["registrations"] < k
+    for column in ("registrations", "cameras"):
+        out[column] = out[column].astype("Int64").mask(hidden)
+    out["suppressed"] = hidden.to_numpy()
+    return out
+
+
+def cell_polygon(cell: str) -> list[list[float]]:
+    """The cell's outline as a closed GeoJSON ring of [lon, lat].
+
+    >>> ring = cell_polygon("87195c1a3ffffff"); ring[0] == ring[-1] and len(ring) == 7
+    True
+    """
+    ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
+    return ring + [ring[0]]
+
+
+def cell_centre(cell: str) -> list[float]:
+    lat, lng = h3.cell_to_latlng(cell)
+    return [round(lng, 6), round(lat, 6)]
