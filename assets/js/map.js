@@ -25,3 +25,12 @@ window.ccr.map.cameraMarker = function (feature, latlng) {
   var colour = (feature.properties && feature.properties.colour) || "#57606a";
   return L.circleMarker(latlng, { radius: 6, weight: 2, color: "#ffffff", fillColor: colour, fillOpacity: 0.95 });
 };
+window.ccr.map.cellStyle = function (feature) {
+  var p = feature.properties || {};
+  return {
+    color: p.suppressed ? "#8a8f98" : "#1b2a4a",
+    weight: 0.4,
+    fillColor: p.fill || "#bfbfbf",
+    fillOpacity: p.suppressed ? 0.35 : 0.8,
+  };
+};

@@ -43,3 +43,21 @@ def colour_for(value: float | None, breaks: list[float]) -> str:
         if value <= upper:
             return colour
     return colours[-1]
+
+
+def quantile_breaks(values: list[float], n: int = len(BLUES)) -> list[float]:
+    """Upper bounds of up to ``n`` classes holding about equal numbers of values (for skewed
+    counts, where equal-width classes would put nearly everything in the first class).
+
+    >>> quantile_breaks([1, 1, 2, 3, 4, 5, 8, 13, 40, 100], 5)
+    [1.0, 3.0, 5.0, 13.0, 100.0]
+    """
+    finite = sorted(float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)))
+    if not finite:
+        return []
+    out: list[float] = []
+    for i in range(1, n + 1):
+        upper = finite[min(len(finite) - 1, math.ceil(i * len(finite) / n) - 1)]
+        if not out or upper > out[-1]:
+            out.append(upper)
+    return out

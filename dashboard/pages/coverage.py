@@ -1,0 +1,131 @@
+"""Coverage (analysts; project leads too): where registered cameras are, on a fixed H3 grid.
+
+Only counts per cell reach this page, and a cell with fewer than K registrations shows no
+number (promise 4). The grid is fixed when a site is written, so no view can split a cell.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+import pandas as pd
+from dash import Input, Output, dcc, html
+
+from dashboard.analytics.coverage import cell_polygon, suppressed_cells
+from dashboard.cache import OVERVIEW_TTL_S, cache
+from dashboard.components.colour import NO_DATA, class_colours, colour_for, quantile_breaks
+from dashboard.components.maps import area_map, district_outlines, js
+from dashboard.pages import Page
+from dashboard.registry.camera_queries import cameras_by_cell
+from dashboard.registry.vocab import CAMERA_KINDS
+from dashboard.runtime_access import runtime
+
+PREFIX = "coverage-"
+RES, KIND, PLACEMENT, DIRECTION, BY = ("coverage-res", "coverage-kind", "coverage-placement", "coverage-direction",
+                                       "coverage-by")
+MAP, CELLS, LEGEND, SUMMARY = "coverage-map", "coverage-cells", "coverage-legend", "coverage-summary"
+RESOLUTIONS = {7: "Large (about 5 km² each)", 8: "Medium (about 0.7 km²)", 9: "Small (about 0.1 km²)"}
+ALL = "all"
+
+
+@cache.memoize(timeout=OVERVIEW_TTL_S)
+def _cells(res: int, kind: str | None, placement: str | None, by: str | None, direction: str | None) -> pd.DataFrame:
+    rt = runtime()
+    registered_by = dt.date.fromisoformat(by) if by else None
+    known = None if direction is None else direction == "known"
+    with rt.sessions() as s:
+        frame = cameras_by_cell(s, res, kind=kind, placement=placement, registered_by=registered_by,
+                                direction_known=known)
+    return suppressed_cells(frame, rt.settings.k_min)
+
+
+def _features(cells: pd.DataFrame, k: int) -> tuple[dict, list[float], float]:
+    shown = cells.loc[~cells["suppressed"], "cameras"].astype(float).tolist()
+    breaks = quantile_breaks(shown)
+    features = []
+    for cell, regs, cams, hidden in zip(cells["cell"], cells["registrations"], cells["cameras"], cells["suppressed"]):
+        text = (f"Fewer than {k} registrations: not shown" if hidden
+                else f"{int(cams):,} cameras from {int(regs):,} registrations")
+        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [cell_polygon(cell)]},
+                         "properties": {"fill": NO_DATA if hidden else colour_for(float(cams), breaks),
+                                        "suppressed": bool(hidden), "tooltip": text}})
+    return {"type": "FeatureCollection", "features": features}, breaks, min(shown, default=0.0)
+
+
+def _legend(breaks: list[float], lowest: float, k: int) -> html.Div:
+    items, lower = [], lowest
+    for colour, upper in zip(class_colours(breaks), breaks):
+        span = f"{lower:,.0f}" if upper == lower else f"{lower:,.0f} – {upper:,.0f}"
+        items.append(html.Li([html.Span(className="legend-swatch", style={"background": colour}), span]))
+        lower = upper + 1
+    items.append(html.Li([html.Span(className="legend-swatch", style={"background": NO_DATA}),
+                          f"fewer than {k} registrations"]))
+    return html.Div([html.P("Cameras per cell", className="legend-title mb-1"), html.Ul(items, className="legend-list")],
+                    className="map-legend")
+
+
+def _summary(cells: pd.DataFrame, k: int) -> str:
+    hidden = int(cells["suppressed"].sum())
+    shown = cells.loc[~cells["suppressed"]]
+    cams = int(shown["cameras"].sum()) if len(shown) else 0
+    return (f"{len(cells):,} cells have registered cameras; {len(shown):,} are shown with {cams:,} cameras between "
+            f"them; {hidden:,} have fewer than {k} registrations and show no number.")
+
+
+def _choice(value: str | None) -> str | None:
+    return None if value in (None, "", ALL) else value
+
+
+def layout(rt, _user) -> html.Div:
+    k = rt.settings.k_min
+    cells = _cells(8, None, None, None, None)
+    geojson, breaks, lowest = _features(cells, k)
+    select = lambda id_, label, options: dbc.Col([dbc.Label(label, html_for=id_), dbc.Select(  # noqa: E731
+        id=id_, options=[{"label": "All", "value": ALL}, *options], value=ALL)], md=3, sm=6)
+    controls = dbc.Row([
+        dbc.Col([dbc.Label("Cell size", html_for=RES), dbc.Select(
+            id=RES, options=[{"label": v, "value": str(r)} for r, v in RESOLUTIONS.items()], value="8")], md=3, sm=6),
+        select(KIND, "Camera kind", [{"label": v, "value": c} for c, v in CAMERA_KINDS.items()]),
+        select(PLACEMENT, "Indoors or outdoors", [{"label": "Outdoors", "value": "outdoor"},
+                                                  {"label": "Indoors", "value": "indoor"}]),
+        select(DIRECTION, "Direction", [{"label": "Known", "value": "known"}, {"label": "Not known", "value": "unknown"}]),
+        dbc.Col([dbc.Label("Registered by", html_for=BY), dbc.Input(id=BY, type="date")], md=3, sm=6),
+    ], className="g-3 mb-3")
+    cell_map = area_map(MAP, rt.reference, rt.settings, [
+        district_outlines(rt.reference, f"{PREFIX}districts"),
+        dl.GeoJSON(data=geojson, id=CELLS, style=js("cellStyle")),
+    ], height="560px")
+    return html.Div([
+        html.H1("Coverage", className="h3 mb-1"),
+        html.P(f"Active registered cameras per cell of a fixed hexagon grid. A cell with fewer than {k} "
+               "registrations shows no number.", className="text-secondary"),
+        controls,
+        html.P(_summary(cells, k), id=SUMMARY, className="small", role="status"),
+        html.Div([cell_map, html.Div(_legend(breaks, lowest, k), id=LEGEND)], className="map-wrap"),
+    ])
+
+
+def register_callbacks(app) -> None:
+    @app.callback(
+        Output(CELLS, "data"), Output(LEGEND, "children"), Output(SUMMARY, "children"),
+        Input(RES, "value"), Input(KIND, "value"), Input(PLACEMENT, "value"), Input(DIRECTION, "value"),
+        Input(BY, "value"), prevent_initial_call=True,
+    )
+    def redraw(res, kind, placement, direction, by):
+        k = runtime().settings.k_min
+        res = int(res) if str(res) in {"7", "8", "9"} else 8
+        kind = _choice(kind) if _choice(kind) in CAMERA_KINDS else None
+        placement = _choice(placement) if _choice(placement) in ("outdoor", "indoor") else None
+        direction = _choice(direction) if _choice(direction) in ("known", "unknown") else None
+        try:
+            by = dt.date.fromisoformat(by).isoformat() if by else None
+        except ValueError:
+            by = None
+        cells = _cells(res, kind, placement, by, direction)
+        geojson, breaks, lowest = _features(cells, k)
+        return geojson, _legend(breaks, lowest, k), _summary(cells, k)
+
+
+PAGE = Page(path="/coverage", title="Coverage", roles=frozenset({"analyst", "lead"}), id_prefix=PREFIX, layout=layout,
+            register_callbacks=register_callbacks)

@@ -1,0 +1,46 @@
+"""An analyst looks at coverage: the cell map and its summary match a direct SQL count, the
+controls redraw it, and small cells show no number."""
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from tests.browser.conftest import log_in
+
+ANALYST = ("analyst.demo", "demo-analyst-2026")
+
+
+def _sql_cells(db: str, res: int, kind: str | None = None) -> tuple[int, int]:
+    where = " AND c.kind = ?" if kind else ""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            f"SELECT s.h3_r{res}, count(DISTINCT s.registrant_id) FROM camera c JOIN site s ON s.id = c.site_id "
+            f"JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active'{where} "
+            f"GROUP BY s.h3_r{res}", (kind,) if kind else ()).fetchall()
+    return len(rows), sum(1 for _, regs in rows if regs >= 8)
+
+
+def _summary_numbers(page) -> tuple[int, int]:
+    text = page.inner_text("#coverage-summary")
+    found = re.match(r"([\d,]+) cells have registered cameras; ([\d,]+) are shown", text)
+    return int(found.group(1).replace(",", "")), int(found.group(2).replace(",", ""))
+
+
+def test_analyst_sees_coverage_that_matches_the_database(watched, live_server):
+    page, base, db = watched.page, live_server["url"], live_server["db"]
+    log_in(watched, base, *ANALYST)
+    page.goto(f"{base}/coverage")
+    page.wait_for_selector("#coverage-summary")
+    page.wait_for_selector("#coverage-map path.leaflet-interactive")
+    assert _summary_numbers(page) == _sql_cells(db, 8)
+    watched.screenshot("coverage-analyst")
+    page.select_option("#coverage-res", "7")
+    page.wait_for_function("document.querySelector('#coverage-summary').innerText.startsWith('%s ')"
+                           % f"{_sql_cells(db, 7)[0]:,}")
+    assert _summary_numbers(page) == _sql_cells(db, 7)
+    page.select_option("#coverage-kind", "doorbell")
+    expected = _sql_cells(db, 7, "doorbell")
+    page.wait_for_function("document.querySelector('#coverage-summary').innerText.startsWith('%s ')"
+                           % f"{expected[0]:,}")
+    assert _summary_numbers(page) == expected
+    assert "fewer than 8 registrations" in page.inner_text("#coverage-legend")
