@@ -1,7 +1,16 @@
 # A throwaway PostgreSQL + PostGIS server for the test suite, on 127.0.0.1 only.
 # shellcheck shell=bash
 
-PG_TEST_PORT="${PG_TEST_PORT:-54329}"
+# The usual port, or a free one when another test run on this machine already holds it.
+if [ -z "${PG_TEST_PORT:-}" ]; then
+  PG_TEST_PORT="$(python3 -c 'import socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 54329))
+except OSError:
+    s.close(); s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')"
+fi
 
 pg_bindir() {
   local d
