@@ -8,6 +8,8 @@ from __future__ import annotations
 import h3
 import pandas as pd
 
+from dashboard.analytics.overview import district_table
+
 
 def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
     """Cells with their counts, or NA where fewer than ``k`` registrations are in the cell.
@@ -49,3 +51,15 @@ def cell_polygon(cell: str) -> list[list[float]]:
 def cell_centre(cell: str) -> list[float]:
     lat, lng = h3.cell_to_latlng(cell)
     return [round(lng, 6), round(lat, 6)]
+
+
+def area_table(by_area: pd.DataFrame, areas: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Registrations, cameras and rates per 1,000 households for every area of one level, with
+    primary and secondary suppression (the overview's district rules, for any level).
+
+    Parameters
+    ----------
+    by_area : columns area_code, registrations, cameras
+    areas : columns code, name, households (Census counts for districts; estimates for LSOAs)
+    """
+    return district_table(by_area.rename(columns={"area_code": "district_code"}), areas, k)

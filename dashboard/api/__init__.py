@@ -12,10 +12,10 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.coverage import cell_centre, cell_polygon, suppressed_cells
+from dashboard.analytics.coverage import area_table, cell_centre, cell_polygon, suppressed_cells
 from dashboard.analytics.suppression import suppress
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
-from dashboard.api.schemas import (CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
+from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.public.duplicates import offer_existing
@@ -25,7 +25,7 @@ from dashboard.registry.camera_search import SearchRequest, find_cameras
 from dashboard.registry.camera_queries import cameras_by_cell
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
-from dashboard.registry.queries import registry_summary
+from dashboard.registry.queries import registrations_by_area, registry_summary
 from dashboard.registry.vocab import ROLES
 from dashboard.runtime_access import runtime
 
@@ -199,6 +199,33 @@ def coverage_cells(query: CoverageCellsQuery):
         for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
     ]
     return {"res": query.res, "k": rt.settings.k_min, "cells": cells}
+
+
+@blueprint.get("/coverage/areas")
+@endpoint("GET", "/api/v1/coverage/areas", summary="Registrations and cameras per district or LSOA (K-suppressed)",
+          roles=("analyst", "lead"), query=CoverageAreasQuery, response=CoverageAreas)
+def coverage_areas(query: CoverageAreasQuery):
+    rt = runtime()
+    ref = rt.reference
+    if query.level == "district":
+        areas, source = ref.districts[["code", "name", "households"]], "Census 2021 households"
+    else:
+        areas = ref.small_areas[["code", "name", "households_estimate"]].rename(
+            columns={"households_estimate": "households"})
+        source = "estimated from Census 2021 residents and the district's household size"
+    with rt.sessions() as s:
+        by_area = registrations_by_area(s, query.level)
+    table = area_table(by_area, pd.DataFrame(areas), rt.settings.k_min)
+
+    def number(v, kind=int):
+        return None if pd.isna(v) else kind(v)
+
+    rows = [{"code": r.code, "name": r.name, "households": number(r.households, lambda x: round(float(x), 1)),
+             "registrations": number(r.registrations), "cameras": number(r.cameras),
+             "registrations_per_1000": number(r.registrations_per_1000, float),
+             "cameras_per_1000": number(r.cameras_per_1000, float), "suppressed": bool(pd.isna(r.registrations))}
+            for r in table.itertuples()]
+    return {"level": query.level, "k": rt.settings.k_min, "households_source": source, "areas": rows}
 
 
 @blueprint.get("/openapi.json")

@@ -211,3 +211,27 @@ class CoverageCells(BaseModel):
     res: int
     k: int = Field(description="cells with fewer registrations than this are suppressed")
     cells: list[CoverageCell]
+
+
+class CoverageAreasQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["district", "lsoa"] = Field("district", description="districts or small areas (LSOA 2021)")
+
+
+class CoverageArea(BaseModel):
+    code: str
+    name: str
+    households: float | None
+    registrations: int | None = Field(description="null when suppressed")
+    cameras: int | None = Field(description="null when suppressed")
+    registrations_per_1000: float | None
+    cameras_per_1000: float | None
+    suppressed: bool
+
+
+class CoverageAreas(BaseModel):
+    level: str
+    k: int
+    households_source: str
+    areas: list[CoverageArea]

@@ -53,3 +53,25 @@ def registry_summary(session: Session, now: dt.datetime) -> RegistrySummary:
         registrations_last_7_days=int(recent),
         by_district=by_district,
     )
+
+
+def registrations_by_area(session: Session, level: str) -> pd.DataFrame:
+    """Active registrations and their active cameras per district or small area (LSOA):
+    columns area_code, registrations, cameras (the overview's definitions, per area)."""
+    column = {"district": Site.district_code, "lsoa": Site.lsoa_code}.get(level)
+    if column is None:
+        raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")
+    cams_per_site = (
+        sa.select(Camera.site_id, sa.func.count().label("n")).where(Camera.active.is_(True))
+        .group_by(Camera.site_id).subquery()
+    )
+    rows = session.execute(
+        sa.select(column.label("area_code"), sa.func.count(Site.id).label("registrations"),
+                  sa.func.coalesce(sa.func.sum(cams_per_site.c.n), 0).label("cameras"))
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .outerjoin(cams_per_site, cams_per_site.c.site_id == Site.id)
+        .where(Registrant.status == "active", column.is_not(None))
+        .group_by(column)
+    ).all()
+    return pd.DataFrame(rows, columns=["area_code", "registrations", "cameras"]).astype(
+        {"registrations": "int64", "cameras": "int64"})

@@ -91,3 +91,40 @@ def test_roles_and_bad_parameters(covered):
                          ("registered_by=yesterday", "registered_by"), ("colour=red", "colour")]:
         answer = _get(client, tokens["analyst"], query)
         assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == field, query
+
+
+def test_areas_by_district_with_secondary_suppression(covered, reference):
+    client, tokens, busy, quiet = covered
+    # A third group: 9 registrations in a district of their own.
+    districts = {busy["district_code"], quiet["district_code"]}
+    third = reference.postcodes[~reference.postcodes["district_code"].isin(districts)].iloc[0]
+    for i in range(9):
+        assert client.post("/api/v1/registrations", json=valid(third["postcode"], email=f"t{i}@example.org",
+                                                               cameras=[DOME])).status_code == 201
+    body = client.get("/api/v1/coverage/areas?level=district",
+                      headers={"Authorization": f"Bearer {tokens['lead']}"}).get_json()
+    rows = {a["code"]: a for a in body["areas"]}
+    assert set(rows) == set(reference.districts["code"])
+    # By hand: 10 (busy), 9 (third), 3 (quiet), 0 elsewhere. 3 and the zeros are under K; they add
+    # up to 3 < 8, so the smallest shown count (9) is hidden as well. Only the busy district shows.
+    shown = {c for c, a in rows.items() if not a["suppressed"]}
+    assert shown == {busy["district_code"]}
+    households = float(reference.districts.set_index("code").loc[busy["district_code"], "households"])
+    b = rows[busy["district_code"]]
+    assert (b["registrations"], b["cameras"]) == (10, 11)
+    assert b["registrations_per_1000"] == pytest.approx(round(10 * 1000 / households, 2))
+    assert rows[third["district_code"]]["registrations"] is None and rows[quiet["district_code"]]["cameras"] is None
+    assert "Census 2021" in body["households_source"]
+
+
+def test_areas_by_lsoa_are_labelled_estimates_and_small_ones_hidden(covered, reference):
+    client, tokens, busy, _ = covered
+    body = client.get("/api/v1/coverage/areas?level=lsoa",
+                      headers={"Authorization": f"Bearer {tokens['analyst']}"}).get_json()
+    assert "estimated" in body["households_source"] and len(body["areas"]) == len(reference.small_areas)
+    assert all(a["registrations"] is None or a["registrations"] >= 8 for a in body["areas"])
+    text = json.dumps(body)
+    assert "Busy Person" not in text and busy["postcode"] not in text
+    assert client.get("/api/v1/coverage/areas?level=street",
+                      headers={"Authorization": f"Bearer {tokens['analyst']}"}).status_code == 422
+    assert client.get("/api/v1/coverage/areas", headers={"Authorization": f"Bearer {tokens['officer']}"}).status_code == 403
