@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 import pandas as pd
 from dash import Input, Output, dcc, html
 
-from dashboard.analytics.coverage import cell_polygon, suppressed_cells
+from dashboard.analytics.coverage import area_table, cell_polygon, suppressed_cells
 from dashboard.cache import OVERVIEW_TTL_S, cache
 from dashboard.components.colour import NO_DATA, class_colours, colour_for, quantile_breaks
 from dashboard.components.maps import area_map, district_outlines, js
 from dashboard.pages import Page
 from dashboard.registry.camera_queries import cameras_by_cell
+from dashboard.registry.queries import registrations_by_area
 from dashboard.registry.vocab import CAMERA_KINDS
 from dashboard.runtime_access import runtime
 
@@ -25,6 +27,16 @@ PREFIX = "coverage-"
 RES, KIND, PLACEMENT, DIRECTION, BY = ("coverage-res", "coverage-kind", "coverage-placement", "coverage-direction",
                                        "coverage-by")
 MAP, CELLS, LEGEND, SUMMARY = "coverage-map", "coverage-cells", "coverage-legend", "coverage-summary"
+LEVEL, AREAS, AREAS_NOTE = "coverage-level", "coverage-areas", "coverage-areas-note"
+AREA_COLUMNS = [
+    {"field": "name", "headerName": "Area", "flex": 2, "filter": True},
+    {"field": "households", "headerName": "Households", "type": "numericColumn"},
+    {"field": "registrations", "headerName": "Registrations", "type": "numericColumn"},
+    {"field": "cameras", "headerName": "Cameras", "type": "numericColumn"},
+    {"field": "registrations_per_1000", "headerName": "Registrations per 1,000 households", "type": "numericColumn",
+     "sort": "desc"},
+    {"field": "cameras_per_1000", "headerName": "Cameras per 1,000 households", "type": "numericColumn"},
+]
 RESOLUTIONS = {7: "Large (about 5 km² each)", 8: "Medium (about 0.7 km²)", 9: "Small (about 0.1 km²)"}
 ALL = "all"
 
@@ -73,6 +85,32 @@ def _summary(cells: pd.DataFrame, k: int) -> str:
             f"them; {hidden:,} have fewer than {k} registrations and show no number.")
 
 
+@cache.memoize(timeout=OVERVIEW_TTL_S)
+def _area_rows(level: str) -> tuple[list[dict], str]:
+    rt = runtime()
+    k = rt.settings.k_min
+    if level == "lsoa":
+        areas = rt.reference.small_areas[["code", "name", "households_estimate"]].rename(
+            columns={"households_estimate": "households"})
+        note = "LSOA households are estimates (Census 2021 residents x the district's households per resident)."
+    else:
+        areas, note = rt.reference.districts[["code", "name", "households"]], "District households: Census 2021."
+    with rt.sessions() as s:
+        table = area_table(registrations_by_area(s, level), pd.DataFrame(areas), k)
+
+    def shown(v, digits=None):
+        if pd.isna(v):
+            return f"fewer than {k}" if digits is None else None
+        return int(v) if digits is None else round(float(v), digits)
+
+    rows = [{"name": r.name, "households": shown(r.households, 0), "registrations": shown(r.registrations),
+             "cameras": shown(r.cameras), "registrations_per_1000": shown(r.registrations_per_1000, 2),
+             "cameras_per_1000": shown(r.cameras_per_1000, 2)} for r in table.itertuples()]
+    hidden = int(table["registrations"].isna().sum())
+    return rows, f"{note} {hidden:,} of {len(table):,} areas show no count: fewer than {k} registrations, or hidden " \
+                 "so that a hidden count cannot be worked out from the others."
+
+
 def _choice(value: str | None) -> str | None:
     return None if value in (None, "", ALL) else value
 
@@ -102,7 +140,15 @@ def layout(rt, _user) -> html.Div:
                "registrations shows no number.", className="text-secondary"),
         controls,
         html.P(_summary(cells, k), id=SUMMARY, className="small", role="status"),
-        html.Div([cell_map, html.Div(_legend(breaks, lowest, k), id=LEGEND)], className="map-wrap"),
+        html.Div([cell_map, html.Div(_legend(breaks, lowest, k), id=LEGEND)], className="map-wrap mb-4"),
+        html.H2("By area", className="h5"),
+        dbc.RadioItems(id=LEVEL, options=[{"label": "Districts", "value": "district"},
+                                          {"label": "Small areas (LSOA)", "value": "lsoa"}],
+                       value="district", inline=True, className="mb-2"),
+        dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=_area_rows("district")[0],
+                   defaultColDef={"sortable": True, "resizable": True}, dashGridOptions={"animateRows": False},
+                   columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}),
+        html.P(_area_rows("district")[1], id=AREAS_NOTE, className="small text-secondary mt-2"),
     ])
 
 
@@ -127,5 +173,17 @@ def register_callbacks(app) -> None:
         return geojson, _legend(breaks, lowest, k), _summary(cells, k)
 
 
+def register_area_callbacks(app) -> None:
+    @app.callback(Output(AREAS, "rowData"), Output(AREAS_NOTE, "children"), Input(LEVEL, "value"),
+                  prevent_initial_call=True)
+    def areas(level):
+        return _area_rows("lsoa" if level == "lsoa" else "district")
+
+
+def _register(app) -> None:
+    register_callbacks(app)
+    register_area_callbacks(app)
+
+
 PAGE = Page(path="/coverage", title="Coverage", roles=frozenset({"analyst", "lead"}), id_prefix=PREFIX, layout=layout,
-            register_callbacks=register_callbacks)
+            register_callbacks=_register)

@@ -44,3 +44,15 @@ def test_analyst_sees_coverage_that_matches_the_database(watched, live_server):
                            % f"{expected[0]:,}")
     assert _summary_numbers(page) == expected
     assert "fewer than 8 registrations" in page.inner_text("#coverage-legend")
+
+
+def test_area_table_switches_between_districts_and_lsoas(watched, live_server, reference):
+    page, base = watched.page, live_server["url"]
+    log_in(watched, base, *ANALYST)
+    page.goto(f"{base}/coverage")
+    page.wait_for_selector("#coverage-areas .ag-row")
+    assert f"of {len(reference.districts):,} areas" in page.inner_text("#coverage-areas-note")
+    page.get_by_label("Small areas (LSOA)").check()
+    page.wait_for_function("document.querySelector('#coverage-areas-note').innerText.includes('LSOA households')")
+    assert f"of {len(reference.small_areas):,} areas" in page.inner_text("#coverage-areas-note")
+    watched.screenshot("coverage-areas-lsoa")
