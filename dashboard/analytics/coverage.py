@@ -63,3 +63,20 @@ def area_table(by_area: pd.DataFrame, areas: pd.DataFrame, k: int) -> pd.DataFra
     areas : columns code, name, households (Census counts for districts; estimates for LSOAs)
     """
     return district_table(by_area.rename(columns={"area_code": "district_code"}), areas, k)
+
+
+HOUSEHOLDS_SOURCE = {
+    "district": "Census 2021 households",
+    "lsoa": "estimated from Census 2021 residents and the district's households per resident",
+}
+
+
+def areas_for_level(ref, level: str) -> pd.DataFrame:
+    """The areas of one level with columns code, name, households (district households are Census
+    counts; LSOA households are estimates: see ``HOUSEHOLDS_SOURCE``)."""
+    if level == "district":
+        return pd.DataFrame(ref.districts[["code", "name", "households"]])
+    if level == "lsoa":
+        return pd.DataFrame(ref.small_areas[["code", "name", "households_estimate"]]).rename(
+            columns={"households_estimate": "households"})
+    raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")

@@ -12,7 +12,8 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.coverage import area_table, cell_centre, cell_polygon, suppressed_cells
+from dashboard.analytics.coverage import (HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_centre, cell_polygon,
+                                          suppressed_cells)
 from dashboard.analytics.suppression import suppress
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
@@ -206,16 +207,9 @@ def coverage_cells(query: CoverageCellsQuery):
           roles=("analyst", "lead"), query=CoverageAreasQuery, response=CoverageAreas)
 def coverage_areas(query: CoverageAreasQuery):
     rt = runtime()
-    ref = rt.reference
-    if query.level == "district":
-        areas, source = ref.districts[["code", "name", "households"]], "Census 2021 households"
-    else:
-        areas = ref.small_areas[["code", "name", "households_estimate"]].rename(
-            columns={"households_estimate": "households"})
-        source = "estimated from Census 2021 residents and the district's household size"
     with rt.sessions() as s:
         by_area = registrations_by_area(s, query.level)
-    table = area_table(by_area, pd.DataFrame(areas), rt.settings.k_min)
+    table = area_table(by_area, areas_for_level(rt.reference, query.level), rt.settings.k_min)
 
     def number(v, kind=int):
         return None if pd.isna(v) else kind(v)
@@ -225,7 +219,8 @@ def coverage_areas(query: CoverageAreasQuery):
              "registrations_per_1000": number(r.registrations_per_1000, float),
              "cameras_per_1000": number(r.cameras_per_1000, float), "suppressed": bool(pd.isna(r.registrations))}
             for r in table.itertuples()]
-    return {"level": query.level, "k": rt.settings.k_min, "households_source": source, "areas": rows}
+    return {"level": query.level, "k": rt.settings.k_min, "households_source": HOUSEHOLDS_SOURCE[query.level],
+            "areas": rows}
 
 
 @blueprint.get("/openapi.json")

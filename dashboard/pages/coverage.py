@@ -11,9 +11,9 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 import pandas as pd
-from dash import Input, Output, dcc, html
+from dash import Input, Output, html
 
-from dashboard.analytics.coverage import area_table, cell_polygon, suppressed_cells
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_polygon, suppressed_cells
 from dashboard.cache import OVERVIEW_TTL_S, cache
 from dashboard.components.colour import NO_DATA, class_colours, colour_for, quantile_breaks
 from dashboard.components.maps import area_map, district_outlines, js
@@ -89,14 +89,9 @@ def _summary(cells: pd.DataFrame, k: int) -> str:
 def _area_rows(level: str) -> tuple[list[dict], str]:
     rt = runtime()
     k = rt.settings.k_min
-    if level == "lsoa":
-        areas = rt.reference.small_areas[["code", "name", "households_estimate"]].rename(
-            columns={"households_estimate": "households"})
-        note = "LSOA households are estimates (Census 2021 residents x the district's households per resident)."
-    else:
-        areas, note = rt.reference.districts[["code", "name", "households"]], "District households: Census 2021."
+    note = f"{'LSOA' if level == 'lsoa' else 'District'} households: {HOUSEHOLDS_SOURCE[level]}."
     with rt.sessions() as s:
-        table = area_table(registrations_by_area(s, level), pd.DataFrame(areas), k)
+        table = area_table(registrations_by_area(s, level), areas_for_level(rt.reference, level), k)
 
     def shown(v, digits=None):
         if pd.isna(v):
@@ -130,6 +125,7 @@ def layout(rt, _user) -> html.Div:
         select(DIRECTION, "Direction", [{"label": "Known", "value": "known"}, {"label": "Not known", "value": "unknown"}]),
         dbc.Col([dbc.Label("Registered by", html_for=BY), dbc.Input(id=BY, type="date")], md=3, sm=6),
     ], className="g-3 mb-3")
+    area_rows, area_note = _area_rows("district")
     cell_map = area_map(MAP, rt.reference, rt.settings, [
         district_outlines(rt.reference, f"{PREFIX}districts"),
         dl.GeoJSON(data=geojson, id=CELLS, style=js("cellStyle")),
@@ -145,10 +141,10 @@ def layout(rt, _user) -> html.Div:
         dbc.RadioItems(id=LEVEL, options=[{"label": "Districts", "value": "district"},
                                           {"label": "Small areas (LSOA)", "value": "lsoa"}],
                        value="district", inline=True, className="mb-2"),
-        dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=_area_rows("district")[0],
+        dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=area_rows,
                    defaultColDef={"sortable": True, "resizable": True}, dashGridOptions={"animateRows": False},
                    columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}),
-        html.P(_area_rows("district")[1], id=AREAS_NOTE, className="small text-secondary mt-2"),
+        html.P(area_note, id=AREAS_NOTE, className="small text-secondary mt-2"),
     ])
 
 
@@ -172,18 +168,11 @@ def register_callbacks(app) -> None:
         geojson, breaks, lowest = _features(cells, k)
         return geojson, _legend(breaks, lowest, k), _summary(cells, k)
 
-
-def register_area_callbacks(app) -> None:
     @app.callback(Output(AREAS, "rowData"), Output(AREAS_NOTE, "children"), Input(LEVEL, "value"),
                   prevent_initial_call=True)
     def areas(level):
         return _area_rows("lsoa" if level == "lsoa" else "district")
 
 
-def _register(app) -> None:
-    register_callbacks(app)
-    register_area_callbacks(app)
-
-
 PAGE = Page(path="/coverage", title="Coverage", roles=frozenset({"analyst", "lead"}), id_prefix=PREFIX, layout=layout,
-            register_callbacks=_register)
+            register_callbacks=register_callbacks)

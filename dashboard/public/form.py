@@ -71,12 +71,9 @@ def read_form(get: Callable[[str], str | None], getlist: Callable[[str], list[st
 def payload(state: FormState) -> tuple[dict, list[int | None]]:
     """The API payload for ``state`` and the existing camera id of each camera (None: new)."""
     v = state.values
-    body: dict[str, object] = {name: (v.get(name) or None) for name in
-                               ("name", "email", "phone", "preferred_channel", "site_kind", "address", "postcode")}
-    for name in ("name", "address", "postcode"):
-        body[name] = v.get(name) or ""
-    for name in ("preferred_channel", "site_kind"):
-        body[name] = v.get(name) or ""
+    # Blank optional contacts are None; blank required fields stay "" so the rules name them.
+    body: dict[str, object] = {name: v.get(name) or None for name in ("email", "phone")}
+    body |= {name: v.get(name) or "" for name in ("name", "preferred_channel", "site_kind", "address", "postcode")}
     body["lat"], body["lon"] = _number_or_text(v.get("lat")), _number_or_text(v.get("lon"))
     body["consent"] = bool(v.get("consent"))
     cams, ids = [], []

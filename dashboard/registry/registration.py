@@ -238,10 +238,18 @@ def _new_reference(session: Session) -> str:
             return ref
 
 
-def _small_area(ref: ReferenceGeography, lon: float, lat: float, district: str | None, fallback) -> str | None:
-    codes = small_area_of(ref, np.array([lon]), np.array([lat]), np.array([district], dtype=object),
-                          np.array([fallback], dtype=object))
-    return codes[0]
+def _site_fields(data: RegistrationIn, ref: ReferenceGeography) -> dict:
+    """The site's columns from a validated registration: the pin (or the postcode's centre),
+    its grid position, district, small area and aggregation cells."""
+    centre = ref.lookup_postcode(data.postcode)
+    lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))
+    point = point_from_map(lat, lon, ref)
+    district = point.district_code or str(centre["district_code"])
+    lsoa = small_area_of(ref, np.array([lon]), np.array([lat]), np.array([district], dtype=object),
+                         np.array([centre.get("small_area_code")], dtype=object))[0]
+    return {"kind": data.site_kind, "address": data.address, "postcode": data.postcode, "lat": lat, "lon": lon,
+            "easting_m": point.easting_m, "northing_m": point.northing_m, "district_code": district,
+            "lsoa_code": lsoa, **site_cells(lat, lon)}
 
 
 def _camera(c: CameraIn) -> Camera:
@@ -287,20 +295,13 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     now = now or utcnow()
     if existing_registration(session, data.email, data.postcode) is not None:
         raise DuplicateRegistration(data.email)
-    centre = ref.lookup_postcode(data.postcode)
-    lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))
-    point = point_from_map(lat, lon, ref)
-    district = point.district_code or str(centre["district_code"])
     token = secrets.token_urlsafe(32)
     registrant = Registrant(
         reference=_new_reference(session), name=data.name, email=data.email, phone=data.phone,
         preferred_channel=data.preferred_channel, consent_at=now, status="active", last_confirmed_at=now,
         management_token_hash=token_digest(token), created_at=now, updated_at=now,
     )
-    site = Site(kind=data.site_kind, address=data.address, postcode=data.postcode, lat=lat, lon=lon,
-                easting_m=point.easting_m, northing_m=point.northing_m, district_code=district,
-                lsoa_code=_small_area(ref, lon, lat, district, centre.get("small_area_code")),
-                created_at=now, updated_at=now, **site_cells(lat, lon))
+    site = Site(**_site_fields(data, ref), created_at=now, updated_at=now)
     site.cameras = [_camera(c) for c in data.cameras]
     registrant.site = site
     session.add(registrant)
@@ -372,18 +373,10 @@ def update(session: Session, registrant: Registrant, data: RegistrationIn, camer
     strangers = [i for i in camera_ids if i is not None and i not in own]
     if strangers:
         raise ValueError(f"camera(s) {strangers} are not part of this registration")
-    centre = ref.lookup_postcode(data.postcode)
-    lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))
-    point = point_from_map(lat, lon, ref)
-    district = point.district_code or str(centre["district_code"])
     registrant.name, registrant.email, registrant.phone = data.name, data.email, data.phone
     registrant.preferred_channel = data.preferred_channel
     registrant.updated_at = now
-    site.kind, site.address, site.postcode = data.site_kind, data.address, data.postcode
-    site.lat, site.lon, site.easting_m, site.northing_m = lat, lon, point.easting_m, point.northing_m
-    site.district_code = district
-    site.lsoa_code = _small_area(ref, lon, lat, district, centre.get("small_area_code"))
-    for key, value in site_cells(lat, lon).items():
+    for key, value in _site_fields(data, ref).items():
         setattr(site, key, value)
     site.updated_at = now
     kept = set()

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.config import load_settings
-from dashboard.registry import registration
+from dashboard.registry import campaigns, registration
 from dashboard.registry.models import Campaign, CampaignDailyCount, Camera, Registrant, Site
 from dashboard.runtime import prepare
 from tests.integration.test_registration import valid
@@ -100,17 +100,11 @@ def test_campaign_counts_move_and_never_touch_the_registration(public, two_postc
     with rt.sessions() as s:
         row = s.scalar(sa.select(CampaignDailyCount))
         assert (row.scans, row.form_starts, row.completions) == (1, 1, 1)
-        assert row.day == dt.datetime.now(dt.timezone.utc).astimezone(registration_uk()).date()
+        assert row.day == dt.datetime.now(dt.timezone.utc).astimezone(campaigns.UK).date()
         stored = s.scalar(sa.select(Registrant))
         values = [str(getattr(stored, c.name)) for c in Registrant.__table__.columns]
         values += [str(getattr(stored.site, c.name)) for c in Site.__table__.columns]
         assert not any("poster" in v for v in values)
-
-
-def registration_uk():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/London")
 
 
 def test_editing_keeps_removed_cameras_for_the_record_and_refuses_strangers(public, two_postcodes):
