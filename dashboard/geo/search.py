@@ -202,9 +202,10 @@ def grid_search_radius_m(radius_m: float, easting_m: float) -> float:
 
 
 def local_inverse(
-    lat_deg: ArrayLike, lon_deg: ArrayLike, to_lat_deg: float, to_lon_deg: float
+    lat_deg: ArrayLike, lon_deg: ArrayLike, to_lat_deg: ArrayLike, to_lon_deg: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (m) and forward azimuth (degrees, 0-360) on WGS84 from each point to one point.
+    """Distance (m) and forward azimuth (degrees, 0-360) on WGS84 from each point to one point
+    (or to the matching point of arrays of the same length).
 
     Gauss's mid-latitude formula with the meridian-convergence correction of the azimuth: within
     1 mm and 1e-5 degrees of ``pyproj.Geod(ellps="WGS84").inv`` up to 5 km (the error grows as the
@@ -215,8 +216,8 @@ def local_inverse(
     (1854.7, 0.0)
     """
     phi1 = np.radians(np.asarray(lat_deg, dtype="float64"))
-    phi2 = math.radians(to_lat_deg)
-    dlambda = np.radians((to_lon_deg - np.asarray(lon_deg, dtype="float64") + 180.0) % 360.0 - 180.0)
+    phi2 = np.radians(to_lat_deg)
+    dlambda = np.radians((np.asarray(to_lon_deg, dtype="float64") - np.asarray(lon_deg, dtype="float64") + 180.0) % 360.0 - 180.0)
     phi_m = (phi1 + phi2) / 2.0
     sin_m = np.sin(phi_m)
     w = 1.0 - WGS84_E2 * sin_m * sin_m
@@ -482,6 +483,19 @@ class CameraIndex:
         dx = self._x[positions] - x
         dy = self._y[positions] - y
         return positions[dx * dx + dy * dy <= grid_radius_m * grid_radius_m]
+
+    def grid_parts(self) -> tuple[float, tuple[float, float], tuple[int, int], np.ndarray, np.ndarray, np.ndarray]:
+        """The prefilter grid, read-only: ``cell_m, (x0, y0), (nrows, ncols), keys, x, y`` (the
+        arrays in the index's sorted order; :mod:`dashboard.geo.near_points` joins many points)."""
+        return self._cell_m, (self._x0, self._y0), (self._nrows, self._ncols), self._keys, self._x, self._y
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The id and number columns, read-only, in the index's sorted order (no text columns)."""
+        return {name: self._columns[name] for name in (*_ID_COLUMNS, *_FLOAT_COLUMNS)}
+
+    def kind_defaults(self) -> tuple[np.ndarray, np.ndarray]:
+        """Default angle and range of view of every camera's kind, in the index's sorted order."""
+        return self._kind_defaults(slice(None))
 
     def _rows(self, positions: np.ndarray) -> dict[str, object]:
         """The :data:`CANDIDATE_COLUMNS` of the cameras at ``positions``: arrays, and

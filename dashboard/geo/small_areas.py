@@ -19,14 +19,8 @@ def small_area_of(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray, dis
     ...               np.array(["E01029700"], dtype=object))  # doctest: +SKIP
     ['E01029700']
     """
-    areas = ref.small_areas.reset_index(drop=True)
-    points = shapely.points(lon, lat)
-    pt_idx, area_idx = areas.sindex.query(points, predicate="within")
-    order = np.lexsort((area_idx, pt_idx))
-    pt_idx, area_idx = pt_idx[order], area_idx[order]
-    first = np.unique(pt_idx, return_index=True)[1]
-    found = np.full(len(lon), -1, dtype=np.int64)
-    found[pt_idx[first]] = area_idx[first]
+    areas = ref.small_areas
+    found = _containing(ref, lon, lat)
     area_code = areas["code"].to_numpy(object)
     area_district = areas["district_code"].to_numpy(object)
     fb = np.array([v if isinstance(v, str) and v else None for v in fallback.tolist()], dtype=object)
@@ -36,3 +30,26 @@ def small_area_of(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray, dis
     same = hit & (area_district[np.maximum(found, 0)] == district_code)
     use_fallback = ~hit | (~same & has_fb)
     return np.where(use_fallback, fb, code).tolist()
+
+
+def _containing(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Row of ``ref.small_areas`` containing each point (the first, by row, where polygons
+    overlap), -1 where none does."""
+    pt_idx, area_idx = ref.small_areas.sindex.query(shapely.points(lon, lat), predicate="within")
+    order = np.lexsort((area_idx, pt_idx))
+    pt_idx, area_idx = pt_idx[order], area_idx[order]
+    first = np.unique(pt_idx, return_index=True)[1]
+    found = np.full(len(lon), -1, dtype=np.int64)
+    found[pt_idx[first]] = area_idx[first]
+    return found
+
+
+def small_area_at(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Small-area code of each point by point-in-polygon alone; None outside every small area.
+
+    >>> small_area_at(ref, np.array([-2.1174, 0.0]), np.array([52.8064, 51.5])).tolist()  # doctest: +SKIP
+    ['E01029700', None]
+    """
+    found = _containing(ref, np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
+    codes = ref.small_areas["code"].to_numpy(object)
+    return np.where(found >= 0, codes[np.maximum(found, 0)], None)

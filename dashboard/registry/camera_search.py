@@ -59,6 +59,9 @@ class CameraFinder:
         self.sessions = sessions
         self.dialect = sessions.kw["bind"].dialect.name
         self.index = None if self.dialect == "postgresql" else LiveCameraIndex(self._load)
+        # Aggregates over the whole register (gap analysis) need every camera in memory on
+        # PostgreSQL too; built only when first asked for.
+        self._whole = self.index or LiveCameraIndex(self._load)
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
 
@@ -84,6 +87,16 @@ class CameraFinder:
         """Rebuild the in-memory index in the background (searches go on with the old one)."""
         if self.index is not None:
             self.index.rebuild_async()
+        elif self._whole.version():
+            self._whole.rebuild_async()
+
+    def whole_register(self) -> tuple[CameraIndex, int]:
+        """An index of every active camera, for aggregates, and its version (which changes when
+        a rebuild after a register change is swapped in)."""
+        index = self._whole.current()
+        if time.monotonic() - self._checked_at > CHANGE_CHECK_S and self._changed():
+            self._whole.rebuild_async()
+        return index, self._whole.version()
 
     def find(self, req: SearchRequest, now: dt.datetime) -> pd.DataFrame:
         if self.index is None:
