@@ -643,9 +643,19 @@ def districts_geojson(ref: ReferenceGeography, tolerance_deg: float = 0.0005) ->
     >>> len(fc["features"]) == len(ref.districts), sorted(fc["features"][0]["properties"])  # doctest: +SKIP
     (True, ['code', 'name'])
     """
+    return _areas_geojson(ref.districts, tolerance_deg)
+
+
+@functools.lru_cache(maxsize=8)
+def small_areas_geojson(ref: ReferenceGeography, tolerance_deg: float = 0.0004) -> dict:
+    """Simplified small-area (LSOA) polygons, as :func:`districts_geojson` (cached; do not mutate)."""
+    return _areas_geojson(ref.small_areas, tolerance_deg)
+
+
+def _areas_geojson(areas: gpd.GeoDataFrame, tolerance_deg: float) -> dict:
     if not (isinstance(tolerance_deg, (int, float)) and math.isfinite(tolerance_deg) and tolerance_deg >= 0):
         raise ValueError(f"tolerance_deg must be a finite number of degrees >= 0, got {tolerance_deg!r}")
-    shapes = ref.districts.geometry.to_numpy()
+    shapes = areas.geometry.to_numpy()
     if tolerance_deg > 0:
         if shapely.coverage_is_valid(shapes):
             shapes = shapely.coverage_simplify(shapes, tolerance_deg)
@@ -659,7 +669,7 @@ def districts_geojson(ref: ReferenceGeography, tolerance_deg: float = 0.0005) ->
             "properties": {"code": code, "name": name},
             "geometry": _rounded(shapely.geometry.mapping(shape), 5),
         }
-        for code, name, shape in zip(ref.districts["code"], ref.districts["name"], shapes, strict=True)
+        for code, name, shape in zip(areas["code"], areas["name"], shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
 

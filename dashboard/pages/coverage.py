@@ -15,7 +15,8 @@ from dash import Input, Output, html
 
 from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_polygon, suppressed_cells
 from dashboard.cache import OVERVIEW_TTL_S, cache
-from dashboard.components.colour import NO_DATA, class_colours, colour_for, quantile_breaks
+from dashboard.components.colour import NO_DATA, colour_for, quantile_breaks
+from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, district_outlines, js
 from dashboard.pages import Page
 from dashboard.registry.camera_queries import cameras_by_cell
@@ -66,15 +67,7 @@ def _features(cells: pd.DataFrame, k: int) -> tuple[dict, list[float], float]:
 
 
 def _legend(breaks: list[float], lowest: float, k: int) -> html.Div:
-    items, lower = [], lowest
-    for colour, upper in zip(class_colours(breaks), breaks):
-        span = f"{lower:,.0f}" if upper == lower else f"{lower:,.0f} – {upper:,.0f}"
-        items.append(html.Li([html.Span(className="legend-swatch", style={"background": colour}), span]))
-        lower = upper + 1
-    items.append(html.Li([html.Span(className="legend-swatch", style={"background": NO_DATA}),
-                          f"fewer than {k} registrations"]))
-    return html.Div([html.P("Cameras per cell", className="legend-title mb-1"), html.Ul(items, className="legend-list")],
-                    className="map-legend")
+    return legend("Cameras per cell", breaks, lowest, f"fewer than {k} registrations")
 
 
 def _summary(cells: pd.DataFrame, k: int) -> str:
