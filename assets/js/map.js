@@ -25,12 +25,26 @@ window.ccr.map.cameraMarker = function (feature, latlng) {
   var colour = (feature.properties && feature.properties.colour) || "#57606a";
   return L.circleMarker(latlng, { radius: 6, weight: 2, color: "#ffffff", fillColor: colour, fillOpacity: 0.95 });
 };
+// Coverage cells: properties c (index into the palette, -1 when suppressed), n (cameras), r (registrations).
+window.ccr.map.cellPalette = ["#dbe9f6", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
+window.ccr.map.cellColour = function (c) {
+  return c < 0 ? "#bfbfbf" : window.ccr.map.cellPalette[c];
+};
 window.ccr.map.cellStyle = function (feature) {
   var p = feature.properties || {};
+  var hidden = p.c === undefined || p.c < 0;
   return {
-    color: p.suppressed ? "#8a8f98" : "#1b2a4a",
+    color: hidden ? "#8a8f98" : "#1b2a4a",
     weight: 0.4,
-    fillColor: p.fill || "#bfbfbf",
-    fillOpacity: p.suppressed ? 0.35 : 0.8,
+    fillColor: window.ccr.map.cellColour(hidden ? -1 : p.c),
+    fillOpacity: hidden ? 0.35 : 0.8,
   };
+};
+window.ccr.map.cellTooltip = function (feature, layer, context) {
+  var p = feature.properties || {};
+  var k = (context && context.hideout && context.hideout.k) || (context && context.props && context.props.hideout && context.props.hideout.k) || "K";
+  var text = (p.c === undefined || p.c < 0)
+    ? "Fewer than " + k + " registrations: not shown"
+    : p.n.toLocaleString("en-GB") + " cameras from " + p.r.toLocaleString("en-GB") + " registrations";
+  layer.bindTooltip(text);
 };

@@ -5,6 +5,8 @@ is fixed when a site is written, so no choice of area can split a suppressed cel
 """
 from __future__ import annotations
 
+import functools
+
 import h3
 import pandas as pd
 
@@ -38,14 +40,26 @@ def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
     return out
 
 
+@functools.lru_cache(maxsize=65_536)
+def cell_geometry(cell: str) -> dict:
+    """The cell as a GeoJSON Polygon, cached and shared: do not mutate it.
+
+    Coordinates have 5 decimal places (about 1 m), or 4 (under 6 m) for the finest grid, whose
+    ~9,000 cells over a force must stay a small download; a vertex shared by two cells rounds
+    the same way in both, so the grid still tiles.
+    """
+    digits = 4 if h3.get_resolution(cell) >= 9 else 5
+    ring = [[round(lng, digits), round(lat, digits)] for lat, lng in h3.cell_to_boundary(cell)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
 def cell_polygon(cell: str) -> list[list[float]]:
-    """The cell's outline as a closed GeoJSON ring of [lon, lat].
+    """The cell's outline as a closed GeoJSON ring of [lon, lat] (a copy; see :func:`cell_geometry`).
 
     >>> ring = cell_polygon("87195c1a3ffffff"); ring[0] == ring[-1] and len(ring) == 7
     True
     """
-    ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
-    return ring + [ring[0]]
+    return [list(point) for point in cell_geometry(cell)["coordinates"][0]]
 
 
 def cell_centre(cell: str) -> list[float]:

@@ -12,18 +12,17 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.coverage import (HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_centre, cell_polygon,
-                                          suppressed_cells)
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_centre, cell_polygon
 from dashboard.analytics.suppression import suppress
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
+from dashboard.figures import cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.public.duplicates import offer_existing
 from dashboard.registry import casework, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
-from dashboard.registry.camera_queries import cameras_by_cell
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registrations_by_area, registry_summary
@@ -190,10 +189,7 @@ def create_registration(body: RegistrationIn):
           roles=("analyst", "lead"), query=CoverageCellsQuery, response=CoverageCells)
 def coverage_cells(query: CoverageCellsQuery):
     rt = runtime()
-    with rt.sessions() as s:
-        by_cell = cameras_by_cell(s, query.res, kind=query.kind, placement=query.placement,
-                                  registered_by=query.registered_by, direction_known=query.direction_known)
-    shown = suppressed_cells(by_cell, rt.settings.k_min)
+    shown = cells_shown(query.res, query.kind, query.placement, query.registered_by, query.direction_known)
     cells = [
         {"cell": c, "centre": cell_centre(c), "polygon": cell_polygon(c),
          "cameras": None if hidden else int(cams), "registrations": None if hidden else int(regs), "suppressed": hidden}

@@ -36,13 +36,19 @@ def class_colours(breaks: list[float]) -> list[str]:
 
 
 def colour_for(value: float | None, breaks: list[float]) -> str:
+    index = class_index(value, breaks)
+    return NO_DATA if index < 0 else class_colours(breaks)[index]
+
+
+def class_index(value: float | None, breaks: list[float]) -> int:
+    """Index into ``class_colours(breaks)`` of the class holding ``value`` (-1: no value or no classes).
+
+    >>> class_index(3, [1.0, 3.0, 5.0]), class_index(9, [1.0, 3.0, 5.0]), class_index(None, [1.0])
+    (1, 2, -1)
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or not breaks:
-        return NO_DATA
-    colours = class_colours(breaks)
-    for colour, upper in zip(colours, breaks):
-        if value <= upper:
-            return colour
-    return colours[-1]
+        return -1
+    return next((i for i, upper in enumerate(breaks) if value <= upper), len(breaks) - 1)
 
 
 def quantile_breaks(values: list[float], n: int = len(BLUES)) -> list[float]:

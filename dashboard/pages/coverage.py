@@ -13,15 +13,15 @@ import dash_leaflet as dl
 import pandas as pd
 from dash import Input, Output, html
 
-from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_polygon, suppressed_cells
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_geometry
 from dashboard.cache import OVERVIEW_TTL_S, cache
-from dashboard.components.colour import NO_DATA, colour_for, quantile_breaks
+from dashboard.components.colour import BLUES, colour_for, quantile_breaks
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, district_outlines, js
 from dashboard.pages import Page
-from dashboard.registry.camera_queries import cameras_by_cell
 from dashboard.registry.queries import registrations_by_area
 from dashboard.registry.vocab import CAMERA_KINDS
+from dashboard.figures import cells_shown
 from dashboard.runtime_access import runtime
 
 PREFIX = "coverage-"
@@ -42,27 +42,23 @@ RESOLUTIONS = {7: "Large (about 5 km² each)", 8: "Medium (about 0.7 km²)", 9: 
 ALL = "all"
 
 
-@cache.memoize(timeout=OVERVIEW_TTL_S)
 def _cells(res: int, kind: str | None, placement: str | None, by: str | None, direction: str | None) -> pd.DataFrame:
-    rt = runtime()
-    registered_by = dt.date.fromisoformat(by) if by else None
-    known = None if direction is None else direction == "known"
-    with rt.sessions() as s:
-        frame = cameras_by_cell(s, res, kind=kind, placement=placement, registered_by=registered_by,
-                                direction_known=known)
-    return suppressed_cells(frame, rt.settings.k_min)
+    return cells_shown(res, kind, placement, dt.date.fromisoformat(by) if by else None,
+                       None if direction is None else direction == "known")
 
 
 def _features(cells: pd.DataFrame, k: int) -> tuple[dict, list[float], float]:
+    """The cells as GeoJSON, kept small (a whole-force layer at the finest grid has ~9,000 cells):
+    properties are ``c``, the colour's index in ``BLUES`` and, for shown cells only, the counts
+    ``n`` (cameras) and ``r`` (registrations), or none when suppressed; ``assets/js/map.js`` styles them and writes the
+    tooltips. A suppressed cell carries no number at all."""
     shown = cells.loc[~cells["suppressed"], "cameras"].astype(float).tolist()
     breaks = quantile_breaks(shown)
     features = []
     for cell, regs, cams, hidden in zip(cells["cell"], cells["registrations"], cells["cameras"], cells["suppressed"]):
-        text = (f"Fewer than {k} registrations: not shown" if hidden
-                else f"{int(cams):,} cameras from {int(regs):,} registrations")
-        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [cell_polygon(cell)]},
-                         "properties": {"fill": NO_DATA if hidden else colour_for(float(cams), breaks),
-                                        "suppressed": bool(hidden), "tooltip": text}})
+        properties = {} if hidden else {"c": BLUES.index(colour_for(float(cams), breaks)), "n": int(cams),
+                                                    "r": int(regs)}
+        features.append({"type": "Feature", "geometry": cell_geometry(cell), "properties": properties})
     return {"type": "FeatureCollection", "features": features}, breaks, min(shown, default=0.0)
 
 
@@ -121,7 +117,7 @@ def layout(rt, _user) -> html.Div:
     area_rows, area_note = _area_rows("district")
     cell_map = area_map(MAP, rt.reference, rt.settings, [
         district_outlines(rt.reference, f"{PREFIX}districts"),
-        dl.GeoJSON(data=geojson, id=CELLS, style=js("cellStyle")),
+        dl.GeoJSON(data=geojson, id=CELLS, style=js("cellStyle"), onEachFeature=js("cellTooltip"), hideout={"k": k}),
     ], height="560px")
     return html.Div([
         html.H1("Coverage", className="h3 mb-1"),

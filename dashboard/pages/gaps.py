@@ -23,11 +23,11 @@ from flask_login import current_user
 from plotly.subplots import make_subplots
 
 from dashboard.analytics.exports import FORMATS, export_bytes
-from dashboard.analytics.gap_report import DEFAULT_RADIUS_M, RADII_M, GapQuery, GapReport, gap_report
-from dashboard.cache import OVERVIEW_TTL_S, cache
+from dashboard.analytics.gap_report import DEFAULT_RADIUS_M, RADII_M, GapQuery, GapReport
 from dashboard.components.colour import NO_DATA, class_breaks, colour_for
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, js
+from dashboard.figures import report_for
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
 from dashboard.registry.crime_import import CrimeFileError, import_crimes, parse_police_uk_csv
@@ -90,20 +90,6 @@ def _query_args(query: GapQuery) -> list[tuple[str, str]]:
         args.append(("to", f"{query.last_month:%Y-%m}"))
     args += [("types", t) for t in query.crime_types or ()]
     return args
-
-
-@cache.memoize(timeout=OVERVIEW_TTL_S)
-def _report(query: GapQuery, version: int) -> GapReport:
-    rt = runtime()
-    index, _ = rt.finder.whole_register()
-    with rt.sessions() as s:
-        return gap_report(s, rt.reference, index, query, rt.settings.k_min)
-
-
-def report_for(query: GapQuery) -> GapReport:
-    """The report for ``query`` on the register as it is now (cached per register version)."""
-    _, version = runtime().finder.whole_register()
-    return _report(query, version)
 
 
 # --------------------------------------------------------------------------- files

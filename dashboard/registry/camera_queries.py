@@ -278,3 +278,21 @@ def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = Non
     rows = session.execute(query).all()
     return pd.DataFrame(rows, columns=["cell", "registrations", "cameras"]).astype(
         {"registrations": "int64", "cameras": "int64"})
+
+
+CELL_COLUMNS = ["site_id", "h3_r7", "h3_r8", "h3_r9", "kind", "placement", "direction_known", "consent_at"]
+
+
+def active_cell_frame(session: Session) -> pd.DataFrame:
+    """Every camera on the active register with its site's fixed H3 cells and what the coverage
+    filters need (no position, no contact details): columns ``CELL_COLUMNS``; ``consent_at`` is
+    the registration's consent time, naive UTC."""
+    statement = (
+        sa.select(Site.id, Site.h3_r7, Site.h3_r8, Site.h3_r9, Camera.kind, Camera.placement,
+                  Camera.direction_deg.is_not(None), Registrant.consent_at)
+        .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+        .where(*on_active_register(), Site.h3_r7.is_not(None))
+    )
+    frame = pd.DataFrame(_rows(session, statement), columns=CELL_COLUMNS)
+    frame["consent_at"] = pd.to_datetime(frame["consent_at"], format="ISO8601")
+    return frame.astype({"site_id": "int64", "direction_known": "bool"})

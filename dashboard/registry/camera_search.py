@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search
 from dashboard.registry import casework
-from dashboard.registry.camera_queries import active_camera_frame, postgis_candidates, register_fingerprint
+from dashboard.registry.camera_queries import (active_camera_frame, active_cell_frame, postgis_candidates,
+                                              register_fingerprint)
+from dashboard.registry.cell_counts import CellCounts
 from dashboard.registry.models import AuditEvent
 from dashboard.security.audit import Actor
 
@@ -62,6 +64,10 @@ class CameraFinder:
         # Aggregates over the whole register (gap analysis) need every camera in memory on
         # PostgreSQL too; built only when first asked for.
         self._whole = self.index or LiveCameraIndex(self._load)
+        # Counts per fixed H3 cell for the coverage heatmap, in memory (built when first asked for).
+        self._cells = LiveCameraIndex(self._load_cells, CellCounts.from_frame)
+        self._cells_fingerprint: tuple | None = None
+        self._cells_checked_at = 0.0
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
 
@@ -72,6 +78,25 @@ class CameraFinder:
         self._fingerprint = fingerprint
         self._checked_at = time.monotonic()
         return frame
+
+    def _load_cells(self) -> pd.DataFrame:
+        with self.sessions() as s:
+            fingerprint = register_fingerprint(s)
+            frame = active_cell_frame(s)
+        self._cells_fingerprint = fingerprint
+        self._cells_checked_at = time.monotonic()
+        return frame
+
+    def cell_counts(self) -> tuple[CellCounts, int]:
+        """Cameras and registrations per fixed H3 cell, in memory, and the snapshot's version;
+        rebuilt in the background when the register has changed."""
+        counts = self._cells.current()
+        if time.monotonic() - self._cells_checked_at > CHANGE_CHECK_S:
+            self._cells_checked_at = time.monotonic()
+            with self.sessions() as s:
+                if register_fingerprint(s) != self._cells_fingerprint:
+                    self._cells.rebuild_async()
+        return counts, self._cells.version()
 
     def _changed(self) -> bool:
         self._checked_at = time.monotonic()
@@ -89,6 +114,8 @@ class CameraFinder:
             self.index.rebuild_async()
         elif self._whole.version():
             self._whole.rebuild_async()
+        if self._cells.version():
+            self._cells.rebuild_async()
 
     def whole_register(self) -> tuple[CameraIndex, int]:
         """An index of every active camera, for aggregates, and its version (which changes when

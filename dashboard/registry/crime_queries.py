@@ -57,3 +57,8 @@ def crimes_in(session: Session, first_month: dt.date | None, last_month: dt.date
     unplaced = session.scalar(sa.select(sa.func.count()).select_from(Crime).where(*where, ~located)) or 0
     frame = pd.DataFrame(rows, columns=CRIME_COLUMNS).astype({"crime_id": "int64", "lat": "float64", "lon": "float64"})
     return frame, int(unplaced)
+
+
+def latest_import(session: Session) -> int:
+    """Id of the newest crime import (0 if none): changes whenever crimes are imported."""
+    return int(session.scalar(sa.select(sa.func.max(CrimeImport.id))) or 0)

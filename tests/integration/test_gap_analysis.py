@@ -147,3 +147,22 @@ def test_deprivation_deciles_add_up_to_the_register(registry, reference):
         if not np.isnan(row.registrations if row.registrations is not None else np.nan):
             assert row.registrations == per_decile[row.imd_decile]
     assert deciles["registrations"].notna().sum() >= 8
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"kind": "doorbell"}, {"placement": "indoor"}, {"direction_known": True}, {"direction_known": False},
+    {"registered_by": dt.date(2026, 6, 30)}, {"kind": "fixed", "placement": "outdoor", "registered_by": dt.date(2026, 9, 1)},
+    {"kind": "no-such-kind"},
+])
+def test_in_memory_cell_counts_equal_the_sql_group_by(registry, filters):
+    from dashboard.registry.camera_queries import active_cell_frame, cameras_by_cell
+    from dashboard.registry.cell_counts import CellCounts
+
+    sessions, _, _ = registry
+    with sessions() as s:
+        counts = CellCounts.from_frame(active_cell_frame(s))
+        for res in (7, 8, 9):
+            by_sql = cameras_by_cell(s, res, **filters).sort_values("cell").reset_index(drop=True)
+            in_memory = counts.by_cell(res, **filters).sort_values("cell").reset_index(drop=True)
+            assert in_memory.to_dict("list") == by_sql.to_dict("list")
+            assert filters.get("kind") == "no-such-kind" or len(by_sql) > 0
