@@ -127,9 +127,11 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     for page in all_pages():
         if page.register_callbacks:
             page.register_callbacks(app)
-    # The guard refuses callback requests naming outputs no callback has (a forged body), rather
-    # than letting Dash fail on them.
-    server.extensions["ccr_callbacks"] = frozenset(app.callback_map)
+    # The guard refuses callback requests naming outputs no callback has, or carrying another
+    # number of inputs or states than the callback takes (a forged body), rather than letting
+    # Dash fail on them.
+    server.extensions["ccr_callbacks"] = {key: (len(spec["inputs"]), len(spec["state"]))
+                                          for key, spec in app.callback_map.items()}
     # Dash learns which component scripts it may serve while it renders the index page, which it
     # first does in its first-request set-up; it lets other threads through meanwhile, and they
     # were refused (500) when a browser's first script requests reached a fresh worker process

@@ -67,6 +67,13 @@ def _denied(status: int, message: str) -> Response:
     return response
 
 
+def _shaped_like(body: dict, inputs: int, states: int) -> bool:
+    """The body carries as many inputs and states as the callback takes, each naming a property."""
+    parts = body.get("inputs"), body.get("state", [])
+    return (all(isinstance(p, list) for p in parts) and (len(parts[0]), len(parts[1])) == (inputs, states)
+            and all(isinstance(x, (dict, list)) for p in parts for x in p))
+
+
 def guard() -> Response | None:
     """Flask ``before_request`` hook: None lets the request through, otherwise the refusal."""
     path = request.path
@@ -89,6 +96,8 @@ def guard() -> Response | None:
         known = current_app.extensions.get("ccr_callbacks")
         if known is not None and body.get("output") not in known:
             return _denied(400, "Unknown callback.")
+        if known is not None and not _shaped_like(body, *known[body["output"]]):
+            return _denied(400, "Malformed callback request.")
         return None
     if path.startswith(DASH_DATA_PATHS) or path in SIGNED_IN_ROUTES:
         return None

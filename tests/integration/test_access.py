@@ -27,7 +27,8 @@ def _callback_bodies(app) -> list[tuple[str, dict]]:
             outputs.append({"id": cid, "property": prop})
         body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
                 "inputs": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["inputs"]],
-                "changedPropIds": [], "state": []}
+                "changedPropIds": [],
+                "state": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["state"]]}
         bodies.append((key, body))
     return bodies
 
