@@ -225,6 +225,10 @@ def test_mismatched_lengths_and_bad_codes():
         covered_area_m2([CX], [CY], [0], [90], [20], [0.5], 1)
     with pytest.raises(ValueError, match="one-dimensional"):
         covered_area_m2([[CX]], [[CY]], [[0]], [[90]], [[20]], [[0]], 1)
+    with pytest.raises(ValueError, match="n_groups"):
+        covered_area_m2([CX], [CY], [0], [90], [20], [0], -1)
+    with pytest.raises(ValueError, match="too fine"):  # 7e11 columns by 1.3e12 rows do not fit the keys
+        covered_area_m2([0.0, 700_000.0], [0.0, 1_300_000.0], [0, 0], [90, 90], [1, 1], [0, 0], 1, pixel_m=1e-6)
 
 
 def test_large_ranges():
