@@ -20,35 +20,42 @@ The plane is cut into a fixed lattice of square pixels of side ``pixel_m`` (defa
 ``[i*p, (i+1)*p) x [j*p, (j+1)*p)``. A pixel is covered by a wedge when its CENTRE
 ``((i+0.5)*p, (j+0.5)*p)`` is inside the wedge: distance from the apex ``<= range_m`` and angular
 difference from the direction ``<= angle_deg / 2`` (wrap-safe across north: direction 350, angle 40
-covers bearings 330 to 10). Edges are inside (the angular test allows 1e-12 in the cosine to
-absorb floating-point rounding, about 0.3 mm at 500 m for the narrowest wedges) and so is the
-apex. The covered area of a group is its number of distinct covered pixels times ``p**2``.
-The lattice is fixed, so results are deterministic and do not depend on the order of the cameras.
+covers bearings 330 to 10). Edges are inside, and so is the apex. (The angular test compares
+cosines and allows 1e-12 in the cosine for floating-point rounding: under 1 mm at 500 m for the
+narrowest wedges, nothing measurable for ordinary angles.) The covered area of a group is its
+number of distinct covered pixels times ``p**2``. The lattice is fixed, so the result is
+deterministic and does not depend on the order of the cameras, the chunking or the threads.
 
 Why a raster
 ------------
 An exact vector answer (``shapely.union_all`` of polygonised wedges, grouped by 2 km squares)
-took 114 s for a million wedges on the development machine (2 cores). The raster does the same
-million in about 1.2 s there (``python -m benchmarks.bench_fov_area``: 1.2 s median at 1,000,000
-wedges, and about 250 times faster than ``shapely.union_all`` per group on a 20,000-wedge sample of
-the same data, extrapolated per wedge). It works in chunks of about a million candidate pixel
-centres, so memory stays bounded (about 200 MB peak over the input arrays at a million cameras),
-and hands the chunks to a small thread pool (NumPy releases the GIL in its loops).
+took 114 s for a million wedges on the development machine (2 cores). The raster takes about
+1.1 s there for a million wedges (``python -m benchmarks.bench_fov_area``: median of 3 runs 1.1 s
+on two threads, 1.9 s on one; 1.6-2.7 s while other processes shared the two cores). In the same
+runs, ``shapely.union_all`` per group on 20,384 wedges of 24 whole groups took 1.7-2.0 s, i.e.
+84-96 s extrapolated per wedge to a million: 30 to 80 times the raster, depending on the load.
+Memory is bounded: about 110 MB at peak beyond the input arrays at a million cameras (traced, and
+as growth of the resident set).
 
-How it works: each wedge's bounding box is cut into pixel columns; each column is limited to the
-chord of the wedge's disc; every pixel centre left is tested; the covered ones become int64 keys
-``group | column | row`` (bit widths fitted to the data), sorted and de-duplicated per chunk.
-Wedges are processed in (group, column) order, so a chunk only has to remember the keys of its
-last group that later chunks could still reach (a strip as wide as the longest range).
+How it works: each wedge's bounding box is cut into pixel columns, each column cut to the
+chord of the wedge's disc; the centres left are tested against the wedge's angle (full discs need
+no test), and the covered ones become int64 keys ``group | column | row`` (bit widths fitted to
+the data's extent), sorted and de-duplicated in chunks of about ``_CHUNK_CENTRES`` candidate
+centres. Wedges are processed in (group, first column) order, so a chunk only has to remember the
+keys of its last group that later chunks could still reach (a strip as wide as the longest range).
+Groups are independent, so runs of whole groups are shared out between ``_MAX_THREADS`` (2)
+threads (NumPy releases the GIL in its loops).
 
 Expected error
 --------------
-Against an exact ``shapely.union_all`` of the same wedges (64-segment arcs), the unit tests
-measured, on clustered sets of a few hundred overlapping wedges (ranges 5-40 m) in 3 groups:
-at ``pixel_m=1`` a relative error under 0.3 % per group (bound asserted: 2 %); at the default
-5 m on groups of 2,000 wedges under 1 % (bound asserted: 3 %). Single isolated small wedges are
-coarser at 5 m (a 20 m disc has 52 centres inside, 1,300 m² for 1,256.6 m²: +3.5 %) because a
-pixel is a quarter of the wedge's width; errors on edges largely cancel over many wedges.
+Against an exact ``shapely.union_all`` of the same wedges (64-segment arcs, themselves 0.16 %
+short of a true disc), the unit tests' clustered sets of overlapping wedges (ranges 5-40 m, 3
+groups) measured, over 12 seeds: at ``pixel_m=1`` at most 0.12 % per group (100 wedges a group;
+bound asserted 2 %); at the default 5 m at most 0.3 % on groups of 2,000 wedges (6 seeds; bound
+asserted 1 %) and 0.9 % on groups of 100. The benchmark's sample (24 groups of about 850 wedges)
+is within 0.2 % in total. Edge errors cancel over many wedges; one small wedge alone is coarse at
+5 m: a 20 m disc centred on a pixel centre holds 49 centres, 1,225 m² for 1,256.6 m² (-2.5 %),
+though the count is unbiased over random placements of the disc.
 
 Cameras that do not count
 -------------------------
@@ -73,11 +80,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 PIXEL_M = 5.0
-GRID_EASTING_MAX_M = 700_000.0
-GRID_NORTHING_MAX_M = 1_300_000.0
-CHUNK_CENTRES = 1 << 20  # candidate pixel centres tested per step (sets the memory per thread)
-MAX_THREADS = 2
-SEGMENTS_PER_THREAD = 4  # runs of whole groups handed to the threads
+_GRID_EASTING_MAX_M = 700_000.0
+_GRID_NORTHING_MAX_M = 1_300_000.0
+_CHUNK_CENTRES = 1 << 18  # candidate pixel centres tested per step (sets the memory per thread)
+_MAX_THREADS = 2
+_SEGMENTS_PER_THREAD = 4  # runs of whole groups handed to the threads
 _COS_TOLERANCE = 1e-12  # edges inclusive despite rounding
 _FULL_DISC_COS = -2.0  # below any cosine: every bearing is inside
 _KEY_BITS = 63
@@ -133,7 +140,9 @@ def _group_codes(group: ArrayLike) -> np.ndarray:
 
 def _check_grid(easting: np.ndarray, northing: np.ndarray) -> None:
     with np.errstate(invalid="ignore"):
-        bad = ~((easting >= 0) & (easting <= GRID_EASTING_MAX_M) & (northing >= 0) & (northing <= GRID_NORTHING_MAX_M))
+        on_grid = (easting >= 0) & (easting <= _GRID_EASTING_MAX_M)
+        on_grid &= (northing >= 0) & (northing <= _GRID_NORTHING_MAX_M)
+        bad = ~on_grid
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
@@ -175,10 +184,10 @@ class _Cameras:
     first_col: np.ndarray
 
 
-def _slack_m(reach: np.ndarray) -> np.ndarray:
+def _slack_m(reach: np.ndarray, p: float) -> np.ndarray:
     """Margin added to bounding boxes and chords: more than the angular tolerance (at most about
-    1.5e-6 rad) and the rounding of a chord, far less than a pixel."""
-    return 2e-6 * reach + 1e-9
+    1.5e-6 rad) and the rounding of a chord; never more than a quarter of a pixel (see _tasks)."""
+    return np.minimum(2e-6 * reach + 1e-9, p / 4.0)
 
 
 def _order(
@@ -186,12 +195,14 @@ def _order(
     group: np.ndarray, p: float,
 ) -> tuple[_Cameras, _Layout]:
     """The cameras in processing order, and a key layout that fits every pixel their discs reach."""
-    slack = _slack_m(reach)
-    first_col = np.ceil((east - reach - slack) / p - 0.5).astype("int64")
+    # Bounds of the discs' boxes, one pixel wider than the wedges' boxes computed later (rounding
+    # may move those by one column at most): first_col is a strict lower bound of a wedge's columns.
+    slack = _slack_m(reach, p)
+    first_col = np.ceil((east - reach - slack) / p - 0.5).astype("int64") - 1
     col0 = int(first_col.min())
-    col_end = int(np.floor((east + reach + slack) / p - 0.5).max()) + 1
-    row0 = int(np.ceil((north - reach - slack) / p - 0.5).min())
-    row_end = int(np.floor((north + reach + slack) / p - 0.5).max()) + 1
+    col_end = int(np.floor((east + reach + slack) / p - 0.5).max()) + 2
+    row0 = int(np.ceil((north - reach - slack) / p - 0.5).min()) - 1
+    row_end = int(np.floor((north + reach + slack) / p - 0.5).max()) + 2
     col_bits = _bit_length(max(col_end - col0, 1))
     row_bits = _bit_length(max(row_end - row0, 1))
     group_bits = _bit_length(int(group.max()) + 1)
@@ -240,7 +251,7 @@ def _geometry(east: np.ndarray, direction: np.ndarray, angle: np.ndarray, reach:
     along_y, across_y = cos_dir * cos_half_exact, sin_dir * sin_half
     ends_x = (along_x - across_x, along_x + across_x)
     ends_y = (along_y + across_y, along_y - across_y)
-    slack = _slack_m(reach)
+    slack = _slack_m(reach, p)
     x_min = reach * np.where(-sin_dir >= cos_half, -1.0, np.minimum(np.minimum(*ends_x), 0.0)) - slack
     x_max = reach * np.where(sin_dir >= cos_half, 1.0, np.maximum(np.maximum(*ends_x), 0.0)) + slack
     y_min = reach * np.where(-cos_dir >= cos_half, -1.0, np.minimum(np.minimum(*ends_y), 0.0)) - slack
@@ -300,11 +311,10 @@ def _disc_box_centres(reach: np.ndarray, p: float) -> np.ndarray:
 
 def _tasks(cams: _Cameras, layout: _Layout, p: float, start: int, stop: int) -> Iterator[_Task]:
     """The pixel columns of wedges ``start`` to ``stop`` (whole groups), each cut to the rows whose
-    centre is within range, in tasks of about :data:`CHUNK_CENTRES` candidate centres (a column
+    centre is within range, in tasks of about ``_CHUNK_CENTRES`` candidate centres (a column
     is never split)."""
-    n = stop
     bound = _disc_box_centres(cams.reach[start:stop], p)
-    run_bounds = start + _even_cuts(np.cumsum(bound), 4 * CHUNK_CENTRES)
+    run_bounds = start + _even_cuts(np.cumsum(bound), 4 * _CHUNK_CENTRES)
     for w0, w1 in zip(run_bounds[:-1].tolist(), run_bounds[1:].tolist()):
         if w0 >= w1:
             continue
@@ -320,7 +330,7 @@ def _tasks(cams: _Cameras, layout: _Layout, p: float, start: int, stop: int) -> 
         dx = (col + 0.5) * p - east[wid]
         dx2 = dx * dx
         range2 = (reach * reach)[wid]
-        chord = np.sqrt(np.maximum(range2 - dx2, 0.0)) + _slack_m(reach)[wid]  # a little long: see below
+        chord = np.sqrt(np.maximum(range2 - dx2, 0.0)) + _slack_m(reach, p)[wid]  # a little long: see below
         apex_north = north[wid]
         row_lo = np.ceil((apex_north + np.maximum(-chord, w.y_min[wid])) / p - 0.5).astype("int64")
         row_hi = np.floor((apex_north + np.minimum(chord, w.y_max[wid])) / p - 0.5).astype("int64")
@@ -338,14 +348,14 @@ def _tasks(cams: _Cameras, layout: _Layout, p: float, start: int, stop: int) -> 
         key_first = layout.key_base(cams.group[run][wid], col) + (row_lo - layout.row0)
         dx_sin = dx * w.sin_dir[wid]
         cos_dir, cos_half = w.cos_dir[wid], w.cos_half[wid]
-        col_bounds = _even_cuts(np.cumsum(rows), CHUNK_CENTRES)
+        col_bounds = _even_cuts(np.cumsum(rows), _CHUNK_CENTRES)
         for c0, c1 in zip(col_bounds[:-1].tolist(), col_bounds[1:].tolist()):
             # where later tasks start: the rest of this wedge, then the group's next wedges
             if c1 < total:
                 nxt, next_col = w0 + int(wid[c1]), int(col[c1])
-                if nxt + 1 < n and cams.group[nxt + 1] == cams.group[nxt]:
+                if nxt + 1 < stop and cams.group[nxt + 1] == cams.group[nxt]:
                     next_col = min(next_col, int(cams.first_col[nxt + 1]))
-            elif w1 < n:
+            elif w1 < stop:
                 nxt, next_col = w1, int(cams.first_col[w1])
             else:
                 nxt = -1
@@ -453,13 +463,15 @@ def _threads() -> int:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(MAX_THREADS, cpus))
+    return max(1, min(_MAX_THREADS, cpus))
 
 
 def _segments(cams: _Cameras, p: float, parts: int) -> list[tuple[int, int]]:
-    """Cut the cameras into about ``parts`` runs of similar work, at group boundaries."""
+    """Cut the cameras into about ``parts`` runs of similar work at group boundaries (fewer when
+    there is little work)."""
     n = cams.east.size
     cumulative = np.cumsum(_disc_box_centres(cams.reach, p))
+    parts = max(1, min(parts, int(cumulative[-1]) // _CHUNK_CENTRES))
     targets = np.arange(1, parts) * (cumulative[-1] / parts)
     at = np.minimum(np.searchsorted(cumulative, targets), n - 1)
     cuts = np.searchsorted(cams.group, cams.group[at], side="right")  # end of the group there
@@ -506,17 +518,25 @@ def covered_area_m2(
     Raises
     ------
     ValueError
-        If ``pixel_m`` is not finite and positive, the arrays are not one-dimensional of one
-        length, a group code is ``n_groups`` or more, or a counted camera lies off the grid.
+        If ``pixel_m`` is not finite and positive, ``n_groups`` is not a non-negative integer,
+        the arrays are not one-dimensional of one length, a group code is not an integer or is
+        ``n_groups`` or more, a counted camera lies off the grid (or at NaN), or ``pixel_m`` is
+        too fine for the data's extent to fit the int64 keys.
+
+    Notes
+    -----
+    Work and memory grow with the pixels the wedges reach (about ``pi * range_m**2 / pixel_m**2``
+    each for a disc); a million cameras of 10-40 m take about a second on two cores at 5 m.
 
     Examples
     --------
-    A full disc of radius 20 m (52 pixel centres of a 5 m lattice), the same disc twice in group 1
-    (counted once), and a quarter of it in group 2:
+    A full disc of radius 20 m centred on a pixel centre (the 49 centres within 4 pixels of it),
+    the same disc twice in group 1 (counted once), and a 90 degree wedge of it in group 2 (17
+    centres: edges are inside); group 3 has no camera:
 
     >>> covered_area_m2([402.5, 402.5, 402.5, 402.5], [302.5] * 4, [np.nan, np.nan, np.nan, 45.0],
     ...                 [360, 360, 360, 90], [20, 20, 20, 20], [0, 1, 1, 2], n_groups=4).tolist()
-    [1300.0, 1300.0, 400.0, 0.0]
+    [1225.0, 1225.0, 425.0, 0.0]
     """
     try:
         p = float(pixel_m)
@@ -555,11 +575,12 @@ def covered_area_m2(
     _check_grid(east, north)
     cameras, layout = _order(east, north, direction, angle, reach, codes[use], p)
 
-    segments = _segments(cameras, p, SEGMENTS_PER_THREAD * _threads())
-    if len(segments) == 1 or _threads() == 1:
-        results = [_count_pixels(cameras, layout, p, start, stop) for start, stop in segments]
+    threads = _threads()
+    segments = _segments(cameras, p, _SEGMENTS_PER_THREAD * threads if threads > 1 else 1)
+    if len(segments) == 1:
+        results = [_count_pixels(cameras, layout, p, *segments[0])]
     else:  # groups are independent: each segment on its own thread (NumPy releases the GIL)
-        with ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="fov-area") as pool:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fov-area") as pool:
             results = list(pool.map(lambda s: _count_pixels(cameras, layout, p, *s), segments))
     pixels = np.zeros(n_groups, dtype="int64")
     for first_group, counts in results:

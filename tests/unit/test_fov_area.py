@@ -258,14 +258,14 @@ def test_chunks_threads_and_order_do_not_change_the_answer(monkeypatch):
     reference = covered_area_m2(*args)
     shuffle = np.random.default_rng(1).permutation(east.size)
     assert covered_area_m2(*(a[shuffle] for a in args[:-1]), 3).tolist() == reference.tolist()
-    monkeypatch.setattr(fov_area, "CHUNK_CENTRES", 97)  # many tasks, carries across them
+    monkeypatch.setattr(fov_area, "_CHUNK_CENTRES", 97)  # many tasks, carries across them
     assert covered_area_m2(*args).tolist() == reference.tolist()
-    monkeypatch.setattr(fov_area, "MAX_THREADS", 1)
+    monkeypatch.setattr(fov_area, "_MAX_THREADS", 1)
     assert covered_area_m2(*args).tolist() == reference.tolist()
     # one group holding everything (nothing to split between threads)
     one_group = covered_area_m2(east, north, direction, angle, reach, np.zeros_like(group), 1)
-    monkeypatch.setattr(fov_area, "CHUNK_CENTRES", 1 << 18)
-    monkeypatch.setattr(fov_area, "MAX_THREADS", 2)
+    monkeypatch.setattr(fov_area, "_CHUNK_CENTRES", 1 << 18)
+    monkeypatch.setattr(fov_area, "_MAX_THREADS", 2)
     assert covered_area_m2(east, north, direction, angle, reach, np.zeros_like(group), 1).tolist() == one_group.tolist()
     assert one_group[0] <= reference.sum()
 
