@@ -12,7 +12,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from dashboard.analytics.coverage import area_table, areas_for_level
-from dashboard.analytics.gaps import by_deprivation_decile, coverage_by_area, force_totals, recruitment_targets
+from dashboard.analytics.gaps import (by_deprivation_decile, coverage_by_area, force_totals, recruitment_targets,
+                                     registrations_per_area)
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
@@ -65,14 +66,19 @@ def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, qu
 
     small = ref.small_areas.set_index("code")
     district = small["district_code"].reindex(lsoa).to_numpy(object)
-    decile = small["imd_decile"].reindex(lsoa).to_numpy()
-    area = lsoa if query.level == "lsoa" else district
-    points = pd.DataFrame({"area_code": area, "decile": decile, "near": coverage.near, "in_view": coverage.in_view})
-    pairs = pd.DataFrame({"area_code": area[coverage.pair_point], "decile": decile[coverage.pair_point],
-                          "site_id": coverage.pair_site})
-
+    decile = small["imd_decile"].reindex(lsoa).to_numpy(dtype="float64", na_value=np.nan)
     areas = areas_for_level(ref, query.level)
-    by_area = coverage_by_area(points, pairs, areas, k)
+    area = lsoa if query.level == "lsoa" else district
+    area_index = pd.Index(areas["code"]).get_indexer(area)
+    decile_index = np.where(np.isnan(decile), -1, np.nan_to_num(decile) - 1).astype("int64")
+    points = pd.DataFrame({"area_code": area, "decile": pd.array(decile_index + 1, dtype="Int64"),
+                           "near": coverage.near, "in_view": coverage.in_view})
+
+    def basis(codes: np.ndarray, per_point: np.ndarray) -> pd.DataFrame:
+        counts = registrations_per_area(per_point[coverage.pair_point], coverage.pair_site, len(codes))
+        return pd.DataFrame({"area_code": codes, "registrations_near": counts})
+
+    by_area = coverage_by_area(points, basis(areas["code"].to_numpy(object), area_index), areas, k)
     registered = area_table(registrations_by_area(session, query.level), areas, k)
     attributes = registered[["code", "registrations_per_1000"]].assign(
         imd_decile=small["imd_decile"].reindex(registered["code"]).to_numpy() if query.level == "lsoa" else pd.NA)
@@ -83,7 +89,7 @@ def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, qu
 
     deciles = pd.DataFrame({"code": list(range(1, 11)), "name": [str(d) for d in range(1, 11)]})
     crime_deciles = coverage_by_area(points.assign(area_code=points["decile"]),
-                                     pairs.assign(area_code=pairs["decile"]), deciles, k)
+                                     basis(np.arange(1, 11), decile_index), deciles, k)
     by_decile = by_deprivation_decile(
         registrations_by_area(session, "lsoa"),
         ref.small_areas[["code", "imd_decile", "households_estimate"]].rename(
@@ -91,5 +97,6 @@ def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, qu
     by_decile = by_decile.assign(crimes=crime_deciles["points"].to_numpy(),
                                  crimes_near=crime_deciles["near"].to_numpy(),
                                  share_near=crime_deciles["share_near"].to_numpy())
-    return GapReport(query, force_totals(points, pairs, k), unplaced, int((~inside).sum()), by_area, targets,
+    everyone = int(registrations_per_area(np.zeros(len(coverage.pair_site), "int64"), coverage.pair_site, 1)[0])
+    return GapReport(query, force_totals(points, everyone, k), unplaced, int((~inside).sum()), by_area, targets,
                      by_decile)

@@ -14,17 +14,21 @@ steps and the same guarantees as the officer search (:mod:`dashboard.geo.search`
    by ``pyproj.Geod`` for pairs within :data:`~dashboard.geo.search.EXACT_BAND_M` of the
    radius; inclusion is Geod's ``distance <= radius_m``, as in the officer search.
 
-In view uses :func:`dashboard.geo.fov.in_view_codes` with the kind's default angle and range
-where the owner gave none, exactly as the officer search ranks ``in_view == "yes"``. A camera
-whose range reaches further than the radius (an owner may give up to 500 m) can see a point
-outside the radius; :func:`point_coverage` finds those with a second join over just the
-cameras whose range exceeds the radius, so the common case never pays for the rare long range.
+"Near" joins the points with the *sites* (a registration's cameras share its position), and
+only pairs near the edge of the circle are measured: a grid distance under
+:func:`surely_inside_m` is inside whatever the projection's scale. "In view" joins the points
+with the cameras within their own range of view, every pair measured, and uses
+:func:`dashboard.geo.fov.in_view_codes` with the kind's default angle and range where the owner
+gave none, exactly as the officer search ranks ``in_view == "yes"``. Cameras that see further
+than :data:`VIEW_REACH_M` (an owner may give up to 500 m) are joined on their own, so the
+common short views never pay for the rare long one. The grids are built once per index.
 
 Nothing here leaves the server: callers aggregate to areas and suppress small counts
 (promise 4) before anything is shown.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -39,6 +43,7 @@ from dashboard.geo.search import (
     EXACT_BAND_M,
     MARGIN_ABSOLUTE_M,
     MARGIN_RELATIVE,
+    MIN_RADIUS_M,
     CameraIndex,
     check_radius,
     local_inverse,
@@ -47,6 +52,10 @@ from dashboard.geo.search import (
 )
 
 CHUNK_POINTS = 20_000
+SITE_CELL_M = 50.0  # grid cells for joining points with sites (radius 25 to 500 m)
+VIEW_CELL_M = 25.0  # and with cameras within their range of view
+VIEW_REACH_M = 40.0  # the longest default range (ptz); cameras an owner says see further are joined on their own
+SURE_SCALE = 0.999
 
 
 @dataclass(frozen=True)
@@ -126,9 +135,11 @@ def grid_radii_m(radius_m: float, x: np.ndarray) -> np.ndarray:
     return radius_m * scale * (1.0 + MARGIN_RELATIVE) + MARGIN_ABSOLUTE_M
 
 
-def _grid_candidates(grid: Grid, x: np.ndarray, y: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(point, position) of every grid point within grid radius ``g[point]`` of ``(x, y)[point]``."""
-    none = np.empty(0, "int64"), np.empty(0, "int64")
+def _grid_candidates(grid: Grid, x: np.ndarray, y: np.ndarray,
+                     g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, position, squared grid distance) of every grid point within grid radius ``g[point]``
+    of ``(x, y)[point]``."""
+    none = np.empty(0, "int64"), np.empty(0, "int64"), np.empty(0)
     if grid.nrows == 0 or len(x) == 0:
         return none
     cell = grid.cell_m
@@ -150,24 +161,35 @@ def _grid_candidates(grid: Grid, x: np.ndarray, y: np.ndarray, g: np.ndarray) ->
     pair_point = np.repeat(point, lengths)
     position = np.arange(total, dtype="int64") + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     dx, dy = grid.x[position] - x[pair_point], grid.y[position] - y[pair_point]
-    keep = dx * dx + dy * dy <= g[pair_point] ** 2
-    return pair_point[keep], position[keep]
+    d2 = dx * dx + dy * dy
+    keep = d2 <= g[pair_point] ** 2
+    return pair_point[keep], position[keep], d2[keep]
 
 
 def pairs_within(grid: Grid, cam_lat: np.ndarray, cam_lon: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                 x: np.ndarray, y: np.ndarray, radius_m: float, chunk: int = CHUNK_POINTS) -> Pairs:
+                 x: np.ndarray, y: np.ndarray, radius_m: float, *, measure_all: bool = True,
+                 chunk: int = CHUNK_POINTS) -> Pairs:
     """Every (point, camera) pair with geodesic distance ``<= radius_m``.
 
     ``cam_lat``/``cam_lon`` are in the grid's sorted order; ``x``/``y`` are the points' grid
-    coordinates (from the same transformer as the grid's).
+    coordinates (from the same transformer as the grid's). With ``measure_all=False``, pairs
+    whose grid distance puts them certainly inside (:func:`surely_inside_m`) are kept without
+    measuring them (their ``distance_m`` and ``bearing_deg`` are NaN): only the pairs near the
+    edge of the circle need the geodesic, which is most of the cost.
     """
     parts = []
+    sure_m = surely_inside_m(radius_m) if not measure_all else -1.0
     for start in range(0, len(lat), chunk):
         sl = slice(start, start + chunk)
         px, py = x[sl], y[sl]
-        point, position = _grid_candidates(grid, px, py, grid_radii_m(radius_m, px))
+        point, position, d2 = _grid_candidates(grid, px, py, grid_radii_m(radius_m, px))
         if not len(point):
             continue
+        sure = d2 <= sure_m * sure_m if sure_m > 0 else np.zeros(len(point), dtype=bool)
+        if sure.any():
+            parts.append(Pairs(point[sure] + start, position[sure], np.full(int(sure.sum()), np.nan),
+                               np.full(int(sure.sum()), np.nan)))
+            point, position = point[~sure], position[~sure]
         plat, plon = lat[sl][point], lon[sl][point]
         distance_m, bearing_deg = local_inverse(cam_lat[position], cam_lon[position], plat, plon)
         near = distance_m <= radius_m + EXACT_BAND_M
@@ -182,6 +204,20 @@ def pairs_within(grid: Grid, cam_lat: np.ndarray, cam_lon: np.ndarray, lat: np.n
                 bearing_deg[inside]
         parts.append(Pairs(point + start, position, distance_m, bearing_deg))
     return Pairs.concat(parts)
+
+
+def surely_inside_m(radius_m: float) -> float:
+    """A grid distance under which two points are certainly within ``radius_m`` geodesic metres.
+
+    Grid distance is at least 0.9993 of the geodesic anywhere in Great Britain (BNG's scale is
+    never below 0.9996 and the search module's margin allows 3e-4 for the datum shift), less
+    5 m for seams between datum-shift methods; so geodesic <= (grid + 5) / 0.999 and a grid
+    distance up to ``0.999 r - 5`` is inside.
+
+    >>> surely_inside_m(100.0)
+    94.9
+    """
+    return round(SURE_SCALE * radius_m - MARGIN_ABSOLUTE_M, 9)
 
 
 def to_grid(lat: ArrayLike, lon: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -203,9 +239,49 @@ def to_grid(lat: ArrayLike, lon: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.
     return lat, lon, x, y
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """Grids over one index, built once per index (it is immutable)."""
+
+    sites: Grid  # one point per site (all of a site's cameras share its position)
+    site_lat: np.ndarray
+    site_lon: np.ndarray
+    site_id: np.ndarray
+    views: Grid  # cameras that see at most VIEW_REACH_M
+    view_reach_m: float
+    view_positions: np.ndarray  # into the index's arrays, in the views grid's order
+    far: Grid  # cameras that see further
+    far_reach_m: float
+    far_positions: np.ndarray
+    angle_deg: np.ndarray  # effective angle and range of every camera (the kind's where not given)
+    range_m: np.ndarray
+
+
+@functools.lru_cache(maxsize=1)
+def _prepared(index: CameraIndex) -> _Prepared:
+    cell_m, (x0, y0), (nrows, ncols), keys, x, y = index.grid_parts()
+    cam = index.arrays()
+    angle_deg, range_m, _ = fill_fov(cam["fov_angle_deg"], cam["fov_range_m"], *index.kind_defaults())
+    _, first = np.unique(cam["site_id"], return_index=True)
+    sites, site_order = Grid.build(x[first], y[first], SITE_CELL_M)
+    first = first[site_order]
+    short = np.flatnonzero(range_m <= VIEW_REACH_M)
+    far = np.flatnonzero(~(range_m <= VIEW_REACH_M) & np.isfinite(range_m))
+    views, view_order = Grid.build(x[short], y[short], VIEW_CELL_M)
+    far_reach = float(range_m[far].max()) if len(far) else 0.0
+    far_grid, far_order = Grid.build(x[far], y[far], max(far_reach, VIEW_CELL_M))
+    return _Prepared(sites, cam["lat"][first], cam["lon"][first], cam["site_id"][first],
+                     views, float(range_m[short].max()) if len(short) else 0.0, short[view_order],
+                     far_grid, far_reach, far[far_order], angle_deg, range_m)
+
+
 def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float) -> PointCoverage:
     """Which points have a registered camera within ``radius_m`` (geodesic), and which are in the
     field of view of one (any distance: a view reaches as far as its range).
+
+    "Near" joins the points with the sites (one per registration; its cameras share its position)
+    and measures only the pairs near the edge of the circle (:func:`surely_inside_m`). "In view"
+    joins the points with the cameras within their own range, measured exactly.
 
     Parameters
     ----------
@@ -216,7 +292,7 @@ def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m:
     Returns
     -------
     PointCoverage; ``pair_point``/``pair_site`` list each (point, site) pair that made a point
-    ``near`` or ``in_view`` (a site may repeat for one point when it has several cameras).
+    ``near`` or ``in_view`` (a pair may repeat).
 
     Examples
     --------
@@ -230,32 +306,24 @@ def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m:
     seen = np.zeros(len(lat), dtype=bool)
     if len(index) == 0 or len(lat) == 0:
         return PointCoverage(near, seen, np.empty(0, "int64"), np.empty(0, "int64"))
-    cell_m, (x0, y0), (nrows, ncols), keys, grid_x, grid_y = index.grid_parts()
-    grid = Grid(cell_m, x0, y0, nrows, ncols, keys, grid_x, grid_y)
-    cam = index.arrays()
-    angle_deg, range_m, _ = fill_fov(cam["fov_angle_deg"], cam["fov_range_m"], *index.kind_defaults())
+    prep = _prepared(index)
+    direction_deg = index.arrays()["direction_deg"]
+    site_of_camera = index.arrays()["site_id"]
 
-    pairs = pairs_within(grid, cam["lat"], cam["lon"], lat, lon, x, y, float(radius_m))
-    near[pairs.point] = True
-    views = _views(pairs, cam["direction_deg"], angle_deg, range_m)
-    seen[pairs.point[views]] = True
-    point_parts, site_parts = [pairs.point], [cam["site_id"][pairs.position]]
-
-    far = np.flatnonzero(range_m > radius_m)  # cameras that can see beyond the radius (rare)
-    if len(far):
-        far_grid, order = Grid.build(grid.x[far], grid.y[far], max(float(range_m[far].max()), grid.cell_m))
-        far = far[order]
-        extra = pairs_within(far_grid, cam["lat"][far], cam["lon"][far], lat, lon, x, y, float(range_m[far].max()))
-        extra = Pairs(extra.point, far[extra.position], extra.distance_m, extra.bearing_deg)
-        beyond = extra.distance_m > radius_m  # the pairs within the radius were judged above
-        extra = Pairs(extra.point[beyond], extra.position[beyond], extra.distance_m[beyond], extra.bearing_deg[beyond])
-        views = _views(extra, cam["direction_deg"], angle_deg, range_m)
-        seen[extra.point[views]] = True
-        point_parts.append(extra.point[views])
-        site_parts.append(cam["site_id"][extra.position[views]])
+    close = pairs_within(prep.sites, prep.site_lat, prep.site_lon, lat, lon, x, y, float(radius_m),
+                         measure_all=False)
+    near[close.point] = True
+    point_parts, site_parts = [close.point], [prep.site_id[close.position]]
+    for grid, reach_m, positions in ((prep.views, prep.view_reach_m, prep.view_positions),
+                                     (prep.far, prep.far_reach_m, prep.far_positions)):
+        if not len(positions) or reach_m < MIN_RADIUS_M:
+            continue
+        cam_lat, cam_lon = index.arrays()["lat"][positions], index.arrays()["lon"][positions]
+        pairs = pairs_within(grid, cam_lat, cam_lon, lat, lon, x, y, reach_m)
+        camera = positions[pairs.position]
+        views = in_view_codes(direction_deg[camera], prep.angle_deg[camera], prep.range_m[camera],
+                              pairs.bearing_deg, pairs.distance_m) == YES
+        seen[pairs.point[views]] = True
+        point_parts.append(pairs.point[views])
+        site_parts.append(site_of_camera[camera[views]])
     return PointCoverage(near, seen, np.concatenate(point_parts), np.concatenate(site_parts))
-
-
-def _views(pairs: Pairs, direction_deg: np.ndarray, angle_deg: np.ndarray, range_m: np.ndarray) -> np.ndarray:
-    p = pairs.position
-    return in_view_codes(direction_deg[p], angle_deg[p], range_m[p], pairs.bearing_deg, pairs.distance_m) == YES

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard.geo.fov import fill_effective_fov, in_view_codes
@@ -46,10 +47,16 @@ def test_hand_made_points_near_in_view_and_beyond():
 
 @pytest.mark.parametrize("radius_m", [20, 100, 250])
 def test_random_points_match_brute_force(radius_m):
-    frame = synthetic_cameras(3_000, seed=11)
     rng = np.random.default_rng(radius_m)
+    # As on the register, every camera sits at its site's position: one site per position, and
+    # 600 sites with a second camera (another kind and direction) at the same place.
+    frame = synthetic_cameras(3_000, seed=11).assign(site_id=np.arange(1, 3_001))
+    extra = frame.iloc[rng.integers(0, 3_000, 600)].drop_duplicates("site_id")
+    extra = extra.assign(kind="fixed", direction_deg=rng.integers(0, 360, len(extra)).astype(float))
+    extra = extra.assign(camera_id=np.arange(10_001, 10_001 + len(extra)))
+    frame = pd.concat([frame, extra], ignore_index=True)
     # points near cameras (so many pairs sit close to the radius) and some anywhere
-    pick = rng.integers(0, len(frame), 300)
+    pick = rng.integers(0, 3_000, 300)
     lat = frame["lat"].to_numpy()[pick] + rng.normal(size=300) * radius_m / 111_000
     lon = frame["lon"].to_numpy()[pick] + rng.normal(size=300) * radius_m / 68_000
     frame.loc[rng.random(len(frame)) < 0.05, "fov_range_m"] = 400.0  # some long-range views
