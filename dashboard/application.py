@@ -20,6 +20,7 @@ from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import guard
 from dashboard.pages.campaigns import files as campaign_files
+from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
@@ -48,6 +49,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(public_blueprint)
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)
+    server.register_blueprint(coverage_files)
     init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
 
     @server.get("/sources")

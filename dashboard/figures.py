@@ -10,6 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
+from dashboard.analytics.area_report import area_coverage
 from dashboard.analytics.coverage import suppressed_cells
 from dashboard.analytics.gap_report import GapQuery, GapReport, gap_report
 from dashboard.cache import OVERVIEW_TTL_S, cache
@@ -42,3 +43,17 @@ def report_for(query: GapQuery) -> GapReport:
     with rt.sessions() as s:
         crimes_version = latest_import(s)
     return _report(query, version, crimes_version)
+
+
+@cache.memoize(timeout=OVERVIEW_TTL_S)
+def _areas(level: str, radius_m: int, version: int) -> pd.DataFrame:
+    rt = runtime()
+    index, _ = rt.finder.whole_register()
+    with rt.sessions() as s:
+        return area_coverage(s, rt.reference, index, level, radius_m, rt.settings.k_min)
+
+
+def areas_for(level: str, radius_m: int) -> pd.DataFrame:
+    """``area_coverage`` of the register as it is now (cached per register version)."""
+    _, version = runtime().finder.whole_register()
+    return _areas(level, radius_m, version)

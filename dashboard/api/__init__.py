@@ -12,12 +12,12 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, area_table, areas_for_level, cell_centre, cell_polygon
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, cell_centre, cell_polygon
 from dashboard.analytics.suppression import suppress
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
-from dashboard.figures import cells_shown
+from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.public.duplicates import offer_existing
 from dashboard.registry import casework, registration
@@ -25,7 +25,7 @@ from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
-from dashboard.registry.queries import registrations_by_area, registry_summary
+from dashboard.registry.queries import registry_summary
 from dashboard.registry.vocab import ROLES
 from dashboard.runtime_access import runtime
 
@@ -199,13 +199,12 @@ def coverage_cells(query: CoverageCellsQuery):
 
 
 @blueprint.get("/coverage/areas")
-@endpoint("GET", "/api/v1/coverage/areas", summary="Registrations and cameras per district or LSOA (K-suppressed)",
+@endpoint("GET", "/api/v1/coverage/areas", summary="Registrations, cameras, postcodes with a camera nearby and ground "
+          "in view per district or LSOA (K-suppressed)",
           roles=("analyst", "lead"), query=CoverageAreasQuery, response=CoverageAreas)
 def coverage_areas(query: CoverageAreasQuery):
     rt = runtime()
-    with rt.sessions() as s:
-        by_area = registrations_by_area(s, query.level)
-    table = area_table(by_area, areas_for_level(rt.reference, query.level), rt.settings.k_min)
+    table = areas_for(query.level, query.near_m)
 
     def number(v, kind=int):
         return None if pd.isna(v) else kind(v)
@@ -213,10 +212,13 @@ def coverage_areas(query: CoverageAreasQuery):
     rows = [{"code": r.code, "name": r.name, "households": number(r.households, lambda x: round(float(x), 1)),
              "registrations": number(r.registrations), "cameras": number(r.cameras),
              "registrations_per_1000": number(r.registrations_per_1000, float),
-             "cameras_per_1000": number(r.cameras_per_1000, float), "suppressed": bool(pd.isna(r.registrations))}
+             "cameras_per_1000": number(r.cameras_per_1000, float), "postcodes": int(r.postcodes),
+             "postcodes_near_share": number(r.share_postcodes_near, float), "area_km2": float(r.area_km2),
+             "in_view_km2": number(r.in_view_km2, float), "in_view_share": number(r.share_in_view, float),
+             "suppressed": bool(pd.isna(r.registrations))}
             for r in table.itertuples()]
-    return {"level": query.level, "k": rt.settings.k_min, "households_source": HOUSEHOLDS_SOURCE[query.level],
-            "areas": rows}
+    return {"level": query.level, "near_m": query.near_m, "k": rt.settings.k_min,
+            "households_source": HOUSEHOLDS_SOURCE[query.level], "areas": rows}
 
 
 @blueprint.get("/openapi.json")

@@ -217,6 +217,7 @@ class CoverageAreasQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Literal["district", "lsoa"] = Field("district", description="districts or small areas (LSOA 2021)")
+    near_m: Literal[50, 100, 200] = Field(100, description="distance for the share of postcodes with a camera nearby")
 
 
 class CoverageArea(BaseModel):
@@ -227,11 +228,19 @@ class CoverageArea(BaseModel):
     cameras: int | None = Field(description="null when suppressed")
     registrations_per_1000: float | None
     cameras_per_1000: float | None
+    postcodes: int = Field(description="postcodes (with coordinates) in the area")
+    postcodes_near_share: float | None = Field(description="share 0..1 of them with a registered camera within near_m; "
+                                                          "null when drawn from fewer than k registrations")
+    area_km2: float
+    in_view_km2: float | None = Field(description="ground inside the union of the cameras' fields of view (5 m grid); "
+                                                  "null when drawn from fewer than k registrations")
+    in_view_share: float | None
     suppressed: bool
 
 
 class CoverageAreas(BaseModel):
     level: str
+    near_m: int
     k: int
     households_source: str
     areas: list[CoverageArea]

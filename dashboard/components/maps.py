@@ -63,3 +63,21 @@ def radius_bounds(lat: float, lon: float, radius_m: float) -> list[list[float]]:
     dlat = radius_m / 111_132.0
     dlon = radius_m / (111_320.0 * math.cos(math.radians(lat)))
     return [[lat - dlat, lon - dlon], [lat + dlat, lon + dlon]]
+
+
+def choropleth(base: dict, values: dict, tooltips: dict, blank: frozenset[str] = frozenset()) -> tuple[dict, list[float]]:
+    """Area polygons (``base``: a FeatureCollection with ``code`` and ``name`` properties, not
+    mutated) coloured by ``values[code]`` in equal-width classes; a missing or None value is grey
+    (suppressed), a code in ``blank`` white (nothing to show). Each feature's tooltip is
+    "<name>: <tooltips[code]>". Returns the layer and the class breaks."""
+    from dashboard.components.colour import class_breaks, colour_for
+
+    breaks = class_breaks([float(v) for v in values.values() if v is not None])
+    features = []
+    for feature in base["features"]:
+        props = feature["properties"]
+        code = props["code"]
+        fill = "#ffffff" if code in blank else colour_for(values.get(code), breaks)
+        features.append({**feature, "properties": {**props, "fill": fill,
+                                                    "tooltip": f"{props['name']}: {tooltips.get(code, '')}"}})
+    return {"type": "FeatureCollection", "features": features}, breaks

@@ -24,9 +24,8 @@ from plotly.subplots import make_subplots
 
 from dashboard.analytics.exports import FORMATS, export_bytes
 from dashboard.analytics.gap_report import DEFAULT_RADIUS_M, RADII_M, GapQuery, GapReport
-from dashboard.components.colour import NO_DATA, class_breaks, colour_for
 from dashboard.components.legend import legend
-from dashboard.components.maps import area_map, js
+from dashboard.components.maps import area_map, choropleth, js
 from dashboard.figures import report_for
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
@@ -153,23 +152,18 @@ def _headline(report: GapReport, k: int):
 def _choropleth(report: GapReport, k: int) -> tuple[dict, list[float]]:
     ref = runtime().reference
     base = small_areas_geojson(ref) if report.query.level == "lsoa" else districts_geojson(ref)
-    rows = report.by_area.set_index("code")
-    breaks = class_breaks([float(v) for v in rows["share_near"].dropna()])
-    features = []
-    for feature in base["features"]:
-        code = feature["properties"]["code"]
-        row = rows.loc[code] if code in rows.index else None
-        if row is None or row["points"] == 0:
-            fill, text = "#ffffff", "no crimes in these months"
-        elif row["suppressed"]:
-            fill, text = NO_DATA, f"{row['points']:,} crimes; coverage not shown (fewer than {k} registrations near)"
+    values, tooltips, blank = {}, {}, set()
+    for row in report.by_area.itertuples():
+        if row.points == 0:
+            blank.add(row.code)
+            tooltips[row.code] = "no crimes in these months"
+        elif row.suppressed:
+            tooltips[row.code] = f"{row.points:,} crimes; coverage not shown (fewer than {k} registrations near)"
         else:
-            fill = colour_for(float(row["share_near"]), breaks)
-            text = (f"{row['points']:,} crimes; {row['near']:,} ({_pct(row['share_near'])}) with a camera within "
-                    f"{report.query.radius_m} m; {row['in_view']:,} in view")
-        features.append({**feature, "properties": {**feature["properties"], "fill": fill,
-                                                    "tooltip": f"{feature['properties']['name']}: {text}"}})
-    return {"type": "FeatureCollection", "features": features}, breaks
+            values[row.code] = float(row.share_near)
+            tooltips[row.code] = (f"{row.points:,} crimes; {row.near:,} ({_pct(row.share_near)}) with a camera within "
+                                  f"{report.query.radius_m} m; {row.in_view:,} in view")
+    return choropleth(base, values, tooltips, frozenset(blank))
 
 
 def _viewport(report: GapReport) -> dict:

@@ -112,11 +112,25 @@ def test_every_analyst_answer_is_aggregate_and_suppressed(demo_app, runtime, rol
         for feature in json.loads(text)["response"]["coverage-cells"]["data"]["features"]:
             assert "r" not in feature["properties"] or feature["properties"]["r"] >= K
     areas = next(k for k in demo_app.callback_map if "coverage-areas.rowData" in k)
-    for level in ("district", "lsoa"):
-        text = _post(client, areas, {"coverage-level": level}).get_data(as_text=True)
+    for level, near in (("district", "100"), ("lsoa", "50"), ("lsoa", "200")):
+        text = _post(client, areas, {"coverage-level": level, "coverage-near": near}).get_data(as_text=True)
         answers.append((f"areas {level}", text))
         for row in json.loads(text)["response"]["coverage-areas"]["rowData"]:
             assert not isinstance(row["registrations"], int) or row["registrations"] >= K
+        for fmt in ("csv", "geojson", "gpkg"):
+            exported = client.get(f"/coverage/export/areas.{fmt}?level={level}&near={near}")
+            assert exported.status_code == 200
+            if fmt != "gpkg":
+                answers.append((f"coverage export areas.{fmt}", exported.get_data(as_text=True)))
+    for args in ("res=9", "res=7&kind=doorbell&placement=outdoor&direction=known&by=2026-09-01", "res=8"):
+        for fmt in ("csv", "geojson", "gpkg"):
+            exported = client.get(f"/coverage/export/cells.{fmt}?{args}")
+            assert exported.status_code == 200
+            if fmt == "csv":
+                for row in csv.DictReader(io.StringIO(exported.get_data(as_text=True))):
+                    assert row["registrations"] == "" or int(row["registrations"]) >= K
+            if fmt != "gpkg":
+                answers.append((f"coverage export cells.{fmt} {args}", exported.get_data(as_text=True)))
 
     # gap analysis at several periods, types, radii and levels, and every export of each
     gaps = next(k for k in demo_app.callback_map if "gaps-layer.data" in k)
@@ -177,4 +191,8 @@ def test_exports_refuse_other_roles_and_bad_arguments(demo_app):
         response = client.get(f"/gaps/export/areas.csv?{bad}")
         assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), bad
     assert client.get("/gaps/export/people.csv").status_code == 404
+    for bad in ("cells.csv?res=10", "cells.csv?kind=drone", "cells.gpkg?by=nonsense", "areas.csv?level=county",
+                "areas.csv?near=75"):
+        response = client.get(f"/coverage/export/{bad}")
+        assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), bad
     assert client.get("/gaps/export/areas.xlsx").status_code == 404
