@@ -13,6 +13,9 @@ cache = Cache()
 
 # The overview figures at 1,000,000 cameras take about 1.5 s on SQLite; they change slowly.
 OVERVIEW_TTL_S = 30
+# Figures keyed by the version of the in-memory register snapshot they were computed from (a
+# new version replaces them at once), so they may live long: up to ~5 s each at 1M cameras.
+VERSIONED_TTL_S = 3600
 
 
 def init_cache(server: Flask) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 from dashboard.analytics.area_report import area_coverage
 from dashboard.analytics.coverage import suppressed_cells
 from dashboard.analytics.gap_report import GapQuery, GapReport, gap_report
-from dashboard.cache import OVERVIEW_TTL_S, cache
+from dashboard.cache import VERSIONED_TTL_S, cache
 from dashboard.registry.crime_queries import latest_import
 from dashboard.runtime_access import runtime
 
@@ -28,7 +28,7 @@ def cells_shown(res: int, kind: str | None = None, placement: str | None = None,
     return suppressed_cells(frame, rt.settings.k_min)
 
 
-@cache.memoize(timeout=OVERVIEW_TTL_S)
+@cache.memoize(timeout=VERSIONED_TTL_S)
 def _report(query: GapQuery, version: int, crimes_version: int) -> GapReport:
     rt = runtime()
     index, _ = rt.finder.whole_register()
@@ -45,7 +45,7 @@ def report_for(query: GapQuery) -> GapReport:
     return _report(query, version, crimes_version)
 
 
-@cache.memoize(timeout=OVERVIEW_TTL_S)
+@cache.memoize(timeout=VERSIONED_TTL_S)
 def _areas(level: str, radius_m: int, version: int) -> pd.DataFrame:
     rt = runtime()
     index, _ = rt.finder.whole_register()

@@ -23,7 +23,8 @@ from dashboard.geo.fov_area import counted, covered_area_m2
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
-from dashboard.registry.queries import registrations_by_area, site_areas
+from dashboard.registry.camera_queries import site_areas
+from dashboard.registry.queries import registrations_by_area
 
 AREA_COLUMNS = ["code", "name", "households", "registrations", "cameras", "registrations_per_1000",
                 "cameras_per_1000", "postcodes", "postcodes_near", "share_postcodes_near", "area_km2",
@@ -42,7 +43,7 @@ def postcode_coverage(ref: ReferenceGeography, index: CameraIndex, level: str, r
     areas = areas_for_level(ref, level)
     postcodes = ref.postcodes
     area = postcodes["small_area_code" if level == "lsoa" else "district_code"].to_numpy(object)
-    coverage = point_coverage(index, postcodes["lat"], postcodes["lon"], radius_m)
+    coverage = point_coverage(index, postcodes["lat"], postcodes["lon"], radius_m, views=False)
     area_index = pd.Index(areas["code"]).get_indexer(area)
     basis = pd.DataFrame({"area_code": areas["code"].to_numpy(object), "registrations_near": registrations_per_area(
         area_index[coverage.pair_point], coverage.pair_site, len(areas))})

@@ -275,7 +275,8 @@ def _prepared(index: CameraIndex) -> _Prepared:
                      far_grid, far_reach, far[far_order], angle_deg, range_m)
 
 
-def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float) -> PointCoverage:
+def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float, *,
+                   views: bool = True) -> PointCoverage:
     """Which points have a registered camera within ``radius_m`` (geodesic), and which are in the
     field of view of one (any distance: a view reaches as far as its range).
 
@@ -288,6 +289,7 @@ def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m:
     index : the active cameras (the officer search's index)
     lat, lon : the points, WGS84 degrees (e.g. crimes or postcode centroids)
     radius_m : 1 to 5000 m
+    views : False skips "in view" (all False then), when only "near" is wanted
 
     Returns
     -------
@@ -314,8 +316,8 @@ def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m:
                          measure_all=False)
     near[close.point] = True
     point_parts, site_parts = [close.point], [prep.site_id[close.position]]
-    for grid, reach_m, positions in ((prep.views, prep.view_reach_m, prep.view_positions),
-                                     (prep.far, prep.far_reach_m, prep.far_positions)):
+    joins = ((prep.views, prep.view_reach_m, prep.view_positions), (prep.far, prep.far_reach_m, prep.far_positions))
+    for grid, reach_m, positions in joins if views else ():
         if not len(positions) or reach_m < MIN_RADIUS_M:
             continue
         cam_lat, cam_lon = index.arrays()["lat"][positions], index.arrays()["lon"][positions]

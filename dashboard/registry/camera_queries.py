@@ -296,3 +296,13 @@ def active_cell_frame(session: Session) -> pd.DataFrame:
     frame = pd.DataFrame(_rows(session, statement), columns=CELL_COLUMNS)
     frame["consent_at"] = pd.to_datetime(frame["consent_at"], format="ISO8601")
     return frame.astype({"site_id": "int64", "direction_known": "bool"})
+
+
+def site_areas(session: Session) -> pd.DataFrame:
+    """District and small area (LSOA) of every site on the active register: columns site_id,
+    district_code, lsoa_code (codes only; no address or position). Read through the DBAPI
+    cursor: the ORM took 6.6 s for 620,000 sites, this well under one."""
+    statement = (sa.select(Site.id, Site.district_code, Site.lsoa_code)
+                 .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.status == "active"))
+    return pd.DataFrame(_rows(session, statement), columns=["site_id", "district_code", "lsoa_code"]).astype(
+        {"site_id": "int64"})

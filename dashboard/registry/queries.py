@@ -76,12 +76,3 @@ def registrations_by_area(session: Session, level: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["area_code", "registrations", "cameras"]).astype(
         {"registrations": "int64", "cameras": "int64"})
 
-
-def site_areas(session: Session) -> pd.DataFrame:
-    """District and small area (LSOA) of every site on the active register: columns site_id,
-    district_code, lsoa_code (codes only; no address or position)."""
-    rows = session.execute(
-        sa.select(Site.id, Site.district_code, Site.lsoa_code)
-        .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.status == "active")
-    ).all()
-    return pd.DataFrame(rows, columns=["site_id", "district_code", "lsoa_code"]).astype({"site_id": "int64"})
