@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -54,54 +55,63 @@ class SearchOutcome:
     seconds: float
 
 
-class CameraFinder:
-    """Finds cameras near a point for one database: PostGIS when there is one, else an index."""
+class RegisterSnapshot:
+    """Something built in memory from the active register (``read`` a frame in a session, then
+    ``build``), rebuilt in a background thread when the register has changed: a change is looked
+    for (four index lookups) at most every ``CHANGE_CHECK_S`` when the snapshot is asked for.
+    Readers never wait for a rebuild; the first build happens on first use."""
 
-    def __init__(self, sessions: sessionmaker[Session]):
-        self.sessions = sessions
-        self.dialect = sessions.kw["bind"].dialect.name
-        self.index = None if self.dialect == "postgresql" else LiveCameraIndex(self._load)
-        # Aggregates over the whole register (gap analysis) need every camera in memory on
-        # PostgreSQL too; built only when first asked for.
-        self._whole = self.index or LiveCameraIndex(self._load)
-        # Counts per fixed H3 cell for the coverage heatmap, in memory (built when first asked for).
-        self._cells = LiveCameraIndex(self._load_cells, CellCounts.from_frame)
-        self._cells_fingerprint: tuple | None = None
-        self._cells_checked_at = 0.0
+    def __init__(self, sessions: sessionmaker[Session], read: Callable[[Session], pd.DataFrame],
+                 build: Callable[[pd.DataFrame], object]):
+        self._sessions, self._read = sessions, read
+        self.live = LiveCameraIndex(self._load, build)
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
 
     def _load(self) -> pd.DataFrame:
-        with self.sessions() as s:
+        with self._sessions() as s:
             fingerprint = register_fingerprint(s)
-            frame = active_camera_frame(s)
-        self._fingerprint = fingerprint
-        self._checked_at = time.monotonic()
+            frame = self._read(s)
+        self._fingerprint, self._checked_at = fingerprint, time.monotonic()
         return frame
 
-    def _load_cells(self) -> pd.DataFrame:
-        with self.sessions() as s:
-            fingerprint = register_fingerprint(s)
-            frame = active_cell_frame(s)
-        self._cells_fingerprint = fingerprint
-        self._cells_checked_at = time.monotonic()
-        return frame
+    def current(self) -> tuple[object, int]:
+        """The snapshot in service and its version (which changes when a rebuild is swapped in)."""
+        built = self.live.current()
+        if time.monotonic() - self._checked_at > CHANGE_CHECK_S:
+            self._checked_at = time.monotonic()
+            with self._sessions() as s:
+                if register_fingerprint(s) != self._fingerprint:
+                    self.live.rebuild_async()
+        return built, self.live.version()
+
+    def refresh(self) -> None:
+        """Rebuild in the background now, if ever built (a write just changed the register)."""
+        if self.live.version():
+            self.live.rebuild_async()
+
+
+class CameraFinder:
+    """Finds cameras near a point for one database: PostGIS when there is one, else an index;
+    and holds the in-memory snapshots of the register that aggregates are counted from."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+        self.dialect = sessions.kw["bind"].dialect.name
+        # Every active camera: the officer search's index on SQLite; on PostgreSQL searches go to
+        # PostGIS and this is built only when an aggregate (gap analysis) first asks for it.
+        self._cameras = RegisterSnapshot(sessions, active_camera_frame, CameraIndex.from_frame)
+        self.index = None if self.dialect == "postgresql" else self._cameras.live
+        # Counts per fixed H3 cell for the coverage heatmap (built when first asked for).
+        self._cells = RegisterSnapshot(sessions, active_cell_frame, CellCounts.from_frame)
+
+    def whole_register(self) -> tuple[CameraIndex, int]:
+        """An index of every active camera, for aggregates, and its version."""
+        return self._cameras.current()
 
     def cell_counts(self) -> tuple[CellCounts, int]:
-        """Cameras and registrations per fixed H3 cell, in memory, and the snapshot's version;
-        rebuilt in the background when the register has changed."""
-        counts = self._cells.current()
-        if time.monotonic() - self._cells_checked_at > CHANGE_CHECK_S:
-            self._cells_checked_at = time.monotonic()
-            with self.sessions() as s:
-                if register_fingerprint(s) != self._cells_fingerprint:
-                    self._cells.rebuild_async()
-        return counts, self._cells.version()
-
-    def _changed(self) -> bool:
-        self._checked_at = time.monotonic()
-        with self.sessions() as s:
-            return register_fingerprint(s) != self._fingerprint
+        """Cameras and registrations per fixed H3 cell, in memory, and the snapshot's version."""
+        return self._cells.current()
 
     def warm(self) -> None:
         """Build the in-memory index in the background at start-up, so the first search is quick."""
@@ -109,21 +119,12 @@ class CameraFinder:
             threading.Thread(target=self.index.current, name="camera-index-warm", daemon=True).start()
 
     def refresh(self) -> None:
-        """Rebuild the in-memory index in the background (searches go on with the old one)."""
+        """Rebuild the in-memory snapshots in the background (searches go on with the old index)."""
         if self.index is not None:
             self.index.rebuild_async()
-        elif self._whole.version():
-            self._whole.rebuild_async()
-        if self._cells.version():
-            self._cells.rebuild_async()
-
-    def whole_register(self) -> tuple[CameraIndex, int]:
-        """An index of every active camera, for aggregates, and its version (which changes when
-        a rebuild after a register change is swapped in)."""
-        index = self._whole.current()
-        if time.monotonic() - self._checked_at > CHANGE_CHECK_S and self._changed():
-            self._whole.rebuild_async()
-        return index, self._whole.version()
+        else:
+            self._cameras.refresh()
+        self._cells.refresh()
 
     def find(self, req: SearchRequest, now: dt.datetime) -> pd.DataFrame:
         if self.index is None:
@@ -133,10 +134,8 @@ class CameraFinder:
             # The same exact geodesic filter as the in-memory path, over PostGIS's few candidates.
             near = CameraIndex.from_frame(rough).candidates(req.lat, req.lon, req.radius_m)
             return rank_results(near, req.incident_at, now)
-        results = search(self.index.current(), req.lat, req.lon, req.radius_m, req.incident_at, now)
-        if time.monotonic() - self._checked_at > CHANGE_CHECK_S and self._changed():
-            self.refresh()
-        return results
+        index, _ = self._cameras.current()
+        return search(index, req.lat, req.lon, req.radius_m, req.incident_at, now)
 
 
 def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: SearchRequest, *, source: str,
