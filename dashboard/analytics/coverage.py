@@ -14,11 +14,16 @@ from dashboard.analytics.overview import district_table
 
 
 def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Cells with their counts, or NA where fewer than ``k`` registrations are in the cell.
+    """Cells with their counts, or NA where they are drawn from fewer than ``k`` registrations.
+
+    A filtered view (one camera kind, say) could be subtracted from the unfiltered one to give
+    the cameras the filter left out; so a cell is also hidden when those are drawn from 1 to
+    ``k - 1`` registrations (``registrations_left_out``, when the frame has it).
 
     Parameters
     ----------
-    by_cell : columns cell, registrations, cameras (one row per cell with any active camera)
+    by_cell : columns cell, registrations, cameras (one row per cell with any active camera),
+        optionally registrations_left_out
 
     Returns
     -------
@@ -26,14 +31,19 @@ def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"cell": ["b", "a"], "registrations": [8, 7], "cameras": [12, 30]})
+    >>> frame = pd.DataFrame({"cell": ["b", "a", "c"], "registrations": [8, 7, 9], "cameras": [12, 30, 9],
+    ...                       "registrations_left_out": [0, 0, 2]})
     >>> suppressed_cells(frame, 8).to_dict("list")
-    {'cell': ['a', 'b'], 'registrations': [None, 8], 'cameras': [None, 12], 'suppressed': [True, False]}
+    {'cell': ['a', 'b', 'c'], 'registrations': [None, 8, None], 'cameras': [None, 12, None], \
+'suppressed': [True, False, True]}
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    out = by_cell[["cell", "registrations", "cameras"]].sort_values("cell").reset_index(drop=True)
+    out = by_cell.sort_values("cell").reset_index(drop=True)
     hidden = out["registrations"] < k
+    if "registrations_left_out" in out:
+        hidden |= out["registrations_left_out"].between(1, k - 1)
+    out = out[["cell", "registrations", "cameras"]]
     for column in ("registrations", "cameras"):
         out[column] = out[column].astype("Int64").mask(hidden)
     out["suppressed"] = hidden.to_numpy()

@@ -25,9 +25,9 @@ class CellCounts:
     ...     "direction_known": [True, False, True],
     ...     "consent_at": pd.to_datetime(["2026-05-01 10:00", "2026-05-01 10:00", "2026-06-01 09:00"])})
     >>> CellCounts.from_frame(frame).by_cell(7).to_dict("list")
-    {'cell': ['a', 'b'], 'registrations': [1, 1], 'cameras': [2, 1]}
+    {'cell': ['a', 'b'], 'registrations': [1, 1], 'cameras': [2, 1], 'registrations_left_out': [0, 0]}
     >>> CellCounts.from_frame(frame).by_cell(9, kind="dome", registered_by=dt.date(2026, 5, 31)).to_dict("list")
-    {'cell': ['e'], 'registrations': [1], 'cameras': [1]}
+    {'cell': ['e'], 'registrations': [1], 'cameras': [1], 'registrations_left_out': [1]}
     """
 
     def __init__(self, cells: dict[int, tuple[np.ndarray, np.ndarray]], site: np.ndarray, n_sites: int,
@@ -56,7 +56,8 @@ class CellCounts:
     def by_cell(self, resolution: int, *, kind: str | None = None, placement: str | None = None,
                 registered_by: dt.date | None = None, direction_known: bool | None = None) -> pd.DataFrame:
         """Columns cell, registrations, cameras for every cell with a camera that passes the
-        filters (cells in code order); the filters mean what ``cameras_by_cell``'s do."""
+        filters (cells in code order; the filters mean what ``cameras_by_cell``'s do), and
+        registrations_left_out: registrations in the cell with a camera the filters leave out."""
         if resolution not in self._cells:
             raise ValueError(f"H3 resolution {resolution} is not one of the stored grids {H3_RESOLUTIONS}")
         codes, labels = self._cells[resolution]
@@ -69,9 +70,17 @@ class CellCounts:
         if direction_known is not None:
             mask &= self._direction_known == direction_known
         cameras = np.bincount(codes[mask], minlength=len(labels))
-        site_cell = np.full(self._n_sites, -1, dtype="int64")  # a site lies in one cell
-        site_cell[self._site[mask]] = codes[mask]
-        registrations = np.bincount(site_cell[site_cell >= 0], minlength=len(labels))
+        registrations = self._registrations(codes, mask, len(labels))
+        # The cameras a filter leaves out, and the registrations they belong to: the difference
+        # between this view and the unfiltered one is drawn from those (see suppressed_cells).
+        left_out = self._registrations(codes, ~mask, len(labels))
         present = np.flatnonzero(cameras)
         return pd.DataFrame({"cell": labels[present], "registrations": registrations[present].astype("int64"),
-                             "cameras": cameras[present].astype("int64")})
+                             "cameras": cameras[present].astype("int64"),
+                             "registrations_left_out": left_out[present].astype("int64")})
+
+    def _registrations(self, codes: np.ndarray, mask: np.ndarray, n_cells: int) -> np.ndarray:
+        """Distinct sites per cell among the cameras in ``mask`` (a site lies in one cell)."""
+        site_cell = np.full(self._n_sites, -1, dtype="int64")
+        site_cell[self._site[mask]] = codes[mask]
+        return np.bincount(site_cell[site_cell >= 0], minlength=n_cells)

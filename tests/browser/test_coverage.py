@@ -11,13 +11,16 @@ ANALYST = ("analyst.demo", "demo-analyst-2026")
 
 
 def _sql_cells(db: str, res: int, kind: str | None = None) -> tuple[int, int]:
-    where = " AND c.kind = ?" if kind else ""
+    """Cells with a camera of the kind, and how many may be shown: at least 8 registrations, and
+    the registrations with a camera of another kind (what the filter leaves out) none or at least 8."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            f"SELECT s.h3_r{res}, count(DISTINCT s.registrant_id) FROM camera c JOIN site s ON s.id = c.site_id "
-            f"JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active'{where} "
-            f"GROUP BY s.h3_r{res}", (kind,) if kind else ()).fetchall()
-    return len(rows), sum(1 for _, regs in rows if regs >= 8)
+            f"SELECT s.h3_r{res}, count(DISTINCT CASE WHEN c.kind = ?1 OR ?1 IS NULL THEN s.registrant_id END), "
+            f"count(DISTINCT CASE WHEN c.kind != ?1 THEN s.registrant_id END) FROM camera c "
+            f"JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
+            f"WHERE c.active = 1 AND r.status = 'active' GROUP BY s.h3_r{res}", (kind,)).fetchall()
+    rows = [(cell, regs, left) for cell, regs, left in rows if regs > 0]
+    return len(rows), sum(1 for _, regs, left in rows if regs >= 8 and not 1 <= left < 8)
 
 
 def _summary_numbers(page) -> tuple[int, int]:
