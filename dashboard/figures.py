@@ -13,7 +13,7 @@ import pandas as pd
 from dashboard.analytics.area_report import area_coverage
 from dashboard.analytics.coverage import suppressed_cells
 from dashboard.analytics.gap_report import GapQuery, GapReport, gap_report
-from dashboard.cache import VERSIONED_TTL_S, cache
+from dashboard.cache import OVERVIEW_TTL_S, VERSIONED_TTL_S, cache
 from dashboard.registry.crime_queries import latest_import
 from dashboard.runtime_access import runtime
 
@@ -57,3 +57,21 @@ def areas_for(level: str, radius_m: int) -> pd.DataFrame:
     """``area_coverage`` of the register as it is now (cached per register version)."""
     _, version = runtime().finder.whole_register()
     return _areas(level, radius_m, version)
+
+
+@cache.memoize(timeout=OVERVIEW_TTL_S)
+def _uptake_frames(fingerprint: tuple) -> dict[str, pd.DataFrame]:
+    from dashboard.registry import uptake_queries as q
+
+    with runtime().sessions() as s:
+        return {"registrations": q.registrations(s), "cameras": q.register_cameras(s),
+                "campaigns": q.campaign_days(s), "requests": q.requests(s)}
+
+
+def uptake_frames() -> dict[str, pd.DataFrame]:
+    """The frames the uptake page counts from (cached for half a minute while the register is unchanged)."""
+    from dashboard.registry.camera_queries import register_fingerprint
+
+    with runtime().sessions() as s:
+        fingerprint = register_fingerprint(s)
+    return _uptake_frames(fingerprint)

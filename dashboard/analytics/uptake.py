@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics.suppression import shown_mask, suppress
+
 LONDON = ZoneInfo("Europe/London")
 PERIODS = ("day", "week")
 
@@ -222,7 +224,10 @@ ANSWERED = ("footage_provided", "no_relevant_footage", "declined")
 def request_outcomes(requests: pd.DataFrame, k: int) -> dict:
     """Footage requests by status, the response rate, time from request to footage (median and
     90th percentile, days), the share where footage was useful, and requests sent after the
-    footage was likely overwritten. Hidden (None) when drawn from fewer than ``k`` requests.
+    footage was likely overwritten. Everything is hidden (None) when there are fewer than ``k``
+    requests; a status count or the too-late count below ``k`` is hidden too (status counts with
+    secondary suppression, as they add up to the total). Rates and times are drawn from all the
+    requests and stay shown.
 
     Parameters
     ----------
@@ -236,13 +241,16 @@ def request_outcomes(requests: pd.DataFrame, k: int) -> dict:
     ...     "footage_likely_overwritten": [False] * 7 + [True]})
     >>> out = request_outcomes(reqs, 8)
     >>> out["response_rate"], out["median_days_to_footage"], out["useful_share"], out["too_late"]
-    (0.75, 2.5, 0.6667, 1)
+    (0.75, 2.5, 0.6667, None)
+    >>> out["by_status"]["footage_provided"], out["by_status"]["declined"]
+    (None, None)
     """
     n = len(requests)
     if n < k:
         return {"requests": None, "by_status": None, "response_rate": None, "median_days_to_footage": None,
                 "p90_days_to_footage": None, "useful_share": None, "too_late": None}
-    by_status = {s: int((requests["status"] == s).sum()) for s in OUTCOMES}
+    counts = [int((requests["status"] == s).sum()) for s in OUTCOMES]
+    by_status = {s: (c if shown else None) for s, c, shown in zip(OUTCOMES, counts, shown_mask(counts, k))}
     closed = requests[requests["status"] != "withdrawn"]
     answered = int(closed["status"].isin(ANSWERED).sum())
     provided = requests[requests["status"] == "footage_provided"]
@@ -255,5 +263,89 @@ def request_outcomes(requests: pd.DataFrame, k: int) -> dict:
         "median_days_to_footage": round(float(days.median()), 2) if len(days) else None,
         "p90_days_to_footage": round(float(days.quantile(0.9)), 2) if len(days) else None,
         "useful_share": conversion(int(judged.astype(bool).sum()), len(judged)),
-        "too_late": int(requests["footage_likely_overwritten"].sum()),
+        "too_late": suppress(int(requests["footage_likely_overwritten"].sum()), k).value,
     }
+
+
+RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "15 to 30 days"),
+                     (31, 10_000, "more than 30 days")]
+MIX_COLUMNS = ["aspect", "value", "cameras", "registrations", "share"]
+
+
+def retention_bucket(days: float) -> str:
+    """The retention class of a number of days (NaN: not given).
+
+    >>> retention_bucket(7), retention_bucket(30), retention_bucket(float("nan"))
+    ('up to 7 days', '15 to 30 days', 'not given')
+    """
+    if days != days:  # NaN
+        return "not given"
+    return next(label for low, high, label in RETENTION_BUCKETS if low <= days <= high)
+
+
+def camera_mix(cameras: pd.DataFrame, k: int, labels: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Cameras by kind, by indoors/outdoors and by how long they keep footage, with the share of
+    all cameras. Each value's count is drawn from the registrations with such a camera: hidden
+    below ``k``, with secondary suppression within each aspect (its total is published).
+
+    Parameters
+    ----------
+    cameras : columns registrant_id, kind, placement, retention_days
+    labels : readable names per aspect and code ({"kind": {"dome": "Dome"}, ...})
+
+    >>> cams = pd.DataFrame({"registrant_id": list(range(10)) + [0], "kind": ["dome"] * 9 + ["ptz", "ptz"],
+    ...     "placement": ["outdoor"] * 11, "retention_days": [7.0] * 11})
+    >>> mix = camera_mix(cams, 8, {})
+    >>> mix[mix["aspect"] == "kind"][["value", "cameras", "share"]].values.tolist()
+    [['dome', <NA>, <NA>], ['ptz', <NA>, <NA>]]
+    """
+    frame = cameras.assign(retention=cameras["retention_days"].map(retention_bucket))
+    parts = []
+    for aspect, column in (("kind", "kind"), ("placement", "placement"), ("retention", "retention")):
+        grouped = frame.groupby(column).agg(cameras=("registrant_id", "size"),
+                                            registrations=("registrant_id", "nunique")).reset_index()
+        if aspect == "retention":  # shortest first, "not given" last
+            order = [label for _, _, label in RETENTION_BUCKETS] + ["not given"]
+            grouped = grouped.sort_values(column, key=lambda v: v.map(order.index)).reset_index(drop=True)
+        shown = pd.Series(shown_mask(grouped["registrations"].tolist(), k), index=grouped.index)
+        names = labels.get(aspect, {})
+        parts.append(pd.DataFrame({
+            "aspect": aspect, "value": [names.get(v, v) for v in grouped[column]],
+            "cameras": grouped["cameras"].astype("Int64").where(shown),
+            "registrations": grouped["registrations"].astype("Int64").where(shown),
+            "share": (grouped["cameras"] / max(len(frame), 1)).round(4).astype("Float64").where(shown)}))
+    return pd.concat(parts, ignore_index=True)[MIX_COLUMNS] if parts else pd.DataFrame(columns=MIX_COLUMNS)
+
+
+BREAKDOWN_COLUMNS = ["group", "requests", "answered", "response_rate", "footage_provided", "useful"]
+
+
+def requests_by(requests: pd.DataFrame, column: str, names: dict[str, str], k: int) -> pd.DataFrame:
+    """Requests per district or crime category: how many, answered, the response rate, footage
+    provided and judged useful. Groups of fewer than ``k`` requests are hidden, with secondary
+    suppression (the total is published); within a shown group, a count below ``k`` is hidden
+    and its rate, drawn from all the group's requests, is shown.
+
+    >>> reqs = pd.DataFrame({"district": ["A"] * 9 + ["B"] * 2 + ["C"] * 8,
+    ...     "status": ["footage_provided"] * 5 + ["declined"] + ["sent"] * 3 + ["no_response"] * 2 + ["declined"] * 8,
+    ...     "footage_useful": [True] * 4 + [pd.NA] * 15})
+    >>> requests_by(reqs, "district", {}, 8)[["group", "requests", "response_rate"]].values.tolist()
+    [['A', 9, 0.6667], ['B', <NA>, <NA>], ['C', <NA>, <NA>]]
+    """
+    frame = requests.assign(group=requests[column].fillna("not recorded"))
+    grouped = frame.groupby("group").agg(
+        requests=("status", "size"),
+        answered=("status", lambda s: int(s.isin(ANSWERED).sum())),
+        closed=("status", lambda s: int((s != "withdrawn").sum())),
+        footage_provided=("status", lambda s: int((s == "footage_provided").sum())),
+        useful=("footage_useful", lambda s: int(s.fillna(False).astype(bool).sum())),
+    ).reset_index()
+    shown = pd.Series(shown_mask(grouped["requests"].tolist(), k), index=grouped.index)
+    out = pd.DataFrame({"group": [names.get(g, g) for g in grouped["group"]]})
+    out["requests"] = grouped["requests"].astype("Int64").where(shown)
+    for column_name in ("answered", "footage_provided", "useful"):  # small counts within a shown group hidden too
+        out[column_name] = grouped[column_name].astype("Int64").where(shown & (grouped[column_name] >= k))
+    out["response_rate"] = pd.array([conversion(int(a), int(c)) for a, c in zip(grouped["answered"], grouped["closed"])],
+                                    dtype="Float64")
+    out["response_rate"] = out["response_rate"].where(shown)
+    return out[BREAKDOWN_COLUMNS]

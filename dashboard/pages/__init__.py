@@ -25,9 +25,9 @@ class Page:
 
 
 def all_pages() -> tuple[Page, ...]:
-    from dashboard.pages import campaigns, cases, coverage, gaps, home, search
+    from dashboard.pages import campaigns, cases, coverage, gaps, home, search, uptake
 
-    return (home.PAGE, search.PAGE, cases.PAGE, coverage.PAGE, gaps.PAGE, campaigns.PAGE)
+    return (home.PAGE, search.PAGE, cases.PAGE, coverage.PAGE, gaps.PAGE, uptake.PAGE, campaigns.PAGE)
 
 
 def page_for_path(path: str) -> Page | None:

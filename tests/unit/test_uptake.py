@@ -122,9 +122,15 @@ def test_request_outcomes_by_hand():
                          "status_changed_at": [at + pd.Timedelta(days=r[1]) for r in rows],
                          "footage_useful": [r[2] for r in rows], "footage_likely_overwritten": [r[3] for r in rows]})
     out = request_outcomes(reqs, 8)
-    assert out["requests"] == 9 and out["by_status"]["footage_provided"] == 4 and out["by_status"]["sent"] == 1
+    assert out["requests"] == 9
+    # every status has fewer than 8: all hidden (one alone could not be, as they add up to 9)
+    assert set(out["by_status"].values()) == {None}
     # answered (provided 4 + no relevant 1 + declined 1) of the 8 not withdrawn
     assert out["response_rate"] == 0.75
     assert out["median_days_to_footage"] == 2.5 and out["p90_days_to_footage"] == 7.9  # 3 + 0.7 * (10 - 3)
-    assert out["useful_share"] == round(2 / 3, 4) and out["too_late"] == 2
+    assert out["useful_share"] == round(2 / 3, 4) and out["too_late"] is None  # 2 < 8
+    many = pd.concat([reqs] * 4, ignore_index=True)  # 36 requests: 16 provided, 4 of each other outcome
+    counted = request_outcomes(many, 8)
+    assert counted["by_status"]["footage_provided"] == 16 and counted["too_late"] == 8
+    assert counted["by_status"]["declined"] is None and counted["by_status"]["withdrawn"] is None
     assert request_outcomes(reqs.iloc[:7], 8)["response_rate"] is None

@@ -1,0 +1,44 @@
+"""A project lead opens the uptake page, narrows it to one district and a date range, and the
+headline and the district's weekly bars agree with a direct SQL count; console clean."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from zoneinfo import ZoneInfo
+
+from tests.browser.conftest import log_in
+
+LEAD = ("lead.demo", "demo-lead-2026")
+LONDON = ZoneInfo("Europe/London")
+
+
+def _uk_days(db: str, district: str) -> list[dt.date]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT r.consent_at FROM registrant r JOIN site s ON s.registrant_id = r.id "
+                            "WHERE s.district_code = ?", (district,)).fetchall()
+    return [dt.datetime.fromisoformat(c).replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date() for (c,) in rows]
+
+
+def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
+    page, base, db = watched.page, live_server["url"], live_server["db"]
+    log_in(watched, base, *LEAD)
+    page.goto(f"{base}/uptake")
+    page.wait_for_selector("#uptake-headline p")
+    page.wait_for_selector("#uptake-timeline .main-svg")
+    watched.screenshot("uptake-lead")
+
+    district = reference.districts.sort_values("households", ascending=False).iloc[0]
+    first, last = dt.date(2026, 4, 13), dt.date(2026, 11, 1)
+    page.select_option("#uptake-district", district["code"])
+    page.fill("#uptake-first", first.isoformat())
+    page.fill("#uptake-last", last.isoformat())
+    page.keyboard.press("Tab")
+    days = [d for d in _uk_days(db, district["code"]) if first <= d <= last]
+    expected = f"{len(days):,} registrations" if len(days) >= 8 else "fewer than 8 registrations"
+    page.wait_for_function("document.querySelector('#uptake-headline').innerText.startsWith(%r)" % expected)
+    headline = page.inner_text("#uptake-headline")
+    assert "1 November 2026" in headline and "13 April 2026" in headline
+    assert re.search(r"Staff pilot from 13 April 2026; public launch 06 July 2026", headline)
+    assert page.locator("#uptake-district-table tbody tr").count() == len(reference.districts)
+    watched.screenshot("uptake-lead-district")
