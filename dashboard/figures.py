@@ -60,18 +60,16 @@ def areas_for(level: str, radius_m: int) -> pd.DataFrame:
 
 
 @cache.memoize(timeout=OVERVIEW_TTL_S)
-def _uptake_frames(fingerprint: tuple) -> dict[str, pd.DataFrame]:
+def _activity_frames() -> dict[str, pd.DataFrame]:
     from dashboard.registry import uptake_queries as q
 
     with runtime().sessions() as s:
-        return {"registrations": q.registrations(s), "cameras": q.register_cameras(s),
-                "campaigns": q.campaign_days(s), "requests": q.requests(s)}
+        return {"campaigns": q.campaign_days(s), "requests": q.requests(s)}
 
 
 def uptake_frames() -> dict[str, pd.DataFrame]:
-    """The frames the uptake page counts from (cached for half a minute while the register is unchanged)."""
-    from dashboard.registry.camera_queries import register_fingerprint
-
-    with runtime().sessions() as s:
-        fingerprint = register_fingerprint(s)
-    return _uptake_frames(fingerprint)
+    """The frames the uptake page counts from: registrations and cameras from the in-memory
+    snapshot of the register (read-only; rebuilt when the register changes), campaign counts and
+    requests cached for half a minute."""
+    frames, _ = runtime().finder.uptake_frames()
+    return {**frames, **_activity_frames()}

@@ -25,14 +25,20 @@ PERIODS = ("day", "week")
 
 
 def uk_days(when: pd.Series) -> pd.Series:
-    """The Europe/London calendar day of each timezone-aware instant.
+    """The Europe/London calendar day of each timezone-aware instant, as midnight (datetime64, no
+    time zone): vectorised, as the register has a million rows.
 
-    >>> uk_days(pd.Series(pd.to_datetime(["2026-07-05 23:30", "2026-01-04 23:30"], utc=True))).tolist()
+    >>> uk_days(pd.Series(pd.to_datetime(["2026-07-05 23:30", "2026-01-04 23:30"], utc=True))).dt.date.tolist()
     [datetime.date(2026, 7, 6), datetime.date(2026, 1, 4)]
     """
     if when.dt.tz is None:
         raise ValueError("instants must be timezone-aware (UTC)")
-    return when.dt.tz_convert(LONDON).dt.date
+    return when.dt.tz_convert(LONDON).dt.tz_localize(None).dt.normalize()
+
+
+def in_days(days: pd.Series, first: dt.date, last: dt.date) -> pd.Series:
+    """Which of ``uk_days`` fall from ``first`` to ``last`` (both included)."""
+    return days.between(pd.Timestamp(first), pd.Timestamp(last))
 
 
 def period_start(day: dt.date, period: str) -> dt.date:
@@ -46,11 +52,19 @@ def period_start(day: dt.date, period: str) -> dt.date:
     return day - dt.timedelta(days=day.weekday()) if period == "week" else day
 
 
+def _day_numbers(days: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 (a Thursday) from datetime64 days or date objects."""
+    values = days.to_numpy()
+    if values.dtype.kind != "M":
+        values = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy()
+    return values.astype("datetime64[D]").astype("int64")
+
+
 def per_period(days: pd.Series, first: dt.date, last: dt.date, period: str, weights: pd.Series | None = None
                ) -> pd.DataFrame:
     """Counts (or sums of ``weights``) per day or week from the period holding ``first`` to the one
     holding ``last``, every period present (zeros included), and the count before ``first``'s
-    period as ``before`` (for running totals).
+    period as ``before`` (for running totals). ``days`` are ``uk_days`` (or dates).
 
     >>> days = pd.Series([dt.date(2026, 7, 6), dt.date(2026, 7, 8), dt.date(2026, 7, 20), dt.date(2026, 6, 1)])
     >>> out = per_period(days, dt.date(2026, 7, 7), dt.date(2026, 7, 21), "week")
@@ -63,13 +77,18 @@ def per_period(days: pd.Series, first: dt.date, last: dt.date, period: str, weig
         raise ValueError(f"first ({first}) is after last ({last})")
     start, end = period_start(first, period), period_start(last, period)
     step = 7 if period == "week" else 1
-    starts = [start + dt.timedelta(days=i) for i in range(0, (end - start).days + 1, step)]
-    values = pd.Series(1, index=days.index) if weights is None else weights
-    keyed = pd.DataFrame({"start": [period_start(d, period) for d in days], "value": values.to_numpy()})
-    inside = keyed[(keyed["start"] >= start) & (keyed["start"] <= end)]
-    counts = inside.groupby("start")["value"].sum().reindex(starts, fill_value=0)
-    out = pd.DataFrame({"start": starts, "count": counts.to_numpy().astype("int64")})
-    out.attrs["before"] = int(keyed.loc[keyed["start"] < start, "value"].sum())
+    epoch = dt.date(1970, 1, 1)
+    number = _day_numbers(days)
+    if period == "week":
+        number = number - (number + 3) % 7  # back to Monday (1970-01-01 was a Thursday)
+    index = (number - (start - epoch).days) // step
+    n = (end - start).days // step + 1
+    values = np.ones(len(number), dtype="int64") if weights is None else weights.to_numpy(dtype="int64")
+    inside = (index >= 0) & (index < n)
+    counts = np.bincount(index[inside], weights=values[inside], minlength=n).astype("int64")
+    starts = [start + dt.timedelta(days=step * i) for i in range(n)]
+    out = pd.DataFrame({"start": starts, "count": counts})
+    out.attrs["before"] = int(values[index < 0].sum())
     return out
 
 
@@ -272,6 +291,17 @@ RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "
 MIX_COLUMNS = ["aspect", "value", "cameras", "registrations", "share"]
 
 
+def retention_buckets(days: pd.Series) -> np.ndarray:
+    """:func:`retention_bucket` of every value at once.
+
+    >>> retention_buckets(pd.Series([0, 8, 31, None], dtype="float64")).tolist()
+    ['up to 7 days', '8 to 14 days', 'more than 30 days', 'not given']
+    """
+    values = days.to_numpy(dtype="float64")
+    conditions = [(values >= low) & (values <= high) for low, high, _ in RETENTION_BUCKETS]
+    return np.select(conditions, [label for _, _, label in RETENTION_BUCKETS], default="not given").astype(object)
+
+
 def retention_bucket(days: float) -> str:
     """The retention class of a number of days (NaN: not given).
 
@@ -299,11 +329,10 @@ def camera_mix(cameras: pd.DataFrame, k: int, labels: dict[str, dict[str, str]])
     >>> mix[mix["aspect"] == "kind"][["value", "cameras", "share"]].values.tolist()
     [['dome', <NA>, <NA>], ['ptz', <NA>, <NA>]]
     """
-    frame = cameras.assign(retention=cameras["retention_days"].map(retention_bucket))
+    frame = cameras if "retention" in cameras else cameras.assign(retention=retention_buckets(cameras["retention_days"]))
     parts = []
     for aspect, column in (("kind", "kind"), ("placement", "placement"), ("retention", "retention")):
-        grouped = frame.groupby(column).agg(cameras=("registrant_id", "size"),
-                                            registrations=("registrant_id", "nunique")).reset_index()
+        grouped = _counts_by(frame[column], frame["registrant_id"])
         if aspect == "retention":  # shortest first, "not given" last
             order = [label for _, _, label in RETENTION_BUCKETS] + ["not given"]
             grouped = grouped.sort_values(column, key=lambda v: v.map(order.index)).reset_index(drop=True)
@@ -315,6 +344,22 @@ def camera_mix(cameras: pd.DataFrame, k: int, labels: dict[str, dict[str, str]])
             "registrations": grouped["registrations"].astype("Int64").where(shown),
             "share": (grouped["cameras"] / max(len(frame), 1)).round(4).astype("Float64").where(shown)}))
     return pd.concat(parts, ignore_index=True)[MIX_COLUMNS] if parts else pd.DataFrame(columns=MIX_COLUMNS)
+
+
+def _counts_by(values: pd.Series, registrant: pd.Series) -> pd.DataFrame:
+    """Cameras and distinct registrations per value (values present only), by integer codes:
+    ``groupby(...).nunique()`` took a quarter of a second a column at a million cameras."""
+    codes, labels = pd.factorize(values, sort=True)
+    keep = codes >= 0
+    codes, who = codes[keep].astype("int64"), registrant.to_numpy(dtype="int64")[keep]
+    cameras = np.bincount(codes, minlength=len(labels))
+    keys = np.sort(codes * (int(who.max()) + 1 if len(who) else 1) + who)
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    registrations = np.bincount(keys[first] // (int(who.max()) + 1 if len(who) else 1), minlength=len(labels))
+    present = cameras > 0
+    return pd.DataFrame({values.name: np.asarray(labels, dtype=object)[present], "cameras": cameras[present],
+                         "registrations": registrations[present]})
 
 
 BREAKDOWN_COLUMNS = ["group", "requests", "answered", "response_rate", "footage_provided", "useful"]

@@ -113,8 +113,9 @@ def _timeline(regs: pd.DataFrame, first: dt.date, last: dt.date, period: str, k:
 def _districts(regs: pd.DataFrame, cams: pd.DataFrame, k: int) -> tuple[list, dict, html.Div]:
     ref = runtime().reference
     active = regs[regs["status"] == "active"]
-    by = active.groupby("district_code").size().rename("registrations").to_frame().join(
-        cams.groupby("district_code").size().rename("cameras")).fillna(0).reset_index()
+    by = active.groupby("district_code", observed=True).size().rename("registrations").to_frame().join(
+        cams.groupby("district_code", observed=True).size().rename("cameras")).fillna(0).reset_index()
+    by["district_code"] = by["district_code"].astype(object)
     table = district_table(by, pd.DataFrame(ref.districts[["code", "name", "households"]]), k)
     table = table.sort_values("registrations_per_1000", ascending=False, na_position="last")
     rows = [[i + 1, r.name, _text(r.registrations, k), _text(r.cameras, k),
@@ -165,7 +166,7 @@ def _report(first, last, district, period):
     if district in districts:
         regs, cams = regs[regs["district_code"] == district], cams[cams["district_code"] == district]
         reqs = reqs[reqs["district_code"] == district]
-    in_range = uptake.uk_days(regs["consent_at"]).between(first, last)
+    in_range = uptake.in_days(uptake.uk_days(regs["consent_at"]), first, last)
     withdrawn_days = uptake.uk_days(regs["withdrawn_at"].dropna())
     now = dt.datetime.now(dt.timezone.utc)
     due = int(((regs["status"] == "active") & (regs["last_confirmed_at"] < now - RECONFIRM_AFTER)).sum())
@@ -173,7 +174,7 @@ def _report(first, last, district, period):
         html.P([html.Strong(f"{_text(suppress(int(in_range.sum()), k).value, k)} registrations"),
                 f" with {_text(suppress(int(regs.loc[in_range, 'cameras'].sum()), k, basis=int(in_range.sum())).value, k)}"
                 f" cameras from {first:%d %B %Y} to {last:%d %B %Y}; "
-                f"{_text(suppress(int(withdrawn_days.between(first, last).sum()), k).value, k)} withdrawn in the period; "
+                f"{_text(suppress(int(uptake.in_days(withdrawn_days, first, last).sum()), k).value, k)} withdrawn in the period; "
                 f"{_text(suppress(due, k).value, k)} active registrations are due to confirm their details "
                 f"(not confirmed for {RECONFIRM_AFTER.days} days)."], className="mb-1"),
         html.P(f"Staff pilot from {rt.settings.pilot_start:%d %B %Y}; public launch {rt.settings.public_launch:%d %B %Y}.",
@@ -207,7 +208,7 @@ def _report(first, last, district, period):
     churn.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#ffffff",
                         yaxis={"title": "withdrawals", "gridcolor": "#e5e7eb", "rangemode": "tozero"})
     return (headline, fig, method, district_rows, layer, key, mix_block, funnel_block, churn,
-            _requests(reqs[reqs["sent_at"].dt.tz_convert(uptake.LONDON).dt.date.between(first, last)], k))
+            _requests(reqs[uptake.in_days(uptake.uk_days(reqs["sent_at"]), first, last)], k))
 
 
 def layout(rt, _user) -> html.Div:

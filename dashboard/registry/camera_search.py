@@ -23,6 +23,7 @@ from dashboard.registry import casework
 from dashboard.registry.camera_queries import (active_camera_frame, active_cell_frame, postgis_candidates,
                                               register_fingerprint)
 from dashboard.registry.cell_counts import CellCounts
+from dashboard.registry.uptake_queries import register_frames
 from dashboard.registry.models import AuditEvent
 from dashboard.security.audit import Actor
 
@@ -104,6 +105,8 @@ class CameraFinder:
         self.index = None if self.dialect == "postgresql" else self._cameras.live
         # Counts per fixed H3 cell for the coverage heatmap (built when first asked for).
         self._cells = RegisterSnapshot(sessions, active_cell_frame, CellCounts.from_frame)
+        # Registrations and cameras as frames for the lead's uptake page (built when first asked for).
+        self._uptake = RegisterSnapshot(sessions, register_frames, lambda frames: frames)
 
     def whole_register(self) -> tuple[CameraIndex, int]:
         """An index of every active camera, for aggregates, and its version."""
@@ -112,6 +115,10 @@ class CameraFinder:
     def cell_counts(self) -> tuple[CellCounts, int]:
         """Cameras and registrations per fixed H3 cell, in memory, and the snapshot's version."""
         return self._cells.current()
+
+    def uptake_frames(self) -> tuple[dict[str, pd.DataFrame], int]:
+        """Registrations and cameras of the register as frames (treat them as read-only)."""
+        return self._uptake.current()
 
     def warm(self) -> None:
         """Build the in-memory index in the background at start-up, so the first search is quick."""
@@ -125,6 +132,7 @@ class CameraFinder:
         else:
             self._cameras.refresh()
         self._cells.refresh()
+        self._uptake.refresh()
 
     def find(self, req: SearchRequest, now: dt.datetime) -> pd.DataFrame:
         if self.index is None:

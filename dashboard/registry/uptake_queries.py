@@ -74,3 +74,15 @@ def requests(session: Session) -> pd.DataFrame:
     for column in ("sent_at", "status_changed_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
+
+
+def register_frames(session: Session) -> dict[str, pd.DataFrame]:
+    """``registrations`` and ``register_cameras`` with their text columns as categories (grouping a
+    million rows by text took most of a second a time) and each camera's retention class."""
+    from dashboard.analytics.uptake import retention_buckets
+
+    regs = registrations(session).astype({"status": "category", "district_code": "category"})
+    cams = register_cameras(session)
+    cams["retention"] = retention_buckets(cams["retention_days"])
+    cams = cams.astype({c: "category" for c in ("district_code", "kind", "placement", "overlooks", "retention")})
+    return {"registrations": regs, "cameras": cams}

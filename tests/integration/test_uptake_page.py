@@ -107,3 +107,25 @@ def test_request_outcomes_never_show_a_small_count(lead_app, runtime):
     counts = [int(n) for n in re.findall(r"(?<![\d.,])(\d+)(?![\d.%,])", tables.replace(",", ""))]
     assert counts and all(n >= K for n in counts), counts
     assert f"fewer than {K}" in tables
+
+
+def test_camera_mix_matches_sql(lead_app, runtime):
+    from dashboard.analytics.uptake import camera_mix
+    from dashboard.registry.uptake_queries import register_frames
+
+    with runtime.sessions() as s:
+        frames = register_frames(s)
+    mix = camera_mix(frames["cameras"], K, {}).set_index(["aspect", "value"])
+    with runtime.engine.connect() as con:
+        rows = con.execute(sa.text(
+            "SELECT c.kind, count(*), count(DISTINCT s.registrant_id) FROM camera c JOIN site s ON s.id = c.site_id "
+            "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active' GROUP BY c.kind"
+        )).all()
+        short = con.execute(sa.text(
+            "SELECT count(*) FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
+            "WHERE c.active = 1 AND r.status = 'active' AND c.retention_days BETWEEN 0 AND 7")).scalar_one()
+    assert len(rows) >= 4
+    for kind, cameras, registrations in rows:
+        assert mix.loc[("kind", kind), "registrations"] == registrations >= K
+        assert mix.loc[("kind", kind), "cameras"] == cameras
+    assert mix.loc[("retention", "up to 7 days"), "cameras"] == short
