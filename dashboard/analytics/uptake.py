@@ -394,3 +394,38 @@ def requests_by(requests: pd.DataFrame, column: str, names: dict[str, str], k: i
                                     dtype="Float64")
     out["response_rate"] = out["response_rate"].where(shown)
     return out[BREAKDOWN_COLUMNS]
+
+
+SERIES_COLUMNS = ["start", "registrations", "cameras", "total"]
+
+
+def series(registrations: pd.DataFrame, first: dt.date, last: dt.date, period: str, k: int) -> pd.DataFrame:
+    """Registrations and their cameras per day or week with the running total, as they may be
+    shown (:func:`running_total`; a period's cameras are shown when its registrations are).
+
+    Parameters
+    ----------
+    registrations : columns consent_at (aware), cameras; one row per registration ever made
+    """
+    days = uk_days(registrations["consent_at"])
+    counts = per_period(days, first, last, period)
+    cameras = per_period(days, first, last, period, weights=registrations["cameras"])
+    shown, totals = running_total(counts["count"].tolist(), k, counts.attrs["before"])
+    return pd.DataFrame({"start": counts["start"], "registrations": pd.array(shown, dtype="Int64"),
+                         "cameras": pd.array([int(c) if s is not None else None for c, s in zip(cameras["count"], shown)],
+                                             dtype="Int64"),
+                         "total": pd.array(totals, dtype="Int64")})
+
+
+def district_uptake(registrations: pd.DataFrame, cameras: pd.DataFrame, districts: pd.DataFrame, k: int
+                    ) -> pd.DataFrame:
+    """Active registrations and cameras per district and per 1,000 households, suppressed as on the
+    overview, ranked by registrations per 1,000 households (hidden ones last)."""
+    from dashboard.analytics.overview import district_table
+
+    active = registrations[registrations["status"] == "active"]
+    by = active.groupby("district_code", observed=True).size().rename("registrations").to_frame().join(
+        cameras.groupby("district_code", observed=True).size().rename("cameras")).fillna(0).reset_index()
+    by["district_code"] = by["district_code"].astype(object)
+    table = district_table(by, districts, k)
+    return table.sort_values("registrations_per_1000", ascending=False, na_position="last").reset_index(drop=True)

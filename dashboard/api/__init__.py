@@ -246,3 +246,6 @@ def not_allowed(_exc):
     response = jsonify(error="This method is not allowed on this route.")
     response.status_code = 405
     return response
+
+
+from dashboard.api import metrics  # noqa: E402,F401 - registers the /metrics routes on the blueprint

@@ -244,3 +244,78 @@ class CoverageAreas(BaseModel):
     k: int
     households_source: str
     areas: list[CoverageArea]
+
+
+class MetricsQuery(BaseModel):
+    """A date range for the pilot metrics (UK days, both included)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: dt.date = Field(alias="from", description="first day, YYYY-MM-DD")
+    to: dt.date = Field(description="last day, YYYY-MM-DD")
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.to < self.from_:
+            raise ValueError("[to] The last day is before the first day.")
+        if (self.to - self.from_).days > 3 * 366:
+            raise ValueError("[to] Ask for at most three years at a time.")
+        return self
+
+
+class UptakeDay(BaseModel):
+    day: dt.date
+    registrations: int | None = Field(description="null when hidden (see k)")
+    cameras: int | None
+    total: int | None = Field(description="registrations so far; published only in steps of at least k")
+
+
+class UptakeDistrict(BaseModel):
+    code: str
+    name: str
+    registrations: int | None
+    cameras: int | None
+    registrations_per_1000: float | None
+
+
+class UptakeCampaign(BaseModel):
+    campaign: str
+    channel: str
+    scans: int
+    form_starts: int
+    completions: int | None = Field(description="registrations; null when fewer than k")
+    start_rate: float | None
+    completion_rate: float | None
+
+
+class UptakeMetrics(BaseModel):
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    k: int
+    daily: list[UptakeDay]
+    by_district: list[UptakeDistrict]
+    funnel: list[UptakeCampaign]
+
+
+class RequestGroup(BaseModel):
+    group: str
+    requests: int | None
+    answered: int | None
+    response_rate: float | None
+    footage_provided: int | None
+    useful: int | None
+
+
+class RequestMetrics(BaseModel):
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    k: int
+    requests: int | None = Field(description="null when fewer than k requests were sent in the range")
+    by_status: dict[str, int | None] | None
+    response_rate: float | None
+    median_days_to_footage: float | None
+    p90_days_to_footage: float | None
+    useful_share: float | None
+    too_late: int | None = Field(description="sent after the footage was likely overwritten")
+    by_district: list[RequestGroup]
+    by_crime_category: list[RequestGroup]

@@ -15,7 +15,6 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
-from dashboard.analytics.overview import district_table
 from dashboard.analytics.suppression import shown_mask, suppress
 from dashboard.analytics import uptake
 from dashboard.components.legend import legend
@@ -66,10 +65,11 @@ def _window(first, last) -> tuple[dt.date, dt.date]:
 def _timeline(regs: pd.DataFrame, first: dt.date, last: dt.date, period: str, k: int) -> tuple[go.Figure, str, list]:
     settings = runtime().settings
     days = uptake.uk_days(regs["consent_at"])
+    table = uptake.series(regs, first, last, period, k)
+    shown = [None if pd.isna(v) else int(v) for v in table["registrations"]]
+    totals = [None if pd.isna(v) else int(v) for v in table["total"]]
+    cameras = [None if pd.isna(v) else int(v) for v in table["cameras"]]
     counts = uptake.per_period(days, first, last, period)
-    cams = uptake.per_period(days, first, last, period, weights=regs["cameras"])
-    shown, totals = uptake.running_total(counts["count"].tolist(), k, counts.attrs["before"])
-    cameras = [int(c) if s is not None else None for c, s in zip(cams["count"], shown)]
     fig = go.Figure()
     fig.add_bar(x=counts["start"], y=shown, name=f"Registrations per {period}", marker_color="#6baed6",
                 hovertemplate="%{x}: %{y} registrations<extra></extra>")
@@ -112,12 +112,7 @@ def _timeline(regs: pd.DataFrame, first: dt.date, last: dt.date, period: str, k:
 
 def _districts(regs: pd.DataFrame, cams: pd.DataFrame, k: int) -> tuple[list, dict, html.Div]:
     ref = runtime().reference
-    active = regs[regs["status"] == "active"]
-    by = active.groupby("district_code", observed=True).size().rename("registrations").to_frame().join(
-        cams.groupby("district_code", observed=True).size().rename("cameras")).fillna(0).reset_index()
-    by["district_code"] = by["district_code"].astype(object)
-    table = district_table(by, pd.DataFrame(ref.districts[["code", "name", "households"]]), k)
-    table = table.sort_values("registrations_per_1000", ascending=False, na_position="last")
+    table = uptake.district_uptake(regs, cams, pd.DataFrame(ref.districts[["code", "name", "households"]]), k)
     rows = [[i + 1, r.name, _text(r.registrations, k), _text(r.cameras, k),
              "–" if pd.isna(r.registrations_per_1000) else f"{r.registrations_per_1000:.2f}"]
             for i, r in enumerate(table.itertuples())]

@@ -129,3 +129,41 @@ def test_camera_mix_matches_sql(lead_app, runtime):
         assert mix.loc[("kind", kind), "registrations"] == registrations >= K
         assert mix.loc[("kind", kind), "cameras"] == cameras
     assert mix.loc[("retention", "up to 7 days"), "cameras"] == short
+
+
+def test_metrics_api_matches_sql_and_its_schema(lead_app, runtime):
+    from dashboard.api.schemas import RequestMetrics, UptakeMetrics
+
+    _, client = lead_app
+    first, last = dt.date(2026, 7, 6), dt.date(2026, 10, 25)
+    answer = client.get(f"/api/v1/metrics/uptake?from={first}&to={last}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    body = answer.get_json()
+    UptakeMetrics.model_validate(body)
+    with runtime.engine.connect() as con:
+        rows = con.execute(sa.text("SELECT consent_at FROM registrant")).all()
+        sent = con.execute(sa.text("SELECT sent_at FROM footage_request")).all()
+    per_day = Counter(_uk_day(c) for (c,) in rows)
+    assert [d["day"] for d in body["daily"]] == [(first + dt.timedelta(days=i)).isoformat() for i in range(112)]
+    running = sum(n for d, n in per_day.items() if d < first)
+    for day in body["daily"]:
+        running += per_day[dt.date.fromisoformat(day["day"])]
+        assert day["registrations"] is None or day["registrations"] == per_day[dt.date.fromisoformat(day["day"])] >= K
+        assert day["total"] is None or day["total"] == running
+    assert any(d["total"] is not None for d in body["daily"])
+    assert all(c["completions"] is None or c["completions"] >= K for c in body["funnel"])
+
+    requests = client.get(f"/api/v1/metrics/requests?from={first}&to={last}").get_json()
+    RequestMetrics.model_validate(requests)
+    in_range = sum(first <= _uk_day(s) <= last for (s,) in sent)
+    assert requests["requests"] == (in_range if in_range >= K else None)
+
+
+@pytest.mark.parametrize("query, field", [("from=2026-07-06", "to"), ("from=2026-13-01&to=2026-14-01", "from"),
+                                          ("from=2026-08-01&to=2026-07-01", "to"),
+                                          ("from=2026-07-01&to=2026-08-01&district=x", "district")])
+def test_metrics_api_refuses_bad_ranges_naming_the_field(lead_app, query, field):
+    _, client = lead_app
+    answer = client.get(f"/api/v1/metrics/uptake?{query}")
+    assert answer.status_code == 422
+    assert field in {e["field"] for e in answer.get_json()["errors"]}, answer.get_json()
