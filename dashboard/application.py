@@ -22,6 +22,7 @@ from dashboard.security.access import guard
 from dashboard.pages.campaigns import files as campaign_files
 from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
+from dashboard.pages.uptake import files as uptake_files
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
@@ -50,6 +51,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)
     server.register_blueprint(coverage_files)
+    server.register_blueprint(uptake_files)
     init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
 
     @server.get("/sources")

@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="import police.uk street-level CSV files (all or nothing: a bad file stops the import)")
     crimes_import.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
+    report = sub.add_parser("report", help="reports for people to read and forward")
+    report_sub = report.add_subparsers(dest="report_command", required=True, metavar="KIND")
+    weekly = report_sub.add_parser("weekly", help="the project lead's weekly report: an HTML page and its tables as CSV")
+    weekly.add_argument("--week", type=_iso_date, default=None,
+                        help="any day of the week wanted (default: the last whole UK week)")
+    weekly.add_argument("--out", type=Path, default=Path("reports"), help="folder to write to (default: reports)")
+
     sub.add_parser("check", help="validate configuration, reference data and database")
     return parser
 
@@ -157,6 +164,38 @@ def cmd_crimes_import(args) -> int:
     return 0
 
 
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-16") from None
+
+
+def cmd_report_weekly(args) -> int:
+    import pandas as pd
+
+    from dashboard.registry import uptake_queries as q
+    from dashboard.registry.models import utcnow
+    from dashboard.reports import weekly
+    from dashboard.runtime import load_reference_or_fail, open_database, session_factory
+
+    settings = load_settings()
+    ref = load_reference_or_fail(settings)
+    engine = open_database(settings)
+    with session_factory(engine)() as s:
+        frames = {**q.register_frames(s), "campaigns": q.campaign_days(s), "requests": q.requests(s)}
+    now = utcnow()
+    report = weekly.build(frames, pd.DataFrame(ref.districts[["code", "name", "households"]]),
+                          args.week or weekly.last_full_week(now), k=settings.k_min, pilot_start=settings.pilot_start,
+                          public_launch=settings.public_launch, force=ref.force_name, now=now)
+    try:
+        written = weekly.write(report, args.out)
+    except OSError as exc:
+        raise CommandError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
+    print(f"weekly report for the week of {report.week:%d %B %Y}: {written[0]} and {len(written) - 1} CSV tables")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from dashboard.runtime import prepare
 
@@ -240,6 +279,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "check": cmd_check,
     "crimes": cmd_crimes_import,
+    "report": cmd_report_weekly,
 }
 
 

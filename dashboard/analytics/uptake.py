@@ -289,6 +289,7 @@ def request_outcomes(requests: pd.DataFrame, k: int) -> dict:
 RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "15 to 30 days"),
                      (31, 10_000, "more than 30 days")]
 MIX_COLUMNS = ["aspect", "value", "cameras", "registrations", "share"]
+ASPECTS = {"kind": "Camera kind", "placement": "Indoors or outdoors", "retention": "Keeps footage for"}
 
 
 def retention_buckets(days: pd.Series) -> np.ndarray:

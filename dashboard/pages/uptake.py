@@ -14,6 +14,7 @@ import dash_leaflet as dl
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
+from flask import Blueprint, Response, abort, request
 
 from dashboard.analytics.suppression import shown_mask, suppress
 from dashboard.analytics import uptake
@@ -23,7 +24,9 @@ from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
 from dashboard.registry.registration import RECONFIRM_AFTER
+from dashboard.registry.models import utcnow
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
+from dashboard.reports import weekly
 from dashboard.runtime_access import runtime
 
 PATH, PREFIX = "/uptake", "uptake-"
@@ -31,9 +34,55 @@ FIRST, LAST, DISTRICT, PERIOD = "uptake-first", "uptake-last", "uptake-district"
 HEADLINE, TIMELINE, METHOD = "uptake-headline", "uptake-timeline", "uptake-method"
 DISTRICTS, DISTRICT_LAYER, DISTRICT_LEGEND = "uptake-districts", "uptake-district-layer", "uptake-district-legend"
 MIX, FUNNEL, CHURN, REQUESTS = "uptake-mix", "uptake-funnel", "uptake-churn", "uptake-requests"
+REPORT_LINKS = "uptake-report-links"
 ALL = "all"
 MIX_LABELS = {"kind": CAMERA_KINDS, "placement": PLACEMENTS}
-ASPECTS = {"kind": "Camera kind", "placement": "Indoors or outdoors", "retention": "Keeps footage for"}
+
+
+files = Blueprint("uptake_files", __name__)
+
+
+def _weekly_report(week_text: str | None) -> weekly.WeeklyReport:
+    rt = runtime()
+    if week_text:
+        try:
+            week = dt.date.fromisoformat(week_text)
+        except ValueError:
+            abort(Response(f"The week must be a date like 2026-11-16, not {week_text[:20]!r}.", status=400,
+                           mimetype="text/plain"))
+    else:
+        week = weekly.last_full_week(utcnow())
+    return weekly.build(uptake_frames(), pd.DataFrame(rt.reference.districts[["code", "name", "households"]]), week,
+                        k=rt.settings.k_min, pilot_start=rt.settings.pilot_start,
+                        public_launch=rt.settings.public_launch, force=rt.reference.force_name, now=utcnow())
+
+
+@files.get(f"{PATH}/report")
+def report_page():
+    """The weekly report as a print-ready page (the access guard admits leads only)."""
+    report = _weekly_report(request.args.get("week"))
+    links = {t: f"{PATH}/report/{t}.csv?week={report.week.isoformat()}" for t in weekly.TABLES}
+    return Response(weekly.html(report, links), mimetype="text/html")
+
+
+@files.get(f"{PATH}/report/<table>.csv")
+def report_table(table: str):
+    if table not in weekly.TABLES:
+        abort(404)
+    report = _weekly_report(request.args.get("week"))
+    return Response(weekly.csv_bytes(report, table), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="weekly-{report.week.isoformat()}-{table}.csv"'})
+
+
+def _report_links(last: dt.date) -> list:
+    week = weekly.week_of(last)
+    if week + dt.timedelta(days=6) >= dt.datetime.now(uptake.LONDON).date():  # that week is not over yet
+        week -= dt.timedelta(days=7)
+    return [html.A(f"Weekly report, week of {week:%d %B %Y}", href=f"{PATH}/report?week={week.isoformat()}",
+                   target="_blank", id=f"{PREFIX}report", className="me-3"),
+            html.Span("Its tables as CSV: ", className="small"),
+            *[html.A(t.replace("_", " "), href=f"{PATH}/report/{t}.csv?week={week.isoformat()}", download="",
+                     id=f"{PREFIX}csv-{t}", className="small me-2") for t in weekly.TABLES]]
 
 
 def _text(value, k: int) -> str:
@@ -180,7 +229,7 @@ def _report(first, last, district, period):
     complete = uptake.completeness(cams, k)
     mix_block = html.Div([
         _table(["", "Value", "Cameras", "Share of cameras"],
-               [[ASPECTS[r.aspect], r.value, _text(r.cameras, k), _pct(r.share)] for r in mix.itertuples()]),
+               [[uptake.ASPECTS[r.aspect], r.value, _text(r.cameras, k), _pct(r.share)] for r in mix.itertuples()]),
         html.P(f"Filled in: direction {_pct(complete['direction'])}, retention {_pct(complete['retention'])}, "
                f"what it overlooks {_pct(complete['overlooks'])} of cameras.", className="small")])
     funnel = uptake.funnel(frames["campaigns"], first, last, k)
@@ -238,6 +287,9 @@ def layout(rt, _user) -> html.Div:
                 html.P(f"A week with fewer than {k} withdrawals shows no bar (nor, where its count could be worked "
                        "out from the total, the next smallest).", className="small text-secondary")),
         section("Footage requests", html.Div(id=REQUESTS)),
+        section("Weekly report", html.P("A print-ready page with this week's figures and charts, to forward or save "
+                                        "as PDF from the browser; also made by python -m dashboard report weekly.",
+                                        className="small text-secondary mb-1"), html.Div(id=REPORT_LINKS)),
     ])
 
 
@@ -246,14 +298,15 @@ def register_callbacks(app) -> None:
         Output(HEADLINE, "children"), Output(TIMELINE, "figure"), Output(METHOD, "children"),
         Output(DISTRICTS, "children"), Output(DISTRICT_LAYER, "data"), Output(DISTRICT_LEGEND, "children"),
         Output(MIX, "children"), Output(FUNNEL, "children"), Output(CHURN, "figure"), Output(REQUESTS, "children"),
-        Input(FIRST, "value"), Input(LAST, "value"), Input(DISTRICT, "value"), Input(PERIOD, "value"),
+        Output(REPORT_LINKS, "children"), Input(FIRST, "value"), Input(LAST, "value"), Input(DISTRICT, "value"), Input(PERIOD, "value"),
     )
     def redraw(first, last, district, period):
         (headline, fig, method, district_rows, layer, key, mix, funnel, churn, requests) = _report(
             first, last, district, period)
         table = _table(["#", "District", "Registrations", "Cameras", "Per 1,000 households"], district_rows,
                        f"{PREFIX}district-table")
-        return headline, fig, method, table, layer, key, mix, funnel, churn, requests
+        return (headline, fig, method, table, layer, key, mix, funnel, churn, requests,
+                _report_links(_window(first, last)[1]))
 
 
 PAGE = Page(path=PATH, title="Uptake", roles=frozenset({"lead"}), id_prefix=PREFIX, layout=layout,

@@ -42,3 +42,21 @@ def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
     assert re.search(r"Staff pilot from 13 April 2026; public launch 06 July 2026", headline)
     assert page.locator("#uptake-district-table tbody tr").count() == len(reference.districts)
     watched.screenshot("uptake-lead-district")
+
+
+def test_lead_opens_the_weekly_report_and_downloads_a_table(watched, live_server, tmp_path):
+    page, base = watched.page, live_server["url"]
+    log_in(watched, base, *LEAD)
+    page.goto(f"{base}/uptake")
+    page.wait_for_selector("#uptake-report")
+    with page.expect_download() as download:
+        page.click("#uptake-csv-weeks")
+    path = tmp_path / "weeks.csv"
+    download.value.save_as(path)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "week_starting,registrations,cameras,total" and len(lines) == 13
+    page.goto(base + page.get_attribute("#uptake-report", "href"))
+    page.wait_for_selector("svg.chart")
+    assert "Community Camera Registry: weekly report" in page.inner_text("h1")
+    assert page.locator("table").count() >= 3
+    watched.screenshot("uptake-weekly-report")

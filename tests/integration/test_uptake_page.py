@@ -167,3 +167,57 @@ def test_metrics_api_refuses_bad_ranges_naming_the_field(lead_app, query, field)
     answer = client.get(f"/api/v1/metrics/uptake?{query}")
     assert answer.status_code == 422
     assert field in {e["field"] for e in answer.get_json()["errors"]}, answer.get_json()
+
+
+def test_weekly_report_page_csv_and_command_agree_with_sql(lead_app, runtime, tmp_path):
+    import csv
+    import io
+    import os
+    import subprocess
+    import sys
+
+    from dashboard.config import PROJECT_ROOT
+
+    _, client = lead_app
+    page = client.get("/uptake/report?week=2026-11-18")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))
+    text = re.sub(r"\s+", " ", text)
+    assert "week of Monday 16 November 2026 to Sunday 22 November 2026" in text
+    with runtime.engine.connect() as con:
+        rows = con.execute(sa.text("SELECT consent_at FROM registrant")).all()
+    days = [_uk_day(c) for (c,) in rows]
+    week = sum(dt.date(2026, 11, 16) <= d <= dt.date(2026, 11, 22) for d in days)
+    expected = f"Registrations this week {week:,}" if week >= K else f"Registrations this week fewer than {K}"
+    assert expected in text
+
+    weeks_csv = client.get("/uptake/report/weeks.csv?week=2026-11-18")
+    assert weeks_csv.status_code == 200 and "attachment" in weeks_csv.headers["Content-Disposition"]
+    table = list(csv.DictReader(io.StringIO(weeks_csv.get_data(as_text=True))))
+    assert len(table) == 12 and table[-1]["week_starting"] == "2026-11-16"
+    for row in table:
+        start = dt.date.fromisoformat(row["week_starting"])
+        count = sum(start <= d <= start + dt.timedelta(days=6) for d in days)
+        assert row["registrations"] == "" or int(row["registrations"]) == count >= K
+        assert row["total"] == "" or int(row["total"]) == sum(d <= start + dt.timedelta(days=6) for d in days)
+
+    env = {**os.environ, "DATABASE_URL": runtime.settings.database_url, "SECRET_KEY": "k" * 48,
+           "REFERENCE_DATA_DIR": str(runtime.settings.reference_data_dir)}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "report", "weekly", "--week", "2026-11-18", "--out",
+                           str(tmp_path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for table_name in ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime"):
+        written = (tmp_path / f"weekly-2026-11-16-{table_name}.csv").read_bytes()
+        assert written == client.get(f"/uptake/report/{table_name}.csv?week=2026-11-16").get_data(), table_name
+    assert (tmp_path / "weekly-2026-11-16.html").read_text().count("<svg") == 1
+
+
+def test_weekly_report_refuses_bad_weeks_and_other_roles(lead_app):
+    app, client = lead_app
+    response = client.get("/uptake/report?week=2026-02-30")
+    assert response.status_code == 400 and "2026-11-16" in response.get_data(as_text=True)
+    assert client.get("/uptake/report/people.csv").status_code == 404
+    analyst = app.server.test_client()
+    login(analyst, "analyst")
+    assert analyst.get("/uptake/report").status_code == 403
+    assert analyst.get("/uptake/report/weeks.csv").status_code == 403

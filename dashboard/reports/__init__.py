@@ -1,0 +1,1 @@
+"""Reports built for people to read, forward and print (the project lead's weekly report)."""

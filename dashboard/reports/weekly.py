@@ -1,0 +1,145 @@
+"""The project lead's weekly report: one UK week (Monday to Sunday) in a self-contained, print-ready
+HTML page with its charts as inline SVG, and the tables behind it as CSV. Built from the same frames
+and functions as the uptake page, with the same suppression; no Flask or Dash here, so the page
+route and the ``report weekly`` command give the same file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from dashboard.analytics import uptake
+from dashboard.analytics.suppression import suppress
+from dashboard.components.svg_chart import bar_line_svg
+from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+WEEKS_SHOWN = 12
+TABLES = ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime")
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    week: dt.date  # the Monday
+    k: int
+    pilot_start: dt.date
+    public_launch: dt.date
+    force: str
+    headline: dict
+    requests: dict
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def week_end(self) -> dt.date:
+        return self.week + dt.timedelta(days=6)
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week."""
+    return uptake.period_start(day, "week")
+
+
+def last_full_week(now: dt.datetime) -> dt.date:
+    """The Monday of the last whole UK week before ``now``.
+
+    >>> last_full_week(dt.datetime(2026, 11, 29, 12, tzinfo=dt.timezone.utc))  # a Sunday: this week is not over
+    datetime.date(2026, 11, 16)
+    """
+    return week_of(now.astimezone(uptake.LONDON).date()) - dt.timedelta(days=7)
+
+
+def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.date, *, k: int, pilot_start: dt.date,
+          public_launch: dt.date, force: str, now: dt.datetime) -> WeeklyReport:
+    """The report for the week holding ``week``.
+
+    Parameters
+    ----------
+    frames : registrations, cameras, campaigns, requests (``uptake_queries``)
+    districts : code, name, households
+    """
+    monday = week_of(week)
+    sunday = monday + dt.timedelta(days=6)
+    regs, cams, reqs = frames["registrations"], frames["cameras"], frames["requests"]
+    weeks = uptake.series(regs, monday - dt.timedelta(weeks=WEEKS_SHOWN - 1), sunday, "week", k)
+    in_week = uptake.in_days(uptake.uk_days(regs["consent_at"]), monday, sunday)
+    withdrawn = uptake.in_days(uptake.uk_days(regs["withdrawn_at"].dropna()), monday, sunday)
+    from dashboard.registry.registration import RECONFIRM_AFTER
+
+    due = int(((regs["status"] == "active") & (regs["last_confirmed_at"] < now - RECONFIRM_AFTER)).sum())
+    headline = {
+        "registrations": suppress(int(in_week.sum()), k).value,
+        "cameras": suppress(int(regs.loc[in_week, "cameras"].sum()), k, basis=int(in_week.sum())).value,
+        "withdrawn": suppress(int(withdrawn.sum()), k).value,
+        "total": next((int(t) for t in reversed(weeks["total"].tolist()) if not pd.isna(t)), None),
+        "due": suppress(due, k).value,
+    }
+    week_requests = reqs[uptake.in_days(uptake.uk_days(reqs["sent_at"]), monday, sunday)]
+    names = dict(zip(districts["code"], districts["name"]))
+    tables = {
+        "weeks": weeks.rename(columns={"start": "week_starting"}),
+        "districts": uptake.district_uptake(regs, cams, districts, k)[
+            ["code", "name", "households", "registrations", "cameras", "registrations_per_1000"]],
+        "cameras": uptake.camera_mix(cams, k, {"kind": CAMERA_KINDS, "placement": PLACEMENTS}).assign(
+            aspect=lambda f: f["aspect"].map(uptake.ASPECTS)),
+        "campaigns": uptake.funnel(frames["campaigns"], monday, sunday, k).assign(
+            channel=lambda f: [CAMPAIGN_CHANNELS.get(c, c) for c in f["channel"]]),
+        "requests_by_district": uptake.requests_by(week_requests, "district_code", names, k),
+        "requests_by_crime": uptake.requests_by(week_requests, "crime_category", {}, k),
+    }
+    return WeeklyReport(monday, k, pilot_start, public_launch, force, headline,
+                        uptake.request_outcomes(week_requests, k), tables)
+
+
+def csv_bytes(report: WeeklyReport, table: str) -> bytes:
+    """One table of the report as CSV (hidden values are empty cells)."""
+    if table not in report.tables:
+        raise ValueError(f"unknown table {table!r}; the report has {', '.join(TABLES)}")
+    out = io.StringIO()
+    report.tables[table].to_csv(out, index=False, lineterminator="\r\n")
+    return out.getvalue().encode("utf-8")
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
+                              lstrip_blocks=True)
+
+
+def _cell(value, k: int, percent: bool = False, rate: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return "–" if percent or rate else f"fewer than {k}"
+    if percent:
+        return f"{float(value) * 100:.1f}%"
+    if rate:
+        return f"{float(value):.2f}"
+    return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{float(value):,.2f}"
+
+
+def html(report: WeeklyReport, csv_links: dict[str, str] | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG; prints on A4)."""
+    weeks = report.tables["weeks"]
+    labels = [f"{d:%d %b}" for d in weeks["week_starting"]]
+    chart = bar_line_svg(labels, [None if pd.isna(v) else int(v) for v in weeks["registrations"]],
+                         [None if pd.isna(v) else int(v) for v in weeks["total"]],
+                         title=f"Registrations per week for the {WEEKS_SHOWN} weeks to {report.week_end:%d %B %Y}",
+                         bar_name="registrations per week", line_name="registrations so far")
+    return _environment().get_template("report/weekly.html").render(
+        report=report, chart=chart, cell=lambda v, percent=False, rate=False: _cell(v, report.k, percent, rate),
+        csv_links=csv_links or {})
+
+
+def write(report: WeeklyReport, folder: Path) -> list[Path]:
+    """The HTML page and every table as CSV into ``folder``; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"weekly-{report.week:%Y-%m-%d}"
+    links = {t: f"{stem}-{t}.csv" for t in TABLES}
+    written = [folder / f"{stem}.html"]
+    written[0].write_text(html(report, links), encoding="utf-8")
+    for table, name in links.items():
+        (folder / name).write_bytes(csv_bytes(report, table))
+        written.append(folder / name)
+    return written
