@@ -55,8 +55,20 @@ def test_lead_opens_the_weekly_report_and_downloads_a_table(watched, live_server
     download.value.save_as(path)
     lines = path.read_text().splitlines()
     assert lines[0] == "week_starting,registrations,cameras,total" and len(lines) == 13
+    with sqlite3.connect(live_server["db"]) as conn:
+        days = [dt.datetime.fromisoformat(c).replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date()
+                for (c,) in conn.execute("SELECT consent_at FROM registrant")]
+    for line in lines[1:]:
+        start, registrations, _cameras, total = line.split(",")
+        monday = dt.date.fromisoformat(start)
+        sunday = monday + dt.timedelta(days=6)
+        assert registrations == "" or int(registrations) == sum(monday <= d <= sunday for d in days) >= 8
+        assert total == "" or int(total) == sum(d <= sunday for d in days)
     page.goto(base + page.get_attribute("#uptake-report", "href"))
     page.wait_for_selector("svg.chart")
     assert "Community Camera Registry: weekly report" in page.inner_text("h1")
+    so_far = page.locator(".figures li", has_text="Registrations so far").inner_text()
+    last_total = [line.split(",")[3] for line in lines[1:] if line.split(",")[3]][-1]
+    assert f"{int(last_total):,}" in so_far  # the report's total is the CSV's last published total
     assert page.locator("table").count() >= 3
     watched.screenshot("uptake-weekly-report")
