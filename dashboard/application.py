@@ -5,7 +5,6 @@ import datetime as dt
 import logging
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, html
 from flask import Flask, Response, abort, render_template
 from flask_login import current_user

@@ -2,7 +2,6 @@
 the results grid rows, and the revealed-contacts panel. Plain data in, Dash components out."""
 from __future__ import annotations
 
-import datetime as dt
 import html as html_text
 
 import dash_bootstrap_components as dbc

@@ -111,7 +111,7 @@ def register_callbacks(app) -> None:
             bad_name, bad_channel = exc.field == "name", exc.field == "channel"
             return (no_update, "", bad_name, str(exc) if bad_name else "", bad_channel,
                     str(exc) if bad_channel else "", no_update)
-        done = dbc.Alert([f"Campaign created. Its link is ", html.Code(link_for(slug)), "."], color="success",
+        done = dbc.Alert(["Campaign created. Its link is ", html.Code(link_for(slug)), "."], color="success",
                          className="mb-0", id=f"{PREFIX}created")
         return _table(), done, False, "", False, "", ""
 

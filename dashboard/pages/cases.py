@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 from pydantic import ValidationError

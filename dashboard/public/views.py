@@ -10,7 +10,6 @@ from pydantic import ValidationError as PayloadError
 from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
-from dashboard.geo.reference import postcode_key
 from dashboard.public import form
 from dashboard.public.duplicates import offer_existing
 from dashboard.registry import campaigns, registration

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search

@@ -1,7 +1,6 @@
 """Role by route: every page, Dash callback and API route refuses anyone who may not use it."""
 from __future__ import annotations
 
-import json
 
 import pytest
 from dash.development.base_component import Component

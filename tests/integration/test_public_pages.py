@@ -12,7 +12,6 @@ from dashboard.config import load_settings
 from dashboard.registry import campaigns, registration
 from dashboard.registry.models import Campaign, CampaignDailyCount, Camera, Registrant, Site
 from dashboard.runtime import prepare
-from tests.integration.test_registration import valid
 
 
 @pytest.fixture
