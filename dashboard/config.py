@@ -51,6 +51,10 @@ class Settings:
     case_ref_example: str = "CR-2026-004512"
     demo_registrations: int = 24_000
     demo_seed: int = 2026
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 10
+    login_window_minutes: int = 15
     extra: dict = field(default_factory=dict)
 
     @property
@@ -242,4 +246,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         case_ref_example=case_ref_example,
         demo_registrations=_int(env, "DEMO_REGISTRATIONS", 24_000, 10, 1_000_000),
         demo_seed=_int(env, "DEMO_SEED", 2026, 0, 2**31 - 1),
+        session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+        session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 72),
+        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 10, 3, 100),
+        login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
     )

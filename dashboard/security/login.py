@@ -1,8 +1,13 @@
 """Login and logout (Flask-Login): the login form, sessions, bearer tokens, and the audit of each attempt."""
 from __future__ import annotations
 
+import datetime as dt
+import math
+import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
+
+import sqlalchemy as sa
 
 from flask import Blueprint, Flask, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -10,7 +15,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
 from dashboard.registry.database import transaction
-from dashboard.registry.models import User, utcnow
+from dashboard.registry.models import AuditEvent, User, utcnow
 from dashboard.registry.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
 from dashboard.security import audit
@@ -81,7 +86,51 @@ def init_login(server: Flask) -> None:
     manager.user_loader(_load_user)
     manager.request_loader(_load_from_bearer)
     manager.init_app(server)
+    server.before_request(end_stale_session)
     server.register_blueprint(blueprint)
+
+
+SEEN_RESOLUTION_S = 60
+
+
+def end_stale_session() -> None:
+    """Flask ``before_request`` hook, before the access guard: a login session unused for
+    ``SESSION_IDLE_MINUTES``, or older than ``SESSION_MAX_HOURS``, ends here (the guard then asks
+    for a login); otherwise the session's last use is moved on."""
+    if "_user_id" not in session or request.path.startswith(("/api/", "/assets/", "/_dash-component-suites/")):
+        return None
+    settings = runtime().settings
+    now = time.time()
+    started, seen = session.get("started_at"), session.get("seen_at")
+    if not isinstance(started, (int, float)) or not isinstance(seen, (int, float)):
+        ended = "expired"  # a session from before timeouts were kept, or tampered with
+    elif now - seen > settings.session_idle_minutes * 60:
+        ended = "idle"
+    elif now - started > settings.session_max_hours * 3600:
+        ended = "max"
+    else:
+        if now - seen > SEEN_RESOLUTION_S:
+            # Written at most once a minute: a session cookie rewritten on every request lets the
+            # page's concurrent requests overwrite each other's changes (the CSRF token among them).
+            session["seen_at"] = now
+        return None
+    logout_user()
+    session.clear()
+    session["ended"] = ended
+    return None
+
+
+ENDED = {"idle": "You were logged out after {idle} minutes without activity. Please log in again.",
+         "max": "Your session reached its {hours}-hour limit. Please log in again.",
+         "expired": "Your session has ended. Please log in again."}
+
+
+def _recent_failures(s, username: str, window: dt.timedelta) -> list[dt.datetime]:
+    """When this account's failed logins happened within ``window`` (from the audit log)."""
+    since = utcnow() - window
+    return list(s.scalars(sa.select(AuditEvent.occurred_at).where(
+        AuditEvent.action == "login_failed", AuditEvent.username == username.lower(),
+        AuditEvent.occurred_at >= since).order_by(AuditEvent.occurred_at)))
 
 
 def _safe_next(target: str | None) -> str:
@@ -97,8 +146,12 @@ def _safe_next(target: str | None) -> str:
 def login_form():
     if current_user.is_authenticated:
         return redirect("/")
+    settings = runtime().settings
+    ended = session.pop("ended", None)
+    notice = ENDED[ended].format(idle=settings.session_idle_minutes, hours=settings.session_max_hours) \
+        if ended in ENDED else None
     return render_template("login.html", csrf_token=generate_csrf(), next=_safe_next(request.args.get("next")),
-                           error=None, username="")
+                           error=notice, username="")
 
 
 @blueprint.post("/login")
@@ -114,6 +167,21 @@ def login_submit():
         return _form_error("Your login form expired. Please try again.", username, target, 400)
     if not username or not password:
         return _form_error("Enter your username and password.", username, target, 400)
+    settings = runtime().settings
+    window = dt.timedelta(minutes=settings.login_window_minutes)
+    with transaction(runtime().sessions) as s:
+        failures = _recent_failures(s, username, window)
+        if len(failures) >= settings.login_max_failures:
+            audit.record(s, audit.Actor(None, username.lower(), None), "login_throttled")
+            oldest = failures[-settings.login_max_failures]
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+            wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
+            throttled = True
+        else:
+            throttled = False
+    if throttled:
+        return _form_error(f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
+                           "then try again, or ask an administrator.", username, target, 429)
     with transaction(runtime().sessions) as s:
         user = authenticate(s, username, password)
         if user is None:
@@ -128,6 +196,7 @@ def login_submit():
         return _form_error("Username or password not recognised, or the account is disabled.", username, target, 401)
     session.clear()  # a new session at login: nothing carried over from before
     login_user(session_user)
+    session["started_at"] = session["seen_at"] = time.time()
     return redirect(target)
 
 

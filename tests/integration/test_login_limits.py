@@ -1,0 +1,86 @@
+"""Login throttling (at most LOGIN_MAX_FAILURES failed attempts per account per window, every
+attempt logged) and session timeouts (idle and absolute), over the real app and audit log."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import sqlalchemy as sa
+
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, utcnow
+from dashboard.security import audit
+from tests.integration.conftest import PASSWORD, login
+
+
+def _post_login(client, username: str, password: str):
+    page = client.get("/login")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"})
+
+
+def _actions(runtime, username: str) -> list[str]:
+    with runtime.sessions() as s:
+        return list(s.scalars(sa.select(AuditEvent.action).where(AuditEvent.username == username)
+                              .order_by(AuditEvent.id)))
+
+
+def test_ten_failures_lock_the_account_for_the_window_and_every_attempt_is_logged(app, runtime):
+    client = app.server.test_client()
+    for _ in range(10):
+        assert _post_login(client, "officer1", "wrong-password-123").status_code == 401
+    refused = _post_login(client, "officer1", PASSWORD)  # even the right password, now
+    assert refused.status_code == 429
+    assert "Too many failed attempts for this account. Wait 15 minutes" in refused.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not logged in
+    assert _actions(runtime, "officer1") == ["login_failed"] * 10 + ["login_throttled"]
+    # another account is not affected
+    other = app.server.test_client()
+    assert _post_login(other, "analyst1", PASSWORD).status_code == 302
+
+
+def test_failures_older_than_the_window_do_not_count(app, runtime):
+    with transaction(runtime.sessions) as s:
+        for _ in range(10):
+            audit.record(s, audit.Actor(None, "lead1", None), "login_failed", at=utcnow() - dt.timedelta(minutes=16))
+        for _ in range(9):
+            audit.record(s, audit.Actor(None, "lead1", None), "login_failed")
+    client = app.server.test_client()
+    assert _post_login(client, "LEAD1", PASSWORD).status_code == 302  # 9 in the window: still allowed
+    assert client.get("/").status_code == 200
+
+
+def _age_session(client, *, idle_s: float = 0, age_s: float = 0) -> None:
+    with client.session_transaction() as sess:
+        sess["seen_at"] = time.time() - idle_s
+        sess["started_at"] = time.time() - age_s
+
+
+def test_an_idle_session_ends_and_says_why(app):
+    client = app.server.test_client()
+    login(client, "analyst")
+    assert client.get("/coverage").status_code == 200
+    _age_session(client, idle_s=29 * 60, age_s=29 * 60)
+    assert client.get("/coverage").status_code == 200  # 29 minutes idle: still in
+    _age_session(client, idle_s=31 * 60, age_s=31 * 60)
+    response = client.get("/coverage")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "logged out after 30 minutes without activity" in client.get("/login").get_data(as_text=True)
+    assert client.get("/coverage").status_code == 302
+
+
+def test_a_session_ends_after_its_absolute_limit_even_when_busy(app):
+    client = app.server.test_client()
+    login(client, "analyst")
+    _age_session(client, idle_s=10, age_s=12 * 3600 + 60)
+    callback = client.post("/_dash-update-component", json={"output": "x", "outputs": [], "inputs": []})
+    assert callback.status_code == 401
+    assert "12-hour limit" in client.get("/login").get_data(as_text=True)
+
+
+def test_a_session_without_times_is_not_trusted(app):
+    client = app.server.test_client()
+    login(client, "analyst")
+    with client.session_transaction() as sess:
+        del sess["started_at"]
+    assert client.get("/coverage").status_code == 302
