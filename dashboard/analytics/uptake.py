@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from dashboard.analytics.gaps import registrations_per_area
 from dashboard.analytics.suppression import shown_mask, suppress
 
 LONDON = ZoneInfo("Europe/London")
@@ -123,6 +124,20 @@ def running_total(counts: list[int], k: int, before: int = 0) -> tuple[list[int 
             last_published = total
         previous_published = publish
     return shown_counts, shown_totals
+
+
+def headline(registrations: pd.DataFrame, first: dt.date, last: dt.date, now: dt.datetime,
+             reconfirm_after: dt.timedelta, k: int) -> dict[str, int | None]:
+    """Registrations and their cameras made from ``first`` to ``last`` (UK days), withdrawals in
+    that time, and active registrations not confirmed for ``reconfirm_after`` at ``now``; each
+    None when drawn from fewer than ``k`` registrations."""
+    made = in_days(uk_days(registrations["consent_at"]), first, last)
+    withdrawn = in_days(uk_days(registrations["withdrawn_at"].dropna()), first, last)
+    due = (registrations["status"] == "active") & (registrations["last_confirmed_at"] < now - reconfirm_after)
+    return {"registrations": suppress(int(made.sum()), k).value,
+            "cameras": suppress(int(registrations.loc[made, "cameras"].sum()), k, basis=int(made.sum())).value,
+            "withdrawn": suppress(int(withdrawn.sum()), k).value,
+            "due": suppress(int(due.sum()), k).value}
 
 
 def conversion(numerator: int | None, denominator: int | None) -> float | None:
@@ -351,13 +366,8 @@ def _counts_by(values: pd.Series, registrant: pd.Series) -> pd.DataFrame:
     """Cameras and distinct registrations per value (values present only), by integer codes:
     ``groupby(...).nunique()`` took a quarter of a second a column at a million cameras."""
     codes, labels = pd.factorize(values, sort=True)
-    keep = codes >= 0
-    codes, who = codes[keep].astype("int64"), registrant.to_numpy(dtype="int64")[keep]
-    cameras = np.bincount(codes, minlength=len(labels))
-    keys = np.sort(codes * (int(who.max()) + 1 if len(who) else 1) + who)
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    registrations = np.bincount(keys[first] // (int(who.max()) + 1 if len(who) else 1), minlength=len(labels))
+    cameras = np.bincount(codes[codes >= 0], minlength=len(labels))
+    registrations = registrations_per_area(codes, registrant.to_numpy(dtype="int64"), len(labels))
     present = cameras > 0
     return pd.DataFrame({values.name: np.asarray(labels, dtype=object)[present], "cameras": cameras[present],
                          "registrations": registrations[present]})

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 from flask import Blueprint, Response, abort, request
 
-from dashboard.analytics.suppression import shown_mask, suppress
+from dashboard.analytics.suppression import shown_mask
 from dashboard.analytics import uptake
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
@@ -210,19 +210,17 @@ def _report(first, last, district, period):
     if district in districts:
         regs, cams = regs[regs["district_code"] == district], cams[cams["district_code"] == district]
         reqs = reqs[reqs["district_code"] == district]
-    in_range = uptake.in_days(uptake.uk_days(regs["consent_at"]), first, last)
     withdrawn_days = uptake.uk_days(regs["withdrawn_at"].dropna())
-    now = dt.datetime.now(dt.timezone.utc)
-    due = int(((regs["status"] == "active") & (regs["last_confirmed_at"] < now - RECONFIRM_AFTER)).sum())
+    figures = uptake.headline(regs, first, last, utcnow(), RECONFIRM_AFTER, k)
     headline = html.Div([
-        html.P([html.Strong(f"{_text(suppress(int(in_range.sum()), k).value, k)} registrations"),
-                f" with {_text(suppress(int(regs.loc[in_range, 'cameras'].sum()), k, basis=int(in_range.sum())).value, k)}"
-                f" cameras from {first:%d %B %Y} to {last:%d %B %Y}; "
-                f"{_text(suppress(int(uptake.in_days(withdrawn_days, first, last).sum()), k).value, k)} withdrawn in the period; "
-                f"{_text(suppress(due, k).value, k)} active registrations are due to confirm their details "
+        html.P([html.Strong(f"{_text(figures['registrations'], k)} registrations"),
+                f" with {_text(figures['cameras'], k)} cameras from {first:%d %B %Y} to {last:%d %B %Y}; "
+                f"{_text(figures['withdrawn'], k)} withdrawn in the period; "
+                f"{_text(figures['due'], k)} active registrations are due to confirm their details "
                 f"(not confirmed for {RECONFIRM_AFTER.days} days)."], className="mb-1"),
         html.P(f"Staff pilot from {rt.settings.pilot_start:%d %B %Y}; public launch {rt.settings.public_launch:%d %B %Y}.",
                className="small text-secondary mb-0")])
+
     fig, method, _ = _timeline(regs, first, last, period, k)
     district_rows, layer, key = _districts(frames["registrations"], frames["cameras"], k)
     mix = uptake.camera_mix(cams, k, MIX_LABELS)

@@ -6,7 +6,6 @@ route and the ``report weekly`` command give the same file.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import jinja2
 import pandas as pd
 
 from dashboard.analytics import uptake
-from dashboard.analytics.suppression import suppress
+from dashboard.analytics.exports import export_bytes
 from dashboard.components.svg_chart import bar_line_svg
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
 
@@ -66,18 +65,10 @@ def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.dat
     sunday = monday + dt.timedelta(days=6)
     regs, cams, reqs = frames["registrations"], frames["cameras"], frames["requests"]
     weeks = uptake.series(regs, monday - dt.timedelta(weeks=WEEKS_SHOWN - 1), sunday, "week", k)
-    in_week = uptake.in_days(uptake.uk_days(regs["consent_at"]), monday, sunday)
-    withdrawn = uptake.in_days(uptake.uk_days(regs["withdrawn_at"].dropna()), monday, sunday)
     from dashboard.registry.registration import RECONFIRM_AFTER
 
-    due = int(((regs["status"] == "active") & (regs["last_confirmed_at"] < now - RECONFIRM_AFTER)).sum())
-    headline = {
-        "registrations": suppress(int(in_week.sum()), k).value,
-        "cameras": suppress(int(regs.loc[in_week, "cameras"].sum()), k, basis=int(in_week.sum())).value,
-        "withdrawn": suppress(int(withdrawn.sum()), k).value,
-        "total": next((int(t) for t in reversed(weeks["total"].tolist()) if not pd.isna(t)), None),
-        "due": suppress(due, k).value,
-    }
+    headline = {**uptake.headline(regs, monday, sunday, now, RECONFIRM_AFTER, k),
+                "total": next((int(t) for t in reversed(weeks["total"].tolist()) if not pd.isna(t)), None)}
     week_requests = reqs[uptake.in_days(uptake.uk_days(reqs["sent_at"]), monday, sunday)]
     names = dict(zip(districts["code"], districts["name"]))
     tables = {
@@ -99,9 +90,7 @@ def csv_bytes(report: WeeklyReport, table: str) -> bytes:
     """One table of the report as CSV (hidden values are empty cells)."""
     if table not in report.tables:
         raise ValueError(f"unknown table {table!r}; the report has {', '.join(TABLES)}")
-    out = io.StringIO()
-    report.tables[table].to_csv(out, index=False, lineterminator="\r\n")
-    return out.getvalue().encode("utf-8")
+    return export_bytes(report.tables[table], None, "csv", table)
 
 
 def _environment() -> jinja2.Environment:
