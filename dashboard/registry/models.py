@@ -65,7 +65,12 @@ class Registrant(Base):
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(sa.String(10), default="active", index=True)
     last_confirmed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # when it ended, for any reason
+    # Why it ended: 'owner' (withdrawn from the management link), 'request' (erased by an
+    # administrator on the owner's request) or 'retention' (unconfirmed past the retention period).
+    end_reason: Mapped[str | None] = mapped_column(sa.String(10))
+    # When the retention check found it unconfirmed past the period; the grace period runs from here.
+    retention_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     management_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
@@ -175,6 +180,20 @@ class User(Base):
     __table_args__ = (
         sa.CheckConstraint("role IN ('officer', 'analyst', 'lead', 'auditor', 'admin')", name="role"),
     )
+
+
+class LoginSession(Base):
+    """One login to the dashboard. The browser's cookie holds a random id whose SHA-256 is
+    ``sid_hash``; a session with ``ended_at`` set (logout, timeout, account disabled) is refused."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(sa.String(12))
 
 
 class ApiToken(Base):

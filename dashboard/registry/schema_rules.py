@@ -30,6 +30,7 @@ ALLOWED = {
     ("registrant", "management_token_hash"),  # the registrant's own self-service link, hashed
     ("api_token", "token_hash"),
     ("api_token", "user_id"),
+    ("login_session", "user_id"),  # a staff member's login session
     ("footage_request_event", "by_user_id"),
     ("audit_event", "user_id"),
     ("audit_event", "username"),
@@ -42,7 +43,7 @@ ALLOWED = {
 }
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule
 # (a footage request is made by an officer; that says nothing about any registrant).
-STAFF_TABLES = {"app_user", "api_token", "footage_request", "footage_request_event", "audit_event"}
+STAFF_TABLES = {"app_user", "api_token", "login_session", "footage_request", "footage_request_event", "audit_event"}
 
 
 def _words(name: str) -> set[str]:
