@@ -18,6 +18,8 @@ from dashboard.pages import all_pages, page_for_path
 from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import guard
+from dashboard.security.headers import init_headers
+from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
 from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
@@ -51,6 +53,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(gap_files)
     server.register_blueprint(coverage_files)
     server.register_blueprint(uptake_files)
+    server.register_blueprint(audit_files)
     init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
 
     @server.get("/sources")
@@ -68,11 +71,9 @@ def _server(rt: Runtime) -> Flask:
 
     @server.after_request
     def no_store(response):
+        # The other security headers are set in dashboard.security.headers.
         if response.mimetype in ("text/html", "application/json"):
             response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
     return server
@@ -135,6 +136,8 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     # Dash fail on them.
     server.extensions["ccr_callbacks"] = {key: (len(spec["inputs"]), len(spec["state"]))
                                           for key, spec in app.callback_map.items()}
+    # After every callback: the CSP carries the hashes of Dash's inline scripts.
+    init_headers(server, app, rt.settings)
     # Dash learns which component scripts it may serve while it renders the index page, which it
     # first does in its first-request set-up; it lets other threads through meanwhile, and they
     # were refused (500) when a browser's first script requests reached a fresh worker process

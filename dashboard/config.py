@@ -55,6 +55,8 @@ class Settings:
     session_max_hours: int = 12
     login_max_failures: int = 10
     login_window_minutes: int = 15
+    trusted_proxies: int = 0
+    session_cookie_secure: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -250,4 +252,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 72),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 10, 3, 100),
         login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        # How many proxies in front add X-Forwarded-For/-Proto/-Host (0: believe none of them).
+        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
+        # The login cookie is sent only over HTTPS; set it when the app is served over TLS.
+        session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
     )
