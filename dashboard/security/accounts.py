@@ -1,7 +1,9 @@
-"""User accounts and API tokens: creation, password hashing (argon2id) and token hashing.
+"""User accounts and API tokens: creating, disabling and re-enabling users, roles, password
+resets, and issuing and revoking tokens. Every change an administrator makes is audit-logged.
 
-Passwords are hashed with argon2id (argon2-cffi). API tokens are long random strings; only
-their SHA-256 is stored, so a token is shown once, when it is issued.
+Passwords are hashed with argon2id and checked against the policy in ``passwords``. API tokens
+are long random strings; only their SHA-256 is stored, so a token is shown once, when issued.
+Disabling a user or resetting their password ends their login sessions at once.
 """
 from __future__ import annotations
 
@@ -10,34 +12,23 @@ import hashlib
 import re
 import secrets
 
+import pandas as pd
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from dashboard.registry.models import ApiToken, User, utcnow
-from dashboard.registry.vocab import ROLES
+from dashboard.registry.vocab import ROLE_LABELS, ROLES
+from dashboard.security import audit, sessions
+from dashboard.security.passwords import (PasswordRejected, check_password, generated_password, hash_password,
+                                          verify_password)
 
-_hasher = PasswordHasher()
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "ccr_"
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 
 class AccountError(ValueError):
     """A request about an account that cannot be carried out; the message says why."""
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def validate_username(username: str) -> str:
@@ -49,17 +40,24 @@ def validate_username(username: str) -> str:
     return name
 
 
-def validate_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password too short ({len(password)} characters); use at least {MIN_PASSWORD_LENGTH}.")
+def validate_password(password: str, username: str | None = None) -> None:
+    try:
+        check_password(password, username)
+    except PasswordRejected as exc:
+        raise AccountError(str(exc)) from None
+
+
+def _valid_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"role {role!r} is unknown; choose one of: {', '.join(ROLES)}.")
+    return role
 
 
 def create_user(session: Session, username: str, password: str, role: str) -> User:
-    """Add a user; refuses an unknown role, a taken username or a short password."""
+    """Add a user; refuses an unknown role, a taken username or a password the policy rejects."""
     name = validate_username(username)
-    if role not in ROLES:
-        raise AccountError(f"role {role!r} is unknown; choose one of: {', '.join(ROLES)}.")
-    validate_password(password)
+    _valid_role(role)
+    validate_password(password, name)
     if session.scalar(sa.select(User.id).where(User.username == name)) is not None:
         raise AccountError(f"user {name!r} already exists.")
     user = User(username=name, password_hash=hash_password(password), role=role, active=True)
@@ -119,4 +117,136 @@ def user_for_token(session: Session, token: str):
     return row
 
 
-_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+# Administration: each function takes the acting administrator, checks that they still are one,
+# and logs the change. Administrators cannot disable or demote themselves, so the one acting is
+# always left: the register can never be locked out of its last administrator.
+
+def _admin(session: Session, actor: audit.Actor) -> None:
+    row = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if row is None or not row.active or row.role != "admin":
+        raise AccountError("Only an active administrator can manage accounts.")
+
+
+def _target(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) else None
+    if user is None:
+        raise AccountError(f"There is no user with id {user_id!r}.")
+    return user
+
+
+def add_user(session: Session, actor: audit.Actor, username: str, role: str,
+             password: str | None = None) -> tuple[User, str | None]:
+    """Create a user. With no password a random one is generated and returned (shown once);
+    a typed password must meet the policy and is not returned."""
+    _admin(session, actor)
+    generated = generated_password() if not password else None
+    user = create_user(session, username, password or generated, role)
+    audit.record(session, actor, "user_created", subject_ids=[user.id],
+                 detail={"username": user.username, "role": user.role, "password": "generated" if generated else "set"})
+    return user, generated
+
+
+def set_role(session: Session, actor: audit.Actor, user_id: int, role: str) -> User:
+    _admin(session, actor)
+    user, new = _target(session, user_id), _valid_role(role)
+    if user.role == new:
+        raise AccountError(f"{user.username} is already {ROLE_LABELS[new].lower()}.")
+    if user.id == actor.user_id:
+        raise AccountError("You cannot change your own role; ask another administrator.")
+    old, user.role = user.role, new
+    session.flush()
+    audit.record(session, actor, "role_changed", subject_ids=[user.id],
+                 detail={"username": user.username, "from": old, "to": new})
+    return user
+
+
+def disable_user(session: Session, actor: audit.Actor, user_id: int) -> int:
+    """Disable a user: their login sessions end and their API tokens are revoked at once.
+    Returns how many sessions were ended."""
+    _admin(session, actor)
+    user = _target(session, user_id)
+    if not user.active:
+        raise AccountError(f"{user.username} is already disabled.")
+    if user.id == actor.user_id:
+        raise AccountError("You cannot disable your own account.")
+    user.active = False
+    ended = sessions.end_user_sessions(session, user.id, "disabled")
+    revoked = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=utcnow())).rowcount or 0
+    session.flush()
+    audit.record(session, actor, "user_disabled", subject_ids=[user.id],
+                 detail={"username": user.username, "sessions_ended": ended, "tokens_revoked": int(revoked)})
+    return ended
+
+
+def enable_user(session: Session, actor: audit.Actor, user_id: int) -> User:
+    _admin(session, actor)
+    user = _target(session, user_id)
+    if user.active:
+        raise AccountError(f"{user.username} is already enabled.")
+    user.active = True
+    session.flush()
+    audit.record(session, actor, "user_enabled", subject_ids=[user.id], detail={"username": user.username})
+    return user
+
+
+def reset_password(session: Session, actor: audit.Actor, user_id: int) -> str:
+    """Give a user a new random password (returned, to be shown once); their sessions end."""
+    _admin(session, actor)
+    user = _target(session, user_id)
+    password = generated_password()
+    user.password_hash = hash_password(password)
+    ended = sessions.end_user_sessions(session, user.id, "password")
+    session.flush()
+    audit.record(session, actor, "password_reset", subject_ids=[user.id],
+                 detail={"username": user.username, "sessions_ended": ended})
+    return password
+
+
+def issue_token_for(session: Session, actor: audit.Actor, user_id: int) -> str:
+    """Issue an API token for a user; the token is returned once and only its digest is kept."""
+    _admin(session, actor)
+    user = _target(session, user_id)
+    token = issue_token(session, user.username)
+    token_id = session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == token_digest(token)))
+    audit.record(session, actor, "token_issued", subject_ids=[user.id],
+                 detail={"username": user.username, "token_id": token_id})
+    return token
+
+
+def revoke_token(session: Session, actor: audit.Actor, token_id: int) -> None:
+    _admin(session, actor)
+    token = session.get(ApiToken, token_id) if isinstance(token_id, int) else None
+    if token is None:
+        raise AccountError(f"There is no API token with id {token_id!r}.")
+    if token.revoked_at is not None:
+        raise AccountError(f"Token {token_id} is already revoked.")
+    token.revoked_at = utcnow()
+    user = session.get(User, token.user_id)
+    session.flush()
+    audit.record(session, actor, "token_revoked", subject_ids=[token.user_id],
+                 detail={"username": user.username if user else None, "token_id": token_id})
+
+
+def user_table(session: Session, open_since: dt.datetime) -> pd.DataFrame:
+    """One row per user: id, username, role, active, created_at, last_login_at, open_sessions
+    (started after ``open_since`` and not ended) and tokens (not revoked)."""
+    tokens = dict(session.execute(sa.select(ApiToken.user_id, sa.func.count())
+                                  .where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id)).all())
+    open_counts = sessions.open_session_counts(session, open_since)
+    rows = session.execute(sa.select(User.id, User.username, User.role, User.active, User.created_at,
+                                     User.last_login_at).order_by(User.username)).all()
+    frame = pd.DataFrame(rows, columns=["id", "username", "role", "active", "created_at", "last_login_at"])
+    frame["open_sessions"] = [open_counts.get(int(i), 0) for i in frame["id"]]
+    frame["tokens"] = [int(tokens.get(int(i), 0)) for i in frame["id"]]
+    return frame
+
+
+def token_table(session: Session, user_id: int) -> pd.DataFrame:
+    """A user's API tokens, newest first: id, created_at, last_used_at, revoked_at."""
+    rows = session.execute(sa.select(ApiToken.id, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
+                           .where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())).all()
+    return pd.DataFrame(rows, columns=["id", "created_at", "last_used_at", "revoked_at"])
+
+
+_DUMMY_HASH = hash_password("not-a-real-password-" + secrets.token_hex(8))

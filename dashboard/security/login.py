@@ -18,7 +18,7 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, User, utcnow
 from dashboard.registry.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
-from dashboard.security import audit
+from dashboard.security import audit, sessions
 from dashboard.security.accounts import authenticate, user_for_token
 
 blueprint = Blueprint("login", __name__)
@@ -54,11 +54,18 @@ def _as_session_user(user: User | None) -> SessionUser | None:
 
 
 def _load_user(user_id: str) -> SessionUser | None:
-    # Read on every request so that disabling a user or changing a role takes effect at once.
-    if not user_id.isdigit():
-        return None
+    """The user of this request's login session, read on every request so that logging out,
+    disabling a user or changing a role takes effect at once. A session that has ended on the
+    server is dropped from the cookie, with the reason kept for the login page."""
+    sid = session.get("sid")
     with runtime().sessions() as s:
-        return _as_session_user(s.get(User, int(user_id)))
+        live = sessions.live_user(s, sid)
+        if live is not None and str(live.user_id) == user_id:
+            return SessionUser(live.user_id, live.username, live.role)
+        reason = sessions.why_ended(s, sid)
+    session.clear()
+    session["ended"] = reason if reason in ENDED else "expired"
+    return None
 
 
 def _load_from_bearer(req) -> SessionUser | None:
@@ -114,6 +121,9 @@ def end_stale_session() -> None:
             # page's concurrent requests overwrite each other's changes (the CSRF token among them).
             session["seen_at"] = now
         return None
+    if ended != "expired":
+        with transaction(runtime().sessions) as s:
+            sessions.end_session(s, session.get("sid"), ended)
     logout_user()
     session.clear()
     session["ended"] = ended
@@ -122,6 +132,8 @@ def end_stale_session() -> None:
 
 ENDED = {"idle": "You were logged out after {idle} minutes without activity. Please log in again.",
          "max": "Your session reached its {hours}-hour limit. Please log in again.",
+         "disabled": "Your account has been disabled. Ask an administrator if you need access.",
+         "password": "Your password was reset by an administrator. Log in with the new password.",
          "expired": "Your session has ended. Please log in again."}
 
 
@@ -191,10 +203,13 @@ def login_submit():
             user.last_login_at = utcnow()
             audit.record(s, audit.Actor(user.id, user.username, user.role), "login")
             session_user = _as_session_user(user)
+            sessions.end_session(s, session.get("sid"), "replaced")  # this browser's previous login, if any
+            sid = sessions.open_session(s, user.id)
             failed = False
     if failed:
         return _form_error("Username or password not recognised, or the account is disabled.", username, target, 401)
-    session.clear()  # a new session at login: nothing carried over from before
+    session.clear()  # a new session at login, with a new id: nothing carried over from before
+    session["sid"] = sid
     login_user(session_user)
     session["started_at"] = session["seen_at"] = time.time()
     return redirect(target)
@@ -213,6 +228,7 @@ def logout():
         return redirect("/")
     if current_user.is_authenticated:
         with transaction(runtime().sessions) as s:
+            sessions.end_session(s, session.get("sid"), "logout")
             audit.record(s, current_user.actor, "logout")
     logout_user()
     session.clear()

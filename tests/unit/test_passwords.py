@@ -1,0 +1,63 @@
+"""The password policy, case by case (each verdict worked out by hand from the rules)."""
+from __future__ import annotations
+
+import pytest
+
+from dashboard.security.passwords import (MIN_PASSWORD_LENGTH, PasswordRejected, check_password, common_passwords,
+                                          generated_password, hash_password, verify_password)
+
+
+@pytest.mark.parametrize("password", [
+    "correct-horse-battery",       # the test suite's own
+    "demo-officer-2026",           # the demo accounts'
+    "Tamworth canal at dusk",      # a passphrase with spaces
+    "kx7#Qp2!vL9z",                # exactly 12, random
+])
+def test_acceptable_passwords(password):
+    check_password(password)
+
+
+@pytest.mark.parametrize("password, says", [
+    ("", "too short (0 characters)"),
+    ("abcdefghijk", "too short (11 characters)"),           # one under 12
+    ("x" * 129, "too long (129 characters)"),
+    ("qwertyuiop123", "list of commonly used passwords"),    # 13 characters, but on the list
+    ("PASSWORD1234", "list of commonly used passwords"),     # the list is matched case-blind
+    ("liverpool2026!", "common password ('liverpool') with digits or symbols added"),
+    ("Football!!!!12", "common password ('football')"),
+    ("aaaaaaaaaaaaaaaa", "too few characters"),
+    ("abababab1212", "too few characters"),                  # 4 distinct
+])
+def test_rejected_passwords_say_which_rule(password, says):
+    with pytest.raises(PasswordRejected, match=None) as caught:
+        check_password(password)
+    assert says in str(caught.value)
+
+
+def test_a_password_containing_the_username_is_refused():
+    with pytest.raises(PasswordRejected, match="contains the username"):
+        check_password("my-name-is-officer7-ok", "officer7")
+    check_password("my-name-is-officer7-ok", "analyst2")
+
+
+def test_the_common_list_is_the_real_one():
+    words = common_passwords()
+    assert len(words) == 30_000
+    assert {"123456", "password", "qwerty", "letmein"} <= words
+    assert "correct-horse-battery" not in words
+
+
+def test_generated_passwords_meet_the_policy_and_differ():
+    made = {generated_password() for _ in range(20)}
+    assert len(made) == 20
+    for password in made:
+        assert len(password) >= MIN_PASSWORD_LENGTH
+        check_password(password)
+
+
+def test_hashes_are_argon2id_and_verify():
+    digest = hash_password("correct-horse-battery")
+    assert digest.startswith("$argon2id$")
+    assert verify_password(digest, "correct-horse-battery")
+    assert not verify_password(digest, "correct-horse-batterY")
+    assert not verify_password("not a hash", "x")
