@@ -126,21 +126,19 @@ def layout(_rt=None, _user=None) -> html.Div:
                 dbc.Col([dbc.Label("Role", html_for=ROLE), dbc.Select(id=ROLE, options=ROLE_OPTIONS)], md=3),
                 dbc.Col(dbc.Button("Change role", id=SET_ROLE, color="primary", outline=True, n_clicks=0,
                                    disabled=True, className="mt-4"), md="auto"),
-                dbc.Col([
+                dbc.Col(html.Div([
                     dcc.ConfirmDialogProvider(
-                        dbc.Button("Disable", id=DISABLE, color="danger", outline=True, disabled=True, className="me-2"),
+                        dbc.Button("Disable", id=DISABLE, color="danger", outline=True, disabled=True),
                         id=DISABLE_CONFIRM,
                         message="Disable this user? Their sessions end and their API tokens are revoked at once."),
-                    dbc.Button("Re-enable", id=ENABLE, color="success", outline=True, n_clicks=0, disabled=True,
-                               className="me-2"),
+                    dbc.Button("Re-enable", id=ENABLE, color="success", outline=True, n_clicks=0, disabled=True),
                     dcc.ConfirmDialogProvider(
-                        dbc.Button("Reset password", id=RESET, color="secondary", outline=True, disabled=True,
-                                   className="me-2"),
+                        dbc.Button("Reset password", id=RESET, color="secondary", outline=True, disabled=True),
                         id=RESET_CONFIRM,
                         message="Give this user a new random password? Their sessions end at once."),
                     dbc.Button("Issue API token", id=ISSUE, color="secondary", outline=True, n_clicks=0,
                                disabled=True),
-                ], className="mt-4"),
+                ], className="d-flex flex-wrap gap-2 mt-4")),
             ], className="g-2 align-items-start"),
             html.Div(id=ACTION_MSG, className="mt-3", role="status", **{"aria-live": "polite"}),
             html.H3("API tokens", className="h6 mt-3"),
@@ -206,18 +204,22 @@ def register_callbacks(app) -> None:
                    dbc.Alert(f"User {name} created with the password you typed.", color="success", className="mb-0"))
         return message, _user_rows(), "", ""
 
-    @app.callback(Output(SELECTED, "data"), Input(USERS, "selectedRows"), prevent_initial_call=True)
-    def select(rows):
-        return int(rows[0]["id"]) if rows else None
+    @app.callback(Output(SELECTED, "data"), Output(ACTION_MSG, "children", allow_duplicate=True),
+                  Input(USERS, "selectedRows"), State(SELECTED, "data"), prevent_initial_call=True)
+    def select(rows, current):
+        chosen = int(rows[0]["id"]) if rows else None
+        if chosen == current:  # the table was refreshed after an action: keep its message
+            return no_update, no_update
+        return chosen, ""
 
     @app.callback(
         Output(PANEL_TITLE, "children"), Output(PANEL_STATE, "children"), Output(ROLE, "value"),
-        *[Output(b, "disabled") for b in PANEL_BUTTONS], Output(TOKENS, "children"), Output(ACTION_MSG, "children"),
+        *[Output(b, "disabled") for b in PANEL_BUTTONS], Output(TOKENS, "children"),
         Input(SELECTED, "data"),
     )
     def show(user_id):
         title, state, role, disabled, tokens = _panel(user_id)
-        return (title, state, role, *disabled, tokens, "")
+        return (title, state, role, *disabled, tokens)
 
     @app.callback(
         Output(ACTION_MSG, "children", allow_duplicate=True), Output(USERS, "rowData", allow_duplicate=True),
