@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
+from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
 from dashboard.registry.vocab import REQUEST_STATUSES
 from dashboard.security import audit
@@ -273,10 +274,10 @@ def reveal_contacts(session: Session, actor: audit.Actor, *, case_ref: str, reas
 
 
 def _lock_case(session: Session, case_ref: str) -> None:
-    """Serialise request creation within one case (PostgreSQL; SQLite has one writer anyway),
-    so two officers cannot both pass the "already requested" check for the same camera."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"footage_request:{case_ref}"})
+    """Serialise request creation within one case (PostgreSQL: per case; SQLite: the write lock,
+    taken before the checks), so two officers cannot both pass the "already requested" check for
+    the same camera."""
+    hold_write_lock(session, f"footage_request:{case_ref}")
 
 
 def _refuse_repeats(session: Session, case_ref: str, camera_ids: list[int]) -> None:
@@ -348,8 +349,8 @@ def create_requests(
         raise CaseworkError("incident_to", f"The incident ends ({_iso(end)}) before it starts ({_iso(start)}).")
     if start > sent_at:
         raise CaseworkError("incident_from", f"The incident start ({_iso(start)}) is in the future.")
-    retention = _require_on_register(session, ids)
     _lock_case(session, case)
+    retention = _require_on_register(session, ids)
     _refuse_repeats(session, case, ids)
 
     requests = []
@@ -395,6 +396,7 @@ def change_status(
     user = _user(session, actor, None, "change a footage request")
     if isinstance(request_id, bool) or not isinstance(request_id, numbers.Integral):
         raise CaseworkError("request_id", f"{request_id!r} is not a valid request id.")
+    hold_write_lock(session)  # SQLite: no other writer until commit; PostgreSQL: the row lock below
     request = session.get(FootageRequest, int(request_id), with_for_update=True, populate_existing=True)
     if request is None:
         raise CaseworkError("request_id", f"Footage request {request_id} does not exist.")

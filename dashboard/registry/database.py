@@ -117,6 +117,23 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def hold_write_lock(session: Session, key: str | None = None) -> None:
+    """Serialise, until this transaction ends, units of work that check something and then write
+    depending on it, so no other writer can change what was checked in between.
+
+    SQLite: take the database's write lock now, with a write that changes nothing (it queues at
+    the write gate like any writer). Python's sqlite3 begins a transaction only at its first
+    INSERT/UPDATE/DELETE, so the reads before it are not inside it: without this, two writers
+    could both read "no request yet" and both insert. PostgreSQL: a transaction-scoped advisory
+    lock on ``key`` (no key: nothing; use row locks there).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(sa.text("UPDATE app_user SET id = id WHERE 0"))
+    elif dialect == "postgresql" and key is not None:
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed at the end, or rolled back whole on any error."""
