@@ -78,7 +78,14 @@ def _load_from_bearer(req) -> SessionUser | None:
 
 class ApiAwareSessionInterface(SecureCookieSessionInterface):
     """The JSON API is stateless: it authenticates each request (bearer token or the browser's
-    existing session) and never sets or changes a session cookie itself."""
+    existing session) and never sets or changes a session cookie itself. A request with a bearer
+    token is judged by the token alone: a cookie it also carries (say, a CSRF cookie from a
+    public form) is not read, so it can neither add a login nor trip session protection."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/") and request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return self.session_class()
+        return super().open_session(app, request)
 
     def save_session(self, app, session, response):
         if request.path.startswith("/api/"):

@@ -95,14 +95,14 @@ def test_disabling_a_user_ends_their_session_and_tokens_at_once(app, runtime):
     with transaction(runtime.sessions) as s:
         token = accounts.issue_token(s, "officer1")
     api = {"Authorization": f"Bearer {token}"}
-    assert officer.get("/api/v1/requests?case_ref=X", headers=api).status_code != 401
+    assert officer.get("/api/v1/requests?case_ref=CR-2026-000777", headers=api).status_code != 401
     with transaction(runtime.sessions) as s:
         ended = accounts.disable_user(s, _actor(runtime), _user(runtime, "officer1").id)
     assert ended == 1
     assert _refused(officer)  # the very next request
     assert "Your account has been disabled" in officer.get("/login").get_data(as_text=True)
     anonymous = app.server.test_client()
-    assert anonymous.get("/api/v1/requests?case_ref=X", headers=api).status_code == 401
+    assert anonymous.get("/api/v1/requests?case_ref=CR-2026-000777", headers=api).status_code == 401
     with runtime.sessions() as s:
         assert s.scalar(sa.select(ApiToken.revoked_at)) is not None
         assert authenticate(s, "officer1", PASSWORD) is None
@@ -115,7 +115,7 @@ def test_disabling_a_user_ends_their_session_and_tokens_at_once(app, runtime):
     again = app.server.test_client()
     login(again, "officer")
     assert again.get("/search").status_code == 200
-    assert anonymous.get("/api/v1/requests?case_ref=X", headers=api).status_code == 401
+    assert anonymous.get("/api/v1/requests?case_ref=CR-2026-000777", headers=api).status_code == 401
 
 
 def test_a_password_reset_ends_sessions_and_only_the_new_password_works(app, runtime):
@@ -203,3 +203,17 @@ def test_only_an_administrator_manages_accounts(runtime, role):
     with pytest.raises(AccountError, match="Only an active administrator"):
         with transaction(runtime.sessions) as s:
             accounts.disable_user(s, _actor(runtime, f"{role}1"), _user(runtime, "officer1").id)
+
+
+def test_a_bearer_token_is_judged_alone_whatever_cookie_comes_with_it(app, runtime):
+    with transaction(runtime.sessions) as s:
+        token = accounts.issue_token(s, "officer1")
+    client = app.server.test_client()
+    assert client.get("/register").status_code == 200  # a public form: the browser now holds a session cookie
+    assert client.get_cookie("session") is not None
+    api = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/requests?case_ref=CR-2026-000777", headers=api).status_code == 200
+    # and a logged-in analyst's cookie does not turn an officer's token into the analyst
+    login(client, "analyst")
+    assert client.get("/api/v1/requests?case_ref=CR-2026-000777", headers=api).status_code == 200
+    assert client.get("/api/v1/requests?case_ref=CR-2026-000777").status_code == 403
