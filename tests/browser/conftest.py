@@ -6,6 +6,7 @@ errors and any request that leaves 127.0.0.1 (there must be none: the app works 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -117,6 +118,21 @@ def watched(browser, live_server):
     context.close()
     assert watch.external == [], f"requests left the machine: {watch.external}"
     assert watch.console_errors == [], f"console errors: {watch.console_errors}"
+
+
+def wait_for_js(page, condition: str, timeout_ms: int = 20_000) -> None:
+    """Wait until the JavaScript expression ``condition`` is true on the page.
+
+    ``page.wait_for_function`` evaluates its expression with ``eval`` inside the page, which the
+    app's Content-Security-Policy refuses (no 'unsafe-eval'); this polls from a function that
+    Playwright hands to the browser directly, which the policy does not govern."""
+    page.evaluate("""async ([timeout]) => {
+        const end = Date.now() + timeout;
+        while (!(%s)) {
+            if (Date.now() > end) throw new Error("timed out waiting for: " + %s);
+            await new Promise(r => setTimeout(r, 50));
+        }
+    }""" % (condition, json.dumps(condition)), [timeout_ms])
 
 
 def log_in(watch: PageWatch, base_url: str, username: str, password: str) -> None:

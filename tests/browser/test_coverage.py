@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_js
 
 ANALYST = ("analyst.demo", "demo-analyst-2026")
 
@@ -38,12 +38,12 @@ def test_analyst_sees_coverage_that_matches_the_database(watched, live_server):
     assert _summary_numbers(page) == _sql_cells(db, 8)
     watched.screenshot("coverage-analyst")
     page.select_option("#coverage-res", "7")
-    page.wait_for_function("document.querySelector('#coverage-summary').innerText.startsWith('%s ')"
+    wait_for_js(page, "document.querySelector('#coverage-summary').innerText.startsWith('%s ')"
                            % f"{_sql_cells(db, 7)[0]:,}")
     assert _summary_numbers(page) == _sql_cells(db, 7)
     page.select_option("#coverage-kind", "doorbell")
     expected = _sql_cells(db, 7, "doorbell")
-    page.wait_for_function("document.querySelector('#coverage-summary').innerText.startsWith('%s ')"
+    wait_for_js(page, "document.querySelector('#coverage-summary').innerText.startsWith('%s ')"
                            % f"{expected[0]:,}")
     assert _summary_numbers(page) == expected
     assert "fewer than 8 registrations" in page.inner_text("#coverage-legend")
@@ -56,6 +56,6 @@ def test_area_table_switches_between_districts_and_lsoas(watched, live_server, r
     page.wait_for_selector("#coverage-areas .ag-row")
     assert f"of {len(reference.districts):,} areas" in page.inner_text("#coverage-areas-note")
     page.get_by_label("Small areas (LSOA)").check()
-    page.wait_for_function("document.querySelector('#coverage-areas-note').innerText.includes('LSOA households')")
+    wait_for_js(page, "document.querySelector('#coverage-areas-note').innerText.includes('LSOA households')")
     assert f"of {len(reference.small_areas):,} areas" in page.inner_text("#coverage-areas-note")
     watched.screenshot("coverage-areas-lsoa")

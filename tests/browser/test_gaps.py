@@ -8,7 +8,7 @@ import sqlite3
 
 import geopandas as gpd
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_js
 
 ANALYST = ("analyst.demo", "demo-analyst-2026")
 
@@ -40,15 +40,15 @@ def test_analyst_imports_crimes_and_downloads_the_gaps(watched, live_server, ref
 
     for name in ("2025-01-staffordshire-street.csv", "2025-02-staffordshire-street.csv"):
         page.set_input_files("#gaps-upload input[type=file]", str(reference_dir / "police_uk" / name))
-        page.wait_for_function("document.querySelector('#gaps-upload-result').innerText.includes('%s')" % name)
+        wait_for_js(page, "document.querySelector('#gaps-upload-result').innerText.includes('%s')" % name)
         assert "Imported" in page.inner_text("#gaps-upload-result")
     by_lsoa = _crimes_by_lsoa(db, codes)
     total = sum(by_lsoa.values())
     assert total > 300
-    page.wait_for_function("document.querySelector('#gaps-headline').innerText.startsWith('%s crimes')" % f"{total:,}")
+    wait_for_js(page, "document.querySelector('#gaps-headline').innerText.startsWith('%s crimes')" % f"{total:,}")
     assert _headline_crimes(page) == total
     page.wait_for_selector("#gaps-targets .ag-row")
-    page.wait_for_function("document.querySelectorAll('#gaps-map path.leaflet-interactive').length >= %d"
+    wait_for_js(page, "document.querySelectorAll('#gaps-map path.leaflet-interactive').length >= %d"
                            % len(reference.small_areas))
     watched.screenshot("gaps-analyst")
 
@@ -60,7 +60,7 @@ def test_analyst_imports_crimes_and_downloads_the_gaps(watched, live_server, ref
     assert crimes == by_lsoa[code]
 
     page.select_option("#gaps-radius", "500")
-    page.wait_for_function("document.querySelector('#gaps-export-areas-gpkg').href.includes('radius=500')")
+    wait_for_js(page, "document.querySelector('#gaps-export-areas-gpkg').href.includes('radius=500')")
 
     with page.expect_download() as download:
         page.click("#gaps-export-areas-gpkg")

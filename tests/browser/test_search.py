@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from pyproj import Geod
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_js
 
 GEOD = Geod(ellps="WGS84")
 OFFICER = ("officer.demo", "demo-officer-2026")
@@ -98,7 +98,7 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
     assert shown_ids == [c["camera_id"] for c in api["cameras"]][:len(shown_ids)]
     # On the map: 9 district outlines, the radius circle, the incident, and per camera a marker and
     # its field of view (a wedge, or a circle of its range when the direction is unknown).
-    page.wait_for_function(
+    wait_for_js(page,
         f"document.querySelectorAll('#search-map .leaflet-overlay-pane path').length === {11 + 2 * len(expected)}")
 
     # Reveal one owner's contact details: an audit row appears.

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from dashboard.pages import all_pages
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_js
 
 K = 8
 
@@ -59,7 +59,7 @@ def test_role_logs_in_and_sees_its_pages_and_true_figures(watched, live_server, 
     for element_id, text in expected.items():
         assert page.locator(f"#{element_id}").inner_text() == text, element_id
     # The district boundaries are drawn with no tile server: one SVG path per district.
-    page.wait_for_function("document.querySelectorAll('#home-map .leaflet-overlay-pane path').length >= 9")
+    wait_for_js(page, "document.querySelectorAll('#home-map .leaflet-overlay-pane path').length >= 9")
     assert page.locator("#home-map .leaflet-overlay-pane path").count() == 9
     assert page.locator("#home-map .leaflet-tile").count() == 0
     assert "Crown copyright" in page.locator("#shell-footer").inner_text()
@@ -74,7 +74,7 @@ def test_switching_the_map_measure_recolours_the_districts(watched, live_server)
     page.wait_for_selector("#home-legend .legend-title")
     assert page.locator("#home-legend .legend-title").inner_text() == "Registrations per 1,000 households"
     page.get_by_label("Cameras per 1,000 households").check()
-    page.wait_for_function(
+    wait_for_js(page,
         "document.querySelector('#home-legend .legend-title').innerText === 'Cameras per 1,000 households'")
     page.locator("#home-map .leaflet-overlay-pane path").first.hover()
     page.wait_for_selector(".leaflet-tooltip")

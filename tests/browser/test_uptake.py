@@ -7,7 +7,7 @@ import re
 import sqlite3
 from zoneinfo import ZoneInfo
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for_js
 
 LEAD = ("lead.demo", "demo-lead-2026")
 LONDON = ZoneInfo("Europe/London")
@@ -36,7 +36,7 @@ def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
     page.keyboard.press("Tab")
     days = [d for d in _uk_days(db, district["code"]) if first <= d <= last]
     expected = f"{len(days):,} registrations" if len(days) >= 8 else "fewer than 8 registrations"
-    page.wait_for_function("document.querySelector('#uptake-headline').innerText.startsWith(%r)" % expected)
+    wait_for_js(page, "document.querySelector('#uptake-headline').innerText.startsWith(%r)" % expected)
     headline = page.inner_text("#uptake-headline")
     assert "1 November 2026" in headline and "13 April 2026" in headline
     assert re.search(r"Staff pilot from 13 April 2026; public launch 06 July 2026", headline)
