@@ -1,4 +1,5 @@
-"""Command line for operators: serve, demo, user add, token issue, check.
+"""Command line for operators: serve, demo, user add, token issue, crimes import, report weekly,
+retention run, registration erase, check.
 
 Every failure is one line on standard error and a non-zero exit status; never a traceback.
 """
@@ -61,6 +62,23 @@ def _parser() -> argparse.ArgumentParser:
     weekly.add_argument("--week", type=_iso_date, default=None,
                         help="any day of the week wanted (default: the last whole UK week)")
     weekly.add_argument("--out", type=Path, default=Path("reports"), help="folder to write to (default: reports)")
+
+    retention = sub.add_parser("retention", help="the retention check: keep only registrations their owners confirm")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True, metavar="ACTION")
+    run = retention_sub.add_parser(
+        "run", help="flag registrations unconfirmed for RETENTION_MONTHS (reminding their owners), erase those "
+                    "still unconfirmed RETENTION_GRACE_DAYS after, clear the flags of reconfirmed ones")
+    run.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing, send nothing")
+    run.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+                     help="act as at the end of this UK day (default: now); a later day than today needs --dry-run")
+
+    reg = sub.add_parser("registration", help="registrations")
+    reg_sub = reg.add_subparsers(dest="registration_command", required=True, metavar="ACTION")
+    erase = reg_sub.add_parser("erase", help="erase a registration's personal data at its owner's request (logged "
+                                             "with the reason, without the erased data)")
+    erase.add_argument("reference", help="the registration's reference, as the owner quotes it (e.g. CCR-7KQ2MX)")
+    erase.add_argument("--reason", required=True,
+                       help="the owner's request, e.g. its ticket number (kept in the audit log; not the owner's details)")
 
     sub.add_parser("check", help="validate configuration, reference data and database")
     return parser
@@ -187,7 +205,8 @@ def cmd_report_weekly(args) -> int:
     now = utcnow()
     report = weekly.build(frames, pd.DataFrame(ref.districts[["code", "name", "households"]]),
                           args.week or weekly.last_full_week(now), k=settings.k_min, pilot_start=settings.pilot_start,
-                          public_launch=settings.public_launch, force=ref.force_name, now=now)
+                          public_launch=settings.public_launch, force=ref.force_name, now=now,
+                          reconfirm_months=settings.retention_months)
     try:
         written = weekly.write(report, args.out)
     except OSError as exc:
@@ -242,6 +261,99 @@ def cmd_token_issue(args) -> int:
     return 0
 
 
+def _end_of_uk_day(day: dt.date) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo("Europe/London"))
+    return (midnight - dt.timedelta(microseconds=1)).astimezone(dt.timezone.utc)
+
+
+def _console_actor(role: str | None = None):
+    from dashboard.security import audit
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown user"
+    return audit.Actor(None, f"command line ({who})"[:64], role)
+
+
+def cmd_retention_run(args) -> int:
+    from zoneinfo import ZoneInfo
+
+    from dashboard.registry.models import utcnow
+    from dashboard.registry.retention import reminder_mailer, run_retention
+    from dashboard.runtime import load_reference_or_fail, open_database, session_factory
+
+    settings = load_settings()
+    now = utcnow()
+    if args.as_of is not None:
+        today = now.astimezone(ZoneInfo("Europe/London")).date()
+        if args.as_of > today and not args.dry_run:
+            raise CommandError(f"--as-of {args.as_of} is after today ({today}): acting as of a later day would erase "
+                               "registrations before their grace period is over. Add --dry-run to preview it.")
+        # A preview may look ahead; a real run never acts later than now.
+        now = _end_of_uk_day(args.as_of) if args.dry_run else min(now, _end_of_uk_day(args.as_of))
+    mailer = None
+    if settings.smtp_url is not None:
+        mailer = reminder_mailer(settings, load_reference_or_fail(settings).force_name)
+    engine = open_database(settings)
+    with session_factory(engine)() as s:
+        run = run_retention(s, now, settings.retention_months, settings.retention_grace_days,
+                            mailer, dry_run=args.dry_run)
+    for line in retention_report(run):
+        print(line)
+    if run.reminders_unsent and run.mail_configured and not run.dry_run:
+        print(f"warning: the mail relay failed; {run.reminders_unsent:,} owners were not reminded (their registrations "
+              "are flagged all the same)", file=sys.stderr)
+    return 0
+
+
+def retention_report(run) -> list[str]:
+    """The lines ``retention run`` prints: what was flagged, reminded, erased and cleared."""
+    from zoneinfo import ZoneInfo
+
+    would = "would be " if run.dry_run else ""
+    lines = [f"{'Dry run: nothing was changed. ' if run.dry_run else ''}Retention check as of "
+             f"{run.as_of:%Y-%m-%d %H:%M} UTC: registrations unconfirmed for {run.period_months} months are flagged, "
+             f"and erased {run.grace_days} days later unless confirmed."]
+    if run.nothing_to_do:
+        lines.append("Nothing to do: no registration to flag, erase or unflag.")
+    erase_from = run.erase_from.astimezone(ZoneInfo("Europe/London"))
+    lines.append(f"  flagged as unconfirmed: {run.flagged:,}"
+                 + (f" {would}(erasure on or after {erase_from:%Y-%m-%d})" if run.flagged else ""))
+    if run.flagged:
+        if not run.mail_configured:
+            reminders = (f"{'would not be' if run.dry_run else 'not'} sent: mail is not configured (SMTP_URL); "
+                         f"{run.reminders_unsent:,} owners not reminded")
+        else:
+            reminders = (f"{run.reminders_sent:,} {'would be ' if run.dry_run else ''}sent"
+                         + (f", {run.reminders_unsent:,} not sent (the mail relay failed)" if run.reminders_unsent else ""))
+        lines.append(f"  reminders with a new private link: {reminders}"
+                     + (f"; {run.without_email:,} owners have no email address" if run.without_email else ""))
+    lines.append(f"  erased after the grace period: {run.erased:,} {would}({run.cameras_switched_off:,} cameras "
+                 f"{would}switched off)")
+    lines.append(f"  flags cleared (confirmed since flagged): {run.flags_cleared:,}")
+    lines.append(f"{'Counted' if run.dry_run else 'Done'} in {run.seconds:.1f} s.")
+    return lines
+
+
+def cmd_registration_erase(args) -> int:
+    from dashboard.registry.database import transaction
+    from dashboard.registry.retention import ErasureError, erase_on_request
+    from dashboard.runtime import open_database, session_factory
+
+    engine = open_database(load_settings())
+    try:
+        with transaction(session_factory(engine)) as s:
+            done = erase_on_request(s, _console_actor("admin"), args.reference, args.reason)
+    except ErasureError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"erased registration {done.reference}: the owner's personal data is deleted and "
+          f"{done.cameras_switched_off} camera(s) switched off; logged with your reason")
+    return 0
+
+
 def cmd_check(_args) -> int:
     from dashboard.registry.database import current_revision, describe_url, head_revision
     from dashboard.registry.schema_rules import forbidden_columns
@@ -280,6 +392,8 @@ COMMANDS = {
     "check": cmd_check,
     "crimes": cmd_crimes_import,
     "report": cmd_report_weekly,
+    "retention": cmd_retention_run,
+    "registration": cmd_registration_erase,
 }
 
 

@@ -51,6 +51,8 @@ class Settings:
     case_ref_example: str = "CR-2026-004512"
     demo_registrations: int = 24_000
     demo_seed: int = 2026
+    retention_months: int = 12
+    retention_grace_days: int = 30
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     login_max_failures: int = 10
@@ -248,6 +250,10 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         case_ref_example=case_ref_example,
         demo_registrations=_int(env, "DEMO_REGISTRATIONS", 24_000, 10, 1_000_000),
         demo_seed=_int(env, "DEMO_SEED", 2026, 0, 2**31 - 1),
+        # Registrations unconfirmed for this many months are flagged (and their owners reminded), then
+        # erased by `python -m dashboard retention run` once the grace period has passed.
+        retention_months=_int(env, "RETENTION_MONTHS", 12, 1, 120),
+        retention_grace_days=_int(env, "RETENTION_GRACE_DAYS", 30, 1, 365),
         session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 72),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 10, 3, 100),

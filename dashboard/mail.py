@@ -1,11 +1,13 @@
 """Outgoing email through the force's mail relay (``SMTP_URL``), for the few messages the
-register sends to owners: a fresh private link when they register the same site again.
+register sends to owners: a fresh private link when they register the same site again, and a
+reminder with a fresh link when a registration has not been confirmed for the retention period.
 
 ``SMTP_URL`` is ``smtp://[user:password@]host[:port]`` (plain, e.g. an internal relay) or
 ``smtp+starttls://...``. Without it the register sends nothing and says so on the page.
 """
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -46,5 +48,20 @@ def management_link_message(reference: str, url: str, force_name: str) -> tuple[
         f"Here is a new private link to see, change or withdraw that registration:\n\n{url}\n\n"
         "Your previous link no longer works. If this was not you, you need do nothing: your registration is "
         "unchanged, and only someone with this email can use the link.\n"
+    )
+    return subject, body
+
+
+def retention_reminder_message(reference: str, url: str, force_name: str, months: int, erase_from: dt.date
+                               ) -> tuple[str, str]:
+    subject = f"Your camera registration {reference}: confirm it or it will be deleted"
+    body = (
+        f"You registered cameras with the {force_name} Community Camera Registry (registration {reference}), "
+        f"and they have not been confirmed for {months} months. We keep registrations only while their owners "
+        "confirm them.\n\n"
+        f"To keep it, open this private link and confirm (or change) your details:\n\n{url}\n\n"
+        f"If you do nothing, your registration and your details will be deleted on or after "
+        f"{erase_from.day} {erase_from:%B %Y}. You can also withdraw it from the same link.\n\n"
+        "Your previous link no longer works.\n"
     )
     return subject, body

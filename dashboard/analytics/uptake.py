@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from dateutil.relativedelta import relativedelta
 
 from dashboard.analytics.gaps import registrations_per_area
 from dashboard.analytics.suppression import shown_mask, suppress
@@ -126,14 +127,30 @@ def running_total(counts: list[int], k: int, before: int = 0) -> tuple[list[int 
     return shown_counts, shown_totals
 
 
+def owner_withdrawals(registrations: pd.DataFrame) -> pd.Series:
+    """When each registration its owner withdrew (from the management link) ended: ``withdrawn_at``
+    where ``end_reason`` is 'owner'. Erasures on request and by the retention check end a
+    registration too, but they are not the owner changing their mind, so they are not counted.
+
+    >>> at = pd.Timestamp("2026-07-01 10:00", tz="UTC")
+    >>> regs = pd.DataFrame({"withdrawn_at": [at, at, at, pd.NaT], "end_reason": ["owner", "request", "retention", None]})
+    >>> owner_withdrawals(regs).index.tolist()
+    [0]
+    """
+    return registrations.loc[registrations["end_reason"] == "owner", "withdrawn_at"].dropna()
+
+
 def headline(registrations: pd.DataFrame, first: dt.date, last: dt.date, now: dt.datetime,
-             reconfirm_after: dt.timedelta, k: int) -> dict[str, int | None]:
-    """Registrations and their cameras made from ``first`` to ``last`` (UK days), withdrawals in
-    that time, and active registrations not confirmed for ``reconfirm_after`` at ``now``; each
-    None when drawn from fewer than ``k`` registrations."""
+             reconfirm_months: int, k: int) -> dict[str, int | None]:
+    """Registrations and their cameras made from ``first`` to ``last`` (UK days), owner withdrawals
+    in that time (:func:`owner_withdrawals`), and active registrations due to confirm at ``now``:
+    last confirmed ``reconfirm_months`` calendar months ago or more (the retention period, the same
+    rule as ``dashboard.registry.registration.confirmation_cutoff``); each None when drawn from
+    fewer than ``k`` registrations."""
     made = in_days(uk_days(registrations["consent_at"]), first, last)
-    withdrawn = in_days(uk_days(registrations["withdrawn_at"].dropna()), first, last)
-    due = (registrations["status"] == "active") & (registrations["last_confirmed_at"] < now - reconfirm_after)
+    withdrawn = in_days(uk_days(owner_withdrawals(registrations)), first, last)
+    due = ((registrations["status"] == "active")
+           & (registrations["last_confirmed_at"] <= now - relativedelta(months=reconfirm_months)))
     return {"registrations": suppress(int(made.sum()), k).value,
             "cameras": suppress(int(registrations.loc[made, "cameras"].sum()), k, basis=int(made.sum())).value,
             "withdrawn": suppress(int(withdrawn.sum()), k).value,

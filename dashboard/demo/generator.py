@@ -187,6 +187,7 @@ def _registrant_columns(rng: np.random.Generator, timeline: story.Timeline) -> d
         "status": np.where(timeline.withdrawn, "withdrawn", "active").tolist(),
         "last_confirmed_at": timeline.last_confirmed_at,
         "withdrawn_at": timeline.withdrawn_at,
+        "end_reason": ["owner" if w else None for w in gone],  # demo owners withdraw from their link
         "management_token_hash": erase(tokens),
         "created_at": timeline.consent_at,
         "updated_at": timeline.updated_at,

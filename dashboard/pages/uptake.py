@@ -23,7 +23,6 @@ from dashboard.components.maps import area_map, choropleth, js
 from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
-from dashboard.registry.registration import RECONFIRM_AFTER
 from dashboard.registry.models import utcnow
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
 from dashboard.reports import weekly
@@ -54,7 +53,8 @@ def _weekly_report(week_text: str | None) -> weekly.WeeklyReport:
         week = weekly.last_full_week(utcnow())
     return weekly.build(uptake_frames(), pd.DataFrame(rt.reference.districts[["code", "name", "households"]]), week,
                         k=rt.settings.k_min, pilot_start=rt.settings.pilot_start,
-                        public_launch=rt.settings.public_launch, force=rt.reference.force_name, now=utcnow())
+                        public_launch=rt.settings.public_launch, force=rt.reference.force_name, now=utcnow(),
+                        reconfirm_months=rt.settings.retention_months)
 
 
 @files.get(f"{PATH}/report")
@@ -210,14 +210,15 @@ def _report(first, last, district, period):
     if district in districts:
         regs, cams = regs[regs["district_code"] == district], cams[cams["district_code"] == district]
         reqs = reqs[reqs["district_code"] == district]
-    withdrawn_days = uptake.uk_days(regs["withdrawn_at"].dropna())
-    figures = uptake.headline(regs, first, last, utcnow(), RECONFIRM_AFTER, k)
+    withdrawn_days = uptake.uk_days(uptake.owner_withdrawals(regs))
+    months = rt.settings.retention_months
+    figures = uptake.headline(regs, first, last, utcnow(), months, k)
     headline = html.Div([
         html.P([html.Strong(f"{_text(figures['registrations'], k)} registrations"),
                 f" with {_text(figures['cameras'], k)} cameras from {first:%d %B %Y} to {last:%d %B %Y}; "
                 f"{_text(figures['withdrawn'], k)} withdrawn in the period; "
                 f"{_text(figures['due'], k)} active registrations are due to confirm their details "
-                f"(not confirmed for {RECONFIRM_AFTER.days} days)."], className="mb-1"),
+                f"(not confirmed for {months} months)."], className="mb-1"),
         html.P(f"Staff pilot from {rt.settings.pilot_start:%d %B %Y}; public launch {rt.settings.public_launch:%d %B %Y}.",
                className="small text-secondary mb-0")])
 

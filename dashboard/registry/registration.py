@@ -9,6 +9,8 @@ offline postcode list and the force area), passed in the validation context::
 The owner gets a reference and a private management token; only the token's SHA-256 is
 stored. Withdrawal erases the personal data at once (promise 6) and keeps only what is
 anonymous: the district, small area and aggregation cells, and the cameras' kinds, switched off.
+Erasure on request and by the retention check (``dashboard.registry.retention``) go through the
+same :func:`erase`, so they leave exactly the same.
 Nothing here asks for or stores an employer or any link to the police (promise 3), and there is
 no field for a camera's stream, address or credentials (promise 1).
 """
@@ -16,14 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 import phonenumbers
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationInfo, field_validator,
                       model_validator)
 from sqlalchemy.orm import Session
@@ -38,7 +42,11 @@ from dashboard.security import audit
 
 MAX_CAMERAS = 20
 MAX_PIN_FROM_POSTCODE_M = 1000
-RECONFIRM_AFTER = dt.timedelta(days=365)
+RETENTION_MONTHS = 12  # the default of the RETENTION_MONTHS setting
+END_REASONS = ("owner", "request", "retention")  # Registrant.end_reason
+# What an erasure sets to NULL, for every reason alike (promise 6).
+ERASED_REGISTRANT_FIELDS = ("name", "email", "phone", "preferred_channel", "management_token_hash")
+ERASED_SITE_FIELDS = ("address", "postcode", "lat", "lon", "easting_m", "northing_m")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 REFERENCE_PREFIX = "CCR-"
 REFERENCE_LENGTH = 6
@@ -319,39 +327,114 @@ def by_token(session: Session, token: str) -> Registrant | None:
         Registrant.management_token_hash == token_digest(token), Registrant.status == "active"))
 
 
-def due_for_reconfirmation(registrant: Registrant, now: dt.datetime | None = None) -> bool:
-    return registrant.status == "active" and (now or utcnow()) - registrant.last_confirmed_at > RECONFIRM_AFTER
+def confirmation_cutoff(now: dt.datetime, months: int = RETENTION_MONTHS) -> dt.datetime:
+    """The instant a registration must have been confirmed after to be current: ``months``
+    calendar months before ``now`` (a registration confirmed at or before it is overdue).
+
+    >>> utc = dt.timezone.utc
+    >>> confirmation_cutoff(dt.datetime(2026, 1, 10, 9, tzinfo=utc), 12)
+    datetime.datetime(2025, 1, 10, 9, 0, tzinfo=datetime.timezone.utc)
+    >>> confirmation_cutoff(dt.datetime(2027, 2, 28, tzinfo=utc), 12)  # no 29 February in 2026: day clipped
+    datetime.datetime(2026, 2, 28, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    if not isinstance(months, int) or months < 1:
+        raise ValueError(f"the retention period must be a whole number of months, at least 1, got {months!r}")
+    return now - relativedelta(months=months)
+
+
+def due_for_reconfirmation(registrant: Registrant, now: dt.datetime | None = None,
+                           months: int = RETENTION_MONTHS) -> bool:
+    """Whether the owner should confirm the registration now: it is active and either the retention
+    check has flagged it, or it was last confirmed ``months`` or more ago."""
+    if registrant.status != "active":
+        return False
+    return (registrant.retention_flagged_at is not None
+            or registrant.last_confirmed_at <= confirmation_cutoff(now or utcnow(), months))
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure did: the registrations whose personal data it removed and the cameras it
+    switched off (registrations already ended are left alone and not counted)."""
+
+    registrant_ids: tuple[int, ...]
+    cameras_switched_off: int
+
+
+def id_in(session: Session, column: sa.ColumnElement, ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column IN ids`` with the ids sent as one parameter (an integer array on PostgreSQL, a JSON
+    list read by ``json_each`` on SQLite): thousands of ids cost one bound value, not thousands.
+
+    (SQLAlchemy's ``in_`` binds each id separately; at 5,000 ids a statement that was most of the
+    time of a retention batch.)
+    """
+    values = [int(i) for i in ids]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(sa.Integer)))
+    return column.in_(sa.select(sa.literal_column("value")).select_from(sa.func.json_each(json.dumps(values))))
+
+
+def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.datetime | None = None,
+          where: sa.ColumnElement[bool] | None = None) -> Erased:
+    """Erase the owners' personal data at once and switch their cameras off (promise 6): the one
+    erasure behind owner withdrawal, erasure on request and retention, so all three leave the same.
+
+    ``why`` is the ``end_reason``: ``owner``, ``request`` or ``retention``. Set-based (three
+    ``UPDATE`` statements, whatever the number of ids), so the retention run can erase thousands at a
+    time; only registrations still active (and matching ``where``, a condition on ``Registrant``
+    re-checked in the same statement) are touched, and those are returned. Objects already
+    loaded in ``session`` are expired, so they read the erased values back. Left: the reference,
+    status and dates, the site's district, small area and H3 cells, and the cameras' descriptions
+    (inactive): nothing that identifies or locates a person. Writes no audit event: each caller
+    logs its own, without the erased data.
+    """
+    if why not in END_REASONS:
+        raise ValueError(f"why must be one of {END_REASONS}, got {why!r}")
+    ids = sorted({int(i) for i in registrant_ids})
+    if not ids:
+        return Erased((), 0)
+    now = now or utcnow()
+    # ``updated_at`` is the wall-clock time of the change (never ``now``, which a retention run may
+    # set in the past): the register's change check must see it, or a cached search index would
+    # keep the erased sites.
+    changed = max(now, utcnow())
+    session.flush()
+    registrant, site, camera = Registrant.__table__, Site.__table__, Camera.__table__
+    done = sorted(session.execute(
+        sa.update(registrant).where(id_in(session, registrant.c.id, ids), registrant.c.status == "active",
+                                    *([] if where is None else [where]))
+        .values(**dict.fromkeys(ERASED_REGISTRANT_FIELDS), status="withdrawn", end_reason=why, withdrawn_at=now,
+                updated_at=changed)
+        .returning(registrant.c.id)).scalars().all())
+    if not done:
+        return Erased((), 0)
+    session.execute(sa.update(site).where(id_in(session, site.c.registrant_id, done))
+                    .values(**dict.fromkeys(ERASED_SITE_FIELDS), updated_at=changed))
+    sites = sa.select(site.c.id).where(id_in(session, site.c.registrant_id, done))
+    cameras = session.execute(sa.update(camera).where(camera.c.site_id.in_(sites), camera.c.active == sa.true())
+                              .values(active=False, updated_at=changed)).rowcount
+    session.expire_all()
+    return Erased(tuple(done), int(cameras))
 
 
 def withdraw(session: Session, registrant: Registrant, *, via: str, now: dt.datetime | None = None) -> None:
-    """Erase the owner's personal data at once and switch the cameras off (promise 6).
-
-    Left: the reference, status and dates, the site's district, small area and H3 cells, and the
-    cameras' descriptions (inactive): nothing that identifies or locates a person.
-    """
+    """The owner withdraws from the management link: :func:`erase` with ``end_reason`` 'owner',
+    logged as ``registration_withdrawn`` with how (``via``) and nothing else."""
     now = now or utcnow()
-    registrant.name = registrant.email = registrant.phone = registrant.preferred_channel = None
-    registrant.management_token_hash = None
-    registrant.status = "withdrawn"
-    registrant.withdrawn_at = now
-    registrant.updated_at = now
-    site = registrant.site
-    if site is not None:
-        site.address = site.postcode = None
-        site.lat = site.lon = site.easting_m = site.northing_m = None
-        site.updated_at = now
-        for camera in site.cameras:
-            camera.active = False
-            camera.updated_at = now
-    session.flush()
-    audit.record(session, PUBLIC, "registration_withdrawn", subject_ids=[registrant.id], detail={"via": via},
-                 at=now)
+    registrant_id = registrant.id
+    if erase(session, [registrant_id], why="owner", now=now).registrant_ids:
+        audit.record(session, PUBLIC, "registration_withdrawn", subject_ids=[registrant_id], detail={"via": via},
+                     at=now)
 
 
 def reconfirm(session: Session, registrant: Registrant, *, now: dt.datetime | None = None) -> None:
-    """The owner says the registration is still right: it is no longer due for reconfirmation."""
+    """The owner says the registration is still right: it is no longer due for reconfirmation,
+    and a retention flag on it is cleared (it will not be erased)."""
     now = now or utcnow()
     registrant.last_confirmed_at = now
+    registrant.retention_flagged_at = None
     registrant.updated_at = now
     session.flush()
     audit.record(session, PUBLIC, "registration_reconfirmed", subject_ids=[registrant.id], at=now)

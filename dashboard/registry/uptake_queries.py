@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from dashboard.registry.camera_queries import _rows, on_active_register
 from dashboard.registry.models import Camera, Campaign, CampaignDailyCount, FootageRequest, Registrant, Site
 
-REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at", "last_confirmed_at", "district_code",
-                        "cameras"]
+REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at", "end_reason", "last_confirmed_at",
+                        "district_code", "cameras"]
 CAMERA_COLUMNS = ["registrant_id", "district_code", "kind", "placement", "retention_days", "direction_deg", "overlooks"]
 REQUEST_COLUMNS = ["status", "sent_at", "status_changed_at", "footage_useful", "footage_likely_overwritten",
                    "district_code", "crime_category"]
@@ -26,12 +26,13 @@ def _utc(values: pd.Series) -> pd.Series:
 
 
 def registrations(session: Session) -> pd.DataFrame:
-    """Every registration ever made (withdrawn ones too) with its dates, district and number of
-    cameras registered (switched-off ones included): ``REGISTRATION_COLUMNS``."""
+    """Every registration ever made (ended ones too) with its dates, why it ended (``end_reason``:
+    'owner', 'request' or 'retention'; None while active), district and number of cameras
+    registered (switched-off ones included): ``REGISTRATION_COLUMNS``."""
     cameras = sa.select(Camera.site_id, sa.func.count().label("n")).group_by(Camera.site_id).subquery()
     statement = (
         sa.select(Registrant.id, Registrant.consent_at, Registrant.status, Registrant.withdrawn_at,
-                  Registrant.last_confirmed_at, Site.district_code, sa.func.coalesce(cameras.c.n, 0))
+                  Registrant.end_reason, Registrant.last_confirmed_at, Site.district_code, sa.func.coalesce(cameras.c.n, 0))
         .outerjoin(Site, Site.registrant_id == Registrant.id).outerjoin(cameras, cameras.c.site_id == Site.id)
     )
     frame = pd.DataFrame(_rows(session, statement), columns=REGISTRATION_COLUMNS)
@@ -81,7 +82,7 @@ def register_frames(session: Session) -> dict[str, pd.DataFrame]:
     million rows by text took most of a second a time) and each camera's retention class."""
     from dashboard.analytics.uptake import retention_buckets
 
-    regs = registrations(session).astype({"status": "category", "district_code": "category"})
+    regs = registrations(session).astype({"status": "category", "end_reason": "category", "district_code": "category"})
     cams = register_cameras(session)
     cams["retention"] = retention_buckets(cams["retention_days"])
     cams = cams.astype({c: "category" for c in ("district_code", "kind", "placement", "overlooks", "retention")})

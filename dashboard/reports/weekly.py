@@ -53,21 +53,20 @@ def last_full_week(now: dt.datetime) -> dt.date:
 
 
 def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.date, *, k: int, pilot_start: dt.date,
-          public_launch: dt.date, force: str, now: dt.datetime) -> WeeklyReport:
+          public_launch: dt.date, force: str, now: dt.datetime, reconfirm_months: int = 12) -> WeeklyReport:
     """The report for the week holding ``week``.
 
     Parameters
     ----------
     frames : registrations, cameras, campaigns, requests (``uptake_queries``)
     districts : code, name, households
+    reconfirm_months : the retention period (``RETENTION_MONTHS``): "due to confirm" is not confirmed for it
     """
     monday = week_of(week)
     sunday = monday + dt.timedelta(days=6)
     regs, cams, reqs = frames["registrations"], frames["cameras"], frames["requests"]
     weeks = uptake.series(regs, monday - dt.timedelta(weeks=WEEKS_SHOWN - 1), sunday, "week", k)
-    from dashboard.registry.registration import RECONFIRM_AFTER
-
-    headline = {**uptake.headline(regs, monday, sunday, now, RECONFIRM_AFTER, k),
+    headline = {**uptake.headline(regs, monday, sunday, now, reconfirm_months, k),
                 "total": next((int(t) for t in reversed(weeks["total"].tolist()) if not pd.isna(t)), None)}
     week_requests = reqs[uptake.in_days(uptake.uk_days(reqs["sent_at"]), monday, sunday)]
     names = dict(zip(districts["code"], districts["name"]))
