@@ -1,0 +1,436 @@
+"""Audit log review (auditors only; nobody else reads the log): who looked at what, when and why.
+
+Filters (period, user, role, actions, case, area), the log a page at a time, activity per user,
+searches per area on a map (counts per area only, never a search's point), flags worth a look
+with the rule behind each, the chain check, and a CSV export of the filtered period (logged).
+Callbacks are thin: ``dashboard.security.audit_review`` and ``audit_flags`` do the work.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from urllib.parse import urlencode
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+import sqlalchemy as sa
+from dash import Input, Output, State, ctx, dcc, html, no_update
+from flask import Blueprint, Response, request
+from flask_login import current_user
+
+from dashboard.cache import cache
+from dashboard.components.legend import legend
+from dashboard.components.maps import area_map, choropleth, js
+from dashboard.geo.reference import districts_geojson, small_areas_geojson
+from dashboard.pages import Page
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, utcnow
+from dashboard.registry.vocab import ROLE_LABELS, ROLES
+from dashboard.runtime_access import runtime
+from dashboard.security import audit, audit_flags, audit_review
+from dashboard.security.audit_review import AREA_LEVELS, NO_ROLE, FilterError, uk_text
+
+PREFIX = "audit-"
+PATH = "/audit"
+FROM, TO, USER, ROLE, ACTIONS, CASE = "audit-from", "audit-to", "audit-user", "audit-role", "audit-actions", "audit-case"
+LEVEL, AREA, AREA_NOTE, FILTER_MSG, FILTER = "audit-level", "audit-area", "audit-area-note", "audit-filter-msg", "audit-filter"
+LOG, SHOWING, NEWER, OLDER, PAGE_NO, EXPORT = ("audit-log", "audit-showing", "audit-newer", "audit-older", "audit-page",
+                                              "audit-export")
+SUMMARY = "audit-summary"
+MAP, MAP_LAYER, MAP_LEVEL, MAP_LEGEND, MAP_NOTE = ("audit-map", "audit-map-layer", "audit-map-level", "audit-map-legend",
+                                                   "audit-map-note")
+FLAGS, FLAG_NOTES, FLAG_ROWS, FLAG_ROWS_TITLE = "audit-flags", "audit-flag-notes", "audit-flag-rows", "audit-flag-rows-title"
+CHECK, CHECK_RESULT = "audit-check", "audit-check-result"
+DEFAULT_DAYS = 30
+MAX_FLAGS_SHOWN = 500
+FLAGS_TTL_S = 120
+ANY = ""
+
+LOG_COLUMNS = [
+    {"field": "id", "headerName": "Row", "width": 90, "type": "numericColumn"},
+    {"field": "when", "headerName": "When (UK)", "width": 170},
+    {"field": "username", "headerName": "User", "width": 140},
+    {"field": "role", "headerName": "Role", "width": 100},
+    {"field": "action_label", "headerName": "Action", "width": 200, "tooltipField": "action"},
+    {"field": "case_ref", "headerName": "Case", "width": 150},
+    {"field": "reason", "headerName": "Reason", "flex": 2, "minWidth": 220, "wrapText": True, "autoHeight": True},
+    {"field": "detail", "headerName": "Detail", "flex": 2, "minWidth": 220, "wrapText": True, "autoHeight": True},
+    {"field": "area", "headerName": "Search area", "width": 190, "wrapText": True, "autoHeight": True},
+    {"field": "subjects", "headerName": "Subjects (ids)", "width": 160, "wrapText": True, "autoHeight": True},
+]
+SUMMARY_COLUMNS = [
+    {"field": "username", "headerName": "User", "minWidth": 140},
+    {"field": "roles", "headerName": "Role"},
+    {"field": "searches", "headerName": "Searches", "type": "numericColumn"},
+    {"field": "reveals", "headerName": "Contact reveals", "type": "numericColumn"},
+    {"field": "exports", "headerName": "Exports", "type": "numericColumn"},
+    {"field": "requests_created", "headerName": "Requests sent", "type": "numericColumn"},
+    {"field": "status_changes", "headerName": "Status changes", "type": "numericColumn"},
+    {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn"},
+    {"field": "other", "headerName": "Other", "type": "numericColumn"},
+    {"field": "total", "headerName": "All", "type": "numericColumn"},
+    {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 170},
+]
+FLAG_COLUMNS = [
+    {"field": "title", "headerName": "Flag", "minWidth": 190, "wrapText": True, "autoHeight": True},
+    {"field": "users", "headerName": "User", "minWidth": 120, "wrapText": True, "autoHeight": True},
+    {"field": "cases", "headerName": "Case", "minWidth": 140, "wrapText": True, "autoHeight": True},
+    {"field": "when", "headerName": "When (UK)", "minWidth": 170, "wrapText": True, "autoHeight": True},
+    {"field": "why", "headerName": "Why it is shown", "flex": 3, "minWidth": 320, "wrapText": True, "autoHeight": True},
+    {"field": "rows", "headerName": "Rows", "width": 80, "type": "numericColumn"},
+]
+
+# One index of search places per database (and so per app), built on first use.
+_PLACES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def places() -> audit_review.SearchPlaces:
+    rt = runtime()
+    found = _PLACES.get(rt.engine)
+    if found is None or found.ref is not rt.reference:
+        found = _PLACES[rt.engine] = audit_review.SearchPlaces(rt.reference)
+    return found
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(audit_review.UK).date()
+
+
+def _values(start, end, user, role, actions, case, level, area) -> dict:
+    """Page controls as filter values; an area level with no area chosen means no area filter."""
+    return {"from": start, "to": end, "user": user, "role": role, "action": actions or [], "case": case,
+            "level": level if area else None, "area": area if level else None}
+
+
+def _grid(grid_id: str, columns: list[dict], empty: str, **kwargs) -> dag.AgGrid:
+    options = {"localeText": {"noRowsToShow": empty}, "animateRows": False, "enableCellTextSelection": True,
+               "tooltipShowDelay": 300, **kwargs.pop("options", {})}
+    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=[], defaultColDef={"resizable": True, "sortable": False},
+                      dashGridOptions=options, style=kwargs.pop("style", {"height": "520px", "width": "100%"}),
+                      **kwargs)
+
+
+def _filters(rt, users: list[str], actions: list[str]) -> dbc.Card:
+    today = _today()
+    col = lambda width, *children: dbc.Col(list(children), md=width)  # noqa: E731
+    return dbc.Card(dbc.CardBody([
+        dbc.Row([
+            col(2, dbc.Label("From (UK date)", html_for=FROM),
+                dbc.Input(id=FROM, type="date", value=(today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat())),
+            col(2, dbc.Label("To (UK date)", html_for=TO), dbc.Input(id=TO, type="date", value=today.isoformat())),
+            col(2, dbc.Label("User", html_for=USER),
+                dcc.Dropdown(id=USER, options=users, placeholder="Anyone", clearable=True)),
+            col(2, dbc.Label("Role", html_for=ROLE), dbc.Select(id=ROLE, value=ANY, options=[
+                {"label": "Any", "value": ANY}, *[{"label": ROLE_LABELS[r], "value": r} for r in ROLES],
+                {"label": "No role (public, system, failed logins)", "value": NO_ROLE}])),
+            col(4, dbc.Label("Actions", html_for=ACTIONS), dcc.Dropdown(
+                id=ACTIONS, multi=True, placeholder="All actions",
+                options=[{"label": audit_review.ACTION_LABELS.get(a, a), "value": a} for a in actions])),
+        ], className="g-2 mb-2"),
+        dbc.Row([
+            col(3, dbc.Label("Case reference", html_for=CASE),
+                dbc.Input(id=CASE, placeholder=rt.settings.case_ref_example, debounce=True, autoComplete="off",
+                          maxLength=40)),
+            col(3, dbc.Label("Area of the search", html_for=LEVEL), dbc.Select(id=LEVEL, value=ANY, options=[
+                {"label": "Any area", "value": ANY}, *[{"label": v, "value": k} for k, v in AREA_LEVELS.items()]])),
+            col(6, dbc.Label("Area", html_for=AREA),
+                dcc.Dropdown(id=AREA, options=[], placeholder="Choose an area level first", clearable=True)),
+        ], className="g-2"),
+        html.P(id=AREA_NOTE, className="small text-secondary mt-2 mb-0"),
+        html.Div(id=FILTER_MSG, role="status", **{"aria-live": "polite"}),
+    ]), className="mb-3")
+
+
+def _rules() -> html.Ul:
+    return html.Ul([html.Li([html.Strong(title + ": "), text]) for title, text in audit_flags.RULES.values()],
+                   className="small")
+
+
+def layout(rt, _user) -> html.Div:
+    with rt.sessions() as s:
+        users, actions = audit_review.filter_choices(s)
+    return html.Div([
+        html.H1("Audit log", className="h3 mb-1"),
+        html.P("Who looked at what, when and why: every search, contact reveal, footage request and export, with its "
+               "case reference and reason, and every login. Times are UK time.", className="text-secondary"),
+        _filters(rt, users, actions),
+        dcc.Store(id=FILTER), dcc.Store(id=PAGE_NO, data=0),
+        dbc.Card(dbc.CardBody([
+            html.H2("Log", className="h5"),
+            dbc.Row([
+                dbc.Col(html.P(id=SHOWING, className="mb-2", role="status"), md=True),
+                dbc.Col([dbc.Button("Newer", id=NEWER, color="secondary", outline=True, size="sm", n_clicks=0,
+                                    className="me-2"),
+                         dbc.Button("Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0)],
+                        md="auto"),
+            ], className="align-items-center"),
+            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id"),
+            html.P([html.A("Download these rows as CSV", id=EXPORT, href=f"{PATH}/export.csv", download="",
+                           className="me-2"),
+                    html.Span("(the whole filtered period, oldest first, with each row's hashes; the download is "
+                              "itself recorded in the log)", className="text-secondary")], className="small mt-2 mb-0"),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Activity by user", className="h5"),
+            _grid(SUMMARY, SUMMARY_COLUMNS, "Nobody did anything that matches.",
+                  style={"height": "320px", "width": "100%"}, columnSize="responsiveSizeToFit"),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Searches by area", className="h5"),
+            dbc.RadioItems(id=MAP_LEVEL, inline=True, value="district",
+                           options=[{"label": v, "value": k} for k, v in AREA_LEVELS.items()]),
+            html.Div([area_map(MAP, rt.reference, rt.settings, [
+                dl.GeoJSON(id=MAP_LAYER, data={"type": "FeatureCollection", "features": []}, style=js("districtStyle"),
+                           hoverStyle=js("districtHover"))], height="440px"),
+                      html.Div(id=MAP_LEGEND)], className="map-wrap mt-2"),
+            html.P(id=MAP_NOTE, className="small text-secondary mt-2 mb-0"),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Flags worth a look", className="h5"),
+            html.P("Patterns that may be innocent but deserve a question. The period and the user, role and case "
+                   "filters apply; the action and area filters do not.", className="small text-secondary mb-1"),
+            _rules(),
+            html.Div(id=FLAG_NOTES, className="small text-secondary"),
+            _grid(FLAGS, FLAG_COLUMNS, "No flags in this period.", getRowId="params.data.key",
+                  columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"},
+                  options={"rowSelection": {"mode": "singleRow", "enableClickSelection": True,
+                                            "checkboxes": False}}),
+            html.H3("Select a flag to see the rows behind it", id=FLAG_ROWS_TITLE, className="h6 mt-3"),
+            _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id",
+                  style={"height": "300px", "width": "100%"}),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Integrity of the log", className="h5"),
+            html.P("Each row carries a hash of its content chained to the row before, so an edit, a deletion or an "
+                   "insertion anywhere breaks the chain from there on. Removing the newest rows leaves no break: "
+                   "compare the row count with earlier checks, which are themselves in the log.",
+                   className="small text-secondary"),
+            dbc.Button("Check the log's integrity", id=CHECK, color="primary", n_clicks=0),
+            dcc.Loading(html.Div(id=CHECK_RESULT, className="mt-3", role="status"), type="dot"),
+        ]), className="mb-3"),
+    ])
+
+
+def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
+    speed = f"{check.rows_checked:,} rows checked in {check.elapsed_s:.2f} s ({check.rows_per_s:,.0f} rows a second)"
+    before = []
+    if previous:
+        d = previous["detail"]
+        before = [html.P(f"Previous check: {previous['when']} by {previous['username']}: "
+                         f"{d.get('rows_checked', '?'):,} rows, "
+                         f"{'intact' if d.get('intact') else 'broken at row ' + str(d.get('first_broken_id'))}"
+                         f"{', newest row ' + str(d['last_id']) if d.get('last_id') else ''}.",
+                         className="small mb-0")]
+    if check.intact:
+        return html.Div([dbc.Alert([html.Strong("The chain is intact. "), f"{speed}; newest row {check.last_id or '–'}."],
+                                   color="success", id="audit-check-ok", className="mb-2"), *before])
+    content = audit.BROKEN_CONTENT in (check.problem or "")
+    link = audit.BROKEN_LINK in (check.problem or "")
+    what = []
+    if content:
+        what.append(html.Li("Its content no longer gives its stored hash: this row was edited after it was written."))
+    if link:
+        what.append(html.Li(f"Its link to the previous row ({'row ' + str(check.previous_id) if check.previous_id else 'the start of the log'}) "
+                            "does not match that row's hash: a row was deleted or inserted just before it, or the "
+                            "previous row was rewritten with a new hash."))
+    return html.Div([dbc.Alert([
+        html.Strong("The chain is broken. "),
+        html.Span(f"First broken row: {check.first_broken_id}", id="audit-check-broken"),
+        f" ({uk_text(check.broken_at)}, {check.broken_username or 'no user'}, {check.broken_action}). ",
+        "What does not match:", html.Ul(what, className="mb-1"),
+        html.Span(f"{speed}; the check stops at the first break.", className="small"),
+    ], color="danger", className="mb-2"), *before])
+
+
+def _flag_rows(report: audit_flags.FlagReport) -> list[dict]:
+    rows = []
+    for i, flag in enumerate(report.flags[:MAX_FLAGS_SHOWN]):
+        span = uk_text(flag.first_at, seconds=False)
+        if flag.last_at != flag.first_at:
+            span += " to " + uk_text(flag.last_at, seconds=False)
+        rows.append({"key": f"{flag.kind}-{i}", "title": flag.title, "users": ", ".join(flag.users),
+                     "cases": ", ".join(flag.case_refs), "when": span, "why": flag.why, "rows": len(flag.row_ids),
+                     "row_ids": list(flag.row_ids)})
+    return rows
+
+
+def _flags(f: audit_review.AuditFilter) -> audit_flags.FlagReport:
+    """The flags of ``f``: every flag of its period is worked out once per state of the log (newest
+    row) and minute, so choosing a user, role or case after it only narrows the list."""
+    rt = runtime()
+    start, end, notes = audit_flags.flag_period(f)
+    now = utcnow()
+    with rt.sessions() as s:
+        newest = s.scalar(sa.select(sa.func.max(AuditEvent.id)))
+        key = f"audit-flags:{id(rt.engine)}:{start.isoformat()}:{end.isoformat()}:{newest}:{now:%Y%m%d%H%M}"
+        report = cache.get(key)
+        if report is None:
+            inputs = audit_flags.load_inputs(s, start, end, now, places())
+            report = audit_flags.flags_for(inputs, start, end, now)
+            cache.set(key, report, timeout=FLAGS_TTL_S)
+    return audit_flags.narrow(report, f, notes)
+
+
+def _count(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def _filter_or_none(data) -> audit_review.AuditFilter | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return audit_review.parse_filter(data, runtime().reference)
+    except FilterError:
+        return None
+
+
+def register_callbacks(app) -> None:
+    @app.callback(Output(AREA, "options"), Output(AREA, "value"), Output(AREA, "placeholder"),
+                  Input(LEVEL, "value"), prevent_initial_call=True)
+    def area_options(level):
+        ref = runtime().reference
+        if level not in AREA_LEVELS:
+            return [], None, "Choose an area level first"
+        if level == "district":
+            options = [{"label": n, "value": c} for c, n in zip(ref.districts["code"], ref.districts["name"])]
+        else:
+            names = dict(zip(ref.districts["code"], ref.districts["name"]))
+            options = [{"label": f"{c} {n} ({names.get(d, d)})", "value": c}
+                       for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"], ref.small_areas["district_code"])]
+        return options, None, f"Choose a {AREA_LEVELS[level].lower()}"
+
+    @app.callback(
+        Output(LOG, "rowData"), Output(SHOWING, "children"), Output(PAGE_NO, "data"), Output(NEWER, "disabled"),
+        Output(OLDER, "disabled"), Output(FILTER_MSG, "children"), Output(AREA_NOTE, "children"),
+        Output(EXPORT, "href"), Output(FILTER, "data"),
+        Input(FROM, "value"), Input(TO, "value"), Input(USER, "value"), Input(ROLE, "value"), Input(ACTIONS, "value"),
+        Input(CASE, "value"), Input(LEVEL, "value"), Input(AREA, "value"), Input(NEWER, "n_clicks"),
+        Input(OLDER, "n_clicks"), State(PAGE_NO, "data"),
+    )
+    def show_log(start, end, user, role, actions, case, level, area, _newer, _older, page):
+        rt = runtime()
+        values = _values(start, end, user, role, actions, case, level, area)
+        note = ("Only searches carry a place (their centre), so with an area chosen only searches are shown: "
+                "reveals, requests, exports and logins are not. Clear the area to see them."
+                if values["area"] else "")
+        try:
+            f = audit_review.parse_filter(values, rt.reference)
+        except FilterError as exc:
+            message = dbc.Alert(f"Cannot show the log: {exc}.", color="warning", id="audit-filter-error",
+                                className="mt-2 mb-0")
+            return [], "", 0, True, True, message, note, f"{PATH}/export.csv", None
+        paging = ctx.triggered_id in (NEWER, OLDER)
+        page = int(page or 0) if paging and isinstance(page, int) else 0
+        page += {NEWER: -1, OLDER: 1}.get(ctx.triggered_id, 0)
+        with rt.sessions() as s:
+            shown = audit_review.log_page(s, f, places(), page)
+        showing = (f"Rows {shown.first:,}–{shown.last:,} of {shown.total:,}, newest first" if shown.total
+                   else "No rows match these filters.")
+        href = f"{PATH}/export.csv?{urlencode(f.args(), doseq=True)}"
+        return (shown.rows, showing, shown.page, shown.page == 0, shown.page >= shown.pages - 1, None, note, href,
+                no_update if paging else f.args())
+
+    @app.callback(Output(SUMMARY, "rowData"), Input(FILTER, "data"), prevent_initial_call=True)
+    def summary(data):
+        f = _filter_or_none(data)
+        if f is None:
+            return []
+        with runtime().sessions() as s:
+            return audit_review.user_summary(s, f, places()).to_dict("records")
+
+    @app.callback(Output(MAP_LAYER, "data"), Output(MAP_LEGEND, "children"), Output(MAP_NOTE, "children"),
+                  Input(FILTER, "data"), Input(MAP_LEVEL, "value"), prevent_initial_call=True)
+    def search_map(data, level):
+        f = _filter_or_none(data)
+        level = level if level in AREA_LEVELS else "district"
+        if f is None:
+            return {"type": "FeatureCollection", "features": []}, None, ""
+        rt = runtime()
+        with rt.sessions() as s:
+            table, missing = audit_review.searches_by_area(s, f, places(), level)
+        base = small_areas_geojson(rt.reference) if level == "lsoa" else districts_geojson(rt.reference)
+        counts = {r.code: float(r.searches) for r in table.itertuples() if r.searches > 0}
+        tips = {r.code: f"{_count(r.searches, 'search', 'searches')} by {_count(r.users, 'user')} in "
+                        f"{_count(r.cases, 'case')}" if r.searches else "no searches" for r in table.itertuples()}
+        layer, breaks = choropleth(base, counts, tips)
+        key = legend("Searches in the period", breaks, min(counts.values(), default=0.0), "no searches")
+        total = int(table["searches"].sum())
+        note = (f"{total:,} searches placed by their centre{'s' if total != 1 else ''} in "
+                f"{sum(1 for v in counts.values() if v):,} of {len(table):,} areas")
+        extra = [f"{missing['outside']:,} centred outside the force area" if missing["outside"] else "",
+                 f"{missing['no_centre']:,} logged without a centre" if missing["no_centre"] else ""]
+        note += "".join(f"; {e}" for e in extra if e)
+        return layer, key, note + ". Counts per area only: no search's point is drawn."
+
+    @app.callback(Output(FLAGS, "rowData"), Output(FLAG_NOTES, "children"), Input(FILTER, "data"),
+                  prevent_initial_call=True)
+    def flags(data):
+        f = _filter_or_none(data)
+        if f is None:
+            return [], ""
+        report = _flags(f)
+        n = len(report.flags)
+        text = f"{n:,} flag{'s' if n != 1 else ''} in this period."
+        if n > MAX_FLAGS_SHOWN:
+            text += f" The newest {MAX_FLAGS_SHOWN:,} are listed: choose a user, a case or a shorter period to see the rest."
+        notes = [html.P(note, className="mb-1") for note in report.notes]
+        return _flag_rows(report), [html.P(text, className="mb-1", id="audit-flag-count"), *notes]
+
+    @app.callback(Output(FLAG_ROWS, "rowData"), Output(FLAG_ROWS_TITLE, "children"), Input(FLAGS, "selectedRows"),
+                  prevent_initial_call=True)
+    def flag_rows(selected):
+        if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict):
+            return [], "Select a flag to see the rows behind it"
+        ids = [i for i in selected[0].get("row_ids") or [] if isinstance(i, int) and not isinstance(i, bool)]
+        with runtime().sessions() as s:
+            rows = audit_review.rows_by_id(s, ids, places())
+        return rows, f"Rows behind the flag ({len(rows):,}{' shown' if len(rows) < len(ids) else ''})"
+
+    @app.callback(Output(CHECK_RESULT, "children"), Input(CHECK, "n_clicks"), prevent_initial_call=True)
+    def check(clicks):
+        if not clicks:
+            return no_update
+        rt = runtime()
+        with rt.sessions() as s:
+            previous = audit_review.last_check(s)
+            result = audit.verify_chain(s)
+        with transaction(rt.sessions) as s:
+            audit.record(s, current_user.actor, "audit_verified", detail={
+                "rows_checked": result.rows_checked, "intact": result.intact,
+                "first_broken_id": result.first_broken_id, "problem": result.problem, "last_id": result.last_id,
+                "seconds": round(result.elapsed_s, 3)})
+        return _check_view(result, previous)
+
+
+files = Blueprint("audit_files", __name__)
+
+
+@files.get(f"{PATH}/export.csv")
+def export():
+    """The filtered period's rows as CSV (auditors only: the access guard admits this page's roles).
+    The export is recorded (``audit_export``) with its filters and row count before it is sent."""
+    rt = runtime()
+    args = request.args.to_dict(flat=False)
+    try:
+        audit_review.check_export_args(args)
+        f = audit_review.parse_filter(args, rt.reference)
+    except FilterError as exc:
+        return Response(f"Cannot export: {exc}.", status=400, mimetype="text/plain")
+    with transaction(rt.sessions) as s:
+        count, upto = audit_review.export_size(s, f, places())
+        audit.record(s, current_user.actor, "audit_export", detail={"filters": f.described(), "rows": count,
+                                                                    "upto_id": upto})
+    found = places()
+
+    def body():
+        with rt.sessions() as s:
+            yield from audit_review.export_lines(s, f, found, upto)
+
+    name = f"audit-log-{f.date_from.isoformat()}-to-{f.date_to.isoformat()}.csv"
+    return Response(body(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+PAGE = Page(path=PATH, title="Audit log", roles=frozenset({"auditor"}), id_prefix=PREFIX, layout=layout,
+            register_callbacks=register_callbacks)
