@@ -14,6 +14,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from dashboard.registry.casework import csv_safe
+
 FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3"}
 
 
@@ -28,7 +30,7 @@ def export_bytes(frame: pd.DataFrame, geometry: gpd.GeoSeries | None, fmt: str, 
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "csv":
         out = io.StringIO()
-        frame.to_csv(out, index=False, lineterminator="\r\n")
+        _formulas_as_text(frame).to_csv(out, index=False, lineterminator="\r\n")
         return out.getvalue().encode("utf-8")
     shapes = [None] * len(frame) if geometry is None else geometry.to_numpy()
     layer_frame = gpd.GeoDataFrame(_plain(frame), geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
@@ -36,6 +38,20 @@ def export_bytes(frame: pd.DataFrame, geometry: gpd.GeoSeries | None, fmt: str, 
         path = Path(folder) / f"{layer}.{fmt}"
         pyogrio.write_dataframe(layer_frame, path, layer=layer, driver="GPKG" if fmt == "gpkg" else "GeoJSON")
         return path.read_bytes()
+
+
+def _formulas_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1``, ``@SUM``)
+    made plain text; numbers and missing values are left as they are.
+
+    >>> _formulas_as_text(pd.DataFrame({"name": ["=1+1", "Ann"], "n": [-1, 2]})).to_dict("list")
+    {'name': ["'=1+1", 'Ann'], 'n': [-1, 2]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype) in ("string", "str", "category"):
+            out[column] = out[column].map(lambda v: csv_safe(v) if isinstance(v, str) else v).astype(object)
+    return out
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
