@@ -6,7 +6,7 @@ import logging
 
 import dash
 from dash import ClientsideFunction, Input, Output, State, html
-from flask import Flask, Response, abort, render_template
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_login import current_user
 
 from dashboard import ids
@@ -66,8 +66,10 @@ def _server(rt: Runtime) -> Flask:
     @server.errorhandler(500)
     def server_error(_exc):
         log.exception("unhandled error")
-        return render_template("error.html", status=500,
-                               message="The request could not be completed. It has been logged."), 500
+        message = "The request could not be completed. It has been logged."
+        if request.path.startswith(("/api/", "/_dash")):
+            return jsonify(error=message), 500
+        return render_template("error.html", status=500, message=message), 500
 
     @server.after_request
     def no_store(response):

@@ -145,7 +145,10 @@ def cmd_serve(args) -> int:
     url = f"http://{rt.settings.host}:{rt.settings.port}"
     print(f"\nCommunity Camera Registry for {rt.reference.force_name} on {url}  (Ctrl+C stops)", flush=True)
     if rt.settings.debug:
-        create_app(rt).run(host=rt.settings.host, port=rt.settings.port, debug=True)
+        # Reloads on code changes; no Werkzeug debugger or console and no tracebacks in the page
+        # (errors still go to this terminal), so even a debug server shows no stack trace.
+        create_app(rt).run(host=rt.settings.host, port=rt.settings.port, debug=True, dev_tools_ui=False,
+                           use_debugger=False)
         return 0
     from dashboard.server import serve
 

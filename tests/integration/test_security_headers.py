@@ -262,8 +262,26 @@ def test_an_error_shows_the_plain_error_page_and_no_trace(boom_app):
     assert "Something went wrong" in text and "It has been logged" in text
     _assert_no_trace(text)
     api = client.get("/api/v1/_test-boom")
-    assert api.status_code == 500
+    assert api.status_code == 500 and api.mimetype == "application/json"
+    assert api.get_json() == {"error": "The request could not be completed. It has been logged."}
     _assert_no_trace(api.get_data(as_text=True))
+
+
+def test_debug_mode_mounts_no_debugger_and_shows_no_tracebacks(monkeypatch, tmp_path, reference_dir):
+    """DEBUG=true serves with Dash's reloader but without the Werkzeug debugger or Dash's error UI."""
+    import argparse
+
+    import dash
+
+    from dashboard import cli
+
+    seen = {}
+    monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: seen.update(kw))
+    for name, value in {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'debug.db'}",
+                        "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "d" * 48}.items():
+        monkeypatch.setenv(name, value)
+    assert cli.cmd_serve(argparse.Namespace(no_demo=True)) == 0
+    assert seen["debug"] is True and seen["use_debugger"] is False and seen["dev_tools_ui"] is False
 
 
 def test_no_debugger_is_mounted(boom_app):
