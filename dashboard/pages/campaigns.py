@@ -5,6 +5,7 @@ daily counts; completions (registrations) under K are shown as "fewer than K" (p
 """
 from __future__ import annotations
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 from flask import Blueprint, Response, abort
@@ -45,31 +46,42 @@ def qr_file(slug: str, fmt: str):
                     headers={"Content-Disposition": f'attachment; filename="qr-{slug}.{fmt}"'})
 
 
+CAMPAIGN_COLUMNS = [
+    {"field": "name", "headerName": "Campaign", "flex": 2, "minWidth": 180},
+    {"field": "channel", "headerName": "Channel", "flex": 1, "minWidth": 120},
+    {"field": "link", "headerName": "Link in the QR code", "flex": 2, "minWidth": 220, "wrapText": True,
+     "autoHeight": True, "cellStyle": {"wordBreak": "break-all", "lineHeight": "1.4"}},
+    {"field": "scans", "headerName": "Scans", "type": "numericColumn", "width": 100},
+    {"field": "form_starts", "headerName": "Forms started", "type": "numericColumn", "width": 130},
+    {"field": "registrations", "headerName": "Registrations", "type": "numericColumn", "width": 130,
+     "sortable": False},
+    {"field": "created", "headerName": "Created", "width": 175},
+    # The slug is made by the server from [a-z0-9-] only; the campaign's name never goes through markdown.
+    {"field": "qr", "headerName": "QR code", "cellRenderer": "markdown", "sortable": False, "width": 130},
+]
+
+
 def _table():
+    """All campaigns in one grid (the grid draws hundreds of rows at once where a Dash table
+    of components took many seconds in the browser)."""
     rt = runtime()
     with rt.sessions() as s:
         frame = campaigns.campaign_totals(s)
     if frame.empty:
         return html.P("No campaigns yet. Create one above to get its link and QR code.", className="text-secondary")
     k = rt.settings.k_min
-    rows = [html.Tr([
-        html.Td([html.Div(r.name, className="fw-semibold"), html.Div(CAMPAIGN_CHANNELS.get(r.channel, r.channel),
-                                                                    className="small text-secondary")]),
-        html.Td(html.Code(link_for(r.slug)), className="text-break"),
-        html.Td(f"{r.scans:,}", className="text-end"), html.Td(f"{r.form_starts:,}", className="text-end"),
-        html.Td(suppress(int(r.completions), k).text(), className="text-end"),
-        html.Td(uk_time(r.created_at)),
-        html.Td([html.A("PNG", href=f"{PATH}/{r.slug}/qr.png", className="me-2", id=f"{PREFIX}png-{r.slug}"),
-                 html.A("SVG", href=f"{PATH}/{r.slug}/qr.svg", id=f"{PREFIX}svg-{r.slug}")]),
-    ]) for r in frame.itertuples()]
-    head = html.Thead(html.Tr([html.Th("Campaign"), html.Th("Link in the QR code"), html.Th("Scans", className="text-end"),
-                               html.Th("Forms started", className="text-end"),
-                               html.Th("Registrations", className="text-end"), html.Th("Created"),
-                               html.Th("QR code")]))
+    rows = [{"slug": r.slug, "name": r.name, "channel": CAMPAIGN_CHANNELS.get(r.channel, r.channel),
+             "link": link_for(r.slug), "scans": int(r.scans), "form_starts": int(r.form_starts),
+             "registrations": suppress(int(r.completions), k).text(), "created": uk_time(r.created_at),
+             "qr": f"[PNG]({PATH}/{r.slug}/qr.png) · [SVG]({PATH}/{r.slug}/qr.svg)"} for r in frame.itertuples()]
     return html.Div([
-        dbc.Table([head, html.Tbody(rows)], hover=True, responsive=True, className="align-middle"),
+        dag.AgGrid(id=f"{PREFIX}grid", columnDefs=CAMPAIGN_COLUMNS, rowData=rows, getRowId="params.data.slug",
+                   defaultColDef={"sortable": True, "resizable": True},
+                   dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": True},
+                   style={"width": "100%"}),
         html.P(f"Registrations under {k} are shown as 'fewer than {k}'. Counts are kept per campaign and day "
-               "only; nothing on a registration says which campaign it came from.", className="small text-secondary"),
+               "only; nothing on a registration says which campaign it came from.",
+               className="small text-secondary mt-2"),
     ])
 
 
