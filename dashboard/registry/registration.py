@@ -36,6 +36,7 @@ from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
+from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, Registrant, Site, utcnow
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.security import audit
@@ -301,6 +302,8 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     The audit event ``registration_created`` records the registrant id and camera count only.
     """
     now = now or utcnow()
+    if data.email is not None:  # two submissions of one form at once: only one may pass the check
+        hold_write_lock(session, f"registration:{data.email}:{data.postcode}")
     if existing_registration(session, data.email, data.postcode) is not None:
         raise DuplicateRegistration(data.email)
     token = secrets.token_urlsafe(32)

@@ -540,3 +540,34 @@ def test_two_officers_writing_at_the_same_moment_cannot_both_pass_one_check(engi
         actions = Counter(s.scalars(sa.select(AuditEvent.action)))
         assert (actions["request_created"], actions["request_status"]) == (RACES, RACES)
         assert audit.verify_chain(s).intact
+
+
+def test_one_form_submitted_twice_at_the_same_moment_registers_once(engine, reference):
+    """A double-click on the public form's submit: both submissions race past "no registration for
+    this email at this postcode yet" unless the check holds the write lock; exactly one is stored."""
+    from dashboard.registry import registration
+
+    sessions = session_factory(engine)
+    postcode = str(reference.postcodes["postcode"].iloc[0])
+
+    def submit(i: int):
+        data = registration.RegistrationIn.model_validate({
+            "name": "Ann Example", "address": "1 High Street", "email": f"owner{i}@example.org",
+            "preferred_channel": "email", "site_kind": "home", "postcode": postcode, "consent": True,
+            "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
+        }, context={"reference": reference})
+
+        def job():
+            try:
+                with transaction(sessions) as s:
+                    return registration.register(s, data, reference, via="form").reference
+            except registration.DuplicateRegistration as exc:
+                return exc
+        return job
+
+    for i in range(RACES):
+        results = _at_once(submit(i), submit(i))
+        assert sorted(type(r).__name__ for r in results) == ["DuplicateRegistration", "str"], results
+    with sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant)) == RACES
+        assert Counter(s.scalars(sa.select(AuditEvent.action)))["registration_created"] == RACES
