@@ -23,7 +23,9 @@ blueprint = Blueprint("public", __name__)
 
 @blueprint.context_processor
 def _force_name() -> dict:
-    return {"force_name": runtime().reference.force_name}
+    months = runtime().settings.retention_months
+    return {"force_name": runtime().reference.force_name,
+            "retention_period": f"{months} month{'s' if months != 1 else ''}"}
 
 # A form shown again with its problems is answered 200 (the page is what was asked for); the
 # browser would log any other status as a failed load. The API answers the same problems with 422.

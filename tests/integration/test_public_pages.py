@@ -206,3 +206,12 @@ def test_generated_bad_forms_store_nothing_and_mark_a_field(public, two_postcode
     assert len(checked) >= 900
     with rt.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant)) == 0
+
+
+def test_the_public_pages_state_the_configured_retention_period(tmp_path, reference_dir):
+    from dashboard.application import create_app
+
+    rt = prepare(load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'six.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
+                                "SECRET_KEY": "k" * 48, "RETENTION_MONTHS": "6"}))
+    page = create_app(rt).server.test_client().get("/register").get_data(as_text=True)
+    assert "We ask you to confirm it every 6 months" in page and "12 months" not in page

@@ -38,8 +38,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_registrant_retention_flagged_at"), table_name="registrant")
-    with op.batch_alter_table("registrant") as batch:
-        batch.drop_column("retention_flagged_at")
-        batch.drop_column("end_reason")
+    # Plain DROP COLUMN (SQLite 3.35+): batch mode would rebuild "registrant", which "site" references.
+    op.drop_column("registrant", "retention_flagged_at")
+    op.drop_column("registrant", "end_reason")
     op.drop_index(op.f("ix_login_session_user_id"), table_name="login_session")
     op.drop_table("login_session")
