@@ -33,31 +33,37 @@ from dashboard.security.audit_review import AREA_LEVELS, NO_ROLE, FilterError, u
 
 PREFIX = "audit-"
 PATH = "/audit"
-FROM, TO, USER, ROLE, ACTIONS, CASE = "audit-from", "audit-to", "audit-user", "audit-role", "audit-actions", "audit-case"
-LEVEL, AREA, AREA_NOTE, FILTER_MSG, FILTER = "audit-level", "audit-area", "audit-area-note", "audit-filter-msg", "audit-filter"
+FROM, TO, USER, ROLE, ACTIONS, CASE = ("audit-from", "audit-to", "audit-user", "audit-role", "audit-actions",
+                                       "audit-case")
+LEVEL, AREA, AREA_NOTE, FILTER_MSG, FILTER = ("audit-level", "audit-area", "audit-area-note", "audit-filter-msg",
+                                              "audit-filter")
 LOG, SHOWING, NEWER, OLDER, PAGE_NO, EXPORT = ("audit-log", "audit-showing", "audit-newer", "audit-older", "audit-page",
                                               "audit-export")
 SUMMARY = "audit-summary"
 MAP, MAP_LAYER, MAP_LEVEL, MAP_LEGEND, MAP_NOTE = ("audit-map", "audit-map-layer", "audit-map-level", "audit-map-legend",
                                                    "audit-map-note")
-FLAGS, FLAG_NOTES, FLAG_ROWS, FLAG_ROWS_TITLE = "audit-flags", "audit-flag-notes", "audit-flag-rows", "audit-flag-rows-title"
+FLAGS, FLAG_NOTES, FLAG_ROWS, FLAG_ROWS_TITLE = ("audit-flags", "audit-flag-notes", "audit-flag-rows",
+                                                 "audit-flag-rows-title")
 CHECK, CHECK_RESULT = "audit-check", "audit-check-result"
 DEFAULT_DAYS = 30
 MAX_FLAGS_SHOWN = 500
 FLAGS_TTL_S = 120
-ANY = ""
+ANY = "any"
 
+# Wrapped cells grow to fit their text, with ordinary line spacing (the grid's is one 40 px line).
+WRAP = {"wrapText": True, "autoHeight": True,
+        "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px", "wordBreak": "break-word"}}
 LOG_COLUMNS = [
-    {"field": "id", "headerName": "Row", "width": 90, "type": "numericColumn"},
-    {"field": "when", "headerName": "When (UK)", "width": 170},
-    {"field": "username", "headerName": "User", "width": 140},
-    {"field": "role", "headerName": "Role", "width": 100},
-    {"field": "action_label", "headerName": "Action", "width": 200, "tooltipField": "action"},
-    {"field": "case_ref", "headerName": "Case", "width": 150},
-    {"field": "reason", "headerName": "Reason", "flex": 2, "minWidth": 220, "wrapText": True, "autoHeight": True},
-    {"field": "detail", "headerName": "Detail", "flex": 2, "minWidth": 220, "wrapText": True, "autoHeight": True},
-    {"field": "area", "headerName": "Search area", "width": 190, "wrapText": True, "autoHeight": True},
-    {"field": "subjects", "headerName": "Subjects (ids)", "width": 160, "wrapText": True, "autoHeight": True},
+    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn"},
+    {"field": "when", "headerName": "When (UK)", "width": 185, "minWidth": 185},
+    {"field": "username", "headerName": "User", "width": 140, "minWidth": 140, "tooltipField": "username"},
+    {"field": "role", "headerName": "Role", "width": 95, "minWidth": 95},
+    {"field": "action_label", "headerName": "Action", "width": 170, "tooltipField": "action", **WRAP},
+    {"field": "case_ref", "headerName": "Case", "width": 150, **WRAP},
+    {"field": "reason", "headerName": "Reason", "flex": 2, "minWidth": 200, **WRAP},
+    {"field": "detail", "headerName": "Detail", "flex": 2, "minWidth": 200, **WRAP},
+    {"field": "area", "headerName": "Search area", "width": 160, **WRAP},
+    {"field": "subjects", "headerName": "Subjects (ids)", "width": 130, **WRAP},
 ]
 SUMMARY_COLUMNS = [
     {"field": "username", "headerName": "User", "minWidth": 140},
@@ -70,14 +76,14 @@ SUMMARY_COLUMNS = [
     {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn"},
     {"field": "other", "headerName": "Other", "type": "numericColumn"},
     {"field": "total", "headerName": "All", "type": "numericColumn"},
-    {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 170},
+    {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 180},
 ]
 FLAG_COLUMNS = [
-    {"field": "title", "headerName": "Flag", "minWidth": 190, "wrapText": True, "autoHeight": True},
-    {"field": "users", "headerName": "User", "minWidth": 120, "wrapText": True, "autoHeight": True},
-    {"field": "cases", "headerName": "Case", "minWidth": 140, "wrapText": True, "autoHeight": True},
-    {"field": "when", "headerName": "When (UK)", "minWidth": 170, "wrapText": True, "autoHeight": True},
-    {"field": "why", "headerName": "Why it is shown", "flex": 3, "minWidth": 320, "wrapText": True, "autoHeight": True},
+    {"field": "title", "headerName": "Flag", "width": 190, **WRAP},
+    {"field": "users", "headerName": "User", "width": 130, **WRAP},
+    {"field": "cases", "headerName": "Case", "width": 150, **WRAP},
+    {"field": "when", "headerName": "When (UK)", "width": 170, **WRAP},
+    {"field": "why", "headerName": "Why it is shown", "flex": 1, "minWidth": 320, **WRAP},
     {"field": "rows", "headerName": "Rows", "width": 80, "type": "numericColumn"},
 ]
 
@@ -98,15 +104,19 @@ def _today() -> dt.date:
 
 
 def _values(start, end, user, role, actions, case, level, area) -> dict:
-    """Page controls as filter values; an area level with no area chosen means no area filter."""
-    return {"from": start, "to": end, "user": user, "role": role, "action": actions or [], "case": case,
-            "level": level if area else None, "area": area if level else None}
+    """Page controls as filter values; "any" means no filter, and an area level with no area chosen
+    means no area filter."""
+    level = None if level == ANY else level
+    return {"from": start, "to": end, "user": user, "role": None if role == ANY else role, "action": actions or [],
+            "case": case, "level": level if area else None, "area": area if level else None}
 
 
 def _grid(grid_id: str, columns: list[dict], empty: str, **kwargs) -> dag.AgGrid:
     options = {"localeText": {"noRowsToShow": empty}, "animateRows": False, "enableCellTextSelection": True,
                "tooltipShowDelay": 300, **kwargs.pop("options", {})}
-    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=[], defaultColDef={"resizable": True, "sortable": False},
+    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=[],
+                      defaultColDef={"resizable": True, "sortable": False, "wrapHeaderText": True,
+                                     "autoHeaderHeight": True},
                       dashGridOptions=options, style=kwargs.pop("style", {"height": "520px", "width": "100%"}),
                       **kwargs)
 
@@ -165,7 +175,8 @@ def layout(rt, _user) -> html.Div:
                          dbc.Button("Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0)],
                         md="auto"),
             ], className="align-items-center"),
-            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id"),
+            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id",
+                  columnSize="responsiveSizeToFit"),
             html.P([html.A("Download these rows as CSV", id=EXPORT, href=f"{PATH}/export.csv", download="",
                            className="me-2"),
                     html.Span("(the whole filtered period, oldest first, with each row's hashes; the download is "
@@ -198,7 +209,7 @@ def layout(rt, _user) -> html.Div:
                                             "checkboxes": False}}),
             html.H3("Select a flag to see the rows behind it", id=FLAG_ROWS_TITLE, className="h6 mt-3"),
             _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id",
-                  style={"height": "300px", "width": "100%"}),
+                  columnSize="responsiveSizeToFit", style={"height": "300px", "width": "100%"}),
         ]), className="mb-3"),
         dbc.Card(dbc.CardBody([
             html.H2("Integrity of the log", className="h5"),
@@ -213,7 +224,8 @@ def layout(rt, _user) -> html.Div:
 
 
 def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
-    speed = f"{check.rows_checked:,} rows checked in {check.elapsed_s:.2f} s ({check.rows_per_s:,.0f} rows a second)"
+    speed = (f"{_count(check.rows_checked, 'row')} checked in {check.elapsed_s:.2f} s "
+             f"({check.rows_per_s:,.0f} rows a second)")
     before = []
     if previous:
         d = previous["detail"]
@@ -231,7 +243,8 @@ def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
     if content:
         what.append(html.Li("Its content no longer gives its stored hash: this row was edited after it was written."))
     if link:
-        what.append(html.Li(f"Its link to the previous row ({'row ' + str(check.previous_id) if check.previous_id else 'the start of the log'}) "
+        prior = f"row {check.previous_id}" if check.previous_id else "the start of the log"
+        what.append(html.Li(f"Its link to the previous row ({prior}) "
                             "does not match that row's hash: a row was deleted or inserted just before it, or the "
                             "previous row was rewritten with a new hash."))
     return html.Div([dbc.Alert([
@@ -246,9 +259,8 @@ def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
 def _flag_rows(report: audit_flags.FlagReport) -> list[dict]:
     rows = []
     for i, flag in enumerate(report.flags[:MAX_FLAGS_SHOWN]):
-        span = uk_text(flag.first_at, seconds=False)
-        if flag.last_at != flag.first_at:
-            span += " to " + uk_text(flag.last_at, seconds=False)
+        first, last = uk_text(flag.first_at, seconds=False), uk_text(flag.last_at, seconds=False)
+        span = first if first == last else f"{first} to {last[11:] if last[:10] == first[:10] else last}"
         rows.append({"key": f"{flag.kind}-{i}", "title": flag.title, "users": ", ".join(flag.users),
                      "cases": ", ".join(flag.case_refs), "when": span, "why": flag.why, "rows": len(flag.row_ids),
                      "row_ids": list(flag.row_ids)})
@@ -297,7 +309,8 @@ def register_callbacks(app) -> None:
         else:
             names = dict(zip(ref.districts["code"], ref.districts["name"]))
             options = [{"label": f"{c} {n} ({names.get(d, d)})", "value": c}
-                       for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"], ref.small_areas["district_code"])]
+                       for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"],
+                                          ref.small_areas["district_code"])]
         return options, None, f"Choose a {AREA_LEVELS[level].lower()}"
 
     @app.callback(
@@ -356,8 +369,8 @@ def register_callbacks(app) -> None:
         layer, breaks = choropleth(base, counts, tips)
         key = legend("Searches in the period", breaks, min(counts.values(), default=0.0), "no searches")
         total = int(table["searches"].sum())
-        note = (f"{total:,} searches placed by their centre{'s' if total != 1 else ''} in "
-                f"{sum(1 for v in counts.values() if v):,} of {len(table):,} areas")
+        note = (f"{_count(total, 'search', 'searches')} placed by {'its centre' if total == 1 else 'their centres'} "
+                f"in {sum(1 for v in counts.values() if v):,} of {len(table):,} areas")
         extra = [f"{missing['outside']:,} centred outside the force area" if missing["outside"] else "",
                  f"{missing['no_centre']:,} logged without a centre" if missing["no_centre"] else ""]
         note += "".join(f"; {e}" for e in extra if e)

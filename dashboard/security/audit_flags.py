@@ -38,7 +38,7 @@ from pyproj import Transformer
 from sqlalchemy.orm import Session
 
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit_review import UK, AuditFilter, SearchPlaces
+from dashboard.security.audit_review import UK, AuditFilter, SearchPlaces, action_column
 
 FOLLOW_UP_DAYS = 14
 MAX_CAMERAS_REVEALED = 20
@@ -147,13 +147,21 @@ def _span(first, last) -> str:
 
 def _times(values) -> pd.Series:
     """Aware UTC instants from what ``_time_column`` reads (text on SQLite, datetimes elsewhere)."""
-    return pd.to_datetime(pd.Series(list(values), dtype=object), utc=True, format="ISO8601")
+    return pd.to_datetime(pd.Series(values), utc=True, format="ISO8601")
 
 
 def _time_column():
     # Read as stored (SQLite: UTC text) and parsed in one vectorised step, rather than one
     # Python datetime per row: several times faster on the tens of thousands of rows read here.
     return sa.type_coerce(AuditEvent.occurred_at, sa.String).label("occurred_at")
+
+
+def _utc_hour(dialect: str):
+    """The UTC hour of an event as text, ``YYYY-MM-DD HH``, to count a user's events per hour in SQL
+    (a UK hour never straddles two UTC hours: the clocks change on the hour)."""
+    if dialect == "postgresql":
+        return sa.func.to_char(AuditEvent.occurred_at, "YYYY-MM-DD HH24")
+    return sa.func.substr(sa.type_coerce(AuditEvent.occurred_at, sa.String), 1, 13)
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -175,32 +183,38 @@ def load_inputs(session: Session, start: dt.datetime, end: dt.datetime, now: dt.
     """Read what the rules need for the period [start, end) as seen at ``now`` (searches' centres
     and result counts from ``places``, which has parsed them once)."""
     e = AuditEvent
+    action = action_column(session.get_bind().dialect.name)  # every read here is bounded by time
     at = _time_column()
     users = e.user_id.is_not(None)
     read = session.connection().execute  # plain rows, not through the ORM
     search_from = start - dt.timedelta(days=REPEAT_WINDOW_DAYS)
     places.update(session)
     searches = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.case_ref, e.reason).where(
-        e.action == "search", users, e.occurred_at >= search_from, e.occurred_at < end)).all(),
+        action == "search", users, e.occurred_at >= search_from, e.occurred_at < end)).all(),
         ["id", "at", "user_id", "username", "role", "case_ref", "reason"])
     facts = places.facts(searches["id"].to_numpy(dtype=np.int64))
     searches["lat"], searches["lon"], searches["results"] = facts[:, 0], facts[:, 1], facts[:, 2]
     requests = _frame(read(sa.select(e.id, at, e.user_id, e.case_ref).where(
-        e.action == "request_created", users, e.occurred_at >= search_from, e.occurred_at <= now)).all(),
+        action == "request_created", users, e.occurred_at >= search_from, e.occurred_at <= now)).all(),
         ["id", "at", "user_id", "case_ref"])
-    cases = sa.select(e.case_ref).where(e.action == "reveal_contact", e.occurred_at >= start, e.occurred_at < end,
+    cases = sa.select(e.case_ref).where(action == "reveal_contact", e.occurred_at >= start, e.occurred_at < end,
                                         e.case_ref.is_not(None)).distinct()
     reveal_rows = read(sa.select(e.id, at, e.user_id, e.username, e.role, e.case_ref, e.subject_ids)
-                                  .where(e.action == "reveal_contact", e.occurred_at < end, e.case_ref.in_(cases))).all()
+                                  .where(action == "reveal_contact", e.occurred_at < end, e.case_ref.in_(cases))).all()
     reveals = _frame([r[:6] for r in reveal_rows], ["id", "at", "user_id", "username", "role", "case_ref"])
     reveals["cameras"] = pd.Series([_cameras(r.subject_ids) for r in reveal_rows], dtype=object)
     activity = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.case_ref)
-                                      .where(e.action.in_(OFF_HOURS_ACTIONS), users, e.occurred_at >= start,
+                                      .where(action.in_(OFF_HOURS_ACTIONS), users, e.occurred_at >= start,
                                              e.occurred_at < end)).all(),
                       ["id", "at", "user_id", "username", "role", "action", "case_ref"])
-    history = _frame(read(sa.select(e.user_id, at).where(
-        users, e.occurred_at >= start - dt.timedelta(days=BASELINE_DAYS), e.occurred_at < start)).all(),
-        ["user_id", "at"])
+    hour = _utc_hour(session.get_bind().dialect.name).label("hour")
+    per_hour = read(sa.select(e.user_id, hour, sa.func.count()).where(
+        users, e.occurred_at >= start - dt.timedelta(days=BASELINE_DAYS), e.occurred_at < start)
+        .group_by(e.user_id, hour)).all()
+    history = pd.DataFrame({"user_id": [r[0] for r in per_hour],
+                            "at": pd.to_datetime(pd.Series([f"{r[1]}:00" for r in per_hour], dtype=object), utc=True,
+                                                 format="%Y-%m-%d %H:%M"),
+                            "n": np.array([r[2] for r in per_hour], dtype=np.int64)})
     return FlagInputs(searches, requests, reveals, activity, history)
 
 
@@ -460,8 +474,10 @@ def _baselines(history: pd.DataFrame, start: dt.datetime) -> dict:
         return {}
     local = past["at"].dt.tz_convert(UK)
     past = pd.DataFrame({"user_id": past["user_id"].to_numpy(), "hour": local.dt.hour.to_numpy(),
-                         "day": local.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)})
-    counts = past.groupby(["user_id", "hour"]).size().unstack(fill_value=0).reindex(columns=range(24), fill_value=0)
+                         "day": local.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64),
+                         "n": past["n"].to_numpy() if "n" in past else np.ones(len(past), dtype=np.int64)})
+    counts = past.groupby(["user_id", "hour"])["n"].sum().unstack(fill_value=0).reindex(columns=range(24),
+                                                                                        fill_value=0)
     days = past.groupby("user_id")["day"].nunique()
     return {uid: usual_hours_of(counts.loc[uid].to_numpy(), int(days[uid])) for uid in counts.index}
 

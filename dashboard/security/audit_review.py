@@ -363,7 +363,23 @@ def search_facts(detail: str | None) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- queries
 
 
-def _conditions(f: AuditFilter) -> list:
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def action_column(dialect: str):
+    """The action column to put in a condition beside a time range.
+
+    SQLite keeps no planner statistics, so given ``action = 'search'`` it reads every search in
+    the whole log through the action index, however short the period. Written as ``action || ''``
+    the condition cannot use that index, and the time index bounds the read to the period.
+    PostgreSQL weighs the indexes itself.
+    """
+    return AuditEvent.action.concat("") if dialect == "sqlite" else AuditEvent.action
+
+
+def _conditions(f: AuditFilter, dialect: str = "sqlite") -> list:
+    action = action_column(dialect)
     where = [AuditEvent.occurred_at >= f.start_utc, AuditEvent.occurred_at < f.end_utc]
     if f.username:
         where.append(AuditEvent.username == f.username)
@@ -372,11 +388,11 @@ def _conditions(f: AuditFilter) -> list:
     elif f.role:
         where.append(AuditEvent.role == f.role)
     if f.actions:
-        where.append(AuditEvent.action.in_(f.actions))
+        where.append(action.in_(f.actions))
     if f.case_ref:
         where.append(AuditEvent.case_ref == f.case_ref)
     if f.area_code:
-        where.append(AuditEvent.action == "search")
+        where.append(action == "search")
     return where
 
 
@@ -387,7 +403,7 @@ NEWEST_FIRST = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
 def _area_ids(session: Session, f: AuditFilter, places: SearchPlaces) -> np.ndarray:
     """Ids of the searches matching ``f`` whose centre lies in its area, oldest first (by time, then id)."""
     places.update(session)
-    ids = np.fromiter(session.scalars(sa.select(AuditEvent.id).where(*_conditions(f))
+    ids = np.fromiter(session.scalars(sa.select(AuditEvent.id).where(*_conditions(f, _dialect(session)))
                                       .order_by(AuditEvent.occurred_at, AuditEvent.id)), dtype=np.int64)
     return ids[places.in_area(ids, f.area_level, f.area_code)]
 
@@ -428,9 +444,10 @@ def log_page(session: Session, f: AuditFilter, places: SearchPlaces, page: int =
         rows = session.execute(sa.select(*LOG_COLUMNS).where(AuditEvent.id.in_(chosen))
                                .order_by(*NEWEST_FIRST)).all() if chosen else []
     else:
-        total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*_conditions(f))) or 0
+        where = _conditions(f, _dialect(session))
+        total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
         page = min(page, max(0, -(-total // page_size) - 1))
-        rows = session.execute(sa.select(*LOG_COLUMNS).where(*_conditions(f)).order_by(*NEWEST_FIRST)
+        rows = session.execute(sa.select(*LOG_COLUMNS).where(*where).order_by(*NEWEST_FIRST)
                                .offset(page * page_size).limit(page_size)).all()
     return LogPage(_shown(rows, places, session), int(total), page, page_size)
 
@@ -488,8 +505,8 @@ def describe(action: str, detail: str | None) -> str:
     >>> describe("search", '{"centre":{"lat":52.8,"lon":-2.1},"incident_at":null,"radius_m":200,"results":4,'
     ...                    '"source":"page"}')
     'centre 52.8, -2.1; radius 200 m; 4 results; from the page'
-    >>> describe("something_new", '{"b":[1,2],"a":"x"}')
-    'b: [1, 2]; a: x'
+    >>> describe("something_new", '{"b":[1,2],"a":"x","sent_at":"2026-07-01T09:30:00+00:00"}')
+    'b: [1, 2]; a: x; sent_at: 2026-07-01 10:30'
     """
     if not detail:
         return ""
@@ -513,6 +530,8 @@ def describe(action: str, detail: str | None) -> str:
         return "; ".join(parts)
 
     def text(value) -> str:
+        if isinstance(value, str) and _ISO_INSTANT.fullmatch(value):  # an instant logged in UTC: say it in UK time
+            return uk_text(dt.datetime.fromisoformat(value), seconds=False)
         if isinstance(value, list):
             shown = ", ".join(map(str, value[:10]))
             return f"[{shown}{f', and {len(value) - 10} more' if len(value) > 10 else ''}]"
@@ -521,6 +540,9 @@ def describe(action: str, detail: str | None) -> str:
         return "none" if value is None else str(value)
 
     return "; ".join(f"{k}: {text(v)}" for k, v in data.items())[:600]
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)")
 
 
 def _number(value) -> str:
@@ -542,7 +564,7 @@ def user_summary(session: Session, f: AuditFilter, places: SearchPlaces) -> pd.D
             grouped += session.execute(by_action.where(AuditEvent.id.in_(ids[chunk:chunk + 20_000]))
                                        .group_by(AuditEvent.username, AuditEvent.role, AuditEvent.action)).all()
     else:
-        grouped = session.execute(by_action.where(*_conditions(f))
+        grouped = session.execute(by_action.where(*_conditions(f, _dialect(session)))
                                   .group_by(AuditEvent.username, AuditEvent.role, AuditEvent.action)).all()
     if not grouped:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
@@ -571,10 +593,10 @@ def searches_by_area(session: Session, f: AuditFilter, places: SearchPlaces, lev
     if level not in AREA_LEVELS:
         raise FilterError(f"level must be district or lsoa, got {level!r}")
     places.update(session)
-    where = [c for c in _conditions(f)]
+    where = _conditions(f, _dialect(session))
     if not f.actions or "search" in f.actions:
         rows = session.execute(sa.select(AuditEvent.id, AuditEvent.username, AuditEvent.case_ref)
-                               .where(*where, AuditEvent.action == "search")).all()
+                               .where(*where, action_column(_dialect(session)) == "search")).all()
     else:
         rows = []
     layer = places.ref.districts if level == "district" else places.ref.small_areas
@@ -617,7 +639,7 @@ def export_size(session: Session, f: AuditFilter, places: SearchPlaces) -> tuple
         ids = _area_ids(session, f, places)
         return len(ids), int(ids.max()) if len(ids) else 0
     count, newest = session.execute(sa.select(sa.func.count(), sa.func.max(AuditEvent.id))
-                                    .where(*_conditions(f))).one()
+                                    .where(*_conditions(f, _dialect(session)))).one()
     return int(count or 0), int(newest or 0)
 
 
@@ -635,7 +657,8 @@ def export_lines(session: Session, f: AuditFilter, places: SearchPlaces, upto_id
         chunks = (session.execute(sa.select(*columns).where(AuditEvent.id.in_(ids[i:i + batch]))
                                   .order_by(AuditEvent.id)).all() for i in range(0, len(ids), batch))
     else:
-        result = session.execute(sa.select(*columns).where(*_conditions(f), AuditEvent.id <= upto_id)
+        where = _conditions(f, _dialect(session))
+        result = session.execute(sa.select(*columns).where(*where, AuditEvent.id <= upto_id)
                                  .order_by(AuditEvent.id).execution_options(yield_per=batch))
         chunks = result.partitions()
     places.update(session)
@@ -662,4 +685,5 @@ def last_check(session: Session) -> dict | None:
         detail = json.loads(row.detail) if row.detail else {}
     except ValueError:
         detail = {}
-    return {"when": uk_text(row.occurred_at), "username": row.username or "", "detail": detail if isinstance(detail, dict) else {}}
+    return {"when": uk_text(row.occurred_at), "username": row.username or "",
+            "detail": detail if isinstance(detail, dict) else {}}

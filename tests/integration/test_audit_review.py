@@ -82,7 +82,8 @@ def test_filters_pick_rows_by_uk_day_user_role_action_and_case(engine, reference
             page = audit_review.log_page(s, audit_review.parse_filter(values, reference), places)
             assert (ids_of(page), page.total) == (expected, len(expected)), values
         rows = {r["id"]: r for r in audit_review.log_page(s, audit_review.parse_filter(day, reference), places).rows}
-    assert rows[r7]["action_label"] == "brand_new_action" and rows[r7]["detail"] == "a: x; b: [1, 2]"  # stored with sorted keys
+    assert rows[r7]["action_label"] == "brand_new_action"
+    assert rows[r7]["detail"] == "a: x; b: [1, 2]"  # the detail is stored with its keys sorted
     assert rows[r1]["when"] == "2026-07-01 00:30:00" and rows[r1]["area"] == "Stafford (E01029701)"
     assert rows[r1]["detail"] == "centre 52.8064, -2.1174; radius 200 m; 4 results; from the page"
     assert rows[r2]["subjects"] == "5, 6" and rows[r3]["area"] == "no centre logged"
@@ -452,3 +453,16 @@ def test_the_flag_rows_callback_shows_the_rows_behind_a_flag(app, runtime):
     answer = callback(client, app, "audit-flag-rows.rowData",
                       {"audit-flags.selectedRows": [{"row_ids": ids + [True, "x"]}]}).get_json()["response"]
     assert [r["id"] for r in answer["audit-flag-rows"]["rowData"]] == ids
+
+
+def test_the_chain_check_on_the_page_names_the_row_after_a_deleted_one(app, runtime):
+    ids = _five(runtime.engine)
+    with runtime.engine.begin() as conn:
+        _unguard(conn)
+        conn.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": ids[1]})
+    client = app.server.test_client()
+    login(client, "auditor")
+    broken = json.dumps(callback(client, app, "audit-check-result.children", {"audit-check.n_clicks": 1}).get_json())
+    assert f"First broken row: {ids[2]}" in broken and "2 rows checked" in broken  # row 1, then row 3
+    assert f"Its link to the previous row (row {ids[0]}) does not match that row's hash: a row was deleted" in broken
+    assert "this row was edited" not in broken and "Previous check" not in broken
