@@ -372,6 +372,9 @@ def test_the_export_is_safe_for_spreadsheets_and_is_itself_logged(app, runtime):
         ("auditor1", {"filters": {"from": "2026-07-01", "to": "2026-07-01", "case": "CR-2026-0001"}, "rows": 2,
                       "upto_id": ids[1]})]
     assert {r["row_hash"] for r in rows} == rows_then
+    # By area: only the search centred in Stafford; the reveal has no place and the other search no centre.
+    by_area = client.get("/audit/export.csv?from=2026-07-01&to=2026-07-02&level=district&area=E07000197")
+    assert [int(r["id"]) for r in csv.DictReader(io.StringIO(by_area.get_data(as_text=True)))] == ids[:1]
 
 
 @pytest.mark.parametrize("query, message", [
