@@ -18,6 +18,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (response.status === 401 && url.indexOf("/_dash-") !== -1) {
         const next = window.location.pathname + window.location.search;
         window.location.assign("/login?next=" + encodeURIComponent(next));
+        return new Promise(function () {});  // the page is leaving: the update never completes
       }
       return response;
     });

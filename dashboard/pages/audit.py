@@ -22,8 +22,10 @@ from flask_login import current_user
 from dashboard.cache import cache
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
+from dashboard.components.retention_view import retention_table
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
+from dashboard.registry import retention
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, utcnow
 from dashboard.registry.vocab import ROLE_LABELS, ROLES
@@ -45,6 +47,7 @@ MAP, MAP_LAYER, MAP_LEVEL, MAP_LEGEND, MAP_NOTE = ("audit-map", "audit-map-layer
 FLAGS, FLAG_NOTES, FLAG_ROWS, FLAG_ROWS_TITLE = ("audit-flags", "audit-flag-notes", "audit-flag-rows",
                                                  "audit-flag-rows-title")
 CHECK, CHECK_RESULT = "audit-check", "audit-check-result"
+RETENTION, RETENTION_REFRESH = "audit-retention", "audit-retention-refresh"
 DEFAULT_DAYS = 30
 MAX_FLAGS_SHOWN = 500
 FLAGS_TTL_S = 120
@@ -220,6 +223,18 @@ def layout(rt, _user) -> html.Div:
             dbc.Button("Check the log's integrity", id=CHECK, color="primary", n_clicks=0),
             dcc.Loading(html.Div(id=CHECK_RESULT, className="mt-3", role="status"), type="dot"),
         ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            dbc.Row([
+                dbc.Col(html.H2("Retention and erasure", className="h5"), md=True),
+                dbc.Col(dbc.Button("Refresh", id=RETENTION_REFRESH, color="secondary", outline=True, size="sm",
+                                   n_clicks=0), md="auto"),
+            ], className="align-items-center"),
+            html.P(f"Registrations are kept while their owners confirm them every {rt.settings.retention_months} "
+                   f"months; the nightly retention run reminds, then erases after {rt.settings.retention_grace_days} "
+                   "days. Counts as of now, for the whole register (the filters above do not apply).",
+                   className="small text-secondary"),
+            dcc.Loading(html.Div(id=RETENTION), type="dot"),
+        ]), className="mb-3"),
     ])
 
 
@@ -298,6 +313,14 @@ def _filter_or_none(data) -> audit_review.AuditFilter | None:
 
 
 def register_callbacks(app) -> None:
+    @app.callback(Output(RETENTION, "children"), Input(RETENTION_REFRESH, "n_clicks"))
+    def retention_now(_clicks):
+        rt = runtime()
+        with rt.sessions() as s:
+            summary = retention.retention_summary(s, utcnow(), rt.settings.retention_months,
+                                                  rt.settings.retention_grace_days)
+        return retention_table(summary)
+
     @app.callback(Output(AREA, "options"), Output(AREA, "value"), Output(AREA, "placeholder"),
                   Input(LEVEL, "value"), prevent_initial_call=True)
     def area_options(level):

@@ -23,13 +23,13 @@ APPEND_ONLY = "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
               "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
 
 
-def officer_case(db: str, case_ref: str) -> dict[str, int]:
+def officer_case(db: str, case_ref: str, officer_name: str = OFFICER) -> dict[str, int]:
     """The demo officer's work on one case, through the same casework functions the search and
     cases pages call: a search, a contact reveal, a footage request and the case's CSV export."""
     engine = make_engine(f"sqlite:///{db}")
     try:
         with transaction(session_factory(engine)) as s:
-            user = s.scalar(sa.select(User).where(User.username == OFFICER))
+            user = s.scalar(sa.select(User).where(User.username == officer_name))
             officer = audit.Actor(user.id, user.username, user.role)
             camera_id, lat, lon = s.execute(
                 sa.select(Camera.id, Site.lat, Site.lon).join(Site, Site.id == Camera.site_id)
