@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from dashboard.config import PROJECT_ROOT, load_settings
 from dashboard.registry import campaigns, casework, registration
 from dashboard.registry.database import transaction
-from dashboard.registry.models import Camera, FootageRequest, Registrant, Site, User, utcnow
+from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site, User, utcnow
 from dashboard.runtime import prepare
 from dashboard.security import audit
 from dashboard.security.accounts import create_user
@@ -48,7 +48,7 @@ PASSWORD = "xss-test-password-2026"
 CAMPAIGN_SAMPLE = range(0, len(PAYLOADS), 10)  # campaigns with activity: on the uptake page and weekly report
 MANAGE_SAMPLE = range(0, len(PAYLOADS), 20)  # owners' private pages opened (one registration a page)
 SLOW_PAGE_MS = 90_000  # generous: the machine is shared and some pages draw hundreds of rows
-USERS = {"officer1": "officer", "lead1": "lead", "admin1": "admin"}
+USERS = {"officer1": "officer", "lead1": "lead", "admin1": "admin", "auditor1": "auditor"}
 NOTES_CASE = "CR-2026-000777"  # the case of the 200 logged searches and requests that carry payloads
 REVEAL_CASE, TYPED_CASE = "CR-2026-000778", "CR-2026-000779"  # the browser's own searches
 SEARCH_REASON = "Checking how the owners' details are shown"
@@ -80,6 +80,7 @@ class Stored:
     postcode: str
     tokens: list[str] = field(default_factory=list)  # the owners' private links, by record
     expected: dict[str, list[str]] = field(default_factory=dict)
+    notes_case_rows: int = 0  # audit rows in the notes case (what the auditor's filtered log counts)
 
 
 def _actor(s, username: str) -> audit.Actor:
@@ -151,6 +152,9 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
     stored.expected["case reference"] = [p.strip() for p in short]
     stored.expected["footage request note"] = [p.strip() for p in payloads]
     stored.expected["search reason"] = [p.strip() for p in payloads]
+    with rt.sessions() as s:
+        stored.notes_case_rows = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                          .where(AuditEvent.case_ref == NOTES_CASE))
     return stored
 
 
@@ -306,6 +310,38 @@ def read_cases(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
     return {"case reference": [t for t in shown if t != NOTES_CASE]}
 
 
+AUDIT_ROWS_JS = """Array.from(document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row')).map(
+    r => [r.querySelector('[col-id=action_label]').innerText, r.querySelector('[col-id=reason]').innerText])"""
+
+
+def read_audit_log(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
+    """The auditor's log filtered to the notes case, every page of it, every row drawn (the grid
+    is told to draw all of a page's rows, not only those scrolled into view)."""
+    page = w.page
+    page.goto(f"{base}/audit")
+    page.wait_for_selector("#audit-showing >> text=newest first")
+    total = stored.notes_case_rows
+    page.get_by_label("Case reference").fill(NOTES_CASE)
+    page.get_by_label("Case reference").press("Enter")
+    page.wait_for_selector(f"#audit-showing >> text=Rows 1–{min(100, total)} of {total:,}, newest first")
+    shown = {"search reason": [], "footage request note": []}
+    for first in range(1, total + 1, 100):
+        last = min(first + 99, total)
+        if first > 1:
+            page.get_by_role("button", name="Older").click()
+            page.wait_for_selector(f"#audit-showing >> text=Rows {first:,}–{last:,} of")
+        page.evaluate("window.dash_ag_grid.getApi('audit-log').setGridOption('domLayout', 'autoHeight')")
+        wait_for_js(page, "document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row').length === "
+                          f"{last - first + 1}")
+        got = page.evaluate(AUDIT_ROWS_JS)
+        for action, reason in got:
+            if action == "Camera search":
+                shown["search reason"].append(reason)
+            elif action == "Footage request status changed":
+                shown["footage request note"].append(reason)
+    return shown
+
+
 def read_campaigns(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
     w.page.goto(f"{base}/campaigns")
     w.page.wait_for_selector("#campaigns-grid .ag-row", timeout=SLOW_PAGE_MS)
@@ -359,8 +395,7 @@ VIEWS = [
     View("lead's uptake page", "lead1", ("campaign name",), read_uptake, CAMPAIGN_SAMPLE),
     View("lead's weekly report", "lead1", ("campaign name",), read_weekly_report, CAMPAIGN_SAMPLE),
     View("owner's private page", None, ("registrant name", "registrant address"), read_owner_pages, MANAGE_SAMPLE),
-    # Next: the auditor's log ("search reason", "footage request note", stored above) and the admin's
-    # accounts page: a read function and one line here each.
+    View("auditor's log", "auditor1", ("search reason", "footage request note"), read_audit_log),
 ]
 
 
