@@ -331,14 +331,19 @@ def read_audit_log(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
             page.get_by_role("button", name="Older").click()
             page.wait_for_selector(f"#audit-showing >> text=Rows {first:,}–{last:,} of")
         page.evaluate("window.dash_ag_grid.getApi('audit-log').setGridOption('domLayout', 'autoHeight')")
-        wait_for_js(page, "document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row').length === "
-                          f"{last - first + 1}")
+        # Every row of the page drawn, each with its action cell filled in (the grid fills cells after rows).
+        wait_for_js(page, "(rows => rows.length === %d && rows.every(r => { const a = r.querySelector("
+                          "'[col-id=action_label]'); return a && a.innerText.trim() !== ''; }))(Array.from("
+                          "document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row')))"
+                    % (last - first + 1))
         got = page.evaluate(AUDIT_ROWS_JS)
         for action, reason in got:
             if action == "Camera search":
                 shown["search reason"].append(reason)
             elif action == "Footage request status changed":
                 shown["footage request note"].append(reason)
+            else:  # the case's other rows: its requests
+                assert action == "Footage request sent", (action, reason)
     return shown
 
 
