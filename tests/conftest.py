@@ -49,8 +49,9 @@ def pg_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def pg_template(pg_admin_url) -> str:
-    """A template database with PostGIS installed, so each test database is a fast copy."""
-    name = "ccr_template"
+    """A template database with PostGIS installed, so each test database is a fast copy. One per
+    pytest-xdist worker: a shared one was dropped and remade by one worker while another copied it."""
+    name = f"ccr_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")

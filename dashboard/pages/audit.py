@@ -32,6 +32,7 @@ from dashboard.registry.vocab import ROLE_LABELS, ROLES
 from dashboard.runtime_access import runtime
 from dashboard.security import audit, audit_flags, audit_review
 from dashboard.security.audit_review import AREA_LEVELS, NO_ROLE, FilterError, uk_text
+from dashboard.security.search_places import SearchPlaces
 
 PREFIX = "audit-"
 PATH = "/audit"
@@ -94,11 +95,11 @@ FLAG_COLUMNS = [
 _PLACES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def places() -> audit_review.SearchPlaces:
+def places() -> SearchPlaces:
     rt = runtime()
     found = _PLACES.get(rt.engine)
     if found is None or found.ref is not rt.reference:
-        found = _PLACES[rt.engine] = audit_review.SearchPlaces(rt.reference)
+        found = _PLACES[rt.engine] = SearchPlaces(rt.reference)
     return found
 
 

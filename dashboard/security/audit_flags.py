@@ -38,7 +38,8 @@ from pyproj import Transformer
 from sqlalchemy.orm import Session
 
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit_review import UK, AuditFilter, SearchPlaces, action_column
+from dashboard.security.audit_review import UK, AuditFilter, action_column
+from dashboard.security.search_places import SearchPlaces
 
 FOLLOW_UP_DAYS = 14
 MAX_CAMERAS_REVEALED = 20

@@ -18,6 +18,7 @@ from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent
 from dashboard.registry.vocab import ROLES
 from dashboard.security import audit, audit_flags, audit_review
+from dashboard.security.search_places import SearchPlaces
 from tests.integration.conftest import login
 
 UTC = dt.timezone.utc
@@ -55,7 +56,7 @@ def ids_of(page: audit_review.LogPage) -> list[int]:
 
 
 def test_filters_pick_rows_by_uk_day_user_role_action_and_case(engine, reference):
-    places = audit_review.SearchPlaces(reference)
+    places = SearchPlaces(reference)
     r1, r2, r3, r4, r5, r6, r7 = write(engine, [
         (OFFICER1, "search", utc("2026-06-30T23:30"), {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
                                                        "detail": search_detail(52.8064, -2.1174)}),  # UK 1 Jul 00:30
@@ -111,7 +112,7 @@ def test_the_log_is_paged_newest_first_and_a_page_past_the_end_shows_the_last(en
     base = utc("2026-07-01T09:00")
     ids = write(engine, [(OFFICER1, "login", base + dt.timedelta(minutes=i), {}) for i in range(250)])
     f = audit_review.parse_filter({"from": "2026-07-01", "to": "2026-07-01"}, reference)
-    places = audit_review.SearchPlaces(reference)
+    places = SearchPlaces(reference)
     with session_factory(engine)() as s:
         first, last, beyond = (audit_review.log_page(s, f, places, p) for p in (0, 2, 9))
     assert ids_of(first) == ids[::-1][:100] and (first.first, first.last, first.pages) == (1, 100, 3)
@@ -142,7 +143,7 @@ def test_the_area_filter_places_searches_as_shapely_does_on_the_reference_bounda
         polygon = layer.loc[layer["code"] == code, "geometry"].iloc[0]
         return sorted(i for i, (lat, lon) in centres.items() if polygon.contains(shapely.Point(lon, lat)))
 
-    places = audit_review.SearchPlaces(reference)
+    places = SearchPlaces(reference)
     day = {"from": "2026-07-01", "to": "2026-07-01"}
     with session_factory(engine)() as s:
         table, missing = audit_review.searches_by_area(s, audit_review.parse_filter(day, reference), places,
@@ -185,7 +186,7 @@ def test_activity_per_user_is_counted_by_hand(engine, reference):
     ])
     f = audit_review.parse_filter({"from": "2026-07-01", "to": "2026-07-01"}, reference)
     with session_factory(engine)() as s:
-        table = audit_review.user_summary(s, f, audit_review.SearchPlaces(reference))
+        table = audit_review.user_summary(s, f, SearchPlaces(reference))
     assert table.to_dict("records") == [
         {"username": "officer1", "roles": "officer", "searches": 3, "reveals": 2, "exports": 1, "requests_created": 1,
          "status_changes": 2, "failed_logins": 2, "other": 1, "total": 12, "last_activity": "2026-07-01 11:11:00"},
@@ -214,7 +215,7 @@ def test_flags_are_read_from_the_log_and_narrowed_by_user_and_case(engine, refer
     ])
     f = audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30"}, reference)
     now = utc("2026-08-01T00:00")
-    places = audit_review.SearchPlaces(reference)
+    places = SearchPlaces(reference)
     with session_factory(engine)() as s:
         every = audit_flags.review_flags(s, f, now, places)
         kinds = sorted((fl.kind, fl.users, fl.case_refs) for fl in every.flags)
