@@ -1,7 +1,8 @@
 """Deterministic demo registry: a pilot that looks like the real thing, with no real people.
 
 ``generate_demo`` fills an empty registry with synthetic registrations, sites, cameras,
-campaign funnel counts, footage requests and one demo user per role. The same ``seed``,
+campaign funnel counts, footage requests, one demo user per role and the audit log of it all
+(``dashboard.demo.audit_history``: registrations, logins, casework). The same ``seed``,
 ``registrations`` and dates always give the same rows (apart from the argon2 password
 hashes of the demo users, which ``create_user`` salts randomly by design): every random draw
 comes from ``numpy.random.Generator(PCG64(seed))`` and nothing reads the clock.
@@ -40,7 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from dashboard.demo import cameras as cam
-from dashboard.demo import footage, people, places, story
+from dashboard.demo import audit_history, footage, people, places, story
 from dashboard.demo.writer import advance_id_sequences, insert_columns
 from dashboard.registry.database import alembic_config, migrate
 from dashboard.registry.models import (
@@ -101,6 +102,7 @@ class DemoSummary:
     campaigns: int
     footage_requests: int
     users: int
+    audit_events: int
     seconds: float
 
 
@@ -300,19 +302,43 @@ def _event_columns(events: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def _demo_users(conn: Connection, created_at: dt.datetime) -> dict[str, int]:
+def _demo_users(conn: Connection, created_at: dt.datetime) -> tuple[dict[str, int], list[str]]:
     """Create the demo users (those not there already) with ``create_user``; return all their
-    ids by username. Runs in the caller's transaction."""
+    ids by username, and the usernames created now. Runs in the caller's transaction."""
     ids: dict[str, int] = {}
+    created: list[str] = []
     with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
         for username, role, password in DEMO_USERS:
             user = session.scalar(sa.select(User).where(User.username == username))
             if user is None:
                 user = create_user(session, username, password, role)
                 user.created_at = created_at
+                created.append(username)
             ids[username] = user.id
         session.commit()
-    return ids
+    return ids, created
+
+
+def _audit_history(conn: Connection, rng: np.random.Generator, phases: story.Phases, user_ids: dict[str, int],
+                   created: list[str], users_created: np.datetime64, timeline: story.Timeline,
+                   where: places.SitePlaces, cams: cam.CameraColumns, req: pd.DataFrame, events: pd.DataFrame) -> int:
+    """Write the demo's audit log (``audit_history``) and, for the demo users created now, their last
+    login in it; return the number of rows written."""
+    users = tuple(audit_history.DemoUser(int(i), name, role) for i, name, role in conn.execute(
+        sa.select(User.id, User.username, User.role).where(User.id.in_(list(user_ids.values()))).order_by(User.id)))
+    rows = audit_history.build_history(rng, audit_history.HistoryInput(
+        phases=phases, users=users, new_users=tuple(created), users_created_at=users_created,
+        consent_at=timeline.consent_at, withdrawn_at=timeline.withdrawn_at,
+        last_confirmed_at=timeline.last_confirmed_at, easting_m=where.easting_m, northing_m=where.northing_m,
+        camera_site=cams.site_index, campaign_created_at=_campaign_columns(phases)["created_at"],
+        requests=req, events=events))
+    new_ids = {user_ids[name] for name in created}
+    for user_id, at in sorted(rows.last_login.items()):
+        if user_id not in new_ids:
+            continue
+        when = pd.Timestamp(at).tz_localize("UTC").to_pydatetime()
+        conn.execute(sa.update(User).where(User.id == user_id).values(last_login_at=when))
+    return audit_history.write_history(conn, rows)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -373,7 +399,7 @@ def generate_demo(
         reset_registry(engine)
 
     root = np.random.Generator(np.random.PCG64(seed))
-    rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests = root.spawn(6)
+    rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests, rng_audit = root.spawn(7)
 
     timeline = story.build_timeline(rng_story, registrations, phases)
     kinds = np.asarray(list(SITE_KIND_P), dtype=object)
@@ -388,7 +414,7 @@ def generate_demo(
     users_created_at = pd.Timestamp(users_created).tz_localize("UTC").to_pydatetime()
 
     with engine.begin() as conn:
-        user_ids = _demo_users(conn, users_created_at)
+        user_ids, created = _demo_users(conn, users_created_at)
         officers = [user_ids[u] for u, role, _ in DEMO_USERS if role == "officer"]
         retention = np.array([np.nan if v is None else v for v in cams.retention_days], dtype=float)
         req, events = footage.build_requests(
@@ -419,6 +445,8 @@ def generate_demo(
                 [Registrant.__table__, Site.__table__, Camera.__table__, Campaign.__table__,
                  FootageRequest.__table__, FootageRequestEvent.__table__],
             )
+            n_audit = _audit_history(conn, rng_audit, phases, user_ids, created, users_created, timeline, where,
+                                     cams, req, events)
 
     withdrawn = int(timeline.withdrawn.sum())
     return DemoSummary(
@@ -430,6 +458,7 @@ def generate_demo(
         campaigns=len(story.CAMPAIGNS),
         footage_requests=n_requests,
         users=len(user_ids),
+        audit_events=n_audit,
         seconds=round(time.perf_counter() - started, 3),
     )
 
