@@ -44,9 +44,12 @@ def test_cameras_near_matches_its_schema_and_is_logged(demo_app, runtime):
     assert body.count == len(body.cameras) >= 1 and body.case_ref == "CR-2026-000777"
     assert [c.rank for c in body.cameras] == list(range(1, body.count + 1))
     assert body.cameras[0].distance_m <= 300
-    with runtime.sessions() as s:
-        event = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search")).one()
+    with runtime.sessions() as s:  # the demo's own history has searches too: this one is the newest
+        event = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search", AuditEvent.case_ref ==
+                                                      "CR-2026-000777")).one()
+        newest = s.scalar(sa.select(sa.func.max(AuditEvent.id)))
     assert (event.case_ref, event.reason, event.username) == ("CR-2026-000777", REASON, "officer.demo")
+    assert event.id == newest
 
 
 @pytest.mark.parametrize("change,field", [
@@ -58,15 +61,16 @@ def test_cameras_near_matches_its_schema_and_is_logged(demo_app, runtime):
 def test_bad_search_input_is_a_422_naming_the_field_and_writes_nothing(demo_app, runtime, change, field):
     app, auth = demo_app
     lat, lon = _site(runtime)
+    with runtime.sessions() as s:
+        before = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     query = {"lat": lat, "lon": lon, "radius_m": 200, "at": "2026-11-20T21:30", "case_ref": "CR-2026-000777",
              "reason": REASON, **change}
     response = app.server.test_client().get("/api/v1/cameras/near", headers=auth, query_string=query)
     assert response.status_code == 422
     errors = response.get_json()["errors"]
     assert field in {e["field"] for e in errors} and all(e["message"] for e in errors)
-    with runtime.sessions() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "search")) == 0
+    with runtime.sessions() as s:  # nothing written: not a search row, not any row
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before
 
 
 def test_requests_create_list_update(demo_app, runtime):
