@@ -105,7 +105,8 @@ def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: b
         pilot_start=rt.settings.pilot_start, public_launch=rt.settings.public_launch, replace=replace,
     )
     print(f"  {summary.registrations:,} registrations ({summary.withdrawn:,} withdrawn), {summary.cameras:,} cameras, "
-          f"{summary.footage_requests:,} footage requests, in {summary.seconds:.1f} s")
+          f"{summary.footage_requests:,} footage requests, {summary.audit_events:,} audit log rows, "
+          f"in {summary.seconds:.1f} s")
 
 
 def demo_logins(rt) -> list[tuple[str, str, str]]:
