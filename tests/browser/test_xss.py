@@ -80,7 +80,7 @@ class Stored:
     postcode: str
     tokens: list[str] = field(default_factory=list)  # the owners' private links, by record
     expected: dict[str, list[str]] = field(default_factory=dict)
-    notes_case_rows: int = 0  # audit rows in the notes case (what the auditor's filtered log counts)
+    notes_case_ids: list[int] = field(default_factory=list)  # its audit rows, newest first (as the log lists them)
 
 
 def _actor(s, username: str) -> audit.Actor:
@@ -153,8 +153,8 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
     stored.expected["footage request note"] = [p.strip() for p in payloads]
     stored.expected["search reason"] = [p.strip() for p in payloads]
     with rt.sessions() as s:
-        stored.notes_case_rows = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                          .where(AuditEvent.case_ref == NOTES_CASE))
+        stored.notes_case_ids = list(s.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_ref == NOTES_CASE)
+                                               .order_by(AuditEvent.id.desc())))
     return stored
 
 
@@ -310,34 +310,43 @@ def read_cases(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
     return {"case reference": [t for t in shown if t != NOTES_CASE]}
 
 
-AUDIT_ROWS_JS = """Array.from(document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row')).map(
-    r => [r.querySelector('[col-id=action_label]').innerText, r.querySelector('[col-id=reason]').innerText])"""
+# Waits until the log grid holds exactly the given row ids, each with its action cell drawn, and
+# reads (action, reason) of every row in that same moment (the grid redraws rows as it measures
+# their wrapped heights, so a check and a later read could see different rows).
+AUDIT_PAGE_JS = """async ([ids, timeout]) => {
+    const want = JSON.stringify(ids);
+    const end = Date.now() + timeout;
+    for (;;) {
+        const rows = Array.from(document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row'));
+        const got = rows.map(r => Number(r.getAttribute('row-id'))).sort((a, b) => b - a);
+        const cells = rows.map(r => [r.querySelector('[col-id=action_label]'), r.querySelector('[col-id=reason]')]);
+        if (JSON.stringify(got) === want && cells.every(([a, b]) => a && b && a.innerText.trim() !== '')) {
+            return cells.map(([a, b]) => [a.innerText, b.innerText]);
+        }
+        if (Date.now() > end) throw new Error('the log grid never held rows ' + want);
+        await new Promise(r => setTimeout(r, 50));
+    }
+}"""
 
 
 def read_audit_log(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
     """The auditor's log filtered to the notes case, every page of it, every row drawn (the grid
-    is told to draw all of a page's rows, not only those scrolled into view)."""
+    is told to draw all of a page's rows, not only those scrolled into view). Each page is read
+    once the grid holds exactly that page's rows, each with its cells filled in."""
     page = w.page
     page.goto(f"{base}/audit")
     page.wait_for_selector("#audit-showing >> text=newest first")
-    total = stored.notes_case_rows
+    ids = stored.notes_case_ids
     page.get_by_label("Case reference").fill(NOTES_CASE)
     page.get_by_label("Case reference").press("Enter")
-    page.wait_for_selector(f"#audit-showing >> text=Rows 1–{min(100, total)} of {total:,}, newest first")
     shown = {"search reason": [], "footage request note": []}
-    for first in range(1, total + 1, 100):
-        last = min(first + 99, total)
-        if first > 1:
+    for start in range(0, len(ids), 100):
+        chunk = ids[start:start + 100]
+        if start:
             page.get_by_role("button", name="Older").click()
-            page.wait_for_selector(f"#audit-showing >> text=Rows {first:,}–{last:,} of")
+        page.wait_for_selector(f"#audit-showing >> text=Rows {start + 1:,}–{start + len(chunk):,} of {len(ids):,}")
         page.evaluate("window.dash_ag_grid.getApi('audit-log').setGridOption('domLayout', 'autoHeight')")
-        # Every row of the page drawn, each with its action cell filled in (the grid fills cells after rows).
-        wait_for_js(page, "(rows => rows.length === %d && rows.every(r => { const a = r.querySelector("
-                          "'[col-id=action_label]'); return a && a.innerText.trim() !== ''; }))(Array.from("
-                          "document.querySelectorAll('#audit-log .ag-center-cols-container .ag-row')))"
-                    % (last - first + 1))
-        got = page.evaluate(AUDIT_ROWS_JS)
-        for action, reason in got:
+        for action, reason in page.evaluate(AUDIT_PAGE_JS, [chunk, 20_000]):
             if action == "Camera search":
                 shown["search reason"].append(reason)
             elif action == "Footage request status changed":
