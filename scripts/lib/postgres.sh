@@ -36,9 +36,17 @@ start_test_postgres() {
   fi
   "${runas[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres -A trust -E UTF8 --no-locale >"$PG_TEST_DIR/initdb.log" 2>&1 \
     || { cat "$PG_TEST_DIR/initdb.log" >&2; return 1; }
-  "${runas[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $PG_TEST_PORT -k $PG_TEST_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null \
-    || { cat "$PG_TEST_DIR/server.log" >&2; return 1; }
+  local attempt
+  for attempt in 1 2 3; do
+    "${runas[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 60 \
+      -o "-h 127.0.0.1 -p $PG_TEST_PORT -k $PG_TEST_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null && break
+    # Another run on this machine took the port between our check and the server's start: take a free one.
+    if [ "$attempt" -eq 3 ] || ! grep -q "Address already in use" "$PG_TEST_DIR/server.log"; then
+      cat "$PG_TEST_DIR/server.log" >&2; return 1
+    fi
+    PG_TEST_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  done
   export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_TEST_PORT/postgres"
   log "PostgreSQL $(basename "$(dirname "$bin")") with PostGIS running on 127.0.0.1:$PG_TEST_PORT"
 }
