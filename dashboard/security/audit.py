@@ -16,6 +16,7 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -57,17 +58,10 @@ def _fields(row: AuditEvent) -> dict:
 
 
 def _lock_chain(session: Session) -> None:
-    """Serialise writers until commit, so that two events can never chain to the same predecessor.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: a write statement that changes no row
-    takes the database's write lock now (waiting up to the busy timeout), so the predecessor read
-    next is the newest committed row and no other writer can commit before this transaction does.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('audit_event'))"))
-    elif dialect == "sqlite":
-        session.execute(sa.text("UPDATE app_user SET id = id WHERE 0"))
+    """Serialise writers until commit, so that two events can never chain to the same predecessor:
+    the predecessor read next is the newest committed row and no other writer can commit before
+    this transaction does (the shared check-then-write lock, keyed to the log)."""
+    hold_write_lock(session, "audit_event")
 
 
 def record(
