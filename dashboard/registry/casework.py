@@ -156,10 +156,14 @@ def _whole_id(value: object) -> int:
     return int(value)
 
 
+_USER_NOW = sa.select(User.id, User.active, User.role).where(User.id == sa.bindparam("user_id"))
+
+
 def _user(session: Session, actor: audit.Actor, roles: frozenset[str] | None, doing: str):
     """The active account behind ``actor`` (its id, active flag and role, read now); refused
-    unless its role is in ``roles`` (None: any). Read as plain columns: this runs on every search."""
-    user = session.execute(sa.select(User.id, User.active, User.role).where(User.id == actor.user_id)).first() \
+    unless its role is in ``roles`` (None: any). A Core query on the session's connection: this
+    runs on every search."""
+    user = session.connection().execute(_USER_NOW, {"user_id": actor.user_id}).first() \
         if actor.user_id is not None else None
     if user is None or not user.active:
         raise CaseworkError("actor", f"Only a signed-in, active user may {doing}.")

@@ -127,11 +127,12 @@ def hold_write_lock(session: Session, key: str | None = None) -> None:
     could both read "no request yet" and both insert. PostgreSQL: a transaction-scoped advisory
     lock on ``key`` (no key: nothing; use row locks there).
     """
-    dialect = session.get_bind().dialect.name
+    conn = session.connection()
+    dialect = conn.dialect.name
     if dialect == "sqlite":
-        session.execute(sa.text("UPDATE app_user SET id = id WHERE 0"))
+        conn.exec_driver_sql("UPDATE app_user SET id = id WHERE 0")
     elif dialect == "postgresql" and key is not None:
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%(key)s))", {"key": key})
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import secrets
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from dashboard.registry.models import ApiToken, User, utcnow
@@ -95,17 +96,22 @@ def issue_token(session: Session, username: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str):
+_TOKEN_USER = (
+    sa.select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id, User.username, User.role, User.active)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == sa.bindparam("digest"), ApiToken.revoked_at.is_(None))
+)
+_TOKEN_USED = sa.update(ApiToken.__table__).where(ApiToken.__table__.c.id == sa.bindparam("token_id")) \
+    .values(last_used_at=sa.bindparam("now"))
+
+
+def user_for_token(conn: Connection, token: str):
     """The active user owning an unrevoked token (id, username, role, active), or None.
 
-    Read as plain columns in one query, as it runs on every API call; the token's last use is
-    written at most once a minute.
+    One Core query on ``conn`` (no ORM session: it runs on every API call); the token's last
+    use is written at most once a minute.
     """
-    row = session.execute(
-        sa.select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id, User.username, User.role, User.active)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
-    ).first()
+    row = conn.execute(_TOKEN_USER, {"digest": token_digest(token)}).first()
     if row is None or not row.active:
         return None
     now = utcnow()
@@ -113,7 +119,7 @@ def user_for_token(session: Session, token: str):
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=dt.timezone.utc)
     if last is None or now - last > TOKEN_USE_RESOLUTION:
-        session.execute(sa.update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+        conn.execute(_TOKEN_USED, {"token_id": row.token_id, "now": now})
     return row
 
 

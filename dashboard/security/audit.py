@@ -43,17 +43,18 @@ def row_digest(prev_hash: str, fields: dict) -> str:
     return hashlib.sha256((prev_hash + "|" + _canonical(fields)).encode("utf-8")).hexdigest()
 
 
-def _fields(row: AuditEvent) -> dict:
+def _fields(row: dict) -> dict:
+    """The hashed content of a row given as column values (``occurred_at`` an aware datetime)."""
     return {
-        "occurred_at": row.occurred_at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
-        "user_id": row.user_id,
-        "username": row.username,
-        "role": row.role,
-        "action": row.action,
-        "case_ref": row.case_ref,
-        "reason": row.reason,
-        "subject_ids": row.subject_ids,
-        "detail": row.detail,
+        "occurred_at": row["occurred_at"].astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+        "user_id": row["user_id"],
+        "username": row["username"],
+        "role": row["role"],
+        "action": row["action"],
+        "case_ref": row["case_ref"],
+        "reason": row["reason"],
+        "subject_ids": row["subject_ids"],
+        "detail": row["detail"],
     }
 
 
@@ -75,25 +76,35 @@ def record(
     detail: dict | None = None,
     at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the log in the caller's transaction and return it."""
+    """Append one event to the log in the caller's transaction and return it (a detached
+    ``AuditEvent`` holding what was written, its ``id`` included).
+
+    Written with two Core statements on the session's connection, not through the ORM unit of
+    work: every search writes one of these while holding the log's write lock, and the ORM's
+    bookkeeping cost more than the rest of the row's work. It does not flush the session: a new
+    object named in ``subject_ids`` has its id only once the caller has flushed it anyway."""
     _lock_chain(session)
-    prev = session.scalar(sa.select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
-    row = AuditEvent(
-        occurred_at=at or utcnow(),
-        user_id=actor.user_id,
-        username=actor.username,
-        role=actor.role,
-        action=action,
-        case_ref=case_ref,
-        reason=reason,
-        subject_ids=json.dumps([str(s) for s in subject_ids]) if subject_ids is not None else None,
-        detail=_canonical(detail) if detail is not None else None,
-        prev_hash=prev,
-    )
-    row.row_hash = row_digest(prev, _fields(row))
-    session.add(row)
-    session.flush()
-    return row
+    conn = session.connection()
+    prev = conn.execute(_NEWEST_HASH).scalar() or GENESIS_HASH
+    row = {
+        "occurred_at": at or utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "role": actor.role,
+        "action": action,
+        "case_ref": case_ref,
+        "reason": reason,
+        "subject_ids": json.dumps([str(s) for s in subject_ids]) if subject_ids is not None else None,
+        "detail": _canonical(detail) if detail is not None else None,
+        "prev_hash": prev,
+    }
+    row["row_hash"] = row_digest(prev, _fields(row))
+    new_id = conn.execute(_INSERT, row).inserted_primary_key[0]
+    return AuditEvent(id=new_id, **row)
+
+
+_NEWEST_HASH = sa.select(AuditEvent.__table__.c.row_hash).order_by(AuditEvent.__table__.c.id.desc()).limit(1)
+_INSERT = AuditEvent.__table__.insert()
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,8 @@ def _load_from_bearer(req) -> SessionUser | None:
     header = req.headers.get("Authorization", "")
     if not req.path.startswith("/api/") or not header.lower().startswith("bearer "):
         return None
-    with transaction(runtime().sessions) as s:
-        return _as_session_user(user_for_token(s, header[7:].strip()))
+    with runtime().engine.begin() as conn:
+        return _as_session_user(user_for_token(conn, header[7:].strip()))
 
 
 class ApiAwareSessionInterface(SecureCookieSessionInterface):
