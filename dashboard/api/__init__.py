@@ -5,7 +5,7 @@ OpenAPI document at /api/v1/openapi.json is generated from those same declaratio
 """
 from __future__ import annotations
 
-import numpy as np
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from flask import Blueprint, jsonify
@@ -14,6 +14,7 @@ from flask_login import current_user
 from dashboard.analytics.overview import district_table, districts_covered
 from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, cell_centre, cell_polygon
 from dashboard.analytics.suppression import suppress
+from dashboard.api.near_json import near_cameras_json
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
                                    RequestOut, RequestStatusUpdate)
@@ -77,41 +78,11 @@ def cameras_near(query: NearQuery):
                         query.case_ref, query.reason)
     with transaction(rt.sessions) as s:
         outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow())
-    cameras = near_records(outcome.results)
-    # Built as plain JSON-ready values (NearResponse's shape, checked against the model in the tests):
-    # constructing hundreds of pydantic objects per search costs more than the search itself.
+    # NearResponse's shape, with the cameras encoded column-wise (near_json): hundreds of pydantic
+    # objects or dicts per search cost more than the search itself. The tests check it against the model.
     return {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m, "at": query.at.isoformat(),
-            "case_ref": query.case_ref, "count": len(cameras), "cameras": cameras}
-
-
-def near_records(results) -> list[dict]:
-    """The ranked results as NearCamera-shaped dicts, built column-wise (NumPy, not per-row pandas)."""
-    if len(results) == 0:
-        return []
-    direction = [None if d != d else int(d) for d in results["direction_deg"].to_numpy(dtype="float64").tolist()]
-    retained = results["retained_until"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[s]")
-    retained_text = [None if t == "NaT" else t + "+00:00" for t in np.datetime_as_string(retained, unit="s").tolist()]
-    return [
-        {"rank": rank, "camera_id": camera_id, "distance_m": distance, "kind": kind, "direction_deg": direction_deg,
-         "fov_angle_deg": angle, "fov_range_m": reach, "in_view": in_view, "retained_until": until,
-         "retention_status": status, "preferred_channel": channel}
-        for rank, camera_id, distance, kind, direction_deg, angle, reach, in_view, until, status, channel in zip(
-            results["rank"].to_numpy().tolist(), results["camera_id"].to_numpy().tolist(),
-            np.round(results["distance_m"].to_numpy(dtype="float64"), 2).tolist(), _labels(results["kind"]),
-            direction, results["fov_angle_deg"].to_numpy(dtype="float64").tolist(),
-            results["fov_range_m"].to_numpy(dtype="float64").tolist(), _labels(results["in_view"]), retained_text,
-            _labels(results["retention_status"]), _labels(results["preferred_channel"]),
-        )
-    ]
-
-
-def _labels(column) -> list:
-    """A categorical column's values as text, None where missing (code -1 picks the appended None)."""
-    values = column.array
-    if not isinstance(values, pd.Categorical):
-        return [v if isinstance(v, str) else None for v in column.astype(object).tolist()]
-    lookup = np.append(np.asarray(values.categories, dtype=object), None)
-    return lookup[values.codes].tolist()
+            "case_ref": query.case_ref, "count": len(outcome.results),
+            "cameras": orjson.Fragment(near_cameras_json(outcome.results))}
 
 
 def _request_out(r: FootageRequest) -> RequestOut:
