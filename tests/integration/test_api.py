@@ -110,3 +110,12 @@ def test_openapi_documents_every_route_from_the_schemas(demo_app):
     assert {p["name"] for p in near["parameters"]} == {"lat", "lon", "radius_m", "at", "case_ref", "reason"}
     assert set(doc["components"]["schemas"]["NearCamera"]["properties"]) >= {
         "camera_id", "distance_m", "in_view", "retained_until", "retention_status"}
+
+
+@pytest.mark.parametrize("method,path", [("get", "/api/v1/cameras/nearby"), ("post", "/api/v1/request"),
+                                         ("get", "/api/v1/"), ("delete", "/api/v1/requests/x/y")])
+def test_an_unknown_api_path_is_a_json_404_not_the_dashboard_page(demo_app, method, path):
+    app, auth = demo_app
+    response = getattr(app.server.test_client(), method)(path, headers=auth)
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "No such API route."}
