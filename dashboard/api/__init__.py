@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 import pandas as pd
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import district_table, districts_covered
@@ -203,16 +203,6 @@ def openapi():
 
 
 _OPENAPI: dict | None = None
-
-
-@blueprint.before_app_request
-def unknown_route():
-    """Any path under /api/v1 that is not an API route: a JSON 404. (Such a path matches the
-    dashboard's catch-all page route, which answered a mistyped API path with 200 and HTML.)"""
-    prefix = blueprint.url_prefix
-    if request.blueprint != blueprint.name and (request.path == prefix or request.path.startswith(prefix + "/")):
-        return not_found(None)
-    return None
 
 
 @blueprint.errorhandler(404)

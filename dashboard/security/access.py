@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, redirect, render_template, request
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from dashboard import ids
 from dashboard.pages import page_for_component, page_for_path
@@ -74,13 +75,39 @@ def _shaped_like(body: dict, inputs: int, states: int) -> bool:
             and all(isinstance(x, (dict, list)) for p in parts for x in p))
 
 
+def _api_rule_matches(path: str, methods) -> bool:
+    adapter = current_app.url_map.bind("localhost")
+    for method in methods:
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.rule.startswith("/api/"):
+            return True
+    return False
+
+
+def _api_route_or_refusal(path: str) -> Response | None:
+    """None for a request that reached an API route (they check bearer tokens and roles
+    themselves, ``dashboard.api.endpoints``); else a JSON 404, or 405 for a real route asked with
+    another method. (An unknown path under /api/ matches the dashboard's catch-all page route,
+    which would answer 200 with the page's HTML.)"""
+    rule = request.url_rule
+    if rule is not None and rule.rule.startswith("/api/"):
+        return None
+    wrong_method = request.routing_exception
+    if isinstance(wrong_method, MethodNotAllowed) and _api_rule_matches(path, wrong_method.valid_methods or ()):
+        return _denied(405, "This method is not allowed on this route.")
+    return _denied(404, "No such API route.")
+
+
 def guard() -> Response | None:
     """Flask ``before_request`` hook: None lets the request through, otherwise the refusal."""
     path = request.path
     if path.startswith(PUBLIC_PREFIXES):
         return None
     if path.startswith("/api/"):
-        return None  # API routes check bearer tokens and roles themselves (``dashboard.api.endpoints``)
+        return _api_route_or_refusal(path)
     if not current_user.is_authenticated:
         if path.startswith(DASH_DATA_PATHS) or path == CALLBACK_PATH:
             return _denied(401, "Log in first.")

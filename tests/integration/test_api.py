@@ -119,3 +119,10 @@ def test_an_unknown_api_path_is_a_json_404_not_the_dashboard_page(demo_app, meth
     response = getattr(app.server.test_client(), method)(path, headers=auth)
     assert response.status_code == 404
     assert response.get_json() == {"error": "No such API route."}
+
+
+def test_a_real_api_route_asked_with_another_method_is_a_json_405(demo_app):
+    app, auth = demo_app
+    response = app.server.test_client().delete("/api/v1/requests", headers=auth)
+    assert response.status_code == 405
+    assert response.get_json() == {"error": "This method is not allowed on this route."}
