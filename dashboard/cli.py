@@ -266,10 +266,9 @@ def cmd_token_issue(args) -> int:
 
 
 def _end_of_uk_day(day: dt.date) -> dt.datetime:
-    from zoneinfo import ZoneInfo
+    from dashboard.security.audit_review import uk_midnight
 
-    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo("Europe/London"))
-    return (midnight - dt.timedelta(microseconds=1)).astimezone(dt.timezone.utc)
+    return uk_midnight(day + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
 
 
 def _console_actor(role: str | None = None):

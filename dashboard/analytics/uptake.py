@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from dateutil.relativedelta import relativedelta
 
 from dashboard.analytics.gaps import registrations_per_area
 from dashboard.analytics.suppression import shown_mask, suppress
+from dashboard.registry.registration import confirmation_cutoff
 
 LONDON = ZoneInfo("Europe/London")
 PERIODS = ("day", "week")
@@ -145,12 +145,12 @@ def headline(registrations: pd.DataFrame, first: dt.date, last: dt.date, now: dt
     """Registrations and their cameras made from ``first`` to ``last`` (UK days), owner withdrawals
     in that time (:func:`owner_withdrawals`), and active registrations due to confirm at ``now``:
     last confirmed ``reconfirm_months`` calendar months ago or more (the retention period, the same
-    rule as ``dashboard.registry.registration.confirmation_cutoff``); each None when drawn from
+    rule: ``dashboard.registry.registration.confirmation_cutoff``); each None when drawn from
     fewer than ``k`` registrations."""
     made = in_days(uk_days(registrations["consent_at"]), first, last)
     withdrawn = in_days(uk_days(owner_withdrawals(registrations)), first, last)
     due = ((registrations["status"] == "active")
-           & (registrations["last_confirmed_at"] <= now - relativedelta(months=reconfirm_months)))
+           & (registrations["last_confirmed_at"] <= confirmation_cutoff(now, reconfirm_months)))
     return {"registrations": suppress(int(made.sum()), k).value,
             "cameras": suppress(int(registrations.loc[made, "cameras"].sum()), k, basis=int(made.sum())).value,
             "withdrawn": suppress(int(withdrawn.sum()), k).value,

@@ -48,7 +48,7 @@ from dashboard.demo.places import BNG, LONLAT_DECIMALS, WGS84
 from dashboard.demo.writer import advance_id_sequences, insert_columns
 from dashboard.registry.casework import CENTRE_DECIMALS
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit import GENESIS_HASH
+from dashboard.security.audit import GENESIS_HASH, canonical_json, lock_chain
 
 US_PER_S = 1_000_000
 US_PER_MIN = 60 * US_PER_S
@@ -168,8 +168,7 @@ EXPORT_REASONS = (
     "Handover of the case to the day shift investigator",
 )
 
-_DETAIL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
-_STR = json.encoder.encode_basestring  # json's own string encoder when ensure_ascii is off (as audit._canonical)
+_STR = json.encoder.encode_basestring  # json's own string encoder when ensure_ascii is off (as audit.canonical_json)
 
 
 @dataclass(frozen=True)
@@ -345,7 +344,7 @@ class _Log:
         name = user.username if user else username
         self.rows.append((int(at), user.id if user else None, name, user.role if user else None, action, case_ref,
                           reason, _ids_text(subject_ids) if subject_ids is not None else None,
-                          detail if isinstance(detail, str) or detail is None else _DETAIL(detail)))
+                          detail if isinstance(detail, str) or detail is None else canonical_json(detail)))
 
 
 # --------------------------------------------------------------------------- building
@@ -388,8 +387,8 @@ def _registration_rows(h: HistoryInput) -> tuple:
     again = np.flatnonzero(confirmed > consent)
     gone = np.flatnonzero(withdrawn < NEVER)
     subject = [f'["{i}"]' for i in ids.tolist()]
-    made = [_DETAIL({"cameras": c, "via": "form"}) for c in range(int(cameras.max(initial=0)) + 1)]
-    via = _DETAIL({"via": "form"})
+    made = [canonical_json({"cameras": c, "via": "form"}) for c in range(int(cameras.max(initial=0)) + 1)]
+    via = canonical_json({"via": "form"})
     times = np.concatenate([consent, confirmed[again], withdrawn[gone]])
     action = (["registration_created"] * n + ["registration_reconfirmed"] * len(again)
               + ["registration_withdrawn"] * len(gone))
@@ -857,7 +856,7 @@ def _text(value: str | None) -> str:
 
 
 def _json_texts(values: list) -> list[str]:
-    """Each value (text or None) as JSON, as ``audit._canonical`` writes it; repeated values once."""
+    """Each value (text or None) as JSON, as ``audit.canonical_json`` writes it; repeated values once."""
     done: dict = {}
     out = []
     for v in values:
@@ -869,7 +868,7 @@ def _json_texts(values: list) -> list[str]:
 
 
 def canonical_row(occurred_at: str, user_id, username, role, action, case_ref, reason, subject_ids, detail) -> str:
-    """The row's fields as ``audit._canonical`` writes them (sorted keys, no spaces, UTF-8 kept),
+    """The row's fields as ``audit.canonical_json`` writes them (sorted keys, no spaces, UTF-8 kept),
     built directly rather than through a dict and ``json.dumps``, with the same text (tested).
     ``occurred_at`` is already in ``audit._fields``' form."""
     return _ROW(_text(action), _text(case_ref), _text(detail), occurred_at, _text(reason), _text(role),
@@ -880,16 +879,14 @@ def write_history(conn: Connection, rows: AuditRows) -> int:
     """Append ``rows`` to the audit log after any rows already there, hash-chained as
     ``audit.record`` chains them, in one bulk insert in id order; returns the number written.
 
-    Runs in the caller's transaction. On PostgreSQL it takes the log's advisory lock first (as
-    ``audit.record`` does), so no other writer can chain onto the same row meanwhile; on SQLite
-    the demo's transaction already holds the write lock.
+    Runs in the caller's transaction, holding the log's write lock first (``audit.lock_chain``,
+    as ``audit.record`` does), so no other writer can chain onto the same row meanwhile.
     """
     n = len(rows)
     if n == 0:
         return 0
     table = AuditEvent.__table__
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('audit_event'))")
+    lock_chain(conn)
     last = conn.execute(sa.select(table.c.id, table.c.row_hash).order_by(table.c.id.desc()).limit(1)).first()
     before = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
     first_id = (int(last.id) if last else 0) + 1
@@ -899,7 +896,7 @@ def write_history(conn: Connection, rows: AuditRows) -> int:
     for i, d in enumerate(detail):
         if d == CHAIN_CHECK:
             checked = before + i
-            detail[i] = _DETAIL({"rows_checked": checked, "intact": True, "first_broken_id": None, "problem": None,
+            detail[i] = canonical_json({"rows_checked": checked, "intact": True, "first_broken_id": None, "problem": None,
                                  "last_id": first_id + i - 1 if checked else None,
                                  "seconds": round(checked / CHAIN_ROWS_PER_S + 0.05, 3)})
     prevs, hashes = [], []

@@ -456,7 +456,7 @@ def export():
         return Response(f"Cannot export: {exc}.", status=400, mimetype="text/plain")
     with transaction(rt.sessions) as s:
         count, upto = audit_review.export_size(s, f, places())
-        audit.record(s, current_user.actor, "audit_export", detail={"filters": f.described(), "rows": count,
+        audit.record(s, current_user.actor, "audit_export", detail={"filters": f.args(), "rows": count,
                                                                     "upto_id": upto})
     found = places()
 

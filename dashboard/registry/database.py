@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.config import ConfigError
@@ -117,7 +117,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def hold_write_lock(session: Session, key: str | None = None) -> None:
+def hold_write_lock(db: Session | Connection, key: str | None = None) -> None:
     """Serialise, until this transaction ends, units of work that check something and then write
     depending on it, so no other writer can change what was checked in between.
 
@@ -125,9 +125,10 @@ def hold_write_lock(session: Session, key: str | None = None) -> None:
     the write gate like any writer). Python's sqlite3 begins a transaction only at its first
     INSERT/UPDATE/DELETE, so the reads before it are not inside it: without this, two writers
     could both read "no request yet" and both insert. PostgreSQL: a transaction-scoped advisory
-    lock on ``key`` (no key: nothing; use row locks there).
+    lock on ``key`` (no key: nothing; use row locks there). ``db``: a session, or a connection
+    in a transaction.
     """
-    conn = session.connection()
+    conn = db.connection() if isinstance(db, Session) else db
     dialect = conn.dialect.name
     if dialect == "sqlite":
         conn.exec_driver_sql("UPDATE app_user SET id = id WHERE 0")

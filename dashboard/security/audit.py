@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from dashboard.registry.database import hold_write_lock
@@ -34,13 +35,13 @@ class Actor:
 SYSTEM = Actor(None, "system", None)
 
 
-def _canonical(event: dict) -> str:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+# The canonical JSON of a row's fields (and of its detail): sorted keys, no spaces, UTF-8 kept.
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 def row_digest(prev_hash: str, fields: dict) -> str:
     """SHA-256 over the previous hash and the row's fields in a canonical JSON form."""
-    return hashlib.sha256((prev_hash + "|" + _canonical(fields)).encode("utf-8")).hexdigest()
+    return hashlib.sha256((prev_hash + "|" + canonical_json(fields)).encode("utf-8")).hexdigest()
 
 
 def _fields(row: dict) -> dict:
@@ -58,11 +59,11 @@ def _fields(row: dict) -> dict:
     }
 
 
-def _lock_chain(session: Session) -> None:
+def lock_chain(db: Session | Connection) -> None:
     """Serialise writers until commit, so that two events can never chain to the same predecessor:
     the predecessor read next is the newest committed row and no other writer can commit before
     this transaction does (the shared check-then-write lock, keyed to the log)."""
-    hold_write_lock(session, "audit_event")
+    hold_write_lock(db, "audit_event")
 
 
 def record(
@@ -83,7 +84,7 @@ def record(
     work: every search writes one of these while holding the log's write lock, and the ORM's
     bookkeeping cost more than the rest of the row's work. It does not flush the session: a new
     object named in ``subject_ids`` has its id only once the caller has flushed it anyway."""
-    _lock_chain(session)
+    lock_chain(session)
     conn = session.connection()
     prev = conn.execute(_NEWEST_HASH).scalar() or GENESIS_HASH
     row = {
@@ -95,7 +96,7 @@ def record(
         "case_ref": case_ref,
         "reason": reason,
         "subject_ids": json.dumps([str(s) for s in subject_ids]) if subject_ids is not None else None,
-        "detail": _canonical(detail) if detail is not None else None,
+        "detail": canonical_json(detail) if detail is not None else None,
         "prev_hash": prev,
     }
     row["row_hash"] = row_digest(prev, _fields(row))
@@ -147,7 +148,6 @@ _CHAIN_COLUMNS = (AuditEvent.id, sa.type_coerce(AuditEvent.occurred_at, sa.Strin
                   AuditEvent.user_id, AuditEvent.username, AuditEvent.role, AuditEvent.action, AuditEvent.case_ref,
                   AuditEvent.reason, AuditEvent.subject_ids, AuditEvent.detail, AuditEvent.prev_hash,
                   AuditEvent.row_hash)
-_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode  # as _canonical
 _STORED_UTC = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
 
@@ -185,7 +185,7 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainCheck:
         fields = {"occurred_at": _time_text(when), "user_id": user_id, "username": username, "role": role,
                   "action": action, "case_ref": case_ref, "reason": reason, "subject_ids": subject_ids,
                   "detail": detail}
-        content_ok = row_hash == hashlib.sha256((prev_hash + "|" + _ENCODE(fields)).encode("utf-8")).hexdigest()
+        content_ok = row_hash == row_digest(prev_hash, fields)
         link_ok = prev_hash == prev
         if not (content_ok and link_ok):
             rows.close()

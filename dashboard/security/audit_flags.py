@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.orm import Session
 
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit_review import UK, AuditFilter, action_column
+from dashboard.geo.search import wgs84_to_bng
+from dashboard.security.audit_review import UK, AuditFilter, action_column, uk_midnight
 from dashboard.security.search_places import SearchPlaces
 
 FOLLOW_UP_DAYS = 14
@@ -86,7 +86,6 @@ RULES = {
                      f"{VAGUE_MIN_WORDS} words, or says nothing but stock words such as 'enquiries', "
                      f"'investigation', 'crime', 'test' or 'n/a'."),
 }
-_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 _WORD = re.compile(r"[a-z0-9/]+")
 
 
@@ -225,10 +224,9 @@ def flag_period(f: AuditFilter) -> tuple[dt.datetime, dt.datetime, list[str]]:
     if f.date_to - f.date_from < dt.timedelta(days=MAX_PERIOD_DAYS):
         return f.start_utc, f.end_utc, []
     first = f.date_to - dt.timedelta(days=MAX_PERIOD_DAYS - 1)
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=UK).astimezone(dt.timezone.utc)
-    return start, f.end_utc, [f"Flags look at up to {MAX_PERIOD_DAYS} days at a time: these cover the period's last "
-                              f"{MAX_PERIOD_DAYS} days, from {first.day} {first:%b %Y}. Choose an earlier period to "
-                              f"see earlier flags."]
+    return uk_midnight(first), f.end_utc, [
+        f"Flags look at up to {MAX_PERIOD_DAYS} days at a time: these cover the period's last {MAX_PERIOD_DAYS} "
+        f"days, from {first.day} {first:%b %Y}. Choose an earlier period to see earlier flags."]
 
 
 def narrow(report: FlagReport, f: AuditFilter, notes: list[str] = ()) -> FlagReport:
@@ -267,17 +265,18 @@ def _names(values) -> tuple[str, ...]:
     return tuple(sorted({str(v) for v in values if isinstance(v, str) and v}))
 
 
+def _records(frame: pd.DataFrame) -> list:
+    """The frame's rows as named tuples (built from plain lists: indexing pandas arrays is slow)."""
+    Row = namedtuple("Row", list(frame.columns))  # noqa: N806
+    return [Row(*values) for values in zip(*(frame[c].tolist() for c in frame.columns))]
+
+
 def _groups(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, list]:
     """The frame's rows as named tuples, grouped by ``keys`` in first-seen order (a plain loop over
     the few rows that raise flags is much faster than a pandas group per flag)."""
     groups: dict[tuple, list] = {}
-    if frame.empty:
-        return groups
-    Row = namedtuple("Row", list(frame.columns))  # noqa: N806
-    columns = [frame[c].tolist() for c in frame.columns]  # plain lists: indexing pandas arrays is slow
-    where = [list(frame.columns).index(k) for k in keys]
-    for values in zip(*columns):
-        groups.setdefault(tuple(values[i] for i in where), []).append(Row(*values))
+    for row in _records(frame):
+        groups.setdefault(tuple(getattr(row, k) for k in keys), []).append(row)
     return groups
 
 
@@ -378,7 +377,7 @@ def repeated_point(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.dat
     placed = searches[searches["lat"].notna() & searches["lon"].notna() & (searches["at"] < pd.Timestamp(end))]
     if len(placed) < REPEAT_MIN_SEARCHES:
         return []
-    x, y = _BNG.transform(placed["lon"].to_numpy(), placed["lat"].to_numpy())
+    x, y = wgs84_to_bng().transform(placed["lon"].to_numpy(), placed["lat"].to_numpy())
     placed = placed.assign(x=x, y=y).sort_values(["at", "id"], ignore_index=True)
     pairs = _near_pairs(placed)
     later: dict[int, list[int]] = {}
@@ -387,8 +386,7 @@ def repeated_point(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.dat
     anchors = sorted(i for i, js in later.items() if len(js) + 1 >= REPEAT_MIN_SEARCHES)
     if not anchors:
         return []
-    Row = namedtuple("Row", list(placed.columns))  # noqa: N806
-    records = [Row(*values) for values in zip(*(placed[c].tolist() for c in placed.columns))]
+    records = _records(placed)
     in_period = _in(placed, start, end).to_numpy()
     latest_request: dict[tuple, pd.Timestamp] = {}
     for uid, case, at in zip(requests["user_id"], requests["case_ref"], requests["at"]):

@@ -121,10 +121,6 @@ class AuditFilter:
             out["action"] = list(self.actions)
         return out
 
-    def described(self) -> dict:
-        """The filter for the audit log's own record of an export."""
-        return {k: v for k, v in self.args().items()}
-
 
 def uk_midnight(day: dt.date) -> dt.datetime:
     """The UTC instant at which ``day`` begins in the UK.

@@ -32,9 +32,13 @@ class SearchPlaces:
         self._state = _Placed.empty()  # replaced whole, so readers never see a half-updated one
         self._shapes: dict[str, tuple] = {}
 
+    def _frame(self, level: str):
+        """The reference layer of ``level``: districts, or small areas (LSOAs)."""
+        return self.ref.districts if level == "district" else self.ref.small_areas
+
     def _layer(self, level: str) -> tuple:
         if level not in self._shapes:
-            layer = self.ref.districts if level == "district" else self.ref.small_areas
+            layer = self._frame(level)
             geoms = shapely.from_wkb(shapely.to_wkb(layer.geometry.to_numpy()))  # own copies to prepare
             shapely.prepare(geoms)
             self._shapes[level] = (geoms, shapely.bounds(geoms))
@@ -98,14 +102,12 @@ class SearchPlaces:
         return out
 
     def codes_of(self, ids, level: str) -> list[str | None]:
-        layer = self.ref.districts if level == "district" else self.ref.small_areas
-        codes = layer["code"].to_numpy(object)
+        codes = self._frame(level)["code"].to_numpy(object)
         return [codes[r] if r >= 0 else None for r in self.rows_of(ids, level)]
 
     def in_area(self, ids, level: str, code: str) -> np.ndarray:
         """Boolean mask: the search centre of each id lies in area ``code``."""
-        layer = self.ref.districts if level == "district" else self.ref.small_areas
-        matches = np.flatnonzero(layer["code"].to_numpy(object) == code)
+        matches = np.flatnonzero(self._frame(level)["code"].to_numpy(object) == code)
         if not len(matches):
             return np.zeros(len(ids), dtype=bool)
         return self.rows_of(ids, level) == int(matches[0])
