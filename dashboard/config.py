@@ -34,6 +34,11 @@ class Settings:
     manifest_path: Path
     secret_key: str
     k_min: int = 8
+    # The disclosure-control layer (promise 4): the cell key method's largest adjustment of a count and
+    # its variance (dashboard.analytics.disclosure), and the fewest crimes a gap analysis is shown for.
+    disclosure_max_perturbation: int = 3
+    disclosure_variance: float = 2.0
+    gap_min_crimes: int = 50
     tile_url: str | None = None
     tile_attribution: str | None = None
     host: str = "127.0.0.1"
@@ -114,6 +119,19 @@ def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not a whole number; set it to a number from {lo} to {hi}.") from None
     if not lo <= value <= hi:
         raise ConfigError(f"{name}={value} is out of range; set it to a number from {lo} to {hi}.")
+    return value
+
+
+def _float(env: dict, name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to a number from {lo:g} to {hi:g}.") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value:g} is out of range; set it to a number from {lo:g} to {hi:g}.")
     return value
 
 
@@ -223,6 +241,11 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         raise ConfigError(
             f"CASE_REF_EXAMPLE={case_ref_example!r} does not match CASE_REF_PATTERN; set an example of a valid case reference."
         )
+    max_perturbation = _int(env, "DISCLOSURE_MAX_PERTURBATION", Settings.disclosure_max_perturbation, 1, 10)
+    variance = _float(env, "DISCLOSURE_VARIANCE", Settings.disclosure_variance, 0.1, 40.0)
+    if variance >= max_perturbation * (max_perturbation + 1) / 3:
+        raise ConfigError(f"DISCLOSURE_VARIANCE={variance:g} is too large for DISCLOSURE_MAX_PERTURBATION="
+                          f"{max_perturbation}; keep it below {max_perturbation * (max_perturbation + 1) / 3:g}.")
     pilot_start = _date(env, "PILOT_START", Settings.pilot_start)
     public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)
     if public_launch <= pilot_start:
@@ -233,6 +256,9 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         manifest_path=manifest.resolve(),
         secret_key=_secret_key(env, create=create_secret),
         k_min=_int(env, "K_MIN", 8, 2, 1000),
+        disclosure_max_perturbation=max_perturbation,
+        disclosure_variance=variance,
+        gap_min_crimes=_int(env, "GAP_MIN_CRIMES", Settings.gap_min_crimes, 1, 100_000),
         tile_url=tile_url,
         tile_attribution=(env.get("TILE_ATTRIBUTION") or "").strip() or None,
         host=(env.get("HOST") or "127.0.0.1").strip(),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.analytics.disclosure import Disclosure
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.geo.reference import ReferenceDataError, ReferenceGeography, cached_reference
 from dashboard.registry.camera_search import CameraFinder
@@ -22,6 +23,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     finder: CameraFinder
+    # The one disclosure-control layer every figure for analysts and leads passes (promise 4).
+    disclosure: Disclosure
 
 
 def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
@@ -49,4 +52,4 @@ def prepare(settings: Settings | None = None) -> Runtime:
     reference = load_reference_or_fail(settings)
     engine = open_database(settings)
     sessions = session_factory(engine)
-    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions))
+    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions), Disclosure.from_settings(settings))

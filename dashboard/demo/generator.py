@@ -52,6 +52,7 @@ from dashboard.registry.models import (
     FootageRequest,
     FootageRequestEvent,
     Registrant,
+    RetiredKey,
     Site,
     User,
 )
@@ -83,6 +84,7 @@ _DATA_TABLES = (
     CampaignDailyCount.__table__,
     FootageRequest.__table__,
     FootageRequestEvent.__table__,
+    RetiredKey.__table__,
 )
 
 
@@ -302,6 +304,45 @@ def _event_columns(events: pd.DataFrame) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class _Keys:
+    registrants: list  # None where erased (withdrawn)
+    cameras: np.ndarray
+    requests: np.ndarray
+    completions: np.ndarray  # per campaign day: the sum (mod 256) of a key per completion
+    retired: dict[str, list]  # RetiredKey columns: the withdrawn registrations' keys, summed per day and district
+
+
+def _uk_days(utc: np.ndarray) -> np.ndarray:
+    return (pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert("Europe/London").tz_localize(None)
+            .normalize().to_numpy().astype("datetime64[D]"))
+
+
+def _record_keys(rng: np.random.Generator, timeline: story.Timeline, where: places.SitePlaces, n_cameras: int,
+                 n_requests: int, daily: pd.DataFrame) -> _Keys:
+    """Random record keys for the disclosure-control layer, as the app draws them when rows are
+    stored; a withdrawn registration's key is already folded into its days' anonymous sums, as an
+    erasure does (``dashboard.registry.record_keys``)."""
+    n = len(timeline.consent_at)
+    registrants = rng.integers(0, 256, n)
+    cameras = rng.integers(0, 256, n_cameras)
+    requests = rng.integers(0, 256, n_requests)
+    completions = np.where(daily["completions"].to_numpy() > 0, rng.integers(0, 256, len(daily)), 0)
+    gone = timeline.withdrawn
+    district = np.asarray(where.district_code, dtype=object)
+    parts = [pd.DataFrame({"series": "registered", "day": _uk_days(timeline.consent_at[gone]),
+                           "district_code": district[gone], "key_sum": registrants[gone]}),
+             pd.DataFrame({"series": "withdrawn", "day": _uk_days(timeline.withdrawn_at[gone]),
+                           "district_code": district[gone], "key_sum": registrants[gone]})]
+    retired = pd.concat(parts).groupby(["series", "day", "district_code"], as_index=False)["key_sum"].sum()
+    retired["key_sum"] %= 256
+    return _Keys(
+        registrants=[None if w else int(k) for k, w in zip(registrants.tolist(), gone.tolist())],
+        cameras=cameras, requests=requests, completions=completions,
+        retired={"series": retired["series"].tolist(), "day": retired["day"].to_numpy().astype("datetime64[D]"),
+                 "district_code": retired["district_code"].tolist(), "key_sum": retired["key_sum"].to_numpy()})
+
+
 def _demo_users(conn: Connection, created_at: dt.datetime) -> tuple[dict[str, int], list[str]]:
     """Create the demo users (those not there already) with ``create_user``; return all their
     ids by username, and the usernames created now. Runs in the caller's transaction."""
@@ -399,7 +440,8 @@ def generate_demo(
         reset_registry(engine)
 
     root = np.random.Generator(np.random.PCG64(seed))
-    rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests, rng_audit = root.spawn(7)
+    # An eighth stream for the record keys, so the other seven (and every demo before keys) are unchanged.
+    rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests, rng_audit, rng_keys = root.spawn(8)
 
     timeline = story.build_timeline(rng_story, registrations, phases)
     kinds = np.asarray(list(SITE_KIND_P), dtype=object)
@@ -433,12 +475,17 @@ def generate_demo(
             registrations,
         )
         with _sqlite_load_cache(conn, _load_cache_kib(registrations)):
-            insert_columns(conn, Registrant.__table__, registrant_cols)
+            keys = _record_keys(rng_keys, timeline, where, len(cams.site_index), len(req), daily)
+            insert_columns(conn, Registrant.__table__, {**registrant_cols, "record_key": keys.registrants})
             insert_columns(conn, Site.__table__, _site_columns(site_kind, where, timeline))
-            n_cameras = insert_columns(conn, Camera.__table__, _camera_columns(cams, timeline))
+            n_cameras = insert_columns(conn, Camera.__table__, {**_camera_columns(cams, timeline),
+                                                                "record_key": keys.cameras})
             insert_columns(conn, Campaign.__table__, _campaign_columns(phases))
-            insert_columns(conn, CampaignDailyCount.__table__, _daily_columns(daily))
-            n_requests = insert_columns(conn, FootageRequest.__table__, _request_columns(req))
+            insert_columns(conn, CampaignDailyCount.__table__, {**_daily_columns(daily),
+                                                                "completion_keys": keys.completions})
+            insert_columns(conn, RetiredKey.__table__, keys.retired)
+            n_requests = insert_columns(conn, FootageRequest.__table__, {**_request_columns(req),
+                                                                         "record_key": keys.requests})
             insert_columns(conn, FootageRequestEvent.__table__, _event_columns(events))
             advance_id_sequences(
                 conn,

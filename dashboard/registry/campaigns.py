@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from dashboard.analytics.disclosure import KEY_RANGE, new_record_key
 from dashboard.registry.models import Campaign, CampaignDailyCount, utcnow
 
 UK = ZoneInfo("Europe/London")
@@ -38,10 +39,15 @@ def count_step(session: Session, slug: str | None, step: str, *, now: dt.datetim
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     column = getattr(CampaignDailyCount, step)
+    # A completion brings a fresh random key into the day's sum (the disclosure layer's cell key for
+    # the day's completions); never the registration's own key, so nothing links the two.
+    key = new_record_key() if step == "completions" else 0
     statement = insert(CampaignDailyCount).values(
-        campaign_id=campaign.id, day=day, **{s: (1 if s == step else 0) for s in FUNNEL_STEPS})
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["campaign_id", "day"], set_={step: column + 1}))
+        campaign_id=campaign.id, day=day, completion_keys=key, **{s: (1 if s == step else 0) for s in FUNNEL_STEPS})
+    update = {step: column + 1}
+    if key:
+        update["completion_keys"] = (CampaignDailyCount.completion_keys + key) % KEY_RANGE
+    session.execute(statement.on_conflict_do_update(index_elements=["campaign_id", "day"], set_=update))
     return True
 
 

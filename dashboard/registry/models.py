@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from dashboard.analytics.disclosure import new_record_key
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
@@ -72,6 +74,9 @@ class Registrant(Base):
     # When the retention check found it unconfirmed past the period; the grace period runs from here.
     retention_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     management_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The random record key of the disclosure-control layer (never shown or exported); erased with
+    # the personal data, its part in historical counts kept only in an anonymous daily sum (RetiredKey).
+    record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
@@ -147,6 +152,7 @@ class Camera(Base):
     retention_days: Mapped[int | None] = mapped_column(sa.SmallInteger)
     overlooks: Mapped[str] = mapped_column(sa.String(60), default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True, index=True)
+    record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, index=True)
 
@@ -229,6 +235,7 @@ class FootageRequest(Base):
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     footage_likely_overwritten: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     footage_useful: Mapped[bool | None] = mapped_column(sa.Boolean)
+    record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
 
     events: Mapped[list[FootageRequestEvent]] = relationship(
         back_populates="request", order_by="FootageRequestEvent.id", cascade="all, delete-orphan"
@@ -309,10 +316,32 @@ class CampaignDailyCount(Base):
     scans: Mapped[int] = mapped_column(sa.Integer, default=0)
     form_starts: Mapped[int] = mapped_column(sa.Integer, default=0)
     completions: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # The sum (mod 256) of a fresh random key drawn for each completion: the day's cell key for the
+    # disclosure-control layer. Never a registration's own key, so it links no registration to a campaign.
+    completion_keys: Mapped[int] = mapped_column(sa.Integer, default=0)
 
     __table_args__ = (
         sa.CheckConstraint("scans >= 0 AND form_starts >= 0 AND completions >= 0", name="non_negative"),
     )
+
+
+class RetiredKey(Base):
+    """What is left of erased registrations' record keys: their sum (mod 256) per UK day and district,
+    so historical counts (registrations made per day, owner withdrawals per day) keep their cell
+    keys, and so their published values, when a registration in them is erased. Anonymous: a sum of
+    random numbers per day and district.
+
+    ``series`` is 'registered' (by the day the registration was made) or 'withdrawn' (owner
+    withdrawals, by the day of withdrawal)."""
+
+    __tablename__ = "retired_key"
+
+    series: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    key_sum: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    __table_args__ = (sa.CheckConstraint("series IN ('registered', 'withdrawn')", name="series"),)
 
 
 class RateLimitCounter(Base):
@@ -361,6 +390,7 @@ class Crime(Base):
     crime_type: Mapped[str] = mapped_column(sa.String(60), index=True)
     last_outcome: Mapped[str] = mapped_column(sa.String(120), default="")
     context: Mapped[str] = mapped_column(sa.String(500), default="")
+    record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
 
     __table_args__ = (
         sa.CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat"),

@@ -38,6 +38,7 @@ from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, Registrant, Site, utcnow
+from dashboard.registry.record_keys import retire_keys
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.security import audit
 
@@ -46,7 +47,7 @@ MAX_PIN_FROM_POSTCODE_M = 1000
 RETENTION_MONTHS = 12  # the default of the RETENTION_MONTHS setting
 END_REASONS = ("owner", "request", "retention")  # Registrant.end_reason
 # What an erasure sets to NULL, for every reason alike (promise 6).
-ERASED_REGISTRANT_FIELDS = ("name", "email", "phone", "preferred_channel", "management_token_hash")
+ERASED_REGISTRANT_FIELDS = ("name", "email", "phone", "preferred_channel", "management_token_hash", "record_key")
 ERASED_SITE_FIELDS = ("address", "postcode", "lat", "lon", "easting_m", "northing_m")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 REFERENCE_PREFIX = "CCR-"
@@ -405,6 +406,12 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
     changed = max(now, utcnow())
     session.flush()
     registrant, site, camera = Registrant.__table__, Site.__table__, Camera.__table__
+    # The record keys go with the personal data; first their part in historical counts moves into
+    # the anonymous daily sums (record_keys.retire_keys), for the registrations really erased below.
+    keyed = {row.id: row for row in session.execute(
+        sa.select(registrant.c.id, registrant.c.record_key, registrant.c.consent_at, site.c.district_code)
+        .join(site, site.c.registrant_id == registrant.c.id)
+        .where(id_in(session, registrant.c.id, ids), registrant.c.status == "active"))}
     done = sorted(session.execute(
         sa.update(registrant).where(id_in(session, registrant.c.id, ids), registrant.c.status == "active",
                                     *([] if where is None else [where]))
@@ -413,6 +420,8 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
         .returning(registrant.c.id)).scalars().all())
     if not done:
         return Erased((), 0)
+    retire_keys(session, [(keyed[i].record_key, _aware(keyed[i].consent_at), keyed[i].district_code, why == "owner")
+                          for i in done if i in keyed], now)
     session.execute(sa.update(site).where(id_in(session, site.c.registrant_id, done))
                     .values(**dict.fromkeys(ERASED_SITE_FIELDS), updated_at=changed))
     sites = sa.select(site.c.id).where(id_in(session, site.c.registrant_id, done))
@@ -420,6 +429,13 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
                               .values(active=False, updated_at=changed)).rowcount
     session.expire_all()
     return Erased(tuple(done), int(cameras))
+
+
+def _aware(value) -> dt.datetime:
+    """A stored UTC time read through Core (naive datetime or text on SQLite) as an aware datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def withdraw(session: Session, registrant: Registrant, *, via: str, now: dt.datetime | None = None) -> None:

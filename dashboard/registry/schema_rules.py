@@ -41,6 +41,17 @@ ALLOWED = {
     ("campaign", "created_at"),
     ("campaign_daily_count", "campaign_id"),
 }
+# The disclosure-control layer's record keys: random whole numbers 0-255 (integer columns, which
+# cannot hold an address or a credential; the schema test checks their type).
+RECORD_KEY_COLUMNS = {
+    ("registrant", "record_key"),
+    ("camera", "record_key"),
+    ("footage_request", "record_key"),
+    ("crime", "record_key"),
+    ("campaign_daily_count", "completion_keys"),
+    ("retired_key", "key_sum"),
+}
+ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule
 # (a footage request is made by an officer; that says nothing about any registrant).
 STAFF_TABLES = {"app_user", "api_token", "login_session", "footage_request", "footage_request_event", "audit_event"}

@@ -40,6 +40,17 @@ def test_schema_has_no_column_for_camera_access_or_police_link(engine):
     assert forbidden_columns(columns) == []
 
 
+def test_record_key_columns_are_small_integers_that_cannot_hold_access_details(engine):
+    """The disclosure layer's record keys pass the name check only because they are integers."""
+    from dashboard.registry.schema_rules import RECORD_KEY_COLUMNS
+
+    insp = sa.inspect(engine)
+    types = {(t, c["name"]): c["type"] for t in insp.get_table_names() for c in insp.get_columns(t)}
+    assert RECORD_KEY_COLUMNS <= set(types)
+    for column in RECORD_KEY_COLUMNS:
+        assert isinstance(types[column], sa.Integer), (column, types[column])
+
+
 def test_schema_check_catches_a_forbidden_column_added_by_a_migration(engine):
     # The same check must fail when someone adds such a column to the real database.
     with engine.begin() as conn:
