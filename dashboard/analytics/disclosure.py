@@ -23,8 +23,9 @@ The table's noise for counts of ``k + max_perturbation`` and more is the maximum
 distribution on ``-max_perturbation..max_perturbation`` with mean 0 and the configured variance
 (sdcTools' ``ptable`` builds its tables the same way). Just above K the distribution is cut at
 ``k - count`` and renormalised, so figures there lean slightly upwards. To keep the adjustments of
-consecutive counts with the same cell key unrelated, the key is shifted by a fixed amount per count
-before the lookup (``_shift``). The layout of :meth:`PTable.frame` is ONS's (pcv, ckey, pvalue).
+different counts with the same cell key unrelated, the key is shifted by a fixed amount per count and
+shuffled by a fixed permutation before the lookup (``_lookup_keys``). The layout of
+:meth:`PTable.frame` is ONS's (pcv, ckey, pvalue), keyed by the looked-up column.
 
 No Dash and no database here: pure functions of numbers and arrays.
 """
@@ -117,10 +118,18 @@ def _probabilities_to_row(support: np.ndarray, p: np.ndarray) -> np.ndarray:
     return support[index].astype("int64")
 
 
-def _shift(counts: np.ndarray) -> np.ndarray:
-    """A fixed key offset per count, so that one cell key does not give consecutive counts the same
-    adjustment (documented; it hides nothing by being known)."""
-    return (np.asarray(counts, dtype="int64") * 167 + 89) % KEY_RANGE
+# A fixed shuffle of the 256 cell keys (seeded, so the same everywhere and documented; it hides
+# nothing by being known). Keys are uniform, so a shuffled key is uniform too.
+_SCRAMBLE = np.random.default_rng(20131).permutation(KEY_RANGE)
+
+
+def _lookup_keys(counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The column of the table to read for each (count, cell key): the key shifted by a fixed
+    amount per count and then shuffled, so that one cell key does not give different counts related
+    adjustments (without this, counts n and n+1 with the same key would read neighbouring or equal
+    entries of one sorted row)."""
+    shift = (np.asarray(counts, dtype="int64") * 167 + 89) % KEY_RANGE
+    return _SCRAMBLE[(np.asarray(keys, dtype="int64") + shift) % KEY_RANGE]
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ class PTable:
     def perturbation(self, counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """The adjustment for each (true count, cell key); 0 below ``k``."""
         counts = np.asarray(counts, dtype="int64")
-        keys = (np.asarray(keys, dtype="int64") + _shift(counts)) % KEY_RANGE
+        keys = _lookup_keys(counts, keys)
         row = np.minimum(counts, len(self.rows) - 1)
         out = self.rows[row, keys]
         return np.where(counts >= self.k, out, 0)
@@ -196,7 +205,7 @@ class PTable:
 
     def frame(self) -> pd.DataFrame:
         """The table in ONS's layout: pcv (the true count; the last row serves all larger counts),
-        ckey (the cell key after the per-count shift) and pvalue (the adjustment)."""
+        ckey (the column read: the cell key after ``_lookup_keys``) and pvalue (the adjustment)."""
         counts = np.repeat(np.arange(self.k, len(self.rows)), KEY_RANGE)
         keys = np.tile(np.arange(KEY_RANGE), len(self.rows) - self.k)
         return pd.DataFrame({"pcv": counts, "ckey": keys, "pvalue": self.rows[counts, keys]})
