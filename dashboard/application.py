@@ -23,6 +23,7 @@ from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
 from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
+from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
@@ -54,6 +55,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(coverage_files)
     server.register_blueprint(uptake_files)
     server.register_blueprint(audit_files)
+    server.register_blueprint(protection_files)
     init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
 
     @server.get("/sources")
