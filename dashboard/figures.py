@@ -11,38 +11,61 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.analytics.area_report import area_coverage
-from dashboard.analytics.coverage import suppressed_cells
-from dashboard.analytics.gap_report import GapQuery, GapReport, gap_report
+from dashboard.analytics.coverage import one_filter, published_cells
+from dashboard.analytics.gap_report import (GapCrimes, GapQuery, GapRegister, GapReport, build_report, gap_crimes,
+                                           gap_register)
 from dashboard.cache import OVERVIEW_TTL_S, VERSIONED_TTL_S, cache
-from dashboard.registry.crime_queries import latest_import
+from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
 
 
 def cells_shown(res: int, kind: str | None = None, placement: str | None = None,
-                registered_by: dt.date | None = None, direction_known: bool | None = None) -> pd.DataFrame:
-    """Suppressed counts per fixed cell from the in-memory snapshot of the register."""
+                direction_known: bool | None = None) -> pd.DataFrame:
+    """Published counts per fixed cell (``published_cells``) from the in-memory snapshot of the
+    register; at most one camera filter (ValueError otherwise)."""
     rt = runtime()
     counts, _ = rt.finder.cell_counts()
-    frame = counts.by_cell(res, kind=kind, placement=placement, registered_by=registered_by,
-                           direction_known=direction_known)
-    return suppressed_cells(frame, rt.settings.k_min)
+    frame = counts.by_cell(res, **one_filter(kind, placement, direction_known))
+    return published_cells(frame, rt.disclosure, res)
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _gap_crimes(crimes_version: int) -> GapCrimes:
+    """The imported crimes arranged for the gap analysis, once per import."""
+    rt = runtime()
+    with rt.sessions() as s:
+        return gap_crimes(rt.reference, located_crimes(s), unlocated_crimes(s))
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _gap_register(version: int) -> GapRegister:
+    """Registration keys by site and registrations per area, once per version of the register."""
+    with runtime().sessions() as s:
+        return gap_register(s)
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)
 def _report(query: GapQuery, version: int, crimes_version: int) -> GapReport:
     rt = runtime()
     index, _ = rt.finder.whole_register()
-    with rt.sessions() as s:
-        return gap_report(s, rt.reference, index, query, rt.settings.k_min)
+    return build_report(_gap_crimes(crimes_version), rt.reference, index, _gap_register(version), query,
+                        rt.disclosure, rt.settings.gap_min_crimes)
+
+
+def _crimes_version() -> int:
+    with runtime().sessions() as s:
+        return latest_import(s)
+
+
+def gap_months() -> tuple[dt.date, ...]:
+    """The imported months (the periods the gap analysis offers, besides all of them)."""
+    return _gap_crimes(_crimes_version()).months
 
 
 def report_for(query: GapQuery) -> GapReport:
     """The report for ``query`` on the register and crimes as they are now (cached per version of both)."""
-    rt = runtime()
-    _, version = rt.finder.whole_register()
-    with rt.sessions() as s:
-        crimes_version = latest_import(s)
-    return _report(query, version, crimes_version)
+    _, version = runtime().finder.whole_register()
+    return _report(query, version, _crimes_version())
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)
@@ -50,7 +73,7 @@ def _areas(level: str, radius_m: int, version: int) -> pd.DataFrame:
     rt = runtime()
     index, _ = rt.finder.whole_register()
     with rt.sessions() as s:
-        return area_coverage(s, rt.reference, index, level, radius_m, rt.settings.k_min)
+        return area_coverage(s, rt.reference, index, level, radius_m, rt.disclosure)
 
 
 def areas_for(level: str, radius_m: int) -> pd.DataFrame:
@@ -64,12 +87,14 @@ def _activity_frames() -> dict[str, pd.DataFrame]:
     from dashboard.registry import uptake_queries as q
 
     with runtime().sessions() as s:
-        return {"campaigns": q.campaign_days(s), "requests": q.requests(s)}
+        return {"campaigns": q.campaign_days(s), "campaign_list": q.campaign_list(s), "requests": q.requests(s)}
 
 
 def uptake_frames() -> dict[str, pd.DataFrame]:
-    """The frames the uptake page counts from: registrations and cameras from the in-memory
-    snapshot of the register (read-only; rebuilt when the register changes), campaign counts and
-    requests cached for half a minute."""
+    """The frames the uptake page counts from, each with its record keys (only ever turned into
+    cell keys by ``dashboard.analytics.uptake``): registrations, cameras and the retired key sums
+    of erased registrations from the in-memory snapshot of the register (read-only; rebuilt when
+    the register changes, so an erasure moves a key into the sums at once), campaign counts, the
+    campaign list and requests cached for half a minute."""
     frames, _ = runtime().finder.uptake_frames()
     return {**frames, **_activity_frames()}

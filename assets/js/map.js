@@ -25,7 +25,8 @@ window.ccr.map.cameraMarker = function (feature, latlng) {
   var colour = (feature.properties && feature.properties.colour) || "#57606a";
   return L.circleMarker(latlng, { radius: 6, weight: 2, color: "#ffffff", fillColor: colour, fillOpacity: 0.95 });
 };
-// Coverage cells: properties c (index into the palette, -1 when suppressed), n (cameras), r (registrations).
+// Coverage cells: properties c (index into the palette, -1 when suppressed), n (cameras), r (registrations),
+// both published through the disclosure-control layer (slightly adjusted).
 window.ccr.map.cellPalette = ["#dbe9f6", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
 window.ccr.map.cellColour = function (c) {
   return c < 0 ? "#bfbfbf" : window.ccr.map.cellPalette[c];
@@ -44,7 +45,8 @@ window.ccr.map.cellTooltip = function (feature, layer, context) {
   var p = feature.properties || {};
   var k = (context && context.hideout && context.hideout.k) || (context && context.props && context.props.hideout && context.props.hideout.k) || "K";
   var text = (p.c === undefined || p.c < 0)
-    ? "Fewer than " + k + " registrations: not shown"
-    : p.n.toLocaleString("en-GB") + " cameras from " + p.r.toLocaleString("en-GB") + " registrations";
+    ? "No number: fewer than " + k + " registrations, or hidden with this filter"
+    : "About " + p.n.toLocaleString("en-GB") + " cameras from about " + p.r.toLocaleString("en-GB") +
+      " registrations (adjusted to protect owners)";
   layer.bindTooltip(text);
 };

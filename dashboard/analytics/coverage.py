@@ -1,29 +1,88 @@
 """Coverage of the register on a fixed grid (H3 cells stored per site), as pure functions.
 
-A cell's counts are shown only when they are drawn from at least ``k`` registrations; the grid
-is fixed when a site is written, so no choice of area can split a suppressed cell.
+Every figure passes the disclosure-control layer (:class:`~dashboard.analytics.disclosure.Disclosure`,
+promise 4): a cell's registrations and cameras are published perturbed by their cell keys, and not
+at all when drawn from fewer than K registrations. The grid is fixed when a site is written, so no
+choice of area can split a cell; the query space is small on purpose (no date filter; at most one
+camera filter at a time: ``CAMERA_CHOICES``), so views cannot be chained to isolate a few owners.
 """
 from __future__ import annotations
 
 import functools
 
 import h3
+import numpy as np
 import pandas as pd
 
+from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.overview import district_table
+from dashboard.components.colour import quantile_breaks
+from dashboard.registry.vocab import CAMERA_KINDS
+
+# The one "Cameras" choice of the page: value -> (label, the by_cell filter it stands for).
+CAMERA_CHOICES: dict[str, tuple[str, dict]] = {
+    "all": ("All cameras", {}),
+    **{f"kind:{code}": (label, {"kind": code}) for code, label in CAMERA_KINDS.items()},
+    "placement:outdoor": ("Outdoors", {"placement": "outdoor"}),
+    "placement:indoor": ("Indoors", {"placement": "indoor"}),
+    "direction:known": ("Direction known", {"direction_known": True}),
+    "direction:unknown": ("Direction not known", {"direction_known": False}),
+}
+FILTER_NAMES = ("kind", "placement", "direction_known")
+NO_DATE_FILTER = ("registered_by is no longer offered: a date filter on the coverage map would show where the "
+                  "first, few registrations were made (the staff pilot before the public launch), so coverage is "
+                  "only published for the register as it is today.")
+ONE_FILTER = ("Use one camera filter at a time (kind, placement or direction_known): combining filters could "
+              "narrow a cell down to a handful of owners.")
+# At this grid a cell with fewer than K registrations is not drawn at all: a grey cell of ~0.1 km²
+# would place a registrant more precisely than the medium grid (~0.7 km²) ever does.
+FINEST_RESOLUTION = 9
+LEVELS_NOTE = ("Each cell size, and districts and small areas, are adjusted separately, so the figures of one level "
+               "need not add up exactly to those of another: adding up or subtracting adjusted figures gives only "
+               "noise, never a hidden count.")
 
 
-def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Cells with their counts, or NA where they are drawn from fewer than ``k`` registrations.
+def one_filter(kind: str | None = None, placement: str | None = None, direction_known: bool | None = None) -> dict:
+    """The camera filter as ``by_cell`` keywords, refusing more than one at a time (ValueError).
 
-    A filtered view (one camera kind, say) could be subtracted from the unfiltered one to give
-    the cameras the filter left out; so a cell is also hidden when those are drawn from 1 to
-    ``k - 1`` registrations (``registrations_left_out``, when the frame has it).
+    >>> one_filter(kind="dome")
+    {'kind': 'dome', 'placement': None, 'direction_known': None}
+    >>> one_filter(kind="dome", placement="indoor")
+    Traceback (most recent call last):
+    ValueError: Use one camera filter at a time (kind, placement or direction_known): combining filters could \
+narrow a cell down to a handful of owners.
+    """
+    given = {"kind": kind, "placement": placement, "direction_known": direction_known}
+    if sum(v is not None for v in given.values()) > 1:
+        raise ValueError(ONE_FILTER)
+    return given
+
+
+def camera_choice(filters: dict) -> str:
+    """The ``CAMERA_CHOICES`` value of a filter (``one_filter``'s keywords).
+
+    >>> camera_choice({"direction_known": False}), camera_choice({})
+    ('direction:unknown', 'all')
+    """
+    wanted = {k: v for k, v in filters.items() if v is not None}
+    return next(value for value, (_, f) in CAMERA_CHOICES.items() if f == wanted)
+
+
+def published_cells(by_cell: pd.DataFrame, layer: Disclosure, resolution: int) -> pd.DataFrame:
+    """The cells as they may be drawn: published counts, or none.
+
+    - registrations and cameras: ``layer.counts`` with the cell keys of the registrations and of
+      the cameras counted; NA (``suppressed``) when drawn from fewer than K registrations;
+    - in a filtered view, a cell is also hidden when the cameras the filter leaves out belong to
+      1 to K-1 registrations (``registrations_left_out``): the filtered and unfiltered figures are
+      perturbed independently, but a hidden number is not offered up for subtraction at all;
+    - at the finest grid (``FINEST_RESOLUTION``) a cell with fewer than K registrations is not
+      listed at all; at the coarser grids it is drawn grey (``layer.present``).
 
     Parameters
     ----------
-    by_cell : columns cell, registrations, cameras (one row per cell with any active camera),
-        optionally registrations_left_out
+    by_cell : ``CellCounts.by_cell``'s columns (cell, registrations, registrations_key, cameras,
+        cameras_key and optionally registrations_left_out)
 
     Returns
     -------
@@ -31,23 +90,51 @@ def suppressed_cells(by_cell: pd.DataFrame, k: int) -> pd.DataFrame:
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"cell": ["b", "a", "c"], "registrations": [8, 7, 9], "cameras": [12, 30, 9],
-    ...                       "registrations_left_out": [0, 0, 2]})
-    >>> suppressed_cells(frame, 8).to_dict("list")
+    >>> from dashboard.analytics.disclosure import PTable
+    >>> layer = Disclosure(PTable.build(8, 0, 0.0))  # no adjustment: the rules alone
+    >>> frame = pd.DataFrame({"cell": ["b", "a", "c"], "registrations": [8, 7, 9], "registrations_key": [1, 2, 3],
+    ...                       "cameras": [12, 30, 9], "cameras_key": [4, 5, 6], "registrations_left_out": [0, 0, 2]})
+    >>> published_cells(frame, layer, 8).to_dict("list")
     {'cell': ['a', 'b', 'c'], 'registrations': [None, 8, None], 'cameras': [None, 12, None], \
 'suppressed': [True, False, True]}
+    >>> published_cells(frame, layer, 9)["cell"].tolist()  # 'a' (7 registrations) is not listed at all
+    ['b', 'c']
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    out = by_cell.sort_values("cell").reset_index(drop=True)
-    hidden = out["registrations"] < k
-    if "registrations_left_out" in out:
-        hidden |= out["registrations_left_out"].between(1, k - 1)
-    out = out[["cell", "registrations", "cameras"]]
-    for column in ("registrations", "cameras"):
-        out[column] = out[column].astype("Int64").mask(hidden)
-    out["suppressed"] = hidden.to_numpy()
-    return out
+    frame = by_cell if by_cell["cell"].is_monotonic_increasing else by_cell.sort_values("cell")
+    true_registrations = frame["registrations"].to_numpy()
+    registrations = layer.counts(true_registrations, frame["registrations_key"].to_numpy())
+    cameras = layer.counts(frame["cameras"].to_numpy(), frame["cameras_key"].to_numpy())
+    at_least_k = ~np.asarray(registrations.isna())
+    hidden = ~at_least_k
+    if "registrations_left_out" in frame:
+        left_out = frame["registrations_left_out"].to_numpy()
+        hidden |= (left_out >= 1) & (left_out < layer.k)
+    drawn = at_least_k if resolution >= FINEST_RESOLUTION else layer.present(true_registrations)
+    registrations[hidden] = pd.NA
+    cameras[hidden] = pd.NA
+    return pd.DataFrame({"cell": frame["cell"].to_numpy(object)[drawn], "registrations": registrations[drawn],
+                         "cameras": cameras[drawn], "suppressed": hidden[drawn]})
+
+
+def legend_breaks(values: list[float], min_step: int) -> list[float]:
+    """Upper bounds of the colour classes of counts: about equal numbers of cells per class
+    (``quantile_breaks``), with classes merged until the bounds are at least ``min_step`` apart,
+    so that a count moved by at most ``min_step`` (the layer's largest adjustment) changes colour
+    by at most one class.
+
+    >>> legend_breaks([8, 9, 10, 11, 12, 13, 20, 30, 40, 300], 3)
+    [9.0, 13.0, 30.0, 300.0]
+    >>> legend_breaks([], 3)
+    []
+    """
+    kept: list[float] = []
+    breaks = quantile_breaks(values)
+    for i, upper in enumerate(breaks):
+        if not kept or upper - kept[-1] >= min_step:
+            kept.append(upper)
+        elif i == len(breaks) - 1:
+            kept[-1] = upper  # the last class must reach the largest value
+    return kept
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -77,16 +164,17 @@ def cell_centre(cell: str) -> list[float]:
     return [round(lng, 6), round(lat, 6)]
 
 
-def area_table(by_area: pd.DataFrame, areas: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Registrations, cameras and rates per 1,000 households for every area of one level, with
-    primary and secondary suppression (the overview's district rules, for any level).
+def area_table(by_area: pd.DataFrame, areas: pd.DataFrame, layer: Disclosure) -> pd.DataFrame:
+    """Registrations, cameras and rates per 1,000 households for every area of one level, through
+    the layer (the overview's district rules, for any level).
 
     Parameters
     ----------
-    by_area : columns area_code, registrations, cameras
+    by_area : columns area_code, registrations, registrations_key, cameras, cameras_key
+        (``registrations_by_area``)
     areas : columns code, name, households (Census counts for districts; estimates for LSOAs)
     """
-    return district_table(by_area.rename(columns={"area_code": "district_code"}), areas, k)
+    return district_table(by_area.rename(columns={"area_code": "district_code"}), areas, layer)
 
 
 HOUSEHOLDS_SOURCE = {

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify
 from flask_login import current_user
 
-from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, cell_centre, cell_polygon
-from dashboard.analytics.suppression import suppress
+from dashboard.analytics.overview import LEVELS_NOTE as OVERVIEW_NOTE
+from dashboard.analytics.overview import district_table, districts_covered, headline
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE, cell_centre, cell_polygon
 from dashboard.api.near_json import near_cameras_json
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
@@ -35,27 +35,34 @@ OFFICERS = ("officer",)
 
 
 @blueprint.get("/summary")
-@endpoint("GET", "/api/v1/summary", summary="Headline figures of the register (K-suppressed)", roles=ROLES)
+@endpoint("GET", "/api/v1/summary", summary="Headline figures of the register (through the disclosure-control layer)",
+          roles=ROLES)
 def summary():
     rt = runtime()
-    k = rt.settings.k_min
+    layer = rt.disclosure
     now = utcnow()
     with rt.sessions() as s:
         result = registry_summary(s, now)
-    table = district_table(result.by_district, rt.reference.districts, k)
-    clean = table.astype(object).where(table.notna(), None)
+    table = district_table(result.by_district, rt.reference.districts, layer)
+    figures = headline(result, layer)
+
+    def number(v, kind=int):
+        return None if v is None or pd.isna(v) else kind(v)
+
     return {
         "as_of": now.isoformat(timespec="seconds"),
-        "k_min": k,
-        "active_registrations": suppress(result.active_registrations, k).value,
-        "active_cameras": suppress(result.active_cameras, k, basis=result.active_registrations).value,
-        "registrations_last_7_days": suppress(result.registrations_last_7_days, k).value,
-        "districts_covered": districts_covered(result.by_district, k),
+        "k_min": layer.k,
+        "note": f"{layer.describe()} {OVERVIEW_NOTE}",
+        "active_registrations": figures.active_registrations,
+        "active_cameras": figures.active_cameras,
+        "registrations_last_7_days": figures.registrations_last_7_days,
+        "recent_days_from": figures.first_recent_day.isoformat(),
+        "districts_covered": districts_covered(table),
         "districts": [
-            {"code": r.code, "name": r.name, "households": int(r.households),
-             "registrations": None if r.registrations is None else int(r.registrations),
-             "registrations_per_1000": r.registrations_per_1000}
-            for r in clean.itertuples()
+            {"code": r.code, "name": r.name, "households": number(r.households),
+             "registrations": number(r.registrations), "cameras": number(r.cameras),
+             "registrations_per_1000": number(r.registrations_per_1000, float)}
+            for r in table.itertuples()
         ],
     }
 
@@ -156,22 +163,24 @@ def create_registration(body: RegistrationIn):
 
 
 @blueprint.get("/coverage/cells")
-@endpoint("GET", "/api/v1/coverage/cells", summary="Active cameras per cell of the fixed H3 grid (K-suppressed)",
+@endpoint("GET", "/api/v1/coverage/cells", summary="Active cameras per cell of the fixed H3 grid (through the "
+          "disclosure-control layer; at most one camera filter; no date filter)",
           roles=("analyst", "lead"), query=CoverageCellsQuery, response=CoverageCells)
 def coverage_cells(query: CoverageCellsQuery):
     rt = runtime()
-    shown = cells_shown(query.res, query.kind, query.placement, query.registered_by, query.direction_known)
+    shown = cells_shown(query.res, query.kind, query.placement, query.direction_known)
     cells = [
         {"cell": c, "centre": cell_centre(c), "polygon": cell_polygon(c),
          "cameras": None if hidden else int(cams), "registrations": None if hidden else int(regs), "suppressed": hidden}
         for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
     ]
-    return {"res": query.res, "k": rt.settings.k_min, "cells": cells}
+    return {"res": query.res, "k": rt.disclosure.k, "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}",
+            "cells": cells}
 
 
 @blueprint.get("/coverage/areas")
 @endpoint("GET", "/api/v1/coverage/areas", summary="Registrations, cameras, postcodes with a camera nearby and ground "
-          "in view per district or LSOA (K-suppressed)",
+          "in view per district or LSOA (through the disclosure-control layer)",
           roles=("analyst", "lead"), query=CoverageAreasQuery, response=CoverageAreas)
 def coverage_areas(query: CoverageAreasQuery):
     rt = runtime()
@@ -183,13 +192,14 @@ def coverage_areas(query: CoverageAreasQuery):
     rows = [{"code": r.code, "name": r.name, "households": number(r.households, lambda x: round(float(x), 1)),
              "registrations": number(r.registrations), "cameras": number(r.cameras),
              "registrations_per_1000": number(r.registrations_per_1000, float),
-             "cameras_per_1000": number(r.cameras_per_1000, float), "postcodes": int(r.postcodes),
-             "postcodes_near_share": number(r.share_postcodes_near, float), "area_km2": float(r.area_km2),
+             "cameras_per_1000": number(r.cameras_per_1000, float), "postcodes": number(r.postcodes),
+             "postcodes_near_share": number(r.share_postcodes_near, float), "area_km2": number(r.area_km2, float),
              "in_view_km2": number(r.in_view_km2, float), "in_view_share": number(r.share_in_view, float),
              "suppressed": bool(pd.isna(r.registrations))}
             for r in table.itertuples()]
-    return {"level": query.level, "near_m": query.near_m, "k": rt.settings.k_min,
-            "households_source": HOUSEHOLDS_SOURCE[query.level], "areas": rows}
+    return {"level": query.level, "near_m": query.near_m, "k": rt.disclosure.k,
+            "households_source": HOUSEHOLDS_SOURCE[query.level],
+            "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}", "areas": rows}
 
 
 @blueprint.get("/openapi.json")

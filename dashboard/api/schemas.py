@@ -186,30 +186,53 @@ class RegistrationOut(BaseModel):
     management_url: str
 
 
+NEAR_CHOICES_M = (50, 100, 200)
+
+
 class CoverageCellsQuery(BaseModel):
-    """Which grid and which cameras to count."""
+    """Which grid and which cameras to count: at most one of kind, placement and direction_known;
+    no date filter (registered_by is refused with the reason)."""
 
     model_config = ConfigDict(extra="forbid")
 
     res: int = Field(8, ge=7, le=9, description="H3 resolution: 7 (~5.2 km² cells), 8 (~0.74 km²) or 9 (~0.11 km²)")
     kind: Literal["doorbell", "fixed", "dome", "ptz", "other"] | None = None
     placement: Literal["outdoor", "indoor"] | None = None
-    registered_by: dt.date | None = Field(None, description="count registrations made on or before this date")
     direction_known: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_date_filter(cls, data):
+        from dashboard.analytics.coverage import NO_DATE_FILTER
+
+        if isinstance(data, dict) and "registered_by" in data:
+            raise ValueError(f"[registered_by] {NO_DATE_FILTER}")
+        return data
+
+    @model_validator(mode="after")
+    def _one_filter(self):
+        from dashboard.analytics.coverage import ONE_FILTER
+
+        given = [name for name in ("kind", "placement", "direction_known") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"[{given[1]}] {ONE_FILTER} Given: {', '.join(given)}.")
+        return self
 
 
 class CoverageCell(BaseModel):
     cell: str
     centre: list[float] = Field(description="[lon, lat]")
     polygon: list[list[float]] = Field(description="closed ring of [lon, lat]")
-    cameras: int | None = Field(description="null when suppressed")
-    registrations: int | None = Field(description="null when suppressed")
+    cameras: int | None = Field(description="published (slightly adjusted); null when not shown")
+    registrations: int | None = Field(description="published (slightly adjusted); null when not shown")
     suppressed: bool
 
 
 class CoverageCells(BaseModel):
     res: int
-    k: int = Field(description="cells with fewer registrations than this are suppressed")
+    k: int = Field(description="cells drawn from fewer registrations than this show no number (and at res 9 are "
+                               "not listed)")
+    note: str = Field(description="how the figures are adjusted to protect owners")
     cells: list[CoverageCell]
 
 
@@ -217,23 +240,32 @@ class CoverageAreasQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Literal["district", "lsoa"] = Field("district", description="districts or small areas (LSOA 2021)")
-    near_m: Literal[50, 100, 200] = Field(100, description="distance for the share of postcodes with a camera nearby")
+    near_m: int = Field(100, description="distance in metres for the share of postcodes with a camera nearby: "
+                                         "50, 100 or 200", json_schema_extra={"enum": list(NEAR_CHOICES_M)})
+
+    @field_validator("near_m")
+    @classmethod
+    def _near(cls, v: int) -> int:
+        if v not in NEAR_CHOICES_M:
+            raise ValueError(f"Choose one of: {', '.join(map(str, NEAR_CHOICES_M))} (metres).")
+        return v
 
 
 class CoverageArea(BaseModel):
     code: str
     name: str
     households: float | None
-    registrations: int | None = Field(description="null when suppressed")
-    cameras: int | None = Field(description="null when suppressed")
+    registrations: int | None = Field(description="published (slightly adjusted); null when not shown")
+    cameras: int | None = Field(description="published (slightly adjusted); null when not shown")
     registrations_per_1000: float | None
     cameras_per_1000: float | None
-    postcodes: int = Field(description="postcodes (with coordinates) in the area")
-    postcodes_near_share: float | None = Field(description="share 0..1 of them with a registered camera within near_m; "
-                                                          "null when drawn from fewer than k registrations")
-    area_km2: float
-    in_view_km2: float | None = Field(description="ground inside the union of the cameras' fields of view (5 m grid); "
-                                                  "null when drawn from fewer than k registrations")
+    postcodes: int | None = Field(description="postcodes (with coordinates) in the area")
+    postcodes_near_share: float | None = Field(description="share 0..1 of them with a registered camera within near_m "
+                                                          "(from the published count); null when drawn from fewer "
+                                                          "than k registrations")
+    area_km2: float | None
+    in_view_km2: float | None = Field(description="ground inside the union of the cameras' fields of view (5 m grid), "
+                                                  "slightly adjusted; null when drawn from fewer than k registrations")
     in_view_share: float | None
     suppressed: bool
 
@@ -243,11 +275,20 @@ class CoverageAreas(BaseModel):
     near_m: int
     k: int
     households_source: str
+    note: str = Field(description="how the figures are adjusted to protect owners")
     areas: list[CoverageArea]
 
 
+ADJUSTED = ("adjusted by the disclosure-control layer (moved by at most a few, the same way for the same "
+            "records); null when not shown")
+DIFFERENCE = ("a difference of two published fixed-calendar running totals (counted from the first record, whatever "
+              "range is asked), so moving from/to gives nothing new; null when fewer than k, or when a total it is "
+              "drawn from is not shown")
+
+
 class MetricsQuery(BaseModel):
-    """A date range for the pilot metrics (UK days, both included)."""
+    """A date range for the pilot metrics (UK days, both included). Figures below force level
+    (campaigns, footage requests) are for the whole UK weeks (Monday to Sunday) holding the range."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -265,57 +306,72 @@ class MetricsQuery(BaseModel):
 
 class UptakeDay(BaseModel):
     day: dt.date
-    registrations: int | None = Field(description="null when hidden (see k)")
-    cameras: int | None
-    total: int | None = Field(description="registrations so far; published only in steps of at least k")
+    registrations: int | None = Field(description=f"registrations made that UK day: {DIFFERENCE}")
+    cameras: int | None = Field(description=f"cameras registered with them: {DIFFERENCE}")
+    total: int | None = Field(description="registrations made from the start to the end of the day (erased ones "
+                                          f"included): the fixed-calendar running total, {ADJUSTED}")
 
 
 class UptakeDistrict(BaseModel):
     code: str
     name: str
-    registrations: int | None
-    cameras: int | None
-    registrations_per_1000: float | None
+    registrations: int | None = Field(description=f"active registrations now, {ADJUSTED} (below k)")
+    cameras: int | None = Field(description=f"their active cameras, {ADJUSTED} (or when registrations are)")
+    registrations_per_1000: float | None = Field(description="per 1,000 households, from the published registrations")
 
 
 class UptakeCampaign(BaseModel):
     campaign: str
     channel: str
-    scans: int
-    form_starts: int
-    completions: int | None = Field(description="registrations; null when fewer than k")
+    scans: int | None = Field(description="page visits in the weeks, exact (they count no person)")
+    form_starts: int | None = Field(description="page visits in the weeks, exact (they count no person)")
+    completions: int | None = Field(description=f"registrations in the weeks: {DIFFERENCE} (weekly totals)")
     start_rate: float | None
-    completion_rate: float | None
+    completion_rate: float | None = Field(description="from the published completions; null when they are")
 
 
 class UptakeMetrics(BaseModel):
     from_: dt.date = Field(alias="from")
     to: dt.date
-    k: int
-    daily: list[UptakeDay]
-    by_district: list[UptakeDistrict]
-    funnel: list[UptakeCampaign]
+    k: int = Field(description="counts below k are not shown")
+    total_before: int | None = Field(description="the running total at the end of the day before from: a range's "
+                                                 "registrations are the last day's total minus this")
+    daily: list[UptakeDay] = Field(description="force-wide, per UK day")
+    by_district: list[UptakeDistrict] = Field(description="every district, as the register is now")
+    funnel_from: dt.date = Field(description="campaigns are shown for whole weeks: the Monday of from's week")
+    funnel_to: dt.date = Field(description="the Sunday of to's week")
+    funnel: list[UptakeCampaign] = Field(description="every campaign, over funnel_from..funnel_to")
 
 
 class RequestGroup(BaseModel):
     group: str
-    requests: int | None
-    answered: int | None
-    response_rate: float | None
-    footage_provided: int | None
-    useful: int | None
+    requests: int | None = Field(description=DIFFERENCE)
+    answered: int | None = Field(description=DIFFERENCE)
+    response_rate: float | None = Field(description="answered of those not withdrawn, from published counts; null "
+                                                    "when either is not shown")
+    footage_provided: int | None = Field(description=DIFFERENCE)
+    useful: int | None = Field(description=DIFFERENCE)
+
+
+class RequestWeek(BaseModel):
+    week: dt.date = Field(description="its Monday")
+    requests: int | None = Field(description=f"requests sent in the week: {DIFFERENCE}")
+    total: int | None = Field(description=f"requests sent from the start to the week's end, {ADJUSTED}")
 
 
 class RequestMetrics(BaseModel):
-    from_: dt.date = Field(alias="from")
-    to: dt.date
-    k: int
-    requests: int | None = Field(description="null when fewer than k requests were sent in the range")
-    by_status: dict[str, int | None] | None
-    response_rate: float | None
-    median_days_to_footage: float | None
-    p90_days_to_footage: float | None
-    useful_share: float | None
-    too_late: int | None = Field(description="sent after the footage was likely overwritten")
-    by_district: list[RequestGroup]
-    by_crime_category: list[RequestGroup]
+    from_: dt.date = Field(alias="from", description="the Monday of the asked from's week (requests are counted in "
+                                                     "whole UK weeks)")
+    to: dt.date = Field(description="the Sunday of the asked to's week")
+    k: int = Field(description="counts below k are not shown")
+    requests: int | None = Field(description=f"requests sent in the weeks: {DIFFERENCE} (weekly totals)")
+    by_status: dict[str, int | None] = Field(description=f"by current status, each {DIFFERENCE}")
+    response_rate: float | None = Field(description="from published counts; null when either is not shown")
+    median_days_to_footage: float | None = Field(description="to 0.1 day; null unless at least k requests provided "
+                                                             "footage")
+    p90_days_to_footage: float | None = Field(description="to 0.1 day; null unless at least k provided footage")
+    useful_share: float | None = Field(description="from published counts; null when either is not shown")
+    too_late: int | None = Field(description=f"sent after the footage was likely overwritten: {DIFFERENCE}")
+    weekly: list[RequestWeek]
+    by_district: list[RequestGroup] = Field(description="every district, and 'Not recorded or other'")
+    by_crime_category: list[RequestGroup] = Field(description="every police.uk category, and 'Not recorded or other'")

@@ -2,27 +2,30 @@
 per district or small area (rates per 1,000 households, postcodes with a camera nearby, ground in
 view), with CSV/GeoJSON/GeoPackage downloads of both.
 
-Only counts per cell or area reach this page, and nothing drawn from fewer than K registrations
-shows a number (promise 4). The grid is fixed when a site is written, so no view can split a cell.
+Only counts per cell or area reach this page, each through the disclosure-control layer (promise 4):
+slightly adjusted by its cell key, and nothing drawn from fewer than K registrations shows a number
+(at the finest grid such a cell is not drawn at all). The grid is fixed when a site is written, so no
+view can split a cell; there is no date filter and one camera filter at a time.
 """
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely.geometry
 from dash import Input, Output, html
 from flask import Blueprint, Response, abort, request
 
-from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, cell_geometry
+from dashboard.analytics.coverage import (CAMERA_CHOICES, FINEST_RESOLUTION, HOUSEHOLDS_SOURCE, LEVELS_NOTE,
+                                          NO_DATE_FILTER, camera_choice, cell_geometry, legend_breaks, one_filter)
 from dashboard.analytics.exports import FORMATS, export_bytes
-from dashboard.analytics.gap_report import DEFAULT_RADIUS_M
-from dashboard.components.colour import BLUES, colour_for, quantile_breaks
+from dashboard.api.schemas import NEAR_CHOICES_M
+from dashboard.components.colour import BLUES
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, district_outlines, js
 from dashboard.figures import areas_for, cells_shown
@@ -32,15 +35,15 @@ from dashboard.registry.vocab import CAMERA_KINDS
 from dashboard.runtime_access import runtime
 
 PREFIX = "coverage-"
-RES, KIND, PLACEMENT, DIRECTION, BY = ("coverage-res", "coverage-kind", "coverage-placement", "coverage-direction",
-                                       "coverage-by")
+RES, CAMERAS = "coverage-res", "coverage-cameras"
 MAP, CELLS, LEGEND, SUMMARY = "coverage-map", "coverage-cells", "coverage-legend", "coverage-summary"
+PROTECTION = "coverage-protection"
 LEVEL, AREAS, AREAS_NOTE = "coverage-level", "coverage-areas", "coverage-areas-note"
 NEAR, AREA_MAP, AREA_LAYER, AREA_LEGEND = ("coverage-near", "coverage-area-map", "coverage-area-layer",
                                            "coverage-area-legend")
 CELL_EXPORTS, AREA_EXPORTS = "coverage-cell-exports", "coverage-area-exports"
 PATH = "/coverage"
-NEAR_CHOICES_M = (50, 100, 200)
+DEFAULT_NEAR_M = 100
 AREA_COLUMNS = [
     {"field": "name", "headerName": "Area", "flex": 2, "filter": True, "minWidth": 180},
     {"field": "households", "headerName": "Households", "type": "numericColumn"},
@@ -57,42 +60,43 @@ RESOLUTIONS = {7: "Large (about 5 km² each)", 8: "Medium (about 0.7 km²)", 9: 
 ALL = "all"
 
 
-def cell_query(res, kind, placement, direction, by, *, strict: bool = False) -> dict:
-    """Checked cell filters from page controls or URL arguments. The page's controls can only
-    send known values (a forged one means "all"); with ``strict`` an unknown value raises
-    ValueError naming it, for URLs typed or scripted by hand."""
-    checks = [("res", res, {"7", "8", "9"}), ("kind", kind, set(CAMERA_KINDS)),
-              ("placement", placement, {"outdoor", "indoor"}), ("direction", direction, {"known", "unknown"})]
-    for name, value, allowed in checks:
-        if strict and value not in (None, "", ALL) and str(value) not in allowed:
-            raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
-    try:
-        registered_by = dt.date.fromisoformat(by) if by else None
-    except (TypeError, ValueError):
-        if strict:
-            raise ValueError(f"by must be a date like 2026-09-01, got {by!r}") from None
-        registered_by = None
+def cell_query(res, cameras) -> dict:
+    """Checked cell filters from the page's controls: the cell size and the one "Cameras" choice.
+    The controls can only send known values; a forged one means the default (medium cells, all
+    cameras)."""
+    choice = cameras if cameras in CAMERA_CHOICES else ALL
     return {"res": int(res) if str(res) in {"7", "8", "9"} else 8,
-            "kind": _choice(kind) if _choice(kind) in CAMERA_KINDS else None,
-            "placement": _choice(placement) if _choice(placement) in ("outdoor", "indoor") else None,
-            "direction_known": {"known": True, "unknown": False}.get(_choice(direction)),
-            "registered_by": registered_by}
+            **one_filter(**CAMERA_CHOICES[choice][1])}
+
+
+def export_cell_query(args) -> dict:
+    """Checked cell filters from an export URL (typed or scripted by hand): res and at most one
+    of kind, placement, direction; ValueError naming what is wrong."""
+    if "by" in args or "registered_by" in args:
+        raise ValueError(NO_DATE_FILTER)
+    checks = [("res", {"7", "8", "9"}), ("kind", set(CAMERA_KINDS)), ("placement", {"outdoor", "indoor"}),
+              ("direction", {"known", "unknown"})]
+    for name, allowed in checks:
+        value = args.get(name)
+        if value not in (None, "", ALL) and value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
+    return {"res": int(args.get("res") or 8),
+            **one_filter(_choice(args.get("kind")), _choice(args.get("placement")),
+                         {"known": True, "unknown": False}.get(_choice(args.get("direction"))))}
 
 
 def _cells(query: dict) -> pd.DataFrame:
-    return cells_shown(query["res"], query["kind"], query["placement"], query["registered_by"],
-                       query["direction_known"])
+    return cells_shown(query["res"], query["kind"], query["placement"], query["direction_known"])
 
 
 def _cell_args(query: dict) -> str:
     direction = {True: "known", False: "unknown"}.get(query["direction_known"])
-    args = {"res": query["res"], "kind": query["kind"], "placement": query["placement"], "direction": direction,
-            "by": query["registered_by"].isoformat() if query["registered_by"] else None}
+    args = {"res": query["res"], "kind": query["kind"], "placement": query["placement"], "direction": direction}
     return urlencode({k: v for k, v in args.items() if v is not None})
 
 
 def _near(value) -> int:
-    return int(value) if str(value) in {str(r) for r in NEAR_CHOICES_M} else DEFAULT_RADIUS_M
+    return int(value) if str(value) in {str(r) for r in NEAR_CHOICES_M} else DEFAULT_NEAR_M
 
 
 files = Blueprint("coverage_files", __name__)
@@ -100,7 +104,7 @@ files = Blueprint("coverage_files", __name__)
 
 @files.get(f"{PATH}/export/<layer>.<fmt>")
 def export(layer: str, fmt: str):
-    """The cell layer or the area table as CSV, GeoJSON or GeoPackage, suppressed as on the page
+    """The cell layer or the area table as CSV, GeoJSON or GeoPackage, published as on the page
     (the access guard admits this page's roles)."""
     if layer not in ("cells", "areas") or fmt not in FORMATS:
         abort(404)
@@ -108,10 +112,9 @@ def export(layer: str, fmt: str):
     try:
         if a.get("level") not in (None, "district", "lsoa") or a.get("near") not in (None, *map(str, NEAR_CHOICES_M)):
             raise ValueError(f"level must be district or lsoa and near one of {', '.join(map(str, NEAR_CHOICES_M))}")
-        query = cell_query(a.get("res"), a.get("kind"), a.get("placement"), a.get("direction"), a.get("by"),
-                           strict=True)
+        query = export_cell_query(a) if layer == "cells" else None
     except ValueError as exc:
-        return Response(f"Cannot export: {exc}.", status=400, mimetype="text/plain")
+        return Response(f"Cannot export: {str(exc).rstrip('.')}.", status=400, mimetype="text/plain")
     if layer == "cells":
         frame = _cells(query)
         shapes = [shapely.geometry.shape(cell_geometry(c)) for c in frame["cell"]]
@@ -133,59 +136,87 @@ def _export_links(layer: str, args: str) -> list:
                    id=f"{PREFIX}export-{layer}-{fmt}", className="me-2", download="") for fmt in FORMATS]
 
 
-def _features(cells: pd.DataFrame, k: int) -> tuple[dict, list[float], float]:
+def _features(cells: pd.DataFrame, layer) -> tuple[dict, list[float], float]:
     """The cells as GeoJSON, kept small (a whole-force layer at the finest grid has ~9,000 cells):
-    properties are ``c``, the colour's index in ``BLUES`` and, for shown cells only, the counts
-    ``n`` (cameras) and ``r`` (registrations), or none when suppressed; ``assets/js/map.js`` styles them and writes the
-    tooltips. A suppressed cell carries no number at all."""
-    shown = cells.loc[~cells["suppressed"], "cameras"].astype(float).tolist()
-    breaks = quantile_breaks(shown)
+    properties are ``c``, the colour's index in ``BLUES`` and, for shown cells only, the published
+    counts ``n`` (cameras) and ``r`` (registrations), or none when not shown; ``assets/js/map.js``
+    styles them and writes the tooltips. A cell without a published number carries no number at all."""
+    hidden = cells["suppressed"].to_numpy(bool)
+    cameras = cells["cameras"].to_numpy(dtype="float64", na_value=np.nan)
+    registrations = cells["registrations"].to_numpy(dtype="float64", na_value=np.nan)
+    shown = cameras[~hidden].tolist()
+    breaks = legend_breaks(shown, layer.ptable.max_perturbation)
+    # class_index for every cell at once: the first class whose upper bound holds the value
+    # (the last when none does); one class is drawn in the darkest blue (class_colours).
+    index = np.minimum(np.searchsorted(np.asarray(breaks, dtype="float64"), cameras, side="left"),
+                       max(len(breaks) - 1, 0))
+    colour = np.full(len(cells), len(BLUES) - 1) if len(breaks) == 1 else np.minimum(index, len(BLUES) - 1)
     features = []
-    for cell, regs, cams, hidden in zip(cells["cell"], cells["registrations"], cells["cameras"], cells["suppressed"]):
-        properties = {} if hidden else {"c": BLUES.index(colour_for(float(cams), breaks)), "n": int(cams),
-                                                    "r": int(regs)}
+    for cell, c, n, r, no_number in zip(cells["cell"].tolist(), colour.tolist(), cameras.tolist(),
+                                        registrations.tolist(), hidden.tolist()):
+        properties = {} if no_number else {"c": c, "n": int(n), "r": int(r)}
         features.append({"type": "Feature", "geometry": cell_geometry(cell), "properties": properties})
     return {"type": "FeatureCollection", "features": features}, breaks, min(shown, default=0.0)
 
 
-def _legend(breaks: list[float], lowest: float, k: int) -> html.Div:
-    return legend("Cameras per cell", breaks, lowest, f"fewer than {k} registrations")
+def _why_no_number(k: int, res: int, filtered: bool) -> str:
+    reasons = ([] if res >= FINEST_RESOLUTION else [f"fewer than {k} registrations"]) + (
+        ["hidden with this filter"] if filtered else [])
+    return " or ".join(reasons)
 
 
-def _summary(cells: pd.DataFrame, k: int) -> str:
+def _legend(breaks: list[float], lowest: float, k: int, query: dict) -> html.Div:
+    filtered = any(query[name] is not None for name in ("kind", "placement", "direction_known"))
+    why = _why_no_number(k, query["res"], filtered)
+    hidden = f"no number: {why}" if why else f"not drawn: fewer than {k} registrations"
+    return legend("Cameras per cell (adjusted)", breaks, lowest, hidden)
+
+
+def _summary(cells: pd.DataFrame, k: int, query: dict) -> str:
+    filtered = any(query[name] is not None for name in ("kind", "placement", "direction_known"))
     hidden = int(cells["suppressed"].sum())
     shown = cells.loc[~cells["suppressed"]]
     cams = int(shown["cameras"].sum()) if len(shown) else 0
-    return (f"{len(cells):,} cells have registered cameras; {len(shown):,} are shown with {cams:,} cameras between "
-            f"them; {hidden:,} have fewer than {k} registrations and show no number.")
+    text = f"{len(cells):,} cells drawn; {len(shown):,} show a number, with about {cams:,} cameras between them"
+    why = _why_no_number(k, query["res"], filtered)
+    text += f"; {hidden:,} show no number ({why})." if why else "."
+    if query["res"] >= FINEST_RESOLUTION:
+        text += f" At this cell size a cell with fewer than {k} registrations is not drawn at all."
+    return text
 
 
 def _area_rows(level: str, near: int) -> tuple[list[dict], str, dict, html.Div]:
     """Table rows, the note under them, the choropleth layer and its legend."""
     rt = runtime()
-    k = rt.settings.k_min
-    note = f"{'LSOA' if level == 'lsoa' else 'District'} households: {HOUSEHOLDS_SOURCE[level]}."
+    k = rt.disclosure.k
     table = areas_for(level, near)
 
-    def shown(v, digits=None, scale=1.0):
+    def shown(v, digits=None, scale=1.0, hidden=None):
         if pd.isna(v):
-            return f"fewer than {k}" if digits is None else None
+            return hidden
         return int(v) if digits is None else round(float(v) * scale, digits)
 
-    rows = [{"name": r.name, "households": shown(r.households, 0), "registrations": shown(r.registrations),
-             "cameras": shown(r.cameras), "registrations_per_1000": shown(r.registrations_per_1000, 2),
+    fewer = f"fewer than {k}"
+    rows = [{"name": r.name, "households": shown(r.households, 0), "registrations": shown(r.registrations, hidden=fewer),
+             "cameras": shown(r.cameras, hidden="not shown"),
+             "registrations_per_1000": shown(r.registrations_per_1000, 2),
              "cameras_per_1000": shown(r.cameras_per_1000, 2),
              "share_postcodes_near": shown(r.share_postcodes_near, 1, 100), "in_view_km2": shown(r.in_view_km2, 3),
              "share_in_view": shown(r.share_in_view, 2, 100)} for r in table.itertuples()]
     hidden = int(table["registrations"].isna().sum())
-    note = (f"{note} {hidden:,} of {len(table):,} areas show no count: fewer than {k} registrations, or hidden so that "
-            f"a hidden count cannot be worked out from the others. Postcodes nearby: a registered camera within {near} m "
-            f"of the postcode's centre. Ground in view: the union of the cameras' fields of view (direction known or "
-            f"all-round; the kind's typical angle and range where the owner gave none), estimated on a 5 m grid.")
+    note = (f"{'LSOA' if level == 'lsoa' else 'District'} households: {HOUSEHOLDS_SOURCE[level]}. "
+            f"{hidden:,} of {len(table):,} areas show no count: fewer than {k} registrations. "
+            f"{rt.disclosure.describe()} {LEVELS_NOTE} Postcodes nearby: a registered camera within {near} m of "
+            f"the postcode's centre (the share is the adjusted count of such postcodes over all the area's postcodes; "
+            f"not shown when fewer than {k} registrations are near them). Ground in view: the union of the cameras' "
+            f"fields of view (direction known or all-round; the kind's typical angle and range where the owner gave "
+            f"none), estimated on a 5 m grid and adjusted by a few per cent.")
     base = small_areas_geojson(rt.reference) if level == "lsoa" else districts_geojson(rt.reference)
-    values = {r.code: float(r.registrations_per_1000) for r in table.itertuples() if not pd.isna(r.registrations_per_1000)}
-    tooltips = {r.code: (f"{shown(r.registrations)} registrations; {shown(r.registrations_per_1000, 2) or '–'} per 1,000 "
-                         f"households; {shown(r.share_postcodes_near, 1, 100) or '–'}% of postcodes with a camera "
+    values = {r.code: float(r.registrations_per_1000) for r in table.itertuples()
+              if not pd.isna(r.registrations_per_1000)}
+    tooltips = {r.code: (f"{shown(r.registrations, hidden=fewer)} registrations; "
+                         f"{shown(r.registrations_per_1000, 2) or '–'} per 1,000 households; "
+                         f"{shown(r.share_postcodes_near, 1, 100) or '–'}% of postcodes with a camera "
                          f"within {near} m") for r in table.itertuples()}
     layer, breaks = choropleth(base, values, tooltips)
     key = legend("Registrations per 1,000 households", breaks, min(values.values(), default=0.0),
@@ -198,22 +229,21 @@ def _choice(value: str | None) -> str | None:
 
 
 def layout(rt, _user) -> html.Div:
-    k = rt.settings.k_min
-    query = cell_query(8, None, None, None, None)
+    k = rt.disclosure.k
+    query = cell_query("8", ALL)
     cells = _cells(query)
-    geojson, breaks, lowest = _features(cells, k)
-    select = lambda id_, label, options: dbc.Col([dbc.Label(label, html_for=id_), dbc.Select(  # noqa: E731
-        id=id_, options=[{"label": "All", "value": ALL}, *options], value=ALL)], md=3, sm=6)
+    geojson, breaks, lowest = _features(cells, rt.disclosure)
     controls = dbc.Row([
         dbc.Col([dbc.Label("Cell size", html_for=RES), dbc.Select(
             id=RES, options=[{"label": v, "value": str(r)} for r, v in RESOLUTIONS.items()], value="8")], md=3, sm=6),
-        select(KIND, "Camera kind", [{"label": v, "value": c} for c, v in CAMERA_KINDS.items()]),
-        select(PLACEMENT, "Indoors or outdoors", [{"label": "Outdoors", "value": "outdoor"},
-                                                  {"label": "Indoors", "value": "indoor"}]),
-        select(DIRECTION, "Direction", [{"label": "Known", "value": "known"}, {"label": "Not known", "value": "unknown"}]),
-        dbc.Col([dbc.Label("Registered by", html_for=BY), dbc.Input(id=BY, type="date")], md=3, sm=6),
+        dbc.Col([dbc.Label("Cameras", html_for=CAMERAS), dbc.Select(
+            id=CAMERAS, options=[{"label": label, "value": value} for value, (label, _) in CAMERA_CHOICES.items()],
+            value=camera_choice({}))], md=3, sm=6),
+        dbc.Col(html.P("One choice at a time, and no date filter: combined filters or dates could narrow a cell "
+                       "down to a handful of owners.", className="small text-secondary mb-0"),
+                md=6, className="d-flex align-items-end"),
     ], className="g-3 mb-3")
-    area_rows, area_note, area_layer, area_key = _area_rows("district", DEFAULT_RADIUS_M)
+    area_rows, area_note, area_layer, area_key = _area_rows("district", DEFAULT_NEAR_M)
     cell_map = area_map(MAP, rt.reference, rt.settings, [
         district_outlines(rt.reference, f"{PREFIX}districts"),
         dl.GeoJSON(data=geojson, id=CELLS, style=js("cellStyle"), onEachFeature=js("cellTooltip"), hideout={"k": k}),
@@ -227,15 +257,18 @@ def layout(rt, _user) -> html.Div:
                                value="district", inline=True), md="auto", className="d-flex align-items-end"),
         dbc.Col([dbc.Label("Postcodes with a camera within", html_for=NEAR), dbc.Select(
             id=NEAR, options=[{"label": f"{r} m", "value": str(r)} for r in NEAR_CHOICES_M],
-            value=str(DEFAULT_RADIUS_M))], md=3),
+            value=str(DEFAULT_NEAR_M))], md=3),
     ], className="g-3 mb-2")
     return html.Div([
         html.H1("Coverage", className="h3 mb-1"),
         html.P(f"Active registered cameras per cell of a fixed hexagon grid. A cell with fewer than {k} "
-               "registrations shows no number.", className="text-secondary"),
+               f"registrations shows no number; at the small cell size it is not drawn at all.",
+               className="text-secondary mb-1"),
+        html.P([rt.disclosure.describe(), " ", LEVELS_NOTE],
+               id=PROTECTION, className="small text-secondary"),
         controls,
-        html.P(_summary(cells, k), id=SUMMARY, className="small", role="status"),
-        html.Div([cell_map, html.Div(_legend(breaks, lowest, k), id=LEGEND)], className="map-wrap mb-2"),
+        html.P(_summary(cells, k, query), id=SUMMARY, className="small", role="status"),
+        html.Div([cell_map, html.Div(_legend(breaks, lowest, k, query), id=LEGEND)], className="map-wrap mb-2"),
         html.Div([html.Span("Download these cells: ", className="me-1"),
                   html.Span(_export_links("cells", _cell_args(query)), id=CELL_EXPORTS)], className="small mb-4"),
         html.H2("By area", className="h5"),
@@ -247,7 +280,7 @@ def layout(rt, _user) -> html.Div:
                    columnSize="responsiveSizeToFit", style={"height": "440px", "width": "100%"}),
         html.P(area_note, id=AREAS_NOTE, className="small text-secondary mt-2"),
         html.Div([html.Span("Download this table with the area outlines: ", className="me-1"),
-                  html.Span(_export_links("areas", urlencode({"level": "district", "near": DEFAULT_RADIUS_M})),
+                  html.Span(_export_links("areas", urlencode({"level": "district", "near": DEFAULT_NEAR_M})),
                             id=AREA_EXPORTS)], className="small mb-4"),
     ])
 
@@ -255,15 +288,15 @@ def layout(rt, _user) -> html.Div:
 def register_callbacks(app) -> None:
     @app.callback(
         Output(CELLS, "data"), Output(LEGEND, "children"), Output(SUMMARY, "children"), Output(CELL_EXPORTS, "children"),
-        Input(RES, "value"), Input(KIND, "value"), Input(PLACEMENT, "value"), Input(DIRECTION, "value"),
-        Input(BY, "value"), prevent_initial_call=True,
+        Input(RES, "value"), Input(CAMERAS, "value"), prevent_initial_call=True,
     )
-    def redraw(res, kind, placement, direction, by):
-        k = runtime().settings.k_min
-        query = cell_query(res, kind, placement, direction, by)
+    def redraw(res, cameras):
+        layer = runtime().disclosure
+        query = cell_query(res, cameras)
         cells = _cells(query)
-        geojson, breaks, lowest = _features(cells, k)
-        return geojson, _legend(breaks, lowest, k), _summary(cells, k), _export_links("cells", _cell_args(query))
+        geojson, breaks, lowest = _features(cells, layer)
+        return (geojson, _legend(breaks, lowest, layer.k, query), _summary(cells, layer.k, query),
+                _export_links("cells", _cell_args(query)))
 
     @app.callback(Output(AREAS, "rowData"), Output(AREAS_NOTE, "children"), Output(AREA_LAYER, "data"),
                   Output(AREA_LEGEND, "children"), Output(AREA_EXPORTS, "children"),

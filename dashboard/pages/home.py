@@ -1,4 +1,5 @@
-"""Overview: the landing page after login, for every role. Aggregates only (K-suppressed)."""
+"""Overview: the landing page after login, for every role. Aggregates only, every figure through the
+disclosure-control layer (slightly adjusted; nothing drawn from fewer than K registrations)."""
 from __future__ import annotations
 
 import html as html_text
@@ -8,15 +9,14 @@ import dash_leaflet as dl
 import pandas as pd
 from dash import Input, Output, html
 
-from dashboard.analytics.overview import district_table, districts_covered
-from dashboard.analytics.suppression import suppress
+from dashboard.analytics.overview import LEVELS_NOTE, Headline, district_table, districts_covered, headline
 from dashboard.cache import OVERVIEW_TTL_S, cache
 from dashboard.components.colour import NO_DATA, class_breaks, class_colours, colour_for
 from dashboard.components.maps import area_map, js
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
 from dashboard.registry.models import utcnow
-from dashboard.registry.queries import RegistrySummary, registry_summary
+from dashboard.registry.queries import registry_summary
 from dashboard.runtime_access import runtime
 from dashboard.registry.vocab import ROLES
 
@@ -27,6 +27,7 @@ DISTRICTS = "home-districts"
 METRIC = "home-metric"
 LEGEND = "home-legend"
 TABLE = "home-table"
+PROTECTION = "home-protection"
 
 METRICS = {
     "registrations_per_1000": "Registrations per 1,000 households",
@@ -49,9 +50,10 @@ def _stat_card(label: str, value: str, note: str, card_id: str) -> dbc.Col:
 
 
 def _table(table: pd.DataFrame, k: int) -> dbc.Table:
-    def cell(v, rate=False):
+    def cell(v, rate=False, count=True):
         if pd.isna(v):
-            return html.Td(f"fewer than {k}" if not rate else "–", className="text-secondary text-end text-nowrap")
+            return html.Td(f"fewer than {k}" if count and not rate else "–",
+                           className="text-secondary text-end text-nowrap")
         return html.Td(f"{v:,.2f}" if rate else f"{int(v):,}", className="text-end")
 
     header = html.Thead(html.Tr([
@@ -65,7 +67,7 @@ def _table(table: pd.DataFrame, k: int) -> dbc.Table:
     ]))
     ordered = table.sort_values("registrations_per_1000", ascending=False, na_position="last")
     body = html.Tbody([
-        html.Tr([html.Th(r.name, scope="row", className="fw-normal"), cell(r.households), cell(r.registrations), cell(r.cameras),
+        html.Tr([html.Th(r.name, scope="row", className="fw-normal"), cell(r.households, count=False), cell(r.registrations), cell(r.cameras),
                  cell(r.registrations_per_1000, rate=True)])
         for r in ordered.itertuples()
     ])
@@ -103,32 +105,35 @@ def _legend(breaks: list[float], lowest: float, metric: str, k: int) -> html.Div
 
 
 @cache.memoize(timeout=OVERVIEW_TTL_S)
-def _district_figures() -> tuple[pd.DataFrame, RegistrySummary]:
-    """The overview's figures for the running app, cached briefly (aggregates only)."""
+def _district_figures() -> tuple[pd.DataFrame, Headline]:
+    """The overview's published figures for the running app, cached briefly (aggregates only)."""
     rt = runtime()
     with rt.sessions() as s:
         summary = registry_summary(s, utcnow())
-    return district_table(summary.by_district, rt.reference.districts, rt.settings.k_min), summary
+    return district_table(summary.by_district, rt.reference.districts, rt.disclosure), headline(summary, rt.disclosure)
+
+
+def _text(value: int | None, k: int) -> str:
+    return f"fewer than {k}" if value is None else f"{value:,}"
 
 
 def layout(rt, user) -> html.Div:
     settings, ref = rt.settings, rt.reference
-    k = settings.k_min
-    table, summary = _district_figures()
-    covered = districts_covered(summary.by_district, k)
+    k = rt.disclosure.k
+    table, figures = _district_figures()
+    covered = districts_covered(table)
     metric = "registrations_per_1000"
     geojson, breaks, lowest = _district_features(districts_geojson(ref), table, metric, k)
     stats = dbc.Row(
         [
-            _stat_card("Active registrations", suppress(summary.active_registrations, k).text(),
+            _stat_card("Active registrations", _text(figures.active_registrations, k),
                        "Sites whose owners have not withdrawn", "home-stat-registrations"),
-            _stat_card("Cameras on the register", suppress(summary.active_cameras, k,
-                                                           basis=summary.active_registrations).text(),
-                       "At active sites", "home-stat-cameras"),
-            _stat_card("Registered in the last 7 days", suppress(summary.registrations_last_7_days, k).text(),
-                       "Still active today", "home-stat-recent"),
+            _stat_card("Cameras on the register", _text(figures.active_cameras, k), "At active sites",
+                       "home-stat-cameras"),
+            _stat_card("Registered in the last 7 days", _text(figures.registrations_last_7_days, k),
+                       f"Since {figures.first_recent_day:%-d %B}, still active today", "home-stat-recent"),
             _stat_card("Districts covered", f"{covered} of {len(ref.districts)}",
-                       f"With at least {k} active registrations", "home-stat-districts"),
+                       "Districts whose count is shown", "home-stat-districts"),
         ],
         className="g-3 mb-3",
         id=STATS,
@@ -142,8 +147,10 @@ def layout(rt, user) -> html.Div:
             html.P(
                 "Voluntarily registered private cameras. Figures are aggregates; any count from fewer than "
                 f"{k} registrations is not shown.",
-                className="text-secondary mb-3",
+                className="text-secondary mb-1",
             ),
+            html.P([rt.disclosure.describe(), " ", LEVELS_NOTE],
+                   id=PROTECTION, className="small text-secondary mb-3"),
             stats,
             dbc.Row(
                 [
@@ -188,9 +195,8 @@ def register_callbacks(app) -> None:
         metric = metric if metric in METRICS else "registrations_per_1000"
         rt = runtime()
         table = _district_figures()[0]
-        geojson, breaks, lowest = _district_features(districts_geojson(rt.reference), table, metric,
-                                                     rt.settings.k_min)
-        return geojson, _legend(breaks, lowest, metric, rt.settings.k_min)
+        geojson, breaks, lowest = _district_features(districts_geojson(rt.reference), table, metric, rt.disclosure.k)
+        return geojson, _legend(breaks, lowest, metric, rt.disclosure.k)
 
 
 PAGE = Page(

@@ -16,7 +16,6 @@ Three reads, each one SQL ``SELECT``:
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 import numbers
 from typing import Sequence
@@ -253,9 +252,10 @@ def register_fingerprint(session: Session) -> tuple:
 
 
 def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = None, placement: str | None = None,
-                    registered_by: dt.date | None = None, direction_known: bool | None = None) -> pd.DataFrame:
+                    direction_known: bool | None = None) -> pd.DataFrame:
     """Active cameras and registrations per H3 cell of the stored grid: columns cell,
-    registrations, cameras. Only counts leave the database."""
+    registrations, cameras (true counts, no keys: a second method for tests and the benchmark's
+    baseline). Only counts leave the database."""
     if resolution not in H3_RESOLUTIONS:
         raise ValueError(f"H3 resolution {resolution} is not one of the stored grids {H3_RESOLUTIONS}")
     cell = getattr(Site, f"h3_r{resolution}")
@@ -270,9 +270,6 @@ def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = Non
         query = query.where(Camera.kind == kind)
     if placement is not None:
         query = query.where(Camera.placement == placement)
-    if registered_by is not None:
-        query = query.where(Registrant.consent_at < dt.datetime.combine(registered_by + dt.timedelta(days=1),
-                                                                        dt.time(), tzinfo=dt.timezone.utc))
     if direction_known is not None:
         query = query.where(Camera.direction_deg.is_not(None) if direction_known else Camera.direction_deg.is_(None))
     rows = session.execute(query).all()
@@ -280,29 +277,42 @@ def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = Non
         {"registrations": "int64", "cameras": "int64"})
 
 
-CELL_COLUMNS = ["site_id", "h3_r7", "h3_r8", "h3_r9", "kind", "placement", "direction_known", "consent_at"]
+CELL_COLUMNS = ["site_id", "registration_key", "camera_key", "h3_r7", "h3_r8", "h3_r9", "kind", "placement",
+                "direction_known"]
 
 
 def active_cell_frame(session: Session) -> pd.DataFrame:
-    """Every camera on the active register with its site's fixed H3 cells and what the coverage
-    filters need (no position, no contact details): columns ``CELL_COLUMNS``; ``consent_at`` is
-    the registration's consent time, naive UTC."""
+    """Every camera on the active register with its site's fixed H3 cells, what the coverage
+    filters need, and the record keys of the camera and of its registration (disclosure control;
+    never shown): columns ``CELL_COLUMNS``. No position, no contact details, no dates."""
     statement = (
-        sa.select(Site.id, Site.h3_r7, Site.h3_r8, Site.h3_r9, Camera.kind, Camera.placement,
-                  Camera.direction_deg.is_not(None), Registrant.consent_at)
+        sa.select(Site.id, sa.func.coalesce(Registrant.record_key, 0), sa.func.coalesce(Camera.record_key, 0),
+                  Site.h3_r7, Site.h3_r8, Site.h3_r9, Camera.kind, Camera.placement,
+                  Camera.direction_deg.is_not(None))
         .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register(), Site.h3_r7.is_not(None))
     )
     frame = pd.DataFrame(_rows(session, statement), columns=CELL_COLUMNS)
-    frame["consent_at"] = pd.to_datetime(frame["consent_at"], format="ISO8601")
-    return frame.astype({"site_id": "int64", "direction_known": "bool"})
+    return frame.astype({"site_id": "int64", "registration_key": "int64", "camera_key": "int64",
+                         "direction_known": "bool"})
 
 
 def site_areas(session: Session) -> pd.DataFrame:
-    """District and small area (LSOA) of every site on the active register: columns site_id,
-    district_code, lsoa_code (codes only; no address or position). Read through the DBAPI
+    """District and small area (LSOA) of every site on the active register, and its
+    registration's record key (disclosure control; never shown): columns site_id, district_code,
+    lsoa_code, registration_key (codes only; no address or position). Read through the DBAPI
     cursor: the ORM took 6.6 s for 620,000 sites, this well under one."""
-    statement = (sa.select(Site.id, Site.district_code, Site.lsoa_code)
+    statement = (sa.select(Site.id, Site.district_code, Site.lsoa_code, sa.func.coalesce(Registrant.record_key, 0))
                  .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.status == "active"))
-    return pd.DataFrame(_rows(session, statement), columns=["site_id", "district_code", "lsoa_code"]).astype(
-        {"site_id": "int64"})
+    return pd.DataFrame(_rows(session, statement),
+                        columns=["site_id", "district_code", "lsoa_code", "registration_key"]).astype(
+        {"site_id": "int64", "registration_key": "int64"})
+
+
+def camera_sums_per_site(session: Session) -> pd.DataFrame:
+    """Active cameras per site and the sum of their record keys (disclosure control; never shown):
+    columns site_id, cameras, cameras_key (the key sum, not yet taken modulo 256). One grouped read
+    of the camera table's index; join it to ``site_areas`` for the sites on the active register."""
+    statement = (sa.select(Camera.site_id, sa.func.count(), sa.func.sum(sa.func.coalesce(Camera.record_key, 0)))
+                 .where(Camera.active.is_(True)).group_by(Camera.site_id))
+    return pd.DataFrame(_rows(session, statement), columns=["site_id", "cameras", "cameras_key"]).astype("int64")

@@ -1,78 +1,90 @@
-"""Read-only queries the dashboard pages and the API share."""
+"""Read-only queries the dashboard pages and the API share.
+
+Counts come out with their cell keys (the sum of the counted records' keys modulo 256, for the
+disclosure-control layer); what may be shown is decided by the layer, never here.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.analytics.disclosure import KEY_RANGE
+from dashboard.analytics.overview import RECENT_DAYS
 from dashboard.registry.models import Camera, Registrant, Site
+
+UK = ZoneInfo("Europe/London")
+AREA_COUNT_COLUMNS = ["area_code", "registrations", "registrations_key", "cameras", "cameras_key"]
 
 
 @dataclass(frozen=True)
 class RegistrySummary:
+    """True counts of the active register and their cell keys (never shown as they are: publish
+    through ``analytics.overview``)."""
+
     active_registrations: int
+    registrations_key: int
     active_cameras: int
-    registrations_last_7_days: int
-    by_district: pd.DataFrame  # district_code, registrations, cameras (active only)
+    cameras_key: int
+    # Active registrations made before the last RECENT_DAYS whole UK days (today included).
+    registered_before_recent: int
+    before_recent_key: int
+    today: dt.date  # the UK date of ``now``
+    by_district: pd.DataFrame  # district_code, registrations, registrations_key, cameras, cameras_key (active only)
+
+
+def _key(total) -> int:
+    return int(total or 0) % KEY_RANGE
 
 
 def registry_summary(session: Session, now: dt.datetime) -> RegistrySummary:
-    """Headline counts of the active register at ``now`` (an aware datetime)."""
-    active = Registrant.status == "active"
-    week_ago = now - dt.timedelta(days=7)
-    registrations = session.scalar(sa.select(sa.func.count()).select_from(Registrant).where(active)) or 0
-    recent = session.scalar(
-        sa.select(sa.func.count()).select_from(Registrant).where(
-            active, Registrant.consent_at >= week_ago, Registrant.consent_at < now)
-    ) or 0
-    cams_per_site = (
-        sa.select(Camera.site_id, sa.func.count().label("n"))
-        .where(Camera.active.is_(True))
-        .group_by(Camera.site_id)
-        .subquery()
-    )
-    rows = session.execute(
-        sa.select(
-            Site.district_code,
-            sa.func.count(Site.id).label("registrations"),
-            sa.func.coalesce(sa.func.sum(cams_per_site.c.n), 0).label("cameras"),
-        )
-        .join(Registrant, Registrant.id == Site.registrant_id)
-        .outerjoin(cams_per_site, cams_per_site.c.site_id == Site.id)
-        .where(active)
-        .group_by(Site.district_code)
-    ).all()
-    by_district = pd.DataFrame(rows, columns=["district_code", "registrations", "cameras"]).astype(
-        {"registrations": "int64", "cameras": "int64"})
+    """Headline counts of the active register at ``now`` (an aware datetime), with their keys.
+    Every site has a district, so the totals are the districts' sums (the same records, so the
+    same keys)."""
+    today = now.astimezone(UK).date()
+    window_start = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS - 1), dt.time(), tzinfo=UK)
+    before, before_key = session.execute(
+        sa.select(sa.func.count(), sa.func.sum(sa.func.coalesce(Registrant.record_key, 0))).select_from(Registrant)
+        .where(Registrant.status == "active", Registrant.consent_at < window_start.astimezone(dt.timezone.utc))).one()
+    by_district = registrations_by_area(session, "district").rename(columns={"area_code": "district_code"})
     return RegistrySummary(
-        active_registrations=int(registrations),
-        active_cameras=int(by_district["cameras"].sum()) if len(by_district) else 0,
-        registrations_last_7_days=int(recent),
-        by_district=by_district,
+        active_registrations=int(by_district["registrations"].sum()),
+        registrations_key=_key(by_district["registrations_key"].sum()),
+        active_cameras=int(by_district["cameras"].sum()),
+        cameras_key=_key(by_district["cameras_key"].sum()),
+        registered_before_recent=int(before or 0), before_recent_key=_key(before_key),
+        today=today, by_district=by_district,
     )
 
 
 def registrations_by_area(session: Session, level: str) -> pd.DataFrame:
-    """Active registrations and their active cameras per district or small area (LSOA):
-    columns area_code, registrations, cameras (the overview's definitions, per area)."""
+    """Active registrations and their active cameras per district or small area (LSOA), with the
+    cell keys of each: columns ``AREA_COUNT_COLUMNS`` (keys 0..255; areas without a registration
+    are absent)."""
     column = {"district": Site.district_code, "lsoa": Site.lsoa_code}.get(level)
     if column is None:
         raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")
     cams_per_site = (
-        sa.select(Camera.site_id, sa.func.count().label("n")).where(Camera.active.is_(True))
-        .group_by(Camera.site_id).subquery()
+        sa.select(Camera.site_id, sa.func.count().label("n"),
+                  sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("key"))
+        .where(Camera.active.is_(True)).group_by(Camera.site_id).subquery()
     )
     rows = session.execute(
         sa.select(column.label("area_code"), sa.func.count(Site.id).label("registrations"),
-                  sa.func.coalesce(sa.func.sum(cams_per_site.c.n), 0).label("cameras"))
+                  sa.func.coalesce(sa.func.sum(sa.func.coalesce(Registrant.record_key, 0)), 0),
+                  sa.func.coalesce(sa.func.sum(cams_per_site.c.n), 0).label("cameras"),
+                  sa.func.coalesce(sa.func.sum(cams_per_site.c.key), 0))
         .join(Registrant, Registrant.id == Site.registrant_id)
         .outerjoin(cams_per_site, cams_per_site.c.site_id == Site.id)
         .where(Registrant.status == "active", column.is_not(None))
         .group_by(column)
     ).all()
-    return pd.DataFrame(rows, columns=["area_code", "registrations", "cameras"]).astype(
-        {"registrations": "int64", "cameras": "int64"})
-
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=AREA_COUNT_COLUMNS)
+    frame = frame.astype({c: "int64" for c in AREA_COUNT_COLUMNS[1:]})
+    for c in ("registrations_key", "cameras_key"):
+        frame[c] = frame[c] % KEY_RANGE
+    return frame

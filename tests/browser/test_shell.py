@@ -13,24 +13,46 @@ K = 8
 
 
 def _expected_figures(db_path: str) -> dict:
-    """The landing figures, counted straight from the SQLite file with plain SQL."""
-    week_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)).replace(tzinfo=None)
+    """The landing figures worked out straight from the SQLite file: true counts and the sums of
+    their record keys by plain SQL, the adjustment read from the perturbation table's rows."""
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from dashboard.analytics.disclosure import PTable
+
+    table = PTable.build(K, 3, 2.0)  # the app's default settings
+
+    def published(count, key_sum):
+        count = int(count)
+        if count < K:
+            return None
+        return count + int(table.perturbation(np.array([count]), np.array([int(key_sum or 0) % 256]))[0])
+
+    uk_today = dt.datetime.now(ZoneInfo("Europe/London")).date()
+    window = dt.datetime.combine(uk_today - dt.timedelta(days=6), dt.time(), tzinfo=ZoneInfo("Europe/London"))
+    window_utc = window.astimezone(dt.timezone.utc).replace(tzinfo=None)
     with sqlite3.connect(db_path) as conn:
-        active = conn.execute("SELECT count(*) FROM registrant WHERE status = 'active'").fetchone()[0]
-        cameras = conn.execute(
-            "SELECT count(*) FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE r.status = 'active' AND c.active = 1").fetchone()[0]
-        recent = conn.execute(
-            "SELECT count(*) FROM registrant WHERE status = 'active' AND consent_at >= ?",
-            (week_ago.isoformat(sep=" "),)).fetchone()[0]
+        active, active_keys = conn.execute(
+            "SELECT count(*), sum(record_key) FROM registrant WHERE status = 'active'").fetchone()
+        cameras, camera_keys = conn.execute(
+            "SELECT count(*), sum(c.record_key) FROM camera c JOIN site s ON s.id = c.site_id "
+            "JOIN registrant r ON r.id = s.registrant_id WHERE r.status = 'active' AND c.active = 1").fetchone()
+        before, before_keys = conn.execute(
+            "SELECT count(*), sum(record_key) FROM registrant WHERE status = 'active' AND consent_at < ?",
+            (window_utc.isoformat(sep=" "),)).fetchone()
         per_district = conn.execute(
             "SELECT s.district_code, count(*) FROM site s JOIN registrant r ON r.id = s.registrant_id "
             "WHERE r.status = 'active' GROUP BY s.district_code").fetchall()
-    shown = lambda n: f"{n:,}" if n >= K else f"fewer than {K}"  # noqa: E731
+    total = published(active, active_keys)
+    earlier = 0 if before == 0 else published(before, before_keys)
+    recent = None if total is None or earlier is None or total - earlier < K else total - earlier
+    shown = lambda n: f"fewer than {K}" if n is None else f"{n:,}"  # noqa: E731
     return {
-        "home-stat-registrations": shown(active),
-        "home-stat-cameras": f"{cameras:,}" if active >= K else f"fewer than {K}",
+        "home-stat-registrations": shown(total),
+        "home-stat-cameras": shown(None if total is None else published(cameras, camera_keys)),
         "home-stat-recent": shown(recent),
+        # no secondary suppression any more: a district is shown when it has K or more
         "home-stat-districts": f"{sum(1 for _, n in per_district if n >= K)} of 9",
     }
 

@@ -24,16 +24,24 @@ def test_cell_key_is_the_sum_of_the_record_keys_modulo_256():
     assert cell_keys(np.array([0, 1, 0, -1]), np.array([250, 7, 10, 99]), 3).tolist() == [4, 7, 0]
 
 
-def test_distinct_counts_and_keys_match_a_brute_force_count():
+@pytest.mark.parametrize("strategy", ["dense", "sorted"])
+def test_distinct_counts_and_keys_match_a_brute_force_count(monkeypatch, strategy):
+    from dashboard.analytics import disclosure
+
+    if strategy == "sorted":
+        monkeypatch.setattr(disclosure, "_DENSE_LIMIT", 0)
+    assert disclosure.distinct_pairs(np.array([1, 0, 1]), np.array([3, 3, 3]), 2, 4)[0].tolist() == [0, 1]
     rng = np.random.default_rng(4)
-    groups = rng.integers(-1, 6, 400)
-    units = rng.integers(0, 50, 400)
-    unit_keys = rng.integers(0, 256, 50)
-    counts, keys = distinct_counts_and_keys(groups, units, unit_keys, 6)
-    for g in range(6):
-        members = {int(u) for gg, u in zip(groups, units) if gg == g}
-        assert counts[g] == len(members)
-        assert keys[g] == sum(int(unit_keys[u]) for u in members) % 256
+    for _ in range(20):
+        n = int(rng.integers(0, 400))
+        groups = rng.integers(-1, 6, n)
+        units = rng.integers(0, 50, n)
+        unit_keys = rng.integers(0, 256, 50)
+        counts, keys = distinct_counts_and_keys(groups, units, unit_keys, 6)
+        for g in range(6):
+            members = {int(u) for gg, u in zip(groups, units) if gg == g}
+            assert counts[g] == len(members)
+            assert keys[g] == sum(int(unit_keys[u]) for u in members) % 256
 
 
 def test_the_table_never_moves_a_count_by_more_than_the_maximum_nor_below_k(table):
