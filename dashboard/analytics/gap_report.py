@@ -1,48 +1,138 @@
-"""Gap analysis of imported crimes against the register, for the coverage page, the API and the
-exports: one function gathers the data (crimes, cameras, reference areas) and hands it to the pure
-functions of :mod:`dashboard.analytics.gaps`.
+"""Gap analysis of imported crimes against the register, for the gap analysis page and its exports:
+the query space (:class:`GapQuery`, :func:`parse_query`), the data it reads (:class:`GapCrimes`,
+once per crime import; :class:`GapRegister`, once per version of the register) and the report
+(:func:`build_report`), whose figures come from the pure functions of
+:mod:`dashboard.analytics.gaps` and all pass the disclosure-control layer.
+
+The query space is no wider than the analysts' job needs (issue 14): the period is one imported
+month or all imported months; the crime type is all types or one police.uk category; the distance
+is 50, 100, 200 or 500 m; the level is small areas (LSOA) or districts. Anything else is refused
+with a message that says what is offered (:class:`QueryError`).
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from dashboard.analytics.coverage import area_table, areas_for_level
-from dashboard.analytics.gaps import (by_deprivation_decile, coverage_by_area, force_totals, recruitment_targets,
-                                     registrations_per_area)
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure
+from dashboard.analytics.gaps import (FIGURE_COLUMNS, TARGET_COLUMNS, Hierarchy, complement_hidden, crime_cube,
+                                     hidden_reasons, published_figures, recruitment_targets, true_figures)
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
 from dashboard.geo.small_areas import small_area_at
-from dashboard.registry.crime_queries import crimes_in
+from dashboard.registry.camera_queries import site_areas
+from dashboard.registry.crime_import import CRIME_CATEGORIES
+from dashboard.registry.crime_queries import located_crimes, unlocated_crimes
 from dashboard.registry.queries import registrations_by_area
 
 DEFAULT_RADIUS_M = 100
-RADII_M = (25, 50, 100, 200, 500)
+RADII_M = (50, 100, 200, 500)
+LEVELS = {"lsoa": "Small areas (LSOA)", "district": "Districts"}
+ALL = "all"
+QUERY_ARGS = ("period", "type", "radius", "level")
+
+
+# --------------------------------------------------------------------------- the query
 
 
 @dataclass(frozen=True)
 class GapQuery:
-    first_month: dt.date | None = None
-    last_month: dt.date | None = None
-    crime_types: tuple[str, ...] | None = None  # None: every type
+    month: dt.date | None = None  # one imported month; None: all imported months
+    category: str | None = None  # one police.uk category; None: all types
     radius_m: int = DEFAULT_RADIUS_M
     level: str = "lsoa"
 
+    def args(self) -> list[tuple[str, str]]:
+        """The query as URL arguments (what :func:`parse_query` reads back)."""
+        return [("period", f"{self.month:%Y-%m}" if self.month else ALL), ("type", self.category or ALL),
+                ("radius", str(self.radius_m)), ("level", self.level)]
 
-@dataclass(frozen=True)
-class GapReport:
-    query: GapQuery
-    totals: dict  # force_totals of the crimes placed in the force area
-    unplaced: int  # matching crimes police.uk gave no coordinates
-    outside: int  # crimes whose point lies outside every small area of the force
-    by_area: pd.DataFrame  # coverage_by_area for the query's level, plus district name for LSOAs
-    targets: pd.DataFrame  # recruitment_targets
-    by_decile: pd.DataFrame  # by_deprivation_decile of the register, with the crimes' coverage per decile
+
+class QueryError(ValueError):
+    """A choice outside the query space; the message says what is offered."""
+
+
+def _one(args: Mapping[str, object], name: str, what: str) -> str | None:
+    value = args.get(name)
+    if isinstance(value, (list, tuple)):
+        values = [v for v in value if v not in (None, "")]
+        if len(values) > 1:
+            raise QueryError(f"choose one {what}, not {len(values)}")
+        value = values[0] if values else None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise QueryError(f"the {what} must be given as text")
+    return str(value).strip()
+
+
+def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQuery:
+    """A checked query from page controls or URL arguments (``period``, ``type``, ``radius``,
+    ``level``; a list value counts as several choices). ``months`` are the imported months.
+
+    >>> months = [dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
+    >>> parse_query({"period": "2025-02", "type": "Burglary", "radius": "50", "level": "district"}, months)
+    GapQuery(month=datetime.date(2025, 2, 1), category='Burglary', radius_m=50, level='district')
+    >>> parse_query({"radius": "25"}, months)
+    Traceback (most recent call last):
+    ...
+    dashboard.analytics.gap_report.QueryError: the distance must be 50, 100, 200 or 500 m, not 25
+    """
+    if "from" in args or "to" in args:
+        raise QueryError("a range of months is not offered: choose one imported month or all imported months "
+                         "(period=YYYY-MM or period=all)")
+    if "types" in args:
+        raise QueryError("a list of crime types is not offered: choose one police.uk crime type or all types "
+                         "(type=Burglary or type=all)")
+    unknown = sorted(str(k) for k in args if k not in QUERY_ARGS)
+    if unknown:
+        raise QueryError(f"unknown choice {unknown[0]!r}: the gap analysis takes period, type, radius and level")
+
+    period = _one(args, "period", "period") or ALL
+    month = None
+    if period != ALL:
+        try:
+            month = dt.datetime.strptime(period, "%Y-%m").date()
+        except ValueError:
+            raise QueryError(f"the period must be an imported month like 2025-01, or all; not {period[:20]!r}") \
+                from None
+        if month not in set(months):
+            raise QueryError(f"no crimes are imported for {month:%Y-%m}: choose an imported month or all")
+
+    category = _one(args, "type", "crime type") or ALL
+    if category != ALL and category not in CRIME_CATEGORIES:
+        raise QueryError(f"{category[:60]!r} is not a police.uk crime type: choose one of the "
+                         f"{len(CRIME_CATEGORIES)} categories or all")
+
+    radius_text = _one(args, "radius", "distance") or str(DEFAULT_RADIUS_M)
+    offered = ", ".join(map(str, RADII_M[:-1])) + f" or {RADII_M[-1]} m"
+    if not radius_text.isdigit() or int(radius_text) not in RADII_M:
+        raise QueryError(f"the distance must be {offered}, not {radius_text[:20]}")
+
+    level = _one(args, "level", "level") or "lsoa"
+    if level not in LEVELS:
+        raise QueryError(f"the level must be lsoa or district, not {level[:20]!r}")
+    return GapQuery(month, None if category == ALL else category, int(radius_text), level)
+
+
+# --------------------------------------------------------------------------- what the report reads
+
+
+@functools.lru_cache(maxsize=4)
+def hierarchy_for(ref: ReferenceGeography) -> Hierarchy:
+    """The force's small areas (in reference order) with their districts and IMD deciles."""
+    small = ref.small_areas
+    district = pd.Index(ref.districts["code"]).get_indexer(small["district_code"])
+    decile = small["imd_decile"].astype("Float64").fillna(0).to_numpy(dtype="int64") - 1
+    return Hierarchy(district.astype("int64"), decile, len(ref.districts))
 
 
 def crime_areas(ref: ReferenceGeography, crimes: pd.DataFrame) -> np.ndarray:
@@ -57,46 +147,200 @@ def crime_areas(ref: ReferenceGeography, crimes: pd.DataFrame) -> np.ndarray:
     return codes
 
 
-def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, query: GapQuery, k: int) -> GapReport:
-    crimes, unplaced = crimes_in(session, query.first_month, query.last_month, query.crime_types)
-    lsoa = crime_areas(ref, crimes)
-    inside = np.array([c is not None for c in lsoa.tolist()], dtype=bool)
-    crimes, lsoa = crimes[inside].reset_index(drop=True), lsoa[inside]
-    coverage = point_coverage(index, crimes["lat"], crimes["lon"], query.radius_m)
+@dataclass(frozen=True)
+class GapCrimes:
+    """Every imported crime of an official category, arranged for the gap analysis (public
+    police.uk data; read once per crime import).
 
-    small = ref.small_areas.set_index("code")
-    district = small["district_code"].reindex(lsoa).to_numpy(object)
-    decile = small["imd_decile"].reindex(lsoa).to_numpy(dtype="float64", na_value=np.nan)
+    Per located crime inside the force area: ``month`` and ``category`` (positions in ``months``
+    and ``CRIME_CATEGORIES``), ``lsoa`` (position in the reference's small areas), ``lat``,
+    ``lon`` and ``key`` (its record key). ``cube`` counts them by (month, category, small area);
+    ``unplaced`` and ``outside`` count, by (month, category), crimes police.uk gave no
+    coordinates and crimes whose point lies outside the force.
+    """
+
+    months: tuple[dt.date, ...]
+    month: np.ndarray
+    category: np.ndarray
+    lsoa: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    key: np.ndarray
+    cube: np.ndarray
+    unplaced: np.ndarray
+    outside: np.ndarray
+
+    def selection(self, month: int | None, category: int | None) -> np.ndarray:
+        keep = np.ones(len(self.month), dtype=bool)
+        if month is not None:
+            keep &= self.month == month
+        if category is not None:
+            keep &= self.category == category
+        return keep
+
+
+def gap_crimes(ref: ReferenceGeography, located: pd.DataFrame, unlocated: pd.DataFrame) -> GapCrimes:
+    """Arrange the imported crimes (``located_crimes``, ``unlocated_crimes``); crimes of a type
+    that is not an official police.uk category (only a database filled before the check could
+    hold one) are left out."""
+    category_of = {name: i for i, name in enumerate(CRIME_CATEGORIES)}
+    months = tuple(sorted({*located["month"], *unlocated["month"]}))
+    month_of = {m: i for i, m in enumerate(months)}
+    shape = (len(months), len(CRIME_CATEGORIES))
+
+    def per_month_category(month: pd.Series, category: pd.Series, weights=None) -> np.ndarray:
+        m = month.map(month_of).to_numpy(dtype="int64")
+        c = category.map(category_of).fillna(-1).to_numpy(dtype="int64")
+        ok = c >= 0
+        w = None if weights is None else np.asarray(weights)[ok]
+        flat = np.bincount(m[ok] * shape[1] + c[ok], weights=w, minlength=shape[0] * shape[1])
+        return np.rint(flat).astype("int64").reshape(shape)
+
+    official = located["crime_type"].isin(category_of).to_numpy()
+    located = located[official].reset_index(drop=True)
+    codes = crime_areas(ref, located) if len(located) else np.empty(0, dtype=object)
+    lsoa = pd.Index(ref.small_areas["code"]).get_indexer(pd.Index(codes.tolist(), dtype=object)) \
+        if len(codes) else np.empty(0, "int64")
+    inside = lsoa >= 0
+    outside = per_month_category(located["month"][~inside], located["crime_type"][~inside])
+    unplaced = per_month_category(unlocated["month"], unlocated["crime_type"], unlocated["crimes"])
+    located = located[inside].reset_index(drop=True)
+    month = located["month"].map(month_of).to_numpy(dtype="int64")
+    category = located["crime_type"].map(category_of).to_numpy(dtype="int64")
+    lsoa = lsoa[inside].astype("int64")
+    cube = crime_cube(month, category, lsoa, (*shape, len(ref.small_areas)))
+    return GapCrimes(months, month, category, lsoa, located["lat"].to_numpy("float64"),
+                     located["lon"].to_numpy("float64"), located["record_key"].to_numpy("int64"), cube, unplaced,
+                     outside)
+
+
+@dataclass(frozen=True)
+class GapRegister:
+    """What the report needs from the register, read once per version of it: each active
+    registration's record key by site id, and registrations and cameras per small area and per
+    district with their cell keys (``registrations_by_area``)."""
+
+    site_keys: np.ndarray
+    by_area: dict = field(default_factory=dict)
+
+
+def gap_register(session: Session) -> GapRegister:
+    sites = site_areas(session)
+    ids = sites["site_id"].to_numpy("int64")
+    keys = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype="int64")
+    keys[ids] = sites["registration_key"].to_numpy("int64")
+    return GapRegister(keys, {level: registrations_by_area(session, level) for level in LEVELS})
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class GapReport:
+    """A gap analysis as it may be shown. When ``too_few`` (fewer than ``min_crimes`` located
+    crimes in the force area for the choice) nothing else is filled in: the page shows a message."""
+
+    query: GapQuery
+    min_crimes: int
+    too_few: bool
+    totals: dict = field(default_factory=dict)  # force-wide FIGURE_COLUMNS, unplaced, outside
+    by_area: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, (district), FIGURE_COLUMNS
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # TARGET_COLUMNS
+    by_decile: pd.DataFrame = field(default_factory=pd.DataFrame)  # DECILE_COLUMNS
+    hidden: dict = field(default_factory=dict)  # hidden_reasons of the areas; "deciles": deciles hidden
+    with_crimes: tuple[str, ...] = ()  # codes of the level's areas with crimes of the choice (public)
+
+
+DECILE_COLUMNS = ["imd_decile", "areas", "households", "registrations", "cameras", "registrations_per_1000",
+                  "cameras_per_1000", "crimes", "crimes_near", "share_near"]
+
+
+def _register_per_decile(by_lsoa: pd.DataFrame, ref: ReferenceGeography, layer: Disclosure) -> pd.DataFrame:
+    """Registrations and cameras per IMD decile with their cell keys (sums of the small areas'),
+    through ``area_table``; households are the small areas' estimates summed."""
+    small = ref.small_areas[["code", "imd_decile", "households_estimate"]].dropna(subset=["imd_decile"])
+    decile = small.set_index("code")["imd_decile"].astype("int64")
+    counts = by_lsoa.assign(area_code=by_lsoa["area_code"].map(decile)).dropna(subset=["area_code"])
+    sums = counts.groupby("area_code")[["registrations", "registrations_key", "cameras", "cameras_key"]].sum()
+    sums[["registrations_key", "cameras_key"]] %= KEY_RANGE
+    sums = sums.reset_index().astype({"area_code": "int64"})
+    areas = pd.DataFrame({"code": np.arange(1, 11), "name": [str(d) for d in range(1, 11)],
+                          "households": small.groupby(small["imd_decile"].astype("int64"))["households_estimate"]
+                          .sum().reindex(range(1, 11), fill_value=0.0).to_numpy()})
+    table = area_table(sums, areas, layer)
+    return table.assign(areas=small.groupby(small["imd_decile"].astype("int64")).size()
+                        .reindex(range(1, 11), fill_value=0).to_numpy())
+
+
+def _scalar(value):
+    """A table cell as a plain Python value (None where hidden)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex, register: GapRegister,
+                 query: GapQuery, layer: Disclosure, min_crimes: int) -> GapReport:
+    """The gap analysis for ``query``: every figure through ``layer``."""
+    month = crimes.months.index(query.month) if query.month in crimes.months else None
+    if query.month is not None and month is None:
+        raise QueryError(f"no crimes are imported for {query.month:%Y-%m}")
+    category = CRIME_CATEGORIES.index(query.category) if query.category else None
+    chosen = crimes.selection(month, category)
+    if int(chosen.sum()) < min_crimes:
+        return GapReport(query, min_crimes, True)
+
+    hierarchy = hierarchy_for(ref)
+    coverage = point_coverage(index, crimes.lat[chosen], crimes.lon[chosen], query.radius_m)
+    true = true_figures(hierarchy, crimes.lsoa[chosen], coverage.near, coverage.in_view, crimes.key[chosen],
+                        coverage.pair_point, coverage.pair_site, register.site_keys)
+    close = complement_hidden(crimes.cube, hierarchy, month, category, layer.k)
+    figures = {level: published_figures(true[level], close[level], layer) for level in (query.level, "decile", "force")}
+
     areas = areas_for_level(ref, query.level)
-    area = lsoa if query.level == "lsoa" else district
-    area_index = pd.Index(areas["code"]).get_indexer(area)
-    decile_index = np.where(np.isnan(decile), -1, np.nan_to_num(decile) - 1).astype("int64")
-    points = pd.DataFrame({"area_code": area, "decile": pd.array(decile_index + 1, dtype="Int64"),
-                           "near": coverage.near, "in_view": coverage.in_view})
-
-    def basis(codes: np.ndarray, per_point: np.ndarray) -> pd.DataFrame:
-        counts = registrations_per_area(per_point[coverage.pair_point], coverage.pair_site, len(codes))
-        return pd.DataFrame({"area_code": codes, "registrations_near": counts})
-
-    by_area = coverage_by_area(points, basis(areas["code"].to_numpy(object), area_index), areas, k)
-    registered = area_table(registrations_by_area(session, query.level), areas, k)
-    attributes = registered[["code", "registrations_per_1000"]].assign(
-        imd_decile=small["imd_decile"].reindex(registered["code"]).to_numpy() if query.level == "lsoa" else pd.NA)
+    by_area = pd.concat([areas[["code", "name"]].reset_index(drop=True), figures[query.level]], axis=1)
     if query.level == "lsoa":
-        by_area = by_area.assign(district=small["district_code"].reindex(by_area["code"]).map(ref.district_name)
-                                 .to_numpy())
-    targets = recruitment_targets(by_area, attributes)
+        district = ref.small_areas["district_code"].map(ref.district_name).to_numpy()
+        by_area.insert(2, "district", district)
+    hidden = hidden_reasons(true[query.level].crimes, close[query.level], by_area["suppressed"].to_numpy(), layer.k)
 
-    deciles = pd.DataFrame({"code": list(range(1, 11)), "name": [str(d) for d in range(1, 11)]})
-    crime_deciles = coverage_by_area(points.assign(area_code=points["decile"]),
-                                     basis(np.arange(1, 11), decile_index), deciles, k)
-    by_decile = by_deprivation_decile(
-        registrations_by_area(session, "lsoa"),
-        ref.small_areas[["code", "imd_decile", "households_estimate"]].rename(
-            columns={"households_estimate": "households"}), k)
-    by_decile = by_decile.assign(crimes=crime_deciles["points"].to_numpy(),
-                                 crimes_near=crime_deciles["near"].to_numpy(),
-                                 share_near=crime_deciles["share_near"].to_numpy())
-    everyone = int(registrations_per_area(np.zeros(len(coverage.pair_site), "int64"), coverage.pair_site, 1)[0])
-    return GapReport(query, force_totals(points, everyone, k), unplaced, int((~inside).sum()), by_area, targets,
-                     by_decile)
+    registered = area_table(register.by_area[query.level], areas, layer)
+    attributes = pd.DataFrame({
+        "registrations_per_1000": registered["registrations_per_1000"].to_numpy(),
+        "imd_decile": (ref.small_areas["imd_decile"].to_numpy() if query.level == "lsoa"
+                       else pd.array([pd.NA] * len(areas), dtype="Int64"))})
+    targets = recruitment_targets(areas["code"].to_numpy(object), areas["name"].to_numpy(object),
+                                  true[query.level].crimes, figures[query.level], attributes, layer)
+
+    deciles = _register_per_decile(register.by_area["lsoa"], ref, layer)
+    decile_figures = figures["decile"]
+    by_decile = pd.DataFrame({"imd_decile": np.arange(1, 11), "areas": deciles["areas"].to_numpy()})
+    by_decile["households"] = pd.array(deciles["households"], dtype="Float64").round().astype("Int64")
+    for column in ("registrations", "cameras", "registrations_per_1000", "cameras_per_1000"):
+        by_decile[column] = deciles[column].array
+    for column, source in (("crimes", "crimes"), ("crimes_near", "near"), ("share_near", "share_near")):
+        by_decile[column] = decile_figures[source].array
+    hidden["deciles"] = int(decile_figures["suppressed"].sum())
+
+    totals = {name: _scalar(figures["force"][name].iloc[0]) for name in FIGURE_COLUMNS}
+    unplaced = crimes.unplaced if month is None else crimes.unplaced[[month]]
+    outside = crimes.outside if month is None else crimes.outside[[month]]
+    if category is not None:
+        unplaced, outside = unplaced[:, [category]], outside[:, [category]]
+    totals["unplaced"] = layer.exact(int(unplaced.sum()))
+    totals["outside"] = layer.exact(int(outside.sum()))
+    with_crimes = tuple(areas["code"].to_numpy(object)[true[query.level].crimes > 0])
+    return GapReport(query, min_crimes, False, totals, by_area, targets, by_decile[DECILE_COLUMNS], hidden,
+                     with_crimes)
+
+
+def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, query: GapQuery, layer: Disclosure,
+               min_crimes: int) -> GapReport:
+    """The report read straight from the database (the app caches the parts: ``dashboard.figures``)."""
+    crimes = gap_crimes(ref, located_crimes(session), unlocated_crimes(session))
+    return build_report(crimes, ref, index, gap_register(session), query, layer, min_crimes)
+
+
+__all__ = ["ALL", "DECILE_COLUMNS", "DEFAULT_RADIUS_M", "FIGURE_COLUMNS", "GapCrimes", "GapQuery", "GapRegister",
+           "GapReport", "LEVELS", "QueryError", "RADII_M", "TARGET_COLUMNS", "build_report", "crime_areas",
+           "gap_crimes", "gap_register", "gap_report", "hierarchy_for", "parse_query"]

@@ -1,8 +1,15 @@
 """Import police.uk street-level crime CSVs (the official layout) for gap analysis.
 
+A data-management action for administrators only (the "Crime data" page, or the command line
+``python -m dashboard crimes import``): an analyst who could add crimes of their own could place
+probe points next to a house and read the gap analysis's answer for them (issue 14).
+
 A file is checked whole before anything is stored: a malformed file gets one clear message
-naming the line and the problem, and imports nothing. Rows without coordinates are kept
-(counted in totals) and reported, never silently dropped. The same file twice is refused.
+naming the line and the problem, and imports nothing. Only the official layout is accepted, with
+the official street-level crime categories (:data:`CRIME_CATEGORIES`): an invented ``Crime type``
+is refused. Rows without coordinates are kept (counted in totals) and reported, never silently
+dropped. The same file twice is refused. Every import is in the audit log with the file's name,
+SHA-256, rows and months. Each crime gets a random record key for the disclosure-control layer.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.analytics.disclosure import new_record_key
 from dashboard.registry.models import Crime, CrimeImport, utcnow
 from dashboard.security import audit
 
@@ -24,10 +32,22 @@ COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Lat
 MAX_BYTES = 50 * 1024 * 1024
 LIMITS = {"Crime ID": 80, "Reported by": 80, "Falls within": 80, "Location": 200, "LSOA code": 9, "LSOA name": 80,
           "Crime type": 60, "Last outcome category": 120, "Context": 500}
+# The police.uk street-level crime categories (data.police.uk/docs/method/crime-street/ and
+# /api/crime-categories), as they are spelt in the CSV files' "Crime type" column.
+CRIME_CATEGORIES = ("Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
+                    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
+                    "Theft from the person", "Vehicle crime", "Violence and sexual offences")
+_CATEGORY_SET = frozenset(CRIME_CATEGORIES)
+# Who may import: administrators, and the operator's command line (an actor without a role).
+IMPORT_ROLES = frozenset({"admin", None})
 
 
 class CrimeFileError(ValueError):
     """The file is not a police.uk street-level crime CSV that can be imported; nothing was stored."""
+
+
+class CrimeImportNotAllowed(PermissionError):
+    """Only administrators (and the command line) import crime data."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +129,9 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
                 raise CrimeFileError(f"line {line}: {column} is longer than {limit} characters.")
         if not record["Crime type"]:
             raise CrimeFileError(f"line {line}: Crime type is empty.")
+        if record["Crime type"] not in _CATEGORY_SET:
+            raise CrimeFileError(f"line {line}: Crime type {record['Crime type']!r} is not a police.uk street-level "
+                                 "crime category (one of: " + ", ".join(CRIME_CATEGORIES) + ").")
         lon = _coordinate(record["Longitude"], "Longitude", -180, 180, line)
         lat = _coordinate(record["Latitude"], "Latitude", -90, 90, line)
         if (lon is None) != (lat is None):
@@ -127,7 +150,10 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
 
 
 def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor) -> Imported:
-    """Store a parsed file in the caller's transaction; refuse a file imported before."""
+    """Store a parsed file in the caller's transaction; refuse a file imported before, and any
+    actor but an administrator or the command line (:class:`CrimeImportNotAllowed`)."""
+    if actor.role not in IMPORT_ROLES:
+        raise CrimeImportNotAllowed("Only administrators import crime data.")
     earlier = session.scalar(sa.select(CrimeImport).where(CrimeImport.file_sha256 == parsed.sha256))
     if earlier is not None:
         raise CrimeFileError(f"{parsed.filename} was already imported on {earlier.imported_at:%Y-%m-%d} "
@@ -137,8 +163,10 @@ def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor) ->
                         imported_by_id=actor.user_id)
     session.add(batch)
     session.flush()
-    session.execute(sa.insert(Crime), [{**r, "import_id": batch.id} for r in parsed.rows])
+    session.execute(sa.insert(Crime), [{**r, "import_id": batch.id, "record_key": new_record_key()}
+                                       for r in parsed.rows])
     audit.record(session, actor, "crimes_imported", subject_ids=[batch.id],
-                 detail={"file": parsed.filename[:200], "rows": len(parsed.rows),
+                 detail={"file": parsed.filename[:200], "sha256": parsed.sha256, "rows": len(parsed.rows),
+                         "months": [f"{m:%Y-%m}" for m in parsed.months],
                          "without_coordinates": parsed.without_coordinates})
     return Imported(batch.id, len(parsed.rows), parsed.without_coordinates, parsed.months)

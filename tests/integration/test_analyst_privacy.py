@@ -65,18 +65,17 @@ def _check_text(body: str, texts: list[str], pairs: list[str], where: str) -> No
 
 
 def _gap_query_bodies() -> list[dict]:
-    keys = ["gaps-first", "gaps-last", "gaps-types", "gaps-radius", "gaps-level", "gaps-version"]
-    choices = [("2024-12", "2025-05", None, "100", "lsoa"), ("2025-01", "2025-03", ["Burglary"], "25", "lsoa"),
-               (None, None, ["Anti-social behaviour", "Shoplifting"], "500", "district"),
-               ("2025-02", "2025-02", None, "50", "district")]
-    return [dict(zip(keys, [*c, 0])) for c in choices]
+    keys = ["gaps-period", "gaps-type", "gaps-radius", "gaps-level"]
+    choices = [("all", "all", "100", "lsoa"), ("2025-01", "Violence and sexual offences", "50", "lsoa"),
+               ("all", "Anti-social behaviour", "500", "district"), ("2025-02", "all", "50", "district")]
+    return [dict(zip(keys, c)) for c in choices]
 
 
 def _post(client, key: str, values: dict):
     spec_outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
                     for p in key.strip(".").split("...") if p]
     body = {"output": key, "outputs": spec_outputs if len(spec_outputs) > 1 else spec_outputs[0],
-            "inputs": [{"id": cid, "property": "value" if cid != "gaps-version" else "data", "value": v}
+            "inputs": [{"id": cid, "property": "value", "value": v}
                        for cid, v in values.items()], "changedPropIds": [], "state": []}
     return client.post("/_dash-update-component", json=body)
 
@@ -102,9 +101,8 @@ def test_every_analyst_answer_is_aggregate_and_suppressed(demo_app, runtime, rol
 
     # the coverage map at every grid and filter, the area table at both levels
     redraw = next(k for k in demo_app.callback_map if "coverage-cells.data" in k)
-    cell_keys = ["coverage-res", "coverage-kind", "coverage-placement", "coverage-direction", "coverage-by"]
-    for values in (("7", "all", "all", "all", None), ("8", "doorbell", "all", "known", None),
-                   ("9", "all", "indoor", "all", "2026-08-01"), ("9", "all", "all", "unknown", None)):
+    cell_keys = ["coverage-res", "coverage-cameras"]
+    for values in (("7", "all"), ("8", "kind:doorbell"), ("9", "placement:indoor"), ("9", "direction:unknown")):
         response = _post(client, redraw, dict(zip(cell_keys, values)))
         assert response.status_code == 200
         text = response.get_data(as_text=True)
@@ -122,7 +120,7 @@ def test_every_analyst_answer_is_aggregate_and_suppressed(demo_app, runtime, rol
             assert exported.status_code == 200
             if fmt != "gpkg":
                 answers.append((f"coverage export areas.{fmt}", exported.get_data(as_text=True)))
-    for args in ("res=9", "res=7&kind=doorbell&placement=outdoor&direction=known&by=2026-09-01", "res=8"):
+    for args in ("res=9", "res=7&kind=doorbell", "res=8&direction=known"):
         for fmt in ("csv", "geojson", "gpkg"):
             exported = client.get(f"/coverage/export/cells.{fmt}?{args}")
             assert exported.status_code == 200
@@ -138,12 +136,11 @@ def test_every_analyst_answer_is_aggregate_and_suppressed(demo_app, runtime, rol
         response = _post(client, gaps, values)
         assert response.status_code == 200
         answers.append((f"gaps {values}", response.get_data(as_text=True)))
-        args = {"from": values["gaps-first"] or "", "to": values["gaps-last"] or "", "radius": values["gaps-radius"],
+        args = {"period": values["gaps-period"], "type": values["gaps-type"], "radius": values["gaps-radius"],
                 "level": values["gaps-level"]}
         for layer in ("areas", "targets", "deciles"):
             for fmt in ("csv", "geojson", "gpkg"):
-                query = "&".join([f"{k}={v}" for k, v in args.items()] +
-                                 [f"types={t}" for t in values["gaps-types"] or []])
+                query = "&".join(f"{k}={v}" for k, v in args.items())
                 exported = client.get(f"/gaps/export/{layer}.{fmt}?{query}")
                 assert exported.status_code == 200, (layer, fmt, exported.get_data(as_text=True)[:200])
                 if fmt != "gpkg":
@@ -187,7 +184,8 @@ def test_exports_refuse_other_roles_and_bad_arguments(demo_app):
     assert client.get("/gaps/export/areas.csv").status_code == 403
     client = demo_app.server.test_client()
     login(client, "analyst")
-    for bad in ("radius=7", "level=county", "from=2025-13", "from=2025-05&to=2025-01"):
+    for bad in ("radius=7", "radius=25", "level=county", "from=2025-13", "from=2025-05&to=2025-01", "period=2025-13",
+                "types=Burglary&types=Drugs", "type=Burglary&type=Drugs", "type=Probe"):
         response = client.get(f"/gaps/export/areas.csv?{bad}")
         assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), bad
     assert client.get("/gaps/export/people.csv").status_code == 404
