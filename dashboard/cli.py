@@ -196,6 +196,7 @@ def _iso_date(text: str) -> dt.date:
 def cmd_report_weekly(args) -> int:
     import pandas as pd
 
+    from dashboard.analytics.disclosure import Disclosure
     from dashboard.registry import uptake_queries as q
     from dashboard.registry.models import utcnow
     from dashboard.reports import weekly
@@ -205,10 +206,11 @@ def cmd_report_weekly(args) -> int:
     ref = load_reference_or_fail(settings)
     engine = open_database(settings)
     with session_factory(engine)() as s:
-        frames = {**q.register_frames(s), "campaigns": q.campaign_days(s), "requests": q.requests(s)}
+        frames = q.uptake_frames(s)
     now = utcnow()
     report = weekly.build(frames, pd.DataFrame(ref.districts[["code", "name", "households"]]),
-                          args.week or weekly.last_full_week(now), k=settings.k_min, pilot_start=settings.pilot_start,
+                          args.week or weekly.last_full_week(now), layer=Disclosure.from_settings(settings),
+                          pilot_start=settings.pilot_start,
                           public_launch=settings.public_launch, force=ref.force_name, now=now,
                           reconfirm_months=settings.retention_months)
     try:

@@ -1,29 +1,50 @@
-"""Pilot uptake and request outcomes (issue 6) as pure functions of data frames.
+"""Pilot uptake and request outcomes (issue 6) as pure functions of data frames, every figure
+through the disclosure-control layer (issue 14, ``dashboard.analytics.disclosure``).
 
 Days and weeks are those of the force, Europe/London: a registration at 23:30 UTC on a summer
 Sunday is made at 00:30 BST on Monday, in the next week. Weeks start on Monday.
 
-Suppression (promise 4). A count drawn from fewer than K registrations is not shown. A running
-total is the one place where hiding single periods is not enough: with the totals before and
-after a hidden week published, its count is their difference. So :func:`running_total` publishes
-the total only where it has grown by at least K since the last published point; the periods in
-between show neither their own count nor the total.
+Figures over time (promise 4). Every count over time is a difference of one **fixed-calendar
+cumulative series**: the published total at the end of day or week ``d`` is the adjusted count of
+the records from the very first one up to ``d`` (:func:`cumulative_by`, :func:`publish_totals`),
+whatever range was asked for. A range's count is the published total at its end minus the one just
+before its start, and a period's count the difference of consecutive published totals
+(:func:`published_differences`; never below K when shown). So moving "from" or "to" by a day
+gives no figure that was not already published: the differences an attacker can take are the true count plus the noise of two
+independent adjustments. A difference is not shown when its true count is below K, nor when a
+total it is drawn from is not shown; a total of 0 (nothing yet) is shown as 0.
+
+The query space is no wider than needed (:func:`resolve_range`): whole UK days only for the whole
+force; for a district, a campaign or a channel whole UK weeks (Monday to Sunday), ranges widened to
+whole weeks; footage requests in whole weeks always.
+
+Counts of the current register (districts, the camera mix, registrations due to confirm) are
+adjusted with the cell key of exactly the records counted. Rates, shares and per-1,000 figures come
+from published counts (``Disclosure.rate``). Scans and form starts count page visits, not people:
+they pass through ``Disclosure.exact``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.gaps import registrations_per_area
-from dashboard.analytics.suppression import shown_mask, suppress
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, cell_keys, distinct_counts_and_keys
 from dashboard.registry.registration import confirmation_cutoff
+from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS, REQUEST_STATUSES
 
 LONDON = ZoneInfo("Europe/London")
 PERIODS = ("day", "week")
+EPOCH = dt.date(1970, 1, 1)  # a Thursday
+NO_DAY = np.iinfo("int64").max // 2  # the day number of "never" (after every calendar end)
+DAYS_FOR_FORCE_ONLY = "Days are shown for the whole force only; choose Week."
+
+
+# ---------------------------------------------------------------------------------------- days
 
 
 def uk_days(when: pd.Series) -> pd.Series:
@@ -43,6 +64,56 @@ def in_days(days: pd.Series, first: dt.date, last: dt.date) -> pd.Series:
     return days.between(pd.Timestamp(first), pd.Timestamp(last))
 
 
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01.
+
+    >>> day_number(dt.date(1970, 1, 5))
+    4
+    """
+    return (day - EPOCH).days
+
+
+def day_numbers(values) -> np.ndarray:
+    """Days since 1970-01-01 of datetime64 days, dates, or aware instants (their UK day); NO_DAY
+    where missing.
+
+    >>> day_numbers(pd.Series([dt.date(1970, 1, 2), None])).tolist() == [1, NO_DAY]
+    True
+    """
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = uk_days(series)
+    elif series.dtype.kind != "M":
+        series = pd.to_datetime(series.astype(object), errors="coerce")
+    days = series.to_numpy(dtype="datetime64[ns]")
+    out = days.astype("datetime64[D]").astype("int64")
+    return np.where(np.isnat(days), NO_DAY, out)
+
+
+def add_day_numbers(registrations: pd.DataFrame) -> pd.DataFrame:
+    """The registrations with ``consent_day`` (the UK day made) and ``owner_withdrawal_day`` (the
+    UK day its owner withdrew it: :func:`owner_withdrawals`; NO_DAY otherwise) as day numbers,
+    worked out once per snapshot rather than per figure."""
+    out = registrations.copy()
+    out["consent_day"] = day_numbers(out["consent_at"])
+    withdrawn = day_numbers(out["withdrawn_at"])
+    out["owner_withdrawal_day"] = np.where((out["end_reason"] == "owner").to_numpy(dtype=bool), withdrawn, NO_DAY)
+    return out
+
+
+def _consent_days(registrations: pd.DataFrame) -> np.ndarray:
+    if "consent_day" in registrations:
+        return registrations["consent_day"].to_numpy(dtype="int64")
+    return day_numbers(registrations["consent_at"])
+
+
+def _owner_withdrawal_days(registrations: pd.DataFrame) -> np.ndarray:
+    if "owner_withdrawal_day" in registrations:
+        return registrations["owner_withdrawal_day"].to_numpy(dtype="int64")
+    withdrawn = day_numbers(registrations["withdrawn_at"])
+    return np.where((registrations["end_reason"] == "owner").to_numpy(dtype=bool), withdrawn, NO_DAY)
+
+
 def period_start(day: dt.date, period: str) -> dt.date:
     """The first day of the day or week (Monday) holding ``day``.
 
@@ -54,77 +125,15 @@ def period_start(day: dt.date, period: str) -> dt.date:
     return day - dt.timedelta(days=day.weekday()) if period == "week" else day
 
 
-def _day_numbers(days: pd.Series) -> np.ndarray:
-    """Days since 1970-01-01 (a Thursday) from datetime64 days or date objects."""
-    values = days.to_numpy()
-    if values.dtype.kind != "M":
-        values = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy()
-    return values.astype("datetime64[D]").astype("int64")
+def whole_weeks(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The range widened to whole UK weeks: the Monday of ``first``'s week to the Sunday of ``last``'s.
 
-
-def per_period(days: pd.Series, first: dt.date, last: dt.date, period: str, weights: pd.Series | None = None
-               ) -> pd.DataFrame:
-    """Counts (or sums of ``weights``) per day or week from the period holding ``first`` to the one
-    holding ``last``, every period present (zeros included), and the count before ``first``'s
-    period as ``before`` (for running totals). ``days`` are ``uk_days`` (or dates).
-
-    >>> days = pd.Series([dt.date(2026, 7, 6), dt.date(2026, 7, 8), dt.date(2026, 7, 20), dt.date(2026, 6, 1)])
-    >>> out = per_period(days, dt.date(2026, 7, 7), dt.date(2026, 7, 21), "week")
-    >>> out["start"].tolist() == [dt.date(2026, 7, 6), dt.date(2026, 7, 13), dt.date(2026, 7, 20)], out["count"].tolist()
-    (True, [2, 0, 1])
-    >>> out.attrs["before"]
-    1
+    >>> whole_weeks(dt.date(2026, 7, 8), dt.date(2026, 7, 14))
+    (datetime.date(2026, 7, 6), datetime.date(2026, 7, 19))
     """
     if first > last:
         raise ValueError(f"first ({first}) is after last ({last})")
-    start, end = period_start(first, period), period_start(last, period)
-    step = 7 if period == "week" else 1
-    epoch = dt.date(1970, 1, 1)
-    number = _day_numbers(days)
-    if period == "week":
-        number = number - (number + 3) % 7  # back to Monday (1970-01-01 was a Thursday)
-    index = (number - (start - epoch).days) // step
-    n = (end - start).days // step + 1
-    values = np.ones(len(number), dtype="int64") if weights is None else weights.to_numpy(dtype="int64")
-    inside = (index >= 0) & (index < n)
-    counts = np.bincount(index[inside], weights=values[inside], minlength=n).astype("int64")
-    starts = [start + dt.timedelta(days=step * i) for i in range(n)]
-    out = pd.DataFrame({"start": starts, "count": counts})
-    out.attrs["before"] = int(values[index < 0].sum())
-    return out
-
-
-def running_total(counts: list[int], k: int, before: int = 0) -> tuple[list[int | None], list[int | None]]:
-    """Each period's count and the running total as they may be shown.
-
-    The total is published at a period only when it has grown by at least ``k`` since the last
-    published total (``before`` counts as published when it is 0 or at least ``k``); a period's own
-    count is shown only when it is itself a published step (its total is published and the one
-    before it too). Hidden values are None.
-
-    >>> running_total([10, 3, 4, 2, 9, 0, 1], 8)
-    ([10, None, None, None, 9, None, None], [10, None, None, 19, 28, None, None])
-    >>> running_total([8, 8], 8, before=5)   # 5 before is not shown, so neither is the first week's 8
-    ([None, 8], [13, 21])
-    """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    shown_counts: list[int | None] = []
-    shown_totals: list[int | None] = []
-    total = before
-    published = before if before == 0 or before >= k else None
-    previous_published = True if published is not None else False
-    last_published = published if published is not None else 0
-    for count in counts:
-        total += int(count)
-        publish = total - last_published >= k
-        shown_totals.append(total if publish else None)
-        shown_counts.append(int(count) if publish and previous_published and count == total - last_published
-                            else None)
-        if publish:
-            last_published = total
-        previous_published = publish
-    return shown_counts, shown_totals
+    return period_start(first, "week"), period_start(last, "week") + dt.timedelta(days=6)
 
 
 def owner_withdrawals(registrations: pd.DataFrame) -> pd.Series:
@@ -140,82 +149,324 @@ def owner_withdrawals(registrations: pd.DataFrame) -> pd.Series:
     return registrations.loc[registrations["end_reason"] == "owner", "withdrawn_at"].dropna()
 
 
-def headline(registrations: pd.DataFrame, first: dt.date, last: dt.date, now: dt.datetime,
-             reconfirm_months: int, k: int) -> dict[str, int | None]:
-    """Registrations and their cameras made from ``first`` to ``last`` (UK days), owner withdrawals
-    in that time (:func:`owner_withdrawals`), and active registrations due to confirm at ``now``:
-    last confirmed ``reconfirm_months`` calendar months ago or more (the retention period, the same
-    rule: ``dashboard.registry.registration.confirmation_cutoff``); each None when drawn from
-    fewer than ``k`` registrations."""
-    made = in_days(uk_days(registrations["consent_at"]), first, last)
-    withdrawn = in_days(uk_days(owner_withdrawals(registrations)), first, last)
+# ------------------------------------------------------------------------ the query space
+
+
+@dataclass(frozen=True)
+class UptakeRange:
+    """The dates a figure is drawn for, after the query-space rules."""
+
+    first: dt.date
+    last: dt.date
+    grain: str  # "day" (whole force) or "week"
+    widened: bool  # the asked range was widened to whole weeks
+
+
+def resolve_range(first: dt.date, last: dt.date, force_level: bool, period: str = "week"
+                  ) -> tuple[UptakeRange | None, str | None]:
+    """The range figures are drawn for, or a refusal: whole days at force level; below it (a
+    district, a campaign, a channel) whole weeks, the range widened outward, and "per day" refused.
+
+    >>> resolve_range(dt.date(2026, 7, 8), dt.date(2026, 7, 9), True, "day")[0].grain
+    'day'
+    >>> r, _ = resolve_range(dt.date(2026, 7, 8), dt.date(2026, 7, 9), False, "week")
+    >>> (r.first, r.last, r.widened)
+    (datetime.date(2026, 7, 6), datetime.date(2026, 7, 12), True)
+    >>> resolve_range(dt.date(2026, 7, 8), dt.date(2026, 7, 9), False, "day")
+    (None, 'Days are shown for the whole force only; choose Week.')
+    """
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
+    if first > last:
+        first, last = last, first
+    if force_level:
+        return UptakeRange(first, last, "day", False), None
+    if period == "day":
+        return None, DAYS_FOR_FORCE_ONLY
+    monday, sunday = whole_weeks(first, last)
+    return UptakeRange(monday, sunday, "week", (monday, sunday) != (first, last)), None
+
+
+def calendar(first: dt.date, last: dt.date, period: str) -> tuple[list[dt.date], np.ndarray]:
+    """The fixed calendar from the period holding ``first`` to the one holding ``last``: each
+    period's first day, and the day numbers of the period ends with the end of the period before
+    the first prepended (so ``len(ends) == len(starts) + 1``).
+
+    >>> starts, ends = calendar(dt.date(2026, 7, 8), dt.date(2026, 7, 13), "week")
+    >>> starts, [EPOCH + dt.timedelta(days=int(e)) for e in ends]
+    ([datetime.date(2026, 7, 6), datetime.date(2026, 7, 13)], [datetime.date(2026, 7, 5), datetime.date(2026, 7, 12), datetime.date(2026, 7, 19)])
+    """
+    if first > last:
+        raise ValueError(f"first ({first}) is after last ({last})")
+    start, end = period_start(first, period), period_start(last, period)
+    step = 7 if period == "week" else 1
+    n = (end - start).days // step + 1
+    starts = [start + dt.timedelta(days=step * i) for i in range(n)]
+    ends = day_number(start) - 1 + step * np.arange(n + 1, dtype="int64")
+    return starts, ends
+
+
+# ------------------------------------------------------------- the fixed-calendar primitive
+
+
+def cumulative_by(days: np.ndarray, ends: np.ndarray, *, groups: np.ndarray | None = None, n_groups: int = 1,
+                  keys: np.ndarray | None = None, weights: np.ndarray | None = None,
+                  extra_days: np.ndarray | None = None, extra_groups: np.ndarray | None = None,
+                  extra_keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """True cumulative counts of records from the very first one up to the end of each day number
+    in ``ends`` (ascending), per group, and the cell keys of those sets.
+
+    Parameters
+    ----------
+    days : the day number of each record (NO_DAY: never)
+    groups : each record's group 0..n_groups-1 (-1: none); all in group 0 when not given
+    keys : each record's key (its record key, or the sum of its records' keys when it stands for
+        several: a registration's cameras, a campaign day's completions); 0 when not given
+    weights : how many records each row stands for (1 when not given)
+    extra_days, extra_groups, extra_keys : more keys without records (the anonymous sums of erased
+        registrations' keys, ``RetiredKey``) joining the cell keys from their day on
+
+    Returns
+    -------
+    totals, cell_keys : int64 arrays of shape (n_groups, len(ends))
+
+    >>> totals, keys = cumulative_by(np.array([3, 5, 5, 9]), np.array([4, 5, 8]), keys=np.array([200, 50, 10, 7]),
+    ...                              extra_days=np.array([1]), extra_keys=np.array([100]))
+    >>> totals.tolist(), keys.tolist()  # 200 + 100 = 300 -> 44; + 60 -> 104
+    ([[1, 3, 3]], [[44, 104, 104]])
+    """
+    ends = np.asarray(ends, dtype="int64")
+    n = len(ends)
+    width = n + 1  # slot n: after the last end
+
+    def sums(day, group, values):
+        slot = np.searchsorted(ends, np.asarray(day, dtype="int64"), side="left")
+        if group is None:
+            index = slot
+        else:
+            group = np.asarray(group, dtype="int64")
+            keep = group >= 0
+            index, values = (group * width + slot)[keep], (None if values is None else np.asarray(values)[keep])
+        flat = np.bincount(index, weights=values, minlength=n_groups * width)
+        return np.rint(flat).astype("int64").reshape(n_groups, width)[:, :n]
+
+    totals = np.cumsum(sums(days, groups, weights), axis=1)
+    key_sums = sums(days, groups, keys) if keys is not None else np.zeros((n_groups, n), dtype="int64")
+    if extra_days is not None and len(extra_days):
+        key_sums = key_sums + sums(extra_days, extra_groups, extra_keys)
+    return totals.astype("int64"), (np.cumsum(key_sums, axis=1) % KEY_RANGE).astype("int64")
+
+
+def publish_totals(layer: Disclosure, true: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Published cumulative totals (float, NaN where not shown): the adjusted count, not shown below
+    K; a total of 0 (nothing yet) shown as 0, except when the layer withholds everything."""
+    true = np.asarray(true, dtype="int64")
+    shape = true.shape
+    out = layer.counts(true.ravel(), np.asarray(keys, dtype="int64").ravel()).to_numpy(dtype="float64",
+                                                                                       na_value=np.nan)
+    if not layer.withhold_all:
+        out[true.ravel() == 0] = 0.0
+    return out.reshape(shape)
+
+
+def published_differences(published: np.ndarray, true: np.ndarray, k: int) -> np.ndarray:
+    """The difference of consecutive published totals along the last axis (float, NaN where not
+    shown): shown when both totals are and the true count between them is at least ``k``; as that
+    count is at least ``k``, a difference the adjustments took below ``k`` is shown as ``k`` (a
+    function of published figures, so it tells nothing more).
+
+    >>> published_differences(np.array([0.0, 9.0, np.nan, 30.0, 41.0, 46.0]), np.array([0, 8, 12, 29, 40, 48]),
+    ...                       8).tolist()
+    [9.0, nan, nan, 11.0, 8.0]
+    """
+    published = np.asarray(published, dtype="float64")
+    diff = np.maximum(np.diff(published, axis=-1), k)  # NaN stays NaN
+    small = np.diff(np.asarray(true, dtype="int64"), axis=-1) < k
+    return np.where(small, np.nan, diff)
+
+
+def as_int64(values) -> pd.arrays.IntegerArray:
+    """Float values with NaN as a nullable integer array (NaN -> NA)."""
+    return pd.array(np.asarray(values, dtype="float64"), dtype="Float64").astype("Int64")
+
+
+def _plain(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+@dataclass(frozen=True)
+class RangeCount:
+    """A count for a range of days: the published total at its end minus the one before its start.
+    ``value`` is None when not shown; ``small`` says that what is published shows it to be fewer
+    than K (the total at its end is not shown, or both are and their difference is not), rather
+    than it being drawn from a total before its start that is not shown."""
+
+    value: int | None
+    small: bool
+
+    def text(self, k: int) -> str:
+        if self.value is not None:
+            return f"{self.value:,}"
+        return f"fewer than {k}" if self.small else "not shown"
+
+
+def _range_counts(published: np.ndarray, true: np.ndarray, k: int) -> list[RangeCount]:
+    """RangeCounts from published and true totals of shape (groups, 2): before and at the end."""
+    values = published_differences(published, true, k)[:, 0]
+    # Not shown and certainly fewer than K: the total at the end is itself not shown (so below K),
+    # or both totals are shown and the difference is not.
+    small = np.isnan(published[:, 1]) | (~np.isnan(published[:, 0]) & np.isnan(values))
+    return [RangeCount(_plain(v), bool(s and np.isnan(v))) for v, s in zip(values, small)]
+
+
+def range_ends(first: dt.date, last: dt.date) -> np.ndarray:
+    """The day numbers a range [first, last] is the difference of: the day before it and its last."""
+    return np.array([day_number(first) - 1, day_number(last)], dtype="int64")
+
+
+# ------------------------------------------------------------------ registrations over time
+
+
+def _keys(values: pd.Series) -> np.ndarray:
+    """Record keys as int64 (a missing key, an erased registration's, is 0: it is in a retired sum)."""
+    return pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype="int64")
+
+
+def retired_sums(retired: pd.DataFrame | None, series: str, district: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The day numbers and key sums of one series of ``RetiredKey`` ('registered' or 'withdrawn'),
+    for one district or all."""
+    if retired is None or not len(retired):
+        return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+    chosen = retired[retired["series"] == series]
+    if district is not None:
+        chosen = chosen[chosen["district_code"] == district]
+    days = chosen["day_number"].to_numpy(dtype="int64") if "day_number" in chosen else day_numbers(chosen["day"])
+    return days, chosen["key_sum"].to_numpy(dtype="int64")
+
+
+def only_district(frames: dict[str, pd.DataFrame], district: str | None) -> dict[str, pd.DataFrame]:
+    """Registrations, cameras and requests of one district (all when None); the retired sums are
+    chosen per district by :func:`retired_sums`, so they are handed on whole with ``district`` noted."""
+    if district is None:
+        return {**frames, "district": None}
+    regs, cams = frames["registrations"], frames["cameras"]
+    out = {**frames, "registrations": regs[(regs["district_code"] == district).to_numpy(dtype=bool)],
+           "cameras": cams[(cams["district_code"] == district).to_numpy(dtype=bool)], "district": district}
+    if "requests" in frames:
+        reqs = frames["requests"]
+        out["requests"] = reqs[(reqs["district_code"] == district).to_numpy(dtype=bool)]
+    return out
+
+
+SERIES_COLUMNS = ["start", "registrations", "cameras", "total"]
+
+
+def registrations_series(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: dt.date, last: dt.date,
+                         period: str, layer: Disclosure, district: str | None = None) -> pd.DataFrame:
+    """Registrations made and their cameras per day or week, and the published running total, from
+    the fixed-calendar series: registrations ever made (erased ones too: their keys are in the
+    'registered' retired sums) and the cameras registered with them (their own keys). A period's
+    cameras are not shown when its registrations are fewer than K.
+
+    Parameters
+    ----------
+    registrations : consent_at (or consent_day), cameras, record_key, camera_keys; one row per
+        registration ever made (of the district, when one is chosen)
+    district : the district the registrations are of (for its retired sums), None for the force
+
+    ``attrs["before"]`` holds the published total at the end of the period before the first.
+    """
+    starts, ends = calendar(first, last, period)
+    days = _consent_days(registrations)
+    extra_days, extra_keys = retired_sums(retired, "registered", district)
+    true, keys = cumulative_by(days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days,
+                               extra_keys=extra_keys)
+    cam_true, cam_keys = cumulative_by(days, ends, keys=registrations["camera_keys"].to_numpy(dtype="int64"),
+                                       weights=registrations["cameras"].to_numpy(dtype="int64"))
+    published = publish_totals(layer, true, keys)[0]
+    made = published_differences(published, true[0], layer.k)
+    cameras = published_differences(publish_totals(layer, cam_true, cam_keys)[0], cam_true[0], layer.k)
+    cameras[np.diff(true[0]) < layer.k] = np.nan
+    out = pd.DataFrame({"start": starts, "registrations": as_int64(made), "cameras": as_int64(cameras),
+                        "total": as_int64(published[1:])})
+    out.attrs["before"] = _plain(published[0])
+    return out[SERIES_COLUMNS]
+
+
+def withdrawals_series(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: dt.date, last: dt.date,
+                       layer: Disclosure, district: str | None = None) -> pd.DataFrame:
+    """Owner withdrawals per week and their published running total. A withdrawn registration has
+    no record key left: the cell keys are the 'withdrawn' retired sums alone."""
+    starts, ends = calendar(first, last, "week")
+    extra_days, extra_keys = retired_sums(retired, "withdrawn", district)
+    true, keys = cumulative_by(_owner_withdrawal_days(registrations), ends, extra_days=extra_days,
+                               extra_keys=extra_keys)
+    published = publish_totals(layer, true, keys)[0]
+    return pd.DataFrame({"start": starts, "withdrawals": as_int64(published_differences(published, true[0], layer.k)),
+                         "total": as_int64(published[1:])})
+
+
+def weekly_for_projection(published_totals: list[int | None]) -> list[int]:
+    """The weekly counts a projection is fitted to: differences of consecutive published weekly
+    totals, both published (so a function of published figures only), from the first such pair on.
+
+    >>> weekly_for_projection([None, 10, 21, None, 40, 52])
+    [11, 12]
+    """
+    out = []
+    for before, after in zip(published_totals, published_totals[1:]):
+        if before is not None and after is not None:
+            out.append(int(after) - int(before))
+    return out
+
+
+def due_to_confirm(registrations: pd.DataFrame, now: dt.datetime, reconfirm_months: int, layer: Disclosure
+                   ) -> int | None:
+    """Active registrations last confirmed ``reconfirm_months`` calendar months ago or more (the
+    retention period, the same rule as ``registration.confirmation_cutoff``), adjusted with their keys."""
     due = ((registrations["status"] == "active")
-           & (registrations["last_confirmed_at"] <= confirmation_cutoff(now, reconfirm_months)))
-    return {"registrations": suppress(int(made.sum()), k).value,
-            "cameras": suppress(int(registrations.loc[made, "cameras"].sum()), k, basis=int(made.sum())).value,
-            "withdrawn": suppress(int(withdrawn.sum()), k).value,
-            "due": suppress(int(due.sum()), k).value}
+           & (registrations["last_confirmed_at"] <= confirmation_cutoff(now, reconfirm_months))).to_numpy(dtype=bool)
+    keys = _keys(registrations["record_key"])[due]
+    return layer.count(int(due.sum()), int(keys.sum() % KEY_RANGE))
 
 
-def conversion(numerator: int | None, denominator: int | None) -> float | None:
-    """A share rounded to 4 places; None when either side is hidden or the base is 0.
-
-    >>> conversion(3, 8), conversion(None, 8), conversion(2, 0)
-    (0.375, None, None)
-    """
-    if numerator is None or denominator is None or denominator == 0:
-        return None
-    return round(numerator / denominator, 4)
-
-
-FUNNEL_COLUMNS = ["campaign", "channel", "scans", "form_starts", "completions", "start_rate", "completion_rate"]
-
-
-def funnel(daily: pd.DataFrame, first: dt.date, last: dt.date, k: int) -> pd.DataFrame:
-    """Scans -> form starts -> completions per campaign over the days chosen, with the conversion
-    at each step. Completions are registrations: fewer than ``k`` are hidden, and so is the
-    completion rate drawn from them. Scans and starts are counts of page visits, not people's data.
-
-    Parameters
-    ----------
-    daily : columns campaign, channel, day, scans, form_starts, completions (one row per campaign and day)
-
-    >>> daily = pd.DataFrame({"campaign": ["A", "A", "B"], "channel": ["poster"] * 3,
-    ...     "day": [dt.date(2026, 7, 1), dt.date(2026, 7, 2), dt.date(2026, 7, 1)],
-    ...     "scans": [100, 60, 40], "form_starts": [30, 20, 10], "completions": [6, 4, 3]})
-    >>> funnel(daily, dt.date(2026, 7, 1), dt.date(2026, 7, 31), 8).to_dict("list")["completion_rate"]
-    [0.2, None]
-    """
-    chosen = daily[(daily["day"] >= first) & (daily["day"] <= last)]
-    out = chosen.groupby(["campaign", "channel"], as_index=False)[["scans", "form_starts", "completions"]].sum()
-    out = out.sort_values(["channel", "campaign"]).reset_index(drop=True)
-    completions = [int(c) if c >= k else None for c in out["completions"]]
-    out["start_rate"] = pd.array([conversion(int(s), int(n)) for s, n in zip(out["form_starts"], out["scans"])],
-                                 dtype="Float64")
-    out["completion_rate"] = pd.array([conversion(c, int(s)) for c, s in zip(completions, out["form_starts"])],
-                                      dtype="Float64")
-    out["completions"] = pd.array(completions, dtype="Int64")
-    return out[FUNNEL_COLUMNS]
+def headline(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: dt.date, last: dt.date,
+             now: dt.datetime, reconfirm_months: int, layer: Disclosure, district: str | None = None
+             ) -> dict[str, RangeCount | int | None]:
+    """Registrations and their cameras made from ``first`` to ``last`` (UK days; the caller widens
+    the range to whole weeks below force level), owner withdrawals in that time, each a difference
+    of the fixed-calendar series (:class:`RangeCount`), and the active registrations due to confirm
+    now (:func:`due_to_confirm`)."""
+    ends = range_ends(first, last)
+    days = _consent_days(registrations)
+    extra_days, extra_keys = retired_sums(retired, "registered", district)
+    true, keys = cumulative_by(days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days,
+                               extra_keys=extra_keys)
+    made = _range_counts(publish_totals(layer, true, keys), true, layer.k)[0]
+    cam_true, cam_keys = cumulative_by(days, ends, keys=registrations["camera_keys"].to_numpy(dtype="int64"),
+                                       weights=registrations["cameras"].to_numpy(dtype="int64"))
+    cameras = _range_counts(publish_totals(layer, cam_true, cam_keys), cam_true, layer.k)[0]
+    if made.value is None:  # cameras of fewer than K registrations are not shown either
+        cameras = RangeCount(None, made.small)
+    w_days, w_keys = retired_sums(retired, "withdrawn", district)
+    w_true, w_cell = cumulative_by(_owner_withdrawal_days(registrations), ends, extra_days=w_days, extra_keys=w_keys)
+    withdrawn = _range_counts(publish_totals(layer, w_true, w_cell), w_true, layer.k)[0]
+    return {"registrations": made, "cameras": cameras, "withdrawn": withdrawn,
+            "due": due_to_confirm(registrations, now, reconfirm_months, layer)}
 
 
-def completeness(cameras: pd.DataFrame, k: int) -> dict[str, float | None]:
-    """Share of cameras with a direction, a retention period and what they overlook filled in;
-    None when the cameras come from fewer than ``k`` registrations.
+def total_so_far(registrations: pd.DataFrame, retired: pd.DataFrame | None, day: dt.date, layer: Disclosure,
+                 district: str | None = None) -> int | None:
+    """The published total of registrations made up to the end of ``day`` (the fixed-calendar series)."""
+    ends = np.array([day_number(day)], dtype="int64")
+    extra_days, extra_keys = retired_sums(retired, "registered", district)
+    true, keys = cumulative_by(_consent_days(registrations), ends, keys=_keys(registrations["record_key"]),
+                               extra_days=extra_days, extra_keys=extra_keys)
+    return _plain(publish_totals(layer, true, keys)[0, 0])
 
-    Parameters
-    ----------
-    cameras : columns registrant_id, direction_deg, retention_days, overlooks ("" when not given)
 
-    >>> cams = pd.DataFrame({"registrant_id": range(8), "direction_deg": [90, None] * 4,
-    ...     "retention_days": [30] * 8, "overlooks": ["street", ""] * 2 + [""] * 4})
-    >>> completeness(cams, 8)
-    {'direction': 0.5, 'retention': 1.0, 'overlooks': 0.25}
-    """
-    if cameras["registrant_id"].nunique() < k or len(cameras) == 0:
-        return {"direction": None, "retention": None, "overlooks": None}
-    given = {"direction": cameras["direction_deg"].notna(), "retention": cameras["retention_days"].notna(),
-             "overlooks": cameras["overlooks"].fillna("").str.len() > 0}
-    return {name: round(float(mask.mean()), 4) for name, mask in given.items()}
+# ------------------------------------------------------------------------------- projection
 
 
 def projection(weekly: list[int], weeks_ahead: int = 12, level: float = 0.95) -> pd.DataFrame:
@@ -268,60 +519,130 @@ def _t_quantile(level: float, dof: int) -> float:
     return table[fitting[-1]] if dof <= 120 else 1.96
 
 
-OUTCOMES = ("sent", "footage_provided", "no_relevant_footage", "declined", "no_response", "withdrawn")
-ANSWERED = ("footage_provided", "no_relevant_footage", "declined")
+# -------------------------------------------------------------------------------- campaigns
 
 
-def request_outcomes(requests: pd.DataFrame, k: int) -> dict:
-    """Footage requests by status, the response rate, time from request to footage (median and
-    90th percentile, days), the share where footage was useful, and requests sent after the
-    footage was likely overwritten. Everything is hidden (None) when there are fewer than ``k``
-    requests; a status count or the too-late count below ``k`` is hidden too (status counts with
-    secondary suppression, as they add up to the total). Rates and times are drawn from all the
-    requests and stay shown.
+FUNNEL_COLUMNS = ["campaign", "channel", "scans", "form_starts", "completions", "start_rate", "completion_rate"]
+
+
+def funnel(daily: pd.DataFrame, campaigns: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure,
+           by: str = "campaign") -> pd.DataFrame:
+    """Scans -> form starts -> completions per campaign (``by="campaign"``: every campaign in
+    ``campaigns``) or per channel (``by="channel"``: every channel), over the range widened to whole
+    UK weeks, with the conversion at each step. Completions (registrations) are the difference of
+    each campaign's or channel's fixed-calendar weekly series (keys: the days' ``completion_keys``);
+    scans and form starts are page visits (``Disclosure.exact``); rates from published figures.
 
     Parameters
     ----------
-    requests : columns status, sent_at, status_changed_at (aware), footage_useful (bool or NA),
-        footage_likely_overwritten (bool); one row per request
-
-    >>> at = pd.Timestamp("2026-07-01", tz="UTC")
-    >>> reqs = pd.DataFrame({"status": ["footage_provided"] * 4 + ["declined", "no_response"] * 2,
-    ...     "sent_at": [at] * 8, "status_changed_at": [at + pd.Timedelta(days=d) for d in (1, 2, 3, 10, 1, 9, 2, 9)],
-    ...     "footage_useful": [True, True, False, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA],
-    ...     "footage_likely_overwritten": [False] * 7 + [True]})
-    >>> out = request_outcomes(reqs, 8)
-    >>> out["response_rate"], out["median_days_to_footage"], out["useful_share"], out["too_late"]
-    (0.75, 2.5, 0.6667, None)
-    >>> out["by_status"]["footage_provided"], out["by_status"]["declined"]
-    (None, None)
+    daily : slug, channel, day, scans, form_starts, completions, completion_keys (a campaign and day a row)
+    campaigns : slug, campaign (name), channel: every campaign, in the order to list them
     """
-    n = len(requests)
-    if n < k:
-        return {"requests": None, "by_status": None, "response_rate": None, "median_days_to_footage": None,
-                "p90_days_to_footage": None, "useful_share": None, "too_late": None}
-    counts = [int((requests["status"] == s).sum()) for s in OUTCOMES]
-    by_status = {s: (c if shown else None) for s, c, shown in zip(OUTCOMES, counts, shown_mask(counts, k))}
-    closed = requests[requests["status"] != "withdrawn"]
-    answered = int(closed["status"].isin(ANSWERED).sum())
-    provided = requests[requests["status"] == "footage_provided"]
-    days = (provided["status_changed_at"] - provided["sent_at"]).dt.total_seconds() / 86_400
-    judged = provided["footage_useful"].dropna()
-    return {
-        "requests": n,
-        "by_status": by_status,
-        "response_rate": conversion(answered, len(closed)),
-        "median_days_to_footage": round(float(days.median()), 2) if len(days) else None,
-        "p90_days_to_footage": round(float(days.quantile(0.9)), 2) if len(days) else None,
-        "useful_share": conversion(int(judged.astype(bool).sum()), len(judged)),
-        "too_late": suppress(int(requests["footage_likely_overwritten"].sum()), k).value,
-    }
+    monday, sunday = whole_weeks(first, last)
+    if by == "campaign":
+        rows = campaigns.reset_index(drop=True)
+        codes = {slug: i for i, slug in enumerate(rows["slug"])}
+        group = daily["slug"].map(codes)
+        out = pd.DataFrame({"campaign": rows["campaign"].astype(object), "channel": rows["channel"].astype(object)})
+    elif by == "channel":
+        codes = {c: i for i, c in enumerate(CAMPAIGN_CHANNELS)}
+        group = daily["channel"].map(codes)
+        out = pd.DataFrame({"campaign": list(CAMPAIGN_CHANNELS), "channel": list(CAMPAIGN_CHANNELS)})
+    else:
+        raise ValueError(f"by must be 'campaign' or 'channel', got {by!r}")
+    n = len(out)
+    group = group.fillna(-1).to_numpy(dtype="int64")
+    days = day_numbers(daily["day"])
+    inside = (days >= day_number(monday)) & (days <= day_number(sunday)) & (group >= 0)
+    visits = {step: np.bincount(group[inside], weights=daily[step].to_numpy(dtype="float64")[inside],
+                                minlength=n).astype("int64") for step in ("scans", "form_starts")}
+    true, keys = cumulative_by(days, range_ends(monday, sunday), groups=group, n_groups=n,
+                               keys=daily["completion_keys"].to_numpy(dtype="int64"),
+                               weights=daily["completions"].to_numpy(dtype="int64"))
+    completions = published_differences(publish_totals(layer, true, keys), true, layer.k)[:, 0]
+    scans = pd.array(layer.exact(pd.array(visits["scans"], dtype="Int64")), dtype="Int64")
+    starts = pd.array(layer.exact(pd.array(visits["form_starts"], dtype="Int64")), dtype="Int64")
+    out["scans"], out["form_starts"], out["completions"] = scans, starts, as_int64(completions)
+    out["start_rate"] = Disclosure.rate(starts, scans)
+    out["completion_rate"] = Disclosure.rate(out["completions"].array, starts)
+    out.attrs.update(first=monday, last=sunday)
+    return out[FUNNEL_COLUMNS]
+
+
+def campaign_totals(totals: pd.DataFrame, layer: Disclosure) -> pd.DataFrame:
+    """Every campaign's funnel so far (``registry.campaigns.campaign_totals``: scans, form_starts,
+    completions, completion_keys) as it may be shown: completions adjusted with the sum of their
+    days' keys (the same set, so the same figure, as the end of its weekly series), page visits
+    through ``Disclosure.exact``."""
+    out = totals.copy()
+    out["scans"] = pd.array(layer.exact(pd.array(totals["scans"], dtype="Int64")), dtype="Int64")
+    out["form_starts"] = pd.array(layer.exact(pd.array(totals["form_starts"], dtype="Int64")), dtype="Int64")
+    out["completions"] = layer.counts(totals["completions"].to_numpy(dtype="int64"),
+                                      totals["completion_keys"].to_numpy(dtype="int64") % KEY_RANGE)
+    return out.drop(columns=["completion_keys"])
+
+
+# ------------------------------------------------------------------------------ the register
+
+
+def vocabulary_codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
+    """The position of each value in a fixed ``vocabulary`` (-1 when not in it); quick on a
+    categorical column (the snapshot's), as only its categories are looked up.
+
+    >>> vocabulary_codes(pd.Series(["b", "x", None, "a"], dtype="category"), ["a", "b"]).tolist()
+    [1, -1, -1, 0]
+    """
+    index = {v: i for i, v in enumerate(vocabulary)}
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = np.array([index.get(c, -1) for c in values.cat.categories] + [-1], dtype="int64")
+        return lookup[values.cat.codes.to_numpy(dtype="int64")]  # code -1 (missing) -> the last entry, -1
+    return values.astype(object).map(index).fillna(-1).to_numpy(dtype="int64")
+
+
+def _district_index(codes: pd.Series, districts: list[str]) -> np.ndarray:
+    return vocabulary_codes(codes, districts)
+
+
+def district_uptake(registrations: pd.DataFrame, cameras: pd.DataFrame, districts: pd.DataFrame, layer: Disclosure
+                    ) -> pd.DataFrame:
+    """Active registrations and cameras per district (every reference district, in this order
+    first), adjusted with their keys, and registrations per 1,000 households from the published
+    count; ranked by that rate (hidden ones last, by name). Cameras are not shown where the
+    registrations are fewer than K.
+
+    Parameters
+    ----------
+    districts : code, name, households
+    """
+    codes = districts["code"].astype(object).tolist()
+    n = len(codes)
+    active = (registrations["status"] == "active").to_numpy(dtype=bool)
+    group = _district_index(registrations["district_code"], codes)[active]
+    reg_keys = _keys(registrations["record_key"])[active]
+    cam_group = _district_index(cameras["district_code"], codes)
+    reg_true = np.bincount(group[group >= 0], minlength=n)
+    cam_true = np.bincount(cam_group[cam_group >= 0], minlength=n)
+    regs = layer.counts(reg_true, cell_keys(group, reg_keys, n))
+    cams = layer.counts(cam_true, cell_keys(cam_group, cameras["record_key"].to_numpy(dtype="int64"), n))
+    cams[reg_true < layer.k] = pd.NA
+    households = pd.array(layer.exact(pd.array(districts["households"].to_numpy(dtype="float64"), dtype="Float64")),
+                          dtype="Float64")
+    out = pd.DataFrame({"code": codes, "name": districts["name"].astype(object).tolist(), "households": households,
+                        "registrations": regs, "cameras": cams})
+    out["registrations_per_1000"] = Disclosure.rate(regs, households, 1000, 2)
+    out["_rate"] = out["registrations_per_1000"].fillna(-1.0)
+    out = out.sort_values(["_rate", "name"], ascending=[False, True], kind="stable").drop(columns="_rate")
+    return out.reset_index(drop=True)
 
 
 RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "15 to 30 days"),
                      (31, 10_000, "more than 30 days")]
+NOT_GIVEN = "not given"
+RETENTION_LABELS = [label for _, _, label in RETENTION_BUCKETS] + [NOT_GIVEN]
 MIX_COLUMNS = ["aspect", "value", "cameras", "registrations", "share"]
 ASPECTS = {"kind": "Camera kind", "placement": "Indoors or outdoors", "retention": "Keeps footage for"}
+# Every value each aspect can take, listed whether or not the register has it (promise 4).
+ASPECT_VALUES = {"kind": list(CAMERA_KINDS), "placement": list(PLACEMENTS), "retention": RETENTION_LABELS}
 
 
 def retention_buckets(days: pd.Series) -> np.ndarray:
@@ -332,7 +653,7 @@ def retention_buckets(days: pd.Series) -> np.ndarray:
     """
     values = days.to_numpy(dtype="float64")
     conditions = [(values >= low) & (values <= high) for low, high, _ in RETENTION_BUCKETS]
-    return np.select(conditions, [label for _, _, label in RETENTION_BUCKETS], default="not given").astype(object)
+    return np.select(conditions, [label for _, _, label in RETENTION_BUCKETS], default=NOT_GIVEN).astype(object)
 
 
 def retention_bucket(days: float) -> str:
@@ -342,118 +663,191 @@ def retention_bucket(days: float) -> str:
     ('up to 7 days', '15 to 30 days', 'not given')
     """
     if days != days:  # NaN
-        return "not given"
+        return NOT_GIVEN
     return next(label for low, high, label in RETENTION_BUCKETS if low <= days <= high)
 
 
-def camera_mix(cameras: pd.DataFrame, k: int, labels: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """Cameras by kind, by indoors/outdoors and by how long they keep footage, with the share of
-    all cameras. Each value's count is drawn from the registrations with such a camera: hidden
-    below ``k``, with secondary suppression within each aspect (its total is published).
+def _registrations_of(cameras: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each camera's registration (its id, as the unit of ``distinct_counts_and_keys``), the record
+    key of every unit, and how many distinct registrations there are."""
+    units = cameras["registrant_id"].to_numpy(dtype="int64")
+    size = int(units.max()) + 1 if len(units) else 0
+    keys = np.zeros(size, dtype="int64")
+    if "registrant_key" in cameras:
+        keys[units] = cameras["registrant_key"].to_numpy(dtype="int64")
+    return units, keys, int(np.count_nonzero(np.bincount(units, minlength=size))) if size else 0
+
+
+def camera_mix(cameras: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Cameras by kind, by indoors/outdoors and by how long they keep footage (every value of each,
+    :data:`ASPECT_VALUES`), adjusted with the cameras' keys, the registrations with such a camera
+    (adjusted with theirs; :func:`~dashboard.analytics.disclosure.distinct_counts_and_keys`), and the share of all cameras from the
+    published counts. A value's cameras are not shown when its registrations are fewer than K.
 
     Parameters
     ----------
-    cameras : columns registrant_id, kind, placement, retention_days
+    cameras : registrant_id, registrant_key, record_key, kind, placement, retention (or retention_days)
     labels : readable names per aspect and code ({"kind": {"dome": "Dome"}, ...})
-
-    >>> cams = pd.DataFrame({"registrant_id": list(range(10)) + [0], "kind": ["dome"] * 9 + ["ptz", "ptz"],
-    ...     "placement": ["outdoor"] * 11, "retention_days": [7.0] * 11})
-    >>> mix = camera_mix(cams, 8, {})
-    >>> mix[mix["aspect"] == "kind"][["value", "cameras", "share"]].values.tolist()
-    [['dome', <NA>, <NA>], ['ptz', <NA>, <NA>]]
     """
     frame = cameras if "retention" in cameras else cameras.assign(retention=retention_buckets(cameras["retention_days"]))
+    units, unit_keys, regs_total = _registrations_of(frame)
+    camera_keys = frame["record_key"].to_numpy(dtype="int64")
+    total = layer.count(len(frame), int(camera_keys.sum() % KEY_RANGE)) if regs_total >= layer.k else None
     parts = []
-    for aspect, column in (("kind", "kind"), ("placement", "placement"), ("retention", "retention")):
-        grouped = _counts_by(frame[column], frame["registrant_id"])
-        if aspect == "retention":  # shortest first, "not given" last
-            order = [label for _, _, label in RETENTION_BUCKETS] + ["not given"]
-            grouped = grouped.sort_values(column, key=lambda v: v.map(order.index)).reset_index(drop=True)
-        shown = pd.Series(shown_mask(grouped["registrations"].tolist(), k), index=grouped.index)
+    for aspect, values in ASPECT_VALUES.items():
+        n = len(values)
+        group = vocabulary_codes(frame[aspect], values)
+        cam_true = np.bincount(group[group >= 0], minlength=n)
+        reg_true, reg_keys = distinct_counts_and_keys(group, units, unit_keys, n)
+        cams = layer.counts(cam_true, cell_keys(group, camera_keys, n))
+        cams[reg_true < layer.k] = pd.NA
         names = labels.get(aspect, {})
         parts.append(pd.DataFrame({
-            "aspect": aspect, "value": [names.get(v, v) for v in grouped[column]],
-            "cameras": grouped["cameras"].astype("Int64").where(shown),
-            "registrations": grouped["registrations"].astype("Int64").where(shown),
-            "share": (grouped["cameras"] / max(len(frame), 1)).round(4).astype("Float64").where(shown)}))
-    return pd.concat(parts, ignore_index=True)[MIX_COLUMNS] if parts else pd.DataFrame(columns=MIX_COLUMNS)
+            "aspect": aspect, "value": [names.get(v, v) for v in values], "cameras": cams,
+            "registrations": layer.counts(reg_true, reg_keys),
+            "share": Disclosure.rate(cams, pd.array([total] * n, dtype="Int64"))}))
+    return pd.concat(parts, ignore_index=True)[MIX_COLUMNS]
 
 
-def _counts_by(values: pd.Series, registrant: pd.Series) -> pd.DataFrame:
-    """Cameras and distinct registrations per value (values present only), by integer codes:
-    ``groupby(...).nunique()`` took a quarter of a second a column at a million cameras."""
-    codes, labels = pd.factorize(values, sort=True)
-    cameras = np.bincount(codes[codes >= 0], minlength=len(labels))
-    registrations = registrations_per_area(codes, registrant.to_numpy(dtype="int64"), len(labels))
-    present = cameras > 0
-    return pd.DataFrame({values.name: np.asarray(labels, dtype=object)[present], "cameras": cameras[present],
-                         "registrations": registrations[present]})
+def _filled_in(text: pd.Series) -> np.ndarray:
+    """Which texts are not empty (nor missing); by categories on a categorical column."""
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        filled = np.array([len(str(c)) > 0 for c in text.cat.categories] + [False], dtype=bool)
+        return filled[text.cat.codes.to_numpy(dtype="int64")]
+    return (text.astype(object).fillna("").str.len() > 0).to_numpy(dtype=bool)
+
+
+def completeness(cameras: pd.DataFrame, layer: Disclosure) -> dict[str, float | None]:
+    """Share of cameras with a direction, a retention period and what they overlook filled in, from
+    published counts (each adjusted with its cameras' keys); None when the cameras come from fewer
+    than K registrations, or a count is not shown.
+
+    Parameters
+    ----------
+    cameras : registrant_id, record_key, direction_deg, retention_days, overlooks ("" when not given)
+    """
+    keys = cameras["record_key"].to_numpy(dtype="int64")
+    if _registrations_of(cameras)[2] < layer.k:
+        return {"direction": None, "retention": None, "overlooks": None}
+    total = layer.count(len(cameras), int(keys.sum() % KEY_RANGE))
+    given = {"direction": cameras["direction_deg"].notna().to_numpy(),
+             "retention": cameras["retention_days"].notna().to_numpy(),
+             "overlooks": _filled_in(cameras["overlooks"])}
+    return {name: Disclosure.rate(layer.count(int(mask.sum()), int(keys[mask].sum() % KEY_RANGE)), total)
+            for name, mask in given.items()}
+
+
+# ------------------------------------------------------------------------- footage requests
+
+
+OUTCOMES = tuple(s for s in REQUEST_STATUSES if s != "sent") + ("sent",)
+ANSWERED = ("footage_provided", "no_relevant_footage", "declined")
+# The police.uk crime categories (what the officer's request form offers) and a row for the rest:
+# a fixed list, as the categories that occur in requests would themselves come from the register.
+CRIME_CATEGORIES = ("Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
+                    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
+                    "Theft from the person", "Vehicle crime", "Violence and sexual offences")
+NOT_RECORDED = "Not recorded or other"
+REQUEST_MEASURES = ("requests", "answered", "closed", "footage_provided", "judged", "useful", "too_late")
+
+
+def _sent_days(requests: pd.DataFrame) -> np.ndarray:
+    if "sent_day" in requests:
+        return requests["sent_day"].to_numpy(dtype="int64")
+    return day_numbers(requests["sent_at"])
+
+
+def _request_masks(requests: pd.DataFrame) -> dict[str, np.ndarray]:
+    status = requests["status"].astype(object).to_numpy()
+    useful = requests["footage_useful"].astype(object)
+    return {"requests": np.ones(len(requests), dtype=bool),
+            "answered": np.isin(status, ANSWERED),
+            "closed": status != "withdrawn",
+            "footage_provided": status == "footage_provided",
+            "judged": useful.notna().to_numpy(),
+            "useful": useful.fillna(False).astype(bool).to_numpy(),
+            "too_late": requests["footage_likely_overwritten"].astype(object).fillna(False).astype(bool).to_numpy(),
+            **{f"status:{s}": status == s for s in OUTCOMES}}
+
+
+def _request_ranges(requests: pd.DataFrame, monday: dt.date, sunday: dt.date, layer: Disclosure,
+                    groups: np.ndarray | None = None, n_groups: int = 1, measures: tuple[str, ...] | None = None
+                    ) -> dict[str, list[RangeCount]]:
+    """Request measures (all, or ``measures``) over the weeks, per group: differences of
+    fixed-calendar series."""
+    days = _sent_days(requests)
+    keys = requests["record_key"].to_numpy(dtype="int64")
+    ends = range_ends(monday, sunday)
+    out = {}
+    for name, mask in _request_masks(requests).items():
+        if measures is not None and name not in measures:
+            continue
+        true, cell = cumulative_by(days[mask], ends, groups=None if groups is None else groups[mask],
+                                   n_groups=n_groups, keys=keys[mask])
+        out[name] = _range_counts(publish_totals(layer, true, cell), true, layer.k)
+    return out
+
+
+def request_outcomes(requests: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure) -> dict:
+    """Footage requests sent in the whole UK weeks holding ``first`` to ``last``: how many, by
+    status, the response rate (answered of those not withdrawn), time from request to footage
+    (median and 90th percentile, days, to 0.1; shown only when at least K requests provided
+    footage), the share where footage was judged useful, and requests sent after the footage was
+    likely overwritten. Counts are differences of weekly fixed-calendar series (request keys);
+    rates from published counts, hidden when either side is.
+
+    Parameters
+    ----------
+    requests : status, sent_at, status_changed_at (aware), footage_useful (bool or NA),
+        footage_likely_overwritten (bool), record_key; one row per request
+    """
+    monday, sunday = whole_weeks(first, last)
+    ranges = {name: values[0] for name, values in _request_ranges(requests, monday, sunday, layer).items()}
+    days = _sent_days(requests)
+    inside = (days >= day_number(monday)) & (days <= day_number(sunday))
+    provided = requests[inside & (requests["status"].astype(object) == "footage_provided").to_numpy()]
+    waits = (provided["status_changed_at"] - provided["sent_at"]).dt.total_seconds() / 86_400
+    timed = len(provided) >= layer.k and not layer.withhold_all
+    value = lambda name: ranges[name].value  # noqa: E731
+    return {
+        "from": monday, "to": sunday,
+        "requests": ranges["requests"],
+        "by_status": {s: ranges[f"status:{s}"] for s in OUTCOMES},
+        "response_rate": Disclosure.rate(value("answered"), value("closed")),
+        "median_days_to_footage": round(float(waits.median()), 1) if timed else None,
+        "p90_days_to_footage": round(float(waits.quantile(0.9)), 1) if timed else None,
+        "useful_share": Disclosure.rate(value("useful"), value("judged")),
+        "too_late": ranges["too_late"],
+    }
 
 
 BREAKDOWN_COLUMNS = ["group", "requests", "answered", "response_rate", "footage_provided", "useful"]
 
 
-def requests_by(requests: pd.DataFrame, column: str, names: dict[str, str], k: int) -> pd.DataFrame:
-    """Requests per district or crime category: how many, answered, the response rate, footage
-    provided and judged useful. Groups of fewer than ``k`` requests are hidden, with secondary
-    suppression (the total is published); within a shown group, a count below ``k`` is hidden
-    and its rate, drawn from all the group's requests, is shown.
-
-    >>> reqs = pd.DataFrame({"district": ["A"] * 9 + ["B"] * 2 + ["C"] * 8,
-    ...     "status": ["footage_provided"] * 5 + ["declined"] + ["sent"] * 3 + ["no_response"] * 2 + ["declined"] * 8,
-    ...     "footage_useful": [True] * 4 + [pd.NA] * 15})
-    >>> requests_by(reqs, "district", {}, 8)[["group", "requests", "response_rate"]].values.tolist()
-    [['A', 9, 0.6667], ['B', <NA>, <NA>], ['C', <NA>, <NA>]]
-    """
-    frame = requests.assign(group=requests[column].fillna("not recorded"))
-    grouped = frame.groupby("group").agg(
-        requests=("status", "size"),
-        answered=("status", lambda s: int(s.isin(ANSWERED).sum())),
-        closed=("status", lambda s: int((s != "withdrawn").sum())),
-        footage_provided=("status", lambda s: int((s == "footage_provided").sum())),
-        useful=("footage_useful", lambda s: int(s.fillna(False).astype(bool).sum())),
-    ).reset_index()
-    shown = pd.Series(shown_mask(grouped["requests"].tolist(), k), index=grouped.index)
-    out = pd.DataFrame({"group": [names.get(g, g) for g in grouped["group"]]})
-    out["requests"] = grouped["requests"].astype("Int64").where(shown)
-    for column_name in ("answered", "footage_provided", "useful"):  # small counts within a shown group hidden too
-        out[column_name] = grouped[column_name].astype("Int64").where(shown & (grouped[column_name] >= k))
-    out["response_rate"] = pd.array([conversion(int(a), int(c)) for a, c in zip(grouped["answered"], grouped["closed"])],
-                                    dtype="Float64")
-    out["response_rate"] = out["response_rate"].where(shown)
+def requests_by(requests: pd.DataFrame, column: str, groups: list[str], names: dict[str, str], first: dt.date,
+                last: dt.date, layer: Disclosure) -> pd.DataFrame:
+    """Requests per district or crime category over the whole weeks holding ``first`` to ``last``:
+    how many, answered, the response rate, footage provided and judged useful. Rows: every one of
+    ``groups`` (a fixed list) and :data:`NOT_RECORDED` for the rest; each count a difference of the
+    group's weekly fixed-calendar series, the rate from published counts."""
+    monday, sunday = whole_weeks(first, last)
+    index = {g: i for i, g in enumerate(groups)}
+    group = requests[column].astype(object).map(index).fillna(len(groups)).to_numpy(dtype="int64")
+    n = len(groups) + 1
+    measures = ("requests", "answered", "closed", "footage_provided", "useful")
+    ranges = _request_ranges(requests, monday, sunday, layer, group, n, measures)
+    values = {name: as_int64([np.nan if r.value is None else r.value for r in ranges[name]]) for name in measures}
+    out = pd.DataFrame({"group": [names.get(g, g) for g in groups] + [NOT_RECORDED]})
+    for name in ("requests", "answered", "footage_provided", "useful"):
+        out[name] = values[name]
+    out["response_rate"] = Disclosure.rate(values["answered"], values["closed"])
     return out[BREAKDOWN_COLUMNS]
 
 
-SERIES_COLUMNS = ["start", "registrations", "cameras", "total"]
-
-
-def series(registrations: pd.DataFrame, first: dt.date, last: dt.date, period: str, k: int) -> pd.DataFrame:
-    """Registrations and their cameras per day or week with the running total, as they may be
-    shown (:func:`running_total`; a period's cameras are shown when its registrations are).
-
-    Parameters
-    ----------
-    registrations : columns consent_at (aware), cameras; one row per registration ever made
-    """
-    days = uk_days(registrations["consent_at"])
-    counts = per_period(days, first, last, period)
-    cameras = per_period(days, first, last, period, weights=registrations["cameras"])
-    shown, totals = running_total(counts["count"].tolist(), k, counts.attrs["before"])
-    return pd.DataFrame({"start": counts["start"], "registrations": pd.array(shown, dtype="Int64"),
-                         "cameras": pd.array([int(c) if s is not None else None for c, s in zip(cameras["count"], shown)],
-                                             dtype="Int64"),
-                         "total": pd.array(totals, dtype="Int64")})
-
-
-def district_uptake(registrations: pd.DataFrame, cameras: pd.DataFrame, districts: pd.DataFrame, k: int
-                    ) -> pd.DataFrame:
-    """Active registrations and cameras per district and per 1,000 households, suppressed as on the
-    overview, ranked by registrations per 1,000 households (hidden ones last)."""
-    from dashboard.analytics.overview import district_table
-
-    active = registrations[registrations["status"] == "active"]
-    by = active.groupby("district_code", observed=True).size().rename("registrations").to_frame().join(
-        cameras.groupby("district_code", observed=True).size().rename("cameras")).fillna(0).reset_index()
-    by["district_code"] = by["district_code"].astype(object)
-    table = district_table(by, districts, k)
-    return table.sort_values("registrations_per_1000", ascending=False, na_position="last").reset_index(drop=True)
+def request_weeks(requests: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure) -> pd.DataFrame:
+    """Requests sent per week and their published running total (the weekly fixed-calendar series)."""
+    starts, ends = calendar(first, last, "week")
+    true, keys = cumulative_by(_sent_days(requests), ends, keys=requests["record_key"].to_numpy("int64"))
+    published = publish_totals(layer, true, keys)[0]
+    return pd.DataFrame({"start": starts, "requests": as_int64(published_differences(published, true[0], layer.k)),
+                         "total": as_int64(published[1:])})

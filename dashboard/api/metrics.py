@@ -1,6 +1,8 @@
-"""``/api/v1/metrics``: the project lead's pilot figures for BI tools, with the uptake page's
-suppression (nothing drawn from fewer than K registrations or requests; running totals only in
-steps of at least K)."""
+"""``/api/v1/metrics``: the project lead's pilot figures for BI tools, from the same functions as the
+uptake page and through the same disclosure-control layer (``runtime().disclosure``): counts
+adjusted and not shown below K; figures over time differences of fixed-calendar running totals
+(days for the whole force, whole UK weeks for campaigns and footage requests), so moving from/to
+gives nothing that was not already published."""
 from __future__ import annotations
 
 import pandas as pd
@@ -15,6 +17,8 @@ from dashboard.runtime_access import runtime
 
 def _plain(value):
     """A frame cell as JSON: None for a hidden (NA) value, plain ints and floats otherwise."""
+    if isinstance(value, uptake.RangeCount):
+        return value.value
     if value is None or pd.isna(value):
         return None
     return value.item() if hasattr(value, "item") else value
@@ -24,36 +28,55 @@ def _records(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict]:
     return [{name: _plain(getattr(row, column)) for name, column in columns.items()} for row in frame.itertuples()]
 
 
+def _districts() -> pd.DataFrame:
+    return pd.DataFrame(runtime().reference.districts[["code", "name", "households"]])
+
+
 @blueprint.get("/metrics/uptake")
-@endpoint("GET", "/api/v1/metrics/uptake", summary="Registrations per day, by district and per campaign (K-suppressed)",
-          roles=("lead",), query=MetricsQuery, response=UptakeMetrics)
+@endpoint("GET", "/api/v1/metrics/uptake", summary="Registrations per day (force-wide), by district and per campaign "
+          "(adjusted; ranges are differences of fixed-calendar totals)", roles=("lead",), query=MetricsQuery,
+          response=UptakeMetrics)
 def metrics_uptake(query: MetricsQuery):
     rt = runtime()
-    k = rt.settings.k_min
+    layer = rt.disclosure
     frames = uptake_frames()
-    daily = uptake.series(frames["registrations"], query.from_, query.to, "day", k)
-    districts = uptake.district_uptake(frames["registrations"], frames["cameras"],
-                                       pd.DataFrame(rt.reference.districts[["code", "name", "households"]]), k)
-    funnel = uptake.funnel(frames["campaigns"], query.from_, query.to, k)
-    return {"from": query.from_.isoformat(), "to": query.to.isoformat(), "k": k,
+    daily = uptake.registrations_series(frames["registrations"], frames.get("retired"), query.from_, query.to, "day",
+                                        layer)
+    districts = uptake.district_uptake(frames["registrations"], frames["cameras"], _districts(), layer)
+    funnel = uptake.funnel(frames["campaigns"], frames["campaign_list"], query.from_, query.to, layer)
+    return {"from": query.from_.isoformat(), "to": query.to.isoformat(), "k": layer.k,
+            "total_before": daily.attrs["before"],
             "daily": [{"day": r.start.isoformat(), "registrations": _plain(r.registrations), "cameras": _plain(r.cameras),
                        "total": _plain(r.total)} for r in daily.itertuples()],
             "by_district": _records(districts, {"code": "code", "name": "name", "registrations": "registrations",
                                                 "cameras": "cameras", "registrations_per_1000": "registrations_per_1000"}),
+            "funnel_from": funnel.attrs["first"].isoformat(), "funnel_to": funnel.attrs["last"].isoformat(),
             "funnel": _records(funnel, {c: c for c in uptake.FUNNEL_COLUMNS})}
 
 
 @blueprint.get("/metrics/requests")
-@endpoint("GET", "/api/v1/metrics/requests", summary="Footage request outcomes, by district and crime category "
-          "(K-suppressed)", roles=("lead",), query=MetricsQuery, response=RequestMetrics)
+@endpoint("GET", "/api/v1/metrics/requests", summary="Footage request outcomes in whole UK weeks, by district and "
+          "crime category (adjusted; ranges are differences of fixed-calendar weekly totals)", roles=("lead",),
+          query=MetricsQuery, response=RequestMetrics)
 def metrics_requests(query: MetricsQuery):
     rt = runtime()
-    k = rt.settings.k_min
+    layer = rt.disclosure
     requests = uptake_frames()["requests"]
-    requests = requests[uptake.in_days(uptake.uk_days(requests["sent_at"]), query.from_, query.to)]
-    summary = uptake.request_outcomes(requests, k)
-    names = dict(zip(rt.reference.districts["code"], rt.reference.districts["name"]))
+    summary = uptake.request_outcomes(requests, query.from_, query.to, layer)
+    first, last = summary["from"], summary["to"]
+    codes = list(rt.reference.districts["code"])
+    names = dict(zip(codes, rt.reference.districts["name"]))
     groups = {c: c for c in uptake.BREAKDOWN_COLUMNS}
-    return {"from": query.from_.isoformat(), "to": query.to.isoformat(), "k": k, **summary,
-            "by_district": _records(uptake.requests_by(requests, "district_code", names, k), groups),
-            "by_crime_category": _records(uptake.requests_by(requests, "crime_category", {}, k), groups)}
+    weeks = uptake.request_weeks(requests, first, last, layer)
+    return {"from": first.isoformat(), "to": last.isoformat(), "k": layer.k,
+            "requests": _plain(summary["requests"]),
+            "by_status": {s: _plain(v) for s, v in summary["by_status"].items()},
+            **{name: summary[name] for name in ("response_rate", "median_days_to_footage", "p90_days_to_footage",
+                                                "useful_share")},
+            "too_late": _plain(summary["too_late"]),
+            "weekly": [{"week": r.start.isoformat(), "requests": _plain(r.requests), "total": _plain(r.total)}
+                       for r in weeks.itertuples()],
+            "by_district": _records(uptake.requests_by(requests, "district_code", codes, names, first, last, layer),
+                                    groups),
+            "by_crime_category": _records(uptake.requests_by(requests, "crime_category", list(uptake.CRIME_CATEGORIES),
+                                                             {}, first, last, layer), groups)}

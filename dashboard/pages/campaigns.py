@@ -1,17 +1,20 @@
 """Campaigns (project leads and admins): create a recruitment campaign and download its QR code.
 
 Each campaign's QR code points at ``<PUBLIC_BASE_URL>/r/<slug>``. Its funnel is kept only as
-daily counts; completions (registrations) under K are shown as "fewer than K" (promise 4).
+daily counts; the totals so far pass the disclosure-control layer (promise 4, ``runtime().disclosure``):
+completions (registrations) adjusted with their keys and not shown below K, scans and form starts
+(page visits, about no person) through ``Disclosure.exact``.
 """
 from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, State, html, no_update
 from flask import Blueprint, Response, abort
 from flask_login import current_user
 
-from dashboard.analytics.suppression import suppress
+from dashboard.analytics.uptake import campaign_totals
 from dashboard.components.qr import qr_png, qr_svg
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
@@ -69,19 +72,25 @@ def _table():
         frame = campaigns.campaign_totals(s)
     if frame.empty:
         return html.P("No campaigns yet. Create one above to get its link and QR code.", className="text-secondary")
-    k = rt.settings.k_min
+    layer = rt.disclosure
+    k = layer.k
+    shown = campaign_totals(frame, layer)
+    number = lambda v: None if pd.isna(v) else int(v)  # noqa: E731
     rows = [{"slug": r.slug, "name": r.name, "channel": CAMPAIGN_CHANNELS.get(r.channel, r.channel),
-             "link": link_for(r.slug), "scans": int(r.scans), "form_starts": int(r.form_starts),
-             "registrations": suppress(int(r.completions), k).text(), "created": uk_time(r.created_at),
-             "qr": f"[PNG]({PATH}/{r.slug}/qr.png) · [SVG]({PATH}/{r.slug}/qr.svg)"} for r in frame.itertuples()]
+             "link": link_for(r.slug), "scans": number(r.scans), "form_starts": number(r.form_starts),
+             "registrations": f"fewer than {k}" if pd.isna(r.completions) else f"{int(r.completions):,}",
+             "created": uk_time(r.created_at),
+             "qr": f"[PNG]({PATH}/{r.slug}/qr.png) · [SVG]({PATH}/{r.slug}/qr.svg)"} for r in shown.itertuples()]
     return html.Div([
         dag.AgGrid(id=f"{PREFIX}grid", columnDefs=CAMPAIGN_COLUMNS, rowData=rows, getRowId="params.data.slug",
                    defaultColDef={"sortable": True, "resizable": True},
                    dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": True},
                    style={"width": "100%"}),
-        html.P(f"Registrations under {k} are shown as 'fewer than {k}'. Counts are kept per campaign and day "
-               "only; nothing on a registration says which campaign it came from.",
-               className="small text-secondary mt-2"),
+        html.P([layer.describe(), f" Registrations under {k} are shown as 'fewer than {k}'; scans and forms started "
+                "count page visits, not people, and are exact. Counts are kept per campaign and day only; nothing on "
+                "a registration says which campaign it came from. Figures for different campaigns, ranges or "
+                "channels (on the uptake page) need not add up exactly: each is adjusted on its own."],
+               className="small text-secondary mt-2", id=f"{PREFIX}method-note"),
     ])
 
 

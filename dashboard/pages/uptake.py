@@ -2,8 +2,10 @@
 drop out, what the register can provide, and whether footage requests produce footage.
 
 Days and weeks are UK ones; the pilot and launch dates come from configuration, never from
-anything on a registration. Counts drawn from fewer than K registrations (or K requests) are not
-shown, and the running total is published only in steps of at least K (promise 4).
+anything on a registration. Every figure passes the disclosure-control layer (promise 4,
+``runtime().disclosure``): counts are slightly adjusted and not shown below K, figures over time are
+differences of fixed-calendar running totals (``dashboard.analytics.uptake``), days are offered for
+the whole force only, and campaigns, withdrawals and footage requests are shown in whole weeks.
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 from flask import Blueprint, Response, abort, request
 
-from dashboard.analytics.suppression import shown_mask
 from dashboard.analytics import uptake
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
@@ -24,7 +25,7 @@ from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
 from dashboard.registry.models import utcnow
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
+from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS, REQUEST_STATUSES
 from dashboard.reports import weekly
 from dashboard.runtime_access import runtime
 
@@ -33,9 +34,13 @@ FIRST, LAST, DISTRICT, PERIOD = "uptake-first", "uptake-last", "uptake-district"
 HEADLINE, TIMELINE, METHOD = "uptake-headline", "uptake-timeline", "uptake-method"
 DISTRICTS, DISTRICT_LAYER, DISTRICT_LEGEND = "uptake-districts", "uptake-district-layer", "uptake-district-legend"
 MIX, FUNNEL, CHURN, REQUESTS = "uptake-mix", "uptake-funnel", "uptake-churn", "uptake-requests"
+CHURN_NOTE = "uptake-churn-note"
 REPORT_LINKS = "uptake-report-links"
 ALL = "all"
 MIX_LABELS = {"kind": CAMERA_KINDS, "placement": PLACEMENTS}
+NOT_ADDING_UP = ("Figures for different ranges or levels need not add up exactly: each is adjusted on its own, and a "
+                 "count for a range of dates is the difference of two adjusted running totals counted from the start, "
+                 "so that moving the dates reveals nothing that was hidden.")
 
 
 files = Blueprint("uptake_files", __name__)
@@ -52,7 +57,7 @@ def _weekly_report(week_text: str | None) -> weekly.WeeklyReport:
     else:
         week = weekly.last_full_week(utcnow())
     return weekly.build(uptake_frames(), pd.DataFrame(rt.reference.districts[["code", "name", "households"]]), week,
-                        k=rt.settings.k_min, pilot_start=rt.settings.pilot_start,
+                        layer=rt.disclosure, pilot_start=rt.settings.pilot_start,
                         public_launch=rt.settings.public_launch, force=rt.reference.force_name, now=utcnow(),
                         reconfirm_months=rt.settings.retention_months)
 
@@ -85,12 +90,21 @@ def _report_links(last: dt.date) -> list:
                      id=f"{PREFIX}csv-{t}", className="small me-2") for t in weekly.TABLES]]
 
 
+HIDDEN = "–"
+
+
 def _text(value, k: int) -> str:
+    """A count of the register as it is now: not shown only when fewer than K were counted."""
     return f"fewer than {k}" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
+def _n(value) -> str:
+    """A count in a table of ranges: "–" when not shown (see the table's note)."""
+    return HIDDEN if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 def _pct(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value) * 100:.1f}%"
+    return HIDDEN if value is None or pd.isna(value) else f"{float(value) * 100:.1f}%"
 
 
 def _table(header: list[str], rows: list[list], table_id: str | None = None) -> dbc.Table:
@@ -98,6 +112,15 @@ def _table(header: list[str], rows: list[list], table_id: str | None = None) -> 
     return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in header])),
                       html.Tbody([html.Tr([html.Td(c) for c in row]) for row in rows])],
                      size="sm", striped=True, responsive=True, className="mb-2", **extra)
+
+
+def _hidden_note(k: int) -> html.P:
+    return html.P(f"{HIDDEN}: not shown: fewer than {k}, or worked out from a running total that is itself not shown.",
+                  className="small text-secondary")
+
+
+def _weeks_note(first: dt.date, last: dt.date, what: str) -> str:
+    return (f"{what} are shown for whole weeks: Monday {first:%d %B %Y} to Sunday {last:%d %B %Y}.")
 
 
 def _window(first, last) -> tuple[dt.date, dt.date]:
@@ -111,29 +134,39 @@ def _window(first, last) -> tuple[dt.date, dt.date]:
     return (start, end) if start <= end else (end, start)
 
 
-def _timeline(regs: pd.DataFrame, first: dt.date, last: dt.date, period: str, k: int) -> tuple[go.Figure, str, list]:
-    settings = runtime().settings
-    days = uptake.uk_days(regs["consent_at"])
-    table = uptake.series(regs, first, last, period, k)
-    shown = [None if pd.isna(v) else int(v) for v in table["registrations"]]
-    totals = [None if pd.isna(v) else int(v) for v in table["total"]]
-    cameras = [None if pd.isna(v) else int(v) for v in table["cameras"]]
-    counts = uptake.per_period(days, first, last, period)
+def _empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_bar(x=counts["start"], y=shown, name=f"Registrations per {period}", marker_color="#6baed6",
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(height=200, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#ffffff",
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
+def _timeline(frames: dict, span: uptake.UptakeRange, period: str, district: str | None) -> tuple[go.Figure, str]:
+    rt = runtime()
+    settings, layer = rt.settings, rt.disclosure
+    regs, retired = frames["registrations"], frames.get("retired")
+    table = uptake.registrations_series(regs, retired, span.first, span.last, period, layer, district)
+    plain = lambda values: [None if pd.isna(v) else int(v) for v in values]  # noqa: E731
+    shown, totals, cameras = plain(table["registrations"]), plain(table["total"]), plain(table["cameras"])
+    fig = go.Figure()
+    fig.add_bar(x=table["start"], y=shown, name=f"Registrations per {period}", marker_color="#6baed6",
                 hovertemplate="%{x}: %{y} registrations<extra></extra>")
-    fig.add_bar(x=counts["start"], y=cameras, name=f"Cameras per {period}", marker_color="#c6dbef", visible="legendonly")
-    fig.add_scatter(x=counts["start"], y=totals, name="Registrations so far", mode="lines+markers", yaxis="y2",
+    fig.add_bar(x=table["start"], y=cameras, name=f"Cameras per {period}", marker_color="#c6dbef", visible="legendonly")
+    fig.add_scatter(x=table["start"], y=totals, name="Registrations so far", mode="lines+markers", yaxis="y2",
                     connectgaps=True, line={"color": "#08519c"})
-    method = ("Not enough full weeks yet for a projection (three are needed).")
-    weekly = uptake.per_period(days, max(first, settings.public_launch), last - dt.timedelta(days=7), "week") \
-        if last - dt.timedelta(days=7) >= max(first, settings.public_launch) else None
-    if weekly is not None and len(weekly) >= 3:
-        ahead = uptake.projection(weekly["count"].tolist(), 12)
-        start = weekly["start"].iloc[-1] + dt.timedelta(days=7)
-        x = [start + dt.timedelta(days=7 * i) for i in range(12)]
-        base = next((t for t in reversed(totals) if t is not None), None)
-        if base is not None:
+    method = "Not enough full weeks of published figures yet for a projection (three are needed)."
+    fit_from = max(span.first, settings.public_launch)
+    fit_to = uptake.period_start(span.last, "week") - dt.timedelta(days=1)  # the last full week's Sunday
+    if fit_to - fit_from >= dt.timedelta(days=6):
+        weeks = uptake.registrations_series(regs, retired, fit_from, fit_to, "week", layer, district)
+        published = [weeks.attrs["before"], *plain(weeks["total"])]
+        counts = uptake.weekly_for_projection(published)
+        base = next((t for t in reversed(published) if t is not None), None)
+        if len(counts) >= 3 and base is not None:
+            ahead = uptake.projection(counts, 12)
+            start = weeks["start"].iloc[-1] + dt.timedelta(days=7)
+            x = [start + dt.timedelta(days=7 * i) for i in range(12)]
             fig.add_scatter(x=x, y=base + ahead["cumulative_high"], mode="lines", line={"width": 0}, yaxis="y2",
                             showlegend=False, hoverinfo="skip")
             fig.add_scatter(x=x, y=base + ahead["cumulative_low"], mode="lines", line={"width": 0}, yaxis="y2",
@@ -141,11 +174,11 @@ def _timeline(regs: pd.DataFrame, first: dt.date, last: dt.date, period: str, k:
                             hoverinfo="skip")
             fig.add_scatter(x=x, y=base + ahead["cumulative"], mode="lines", yaxis="y2", name="Projection",
                             line={"color": "#08519c", "dash": "dash"})
-        method = (f"Projection: a straight line fitted by least squares to the {len(weekly)} full weeks of "
-                  f"registrations since {max(first, settings.public_launch):%d %B %Y}, carried 12 weeks ahead from the "
-                  "last published total; the band is the 95% prediction interval of the weekly counts, added up.")
+            method = (f"Projection: a straight line fitted by least squares to {len(counts)} weekly counts worked out "
+                      f"from the published weekly totals since {fit_from:%d %B %Y}, carried 12 weeks ahead from the "
+                      "last published total; the band is the 95% prediction interval of the weekly counts, added up.")
     for when, label in ((settings.pilot_start, "Staff pilot"), (settings.public_launch, "Public launch")):
-        if first <= when <= last + dt.timedelta(days=84):
+        if span.first <= when <= span.last + dt.timedelta(days=84):
             fig.add_vline(x=dt.datetime.combine(when, dt.time()).timestamp() * 1000, line_dash="dot",
                           line_color="#52606d", annotation_text=label, annotation_position="top left")
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, plot_bgcolor="#ffffff",
@@ -153,109 +186,157 @@ def _timeline(regs: pd.DataFrame, first: dt.date, last: dt.date, period: str, k:
                       yaxis={"title": f"per {period}", "gridcolor": "#e5e7eb", "rangemode": "tozero"},
                       yaxis2={"title": "so far", "overlaying": "y", "side": "right", "rangemode": "tozero",
                               "showgrid": False})
-    hidden = sum(1 for c, n in zip(shown, counts["count"]) if c is None and n)
-    note = (f"{hidden} {period}{'s' if hidden != 1 else ''} with registrations show{'s' if hidden == 1 else ''} no bar: fewer than {k}, or shown only as part of the "
-            f"running total, which is published in steps of at least {k}." if hidden else "")
-    return fig, method + (" " + note if note else ""), [counts, shown]
+    hidden = sum(1 for c in shown if c is None)
+    note = (f"{hidden} {period}{'s' if hidden != 1 else ''} show{'s' if hidden == 1 else ''} no bar: fewer than "
+            f"{layer.k} registrations, or a running total it would be worked out from is not shown. A {period}'s bar "
+            f"is the difference of the running totals at its end and at the end of the {period} before."
+            if hidden else "")
+    return fig, method + (" " + note if note else "")
 
 
-def _districts(regs: pd.DataFrame, cams: pd.DataFrame, k: int) -> tuple[list, dict, html.Div]:
-    ref = runtime().reference
-    table = uptake.district_uptake(regs, cams, pd.DataFrame(ref.districts[["code", "name", "households"]]), k)
+def _districts(frames: dict) -> tuple[list, dict, html.Div]:
+    rt = runtime()
+    ref, layer = rt.reference, rt.disclosure
+    k = layer.k
+    table = uptake.district_uptake(frames["registrations"], frames["cameras"],
+                                   pd.DataFrame(ref.districts[["code", "name", "households"]]), layer)
     rows = [[i + 1, r.name, _text(r.registrations, k), _text(r.cameras, k),
-             "–" if pd.isna(r.registrations_per_1000) else f"{r.registrations_per_1000:.2f}"]
+             HIDDEN if pd.isna(r.registrations_per_1000) else f"{r.registrations_per_1000:.2f}"]
             for i, r in enumerate(table.itertuples())]
     values = {r.code: float(r.registrations_per_1000) for r in table.itertuples() if not pd.isna(r.registrations_per_1000)}
     tips = {r.code: f"{_text(r.registrations, k)} registrations" for r in table.itertuples()}
-    layer, breaks = choropleth(districts_geojson(ref), values, tips)
+    layer_data, breaks = choropleth(districts_geojson(ref), values, tips)
     key = legend("Registrations per 1,000 households", breaks, min(values.values(), default=0.0),
                  f"fewer than {k} registrations", decimals=1)
-    return rows, layer, key
+    return rows, layer_data, key
 
 
-def _requests(reqs: pd.DataFrame, k: int):
-    summary = uptake.request_outcomes(reqs, k)
-    if summary["requests"] is None:
-        return html.P(f"Fewer than {k} footage requests in this period: outcomes are not shown.",
-                      className="text-secondary")
-    names = dict(zip(runtime().reference.districts["code"], runtime().reference.districts["name"]))
-    status_rows = [[s.replace("_", " ").capitalize(), _text(n, k)] for s, n in summary["by_status"].items()]
-    facts = [f"{summary['requests']:,} requests; {_pct(summary['response_rate'])} answered (of those not withdrawn)",
-             f"time from request to footage: median {summary['median_days_to_footage']} days, 90th percentile "
-             f"{summary['p90_days_to_footage']} days" if summary["median_days_to_footage"] is not None else
-             "no footage provided yet",
+def _requests(reqs: pd.DataFrame, first: dt.date, last: dt.date):
+    rt = runtime()
+    layer = rt.disclosure
+    k = layer.k
+    summary = uptake.request_outcomes(reqs, first, last, layer)
+    weeks = html.P(_weeks_note(summary["from"], summary["to"], "Footage requests"), className="small text-secondary")
+    total = summary["requests"]
+    if total.value is None:
+        why = (f"Fewer than {k} footage requests were sent in these weeks" if total.small
+               else "The number of footage requests sent in these weeks is not shown")
+        return html.Div([html.P(f"{why}: outcomes are not shown.", className="text-secondary"), weeks])
+    names = dict(zip(rt.reference.districts["code"], rt.reference.districts["name"]))
+    status_rows = [[REQUEST_STATUSES[s], c.text(k)] for s, c in summary["by_status"].items()]
+    timing = (f"time from request to footage: median {summary['median_days_to_footage']:.1f} days, 90th percentile "
+              f"{summary['p90_days_to_footage']:.1f} days" if summary["median_days_to_footage"] is not None else
+              f"time from request to footage: not shown (fewer than {k} requests provided footage)")
+    facts = [f"{total.text(k)} requests; {_pct(summary['response_rate'])} answered (of those not withdrawn)", timing,
              f"footage useful in {_pct(summary['useful_share'])} of the requests where it was judged",
-             f"{_text(summary['too_late'], k)} sent after the footage was likely overwritten"]
+             f"{summary['too_late'].text(k)} sent after the footage was likely overwritten"]
 
-    def breakdown(column, title, labels):
-        table = uptake.requests_by(reqs, column, labels, k)
+    def breakdown(column, groups, title, labels):
+        table = uptake.requests_by(reqs, column, groups, labels, first, last, layer)
         return html.Div([html.H3(title, className="h6 mt-3"), _table(
             ["", "Requests", "Answered", "Response rate", "Footage provided", "Useful"],
-            [[r.group, _text(r.requests, k), _text(r.answered, k), _pct(r.response_rate), _text(r.footage_provided, k),
-              _text(r.useful, k)] for r in table.itertuples()])])
+            [[r.group, _n(r.requests), _n(r.answered), _pct(r.response_rate), _n(r.footage_provided), _n(r.useful)]
+             for r in table.itertuples()])])
 
-    return html.Div([html.Ul([html.Li(f) for f in facts]), _table(["Status", "Requests"], status_rows),
-                     breakdown("district_code", "By district of the incident", names),
-                     breakdown("crime_category", "By crime category", {})])
+    return html.Div([weeks, html.Ul([html.Li(f) for f in facts]), _table(["Status", "Requests"], status_rows),
+                     breakdown("district_code", list(rt.reference.districts["code"]), "By district of the incident",
+                               names),
+                     breakdown("crime_category", list(uptake.CRIME_CATEGORIES), "By crime category", {}),
+                     html.P("A rate is not shown when the count above it or below it is not shown.",
+                            className="small text-secondary mb-0"), _hidden_note(k)])
+
+
+def _funnel(frames: dict, first: dt.date, last: dt.date) -> html.Div:
+    layer = runtime().disclosure
+    by_campaign = uptake.funnel(frames["campaigns"], frames["campaign_list"], first, last, layer)
+    by_channel = uptake.funnel(frames["campaigns"], frames["campaign_list"], first, last, layer, by="channel")
+    monday, sunday = uptake.whole_weeks(first, last)
+    rows = [[r.campaign, CAMPAIGN_CHANNELS.get(r.channel, r.channel), _n(r.scans), _n(r.form_starts),
+             _n(r.completions), _pct(r.start_rate), _pct(r.completion_rate)] for r in by_campaign.itertuples()]
+    channel_rows = [[CAMPAIGN_CHANNELS.get(r.channel, r.channel), _n(r.scans), _n(r.form_starts), _n(r.completions),
+                     _pct(r.start_rate), _pct(r.completion_rate)] for r in by_channel.itertuples()]
+    campaigns_table = (_table(["Campaign", "Channel", "Scans", "Forms started", "Registrations", "Scan → start",
+                               "Start → registered"], rows) if rows
+                       else html.P("No campaigns yet.", className="text-secondary"))
+    return html.Div([
+        html.P(_weeks_note(monday, sunday, "Campaign figures"), className="small text-secondary"),
+        campaigns_table,
+        html.H3("By channel", className="h6 mt-3"),
+        _table(["Channel", "Scans", "Forms started", "Registrations", "Scan → start", "Start → registered"],
+               channel_rows),
+        html.P("Counted per campaign and day only; nothing on a registration says where it came from. The "
+               "district choice does not apply to campaigns. Scans and forms started count page visits, not people, "
+               "and are exact.", className="small text-secondary mb-0"), _hidden_note(layer.k)])
+
+
+def _headline(frames: dict, span: uptake.UptakeRange, district: str | None) -> html.Div:
+    rt = runtime()
+    layer, months = rt.disclosure, rt.settings.retention_months
+    k = layer.k
+    figures = uptake.headline(frames["registrations"], frames.get("retired"), span.first, span.last, utcnow(), months,
+                              layer, district)
+    widened = ([html.P(f"For a district, dates are whole weeks: the range was widened to Monday {span.first:%d %B %Y} "
+                       f"to Sunday {span.last:%d %B %Y}.", className="small text-secondary mb-1", id=f"{PREFIX}widened")]
+               if span.widened else [])
+    made, cameras, withdrawn = figures["registrations"], figures["cameras"], figures["withdrawn"]
+    dates = f"from {span.first:%d %B %Y} to {span.last:%d %B %Y}"
+    if made.value is not None or made.small:
+        lead = [html.Strong(f"{made.text(k)} registrations"),
+                f" with {cameras.text(k)} cameras {dates}; " if cameras.value is not None else f" {dates}; "]
+    else:
+        lead = [html.Strong(f"Registrations {dates}: not shown"),
+                f" (the running total before {span.first:%d %B %Y} is below {k}, so no difference can be taken from "
+                "it; start the range earlier or later); "]
+    gone = (f"{withdrawn.text(k)} withdrawn by their owners in the period; " if withdrawn.value is not None
+            or withdrawn.small else "withdrawals by their owners in the period: not shown; ")
+    return html.Div([
+        html.P([*lead, gone, f"{_text(figures['due'], k)} active registrations are due to confirm their details "
+                f"(not confirmed for {months} months)."], className="mb-1"),
+        *widened,
+        html.P(f"Staff pilot from {rt.settings.pilot_start:%d %B %Y}; public launch {rt.settings.public_launch:%d %B %Y}.",
+               className="small text-secondary mb-0")])
+
+
+def _churn(frames: dict, first: dt.date, last: dt.date, district: str | None) -> go.Figure:
+    weeks = uptake.withdrawals_series(frames["registrations"], frames.get("retired"), first, last,
+                                      runtime().disclosure, district)
+    churn = go.Figure(go.Bar(x=weeks["start"], y=[None if pd.isna(v) else int(v) for v in weeks["withdrawals"]],
+                             marker_color="#9ecae1", hovertemplate="Week of %{x}: %{y}<extra></extra>"))
+    churn.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#ffffff",
+                        yaxis={"title": "withdrawals", "gridcolor": "#e5e7eb", "rangemode": "tozero"})
+    return churn
 
 
 def _report(first, last, district, period):
     rt = runtime()
-    k = rt.settings.k_min
     first, last = _window(first, last)
     period = "day" if period == "day" else "week"
-    frames = uptake_frames()
-    regs, cams, reqs = frames["registrations"], frames["cameras"], frames["requests"]
-    districts = set(rt.reference.districts["code"])
-    if district in districts:
-        regs, cams = regs[regs["district_code"] == district], cams[cams["district_code"] == district]
-        reqs = reqs[reqs["district_code"] == district]
-    withdrawn_days = uptake.uk_days(uptake.owner_withdrawals(regs))
-    months = rt.settings.retention_months
-    figures = uptake.headline(regs, first, last, utcnow(), months, k)
-    headline = html.Div([
-        html.P([html.Strong(f"{_text(figures['registrations'], k)} registrations"),
-                f" with {_text(figures['cameras'], k)} cameras from {first:%d %B %Y} to {last:%d %B %Y}; "
-                f"{_text(figures['withdrawn'], k)} withdrawn in the period; "
-                f"{_text(figures['due'], k)} active registrations are due to confirm their details "
-                f"(not confirmed for {months} months)."], className="mb-1"),
-        html.P(f"Staff pilot from {rt.settings.pilot_start:%d %B %Y}; public launch {rt.settings.public_launch:%d %B %Y}.",
-               className="small text-secondary mb-0")])
-
-    fig, method, _ = _timeline(regs, first, last, period, k)
-    district_rows, layer, key = _districts(frames["registrations"], frames["cameras"], k)
-    mix = uptake.camera_mix(cams, k, MIX_LABELS)
-    complete = uptake.completeness(cams, k)
+    district = district if district in set(rt.reference.districts["code"]) else None
+    frames = uptake.only_district(uptake_frames(), district)
+    span, refusal = uptake.resolve_range(first, last, district is None, period)
+    if refusal:
+        headline = dbc.Alert(refusal, color="warning", className="mb-0", id=f"{PREFIX}refused")
+        fig, method = _empty_figure(refusal), ""
+    else:
+        headline = _headline(frames, span, district)
+        fig, method = _timeline(frames, span, period, district)
+    district_rows, layer, key = _districts(uptake_frames())
+    mix = uptake.camera_mix(frames["cameras"], rt.disclosure, MIX_LABELS)
+    complete = uptake.completeness(frames["cameras"], rt.disclosure)
     mix_block = html.Div([
         _table(["", "Value", "Cameras", "Share of cameras"],
-               [[uptake.ASPECTS[r.aspect], r.value, _text(r.cameras, k), _pct(r.share)] for r in mix.itertuples()]),
+               [[uptake.ASPECTS[r.aspect], r.value, _text(r.cameras, rt.disclosure.k), _pct(r.share)]
+                for r in mix.itertuples()]),
         html.P(f"Filled in: direction {_pct(complete['direction'])}, retention {_pct(complete['retention'])}, "
                f"what it overlooks {_pct(complete['overlooks'])} of cameras.", className="small")])
-    funnel = uptake.funnel(frames["campaigns"], first, last, k)
-    by_channel = uptake.funnel(frames["campaigns"].assign(campaign=frames["campaigns"]["channel"]), first, last, k)
-    funnel_rows = [[r.campaign, CAMPAIGN_CHANNELS.get(r.channel, r.channel), f"{r.scans:,}", f"{r.form_starts:,}",
-                    _text(r.completions, k), _pct(r.start_rate), _pct(r.completion_rate)] for r in funnel.itertuples()]
-    channel_rows = [[CAMPAIGN_CHANNELS.get(r.channel, r.channel), f"{r.scans:,}", f"{r.form_starts:,}",
-                     _text(r.completions, k), _pct(r.start_rate), _pct(r.completion_rate)] for r in by_channel.itertuples()]
-    funnel_block = html.Div([
-        _table(["Campaign", "Channel", "Scans", "Forms started", "Registrations", "Scan → start", "Start → registered"],
-               funnel_rows),
-        html.H3("By channel", className="h6 mt-3"),
-        _table(["Channel", "Scans", "Forms started", "Registrations", "Scan → start", "Start → registered"], channel_rows),
-        html.P("Counted per campaign and day only; nothing on a registration says where it came from. The "
-               "district choice does not apply to campaigns.", className="small text-secondary")])
-    weeks = uptake.per_period(withdrawn_days, first, last, "week")
-    visible = shown_mask(weeks["count"].tolist(), k) if weeks["count"].sum() else [False] * len(weeks)
-    churn = go.Figure(go.Bar(x=weeks["start"], y=[int(n) if v else None for n, v in zip(weeks["count"], visible)],
-                             marker_color="#9ecae1", hovertemplate="Week of %{x}: %{y}<extra></extra>"))
-    churn.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#ffffff",
-                        yaxis={"title": "withdrawals", "gridcolor": "#e5e7eb", "rangemode": "tozero"})
-    return (headline, fig, method, district_rows, layer, key, mix_block, funnel_block, churn,
-            _requests(reqs[uptake.in_days(uptake.uk_days(reqs["sent_at"]), first, last)], k))
+    monday, sunday = uptake.whole_weeks(first, last)
+    churn_note = _weeks_note(monday, sunday, "Withdrawals")
+    return (headline, fig, method, district_rows, layer, key, mix_block, _funnel(frames, first, last),
+            _churn(frames, monday, sunday, district), churn_note, _requests(frames["requests"], first, last))
 
 
 def layout(rt, _user) -> html.Div:
-    k = rt.settings.k_min
+    k = rt.disclosure.k
     today = dt.datetime.now(uptake.LONDON).date()
     districts = [{"label": "All districts", "value": ALL}] + [
         {"label": n, "value": c} for c, n in zip(rt.reference.districts["code"], rt.reference.districts["name"])]
@@ -271,8 +352,8 @@ def layout(rt, _user) -> html.Div:
     section = lambda title, *children: html.Section([html.H2(title, className="h5 mt-4"), *children])  # noqa: E731
     return html.Div([
         html.H1("Pilot uptake", className="h3 mb-1"),
-        html.P(f"How registration is going and whether requests produce footage. Figures drawn from fewer than {k} "
-               "registrations or requests are not shown.", className="text-secondary"),
+        html.P("How registration is going and whether requests produce footage.", className="text-secondary mb-1"),
+        html.P([rt.disclosure.describe(), " ", NOT_ADDING_UP], className="small text-secondary", id=f"{PREFIX}method-note"),
         controls,
         dcc.Loading(html.Div(id=HEADLINE, role="status", className="mb-2"), type="dot"),
         dcc.Graph(id=TIMELINE, config={"displaylogo": False}),
@@ -283,8 +364,8 @@ def layout(rt, _user) -> html.Div:
         section("What the register can provide", html.Div(id=MIX)),
         section("Campaigns: scans, forms started, registrations", html.Div(id=FUNNEL)),
         section("Withdrawals per week", dcc.Graph(id=CHURN, config={"displaylogo": False}),
-                html.P(f"A week with fewer than {k} withdrawals shows no bar (nor, where its count could be worked "
-                       "out from the total, the next smallest).", className="small text-secondary")),
+                html.P([html.Span(id=CHURN_NOTE), f" A week with fewer than {k} withdrawals by their owners shows no "
+                        "bar."], className="small text-secondary")),
         section("Footage requests", html.Div(id=REQUESTS)),
         section("Weekly report", html.P("A print-ready page with this week's figures and charts, to forward or save "
                                         "as PDF from the browser; also made by python -m dashboard report weekly.",
@@ -296,15 +377,16 @@ def register_callbacks(app) -> None:
     @app.callback(
         Output(HEADLINE, "children"), Output(TIMELINE, "figure"), Output(METHOD, "children"),
         Output(DISTRICTS, "children"), Output(DISTRICT_LAYER, "data"), Output(DISTRICT_LEGEND, "children"),
-        Output(MIX, "children"), Output(FUNNEL, "children"), Output(CHURN, "figure"), Output(REQUESTS, "children"),
+        Output(MIX, "children"), Output(FUNNEL, "children"), Output(CHURN, "figure"), Output(CHURN_NOTE, "children"),
+        Output(REQUESTS, "children"),
         Output(REPORT_LINKS, "children"), Input(FIRST, "value"), Input(LAST, "value"), Input(DISTRICT, "value"), Input(PERIOD, "value"),
     )
     def redraw(first, last, district, period):
-        (headline, fig, method, district_rows, layer, key, mix, funnel, churn, requests) = _report(
+        (headline, fig, method, district_rows, layer, key, mix, funnel, churn, churn_note, requests) = _report(
             first, last, district, period)
         table = _table(["#", "District", "Registrations", "Cameras", "Per 1,000 households"], district_rows,
                        f"{PREFIX}district-table")
-        return (headline, fig, method, table, layer, key, mix, funnel, churn, requests,
+        return (headline, fig, method, table, layer, key, mix, funnel, churn, churn_note, requests,
                 _report_links(_window(first, last)[1]))
 
 

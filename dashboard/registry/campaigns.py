@@ -94,17 +94,22 @@ def create_campaign(session: Session, actor, *, name: str, channel: str) -> Camp
 
 def campaign_totals(session: Session):
     """Every campaign with its funnel totals so far: a frame of slug, name, channel, created_at,
-    scans, form_starts, completions (ints), newest campaign first."""
+    scans, form_starts, completions and completion_keys (the sum modulo 256 of its days' completion
+    keys: the cell key of all its completions, for the disclosure-control layer), ints, newest
+    campaign first."""
     import pandas as pd
 
+    steps = (*FUNNEL_STEPS, "completion_keys")
     totals = (sa.select(CampaignDailyCount.campaign_id,
-                        *[sa.func.sum(getattr(CampaignDailyCount, s)).label(s) for s in FUNNEL_STEPS])
+                        *[sa.func.sum(getattr(CampaignDailyCount, s)).label(s) for s in steps])
               .group_by(CampaignDailyCount.campaign_id).subquery())
     rows = session.execute(
         sa.select(Campaign.slug, Campaign.name, Campaign.channel, Campaign.created_at,
-                  *[sa.func.coalesce(totals.c[s], 0).label(s) for s in FUNNEL_STEPS])
+                  *[sa.func.coalesce(totals.c[s], 0).label(s) for s in steps])
         .outerjoin(totals, totals.c.campaign_id == Campaign.id)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     ).all()
-    frame = pd.DataFrame(rows, columns=["slug", "name", "channel", "created_at", *FUNNEL_STEPS])
-    return frame.astype({s: "int64" for s in FUNNEL_STEPS})
+    frame = pd.DataFrame(rows, columns=["slug", "name", "channel", "created_at", *steps])
+    frame = frame.astype({s: "int64" for s in steps})
+    frame["completion_keys"] %= KEY_RANGE
+    return frame

@@ -1,5 +1,7 @@
 """Reads for the project lead's uptake page: registrations, cameras, campaign counts and footage
-requests as plain frames (no names, contact details, addresses or positions).
+requests as plain frames (no names, contact details, addresses or positions), each with the record
+keys of the disclosure-control layer (``dashboard.analytics.disclosure``): they only ever become
+cell keys, never a figure.
 
 Large reads go through the DBAPI cursor (``camera_queries._rows``): at a million cameras the ORM
 made the Python objects slowly. Only constants are rendered into those statements.
@@ -10,14 +12,18 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.analytics.disclosure import KEY_RANGE
 from dashboard.registry.camera_queries import _rows, on_active_register
 from dashboard.registry.models import Camera, Campaign, CampaignDailyCount, FootageRequest, Registrant, Site
+from dashboard.registry.record_keys import retired_key_sums
 
 REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at", "end_reason", "last_confirmed_at",
-                        "district_code", "cameras"]
-CAMERA_COLUMNS = ["registrant_id", "district_code", "kind", "placement", "retention_days", "direction_deg", "overlooks"]
+                        "district_code", "cameras", "record_key", "camera_keys"]
+CAMERA_COLUMNS = ["registrant_id", "district_code", "kind", "placement", "retention_days", "direction_deg", "overlooks",
+                  "record_key", "registrant_key"]
 REQUEST_COLUMNS = ["status", "sent_at", "status_changed_at", "footage_useful", "footage_likely_overwritten",
-                   "district_code", "crime_category"]
+                   "district_code", "crime_category", "record_key"]
+CAMPAIGN_DAY_COLUMNS = ["slug", "campaign", "channel", "day", "scans", "form_starts", "completions", "completion_keys"]
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -27,63 +33,99 @@ def _utc(values: pd.Series) -> pd.Series:
 
 def registrations(session: Session) -> pd.DataFrame:
     """Every registration ever made (ended ones too) with its dates, why it ended (``end_reason``:
-    'owner', 'request' or 'retention'; None while active), district and number of cameras
-    registered (switched-off ones included): ``REGISTRATION_COLUMNS``."""
-    cameras = sa.select(Camera.site_id, sa.func.count().label("n")).group_by(Camera.site_id).subquery()
+    'owner', 'request' or 'retention'; None while active), district, number of cameras registered
+    (switched-off ones included), its record key (None once erased) and the sum modulo 256 of its
+    cameras' record keys (``camera_keys``): ``REGISTRATION_COLUMNS``."""
+    cameras = (sa.select(Camera.site_id, sa.func.count().label("n"),
+                         sa.func.coalesce(sa.func.sum(Camera.record_key), 0).label("key_sum"))
+               .group_by(Camera.site_id).subquery())
     statement = (
         sa.select(Registrant.id, Registrant.consent_at, Registrant.status, Registrant.withdrawn_at,
-                  Registrant.end_reason, Registrant.last_confirmed_at, Site.district_code, sa.func.coalesce(cameras.c.n, 0))
+                  Registrant.end_reason, Registrant.last_confirmed_at, Site.district_code, sa.func.coalesce(cameras.c.n, 0),
+                  Registrant.record_key, sa.func.coalesce(cameras.c.key_sum, 0))
         .outerjoin(Site, Site.registrant_id == Registrant.id).outerjoin(cameras, cameras.c.site_id == Site.id)
     )
     frame = pd.DataFrame(_rows(session, statement), columns=REGISTRATION_COLUMNS)
     for column in ("consent_at", "withdrawn_at", "last_confirmed_at"):
         frame[column] = _utc(frame[column])
+    frame["record_key"] = pd.array(frame["record_key"], dtype="Int64")
+    frame["camera_keys"] = frame["camera_keys"].astype("int64") % KEY_RANGE
     return frame.astype({"registrant_id": "int64", "cameras": "int64"})
 
 
 def register_cameras(session: Session) -> pd.DataFrame:
-    """The cameras on the active register with what they can provide: ``CAMERA_COLUMNS``."""
+    """The cameras on the active register with what they can provide, their record keys and their
+    registration's (``registrant_key``): ``CAMERA_COLUMNS``."""
     statement = (
         sa.select(Site.registrant_id, Site.district_code, Camera.kind, Camera.placement, Camera.retention_days,
-                  Camera.direction_deg, Camera.overlooks)
+                  Camera.direction_deg, Camera.overlooks, sa.func.coalesce(Camera.record_key, 0),
+                  sa.func.coalesce(Registrant.record_key, 0))
         .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register())
     )
     frame = pd.DataFrame(_rows(session, statement), columns=CAMERA_COLUMNS)
-    return frame.astype({"registrant_id": "int64", "retention_days": "float64", "direction_deg": "float64"})
+    return frame.astype({"registrant_id": "int64", "retention_days": "float64", "direction_deg": "float64",
+                         "record_key": "int64", "registrant_key": "int64"})
+
+
+def campaign_list(session: Session) -> pd.DataFrame:
+    """Every campaign, oldest first: slug, campaign (its name), channel. Campaigns are made by staff,
+    not by registrations, so the rows of a campaign table do not depend on the register."""
+    rows = session.execute(sa.select(Campaign.slug, Campaign.name, Campaign.channel)
+                           .order_by(Campaign.created_at, Campaign.id)).all()
+    return pd.DataFrame(rows, columns=["slug", "campaign", "channel"])
 
 
 def campaign_days(session: Session) -> pd.DataFrame:
-    """Daily scans, form starts and completions per campaign: campaign, channel, day, scans,
-    form_starts, completions."""
+    """Daily scans, form starts and completions per campaign, with the day's completion keys:
+    ``CAMPAIGN_DAY_COLUMNS``."""
     rows = session.execute(
-        sa.select(Campaign.name, Campaign.channel, CampaignDailyCount.day, CampaignDailyCount.scans,
-                  CampaignDailyCount.form_starts, CampaignDailyCount.completions)
+        sa.select(Campaign.slug, Campaign.name, Campaign.channel, CampaignDailyCount.day, CampaignDailyCount.scans,
+                  CampaignDailyCount.form_starts, CampaignDailyCount.completions, CampaignDailyCount.completion_keys)
         .join(Campaign, Campaign.id == CampaignDailyCount.campaign_id)
     ).all()
-    return pd.DataFrame(rows, columns=["campaign", "channel", "day", "scans", "form_starts", "completions"])
+    frame = pd.DataFrame(rows, columns=CAMPAIGN_DAY_COLUMNS)
+    return frame.astype({c: "int64" for c in ("scans", "form_starts", "completions", "completion_keys")})
 
 
 def requests(session: Session) -> pd.DataFrame:
-    """Footage requests with their outcome, timing, district and crime category: ``REQUEST_COLUMNS``."""
+    """Footage requests with their outcome, timing, district, crime category and record key:
+    ``REQUEST_COLUMNS``, and the UK day number each was sent (``sent_day``)."""
+    from dashboard.analytics.uptake import day_numbers
+
     rows = session.execute(
         sa.select(FootageRequest.status, FootageRequest.sent_at, FootageRequest.status_changed_at,
                   FootageRequest.footage_useful, FootageRequest.footage_likely_overwritten,
-                  FootageRequest.incident_district_code, FootageRequest.crime_category)
+                  FootageRequest.incident_district_code, FootageRequest.crime_category,
+                  sa.func.coalesce(FootageRequest.record_key, 0))
     ).all()
     frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
     for column in ("sent_at", "status_changed_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
+    frame["sent_day"] = day_numbers(frame["sent_at"])
+    return frame.astype({"record_key": "int64"})
 
 
 def register_frames(session: Session) -> dict[str, pd.DataFrame]:
     """``registrations`` and ``register_cameras`` with their text columns as categories (grouping a
-    million rows by text took most of a second a time) and each camera's retention class."""
-    from dashboard.analytics.uptake import retention_buckets
+    million rows by text took most of a second a time), each camera's retention class, the UK day
+    numbers of registration and withdrawal (``uptake.add_day_numbers``), and the anonymous sums of
+    erased registrations' keys (``retired``: ``record_keys.retired_key_sums``), read in the same
+    snapshot so that an erasure moves a key from one to the other at once."""
+    from dashboard.analytics.uptake import add_day_numbers, day_numbers, retention_buckets
 
     regs = registrations(session).astype({"status": "category", "end_reason": "category", "district_code": "category"})
+    regs = add_day_numbers(regs)
     cams = register_cameras(session)
     cams["retention"] = retention_buckets(cams["retention_days"])
     cams = cams.astype({c: "category" for c in ("district_code", "kind", "placement", "overlooks", "retention")})
-    return {"registrations": regs, "cameras": cams}
+    retired = retired_key_sums(session)
+    retired["day_number"] = day_numbers(retired["day"])
+    return {"registrations": regs, "cameras": cams, "retired": retired}
+
+
+def uptake_frames(session: Session) -> dict[str, pd.DataFrame]:
+    """Everything the uptake figures are counted from, read now (the weekly report command; the
+    app keeps ``register_frames`` in memory instead)."""
+    return {**register_frames(session), "campaigns": campaign_days(session), "campaign_list": campaign_list(session),
+            "requests": requests(session)}

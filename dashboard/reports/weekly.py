@@ -1,7 +1,9 @@
 """The project lead's weekly report: one UK week (Monday to Sunday) in a self-contained, print-ready
 HTML page with its charts as inline SVG, and the tables behind it as CSV. Built from the same frames
-and functions as the uptake page, with the same suppression; no Flask or Dash here, so the page
-route and the ``report weekly`` command give the same file.
+and functions as the uptake page, through the same disclosure-control layer (``Disclosure``: counts
+adjusted and not shown below K, figures over time differences of fixed-calendar running totals), so
+the report's figures are the page's; no Flask or Dash here, so the page route and the ``report
+weekly`` command give the same file.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import jinja2
 import pandas as pd
 
 from dashboard.analytics import uptake
+from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.exports import export_bytes
 from dashboard.components.svg_chart import bar_line_svg
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
@@ -32,6 +35,7 @@ class WeeklyReport:
     headline: dict
     requests: dict
     tables: dict[str, pd.DataFrame]
+    method: str  # Disclosure.describe(): what the adjustment does, for the page
 
     @property
     def week_end(self) -> dt.date:
@@ -52,37 +56,42 @@ def last_full_week(now: dt.datetime) -> dt.date:
     return week_of(now.astimezone(uptake.LONDON).date()) - dt.timedelta(days=7)
 
 
-def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.date, *, k: int, pilot_start: dt.date,
-          public_launch: dt.date, force: str, now: dt.datetime, reconfirm_months: int = 12) -> WeeklyReport:
-    """The report for the week holding ``week``.
+def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.date, *, layer: Disclosure,
+          pilot_start: dt.date, public_launch: dt.date, force: str, now: dt.datetime, reconfirm_months: int = 12
+          ) -> WeeklyReport:
+    """The report for the week holding ``week``, for the whole force (weeks are the grain, so every
+    figure over time is a difference of weekly fixed-calendar totals, as on the uptake page).
 
     Parameters
     ----------
-    frames : registrations, cameras, campaigns, requests (``uptake_queries``)
+    frames : registrations, cameras, retired, campaigns, campaign_list, requests (``uptake_queries``)
     districts : code, name, households
+    layer : the disclosure-control layer (``runtime().disclosure``)
     reconfirm_months : the retention period (``RETENTION_MONTHS``): "due to confirm" is not confirmed for it
     """
     monday = week_of(week)
     sunday = monday + dt.timedelta(days=6)
-    regs, cams, reqs = frames["registrations"], frames["cameras"], frames["requests"]
-    weeks = uptake.series(regs, monday - dt.timedelta(weeks=WEEKS_SHOWN - 1), sunday, "week", k)
-    headline = {**uptake.headline(regs, monday, sunday, now, reconfirm_months, k),
-                "total": next((int(t) for t in reversed(weeks["total"].tolist()) if not pd.isna(t)), None)}
-    week_requests = reqs[uptake.in_days(uptake.uk_days(reqs["sent_at"]), monday, sunday)]
-    names = dict(zip(districts["code"], districts["name"]))
+    regs, cams, reqs, retired = frames["registrations"], frames["cameras"], frames["requests"], frames.get("retired")
+    weeks = uptake.registrations_series(regs, retired, monday - dt.timedelta(weeks=WEEKS_SHOWN - 1), sunday, "week",
+                                       layer)
+    headline = {**uptake.headline(regs, retired, monday, sunday, now, reconfirm_months, layer),
+                "total": uptake.total_so_far(regs, retired, sunday, layer)}
+    district_codes = districts["code"].astype(object).tolist()
+    names = dict(zip(district_codes, districts["name"]))
     tables = {
         "weeks": weeks.rename(columns={"start": "week_starting"}),
-        "districts": uptake.district_uptake(regs, cams, districts, k)[
+        "districts": uptake.district_uptake(regs, cams, districts, layer)[
             ["code", "name", "households", "registrations", "cameras", "registrations_per_1000"]],
-        "cameras": uptake.camera_mix(cams, k, {"kind": CAMERA_KINDS, "placement": PLACEMENTS}).assign(
+        "cameras": uptake.camera_mix(cams, layer, {"kind": CAMERA_KINDS, "placement": PLACEMENTS}).assign(
             aspect=lambda f: f["aspect"].map(uptake.ASPECTS)),
-        "campaigns": uptake.funnel(frames["campaigns"], monday, sunday, k).assign(
+        "campaigns": uptake.funnel(frames["campaigns"], frames["campaign_list"], monday, sunday, layer).assign(
             channel=lambda f: [CAMPAIGN_CHANNELS.get(c, c) for c in f["channel"]]),
-        "requests_by_district": uptake.requests_by(week_requests, "district_code", names, k),
-        "requests_by_crime": uptake.requests_by(week_requests, "crime_category", {}, k),
+        "requests_by_district": uptake.requests_by(reqs, "district_code", district_codes, names, monday, sunday, layer),
+        "requests_by_crime": uptake.requests_by(reqs, "crime_category", list(uptake.CRIME_CATEGORIES), {}, monday,
+                                                sunday, layer),
     }
-    return WeeklyReport(monday, k, pilot_start, public_launch, force, headline,
-                        uptake.request_outcomes(week_requests, k), tables)
+    return WeeklyReport(monday, layer.k, pilot_start, public_launch, force, headline,
+                        uptake.request_outcomes(reqs, monday, sunday, layer), tables, layer.describe())
 
 
 def csv_bytes(report: WeeklyReport, table: str) -> bytes:
@@ -97,9 +106,13 @@ def _environment() -> jinja2.Environment:
                               lstrip_blocks=True)
 
 
-def _cell(value, k: int, percent: bool = False, rate: bool = False) -> str:
+def _cell(value, k: int, percent: bool = False, rate: bool = False, current: bool = False) -> str:
+    """A figure as text. A count over time (a difference of running totals) not shown is "–" (see
+    the report's note); a count of the register as it is now (``current``) not shown is "fewer than K"."""
+    if isinstance(value, uptake.RangeCount):
+        return value.text(k)
     if value is None or pd.isna(value):
-        return "–" if percent or rate else f"fewer than {k}"
+        return f"fewer than {k}" if current else "–"
     if percent:
         return f"{float(value) * 100:.1f}%"
     if rate:
@@ -116,7 +129,8 @@ def html(report: WeeklyReport, csv_links: dict[str, str] | None = None) -> str:
                          title=f"Registrations per week for the {WEEKS_SHOWN} weeks to {report.week_end:%d %B %Y}",
                          bar_name="registrations per week", line_name="registrations so far")
     return _environment().get_template("report/weekly.html").render(
-        report=report, chart=chart, cell=lambda v, percent=False, rate=False: _cell(v, report.k, percent, rate),
+        report=report, chart=chart,
+        cell=lambda v, percent=False, rate=False, current=False: _cell(v, report.k, percent, rate, current),
         csv_links=csv_links or {})
 
 

@@ -17,6 +17,8 @@ def test_lead_creates_a_campaign_and_downloads_its_qr_code(watched, live_server)
     page.get_by_role("button", name="Create").click()
     page.wait_for_selector("#campaigns-created")
     assert f"{base}/r/library-posters-winter" in page.inner_text("#campaigns-table")
+    note = page.inner_text("#campaigns-method-note")
+    assert note.startswith("Figures are slightly adjusted to protect owners") and "fewer than 8" in note
     watched.screenshot("campaigns-lead")
     with page.expect_download() as download:
         page.click('#campaigns-table a[href="/campaigns/library-posters-winter/qr.png"]')

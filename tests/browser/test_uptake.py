@@ -1,23 +1,27 @@
-"""A project lead opens the uptake page, narrows it to one district and a date range, and the
-headline and the district's weekly bars agree with a direct SQL count; console clean."""
+"""A project lead opens the uptake page, narrows it to one district and a date range (widened to whole
+weeks), and the headline agrees with figures worked out by hand from the database (record keys,
+the p-table's rows); per day is refused for a district; the weekly report's CSV agrees too; console
+clean."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import sqlite3
-from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
+from dashboard.analytics.disclosure import Disclosure, PTable
 from tests.browser.conftest import log_in, wait_for_js
+from tests.integration.test_uptake_page import Truth, by_table, difference
 
 LEAD = ("lead.demo", "demo-lead-2026")
-LONDON = ZoneInfo("Europe/London")
+TABLE = PTable.build(8, 3, 2.0)  # the settings' defaults, as the live server runs
 
 
-def _uk_days(db: str, district: str) -> list[dt.date]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT r.consent_at FROM registrant r JOIN site s ON s.registrant_id = r.id "
-                            "WHERE s.district_code = ?", (district,)).fetchall()
-    return [dt.datetime.fromisoformat(c).replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date() for (c,) in rows]
+def _truth(db: str) -> Truth:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        return Truth(engine)
+    finally:
+        engine.dispose()
 
 
 def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
@@ -26,22 +30,33 @@ def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
     page.goto(f"{base}/uptake")
     page.wait_for_selector("#uptake-headline p")
     page.wait_for_selector("#uptake-timeline .main-svg")
+    assert Disclosure(TABLE).describe() in page.inner_text("#uptake-method-note")
+    assert "need not add up exactly" in page.inner_text("#uptake-method-note")
     watched.screenshot("uptake-lead")
 
     district = reference.districts.sort_values("households", ascending=False).iloc[0]
-    first, last = dt.date(2026, 4, 13), dt.date(2026, 11, 1)
     page.select_option("#uptake-district", district["code"])
-    page.fill("#uptake-first", first.isoformat())
-    page.fill("#uptake-last", last.isoformat())
+    page.fill("#uptake-first", "2026-04-15")  # a Wednesday: widened to Monday 13 April
+    page.fill("#uptake-last", "2026-11-01")
     page.keyboard.press("Tab")
-    days = [d for d in _uk_days(db, district["code"]) if first <= d <= last]
-    expected = f"{len(days):,} registrations" if len(days) >= 8 else "fewer than 8 registrations"
+    truth = _truth(db)
+    made = difference(TABLE, truth.registered(dt.date(2026, 4, 12), district["code"]),
+                      truth.registered(dt.date(2026, 11, 1), district["code"]))
+    expected = f"{made:,} registrations" if made is not None else "fewer than 8 registrations"
     wait_for_js(page, "document.querySelector('#uptake-headline').innerText.startsWith(%r)" % expected)
     headline = page.inner_text("#uptake-headline")
-    assert "1 November 2026" in headline and "13 April 2026" in headline
-    assert re.search(r"Staff pilot from 13 April 2026; public launch 06 July 2026", headline)
+    assert "widened to Monday 13 April 2026 to Sunday 01 November 2026" in headline
+    assert "Staff pilot from 13 April 2026; public launch 06 July 2026" in headline
     assert page.locator("#uptake-district-table tbody tr").count() == len(reference.districts)
     watched.screenshot("uptake-lead-district")
+
+    page.select_option("#uptake-period", "day")
+    page.wait_for_selector("#uptake-refused")
+    assert page.inner_text("#uptake-refused") == "Days are shown for the whole force only; choose Week."
+    page.select_option("#uptake-district", "all")
+    wait_for_js(page, "document.querySelector('#uptake-refused') === null")
+    page.wait_for_selector("#uptake-headline p")
+    watched.screenshot("uptake-lead-force-days")
 
 
 def test_lead_opens_the_weekly_report_and_downloads_a_table(watched, live_server, tmp_path):
@@ -55,20 +70,20 @@ def test_lead_opens_the_weekly_report_and_downloads_a_table(watched, live_server
     download.value.save_as(path)
     lines = path.read_text().splitlines()
     assert lines[0] == "week_starting,registrations,cameras,total" and len(lines) == 13
-    with sqlite3.connect(live_server["db"]) as conn:
-        days = [dt.datetime.fromisoformat(c).replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date()
-                for (c,) in conn.execute("SELECT consent_at FROM registrant")]
+    truth = _truth(live_server["db"])
     for line in lines[1:]:
         start, registrations, _cameras, total = line.split(",")
-        monday = dt.date.fromisoformat(start)
-        sunday = monday + dt.timedelta(days=6)
-        assert registrations == "" or int(registrations) == sum(monday <= d <= sunday for d in days) >= 8
-        assert total == "" or int(total) == sum(d <= sunday for d in days)
+        sunday = dt.date.fromisoformat(start) + dt.timedelta(days=6)
+        bar = difference(TABLE, truth.registered(sunday - dt.timedelta(days=7)), truth.registered(sunday))
+        assert registrations == ("" if bar is None else str(bar))
+        published = by_table(TABLE, *truth.registered(sunday))
+        assert total == ("" if published is None else str(published))
     page.goto(base + page.get_attribute("#uptake-report", "href"))
     page.wait_for_selector("svg.chart")
     assert "Community Camera Registry: weekly report" in page.inner_text("h1")
     so_far = page.locator(".figures li", has_text="Registrations so far").inner_text()
     last_total = [line.split(",")[3] for line in lines[1:] if line.split(",")[3]][-1]
     assert f"{int(last_total):,}" in so_far  # the report's total is the CSV's last published total
+    assert "need not add up exactly" in page.inner_text("body")
     assert page.locator("table").count() >= 3
     watched.screenshot("uptake-weekly-report")

@@ -45,7 +45,7 @@ from tests.browser.conftest import PageWatch, wait_for_js
 
 PAYLOADS = Path(__file__).with_name("xss_payloads.txt").read_text(encoding="utf-8").splitlines()
 PASSWORD = "xss-test-password-2026"
-CAMPAIGN_SAMPLE = range(0, len(PAYLOADS), 10)  # campaigns with activity: on the uptake page and weekly report
+CAMPAIGN_SAMPLE = range(0, len(PAYLOADS), 10)  # campaigns with activity (every campaign is listed, though)
 MANAGE_SAMPLE = range(0, len(PAYLOADS), 20)  # owners' private pages opened (one registration a page)
 SLOW_PAGE_MS = 90_000  # generous: the machine is shared and some pages draw hundreds of rows
 USERS = {"officer1": "officer", "lead1": "lead", "admin1": "admin", "auditor1": "auditor"}
@@ -110,9 +110,9 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
     stored.expected["registrant name"] = [text(p) for p in payloads]
     stored.expected["registrant address"] = [text(payloads[(i + n // 2) % n]) for i in range(n)]
 
-    # Campaigns (an admin's input). Every tenth is scanned once, which puts it on the lead's uptake
-    # page and weekly report (the campaigns page lists all 200; a Dash table of 200 campaigns takes
-    # Chromium some 20 s to draw here, so the other two pages take a sample).
+    # Campaigns (an admin's input). Every tenth is scanned once. The campaigns page, the lead's uptake
+    # page and the weekly report list every campaign (a fixed set of rows: whether a campaign had
+    # activity would come from the register), so all 200 are read on each.
     with transaction(rt.sessions) as s:
         admin = _actor(s, "admin1")
         for i, payload in enumerate(payloads):
@@ -406,8 +406,8 @@ VIEWS = [
     View("officer's contact reveal", "officer1", ("registrant name", "registrant address"), read_contact_reveal),
     View("officer's cases", "officer1", ("case reference",), read_cases),
     View("admin's campaigns", "admin1", ("campaign name",), read_campaigns),
-    View("lead's uptake page", "lead1", ("campaign name",), read_uptake, CAMPAIGN_SAMPLE),
-    View("lead's weekly report", "lead1", ("campaign name",), read_weekly_report, CAMPAIGN_SAMPLE),
+    View("lead's uptake page", "lead1", ("campaign name",), read_uptake),
+    View("lead's weekly report", "lead1", ("campaign name",), read_weekly_report),
     View("owner's private page", None, ("registrant name", "registrant address"), read_owner_pages, MANAGE_SAMPLE),
     View("auditor's log", "auditor1", ("search reason", "footage request note"), read_audit_log),
 ]

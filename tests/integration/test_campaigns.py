@@ -73,3 +73,56 @@ def test_only_leads_and_admins_get_the_qr_codes(app, runtime):
     assert svg.tag.endswith("svg") and any(el.tag.endswith("path") for el in svg.iter())
     assert client.get("/campaigns/social-media-autumn/qr.gif").status_code == 404
     assert client.get("/campaigns/no-such-campaign/qr.png").status_code == 404
+
+
+def test_campaign_totals_on_the_page_pass_the_disclosure_layer(app, runtime):
+    """Registrations per campaign so far are adjusted with the sum of the days' completion keys (read
+    from the rows here; the adjustment from the p-table's rows at the documented lookup column) and
+    not shown below K; scans and form starts are exact; leads and admins see the same figures."""
+    from dashboard.analytics.disclosure import _SCRAMBLE, Disclosure
+    from dashboard.pages import campaigns as page
+    from dashboard.registry.models import CampaignDailyCount
+
+    with transaction(runtime.sessions) as s:
+        campaigns.create_campaign(s, LEAD, name="Intranet pilot", channel="internal_message")
+        campaigns.create_campaign(s, LEAD, name="Leaflets", channel="leaflet")
+    monday = dt.datetime(2026, 11, 23, 10, tzinfo=dt.timezone.utc)
+    with transaction(runtime.sessions) as s:
+        for day in range(3):
+            for _ in range(4):
+                campaigns.count_step(s, "intranet-pilot", "completions", now=monday + dt.timedelta(days=day))
+        for _ in range(5):
+            campaigns.count_step(s, "leaflets", "completions", now=monday)
+        for _ in range(7):
+            campaigns.count_step(s, "leaflets", "scans", now=monday)
+    with runtime.sessions() as s:
+        keys = s.execute(sa.select(Campaign.slug, sa.func.sum(CampaignDailyCount.completion_keys))
+                         .join(Campaign, Campaign.id == CampaignDailyCount.campaign_id).group_by(Campaign.slug)).all()
+    key = dict(keys)["intranet-pilot"] % 256
+    ptable = runtime.disclosure.ptable
+    expected = 12 + int(ptable.rows[min(12, len(ptable.rows) - 1), _SCRAMBLE[(key + 12 * 167 + 89) % 256]])
+
+    def rows(disclosure=None):
+        import dataclasses
+
+        saved = app.server.extensions["ccr"]
+        if disclosure is not None:
+            app.server.extensions["ccr"] = dataclasses.replace(runtime, disclosure=disclosure)
+        try:
+            with app.server.app_context():
+                grid = page._table().children[0]
+        finally:
+            app.server.extensions["ccr"] = saved
+        return {r["slug"]: r for r in grid.rowData}
+
+    shown = rows()
+    assert shown["intranet-pilot"]["registrations"] == f"{expected:,}"
+    assert shown["leaflets"]["registrations"] == "fewer than 8"  # 5
+    assert (shown["leaflets"]["scans"], shown["leaflets"]["form_starts"]) == (7, 0)
+    withheld = rows(Disclosure(ptable, withhold_all=True))
+    assert {(r["scans"], r["form_starts"], r["registrations"]) for r in withheld.values()} == {(None, None, "fewer than 8")}
+    for role in ("lead", "admin"):
+        client = app.server.test_client()
+        login(client, role)
+        assert client.get("/campaigns").status_code == 200
+
