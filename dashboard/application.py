@@ -28,6 +28,7 @@ from dashboard.pages.uptake import files as uptake_files
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
+from dashboard.security.query_log import init_query_log
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(audit_files)
     server.register_blueprint(protection_files)
     init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
+    # After the guard and the limiter: analysts' and leads' aggregate queries they admit go into the audit log.
+    init_query_log(server)
 
     @server.get("/sources")
     def sources():

@@ -17,10 +17,16 @@ What is written (every row in time order, hash-chained exactly as :func:`audit.r
   case's status events, and sometimes an ``export`` of the case's contacts; all with the case
   reference and the search's reason, as the search and cases pages write them;
 * the auditor's weekly chain check (``audit_verified``);
+* the analyst's and the project lead's figure queries in their working sessions, as
+  ``dashboard.security.query_log`` records them (``aggregate_query``: the pages they open, the
+  filters they change, now and then an API call; ``aggregate_export``: a download or the weekly
+  report), and one planted burst: the lead asking the uptake metrics again and again with only the
+  end date moving, a day at a time, in the last 30 days (the ``query_burst`` flag's case);
 * a few patterns the flags (``dashboard.security.audit_flags``) are there to catch, a handful
   of each and at least one in the last 30 days: vague search reasons, searches that found
   cameras but led to no request, one user searching again and again around one point, case
-  exports in the small hours and one case whose contact reveals cover more than 20 cameras.
+  exports in the small hours, one case whose contact reveals cover more than 20 cameras, and the
+  burst of near-identical figure queries.
 
 Searches return the cameras that were on the register at the time within the radius (grid
 metres; the app measures geodesic distance, which differs by well under 0.1 %), nearest first.
@@ -370,6 +376,8 @@ def build_history(rng: np.random.Generator, h: HistoryInput) -> AuditRows:
     if officers:
         _casework(rng, h, log, officers, end)
     sessions = _sessions(rng, h, log, created, end)
+    # From a generator of their own, so that the rows above and below stay as they were without them.
+    _figure_queries(rng.spawn(1)[0], h, log, sessions, end)
     _adhoc_sessions(rng, log, sessions, end)
     _password_guessing(rng, log, created, end)
     rows = _registration_rows(h)
@@ -745,6 +753,144 @@ def _repeated_point(rng: np.random.Generator, log: _Log, register: _Register, ca
                     subject_ids=found.tolist(),
                     detail=_search_detail(lat, lon, radius, at - int(rng.integers(4, 96)) * US_PER_HOUR,
                                           len(found)))
+
+
+# --------------------------------------------------------------------------- figure queries
+
+
+QUERY, EXPORT = "aggregate_query", "aggregate_export"
+FIGURE_QUERIES_PER_SESSION = (1, 7)  # page visits in one working session of an analyst or a lead (at most)
+API_SHARE, DOWNLOAD_SHARE = 0.12, 0.1  # visits that are an API call, or a download, instead
+BURST_QUERIES = (22, 27)  # the planted burst: this many uptake queries...
+BURST_STEP_S = (50, 110)  # ...this far apart
+COVERAGE_CAMERAS = ("all", "all", "all", "kind:doorbell", "kind:fixed", "placement:outdoor", "placement:indoor",
+                    "direction:known")
+HOME_METRICS = ("registrations_per_1000", "cameras_per_1000")
+GAP_TYPES = ("all", "all", "Burglary", "Vehicle crime", "Criminal damage and arson", "Anti-social behaviour")
+
+
+def _months(h: HistoryInput, end: int) -> list[str]:
+    last = _local_day(end)
+    first = h.phases.pilot_start.replace(day=1)
+    months = []
+    while first < last.replace(day=1):  # whole months before the current one
+        months.append(f"{first:%Y-%m}")
+        first = (first + dt.timedelta(days=32)).replace(day=1)
+    return months or [f"{last:%Y-%m}"]
+
+
+def _camera_args(choice: str, api: bool) -> dict:
+    """The coverage page's camera choice as URL arguments: the export's (kind, placement, direction)
+    or the API's (kind, placement, direction_known)."""
+    if choice == "all":
+        return {}
+    name, value = choice.split(":")
+    if name == "direction":
+        return {"direction_known": "true" if value == "known" else "false"} if api else {"direction": value}
+    return {name: value}
+
+
+def _visit(rng: np.random.Generator, role: str, day: dt.date, months: list[str],
+           pilot_start: dt.date) -> list[tuple[str, dict, int]]:
+    """One look at the figures, as (action, detail, seconds after the first) rows: a page opened and
+    its filters used, an API call or a download, each with the parameters ``query_log`` records
+    (periods start no earlier than the pilot)."""
+    draw = rng.random()
+    monday = day - dt.timedelta(days=day.weekday())
+    months = [m for m in months if m < f"{day:%Y-%m}"] or ["all"]  # whole months before this one
+
+    def weeks_back(n: int) -> str:
+        return max(monday - dt.timedelta(weeks=n), pilot_start).isoformat()
+
+    yesterday = max(day - dt.timedelta(days=1), pilot_start).isoformat()
+    if draw < API_SHARE:
+        if role == "lead" and rng.random() < 0.6:
+            return [(QUERY, {"route": "/api/v1/metrics/uptake", "params": {
+                "from": weeks_back(int(rng.integers(4, 13))), "to": yesterday},
+                "status": 200}, 0)]
+        route = _choice(rng, ["/api/v1/coverage/cells", "/api/v1/coverage/areas", "/api/v1/summary"])
+        params = ({"res": _choice(rng, ["7", "8", "8", "9"]), **_camera_args(_choice(rng, COVERAGE_CAMERAS), True)}
+                  if route.endswith("cells")
+                  else {"level": _choice(rng, ["district", "lsoa"]), "near_m": _choice(rng, ["50", "100", "200"])}
+                  if route.endswith("areas") else {})
+        return [(QUERY, {"route": route, "params": params, "status": 200}, 0)]
+    if draw < API_SHARE + DOWNLOAD_SHARE:
+        if role == "lead" and rng.random() < 0.5:
+            week = monday - dt.timedelta(days=7)
+            return [(EXPORT, {"route": "/uptake/report", "params": {"week": week.isoformat()}, "status": 200}, 0)]
+        fmt = _choice(rng, ["csv", "csv", "geojson", "gpkg"])
+        if rng.random() < 0.5:
+            return [(EXPORT, {"route": f"/coverage/export/cells.{fmt}", "params": {
+                "res": _choice(rng, ["7", "8", "9"]), **_camera_args(_choice(rng, COVERAGE_CAMERAS), False)},
+                "status": 200}, 0)]
+        return [(EXPORT, {"route": f"/gaps/export/areas.{fmt}", "params": {
+            "period": _choice(rng, months), "type": _choice(rng, GAP_TYPES), "radius": "100", "level": "lsoa"},
+            "status": 200}, 0)]
+    pages = ["/", "/coverage", "/coverage", "/gaps"] + (["/uptake", "/uptake", "/campaigns"] if role == "lead" else [])
+    page = _choice(rng, pages)
+    rows = [(QUERY, {"page": page, "callback": "page", "inputs": {}, "status": 200}, 0)]
+    at = 0
+    for _ in range(int(rng.integers(0, 4)) + (page != "/campaigns")):
+        at += int(rng.integers(2, 90))
+        if page == "/":
+            callback, inputs = "home-districts.data", {"home-metric": _choice(rng, HOME_METRICS)}
+        elif page == "/coverage" and rng.random() < 0.7:
+            callback, inputs = "coverage-cells.data", {"coverage-res": _choice(rng, ["7", "8", "8", "9"]),
+                                                       "coverage-cameras": _choice(rng, COVERAGE_CAMERAS)}
+        elif page == "/coverage":
+            callback, inputs = "coverage-areas.rowData", {"coverage-level": _choice(rng, ["district", "lsoa"]),
+                                                          "coverage-near": _choice(rng, ["50", "100", "200"])}
+        elif page == "/gaps":
+            callback, inputs = "gaps-headline.children", {
+                "gaps-period": _choice(rng, ["all", *months[-6:]]), "gaps-type": _choice(rng, GAP_TYPES),
+                "gaps-radius": _choice(rng, ["50", "100", "100", "200", "500"]),
+                "gaps-level": _choice(rng, ["lsoa", "district"])}
+        elif page == "/uptake":
+            callback, inputs = "uptake-headline.children", {
+                "uptake-first": weeks_back(int(rng.integers(1, 27))),
+                "uptake-last": yesterday,
+                "uptake-district": "all", "uptake-period": _choice(rng, ["week", "week", "day"])}
+        else:
+            break
+        rows.append((QUERY, {"page": page, "callback": callback, "inputs": inputs, "status": 200}, at))
+    return rows
+
+
+def _figure_queries(rng: np.random.Generator, h: HistoryInput, log: _Log, sessions: dict[int, list],
+                    end: int) -> None:
+    """The analysts' and the lead's figure queries inside their working sessions, and the lead's
+    planted burst of uptake queries with only the end date moving (module docstring)."""
+    months = _months(h, end)
+    askers = [u for u in h.users if u.role in ("analyst", "lead")]
+    pilot = _at_local(h.phases.pilot_start, 0)
+    for user in askers:
+        for start, stop in sessions.get(user.id, []):
+            span = stop - start - 10 * US_PER_MIN
+            if span <= 0 or start < pilot:  # before the pilot there are no figures to look at
+                continue
+            visits = int(rng.integers(*FIGURE_QUERIES_PER_SESSION))
+            for offset in np.sort(rng.integers(0, span, visits)).tolist():
+                at = start + 2 * US_PER_MIN + offset
+                for action, detail, after_s in _visit(rng, user.role, _local_day(at), months, h.phases.pilot_start):
+                    if at + after_s * US_PER_S < stop:
+                        log.add(at + after_s * US_PER_S, user, action, detail=detail)
+    lead = next((u for u in askers if u.role == "lead"), None)
+    if lead is None:
+        return
+    recent = end - RECENT_DAYS * US_PER_DAY
+    long_enough = [(a, b) for a, b in sessions.get(lead.id, []) if a >= recent and b - a >= 90 * US_PER_MIN]
+    n = int(rng.integers(*BURST_QUERIES))
+    if long_enough:
+        start, _ = long_enough[int(rng.integers(0, len(long_enough)))]
+        at = start + int(rng.integers(10, 30)) * US_PER_MIN
+    else:  # no session of the lead's long enough lately: an extra one is made around it (_adhoc_sessions)
+        at = _working_time(rng, _local_day(end - 10 * US_PER_DAY), 10, 15)
+    first = _local_day(at) - dt.timedelta(days=n + 40)
+    for i in range(n):
+        to = first + dt.timedelta(days=20 + i)
+        log.add(at, lead, QUERY, detail={"route": "/api/v1/metrics/uptake", "status": 200, "params": {
+            "from": first.isoformat(), "to": to.isoformat()}})
+        at += int(rng.integers(*BURST_STEP_S)) * US_PER_S
 
 
 # --------------------------------------------------------------------------- sessions

@@ -78,6 +78,10 @@ SUMMARY_COLUMNS = [
     {"field": "requests_created", "headerName": "Requests sent", "type": "numericColumn"},
     {"field": "status_changes", "headerName": "Status changes", "type": "numericColumn"},
     {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn"},
+    {"field": "aggregate_queries", "headerName": "Figure queries", "type": "numericColumn",
+     "headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"},
+    {"field": "aggregate_exports", "headerName": "Figure exports", "type": "numericColumn",
+     "headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"},
     {"field": "other", "headerName": "Other", "type": "numericColumn"},
     {"field": "total", "headerName": "All", "type": "numericColumn"},
     {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 180},
@@ -167,7 +171,8 @@ def layout(rt, _user) -> html.Div:
     return html.Div([
         html.H1("Audit log", className="h3 mb-1"),
         html.P("Who looked at what, when and why: every search, contact reveal, footage request and export, with its "
-               "case reference and reason, and every login. Times are UK time.", className="text-secondary"),
+               "case reference and reason; every figure an analyst or project lead asked for or downloaded, with "
+               "its filters; and every login. Times are UK time.", className="text-secondary"),
         _filters(rt, users, actions),
         dcc.Store(id=FILTER), dcc.Store(id=PAGE_NO, data=0),
         dbc.Card(dbc.CardBody([

@@ -18,6 +18,11 @@ The rules and their thresholds (constants below; ``RULES`` words them for the pa
 (e) ``vague_reason``: a search whose reason is shorter than ``VAGUE_MIN_CHARS`` characters, has
     fewer than ``VAGUE_MIN_WORDS`` words, or says nothing but stock words (``VAGUE_WORDS``, ignoring
     ``FILLER_WORDS``): "enquiries", "crime investigation", "n/a".
+(f) ``query_burst``: ``BURST_MIN_QUERIES`` or more aggregate queries or downloads by one user
+    (analysts and project leads: ``aggregate_queries``) within ``BURST_WINDOW_MINUTES`` minutes,
+    asking the same view with the same value of every parameter but one, that one taking at least
+    two values: the same coverage view with only the cell filter changing, the same metrics query
+    with one date moving. Differencing near-identical queries is how hidden counts are attacked.
 
 >>> report = review_flags(s, audit_filter, now)  # doctest: +SKIP
 >>> [(f.kind, f.users, f.row_ids) for f in report.flags]  # doctest: +SKIP
@@ -38,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.registry.models import AuditEvent
 from dashboard.geo.search import wgs84_to_bng
+from dashboard.security import aggregate_queries
 from dashboard.security.audit_review import UK, AuditFilter, action_column, uk_midnight
 from dashboard.security.search_places import SearchPlaces
 
@@ -53,6 +59,9 @@ BASELINE_MIN_DAYS = 10
 FALLBACK_HOURS = (7, 20)  # 07:00 to 20:00 UK time
 MAX_PERIOD_DAYS = 92  # a longer period is judged over its last this many days (time to answer)
 OFF_HOURS_ACTIONS = ("search", "reveal_contact", "request_created", "export", "audit_export")
+BURST_MIN_QUERIES = 20
+BURST_WINDOW_MINUTES = 60
+BURST_ACTIONS = aggregate_queries.ACTIONS
 VAGUE_MIN_CHARS = 20
 VAGUE_MIN_WORDS = 4
 VAGUE_WORDS = frozenset({
@@ -64,7 +73,7 @@ VAGUE_WORDS = frozenset({
 })
 FILLER_WORDS = frozenset({"a", "an", "the", "of", "for", "in", "into", "on", "re", "as", "per", "and", "to", "with",
                           "connection", "relation", "regarding", "see", "above", "below", "my", "our", "this", "is"})
-KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason")
+KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason", "query_burst")
 RULES = {
     "no_follow_up": ("Search with no footage request",
                      f"A search that found cameras, with no footage request by the same user in the same case within "
@@ -85,6 +94,12 @@ RULES = {
                      f"A search whose reason is shorter than {VAGUE_MIN_CHARS} characters, has fewer than "
                      f"{VAGUE_MIN_WORDS} words, or says nothing but stock words such as 'enquiries', "
                      f"'investigation', 'crime', 'test' or 'n/a'."),
+    "query_burst": ("Burst of near-identical figure queries",
+                    f"{BURST_MIN_QUERIES} or more queries or downloads of figures by one analyst or project lead "
+                    f"within {BURST_WINDOW_MINUTES} minutes that ask the same view with every setting the same but "
+                    f"one, that one changing (the same coverage view with only the cell filter changing, or the "
+                    f"same metrics query with one date moving): comparing such answers is how hidden counts are "
+                    f"attacked."),
 }
 _WORD = re.compile(r"[a-z0-9/]+")
 
@@ -111,6 +126,9 @@ class FlagReport:
     notes: list[str] = field(default_factory=list)
 
 
+QUERY_COLUMNS = ["id", "at", "user_id", "username", "role", "action", "detail"]
+
+
 @dataclass(frozen=True)
 class FlagInputs:
     """What the rules read, as data frames (``at`` columns aware UTC):
@@ -121,7 +139,9 @@ class FlagInputs:
     username, role, case_ref, cameras (a tuple of ids): every reveal before the period's end in a
     case with a reveal in the period; ``activity`` id, at, user_id, username, role, action,
     case_ref: the period's ``OFF_HOURS_ACTIONS``; ``history`` user_id, at: every event of a user in
-    the ``BASELINE_DAYS`` days before the period.
+    the ``BASELINE_DAYS`` days before the period; ``queries`` id, at, user_id, username, role,
+    action, detail (JSON text or a dict): the ``BURST_ACTIONS`` rows from ``BURST_WINDOW_MINUTES``
+    before the period to its end.
     """
 
     searches: pd.DataFrame
@@ -129,6 +149,7 @@ class FlagInputs:
     reveals: pd.DataFrame
     activity: pd.DataFrame
     history: pd.DataFrame
+    queries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUERY_COLUMNS))
 
 
 def when(at) -> str:
@@ -215,7 +236,10 @@ def load_inputs(session: Session, start: dt.datetime, end: dt.datetime, now: dt.
                             "at": pd.to_datetime(pd.Series([f"{r[1]}:00" for r in per_hour], dtype=object), utc=True,
                                                  format="%Y-%m-%d %H:%M"),
                             "n": np.array([r[2] for r in per_hour], dtype=np.int64)})
-    return FlagInputs(searches, requests, reveals, activity, history)
+    queries = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.detail).where(
+        action.in_(BURST_ACTIONS), users, e.occurred_at >= start - dt.timedelta(minutes=BURST_WINDOW_MINUTES),
+        e.occurred_at < end)).all(), QUERY_COLUMNS)
+    return FlagInputs(searches, requests, reveals, activity, history, queries)
 
 
 def flag_period(f: AuditFilter) -> tuple[dt.datetime, dt.datetime, list[str]]:
@@ -252,7 +276,8 @@ def flags_for(inputs: FlagInputs, start: dt.datetime, end: dt.datetime, now: dt.
              *many_reveals(inputs.reveals, start, end),
              *repeated_point(inputs.searches, inputs.requests, start, end),
              *off_hours(inputs.activity, inputs.history, start, end),
-             *vague_reasons(inputs.searches, start, end)]
+             *vague_reasons(inputs.searches, start, end),
+             *query_bursts(inputs.queries, start, end)]
     flags.sort(key=lambda fl: (fl.last_at, -KINDS.index(fl.kind)), reverse=True)
     return FlagReport(flags, notes)
 
@@ -559,3 +584,98 @@ def vague_reasons(searches: pd.DataFrame, start: dt.datetime, end: dt.datetime) 
             f"{rows[0].username} gave {'a vague reason' if len(rows) == 1 else 'vague reasons'} for "
             f"{_plural(len(rows), 'search', 'searches')} in case {case}: {quoted}.")))
     return flags
+
+
+# --------------------------------------------------------------------------- (f) query bursts
+
+
+_ABSENT = "(not given)"  # a parameter one query has and another has not
+
+
+def _dense(times: np.ndarray) -> bool:
+    """Whether ``BURST_MIN_QUERIES`` of these sorted instants (int64 ns) fall within the window."""
+    n = BURST_MIN_QUERIES
+    return len(times) >= n and bool(((times[n - 1:] - times[:len(times) - n + 1])
+                                     <= BURST_WINDOW_MINUTES * 60 * 10**9).any())
+
+
+def _runs(times: np.ndarray) -> list[tuple[int, int]]:
+    """Position ranges [first, last] of sorted instants (int64 ns) made of overlapping windows of
+    ``BURST_MIN_QUERIES`` consecutive ones spanning at most ``BURST_WINDOW_MINUTES`` minutes."""
+    n = BURST_MIN_QUERIES
+    if len(times) < n:
+        return []
+    starts = np.flatnonzero((times[n - 1:] - times[:len(times) - n + 1]) <= BURST_WINDOW_MINUTES * 60 * 10**9)
+    runs: list[list[int]] = []
+    for i in starts.tolist():
+        if runs and i <= runs[-1][1]:
+            runs[-1][1] = i + n - 1
+        else:
+            runs.append([i, i + n - 1])
+    return [(a, b) for a, b in runs]
+
+
+def _shown_values(values: list[str], most: int = 6) -> str:
+    """The distinct values (JSON text) a parameter took, in words, first seen first."""
+    texts = [v if v == _ABSENT else aggregate_queries.value_text(json.loads(v)) for v in dict.fromkeys(values)]
+    return ", ".join(texts[:most]) + (f" and {len(texts) - most} more" if len(texts) > most else "")
+
+
+def query_bursts(queries: pd.DataFrame, start: dt.datetime, end: dt.datetime) -> list[Flag]:
+    """(f) Runs of ``BURST_MIN_QUERIES`` or more near-identical aggregate queries by one user within
+    ``BURST_WINDOW_MINUTES`` minutes; one flag per run, at least one of whose queries is in the period.
+
+    Per user and view (``aggregate_queries.query_shape``: the page and callback, or the route), and
+    per parameter p, the queries with the same value of every other parameter are a candidate
+    group (a parameter missing from a query counts as a value of its own). A run is the union of
+    overlapping windows of ``BURST_MIN_QUERIES`` consecutive queries of a group spanning at most
+    ``BURST_WINDOW_MINUTES`` minutes; it is flagged when p takes at least two values in it (the
+    same query asked again and again differs in nothing, and yields nothing new).
+    """
+    if len(queries) < BURST_MIN_QUERIES:
+        return []
+    frame = queries.sort_values(["at", "id"], ignore_index=True)
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    flags = []
+    for (_user,), rows in _groups(frame, ["user_id"]).items():
+        ns = np.array([r.at.value for r in rows], dtype=np.int64)
+        if not _dense(ns):
+            continue
+        views: dict[tuple, list] = {}
+        for r in rows:
+            target, params = aggregate_queries.query_shape(r.action, r.detail)
+            views.setdefault(target, []).append((r, params))
+        for target, items in views.items():
+            if not _dense(np.array([r.at.value for r, _ in items], dtype=np.int64)):
+                continue
+            names = sorted(set().union(*(p.keys() for _, p in items)))
+            for p in names:
+                groups: dict[tuple, list] = {}
+                for r, params in items:
+                    rest = tuple(params.get(k, _ABSENT) for k in names if k != p)
+                    groups.setdefault(rest, []).append((r, params.get(p, _ABSENT)))
+                for members in groups.values():
+                    times = np.array([r.at.value for r, _ in members], dtype=np.int64)
+                    for a, b in _runs(times):
+                        run = members[a:b + 1]
+                        values = [v for _, v in run]
+                        if len(set(values)) < 2 or not any(lo <= r.at < hi for r, _ in run):
+                            continue
+                        flags.append(_burst_flag(target, p, run))
+    return flags
+
+
+def _burst_flag(target: tuple, p: str, run: list) -> Flag:
+    rows = [r for r, _ in run]
+    first, last = rows[0], rows[-1]
+    minutes = (last.at - first.at).total_seconds() / 60
+    detail = aggregate_queries.parse(first.detail)
+    view = aggregate_queries.view_text(first.action, detail)
+    name = aggregate_queries.parameter_name(first.action, detail, p)
+    values = [v for _, v in run]
+    kind = "downloads" if target[0] == aggregate_queries.EXPORT else "queries"
+    why = (f"{first.username} made {len(rows)} {kind} of '{view}' in {minutes:.0f} minutes ({when(first.at)} to "
+           f"{when(last.at)}), every setting the same but '{name}', which took {len(set(values))} values: "
+           f"{_shown_values(values)}.")
+    return Flag("query_burst", _names(r.username for r in rows), _names(r.role for r in rows), (),
+                first.at.to_pydatetime(), last.at.to_pydatetime(), why, tuple(sorted(int(r.id) for r in rows)))

@@ -31,6 +31,7 @@ from dashboard.geo.reference import ReferenceGeography
 from dashboard.registry.casework import csv_safe
 from dashboard.registry.models import AuditEvent, User
 from dashboard.registry.vocab import ROLES
+from dashboard.security.aggregate_queries import ACTIONS as AGGREGATE_ACTIONS, describe_query
 from dashboard.security.search_places import SearchPlaces, search_facts
 
 UK = ZoneInfo("Europe/London")
@@ -68,6 +69,8 @@ ACTION_LABELS = {
     "password_reset": "Password reset",
     "token_issued": "API token issued",
     "token_revoked": "API token revoked",
+    "aggregate_query": "Figures asked for",
+    "aggregate_export": "Figures exported",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
@@ -77,6 +80,8 @@ SUMMARY_COUNTS = {
     "requests_created": ("request_created",),
     "status_changes": ("request_status",),
     "failed_logins": ("login_failed", "login_throttled"),
+    "aggregate_queries": ("aggregate_query",),
+    "aggregate_exports": ("aggregate_export",),
 }
 SUMMARY_COLUMNS = ["username", "roles", *SUMMARY_COUNTS, "other", "total", "last_activity"]
 EXPORT_COLUMNS = ["id", "occurred_at_utc", "occurred_at_uk", "user_id", "username", "role", "action", "case_ref",
@@ -349,8 +354,9 @@ def subjects_text(subject_ids: str | None, most: int = 12) -> str:
 
 
 def describe(action: str, detail: str | None) -> str:
-    """A row's detail in words: a search's centre, radius and results; any other detail as its keys
-    and values, as stored.
+    """A row's detail in words: a search's centre, radius and results; an analyst's or lead's
+    aggregate query as the view and its parameters (``aggregate_queries.describe_query``); any
+    other detail as its keys and values, as stored.
 
     >>> describe("search", '{"centre":{"lat":52.8,"lon":-2.1},"incident_at":null,"radius_m":200,"results":4,'
     ...                    '"source":"page"}')
@@ -366,6 +372,8 @@ def describe(action: str, detail: str | None) -> str:
         return detail[:300]
     if not isinstance(data, dict):
         return detail[:300]
+    if action in AGGREGATE_ACTIONS:
+        return describe_query(action, data)
     if action == "search" and isinstance(data.get("centre"), dict):
         c = data["centre"]
         parts = [f"centre {c.get('lat')}, {c.get('lon')}", f"radius {_number(data.get('radius_m'))} m",

@@ -1,5 +1,6 @@
 """The auditor's page: the log filtered to one case shows the officer's search, contact reveal and
-export with their reasons; the chain check passes, then fails naming a row changed in SQL."""
+export with their reasons; the chain check passes, then fails naming a row changed in SQL; an
+analyst's figure queries are in the log in plain words, and the burst flag shows its rows."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,7 @@ from dashboard.registry import casework
 from dashboard.registry.database import make_engine, session_factory, transaction
 from dashboard.registry.models import Camera, Registrant, Site, User, utcnow
 from dashboard.security import audit
-from tests.browser.conftest import log_in
+from tests.browser.conftest import ARTIFACTS as ARTIFACTS_DIR, log_in
 
 AUDITOR = ("auditor.demo", "demo-auditor-2026")
 OFFICER = "officer.demo"
@@ -103,3 +104,63 @@ def test_auditor_reviews_one_case_and_the_chain_check_finds_a_tampered_row(watch
                               "ORDER BY id").fetchall()
     assert [c[0] for c in checks[-2:]] == [AUDITOR[0]] * 2
     assert '"intact":true' in checks[-2][1] and f'"first_broken_id":{rows["search"]}' in checks[-1][1]
+
+
+@pytest.mark.browser
+def test_an_analysts_figures_are_in_the_log_and_the_burst_flag_shows_its_rows(browser, live_server):
+    """An analyst opens the coverage page and the API; the auditor finds both rows in plain words,
+    the analyst's figure queries counted in the summary, and the demo's planted burst of uptake
+    queries among the flags with the rows behind it."""
+    base = live_server["url"]
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.get_by_label("Username").fill("analyst.demo")
+        page.get_by_label("Password").fill("demo-analyst-2026")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_selector("#shell-user")
+        page.goto(f"{base}/coverage")
+        page.wait_for_selector("#coverage-res")
+        assert page.request.get(f"{base}/api/v1/coverage/cells?res=7").status == 200
+    finally:
+        context.close()
+
+    context = browser.new_context(viewport={"width": 1366, "height": 2400}, locale="en-GB")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/login")
+        page.get_by_label("Username").fill(AUDITOR[0])
+        page.get_by_label("Password").fill(AUDITOR[1])
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_selector("#shell-user")
+        page.goto(f"{base}/audit")
+        page.wait_for_selector("#audit-showing >> text=newest first")
+        page.click("#audit-user")
+        page.keyboard.type("analyst.demo")
+        page.keyboard.press("Enter")
+        log = page.locator("#audit-log")
+        log.get_by_text("API coverage/cells: res 7").wait_for()
+        log.get_by_text("Coverage: page opened").first.wait_for()
+        log.get_by_text("Figures asked for").first.wait_for()
+        summary = page.locator("#audit-summary")
+        summary.get_by_text("Figure queries").wait_for()
+        summary.get_by_text("analyst.demo").wait_for()
+        page.get_by_role("button", name="Check the log's integrity").click()  # any row written since still chains
+        page.wait_for_selector("#audit-check-ok >> text=The chain is intact")
+
+        page.goto(f"{base}/audit")  # everyone again, for the flags
+        flags = page.locator("#audit-flags")
+        burst = flags.get_by_text("Burst of near-identical figure queries")
+        burst.first.wait_for(timeout=60_000)
+        burst.first.click()
+        rows = page.locator("#audit-flag-rows")
+        rows.get_by_text("API metrics/uptake: from").first.wait_for()
+        assert "every setting the same but 'to'" in flags.inner_text()
+        ARTIFACTS_DIR.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS_DIR / "audit-figure-queries.png"), full_page=True)
+    finally:
+        context.close()
+    assert errors == []

@@ -25,6 +25,8 @@ UTC = dt.timezone.utc
 OFFICER1 = audit.Actor(1, "officer1", "officer")
 OFFICER2 = audit.Actor(6, "officer2", "officer")
 AUDITOR = audit.Actor(4, "auditor1", "auditor")
+ANALYST = audit.Actor(2, "analyst1", "analyst")
+LEAD = audit.Actor(3, "lead1", "lead")
 PUBLIC = audit.Actor(None, "public", None)
 SPECIFIC = "Burglary at a house in this street overnight"
 
@@ -36,6 +38,16 @@ def utc(text: str) -> dt.datetime:
 def search_detail(lat: float, lon: float, results: int = 4) -> dict:
     return {"centre": {"lat": lat, "lon": lon}, "radius_m": 200, "incident_at": None, "results": results,
             "source": "page"}
+
+
+def cells(res: int, cameras: str) -> dict:
+    """A coverage heatmap callback's row detail, as ``query_log`` writes it."""
+    return {"page": "/coverage", "callback": "coverage-cells.data", "status": 200,
+            "inputs": {"coverage-res": res, "coverage-cameras": cameras}}
+
+
+def cells_export(res: int) -> dict:
+    return {"route": "/coverage/export/cells.csv", "params": {"res": str(res)}, "status": 200}
 
 
 def write(engine, rows: list[tuple]) -> list[int]:
@@ -183,15 +195,24 @@ def test_activity_per_user_is_counted_by_hand(engine, reference):
         *[row(OFFICER1, "request_status", case_ref="CR-2026-0001") for _ in range(2)], row(OFFICER1, "export", **case),
         *[row(audit.Actor(None, "officer1", None), "login_failed") for _ in range(2)],
         row(AUDITOR, "audit_export"),
+        row(ANALYST, "login"), *[row(ANALYST, "aggregate_query", detail=cells(8, "all")) for _ in range(4)],
+        *[row(ANALYST, "aggregate_export", detail=cells_export(8)) for _ in range(2)],
     ])
     f = audit_review.parse_filter({"from": "2026-07-01", "to": "2026-07-01"}, reference)
     with session_factory(engine)() as s:
         table = audit_review.user_summary(s, f, SearchPlaces(reference))
+    none = {"aggregate_queries": 0, "aggregate_exports": 0}
     assert table.to_dict("records") == [
         {"username": "officer1", "roles": "officer", "searches": 3, "reveals": 2, "exports": 1, "requests_created": 1,
-         "status_changes": 2, "failed_logins": 2, "other": 1, "total": 12, "last_activity": "2026-07-01 11:11:00"},
+         "status_changes": 2, "failed_logins": 2, **none, "other": 1, "total": 12,
+         "last_activity": "2026-07-01 11:11:00"},
+        # the analyst: a login (other), 4 queries and 2 downloads, the last at 10:00 + 19 minutes = 11:19 UK
+        {"username": "analyst1", "roles": "analyst", "searches": 0, "reveals": 0, "exports": 0, "requests_created": 0,
+         "status_changes": 0, "failed_logins": 0, "aggregate_queries": 4, "aggregate_exports": 2, "other": 1,
+         "total": 7, "last_activity": "2026-07-01 11:19:00"},
         {"username": "auditor1", "roles": "auditor", "searches": 0, "reveals": 0, "exports": 1, "requests_created": 0,
-         "status_changes": 0, "failed_logins": 0, "other": 0, "total": 1, "last_activity": "2026-07-01 11:12:00"},
+         "status_changes": 0, "failed_logins": 0, **none, "other": 0, "total": 1,
+         "last_activity": "2026-07-01 11:12:00"},
     ]
 
 
@@ -234,6 +255,36 @@ def test_flags_are_read_from_the_log_and_narrowed_by_user_and_case(engine, refer
         case_c = audit_flags.review_flags(s, audit_review.parse_filter(
             {"from": "2026-06-01", "to": "2026-06-30", "case": "CR-2026-000C"}, reference), now, places)
         assert [fl.kind for fl in case_c.flags] == ["repeated_point"]
+
+
+def test_a_burst_of_near_identical_figure_queries_is_flagged_from_the_log(engine, reference):
+    at = utc("2026-06-10T09:00")  # 10:00 UK
+    uptake = [(LEAD, "aggregate_query", at + dt.timedelta(minutes=2 * i),
+               {"detail": {"route": "/api/v1/metrics/uptake", "status": 200,
+                           "params": {"from": "2026-05-01", "to": f"2026-05-{i + 2:02d}"}}}) for i in range(20)]
+    # the analyst: 19 heatmap queries a minute apart switching cameras between all and cctv (one short of a
+    # burst on their own), then 5 more of the same view with cameras all: 24 queries within 34 minutes that
+    # differ in cameras only
+    heatmap = [(ANALYST, "aggregate_query", at + dt.timedelta(minutes=i), {"detail": cells(8, ["all", "cctv"][i % 2])})
+               for i in range(19)]
+    again = [(ANALYST, "aggregate_query", at + dt.timedelta(minutes=30 + i), {"detail": cells(8, "all")})
+             for i in range(5)]
+    ids = write(engine, uptake + heatmap + again)
+    f = audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30"}, reference)
+    with session_factory(engine)() as s:
+        report = audit_flags.review_flags(s, f, utc("2026-07-01T00:00"), SearchPlaces(reference))
+        rows = audit_review.rows_by_id(s, ids[:1], SearchPlaces(reference))
+        case = audit_flags.review_flags(s, audit_review.parse_filter(
+            {"from": "2026-06-01", "to": "2026-06-30", "case": "CR-2026-0001"}, reference), utc("2026-07-01T00:00"),
+            SearchPlaces(reference))
+    bursts = sorted((fl.users, fl.row_ids) for fl in report.flags if fl.kind == "query_burst")
+    # lead1: 20 in 38 minutes, only 'to' moving; analyst1: 24 within 34 minutes, only 'cameras' changing
+    assert bursts == [(("analyst1",), tuple(ids[20:44])), (("lead1",), tuple(ids[:20]))]
+    lead = next(fl for fl in report.flags if fl.users == ("lead1",))
+    assert lead.why.startswith("lead1 made 20 queries of 'API metrics/uptake' in 38 minutes")
+    assert rows[0]["action_label"] == "Figures asked for"
+    assert rows[0]["detail"] == "API metrics/uptake: from 2026-05-01, to 2026-05-02"
+    assert case.flags == []  # no case: a case filter leaves them out
 
 
 # --------------------------------------------------------------------------- the chain check

@@ -291,6 +291,32 @@ def test_flags_find_a_handful_of_each_kind(demo, reference, days):
     assert all(any(v in flag.why for v in audit_history.VAGUE_REASONS) for flag in vague)
 
 
+def test_the_analyst_and_the_lead_query_figures_and_one_burst_stands_out(demo, tables, reference):
+    """Figure queries are the analyst's and the lead's only, shaped as ``query_log`` writes them,
+    after the pilot began; the one burst is the planted run of uptake queries with only the end
+    date moving, worked out here from the rows themselves."""
+    log = tables["audit_event"]
+    figures = log[log["action"].isin(["aggregate_query", "aggregate_export"])]
+    assert set(figures["username"]) == {"analyst.demo", "lead.demo"} and len(figures) > 200
+    assert set(figures["role"]) == {"analyst", "lead"} and figures["case_ref"].isna().all()
+    assert (figures["occurred_at"] >= pd.Timestamp(PILOT_START, tz="Europe/London").tz_convert("UTC")).all()
+    for action, text in zip(figures["action"], figures["detail"]):
+        detail = json.loads(text)
+        assert set(detail) in ({"page", "callback", "inputs", "status"}, {"route", "params", "status"}), detail
+        assert action == "aggregate_query" or not detail["route"].startswith("/api/")
+    engine, _ = demo
+    f = audit_review.AuditFilter(AS_OF - dt.timedelta(days=29), AS_OF)
+    with session_factory(engine)() as s:
+        report = audit_flags.review_flags(s, f, NOW, audit_review.SearchPlaces(reference))
+    (burst,) = [fl for fl in report.flags if fl.kind == "query_burst"]
+    rows = log.set_index("id").loc[list(burst.row_ids)]
+    params = [json.loads(d)["params"] for d in rows["detail"]]
+    assert burst.users == ("lead.demo",) and len(rows) >= 20
+    assert {json.loads(d)["route"] for d in rows["detail"]} == {"/api/v1/metrics/uptake"}
+    assert len({p["from"] for p in params}) == 1 and len({p["to"] for p in params}) == len(rows)
+    assert rows["occurred_at"].max() - rows["occurred_at"].min() <= pd.Timedelta(hours=1)
+
+
 def test_specific_reasons_are_not_vague_and_vague_ones_are():
     specific = [r for reasons in audit_history.CASE_REASONS.values() for r in reasons]
     specific += [*audit_history.RURAL_REASONS, *audit_history.REPEAT_REASONS, audit_history.COLLEAGUE_REASON]

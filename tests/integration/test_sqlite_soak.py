@@ -5,7 +5,8 @@ Nothing a user sees may be a locking error: no status >= 500, no body or server 
 "database is locked" or "Traceback", no failed connection. Every write the server acknowledged
 is in the database afterwards and nothing else was written: registrations by reference, footage
 requests by id, status changes by their event rows, each with its audit row; the audit chain is
-intact and holds exactly one "search" row per successful near-search.
+intact and holds exactly one "search" row per successful near-search, and one "aggregate_query"
+row per coverage query answered to the analyst's readers.
 
 Writers: public registrations through the form (GET /register for the CSRF token, then POST),
 and footage requests created and moved on through the officer API. Readers: the officer API
@@ -451,6 +452,10 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
     # ------------------------------------------------------------ the audit log
     assert chain.intact and chain.rows_checked == audit_rows_before + len(new_audit)
     assert dict(searches) == {READ_CASE.format(reader=r): n for r, n in enumerate(searches_ok) if n}
+    # every coverage query answered to the analyst's readers is logged (issue 14: probing is visible)
+    logged_cells = sum(1 for a in new_audit if a.action == "aggregate_query"
+                       and json.loads(a.detail)["route"] == "/api/v1/coverage/cells")
+    assert logged_cells == tally.statuses["read: coverage cells"][200] > 0
 
 
 # --------------------------------------------------------------------------- two writers, one check

@@ -283,4 +283,98 @@ def test_flags_for_lists_every_kind_newest_first():
     inputs = af.FlagInputs(s, requests(), reveals(), activity(), history())
     report = af.flags_for(inputs, *MARCH, now=utc("2026-04-30T00:00"))
     assert [f.kind for f in report.flags] == ["no_follow_up", "vague_reason"]  # same time: rule order
+    burst = queries(*moving_day(20))
+    report = af.flags_for(af.FlagInputs(s, requests(), reveals(), activity(), history(), burst), *MARCH,
+                          now=utc("2026-04-30T00:00"))
+    assert [f.kind for f in report.flags] == ["query_burst", "no_follow_up", "vague_reason"]  # newest first
     assert set(af.RULES) == set(af.KINDS)
+
+
+# --------------------------------------------------------------------------- (f)
+
+
+UPTAKE = "/api/v1/metrics/uptake"
+
+
+def queries(*rows: dict, **common) -> pd.DataFrame:
+    defaults = {"user_id": 3, "username": "lead1", "role": "lead", "action": "aggregate_query", **common}
+    return _frame([{**defaults, **r} for r in rows], af.QUERY_COLUMNS)
+
+
+def moving_day(n: int, start: str = "2026-03-10T10:00", step_s: int = 180, first_id: int = 1, **extra) -> list[dict]:
+    """``n`` uptake metric queries ``step_s`` seconds apart, only the end date moving a day each time."""
+    t0 = pd.Timestamp(start)
+    return [{"id": first_id + i, "at": (t0 + pd.Timedelta(seconds=step_s * i)).isoformat(),
+             "detail": {"route": UPTAKE, "params": {"from": "2026-05-01", "to": f"2026-05-{i + 2:02d}", **extra},
+                        "status": 200}} for i in range(n)]
+
+
+def test_twenty_queries_in_an_hour_differing_in_one_date_are_a_burst():
+    # 20 queries 3 minutes apart: 10:00 to 10:57, all within one hour; only "to" moves.
+    flags = af.query_bursts(queries(*moving_day(20)), *MARCH)
+    assert found(flags, "query_burst") == {(("lead1",), (), tuple(range(1, 21)))}
+    (flag,) = flags
+    assert flag.roles == ("lead",) and flag.title == "Burst of near-identical figure queries"
+    assert flag.why.startswith("lead1 made 20 queries of 'API metrics/uptake' in 57 minutes (Tue 10 Mar 2026 10:00 "
+                               "to Tue 10 Mar 2026 10:57), every setting the same but 'to', which took 20 values: "
+                               "2026-05-02, 2026-05-03")
+
+
+def test_nineteen_do_not_make_a_burst():
+    assert af.query_bursts(queries(*moving_day(19)), *MARCH) == []
+
+
+def test_twenty_queries_differing_in_two_parameters_are_not_a_burst():
+    rows = moving_day(20)
+    for i, r in enumerate(rows):  # a sliding window: from and to both move
+        r["detail"]["params"]["from"] = f"2026-04-{i + 1:02d}"
+    assert af.query_bursts(queries(*rows), *MARCH) == []
+
+
+def test_twenty_queries_spread_over_more_than_an_hour_are_not_a_burst():
+    # 19 gaps of 3 min 10 s: the first and the twentieth are 60 min 10 s apart
+    assert af.query_bursts(queries(*moving_day(20, step_s=190)), *MARCH) == []
+    # 19 gaps of 3 min 9 s: 59 min 51 s, within the hour
+    assert len(af.query_bursts(queries(*moving_day(20, step_s=189)), *MARCH)) == 1
+
+
+def test_the_same_query_asked_again_and_again_is_not_a_burst():
+    rows = moving_day(25)
+    for r in rows:
+        r["detail"]["params"]["to"] = "2026-05-08"  # nothing changes
+    assert af.query_bursts(queries(*rows), *MARCH) == []
+
+
+def test_a_page_filter_changing_is_a_burst_and_button_presses_do_not_count_as_a_change():
+    rows = [{"id": i + 1, "at": f"2026-03-10T10:{i * 2:02d}", "detail": {
+        "page": "/coverage", "callback": "coverage-cells.data", "status": 200,
+        "inputs": {"coverage-res": 8, "coverage-cameras": ["doorbell", "cctv", "all"][i % 3],
+                   "coverage-refresh.n_clicks": i}}} for i in range(20)]
+    flags = af.query_bursts(queries(*rows, user_id=5, username="analyst1", role="analyst"), *MARCH)
+    assert [f.row_ids for f in flags] == [tuple(range(1, 21))]
+    assert "every setting the same but 'cameras', which took 3 values: doorbell, cctv, all." in flags[0].why
+    assert "of 'Coverage, cells' in 38 minutes" in flags[0].why
+
+
+def test_bursts_are_per_user_and_per_view_and_need_a_query_in_the_period():
+    lead = moving_day(12)
+    analyst = [{**r, "id": r["id"] + 100, "user_id": 5, "username": "analyst1", "role": "analyst"}
+               for r in moving_day(12)]
+    assert af.query_bursts(queries(*lead, *analyst), *MARCH) == []  # 12 each: neither has 20
+    other_view = [{**r, "id": r["id"] + 200, "detail": {**r["detail"], "route": "/api/v1/metrics/requests"}}
+                  for r in moving_day(12)]
+    assert af.query_bursts(queries(*lead, *other_view), *MARCH) == []  # 12 of each view
+    exports = [{**r, "id": r["id"] + 300, "action": "aggregate_export"} for r in moving_day(12)]
+    assert af.query_bursts(queries(*lead, *exports), *MARCH) == []  # a download is not the API query
+    # 20 from 28 Feb 23:40: the burst is flagged in March (its last 13 there), not in February's end
+    late = moving_day(20, start="2026-02-28T23:40")
+    assert len(af.query_bursts(queries(*late), *MARCH)) == 1
+    assert af.query_bursts(queries(*late), utc("2026-01-01T00:00"), utc("2026-02-28T23:40")) == []
+
+
+def test_a_long_burst_is_one_flag_and_two_bursts_far_apart_are_two():
+    long = moving_day(45, step_s=120)  # 45 queries two minutes apart: every 20 in a row span 38 minutes
+    assert [len(f.row_ids) for f in af.query_bursts(queries(*long), *MARCH)] == [45]
+    apart = moving_day(20) + moving_day(20, start="2026-03-10T14:00", first_id=21)
+    assert sorted(f.row_ids for f in af.query_bursts(queries(*apart), *MARCH)) == [
+        tuple(range(1, 21)), tuple(range(21, 41))]
