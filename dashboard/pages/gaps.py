@@ -131,6 +131,8 @@ def _hidden_note(report: GapReport, k: int):
         return ""
     h = report.hidden
     level = "small areas" if report.query.level == "lsoa" else "districts"
+    total = h["few_crimes"] + h["few_registrations"] + h["close"]
+    one = {"small areas": "small area", "districts": "district"}[level]
     parts = []
     if h["few_crimes"]:
         parts.append(f"{h['few_crimes']:,} with fewer than {k} crimes")
@@ -140,8 +142,7 @@ def _hidden_note(report: GapReport, k: int):
         parts.append(f"{h['close']:,} whose crimes are fewer than {k} short of a larger figure (the same area over all "
                      "months or all types, or its district, decile or the force): subtracting the two would speak "
                      "about a handful of crime locations")
-    total = h["few_crimes"] + h["few_registrations"] + h["close"]
-    text = (f"Coverage is hidden for {total:,} {level} with crimes: " + "; ".join(parts) + "."
+    text = (f"Coverage is hidden for {total:,} {one if total == 1 else level} with crimes: " + "; ".join(parts) + "."
             if total else f"Coverage is shown for every one of the {level} with crimes.")
     if h.get("deciles"):
         text += f" In the deprivation table, {h['deciles']} decile(s) have their coverage hidden for the same reasons."
