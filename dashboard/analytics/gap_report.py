@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from dashboard.analytics.coverage import area_table, areas_for_level
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure
 from dashboard.analytics.gaps import (FIGURE_COLUMNS, TARGET_COLUMNS, Hierarchy, complement_hidden, crime_cube,
-                                     hidden_reasons, published_figures, recruitment_targets, true_figures)
+                                     dominated, hidden_reasons, published_figures, recruitment_targets, true_figures)
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
@@ -79,8 +79,8 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
     ``level``; a list value counts as several choices). ``months`` are the imported months.
 
     >>> months = [dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
-    >>> parse_query({"period": "2025-02", "type": "Burglary", "radius": "50", "level": "district"}, months)
-    GapQuery(month=datetime.date(2025, 2, 1), category='Burglary', radius_m=50, level='district')
+    >>> parse_query({"period": "2025-02", "radius": "50", "level": "district"}, months)
+    GapQuery(month=datetime.date(2025, 2, 1), category=None, radius_m=50, level='district')
     >>> parse_query({"radius": "25"}, months)
     Traceback (most recent call last):
     ...
@@ -120,7 +120,24 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
     level = _one(args, "level", "level") or "lsoa"
     if level not in LEVELS:
         raise QueryError(f"the level must be lsoa or district, not {level[:20]!r}")
-    return GapQuery(month, None if category == ALL else category, int(radius_text), level)
+    query = GapQuery(month, None if category == ALL else category, int(radius_text), level)
+    check_offered(query)
+    return query
+
+
+def check_offered(query: GapQuery) -> None:
+    """Refuse a combination the query space does not offer. Every published figure is a noisy sum
+    over public crime points of "has a camera nearby"; with enough different figures holding the same
+    points, solving them together tells which points have a camera nearby (an attacker's least-squares
+    solve over month x type x small-area figures placed cameras within 50 m). So each crime point is
+    kept in few figures: small areas for all months and all types only; districts and the force for
+    all of them, one month or one type, never both."""
+    if query.month is not None and query.category is not None:
+        raise QueryError("choose one month or one crime type, not both: each crime point may only be counted in a "
+                         "few figures, or solving them together would tell which points have a camera nearby")
+    if query.level == "lsoa" and (query.month is not None or query.category is not None):
+        raise QueryError("by small area the analysis covers all imported months and all crime types; choose "
+                         "districts to see one month or one crime type")
 
 
 # --------------------------------------------------------------------------- what the report reads
@@ -165,6 +182,7 @@ class GapCrimes:
     lsoa: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
+    point: np.ndarray  # police.uk map point (distinct lat/lon), 0..n-1
     key: np.ndarray
     cube: np.ndarray
     unplaced: np.ndarray
@@ -209,9 +227,11 @@ def gap_crimes(ref: ReferenceGeography, located: pd.DataFrame, unlocated: pd.Dat
     category = located["crime_type"].map(category_of).to_numpy(dtype="int64")
     lsoa = lsoa[inside].astype("int64")
     cube = crime_cube(month, category, lsoa, (*shape, len(ref.small_areas)))
-    return GapCrimes(months, month, category, lsoa, located["lat"].to_numpy("float64"),
-                     located["lon"].to_numpy("float64"), located["record_key"].to_numpy("int64"), cube, unplaced,
-                     outside)
+    lat, lon = located["lat"].to_numpy("float64"), located["lon"].to_numpy("float64")
+    point = pd.factorize(pd.MultiIndex.from_arrays([lat.round(6), lon.round(6)]))[0].astype("int64") \
+        if len(lat) else np.empty(0, "int64")
+    return GapCrimes(months, month, category, lsoa, lat, lon, point, located["record_key"].to_numpy("int64"), cube,
+                     unplaced, outside)
 
 
 @dataclass(frozen=True)
@@ -282,6 +302,7 @@ def _scalar(value):
 def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex, register: GapRegister,
                  query: GapQuery, layer: Disclosure, min_crimes: int) -> GapReport:
     """The gap analysis for ``query``: every figure through ``layer``."""
+    check_offered(query)
     month = crimes.months.index(query.month) if query.month in crimes.months else None
     if query.month is not None and month is None:
         raise QueryError(f"no crimes are imported for {query.month:%Y-%m}")
@@ -295,6 +316,9 @@ def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex,
     true = true_figures(hierarchy, crimes.lsoa[chosen], coverage.near, coverage.in_view, crimes.key[chosen],
                         coverage.pair_point, coverage.pair_site, register.site_keys)
     close = complement_hidden(crimes.cube, hierarchy, month, category, layer.k)
+    # The dominance rule joins the complement rule: both are decided by public crime data alone.
+    dominant = dominated(crimes.point[chosen], crimes.lsoa[chosen], hierarchy)
+    close = {level: mask | dominant[level] for level, mask in close.items()}
     figures = {level: published_figures(true[level], close[level], layer) for level in (query.level, "decile", "force")}
 
     areas = areas_for_level(ref, query.level)
@@ -321,6 +345,13 @@ def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex,
     for column, source in (("crimes", "crimes"), ("crimes_near", "near"), ("share_near", "share_near")):
         by_decile[column] = decile_figures[source].array
     hidden["deciles"] = int(decile_figures["suppressed"].sum())
+    if month is not None or category is not None:
+        # The deciles cut across districts: with a month's or a type's breakdown too, they would put each
+        # crime point in more figures (see parse_query). Their coverage is shown for all months and types only.
+        by_decile["crimes_near"] = pd.array([pd.NA] * len(by_decile), dtype="Int64")
+        by_decile["share_near"] = pd.array([pd.NA] * len(by_decile), dtype="Float64")
+        hidden["deciles"] = 10
+        hidden["deciles_breakdown"] = True
 
     totals = {name: _scalar(figures["force"][name].iloc[0]) for name in FIGURE_COLUMNS}
     unplaced = crimes.unplaced if month is None else crimes.unplaced[[month]]

@@ -161,6 +161,47 @@ def complement_hidden(cube: np.ndarray, hierarchy: Hierarchy, month: int | None,
     return hidden
 
 
+# A figure is hidden when its few busiest police.uk map points hold most of its crimes: the figure is,
+# in effect, about those points (the (n, k) dominance rule of magnitude tables, for crime points).
+DOMINANT_POINTS, DOMINANCE = 3, 0.5
+
+
+def dominated(point: np.ndarray, lsoa: np.ndarray, hierarchy: Hierarchy, n: int = DOMINANT_POINTS,
+              share: float = DOMINANCE) -> dict[str, np.ndarray]:
+    """Per level, the figures in which the ``n`` map points with most crimes hold more than ``share``
+    of the crimes: such a figure's near count says whether those few public points have a camera
+    nearby, whatever the noise (crimes cluster at shops, stations and town-centre streets).
+
+    Parameters
+    ----------
+    point : each chosen crime's map point (police.uk's anonymised location), 0..m-1
+    lsoa : each chosen crime's small area position
+
+    >>> h = Hierarchy(np.array([0, 0]), np.array([0, 1]), 1)
+    >>> lsoa = np.array([0] * 8 + [1] * 8)
+    >>> point = np.array([0, 0, 0, 0, 0, 1, 2, 3] + list(range(4, 12)))  # area 0: one point holds 5 of 8
+    >>> out = dominated(point, lsoa, h)
+    >>> out["lsoa"].tolist(), out["district"].tolist()  # the district: top 3 points hold 7 of 16
+    ([True, False], [False])
+    """
+    point = np.asarray(point, dtype="int64")
+    lsoa = np.asarray(lsoa, dtype="int64")
+    width = int(point.max()) + 1 if len(point) else 1
+    out = {}
+    for level in LEVELS:
+        area = lsoa if level == "lsoa" else (np.zeros(len(lsoa), dtype="int64") if level == "force"
+                                             else hierarchy.of_lsoa(level)[lsoa])
+        size = hierarchy.sizes[level]
+        has = area >= 0
+        totals = np.bincount(area[has], minlength=size)
+        pairs, counts = np.unique(area[has] * width + point[has], return_counts=True)
+        frame = pd.DataFrame({"area": pairs // width, "crimes": counts})
+        busiest = frame.sort_values("crimes", ascending=False).groupby("area")["crimes"].head(n)
+        top = np.bincount(frame.loc[busiest.index, "area"], weights=busiest, minlength=size)
+        out[level] = (totals > 0) & (top > share * totals)
+    return out
+
+
 # --------------------------------------------------------------------------- true figures
 
 

@@ -64,7 +64,7 @@ def cell_query(res, cameras) -> dict:
     """Checked cell filters from the page's controls: the cell size and the one "Cameras" choice.
     The controls can only send known values; a forged one means the default (medium cells, all
     cameras)."""
-    choice = cameras if cameras in CAMERA_CHOICES else ALL
+    choice = cameras if isinstance(cameras, str) and cameras in CAMERA_CHOICES else ALL
     return {"res": int(res) if str(res) in {"7", "8", "9"} else 8,
             **one_filter(**CAMERA_CHOICES[choice][1])}
 

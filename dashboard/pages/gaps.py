@@ -140,11 +140,14 @@ def _hidden_note(report: GapReport, k: int):
         parts.append(f"{h['few_registrations']:,} with fewer than {k} registrations near their crimes")
     if h["close"]:
         parts.append(f"{h['close']:,} whose crimes are fewer than {k} short of a larger figure (the same area over all "
-                     "months or all types, or its district, decile or the force): subtracting the two would speak "
-                     "about a handful of crime locations")
+                     "months or all types, or its district, decile or the force), or where three crime locations hold "
+                     "most of the crimes: either would speak about a handful of crime locations")
     text = (f"Coverage is hidden for {total:,} {one if total == 1 else level} with crimes: " + "; ".join(parts) + "."
             if total else f"Coverage is shown for every one of the {level} with crimes.")
-    if h.get("deciles"):
+    if h.get("deciles_breakdown"):
+        text += (" The deprivation table shows coverage for all months and all crime types only: deciles cut across "
+                 "districts, so with a month or a type as well they would put each crime point in too many figures.")
+    elif h.get("deciles"):
         text += f" In the deprivation table, {h['deciles']} decile(s) have their coverage hidden for the same reasons."
     return text
 
@@ -282,6 +285,10 @@ def layout(rt, _user) -> html.Div:
             md=2),
         dbc.Col([dbc.Label("Areas", html_for=LEVEL), dbc.Select(
             id=LEVEL, options=[{"label": v, "value": c} for c, v in LEVELS.items()], value="lsoa")], md=3),
+        dbc.Col(html.P("Small areas: all months and all crime types. Districts: all of them, one month or one crime "
+                       "type (not both). Each crime location may only count in a few figures, or solving many "
+                       "figures together would tell which locations have a camera nearby.",
+                       className="small text-secondary mb-0", id=f"{PREFIX}choices-note"), width=12),
     ], className="g-3 mb-3")
     imported = (f"Crimes imported for {len(months)} month(s), {months[0]:%B %Y} to {months[-1]:%B %Y}, by the "
                 "project's administrators." if months else

@@ -311,7 +311,7 @@ def _report(first, last, district, period):
     rt = runtime()
     first, last = _window(first, last)
     period = "day" if period == "day" else "week"
-    district = district if district in set(rt.reference.districts["code"]) else None
+    district = district if isinstance(district, str) and district in set(rt.reference.districts["code"]) else None
     frames = uptake.only_district(uptake_frames(), district)
     span, refusal = uptake.resolve_range(first, last, district is None, period)
     if refusal:

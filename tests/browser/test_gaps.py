@@ -114,9 +114,14 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     assert (shown["near"] <= shown["crimes"]).all()
     assert layer.loc[suppressed, ["near", "in_view", "registrations_near"]].isna().all().all()
 
-    # One month and one type: fewer than 50 crimes, nothing is shown.
+    # A month by small area is not offered: the page says why and what is.
     analyst.select_option("#gaps-period", "2025-01")
-    analyst.select_option("#gaps-type", "Burglary")
+    wait_for_js(analyst, "document.querySelector('#gaps-headline').innerText.includes('by small area the analysis "
+                         "covers all imported months')".replace("by small", "By small"))
+    # One type (Bicycle theft: 18 crimes in the sample) by district: fewer than 50 crimes, nothing is shown.
+    analyst.select_option("#gaps-period", "all")
+    analyst.select_option("#gaps-level", "district")
+    analyst.select_option("#gaps-type", "Bicycle theft")
     analyst.wait_for_selector("#gaps-too-few")
     assert "fewer than 50 crimes" in analyst.inner_text("#gaps-too-few")
     assert analyst.locator("#gaps-targets .ag-row").count() == 0

@@ -66,7 +66,7 @@ def _check_text(body: str, texts: list[str], pairs: list[str], where: str) -> No
 
 def _gap_query_bodies() -> list[dict]:
     keys = ["gaps-period", "gaps-type", "gaps-radius", "gaps-level"]
-    choices = [("all", "all", "100", "lsoa"), ("2025-01", "Violence and sexual offences", "50", "lsoa"),
+    choices = [("all", "all", "100", "lsoa"), ("all", "Violence and sexual offences", "50", "district"),
                ("all", "Anti-social behaviour", "500", "district"), ("2025-02", "all", "50", "district")]
     return [dict(zip(keys, c)) for c in choices]
 
