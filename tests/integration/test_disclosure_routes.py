@@ -32,6 +32,7 @@ from dashboard.registry.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security import audit
 from dashboard.security.accounts import create_user
+from tests.dash_requests import callback_body, callback_outputs, component_props, router_body
 from tests.integration.conftest import PASSWORD, login
 
 AS_OF = dt.date(2026, 11, 30)
@@ -103,40 +104,13 @@ def registries(tmp_path_factory, reference, reference_dir):
         rt.engine.dispose()
 
 
-def _router_body(path: str) -> dict:
-    return {"output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": path}], "changedPropIds": [], "state": []}
-
-
-def _props(tree, found: dict) -> dict:
-    """Every component's props in a rendered layout, by id."""
-    if isinstance(tree, dict):
-        props = tree.get("props")
-        if isinstance(props, dict) and isinstance(props.get("id"), str):
-            found[props["id"]] = props
-        for value in tree.values():
-            _props(value, found)
-    elif isinstance(tree, list):
-        for value in tree:
-            _props(value, found)
-    return found
-
-
 def _callback_bodies(app, props: dict, role: str) -> list[tuple[str, dict]]:
     """A body for every callback of the pages the role may use, with the inputs the page was drawn with."""
     bodies = []
     for key, spec in app.callback_map.items():
-        outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
-        page = next((p for p in all_pages() if outputs[0]["id"].startswith(p.id_prefix)), None)
-        if page is None or not page.allows(role):
-            continue
-
-        def value(item):
-            return props.get(item["id"], {}).get(item["property"])
-
-        bodies.append((key, {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-                             "inputs": [{**i, "value": value(i)} for i in spec["inputs"]], "changedPropIds": [],
-                             "state": [{**i, "value": value(i)} for i in spec["state"]]}))
+        page = next((p for p in all_pages() if callback_outputs(key)[0]["id"].startswith(p.id_prefix)), None)
+        if page is not None and page.allows(role):
+            bodies.append((key, callback_body(key, spec, props)))
     return bodies
 
 
@@ -182,10 +156,10 @@ def _walk(app, role: str) -> dict[str, str]:
     for page in all_pages():
         if not page.allows(role):
             continue
-        response = client.post("/_dash-update-component", json=_router_body(page.path))
+        response = client.post("/_dash-update-component", json=router_body(page.path))
         assert response.status_code == 200, page.path
         answers[f"page {page.path}"] = _normalised(response)
-        _props(json.loads(response.get_data(as_text=True)), props)
+        component_props(json.loads(response.get_data(as_text=True)), props)
     for key, body in _callback_bodies(app, props, role):
         response = client.post("/_dash-update-component", json=body)
         assert response.status_code in (200, 204), (key, response.status_code, response.get_data(as_text=True)[:300])

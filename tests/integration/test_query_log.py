@@ -14,50 +14,17 @@ from dashboard.pages import all_pages
 from dashboard.registry.models import AuditEvent
 from dashboard.security import audit, audit_review, query_log
 from dashboard.security.aggregate_queries import callback_inputs
+from tests.dash_requests import callback_body, callback_outputs, component_props, router_body
 from tests.integration.conftest import login
 
 AGGREGATE = ("aggregate_query", "aggregate_export")
 
 
-def _router(path: str) -> dict:
-    return {"output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": path}],
-            "changedPropIds": ["shell-url.pathname"], "state": []}
-
-
-def _props(tree, found: dict) -> dict:
-    """Every component's props in a rendered layout, by id."""
-    if isinstance(tree, dict):
-        props = tree.get("props")
-        if isinstance(props, dict) and isinstance(props.get("id"), str):
-            found[props["id"]] = props
-        for value in tree.values():
-            _props(value, found)
-    elif isinstance(tree, list):
-        for value in tree:
-            _props(value, found)
-    return found
-
-
-def _outputs(key: str) -> list[dict]:
-    return [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
-
-
 def _bodies(app, prefix: str, props: dict) -> list[dict]:
     """A request body for every callback whose outputs start with ``prefix``, with the values the
     page was drawn with."""
-    bodies = []
-    for key, spec in app.callback_map.items():
-        outputs = _outputs(key)
-        if not outputs[0]["id"].startswith(prefix) or "callback" not in spec:
-            continue
-
-        def fill(items):
-            return [{**i, "value": props.get(i["id"], {}).get(i["property"])} for i in items]
-
-        bodies.append({"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-                       "inputs": fill(spec["inputs"]), "state": fill(spec["state"]), "changedPropIds": []})
-    return bodies
+    return [callback_body(key, spec, props) for key, spec in app.callback_map.items()
+            if callback_outputs(key)[0]["id"].startswith(prefix) and "callback" in spec]
 
 
 def _new_rows(runtime, after: int) -> list:
@@ -91,9 +58,9 @@ def test_every_page_callback_route_and_download_of_an_analyst_or_lead_is_one_row
     pages = [p for p in all_pages() if p.allows(role)]
     assert "/coverage" in {p.path for p in pages}
     for page in pages:
-        response = client.post("/_dash-update-component", json=_router(page.path))
+        response = client.post("/_dash-update-component", json=router_body(page.path))
         sent.append(("aggregate_query", {"page": page.path, "callback": "page", "inputs": {}}, response.status_code))
-        props = _props(json.loads(response.get_data(as_text=True)), {})
+        props = component_props(json.loads(response.get_data(as_text=True)), {})
         for body in _bodies(app, page.id_prefix, props):
             answer = client.post("/_dash-update-component", json=body)
             first = body["outputs"] if isinstance(body["outputs"], dict) else body["outputs"][0]
@@ -133,8 +100,8 @@ def test_refused_requests_the_shell_and_the_api_document_leave_no_row(app, runti
     client = app.server.test_client()
     login(client, role)
     before = _newest(runtime)
-    refused = [client.post("/_dash-update-component", json=_router("/search")),  # "not available to your role"
-               client.post("/_dash-update-component", json=_router("/no-such-page")),
+    refused = [client.post("/_dash-update-component", json=router_body("/search")),  # "not available to your role"
+               client.post("/_dash-update-component", json=router_body("/no-such-page")),
                client.get("/api/v1/cameras/near", query_string={"lat": 52.8, "lon": -2.1}),
                client.get("/api/v1/openapi.json"), client.get("/audit/export.csv?from=2026-07-01&to=2026-07-01"),
                client.get("/api/v1/no-such-route"), client.get("/_dash-layout"), client.get("/coverage"),
@@ -156,9 +123,9 @@ def test_other_roles_use_of_pages_and_the_api_writes_no_aggregate_rows(app, runt
     for page in all_pages():
         if not page.allows(role) or page.path in ("/audit", "/search", "/cases"):  # those log their own actions
             continue
-        response = client.post("/_dash-update-component", json=_router(page.path))
+        response = client.post("/_dash-update-component", json=router_body(page.path))
         assert response.status_code == 200
-        props = _props(json.loads(response.get_data(as_text=True)), {})
+        props = component_props(json.loads(response.get_data(as_text=True)), {})
         for body in _bodies(app, page.id_prefix, props):
             if page.path in ("/accounts", "/erasure", "/campaigns"):
                 continue  # administration: pressing its buttons changes things (and is logged as such)
@@ -180,7 +147,7 @@ def test_an_answer_that_cannot_be_recorded_is_withheld(app, runtime, monkeypatch
     monkeypatch.setattr(query_log.audit, "record", broken)
     api = client.get("/api/v1/coverage/cells", query_string={"res": "8"})
     export = client.get("/coverage/export/cells.csv", query_string={"res": "8"})
-    page = client.post("/_dash-update-component", json=_router("/coverage"))
+    page = client.post("/_dash-update-component", json=router_body("/coverage"))
     assert [r.status_code for r in (api, export, page)] == [503, 503, 503]
     assert "cells" not in api.get_json() and "could not be recorded" in api.get_json()["error"]
     assert export.get_data(as_text=True).startswith("The answer could not be recorded")
@@ -208,7 +175,7 @@ def test_the_rows_read_in_plain_words_on_the_auditors_page(app, runtime, referen
     client.get("/api/v1/metrics/uptake", query_string={"from": "2026-05-04", "to": "2026-05-10"})
     client.get("/coverage/export/cells.csv", query_string={"res": "8"})
     client.get("/api/v1/coverage/cells", query_string={"res": "12"})  # refused by the API: 422, still a query
-    client.post("/_dash-update-component", json=_router("/coverage"))
+    client.post("/_dash-update-component", json=router_body("/coverage"))
     with runtime.sessions() as s:
         rows = s.execute(sa.select(AuditEvent.action, AuditEvent.detail)
                          .where(AuditEvent.action.in_(AGGREGATE)).order_by(AuditEvent.id)).all()
