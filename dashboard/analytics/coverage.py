@@ -16,7 +16,6 @@ import pandas as pd
 
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.overview import district_table
-from dashboard.components.colour import quantile_breaks
 from dashboard.registry.vocab import CAMERA_KINDS
 
 # The one "Cameras" choice of the page: value -> (label, the by_cell filter it stands for).
@@ -114,27 +113,6 @@ def published_cells(by_cell: pd.DataFrame, layer: Disclosure, resolution: int) -
     cameras[hidden] = pd.NA
     return pd.DataFrame({"cell": frame["cell"].to_numpy(object)[drawn], "registrations": registrations[drawn],
                          "cameras": cameras[drawn], "suppressed": hidden[drawn]})
-
-
-def legend_breaks(values: list[float], min_step: int) -> list[float]:
-    """Upper bounds of the colour classes of counts: about equal numbers of cells per class
-    (``quantile_breaks``), with classes merged until the bounds are at least ``min_step`` apart,
-    so that a count moved by at most ``min_step`` (the layer's largest adjustment) changes colour
-    by at most one class.
-
-    >>> legend_breaks([8, 9, 10, 11, 12, 13, 20, 30, 40, 300], 3)
-    [9.0, 13.0, 30.0, 300.0]
-    >>> legend_breaks([], 3)
-    []
-    """
-    kept: list[float] = []
-    breaks = quantile_breaks(values)
-    for i, upper in enumerate(breaks):
-        if not kept or upper - kept[-1] >= min_step:
-            kept.append(upper)
-        elif i == len(breaks) - 1:
-            kept[-1] = upper  # the last class must reach the largest value
-    return kept
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -67,3 +67,24 @@ def quantile_breaks(values: list[float], n: int = len(BLUES)) -> list[float]:
         if not out or upper > out[-1]:
             out.append(upper)
     return out
+
+
+def legend_breaks(values: list[float], min_step: int) -> list[float]:
+    """Upper bounds of the colour classes of counts: about equal numbers of cells per class
+    (``quantile_breaks``), with classes merged until the bounds are at least ``min_step`` apart,
+    so that a count moved by at most ``min_step`` (the layer's largest adjustment) changes colour
+    by at most one class.
+
+    >>> legend_breaks([8, 9, 10, 11, 12, 13, 20, 30, 40, 300], 3)
+    [9.0, 13.0, 30.0, 300.0]
+    >>> legend_breaks([], 3)
+    []
+    """
+    kept: list[float] = []
+    breaks = quantile_breaks(values)
+    for i, upper in enumerate(breaks):
+        if not kept or upper - kept[-1] >= min_step:
+            kept.append(upper)
+        elif i == len(breaks) - 1:
+            kept[-1] = upper  # the last class must reach the largest value
+    return kept

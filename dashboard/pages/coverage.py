@@ -22,10 +22,10 @@ from dash import Input, Output, html
 from flask import Blueprint, Response, abort, request
 
 from dashboard.analytics.coverage import (CAMERA_CHOICES, FINEST_RESOLUTION, HOUSEHOLDS_SOURCE, LEVELS_NOTE,
-                                          NO_DATE_FILTER, camera_choice, cell_geometry, legend_breaks, one_filter)
+                                          NO_DATE_FILTER, camera_choice, cell_geometry, one_filter)
 from dashboard.analytics.exports import FORMATS, export_bytes
 from dashboard.api.schemas import NEAR_CHOICES_M
-from dashboard.components.colour import BLUES
+from dashboard.components.colour import BLUES, legend_breaks
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, district_outlines, js
 from dashboard.figures import areas_for, cells_shown

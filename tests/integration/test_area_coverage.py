@@ -26,7 +26,8 @@ import shapely
 from pyproj import Geod
 
 from dashboard.analytics.area_report import area_coverage
-from dashboard.analytics.coverage import area_table, areas_for_level, legend_breaks, published_cells
+from dashboard.analytics.coverage import area_table, areas_for_level, published_cells
+from dashboard.components.colour import legend_breaks
 from dashboard.analytics.disclosure import MAGNITUDE_SPREAD, Disclosure, PTable
 from dashboard.analytics.overview import headline
 from dashboard.components.colour import class_index

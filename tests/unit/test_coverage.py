@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics.coverage import (CAMERA_CHOICES, camera_choice, cell_centre, cell_polygon, legend_breaks,
+from dashboard.analytics.coverage import (CAMERA_CHOICES, camera_choice, cell_centre, cell_polygon,
                                           one_filter, published_cells)
 from dashboard.analytics.disclosure import Disclosure, PTable
-from dashboard.components.colour import class_index
+from dashboard.components.colour import class_index, legend_breaks
 from dashboard.registry.cell_counts import CellCounts
 
 TABLE = PTable.build(8, 3, 2.0)  # the defaults: K 8, adjustments of at most 3, variance 2
