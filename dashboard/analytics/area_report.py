@@ -121,7 +121,7 @@ def postcode_coverage(ref: ReferenceGeography, index: CameraIndex, sites: SiteTa
     published[np.asarray(layer.counts(involved, key).isna())] = pd.NA  # drawn from fewer than K registrations
     points = pd.array(layer.exact(total), dtype="Int64")
     return pd.DataFrame({"code": codes, "postcodes": points, "postcodes_near": published,
-                         "share_postcodes_near": layer.rate(published, points, 1, 4)})
+                         "share_postcodes_near": layer.share(published, points, 4)})
 
 
 def area_in_view(index: CameraIndex, sites: SiteTable, codes: np.ndarray, level: str, layer: Disclosure

@@ -323,6 +323,22 @@ class Disclosure:
         den[den == 0] = pd.NA
         return ((num / den) * scale).round(digits)
 
+    @staticmethod
+    def share(numerator, denominator, digits: int = 4):
+        """:meth:`rate` for a part over its whole (answered of requests sent, cameras of one kind of all
+        cameras), never above 1: the two counts are adjusted independently, so a part near its whole
+        could otherwise read 108%. (A function of published figures only.)
+
+        >>> Disclosure.share(13, 12), Disclosure.share(3, 8), Disclosure.share(None, 8)
+        (1.0, 0.375, None)
+        """
+        out = Disclosure.rate(numerator, denominator, 1.0, digits)
+        if out is None or np.ndim(out) == 0:
+            return None if out is None else min(out, 1.0)
+        out = out.copy()
+        out[out > 1] = 1.0
+        return out
+
     def describe(self) -> str:
         """One plain sentence for pages: what the adjustment does to figures."""
         if self.ptable.max_perturbation == 0:

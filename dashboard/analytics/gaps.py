@@ -319,7 +319,7 @@ def published_figures(true: TrueFigures, close: np.ndarray, layer: Disclosure) -
         figure[over] = crimes[over]
     return pd.DataFrame({
         "crimes": crimes, "near": near, "in_view": in_view,
-        "share_near": layer.rate(near, crimes), "share_in_view": layer.rate(in_view, crimes),
+        "share_near": layer.share(near, crimes), "share_in_view": layer.share(in_view, crimes),
         "registrations_near": registrations,
         # From what is published: in the layer's withhold-everything mode every area with crimes is suppressed.
         "suppressed": (np.asarray(true.crimes) > 0) & np.asarray(registrations.isna()),

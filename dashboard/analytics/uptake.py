@@ -564,7 +564,7 @@ def funnel(daily: pd.DataFrame, campaigns: pd.DataFrame, first: dt.date, last: d
     starts = pd.array(layer.exact(pd.array(visits["form_starts"], dtype="Int64")), dtype="Int64")
     out["scans"], out["form_starts"], out["completions"] = scans, starts, as_int64(completions)
     out["start_rate"] = Disclosure.rate(starts, scans)
-    out["completion_rate"] = Disclosure.rate(out["completions"].array, starts)
+    out["completion_rate"] = Disclosure.share(out["completions"].array, starts)
     out.attrs.update(first=monday, last=sunday)
     return out[FUNNEL_COLUMNS]
 
@@ -705,7 +705,7 @@ def camera_mix(cameras: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[
         parts.append(pd.DataFrame({
             "aspect": aspect, "value": [names.get(v, v) for v in values], "cameras": cams,
             "registrations": layer.counts(reg_true, reg_keys),
-            "share": Disclosure.rate(cams, pd.array([total] * n, dtype="Int64"))}))
+            "share": Disclosure.share(cams, pd.array([total] * n, dtype="Int64"))}))
     return pd.concat(parts, ignore_index=True)[MIX_COLUMNS]
 
 
@@ -733,7 +733,7 @@ def completeness(cameras: pd.DataFrame, layer: Disclosure) -> dict[str, float | 
     given = {"direction": cameras["direction_deg"].notna().to_numpy(),
              "retention": cameras["retention_days"].notna().to_numpy(),
              "overlooks": _filled_in(cameras["overlooks"])}
-    return {name: Disclosure.rate(layer.count(int(mask.sum()), int(keys[mask].sum() % KEY_RANGE)), total)
+    return {name: Disclosure.share(layer.count(int(mask.sum()), int(keys[mask].sum() % KEY_RANGE)), total)
             for name, mask in given.items()}
 
 
@@ -813,10 +813,10 @@ def request_outcomes(requests: pd.DataFrame, first: dt.date, last: dt.date, laye
         "from": monday, "to": sunday,
         "requests": ranges["requests"],
         "by_status": {s: ranges[f"status:{s}"] for s in OUTCOMES},
-        "response_rate": Disclosure.rate(value("answered"), value("closed")),
+        "response_rate": Disclosure.share(value("answered"), value("closed")),
         "median_days_to_footage": round(float(waits.median()), 1) if timed else None,
         "p90_days_to_footage": round(float(waits.quantile(0.9)), 1) if timed else None,
-        "useful_share": Disclosure.rate(value("useful"), value("judged")),
+        "useful_share": Disclosure.share(value("useful"), value("judged")),
         "too_late": ranges["too_late"],
     }
 
@@ -840,7 +840,7 @@ def requests_by(requests: pd.DataFrame, column: str, groups: list[str], names: d
     out = pd.DataFrame({"group": [names.get(g, g) for g in groups] + [NOT_RECORDED]})
     for name in ("requests", "answered", "footage_provided", "useful"):
         out[name] = values[name]
-    out["response_rate"] = Disclosure.rate(values["answered"], values["closed"])
+    out["response_rate"] = Disclosure.share(values["answered"], values["closed"])
     return out[BREAKDOWN_COLUMNS]
 
 
