@@ -187,15 +187,21 @@ def test_a_published_count_is_the_truth_plus_the_tables_entry_for_its_cell_key(r
         registration_key = sum(keys[o] for o in owners) % KEY_RANGE
         cell_key = (registration_key + crime_keys) % KEY_RANGE
         assert row["registrations_near"] == expected(len(owners), registration_key), lsoa
+        checked += 1
+        moved += row["registrations_near"] != len(owners)
         view_key = (cell_key + VIEW_KEY_OFFSET) % KEY_RANGE
         for figure, true, key in (("near", near, cell_key), ("in_view", seen, view_key)):
             if true >= K:  # never shown above the area's crimes
                 assert row[figure] == min(expected(true, key), crimes), (lsoa, figure)
+                checked += 1
+                moved += row[figure] != true
             else:
                 assert pd.isna(row[figure]), (lsoa, figure)  # a count below K is never published
-        checked += near >= K
-        moved += near >= K and row["near"] != near
-    assert checked >= 3 and moved >= 1
+    # The keys are drawn at import (random), so which figures move differs from run to run. Each
+    # stays put with probability at most about 0.4 (0.63 where capped at the area's crimes): over a
+    # dozen figures, none moving happens in fewer than one run in a thousand.
+    print(f"\n{checked} published gap figures checked against the table, {moved} moved by it")
+    assert checked >= 10 and moved >= 1
 
 
 def test_period_type_and_district_level_agree_too(registry, reference):
