@@ -14,6 +14,22 @@ from dashboard.config import DEFAULT_MANIFEST, PROJECT_ROOT
 from dashboard.registry.database import make_engine, migrate
 
 REQUIRE_ALL = os.environ.get("CCR_REQUIRE_ALL_TESTS") == "1"
+# The adversary suite's figures, one line per attack (tests/adversary): written by the test processes
+# (several under pytest-xdist), printed at the end of the run by the controlling one.
+ADVERSARY_REPORT = PROJECT_ROOT / "test-artifacts" / "adversary-report.txt"
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controlling process, before any test runs
+        ADVERSARY_REPORT.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = ADVERSARY_REPORT.read_text(encoding="utf-8").splitlines() if ADVERSARY_REPORT.is_file() else []
+    if lines:
+        terminalreporter.section("adversary suite: what each attack recovered")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def unavailable(reason: str) -> None:
