@@ -59,11 +59,6 @@ def uk_days(when: pd.Series) -> pd.Series:
     return when.dt.tz_convert(LONDON).dt.tz_localize(None).dt.normalize()
 
 
-def in_days(days: pd.Series, first: dt.date, last: dt.date) -> pd.Series:
-    """Which of ``uk_days`` fall from ``first`` to ``last`` (both included)."""
-    return days.between(pd.Timestamp(first), pd.Timestamp(last))
-
-
 def day_number(day: dt.date) -> int:
     """Days since 1970-01-01.
 
