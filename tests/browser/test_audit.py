@@ -122,6 +122,10 @@ def test_an_analysts_figures_are_in_the_log_and_the_burst_flag_shows_its_rows(br
         page.wait_for_selector("#shell-user")
         page.goto(f"{base}/coverage")
         page.wait_for_selector("#coverage-res")
+        # The page's figure callbacks log as they answer: wait for their answers (the map's cells and the
+        # summary) before leaving, or a loaded machine closes the page before the first one is logged.
+        page.wait_for_selector("#coverage-summary")
+        page.wait_for_selector("#coverage-map path.leaflet-interactive")
         assert page.request.get(f"{base}/api/v1/coverage/cells?res=7").status == 200
     finally:
         context.close()
