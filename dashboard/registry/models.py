@@ -84,7 +84,7 @@ class Registrant(Base):
 
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'withdrawn')", name="status"),
-        sa.Index("ix_registrant_status_consent_at", "status", "consent_at"),
+        sa.Index("ix_registrant_status_consent_key", "status", "consent_at", "record_key"),
         sa.CheckConstraint("preferred_channel IN ('email', 'phone', 'text')", name="channel"),
         # An active registration always has a way to contact its owner.
         sa.CheckConstraint(
@@ -160,7 +160,7 @@ class Camera(Base):
 
     __table_args__ = (
         sa.CheckConstraint("kind IN ('doorbell', 'fixed', 'dome', 'ptz', 'other')", name="kind"),
-        sa.Index("ix_camera_active_site_id", "active", "site_id"),
+        sa.Index("ix_camera_active_site_key", "active", "site_id", "record_key"),
         sa.CheckConstraint("placement IN ('indoor', 'outdoor')", name="placement"),
         sa.CheckConstraint("recording_mode IN ('continuous', 'motion')", name="recording_mode"),
         sa.CheckConstraint("direction_deg IS NULL OR direction_deg BETWEEN 0 AND 359", name="direction"),

@@ -68,21 +68,21 @@ def registrations_by_area(session: Session, level: str) -> pd.DataFrame:
     column = {"district": Site.district_code, "lsoa": Site.lsoa_code}.get(level)
     if column is None:
         raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")
-    cams_per_site = (
-        sa.select(Camera.site_id, sa.func.count().label("n"),
-                  sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("key"))
-        .where(Camera.active.is_(True)).group_by(Camera.site_id).subquery()
-    )
-    rows = session.execute(
-        sa.select(column.label("area_code"), sa.func.count(Site.id).label("registrations"),
-                  sa.func.coalesce(sa.func.sum(sa.func.coalesce(Registrant.record_key, 0)), 0),
-                  sa.func.coalesce(sa.func.sum(cams_per_site.c.n), 0).label("cameras"),
-                  sa.func.coalesce(sa.func.sum(cams_per_site.c.key), 0))
-        .join(Registrant, Registrant.id == Site.registrant_id)
-        .outerjoin(cams_per_site, cams_per_site.c.site_id == Site.id)
-        .where(Registrant.status == "active", column.is_not(None))
-        .group_by(column)
-    ).all()
+    # Two passes, each over an index that carries the keys (revision 0008): registrations per area,
+    # and active cameras per area straight from the camera rows. Grouping the cameras by site first
+    # and joining that to the sites builds a 600,000-row temporary index at 1,000,000 cameras.
+    active = (Registrant.status == "active", column.is_not(None))
+    registrations = dict(
+        (r[0], (r[1], r[2])) for r in session.execute(
+            sa.select(column, sa.func.count(Site.id), sa.func.sum(sa.func.coalesce(Registrant.record_key, 0)))
+            .join(Registrant, Registrant.id == Site.registrant_id).where(*active).group_by(column)))
+    cameras = dict(
+        (r[0], (r[1], r[2])) for r in session.execute(
+            sa.select(column, sa.func.count(Camera.id), sa.func.sum(sa.func.coalesce(Camera.record_key, 0)))
+            .select_from(Camera).join(Site, Site.id == Camera.site_id)
+            .join(Registrant, Registrant.id == Site.registrant_id)
+            .where(Camera.active.is_(True), *active).group_by(column)))
+    rows = [(code, n, key or 0, *cameras.get(code, (0, 0))) for code, (n, key) in registrations.items()]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=AREA_COUNT_COLUMNS)
     frame = frame.astype({c: "int64" for c in AREA_COUNT_COLUMNS[1:]})
     for c in ("registrations_key", "cameras_key"):
