@@ -16,6 +16,8 @@ Three reads, each one SQL ``SELECT``:
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import math
 import numbers
 from typing import Sequence
@@ -249,6 +251,42 @@ def register_fingerprint(session: Session) -> tuple:
         sa.select(sa.func.max(Camera.id)).scalar_subquery(),
     )).one()
     return tuple(row)
+
+
+def cameras_changed_since(session: Session, fingerprint: tuple, margin: dt.timedelta) -> np.ndarray:
+    """Ids of cameras that may have changed since a snapshot of the register was read with
+    ``register_fingerprint`` = ``fingerprint``: cameras edited, switched off or withdrawn (their
+    own ``updated_at``, or their registrant's: a withdrawal, an edited site) at or after the newest
+    change the snapshot saw, less ``margin``.
+
+    The margin covers a write whose ``updated_at`` (the wall-clock time of the change) was taken
+    before the snapshot was read but committed after it: such a write would have to stay open for
+    longer than the margin (or the servers' clocks differ by more). Two range scans over the
+    ``updated_at`` indexes: empty, or a handful of ids, whatever the register's size.
+    """
+    registrant_since, _, camera_since, _ = fingerprint
+    floor = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    registrant_since = (registrant_since or floor) - margin
+    camera_since = (camera_since or floor) - margin
+    own = sa.select(Camera.id).where(Camera.updated_at >= camera_since)
+    owners = (sa.select(Camera.id).join(Site, Site.id == Camera.site_id)
+              .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.updated_at >= registrant_since))
+    ids = session.execute(sa.union(own, owners)).scalars().all()
+    return np.asarray(ids, dtype="int64")
+
+
+def current_candidates(session: Session, camera_ids) -> pd.DataFrame:
+    """The rows of ``active_camera_frame`` for the given camera ids as the register holds them
+    now: a camera switched off, or whose owner withdrew, is absent; an edited one comes with its
+    current values. Ids are whole numbers (rendered inline, as ``_rows`` needs)."""
+    ids = np.unique(np.asarray(camera_ids, dtype="int64"))
+    if len(ids) == 0:
+        return _candidate_frame([])
+    rows: list[tuple] = []
+    for start in range(0, len(ids), 5_000):  # keeps each statement's text a modest size
+        chunk = [int(i) for i in ids[start:start + 5_000]]
+        rows += _rows(session, _candidate_select().where(Camera.id.in_(chunk)))
+    return _candidate_frame(rows)
 
 
 def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = None, placement: str | None = None,

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search
 from dashboard.registry import casework
-from dashboard.registry.camera_queries import (active_camera_frame, active_cell_frame, postgis_candidates,
-                                              register_fingerprint)
+from dashboard.registry.camera_queries import (active_camera_frame, active_cell_frame, cameras_changed_since,
+                                              current_candidates, postgis_candidates, register_fingerprint)
 from dashboard.registry.cell_counts import CellCounts
 from dashboard.registry.uptake_queries import register_frames
 from dashboard.registry.models import AuditEvent
@@ -31,6 +32,9 @@ from dashboard.security.audit import Actor
 # cameras). Each web worker process holds its own index, so this bounds how long a change made
 # through one worker stays invisible to searches served by another.
 CHANGE_CHECK_S = 3.0
+# A change written with its wall-clock time before an in-memory snapshot was read, but committed after,
+# is still caught by the search's check for changes if its transaction lasted less than this.
+CHANGE_MARGIN = dt.timedelta(minutes=10)
 # PostGIS prefilter margin: BNG scale error is well under 0.1 % in the force area.
 PREFILTER_FACTOR = 1.001
 PREFILTER_EXTRA_M = 1.0
@@ -63,27 +67,37 @@ class RegisterSnapshot:
 
     def __init__(self, sessions: sessionmaker[Session], read: Callable[[Session], pd.DataFrame],
                  build: Callable[[pd.DataFrame], object]):
-        self._sessions, self._read = sessions, read
-        self.live = LiveCameraIndex(self._load, build)
+        self._sessions, self._read, self._build = sessions, read, build
+        # What is swapped in is (the built snapshot, the fingerprint of the register it was read from).
+        self.live = LiveCameraIndex(self._load, self._build_with_fingerprint)
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
 
     def _load(self) -> pd.DataFrame:
-        with self._sessions() as s:
+        with self._sessions() as s:  # one read transaction: the fingerprint is the frame's
             fingerprint = register_fingerprint(s)
             frame = self._read(s)
         self._fingerprint, self._checked_at = fingerprint, time.monotonic()
+        frame.attrs["fingerprint"] = fingerprint
         return frame
+
+    def _build_with_fingerprint(self, frame: pd.DataFrame) -> tuple[object, tuple]:
+        return self._build(frame), frame.attrs["fingerprint"]
 
     def current(self) -> tuple[object, int]:
         """The snapshot in service and its version (which changes when a rebuild is swapped in)."""
-        built = self.live.current()
+        built, _ = self.current_with_fingerprint()
+        return built, self.live.version()
+
+    def current_with_fingerprint(self) -> tuple[object, tuple]:
+        """The snapshot in service and the fingerprint of the register it was read from."""
+        built, fingerprint = self.live.current()
         if time.monotonic() - self._checked_at > CHANGE_CHECK_S:
             self._checked_at = time.monotonic()
             with self._sessions() as s:
                 if register_fingerprint(s) != self._fingerprint:
                     self.live.rebuild_async()
-        return built, self.live.version()
+        return built, fingerprint
 
     def refresh(self) -> None:
         """Rebuild in the background now, if ever built (a write just changed the register)."""
@@ -133,7 +147,9 @@ class CameraFinder:
         self._cells.refresh()
         self._uptake.refresh()
 
-    def find(self, req: SearchRequest, now: dt.datetime) -> pd.DataFrame:
+    def find(self, req: SearchRequest, now: dt.datetime, session: Session | None = None) -> pd.DataFrame:
+        """Cameras within the request's radius, ranked; ``session``: the caller's, if it has one open
+        (the check for changes runs in it: one connection and transaction fewer per search)."""
         if self.index is None:
             with self.sessions() as s:
                 rough = postgis_candidates(s, req.easting_m, req.northing_m,
@@ -141,15 +157,35 @@ class CameraFinder:
             # The same exact geodesic filter as the in-memory path, over PostGIS's few candidates.
             near = CameraIndex.from_frame(rough).candidates(req.lat, req.lon, req.radius_m)
             return rank_results(near, req.incident_at, now)
-        index, _ = self._cameras.current()
-        return search(index, req.lat, req.lon, req.radius_m, req.incident_at, now)
+        if session is not None:
+            return self._find_in_memory(req, now, session)
+        with self.sessions() as s:
+            return self._find_in_memory(req, now, s)
+
+    def _find_in_memory(self, req: SearchRequest, now: dt.datetime, s: Session) -> pd.DataFrame:
+        index, fingerprint = self._cameras.current_with_fingerprint()
+        results = search(index, req.lat, req.lon, req.radius_m, req.incident_at, now)
+        # The index may be seconds old (each process rebuilds its own in the background). Promise 6:
+        # the very next search on any process or server no longer finds a withdrawn camera. So the
+        # cameras changed since the index was read (two index range scans: usually none) are taken
+        # out of its answer and, if still on the register, measured again from their rows as they are now.
+        changed = cameras_changed_since(s, fingerprint, CHANGE_MARGIN)
+        stale = np.intersect1d(changed, results["camera_id"].to_numpy())
+        if len(stale) == 0:
+            return results
+        current = current_candidates(s, stale)
+        fresh = CameraIndex.from_frame(current).candidates(req.lat, req.lon, req.radius_m)
+        kept = index.candidates(req.lat, req.lon, req.radius_m)
+        kept = kept[~kept["camera_id"].isin(stale)]
+        near = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept.reset_index(drop=True)
+        return rank_results(near, req.incident_at, now)
 
 
 def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: SearchRequest, *, source: str,
                  now: dt.datetime) -> SearchOutcome:
     """Search, then log the search (who, when, centre, radius, case, reason, results) in ``session``."""
     started = time.perf_counter()
-    results = finder.find(req, now)
+    results = finder.find(req, now, session)
     event = casework.log_search(
         session, actor, case_ref=req.case_ref, reason=req.reason, lat=req.lat, lon=req.lon,
         radius_m=req.radius_m, incident_at=req.incident_at, result_count=len(results), source=source,
