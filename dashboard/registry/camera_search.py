@@ -73,16 +73,16 @@ class RegisterSnapshot:
         self._fingerprint: tuple | None = None
         self._checked_at = 0.0
 
-    def _load(self) -> pd.DataFrame:
+    def _load(self) -> tuple[object, tuple]:
         with self._sessions() as s:  # one read transaction: the fingerprint is the frame's
             fingerprint = register_fingerprint(s)
             frame = self._read(s)
         self._fingerprint, self._checked_at = fingerprint, time.monotonic()
-        frame.attrs["fingerprint"] = fingerprint
-        return frame
+        return frame, fingerprint
 
-    def _build_with_fingerprint(self, frame: pd.DataFrame) -> tuple[object, tuple]:
-        return self._build(frame), frame.attrs["fingerprint"]
+    def _build_with_fingerprint(self, loaded: tuple[object, tuple]) -> tuple[object, tuple]:
+        frame, fingerprint = loaded
+        return self._build(frame), fingerprint
 
     def current(self) -> tuple[object, int]:
         """The snapshot in service and its version (which changes when a rebuild is swapped in)."""
