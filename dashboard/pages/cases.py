@@ -52,7 +52,7 @@ def _request_rows(case_ref: str, user_id: int) -> list[dict]:
     with runtime().sessions() as s:
         frame = casework.case_requests(s, case_ref, user_id=user_id)
     return [{"request_id": int(r.request_id), "camera_id": int(r.camera_id),
-             "kind": CAMERA_KINDS.get(r.kind, r.kind), "status": REQUEST_STATUSES.get(r.status, r.status),
+             "kind": CAMERA_KINDS.get(r.kind, r.kind) if isinstance(r.kind, str) else "Withdrawn (erased)", "status": REQUEST_STATUSES.get(r.status, r.status),
              "sent_at": uk_time(r.sent_at), "status_changed_at": uk_time(r.status_changed_at),
              "late": "Yes" if bool(r.footage_likely_overwritten) else "No"} for r in frame.itertuples()]
 

@@ -104,7 +104,7 @@ class Site(Base):
     registrant_id: Mapped[int] = mapped_column(
         sa.ForeignKey("registrant.id", ondelete="CASCADE"), unique=True
     )
-    kind: Mapped[str] = mapped_column(sa.String(10))
+    kind: Mapped[str | None] = mapped_column(sa.String(10))  # None once erased
     address: Mapped[str | None] = mapped_column(sa.String(200))
     postcode: Mapped[str | None] = mapped_column(sa.String(8), index=True)
     lat: Mapped[float | None] = mapped_column(sa.Float)
@@ -113,9 +113,9 @@ class Site(Base):
     northing_m: Mapped[float | None] = mapped_column(sa.Float)
     district_code: Mapped[str] = mapped_column(sa.String(9), index=True)
     lsoa_code: Mapped[str | None] = mapped_column(sa.String(9), index=True)
-    h3_r7: Mapped[str] = mapped_column(sa.String(15), index=True)
-    h3_r8: Mapped[str] = mapped_column(sa.String(15), index=True)
-    h3_r9: Mapped[str] = mapped_column(sa.String(15), index=True)
+    h3_r7: Mapped[str | None] = mapped_column(sa.String(15), index=True)  # None once erased
+    h3_r8: Mapped[str | None] = mapped_column(sa.String(15), index=True)  # None once erased
+    h3_r9: Mapped[str | None] = mapped_column(sa.String(15), index=True)  # None once erased
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -142,15 +142,15 @@ class Camera(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(10), index=True)
+    kind: Mapped[str | None] = mapped_column(sa.String(10), index=True)  # the description: None once erased
     mount: Mapped[str | None] = mapped_column(sa.String(10))
-    placement: Mapped[str] = mapped_column(sa.String(8))
+    placement: Mapped[str | None] = mapped_column(sa.String(8))
     direction_deg: Mapped[int | None] = mapped_column(sa.SmallInteger)
     fov_angle_deg: Mapped[int | None] = mapped_column(sa.SmallInteger)
     fov_range_m: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    recording_mode: Mapped[str] = mapped_column(sa.String(10))
+    recording_mode: Mapped[str | None] = mapped_column(sa.String(10))
     retention_days: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    overlooks: Mapped[str] = mapped_column(sa.String(60), default="")
+    overlooks: Mapped[str | None] = mapped_column(sa.String(60), default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True, index=True)
     record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

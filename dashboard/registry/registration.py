@@ -48,7 +48,12 @@ RETENTION_MONTHS = 12  # the default of the RETENTION_MONTHS setting
 END_REASONS = ("owner", "request", "retention")  # Registrant.end_reason
 # What an erasure sets to NULL, for every reason alike (promise 6).
 ERASED_REGISTRANT_FIELDS = ("name", "email", "phone", "preferred_channel", "management_token_hash", "record_key")
-ERASED_SITE_FIELDS = ("address", "postcode", "lat", "lon", "easting_m", "northing_m")
+ERASED_SITE_FIELDS = ("address", "postcode", "lat", "lon", "easting_m", "northing_m", "kind", "lsoa_code", "h3_r7",
+                      "h3_r8", "h3_r9")
+# A camera's description goes too: what is left of it is that it existed (for the request history
+# that names it, and the uptake history's counts), its record key and its dates.
+ERASED_CAMERA_FIELDS = ("kind", "mount", "placement", "direction_deg", "fov_angle_deg", "fov_range_m",
+                        "recording_mode", "retention_days", "overlooks")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 REFERENCE_PREFIX = "CCR-"
 REFERENCE_LENGTH = 6
@@ -390,8 +395,10 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
     time; only registrations still active (and matching ``where``, a condition on ``Registrant``
     re-checked in the same statement) are touched, and those are returned. Objects already
     loaded in ``session`` are expired, so they read the erased values back. Left: the reference,
-    status and dates, the site's district, small area and H3 cells, and the cameras' descriptions
-    (inactive): nothing that identifies or locates a person. Writes no audit event: each caller
+    status and dates, the site's district, and that each camera existed (inactive, with its record
+    key and dates: the request history names it, the uptake history counts it): nothing that
+    identifies, locates or describes a person's home or cameras. Gone with the personal data: the
+    site's kind, small area and H3 cells, and every camera's description. Writes no audit event: each caller
     logs its own, without the erased data.
     """
     if why not in END_REASONS:
@@ -427,6 +434,9 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
     sites = sa.select(site.c.id).where(id_in(session, site.c.registrant_id, done))
     cameras = session.execute(sa.update(camera).where(camera.c.site_id.in_(sites), camera.c.active == sa.true())
                               .values(active=False, updated_at=changed)).rowcount
+    # Cameras switched off earlier by the owner lose their description with the rest.
+    session.execute(sa.update(camera).where(camera.c.site_id.in_(sites))
+                    .values(**dict.fromkeys(ERASED_CAMERA_FIELDS), updated_at=changed))
     session.expire_all()
     return Erased(tuple(done), int(cameras))
 

@@ -1,4 +1,9 @@
-"""Alembic environment: runs migrations on the engine the app hands over (no alembic.ini)."""
+"""Alembic environment: runs migrations on the engine the app hands over (no alembic.ini).
+
+On SQLite, altering a column rebuilds its table (batch mode: copy, drop, rename). Foreign keys are
+turned off around the migrations so that dropping a parent table never cascades into its children
+(``camera`` -> ``site`` is ON DELETE CASCADE), then checked and turned back on; a dangling
+reference stops the start-up (the transaction is rolled back)."""
 from alembic import context
 
 from dashboard.registry.models import Base
@@ -6,12 +11,26 @@ from dashboard.registry.models import Base
 config = context.config
 engine = config.attributes["engine"]
 
-with engine.begin() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")  # no effect inside a transaction: before it
+        connection.commit()
+    try:
+        with connection.begin():
+            context.configure(
+                connection=connection,
+                target_metadata=Base.metadata,
+                render_as_batch=sqlite,
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} dangling foreign key(s), e.g. {broken[0]}")
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.commit()
