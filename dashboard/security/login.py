@@ -58,11 +58,16 @@ def _load_user(user_id: str) -> SessionUser | None:
     disabling a user or changing a role takes effect at once. A session that has ended on the
     server is dropped from the cookie, with the reason kept for the login page."""
     sid = session.get("sid")
+    # The absolute limit is also kept by the server's own record of when the session began,
+    # whatever times the cookie carries.
+    oldest = utcnow() - dt.timedelta(hours=runtime().settings.session_max_hours)
     with runtime().sessions() as s:
-        live = sessions.live_user(s, sid)
+        live = sessions.live_user(s, sid, started_after=oldest)
         if live is not None and str(live.user_id) == user_id:
             return SessionUser(live.user_id, live.username, live.role)
         reason = sessions.why_ended(s, sid)
+        if reason is None and sessions.live_user(s, sid) is not None:
+            reason = "max"
     session.clear()
     session["ended"] = reason if reason in ENDED else "expired"
     return None
@@ -105,13 +110,21 @@ def init_login(server: Flask) -> None:
 
 
 SEEN_RESOLUTION_S = 60
+# Paths that serve only files (scripts, styles, images): they never read the user.
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 
 
 def end_stale_session() -> None:
     """Flask ``before_request`` hook, before the access guard: a login session unused for
     ``SESSION_IDLE_MINUTES``, or older than ``SESSION_MAX_HOURS``, ends here (the guard then asks
-    for a login); otherwise the session's last use is moved on."""
-    if "_user_id" not in session or request.path.startswith(("/api/", "/assets/", "/_dash-component-suites/")):
+    for a login); otherwise the session's last use is moved on.
+
+    Every path that accepts the session cookie is judged, the JSON API included (a request with a
+    bearer token carries no session here: ``ApiAwareSessionInterface``). Only static files are
+    left out, as they never look at the user. The API never rewrites the cookie, so API calls
+    alone do not move the idle clock on: a script's use of a browser session ends with the
+    browser's own idle limit."""
+    if "_user_id" not in session or request.path.startswith(STATIC_PREFIXES):
         return None
     settings = runtime().settings
     now = time.time()
