@@ -54,6 +54,7 @@ class Settings:
     public_launch: dt.date = dt.date(2026, 7, 6)
     case_ref_pattern: str = r"^[A-Z]{2,5}-\d{4}-\d{4,8}$"
     case_ref_example: str = "CR-2026-004512"
+    demo: bool = False
     demo_registrations: int = 24_000
     demo_seed: int = 2026
     retention_months: int = 12
@@ -274,6 +275,9 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         public_launch=public_launch,
         case_ref_pattern=case_ref_pattern,
         case_ref_example=case_ref_example,
+        # Demo mode: serving builds the demo registry and demo accounts (published passwords) into an
+        # empty database; refused on a database with any real account or registration.
+        demo=_bool(env, "DEMO", False),
         demo_registrations=_int(env, "DEMO_REGISTRATIONS", 24_000, 10, 1_000_000),
         demo_seed=_int(env, "DEMO_SEED", 2026, 0, 2**31 - 1),
         # Registrations unconfirmed for this many months are flagged (and their owners reminded), then
