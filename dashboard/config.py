@@ -247,6 +247,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
     if variance >= max_perturbation * (max_perturbation + 1) / 3:
         raise ConfigError(f"DISCLOSURE_VARIANCE={variance:g} is too large for DISCLOSURE_MAX_PERTURBATION="
                           f"{max_perturbation}; keep it below {max_perturbation * (max_perturbation + 1) / 3:g}.")
+    public_base_url = _public_base_url(env)
     pilot_start = _date(env, "PILOT_START", Settings.pilot_start)
     public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)
     if public_launch <= pilot_start:
@@ -267,7 +268,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         debug=_bool(env, "DEBUG", False),
         web_workers=_int(env, "WEB_WORKERS", default_web_workers(), 1, 32),
         web_threads=_int(env, "WEB_THREADS", 4, 1, 64),
-        public_base_url=_public_base_url(env),
+        public_base_url=public_base_url,
         registration_rate_limit=_rate_limit(env, "REGISTRATION_RATE_LIMIT", Settings.registration_rate_limit),
         smtp_url=_smtp_url(env),
         mail_from=(env.get("MAIL_FROM") or "").strip() or Settings.mail_from,
@@ -290,6 +291,6 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
         # How many proxies in front add X-Forwarded-For/-Proto/-Host (0: believe none of them).
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
-        # The login cookie is sent only over HTTPS; set it when the app is served over TLS.
-        session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
+        # The login cookie is sent only over HTTPS: by default when the public address is https.
+        session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", public_base_url.startswith("https://")),
     )

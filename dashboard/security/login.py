@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import math
 import time
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from dashboard.registry.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
 from dashboard.security import audit, sessions
 from dashboard.security.accounts import authenticate, user_for_token
+from dashboard.security.headers import STATIC_PREFIXES  # they never read the user
 
 blueprint = Blueprint("login", __name__)
 
@@ -110,8 +113,6 @@ def init_login(server: Flask) -> None:
 
 
 SEEN_RESOLUTION_S = 60
-# Paths that serve only files (scripts, styles, images): they never read the user.
-STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 
 
 def end_stale_session() -> None:
@@ -155,6 +156,22 @@ ENDED = {"idle": "You were logged out after {idle} minutes without activity. Ple
          "disabled": "Your account has been disabled. Ask an administrator if you need access.",
          "password": "Your password was reset by an administrator. Log in with the new password.",
          "expired": "Your session has ended. Please log in again."}
+
+
+UNKNOWN_PREFIX = "unknown-"
+
+
+def logged_name(s, typed: str, secret: str) -> str:
+    """The name a login attempt is logged under: the account's username when one exists, else
+    ``unknown-`` and a keyed hash of what was typed. The typed text is never kept (people type
+    their password in the username field); the same unknown name always gives the same marker,
+    so repeats show in the log and are throttled like a real account's."""
+    lowered = typed.strip().lower()
+    existing = s.scalar(sa.select(User.username).where(User.username == lowered))
+    if existing is not None:
+        return existing
+    digest = hmac.new(secret.encode("utf-8"), b"login-name:" + lowered.encode("utf-8"), hashlib.sha256)
+    return UNKNOWN_PREFIX + digest.hexdigest()[:16]
 
 
 def _recent_failures(s, username: str, window: dt.timedelta) -> list[dt.datetime]:
@@ -202,9 +219,10 @@ def login_submit():
     settings = runtime().settings
     window = dt.timedelta(minutes=settings.login_window_minutes)
     with transaction(runtime().sessions) as s:
-        failures = _recent_failures(s, username, window)
+        name = logged_name(s, username, settings.secret_key)
+        failures = _recent_failures(s, name, window)
         if len(failures) >= settings.login_max_failures:
-            audit.record(s, audit.Actor(None, username.lower(), None), "login_throttled")
+            audit.record(s, audit.Actor(None, name, None), "login_throttled")
             oldest = failures[-settings.login_max_failures]
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
             wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
@@ -217,7 +235,7 @@ def login_submit():
     with transaction(runtime().sessions) as s:
         user = authenticate(s, username, password)
         if user is None:
-            audit.record(s, audit.Actor(None, username.lower(), None), "login_failed")
+            audit.record(s, audit.Actor(None, name, None), "login_failed")
             failed = True
         else:
             user.last_login_at = utcnow()
