@@ -279,15 +279,16 @@ def cmd_demo(args) -> int:
 
 def cmd_user_add(args) -> int:
     from dashboard.registry.database import transaction
-    from dashboard.runtime import open_database, session_factory
+    from dashboard.runtime import load_reference_or_fail, open_database, session_factory
     from dashboard.security import audit
     from dashboard.security.accounts import create_user
 
     settings = load_settings()
     engine = open_database(settings)
+    force_name = load_reference_or_fail(settings).force_name  # a password must not lean on it
     password = _read_password()
     with transaction(session_factory(engine)) as s:
-        user = create_user(s, args.username, password, args.role)
+        user = create_user(s, args.username, password, args.role, context=(force_name,))
         audit.record(s, audit.SYSTEM, "user_created", subject_ids=[user.id],
                      detail={"username": user.username, "role": user.role, "via": "command line"})
     print(f"created user {user.username} with role {user.role}")

@@ -63,6 +63,7 @@ class Settings:
     session_max_hours: int = 12
     login_max_failures: int = 10
     login_window_minutes: int = 15
+    login_address_max_failures: int = 30
     trusted_proxies: int = 0
     session_cookie_secure: bool = False
     extra: dict = field(default_factory=dict)
@@ -289,6 +290,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 72),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 10, 3, 100),
         login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        # Failed logins allowed from one client address per window, across all accounts (spraying).
+        login_address_max_failures=_int(env, "LOGIN_ADDRESS_MAX_FAILURES", 30, 5, 100_000),
         # How many proxies in front add X-Forwarded-For/-Proto/-Host (0: believe none of them).
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
         # The login cookie is sent only over HTTPS: by default when the public address is https.

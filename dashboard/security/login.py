@@ -23,6 +23,7 @@ from dashboard.runtime_access import runtime
 from dashboard.security import audit, sessions
 from dashboard.security.accounts import authenticate, user_for_token
 from dashboard.security.headers import STATIC_PREFIXES  # they never read the user
+from dashboard.security.limits import LoginThrottle
 
 blueprint = Blueprint("login", __name__)
 
@@ -182,6 +183,11 @@ def _recent_failures(s, username: str, window: dt.timedelta) -> list[dt.datetime
         AuditEvent.occurred_at >= since).order_by(AuditEvent.occurred_at)))
 
 
+def login_throttle(settings) -> LoginThrottle:
+    return LoginThrottle(runtime().sessions, settings.secret_key, address_max=settings.login_address_max_failures,
+                         window_minutes=settings.login_window_minutes)
+
+
 def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
@@ -218,20 +224,32 @@ def login_submit():
         return _form_error("Enter your username and password.", username, target, 400)
     settings = runtime().settings
     window = dt.timedelta(minutes=settings.login_window_minutes)
+    address = request.remote_addr or "unknown"  # the client's, through TRUSTED_PROXIES' ProxyFix
+    throttle = login_throttle(settings)
+    refused = None
     with transaction(runtime().sessions) as s:
         name = logged_name(s, username, settings.secret_key)
-        failures = _recent_failures(s, name, window)
-        if len(failures) >= settings.login_max_failures:
-            audit.record(s, audit.Actor(None, name, None), "login_throttled")
-            oldest = failures[-settings.login_max_failures]
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
-            wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
-            throttled = True
+        address_wait = throttle.address_wait_s(address)
+        if address_wait is not None:
+            # Too many failures from this address across accounts: every login from it waits,
+            # a right password included (else a sprayer would learn which guess was right).
+            audit.record(s, audit.Actor(None, name, None), "login_throttled", detail={"limit": "address"})
+            wait = max(1, math.ceil(address_wait / 60))
+            refused = (f"Too many failed logins from your connection. Wait {wait} minute{'s' if wait != 1 else ''}, "
+                       "then try again.")
         else:
-            throttled = False
-    if throttled:
-        return _form_error(f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
-                           "then try again, or ask an administrator.", username, target, 429)
+            failures = _recent_failures(s, name, window)
+            # The account's limit holds back only the addresses that have failed at it: its owner,
+            # from another address, still logs in (and a fresh address that fails is held back too).
+            if len(failures) >= settings.login_max_failures and throttle.failed_from(name, address):
+                audit.record(s, audit.Actor(None, name, None), "login_throttled", detail={"limit": "account"})
+                oldest = failures[-settings.login_max_failures]
+                oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+                wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
+                refused = (f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
+                           "then try again, or ask an administrator.")
+    if refused:
+        return _form_error(refused, username, target, 429)
     with transaction(runtime().sessions) as s:
         user = authenticate(s, username, password)
         if user is None:
@@ -245,6 +263,7 @@ def login_submit():
             sid = sessions.open_session(s, user.id)
             failed = False
     if failed:
+        throttle.count_failure(name, address)
         return _form_error("Username or password not recognised, or the account is disabled.", username, target, 401)
     session.clear()  # a new session at login, with a new id: nothing carried over from before
     session["sid"] = sid

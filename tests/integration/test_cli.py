@@ -188,3 +188,11 @@ def test_demo_mode_on_a_fresh_database_builds_the_demo_once(env, monkeypatch, ca
     # started again in demo mode: the demo is served as it is, not rebuilt or refused
     _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "60"}, "--demo")
     assert _contents(env) == (registrants, users)
+
+
+@pytest.mark.parametrize("password, says", [("123456789012", "too easy to guess"),
+                                            ("qwertyuiopas", "a common keyboard pattern"),
+                                            ("Staffordshire1", "the force's name")])
+def test_user_add_refuses_an_easily_guessed_password(env, password, says):
+    assert_one_line_error(run(["user", "add", "jane.admin", "--role", "admin"], env, stdin=password + "\n"), says)
+    assert _contents(env)[1] == []

@@ -135,3 +135,46 @@ def test_the_absolute_limit_is_kept_by_the_server_whatever_the_cookie_says(app, 
     assert _search(client).status_code == 401
     assert client.get("/search").status_code == 302
     assert "12-hour limit" in client.get("/login").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- per address, and the real user
+
+
+def _from(client, address: str):
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_spraying_many_accounts_from_one_address_is_limited(app, runtime):
+    """30 failed logins from one address, each at a different account (one guess each, so no
+    account reaches its own limit): the address is refused, even a right password; others are not."""
+    sprayer = _from(app.server.test_client(), "198.51.100.9")
+    for i in range(30):
+        assert _post_login(sprayer, f"staff{i:02d}", "Summer2026!!").status_code == 401
+    refused = _post_login(sprayer, "officer1", PASSWORD)
+    assert refused.status_code == 429
+    assert "Too many failed logins from your connection" in refused.get_data(as_text=True)
+    assert _post_login(sprayer, "analyst1", PASSWORD).status_code == 429
+    assert sprayer.get("/").status_code == 302  # not logged in
+    elsewhere = _from(app.server.test_client(), "203.0.113.7")
+    assert _post_login(elsewhere, "officer1", PASSWORD).status_code == 302
+    with runtime.sessions() as s:
+        throttled = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "login_throttled"))
+    assert throttled == 2  # each refusal is logged
+
+
+def test_an_attacker_locking_an_account_does_not_lock_out_its_owner(app, runtime):
+    attacker = _from(app.server.test_client(), "198.51.100.9")
+    for _ in range(10):
+        assert _post_login(attacker, "officer1", "wrong-password-123").status_code == 401
+    assert _post_login(attacker, "officer1", PASSWORD).status_code == 429  # the guessing address: refused
+    owner = _from(app.server.test_client(), "203.0.113.7")
+    assert _post_login(owner, "officer1", PASSWORD).status_code == 302  # the owner, from their own address
+    assert owner.get("/search").status_code == 200
+    # a fresh address may still try once while the account is over its limit; once it fails, it is refused too
+    second = _from(app.server.test_client(), "192.0.2.44")
+    assert _post_login(second, "officer1", "another-wrong-guess").status_code == 401
+    assert _post_login(second, "officer1", PASSWORD).status_code == 429
+    assert _actions(runtime, "officer1") == (["login_failed"] * 10 + ["login_throttled", "login"]
+                                             + ["login_failed", "login_throttled"])
