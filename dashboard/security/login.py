@@ -226,29 +226,29 @@ def login_submit():
     window = dt.timedelta(minutes=settings.login_window_minutes)
     address = request.remote_addr or "unknown"  # the client's, through TRUSTED_PROXIES' ProxyFix
     throttle = login_throttle(settings)
-    refused = None
-    with transaction(runtime().sessions) as s:
+    with runtime().sessions() as s:
         name = logged_name(s, username, settings.secret_key)
-        address_wait = throttle.address_wait_s(address)
-        if address_wait is not None:
-            # Too many failures from this address across accounts: every login from it waits,
-            # a right password included (else a sprayer would learn which guess was right).
-            audit.record(s, audit.Actor(None, name, None), "login_throttled", detail={"limit": "address"})
-            wait = max(1, math.ceil(address_wait / 60))
-            refused = (f"Too many failed logins from your connection. Wait {wait} minute{'s' if wait != 1 else ''}, "
-                       "then try again.")
-        else:
-            failures = _recent_failures(s, name, window)
-            # The account's limit holds back only the addresses that have failed at it: its owner,
-            # from another address, still logs in (and a fresh address that fails is held back too).
-            if len(failures) >= settings.login_max_failures and throttle.failed_from(name, address):
-                audit.record(s, audit.Actor(None, name, None), "login_throttled", detail={"limit": "account"})
-                oldest = failures[-settings.login_max_failures]
-                oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
-                wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
-                refused = (f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
-                           "then try again, or ask an administrator.")
+        failures = _recent_failures(s, name, window)
+    refused, limit = None, None
+    address_wait = throttle.address_wait_s(address)
+    if address_wait is not None:
+        # Too many failures from this address across accounts: every login from it waits, a
+        # right password included (else a sprayer would learn which guess was right).
+        wait = max(1, math.ceil(address_wait / 60))
+        refused = f"Too many failed logins from your connection. Wait {wait} minute{'s' if wait != 1 else ''}, then try again."
+        limit = "address"
+    elif len(failures) >= settings.login_max_failures and throttle.failed_from(name, address):
+        # The account's limit holds back only the addresses that have failed at it: its owner,
+        # from another address, still logs in (and a fresh address that fails is held back too).
+        oldest = failures[-settings.login_max_failures]
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+        wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
+        refused = (f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
+                   "then try again, or ask an administrator.")
+        limit = "account"
     if refused:
+        with transaction(runtime().sessions) as s:
+            audit.record(s, audit.Actor(None, name, None), "login_throttled", detail={"limit": limit})
         return _form_error(refused, username, target, 429)
     with transaction(runtime().sessions) as s:
         user = authenticate(s, username, password)
