@@ -1,7 +1,8 @@
 """Entry point: ``python app.py`` serves the dashboard on http://127.0.0.1:8050.
 
-On first run with the embedded SQLite database it builds the demo registry and prints the demo
-logins. For a WSGI server use ``app:server``: the Flask server of ``create_app()``, built on
+With ``--demo`` (or ``DEMO=1``) on an empty database it first builds the demo registry and prints
+the demo logins; it refuses demo mode on a database with any real account or registration.
+Without it nothing is added to the database. For a WSGI server use ``app:server``: the Flask server of ``create_app()``, built on
 first use so that importing this module loads no data.
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ from dashboard.config import PROJECT_ROOT
 from dashboard.pages import all_pages, page_for_path
 from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
-from dashboard.security.access import guard
+from dashboard.security.access import filter_dependencies, guard
 from dashboard.security.headers import init_headers
 from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
@@ -75,13 +75,6 @@ def _server(rt: Runtime) -> Flask:
         if request.path.startswith(("/api/", "/_dash")):
             return jsonify(error=message), 500
         return render_template("error.html", status=500, message=message), 500
-
-    @server.after_request
-    def no_store(response):
-        # The other security headers are set in dashboard.security.headers.
-        if response.mimetype in ("text/html", "application/json"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     return server
 
@@ -143,6 +136,8 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     # Dash fail on them.
     server.extensions["ccr_callbacks"] = {key: (len(spec["inputs"]), len(spec["state"]))
                                           for key, spec in app.callback_map.items()}
+    # Each role is told only of its own pages' callbacks.
+    filter_dependencies(server, app.config.routes_pathname_prefix + "_dash-dependencies")
     # After every callback: the CSP carries the hashes of Dash's inline scripts.
     init_headers(server, app, rt.settings)
     # Dash learns which component scripts it may serve while it renders the index page, which it

@@ -28,10 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Community Camera Registry")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="serve the dashboard (builds demo data on first run with SQLite)")
-    serve.add_argument("--no-demo", action="store_true", help="do not build demo data into an empty registry")
+    serve = sub.add_parser("serve", help="serve the dashboard (with --demo or DEMO=1: the demo registry)")
+    serve.add_argument("--demo", action="store_true",
+                       help="demo mode (as DEMO=1): build the demo registry and demo accounts, whose passwords are "
+                            "published, into an empty database; refused when any real account or registration exists")
+    serve.add_argument("--no-demo", action="store_true", help="not in demo mode, whatever DEMO says")
 
-    demo = sub.add_parser("demo", help="build demo data into the configured database")
+    demo = sub.add_parser("demo", help="build demo data into the configured database (refused if it has real accounts)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (same seed, same data)")
     demo.add_argument("--registrations", type=int, default=None, help="number of registrations (about 1.6 cameras each)")
     demo.add_argument("--as-of", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
@@ -133,15 +136,54 @@ def _print_logins(rt) -> None:
         print(f"  {role:<8} {username:<16} {password}")
 
 
+def _refuse_demo_beside_real_accounts(rt, what: str) -> None:
+    from dashboard.demo import real_accounts
+
+    real = real_accounts(rt.engine)
+    if real:
+        named = ", ".join(real[:3]) + (f" and {len(real) - 3:,} more" if len(real) > 3 else "")
+        raise CommandError(f"{what} refused: this database has real accounts ({named}); demo data and demo accounts "
+                           "(whose passwords are published) are never added beside them. Start without --demo "
+                           "and DEMO, or point DATABASE_URL at a new database for a demo.")
+
+
+def _demo_mode(rt) -> None:
+    """Demo mode: build the demo into an empty database, serve an existing demo as it is, and
+    refuse anything else (a real account, or registrations without the demo's accounts)."""
+    from dashboard.demo import demo_accounts_present, registry_is_empty
+    from dashboard.registry.models import Registrant
+
+    _refuse_demo_beside_real_accounts(rt, "demo mode")
+    if registry_is_empty(rt.engine):
+        _build_demo(rt, seed=rt.settings.demo_seed, registrations=rt.settings.demo_registrations,
+                    as_of=dt.date.today(), replace=False)
+    elif not demo_accounts_present(rt.engine):
+        with rt.engine.connect() as conn:
+            held = conn.execute(sa.select(sa.func.count()).select_from(Registrant.__table__)).scalar_one()
+        raise CommandError(f"demo mode refused: this database holds {held:,} registrations and no demo accounts, "
+                           "so it is not a demo registry. Start without --demo and DEMO, or point DATABASE_URL at "
+                           "a new database for a demo.")
+
+
+def _first_run_hint(rt) -> None:
+    from dashboard.registry.models import User
+
+    with rt.engine.connect() as conn:
+        if conn.execute(sa.select(sa.literal(1)).select_from(User.__table__).limit(1)).first() is None:
+            print("\nThere are no accounts yet: create the first administrator with "
+                  "'python -m dashboard user add NAME --role admin'. (For a demo with sample data, start "
+                  "with --demo on a new database.)")
+
+
 def cmd_serve(args) -> int:
     from dashboard.application import create_app
-    from dashboard.demo import registry_is_empty
     from dashboard.runtime import prepare
 
     rt = prepare()
-    if registry_is_empty(rt.engine) and rt.settings.is_sqlite and not args.no_demo:
-        _build_demo(rt, seed=rt.settings.demo_seed, registrations=rt.settings.demo_registrations,
-                    as_of=dt.date.today(), replace=False)
+    if (getattr(args, "demo", False) or rt.settings.demo) and not getattr(args, "no_demo", False):
+        _demo_mode(rt)
+    else:
+        _first_run_hint(rt)
     _print_logins(rt)
     url = f"http://{rt.settings.host}:{rt.settings.port}"
     print(f"\nCommunity Camera Registry for {rt.reference.force_name} on {url}  (Ctrl+C stops)", flush=True)
@@ -225,6 +267,7 @@ def cmd_demo(args) -> int:
     from dashboard.runtime import prepare
 
     rt = prepare()
+    _refuse_demo_beside_real_accounts(rt, "demo data")
     seed = rt.settings.demo_seed if args.seed is None else args.seed
     n = rt.settings.demo_registrations if args.registrations is None else args.registrations
     if not 10 <= n <= 1_000_000:
@@ -236,15 +279,16 @@ def cmd_demo(args) -> int:
 
 def cmd_user_add(args) -> int:
     from dashboard.registry.database import transaction
-    from dashboard.runtime import open_database, session_factory
+    from dashboard.runtime import load_reference_or_fail, open_database, session_factory
     from dashboard.security import audit
     from dashboard.security.accounts import create_user
 
     settings = load_settings()
     engine = open_database(settings)
+    force_name = load_reference_or_fail(settings).force_name  # a password must not lean on it
     password = _read_password()
     with transaction(session_factory(engine)) as s:
-        user = create_user(s, args.username, password, args.role)
+        user = create_user(s, args.username, password, args.role, context=(force_name,))
         audit.record(s, audit.SYSTEM, "user_created", subject_ids=[user.id],
                      detail={"username": user.username, "role": user.role, "via": "command line"})
     print(f"created user {user.username} with role {user.role}")

@@ -54,6 +54,7 @@ class Settings:
     public_launch: dt.date = dt.date(2026, 7, 6)
     case_ref_pattern: str = r"^[A-Z]{2,5}-\d{4}-\d{4,8}$"
     case_ref_example: str = "CR-2026-004512"
+    demo: bool = False
     demo_registrations: int = 24_000
     demo_seed: int = 2026
     retention_months: int = 12
@@ -62,6 +63,7 @@ class Settings:
     session_max_hours: int = 12
     login_max_failures: int = 10
     login_window_minutes: int = 15
+    login_address_max_failures: int = 30
     trusted_proxies: int = 0
     session_cookie_secure: bool = False
     extra: dict = field(default_factory=dict)
@@ -246,6 +248,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
     if variance >= max_perturbation * (max_perturbation + 1) / 3:
         raise ConfigError(f"DISCLOSURE_VARIANCE={variance:g} is too large for DISCLOSURE_MAX_PERTURBATION="
                           f"{max_perturbation}; keep it below {max_perturbation * (max_perturbation + 1) / 3:g}.")
+    public_base_url = _public_base_url(env)
     pilot_start = _date(env, "PILOT_START", Settings.pilot_start)
     public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)
     if public_launch <= pilot_start:
@@ -266,7 +269,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         debug=_bool(env, "DEBUG", False),
         web_workers=_int(env, "WEB_WORKERS", default_web_workers(), 1, 32),
         web_threads=_int(env, "WEB_THREADS", 4, 1, 64),
-        public_base_url=_public_base_url(env),
+        public_base_url=public_base_url,
         registration_rate_limit=_rate_limit(env, "REGISTRATION_RATE_LIMIT", Settings.registration_rate_limit),
         smtp_url=_smtp_url(env),
         mail_from=(env.get("MAIL_FROM") or "").strip() or Settings.mail_from,
@@ -274,6 +277,9 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         public_launch=public_launch,
         case_ref_pattern=case_ref_pattern,
         case_ref_example=case_ref_example,
+        # Demo mode: serving builds the demo registry and demo accounts (published passwords) into an
+        # empty database; refused on a database with any real account or registration.
+        demo=_bool(env, "DEMO", False),
         demo_registrations=_int(env, "DEMO_REGISTRATIONS", 24_000, 10, 1_000_000),
         demo_seed=_int(env, "DEMO_SEED", 2026, 0, 2**31 - 1),
         # Registrations unconfirmed for this many months are flagged (and their owners reminded), then
@@ -284,8 +290,10 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, 1, 72),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 10, 3, 100),
         login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        # Failed logins allowed from one client address per window, across all accounts (spraying).
+        login_address_max_failures=_int(env, "LOGIN_ADDRESS_MAX_FAILURES", 30, 5, 100_000),
         # How many proxies in front add X-Forwarded-For/-Proto/-Host (0: believe none of them).
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
-        # The login cookie is sent only over HTTPS; set it when the app is served over TLS.
-        session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
+        # The login cookie is sent only over HTTPS: by default when the public address is https.
+        session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", public_base_url.startswith("https://")),
     )

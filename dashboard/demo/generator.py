@@ -57,6 +57,7 @@ from dashboard.registry.models import (
     User,
 )
 from dashboard.security.accounts import create_user
+from dashboard.security.passwords import verify_password
 
 # One demo account per role, plus a second officer. The passwords are public (they are in
 # the source): never run a demo registry where real people's data could be entered.
@@ -121,6 +122,28 @@ def registry_is_empty(engine: Engine) -> bool:
             if table.name in existing and conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
                 return False
     return True
+
+
+def real_accounts(engine: Engine) -> list[str]:
+    """Usernames of the accounts that are not demo accounts, sorted: any account whose name and
+    role are not a demo user's, or whose password is no longer the published demo password (an
+    account someone took over is treated as real). Empty when there is no schema yet."""
+    if "app_user" not in set(sa.inspect(engine).get_table_names()):
+        return []
+    demo = {username: (role, password) for username, role, password in DEMO_USERS}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(User.username, User.role, User.password_hash).order_by(User.username)).all()
+    return [name for name, role, digest in rows
+            if name not in demo or demo[name][0] != role or not verify_password(digest, demo[name][1])]
+
+
+def demo_accounts_present(engine: Engine) -> bool:
+    """True when at least one demo account exists (the database was built by the demo)."""
+    if "app_user" not in set(sa.inspect(engine).get_table_names()):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.literal(1)).select_from(User.__table__)
+                            .where(User.username.in_([u for u, _, _ in DEMO_USERS])).limit(1)).first() is not None
 
 
 def _count(engine: Engine, table: sa.Table) -> int:

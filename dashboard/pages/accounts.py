@@ -193,7 +193,8 @@ def register_callbacks(app) -> None:
     )
     def create(_clicks, username, role, password):
         def add(s):
-            user, generated = accounts.add_user(s, current_user.actor, username or "", role or "", password or None)
+            user, generated = accounts.add_user(s, current_user.actor, username or "", role or "", password or None,
+                                                  context=(runtime().reference.force_name,))
             return user.username, generated
 
         ok, out = _run(add)

@@ -7,10 +7,11 @@ ids of the outputs they ask for: each page owns the ids with its prefix, the she
 """
 from __future__ import annotations
 
+import functools
 import json
 from urllib.parse import quote
 
-from flask import Response, current_app, jsonify, redirect, render_template, request
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -57,6 +58,48 @@ def callback_allowed(body: dict, role: str | None) -> bool:
         if page is None or not page.allows(role):
             return False
     return True
+
+
+def _ids_in_output(output: str) -> list[str]:
+    """The component ids in a callback's output as Dash's dependency list writes it:
+    ``id.prop``, ``..id1.prop1...id2.prop2..`` for several, a JSON object for a pattern-matching
+    id (its ``type`` carries the page prefix)."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    found = []
+    for part in parts:
+        cid = part.rsplit(".", 1)[0]
+        if cid.startswith("{"):
+            try:
+                cid = str(json.loads(cid).get("type", ""))
+            except (ValueError, AttributeError):
+                cid = ""
+        found.append(cid)
+    return found
+
+
+def visible_callbacks(callbacks: list, role: str | None) -> list:
+    """The entries of Dash's dependency list a role may know of: those whose every output
+    belongs to the shell or to a page the role may use (the rule ``callback_allowed`` applies to
+    a callback request). Anonymous users see none."""
+    if role is None:
+        return []
+    return [cb for cb in callbacks if isinstance(cb, dict) and isinstance(cb.get("output"), str)
+            and callback_allowed({"outputs": [{"id": cid} for cid in _ids_in_output(cb["output"])]}, role)]
+
+
+def filter_dependencies(server: Flask, endpoint: str) -> None:
+    """Wrap Dash's ``/_dash-dependencies`` view so each role is sent only the callbacks of its
+    own pages: the full list named every role's callbacks, their ids, inputs and outputs."""
+    dash_view = server.view_functions[endpoint]  # a KeyError here means Dash renamed its route
+
+    @functools.wraps(dash_view)
+    def dependencies():
+        response = dash_view()
+        response.set_data(json.dumps(visible_callbacks(json.loads(response.get_data()), current_role()),
+                                     separators=(",", ":")))
+        return response
+
+    server.view_functions[endpoint] = dependencies
 
 
 def _denied(status: int, message: str) -> Response:

@@ -41,9 +41,9 @@ def validate_username(username: str) -> str:
     return name
 
 
-def validate_password(password: str, username: str | None = None) -> None:
+def validate_password(password: str, username: str | None = None, context: tuple[str, ...] = ()) -> None:
     try:
-        check_password(password, username)
+        check_password(password, username, context)
     except PasswordRejected as exc:
         raise AccountError(str(exc)) from None
 
@@ -54,11 +54,13 @@ def _valid_role(role: str) -> str:
     return role
 
 
-def create_user(session: Session, username: str, password: str, role: str) -> User:
-    """Add a user; refuses an unknown role, a taken username or a password the policy rejects."""
+def create_user(session: Session, username: str, password: str, role: str, *,
+                context: tuple[str, ...] = ()) -> User:
+    """Add a user; refuses an unknown role, a taken username or a password the policy rejects.
+    ``context``: words the password must not lean on besides the username (the force's name)."""
     name = validate_username(username)
     _valid_role(role)
-    validate_password(password, name)
+    validate_password(password, name, context)
     if session.scalar(sa.select(User.id).where(User.username == name)) is not None:
         raise AccountError(f"user {name!r} already exists.")
     user = User(username=name, password_hash=hash_password(password), role=role, active=True)
@@ -141,12 +143,12 @@ def _target(session: Session, user_id: int) -> User:
 
 
 def add_user(session: Session, actor: audit.Actor, username: str, role: str,
-             password: str | None = None) -> tuple[User, str | None]:
+             password: str | None = None, *, context: tuple[str, ...] = ()) -> tuple[User, str | None]:
     """Create a user. With no password a random one is generated and returned (shown once);
     a typed password must meet the policy and is not returned."""
     _admin(session, actor)
     generated = generated_password() if not password else None
-    user = create_user(session, username, password or generated, role)
+    user = create_user(session, username, password or generated, role, context=context)
     audit.record(session, actor, "user_created", subject_ids=[user.id],
                  detail={"username": user.username, "role": user.role, "password": "generated" if generated else "set"})
     return user, generated

@@ -19,6 +19,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard.config import Settings
 
 HSTS_MAX_AGE_S = 365 * 24 * 3600
+# Paths that serve only the app's own files (scripts, styles, images, the favicon): the same for
+# everyone, so they may be cached. Every other answer may carry personal or per-user data.
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+
+
+def no_store(response):
+    """Flask ``after_request`` hook: no browser or proxy keeps a copy of anything but static files
+    (pages, JSON, exports, QR codes, CSVs, the weekly report)."""
+    if not request.path.startswith(STATIC_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def tile_source(tile_url: str | None) -> str | None:
@@ -78,6 +89,7 @@ def init_headers(server: Flask, dash_app: dash.Dash, settings: Settings) -> Tali
     """Put the headers on every response of ``server``. Call once, after every callback is
     registered (the CSP carries the hashes of Dash's inline scripts, clientside callbacks among them)."""
     server.config["SESSION_COOKIE_SECURE"] = settings.session_cookie_secure
+    server.after_request(no_store)
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)

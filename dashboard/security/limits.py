@@ -1,14 +1,21 @@
-"""Rate limits per client on the public endpoints (Flask-Limiter).
+"""Rate limits per client on the public endpoints (Flask-Limiter), and the login throttle's
+counts per client address.
 
 Counts live in the registry's database (``limit_store``), shared by every web worker process.
 Clients are told apart by address: behind a proxy that hides them (a force network's NAT),
-raise ``REGISTRATION_RATE_LIMIT``.
+raise ``REGISTRATION_RATE_LIMIT`` and ``LOGIN_ADDRESS_MAX_FAILURES``.
 """
 from __future__ import annotations
+
+import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItemPerMinute
+from limits.strategies import FixedWindowRateLimiter
+
+from dashboard.security.limit_store import SqlCounterStorage
 
 # View functions (Flask endpoint names) that anyone may call and that are limited per client.
 PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit")
@@ -34,3 +41,34 @@ def init_limits(server: Flask, limit: str, sessions, secret: str) -> Limiter:
         return render_template("error.html", status=429, message=message), 429
 
     return limiter
+
+
+class LoginThrottle:
+    """Failed logins counted per client address, in the database (HMAC'd keys, as every limit).
+
+    Two counts per window of ``window_minutes``: failures from an address across all accounts
+    (``address_max`` of them refuse every login from that address: spraying one guess at many
+    accounts is no longer free), and whether an address has failed at a given account (the
+    account's own limit refuses only such addresses, so an attacker who runs an account up to its
+    limit does not lock its owner out: the owner, logging in from their own address, gets in).
+    """
+
+    def __init__(self, sessions, secret: str, *, address_max: int, window_minutes: int):
+        self._limiter = FixedWindowRateLimiter(SqlCounterStorage(sessions=sessions, secret=secret.encode("utf-8")))
+        self._address = RateLimitItemPerMinute(address_max, window_minutes)
+        self._pair = RateLimitItemPerMinute(1, window_minutes)
+
+    def address_wait_s(self, address: str) -> float | None:
+        """Seconds until this address may try again, or None when it is not over its limit."""
+        if self._limiter.test(self._address, "login-address", address):
+            return None
+        reset = self._limiter.get_window_stats(self._address, "login-address", address).reset_time
+        return max(1.0, reset - time.time())
+
+    def failed_from(self, account: str, address: str) -> bool:
+        """True when this address has failed a login at this account within the window."""
+        return not self._limiter.test(self._pair, "login-pair", account, address)
+
+    def count_failure(self, account: str, address: str) -> None:
+        self._limiter.hit(self._address, "login-address", address)
+        self._limiter.hit(self._pair, "login-pair", account, address)

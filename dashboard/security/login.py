@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import math
 import time
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from dashboard.registry.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
 from dashboard.security import audit, sessions
 from dashboard.security.accounts import authenticate, user_for_token
+from dashboard.security.headers import STATIC_PREFIXES  # they never read the user
+from dashboard.security.limits import LoginThrottle
 
 blueprint = Blueprint("login", __name__)
 
@@ -58,11 +62,16 @@ def _load_user(user_id: str) -> SessionUser | None:
     disabling a user or changing a role takes effect at once. A session that has ended on the
     server is dropped from the cookie, with the reason kept for the login page."""
     sid = session.get("sid")
+    # The absolute limit is also kept by the server's own record of when the session began,
+    # whatever times the cookie carries.
+    oldest = utcnow() - dt.timedelta(hours=runtime().settings.session_max_hours)
     with runtime().sessions() as s:
-        live = sessions.live_user(s, sid)
+        live = sessions.live_user(s, sid, started_after=oldest)
         if live is not None and str(live.user_id) == user_id:
             return SessionUser(live.user_id, live.username, live.role)
         reason = sessions.why_ended(s, sid)
+        if reason is None and sessions.live_user(s, sid) is not None:
+            reason = "max"
     session.clear()
     session["ended"] = reason if reason in ENDED else "expired"
     return None
@@ -110,8 +119,14 @@ SEEN_RESOLUTION_S = 60
 def end_stale_session() -> None:
     """Flask ``before_request`` hook, before the access guard: a login session unused for
     ``SESSION_IDLE_MINUTES``, or older than ``SESSION_MAX_HOURS``, ends here (the guard then asks
-    for a login); otherwise the session's last use is moved on."""
-    if "_user_id" not in session or request.path.startswith(("/api/", "/assets/", "/_dash-component-suites/")):
+    for a login); otherwise the session's last use is moved on.
+
+    Every path that accepts the session cookie is judged, the JSON API included (a request with a
+    bearer token carries no session here: ``ApiAwareSessionInterface``). Only static files are
+    left out, as they never look at the user. The API never rewrites the cookie, so API calls
+    alone do not move the idle clock on: a script's use of a browser session ends with the
+    browser's own idle limit."""
+    if "_user_id" not in session or request.path.startswith(STATIC_PREFIXES):
         return None
     settings = runtime().settings
     now = time.time()
@@ -144,12 +159,33 @@ ENDED = {"idle": "You were logged out after {idle} minutes without activity. Ple
          "expired": "Your session has ended. Please log in again."}
 
 
+UNKNOWN_PREFIX = "unknown-"
+
+
+def logged_name(s, typed: str, secret: str) -> str:
+    """The name a login attempt is logged under: the account's username when one exists, else
+    ``unknown-`` and a keyed hash of what was typed. The typed text is never kept (people type
+    their password in the username field); the same unknown name always gives the same marker,
+    so repeats show in the log and are throttled like a real account's."""
+    lowered = typed.strip().lower()
+    existing = s.scalar(sa.select(User.username).where(User.username == lowered))
+    if existing is not None:
+        return existing
+    digest = hmac.new(secret.encode("utf-8"), b"login-name:" + lowered.encode("utf-8"), hashlib.sha256)
+    return UNKNOWN_PREFIX + digest.hexdigest()[:16]
+
+
 def _recent_failures(s, username: str, window: dt.timedelta) -> list[dt.datetime]:
     """When this account's failed logins happened within ``window`` (from the audit log)."""
     since = utcnow() - window
     return list(s.scalars(sa.select(AuditEvent.occurred_at).where(
         AuditEvent.action == "login_failed", AuditEvent.username == username.lower(),
         AuditEvent.occurred_at >= since).order_by(AuditEvent.occurred_at)))
+
+
+def login_throttle(settings) -> LoginThrottle:
+    return LoginThrottle(runtime().sessions, settings.secret_key, address_max=settings.login_address_max_failures,
+                         window_minutes=settings.login_window_minutes)
 
 
 def _safe_next(target: str | None) -> str:
@@ -188,23 +224,36 @@ def login_submit():
         return _form_error("Enter your username and password.", username, target, 400)
     settings = runtime().settings
     window = dt.timedelta(minutes=settings.login_window_minutes)
-    with transaction(runtime().sessions) as s:
-        failures = _recent_failures(s, username, window)
-        if len(failures) >= settings.login_max_failures:
-            audit.record(s, audit.Actor(None, username.lower(), None), "login_throttled")
-            oldest = failures[-settings.login_max_failures]
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
-            wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
-            throttled = True
-        else:
-            throttled = False
-    if throttled:
-        return _form_error(f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
-                           "then try again, or ask an administrator.", username, target, 429)
+    address = request.remote_addr or "unknown"  # the client's, through TRUSTED_PROXIES' ProxyFix
+    throttle = login_throttle(settings)
+    with runtime().sessions() as s:
+        name = logged_name(s, username, settings.secret_key)
+        failures = _recent_failures(s, name, window)
+    refused, limit = None, None
+    address_wait = throttle.address_wait_s(address)
+    if address_wait is not None:
+        # Too many failures from this address across accounts: every login from it waits, a
+        # right password included (else a sprayer would learn which guess was right).
+        wait = max(1, math.ceil(address_wait / 60))
+        refused = f"Too many failed logins from your connection. Wait {wait} minute{'s' if wait != 1 else ''}, then try again."
+        limit = "address"
+    elif len(failures) >= settings.login_max_failures and throttle.failed_from(name, address):
+        # The account's limit holds back only the addresses that have failed at it: its owner,
+        # from another address, still logs in (and a fresh address that fails is held back too).
+        oldest = failures[-settings.login_max_failures]
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+        wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
+        refused = (f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
+                   "then try again, or ask an administrator.")
+        limit = "account"
+    if refused:
+        with transaction(runtime().sessions) as s:
+            audit.record(s, audit.Actor(None, name, None), "login_throttled", detail={"limit": limit})
+        return _form_error(refused, username, target, 429)
     with transaction(runtime().sessions) as s:
         user = authenticate(s, username, password)
         if user is None:
-            audit.record(s, audit.Actor(None, username.lower(), None), "login_failed")
+            audit.record(s, audit.Actor(None, name, None), "login_failed")
             failed = True
         else:
             user.last_login_at = utcnow()
@@ -214,6 +263,7 @@ def login_submit():
             sid = sessions.open_session(s, user.id)
             failed = False
     if failed:
+        throttle.count_failure(name, address)
         return _form_error("Username or password not recognised, or the account is disabled.", username, target, 401)
     session.clear()  # a new session at login, with a new id: nothing carried over from before
     session["sid"] = sid

@@ -37,15 +37,17 @@ def open_session(session: Session, user_id: int) -> str:
     return sid
 
 
-def live_user(session: Session, sid: str | None) -> LiveSession | None:
-    """The active user of a session that has not ended, or None (one indexed query)."""
+def live_user(session: Session, sid: str | None, started_after: dt.datetime | None = None) -> LiveSession | None:
+    """The active user of a session that has not ended (and, with ``started_after``, began after
+    it), or None (one indexed query)."""
     if not isinstance(sid, str) or not sid:
         return None
-    row = session.execute(
-        sa.select(User.id, User.username, User.role)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.sid_hash == _digest(sid), LoginSession.ended_at.is_(None), User.active.is_(True))
-    ).first()
+    query = (sa.select(User.id, User.username, User.role)
+             .join(LoginSession, LoginSession.user_id == User.id)
+             .where(LoginSession.sid_hash == _digest(sid), LoginSession.ended_at.is_(None), User.active.is_(True)))
+    if started_after is not None:
+        query = query.where(LoginSession.started_at > started_after)
+    row = session.execute(query).first()
     return LiveSession(*row) if row is not None else None
 
 

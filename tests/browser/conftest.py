@@ -38,7 +38,7 @@ def _free_port() -> int:
 def app_env(tmp_path_factory, reference_dir) -> dict:
     db = tmp_path_factory.mktemp("browser") / "registry.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "browser-tests-" + "x" * 40, "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
+           "SECRET_KEY": "browser-tests-" + "x" * 40, "DEMO": "1", "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
            "DEMO_SEED": str(DEMO_SEED), "PORT": str(_free_port()), "HOST": "127.0.0.1"}
     env.pop("TILE_URL", None)
     return env
@@ -46,7 +46,8 @@ def app_env(tmp_path_factory, reference_dir) -> dict:
 
 @pytest.fixture(scope="session")
 def live_server(app_env):
-    """`python app.py` exactly as the README runs it (first run builds the demo registry)."""
+    """`python app.py` in demo mode (DEMO=1), as the README's `scripts/run --demo` runs it (first run builds
+    the demo registry)."""
     log_path = Path(app_env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log")
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=app_env, stdout=log,

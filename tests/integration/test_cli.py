@@ -109,3 +109,90 @@ def test_user_add_and_token_issue(env):
     assert token.stdout.strip() not in stored
     assert roles == [("dana.smith", "analyst")]
     assert_one_line_error(run(["token", "issue", "nobody"], env), "no user named")
+
+
+# --------------------------------------------------------------------------- demo data only when asked for
+
+
+def _serve_in_process(monkeypatch, env: dict, *argv: str) -> None:
+    """``python -m dashboard serve ARGV`` up to the point where it would start serving."""
+    import dashboard.server
+    from dashboard import cli
+
+    for name in ("DEMO", "DEMO_REGISTRATIONS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    served = []
+    monkeypatch.setattr(dashboard.server, "serve", lambda settings: served.append(settings))
+    assert cli.main(["serve", *argv]) == 0
+    assert len(served) == 1
+
+
+def _contents(env: dict) -> tuple[int, list[str]]:
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        registrants = conn.execute(sa.text("SELECT count(*) FROM registrant")).scalar()
+        users = [u for (u,) in conn.execute(sa.text("SELECT username FROM app_user ORDER BY username"))]
+    engine.dispose()
+    return registrants, users
+
+
+def test_a_real_deployment_gets_no_demo_data_or_demo_accounts(env, monkeypatch, capsys):
+    """The issue's steps: an empty database, a real administrator, then start-up."""
+    created = run(["user", "add", "jane.admin", "--role", "admin"], env, stdin="tawny-owl-lantern-quay\n")
+    assert created.returncode == 0, created.stderr
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "50"})
+    assert _contents(env) == (0, ["jane.admin"])
+    assert "demo-admin-2026" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("how", [{"DEMO": "1"}, {"args": "--demo"}])
+def test_demo_mode_is_refused_when_a_real_account_exists(env, how):
+    created = run(["user", "add", "jane.admin", "--role", "admin"], env, stdin="tawny-owl-lantern-quay\n")
+    assert created.returncode == 0, created.stderr
+    args = ["serve", "--demo"] if "args" in how else ["serve"]
+    result = run(args, {**env, "DEMO_REGISTRATIONS": "50", **{k: v for k, v in how.items() if k != "args"}})
+    assert_one_line_error(result, "jane.admin", "real")
+    assert _contents(env) == (0, ["jane.admin"])
+    # the demo command refuses too, even with --replace (which would wipe the real account)
+    for extra in ([], ["--replace"]):
+        assert_one_line_error(run(["demo", "--registrations", "50", *extra], env), "jane.admin")
+    assert _contents(env) == (0, ["jane.admin"])
+
+
+def test_demo_mode_is_refused_on_a_registry_with_registrations_and_no_demo_accounts(env, monkeypatch):
+    from dashboard.demo import DEMO_USERS
+
+    # a demo registry whose demo accounts were all removed stands in for real registrations
+    # made before any account existed
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "50", "DEMO": "1"})
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM login_session"))
+        conn.execute(sa.text("DELETE FROM api_token"))
+        conn.execute(sa.text("DELETE FROM app_user"))
+    engine.dispose()
+    result = run(["serve", "--demo"], {**env, "DEMO_REGISTRATIONS": "50"})
+    assert_one_line_error(result, "registrations")
+    assert len(DEMO_USERS) == 6 and _contents(env)[1] == []
+
+
+def test_demo_mode_on_a_fresh_database_builds_the_demo_once(env, monkeypatch, capsys):
+    from dashboard.demo import DEMO_USERS
+
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "50", "DEMO": "1"})
+    registrants, users = _contents(env)
+    assert registrants == 50 and users == sorted(u for u, _, _ in DEMO_USERS)
+    assert "demo-admin-2026" in capsys.readouterr().out
+    # started again in demo mode: the demo is served as it is, not rebuilt or refused
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "60"}, "--demo")
+    assert _contents(env) == (registrants, users)
+
+
+@pytest.mark.parametrize("password, says", [("123456789012", "too easy to guess"),
+                                            ("qwertyuiopas", "a common keyboard pattern"),
+                                            ("Staffordshire1", "the force's name")])
+def test_user_add_refuses_an_easily_guessed_password(env, password, says):
+    assert_one_line_error(run(["user", "add", "jane.admin", "--role", "admin"], env, stdin=password + "\n"), says)
+    assert _contents(env)[1] == []

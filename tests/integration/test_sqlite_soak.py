@@ -283,11 +283,11 @@ def reader(tally: Tally, plan: Plan, start: threading.Barrier, r: int, searches_
 
 @pytest.fixture
 def server(tmp_path, reference_dir):
-    """``python app.py`` as the README runs it: builds a small demo register, then serves with gunicorn."""
+    """``python app.py`` in demo mode, as the README runs it: builds a small demo register, then serves with gunicorn."""
     db = tmp_path / "soak.db"
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "soak-test-" + "s" * 40, "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS), "DEMO_SEED": "11",
+           "SECRET_KEY": "soak-test-" + "s" * 40, "DEMO": "1", "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS), "DEMO_SEED": "11",
            "PORT": str(port), "HOST": "127.0.0.1", "WEB_WORKERS": str(WEB_WORKERS), "WEB_THREADS": str(WEB_THREADS),
            # Every client here shares one address: the default (30 per hour) would answer most
            # registrations with 429, which is the limiter working, not what this test measures.

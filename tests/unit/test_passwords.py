@@ -61,3 +61,38 @@ def test_hashes_are_argon2id_and_verify():
     assert verify_password(digest, "correct-horse-battery")
     assert not verify_password(digest, "correct-horse-batterY")
     assert not verify_password("not a hash", "x")
+
+
+# --------------------------------------------------------------------------- strength (zxcvbn)
+
+
+@pytest.mark.parametrize("password, context, says", [
+    ("123456789012", (), "too easy to guess"),                      # 12 digits: ~15,000 guesses
+    ("qwertyuiopas", (), "a common keyboard pattern"),             # the top row of the keyboard
+    ("Staffordshire1", ("Staffordshire",), "the force's name"),    # the force's own name and a digit
+    ("abcdefghijklmn", (), "a sequence"),
+])
+def test_easily_guessed_passwords_are_refused_in_plain_words(password, context, says):
+    with pytest.raises(PasswordRejected) as caught:
+        check_password(password, "jane.admin", context=context)
+    message = str(caught.value)
+    assert says in message and "too easy to guess" in message
+    assert "zxcvbn" not in message and "score" not in message
+
+
+def test_the_username_counts_as_a_guessable_word():
+    with pytest.raises(PasswordRejected):
+        check_password("Hollingsworth7", "hollingsworth")  # contains the username (the older rule)
+    with pytest.raises(PasswordRejected, match="too easy to guess"):
+        check_password("Wolverhampton9", "j.wolverhampton")  # a part of the username
+
+
+def test_a_strong_password_passes_with_the_context_given():
+    check_password("tawny-owl-lantern-quay", "jane.admin", context=("Staffordshire",))
+
+
+def test_the_demo_passwords_pass_the_policy():
+    from dashboard.demo import DEMO_USERS
+
+    for username, _, password in DEMO_USERS:
+        check_password(password, username, context=("Staffordshire",))
