@@ -7,7 +7,7 @@ that verifies. Signed checkpoints appended to a file outside the database
 (``dashboard.security.audit_checkpoints``) anchor the newest rows, so cutting rows off the end
 is found too (``verify_log``).
 
-Rows written before the log was keyed (before revision 0009 of this code) were chained with a
+Rows written before the log was keyed (by earlier versions of this code) were chained with a
 plain SHA-256 (``row_digest`` without a key). They are kept as they are: the first checkpoint
 written after the upgrade names the last of them (``unkeyed_through``) under the key, and the
 first keyed row's HMAC covers that row's hash, so they cannot be rewritten unseen either. An

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+from pathlib import Path
 import subprocess
 import sys
 
@@ -267,3 +268,28 @@ def test_the_pages_integrity_check_finds_rows_cut_off_the_end(app, runtime):
     broken = json.dumps(callback(client, app, "audit-check-result.children", {"audit-check.n_clicks": 2}).get_json())
     assert "The log does not match its checkpoints." in broken
     assert f"rows after row {newest - 3} are missing" in broken
+
+
+def _append_many(path: str, worker: int) -> None:
+    key = audit.Anchor.from_secret(KEY).checkpoint_key
+    for i in range(40):
+        audit_checkpoints.append(Path(path), key, last_id=worker * 1000 + i, last_hash="ab" * 32, count=i,
+                                 unkeyed_through=0)
+
+
+def test_several_processes_append_checkpoints_without_losing_or_mixing_lines(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "shared.jsonl"
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_append_many, args=(str(path), w)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0] * 4
+    found = audit_checkpoints.read(path)
+    key = audit.Anchor.from_secret(KEY).checkpoint_key
+    assert found.unreadable == () and len(found.checkpoints) == 160
+    assert all(c.signed_by(key) for c in found.checkpoints)
+    assert sorted(c.last_id for c in found.checkpoints) == sorted(w * 1000 + i for w in range(4) for i in range(40))
