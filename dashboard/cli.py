@@ -409,7 +409,8 @@ def cmd_audit(args) -> int:
     c = result.chain
     unkeyed = f"; rows 1 to {c.unkeyed_through} were chained before the log was keyed" if c.unkeyed_through else ""
     print(f"ok  audit log in {where}: {c.rows_checked:,} rows intact (newest row {c.last_id or '-'}), "
-          f"agreeing with {result.checkpoints_checked:,} signed checkpoints{unkeyed}")
+          f"agreeing with {result.checkpoints_checked:,} signed checkpoint"
+          f"{'' if result.checkpoints_checked == 1 else 's'}{unkeyed}")
     try:
         audit.write_checkpoint(engine, anchor)
     except (audit.CheckpointError, OSError) as exc:

@@ -351,6 +351,9 @@ def verify_log(session: Session, anchor: Anchor | None = None, *, batch: int = 5
                 problems.append(f"checkpoint signature wrong on line {cp.line_no} of {anchor.checkpoint_file} "
                                 f"(row {cp.last_id}, {cp.at}): the file was edited, or AUDIT_KEY is not the key "
                                 "the log was written with")
+        if found.checkpoints and not signed:
+            problems.insert(0, f"none of the {len(found.checkpoints):,} checkpoints in {anchor.checkpoint_file} is "
+                               "signed with this AUDIT_KEY: the key is wrong, or the file was replaced")
         if newest_id is not None and not signed and not found.checkpoints:
             problems.append(f"no checkpoint in {anchor.checkpoint_file}: rows cut off the end of the log cannot be "
                             "ruled out (write one with 'python -m dashboard audit checkpoint' once the log is known good)")

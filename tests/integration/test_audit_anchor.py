@@ -132,6 +132,7 @@ def test_the_wrong_key_is_found(live, capsys, monkeypatch):
     code, text = verify(capsys, monkeypatch, AUDIT_KEY="a-different-key-" + "z" * 40)
     assert code == 1
     assert "checkpoint signature wrong" in text and "row 1 was rewritten" in text, text
+    assert "is signed with this AUDIT_KEY: the key is wrong" in text
 
 
 def test_an_edited_checkpoint_file_is_found(live, env, capsys):
