@@ -15,6 +15,7 @@ from dashboard.cache import init_cache
 from dashboard.components.shell import shell
 from dashboard.config import PROJECT_ROOT
 from dashboard.pages import all_pages, page_for_path
+from dashboard.request_errors import guard_callback_values, init_request_errors
 from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import filter_dependencies, guard
@@ -41,11 +42,11 @@ def _server(rt: Runtime) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=3600 * 12,
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         PROPAGATE_EXCEPTIONS=False,
     )
     server.json.sort_keys = False  # keep the documented field order; and sorting costs time on big answers
     server.extensions["ccr"] = rt
+    init_request_errors(server)  # after the config: it sets the request class and MAX_CONTENT_LENGTH
     init_cache(server)
     init_login(server)
     server.before_request(guard)
@@ -127,6 +128,7 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = _serve_layout
+    guard_callback_values(server)
     _register_router(app)
     for page in all_pages():
         if page.register_callbacks:

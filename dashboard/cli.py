@@ -1,5 +1,5 @@
 """Command line for operators: serve, demo, user add, token issue, crimes import, report weekly,
-retention run, registration erase, check.
+retention run, registration erase, audit verify, audit checkpoint, check.
 
 Every failure is one line on standard error and a non-zero exit status; never a traceback.
 """
@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument("--reason", required=True,
                        help="the owner's request, e.g. its ticket number (kept in the audit log; not the owner's details)")
 
+    audit_cmd = sub.add_parser("audit", help="the audit log's integrity (for cron: exits non-zero on any break)")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser("verify", help="check every row's keyed hash and link, and the log against every signed "
+                                        "checkpoint in AUDIT_CHECKPOINT_FILE; then append a new checkpoint if intact")
+    audit_sub.add_parser("checkpoint", help="append a signed checkpoint of the log as it is now to AUDIT_CHECKPOINT_FILE")
+
     sub.add_parser("check", help="validate configuration, reference data and database")
     return parser
 
@@ -101,12 +107,20 @@ def _read_password() -> str:
 
 def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: bool) -> None:
     from dashboard.demo import generate_demo
+    from dashboard.security import audit
 
     print(f"Building demo registry: {registrations:,} registrations, seed {seed}, up to {as_of} ...", flush=True)
     summary = generate_demo(
         rt.engine, rt.reference, seed=seed, registrations=registrations, as_of=as_of,
         pilot_start=rt.settings.pilot_start, public_launch=rt.settings.public_launch, replace=replace,
     )
+    checkpoints = rt.settings.audit_checkpoint_file
+    if replace and checkpoints is not None and checkpoints.exists():
+        # The old log is gone on purpose; its checkpoints are kept aside, not left to contradict the new one.
+        aside = checkpoints.with_name(f"{checkpoints.name}.replaced-{dt.datetime.now():%Y%m%d-%H%M%S}")
+        checkpoints.rename(aside)
+        print(f"  the old audit log's checkpoints were moved to {aside}")
+    audit.checkpoint_quietly(rt.engine)
     print(f"  {summary.registrations:,} registrations ({summary.withdrawn:,} withdrawn), {summary.cameras:,} cameras, "
           f"{summary.footage_requests:,} footage requests, {summary.audit_events:,} audit log rows, "
           f"in {summary.seconds:.1f} s")
@@ -403,6 +417,62 @@ def cmd_registration_erase(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    """``audit verify``: 0 when the chain and every checkpoint agree, 1 with one line per break found;
+    ``audit checkpoint``: append a signed checkpoint."""
+    from dashboard.registry.database import describe_url
+    from dashboard.security import audit
+
+    settings = load_settings()
+    engine = open_database_for_audit(settings)
+    anchor = audit.anchor_for(engine)
+    if args.audit_command == "checkpoint":
+        try:
+            cp = audit.write_checkpoint(engine, anchor)
+        except audit.CheckpointError as exc:
+            raise CommandError(str(exc)) from None
+        if cp is None:
+            print("the audit log is empty and already has checkpoints; no checkpoint written")
+        elif cp.last_id == 0:
+            print(f"checkpoint written to {anchor.checkpoint_file}: the audit log is empty (a new log)")
+        else:
+            print(f"checkpoint written to {anchor.checkpoint_file}: row {cp.last_id}, {cp.count:,} rows")
+        return 0
+    with engine.connect() as conn:
+        from sqlalchemy.orm import Session
+
+        with Session(bind=conn) as s:
+            result = audit.verify_log(s, anchor)
+    where = describe_url(settings.database_url)
+    if not result.intact:
+        print(f"AUDIT LOG BROKEN in {where} ({result.chain.rows_checked:,} rows read, "
+              f"{result.checkpoints_checked:,} signed checkpoints in {anchor.checkpoint_file}):", file=sys.stderr)
+        for line in result.describe():
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    c = result.chain
+    unkeyed = f"; rows 1 to {c.unkeyed_through} were chained before the log was keyed" if c.unkeyed_through else ""
+    print(f"ok  audit log in {where}: {c.rows_checked:,} rows intact (newest row {c.last_id or '-'}), "
+          f"agreeing with {result.checkpoints_checked:,} signed checkpoint"
+          f"{'' if result.checkpoints_checked == 1 else 's'}{unkeyed}")
+    try:
+        audit.write_checkpoint(engine, anchor)
+    except (audit.CheckpointError, OSError) as exc:
+        print(f"warning: no new checkpoint written: {exc}", file=sys.stderr)
+    return 0
+
+
+def open_database_for_audit(settings):
+    """The database as it is: not migrated (a check changes nothing), but at the code's schema."""
+    from dashboard.registry.database import current_revision, head_revision
+    from dashboard.runtime import open_database
+
+    engine = open_database(settings, migrate_schema=False)
+    if current_revision(engine) != head_revision():
+        raise CommandError("the database is not at the code's schema; start the app once to migrate it, then verify.")
+    return engine
+
+
 def cmd_check(_args) -> int:
     from dashboard.registry.database import current_revision, describe_url, head_revision
     from dashboard.registry.schema_rules import forbidden_columns
@@ -443,6 +513,7 @@ COMMANDS = {
     "report": cmd_report_weekly,
     "retention": cmd_retention_run,
     "registration": cmd_registration_erase,
+    "audit": cmd_audit,
 }
 
 

@@ -17,6 +17,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_MANIFEST = DATA_DIR / "reference_manifest.toml"
 DEFAULT_SQLITE_PATH = DATA_DIR / "registry.db"
 SECRET_KEY_FILE = DATA_DIR / "secret_key"
+AUDIT_KEY_FILE = DATA_DIR / "audit_key"
 
 # Placeholder values that people copy from examples; none of them is a secret.
 _WEAK_SECRETS = {"secret", "changeme", "change-me", "dev", "development", "test", "password", "xxx"}
@@ -66,6 +67,11 @@ class Settings:
     login_address_max_failures: int = 30
     trusted_proxies: int = 0
     session_cookie_secure: bool = False
+    # The audit log's anchor outside the database (promise 5): the key its rows' HMAC chain and the
+    # checkpoints are signed with, the append-only file the signed checkpoints go to, and how often.
+    audit_key: str = ""
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_every: int = 1000
     extra: dict = field(default_factory=dict)
 
     @property
@@ -218,6 +224,67 @@ def _secret_key(env: dict, *, create: bool) -> str:
     return key
 
 
+def _audit_key(env: dict, secret_key: str, *, create: bool) -> str:
+    """AUDIT_KEY, or in embedded mode a key generated once into ``data/audit_key``.
+
+    Kept apart from SECRET_KEY (which signs sessions and may be rotated): the audit key must stay
+    the same for the life of the log, since every row's hash and every checkpoint is made with it."""
+    raw = env.get("AUDIT_KEY")
+    if raw is not None and raw.strip():
+        key = raw.strip()
+        if key.lower() in _WEAK_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"AUDIT_KEY is too weak ({len(key)} characters); use at least {MIN_SECRET_KEY_LENGTH} random "
+                "characters, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(48))'.")
+        if key == secret_key:
+            raise ConfigError("AUDIT_KEY must differ from SECRET_KEY; generate a separate key for the audit log.")
+        return key
+    return embedded_audit_key(create=create)
+
+
+def embedded_audit_key(*, create: bool = True) -> str:
+    """The audit key kept in ``data/audit_key`` (made once, readable by its owner only)."""
+    if AUDIT_KEY_FILE.exists():
+        key = AUDIT_KEY_FILE.read_text().strip()
+        if len(key) >= MIN_SECRET_KEY_LENGTH:
+            return key
+        raise ConfigError(f"{AUDIT_KEY_FILE} is damaged; restore it from a backup (the audit log cannot be "
+                          "verified without it) or set AUDIT_KEY.")
+    key = secrets.token_urlsafe(48)
+    if not create:
+        return key
+    AUDIT_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    try:  # two processes starting at once: the first one's key wins, the other reads it
+        fd = os.open(AUDIT_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return embedded_audit_key(create=False)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return key
+
+
+def default_checkpoint_file(database_url: str) -> Path:
+    """Where the audit checkpoints go unless AUDIT_CHECKPOINT_FILE says: beside a SQLite database
+    file, else in the data folder named for the database (one file per log)."""
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        db = Path(database_url[len("sqlite:///"):])
+        return db.with_name(db.name + "-audit-checkpoints.jsonl")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", database_url.split("@")[-1]).strip("_") or "database"
+    return DATA_DIR / f"audit-checkpoints-{name}.jsonl"
+
+
+def _checkpoint_file(env: dict, database_url: str) -> Path:
+    raw = (env.get("AUDIT_CHECKPOINT_FILE") or "").strip()
+    path = Path(raw).expanduser() if raw else default_checkpoint_file(database_url)
+    if path.is_dir():
+        raise ConfigError(f"AUDIT_CHECKPOINT_FILE={path} is a folder; name a file (it is created and appended to).")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ConfigError(f"AUDIT_CHECKPOINT_FILE={path}: {path.parent} is not a folder.")
+    return path
+
+
 def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Settings:
     """Read and validate settings from ``env`` (default: ``os.environ``).
 
@@ -253,11 +320,13 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
     public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)
     if public_launch <= pilot_start:
         raise ConfigError(f"PUBLIC_LAUNCH ({public_launch}) must come after PILOT_START ({pilot_start}).")
+    database_url = _database_url(env)
+    secret_key = _secret_key(env, create=create_secret)
     return Settings(
-        database_url=_database_url(env),
+        database_url=database_url,
         reference_data_dir=_reference_dir(env),
         manifest_path=manifest.resolve(),
-        secret_key=_secret_key(env, create=create_secret),
+        secret_key=secret_key,
         k_min=_int(env, "K_MIN", 8, 2, 1000),
         disclosure_max_perturbation=max_perturbation,
         disclosure_variance=variance,
@@ -296,4 +365,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
         # The login cookie is sent only over HTTPS: by default when the public address is https.
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", public_base_url.startswith("https://")),
+        audit_key=_audit_key(env, secret_key, create=create_secret),
+        audit_checkpoint_file=_checkpoint_file(env, database_url),
+        audit_checkpoint_every=_int(env, "AUDIT_CHECKPOINT_EVERY", Settings.audit_checkpoint_every, 1, 1_000_000),
     )

@@ -35,7 +35,11 @@ def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
 
 
 def open_database(settings: Settings, *, migrate_schema: bool = True) -> Engine:
+    from dashboard.security import audit
+
     engine = make_engine(settings.database_url)
+    # Every audit row written or checked through this engine uses the audit key and checkpoint file.
+    audit.anchor_engine(engine, audit.Anchor.from_settings(settings))
     check_connection(engine)
     if migrate_schema:
         try:
@@ -52,4 +56,7 @@ def prepare(settings: Settings | None = None) -> Runtime:
     reference = load_reference_or_fail(settings)
     engine = open_database(settings)
     sessions = session_factory(engine)
+    from dashboard.security import audit
+
+    audit.checkpoint_quietly(engine)  # at each start-up: anchors the log as it is now, outside the database
     return Runtime(settings, reference, engine, sessions, CameraFinder(sessions), Disclosure.from_settings(settings))

@@ -223,9 +223,11 @@ def not_found(_exc):
 
 
 @blueprint.errorhandler(405)
-def not_allowed(_exc):
+def not_allowed(exc):
     response = jsonify(error="This method is not allowed on this route.")
     response.status_code = 405
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     return response
 
 

@@ -18,8 +18,10 @@ import orjson
 from flask import Response, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import BadRequest
 
 from dashboard.api.schemas import validation_context
+from dashboard.request_errors import TOO_DEEP, JSONTooDeep
 from dashboard.runtime_access import runtime
 
 
@@ -107,8 +109,16 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
         data: Any = {k: v for k, v in request.args.items()}
     else:
         if not request.is_json:
-            raise ApiError(415, "Send the request body as JSON (Content-Type: application/json).")
-        data = request.get_json(silent=True)
+            raise ApiError(415, "Send the request body as JSON (Content-Type: application/json).",
+                           [{"field": "request", "message": "expected Content-Type: application/json"}])
+        try:
+            data = request.get_json()
+        except JSONTooDeep:
+            raise ApiError(400, f"The request body could not be read: {TOO_DEEP}.",
+                           [{"field": "request", "message": TOO_DEEP}]) from None
+        except BadRequest:
+            raise ApiError(400, "The request body is not valid JSON.",
+                           [{"field": "request", "message": "not valid JSON"}]) from None
         if not isinstance(data, dict):
             raise ApiError(422, "The request body is not a JSON object.",
                            [{"field": "request", "message": "expected a JSON object"}])
@@ -207,10 +217,17 @@ def openapi_document(title: str, version: str) -> dict:
             params += _query_parameters(spec.query)
             op["responses"]["422"] = {"description": "Invalid parameters, with field errors",
                                       "content": {"application/json": {"schema": error_schema}}}
+        if spec.path_params:
+            op["responses"]["404"] = {"description": "No such item (or not yours)",
+                                      "content": {"application/json": {"schema": error_schema}}}
         if spec.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
-            op["responses"]["422"] = {"description": "Invalid body, with field errors",
-                                      "content": {"application/json": {"schema": error_schema}}}
+            for code, what in (("400", "The body is not valid JSON, or is nested too deeply"),
+                               ("413", "The body is larger than the limit (5 MB)"),
+                               ("415", "The body is not sent as application/json"),
+                               ("422", "Invalid body, with field errors")):
+                op["responses"][code] = {"description": what,
+                                         "content": {"application/json": {"schema": error_schema}}}
         if params:
             op["parameters"] = params
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

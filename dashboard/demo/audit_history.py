@@ -38,7 +38,7 @@ log. Deterministic for a given random generator and input.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -54,7 +54,7 @@ from dashboard.demo.places import BNG, LONLAT_DECIMALS, WGS84
 from dashboard.demo.writer import advance_id_sequences, insert_columns
 from dashboard.registry.casework import CENTRE_DECIMALS
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit import GENESIS_HASH, canonical_json, lock_chain
+from dashboard.security.audit import GENESIS_HASH, anchor_for, canonical_json, lock_chain
 
 US_PER_S = 1_000_000
 US_PER_MIN = 60 * US_PER_S
@@ -1046,14 +1046,15 @@ def write_history(conn: Connection, rows: AuditRows) -> int:
                                  "last_id": first_id + i - 1 if checked else None,
                                  "seconds": round(checked / CHAIN_ROWS_PER_S + 0.05, 3)})
     prevs, hashes = [], []
-    sha = hashlib.sha256
+    key = anchor_for(conn).chain_key
+    mac = hmac.digest
     users = ["null" if u is None else str(int(u)) for u in rows.user_id]
     # canonical_row, column by column (each value encoded once, not per row)
     for when, uid, name, role, action, case, reason, subjects, text in zip(
             times, users, *(_json_texts(c) for c in (rows.username, rows.role, rows.action, rows.case_ref,
                                                       rows.reason, rows.subject_ids, detail))):
-        digest = sha((prev + "|" + _ROW(action, case, text, when, reason, role, subjects, uid, name))
-                     .encode("utf-8")).hexdigest()
+        digest = mac(key, (prev + "|" + _ROW(action, case, text, when, reason, role, subjects, uid, name))
+                     .encode("utf-8"), "sha256").hex()
         prevs.append(prev)
         hashes.append(digest)
         prev = digest

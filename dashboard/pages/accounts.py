@@ -52,6 +52,11 @@ def _user_rows() -> list[dict]:
              "open_sessions": int(r.open_sessions), "tokens": int(r.tokens)} for r in frame.itertuples()]
 
 
+def _user_id(value) -> int | None:
+    """The selected user's id as the table stores it; anything else (a forged request) is no selection."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _panel(user_id: int | None):
     """Title, state line, role value, which buttons are disabled, and the token list of one user."""
     if user_id is None:
@@ -219,7 +224,7 @@ def register_callbacks(app) -> None:
         Input(SELECTED, "data"),
     )
     def show(user_id):
-        title, state, role, disabled, tokens = _panel(user_id)
+        title, state, role, disabled, tokens = _panel(_user_id(user_id))
         return (title, state, role, *disabled, tokens)
 
     @app.callback(
@@ -233,7 +238,7 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
     def act(*args):
-        user_id, role = args[-2], args[-1]
+        user_id, role = _user_id(args[-2]), args[-1]
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and not ctx.triggered[0]["value"]:
             return (no_update,) * (4 + len(PANEL_BUTTONS))  # a token list re-rendered, not a click

@@ -244,7 +244,8 @@ def layout(rt, _user) -> html.Div:
     ])
 
 
-def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
+def _check_view(result: audit.LogCheck, previous: dict | None) -> html.Div:
+    check = result.chain
     speed = (f"{_count(check.rows_checked, 'row')} checked in {check.elapsed_s:.2f} s "
              f"({check.rows_per_s:,.0f} rows a second)")
     before = []
@@ -255,9 +256,20 @@ def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
                          f"{'intact' if d.get('intact') else 'broken at row ' + str(d.get('first_broken_id'))}"
                          f"{', newest row ' + str(d['last_id']) if d.get('last_id') else ''}.",
                          className="small mb-0")]
-    if check.intact:
-        return html.Div([dbc.Alert([html.Strong("The chain is intact. "), f"{speed}; newest row {check.last_id or '–'}."],
+    anchored = (f" It agrees with {_count(result.checkpoints_checked, 'signed checkpoint')} kept outside the database."
+                if result.checkpoints_checked else "")
+    if result.intact:
+        return html.Div([dbc.Alert([html.Strong("The chain is intact. "), f"{speed}; newest row {check.last_id or '–'}.",
+                                    anchored],
                                    color="success", id="audit-check-ok", className="mb-2"), *before])
+    anchor_problems = [html.Li(p) for p in result.problems]
+    if check.intact:
+        return html.Div([dbc.Alert([
+            html.Strong("The log does not match its checkpoints. "),
+            html.Span("Every row links to the one before, but what is kept outside the database says otherwise:",
+                      id="audit-check-broken"),
+            html.Ul(anchor_problems, className="mb-1"), html.Span(f"{speed}.", className="small"),
+        ], color="danger", className="mb-2"), *before])
     content = audit.BROKEN_CONTENT in (check.problem or "")
     link = audit.BROKEN_LINK in (check.problem or "")
     what = []
@@ -272,7 +284,7 @@ def _check_view(check: audit.ChainCheck, previous: dict | None) -> html.Div:
         html.Strong("The chain is broken. "),
         html.Span(f"First broken row: {check.first_broken_id}", id="audit-check-broken"),
         f" ({uk_text(check.broken_at)}, {check.broken_username or 'no user'}, {check.broken_action}). ",
-        "What does not match:", html.Ul(what, className="mb-1"),
+        "What does not match:", html.Ul(what + anchor_problems, className="mb-1"),
         html.Span(f"{speed}; the check stops at the first break.", className="small"),
     ], color="danger", className="mb-2"), *before])
 
@@ -436,12 +448,14 @@ def register_callbacks(app) -> None:
         rt = runtime()
         with rt.sessions() as s:
             previous = audit_review.last_check(s)
-            result = audit.verify_chain(s)
+            result = audit.verify_log(s)
+        chain = result.chain
         with transaction(rt.sessions) as s:
             audit.record(s, current_user.actor, "audit_verified", detail={
-                "rows_checked": result.rows_checked, "intact": result.intact,
-                "first_broken_id": result.first_broken_id, "problem": result.problem, "last_id": result.last_id,
-                "seconds": round(result.elapsed_s, 3)})
+                "rows_checked": chain.rows_checked, "intact": result.intact,
+                "first_broken_id": chain.first_broken_id, "problem": chain.problem, "last_id": chain.last_id,
+                "seconds": round(chain.elapsed_s, 3), "checkpoints": result.checkpoints_checked,
+                "checkpoint_problems": list(result.problems[:20])})
         return _check_view(result, previous)
 
 

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from dashboard import ids
 from dashboard.pages import page_for_component, page_for_path
+from dashboard.request_errors import TOO_DEEP, loads
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    # The public side: registering, the owner's private link, campaign QR links.
@@ -140,7 +141,11 @@ def _api_route_or_refusal(path: str) -> Response | None:
         return None
     wrong_method = request.routing_exception
     if isinstance(wrong_method, MethodNotAllowed) and _api_rule_matches(path, wrong_method.valid_methods or ()):
-        return _denied(405, "This method is not allowed on this route.")
+        refused = _denied(405, "This method is not allowed on this route.")
+        # The methods the API route itself takes (not the dashboard's catch-all page route's).
+        refused.headers["Allow"] = ", ".join(sorted(m for m in wrong_method.valid_methods
+                                                    if _api_rule_matches(path, (m,))))
+        return refused
     return _denied(404, "No such API route.")
 
 
@@ -158,9 +163,10 @@ def guard() -> Response | None:
         return redirect(f"/login?next={quote(target)}")
     if path == CALLBACK_PATH:
         try:
-            body = json.loads(request.get_data(cache=True) or b"{}")
-        except ValueError:
-            return _denied(400, "Malformed callback request.")
+            body = loads(request.get_data(cache=True) or b"{}")
+        except ValueError as exc:
+            detail = str(exc) if str(exc) == TOO_DEEP else "the body is not valid JSON"
+            return _denied(400, f"Malformed callback request: {detail}.")
         if not isinstance(body, dict) or not callback_allowed(body, current_role()):
             return _denied(403, "Your role may not use this.")
         known = current_app.extensions.get("ccr_callbacks")

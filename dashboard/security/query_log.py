@@ -57,7 +57,7 @@ def _callback_entry(status: int) -> tuple[str, dict] | None:
         return None
     try:
         body = json.loads(request.get_data(cache=True) or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # refused by the access guard already
         return None
     if not isinstance(body, dict) or not callback_allowed(body, role):
         return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 
 import sqlalchemy as sa
@@ -24,18 +25,22 @@ def _write_three(engine):
 
 
 def test_rows_chain_from_genesis_and_verify(engine):
+    secret = "audit-key-for-this-test-" + "x" * 20
+    audit.anchor_engine(engine, audit.Anchor.from_secret(secret))
     _write_three(engine)
     with session_factory(engine)() as s:
         rows = s.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [r.action for r in rows] == ["search", "reveal_contact", "erasure"]
         assert rows[0].prev_hash == "0" * 64
         assert [r.prev_hash for r in rows[1:]] == [r.row_hash for r in rows[:-1]]
-        # The first hash, recomputed by hand from its documented recipe.
+        # The first hash, recomputed by hand from its documented recipe: an HMAC-SHA-256 under the chain key,
+        # itself the HMAC of a fixed label under AUDIT_KEY.
         fields = {"occurred_at": "2026-06-01T10:00:00.000000+00:00", "user_id": 3, "username": "officer.one",
                   "role": "officer", "action": "search", "case_ref": "CR-1", "reason": "burglary",
                   "subject_ids": None, "detail": '{"radius_m":200}'}
-        by_hand = hashlib.sha256(("0" * 64 + "|" + json.dumps(fields, sort_keys=True, separators=(",", ":")))
-                                 .encode()).hexdigest()
+        chain_key = hmac.new(secret.encode(), b"ccr audit chain v1", hashlib.sha256).digest()
+        by_hand = hmac.new(chain_key, ("0" * 64 + "|" + json.dumps(fields, sort_keys=True, separators=(",", ":")))
+                           .encode(), hashlib.sha256).hexdigest()
         assert rows[0].row_hash == by_hand
         assert audit.verify_chain(s) == audit.ChainCheck(rows_checked=3, first_broken_id=None)
 

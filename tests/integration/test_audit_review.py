@@ -344,9 +344,10 @@ def test_a_deleted_row_breaks_the_link_of_the_next_one(engine):
 
 def test_a_row_rewritten_with_a_fresh_hash_breaks_the_next_rows_link(engine):
     ids = _five(engine)
-    with session_factory(engine)() as s:  # the new hash, by the recipe record() uses
+    with session_factory(engine)() as s:  # the new hash, by the recipe record() uses, key and all (an insider)
         row = s.get(AuditEvent, ids[1])
-        new_hash = audit.row_digest(row.prev_hash, {**audit._fields(vars(row)), "reason": "routine"})
+        new_hash = audit.row_digest(row.prev_hash, {**audit._fields(vars(row)), "reason": "routine"},
+                                    audit.anchor_for(s).chain_key)
     with engine.begin() as conn:
         _unguard(conn)
         conn.execute(sa.text("UPDATE audit_event SET reason = 'routine', row_hash = :h WHERE id = :id"),
