@@ -64,6 +64,10 @@ class Settings:
     login_window_minutes: int = 15
     trusted_proxies: int = 0
     session_cookie_secure: bool = False
+    # Officers' casework (issue 15): how long a logged search lets its officer reveal contacts of and
+    # request footage from the cameras it found, and how many searches one officer may run.
+    search_valid_days: int = 30
+    search_rate_limit: str = "10 per minute; 60 per hour"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -288,4 +292,6 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
         # The login cookie is sent only over HTTPS; set it when the app is served over TLS.
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
+        search_valid_days=_int(env, "SEARCH_VALID_DAYS", Settings.search_valid_days, 1, 365),
+        search_rate_limit=_rate_limit(env, "SEARCH_RATE_LIMIT", Settings.search_rate_limit),
     )

@@ -110,8 +110,10 @@ def create_requests(body: RequestCreate):
                 s, current_user.actor, case_ref=body.case_ref, reason=body.reason, camera_ids=body.camera_ids,
                 incident_lat=point.lat, incident_lon=point.lon, incident_district_code=point.district_code,
                 crime_category=body.crime_category, incident_from=body.incident_from, incident_to=body.incident_to,
-                now=utcnow())
+                now=utcnow(), search_valid_days=rt.settings.search_valid_days)
             out = [_request_out(r) for r in created]
+    except casework.CaseworkRefused as exc:  # logged: cameras not found by this officer's searches in the case
+        raise ApiError(403, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     except casework.CaseworkError as exc:
         raise ApiError(422, "The requests were not created.", [{"field": exc.field, "message": str(exc)}]) from None
     return RequestList(case_ref=body.case_ref, count=len(out), requests=out)

@@ -1,0 +1,236 @@
+"""Issue 15, officers and contact details, attacked as a penetration tester would: requests,
+reveals and exports only for cameras the same officer's own searches in the same case returned;
+cases belong to their officer; every refusal logged. Over the API with bearer tokens and through
+forged Dash callback bodies (POST /_dash-update-component), on a small demo registry."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.registry import casework
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site, User, utcnow
+from dashboard.security import audit
+from dashboard.security.accounts import issue_token
+from tests.integration.conftest import login
+
+REASON = "Burglary reported at a house in this street overnight"
+CASE = "CR-2026-015001"
+
+
+@pytest.fixture
+def demo(runtime, reference):
+    """The app over a 400-registration demo (its officers' cases and requests) plus officer1 of
+    the conftest, with a bearer token for officer1."""
+    from dashboard.application import create_app
+    from dashboard.demo import generate_demo
+
+    generate_demo(runtime.engine, reference, seed=11, registrations=400, as_of=dt.date(2026, 11, 29),
+                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    with transaction(runtime.sessions) as s:
+        token = issue_token(s, "officer1")
+    app = create_app(runtime)
+    app.server.config["TESTING"] = True
+    return app, {"Authorization": f"Bearer {token}"}
+
+
+def _active_cameras(runtime, n: int) -> list[int]:
+    with runtime.sessions() as s:
+        return list(s.scalars(
+            sa.select(Camera.id).join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+            .where(Registrant.status == "active", Camera.active.is_(True), Site.lat.is_not(None))
+            .order_by(Camera.id).limit(n)))
+
+
+def _site(runtime) -> tuple[float, float]:
+    with runtime.sessions() as s:
+        return s.execute(sa.select(Site.lat, Site.lon).where(Site.lat.is_not(None)).order_by(Site.id).limit(1)).one()
+
+
+def _actor(runtime, username: str) -> audit.Actor:
+    with runtime.sessions() as s:
+        user = s.scalar(sa.select(User).where(User.username == username))
+        return audit.Actor(user.id, user.username, user.role)
+
+
+def _events(runtime, action: str) -> list[AuditEvent]:
+    with runtime.sessions() as s:
+        return list(s.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def _requests_of(runtime, username: str) -> int:
+    with runtime.sessions() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(FootageRequest).join(
+            User, User.id == FootageRequest.requested_by_id).where(User.username == username))
+
+
+def _request_body(camera_ids, lat, lon, case=CASE) -> dict:
+    return {"case_ref": case, "reason": REASON, "camera_ids": camera_ids, "incident_lat": lat, "incident_lon": lon,
+            "incident_from": "2026-11-20T21:00", "incident_to": "2026-11-20T22:00"}
+
+
+def _callback(client, app, output_prefix: str, values: dict, trigger: str):
+    key = next(k for k in app.callback_map if k.strip(".").startswith(output_prefix))
+    spec = app.callback_map[key]
+    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...")]
+
+    def fill(items):
+        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+                for i in items]
+
+    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
+            "state": fill(spec["state"]), "changedPropIds": [trigger]}
+    return client.post("/_dash-update-component", json=body)
+
+
+# --------------------------------------------------------------------------- 1. contacts without a search
+
+
+def test_api_requests_for_cameras_no_search_of_mine_found_are_refused_logged_and_disclose_nothing(demo, runtime):
+    app, auth = demo
+    client = app.server.test_client()
+    cameras = _active_cameras(runtime, 5)
+    lat, lon = _site(runtime)
+
+    # The issue's attack: arbitrary camera ids, no search, under a fresh case reference.
+    answer = client.post("/api/v1/requests", headers=auth, json=_request_body(cameras, lat, lon))
+    assert answer.status_code == 403, answer.get_json()
+    message = answer.get_json()["errors"][0]["message"]
+    assert message.startswith(f"Cameras {', '.join(map(str, cameras))} were not found by your searches in case {CASE}")
+    assert _requests_of(runtime, "officer1") == 0
+    [refused] = _events(runtime, "request_refused")
+    assert (refused.username, refused.case_ref, refused.reason) == ("officer1", CASE, REASON)
+    assert json.loads(refused.subject_ids) == [str(c) for c in cameras]
+    assert json.loads(refused.detail)["not_searched"] == cameras
+    # ... and the case's CSV holds nobody's contact details.
+    export = _callback(app.server.test_client(), app, "cases-download.data", {
+        "cases-list.selectedRows": [{"case_ref": CASE}], "cases-export-reason.value": REASON}, "cases-export.n_clicks")
+    assert "ann" not in export.get_data(as_text=True).lower()
+
+    # A search in another case does not open this one; another officer's search in this case neither.
+    near = client.get("/api/v1/cameras/near", headers=auth, query_string={
+        "lat": lat, "lon": lon, "radius_m": 300, "at": "2026-11-20T21:30", "case_ref": "CR-2026-015999",
+        "reason": REASON}).get_json()
+    found = [c["camera_id"] for c in near["cameras"]][:3]
+    assert found
+    with transaction(runtime.sessions) as s:
+        casework.log_search(s, _actor(runtime, "officer.demo"), case_ref=CASE, reason=REASON, lat=lat, lon=lon,
+                            radius_m=300, incident_at=None, result_count=len(found), source="api", camera_ids=found)
+    again = client.post("/api/v1/requests", headers=auth, json=_request_body(found, lat, lon))
+    assert again.status_code == 403 and _requests_of(runtime, "officer1") == 0
+    assert len(_events(runtime, "request_refused")) == 2
+
+    # The honest path: search in this case, then ask the owners of what it found.
+    near = client.get("/api/v1/cameras/near", headers=auth, query_string={
+        "lat": lat, "lon": lon, "radius_m": 300, "at": "2026-11-20T21:30", "case_ref": CASE, "reason": REASON})
+    found = [c["camera_id"] for c in near.get_json()["cameras"]][:3]
+    made = client.post("/api/v1/requests", headers=auth, json=_request_body(found, lat, lon))
+    assert made.status_code == 201, made.get_json()
+    assert _requests_of(runtime, "officer1") == len(found)
+    # One camera more than the search found is refused whole.
+    outside = sorted(set(_active_cameras(runtime, 400)) - set(c["camera_id"] for c in near.get_json()["cameras"]))[0]
+    mixed = client.post("/api/v1/requests", headers=auth, json=_request_body([outside], lat, lon))
+    assert mixed.status_code == 403 and str(outside) in mixed.get_json()["errors"][0]["message"]
+
+
+def test_a_search_older_than_the_validity_period_no_longer_opens_contacts(demo, runtime):
+    cameras = _active_cameras(runtime, 2)
+    officer = _actor(runtime, "officer1")
+    with transaction(runtime.sessions) as s:
+        casework.log_search(s, officer, case_ref=CASE, reason=REASON, lat=52.8, lon=-2.1, radius_m=200,
+                            incident_at=None, result_count=2, source="api", camera_ids=cameras)
+    later = utcnow() + dt.timedelta(days=casework.SEARCH_VALID_DAYS, hours=1)
+    with runtime.sessions() as s, pytest.raises(casework.CaseworkRefused, match="in the last 30 days"):
+        casework.reveal_contacts(s, officer, case_ref=CASE, reason=REASON, camera_ids=cameras, now=later)
+    kwargs = dict(case_ref=CASE, reason=REASON, camera_ids=cameras, incident_lat=52.8, incident_lon=-2.1,
+                  incident_district_code=None, crime_category=None, incident_from=later - dt.timedelta(hours=2),
+                  incident_to=later - dt.timedelta(hours=1), now=later)
+    with runtime.sessions() as s, pytest.raises(casework.CaseworkRefused):
+        casework.create_requests(s, officer, **kwargs)
+    assert [e.action for e in _events(runtime, "reveal_refused") + _events(runtime, "request_refused")] == [
+        "reveal_refused", "request_refused"]
+    # A longer configured period lets the same search serve.
+    with transaction(runtime.sessions) as s:
+        shown = casework.reveal_contacts(s, officer, case_ref=CASE, reason=REASON, camera_ids=cameras, now=later,
+                                         search_valid_days=60)
+        assert shown["camera_id"].tolist() == cameras
+        assert len(casework.create_requests(s, officer, search_valid_days=60, **kwargs)) == 2
+
+
+def test_forged_reveal_and_request_callbacks_are_refused_and_logged(demo, runtime):
+    app, _auth = demo
+    client = app.server.test_client()
+    login(client, "officer")
+    cameras = _active_cameras(runtime, 3)
+    with runtime.sessions() as s:  # a search by another officer, whose id an attacker puts in the page's store
+        theirs = s.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "search",
+                                                         AuditEvent.username == "officer.demo").limit(1))
+    rows = [{"camera_id": c} for c in cameras]
+    context = {"search_id": theirs, "case_ref": CASE, "lat": 52.8, "lon": -2.1, "district": None,
+               "at": "2026-11-20T21:30:00+00:00"}
+    reveal = _callback(client, app, "search-contacts.children", {
+        "search-grid.selectedRows": rows, "search-context.data": context, "search-reveal.n_clicks": 1},
+        "search-reveal.n_clicks")
+    assert reveal.status_code == 200
+    text = reveal.get_data(as_text=True)
+    assert "That search is not one of yours" in text and "@" not in text  # no email address shown
+    ask = _callback(client, app, "search-request-msg.children", {
+        "search-grid.selectedRows": rows, "search-context.data": context, "search-request.n_clicks": 1},
+        "search-request.n_clicks")
+    assert "That search is not one of yours" in ask.get_data(as_text=True)
+    assert _requests_of(runtime, "officer1") == 0
+    assert [(e.username, json.loads(e.subject_ids), json.loads(e.detail)["why"])
+            for e in _events(runtime, "reveal_refused") + _events(runtime, "request_refused")] == [
+        ("officer1", [str(c) for c in cameras], "not_your_search")] * 2
+    assert not _events(runtime, "reveal_contact") or all(e.username != "officer1"
+                                                         for e in _events(runtime, "reveal_contact"))
+
+
+# --------------------------------------------------------------------------- 2. another officer's case
+
+
+def test_a_forged_download_of_another_officers_case_is_refused_like_an_unknown_case_and_logged(demo, runtime):
+    app, _auth = demo
+    client = app.server.test_client()
+    login(client, "officer")
+    with runtime.sessions() as s:
+        theirs = s.scalar(sa.select(FootageRequest.case_ref).join(User, User.id == FootageRequest.requested_by_id)
+                          .where(User.username == "officer.demo").limit(1))
+    assert theirs
+    answers = {}
+    for case in (theirs, "CR-2026-999999"):
+        response = _callback(client, app, "cases-download.data", {
+            "cases-list.selectedRows": [{"case_ref": case}], "cases-export-reason.value": REASON},
+            "cases-export.n_clicks")
+        assert response.status_code == 200
+        body = response.get_json()["response"]
+        assert "cases-download" not in body  # no file
+        answers[case] = json.dumps(body).replace(case, "<case>")
+    assert answers[theirs] == answers["CR-2026-999999"]  # the answer does not tell which case exists
+    assert "You have no footage requests in case <case> to export" in answers[theirs]
+    refused = _events(runtime, "export_refused")
+    assert [(e.username, e.case_ref, e.reason, json.loads(e.detail)["why"]) for e in refused] == [
+        ("officer1", theirs, REASON, "no_case"), ("officer1", "CR-2026-999999", REASON, "no_case")]
+    assert all(e.username != "officer1" for e in _events(runtime, "export"))
+
+
+def test_an_officer_exports_only_their_own_requests_in_a_shared_case_reference(demo, runtime):
+    cameras = _active_cameras(runtime, 3)
+    now = utcnow()
+    made = {}
+    for username, mine in (("officer1", cameras[:2]), ("officer.demo", cameras[2:])):
+        actor = _actor(runtime, username)
+        with transaction(runtime.sessions) as s:
+            casework.log_search(s, actor, case_ref=CASE, reason=REASON, lat=52.8, lon=-2.1, radius_m=200,
+                                incident_at=None, result_count=len(mine), source="page", camera_ids=mine)
+            made[username] = [r.id for r in casework.create_requests(
+                s, actor, case_ref=CASE, reason=REASON, camera_ids=mine, incident_lat=52.8, incident_lon=-2.1,
+                incident_district_code=None, crime_category=None, incident_from=now - dt.timedelta(hours=2),
+                incident_to=now - dt.timedelta(hours=1), now=now)]
+    with transaction(runtime.sessions) as s:
+        text = casework.export_case_csv(s, _actor(runtime, "officer1"), case_ref=CASE, reason=REASON)
+    exported = [line.split(",")[0] for line in text.strip().splitlines()[1:]]
+    assert exported == [str(i) for i in made["officer1"]]
