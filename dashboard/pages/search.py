@@ -210,8 +210,15 @@ def register_callbacks(app) -> None:
         req = SearchRequest(point["lat"], point["lon"], point["easting_m"], point["northing_m"], query.radius_m,
                             query.at, query.case_ref, query.reason)
         now = utcnow()
-        with transaction(rt.sessions) as s:
-            outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now)
+        try:
+            with transaction(rt.sessions) as s:
+                outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now,
+                                       quota=rt.search_quota)
+        except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged
+            summary = dbc.Alert([html.Strong("The search was not run: "), str(exc)], color="danger",
+                                id="search-error-summary")
+            bad_reason = exc.field == "reason"
+            return ([], [], summary, False, "", bad_reason, str(exc) if bad_reason else "", False, "", None, None, [])
         results = outcome.results
         in_view = int((results["in_view"] == "yes").sum()) if len(results) else 0
         summary = dbc.Alert(

@@ -146,9 +146,12 @@ class CameraFinder:
 
 
 def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: SearchRequest, *, source: str,
-                 now: dt.datetime) -> SearchOutcome:
-    """Search, then log the search (who, when, centre, radius, case, reason, results) in ``session``."""
+                 now: dt.datetime, quota: Callable[[int], str | None] | None) -> SearchOutcome:
+    """Admit the search (its reason, the officer's search limit ``quota``: ``casework.admit_search``,
+    which logs a refusal and raises ``casework.CaseworkRefused``), search, then log the search (who,
+    when, centre, radius, case, reason, results) in ``session``."""
     started = time.perf_counter()
+    casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
     results = finder.find(req, now)
     event = casework.log_search(
         session, actor, case_ref=req.case_ref, reason=req.reason, lat=req.lat, lon=req.lon,

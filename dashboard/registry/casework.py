@@ -30,7 +30,7 @@ import io
 import json
 import math
 import numbers
-from typing import Iterable, NoReturn
+from typing import Callable, Iterable, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
+from dashboard.registry.search_reasons import reason_problem
 from dashboard.registry.vocab import REQUEST_STATUSES
 from dashboard.security import audit
 
@@ -278,6 +279,31 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- searches and reveals
+
+
+def admit_search(session: Session, actor: audit.Actor, *, case_ref: str, reason: str,
+                 quota: Callable[[int], str | None] | None) -> None:
+    """Let a search run, or refuse it before it runs and log the refusal (``search_refused``).
+
+    Refused: a reason that does not read like one (``search_reasons.reason_problem``: field
+    ``reason``, why ``reason``); more searches than the officer's limit (``quota(user_id)``
+    returns the limit passed, e.g. "10 per 1 minute", or None while within it: field
+    ``request``, why ``rate_limit``). The reason is judged first, so a refused reason does not
+    use up the officer's searches. ``quota`` None: no limit (tools and tests).
+    """
+    _user(session, actor, None, "search the register")
+    case = _case_ref(case_ref)
+    why = _reason(reason)
+    problem = reason_problem(why)
+    if problem:
+        refuse(session, actor, "search_refused", field="reason", why="reason", case_ref=case, reason=why,
+               message=problem)
+    over = quota(int(actor.user_id)) if quota is not None else None
+    if over:
+        refuse(session, actor, "search_refused", field="request", why="rate_limit", case_ref=case, reason=why,
+               detail={"limit": over},
+               message=f"You have reached the limit of {over} searches; wait and search again. "
+                       "Refused searches are recorded.")
 
 
 def log_search(

@@ -234,3 +234,70 @@ def test_an_officer_exports_only_their_own_requests_in_a_shared_case_reference(d
         text = casework.export_case_csv(s, _actor(runtime, "officer1"), case_ref=CASE, reason=REASON)
     exported = [line.split(",")[0] for line in text.strip().splitlines()[1:]]
     assert exported == [str(i) for i in made["officer1"]]
+
+
+# --------------------------------------------------------------------------- 3. search volume and reasons
+
+
+def _near(client, auth, lat, lon, reason, case=CASE, radius=1000):
+    return client.get("/api/v1/cameras/near", headers=auth, query_string={
+        "lat": lat, "lon": lon, "radius_m": radius, "at": "2026-11-20T21:30", "case_ref": case, "reason": reason})
+
+
+def _flags(runtime, reference):
+    from dashboard.security import audit_flags
+    from dashboard.security.audit_review import AuditFilter, UK
+    from dashboard.security.search_places import SearchPlaces
+
+    today = dt.datetime.now(UK).date()
+    with runtime.sessions() as s:
+        return audit_flags.review_flags(s, AuditFilter(today - dt.timedelta(days=1), today), utcnow(),
+                                        SearchPlaces(reference)).flags
+
+
+def test_the_issues_thirty_junk_searches_are_refused_logged_and_flagged(demo, runtime, reference):
+    app, auth = demo
+    client = app.server.test_client()
+    lat, lon = _site(runtime)
+    answers = [_near(client, auth, lat, lon, "aaaaaaaaaa") for _ in range(30)]
+    assert {a.status_code for a in answers} == {422}
+    assert answers[0].get_json()["errors"] == [{"field": "reason", "message": (
+        "Write the reason in words, at least 3 of them: say what happened and why these cameras may help.")}]
+    assert not [e for e in _events(runtime, "search") if e.username == "officer1"]
+    refused = _events(runtime, "search_refused")
+    assert len(refused) == 30 and {(e.username, e.case_ref, e.reason) for e in refused} == {
+        ("officer1", CASE, "aaaaaaaaaa")}
+    assert {json.loads(e.detail)["why"] for e in refused} == {"reason"}
+    [flag] = [f for f in _flags(runtime, reference) if f.kind == "refused"]
+    assert flag.users == ("officer1",) and flag.case_refs == (CASE,) and len(flag.row_ids) == 30
+    assert "was refused 30 searches" in flag.why and "a reason that says nothing (30)" in flag.why
+
+
+def test_searches_past_the_officers_limit_are_refused_with_429_logged_and_flagged(demo, runtime, reference):
+    app, auth = demo
+    client = app.server.test_client()
+    lat, lon = _site(runtime)
+    assert runtime.settings.search_rate_limit == "10 per minute; 60 per hour"
+    answers = [_near(client, auth, lat, lon, REASON).status_code for _ in range(12)]
+    assert answers == [200] * 10 + [429] * 2
+    # The page counts against the same limit: its search callback is refused too, with the message.
+    page = app.server.test_client()
+    login(page, "officer")
+    point = {"lat": lat, "lon": lon, "easting_m": 0.0, "northing_m": 0.0, "district": None, "label": "here"}
+    shown = _callback(page, app, "search-grid.rowData", {
+        "search-point.data": point, "search-when.value": "2026-11-20T21:30", "search-radius.value": 200,
+        "search-case.value": CASE, "search-reason.value": REASON}, "search-submit.n_clicks")
+    assert shown.status_code == 200
+    assert "You have reached the limit of 10 per 1 minute searches" in shown.get_data(as_text=True)
+    # Another officer has their own limit.
+    with transaction(runtime.sessions) as s:
+        other = {"Authorization": f"Bearer {issue_token(s, 'officer.demo')}"}
+    assert _near(client, other, lat, lon, REASON).status_code == 200
+    refused = _events(runtime, "search_refused")
+    assert [(e.username, json.loads(e.detail)["why"], json.loads(e.detail)["limit"]) for e in refused] == [
+        ("officer1", "rate_limit", "10 per 1 minute")] * 3
+    assert len([e for e in _events(runtime, "search") if e.username == "officer1"]) == 10
+    [flag] = [f for f in _flags(runtime, reference) if f.kind == "refused"]
+    assert flag.users == ("officer1",) and "over the search limit (3)" in flag.why
+    doc = client.get("/api/v1/openapi.json", headers=auth).get_json()
+    assert "429" in doc["paths"]["/api/v1/cameras/near"]["get"]["responses"]
