@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "role_changed": "Role changed",
     "password_reset": "Password reset",
     "token_issued": "API token issued",
+    "token_refused": "API token refused (wrong password)",
     "token_revoked": "API token revoked",
     "aggregate_query": "Figures asked for",
     "aggregate_export": "Figures exported",

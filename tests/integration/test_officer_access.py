@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -301,3 +302,60 @@ def test_searches_past_the_officers_limit_are_refused_with_429_logged_and_flagge
     assert flag.users == ("officer1",) and "over the search limit (3)" in flag.why
     doc = client.get("/api/v1/openapi.json", headers=auth).get_json()
     assert "429" in doc["paths"]["/api/v1/cameras/near"]["get"]["responses"]
+
+
+# --------------------------------------------------------------------------- 4. tokens minted for others
+
+
+def test_no_one_can_issue_a_token_for_someone_else_and_a_token_is_issued_only_on_its_owners_password(app, runtime):
+    from dashboard.security import accounts
+    from tests.dash_requests import component_props, router_body
+    from tests.integration.conftest import PASSWORD
+
+    # The administrator's page has no way to mint an officer's token any more, nor has the domain.
+    admin = app.server.test_client()
+    login(admin, "admin")
+    drawn = component_props(admin.post("/_dash-update-component", json=router_body("/accounts")).get_json())
+    assert "accounts-issue" not in drawn and not hasattr(accounts, "issue_token_for")
+
+    # An officer issues their own token on their account page, after typing their password again.
+    officer = app.server.test_client()
+    login(officer, "officer")
+    assert officer.get("/account").status_code == 200
+    wrong = _callback(officer, app, "account-issue-msg.children", {
+        "account-issue.n_clicks": 1, "account-password.value": "not-my-password-at-all"}, "account-issue.n_clicks")
+    assert "That is not your password; no token was issued." in wrong.get_data(as_text=True)
+    right = _callback(officer, app, "account-issue-msg.children", {
+        "account-issue.n_clicks": 2, "account-password.value": PASSWORD}, "account-issue.n_clicks")
+    token = re.search(r"ccr_[A-Za-z0-9_-]+", right.get_data(as_text=True)).group(0)
+    issued = _events(runtime, "token_issued")
+    assert [(e.user_id, e.username, json.loads(e.detail)["via"]) for e in issued] == [
+        (_actor(runtime, "officer1").user_id, "officer1", "account page")]
+    assert [(e.username, json.loads(e.detail)["why"]) for e in _events(runtime, "token_refused")] == [
+        ("officer1", "wrong_password")]
+    listed = app.server.test_client().get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"},
+                                          query_string={"case_ref": CASE})
+    assert listed.status_code == 200  # the token acts as its owner, an officer
+
+    # An administrator's own token is theirs: it cannot search as an officer.
+    admin_token = _callback(admin, app, "account-issue-msg.children", {
+        "account-issue.n_clicks": 1, "account-password.value": PASSWORD}, "account-issue.n_clicks")
+    assert "ccr_" in admin_token.get_data(as_text=True)
+    with runtime.sessions() as s:
+        owners = s.execute(sa.select(User.username).join(accounts.ApiToken, accounts.ApiToken.user_id == User.id)
+                           .order_by(accounts.ApiToken.id)).scalars().all()
+    assert owners == ["officer1", "admin1"]
+
+
+def test_wrong_passwords_for_a_token_are_throttled(runtime):
+    from dashboard.security import accounts
+    from tests.integration.conftest import PASSWORD
+
+    officer = _actor(runtime, "officer1")
+    for _ in range(accounts.TOKEN_MAX_FAILURES):
+        with runtime.sessions() as s, pytest.raises(accounts.TokenRefused, match="not your password"):
+            accounts.issue_own_token(s, officer, "a-wrong-guess-here", via="test")
+    with runtime.sessions() as s, pytest.raises(accounts.TokenRefused, match="Too many wrong passwords"):
+        accounts.issue_own_token(s, officer, PASSWORD, via="test")  # even the right one, for now
+    assert [json.loads(e.detail)["why"] for e in _events(runtime, "token_refused")] == (
+        ["wrong_password"] * accounts.TOKEN_MAX_FAILURES + ["throttled"])
