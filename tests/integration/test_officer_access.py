@@ -41,8 +41,8 @@ def demo(runtime, reference):
 def _active_cameras(runtime, n: int) -> list[int]:
     with runtime.sessions() as s:
         return list(s.scalars(
-            sa.select(Camera.id).join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
-            .where(Registrant.status == "active", Camera.active.is_(True), Site.lat.is_not(None))
+            sa.select(Camera.id).join(Site, Site.id == Camera.site_id)
+            .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.status == "active", Camera.active.is_(True), Site.lat.is_not(None))
             .order_by(Camera.id).limit(n)))
 
 
