@@ -60,10 +60,11 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
     def issue(_clicks, password):
+        if not isinstance(password, str) or not password:
+            return dbc.Alert("Type your password to issue a token.", color="warning", className="mb-0"), no_update, ""
         try:
             with transaction(runtime().sessions) as s:
-                token = accounts.issue_own_token(s, current_user.actor, password if isinstance(password, str) else "",
-                                                 via="account page")
+                token = accounts.issue_own_token(s, current_user.actor, password, via="account page")
         except accounts.AccountError as exc:
             return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, ""
         shown = dbc.Alert([

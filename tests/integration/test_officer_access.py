@@ -359,3 +359,20 @@ def test_wrong_passwords_for_a_token_are_throttled(runtime):
         accounts.issue_own_token(s, officer, PASSWORD, via="test")  # even the right one, for now
     assert [json.loads(e.detail)["why"] for e in _events(runtime, "token_refused")] == (
         ["wrong_password"] * accounts.TOKEN_MAX_FAILURES + ["throttled"])
+
+
+@pytest.mark.parametrize("role", ["analyst", "lead", "officer"])
+def test_a_password_typed_on_the_account_page_never_reaches_the_audit_log(app, runtime, role):
+    """Analysts' and leads' callbacks are logged with their inputs (issue 14): not the password."""
+    from tests.integration.conftest import PASSWORD
+
+    client = app.server.test_client()
+    login(client, role)
+    for typed in (PASSWORD, "a-wrong-one-typed-here"):
+        answer = _callback(client, app, "account-issue-msg.children", {
+            "account-issue.n_clicks": 1, "account-password.value": typed}, "account-issue.n_clicks")
+        assert answer.status_code == 200
+    with runtime.sessions() as s:
+        logged = json.dumps([[e.detail, e.reason, e.subject_ids] for e in s.scalars(sa.select(AuditEvent))])
+    assert PASSWORD not in logged and "a-wrong-one-typed-here" not in logged
+    assert [e.username for e in _events(runtime, "token_issued")] == [f"{role}1"]
