@@ -50,8 +50,9 @@ def _parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    issue = token_sub.add_parser("issue", help="print a new API bearer token for a user (shown once)")
-    issue.add_argument("username")
+    issue = token_sub.add_parser("issue", help="print a new API bearer token for yourself (shown once); your password "
+                                               "is read from standard input or a prompt")
+    issue.add_argument("username", help="your own username: a token is issued only to its owner, on their password")
 
     crimes = sub.add_parser("crimes", help="police.uk street-level crime data for gap analysis")
     crimes_sub = crimes.add_subparsers(dest="crimes_command", required=True, metavar="ACTION")
@@ -310,19 +311,41 @@ def cmd_user_add(args) -> int:
 
 
 def cmd_token_issue(args) -> int:
+    """A token for the user named, on that user's own password: tokens are issued only to their
+    owner (an operator cannot mint one that acts as someone else)."""
+    import sqlalchemy as sa
+
     from dashboard.registry.database import transaction
+    from dashboard.registry.models import User
     from dashboard.runtime import open_database, session_factory
     from dashboard.security import audit
-    from dashboard.security.accounts import issue_token
+    from dashboard.security.accounts import AccountError, issue_own_token
 
     engine = open_database(load_settings())
-    with transaction(session_factory(engine)) as s:
-        token = issue_token(s, args.username)
-        audit.record(s, audit.SYSTEM, "token_issued", detail={"username": args.username.strip().lower(),
-                                                               "via": "command line"})
+    name = args.username.strip().lower()
+    with session_factory(engine)() as s:
+        user = s.scalar(sa.select(User).where(User.username == name))
+    if user is None:
+        raise CommandError(f"no user named {args.username!r}.")
+    password = _read_owner_password(name)
+    try:
+        with transaction(session_factory(engine)) as s:
+            token = issue_own_token(s, audit.Actor(user.id, user.username, user.role), password, via="command line")
+    except AccountError as exc:
+        raise CommandError(str(exc)) from None
     print(token)
     print("Store this token now: it is not kept and cannot be shown again.", file=sys.stderr)
     return 0
+
+
+def _read_owner_password(username: str) -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise CommandError(f"no password on standard input; {username}'s own password is needed to issue "
+                               "their token (pipe one line, or run it at a terminal).")
+        return line.rstrip("\r\n")
+    return getpass.getpass(f"{username}'s password: ")
 
 
 def _end_of_uk_day(day: dt.date) -> dt.datetime:

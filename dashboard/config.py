@@ -72,6 +72,10 @@ class Settings:
     audit_key: str = ""
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_every: int = 1000
+    # Officers' casework (issue 15): how long a logged search lets its officer reveal contacts of and
+    # request footage from the cameras it found, and how many searches one officer may run.
+    search_valid_days: int = 30
+    search_rate_limit: str = "10 per minute; 60 per hour"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -368,4 +372,6 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         audit_key=_audit_key(env, secret_key, create=create_secret),
         audit_checkpoint_file=_checkpoint_file(env, database_url),
         audit_checkpoint_every=_int(env, "AUDIT_CHECKPOINT_EVERY", Settings.audit_checkpoint_every, 1, 1_000_000),
+        search_valid_days=_int(env, "SEARCH_VALID_DAYS", Settings.search_valid_days, 1, 365),
+        search_rate_limit=_rate_limit(env, "SEARCH_RATE_LIMIT", Settings.search_rate_limit),
     )

@@ -4,6 +4,7 @@ Every failure here is a ``ConfigError`` with one line that names what is wrong a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -25,6 +26,9 @@ class Runtime:
     finder: CameraFinder
     # The one disclosure-control layer every figure for analysts and leads passes (promise 4).
     disclosure: Disclosure
+    # Each officer's search limit (SEARCH_RATE_LIMIT): called with a user id before each search,
+    # None while within it, else the limit passed (dashboard.security.search_limits).
+    search_quota: Callable[[int], str | None] | None = None
 
 
 def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
@@ -57,6 +61,8 @@ def prepare(settings: Settings | None = None) -> Runtime:
     engine = open_database(settings)
     sessions = session_factory(engine)
     from dashboard.security import audit
+    from dashboard.security.search_limits import SearchQuota
 
     audit.checkpoint_quietly(engine)  # at each start-up: anchors the log as it is now, outside the database
-    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions), Disclosure.from_settings(settings))
+    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions), Disclosure.from_settings(settings),
+                   SearchQuota(sessions, settings.secret_key, settings.search_rate_limit))

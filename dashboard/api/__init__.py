@@ -77,14 +77,19 @@ def _incident_point(lat: float, lon: float, field: str):
 
 @blueprint.get("/cameras/near")
 @endpoint("GET", "/api/v1/cameras/near", summary="Registered cameras near an incident, best chances first",
-          roles=OFFICERS, query=NearQuery, response=NearResponse)
+          roles=OFFICERS, query=NearQuery, response=NearResponse, limited=True)
 def cameras_near(query: NearQuery):
     rt = runtime()
     point = _incident_point(query.lat, query.lon, "lat")
     req = SearchRequest(point.lat, point.lon, point.easting_m, point.northing_m, query.radius_m, query.at,
                         query.case_ref, query.reason)
-    with transaction(rt.sessions) as s:
-        outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow())
+    try:
+        with transaction(rt.sessions) as s:
+            outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow(),
+                                   quota=rt.search_quota)
+    except casework.CaseworkError as exc:  # refused and logged: a reason that says nothing, or too many searches
+        status = 429 if getattr(exc, "why", None) == "rate_limit" else 422
+        raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     # NearResponse's shape, with the cameras encoded column-wise (near_json): hundreds of pydantic
     # objects or dicts per search cost more than the search itself. The tests check it against the model.
     return {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m, "at": query.at.isoformat(),
@@ -110,8 +115,10 @@ def create_requests(body: RequestCreate):
                 s, current_user.actor, case_ref=body.case_ref, reason=body.reason, camera_ids=body.camera_ids,
                 incident_lat=point.lat, incident_lon=point.lon, incident_district_code=point.district_code,
                 crime_category=body.crime_category, incident_from=body.incident_from, incident_to=body.incident_to,
-                now=utcnow())
+                now=utcnow(), search_valid_days=rt.settings.search_valid_days)
             out = [_request_out(r) for r in created]
+    except casework.CaseworkRefused as exc:  # logged: cameras not found by this officer's searches in the case
+        raise ApiError(403, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     except casework.CaseworkError as exc:
         raise ApiError(422, "The requests were not created.", [{"field": exc.field, "message": str(exc)}]) from None
     return RequestList(case_ref=body.case_ref, count=len(out), requests=out)

@@ -36,6 +36,7 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     path_params: tuple[str, ...] = field(default_factory=tuple)
+    limited: bool = False  # a per-user limit applies (429 when exceeded)
 
 
 REGISTRY: list[Endpoint] = []
@@ -130,8 +131,9 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
 
 
 def endpoint(method: str, path: str, *, summary: str, roles: tuple[str, ...], query=None, body=None,
-             response=None, status: int = 200, path_params: tuple[str, ...] = ()) -> Callable:
-    spec = Endpoint(method.upper(), path, summary, frozenset(roles), query, body, response, status, path_params)
+             response=None, status: int = 200, path_params: tuple[str, ...] = (), limited: bool = False) -> Callable:
+    spec = Endpoint(method.upper(), path, summary, frozenset(roles), query, body, response, status, path_params,
+                    limited)
     REGISTRY.append(spec)
 
     def decorate(view: Callable) -> Callable:
@@ -211,6 +213,9 @@ def openapi_document(title: str, version: str) -> dict:
             op["security"] = []
             del op["responses"]["401"], op["responses"]["403"]
             op["responses"]["429"] = {"description": "Too many requests from this client; try again later",
+                                      "content": {"application/json": {"schema": error_schema}}}
+        if spec.limited:
+            op["responses"]["429"] = {"description": "More than this user's limit; try again later (logged)",
                                       "content": {"application/json": {"schema": error_schema}}}
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in spec.path_params]
         if spec.query is not None:

@@ -25,11 +25,11 @@ class Page:
 
 
 def all_pages() -> tuple[Page, ...]:
-    from dashboard.pages import (accounts, audit, campaigns, cases, coverage, crime_data, erasure, gaps, home,
-                                 protection, search, uptake)
+    from dashboard.pages import (account, accounts, audit, campaigns, cases, coverage, crime_data, erasure, gaps,
+                                 home, protection, search, uptake)
 
     return (home.PAGE, search.PAGE, cases.PAGE, coverage.PAGE, gaps.PAGE, uptake.PAGE, campaigns.PAGE,
-            accounts.PAGE, erasure.PAGE, crime_data.PAGE, audit.PAGE, protection.PAGE)
+            accounts.PAGE, erasure.PAGE, crime_data.PAGE, audit.PAGE, protection.PAGE, account.PAGE)
 
 
 def page_for_path(path: str) -> Page | None:

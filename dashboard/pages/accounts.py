@@ -1,6 +1,7 @@
 """Accounts (administrators): create users, change roles, disable and re-enable, reset passwords,
-issue and revoke API tokens. Each action is a call to ``dashboard.security.accounts``, which
-checks the rules and writes the audit log; a new password or token is shown once, here.
+revoke API tokens (each user issues their own on /account). Each action is a call to
+``dashboard.security.accounts``, which checks the rules and writes the audit log; a new password
+is shown once, here.
 """
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ CREATE_MSG, USERS, SELECTED = "accounts-create-msg", "accounts-users", "accounts
 PANEL_TITLE, PANEL_STATE, ROLE, SET_ROLE = "accounts-panel-title", "accounts-panel-state", "accounts-role", \
     "accounts-set-role"
 DISABLE, DISABLE_CONFIRM, ENABLE = "accounts-disable", "accounts-disable-confirm", "accounts-enable"
-RESET, RESET_CONFIRM, ISSUE, TOKENS, ACTION_MSG = "accounts-reset", "accounts-reset-confirm", "accounts-issue", \
+RESET, RESET_CONFIRM, TOKENS, ACTION_MSG = "accounts-reset", "accounts-reset-confirm", \
     "accounts-tokens", "accounts-action-msg"
 REVOKE = "accounts-revoke"  # pattern-matching id type, one button per token
-PANEL_BUTTONS = (SET_ROLE, DISABLE, ENABLE, RESET, ISSUE)
+PANEL_BUTTONS = (SET_ROLE, DISABLE, ENABLE, RESET)
 ROLE_OPTIONS = [{"label": label, "value": role} for role, label in ROLE_LABELS.items()]
 
 USER_COLUMNS = [
@@ -68,7 +69,7 @@ def _panel(user_id: int | None):
         return "Select a user above", "", None, [True] * len(PANEL_BUTTONS), []
     state = (f"{ROLE_LABELS.get(user.role, user.role)} · {'active' if user.active else 'disabled'} · "
              f"created {uk_time(user.created_at)} · last login {uk_time(user.last_login_at)}")
-    disabled = [not user.active, not user.active, user.active, not user.active, not user.active]
+    disabled = [not user.active, not user.active, user.active, not user.active]
     return user.username, state, user.role, disabled, _token_list(tokens)
 
 
@@ -141,12 +142,12 @@ def layout(_rt=None, _user=None) -> html.Div:
                         dbc.Button("Reset password", id=RESET, color="secondary", outline=True, disabled=True),
                         id=RESET_CONFIRM,
                         message="Give this user a new random password? Their sessions end at once."),
-                    dbc.Button("Issue API token", id=ISSUE, color="secondary", outline=True, n_clicks=0,
-                               disabled=True),
                 ], className="d-flex flex-wrap gap-2 mt-4")),
             ], className="g-2 align-items-start"),
             html.Div(id=ACTION_MSG, className="mt-3", role="status", **{"aria-live": "polite"}),
             html.H3("API tokens", className="h6 mt-3"),
+            html.P("Each user issues their own tokens on their account page (their password is asked again); "
+                   "an administrator can revoke them here.", className="small text-secondary"),
             html.Div(id=TOKENS),
         ])),
     ])
@@ -183,9 +184,6 @@ def _act(trigger, user_id: int | None, role: str | None):
     if trigger == RESET_CONFIRM:
         ok, out = _run(lambda s: (accounts.reset_password(s, actor, user_id), s.get(accounts.User, user_id).username))
         return ok, _shown_once("New password", out[0], out[1], f"{PREFIX}new-password-value") if ok else out
-    if trigger == ISSUE:
-        ok, out = _run(lambda s: (accounts.issue_token_for(s, actor, user_id), s.get(accounts.User, user_id).username))
-        return ok, _shown_once("New API token", out[0], out[1], f"{PREFIX}new-token-value") if ok else out
     return False, "Unknown action."
 
 
@@ -233,7 +231,7 @@ def register_callbacks(app) -> None:
         *[Output(b, "disabled", allow_duplicate=True) for b in PANEL_BUTTONS],
         Output(TOKENS, "children", allow_duplicate=True),
         Input(SET_ROLE, "n_clicks"), Input(DISABLE_CONFIRM, "submit_n_clicks"), Input(ENABLE, "n_clicks"),
-        Input(RESET_CONFIRM, "submit_n_clicks"), Input(ISSUE, "n_clicks"), Input({"type": REVOKE, "token": ALL}, "n_clicks"),
+        Input(RESET_CONFIRM, "submit_n_clicks"), Input({"type": REVOKE, "token": ALL}, "n_clicks"),
         State(SELECTED, "data"), State(ROLE, "value"),
         prevent_initial_call=True,
     )

@@ -141,6 +141,12 @@ def _fit(point: dict | None, radius) -> dict:
     return {"bounds": bounds, "transition": "fitBounds", "options": {"animate": False}}
 
 
+def _search_id(context: dict) -> int | None:
+    """The search id the page stored (a forged one that is not a whole number: None, refused)."""
+    value = context.get("search_id") if isinstance(context, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def register_callbacks(app) -> None:
     @app.callback(
         Output(POINT, "data"), Output(LOCATION_MSG, "children"), Output(LOCATION, "invalid"),
@@ -204,8 +210,15 @@ def register_callbacks(app) -> None:
         req = SearchRequest(point["lat"], point["lon"], point["easting_m"], point["northing_m"], query.radius_m,
                             query.at, query.case_ref, query.reason)
         now = utcnow()
-        with transaction(rt.sessions) as s:
-            outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now)
+        try:
+            with transaction(rt.sessions) as s:
+                outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now,
+                                       quota=rt.search_quota)
+        except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged
+            summary = dbc.Alert([html.Strong("The search was not run: "), str(exc)], color="danger",
+                                id="search-error-summary")
+            bad_reason = exc.field == "reason"
+            return ([], [], summary, False, "", bad_reason, str(exc) if bad_reason else "", False, "", None, None, [])
         results = outcome.results
         in_view = int((results["in_view"] == "yes").sum()) if len(results) else 0
         summary = dbc.Alert(
@@ -231,9 +244,9 @@ def register_callbacks(app) -> None:
         rt = runtime()
         try:
             with transaction(rt.sessions) as s:
-                case_ref, reason = check_from_search(s, current_user.actor, int(context["search_id"]), ids)
+                case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "reveal")
                 contacts = casework.reveal_contacts(s, current_user.actor, case_ref=case_ref, reason=reason,
-                                                    camera_ids=ids)
+                                                    camera_ids=ids, search_valid_days=rt.settings.search_valid_days)
         except (NotFromSearch, casework.CaseworkError) as exc:
             return dbc.Alert(str(exc), color="danger")
         return views.contacts_panel(contacts, case_ref)
@@ -261,13 +274,14 @@ def register_callbacks(app) -> None:
         now = utcnow()
         try:
             with transaction(rt.sessions) as s:
-                case_ref, reason = check_from_search(s, current_user.actor, int(context["search_id"]), ids)
+                case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "request")
                 created = casework.create_requests(
                     s, current_user.actor, case_ref=case_ref, reason=reason, camera_ids=ids,
                     incident_lat=float(context["lat"]), incident_lon=float(context["lon"]),
                     incident_district_code=context.get("district"), crime_category=crime,
                     incident_from=at - dt.timedelta(minutes=before_min),
-                    incident_to=min(at + dt.timedelta(minutes=after_min), now), now=now)
+                    incident_to=min(at + dt.timedelta(minutes=after_min), now), now=now,
+                    search_valid_days=rt.settings.search_valid_days)
                 late = sum(1 for r in created if r.footage_likely_overwritten)
                 count = len(created)
         except (NotFromSearch, casework.CaseworkError) as exc:

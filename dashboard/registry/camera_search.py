@@ -182,9 +182,12 @@ class CameraFinder:
 
 
 def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: SearchRequest, *, source: str,
-                 now: dt.datetime) -> SearchOutcome:
-    """Search, then log the search (who, when, centre, radius, case, reason, results) in ``session``."""
+                 now: dt.datetime, quota: Callable[[int], str | None] | None) -> SearchOutcome:
+    """Admit the search (its reason, the officer's search limit ``quota``: ``casework.admit_search``,
+    which logs a refusal and raises ``casework.CaseworkRefused``), search, then log the search (who,
+    when, centre, radius, case, reason, results) in ``session``."""
     started = time.perf_counter()
+    casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
     results = finder.find(req, now, session)
     event = casework.log_search(
         session, actor, case_ref=req.case_ref, reason=req.reason, lat=req.lat, lon=req.lon,
@@ -194,23 +197,43 @@ def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: Sear
     return SearchOutcome(results, event.id, time.perf_counter() - started)
 
 
-class NotFromSearch(ValueError):
-    """Cameras asked for that the named search did not return (or a search that is not the user's)."""
+class NotFromSearch(casework.CaseworkRefused):
+    """Cameras asked for that the named search did not return (or a search that is not the user's);
+    logged as a refusal like every other (``casework.refuse``)."""
 
 
-def cameras_of_search(session: Session, actor: Actor, search_id: int) -> tuple[str, str, set[int], dict]:
-    """Case reference, reason, camera ids and detail of the user's own logged search ``search_id``."""
-    event = session.get(AuditEvent, search_id)
+def cameras_of_search(session: Session, actor: Actor, search_id: int) -> tuple[str, str, set[int], dict] | None:
+    """Case reference, reason, camera ids and detail of the user's own logged search ``search_id``
+    (None when there is no such search of theirs)."""
+    event = session.get(AuditEvent, search_id) if isinstance(search_id, int) and not isinstance(search_id, bool) \
+        else None
     if event is None or event.action != "search" or event.user_id != actor.user_id:
-        raise NotFromSearch("That search is not one of yours; search again.")
+        return None
     ids = {int(i) for i in json.loads(event.subject_ids or "[]")}
     return event.case_ref or "", event.reason or "", ids, json.loads(event.detail or "{}")
 
 
-def check_from_search(session: Session, actor: Actor, search_id: int, camera_ids: list[int]) -> tuple[str, str]:
-    """Refuse cameras the user's search did not find; return that search's case reference and reason."""
-    case_ref, reason, found, _ = cameras_of_search(session, actor, search_id)
+def check_from_search(session: Session, actor: Actor, search_id: int, camera_ids: list[int],
+                      doing: str = "reveal") -> tuple[str, str]:
+    """Refuse (and log, as ``reveal_refused`` or ``request_refused`` by ``doing``) cameras that the
+    user's search ``search_id`` did not find, or a search that is not theirs; return that search's
+    case reference and reason."""
+    action = {"reveal": "reveal_refused", "request": "request_refused"}[doing]
+    own = cameras_of_search(session, actor, search_id)
+    if own is None:
+        _refuse(session, actor, action, "not_your_search", None, None, camera_ids, search_id,
+                "That search is not one of yours; search again.")
+    case_ref, reason, found, _ = own
     missing = sorted(set(camera_ids) - found)
     if missing:
-        raise NotFromSearch(f"Camera(s) {', '.join(map(str, missing[:5]))} were not in this search's results.")
+        _refuse(session, actor, action, "not_in_search", case_ref, reason, camera_ids, search_id,
+                f"Camera(s) {', '.join(map(str, missing[:5]))} were not in this search's results.")
     return case_ref, reason
+
+
+def _refuse(session, actor, action, why, case_ref, reason, camera_ids, search_id, message):
+    try:
+        casework.refuse(session, actor, action, field="camera_ids", message=message, why=why, case_ref=case_ref,
+                        reason=reason, subject_ids=[int(i) for i in camera_ids], detail={"search_id": search_id})
+    except casework.CaseworkRefused as exc:
+        raise NotFromSearch(exc.field, exc.message, exc.why) from None

@@ -13,15 +13,24 @@ made it or by an admin (who sees no contact details doing so). Roles are read fr
 
 Case references are checked here only for presence and length (40 characters); the force's
 format (``Settings.case_ref_pattern``) is checked by the page or API that takes the input.
+
+What an officer may act on (issue 15): contact details are revealed, and footage requested, only
+for cameras that the same officer's own logged searches in the same case returned within the last
+``search_valid_days`` days (``Settings.search_valid_days``, default ``SEARCH_VALID_DAYS``); a case's
+export holds only the requests the officer made themselves, for cameras their own searches in the
+case returned (at any time: each request was checked against a recent search when it was made).
+These refusals are themselves logged (``*_refused`` audit events, see ``refuse``), unlike bad input:
+they are attempts to reach owners' details that the auditor should see.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import json
 import math
 import numbers
-from typing import Iterable
+from typing import Callable, Iterable, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -31,6 +40,7 @@ from sqlalchemy.orm import Session
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
+from dashboard.registry.search_reasons import reason_problem
 from dashboard.registry.vocab import REQUEST_STATUSES
 from dashboard.security import audit
 
@@ -50,6 +60,7 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 assert set(REQUEST_TRANSITIONS) == set(REQUEST_STATUSES)
 
+SEARCH_VALID_DAYS = 30  # a search lets its officer reveal and request for this long (a month of CCTV retention)
 CASEWORK_ROLES = frozenset({"officer"})  # may see owner contact details
 MAX_CAMERAS_PER_ACTION = 50  # per reveal and per batch of requests: data minimisation
 SEARCH_SOURCES = ("page", "api")
@@ -77,6 +88,34 @@ class CaseworkError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class CaseworkRefused(CaseworkError):
+    """A refusal of access (not of malformed input) that has been written to the audit log and
+    committed: see ``refuse``. ``why`` is a short code (``not_searched``, ``no_case``, ...)."""
+
+    def __init__(self, field: str, message: str, why: str) -> None:
+        super().__init__(field, message)
+        self.why = why
+
+
+def refuse(session: Session, actor: audit.Actor, action: str, *, field: str, message: str, why: str,
+           case_ref: str | None, reason: str | None, subject_ids: Iterable[int] | None = None,
+           detail: dict | None = None) -> NoReturn:
+    """Log a refusal and raise ``CaseworkRefused``: every refusal of access is logged (promise 5).
+
+    The caller's unit of work is rolled back first (it has written nothing: casework checks before
+    it writes), then the audit event ``action`` (``search_refused``, ``reveal_refused``,
+    ``request_refused`` or ``export_refused``) is written with who, when, the case reference, the
+    reason given, the cameras asked for and ``detail`` {"why", "message", ...}, and committed on
+    its own, so that the caller's rollback on the exception cannot take it away.
+    """
+    session.rollback()
+    audit.record(session, actor, action, case_ref=case_ref, reason=reason,
+                 subject_ids=list(subject_ids) if subject_ids is not None else None,
+                 detail={"why": why, "message": message, **(detail or {})})
+    session.commit()
+    raise CaseworkRefused(field, message, why)
 
 
 # --------------------------------------------------------------------------- input checks
@@ -196,11 +235,75 @@ def _require_on_register(session: Session, camera_ids: list[int]) -> dict[int, i
     return retention
 
 
+_SEARCH_EVENTS = AuditEvent.__table__
+
+
+def found_by_own_searches(session: Session, user_id: int, case_ref: str, since: dt.datetime | None) -> set[int]:
+    """The camera ids that ``user_id``'s logged searches in ``case_ref`` returned (searches at or
+    after ``since``; None: any time)."""
+    t = _SEARCH_EVENTS.c
+    query = sa.select(t.subject_ids).where(t.case_ref == case_ref, t.user_id == user_id, t.action == "search",
+                                           t.subject_ids.is_not(None))
+    if since is not None:
+        query = query.where(t.occurred_at >= since)
+    found: set[int] = set()
+    for (text,) in session.connection().execute(query):
+        found.update(int(i) for i in json.loads(text))
+    return found
+
+
+def _require_searched(session: Session, actor: audit.Actor, user_id: int, action: str, *, case_ref: str,
+                      reason: str, camera_ids: list[int], since: dt.datetime | None, valid_days: int | None) -> None:
+    """Refuse (logged) cameras that the user's own searches in this case did not return."""
+    found = found_by_own_searches(session, user_id, case_ref, since)
+    missing = [i for i in camera_ids if i not in found]
+    if not missing:
+        return
+    plural = len(missing) > 1
+    within = f" in the last {valid_days} days" if valid_days is not None else ""
+    refuse(session, actor, action, field="camera_ids", why="not_searched", case_ref=case_ref, reason=reason,
+           subject_ids=camera_ids, detail={"not_searched": missing},
+           message=f"Camera{'s' if plural else ''} {_ids_text(missing)} {'were' if plural else 'was'} not found by "
+                   f"your searches in case {case_ref}{within}; search again in this case to include "
+                   f"{'them' if plural else 'it'}.")
+
+
+def _since(now: dt.datetime, valid_days: int) -> dt.datetime:
+    if isinstance(valid_days, bool) or not isinstance(valid_days, numbers.Integral) or valid_days < 1:
+        raise CaseworkError("search_valid_days", f"The search validity must be 1 day or more, not {valid_days!r}.")
+    return now - dt.timedelta(days=int(valid_days))
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if value is not None else None
 
 
 # --------------------------------------------------------------------------- searches and reveals
+
+
+def admit_search(session: Session, actor: audit.Actor, *, case_ref: str, reason: str,
+                 quota: Callable[[int], str | None] | None) -> None:
+    """Let a search run, or refuse it before it runs and log the refusal (``search_refused``).
+
+    Refused: a reason that does not read like one (``search_reasons.reason_problem``: field
+    ``reason``, why ``reason``); more searches than the officer's limit (``quota(user_id)``
+    returns the limit passed, e.g. "10 per 1 minute", or None while within it: field
+    ``request``, why ``rate_limit``). The reason is judged first, so a refused reason does not
+    use up the officer's searches. ``quota`` None: no limit (tools and tests).
+    """
+    _user(session, actor, None, "search the register")
+    case = _case_ref(case_ref)
+    why = _reason(reason)
+    problem = reason_problem(why)
+    if problem:
+        refuse(session, actor, "search_refused", field="reason", why="reason", case_ref=case, reason=why,
+               message=problem)
+    over = quota(int(actor.user_id)) if quota is not None else None
+    if over:
+        refuse(session, actor, "search_refused", field="request", why="rate_limit", case_ref=case, reason=why,
+               detail={"limit": over},
+               message=f"You have reached the limit of {over} searches; wait and search again. "
+                       "Refused searches are recorded.")
 
 
 def log_search(
@@ -255,18 +358,25 @@ def log_search(
 
 
 def reveal_contacts(session: Session, actor: audit.Actor, *, case_ref: str, reason: str,
-                    camera_ids: Iterable[int]) -> pd.DataFrame:
+                    camera_ids: Iterable[int], now: dt.datetime | None = None,
+                    search_valid_days: int = SEARCH_VALID_DAYS) -> pd.DataFrame:
     """Owner contact details of up to 50 cameras on the active register, logged as a consultation.
 
     Returns ``camera_queries.camera_contacts`` (camera_id, name, email, phone,
     preferred_channel, address, postcode) in the order asked; writes the audit event
     ``reveal_contact`` with the camera ids as ``subject_ids``. A camera that is not on the
-    active register is refused (nothing is revealed or logged).
+    active register is refused (nothing is revealed or logged). A camera that the officer's own
+    searches in this case did not return in the ``search_valid_days`` days before ``now``
+    (default: now) is refused and the refusal logged (``reveal_refused``).
     """
-    _user(session, actor, CASEWORK_ROLES, "see owner contact details")
+    user = _user(session, actor, CASEWORK_ROLES, "see owner contact details")
     case = _case_ref(case_ref)
     why = _reason(reason)
     ids = _camera_ids(camera_ids)
+    at = _aware(now, "now", "time of the reveal") if now is not None else dt.datetime.now(dt.timezone.utc)
+    since = _since(at, search_valid_days)
+    _require_searched(session, actor, user.id, "reveal_refused", case_ref=case, reason=why, camera_ids=ids,
+                      since=since, valid_days=search_valid_days)
     _require_on_register(session, ids)
     contacts = camera_contacts(session, ids)
     audit.record(session, actor, "reveal_contact", case_ref=case, reason=why, subject_ids=ids,
@@ -327,6 +437,7 @@ def create_requests(
     incident_from: dt.datetime,
     incident_to: dt.datetime,
     now: dt.datetime,
+    search_valid_days: int = SEARCH_VALID_DAYS,
 ) -> list[FootageRequest]:
     """Create one footage request (status ``sent`` at ``now``) per camera, in the order given.
 
@@ -334,7 +445,9 @@ def create_requests(
     the active register; ``incident_to`` before ``incident_from``; ``incident_from`` after
     ``now``; a camera that already has a request in this case that is not withdrawn.
     ``footage_likely_overwritten`` is set where the camera's retention is known and
-    ``now > incident_from + retention_days``. Each request gets its first event ("sent",
+    ``now > incident_from + retention_days``. A camera that the officer's own searches in this
+    case did not return in the ``search_valid_days`` days before ``now`` is refused and the
+    refusal logged (``request_refused``). Each request gets its first event ("sent",
     by the actor); one audit event ``request_created`` (a disclosure) lists the cameras in
     ``subject_ids`` and the request ids and late cameras in ``detail``.
     """
@@ -353,6 +466,9 @@ def create_requests(
         raise CaseworkError("incident_to", f"The incident ends ({_iso(end)}) before it starts ({_iso(start)}).")
     if start > sent_at:
         raise CaseworkError("incident_from", f"The incident start ({_iso(start)}) is in the future.")
+    since = _since(sent_at, search_valid_days)
+    _require_searched(session, actor, user.id, "request_refused", case_ref=case, reason=why, camera_ids=ids,
+                      since=since, valid_days=search_valid_days)
     _lock_case(session, case)
     retention = _require_on_register(session, ids)
     _refuse_repeats(session, case, ids)
@@ -530,16 +646,22 @@ def csv_safe(value: object) -> str:
 
 
 def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reason: str) -> str:
-    """CSV text of a case's requests with the owners' contact details, logged as a disclosure.
+    """CSV text of the officer's own requests in a case with the owners' contact details, logged
+    as a disclosure.
 
-    One row per request of the case (every officer's, every status), oldest first, with the
-    columns ``CSV_COLUMNS``. Where the registrant has withdrawn, ``name`` reads
-    "withdrawn, details erased" and the other contact cells are empty. Every cell is
-    neutralised against CSV injection (``csv_safe``). Writes the audit event ``export``
-    with the cameras whose details were disclosed as ``subject_ids``. A case with no
-    requests is refused.
+    One row per request the officer made in the case (every status), oldest first, with the
+    columns ``CSV_COLUMNS``: another officer's requests under the same reference are never
+    exported to them. Where the registrant has withdrawn, ``name`` reads "withdrawn, details
+    erased" and the other contact cells are empty. Every cell is neutralised against CSV
+    injection (``csv_safe``). Writes the audit event ``export`` with the cameras whose details
+    were disclosed as ``subject_ids``.
+
+    Refused and logged (``export_refused``): a case in which the officer made no request, with
+    one message whether the reference is unknown or another officer's (the answer tells nothing
+    about other officers' cases); a request for a camera that the officer's own searches in the
+    case never returned (made before requests were checked against searches).
     """
-    _user(session, actor, CASEWORK_ROLES, "export owner contact details")
+    user = _user(session, actor, CASEWORK_ROLES, "export owner contact details")
     case = _case_ref(case_ref)
     why = _reason(reason)
     rows = session.execute(
@@ -551,11 +673,15 @@ def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reas
         .join(Camera, Camera.id == FootageRequest.camera_id)
         .outerjoin(Site, Site.id == Camera.site_id)
         .outerjoin(Registrant, Registrant.id == Site.registrant_id)
-        .where(FootageRequest.case_ref == case)
+        .where(FootageRequest.case_ref == case, FootageRequest.requested_by_id == user.id)
         .order_by(FootageRequest.id)
     ).all()
     if not rows:
-        raise CaseworkError("case_ref", f"Case {case} has no footage requests to export.")
+        refuse(session, actor, "export_refused", field="case_ref", why="no_case", case_ref=case, reason=why,
+               message=f"You have no footage requests in case {case} to export; you can export only cases "
+                       "in which you sent requests yourself.")
+    _require_searched(session, actor, user.id, "export_refused", case_ref=case, reason=why,
+                      camera_ids=list(dict.fromkeys(int(r[1]) for r in rows)), since=None, valid_days=None)
 
     out = io.StringIO()
     writer = csv.writer(out)

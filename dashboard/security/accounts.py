@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from dashboard.registry.models import ApiToken, User, utcnow
+from dashboard.registry.models import ApiToken, AuditEvent, User, utcnow
 from dashboard.registry.vocab import ROLE_LABELS, ROLES
 from dashboard.security import audit, sessions
 from dashboard.security.passwords import (PasswordRejected, check_password, generated_password, hash_password,
@@ -86,7 +86,10 @@ def token_digest(token: str) -> str:
 
 
 def issue_token(session: Session, username: str) -> str:
-    """Create an API token for an active user and return it; only its digest is stored."""
+    """Create an API token for an active user and return it; only its digest is stored.
+
+    No check of who asks and nothing logged: the building block of ``issue_own_token`` (the only
+    way the app and the command line issue tokens, to their owner alone) and of test fixtures."""
     user = session.scalar(sa.select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise AccountError(f"no user named {username!r}.")
@@ -211,15 +214,55 @@ def reset_password(session: Session, actor: audit.Actor, user_id: int) -> str:
     return password
 
 
-def issue_token_for(session: Session, actor: audit.Actor, user_id: int) -> str:
-    """Issue an API token for a user; the token is returned once and only its digest is kept."""
-    _admin(session, actor)
-    user = _target(session, user_id)
+class TokenRefused(AccountError):
+    """A token refused to the one asking for it (logged as ``token_refused``)."""
+
+
+TOKEN_MAX_FAILURES = 5  # wrong passwords when asking for a token, per account, within TOKEN_FAILURE_WINDOW
+TOKEN_FAILURE_WINDOW = dt.timedelta(minutes=15)
+
+
+def issue_own_token(session: Session, actor: audit.Actor, password: str, *, via: str) -> str:
+    """Issue an API token to the signed-in user ``actor`` themselves, after they type their password
+    again, and return it (shown once; only its digest is kept).
+
+    Tokens are issued only to their owner: an administrator cannot mint one for someone else, so
+    every search made with a token was made by the person it is logged as (issue 15). The password
+    is asked again so that a session left open (or a stolen session cookie) cannot turn itself into
+    a long-lived token. A wrong password is refused and logged (``token_refused``); after
+    ``TOKEN_MAX_FAILURES`` of them in ``TOKEN_FAILURE_WINDOW`` the account gets no token, whatever
+    is typed, until the oldest leaves the window. The issue is logged as ``token_issued`` by the
+    owner, with ``via`` (the page or the command line).
+    """
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.active:
+        raise AccountError("Only a signed-in, active user may have an API token.")
+    me = audit.Actor(user.id, user.username, user.role)
+    since = utcnow() - TOKEN_FAILURE_WINDOW
+    failures = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "token_refused", AuditEvent.user_id == user.id, AuditEvent.occurred_at >= since))
+    if failures >= TOKEN_MAX_FAILURES:
+        _refuse_token(session, me, "throttled", via, f"Too many wrong passwords: wait "
+                      f"{int(TOKEN_FAILURE_WINDOW.total_seconds() // 60)} minutes, then try again.")
+    if not isinstance(password, str) or not password or not verify_password(user.password_hash, password):
+        _refuse_token(session, me, "wrong_password", via, "That is not your password; no token was issued.")
     token = issue_token(session, user.username)
     token_id = session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == token_digest(token)))
-    audit.record(session, actor, "token_issued", subject_ids=[user.id],
-                 detail={"username": user.username, "token_id": token_id})
+    audit.record(session, me, "token_issued", subject_ids=[user.id],
+                 detail={"username": user.username, "token_id": token_id, "via": via})
     return token
+
+
+def _refuse_token(session: Session, me: audit.Actor, why: str, via: str, message: str):
+    session.rollback()
+    audit.record(session, me, "token_refused", subject_ids=[me.user_id], detail={"why": why, "via": via})
+    session.commit()
+    raise TokenRefused(message)
+
+
+def own_tokens(session: Session, actor: audit.Actor) -> pd.DataFrame:
+    """The signed-in user's own API tokens (``token_table``)."""
+    return token_table(session, actor.user_id) if actor.user_id is not None else token_table(session, -1)
 
 
 def revoke_token(session: Session, actor: audit.Actor, token_id: int) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from typing import Mapping
 
@@ -98,6 +99,10 @@ def _fit(values: dict) -> dict:
     return values
 
 
+SECRET_FIELD = re.compile(r"password", re.I)
+SECRET_NOT_LOGGED = "(not logged)"
+
+
 def callback_inputs(body: Mapping) -> dict:
     """A callback request's inputs and states as ``{component id: value}`` (``id.property`` for a
     property other than ``value``), each trimmed; a file's content replaced by its length."""
@@ -109,6 +114,8 @@ def callback_inputs(body: Mapping) -> dict:
         if prop in UNLOGGED_PROPERTIES and value is not None:
             size = len(value) if isinstance(value, (str, list)) else 1
             value = f"(file content not logged: {size:,} characters)"
+        elif SECRET_FIELD.search(key) and value is not None:
+            value = SECRET_NOT_LOGGED  # a password typed on the account page never reaches the log
         values[key[:MAX_TEXT]] = trim(value)
     return _fit(values)
 

@@ -23,6 +23,9 @@ The rules and their thresholds (constants below; ``RULES`` words them for the pa
     asking the same view with the same value of every parameter but one, that one taking at least
     two values: the same coverage view with only the cell filter changing, the same metrics query
     with one date moving. Differencing near-identical queries is how hidden counts are attacked.
+(g) ``refused``: searches, contact reveals, footage requests or case exports the system refused
+    (``REFUSAL_ACTIONS``: too many searches, a reason that says nothing, cameras the officer's own
+    searches in the case did not find, a case that is not theirs); one flag per user and UK day.
 
 >>> report = review_flags(s, audit_filter, now)  # doctest: +SKIP
 >>> [(f.kind, f.users, f.row_ids) for f in report.flags]  # doctest: +SKIP
@@ -73,7 +76,12 @@ VAGUE_WORDS = frozenset({
 })
 FILLER_WORDS = frozenset({"a", "an", "the", "of", "for", "in", "into", "on", "re", "as", "per", "and", "to", "with",
                           "connection", "relation", "regarding", "see", "above", "below", "my", "our", "this", "is"})
-KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason", "query_burst")
+REFUSAL_ACTIONS = ("search_refused", "reveal_refused", "request_refused", "export_refused")
+REFUSAL_WHY = {"rate_limit": "over the search limit", "reason": "a reason that says nothing",
+               "not_searched": "cameras their searches in the case did not find",
+               "not_your_search": "a search that is not theirs", "not_in_search": "cameras not in that search",
+               "no_case": "a case with no requests of theirs"}
+KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason", "query_burst", "refused")
 RULES = {
     "no_follow_up": ("Search with no footage request",
                      f"A search that found cameras, with no footage request by the same user in the same case within "
@@ -100,6 +108,11 @@ RULES = {
                     f"one, that one changing (the same coverage view with only the cell filter changing, or the "
                     f"same metrics query with one date moving): comparing such answers is how hidden counts are "
                     f"attacked."),
+    "refused": ("Refused searches and case actions",
+                "Searches, contact reveals, footage requests or case exports the system refused: more searches than "
+                "the officer's limit, a reason that says nothing, cameras the officer's own searches in the case did "
+                "not find, or a case in which they made no request (a guessed or someone else's case reference). "
+                "One flag per user and day."),
 }
 _WORD = re.compile(r"[a-z0-9/]+")
 
@@ -127,6 +140,7 @@ class FlagReport:
 
 
 QUERY_COLUMNS = ["id", "at", "user_id", "username", "role", "action", "detail"]
+REFUSAL_COLUMNS = ["id", "at", "user_id", "username", "role", "action", "case_ref", "detail"]
 
 
 @dataclass(frozen=True)
@@ -141,7 +155,8 @@ class FlagInputs:
     case_ref: the period's ``OFF_HOURS_ACTIONS``; ``history`` user_id, at: every event of a user in
     the ``BASELINE_DAYS`` days before the period; ``queries`` id, at, user_id, username, role,
     action, detail (JSON text or a dict): the ``BURST_ACTIONS`` rows from ``BURST_WINDOW_MINUTES``
-    before the period to its end.
+    before the period to its end; ``refusals`` id, at, user_id, username, role, action, case_ref,
+    detail (JSON text): the period's ``REFUSAL_ACTIONS``.
     """
 
     searches: pd.DataFrame
@@ -150,6 +165,7 @@ class FlagInputs:
     activity: pd.DataFrame
     history: pd.DataFrame
     queries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUERY_COLUMNS))
+    refusals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REFUSAL_COLUMNS))
 
 
 def when(at) -> str:
@@ -239,7 +255,9 @@ def load_inputs(session: Session, start: dt.datetime, end: dt.datetime, now: dt.
     queries = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.detail).where(
         action.in_(BURST_ACTIONS), users, e.occurred_at >= start - dt.timedelta(minutes=BURST_WINDOW_MINUTES),
         e.occurred_at < end)).all(), QUERY_COLUMNS)
-    return FlagInputs(searches, requests, reveals, activity, history, queries)
+    refusals = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.case_ref, e.detail).where(
+        action.in_(REFUSAL_ACTIONS), e.occurred_at >= start, e.occurred_at < end)).all(), REFUSAL_COLUMNS)
+    return FlagInputs(searches, requests, reveals, activity, history, queries, refusals)
 
 
 def flag_period(f: AuditFilter) -> tuple[dt.datetime, dt.datetime, list[str]]:
@@ -277,7 +295,8 @@ def flags_for(inputs: FlagInputs, start: dt.datetime, end: dt.datetime, now: dt.
              *repeated_point(inputs.searches, inputs.requests, start, end),
              *off_hours(inputs.activity, inputs.history, start, end),
              *vague_reasons(inputs.searches, start, end),
-             *query_bursts(inputs.queries, start, end)]
+             *query_bursts(inputs.queries, start, end),
+             *refused(inputs.refusals, start, end)]
     flags.sort(key=lambda fl: (fl.last_at, -KINDS.index(fl.kind)), reverse=True)
     return FlagReport(flags, notes)
 
@@ -679,3 +698,48 @@ def _burst_flag(target: tuple, p: str, run: list) -> Flag:
            f"{_shown_values(values)}.")
     return Flag("query_burst", _names(r.username for r in rows), _names(r.role for r in rows), (),
                 first.at.to_pydatetime(), last.at.to_pydatetime(), why, tuple(sorted(int(r.id) for r in rows)))
+
+
+# --------------------------------------------------------------------------- (g) refusals
+
+
+REFUSAL_WORDS = {"search_refused": ("search", "searches"), "reveal_refused": ("contact reveal", "contact reveals"),
+                 "request_refused": ("footage request", "footage requests"),
+                 "export_refused": ("case export", "case exports")}
+
+
+def _why(detail) -> str:
+    try:
+        code = json.loads(detail).get("why") if isinstance(detail, str) else (detail or {}).get("why")
+    except (ValueError, AttributeError):
+        code = None
+    return REFUSAL_WHY.get(code, code or "no reason recorded")
+
+
+def refused(refusals: pd.DataFrame, start: dt.datetime, end: dt.datetime) -> list[Flag]:
+    """(g) The period's refused searches, reveals, requests and exports; one flag per user and UK day."""
+    rows = refusals[_in(refusals, start, end)] if len(refusals) else refusals
+    if rows.empty:
+        return []
+    rows = rows.assign(day=rows["at"].dt.tz_convert(UK).dt.date.to_numpy(),
+                       why=[_why(d) for d in rows["detail"]])
+    flags = []
+    for (_uid, _name, day), group in sorted(_groups(rows, ["user_id", "username", "day"]).items(),
+                                            key=lambda kv: (kv[0][2], str(kv[0][1]))):
+        counts: dict[str, int] = {}
+        for r in group:
+            counts[r.action] = counts.get(r.action, 0) + 1
+        what = ", ".join(_plural(n, *REFUSAL_WORDS.get(a, (a, a + "s"))) for a, n in counts.items())
+        whys = "; ".join(f"{w} ({n})" for w, n in _counted(r.why for r in group))
+        cases = _names(r.case_ref for r in group)
+        flags.append(_flag("refused", group, (
+            f"{group[0].username or 'someone'} was refused {what} on {day:%a} {day.day} {day:%b %Y}: {whys}"
+            + (f"; case{'s' if len(cases) > 1 else ''} {', '.join(cases)}." if cases else "."))))
+    return flags
+
+
+def _counted(values) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return list(counts.items())

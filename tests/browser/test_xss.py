@@ -88,6 +88,12 @@ def _actor(s, username: str) -> audit.Actor:
     return audit.Actor(user.id, user.username, user.role)
 
 
+def _found(s, officer, case_ref, camera_ids, centre) -> None:
+    """The officer's search in the case that found these cameras (requests need one)."""
+    casework.log_search(s, officer, case_ref=case_ref, reason=SEARCH_REASON, lat=float(centre["lat"]),
+                        lon=float(centre["lon"]), radius_m=200, incident_at=None, result_count=len(camera_ids),
+                        source="page", camera_ids=[int(c) for c in camera_ids])
+
 def _store(rt, ref, payloads: list[str]) -> Stored:
     n = len(payloads)
     postcode = str(ref.postcodes["postcode"].iloc[10])
@@ -131,12 +137,14 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
     with transaction(rt.sessions) as s:
         officer = _actor(s, "officer1")
         for payload, camera_id in zip(short, camera_ids):
+            _found(s, officer, payload, [camera_id], centre)
             casework.create_requests(s, officer, case_ref=payload, reason=SEARCH_REASON, camera_ids=[camera_id],
                                      **incident)
         with pytest.raises(casework.CaseworkError, match="at most 40"):
             casework.create_requests(s, officer, case_ref=max(payloads, key=len), reason=SEARCH_REASON,
                                      camera_ids=[camera_ids[0]], **incident)
         # Free text the auditor's page will show: a search's reason and a request's status note.
+        _found(s, officer, NOTES_CASE, list(camera_ids[:n]), centre)
         for i in range(0, n, casework.MAX_CAMERAS_PER_ACTION):
             casework.create_requests(s, officer, case_ref=NOTES_CASE, reason=SEARCH_REASON,
                                      camera_ids=camera_ids[i:i + casework.MAX_CAMERAS_PER_ACTION], **incident)
@@ -151,7 +159,8 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
                                 source="page")
     stored.expected["case reference"] = [p.strip() for p in short]
     stored.expected["footage request note"] = [p.strip() for p in payloads]
-    stored.expected["search reason"] = [p.strip() for p in payloads]
+    # The search the requests follow, then the payloads.
+    stored.expected["search reason"] = [SEARCH_REASON] + [p.strip() for p in payloads]
     with rt.sessions() as s:
         stored.notes_case_ids = list(s.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_ref == NOTES_CASE)
                                                .order_by(AuditEvent.id.desc())))

@@ -140,8 +140,10 @@ def test_admin_actions_are_logged_with_what_changed(runtime):
     with transaction(runtime.sessions) as s:
         assert authenticate(s, "new.officer", generated) is not None
         accounts.set_role(s, admin, new_id, "analyst")
-        token = accounts.issue_token_for(s, admin, new_id)
+    with transaction(runtime.sessions) as s:  # the user issues their own token (issue 15)
+        token = accounts.issue_own_token(s, audit.Actor(new_id, "new.officer", "analyst"), generated, via="test")
         token_id = s.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == new_id))
+    with transaction(runtime.sessions) as s:
         accounts.revoke_token(s, admin, token_id)
     details = {r.action: json.loads(r.detail) for r in _audit_rows(runtime, "user_created") +
                _audit_rows(runtime, "role_changed") + _audit_rows(runtime, "token_issued") +
@@ -149,7 +151,7 @@ def test_admin_actions_are_logged_with_what_changed(runtime):
     assert details == {
         "user_created": {"username": "new.officer", "role": "officer", "password": "generated"},
         "role_changed": {"username": "new.officer", "from": "officer", "to": "analyst"},
-        "token_issued": {"username": "new.officer", "token_id": token_id},
+        "token_issued": {"username": "new.officer", "token_id": token_id, "via": "test"},
         "token_revoked": {"username": "new.officer", "token_id": token_id},
     }
     everything = json.dumps([[r.detail, r.reason] for r in _audit_rows(runtime, "user_created")])

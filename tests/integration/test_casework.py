@@ -146,9 +146,30 @@ def _request_kwargs(**overrides):
     return kwargs
 
 
-def _create(engine, actor=OFFICER, **overrides) -> list[int]:
+def _search(s, actor, case_ref, camera_ids) -> None:
+    """A logged search by ``actor`` in ``case_ref`` that found ``camera_ids`` (what opens them to
+    reveals and requests)."""
+    found = [i for i in camera_ids if isinstance(i, int) and not isinstance(i, bool)] \
+        if isinstance(camera_ids, list) else []
+    cw.log_search(s, actor, case_ref=case_ref, reason=REASON, lat=52.806, lon=-2.117, radius_m=200,
+                  incident_at=None, result_count=len(found), source="page", camera_ids=found)
+
+
+def _searched(engine, actor, case_ref, camera_ids) -> None:
     with transaction(_sessions(engine)) as s:
-        return [r.id for r in cw.create_requests(s, actor, **_request_kwargs(**overrides))]
+        _search(s, actor, case_ref, camera_ids)
+
+
+def _create(engine, actor=OFFICER, **overrides) -> list[int]:
+    """Requests made as on the pages: after a search by the same officer in the same case."""
+    kwargs = _request_kwargs(**overrides)
+    with transaction(_sessions(engine)) as s:
+        _search(s, actor, kwargs["case_ref"], kwargs["camera_ids"])
+        return [r.id for r in cw.create_requests(s, actor, **kwargs)]
+
+
+def _logged(engine, action: str) -> list[AuditEvent]:
+    return [r for r in _audit_rows(engine) if r.action == action]
 
 
 def _refused_without_writing(engine, call, field: str) -> cw.CaseworkError:
@@ -350,12 +371,13 @@ def test_log_search_needs_a_known_user(seeded):
 
 
 def test_reveal_contacts_returns_details_and_logs_a_consultation(seeded):
+    _searched(seeded, OFFICER, CASE, [SHOP_7D, DOORBELL_30D])
     with transaction(_sessions(seeded)) as s:
         contacts = cw.reveal_contacts(s, OFFICER, case_ref=CASE, reason=REASON,
                                       camera_ids=[SHOP_7D, DOORBELL_30D, SHOP_7D])
     assert contacts["camera_id"].tolist() == [SHOP_7D, DOORBELL_30D]
     assert contacts.iloc[1]["email"] == "ann@example.org"
-    [row] = _audit_rows(seeded)
+    [row] = _logged(seeded, "reveal_contact")
     assert (row.action, row.case_ref, row.reason, json.loads(row.subject_ids)) == (
         "reveal_contact", CASE, REASON, [str(SHOP_7D), str(DOORBELL_30D)])
     assert _chain_intact(seeded)
@@ -372,6 +394,7 @@ def test_reveal_contacts_returns_details_and_logs_a_consultation(seeded):
     (ADMIN, [DOORBELL_30D], "actor"),
 ])
 def test_reveal_contacts_refuses_without_revealing_or_logging(seeded, actor, camera_ids, field):
+    _searched(seeded, OFFICER, CASE, [DOORBELL_30D, SWITCHED_OFF, WITHDRAWN_CAM, 424242])
     error = _refused_without_writing(seeded, lambda s: cw.reveal_contacts(
         s, actor, case_ref=CASE, reason=REASON, camera_ids=camera_ids), field)
     if camera_ids == [DOORBELL_30D, SWITCHED_OFF]:
@@ -412,7 +435,7 @@ def test_create_requests_flags_footage_past_its_retention(seeded):
         "sent", NOW, NOW, 1, None)
     assert [tuple(e) for e in events] == [(i, "sent", NOW, 1) for i in late + fresh]
 
-    rows = _audit_rows(seeded)
+    rows = _logged(seeded, "request_created")
     assert [(r.action, r.case_ref, r.reason, json.loads(r.subject_ids)) for r in rows] == [
         ("request_created", "CR-2026-0001", REASON, ["1", "2", "4"]),
         ("request_created", "CR-2026-0002", REASON, ["1", "4"]),
@@ -447,6 +470,7 @@ def test_exactly_at_the_end_of_retention_is_not_late():
     ({"incident_district_code": "E0700019700"}, "incident_district_code"),
 ])
 def test_create_requests_refuses_bad_input_without_writing(seeded, overrides, field):
+    _searched(seeded, OFFICER, CASE, [DOORBELL_30D, 31337, SWITCHED_OFF, WITHDRAWN_CAM])
     _refused_without_writing(seeded, lambda s: cw.create_requests(s, OFFICER, **_request_kwargs(**overrides)), field)
 
 
@@ -460,6 +484,7 @@ def test_only_officers_create_requests(seeded, actor):
 
 def test_a_camera_is_asked_once_per_case_until_withdrawn(seeded):
     [first] = _create(seeded, camera_ids=[DOORBELL_30D])
+    _searched(seeded, OFFICER2, CASE, [SHOP_7D, DOORBELL_30D])
     error = _refused_without_writing(
         seeded, lambda s: cw.create_requests(s, OFFICER2, **_request_kwargs(camera_ids=[SHOP_7D, DOORBELL_30D])),
         "camera_ids")
@@ -600,10 +625,11 @@ def test_export_case_csv_has_one_row_per_request_and_is_logged(seeded):
         site = s.get(Site, 2)
         site.address = site.postcode = site.lat = site.lon = site.easting_m = site.northing_m = None
         s.get(Camera, SHOP_7D).active = False
+    _create(seeded, actor=OFFICER2, camera_ids=[NO_POSITION])  # another officer's request: not exported
     audit_before = len(_audit_rows(seeded))
 
     with transaction(_sessions(seeded)) as s:
-        text = cw.export_case_csv(s, OFFICER2, case_ref=CASE, reason="prepare owner letters")
+        text = cw.export_case_csv(s, OFFICER, case_ref=CASE, reason="prepare owner letters")
     assert _parse(text) == [
         cw.CSV_COLUMNS,
         [str(ann_fixed), str(FIXED_UNKNOWN), "sent", "Ann Example", "email", "ann@example.org", "01785 000001",
@@ -616,7 +642,7 @@ def test_export_case_csv_has_one_row_per_request_and_is_logged(seeded):
     assert len(rows) == audit_before + 1
     last = rows[-1]
     assert (last.action, last.username, last.case_ref, last.reason, json.loads(last.subject_ids)) == (
-        "export", "officer2", CASE, "prepare owner letters", [str(FIXED_UNKNOWN), str(DOORBELL_30D)])
+        "export", "officer1", CASE, "prepare owner letters", [str(FIXED_UNKNOWN), str(DOORBELL_30D)])
     assert json.loads(last.detail) == {"rows": 3, "erased_rows": 1, "request_ids": [ann_fixed, shop, ann_bell]}
     assert _chain_intact(seeded)
 
@@ -638,7 +664,6 @@ def test_export_neutralises_spreadsheet_formulas(seeded):
 
 
 @pytest.mark.parametrize("actor, case_ref, reason, field", [
-    (OFFICER, "CR-2026-9999", REASON, "case_ref"),  # no requests in that case
     (OFFICER, CASE, "", "reason"),
     (ANALYST, CASE, REASON, "actor"),
     (ADMIN, CASE, REASON, "actor"),
@@ -650,12 +675,44 @@ def test_export_refusals_disclose_nothing(seeded, actor, case_ref, reason, field
         seeded, lambda s: cw.export_case_csv(s, actor, case_ref=case_ref, reason=reason), field)
 
 
+def test_export_of_a_case_that_is_not_mine_is_refused_alike_for_unknown_and_others_and_logged(seeded):
+    _create(seeded)  # officer1's case
+    messages = []
+    for actor, case_ref in ((OFFICER2, CASE), (OFFICER2, "CR-2026-9999")):
+        with _sessions(seeded)() as s, pytest.raises(cw.CaseworkRefused) as caught:
+            cw.export_case_csv(s, actor, case_ref=case_ref, reason=REASON)
+        assert caught.value.field == "case_ref"
+        messages.append(str(caught.value).replace(case_ref, "<case>"))
+    assert messages[0] == messages[1] == (
+        "You have no footage requests in case <case> to export; you can export only cases in which you sent "
+        "requests yourself.")
+    assert [(r.username, r.case_ref, r.reason, json.loads(r.detail)["why"]) for r in _logged(seeded, "export_refused")
+            ] == [("officer2", CASE, REASON, "no_case"), ("officer2", "CR-2026-9999", REASON, "no_case")]
+    assert not _logged(seeded, "export") and _chain_intact(seeded)
+
+
+def test_export_refuses_requests_no_search_of_mine_found(seeded):
+    """A request made before requests were checked against searches (written here directly)."""
+    _create(seeded, camera_ids=[DOORBELL_30D])
+    with transaction(_sessions(seeded)) as s:
+        s.add(FootageRequest(case_ref=CASE, camera_id=SHOP_7D, requested_by_id=1, incident_lat=52.8, incident_lon=-2.1,
+                             incident_from=NOW, incident_to=NOW, status="sent", sent_at=NOW, status_changed_at=NOW,
+                             footage_likely_overwritten=False))
+    with _sessions(seeded)() as s, pytest.raises(cw.CaseworkRefused, match=f"Camera {SHOP_7D} was not found by your "
+                                                                           f"searches in case {CASE};"):
+        cw.export_case_csv(s, OFFICER, case_ref=CASE, reason=REASON)
+    [refused] = _logged(seeded, "export_refused")
+    assert json.loads(refused.detail)["not_searched"] == [SHOP_7D] and not _logged(seeded, "export")
+
+
 def test_a_whole_case_keeps_the_audit_chain_intact(seeded):
     with transaction(_sessions(seeded)) as s:
         cw.log_search(s, OFFICER, case_ref=CASE, reason=REASON, lat=52.806, lon=-2.117, radius_m=200,
-                      incident_at=NOW - dt.timedelta(days=2), result_count=3, source="page")
+                      incident_at=NOW - dt.timedelta(days=2), result_count=2, source="page",
+                      camera_ids=[DOORBELL_30D, SHOP_7D])
         cw.reveal_contacts(s, OFFICER, case_ref=CASE, reason=REASON, camera_ids=[DOORBELL_30D])
-    ids = _create(seeded, camera_ids=[DOORBELL_30D, SHOP_7D])
+    with transaction(_sessions(seeded)) as s:
+        ids = [r.id for r in cw.create_requests(s, OFFICER, **_request_kwargs(camera_ids=[DOORBELL_30D, SHOP_7D]))]
     with transaction(_sessions(seeded)) as s:
         cw.change_status(s, OFFICER, request_id=ids[1], new_status="no_relevant_footage", now=NOW)
         cw.export_case_csv(s, OFFICER, case_ref=CASE, reason=REASON)

@@ -97,18 +97,26 @@ def test_user_add_and_token_issue(env):
     assert_one_line_error(again, "already exists")
     short = run(["user", "add", "eve", "--role", "officer"], env, stdin="short\n")
     assert_one_line_error(short, "at least 12")
-    token = run(["token", "issue", "dana.smith"], env)
-    assert token.returncode == 0 and token.stdout.strip().startswith("ccr_")
+    # A token is issued only on its owner's password (issue 15): without it, or with a wrong one, none.
+    assert_one_line_error(run(["token", "issue", "dana.smith"], env, stdin=""), "own password is needed")
+    assert_one_line_error(run(["token", "issue", "dana.smith"], env, stdin="not-her-password-at-all\n"),
+                          "That is not your password; no token was issued.")
+    token = run(["token", "issue", "dana.smith"], env, stdin="a-long-enough-password\n")
+    assert token.returncode == 0 and token.stdout.strip().startswith("ccr_"), token.stderr
     engine = sa.create_engine(env["DATABASE_URL"])
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT token_hash FROM api_token")).scalar()
         roles = conn.execute(sa.text("SELECT username, role FROM app_user")).all()
+        logged = conn.execute(sa.text("SELECT action, username, detail FROM audit_event WHERE action LIKE 'token%' "
+                                      "ORDER BY id")).all()
     import hashlib
 
     assert stored == hashlib.sha256(token.stdout.strip().encode()).hexdigest()
     assert token.stdout.strip() not in stored
     assert roles == [("dana.smith", "analyst")]
-    assert_one_line_error(run(["token", "issue", "nobody"], env), "no user named")
+    assert [(a, u) for a, u, _ in logged] == [("token_refused", "dana.smith"), ("token_issued", "dana.smith")]
+    assert '"via":"command line"' in logged[1][2]
+    assert_one_line_error(run(["token", "issue", "nobody"], env, stdin="whatever-it-is-here\n"), "no user named")
 
 
 # --------------------------------------------------------------------------- demo data only when asked for

@@ -44,7 +44,8 @@ def _expected_inputs(body: dict) -> dict:
     out = {}
     for entry in body["inputs"] + body["state"]:
         key = entry["id"] if entry["property"] == "value" else f"{entry['id']}.{entry['property']}"
-        out[key] = entry["value"]
+        # a password field (the account page's) is never logged, whatever was typed
+        out[key] = "(not logged)" if "password" in key and entry["value"] is not None else entry["value"]
     return out
 
 

@@ -58,7 +58,7 @@ BAD_TEXT = re.compile(r"database is locked|Traceback", re.IGNORECASE)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 REFERENCE = re.compile(r'id="registration-reference">([^<]+)<')
 WRITE_CASE = "SK-2026-{writer:02d}{n:05d}"  # one case per request batch; only writers use SK-
-READ_CASE = "RD-2026-{reader:04d}"  # only readers search, and only with RD- cases
+READ_CASE = "RD-2026-{reader:04d}"  # readers search only with RD- cases (writers search before requests, SK-)
 SEARCH_REASON = "Soak test: an officer looks for cameras near an incident"
 REQUEST_REASON = "Soak test: asking the owner for footage of the incident"
 KINDS = ("write: register form", "write: register", "write: create requests", "write: change status",
@@ -177,7 +177,14 @@ def _create_requests(tally: Tally, plan: Plan, http: requests.Session, rng: rand
                      acked: Acknowledged, token: str) -> None:
     case = WRITE_CASE.format(writer=writer, n=n)
     lat, lon = rng.choice(plan.points)
-    cameras = rng.sample(plan.cameras, rng.randint(1, 3))
+    # Requests only for cameras this officer's own search in the case found (issue 15), as an officer would.
+    found = tally.call("write: near search before requests", http, "GET", f"{plan.base}/api/v1/cameras/near", 200,
+                       params={"lat": lat, "lon": lon, "radius_m": 200, "at": plan.incident_at, "case_ref": case,
+                               "reason": SEARCH_REASON}, headers={"Authorization": f"Bearer {token}"})
+    if found is None or not found.json()["cameras"]:
+        return
+    ids = [c["camera_id"] for c in found.json()["cameras"]]
+    cameras = rng.sample(ids, min(len(ids), rng.randint(1, 3)))
     body = {"case_ref": case, "reason": REQUEST_REASON, "camera_ids": cameras, "incident_lat": lat,
             "incident_lon": lon, "incident_from": plan.incident_at, "incident_to": plan.incident_at}
     answer = tally.call("write: create requests", http, "POST", f"{plan.base}/api/v1/requests", 201, json=body,
@@ -291,7 +298,9 @@ def server(tmp_path, reference_dir):
            "PORT": str(port), "HOST": "127.0.0.1", "WEB_WORKERS": str(WEB_WORKERS), "WEB_THREADS": str(WEB_THREADS),
            # Every client here shares one address: the default (30 per hour) would answer most
            # registrations with 429, which is the limiter working, not what this test measures.
-           "REGISTRATION_RATE_LIMIT": "100000 per minute"}
+           "REGISTRATION_RATE_LIMIT": "100000 per minute",
+           # Likewise eight officer tokens run thousands of searches a minute here.
+           "SEARCH_RATE_LIMIT": "1000000 per minute"}
     env.pop("TILE_URL", None)
     out, err = tmp_path / "server.out", tmp_path / "server.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
@@ -451,7 +460,12 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
 
     # ------------------------------------------------------------ the audit log
     assert chain.intact and chain.rows_checked == audit_rows_before + len(new_audit)
-    assert dict(searches) == {READ_CASE.format(reader=r): n for r, n in enumerate(searches_ok) if n}
+    read_cases = {READ_CASE.format(reader=r) for r in range(READERS)}
+    assert {k: v for k, v in searches.items() if k in read_cases} == {
+        READ_CASE.format(reader=r): n for r, n in enumerate(searches_ok) if n}
+    # the writers' searches before their requests (issue 15), each logged under its own case
+    assert sum(v for k, v in searches.items() if k not in read_cases) == \
+        tally.statuses["write: near search before requests"][200]
     # every coverage query answered to the analyst's readers is logged (issue 14: probing is visible)
     logged_cells = sum(1 for a in new_audit if a.action == "aggregate_query"
                        and json.loads(a.detail)["route"] == "/api/v1/coverage/cells")
@@ -528,6 +542,9 @@ def test_two_officers_writing_at_the_same_moment_cannot_both_pass_one_check(engi
 
     for i in range(RACES):
         case = f"CR-2026-{i:06d}"
+        with transaction(sessions) as s:  # the officer's search in the case that found the camera
+            casework.log_search(s, officer, case_ref=case, reason=REQUEST_REASON, lat=52.806, lon=-2.117,
+                                radius_m=200, incident_at=None, result_count=1, source="api", camera_ids=[cameras[i]])
         created = _at_once(create(case, cameras[i]), create(case, cameras[i]))
         assert sorted(type(r).__name__ for r in created) == ["CaseworkError", "list"], created
         assert "already has a request" in str(next(r for r in created if isinstance(r, Exception)))

@@ -378,3 +378,30 @@ def test_a_long_burst_is_one_flag_and_two_bursts_far_apart_are_two():
     apart = moving_day(20) + moving_day(20, start="2026-03-10T14:00", first_id=21)
     assert sorted(f.row_ids for f in af.query_bursts(queries(*apart), *MARCH)) == [
         tuple(range(1, 21)), tuple(range(21, 41))]
+
+
+# --------------------------------------------------------------------------- (g) refusals
+
+
+def test_refusals_are_flagged_per_user_and_uk_day():
+    rows = [  # 23:30 UTC on 1 July is 00:30 on 2 July in UK summer time: a different UK day from the first
+        {"id": 1, "at": "2026-07-01 10:00", "user_id": 1, "username": "officer1", "role": "officer",
+         "action": "search_refused", "case_ref": "CR-2026-0001", "detail": '{"why":"rate_limit"}'},
+        {"id": 2, "at": "2026-07-01 10:01", "user_id": 1, "username": "officer1", "role": "officer",
+         "action": "search_refused", "case_ref": "CR-2026-0001", "detail": '{"why":"rate_limit"}'},
+        {"id": 3, "at": "2026-07-01 11:00", "user_id": 1, "username": "officer1", "role": "officer",
+         "action": "export_refused", "case_ref": "CR-2026-0999", "detail": '{"why":"no_case"}'},
+        {"id": 4, "at": "2026-07-01 23:30", "user_id": 1, "username": "officer1", "role": "officer",
+         "action": "request_refused", "case_ref": "CR-2026-0001", "detail": '{"why":"not_searched"}'},
+        {"id": 5, "at": "2026-06-30 12:00", "user_id": 2, "username": "officer2", "role": "officer",
+         "action": "reveal_refused", "case_ref": "CR-2026-0002", "detail": '{"why":"not_searched"}'},  # before
+    ]
+    frame = _frame(rows, af.REFUSAL_COLUMNS)
+    flags = af.refused(frame, utc("2026-07-01 00:00"), utc("2026-07-03 00:00"))
+    assert [(f.kind, f.users, f.case_refs, f.row_ids) for f in flags] == [
+        ("refused", ("officer1",), ("CR-2026-0001", "CR-2026-0999"), (1, 2, 3)),
+        ("refused", ("officer1",), ("CR-2026-0001",), (4,))]
+    assert flags[0].why == ("officer1 was refused 2 searches, 1 case export on Wed 1 Jul 2026: over the search "
+                            "limit (2); a case with no requests of theirs (1); cases CR-2026-0001, CR-2026-0999.")
+    assert "cameras their searches in the case did not find (1)" in flags[1].why
+    assert af.refused(frame.iloc[:0], utc("2026-07-01 00:00"), utc("2026-07-03 00:00")) == []

@@ -49,3 +49,16 @@ def test_bad_values_give_one_line(base, env, fragment):
         load_settings({**base, **env})
     message = str(info.value)
     assert fragment in message and "\n" not in message
+
+
+def test_officer_search_settings(base):
+    """Issue 15: how long a search opens its cameras, and each officer's search limit."""
+    s = load_settings(base)
+    assert (s.search_valid_days, s.search_rate_limit) == (30, "10 per minute; 60 per hour")
+    s = load_settings({**base, "SEARCH_VALID_DAYS": "7", "SEARCH_RATE_LIMIT": "5 per minute"})
+    assert (s.search_valid_days, s.search_rate_limit) == (7, "5 per minute")
+    for env, fragment in (({"SEARCH_VALID_DAYS": "0"}, "SEARCH_VALID_DAYS"),
+                          ({"SEARCH_VALID_DAYS": "a month"}, "SEARCH_VALID_DAYS"),
+                          ({"SEARCH_RATE_LIMIT": "lots"}, "SEARCH_RATE_LIMIT")):
+        with pytest.raises(ConfigError, match=fragment):
+            load_settings({**base, **env})
