@@ -558,6 +558,40 @@ def _casework(rng: np.random.Generator, h: HistoryInput, log: _Log, officers: li
     _status_changes(h, log)
     _searches_without_requests(rng, h, log, register, cases, officers, used_refs, end)
     _repeated_point(rng, log, register, cases, officers, used_refs, end)
+    _refused_searches(rng, log, cases, officers, used_refs, end)
+
+
+JUNK_REASONS = ("aaaaaaaaaa", "asdfghjkl test", "checking checking")  # refused: a reason that says nothing
+REFUSED_RUNS = (1, 3)  # days on which an officer was refused searches (the ``refused`` flag's case)
+
+
+def _refused_searches(rng: np.random.Generator, log: _Log, cases: list[_Case], officers: list[DemoUser],
+                      used: set[str], end: int) -> None:
+    """An officer refused searches: a few with a reason that says nothing, then, with a real reason,
+    more than the search limit allows in a minute; one such day in the last 30 days, and up to two
+    before it. What ``casework.admit_search`` logs (``search_refused`` with why and message)."""
+    if not cases:
+        return
+    who = officers[0]
+    runs = _share(len(cases), 1 / 150, *REFUSED_RUNS)
+    for k in range(runs):
+        lo, hi = (end - RECENT_DAYS * US_PER_DAY, end - US_PER_DAY) if k == 0 else \
+            (cases[0].first_sent, end - RECENT_DAYS * US_PER_DAY)
+        if hi <= lo:
+            continue
+        at = _when(rng, cases, lo, hi)
+        ref = _new_ref(rng, used, at)
+        for j in range(int(rng.integers(2, 5))):
+            at += int(rng.integers(5, 40)) * US_PER_S
+            log.add(at, who, "search_refused", case_ref=ref, reason=_choice(rng, JUNK_REASONS), detail={
+                "why": "reason", "message": "Give the reason in a few words that say why you are searching."})
+        reason = _choice(rng, REPEAT_REASONS)
+        for j in range(int(rng.integers(1, 4))):
+            at += int(rng.integers(2, 8)) * US_PER_S
+            log.add(at, who, "search_refused", case_ref=ref, reason=reason, detail={
+                "why": "rate_limit", "limit": "10 per 1 minute",
+                "message": "You have reached the limit of 10 per 1 minute searches; wait and search again. "
+                           "Refused searches are recorded."})
 
 
 def _choice(rng: np.random.Generator, options) -> str:
