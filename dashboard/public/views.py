@@ -11,7 +11,7 @@ from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
 from dashboard.public import form
-from dashboard.public.duplicates import offer_existing
+from dashboard.public.duplicates import after_registering
 from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
@@ -107,12 +107,9 @@ def register_submit():
     if data is None:
         return _page("public/register.html", state)
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as s:
-            done = registration.register(s, data, rt.reference, via="form")
-    except registration.DuplicateRegistration:
-        state.errors["email"] = offer_existing(rt, data.email, data.postcode)
-        return _page("public/register.html", state)
+    with transaction(rt.sessions) as s:
+        done = registration.register(s, data, rt.reference, via="form")
+    after_registering(rt, done)  # a repeat is answered as a first registration; its owner is told by email
     rt.finder.refresh()
     _count("completions")
     session.pop("campaign", None)

@@ -227,14 +227,9 @@ class Registered:
     reference: str
     token: str  # shown to the owner once; only its digest is stored
     cameras: int
-
-
-DUPLICATE_MESSAGE = ("This email address has already registered cameras at this postcode. Open the management "
-                     "link you were given to change that registration.")
-
-
-class DuplicateRegistration(Exception):
-    """This email address already has an active registration at this postcode."""
+    # The active registration this email address already had at this postcode, if any: its owner
+    # is told (``dashboard.public.duplicates``); the one who sent the form is not (issue 15, item 5).
+    repeat_of: int | None = None
 
 
 def token_digest(token: str) -> str:
@@ -268,12 +263,14 @@ def _camera(c: CameraIn) -> Camera:
                   active=True)
 
 
-def existing_registration(session: Session, email: str | None, postcode: str) -> Registrant | None:
-    """The active registration this email address already has at this postcode, if any."""
+def existing_registration(session: Session, email: str | None, postcode: str) -> int | None:
+    """The id of the earliest active registration this email address already has at this postcode,
+    if any (only the id: a repeat must cost no more than a first registration)."""
     if email is None:
         return None
-    return session.scalar(sa.select(Registrant).join(Site, Site.registrant_id == Registrant.id).where(
-        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode))
+    return session.scalar(sa.select(Registrant.id).join(Site, Site.registrant_id == Registrant.id).where(
+        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
+        .order_by(Registrant.created_at, Registrant.id).limit(1))
 
 
 def link_resent_recently(session: Session, registrant: Registrant, within: dt.timedelta,
@@ -286,9 +283,16 @@ def link_resent_recently(session: Session, registrant: Registrant, within: dt.ti
         AuditEvent.occurred_at >= since)) > 0
 
 
-def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None) -> str:
-    """Replace the registration's private link: the old one stops working. Logged without the token."""
-    token = secrets.token_urlsafe(32)
+def fresh_token() -> str:
+    """A new private management token (43 URL-safe characters, 256 random bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None,
+                         token: str | None = None) -> str:
+    """Replace the registration's private link (with ``token``, or a fresh one): the old one stops
+    working. Logged without the token."""
+    token = token or fresh_token()
     registrant.management_token_hash = token_digest(token)
     registrant.updated_at = now or utcnow()
     session.flush()
@@ -298,15 +302,19 @@ def new_management_token(session: Session, registrant: Registrant, *, now: dt.da
 
 def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *, via: str,
              now: dt.datetime | None = None) -> Registered:
-    """Store a validated registration; refuse a second active one for the same email and postcode.
+    """Store a validated registration, and name the earlier one this email address has at this
+    postcode, if any (``Registered.repeat_of``).
 
+    A repeat is stored and answered exactly as a first registration, doing the same work: refusing
+    it, or answering it differently, would tell anyone who types a name's email address and a
+    postcode whether that person has registered cameras there. The earlier registration's owner is
+    told by email (with a fresh private link for it, naming the new one), outside this function.
     The audit event ``registration_created`` records the registrant id and camera count only.
     """
     now = now or utcnow()
-    if data.email is not None:  # two submissions of one form at once: only one may pass the check
+    if data.email is not None:  # two submissions of one form at once: the second sees the first as earlier
         hold_write_lock(session, f"registration:{data.email}:{data.postcode}")
-    if existing_registration(session, data.email, data.postcode) is not None:
-        raise DuplicateRegistration(data.email)
+    earlier = existing_registration(session, data.email, data.postcode)
     token = secrets.token_urlsafe(32)
     registrant = Registrant(
         reference=_new_reference(session), name=data.name, email=data.email, phone=data.phone,
@@ -320,7 +328,8 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     session.flush()
     audit.record(session, PUBLIC, "registration_created", subject_ids=[registrant.id],
                  detail={"cameras": len(data.cameras), "via": via}, at=now)
-    return Registered(registrant.id, registrant.reference, token, len(data.cameras))
+    return Registered(registrant.id, registrant.reference, token, len(data.cameras),
+                      repeat_of=earlier)
 
 
 def by_token(session: Session, token: str) -> Registrant | None:
