@@ -12,7 +12,8 @@ anonymous: the district, small area and aggregation cells, and the cameras' kind
 Erasure on request and by the retention check (``dashboard.registry.retention``) go through the
 same :func:`erase`, so they leave exactly the same.
 Nothing here asks for or stores an employer or any link to the police (promise 3), and there is
-no field for a camera's stream, address or credentials (promise 1).
+no field for a camera's stream, address or credentials (promise 1); the free-text fields refuse
+them too (``dashboard.registry.free_text``, checked again where a registration is stored).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
+from dashboard.registry import free_text
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
@@ -67,7 +69,7 @@ SiteKind = Literal[tuple(SITE_KINDS)]  # type: ignore[valid-type]
 def _plain_text(value: str, what: str) -> str:
     if _CONTROL.search(value):
         raise ValueError(f"The {what} contains control characters; type it again.")
-    return " ".join(value.split())
+    return free_text.check(" ".join(value.split()), what)  # no stream links, IP addresses or logins (promise 1)
 
 
 class CameraIn(BaseModel):
@@ -311,6 +313,7 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     told by email (with a fresh private link for it, naming the new one), outside this function.
     The audit event ``registration_created`` records the registrant id and camera count only.
     """
+    free_text.check_fields(data)  # again here: a model built without validation must not carry one in
     now = now or utcnow()
     if data.email is not None:  # two submissions of one form at once: the second sees the first as earlier
         hold_write_lock(session, f"registration:{data.email}:{data.postcode}")
@@ -476,6 +479,7 @@ def update(session: Session, registrant: Registrant, data: RegistrationIn, camer
     a new one. Existing cameras left out are switched off, not deleted, so footage requests that
     name them keep their history. An id that is not one of this registration's cameras is refused.
     """
+    free_text.check_fields(data)
     now = now or utcnow()
     site = registrant.site
     own = {c.id: c for c in site.cameras}
