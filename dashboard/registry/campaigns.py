@@ -40,10 +40,10 @@ def count_step(session: Session, slug: str | None, step: str, *, now: dt.datetim
     if step not in FUNNEL_STEPS:
         raise ValueError(f"unknown funnel step {step!r}; expected one of {FUNNEL_STEPS}")
     campaign = campaign_by_slug(session, slug)
-    if campaign is None:
-        return False
-    _add_one(session, campaign.id, step, now or utcnow())
-    return True
+    # An unknown slug (one typed into /r/ or ?c=) does the same kind of work, so a form sent from
+    # its page takes no less time than one from a real campaign's.
+    _add_one(session, None if campaign is None else campaign.id, step, now or utcnow())
+    return campaign is not None
 
 
 def _add_one(session: Session, campaign_id: int | None, step: str, now: dt.datetime) -> None:
