@@ -23,6 +23,7 @@ import datetime as dt
 import os
 import socket
 import subprocess
+import re
 import sys
 import time
 from collections import Counter
@@ -91,10 +92,11 @@ def _actor(s, username: str) -> audit.Actor:
 def registrable(payload: str) -> str:
     """A payload as a registration's name or address can hold it: the few with a link or an IP
     address in them are refused there (promise 1, ``free_text``), so they are stored with the link
-    broken ('hxxp', ':/ /') and keep the rest of their markup; elsewhere they are stored whole."""
+    broken ('hxxp', ':/ /', '127·0·0·1') and keep the rest of their markup; elsewhere they are stored whole."""
     if free_text.problem(text(payload)) is None:
         return payload
     defanged = payload.replace("://", ":/ /").replace("http", "hxxp").replace("HTTP", "HXXP")
+    defanged = re.sub(r"(\d)\.(?=\d)", "\\1\u00b7", defanged)  # 127.0.0.1 -> 127·0·0·1
     assert free_text.problem(text(defanged)) is None, payload
     return defanged
 
