@@ -116,8 +116,9 @@ def test_known_and_unknown_slugs_take_comparable_time(public):
     for i in range(60):
         for slug, out in ((KNOWN, known_s), (UNKNOWN, unknown_s))[:: 1 if i % 2 else -1]:
             t = time.perf_counter()
-            _hit(client, slug, addr=f"10.{i // 250}.{i % 250}.1")
+            answer = _hit(client, slug, addr=f"10.{i // 250}.{i % 250}.1")
             out.append(time.perf_counter() - t)
+            assert (answer.status_code, answer.headers["Location"]) == (302, f"/register?c={slug}")
     ratio = statistics.median(known_s) / statistics.median(unknown_s)
     print(f"median known {statistics.median(known_s) * 1000:.2f} ms, unknown "
           f"{statistics.median(unknown_s) * 1000:.2f} ms, ratio {ratio:.2f}")
