@@ -5,7 +5,9 @@ their camera's app shows into whatever box is in front of them: an address of
 ``rtsp://admin:Pa55word@192.0.2.10:554/...`` would be stored and shown to officers. Every free-text
 field the public fills in (a registration's ``name`` and ``address``) goes through :func:`check`,
 from the shared pydantic model (the form and the API) and again in the domain functions that store
-it (``registration.register`` and ``registration.update``).
+it (``registration.register`` and ``registration.update``). An officer's note on a footage request
+(``casework.change_status``: page, callback and API alike) is checked too, as an owner's answer may
+quote what their camera's app shows.
 
 Refused, in any letter case, after Unicode compatibility folding (full-width ``ｒｔｓｐ：／／``) and with
 invisible format characters removed:

@@ -90,9 +90,9 @@ def _actor(s, username: str) -> audit.Actor:
 
 
 def registrable(payload: str) -> str:
-    """A payload as a registration's name or address can hold it: the few with a link or an IP
-    address in them are refused there (promise 1, ``free_text``), so they are stored with the link
-    broken ('hxxp', ':/ /', '127·0·0·1') and keep the rest of their markup; elsewhere they are stored whole."""
+    """A payload as a registration's name or address, or a request's note, can hold it: the few
+    with a link or an IP address in them are refused there (promise 1, ``free_text``), so they are
+    stored with the link broken ('hxxp', ':/ /', '127·0·0·1') and keep the rest of their markup; elsewhere they are stored whole."""
     if free_text.problem(text(payload)) is None:
         return payload
     defanged = payload.replace("://", ":/ /").replace("http", "hxxp").replace("HTTP", "HXXP")
@@ -156,7 +156,7 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
                                      camera_ids=camera_ids[i:i + casework.MAX_CAMERAS_PER_ACTION], **incident)
         note_requests = list(s.scalars(sa.select(FootageRequest.id).where(FootageRequest.case_ref == NOTES_CASE)
                                        .order_by(FootageRequest.id)))
-        for request_id, payload in zip(note_requests, payloads):
+        for request_id, payload in zip(note_requests, owners):  # a note refuses links too (promise 1)
             casework.change_status(s, officer, request_id=request_id, new_status="no_response", note=payload,
                                    now=now + dt.timedelta(seconds=1))
         for payload in payloads:
@@ -164,7 +164,7 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
                                 lon=float(centre["lon"]), radius_m=200, incident_at=None, result_count=0,
                                 source="page")
     stored.expected["case reference"] = [p.strip() for p in short]
-    stored.expected["footage request note"] = [p.strip() for p in payloads]
+    stored.expected["footage request note"] = [p.strip() for p in owners]
     stored.expected["search reason"] = [p.strip() for p in payloads]
     with rt.sessions() as s:
         stored.notes_case_ids = list(s.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_ref == NOTES_CASE)

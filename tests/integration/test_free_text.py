@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from dashboard.registry import free_text, registration
 from dashboard.registry.models import Registrant, Site
 from tests.integration.test_public_pages import _csrf, _form, _register, public  # noqa: F401 (fixture)
+from tests.integration.test_casework import seeded  # noqa: F401 (fixture)
 from tests.integration.test_registration import URL, reg_app, valid  # noqa: F401 (fixture)
 
 FREE_TEXT_FIELDS = ("name", "address")
@@ -119,3 +120,22 @@ def test_the_domain_function_refuses_them_even_when_validation_was_skipped(reg_a
             s.rollback()
     with rt.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant)) == 0
+
+
+def test_an_officers_note_on_a_footage_request_refuses_them_too(seeded):
+    """The note an officer records with an owner's answer (page, callback and API all go through
+    ``casework.change_status``) keeps no stream link, IP address or login either."""
+    from dashboard.registry import casework as cw
+    from tests.integration.test_casework import NOW, OFFICER, _create, _refused_without_writing
+
+    (request_id,) = _create(seeded)
+    for text in PAYLOADS[:8]:
+        refused = _refused_without_writing(seeded, lambda s: cw.change_status(
+            s, OFFICER, request_id=request_id, new_status="footage_provided", note=text, now=NOW), "note")
+        assert "note" in str(refused) and "stream" in str(refused)
+    from dashboard.registry.database import session_factory
+
+    with session_factory(seeded)() as s:
+        done = cw.change_status(s, OFFICER, request_id=request_id, new_status="footage_provided",
+                                note="Owner copied 2 clips to a USB stick at 14:30", now=NOW)
+        assert done.status == "footage_provided"
