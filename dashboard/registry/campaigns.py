@@ -91,8 +91,10 @@ def count_scan(session: Session, slug: str | None, visitor: str, *, secret: byte
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=UK).timestamp()  # the day's end
+    # RETURNING, not rowcount: an ORM-enabled INSERT reports no row count on PostgreSQL.
     first = session.execute(insert(RateLimitCounter).values(window_digest=digest, count=1, expires_at=expires)
-                            .on_conflict_do_nothing(index_elements=["window_digest"])).rowcount == 1
+                            .on_conflict_do_nothing(index_elements=["window_digest"])
+                            .returning(RateLimitCounter.window_digest)).first() is not None
     if first:
         _add_one(session, campaign_id, "scans", now)
     if random.random() < SWEEP_CHANCE:  # marks of past days, now and then (the limiter sweeps too)
