@@ -1,9 +1,10 @@
 """Outgoing email through the force's mail relay (``SMTP_URL``), for the few messages the
-register sends to owners: a fresh private link when they register the same site again, and a
-reminder with a fresh link when a registration has not been confirmed for the retention period.
+register sends to owners: a fresh private link when their email address registers the same
+postcode again, and a reminder with a fresh link when a registration has not been confirmed for
+the retention period.
 
 ``SMTP_URL`` is ``smtp://[user:password@]host[:port]`` (plain, e.g. an internal relay) or
-``smtp+starttls://...``. Without it the register sends nothing and says so on the page.
+``smtp+starttls://...``. Without it the register sends nothing.
 """
 from __future__ import annotations
 
@@ -40,14 +41,23 @@ def send(smtp_url: str, sender: str, to: str, subject: str, body: str, *, timeou
         raise MailError(f"the mail relay refused or could not be reached ({type(exc).__name__})") from None
 
 
-def management_link_message(reference: str, url: str, force_name: str) -> tuple[str, str]:
-    subject = f"Your camera registration {reference}: your private link"
+def repeat_registration_message(earlier: str, new: str, url: str, force_name: str) -> tuple[str, str]:
+    """To the owner of registration ``earlier`` when a registration ``new`` is made with the same
+    email address at the same postcode: both are kept (the one who sent the form was answered as
+    for any registration, so that nobody learns who has registered where); ``url`` is a fresh
+    private link for ``earlier``."""
+    subject = f"Your camera registration {earlier}: registered again at the same address"
     body = (
-        f"Someone (we hope you) tried to register cameras again at the address of registration {reference} "
-        f"with the {force_name} Community Camera Registry.\n\n"
-        f"Here is a new private link to see, change or withdraw that registration:\n\n{url}\n\n"
-        "Your previous link no longer works. If this was not you, you need do nothing: your registration is "
-        "unchanged, and only someone with this email can use the link.\n"
+        f"Cameras were registered again with the {force_name} Community Camera Registry, with this email address "
+        f"and the postcode of your registration {earlier}. They were kept as a new registration, {new}, so "
+        "nothing that was sent is lost.\n\n"
+        f"Here is a new private link to see, change or withdraw registration {earlier}:\n\n{url}\n\n"
+        "Your previous link for it no longer works.\n\n"
+        f"If it was you: you now have two registrations. Keep the one you want; withdraw the other from its own "
+        f"link ({new}'s link was shown when it was sent), or change {earlier} with the link above and withdraw "
+        f"{new}.\n"
+        f"If it was not you: your registration {earlier} is unchanged. Ask the {force_name} to erase registration "
+        f"{new}, quoting its reference.\n"
     )
     return subject, body
 

@@ -20,7 +20,7 @@ from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCe
                                    RequestOut, RequestStatusUpdate)
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
-from dashboard.public.duplicates import offer_existing
+from dashboard.public.duplicates import after_registering
 from dashboard.registry import casework, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
@@ -158,12 +158,9 @@ def update_request(request_id: int, body: RequestStatusUpdate):
           roles=(PUBLIC,), body=RegistrationIn, response=RegistrationOut, status=201)
 def create_registration(body: RegistrationIn):
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as s:
-            done = registration.register(s, body, rt.reference, via="api")
-    except registration.DuplicateRegistration:
-        message = offer_existing(rt, body.email, body.postcode)
-        raise ApiError(409, "Already registered.", [{"field": "email", "message": message}])
+    with transaction(rt.sessions) as s:
+        done = registration.register(s, body, rt.reference, via="api")
+    after_registering(rt, done)  # a repeat is answered as a first registration; its owner is told by email
     rt.finder.refresh()
     return RegistrationOut(reference=done.reference, cameras=done.cameras, management_token=done.token,
                            management_url=f"{rt.settings.public_base_url}/manage/{done.token}")

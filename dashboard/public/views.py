@@ -5,13 +5,14 @@ Thin: read the form, call ``form`` and ``registry.registration``, render a templ
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from pydantic import ValidationError as PayloadError
 from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
 from dashboard.public import form
-from dashboard.public.duplicates import offer_existing
+from dashboard.public.duplicates import after_registering
 from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
@@ -107,12 +108,9 @@ def register_submit():
     if data is None:
         return _page("public/register.html", state)
     rt = runtime()
-    try:
-        with transaction(rt.sessions) as s:
-            done = registration.register(s, data, rt.reference, via="form")
-    except registration.DuplicateRegistration:
-        state.errors["email"] = offer_existing(rt, data.email, data.postcode)
-        return _page("public/register.html", state)
+    with transaction(rt.sessions) as s:
+        done = registration.register(s, data, rt.reference, via="form")
+    after_registering(rt, done)  # a repeat is answered as a first registration; its owner is told by email
     rt.finder.refresh()
     _count("completions")
     session.pop("campaign", None)
@@ -132,9 +130,13 @@ def postcode_centre():
 
 @blueprint.get("/r/<slug>")
 def campaign_scan(slug: str):
-    with transaction(runtime().sessions) as s:
-        known = campaigns.count_step(s, slug, "scans")
-    return redirect(f"/register?c={slug}" if known else "/register")
+    """A QR code's landing: count the scan once per visitor and day, and answer the same whether
+    or not the campaign exists (the slug goes on to the form either way; only a known one counts)."""
+    rt = runtime()
+    visitor = f"{get_remote_address()}\x00{request.headers.get('User-Agent', '')[:300]}"
+    with transaction(rt.sessions) as s:
+        campaigns.count_scan(s, slug, visitor, secret=rt.settings.secret_key.encode("utf-8"))
+    return redirect(f"/register?c={slug}" if campaigns.SLUG.fullmatch(slug) else "/register")
 
 
 # --------------------------------------------------------------------------- the owner's link

@@ -3,10 +3,17 @@
 A campaign's QR code leads to ``/r/<slug>``; the scan, the start of the form and the completed
 registration each add one to that day's count. Nothing about the campaign is stored on the
 registration (promise 3: a staff-only campaign must not mark its registrants as staff).
+
+A scan counts at most once per visitor, campaign and UK day (:func:`count_scan`), and the QR route
+does the same work and gives the same answer whether or not the campaign exists, so the route
+tells nobody which campaigns there are.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import random
 import re
 from zoneinfo import ZoneInfo
 
@@ -15,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard.analytics.disclosure import KEY_RANGE, new_record_key
-from dashboard.registry.models import Campaign, CampaignDailyCount, utcnow
+from dashboard.registry.models import Campaign, CampaignDailyCount, RateLimitCounter, utcnow
 
 UK = ZoneInfo("Europe/London")
 FUNNEL_STEPS = ("scans", "form_starts", "completions")
@@ -33,9 +40,19 @@ def count_step(session: Session, slug: str | None, step: str, *, now: dt.datetim
     if step not in FUNNEL_STEPS:
         raise ValueError(f"unknown funnel step {step!r}; expected one of {FUNNEL_STEPS}")
     campaign = campaign_by_slug(session, slug)
-    if campaign is None:
-        return False
-    day = (now or utcnow()).astimezone(UK).date()
+    # An unknown slug (one typed into /r/ or ?c=) does the same kind of work, so a form sent from
+    # its page takes no less time than one from a real campaign's.
+    _add_one(session, None if campaign is None else campaign.id, step, now or utcnow())
+    return campaign is not None
+
+
+def _add_one(session: Session, campaign_id: int | None, step: str, now: dt.datetime) -> None:
+    """One more ``step`` on ``now``'s UK day for the campaign; for None, a statement of the same
+    kind that changes nothing (an unknown slug's scan costs what a known one's does)."""
+    if campaign_id is None:
+        session.execute(sa.update(CampaignDailyCount).where(sa.false()).values(scans=CampaignDailyCount.scans + 1))
+        return
+    day = now.astimezone(UK).date()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     column = getattr(CampaignDailyCount, step)
@@ -43,12 +60,45 @@ def count_step(session: Session, slug: str | None, step: str, *, now: dt.datetim
     # the day's completions); never the registration's own key, so nothing links the two.
     key = new_record_key() if step == "completions" else 0
     statement = insert(CampaignDailyCount).values(
-        campaign_id=campaign.id, day=day, completion_keys=key, **{s: (1 if s == step else 0) for s in FUNNEL_STEPS})
+        campaign_id=campaign_id, day=day, completion_keys=key, **{s: (1 if s == step else 0) for s in FUNNEL_STEPS})
     update = {step: column + 1}
     if key:
         update["completion_keys"] = (CampaignDailyCount.completion_keys + key) % KEY_RANGE
     session.execute(statement.on_conflict_do_update(index_elements=["campaign_id", "day"], set_=update))
-    return True
+
+
+SWEEP_CHANCE = 0.01
+
+
+def count_scan(session: Session, slug: str | None, visitor: str, *, secret: bytes,
+               now: dt.datetime | None = None) -> None:
+    """Count a scan of campaign ``slug`` once per ``visitor`` (a string the caller builds from the
+    client's address and browser; never stored) and UK day.
+
+    The visitor's mark is an HMAC of the campaign, the day and ``visitor`` with the app's secret,
+    kept in the rate-limit store until it expires, so nothing personal is stored. An unknown slug
+    does the same work (one look-up, one mark written, under a key shared by every unknown slug so
+    that made-up slugs cannot fill the store, and a statement in place of the count that changes
+    nothing) and counts nothing, so its time tells as little as its answer.
+    """
+    now = now or utcnow()
+    day = now.astimezone(UK).date()
+    campaign_id = (session.scalar(sa.select(Campaign.id).where(Campaign.slug == slug))
+                   if isinstance(slug, str) and SLUG.fullmatch(slug) else None)
+    which = slug if campaign_id is not None else "\x00unknown"
+    digest = hmac.new(secret, f"campaign-scan\x00{which}\x00{day.isoformat()}\x00{visitor}".encode("utf-8"),
+                      hashlib.sha256).hexdigest()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=UK).timestamp()  # the day's end
+    # RETURNING, not rowcount: an ORM-enabled INSERT reports no row count on PostgreSQL.
+    first = session.execute(insert(RateLimitCounter).values(window_digest=digest, count=1, expires_at=expires)
+                            .on_conflict_do_nothing(index_elements=["window_digest"])
+                            .returning(RateLimitCounter.window_digest)).first() is not None
+    if first:
+        _add_one(session, campaign_id, "scans", now)
+    if random.random() < SWEEP_CHANCE:  # marks of past days, now and then (the limiter sweeps too)
+        session.execute(sa.delete(RateLimitCounter).where(RateLimitCounter.expires_at < now.timestamp() - 3600))
 
 
 class CampaignError(ValueError):

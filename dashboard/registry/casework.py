@@ -37,6 +37,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.registry import free_text
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
@@ -532,6 +533,10 @@ def change_status(
     if footage_useful is not None and (not isinstance(footage_useful, bool) or new_status != "footage_provided"):
         raise CaseworkError("footage_useful", "Usefulness (yes or no) can only be recorded with 'footage provided'.")
     text = _text(note, "note", "note", NOTE_MAX, required=False)
+    try:  # an owner's answer may quote their camera's app: no stream link or login is kept (promise 1)
+        free_text.check(text, "note")
+    except ValueError as exc:
+        raise CaseworkError("note", str(exc)) from None
     at = _aware(now, "now", "time of the change")
     if at < request.status_changed_at:
         raise CaseworkError("now", f"The change at {_iso(at)} would come before the request's last change "

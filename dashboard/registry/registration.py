@@ -12,7 +12,8 @@ anonymous: the district, small area and aggregation cells, and the cameras' kind
 Erasure on request and by the retention check (``dashboard.registry.retention``) go through the
 same :func:`erase`, so they leave exactly the same.
 Nothing here asks for or stores an employer or any link to the police (promise 3), and there is
-no field for a camera's stream, address or credentials (promise 1).
+no field for a camera's stream, address or credentials (promise 1); the free-text fields refuse
+them too (``dashboard.registry.free_text``, checked again where a registration is stored).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
+from dashboard.registry import free_text
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
@@ -72,7 +74,7 @@ SiteKind = Literal[tuple(SITE_KINDS)]  # type: ignore[valid-type]
 def _plain_text(value: str, what: str) -> str:
     if _CONTROL.search(value):
         raise ValueError(f"The {what} contains control characters; type it again.")
-    return " ".join(value.split())
+    return free_text.check(" ".join(value.split()), what)  # no stream links, IP addresses or logins (promise 1)
 
 
 class CameraIn(BaseModel):
@@ -232,14 +234,9 @@ class Registered:
     reference: str
     token: str  # shown to the owner once; only its digest is stored
     cameras: int
-
-
-DUPLICATE_MESSAGE = ("This email address has already registered cameras at this postcode. Open the management "
-                     "link you were given to change that registration.")
-
-
-class DuplicateRegistration(Exception):
-    """This email address already has an active registration at this postcode."""
+    # The active registration this email address already had at this postcode, if any: its owner
+    # is told (``dashboard.public.duplicates``); the one who sent the form is not (issue 15, item 5).
+    repeat_of: int | None = None
 
 
 def token_digest(token: str) -> str:
@@ -273,12 +270,14 @@ def _camera(c: CameraIn) -> Camera:
                   active=True)
 
 
-def existing_registration(session: Session, email: str | None, postcode: str) -> Registrant | None:
-    """The active registration this email address already has at this postcode, if any."""
+def existing_registration(session: Session, email: str | None, postcode: str) -> int | None:
+    """The id of the earliest active registration this email address already has at this postcode,
+    if any (only the id: a repeat must cost no more than a first registration)."""
     if email is None:
         return None
-    return session.scalar(sa.select(Registrant).join(Site, Site.registrant_id == Registrant.id).where(
-        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode))
+    return session.scalar(sa.select(Registrant.id).join(Site, Site.registrant_id == Registrant.id).where(
+        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
+        .order_by(Registrant.created_at, Registrant.id).limit(1))
 
 
 def link_resent_recently(session: Session, registrant: Registrant, within: dt.timedelta,
@@ -291,9 +290,16 @@ def link_resent_recently(session: Session, registrant: Registrant, within: dt.ti
         AuditEvent.occurred_at >= since)) > 0
 
 
-def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None) -> str:
-    """Replace the registration's private link: the old one stops working. Logged without the token."""
-    token = secrets.token_urlsafe(32)
+def fresh_token() -> str:
+    """A new private management token (43 URL-safe characters, 256 random bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None,
+                         token: str | None = None) -> str:
+    """Replace the registration's private link (with ``token``, or a fresh one): the old one stops
+    working. Logged without the token."""
+    token = token or fresh_token()
     registrant.management_token_hash = token_digest(token)
     registrant.updated_at = now or utcnow()
     session.flush()
@@ -303,15 +309,20 @@ def new_management_token(session: Session, registrant: Registrant, *, now: dt.da
 
 def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *, via: str,
              now: dt.datetime | None = None) -> Registered:
-    """Store a validated registration; refuse a second active one for the same email and postcode.
+    """Store a validated registration, and name the earlier one this email address has at this
+    postcode, if any (``Registered.repeat_of``).
 
+    A repeat is stored and answered exactly as a first registration, doing the same work: refusing
+    it, or answering it differently, would tell anyone who types a name's email address and a
+    postcode whether that person has registered cameras there. The earlier registration's owner is
+    told by email (with a fresh private link for it, naming the new one), outside this function.
     The audit event ``registration_created`` records the registrant id and camera count only.
     """
+    free_text.check_fields(data)  # again here: a model built without validation must not carry one in
     now = now or utcnow()
-    if data.email is not None:  # two submissions of one form at once: only one may pass the check
+    if data.email is not None:  # two submissions of one form at once: the second sees the first as earlier
         hold_write_lock(session, f"registration:{data.email}:{data.postcode}")
-    if existing_registration(session, data.email, data.postcode) is not None:
-        raise DuplicateRegistration(data.email)
+    earlier = existing_registration(session, data.email, data.postcode)
     token = secrets.token_urlsafe(32)
     registrant = Registrant(
         reference=_new_reference(session), name=data.name, email=data.email, phone=data.phone,
@@ -325,7 +336,8 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     session.flush()
     audit.record(session, PUBLIC, "registration_created", subject_ids=[registrant.id],
                  detail={"cameras": len(data.cameras), "via": via}, at=now)
-    return Registered(registrant.id, registrant.reference, token, len(data.cameras))
+    return Registered(registrant.id, registrant.reference, token, len(data.cameras),
+                      repeat_of=earlier)
 
 
 def by_token(session: Session, token: str) -> Registrant | None:
@@ -477,6 +489,7 @@ def update(session: Session, registrant: Registrant, data: RegistrationIn, camer
     a new one. Existing cameras left out are switched off, not deleted, so footage requests that
     name them keep their history. An id that is not one of this registration's cameras is refused.
     """
+    free_text.check_fields(data)
     now = now or utcnow()
     site = registrant.site
     own = {c.id: c for c in site.cameras}

@@ -12,6 +12,8 @@ import pytest
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SLUG = "staff-intranet-pilot"
 POSTCODE = "ST16 2DH"
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Mobile Safari/537.36")
 
 
 def _axe(watch, name: str) -> None:
@@ -61,8 +63,10 @@ def test_owner_registers_changes_and_withdraws(browser, live_server, device):
     base, db = live_server["url"], live_server["db"]
     _campaign(db)
     viewport = {"width": 390, "height": 844} if device == "phone" else {"width": 1366, "height": 900}
+    # Each device has its own browser string, as real ones do: the app counts a campaign scan once
+    # per visitor (address and browser) and day, and both devices run here from one address.
     context = browser.new_context(viewport=viewport, locale="en-GB", is_mobile=device == "phone",
-                                  has_touch=device == "phone")
+                                  has_touch=device == "phone", user_agent=PHONE_UA if device == "phone" else None)
     page = context.new_page()
     page.set_default_timeout(20_000)
     watch = PageWatch(page, base)

@@ -23,6 +23,7 @@ import datetime as dt
 import os
 import socket
 import subprocess
+import re
 import sys
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.config import PROJECT_ROOT, load_settings
-from dashboard.registry import campaigns, casework, registration
+from dashboard.registry import campaigns, casework, free_text, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site, User, utcnow
 from dashboard.runtime import prepare
@@ -94,8 +95,22 @@ def _found(s, officer, case_ref, camera_ids, centre) -> None:
                         lon=float(centre["lon"]), radius_m=200, incident_at=None, result_count=len(camera_ids),
                         source="page", camera_ids=[int(c) for c in camera_ids])
 
+
+def registrable(payload: str) -> str:
+    """A payload as a registration's name or address, or a request's note, can hold it: the few
+    with a link or an IP address in them are refused there (promise 1, ``free_text``), so they are
+    stored with the link broken ('hxxp', ':/ /', '127·0·0·1') and keep the rest of their markup; elsewhere they are stored whole."""
+    if free_text.problem(text(payload)) is None:
+        return payload
+    defanged = payload.replace("://", ":/ /").replace("http", "hxxp").replace("HTTP", "HXXP")
+    defanged = re.sub(r"(\d)\.(?=\d)", "\\1\u00b7", defanged)  # 127.0.0.1 -> 127·0·0·1
+    assert free_text.problem(text(defanged)) is None, payload
+    return defanged
+
+
 def _store(rt, ref, payloads: list[str]) -> Stored:
     n = len(payloads)
+    owners = [registrable(p) for p in payloads]
     postcode = str(ref.postcodes["postcode"].iloc[10])
     centre = ref.lookup_postcode(postcode)
     stored = Stored(postcode)
@@ -104,17 +119,17 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
             create_user(s, username, PASSWORD, role)
     # Registrations: record i is named payload i and lives at payload i + n/2 (two payloads a record).
     with transaction(rt.sessions) as s:
-        for i, payload in enumerate(payloads):
+        for i, payload in enumerate(owners):
             data = registration.RegistrationIn.model_validate({
-                "name": payload, "address": payloads[(i + n // 2) % n], "email": f"owner{i}@example.org",
+                "name": payload, "address": owners[(i + n // 2) % n], "email": f"owner{i}@example.org",
                 "preferred_channel": "email", "site_kind": "home", "postcode": postcode, "consent": True,
                 "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
             }, context={"reference": ref})
             made = registration.register(s, data, ref, via="api")
             stored.tokens.append(made.token)
         camera_ids = list(s.scalars(sa.select(Camera.id).join(Site).join(Registrant).order_by(Registrant.id)))
-    stored.expected["registrant name"] = [text(p) for p in payloads]
-    stored.expected["registrant address"] = [text(payloads[(i + n // 2) % n]) for i in range(n)]
+    stored.expected["registrant name"] = [text(p) for p in owners]
+    stored.expected["registrant address"] = [text(owners[(i + n // 2) % n]) for i in range(n)]
 
     # Campaigns (an admin's input). Every tenth is scanned once. The campaigns page, the lead's uptake
     # page and the weekly report list every campaign (a fixed set of rows: whether a campaign had
@@ -150,7 +165,7 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
                                      camera_ids=camera_ids[i:i + casework.MAX_CAMERAS_PER_ACTION], **incident)
         note_requests = list(s.scalars(sa.select(FootageRequest.id).where(FootageRequest.case_ref == NOTES_CASE)
                                        .order_by(FootageRequest.id)))
-        for request_id, payload in zip(note_requests, payloads):
+        for request_id, payload in zip(note_requests, owners):  # a note refuses links too (promise 1)
             casework.change_status(s, officer, request_id=request_id, new_status="no_response", note=payload,
                                    now=now + dt.timedelta(seconds=1))
         for payload in payloads:
@@ -158,7 +173,7 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
                                 lon=float(centre["lon"]), radius_m=200, incident_at=None, result_count=0,
                                 source="page")
     stored.expected["case reference"] = [p.strip() for p in short]
-    stored.expected["footage request note"] = [p.strip() for p in payloads]
+    stored.expected["footage request note"] = [p.strip() for p in owners]
     # The search the requests follow, then the payloads.
     stored.expected["search reason"] = [SEARCH_REASON] + [p.strip() for p in payloads]
     with rt.sessions() as s:

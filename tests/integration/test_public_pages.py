@@ -91,7 +91,8 @@ def test_campaign_counts_move_and_never_touch_the_registration(public, two_postc
         s.add(Campaign(slug="poster-stafford", name="Posters in Stafford", channel="poster"))
         s.commit()
     assert client.get("/r/poster-stafford").headers["Location"] == "/register?c=poster-stafford"
-    assert client.get("/r/no-such-campaign").headers["Location"] == "/register"
+    # An unknown campaign is answered alike (its existence is not told), and counts nothing.
+    assert client.get("/r/no-such-campaign").headers["Location"] == "/register?c=no-such-campaign"
     client.get("/register?c=poster-stafford")
     token = _csrf(client, "/register?c=poster-stafford")
     client.post("/register", data={"csrf_token": token, **_form(two_postcodes[0], name="")})  # a start, with errors
