@@ -149,13 +149,14 @@ def _output_ids(callback: dict) -> list[str]:
     return ids
 
 
-# Which id prefixes each role's pages own (written out from the README's page list, not from the code).
+# Which id prefixes each role's pages own (written out from the README's page list, not from the code);
+# every role has its own account page ("My account": its own API token).
 SEEN_BY = {
-    "officer": {"shell-", "home-", "search-", "cases-", "protection-"},
-    "analyst": {"shell-", "home-", "coverage-", "gaps-", "protection-"},
-    "lead": {"shell-", "home-", "coverage-", "gaps-", "uptake-", "campaigns-", "protection-"},
-    "auditor": {"shell-", "home-", "audit-", "protection-"},
-    "admin": {"shell-", "home-", "campaigns-", "accounts-", "erasure-", "crimes-", "protection-"},
+    "officer": {"shell-", "home-", "search-", "cases-", "protection-", "account-"},
+    "analyst": {"shell-", "home-", "coverage-", "gaps-", "protection-", "account-"},
+    "lead": {"shell-", "home-", "coverage-", "gaps-", "uptake-", "campaigns-", "protection-", "account-"},
+    "auditor": {"shell-", "home-", "audit-", "protection-", "account-"},
+    "admin": {"shell-", "home-", "campaigns-", "accounts-", "erasure-", "crimes-", "protection-", "account-"},
 }
 
 

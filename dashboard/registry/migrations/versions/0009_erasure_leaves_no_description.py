@@ -43,5 +43,19 @@ def upgrade() -> None:
                f"WHERE site_id IN (SELECT id FROM site WHERE registrant_id IN ({ended}))")
 
 
+# What a downgrade writes into the erased rows so that 0008's NOT NULL columns hold: placeholders, not
+# descriptions (erasure cannot be undone; restore a backup for that). The rows stay ended and inactive.
+PLACEHOLDERS = {"site": {"kind": "'other'", "h3_r7": "''", "h3_r8": "''", "h3_r9": "''"},
+                "camera": {"kind": "'other'", "placement": "'outdoor'", "recording_mode": "'motion'", "overlooks": "''"}}
+
+
 def downgrade() -> None:
-    raise NotImplementedError("erased descriptions cannot be restored; restore a backup instead")
+    for table, values in PLACEHOLDERS.items():
+        for column, value in values.items():
+            op.execute(f"UPDATE {table} SET {column} = {value} WHERE {column} IS NULL")
+    with op.batch_alter_table("camera") as batch:
+        for name, type_ in CAMERA_COLUMNS.items():
+            batch.alter_column(name, existing_type=type_, nullable=False)
+    with op.batch_alter_table("site") as batch:
+        for name, type_ in SITE_COLUMNS.items():
+            batch.alter_column(name, existing_type=type_, nullable=False)
