@@ -39,6 +39,24 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _checkpoints_out_of_the_project(tmp_path_factory):
+    """Audit checkpoints of test databases on PostgreSQL go to a temporary folder, not the project's
+    data folder (a SQLite database's go beside its file, in the test's own folder already)."""
+    from dashboard import config
+
+    folder = tmp_path_factory.mktemp("audit-checkpoints")
+    original = config.default_checkpoint_file
+
+    def beside_the_tests(database_url: str) -> Path:
+        path = original(database_url)
+        return folder / path.name if path.parent == config.DATA_DIR else path
+
+    config.default_checkpoint_file = beside_the_tests
+    yield
+    config.default_checkpoint_file = original
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     configured = os.environ.get("REFERENCE_DATA_DIR")
