@@ -4,10 +4,12 @@ once per crime import; :class:`GapRegister`, once per version of the register) a
 (:func:`build_report`), whose figures come from the pure functions of
 :mod:`dashboard.analytics.gaps` and all pass the disclosure-control layer.
 
-The query space is no wider than the analysts' job needs (issue 14): the period is one imported
-month or all imported months; the crime type is all types or one police.uk category; the distance
-is 50, 100, 200 or 500 m; the level is small areas (LSOA) or districts. Anything else is refused
-with a message that says what is offered (:class:`QueryError`).
+The query space is no wider than the analysts' job needs and no crime location counts in many
+figures (issue 14): all imported months and all crime types together (``check_offered`` says why,
+with the measurements); the distance is 50, 100, 200 or 500 m; the level is small areas (LSOA) or
+districts. Anything else is refused with a message that says what is offered (:class:`QueryError`).
+The report still computes figures for one month or one type (``GapQuery``), for tests that check its
+arithmetic; no page or file offers them.
 """
 from __future__ import annotations
 
@@ -125,19 +127,27 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
     return query
 
 
+OFFERED_NOTE = ("the gap analysis covers all imported months and all crime types together, by small area or by "
+                "district: each crime location counts in few figures, since solving many figures about the same "
+                "locations together tells which of them have a registered camera nearby")
+
+
 def check_offered(query: GapQuery) -> None:
     """Refuse a combination the query space does not offer. Every published figure is a noisy sum
     over public crime points of "has a camera nearby"; with enough different figures holding the same
-    points, solving them together tells which points have a camera nearby (an attacker's least-squares
-    solve over month x type x small-area figures placed cameras within 50 m). So each crime point is
-    kept in few figures: small areas for all months and all types only; districts and the force for
-    all of them, one month or one type, never both."""
-    if query.month is not None and query.category is not None:
-        raise QueryError("choose one month or one crime type, not both: each crime point may only be counted in a "
-                         "few figures, or solving them together would tell which points have a camera nearby")
-    if query.level == "lsoa" and (query.month is not None or query.category is not None):
-        raise QueryError("by small area the analysis covers all imported months and all crime types; choose "
-                         "districts to see one month or one crime type")
+    points, solving them together tells which points have a camera nearby. So each crime point is kept
+    in few figures: all imported months and all crime types, per small area, decile, district and the
+    force, at one of four distances.
+
+    Measured on the adversary suite's registry over 40 fresh draws of record keys each, with the
+    reconstruction of ``tests/adversary/test_gap_location.py``: with one month or one type by district
+    (30 figures at 50 m) its surest "camera within 50 m" claims were right 91% of the time against 78%
+    for as many claims from public area-level figures (every one of 150 draws ahead), busy map points
+    pinned down by their month and type figures; one type but no month (18 figures): 90% against 84%,
+    still ahead; all months and all types (10 figures): 100% against 98%, no better than public
+    figures, and its overall accuracy below theirs."""
+    if query.month is not None or query.category is not None:
+        raise QueryError(f"one month or one crime type is not offered: {OFFERED_NOTE}")
 
 
 # --------------------------------------------------------------------------- what the report reads

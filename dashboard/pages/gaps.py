@@ -1,9 +1,9 @@
 """Gap analysis (analysts; project leads too): imported police.uk crimes against registered
 coverage, per area; where to recruit next; coverage by deprivation decile; exports for GIS.
 
-Crime data are imported by administrators (the "Crime data" page); here one chooses a period (one
-imported month, or all), a crime type (one, or all), a distance and a level, nothing else
-(``dashboard.analytics.gap_report.parse_query``). Every figure on this page and in its files
+Crime data are imported by administrators (the "Crime data" page); the analysis covers all imported
+months and all crime types together, and one chooses a distance and a level, nothing else
+(``dashboard.analytics.gap_report.parse_query`` and ``check_offered``, which says why). Every figure on this page and in its files
 comes from ``dashboard.figures.report_for``, through the disclosure-control layer (promise 4).
 """
 from __future__ import annotations
@@ -29,7 +29,6 @@ from dashboard.components.maps import area_map, choropleth, js
 from dashboard.figures import gap_months, report_for
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
-from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.runtime_access import runtime
 
 PATH, PREFIX = "/gaps", "gaps-"
@@ -139,8 +138,8 @@ def _hidden_note(report: GapReport, k: int):
     if h["few_registrations"]:
         parts.append(f"{h['few_registrations']:,} with fewer than {k} registrations near their crimes")
     if h["close"]:
-        parts.append(f"{h['close']:,} whose crimes are fewer than {k} short of a larger figure (the same area over all "
-                     "months or all types, or its district, decile or the force), or where three crime locations hold "
+        parts.append(f"{h['close']:,} whose crimes are fewer than {k} short of a larger figure (its district, decile or "
+                     "the force), or where three crime locations hold "
                      "most of the crimes: either would speak about a handful of crime locations")
     text = (f"Coverage is hidden for {total:,} {one if total == 1 else level} with crimes: " + "; ".join(parts) + "."
             if total else f"Coverage is shown for every one of the {level} with crimes.")
@@ -274,20 +273,19 @@ def layout(rt, _user) -> html.Div:
     k = rt.settings.k_min
     months = gap_months()
     controls = dbc.Row([
-        dbc.Col([dbc.Label("Period", html_for=PERIOD), dbc.Select(
-            id=PERIOD, value=ALL, options=[{"label": _months_label(months), "value": ALL}]
-            + [{"label": f"{m:%B %Y}", "value": f"{m:%Y-%m}"} for m in reversed(months)])], md=4),
-        dbc.Col([dbc.Label("Crime type", html_for=CATEGORY), dbc.Select(
-            id=CATEGORY, value=ALL, options=[{"label": "All types", "value": ALL}]
-            + [{"label": c, "value": c} for c in CRIME_CATEGORIES])], md=3),
+        # All imported months and all crime types, always (gap_report.check_offered says why): shown as
+        # what the figures cover, kept as the callback's inputs so that a forged choice is refused there.
+        dbc.Col([html.Div("Crimes", className="form-label"),
+                 html.P(f"{_months_label(months)}, all crime types", className="mb-0 pt-1", id=f"{PREFIX}covers"),
+                 dcc.Store(id=PERIOD, data=ALL), dcc.Store(id=CATEGORY, data=ALL)], md=7),
         dbc.Col([dbc.Label("Camera within", html_for=RADIUS), dbc.Select(
             id=RADIUS, options=[{"label": f"{r} m", "value": str(r)} for r in RADII_M], value=str(DEFAULT_RADIUS_M))],
             md=2),
         dbc.Col([dbc.Label("Areas", html_for=LEVEL), dbc.Select(
             id=LEVEL, options=[{"label": v, "value": c} for c, v in LEVELS.items()], value="lsoa")], md=3),
-        dbc.Col(html.P("Small areas: all months and all crime types. Districts: all of them, one month or one crime "
-                       "type (not both). Each crime location may only count in a few figures, or solving many "
-                       "figures together would tell which locations have a camera nearby.",
+        dbc.Col(html.P("The analysis covers every imported month and every crime type together. Each crime location "
+                       "may only count in a few figures: separate figures for each month or crime type about the "
+                       "same locations, solved together, would tell which locations have a registered camera nearby.",
                        className="small text-secondary mb-0", id=f"{PREFIX}choices-note"), width=12),
     ], className="g-3 mb-3")
     imported = (f"Crimes imported for {len(months)} month(s), {months[0]:%B %Y} to {months[-1]:%B %Y}, by the "
@@ -305,14 +303,12 @@ def layout(rt, _user) -> html.Div:
         dbc.Alert([
             html.P(rt.disclosure.describe(), className="mb-1"),
             html.P(f"Coverage figures drawn from fewer than {k} crimes or from fewer than {k} registrations are not "
-                   f"shown, nor figures whose crimes are fewer than {k} short of a larger figure's (a month against "
-                   "all months, one crime type against all types, a small area against its district, decile or the "
-                   "force), since subtracting one from the other would speak about a handful of crime locations. An "
+                   f"shown, nor figures whose crimes are fewer than {k} short of a larger figure's (a small area "
+                   "against its district, decile or the force), since subtracting one from the other would speak about a handful of crime locations. An "
                    f"analysis of fewer than {rt.settings.gap_min_crimes} crimes is not shown at all.",
                    className="mb-1"),
-            html.P(["Figures for different levels or periods need not add up exactly: each figure is adjusted on its "
-                    "own, so a district's figure is not exactly the sum of its small areas', nor all months the sum of "
-                    "the months. That is on purpose: it is what keeps subtraction from revealing a hidden figure. ",
+            html.P(["Figures for different levels need not add up exactly: each figure is adjusted on its "
+                    "own, so a district's figure is not exactly the sum of its small areas'. That is on purpose: it is what keeps subtraction from revealing a hidden figure. ",
                     html.A("How figures are protected", href="/protection")], className="mb-0"),
         ], color="light", className="small border mb-3", id=f"{PREFIX}protection"),
         controls,
@@ -342,7 +338,7 @@ def register_callbacks(app) -> None:
         Output(HEADLINE, "children"), Output(HIDDEN, "children"), Output(LAYER, "data"), Output(LEGEND, "children"),
         Output(TARGETS, "rowData"), Output(CHART, "figure"), Output(DECILES, "rowData"), Output(EXPORTS, "children"),
         Output(MAP, "viewport"),
-        Input(PERIOD, "value"), Input(CATEGORY, "value"), Input(RADIUS, "value"), Input(LEVEL, "value"),
+        Input(PERIOD, "data"), Input(CATEGORY, "data"), Input(RADIUS, "value"), Input(LEVEL, "value"),
     )
     def redraw(period, category, radius, level):
         k = runtime().settings.k_min

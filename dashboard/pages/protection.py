@@ -115,12 +115,13 @@ def layout(rt, _user) -> html.Div:
             html.Li(f"On the smallest map cells, a cell with fewer than {k} registrations is not drawn at all; on larger "
                     "cells it is drawn without a number."),
             html.Li("Gap analysis uses crime data imported by administrators only, from police.uk files in the official "
-                    "layout and categories. It is asked for one imported month or all of them, all crime types or "
-                    f"one, at 50, 100, 200 or 500 m. An analysis over fewer than {s.gap_min_crimes} crimes is not "
+                    "layout and categories. It covers all imported months and all crime types together, at 50, 100, "
+                    f"200 or 500 m. An analysis over fewer than {s.gap_min_crimes} crimes is not "
                     f"shown, nor any figure drawn from fewer than {k} crimes or {k} registrations, nor a figure within "
                     f"{k - 1} crimes of a larger one it could be subtracted from, nor one where three crime locations "
-                    "hold most of the crimes. Small areas are shown for all months and types together; a month or a "
-                    "type (not both) for districts and the force, so no crime location counts in many figures."),
+                    "hold most of the crimes. No month or crime type is offered on its own, so no crime location counts "
+                    "in many figures: figures by month and type about the same locations, solved together, told which "
+                    "busy locations had a registered camera nearby."),
             html.Li("Uptake shows days for the whole force only; for a district, a campaign or requests, whole weeks. "
                     "Running totals count from the first registration on a fixed calendar, and a figure for a range "
                     "is the difference of two such totals, so moving a date reveals nothing new."),

@@ -16,8 +16,9 @@ administrators imported: the crime points are public) and at most ``BUDGET`` que
 2. queries outside the query space (other distances, ranges of months, lists of types, invented
    types, unknown levels, non-text values) are refused, by the page's callback and by the exports;
 3. **reconstruction**: every published near count at 50 m, over every period and crime type the
-   query space offers (enough crimes to be shown: all months and each month, all types and each type,
-   each month of the commonest type), per small area, per deprivation decile and per district, is one
+   attacker can think of (all months and each month, all types and each type, each month of each
+   type: the query space now offers only all months and all types, and refuses the rest), per small
+   area, per deprivation decile and per district, is one
    equation: "the sum over the figure's public crime points of the point's crimes, times 1 if a
    registered camera is within 50 m of the point, is the published count, give or take the
    adjustment". Solved together (least squares with every unknown between 0 and 1, pulled lightly
@@ -356,8 +357,9 @@ def equations(app, budget: Budget, crimes: pd.DataFrame, n_points: int, min_crim
         for layer, level, area, key, column in layers:
             response = budget.get(client, f"/gaps/export/{layer}.csv?period={period}&type={kind}&radius={RADIUS_M}"
                                           f"&level={level}")
-            if response.status_code == 400 and "not offered" not in response.get_data(as_text=True) and any(
-                    reason in response.get_data(as_text=True) for reason in ("not both", "by small area")):
+            text = response.get_data(as_text=True)
+            if response.status_code == 400 and ("one month or one crime type is not offered" in text or (
+                    "not offered" not in text and any(reason in text for reason in ("not both", "by small area")))):
                 continue  # a combination the query space does not offer: refused, the attacker moves on
             assert response.status_code == 200, (period, kind, response.get_data(as_text=True)[:200])
             table = pd.read_csv(io.StringIO(response.get_data(as_text=True)), dtype={"code": str})

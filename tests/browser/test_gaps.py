@@ -71,11 +71,11 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     analyst.wait_for_selector("#gaps-headline")
     assert analyst.locator("input[type=file]").count() == 0
     values = "os => os.filter(o => o.value).map(o => o.value)"
-    assert analyst.eval_on_selector_all("#gaps-period option", values) == \
-        ["all", "2025-02", "2025-01"]
+    # No month or crime type to choose: the figures cover all imported months and all types together.
+    assert analyst.locator("#gaps-period option").count() == 0 and analyst.locator("#gaps-type option").count() == 0
+    assert analyst.inner_text("#gaps-covers") == "All months (Jan 2025 to Feb 2025), all crime types"
     assert analyst.eval_on_selector_all("#gaps-radius option", values) == \
         ["50", "100", "200", "500"]
-    assert len(analyst.eval_on_selector_all("#gaps-type option", values)) == 15
 
     by_lsoa = _crimes_by_lsoa(db, codes)
     total = sum(by_lsoa.values())
@@ -114,17 +114,9 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     assert (shown["near"] <= shown["crimes"]).all()
     assert layer.loc[suppressed, ["near", "in_view", "registrations_near"]].isna().all().all()
 
-    # A month by small area is not offered: the page says why and what is.
-    analyst.select_option("#gaps-period", "2025-01")
-    wait_for_js(analyst, "document.querySelector('#gaps-headline').innerText.includes('by small area the analysis "
-                         "covers all imported months')".replace("by small", "By small"))
-    # One type (Bicycle theft: 18 crimes in the sample) by district: fewer than 50 crimes, nothing is shown.
-    analyst.select_option("#gaps-period", "all")
+    # By district: the same crimes, counted per district.
     analyst.select_option("#gaps-level", "district")
-    analyst.select_option("#gaps-type", "Bicycle theft")
-    analyst.wait_for_selector("#gaps-too-few")
-    assert "fewer than 50 crimes" in analyst.inner_text("#gaps-too-few")
-    assert analyst.locator("#gaps-targets .ag-row").count() == 0
-    seen.screenshot("gaps-analyst-too-few")
+    wait_for_js(analyst, "document.querySelector('#gaps-export-areas-gpkg').href.includes('level=district')")
+    assert _headline_crimes(analyst) == total
     context.close()
     assert seen.external == [] and seen.console_errors == [], (seen.external, seen.console_errors)

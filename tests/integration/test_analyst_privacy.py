@@ -66,8 +66,9 @@ def _check_text(body: str, texts: list[str], pairs: list[str], where: str) -> No
 
 def _gap_query_bodies() -> list[dict]:
     keys = ["gaps-period", "gaps-type", "gaps-radius", "gaps-level"]
-    choices = [("all", "all", "100", "lsoa"), ("all", "Violence and sexual offences", "50", "district"),
-               ("all", "Anti-social behaviour", "500", "district"), ("2025-02", "all", "50", "district")]
+    # All months and all crime types: the only period and type offered (gap_report.check_offered).
+    choices = [("all", "all", "100", "lsoa"), ("all", "all", "50", "district"), ("all", "all", "500", "district"),
+               ("all", "all", "50", "lsoa")]
     return [dict(zip(keys, c)) for c in choices]
 
 
@@ -75,7 +76,7 @@ def _post(client, key: str, values: dict):
     spec_outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
                     for p in key.strip(".").split("...") if p]
     body = {"output": key, "outputs": spec_outputs if len(spec_outputs) > 1 else spec_outputs[0],
-            "inputs": [{"id": cid, "property": "value", "value": v}
+            "inputs": [{"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
                        for cid, v in values.items()], "changedPropIds": [], "state": []}
     return client.post("/_dash-update-component", json=body)
 

@@ -204,7 +204,10 @@ def test_a_published_count_is_the_truth_plus_the_tables_entry_for_its_cell_key(r
     assert checked >= 10 and moved >= 1
 
 
-def test_period_type_and_district_level_agree_too(registry, reference):
+def test_period_type_and_district_level_agree_too(registry, reference, monkeypatch):
+    # One crime type is no longer offered to analysts (check_offered); the report's arithmetic for a
+    # selection of the crimes is still checked here, with the rule lifted.
+    monkeypatch.setattr(gap_report_module, "check_offered", lambda query: None)
     query = GapQuery(month=None, category="Violence and sexual offences", radius_m=200, level="district")
     result = report(registry, reference, query)
     truth = brute_force(registry["path"], reference, 200, category="Violence and sexual offences")
@@ -256,13 +259,14 @@ def test_deprivation_deciles_count_the_register(registry, reference):
 def test_the_query_space_and_its_refusals():
     months = MONTHS
     assert parse_query({}, months) == GapQuery()
-    assert parse_query({"period": "2025-03", "radius": "500", "level": "district"}, months) == \
-        GapQuery(dt.date(2025, 3, 1), None, 500, "district")
-    assert parse_query({"type": "Drugs", "level": "district"}, months) == GapQuery(None, "Drugs", 100, "district")
+    assert parse_query({"period": "all", "type": "all", "radius": "500", "level": "district"}, months) == \
+        GapQuery(None, None, 500, "district")
+    not_offered = "one month or one crime type is not offered: the gap analysis covers all imported months"
     refused = {
-        "choose one month or one crime type, not both": {"period": "2025-03", "type": "Drugs", "level": "district"},
-        "by small area the analysis covers all imported months and all crime types": {"period": "2025-03"},
-        "by small area the analysis covers all imported months": {"type": "Drugs", "level": "lsoa"},
+        f"{not_offered} and all crime types together": {"period": "2025-03", "type": "Drugs", "level": "district"},
+        not_offered: {"period": "2025-03"},
+        "one month or one crime type is not offered": {"type": "Drugs", "level": "district"},
+        "one month or one crime type is not offered: ": {"type": "Drugs", "level": "lsoa"},
         "the distance must be 50, 100, 200 or 500 m, not 25": {"radius": "25"},
         "choose one crime type, not 2": {"type": ["Burglary", "Shoplifting"]},
         "a list of crime types is not offered": {"types": ["Burglary"]},
@@ -285,7 +289,8 @@ def _gap_body(app, period, category, radius, level) -> dict:
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
     values = {"gaps-period": period, "gaps-type": category, "gaps-radius": radius, "gaps-level": level}
     return {"output": key, "outputs": outputs, "changedPropIds": [], "state": [],
-            "inputs": [{"id": cid, "property": "value", "value": v} for cid, v in values.items()]}
+            "inputs": [{"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
+                       for cid, v in values.items()]}
 
 
 @pytest.mark.parametrize("role", ["analyst", "lead"])
@@ -310,8 +315,9 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
                 walk(v)
 
     walk(json.loads(page.get_data(as_text=True)))
-    assert sorted(found["gaps-period"]) == sorted(["all", *(f"{m:%Y-%m}" for m in MONTHS)])
-    assert found["gaps-type"] == ["all", *CRIME_CATEGORIES]
+    # No month or crime type to choose: the analysis covers all of them together (check_offered).
+    assert "gaps-period" not in found and "gaps-type" not in found
+    assert "all crime types" in page.get_data(as_text=True)
     assert found["gaps-radius"] == ["50", "100", "200", "500"] and found["gaps-level"] == ["lsoa", "district"]
 
     ok = client.post("/_dash-update-component", json=_gap_body(app, "all", "all", "50", "lsoa"))
@@ -322,7 +328,9 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
                              (("all", "Probe 3", "100", "lsoa"), "is not a police.uk crime type"),
                              (("1999-01", "all", "100", "lsoa"), "No crimes are imported for 1999-01"),
                              (("all", "all", 100.5, "lsoa"), "The distance must be given as text"),
-                             (("all", "all", "100", {"x": 1}), "The level must be given as text")):
+                             (("all", "all", "100", {"x": 1}), "The level must be given as text"),
+                             (("2025-03", "all", "100", "district"), "One month or one crime type is not offered"),
+                             (("all", "Burglary", "100", "district"), "One month or one crime type is not offered")):
         response = client.post("/_dash-update-component", json=_gap_body(app, *values))
         assert response.status_code == 200, values
         assert fragment in response.get_data(as_text=True), (values, response.get_data(as_text=True)[:300])
@@ -337,11 +345,15 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
         response = client.get(f"/gaps/export/areas.csv?{args}")
         assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), args
         assert fragment in response.get_data(as_text=True), args
-    assert client.get("/gaps/export/areas.csv?period=2025-03&type=Drugs&radius=500&level=district").status_code \
-        in (200, 400)
+    refused = client.get("/gaps/export/areas.csv?period=2025-03&radius=500&level=district")
+    assert refused.status_code == 400 and "one month or one crime type is not offered" in refused.get_data(as_text=True)
 
 
-def test_an_analysis_of_fewer_than_50_crimes_shows_nothing(registry, reference):
+def test_an_analysis_of_fewer_than_50_crimes_shows_nothing(registry, reference, monkeypatch):
+    # Every choice offered covers all 2,363 imported crimes; a force that imported fewer than 50 would
+    # meet this rule. One crime type (fewer than 50 bicycle thefts) stands in for it, the query-space
+    # rule lifted for the test.
+    monkeypatch.setattr(gap_report_module, "check_offered", lambda query: None)
     truth = brute_force(registry["path"], reference, 50, category="Bicycle theft")
     assert 0 < len(truth) < 50
     result = report(registry, reference, GapQuery(category="Bicycle theft", radius_m=50, level="district"),
@@ -369,10 +381,10 @@ def test_exports_carry_exactly_the_published_figures(registry, reference):
     with app.server.app_context():
         from dashboard.figures import report_for
 
-        published = report_for(GapQuery(month=dt.date(2025, 6, 1), radius_m=100, level="district"))
+        published = report_for(GapQuery(radius_m=100, level="district"))
     tables = {"areas": published.by_area, "targets": published.targets, "deciles": published.by_decile}
     for layer, frame in tables.items():
-        response = client.get(f"/gaps/export/{layer}.csv?period=2025-06&type=all&radius=100&level=district")
+        response = client.get(f"/gaps/export/{layer}.csv?period=all&type=all&radius=100&level=district")
         assert response.status_code == 200
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
         assert len(rows) == len(frame)
@@ -385,7 +397,7 @@ def test_exports_carry_exactly_the_published_figures(registry, reference):
                     assert float(row[column]) == pytest.approx(float(value)), (layer, column)
                 else:
                     assert row[column] == text, (layer, column)
-        assert {r["period"] for r in rows} == {"2025-06"} and {r["radius_m"] for r in rows} == {"100"}
+        assert {r["period"] for r in rows} == {"all imported months"} and {r["radius_m"] for r in rows} == {"100"}
 
 
 # --------------------------------------------------------------------------- the complement rule by hand
@@ -527,7 +539,7 @@ def test_the_probe_attack_classifies_no_crime_point_better_than_chance(registry,
     size, share, differences = _difference_attack(registry, reference, figures)
 
     # 1. No difference of published figures isolates fewer than K crime points.
-    assert len(differences) > 50 and differences.min() >= K
+    assert len(differences) >= 1 and differences.min() >= K
     assert np.isfinite(size).mean() > 0.9 and size.min() >= K
 
     # 2. Classifying each crime point is no better than chance: the base rate (everything "not
