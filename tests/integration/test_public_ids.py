@@ -291,3 +291,46 @@ def test_the_api_and_the_page_take_public_ids_and_refuse_internal_ones(demo, run
         assert "No camera with the ids" in text and "is on the register" in text and "@" not in text
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(FootageRequest)) == before
+
+
+def test_the_migration_gives_every_existing_camera_and_request_a_random_public_id(tmp_path):
+    """A register at revision 0009 (ids only) upgraded: every row gets a distinct, well-formed
+    public id, none of them a number, and new rows get one too."""
+    from alembic import command
+
+    from dashboard.registry.database import alembic_config, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0009")
+    now = "2026-05-01 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO app_user (id, username, password_hash, role, active, created_at) "
+                             "VALUES (1, 'o', 'x', 'officer', 1, :now)"), {"now": now})
+        for i in range(1, 41):
+            conn.execute(sa.text(
+                "INSERT INTO registrant (id, reference, name, email, consent_at, status, last_confirmed_at, "
+                "created_at, updated_at) VALUES (:i, :ref, 'A', 'a@example.org', :now, 'active', :now, :now, :now)"),
+                {"i": i, "ref": f"CCR-{i:06d}", "now": now})
+            conn.execute(sa.text("INSERT INTO site (id, registrant_id, kind, district_code, created_at, updated_at) "
+                                 "VALUES (:i, :i, 'home', 'E07000197', :now, :now)"), {"i": i, "now": now})
+            conn.execute(sa.text("INSERT INTO camera (id, site_id, kind, active, created_at, updated_at) "
+                                 "VALUES (:i, :i, 'doorbell', 1, :now, :now)"), {"i": i, "now": now})
+            conn.execute(sa.text(
+                "INSERT INTO footage_request (id, case_ref, camera_id, requested_by_id, incident_lat, incident_lon, "
+                "incident_from, incident_to, status, sent_at, status_changed_at, footage_likely_overwritten) "
+                "VALUES (:i, 'CR-1', :i, 1, 52.8, -2.1, :now, :now, 'sent', :now, :now, 0)"), {"i": i, "now": now})
+    migrate(engine)
+    with engine.connect() as conn:
+        for table, pattern in (("camera", CAMERA_PATTERN), ("footage_request", REQUEST_PATTERN)):
+            rows = conn.execute(sa.text(f"SELECT id, public_id FROM {table}")).all()
+            assert len(rows) == 40 and len({p for _, p in rows}) == 40
+            assert all(re.fullmatch(pattern, p) for _, p in rows)
+            with pytest.raises(sa.exc.IntegrityError):  # the column is unique and required
+                conn.execute(sa.text(f"UPDATE {table} SET public_id = NULL WHERE id = 1"))
+    from dashboard.registry.database import session_factory
+
+    with transaction(session_factory(engine)) as s:
+        s.add(Camera(site_id=1, kind="fixed", active=True))
+    with engine.connect() as conn:
+        assert re.fullmatch(CAMERA_PATTERN, conn.execute(sa.text("SELECT public_id FROM camera WHERE id = 41")).scalar())
+    engine.dispose()
