@@ -106,6 +106,10 @@ CAMERA_DETAIL_KEYS = ("not_searched", "likely_overwritten_camera_ids")
 REQUEST_DETAIL_KEYS = ("request_ids", "request_id")
 
 
+# Refusals logged before the public ids named the cameras by their integer ids in the message.
+_CAMERAS_IN_MESSAGE = re.compile(r"\b(Cameras?|Camera\(s\)) (\d+(?:, \d+)*)\b")
+
+
 def _ids(value) -> list[int]:
     items = value if isinstance(value, list) else [value]
     out = []
@@ -171,6 +175,10 @@ class PublicNames:
         if action not in CAMERA_SUBJECTS or not isinstance(loaded, dict):
             return detail
         changed = dict(loaded)
+        if isinstance(changed.get("message"), str):  # a refusal's message, as the officer saw it then
+            changed["message"] = _CAMERAS_IN_MESSAGE.sub(
+                lambda m: f"{m.group(1)} " + ", ".join(self._name(self.cameras, i) for i in m.group(2).split(", ")),
+                changed["message"])
         for keys, table in ((CAMERA_DETAIL_KEYS, self.cameras), (REQUEST_DETAIL_KEYS, self.requests)):
             for key in keys:
                 if key in changed:

@@ -334,3 +334,25 @@ def test_the_migration_gives_every_existing_camera_and_request_a_random_public_i
     with engine.connect() as conn:
         assert re.fullmatch(CAMERA_PATTERN, conn.execute(sa.text("SELECT public_id FROM camera WHERE id = 41")).scalar())
     engine.dispose()
+
+
+def test_rows_logged_before_the_public_ids_are_shown_with_them(demo, runtime):
+    """An old refusal named its cameras by integer id, in subject_ids, detail and its message: the
+    auditor's page shows the public ids (the row itself is never rewritten: the hash chain)."""
+    from dashboard.security import audit, audit_review
+    from dashboard.security.search_places import SearchPlaces
+
+    truth = _truth(runtime).set_index("id")["public_id"]
+    a, b = (int(i) for i in truth.index[:2])
+    with transaction(runtime.sessions) as s:
+        row = audit.record(s, audit.Actor(None, "officer.old", "officer"), "request_refused", case_ref=CASE,
+                           reason=REASON, subject_ids=[a, b, 10**9], detail={
+                               "why": "not_searched", "not_searched": [a, b],
+                               "message": f"Cameras {a}, {b} were not found by your searches in case {CASE}."})
+        row_id, stored = row.id, row.subject_ids
+    with runtime.sessions() as s:
+        shown = audit_review.rows_by_id(s, [row_id], SearchPlaces(runtime.reference))[0]
+        assert s.get(AuditEvent, row_id).subject_ids == stored == json.dumps([str(a), str(b), str(10**9)])
+    assert shown["subjects"] == f"{truth[a]}, {truth[b]}, erased"
+    assert f"Cameras {truth[a]}, {truth[b]} were not found" in shown["detail"]
+    assert f"[{truth[a]}, {truth[b]}]" in shown["detail"] and f" {a}," not in shown["detail"]
