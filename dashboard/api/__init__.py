@@ -21,7 +21,7 @@ from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCe
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.public.duplicates import after_registering
-from dashboard.registry import casework, registration
+from dashboard.registry import casework, public_ids, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
 from dashboard.registry.database import transaction
@@ -87,6 +87,8 @@ def cameras_near(query: NearQuery):
         with transaction(rt.sessions) as s:
             outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow(),
                                    quota=rt.search_quota)
+            # Shown by their random public ids: the integer ids are sequential (they date the registrations).
+            shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
     except casework.CaseworkError as exc:  # refused and logged: a reason that says nothing, or too many searches
         status = 429 if getattr(exc, "why", None) == "rate_limit" else 422
         raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
@@ -94,13 +96,29 @@ def cameras_near(query: NearQuery):
     # objects or dicts per search cost more than the search itself. The tests check it against the model.
     return {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m, "at": query.at.isoformat(),
             "case_ref": query.case_ref, "count": len(outcome.results),
-            "cameras": orjson.Fragment(near_cameras_json(outcome.results))}
+            "cameras": orjson.Fragment(near_cameras_json(shown))}
 
 
-def _request_out(r: FootageRequest) -> RequestOut:
-    return RequestOut(request_id=r.id, case_ref=r.case_ref, camera_id=r.camera_id, status=r.status, sent_at=r.sent_at,
-                      status_changed_at=r.status_changed_at, footage_likely_overwritten=r.footage_likely_overwritten,
-                      footage_useful=r.footage_useful)
+def _request_out(r: FootageRequest, cameras: dict[int, str]) -> RequestOut:
+    return RequestOut(request_id=r.public_id, case_ref=r.case_ref, camera_id=cameras.get(r.camera_id, public_ids.ERASED),
+                      status=r.status, sent_at=r.sent_at, status_changed_at=r.status_changed_at,
+                      footage_likely_overwritten=r.footage_likely_overwritten, footage_useful=r.footage_useful)
+
+
+def _requests_out(s, rows) -> list[RequestOut]:
+    cameras = public_ids.cameras_to_public(s, [r.camera_id for r in rows])
+    return [_request_out(r, cameras) for r in rows]
+
+
+def _internal_cameras(s, shown: list[str]) -> list[int]:
+    """The internal ids of cameras named by their public ids; an unknown one is a 422."""
+    found = public_ids.cameras_to_internal(s, shown)
+    unknown = [i for i in shown if i not in found]
+    if unknown:
+        message = (f"No camera with the id{'s' if len(unknown) > 1 else ''} {', '.join(unknown[:5])} is on the "
+                   "register; give the ids your search showed.")
+        raise ApiError(422, message, [{"field": "camera_ids", "message": message}])
+    return [found[i] for i in shown]
 
 
 @blueprint.post("/requests")
@@ -112,11 +130,12 @@ def create_requests(body: RequestCreate):
     try:
         with transaction(rt.sessions) as s:
             created = casework.create_requests(
-                s, current_user.actor, case_ref=body.case_ref, reason=body.reason, camera_ids=body.camera_ids,
+                s, current_user.actor, case_ref=body.case_ref, reason=body.reason,
+                camera_ids=_internal_cameras(s, body.camera_ids),
                 incident_lat=point.lat, incident_lon=point.lon, incident_district_code=point.district_code,
                 crime_category=body.crime_category, incident_from=body.incident_from, incident_to=body.incident_to,
                 now=utcnow(), search_valid_days=rt.settings.search_valid_days)
-            out = [_request_out(r) for r in created]
+            out = _requests_out(s, created)
     except casework.CaseworkRefused as exc:  # logged: cameras not found by this officer's searches in the case
         raise ApiError(403, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     except casework.CaseworkError as exc:
@@ -133,20 +152,28 @@ def list_requests(query: CaseQuery):
         rows = s.scalars(sa.select(FootageRequest).where(FootageRequest.case_ref == query.case_ref,
                                                          FootageRequest.requested_by_id == current_user.id)
                          .order_by(FootageRequest.id)).all()
-        out = [_request_out(r) for r in rows]
+        out = _requests_out(s, rows)
     return RequestList(case_ref=query.case_ref, count=len(out), requests=out)
 
 
-@blueprint.patch("/requests/<int:request_id>")
+@blueprint.patch("/requests/<request_id>")
 @endpoint("PATCH", "/api/v1/requests/{request_id}", summary="Record the owner's answer to a footage request",
           roles=OFFICERS, body=RequestStatusUpdate, response=RequestOut, path_params=("request_id",))
-def update_request(request_id: int, body: RequestStatusUpdate):
+def update_request(request_id: str, body: RequestStatusUpdate):
     rt = runtime()
+    shown = public_ids.normalise(request_id, public_ids.REQUEST_PREFIX)
+    if shown is None:
+        message = f"{request_id[:20]!r} is not a request id; use the id the request was given, such as REQ-M4T8WZ2C."
+        raise ApiError(404, message, [{"field": "request_id", "message": message}])
     try:
         with transaction(rt.sessions) as s:
-            updated = casework.change_status(s, current_user.actor, request_id=request_id, new_status=body.status,
+            internal = public_ids.requests_to_internal(s, [shown]).get(shown)
+            if internal is None:
+                message = f"There is no footage request {shown}."
+                raise ApiError(404, message, [{"field": "request_id", "message": message}])
+            updated = casework.change_status(s, current_user.actor, request_id=internal, new_status=body.status,
                                              note=body.note, footage_useful=body.footage_useful, now=utcnow())
-            out = _request_out(updated)
+            out = _requests_out(s, [updated])[0]
     except casework.CaseworkError as exc:
         status = 404 if exc.field == "request_id" else 422
         raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None

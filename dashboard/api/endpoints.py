@@ -217,7 +217,7 @@ def openapi_document(title: str, version: str) -> dict:
         if spec.limited:
             op["responses"]["429"] = {"description": "More than this user's limit; try again later (logged)",
                                       "content": {"application/json": {"schema": error_schema}}}
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in spec.path_params]
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in spec.path_params]
         if spec.query is not None:
             params += _query_parameters(spec.query)
             op["responses"]["422"] = {"description": "Invalid parameters, with field errors",

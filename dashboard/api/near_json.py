@@ -46,6 +46,11 @@ def _labels(column: pd.Series) -> list[bytes]:
     return lookup[values.codes].tolist()  # code -1 (missing) picks the appended null
 
 
+def _texts(values: list) -> list[bytes]:
+    """Each text as its JSON string (the cameras' public ids: all distinct)."""
+    return [orjson.dumps(v) for v in values]
+
+
 def _utc_times(column: pd.Series) -> list[bytes]:
     """Aware timestamps as JSON strings like ``"2026-12-20T21:30:00+00:00"`` (whole seconds, UTC),
     NaT as null. A search's times are its incident time plus a few distinct retention periods,
@@ -57,12 +62,13 @@ def _utc_times(column: pd.Series) -> list[bytes]:
 
 
 def near_cameras_json(results: pd.DataFrame) -> bytes:
-    """``results`` (ranked, as ``find_cameras`` returns them) as a JSON array of NearCamera objects."""
+    """``results`` (ranked, as ``find_cameras`` returns them, with ``camera_id`` holding each camera's
+    public id: ``public_ids``) as a JSON array of NearCamera objects."""
     if len(results) == 0:
         return b"[]"
     columns = (
         _numbers(results["rank"].to_numpy()),
-        _numbers(results["camera_id"].to_numpy()),
+        _texts(results["camera_id"].tolist()),
         _numbers(np.round(results["distance_m"].to_numpy(dtype="float64"), 2)),
         _labels(results["kind"]),
         _whole_or_null(results["direction_deg"].to_numpy(dtype="float64")),

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from dashboard.registry.public_ids import CAMERA_PREFIX, normalise
+
 UK = ZoneInfo("Europe/London")
 MIN_RADIUS_M = 50
 MAX_RADIUS_M = 1000
@@ -97,7 +99,7 @@ class NearQuery(CaseContext):
 
 class NearCamera(BaseModel):
     rank: int
-    camera_id: int
+    camera_id: str = Field(description="The camera's random public id, e.g. CAM-7K3QX9P2")
     distance_m: float = Field(description="Geodesic distance (WGS84) from the incident, metres")
     kind: str
     direction_deg: int | None
@@ -122,7 +124,22 @@ class NearResponse(BaseModel):
 class RequestCreate(CaseContext):
     """POST /api/v1/requests"""
 
-    camera_ids: list[int] = Field(min_length=1, max_length=50)
+    camera_ids: list[str] = Field(min_length=1, max_length=50,
+                                  description="Public ids of cameras from your search, e.g. CAM-7K3QX9P2")
+
+    @field_validator("camera_ids", mode="before")
+    @classmethod
+    def _public_ids(cls, v):
+        """Cameras are named by their public ids; an internal (integer) id is refused."""
+        if not isinstance(v, list):
+            return v  # the list check reports it
+        shown = [normalise(i, CAMERA_PREFIX) for i in v]
+        bad = [str(i)[:20] for i, n in zip(v, shown) if n is None]
+        if bad:
+            raise ValueError(f"{', '.join(repr(b) for b in bad[:5])} "
+                             f"{'is not a camera id' if len(bad) == 1 else 'are not camera ids'}: give the ids "
+                             "the search showed, such as CAM-7K3QX9P2.")
+        return shown
     incident_lat: float = Field(ge=-90, le=90)
     incident_lon: float = Field(ge=-180, le=180)
     incident_from: dt.datetime
@@ -150,9 +167,9 @@ class RequestStatusUpdate(BaseModel):
 
 
 class RequestOut(BaseModel):
-    request_id: int
+    request_id: str = Field(description="The request's random public id, e.g. REQ-M4T8WZ2C")
     case_ref: str
-    camera_id: int
+    camera_id: str = Field(description="The camera's random public id")
     status: str
     sent_at: dt.datetime
     status_changed_at: dt.datetime

@@ -72,12 +72,13 @@ def camera_layers(results: pd.DataFrame) -> list:
 
 
 def grid_rows(results: pd.DataFrame) -> list[dict]:
-    """Rows for the results grid: what the officer needs to choose, no contact details."""
+    """Rows for the results grid: what the officer needs to choose, no contact details; ``camera_id``
+    holds each camera's public id."""
     rows = []
     for r in results.itertuples():
         rows.append({
             "rank": int(r.rank),
-            "camera_id": int(r.camera_id),
+            "camera_id": str(r.camera_id),  # the camera's public id (the caller puts it in)
             "distance_m": round(float(r.distance_m), 1),
             "kind": CAMERA_KINDS.get(r.kind, r.kind),
             "in_view": IN_VIEW_LABELS[r.in_view],
@@ -113,7 +114,7 @@ def contacts_panel(contacts: pd.DataFrame, case_ref: str) -> html.Div:
         if isinstance(c.email, str) and c.email:
             lines += [f"Email: {c.email}", html.Br()]
         lines += [f"{c.address}, {c.postcode}"]
-        cards.append(dbc.Col(dbc.Card(dbc.CardBody([html.P(f"Camera {int(c.camera_id)}", className="small text-secondary mb-1"),
+        cards.append(dbc.Col(dbc.Card(dbc.CardBody([html.P(f"Camera {c.camera_id}", className="small text-secondary mb-1"),
                                                     html.P(lines, className="mb-0")])), md=6, className="mb-2"))
     return html.Div([
         html.P(f"Shown under case {case_ref}; this look has been recorded in the audit log.",

@@ -44,6 +44,8 @@ from dashboard.demo import cameras as cam
 from dashboard.demo import audit_history, footage, people, places, story
 from dashboard.demo.writer import advance_id_sequences, insert_columns
 from dashboard.registry.database import alembic_config, migrate
+from dashboard.registry.public_ids import CAMERA_PREFIX, REQUEST_PREFIX
+from dashboard.registry.public_ids import LENGTH as PUBLIC_LENGTH
 from dashboard.registry.models import (
     Base,
     Camera,
@@ -465,6 +467,8 @@ def generate_demo(
     root = np.random.Generator(np.random.PCG64(seed))
     # An eighth stream for the record keys, so the other seven (and every demo before keys) are unchanged.
     rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests, rng_audit, rng_keys = root.spawn(8)
+    # A ninth for the random public ids of cameras and requests (the first eight are unchanged).
+    (rng_public,) = root.spawn(1)
 
     timeline = story.build_timeline(rng_story, registrations, phases)
     kinds = np.asarray(list(SITE_KIND_P), dtype=object)
@@ -501,14 +505,16 @@ def generate_demo(
             keys = _record_keys(rng_keys, timeline, where, len(cams.site_index), len(req), daily)
             insert_columns(conn, Registrant.__table__, {**registrant_cols, "record_key": keys.registrants})
             insert_columns(conn, Site.__table__, _site_columns(site_kind, where, timeline))
-            n_cameras = insert_columns(conn, Camera.__table__, {**_camera_columns(cams, timeline),
-                                                                "record_key": keys.cameras})
+            n_cameras = insert_columns(conn, Camera.__table__, {
+                **_camera_columns(cams, timeline), "record_key": keys.cameras,
+                "public_id": people.unique_codes(rng_public, len(cams.site_index), CAMERA_PREFIX, PUBLIC_LENGTH)})
             insert_columns(conn, Campaign.__table__, _campaign_columns(phases))
             insert_columns(conn, CampaignDailyCount.__table__, {**_daily_columns(daily),
                                                                 "completion_keys": keys.completions})
             insert_columns(conn, RetiredKey.__table__, keys.retired)
-            n_requests = insert_columns(conn, FootageRequest.__table__, {**_request_columns(req),
-                                                                         "record_key": keys.requests})
+            n_requests = insert_columns(conn, FootageRequest.__table__, {
+                **_request_columns(req), "record_key": keys.requests,
+                "public_id": people.unique_codes(rng_public, len(req), REQUEST_PREFIX, PUBLIC_LENGTH)})
             insert_columns(conn, FootageRequestEvent.__table__, _event_columns(events))
             advance_id_sequences(
                 conn,

@@ -130,17 +130,23 @@ def unique_references(rng: np.random.Generator, n: int) -> list[str]:
     >>> len(set(refs)), refs[0][:4], len(refs[0])
     (5, 'CCR-', 10)
     """
+    return unique_codes(rng, n, REFERENCE_PREFIX, REFERENCE_LENGTH)
+
+
+def unique_codes(rng: np.random.Generator, n: int, prefix: str, length: int) -> list[str]:
+    """``n`` distinct random codes: ``prefix`` and ``length`` characters of ``REFERENCE_ALPHABET``
+    (registration references; the random public ids of cameras and requests)."""
     base = len(REFERENCE_ALPHABET)
-    space = base**REFERENCE_LENGTH
+    space = base**length
     if n > space // 4:
-        raise ValueError(f"cannot make {n} distinct references from a space of {space}")
+        raise ValueError(f"cannot make {n} distinct codes from a space of {space}")
     codes = rng.choice(space, size=n, replace=False).astype(np.int64)
     alphabet = np.array(list(REFERENCE_ALPHABET), dtype="<U1")
-    digits = np.empty((n, REFERENCE_LENGTH), dtype="<U1")
-    for k in range(REFERENCE_LENGTH):
-        digits[:, REFERENCE_LENGTH - 1 - k] = alphabet[(codes // base**k) % base]
-    joined = np.ascontiguousarray(digits).view(f"<U{REFERENCE_LENGTH}").ravel()
-    return [REFERENCE_PREFIX + s for s in joined.tolist()]
+    digits = np.empty((n, length), dtype="<U1")
+    for k in range(length):
+        digits[:, length - 1 - k] = alphabet[(codes // base**k) % base]
+    joined = np.ascontiguousarray(digits).view(f"<U{length}").ravel()
+    return [prefix + s for s in joined.tolist()]
 
 
 def token_digests(rng: np.random.Generator, n: int) -> list[str]:

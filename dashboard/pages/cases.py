@@ -11,7 +11,7 @@ from dashboard.api.endpoints import field_errors
 from dashboard.api.schemas import CaseContext, validation_context
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
-from dashboard.registry import casework
+from dashboard.registry import casework, public_ids
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.registry.vocab import CAMERA_KINDS, REQUEST_STATUSES
@@ -51,7 +51,8 @@ def _case_rows(user_id: int) -> list[dict]:
 def _request_rows(case_ref: str, user_id: int) -> list[dict]:
     with runtime().sessions() as s:
         frame = casework.case_requests(s, case_ref, user_id=user_id)
-    return [{"request_id": int(r.request_id), "camera_id": int(r.camera_id),
+    # Random public ids only: the integer ids are sequential and would date the registrations.
+    return [{"request_id": str(r.request_public_id), "camera_id": str(r.camera_public_id),
              "kind": CAMERA_KINDS.get(r.kind, r.kind) if isinstance(r.kind, str) else "Withdrawn (erased)", "status": REQUEST_STATUSES.get(r.status, r.status),
              "sent_at": uk_time(r.sent_at), "status_changed_at": uk_time(r.status_changed_at),
              "late": "Yes" if bool(r.footage_likely_overwritten) else "No"} for r in frame.itertuples()]
@@ -124,13 +125,19 @@ def register_callbacks(app) -> None:
             return dbc.Alert("Select a request first.", color="warning"), no_update, no_update
         if status not in REQUEST_STATUSES or status == "sent":
             return dbc.Alert("Choose the new status.", color="warning"), no_update, no_update
+        row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
+        shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
         try:
             with transaction(runtime().sessions) as s:
+                internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
+                if internal is None:
+                    raise casework.CaseworkError("request_id", "That footage request does not exist; select a "
+                                                               "request in the table.")
                 request = casework.change_status(
-                    s, current_user.actor, request_id=int(selected[0]["request_id"]), new_status=status,
+                    s, current_user.actor, request_id=internal, new_status=status,
                     note=(note or "").strip() or None,
                     footage_useful=bool(useful) if status == "footage_provided" else None, now=utcnow())
-                request_id, new_status = request.id, request.status
+                request_id, new_status = request.public_id, request.status
         except casework.CaseworkError as exc:
             return dbc.Alert(str(exc), color="danger"), no_update, no_update
         case_ref = _selected_case(case_selected)

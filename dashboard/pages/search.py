@@ -22,7 +22,7 @@ from dashboard.components import search_views as views
 from dashboard.components.maps import area_map, district_outlines, radius_bounds
 from dashboard.geo.locate import LocationError, parse_location, point_from_map
 from dashboard.pages import Page
-from dashboard.registry import casework
+from dashboard.registry import casework, public_ids
 from dashboard.registry.camera_search import NotFromSearch, SearchRequest, check_from_search, find_cameras
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
@@ -147,6 +147,23 @@ def _search_id(context: dict) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _chosen(selected) -> list:
+    """The public ids of the selected rows, as the browser sent them (checked by ``_internal``)."""
+    rows = selected if isinstance(selected, list) else []
+    return [r.get("camera_id") if isinstance(r, dict) else r for r in rows]
+
+
+def _internal(s, chosen: list) -> list[int]:
+    """The internal ids of cameras named by their public ids; anything else is refused with a message."""
+    shown = [public_ids.normalise(c, public_ids.CAMERA_PREFIX) for c in chosen]
+    found = public_ids.cameras_to_internal(s, [c for c in shown if c is not None])
+    unknown = [str(c)[:20] for c, n in zip(chosen, shown) if n not in found]
+    if unknown:
+        raise casework.CaseworkError("camera_ids", f"No camera with the id{'s' if len(unknown) > 1 else ''} "
+                                                   f"{', '.join(unknown[:5])} is on the register; search again.")
+    return [found[n] for n in shown]
+
+
 def register_callbacks(app) -> None:
     @app.callback(
         Output(POINT, "data"), Output(LOCATION_MSG, "children"), Output(LOCATION, "invalid"),
@@ -214,6 +231,8 @@ def register_callbacks(app) -> None:
             with transaction(rt.sessions) as s:
                 outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now,
                                        quota=rt.search_quota)
+                # Shown (and selected) by their random public ids: the integer ids date the registrations.
+                shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
         except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged
             summary = dbc.Alert([html.Strong("The search was not run: "), str(exc)], color="danger",
                                 id="search-error-summary")
@@ -227,7 +246,7 @@ def register_callbacks(app) -> None:
             color="success" if len(results) else "secondary", id="search-result-summary")
         context = {"search_id": outcome.search_id, "case_ref": query.case_ref, "lat": point["lat"],
                    "lon": point["lon"], "district": point.get("district"), "at": query.at.isoformat()}
-        return (views.grid_rows(results), views.camera_layers(results), summary, False, "", False, "", False, "",
+        return (views.grid_rows(shown), views.camera_layers(results), summary, False, "", False, "", False, "",
                 context, None, [])
 
     @app.callback(
@@ -238,15 +257,17 @@ def register_callbacks(app) -> None:
     def reveal(_clicks, selected, context):
         if not context:
             return dbc.Alert("Search first: contact details are shown only for a logged search.", color="warning")
-        ids = [int(r["camera_id"]) for r in (selected or [])]
-        if not ids:
+        chosen = _chosen(selected)
+        if not chosen:
             return dbc.Alert("Select one or more cameras in the table first.", color="warning")
         rt = runtime()
         try:
             with transaction(rt.sessions) as s:
+                ids = _internal(s, chosen)
                 case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "reveal")
                 contacts = casework.reveal_contacts(s, current_user.actor, case_ref=case_ref, reason=reason,
                                                     camera_ids=ids, search_valid_days=rt.settings.search_valid_days)
+                contacts = contacts.assign(camera_id=public_ids.shown_cameras(s, contacts["camera_id"]))
         except (NotFromSearch, casework.CaseworkError) as exc:
             return dbc.Alert(str(exc), color="danger")
         return views.contacts_panel(contacts, case_ref)
@@ -260,8 +281,8 @@ def register_callbacks(app) -> None:
     def send_requests(_clicks, selected, context, crime, before, after):
         if not context:
             return dbc.Alert("Search first: requests are made from a logged search.", color="warning")
-        ids = [int(r["camera_id"]) for r in (selected or [])]
-        if not ids:
+        chosen = _chosen(selected)
+        if not chosen:
             return dbc.Alert("Select one or more cameras in the table first.", color="warning")
         try:
             before_min, after_min = int(before if before is not None else 30), int(after if after is not None else 30)
@@ -274,6 +295,7 @@ def register_callbacks(app) -> None:
         now = utcnow()
         try:
             with transaction(rt.sessions) as s:
+                ids = _internal(s, chosen)
                 case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "request")
                 created = casework.create_requests(
                     s, current_user.actor, case_ref=case_ref, reason=reason, camera_ids=ids,

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search
-from dashboard.registry import casework
+from dashboard.registry import casework, public_ids
 from dashboard.registry.camera_queries import (active_camera_frame, active_cell_frame, cameras_changed_since,
                                               current_candidates, postgis_candidates, register_fingerprint)
 from dashboard.registry.cell_counts import CellCounts
@@ -227,7 +227,7 @@ def check_from_search(session: Session, actor: Actor, search_id: int, camera_ids
     missing = sorted(set(camera_ids) - found)
     if missing:
         _refuse(session, actor, action, "not_in_search", case_ref, reason, camera_ids, search_id,
-                f"Camera(s) {', '.join(map(str, missing[:5]))} were not in this search's results.")
+                f"Camera(s) {public_ids.names_text(session, missing[:5])} were not in this search's results.")
     return case_ref, reason
 
 

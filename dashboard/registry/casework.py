@@ -37,7 +37,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.registry import free_text
+from dashboard.registry import free_text, public_ids
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
@@ -78,7 +78,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MY_CASES_COLUMNS = ["case_ref", "requests", "open", "provided", "last_activity"]
 CASE_REQUEST_COLUMNS = ["request_id", "camera_id", "kind", "status", "sent_at", "status_changed_at",
                         "footage_likely_overwritten", "footage_useful", "incident_from", "incident_to", "district",
-                        "requested_by"]
+                        "requested_by", "request_public_id", "camera_public_id"]
 
 
 class CaseworkError(ValueError):
@@ -212,9 +212,6 @@ def _user(session: Session, actor: audit.Actor, roles: frozenset[str] | None, do
     return user
 
 
-def _ids_text(ids: Iterable[int]) -> str:
-    return ", ".join(str(i) for i in ids)
-
 
 def _require_on_register(session: Session, camera_ids: list[int]) -> dict[int, int | None]:
     """Retention days by camera id; refuses any camera that is not on the active register."""
@@ -230,7 +227,8 @@ def _require_on_register(session: Session, camera_ids: list[int]) -> dict[int, i
         plural = len(missing) > 1
         raise CaseworkError(
             "camera_ids",
-            f"Camera{'s' if plural else ''} {_ids_text(missing)} {'are' if plural else 'is'} not on the active "
+            f"Camera{'s' if plural else ''} {public_ids.names_text(session, missing)} {'are' if plural else 'is'} "
+            "not on the active "
             "register (unknown, switched off or withdrawn).",
         )
     return retention
@@ -264,7 +262,8 @@ def _require_searched(session: Session, actor: audit.Actor, user_id: int, action
     within = f" in the last {valid_days} days" if valid_days is not None else ""
     refuse(session, actor, action, field="camera_ids", why="not_searched", case_ref=case_ref, reason=reason,
            subject_ids=camera_ids, detail={"not_searched": missing},
-           message=f"Camera{'s' if plural else ''} {_ids_text(missing)} {'were' if plural else 'was'} not found by "
+           message=f"Camera{'s' if plural else ''} {public_ids.names_text(session, missing)} "
+                   f"{'were' if plural else 'was'} not found by "
                    f"your searches in case {case_ref}{within}; search again in this case to include "
                    f"{'them' if plural else 'it'}.")
 
@@ -405,10 +404,12 @@ def _refuse_repeats(session: Session, case_ref: str, camera_ids: list[int]) -> N
     if rows:
         cameras = list(dict.fromkeys(int(c) for c, _ in rows))
         plural = len(cameras) > 1
+        shown = public_ids.requests_to_public(session, [r for _, r in rows])
         raise CaseworkError(
             "camera_ids",
-            f"Camera{'s' if plural else ''} {_ids_text(cameras)} already {'have' if plural else 'has'} a request in "
-            f"case {case_ref} (request {_ids_text(r for _, r in rows)}); withdraw it first to ask again.",
+            f"Camera{'s' if plural else ''} {public_ids.names_text(session, cameras)} already "
+            f"{'have' if plural else 'has'} a request in case {case_ref} (request "
+            f"{', '.join(shown.get(r, public_ids.ERASED) for _, r in rows)}); withdraw it first to ask again.",
         )
 
 
@@ -475,9 +476,9 @@ def create_requests(
     _refuse_repeats(session, case, ids)
 
     requests = []
-    for camera_id in ids:
+    for camera_id, public_id in zip(ids, public_ids.fresh_ids(session, FootageRequest, len(ids))):
         request = FootageRequest(
-            case_ref=case, camera_id=camera_id, requested_by_id=user.id,
+            public_id=public_id, case_ref=case, camera_id=camera_id, requested_by_id=user.id,
             incident_lat=lat, incident_lon=lon, incident_district_code=district, crime_category=category,
             incident_from=start, incident_to=end, status="sent", sent_at=sent_at, status_changed_at=sent_at,
             footage_likely_overwritten=likely_overwritten(start, sent_at, retention[camera_id]),
@@ -520,9 +521,9 @@ def change_status(
     hold_write_lock(session)  # SQLite: no other writer until commit; PostgreSQL: the row lock below
     request = session.get(FootageRequest, int(request_id), with_for_update=True, populate_existing=True)
     if request is None:
-        raise CaseworkError("request_id", f"Footage request {request_id} does not exist.")
+        raise CaseworkError("request_id", "That footage request does not exist.")
     if request.requested_by_id != user.id and user.role != "admin":
-        raise CaseworkError("request", f"Request {request.id} belongs to another officer; only they or an "
+        raise CaseworkError("request", f"Request {request.public_id} belongs to another officer; only they or an "
                                        "administrator may change it.")
     if new_status not in REQUEST_STATUSES:
         raise CaseworkError("new_status", f"{new_status!r} is not a request status; use one of "
@@ -601,14 +602,15 @@ def case_requests(session: Session, case_ref: str, *, user_id: int | None = None
     No owner contact details: these come only through ``reveal_contacts`` or
     ``export_case_csv``, which are audited. Columns ``CASE_REQUEST_COLUMNS``; times are
     aware UTC, ``kind`` the camera's kind, ``footage_useful`` a nullable boolean,
-    ``requested_by`` a username.
+    ``requested_by`` a username; ``request_public_id`` and ``camera_public_id`` are what the officer
+    is shown (the integer ids are internal: ``public_ids``).
     """
     statement = (
         sa.select(
             FootageRequest.id, FootageRequest.camera_id, Camera.kind, FootageRequest.status,
             FootageRequest.sent_at, FootageRequest.status_changed_at, FootageRequest.footage_likely_overwritten,
             FootageRequest.footage_useful, FootageRequest.incident_from, FootageRequest.incident_to,
-            FootageRequest.incident_district_code, User.username,
+            FootageRequest.incident_district_code, User.username, FootageRequest.public_id, Camera.public_id,
         )
         .join(Camera, Camera.id == FootageRequest.camera_id)
         .join(User, User.id == FootageRequest.requested_by_id)
@@ -632,6 +634,8 @@ def case_requests(session: Session, case_ref: str, *, user_id: int | None = None
         "incident_to": _utc_column(column["incident_to"]),
         "district": pd.array(column["district"], dtype="str"),
         "requested_by": pd.array(column["requested_by"], dtype="str"),
+        "request_public_id": pd.array(column["request_public_id"], dtype="str"),
+        "camera_public_id": pd.array(column["camera_public_id"], dtype="str"),
     }, columns=CASE_REQUEST_COLUMNS)
 
 
@@ -673,7 +677,7 @@ def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reas
         sa.select(
             FootageRequest.id, FootageRequest.camera_id, FootageRequest.status, Registrant.status,
             Registrant.name, Registrant.preferred_channel, Registrant.email, Registrant.phone,
-            Site.address, Site.postcode,
+            Site.address, Site.postcode, FootageRequest.public_id, Camera.public_id,
         )
         .join(Camera, Camera.id == FootageRequest.camera_id)
         .outerjoin(Site, Site.id == Camera.site_id)
@@ -692,13 +696,14 @@ def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reas
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     disclosed: list[int] = []
-    for request_id, camera_id, status, registrant_status, *contact in rows:
+    for _request_id, camera_id, status, registrant_status, *contact, request_public, camera_public in rows:
         if registrant_status == "active":
             disclosed.append(int(camera_id))
             cells = contact
         else:
             cells = [ERASED] + [None] * (len(contact) - 1)
-        writer.writerow([csv_safe(v) for v in (request_id, camera_id, status, *cells)])
+        # The random public ids: the integer ids are sequential and would date the registrations.
+        writer.writerow([csv_safe(v) for v in (request_public, camera_public, status, *cells)])
     audit.record(session, actor, "export", case_ref=case, reason=why, subject_ids=list(dict.fromkeys(disclosed)),
                  detail={"rows": len(rows), "erased_rows": len(rows) - len(disclosed),
                          "request_ids": [int(r[0]) for r in rows]})

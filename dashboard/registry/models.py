@@ -16,6 +16,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from dashboard.analytics.disclosure import new_record_key
+from dashboard.registry.public_ids import MAX_CHARS as PUBLIC_ID_CHARS
+from dashboard.registry.public_ids import new_camera_id, new_request_id
 
 
 class UTCDateTime(TypeDecorator):
@@ -141,6 +143,9 @@ class Camera(Base):
     __tablename__ = "camera"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What users see and type: random, no order or time (the id is sequential; public_ids.py).
+    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
+                                           default=new_camera_id)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str | None] = mapped_column(sa.String(10), index=True)  # the description: None once erased
     mount: Mapped[str | None] = mapped_column(sa.String(10))
@@ -221,6 +226,8 @@ class FootageRequest(Base):
     __tablename__ = "footage_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
+                                           default=new_request_id)  # what users see (public_ids.py)
     case_ref: Mapped[str] = mapped_column(sa.String(40), index=True)
     camera_id: Mapped[int] = mapped_column(sa.ForeignKey("camera.id", ondelete="RESTRICT"), index=True)
     requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)

@@ -37,7 +37,7 @@ from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
-from dashboard.registry import free_text
+from dashboard.registry import free_text, public_ids
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
@@ -331,6 +331,8 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     )
     site = Site(**_site_fields(data, ref), created_at=now, updated_at=now)
     site.cameras = [_camera(c) for c in data.cameras]
+    for camera, public_id in zip(site.cameras, public_ids.fresh_ids(session, Camera, len(site.cameras))):
+        camera.public_id = public_id  # random, checked unused (the model's default does not check)
     registrant.site = site
     session.add(registrant)
     session.flush()
@@ -507,6 +509,7 @@ def update(session: Session, registrant: Registrant, data: RegistrationIn, camer
     kept = set()
     for camera_id, described in zip(camera_ids, data.cameras):
         fresh = _camera(described)
+        fresh.public_id = public_ids.fresh_ids(session, Camera, 1)[0]
         if camera_id is None:
             site.cameras.append(fresh)
             continue

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.geo.reference import ReferenceGeography
+from dashboard.registry import public_ids
 from dashboard.registry.casework import csv_safe
 from dashboard.registry.models import AuditEvent, User
 from dashboard.registry.vocab import ROLES
@@ -92,6 +93,99 @@ SUMMARY_COLUMNS = ["username", "roles", *SUMMARY_COUNTS, "other", "total", "last
 EXPORT_COLUMNS = ["id", "occurred_at_utc", "occurred_at_uk", "user_id", "username", "role", "action", "case_ref",
                   "reason", "subject_ids", "detail", "search_district", "search_lsoa", "prev_hash", "row_hash"]
 EXPORT_ARGS = ("from", "to", "user", "role", "action", "case", "level", "area")
+
+
+# Whose internal ids a row's subject_ids are. They are sequential (the first were the staff pilot's), so
+# the auditor is shown the random public ids (cameras), or registration references (registrants).
+CAMERA_SUBJECTS = frozenset({"search", "reveal_contact", "reveal_refused", "request_created", "request_refused",
+                             "request_status", "export", "export_refused"})
+REGISTRANT_SUBJECTS = frozenset({"registration_created", "registration_updated", "registration_withdrawn",
+                                 "registration_reconfirmed", "registration_erased", "management_link_resent",
+                                 "retention_flagged", "retention_flag_cleared", "retention_reminder_sent"})
+CAMERA_DETAIL_KEYS = ("not_searched", "likely_overwritten_camera_ids")
+REQUEST_DETAIL_KEYS = ("request_ids", "request_id")
+
+
+# Refusals logged before the public ids named the cameras by their integer ids in the message.
+_CAMERAS_IN_MESSAGE = re.compile(r"\b(Cameras?|Camera\(s\)) (\d+(?:, \d+)*)\b")
+
+
+def _ids(value) -> list[int]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for v in items:
+        try:
+            out.append(int(v))
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+class PublicNames:
+    """The public names of the cameras, requests and registrations that some audit rows name by
+    internal id, looked up in three batches. The rows themselves are never changed (hash chain)."""
+
+    def __init__(self, session: Session, rows) -> None:
+        cameras, requests, registrants = set(), set(), set()
+        for r in rows:
+            subjects = _ids(self._load(r.subject_ids) or [])
+            if r.action in CAMERA_SUBJECTS:
+                cameras.update(subjects)
+            elif r.action in REGISTRANT_SUBJECTS:
+                registrants.update(subjects)
+            detail = self._load(r.detail)
+            if isinstance(detail, dict) and r.action in CAMERA_SUBJECTS:
+                for key in CAMERA_DETAIL_KEYS:
+                    cameras.update(_ids(detail.get(key, [])))
+                for key in REQUEST_DETAIL_KEYS:
+                    requests.update(_ids(detail.get(key, [])))
+        self.cameras = public_ids.cameras_to_public(session, cameras) if cameras else {}
+        self.requests = public_ids.requests_to_public(session, requests) if requests else {}
+        self.registrants = public_ids.registrants_to_public(session, registrants) if registrants else {}
+
+    @staticmethod
+    def _load(text):
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def _name(table: dict, value) -> str:
+        try:
+            return table.get(int(value), public_ids.ERASED)
+        except (TypeError, ValueError):
+            return public_ids.ERASED
+
+    def subjects(self, action: str, subject_ids: str | None) -> str | None:
+        """The row's subject_ids as shown: a JSON list of public ids where the ids are cameras' or
+        registrations' (``erased`` for one with no row left), as stored otherwise."""
+        table = self.cameras if action in CAMERA_SUBJECTS else self.registrants if action in REGISTRANT_SUBJECTS \
+            else None
+        loaded = self._load(subject_ids)
+        if table is None or not isinstance(loaded, list):
+            return subject_ids
+        return json.dumps([self._name(table, v) for v in loaded])
+
+    def detail(self, action: str, detail: str | None) -> str | None:
+        """The row's detail as shown: the camera and request ids in it as public ids."""
+        loaded = self._load(detail)
+        if action not in CAMERA_SUBJECTS or not isinstance(loaded, dict):
+            return detail
+        changed = dict(loaded)
+        if isinstance(changed.get("message"), str):  # a refusal's message, as the officer saw it then
+            changed["message"] = _CAMERAS_IN_MESSAGE.sub(
+                lambda m: f"{m.group(1)} " + ", ".join(self._name(self.cameras, i) for i in m.group(2).split(", ")),
+                changed["message"])
+        for keys, table in ((CAMERA_DETAIL_KEYS, self.cameras), (REQUEST_DETAIL_KEYS, self.requests)):
+            for key in keys:
+                if key in changed:
+                    value = changed[key]
+                    changed[key] = ([self._name(table, v) for v in value] if isinstance(value, list)
+                                    else self._name(table, value))
+        return json.dumps(changed, separators=(",", ":")) if changed != loaded else detail
 
 
 class FilterError(ValueError):
@@ -337,10 +431,12 @@ def _shown(rows, places: SearchPlaces, session: Session) -> list[dict]:
                 area[r.id] = "no centre logged"
             else:
                 area[r.id] = (names[d] if d >= 0 else "outside the force area") + (f" ({codes[a]})" if a >= 0 else "")
+    names = PublicNames(session, rows)
     return [{"id": r.id, "when": uk_text(r.occurred_at), "username": r.username or "", "role": r.role or "",
              "action": r.action, "action_label": ACTION_LABELS.get(r.action, r.action), "case_ref": r.case_ref or "",
-             "reason": r.reason or "", "subjects": subjects_text(r.subject_ids),
-             "detail": describe(r.action, r.detail), "area": area.get(r.id, "")} for r in rows]
+             "reason": r.reason or "", "subjects": subjects_text(names.subjects(r.action, r.subject_ids)),
+             "detail": describe(r.action, names.detail(r.action, r.detail)), "area": area.get(r.id, "")}
+            for r in rows]
 
 
 def subjects_text(subject_ids: str | None, most: int = 12) -> str:
@@ -530,11 +626,12 @@ def export_lines(session: Session, f: AuditFilter, places: SearchPlaces, upto_id
         out.truncate()
         ids = np.array([r.id for r in rows], dtype=np.int64)
         districts, lsoas = places.codes_of(ids, "district"), places.codes_of(ids, "lsoa")
+        names = PublicNames(session, rows)  # public ids in place of the sequential internal ones
         for r, district, lsoa in zip(rows, districts, lsoas):
             writer.writerow([csv_safe(v) for v in (
                 r.id, r.occurred_at.isoformat(timespec="microseconds"), uk_text(r.occurred_at), r.user_id, r.username,
-                r.role, r.action, r.case_ref, r.reason, r.subject_ids, r.detail, district, lsoa, r.prev_hash,
-                r.row_hash)])
+                r.role, r.action, r.case_ref, r.reason, names.subjects(r.action, r.subject_ids),
+                names.detail(r.action, r.detail), district, lsoa, r.prev_hash, r.row_hash)])
         yield out.getvalue()
 
 

@@ -33,10 +33,11 @@ def _busiest_site(db: str) -> tuple[float, float]:
     return max(sample, key=neighbours)
 
 
-def _brute_force(db: str, lat: float, lon: float, radius_m: float) -> dict[int, float]:
+def _brute_force(db: str, lat: float, lon: float, radius_m: float) -> dict[str, float]:
+    """Distance by camera (its public id: what the page and the API show) within ``radius_m``."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT c.id, s.lat, s.lon FROM camera c JOIN site s ON s.id = c.site_id "
+            "SELECT c.public_id, s.lat, s.lon FROM camera c JOIN site s ON s.id = c.site_id "
             "JOIN registrant r ON r.id = s.registrant_id "
             "WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL").fetchall()
     _, _, dist = GEOD.inv([lon] * len(rows), [lat] * len(rows), [r[2] for r in rows], [r[1] for r in rows])
@@ -92,7 +93,7 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
     assert {c["camera_id"] for c in api["cameras"]} == set(expected)
     for c in api["cameras"]:
         assert abs(c["distance_m"] - expected[c["camera_id"]]) <= 0.5
-    shown_ids = [int(t) for t in page.locator("#search-grid .ag-row [col-id=camera_id]").all_inner_texts()]
+    shown_ids = page.locator("#search-grid .ag-row [col-id=camera_id]").all_inner_texts()
     shown_ids = [i for _, i in sorted(zip(
         [int(t) for t in page.locator("#search-grid .ag-row [col-id=rank]").all_inner_texts()], shown_ids))]
     assert shown_ids == [c["camera_id"] for c in api["cameras"]][:len(shown_ids)]
@@ -138,6 +139,7 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
         page.get_by_role("button", name="Download CSV").click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     assert len(rows) == 2 and {r["status"] for r in rows} == {"no_relevant_footage", "sent"}
+    assert all(r["request_id"].startswith("REQ-") and r["camera_id"] in expected for r in rows)
     assert _audit_count(db, "export") == exports_before + 1
     watched.screenshot("my-cases")
 

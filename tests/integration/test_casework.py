@@ -121,6 +121,17 @@ def _sessions(engine):
     return session_factory(engine)
 
 
+def _cam(engine, camera_id: int) -> str:
+    """The camera's public id: what messages and exports name it by (the integer id is internal)."""
+    with _sessions(engine)() as s:
+        return s.scalar(sa.select(Camera.public_id).where(Camera.id == camera_id))
+
+
+def _req(engine, request_id: int) -> str:
+    with _sessions(engine)() as s:
+        return s.scalar(sa.select(FootageRequest.public_id).where(FootageRequest.id == request_id))
+
+
 def _counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
@@ -398,7 +409,7 @@ def test_reveal_contacts_refuses_without_revealing_or_logging(seeded, actor, cam
     error = _refused_without_writing(seeded, lambda s: cw.reveal_contacts(
         s, actor, case_ref=CASE, reason=REASON, camera_ids=camera_ids), field)
     if camera_ids == [DOORBELL_30D, SWITCHED_OFF]:
-        assert str(error) == (f"Camera {SWITCHED_OFF} is not on the active register "
+        assert str(error) == (f"Camera {_cam(seeded, SWITCHED_OFF)} is not on the active register "
                               "(unknown, switched off or withdrawn).")
 
 
@@ -488,7 +499,8 @@ def test_a_camera_is_asked_once_per_case_until_withdrawn(seeded):
     error = _refused_without_writing(
         seeded, lambda s: cw.create_requests(s, OFFICER2, **_request_kwargs(camera_ids=[SHOP_7D, DOORBELL_30D])),
         "camera_ids")
-    assert str(error) == (f"Camera {DOORBELL_30D} already has a request in case {CASE} (request {first}); "
+    assert str(error) == (f"Camera {_cam(seeded, DOORBELL_30D)} already has a request in case {CASE} "
+                          f"(request {_req(seeded, first)}); "
                           "withdraw it first to ask again.")
     # Another case may ask the same camera; after withdrawal this case may ask again.
     assert len(_create(seeded, case_ref="CR-2026-0099", camera_ids=[DOORBELL_30D])) == 1
@@ -632,10 +644,10 @@ def test_export_case_csv_has_one_row_per_request_and_is_logged(seeded):
         text = cw.export_case_csv(s, OFFICER, case_ref=CASE, reason="prepare owner letters")
     assert _parse(text) == [
         cw.CSV_COLUMNS,
-        [str(ann_fixed), str(FIXED_UNKNOWN), "sent", "Ann Example", "email", "ann@example.org", "01785 000001",
+        [_req(seeded, ann_fixed), _cam(seeded, FIXED_UNKNOWN), "sent", "Ann Example", "email", "ann@example.org", "01785 000001",
          "1 High Street, Stafford", "ST16 2AA"],
-        [str(shop), str(SHOP_7D), "sent", "withdrawn, details erased", "", "", "", "", ""],
-        [str(ann_bell), str(DOORBELL_30D), "no_response", "Ann Example", "email", "ann@example.org", "01785 000001",
+        [_req(seeded, shop), _cam(seeded, SHOP_7D), "sent", "withdrawn, details erased", "", "", "", "", ""],
+        [_req(seeded, ann_bell), _cam(seeded, DOORBELL_30D), "no_response", "Ann Example", "email", "ann@example.org", "01785 000001",
          "1 High Street, Stafford", "ST16 2AA"],
     ]
     rows = _audit_rows(seeded)
@@ -654,7 +666,7 @@ def test_export_neutralises_spreadsheet_formulas(seeded):
     header, row = _parse(text)
     cells = dict(zip(header, row))
     assert cells == {
-        "request_id": str(request_id), "camera_id": str(SHOP_7D), "status": "sent",
+        "request_id": _req(seeded, request_id), "camera_id": _cam(seeded, SHOP_7D), "status": "sent",
         "name": '\'=HYPERLINK("http://evil.example","click")', "preferred_channel": "phone",
         "email": "'@shop.example", "phone": "'+44 7700 900002", "address": "'-2 Market Square, Stafford",
         "postcode": "ST16 2BB",
@@ -698,7 +710,7 @@ def test_export_refuses_requests_no_search_of_mine_found(seeded):
         s.add(FootageRequest(case_ref=CASE, camera_id=SHOP_7D, requested_by_id=1, incident_lat=52.8, incident_lon=-2.1,
                              incident_from=NOW, incident_to=NOW, status="sent", sent_at=NOW, status_changed_at=NOW,
                              footage_likely_overwritten=False))
-    with _sessions(seeded)() as s, pytest.raises(cw.CaseworkRefused, match=f"Camera {SHOP_7D} was not found by your "
+    with _sessions(seeded)() as s, pytest.raises(cw.CaseworkRefused, match=f"Camera {_cam(seeded, SHOP_7D)} was not found by your "
                                                                            f"searches in case {CASE};"):
         cw.export_case_csv(s, OFFICER, case_ref=CASE, reason=REASON)
     [refused] = _logged(seeded, "export_refused")

@@ -46,6 +46,19 @@ def _active_cameras(runtime, n: int) -> list[int]:
             .order_by(Camera.id).limit(n)))
 
 
+def _public(runtime, camera_ids: list[int]) -> list[str]:
+    """The cameras' public ids: what the API and the pages show and take (integer ids are internal)."""
+    with runtime.sessions() as s:
+        shown = dict(s.execute(sa.select(Camera.id, Camera.public_id).where(Camera.id.in_(camera_ids))).tuples().all())
+    return [shown[i] for i in camera_ids]
+
+
+def _internal(runtime, public_ids: list[str]) -> list[int]:
+    with runtime.sessions() as s:
+        found = dict(s.execute(sa.select(Camera.public_id, Camera.id).where(Camera.public_id.in_(public_ids))).tuples().all())
+    return [found[p] for p in public_ids]
+
+
 def _site(runtime) -> tuple[float, float]:
     with runtime.sessions() as s:
         return s.execute(sa.select(Site.lat, Site.lon).where(Site.lat.is_not(None)).order_by(Site.id).limit(1)).one()
@@ -96,11 +109,15 @@ def test_api_requests_for_cameras_no_search_of_mine_found_are_refused_logged_and
     cameras = _active_cameras(runtime, 5)
     lat, lon = _site(runtime)
 
-    # The issue's attack: arbitrary camera ids, no search, under a fresh case reference.
-    answer = client.post("/api/v1/requests", headers=auth, json=_request_body(cameras, lat, lon))
+    # The issue's attack: arbitrary camera ids, no search, under a fresh case reference. Internal ids
+    # are not taken at all; public ids (had the officer seen them before) are refused and logged.
+    internal = client.post("/api/v1/requests", headers=auth, json=_request_body(cameras, lat, lon))
+    assert internal.status_code == 422 and "not camera ids" in internal.get_json()["errors"][0]["message"]
+    answer = client.post("/api/v1/requests", headers=auth, json=_request_body(_public(runtime, cameras), lat, lon))
     assert answer.status_code == 403, answer.get_json()
     message = answer.get_json()["errors"][0]["message"]
-    assert message.startswith(f"Cameras {', '.join(map(str, cameras))} were not found by your searches in case {CASE}")
+    assert message.startswith(f"Cameras {', '.join(_public(runtime, cameras))} were not found by your searches in "
+                              f"case {CASE}")
     assert _requests_of(runtime, "officer1") == 0
     [refused] = _events(runtime, "request_refused")
     assert (refused.username, refused.case_ref, refused.reason) == ("officer1", CASE, REASON)
@@ -119,7 +136,8 @@ def test_api_requests_for_cameras_no_search_of_mine_found_are_refused_logged_and
     assert found
     with transaction(runtime.sessions) as s:
         casework.log_search(s, _actor(runtime, "officer.demo"), case_ref=CASE, reason=REASON, lat=lat, lon=lon,
-                            radius_m=300, incident_at=None, result_count=len(found), source="api", camera_ids=found)
+                            radius_m=300, incident_at=None, result_count=len(found), source="api",
+                            camera_ids=_internal(runtime, found))
     again = client.post("/api/v1/requests", headers=auth, json=_request_body(found, lat, lon))
     assert again.status_code == 403 and _requests_of(runtime, "officer1") == 0
     assert len(_events(runtime, "request_refused")) == 2
@@ -132,7 +150,8 @@ def test_api_requests_for_cameras_no_search_of_mine_found_are_refused_logged_and
     assert made.status_code == 201, made.get_json()
     assert _requests_of(runtime, "officer1") == len(found)
     # One camera more than the search found is refused whole.
-    outside = sorted(set(_active_cameras(runtime, 400)) - set(c["camera_id"] for c in near.get_json()["cameras"]))[0]
+    outside = sorted(set(_public(runtime, _active_cameras(runtime, 400)))
+                     - set(c["camera_id"] for c in near.get_json()["cameras"]))[0]
     mixed = client.post("/api/v1/requests", headers=auth, json=_request_body([outside], lat, lon))
     assert mixed.status_code == 403 and str(outside) in mixed.get_json()["errors"][0]["message"]
 
@@ -169,7 +188,7 @@ def test_forged_reveal_and_request_callbacks_are_refused_and_logged(demo, runtim
     with runtime.sessions() as s:  # a search by another officer, whose id an attacker puts in the page's store
         theirs = s.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "search",
                                                          AuditEvent.username == "officer.demo").limit(1))
-    rows = [{"camera_id": c} for c in cameras]
+    rows = [{"camera_id": c} for c in _public(runtime, cameras)]
     context = {"search_id": theirs, "case_ref": CASE, "lat": 52.8, "lon": -2.1, "district": None,
                "at": "2026-11-20T21:30:00+00:00"}
     reveal = _callback(client, app, "search-contacts.children", {
@@ -234,7 +253,9 @@ def test_an_officer_exports_only_their_own_requests_in_a_shared_case_reference(d
     with transaction(runtime.sessions) as s:
         text = casework.export_case_csv(s, _actor(runtime, "officer1"), case_ref=CASE, reason=REASON)
     exported = [line.split(",")[0] for line in text.strip().splitlines()[1:]]
-    assert exported == [str(i) for i in made["officer1"]]
+    with runtime.sessions() as s:
+        shown = dict(s.execute(sa.select(FootageRequest.id, FootageRequest.public_id)).tuples().all())
+    assert exported == [shown[i] for i in made["officer1"]]
 
 
 # --------------------------------------------------------------------------- 3. search volume and reasons

@@ -394,13 +394,16 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
         stored = {r.reference: (r.email, r.status, r.site.postcode, len(r.site.cameras))
                   for r in s.scalars(sa.select(Registrant).where(Registrant.email.like("soak.%@example.org")))}
         new_registrant_ids = set(s.scalars(sa.select(Registrant.id).where(Registrant.email.like("soak.%@example.org"))))
-        requests_stored = {r.id: (r.case_ref, r.camera_id, r.status)
-                           for r in s.scalars(sa.select(FootageRequest).where(FootageRequest.case_ref.like("SK-%")))}
+        # The API names requests and cameras by their public ids: the stored rows are read by them too.
+        camera_public = dict(s.execute(sa.select(Camera.id, Camera.public_id)).tuples().all())
+        soak_requests = list(s.scalars(sa.select(FootageRequest).where(FootageRequest.case_ref.like("SK-%"))))
+        request_public = {r.id: r.public_id for r in soak_requests}
+        requests_stored = {r.public_id: (r.case_ref, camera_public[r.camera_id], r.status) for r in soak_requests}
         events = defaultdict(list)
         for request_id, status in s.execute(sa.select(FootageRequestEvent.request_id, FootageRequestEvent.status)
                                             .join(FootageRequest).where(FootageRequest.case_ref.like("SK-%"))
                                             .order_by(FootageRequestEvent.id)):
-            events[request_id].append(status)
+            events[request_public[request_id]].append(status)
         new_audit = s.execute(sa.select(AuditEvent.action, AuditEvent.case_ref, AuditEvent.subject_ids,
                                         AuditEvent.detail).where(AuditEvent.id > audit_before)).all()
         chain = audit.verify_chain(s)
@@ -410,7 +413,8 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
     engine.dispose()
     actions = Counter(a.action for a in new_audit)
     created_ids = {int(i) for a in new_audit if a.action == "registration_created" for i in json.loads(a.subject_ids)}
-    batch_ids = [rid for a in new_audit if a.action == "request_created" for rid in json.loads(a.detail)["request_ids"]]
+    batch_ids = [request_public.get(rid) for a in new_audit if a.action == "request_created"
+                 for rid in json.loads(a.detail)["request_ids"]]
     searches = Counter(a.case_ref for a in new_audit if a.action == "search")
 
     # ------------------------------------------------------------ figures

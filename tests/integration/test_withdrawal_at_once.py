@@ -55,11 +55,16 @@ def two_apps(database_url, reference_dir, reference, monkeypatch):
     second.engine.dispose()
 
 
-def _search(app, auth, lat: float, lon: float, case_ref: str) -> dict[int, dict]:
+def _search(runtime, app, auth, lat: float, lon: float, case_ref: str) -> dict[int, dict]:
+    """The cameras found, by internal id (the API names them by public id: looked up here)."""
     response = app.server.test_client().get("/api/v1/cameras/near", headers=auth, query_string={
         "lat": lat, "lon": lon, "radius_m": 200, "at": "2026-11-20T21:30", "case_ref": case_ref, "reason": REASON})
     assert response.status_code == 200, response.get_json()
-    return {c["camera_id"]: c for c in response.get_json()["cameras"]}
+    cameras = response.get_json()["cameras"]
+    with runtime.sessions() as s:
+        internal = dict(s.execute(sa.select(Camera.public_id, Camera.id).where(
+            Camera.public_id.in_([c["camera_id"] for c in cameras]))).tuples().all())
+    return {internal[c["camera_id"]]: c for c in cameras}
 
 
 def _busy_site(runtime) -> tuple[int, float, float, list[int]]:
@@ -90,7 +95,7 @@ def _in_memory_index_holds(runtime, camera_id: int, lat: float, lon: float) -> b
 def test_a_withdrawal_through_one_process_is_not_found_by_the_next_search_on_another(two_apps):
     first, second, (app_a, app_b), auth = two_apps
     rid, lat, lon, cameras = _busy_site(first)
-    found = _search(app_b, auth, lat, lon, "CR-2026-001301")
+    found = _search(first, app_b, auth, lat, lon, "CR-2026-001301")
     assert set(cameras) <= set(found), "the registration's cameras are found before the withdrawal"
     # The owner withdraws through app A (the management link's domain call, committed).
     with transaction(first.sessions) as s:
@@ -98,7 +103,7 @@ def test_a_withdrawal_through_one_process_is_not_found_by_the_next_search_on_ano
     stale = [_in_memory_index_holds(second, c, lat, lon) for c in cameras]
     if second.finder.index is not None:
         assert all(stale), "app B's in-memory index was rebuilt already: the test would not show the promise"
-    after = _search(app_b, auth, lat, lon, "CR-2026-001302")
+    after = _search(first, app_b, auth, lat, lon, "CR-2026-001302")
     assert not set(cameras) & set(after), f"withdrawn cameras {sorted(set(cameras) & set(after))} still found"
     # Nothing else changed: every other camera found before is still found, with the same distance.
     assert {c: round(v["distance_m"], 3) for c, v in found.items() if c not in cameras} == \
@@ -108,7 +113,7 @@ def test_a_withdrawal_through_one_process_is_not_found_by_the_next_search_on_ano
 def test_a_camera_switched_off_is_not_found_by_the_next_search_on_another_process(two_apps, reference):
     first, second, (app_a, app_b), auth = two_apps
     rid, lat, lon, cameras = _busy_site(first)
-    assert set(cameras) <= set(_search(app_b, auth, lat, lon, "CR-2026-001303"))
+    assert set(cameras) <= set(_search(first, app_b, auth, lat, lon, "CR-2026-001303"))
     off = cameras[0]
     with transaction(first.sessions) as s:
         camera = s.get(Camera, off)
@@ -122,7 +127,7 @@ def test_a_camera_switched_off_is_not_found_by_the_next_search_on_another_proces
         camera = s.get(Camera, edited)
         new_kind = next(k for k in ("doorbell", "dome", "fixed") if k != camera.kind)
         camera.kind = new_kind
-    after = _search(app_b, auth, lat, lon, "CR-2026-001304")
+    after = _search(first, app_b, auth, lat, lon, "CR-2026-001304")
     assert off not in after
     assert set(cameras[1:]) <= set(after)  # the owner's other cameras are still found
     assert after[edited]["kind"] == new_kind

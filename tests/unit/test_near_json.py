@@ -20,7 +20,7 @@ def _results() -> pd.DataFrame:
                            categories=["doorbell", "ptz", 'dome, "outdoor"'])
     return pd.DataFrame({
         "rank": [1, 2, 3, 4, 5],
-        "camera_id": [7, 123456789012, 3, 40, 5],
+        "camera_id": ["CAM-7K3QX9P2", "CAM-22222222", "CAM-ZZZZZZZZ", "CAM-M4T8WZ2C", "CAM-A2B3C4D5"],
         "distance_m": [0.0, 12.3456, 199.999, 1e-07, 87.5],
         "kind": kinds,
         "direction_deg": [350.0, np.nan, 0.0, 359.0, 90.0],
@@ -60,7 +60,7 @@ def test_each_camera_encodes_as_the_model_reads_it():
     parsed = [NearCamera.model_validate({**o, "kind": o["kind"] or ""}) for o in encoded]
     assert parsed == expected
     # Worked by hand: the values a client reads.
-    assert encoded[1]["camera_id"] == 123456789012 and encoded[1]["distance_m"] == 12.35
+    assert encoded[1]["camera_id"] == "CAM-22222222" and encoded[1]["distance_m"] == 12.35
     assert encoded[1]["kind"] == 'dome, "outdoor"' and encoded[3]["kind"] is None
     assert encoded[1]["direction_deg"] is None and encoded[0]["direction_deg"] == 350
     assert encoded[1]["retained_until"] is None and encoded[1]["preferred_channel"] is None
@@ -79,7 +79,7 @@ def test_any_length_keeps_rows_apart(n):
     base = _results()
     results = base.iloc[rng.integers(0, len(base), n)].reset_index(drop=True)
     results["rank"] = np.arange(1, n + 1)
-    results["camera_id"] = rng.integers(1, 10**9, n)
+    results["camera_id"] = [f"CAM-{i:08d}" for i in rng.integers(1, 10**8, n)]
     results["distance_m"] = rng.uniform(0, 1000, n)
     encoded = json.loads(near_cameras_json(results))
     assert len(encoded) == n
