@@ -39,3 +39,21 @@ def callback_body(key: str, spec: dict, props: dict) -> dict:
 
     return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
             "state": fill(spec["state"]), "changedPropIds": []}
+
+
+def post_with_values(client, app, output_prefix: str, values: dict, trigger: str | None = None):
+    """POST the callback whose first output starts with ``output_prefix``, its inputs and states from
+    ``values`` ("id.property" -> value; missing ones None), as changed by ``trigger`` (default: the
+    callback's first input)."""
+    key = next(k for k in app.callback_map if k.strip(".").startswith(output_prefix))
+    spec = app.callback_map[key]
+    outputs = callback_outputs(key)
+
+    def fill(items):
+        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+                for i in items]
+
+    first = spec["inputs"][0]
+    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
+            "state": fill(spec["state"]), "changedPropIds": [trigger or f"{first['id']}.{first['property']}"]}
+    return client.post("/_dash-update-component", json=body)

@@ -20,6 +20,7 @@ from dashboard.registry.vocab import ROLES
 from dashboard.security import audit, audit_flags, audit_review
 from dashboard.security.search_places import SearchPlaces
 from tests.integration.conftest import login
+from tests.dash_requests import post_with_values
 
 UTC = dt.timezone.utc
 OFFICER1 = audit.Actor(1, "officer1", "officer")
@@ -364,18 +365,7 @@ def test_a_row_rewritten_with_a_fresh_hash_breaks_the_next_rows_link(engine):
 
 
 def callback(client, app, output_prefix: str, values: dict):
-    key = next(k for k in app.callback_map if k.strip(".").startswith(output_prefix))
-    spec = app.callback_map[key]
-    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...")]
-
-    def fill(items):
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                for i in items]
-
-    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
-            "state": fill(spec["state"]),
-            "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"]}
-    return client.post("/_dash-update-component", json=body)
+    return post_with_values(client, app, output_prefix, values)
 
 
 AUDIT_OUTPUTS = ("audit-log.rowData", "audit-summary.rowData", "audit-map-layer.data", "audit-flags.rowData",

@@ -17,6 +17,7 @@ from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Regist
 from dashboard.security import audit
 from dashboard.security.accounts import issue_token
 from tests.integration.conftest import login
+from tests.dash_requests import post_with_values
 
 REASON = "Burglary reported at a house in this street overnight"
 CASE = "CR-2026-015001"
@@ -87,17 +88,7 @@ def _request_body(camera_ids, lat, lon, case=CASE) -> dict:
 
 
 def _callback(client, app, output_prefix: str, values: dict, trigger: str):
-    key = next(k for k in app.callback_map if k.strip(".").startswith(output_prefix))
-    spec = app.callback_map[key]
-    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...")]
-
-    def fill(items):
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                for i in items]
-
-    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
-            "state": fill(spec["state"]), "changedPropIds": [trigger]}
-    return client.post("/_dash-update-component", json=body)
+    return post_with_values(client, app, output_prefix, values, trigger)
 
 
 # --------------------------------------------------------------------------- 1. contacts without a search

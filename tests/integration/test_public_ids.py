@@ -26,6 +26,7 @@ from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Regist
 from dashboard.registry.public_ids import ALPHABET, CAMERA_PATTERN, REQUEST_PATTERN
 from dashboard.security.accounts import issue_token
 from tests.integration.conftest import login
+from tests.dash_requests import post_with_values
 
 REASON = "Burglary reported at a house in this street overnight"
 CASE = "CR-2026-012012"
@@ -85,17 +86,7 @@ def _spearman(a, b) -> float:
 
 
 def _callback(client, app, output_prefix: str, values: dict, trigger: str):
-    key = next(k for k in app.callback_map if k.strip(".").startswith(output_prefix))
-    spec = app.callback_map[key]
-    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...")]
-
-    def fill(items):
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                for i in items]
-
-    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
-            "state": fill(spec["state"]), "changedPropIds": [trigger]}
-    return client.post("/_dash-update-component", json=body)
+    return post_with_values(client, app, output_prefix, values, trigger)
 
 
 def _busiest_sites(runtime, n: int) -> list[tuple[float, float]]:
