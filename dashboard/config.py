@@ -76,6 +76,19 @@ class Settings:
     # request footage from the cameras it found, and how many searches one officer may run.
     search_valid_days: int = 30
     search_rate_limit: str = "10 per minute; 60 per hour"
+    # The footage loop (issue 16): where uploaded footage is kept, how long an owner's response link
+    # lasts, the upload limits, and the text-message channel (GOV.UK Notify) beside SMTP_URL's email.
+    evidence_dir: Path = DATA_DIR / "evidence"
+    evidence_min_free_bytes: int = 512 * 2**20
+    response_link_days: int = 7
+    upload_max_files: int = 16
+    upload_max_file_bytes: int = 2 * 2**30
+    upload_max_total_bytes: int = 10 * 2**30
+    notify_api_key: str | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_request_template: str | None = None
+    notify_preservation_template: str | None = None
+    outbox_worker: bool = True
     extra: dict = field(default_factory=dict)
 
     @property
@@ -102,6 +115,38 @@ def _smtp_url(env: dict) -> str | None:
         return check_smtp_url(raw)
     except ValueError as exc:
         raise ConfigError(f"SMTP_URL is not usable: {exc}.") from None
+
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _notify(env: dict) -> dict:
+    """GOV.UK Notify for text messages: an API key (``name-<service id>-<secret>``, as Notify shows it)
+    and the ids of the two templates, or nothing at all."""
+    key = (env.get("NOTIFY_API_KEY") or "").strip() or None
+    base = (env.get("NOTIFY_BASE_URL") or "").strip().rstrip("/") or Settings.notify_base_url
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base):
+        raise ConfigError(f"NOTIFY_BASE_URL={base!r} is not an address; leave it unset for GOV.UK Notify itself.")
+    templates = {}
+    for name, field_name in (("NOTIFY_REQUEST_TEMPLATE_ID", "notify_request_template"),
+                             ("NOTIFY_PRESERVATION_TEMPLATE_ID", "notify_preservation_template")):
+        raw = (env.get(name) or "").strip().lower() or None
+        if raw is not None and not re.fullmatch(_UUID, raw):
+            raise ConfigError(f"{name}={raw!r} is not a template id; copy the template's ID from GOV.UK Notify.")
+        if key and raw is None:
+            raise ConfigError(f"NOTIFY_API_KEY is set but {name} is not; set the id of the Notify template to use.")
+        templates[field_name] = raw
+    if key and not re.fullmatch(rf".+-{_UUID}-{_UUID}", key):
+        raise ConfigError("NOTIFY_API_KEY is not a GOV.UK Notify API key (name-<service id>-<secret key>).")
+    return {"notify_api_key": key, "notify_base_url": base, **templates}
+
+
+def _evidence_dir(env: dict) -> Path:
+    raw = (env.get("EVIDENCE_DIR") or "").strip()
+    path = Path(raw).expanduser() if raw else Settings.evidence_dir
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"EVIDENCE_DIR={str(path)!r} is a file; set it to a folder for uploaded footage.")
+    return path.resolve()
 
 
 def _rate_limit(env: dict, name: str, default: str) -> str:
@@ -374,4 +419,12 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         audit_checkpoint_every=_int(env, "AUDIT_CHECKPOINT_EVERY", Settings.audit_checkpoint_every, 1, 1_000_000),
         search_valid_days=_int(env, "SEARCH_VALID_DAYS", Settings.search_valid_days, 1, 365),
         search_rate_limit=_rate_limit(env, "SEARCH_RATE_LIMIT", Settings.search_rate_limit),
+        evidence_dir=_evidence_dir(env),
+        evidence_min_free_bytes=_int(env, "EVIDENCE_MIN_FREE_MB", 512, 0, 10**7) * 2**20,
+        response_link_days=_int(env, "RESPONSE_LINK_DAYS", Settings.response_link_days, 1, 90),
+        upload_max_files=_int(env, "UPLOAD_MAX_FILES", Settings.upload_max_files, 1, 200),
+        upload_max_file_bytes=_int(env, "UPLOAD_MAX_FILE_MB", 2048, 1, 10**6) * 2**20,
+        upload_max_total_bytes=_int(env, "UPLOAD_MAX_TOTAL_MB", 10240, 1, 10**7) * 2**20,
+        outbox_worker=_bool(env, "OUTBOX_WORKER", True),
+        **_notify(env),
     )

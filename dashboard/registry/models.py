@@ -17,7 +17,7 @@ from sqlalchemy.types import TypeDecorator
 
 from dashboard.analytics.disclosure import new_record_key
 from dashboard.registry.public_ids import MAX_CHARS as PUBLIC_ID_CHARS
-from dashboard.registry.public_ids import new_camera_id, new_request_id
+from dashboard.registry.public_ids import new_camera_id, new_request_id, new_response_id
 
 
 class UTCDateTime(TypeDecorator):
@@ -243,7 +243,11 @@ class FootageRequest(Base):
     footage_likely_overwritten: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     footage_useful: Mapped[bool | None] = mapped_column(sa.Boolean)
     record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
+    # The owner's answer this request is part of (one per owner per case; footage/responses.py).
+    response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("footage_response.id", ondelete="RESTRICT"),
+                                                    index=True)
 
+    response: Mapped[FootageResponse | None] = relationship(back_populates="requests")
     events: Mapped[list[FootageRequestEvent]] = relationship(
         back_populates="request", order_by="FootageRequestEvent.id", cascade="all, delete-orphan"
     )
@@ -254,6 +258,119 @@ class FootageRequest(Base):
             name="status",
         ),
         sa.CheckConstraint("incident_to >= incident_from", name="window"),
+    )
+
+
+class FootageResponse(Base):
+    """One owner's answer to the footage requests of one case: the private response link (only its
+    hash), the answer, the owner's statement, and the files they uploaded (EvidenceFile).
+
+    The link's token is made when the first message carrying it is sent (delivery/outbox.py) and
+    stops working when it expires or once the owner has submitted their answer.
+    """
+
+    __tablename__ = "footage_response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
+                                           default=new_response_id)  # the reference on the owner's receipt
+    case_ref: Mapped[str] = mapped_column(sa.String(40), index=True)
+    registrant_id: Mapped[int] = mapped_column(sa.ForeignKey("registrant.id", ondelete="RESTRICT"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
+    # What the officer chose to tell the owner about the incident (nothing else is said).
+    shared_detail: Mapped[str | None] = mapped_column(sa.String(300))
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    link_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    first_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # 'footage' (files uploaded and submitted), 'nothing' (nothing was recorded), 'declined'.
+    answer: Mapped[str | None] = mapped_column(sa.String(10))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The owner's statement (with 'footage'): camera clock minus real time, in seconds (positive:
+    # the camera is fast); that they made the copy themselves, and when; their name as signature.
+    clock_offset_s: Mapped[int | None] = mapped_column(sa.Integer)
+    copy_made_by_owner: Mapped[bool | None] = mapped_column(sa.Boolean)
+    copy_made_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    signed_name: Mapped[str | None] = mapped_column(sa.String(120))
+    owner_note: Mapped[str | None] = mapped_column(sa.String(500))
+
+    requests: Mapped[list[FootageRequest]] = relationship(back_populates="response", order_by="FootageRequest.id")
+    files: Mapped[list[EvidenceFile]] = relationship(back_populates="response", order_by="EvidenceFile.id")
+
+    __table_args__ = (
+        sa.CheckConstraint("answer IS NULL OR answer IN ('footage', 'nothing', 'declined')", name="answer"),
+        sa.CheckConstraint("(answer IS NULL) = (answered_at IS NULL)", name="answered"),
+        sa.CheckConstraint("clock_offset_s IS NULL OR (clock_offset_s BETWEEN -31622400 AND 31622400)",
+                           name="clock_offset"),
+    )
+
+
+class OutboxMessage(Base):
+    """A message to an owner waiting to be sent, being sent, or sent: the persistent outbox.
+
+    Holds no address and no text: the recipient and the words are read from the registration and
+    the request when it is sent, so an erasure in the meantime leaves nothing here to send.
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("footage_response.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(12))  # 'request' or 'preservation'
+    channel: Mapped[str] = mapped_column(sa.String(10))  # 'email' or 'text'
+    priority: Mapped[int] = mapped_column(sa.SmallInteger, default=1)  # lower goes first
+    state: Mapped[str] = mapped_column(sa.String(12), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    response: Mapped[FootageResponse] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('request', 'preservation')", name="kind"),
+        sa.CheckConstraint("channel IN ('email', 'text')", name="channel"),
+        sa.CheckConstraint("state IN ('queued', 'sending', 'handed_over', 'sent', 'failed', 'cancelled')",
+                           name="state"),
+        sa.Index("ix_outbox_message_due", "state", "next_attempt_at", "priority"),
+    )
+
+
+class EvidenceFile(Base):
+    """A file an owner uploads in answer to a request: resumable (tus), stored by its SHA-256.
+
+    ``state``: 'uploading' (bytes arriving; ``received_bytes`` so far, in a temporary file),
+    'stored' (complete, probed, hashed, renamed into the content-addressed store), 'refused' (not
+    kept: ``refusal`` says why), 'removed' (withdrawn by the owner before submitting).
+    """
+
+    __tablename__ = "evidence_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("footage_response.id", ondelete="RESTRICT"), index=True)
+    upload_key: Mapped[str] = mapped_column(sa.String(43), unique=True)  # random, the tus upload's URL
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    caption: Mapped[str | None] = mapped_column(sa.String(300))
+    declared_size: Mapped[int] = mapped_column(sa.BigInteger)
+    received_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    state: Mapped[str] = mapped_column(sa.String(10), default="uploading", index=True)
+    refusal: Mapped[str | None] = mapped_column(sa.String(300))
+    media: Mapped[dict | None] = mapped_column(sa.JSON)  # what probing found (footage/probe.py)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    response: Mapped[FootageResponse] = relationship(back_populates="files")
+
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('uploading', 'stored', 'refused', 'removed')", name="state"),
+        sa.CheckConstraint("declared_size > 0 AND received_bytes >= 0 AND received_bytes <= declared_size",
+                           name="sizes"),
+        sa.CheckConstraint("state != 'stored' OR (sha256 IS NOT NULL AND received_bytes = declared_size)",
+                           name="stored_whole"),
     )
 
 

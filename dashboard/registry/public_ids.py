@@ -24,6 +24,7 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # as registration references: no 0
 LENGTH = 8
 CAMERA_PREFIX = "CAM-"
 REQUEST_PREFIX = "REQ-"
+RESPONSE_PREFIX = "FTG-"  # an owner's answer to a case's requests: the reference on their receipt
 MAX_CHARS = len(CAMERA_PREFIX) + LENGTH
 ERASED = "erased"
 _CHUNK = 900  # bound parameters per IN (...): under SQLite's old limit of 999
@@ -43,6 +44,10 @@ def new_camera_id() -> str:
 
 def new_request_id() -> str:
     return REQUEST_PREFIX + _code()
+
+
+def new_response_id() -> str:
+    return RESPONSE_PREFIX + _code()
 
 
 def random_ids(prefix: str, n: int, taken: Iterable[str] = ()) -> list[str]:
