@@ -26,6 +26,7 @@ from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
+from dashboard.public.respond import blueprint as respond_blueprint
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
@@ -52,6 +53,7 @@ def _server(rt: Runtime) -> Flask:
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
     server.register_blueprint(public_blueprint)
+    server.register_blueprint(respond_blueprint)
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)
     server.register_blueprint(coverage_files)

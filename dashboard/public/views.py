@@ -11,10 +11,12 @@ from pydantic import ValidationError as PayloadError
 from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
+from dashboard.footage import responses
 from dashboard.public import form
 from dashboard.public.duplicates import after_registering
 from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
+from dashboard.registry.models import utcnow
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.runtime_access import runtime
@@ -157,7 +159,16 @@ def manage(token: str):
     with s:
         state = form.state_from_registrant(registrant)
         return _page("public/manage.html", state, token=token, registrant=registrant,
-                     due=registration.due_for_reconfirmation(registrant), saved=request.args.get("saved"))
+                     due=registration.due_for_reconfirmation(registrant), saved=request.args.get("saved"),
+                     **_requests_received(s, registrant))
+
+
+def _requests_received(s, registrant) -> dict:
+    """The footage requests this registration has had, newest first, for the owner's own page."""
+    now = utcnow()
+    rows = [{"public_id": r.public_id, "window": responses.view(r).window_text, "state": responses.state_text(r, now),
+             "answerable": responses.answerable(r)} for r in responses.for_registrant(s, registrant.id)]
+    return {"requests_received": rows}
 
 
 @blueprint.post("/manage/<token>")
@@ -166,7 +177,8 @@ def manage_submit(token: str):
     with s:
         action = request.form.get("action", "")
         state = form.read_form(request.form.get, request.form.getlist)
-        page = dict(token=token, registrant=registrant, due=registration.due_for_reconfirmation(registrant))
+        page = dict(token=token, registrant=registrant, due=registration.due_for_reconfirmation(registrant),
+                    **_requests_received(s, registrant))
         if not _csrf_ok():
             state.errors["form"] = EXPIRED
             return _page("public/manage.html", state, 400, **page)

@@ -248,6 +248,7 @@ class FootageRequest(Base):
                                                     index=True)
 
     response: Mapped[FootageResponse | None] = relationship(back_populates="requests")
+    camera: Mapped[Camera] = relationship()
     events: Mapped[list[FootageRequestEvent]] = relationship(
         back_populates="request", order_by="FootageRequestEvent.id", cascade="all, delete-orphan"
     )

@@ -64,6 +64,9 @@ ACTION_LABELS = {
     "registration_reconfirmed": "Registration confirmed",
     "registration_erased": "Registration erased",
     "management_link_resent": "Owner's link sent again",
+    "response_opened": "Owner opened a footage request",
+    "response_answered": "Owner answered a footage request",
+    "response_link_reissued": "Owner asked for a new response link",
     "retention_flagged": "Registration due for erasure",
     "campaign_created": "Campaign created",
     "crimes_imported": "Crime data imported",
@@ -98,7 +101,8 @@ EXPORT_ARGS = ("from", "to", "user", "role", "action", "case", "level", "area")
 # Whose internal ids a row's subject_ids are. They are sequential (the first were the staff pilot's), so
 # the auditor is shown the random public ids (cameras), or registration references (registrants).
 CAMERA_SUBJECTS = frozenset({"search", "reveal_contact", "reveal_refused", "request_created", "request_refused",
-                             "request_status", "export", "export_refused"})
+                             "request_status", "export", "export_refused", "response_opened", "response_answered",
+                             "response_link_reissued"})
 REGISTRANT_SUBJECTS = frozenset({"registration_created", "registration_updated", "registration_withdrawn",
                                  "registration_reconfirmed", "registration_erased", "management_link_resent",
                                  "retention_flagged", "retention_flag_cleared", "retention_reminder_sent"})

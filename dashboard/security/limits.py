@@ -18,7 +18,8 @@ from limits.strategies import FixedWindowRateLimiter
 from dashboard.security.limit_store import SqlCounterStorage
 
 # View functions (Flask endpoint names) that anyone may call and that are limited per client.
-PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit")
+PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit",
+                          "respond.respond_submit", "respond.answer_from_manage")
 
 
 def init_limits(server: Flask, limit: str, sessions, secret: str) -> Limiter:
