@@ -263,3 +263,4 @@ def not_allowed(exc):
 
 
 from dashboard.api import metrics  # noqa: E402,F401 - registers the /metrics routes on the blueprint
+from dashboard.api import responses  # noqa: E402,F401 - the owner's side: /responses/<token>

@@ -37,9 +37,13 @@ class Endpoint:
     status: int = 200
     path_params: tuple[str, ...] = field(default_factory=tuple)
     limited: bool = False  # a per-user limit applies (429 when exceeded)
+    more_responses: tuple[tuple[int, str], ...] = ()  # other answers it gives: (status, what it means)
 
 
 REGISTRY: list[Endpoint] = []
+# Path parameters with a known form (the OpenAPI document says so).
+PATH_PARAMETERS = {"token": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$",
+                             "description": "The private response link's token (43 characters)"}}
 PUBLIC = "public"  # in ``roles``: no login needed
 
 
@@ -131,9 +135,10 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
 
 
 def endpoint(method: str, path: str, *, summary: str, roles: tuple[str, ...], query=None, body=None,
-             response=None, status: int = 200, path_params: tuple[str, ...] = (), limited: bool = False) -> Callable:
+             response=None, status: int = 200, path_params: tuple[str, ...] = (), limited: bool = False,
+             more_responses: tuple[tuple[int, str], ...] = ()) -> Callable:
     spec = Endpoint(method.upper(), path, summary, frozenset(roles), query, body, response, status, path_params,
-                    limited)
+                    limited, more_responses)
     REGISTRY.append(spec)
 
     def decorate(view: Callable) -> Callable:
@@ -217,7 +222,8 @@ def openapi_document(title: str, version: str) -> dict:
         if spec.limited:
             op["responses"]["429"] = {"description": "More than this user's limit; try again later (logged)",
                                       "content": {"application/json": {"schema": error_schema}}}
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in spec.path_params]
+        params = [{"name": p, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(p, {"type": "string"})}
+                  for p in spec.path_params]
         if spec.query is not None:
             params += _query_parameters(spec.query)
             op["responses"]["422"] = {"description": "Invalid parameters, with field errors",
@@ -233,6 +239,8 @@ def openapi_document(title: str, version: str) -> dict:
                                ("422", "Invalid body, with field errors")):
                 op["responses"][code] = {"description": what,
                                          "content": {"application/json": {"schema": error_schema}}}
+        for code, what in spec.more_responses:
+            op["responses"][str(code)] = {"description": what, "content": {"application/json": {"schema": error_schema}}}
         if params:
             op["parameters"] = params
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

@@ -11,7 +11,7 @@ import re
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dashboard.registry.public_ids import CAMERA_PREFIX, normalise
 
@@ -392,3 +392,53 @@ class RequestMetrics(BaseModel):
     weekly: list[RequestWeek]
     by_district: list[RequestGroup] = Field(description="every district, and 'Not recorded or other'")
     by_crime_category: list[RequestGroup] = Field(description="every police.uk category, and 'Not recorded or other'")
+
+
+# ------------------------------------------------------------------------ the owner's side (no login)
+
+
+class ResponseCamera(BaseModel):
+    camera_id: str = Field(description="The camera's random public id")
+    description: str = Field(description="What the camera is, as the owner registered it (never where)")
+
+
+class ResponseFile(BaseModel):
+    upload_key: str
+    name: str
+    caption: str
+    size: int = Field(description="Bytes, as declared when the upload began")
+    received: int = Field(description="Bytes received so far")
+    state: Literal["uploading", "stored", "refused"]
+    sha256: str | None = Field(description="SHA-256 of the stored file (hex)")
+    refusal: str | None = Field(description="Why the file was not accepted")
+
+
+class ResponseOut(BaseModel):
+    """A footage request as its owner sees it through their private response link."""
+
+    reference: str = Field(description="The reference on the owner's receipt, e.g. FTG-M4T8WZ2C")
+    case_ref: str
+    window_from: dt.datetime
+    window_to: dt.datetime
+    window_text: str = Field(description="The time window in words, UK time")
+    shared_detail: str | None = Field(description="What the officer chose to say about the incident")
+    cameras: list[ResponseCamera]
+    link_expires_at: dt.datetime | None
+    answer: Literal["footage", "nothing", "declined"] | None
+    answered_at: dt.datetime | None
+    files: list[ResponseFile]
+
+
+class AnswerIn(BaseModel):
+    """The owner's answer. With 'footage': at least one stored file and the statement (clock
+    difference, that they made the copy and when, their name as signature)."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer: Literal["footage", "nothing", "declined"]
+    clock_direction: Literal["right", "fast", "slow"] | None = None
+    clock_minutes: int | None = Field(None, ge=0, le=527_040)
+    clock_seconds: int | None = Field(None, ge=0, le=59)
+    copy_made_by_owner: bool | None = None
+    copy_made_at: AwareDatetime | None = Field(None, description="When the owner made the copy (with a time zone)")
+    signed_name: str | None = Field(None, max_length=120)
+    note: str | None = Field(None, max_length=500)

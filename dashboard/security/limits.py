@@ -19,7 +19,7 @@ from dashboard.security.limit_store import SqlCounterStorage
 
 # View functions (Flask endpoint names) that anyone may call and that are limited per client.
 PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit",
-                          "respond.respond_submit", "respond.answer_from_manage")
+                          "respond.respond_submit", "respond.answer_from_manage", "api_v1.answer_response")
 
 
 def init_limits(server: Flask, limit: str, sessions, secret: str) -> Limiter:

@@ -209,3 +209,28 @@ def test_the_owners_page_lists_requests_and_gives_a_fresh_link_only_to_their_own
     assert fresh.status_code == 303 and fresh.headers["Location"].startswith("/respond/")
     assert client.get(fresh.headers["Location"]).status_code == 200
     assert client.get(f"/respond/{asked['ann']['token']}").status_code == 404  # the old link stopped
+
+
+def test_the_api_shows_the_owner_the_request_and_takes_an_answer_with_the_page_s_checks(app, runtime, asked):
+    client = app.server.test_client()
+    token = asked["ann"]["token"]
+    shown = client.get(f"/api/v1/responses/{token}")
+    assert shown.status_code == 200
+    body = shown.get_json()
+    assert body["reference"] == asked["ann"]["public_id"] and body["window_text"] == "Wednesday 1 July 2026, 21:30 to 22:15"
+    assert sorted(c["camera_id"] for c in body["cameras"]) == sorted(asked["ann"]["cameras"])
+    assert "Bob" not in shown.get_data(as_text=True) and "Ann Example" not in shown.get_data(as_text=True)
+    bad = client.post(f"/api/v1/responses/{token}/answer", json={"answer": "footage", "clock_direction": "slow"})
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.get_json()["errors"]}
+    assert {"files", "clock_minutes", "copy_made_by_owner", "copy_made_at", "signed_name"} <= fields
+    _store_file(runtime, asked["ann"]["id"])
+    done = client.post(f"/api/v1/responses/{token}/answer", json={
+        "answer": "footage", "clock_direction": "slow", "clock_minutes": 1, "clock_seconds": 5,
+        "copy_made_by_owner": True, "copy_made_at": "2026-07-02T08:15:00Z", "signed_name": "Ann Example"})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["answer"] == "footage"
+    with runtime.sessions() as s:
+        assert s.get(FootageResponse, asked["ann"]["id"]).clock_offset_s == -65
+    assert client.post(f"/api/v1/responses/{token}/answer", json={"answer": "declined"}).status_code == 410
+    assert client.get("/api/v1/responses/" + "B" * 43).status_code == 404
