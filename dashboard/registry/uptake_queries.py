@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from dashboard.analytics.disclosure import KEY_RANGE
 from dashboard.registry.camera_queries import _rows, on_active_register
-from dashboard.registry.models import Camera, Campaign, CampaignDailyCount, FootageRequest, Registrant, Site
+from dashboard.registry.models import (Camera, Campaign, CampaignDailyCount, EvidenceFile, FootageRequest, Registrant,
+                                      Site, UTCDateTime)
 from dashboard.registry.record_keys import retired_key_sums
 
 REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at", "end_reason", "last_confirmed_at",
@@ -90,11 +91,20 @@ def campaign_days(session: Session) -> pd.DataFrame:
 
 def requests(session: Session) -> pd.DataFrame:
     """Footage requests with their outcome, timing, district, crime category and record key:
-    ``REQUEST_COLUMNS``, and the UK day number each was sent (``sent_day``)."""
+    ``REQUEST_COLUMNS``, and the UK day number each was sent (``sent_day``). For a request that
+    got footage, ``status_changed_at`` is when the footage came: its response's first stored file."""
     from dashboard.analytics.uptake import day_numbers
 
+    # Footage came when its first file was stored (the owner answers after their uploads), for requests
+    # answered through the owner's page; when recorded by an officer, when it was recorded.
+    first_file = (sa.select(sa.func.min(EvidenceFile.completed_at))
+                  .where(EvidenceFile.response_id == FootageRequest.response_id, EvidenceFile.state == "stored")
+                  .scalar_subquery())
+    footage_at = sa.case((FootageRequest.status == "footage_provided",
+                          sa.func.coalesce(first_file, FootageRequest.status_changed_at)),
+                         else_=FootageRequest.status_changed_at)
     rows = session.execute(
-        sa.select(FootageRequest.status, FootageRequest.sent_at, FootageRequest.status_changed_at,
+        sa.select(FootageRequest.status, FootageRequest.sent_at, sa.type_coerce(footage_at, UTCDateTime()),
                   FootageRequest.footage_useful, FootageRequest.footage_likely_overwritten,
                   FootageRequest.incident_district_code, FootageRequest.crime_category,
                   sa.func.coalesce(FootageRequest.record_key, 0))

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import re
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -234,3 +235,22 @@ def test_the_api_shows_the_owner_the_request_and_takes_an_answer_with_the_page_s
         assert s.get(FootageResponse, asked["ann"]["id"]).clock_offset_s == -65
     assert client.post(f"/api/v1/responses/{token}/answer", json={"answer": "declined"}).status_code == 410
     assert client.get("/api/v1/responses/" + "B" * 43).status_code == 404
+
+
+def test_time_to_footage_for_the_uptake_page_runs_to_the_first_stored_file(app, runtime, asked):
+    from dashboard.registry import uptake_queries
+
+    stored_at = utcnow() - dt.timedelta(hours=5)
+    _store_file(runtime, asked["ann"]["id"])
+    with transaction(runtime.sessions) as s:
+        s.scalars(sa.select(EvidenceFile)).one().completed_at = stored_at
+    client = app.server.test_client()
+    path = f"/respond/{asked['ann']['token']}"
+    answer = client.post(path, data={"csrf_token": _csrf(client, path), "answer": "footage", "clock_direction": "right",
+                                     "copy_made_myself": "yes", "copy_made_at": "2026-07-02T09:15",
+                                     "signed_name": "Ann Example"})
+    assert answer.status_code == 303
+    with runtime.sessions() as s:
+        frame = uptake_queries.requests(s)
+    provided = frame[frame["status"] == "footage_provided"]
+    assert len(provided) == 2 and (provided["status_changed_at"] == pd.Timestamp(stored_at)).all()
