@@ -193,3 +193,29 @@ def test_the_openapi_document_shows_delivery_and_progress(tmp_path, reference_di
     assert "404" in progress["responses"] and {"delivery", "opened_at", "answer", "files_stored"} <= set(
         doc["components"]["schemas"]["RequestProgressOut"]["properties"])
     rt.engine.dispose()
+
+
+def test_the_app_sends_a_new_request_at_once_from_its_background_sender(tmp_path, reference_dir, relay):
+    """OUTBOX_WORKER on (the default): the web process's own sender is woken when the request is made."""
+    box, url = relay
+    rt = _runtime(tmp_path, reference_dir, SMTP_URL=url, OUTBOX_WORKER="1")
+    client = _app(rt).server.test_client()
+    _request_as_officer1(rt, client)
+    deadline = dt.datetime.now() + dt.timedelta(seconds=2)  # well before the 3 s poll: it was woken
+    while not box.messages and dt.datetime.now() < deadline:
+        __import__("time").sleep(0.02)
+    assert len(box.messages) == 1 and box.recipients == ["ann@example.org"]
+    from dashboard.delivery import worker
+
+    worker._started.stop()
+    rt.engine.dispose()
+
+
+def test_mail_send_can_send_text_and_html(relay):
+    from dashboard.mail import send
+
+    box, url = relay
+    send(url, "cameras@force.example", "ann@example.org", "Subject", "Plain words", html="<p>Plain words</p>")
+    [message] = box.messages
+    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_body(("html",)).get_content().strip() == "<p>Plain words</p>"
