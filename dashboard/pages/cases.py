@@ -34,20 +34,22 @@ CASE_COLUMNS = [
     {"field": "provided", "headerName": "Footage provided", "type": "numericColumn"},
     {"field": "last_activity", "headerName": "Last activity"},
 ]
+_WRAP = {"wrapText": True, "autoHeight": True}
 REQUEST_COLUMNS = [
-    {"field": "request_id", "headerName": "Request"},
-    {"field": "camera_id", "headerName": "Camera"},
-    {"field": "kind", "headerName": "Kind"},
-    {"field": "status", "headerName": "Status"},
-    {"field": "sent_at", "headerName": "Sent"},
-    {"field": "status_changed_at", "headerName": "Last change"},
-    {"field": "late", "headerName": "Sent after likely overwrite"},
-    {"field": "delivery", "headerName": "Delivery to the owner", "wrapText": True, "autoHeight": True,
-     "minWidth": 220},
-    {"field": "notice", "headerName": "Urgent notice"},
-    {"field": "opened", "headerName": "Link opened"},
-    {"field": "answer", "headerName": "Owner's answer", "wrapText": True, "autoHeight": True},
-    {"field": "files", "headerName": "Files stored", "type": "numericColumn"},
+    {"field": "request_id", "headerName": "Request", "minWidth": 150},
+    {"field": "camera_id", "headerName": "Camera", "minWidth": 150},
+    {"field": "kind", "headerName": "Kind", "minWidth": 100, **_WRAP},
+    {"field": "status", "headerName": "Status", "minWidth": 120, **_WRAP,
+     "headerTooltip": "The request's status, and when it last changed"},
+    {"field": "sent_at", "headerName": "Sent", "minWidth": 88, **_WRAP},
+    {"field": "late", "headerName": "Late", "minWidth": 58,
+     "headerTooltip": "Sent after the footage was likely overwritten"},
+    {"field": "delivery", "headerName": "Delivery to the owner", "minWidth": 200, **_WRAP},
+    {"field": "notice", "headerName": "Urgent notice", "minWidth": 88, **_WRAP},
+    {"field": "opened", "headerName": "Link opened", "minWidth": 92, **_WRAP},
+    {"field": "answer", "headerName": "Owner's answer", "minWidth": 130, **_WRAP},
+    {"field": "files", "headerName": "Files", "type": "numericColumn", "minWidth": 60,
+     "headerTooltip": "Files the owner uploaded that are stored"},
 ]
 ANSWERS = {"footage": "Footage", "nothing": "Nothing recorded", "declined": "Would rather not"}
 CHANNEL_WORDS = {"email": "email", "text": "text message"}
@@ -102,7 +104,8 @@ def _request_rows(case_ref: str, user_id: int) -> list[dict]:
         rows.append({
             "request_id": str(r.request_public_id), "camera_id": str(r.camera_public_id),
             "kind": CAMERA_KINDS.get(r.kind, r.kind) if isinstance(r.kind, str) else "Withdrawn (erased)",
-            "status": REQUEST_STATUSES.get(r.status, r.status),
+            "status": REQUEST_STATUSES.get(r.status, r.status) + (
+                f" ({uk_time(r.status_changed_at)})" if r.status_changed_at != r.sent_at else ""),
             "sent_at": uk_time(r.sent_at), "status_changed_at": uk_time(r.status_changed_at),
             "late": "Yes" if bool(r.footage_likely_overwritten) else "No",
             "delivery": delivery_text(p) if p else "–", "notice": notice_text(p) if p else "–",
@@ -116,6 +119,8 @@ def _request_rows(case_ref: str, user_id: int) -> list[dict]:
 def _grid(grid_id: str, columns: list[dict], rows: list[dict], row_id: str, empty: str) -> dag.AgGrid:
     return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=rows, getRowId=f"params.data.{row_id}",
                       columnSize="responsiveSizeToFit",
+                      defaultColDef={"wrapHeaderText": True, "autoHeaderHeight": True, "cellStyle": {
+                          "lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}},
                       dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                        "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 10,
                                        "paginationPageSizeSelector": False,
