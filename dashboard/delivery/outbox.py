@@ -173,6 +173,9 @@ class Sender:
     def deliver(self, taken: Claim) -> str:
         """Send one claimed message; returns its new state."""
         now = self.clock()
+        if taken.attempts > MAX_ATTEMPTS:  # its senders kept stopping before they could record anything
+            return self._finish(taken, "failed", action="message_failed",
+                                error=f"gave up after {MAX_ATTEMPTS} attempts that did not finish")
         with self.sessions() as s:
             prepared, why_not = self._prepare(s, taken.message_id, now)
         if prepared is None:

@@ -440,3 +440,16 @@ def test_progress_shows_what_the_owner_did(seeded, relay, reference_dir):
     assert (ann.delivery, ann.channel, ann.sent_at, ann.opened_at, ann.answer) == (
         "sent", "email", NOW, NOW + dt.timedelta(minutes=5), "nothing")
     assert (shop.delivery, shop.not_sent_reason) == ("not_sent", "phone_preferred")
+
+
+def test_a_message_whose_senders_keep_dying_is_given_up(seeded, relay, reference_dir):
+    box, url = relay
+    _request(seeded, camera_ids=[DOORBELL_30D])
+    clock = Clock(NOW)
+    for _ in range(outbox.MAX_ATTEMPTS):  # each claim's sender dies before doing anything
+        assert outbox.claim(session_factory(seeded), clock.now, 5) is not None
+        clock.now += dt.timedelta(seconds=6)
+    _sender(seeded, _settings(reference_dir, SMTP_URL=url), clock).run_once()
+    [m] = _messages(seeded)
+    assert (m.state, m.attempts) == ("failed", outbox.MAX_ATTEMPTS + 1) and "gave up" in m.last_error
+    assert box.messages == []

@@ -134,3 +134,16 @@ def test_a_killed_sender_restarted_delivers_every_message_exactly_once(tmp_path,
     assert len(opened) == TOTAL  # every link in the mail works, for its own response
     assert unconfirmed == 1  # the 30th: handed over, its 250 never read; recorded as sent, unconfirmed
     engine.dispose()
+
+
+def test_outbox_run_without_any_service_says_so_in_one_line(tmp_path, reference_dir):
+    from tests.integration.test_cli import assert_one_line_error, run
+
+    env = {k: v for k, v in os.environ.items() if k not in {"SMTP_URL", "NOTIFY_API_KEY"}}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", REFERENCE_DATA_DIR=str(reference_dir),
+               SECRET_KEY="s" * 40)
+    assert_one_line_error(run(["outbox", "run", "--once"], env), "neither SMTP_URL", "NOTIFY_API_KEY")
+    env["SMTP_URL"] = "smtp://127.0.0.1:9"
+    assert_one_line_error(run(["outbox", "run", "--lease-seconds", "0"], env), "--lease-seconds")
+    done = run(["outbox", "run", "--once"], env)
+    assert done.returncode == 0 and "0 message(s) handled" in done.stdout, done.stderr
