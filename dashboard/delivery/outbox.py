@@ -313,4 +313,7 @@ class Sender:
             detail["retry_at"] = retry_at.isoformat(timespec="seconds")
         if not confirmed:
             detail["confirmed"] = False
-        audit.record(s, audit.SYSTEM, action, case_ref=row.case_ref, detail=detail)
+        what = "Footage request" if row.kind == "request" else "Urgent keep-your-footage notice"
+        how = "email" if row.channel == "email" else "text message"
+        audit.record(s, audit.SYSTEM, action, case_ref=row.case_ref, reason=f"{what} to the owner by {how}",
+                     detail=detail)

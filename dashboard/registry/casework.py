@@ -674,7 +674,8 @@ def send_preservation_notice(session: Session, actor: audit.Actor, *, request_id
                             attempts=0, next_attempt_at=at, created_at=at)
     session.add(message)
     session.flush()
-    audit.record(session, actor, "preservation_requested", case_ref=request.case_ref, subject_ids=[request.camera_id],
+    audit.record(session, actor, "preservation_requested", case_ref=request.case_ref,
+                 reason="Footage may be overwritten soon: urgent notice to the owner", subject_ids=[request.camera_id],
                  detail={"request_id": request.id, "response": response.public_id, "channel": channel,
                          "message_id": message.id})
     return message

@@ -214,7 +214,10 @@ def test_an_email_reaches_the_owner_once_with_a_working_link(seeded, relay, refe
         assert response.registrant_id == 1 and response.link_expires_at == NOW + dt.timedelta(days=7)
     assert [m.state for m in _messages(seeded)] == ["sent"]
     sent = _audit(seeded, "message_sent")
-    assert len(sent) == 1 and sent[0].case_ref == CASE and sent[0].username == "system"
+    assert len(sent) == 1 and (sent[0].case_ref, sent[0].username, sent[0].reason) == (
+        CASE, "system", "Footage request to the owner by email")
+    with session_factory(seeded)() as s:
+        assert audit.verify_chain(s).intact
     every_row = " ".join(f"{r.detail} {r.reason} {r.subject_ids}" for r in _audit(
         seeded, "message_sent", "request_created", "search"))
     assert "ann@example.org" not in every_row and "01785" not in every_row
@@ -453,3 +456,11 @@ def test_a_message_whose_senders_keep_dying_is_given_up(seeded, relay, reference
     [m] = _messages(seeded)
     assert (m.state, m.attempts) == ("failed", outbox.MAX_ATTEMPTS + 1) and "gave up" in m.last_error
     assert box.messages == []
+
+
+def test_notify_refuses_a_wrong_key_and_the_text_waits(seeded, reference_dir):
+    _request(seeded, camera_ids=[NO_POSITION])
+    with FakeNotify(secret="00000000-0000-0000-0000-000000000000") as fake:  # not the key's secret
+        _sender(seeded, _notify_settings(reference_dir, fake)).run_once()
+    [m] = _messages(seeded)
+    assert fake.sent == [] and m.state == "queued" and "403" in m.last_error
