@@ -39,7 +39,9 @@ SUBMIT, SUMMARY, GRID, CONTEXT = "search-submit", "search-summary", "search-grid
 REVEAL, CONTACTS = "search-reveal", "search-contacts"
 CRIME, BEFORE, AFTER, REQUEST, REQUEST_MSG = ("search-crime", "search-window-before", "search-window-after",
                                               "search-request", "search-request-msg")
-SHARED, PRESERVE = "search-shared-detail", "search-preserve"
+SHARED, PRESERVE, PRESERVE_BOX = "search-shared-detail", "search-preserve", "search-preserve-box"
+# The urgent notice is offered when a selected camera's footage may be gone within 48 hours.
+AT_RISK_LABELS = frozenset({views.RETENTION_LABELS["at_risk"], views.RETENTION_LABELS["overwritten"]})
 
 CRIME_CATEGORIES = ["Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
                     "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
@@ -129,10 +131,11 @@ def layout(rt, user) -> html.Div:
                                                   "said about the crime."),
                          html.Div("At most 300 characters; no names, links or addresses.",
                                   className="form-text")], md=8),
-                dbc.Col([dbc.Checkbox(id=PRESERVE, value=False, className="mt-4",
-                                      label="Send an urgent 'please keep your footage' notice first"),
-                         html.Div("Only to owners whose footage may be overwritten within 48 hours.",
-                                  className="form-text")], md=4),
+                dbc.Col(html.Div([dbc.Checkbox(id=PRESERVE, value=False, className="mt-4",
+                                               label="Send an urgent 'please keep your footage' notice first"),
+                                  html.Div("Footage from a selected camera may be overwritten within 48 hours. "
+                                           "The notice goes only to those owners.", className="form-text")],
+                                 id=PRESERVE_BOX, hidden=True), md=4),
             ], className="g-2 mt-1"),
             dbc.Button("Send footage requests", id=REQUEST, color="primary", n_clicks=0, className="mt-3"),
             html.Div(id=REQUEST_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
@@ -285,6 +288,11 @@ def register_callbacks(app) -> None:
         except (NotFromSearch, casework.CaseworkError) as exc:
             return dbc.Alert(str(exc), color="danger")
         return views.contacts_panel(contacts, case_ref)
+
+    @app.callback(Output(PRESERVE_BOX, "hidden"), Input(GRID, "selectedRows"), prevent_initial_call=True)
+    def offer_notice(selected):
+        rows = selected if isinstance(selected, list) else []
+        return not any(isinstance(r, dict) and r.get("retention") in AT_RISK_LABELS for r in rows)
 
     @app.callback(
         Output(REQUEST_MSG, "children"),
