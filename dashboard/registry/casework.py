@@ -603,27 +603,28 @@ def _plan_delivery(session: Session, user_id: int, case: str, requests: list[Foo
         at_risk = any(footage_at_risk(r.incident_from, now, retention.get(r.camera_id)) for r in group)
         at_risk_anywhere |= at_risk
         if channel is None:
-            why = no_channel_reason(preferred, channels)
-            outcome = why
-            if why == "phone_preferred":
+            outcome = no_channel_reason(preferred, channels)
+            if outcome == "phone_preferred":
                 summary.phone_preferred += len(group)
             else:
                 summary.not_delivered += len(group)
-        elif _live_messages(session, response.id, "request"):
-            outcome = "joined"
-            summary.joined += len(group)
         else:
-            outcome = channel
+            # The urgent notice (once per owner and case), also to an owner whose request is already on its way.
             if preservation and at_risk and not _live_messages(session, response.id, "preservation"):
                 session.add(OutboxMessage(response_id=response.id, kind="preservation", channel=channel, priority=0,
                                           state="queued", attempts=0, next_attempt_at=now, created_at=now))
                 summary.preservation += 1
-            session.add(OutboxMessage(response_id=response.id, kind="request", channel=channel, priority=1,
-                                      state="queued", attempts=0, next_attempt_at=now, created_at=now))
-            if channel == "email":
-                summary.email += len(group)
+            if _live_messages(session, response.id, "request"):
+                outcome = "joined"  # the owner's link (sent or about to be) shows these cameras too
+                summary.joined += len(group)
             else:
-                summary.text += len(group)
+                outcome = channel
+                session.add(OutboxMessage(response_id=response.id, kind="request", channel=channel, priority=1,
+                                          state="queued", attempts=0, next_attempt_at=now, created_at=now))
+                if channel == "email":
+                    summary.email += len(group)
+                else:
+                    summary.text += len(group)
         for request in group:
             summary.by_request[request.id] = outcome
     summary.preservation_not_at_risk = preservation and not at_risk_anywhere

@@ -464,3 +464,12 @@ def test_notify_refuses_a_wrong_key_and_the_text_waits(seeded, reference_dir):
         _sender(seeded, _notify_settings(reference_dir, fake)).run_once()
     [m] = _messages(seeded)
     assert fake.sent == [] and m.state == "queued" and "403" in m.last_error
+
+
+def test_an_urgent_notice_can_follow_a_request_already_on_its_way(seeded):
+    _request(seeded, camera_ids=[FIXED_UNKNOWN])  # Ann, retention unknown: no notice needed
+    start = NOW - dt.timedelta(days=29)
+    _ids, summary = _request(seeded, camera_ids=[DOORBELL_30D], preservation=True, incident_from=start,
+                             incident_to=start + dt.timedelta(minutes=30))
+    assert summary.joined == 1 and summary.preservation == 1
+    assert [(m.kind, m.priority) for m in _messages(seeded)] == [("request", 1), ("preservation", 0)]
