@@ -16,6 +16,7 @@ import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from dashboard.delivery.messages import Email
@@ -51,6 +52,9 @@ class Abandoned(Exception):
 def build(sender: str, to: str, email: Email) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, email.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic replies to it
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

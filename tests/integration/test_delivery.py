@@ -203,6 +203,7 @@ def test_an_email_reaches_the_owner_once_with_a_working_link(seeded, relay, refe
     assert len(box.messages) == 1 and box.recipients == ["ann@example.org"]
     message = box.messages[0]
     assert message.is_multipart() and message.get_content_type() == "multipart/alternative"
+    assert message["Message-ID"].endswith("@force.example>") and message["Date"] and message["Auto-Submitted"]
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Staffordshire Police" in text and CASE in text
