@@ -606,8 +606,10 @@ def _plan_delivery(session: Session, user_id: int, case: str, requests: list[Foo
             outcome = no_channel_reason(preferred, channels)
             if outcome == "phone_preferred":
                 summary.phone_preferred += len(group)
+                summary.phone_owners += 1
             else:
                 summary.not_delivered += len(group)
+                summary.undelivered_owners += 1
         else:
             # The urgent notice (once per owner and case), also to an owner whose request is already on its way.
             if preservation and at_risk and not _live_messages(session, response.id, "preservation"):

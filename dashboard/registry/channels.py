@@ -102,6 +102,8 @@ class DeliverySummary:
     joined: int = 0  # added to a request to the same owner in the same case that is already on its way
     phone_preferred: int = 0
     not_delivered: int = 0  # no email or text service, or no usable contact for the ones set up
+    phone_owners: int = 0  # the owners behind ``phone_preferred``
+    undelivered_owners: int = 0  # the owners behind ``not_delivered``
     no_service: bool = False
     preservation: int = 0  # urgent "please keep your footage" notices queued (one per owner)
     preservation_not_at_risk: bool = False  # asked for, but no footage was at risk within 48 h
@@ -134,11 +136,15 @@ class DeliverySummary:
         elif self.preservation_not_at_risk:
             sentences.append("No urgent notice was needed: no footage is at risk of being overwritten within 48 hours.")
         if self.phone_preferred:
-            sentences.append(f"{_count(self.phone_preferred, 'request')} for owners who asked to be phoned: "
-                             "not sent, ring them (show their contact details).")
+            owners = self.phone_owners or self.phone_preferred
+            sentences.append(f"{_count(owners, 'owner')} asked to be phoned: not sent, ring them (show their "
+                             "contact details).")
         if self.not_delivered:
-            why = ("no email or text service is set up" if self.no_service
-                   else "the owner has no email address or mobile number for the services set up")
-            sentences.append(f"{_count(self.not_delivered, 'request')} recorded but not delivered: {why}; "
-                             "ring the owner (show their contact details).")
+            owners = self.undelivered_owners or self.not_delivered
+            why = ("no email or text service is set up" if self.no_service else
+                   f"{'the owner has' if owners == 1 else 'these owners have'} no email address or mobile number "
+                   "for the services set up")
+            to = "" if owners == self.not_delivered else f" to {_count(owners, 'owner')}"
+            sentences.append(f"{_count(self.not_delivered, 'request')}{to} recorded but not delivered: {why}; ring "
+                             f"{'the owner' if owners == 1 else 'them'} (show their contact details).")
         return " ".join(sentences)

@@ -128,8 +128,8 @@ def test_requests_are_grouped_by_owner_and_queued_on_each_owners_channel(seeded)
                       (responses[4].id, "request", "text", 1, "queued")]  # the shop asked to be phoned
     assert (summary.recorded, summary.email, summary.text, summary.phone_preferred) == (4, 2, 1, 1)
     assert summary.text_for_officer() == (
-        "4 footage requests recorded: 2 will be emailed, 1 by text message. 1 request for owners who asked to be "
-        "phoned: not sent, ring them (show their contact details).")
+        "4 footage requests recorded: 2 will be emailed, 1 by text message. 1 owner asked to be phoned: not sent, "
+        "ring them (show their contact details).")
     detail = __import__("json").loads(_audit(seeded, "request_created")[0].detail)
     assert sorted(detail["delivery"].values()) == ["email", "email", "phone_preferred", "text"]
 
@@ -138,7 +138,7 @@ def test_without_any_service_the_officer_is_told_nothing_was_delivered(seeded):
     _ids, summary = _request(seeded, channels=Channels(), camera_ids=[DOORBELL_30D, NO_POSITION])
     assert _messages(seeded) == []
     assert summary.text_for_officer() == ("2 footage requests recorded. 2 requests recorded but not delivered: no "
-                                          "email or text service is set up; ring the owner (show their contact "
+                                          "email or text service is set up; ring them (show their contact "
                                           "details).")
     with session_factory(seeded)() as s:
         progress = cw.request_progress(s, 1, case_ref=CASE)
