@@ -519,9 +519,10 @@ def create_requests(
         "incident_from": _iso(start),
         "incident_to": _iso(end),
         "sent_at": _iso(sent_at),
-        # How each request goes to its owner (no address): 'email', 'text', 'joined' or why not sent.
+        # How each request (in the order of request_ids) goes to its owner, never the address: 'email', 'text',
+        # 'joined' (added to a request already on its way to that owner) or why not sent.
         "responses": [r.public_id for r in responses],
-        "delivery": {str(k): v for k, v in summary.by_request.items()},
+        "delivery": [summary.by_request[r.id] for r in requests],
         "preservation_notices": summary.preservation,
     })
     batch = RequestBatch(requests)

@@ -131,7 +131,8 @@ def test_requests_are_grouped_by_owner_and_queued_on_each_owners_channel(seeded)
         "4 footage requests recorded: 2 will be emailed, 1 by text message. 1 owner asked to be phoned: not sent, "
         "ring them (show their contact details).")
     detail = __import__("json").loads(_audit(seeded, "request_created")[0].detail)
-    assert sorted(detail["delivery"].values()) == ["email", "email", "phone_preferred", "text"]
+    assert detail["delivery"] == ["email", "email", "phone_preferred", "text"]  # in the order of request_ids
+    assert detail["request_ids"] == ids
 
 
 def test_without_any_service_the_officer_is_told_nothing_was_delivered(seeded):
