@@ -10,7 +10,8 @@ Claims. A sender claims one due message with a compare-and-set UPDATE (``state``
 ``sending`` with an expired lease -> ``sending`` with ``claimed_until`` = now + lease, ``attempts`` + 1);
 the UPDATE matches one row or none, so two senders (processes or threads) can never both hold a
 message. The claim's ``claimed_until`` is its ticket: every later change is made only where it still
-holds, so a sender whose lease ran out and was taken over cannot finish the message.
+holds, so a sender whose lease ran out and was taken over cannot finish the message (it drops the
+connection before the terminator, and the relay discards what it had). Handing over renews the lease.
 
 Exactly once, for email, across a crash. An SMTP server is responsible for a message only once it has
 received the terminator ``<CRLF>.<CRLF>`` of DATA and answered 250. The sender sends MAIL, RCPT, DATA
@@ -39,6 +40,7 @@ Each outcome is written to the audit log (``message_sent``, ``message_retry``, `
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import types
@@ -231,29 +233,41 @@ class Sender:
     def _own(self, taken: Claim, state: str = "sending"):
         return sa.and_(_T.c.id == taken.message_id, _T.c.state == state, _T.c.claimed_until == taken.lease)
 
-    def _hand_over(self, taken: Claim, prepared: Prepared, new_state: str) -> bool:
-        """Commit the link's token (request messages) and ``new_state`` while the claim still holds."""
+    def _hand_over(self, taken: Claim, prepared: Prepared, new_state: str) -> Claim | None:
+        """Commit the link's token (request messages) and ``new_state`` while the claim still holds, with a
+        fresh lease (the relay's answer may take a while); returns the renewed claim, or None when the
+        message is no longer ours."""
+        renewed = dataclasses.replace(taken, lease=self.clock() + dt.timedelta(seconds=self.lease_s))
         with self.sessions() as s:
-            won = s.execute(_T.update().where(self._own(taken)).values(state=new_state)).rowcount
+            won = s.execute(_T.update().where(self._own(taken))
+                            .values(state=new_state, claimed_until=renewed.lease)).rowcount
             if won != 1:
                 s.rollback()
-                return False
+                return None
             if prepared.token_hash is not None:
                 s.execute(_R.update().where(_R.c.id == prepared.response_id)
                           .values(token_hash=prepared.token_hash, link_expires_at=prepared.link_expires_at))
             s.commit()
-            return True
+            return renewed
 
     def _send_email(self, taken: Claim, prepared: Prepared) -> str:
         email = (messages.request_email if prepared.kind == "request" else messages.preservation_email)(prepared.facts)
+        held = {"claim": taken}
+
+        def before_terminator() -> bool:
+            renewed = self._hand_over(taken, prepared, "handed_over")
+            if renewed is not None:
+                held["claim"] = renewed
+            return renewed is not None
+
         try:
             reply = smtp.send_two_phase(self.settings.smtp_url, self.settings.mail_from, prepared.address, email,
-                                        lambda: self._hand_over(taken, prepared, "handed_over"))
+                                        before_terminator)
         except smtp.Abandoned:
             return "abandoned"
         except smtp.SendError as exc:
-            return self._failed(taken, exc, "handed_over" if exc.after_handover else "sending")
-        return self._finish(taken, "sent", provider_ref=reply, from_state="handed_over", action="message_sent")
+            return self._failed(held["claim"], exc, "handed_over" if exc.after_handover else "sending")
+        return self._finish(held["claim"], "sent", provider_ref=reply, from_state="handed_over", action="message_sent")
 
     def _send_text(self, taken: Claim, prepared: Prepared) -> str:
         reference = str(prepared.message_id)
@@ -269,8 +283,10 @@ class Sender:
         else:
             template = self.settings.notify_preservation_template
             fields = messages.preservation_personalisation(prepared.facts)
-        if not self._hand_over(taken, prepared, "sending"):  # commits the link's token; still ours
+        renewed = self._hand_over(taken, prepared, "sending")  # commits the link's token; still ours
+        if renewed is None:
             return "abandoned"
+        taken = renewed
         try:
             provider_ref = notify.send_text(self.settings, prepared.address, template, fields, reference)
         except smtp.SendError as exc:
