@@ -151,4 +151,8 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     with server.test_request_context("/"):
         app.index()
     rt.finder.warm()
+    if rt.settings.outbox_worker and (rt.settings.smtp_url or rt.settings.notify_api_key):
+        from dashboard.delivery.worker import sender_for, start_in_background
+
+        start_in_background(sender_for(rt))  # sends footage requests to owners (issue 16)
     return app

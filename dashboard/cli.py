@@ -1,5 +1,5 @@
 """Command line for operators: serve, demo, user add, token issue, crimes import, report weekly,
-retention run, registration erase, audit verify, audit checkpoint, check.
+retention run, registration erase, audit verify, audit checkpoint, outbox run, check.
 
 Every failure is one line on standard error and a non-zero exit status; never a traceback.
 """
@@ -89,6 +89,18 @@ def _parser() -> argparse.ArgumentParser:
     audit_sub.add_parser("verify", help="check every row's keyed hash and link, and the log against every signed "
                                         "checkpoint in AUDIT_CHECKPOINT_FILE; then append a new checkpoint if intact")
     audit_sub.add_parser("checkpoint", help="append a signed checkpoint of the log as it is now to AUDIT_CHECKPOINT_FILE")
+
+    outbox = sub.add_parser("outbox", help="send the messages to owners waiting in the outbox (footage requests)")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    outbox_run = outbox_sub.add_parser(
+        "run", help="send queued messages by email (SMTP_URL) and text (NOTIFY_API_KEY) until interrupted; "
+                    "SIGTERM or Ctrl+C lets the message being sent finish first")
+    outbox_run.add_argument("--once", action="store_true", help="send what is due now, then stop")
+    outbox_run.add_argument("--lease-seconds", type=float, default=None, metavar="S",
+                            help="how long a claimed message is held before another sender may take it over "
+                                 "(default 120)")
+    outbox_run.add_argument("--poll-seconds", type=float, default=None, metavar="S",
+                            help="how often to look for new messages (default 3)")
 
     sub.add_parser("check", help="validate configuration, reference data and database")
     return parser
@@ -528,8 +540,42 @@ def cmd_check(_args) -> int:
     return 0
 
 
+def cmd_outbox_run(args) -> int:
+    """Send the outbox until interrupted (or once with --once); prints what was handled."""
+    import signal
+
+    from dashboard.delivery import outbox, worker
+    from dashboard.runtime import load_reference_or_fail, open_database, session_factory
+
+    settings = load_settings()
+    if not settings.smtp_url and not settings.notify_api_key:
+        raise CommandError("neither SMTP_URL (email) nor NOTIFY_API_KEY (text messages) is set: there is nothing to "
+                           "send messages with")
+    for name in ("lease_seconds", "poll_seconds"):
+        value = getattr(args, name)
+        if value is not None and not 0.05 <= value <= 3600:
+            raise CommandError(f"--{name.replace('_', '-')} must be between 0.05 and 3600 seconds")
+    force_name = load_reference_or_fail(settings).force_name
+    engine = open_database(settings)
+    sender = outbox.Sender(settings, session_factory(engine), force_name,
+                           lease_s=args.lease_seconds or outbox.LEASE_S)
+    runner = worker.OutboxRunner(sender, poll_s=args.poll_seconds or worker.POLL_S)
+    previous = {sig: signal.signal(sig, lambda *_: runner.stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    print("Sending the outbox" + (" (what is due now)" if args.once else " until interrupted (Ctrl+C stops)"),
+          flush=True)
+    try:
+        handled = runner.run(once=args.once)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+    print(f"Stopped: {handled:,} message(s) handled.", flush=True)
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
+    "outbox": cmd_outbox_run,
     "demo": cmd_demo,
     "check": cmd_check,
     "crimes": cmd_crimes_import,

@@ -3,6 +3,9 @@ register sends to owners: a fresh private link when their email address register
 postcode again, and a reminder with a fresh link when a registration has not been confirmed for
 the retention period.
 
+Footage requests and urgent notices to owners are not sent from here: they go through the persistent
+outbox (``dashboard/delivery``), which sends them in two phases so that a crash never sends one twice.
+
 ``SMTP_URL`` is ``smtp://[user:password@]host[:port]`` (plain, e.g. an internal relay) or
 ``smtp+starttls://...``. Without it the register sends nothing.
 """
@@ -25,11 +28,16 @@ def check_smtp_url(url: str) -> str:
     return url
 
 
-def send(smtp_url: str, sender: str, to: str, subject: str, body: str, *, timeout_s: float = 10.0) -> None:
+def send(smtp_url: str, sender: str, to: str, subject: str, body: str, *, html: str | None = None,
+         timeout_s: float = 10.0) -> None:
+    """Send one message at once (plain text; with ``html``, multipart text + HTML). Footage requests
+    go through the outbox instead (dashboard/delivery), which survives a crash mid-send."""
     parts = urlsplit(smtp_url)
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     try:
         with smtplib.SMTP(parts.hostname, parts.port or 25, timeout=timeout_s) as relay:
             if parts.scheme == "smtp+starttls":

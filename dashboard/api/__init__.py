@@ -17,13 +17,14 @@ from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE, cell_ce
 from dashboard.api.near_json import near_cameras_json
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
-                                   RequestOut, RequestStatusUpdate)
+                                   DeliveryOut, RequestOut, RequestProgressOut, RequestsCreated, RequestStatusUpdate)
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.public.duplicates import after_registering
 from dashboard.registry import casework, public_ids, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
+from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registry_summary
@@ -122,8 +123,9 @@ def _internal_cameras(s, shown: list[str]) -> list[int]:
 
 
 @blueprint.post("/requests")
-@endpoint("POST", "/api/v1/requests", summary="Create footage requests for cameras under a case reference",
-          roles=OFFICERS, body=RequestCreate, response=RequestList, status=201)
+@endpoint("POST", "/api/v1/requests", summary="Create footage requests for cameras under a case reference; they are "
+          "sent to the owners by email or text where a service is set up (see 'delivery')",
+          roles=OFFICERS, body=RequestCreate, response=RequestsCreated, status=201)
 def create_requests(body: RequestCreate):
     rt = runtime()
     point = _incident_point(body.incident_lat, body.incident_lon, "incident_lat")
@@ -134,13 +136,77 @@ def create_requests(body: RequestCreate):
                 camera_ids=_internal_cameras(s, body.camera_ids),
                 incident_lat=point.lat, incident_lon=point.lon, incident_district_code=point.district_code,
                 crime_category=body.crime_category, incident_from=body.incident_from, incident_to=body.incident_to,
-                now=utcnow(), search_valid_days=rt.settings.search_valid_days)
+                now=utcnow(), search_valid_days=rt.settings.search_valid_days,
+                channels=Channels.from_settings(rt.settings), shared_detail=body.shared_detail,
+                preservation=body.preservation_notice)
             out = _requests_out(s, created)
     except casework.CaseworkRefused as exc:  # logged: cameras not found by this officer's searches in the case
         raise ApiError(403, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     except casework.CaseworkError as exc:
         raise ApiError(422, "The requests were not created.", [{"field": exc.field, "message": str(exc)}]) from None
-    return RequestList(case_ref=body.case_ref, count=len(out), requests=out)
+    _wake_outbox()
+    return RequestsCreated(case_ref=body.case_ref, count=len(out), requests=out,
+                           delivery=DeliveryOut(**created.delivery.as_dict()))
+
+
+def _wake_outbox() -> None:
+    from dashboard.delivery.worker import wake
+
+    wake()
+
+
+def _own_request(s, request_id: str) -> int:
+    """The internal id of one of the caller's own requests; 404 (the same answer) for an unknown
+    request and for another officer's."""
+    shown = public_ids.normalise(request_id, public_ids.REQUEST_PREFIX)
+    internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
+    owner = s.scalar(sa.select(FootageRequest.requested_by_id).where(FootageRequest.id == internal)) \
+        if internal is not None else None
+    if owner is None or owner != current_user.id:
+        message = f"There is no footage request {str(shown or request_id)[:20]} among yours."
+        raise ApiError(404, message, [{"field": "request_id", "message": message}])
+    return internal
+
+
+def _progress_out(p: casework.RequestProgress) -> RequestProgressOut:
+    return RequestProgressOut(
+        request_id=p.request_public_id, case_ref=p.case_ref, response_id=p.response_public_id, delivery=p.delivery,
+        channel=p.channel, sent_at=p.sent_at, attempts=p.attempts, error=p.error, retry_at=p.retry_at,
+        not_sent_reason=p.not_sent_reason, preservation_notice=p.preservation,
+        preservation_sent_at=p.preservation_sent_at, opened_at=p.opened_at, answer=p.answer,
+        answered_at=p.answered_at, files_stored=p.files_stored)
+
+
+@blueprint.get("/requests/<request_id>/progress")
+@endpoint("GET", "/api/v1/requests/{request_id}/progress", summary="One of your footage requests on its way to "
+          "the owner and back: delivery, urgent notice, link opened, the owner's answer, files stored",
+          roles=OFFICERS, response=RequestProgressOut, path_params=("request_id",))
+def request_progress(request_id: str):
+    rt = runtime()
+    with rt.sessions() as s:
+        internal = _own_request(s, request_id)
+        [progress] = casework.request_progress(s, current_user.id, request_ids=[internal])
+    return _progress_out(progress)
+
+
+@blueprint.post("/requests/<request_id>/preservation-notice")
+@endpoint("POST", "/api/v1/requests/{request_id}/preservation-notice", summary="Send the owner of one of your "
+          "requests an urgent 'please keep your footage' notice", roles=OFFICERS, response=RequestProgressOut,
+          status=201, path_params=("request_id",))
+def preservation_notice(request_id: str):
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            internal = _own_request(s, request_id)
+            casework.send_preservation_notice(s, current_user.actor, request_id=internal, now=utcnow(),
+                                              channels=Channels.from_settings(rt.settings))
+    except casework.CaseworkError as exc:
+        status = 404 if exc.field == "request_id" else 422
+        raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
+    _wake_outbox()
+    with rt.sessions() as s:
+        [progress] = casework.request_progress(s, current_user.id, request_ids=[internal])
+    return _progress_out(progress)
 
 
 @blueprint.get("/requests")

@@ -145,6 +145,11 @@ class RequestCreate(CaseContext):
     incident_from: dt.datetime
     incident_to: dt.datetime
     crime_category: str | None = Field(None, max_length=60)
+    shared_detail: str | None = Field(None, max_length=300, description=(
+        "What the owner is told about the incident (at most 300 characters, no links); nothing else is said"))
+    preservation_notice: bool = Field(False, description=(
+        "Send an urgent 'please keep your footage' notice first to owners whose footage may be overwritten "
+        "within 48 hours"))
 
     @field_validator("incident_from", "incident_to")
     @classmethod
@@ -181,6 +186,49 @@ class RequestList(BaseModel):
     case_ref: str
     count: int
     requests: list[RequestOut]
+
+
+class DeliveryOut(BaseModel):
+    """What happens to new footage requests on their way to the owners."""
+
+    recorded: int = Field(description="Requests recorded")
+    email: int = Field(description="Requests that will be emailed")
+    text: int = Field(description="Requests that will be sent by text message")
+    joined: int = Field(description="Requests added to a request already on its way to the same owner in the case")
+    phone_preferred: int = Field(description="Requests not sent: the owner asked to be phoned")
+    not_delivered: int = Field(description="Requests recorded but not delivered: no service set up, or no usable "
+                                           "contact")
+    preservation_notices: int = Field(description="Urgent 'please keep your footage' notices queued (one per owner)")
+    message: str = Field(description="The same, in words for the officer")
+
+
+class RequestsCreated(RequestList):
+    """POST /api/v1/requests: the requests made, and how they reach the owners."""
+
+    delivery: DeliveryOut
+
+
+class RequestProgressOut(BaseModel):
+    """GET /api/v1/requests/{request_id}/progress: one of your requests on its way to the owner and back."""
+
+    request_id: str
+    case_ref: str
+    response_id: str | None = Field(description="The owner's response (one per owner per case), e.g. FTG-...")
+    delivery: Literal["queued", "sending", "sent", "failed", "cancelled", "not_sent", "none"] = Field(
+        description="queued (waiting or retrying), sending, sent, failed (given up), cancelled (the owner withdrew "
+                    "or answered first), not_sent (see not_sent_reason), none (made before delivery existed)")
+    channel: Literal["email", "text"] | None
+    sent_at: dt.datetime | None
+    attempts: int
+    error: str | None = Field(description="Why the last attempt failed (no address in it)")
+    retry_at: dt.datetime | None = Field(description="When a failed attempt will be tried again")
+    not_sent_reason: Literal["phone_preferred", "no_channel"] | None
+    preservation_notice: Literal["queued", "sending", "sent", "failed", "cancelled"] | None
+    preservation_sent_at: dt.datetime | None
+    opened_at: dt.datetime | None = Field(description="When the owner first opened their link")
+    answer: Literal["footage", "nothing", "declined"] | None
+    answered_at: dt.datetime | None
+    files_stored: int = Field(description="Files the owner uploaded that are stored")
 
 
 class CaseQuery(BaseModel):

@@ -10,8 +10,10 @@ from pydantic import ValidationError
 from dashboard.api.endpoints import field_errors
 from dashboard.api.schemas import CaseContext, validation_context
 from dashboard.components.search_views import uk_time
+from dashboard.delivery.worker import wake
 from dashboard.pages import Page
 from dashboard.registry import casework, public_ids
+from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.registry.vocab import CAMERA_KINDS, REQUEST_STATUSES
@@ -20,6 +22,8 @@ from dashboard.runtime_access import runtime
 PREFIX = "cases-"
 CASES, REQUESTS, STATUS, USEFUL, NOTE = "cases-list", "cases-requests", "cases-status", "cases-useful", "cases-note"
 UPDATE, UPDATE_MSG = "cases-update", "cases-update-msg"
+PRESERVE, PRESERVE_MSG, REFRESH = "cases-preserve", "cases-preserve-msg", "cases-refresh"
+REFRESH_MS = 10_000  # the request list follows deliveries and answers without reloading
 EXPORT_REASON, EXPORT, EXPORT_MSG, DOWNLOAD = "cases-export-reason", "cases-export", "cases-export-msg", "cases-download"
 TITLE = "cases-title"
 
@@ -30,15 +34,25 @@ CASE_COLUMNS = [
     {"field": "provided", "headerName": "Footage provided", "type": "numericColumn"},
     {"field": "last_activity", "headerName": "Last activity"},
 ]
+_WRAP = {"wrapText": True, "autoHeight": True}
 REQUEST_COLUMNS = [
-    {"field": "request_id", "headerName": "Request"},
-    {"field": "camera_id", "headerName": "Camera"},
-    {"field": "kind", "headerName": "Kind"},
-    {"field": "status", "headerName": "Status"},
-    {"field": "sent_at", "headerName": "Sent"},
-    {"field": "status_changed_at", "headerName": "Last change"},
-    {"field": "late", "headerName": "Sent after likely overwrite"},
+    {"field": "request_id", "headerName": "Request", "minWidth": 150},
+    {"field": "camera_id", "headerName": "Camera", "minWidth": 150},
+    {"field": "kind", "headerName": "Kind", "minWidth": 100, **_WRAP},
+    {"field": "status", "headerName": "Status", "minWidth": 120, **_WRAP,
+     "headerTooltip": "The request's status, and when it last changed"},
+    {"field": "sent_at", "headerName": "Sent", "minWidth": 88, **_WRAP},
+    {"field": "late", "headerName": "Late", "minWidth": 58,
+     "headerTooltip": "Sent after the footage was likely overwritten"},
+    {"field": "delivery", "headerName": "Delivery to the owner", "minWidth": 200, **_WRAP},
+    {"field": "notice", "headerName": "Urgent notice", "minWidth": 88, **_WRAP},
+    {"field": "opened", "headerName": "Link opened", "minWidth": 92, **_WRAP},
+    {"field": "answer", "headerName": "Owner's answer", "minWidth": 130, **_WRAP},
+    {"field": "files", "headerName": "Files", "type": "numericColumn", "minWidth": 60,
+     "headerTooltip": "Files the owner uploaded that are stored"},
 ]
+ANSWERS = {"footage": "Footage", "nothing": "Nothing recorded", "declined": "Would rather not"}
+CHANNEL_WORDS = {"email": "email", "text": "text message"}
 
 
 def _case_rows(user_id: int) -> list[dict]:
@@ -48,19 +62,65 @@ def _case_rows(user_id: int) -> list[dict]:
              "last_activity": uk_time(r.last_activity)} for r in frame.itertuples()]
 
 
+def delivery_text(p: casework.RequestProgress) -> str:
+    """The delivery column: 'Sent by email at 01 Dec 2026 21:40', 'Failed: ... Retrying at ...', ..."""
+    by = CHANNEL_WORDS.get(p.channel or "", p.channel or "")
+    if p.delivery == "queued":
+        if p.error:
+            return f"Not sent yet: {p.error}. Retrying at {uk_time(p.retry_at)}."
+        return f"Queued (by {by})"
+    if p.delivery == "sending":
+        return f"Sending by {by}"
+    if p.delivery == "sent":
+        return f"Sent by {by} at {uk_time(p.sent_at)}" + (" (not confirmed)" if p.error else "")
+    if p.delivery == "failed":
+        return f"Failed: {p.error or 'unknown reason'}. Phone the owner."
+    if p.delivery == "cancelled":
+        return f"Not sent: {p.error or 'cancelled'}"
+    if p.delivery == "not_sent":
+        if p.not_sent_reason == "phone_preferred":
+            return "Not sent: the owner asked to be phoned. Ring them."
+        return "Not delivered: no email or text service for this owner. Phone the owner."
+    return "–"
+
+
+def notice_text(p: casework.RequestProgress) -> str:
+    if p.preservation is None:
+        return "–"
+    if p.preservation == "sent":
+        return f"Sent {uk_time(p.preservation_sent_at)}"
+    return {"queued": "Queued", "sending": "Sending", "failed": "Failed", "cancelled": "Cancelled"}.get(
+        p.preservation, p.preservation)
+
+
 def _request_rows(case_ref: str, user_id: int) -> list[dict]:
     with runtime().sessions() as s:
         frame = casework.case_requests(s, case_ref, user_id=user_id)
+        progress = {p.request_id: p for p in casework.request_progress(s, user_id, case_ref=case_ref)}
+    rows = []
     # Random public ids only: the integer ids are sequential and would date the registrations.
-    return [{"request_id": str(r.request_public_id), "camera_id": str(r.camera_public_id),
-             "kind": CAMERA_KINDS.get(r.kind, r.kind) if isinstance(r.kind, str) else "Withdrawn (erased)", "status": REQUEST_STATUSES.get(r.status, r.status),
-             "sent_at": uk_time(r.sent_at), "status_changed_at": uk_time(r.status_changed_at),
-             "late": "Yes" if bool(r.footage_likely_overwritten) else "No"} for r in frame.itertuples()]
+    for r in frame.itertuples():
+        p = progress.get(int(r.request_id))
+        rows.append({
+            "request_id": str(r.request_public_id), "camera_id": str(r.camera_public_id),
+            "kind": CAMERA_KINDS.get(r.kind, r.kind) if isinstance(r.kind, str) else "Withdrawn (erased)",
+            "status": REQUEST_STATUSES.get(r.status, r.status) + (
+                f" ({uk_time(r.status_changed_at)})" if r.status_changed_at != r.sent_at else ""),
+            "sent_at": uk_time(r.sent_at), "status_changed_at": uk_time(r.status_changed_at),
+            "late": "Yes" if bool(r.footage_likely_overwritten) else "No",
+            "delivery": delivery_text(p) if p else "–", "notice": notice_text(p) if p else "–",
+            "opened": uk_time(p.opened_at) if p and p.opened_at else "–",
+            "answer": f"{ANSWERS.get(p.answer, p.answer)} ({uk_time(p.answered_at)})" if p and p.answer else "–",
+            "files": p.files_stored if p else 0,
+        })
+    return rows
 
 
 def _grid(grid_id: str, columns: list[dict], rows: list[dict], row_id: str, empty: str) -> dag.AgGrid:
     return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=rows, getRowId=f"params.data.{row_id}",
                       columnSize="responsiveSizeToFit",
+                      defaultColDef={"wrapHeaderText": True, "autoHeaderHeight": True, "cellStyle": {
+                          "lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}},
                       dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                        "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 10,
                                        "paginationPageSizeSelector": False,
@@ -87,6 +147,15 @@ def layout(rt, user) -> html.Div:
                 dbc.Col(dbc.Button("Update status", id=UPDATE, color="primary", n_clicks=0, className="mt-4"), md=2),
             ], className="g-2 mt-2"),
             html.Div(id=UPDATE_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
+            dbc.Row([
+                dbc.Col(html.P("Footage may be overwritten soon? Ask the owner of the selected request to keep "
+                               "it: a short urgent notice goes by email or text before (or after) the request.",
+                               className="small text-secondary mb-0"), md=8),
+                dbc.Col(dbc.Button("Send urgent 'keep your footage' notice", id=PRESERVE, color="warning",
+                                   outline=True, n_clicks=0), md=4, className="text-md-end"),
+            ], className="g-2 mt-2 align-items-center"),
+            html.Div(id=PRESERVE_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
+            dcc.Interval(id=REFRESH, interval=REFRESH_MS, n_intervals=0),
             html.Hr(),
             html.H2("Contact list for the case", className="h6"),
             dbc.Row([
@@ -144,6 +213,39 @@ def register_callbacks(app) -> None:
         rows = _request_rows(case_ref, current_user.id) if case_ref else no_update
         return (dbc.Alert(f"Request {request_id} is now: {REQUEST_STATUSES[new_status]}.", color="success",
                           id="cases-update-done"), rows, _case_rows(current_user.id))
+
+    @app.callback(Output(REQUESTS, "rowData", allow_duplicate=True), Input(REFRESH, "n_intervals"),
+                  State(CASES, "selectedRows"), prevent_initial_call=True)
+    def refresh(_n, selected):
+        case_ref = _selected_case(selected)
+        return _request_rows(case_ref, current_user.id) if case_ref else no_update
+
+    @app.callback(
+        Output(PRESERVE_MSG, "children"), Output(REQUESTS, "rowData", allow_duplicate=True),
+        Input(PRESERVE, "n_clicks"), State(REQUESTS, "selectedRows"), State(CASES, "selectedRows"),
+        prevent_initial_call=True,
+    )
+    def preserve(_clicks, selected, case_selected):
+        if not selected:
+            return dbc.Alert("Select a request first.", color="warning"), no_update
+        row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
+        shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
+        rt = runtime()
+        try:
+            with transaction(rt.sessions) as s:
+                internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
+                if internal is None:
+                    raise casework.CaseworkError("request_id", "There is no such footage request among yours.")
+                message = casework.send_preservation_notice(s, current_user.actor, request_id=internal, now=utcnow(),
+                                                            channels=Channels.from_settings(rt.settings))
+                by = CHANNEL_WORDS[message.channel]
+        except casework.CaseworkError as exc:
+            return dbc.Alert(str(exc), color="danger"), no_update
+        wake()
+        case_ref = _selected_case(case_selected)
+        rows = _request_rows(case_ref, current_user.id) if case_ref else no_update
+        return (dbc.Alert(f"The urgent notice for request {shown} is queued and goes by {by} before anything else "
+                          "to this owner.", color="success", id="cases-preserve-done"), rows)
 
     @app.callback(
         Output(DOWNLOAD, "data"), Output(EXPORT_MSG, "children"),

@@ -23,7 +23,9 @@ from dashboard.components.maps import area_map, district_outlines, radius_bounds
 from dashboard.geo.locate import LocationError, parse_location, point_from_map
 from dashboard.pages import Page
 from dashboard.registry import casework, public_ids
+from dashboard.delivery.worker import wake
 from dashboard.registry.camera_search import NotFromSearch, SearchRequest, check_from_search, find_cameras
+from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.runtime_access import runtime
@@ -37,6 +39,9 @@ SUBMIT, SUMMARY, GRID, CONTEXT = "search-submit", "search-summary", "search-grid
 REVEAL, CONTACTS = "search-reveal", "search-contacts"
 CRIME, BEFORE, AFTER, REQUEST, REQUEST_MSG = ("search-crime", "search-window-before", "search-window-after",
                                               "search-request", "search-request-msg")
+SHARED, PRESERVE, PRESERVE_BOX = "search-shared-detail", "search-preserve", "search-preserve-box"
+# The urgent notice is offered when a selected camera's footage may be gone within 48 hours.
+AT_RISK_LABELS = frozenset({views.RETENTION_LABELS["at_risk"], views.RETENTION_LABELS["overwritten"]})
 
 CRIME_CATEGORIES = ["Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
                     "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
@@ -118,9 +123,21 @@ def layout(rt, user) -> html.Div:
                          dbc.Input(id=BEFORE, type="number", min=0, max=720, value=30)], md=2),
                 dbc.Col([dbc.Label("Minutes after", html_for=AFTER),
                          dbc.Input(id=AFTER, type="number", min=0, max=720, value=30)], md=2),
-                dbc.Col(dbc.Button("Send footage requests", id=REQUEST, color="primary", n_clicks=0,
-                                   className="mt-4"), md=4),
             ], className="g-2"),
+            dbc.Row([
+                dbc.Col([dbc.Label("What the owner is told about the incident (optional)", html_for=SHARED),
+                         dbc.Textarea(id=SHARED, maxLength=300, rows=2,
+                                      placeholder="e.g. A bicycle was taken from a front garden. Nothing else is "
+                                                  "said about the crime."),
+                         html.Div("At most 300 characters; no names, links or addresses.",
+                                  className="form-text")], md=8),
+                dbc.Col(html.Div([dbc.Checkbox(id=PRESERVE, value=False, className="mt-4",
+                                               label="Send an urgent 'please keep your footage' notice first"),
+                                  html.Div("Footage from a selected camera may be overwritten within 48 hours. "
+                                           "The notice goes only to those owners.", className="form-text")],
+                                 id=PRESERVE_BOX, hidden=True), md=4),
+            ], className="g-2 mt-1"),
+            dbc.Button("Send footage requests", id=REQUEST, color="primary", n_clicks=0, className="mt-3"),
             html.Div(id=REQUEST_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
         ]), className="mb-3"),
         dcc.Store(id=POINT),
@@ -272,13 +289,18 @@ def register_callbacks(app) -> None:
             return dbc.Alert(str(exc), color="danger")
         return views.contacts_panel(contacts, case_ref)
 
+    @app.callback(Output(PRESERVE_BOX, "hidden"), Input(GRID, "selectedRows"), prevent_initial_call=True)
+    def offer_notice(selected):
+        rows = selected if isinstance(selected, list) else []
+        return not any(isinstance(r, dict) and r.get("retention") in AT_RISK_LABELS for r in rows)
+
     @app.callback(
         Output(REQUEST_MSG, "children"),
         Input(REQUEST, "n_clicks"), State(GRID, "selectedRows"), State(CONTEXT, "data"), State(CRIME, "value"),
-        State(BEFORE, "value"), State(AFTER, "value"),
+        State(BEFORE, "value"), State(AFTER, "value"), State(SHARED, "value"), State(PRESERVE, "value"),
         prevent_initial_call=True,
     )
-    def send_requests(_clicks, selected, context, crime, before, after):
+    def send_requests(_clicks, selected, context, crime, before, after, shared, preserve):
         if not context:
             return dbc.Alert("Search first: requests are made from a logged search.", color="warning")
         chosen = _chosen(selected)
@@ -303,16 +325,19 @@ def register_callbacks(app) -> None:
                     incident_district_code=context.get("district"), crime_category=crime,
                     incident_from=at - dt.timedelta(minutes=before_min),
                     incident_to=min(at + dt.timedelta(minutes=after_min), now), now=now,
-                    search_valid_days=rt.settings.search_valid_days)
+                    search_valid_days=rt.settings.search_valid_days,
+                    channels=Channels.from_settings(rt.settings),
+                    shared_detail=shared if isinstance(shared, str) else None, preservation=preserve is True)
                 late = sum(1 for r in created if r.footage_likely_overwritten)
-                count = len(created)
+                delivery = created.delivery
         except (NotFromSearch, casework.CaseworkError) as exc:
             return dbc.Alert(str(exc), color="danger")
-        text = f"{count} footage request{'s' if count != 1 else ''} sent under case {case_ref}."
+        wake()
+        text = f"Case {case_ref}: {delivery.text_for_officer()}"
         if late:
             text += f" {late} of them came after the footage was likely overwritten."
         return dbc.Alert([text, " ", dcc.Link("Open my cases", href="/cases")],
-                         color="warning" if late else "success", id="search-request-done")
+                         color="warning" if late or delivery.undelivered else "success", id="search-request-done")
 
 
 PAGE = Page(

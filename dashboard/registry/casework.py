@@ -30,6 +30,7 @@ import io
 import json
 import math
 import numbers
+from dataclasses import dataclass
 from typing import Callable, Iterable, NoReturn
 
 import numpy as np
@@ -39,8 +40,10 @@ from sqlalchemy.orm import Session
 
 from dashboard.registry import free_text, public_ids
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
+from dashboard.registry.channels import Channels, DeliverySummary, choose, no_channel_reason
 from dashboard.registry.database import hold_write_lock
-from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
+from dashboard.registry.models import (AuditEvent, Camera, EvidenceFile, FootageRequest, FootageRequestEvent,
+                                       FootageResponse, OutboxMessage, Registrant, Site, User)
 from dashboard.registry.search_reasons import reason_problem
 from dashboard.registry.vocab import REQUEST_STATUSES
 from dashboard.security import audit
@@ -68,6 +71,10 @@ SEARCH_SOURCES = ("page", "api")
 CASE_REF_MAX = 40
 REASON_MAX = 500
 NOTE_MAX = 500
+SHARED_DETAIL_MAX = 300  # what the officer tells the owner about the incident
+AT_RISK_HOURS = 48  # footage overwritten sooner than this may get an urgent "please keep it" notice first
+# Outbox messages that still count: on their way, or gone (failed and cancelled ones do not).
+LIVE_MESSAGE_STATES = ("queued", "sending", "handed_over", "sent")
 CENTRE_DECIMALS = 5  # about 1 m: enough to show where the search was, no more
 ERASED = "withdrawn, details erased"
 CSV_COLUMNS = ["request_id", "camera_id", "status", "name", "preferred_channel", "email", "phone", "address",
@@ -440,7 +447,10 @@ def create_requests(
     incident_to: dt.datetime,
     now: dt.datetime,
     search_valid_days: int = SEARCH_VALID_DAYS,
-) -> list[FootageRequest]:
+    channels: Channels | None = None,
+    shared_detail: str | None = None,
+    preservation: bool = False,
+) -> "RequestBatch":
     """Create one footage request (status ``sent`` at ``now``) per camera, in the order given.
 
     Refuses (CaseworkError, nothing written): no cameras or more than 50; a camera not on
@@ -452,6 +462,16 @@ def create_requests(
     refusal logged (``request_refused``). Each request gets its first event ("sent",
     by the actor); one audit event ``request_created`` (a disclosure) lists the cameras in
     ``subject_ids`` and the request ids and late cameras in ``detail``.
+
+    Delivery (issue 16): the requests are grouped by owner into one ``FootageResponse`` per owner
+    and case (an unanswered one with a working or unsent link is reused), and one outbox message
+    (kind ``request``) is queued per owner on the channel ``channels.choose`` picks from the services
+    set up (``channels``; None: none) and the owner's preference; an owner who asked to be phoned, or
+    who cannot be reached by a service set up, gets no message (the officer rings them).
+    ``shared_detail`` (at most 300 characters, no links or logins) is what the owner is told about the
+    incident. ``preservation``: an urgent "please keep your footage" notice (priority 0, sent before
+    the request) goes to each owner whose footage may be overwritten within 48 hours
+    (``footage_at_risk``). Returns the requests (a list) with ``.delivery``, a ``DeliverySummary``.
     """
     user = _user(session, actor, CASEWORK_ROLES, "request footage")
     case = _case_ref(case_ref)
@@ -468,6 +488,9 @@ def create_requests(
         raise CaseworkError("incident_to", f"The incident ends ({_iso(end)}) before it starts ({_iso(start)}).")
     if start > sent_at:
         raise CaseworkError("incident_from", f"The incident start ({_iso(start)}) is in the future.")
+    detail_for_owner = _shared_detail(shared_detail)
+    if not isinstance(preservation, bool):
+        raise CaseworkError("preservation", "The urgent notice choice must be true or false.")
     since = _since(sent_at, search_valid_days)
     _require_searched(session, actor, user.id, "request_refused", case_ref=case, reason=why, camera_ids=ids,
                       since=since, valid_days=search_valid_days)
@@ -488,14 +511,178 @@ def create_requests(
         requests.append(request)
     session.add_all(requests)
     session.flush()
+    summary, responses = _plan_delivery(session, user.id, case, requests, retention, sent_at,
+                                        channels or Channels(), detail_for_owner, preservation)
     audit.record(session, actor, "request_created", case_ref=case, reason=why, subject_ids=ids, detail={
         "request_ids": [r.id for r in requests],
         "likely_overwritten_camera_ids": [r.camera_id for r in requests if r.footage_likely_overwritten],
         "incident_from": _iso(start),
         "incident_to": _iso(end),
         "sent_at": _iso(sent_at),
+        # How each request (in the order of request_ids) goes to its owner, never the address: 'email', 'text',
+        # 'joined' (added to a request already on its way to that owner) or why not sent.
+        "responses": [r.public_id for r in responses],
+        "delivery": [summary.by_request[r.id] for r in requests],
+        "preservation_notices": summary.preservation,
     })
-    return requests
+    batch = RequestBatch(requests)
+    batch.delivery = summary
+    return batch
+
+
+class RequestBatch(list):
+    """The requests ``create_requests`` made (a list), with ``delivery``: what happens to them."""
+
+    delivery: DeliverySummary
+
+
+def _shared_detail(value: object) -> str | None:
+    text = _text(value, "shared_detail", "detail for the owner", SHARED_DETAIL_MAX, required=False)
+    try:  # told to the owner in an email or text: no links, addresses or logins
+        return free_text.check(text, "shared_detail") if text is not None else None
+    except ValueError as exc:
+        raise CaseworkError("shared_detail", str(exc)) from None
+
+
+def footage_at_risk(incident_from: dt.datetime, now: dt.datetime, retention_days: int | None) -> bool:
+    """True when footage from ``incident_from`` may be overwritten within 48 hours of ``now`` (or
+    already has been): ``incident_from + retention_days - now < 48 h``. Unknown retention: False.
+
+    >>> t0 = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    >>> footage_at_risk(t0, t0 + dt.timedelta(days=6, hours=1), 7), footage_at_risk(t0, t0 + dt.timedelta(days=4), 7)
+    (True, False)
+    """
+    if retention_days is None:
+        return False
+    retained_until = incident_from + dt.timedelta(days=int(retention_days))
+    return retained_until - now < dt.timedelta(hours=AT_RISK_HOURS)
+
+
+def _live_messages(session: Session, response_id: int, kind: str) -> int:
+    return session.execute(
+        sa.select(sa.func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.response_id == response_id, OutboxMessage.kind == kind,
+               OutboxMessage.state.in_(LIVE_MESSAGE_STATES))
+    ).scalar_one()
+
+
+def _plan_delivery(session: Session, user_id: int, case: str, requests: list[FootageRequest],
+                   retention: dict[int, int | None], now: dt.datetime, channels: Channels,
+                   shared_detail: str | None, preservation: bool) -> tuple[DeliverySummary, list[FootageResponse]]:
+    """Group ``requests`` by owner into responses and queue their messages (see ``create_requests``)."""
+    owners = {int(camera_id): row for camera_id, *row in session.execute(
+        sa.select(Camera.id, Registrant.id, Registrant.preferred_channel, Registrant.email, Registrant.phone)
+        .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+        .where(Camera.id.in_([r.camera_id for r in requests]))
+    )}
+    groups: dict[int, list[FootageRequest]] = {}
+    for request in requests:
+        groups.setdefault(int(owners[request.camera_id][0]), []).append(request)
+    summary = DeliverySummary(recorded=len(requests), no_service=not channels.any)
+    responses: list[FootageResponse] = []
+    at_risk_anywhere = False
+    for registrant_id, group in groups.items():
+        _rid, preferred, email, phone = owners[group[0].camera_id]
+        response = session.scalars(
+            sa.select(FootageResponse)
+            .where(FootageResponse.case_ref == case, FootageResponse.registrant_id == registrant_id,
+                   FootageResponse.answered_at.is_(None),
+                   sa.or_(FootageResponse.link_expires_at.is_(None), FootageResponse.link_expires_at > now))
+            .order_by(FootageResponse.id.desc()).limit(1)
+        ).first()
+        if response is None:
+            response = FootageResponse(case_ref=case, registrant_id=registrant_id, requested_by_id=user_id,
+                                       shared_detail=shared_detail, created_at=now)
+            session.add(response)
+            session.flush()
+        elif shared_detail and not response.shared_detail:
+            response.shared_detail = shared_detail
+        responses.append(response)
+        for request in group:
+            request.response_id = response.id
+        channel = choose(preferred, email, phone, channels)
+        at_risk = any(footage_at_risk(r.incident_from, now, retention.get(r.camera_id)) for r in group)
+        at_risk_anywhere |= at_risk
+        if channel is None:
+            outcome = no_channel_reason(preferred, channels)
+            if outcome == "phone_preferred":
+                summary.phone_preferred += len(group)
+                summary.phone_owners += 1
+            else:
+                summary.not_delivered += len(group)
+                summary.undelivered_owners += 1
+        else:
+            # The urgent notice (once per owner and case), also to an owner whose request is already on its way.
+            if preservation and at_risk and not _live_messages(session, response.id, "preservation"):
+                session.add(OutboxMessage(response_id=response.id, kind="preservation", channel=channel, priority=0,
+                                          state="queued", attempts=0, next_attempt_at=now, created_at=now))
+                summary.preservation += 1
+            if _live_messages(session, response.id, "request"):
+                outcome = "joined"  # the owner's link (sent or about to be) shows these cameras too
+                summary.joined += len(group)
+            else:
+                outcome = channel
+                session.add(OutboxMessage(response_id=response.id, kind="request", channel=channel, priority=1,
+                                          state="queued", attempts=0, next_attempt_at=now, created_at=now))
+                if channel == "email":
+                    summary.email += len(group)
+                else:
+                    summary.text += len(group)
+        for request in group:
+            summary.by_request[request.id] = outcome
+    summary.preservation_not_at_risk = preservation and not at_risk_anywhere
+    session.flush()
+    return summary, responses
+
+
+def send_preservation_notice(session: Session, actor: audit.Actor, *, request_id: int, now: dt.datetime,
+                             channels: Channels | None) -> OutboxMessage:
+    """Queue an urgent "please keep your footage" notice to the owner of one of the officer's own
+    requests (from My cases), before or after the request itself.
+
+    Refused (CaseworkError, nothing written): a request that does not exist or is another officer's
+    (the same message for both, field ``request_id``); a request no longer open, or whose owner has
+    answered or withdrawn; an owner who cannot be reached by a service set up (or asked to be
+    phoned); a notice already queued or sent to this owner for this case. Queues the message with
+    priority 0 (before any queued request) and writes the audit event ``preservation_requested``.
+    """
+    user = _user(session, actor, CASEWORK_ROLES, "send an urgent notice")
+    if isinstance(request_id, bool) or not isinstance(request_id, numbers.Integral):
+        raise CaseworkError("request_id", f"{request_id!r} is not a valid request id.")
+    at = _aware(now, "now", "time of sending")
+    hold_write_lock(session)
+    request = session.get(FootageRequest, int(request_id))
+    if request is None or request.requested_by_id != user.id:
+        raise CaseworkError("request_id", "There is no such footage request among yours.")
+    if request.status not in ("sent", "no_response"):
+        raise CaseworkError("request", f"Request {request.public_id} is {REQUEST_STATUSES[request.status].lower()}: "
+                                       "no notice is needed.")
+    response = request.response
+    if response is None:
+        raise CaseworkError("request", f"Request {request.public_id} has no owner's response to send to.")
+    if response.answered_at is not None:
+        raise CaseworkError("request", "The owner has already answered this request.")
+    owner = session.get(Registrant, response.registrant_id)
+    if owner is None or owner.status != "active":
+        raise CaseworkError("request", "The owner has withdrawn from the register: nothing can be sent.")
+    channel = choose(owner.preferred_channel, owner.email, owner.phone, channels or Channels())
+    if channel is None:
+        why = no_channel_reason(owner.preferred_channel, channels or Channels())
+        message = {"phone_preferred": "The owner asked to be phoned: ring them instead (show their contact details).",
+                   "no_service": "No email or text service is set up: ring the owner instead."}.get(
+            why, "The owner has no email address or mobile number for the services set up: ring them instead.")
+        raise CaseworkError("request", message)
+    if _live_messages(session, response.id, "preservation"):
+        raise CaseworkError("request", "An urgent notice has already been queued or sent to this owner for this case.")
+    message = OutboxMessage(response_id=response.id, kind="preservation", channel=channel, priority=0, state="queued",
+                            attempts=0, next_attempt_at=at, created_at=at)
+    session.add(message)
+    session.flush()
+    audit.record(session, actor, "preservation_requested", case_ref=request.case_ref,
+                 reason="Footage may be overwritten soon: urgent notice to the owner", subject_ids=[request.camera_id],
+                 detail={"request_id": request.id, "response": response.public_id, "channel": channel,
+                         "message_id": message.id})
+    return message
 
 
 def change_status(
@@ -637,6 +824,94 @@ def case_requests(session: Session, case_ref: str, *, user_id: int | None = None
         "request_public_id": pd.array(column["request_public_id"], dtype="str"),
         "camera_public_id": pd.array(column["camera_public_id"], dtype="str"),
     }, columns=CASE_REQUEST_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RequestProgress:
+    """What became of one footage request on its way to the owner and back (the officer's view).
+
+    ``delivery``: 'queued' (waiting or retrying), 'sending', 'sent' (handed to the email relay or to
+    GOV.UK Notify), 'failed' (given up: ``error``), 'cancelled' (the owner withdrew or answered
+    first), 'not_sent' (``not_sent_reason``: 'phone_preferred', or 'no_channel'), or 'none' (made
+    before requests were delivered). ``retry_at``: the next attempt of a queued message that failed
+    before (``error`` says why). ``answer``: 'footage', 'nothing' or 'declined'.
+    """
+
+    request_id: int
+    request_public_id: str
+    case_ref: str
+    response_public_id: str | None
+    delivery: str
+    channel: str | None
+    sent_at: dt.datetime | None
+    attempts: int
+    error: str | None
+    retry_at: dt.datetime | None
+    not_sent_reason: str | None
+    preservation: str | None  # the urgent notice's state, None when none was asked for
+    preservation_sent_at: dt.datetime | None
+    opened_at: dt.datetime | None
+    answer: str | None
+    answered_at: dt.datetime | None
+    files_stored: int
+
+
+def request_progress(session: Session, user_id: int, *, case_ref: str | None = None,
+                     request_ids: Iterable[int] | None = None) -> list[RequestProgress]:
+    """The progress of ``user_id``'s own requests (in ``case_ref``, or those of ``request_ids``),
+    oldest first: three small queries, cheap enough to poll. Another officer's requests are never
+    included. No contact details."""
+    query = (sa.select(FootageRequest.id, FootageRequest.public_id, FootageRequest.case_ref, FootageRequest.response_id,
+                       FootageResponse.public_id, FootageResponse.first_opened_at, FootageResponse.answer,
+                       FootageResponse.answered_at, Registrant.preferred_channel)
+             .outerjoin(FootageResponse, FootageResponse.id == FootageRequest.response_id)
+             .outerjoin(Registrant, Registrant.id == FootageResponse.registrant_id)
+             .where(FootageRequest.requested_by_id == user_id).order_by(FootageRequest.id))
+    if case_ref is not None:
+        query = query.where(FootageRequest.case_ref == case_ref)
+    if request_ids is not None:
+        query = query.where(FootageRequest.id.in_([int(i) for i in request_ids]))
+    rows = session.execute(query).all()
+    response_ids = sorted({int(r[3]) for r in rows if r[3] is not None})
+    latest: dict[tuple[int, str], OutboxMessage] = {}
+    files: dict[int, int] = {}
+    if response_ids:
+        for m in session.execute(
+                sa.select(OutboxMessage.response_id, OutboxMessage.kind, OutboxMessage.state, OutboxMessage.channel,
+                          OutboxMessage.sent_at, OutboxMessage.attempts, OutboxMessage.last_error,
+                          OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.response_id.in_(response_ids)).order_by(OutboxMessage.id)):
+            latest[(int(m.response_id), m.kind)] = m  # the newest of each kind wins
+        files = {int(rid): int(n) for rid, n in session.execute(
+            sa.select(EvidenceFile.response_id, sa.func.count())
+            .where(EvidenceFile.response_id.in_(response_ids), EvidenceFile.state == "stored")
+            .group_by(EvidenceFile.response_id))}
+    out = []
+    for rid, public, case, response_id, response_public, opened, answer, answered, preferred in rows:
+        message = latest.get((int(response_id), "request")) if response_id is not None else None
+        notice = latest.get((int(response_id), "preservation")) if response_id is not None else None
+        if response_id is None:
+            delivery, reason = "none", None
+        elif message is None:
+            delivery, reason = "not_sent", ("phone_preferred" if preferred == "phone" else "no_channel")
+        else:
+            delivery = {"handed_over": "sent"}.get(message.state, message.state)
+            reason = None
+        out.append(RequestProgress(
+            request_id=int(rid), request_public_id=public, case_ref=case, response_public_id=response_public,
+            delivery=delivery, channel=message.channel if message is not None else None,
+            sent_at=message.sent_at if message is not None else None,
+            attempts=int(message.attempts) if message is not None else 0,
+            error=message.last_error if message is not None and message.state in ("queued", "failed", "cancelled",
+                                                                                  "sent") else None,
+            retry_at=message.next_attempt_at if message is not None and message.state == "queued"
+            and message.attempts else None,
+            not_sent_reason=reason,
+            preservation={"handed_over": "sent"}.get(notice.state, notice.state) if notice is not None else None,
+            preservation_sent_at=notice.sent_at if notice is not None else None,
+            opened_at=opened, answer=answer, answered_at=answered,
+            files_stored=files.get(int(response_id), 0) if response_id is not None else 0))
+    return out
 
 
 # --------------------------------------------------------------------------- export

@@ -80,6 +80,12 @@ ACTION_LABELS = {
     "token_revoked": "API token revoked",
     "aggregate_query": "Figures asked for",
     "aggregate_export": "Figures exported",
+    # Delivery of footage requests to owners (issue 16): written by the system's outbox, never with the address.
+    "message_sent": "Message to owner sent",
+    "message_retry": "Message to owner not sent yet (will retry)",
+    "message_failed": "Message to owner failed",
+    "message_cancelled": "Message to owner cancelled",
+    "preservation_requested": "Urgent 'keep your footage' notice asked for",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
@@ -101,8 +107,8 @@ EXPORT_ARGS = ("from", "to", "user", "role", "action", "case", "level", "area")
 # Whose internal ids a row's subject_ids are. They are sequential (the first were the staff pilot's), so
 # the auditor is shown the random public ids (cameras), or registration references (registrants).
 CAMERA_SUBJECTS = frozenset({"search", "reveal_contact", "reveal_refused", "request_created", "request_refused",
-                             "request_status", "export", "export_refused", "response_opened", "response_answered",
-                             "response_link_reissued"})
+                             "request_status", "export", "export_refused", "preservation_requested",
+                             "response_opened", "response_answered", "response_link_reissued"})
 REGISTRANT_SUBJECTS = frozenset({"registration_created", "registration_updated", "registration_withdrawn",
                                  "registration_reconfirmed", "registration_erased", "management_link_resent",
                                  "retention_flagged", "retention_flag_cleared", "retention_reminder_sent"})

@@ -116,7 +116,9 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
     page.locator("#search-grid .ag-row[row-index='1'] input[type=checkbox]").first.click()
     page.get_by_role("button", name="Send footage requests").click()
     page.wait_for_selector("#search-request-done")
-    assert f"2 footage requests sent under case {case_ref}" in page.locator("#search-request-done").inner_text()
+    # The demo sets up no email or text service: the officer is told nothing reached the owners.
+    done = page.locator("#search-request-done").inner_text()
+    assert f"Case {case_ref}: 2 footage requests recorded" in done and ("not delivered" in done or "not sent" in done)
 
     # My cases: change one request's status, then export the case's contact list.
     page.get_by_role("link", name="Open my cases").click()
