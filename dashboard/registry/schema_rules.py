@@ -28,6 +28,8 @@ ALLOWED = {
     ("app_user", "password_hash"),
     ("app_user", "last_login_at"),
     ("registrant", "management_token_hash"),  # the registrant's own self-service link, hashed
+    ("footage_response", "token_hash"),  # the owner's response link for a footage request, hashed
+    ("evidence_file", "upload_key"),  # the random id of the owner's own upload (the tus upload's URL)
     ("api_token", "token_hash"),
     ("api_token", "user_id"),
     ("login_session", "user_id"),  # a staff member's login session
