@@ -118,8 +118,9 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         "dashboard",
         server=server,
         assets_folder=str(PROJECT_ROOT / "assets"),
-        # Served, but not put on the dashboard's pages: the public pages' own scripts and Leaflet.
-        assets_path_ignore=["^public$", "^leaflet$"],
+        # Served, but not put on the dashboard's pages: the public pages' own scripts, Leaflet and
+        # tus-js-client (the owner's response page loads it itself).
+        assets_path_ignore=["^public$", "^leaflet$", "^tus-js-client$"],
         title=f"Community Camera Registry · {rt.reference.force_name}",
         update_title=None,
         suppress_callback_exceptions=True,
