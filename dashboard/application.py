@@ -26,6 +26,7 @@ from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
+from dashboard.public.tus import blueprint as tus_blueprint
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
@@ -52,13 +53,15 @@ def _server(rt: Runtime) -> Flask:
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
     server.register_blueprint(public_blueprint)
+    server.register_blueprint(tus_blueprint)  # the owner's resumable uploads under /respond/<token>/files
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)
     server.register_blueprint(coverage_files)
     server.register_blueprint(uptake_files)
     server.register_blueprint(audit_files)
     server.register_blueprint(protection_files)
-    init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
+    init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key,
+                upload_limit=rt.settings.upload_rate_limit)
     # After the guard and the limiter: analysts' and leads' aggregate queries they admit go into the audit log.
     init_query_log(server)
 

@@ -21,7 +21,7 @@ from dashboard.request_errors import TOO_DEEP, loads
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    # The public side: registering, the owner's private link, campaign QR links.
-                   "/register", "/manage/", "/r/")
+                   "/register", "/manage/", "/r/", "/respond/")
 DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 # Plain Flask routes for any logged-in user (not pages).
 SIGNED_IN_ROUTES = ("/logout", "/sources")

@@ -77,6 +77,9 @@ ACTION_LABELS = {
     "token_revoked": "API token revoked",
     "aggregate_query": "Figures asked for",
     "aggregate_export": "Figures exported",
+    "footage_uploaded": "Footage received from an owner",
+    "footage_refused": "Owner's upload refused",
+    "footage_removed": "Owner removed an upload",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
