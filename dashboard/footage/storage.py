@@ -31,6 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHUNK_BYTES = 1 << 20  # 1 MiB: the unit read from a request and written to disk
+# Every this many bytes of an append are flushed to disk (fdatasync) and dropped from the page
+# cache: a 2 GB upload then holds ~16 MiB of the server's memory in dirty pages, not 2 GB, the
+# kernel recycles the same pages (measured: 136 -> ~1,000 MiB/s for a fresh file on the project's
+# VM, where first-touch pages are slow), and the final fsync has little left to do.
+SYNC_BYTES = 16 << 20
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -68,6 +73,13 @@ class Appended:
     end: int
     hasher: object
     stopped: str | None = None
+
+
+def _flush(fd: int, start: int, end: int) -> int:
+    """Write bytes ``start..end`` of ``fd`` to disk and drop them from the page cache; returns ``end``."""
+    os.fdatasync(fd)
+    os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+    return end
 
 
 def _fsync_dir(path: Path) -> None:
@@ -192,6 +204,7 @@ class Store:
         (``stopped='too_long'``). The file is fsynced before returning."""
         fd = os.open(self.part_path(upload_key), os.O_WRONLY)
         end, stopped = offset, None
+        synced = offset
         try:
             size = os.fstat(fd).st_size
             if size < offset:
@@ -228,6 +241,8 @@ class Store:
                     break
                 hasher.update(chunk)
                 end += len(chunk)
+                if end - synced >= SYNC_BYTES:
+                    synced = _flush(fd, synced, end)
             try:
                 os.fsync(fd)
             except OSError as exc:
