@@ -31,7 +31,7 @@ from dashboard.registry.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.conftest import unavailable
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, login
 from tests.media import RECORDED_AT, dvr_zip, make_jpeg, make_video, pe_header, truncate_half, zip_bomb
 
 MB = 1 << 20
@@ -548,3 +548,56 @@ def test_a_real_upload_cut_off_mid_request_resumes_from_where_the_server_got_to(
     (row,) = rows(runtime)
     assert row.state == "stored" and row.sha256 == hashlib.sha256(data).hexdigest()
     assert stored_files(runtime)[0].read_bytes() == data
+
+
+# --------------------------------------------------------------------------- the app around it
+
+def test_starting_uploads_is_rate_limited_per_client_with_a_clear_answer(reference_dir, tmp_path):
+    from dashboard.application import create_app
+
+    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
+                              "SECRET_KEY": "k" * 48, "EVIDENCE_DIR": str(tmp_path / "evidence"),
+                              "EVIDENCE_MIN_FREE_MB": "0", "UPLOAD_RATE_LIMIT": "3 per minute", "OUTBOX_WORKER": "0"})
+    rt = prepare(settings)
+    with transaction(rt.sessions) as s:
+        create_user(s, "officer1", PASSWORD, "officer")
+    try:
+        client = create_app(rt).server.test_client()
+        token = open_response(rt)
+        answers = [create(client, token, 100, f"c{i}.mp4") for i in range(4)]
+        assert [a.status_code for a in answers] == [201, 201, 201, 429]
+        assert "Too many requests" in answers[-1].get_json()["error"]
+        url = answers[0].headers["Location"]
+        # Sending bytes and asking how far an upload got are not counted: a phone resumes often.
+        for _ in range(5):
+            assert head(client, url).status_code == 200
+        # (let through, then refused by its content: 100 bytes of 'x' are no video)
+        assert patch(client, url, 0, b"x" * 100).status_code == 422
+    finally:
+        rt.engine.dispose()
+
+
+def test_tus_answers_carry_the_security_headers_and_no_cross_origin_grant(client, runtime):
+    token = open_response(runtime)
+    answer = create(client, token, 100, Origin="https://evil.example")
+    assert answer.status_code == 201
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert "connect-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "Access-Control-Allow-Origin" not in answer.headers
+    preflight = client.options(f"/respond/{token}/files", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "tus-resumable,upload-length"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_tus_js_client_is_served_from_the_app_and_kept_off_the_dashboard(client):
+    script = client.get("/assets/vendor/tus-js-client/tus.min.js")
+    assert script.status_code == 200 and b"tus" in script.data[:400]
+    assert hashlib.sha256(script.data).hexdigest() == \
+        "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"  # npm's tus-js-client 4.3.1
+    login(client, "officer")
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "/assets/app.css" in dashboard or "_dash-config" in dashboard
+    assert "tus-js-client" not in dashboard and "tus.min.js" not in dashboard
