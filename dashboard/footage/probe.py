@@ -348,7 +348,7 @@ def _video(path: Path, size: int, head: bytes) -> Media:
                 why=f"ends after {seen:.1f} s of the {declared:.1f} s it should last"))
         rate = stream.average_rate or stream.guessed_rate
         summary = {
-            "container": fmt.split(",")[0] if fmt.startswith("mov") else fmt,
+            "container": _container_name(fmt, ctx.name),
             "codec": ctx.name,
             "duration_s": round(declared if declared else (seen or 0.0), 3),
             "width": ctx.width,
@@ -361,6 +361,21 @@ def _video(path: Path, size: int, head: bytes) -> Media:
         if recorded:
             summary["recorded_at"] = recorded
     return Media("video", summary)
+
+
+def _container_name(fmt: str, codec: str) -> str:
+    """A short name for PyAV's format name.
+
+    >>> _container_name("mov,mp4,m4a,3gp,3g2,mj2", "h264"), _container_name("matroska,webm", "vp9")
+    ('mp4', 'webm')
+    >>> _container_name("matroska,webm", "h264"), _container_name("avi", "mjpeg")
+    ('matroska', 'avi')
+    """
+    if fmt.startswith("mov,"):
+        return "mp4"
+    if fmt == "matroska,webm":
+        return "webm" if codec in ("vp8", "vp9", "av1") else "matroska"
+    return fmt
 
 
 def _declared_duration(container, stream) -> float | None:

@@ -188,7 +188,7 @@ def test_a_video_sent_in_chunks_is_probed_hashed_and_stored_by_its_sha256(client
     (row,) = rows(runtime)
     assert (row.state, row.sha256, row.received_bytes, row.original_name, row.caption) == \
         ("stored", digest, len(data), "Front door.mp4", "Front door, from 21:10")
-    assert row.media["kind"] == "video" and row.media["codec"] == "h264"
+    assert (row.media["kind"], row.media["container"], row.media["codec"]) == ("video", "mp4", "h264")
     assert (row.media["width"], row.media["height"]) == (320, 240)
     assert row.media["duration_s"] == pytest.approx(2.5, abs=0.05)
     assert row.media["recorded_at"] == "2026-11-30T21:14:05+00:00" == \
