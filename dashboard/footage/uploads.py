@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -45,6 +46,7 @@ from dashboard.registry.database import hold_write_lock, transaction
 from dashboard.registry.models import EvidenceFile, FootageResponse, utcnow
 from dashboard.security import audit
 
+log = logging.getLogger(__name__)
 PUBLIC = audit.Actor(None, "public", None)  # the owner: not a user of the system (as registration.PUBLIC)
 MAX_NAME = 255
 MAX_CAPTION = 300
@@ -379,12 +381,24 @@ class Uploads:
 
     # ---------------------------------------------------------------- complete
 
+    def _probe(self, key: str) -> dict:
+        """What the part file is (probe.py); a reader failing in a way it should not (ffmpeg's
+        libraries meeting a file no camera made) refuses the file rather than storing it unchecked."""
+        try:
+            return probe.probe(self.store.part_path(key), max_unpacked_bytes=self.limits.max_total_bytes).as_json()
+        except probe.Refused:
+            raise
+        except Exception:
+            log.exception("probing upload %s failed", key[:8])
+            raise probe.Refused("unreadable", "This file could not be checked, so it cannot be accepted. If it is "
+                                              "footage, export or copy it again, or send it in another format.") \
+                from None
+
     def _complete(self, f: EvidenceFile, response: FootageResponse, hasher, now: dt.datetime) -> Upload:
         sha = hasher.hexdigest()
         HASHERS.drop(f.upload_key)
         try:
-            media = probe.probe(self.store.part_path(f.upload_key),
-                                max_unpacked_bytes=self.limits.max_total_bytes).as_json()
+            media = self._probe(f.upload_key)
         except probe.Refused as refused:
             self.store.discard(f.upload_key)
             with transaction(self.sessions) as s:

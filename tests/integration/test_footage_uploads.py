@@ -270,6 +270,23 @@ def test_files_that_are_not_footage_are_refused_by_content_and_nothing_is_kept(c
     assert events(runtime, "footage_uploaded") == []
 
 
+def test_a_file_the_media_libraries_choke_on_is_refused_not_stored_and_never_a_500(client, runtime, tmp_path,
+                                                                                   monkeypatch):
+    from dashboard.footage import probe
+
+    def choke(*_args, **_kwargs):
+        raise RuntimeError("a decoder failed in a way it should not")
+
+    monkeypatch.setattr(probe, "probe", choke)
+    data = make_jpeg(tmp_path / "p.jpg").read_bytes()
+    token = open_response(runtime)
+    url, last = send(client, token, data, "p.jpg")
+    assert last.status_code == 422 and "could not be checked" in error(last)
+    nothing_stored(runtime)
+    assert head(client, url).status_code == 410
+    assert '"reason":"unreadable"' in events(runtime, "footage_refused")[0].detail
+
+
 def test_a_zero_byte_file_is_refused_when_it_is_created(client, runtime):
     token = open_response(runtime)
     answer = create(client, token, 0, "empty.mp4")
