@@ -350,6 +350,10 @@ class Uploads:
             raise self._conflict(f)
         if offset != f.received_bytes:
             raise self._conflict(f)
+        if f.sha256 and self.store.part_size(key) is None and self.store.path_for(f.sha256).is_file():
+            # Renamed into the store, then interrupted before it was marked stored: finish that.
+            with self.store.content_lock():
+                return self._mark_stored(f.id, response, f.sha256, f.declared_size, f.media, now)
         hasher = HASHERS.take(key, offset)
         if hasher is None:
             try:
@@ -410,14 +414,23 @@ class Uploads:
             raise UploadError(422, refused.reason, f"'{f.original_name}' was not accepted: {refused.message}") \
                 from None
         with self.store.content_lock():
-            self.store.commit(f.upload_key, sha)
+            # The hash first, then the rename, then 'stored': a crash between the last two leaves a
+            # row that knows where its bytes went, and the next request for it finishes the job.
             with transaction(self.sessions) as s:
                 s.execute(sa.update(EvidenceFile).where(EvidenceFile.id == f.id).values(
-                    state="stored", sha256=sha, media=media, completed_at=now, received_bytes=f.declared_size))
-                audit.record(s, PUBLIC, "footage_uploaded", case_ref=response.case_ref, at=now,
-                             detail={"response": response.public_id, "sha256": sha, "size": f.declared_size,
-                                     "kind": media.get("kind")})
-                return Upload.of(s.get(EvidenceFile, f.id))
+                    sha256=sha, media=media, received_bytes=f.declared_size))
+            self.store.commit(f.upload_key, sha)
+            return self._mark_stored(f.id, response, sha, f.declared_size, media, now)
+
+    def _mark_stored(self, file_id: int, response: FootageResponse, sha: str, size: int, media: dict,
+                     now: dt.datetime) -> Upload:
+        with transaction(self.sessions) as s:
+            s.execute(sa.update(EvidenceFile).where(EvidenceFile.id == file_id).values(state="stored",
+                                                                                      completed_at=now))
+            audit.record(s, PUBLIC, "footage_uploaded", case_ref=response.case_ref, at=now,
+                         detail={"response": response.public_id, "sha256": sha, "size": size,
+                                 "kind": (media or {}).get("kind")})
+            return Upload.of(s.get(EvidenceFile, file_id))
 
     # ---------------------------------------------------------------- remove
 

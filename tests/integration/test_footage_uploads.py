@@ -375,6 +375,31 @@ def test_two_requests_to_one_upload_at_once_do_not_interleave(client, runtime, a
     assert patch(client, url, 0, b"y" * 500).status_code == 204
 
 
+def test_a_crash_after_the_rename_is_finished_by_the_next_request(client, runtime, tmp_path, monkeypatch):
+    from dashboard.footage.uploads import Uploads
+
+    data = make_jpeg(tmp_path / "p.jpg").read_bytes()
+    token = open_response(runtime)
+    url = create(client, token, len(data), "p.jpg").headers["Location"]
+    real = Uploads._mark_stored
+
+    def crash(*_args, **_kwargs):
+        raise KeyboardInterrupt("the server stopped here")
+
+    monkeypatch.setattr(Uploads, "_mark_stored", crash)
+    with pytest.raises(KeyboardInterrupt):
+        patch(client, url, 0, data)
+    monkeypatch.setattr(Uploads, "_mark_stored", real)
+    HASHERS.drop(url.rsplit("/", 1)[1])  # and the process's memory with it
+    assert head(client, url).headers["Upload-Offset"] == str(len(data))
+    assert [r.state for r in rows(runtime)] == ["uploading"]
+    again = patch(client, url, len(data), b"")  # tus-js-client asks again for the end
+    assert again.status_code == 204 and again.headers["Upload-Offset"] == str(len(data))
+    (row,) = rows(runtime)
+    assert row.state == "stored" and row.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored_files(runtime)[0].read_bytes() == data and len(events(runtime, "footage_uploaded")) == 1
+
+
 def test_the_same_content_twice_is_stored_once_and_kept_while_either_refers_to_it(client, runtime, tmp_path):
     data = make_jpeg(tmp_path / "p.jpg").read_bytes()
     token = open_response(runtime)
