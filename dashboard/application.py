@@ -27,6 +27,7 @@ from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
 from dashboard.public.respond import blueprint as respond_blueprint
+from dashboard.public.tus import blueprint as tus_blueprint
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
@@ -54,13 +55,15 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(api_blueprint)
     server.register_blueprint(public_blueprint)
     server.register_blueprint(respond_blueprint)
+    server.register_blueprint(tus_blueprint)  # the owner's resumable uploads under /respond/<token>/files
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)
     server.register_blueprint(coverage_files)
     server.register_blueprint(uptake_files)
     server.register_blueprint(audit_files)
     server.register_blueprint(protection_files)
-    init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key)
+    init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key,
+                upload_limit=rt.settings.upload_rate_limit)
     # After the guard and the limiter: analysts' and leads' aggregate queries they admit go into the audit log.
     init_query_log(server)
 
@@ -120,8 +123,9 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         "dashboard",
         server=server,
         assets_folder=str(PROJECT_ROOT / "assets"),
-        # Served, but not put on the dashboard's pages: the public pages' own scripts and Leaflet.
-        assets_path_ignore=["^public$", "^leaflet$"],
+        # Served, but not put on the dashboard's pages: the public pages' own scripts, Leaflet and
+        # tus-js-client (the owner's response page loads it itself).
+        assets_path_ignore=["^public$", "^leaflet$", "^tus-js-client$"],
         title=f"Community Camera Registry · {rt.reference.force_name}",
         update_title=None,
         suppress_callback_exceptions=True,

@@ -84,6 +84,7 @@ class Settings:
     upload_max_files: int = 16
     upload_max_file_bytes: int = 2 * 2**30
     upload_max_total_bytes: int = 10 * 2**30
+    upload_rate_limit: str = "60 per minute; 600 per hour"
     notify_api_key: str | None = None
     notify_base_url: str = "https://api.notifications.service.gov.uk"
     notify_request_template: str | None = None
@@ -425,6 +426,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         upload_max_files=_int(env, "UPLOAD_MAX_FILES", Settings.upload_max_files, 1, 200),
         upload_max_file_bytes=_int(env, "UPLOAD_MAX_FILE_MB", 2048, 1, 10**6) * 2**20,
         upload_max_total_bytes=_int(env, "UPLOAD_MAX_TOTAL_MB", 10240, 1, 10**7) * 2**20,
+        upload_rate_limit=_rate_limit(env, "UPLOAD_RATE_LIMIT", Settings.upload_rate_limit),
         outbox_worker=_bool(env, "OUTBOX_WORKER", True),
         **_notify(env),
     )

@@ -86,6 +86,9 @@ ACTION_LABELS = {
     "message_failed": "Message to owner failed",
     "message_cancelled": "Message to owner cancelled",
     "preservation_requested": "Urgent 'keep your footage' notice asked for",
+    "footage_uploaded": "Footage received from an owner",
+    "footage_refused": "Owner's upload refused",
+    "footage_removed": "Owner removed an upload",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {

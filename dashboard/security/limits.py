@@ -20,10 +20,15 @@ from dashboard.security.limit_store import SqlCounterStorage
 # View functions (Flask endpoint names) that anyone may call and that are limited per client.
 PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit",
                           "respond.respond_submit", "respond.answer_from_manage", "api_v1.answer_response")
+# An owner's uploads (public/tus.py): starting an upload and removing one are counted per client
+# (UPLOAD_RATE_LIMIT); sending bytes (PATCH) and asking how far an upload got (HEAD) are not, as a
+# phone on a bad connection resumes many times, and each is bounded by the file's declared size.
+UPLOAD_ENDPOINTS = {"tus.create": ["POST"], "tus.upload": ["DELETE"]}
 
 
-def init_limits(server: Flask, limit: str, sessions, secret: str) -> Limiter:
-    """A limiter for this app, counting in the database, applied to every public write endpoint."""
+def init_limits(server: Flask, limit: str, sessions, secret: str, *, upload_limit: str | None = None) -> Limiter:
+    """A limiter for this app, counting in the database, applied to every public write endpoint
+    (``upload_limit`` to the owner's upload endpoints, when they are registered)."""
     import dashboard.security.limit_store  # noqa: F401  (registers the ccr-sql:// storage)
 
     limiter = Limiter(key_func=get_remote_address, app=server, storage_uri="ccr-sql://", headers_enabled=True,
@@ -31,11 +36,15 @@ def init_limits(server: Flask, limit: str, sessions, secret: str) -> Limiter:
     for endpoint in PUBLIC_WRITE_ENDPOINTS:
         # A missing name is a programming error (a renamed view would silently lose its limit).
         server.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(server.view_functions[endpoint])
+    if upload_limit:
+        for endpoint, methods in UPLOAD_ENDPOINTS.items():
+            server.view_functions[endpoint] = limiter.limit(upload_limit, methods=methods)(
+                server.view_functions[endpoint])
 
     @server.errorhandler(429)
     def too_many(exc):
         message = f"Too many requests from your connection ({exc.description}); please wait and try again."
-        if request.path.startswith("/api/") or request.is_json:
+        if request.path.startswith("/api/") or request.is_json or request.blueprint == "tus":
             response = jsonify(error=message, errors=[{"field": "request", "message": message}])
             response.status_code = 429
             return response
