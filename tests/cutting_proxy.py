@@ -25,6 +25,7 @@ class CuttingProxy:
         self._lock = threading.Lock()
         self._closing = False
         self.cut_bytes = 0  # how far into the upload's request the cut came
+        self.requests: list[bytes] = []  # the first line of each request seen (for a failing test's message)
 
     def cut_next_upload_after(self, n_bytes: int) -> None:
         with self._lock:
@@ -62,6 +63,8 @@ class CuttingProxy:
                 if not data:
                     break
                 if from_client:
+                    if data[:8].split(b" ")[0] in (b"PATCH", b"GET", b"HEAD", b"POST", b"DELETE", b"OPTIONS"):
+                        self.requests.append(data.split(b"\r\n", 1)[0][:80])
                     if data.startswith(b"PATCH "):
                         counting, seen = True, 0
                     elif data[:8].split(b" ")[0] in (b"GET", b"HEAD", b"POST", b"DELETE", b"OPTIONS"):
@@ -72,15 +75,13 @@ class CuttingProxy:
                             due = self._armed_after is not None and seen >= self._armed_after
                             if due:
                                 self._armed_after, self.cut_bytes = None, seen
-                        if due:
-                            dst.sendall(data[: max(0, len(data) - (seen - self.cut_bytes))])
-                            for s in (src, dst):
+                        if due:  # this chunk never arrives: the connection dies under it
+                            self.cut.set()
+                            for sock in (src, dst):
                                 try:
-                                    s.shutdown(socket.SHUT_RDWR)
+                                    sock.shutdown(socket.SHUT_RDWR)
                                 except OSError:
                                     pass
-                                s.close()
-                            self.cut.set()
                             return
                 dst.sendall(data)
         except OSError:

@@ -130,10 +130,10 @@
     fetch(box.dataset.list, {credentials: "same-origin", cache: "no-store"}).then(function (r) { return r.json(); })
       .then(function (list) {
         var key = item.upload && item.upload.url ? item.upload.url.split("/").pop() : null;
-        var found = (list.files || []).filter(function (f) { return f.upload_key === key; })[0];
+        var found = (list.files || []).filter(function (f) { return f.key === key; })[0];
         if (!found) return;
         item.row.dataset.state = found.state;
-        item.row.dataset.key = found.upload_key;
+        item.row.dataset.key = found.key;
         if (found.state === "stored") {
           setStatus(item, "");
           item.status.appendChild(document.createTextNode("Received. SHA-256 "));

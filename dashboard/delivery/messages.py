@@ -71,15 +71,20 @@ def uk_window(start: dt.datetime, end: dt.datetime) -> str:
     return f"{uk_datetime(a)} to {uk_datetime(b)}"
 
 
-def camera_text(camera: OwnerCamera) -> str:
-    """'your doorbell camera (outdoor, facing east)'."""
+def camera_words(camera: OwnerCamera) -> str:
+    """'doorbell camera (outdoor, facing east)': what it is, never where."""
     name = _KIND_WORDS.get(camera.kind or "", "camera")
     extra = []
     if camera.placement in PLACEMENTS:
         extra.append(PLACEMENTS[camera.placement].lower())
     if camera.direction_deg is not None:
         extra.append("facing " + _COMPASS[round(camera.direction_deg / 45) % 8])
-    return f"your {name}" + (f" ({', '.join(extra)})" if extra else "")
+    return name + (f" ({', '.join(extra)})" if extra else "")
+
+
+def camera_text(camera: OwnerCamera) -> str:
+    """'your doorbell camera (outdoor, facing east)'."""
+    return "your " + camera_words(camera)
 
 
 def cameras_text(cameras: tuple[OwnerCamera, ...]) -> str:

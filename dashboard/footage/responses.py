@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from dashboard.delivery import messages
 from dashboard.footage import links
 from dashboard.registry import free_text
 from dashboard.registry.casework import REQUEST_TRANSITIONS
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import EvidenceFile, FootageRequestEvent, FootageResponse
 from dashboard.registry.registration import PUBLIC
-from dashboard.registry.vocab import CAMERA_KINDS, MOUNTS, PLACEMENTS
 from dashboard.security import audit
 
 UK = ZoneInfo("Europe/London")
@@ -91,28 +91,16 @@ class ResponseView:
         return [f for f in self.files if f.state == "stored"]
 
 
-def uk_time(when: dt.datetime) -> str:
-    """'Tuesday 1 December 2026, 21:30' in UK local time (GMT or BST as it was)."""
-    local = when.astimezone(UK)
-    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
-
-
-def window_text(start: dt.datetime, end: dt.datetime) -> str:
-    """'Tuesday 1 December 2026, 21:30 to 22:15' (the day once when both ends fall on it)."""
-    a, b = start.astimezone(UK), end.astimezone(UK)
-    return f"{uk_time(start)} to {b:%H:%M}" if a.date() == b.date() else f"{uk_time(start)} to {uk_time(end)}"
+uk_time = messages.uk_datetime  # 'Tuesday 1 December 2026, 21:30' (UK time), as in the messages
+window_text = messages.uk_window  # 'Tuesday 1 December 2026, 21:30 to 22:15'
 
 
 def camera_label(camera) -> str:
-    """'Doorbell camera, outdoor, on a door or door frame' from a camera's description (never where it is)."""
+    """'Doorbell camera (outdoor, facing east)', as the messages name it (never where it is)."""
     if camera is None or camera.kind is None:
         return "A camera that is no longer registered"
-    parts = [CAMERA_KINDS.get(camera.kind, "Camera")]
-    if camera.placement:
-        parts.append(PLACEMENTS.get(camera.placement, camera.placement).lower())
-    if camera.mount:
-        parts.append("on a " + MOUNTS.get(camera.mount, camera.mount).lower())
-    return ", ".join(parts)
+    words = messages.camera_words(messages.OwnerCamera(camera.kind, camera.placement, camera.direction_deg))
+    return words[0].upper() + words[1:]
 
 
 def clock_text(offset_s: int | None) -> str:

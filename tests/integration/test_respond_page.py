@@ -102,7 +102,7 @@ def test_the_page_says_what_is_asked_in_uk_time_and_nothing_about_anyone_else(ap
     html = page.get_data(as_text=True)
     assert "Wednesday 1 July 2026, 21:30 to 22:15" in html  # BST, worked out by hand
     assert "A blue van was seen driving off at speed." in html
-    assert "Doorbell camera, outdoor, on a door or door frame" in html and "Fixed CCTV, outdoor, on a wall" in html
+    assert "Doorbell camera (outdoor)" in html and "CCTV camera (outdoor)" in html
     assert all(cam in html for cam in asked["ann"]["cameras"])
     for other in ("Bob Other", "99 Secret Lane", "Ann Example", "1 High Street", *asked["bob"]["cameras"]):
         assert other not in html  # not the other owner's details, nor even the owner's own address
