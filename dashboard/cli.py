@@ -401,6 +401,11 @@ def cmd_retention_run(args) -> int:
                             mailer, dry_run=args.dry_run)
     for line in retention_report(run):
         print(line)
+    if not args.dry_run:  # uploads that can never finish: their part files go
+        from dashboard.footage.uploads import Uploads, sweep_abandoned
+
+        swept = sweep_abandoned(Uploads.from_settings(session_factory(engine), settings), now)
+        print(f"  unfinished uploads deleted (answer sent or link expired): {swept:,}")
     if run.reminders_unsent and run.mail_configured and not run.dry_run:
         print(f"warning: the mail relay failed; {run.reminders_unsent:,} owners were not reminded (their registrations "
               "are flagged all the same)", file=sys.stderr)

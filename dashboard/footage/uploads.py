@@ -462,3 +462,40 @@ class Uploads:
                 HASHERS.drop(upload_key)
         except Busy as exc:
             raise UploadError(423, exc.kind, exc.message) from None
+
+
+ABANDONED = ("Not finished before the link closed (the answer was sent, or the link expired): the part received "
+             "was deleted.")
+
+
+def sweep_abandoned(uploads: Uploads, now: dt.datetime | None = None) -> int:
+    """Delete the part files of uploads that can never finish: their response was answered, or its
+    link has expired. Each becomes 'refused' (why, in ``refusal``) and is logged by the system as
+    ``footage_abandoned`` with the bytes that had come; an upload still being written to (its lock
+    held) is left for the next sweep. Returns how many were swept. Run nightly with ``retention run``."""
+    now = now or utcnow()
+    with uploads.sessions() as s:
+        rows = s.execute(
+            sa.select(EvidenceFile.id, EvidenceFile.upload_key)
+            .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+            .where(EvidenceFile.state == "uploading",
+                   sa.or_(FootageResponse.answered_at.is_not(None), FootageResponse.link_expires_at <= now))
+        ).all()
+    swept = 0
+    for file_id, key in rows:
+        try:
+            with uploads.store.locked(key):
+                with transaction(uploads.sessions) as s:
+                    f = s.get(EvidenceFile, file_id)
+                    if f is None or f.state != "uploading":
+                        continue
+                    f.state, f.refusal = "refused", ABANDONED
+                    audit.record(s, audit.SYSTEM, "footage_abandoned", case_ref=f.response.case_ref, at=now,
+                                 detail={"response": f.response.public_id, "received_bytes": f.received_bytes,
+                                         "declared_size": f.declared_size})
+                uploads.store.discard(key)
+                HASHERS.drop(key)
+                swept += 1
+        except Busy:
+            continue
+    return swept

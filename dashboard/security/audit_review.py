@@ -89,6 +89,7 @@ ACTION_LABELS = {
     "footage_uploaded": "Footage received from an owner",
     "footage_refused": "Owner's upload refused",
     "footage_removed": "Owner removed an upload",
+    "footage_abandoned": "Unfinished upload deleted (link closed)",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {

@@ -643,3 +643,30 @@ def test_tus_js_client_is_served_from_the_app_and_kept_off_the_dashboard(client)
     dashboard = client.get("/").get_data(as_text=True)
     assert "/assets/app.css" in dashboard or "_dash-config" in dashboard
     assert "tus-js-client" not in dashboard and "tus.min.js" not in dashboard
+
+
+def test_unfinished_uploads_are_swept_once_their_link_closes_and_open_ones_are_kept(client, runtime, evidence_dir):
+    from dashboard.footage.uploads import Uploads, sweep_abandoned
+
+    tokens = [open_response(runtime, case_ref=f"CASE/000{i}") for i in range(3)]
+    parts = {}
+    for token in tokens:
+        made = create(client, token, 1000)
+        assert patch(client, made.headers["Location"], 0, b"x" * 400).status_code == 204
+        parts[token] = made.headers["Location"].rsplit("/", 1)[1]
+    with transaction(runtime.sessions) as s:  # the first was answered, the second's link expired
+        first, second = (s.scalar(sa.select(FootageResponse).where(FootageResponse.token_hash == links.digest(t)))
+                         for t in tokens[:2])
+        first.answer, first.answered_at = "declined", NOW
+        second.link_expires_at = NOW - dt.timedelta(minutes=1)
+    incoming = evidence_dir / "incoming"
+    assert all((incoming / f"{key}.part").exists() for key in parts.values())
+    assert sweep_abandoned(Uploads.from_settings(runtime.sessions, runtime.settings), NOW) == 2
+    assert not (incoming / f"{parts[tokens[0]]}.part").exists() and not (incoming / f"{parts[tokens[1]]}.part").exists()
+    assert (incoming / f"{parts[tokens[2]]}.part").stat().st_size == 400  # still open: kept, resumable
+    with runtime.sessions() as s:
+        states = dict(s.execute(sa.select(EvidenceFile.upload_key, EvidenceFile.state)).all())
+        logged = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "footage_abandoned")).all()
+    assert states == {parts[tokens[0]]: "refused", parts[tokens[1]]: "refused", parts[tokens[2]]: "uploading"}
+    assert len(logged) == 2 and {e.case_ref for e in logged} == {"CASE/0000", "CASE/0001"}
+    assert sweep_abandoned(Uploads.from_settings(runtime.sessions, runtime.settings), NOW) == 0
