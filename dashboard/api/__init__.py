@@ -306,6 +306,9 @@ def openapi():
     global _OPENAPI
     if _OPENAPI is None:
         _OPENAPI = openapi_document("Community Camera Registry API", "1")
+        from dashboard.public.tus import openapi_paths  # the owner's uploads: tus, described beside the API
+
+        _OPENAPI["paths"].update(openapi_paths())
     return _OPENAPI
 
 

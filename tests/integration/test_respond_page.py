@@ -254,3 +254,18 @@ def test_time_to_footage_for_the_uptake_page_runs_to_the_first_stored_file(app, 
         frame = uptake_queries.requests(s)
     provided = frame[frame["status"] == "footage_provided"]
     assert len(provided) == 2 and (provided["status_changed_at"] == pd.Timestamp(stored_at)).all()
+
+
+def test_the_openapi_document_describes_the_owners_side(app):
+    from tests.integration.conftest import login
+
+    client = app.server.test_client()
+    login(client, "officer")
+    doc = client.get("/api/v1/openapi.json").get_json()
+    paths = doc["paths"]
+    assert set(paths["/api/v1/responses/{token}"]) == {"get"} and set(paths["/api/v1/responses/{token}/answer"]) == {"post"}
+    assert {"404", "410"} <= set(paths["/api/v1/responses/{token}"]["get"]["responses"])
+    assert set(paths["/respond/{token}/files"]) == {"options", "post"}
+    assert set(paths["/respond/{token}/files/{key}"]) == {"head", "patch", "delete"}
+    assert {"409", "422", "507"} <= set(paths["/respond/{token}/files/{key}"]["patch"]["responses"])
+    assert "files.json" in "".join(paths)

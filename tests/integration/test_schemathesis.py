@@ -64,7 +64,9 @@ def _operations(schema):
     out = []
     for result in schema.get_all_operations():
         out.append(result.ok())  # a schema the tool cannot read fails here, naming the operation
-    return out
+    # The owner's tus endpoints are described in the document but speak tus, not JSON: their own
+    # tests (tests/integration/test_footage_uploads.py) drive them with a tus client's requests.
+    return [op for op in out if op.path.startswith("/api/")]
 
 
 @pytest.mark.parametrize("identity", [*ROLES, "anonymous"])
