@@ -110,8 +110,25 @@
     start.disabled = !pending.some(function (p) { return !p.upload; });
   }
 
+  // A mobile connection can stall without failing: no error, no progress. Start the request again
+  // (it resumes from what the server has) when nothing has moved for a while; the server's last
+  // answer (checking a whole file) is given longer.
+  var STALLED_MS = 30000, FINAL_ANSWER_MS = 120000;
+  function watch(item) {
+    if (item.watching) return;
+    item.watching = setInterval(function () {
+      if (item.finished) { clearInterval(item.watching); item.watching = null; return; }
+      if (!item.running) return;
+      if (Date.now() - item.lastProgress < (item.sentAll ? FINAL_ANSWER_MS : STALLED_MS)) return;
+      item.lastProgress = Date.now();
+      setStatus(item, "The connection stalled: trying again from where it stopped…");
+      item.upload.abort().then(function () { item.upload.start(); });
+    }, 5000);
+  }
+
   function pause(item) {
     if (!item.upload) return;
+    item.running = false;
     item.upload.abort();
     item.pause.hidden = true; item.resume.hidden = false;
     setStatus(item, "Paused at " + Math.floor(item.percent || 0) + "%. Press Resume to carry on.");
@@ -155,17 +172,21 @@
         removeFingerprintOnSuccess: true,
         metadata: {filename: item.file.name, filetype: item.file.type || "", caption: item.caption ? item.caption.value : ""},
         onProgress: function (sent, total) {
+          item.lastProgress = Date.now();
+          item.sentAll = sent >= total;
           item.percent = total ? (sent / total) * 100 : 0;
           item.fill.style.width = item.percent.toFixed(1) + "%";
           item.bar.setAttribute("aria-valuenow", String(Math.floor(item.percent)));
           setStatus(item, "Uploading: " + size(sent) + " of " + size(total) + ".");
         },
         onSuccess: function () {
+          item.finished = true;
           item.pause.hidden = true; item.resume.hidden = true;
           setStatus(item, "Uploaded: checking the file…");
           refresh(item);
         },
         onError: function (err) {
+          item.running = false;
           item.pause.hidden = true; item.resume.hidden = false;
           var status = err && err.originalResponse ? err.originalResponse.getStatus() : 0;
           if (status >= 400 && status < 500 && status !== 409 && status !== 423) item.resume.hidden = true;
@@ -175,6 +196,9 @@
       if (item.caption) item.caption.readOnly = true;
     }
     item.pause.hidden = false; item.resume.hidden = true;
+    item.running = true;
+    item.lastProgress = Date.now();
+    watch(item);
     item.upload.findPreviousUploads().then(function (previous) {
       if (previous.length) item.upload.resumeFromPreviousUpload(previous[0]);
       item.upload.start();

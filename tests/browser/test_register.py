@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import wait_for_js
+
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SLUG = "staff-intranet-pilot"
 POSTCODE = "ST16 2DH"
@@ -58,7 +60,7 @@ def _fill_camera(page, i: int, kind: str, placement: str, recording: str, *, com
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_owner_registers_changes_and_withdraws(browser, live_server, device):
-    from tests.browser.conftest import PageWatch
+    from tests.browser.conftest import wait_for_js, PageWatch
 
     base, db = live_server["url"], live_server["db"]
     _campaign(db)
@@ -82,7 +84,8 @@ def test_owner_registers_changes_and_withdraws(browser, live_server, device):
     # Sending it empty: a summary at the top, a message on each field, nothing stored.
     page.click("#register-submit")
     page.wait_for_selector("#error-summary")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    # (the page moves focus to the summary as it loads: on a loaded machine just after it appears)
+    wait_for_js(page, "document.activeElement && document.activeElement.id === 'error-summary'", 10_000)
     assert "Enter your full name." in page.inner_text("#name-error")
     watch.screenshot(f"register-errors-{device}")
     _axe(watch, "register (errors)")
