@@ -52,7 +52,8 @@ STATEMENT = {"clock_direction": "right", "copy_made_by_owner": True, "copy_made_
              "signed_name": "Ann Example", "note": "The van came from the left at 21:40."}
 
 
-def asked_owner(rt, ref: str = "ANN00001", name: str = "Ann Example") -> dict:
+def asked_owner(rt, ref: str = "ANN00001", name: str = "Ann Example", start: dt.datetime = START,
+                end: dt.datetime = END) -> dict:
     """A registered owner (site, two cameras) asked for footage in CASE: their response link's token,
     the response's id, their management token and the registrant's id."""
     now = utcnow()
@@ -74,7 +75,7 @@ def asked_owner(rt, ref: str = "ANN00001", name: str = "Ann Example") -> dict:
         s.flush()
         for cam in cams:
             s.add(FootageRequest(case_ref=CASE, camera_id=cam.id, requested_by_id=officer.id, incident_lat=52.8,
-                                 incident_lon=-2.1, incident_from=START, incident_to=END, status="sent",
+                                 incident_lon=-2.1, incident_from=start, incident_to=end, status="sent",
                                  sent_at=now, status_changed_at=now, response_id=response.id))
         token = links.issue(response, now, 7)
         return {"token": token, "id": response.id, "manage": manage, "registrant_id": person.id}
@@ -199,6 +200,61 @@ def test_no_footage_is_taken_for_requests_the_officer_has_withdrawn(client, runt
     assert not any(r.state == "stored" for r in rows(runtime))
     answered = client.post(f"/api/v1/responses/{owner['token']}/answer", json={"answer": "nothing"})
     assert answered.status_code in (404, 410, 422)
+
+
+def test_a_file_cannot_be_removed_once_the_answer_listing_it_has_been_sent(client, runtime, tmp_path, monkeypatch):
+    # BREAK (race): Uploads.remove checks that the link is still open, then marks the file removed and
+    # deletes its bytes, without holding the database's write lock between the two (create() does hold
+    # it). The owner presses "Remove" in one tab and "Send" in another: the answer 'footage' is
+    # recorded listing the file (its SHA-256 in the audit log, the receipt says it was received), then
+    # the removal that had already passed its check goes on and deletes the evidence. Reproduced by
+    # running the submit at exactly that moment (after remove's second link check).
+    from dashboard.footage import responses
+    from dashboard.footage.uploads import Uploads
+
+    owner = asked_owner(runtime)
+    url, last = send(client, owner["token"], jpeg_bytes(tmp_path), "front.jpg")
+    assert last.status_code == 204
+    real_open = Uploads._open
+    calls = {"n": 0}
+    form = {"clock_direction": "right", "copy_made_myself": "yes", "copy_made_at": "2026-07-02T09:15",
+            "signed_name": "Ann Example"}
+
+    def open_then_submit(session, token, now, **kw):
+        response = real_open(session, token, now, **kw)
+        calls["n"] += 1
+        if calls["n"] == 2:  # remove(): the check inside its lock, just before it marks the file removed
+            with transaction(runtime.sessions) as other:
+                responses.submit(other, token, utcnow(), "footage", form)
+        return response
+
+    monkeypatch.setattr(Uploads, "_open", staticmethod(open_then_submit))
+    removed = client.delete(url, headers=TUS)
+    monkeypatch.setattr(Uploads, "_open", staticmethod(real_open))
+    with runtime.sessions() as s:
+        response = s.get(FootageResponse, owner["id"])
+        assert response.answer == "footage"  # the answer went in, listing the file
+    kept = ([r.state for r in rows(runtime)], len(stored_files(runtime)))
+    assert kept == (["stored"], 1), f"a file of a sent answer was removed (states, files in the store): {kept}"
+    assert removed.status_code in (410, 423), removed.status_code
+
+
+def test_a_copy_made_in_the_repeated_hour_when_the_clocks_go_back_is_kept_at_the_time_given(client, runtime,
+                                                                                             tmp_path):
+    # BREAK (timezone edge): the API takes copy_made_at with a time zone, but turns it into a UK wall-clock
+    # string ('%Y-%m-%dT%H:%M') and back, always taking the first of the two 01:xx hours on the night the
+    # clocks go back. 01:40 UTC on Sunday 25 October 2026 (01:40 GMT, after the change) becomes 00:40 UTC:
+    # an hour early in the owner's signed statement, and here refused as "before the time asked about"
+    # for an incident at 01:00-01:20 UTC that night.
+    start = dt.datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
+    owner = asked_owner(runtime, start=start, end=start + dt.timedelta(minutes=20))
+    _, last = send(client, owner["token"], jpeg_bytes(tmp_path), "front.jpg")
+    assert last.status_code == 204
+    done = client.post(f"/api/v1/responses/{owner['token']}/answer", json={
+        **STATEMENT, "answer": "footage", "copy_made_at": "2026-10-25T01:40:00Z"})
+    assert done.status_code == 200, done.get_json()
+    with runtime.sessions() as s:
+        assert s.get(FootageResponse, owner["id"]).copy_made_at == dt.datetime(2026, 10, 25, 1, 40, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- refused correctly (coverage)
