@@ -328,3 +328,19 @@ def test_another_owners_response_id_from_my_manage_page_opens_nothing_without_th
         assert answer.status_code == 303 and "/respond/" not in answer.headers["Location"]
     assert client.get(f"/respond/{ann['token']}").status_code == 200
     assert client.get(f"/respond/{bob['token']}").status_code == 200
+
+
+@pytest.mark.parametrize("member", ["../../../../Users/Public/Desktop/clip.dav", "/etc/cron.d/clip.dav",
+                                    "C:\\Windows\\Temp\\clip.dav"])
+def test_a_dvr_archive_whose_member_names_leave_the_folder_it_is_unpacked_in_is_refused(client, runtime, member):
+    # BREAK (zip trick, "zip slip"): the archive rules look only at each member's last name part
+    # (PurePosixPath(...).name), so a member named '../../../../Users/Public/Desktop/clip.dav' or with an
+    # absolute path passes as footage. No DVR writes such names; an officer's unzip tool that trusts them
+    # writes outside the folder chosen.
+    from tests.media import dvr_zip
+
+    data = dvr_zip(runtime.settings.evidence_dir.parent / "slip.zip", {member: b"DHAV" + b"\x00" * 4092}).read_bytes()
+    token = asked_owner(runtime)["token"]
+    _, last = send(client, token, data, "export.zip")
+    assert last.status_code == 422, f"stored as {[(r.state, r.media) for r in rows(runtime)]}"
+    assert stored_files(runtime) == []
