@@ -344,3 +344,24 @@ def test_a_dvr_archive_whose_member_names_leave_the_folder_it_is_unpacked_in_is_
     _, last = send(client, token, data, "export.zip")
     assert last.status_code == 422, f"stored as {[(r.state, r.media) for r in rows(runtime)]}"
     assert stored_files(runtime) == []
+
+
+def test_an_answered_link_stops_showing_the_signed_statement_once_its_time_is_up(client, runtime, tmp_path):
+    # BREAK: links.py says the link works "until it expires ... or until the owner has submitted their
+    # answer, whichever comes first; after that it shows only why it no longer works". But an answered
+    # link never expires: resolve() skips the expiry check once answered, and the page, the API and
+    # files.json show the receipt (the owner's signed full name, their note, file names and captions)
+    # for ever, to anyone the email is forwarded to or who finds it in a mailbox years later.
+    owner = asked_owner(runtime)
+    _, last = send(client, owner["token"], jpeg_bytes(tmp_path), "front.jpg")
+    assert last.status_code == 204
+    done = client.post(f"/api/v1/responses/{owner['token']}/answer", json={"answer": "footage", **STATEMENT})
+    assert done.status_code == 200
+    with transaction(runtime.sessions) as s:  # a year on
+        response = s.get(FootageResponse, owner["id"])
+        response.link_expires_at = utcnow() - dt.timedelta(days=365)
+    page = client.get(f"/respond/{owner['token']}")
+    shown = {"page": page.status_code, "api": client.get(f"/api/v1/responses/{owner['token']}").status_code,
+             "files.json": client.get(f"/respond/{owner['token']}/files.json").status_code,
+             "name on the page": "Ann Example" in page.get_data(as_text=True)}
+    assert shown == {"page": 410, "api": 410, "files.json": 410, "name on the page": False}, shown
