@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, cell_keys, distinct_counts_and_keys
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, PTable, cell_keys, distinct_counts_and_keys
 from dashboard.registry.registration import confirmation_cutoff
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS, REQUEST_STATUSES
 
@@ -783,11 +783,48 @@ def _request_ranges(requests: pd.DataFrame, monday: dt.date, sunday: dt.date, la
     return out
 
 
+# Time from request to footage is published as the band its median (and 90th percentile) falls in,
+# found from published counts of "footage within so many days" (cumulative, each with its own cell
+# key), never from the waits themselves: an exact median of a range and of the range one week longer
+# gave a lone owner's wait to a tenth of a day by differencing (issue 16's attacker). Counts below K
+# are not used (taken as none), as they are not shown.
+WAIT_EDGES_DAYS = (1, 2, 3, 5, 7, 14, 30)
+WAIT_BANDS = ("up to 1 day", "1 to 2 days", "2 to 3 days", "3 to 5 days", "5 to 7 days", "7 to 14 days",
+              "14 to 30 days", "over 30 days")
+
+
+def wait_bands(waits_days: np.ndarray, keys: np.ndarray, layer: Disclosure) -> tuple[str | None, str | None]:
+    """The bands (``WAIT_BANDS``) holding the median and the 90th percentile of ``waits_days``, from
+    published cumulative counts; (None, None) when fewer than K waits (or nothing is published).
+
+    >>> layer = Disclosure(PTable.build(8, 0, 0.0))  # no adjustment: worked by hand
+    >>> wait_bands(np.arange(1.0, 13.0), np.zeros(12, dtype="int64"), layer)  # 1..12 days: 12 in all
+    ('7 to 14 days', '7 to 14 days')
+    >>> wait_bands(np.array([0.5] * 10 + [4.0] * 10 + [20.0] * 5), np.zeros(25, dtype="int64"), layer)
+    ('3 to 5 days', '14 to 30 days')
+    """
+    waits = np.asarray(waits_days, dtype="float64")
+    keys = np.asarray(keys, dtype="int64")
+    total = layer.count(len(waits), int(keys.sum() % KEY_RANGE))
+    if total is None:
+        return None, None
+    within = []
+    for edge in WAIT_EDGES_DAYS:
+        inside = waits <= edge
+        within.append(layer.count(int(inside.sum()), int(keys[inside].sum() % KEY_RANGE)) or 0)
+    within.append(total)
+
+    def band(share: float) -> str:
+        return next(WAIT_BANDS[i] for i, n in enumerate(within) if n >= share * total)
+
+    return band(0.5), band(0.9)
+
+
 def request_outcomes(requests: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure) -> dict:
     """Footage requests sent in the whole UK weeks holding ``first`` to ``last``: how many, by
     status, the response rate (answered of those not withdrawn), time from request to footage
-    (median and 90th percentile, days, to 0.1; shown only when at least K requests provided
-    footage), the share where footage was judged useful, and requests sent after the footage was
+    (the bands, ``WAIT_BANDS``, of its median and 90th percentile, from published counts:
+    ``wait_bands``; shown only when at least K requests provided footage), the share where footage was judged useful, and requests sent after the footage was
     likely overwritten. Counts are differences of weekly fixed-calendar series (request keys);
     rates from published counts, hidden when either side is.
 
@@ -801,16 +838,16 @@ def request_outcomes(requests: pd.DataFrame, first: dt.date, last: dt.date, laye
     days = _sent_days(requests)
     inside = (days >= day_number(monday)) & (days <= day_number(sunday))
     provided = requests[inside & (requests["status"].astype(object) == "footage_provided").to_numpy()]
-    waits = (provided["status_changed_at"] - provided["sent_at"]).dt.total_seconds() / 86_400
-    timed = len(provided) >= layer.k and not layer.withhold_all
+    waits = ((provided["status_changed_at"] - provided["sent_at"]).dt.total_seconds() / 86_400).to_numpy()
+    median, p90 = wait_bands(waits, provided["record_key"].to_numpy(dtype="int64"), layer)
     value = lambda name: ranges[name].value  # noqa: E731
     return {
         "from": monday, "to": sunday,
         "requests": ranges["requests"],
         "by_status": {s: ranges[f"status:{s}"] for s in OUTCOMES},
         "response_rate": Disclosure.share(value("answered"), value("closed")),
-        "median_days_to_footage": round(float(waits.median()), 1) if timed else None,
-        "p90_days_to_footage": round(float(waits.quantile(0.9)), 1) if timed else None,
+        "median_days_to_footage": median,
+        "p90_days_to_footage": p90,
         "useful_share": Disclosure.share(value("useful"), value("judged")),
         "too_late": ranges["too_late"],
     }

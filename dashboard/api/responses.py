@@ -5,20 +5,18 @@ page's do. The same domain code as the page (``footage.responses``), so the same
 """
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from dashboard.api import blueprint
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint
 from dashboard.api.schemas import AnswerIn, ResponseCamera, ResponseFile, ResponseOut
 from dashboard.footage import links, responses
+from dashboard.footage.uploads import Uploads, drop_files
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.runtime_access import runtime
 
-UK = ZoneInfo("Europe/London")
 DEAD = ((404, "The link does not open a request"),
         (410, "The link has expired, or the request was already answered with it"))
-STATUS = {"unknown": 404, "expired": 410, "answered": 410}
+STATUS = {"unknown": 404, "expired": 410, "answered": 410, "withdrawn": 410, "closed": 410}
 
 
 def _out(shown: responses.ResponseView) -> ResponseOut:
@@ -57,13 +55,16 @@ def answer_response(token: str, body: AnswerIn):
         "clock_direction": direction, "clock_minutes": "" if body.clock_minutes is None else str(body.clock_minutes),
         "clock_seconds": "" if body.clock_seconds is None else str(body.clock_seconds),
         "copy_made_myself": "yes" if body.copy_made_by_owner else "",
-        "copy_made_at": body.copy_made_at.astimezone(UK).strftime("%Y-%m-%dT%H:%M") if body.copy_made_at else "",
+        "copy_made_at": body.copy_made_at or "",  # aware: kept as given (no round trip through UK wall time)
         "signed_name": body.signed_name or "", "owner_note": body.note or "",
     }
     try:
-        with transaction(runtime().sessions) as s:
-            done = responses.submit(s, token, utcnow(), body.answer, form)
-            return _out(responses.view(done))
+        rt = runtime()
+        with transaction(rt.sessions) as s:
+            done, let_go = responses.submit(s, token, utcnow(), body.answer, form)
+            out = _out(responses.view(done))
+        drop_files(Uploads.from_settings(rt.sessions, rt.settings), let_go)
+        return out
     except links.LinkError as exc:
         raise _dead(exc) from None
     except responses.StatementError as exc:

@@ -432,9 +432,10 @@ class RequestMetrics(BaseModel):
     requests: int | None = Field(description=f"requests sent in the weeks: {DIFFERENCE} (weekly totals)")
     by_status: dict[str, int | None] = Field(description=f"by current status, each {DIFFERENCE}")
     response_rate: float | None = Field(description="from published counts; null when either is not shown")
-    median_days_to_footage: float | None = Field(description="to 0.1 day; null unless at least k requests provided "
-                                                             "footage")
-    p90_days_to_footage: float | None = Field(description="to 0.1 day; null unless at least k provided footage")
+    median_days_to_footage: str | None = Field(description="the band the median time from request to footage falls "
+                                                           "in (e.g. '3 to 5 days'), from published counts; null "
+                                                           "unless at least k requests provided footage")
+    p90_days_to_footage: str | None = Field(description="the band of the 90th percentile, as the median's")
     useful_share: float | None = Field(description="from published counts; null when either is not shown")
     too_late: int | None = Field(description=f"sent after the footage was likely overwritten: {DIFFERENCE}")
     weekly: list[RequestWeek]

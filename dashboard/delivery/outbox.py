@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.delivery import messages, notify, smtp
 from dashboard.footage import links
 from dashboard.registry.channels import is_mobile
+from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, FootageRequest, FootageResponse, OutboxMessage, Registrant, utcnow
 from dashboard.security import audit
 
@@ -239,6 +240,18 @@ class Sender:
         message is no longer ours."""
         renewed = dataclasses.replace(taken, lease=self.clock() + dt.timedelta(seconds=self.lease_s))
         with self.sessions() as s:
+            # Still someone to send to? The owner may have withdrawn (or answered) while the body was
+            # on its way to the relay: then the terminator is never sent and the relay discards it; the
+            # message is cancelled when it is next taken. The check and the hand-over are one unit:
+            # SQLite's write lock now; on PostgreSQL a share lock on the owner's row (erasure waits).
+            hold_write_lock(s)
+            owner = s.execute(sa.select(Registrant.status, _R.c.answered_at)
+                              .join(_R, _R.c.registrant_id == Registrant.id)
+                              .where(_R.c.id == prepared.response_id)
+                              .with_for_update(read=True, of=Registrant)).first()
+            if owner is None or owner.status != "active" or owner.answered_at is not None:
+                s.rollback()
+                return None
             won = s.execute(_T.update().where(self._own(taken))
                             .values(state=new_state, claimed_until=renewed.lease)).rowcount
             if won != 1:
@@ -249,6 +262,14 @@ class Sender:
                           .values(token_hash=prepared.token_hash, link_expires_at=prepared.link_expires_at))
             s.commit()
             return renewed
+
+    def _nobody_to_tell(self, response_id: int) -> str | None:
+        with self.sessions() as s:
+            row = s.execute(sa.select(Registrant.status, _R.c.answered_at).join(_R, _R.c.registrant_id == Registrant.id)
+                            .where(_R.c.id == response_id)).first()
+        if row is None or row.status != "active":
+            return "the owner withdrew their registration"
+        return "the owner had already answered" if row.answered_at is not None else None
 
     def _send_email(self, taken: Claim, prepared: Prepared) -> str:
         email = (messages.request_email if prepared.kind == "request" else messages.preservation_email)(prepared.facts)
@@ -264,6 +285,9 @@ class Sender:
             reply = smtp.send_two_phase(self.settings.smtp_url, self.settings.mail_from, prepared.address, email,
                                         before_terminator)
         except smtp.Abandoned:
+            why = self._nobody_to_tell(prepared.response_id)
+            if why is not None:  # the owner withdrew or answered meanwhile: the relay discarded the message
+                return self._finish(taken, "cancelled", error=why, action="message_cancelled")
             return "abandoned"
         except smtp.SendError as exc:
             return self._failed(held["claim"], exc, "handed_over" if exc.after_handover else "sending")

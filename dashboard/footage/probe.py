@@ -33,6 +33,7 @@ import datetime as dt
 import io
 import os
 import stat
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -178,6 +179,7 @@ def probe(path: Path | str, *, max_unpacked_bytes: int) -> Media:
                                  "name). Send the video or photo files themselves.")
     image = image_kind(head)
     if image:
+        _refuse_hidden_archive(path)
         return _image(path, image)
     archive = archive_kind(head)
     if archive == "ZIP":
@@ -185,7 +187,27 @@ def probe(path: Path | str, *, max_unpacked_bytes: int) -> Media:
     if archive:
         raise Refused("archive_kind", f"This is a {archive} archive. Only ZIP archives (as DVRs export) can be "
                                       "accepted: send the video files themselves, or a ZIP of them.")
+    _refuse_hidden_archive(path)
     return _video(path, size, head)
+
+
+def _escapes(member: str) -> bool:
+    """A ZIP member's name that would land outside the folder it is unpacked in (zip-slip):
+    absolute (/..., \\...), a drive (C:), or a '..' part, with either slash."""
+    name = member.replace("\\", "/")
+    return name.startswith("/") or bool(re.match(r"^[A-Za-z]:", name)) or ".." in name.split("/")
+
+
+def _refuse_hidden_archive(path: Path) -> None:
+    """A picture or video that is also a ZIP (a polyglot: an archive appended to an image) is refused:
+    what it carries would pass no archive check, and a program could travel inside it."""
+    try:
+        hidden = zipfile.is_zipfile(path)
+    except OSError:
+        hidden = False
+    if hidden:
+        raise Refused("hidden_archive", "This picture or video has an archive hidden inside it, so it cannot be "
+                                        "accepted. Send the picture or video as your camera saved it.")
 
 
 def _image(path: Path, kind: str) -> Media:
@@ -410,6 +432,10 @@ def _zip(path: Path, size: int, max_unpacked_bytes: int) -> Media:
         spans = []
         footage = images = 0
         for m in files:
+            if _escapes(m.filename):
+                raise Refused("archive_paths", f"'{m.filename[:60]}' in this archive would be unpacked outside its "
+                                               "folder (an absolute path, a drive or '..'), so the archive cannot be "
+                                               "accepted. Export it again from the recorder.")
             name = PurePosixPath(m.filename.replace("\\", "/")).name or m.filename
             if m.file_size > (1 << 20) and m.file_size > ZIP_MAX_RATIO * max(m.compress_size, 1):
                 raise Refused("zip_bomb", f"'{name[:60]}' in this archive unpacks to far more than its own size "

@@ -179,7 +179,10 @@ def _whole(value: object, lo: int, hi: int) -> int | None:
 
 
 def _local_time(value: object) -> dt.datetime | None:
-    """A ``datetime-local`` form value (UK local time, 'YYYY-MM-DDTHH:MM') as aware UTC."""
+    """A ``datetime-local`` form value (UK local time, 'YYYY-MM-DDTHH:MM') as aware UTC; an aware
+    datetime (the API's, which says its own offset) as it is."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc) if value.tzinfo else None
     text = str(value or "").strip()
     try:
         naive = dt.datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
@@ -248,14 +251,17 @@ def parse_statement(form: dict, response: FootageResponse, now: dt.datetime) -> 
             "signed_name": name, "owner_note": note}
 
 
-def submit(session: Session, token: object, now: dt.datetime, answer: object, form: dict) -> FootageResponse:
+def submit(session: Session, token: object, now: dt.datetime, answer: object, form: dict
+           ) -> tuple[FootageResponse, list[tuple[str, str | None]]]:
     """Record the owner's ``answer`` ('footage', 'nothing' or 'declined') for the response ``token``
     opens, at ``now``; the link is spent. LinkError for a link that is dead or already used;
     StatementError (nothing written) for a footage answer without stored files, with uploads still
-    running, or with statement problems.
+    running, or with statement problems. Returns the response and the files an answer other than
+    footage let go of (``(upload_key, sha256)``: marked removed; their bytes are the caller's to drop).
     """
-    hold_write_lock(session)  # one answer per link, even when two tabs submit at once
+    hold_write_lock(session)  # one answer per link, even when two tabs submit at once (SQLite)
     response = links.resolve(session, token, now, for_update=True)
+    hold_write_lock(session, f"footage-response-{response.id}")  # and against removing a file (PostgreSQL)
     if answer not in ANSWERS:
         raise StatementError({"answer": "Choose one of the three answers."})
     statement: dict = {"clock_offset_s": None, "copy_made_by_owner": None, "copy_made_at": None,
@@ -292,13 +298,23 @@ def submit(session: Session, token: object, now: dt.datetime, answer: object, fo
                                                       by_user_id=None, note="Answered by the owner"))
             moved.append(request.id)
     stored = [f for f in response.files if f.state == "stored"] if answer == "footage" else []
+    # An owner who says no keeps nothing here: files they had uploaded are let go of (the caller
+    # deletes their bytes once this is committed: ``uploads.drop_files(uploads, let_go)``).
+    let_go: list[tuple[str, str | None]] = []
+    if answer != "footage":
+        for f in response.files:
+            if f.state in ("stored", "uploading"):
+                let_go.append((f.upload_key, f.sha256 if f.state == "stored" else None))
+                f.state = "removed"
+                audit.record(session, PUBLIC, "footage_removed", case_ref=response.case_ref, at=now,
+                             detail={"response": response.public_id, "sha256": f.sha256, "why": f"answered {answer}"})
     session.flush()
     audit.record(session, PUBLIC, "response_answered", case_ref=response.case_ref, at=now,
                  subject_ids=[r.camera_id for r in response.requests],
                  detail={"response": response.public_id, "answer": answer, "request_ids": moved,
                          "files": [{"sha256": f.sha256, "bytes": f.declared_size} for f in stored],
                          "clock_offset_s": response.clock_offset_s})
-    return response
+    return response, let_go
 
 
 def stored_files(session: Session, response: FootageResponse) -> list[EvidenceFile]:

@@ -51,7 +51,7 @@ PUBLIC = audit.Actor(None, "public", None)  # the owner: not a user of the syste
 MAX_NAME = 255
 MAX_CAPTION = 300
 COUNTED_STATES = ("uploading", "stored")  # refused and removed files do not count towards the limits
-LINK_STATUS = {"unknown": 404, "expired": 410, "answered": 410}
+LINK_STATUS = {"unknown": 404, "expired": 410, "answered": 410, "withdrawn": 410, "closed": 410}
 
 
 class UploadError(Exception):
@@ -113,21 +113,35 @@ def _size(n: int) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+_IPV4_IN_NAME = re.compile(r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d])")
+
+
 def clean_name(raw: object) -> str:
     """The file's name as the owner's device gave it, made safe to keep and show: no folders, no
     control or invisible characters, at most 255 characters (its extension kept).
 
     >>> clean_name("C:\\\\Users\\\\ann\\\\Videos\\\\front door.MP4")
     'front door.MP4'
-    >>> clean_name("../../etc/passwd\\x00.mp4")
-    'passwd.mp4'
+    >>> clean_name("../../etc/hosts\\x00.mp4")
+    'hosts.mp4'
     >>> clean_name("   ")
     'file'
+    >>> clean_name("192.168.1.64_01_20261130211405.mp4")
+    'x.x.x.x_01_20261130211405.mp4'
+    >>> clean_name("admin password=Pa55word.jpg")
+    'file.jpg'
     """
     text = unicodedata.normalize("NFC", str(raw or ""))
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
     text = re.split(r"[\\/]", text)[-1]
     text = " ".join(text.split()).strip(" .") or "file"
+    # Promise 1: recorders name exports after their network address ('192.168.1.64_01_2026...'), and a
+    # name can hold a login: addresses are blotted out, and a name still holding a link or a login
+    # is replaced by 'file' (its extension kept). The file itself is not refused for its name.
+    text = _IPV4_IN_NAME.sub("x.x.x.x", text)
+    if free_text.problem(text) is not None:
+        stem, dot, ext = text.rpartition(".")
+        text = "file" + ("." + ext if dot and ext.isalnum() and len(ext) <= 16 else "")
     if len(text) > MAX_NAME:
         stem, dot, ext = text.rpartition(".")
         text = (stem[: MAX_NAME - len(ext) - 1] + "." + ext) if dot and len(ext) <= 16 else text[:MAX_NAME]
@@ -441,10 +455,13 @@ class Uploads:
         with transaction(self.sessions) as s:
             response = self._open(s, token, now)
             f = self._file(s, response, key)
-            file_id, upload_key = f.id, f.upload_key
+            file_id, upload_key, response_id = f.id, f.upload_key, response.id
         try:
             with self.store.locked(upload_key), self.store.content_lock():
                 with transaction(self.sessions) as s:
+                    # One writer at a time with the owner's answer (responses.submit takes the same lock),
+                    # so a file listed in a sent answer is never removed after it.
+                    hold_write_lock(s, response_lock_key(response_id))
                     response = self._open(s, token, now)
                     f = s.get(EvidenceFile, file_id)
                     if f.state == "removed":
@@ -462,6 +479,29 @@ class Uploads:
                 HASHERS.drop(upload_key)
         except Busy as exc:
             raise UploadError(423, exc.kind, exc.message) from None
+
+
+def response_lock_key(response_id: int) -> str:
+    """The advisory lock (PostgreSQL) that answers and removals of one response's files share."""
+    return f"footage-response-{response_id}"
+
+
+def drop_files(uploads: Uploads, files: list[tuple[str, str | None]]) -> None:
+    """After an answer other than footage was committed: the bytes of the files it let go of
+    (``(upload_key, sha256)``, already marked removed), unless another stored file has them."""
+    for key, sha in files:
+        try:
+            with uploads.store.locked(key), uploads.store.content_lock():
+                if sha:
+                    with uploads.sessions() as s:
+                        shared = s.scalar(sa.select(sa.func.count()).where(EvidenceFile.sha256 == sha,
+                                                                            EvidenceFile.state == "stored"))
+                    if not shared:
+                        uploads.store.delete_content(sha)
+                uploads.store.discard(key)
+                HASHERS.drop(key)
+        except Busy:
+            continue  # still being written to: its part file goes with the nightly sweep of unfinished uploads
 
 
 ABANDONED = ("Not finished before the link closed (the answer was sent, or the link expired): the part received "

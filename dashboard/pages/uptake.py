@@ -224,8 +224,8 @@ def _requests(reqs: pd.DataFrame, first: dt.date, last: dt.date):
         return html.Div([html.P(f"{why}: outcomes are not shown.", className="text-secondary"), weeks])
     names = dict(zip(rt.reference.districts["code"], rt.reference.districts["name"]))
     status_rows = [[REQUEST_STATUSES[s], c.text(k)] for s, c in summary["by_status"].items()]
-    timing = (f"time from request to footage: median {summary['median_days_to_footage']:.1f} days, 90th percentile "
-              f"{summary['p90_days_to_footage']:.1f} days" if summary["median_days_to_footage"] is not None else
+    timing = (f"time from request to footage: median {summary['median_days_to_footage']}, 90th percentile "
+              f"{summary['p90_days_to_footage']}" if summary["median_days_to_footage"] is not None else
               f"time from request to footage: not shown (fewer than {k} requests provided footage)")
     facts = [f"{total.text(k)} requests; {_pct(summary['response_rate'])} answered (of those not withdrawn)", timing,
              f"footage useful in {_pct(summary['useful_share'])} of the requests where it was judged",

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 from flask_wtf.csrf import generate_csrf
 
 from dashboard.footage import links, responses
+from dashboard.footage.uploads import Uploads, drop_files
 from dashboard.public.views import EXPIRED, _csrf_ok, _own
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageResponse, utcnow
@@ -18,7 +19,7 @@ from dashboard.security import audit
 from dashboard.runtime_access import runtime
 
 blueprint = Blueprint("respond", __name__)
-DEAD_STATUS = {"unknown": 404, "expired": 410, "answered": 410}
+DEAD_STATUS = {"unknown": 404, "expired": 410, "answered": 410, "withdrawn": 410, "closed": 410}
 
 
 @blueprint.context_processor
@@ -70,13 +71,14 @@ def respond_submit(token: str):
             return _page(token, shown, errors={"form": EXPIRED}, form=form, status=400)
     try:
         with transaction(rt.sessions) as s:
-            responses.submit(s, token, utcnow(), form.get("answer"), form)
+            _, let_go = responses.submit(s, token, utcnow(), form.get("answer"), form)
     except links.LinkError as exc:
         return _dead(exc)
     except responses.StatementError as exc:
         with rt.sessions() as s:
             shown = responses.view(links.resolve(s, token, utcnow(), answered_ok=True))
             return _page(token, shown, errors=exc.errors, form=form)
+    drop_files(Uploads.from_settings(rt.sessions, rt.settings), let_go)
     return redirect(f"/respond/{token}?done=1", code=303)
 
 

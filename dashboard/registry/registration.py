@@ -39,7 +39,7 @@ from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
 from dashboard.registry import free_text, public_ids
 from dashboard.registry.database import hold_write_lock
-from dashboard.registry.models import Camera, Registrant, Site, utcnow
+from dashboard.registry.models import Camera, FootageResponse, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.security import audit
@@ -451,6 +451,11 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
     # Cameras switched off earlier by the owner lose their description with the rest.
     session.execute(sa.update(camera).where(camera.c.site_id.in_(sites))
                     .values(**dict.fromkeys(ERASED_CAMERA_FIELDS), updated_at=changed))
+    # Their answers to footage requests keep no name, note or working link (the statement's facts
+    # stay with any footage given: the clock difference and when the copy was made, nobody's name).
+    session.execute(sa.update(FootageResponse.__table__)
+                    .where(id_in(session, FootageResponse.__table__.c.registrant_id, done))
+                    .values(signed_name=None, owner_note=None, token_hash=None))
     session.expire_all()
     return Erased(tuple(done), int(cameras))
 
