@@ -414,3 +414,13 @@ def test_request_outcomes_by_hand_from_published_counts():
     withheld = uptake.request_outcomes(reqs, D(2026, 7, 6), D(2026, 7, 12), WITHHOLD)
     assert withheld["requests"].value is None and withheld["median_days_to_footage"] is None
     assert all(v.value is None for v in withheld["by_status"].values())
+
+
+def test_time_to_footage_bands_come_from_cumulative_counts_worked_by_hand():
+    exact = Disclosure(PTable.build(8, 0, 0.0))  # no adjustment, so the bands can be worked by hand
+    # 10 within half a day, 10 after 4 days, 5 after 20: within 1 day 10 (of 25: under half), within 5
+    # days 20 (at least 12.5: the median's band "3 to 5 days"), within 14 days 20 (under 22.5), within
+    # 30 days 25: the 90th percentile's band "14 to 30 days".
+    waits = np.array([0.5] * 10 + [4.0] * 10 + [20.0] * 5)
+    assert uptake.wait_bands(waits, np.zeros(25, dtype="int64"), exact) == ("3 to 5 days", "14 to 30 days")
+    assert uptake.wait_bands(waits[:7], np.zeros(7, dtype="int64"), exact) == (None, None)  # fewer than K
