@@ -22,7 +22,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -102,8 +101,8 @@ def build_log(engine, rows: int, postcodes, seed: int = 2026, end: dt.datetime |
             values = {"occurred_at": at, "user_id": uid, "username": name, "role": role, "action": action,
                       "case_ref": case, "reason": reason,
                       "subject_ids": json.dumps([str(s) for s in subjects]) if subjects is not None else None,
-                      "detail": audit._canonical(detail) if detail is not None else None, "prev_hash": prev}
-            values["row_hash"] = prev = audit.row_digest(prev, audit._fields(SimpleNamespace(**values)))
+                      "detail": audit.canonical_json(detail) if detail is not None else None, "prev_hash": prev}
+            values["row_hash"] = prev = audit.row_digest(prev, audit._fields(values))
             batch.append(values)
             if len(batch) == 10_000:
                 conn.execute(sa.insert(table), batch)
