@@ -128,6 +128,17 @@ class Prepared:
     created_at: dt.datetime
 
 
+def _nobody_to_tell(s: Session, response_id: int, *, lock: bool = False) -> str | None:
+    """Why the response's owner is no longer to be sent anything (withdrawn, or answered), or None.
+    ``lock``: hold a share lock on the owner's row (PostgreSQL) until the transaction ends."""
+    query = (sa.select(Registrant.status, _R.c.answered_at).join(_R, _R.c.registrant_id == Registrant.id)
+             .where(_R.c.id == response_id))
+    row = s.execute(query.with_for_update(read=True, of=Registrant) if lock else query).first()
+    if row is None or row.status != "active":
+        return "the owner withdrew their registration"
+    return "the owner had already answered" if row.answered_at is not None else None
+
+
 class Sender:
     """Sends due messages with the configured services (``settings``: SMTP_URL, Notify)."""
 
@@ -245,11 +256,7 @@ class Sender:
             # message is cancelled when it is next taken. The check and the hand-over are one unit:
             # SQLite's write lock now; on PostgreSQL a share lock on the owner's row (erasure waits).
             hold_write_lock(s)
-            owner = s.execute(sa.select(Registrant.status, _R.c.answered_at)
-                              .join(_R, _R.c.registrant_id == Registrant.id)
-                              .where(_R.c.id == prepared.response_id)
-                              .with_for_update(read=True, of=Registrant)).first()
-            if owner is None or owner.status != "active" or owner.answered_at is not None:
+            if _nobody_to_tell(s, prepared.response_id, lock=True) is not None:
                 s.rollback()
                 return None
             won = s.execute(_T.update().where(self._own(taken))
@@ -262,14 +269,6 @@ class Sender:
                           .values(token_hash=prepared.token_hash, link_expires_at=prepared.link_expires_at))
             s.commit()
             return renewed
-
-    def _nobody_to_tell(self, response_id: int) -> str | None:
-        with self.sessions() as s:
-            row = s.execute(sa.select(Registrant.status, _R.c.answered_at).join(_R, _R.c.registrant_id == Registrant.id)
-                            .where(_R.c.id == response_id)).first()
-        if row is None or row.status != "active":
-            return "the owner withdrew their registration"
-        return "the owner had already answered" if row.answered_at is not None else None
 
     def _send_email(self, taken: Claim, prepared: Prepared) -> str:
         email = (messages.request_email if prepared.kind == "request" else messages.preservation_email)(prepared.facts)
@@ -285,7 +284,8 @@ class Sender:
             reply = smtp.send_two_phase(self.settings.smtp_url, self.settings.mail_from, prepared.address, email,
                                         before_terminator)
         except smtp.Abandoned:
-            why = self._nobody_to_tell(prepared.response_id)
+            with self.sessions() as s:
+                why = _nobody_to_tell(s, prepared.response_id)
             if why is not None:  # the owner withdrew or answered meanwhile: the relay discarded the message
                 return self._finish(taken, "cancelled", error=why, action="message_cancelled")
             return "abandoned"

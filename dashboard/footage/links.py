@@ -46,6 +46,13 @@ def issue(response: FootageResponse, now: dt.datetime, days: int) -> str:
     return token
 
 
+OPEN_STATUSES = ("sent", "no_response")  # a request the owner may still answer
+
+
+def has_open_request(response: FootageResponse) -> bool:
+    return any(r.status in OPEN_STATUSES for r in response.requests)
+
+
 def well_formed(token: object) -> bool:
     return isinstance(token, str) and bool(_TOKEN.match(token))
 
@@ -82,7 +89,7 @@ def resolve(session: Session, token: object, now: dt.datetime, *, answered_ok: b
     if expired:
         raise LinkError("expired", "This link has expired. If you still have footage, contact the officer "
                                    "in charge quoting " + response.public_id + ".", response)
-    if response.requests and not any(r.status in ("sent", "no_response") for r in response.requests):
+    if response.requests and not has_open_request(response):
         raise LinkError("closed", "This request is no longer needed: the officer has closed it. Thank you for "
                                   "looking; there is nothing more to do.", response)
     return response

@@ -16,20 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from dashboard.delivery import messages
-from dashboard.footage import links
+from dashboard.footage import links, wording
 from dashboard.registry import free_text
 from dashboard.registry.casework import REQUEST_TRANSITIONS
 from dashboard.registry.database import hold_write_lock
-from dashboard.registry.models import EvidenceFile, FootageRequestEvent, FootageResponse
+from dashboard.registry.models import FootageRequestEvent, FootageResponse
 from dashboard.registry.registration import PUBLIC
 from dashboard.security import audit
 
-UK = ZoneInfo("Europe/London")
+UK = wording.UK
 ANSWERS = {"footage": "I have footage", "nothing": "Nothing was recorded", "declined": "I'd rather not"}
 REQUEST_STATUS_FOR = {"footage": "footage_provided", "nothing": "no_relevant_footage", "declined": "declined"}
 CLOCK_DIRECTIONS = {"right": "It shows the right time", "fast": "It is fast (ahead of the real time)",
@@ -91,15 +89,15 @@ class ResponseView:
         return [f for f in self.files if f.state == "stored"]
 
 
-uk_time = messages.uk_datetime  # 'Tuesday 1 December 2026, 21:30' (UK time), as in the messages
-window_text = messages.uk_window  # 'Tuesday 1 December 2026, 21:30 to 22:15'
+uk_time = wording.uk_datetime  # 'Tuesday 1 December 2026, 21:30' (UK time), as in the messages
+window_text = wording.uk_window  # 'Tuesday 1 December 2026, 21:30 to 22:15'
 
 
 def camera_label(camera) -> str:
     """'Doorbell camera (outdoor, facing east)', as the messages name it (never where it is)."""
     if camera is None or camera.kind is None:
         return "A camera that is no longer registered"
-    words = messages.camera_words(messages.OwnerCamera(camera.kind, camera.placement, camera.direction_deg))
+    words = wording.camera_words(wording.OwnerCamera(camera.kind, camera.placement, camera.direction_deg))
     return words[0].upper() + words[1:]
 
 
@@ -134,7 +132,7 @@ def view(response: FootageResponse) -> ResponseView:
 
 def answerable(response: FootageResponse) -> bool:
     """Still waiting for the owner: not answered, and some request in it still open."""
-    return response.answered_at is None and any(r.status in ("sent", "no_response") for r in response.requests)
+    return response.answered_at is None and links.has_open_request(response)
 
 
 def state_text(response: FootageResponse, now: dt.datetime) -> str:
@@ -315,7 +313,3 @@ def submit(session: Session, token: object, now: dt.datetime, answer: object, fo
                          "files": [{"sha256": f.sha256, "bytes": f.declared_size} for f in stored],
                          "clock_offset_s": response.clock_offset_s})
     return response, let_go
-
-
-def stored_files(session: Session, response: FootageResponse) -> list[EvidenceFile]:
-    return [f for f in response.files if f.state == "stored"]
