@@ -90,6 +90,12 @@ class Settings:
     notify_request_template: str | None = None
     notify_preservation_template: str | None = None
     outbox_worker: bool = True
+    # Evidence triage and hand-off (issue 17): the exhibit reference format, how long declined files
+    # and the files of closed cases are kept, and how long a playback or download link lasts.
+    exhibit_ref_format: str = "{initials}/{n}"
+    evidence_declined_days: int = 30
+    evidence_closed_case_days: int = 90
+    evidence_link_minutes: int = 15
     extra: dict = field(default_factory=dict)
 
     @property
@@ -165,6 +171,29 @@ def default_web_workers() -> int:
     """One web worker process per CPU core (up to 8): the Python in each request runs on one core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 8))
+
+
+EXHIBIT_FIELDS = frozenset({"initials", "case", "n"})
+
+
+def _exhibit_ref_format(env: dict) -> str:
+    """EXHIBIT_REF_FORMAT: how an accepted file's exhibit reference is made, from ``{initials}`` (of the
+    officer who accepts it), ``{case}`` (the case reference) and ``{n}`` (the next free number in the
+    case; ``{n:03d}`` pads it); ``{n}`` is required so that references never repeat."""
+    import string
+
+    raw = (env.get("EXHIBIT_REF_FORMAT") or "").strip() or Settings.exhibit_ref_format
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(raw) if name is not None}
+        if not fields <= EXHIBIT_FIELDS or "n" not in fields:
+            raise ValueError
+        example = raw.format(initials="JO", case="CR-2026-004512", n=7)
+    except (ValueError, IndexError, KeyError):
+        raise ConfigError(f"EXHIBIT_REF_FORMAT={raw!r} is not usable; write it from {{initials}}, {{case}} and "
+                          "{n} (required), e.g. {initials}/{n}.") from None
+    if not 1 <= len(example) <= 30:
+        raise ConfigError(f"EXHIBIT_REF_FORMAT={raw!r} makes references like {example!r}; keep them to 30 characters.")
+    return raw
 
 
 def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
@@ -428,5 +457,9 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         upload_max_total_bytes=_int(env, "UPLOAD_MAX_TOTAL_MB", 10240, 1, 10**7) * 2**20,
         upload_rate_limit=_rate_limit(env, "UPLOAD_RATE_LIMIT", Settings.upload_rate_limit),
         outbox_worker=_bool(env, "OUTBOX_WORKER", True),
+        exhibit_ref_format=_exhibit_ref_format(env),
+        evidence_declined_days=_int(env, "EVIDENCE_DECLINED_DAYS", Settings.evidence_declined_days, 1, 3650),
+        evidence_closed_case_days=_int(env, "EVIDENCE_CLOSED_CASE_DAYS", Settings.evidence_closed_case_days, 1, 3650),
+        evidence_link_minutes=_int(env, "EVIDENCE_LINK_MINUTES", Settings.evidence_link_minutes, 1, 24 * 60),
         **_notify(env),
     )

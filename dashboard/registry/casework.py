@@ -42,8 +42,8 @@ from dashboard.registry import free_text, public_ids
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
 from dashboard.registry.channels import Channels, DeliverySummary, choose, no_channel_reason
 from dashboard.registry.database import hold_write_lock
-from dashboard.registry.models import (AuditEvent, Camera, EvidenceFile, FootageRequest, FootageRequestEvent,
-                                       FootageResponse, OutboxMessage, Registrant, Site, User)
+from dashboard.registry.models import (AuditEvent, Camera, CaseFile, EvidenceFile, FootageRequest,
+                                       FootageRequestEvent, FootageResponse, OutboxMessage, Registrant, Site, User)
 from dashboard.registry.search_reasons import reason_problem
 from dashboard.registry.vocab import REQUEST_STATUSES
 from dashboard.security import audit
@@ -497,6 +497,7 @@ def create_requests(
     _lock_case(session, case)
     retention = _require_on_register(session, ids)
     _refuse_repeats(session, case, ids)
+    ensure_case_file(session, case, user.id)
 
     requests = []
     for camera_id, public_id in zip(ids, public_ids.fresh_ids(session, FootageRequest, len(ids))):
@@ -528,6 +529,21 @@ def create_requests(
     batch = RequestBatch(requests)
     batch.delivery = summary
     return batch
+
+
+def ensure_case_file(session: Session, case_ref: str, officer_id: int) -> CaseFile:
+    """The officer's case file for ``case_ref`` (issue 17: its team, open or closed), made with their
+    first request in it (in the caller's unit of work, which holds the case's lock)."""
+    found = session.scalars(sa.select(CaseFile).where(CaseFile.case_ref == case_ref,
+                                                      CaseFile.officer_id == officer_id)).first()
+    if found is None:
+        found = CaseFile(case_ref=case_ref, officer_id=officer_id, public_id=public_ids.new_case_file_id())
+        while session.scalar(sa.select(sa.func.count()).select_from(CaseFile)
+                             .where(CaseFile.public_id == found.public_id)):
+            found.public_id = public_ids.new_case_file_id()  # a clash: about one in 10^11 per case
+        session.add(found)
+        session.flush()
+    return found
 
 
 class RequestBatch(list):

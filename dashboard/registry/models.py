@@ -17,7 +17,8 @@ from sqlalchemy.types import TypeDecorator
 
 from dashboard.analytics.disclosure import new_record_key
 from dashboard.registry.public_ids import MAX_CHARS as PUBLIC_ID_CHARS
-from dashboard.registry.public_ids import new_camera_id, new_request_id, new_response_id
+from dashboard.registry.public_ids import (new_camera_id, new_case_file_id, new_evidence_id, new_request_id,
+                                          new_response_id)
 
 
 class UTCDateTime(TypeDecorator):
@@ -345,12 +346,21 @@ class EvidenceFile(Base):
 
     ``state``: 'uploading' (bytes arriving; ``received_bytes`` so far, in a temporary file),
     'stored' (complete, probed, hashed, renamed into the content-addressed store), 'refused' (not
-    kept: ``refusal`` says why), 'removed' (withdrawn by the owner before submitting).
+    kept: ``refusal`` says why), 'removed' (withdrawn by the owner before submitting), 'deleted'
+    (its content deleted under the evidence retention rules at ``deleted_at``: the row keeps the
+    hash and size, never the content, the caption or the file's name).
+
+    The officer's triage (issue 17): ``triage`` 'accepted' (an exhibit: ``exhibit_ref``) or
+    'declined' (``decline_reason``, a key of ``vocab.DECLINE_REASONS``, and an optional note), by
+    ``triaged_by_id`` at ``triaged_at``; None while awaiting a decision. ``checked_at`` and
+    ``check_result`` ('ok', 'mismatch', 'missing'): the last integrity check of the stored bytes.
     """
 
     __tablename__ = "evidence_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str | None] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
+                                                  default=new_evidence_id)  # what officers see
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("footage_response.id", ondelete="RESTRICT"), index=True)
     upload_key: Mapped[str] = mapped_column(sa.String(43), unique=True)  # random, the tus upload's URL
     original_name: Mapped[str] = mapped_column(sa.String(255))
@@ -363,16 +373,73 @@ class EvidenceFile(Base):
     media: Mapped[dict | None] = mapped_column(sa.JSON)  # what probing found (footage/probe.py)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    triage: Mapped[str | None] = mapped_column(sa.String(10), index=True)
+    triaged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    triaged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"))
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(20))
+    decline_note: Mapped[str | None] = mapped_column(sa.String(300))
+    exhibit_ref: Mapped[str | None] = mapped_column(sa.String(40))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    check_result: Mapped[str | None] = mapped_column(sa.String(10))
 
     response: Mapped[FootageResponse] = relationship(back_populates="files")
 
     __table_args__ = (
-        sa.CheckConstraint("state IN ('uploading', 'stored', 'refused', 'removed')", name="state"),
+        sa.CheckConstraint("state IN ('uploading', 'stored', 'refused', 'removed', 'deleted')", name="state"),
         sa.CheckConstraint("declared_size > 0 AND received_bytes >= 0 AND received_bytes <= declared_size",
                            name="sizes"),
         sa.CheckConstraint("state != 'stored' OR (sha256 IS NOT NULL AND received_bytes = declared_size)",
                            name="stored_whole"),
+        sa.CheckConstraint("triage IS NULL OR triage IN ('accepted', 'declined')", name="triage"),
+        sa.CheckConstraint("(triage IS NULL) = (triaged_at IS NULL) AND (triage IS NULL OR state IN ('stored', 'deleted'))",
+                           name="triaged"),
+        sa.CheckConstraint("triage IS NULL OR triage != 'accepted' OR exhibit_ref IS NOT NULL", name="exhibit"),
+        sa.CheckConstraint("(decline_reason IS NOT NULL) = (triage IS NOT NULL AND triage = 'declined')",
+                           name="declined_why"),
+        sa.CheckConstraint("(state = 'deleted') = (deleted_at IS NOT NULL)", name="deleted"),
+        sa.CheckConstraint("check_result IS NULL OR check_result IN ('ok', 'mismatch', 'missing')",
+                           name="check_result"),
     )
+
+
+class CaseFile(Base):
+    """One officer's case: a case reference as the officer who made its footage requests works it
+    (two officers using one reference have two case files, and neither sees the other's). Open
+    until the officer closes it (``closed_at``): the evidence retention rules count from then.
+    Its team is the officer and the ``CaseMember`` rows the officer added."""
+
+    __tablename__ = "case_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
+                                           default=new_case_file_id)
+    case_ref: Mapped[str] = mapped_column(sa.String(40))
+    officer_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"))
+
+    members: Mapped[list[CaseMember]] = relationship(back_populates="case_file", order_by="CaseMember.id",
+                                                     cascade="all, delete-orphan")
+
+    __table_args__ = (sa.UniqueConstraint("case_ref", "officer_id", name="uq_case_file_case_officer"),)
+
+
+class CaseMember(Base):
+    """Another officer the case's officer added to the case's team: sees and triages its evidence."""
+
+    __tablename__ = "case_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_file_id: Mapped[int] = mapped_column(sa.ForeignKey("case_file.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
+    added_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case_file: Mapped[CaseFile] = relationship(back_populates="members")
+
+    __table_args__ = (sa.UniqueConstraint("case_file_id", "user_id", name="uq_case_member_case_user"),)
 
 
 class FootageRequestEvent(Base):

@@ -25,12 +25,16 @@ LENGTH = 8
 CAMERA_PREFIX = "CAM-"
 REQUEST_PREFIX = "REQ-"
 RESPONSE_PREFIX = "FTG-"  # an owner's answer to a case's requests: the reference on their receipt
+EVIDENCE_PREFIX = "EVF-"  # a file an owner uploaded (its exhibit reference, once accepted, is separate)
+CASE_FILE_PREFIX = "CSE-"  # one officer's case file (a case reference as that officer works it)
 MAX_CHARS = len(CAMERA_PREFIX) + LENGTH
 ERASED = "erased"
 _CHUNK = 900  # bound parameters per IN (...): under SQLite's old limit of 999
 _CODE = f"[{ALPHABET}]{{{LENGTH}}}"
 CAMERA_PATTERN = f"^{CAMERA_PREFIX}{_CODE}$"
 REQUEST_PATTERN = f"^{REQUEST_PREFIX}{_CODE}$"
+EVIDENCE_PATTERN = f"^{EVIDENCE_PREFIX}{_CODE}$"
+CASE_FILE_PATTERN = f"^{CASE_FILE_PREFIX}{_CODE}$"
 
 
 def _code() -> str:
@@ -48,6 +52,14 @@ def new_request_id() -> str:
 
 def new_response_id() -> str:
     return RESPONSE_PREFIX + _code()
+
+
+def new_evidence_id() -> str:
+    return EVIDENCE_PREFIX + _code()
+
+
+def new_case_file_id() -> str:
+    return CASE_FILE_PREFIX + _code()
 
 
 def random_ids(prefix: str, n: int, taken: Iterable[str] = ()) -> list[str]:

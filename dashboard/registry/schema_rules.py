@@ -35,6 +35,7 @@ ALLOWED = {
     ("login_session", "user_id"),  # a staff member's login session
     ("footage_request_event", "by_user_id"),
     ("audit_event", "user_id"),
+    ("case_member", "user_id"),  # an officer on a case's team
     ("audit_event", "username"),
     ("campaign", "id"),
     ("campaign", "slug"),
@@ -56,7 +57,8 @@ RECORD_KEY_COLUMNS = {
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule
 # (a footage request is made by an officer; that says nothing about any registrant).
-STAFF_TABLES = {"app_user", "api_token", "login_session", "footage_request", "footage_request_event", "audit_event"}
+STAFF_TABLES = {"app_user", "api_token", "login_session", "footage_request", "footage_request_event", "audit_event",
+                "case_file", "case_member"}
 
 
 def _words(name: str) -> set[str]:

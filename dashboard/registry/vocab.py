@@ -54,6 +54,16 @@ REQUEST_STATUSES = {
     "withdrawn": "Withdrawn",
 }
 
+# Why an officer declined an uploaded file (issue 17): a fixed list, so the reasons can be counted.
+DECLINE_REASONS = {
+    "not_relevant": "Does not show anything relevant",
+    "outside_window": "Outside the time asked for",
+    "poor_quality": "Too poor to use",
+    "duplicate": "A copy of another file",
+    "unplayable": "Cannot be played or opened",
+    "other": "Another reason (say which)",
+}
+
 MAX_RETENTION_DAYS = 365
 
 
