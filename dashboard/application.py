@@ -22,6 +22,7 @@ from dashboard.security.access import filter_dependencies, guard
 from dashboard.security.headers import init_headers
 from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
+from dashboard.pages.case_evidence import files as evidence_files
 from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
@@ -61,6 +62,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(coverage_files)
     server.register_blueprint(uptake_files)
     server.register_blueprint(audit_files)
+    server.register_blueprint(evidence_files)  # footage played, downloaded and exported from My cases
     server.register_blueprint(protection_files)
     init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key,
                 upload_limit=rt.settings.upload_rate_limit)

@@ -365,3 +365,18 @@ def suggested_ref(session: Session, actor: audit.Actor, case_public_id: object, 
     """The exhibit reference the next accepted file of the case would get."""
     case = require_case(session, actor, case_public_id, "see the evidence")
     return next_exhibit_ref(session, case, actor.username or "", fmt)
+
+
+def awaiting_by_case(session: Session, case_file_ids: list[int]) -> dict[int, int]:
+    """Files awaiting a decision (stored, in answers the owners sent) per case file id."""
+    if not case_file_ids:
+        return {}
+    rows = session.execute(
+        sa.select(CaseFile.id, sa.func.count(EvidenceFile.id))
+        .join(FootageResponse, sa.and_(FootageResponse.case_ref == CaseFile.case_ref,
+                                       FootageResponse.requested_by_id == CaseFile.officer_id))
+        .join(EvidenceFile, EvidenceFile.response_id == FootageResponse.id)
+        .where(CaseFile.id.in_(case_file_ids), FootageResponse.answer == "footage", EvidenceFile.state == "stored",
+               EvidenceFile.triage.is_(None))
+        .group_by(CaseFile.id)).all()
+    return {int(i): int(n) for i, n in rows}

@@ -11,7 +11,9 @@ from dashboard.api.endpoints import field_errors
 from dashboard.api.schemas import CaseContext, validation_context
 from dashboard.components.search_views import uk_time
 from dashboard.delivery.worker import wake
-from dashboard.pages import Page
+from dashboard.evidence import cases as case_files
+from dashboard.evidence import triage
+from dashboard.pages import Page, case_evidence
 from dashboard.registry import casework, public_ids
 from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
@@ -28,11 +30,16 @@ EXPORT_REASON, EXPORT, EXPORT_MSG, DOWNLOAD = "cases-export-reason", "cases-expo
 TITLE = "cases-title"
 
 CASE_COLUMNS = [
-    {"field": "case_ref", "headerName": "Case"},
-    {"field": "requests", "headerName": "Requests", "type": "numericColumn"},
-    {"field": "open", "headerName": "Awaiting reply", "type": "numericColumn"},
-    {"field": "provided", "headerName": "Footage provided", "type": "numericColumn"},
-    {"field": "last_activity", "headerName": "Last activity"},
+    {"field": "case_ref", "headerName": "Case", "minWidth": 140},
+    {"field": "officer", "headerName": "Case officer", "minWidth": 110,
+     "headerTooltip": "You, or the officer who added you to the case's team"},
+    {"field": "state", "headerName": "State", "minWidth": 80},
+    {"field": "requests", "headerName": "Requests", "type": "numericColumn", "minWidth": 90},
+    {"field": "open", "headerName": "Awaiting reply", "type": "numericColumn", "minWidth": 90},
+    {"field": "provided", "headerName": "Footage provided", "type": "numericColumn", "minWidth": 90},
+    {"field": "to_triage", "headerName": "Files to triage", "type": "numericColumn", "minWidth": 90,
+     "headerTooltip": "Files owners sent that await a decision"},
+    {"field": "last_activity", "headerName": "Last activity", "minWidth": 120},
 ]
 _WRAP = {"wrapText": True, "autoHeight": True}
 REQUEST_COLUMNS = [
@@ -56,10 +63,33 @@ CHANNEL_WORDS = {"email": "email", "text": "text message"}
 
 
 def _case_rows(user_id: int) -> list[dict]:
+    """The user's own cases and those they are on the team of (issue 17), each with its case file's id."""
+    rows = []
     with runtime().sessions() as s:
-        frame = casework.my_cases(s, user_id)
-    return [{"case_ref": r.case_ref, "requests": int(r.requests), "open": int(r.open), "provided": int(r.provided),
-             "last_activity": uk_time(r.last_activity)} for r in frame.itertuples()]
+        seen = case_files.cases_for(s, user_id)
+        waiting = triage.awaiting_by_case(s, [c.case_file_id for c in seen])
+        frames = {}
+        for c in seen:
+            if c.officer_id not in frames:
+                frames[c.officer_id] = {r.case_ref: r for r in casework.my_cases(s, c.officer_id).itertuples()}
+            r = frames[c.officer_id].get(c.case_ref)
+            if r is None:
+                continue
+            rows.append({"case_id": c.public_id, "case_ref": c.case_ref, "officer": "You" if c.own else c.officer,
+                         "state": "Closed" if c.closed_at else "Open", "requests": int(r.requests),
+                         "open": int(r.open), "provided": int(r.provided), "to_triage": waiting.get(c.case_file_id, 0),
+                         "last_activity": uk_time(r.last_activity), "_sort": r.last_activity})
+    rows.sort(key=lambda row: (row["officer"] != "You", -row.pop("_sort").timestamp()))
+    return rows
+
+
+def _case_officer(case_id: str | None, user_id: int) -> tuple[str, int] | None:
+    """(case reference, the case officer's id) of a case the user may see, else None."""
+    if not case_id:
+        return None
+    with runtime().sessions() as s:
+        found = [c for c in case_files.cases_for(s, user_id) if c.public_id == case_id]
+    return (found[0].case_ref, found[0].officer_id) if found else None
 
 
 def delivery_text(p: casework.RequestProgress) -> str:
@@ -134,7 +164,7 @@ def layout(rt, user) -> html.Div:
         html.H1("My cases", className="h3 mb-3"),
         dbc.Card(dbc.CardBody([
             html.H2("Cases with footage requests", className="h5"),
-            _grid(CASES, CASE_COLUMNS, _case_rows(user.id), "case_ref", "No footage requests yet."),
+            _grid(CASES, CASE_COLUMNS, _case_rows(user.id), "case_id", "No footage requests yet."),
         ]), className="mb-3"),
         dbc.Card(dbc.CardBody([
             html.H2("Select a case above", className="h5", id=TITLE),
@@ -165,7 +195,8 @@ def layout(rt, user) -> html.Div:
             ], className="g-2"),
             html.Div(id=EXPORT_MSG, className="mt-2", role="status", **{"aria-live": "polite"}),
             dcc.Download(id=DOWNLOAD),
-        ])),
+        ]), className="mb-3"),
+        case_evidence.layout(rt.settings),
     ])
 
 
@@ -177,10 +208,12 @@ def register_callbacks(app) -> None:
     @app.callback(Output(REQUESTS, "rowData"), Output(TITLE, "children"), Input(CASES, "selectedRows"),
                   prevent_initial_call=True)
     def show_case(selected):
-        case_ref = _selected_case(selected)
-        if not case_ref:
+        found = _case_officer(case_evidence.selected_case_id(selected), current_user.id)
+        if not found:
             return [], "Select a case above"
-        return _request_rows(case_ref, current_user.id), f"Requests in case {case_ref}"
+        case_ref, officer_id = found
+        whose = "" if officer_id == current_user.id else " (the case officer's requests)"
+        return _request_rows(case_ref, officer_id), f"Requests in case {case_ref}{whose}"
 
     @app.callback(
         Output(UPDATE_MSG, "children"), Output(REQUESTS, "rowData", allow_duplicate=True),
@@ -217,8 +250,8 @@ def register_callbacks(app) -> None:
     @app.callback(Output(REQUESTS, "rowData", allow_duplicate=True), Input(REFRESH, "n_intervals"),
                   State(CASES, "selectedRows"), prevent_initial_call=True)
     def refresh(_n, selected):
-        case_ref = _selected_case(selected)
-        return _request_rows(case_ref, current_user.id) if case_ref else no_update
+        found = _case_officer(case_evidence.selected_case_id(selected), current_user.id)
+        return _request_rows(*found) if found else no_update
 
     @app.callback(
         Output(PRESERVE_MSG, "children"), Output(REQUESTS, "rowData", allow_duplicate=True),
@@ -273,6 +306,9 @@ def register_callbacks(app) -> None:
         return (dcc.send_string(text, filename, type="text/csv"),
                 dbc.Alert(f"Downloaded {filename}; the export has been recorded.", color="success",
                           id="cases-export-done"))
+
+
+    case_evidence.register_callbacks(app)
 
 
 PAGE = Page(

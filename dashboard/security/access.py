@@ -28,6 +28,31 @@ DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 # Plain Flask routes for any logged-in user (not pages).
 SIGNED_IN_ROUTES = ("/logout", "/sources")
 CALLBACK_PATH = "/_dash-update-component"
+# Evidence (issue 17): every refusal of its routes and callbacks is written to the audit log, and an
+# anonymous request for its files is answered 401 (not sent to the login page).
+EVIDENCE_PATH = "/cases/evidence/"
+EVIDENCE_IDS = ("cases-ev",)
+
+
+def _log_evidence_refusal(status: int, what: str) -> None:
+    """Write ``evidence_refused`` for a refused request for evidence (the guard's refusals: no login,
+    or a role with no access), committed on its own."""
+    from dashboard.registry.database import transaction
+    from dashboard.runtime_access import runtime
+    from dashboard.security import audit
+
+    if current_user.is_authenticated:
+        actor = current_user.actor
+    else:
+        actor = audit.Actor(None, "public", None)
+    try:
+        with transaction(runtime().sessions) as s:
+            audit.record(s, actor, "evidence_refused", detail={"why": "login" if status == 401 else "role",
+                                                               "status": status, "what": what[:200]})
+    except Exception:  # noqa: BLE001 - the refusal stands even if the log write fails; it is logged as an error
+        import logging
+
+        logging.getLogger(__name__).exception("could not log a refused evidence request")
 
 
 def current_role() -> str | None:
@@ -159,6 +184,11 @@ def guard() -> Response | None:
     if path.startswith("/api/"):
         return _api_route_or_refusal(path)
     if not current_user.is_authenticated:
+        if path.startswith(EVIDENCE_PATH):
+            _log_evidence_refusal(401, path)
+            return _denied(401, "Log in first.")
+        if path == CALLBACK_PATH:
+            _log_if_evidence_callback(401)
         if path.startswith(DASH_DATA_PATHS) or path == CALLBACK_PATH:
             return _denied(401, "Log in first.")
         target = path if request.query_string == b"" else f"{path}?{request.query_string.decode()}"
@@ -170,6 +200,7 @@ def guard() -> Response | None:
             detail = str(exc) if str(exc) == TOO_DEEP else "the body is not valid JSON"
             return _denied(400, f"Malformed callback request: {detail}.")
         if not isinstance(body, dict) or not callback_allowed(body, current_role()):
+            _log_if_evidence_callback(403, body)
             return _denied(403, "Your role may not use this.")
         known = current_app.extensions.get("ccr_callbacks")
         if known is not None and body.get("output") not in known:
@@ -183,5 +214,17 @@ def guard() -> Response | None:
     if page is None:
         return _denied(404, "There is no page at this address.")
     if not page.allows(current_role()):
+        if path.startswith(EVIDENCE_PATH):
+            _log_evidence_refusal(403, path)
         return _denied(403, "Your role may not use this page.")
     return None
+
+
+def _log_if_evidence_callback(status: int, body: object = None) -> None:
+    if body is None:
+        try:
+            body = loads(request.get_data(cache=True) or b"{}")
+        except ValueError:
+            return
+    if isinstance(body, dict) and any(cid.startswith(EVIDENCE_IDS) for cid in _output_ids(body)):
+        _log_evidence_refusal(status, "callback " + ",".join(_output_ids(body))[:180])
