@@ -151,21 +151,29 @@ def file_card(f: FileView, sub: Submission, suggested_ref: str, open_case: bool)
             def labelled(text: str, control) -> html.Label:
                 return html.Label([html.Span(text, className="small d-block mb-1"), control], className="w-100 mb-0")
 
-            actions.append(dbc.Row([
+            accept_cols = [
                 dbc.Col(labelled("Exhibit reference", dbc.Input(
                     id={"type": REF, "file": f.file_id}, placeholder=f.exhibit_ref or suggested_ref, maxLength=40,
                     size="sm")), xs=7, md=3),
-                dbc.Col(dbc.Button("Accept", id={"type": ACCEPT, "file": f.file_id}, color="success", size="sm",
-                                   n_clicks=0, className="w-100"), xs=5, md=2),
-                dbc.Col(labelled("Or decline, because", dbc.Select(
-                    id={"type": WHY, "file": f.file_id}, size="sm", value="",
-                    options=[{"label": "Choose a reason", "value": ""}]
-                    + [{"label": v, "value": k} for k, v in DECLINE_REASONS.items()])), xs=12, md=3),
+                dbc.Col(dbc.Button("Accept instead" if f.triage == "declined" else "Accept",
+                                   id={"type": ACCEPT, "file": f.file_id}, color="success", size="sm", n_clicks=0,
+                                   className="w-100"), xs=5, md=2),
+            ]
+            decline_cols = [
+                dbc.Col(labelled("Decline instead, because" if f.triage == "accepted" else "Or decline, because",
+                                 dbc.Select(id={"type": WHY, "file": f.file_id}, size="sm", value="",
+                                            options=[{"label": "Choose a reason", "value": ""}]
+                                            + [{"label": v, "value": k} for k, v in DECLINE_REASONS.items()])),
+                        xs=12, md=3),
                 dbc.Col(labelled("Note (optional)", dbc.Input(id={"type": WHY_NOTE, "file": f.file_id},
                                                               maxLength=300, size="sm")), xs=7, md=2),
                 dbc.Col(dbc.Button("Decline", id={"type": DECLINE, "file": f.file_id}, color="danger", outline=True,
                                    size="sm", n_clicks=0, className="w-100"), xs=5, md=2),
-            ], className="g-2 align-items-end"))
+            ]
+            # A decided file offers only the other decision (to correct a mistake; both are logged).
+            cols = (decline_cols if f.triage == "accepted" else accept_cols if f.triage == "declined"
+                    else accept_cols + decline_cols)
+            actions.append(dbc.Row(cols, className="g-2 align-items-end"))
     return dbc.Card(dbc.CardBody([
         html.Div([html.Strong(f.file_id, className="me-2"), _status(f)], className="mb-2 d-flex flex-wrap gap-1"),
         _facts(rows), *actions,
