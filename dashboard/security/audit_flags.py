@@ -76,11 +76,16 @@ VAGUE_WORDS = frozenset({
 })
 FILLER_WORDS = frozenset({"a", "an", "the", "of", "for", "in", "into", "on", "re", "as", "per", "and", "to", "with",
                           "connection", "relation", "regarding", "see", "above", "below", "my", "our", "this", "is"})
-REFUSAL_ACTIONS = ("search_refused", "reveal_refused", "request_refused", "export_refused")
+REFUSAL_ACTIONS = ("search_refused", "reveal_refused", "request_refused", "export_refused", "evidence_refused")
 REFUSAL_WHY = {"rate_limit": "over the search limit", "reason": "a reason that says nothing",
                "not_searched": "cameras their searches in the case did not find",
                "not_your_search": "a search that is not theirs", "not_in_search": "cameras not in that search",
-               "no_case": "a case with no requests of theirs"}
+               "no_case": "a case with no requests of theirs",
+               "not_team": "evidence of a case whose team they are not on", "unknown": "evidence that does not exist",
+               "role": "evidence their role may not see", "login": "evidence without logging in",
+               "not_officer": "running a case that is not theirs", "expired": "an expired evidence link",
+               "not_yours": "another officer's evidence link", "bad_link": "a forged evidence link",
+               "state": "evidence no longer kept"}
 KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason", "query_burst", "refused")
 RULES = {
     "no_follow_up": ("Search with no footage request",
@@ -705,7 +710,8 @@ def _burst_flag(target: tuple, p: str, run: list) -> Flag:
 
 REFUSAL_WORDS = {"search_refused": ("search", "searches"), "reveal_refused": ("contact reveal", "contact reveals"),
                  "request_refused": ("footage request", "footage requests"),
-                 "export_refused": ("case export", "case exports")}
+                 "export_refused": ("case export", "case exports"),
+                 "evidence_refused": ("look at evidence", "looks at evidence")}
 
 
 def _why(detail) -> str:

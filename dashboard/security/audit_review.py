@@ -90,6 +90,17 @@ ACTION_LABELS = {
     "footage_refused": "Owner's upload refused",
     "footage_removed": "Owner removed an upload",
     "footage_abandoned": "Unfinished upload deleted (link closed)",
+    # Evidence triage and hand-off (issue 17).
+    "evidence_accepted": "Footage accepted as an exhibit",
+    "evidence_declined": "Footage declined",
+    "evidence_viewed": "Footage played or viewed",
+    "evidence_downloaded": "Footage downloaded",
+    "evidence_exported": "Evidence bundle exported",
+    "evidence_refused": "Access to evidence refused",
+    "case_team_added": "Officer added to a case's team",
+    "case_team_removed": "Officer removed from a case's team",
+    "case_closed": "Case closed",
+    "case_reopened": "Case reopened",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
