@@ -161,9 +161,9 @@ def file_card(f: FileView, sub: Submission, suggested_ref: str, open_case: bool)
             ]
             decline_cols = [
                 dbc.Col(labelled("Decline instead, because" if f.triage == "accepted" else "Or decline, because",
-                                 dbc.Select(id={"type": WHY, "file": f.file_id}, size="sm", value="",
-                                            options=[{"label": "Choose a reason", "value": ""}]
-                                            + [{"label": v, "value": k} for k, v in DECLINE_REASONS.items()])),
+                                 dbc.Select(id={"type": WHY, "file": f.file_id}, size="sm",
+                                            placeholder="Choose a reason",
+                                            options=[{"label": v, "value": k} for k, v in DECLINE_REASONS.items()])),
                         xs=12, md=3),
                 dbc.Col(labelled("Note (optional)", dbc.Input(id={"type": WHY_NOTE, "file": f.file_id},
                                                               maxLength=300, size="sm")), xs=7, md=2),

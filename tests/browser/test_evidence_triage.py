@@ -182,6 +182,24 @@ def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, s
     wait_for_js(page, "document.getElementById('cases-ev-video').currentTime > 1.2", 15_000)
     watch.screenshot("evidence-triage-desktop")
 
+    # On a phone: the same case, readable.
+    phone = browser.new_context(**PHONE)
+    phone_watch = PageWatch(phone.new_page(), base)
+    p = phone_watch.page
+    p.set_default_timeout(30_000)
+    p.goto(f"{base}/login")
+    p.get_by_label("Username").fill(OFFICER[0])
+    p.get_by_label("Password").fill(OFFICER[1])
+    p.get_by_role("button", name="Log in").click()
+    p.wait_for_selector("#shell-user", state="attached")
+    p.goto(f"{base}/cases")
+    p.locator("#cases-list .ag-row", has_text=CASE_REF).first.click()
+    p.wait_for_selector(".evidence-file >> nth=1")
+    p.locator("#cases-ev-box").scroll_into_view_if_needed()
+    phone_watch.screenshot("evidence-triage-phone")
+    p.locator(".evidence-file").nth(0).screenshot(path=str(ARTIFACTS / "evidence-triage-phone-file.png"))
+    width = p.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
     # Export the case's bundle.
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export evidence (ZIP)").click()
@@ -222,23 +240,6 @@ def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, s
     printer.screenshot(path=str(ARTIFACTS / "continuity-statement-print.png"), full_page=True)
     assert (ARTIFACTS / "continuity-statement.pdf").stat().st_size > 5000
 
-    # On a phone: the same case, readable.
-    phone = browser.new_context(**PHONE)
-    phone_watch = PageWatch(phone.new_page(), base)
-    p = phone_watch.page
-    p.set_default_timeout(30_000)
-    p.goto(f"{base}/login")
-    p.get_by_label("Username").fill(OFFICER[0])
-    p.get_by_label("Password").fill(OFFICER[1])
-    p.get_by_role("button", name="Log in").click()
-    p.wait_for_selector("#shell-user", state="attached")
-    p.goto(f"{base}/cases")
-    p.locator("#cases-list .ag-row", has_text=CASE_REF).first.click()
-    p.wait_for_selector(".evidence-file >> nth=1")
-    p.locator("#cases-ev-box").scroll_into_view_if_needed()
-    phone_watch.screenshot("evidence-triage-phone")
-    width = p.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
     assert watch.console_errors == [] and phone_watch.console_errors == []
     assert watch.external == [] and phone_watch.external == []
     context.close()
