@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
@@ -69,10 +68,6 @@ def check_reason(value: object) -> str:
     return text
 
 
-def _newest_audit_id(session: Session) -> int:
-    return int(session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0)
-
-
 def file_link(session: Session, actor: audit.Actor, file_public_id: object, kind: str, reason: object,
               secret: str) -> Link:
     """Log a play or download of a file (with the reason) and make its link."""
@@ -80,12 +75,10 @@ def file_link(session: Session, actor: audit.Actor, file_public_id: object, kind
         raise ValueError(kind)
     why = check_reason(reason)
     file, case = require_file(session, actor, file_public_id, kind, reason=why)
-    audit.record(session, actor, KINDS[kind], case_ref=case.case_ref, reason=why, detail={
+    audit_id = audit.record(session, actor, KINDS[kind], case_ref=case.case_ref, reason=why, detail={
         "case_id": case.public_id, "file_id": file.public_id, "sha256": file.sha256,
-        "exhibit_ref": file.exhibit_ref})
-    audit_id = _newest_audit_id(session)
-    token = _serializer(secret).dumps({"k": kind, "u": actor.user_id, "f": file.public_id, "a": audit_id,
-                                        "r": why})
+        "exhibit_ref": file.exhibit_ref}).id
+    token = _serializer(secret).dumps({"k": kind, "u": actor.user_id, "f": file.public_id, "a": audit_id})
     return Link(token, kind, audit_id)
 
 
@@ -95,12 +88,11 @@ def export_link(session: Session, actor: audit.Actor, case_public_id: object, re
     bundle will hold (files, exhibit references, hashes), for the audit row."""
     why = check_reason(reason)
     case = require_case(session, actor, case_public_id, "export", reason=why)
-    audit.record(session, actor, KINDS["export"], case_ref=case.case_ref, reason=why, detail={
+    audit_id = audit.record(session, actor, KINDS["export"], case_ref=case.case_ref, reason=why, detail={
         "case_id": case.public_id, "scope": "request" if request_public_id else "case",
-        "request_id": request_public_id, **(detail or {})})
-    audit_id = _newest_audit_id(session)
+        "request_id": request_public_id, **(detail or {})}).id
     token = _serializer(secret).dumps({"k": "export", "u": actor.user_id, "c": case.public_id, "q": request_public_id,
-                                        "a": audit_id, "r": why})
+                                        "a": audit_id})
     return Link(token, "export", audit_id)
 
 
@@ -120,6 +112,13 @@ def redeem(session: Session, actor: audit.Actor, token: object, kind: str, secre
         why = "bad_link"
     if why is None and payload.get("u") != actor.user_id:
         why = "not_yours"
+    logged = None
+    if why is None:
+        # The link stands for its audit row: the viewing, download or export logged with its reason (the
+        # reason is read from there, never carried in the URL, which proxies and server logs keep).
+        logged = session.get(AuditEvent, payload.get("a")) if isinstance(payload.get("a"), int) else None
+        if logged is None or logged.user_id != actor.user_id or logged.action != KINDS[kind]:
+            why = "bad_link"
     if why is not None:
         _refuse(session, actor, f"use a {kind} link", why=why,
                 message="This link has expired or is not yours. Ask for the file again from My cases."
@@ -127,10 +126,9 @@ def redeem(session: Session, actor: audit.Actor, token: object, kind: str, secre
     if kind == "export":
         require_case(session, actor, payload.get("c"), "export")
         return Grant("export", actor.user_id, None, payload.get("c"), "request" if payload.get("q") else "case",
-                     payload.get("q"), int(payload.get("a") or 0), str(payload.get("r") or ""))
+                     payload.get("q"), logged.id, logged.reason or "")
     require_file(session, actor, payload.get("f"), kind)
-    return Grant(kind, actor.user_id, payload.get("f"), None, None, None, int(payload.get("a") or 0),
-                 str(payload.get("r") or ""))
+    return Grant(kind, actor.user_id, payload.get("f"), None, None, None, logged.id, logged.reason or "")
 
 
 def expires_at(now: dt.datetime, max_minutes: int) -> dt.datetime:
