@@ -78,7 +78,7 @@ def upgrade() -> None:
     with op.batch_alter_table("case_member", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_member_user_id"), ["user_id"], unique=False)
 
-    with op.batch_alter_table("evidence_file", schema=None, recreate="always") as batch_op:
+    with op.batch_alter_table("evidence_file", schema=None) as batch_op:
         batch_op.add_column(sa.Column("public_id", sa.String(length=12), nullable=True))
         batch_op.add_column(sa.Column("triage", sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column("triaged_at", sa.DateTime(), nullable=True))
@@ -125,7 +125,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     bind.execute(sa.text("DELETE FROM evidence_file WHERE state = 'deleted'"))
-    with op.batch_alter_table("evidence_file", schema=None, recreate="always") as batch_op:
+    with op.batch_alter_table("evidence_file", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_evidence_file_triage"))
         batch_op.drop_index(batch_op.f("ix_evidence_file_public_id"))
         batch_op.drop_constraint(batch_op.f("fk_evidence_file_triaged_by_id_app_user"), type_="foreignkey")
