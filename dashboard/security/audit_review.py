@@ -90,6 +90,9 @@ ACTION_LABELS = {
     "footage_refused": "Owner's upload refused",
     "footage_removed": "Owner removed an upload",
     "footage_abandoned": "Unfinished upload deleted (link closed)",
+    # Integrity of the evidence store (issue 17): hashes and public file ids, never content.
+    "evidence_checked": "Stored evidence integrity checked",
+    "evidence_integrity_failed": "Evidence file no longer matches its hash (hand-off stopped)",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
