@@ -493,7 +493,15 @@ def build_bundle(session: Session, case: CaseFile, *, request_public_id: str | N
     be iterated after the caller's unit of work has ended (a Flask streamed response). The export's
     audit row (``export_audit_id``, from ``viewing.export_link``) must be committed first: the
     extract ends with it. A file missing from the store or of the wrong size is found here
-    (IntegrityFailure, recorded) before any byte is sent; a changed byte, while streaming."""
+    (IntegrityFailure, recorded) before any byte is sent; a changed byte, while streaming.
+
+    In a Flask route (no ``stream_with_context``: the bundle needs no request or session)::
+
+        bundle = build_bundle(s, case, ...)
+        return Response(iter(bundle), mimetype=bundle.media_type, direct_passthrough=True, headers={
+            "Content-Length": str(bundle.size), "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{bundle.filename}"'})
+    """
     scope = _scope(session, case, request_public_id)
     paths = _paths(scope.files)
     filename = bundle_filename(case.case_ref, now, scope.request_public_id)

@@ -394,3 +394,46 @@ def test_the_store_check_reads_shared_bytes_once_and_passes_a_clean_store(runtim
     monkeypatch.setenv("REFERENCE_DATA_DIR", str(runtime.settings.reference_data_dir))
     assert main(["evidence", "check"]) == 0
     assert "2 stored files (1 distinct contents" in capsys.readouterr().out
+
+
+def test_the_auditors_check_button_shows_counts_and_ids_and_is_logged_and_nobody_else_can_press_it(app, runtime,
+                                                                                                  two_files):
+    from tests.dash_requests import post_with_values
+    from tests.integration.conftest import login
+
+    Store(runtime.settings.evidence_dir).path_for(hashlib.sha256(two_files["picture"]).hexdigest()).unlink()
+    for role in ("officer", "analyst", "lead", "admin"):
+        client = app.server.test_client()
+        login(client, role)
+        answer = post_with_values(client, app, "audit-evidence-result", {"audit-evidence-check.n_clicks": 1})
+        assert answer.status_code == 403, role
+    anonymous = post_with_values(app.server.test_client(), app, "audit-evidence-result",
+                                 {"audit-evidence-check.n_clicks": 1})
+    assert anonymous.status_code == 401
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "evidence_checked")) == 0
+    client = app.server.test_client()
+    login(client, "auditor")
+    page = client.get("/audit")
+    assert page.status_code == 200
+    answer = post_with_values(client, app, "audit-evidence-result", {"audit-evidence-check.n_clicks": 1})
+    assert answer.status_code == 200
+    text = json.dumps(answer.get_json())
+    assert "2 files (2 distinct contents" in text and "1 match, 0 changed, 1 missing." in text
+    assert two_files["picture_id"] in text and "audit-evidence-bad" in text
+    assert "still.jpg" not in text and two_files["picture"][:32].hex() not in text
+    with runtime.sessions() as s:
+        row = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "evidence_checked")).one()
+    assert (row.username, row.role) == ("auditor1", "auditor")
+    from tests.dash_requests import router_body
+
+    drawn = json.dumps(client.post("/_dash-update-component", json=router_body("/audit")).get_json())
+    assert "Last check: " in drawn and "(UK) by auditor1: " in drawn and "1 match, 0 changed, 1 missing." in drawn
+    assert two_files["picture_id"] in drawn
+    # A forged body without a click runs nothing.
+    assert post_with_values(client, app, "audit-evidence-result",
+                            {"audit-evidence-check.n_clicks": None}).status_code in (200, 204)
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "evidence_checked")) == 1
