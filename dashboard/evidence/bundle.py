@@ -274,8 +274,9 @@ def _manifest(session: Session, case: CaseFile, scope: _Scope, paths: dict[int, 
             "clock_offset_s": response.clock_offset_s, "clock_offset_words": clock_text(response.clock_offset_s),
             "real_start_utc": _iso(start), "real_end_utc": _iso(end),
             "real_start_uk": _uk(start), "real_end_uk": _uk(end),
-            "uploaded_at_utc": _iso(f.completed_at), "accepted_by": users.get(f.triaged_by_id or 0),
-            "accepted_at_utc": _iso(f.triaged_at), "response_id": response.public_id,
+            "uploaded_at_utc": _iso(f.completed_at), "uploaded_at_uk": _uk(f.completed_at),
+            "accepted_by": users.get(f.triaged_by_id or 0), "accepted_at_utc": _iso(f.triaged_at),
+            "accepted_at_uk": _uk(f.triaged_at), "response_id": response.public_id,
             "request_ids": [q.public_id for q in mine], "camera_ids": [cameras.get(q.camera_id) for q in mine],
         })
     statements = [{

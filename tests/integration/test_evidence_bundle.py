@@ -136,7 +136,8 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
         "clock_offset_s": 120, "clock_offset_words": "2 minutes fast",
         "real_start_utc": "2026-11-30T21:12:05Z", "real_end_utc": "2026-11-30T21:12:07Z",
         "real_start_uk": "2026-11-30 21:12:05 GMT", "real_end_uk": "2026-11-30 21:12:07 GMT",
-        "uploaded_at_utc": "2026-12-01T17:01:00Z", "accepted_by": "officer1", "accepted_at_utc": "2026-12-02T10:00:00Z",
+        "uploaded_at_utc": "2026-12-01T17:01:00Z", "uploaded_at_uk": "2026-12-01 17:01:00 GMT",
+        "accepted_by": "officer1", "accepted_at_utc": "2026-12-02T10:00:00Z", "accepted_at_uk": "2026-12-02 10:00:00 GMT",
         "response_id": asked.response_id, "request_ids": asked.request_ids, "camera_ids": asked.camera_ids,
     }
     assert manifest["statements"] == [{
