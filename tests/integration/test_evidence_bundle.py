@@ -182,6 +182,10 @@ def test_the_audit_extract_leaves_out_another_officers_case_with_the_same_refere
         manifest = json.loads(z.read("manifest.json"))
     assert other.response_id not in extract and other.request_ids[0] not in extract
     assert len(manifest["files"]) == 1
+    with runtime.sessions() as s:  # nor can a bundle be asked for by the other officer's request id
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == two_files["case_id"]))
+        with pytest.raises(CaseworkError, match="no such request in this case"):
+            bundle_contents(s, case, other.request_ids[0])
 
 
 def test_the_continuity_statement_keeps_owner_text_as_text_and_prints_without_outside_resources(runtime, two_files,
