@@ -160,7 +160,8 @@ def build_case(env: dict, store, n_files: int, file_size: int):
 
 
 def export(rt, case_id: str, store, out: Path):
-    """Build the bundle and stream it to ``out``; returns (seconds, bytes written, size announced, sampler, rss before)."""
+    """Build the bundle and stream it to ``out``; returns (seconds, bytes written, size announced,
+    the RSS sampler, RSS before)."""
     import sqlalchemy as sa
 
     from dashboard.evidence.bundle import build_bundle
@@ -219,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault("SECRET_KEY", "benchmark-" + "k" * 40)
         env.setdefault("AUDIT_KEY", "benchmark-audit-" + "a" * 40)
         store = Store(work / "evidence")
-        print(f"building a case of {args.files} accepted files x {file_size / MiB:,.0f} MiB = {total / (1 << 30):.2f} GiB "
+        print(f"building a case of {args.files} accepted files x {file_size / MiB:,.0f} MiB = "
+              f"{total / (1 << 30):.2f} GiB "
               f"in {work}", flush=True)
         rt, case_id, shas = build_case(env, store, args.files, file_size)
         paths = [str(store.path_for(sha)) for sha in shas]

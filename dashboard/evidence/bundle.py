@@ -288,7 +288,8 @@ def _manifest(session: Session, case: CaseFile, scope: _Scope, paths: dict[int, 
         "file_ids": [f.public_id for f in scope.files if f.response_id == r.id],
     } for r in scope.responses]
     requests = [{
-        "request_id": q.public_id, "camera_id": cameras.get(q.camera_id), "response_id": by_response[q.response_id].public_id,
+        "request_id": q.public_id, "camera_id": cameras.get(q.camera_id),
+        "response_id": by_response[q.response_id].public_id,
         "case_ref": q.case_ref, "incident_from_utc": _iso(q.incident_from), "incident_to_utc": _iso(q.incident_to),
         "incident_from_uk": _uk(q.incident_from), "incident_to_uk": _uk(q.incident_to), "sent_at_utc": _iso(q.sent_at),
         "sent_at_uk": _uk(q.sent_at), "status": q.status, "crime_category": q.crime_category,

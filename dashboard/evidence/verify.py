@@ -161,7 +161,8 @@ def verify_bundle(path: Path | str) -> Report:
         report.case_ref = case.get("case_ref") if isinstance(case, dict) and isinstance(case.get("case_ref"), str) \
             else None
         listed = {MANIFEST}
-        wanted = [(e["path"], e["sha256"], e["size_bytes"], str(e.get("exhibit_ref") or "?")) for e in manifest["files"]]
+        wanted = [(e["path"], e["sha256"], e["size_bytes"], str(e.get("exhibit_ref") or "?"))
+                  for e in manifest["files"]]
         wanted += [(name, d["sha256"], d["size_bytes"], None) for name, d in manifest.get("documents", {}).items()]
         for name, sha, size, exhibit in wanted:
             if name in listed:

@@ -284,7 +284,8 @@ def _evidence_last(last: integrity.LastCheck | None) -> html.Div:
         return html.P("No check of the stored evidence has been run yet.", className="mb-0", id="audit-evidence-never")
     bad = bool(last.detail.get("mismatch") or last.detail.get("missing"))
     return html.Div([
-        html.P([html.Strong("Last check: "), f"{uk_text(last.when, seconds=False)} (UK) by {last.username or 'system'}: ",
+        html.P([html.Strong("Last check: "),
+                f"{uk_text(last.when, seconds=False)} (UK) by {last.username or 'system'}: ",
                 _evidence_summary(last.detail)], className="mb-1" + (" text-danger" if bad else "")),
         *_bad_ids(last.detail)])
 

@@ -137,7 +137,8 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
         "real_start_utc": "2026-11-30T21:12:05Z", "real_end_utc": "2026-11-30T21:12:07Z",
         "real_start_uk": "2026-11-30 21:12:05 GMT", "real_end_uk": "2026-11-30 21:12:07 GMT",
         "uploaded_at_utc": "2026-12-01T17:01:00Z", "uploaded_at_uk": "2026-12-01 17:01:00 GMT",
-        "accepted_by": "officer1", "accepted_at_utc": "2026-12-02T10:00:00Z", "accepted_at_uk": "2026-12-02 10:00:00 GMT",
+        "accepted_by": "officer1", "accepted_at_utc": "2026-12-02T10:00:00Z",
+        "accepted_at_uk": "2026-12-02 10:00:00 GMT",
         "response_id": asked.response_id, "request_ids": asked.request_ids, "camera_ids": asked.camera_ids,
     }
     assert manifest["statements"] == [{
@@ -153,7 +154,8 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
     assert manifest["case"] == {"case_ref": CASE, "case_id": two_files["case_id"], "case_officer": "officer1"}
     assert manifest["export"] == {"force": "Test Constabulary", "exported_by": "officer1",
                                   "exported_by_role": "officer", "reason": REASON,
-                                  "exported_at_utc": "2026-12-05T07:15:00Z", "exported_at_uk": "2026-12-05 07:15:00 GMT",
+                                  "exported_at_utc": "2026-12-05T07:15:00Z",
+                                  "exported_at_uk": "2026-12-05 07:15:00 GMT",
                                   "audit_row_id": audit_id}
     assert [(r["exhibit_ref"], r["sha256"], r["size_bytes"], r["clock_offset_s"], r["real_start_utc"], r["signed_name"],
              r["caption"]) for r in rows] == [("OF/1", video_sha, str(len(two_files["video"])), "120",
@@ -249,7 +251,8 @@ def test_verify_passes_on_a_fresh_bundle_and_names_the_file_after_one_byte_chang
     path = _write(bundle, tmp_path / bundle.filename)
     assert main(["evidence", "verify", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "OK        exhibit OF/1: files/OF-1__front_door.mp4" in out and "PASSED: 1 exhibit file and 4 documents in" in out
+    assert "OK        exhibit OF/1: files/OF-1__front_door.mp4" in out
+    assert "PASSED: 1 exhibit file and 4 documents in" in out
     copy = tmp_path / "copy.zip"
     shutil.copy(path, copy)
     with zipfile.ZipFile(copy) as z:
