@@ -1,5 +1,6 @@
 """Command line for operators: serve, demo, user add, token issue, crimes import, report weekly,
-retention run, registration erase, audit verify, audit checkpoint, outbox run, check.
+retention run, registration erase, audit verify, audit checkpoint, outbox run, evidence verify,
+evidence check, check.
 
 Every failure is one line on standard error and a non-zero exit status; never a traceback.
 """
@@ -101,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
                                  "(default 120)")
     outbox_run.add_argument("--poll-seconds", type=float, default=None, metavar="S",
                             help="how often to look for new messages (default 3)")
+
+    evidence = sub.add_parser("evidence", help="footage evidence: check a hand-off bundle, or every stored file")
+    evidence_sub = evidence.add_subparsers(dest="evidence_command", required=True, metavar="ACTION")
+    ev_verify = evidence_sub.add_parser(
+        "verify", help="re-hash every file of a hand-off bundle (ZIP) against its manifest; needs no database; "
+                       "exits non-zero on any difference")
+    ev_verify.add_argument("bundle", type=Path, metavar="BUNDLE.zip")
+    evidence_sub.add_parser("check", help="re-hash every stored evidence file against its recorded SHA-256, record "
+                                          "the result (logged); for cron: exits non-zero on a changed or missing file")
 
     sub.add_parser("check", help="validate configuration, reference data and database")
     return parser
@@ -578,6 +588,42 @@ def cmd_outbox_run(args) -> int:
     return 0
 
 
+def cmd_evidence(args) -> int:
+    """``evidence verify BUNDLE.zip``: 0 when every file matches the bundle's manifest, 1 otherwise
+    (one line per file); ``evidence check``: 0 when every stored file matches its hash, 1 otherwise."""
+    if args.evidence_command == "verify":
+        from dashboard.evidence.verify import BundleUnreadable, verify_bundle
+
+        try:
+            report = verify_bundle(args.bundle)
+        except BundleUnreadable as exc:
+            raise CommandError(f"cannot check {args.bundle}: {exc}") from None
+        for line in report.lines:
+            print(line.text())
+        print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+        return 0 if report.ok else 1
+    from dashboard.evidence.integrity import check_store
+    from dashboard.footage.storage import Store
+    from dashboard.registry.models import utcnow
+    from dashboard.runtime import open_database, session_factory
+
+    settings = load_settings()
+    engine = open_database(settings)
+    try:
+        result = check_store(session_factory(engine), Store(settings.evidence_dir), _console_actor(), utcnow())
+    finally:
+        engine.dispose()
+    print(f"evidence in {settings.evidence_dir}: {result.files:,} stored files ({result.contents:,} distinct contents, "
+          f"{result.bytes_checked:,} bytes) checked in {result.seconds:.1f} s; {result.ok:,} ok, "
+          f"{len(result.mismatch):,} changed, {len(result.missing):,} missing (audit row {result.audit_id})")
+    if result.intact:
+        return 0
+    for label, ids in (("CHANGED", result.mismatch), ("MISSING", result.missing)):
+        for file_id in ids:
+            print(f"{label}  {file_id}", file=sys.stderr)
+    return 1
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "outbox": cmd_outbox_run,
@@ -588,6 +634,7 @@ COMMANDS = {
     "retention": cmd_retention_run,
     "registration": cmd_registration_erase,
     "audit": cmd_audit,
+    "evidence": cmd_evidence,
 }
 
 

@@ -101,6 +101,9 @@ ACTION_LABELS = {
     "case_team_removed": "Officer removed from a case's team",
     "case_closed": "Case closed",
     "case_reopened": "Case reopened",
+    # Integrity of the evidence store (issue 17): hashes and public file ids, never content.
+    "evidence_checked": "Stored evidence integrity checked",
+    "evidence_integrity_failed": "Evidence file no longer matches its hash (hand-off stopped)",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {

@@ -369,7 +369,8 @@ def callback(client, app, output_prefix: str, values: dict):
 
 
 AUDIT_OUTPUTS = ("audit-log.rowData", "audit-summary.rowData", "audit-map-layer.data", "audit-flags.rowData",
-                 "audit-flag-rows.rowData", "audit-check-result.children", "audit-area.options")
+                 "audit-flag-rows.rowData", "audit-check-result.children", "audit-area.options",
+                 "audit-evidence-result.children")
 
 
 @pytest.mark.parametrize("role", [None, *ROLES])
