@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from dashboard.components import evidence_views as ev
 from dashboard.evidence import cases as case_files
-from dashboard.evidence import triage, viewing
+from dashboard.evidence import bundle, triage, viewing
 from dashboard.footage.storage import Store
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
@@ -239,8 +239,6 @@ def register_callbacks(app) -> None:
         rt = runtime()
         request_id = scope if isinstance(scope, str) and scope != "case" else None
         try:
-            from dashboard.evidence import bundle
-
             with transaction(rt.sessions) as s:
                 case = case_files.require_case(s, current_user.actor, selected_case_id(selected), "export")
                 contents = bundle.bundle_contents(s, case, request_id)
@@ -323,8 +321,6 @@ def serve(kind: str, token: str):
             grant = viewing.redeem(s, current_user.actor, token, kind, rt.settings.secret_key,
                                    rt.settings.evidence_link_minutes)
             if kind == "export":
-                from dashboard.evidence import bundle
-
                 case = case_files.require_case(s, current_user.actor, grant.case_id, "export")
                 built = bundle.build_bundle(s, case, request_public_id=grant.request_id, store=store,
                                             actor=current_user.actor, export_audit_id=grant.audit_id,
@@ -335,11 +331,15 @@ def serve(kind: str, token: str):
                 name = _SAFE.sub("_", f"{(file.exhibit_ref or file.public_id)}__{file.original_name}")[:150]
     except CaseworkError as exc:
         return _refused(exc)
+    except bundle.IntegrityFailure as exc:  # a stored file is missing or changed: recorded; nothing handed on
+        return Response(render_template("error.html", status=409, message=str(exc)), status=409,
+                        mimetype="text/html")
     if kind == "export":
         headers = {"Content-Disposition": f'attachment; filename="{built.filename}"'}
         if built.size is not None:
             headers["Content-Length"] = str(built.size)
-        return _no_store(Response(iter(built), mimetype="application/zip", headers=headers))
+        # The bundle reads only the evidence store while it streams (no request or session needed).
+        return _no_store(Response(iter(built), mimetype=built.media_type, headers=headers, direct_passthrough=True))
     if not path.is_file():
         return Response(render_template("error.html", status=410, message="The file's content is missing from "
                                         "storage; tell the auditor."), status=410, mimetype="text/html")
