@@ -407,3 +407,60 @@ def test_my_cases_lists_shared_cases_with_their_officer(app, runtime, seeded):
     assert '"officer": "You"' in text_of(mine) and '"to_triage": 2' in text_of(mine)
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseFile)) == 1
+
+
+def _export_link(app, client, case_id: str, reason="handing the front door footage to the evidence team"):
+    body = plain_body(app, "cases-ev-link.data", {"cases-ev-export.n_clicks": 1, "cases-ev-scope.value": "case",
+                                                  "cases-ev-reason.value": reason,
+                                                  "cases-list.selectedRows": [{"case_id": case_id}]},
+                      "cases-ev-export.n_clicks")
+    answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_keep_to_their_kind(app, runtime,
+                                                                                                 seeded):
+    import io
+    import zipfile
+
+    officer = actor(runtime, "officer1")
+    me = client_for(app, "officer1")
+    # Nothing accepted yet: refused with a message, nothing logged as exported.
+    assert "nothing to hand on" in json.dumps(_export_link(app, me, seeded.case_id))
+    with transaction(runtime.sessions) as s:
+        triage.accept(s, officer, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}")
+    # Another officer (forging the case id), and one without a reason: refused.
+    other = client_for(app, "officer2")
+    assert "no such case" in json.dumps(_export_link(app, other, seeded.case_id))
+    assert "reason" in json.dumps(_export_link(app, me, seeded.case_id, reason="")).lower()
+    assert events(runtime, "evidence_exported") == []
+
+    url = _export_link(app, me, seeded.case_id)["response"]["cases-ev-link"]["data"]["url"]
+    assert url.startswith("/cases/evidence/export/")
+    [exported] = events(runtime, "evidence_exported")
+    assert exported.reason == "handing the front door footage to the evidence team"
+    got = me.get(url)
+    assert got.status_code == 200 and got.mimetype == "application/zip"
+    assert int(got.headers["Content-Length"]) == len(got.get_data())
+    with zipfile.ZipFile(io.BytesIO(got.get_data())) as z:
+        names = z.namelist()
+        [member] = [n for n in names if n.startswith("files/")]
+        assert hashlib.sha256(z.read(member)).hexdigest() == seeded.sha256[0]
+        assert {"manifest.json", "manifest.csv", "continuity-statement.html"} <= set(names)
+        text = " ".join(z.read(n).decode("utf-8", "replace") for n in names if not n.startswith("files/"))
+    for contact in ("owner1@example.org", "07700 900123", "1 Example Street", "ST16 2AA"):
+        assert contact not in text  # the owner's contact details never leave with the evidence
+    # The export link is nobody else's, and a play or download link is not an export link (nor the reverse).
+    before = len(events(runtime, "evidence_refused"))
+    assert other.get(url).status_code == 403
+    assert app.server.test_client().get(url).status_code == 401
+    token = url.rsplit("/", 1)[1]
+    assert me.get(f"/cases/evidence/play/{token}").status_code == 403
+    assert me.get(f"/cases/evidence/download/{token}").status_code == 403
+    play = _play_link(app, me, seeded.file_ids[0], case_id=seeded.case_id)
+    play_token = json.dumps(play).split('"src": "')[1].split('"')[0].rsplit("/", 1)[1]
+    assert me.get(f"/cases/evidence/export/{play_token}").status_code == 403
+    assert me.get(f"/cases/evidence/download/{play_token}").status_code == 403
+    assert len(events(runtime, "evidence_refused")) == before + 6
+    assert len(events(runtime, "evidence_exported")) == 1  # following the link is not another export
