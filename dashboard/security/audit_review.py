@@ -90,6 +90,8 @@ ACTION_LABELS = {
     "footage_refused": "Owner's upload refused",
     "footage_removed": "Owner removed an upload",
     "footage_abandoned": "Unfinished upload deleted (link closed)",
+    "evidence_deleted": "Footage deleted under the retention rules",
+    "evidence_statement_erased": "Owner's statement erased under the retention rules",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
