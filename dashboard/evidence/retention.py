@@ -42,7 +42,7 @@ import os
 import shutil
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.footage.storage import Store
 from dashboard.registry.database import compact, hold_write_lock, transaction
-from dashboard.registry.models import CaseFile, EvidenceFile, FootageResponse, utcnow
+from dashboard.registry.models import CaseFile, EvidenceFile, FootageResponse
 from dashboard.security import audit
 
 UK = ZoneInfo("Europe/London")
@@ -148,7 +148,9 @@ def kept_media(media: object) -> dict | None:
     kept = {}
     for key in KEPT_MEDIA:
         value = media.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, str) and len(value) <= 20:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        word = isinstance(value, str) and len(value) <= 20  # a codec or container name, never free text
+        if number or word:
             kept[key] = value
     return kept or None
 
@@ -200,7 +202,6 @@ class Plan:
     statements: int  # owners' statements erased by the run
     coming: list[Coming]  # due after as_of, within horizon_days, by UK day and rule
     horizon_days: int
-    due_ids: tuple[int, ...] = field(default=(), repr=False)
 
     @property
     def files(self) -> Tally:
@@ -278,11 +279,9 @@ def plan(session: Session, now: dt.datetime, periods: Periods, horizon_days: int
     for f in schedule:
         if now < f.due_at <= until:
             coming[(f.due_at.astimezone(UK).date(), f.rule)] += Tally(1, f.size)
-    ids = {f.file_id for f in due_now}
-    statements = len(_statements_due(session, now, periods, ids))
+    statements = len(_statements_due(session, now, periods, {f.file_id for f in due_now}))
     return Plan(now, periods, by_rule, first, freed, kept_shared, statements,
-                [Coming(d, r, t.files, t.bytes) for (d, r), t in sorted(coming.items())], horizon_days,
-                tuple(sorted(ids)))
+                [Coming(d, r, t.files, t.bytes) for (d, r), t in sorted(coming.items())], horizon_days)
 
 
 # --------------------------------------------------------------------------- statements
@@ -505,7 +504,9 @@ def run_footage_retention(session_factory: sessionmaker[Session], store: Store, 
     erased = sum(_erase_statements(session_factory, batch, now, periods) for batch in _chunks(responses, batch_size))
     compacted = None
     if compact_database and (deleted or erased):
-        compacted = compact(session_factory.kw["bind"])
+        with session_factory() as s:
+            engine = s.get_bind()
+        compacted = compact(engine)
     return FootageRun(now, periods, False, deleted, freed, kept_shared, erased, finished, compacted,
                       time.perf_counter() - started)
 

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.evidence import cases, triage
-from dashboard.evidence.retention import (CLOSED_CASE, DECLINED, DELETED_NAME, Periods, Tally, holdings, plan,
+from dashboard.evidence.retention import (CLOSED_CASE, DECLINED, DELETED_NAME, Periods, Tally, plan,
                                           run_footage_retention)
 from dashboard.footage.storage import Store
 from dashboard.registry.casework import ensure_case_file
