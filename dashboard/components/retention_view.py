@@ -80,11 +80,11 @@ def footage_table(h: Holdings) -> html.Div:
                                  "reference and decision.", className="text-secondary"),
                          html.Td(f"{h.deleted:,}", className="text-end"), html.Td("–", className="text-end")]))
     freed = (f" It frees {size_text(plan.freed.bytes)} of disk" + (
-        f" ({plan.kept_shared:,} of those files share their content with a file still kept)"
+        f" (the content of {plan.kept_shared:,} of those files stays: a file still kept has the same bytes)"
         if plan.kept_shared else "") + "." if plan.files.files else "")
     return html.Div([
         html.H3("Owners' footage", className="h6 mt-3"),
-        dbc.Table([html.Thead(html.Tr([html.Th("Files"), html.Th("Rule"), html.Th("Files", className="text-end"),
+        dbc.Table([html.Thead(html.Tr([html.Th("Footage"), html.Th("Rule"), html.Th("Files", className="text-end"),
                                        html.Th("Size", className="text-end")])),
                    html.Tbody(body)], size="sm", className="align-middle mb-2"),
         html.P([f"{h.kept.files:,} files ({size_text(h.kept.bytes)}) kept as of {uk_time(h.as_of)}. The next retention "

@@ -14,7 +14,7 @@ from dashboard.config import PROJECT_ROOT, load_settings
 from dashboard.registry.database import transaction
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
-from tests.browser.conftest import PageWatch, log_in
+from tests.browser.conftest import ARTIFACTS, PageWatch, log_in
 from tests.integration.test_storage_view import seed_store
 
 PASSWORD = "correct-horse-battery"
@@ -34,6 +34,7 @@ def storage_server(tmp_path_factory, reference_dir):
     with transaction(rt.sessions) as s:
         create_user(s, "admin1", PASSWORD, "admin")
         create_user(s, "officer1", PASSWORD, "officer")
+        create_user(s, "auditor1", PASSWORD, "auditor")
     seed_store(rt)
     rt.engine.dispose()
     log_path = where / "app.log"
@@ -84,5 +85,29 @@ def test_the_administrator_sees_space_by_state_and_what_the_next_run_frees(brows
     assert "deleted 90 days after the case was closed" in periods
     assert page.locator("#storage-coming tbody tr").count() == 1
     watched.screenshot("storage-admin")
+    context.close()
+    assert watched.external == [] and watched.console_errors == [], (watched.external, watched.console_errors)
+
+
+@pytest.mark.browser
+def test_the_auditor_sees_footage_in_the_retention_summary(browser, storage_server):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watched = PageWatch(page, storage_server)
+    log_in(watched, storage_server, "auditor1", PASSWORD)
+    page.goto(f"{storage_server}/audit")
+    footage = page.locator("#audit-retention-footage")
+    footage.get_by_text("Files of closed cases").wait_for()
+    rows = [[c.strip() for c in r.locator("th, td").all_inner_texts()]
+            for r in footage.locator("tbody tr").all()]
+    assert [[r[0], r[2], r[3]] for r in rows] == [
+        ["Awaiting a decision", "1", "2.0 MB"], ["Accepted exhibits, open cases", "1", "3.0 MB"],
+        ["Declined, case open", "2", "4.0 MB"], ["Files of closed cases", "2", "2.0 MB"],
+        ["Due now: declined", "1", "3.0 MB"], ["Due now: closed cases", "2", "2.0 MB"], ["Deleted so far", "0", "–"]]
+    assert page.get_by_role("link", name="Storage").count() == 0  # the administrators' page is not the auditor's
+    footage.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#audit-retention").screenshot(path=str(ARTIFACTS / "retention-summary-footage.png"))
     context.close()
     assert watched.external == [] and watched.console_errors == [], (watched.external, watched.console_errors)

@@ -210,7 +210,8 @@ def test_the_auditors_retention_summary_includes_footage(app, runtime, seeded):
     summary = texts(find(view, "audit-retention-footage"))
     assert "6 files (11.0 MB) kept as of" in summary
     assert "The next retention run deletes 3 (5.0 MB) and erases 2 owners' statements." in summary
-    assert "It frees 2.0 MB of disk (1 of those files share their content with a file still kept)." in summary
+    assert ("It frees 2.0 MB of disk (the content of 1 of those files stays: a file still kept has the same "
+            "bytes).") in summary
     assert "Owners' statements held: 3; erased with their files: 0." in summary
     # After the run: the deleted files are counted, the statement erased.
     from dashboard.evidence.retention import Periods, run_footage_retention
