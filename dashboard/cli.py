@@ -68,11 +68,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="any day of the week wanted (default: the last whole UK week)")
     weekly.add_argument("--out", type=Path, default=Path("reports"), help="folder to write to (default: reports)")
 
-    retention = sub.add_parser("retention", help="the retention check: keep only registrations their owners confirm")
+    retention = sub.add_parser("retention", help="the retention check: keep only registrations their owners confirm, "
+                                                 "and footage only as long as its rules allow")
     retention_sub = retention.add_subparsers(dest="retention_command", required=True, metavar="ACTION")
     run = retention_sub.add_parser(
         "run", help="flag registrations unconfirmed for RETENTION_MONTHS (reminding their owners), erase those "
-                    "still unconfirmed RETENTION_GRACE_DAYS after, clear the flags of reconfirmed ones")
+                    "still unconfirmed RETENTION_GRACE_DAYS after, clear the flags of reconfirmed ones; delete "
+                    "declined footage EVIDENCE_DECLINED_DAYS after the decision and footage of closed cases "
+                    "EVIDENCE_CLOSED_CASE_DAYS after closing")
     run.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing, send nothing")
     run.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                      help="act as at the end of this UK day (default: now); a later day than today needs --dry-run")
@@ -416,6 +419,22 @@ def cmd_retention_run(args) -> int:
 
         swept = sweep_abandoned(Uploads.from_settings(session_factory(engine), settings), now)
         print(f"  unfinished uploads deleted (answer sent or link expired): {swept:,}")
+    from dashboard.evidence.retention import Periods, run_footage_retention
+    from dashboard.footage.storage import Store
+
+    try:
+        footage = run_footage_retention(session_factory(engine), Store(settings.evidence_dir,
+                                                                       settings.evidence_min_free_bytes),
+                                        now, Periods.from_settings(settings), dry_run=args.dry_run)
+    except OSError as exc:
+        raise CommandError(f"footage retention could not use the evidence folder {settings.evidence_dir} "
+                           f"({exc.strerror or exc}); check EVIDENCE_DIR and its permissions. What was done before "
+                           "this is kept; the next run carries on.") from None
+    for line in footage_report(footage):
+        print(line)
+    if footage.compacted is False:
+        print("warning: the database was busy, so it was not compacted after footage was deleted: old copies of the "
+              "deleted names and captions may stay in its free space until the next run", file=sys.stderr)
     if run.reminders_unsent and run.mail_configured and not run.dry_run:
         print(f"warning: the mail relay failed; {run.reminders_unsent:,} owners were not reminded (their registrations "
               "are flagged all the same)", file=sys.stderr)
@@ -448,6 +467,34 @@ def retention_report(run) -> list[str]:
                  f"{would}switched off)")
     lines.append(f"  flags cleared (confirmed since flagged): {run.flags_cleared:,}")
     lines.append(f"{'Counted' if run.dry_run else 'Done'} in {run.seconds:.1f} s.")
+    return lines
+
+
+def footage_report(run) -> list[str]:
+    """The lines ``retention run`` prints about footage: what was (or would be) deleted and freed."""
+    from dashboard.evidence.retention import CLOSED_CASE, DECLINED, Tally, days, size_text
+
+    p = run.periods
+    would = "would be " if run.dry_run else ""
+
+    def files(t: Tally) -> str:
+        return f"{t.files:,} file{'s' if t.files != 1 else ''} ({size_text(t.bytes)})"
+
+    lines = [f"Footage: declined files are deleted {days(p.declined_days)} after the decision, files of closed cases "
+             f"{days(p.closed_case_days)} after closing; accepted exhibits are kept while their case is open."]
+    lines.append(f"  declined files {would}deleted: {files(run.deleted.get(DECLINED, Tally()))}")
+    lines.append(f"  files of closed cases {would}deleted: {files(run.deleted.get(CLOSED_CASE, Tally()))}")
+    shared = (f"; the content of {run.kept_shared:,} deleted file{'s' if run.kept_shared != 1 else ''} stays: a file "
+              "still kept has the same bytes" if run.kept_shared else "")
+    lines.append(f"  disk space {'that would be ' if run.dry_run else ''}freed: {size_text(run.freed.bytes)} "
+                 f"({run.freed.files:,} stored content{'s' if run.freed.files != 1 else ''}){shared}")
+    lines.append(f"  owners' statements {would}erased: {run.statements_erased:,}")
+    if run.finished.files:
+        lines.append(f"  deletions an interrupted run had left, finished: {files(run.finished)}")
+    if run.dry_run and run.plan is not None and run.plan.coming:
+        soon = Tally(sum(c.files for c in run.plan.coming), sum(c.bytes for c in run.plan.coming))
+        lines.append(f"  due in the {run.plan.horizon_days} days after: {files(soon)}, the first on "
+                     f"{run.plan.coming[0].day:%Y-%m-%d}")
     return lines
 
 

@@ -26,10 +26,10 @@ class Page:
 
 def all_pages() -> tuple[Page, ...]:
     from dashboard.pages import (account, accounts, audit, campaigns, cases, coverage, crime_data, erasure, gaps,
-                                 home, protection, search, uptake)
+                                 home, protection, search, storage, uptake)
 
     return (home.PAGE, search.PAGE, cases.PAGE, coverage.PAGE, gaps.PAGE, uptake.PAGE, campaigns.PAGE,
-            accounts.PAGE, erasure.PAGE, crime_data.PAGE, audit.PAGE, protection.PAGE, account.PAGE)
+            accounts.PAGE, erasure.PAGE, crime_data.PAGE, storage.PAGE, audit.PAGE, protection.PAGE, account.PAGE)
 
 
 def page_for_path(path: str) -> Page | None:

@@ -25,6 +25,7 @@ from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
 from dashboard.evidence import integrity
 from dashboard.footage.storage import Store
+from dashboard.evidence import retention as footage_retention
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
 from dashboard.registry import retention
@@ -241,7 +242,9 @@ def layout(rt, _user) -> html.Div:
             ], className="align-items-center"),
             html.P(f"Registrations are kept while their owners confirm them every {rt.settings.retention_months} "
                    f"months; the nightly retention run reminds, then erases after {rt.settings.retention_grace_days} "
-                   "days. Counts as of now, for the whole register (the filters above do not apply).",
+                   f"days. Owners' footage: declined files are deleted {rt.settings.evidence_declined_days} days "
+                   f"after the decision, files of closed cases {rt.settings.evidence_closed_case_days} days after "
+                   "closing. Counts as of now, for the whole register (the filters above do not apply).",
                    className="small text-secondary"),
             dcc.Loading(html.Div(id=RETENTION), type="dot"),
         ]), className="mb-3"),
@@ -390,10 +393,12 @@ def register_callbacks(app) -> None:
     @app.callback(Output(RETENTION, "children"), Input(RETENTION_REFRESH, "n_clicks"))
     def retention_now(_clicks):
         rt = runtime()
+        now = utcnow()
         with rt.sessions() as s:
-            summary = retention.retention_summary(s, utcnow(), rt.settings.retention_months,
+            summary = retention.retention_summary(s, now, rt.settings.retention_months,
                                                   rt.settings.retention_grace_days)
-        return retention_table(summary)
+            footage = footage_retention.holdings(s, now, footage_retention.Periods.from_settings(rt.settings))
+        return retention_table(summary, footage)
 
     @app.callback(Output(EVIDENCE_RESULT, "children"), Output(EVIDENCE_LAST, "children"),
                   Input(EVIDENCE_CHECK, "n_clicks"), prevent_initial_call=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request
 from flask_wtf.csrf import generate_csrf
 
+from dashboard.evidence.retention import Periods, public_sentence
 from dashboard.footage import links, responses
 from dashboard.footage.uploads import Uploads, drop_files
 from dashboard.public.views import EXPIRED, _csrf_ok, _own
@@ -24,7 +25,8 @@ DEAD_STATUS = {"unknown": 404, "expired": 410, "answered": 410, "withdrawn": 410
 
 @blueprint.context_processor
 def _force_name() -> dict:
-    return {"force_name": runtime().reference.force_name}
+    return {"force_name": runtime().reference.force_name,
+            "footage_kept": public_sentence(Periods.from_settings(runtime().settings))}
 
 
 def _dead(exc: links.LinkError) -> tuple[str, int]:

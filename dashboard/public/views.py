@@ -18,6 +18,7 @@ from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
+from dashboard.evidence.retention import Periods, public_sentence
 from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.runtime_access import runtime
 
@@ -28,7 +29,8 @@ blueprint = Blueprint("public", __name__)
 def _force_name() -> dict:
     months = runtime().settings.retention_months
     return {"force_name": runtime().reference.force_name,
-            "retention_period": f"{months} month{'s' if months != 1 else ''}"}
+            "retention_period": f"{months} month{'s' if months != 1 else ''}",
+            "footage_kept": public_sentence(Periods.from_settings(runtime().settings))}
 
 # A form shown again with its problems is answered 200 (the page is what was asked for); the
 # browser would log any other status as a failed load. The API answers the same problems with 422.

@@ -113,6 +113,27 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
 
 
+def compact(engine: Engine) -> bool | None:
+    """After personal data was blanked or deleted: rewrite an SQLite file so no old copy of it is
+    left behind. SQLite leaves the old bytes of a rewritten row in unused space of its pages and in
+    the write-ahead log (``PRAGMA secure_delete`` does not reach all of it); ``VACUUM`` rebuilds
+    every page and a TRUNCATE checkpoint empties the log. About half a second per 100 MB.
+
+    Returns True when both completed, False when the database was busy (readers held the log: the
+    rows are blanked all the same, and the next checkpoint or run finishes it), None for other
+    databases (PostgreSQL's own VACUUM reclaims dead rows; nothing to do here).
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM")
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    except sa.exc.OperationalError:
+        return False
+    return not (busy and busy[0])
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -104,6 +104,8 @@ ACTION_LABELS = {
     # Integrity of the evidence store (issue 17): hashes and public file ids, never content.
     "evidence_checked": "Stored evidence integrity checked",
     "evidence_integrity_failed": "Evidence file no longer matches its hash (hand-off stopped)",
+    "evidence_deleted": "Footage deleted under the retention rules",
+    "evidence_statement_erased": "Owner's statement erased under the retention rules",
 }
 # What the per-user summary counts.
 SUMMARY_COUNTS = {
