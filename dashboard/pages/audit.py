@@ -24,8 +24,8 @@ from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
 from dashboard.evidence import integrity
-from dashboard.footage.storage import Store
 from dashboard.evidence import retention as footage_retention
+from dashboard.footage.storage import Store
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
 from dashboard.registry import retention
