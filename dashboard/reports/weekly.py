@@ -24,7 +24,8 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 WEEKS_SHOWN = 12
 TOO_LATE_LABELS = {**REQUEST_STATUSES, "sent": "Not answered yet",
                    "file_accepted": "A file was accepted as an exhibit all the same"}
-TABLES = ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime")
+TABLES = ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime", "footage")
+FOOTAGE_COLUMNS = ["section", "item", "value"]
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,28 @@ def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.dat
         "requests_by_crime": uptake.requests_by(reqs, "crime_category", list(uptake.CRIME_CATEGORIES), {}, monday,
                                                 sunday, layer),
     }
+    footage = uptake.footage_outcomes(reqs, frames["files"], monday, sunday, layer)
+    tables["footage"] = footage_table(footage)
     return WeeklyReport(monday, layer.k, pilot_start, public_launch, force, headline,
-                        uptake.request_outcomes(reqs, monday, sunday, layer), tables,
-                        uptake.footage_outcomes(reqs, frames["files"], monday, sunday, layer), layer.describe())
+                        uptake.request_outcomes(reqs, monday, sunday, layer), tables, footage, layer.describe())
+
+
+def footage_table(footage: dict) -> pd.DataFrame:
+    """``uptake.footage_outcomes`` as one table (section, item, value; a value not shown is empty):
+    what became of the footage asked for in the week, as the report's page shows it."""
+    files = footage["files"]
+    rows = [("requests", "with a file uploaded", footage["uploaded"].value),
+            ("requests", "time to the first upload: median (band)", footage["median_days_to_first_upload"]),
+            ("requests", "time to the first upload: 90th percentile (band)", footage["p90_days_to_first_upload"]),
+            ("files", "uploaded with the owner's answer", files["files"].value),
+            ("files", "accepted as exhibits", files["accepted"].value),
+            ("files", "declined", files["declined"].value),
+            ("files", "awaiting a decision", files["awaiting"].value),
+            ("files", "share of uploaded files accepted", footage["accepted_share"])]
+    rows += [("declined files by reason", DECLINE_REASONS[r], c.value) for r, c in footage["declined_reasons"].items()]
+    rows += [("requests sent too late", "all sent after the footage was likely overwritten", footage["too_late"].value)]
+    rows += [("requests sent too late", TOO_LATE_LABELS[o], c.value) for o, c in footage["too_late_outcomes"].items()]
+    return pd.DataFrame(rows, columns=FOOTAGE_COLUMNS).astype({"value": object})
 
 
 def csv_bytes(report: WeeklyReport, table: str) -> bytes:

@@ -60,7 +60,7 @@ ROUTE_EXAMPLES = {
     "/uptake/report": ["/uptake/report?week=2026-11-16"],
     "/uptake/report/<table>.csv": [f"/uptake/report/{t}.csv?week=2026-11-16"
                                    for t in ("weeks", "districts", "cameras", "campaigns", "requests_by_district",
-                                             "requests_by_crime")],
+                                             "requests_by_crime", "footage")],
     "/campaigns/<slug>/qr.<fmt>": ["/campaigns/staff-intranet/qr.svg"],
     "/protection/ptable.csv": ["/protection/ptable.csv"],
 }

@@ -6,7 +6,9 @@ rows' keys, the adjustment read from the p-table at the documented column (``by_
 as the difference of the published running totals at its end and before its start."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import secrets
 
@@ -193,6 +195,15 @@ def test_the_weekly_report_has_the_footage_section(seeded, runtime):
     assert "What became of the footage asked for this week" in html
     assert f'Accepted as exhibits</td><td class="n">{api["files_accepted"]:,}</td>' in html
     assert f'{DECLINE_REASONS["duplicate"]}</td><td class="n">fewer than' in html
+    # The same figures as CSV (a value not shown is an empty cell).
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/uptake/report/footage.csv?week={monday}").get_data(
+        as_text=True))))
+    values = {row["item"]: row["value"] for row in rows}
+    assert values["accepted as exhibits"] == str(api["files_accepted"])
+    assert values["uploaded with the owner's answer"] == str(api["files_uploaded"])
+    assert values[DECLINE_REASONS["duplicate"]] == ""
+    assert values["share of uploaded files accepted"] == str(api["accepted_share"])
+    assert values["time to the first upload: median (band)"] == api["median_days_to_first_upload"]
     # The week's 22 requests that provided footage: the report's time to footage is a band (issue 16),
     # which the report once formatted as a number ('%.1f' of a band: a server error).
     assert f"time to footage: median {api['median_days_to_first_upload']}" in html
