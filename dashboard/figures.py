@@ -87,7 +87,8 @@ def _activity_frames() -> dict[str, pd.DataFrame]:
     from dashboard.registry import uptake_queries as q
 
     with runtime().sessions() as s:
-        return {"campaigns": q.campaign_days(s), "campaign_list": q.campaign_list(s), "requests": q.requests(s)}
+        return {"campaigns": q.campaign_days(s), "campaign_list": q.campaign_list(s), "requests": q.requests(s),
+                "files": q.evidence_files(s)}
 
 
 def uptake_frames() -> dict[str, pd.DataFrame]:
@@ -95,6 +96,6 @@ def uptake_frames() -> dict[str, pd.DataFrame]:
     cell keys by ``dashboard.analytics.uptake``): registrations, cameras and the retired key sums
     of erased registrations from the in-memory snapshot of the register (read-only; rebuilt when
     the register changes, so an erasure moves a key into the sums at once), campaign counts, the
-    campaign list and requests cached for half a minute."""
+    campaign list, requests and uploaded files cached for half a minute."""
     frames, _ = runtime().finder.uptake_frames()
     return {**frames, **_activity_frames()}

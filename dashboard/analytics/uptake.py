@@ -35,7 +35,7 @@ import pandas as pd
 
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, PTable, cell_keys, distinct_counts_and_keys
 from dashboard.registry.registration import confirmation_cutoff
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS, REQUEST_STATUSES
+from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 
 LONDON = ZoneInfo("Europe/London")
 PERIODS = ("day", "week")
@@ -341,16 +341,17 @@ def retired_sums(retired: pd.DataFrame | None, series: str, district: str | None
 
 
 def only_district(frames: dict[str, pd.DataFrame], district: str | None) -> dict[str, pd.DataFrame]:
-    """Registrations, cameras and requests of one district (all when None); the retired sums are
+    """Registrations, cameras, requests and uploaded files of one district (all when None); the retired sums are
     chosen per district by :func:`retired_sums`, so they are handed on whole with ``district`` noted."""
     if district is None:
         return {**frames, "district": None}
     regs, cams = frames["registrations"], frames["cameras"]
     out = {**frames, "registrations": regs[(regs["district_code"] == district).to_numpy(dtype=bool)],
            "cameras": cams[(cams["district_code"] == district).to_numpy(dtype=bool)], "district": district}
-    if "requests" in frames:
-        reqs = frames["requests"]
-        out["requests"] = reqs[(reqs["district_code"] == district).to_numpy(dtype=bool)]
+    for name in ("requests", "files"):
+        if name in frames:
+            rows = frames[name]
+            out[name] = rows[(rows["district_code"] == district).to_numpy(dtype=bool)]
     return out
 
 
@@ -765,22 +766,29 @@ def _request_masks(requests: pd.DataFrame) -> dict[str, np.ndarray]:
             **{f"status:{s}": status == s for s in OUTCOMES}}
 
 
-def _request_ranges(requests: pd.DataFrame, monday: dt.date, sunday: dt.date, layer: Disclosure,
-                    groups: np.ndarray | None = None, n_groups: int = 1, measures: tuple[str, ...] | None = None
-                    ) -> dict[str, list[RangeCount]]:
-    """Request measures (all, or ``measures``) over the weeks, per group: differences of
-    fixed-calendar series."""
-    days = _sent_days(requests)
-    keys = requests["record_key"].to_numpy(dtype="int64")
+def _masked_ranges(days: np.ndarray, keys: np.ndarray, masks: dict[str, np.ndarray], monday: dt.date,
+                   sunday: dt.date, layer: Disclosure, groups: np.ndarray | None = None, n_groups: int = 1,
+                   measures: tuple[str, ...] | None = None) -> dict[str, list[RangeCount]]:
+    """Counts of the records each mask picks (all masks, or ``measures``) over the weeks, per group:
+    each the difference of its own fixed-calendar series (the records' keys)."""
     ends = range_ends(monday, sunday)
     out = {}
-    for name, mask in _request_masks(requests).items():
+    for name, mask in masks.items():
         if measures is not None and name not in measures:
             continue
         true, cell = cumulative_by(days[mask], ends, groups=None if groups is None else groups[mask],
                                    n_groups=n_groups, keys=keys[mask])
         out[name] = _range_counts(publish_totals(layer, true, cell), true, layer.k)
     return out
+
+
+def _request_ranges(requests: pd.DataFrame, monday: dt.date, sunday: dt.date, layer: Disclosure,
+                    groups: np.ndarray | None = None, n_groups: int = 1, measures: tuple[str, ...] | None = None
+                    ) -> dict[str, list[RangeCount]]:
+    """Request measures (all, or ``measures``) over the weeks, per group: differences of
+    fixed-calendar series."""
+    return _masked_ranges(_sent_days(requests), requests["record_key"].to_numpy(dtype="int64"),
+                          _request_masks(requests), monday, sunday, layer, groups, n_groups, measures)
 
 
 # Time from request to footage is published as the band its median (and 90th percentile) falls in,
@@ -883,3 +891,91 @@ def request_weeks(requests: pd.DataFrame, first: dt.date, last: dt.date, layer: 
     published = publish_totals(layer, true, keys)[0]
     return pd.DataFrame({"start": starts, "requests": as_int64(published_differences(published, true[0], layer.k)),
                          "total": as_int64(published[1:])})
+
+
+# ------------------------------------------------------------------- what became of the footage
+
+# Issue 17's events, for the requests sent in the chosen weeks: how soon owners uploaded, what officers
+# decided about the files, why they declined them, and what became of requests sent too late. Every
+# count is a difference of its own fixed-calendar weekly series (as every request count above), so a
+# range moved by a week, or a week with one more upload, gives the true change plus independent noise;
+# files are counted with their own record keys, requests with theirs; the share accepted is worked
+# out from the two published counts; the time to the first upload is a band from published counts.
+FILE_DECISIONS = ("accepted", "declined", "awaiting")
+TOO_LATE_OUTCOMES = OUTCOMES + ("file_accepted",)
+
+
+def _file_masks(files: pd.DataFrame) -> dict[str, np.ndarray]:
+    triage = files["triage"].astype(object).to_numpy()
+    reason = files["decline_reason"].astype(object).to_numpy()
+    declined = triage == "declined"
+    return {"files": np.ones(len(files), dtype=bool), "accepted": triage == "accepted", "declined": declined,
+            "awaiting": pd.isna(files["triage"]).to_numpy(dtype=bool),
+            **{f"reason:{r}": declined & (reason == r) for r in DECLINE_REASONS}}
+
+
+def _footage_request_masks(requests: pd.DataFrame) -> dict[str, np.ndarray]:
+    status = requests["status"].astype(object).to_numpy()
+    late = requests["footage_likely_overwritten"].astype(object).fillna(False).astype(bool).to_numpy()
+    accepted = requests["file_accepted"].astype(object).fillna(False).astype(bool).to_numpy()
+    return {"uploaded": requests["first_upload_at"].notna().to_numpy(dtype=bool), "too_late": late,
+            **{f"too_late:{s}": late & (status == s) for s in OUTCOMES},
+            "too_late:file_accepted": late & accepted}
+
+
+def first_upload_days(requests: pd.DataFrame) -> np.ndarray:
+    """Days from each request being sent to its owner's first uploaded file (NaN when none; 0 when the
+    file came before the request, as when a second request joined an answer already under way).
+
+    >>> at = pd.Timestamp("2026-07-06 09:00", tz="UTC")
+    >>> first_upload_days(pd.DataFrame({"sent_at": [at, at, at], "first_upload_at": [
+    ...     at + pd.Timedelta(hours=36), pd.NaT, at - pd.Timedelta(hours=2)]})).tolist()
+    [1.5, nan, 0.0]
+    """
+    waits = ((requests["first_upload_at"] - requests["sent_at"]).dt.total_seconds() / 86_400).to_numpy(dtype="float64")
+    return np.where(np.isnan(waits), np.nan, np.maximum(waits, 0.0))
+
+
+def footage_outcomes(requests: pd.DataFrame, files: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure
+                     ) -> dict:
+    """What became of the footage asked for by the requests sent in the whole UK weeks holding
+    ``first`` to ``last``:
+
+    - ``uploaded``: requests whose owner uploaded at least one file, and the bands (``WAIT_BANDS``)
+      of the median and 90th percentile time from request to the first upload (``wait_bands``: from
+      published counts; None unless at least K requests had an upload);
+    - ``files``: the files uploaded for them (``uploaded``), accepted, declined and awaiting a
+      decision (file keys), and ``accepted_share``: accepted of uploaded, from the two published
+      counts (None when either is not shown);
+    - ``declined_reasons``: declined files per reason, every reason of ``DECLINE_REASONS``;
+    - ``too_late``: requests sent after the footage was likely overwritten, by status now, and
+      those where a file was accepted all the same (request keys).
+
+    Every count a :class:`RangeCount`, the difference of its fixed-calendar weekly series.
+
+    Parameters
+    ----------
+    requests : as :func:`request_outcomes`, with first_upload_at (aware, NaT) and file_accepted (bool)
+    files : sent_at (or sent_day: of the request a file answers), triage (None, 'accepted',
+        'declined'), decline_reason, record_key; one row per uploaded file
+    """
+    monday, sunday = whole_weeks(first, last)
+    asked = _masked_ranges(_sent_days(requests), requests["record_key"].to_numpy(dtype="int64"),
+                           _footage_request_masks(requests), monday, sunday, layer)
+    got = _masked_ranges(_sent_days(files), files["record_key"].to_numpy(dtype="int64"), _file_masks(files), monday,
+                         sunday, layer)
+    asked = {name: values[0] for name, values in asked.items()}
+    got = {name: values[0] for name, values in got.items()}
+    days = _sent_days(requests)
+    waits = first_upload_days(requests)
+    inside = (days >= day_number(monday)) & (days <= day_number(sunday)) & ~np.isnan(waits)
+    median, p90 = wait_bands(waits[inside], requests["record_key"].to_numpy(dtype="int64")[inside], layer)
+    return {
+        "from": monday, "to": sunday,
+        "uploaded": asked["uploaded"], "median_days_to_first_upload": median, "p90_days_to_first_upload": p90,
+        "files": {name: got[name] for name in ("files",) + FILE_DECISIONS},
+        "accepted_share": Disclosure.share(got["accepted"].value, got["files"].value),
+        "declined_reasons": {r: got[f"reason:{r}"] for r in DECLINE_REASONS},
+        "too_late": asked["too_late"],
+        "too_late_outcomes": {o: asked[f"too_late:{o}"] for o in TOO_LATE_OUTCOMES},
+    }

@@ -12,6 +12,7 @@ from dashboard.api import blueprint
 from dashboard.api.endpoints import endpoint
 from dashboard.api.schemas import MetricsQuery, RequestMetrics, UptakeMetrics
 from dashboard.figures import uptake_frames
+from dashboard.registry.vocab import DECLINE_REASONS
 from dashboard.runtime_access import runtime
 
 
@@ -56,12 +57,14 @@ def metrics_uptake(query: MetricsQuery):
 
 @blueprint.get("/metrics/requests")
 @endpoint("GET", "/api/v1/metrics/requests", summary="Footage request outcomes in whole UK weeks, by district and "
-          "crime category (adjusted; ranges are differences of fixed-calendar weekly totals)", roles=("lead",),
+          "crime category, and what became of the footage (time to the first upload, files accepted, declined and "
+          "why, too-late requests) (adjusted; ranges are differences of fixed-calendar weekly totals)", roles=("lead",),
           query=MetricsQuery, response=RequestMetrics)
 def metrics_requests(query: MetricsQuery):
     rt = runtime()
     layer = rt.disclosure
-    requests = uptake_frames()["requests"]
+    frames = uptake_frames()
+    requests = frames["requests"]
     summary = uptake.request_outcomes(requests, query.from_, query.to, layer)
     first, last = summary["from"], summary["to"]
     codes = list(rt.reference.districts["code"])
@@ -79,4 +82,19 @@ def metrics_requests(query: MetricsQuery):
             "by_district": _records(uptake.requests_by(requests, "district_code", codes, names, first, last, layer),
                                     groups),
             "by_crime_category": _records(uptake.requests_by(requests, "crime_category", list(uptake.CRIME_CATEGORIES),
-                                                             {}, first, last, layer), groups)}
+                                                             {}, first, last, layer), groups),
+            "footage": _footage(uptake.footage_outcomes(requests, frames["files"], first, last, layer))}
+
+
+def _footage(out: dict) -> dict:
+    """``uptake.footage_outcomes`` as JSON (FootageOutcomes)."""
+    files = out["files"]
+    return {"requests_with_upload": _plain(out["uploaded"]),
+            "median_days_to_first_upload": out["median_days_to_first_upload"],
+            "p90_days_to_first_upload": out["p90_days_to_first_upload"],
+            "files_uploaded": _plain(files["files"]), "files_accepted": _plain(files["accepted"]),
+            "files_declined": _plain(files["declined"]), "files_awaiting": _plain(files["awaiting"]),
+            "accepted_share": out["accepted_share"],
+            "declined_reasons": [{"reason": r, "label": DECLINE_REASONS[r], "files": _plain(c)}
+                                 for r, c in out["declined_reasons"].items()],
+            "too_late_outcomes": {o: _plain(c) for o, c in out["too_late_outcomes"].items()}}

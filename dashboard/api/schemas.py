@@ -424,6 +424,35 @@ class RequestWeek(BaseModel):
     total: int | None = Field(description=f"requests sent from the start to the week's end, {ADJUSTED}")
 
 
+class DeclinedReason(BaseModel):
+    reason: str = Field(description="the reason's key (every reason an officer can give is listed)")
+    label: str = Field(description="the reason as officers choose it")
+    files: int | None = Field(description=f"uploaded files declined for this reason: {DIFFERENCE}")
+
+
+class FootageOutcomes(BaseModel):
+    """What became of the footage asked for by the requests sent in the weeks (issue 17's events)."""
+
+    requests_with_upload: int | None = Field(description=f"requests whose owner uploaded at least one file with "
+                                                         f"their answer: {DIFFERENCE}")
+    median_days_to_first_upload: str | None = Field(description="the band (e.g. '1 to 2 days') the median time from "
+                                                                "request to the owner's first uploaded file falls in, "
+                                                                "from published counts; null unless at least k "
+                                                                "requests had an upload")
+    p90_days_to_first_upload: str | None = Field(description="the band of the 90th percentile, as the median's")
+    files_uploaded: int | None = Field(description=f"files uploaded for these requests (with the owner's answer): "
+                                                   f"{DIFFERENCE}, with the files' own keys")
+    files_accepted: int | None = Field(description=f"of those, accepted as exhibits: {DIFFERENCE}")
+    files_declined: int | None = Field(description=f"declined by an officer: {DIFFERENCE}")
+    files_awaiting: int | None = Field(description=f"awaiting an officer's decision: {DIFFERENCE}")
+    accepted_share: float | None = Field(description="files accepted of files uploaded, from the two published counts; "
+                                                     "null when either is not shown")
+    declined_reasons: list[DeclinedReason]
+    too_late_outcomes: dict[str, int | None] = Field(
+        description=f"requests sent after the footage was likely overwritten, by current status, and "
+                    f"'file_accepted': those where a file was accepted all the same; each {DIFFERENCE}")
+
+
 class RequestMetrics(BaseModel):
     from_: dt.date = Field(alias="from", description="the Monday of the asked from's week (requests are counted in "
                                                      "whole UK weeks)")
@@ -441,6 +470,8 @@ class RequestMetrics(BaseModel):
     weekly: list[RequestWeek]
     by_district: list[RequestGroup] = Field(description="every district, and 'Not recorded or other'")
     by_crime_category: list[RequestGroup] = Field(description="every police.uk category, and 'Not recorded or other'")
+    footage: FootageOutcomes = Field(description="what became of the footage: time to the first upload, files "
+                                                 "accepted, declined and why, and too-late requests")
 
 
 # ------------------------------------------------------------------------ the owner's side (no login)

@@ -25,7 +25,7 @@ from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
 from dashboard.registry.models import utcnow
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS, REQUEST_STATUSES
+from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 from dashboard.reports import weekly
 from dashboard.runtime_access import runtime
 
@@ -35,6 +35,7 @@ HEADLINE, TIMELINE, METHOD = "uptake-headline", "uptake-timeline", "uptake-metho
 DISTRICTS, DISTRICT_LAYER, DISTRICT_LEGEND = "uptake-districts", "uptake-district-layer", "uptake-district-legend"
 MIX, FUNNEL, CHURN, REQUESTS = "uptake-mix", "uptake-funnel", "uptake-churn", "uptake-requests"
 CHURN_NOTE = "uptake-churn-note"
+FOOTAGE = "uptake-footage"
 REPORT_LINKS = "uptake-report-links"
 ALL = "all"
 MIX_LABELS = {"kind": CAMERA_KINDS, "placement": PLACEMENTS}
@@ -246,6 +247,45 @@ def _requests(reqs: pd.DataFrame, first: dt.date, last: dt.date):
                             className="small text-secondary mb-0"), _hidden_note(k)])
 
 
+FOOTAGE_EXPLAINED = ("For the requests sent in these weeks: how soon owners uploaded their first file, what officers "
+                     "decided about the files (accepted as an exhibit, declined, or not yet looked at) and why they "
+                     "declined them, and what became of requests sent when the footage had probably already been "
+                     "recorded over.")
+
+
+def _footage(frames: dict, first: dt.date, last: dt.date) -> dbc.Card:
+    """What became of the footage: a card of figures, every one from ``uptake.footage_outcomes``."""
+    k = runtime().disclosure.k
+    out = uptake.footage_outcomes(frames["requests"], frames["files"], first, last, runtime().disclosure)
+    files = out["files"]
+    if out["median_days_to_first_upload"] is not None:
+        timing = [html.Strong(f"{out['uploaded'].text(k)} requests"), " had at least one file uploaded. Time from "
+                  f"request to the first upload: median {out['median_days_to_first_upload']}, 90th percentile "
+                  f"{out['p90_days_to_first_upload']}."]
+    else:
+        timing = [f"Requests with an upload: {out['uploaded'].text(k)}. Time from request to the first upload is not "
+                  f"shown (it needs at least {k} requests with an upload)."]
+    decisions = _table(["Uploaded files", "Files"], [
+        ["Uploaded with the owner's answer", files["files"].text(k)],
+        ["Accepted as exhibits", files["accepted"].text(k)],
+        ["Declined", files["declined"].text(k)],
+        ["Awaiting a decision", files["awaiting"].text(k)],
+        ["Share of uploaded files accepted", _pct(out["accepted_share"])]], f"{FOOTAGE}-files")
+    reasons = _table(["Why files were declined", "Files"],
+                     [[DECLINE_REASONS[r], c.text(k)] for r, c in out["declined_reasons"].items()], f"{FOOTAGE}-reasons")
+    late = _table(["Requests sent too late: what became of them", "Requests"],
+                  [["All sent after the footage was likely overwritten", out["too_late"].text(k)]]
+                  + [[weekly.TOO_LATE_LABELS[o], c.text(k)] for o, c in out["too_late_outcomes"].items()], f"{FOOTAGE}-late")
+    return dbc.Card(dbc.CardBody([
+        html.P(FOOTAGE_EXPLAINED, className="mb-1"),
+        html.P(_weeks_note(out["from"], out["to"], "These figures"), className="small text-secondary"),
+        html.P(timing, id=f"{FOOTAGE}-timing"),
+        dbc.Row([dbc.Col(decisions, md=4), dbc.Col(reasons, md=4), dbc.Col(late, md=4)], className="g-3"),
+        html.P("Files are counted with the requests they answer, in the weeks those were sent. The share accepted is "
+               "worked out from the two adjusted counts shown, and is not shown when either is not. Times are shown as "
+               "bands, never exact.", className="small text-secondary mb-0")]), className="mb-2")
+
+
 def _funnel(frames: dict, first: dt.date, last: dt.date) -> html.Div:
     layer = runtime().disclosure
     by_campaign = uptake.funnel(frames["campaigns"], frames["campaign_list"], first, last, layer)
@@ -332,7 +372,8 @@ def _report(first, last, district, period):
     monday, sunday = uptake.whole_weeks(first, last)
     churn_note = _weeks_note(monday, sunday, "Withdrawals")
     return (headline, fig, method, district_rows, layer, key, mix_block, _funnel(frames, first, last),
-            _churn(frames, monday, sunday, district), churn_note, _requests(frames["requests"], first, last))
+            _churn(frames, monday, sunday, district), churn_note, _requests(frames["requests"], first, last),
+            _footage(frames, first, last))
 
 
 def layout(rt, _user) -> html.Div:
@@ -367,6 +408,7 @@ def layout(rt, _user) -> html.Div:
                 html.P([html.Span(id=CHURN_NOTE), f" A week with fewer than {k} withdrawals by their owners shows no "
                         "bar."], className="small text-secondary")),
         section("Footage requests", html.Div(id=REQUESTS)),
+        section("What became of the footage", html.Div(id=FOOTAGE)),
         section("Weekly report", html.P("A print-ready page with this week's figures and charts, to forward or save "
                                         "as PDF from the browser; also made by python -m dashboard report weekly.",
                                         className="small text-secondary mb-1"), html.Div(id=REPORT_LINKS)),
@@ -378,15 +420,15 @@ def register_callbacks(app) -> None:
         Output(HEADLINE, "children"), Output(TIMELINE, "figure"), Output(METHOD, "children"),
         Output(DISTRICTS, "children"), Output(DISTRICT_LAYER, "data"), Output(DISTRICT_LEGEND, "children"),
         Output(MIX, "children"), Output(FUNNEL, "children"), Output(CHURN, "figure"), Output(CHURN_NOTE, "children"),
-        Output(REQUESTS, "children"),
+        Output(REQUESTS, "children"), Output(FOOTAGE, "children"),
         Output(REPORT_LINKS, "children"), Input(FIRST, "value"), Input(LAST, "value"), Input(DISTRICT, "value"), Input(PERIOD, "value"),
     )
     def redraw(first, last, district, period):
-        (headline, fig, method, district_rows, layer, key, mix, funnel, churn, churn_note, requests) = _report(
-            first, last, district, period)
+        (headline, fig, method, district_rows, layer, key, mix, funnel, churn, churn_note, requests, footage) = \
+            _report(first, last, district, period)
         table = _table(["#", "District", "Registrations", "Cameras", "Per 1,000 households"], district_rows,
                        f"{PREFIX}district-table")
-        return (headline, fig, method, table, layer, key, mix, funnel, churn, churn_note, requests,
+        return (headline, fig, method, table, layer, key, mix, funnel, churn, churn_note, requests, footage,
                 _report_links(_window(first, last)[1]))
 
 

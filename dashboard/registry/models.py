@@ -354,6 +354,7 @@ class EvidenceFile(Base):
     'declined' (``decline_reason``, a key of ``vocab.DECLINE_REASONS``, and an optional note), by
     ``triaged_by_id`` at ``triaged_at``; None while awaiting a decision. ``checked_at`` and
     ``check_result`` ('ok', 'mismatch', 'missing'): the last integrity check of the stored bytes.
+    ``record_key``: the disclosure-control layer's random key (counted on the uptake page; never shown).
     """
 
     __tablename__ = "evidence_file"
@@ -382,6 +383,7 @@ class EvidenceFile(Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     check_result: Mapped[str | None] = mapped_column(sa.String(10))
+    record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
 
     response: Mapped[FootageResponse] = relationship(back_populates="files")
 

@@ -51,6 +51,7 @@ RECORD_KEY_COLUMNS = {
     ("camera", "record_key"),
     ("footage_request", "record_key"),
     ("crime", "record_key"),
+    ("evidence_file", "record_key"),
     ("campaign_daily_count", "completion_keys"),
     ("retired_key", "key_sum"),
 }

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from dashboard.analytics.disclosure import KEY_RANGE
 from dashboard.registry.camera_queries import _rows, on_active_register
-from dashboard.registry.models import (Camera, Campaign, CampaignDailyCount, EvidenceFile, FootageRequest, Registrant,
-                                      Site, UTCDateTime)
+from dashboard.registry.models import (Camera, Campaign, CampaignDailyCount, EvidenceFile, FootageRequest,
+                                      FootageResponse, Registrant, Site, UTCDateTime)
 from dashboard.registry.record_keys import retired_key_sums
 
 REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at", "end_reason", "last_confirmed_at",
@@ -23,7 +23,11 @@ REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at",
 CAMERA_COLUMNS = ["registrant_id", "district_code", "kind", "placement", "retention_days", "direction_deg", "overlooks",
                   "record_key", "registrant_key"]
 REQUEST_COLUMNS = ["status", "sent_at", "status_changed_at", "footage_useful", "footage_likely_overwritten",
-                   "district_code", "crime_category", "record_key"]
+                   "district_code", "crime_category", "record_key", "first_upload_at", "file_accepted"]
+FILE_COLUMNS = ["sent_at", "district_code", "triage", "decline_reason", "record_key"]
+# An uploaded file: stored (or since deleted under the retention rules) and sent with its owner's answer.
+# Files still being uploaded, refused, or removed by the owner before answering were never handed over.
+UPLOADED_STATES = ("stored", "deleted")
 CAMPAIGN_DAY_COLUMNS = ["slug", "campaign", "channel", "day", "scans", "form_starts", "completions", "completion_keys"]
 
 
@@ -89,10 +93,17 @@ def campaign_days(session: Session) -> pd.DataFrame:
     return frame.astype({c: "int64" for c in ("scans", "form_starts", "completions", "completion_keys")})
 
 
+def _uploaded(file=EvidenceFile):
+    """The conditions on an evidence file (and its answer, joined) that make it an uploaded file."""
+    return (file.state.in_(UPLOADED_STATES), FootageResponse.answer == "footage")
+
+
 def requests(session: Session) -> pd.DataFrame:
     """Footage requests with their outcome, timing, district, crime category and record key:
     ``REQUEST_COLUMNS``, and the UK day number each was sent (``sent_day``). For a request that
-    got footage, ``status_changed_at`` is when the footage came: its response's first stored file."""
+    got footage, ``status_changed_at`` is when the footage came: its response's first stored file.
+    ``first_upload_at``: when the first file its owner sent with their answer was stored (NaT if
+    none); ``file_accepted``: whether an officer accepted one of those files as an exhibit."""
     from dashboard.analytics.uptake import day_numbers
 
     # Footage came when its first file was stored (the owner answers after their uploads), for requests
@@ -103,15 +114,50 @@ def requests(session: Session) -> pd.DataFrame:
     footage_at = sa.case((FootageRequest.status == "footage_provided",
                           sa.func.coalesce(first_file, FootageRequest.status_changed_at)),
                          else_=FootageRequest.status_changed_at)
+    first_upload = (sa.select(sa.func.min(EvidenceFile.completed_at))
+                    .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+                    .where(EvidenceFile.response_id == FootageRequest.response_id, *_uploaded())
+                    .scalar_subquery())
+    accepted = (sa.select(EvidenceFile.id).join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+                .where(EvidenceFile.response_id == FootageRequest.response_id, EvidenceFile.triage == "accepted",
+                       *_uploaded())
+                .exists())
     rows = session.execute(
         sa.select(FootageRequest.status, FootageRequest.sent_at, sa.type_coerce(footage_at, UTCDateTime()),
                   FootageRequest.footage_useful, FootageRequest.footage_likely_overwritten,
                   FootageRequest.incident_district_code, FootageRequest.crime_category,
-                  sa.func.coalesce(FootageRequest.record_key, 0))
+                  sa.func.coalesce(FootageRequest.record_key, 0), sa.type_coerce(first_upload, UTCDateTime()),
+                  accepted)
     ).all()
     frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
-    for column in ("sent_at", "status_changed_at"):
+    for column in ("sent_at", "status_changed_at", "first_upload_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["sent_day"] = day_numbers(frame["sent_at"])
+    frame["file_accepted"] = frame["file_accepted"].astype(bool)
+    return frame.astype({"record_key": "int64"})
+
+
+def evidence_files(session: Session) -> pd.DataFrame:
+    """Every uploaded file (``UPLOADED_STATES``, sent with its owner's answer) with the officer's
+    decision (``triage``: 'accepted', 'declined' or None while awaiting one), why it was declined, its
+    record key, and the request it answers (the earliest of its answer's requests): when that was
+    sent and the incident's district, so that files are counted with the requests sent in the same
+    weeks: ``FILE_COLUMNS`` and ``sent_day``. Nothing of the file itself (name, caption, hash)."""
+    from dashboard.analytics.uptake import day_numbers
+
+    first = (sa.select(FootageRequest.sent_at, FootageRequest.incident_district_code)
+             .where(FootageRequest.response_id == EvidenceFile.response_id)
+             .order_by(FootageRequest.sent_at, FootageRequest.id).limit(1))
+    sent_at = first.with_only_columns(FootageRequest.sent_at).scalar_subquery()
+    district = first.with_only_columns(FootageRequest.incident_district_code).scalar_subquery()
+    rows = session.execute(
+        sa.select(sa.type_coerce(sent_at, UTCDateTime()), district, EvidenceFile.triage, EvidenceFile.decline_reason,
+                  sa.func.coalesce(EvidenceFile.record_key, 0))
+        .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+        .where(*_uploaded())
+    ).all()
+    frame = pd.DataFrame(rows, columns=FILE_COLUMNS)
+    frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
     frame["sent_day"] = day_numbers(frame["sent_at"])
     return frame.astype({"record_key": "int64"})
 
@@ -138,4 +184,4 @@ def uptake_frames(session: Session) -> dict[str, pd.DataFrame]:
     """Everything the uptake figures are counted from, read now (the weekly report command; the
     app keeps ``register_frames`` in memory instead)."""
     return {**register_frames(session), "campaigns": campaign_days(session), "campaign_list": campaign_list(session),
-            "requests": requests(session)}
+            "requests": requests(session), "files": evidence_files(session)}

@@ -18,11 +18,14 @@ from dashboard.analytics import uptake
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.exports import export_bytes
 from dashboard.components.svg_chart import bar_line_svg
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, PLACEMENTS
+from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 WEEKS_SHOWN = 12
-TABLES = ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime")
+TOO_LATE_LABELS = {**REQUEST_STATUSES, "sent": "Not answered yet",
+                   "file_accepted": "A file was accepted as an exhibit all the same"}
+TABLES = ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime", "footage")
+FOOTAGE_COLUMNS = ["section", "item", "value"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class WeeklyReport:
     headline: dict
     requests: dict
     tables: dict[str, pd.DataFrame]
+    footage: dict  # uptake.footage_outcomes: what became of the footage asked for this week
     method: str  # Disclosure.describe(): what the adjustment does, for the page
 
     @property
@@ -64,7 +68,7 @@ def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.dat
 
     Parameters
     ----------
-    frames : registrations, cameras, retired, campaigns, campaign_list, requests (``uptake_queries``)
+    frames : registrations, cameras, retired, campaigns, campaign_list, requests, files (``uptake_queries``)
     districts : code, name, households
     layer : the disclosure-control layer (``runtime().disclosure``)
     reconfirm_months : the retention period (``RETENTION_MONTHS``): "due to confirm" is not confirmed for it
@@ -90,8 +94,28 @@ def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.dat
         "requests_by_crime": uptake.requests_by(reqs, "crime_category", list(uptake.CRIME_CATEGORIES), {}, monday,
                                                 sunday, layer),
     }
+    footage = uptake.footage_outcomes(reqs, frames["files"], monday, sunday, layer)
+    tables["footage"] = footage_table(footage)
     return WeeklyReport(monday, layer.k, pilot_start, public_launch, force, headline,
-                        uptake.request_outcomes(reqs, monday, sunday, layer), tables, layer.describe())
+                        uptake.request_outcomes(reqs, monday, sunday, layer), tables, footage, layer.describe())
+
+
+def footage_table(footage: dict) -> pd.DataFrame:
+    """``uptake.footage_outcomes`` as one table (section, item, value; a value not shown is empty):
+    what became of the footage asked for in the week, as the report's page shows it."""
+    files = footage["files"]
+    rows = [("requests", "with a file uploaded", footage["uploaded"].value),
+            ("requests", "time to the first upload: median (band)", footage["median_days_to_first_upload"]),
+            ("requests", "time to the first upload: 90th percentile (band)", footage["p90_days_to_first_upload"]),
+            ("files", "uploaded with the owner's answer", files["files"].value),
+            ("files", "accepted as exhibits", files["accepted"].value),
+            ("files", "declined", files["declined"].value),
+            ("files", "awaiting a decision", files["awaiting"].value),
+            ("files", "share of uploaded files accepted", footage["accepted_share"])]
+    rows += [("declined files by reason", DECLINE_REASONS[r], c.value) for r, c in footage["declined_reasons"].items()]
+    rows += [("requests sent too late", "all sent after the footage was likely overwritten", footage["too_late"].value)]
+    rows += [("requests sent too late", TOO_LATE_LABELS[o], c.value) for o, c in footage["too_late_outcomes"].items()]
+    return pd.DataFrame(rows, columns=FOOTAGE_COLUMNS).astype({"value": object})
 
 
 def csv_bytes(report: WeeklyReport, table: str) -> bytes:
@@ -129,7 +153,7 @@ def html(report: WeeklyReport, csv_links: dict[str, str] | None = None) -> str:
                          title=f"Registrations per week for the {WEEKS_SHOWN} weeks to {report.week_end:%d %B %Y}",
                          bar_name="registrations per week", line_name="registrations so far")
     return _environment().get_template("report/weekly.html").render(
-        report=report, chart=chart,
+        report=report, chart=chart, decline_reasons=DECLINE_REASONS, too_late_labels=TOO_LATE_LABELS,
         cell=lambda v, percent=False, rate=False, current=False: _cell(v, report.k, percent, rate, current),
         csv_links=csv_links or {})
 

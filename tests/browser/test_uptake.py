@@ -33,6 +33,17 @@ def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
     assert Disclosure(TABLE).describe() in page.inner_text("#uptake-method-note")
     assert "need not add up exactly" in page.inner_text("#uptake-method-note")
     watched.screenshot("uptake-lead")
+    # What became of the footage: the card is drawn with its three tables; the demo has no uploads
+    # yet, so its counts of files are worded as the other cards word a suppressed count.
+    page.wait_for_selector("#uptake-footage-files")
+    card = page.inner_text("#uptake-footage")
+    assert "what officers decided about the files" in card
+    for row in ("Accepted as exhibits", "Awaiting a decision", "Does not show anything relevant",
+                "A file was accepted as an exhibit all the same"):
+        assert row in card, row
+    assert "fewer than 8" in page.inner_text("#uptake-footage-files")
+    page.locator("#uptake-footage").scroll_into_view_if_needed()
+    watched.screenshot("uptake-footage-card")
 
     district = reference.districts.sort_values("households", ascending=False).iloc[0]
     page.select_option("#uptake-district", district["code"])

@@ -60,7 +60,7 @@ ROUTE_EXAMPLES = {
     "/uptake/report": ["/uptake/report?week=2026-11-16"],
     "/uptake/report/<table>.csv": [f"/uptake/report/{t}.csv?week=2026-11-16"
                                    for t in ("weeks", "districts", "cameras", "campaigns", "requests_by_district",
-                                             "requests_by_crime")],
+                                             "requests_by_crime", "footage")],
     "/campaigns/<slug>/qr.<fmt>": ["/campaigns/staff-intranet/qr.svg"],
     "/protection/ptable.csv": ["/protection/ptable.csv"],
 }
@@ -81,7 +81,42 @@ def _runtime(tmp_path, reference, reference_dir, seed: int, registrations: int, 
     for sample in sorted((reference_dir / "police_uk").glob("*-street.csv")):
         with transaction(rt.sessions) as s:
             import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)
+    _seed_uploads(rt, seed)
     return dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable, withhold_all=withhold))
+
+
+def _seed_uploads(rt, seed: int) -> None:
+    """Owners' answers with uploaded files for the demo's requests (the demo has none): 3 to 7 files
+    each, accepted, declined for a reason or awaiting a decision, so that the footage figures
+    (issue 17) differ between the two registries unless they come through the layer."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
+    from dashboard.registry.vocab import DECLINE_REASONS
+
+    reasons = list(DECLINE_REASONS)
+    with transaction(rt.sessions) as s:
+        officer = s.scalar(sa.select(User.id).where(User.username == "officer1"))
+        for request in s.scalars(sa.select(FootageRequest).order_by(FootageRequest.id)).all():
+            owner = s.scalar(sa.select(Site.registrant_id).join(Camera, Camera.site_id == Site.id)
+                             .where(Camera.id == request.camera_id))
+            answered = request.sent_at + dt.timedelta(days=1 + (request.id * seed) % 6)
+            response = FootageResponse(case_ref=request.case_ref, registrant_id=owner, requested_by_id=officer,
+                                       answer="footage", answered_at=answered, created_at=request.sent_at)
+            s.add(response)
+            s.flush()
+            request.response_id = response.id
+            for n in range(3 + (request.id + seed) % 5):
+                triage = ("accepted", "declined", None)[(request.id + n * seed) % 3]
+                s.add(EvidenceFile(
+                    response_id=response.id, upload_key=secrets.token_urlsafe(32), original_name="clip.mp4",
+                    declared_size=10, received_bytes=10, sha256=secrets.token_hex(32), state="stored",
+                    completed_at=answered - dt.timedelta(hours=n + 1), triage=triage,
+                    triaged_at=answered if triage else None, triaged_by_id=officer if triage else None,
+                    decline_reason=reasons[(request.id + n) % len(reasons)] if triage == "declined" else None,
+                    exhibit_ref=f"AB/{request.id}/{n}" if triage == "accepted" else None))
 
 
 def _app(rt):
@@ -203,3 +238,23 @@ def test_the_check_itself_sees_the_registers_differ_with_the_ordinary_layer(regi
                and "qr." not in w]
     differing = [w for w in figures if small[w] != large[w]]
     assert len(differing) >= 0.6 * len(figures), sorted(set(figures) - set(differing))
+
+
+def test_the_footage_figures_come_through_the_layer(registries):
+    """Issue 17's figures (``footage`` of the requests metrics): with uploads in both registries, the
+    ordinary layer gives figures that differ between them; withholding everything leaves none."""
+    path = "/api/v1/metrics/requests?from=2026-04-13&to=2026-11-29"
+    answers = {}
+    for withhold in (True, False):
+        for name, rt in registries.items():
+            client = _app(dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable, withhold_all=withhold))
+                          ).server.test_client()
+            login(client, "lead")
+            answers[(withhold, name)] = client.get(path).get_json()["footage"]
+    withheld = answers[(True, "small")]
+    assert withheld == answers[(True, "large")]
+    assert withheld["files_uploaded"] is None and withheld["median_days_to_first_upload"] is None
+    assert all(r["files"] is None for r in withheld["declined_reasons"])
+    small, large = answers[(False, "small")], answers[(False, "large")]
+    assert small["files_uploaded"] is not None and small["files_accepted"] is not None
+    assert small != large

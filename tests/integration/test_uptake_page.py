@@ -371,7 +371,8 @@ def test_weekly_report_page_csv_and_command_agree_with_sql(lead_app, runtime, tm
     done = subprocess.run([sys.executable, "-m", "dashboard", "report", "weekly", "--week", "2026-11-18", "--out",
                            str(tmp_path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    for table_name in ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime"):
+    for table_name in ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime",
+                       "footage"):
         written = (tmp_path / f"weekly-2026-11-16-{table_name}.csv").read_bytes()
         assert written == client.get(f"/uptake/report/{table_name}.csv?week=2026-11-16").get_data(), table_name
     assert (tmp_path / "weekly-2026-11-16.html").read_text().count("<svg") == 1
