@@ -22,7 +22,7 @@ def run(args: list[str], env: dict, stdin: str | None = None) -> subprocess.Comp
 def env(tmp_path, reference_dir) -> dict:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TILE_URL", "K_MIN"}}
     return {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-            "SECRET_KEY": "s" * 40}
+            "SECRET_KEY": "s" * 40, "EVIDENCE_DIR": str(tmp_path / "evidence")}
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
