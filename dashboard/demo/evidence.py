@@ -44,6 +44,7 @@ from dashboard.registry.public_ids import CASE_FILE_PREFIX, EVIDENCE_PREFIX, LEN
 UTC = dt.timezone.utc
 DEMO_OFFICER = "officer.demo"
 MIN_CASES, MIN_RESPONSES, MAX_RESPONSES = 3, 4, 6
+MIN_ANSWER_MINUTES = 30  # time to read the request, copy the footage and upload it
 OWNER_ANSWERED = "Answered by the owner"  # the event note responses.submit writes
 MAX_UNPACKED_BYTES = 1 << 30
 CAMERA_WORDS = {"doorbell": "Doorbell camera", "fixed": "Front camera", "dome": "Dome camera",
@@ -174,6 +175,12 @@ def _aware(value) -> dt.datetime:
     return pd.Timestamp(value).tz_localize("UTC").to_pydatetime()
 
 
+def _next_minute(when: dt.datetime) -> dt.datetime:
+    """``when`` rounded up to a whole minute (the owner types the time of the copy to the minute)."""
+    down = when.replace(second=0, microsecond=0)
+    return down if down == when else down + dt.timedelta(minutes=1)
+
+
 def _token(rng: np.random.Generator) -> str:
     return base64.urlsafe_b64encode(rng.bytes(32)).rstrip(b"=").decode("ascii")
 
@@ -215,7 +222,7 @@ def plan_answers(rng: np.random.Generator, req: pd.DataFrame, *, officer_id: int
     link = np.timedelta64(link_days * 24 * 3600 - 3600, "s")
     candidates = ((req["requested_by_id"].to_numpy(np.int64) == officer_id)
                   & (req["status"].to_numpy() == "footage_provided") & ~np.asarray(withdrawn)[site]
-                  & (changed - sent < link))
+                  & (changed - sent >= np.timedelta64(MIN_ANSWER_MINUTES, "m")) & (changed - sent < link))
     groups = [g for case in _pick_cases(req, candidates, site + 1) for g in case]
     groups.sort(key=lambda g: (changed[g].min(), g[0]))  # in the order the owners answered
     groups = groups[: len(SCRIPTS)]
@@ -243,15 +250,13 @@ def plan_answers(rng: np.random.Generator, req: pd.DataFrame, *, officer_id: int
         starts = [d - step for d, step in zip(done, took)]
         # the copy was made after the owner read the request, shortly before the first upload (to the
         # minute, as typed in the form)
-        copy_at = max(opened, starts[0] - dt.timedelta(minutes=int(rng.integers(10, 60))))
-        copy_at = copy_at.replace(second=0, microsecond=0)
-        copy_at = max(copy_at, _aware(incident_to[g].max()))
+        copy_at = _next_minute(max(opened, starts[0] - dt.timedelta(minutes=int(rng.integers(10, 60)))))
         offset = dt.timedelta(seconds=script.clock_offset_s)
         win_from, win_to = _aware(incident_from[g].min()) + offset, _aware(incident_to[g].max()) + offset
         spacing = [int(rng.integers(60, 121)) for _ in script.files]
         needed = sum(f.seconds for f in script.files) + sum(spacing)
-        room = max(0.0, (win_to - win_from).total_seconds() - needed)
-        at = win_from + dt.timedelta(seconds=int(room * float(rng.uniform(0.05, 0.6))))
+        slack = max(0.0, (win_to - win_from).total_seconds() - needed)
+        at = win_from + dt.timedelta(seconds=int(slack * float(rng.uniform(0.05, 0.6))))
         cam_index = int(camera[g[0]])
         words = CAMERA_WORDS.get(str(camera_kind[cam_index]), "Camera")
         answer = PlannedAnswer(
