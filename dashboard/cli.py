@@ -139,6 +139,8 @@ def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: b
     summary = generate_demo(
         rt.engine, rt.reference, seed=seed, registrations=registrations, as_of=as_of,
         pilot_start=rt.settings.pilot_start, public_launch=rt.settings.public_launch, replace=replace,
+        evidence_dir=rt.settings.evidence_dir, exhibit_ref_format=rt.settings.exhibit_ref_format,
+        response_link_days=rt.settings.response_link_days,
     )
     checkpoints = rt.settings.audit_checkpoint_file
     if replace and checkpoints is not None and checkpoints.exists():
@@ -148,8 +150,9 @@ def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: b
         print(f"  the old audit log's checkpoints were moved to {aside}")
     audit.checkpoint_quietly(rt.engine)
     print(f"  {summary.registrations:,} registrations ({summary.withdrawn:,} withdrawn), {summary.cameras:,} cameras, "
-          f"{summary.footage_requests:,} footage requests, {summary.audit_events:,} audit log rows, "
-          f"in {summary.seconds:.1f} s")
+          f"{summary.footage_requests:,} footage requests in {summary.case_files:,} case files, "
+          f"{summary.owner_answers} owners' answers with {summary.evidence_files} footage files (in "
+          f"{rt.settings.evidence_dir}), {summary.audit_events:,} audit log rows, in {summary.seconds:.1f} s")
 
 
 def demo_logins(rt) -> list[tuple[str, str, str]]:

@@ -14,8 +14,12 @@ What is written (every row in time order, hash-chained exactly as :func:`audit.r
 * per demo case (footage requests grouped by case reference): the officer's ``search`` around
   the incident point (sometimes refined once), ``reveal_contact`` of the cameras about to be
   asked, ``request_created`` at each request's ``sent_at``, ``request_status`` at each of the
-  case's status events, and sometimes an ``export`` of the case's contacts; all with the case
-  reference and the search's reason, as the search and cases pages write them;
+  case's status events the officer recorded, and sometimes an ``export`` of the case's contacts;
+  all with the case reference and the search's reason, as the search and cases pages write them;
+* where owners answered through their links with footage (``dashboard.demo.evidence``): the
+  public's ``response_opened``, ``footage_uploaded`` per file and ``response_answered``, and the
+  officer's ``evidence_viewed`` and ``evidence_accepted``/``evidence_declined`` of the files
+  triaged so far;
 * the auditor's weekly chain check (``audit_verified``);
 * the analyst's and the project lead's figure queries in their working sessions, as
   ``dashboard.security.query_log`` records them (``aggregate_query``: the pages they open, the
@@ -207,6 +211,10 @@ class HistoryInput:
     campaign_created_at: np.ndarray  # one per story.CAMPAIGNS entry (campaign id i + 1)
     requests: pd.DataFrame
     events: pd.DataFrame
+    # Rows of the owners' answers through their links and the officer's triage of the files
+    # (``dashboard.demo.evidence.audit_rows``): (µs, user id or None for the owner, action,
+    # case reference, reason, subject ids, detail).
+    evidence_rows: tuple = ()
 
 
 @dataclass
@@ -375,6 +383,9 @@ def build_history(rng: np.random.Generator, h: HistoryInput) -> AuditRows:
     officers = [u for u in h.users if u.role == "officer"]
     if officers:
         _casework(rng, h, log, officers, end)
+    for at, user_id, action, case_ref, reason, subject_ids, detail in h.evidence_rows:
+        log.add(at, users[user_id] if user_id is not None else None, action, case_ref=case_ref, reason=reason,
+                subject_ids=subject_ids, detail=detail, username=None if user_id is not None else "public")
     sessions = _sessions(rng, h, log, created, end)
     # From a generator of their own, so that the rows above and below stay as they were without them.
     _figure_queries(rng.spawn(1)[0], h, log, sessions, end)
@@ -659,9 +670,10 @@ def _export(rng: np.random.Generator, register: _Register, log: _Log, case: _Cas
 
 
 def _status_changes(h: HistoryInput, log: _Log) -> None:
-    """One ``request_status`` row per status event after "sent", at its time, with its note."""
+    """One ``request_status`` row per officer's status event after "sent", at its time, with its note
+    (an owner's answer through their link is logged as ``response_answered``, among the evidence rows)."""
     req = h.requests.reset_index(drop=True)
-    ev = h.events[h.events["status"] != "sent"]
+    ev = h.events[(h.events["status"] != "sent") & h.events["by_user_id"].notna()]
     case_ref = req["case_ref"].tolist()
     camera = (req["camera_index"].to_numpy(np.int64) + 1).tolist()
     useful = req["footage_useful"].tolist()

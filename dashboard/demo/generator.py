@@ -1,8 +1,10 @@
 """Deterministic demo registry: a pilot that looks like the real thing, with no real people.
 
 ``generate_demo`` fills an empty registry with synthetic registrations, sites, cameras,
-campaign funnel counts, footage requests, one demo user per role and the audit log of it all
-(``dashboard.demo.audit_history``: registrations, logins, casework). The same ``seed``,
+campaign funnel counts, footage requests and their case files, one demo user per role and the
+audit log of it all (``dashboard.demo.audit_history``: registrations, logins, casework). Given an
+evidence folder, owners also answer the demo officer's latest cases with real footage files,
+stored and probed as uploads are, some already triaged (``dashboard.demo.evidence``). The same ``seed``,
 ``registrations`` and dates always give the same rows (apart from the argon2 password
 hashes of the demo users, which ``create_user`` salts randomly by design): every random draw
 comes from ``numpy.random.Generator(PCG64(seed))`` and nothing reads the clock.
@@ -15,7 +17,9 @@ million cameras take well under three minutes on SQLite.
 empty schema and up again (see :func:`reset_registry`): the audit log is append-only by
 database trigger, so deleting its rows is impossible by design, and dropping every table
 through the migrations' own downgrade is the one clean way that works on SQLite and
-PostgreSQL alike. It also deletes users, API tokens and the audit log: demo use only.
+PostgreSQL alike. It also deletes users, API tokens and the audit log: demo use only. Files
+an earlier demo put in the evidence folder are left there (a rebuild with the same seed writes
+the same bytes under the same names again).
 
 Examples
 --------
@@ -32,6 +36,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,9 +45,11 @@ from alembic import command
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from dashboard.config import Settings
 from dashboard.demo import cameras as cam
-from dashboard.demo import audit_history, footage, people, places, story
+from dashboard.demo import audit_history, evidence, footage, people, places, story
 from dashboard.demo.writer import advance_id_sequences, insert_columns
+from dashboard.footage.storage import Store
 from dashboard.registry.database import alembic_config, migrate
 from dashboard.registry.public_ids import CAMERA_PREFIX, REQUEST_PREFIX
 from dashboard.registry.public_ids import LENGTH as PUBLIC_LENGTH
@@ -51,8 +58,11 @@ from dashboard.registry.models import (
     Camera,
     Campaign,
     CampaignDailyCount,
+    CaseFile,
+    EvidenceFile,
     FootageRequest,
     FootageRequestEvent,
+    FootageResponse,
     Registrant,
     RetiredKey,
     Site,
@@ -87,6 +97,9 @@ _DATA_TABLES = (
     CampaignDailyCount.__table__,
     FootageRequest.__table__,
     FootageRequestEvent.__table__,
+    FootageResponse.__table__,
+    EvidenceFile.__table__,
+    CaseFile.__table__,
     RetiredKey.__table__,
 )
 
@@ -109,6 +122,9 @@ class DemoSummary:
     users: int
     audit_events: int
     seconds: float
+    case_files: int = 0
+    owner_answers: int = 0  # answers with footage (only with an evidence folder)
+    evidence_files: int = 0
 
 
 # --------------------------------------------------------------------------- registry state
@@ -315,6 +331,7 @@ def _request_columns(req: pd.DataFrame) -> dict[str, object]:
         "status_changed_at": req["status_changed_at"].to_numpy().astype("datetime64[us]"),
         "footage_likely_overwritten": req["footage_likely_overwritten"].to_numpy(bool),
         "footage_useful": req["footage_useful"].array,
+        "response_id": req["response_id"].array if "response_id" in req else pd.array([pd.NA] * len(req), "Int64"),
     }
 
 
@@ -324,7 +341,7 @@ def _event_columns(events: pd.DataFrame) -> dict[str, object]:
         "request_id": events["request_index"].to_numpy(np.int64) + 1,
         "status": events["status"].tolist(),
         "at": events["at"].to_numpy().astype("datetime64[us]"),
-        "by_user_id": events["by_user_id"].to_numpy(np.int64),
+        "by_user_id": pd.array(events["by_user_id"], dtype="Int64"),  # NA: the owner, through their link
         "note": events["note"].tolist(),
     }
 
@@ -387,7 +404,8 @@ def _demo_users(conn: Connection, created_at: dt.datetime) -> tuple[dict[str, in
 
 def _audit_history(conn: Connection, rng: np.random.Generator, phases: story.Phases, user_ids: dict[str, int],
                    created: list[str], users_created: np.datetime64, timeline: story.Timeline,
-                   where: places.SitePlaces, cams: cam.CameraColumns, req: pd.DataFrame, events: pd.DataFrame) -> int:
+                   where: places.SitePlaces, cams: cam.CameraColumns, req: pd.DataFrame, events: pd.DataFrame,
+                   evidence_rows: list[tuple]) -> int:
     """Write the demo's audit log (``audit_history``) and, for the demo users created now, their last
     login in it; return the number of rows written."""
     users = tuple(audit_history.DemoUser(int(i), name, role) for i, name, role in conn.execute(
@@ -397,7 +415,7 @@ def _audit_history(conn: Connection, rng: np.random.Generator, phases: story.Pha
         consent_at=timeline.consent_at, withdrawn_at=timeline.withdrawn_at,
         last_confirmed_at=timeline.last_confirmed_at, easting_m=where.easting_m, northing_m=where.northing_m,
         camera_site=cams.site_index, campaign_created_at=_campaign_columns(phases)["created_at"],
-        requests=req, events=events))
+        requests=req, events=events, evidence_rows=tuple(evidence_rows)))
     new_ids = {user_ids[name] for name in created}
     for user_id, at in sorted(rows.last_login.items()):
         if user_id not in new_ids:
@@ -420,6 +438,9 @@ def generate_demo(
     pilot_start: dt.date,
     public_launch: dt.date,
     replace: bool = False,
+    evidence_dir: Path | str | None = None,
+    exhibit_ref_format: str = Settings.exhibit_ref_format,
+    response_link_days: int = Settings.response_link_days,
 ) -> DemoSummary:
     """Fill the registry with a deterministic synthetic pilot.
 
@@ -441,6 +462,12 @@ def generate_demo(
     replace : bool
         Wipe an existing registry first (see :func:`reset_registry`); without it a registry
         that already holds registry data is refused.
+    evidence_dir : path, optional
+        The evidence store (``EVIDENCE_DIR``). Given, the demo officer's latest cases get owners'
+        answers with real footage files stored there (``dashboard.demo.evidence``); without it,
+        no owner answers through a link.
+    exhibit_ref_format, response_link_days : optional
+        The force's exhibit reference format and how long an owner's link lasts (settings).
 
     Returns
     -------
@@ -469,6 +496,9 @@ def generate_demo(
     rng_story, rng_people, rng_places, rng_cameras, rng_campaigns, rng_requests, rng_audit, rng_keys = root.spawn(8)
     # A ninth for the random public ids of cameras and requests (the first eight are unchanged).
     (rng_public,) = root.spawn(1)
+    # A tenth for the case files' ids, an eleventh for the owners' answers and their footage.
+    (rng_cases,) = root.spawn(1)
+    (rng_evidence,) = root.spawn(1)
 
     timeline = story.build_timeline(rng_story, registrations, phases)
     kinds = np.asarray(list(SITE_KIND_P), dtype=object)
@@ -501,6 +531,17 @@ def generate_demo(
             officers,
             registrations,
         )
+        cases = evidence.case_files(rng_cases, req)
+        answers: list[evidence.PlannedAnswer] = []
+        officer_id = user_ids[evidence.DEMO_OFFICER]
+        if evidence_dir is not None:
+            answers = evidence.plan_answers(
+                rng_evidence, req, officer_id=officer_id, camera_site=cams.site_index, camera_kind=cams.kind,
+                withdrawn=timeline.withdrawn, names=registrant_cols["name"], end=phases.end_utc,
+                link_days=response_link_days)
+            evidence.assign_exhibits(answers, evidence.DEMO_OFFICER, exhibit_ref_format)
+            evidence.store_files(answers, Store(evidence_dir))
+        req, events = evidence.owner_answered(req, events, answers)
         with _sqlite_load_cache(conn, _load_cache_kib(registrations)):
             keys = _record_keys(rng_keys, timeline, where, len(cams.site_index), len(req), daily)
             insert_columns(conn, Registrant.__table__, {**registrant_cols, "record_key": keys.registrants})
@@ -512,17 +553,23 @@ def generate_demo(
             insert_columns(conn, CampaignDailyCount.__table__, {**_daily_columns(daily),
                                                                 "completion_keys": keys.completions})
             insert_columns(conn, RetiredKey.__table__, keys.retired)
+            if answers:
+                conn.execute(FootageResponse.__table__.insert(), evidence.response_rows(answers, officer_id))
             n_requests = insert_columns(conn, FootageRequest.__table__, {
                 **_request_columns(req), "record_key": keys.requests,
                 "public_id": people.unique_codes(rng_public, len(req), REQUEST_PREFIX, PUBLIC_LENGTH)})
             insert_columns(conn, FootageRequestEvent.__table__, _event_columns(events))
+            if answers:
+                conn.execute(EvidenceFile.__table__.insert(), evidence.file_rows(answers, officer_id))
+            n_cases = insert_columns(conn, CaseFile.__table__, cases.columns) if cases.columns else 0
             advance_id_sequences(
                 conn,
                 [Registrant.__table__, Site.__table__, Camera.__table__, Campaign.__table__,
-                 FootageRequest.__table__, FootageRequestEvent.__table__],
+                 FootageRequest.__table__, FootageRequestEvent.__table__, FootageResponse.__table__,
+                 EvidenceFile.__table__, CaseFile.__table__],
             )
             n_audit = _audit_history(conn, rng_audit, phases, user_ids, created, users_created, timeline, where,
-                                     cams, req, events)
+                                     cams, req, events, evidence.audit_rows(answers, officer_id, cases))
 
     withdrawn = int(timeline.withdrawn.sum())
     return DemoSummary(
@@ -536,6 +583,9 @@ def generate_demo(
         users=len(user_ids),
         audit_events=n_audit,
         seconds=round(time.perf_counter() - started, 3),
+        case_files=n_cases,
+        owner_answers=len(answers),
+        evidence_files=sum(len(a.files) for a in answers),
     )
 
 

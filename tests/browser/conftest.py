@@ -39,7 +39,8 @@ def app_env(tmp_path_factory, reference_dir) -> dict:
     db = tmp_path_factory.mktemp("browser") / "registry.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
            "SECRET_KEY": "browser-tests-" + "x" * 40, "DEMO": "1", "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
-           "DEMO_SEED": str(DEMO_SEED), "PORT": str(_free_port()), "HOST": "127.0.0.1"}
+           "DEMO_SEED": str(DEMO_SEED), "PORT": str(_free_port()), "HOST": "127.0.0.1",
+           "EVIDENCE_DIR": str(db.parent / "evidence")}  # the demo's footage files, not the project's data/
     env.pop("TILE_URL", None)
     return env
 

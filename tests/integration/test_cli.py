@@ -22,7 +22,7 @@ def run(args: list[str], env: dict, stdin: str | None = None) -> subprocess.Comp
 def env(tmp_path, reference_dir) -> dict:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TILE_URL", "K_MIN"}}
     return {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-            "SECRET_KEY": "s" * 40}
+            "SECRET_KEY": "s" * 40, "EVIDENCE_DIR": str(tmp_path / "evidence")}
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -196,6 +196,27 @@ def test_demo_mode_on_a_fresh_database_builds_the_demo_once(env, monkeypatch, ca
     # started again in demo mode: the demo is served as it is, not rebuilt or refused
     _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "60"}, "--demo")
     assert _contents(env) == (registrants, users)
+
+
+def test_the_demo_command_stores_the_owners_footage_in_evidence_dir(env):
+    """The README's demo command hands its EVIDENCE_DIR to the demo: every evidence_file row's bytes
+    are there under their SHA-256 (re-hashed here), and the command says how many it wrote."""
+    import hashlib
+    from pathlib import Path
+
+    result = run(["demo", "--registrations", "3000", "--seed", "2026", "--as-of", "2026-11-29"], env)
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT sha256, declared_size, state FROM evidence_file")).all()
+        answers = conn.execute(sa.text("SELECT count(*) FROM footage_response WHERE answer = 'footage'")).scalar()
+    engine.dispose()
+    assert rows and answers and {r.state for r in rows} == {"stored"}
+    root = Path(env["EVIDENCE_DIR"]) / "sha256"
+    for sha, size, _ in rows:
+        stored = root / sha[:2] / sha[2:4] / sha
+        assert stored.stat().st_size == size and hashlib.sha256(stored.read_bytes()).hexdigest() == sha
+    assert f"{answers} owners' answers with {len(rows)} footage files" in result.stdout
 
 
 @pytest.mark.parametrize("password, says", [("123456789012", "too easy to guess"),

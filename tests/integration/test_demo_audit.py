@@ -36,9 +36,11 @@ CASEWORK = ("search", "reveal_contact", "request_created", "request_status", "ex
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, reference):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo_audit') / 'demo.db'}")
+    root = tmp_path_factory.mktemp('demo_audit')
+    engine = make_engine(f"sqlite:///{root / 'demo.db'}")
+    # with an evidence folder: owners answer officer.demo's latest cases through their links
     summary = generate_demo(engine, reference, seed=SEED, registrations=N, as_of=AS_OF, pilot_start=PILOT_START,
-                            public_launch=PUBLIC_LAUNCH)
+                            public_launch=PUBLIC_LAUNCH, evidence_dir=root / "evidence")
     yield engine, summary
     engine.dispose()
 
@@ -105,7 +107,12 @@ def test_registrations_reconfirmations_and_withdrawals_are_the_publics(tables):
     log, reg = tables["audit_event"], tables["registrant"]
     cameras = tables["camera"].groupby("site_id").size()  # site i belongs to registrant i
     public = log[log["username"] == "public"]
-    assert public["user_id"].isna().all() and public["role"].isna().all() and public["case_ref"].isna().all()
+    assert public["user_id"].isna().all() and public["role"].isna().all()
+    # owners answering footage requests through their links act in a case; registrations do not
+    answers = public["action"].isin(["response_opened", "footage_uploaded", "response_answered"])
+    assert public.loc[answers, "case_ref"].notna().all() and answers.any()
+    public = public[~answers]
+    assert public["case_ref"].isna().all()
     made = public[public["action"] == "registration_created"]
     assert [_ids(t) for t in made["subject_ids"]] == [[i] for i in reg["id"]]
     assert made["occurred_at"].tolist() == reg["consent_at"].tolist()
@@ -146,9 +153,18 @@ def test_every_footage_request_has_its_request_created_row(tables):
 
 
 def test_each_status_event_after_sending_has_its_request_status_row(tables):
+    """The officer's status changes each have their ``request_status`` row; an owner's answer through
+    their link (an event by nobody) has the public's ``response_answered`` row instead."""
     log, req, ev = tables["audit_event"], tables["footage_request"].set_index("id"), tables["footage_request_event"]
     changes = log[log["action"] == "request_status"]
-    later = ev[ev["status"] != "sent"].sort_values(["at", "id"])
+    owners = ev[ev["by_user_id"].isna()]
+    assert len(owners) > 0 and (owners["status"] == "footage_provided").all()
+    answered = log[log["action"] == "response_answered"]
+    assert (answered["username"] == "public").all()
+    got = sorted((rid, r.occurred_at, r.case_ref) for r in answered.itertuples()
+                 for rid in json.loads(r.detail)["request_ids"])
+    assert got == sorted((e.request_id, e.at, req.loc[e.request_id, "case_ref"]) for e in owners.itertuples())
+    later = ev[(ev["status"] != "sent") & ev["by_user_id"].notna()].sort_values(["at", "id"])
     assert len(changes) == len(later) > 0
     got = sorted((json.loads(r.detail)["request_id"], r.occurred_at, json.loads(r.detail)["to"], r.reason, r.user_id,
                   r.case_ref, r.subject_ids, json.loads(r.detail)["footage_useful"]) for r in changes.itertuples())

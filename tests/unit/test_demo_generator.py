@@ -373,6 +373,21 @@ def test_footage_request_outcomes_and_events_are_consistent(tables):
     assert ev["by_user_id"].notna().all()
 
 
+def test_each_case_has_its_officers_case_file_and_no_owner_answers_without_an_evidence_folder(tables):
+    """Requests are written in bulk, past casework's ensure_case_file: the demo makes the case files
+    itself, one per (case reference, officer), from its first request. Without an evidence folder
+    no owner answers through a link (nothing could hold their files)."""
+    req, files = tables["footage_request"], tables["case_file"]
+    first = req.groupby(["case_ref", "requested_by_id"])["sent_at"].min()
+    got = files.set_index(["case_ref", "officer_id"]).sort_index()
+    assert list(got.index) == list(first.index) and len(got) > 0
+    assert (got["created_at"] == first).all() and got["closed_at"].isna().all()
+    assert files["public_id"].str.fullmatch(r"CSE-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}").all()
+    assert files["public_id"].is_unique
+    assert tables["footage_response"].empty and tables["evidence_file"].empty
+    assert req["response_id"].isna().all()
+
+
 # --------------------------------------------------------------------------- users, refusal
 
 
