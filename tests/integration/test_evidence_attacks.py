@@ -1,0 +1,127 @@
+"""Attacks on evidence triage (issue 17): forged callback bodies, other officers' ids, links replayed
+by someone else or for another kind, team-membership edge cases, bad input, races.
+
+Each test states the promise it attacks (DESIGN.md and issue 17). Tests that fail show a break the
+integrator has to fix; the others show an attack that is already refused.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import threading
+import types
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.evidence import cases, triage, viewing
+from dashboard.registry.casework import CaseworkError
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, EvidenceFile, User
+from tests.evidence_seed import seed_case
+from tests.integration.test_evidence_triage import (NOW, actor, client_for, events, file_row, pattern_body,  # noqa: F401
+                                                    plain_body, runtime, seeded, text_of)
+from tests.media import make_jpeg
+
+REASON = "reviewing the front door footage for suspects"
+CALLBACK = "/_dash-update-component"
+
+
+def refusals(rt) -> int:
+    return len(events(rt, "evidence_refused"))
+
+
+def _src_of(answer: dict) -> str:
+    return json.dumps(answer).split('"src": "')[1].split('"')[0]
+
+
+def _link(app, client, file_id: str, kind: str, case_id: str) -> str:
+    trigger_type = "cases-ev-play" if kind == "play" else "cases-ev-download"
+    body = pattern_body(app, "cases-ev-player.children", {"type": trigger_type, "file": file_id},
+                        states={"cases-ev-reason": REASON}, selected_case=case_id)
+    answer = client.post(CALLBACK, json=body)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    data = answer.get_json()
+    return _src_of(data) if kind == "play" else data["response"]["cases-ev-link"]["data"]["url"]
+
+
+# --------------------------------------------------------------------------- every refusal is logged
+
+
+def test_an_outsiders_forged_decline_is_logged_as_a_refusal_even_without_a_reason(app, runtime, seeded):
+    """Promise: EVERY refusal of a triage callback is logged (evidence_refused). officer2 is on no team of
+    officer1's case; forging a decline of officer1's file with no reason, a made-up reason or a list as
+    the reason is refused, but the reason is checked before the access check, so the attempt on another
+    officer's evidence leaves no trace in the audit log."""
+    other = client_for(app, "officer2")
+    for why in (None, "made-up", ["other"]):
+        before = refusals(runtime)
+        answer = other.post(CALLBACK, json=pattern_body(
+            app, "cases-ev-msg.children", {"type": "cases-ev-decline", "file": seeded.file_ids[0]},
+            states={"cases-ev-why": why}))
+        assert answer.status_code in (200, 400, 403)
+        assert file_row(runtime, seeded.file_ids[0]).triage is None
+        assert refusals(runtime) == before + 1, f"decline with reason {why!r} by an outsider was not logged"
+
+
+def test_an_outsiders_play_or_download_request_without_a_reason_is_logged_as_a_refusal(app, runtime, seeded):
+    """Promise: every refusal of a playback/download callback is logged. officer2 asks to play and to
+    download officer1's file giving no reason: the answer is 'give the reason' and the refusal of
+    access to another officer's footage is not logged (the reason is checked before the team)."""
+    other = client_for(app, "officer2")
+    for trigger in ("cases-ev-play", "cases-ev-download"):
+        before = refusals(runtime)
+        answer = other.post(CALLBACK, json=pattern_body(
+            app, "cases-ev-player.children", {"type": trigger, "file": seeded.file_ids[0]},
+            states={"cases-ev-reason": ""}, selected_case=seeded.case_id))
+        assert answer.status_code == 200 and "/cases/evidence/" not in text_of(answer)
+        assert refusals(runtime) == before + 1, f"{trigger} without a reason by an outsider was not logged"
+
+
+def test_an_evidence_callback_body_without_outputs_is_refused_and_logged(app, runtime, seeded):
+    """Promise: analysts, leads, auditors and admins get 403 from every triage callback, and each
+    refusal is logged. A forged body naming the decide callback in "output" but leaving out
+    "outputs" is refused 403 by the guard, but the guard finds no evidence ids to log (it reads
+    only "outputs"), so the refusal goes unrecorded."""
+    body = pattern_body(app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[0]})
+    del body["outputs"]
+    for who in ("analyst1", "officer2"):
+        before = refusals(runtime)
+        answer = client_for(app, who).post(CALLBACK, json=body)
+        assert answer.status_code in (400, 403)
+        assert refusals(runtime) == before + 1, f"{who}'s refused evidence callback was not logged"
+
+
+# --------------------------------------------------------------------------- what a team member sees
+
+
+def test_a_file_of_an_answer_the_owner_has_not_sent_cannot_be_played_or_downloaded(runtime, tmp_path):
+    """Triage hides files of an answer not yet sent ("the owner may still remove them") and refuses to
+    accept them; but a play or download link is made and honoured for such a file's id (file_link
+    checks only that the file is stored), so footage the owner has not given yet can be viewed and
+    downloaded through a forged callback."""
+    pending = seed_case(runtime, [(make_jpeg(tmp_path / "p.jpg"), None)], answered=False, case_ref="CR-2026-000555")
+    officer = actor(runtime, "officer1")
+    for kind in ("play", "download"):
+        with transaction(runtime.sessions) as s, pytest.raises(CaseworkError):
+            viewing.file_link(s, officer, pending.file_ids[0], kind, REASON, runtime.settings.secret_key)
+    assert events(runtime, "evidence_viewed") == [] and events(runtime, "evidence_downloaded") == []
+
+
+def test_a_team_member_never_sees_the_owners_contact_details(app, runtime, seeded):
+    """Promise (DESIGN, evidence.cases): owner contact details stay with the officer who made the
+    requests; a team member never sees them. Contact details are name, email, phone, address
+    (casework.reveal_contacts). The seeded owner is 'Alex Owner1', owner1@example.org, 07700 900123,
+    1 Example Street. The triage view sent to a team member shows the owner's signed name, which is
+    the owner's own name."""
+    with transaction(runtime.sessions) as s:
+        cases.add_member(s, actor(runtime, "officer1"), seeded.case_id, "sam.jones", NOW)
+    colleague = client_for(app, "sam.jones")
+    answer = colleague.post(CALLBACK, json=plain_body(
+        app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+        "cases-list.selectedRows"))
+    text = text_of(answer)
+    assert answer.status_code == 200 and seeded.file_ids[0] in text  # the team member does see the evidence
+    for detail in ("Alex Owner1", "owner1@example.org", "07700 900123", "1 Example Street"):
+        assert detail not in text, f"the team member was sent the owner's {detail!r}"
