@@ -125,3 +125,62 @@ def test_a_team_member_never_sees_the_owners_contact_details(app, runtime, seede
     assert answer.status_code == 200 and seeded.file_ids[0] in text  # the team member does see the evidence
     for detail in ("Alex Owner1", "owner1@example.org", "07700 900123", "1 Example Street"):
         assert detail not in text, f"the team member was sent the owner's {detail!r}"
+
+
+# --------------------------------------------------------------------------- races on exhibit references
+
+
+def _race(rt, jobs) -> list:
+    """Run ``jobs`` (functions of a session) at once, each in its own unit of work; their results or errors."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(i, job):
+        barrier.wait()
+        try:
+            with transaction(rt.sessions) as s:
+                results[i] = job(s)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what each one got
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_simultaneous_accepts_never_give_two_files_the_same_exhibit_reference(runtime, tmp_path):
+    """Promise: exhibit references stay unique per case. Six team members' clicks on six files at the same
+    moment (threads against the file-backed SQLite through the domain functions), then two clicks giving
+    the same reference by hand: every reference in the case is different, and the loser gets a message."""
+    picture = make_jpeg(tmp_path / "same.jpg")
+    case = seed_case(runtime, [(picture, f"still {i}") for i in range(8)], case_ref="CR-2026-000777")
+    officer = actor(runtime, "officer1")
+    fmt = runtime.settings.exhibit_ref_format
+    jobs = [lambda s, f=f: triage.accept(s, officer, f, now=NOW, fmt=fmt).exhibit_ref for f in case.file_ids[:6]]
+    got = _race(runtime, jobs)
+    assert all(isinstance(r, str) for r in got), got
+    assert sorted(got) == [f"OF/{n}" for n in range(1, 7)]
+    got = _race(runtime, [lambda s, f=f: triage.accept(s, officer, f, exhibit_ref="JO/99", now=NOW, fmt=fmt).exhibit_ref
+                          for f in case.file_ids[6:]])
+    assert sorted(map(type, got), key=str) == sorted([str, CaseworkError], key=str), got
+    with runtime.sessions() as s:
+        refs = [r for r in s.scalars(sa.select(EvidenceFile.exhibit_ref).where(EvidenceFile.exhibit_ref.is_not(None)))]
+    assert len(refs) == len(set(refs)) == 7
+
+
+def test_accept_remaining_racing_single_accepts_gives_distinct_references(runtime, tmp_path):
+    """'Accept remaining' and single accepts at once: every file ends with one reference, none shared."""
+    picture = make_jpeg(tmp_path / "same.jpg")
+    case = seed_case(runtime, [(picture, None) for _ in range(5)], case_ref="CR-2026-000778")
+    officer = actor(runtime, "officer1")
+    fmt = runtime.settings.exhibit_ref_format
+    jobs = [lambda s: [f.exhibit_ref for f in triage.accept_remaining(s, officer, case.case_id, now=NOW, fmt=fmt)]]
+    jobs += [lambda s, f=f: triage.accept(s, officer, f, now=NOW, fmt=fmt).exhibit_ref for f in case.file_ids[:3]]
+    got = _race(runtime, jobs)
+    assert not any(isinstance(r, Exception) and not isinstance(r, CaseworkError) for r in got), got
+    with runtime.sessions() as s:
+        refs = list(s.scalars(sa.select(EvidenceFile.exhibit_ref).where(EvidenceFile.exhibit_ref.is_not(None))))
+    assert len(refs) == len(set(refs)) == 5
