@@ -184,3 +184,70 @@ def test_accept_remaining_racing_single_accepts_gives_distinct_references(runtim
     with runtime.sessions() as s:
         refs = list(s.scalars(sa.select(EvidenceFile.exhibit_ref).where(EvidenceFile.exhibit_ref.is_not(None))))
     assert len(refs) == len(set(refs)) == 5
+
+
+# --------------------------------------------------------------------------- links
+
+
+def _set_user(rt, username: str, **values) -> None:
+    with transaction(rt.sessions) as s:
+        user = s.scalar(sa.select(User).where(User.username == username))
+        for k, v in values.items():
+            setattr(user, k, v)
+
+
+def test_a_link_is_refused_and_logged_for_another_kind_another_user_or_a_changed_case(app, runtime, seeded):
+    """Links can't be replayed: a play link used to download or export, a download link used to play,
+    the link used by another officer, the case officer's link used by a team member, a link whose
+    kind in the path is written in capitals or with the token's characters changed: refused, each logged."""
+    with transaction(runtime.sessions) as s:
+        cases.add_member(s, actor(runtime, "officer1"), seeded.case_id, "sam.jones", NOW)
+    me, colleague, other = (client_for(app, u) for u in ("officer1", "sam.jones", "officer2"))
+    play = _link(app, me, seeded.file_ids[0], "play", seeded.case_id)
+    download = _link(app, me, seeded.file_ids[1], "download", seeded.case_id)
+    token_p, token_d = play.rsplit("/", 1)[1], download.rsplit("/", 1)[1]
+    attempts = [(me, f"/cases/evidence/download/{token_p}"), (me, f"/cases/evidence/export/{token_p}"),
+                (me, f"/cases/evidence/play/{token_d}"), (colleague, play), (other, play), (other, download),
+                (me, f"/cases/evidence/play/{token_p.swapcase()}")]
+    for client, url in attempts:
+        before = refusals(runtime)
+        answer = client.get(url)
+        assert answer.status_code == 403 and answer.mimetype == "text/html"
+        assert b"Traceback" not in answer.get_data()
+        assert refusals(runtime) == before + 1, url
+    assert me.get(play).status_code == 200 and me.get(download).status_code == 200
+
+
+def test_a_link_stops_working_when_its_officer_is_deactivated_or_made_an_analyst(app, runtime, seeded):
+    """A live session keeps its cookie after an administrator deactivates the officer or changes their role:
+    the link made before is refused (403 or the login), and the refusal logged."""
+    with transaction(runtime.sessions) as s:
+        cases.add_member(s, actor(runtime, "officer1"), seeded.case_id, "sam.jones", NOW)
+    colleague = client_for(app, "sam.jones")
+    src = _link(app, colleague, seeded.file_ids[0], "play", seeded.case_id)
+    assert colleague.get(src).status_code == 200
+    for change in ({"role": "analyst"}, {"role": "officer", "active": False}):
+        _set_user(runtime, "sam.jones", **change)
+        before = refusals(runtime)
+        answer = colleague.get(src)
+        assert answer.status_code in (401, 403), change
+        assert refusals(runtime) == before + 1, change
+        _set_user(runtime, "sam.jones", role="officer", active=True)
+
+
+def test_a_download_name_cannot_inject_headers_whatever_the_owner_called_the_file(app, runtime, seeded):
+    """The owner chooses the file's name: quotes, CR/LF, a path and unicode must not reach the
+    Content-Disposition header as they are (no header injection, no path)."""
+    evil = 'a"; filename="evil.exe\r\nX-Injected: 1\r\n\r\n../../ü<script>.mp4'
+    with transaction(runtime.sessions) as s:
+        row = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == seeded.file_ids[0]))
+        row.original_name = evil
+    me = client_for(app, "officer1")
+    got = me.get(_link(app, me, seeded.file_ids[0], "download", seeded.case_id))
+    assert got.status_code == 200
+    # Worked by hand: every run of characters other than letters, digits, '.', '_', '-' becomes one '_'.
+    assert got.headers["Content-Disposition"] == (
+        f"attachment; filename={seeded.file_ids[0]}__a_filename_evil.exe_X-Injected_1_.._.._script_.mp4")
+    assert "X-Injected" not in got.headers
+    assert got.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in got.headers["Cache-Control"]
+    assert got.mimetype == "application/octet-stream"
