@@ -251,3 +251,70 @@ def test_a_download_name_cannot_inject_headers_whatever_the_owner_called_the_fil
     assert "X-Injected" not in got.headers
     assert got.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in got.headers["Cache-Control"]
     assert got.mimetype == "application/octet-stream"
+
+
+# --------------------------------------------------------------------------- export (the bundle itself is stubbed)
+
+
+class _Built:
+    filename, size = "bundle.zip", 4
+
+    def __iter__(self):
+        return iter([b"PK\x05\x06"])
+
+
+@pytest.fixture
+def stub_bundle(monkeypatch):
+    """dashboard/evidence/bundle.py is written elsewhere: a stand-in with its two functions, recording calls,
+    so that the export callback's and route's access checks can be attacked here."""
+    calls: list = []
+    module = types.ModuleType("dashboard.evidence.bundle")
+    module.bundle_contents = lambda s, case, request_id: calls.append(("contents", case.public_id, request_id)) or []
+    module.build_bundle = lambda s, case, **kw: calls.append(("build", case.public_id, kw.get("request_public_id"))) \
+        or _Built()
+    monkeypatch.setitem(sys.modules, "dashboard.evidence.bundle", module)
+    import dashboard.evidence as package
+
+    monkeypatch.setattr(package, "bundle", module, raising=False)
+    return calls
+
+
+def _export_body(app, case_id: str, scope: object = "case", reason: object = REASON) -> dict:
+    return plain_body(app, "cases-ev-link.data", {
+        "cases-ev-export.n_clicks": 1, "cases-ev-scope.value": scope, "cases-ev-reason.value": reason,
+        "cases-list.selectedRows": [{"case_id": case_id}]}, "cases-ev-export.n_clicks")
+
+
+def test_export_is_refused_and_logged_for_everyone_outside_the_team(app, runtime, seeded, stub_bundle):
+    """Another officer, analyst, lead, auditor, admin and anonymous users get nothing from the export callback
+    (forged with the victim case's id) and nothing from the export route with the officer's link;
+    each refusal is logged; no bundle is built for them."""
+    me = client_for(app, "officer1")
+    answer = me.post(CALLBACK, json=_export_body(app, seeded.case_id))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    url = answer.get_json()["response"]["cases-ev-link"]["data"]["url"]
+    assert url.startswith("/cases/evidence/export/") and len(events(runtime, "evidence_exported")) == 1
+    stub_bundle.clear()
+    for who in ("officer2", "analyst1", "lead1", "auditor1", "admin1", None):
+        client = client_for(app, who) if who else app.server.test_client()
+        before = refusals(runtime)
+        answer = client.post(CALLBACK, json=_export_body(app, seeded.case_id))
+        assert answer.status_code in ((200,) if who == "officer2" else (401, 403)), who
+        assert "/cases/evidence/export/" not in answer.get_data(as_text=True)
+        got = client.get(url)
+        assert got.status_code == (401 if who is None else 403), who
+        assert refusals(runtime) == before + 2, who
+    assert stub_bundle == [] and len(events(runtime, "evidence_exported")) == 1
+
+
+def test_an_export_cannot_name_a_request_of_another_officers_case(runtime, seeded, tmp_path):
+    """Decisions and exports can't be forged onto another case: officer2 uses the same case reference and
+    has a request in it; officer1 exporting 'their' case scoped to officer2's request (the scope is
+    whatever the forged callback body says) must be refused, not logged as an export of that request."""
+    theirs = seed_case(runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2",
+                       case_ref=seeded.case_ref, n=2)
+    officer = actor(runtime, "officer1")
+    with transaction(runtime.sessions) as s, pytest.raises(CaseworkError):
+        viewing.export_link(s, officer, seeded.case_id, REASON, runtime.settings.secret_key,
+                            request_public_id=theirs.request_id)
+    assert events(runtime, "evidence_exported") == []
