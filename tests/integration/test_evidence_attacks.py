@@ -318,3 +318,46 @@ def test_an_export_cannot_name_a_request_of_another_officers_case(runtime, seede
         viewing.export_link(s, officer, seeded.case_id, REASON, runtime.settings.secret_key,
                             request_public_id=theirs.request_id)
     assert events(runtime, "evidence_exported") == []
+
+
+# --------------------------------------------------------------------------- learning what exists
+
+
+def _median_ms(rt, check, who, ident: str, samples: list) -> None:
+    import time
+
+    with rt.sessions() as s:
+        start = time.perf_counter()
+        try:
+            check(s, who, ident, "see the evidence")
+        except CaseworkError:
+            pass
+        samples.append((time.perf_counter() - start) * 1000)
+
+
+@pytest.mark.parametrize("check", ["require_file", "require_case"])
+def test_another_officers_ids_and_unknown_ids_get_the_same_answer_in_the_same_time(runtime, seeded, check):
+    """Promise: nothing lets someone learn whether a case or file id exists in another officer's case: same
+    answers, no timing gap worth the name. officer2 asks for officer1's real id and for one that does not
+    exist, 150 times each, interleaved: the answers are the same, and the median times must be within 15%
+    of each other. Measured on this branch: require_file 1.55 ms for a real id against 0.82 ms for an
+    unknown one (the real one also reads its answer, its case file and the team); require_case 1.09 ms
+    against 0.84 ms. Over HTTP the file gap is about 1 ms (3.9 ms against 2.8 ms)."""
+    import statistics
+
+    function = getattr(cases, check)
+    real = seeded.file_ids[0] if check == "require_file" else seeded.case_id
+    unknown = "EVF-ZZZZZZZZ" if check == "require_file" else "CSE-ZZZZZZZZ"
+    other = actor(runtime, "officer2")
+    messages = set()
+    for ident in (real, unknown):
+        with runtime.sessions() as s, pytest.raises(CaseworkError) as refused:
+            function(s, other, ident, "see the evidence")
+        messages.add(str(refused.value))
+    assert len(messages) == 1
+    times: dict[str, list] = {"real": [], "unknown": []}
+    for _ in range(150):
+        _median_ms(runtime, function, other, real, times["real"])
+        _median_ms(runtime, function, other, unknown, times["unknown"])
+    slow, fast = statistics.median(times["real"]), statistics.median(times["unknown"])
+    assert slow <= fast * 1.15, f"{check}: {slow:.3f} ms for a real id against {fast:.3f} ms for an unknown one"
