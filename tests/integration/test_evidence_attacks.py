@@ -361,3 +361,50 @@ def test_another_officers_ids_and_unknown_ids_get_the_same_answer_in_the_same_ti
         _median_ms(runtime, function, other, unknown, times["unknown"])
     slow, fast = statistics.median(times["real"]), statistics.median(times["unknown"])
     assert slow <= fast * 1.15, f"{check}: {slow:.3f} ms for a real id against {fast:.3f} ms for an unknown one"
+
+
+# --------------------------------------------------------------------------- owners' and officers' text in the page
+
+
+def _components(node, found: list) -> list:
+    if isinstance(node, dict):
+        if "type" in node and "props" in node:
+            found.append(node)
+        for value in node.values():
+            _components(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _components(value, found)
+    return found
+
+
+def test_html_in_captions_notes_and_names_reaches_the_page_only_as_text(app, runtime, seeded):
+    """Owners choose captions, file names and notes; officers write decline notes. Markup in any of them is
+    sent to the page only as a text child or attribute value (which React escapes), never inside a Markdown
+    component or with HTML allowed; an exhibit reference with markup is refused."""
+    caption, name, note = "<img src=x onerror=alert(1)>", "<svg onload=alert(2)>.mp4", "<script>alert(3)</script>"
+    with transaction(runtime.sessions) as s:
+        row = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == seeded.file_ids[0]))
+        row.caption, row.original_name = caption, name
+        from dashboard.registry.models import FootageResponse
+
+        s.scalar(sa.select(FootageResponse).where(FootageResponse.public_id == seeded.response_id)).owner_note = note
+    me = client_for(app, "officer1")
+    answer = me.post(CALLBACK, json=pattern_body(
+        app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[1]},
+        states={"cases-ev-ref": "<b>1</b>"}))
+    assert "An exhibit reference is" in text_of(answer) and file_row(runtime, seeded.file_ids[1]).triage is None
+    shown = me.post(CALLBACK, json=plain_body(
+        app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+        "cases-list.selectedRows")).get_json()
+    played = me.post(CALLBACK, json=pattern_body(
+        app, "cases-ev-player.children", {"type": "cases-ev-play", "file": seeded.file_ids[0]},
+        states={"cases-ev-reason": REASON}, selected_case=seeded.case_id)).get_json()
+    for tree in (shown, played):
+        nodes = _components(tree, [])
+        assert nodes and caption in json.dumps(tree)
+        for node in nodes:
+            props = json.dumps(node["props"])
+            assert not node["props"].get("dangerously_allow_html")
+            if node["type"] == "Markdown":
+                assert not any(p in props for p in (caption, name, note)), node
