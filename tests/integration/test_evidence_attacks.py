@@ -408,3 +408,32 @@ def test_html_in_captions_notes_and_names_reaches_the_page_only_as_text(app, run
             assert not node["props"].get("dangerously_allow_html")
             if node["type"] == "Markdown":
                 assert not any(p in props for p in (caption, name, note)), node
+
+
+# --------------------------------------------------------------------------- files not (or no longer) whole
+
+
+@pytest.mark.parametrize("state", ["uploading", "refused", "removed", "deleted"])
+def test_a_file_not_stored_whole_is_not_triaged_played_or_downloaded_even_by_its_officer(app, runtime, seeded, state):
+    """A file still uploading, refused by the checks, removed by the owner, or whose content retention
+    deleted: accept, decline, play and download are refused (each refusal logged), and a play link made
+    while the file was stored stops working."""
+    me = client_for(app, "officer1")
+    src = _link(app, me, seeded.file_ids[0], "play", seeded.case_id)
+    with transaction(runtime.sessions) as s:
+        row = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == seeded.file_ids[0]))
+        row.state, row.deleted_at = state, (NOW if state == "deleted" else None)
+    officer = actor(runtime, "officer1")
+    attempts = [lambda s: triage.accept(s, officer, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}"),
+                lambda s: triage.decline(s, officer, seeded.file_ids[0], reason="poor_quality", now=NOW)]
+    attempts += [lambda s, k=k: viewing.file_link(s, officer, seeded.file_ids[0], k, REASON,
+                                                  runtime.settings.secret_key) for k in ("play", "download")]
+    for attempt in attempts:
+        before = refusals(runtime)
+        with transaction(runtime.sessions) as s, pytest.raises(CaseworkError):
+            attempt(s)
+        assert refusals(runtime) == before + 1
+    before = refusals(runtime)
+    assert me.get(src).status_code == 403 and refusals(runtime) == before + 1
+    row = file_row(runtime, seeded.file_ids[0])
+    assert (row.triage, row.exhibit_ref) == (None, None)
