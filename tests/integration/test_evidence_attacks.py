@@ -19,7 +19,9 @@ from dashboard.evidence import cases, triage, viewing
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, EvidenceFile, User
+from dashboard.security.accounts import create_user
 from tests.evidence_seed import seed_case
+from tests.integration.conftest import PASSWORD
 from tests.integration.test_evidence_triage import (NOW, actor, client_for, events, file_row, pattern_body,  # noqa: F401
                                                     plain_body, runtime, seeded, text_of)
 from tests.media import make_jpeg
@@ -437,3 +439,68 @@ def test_a_file_not_stored_whole_is_not_triaged_played_or_downloaded_even_by_its
     assert me.get(src).status_code == 403 and refusals(runtime) == before + 1
     row = file_row(runtime, seeded.file_ids[0])
     assert (row.triage, row.exhibit_ref) == (None, None)
+
+
+# --------------------------------------------------------------------------- logged once, used once
+
+
+def test_a_download_link_gives_one_logged_copy_not_as_many_as_are_asked_for(app, runtime, seeded):
+    """Promise: every download is logged (who, when, case, reason). A play link is asked for many times by
+    the player (ranges, seeking) and is rightly logged once; but a download link also serves the whole
+    file again and again for its 15 minutes, so three full copies leave one evidence_downloaded row.
+    Each whole download must be refused after the first, or logged."""
+    me = client_for(app, "officer1")
+    url = _link(app, me, seeded.file_ids[1], "download", seeded.case_id)
+    copies = [me.get(url) for _ in range(3)]
+    served = [c for c in copies if c.status_code == 200]
+    assert len(served) >= 1
+    assert len(events(runtime, "evidence_downloaded")) == len(served), (
+        f"{len(served)} whole copies downloaded, {len(events(runtime, 'evidence_downloaded'))} logged")
+
+
+# --------------------------------------------------------------------------- the team
+
+
+def _manage_body(app, trigger, case_id: str, username=None) -> dict:
+    key = next(k for k in app.callback_map if "cases-ev-team-user.value" in k)
+    spec = app.callback_map[key]
+    outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+               for p in key.strip(".").split("...")]
+    values = {"cases-ev-team-add": int(trigger == "cases-ev-team-add"), "cases-ev-close": int(trigger == "cases-ev-close"), "cases-ev-team-user": username,
+              "cases-list": [{"case_id": case_id}], "cases-ev-version": 0}
+    inputs = []
+    for d in spec["inputs"]:
+        if d["id"].startswith("{"):
+            inputs.append([{"id": trigger, "property": "n_clicks", "value": 1}] if isinstance(trigger, dict) else [])
+        else:
+            inputs.append({"id": d["id"], "property": d["property"], "value": values.get(d["id"])})
+    state = [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["state"]]
+    changed = (json.dumps(trigger, sort_keys=True, separators=(",", ":")) if isinstance(trigger, dict) else trigger)
+    return {"output": key, "outputs": outputs, "inputs": inputs, "state": state,
+            "changedPropIds": [changed + ".n_clicks"]}
+
+
+def test_nobody_but_the_case_officer_changes_the_team_and_only_active_officers_join(app, runtime, seeded):
+    """Forged team-management bodies: officer2 adds himself to officer1's case; a team member adds another
+    officer, removes the case officer's colleague, or closes the case; the case officer adds an admin, an
+    analyst, a deactivated officer, himself, or a username given as a list. All refused with a message,
+    the outsiders' and team member's attempts logged, and the team is unchanged."""
+    with transaction(runtime.sessions) as s:
+        cases.add_member(s, actor(runtime, "officer1"), seeded.case_id, "sam.jones", NOW)
+        create_user(s, "gone.officer", PASSWORD, "officer")
+    _set_user(runtime, "gone.officer", active=False)
+    outsider, member, me = (client_for(app, u) for u in ("officer2", "sam.jones", "officer1"))
+    for client, trigger, name in [(outsider, "cases-ev-team-add", "officer2"),
+                                  (member, "cases-ev-team-add", "officer2"),
+                                  (member, {"type": "cases-ev-team-remove", "user": "sam.jones"}, None),
+                                  (member, "cases-ev-close", None)]:
+        before = refusals(runtime)
+        answer = client.post(CALLBACK, json=_manage_body(app, trigger, seeded.case_id, name))
+        assert answer.status_code == 200 and "danger" in text_of(answer), (trigger, text_of(answer))
+        assert refusals(runtime) == before + 1, (trigger, name)
+    for name in ("admin1", "analyst1", "gone.officer", "officer1", ["officer2"], "x" * 5000):
+        answer = me.post(CALLBACK, json=_manage_body(app, "cases-ev-team-add", seeded.case_id, name))
+        assert answer.status_code in (200, 400) and "is now on the case" not in text_of(answer), name
+    with runtime.sessions() as s:
+        case = s.scalar(sa.select(cases.CaseFile).where(cases.CaseFile.public_id == seeded.case_id))
+        assert [m.username for m in cases.members(s, case)] == ["sam.jones"] and case.closed_at is None
