@@ -504,3 +504,44 @@ def test_nobody_but_the_case_officer_changes_the_team_and_only_active_officers_j
     with runtime.sessions() as s:
         case = s.scalar(sa.select(cases.CaseFile).where(cases.CaseFile.public_id == seeded.case_id))
         assert [m.username for m in cases.members(s, case)] == ["sam.jones"] and case.closed_at is None
+
+
+# --------------------------------------------------------------------------- checked, then changed, then written
+
+
+@pytest.mark.parametrize("meanwhile", ["removed from the team", "deactivated", "case closed"])
+def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check(runtime, seeded, monkeypatch, meanwhile):
+    """Decisions are checked (team, active officer, case open) before the case's write lock is taken and
+    not checked again under it: the case file is not even re-read. Here the other unit of work (the case
+    officer removing the member, an administrator deactivating them, or the case officer closing the
+    case) commits exactly in that gap, as it would when both click at once; the accept must then be
+    refused, not written."""
+    officer = actor(runtime, "officer1")
+    with transaction(runtime.sessions) as s:
+        cases.add_member(s, officer, seeded.case_id, "sam.jones", NOW)
+    colleague = actor(runtime, "sam.jones")
+    real_lock = triage.hold_write_lock
+    done = []
+
+    def lock_after_the_other_writer(session, key=None):
+        if not done:
+            done.append(True)
+            if meanwhile == "removed from the team":
+                with transaction(runtime.sessions) as s:
+                    cases.remove_member(s, officer, seeded.case_id, "sam.jones")
+            elif meanwhile == "deactivated":
+                _set_user(runtime, "sam.jones", active=False)
+            else:
+                with transaction(runtime.sessions) as s:
+                    cases.close_case(s, officer, seeded.case_id, NOW)
+        return real_lock(session, key)
+
+    monkeypatch.setattr(triage, "hold_write_lock", lock_after_the_other_writer)
+    try:
+        with transaction(runtime.sessions) as s:
+            triage.accept(s, colleague, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}")
+    except CaseworkError:
+        pass
+    assert done
+    row = file_row(runtime, seeded.file_ids[0])
+    assert (row.triage, row.exhibit_ref) == (None, None), f"accepted as {row.exhibit_ref} though {meanwhile}"
