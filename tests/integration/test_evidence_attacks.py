@@ -545,3 +545,58 @@ def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check
     assert done
     row = file_row(runtime, seeded.file_ids[0])
     assert (row.triage, row.exhibit_ref) == (None, None), f"accepted as {row.exhibit_ref} though {meanwhile}"
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+FUZZ = [None, 0, -1, True, 1e308, [], {}, ["a"], {"a": 1}, "x" * 200_000, "CSE-", "\x00", [[[[]]]],
+        [{"case_id": ["x"]}], [{"case_id": "x" * 100_000}]]
+
+
+def test_no_evidence_callback_or_route_answers_500_or_a_traceback_whatever_it_is_sent(app, runtime, seeded,
+                                                                                       stub_bundle):
+    """Every input and state of every My cases callback, one at a time, set to a value of the wrong type or
+    size (the others as the page sends them): never a 500 or a traceback. The same for the file routes
+    with odd tokens, kinds and methods."""
+    me = client_for(app, "officer1")
+    bad = []
+    for key, spec in app.callback_map.items():
+        if "cases-" not in key or "link-sink" in key:
+            continue
+        outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+                   for p in key.strip(".").split("...")]
+        deps = [(d, "i") for d in spec["inputs"]] + [(d, "s") for d in spec["state"]]
+        for target in range(len(deps)):
+            for value in FUZZ:
+                ins, sts, first = [], [], None
+                for i, (d, kind) in enumerate(deps):
+                    if d["id"].startswith("{"):
+                        ident = {k: (seeded.file_ids[0] if v == ["ALL"] else v) for k, v in json.loads(d["id"]).items()}
+                        item = [{"id": ident, "property": d["property"],
+                                 "value": value if i == target else (1 if kind == "i" else "x")}]
+                        name = json.dumps(ident, sort_keys=True, separators=(",", ":")) + "." + d["property"]
+                    else:
+                        usual = {"cases-list": [{"case_id": seeded.case_id, "case_ref": seeded.case_ref}],
+                                 "cases-ev-reason": REASON}.get(d["id"], 1)
+                        item = {"id": d["id"], "property": d["property"], "value": value if i == target else usual}
+                        name = d["id"] + "." + d["property"]
+                    if kind == "i" and first is None:
+                        first = name
+                    (ins if kind == "i" else sts).append(item)
+                body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": ins,
+                        "state": sts, "changedPropIds": [first]}
+                answer = me.post(CALLBACK, json=body)
+                if answer.status_code >= 500 or b"Traceback" in answer.get_data():
+                    bad.append((key[:40], deps[target][0]["id"], repr(value)[:20], answer.status_code))
+    token = _link(app, me, seeded.file_ids[0], "play", seeded.case_id).rsplit("/", 1)[1]
+    for method, path in [("get", "/cases/evidence/play/" + "A" * 8000), ("get", "/cases/evidence/play/%00"),
+                         ("get", "/cases/evidence/play/%C3%BC" + token), ("get", "/cases/evidence/Play/" + token),
+                         ("get", "/cases/evidence/play/" + token + "/x"), ("get", "/cases/evidence/play%2F" + token),
+                         ("head", "/cases/evidence/download/" + token), ("post", "/cases/evidence/play/" + token),
+                         ("put", "/cases/evidence/export/" + token), ("get", "/cases/evidence/play/" + token + "."),
+                         ("get", "/cases/evidence/play/..%2F..%2Fcases")]:
+        answer = getattr(me, method)(path)
+        if answer.status_code >= 500 or b"Traceback" in answer.get_data():
+            bad.append((method, path[:60], answer.status_code))
+    assert bad == []
