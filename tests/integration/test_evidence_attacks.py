@@ -600,3 +600,55 @@ def test_no_evidence_callback_or_route_answers_500_or_a_traceback_whatever_it_is
         if answer.status_code >= 500 or b"Traceback" in answer.get_data():
             bad.append((method, path[:60], answer.status_code))
     assert bad == []
+
+
+# --------------------------------------------------------------------------- the same case reference, another officer
+
+
+def _remaining_body(app, case_id: str) -> dict:
+    key = next(k for k, spec in app.callback_map.items()
+               if any(d["id"] == "cases-ev-remaining" for d in spec["inputs"]))
+    spec = app.callback_map[key]
+    outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+               for p in key.strip(".").split("...")]
+    values = {"cases-ev-remaining": 1, "cases-list": [{"case_id": case_id}], "cases-ev-version": 0}
+    return {"output": key, "outputs": outputs,
+            "inputs": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["inputs"]],
+            "state": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["state"]],
+            "changedPropIds": ["cases-ev-remaining.n_clicks"]}
+
+
+def test_an_officer_using_the_same_case_reference_gets_nothing_of_the_others_evidence(app, runtime, seeded, tmp_path):
+    """officer2 works the same case reference as officer1 (an easy guess) and has evidence of their own in it.
+    Every callback forged with officer1's case or file ids is refused and logged, the links made for officer1
+    do not work for officer2, and officer2's exhibit references are counted apart from officer1's."""
+    theirs = seed_case(runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2",
+                       case_ref=seeded.case_ref, n=2)
+    me, other = client_for(app, "officer1"), client_for(app, "officer2")
+    play = _link(app, me, seeded.file_ids[0], "play", seeded.case_id)
+    forged = [
+        pattern_body(app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[0]},
+                     states={"cases-ev-ref": "OF/1"}),
+        pattern_body(app, "cases-ev-player.children", {"type": "cases-ev-play", "file": seeded.file_ids[0]},
+                     states={"cases-ev-reason": REASON}, selected_case=theirs.case_id),
+        pattern_body(app, "cases-ev-player.children", {"type": "cases-ev-download", "file": seeded.file_ids[1]},
+                     states={"cases-ev-reason": REASON}, selected_case=seeded.case_id),
+        plain_body(app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+                   "cases-list.selectedRows"),
+        _remaining_body(app, seeded.case_id),
+    ]
+    for body in forged:
+        before = refusals(runtime)
+        answer = other.post(CALLBACK, json=body)
+        assert answer.status_code == 200 and "danger" in text_of(answer)
+        assert seeded.sha256[0] not in text_of(answer) and "/cases/evidence/" not in text_of(answer)
+        assert refusals(runtime) == before + 1
+    before = refusals(runtime)
+    assert other.get(play).status_code == 403 and refusals(runtime) == before + 1
+    assert all(file_row(runtime, f).triage is None for f in seeded.file_ids)
+    with transaction(runtime.sessions) as s:
+        assert triage.accept(s, actor(runtime, "officer2"), theirs.file_ids[0], exhibit_ref="OF/1", now=NOW,
+                             fmt="{initials}/{n}").exhibit_ref == "OF/1"
+    with transaction(runtime.sessions) as s:
+        assert triage.accept(s, actor(runtime, "officer1"), seeded.file_ids[0], now=NOW,
+                             fmt="{initials}/{n}").exhibit_ref == "OF/1"
