@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import sys
 import threading
+import time
 import types
 
 import pytest
@@ -652,3 +653,29 @@ def test_an_officer_using_the_same_case_reference_gets_nothing_of_the_others_evi
     with transaction(runtime.sessions) as s:
         assert triage.accept(s, actor(runtime, "officer1"), seeded.file_ids[0], now=NOW,
                              fmt="{initials}/{n}").exhibit_ref == "OF/1"
+
+
+def test_adding_the_same_officer_twice_at_once_gives_one_member_and_a_message_not_a_database_error(runtime, seeded,
+                                                                                                 monkeypatch):
+    """A double click on 'Add to team' sends two adds at once. Both check 'not yet a member' before either
+    writes (add_member takes no lock), so the second insert breaks the unique (case, user) constraint:
+    an IntegrityError, which the callback does not catch (a 500). The loser must get a message."""
+    officer = actor(runtime, "officer1")
+    real_is_member = cases._is_member
+
+    def slow_is_member(session, case_file_id, user_id):  # both clicks pass the check before either writes
+        found = real_is_member(session, case_file_id, user_id)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(cases, "_is_member", slow_is_member)
+    for attempt in range(2):
+        got = _race(runtime, [lambda s: cases.add_member(s, officer, seeded.case_id, "sam.jones", NOW).username] * 2)
+        with transaction(runtime.sessions) as s:
+            members = [m.username for m in cases.members(s, s.scalar(
+                sa.select(cases.CaseFile).where(cases.CaseFile.public_id == seeded.case_id)))]
+            if members:
+                cases.remove_member(s, officer, seeded.case_id, "sam.jones")
+        assert members == ["sam.jones"]
+        assert sorted(type(r).__name__ for r in got) in (["CaseworkError", "str"], ["CaseworkRefused", "str"]), \
+            (attempt, [repr(r)[:160] for r in got])
