@@ -6,7 +6,6 @@ integrator has to fix; the others show an attack that is already refused.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import threading
@@ -19,12 +18,12 @@ import sqlalchemy as sa
 from dashboard.evidence import cases, triage, viewing
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
-from dashboard.registry.models import AuditEvent, EvidenceFile, User
+from dashboard.registry.models import EvidenceFile, User
 from dashboard.security.accounts import create_user
 from tests.evidence_seed import seed_case
 from tests.integration.conftest import PASSWORD
-from tests.integration.test_evidence_triage import (NOW, actor, client_for, events, file_row, pattern_body,  # noqa: F401
-                                                    plain_body, runtime, seeded, text_of)
+from tests.integration.test_evidence_triage import (  # noqa: F401 (runtime, seeded: fixtures)
+    NOW, actor, client_for, events, file_row, pattern_body, plain_body, runtime, seeded, text_of)
 from tests.media import make_jpeg
 
 REASON = "reviewing the front door footage for suspects"
@@ -467,7 +466,8 @@ def _manage_body(app, trigger, case_id: str, username=None) -> dict:
     spec = app.callback_map[key]
     outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
                for p in key.strip(".").split("...")]
-    values = {"cases-ev-team-add": int(trigger == "cases-ev-team-add"), "cases-ev-close": int(trigger == "cases-ev-close"), "cases-ev-team-user": username,
+    values = {"cases-ev-team-add": int(trigger == "cases-ev-team-add"),
+              "cases-ev-close": int(trigger == "cases-ev-close"), "cases-ev-team-user": username,
               "cases-list": [{"case_id": case_id}], "cases-ev-version": 0}
     inputs = []
     for d in spec["inputs"]:
@@ -511,7 +511,8 @@ def test_nobody_but_the_case_officer_changes_the_team_and_only_active_officers_j
 
 
 @pytest.mark.parametrize("meanwhile", ["removed from the team", "deactivated", "case closed"])
-def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check(runtime, seeded, monkeypatch, meanwhile):
+def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check(runtime, seeded, monkeypatch,
+                                                                                 meanwhile):
     """Decisions are checked (team, active officer, case open) before the case's write lock is taken and
     not checked again under it: the case file is not even re-read. Here the other unit of work (the case
     officer removing the member, an administrator deactivating them, or the case officer closing the
@@ -614,8 +615,10 @@ def _remaining_body(app, case_id: str) -> dict:
                for p in key.strip(".").split("...")]
     values = {"cases-ev-remaining": 1, "cases-list": [{"case_id": case_id}], "cases-ev-version": 0}
     return {"output": key, "outputs": outputs,
-            "inputs": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["inputs"]],
-            "state": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["state"]],
+            "inputs": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])}
+                       for d in spec["inputs"]],
+            "state": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])}
+                      for d in spec["state"]],
             "changedPropIds": ["cases-ev-remaining.n_clicks"]}
 
 
