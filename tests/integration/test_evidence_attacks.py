@@ -95,6 +95,22 @@ def test_an_evidence_callback_body_without_outputs_is_refused_and_logged(app, ru
         assert refusals(runtime) == before + 1, f"{who}'s refused evidence callback was not logged"
 
 
+def test_an_evidence_callback_dressed_in_shell_outputs_is_refused_with_a_4xx_and_logged(app, runtime, seeded):
+    """The guard judges a callback by the ids in "outputs" (shell ids pass for every role), but Dash picks
+    the function by "output". An analyst (or lead, auditor, admin) sends the accept callback's "output" with
+    "outputs" naming shell ids: the guard lets it through, Dash then fails on the mismatch with a 500
+    ("Output does not match callback definition", an unhandled CallbackException), and no evidence_refused
+    is written. Expected: a 4xx and the refusal logged, like the same request with honest outputs."""
+    body = pattern_body(app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[0]})
+    body["outputs"] = [{"id": "shell-content", "property": "children"}, {"id": "shell-url", "property": "pathname"}]
+    for who in ("analyst1", "lead1", "auditor1", "admin1"):
+        before = refusals(runtime)
+        answer = client_for(app, who).post(CALLBACK, json=body)
+        assert 400 <= answer.status_code < 500, (who, answer.status_code, answer.get_data(as_text=True)[:200])
+        assert refusals(runtime) == before + 1, f"{who}'s refused evidence callback was not logged"
+    assert file_row(runtime, seeded.file_ids[0]).triage is None
+
+
 # --------------------------------------------------------------------------- what a team member sees
 
 
