@@ -108,6 +108,9 @@ def test_an_evidence_callback_dressed_in_shell_outputs_is_refused_with_a_4xx_and
         answer = client_for(app, who).post(CALLBACK, json=body)
         assert 400 <= answer.status_code < 500, (who, answer.status_code, answer.get_data(as_text=True)[:200])
         assert refusals(runtime) == before + 1, f"{who}'s refused evidence callback was not logged"
+    before = refusals(runtime)
+    assert app.server.test_client().post(CALLBACK, json=body).status_code == 401
+    assert refusals(runtime) == before + 1, "the anonymous request for an evidence callback was not logged"
     assert file_row(runtime, seeded.file_ids[0]).triage is None
 
 
