@@ -414,7 +414,9 @@ def file_rows(answers: list[PlannedAnswer], officer_id: int) -> list[dict]:
              "completed_at": f.completed_at, "triage": f.triage, "triaged_at": f.triaged_at,
              "triaged_by_id": officer_id if f.triage else None, "decline_reason": f.decline_reason,
              "decline_note": f.decline_note, "exhibit_ref": f.exhibit_ref, "deleted_at": None, "checked_at": None,
-             "check_result": None} for a in answers for f in a.files]
+             "check_result": None,
+             # The disclosure-control layer's key (as the model's random default, but from the demo's seed).
+             "record_key": (f.seed >> 8) % 256} for a in answers for f in a.files]
 
 
 def _us(when: dt.datetime) -> int:

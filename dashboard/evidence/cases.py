@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.registry import public_ids
 from dashboard.registry.casework import CaseworkError, ensure_case_file, refuse  # noqa: F401 (re-exported)
+from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import CaseFile, CaseMember, EvidenceFile, FootageResponse, User
 from dashboard.security import audit
 
@@ -93,24 +94,31 @@ def _seen(session: Session, case: CaseFile, user_id: int) -> CaseSeen:
                     case.officer_id == user_id, case.closed_at)
 
 
+_NO_SUCH_ID = "-"  # looked up when a given id is malformed, so that every refusal does the same work
+
+
+def _member_of(user_id: int) -> sa.ColumnElement:
+    return sa.exists().where(CaseMember.case_file_id == CaseFile.id, CaseMember.user_id == user_id)
+
+
 def require_case(session: Session, actor: audit.Actor, case_public_id: object, doing: str, *,
                  reason: str | None = None, own: bool = False) -> CaseFile:
     """The case file ``case_public_id`` names, when ``actor`` is an active officer on its team (its
     own officer when ``own``); otherwise the refusal is logged and ``CaseworkRefused`` raised, with
-    one message whatever the cause (unknown id, another officer's case, a role without access)."""
+    one message whatever the cause (unknown id, another officer's case, a role without access).
+
+    An unknown id, a malformed one and another officer's case cost the same: one query, whose row
+    (if any) says whether the user is on the team, then one refusal."""
     user = _active_officer(session, actor)
-    shown = public_ids.normalise(case_public_id, public_ids.CASE_FILE_PREFIX)
-    case = None
-    if shown is not None:
-        case = session.scalars(sa.select(CaseFile).where(CaseFile.public_id == shown)).first()
-    allowed = (user is not None and case is not None and (
-        case.officer_id == user.id or (not own and session.scalar(
-            sa.select(sa.func.count()).select_from(CaseMember)
-            .where(CaseMember.case_file_id == case.id, CaseMember.user_id == user.id)))))
-    if not allowed:
+    shown = public_ids.normalise(case_public_id, public_ids.CASE_FILE_PREFIX) or _NO_SUCH_ID
+    row = session.execute(sa.select(CaseFile, _member_of(actor.user_id or 0))
+                          .where(CaseFile.public_id == shown)).first()
+    case, member = (row[0], bool(row[1])) if row is not None else (None, False)
+    mine = case is not None and user is not None and case.officer_id == user.id
+    if not (user is not None and case is not None and (mine or (member and not own))):
         why = ("role" if user is None else "unknown" if case is None else
-               "not_officer" if own and _is_member(session, case.id, user.id) else "not_team")
-        message = ("Only the case's own officer can do this." if why == "not_officer" else NOT_YOURS)
+               "not_officer" if own and member else "not_team")
+        message = "Only the case's own officer can do this." if why == "not_officer" else NOT_YOURS
         _refuse(session, actor, doing, why=why, message=message, reason=reason,
                 case_ref=case.case_ref if case is not None and why == "not_officer" else None,
                 detail={"case_id": str(case_public_id)[:40] if case_public_id is not None else None})
@@ -134,26 +142,50 @@ def require_file(session: Session, actor: audit.Actor, file_public_id: object, d
                  reason: str | None = None, states: tuple[str, ...] = ("stored",)) -> tuple[EvidenceFile, CaseFile]:
     """The uploaded file ``file_public_id`` names and its case file, when ``actor`` is on the case's
     team and the file is in one of ``states``; otherwise the refusal is logged (one message for an
-    unknown file, another officer's, or one not uploaded whole)."""
+    unknown file, another officer's, or one not uploaded whole). One query whatever the id."""
     user = _active_officer(session, actor)
-    shown = public_ids.normalise(file_public_id, public_ids.EVIDENCE_PREFIX)
-    file = case = None
-    if shown is not None:
-        file = session.scalars(sa.select(EvidenceFile).where(EvidenceFile.public_id == shown)).first()
-    if file is not None:
-        case = case_of_file(session, file)
-    allowed = (user is not None and case is not None and file.state in states
-               and (case.officer_id == user.id or _is_member(session, case.id, user.id)))
-    if not allowed:
-        why = "role" if user is None else "unknown" if case is None else (
-            "state" if file.state not in states and (case.officer_id == user.id or _is_member(session, case.id, user.id))
-            else "not_team")
+    shown = public_ids.normalise(file_public_id, public_ids.EVIDENCE_PREFIX) or _NO_SUCH_ID
+    row = session.execute(
+        sa.select(EvidenceFile, CaseFile, _member_of(actor.user_id or 0), FootageResponse.answer)
+        .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+        .join(CaseFile, sa.and_(CaseFile.case_ref == FootageResponse.case_ref,
+                                CaseFile.officer_id == FootageResponse.requested_by_id))
+        .where(EvidenceFile.public_id == shown)).first()
+    file, case, member = (row[0], row[1], bool(row[2])) if row is not None else (None, None, False)
+    if row is not None and row[3] != "footage":
+        file = case = None  # the owner has not sent the answer with this file: it is theirs to remove yet
+    on_team = case is not None and user is not None and (case.officer_id == user.id or member)
+    if not (on_team and file.state in states):
+        why = "role" if user is None else "unknown" if case is None else "state" if on_team else "not_team"
         message = NO_FILE if why != "state" else (
             "That file's content is no longer kept." if file.state == "deleted" else "That file was not uploaded whole.")
         _refuse(session, actor, doing, why=why, message=message, reason=reason,
                 case_ref=case.case_ref if why == "state" else None,
                 detail={"file_id": str(file_public_id)[:40] if file_public_id is not None else None})
     return file, case
+
+
+def lock_case(session: Session, case: CaseFile) -> None:
+    """Take the case's write lock and forget what was read before it: a check made before the lock
+    must be made again under it (the team, the officer's account, the case's state may have changed
+    in between: ``require_*_locked``)."""
+    hold_write_lock(session, f"case-file:{case.id}")
+    session.expire_all()
+
+
+def require_file_locked(session: Session, actor: audit.Actor, file_public_id: object, doing: str, **kw
+                        ) -> tuple[EvidenceFile, CaseFile]:
+    """``require_file``, then the case's lock, then ``require_file`` again under it."""
+    _file, case = require_file(session, actor, file_public_id, doing, **kw)
+    lock_case(session, case)
+    return require_file(session, actor, file_public_id, doing, **kw)
+
+
+def require_case_locked(session: Session, actor: audit.Actor, case_public_id: object, doing: str, **kw) -> CaseFile:
+    """``require_case``, then the case's lock, then ``require_case`` again under it."""
+    case = require_case(session, actor, case_public_id, doing, **kw)
+    lock_case(session, case)
+    return require_case(session, actor, case_public_id, doing, **kw)
 
 
 def members(session: Session, case: CaseFile) -> list[Member]:
@@ -182,7 +214,7 @@ def _username(value: object) -> str:
 def add_member(session: Session, actor: audit.Actor, case_public_id: object, username: object,
                now: dt.datetime) -> Member:
     """Add an active officer to the case's team (the case's officer only); logged."""
-    case = require_case(session, actor, case_public_id, "add to the team", own=True)
+    case = require_case_locked(session, actor, case_public_id, "add to the team", own=True)
     name = _username(username)
     user = session.scalars(sa.select(User).where(sa.func.lower(User.username) == name)).first()
     if user is None or not user.active or user.role not in EVIDENCE_ROLES:
@@ -202,7 +234,7 @@ def add_member(session: Session, actor: audit.Actor, case_public_id: object, use
 
 def remove_member(session: Session, actor: audit.Actor, case_public_id: object, username: object) -> str:
     """Take an officer off the case's team (the case's officer only); logged. Returns the username."""
-    case = require_case(session, actor, case_public_id, "remove from the team", own=True)
+    case = require_case_locked(session, actor, case_public_id, "remove from the team", own=True)
     name = _username(username)
     row = session.execute(sa.select(CaseMember, User.username).join(User, User.id == CaseMember.user_id)
                           .where(CaseMember.case_file_id == case.id, sa.func.lower(User.username) == name)).first()
@@ -218,7 +250,7 @@ def remove_member(session: Session, actor: audit.Actor, case_public_id: object, 
 
 def close_case(session: Session, actor: audit.Actor, case_public_id: object, now: dt.datetime) -> CaseFile:
     """Close the case (its officer only): its evidence is then kept for the closed-case period."""
-    case = require_case(session, actor, case_public_id, "close the case", own=True)
+    case = require_case_locked(session, actor, case_public_id, "close the case", own=True)
     if case.closed_at is not None:
         raise CaseworkError("case", "This case is already closed.")
     case.closed_at, case.closed_by_id = now, actor.user_id
@@ -230,7 +262,7 @@ def close_case(session: Session, actor: audit.Actor, case_public_id: object, now
 
 def reopen_case(session: Session, actor: audit.Actor, case_public_id: object, now: dt.datetime) -> CaseFile:
     """Open a closed case again (its officer only); what retention already deleted stays deleted."""
-    case = require_case(session, actor, case_public_id, "reopen the case", own=True)
+    case = require_case_locked(session, actor, case_public_id, "reopen the case", own=True)
     if case.closed_at is None:
         raise CaseworkError("case", "This case is open.")
     case.closed_at, case.closed_by_id = None, None

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.evidence.cases import CaseSeen, _seen, require_case, require_file, responses_of
+from dashboard.evidence.cases import (CaseSeen, _seen, require_case, require_case_locked, require_file_locked,
+                                     responses_of)
 from dashboard.registry import free_text
 from dashboard.registry.casework import CaseworkError
-from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import CaseFile, EvidenceFile, FootageRequest, FootageResponse, User
 from dashboard.registry.vocab import DECLINE_REASONS
 from dashboard.security import audit
@@ -239,10 +239,14 @@ def next_exhibit_ref(session: Session, case: CaseFile, username: str, fmt: str) 
     taken = _taken_refs(session, case)
     n = 1
     while True:
-        ref = fmt.format(initials=initials(username), case=case.case_ref, n=n).upper()
+        ref = " ".join(fmt.format(initials=initials(username), case=case.case_ref, n=n).upper().split())
         if ref not in taken:
-            return ref
+            break
         n += 1
+    if len(ref) > EXHIBIT_MAX or not EXHIBIT_PATTERN.match(ref):
+        raise CaseworkError("exhibit_ref", f"The force's exhibit reference format makes {ref[:60]!r} for this case, "
+                                           "which is not a usable reference: type one, e.g. JO/1.")
+    return ref
 
 
 def _exhibit_ref(value: object, session: Session, case: CaseFile, file: EvidenceFile) -> str | None:
@@ -283,9 +287,7 @@ def accept(session: Session, actor: audit.Actor, file_public_id: object, *, exhi
     """Accept a file as an exhibit of the case: ``exhibit_ref`` as given (checked: unique in the case)
     or the next in the force's format. A declined file may be accepted after all; an accepted one
     keeps its reference (give another one to change it). Logged (``evidence_accepted``)."""
-    file, case = require_file(session, actor, file_public_id, "accept a file")
-    hold_write_lock(session, f"case-file:{case.id}")
-    session.refresh(file)
+    file, case = require_file_locked(session, actor, file_public_id, "accept a file")
     _open_case(case)
     response = _answered(session, file)
     ref = _exhibit_ref(exhibit_ref, session, case, file)
@@ -308,6 +310,7 @@ def decline(session: Session, actor: audit.Actor, file_public_id: object, *, rea
     """Decline a file (not evidence): ``reason`` a key of ``DECLINE_REASONS`` ('other' needs a note).
     A declined file's content is deleted after the declined-file period. An exhibit declined
     after all keeps its reference on record (references are never reused). Logged."""
+    file, case = require_file_locked(session, actor, file_public_id, "decline a file")  # access first: logged
     if reason not in DECLINE_REASONS:
         raise CaseworkError("decline_reason", "Choose why the file is declined.")
     text = None
@@ -322,9 +325,6 @@ def decline(session: Session, actor: audit.Actor, file_public_id: object, *, rea
             raise CaseworkError("decline_note", f"The note looks like it holds {found}; describe the file instead.")
     if reason == "other" and text is None:
         raise CaseworkError("decline_note", "Say in the note why the file is declined.")
-    file, case = require_file(session, actor, file_public_id, "decline a file")
-    hold_write_lock(session, f"case-file:{case.id}")
-    session.refresh(file)
     _open_case(case)
     response = _answered(session, file)
     if file.triage == "declined" and file.decline_reason == reason and file.decline_note == text:
@@ -342,8 +342,7 @@ def accept_remaining(session: Session, actor: audit.Actor, case_public_id: objec
                      fmt: str) -> list[EvidenceFile]:
     """Accept every stored file of the case still awaiting a decision (of answers the owners have
     sent), in the order they arrived, each with the next exhibit reference. Logged per file."""
-    case = require_case(session, actor, case_public_id, "accept the remaining files")
-    hold_write_lock(session, f"case-file:{case.id}")
+    case = require_case_locked(session, actor, case_public_id, "accept the remaining files")
     _open_case(case)
     files = session.scalars(
         sa.select(EvidenceFile).join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from dashboard.evidence.cases import _refuse, require_case, require_file
 from dashboard.registry.casework import CaseworkError
-from dashboard.registry.models import AuditEvent
+from dashboard.registry.models import AuditEvent, FootageRequest
 from dashboard.registry.search_reasons import reason_problem
 from dashboard.security import audit
 
@@ -73,8 +74,8 @@ def file_link(session: Session, actor: audit.Actor, file_public_id: object, kind
     """Log a play or download of a file (with the reason) and make its link."""
     if kind not in ("play", "download"):
         raise ValueError(kind)
+    file, case = require_file(session, actor, file_public_id, kind)  # access first: its refusal is logged
     why = check_reason(reason)
-    file, case = require_file(session, actor, file_public_id, kind, reason=why)
     audit_id = audit.record(session, actor, KINDS[kind], case_ref=case.case_ref, reason=why, detail={
         "case_id": case.public_id, "file_id": file.public_id, "sha256": file.sha256,
         "exhibit_ref": file.exhibit_ref}).id
@@ -86,8 +87,13 @@ def export_link(session: Session, actor: audit.Actor, case_public_id: object, re
                 request_public_id: str | None = None, detail: dict | None = None) -> Link:
     """Log an export of the case's (or one request's) bundle and make its link. ``detail``: what the
     bundle will hold (files, exhibit references, hashes), for the audit row."""
+    case = require_case(session, actor, case_public_id, "export")  # access first: its refusal is logged
     why = check_reason(reason)
-    case = require_case(session, actor, case_public_id, "export", reason=why)
+    if request_public_id is not None and not session.scalar(
+            sa.select(sa.func.count()).select_from(FootageRequest)
+            .where(FootageRequest.public_id == str(request_public_id), FootageRequest.case_ref == case.case_ref,
+                   FootageRequest.requested_by_id == case.officer_id)):
+        raise CaseworkError("scope", "There is no such request in this case.")
     audit_id = audit.record(session, actor, KINDS["export"], case_ref=case.case_ref, reason=why, detail={
         "case_id": case.public_id, "scope": "request" if request_public_id else "case",
         "request_id": request_public_id, **(detail or {})}).id
@@ -133,3 +139,10 @@ def redeem(session: Session, actor: audit.Actor, token: object, kind: str, secre
 
 def expires_at(now: dt.datetime, max_minutes: int) -> dt.datetime:
     return now + dt.timedelta(minutes=max_minutes)
+
+
+def refuse_used(session: Session, actor: audit.Actor, kind: str, grant: Grant) -> None:
+    """Refuse (and log) a second whole copy through one download or export link."""
+    _refuse(session, actor, f"use a {kind} link again", why="used",
+            message="This link has been used. Ask for the file again from My cases: each download is recorded.",
+            detail={"link_audit_id": grant.audit_id, "file_id": grant.file_id, "case_id": grant.case_id})

@@ -12,7 +12,7 @@ import re
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback_context, dcc, html, no_update
-from flask import Blueprint, Response, render_template, send_file
+from flask import Blueprint, Response, render_template, request, send_file
 from flask_login import current_user
 
 from dashboard.components import evidence_views as ev
@@ -23,6 +23,7 @@ from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
 from dashboard.registry.models import EvidenceFile, utcnow
 from dashboard.runtime_access import runtime
+from dashboard.security.limit_store import SqlCounterStorage
 
 PATH = "/cases/evidence"
 CARD, TITLE, BODY, MSG = "cases-ev-box", "cases-ev-title", "cases-ev-body", "cases-ev-msg"
@@ -206,25 +207,25 @@ def register_callbacks(app) -> None:
             return no_update, no_update, no_update
         kind = "play" if trigger.get("type") == ev.PLAY else "download"
         rt = runtime()
+        file_id, shown = trigger.get("file"), None
         try:
             with transaction(rt.sessions) as s:
-                link = viewing.file_link(s, current_user.actor, trigger.get("file"), kind, reason,
-                                         rt.settings.secret_key)
-                shown = None
-                if kind == "play":
-                    evidence = triage.case_evidence(s, current_user.actor, selected_case_id(selected)) \
-                        if selected_case_id(selected) else None
+                if kind == "play":  # the player shows the file with its owner's statement: from the selected case
+                    case_id = selected_case_id(selected)
+                    evidence = triage.case_evidence(s, current_user.actor, case_id) if case_id else None
                     pairs = [(f, sub) for sub in (evidence.submissions if evidence else []) for f in sub.files
-                             if f.file_id == trigger.get("file")]
-                    shown = pairs[0] if pairs else None
+                             if f.file_id == file_id]
+                    if not pairs:
+                        case_files.require_file(s, current_user.actor, file_id, "play")  # logged when not theirs
+                        return no_update, no_update, _alert("Select the file's case to play it.", "warning")
+                    shown = pairs[0]
+                link = viewing.file_link(s, current_user.actor, file_id, kind, reason, rt.settings.secret_key)
         except CaseworkError as exc:
             return no_update, no_update, _alert(str(exc), "danger")
         url = f"{PATH}/{kind}/{link.token}"
         if kind == "download":
-            return no_update, {"url": url}, _alert(f"Downloading {trigger.get('file')}; the download is recorded.",
+            return no_update, {"url": url}, _alert(f"Downloading {file_id}; the download is recorded.",
                                                    "info", "cases-ev-downloading")
-        if shown is None:  # the file is in a case other than the one selected: play it without the statement
-            return no_update, no_update, _alert("Select the file's case to play it.", "warning")
         f, sub = shown
         return ev.player(f, url, sub.clock_offset_s), no_update, _alert(
             f"Playing {f.file_id}; the viewing is recorded.", "info", "cases-ev-playing")
@@ -297,6 +298,19 @@ files = Blueprint("case_evidence_files", __name__)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _from_the_start() -> bool:
+    """Whether this request asks for the file from its first byte (a whole copy), not a resumption."""
+    ranges = request.range
+    return ranges is None or not ranges.ranges or ranges.ranges[0][0] in (0, None)
+
+
+def _uses(rt, audit_id: int) -> int:
+    """How many times the link of the audit row ``audit_id`` has been used from the start (counted in
+    the database, shared by every worker; kept a little longer than the link lasts)."""
+    counter = SqlCounterStorage(sessions=rt.sessions, secret=rt.settings.secret_key.encode("utf-8"))
+    return counter.incr(f"evidence-link:{audit_id}", (rt.settings.evidence_link_minutes + 5) * 60)
+
+
 def _refused(exc: CaseworkError) -> Response:
     return Response(render_template("error.html", status=403, message=str(exc)), status=403, mimetype="text/html")
 
@@ -312,6 +326,12 @@ def serve(kind: str, token: str):
     """A file to play or download, or a case's bundle, through a link its callback logged
     (``viewing.redeem`` checks it and the user's access again on every request)."""
     if kind not in ("play", "download", "export"):
+        try:
+            with transaction(runtime().sessions) as s:
+                case_files._refuse(s, current_user.actor, "use an evidence link", why="bad_link",
+                                   message="There is no such evidence link.", detail={"kind": kind[:20]})
+        except CaseworkError:
+            pass
         return Response(render_template("error.html", status=404, message="There is no such evidence link."),
                         status=404, mimetype="text/html")
     rt = runtime()
@@ -320,6 +340,10 @@ def serve(kind: str, token: str):
         with transaction(rt.sessions) as s:
             grant = viewing.redeem(s, current_user.actor, token, kind, rt.settings.secret_key,
                                    rt.settings.evidence_link_minutes)
+            if kind != "play" and _from_the_start() and _uses(rt, grant.audit_id) > 1:
+                # A download or export link gives one whole copy: each copy is a logged download (a browser
+                # resuming a download asks from where it stopped, which is not a new copy).
+                viewing.refuse_used(s, current_user.actor, kind, grant)
             if kind == "export":
                 case = case_files.require_case(s, current_user.actor, grant.case_id, "export")
                 built = bundle.build_bundle(s, case, request_public_id=grant.request_id, store=store,

@@ -83,12 +83,16 @@ def _case_rows(user_id: int) -> list[dict]:
     return rows
 
 
-def _case_officer(case_id: str | None, user_id: int) -> tuple[str, int] | None:
-    """(case reference, the case officer's id) of a case the user may see, else None."""
-    if not case_id:
+def _case_officer(selected, user_id: int) -> tuple[str, int] | None:
+    """(case reference, the case officer's id) of the selected case if the user may see it, else None.
+    A row names its case file (``case_id``); a row with only a case reference means the user's own."""
+    case_id = case_evidence.selected_case_id(selected)
+    case_ref = _selected_case(selected) if not case_id else None
+    if not case_id and not isinstance(case_ref, str):
         return None
     with runtime().sessions() as s:
-        found = [c for c in case_files.cases_for(s, user_id) if c.public_id == case_id]
+        found = [c for c in case_files.cases_for(s, user_id)
+                 if (c.public_id == case_id if case_id else (c.own and c.case_ref == case_ref))]
     return (found[0].case_ref, found[0].officer_id) if found else None
 
 
@@ -201,14 +205,16 @@ def layout(rt, user) -> html.Div:
 
 
 def _selected_case(selected) -> str | None:
-    return selected[0]["case_ref"] if selected else None
+    row = selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], dict) else {}
+    value = row.get("case_ref")
+    return value if isinstance(value, str) else None
 
 
 def register_callbacks(app) -> None:
     @app.callback(Output(REQUESTS, "rowData"), Output(TITLE, "children"), Input(CASES, "selectedRows"),
                   prevent_initial_call=True)
     def show_case(selected):
-        found = _case_officer(case_evidence.selected_case_id(selected), current_user.id)
+        found = _case_officer(selected, current_user.id)
         if not found:
             return [], "Select a case above"
         case_ref, officer_id = found
@@ -250,7 +256,7 @@ def register_callbacks(app) -> None:
     @app.callback(Output(REQUESTS, "rowData", allow_duplicate=True), Input(REFRESH, "n_intervals"),
                   State(CASES, "selectedRows"), prevent_initial_call=True)
     def refresh(_n, selected):
-        found = _case_officer(case_evidence.selected_case_id(selected), current_user.id)
+        found = _case_officer(selected, current_user.id)
         return _request_rows(*found) if found else no_update
 
     @app.callback(

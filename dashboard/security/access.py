@@ -205,6 +205,11 @@ def guard() -> Response | None:
         known = current_app.extensions.get("ccr_callbacks")
         if known is not None and body.get("output") not in known:
             return _denied(400, "Unknown callback.")
+        # The outputs judged above must be the ones of the callback Dash will run (named by "output"):
+        # otherwise a body could pass as the shell's and run another page's callback.
+        if set(_output_ids(body)) - set(_ids_in_output(str(body.get("output")))):
+            _log_if_evidence_callback(400, body)
+            return _denied(400, "Malformed callback request.")
         if known is not None and not _shaped_like(body, *known[body["output"]]):
             return _denied(400, "Malformed callback request.")
         return None
@@ -226,5 +231,8 @@ def _log_if_evidence_callback(status: int, body: object = None) -> None:
             body = loads(request.get_data(cache=True) or b"{}")
         except ValueError:
             return
-    if isinstance(body, dict) and any(cid.startswith(EVIDENCE_IDS) for cid in _output_ids(body)):
-        _log_evidence_refusal(status, "callback " + ",".join(_output_ids(body))[:180])
+    if not isinstance(body, dict):
+        return
+    named = _output_ids(body) + (_ids_in_output(body["output"]) if isinstance(body.get("output"), str) else [])
+    if any(cid.startswith(EVIDENCE_IDS) for cid in named):
+        _log_evidence_refusal(status, "callback " + ",".join(dict.fromkeys(named))[:180])

@@ -271,7 +271,7 @@ def test_files_of_an_answer_not_yet_sent_are_not_shown_or_decided(runtime, tmp_p
     pending = seed_case(runtime, [(make_jpeg(tmp_path / "p.jpg"), None)], answered=False, case_ref="CR-2026-000555")
     with runtime.sessions() as s:
         assert triage.case_evidence(s, actor(runtime, "officer1"), pending.case_id).files == []
-    with transaction(runtime.sessions) as s, pytest.raises(CaseworkError, match="not sent their answer"):
+    with transaction(runtime.sessions) as s, pytest.raises(CaseworkError, match="no such file"):
         triage.accept(s, actor(runtime, "officer1"), pending.file_ids[0], now=NOW, fmt="{initials}/{n}")
 
 

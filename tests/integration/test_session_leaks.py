@@ -156,7 +156,8 @@ SEEN_BY = {
     "analyst": {"shell-", "home-", "coverage-", "gaps-", "protection-", "account-"},
     "lead": {"shell-", "home-", "coverage-", "gaps-", "uptake-", "campaigns-", "protection-", "account-"},
     "auditor": {"shell-", "home-", "audit-", "protection-", "account-"},
-    "admin": {"shell-", "home-", "campaigns-", "accounts-", "erasure-", "crimes-", "protection-", "account-"},
+    "admin": {"shell-", "home-", "campaigns-", "accounts-", "erasure-", "crimes-", "storage-", "protection-",
+              "account-"},
 }
 
 
