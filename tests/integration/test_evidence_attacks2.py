@@ -1,0 +1,76 @@
+"""Second attacker's pass on issue 17's hand-off bundle, retention, storage and integrity check.
+
+Cases are made as the app makes them (tests/evidence_case.py: the upload service, responses.submit,
+triage); the export is logged the way the My cases page logs it (case_evidence.export: the audit
+row's detail is ``bundle_contents``). Expected values are worked out by hand."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dashboard.evidence import bundle as bundle_mod
+from dashboard.evidence import viewing
+from dashboard.evidence.retention import Periods, run_footage_retention
+from dashboard.footage.storage import Store
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile
+from tests import evidence_case as ec
+from tests.integration.test_evidence_bundle import REASON, runtime  # noqa: F401  (fixture)
+from tests.media import make_video
+
+CASE = "CR-2026-000888"
+NAME = "Zanzibar-porch-camera.mp4"  # distinctive: searched for in the database file's bytes
+CAPTION = "Quillfeather driveway view"
+P = Periods(30, 90)
+CLOSED = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc)
+AFTER = CLOSED + dt.timedelta(days=90, minutes=1)  # 90 days after closing: every file of the case is due
+
+
+def _accepted_case(rt, tmp_path: Path) -> tuple[str, str]:
+    token, asked = ec.ask_owner(rt, CASE, "ZAN00001")
+    video = make_video(tmp_path / "v.mp4", seconds=1.0).read_bytes()
+    ec.upload(rt, token, video, NAME, caption=CAPTION)
+    ec.answer(rt, token)
+    [(file_id, _, _)] = ec.file_ids(rt, asked.response_id)
+    ec.accept(rt, file_id)
+    return file_id, ec.case_file(rt, CASE)
+
+
+def _export_as_the_page_does(rt, case_id: str) -> int:
+    actor = ec.officer_actor(rt)
+    with transaction(rt.sessions) as s:
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
+        contents = bundle_mod.bundle_contents(s, case)
+        return viewing.export_link(s, actor, case.public_id, REASON, rt.settings.secret_key,
+                                   detail={"files": contents}).audit_id
+
+
+def _close(rt, case_id: str) -> None:
+    with transaction(rt.sessions) as s:
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
+        case.closed_at, case.closed_by_id = CLOSED, case.officer_id
+
+
+def test_a_deleted_files_name_is_not_left_in_the_export_audit_row(runtime, tmp_path):  # noqa: F811
+    """Retention blanks a deleted file's name in its row ("nothing of a deleted file's caption, name
+    or content is left"), but the export logged before (evidence_exported, detail = bundle_contents)
+    holds "original_name" for every file, in the append-only log: the owner's file name outlives the
+    footage in the audit table and in the database file, after VACUUM."""
+    file_id, case_id = _accepted_case(runtime, tmp_path)
+    _export_as_the_page_does(runtime, case_id)
+    _close(runtime, case_id)
+    run = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0), AFTER, P)
+    assert run.files.files == 1
+    with runtime.sessions() as s:
+        f = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == file_id))
+        assert f.state == "deleted" and f.original_name == "deleted" and f.caption is None
+        details = [d for (d,) in s.execute(sa.select(AuditEvent.detail)) if d]
+    assert not [d for d in details if NAME in d or CAPTION in d]
+    runtime.engine.dispose()
+    db = Path(str(runtime.settings.database_url).removeprefix("sqlite:///"))
+    for path in (db, Path(f"{db}-wal")):
+        if path.exists():
+            assert NAME.encode() not in path.read_bytes(), path
