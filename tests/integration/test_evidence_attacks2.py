@@ -74,3 +74,69 @@ def test_a_deleted_files_name_is_not_left_in_the_export_audit_row(runtime, tmp_p
     for path in (db, Path(f"{db}-wal")):
         if path.exists():
             assert NAME.encode() not in path.read_bytes(), path
+
+
+def _rewrite(src: Path, dst: Path, change) -> None:
+    """Copy the ZIP ``src`` to ``dst`` with members changed by ``change(name, data) -> data``."""
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, change(info.filename, zin.read(info.filename)))
+
+
+def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_export_row(runtime, tmp_path):  # noqa: F811
+    """What verify can prove: each member matches the manifest in the same ZIP; nothing is signed, so
+    someone who swaps an exhibit and rewrites the manifest (and manifest.csv and the continuity
+    statement, and their hashes in the manifest) gets 'PASSED'. The bundle does carry a witness
+    verify ignores: audit-extract.json holds the export's own audit row (its id is the manifest's
+    export.audit_row_id) whose detail lists each exhibit's SHA-256 as exported, with that row's keyed
+    row_hash from the tamper-evident log. Left untouched, it names the original hash; verify should
+    compare it with the manifest and fail the bundle (editing the row too breaks its row_hash, which
+    the force's auditor can check against the log: `audit verify`)."""
+    import hashlib
+    import zipfile
+
+    from dashboard.evidence.bundle import build_bundle
+    from dashboard.evidence.verify import verify_bundle
+    from tests.integration.test_evidence_bundle import NOW
+
+    file_id, case_id = _accepted_case(runtime, tmp_path)
+    audit_id = _export_as_the_page_does(runtime, case_id)
+    with runtime.sessions() as s:
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
+        bundle = build_bundle(s, case, request_public_id=None, store=Store(runtime.settings.evidence_dir),
+                              actor=ec.officer_actor(runtime), export_audit_id=audit_id, reason=REASON, now=NOW,
+                              force_name="Test Constabulary")
+    real = tmp_path / "real.zip"
+    real.write_bytes(b"".join(bundle))
+    assert verify_bundle(real).ok
+    with zipfile.ZipFile(real) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        extract = json.loads(z.read("audit-extract.json"))
+    [entry] = manifest["files"]
+    old_sha = entry["sha256"]
+    [export_row] = [r for r in extract["rows"] if r["id"] == manifest["export"]["audit_row_id"]]
+    assert export_row["detail"]["files"][0]["sha256"] == old_sha  # the witness is in the bundle
+    evil = b"a different recording altogether " * 100
+    new_sha = hashlib.sha256(evil).hexdigest()
+    docs: dict[str, bytes] = {}
+
+    def swap(name: str, data: bytes) -> bytes:
+        if name == entry["path"]:
+            return evil
+        if name in ("manifest.csv", "continuity-statement.html"):
+            docs[name] = data.replace(old_sha.encode(), new_sha.encode()).replace(
+                str(entry["size_bytes"]).encode(), str(len(evil)).encode())
+            return docs[name]
+        return data
+
+    forged = tmp_path / "forged.zip"
+    _rewrite(real, tmp_path / "step.zip", swap)
+    entry.update(sha256=new_sha, size_bytes=len(evil))
+    for name, data in docs.items():
+        manifest["documents"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+    _rewrite(tmp_path / "step.zip", forged,
+             lambda name, data: json.dumps(manifest).encode() if name == "manifest.json" else data)
+    with zipfile.ZipFile(forged) as z:
+        assert z.read(entry["path"]) == evil and json.loads(z.read("audit-extract.json")) == extract
+    assert not verify_bundle(forged).ok
