@@ -138,3 +138,27 @@ def test_attack_refused_a_manifest_claiming_more_than_64_mib_is_not_read(tmp_pat
     except SystemExit as exc:
         code = exc.code
     assert code not in (0, None)
+
+
+def test_a_member_whose_local_header_gives_more_bytes_than_the_directory_does_not_pass(tmp_path):
+    """files/JO-1__a.mp4 is GOOD + TAIL on disk; its local header (what a streaming unzip reads) says
+    so, its central directory entry (what Python's zipfile, and verify, read) says len(GOOD) with
+    GOOD's CRC-32. verify hashes GOOD and passes; the recipient's streaming tool unpacks GOOD + TAIL,
+    a file whose SHA-256 is not the manifest's. Verify should refuse headers that disagree."""
+    import struct
+    import zlib
+    tail = b"spliced-in frames " * 300
+    bundle = write(tmp_path / "b.zip", {"files": [entry("files/JO-1__a.mp4", GOOD)]},
+                   [("files/JO-1__a.mp4", GOOD + tail)])
+    raw = bytearray(bundle.read_bytes())
+    name = b"files/JO-1__a.mp4"
+    at = raw.find(b"PK\x01\x02")  # the central directory's first entry
+    while raw[at + 46:at + 46 + len(name)] != name:
+        at = raw.find(b"PK\x01\x02", at + 4)
+    struct.pack_into("<III", raw, at + 16, zlib.crc32(GOOD), len(GOOD), len(GOOD))
+    bundle.write_bytes(bytes(raw))
+    local = raw.find(b"PK\x03\x04")  # the local headers come first
+    while raw[local + 30:local + 30 + len(name)] != name:
+        local = raw.find(b"PK\x03\x04", local + 4)
+    assert struct.unpack_from("<I", raw, local + 22)[0] == len(GOOD + tail)  # what a streaming unzip reads
+    assert not verify_bundle(bundle).ok
