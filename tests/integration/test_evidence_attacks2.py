@@ -140,3 +140,30 @@ def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_
     with zipfile.ZipFile(forged) as z:
         assert z.read(entry["path"]) == evil and json.loads(z.read("audit-extract.json")) == extract
     assert not verify_bundle(forged).ok
+
+
+def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_failure(runtime, tmp_path):  # noqa: F811
+    """The integrity check knows that "a file deleted while the check ran is not a missing file";
+    the bundle does not. A closed case's export built just before its 90 days are up, streamed after
+    the nightly run deleted its files, records evidence_integrity_failed 'missing' (a false alarm
+    telling the auditor evidence went missing from the store) for a file retention deleted lawfully."""
+    import pytest
+
+    from dashboard.evidence.bundle import IntegrityFailure, build_bundle
+    from tests.integration.test_evidence_bundle import NOW
+
+    file_id, case_id = _accepted_case(runtime, tmp_path)
+    audit_id = _export_as_the_page_does(runtime, case_id)
+    _close(runtime, case_id)
+    with runtime.sessions() as s:
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
+        bundle = build_bundle(s, case, request_public_id=None, store=Store(runtime.settings.evidence_dir),
+                              actor=ec.officer_actor(runtime), export_audit_id=audit_id, reason=REASON, now=NOW,
+                              force_name="Test Constabulary")
+    run = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0), AFTER, P)
+    assert run.files.files == 1
+    with pytest.raises(IntegrityFailure):
+        b"".join(bundle)
+    with runtime.sessions() as s:
+        failures = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "evidence_integrity_failed")).all()
+    assert not failures, [json.loads(f.detail) for f in failures]
