@@ -9,6 +9,8 @@ import stat
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from dashboard.cli import main
 from dashboard.evidence.verify import verify_bundle
 
@@ -48,12 +50,29 @@ def test_two_members_that_unpack_to_the_same_file_do_not_pass(tmp_path):
     assert main(["evidence", "verify", str(bundle)]) != 0
 
 
-def test_names_differing_only_in_case_do_not_pass(tmp_path):
-    """On Windows or macOS (case-insensitive) 'files/A.mp4' and 'files/a.mp4' are one file: the export
-    itself keeps paths unique ignoring case (bundle._paths), verify does not check it."""
+@pytest.mark.parametrize("other", [
+    "files/JO-1__A.mp4",  # Windows and macOS: case-insensitive
+    "files/JO-1__a.mp4.",  # Windows drops a trailing dot
+    "files/JO-1__a.mp4 ",  # ... and a trailing space
+    "files//JO-1__a.mp4",  # every unzip drops the empty part
+])
+def test_names_that_one_filesystem_takes_for_the_same_file_do_not_pass(tmp_path, other):
+    """Names verify takes for two files and a recipient's system for one: the export itself keeps
+    paths unique ignoring case (bundle._paths); verify checks only exact duplicates, so the bundle
+    passes and, unpacked, one exhibit's name holds the other's bytes."""
     bundle = write(tmp_path / "b.zip", {"files": [entry("files/JO-1__a.mp4", GOOD, "JO/1"),
-                                                  entry("files/JO-1__A.mp4", EVIL, "JO/2")]},
-                   [("files/JO-1__a.mp4", GOOD), ("files/JO-1__A.mp4", EVIL)])
+                                                  entry(other, EVIL, "JO/2")]},
+                   [("files/JO-1__a.mp4", GOOD), (other, EVIL)])
+    assert not verify_bundle(bundle).ok
+
+
+def test_names_differing_only_in_unicode_normal_form_do_not_pass(tmp_path):
+    """'café' in NFC and NFD: one file on macOS (APFS/HFS+ normalise names), two to verify."""
+    import unicodedata
+    nfc, nfd = (unicodedata.normalize(f, "files/JO-1__caf\u00e9.mp4") for f in ("NFC", "NFD"))
+    assert nfc != nfd
+    bundle = write(tmp_path / "b.zip", {"files": [entry(nfc, GOOD, "JO/1"), entry(nfd, EVIL, "JO/2")]},
+                   [(nfc, GOOD), (nfd, EVIL)])
     assert not verify_bundle(bundle).ok
 
 
