@@ -167,3 +167,44 @@ def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_fa
     with runtime.sessions() as s:
         failures = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "evidence_integrity_failed")).all()
     assert not failures, [json.loads(f.detail) for f in failures]
+
+
+def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bundles_documents(runtime, tmp_path):  # noqa: F811
+    """Caption, file name, note and signed name chosen to run in a spreadsheet (=, +, -, @, a tab) or
+    a browser: manifest.csv holds every one as text (a leading apostrophe), the continuity statement
+    only escaped."""
+    import csv
+    import io
+    import zipfile
+
+    from dashboard.evidence.bundle import build_bundle
+    from tests.integration.test_evidence_bundle import NOW
+
+    caption = "=HYPERLINK(A1&A2,\"open\")"
+    name = "@SUM(1+1)<img src=x onerror=alert(1)>.mp4"
+    note = "+cmd|' /C calc'!A0 <script>alert(2)</script>"
+    signed = "-2+3 <b>Ann</b>"
+    token, asked = ec.ask_owner(runtime, CASE, "ZAN00002")
+    ec.upload(runtime, token, make_video(tmp_path / "v.mp4", seconds=1.0).read_bytes(), name, caption=caption)
+    ec.answer(runtime, token, note=note, signed_name=signed)
+    [(file_id, _, _)] = ec.file_ids(runtime, asked.response_id)
+    ec.accept(runtime, file_id)
+    case_id = ec.case_file(runtime, CASE)
+    audit_id = _export_as_the_page_does(runtime, case_id)
+    with runtime.sessions() as s:
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
+        bundle = build_bundle(s, case, request_public_id=None, store=Store(runtime.settings.evidence_dir),
+                              actor=ec.officer_actor(runtime), export_audit_id=audit_id, reason=REASON, now=NOW,
+                              force_name="Test Constabulary")
+    with zipfile.ZipFile(io.BytesIO(b"".join(bundle))) as z:
+        [row] = list(csv.DictReader(io.StringIO(z.read("manifest.csv").decode("utf-8-sig"))))
+        html = z.read("continuity-statement.html").decode()
+        names = z.namelist()
+    assert (row["caption"], row["original_name"], row["owner_note"], row["signed_name"]) == (
+        "'" + caption, "'" + name, "'" + note, "'" + signed)
+    for cell in row.values():
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
+    assert "<script>" not in html and "<img src=x" not in html and "<b>Ann</b>" not in html
+    assert "&lt;script&gt;" in html
+    assert all(n.startswith("files/") or "/" not in n for n in names)
+    assert not [n for n in names if "<" in n or "@" in n or "(" in n]
