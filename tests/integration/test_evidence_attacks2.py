@@ -208,3 +208,26 @@ def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bund
     assert "&lt;script&gt;" in html
     assert all(n.startswith("files/") or "/" not in n for n in names)
     assert not [n for n in names if "<" in n or "@" in n or "(" in n]
+
+
+def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the_others(runtime, tmp_path):  # noqa: F811
+    """hash_path treats only FileNotFoundError as 'missing'; any other error reading one stored file
+    (here: a directory where the file should be, IsADirectoryError; on a real disk EACCES or EIO)
+    escapes check_store, so no result is recorded for ANY file and the auditor's button answers 500.
+    Whoever can break one path in the store blinds the whole nightly check. It should finish, and
+    report that file as not intact."""
+    from dashboard.evidence.integrity import check_store
+
+    file_id, _ = _accepted_case(runtime, tmp_path)
+    token, asked = ec.ask_owner(runtime, CASE, "ZAN00003")
+    ec.upload(runtime, token, make_video(tmp_path / "w.mp4", seconds=2.0).read_bytes(), "other.mp4")
+    ec.answer(runtime, token)
+    store = Store(runtime.settings.evidence_dir)
+    with runtime.sessions() as s:
+        f = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == file_id))
+    path = store.path_for(f.sha256)
+    path.unlink()
+    path.mkdir()
+    result = check_store(runtime.sessions, store, ec.officer_actor(runtime),
+                         dt.datetime(2026, 12, 5, 7, 0, tzinfo=dt.timezone.utc))
+    assert result.files == 2 and result.ok == 1 and file_id in result.mismatch + result.missing
