@@ -231,3 +231,38 @@ def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the
     result = check_store(runtime.sessions, store, ec.officer_actor(runtime),
                          dt.datetime(2026, 12, 5, 7, 0, tzinfo=dt.timezone.utc))
     assert result.files == 2 and result.ok == 1 and file_id in result.mismatch + result.missing
+
+
+def test_a_refused_archives_member_name_is_not_kept_after_its_answer_is_erased(runtime, tmp_path):  # noqa: F811
+    """An owner's DVR export (a ZIP) is refused because it holds a player program: the refusal kept on
+    the file's row quotes the member's name, chosen by the owner's recorder or the owner
+    ('Quillfeather-family-garage.exe'). Retention later deletes the answer's footage and erases its
+    statement, blanking the refused row's caption and name, but not ``refusal``: the owner's text
+    stays in the database for ever."""
+    import io
+    import zipfile
+
+    import pytest
+
+    from dashboard.footage.uploads import UploadError
+
+    token, asked = ec.ask_owner(runtime, CASE, "ZAN00004")
+    ec.upload(runtime, token, make_video(tmp_path / "v.mp4", seconds=1.0).read_bytes(), "front.mp4")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("Quillfeather-family-garage.exe", b"MZ" + b"\x00" * 200)
+        z.write(tmp_path / "v.mp4", "CH01.mp4")
+    with pytest.raises(UploadError):
+        ec.upload(runtime, token, archive.getvalue(), "export.zip")
+    ec.answer(runtime, token)
+    [(file_id, _, _)] = ec.file_ids(runtime, asked.response_id)
+    ec.decline(runtime, file_id)
+    with runtime.sessions() as s:
+        refusals = [r for (r,) in s.execute(sa.select(EvidenceFile.refusal).where(EvidenceFile.state == "refused"))]
+    assert any("Quillfeather" in (r or "") for r in refusals), refusals  # the name is there to start with
+    done = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0),
+                                 ec.ACCEPTED + dt.timedelta(days=30, minutes=1), P)
+    assert done.files.files == 1 and done.statements_erased == 1
+    with runtime.sessions() as s:
+        left = [r for (r,) in s.execute(sa.select(EvidenceFile.refusal)) if r and "Quillfeather" in r]
+    assert not left, left
