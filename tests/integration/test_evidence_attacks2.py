@@ -266,3 +266,19 @@ def test_a_refused_archives_member_name_is_not_kept_after_its_answer_is_erased(r
     with runtime.sessions() as s:
         left = [r for (r,) in s.execute(sa.select(EvidenceFile.refusal)) if r and "Quillfeather" in r]
     assert not left, left
+
+
+def test_attack_refused_odd_weeks_on_the_metrics_api_get_a_4xx_not_a_500(app, runtime):  # noqa: F811
+    """The lead's /api/v1/metrics/requests (footage block included) with reversed, impossible,
+    far-off or garbage dates answers 200 or a 4xx, never a 500."""
+    from tests.integration.conftest import login
+
+    client = app.server.test_client()
+    login(client, "lead")
+    assert client.get("/api/v1/metrics/requests?from=2026-11-02&to=2026-11-29").status_code == 200
+    for query in ("from=2026-12-31&to=2026-01-01", "from=2026-02-30&to=2026-03-01", "from=0001-01-01&to=9999-12-31",
+                  "from=x&to=y", "from=2026-01-01", "from=2026-01-01&to=2026-01-01T00:00", "from[]=1&to=%00"):
+        got = client.get(f"/api/v1/metrics/requests?{query}")
+        assert got.status_code < 500, (query, got.status_code, got.get_data(as_text=True)[:300])
+        if got.status_code == 200:
+            assert "footage" in got.get_json()
