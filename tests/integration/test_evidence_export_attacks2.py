@@ -58,3 +58,23 @@ def test_the_export_row_names_the_files_the_bundle_holds(app, runtime, seeded):
     detail = json.loads(row.detail) if isinstance(row.detail, str) else row.detail
     assert manifest["export"]["audit_row_id"] == row.id
     assert sorted(f["file_id"] for f in manifest["files"]) == sorted(f["file_id"] for f in detail["files"])
+
+
+def test_a_download_link_does_not_give_unlogged_copies_as_resumptions_from_byte_one(app, runtime, seeded):
+    """A download link gives one whole copy; a request that does not start at byte 0 is taken for a
+    browser resuming and not counted. 'Range: bytes=1-' asked again and again gets every byte but
+    the first each time (206), and the first byte of an MP4 is 0x00 (its first box is far smaller
+    than 16 MiB): as many complete copies as wanted from one evidence_downloaded row."""
+    from tests.integration.test_evidence_attacks import _link
+
+    me = client_for(app, "officer1")
+    url = _link(app, me, seeded.file_ids[0], "download", seeded.case_id)
+    whole = me.get(url)
+    assert whole.status_code == 200 and whole.data[:1] == b"\x00"
+    copies = 0
+    for _ in range(3):
+        again = me.get(url, headers={"Range": "bytes=1-"})
+        if again.status_code in (200, 206) and b"\x00" + again.data == whole.data:
+            copies += 1
+    assert len(events(runtime, "evidence_downloaded")) == 1
+    assert copies == 0, f"{copies} more complete copies from one logged download"
