@@ -282,3 +282,22 @@ def test_attack_refused_odd_weeks_on_the_metrics_api_get_a_4xx_not_a_500(app, ru
         assert got.status_code < 500, (query, got.status_code, got.get_data(as_text=True)[:300])
         if got.status_code == 200:
             assert "footage" in got.get_json()
+
+
+def test_attack_refused_another_officers_closed_case_of_the_same_reference_deletes_nothing_of_mine(runtime, tmp_path):  # noqa: F811
+    """Case files are per (case reference, officer): another officer who uses the same reference and
+    closed their case long ago does not start the clock on this officer's open case's exhibits."""
+    from dashboard.registry.casework import ensure_case_file
+    from dashboard.registry.models import User
+
+    file_id, case_id = _accepted_case(runtime, tmp_path)
+    with transaction(runtime.sessions) as s:
+        other = s.scalar(sa.select(User).where(User.username == "other.officer"))
+        theirs = ensure_case_file(s, CASE, other.id)
+        theirs.closed_at, theirs.closed_by_id = CLOSED - dt.timedelta(days=400), other.id
+    done = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0), AFTER, P)
+    assert done.files.files == 0 and done.statements_erased == 0
+    with runtime.sessions() as s:
+        f = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == file_id))
+        assert (f.state, f.original_name) == ("stored", NAME)
+    assert Store(runtime.settings.evidence_dir).path_for(f.sha256).is_file()
