@@ -301,3 +301,25 @@ def test_attack_refused_another_officers_closed_case_of_the_same_reference_delet
         f = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == file_id))
         assert (f.state, f.original_name) == ("stored", NAME)
     assert Store(runtime.settings.evidence_dir).path_for(f.sha256).is_file()
+
+
+def test_the_time_to_footage_of_a_request_does_not_change_when_retention_deletes_its_files(runtime, tmp_path):  # noqa: F811
+    """uptake_queries.requests dates footage by its answer's first file in state 'stored' (falling back
+    to the request's status time); the footage-outcome figures count 'deleted' files as uploaded, but
+    the time-to-footage figure does not: once retention deletes a closed case's files, each of its
+    requests' time to footage moves from the upload (17:01 UTC here) to the answer (18:30), so the
+    published median/p90 bands of past weeks change overnight, and a lead comparing two readings
+    learns that some case of those weeks was closed 90 days before."""
+    from dashboard.registry import uptake_queries
+
+    file_id, case_id = _accepted_case(runtime, tmp_path)
+    _close(runtime, case_id)
+    with runtime.sessions() as s:
+        before = uptake_queries.requests(s)[["status", "status_changed_at", "first_upload_at"]]
+    assert list(before["status"]) == ["footage_provided"]
+    run = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0), AFTER, P)
+    assert run.files.files == 1
+    with runtime.sessions() as s:
+        after = uptake_queries.requests(s)[["status", "status_changed_at", "first_upload_at"]]
+    assert after["first_upload_at"].tolist() == before["first_upload_at"].tolist()  # the new figure: stable
+    assert after["status_changed_at"].tolist() == before["status_changed_at"].tolist()
