@@ -19,6 +19,15 @@ def _export_url(app, client, case_id: str) -> str:
     return answer.get_json()["response"]["cases-ev-link"]["data"]["url"]
 
 
+def _complete_zip(data: bytes) -> dict | None:
+    """Each member's bytes, for the files/ members, when ``data`` is a whole readable ZIP."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return {n: z.read(n) for n in z.namelist() if n.startswith("files/")} if z.testzip() is None else None
+    except zipfile.BadZipFile:
+        return None
+
+
 def test_an_export_link_gives_one_whole_bundle_even_when_asked_with_a_range(app, runtime, seeded):
     """Promise 5 (every export logged) and the route's own rule: a link gives one whole copy, a
     request from the first byte being a copy, one from later a resumption. The bundle is a stream
@@ -33,8 +42,8 @@ def test_an_export_link_gives_one_whole_bundle_even_when_asked_with_a_range(app,
     whole = []
     for _ in range(3):
         again = me.get(url, headers={"Range": "bytes=1-"})
-        if again.status_code in (200, 206) and again.data == first.data:
-            whole.append(again)
+        if again.status_code in (200, 206) and _complete_zip(again.data) == _complete_zip(first.data) is not None:
+            whole.append(again)  # (not compared byte for byte: the manifest's export time is the second it is sent)
     assert len(events(runtime, "evidence_exported")) == 1
     assert not whole, f"{len(whole)} more whole bundles from one logged export"
 
