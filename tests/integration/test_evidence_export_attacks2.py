@@ -60,13 +60,21 @@ def test_the_export_row_names_the_files_the_bundle_holds(app, runtime, seeded):
     with transaction(runtime.sessions) as s:  # meanwhile: the second file is accepted
         triage.accept(s, actor(runtime, "officer1"), seeded.file_ids[1], now=NOW, fmt="{initials}/{n}")
     got = me.get(url)
-    assert got.status_code == 200
-    with zipfile.ZipFile(io.BytesIO(got.data)) as z:
-        manifest = json.loads(z.read("manifest.json"))
-    [row] = events(runtime, "evidence_exported")
-    detail = json.loads(row.detail) if isinstance(row.detail, str) else row.detail
-    assert manifest["export"]["audit_row_id"] == row.id
-    assert sorted(f["file_id"] for f in manifest["files"]) == sorted(f["file_id"] for f in detail["files"])
+    # Fixed by refusing: the bundle would hold a file its export row does not name, so the officer is told
+    # to export again (a new row naming both); the refusal is logged.
+    if got.status_code == 200:
+        with zipfile.ZipFile(io.BytesIO(got.data)) as z:
+            manifest = json.loads(z.read("manifest.json"))
+        [row] = events(runtime, "evidence_exported")
+        detail = json.loads(row.detail) if isinstance(row.detail, str) else row.detail
+        assert manifest["export"]["audit_row_id"] == row.id
+        assert sorted(f["file_id"] for f in manifest["files"]) == sorted(f["file_id"] for f in detail["files"])
+    else:
+        assert got.status_code == 403 and "export again" in got.get_data(as_text=True)
+        assert json.loads(events(runtime, "evidence_refused")[-1].detail)["why"] == "changed"
+        again = _export_url(app, me, seeded.case_id)
+        with zipfile.ZipFile(io.BytesIO(me.get(again).data)) as z:
+            assert len(json.loads(z.read("manifest.json"))["files"]) == 2
 
 
 def test_a_download_link_does_not_give_unlogged_copies_as_resumptions_from_byte_one(app, runtime, seeded):
