@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -297,10 +298,30 @@ def _secret_key(env: dict, *, create: bool) -> str:
         raise ConfigError(f"{SECRET_KEY_FILE} is damaged; delete it and a new key will be generated.")
     key = secrets.token_urlsafe(48)
     if create:
-        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        SECRET_KEY_FILE.write_text(key + "\n")
-        SECRET_KEY_FILE.chmod(0o600)
+        return _create_key_file(SECRET_KEY_FILE, key)
     return key
+
+
+def _create_key_file(path: Path, key: str) -> str:
+    """Write ``key`` to ``path`` unless it exists, atomically: written whole to a temporary file, then
+    linked into place (a link never replaces a file), so that processes starting at once (test
+    workers, web workers) all end up with the first one's key and none reads a half-written file.
+    Returns the key in the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+        return key
+    finally:
+        os.unlink(tmp)
 
 
 def _audit_key(env: dict, secret_key: str, *, create: bool) -> str:
@@ -332,16 +353,7 @@ def embedded_audit_key(*, create: bool = True) -> str:
     key = secrets.token_urlsafe(48)
     if not create:
         return key
-    AUDIT_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-    try:  # two processes starting at once: the first one's key wins, the other reads it
-        fd = os.open(AUDIT_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return embedded_audit_key(create=False)
-    with os.fdopen(fd, "w") as out:
-        out.write(key + "\n")
-        out.flush()
-        os.fsync(out.fileno())
-    return key
+    return _create_key_file(AUDIT_KEY_FILE, key)  # two processes starting at once: the first one's key wins
 
 
 def default_checkpoint_file(database_url: str) -> Path:

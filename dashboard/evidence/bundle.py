@@ -199,19 +199,19 @@ def _paths(files: list[EvidenceFile]) -> dict[int, str]:
     return out
 
 
-def _content_row(f: EvidenceFile, path: str) -> dict:
-    return {"file_id": f.public_id, "exhibit_ref": f.exhibit_ref, "sha256": f.sha256, "size": int(f.declared_size),
-            "path": path, "original_name": f.original_name}
+def _content_row(f: EvidenceFile) -> dict:
+    # No original name: this goes into the append-only audit log, which keeps it after retention has
+    # deleted the file (the owner's file names are theirs; the path is made from the exhibit reference).
+    return {"file_id": f.public_id, "exhibit_ref": f.exhibit_ref, "sha256": f.sha256, "size": int(f.declared_size)}
 
 
 def bundle_contents(session: Session, case: CaseFile, request_public_id: str | None = None) -> list[dict]:
     """What the bundle of ``case`` (or of the answer ``request_public_id`` is part of) would hold:
-    per accepted stored file its public id, exhibit reference, SHA-256, size, path in the ZIP and
-    original name (for the export's audit row, written before streaming). CaseworkError('case', ...)
+    per accepted stored file its public id, exhibit reference, SHA-256 and size (for the export's audit
+    row, written before streaming; the served bundle must hold exactly these). CaseworkError('case', ...)
     when nothing is accepted yet, or the request is not one of the case's."""
     scope = _scope(session, case, request_public_id)
-    paths = _paths(scope.files)
-    return [_content_row(f, paths[f.id]) for f in scope.files]
+    return [_content_row(f) for f in scope.files]
 
 
 # --------------------------------------------------------------------------- documents
@@ -534,4 +534,4 @@ def build_bundle(session: Session, case: CaseFile, *, request_public_id: str | N
             failed("mismatch", None, on_disk)
         zs.add(stream_file(path, f.sha256, int(f.declared_size), failed), paths[f.id], size=int(f.declared_size))
     return Bundle(filename=filename, size=len(zs),
-                  files=[_content_row(f, paths[f.id]) for f in scope.files], _stream=zs)
+                  files=[_content_row(f) for f in scope.files], _stream=zs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import dataclasses
 import hashlib
+import logging
 import json
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ CHUNK_BYTES = 1 << 20
 CHECKED = "evidence_checked"
 FAILED = "evidence_integrity_failed"
 MAX_IDS_LOGGED = 200
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ def hash_path(store: Store, sha256: str) -> tuple[str | None, int]:
                 hasher.update(block)
                 size += len(block)
     except FileNotFoundError:
+        return None, 0
+    except OSError as exc:  # there but unreadable (permissions, a failing disk, not a file): as good as missing
+        log.error("stored evidence %s cannot be read: %s", sha256, exc)
         return None, 0
     return hasher.hexdigest(), size
 
@@ -120,6 +126,8 @@ def record_failure(sessions: sessionmaker[Session], file_id: int, result: str, *
     in a unit of work of its own. Every row sharing those bytes is marked."""
     now = dt.datetime.now(dt.timezone.utc)
     with transaction(sessions) as s:
+        if s.scalar(sa.select(EvidenceFile.state).where(EvidenceFile.id == file_id)) != "stored":
+            return  # deleted under the retention rules meanwhile: lawfully gone, not a failure
         sha = s.scalar(sa.select(EvidenceFile.sha256).where(EvidenceFile.id == file_id))
         s.execute(sa.update(EvidenceFile).where(EvidenceFile.sha256 == sha, EvidenceFile.state == "stored")
                   .values(check_result=result, checked_at=now))

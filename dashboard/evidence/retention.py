@@ -291,13 +291,17 @@ def _has_statement() -> sa.ColumnElement[bool]:
     return sa.or_(*(getattr(FootageResponse, name).is_not(None) for name in STATEMENT_FIELDS))
 
 
+REFUSAL_ERASED = "Refused (why, in the owner's words, erased with their statement)"
+
+
 def _unscrubbed() -> sa.ColumnElement[bool]:
     """A file row without content that still holds the owner's caption, name or probe summary."""
     # A JSON column may hold SQL NULL or the JSON text 'null' (an ORM write of None): both are empty.
     media = sa.func.coalesce(sa.cast(EvidenceFile.media, sa.Text), "null")
     return sa.and_(EvidenceFile.state.in_(("refused", "removed")),
                    sa.or_(EvidenceFile.caption.is_not(None), EvidenceFile.original_name != DELETED_NAME,
-                          media != "null"))
+                          media != "null", sa.and_(EvidenceFile.refusal.is_not(None),
+                                                   EvidenceFile.refusal != REFUSAL_ERASED)))
 
 
 def _statements_due(session: Session, now: dt.datetime, periods: Periods, going: set[int] | frozenset = frozenset(),
@@ -452,9 +456,12 @@ def _erase_statements(session_factory: sessionmaker[Session], ids: Sequence[int]
                 setattr(response, name, None)
             scrubbed = 0
             for f in files:
-                if f.state in ("refused", "removed") and (f.caption is not None or f.original_name != DELETED_NAME
-                                                          or f.media is not None):  # None: SQL or JSON null
+                if f.state in ("refused", "removed") and (
+                        f.caption is not None or f.original_name != DELETED_NAME or f.media is not None
+                        or (f.refusal is not None and f.refusal != REFUSAL_ERASED)):  # None: SQL or JSON null
+                    # The refusal's words may quote the owner's file or an archive member's name.
                     f.caption, f.original_name, f.media = None, DELETED_NAME, sa.null()
+                    f.refusal = REFUSAL_ERASED if f.refusal is not None else None
                     scrubbed += 1
             case = s.execute(sa.select(CaseFile.public_id, CaseFile.closed_at).where(
                 CaseFile.case_ref == response.case_ref, CaseFile.officer_id == response.requested_by_id)).first()

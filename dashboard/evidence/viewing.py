@@ -146,3 +146,21 @@ def refuse_used(session: Session, actor: audit.Actor, kind: str, grant: Grant) -
     _refuse(session, actor, f"use a {kind} link again", why="used",
             message="This link has been used. Ask for the file again from My cases: each download is recorded.",
             detail={"link_audit_id": grant.audit_id, "file_id": grant.file_id, "case_id": grant.case_id})
+
+
+def require_as_logged(session: Session, actor: audit.Actor, grant: Grant, contents: list[dict]) -> None:
+    """Refuse (and log) an export whose bundle would hold other files than its audit row names (a file
+    accepted, declined or deleted since the export was asked for): the row must say what went out."""
+    import json
+
+    logged = session.get(AuditEvent, grant.audit_id)
+    try:
+        named = json.loads(logged.detail or "{}").get("files") if logged is not None else None
+    except ValueError:
+        named = None
+    key = sorted((str(c.get("file_id")), str(c.get("sha256"))) for c in contents)
+    if not isinstance(named, list) or sorted((str(c.get("file_id")), str(c.get("sha256")))
+                                             for c in named if isinstance(c, dict)) != key:
+        _refuse(session, actor, "export", why="changed",
+                message="The case's exhibits have changed since this export was asked for: export again.",
+                detail={"link_audit_id": grant.audit_id, "case_id": grant.case_id})

@@ -12,7 +12,7 @@ import re
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback_context, dcc, html, no_update
-from flask import Blueprint, Response, render_template, request, send_file
+from flask import Blueprint, Response, render_template, send_file
 from flask_login import current_user
 
 from dashboard.components import evidence_views as ev
@@ -298,14 +298,8 @@ files = Blueprint("case_evidence_files", __name__)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _from_the_start() -> bool:
-    """Whether this request asks for the file from its first byte (a whole copy), not a resumption."""
-    ranges = request.range
-    return ranges is None or not ranges.ranges or ranges.ranges[0][0] in (0, None)
-
-
 def _uses(rt, audit_id: int) -> int:
-    """How many times the link of the audit row ``audit_id`` has been used from the start (counted in
+    """How many times the link of the audit row ``audit_id`` has been used (counted in
     the database, shared by every worker; kept a little longer than the link lasts)."""
     counter = SqlCounterStorage(sessions=rt.sessions, secret=rt.settings.secret_key.encode("utf-8"))
     return counter.incr(f"evidence-link:{audit_id}", (rt.settings.evidence_link_minutes + 5) * 60)
@@ -340,12 +334,15 @@ def serve(kind: str, token: str):
         with transaction(rt.sessions) as s:
             grant = viewing.redeem(s, current_user.actor, token, kind, rt.settings.secret_key,
                                    rt.settings.evidence_link_minutes)
-            if kind != "play" and _from_the_start() and _uses(rt, grant.audit_id) > 1:
-                # A download or export link gives one whole copy: each copy is a logged download (a browser
-                # resuming a download asks from where it stopped, which is not a new copy).
+            if kind != "play" and _uses(rt, grant.audit_id) > 1:
+                # A download or export link is used once: each copy is a logged download or export. (Any
+                # request counts: a "resumption" from byte 1 of an MP4, whose first byte is always 0, is a copy.)
                 viewing.refuse_used(s, current_user.actor, kind, grant)
             if kind == "export":
                 case = case_files.require_case(s, current_user.actor, grant.case_id, "export")
+                # What goes out is what the export's audit row names (a file accepted since is not in it).
+                viewing.require_as_logged(s, current_user.actor, grant,
+                                          bundle.bundle_contents(s, case, grant.request_id))
                 built = bundle.build_bundle(s, case, request_public_id=grant.request_id, store=store,
                                             actor=current_user.actor, export_audit_id=grant.audit_id,
                                             reason=grant.reason, now=utcnow(), force_name=rt.reference.force_name)

@@ -109,7 +109,9 @@ def requests(session: Session) -> pd.DataFrame:
     # Footage came when its first file was stored (the owner answers after their uploads), for requests
     # answered through the owner's page; when recorded by an officer, when it was recorded.
     first_file = (sa.select(sa.func.min(EvidenceFile.completed_at))
-                  .where(EvidenceFile.response_id == FootageRequest.response_id, EvidenceFile.state == "stored")
+                  # a file deleted later under the retention rules still came when it came: past figures stay put
+                  .where(EvidenceFile.response_id == FootageRequest.response_id,
+                         EvidenceFile.state.in_(("stored", "deleted")))
                   .scalar_subquery())
     footage_at = sa.case((FootageRequest.status == "footage_provided",
                           sa.func.coalesce(first_file, FootageRequest.status_changed_at)),

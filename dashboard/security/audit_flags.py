@@ -85,7 +85,8 @@ REFUSAL_WHY = {"rate_limit": "over the search limit", "reason": "a reason that s
                "role": "evidence their role may not see", "login": "evidence without logging in",
                "not_officer": "running a case that is not theirs", "expired": "an expired evidence link",
                "not_yours": "another officer's evidence link", "bad_link": "a forged evidence link",
-               "state": "evidence no longer kept", "used": "a used download link"}
+               "state": "evidence no longer kept", "used": "a used download link",
+               "changed": "an export of exhibits that changed since"}
 KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason", "query_burst", "refused")
 RULES = {
     "no_follow_up": ("Search with no footage request",

@@ -84,8 +84,13 @@ def _export_row(rt, case_id: str) -> int:
     """The export's audit row, committed before the bundle is built (as viewing.export_link does)."""
     actor = ec.officer_actor(rt)
     with transaction(rt.sessions) as s:
+        case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
+        try:
+            files = bundle_contents(s, case)
+        except CaseworkError:
+            files = []
         row = audit.record(s, actor, "evidence_exported", case_ref=CASE, reason=REASON,
-                           detail={"case_id": case_id, "scope": "case"})
+                           detail={"case_id": case_id, "scope": "case", "files": files})
         return row.id
 
 
@@ -112,9 +117,9 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
     path = _write(bundle, tmp_path / bundle.filename)
     assert bundle.size == path.stat().st_size  # the Content-Length given in advance is the length sent
     video_sha = hashlib.sha256(two_files["video"]).hexdigest()
+    # (no file name here: this goes into the append-only audit log, which outlives the file)
     assert bundle.files == [{"file_id": two_files["video_id"], "exhibit_ref": "OF/1", "sha256": video_sha,
-                             "size": len(two_files["video"]), "path": "files/OF-1__front_door.mp4",
-                             "original_name": "front door.mp4"}]
+                             "size": len(two_files["video"])}]
     with zipfile.ZipFile(path) as z:
         assert sorted(z.namelist()) == sorted(["manifest.json", "manifest.csv", "request.json", "audit-extract.json",
                                                "continuity-statement.html", "files/OF-1__front_door.mp4"])
@@ -224,8 +229,7 @@ def test_bundle_contents_refuses_a_case_with_nothing_accepted_and_a_request_of_a
     with runtime.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.case_ref == CASE))
         by_request = bundle_contents(s, case, asked.request_ids[0].lower())
-    assert [(r["file_id"], r["exhibit_ref"], r["path"]) for r in by_request] == [(file_id, "JO/7",
-                                                                                 "files/JO-7__still.jpg")]
+    assert [(r["file_id"], r["exhibit_ref"]) for r in by_request] == [(file_id, "JO/7")]
 
 
 def test_a_request_bundle_holds_only_that_owners_answer(runtime, two_files, tmp_path):

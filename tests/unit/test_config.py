@@ -62,3 +62,31 @@ def test_officer_search_settings(base):
                           ({"SEARCH_RATE_LIMIT": "lots"}, "SEARCH_RATE_LIMIT")):
         with pytest.raises(ConfigError, match=fragment):
             load_settings({**base, **env})
+
+
+def _make_audit_key(queue) -> None:
+    from dashboard import config
+
+    queue.put(config.embedded_audit_key(create=True))
+
+
+def test_processes_starting_at_once_share_one_embedded_audit_key(tmp_path, monkeypatch):
+    """A fresh clone has no data/audit_key: test workers (and web workers) starting together each made
+    it; one read it half-written ('damaged') or got another key. Now the first key wins, whole."""
+    import multiprocessing
+
+    from dashboard import config
+
+    context = multiprocessing.get_context("fork")
+    for trial in range(10):
+        path = tmp_path / f"t{trial}" / "audit_key"
+        monkeypatch.setattr(config, "AUDIT_KEY_FILE", path)
+        queue = context.Queue()
+        workers = [context.Process(target=_make_audit_key, args=(queue,)) for _ in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(30)
+        keys = {queue.get(timeout=5) for _ in workers}
+        assert keys == {path.read_text().strip()}
+        assert [p.name for p in path.parent.iterdir()] == ["audit_key"]  # no temporary file left behind

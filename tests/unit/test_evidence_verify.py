@@ -19,17 +19,27 @@ SHA_B = hashlib.sha256(B).hexdigest()
 NOTE = b"a document"
 
 
+# The export's audit row as the registry logs it (evidence_exported, detail.files) and the bundle carries it.
+EXTRACT = json.dumps({"rows": [{"id": 7, "action": "evidence_exported", "detail": {"files": [
+    {"file_id": "EVF-AAAAAAAA", "sha256": SHA_A}, {"file_id": "EVF-BBBBBBBB", "sha256": SHA_B}]}}]}).encode()
+
+
 def manifest(**changes) -> dict:
-    m = {"format": "ccr-evidence-bundle/1", "case": {"case_ref": "CR-1"},
-         "files": [{"exhibit_ref": "JO/1", "path": "files/JO-1__a.mp4", "sha256": SHA_A, "size_bytes": len(A)},
-                   {"exhibit_ref": "JO/2", "path": "files/JO-2__b.dav", "sha256": SHA_B, "size_bytes": len(B)}],
-         "documents": {"request.json": {"sha256": hashlib.sha256(NOTE).hexdigest(), "size_bytes": len(NOTE)}}}
+    m = {"format": "ccr-evidence-bundle/1", "case": {"case_ref": "CR-1"}, "export": {"audit_row_id": 7},
+         "files": [{"exhibit_ref": "JO/1", "file_id": "EVF-AAAAAAAA", "path": "files/JO-1__a.mp4", "sha256": SHA_A,
+                    "size_bytes": len(A)},
+                   {"exhibit_ref": "JO/2", "file_id": "EVF-BBBBBBBB", "path": "files/JO-2__b.dav", "sha256": SHA_B,
+                    "size_bytes": len(B)}],
+         "documents": {"request.json": {"sha256": hashlib.sha256(NOTE).hexdigest(), "size_bytes": len(NOTE)},
+                       "audit-extract.json": {"sha256": hashlib.sha256(EXTRACT).hexdigest(),
+                                              "size_bytes": len(EXTRACT)}}}
     m.update(changes)
     return m
 
 
 def make(path: Path, members: dict[str, bytes] | None = None, man: dict | bytes | None = None) -> Path:
     members = {"files/JO-1__a.mp4": A, "files/JO-2__b.dav": B, "request.json": NOTE} if members is None else members
+    members = {**members, "audit-extract.json": EXTRACT}
     body = man if isinstance(man, bytes) else json.dumps(man if man is not None else manifest()).encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
         z.writestr("manifest.json", body)
@@ -39,7 +49,22 @@ def make(path: Path, members: dict[str, bytes] | None = None, man: dict | bytes 
 
 
 def statuses(path: Path) -> list[tuple[str, str, str | None]]:
-    return [(line.status, line.name, line.exhibit_ref) for line in verify_bundle(path).lines]
+    """The lines of the files and documents (the export row's own line and document are tested apart)."""
+    return [(line.status, line.name, line.exhibit_ref) for line in verify_bundle(path).lines
+            if line.name not in ("the export's audit row", "audit-extract.json")]
+
+
+def test_exhibits_swapped_with_their_manifest_rewritten_disagree_with_the_export_row(tmp_path):
+    other = b"another recording altogether" * 100
+    sha = hashlib.sha256(other).hexdigest()
+    files = manifest()["files"]
+    files[0] = {**files[0], "sha256": sha, "size_bytes": len(other)}
+    path = make(tmp_path / "swapped.zip", {"files/JO-1__a.mp4": other, "files/JO-2__b.dav": B, "request.json": NOTE},
+                manifest(files=files))
+    lines = verify_bundle(path).lines
+    assert [line.status for line in lines if line.name != "the export's audit row"] == ["OK"] * 4
+    assert [line.status for line in lines if line.name == "the export's audit row"] == ["MISMATCH"]
+    assert not verify_bundle(path).ok
 
 
 def test_an_untouched_bundle_passes(tmp_path, capsys):
@@ -48,7 +73,8 @@ def test_an_untouched_bundle_passes(tmp_path, capsys):
     assert report.ok and statuses(path) == [("OK", "files/JO-1__a.mp4", "JO/1"), ("OK", "files/JO-2__b.dav", "JO/2"),
                                             ("OK", "request.json", None)]
     assert main(["evidence", "verify", str(path)]) == 0
-    assert "PASSED: 2 exhibit files and 1 document in ok.zip match its manifest (case CR-1)." in capsys.readouterr().out
+    # (the documents: request.json and the audit extract; the export's row is checked, not counted)
+    assert "PASSED: 2 exhibit files and 2 documents in ok.zip match its manifest (case CR-1)." in capsys.readouterr().out
 
 
 def test_one_changed_byte_fails_naming_the_file_and_exhibit(tmp_path, capsys):
@@ -61,7 +87,7 @@ def test_one_changed_byte_fails_naming_the_file_and_exhibit(tmp_path, capsys):
     assert f"MISMATCH  exhibit JO/2: files/JO-2__b.dav (SHA-256 {hashlib.sha256(bytes(changed)).hexdigest()}, " \
            f"the manifest says {SHA_B})" in out.out
     assert "OK        exhibit JO/1: files/JO-1__a.mp4" in out.out
-    assert "FAILED: x.zip is not as it was exported: 1 mismatch; 2 ok." in out.err
+    assert "FAILED: x.zip is not as it was exported: 1 mismatch; 4 ok." in out.err
 
 
 def test_a_changed_hash_in_the_manifest_fails(tmp_path):
@@ -75,7 +101,7 @@ def test_a_different_size_fails(tmp_path):
     m["files"][1]["size_bytes"] = len(B) + 5
     m["files"][1]["sha256"] = SHA_B
     m["files"][0]["size_bytes"] = len(A) - 1
-    first, second, _ = verify_bundle(make(tmp_path / "s.zip", man=m)).lines
+    first, second, *_ = verify_bundle(make(tmp_path / "s.zip", man=m)).lines
     assert (first.status, first.detail) == ("MISMATCH", "longer than the 18,999 bytes the manifest says")
     assert (second.status, second.detail) == ("MISMATCH", "4,000 bytes, the manifest says 4,005")
 
