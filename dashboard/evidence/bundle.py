@@ -45,7 +45,9 @@ from zipstream import ZIP_STORED, ZipStream
 
 from dashboard.evidence.cases import responses_of
 from dashboard.evidence.integrity import record_failure
+from dashboard.evidence.triage import as_utc as _utc
 from dashboard.evidence.triage import corrected
+from dashboard.evidence.triage import parse_time as _parse_time
 from dashboard.footage.responses import clock_text
 from dashboard.footage.storage import Store
 from dashboard.footage.wording import UK
@@ -217,12 +219,6 @@ def bundle_contents(session: Session, case: CaseFile, request_public_id: str | N
 # --------------------------------------------------------------------------- documents
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
-
-
 def _iso(value: dt.datetime | None) -> str | None:
     value = _utc(value)
     return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
@@ -231,16 +227,6 @@ def _iso(value: dt.datetime | None) -> str | None:
 def _uk(value: dt.datetime | None) -> str | None:
     value = _utc(value)
     return value.astimezone(UK).strftime("%Y-%m-%d %H:%M:%S %Z") if value else None
-
-
-def _parse_time(text: object) -> dt.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def _media(f: EvidenceFile) -> dict:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.registry import public_ids
-from dashboard.registry.casework import CaseworkError, ensure_case_file, refuse  # noqa: F401 (re-exported)
+from dashboard.registry.casework import CaseworkError, refuse
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import CaseFile, CaseMember, EvidenceFile, FootageResponse, User
 from dashboard.security import audit
@@ -130,14 +130,6 @@ def _is_member(session: Session, case_file_id: int, user_id: int) -> bool:
                                .where(CaseMember.case_file_id == case_file_id, CaseMember.user_id == user_id)))
 
 
-def case_of_file(session: Session, file: EvidenceFile) -> CaseFile | None:
-    response = session.get(FootageResponse, file.response_id)
-    if response is None:
-        return None
-    return session.scalars(sa.select(CaseFile).where(CaseFile.case_ref == response.case_ref,
-                                                     CaseFile.officer_id == response.requested_by_id)).first()
-
-
 def require_file(session: Session, actor: audit.Actor, file_public_id: object, doing: str, *,
                  reason: str | None = None, states: tuple[str, ...] = ("stored",)) -> tuple[EvidenceFile, CaseFile]:
     """The uploaded file ``file_public_id`` names and its case file, when ``actor`` is on the case's
@@ -195,11 +187,6 @@ def members(session: Session, case: CaseFile) -> list[Member]:
         .join(User, User.id == CaseMember.user_id).join(adder, adder.id == CaseMember.added_by_id)
         .where(CaseMember.case_file_id == case.id).order_by(User.username)).all()
     return [Member(int(r[0]), r[1], r[2], r[3]) for r in rows]
-
-
-def team_of(session: Session, actor: audit.Actor, case_public_id: object) -> tuple[CaseSeen, list[Member]]:
-    case = require_case(session, actor, case_public_id, "see the team")
-    return _seen(session, case, actor.user_id), members(session, case)
 
 
 def _username(value: object) -> str:

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.evidence.cases import (CaseSeen, _seen, require_case, require_case_locked, require_file_locked,
-                                     responses_of)
+from dashboard.evidence.cases import (CaseSeen, Member, _seen, members, require_case, require_case_locked,
+                                     require_file_locked, responses_of)
 from dashboard.registry import free_text
 from dashboard.registry.casework import CaseworkError
-from dashboard.registry.models import CaseFile, EvidenceFile, FootageRequest, FootageResponse, User
+from dashboard.registry.models import Camera, CaseFile, EvidenceFile, FootageRequest, FootageResponse, User
 from dashboard.registry.vocab import DECLINE_REASONS
 from dashboard.security import audit
 
@@ -110,13 +110,13 @@ class CaseEvidence:
                 "waiting": sum(f.triage is None for f in files)}
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _parse_time(text: object) -> dt.datetime | None:
+def parse_time(text: object) -> dt.datetime | None:
     if not isinstance(text, str):
         return None
     try:
@@ -158,16 +158,16 @@ def corrected(recorded_at: dt.datetime | None, duration_s: float | None, clock_o
 
 def _file_view(f: EvidenceFile, offset: int | None, names: dict[int, str]) -> FileView:
     media = dict(f.media or {})
-    recorded = _parse_time(media.get("recorded_at"))
+    recorded = parse_time(media.get("recorded_at"))
     duration = media.get("duration_s") if isinstance(media.get("duration_s"), (int, float)) else None
     start, end = corrected(recorded, duration, offset)
     return FileView(
         file_id=f.public_id, name=f.original_name, caption=f.caption, size=int(f.declared_size),
         sha256=f.sha256 or "", kind=str(media.get("kind") or "file"), media=media, mime=mime_for(media),
-        uploaded_at=_utc(f.completed_at), recorded_at=recorded, duration_s=duration, real_start=start, real_end=end,
-        triage=f.triage, triaged_at=_utc(f.triaged_at), triaged_by=names.get(f.triaged_by_id or 0),
+        uploaded_at=as_utc(f.completed_at), recorded_at=recorded, duration_s=duration, real_start=start, real_end=end,
+        triage=f.triage, triaged_at=as_utc(f.triaged_at), triaged_by=names.get(f.triaged_by_id or 0),
         decline_reason=f.decline_reason, decline_note=f.decline_note, exhibit_ref=f.exhibit_ref, state=f.state,
-        deleted_at=_utc(f.deleted_at), check_result=f.check_result, checked_at=_utc(f.checked_at))
+        deleted_at=as_utc(f.deleted_at), check_result=f.check_result, checked_at=as_utc(f.checked_at))
 
 
 def case_evidence(session: Session, actor: audit.Actor, case_public_id: object) -> CaseEvidence:
@@ -189,8 +189,6 @@ def _evidence(session: Session, case: CaseFile, user_id: int | None) -> CaseEvid
                             .order_by(EvidenceFile.completed_at, EvidenceFile.id)).all() if ids else []
     names = dict(session.execute(sa.select(User.id, User.username).where(
         User.id.in_({f.triaged_by_id for f in files if f.triaged_by_id}))).tuples().all())
-    from dashboard.registry.models import Camera
-
     requests = session.execute(
         sa.select(FootageRequest.response_id, FootageRequest.public_id, Camera.public_id, FootageRequest.incident_from,
                   FootageRequest.incident_to)
@@ -199,12 +197,12 @@ def _evidence(session: Session, case: CaseFile, user_id: int | None) -> CaseEvid
     out = []
     for r in responses:
         mine = [q for q in requests if q[0] == r.id]
-        start = min((_utc(q[3]) for q in mine), default=_utc(r.created_at))
-        end = max((_utc(q[4]) for q in mine), default=_utc(r.created_at))
+        start = min((as_utc(q[3]) for q in mine), default=as_utc(r.created_at))
+        end = max((as_utc(q[4]) for q in mine), default=as_utc(r.created_at))
         out.append(Submission(
-            response_id=r.public_id, answered_at=_utc(r.answered_at), request_ids=[q[1] for q in mine],
+            response_id=r.public_id, answered_at=as_utc(r.answered_at), request_ids=[q[1] for q in mine],
             camera_ids=[q[2] for q in mine], incident_from=start, incident_to=end, clock_offset_s=r.clock_offset_s,
-            copy_made_by_owner=r.copy_made_by_owner, copy_made_at=_utc(r.copy_made_at), signed_name=r.signed_name,
+            copy_made_by_owner=r.copy_made_by_owner, copy_made_at=as_utc(r.copy_made_at), signed_name=r.signed_name,
             owner_note=r.owner_note,
             files=[_file_view(f, r.clock_offset_s, names) for f in files if f.response_id == r.id]))
     return CaseEvidence(_seen(session, case, user_id), out)
@@ -360,10 +358,13 @@ def accept_remaining(session: Session, actor: audit.Actor, case_public_id: objec
     return files
 
 
-def suggested_ref(session: Session, actor: audit.Actor, case_public_id: object, fmt: str) -> str:
-    """The exhibit reference the next accepted file of the case would get."""
+def case_page(session: Session, actor: audit.Actor, case_public_id: object, fmt: str
+              ) -> tuple[CaseEvidence, list[Member], str]:
+    """What My cases shows of a case, behind one access check: its evidence, its team, and the exhibit
+    reference the next accepted file would get."""
     case = require_case(session, actor, case_public_id, "see the evidence")
-    return next_exhibit_ref(session, case, actor.username or "", fmt)
+    return (_evidence(session, case, actor.user_id), members(session, case),
+            next_exhibit_ref(session, case, actor.username or "", fmt))
 
 
 def awaiting_by_case(session: Session, case_file_ids: list[int]) -> dict[int, int]:

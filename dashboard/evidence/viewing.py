@@ -12,7 +12,6 @@ logged again. A link that fails any check is refused, and the refusal logged.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -135,10 +134,6 @@ def redeem(session: Session, actor: audit.Actor, token: object, kind: str, secre
                      payload.get("q"), logged.id, logged.reason or "")
     require_file(session, actor, payload.get("f"), kind)
     return Grant(kind, actor.user_id, payload.get("f"), None, None, None, logged.id, logged.reason or "")
-
-
-def expires_at(now: dt.datetime, max_minutes: int) -> dt.datetime:
-    return now + dt.timedelta(minutes=max_minutes)
 
 
 def refuse_used(session: Session, actor: audit.Actor, kind: str, grant: Grant) -> None:

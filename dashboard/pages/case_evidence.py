@@ -21,7 +21,7 @@ from dashboard.evidence import bundle, triage, viewing
 from dashboard.footage.storage import Store
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
-from dashboard.registry.models import EvidenceFile, utcnow
+from dashboard.registry.models import utcnow
 from dashboard.runtime_access import runtime
 from dashboard.security.limit_store import SqlCounterStorage
 
@@ -106,9 +106,8 @@ def _render(case_id: str):
     rt = runtime()
     actor = current_user.actor
     with transaction(rt.sessions) as s:
-        evidence = triage.case_evidence(s, actor, case_id)
-        seen, members = case_files.team_of(s, actor, case_id)
-        suggested = triage.suggested_ref(s, actor, case_id, rt.settings.exhibit_ref_format)
+        evidence, members, suggested = triage.case_page(s, actor, case_id, rt.settings.exhibit_ref_format)
+    seen = evidence.case
     options = [{"label": "Whole case", "value": "case"}] + [
         {"label": f"Request {r}", "value": r} for sub in evidence.submissions for r in sub.request_ids]
     closed = seen.closed_at is not None
@@ -371,5 +370,3 @@ def serve(kind: str, token: str):
                          max_age=0)
     return _no_store(response)
 
-
-__all__ = ["layout", "register_callbacks", "files", "EvidenceFile"]

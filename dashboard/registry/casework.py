@@ -537,10 +537,8 @@ def ensure_case_file(session: Session, case_ref: str, officer_id: int) -> CaseFi
     found = session.scalars(sa.select(CaseFile).where(CaseFile.case_ref == case_ref,
                                                       CaseFile.officer_id == officer_id)).first()
     if found is None:
-        found = CaseFile(case_ref=case_ref, officer_id=officer_id, public_id=public_ids.new_case_file_id())
-        while session.scalar(sa.select(sa.func.count()).select_from(CaseFile)
-                             .where(CaseFile.public_id == found.public_id)):
-            found.public_id = public_ids.new_case_file_id()  # a clash: about one in 10^11 per case
+        found = CaseFile(case_ref=case_ref, officer_id=officer_id,
+                         public_id=public_ids.fresh_ids(session, CaseFile, 1)[0])
         session.add(found)
         session.flush()
     return found

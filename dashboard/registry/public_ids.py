@@ -74,10 +74,15 @@ def random_ids(prefix: str, n: int, taken: Iterable[str] = ()) -> list[str]:
     return out
 
 
+_PREFIX_OF_TABLE = {"camera": CAMERA_PREFIX, "footage_request": REQUEST_PREFIX, "case_file": CASE_FILE_PREFIX,
+                    "evidence_file": EVIDENCE_PREFIX}
+
+
 def fresh_ids(session: Session, model, n: int) -> list[str]:
-    """``n`` random public ids for new rows of ``model`` (Camera or FootageRequest) that no row
-    has yet: a collision (about one in a million at a million rows) is drawn again."""
-    prefix = CAMERA_PREFIX if model.__tablename__ == "camera" else REQUEST_PREFIX
+    """``n`` random public ids for new rows of ``model`` (Camera, FootageRequest, CaseFile or
+    EvidenceFile) that no row has yet: a collision (about one in a million at a million rows) is
+    drawn again."""
+    prefix = _PREFIX_OF_TABLE[model.__tablename__]
     ids = random_ids(prefix, n)
     while True:
         clash = set(session.scalars(sa.select(model.public_id).where(model.public_id.in_(ids))))

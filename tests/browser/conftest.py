@@ -5,6 +5,7 @@ errors and any request that leaves 127.0.0.1 (there must be none: the app works 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,31 +47,41 @@ def app_env(tmp_path_factory, reference_dir) -> dict:
     return env
 
 
+@contextlib.contextmanager
+def running_app(env: dict, log_path: Path, timeout_s: float = 180) -> Iterator[str]:
+    """`python app.py` with ``env`` (its output in ``log_path``) until it answers on its port; yields its
+    address and stops it afterwards. A start that fails or takes longer than ``timeout_s`` fails the test
+    with the end of the log."""
+    port = int(env["PORT"])
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.5)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def live_server(app_env):
     """`python app.py` in demo mode (DEMO=1), as the README's `scripts/run --demo` runs it (first run builds
     the demo registry)."""
     log_path = Path(app_env["DATABASE_URL"].removeprefix("sqlite:///")).with_suffix(".log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=app_env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{app_env['PORT']}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", int(app_env["PORT"])), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
-    yield {"url": url, "log": log_path, "db": app_env["DATABASE_URL"].removeprefix("sqlite:///")}
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with running_app(app_env, log_path) as url:
+        yield {"url": url, "log": log_path, "db": app_env["DATABASE_URL"].removeprefix("sqlite:///")}
 
 
 @pytest.fixture(scope="session")

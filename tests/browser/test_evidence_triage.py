@@ -15,7 +15,6 @@ import hashlib
 import http.client
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from dashboard.footage import links
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageResponse
 from dashboard.runtime import prepare
-from tests.browser.conftest import ARTIFACTS, PageWatch, wait_for_js
+from tests.browser.conftest import ARTIFACTS, PageWatch, running_app, wait_for_js
 from tests.evidence_seed import seed_case
 from tests.media import make_video
 
@@ -58,24 +57,8 @@ def server(tmp_path_factory, reference_dir):
            "EVIDENCE_DIR": str(folder / "evidence"), "EVIDENCE_MIN_FREE_MB": "1"}
     env.pop("TILE_URL", None)
     log_path = folder / "app.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield {"url": f"http://127.0.0.1:{port}", "port": port, "env": env, "folder": folder, "log": log_path}
-        proc.terminate()
-        proc.wait(timeout=20)
+    with running_app(env, log_path) as url:
+        yield {"url": url, "port": port, "env": env, "folder": folder, "log": log_path}
 
 
 def _tus_upload(port: int, token: str, path: Path, caption: str) -> None:
@@ -124,6 +107,17 @@ def _owner_answers(server, tmp_path) -> tuple[Path, Path]:
     return front, side
 
 
+def _officer_opens_my_cases(page, base: str) -> None:
+    """Log in as the demo officer and open My cases (the user's name is in the menu, folded away on a phone)."""
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(OFFICER[0])
+    page.get_by_label("Password").fill(OFFICER[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("#shell-user", state="attached")
+    page.goto(f"{base}/cases")
+
+
 def _verify(bundle: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dashboard", "evidence", "verify", str(bundle)], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=300)
@@ -135,13 +129,7 @@ def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, s
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB", accept_downloads=True)
     watch = PageWatch(context.new_page(), base)
     page = watch.page
-    page.set_default_timeout(30_000)
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(OFFICER[0])
-    page.get_by_label("Password").fill(OFFICER[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("#shell-user", state="attached")
-    page.goto(f"{base}/cases")
+    _officer_opens_my_cases(page, base)
     page.locator("#cases-list .ag-row", has_text=CASE_REF).first.click()
     page.wait_for_selector(".evidence-file >> nth=1")
     cards = page.locator(".evidence-file")
@@ -186,13 +174,7 @@ def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, s
     phone = browser.new_context(**PHONE)
     phone_watch = PageWatch(phone.new_page(), base)
     p = phone_watch.page
-    p.set_default_timeout(30_000)
-    p.goto(f"{base}/login")
-    p.get_by_label("Username").fill(OFFICER[0])
-    p.get_by_label("Password").fill(OFFICER[1])
-    p.get_by_role("button", name="Log in").click()
-    p.wait_for_selector("#shell-user", state="attached")
-    p.goto(f"{base}/cases")
+    _officer_opens_my_cases(p, base)
     p.locator("#cases-list .ag-row", has_text=CASE_REF).first.click()
     p.wait_for_selector(".evidence-file >> nth=1")
     p.locator("#cases-ev-box").scroll_into_view_if_needed()

@@ -17,16 +17,13 @@ import random
 import re
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from dashboard.config import PROJECT_ROOT
-from tests.browser.conftest import PageWatch
+from tests.browser.conftest import PageWatch, running_app
 from tests.cutting_proxy import CuttingProxy
 from tests.media import make_video
 
@@ -64,25 +61,9 @@ def loop_server(tmp_path_factory, reference_dir):
            "EVIDENCE_DIR": str(folder / "evidence"), "EVIDENCE_MIN_FREE_MB": "1"}
     env.pop("TILE_URL", None)
     log_path = folder / "app.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield {"url": f"http://127.0.0.1:{port}", "port": port, "db": str(folder / "registry.db"), "inbox": inbox,
+    with running_app(env, log_path) as url:
+        yield {"url": url, "port": port, "db": str(folder / "registry.db"), "inbox": inbox,
                "evidence": folder / "evidence", "folder": folder, "log": log_path}
-        proc.terminate()
-        proc.wait(timeout=20)
     relay.stop()
 
 

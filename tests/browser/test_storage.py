@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
-from dashboard.config import PROJECT_ROOT, load_settings
+from dashboard.config import load_settings
 from dashboard.registry.database import transaction
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
-from tests.browser.conftest import ARTIFACTS, PageWatch, log_in
+from tests.browser.conftest import ARTIFACTS, PageWatch, log_in, running_app
 from tests.integration.test_storage_view import seed_store
 
 PASSWORD = "correct-horse-battery"
@@ -38,25 +35,8 @@ def storage_server(tmp_path_factory, reference_dir):
     seed_store(rt)
     rt.engine.dispose()
     log_path = where / "app.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{env['PORT']}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", int(env["PORT"])), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with running_app(env, log_path, timeout_s=120) as url:
+        yield url
 
 
 @pytest.mark.browser
