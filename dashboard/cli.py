@@ -297,7 +297,7 @@ def cmd_report_weekly(args) -> int:
                           args.week or weekly.last_full_week(now), layer=Disclosure.from_settings(settings),
                           pilot_start=settings.pilot_start,
                           public_launch=settings.public_launch, force=ref.force_name, now=now,
-                          reconfirm_months=settings.retention_months)
+                          reconfirm_months=settings.retention_months, attribution=ref.attribution)
     try:
         written = weekly.write(report, args.out)
     except OSError as exc:
