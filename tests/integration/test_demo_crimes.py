@@ -136,6 +136,20 @@ def test_a_bad_demo_crime_file_stops_the_demo_before_anything_is_built(env, refe
     engine.dispose()
 
 
+def test_a_force_without_crime_months_gets_a_demo_without_crimes(env, reference_dir, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "reference"
+    shutil.copytree(reference_dir, copy, ignore=shutil.ignore_patterns("police_uk"))
+    _serve_in_process(monkeypatch, {**env, "REFERENCE_DATA_DIR": str(copy), "DEMO": "1"})
+    crimes, logged = _stored(env)
+    assert crimes == Counter() and logged == []
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM registrant")).scalar() == 50
+    engine.dispose()
+
+
 def _log_in(client, username: str, password: str) -> None:
     page = client.get("/login")
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]

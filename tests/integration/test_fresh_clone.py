@@ -20,7 +20,7 @@ SHARED = re.compile(r"""\.\./shared|shared/data|/\s*["']shared["']""")
 
 
 def _tracked() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached"], cwd=PROJECT_ROOT, capture_output=True)
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached"], cwd=PROJECT_ROOT, capture_output=True, check=False)
     if listed.returncode != 0:
         pytest.skip("not a git checkout (git ls-files failed)")
     return [name for name in listed.stdout.decode().split("\0") if name]
@@ -46,7 +46,8 @@ def _in_clone(clone: Path, *args: str) -> subprocess.CompletedProcess:
            if k not in {"REFERENCE_DATA_DIR", "REFERENCE_MANIFEST", "DATABASE_URL", "SECRET_KEY", "AUDIT_KEY",
                         "EVIDENCE_DIR", "AUDIT_CHECKPOINT_FILE", "PYTHONPATH", "TILE_URL", "DEMO",
                         "DEMO_REGISTRATIONS", "K_MIN", "GAP_MIN_CRIMES"}}
-    return subprocess.run([sys.executable, *args], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, *args], cwd=clone, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
 
 
 def test_a_clone_with_nothing_beside_it_configures_checks_and_builds_the_demo(clone):
@@ -77,13 +78,13 @@ def test_a_clone_with_nothing_beside_it_configures_checks_and_builds_the_demo(cl
 
 
 def test_nothing_the_app_runs_refers_to_a_shared_folder_beside_the_checkout():
-    runs = [n for n in _tracked() if n.startswith(("dashboard/", "scripts/", "data/", "benchmarks/", "tests/"))
+    runs = [n for n in _tracked() if n.startswith(("dashboard/", "scripts/", "data/", "benchmarks/", "tests/", ".ci/"))
             or n in ("app.py", "pyproject.toml", "README.md")]
     found = []
     for name in runs:
         path = PROJECT_ROOT / name
         if name.endswith((".py", ".sh", ".toml", ".md", ".html", ".js", ".cfg", ".ini", ".txt")) or \
-                name.startswith("scripts/"):
+                name.startswith(("scripts/", ".ci/")):
             if name == "tests/integration/test_fresh_clone.py" or not path.is_file():
                 continue
             found += [f"{name}:{i}" for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
