@@ -114,3 +114,14 @@ def test_the_shipped_files_are_tracked_by_git_not_ignored():
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=PROJECT_ROOT, capture_output=True,
                              text=True, check=False)
     assert ignored.stdout.strip() == "" and ignored.returncode == 1, ignored.stdout
+
+
+def test_a_missing_shipped_folder_says_how_to_restore_it_in_one_line(tmp_path, monkeypatch):
+    from dashboard import config
+
+    monkeypatch.setattr(config, "DEFAULT_REFERENCE_DIR", tmp_path / "gone")
+    with pytest.raises(config.ConfigError) as info:
+        load_settings({"SECRET_KEY": "k" * 48, "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"})
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "gone") in message
+    assert "git checkout -- data/reference" in message and "REFERENCE_DATA_DIR" in message
