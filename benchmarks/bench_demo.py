@@ -7,8 +7,8 @@ Usage::
     python -m benchmarks.bench_demo 620000 --keep /tmp/demo.db
 
 620,000 registrations make about 1,000,000 cameras; the target is under 3 minutes on a
-2-core machine. Reference data is read from REFERENCE_DATA_DIR (default ../shared/data
-beside the checkout) with the project's manifest, before the clock starts.
+2-core machine. Reference data is read from REFERENCE_DATA_DIR (default data/reference/staffordshire,
+shipped in the repository) with the project's manifest, before the clock starts.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from dashboard.config import DEFAULT_MANIFEST  # noqa: E402
+from dashboard.config import DEFAULT_MANIFEST, DEFAULT_REFERENCE_DIR  # noqa: E402
 from dashboard.demo import generate_demo  # noqa: E402
 from dashboard.geo.reference import load_reference  # noqa: E402
 from dashboard.registry.database import make_engine  # noqa: E402
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="write the (last) database here and keep it")
     args = parser.parse_args(argv)
 
-    data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or PROJECT_ROOT.parent / "shared" / "data")
+    data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or DEFAULT_REFERENCE_DIR)
     ref = load_reference(data_dir, Path(os.environ.get("REFERENCE_MANIFEST") or DEFAULT_MANIFEST))
     print(f"{'registrations':>13} {'cameras':>10} {'seconds':>8} {'rows/s':>9} {'MB':>7} "
           f"{'baseline s':>10} {'ratio':>6}")

@@ -131,10 +131,39 @@ def _read_password() -> str:
     return first
 
 
+def _demo_crime_files(rt) -> list:
+    """The police.uk months the demo imports, each checked whole (a bad one stops here, before anything is built)."""
+    from dashboard.demo.crimes import DemoCrimesError, parse_samples, sample_files
+
+    try:
+        return parse_samples(sample_files(rt.settings.reference_data_dir))
+    except DemoCrimesError as exc:
+        raise CommandError(f"{exc}; fix or remove it.") from None
+
+
+def _import_demo_crimes(rt, parsed: list) -> None:
+    """The demo's crime months as admin.demo's import, logged like one on the Crime data page; files
+    imported before (by SHA-256) are left alone, so starting the demo again imports nothing twice."""
+    from dashboard.demo.crimes import DemoCrimesError, import_samples
+
+    if not parsed:
+        return
+    try:
+        done = import_samples(rt.sessions, parsed)
+    except DemoCrimesError as exc:
+        raise CommandError(f"{exc}.") from None
+    if done.imported:
+        months = sorted(m for _, d in done.imported for m in d.months)
+        print(f"  imported {len(done.imported)} police.uk crime file{'s' if len(done.imported) != 1 else ''} as "
+              f"admin.demo: {done.rows:,} crimes, {months[0]:%b %Y} to {months[-1]:%b %Y} (logged; see Crime data)",
+              flush=True)
+
+
 def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: bool) -> None:
     from dashboard.demo import generate_demo
     from dashboard.security import audit
 
+    crimes = _demo_crime_files(rt)
     print(f"Building demo registry: {registrations:,} registrations, seed {seed}, up to {as_of} ...", flush=True)
     summary = generate_demo(
         rt.engine, rt.reference, seed=seed, registrations=registrations, as_of=as_of,
@@ -148,6 +177,7 @@ def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: b
         aside = checkpoints.with_name(f"{checkpoints.name}.replaced-{dt.datetime.now():%Y%m%d-%H%M%S}")
         checkpoints.rename(aside)
         print(f"  the old audit log's checkpoints were moved to {aside}")
+    _import_demo_crimes(rt, crimes)
     audit.checkpoint_quietly(rt.engine)
     print(f"  {summary.registrations:,} registrations ({summary.withdrawn:,} withdrawn), {summary.cameras:,} cameras, "
           f"{summary.footage_requests:,} footage requests in {summary.case_files:,} case files, "
@@ -206,6 +236,9 @@ def _demo_mode(rt) -> None:
         raise CommandError(f"demo mode refused: this database holds {held:,} registrations and no demo accounts, "
                            "so it is not a demo registry. Start without --demo and DEMO, or point DATABASE_URL at "
                            "a new database for a demo.")
+    else:
+        # A demo built before it imported crimes, or stopped between the two: the months not there yet.
+        _import_demo_crimes(rt, _demo_crime_files(rt))
 
 
 def _first_run_hint(rt) -> None:
@@ -297,7 +330,7 @@ def cmd_report_weekly(args) -> int:
                           args.week or weekly.last_full_week(now), layer=Disclosure.from_settings(settings),
                           pilot_start=settings.pilot_start,
                           public_launch=settings.public_launch, force=ref.force_name, now=now,
-                          reconfirm_months=settings.retention_months)
+                          reconfirm_months=settings.retention_months, attribution=ref.attribution)
     try:
         written = weekly.write(report, args.out)
     except OSError as exc:

@@ -16,6 +16,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_MANIFEST = DATA_DIR / "reference_manifest.toml"
+# The force's open reference data, shipped with the code (see its SOURCES.md for sources and licences).
+DEFAULT_REFERENCE_DIR = DATA_DIR / "reference" / "staffordshire"
 DEFAULT_SQLITE_PATH = DATA_DIR / "registry.db"
 SECRET_KEY_FILE = DATA_DIR / "secret_key"
 AUDIT_KEY_FILE = DATA_DIR / "audit_key"
@@ -271,12 +273,12 @@ def _reference_dir(env: dict) -> Path:
         if not path.is_dir():
             raise ConfigError(f"REFERENCE_DATA_DIR={raw} is not a folder; point it at the reference-data folder.")
         return path.resolve()
-    default = PROJECT_ROOT.parent / "shared" / "data"
-    if default.is_dir():
-        return default.resolve()
+    if DEFAULT_REFERENCE_DIR.is_dir():
+        return DEFAULT_REFERENCE_DIR.resolve()
     raise ConfigError(
-        f"no reference data: {default} does not exist; set REFERENCE_DATA_DIR to the folder holding the "
-        "boundary, household, deprivation and postcode files."
+        f"no reference data: {DEFAULT_REFERENCE_DIR} (shipped in the repository) is missing; restore it with "
+        "'git checkout -- data/reference', or set REFERENCE_DATA_DIR to the folder holding the boundary, "
+        "household, deprivation and postcode files."
     )
 
 

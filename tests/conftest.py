@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dashboard.config import DEFAULT_MANIFEST, PROJECT_ROOT
+from dashboard.config import DEFAULT_MANIFEST, DEFAULT_REFERENCE_DIR, PROJECT_ROOT
 from dashboard.registry.database import make_engine, migrate
 
 REQUIRE_ALL = os.environ.get("CCR_REQUIRE_ALL_TESTS") == "1"
@@ -59,8 +59,9 @@ def _checkpoints_out_of_the_project(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
+    """The reference data the app reads by default (shipped in data/reference/), or REFERENCE_DATA_DIR."""
     configured = os.environ.get("REFERENCE_DATA_DIR")
-    path = Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "data"
+    path = Path(configured) if configured else DEFAULT_REFERENCE_DIR
     if not path.is_dir():
         unavailable(f"reference data folder {path} not found")
     return path

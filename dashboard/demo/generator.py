@@ -24,7 +24,7 @@ the same bytes under the same names again).
 Examples
 --------
 >>> engine = make_engine("sqlite:///demo.db")  # doctest: +SKIP
->>> ref = cached_reference(Path("../shared/data"), Path("data/reference_manifest.toml"))  # doctest: +SKIP
+>>> ref = cached_reference(Path("data/reference/staffordshire"), Path("data/reference_manifest.toml"))  # doctest: +SKIP
 >>> generate_demo(engine, ref, seed=2026, registrations=24_000, as_of=dt.date(2026, 11, 29),
 ...               pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))  # doctest: +SKIP
 DemoSummary(registrations=24000, active=..., ...)

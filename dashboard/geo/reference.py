@@ -19,7 +19,7 @@ Conventions
 
 Example
 -------
->>> ref = load_reference(Path("../shared/data"), Path("data/reference_manifest.toml"))  # doctest: +SKIP
+>>> ref = load_reference(settings.reference_data_dir, settings.manifest_path)  # doctest: +SKIP
 >>> ref.force_name == ref.force_area["name"].iloc[0]  # doctest: +SKIP
 True
 >>> ref.lookup_postcode(" sw1a 1aa ")["postcode"]  # doctest: +SKIP
@@ -580,7 +580,7 @@ def load_reference(data_dir: Path, manifest_path: Path) -> ReferenceGeography:
 
     Examples
     --------
-    >>> ref = load_reference(Path("../shared/data"), Path("data/reference_manifest.toml"))  # doctest: +SKIP
+    >>> ref = load_reference(settings.reference_data_dir, settings.manifest_path)  # doctest: +SKIP
     >>> list(ref.districts.columns)  # doctest: +SKIP
     ['code', 'name', 'households', 'residents', 'geometry']
     """

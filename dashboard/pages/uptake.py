@@ -60,7 +60,7 @@ def _weekly_report(week_text: str | None) -> weekly.WeeklyReport:
     return weekly.build(uptake_frames(), pd.DataFrame(rt.reference.districts[["code", "name", "households"]]), week,
                         layer=rt.disclosure, pilot_start=rt.settings.pilot_start,
                         public_launch=rt.settings.public_launch, force=rt.reference.force_name, now=utcnow(),
-                        reconfirm_months=rt.settings.retention_months)
+                        reconfirm_months=rt.settings.retention_months, attribution=rt.reference.attribution)
 
 
 @files.get(f"{PATH}/report")

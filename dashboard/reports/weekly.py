@@ -40,6 +40,7 @@ class WeeklyReport:
     tables: dict[str, pd.DataFrame]
     footage: dict  # uptake.footage_outcomes: what became of the footage asked for this week
     method: str  # Disclosure.describe(): what the adjustment does, for the page
+    attribution: tuple[str, ...] = ()  # the reference data's licence statements (district names, households)
 
     @property
     def week_end(self) -> dt.date:
@@ -61,8 +62,8 @@ def last_full_week(now: dt.datetime) -> dt.date:
 
 
 def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.date, *, layer: Disclosure,
-          pilot_start: dt.date, public_launch: dt.date, force: str, now: dt.datetime, reconfirm_months: int = 12
-          ) -> WeeklyReport:
+          pilot_start: dt.date, public_launch: dt.date, force: str, now: dt.datetime, reconfirm_months: int = 12,
+          attribution: tuple[str, ...] = ()) -> WeeklyReport:
     """The report for the week holding ``week``, for the whole force (weeks are the grain, so every
     figure over time is a difference of weekly fixed-calendar totals, as on the uptake page).
 
@@ -72,6 +73,8 @@ def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.dat
     districts : code, name, households
     layer : the disclosure-control layer (``runtime().disclosure``)
     reconfirm_months : the retention period (``RETENTION_MONTHS``): "due to confirm" is not confirmed for it
+    attribution : the reference data's attribution statements (``ReferenceGeography.attribution``), which
+        its licences require wherever the data is shown: printed at the foot of the report
     """
     monday = week_of(week)
     sunday = monday + dt.timedelta(days=6)
@@ -97,7 +100,8 @@ def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.dat
     footage = uptake.footage_outcomes(reqs, frames["files"], monday, sunday, layer)
     tables["footage"] = footage_table(footage)
     return WeeklyReport(monday, layer.k, pilot_start, public_launch, force, headline,
-                        uptake.request_outcomes(reqs, monday, sunday, layer), tables, footage, layer.describe())
+                        uptake.request_outcomes(reqs, monday, sunday, layer), tables, footage, layer.describe(),
+                        tuple(attribution))
 
 
 def footage_table(footage: dict) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""An administrator imports police.uk files on the Crime data page (a malformed file and one with an
-invented crime type import nothing and say why); an analyst, who has no such page, opens the gap
+"""The demo comes with the shipped police.uk months imported by admin.demo (each listed with its SHA-256 on
+the Crime data page); a malformed file, one with an invented crime type and a month imported already import
+nothing and say why; an analyst, who has no such page, opens the gap
 analysis: the controls offer the query space and nothing more, the headline and the top recruitment
 target match a direct SQL count, a GeoPackage download reads back in geopandas with the same crime
 counts and only published coverage figures, and a choice of fewer than 50 crimes shows nothing."""
@@ -15,7 +16,6 @@ from tests.browser.conftest import PageWatch, log_in, wait_for_js
 
 ADMIN = ("admin.demo", "demo-admin-2026")
 ANALYST = ("analyst.demo", "demo-analyst-2026")
-FILES = ("2025-01-staffordshire-street.csv", "2025-02-staffordshire-street.csv")
 
 
 def _crimes_by_lsoa(db: str, codes: set[str]) -> dict[str, int]:
@@ -31,32 +31,36 @@ def _headline_crimes(page) -> int:
 def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_server, reference, reference_dir, tmp_path):
     page, base, db = watched.page, live_server["url"], live_server["db"]
     codes = set(reference.small_areas["code"])
+    months = sorted((reference_dir / "police_uk").glob("*-street.csv"))
+    assert len(months) == 12
 
-    # The administrator's page: refusals first, then two real files.
+    # The administrator's page: the demo's twelve months, each file by its SHA-256; then refusals.
     log_in(watched, base, *ADMIN)
     page.goto(f"{base}/crime-data")
     page.wait_for_selector("#crimes-summary")
+    page.wait_for_selector("#crimes-imports .ag-row[row-index='11']")
+    listed = page.inner_text("#crimes-imports")
+    for month in months:
+        assert hashlib.sha256(month.read_bytes()).hexdigest() in listed, month.name
+    assert "admin.demo" in listed
+    before = _crimes_by_lsoa(db, codes)
     bad = tmp_path / "not-police.csv"
     bad.write_text("Crime ID,Month,Where\n1,2025-01,here\n")
     page.set_input_files("#crimes-upload input[type=file]", str(bad))
     page.wait_for_selector("#crimes-upload-error")
     assert "Nothing was imported" in page.inner_text("#crimes-upload-error")
     assert "not in the police.uk street-level layout" in page.inner_text("#crimes-upload-error")
-    real = (reference_dir / "police_uk" / FILES[0]).read_text(encoding="utf-8-sig").splitlines()
+    real = months[1].read_text(encoding="utf-8-sig").splitlines()
     probes = tmp_path / "probes.csv"
     probes.write_text("\n".join([real[0], real[1], real[2].replace(real[2].split(",")[9], "Probe 17")]) + "\n")
     page.set_input_files("#crimes-upload input[type=file]", str(probes))
     wait_for_js(page, "document.querySelector('#crimes-upload-error').innerText.includes('Probe 17')")
     assert "line 3: Crime type 'Probe 17' is not a police.uk street-level crime category" in \
         page.inner_text("#crimes-upload-error")
-    assert _crimes_by_lsoa(db, codes) == {}
-    for name in FILES:
-        page.set_input_files("#crimes-upload input[type=file]", str(reference_dir / "police_uk" / name))
-        wait_for_js(page, "document.querySelector('#crimes-upload-result').innerText.includes('%s')" % name)
-        assert "Imported" in page.inner_text("#crimes-upload-result")
-    page.wait_for_selector("#crimes-imports .ag-row[row-index='1']")
-    digest = hashlib.sha256((reference_dir / "police_uk" / FILES[1]).read_bytes()).hexdigest()
-    assert digest in page.inner_text("#crimes-imports")
+    page.set_input_files("#crimes-upload input[type=file]", str(months[1]))
+    wait_for_js(page, "document.querySelector('#crimes-upload-error').innerText.includes('already imported')")
+    assert months[1].name in page.inner_text("#crimes-upload-error")
+    assert _crimes_by_lsoa(db, codes) == before
     watched.screenshot("crime-data-admin")
 
     # The analyst: no crime data page, no upload, only the query space.
@@ -73,7 +77,7 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     values = "os => os.filter(o => o.value).map(o => o.value)"
     # No month or crime type to choose: the figures cover all imported months and all types together.
     assert analyst.locator("#gaps-period option").count() == 0 and analyst.locator("#gaps-type option").count() == 0
-    assert analyst.inner_text("#gaps-covers") == "All months (Jan 2025 to Feb 2025), all crime types"
+    assert analyst.inner_text("#gaps-covers") == "All months (Dec 2024 to Nov 2025), all crime types"
     assert analyst.eval_on_selector_all("#gaps-radius option", values) == \
         ["50", "100", "200", "500"]
 
