@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import os
 import re
 import struct
 import zlib
@@ -18,7 +19,7 @@ import pytest
 
 from dashboard.config import ConfigError, load_settings
 from dashboard.public import form
-from dashboard.registry.database import transaction
+from dashboard.registry.database import make_engine, migrate, transaction
 from dashboard.registry.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
@@ -302,3 +303,25 @@ def test_the_text_settings_are_one_short_line_and_the_dpo_email_an_address(tmp_p
         settings(tmp_path, reference_dir, FORCE_NAME="P" * 81)
     st = settings(tmp_path, reference_dir, FORCE_NAME="  Staffordshire Police ", LAWFUL_BASIS=" ")
     assert st.force_name == "Staffordshire Police" and st.lawful_basis == "Consent (UK GDPR Article 6(1)(a))"
+
+
+def test_the_command_line_check_names_the_frame_and_stops_on_a_bad_one(tmp_path, reference_dir, reference):
+    """`python -m dashboard check` (and so `python app.py`) stops with one line on a bad colour or logo,
+    and on a good set-up says what the public pages will show."""
+    from tests.integration.test_cli import assert_one_line_error, run
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FORCE_", "DPO_", "DATA_CONTROLLER", "DEMO"))}
+    env = {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
+           "SECRET_KEY": "s" * 40, "EVIDENCE_DIR": str(tmp_path / "evidence")}
+    assert_one_line_error(run(["check"], {**env, "FORCE_COLOUR": "#6699cc"}),
+                          "FORCE_COLOUR=#6699cc is too light", "contrast 3.00:1", "such as #517aa3")
+    assert_one_line_error(run(["check"], {**env, "FORCE_LOGO": str(tmp_path / "crest.png")}),
+                          "FORCE_LOGO=", "crest.png cannot be used: no such file")
+    migrate(make_engine(env["DATABASE_URL"]))
+    plain = run(["check"], env)
+    assert plain.returncode == 0, plain.stderr
+    assert f"ok  public pages: {reference.force_name}, colour #12284c (white text 14.6:1), no logo" in plain.stdout
+    assert "note: DPO_EMAIL and DPO_ADDRESS are not set" in plain.stdout
+    framed = run(["check"], {**env, "FORCE_NAME": "Staffordshire Police", "DPO_EMAIL": "dpo@example.police.uk"})
+    assert "ok  public pages: Staffordshire Police, colour #12284c" in framed.stdout
+    assert "data controller Staffordshire Police" in framed.stdout and "note: DPO" not in framed.stdout
