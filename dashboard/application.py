@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from dashboard import ids
 from dashboard.api import blueprint as api_blueprint
+from dashboard.branding import STYLESHEET_URL, Brand
 from dashboard.cache import init_cache
 from dashboard.components.shell import shell
 from dashboard.config import PROJECT_ROOT
@@ -27,7 +28,6 @@ from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
-from dashboard.branding import STYLESHEET_URL, Brand
 from dashboard.public.privacy import blueprint as privacy_blueprint
 from dashboard.public.respond import blueprint as respond_blueprint
 from dashboard.public.tus import blueprint as tus_blueprint
