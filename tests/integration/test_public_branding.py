@@ -176,7 +176,7 @@ def test_the_privacy_notice_is_public_and_states_the_periods_in_force(configured
     assert "The lawful basis is: Consent (UK GDPR Article 6(1)(a)), given on the form." in words
     assert ("Every 18 months we ask you to confirm that your details are still right. If you do not confirm them "
             "within 21 days of being asked, your registration is deleted.") in words
-    assert ("Footage you send: Footage you send is deleted 14 days after the police decide not to use it, and all "
+    assert ("Footage: Footage you send is deleted 14 days after the police decide not to use it, and all "
             "of it, with what you told us about it, 60 days after the case is closed.") in words
     assert "works for 5 days, or until you send your answer" in words
     assert "never shown for fewer than 8 registrations" in words
