@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from dashboard import ids
 from dashboard.api import blueprint as api_blueprint
+from dashboard.branding import STYLESHEET_URL, Brand
 from dashboard.cache import init_cache
 from dashboard.components.shell import shell
 from dashboard.config import PROJECT_ROOT
@@ -27,6 +28,7 @@ from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
+from dashboard.public.privacy import blueprint as privacy_blueprint
 from dashboard.public.respond import blueprint as respond_blueprint
 from dashboard.public.tus import blueprint as tus_blueprint
 from dashboard.public.views import blueprint as public_blueprint
@@ -56,6 +58,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(api_blueprint)
     server.register_blueprint(public_blueprint)
     server.register_blueprint(respond_blueprint)
+    server.register_blueprint(privacy_blueprint)  # /privacy, the force's logo and colour, `brand` in templates
     server.register_blueprint(tus_blueprint)  # the owner's resumable uploads under /respond/<token>/files
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)
@@ -93,7 +96,8 @@ def _serve_layout():
     if not current_user.is_authenticated:
         return html.Div()
     pages = [p for p in all_pages() if p.allows(current_user.role)]
-    return shell(pages, current_user.username, current_user.role_label, rt.reference)
+    return shell(pages, current_user.username, current_user.role_label, rt.reference,
+                 Brand.of(rt.settings, rt.reference.force_name))
 
 
 def _register_router(app: dash.Dash) -> None:
@@ -128,11 +132,11 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         # Served, but not put on the dashboard's pages: the public pages' own scripts, Leaflet and
         # tus-js-client (the owner's response page loads it itself).
         assets_path_ignore=["^public$", "^leaflet$", "^tus-js-client$"],
-        title=f"Community Camera Registry · {rt.reference.force_name}",
+        title=f"Community Camera Registry · {Brand.of(rt.settings, rt.reference.force_name).force_name}",
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
-        external_stylesheets=[],
+        external_stylesheets=[STYLESHEET_URL],  # the force's colour (FORCE_COLOUR), served by this app
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = _serve_layout

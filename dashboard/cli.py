@@ -606,6 +606,20 @@ def open_database_for_audit(settings):
     return engine
 
 
+def _check_public_frame(settings, area_name: str) -> None:
+    """What the public pages will show of the force (already validated by load_settings), and a note
+    when the footer has no data protection officer's contact."""
+    from dashboard.branding import Brand, contrast_with_white
+
+    brand = Brand.of(settings, area_name)
+    logo = f"logo {settings.force_logo} ({settings.force_logo_type})" if settings.force_logo else "no logo"
+    print(f"ok  public pages: {brand.force_name}, colour {brand.colour} (white text "
+          f"{contrast_with_white(brand.colour):.1f}:1), {logo}; data controller {brand.data_controller}")
+    if not (settings.dpo_email or settings.dpo_address):
+        print(f"note: DPO_EMAIL and DPO_ADDRESS are not set: the public pages tell people to write to the data "
+              f"protection officer at {brand.data_controller}; set them for a real deployment")
+
+
 def cmd_check(_args) -> int:
     from dashboard.registry.database import current_revision, describe_url, head_revision
     from dashboard.registry.schema_rules import forbidden_columns
@@ -617,6 +631,7 @@ def cmd_check(_args) -> int:
     ref = load_reference_or_fail(settings)
     print(f"ok  reference data for {ref.force_name}: {len(ref.districts)} districts, {len(ref.small_areas)} small "
           f"areas, {len(ref.postcodes):,} postcodes from {settings.reference_data_dir}")
+    _check_public_frame(settings, ref.force_name)
     engine = open_database(settings, migrate_schema=False)
     revision, head = current_revision(engine), head_revision()
     if revision != head:

@@ -99,6 +99,18 @@ class Settings:
     evidence_declined_days: int = 30
     evidence_closed_case_days: int = 90
     evidence_link_minutes: int = 15
+    # The public pages' branding and privacy notice (issue 18): the force's name (default: the
+    # reference manifest's force area name), an optional logo file and the header colour, and who
+    # answers for the data: the controller (default: the force's name), the lawful basis and the
+    # data protection officer's contact.
+    force_name: str | None = None
+    force_logo: Path | None = None
+    force_logo_type: str | None = None
+    force_colour: str = "#12284c"
+    data_controller: str | None = None
+    lawful_basis: str = "Consent (UK GDPR Article 6(1)(a))"
+    dpo_email: str | None = None
+    dpo_address: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -197,6 +209,60 @@ def _exhibit_ref_format(env: dict) -> str:
     if not 1 <= len(example) <= 30:
         raise ConfigError(f"EXHIBIT_REF_FORMAT={raw!r} makes references like {example!r}; keep them to 30 characters.")
     return raw
+
+
+def _text_setting(env: dict, name: str, longest: int) -> str | None:
+    """A line of text shown on the public pages: one line, no control characters, at most ``longest``."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if re.search(r"[\x00-\x1f\x7f]", raw):
+        raise ConfigError(f"{name} holds a line break or control character; write it on one line.")
+    if len(raw) > longest:
+        raise ConfigError(f"{name} is {len(raw)} characters long; keep it to {longest}.")
+    return raw
+
+
+def _branding(env: dict) -> dict:
+    """FORCE_NAME, FORCE_LOGO, FORCE_COLOUR, DATA_CONTROLLER, LAWFUL_BASIS, DPO_EMAIL, DPO_ADDRESS."""
+    from dashboard import branding
+
+    colour = Settings.force_colour
+    raw_colour = (env.get("FORCE_COLOUR") or "").strip()
+    if raw_colour:
+        try:
+            colour = branding.parse_hex(raw_colour)
+        except ValueError:
+            raise ConfigError(f"FORCE_COLOUR={raw_colour!r} is not a colour; write it in hex, e.g. #1d4e89.") from None
+        ratio = branding.contrast_with_white(colour)
+        if ratio < branding.AA_NORMAL_TEXT:
+            shade = branding.readable_shade(colour)
+            raise ConfigError(
+                f"FORCE_COLOUR={colour} is too light for the white text on it: contrast {ratio:.2f}:1, WCAG AA needs "
+                f"{branding.AA_NORMAL_TEXT}:1; use a darker shade such as {shade} "
+                f"({branding.contrast_with_white(shade):.2f}:1).")
+    logo, logo_type = None, None
+    raw_logo = (env.get("FORCE_LOGO") or "").strip()
+    if raw_logo:
+        logo = Path(raw_logo).expanduser().resolve()
+        try:
+            logo_type = branding.logo_type(logo)
+        except ValueError as exc:
+            raise ConfigError(f"FORCE_LOGO={raw_logo} cannot be used: {exc}. Point it at a PNG, JPEG or SVG "
+                              "image file, or leave it unset to show the force's name alone.") from None
+    dpo_email = _text_setting(env, "DPO_EMAIL", 254)
+    if dpo_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", dpo_email):
+        raise ConfigError(f"DPO_EMAIL={dpo_email!r} is not an email address; write it like dpo@example.police.uk.")
+    return {
+        "force_name": _text_setting(env, "FORCE_NAME", 80),
+        "force_logo": logo,
+        "force_logo_type": logo_type,
+        "force_colour": colour,
+        "data_controller": _text_setting(env, "DATA_CONTROLLER", 160),
+        "lawful_basis": _text_setting(env, "LAWFUL_BASIS", 300) or Settings.lawful_basis,
+        "dpo_email": dpo_email,
+        "dpo_address": _text_setting(env, "DPO_ADDRESS", 300),
+    }
 
 
 def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
@@ -476,4 +542,5 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         evidence_closed_case_days=_int(env, "EVIDENCE_CLOSED_CASE_DAYS", Settings.evidence_closed_case_days, 1, 3650),
         evidence_link_minutes=_int(env, "EVIDENCE_LINK_MINUTES", Settings.evidence_link_minutes, 1, 24 * 60),
         **_notify(env),
+        **_branding(env),
     )

@@ -6,11 +6,13 @@ from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from dashboard import ids
+from dashboard.branding import Brand
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.pages import Page
 
 
-def navbar(pages: list[Page], username: str, role_label: str, force_name: str) -> dbc.Navbar:
+def navbar(pages: list[Page], username: str, role_label: str, force_name: str,
+           logo_url: str | None = None) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(p.title, href=p.path, active="exact")) for p in pages]
     logout = html.Form(
         [
@@ -25,7 +27,8 @@ def navbar(pages: list[Page], username: str, role_label: str, force_name: str) -
         dbc.Container(
             [
                 dbc.NavbarBrand(
-                    [html.Span("Community Camera Registry", className="fw-semibold"),
+                    [*([html.Img(src=logo_url, alt="", className="brand-logo me-2")] if logo_url else []),
+                     html.Span("Community Camera Registry", className="fw-semibold"),
                      html.Span(force_name, className="brand-force ms-2")],
                     href="/",
                 ),
@@ -68,12 +71,15 @@ def footer(ref: ReferenceGeography) -> html.Footer:
     )
 
 
-def shell(pages: list[Page], username: str, role_label: str, ref: ReferenceGeography) -> html.Div:
+def shell(pages: list[Page], username: str, role_label: str, ref: ReferenceGeography,
+          brand: Brand | None = None) -> html.Div:
+    """``brand``: the force's name and logo in the header (FORCE_NAME, FORCE_LOGO); else the reference's name."""
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),
             html.A("Skip to content", href="#shell-content", className="visually-hidden-focusable skip-link"),
-            navbar(pages, username, role_label, ref.force_name),
+            navbar(pages, username, role_label, brand.force_name if brand else ref.force_name,
+                   brand.logo_url if brand else None),
             html.Main(dbc.Container(id=ids.CONTENT, fluid=True), id="main"),
             footer(ref),
         ]

@@ -23,7 +23,9 @@ PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.
                    # The public side: registering, the owner's private link, campaign QR links.
                    "/register", "/manage/", "/r/",
                    # The owner's answer to a footage request (its random link is the key).
-                   "/respond/")
+                   "/respond/",
+                   # The privacy notice and the force's logo and colour on the public pages' frame.
+                   "/privacy", "/brand/")
 DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 # Plain Flask routes for any logged-in user (not pages).
 SIGNED_IN_ROUTES = ("/logout", "/sources")
