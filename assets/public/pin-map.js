@@ -41,7 +41,8 @@
       map = L.map(mapBox, { zoomControl: true, attributionControl: true, maxZoom: 19 }).setView(centre, 18);
       // The force's tile server (TILE_URL), or the app's own orientation tiles drawn from open data:
       // outlines underneath, postcodes and names in a pane above the circle and below the pin.
-      L.tileLayer(mapBox.dataset.tiles, { maxZoom: 19, attribution: mapBox.dataset.attribution || "" }).addTo(map);
+      L.tileLayer(mapBox.dataset.tiles, { maxZoom: 19, attribution: mapBox.dataset.attribution || "",
+                                          className: mapBox.dataset.labels ? "orientation-tiles" : "" }).addTo(map);
       if (mapBox.dataset.labels) {
         map.createPane("orientation-labels");
         map.getPane("orientation-labels").style.zIndex = 450;

@@ -12,7 +12,7 @@ points, put above a page's own shaded areas and below its markers).
 
 A tile holds nothing but the reference layers: it is the same bytes for everyone, whatever is
 in the registry, so it may be cached anywhere. Labels are placed once per zoom over the whole
-force area (greedily, biggest area first, so that none overlaps another), which keeps a label
+force area (greedily, most populous or biggest first, so that none overlaps another), which keeps a label
 that straddles two tiles whole: each tile draws its part at the same place.
 
 >>> tiles = OrientationTiles(ref)  # doctest: +SKIP
@@ -29,10 +29,11 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import shapely
+from shapely.ops import polylabel
 
 from dashboard.config import Settings
 from dashboard.geo.reference import ReferenceGeography
-from dashboard.geo.tiles import TILE_PX, check_tile, tile_unit_bounds, to_unit
+from dashboard.geo.tiles import MAX_ZOOM, TILE_PX, check_tile, tile_unit_bounds, to_unit
 
 # The zooms at which each thing is drawn.
 WARD_LINES_FROM = 11
@@ -65,7 +66,7 @@ class _Labels:
 
 _LABEL_STYLE = {
     # kind: (css class, font size by zoom, anchored at the middle?)
-    "district": ("d", lambda z: 12 if z <= 8 else 14, True),
+    "district": ("d", lambda z: 11 if z <= 8 else 13 if z <= 9 else 14, True),
     "ward": ("w", lambda z: 11 if z <= 13 else 12, True),
     "postcode": ("p", lambda z: 10 if z <= 16 else 11, False),
 }
@@ -98,9 +99,14 @@ def _to_unit_geoms(geoms: np.ndarray) -> np.ndarray:
 
 
 def _anchors(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A point inside each polygon (unit Web Mercator), for its name."""
-    points = shapely.point_on_surface(geoms)
-    return shapely.get_x(points), shapely.get_y(points)
+    """The point deepest inside each polygon (unit Web Mercator; its largest part's pole of
+    inaccessibility, to a hundredth of its size), where its name fits best."""
+    points = []
+    for geom in geoms:
+        part = max(shapely.get_parts(geom), key=shapely.area)
+        minx, miny, maxx, maxy = part.bounds
+        points.append(polylabel(part, tolerance=max(maxx - minx, maxy - miny) / 100))
+    return shapely.get_x(np.array(points)), shapely.get_y(np.array(points))
 
 
 class OrientationTiles:
@@ -119,7 +125,12 @@ class OrientationTiles:
             self._outlines[kind] = shapely.boundary(polygons)
             if kind != "small_area":
                 u, v = _anchors(polygons)
-                names[kind] = (list(frame["name"]), u, v, shapely.area(polygons))
+                # Where names collide the most populous area's is kept (the city before the
+                # moorland around it), else the largest's.
+                weight = shapely.area(polygons)
+                if "residents" in frame and frame["residents"].notna().all():
+                    weight = frame["residents"].to_numpy(dtype="float64")
+                names[kind] = (list(frame["name"]), u, v, weight)
         self._trees = {kind: shapely.STRtree(lines) for kind, lines in self._outlines.items()}
         self._names = names
         postcodes = ref.postcodes.sort_values("postcode_key", kind="stable")
@@ -213,6 +224,12 @@ class OrientationTiles:
                  ".w{fill:#334e68;text-anchor:middle}.p{fill:#3e4c59}</style>")
         return _svg([style, *body])
 
+    def warm_in_background(self) -> None:
+        """Place the street zooms' labels (about half a second each: every postcode is tried) in a
+        daemon thread, so that a person zooming in does not wait for them."""
+        threading.Thread(target=lambda: [self._labels_at(z) for z in range(POSTCODE_NAMES_FROM, MAX_ZOOM + 1)],
+                         name="orientation-labels", daemon=True).start()
+
     def _labels_at(self, z: int) -> _Labels:
         found = self._placed.get(z)
         if found is None:
@@ -232,8 +249,8 @@ class OrientationTiles:
         if WARD_NAMES[0] <= z <= WARD_NAMES[1] and "ward" in self._names:
             kinds.append("ward")
         for kind in kinds:
-            names, u, v, area = self._names[kind]
-            for i in np.argsort(-area, kind="stable"):
+            names, u, v, weight = self._names[kind]
+            for i in np.argsort(-weight, kind="stable"):
                 yield _lines(names[i]), kind, float(u[i] * scale), float(v[i] * scale)
         if z >= POSTCODE_NAMES_FROM:
             texts, pu, pv = self._postcodes
@@ -241,26 +258,36 @@ class OrientationTiles:
                 yield (text,), "postcode", float(gx), float(gy)
 
     def _place(self, z: int) -> _Labels:
-        """Greedy placement: each label in turn is kept unless its box meets a kept one."""
+        """Greedy placement: each label in turn is kept unless its box meets a kept one (boxes
+        are found through a grid of 128-pixel cells)."""
         cell = 128.0
-        grid: dict[tuple[int, int], list[int]] = {}
+        grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
         boxes: list[tuple[float, float, float, float]] = []
         kept_texts, kept_kinds, xs, ys = [], [], [], []
+        floor = math.floor
         for lines, kind, gx, gy in self._candidates(z):
             _css, size, middle = _LABEL_STYLE[kind]
             font = size(z)
-            w = max(len(line) for line in lines) * font * CHAR_WIDTH + 4
+            w = (len(lines[0]) if len(lines) == 1 else max(map(len, lines))) * font * CHAR_WIDTH + 4
             h = len(lines) * font * 1.2 + 2
             if middle:
                 b = (gx - w / 2, gy - h / 2, gx + w / 2, gy + h / 2)
             else:
                 b = (gx - 3, gy - h / 2, gx + POINT_GAP_PX + w, gy + h / 2)
-            cells = [(cx, cy) for cx in range(math.floor(b[0] / cell), math.floor(b[2] / cell) + 1)
-                     for cy in range(math.floor(b[1] / cell), math.floor(b[3] / cell) + 1)]
-            if any(_overlaps(b, boxes[j]) for c in cells for j in grid.get(c, ())):
+            cells = [(cx, cy) for cx in range(floor(b[0] / cell), floor(b[2] / cell) + 1)
+                     for cy in range(floor(b[1] / cell), floor(b[3] / cell) + 1)]
+            clear = True
+            for c in cells:
+                for o in grid.get(c, ()):
+                    if b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]:
+                        clear = False
+                        break
+                if not clear:
+                    break
+            if not clear:
                 continue
             for c in cells:
-                grid.setdefault(c, []).append(len(boxes))
+                grid.setdefault(c, []).append(b)
             boxes.append(b)
             kept_texts.append(lines)
             kept_kinds.append(kind)
@@ -268,10 +295,6 @@ class OrientationTiles:
             ys.append(gy)
         return _Labels(tuple(kept_texts), tuple(kept_kinds), np.array(xs, dtype="float64"),
                        np.array(ys, dtype="float64"), np.array(boxes, dtype="float64").reshape(-1, 4))
-
-
-def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _frame(z: int, x: int, y: int) -> tuple[tuple[float, float, float, float], float, float, float]:

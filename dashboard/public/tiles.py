@@ -12,7 +12,7 @@ import re
 
 from flask import Blueprint, Response, request
 
-from dashboard.geo.orientation import orientation_tiles
+from dashboard.geo.orientation import OrientationTiles, orientation_tiles
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.tiles import check_tile
 from dashboard.runtime_access import runtime
@@ -25,9 +25,17 @@ MAX_AGE_S = 24 * 3600
 _WHOLE = re.compile(r"[0-9]{1,7}")
 
 
+@functools.lru_cache(maxsize=4)
+def _renderer(ref: ReferenceGeography) -> OrientationTiles:
+    """The reference's tile renderer; the first tile asked for starts placing the street zooms' labels."""
+    tiles = orientation_tiles(ref)
+    tiles.warm_in_background()
+    return tiles
+
+
 @functools.lru_cache(maxsize=4096)
 def _tile(ref: ReferenceGeography, layer: str, z: int, x: int, y: int) -> bytes:
-    tiles = orientation_tiles(ref)
+    tiles = _renderer(ref)
     svg = tiles.base(z, x, y) if layer == "base" else tiles.labels(z, x, y)
     return svg.encode("utf-8")
 
