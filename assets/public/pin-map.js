@@ -42,7 +42,7 @@
       // The force's tile server (TILE_URL), or the app's own orientation tiles drawn from open data:
       // outlines underneath, postcodes and names in a pane above the circle and below the pin.
       L.tileLayer(mapBox.dataset.tiles, { maxZoom: 19, attribution: mapBox.dataset.attribution || "",
-                                          className: mapBox.dataset.labels ? "orientation-tiles" : "" }).addTo(map);
+                                          className: "base-tiles" }).addTo(map);
       if (mapBox.dataset.labels) {
         map.createPane("orientation-labels");
         map.getPane("orientation-labels").style.zIndex = 450;

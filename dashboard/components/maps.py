@@ -36,9 +36,9 @@ def base_layers(settings: Settings, ref: ReferenceGeography) -> list:
     """
     credit = map_credit(settings, ref)
     if settings.tile_url:
-        return [dl.TileLayer(url=settings.tile_url, attribution=credit, maxZoom=MAX_ZOOM)]
+        return [dl.TileLayer(url=settings.tile_url, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles")]
     return [
-        dl.TileLayer(url=BASE_TILES_URL, attribution=credit, maxZoom=MAX_ZOOM, className="orientation-tiles"),
+        dl.TileLayer(url=BASE_TILES_URL, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles orientation-tiles"),
         dl.Pane(name=LABEL_PANE, style={"zIndex": 450, "pointerEvents": "none"}, children=[
             dl.TileLayer(url=LABEL_TILES_URL, pane=LABEL_PANE, maxZoom=MAX_ZOOM, className="orientation-labels"),
         ]),
