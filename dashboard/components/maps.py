@@ -9,6 +9,7 @@ from dashboard.config import Settings
 from dashboard.geo.orientation import BASE_TILES_URL, LABEL_TILES_URL, map_credit
 from dashboard.geo.reference import ReferenceGeography
 
+
 # Style functions live in assets/js/map.js under this namespace (no inline JavaScript).
 def js(name: str) -> dict:
     return {"variable": f"ccr.map.{name}"}

@@ -194,7 +194,7 @@ class OrientationTiles:
         left, top = x * TILE_PX, y * TILE_PX
         body: list[str] = []
         if z >= POSTCODE_POINTS_FROM:
-            texts, pu, pv = self._postcodes
+            _texts, pu, pv = self._postcodes
             scale = TILE_PX * 2**z
             px, py = pu * scale - left, pv * scale - top
             inside = np.flatnonzero((px > -3) & (px < TILE_PX + 3) & (py > -3) & (py < TILE_PX + 3))

@@ -99,4 +99,4 @@ def tile_for(lon: float, lat: float, z: int) -> tuple[int, int]:
         raise ValueError(f"zoom {z!r} is outside 0..{MAX_ZOOM}")
     u, v = to_unit(lon, lat)
     n = 2**z
-    return min(int(math.floor(float(u) * n)), n - 1), min(int(math.floor(float(v) * n)), n - 1)
+    return min(math.floor(float(u) * n), n - 1), min(math.floor(float(v) * n), n - 1)

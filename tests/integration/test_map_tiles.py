@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import dash_leaflet as dl
-import pytest
 
 from dashboard.components.maps import LABEL_PANE, area_map
 from dashboard.config import load_settings
@@ -111,3 +110,22 @@ def test_every_map_is_built_by_the_one_helper():
     makers = [str(p.relative_to(root)) for p in root.rglob("*.py")
               if re.search(r"dl\.(Map|TileLayer)\(", p.read_text(encoding="utf-8"))]
     assert makers == ["components/maps.py"]
+
+
+def test_a_signed_in_analysts_tiles_are_not_queries_and_touch_no_session(app, runtime):
+    """Tiles are open data, not figures: an analyst panning a map writes nothing to the audit log
+    (each would otherwise be an 'aggregate query'), and no answer rewrites the session cookie."""
+    import sqlalchemy as sa
+
+    from dashboard.registry.models import AuditEvent
+    from tests.integration.conftest import login
+
+    client = app.server.test_client()
+    login(client, "analyst")
+    with runtime.sessions() as s:
+        before = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    for path in TILES:
+        response = client.get(path)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before

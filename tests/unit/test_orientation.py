@@ -100,7 +100,7 @@ def test_tiles_are_the_same_bytes_from_a_fresh_renderer(tiles, reference):
 
 def test_wards_are_optional(reference_dir, tmp_path):
     text = MANIFEST.read_text(encoding="utf-8")
-    without = re.sub(r"\[wards\].*?(?=\n\[)", "", text, flags=re.S)
+    without = re.sub(r"\[wards\].*?(?=\n\[)", "", text, flags=re.DOTALL)
     assert "[wards]" in text and "[wards]" not in without
     manifest = tmp_path / "manifest.toml"
     manifest.write_text(without, encoding="utf-8")
