@@ -139,6 +139,7 @@ class OrientationTiles:
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
         self._placed: dict[int, _Labels] = {}
         self._lock = threading.Lock()
+        self._zoom_locks: dict[int, threading.Lock] = {}
 
     # ------------------------------------------------------------------ geometry per zoom
 
@@ -225,76 +226,86 @@ class OrientationTiles:
         return _svg([style, *body])
 
     def warm_in_background(self) -> None:
-        """Place the street zooms' labels (about half a second each: every postcode is tried) in a
-        daemon thread, so that a person zooming in does not wait for them."""
-        threading.Thread(target=lambda: [self._labels_at(z) for z in range(POSTCODE_NAMES_FROM, MAX_ZOOM + 1)],
+        """Place the street zooms' labels (a few tenths of a second each: every postcode is
+        tried) in a daemon thread, so that a person zooming in does not wait for them; the pin
+        map's zoom (18) first."""
+        zooms = sorted(range(POSTCODE_NAMES_FROM, MAX_ZOOM + 1), key=lambda z: (z != 18, z))
+        threading.Thread(target=lambda: [self._labels_at(z) for z in zooms],
                          name="orientation-labels", daemon=True).start()
 
     def _labels_at(self, z: int) -> _Labels:
         found = self._placed.get(z)
         if found is None:
-            with self._lock:  # placing all of a zoom's labels takes a moment: do it once
+            with self._lock:
+                zoom_lock = self._zoom_locks.setdefault(z, threading.Lock())
+            with zoom_lock:  # placing a zoom's labels takes a moment: once, and other zooms need not wait
                 found = self._placed.get(z)
                 if found is None:
                     found = self._place(z)
                     self._placed[z] = found
         return found
 
-    def _candidates(self, z: int):
-        """(lines, kind, x, y) for every label that may be drawn at zoom ``z``, most important first."""
+    def _candidates(self, z: int) -> tuple[list[tuple[str, ...]], list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Every label that may be drawn at zoom ``z``, most important first: (lines, kinds,
+        anchor x, anchor y, boxes as an (n, 4) array of x0, y0, x1, y1) in global pixels."""
         scale = TILE_PX * 2**z
-        kinds = []
-        if z <= DISTRICT_NAMES_UNTIL and "district" in self._names:
-            kinds.append("district")
-        if WARD_NAMES[0] <= z <= WARD_NAMES[1] and "ward" in self._names:
-            kinds.append("ward")
-        for kind in kinds:
+        texts: list[tuple[str, ...]] = []
+        kinds: list[str] = []
+        xs, ys, widths, heights = [], [], [], []
+        for kind, shown in (("district", z <= DISTRICT_NAMES_UNTIL), ("ward", WARD_NAMES[0] <= z <= WARD_NAMES[1])):
+            if not shown or kind not in self._names:
+                continue
             names, u, v, weight = self._names[kind]
+            font = _LABEL_STYLE[kind][1](z)
             for i in np.argsort(-weight, kind="stable"):
-                yield _lines(names[i]), kind, float(u[i] * scale), float(v[i] * scale)
+                lines = _lines(names[i])
+                texts.append(lines)
+                kinds.append(kind)
+                xs.append(u[i] * scale)
+                ys.append(v[i] * scale)
+                widths.append(max(map(len, lines)) * font * CHAR_WIDTH + 4)
+                heights.append(len(lines) * font * 1.2 + 2)
+        x, y = np.array(xs, dtype="float64"), np.array(ys, dtype="float64")
+        w, h = np.array(widths, dtype="float64"), np.array(heights, dtype="float64")
+        boxes = np.column_stack([x - w / 2, y - h / 2, x + w / 2, y + h / 2]) if len(x) else np.empty((0, 4))
         if z >= POSTCODE_NAMES_FROM:
-            texts, pu, pv = self._postcodes
-            for text, gx, gy in zip(texts, pu * scale, pv * scale, strict=True):
-                yield (text,), "postcode", float(gx), float(gy)
+            names, pu, pv = self._postcodes
+            font = _LABEL_STYLE["postcode"][1](z)
+            px, py = pu * scale, pv * scale
+            pw = np.fromiter(map(len, names), dtype="float64", count=len(names)) * font * CHAR_WIDTH + 4
+            ph = font * 1.2 + 2
+            texts += [(name,) for name in names]
+            kinds += ["postcode"] * len(names)
+            x, y = np.concatenate([x, px]), np.concatenate([y, py])
+            boxes = np.concatenate([boxes, np.column_stack([px - 3, py - ph / 2, px + POINT_GAP_PX + pw, py + ph / 2])])
+        return texts, kinds, x, y, boxes
 
     def _place(self, z: int) -> _Labels:
-        """Greedy placement: each label in turn is kept unless its box meets a kept one (boxes
-        are found through a grid of 128-pixel cells)."""
-        cell = 128.0
-        grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
-        boxes: list[tuple[float, float, float, float]] = []
-        kept_texts, kept_kinds, xs, ys = [], [], [], []
-        floor = math.floor
-        for lines, kind, gx, gy in self._candidates(z):
-            _css, size, middle = _LABEL_STYLE[kind]
-            font = size(z)
-            w = (len(lines[0]) if len(lines) == 1 else max(map(len, lines))) * font * CHAR_WIDTH + 4
-            h = len(lines) * font * 1.2 + 2
-            if middle:
-                b = (gx - w / 2, gy - h / 2, gx + w / 2, gy + h / 2)
-            else:
-                b = (gx - 3, gy - h / 2, gx + POINT_GAP_PX + w, gy + h / 2)
-            cells = [(cx, cy) for cx in range(floor(b[0] / cell), floor(b[2] / cell) + 1)
-                     for cy in range(floor(b[1] / cell), floor(b[3] / cell) + 1)]
-            clear = True
-            for c in cells:
-                for o in grid.get(c, ()):
-                    if b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]:
-                        clear = False
-                        break
-                if not clear:
-                    break
-            if not clear:
-                continue
-            for c in cells:
-                grid.setdefault(c, []).append(b)
-            boxes.append(b)
-            kept_texts.append(lines)
-            kept_kinds.append(kind)
-            xs.append(gx)
-            ys.append(gy)
-        return _Labels(tuple(kept_texts), tuple(kept_kinds), np.array(xs, dtype="float64"),
-                       np.array(ys, dtype="float64"), np.array(boxes, dtype="float64").reshape(-1, 4))
+        """Greedy placement: each label in turn, most important first, is kept unless its box
+        overlaps a kept one's. Labels that overlap no other candidate at all (most of them at
+        street zoom) are kept at once; the loop runs over the others only."""
+        texts, kinds, x, y, boxes = self._candidates(z)
+        if not len(kinds):
+            return _Labels((), (), x, y, boxes)
+        shapes = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+        a, b = shapely.STRtree(shapes).query(shapes, predicate="intersects")
+        # Overlapping, not merely touching, other boxes: each pair once per direction.
+        other = (a != b) & (boxes[a, 0] < boxes[b, 2]) & (boxes[b, 0] < boxes[a, 2]) \
+            & (boxes[a, 1] < boxes[b, 3]) & (boxes[b, 1] < boxes[a, 3])
+        a, b = a[other], b[other]
+        order = np.lexsort((b, a))
+        a, b = a[order], b[order]
+        keep = np.ones(len(kinds), dtype=bool)
+        contested = np.unique(a)
+        keep[contested] = False
+        starts = np.searchsorted(a, contested)
+        ends = np.searchsorted(a, contested, side="right")
+        for i, s, e in zip(contested.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            # Rivals after i are undecided (still False): only those before it can block it.
+            keep[i] = not keep[b[s:e]].any()
+        chosen = np.flatnonzero(keep)
+        return _Labels(tuple(texts[i] for i in chosen), tuple(kinds[i] for i in chosen), x[chosen], y[chosen],
+                       boxes[chosen])
 
 
 def _frame(z: int, x: int, y: int) -> tuple[tuple[float, float, float, float], float, float, float]:
