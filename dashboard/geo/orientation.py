@@ -22,7 +22,6 @@ True
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
