@@ -30,6 +30,7 @@ from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
 from dashboard.public.privacy import blueprint as privacy_blueprint
 from dashboard.public.respond import blueprint as respond_blueprint
+from dashboard.public.tiles import blueprint as tiles_blueprint
 from dashboard.public.tus import blueprint as tus_blueprint
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
@@ -59,6 +60,7 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(public_blueprint)
     server.register_blueprint(respond_blueprint)
     server.register_blueprint(privacy_blueprint)  # /privacy, the force's logo and colour, `brand` in templates
+    server.register_blueprint(tiles_blueprint)  # the maps' offline orientation layer, open data only
     server.register_blueprint(tus_blueprint)  # the owner's resumable uploads under /respond/<token>/files
     server.register_blueprint(campaign_files)
     server.register_blueprint(gap_files)

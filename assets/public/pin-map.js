@@ -38,9 +38,16 @@
     section.hidden = false;
     centre = L.latLng(lat, lon);
     if (!map) {
-      map = L.map(mapBox, { zoomControl: true, attributionControl: !!mapBox.dataset.tiles }).setView(centre, 18);
-      if (mapBox.dataset.tiles) {
-        L.tileLayer(mapBox.dataset.tiles, { maxZoom: 19, attribution: mapBox.dataset.attribution || "" }).addTo(map);
+      map = L.map(mapBox, { zoomControl: true, attributionControl: true, maxZoom: 19 }).setView(centre, 18);
+      // The force's tile server (TILE_URL), or the app's own orientation tiles drawn from open data:
+      // outlines underneath, postcodes and names in a pane above the circle and below the pin.
+      L.tileLayer(mapBox.dataset.tiles, { maxZoom: 19, attribution: mapBox.dataset.attribution || "",
+                                          className: "base-tiles" }).addTo(map);
+      if (mapBox.dataset.labels) {
+        map.createPane("orientation-labels");
+        map.getPane("orientation-labels").style.zIndex = 450;
+        map.getPane("orientation-labels").style.pointerEvents = "none";
+        L.tileLayer(mapBox.dataset.labels, { maxZoom: 19, pane: "orientation-labels" }).addTo(map);
       }
       // The postcode's centre, for reference: the pin should be within a few tens of metres of it.
       L.circle(centre, { radius: 30, color: "#495057", weight: 1, fillOpacity: 0.05, interactive: false }).addTo(map);

@@ -1,10 +1,14 @@
-"""Map builders on an offline base: the reference boundaries are the base layer; a tile server is optional."""
+"""Map builders on an offline base: the app's orientation tiles, drawn from the reference
+boundaries and postcodes, are the base layer; a force's own tile server (TILE_URL) is optional.
+Every map of the dashboard is built by :func:`area_map`."""
 from __future__ import annotations
 
 import dash_leaflet as dl
 
 from dashboard.config import Settings
+from dashboard.geo.orientation import BASE_TILES_URL, LABEL_TILES_URL, map_credit
 from dashboard.geo.reference import ReferenceGeography
+
 
 # Style functions live in assets/js/map.js under this namespace (no inline JavaScript).
 def js(name: str) -> dict:
@@ -16,11 +20,30 @@ def force_bounds(ref: ReferenceGeography) -> list[list[float]]:
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
-def base_layers(settings: Settings) -> list:
-    """The optional tile layer; without TILE_URL the map has no external requests at all."""
-    if not settings.tile_url:
-        return []
-    return [dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution or "")]
+# The pane the orientation layer's names go in: above a page's shaded areas (Leaflet's overlay
+# pane is at z-index 400), below its markers and tooltips (600 and up); clicks pass through.
+LABEL_PANE = "ccr-orientation-labels"
+MAX_ZOOM = 19
+
+
+def base_layers(settings: Settings, ref: ReferenceGeography) -> list:
+    """The map's base: the force's tile server when TILE_URL is set, otherwise the app's own
+    orientation tiles drawn from the reference data (ground and outlines underneath, names and
+    postcodes in a pane above the page's layers). Either way nothing is fetched from elsewhere
+    unless TILE_URL says so.
+
+    With TILE_URL the orientation layer is left off: a force's base map (OS Maps API's Light style,
+    say) already carries place names and streets, and a second set of names would collide with them.
+    """
+    credit = map_credit(settings, ref)
+    if settings.tile_url:
+        return [dl.TileLayer(url=settings.tile_url, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles")]
+    return [
+        dl.TileLayer(url=BASE_TILES_URL, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles orientation-tiles"),
+        dl.Pane(name=LABEL_PANE, style={"zIndex": 450, "pointerEvents": "none"}, children=[
+            dl.TileLayer(url=LABEL_TILES_URL, pane=LABEL_PANE, maxZoom=MAX_ZOOM, className="orientation-labels"),
+        ]),
+    ]
 
 
 def area_map(
@@ -39,13 +62,13 @@ def area_map(
         # dash-leaflet 1.1 reads ``center`` when it tracks the viewport, which it cannot do when the
         # map is fitted to bounds; nothing here needs the viewport back.
         trackViewport=False,
-        children=[*base_layers(settings), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
+        children=[*base_layers(settings, ref), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
         style={"height": height, "width": "100%"},
-        className="area-map" + ("" if settings.tile_url else " no-tiles"),
-        attributionControl=bool(settings.tile_url),
+        className="area-map" + ("" if settings.tile_url else " orientation-map"),
+        attributionControl=True,
         zoomSnap=0.25,
         minZoom=7,
-        maxZoom=18,
+        maxZoom=MAX_ZOOM,
     )
 
 

@@ -63,7 +63,15 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
         "small_area_field",
     ),
 }
+# Parts a manifest may leave out: the app works without them (the map's orientation layer then
+# goes without ward names and outlines).
+OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {
+    "wards": ("file", "code_field", "name_field"),
+}
 ATTRIBUTION_PART = "attribution"
+# The short line a map built from these layers carries, when the manifest names none
+# (``attribution.map_attribution``).
+DEFAULT_MAP_ATTRIBUTION = "Contains OS data © Crown copyright and database right; ONS, Royal Mail (OGL v3.0)"
 
 _POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 _GEO_READ_ERRORS = (
@@ -118,6 +126,11 @@ class ReferenceGeography:
         Statements an app showing this data must carry.
     sources_path
         The data folder's sources file (e.g. ``SOURCES.md``) if present.
+    wards
+        ``code``, ``name``, ``geometry``, sorted by name; ``None`` when the manifest names no
+        ``[wards]`` file (they are optional: used only to draw the maps' orientation layer).
+    map_attribution
+        The short attribution line a map drawn from these layers carries.
     """
 
     force_name: str
@@ -128,6 +141,8 @@ class ReferenceGeography:
     postcodes: pd.DataFrame
     attribution: tuple[str, ...]
     sources_path: Path | None
+    wards: gpd.GeoDataFrame | None = None
+    map_attribution: str = DEFAULT_MAP_ATTRIBUTION
 
     def district_name(self, code: str) -> str:
         """Name of the district with ``code``.
@@ -208,10 +223,15 @@ def _read_manifest(manifest_path: Path) -> dict[str, Any]:
         raise ReferenceDataError(f"reference manifest {manifest_path} cannot be read ({exc}); check the file") from exc
 
 
-def _parts(manifest: Mapping[str, Any], data_dir: Path, manifest_path: Path) -> dict[str, _Part]:
-    """Check every required part and key is present and a non-empty string."""
+def _parts(
+    manifest: Mapping[str, Any],
+    data_dir: Path,
+    manifest_path: Path,
+    wanted: Mapping[str, tuple[str, ...]] = REQUIRED_KEYS,
+) -> dict[str, _Part]:
+    """Check every ``wanted`` part and key is present and a non-empty string."""
     parts: dict[str, _Part] = {}
-    for name, required in REQUIRED_KEYS.items():
+    for name, required in wanted.items():
         table = manifest.get(name)
         if not isinstance(table, dict):
             received = "nothing" if table is None else f"a {type(table).__name__}"
@@ -229,6 +249,24 @@ def _parts(manifest: Mapping[str, Any], data_dir: Path, manifest_path: Path) -> 
                 )
         parts[name] = _Part(name, {k: table[k].strip() for k in required}, data_dir, manifest_path)
     return parts
+
+
+def _optional_parts(manifest: Mapping[str, Any], data_dir: Path, manifest_path: Path) -> dict[str, _Part]:
+    """The optional parts the manifest describes; one that is there must be complete."""
+    present = {name: keys for name, keys in OPTIONAL_KEYS.items() if manifest.get(name) is not None}
+    return _parts({name: manifest[name] for name in present}, data_dir, manifest_path, present)
+
+
+def _map_attribution(manifest: Mapping[str, Any], manifest_path: Path) -> str:
+    value = (manifest.get(ATTRIBUTION_PART) or {}).get("map_attribution")
+    if value is None:
+        return DEFAULT_MAP_ATTRIBUTION
+    if not isinstance(value, str) or not value.strip():
+        raise ReferenceDataError(
+            f"reference manifest {manifest_path} has {value!r} for 'attribution.map_attribution'; "
+            "set it to the short line a map must carry, or remove it"
+        )
+    return " ".join(value.split())
 
 
 def _attribution(manifest: Mapping[str, Any], data_dir: Path, manifest_path: Path) -> tuple[tuple[str, ...], Path | None]:
@@ -534,6 +572,12 @@ def _small_areas(parts: Mapping[str, _Part], districts: gpd.GeoDataFrame) -> gpd
     return small_areas[columns].sort_values("code", kind="stable").reset_index(drop=True)
 
 
+def _wards(part: _Part) -> gpd.GeoDataFrame:
+    """Wards (code, name, geometry) sorted by name: names and outlines for the maps only."""
+    layer = _read_layer(part, {"code": "code_field", "name": "name_field"})
+    return layer.sort_values(["name", "code"], kind="stable").reset_index(drop=True)
+
+
 def _postcodes(part: _Part) -> pd.DataFrame:
     """Postcode centroids. Rows with no postcode or no coordinates (Code-Point Open marks
     those with easting = northing = 0) are dropped, as are repeats of a postcode (first kept)."""
@@ -587,7 +631,9 @@ def load_reference(data_dir: Path, manifest_path: Path) -> ReferenceGeography:
     data_dir, manifest_path = Path(data_dir), Path(manifest_path)
     manifest = _read_manifest(manifest_path)
     parts = _parts(manifest, data_dir, manifest_path)
+    optional = _optional_parts(manifest, data_dir, manifest_path)
     attribution, sources_path = _attribution(manifest, data_dir, manifest_path)
+    map_attribution = _map_attribution(manifest, manifest_path)
     if not data_dir.is_dir():
         raise ReferenceDataError(
             f"reference-data folder {data_dir} does not exist; set REFERENCE_DATA_DIR to the folder holding "
@@ -604,6 +650,8 @@ def load_reference(data_dir: Path, manifest_path: Path) -> ReferenceGeography:
         postcodes=_postcodes(parts["postcodes"]),
         attribution=attribution,
         sources_path=sources_path,
+        wards=_wards(optional["wards"]) if "wards" in optional else None,
+        map_attribution=map_attribution,
     )
 
 

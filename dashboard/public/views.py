@@ -12,6 +12,7 @@ from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
 from dashboard.footage import responses
+from dashboard.geo.orientation import BASE_TILES_URL, LABEL_TILES_URL, map_credit
 from dashboard.public import form
 from dashboard.public.duplicates import after_registering
 from dashboard.registry import campaigns, registration
@@ -37,12 +38,20 @@ def _force_name() -> dict:
 EXPIRED = "This form had expired (or was opened in another browser). Check the details and send it again."
 
 
+def _pin_map_tiles(rt) -> dict:
+    """The pin map's base: the force's tile server (TILE_URL), or the app's orientation tiles (ground
+    and outlines, then postcodes and names above the pin's circle); open data only, either way."""
+    return {"tile_url": rt.settings.tile_url or BASE_TILES_URL,
+            "label_tiles": "" if rt.settings.tile_url else LABEL_TILES_URL,
+            "tile_attribution": map_credit(rt.settings, rt.reference)}
+
+
 def _page(template: str, state: form.FormState, status: int = 200, **extra) -> tuple[str, int]:
     rt = runtime()
     return render_template(
         template, state=state, csrf_token=generate_csrf(), max_cameras=MAX_CAMERAS, compass=form.COMPASS,
         compass_names=form.COMPASS_NAMES, kinds=CAMERA_KINDS, mounts=MOUNTS, overlooks=OVERLOOKS,
-        channels=CONTACT_CHANNELS, site_kinds=SITE_KINDS, tile_url=rt.settings.tile_url or "", tile_attribution=rt.settings.tile_attribution or "", **extra,
+        channels=CONTACT_CHANNELS, site_kinds=SITE_KINDS, **_pin_map_tiles(rt), **extra,
     ), status
 
 

@@ -25,7 +25,9 @@ PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.
                    # The owner's answer to a footage request (its random link is the key).
                    "/respond/",
                    # The privacy notice and the force's logo and colour on the public pages' frame.
-                   "/privacy", "/brand/")
+                   "/privacy", "/brand/",
+                   # The maps' orientation tiles: open reference data only (the public pin map uses them).
+                   "/tiles/")
 DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 # Plain Flask routes for any logged-in user (not pages).
 SIGNED_IN_ROUTES = ("/logout", "/sources")

@@ -19,9 +19,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard.config import Settings
 
 HSTS_MAX_AGE_S = 365 * 24 * 3600
-# Paths that serve only the app's own files (scripts, styles, images, the favicon): the same for
-# everyone, so they may be cached. Every other answer may carry personal or per-user data.
-STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+# Paths that serve only the app's own files (scripts, styles, images, the favicon, the maps'
+# orientation tiles drawn from the open reference data): the same for everyone, so they may be
+# cached. Every other answer may carry personal or per-user data.
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/tiles/")
 
 
 def no_store(response):
