@@ -237,6 +237,7 @@ class Registered:
     # The active registration this email address already had at this postcode, if any: its owner
     # is told (``dashboard.public.duplicates``); the one who sent the form is not (issue 15, item 5).
     repeat_of: int | None = None
+    email_given: bool = False  # the new registration's link is emailed to it (dashboard.public.duplicates)
 
 
 def token_digest(token: str) -> str:
@@ -280,6 +281,14 @@ def existing_registration(session: Session, email: str | None, postcode: str) ->
         .order_by(Registrant.created_at, Registrant.id).limit(1))
 
 
+def registrations_at(session: Session, email: str, postcode: str) -> list[Registrant]:
+    """Every active registration made with ``email`` (as stored: lower case) at ``postcode`` (as the
+    postcode list writes it), oldest first: "Lost your link?" sends each a fresh link."""
+    return list(session.scalars(sa.select(Registrant).join(Site, Site.registrant_id == Registrant.id).where(
+        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
+        .order_by(Registrant.created_at, Registrant.id)))
+
+
 def link_resent_recently(session: Session, registrant: Registrant, within: dt.timedelta,
                          now: dt.datetime | None = None) -> bool:
     from dashboard.registry.models import AuditEvent
@@ -295,15 +304,23 @@ def fresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def log_link_requested(session: Session, *, refused: bool, now: dt.datetime | None = None) -> None:
+    """Log a "Lost your link?" request (or its refusal at a limit): what was typed stays out of the
+    log, so the row reads the same whether or not a registration matched."""
+    audit.record(session, PUBLIC, "management_link_requested", at=now,
+                 detail={"refused": "rate_limit"} if refused else None)
+
+
 def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None,
-                         token: str | None = None) -> str:
+                         token: str | None = None, via: str | None = None) -> str:
     """Replace the registration's private link (with ``token``, or a fresh one): the old one stops
-    working. Logged without the token."""
+    working. Logged without the token (``via``: what sent it, e.g. ``lost_link``)."""
     token = token or fresh_token()
     registrant.management_token_hash = token_digest(token)
     registrant.updated_at = now or utcnow()
     session.flush()
-    audit.record(session, PUBLIC, "management_link_resent", subject_ids=[registrant.id], at=now)
+    audit.record(session, PUBLIC, "management_link_resent", subject_ids=[registrant.id], at=now,
+                 detail={"via": via} if via else None)
     return token
 
 
@@ -339,7 +356,7 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     audit.record(session, PUBLIC, "registration_created", subject_ids=[registrant.id],
                  detail={"cameras": len(data.cameras), "via": via}, at=now)
     return Registered(registrant.id, registrant.reference, token, len(data.cameras),
-                      repeat_of=earlier)
+                      repeat_of=earlier, email_given=data.email is not None)
 
 
 def by_token(session: Session, token: str) -> Registrant | None:

@@ -64,6 +64,7 @@ ACTION_LABELS = {
     "registration_reconfirmed": "Registration confirmed",
     "registration_erased": "Registration erased",
     "management_link_resent": "Owner's link sent again",
+    "management_link_requested": "New owner's link asked for (Lost your link?)",
     "response_opened": "Owner opened a footage request",
     "response_answered": "Owner answered a footage request",
     "response_link_reissued": "Owner asked for a new response link",
