@@ -4,7 +4,14 @@
 (function () {
   "use strict";
   var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }  // announce the problems first (GOV.UK error summary pattern)
+  if (summary) {
+    summary.focus();  // announce the problems first (GOV.UK error summary pattern)
+  } else if (/^#cam-\d+$/.test(window.location.hash)) {
+    // "Add another camera" came back at the new camera: put the keyboard there too.
+    var added = document.getElementById(window.location.hash.slice(1));
+    var first = added && added.querySelector("select, input:not([type=hidden])");
+    if (first) { first.focus({ preventScroll: true }); }
+  }
   var mapBox = document.getElementById("pin-map");
   if (!mapBox || typeof L === "undefined") { return; }
   var section = document.getElementById("pin-section");

@@ -7,10 +7,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
-from pydantic import ValidationError as PayloadError
 from wtforms.validators import ValidationError
 
-from dashboard.api.endpoints import field_errors
 from dashboard.footage import responses
 from dashboard.public import duplicates, form, lost_link
 from dashboard.public.duplicates import after_registering
@@ -71,12 +69,7 @@ def _edit_cameras(state: form.FormState, action: str) -> bool:
 
 
 def _validated(state: form.FormState) -> tuple[RegistrationIn | None, list[int | None]]:
-    body, ids = form.payload(state)
-    try:
-        return RegistrationIn.model_validate(body, context={"reference": runtime().reference}), ids
-    except PayloadError as exc:
-        form.attach_errors(state, field_errors(exc))
-        return None, ids
+    return form.validate(state, runtime().reference, RegistrationIn, context_key=registration.CROSS_CHECKS_LATER)
 
 
 def _count(step: str) -> None:
