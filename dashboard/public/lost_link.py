@@ -39,17 +39,18 @@ class Asked:
         return list(self.errors.items())
 
 
-def read(get, reference) -> Asked:
-    """Check the posted email address and postcode, written as the register stores them.
+def read(get, reference, example: str) -> Asked:
+    """Check the posted email address and postcode, written as the register stores them
+    (``example``: a postcode of the force's area for the hint).
 
     >>> class Ref:
     ...     force_name = "Testshire Police"
     ...     def lookup_postcode(self, text):
     ...         return {"postcode": "ST16 2DH"} if text.replace(" ", "").upper() == "ST162DH" else None
-    >>> asked = read({"email": " Alex@Example.ORG ", "postcode": "st162dh"}.get, Ref())
+    >>> asked = read({"email": " Alex@Example.ORG ", "postcode": "st162dh"}.get, Ref(), "ST16 2DH")
     >>> asked.email, asked.postcode, asked.errors
     ('alex@example.org', 'ST16 2DH', {})
-    >>> read({"email": "alex@", "postcode": "XX1"}.get, Ref()).errors["postcode"]
+    >>> read({"email": "alex@", "postcode": "XX1"}.get, Ref(), "ST16 2DH").errors["postcode"]
     'Enter a postcode in the Testshire Police area, like ST16 2DH.'
     """
     values = {name: (get(name) or "").strip()[:254] for name in ("email", "postcode")}
@@ -63,7 +64,7 @@ def read(get, reference) -> Asked:
         asked.errors["email"] = EMAIL_MESSAGE
     row = reference.lookup_postcode(values["postcode"][:12]) if values["postcode"] else None
     if row is None:
-        asked.errors["postcode"] = f"Enter a postcode in the {reference.force_name} area, like ST16 2DH."
+        asked.errors["postcode"] = f"Enter a postcode in the {reference.force_name} area, like {example}."
     else:
         asked.postcode = str(row["postcode"])
     return asked

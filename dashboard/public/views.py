@@ -134,7 +134,7 @@ def lost_link_form():
 def lost_link_submit():
     """The same page, status and work whether or not such a registration exists (lost_link.py)."""
     rt = runtime()
-    asked = lost_link.read(request.form.get, rt.reference)
+    asked = lost_link.read(request.form.get, rt.reference, form.example_postcode(rt.reference))
     if not _csrf_ok():
         asked.errors = {"form": EXPIRED}
         return _lost_link_page(asked, 400)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.config import load_settings
-from dashboard.public import duplicates
+from dashboard.public import duplicates, form
 from dashboard.registry.models import AuditEvent
 from dashboard.runtime import prepare
 from tests.integration.test_duplicate_registration import _free_port, inbox  # noqa: F401 (fixture)
@@ -162,7 +162,7 @@ def test_bad_input_is_named_plainly_and_asks_nothing(tmp_path, reference_dir, in
     status, page = _ask(client, "alex@", "ZZ99 9ZZ")
     assert status == 200
     assert "Enter an email address like name@example.com." in page
-    assert "Enter a postcode in the" in page and "like ST16 2DH" in page
+    assert f"Enter a postcode in the {rt.reference.force_name} area, like {form.example_postcode(rt.reference)}." in page
     assert client.post("/lost-link", data={"email": "a@example.org", "postcode": "ST16 2DH"}).status_code == 400
     with rt.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
