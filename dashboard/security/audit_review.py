@@ -63,6 +63,7 @@ ACTION_LABELS = {
     "registration_withdrawn": "Registration withdrawn",
     "registration_reconfirmed": "Registration confirmed",
     "registration_erased": "Registration erased",
+    "erasure_lookup": "Registrations found for erasure (by email and postcode)",
     "management_link_resent": "Owner's link sent again",
     "management_link_requested": "New owner's link asked for (Lost your link?)",
     "response_opened": "Owner opened a footage request",
