@@ -157,13 +157,12 @@ _STAND_INS = {"name": "Stand In", "address": "1 Stand-in Road", "site_kind": nex
 _STAND_IN_CAMERA = {"kind": next(iter(CAMERA_KINDS)), "placement": "outdoor", "recording_mode": "motion"}
 
 
-def validate(state: FormState, reference, model, *, context_key: str):
+def validate(state: FormState, reference, model, *, context_key: str, field_errors: Callable[[Exception], list[dict]]):
     """Validate the form with ``model`` (RegistrationIn); on failure, every problem of every field
-    goes into ``state.errors`` at once, those of the rules joining fields included. Returns
+    goes into ``state.errors`` at once, those of the rules joining fields included (``field_errors``
+    turns pydantic's errors into ``{"field", "message"}``, as the API reports them). Returns
     (model instance or None, the existing camera id of each camera)."""
     from pydantic import ValidationError
-
-    from dashboard.api.endpoints import field_errors
 
     body, ids = payload(state)
     example = example_postcode(reference)

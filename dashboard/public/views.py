@@ -9,6 +9,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
+from dashboard.api.endpoints import field_errors
 from dashboard.footage import responses
 from dashboard.public import duplicates, form, lost_link
 from dashboard.public.duplicates import after_registering
@@ -69,7 +70,8 @@ def _edit_cameras(state: form.FormState, action: str) -> bool:
 
 
 def _validated(state: form.FormState) -> tuple[RegistrationIn | None, list[int | None]]:
-    return form.validate(state, runtime().reference, RegistrationIn, context_key=registration.CROSS_CHECKS_LATER)
+    return form.validate(state, runtime().reference, RegistrationIn, context_key=registration.CROSS_CHECKS_LATER,
+                         field_errors=field_errors)
 
 
 def _count(step: str) -> None:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from dashboard.api.endpoints import field_errors
 from dashboard.public import form
 from dashboard.registry.registration import CROSS_CHECKS_LATER, RegistrationIn
 from tests.integration.test_public_pages import _csrf, _form, public  # noqa: F401 (fixture)
@@ -41,7 +42,8 @@ TECHNICAL = ("value is not", "Input should", "type=", "[", "]", "Value error", "
 def _errors(reference, values: dict, cameras: list[dict]) -> dict[str, str]:
     state = form.FormState(values={k: (v if isinstance(v, bool) else str(v)) for k, v in values.items()},
                            cameras=[dict(c) for c in cameras])
-    model, _ = form.validate(state, reference, RegistrationIn, context_key=CROSS_CHECKS_LATER)
+    model, _ = form.validate(state, reference, RegistrationIn, context_key=CROSS_CHECKS_LATER,
+                             field_errors=field_errors)
     assert model is None
     return state.errors
 
