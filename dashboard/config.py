@@ -52,6 +52,9 @@ class Settings:
     web_threads: int = 4
     public_base_url: str = "http://127.0.0.1:8050"
     registration_rate_limit: str = "30 per hour"
+    # "Lost your link?" (issue 18): requests per client address, and per email address and postcode.
+    lost_link_rate_limit: str = "5 per hour; 20 per day"
+    lost_link_pair_rate_limit: str = "3 per day"
     smtp_url: str | None = None
     mail_from: str = "camera-registry@localhost"
     pilot_start: dt.date = dt.date(2026, 4, 13)
@@ -499,6 +502,8 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         web_threads=_int(env, "WEB_THREADS", 4, 1, 64),
         public_base_url=public_base_url,
         registration_rate_limit=_rate_limit(env, "REGISTRATION_RATE_LIMIT", Settings.registration_rate_limit),
+        lost_link_rate_limit=_rate_limit(env, "LOST_LINK_RATE_LIMIT", Settings.lost_link_rate_limit),
+        lost_link_pair_rate_limit=_rate_limit(env, "LOST_LINK_PAIR_RATE_LIMIT", Settings.lost_link_pair_rate_limit),
         smtp_url=_smtp_url(env),
         mail_from=(env.get("MAIL_FROM") or "").strip() or Settings.mail_from,
         pilot_start=pilot_start,

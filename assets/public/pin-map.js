@@ -5,6 +5,12 @@
   "use strict";
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }  // announce the problems first (GOV.UK error summary pattern)
+  // "Add another camera" comes back at the new camera (#cam-N): in view, with the keyboard there.
+  var place = /^#cam-\d+$/.test(window.location.hash) ? document.getElementById(window.location.hash.slice(1)) : null;
+  if (place && !summary) {
+    place.scrollIntoView({ block: "start", behavior: "instant" });
+    place.focus({ preventScroll: true });
+  }
   var mapBox = document.getElementById("pin-map");
   if (!mapBox || typeof L === "undefined") { return; }
   var section = document.getElementById("pin-section");
@@ -82,8 +88,14 @@
       .then(function (answer) {
         if (!answer.ok) { section.hidden = false; status.textContent = answer.body.error; return; }
         show(answer.body.lat, answer.body.lon, keepPin);
+        if (keepPin) { keepPlace(); }
       })
       .catch(function () { status.textContent = "The map could not be loaded; your site will be placed at the postcode."; });
+  }
+
+  // The map, shown above the cameras once the postcode is found, pushed the new camera down.
+  function keepPlace() {
+    if (place && !summary) { place.scrollIntoView({ block: "start", behavior: "instant" }); }
   }
 
   document.querySelectorAll(".js-only").forEach(function (el) { if (el !== section) { el.hidden = false; } });

@@ -3,12 +3,14 @@ asks by another route than the management link (letter, phone, email to the forc
 
 The administrator types the reference the owner quotes and the request's reference; nothing of
 the registration is shown here, before or after. ``retention.erase_on_request`` checks, erases
-and logs it.
+and logs it. An owner who no longer has their reference is found by the email address and postcode
+they registered with: the page says only how many registrations match, and erases them all
+(``retention.find_for_erasure``, ``retention.erase_by_email_and_postcode``; both logged).
 """
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from flask_login import current_user
 
 from dashboard.pages import Page
@@ -19,6 +21,38 @@ from dashboard.runtime_access import runtime
 PREFIX = "erasure-"
 REFERENCE, REASON, ERASE, CONFIRM, RESULT = "erasure-reference", "erasure-reason", "erasure-erase", \
     "erasure-confirm", "erasure-result"
+# Finding an owner's registrations by the email address and postcode they registered with.
+EMAIL, POSTCODE, BY_REASON, FIND, FOUND = "erasure-email", "erasure-postcode", "erasure-by-reason", \
+    "erasure-find", "erasure-found"
+ERASE_FOUND, CONFIRM_FOUND, MATCHES = "erasure-erase-found", "erasure-confirm-found", "erasure-matches"
+
+
+def _by_contact_card() -> dbc.Card:
+    return dbc.Card(dbc.CardBody([
+        html.H2("No reference? Find by email address and postcode", className="h5"),
+        html.P("For an owner who no longer has their reference: every active registration made with this email "
+               "address at this postcode. You see only how many match, never what they hold.",
+               className="small text-secondary"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Email address the owner registered with", html_for=EMAIL),
+                     dbc.Input(id=EMAIL, type="email", maxLength=254, autoComplete="off")], md=4),
+            dbc.Col([dbc.Label("Postcode of their cameras", html_for=POSTCODE),
+                     dbc.Input(id=POSTCODE, maxLength=10, autoComplete="off")], md=2),
+            dbc.Col([dbc.Label("Reason (quote the owner's request, e.g. its ticket number)", html_for=BY_REASON),
+                     dbc.Input(id=BY_REASON, maxLength=retention.MAX_REASON_LENGTH, autoComplete="off",
+                               placeholder="e.g. erasure request IG-2026-0412 by letter")], md=4),
+            dbc.Col(dbc.Button("Find", id=FIND, color="primary", outline=True, className="w-100"), md=2,
+                    className="d-flex align-items-end"),
+        ], className="g-3"),
+        html.Div(id=FOUND, className="mt-3", role="status", **{"aria-live": "polite"}),
+        dcc.ConfirmDialogProvider(
+            dbc.Button("Erase the registrations found", id=ERASE_FOUND, color="danger", disabled=True,
+                       className="mt-1"),
+            id=CONFIRM_FOUND, message="Erase every registration found, now? This cannot be undone."),
+        # How many were found, and the email address and postcode as the administrator typed them (so
+        # that Erase erases what was found): nothing of the registrations themselves.
+        dcc.Store(id=MATCHES, data=None),
+    ]), className="mb-3")
 
 
 def layout(_rt=None, _user=None) -> html.Div:
@@ -47,6 +81,7 @@ def layout(_rt=None, _user=None) -> html.Div:
                    "after the registration is erased.", className="small text-secondary mt-2 mb-0"),
             html.Div(id=RESULT, className="mt-3", role="status", **{"aria-live": "polite"}),
         ]), className="mb-3"),
+        _by_contact_card(),
         html.P(f"Registrations not confirmed for {settings.retention_months} months are erased automatically "
                f"{settings.retention_grace_days} days after their owners are reminded; the auditor's page shows "
                "how many are due.", className="small text-secondary"),
@@ -69,6 +104,45 @@ def register_callbacks(app) -> None:
         return (dbc.Alert(f"Registration {done.reference} erased; {cameras} left the register. The erasure is "
                           "recorded in the audit log without the erased details.", color="success",
                           className="mb-0", id=f"{PREFIX}done"), "", "")
+
+    @app.callback(
+        Output(FOUND, "children"), Output(ERASE_FOUND, "disabled"), Output(ERASE_FOUND, "children"),
+        Output(MATCHES, "data"),
+        Input(FIND, "n_clicks"), Input(CONFIRM_FOUND, "submit_n_clicks"),
+        State(EMAIL, "value"), State(POSTCODE, "value"), State(BY_REASON, "value"), State(MATCHES, "data"),
+        prevent_initial_call=True,
+    )
+    def by_contact(_find, _confirm, email, postcode, reason, matches):
+        rt = runtime()
+        erasing = ctx.triggered_id == CONFIRM_FOUND
+        if erasing:  # what was found, as typed then (the fields may have been changed since)
+            if not isinstance(matches, dict):
+                return dbc.Alert("Find the registrations first.", color="danger", className="mb-0"), True, \
+                    "Erase the registrations found", None
+            email, postcode = str(matches.get("email") or ""), str(matches.get("postcode") or "")
+        try:
+            with transaction(rt.sessions) as s:
+                if erasing:
+                    done = retention.erase_by_email_and_postcode(s, current_user.actor, email, postcode, reason,
+                                                                 rt.reference, expected=int(matches.get("n") or 0))
+                else:
+                    found = retention.find_for_erasure(s, current_user.actor, email, postcode, reason, rt.reference)
+        except retention.ErasureError as exc:
+            return dbc.Alert(str(exc), color="danger", className="mb-0"), True, "Erase the registrations found", None
+        if erasing:
+            cameras = f"{done.cameras_switched_off} camera{'s' if done.cameras_switched_off != 1 else ''}"
+            regs = f"{done.registrations} registration{'s' if done.registrations != 1 else ''}"
+            return (dbc.Alert(f"{regs} erased; {cameras} left the register. The erasure is recorded in the audit "
+                              "log without the erased details.", color="success", className="mb-0",
+                              id=f"{PREFIX}found-done"), True, "Erase the registrations found", None)
+        if found == 0:
+            return (dbc.Alert("No active registration was made with that email address at that postcode.",
+                              color="secondary", className="mb-0", id=f"{PREFIX}found-none"), True,
+                    "Erase the registrations found", None)
+        regs = f"{found} active registration{'s' if found != 1 else ''}"
+        return (dbc.Alert(f"{regs} {'match' if found != 1 else 'matches'}. Nothing of {'them' if found != 1 else 'it'} "
+                          "is shown here.", color="warning", className="mb-0", id=f"{PREFIX}found-count"),
+                False, f"Erase the {regs}", {"n": found, "email": email, "postcode": postcode})
 
 
 PAGE = Page(path="/erasure", title="Erasure", roles=frozenset({"admin"}), id_prefix=PREFIX, layout=layout,

@@ -102,10 +102,14 @@ def field_id(api_field: str) -> str:
 # one of the choices, not a number). Rules with their own message (postcode, phone...) keep it.
 _PLAIN = {
     "name": "Enter your full name.",
+    "email": "Enter an email address like name@example.com.",
+    "phone": "Enter a UK phone number, like 07700 900123.",
+    "lat": "The pin's position was not understood: show your postcode on the map again and move the pin.",
+    "lon": "The pin's position was not understood: show your postcode on the map again and move the pin.",
     "preferred_channel": "Choose how the police should contact you.",
     "site_kind": "Choose whether this is a home, a business or something else.",
     "address": "Enter the house number or name, and the street.",
-    "postcode": "Enter the postcode of the site.",
+    "postcode": "Enter the postcode of the site, like {example}.",
     "kind": "Choose the kind of camera {n}.",
     "placement": "Say whether camera {n} is outdoors or indoors.",
     "recording_mode": "Say when camera {n} records.",
@@ -114,24 +118,89 @@ _PLAIN = {
     "mount": "Choose what camera {n} is fixed to, or 'Not sure'.",
     "overlooks": "Choose what camera {n} overlooks from the list.",
 }
-_GENERIC = ("Give at least", "Choose one of", "This is required", "Enter a whole number", "Enter a number",
-            "Must be at least", "Must be at most", "Input should", "Enter text", "Keep it under")
+# Messages written by pydantic or its helpers (email-validator) rather than by the register's rules.
+_GENERIC = ("Give at least", "Give at most", "Choose one of", "This is required", "Enter a whole number",
+            "Enter a number", "Must be at least", "Must be at most", "Input should", "Enter text", "Keep it under",
+            "Enter a list", "Enter true or false", "This field is not expected", "value is not", "Value error",
+            "is not valid")
+# A message still looks technical when it has any of these (a test walks every field for them).
+TECHNICAL = ("value is not", "Input should", "type=", "[", "]", "Value error", "pydantic", "literal", "dict",
+             "@-sign", "Traceback", "None")
 
 
-def _plain(fid: str, message: str) -> str:
-    if not message.startswith(_GENERIC):
-        return message
+def example_postcode(reference) -> str:
+    """A real postcode of the force's area, for "like ..." hints (nothing here names one force)."""
+    postcodes = reference.postcodes["postcode"]
+    return str(postcodes.iloc[len(postcodes) // 2])
+
+
+def _plain(fid: str, message: str, example: str = "AB1 2CD") -> str:
     match = re.fullmatch(r"cam-(\d+)-([a-z_]+)", fid)
     key, n = (match.group(2), int(match.group(1)) + 1) if match else (fid, 0)
+    if not message.startswith(_GENERIC) and not any(bit in message for bit in TECHNICAL):
+        return message
     if key in ("name", "address") and message.startswith("Keep it under"):
         return message
-    return _PLAIN.get(key, message).format(n=n)
+    return _PLAIN.get(key, "Check this answer and try again.").format(n=n, example=example)
 
 
-def attach_errors(state: FormState, errors: list[dict]) -> None:
+def attach_errors(state: FormState, errors: list[dict], example: str = "AB1 2CD") -> None:
     for err in errors:
         fid = field_id(err["field"])
-        state.errors.setdefault(fid, _plain(fid, err["message"]))
+        state.errors.setdefault(fid, _plain(fid, err["message"], example))
+
+
+# Stand-ins for answers that failed their own rule, so that the rules joining fields can still be
+# checked in the same submit (every problem at once); none of them can cause a problem of its own.
+_STAND_INS = {"name": "Stand In", "address": "1 Stand-in Road", "site_kind": next(iter(SITE_KINDS)), "consent": True,
+              "email": "stand.in@example.org", "phone": "07700 900000"}
+_STAND_IN_CAMERA = {"kind": next(iter(CAMERA_KINDS)), "placement": "outdoor", "recording_mode": "motion"}
+
+
+def validate(state: FormState, reference, model, *, context_key: str, field_errors: Callable[[Exception], list[dict]]):
+    """Validate the form with ``model`` (RegistrationIn); on failure, every problem of every field
+    goes into ``state.errors`` at once, those of the rules joining fields included (``field_errors``
+    turns pydantic's errors into ``{"field", "message"}``, as the API reports them). Returns
+    (model instance or None, the existing camera id of each camera)."""
+    from pydantic import ValidationError
+
+    body, ids = payload(state)
+    example = example_postcode(reference)
+    try:
+        return model.model_validate(body, context={"reference": reference}), ids
+    except ValidationError as exc:
+        attach_errors(state, field_errors(exc), example)
+    failed = set(state.errors)
+    stand_in = dict(body, cameras=[_STAND_IN_CAMERA])
+    for name, value in _STAND_INS.items():
+        if name in failed:
+            stand_in[name] = value
+    if "postcode" in failed or "lat" in failed or "lon" in failed:
+        stand_in["lat"] = stand_in["lon"] = None
+        if "postcode" in failed:
+            stand_in["postcode"] = example
+    if "preferred_channel" in failed:
+        stand_in["preferred_channel"] = "email" if stand_in.get("email") else "phone"
+    try:
+        whole = model.model_validate(stand_in, context={"reference": reference, context_key: True})
+    except ValidationError:
+        return None, ids  # a problem the stand-ins did not cover: the fields' own problems are listed
+    for fid, message in whole.cross_field_problems(reference):
+        if fid not in failed and not ({"lat", "lon"} & failed and fid in ("lat", "lon")):
+            state.errors.setdefault(fid, message)
+    state.errors = dict(sorted(state.errors.items(), key=lambda item: _page_order(item[0])))
+    return None, ids
+
+
+def _page_order(fid: str) -> tuple[int, int, int]:
+    """Where a field is on the page, so the error summary lists problems top to bottom."""
+    match = re.fullmatch(r"cam-(\d+)-([a-z_]+)", fid)
+    if match:
+        return (2, int(match.group(1)), CAMERA_FIELDS.index(match.group(2)) if match.group(2) in CAMERA_FIELDS else 99)
+    top = ("form",) + TOP_FIELDS[:-1]
+    if fid in top:
+        return (0, top.index(fid), 0)
+    return (1, 0, 0) if fid == "cameras" else (3, 0, 0)
 
 
 def state_from_registrant(registrant) -> FormState:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
-from pydantic import ValidationError as PayloadError
 from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
 from dashboard.footage import responses
 from dashboard.geo.orientation import BASE_TILES_URL, LABEL_TILES_URL, map_credit
-from dashboard.public import form
+from dashboard.public import duplicates, form, lost_link
 from dashboard.public.duplicates import after_registering
 from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
@@ -80,12 +79,8 @@ def _edit_cameras(state: form.FormState, action: str) -> bool:
 
 
 def _validated(state: form.FormState) -> tuple[RegistrationIn | None, list[int | None]]:
-    body, ids = form.payload(state)
-    try:
-        return RegistrationIn.model_validate(body, context={"reference": runtime().reference}), ids
-    except PayloadError as exc:
-        form.attach_errors(state, field_errors(exc))
-        return None, ids
+    return form.validate(state, runtime().reference, RegistrationIn, context_key=registration.CROSS_CHECKS_LATER,
+                         field_errors=field_errors)
 
 
 def _count(step: str) -> None:
@@ -128,7 +123,47 @@ def register_submit():
     _count("completions")
     session.pop("campaign", None)
     url = f"{rt.settings.public_base_url}/manage/{done.token}"
-    return render_template("public/registered.html", done=done, manage_url=url)
+    return render_template("public/registered.html", done=done, manage_url=url,
+                           emailed=done.email_given and rt.settings.smtp_url is not None)
+
+
+# --------------------------------------------------------------------------- lost link
+
+
+def _lost_link_page(asked: lost_link.Asked, status: int = 200, refused: str | None = None):
+    rt = runtime()
+    return render_template("public/lost_link.html", state=asked, csrf_token=generate_csrf(), refused=refused,
+                           can_email=rt.settings.smtp_url is not None), status
+
+
+@blueprint.get("/lost-link")
+def lost_link_form():
+    return _lost_link_page(lost_link.Asked({"email": "", "postcode": ""}))
+
+
+@blueprint.post("/lost-link")
+def lost_link_submit():
+    """The same page, status and work whether or not such a registration exists (lost_link.py)."""
+    rt = runtime()
+    asked = lost_link.read(request.form.get, rt.reference, form.example_postcode(rt.reference))
+    if not _csrf_ok():
+        asked.errors = {"form": EXPIRED}
+        return _lost_link_page(asked, 400)
+    if rt.settings.smtp_url is None:
+        return _lost_link_page(asked)  # the page says that no email can be sent, and what to do instead
+    limits = lost_link.Limits(rt.sessions, rt.settings.secret_key, rt.settings.lost_link_rate_limit,
+                              rt.settings.lost_link_pair_rate_limit)
+    wait = limits.address_wait_s(get_remote_address())
+    if wait is None and asked.errors:
+        return _lost_link_page(asked)
+    if wait is None:
+        wait = limits.pair_wait_s(asked.email, asked.postcode)
+    with transaction(rt.sessions) as s:  # never the email address or the postcode
+        registration.log_link_requested(s, refused=wait is not None)
+    if wait is not None:
+        return _lost_link_page(asked, 429, refused=lost_link.wait_words(wait))
+    duplicates.lost_link(rt, asked.email, asked.postcode)
+    return render_template("public/lost_link_sent.html")
 
 
 @blueprint.get("/register/postcode")

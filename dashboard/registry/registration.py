@@ -61,6 +61,8 @@ REFERENCE_PREFIX = "CCR-"
 REFERENCE_LENGTH = 6
 PUBLIC = audit.Actor(None, "public", None)  # the registrant: not a user of the system
 
+# A validation context key: skip the rules that join fields (``RegistrationIn.cross_field_problems``).
+CROSS_CHECKS_LATER = "cross_checks_later"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TEXT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -165,27 +167,38 @@ class RegistrationIn(BaseModel):
 
     @model_validator(mode="after")
     def _contact_and_place(self, info: ValidationInfo) -> RegistrationIn:
+        if (info.context or {}).get(CROSS_CHECKS_LATER):
+            return self  # the caller runs cross_field_problems itself (the form, to list every problem at once)
+        problems = self.cross_field_problems(_reference(info))
+        if problems:
+            raise _field_error(*problems[0])
+        return self
+
+    def cross_field_problems(self, ref: ReferenceGeography) -> list[tuple[str, str]]:
+        """The rules that join fields (a way to be contacted; the pin near the postcode), as
+        (field, message), every one that applies."""
+        problems = []
         if self.email is None and self.phone is None:
-            raise _field_error("email", "Give an email address or a phone number, so the police can ask you.")
-        if self.preferred_channel == "email" and self.email is None:
-            raise _field_error("preferred_channel", "You chose email; give an email address, or choose phone.")
-        if self.preferred_channel in ("phone", "text") and self.phone is None:
-            raise _field_error("preferred_channel", "You chose phone or text; give a phone number, or choose email.")
-        if self.preferred_channel == "text" and not _is_mobile(self.phone):
-            raise _field_error("preferred_channel", "Texts need a mobile number; give one, or choose a call.")
+            problems.append(("email", "Give an email address or a phone number, so the police can ask you."))
+        elif self.preferred_channel == "email" and self.email is None:
+            problems.append(("preferred_channel", "You chose email; give an email address, or choose phone."))
+        elif self.preferred_channel in ("phone", "text") and self.phone is None:
+            problems.append(("preferred_channel", "You chose phone or text; give a phone number, or choose email."))
+        elif self.preferred_channel == "text" and not _is_mobile(self.phone):
+            problems.append(("preferred_channel", "Texts need a mobile number; give one, or choose a call."))
         if (self.lat is None) != (self.lon is None):
-            raise _field_error("lat", "Give both latitude and longitude of the pin, or neither.")
-        ref = _reference(info)
-        if self.lat is not None:
+            problems.append(("lat", "Give both latitude and longitude of the pin, or neither."))
+        elif self.lat is not None:
             try:
                 point_from_map(self.lat, self.lon, ref)
             except LocationError as exc:
-                raise _field_error("lat", f"{exc} Move the pin to your camera's site.") from None
-            centre = ref.lookup_postcode(self.postcode)
-            if _metres(self.lat, self.lon, float(centre["lat"]), float(centre["lon"])) > MAX_PIN_FROM_POSTCODE_M:
-                raise _field_error("lat", f"The pin is more than {MAX_PIN_FROM_POSTCODE_M:,} m from {self.postcode}; "
-                                          "move it to your camera's site or check the postcode.")
-        return self
+                problems.append(("lat", f"{exc} Move the pin to your camera's site."))
+            else:
+                centre = ref.lookup_postcode(self.postcode)
+                if _metres(self.lat, self.lon, float(centre["lat"]), float(centre["lon"])) > MAX_PIN_FROM_POSTCODE_M:
+                    problems.append(("lat", f"The pin is more than {MAX_PIN_FROM_POSTCODE_M:,} m from {self.postcode}; "
+                                            "move it to your camera's site or check the postcode."))
+        return problems
 
 
 def _field_error(field: str, message: str) -> ValueError:
@@ -237,6 +250,7 @@ class Registered:
     # The active registration this email address already had at this postcode, if any: its owner
     # is told (``dashboard.public.duplicates``); the one who sent the form is not (issue 15, item 5).
     repeat_of: int | None = None
+    email_given: bool = False  # the new registration's link is emailed to it (dashboard.public.duplicates)
 
 
 def token_digest(token: str) -> str:
@@ -280,6 +294,14 @@ def existing_registration(session: Session, email: str | None, postcode: str) ->
         .order_by(Registrant.created_at, Registrant.id).limit(1))
 
 
+def registrations_at(session: Session, email: str, postcode: str) -> list[Registrant]:
+    """Every active registration made with ``email`` (as stored: lower case) at ``postcode`` (as the
+    postcode list writes it), oldest first: "Lost your link?" sends each a fresh link."""
+    return list(session.scalars(sa.select(Registrant).join(Site, Site.registrant_id == Registrant.id).where(
+        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
+        .order_by(Registrant.created_at, Registrant.id)))
+
+
 def link_resent_recently(session: Session, registrant: Registrant, within: dt.timedelta,
                          now: dt.datetime | None = None) -> bool:
     from dashboard.registry.models import AuditEvent
@@ -295,15 +317,23 @@ def fresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def log_link_requested(session: Session, *, refused: bool, now: dt.datetime | None = None) -> None:
+    """Log a "Lost your link?" request (or its refusal at a limit): what was typed stays out of the
+    log, so the row reads the same whether or not a registration matched."""
+    audit.record(session, PUBLIC, "management_link_requested", at=now,
+                 detail={"refused": "rate_limit"} if refused else None)
+
+
 def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None,
-                         token: str | None = None) -> str:
+                         token: str | None = None, via: str | None = None) -> str:
     """Replace the registration's private link (with ``token``, or a fresh one): the old one stops
-    working. Logged without the token."""
+    working. Logged without the token (``via``: what sent it, e.g. ``lost_link``)."""
     token = token or fresh_token()
     registrant.management_token_hash = token_digest(token)
     registrant.updated_at = now or utcnow()
     session.flush()
-    audit.record(session, PUBLIC, "management_link_resent", subject_ids=[registrant.id], at=now)
+    audit.record(session, PUBLIC, "management_link_resent", subject_ids=[registrant.id], at=now,
+                 detail={"via": via} if via else None)
     return token
 
 
@@ -339,7 +369,7 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     audit.record(session, PUBLIC, "registration_created", subject_ids=[registrant.id],
                  detail={"cameras": len(data.cameras), "via": via}, at=now)
     return Registered(registrant.id, registrant.reference, token, len(data.cameras),
-                      repeat_of=earlier)
+                      repeat_of=earlier, email_given=data.email is not None)
 
 
 def by_token(session: Session, token: str) -> Registrant | None:

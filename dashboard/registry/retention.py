@@ -3,6 +3,9 @@ check that keeps only registrations whose owners still confirm them (UK GDPR sto
 
 - :func:`erase_on_request`: an administrator erases one registration, found by the reference its
   owner quotes, giving the reason (the owner's request, e.g. its ticket number).
+- :func:`find_for_erasure` and :func:`erase_by_email_and_postcode` (issue 18): the same, for an owner
+  who no longer has their reference: every active registration made with an email address at a
+  postcode. The administrator sees only how many match, never what they hold.
 - :func:`run_retention`: the scheduled check. A registration last confirmed ``period`` months ago
   or more is *flagged* (its owner is sent a reminder with a new private link when mail is set
   up); one still unconfirmed ``grace`` days after its flag is *erased*; the flag of one
@@ -31,8 +34,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.registry.models import AuditEvent, Camera, Registrant, Site, User, utcnow
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
 from dashboard.registry.registration import (REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_PREFIX, RETENTION_MONTHS,
-                                             confirmation_cutoff, erase, id_in, token_digest)
+                                             confirmation_cutoff, erase, id_in, registrations_at, token_digest)
 from dashboard.security import audit
 
 GRACE_DAYS = 30  # the default of the RETENTION_GRACE_DAYS setting
@@ -105,6 +110,77 @@ def erase_on_request(session: Session, actor: audit.Actor, reference: str, reaso
                  detail={"why": "request", "reference": ref, "cameras_switched_off": erased.cameras_switched_off},
                  at=now)
     return ErasedOnRequest(ref, erased.cameras_switched_off, now)
+
+
+@dataclass(frozen=True)
+class ErasedByContact:
+    """What :func:`erase_by_email_and_postcode` erased (no personal data)."""
+
+    registrations: int
+    cameras_switched_off: int
+
+
+_EMAIL = TypeAdapter(EmailStr)
+
+
+def _email_and_postcode(email: str | None, postcode: str | None, reference) -> tuple[str, str]:
+    """The email address and postcode written as the register stores them, or ErasureError."""
+    text = " ".join(str(email or "").split())
+    try:
+        address = _EMAIL.validate_python(text).lower() if text else ""
+    except ValidationError:
+        address = ""
+    if not address:
+        raise ErasureError("Give the email address the owner registered with, like name@example.com. "
+                           "Nothing was erased.")
+    typed = " ".join(str(postcode or "").split())[:12]
+    row = reference.lookup_postcode(typed) if typed else None
+    if row is None:
+        raise ErasureError(f"Give the postcode of the owner's cameras in the {reference.force_name} area"
+                           f"{f' ({typed!r} is not one)' if typed else ''}. Nothing was erased.")
+    return address, str(row["postcode"])
+
+
+def find_for_erasure(session: Session, actor: audit.Actor, email: str | None, postcode: str | None,
+                     reason: str | None, reference, now: dt.datetime | None = None) -> int:
+    """How many active registrations were made with ``email`` at ``postcode`` (administrators only;
+    nothing else of them is returned). A search of personal data, so it needs the reason and is
+    logged (``erasure_lookup``, with the count; never the email address or postcode)."""
+    _check_admin(session, actor)
+    text = _reason(reason)
+    address, code = _email_and_postcode(email, postcode, reference)
+    found = len(registrations_at(session, address, code))
+    audit.record(session, actor, "erasure_lookup", reason=text, detail={"matches": found}, at=now)
+    return found
+
+
+def erase_by_email_and_postcode(session: Session, actor: audit.Actor, email: str | None, postcode: str | None,
+                                reason: str | None, reference, *, expected: int,
+                                now: dt.datetime | None = None) -> ErasedByContact:
+    """Erase every active registration made with ``email`` at ``postcode`` at its owner's request
+    (administrators only), when exactly ``expected`` match (what :func:`find_for_erasure` told the
+    administrator; if the register changed since, nothing is erased). Logged as one
+    ``registration_erased`` row naming the registrations by reference, with the reason."""
+    now = now or utcnow()
+    _check_admin(session, actor)
+    text = _reason(reason)
+    address, code = _email_and_postcode(email, postcode, reference)
+    found = registrations_at(session, address, code)
+    if not found:
+        raise ErasureError("No active registration was made with that email address at that postcode. "
+                           "Nothing was erased.")
+    if len(found) != expected:
+        raise ErasureError(f"{len(found)} registrations match now, not {expected}: find them again before erasing. "
+                           "Nothing was erased.")
+    if any(_repeats_personal_data(text, registrant) for registrant in found):
+        raise ErasureError("The reason repeats the owner's details, which the audit log would keep after they are "
+                           "erased; quote the request instead (e.g. its ticket number). Nothing was erased.")
+    references = [registrant.reference for registrant in found]
+    erased = erase(session, [registrant.id for registrant in found], why="request", now=now)
+    audit.record(session, actor, "registration_erased", reason=text, subject_ids=erased.registrant_ids,
+                 detail={"why": "request", "found_by": "email_and_postcode", "references": references,
+                         "cameras_switched_off": erased.cameras_switched_off}, at=now)
+    return ErasedByContact(len(erased.registrant_ids), erased.cameras_switched_off)
 
 
 def _check_admin(session: Session, actor: audit.Actor) -> None:

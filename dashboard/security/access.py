@@ -21,7 +21,7 @@ from dashboard.request_errors import TOO_DEEP, loads
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    # The public side: registering, the owner's private link, campaign QR links.
-                   "/register", "/manage/", "/r/",
+                   "/register", "/manage/", "/r/", "/lost-link",
                    # The owner's answer to a footage request (its random link is the key).
                    "/respond/",
                    # The privacy notice and the force's logo and colour on the public pages' frame.

@@ -112,7 +112,7 @@ def entry_for(status: int) -> tuple[str, dict] | None:
         return _callback_entry(status) if request.method == "POST" else None
     if path.startswith(API_PREFIX):
         return _api_entry(status)
-    if path.startswith(("/_dash", "/assets/", "/login", "/logout", "/register", "/manage/", "/r/")):
+    if path.startswith(("/_dash", "/assets/", "/login", "/logout", "/register", "/manage/", "/r/", "/lost-link")):
         return None
     return _download_entry(status)
 
