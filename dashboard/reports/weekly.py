@@ -17,6 +17,7 @@ import pandas as pd
 from dashboard.analytics import uptake
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.exports import export_bytes
+from dashboard.analytics.rounding import round_value
 from dashboard.components.svg_chart import bar_line_svg
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 
@@ -111,7 +112,7 @@ def footage_table(footage: dict) -> pd.DataFrame:
             ("files", "accepted as exhibits", files["accepted"].value),
             ("files", "declined", files["declined"].value),
             ("files", "awaiting a decision", files["awaiting"].value),
-            ("files", "share of uploaded files accepted", footage["accepted_share"])]
+            ("files", "share of uploaded files accepted", round_value(footage["accepted_share"], "accepted_share"))]
     rows += [("declined files by reason", DECLINE_REASONS[r], c.value) for r, c in footage["declined_reasons"].items()]
     rows += [("requests sent too late", "all sent after the footage was likely overwritten", footage["too_late"].value)]
     rows += [("requests sent too late", TOO_LATE_LABELS[o], c.value) for o, c in footage["too_late_outcomes"].items()]
