@@ -7,6 +7,8 @@ shows 661.8018575851393 households:
 - a rate per 1,000 households (``*_per_1000``): 1 decimal;
 - a share or rate kept as a fraction (``share*``, ``*_share``, ``*_rate``): 3 decimals, which is
   0.1 of a percentage point (the pages show it as a percentage with 1 decimal);
+- the share of an area inside cameras' fields of view (``share_in_view``): 4 decimals, 0.01 of a
+  percentage point, since it is a fraction of a per cent in most areas;
 - an area in km² (``*_km2``): 3 decimals (1,000 m²);
 - a latitude or longitude (``lat``, ``lon``, a cell's ``centre`` or ``polygon`` ...): 6 decimals
   (about 0.1 m);
@@ -27,6 +29,7 @@ import pandas as pd
 COORDINATE_DECIMALS = 6
 _RULES: tuple[tuple[re.Pattern, int], ...] = (
     (re.compile(r"_per_1000$"), 1),
+    (re.compile(r"^share_in_view$|^in_view_share$"), 4),
     (re.compile(r"(^share|_share$|_rate$|^share$)"), 3),
     (re.compile(r"_km2$"), 3),
     (re.compile(r"^(lat|lon|latitude|longitude|centre|polygon|coordinates)$|_(lat|lon)$"), COORDINATE_DECIMALS),
@@ -39,7 +42,7 @@ def decimals(column: str) -> int:
 
     >>> [decimals(c) for c in ("households", "registrations_per_1000", "share_in_view", "response_rate",
     ...                        "in_view_km2", "lat", "median_days_to_footage", "radius_m")]
-    [0, 1, 3, 3, 3, 6, 1, 0]
+    [0, 1, 4, 3, 3, 6, 1, 0]
     """
     for pattern, digits in _RULES:
         if pattern.search(column):

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 
 from dashboard.cache import cache
+from dashboard.components.grid_columns import figure
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
@@ -62,7 +63,7 @@ ANY = "any"
 WRAP = {"wrapText": True, "autoHeight": True,
         "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px", "wordBreak": "break-word"}}
 LOG_COLUMNS = [
-    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn"},
+    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn", "valueFormatter": figure()},
     {"field": "when", "headerName": "When (UK)", "width": 185, "minWidth": 185},
     {"field": "username", "headerName": "User", "width": 140, "minWidth": 140, "tooltipField": "username"},
     {"field": "role", "headerName": "Role", "width": 95, "minWidth": 95},
@@ -76,18 +77,18 @@ LOG_COLUMNS = [
 SUMMARY_COLUMNS = [
     {"field": "username", "headerName": "User", "minWidth": 140},
     {"field": "roles", "headerName": "Role"},
-    {"field": "searches", "headerName": "Searches", "type": "numericColumn"},
-    {"field": "reveals", "headerName": "Contact reveals", "type": "numericColumn"},
-    {"field": "exports", "headerName": "Exports", "type": "numericColumn"},
-    {"field": "requests_created", "headerName": "Requests sent", "type": "numericColumn"},
-    {"field": "status_changes", "headerName": "Status changes", "type": "numericColumn"},
-    {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn"},
-    {"field": "aggregate_queries", "headerName": "Figure queries", "type": "numericColumn",
+    {"field": "searches", "headerName": "Searches", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "reveals", "headerName": "Contact reveals", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "exports", "headerName": "Exports", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "requests_created", "headerName": "Requests sent", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "status_changes", "headerName": "Status changes", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "aggregate_queries", "headerName": "Figure queries", "type": "numericColumn", "valueFormatter": figure(),
      "headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"},
-    {"field": "aggregate_exports", "headerName": "Figure exports", "type": "numericColumn",
+    {"field": "aggregate_exports", "headerName": "Figure exports", "type": "numericColumn", "valueFormatter": figure(),
      "headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"},
-    {"field": "other", "headerName": "Other", "type": "numericColumn"},
-    {"field": "total", "headerName": "All", "type": "numericColumn"},
+    {"field": "other", "headerName": "Other", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "total", "headerName": "All", "type": "numericColumn", "valueFormatter": figure()},
     {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 180},
 ]
 FLAG_COLUMNS = [
@@ -96,7 +97,7 @@ FLAG_COLUMNS = [
     {"field": "cases", "headerName": "Case", "width": 150, **WRAP},
     {"field": "when", "headerName": "When (UK)", "width": 170, **WRAP},
     {"field": "why", "headerName": "Why it is shown", "flex": 1, "minWidth": 320, **WRAP},
-    {"field": "rows", "headerName": "Rows", "width": 80, "type": "numericColumn"},
+    {"field": "rows", "headerName": "Rows", "width": 80, "type": "numericColumn", "valueFormatter": figure()},
 ]
 
 # One index of search places per database (and so per app), built on first use.

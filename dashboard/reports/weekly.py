@@ -152,7 +152,9 @@ def html(report: WeeklyReport, csv_links: dict[str, str] | None = None) -> str:
     chart = bar_line_svg(labels, [None if pd.isna(v) else int(v) for v in weeks["registrations"]],
                          [None if pd.isna(v) else int(v) for v in weeks["total"]],
                          title=f"Registrations per week for the {WEEKS_SHOWN} weeks to {report.week_end:%d %B %Y}",
-                         bar_name="registrations per week", line_name="registrations so far")
+                         bar_name="registrations per week", line_name="registrations so far",
+                         x_title="Week starting (Monday)", bar_axis="Registrations per week",
+                         line_axis="Registrations so far", hidden_name=f"hidden: fewer than {report.k} or not shown")
     return _environment().get_template("report/weekly.html").render(
         report=report, chart=chart, decline_reasons=DECLINE_REASONS, too_late_labels=TOO_LATE_LABELS,
         cell=lambda v, percent=False, rate=False, current=False: _cell(v, report.k, percent, rate, current),

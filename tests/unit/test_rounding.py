@@ -1,8 +1,6 @@
 """The rounding and number-text rules of every export, the JSON API and the pages, on hand-worked values."""
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import pytest
 
@@ -26,7 +24,7 @@ def test_hidden_figures_are_words_never_zero():
 
 @pytest.mark.parametrize(("column", "digits"), [
     ("households", 0), ("registrations", 0), ("postcodes_near", 0), ("radius_m", 0), ("registrations_per_1000", 1),
-    ("cameras_per_1000", 1), ("share_postcodes_near", 3), ("share_in_view", 3), ("completion_rate", 3),
+    ("cameras_per_1000", 1), ("share_postcodes_near", 3), ("share_in_view", 4), ("completion_rate", 3),
     ("accepted_share", 3), ("share", 3), ("area_km2", 3), ("in_view_km2", 3), ("lat", 6), ("lon", 6),
     ("median_days_to_footage", 1),
 ])
@@ -37,11 +35,11 @@ def test_decimals_per_column(column, digits):
 def test_lsoa_households_come_out_whole_and_hidden_stays_hidden():
     frame = pd.DataFrame({"code": ["E01014210", "E01014211"], "households": [661.8018575851393, 683.5913312693498],
                           "registrations": pd.array([None, 12], dtype="Int64"),
-                          "registrations_per_1000": [None, 17.554], "share_in_view": [0.0123456, None],
+                          "registrations_per_1000": [None, 17.554], "share_in_view": [0.00123456, None],
                           "area_km2": [0.52149, 0.4284]})
     csv = export_bytes(frame, None, "csv", "t").decode()
     assert csv.splitlines() == ["code,households,registrations,registrations_per_1000,share_in_view,area_km2",
-                                "E01014210,662,,,0.012,0.521", "E01014211,684,12,17.6,,0.428"]
+                                "E01014210,662,,,0.0012,0.521", "E01014211,684,12,17.6,,0.428"]
 
 
 def test_rounded_leaves_text_and_flags_alone():
