@@ -63,3 +63,23 @@ def test_geojson_coordinates_have_six_decimals():
     body = export_bytes(pd.DataFrame({"cameras": [9.4]}), gpd.GeoSeries([shape]), "geojson", "t").decode()
     assert "-2.123457" in body and "52.987654" in body
     assert "2.1234567" not in body and '"cameras": 9' in body
+
+
+def test_weekly_chart_has_axes_with_round_ticks_titles_and_a_hidden_week():
+    """Bars 3, hidden, 57 and totals 10, 40, 97. By hand: 57 / 5 ticks = 11.4, the first of 1, 2, 5 x 10 at least
+    that is 20, so the left axis reads 0-60 in 20s; 97 / 5 = 19.4 -> 20, the right axis 0-100 in 20s."""
+    import re
+
+    from dashboard.components.svg_chart import bar_line_svg
+
+    svg = bar_line_svg(["07 Sep", "14 Sep", "21 Sep"], [3, None, 57], [10, 40, 97], title="T", bar_name="per week",
+                       line_name="so far", x_title="Week starting (Monday)", bar_axis="Registrations per week",
+                       line_axis="Registrations so far", hidden_name="hidden: fewer than 8 or not shown")
+    left = re.findall(r"class='tick y-left'[^>]*>([^<]+)<", svg)
+    right = re.findall(r"class='tick y-right'[^>]*>([^<]+)<", svg)
+    assert left == ["0", "20", "40", "60"] and right == ["0", "20", "40", "60", "80", "100"]
+    assert re.findall(r"class='tick x'[^>]*>([^<]+)<", svg) == ["07 Sep", "14 Sep", "21 Sep"]
+    titles = re.findall(r"class='axis-title [^']+'[^>]*>([^<]+)<", svg)
+    assert titles == ["Week starting (Monday)", "Registrations per week", "Registrations so far"]
+    assert svg.count("<rect class='hidden'") == 1 and "hidden: fewer than 8 or not shown</text>" in svg
+    assert svg.count("<rect class='bar'") == 2  # the hidden week is not a bar of 0
