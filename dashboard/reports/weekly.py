@@ -141,7 +141,7 @@ def _cell(value, k: int, percent: bool = False, rate: bool = False, current: boo
     if percent:
         return f"{float(value) * 100:.1f}%"
     if rate:
-        return f"{float(value):.2f}"
+        return f"{float(value):,.1f}"
     return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{float(value):,.2f}"
 
 
