@@ -20,7 +20,7 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 
 from dashboard.cache import cache
-from dashboard.components.grid_columns import figure
+from dashboard.components.grid_columns import figure, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
@@ -63,7 +63,7 @@ ANY = "any"
 WRAP = {"wrapText": True, "autoHeight": True,
         "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px", "wordBreak": "break-word"}}
 LOG_COLUMNS = [
-    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn"},  # an id: no separator
     {"field": "when", "headerName": "When (UK)", "width": 185, "minWidth": 185},
     {"field": "username", "headerName": "User", "width": 140, "minWidth": 140, "tooltipField": "username"},
     {"field": "role", "headerName": "Role", "width": 95, "minWidth": 95},
@@ -72,23 +72,20 @@ LOG_COLUMNS = [
     {"field": "reason", "headerName": "Reason", "flex": 2, "minWidth": 200, **WRAP},
     {"field": "detail", "headerName": "Detail", "flex": 2, "minWidth": 200, **WRAP},
     {"field": "area", "headerName": "Search area", "width": 160, **WRAP},
-    {"field": "subjects", "headerName": "Subjects (ids)", "width": 130, **WRAP},
+    {"field": "subjects", "headerName": "Subjects (ids)", "width": 150, **WRAP},
 ]
 SUMMARY_COLUMNS = [
     {"field": "username", "headerName": "User", "minWidth": 140},
-    {"field": "roles", "headerName": "Role"},
-    {"field": "searches", "headerName": "Searches", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "reveals", "headerName": "Contact reveals", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "exports", "headerName": "Exports", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "requests_created", "headerName": "Requests sent", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "status_changes", "headerName": "Status changes", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "aggregate_queries", "headerName": "Figure queries", "type": "numericColumn", "valueFormatter": figure(),
-     "headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"},
-    {"field": "aggregate_exports", "headerName": "Figure exports", "type": "numericColumn", "valueFormatter": figure(),
-     "headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"},
-    {"field": "other", "headerName": "Other", "type": "numericColumn", "valueFormatter": figure()},
-    {"field": "total", "headerName": "All", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "roles", "headerName": "Role", "minWidth": 90},
+    *[number_column(field, header, minWidth=112, **extra) for field, header, extra in (  # room for the longest word
+        ("searches", "Searches", {}), ("reveals", "Contact reveals", {}), ("exports", "Exports", {}),
+        ("requests_created", "Requests sent", {}), ("status_changes", "Status changes", {}),
+        ("failed_logins", "Failed logins", {}),
+        ("aggregate_queries", "Figure queries",
+         {"headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"}),
+        ("aggregate_exports", "Figure exports",
+         {"headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"}),
+        ("other", "Other", {}), ("total", "All", {}))],
     {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 180},
 ]
 FLAG_COLUMNS = [

@@ -50,7 +50,7 @@ AREA_COLUMNS = [
     number_column("households", "Households"),
     number_column("registrations", "Registrations"),
     number_column("cameras", "Cameras"),
-    number_column("registrations_per_1000", "Registrations per 1,000 households", 1, sort="desc"),
+    number_column("registrations_per_1000", "Registrations per 1,000 households", 1, sort="desc", minWidth=165),
     number_column("cameras_per_1000", "Cameras per 1,000 households", 1),
     number_column("share_postcodes_near", "Postcodes with a camera nearby (%)", 1),
     number_column("in_view_km2", "Ground in view (km²)", 3),

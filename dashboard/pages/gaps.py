@@ -211,7 +211,8 @@ def _targets(report: GapReport) -> list[dict]:
         return []
     district = report.by_area.set_index("code")["district"] if "district" in report.by_area else None
     return [{"rank": int(r.rank), "name": r.name, "district": district.get(r.code, "") if district is not None else "",
-             "crimes": _number(r.crimes, hidden=NOT_SHOWN), "without_camera": _number(r.without_camera, hidden=NOT_SHOWN),
+             "crimes": _number(r.crimes, hidden=NOT_SHOWN),
+             "without_camera": _number(r.without_camera, hidden=NOT_SHOWN),
              "coverage": _pct(r.share_near) or NOT_SHOWN,
              "registrations_per_1000": _number(r.registrations_per_1000, 1, NOT_SHOWN),
              "imd_decile": _number(r.imd_decile, hidden="no decile")}
@@ -236,7 +237,8 @@ def _deciles(report: GapReport) -> list[dict]:
     return [{"imd_decile": int(r.imd_decile), "areas": int(r.areas), "households": _number(r.households, 0),
              "registrations": _number(r.registrations, hidden=f"fewer than {runtime().disclosure.k}"),
              "registrations_per_1000": _number(r.registrations_per_1000, 1, NOT_SHOWN),
-             "cameras_per_1000": _number(r.cameras_per_1000, 1, NOT_SHOWN), "crimes": _number(r.crimes, hidden=NOT_SHOWN),
+             "cameras_per_1000": _number(r.cameras_per_1000, 1, NOT_SHOWN),
+             "crimes": _number(r.crimes, hidden=NOT_SHOWN),
              "share_near": _pct(r.share_near) or ("no crimes" if _number(r.crimes) == 0 else NOT_SHOWN)}
             for r in report.by_decile.itertuples()]
 

@@ -92,7 +92,7 @@ def _report_links(last: dt.date) -> list:
                      id=f"{PREFIX}csv-{t}", className="small me-2") for t in weekly.TABLES]]
 
 
-HIDDEN = "–"
+HIDDEN = "hidden"  # never blank or 0: a figure not shown says so (issue 18)
 
 
 def _text(value, k: int) -> str:
@@ -101,7 +101,7 @@ def _text(value, k: int) -> str:
 
 
 def _n(value) -> str:
-    """A count in a table of ranges: "–" when not shown (see the table's note)."""
+    """A count in a table of ranges: "hidden" when not shown (see the table's note)."""
     return HIDDEN if value is None or pd.isna(value) else f"{int(value):,}"
 
 
@@ -117,7 +117,8 @@ def _table(header: list[str], rows: list[list], table_id: str | None = None) -> 
 
 
 def _hidden_note(k: int) -> html.P:
-    return html.P(f"{HIDDEN}: not shown: fewer than {k}, or worked out from a running total that is itself not shown.",
+    return html.P(f"{HIDDEN}: not shown, because fewer than {k}, or worked out from a running total that is itself "
+                  "not shown.",
                   className="small text-secondary")
 
 

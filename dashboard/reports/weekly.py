@@ -132,12 +132,12 @@ def _environment() -> jinja2.Environment:
 
 
 def _cell(value, k: int, percent: bool = False, rate: bool = False, current: bool = False) -> str:
-    """A figure as text. A count over time (a difference of running totals) not shown is "–" (see
+    """A figure as text. A count over time (a difference of running totals) not shown is "hidden" (see
     the report's note); a count of the register as it is now (``current``) not shown is "fewer than K"."""
     if isinstance(value, uptake.RangeCount):
         return value.text(k)
     if value is None or pd.isna(value):
-        return f"fewer than {k}" if current else "–"
+        return f"fewer than {k}" if current else "hidden"
     if percent:
         return f"{float(value) * 100:.1f}%"
     if rate:
