@@ -1,5 +1,6 @@
 """Small static charts as SVG text, for the printable weekly report (no browser, no JavaScript and
-no image library needed; the report stays one self-contained HTML file)."""
+no image library needed; the report stays one self-contained HTML file), and the round axis ticks
+that these and the pages' Plotly charts share (``nice_step``, ``nice_ticks``)."""
 from __future__ import annotations
 
 import math
@@ -9,8 +10,21 @@ WIDTH, HEIGHT, LEFT, RIGHT, BOTTOM, TOP = 640, 300, 64, 64, 62, 34
 AXIS, TEXT, BAR, LINE, HIDDEN = "#52606d", "#323f4b", "#6baed6", "#08519c", "#9aa5b1"
 
 
+def nice_step(top: float, ticks: int = 5) -> float:
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten) giving about ``ticks`` ticks up to ``top``.
+
+    >>> nice_step(94.7), nice_step(3.1), nice_step(0), nice_step(0.42), nice_step(57)
+    (20.0, 1.0, 1.0, 0.1, 20.0)
+    """
+    if not top or top <= 0:
+        return 1.0
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
+
+
 def nice_ticks(top: float, count: int = 5) -> list[int]:
-    """Round whole-number ticks from 0 to at least ``top`` (steps of 1, 2 or 5 times a power of ten).
+    """Round whole-number ticks from 0 to at least ``top`` (for counts: a step of 1 at least, never 2.5).
 
     >>> nice_ticks(94.7), nice_ticks(7), nice_ticks(0), nice_ticks(1234)
     ([0, 20, 40, 60, 80, 100], [0, 2, 4, 6, 8], [0, 1], [0, 500, 1000, 1500])

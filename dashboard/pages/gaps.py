@@ -28,6 +28,7 @@ from dashboard.analytics.gap_report import (ALL, DEFAULT_RADIUS_M, LEVELS, QUERY
 from dashboard.components.grid_columns import WRAP_HEADERS, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
+from dashboard.components.svg_chart import nice_step
 from dashboard.figures import gap_months, report_for
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
@@ -241,19 +242,6 @@ def _deciles(report: GapReport) -> list[dict]:
              "crimes": _number(r.crimes, hidden=NOT_SHOWN),
              "share_near": _pct(r.share_near) or ("no crimes" if _number(r.crimes) == 0 else NOT_SHOWN)}
             for r in report.by_decile.itertuples()]
-
-
-def nice_step(top: float, ticks: int = 5) -> float:
-    """A round tick step (1, 2, 2.5 or 5 times a power of ten) giving about ``ticks`` ticks up to ``top``.
-
-    >>> nice_step(94.7), nice_step(3.1), nice_step(0), nice_step(0.42)
-    (20.0, 1.0, 1.0, 0.1)
-    """
-    if not top or top <= 0:
-        return 1.0
-    raw = top / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw))
 
 
 def _chart(report: GapReport, k: int) -> go.Figure:

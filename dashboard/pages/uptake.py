@@ -251,7 +251,8 @@ def _requests(reqs: pd.DataFrame, first: dt.date, last: dt.date):
               f"{summary['p90_days_to_footage']}" if summary["median_days_to_footage"] is not None else
               f"time from request to footage: not shown (fewer than {k} requests provided footage)")
     facts = [f"{total.text(k)} requests; {_pct(summary['response_rate'])} answered (of those not withdrawn)", timing,
-             f"footage useful in {_pct(summary['useful_share'])} of the requests where it was judged",
+             (f"footage useful in {_pct(summary['useful_share'])} of the requests where it was judged"
+              if not pd.isna(summary["useful_share"]) else "how often footage was useful: hidden"),
              f"{summary['too_late'].text(k)} sent after the footage was likely overwritten"]
 
     def breakdown(column, groups, title, labels):
