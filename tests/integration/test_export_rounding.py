@@ -134,3 +134,16 @@ def test_api_figures_are_rounded_by_their_keys_rule(app):
         assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
         bad = json_too_precise(response.get_json())
         assert not bad, (url, bad[:5])
+
+
+def test_the_weekly_reports_chart_has_axes_with_ticks_and_titles(app):
+    page = client_for(app, "lead").get("/uptake/report?week=2026-11-16").get_data(as_text=True)
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    left = [int(t.replace(",", "")) for t in re.findall(r"class='tick y-left'[^>]*>([^<]+)<", svg)]
+    right = [int(t.replace(",", "")) for t in re.findall(r"class='tick y-right'[^>]*>([^<]+)<", svg)]
+    weeks = re.findall(r"class='tick x'[^>]*>([^<]+)<", svg)
+    assert len(left) >= 3 and left[0] == 0 and len(set(b - a for a, b in zip(left, left[1:]))) == 1  # even steps
+    assert len(right) >= 3 and right[0] == 0 and len(set(b - a for a, b in zip(right, right[1:]))) == 1
+    assert weeks and all(re.fullmatch(r"\d\d [A-Z][a-z]{2}", w) for w in weeks)
+    assert re.findall(r"class='axis-title [^']+'[^>]*>([^<]+)<", svg) == [
+        "Week starting (Monday)", "Registrations per week", "Registrations so far"]
