@@ -113,7 +113,7 @@ def rounded_json(doc, key: str = ""):
     return round_value(doc, key)
 
 
-def thousands(value, digits: int = 0, hidden: str = "–") -> str:
+def thousands(value, digits: int = 0, hidden: str = "hidden") -> str:
     """A figure for people: thousands separators and ``digits`` decimals; ``hidden`` for a figure
     not shown (None / NA).
 
@@ -126,11 +126,11 @@ def thousands(value, digits: int = 0, hidden: str = "–") -> str:
     return f"{number:,.{digits}f}"
 
 
-def percent(share, digits: int = 1, hidden: str = "–") -> str:
+def percent(share, digits: int = 1, hidden: str = "hidden") -> str:
     """A fraction as a percentage with ``digits`` decimals.
 
     >>> percent(0.12345), percent(None), percent(1)
-    ('12.3%', '–', '100.0%')
+    ('12.3%', 'hidden', '100.0%')
     """
     if share is None or pd.isna(share):
         return hidden

@@ -25,6 +25,7 @@ from plotly.subplots import make_subplots
 from dashboard.analytics.exports import FORMATS, export_bytes
 from dashboard.analytics.gap_report import (ALL, DEFAULT_RADIUS_M, LEVELS, QUERY_ARGS, RADII_M, GapQuery, GapReport,
                                             QueryError, parse_query)
+from dashboard.analytics.rounding import percent, thousands
 from dashboard.components.grid_columns import WRAP_HEADERS, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
@@ -40,6 +41,7 @@ HEADLINE, HIDDEN, LAYER, LEGEND, TARGETS, CHART, DECILES, EXPORTS = (
     "gaps-headline", "gaps-hidden", "gaps-layer", "gaps-legend", "gaps-targets", "gaps-chart", "gaps-deciles",
     "gaps-exports")
 MAP = "gaps-map"
+NOT_SHOWN = "not shown"
 LAYERS = {"areas": "Coverage of crimes by area", "targets": "Recruitment targets", "deciles": "By deprivation decile"}
 
 files = Blueprint("gap_files", __name__)
@@ -84,11 +86,11 @@ def export(layer: str, fmt: str):
 
 
 def _pct(share) -> str:
-    return "" if share is None or pd.isna(share) else f"{float(share) * 100:.1f}%"
+    return percent(share, hidden="")
 
 
 def _n(value) -> str:
-    return "not shown" if value is None or pd.isna(value) else f"{int(value):,}"
+    return thousands(value, hidden=NOT_SHOWN)
 
 
 def _too_few_text(report: GapReport) -> str:
@@ -195,9 +197,6 @@ TARGET_COLUMNS = [
     number_column("registrations_per_1000", "Registrations per 1,000 households", 1),
     number_column("imd_decile", "IMD decile (1 = most deprived)"),
 ]
-
-
-NOT_SHOWN = "not shown"
 
 
 def _number(v, digits=None, hidden=None):

@@ -19,6 +19,7 @@ from dash import Input, Output, dcc, html
 from flask import Blueprint, Response, abort, request
 
 from dashboard.analytics import uptake
+from dashboard.analytics.rounding import percent, thousands
 from dashboard.components.legend import legend
 from dashboard.components.svg_chart import nice_ticks
 from dashboard.components.maps import area_map, choropleth, js
@@ -97,16 +98,16 @@ HIDDEN = "hidden"  # never blank or 0: a figure not shown says so (issue 18)
 
 def _text(value, k: int) -> str:
     """A count of the register as it is now: not shown only when fewer than K were counted."""
-    return f"fewer than {k}" if value is None or pd.isna(value) else f"{int(value):,}"
+    return thousands(value, hidden=f"fewer than {k}")
 
 
 def _n(value) -> str:
     """A count in a table of ranges: "hidden" when not shown (see the table's note)."""
-    return HIDDEN if value is None or pd.isna(value) else f"{int(value):,}"
+    return thousands(value, hidden=HIDDEN)
 
 
 def _pct(value) -> str:
-    return HIDDEN if value is None or pd.isna(value) else f"{float(value) * 100:.1f}%"
+    return percent(value, hidden=HIDDEN)
 
 
 def _table(header: list[str], rows: list[list], table_id: str | None = None) -> dbc.Table:

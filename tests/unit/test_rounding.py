@@ -18,7 +18,7 @@ def test_thousands(value, digits, text):
 
 def test_hidden_figures_are_words_never_zero():
     assert thousands(None, hidden="fewer than 8") == "fewer than 8"
-    assert thousands(pd.NA) == "–" and percent(float("nan")) == "–"
+    assert thousands(pd.NA) == "hidden" and percent(float("nan")) == "hidden"
     assert percent(0.1234) == "12.3%" and percent(0.0005) == "0.1%"
 
 
