@@ -1,8 +1,10 @@
 """Aggregate tables and layers as files for QGIS/ArcGIS and spreadsheets: CSV, GeoJSON, GeoPackage.
 
 Callers pass frames that are already suppressed (promise 4): a hidden count is NA, and it is
-written as an empty CSV cell / a JSON null / a GeoPackage NULL, never as a number. Geometry is
-WGS84 (EPSG:4326), as GeoJSON requires; the GeoPackage carries the same CRS.
+written as an empty CSV cell / a JSON null / a GeoPackage NULL, never as a number. Every number is
+rounded by its column's rule (``dashboard.analytics.rounding``: counts whole, rates per 1,000 to 1
+decimal, shares as fractions to 3, km² to 3). Geometry is WGS84 (EPSG:4326), as GeoJSON requires,
+with 6 decimals per coordinate in GeoJSON (about 0.1 m); the GeoPackage carries the same CRS.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from dashboard.analytics.rounding import COORDINATE_DECIMALS, rounded
 from dashboard.registry.casework import csv_safe
 
 FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3"}
@@ -28,6 +31,7 @@ def export_bytes(frame: pd.DataFrame, geometry: gpd.GeoSeries | None, fmt: str, 
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    frame = rounded(frame)
     if fmt == "csv":
         out = io.StringIO()
         _formulas_as_text(frame).to_csv(out, index=False, lineterminator="\r\n")
@@ -36,7 +40,9 @@ def export_bytes(frame: pd.DataFrame, geometry: gpd.GeoSeries | None, fmt: str, 
     layer_frame = gpd.GeoDataFrame(_plain(frame), geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
     with tempfile.TemporaryDirectory(prefix="ccr-export-") as folder:
         path = Path(folder) / f"{layer}.{fmt}"
-        pyogrio.write_dataframe(layer_frame, path, layer=layer, driver="GPKG" if fmt == "gpkg" else "GeoJSON")
+        options = {} if fmt == "gpkg" else {"layer_options": {"COORDINATE_PRECISION": COORDINATE_DECIMALS}}
+        pyogrio.write_dataframe(layer_frame, path, layer=layer, driver="GPKG" if fmt == "gpkg" else "GeoJSON",
+                                **options)
         return path.read_bytes()
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from dashboard.analytics.overview import LEVELS_NOTE as OVERVIEW_NOTE
 from dashboard.analytics.overview import district_table, districts_covered, headline
 from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE, cell_centre, cell_polygon
+from dashboard.analytics.rounding import rounded_json
 from dashboard.api.near_json import near_cameras_json
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
 from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
@@ -50,7 +51,7 @@ def summary():
     def number(v, kind=int):
         return None if v is None or pd.isna(v) else kind(v)
 
-    return {
+    return rounded_json({
         "as_of": now.isoformat(timespec="seconds"),
         "k_min": layer.k,
         "note": f"{layer.describe()} {OVERVIEW_NOTE}",
@@ -65,7 +66,7 @@ def summary():
              "registrations_per_1000": number(r.registrations_per_1000, float)}
             for r in table.itertuples()
         ],
-    }
+    })
 
 
 def _incident_point(lat: float, lon: float, field: str):
@@ -271,8 +272,8 @@ def coverage_cells(query: CoverageCellsQuery):
          "cameras": None if hidden else int(cams), "registrations": None if hidden else int(regs), "suppressed": hidden}
         for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
     ]
-    return {"res": query.res, "k": rt.disclosure.k, "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}",
-            "cells": cells}
+    return rounded_json({"res": query.res, "k": rt.disclosure.k, "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}",
+                         "cells": cells})
 
 
 @blueprint.get("/coverage/areas")
@@ -294,9 +295,9 @@ def coverage_areas(query: CoverageAreasQuery):
              "in_view_km2": number(r.in_view_km2, float), "in_view_share": number(r.share_in_view, float),
              "suppressed": bool(pd.isna(r.registrations))}
             for r in table.itertuples()]
-    return {"level": query.level, "near_m": query.near_m, "k": rt.disclosure.k,
-            "households_source": HOUSEHOLDS_SOURCE[query.level],
-            "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}", "areas": rows}
+    return rounded_json({"level": query.level, "near_m": query.near_m, "k": rt.disclosure.k,
+                         "households_source": HOUSEHOLDS_SOURCE[query.level],
+                         "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}", "areas": rows})
 
 
 @blueprint.get("/openapi.json")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.analytics import uptake
+from dashboard.analytics.rounding import rounded_json
 from dashboard.api import blueprint
 from dashboard.api.endpoints import endpoint
 from dashboard.api.schemas import MetricsQuery, RequestMetrics, UptakeMetrics
@@ -45,14 +46,14 @@ def metrics_uptake(query: MetricsQuery):
                                         layer)
     districts = uptake.district_uptake(frames["registrations"], frames["cameras"], _districts(), layer)
     funnel = uptake.funnel(frames["campaigns"], frames["campaign_list"], query.from_, query.to, layer)
-    return {"from": query.from_.isoformat(), "to": query.to.isoformat(), "k": layer.k,
+    return rounded_json({"from": query.from_.isoformat(), "to": query.to.isoformat(), "k": layer.k,
             "total_before": daily.attrs["before"],
             "daily": [{"day": r.start.isoformat(), "registrations": _plain(r.registrations), "cameras": _plain(r.cameras),
                        "total": _plain(r.total)} for r in daily.itertuples()],
             "by_district": _records(districts, {"code": "code", "name": "name", "registrations": "registrations",
                                                 "cameras": "cameras", "registrations_per_1000": "registrations_per_1000"}),
             "funnel_from": funnel.attrs["first"].isoformat(), "funnel_to": funnel.attrs["last"].isoformat(),
-            "funnel": _records(funnel, {c: c for c in uptake.FUNNEL_COLUMNS})}
+            "funnel": _records(funnel, {c: c for c in uptake.FUNNEL_COLUMNS})})
 
 
 @blueprint.get("/metrics/requests")
@@ -71,7 +72,7 @@ def metrics_requests(query: MetricsQuery):
     names = dict(zip(codes, rt.reference.districts["name"]))
     groups = {c: c for c in uptake.BREAKDOWN_COLUMNS}
     weeks = uptake.request_weeks(requests, first, last, layer)
-    return {"from": first.isoformat(), "to": last.isoformat(), "k": layer.k,
+    return rounded_json({"from": first.isoformat(), "to": last.isoformat(), "k": layer.k,
             "requests": _plain(summary["requests"]),
             "by_status": {s: _plain(v) for s, v in summary["by_status"].items()},
             **{name: summary[name] for name in ("response_rate", "median_days_to_footage", "p90_days_to_footage",
@@ -83,7 +84,7 @@ def metrics_requests(query: MetricsQuery):
                                     groups),
             "by_crime_category": _records(uptake.requests_by(requests, "crime_category", list(uptake.CRIME_CATEGORIES),
                                                              {}, first, last, layer), groups),
-            "footage": _footage(uptake.footage_outcomes(requests, frames["files"], first, last, layer))}
+            "footage": _footage(uptake.footage_outcomes(requests, frames["files"], first, last, layer))})
 
 
 def _footage(out: dict) -> dict:

@@ -90,7 +90,7 @@ def grid_rows(results: pd.DataFrame) -> list[dict]:
 
 
 GRID_COLUMNS = [
-    {"field": "rank", "headerName": "#", "width": 70, "sort": "asc"},
+    {"field": "rank", "headerName": "#", "width": 90, "minWidth": 90, "sort": "asc"},  # with the selection box
     {"field": "distance_m", "headerName": "Distance (m)", "type": "numericColumn"},
     {"field": "kind", "headerName": "Camera"},
     {"field": "in_view", "headerName": "Incident in view"},

@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from flask_login import current_user
 
+from dashboard.components.grid_columns import WRAP_HEADERS, figure
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
 from dashboard.registry.database import transaction
@@ -38,8 +39,8 @@ USER_COLUMNS = [
     {"field": "role", "headerName": "Role"},
     {"field": "status", "headerName": "Status"},
     {"field": "last_login", "headerName": "Last login"},
-    {"field": "open_sessions", "headerName": "Open sessions", "type": "numericColumn"},
-    {"field": "tokens", "headerName": "API tokens", "type": "numericColumn"},
+    {"field": "open_sessions", "headerName": "Open sessions", "type": "numericColumn", "valueFormatter": figure()},
+    {"field": "tokens", "headerName": "API tokens", "type": "numericColumn", "valueFormatter": figure()},
 ]
 
 
@@ -118,7 +119,7 @@ def layout(_rt=None, _user=None) -> html.Div:
         dbc.Card(dbc.CardBody([
             html.H2("Users", className="h5"),
             dag.AgGrid(id=USERS, columnDefs=USER_COLUMNS, rowData=_user_rows(), getRowId="params.data.id",
-                       columnSize="responsiveSizeToFit",
+                       columnSize="responsiveSizeToFit", defaultColDef=WRAP_HEADERS,
                        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                         "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 15,
                                         "paginationPageSizeSelector": False},

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 
 from dashboard.cache import cache
+from dashboard.components.grid_columns import figure, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
@@ -62,7 +63,7 @@ ANY = "any"
 WRAP = {"wrapText": True, "autoHeight": True,
         "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px", "wordBreak": "break-word"}}
 LOG_COLUMNS = [
-    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn"},
+    {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn"},  # an id: no separator
     {"field": "when", "headerName": "When (UK)", "width": 185, "minWidth": 185},
     {"field": "username", "headerName": "User", "width": 140, "minWidth": 140, "tooltipField": "username"},
     {"field": "role", "headerName": "Role", "width": 95, "minWidth": 95},
@@ -71,23 +72,20 @@ LOG_COLUMNS = [
     {"field": "reason", "headerName": "Reason", "flex": 2, "minWidth": 200, **WRAP},
     {"field": "detail", "headerName": "Detail", "flex": 2, "minWidth": 200, **WRAP},
     {"field": "area", "headerName": "Search area", "width": 160, **WRAP},
-    {"field": "subjects", "headerName": "Subjects (ids)", "width": 130, **WRAP},
+    {"field": "subjects", "headerName": "Subjects (ids)", "width": 150, **WRAP},
 ]
 SUMMARY_COLUMNS = [
     {"field": "username", "headerName": "User", "minWidth": 140},
-    {"field": "roles", "headerName": "Role"},
-    {"field": "searches", "headerName": "Searches", "type": "numericColumn"},
-    {"field": "reveals", "headerName": "Contact reveals", "type": "numericColumn"},
-    {"field": "exports", "headerName": "Exports", "type": "numericColumn"},
-    {"field": "requests_created", "headerName": "Requests sent", "type": "numericColumn"},
-    {"field": "status_changes", "headerName": "Status changes", "type": "numericColumn"},
-    {"field": "failed_logins", "headerName": "Failed logins", "type": "numericColumn"},
-    {"field": "aggregate_queries", "headerName": "Figure queries", "type": "numericColumn",
-     "headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"},
-    {"field": "aggregate_exports", "headerName": "Figure exports", "type": "numericColumn",
-     "headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"},
-    {"field": "other", "headerName": "Other", "type": "numericColumn"},
-    {"field": "total", "headerName": "All", "type": "numericColumn"},
+    {"field": "roles", "headerName": "Role", "minWidth": 90},
+    *[number_column(field, header, minWidth=112, **extra) for field, header, extra in (  # room for the longest word
+        ("searches", "Searches", {}), ("reveals", "Contact reveals", {}), ("exports", "Exports", {}),
+        ("requests_created", "Requests sent", {}), ("status_changes", "Status changes", {}),
+        ("failed_logins", "Failed logins", {}),
+        ("aggregate_queries", "Figure queries",
+         {"headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"}),
+        ("aggregate_exports", "Figure exports",
+         {"headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"}),
+        ("other", "Other", {}), ("total", "All", {}))],
     {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 180},
 ]
 FLAG_COLUMNS = [
@@ -96,7 +94,7 @@ FLAG_COLUMNS = [
     {"field": "cases", "headerName": "Case", "width": 150, **WRAP},
     {"field": "when", "headerName": "When (UK)", "width": 170, **WRAP},
     {"field": "why", "headerName": "Why it is shown", "flex": 1, "minWidth": 320, **WRAP},
-    {"field": "rows", "headerName": "Rows", "width": 80, "type": "numericColumn"},
+    {"field": "rows", "headerName": "Rows", "width": 80, "type": "numericColumn", "valueFormatter": figure()},
 ]
 
 # One index of search places per database (and so per app), built on first use.

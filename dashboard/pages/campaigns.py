@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort
 from flask_login import current_user
 
 from dashboard.analytics.uptake import campaign_totals
+from dashboard.components.grid_columns import WRAP_HEADERS, figure
 from dashboard.components.qr import qr_png, qr_svg
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
@@ -54,9 +55,9 @@ CAMPAIGN_COLUMNS = [
     {"field": "channel", "headerName": "Channel", "flex": 1, "minWidth": 120},
     {"field": "link", "headerName": "Link in the QR code", "flex": 2, "minWidth": 220, "wrapText": True,
      "autoHeight": True, "cellStyle": {"wordBreak": "break-all", "lineHeight": "1.4"}},
-    {"field": "scans", "headerName": "Scans", "type": "numericColumn", "width": 100},
-    {"field": "form_starts", "headerName": "Forms started", "type": "numericColumn", "width": 130},
-    {"field": "registrations", "headerName": "Registrations", "type": "numericColumn", "width": 130,
+    {"field": "scans", "headerName": "Scans", "type": "numericColumn", "valueFormatter": figure(), "width": 100},
+    {"field": "form_starts", "headerName": "Forms started", "type": "numericColumn", "valueFormatter": figure(), "width": 130},
+    {"field": "registrations", "headerName": "Registrations", "type": "numericColumn", "valueFormatter": figure(), "width": 130,
      "sortable": False},
     {"field": "created", "headerName": "Created", "width": 175},
     # The slug is made by the server from [a-z0-9-] only; the campaign's name never goes through markdown.
@@ -83,7 +84,7 @@ def _table():
              "qr": f"[PNG]({PATH}/{r.slug}/qr.png) · [SVG]({PATH}/{r.slug}/qr.svg)"} for r in shown.itertuples()]
     return html.Div([
         dag.AgGrid(id=f"{PREFIX}grid", columnDefs=CAMPAIGN_COLUMNS, rowData=rows, getRowId="params.data.slug",
-                   defaultColDef={"sortable": True, "resizable": True},
+                   defaultColDef={"sortable": True, "resizable": True, **WRAP_HEADERS},
                    dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": True},
                    style={"width": "100%"}),
         html.P([layer.describe(), f" Registrations under {k} are shown as 'fewer than {k}'; scans and forms started "

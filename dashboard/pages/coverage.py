@@ -26,6 +26,7 @@ from dashboard.analytics.coverage import (CAMERA_CHOICES, FINEST_RESOLUTION, HOU
 from dashboard.analytics.exports import FORMATS, export_bytes
 from dashboard.api.schemas import NEAR_CHOICES_M
 from dashboard.components.colour import BLUES, legend_breaks
+from dashboard.components.grid_columns import WRAP_HEADERS, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, district_outlines, js
 from dashboard.figures import areas_for, cells_shown
@@ -46,15 +47,14 @@ PATH = "/coverage"
 DEFAULT_NEAR_M = 100
 AREA_COLUMNS = [
     {"field": "name", "headerName": "Area", "flex": 2, "filter": True, "minWidth": 180},
-    {"field": "households", "headerName": "Households", "type": "numericColumn"},
-    {"field": "registrations", "headerName": "Registrations", "type": "numericColumn"},
-    {"field": "cameras", "headerName": "Cameras", "type": "numericColumn"},
-    {"field": "registrations_per_1000", "headerName": "Registrations per 1,000 households", "type": "numericColumn",
-     "sort": "desc"},
-    {"field": "cameras_per_1000", "headerName": "Cameras per 1,000 households", "type": "numericColumn"},
-    {"field": "share_postcodes_near", "headerName": "Postcodes with a camera nearby (%)", "type": "numericColumn"},
-    {"field": "in_view_km2", "headerName": "Ground in view (km²)", "type": "numericColumn"},
-    {"field": "share_in_view", "headerName": "Ground in view (% of area)", "type": "numericColumn"},
+    number_column("households", "Households"),
+    number_column("registrations", "Registrations"),
+    number_column("cameras", "Cameras"),
+    number_column("registrations_per_1000", "Registrations per 1,000 households", 1, sort="desc", minWidth=165),
+    number_column("cameras_per_1000", "Cameras per 1,000 households", 1),
+    number_column("share_postcodes_near", "Postcodes with a camera nearby (%)", 1),
+    number_column("in_view_km2", "Ground in view (km²)", 3),
+    number_column("share_in_view", "Ground in view (% of area)", 2),
 ]
 RESOLUTIONS = {7: "Large (about 5 km² each)", 8: "Medium (about 0.7 km²)", 9: "Small (about 0.1 km²)"}
 ALL = "all"
@@ -196,13 +196,14 @@ def _area_rows(level: str, near: int) -> tuple[list[dict], str, dict, html.Div]:
             return hidden
         return int(v) if digits is None else round(float(v) * scale, digits)
 
-    fewer = f"fewer than {k}"
-    rows = [{"name": r.name, "households": shown(r.households, 0), "registrations": shown(r.registrations, hidden=fewer),
-             "cameras": shown(r.cameras, hidden="not shown"),
-             "registrations_per_1000": shown(r.registrations_per_1000, 2),
-             "cameras_per_1000": shown(r.cameras_per_1000, 2),
-             "share_postcodes_near": shown(r.share_postcodes_near, 1, 100), "in_view_km2": shown(r.in_view_km2, 3),
-             "share_in_view": shown(r.share_in_view, 2, 100)} for r in table.itertuples()]
+    fewer, not_shown = f"fewer than {k}", "not shown"
+    rows = [{"name": r.name, "households": shown(r.households, 0, hidden="no estimate"),
+             "registrations": shown(r.registrations, hidden=fewer), "cameras": shown(r.cameras, hidden=not_shown),
+             "registrations_per_1000": shown(r.registrations_per_1000, 1, hidden=not_shown),
+             "cameras_per_1000": shown(r.cameras_per_1000, 1, hidden=not_shown),
+             "share_postcodes_near": shown(r.share_postcodes_near, 1, 100, hidden=not_shown),
+             "in_view_km2": shown(r.in_view_km2, 3, hidden=not_shown),
+             "share_in_view": shown(r.share_in_view, 2, 100, hidden=not_shown)} for r in table.itertuples()]
     hidden = int(table["registrations"].isna().sum())
     note = (f"{'LSOA' if level == 'lsoa' else 'District'} households: {HOUSEHOLDS_SOURCE[level]}. "
             f"{hidden:,} of {len(table):,} areas show no count: fewer than {k} registrations. "
@@ -215,7 +216,7 @@ def _area_rows(level: str, near: int) -> tuple[list[dict], str, dict, html.Div]:
     values = {r.code: float(r.registrations_per_1000) for r in table.itertuples()
               if not pd.isna(r.registrations_per_1000)}
     tooltips = {r.code: (f"{shown(r.registrations, hidden=fewer)} registrations; "
-                         f"{shown(r.registrations_per_1000, 2) or '–'} per 1,000 households; "
+                         f"{shown(r.registrations_per_1000, 1) or '–'} per 1,000 households; "
                          f"{shown(r.share_postcodes_near, 1, 100) or '–'}% of postcodes with a camera "
                          f"within {near} m") for r in table.itertuples()}
     layer, breaks = choropleth(base, values, tooltips)
@@ -275,8 +276,8 @@ def layout(rt, _user) -> html.Div:
         area_controls,
         html.Div([areas_map, html.Div(area_key, id=AREA_LEGEND)], className="map-wrap mb-3"),
         dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=area_rows,
-                   defaultColDef={"sortable": True, "resizable": True, "wrapHeaderText": True,
-                                  "autoHeaderHeight": True}, dashGridOptions={"animateRows": False},
+                   defaultColDef={"sortable": True, "resizable": True, **WRAP_HEADERS},
+                   dashGridOptions={"animateRows": False},
                    columnSize="responsiveSizeToFit", style={"height": "440px", "width": "100%"}),
         html.P(area_note, id=AREAS_NOTE, className="small text-secondary mt-2"),
         html.Div([html.Span("Download this table with the area outlines: ", className="me-1"),

@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
+from dashboard.components.grid_columns import WRAP_HEADERS, figure
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
 from dashboard.registry.crime_import import (CRIME_CATEGORIES, CrimeFileError, CrimeImportNotAllowed, import_crimes,
@@ -34,8 +35,8 @@ IMPORT_COLUMNS = [
     {"field": "imported_by", "headerName": "By", "width": 140},
     {"field": "filename", "headerName": "File", "flex": 3},
     {"field": "months", "headerName": "Months", "width": 200},
-    {"field": "rows", "headerName": "Crimes", "type": "numericColumn", "width": 110},
-    {"field": "without_coordinates", "headerName": "Without coordinates", "type": "numericColumn", "width": 150},
+    {"field": "rows", "headerName": "Crimes", "type": "numericColumn", "valueFormatter": figure(), "width": 110},
+    {"field": "without_coordinates", "headerName": "Without coordinates", "type": "numericColumn", "valueFormatter": figure(), "width": 150},
     {"field": "sha256", "headerName": "SHA-256", "flex": 3},
 ]
 
@@ -91,7 +92,7 @@ def layout(rt, _user) -> html.Div:
         html.H2("Imported files", className="h5"),
         html.P(summary, id=SUMMARY, className="mb-2"),
         dag.AgGrid(id=IMPORTS, columnDefs=IMPORT_COLUMNS, rowData=rows, defaultColDef={"resizable": True,
-                                                                                      "sortable": True},
+                                                                                      "sortable": True, **WRAP_HEADERS},
                    columnSize="responsiveSizeToFit", style={"height": "360px", "width": "100%"}, className="mb-4"),
     ])
 

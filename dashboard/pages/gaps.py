@@ -9,6 +9,7 @@ comes from ``dashboard.figures.report_for``, through the disclosure-control laye
 from __future__ import annotations
 
 import datetime as dt
+import math
 from urllib.parse import urlencode
 
 import dash_ag_grid as dag
@@ -24,8 +25,11 @@ from plotly.subplots import make_subplots
 from dashboard.analytics.exports import FORMATS, export_bytes
 from dashboard.analytics.gap_report import (ALL, DEFAULT_RADIUS_M, LEVELS, QUERY_ARGS, RADII_M, GapQuery, GapReport,
                                             QueryError, parse_query)
+from dashboard.analytics.rounding import percent, thousands
+from dashboard.components.grid_columns import WRAP_HEADERS, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
+from dashboard.components.svg_chart import nice_step
 from dashboard.figures import gap_months, report_for
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
@@ -37,6 +41,7 @@ HEADLINE, HIDDEN, LAYER, LEGEND, TARGETS, CHART, DECILES, EXPORTS = (
     "gaps-headline", "gaps-hidden", "gaps-layer", "gaps-legend", "gaps-targets", "gaps-chart", "gaps-deciles",
     "gaps-exports")
 MAP = "gaps-map"
+NOT_SHOWN = "not shown"
 LAYERS = {"areas": "Coverage of crimes by area", "targets": "Recruitment targets", "deciles": "By deprivation decile"}
 
 files = Blueprint("gap_files", __name__)
@@ -81,11 +86,11 @@ def export(layer: str, fmt: str):
 
 
 def _pct(share) -> str:
-    return "" if share is None or pd.isna(share) else f"{float(share) * 100:.1f}%"
+    return percent(share, hidden="")
 
 
 def _n(value) -> str:
-    return "not shown" if value is None or pd.isna(value) else f"{int(value):,}"
+    return thousands(value, hidden=NOT_SHOWN)
 
 
 def _too_few_text(report: GapReport) -> str:
@@ -186,17 +191,18 @@ TARGET_COLUMNS = [
     {"field": "rank", "headerName": "#", "width": 70},
     {"field": "name", "headerName": "Area", "flex": 2},
     {"field": "district", "headerName": "District", "flex": 1},
-    {"field": "crimes", "headerName": "Crimes", "type": "numericColumn"},
-    {"field": "without_camera", "headerName": "Without a camera nearby", "type": "numericColumn"},
-    {"field": "coverage", "headerName": "With a camera nearby"},
-    {"field": "registrations_per_1000", "headerName": "Registrations per 1,000 households", "type": "numericColumn"},
-    {"field": "imd_decile", "headerName": "IMD decile (1 = most deprived)", "type": "numericColumn"},
+    number_column("crimes", "Crimes"),
+    number_column("without_camera", "Crimes without a camera nearby"),
+    {"field": "coverage", "headerName": "Crimes with a camera nearby", "type": "numericColumn"},
+    number_column("registrations_per_1000", "Registrations per 1,000 households", 1),
+    number_column("imd_decile", "IMD decile (1 = most deprived)"),
 ]
 
 
-def _number(v, digits=None):
+def _number(v, digits=None, hidden=None):
+    """A figure for a grid cell: a number (the grid adds separators), or ``hidden``'s words."""
     if v is None or pd.isna(v):
-        return None
+        return hidden
     return int(v) if digits is None else round(float(v), digits)
 
 
@@ -205,50 +211,72 @@ def _targets(report: GapReport) -> list[dict]:
         return []
     district = report.by_area.set_index("code")["district"] if "district" in report.by_area else None
     return [{"rank": int(r.rank), "name": r.name, "district": district.get(r.code, "") if district is not None else "",
-             "crimes": _number(r.crimes), "without_camera": _number(r.without_camera),
-             "coverage": _pct(r.share_near) or "not shown",
-             "registrations_per_1000": _number(r.registrations_per_1000, 2), "imd_decile": _number(r.imd_decile)}
+             "crimes": _number(r.crimes, hidden=NOT_SHOWN),
+             "without_camera": _number(r.without_camera, hidden=NOT_SHOWN),
+             "coverage": _pct(r.share_near) or NOT_SHOWN,
+             "registrations_per_1000": _number(r.registrations_per_1000, 1, NOT_SHOWN),
+             "imd_decile": _number(r.imd_decile, hidden="no decile")}
             for r in report.targets.itertuples()]
 
 
 DECILE_COLUMNS = [
-    {"field": "imd_decile", "headerName": "IMD decile", "width": 110},
-    {"field": "areas", "headerName": "Small areas", "type": "numericColumn"},
-    {"field": "households", "headerName": "Households (estimated)", "type": "numericColumn"},
-    {"field": "registrations", "headerName": "Registrations", "type": "numericColumn"},
-    {"field": "registrations_per_1000", "headerName": "Registrations per 1,000 households", "type": "numericColumn"},
-    {"field": "cameras_per_1000", "headerName": "Cameras per 1,000 households", "type": "numericColumn"},
-    {"field": "crimes", "headerName": "Crimes", "type": "numericColumn"},
-    {"field": "share_near", "headerName": "Crimes with a camera nearby"},
+    {"field": "imd_decile", "headerName": "IMD decile (1 = most deprived)", "width": 110},
+    number_column("areas", "Small areas"),
+    number_column("households", "Households (estimated)"),
+    number_column("registrations", "Registrations"),
+    number_column("registrations_per_1000", "Registrations per 1,000 households", 1),
+    number_column("cameras_per_1000", "Cameras per 1,000 households", 1),
+    number_column("crimes", "Crimes"),
+    {"field": "share_near", "headerName": "Crimes with a camera nearby", "type": "numericColumn"},
 ]
 
 
 def _deciles(report: GapReport) -> list[dict]:
     if report.too_few:
         return []
-    return [{"imd_decile": int(r.imd_decile), "areas": int(r.areas), "households": _number(r.households),
-             "registrations": _number(r.registrations), "registrations_per_1000": _number(r.registrations_per_1000, 2),
-             "cameras_per_1000": _number(r.cameras_per_1000, 2), "crimes": _number(r.crimes),
-             "share_near": _pct(r.share_near) or ("not shown" if _number(r.crimes) else "")}
+    return [{"imd_decile": int(r.imd_decile), "areas": int(r.areas), "households": _number(r.households, 0),
+             "registrations": _number(r.registrations, hidden=f"fewer than {runtime().disclosure.k}"),
+             "registrations_per_1000": _number(r.registrations_per_1000, 1, NOT_SHOWN),
+             "cameras_per_1000": _number(r.cameras_per_1000, 1, NOT_SHOWN),
+             "crimes": _number(r.crimes, hidden=NOT_SHOWN),
+             "share_near": _pct(r.share_near) or ("no crimes" if _number(r.crimes) == 0 else NOT_SHOWN)}
             for r in report.by_decile.itertuples()]
 
 
 def _chart(report: GapReport, k: int) -> go.Figure:
+    """Bars (registrations per 1,000 households, left axis) and a line (% of crimes with a camera
+    nearby, right axis, 0-100 in steps of 20) per decile; a decile whose figure is hidden is marked
+    "hidden" on the axis line, never drawn as 0."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
+    radius = report.query.radius_m
+    rate_top = 1.0
     if not report.too_few:
         d = report.by_decile
-        fig.add_bar(x=d["imd_decile"], y=d["registrations_per_1000"].astype("float64"), name="Registrations per "
-                    "1,000 households", marker_color="#3182bd", hovertemplate="Decile %{x}: %{y:.2f}<extra></extra>")
-        fig.add_scatter(x=d["imd_decile"], y=(d["share_near"].astype("float64") * 100), name="Crimes with a camera "
-                        f"within {report.query.radius_m} m (%)", mode="lines+markers", marker_color="#d95f02",
-                        secondary_y=True, hovertemplate="Decile %{x}: %{y:.1f}%<extra></extra>")
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=320, legend={"orientation": "h", "y": -0.25},
+        rates = d["registrations_per_1000"].astype("float64")
+        shares = d["share_near"].astype("float64") * 100
+        rate_top = float(rates.max()) if rates.notna().any() else 1.0
+        fig.add_bar(x=d["imd_decile"], y=rates, name="Registrations per 1,000 households", marker_color="#3182bd",
+                    hovertemplate="Decile %{x}: %{y:,.1f} per 1,000 households<extra></extra>")
+        fig.add_scatter(x=d["imd_decile"], y=shares, name=f"Crimes with a camera within {radius} m (%)",
+                        mode="lines+markers", marker_color="#d95f02", secondary_y=True,
+                        hovertemplate="Decile %{x}: %{y:.1f}% of crimes<extra></extra>")
+        crimes = pd.to_numeric(d["crimes"], errors="coerce").astype("float64")
+        hidden = d.loc[rates.isna() | (shares.isna() & ~(crimes == 0)), "imd_decile"]  # no crimes: nothing to hide
+        if len(hidden):
+            fig.add_scatter(x=hidden, y=[0] * len(hidden), name=f"hidden: fewer than {k} (or too close to a larger "
+                            "figure)", mode="markers", marker={"symbol": "x-thin-open", "size": 12, "color": "#52606d",
+                                                               "line": {"width": 2}},
+                            hovertemplate="Decile %{x}: hidden, not zero<extra></extra>")
+    step = nice_step(rate_top)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=340, legend={"orientation": "h", "y": -0.3},
                       plot_bgcolor="#ffffff", title={"text": "Figures not shown (fewer than "
-                                                             f"{k} registrations or crimes) are not drawn",
+                                                             f"{k} registrations or crimes) are marked ×, not drawn",
                                                      "font": {"size": 12}})
     fig.update_xaxes(title_text="IMD 2019 decile (1 = most deprived)", dtick=1, range=[0.5, 10.5])
-    fig.update_yaxes(title_text="per 1,000 households", secondary_y=False, gridcolor="#e5e7eb", rangemode="tozero")
-    fig.update_yaxes(title_text="% of crimes", secondary_y=True, rangemode="tozero", showgrid=False)
+    fig.update_yaxes(title_text="Registrations per 1,000 households", secondary_y=False, gridcolor="#e5e7eb",
+                     range=[0, step * max(1, math.ceil(rate_top * 1.05 / step))], dtick=step, tickformat=",~f")
+    fig.update_yaxes(title_text=f"% of crimes, camera ≤ {radius} m", secondary_y=True, range=[0, 100],
+                     dtick=20, ticksuffix="%", showgrid=False)
     return fig
 
 
@@ -319,11 +347,12 @@ def layout(rt, _user) -> html.Div:
         html.P("Areas ranked by crimes without a registered camera nearby (all crimes minus the published count with "
                "a camera nearby). Where coverage is not shown the area is ranked by all its crimes.",
                className="small text-secondary"),
-        dag.AgGrid(id=TARGETS, columnDefs=TARGET_COLUMNS, rowData=[], defaultColDef={"sortable": True, "resizable": True},
+        dag.AgGrid(id=TARGETS, columnDefs=TARGET_COLUMNS, rowData=[],
+                   defaultColDef={"sortable": True, "resizable": True, **WRAP_HEADERS},
                    columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}, className="mb-4"),
         html.H2("Coverage and deprivation", className="h5"),
         dcc.Graph(id=CHART, config={"displaylogo": False, "toImageButtonOptions": {"filename": "coverage-by-imd"}}),
-        dag.AgGrid(id=DECILES, columnDefs=DECILE_COLUMNS, rowData=[], defaultColDef={"resizable": True},
+        dag.AgGrid(id=DECILES, columnDefs=DECILE_COLUMNS, rowData=[], defaultColDef={"resizable": True, **WRAP_HEADERS},
                    columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}, className="mb-2"),
         html.P("Households per small area are estimates (Census 2021 residents scaled by the district's households per "
                "resident); deprivation is the English IMD 2019.", className="small text-secondary"),

@@ -52,9 +52,9 @@ def _stat_card(label: str, value: str, note: str, card_id: str) -> dbc.Col:
 def _table(table: pd.DataFrame, k: int) -> dbc.Table:
     def cell(v, rate=False, count=True):
         if pd.isna(v):
-            return html.Td(f"fewer than {k}" if count and not rate else "–",
+            return html.Td(f"fewer than {k}" if count and not rate else "not shown",
                            className="text-secondary text-end text-nowrap")
-        return html.Td(f"{v:,.2f}" if rate else f"{int(v):,}", className="text-end")
+        return html.Td(f"{v:,.1f}" if rate else f"{int(v):,}", className="text-end")
 
     header = html.Thead(html.Tr([
         html.Th("District", scope="col"),
@@ -85,7 +85,7 @@ def _district_features(geojson: dict, table: pd.DataFrame, metric: str, k: int) 
         shown = None if value is None or pd.isna(value) else float(value)
         props["fill"] = colour_for(shown, breaks)
         label = METRICS[metric]
-        value_text = f"{shown:,.2f}" if shown is not None else f"fewer than {k} registrations"
+        value_text = f"{shown:,.1f}" if shown is not None else f"fewer than {k} registrations"
         props["tooltip"] = f"<strong>{html_text.escape(props['name'])}</strong><br>{label}: {value_text}"
         features.append({**feature, "properties": props})
     return {"type": "FeatureCollection", "features": features}, breaks, min(shown_values, default=0.0)

@@ -19,6 +19,7 @@ from dashboard.api.endpoints import field_errors
 from dashboard.api.schemas import (DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M, UK, NearQuery,
                                    validation_context)
 from dashboard.components import search_views as views
+from dashboard.components.grid_columns import WRAP_HEADERS
 from dashboard.components.maps import area_map, district_outlines, radius_bounds
 from dashboard.geo.locate import LocationError, parse_location, point_from_map
 from dashboard.pages import Page
@@ -104,7 +105,7 @@ def layout(rt, user) -> html.Div:
             html.P("Ranked: incident in the camera's view first, then footage still kept, then nearest.",
                    className="small text-secondary"),
             dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
-                       columnSize="responsiveSizeToFit",
+                       columnSize="responsiveSizeToFit", defaultColDef=WRAP_HEADERS,
                        dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
                                         "pagination": True, "paginationPageSize": 20},
                        style={"width": "100%"}),

@@ -19,7 +19,9 @@ from dash import Input, Output, dcc, html
 from flask import Blueprint, Response, abort, request
 
 from dashboard.analytics import uptake
+from dashboard.analytics.rounding import percent, thousands
 from dashboard.components.legend import legend
+from dashboard.components.svg_chart import nice_ticks
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
@@ -91,21 +93,21 @@ def _report_links(last: dt.date) -> list:
                      id=f"{PREFIX}csv-{t}", className="small me-2") for t in weekly.TABLES]]
 
 
-HIDDEN = "–"
+HIDDEN = "hidden"  # never blank or 0: a figure not shown says so (issue 18)
 
 
 def _text(value, k: int) -> str:
     """A count of the register as it is now: not shown only when fewer than K were counted."""
-    return f"fewer than {k}" if value is None or pd.isna(value) else f"{int(value):,}"
+    return thousands(value, hidden=f"fewer than {k}")
 
 
 def _n(value) -> str:
-    """A count in a table of ranges: "–" when not shown (see the table's note)."""
-    return HIDDEN if value is None or pd.isna(value) else f"{int(value):,}"
+    """A count in a table of ranges: "hidden" when not shown (see the table's note)."""
+    return thousands(value, hidden=HIDDEN)
 
 
 def _pct(value) -> str:
-    return HIDDEN if value is None or pd.isna(value) else f"{float(value) * 100:.1f}%"
+    return percent(value, hidden=HIDDEN)
 
 
 def _table(header: list[str], rows: list[list], table_id: str | None = None) -> dbc.Table:
@@ -116,7 +118,8 @@ def _table(header: list[str], rows: list[list], table_id: str | None = None) -> 
 
 
 def _hidden_note(k: int) -> html.P:
-    return html.P(f"{HIDDEN}: not shown: fewer than {k}, or worked out from a running total that is itself not shown.",
+    return html.P(f"{HIDDEN}: not shown, because fewer than {k}, or worked out from a running total that is itself "
+                  "not shown.",
                   className="small text-secondary")
 
 
@@ -152,7 +155,9 @@ def _timeline(frames: dict, span: uptake.UptakeRange, period: str, district: str
     shown, totals, cameras = plain(table["registrations"]), plain(table["total"]), plain(table["cameras"])
     fig = go.Figure()
     fig.add_bar(x=table["start"], y=shown, name=f"Registrations per {period}", marker_color="#6baed6",
-                hovertemplate="%{x}: %{y} registrations<extra></extra>")
+                hovertemplate="%{x}: %{y:,} registrations<extra></extra>", offsetgroup="registrations")
+    _hidden_bars(fig, table["start"], shown, layer.k, "registrations",
+                 nice_ticks(max([v for v in shown + cameras if v is not None] or [0]))[-1])
     fig.add_bar(x=table["start"], y=cameras, name=f"Cameras per {period}", marker_color="#c6dbef", visible="legendonly")
     fig.add_scatter(x=table["start"], y=totals, name="Registrations so far", mode="lines+markers", yaxis="y2",
                     connectgaps=True, line={"color": "#08519c"})
@@ -182,17 +187,35 @@ def _timeline(frames: dict, span: uptake.UptakeRange, period: str, district: str
         if span.first <= when <= span.last + dt.timedelta(days=84):
             fig.add_vline(x=dt.datetime.combine(when, dt.time()).timestamp() * 1000, line_dash="dot",
                           line_color="#52606d", annotation_text=label, annotation_position="top left")
+    left = nice_ticks(max([v for v in shown + cameras if v is not None] or [0]))
+    so_far = [v for trace in fig.data if trace.yaxis == "y2" for v in (() if trace.y is None else trace.y)
+              if v is not None]
+    right = nice_ticks(max(so_far or [0]))
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, plot_bgcolor="#ffffff",
                       legend={"orientation": "h", "y": -0.2}, barmode="group",
-                      yaxis={"title": f"per {period}", "gridcolor": "#e5e7eb", "rangemode": "tozero"},
-                      yaxis2={"title": "so far", "overlaying": "y", "side": "right", "rangemode": "tozero",
-                              "showgrid": False})
+                      yaxis={"title": f"Registrations per {period}", "gridcolor": "#e5e7eb", "range": [0, left[-1]],
+                             "tickvals": left, "tickformat": ","},
+                      yaxis2={"title": "Registrations so far", "overlaying": "y", "side": "right",
+                              "range": [0, right[-1]], "tickvals": right, "tickformat": ",", "showgrid": False})
     hidden = sum(1 for c in shown if c is None)
     note = (f"{hidden} {period}{'s' if hidden != 1 else ''} show{'s' if hidden == 1 else ''} no bar: fewer than "
             f"{layer.k} registrations, or a running total it would be worked out from is not shown. A {period}'s bar "
             f"is the difference of the running totals at its end and at the end of the {period} before."
             if hidden else "")
     return fig, method + (" " + note if note else "")
+
+
+def _hidden_bars(fig: go.Figure, x, values: list, k: int, group: str, top: float | None = None) -> None:
+    """Mark each period whose count is hidden with a hatched grey band the height of the chart (and a
+    legend entry), so that it is visibly not zero; the band carries no number."""
+    hidden = [when for when, v in zip(x, values) if v is None]
+    if not hidden:
+        return
+    top = top or nice_ticks(max([v for v in values if v is not None] or [0]))[-1]
+    fig.add_bar(x=hidden, y=[top] * len(hidden), name=f"hidden: fewer than {k} or not shown", offsetgroup=group,
+                marker={"color": "rgba(255,255,255,0)", "line": {"color": "#9aa5b1", "width": 1},
+                        "pattern": {"shape": "/", "fgcolor": "#9aa5b1", "size": 6}},
+                hovertemplate="%{x}: hidden (not zero)<extra></extra>")
 
 
 def _districts(frames: dict) -> tuple[list, dict, html.Div]:
@@ -202,7 +225,7 @@ def _districts(frames: dict) -> tuple[list, dict, html.Div]:
     table = uptake.district_uptake(frames["registrations"], frames["cameras"],
                                    pd.DataFrame(ref.districts[["code", "name", "households"]]), layer)
     rows = [[i + 1, r.name, _text(r.registrations, k), _text(r.cameras, k),
-             HIDDEN if pd.isna(r.registrations_per_1000) else f"{r.registrations_per_1000:.2f}"]
+             HIDDEN if pd.isna(r.registrations_per_1000) else f"{r.registrations_per_1000:,.1f}"]
             for i, r in enumerate(table.itertuples())]
     values = {r.code: float(r.registrations_per_1000) for r in table.itertuples() if not pd.isna(r.registrations_per_1000)}
     tips = {r.code: f"{_text(r.registrations, k)} registrations" for r in table.itertuples()}
@@ -229,7 +252,8 @@ def _requests(reqs: pd.DataFrame, first: dt.date, last: dt.date):
               f"{summary['p90_days_to_footage']}" if summary["median_days_to_footage"] is not None else
               f"time from request to footage: not shown (fewer than {k} requests provided footage)")
     facts = [f"{total.text(k)} requests; {_pct(summary['response_rate'])} answered (of those not withdrawn)", timing,
-             f"footage useful in {_pct(summary['useful_share'])} of the requests where it was judged",
+             (f"footage useful in {_pct(summary['useful_share'])} of the requests where it was judged"
+              if not pd.isna(summary["useful_share"]) else "how often footage was useful: hidden"),
              f"{summary['too_late'].text(k)} sent after the footage was likely overwritten"]
 
     def breakdown(column, groups, title, labels):
@@ -340,10 +364,16 @@ def _headline(frames: dict, span: uptake.UptakeRange, district: str | None) -> h
 def _churn(frames: dict, first: dt.date, last: dt.date, district: str | None) -> go.Figure:
     weeks = uptake.withdrawals_series(frames["registrations"], frames.get("retired"), first, last,
                                       runtime().disclosure, district)
-    churn = go.Figure(go.Bar(x=weeks["start"], y=[None if pd.isna(v) else int(v) for v in weeks["withdrawals"]],
-                             marker_color="#9ecae1", hovertemplate="Week of %{x}: %{y}<extra></extra>"))
-    churn.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#ffffff",
-                        yaxis={"title": "withdrawals", "gridcolor": "#e5e7eb", "rangemode": "tozero"})
+    values = [None if pd.isna(v) else int(v) for v in weeks["withdrawals"]]
+    churn = go.Figure(go.Bar(x=weeks["start"], y=values, marker_color="#9ecae1", name="Withdrawals per week",
+                             offsetgroup="withdrawals", hovertemplate="Week of %{x}: %{y:,}<extra></extra>"))
+    _hidden_bars(churn, weeks["start"], values, runtime().disclosure.k, "withdrawals")
+    ticks = nice_ticks(max([v for v in values if v is not None] or [0]))
+    churn.update_layout(height=240, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="#ffffff",
+                        showlegend=any(v is None for v in values), legend={"orientation": "h", "y": -0.3},
+                        xaxis={"title": "Week starting (Monday)"},
+                        yaxis={"title": "Withdrawals per week", "gridcolor": "#e5e7eb", "range": [0, ticks[-1]],
+                               "tickvals": ticks, "tickformat": ","})
     return churn
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from dashboard.analytics import uptake
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.exports import export_bytes
+from dashboard.analytics.rounding import round_value
 from dashboard.components.svg_chart import bar_line_svg
 from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 
@@ -115,7 +116,7 @@ def footage_table(footage: dict) -> pd.DataFrame:
             ("files", "accepted as exhibits", files["accepted"].value),
             ("files", "declined", files["declined"].value),
             ("files", "awaiting a decision", files["awaiting"].value),
-            ("files", "share of uploaded files accepted", footage["accepted_share"])]
+            ("files", "share of uploaded files accepted", round_value(footage["accepted_share"], "accepted_share"))]
     rows += [("declined files by reason", DECLINE_REASONS[r], c.value) for r, c in footage["declined_reasons"].items()]
     rows += [("requests sent too late", "all sent after the footage was likely overwritten", footage["too_late"].value)]
     rows += [("requests sent too late", TOO_LATE_LABELS[o], c.value) for o, c in footage["too_late_outcomes"].items()]
@@ -135,16 +136,16 @@ def _environment() -> jinja2.Environment:
 
 
 def _cell(value, k: int, percent: bool = False, rate: bool = False, current: bool = False) -> str:
-    """A figure as text. A count over time (a difference of running totals) not shown is "–" (see
+    """A figure as text. A count over time (a difference of running totals) not shown is "hidden" (see
     the report's note); a count of the register as it is now (``current``) not shown is "fewer than K"."""
     if isinstance(value, uptake.RangeCount):
         return value.text(k)
     if value is None or pd.isna(value):
-        return f"fewer than {k}" if current else "–"
+        return f"fewer than {k}" if current else "hidden"
     if percent:
         return f"{float(value) * 100:.1f}%"
     if rate:
-        return f"{float(value):.2f}"
+        return f"{float(value):,.1f}"
     return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{float(value):,.2f}"
 
 
@@ -155,7 +156,9 @@ def html(report: WeeklyReport, csv_links: dict[str, str] | None = None) -> str:
     chart = bar_line_svg(labels, [None if pd.isna(v) else int(v) for v in weeks["registrations"]],
                          [None if pd.isna(v) else int(v) for v in weeks["total"]],
                          title=f"Registrations per week for the {WEEKS_SHOWN} weeks to {report.week_end:%d %B %Y}",
-                         bar_name="registrations per week", line_name="registrations so far")
+                         bar_name="registrations per week", line_name="registrations so far",
+                         x_title="Week starting (Monday)", bar_axis="Registrations per week",
+                         line_axis="Registrations so far", hidden_name=f"hidden: fewer than {report.k} or not shown")
     return _environment().get_template("report/weekly.html").render(
         report=report, chart=chart, decline_reasons=DECLINE_REASONS, too_late_labels=TOO_LATE_LABELS,
         cell=lambda v, percent=False, rate=False, current=False: _cell(v, report.k, percent, rate, current),

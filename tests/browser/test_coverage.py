@@ -103,3 +103,24 @@ def test_area_table_switches_between_districts_and_lsoas(watched, live_server, r
     wait_for_js(page, "document.querySelector('#coverage-areas-note').innerText.includes('LSOA households')")
     assert f"of {len(reference.small_areas):,} areas" in page.inner_text("#coverage-areas-note")
     watched.screenshot("coverage-areas-lsoa")
+
+
+def test_area_grid_shows_thousands_separators_and_whole_headers(watched, live_server):
+    """Issue 18: Stoke-on-Trent's 110,400 households (Census 2021) read "110,400", rates per 1,000 one
+    decimal, and every header is wrapped whole between words, never cut to "Registrations per 1,0…"."""
+    page, base = watched.page, live_server["url"]
+    log_in(watched, base, *ANALYST)
+    page.goto(f"{base}/coverage")
+    page.wait_for_selector("#coverage-areas .ag-row")
+    row = page.locator("#coverage-areas .ag-row", has=page.locator("[col-id='name']", has_text="Stoke-on-Trent"))
+    assert row.locator("[col-id='households']").inner_text() == "110,400"
+    rate = row.locator("[col-id='registrations_per_1000']").inner_text()
+    assert re.fullmatch(r"\d+\.\d", rate), rate
+    headers = page.evaluate("""Array.from(document.querySelectorAll('#coverage-areas .ag-header-cell-text'))
+        .map(e => [e.innerText, e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight])""")
+    assert len(headers) == 9
+    for text, scroll_w, client_w, scroll_h, client_h in headers:
+        assert scroll_w <= client_w and scroll_h <= client_h, (text, scroll_w, client_w, scroll_h, client_h)
+    assert "Registrations per 1,000 households" in [h[0].replace("\n", " ") for h in headers]
+    assert "Ground in view (km²)" in [h[0].replace("\n", " ") for h in headers]
+    watched.screenshot("coverage-area-grid-figures")

@@ -186,7 +186,7 @@ def test_areas_by_district_through_the_layer(covered, reference):
     registration_keys, camera_keys = _keys(rt, busy["postcode"])
     regs = 10 + adjustment(10, sum(registration_keys) % 256)
     assert (b["registrations"], b["cameras"]) == (regs, 11 + adjustment(11, sum(camera_keys) % 256))
-    assert b["registrations_per_1000"] == pytest.approx(round(regs * 1000 / households, 2))
+    assert b["registrations_per_1000"] == pytest.approx(round(regs * 1000 / households, 1))  # rates per 1,000 to 1 decimal in JSON
     third_keys, third_cameras = _keys(rt, third["postcode"])
     assert rows[third["district_code"]]["registrations"] == 9 + adjustment(9, sum(third_keys) % 256)
     assert rows[third["district_code"]]["cameras"] == 9 + adjustment(9, sum(third_cameras) % 256)

@@ -251,7 +251,7 @@ def test_request_outcomes_show_no_small_count_and_no_rate_beside_a_hidden_count(
     for row in rows:
         cells = re.findall(r"'children': '([^']*)'", row)
         if len(cells) == 6 and cells[1] != "Requests":
-            assert cells[2] != "–" or cells[3] == "–", cells
+            assert cells[2] != "hidden" or cells[3] == "hidden", cells
             checked += 1
     assert checked >= 15
 
