@@ -382,6 +382,24 @@ def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, qu
     return build_report(crimes, ref, index, gap_register(session), query, layer, min_crimes)
 
 
-__all__ = ["ALL", "DECILE_COLUMNS", "DEFAULT_RADIUS_M", "FIGURE_COLUMNS", "GapCrimes", "GapQuery", "GapRegister",
-           "GapReport", "LEVELS", "QueryError", "RADII_M", "TARGET_COLUMNS", "build_report", "crime_areas",
-           "gap_crimes", "gap_register", "gap_report", "hierarchy_for", "parse_query"]
+__all__ = [
+    "ALL",
+    "DECILE_COLUMNS",
+    "DEFAULT_RADIUS_M",
+    "FIGURE_COLUMNS",
+    "LEVELS",
+    "RADII_M",
+    "TARGET_COLUMNS",
+    "GapCrimes",
+    "GapQuery",
+    "GapRegister",
+    "GapReport",
+    "QueryError",
+    "build_report",
+    "crime_areas",
+    "gap_crimes",
+    "gap_register",
+    "gap_report",
+    "hierarchy_for",
+    "parse_query",
+]

@@ -107,7 +107,7 @@ def _range_by_hand(ptable, engine, where: str, monday: dt.date) -> int | None:
 
 
 def test_api_footage_figures_by_hand(seeded, runtime):
-    app, client, monday = seeded
+    _app, client, monday = seeded
     table = runtime.disclosure.ptable
     body = client.get(f"/api/v1/metrics/requests?from={monday}&to={monday + dt.timedelta(days=2)}").get_json()
     assert body["from"] == monday.isoformat()
@@ -187,7 +187,7 @@ def test_the_uptake_page_card_shows_the_apis_figures(seeded, runtime):
 
 
 def test_the_weekly_report_has_the_footage_section(seeded, runtime):
-    app, client, monday = seeded
+    _app, client, monday = seeded
     api = client.get(f"/api/v1/metrics/requests?from={monday}&to={monday}").get_json()["footage"]
     page = client.get(f"/uptake/report?week={monday}")
     assert page.status_code == 200

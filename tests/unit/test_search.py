@@ -272,9 +272,9 @@ def test_local_inverse_matches_geod_to_the_millimetre_up_to_5_km():
     azimuth_deg, distance_m = rng.uniform(0, 360, n), rng.uniform(0, 5000, n)
     to_lon, to_lat, _ = GEOD.fwd(lon, lat, azimuth_deg, distance_m)
     for i in range(0, n, 5000):  # one target point per call, as in a search
-        measured_m, bearing_deg = local_inverse(lat[i : i + 1], lon[i : i + 1], to_lat[i], to_lon[i])
+        measured_m, _bearing_deg = local_inverse(lat[i : i + 1], lon[i : i + 1], to_lat[i], to_lon[i])
         assert abs(measured_m[0] - distance_m[i]) < 1e-3
-    expected_az, _, expected_m = GEOD.inv(lon, lat, to_lon, to_lat)
+    _expected_az, _, _expected_m = GEOD.inv(lon, lat, to_lon, to_lat)
     many_m, many_deg = local_inverse(lat, lon, float(to_lat[0]), float(to_lon[0]))
     exact_az, _, exact_m = GEOD.inv(lon, lat, np.full(n, to_lon[0]), np.full(n, to_lat[0]))
     close = exact_m < 5000
@@ -350,7 +350,7 @@ def test_at_risk_window_is_configurable():
     incident_at = dt.datetime(2026, 5, 1, tzinfo=UTC)
     _, status = retention_status(incident_at, [3], incident_at, at_risk_hours=72)
     assert status.tolist() == ["at_risk"]
-    with pytest.raises(ValueError, match="at_risk_hours must be .* got -1"):
+    with pytest.raises(ValueError, match=r"at_risk_hours must be .* got -1"):
         retention_status(incident_at, [3], incident_at, at_risk_hours=-1)
 
 
