@@ -3,7 +3,6 @@ hand-worked squares, the reference postcode file's own coordinates, and an OS wo
 every kind of bad input has its own message."""
 from __future__ import annotations
 
-import doctest
 import re
 import time
 
@@ -540,8 +539,3 @@ def test_map_point_is_well_under_a_millisecond(reference):
     for _ in range(runs):
         point_from_map(52.8064, -2.1174, reference)
     assert (time.perf_counter() - start) / runs < 0.0005
-
-
-def test_doctests_pass():
-    result = doctest.testmod(locate)
-    assert result.attempted > 10 and result.failed == 0
