@@ -445,12 +445,21 @@ def test_rebuild_does_not_block_searches():
     loads.append(second)
     worker = live.rebuild_async()
     assert started.wait(5)
-    began = time.perf_counter()
-    for _ in range(100):
-        assert live.current() is old  # the old index keeps serving while the loader is blocked
-    assert time.perf_counter() - began < 0.05
-    assert len(search(live.current(), 52.8, -2.1, 500, NOW, NOW)) == 1
-    assert worker.is_alive()
+    # Searches from another thread while the loader is held: they all return (the old index) before the
+    # test lets the loader go, so none of them waited for the rebuild. The timeout only stops a hang.
+    served = []
+
+    def searcher() -> None:
+        for _ in range(100):
+            served.append(live.current() is old)
+        served.append(len(search(live.current(), 52.8, -2.1, 500, NOW, NOW)))
+
+    searching = threading.Thread(target=searcher, daemon=True)
+    searching.start()
+    searching.join(5)  # the loader waits up to 10 s for the release
+    assert not searching.is_alive(), "a search waited for the rebuild"
+    assert served == [True] * 100 + [1]  # the old index served every one, while the loader was still held
+    assert worker.is_alive() and not release.is_set()
 
     release.set()
     worker.join(5)
