@@ -1,6 +1,9 @@
 """A real app (Flask test client) over a temp-file SQLite registry with one user per role."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from dashboard.config import load_settings
@@ -12,10 +15,9 @@ from dashboard.security.accounts import create_user
 PASSWORD = "correct-horse-battery"
 
 
-@pytest.fixture
-def runtime(tmp_path, reference_dir):
+def _runtime(folder: Path, reference_dir: Path):
     settings = load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
         "REFERENCE_DATA_DIR": str(reference_dir),
         "SECRET_KEY": "k" * 48,
     })
@@ -23,8 +25,52 @@ def runtime(tmp_path, reference_dir):
     with transaction(rt.sessions) as s:
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)
+    return rt
+
+
+@pytest.fixture
+def runtime(tmp_path, reference_dir):
+    rt = _runtime(tmp_path, reference_dir)
     yield rt
     rt.engine.dispose()
+
+
+_DEMOS: dict[tuple, Path] = {}
+
+
+def _sqlite_files(database: Path) -> list[Path]:
+    """A SQLite registry's files: the database and its audit checkpoints beside it."""
+    return [database, database.with_name(database.name + "-audit-checkpoints.jsonl")]
+
+
+@pytest.fixture
+def demo_of(tmp_path_factory, reference_dir, reference):
+    """``demo_of(runtime, **generate_demo arguments)``: what ``generate_demo(runtime.engine, ...)`` right
+    after the ``runtime`` fixture gives, from a copy. The first call in a run with these arguments makes
+    the demo in a database of its own set up as ``runtime`` sets one up (its users, one per role); every
+    call copies that database and its audit checkpoints over the runtime's own, which takes
+    milliseconds where generating thousands of registrations takes seconds. Each test still has its own
+    database to change; nothing of one test's reaches another."""
+    from dashboard.demo import generate_demo
+
+    def load(rt, **demo_args) -> None:
+        key = tuple(sorted(demo_args.items()))
+        if key not in _DEMOS:
+            folder = tmp_path_factory.mktemp("demo-template")
+            made = _runtime(folder, reference_dir)
+            generate_demo(made.engine, reference, **demo_args)
+            made.engine.dispose()
+            _DEMOS[key] = folder / "app.db"
+        target = Path(rt.engine.url.database)
+        rt.engine.dispose()  # the runtime's connections close; the next ones open the copy
+        for path in (*_sqlite_files(target), target.with_name(target.name + "-wal"),
+                     target.with_name(target.name + "-shm")):
+            path.unlink(missing_ok=True)
+        for source, copy in zip(_sqlite_files(_DEMOS[key]), _sqlite_files(target)):
+            if source.exists():
+                shutil.copyfile(source, copy)
+
+    return load
 
 
 @pytest.fixture

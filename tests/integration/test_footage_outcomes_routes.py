@@ -15,7 +15,6 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
-from dashboard.demo import generate_demo
 from dashboard.registry.database import transaction
 from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
 from dashboard.registry.vocab import DECLINE_REASONS
@@ -33,11 +32,10 @@ PLAN = ([("accepted", None)] * 12 + [("declined", "not_relevant")] * 8 + [("decl
 
 
 @pytest.fixture
-def seeded(runtime, reference):
+def seeded(runtime, demo_of):
     from dashboard.application import create_app
 
-    generate_demo(runtime.engine, reference, seed=4, registrations=1500, as_of=AS_OF, pilot_start=PILOT,
-                  public_launch=LAUNCH)
+    demo_of(runtime, seed=4, registrations=1500, as_of=AS_OF, pilot_start=PILOT, public_launch=LAUNCH)
     with transaction(runtime.sessions) as s:
         officer = s.scalar(sa.select(User.id).where(User.username == "officer1"))
         # 32 requests sent on the week's Tuesday, a minute apart (keys 100 + i), to the owners of 32
