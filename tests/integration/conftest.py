@@ -15,32 +15,57 @@ from dashboard.security.accounts import create_user
 PASSWORD = "correct-horse-battery"
 
 
-def _runtime(folder: Path, reference_dir: Path):
-    settings = load_settings({
+def _settings(folder: Path, reference_dir: Path):
+    return load_settings({
         "DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
         "REFERENCE_DATA_DIR": str(reference_dir),
         "SECRET_KEY": "k" * 48,
     })
-    rt = prepare(settings)
+
+
+def _runtime(folder: Path, reference_dir: Path):
+    """A new registry in ``folder``: migrated, with one user per role."""
+    rt = prepare(_settings(folder, reference_dir))
     with transaction(rt.sessions) as s:
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)
     return rt
 
 
+def _sqlite_files(database: Path) -> list[Path]:
+    """A SQLite registry's files: the database, its write-ahead log (if a connection is still open) and
+    its audit checkpoints beside it (the -shm index is rebuilt from the log when missing)."""
+    return [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-audit-checkpoints.jsonl")]
+
+
+def _copy_registry(source: Path, target: Path) -> None:
+    """Make ``target`` (closed) a copy of the SQLite registry ``source``."""
+    for path in (*_sqlite_files(target), target.with_name(target.name + "-shm")):
+        path.unlink(missing_ok=True)
+    for original, copy in zip(_sqlite_files(source), _sqlite_files(target)):
+        if original.exists():
+            shutil.copyfile(original, copy)
+
+
+@pytest.fixture(scope="session")
+def _new_registry(tmp_path_factory, reference_dir) -> Path:
+    """A new registry made once per run, as every test's starts: copying it is quicker than migrating
+    a database for each test (each migration's commit waits for the disk: seconds on a busy machine)."""
+    folder = tmp_path_factory.mktemp("new-registry")
+    _runtime(folder, reference_dir).engine.dispose()
+    return folder / "app.db"
+
+
 @pytest.fixture
-def runtime(tmp_path, reference_dir):
-    rt = _runtime(tmp_path, reference_dir)
+def runtime(tmp_path, reference_dir, _new_registry):
+    """The app's runtime over a new registry of the test's own (a copy of ``_new_registry``)."""
+    _copy_registry(_new_registry, tmp_path / "app.db")
+    rt = prepare(_settings(tmp_path, reference_dir))
     yield rt
     rt.engine.dispose()
 
 
 _DEMOS: dict[tuple, Path] = {}
-
-
-def _sqlite_files(database: Path) -> list[Path]:
-    """A SQLite registry's files: the database and its audit checkpoints beside it."""
-    return [database, database.with_name(database.name + "-audit-checkpoints.jsonl")]
 
 
 @pytest.fixture
@@ -61,14 +86,8 @@ def demo_of(tmp_path_factory, reference_dir, reference):
             generate_demo(made.engine, reference, **demo_args)
             made.engine.dispose()
             _DEMOS[key] = folder / "app.db"
-        target = Path(rt.engine.url.database)
         rt.engine.dispose()  # the runtime's connections close; the next ones open the copy
-        for path in (*_sqlite_files(target), target.with_name(target.name + "-wal"),
-                     target.with_name(target.name + "-shm")):
-            path.unlink(missing_ok=True)
-        for source, copy in zip(_sqlite_files(_DEMOS[key]), _sqlite_files(target)):
-            if source.exists():
-                shutil.copyfile(source, copy)
+        _copy_registry(_DEMOS[key], Path(rt.engine.url.database))
 
     return load
 
