@@ -92,18 +92,19 @@ def test_the_test_profile_is_cheaper_and_still_checks_strong_hashes(monkeypatch)
 
 
 @pytest.mark.parametrize("value", ["weak", "none", "fast"])
-def test_an_unknown_hash_profile_stops_start_up(monkeypatch, value):
+def test_an_unknown_hash_profile_stops_start_up(monkeypatch, reference_dir, value):
     monkeypatch.setenv("PASSWORD_HASH_PROFILE", value)
     with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE="):
         hash_password("correct-horse-battery")
+    env = {"PASSWORD_HASH_PROFILE": value, "SECRET_KEY": "k" * 48, "REFERENCE_DATA_DIR": str(reference_dir)}
     with pytest.raises(ConfigError, match="is not a profile"):
-        load_settings({"PASSWORD_HASH_PROFILE": value, "SECRET_KEY": "k" * 48}, create_secret=False)
+        load_settings(env, create_secret=False)
 
 
-def test_settings_say_strong_by_default():
-    assert load_settings({"SECRET_KEY": "k" * 48}, create_secret=False).password_hash_profile == "strong"
-    assert load_settings({"SECRET_KEY": "k" * 48, "PASSWORD_HASH_PROFILE": " Test "},
-                         create_secret=False).password_hash_profile == "test"
+def test_settings_say_strong_by_default(reference_dir):
+    env = {"SECRET_KEY": "k" * 48, "REFERENCE_DATA_DIR": str(reference_dir)}
+    assert load_settings(env, create_secret=False).password_hash_profile == "strong"
+    assert load_settings({**env, "PASSWORD_HASH_PROFILE": " Test "}, create_secret=False).password_hash_profile == "test"
 
 
 # --------------------------------------------------------------------------- strength (zxcvbn)
