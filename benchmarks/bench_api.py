@@ -53,7 +53,7 @@ def _free_port() -> int:
 
 def _pct(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
-    return statistics.median(ordered) * 1000, ordered[max(0, int(round(0.95 * len(ordered))) - 1)] * 1000
+    return statistics.median(ordered) * 1000, ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000
 
 
 def _sites(db: str, n: int, seed: int) -> list[tuple[float, float]]:

@@ -118,8 +118,11 @@ def _callback_body(app, output_key: str, values: dict) -> dict:
     for part in output_key.strip(".").split("..."):
         cid, prop = part.rsplit(".", 1)
         outputs.append({"id": cid, "property": prop})
-    fill = lambda items: [{"id": i["id"], "property": i["property"],  # noqa: E731
-                           "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+    def fill(items):
+        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+                for i in items]
+
     return {"output": output_key, "outputs": outputs if len(outputs) > 1 else outputs[0],
             "inputs": fill(spec["inputs"]), "state": fill(spec["state"]),
             "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"]}

@@ -149,7 +149,7 @@ def gaps(sessions, ref, n_crimes: int, sample: int) -> None:
 
     _, (cold,) = _timed(domain)  # the first run also prepares the index's site and view grids (once per index)
 
-    (coverage, table), times = _timed(domain, 3)
+    (coverage, _table), times = _timed(domain, 3)
     median = statistics.median(times)
     print(f"  domain (warm): median {median:.2f} s of 3 (min {min(times):.2f}, max {max(times):.2f}); "
           f"{coverage.near.mean():.1%} of crimes have a camera within 100 m, {coverage.in_view.mean():.1%} in view; "

@@ -114,6 +114,9 @@ class Settings:
     lawful_basis: str = "Consent (UK GDPR Article 6(1)(a))"
     dpo_email: str | None = None
     dpo_address: str | None = None
+    # How hard a password hash is to compute (dashboard.security.passwords): "strong" always, but for the
+    # test suite (tests/conftest.py), which sets "test" so its thousands of accounts are not minutes of CPU.
+    password_hash_profile: str = "strong"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -302,6 +305,20 @@ def _date(env: dict, name: str, default: dt.date) -> dt.date:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
+PASSWORD_HASH_PROFILES = ("strong", "test")
+
+
+def password_hash_profile(env: dict | None = None) -> str:
+    """``PASSWORD_HASH_PROFILE`` (default ``strong``): read where a password is hashed, as the hash
+    functions are called without settings; ``load_settings`` checks it at start-up too."""
+    env = os.environ if env is None else env
+    raw = (env.get("PASSWORD_HASH_PROFILE") or "").strip().lower() or "strong"
+    if raw not in PASSWORD_HASH_PROFILES:
+        raise ConfigError(f"PASSWORD_HASH_PROFILE={raw[:20]!r} is not a profile; leave it unset (strong). "
+                          "'test' is for the test suite only.")
+    return raw
 
 
 def _bool(env: dict, name: str, default: bool) -> bool:
@@ -546,6 +563,7 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
         evidence_declined_days=_int(env, "EVIDENCE_DECLINED_DAYS", Settings.evidence_declined_days, 1, 3650),
         evidence_closed_case_days=_int(env, "EVIDENCE_CLOSED_CASE_DAYS", Settings.evidence_closed_case_days, 1, 3650),
         evidence_link_minutes=_int(env, "EVIDENCE_LINK_MINUTES", Settings.evidence_link_minutes, 1, 24 * 60),
+        password_hash_profile=password_hash_profile(env),
         **_notify(env),
         **_branding(env),
     )

@@ -48,7 +48,7 @@ def open_database(settings: Settings, *, migrate_schema: bool = True) -> Engine:
     if migrate_schema:
         try:
             migrate(engine)
-        except Exception as exc:  # a migration failure must not become a traceback at start-up
+        except Exception as exc:  # noqa: BLE001 - a migration failure must not become a traceback at start-up
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise ConfigError(f"cannot bring the database schema up to date: {first}") from None
     return engine

@@ -14,6 +14,10 @@ from dashboard.config import DEFAULT_MANIFEST, DEFAULT_REFERENCE_DIR, PROJECT_RO
 from dashboard.registry.database import make_engine, migrate
 
 REQUIRE_ALL = os.environ.get("CCR_REQUIRE_ALL_TESTS") == "1"
+# Cheap password hashes for the test suite only (dashboard/security/passwords.py: one pass over 1 MiB
+# instead of three over 64 MiB): set before any test hashes one, and inherited by the apps and
+# commands the tests start. tests/unit/test_passwords.py checks that a deployment gets the strong ones.
+os.environ["PASSWORD_HASH_PROFILE"] = "test"
 # The adversary suite's figures, one line per attack (tests/adversary): written by the test processes
 # (several under pytest-xdist), printed at the end of the run by the controlling one.
 ADVERSARY_REPORT = PROJECT_ROOT / "test-artifacts" / "adversary-report.txt"

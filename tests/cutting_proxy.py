@@ -32,7 +32,7 @@ class CuttingProxy:
             self._armed_after, self.cut_bytes = n_bytes, 0
             self.cut.clear()
 
-    def __enter__(self) -> "CuttingProxy":
+    def __enter__(self) -> CuttingProxy:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 

@@ -65,7 +65,7 @@ class FakeNotify:
                 fake.claims.append(claims)
                 return True
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 if not self._authorised():
                     return
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
@@ -94,7 +94,7 @@ class FakeNotify:
                                  "uri": f"{host}/v2/template/{body['template_id']}"},
                 })
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 if not self._authorised():
                     return
                 url = urlsplit(self.path)
@@ -110,7 +110,7 @@ class FakeNotify:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeNotify":
+    def __enter__(self) -> FakeNotify:
         self._thread.start()
         return self
 

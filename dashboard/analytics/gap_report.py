@@ -81,12 +81,16 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
     ``level``; a list value counts as several choices). ``months`` are the imported months.
 
     >>> months = [dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
-    >>> parse_query({"period": "2025-02", "radius": "50", "level": "district"}, months)
-    GapQuery(month=datetime.date(2025, 2, 1), category=None, radius_m=50, level='district')
+    >>> parse_query({"period": "all", "radius": "50", "level": "district"}, months)
+    GapQuery(month=None, category=None, radius_m=50, level='district')
     >>> parse_query({"radius": "25"}, months)
     Traceback (most recent call last):
     ...
     dashboard.analytics.gap_report.QueryError: the distance must be 50, 100, 200 or 500 m, not 25
+    >>> parse_query({"period": "2025-02"}, months)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dashboard.analytics.gap_report.QueryError: one month or one crime type is not offered: ...
     """
     if "from" in args or "to" in args:
         raise QueryError("a range of months is not offered: choose one imported month or all imported months "
@@ -382,6 +386,24 @@ def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, qu
     return build_report(crimes, ref, index, gap_register(session), query, layer, min_crimes)
 
 
-__all__ = ["ALL", "DECILE_COLUMNS", "DEFAULT_RADIUS_M", "FIGURE_COLUMNS", "GapCrimes", "GapQuery", "GapRegister",
-           "GapReport", "LEVELS", "QueryError", "RADII_M", "TARGET_COLUMNS", "build_report", "crime_areas",
-           "gap_crimes", "gap_register", "gap_report", "hierarchy_for", "parse_query"]
+__all__ = [
+    "ALL",
+    "DECILE_COLUMNS",
+    "DEFAULT_RADIUS_M",
+    "FIGURE_COLUMNS",
+    "LEVELS",
+    "RADII_M",
+    "TARGET_COLUMNS",
+    "GapCrimes",
+    "GapQuery",
+    "GapRegister",
+    "GapReport",
+    "QueryError",
+    "build_report",
+    "crime_areas",
+    "gap_crimes",
+    "gap_register",
+    "gap_report",
+    "hierarchy_for",
+    "parse_query",
+]

@@ -805,6 +805,7 @@ def wait_bands(waits_days: np.ndarray, keys: np.ndarray, layer: Disclosure) -> t
     """The bands (``WAIT_BANDS``) holding the median and the 90th percentile of ``waits_days``, from
     published cumulative counts; (None, None) when fewer than K waits (or nothing is published).
 
+    >>> from dashboard.analytics.disclosure import PTable
     >>> layer = Disclosure(PTable.build(8, 0, 0.0))  # no adjustment: worked by hand
     >>> wait_bands(np.arange(1.0, 13.0), np.zeros(12, dtype="int64"), layer)  # 1..12 days: 12 in all
     ('7 to 14 days', '7 to 14 days')

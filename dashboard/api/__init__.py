@@ -332,5 +332,5 @@ def not_allowed(exc):
     return response
 
 
-from dashboard.api import metrics  # noqa: E402,F401 - registers the /metrics routes on the blueprint
-from dashboard.api import responses  # noqa: E402,F401 - the owner's side: /responses/<token>
+# Imported for what importing does: registers the /metrics routes and the owner's side (/responses/<token>).
+from dashboard.api import metrics, responses  # noqa: E402, F401

@@ -157,7 +157,7 @@ class RequestCreate(CaseContext):
         return as_utc(v)
 
     @model_validator(mode="after")
-    def _window(self) -> "RequestCreate":
+    def _window(self) -> RequestCreate:
         if self.incident_to < self.incident_from:
             raise ValueError("The incident window ends before it starts.")
         return self

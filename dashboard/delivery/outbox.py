@@ -160,7 +160,7 @@ class Sender:
                 break
             try:
                 self.deliver(taken)
-            except Exception:  # noqa: BLE001 - one bad message must not stop the outbox; its lease lapses
+            except Exception:  # one bad message must not stop the outbox; its lease lapses
                 log.exception("outbox message %s could not be handled", taken.message_id)
             done += 1
         return done

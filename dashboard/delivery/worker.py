@@ -49,7 +49,7 @@ class OutboxRunner:
             _WAKE.clear()
             try:
                 self.handled += self.sender.run_once(should_stop=self._stop.is_set)
-            except Exception:  # noqa: BLE001 - a database hiccup: try again at the next poll
+            except Exception:  # a database hiccup: try again at the next poll
                 log.exception("the outbox could not be read")
             if once:
                 break

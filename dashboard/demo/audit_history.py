@@ -592,12 +592,12 @@ def _refused_searches(rng: np.random.Generator, log: _Log, cases: list[_Case], o
             continue
         at = _when(rng, cases, lo, hi)
         ref = _new_ref(rng, used, at)
-        for j in range(int(rng.integers(2, 5))):
+        for _j in range(int(rng.integers(2, 5))):
             at += int(rng.integers(5, 40)) * US_PER_S
             log.add(at, who, "search_refused", case_ref=ref, reason=_choice(rng, JUNK_REASONS), detail={
                 "why": "reason", "message": "Give the reason in a few words that say why you are searching."})
         reason = _choice(rng, REPEAT_REASONS)
-        for j in range(int(rng.integers(1, 4))):
+        for _j in range(int(rng.integers(1, 4))):
             at += int(rng.integers(2, 8)) * US_PER_S
             log.add(at, who, "search_refused", case_ref=ref, reason=reason, detail={
                 "why": "rate_limit", "limit": "10 per 1 minute",

@@ -127,7 +127,7 @@ def build_requests(
     end = phases.end_utc - np.timedelta64(1, "s")
     target = request_count(registrations)
     ks = 1 + np.arange(len(CAMERAS_PER_CASE_P))
-    n_cases = max(1, int(round(target / float(np.dot(ks, CAMERAS_PER_CASE_P)))))
+    n_cases = max(1, round(target / float(np.dot(ks, CAMERAS_PER_CASE_P))))
     case_sent = _case_sent_times(rng, n_cases, phases, sites.consent_at)
     case_k = 1 + rng.choice(len(CAMERAS_PER_CASE_P), size=n_cases, p=CAMERAS_PER_CASE_P)
     officer_p = np.array([0.65] + [0.35 / max(1, len(officer_ids) - 1)] * (len(officer_ids) - 1))

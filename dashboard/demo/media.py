@@ -119,7 +119,7 @@ def _encode(out, codec_name: str, frames, *, rate: int) -> None:
 def _frames(recorded_at: dt.datetime, seconds: float, seed: int, view: int):
     rng = np.random.default_rng(seed)
     base = _background(view)
-    n = int(round(seconds * FPS))
+    n = round(seconds * FPS)
     for i in range(n):
         clock = recorded_at + dt.timedelta(seconds=i // FPS)
         yield _frame(base, i, n, rng, clock, view)
@@ -161,15 +161,14 @@ def dav_bytes(*, recorded_at: dt.datetime, seconds: float, seed: int, view: int 
     # split the Annex B stream at each access unit delimiter-less picture start (SPS or slice NAL)
     starts = [i for i in range(len(data) - 4) if data[i:i + 4] == b"\x00\x00\x00\x01"]
     starts.append(len(data))
-    chunks, seq = [], 0
+    chunks = []
     stamp = int(recorded_at.timestamp())
-    for a, b in zip(starts, starts[1:]):
+    for seq, (a, b) in enumerate(zip(starts, starts[1:])):
         payload = data[a:b]
         kind = 0xFD if (payload[4] & 0x1F) in (5, 7, 8) else 0xFC
         header = b"DHAV" + struct.pack("<BBBBIII", kind, 0, 0, 0, seq, 24 + len(payload) + 8, stamp + seq // FPS) \
             + b"\x00" * 4
         chunks.append(header + payload + b"dhav" + struct.pack("<I", 24 + len(payload) + 8))
-        seq += 1
     return b"".join(chunks)
 
 

@@ -427,7 +427,7 @@ def stream_file(path: Path, sha256: str, size: int, on_failure: Callable[[str, s
     hasher = hashlib.sha256()
     seen, held = 0, None
     try:
-        f = open(path, "rb", buffering=0)
+        f = open(path, "rb", buffering=0)  # noqa: SIM115 - opened here to tell a missing file apart; closed by `with f` below
     except FileNotFoundError:
         on_failure("missing", None, 0)
         return

@@ -246,7 +246,7 @@ class Store:
                     chunk = next(iterator)
                 except StopIteration:
                     break
-                except Exception:  # the client went away mid-body (werkzeug's ClientDisconnected, socket errors)
+                except Exception:  # noqa: BLE001 - the client went away mid-body (werkzeug's ClientDisconnected, socket errors)
                     stopped = "disconnected"
                     break
                 if not chunk:

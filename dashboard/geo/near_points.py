@@ -259,7 +259,7 @@ class _Prepared:
 
 @functools.lru_cache(maxsize=1)
 def _prepared(index: CameraIndex) -> _Prepared:
-    cell_m, (x0, y0), (nrows, ncols), keys, x, y = index.grid_parts()
+    *_, x, y = index.grid_parts()
     cam = index.arrays()
     angle_deg, range_m, _ = fill_fov(cam["fov_angle_deg"], cam["fov_range_m"], *index.kind_defaults())
     _, first = np.unique(cam["site_id"], return_index=True)

@@ -98,7 +98,7 @@ FLAG_COLUMNS = [
 ]
 
 # One index of search places per database (and so per app), built on first use.
-_PLACES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PLACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def places() -> SearchPlaces:

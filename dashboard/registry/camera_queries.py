@@ -80,7 +80,7 @@ def _candidate_frame(rows: list[tuple]) -> pd.DataFrame:
     """
     records = np.array(rows, dtype=_CANDIDATE_RECORD)
     columns = {
-        name: _shared_strings(records[name]) if records.dtype[name] == object else records[name]
+        name: _shared_strings(records[name]) if records.dtype[name] == object else records[name]  # noqa: E721 - numpy dtype
         for name in CANDIDATE_COLUMNS
     }
     return pd.DataFrame(columns, columns=CANDIDATE_COLUMNS)

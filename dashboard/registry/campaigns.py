@@ -86,7 +86,7 @@ def count_scan(session: Session, slug: str | None, visitor: str, *, secret: byte
     campaign_id = (session.scalar(sa.select(Campaign.id).where(Campaign.slug == slug))
                    if isinstance(slug, str) and SLUG.fullmatch(slug) else None)
     which = slug if campaign_id is not None else "\x00unknown"
-    digest = hmac.new(secret, f"campaign-scan\x00{which}\x00{day.isoformat()}\x00{visitor}".encode("utf-8"),
+    digest = hmac.new(secret, f"campaign-scan\x00{which}\x00{day.isoformat()}\x00{visitor}".encode(),
                       hashlib.sha256).hexdigest()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -450,7 +450,7 @@ def create_requests(
     channels: Channels | None = None,
     shared_detail: str | None = None,
     preservation: bool = False,
-) -> "RequestBatch":
+) -> RequestBatch:
     """Create one footage request (status ``sent`` at ``now``) per camera, in the order given.
 
     Refuses (CaseworkError, nothing written): no cameras or more than 50; a camera not on

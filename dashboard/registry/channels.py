@@ -36,7 +36,7 @@ class Channels:
     text: bool = False
 
     @classmethod
-    def from_settings(cls, settings) -> "Channels":
+    def from_settings(cls, settings) -> Channels:
         return cls(email=settings.smtp_url is not None, text=settings.notify_api_key is not None)
 
     @property

@@ -45,15 +45,12 @@ def _log_evidence_refusal(status: int, what: str) -> None:
     from dashboard.runtime_access import runtime
     from dashboard.security import audit
 
-    if current_user.is_authenticated:
-        actor = current_user.actor
-    else:
-        actor = audit.Actor(None, "public", None)
+    actor = current_user.actor if current_user.is_authenticated else audit.Actor(None, "public", None)
     try:
         with transaction(runtime().sessions) as s:
             audit.record(s, actor, "evidence_refused", detail={"why": "login" if status == 401 else "role",
                                                                "status": status, "what": what[:200]})
-    except Exception:  # noqa: BLE001 - the refusal stands even if the log write fails; it is logged as an error
+    except Exception:  # the refusal stands even if the log write fails; it is logged as an error
         import logging
 
         logging.getLogger(__name__).exception("could not log a refused evidence request")

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from dashboard.registry.models import ApiToken, AuditEvent, User, utcnow
 from dashboard.registry.vocab import ROLE_LABELS, ROLES
 from dashboard.security import audit, sessions
-from dashboard.security.passwords import (PasswordRejected, check_password, generated_password, hash_password,
-                                          verify_password)
+from dashboard.security.passwords import (PasswordRejected, check_password, dummy_hash, generated_password,
+                                          hash_password, verify_password)
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 TOKEN_PREFIX = "ccr_"
@@ -74,7 +74,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(sa.select(User).where(User.username == username.strip().lower()))
     if user is None:
         # Spend the same effort as a real check so timing does not reveal which usernames exist.
-        verify_password(_DUMMY_HASH, password)
+        verify_password(dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None
@@ -298,6 +298,3 @@ def token_table(session: Session, user_id: int) -> pd.DataFrame:
     rows = session.execute(sa.select(ApiToken.id, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
                            .where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())).all()
     return pd.DataFrame(rows, columns=["id", "created_at", "last_used_at", "revoked_at"])
-
-
-_DUMMY_HASH = hash_password("not-a-real-password-" + secrets.token_hex(8))

@@ -317,7 +317,7 @@ def _names(values) -> tuple[str, ...]:
 
 def _records(frame: pd.DataFrame) -> list:
     """The frame's rows as named tuples (built from plain lists: indexing pandas arrays is slow)."""
-    Row = namedtuple("Row", list(frame.columns))  # noqa: N806
+    Row = namedtuple("Row", list(frame.columns))
     return [Row(*values) for values in zip(*(frame[c].tolist() for c in frame.columns))]
 
 

@@ -24,7 +24,7 @@ EXPIRED_SWEEP_CHANCE = 0.02  # now and then, drop windows that ended more than a
 
 
 class SqlCounterStorage(Storage):
-    STORAGE_SCHEME = ["ccr-sql"]
+    STORAGE_SCHEME = ["ccr-sql"]  # noqa: RUF012 - the limits library reads this list to register the scheme
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)

@@ -218,7 +218,7 @@ def login_submit():
         validate_csrf(request.form.get("csrf_token"))
     except CSRFError:
         return _form_error("Your login form expired. Please try again.", username, target, 400)
-    except Exception:  # flask-wtf raises ValidationError for a missing or bad token
+    except Exception:  # noqa: BLE001 - flask-wtf raises ValidationError for a missing or bad token
         return _form_error("Your login form expired. Please try again.", username, target, 400)
     if not username or not password:
         return _form_error("Enter your username and password.", username, target, 400)
@@ -281,7 +281,7 @@ def _form_error(message: str, username: str, target: str, status: int):
 def logout():
     try:
         validate_csrf(request.form.get("csrf_token"))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a missing or bad token (flask-wtf's ValidationError)
         return redirect("/")
     if current_user.is_authenticated:
         with transaction(runtime().sessions) as s:

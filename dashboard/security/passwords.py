@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import Parameters
+
+from dashboard.config import password_hash_profile
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128  # argon2 hashes any length; the cap only stops absurd form posts
@@ -29,7 +32,25 @@ SERVICE_WORDS = ("camera", "cameras", "cctv", "registry", "register", "police", 
 _KEYBOARDS = ("qwerty", "dvorak", "keypad", "mac_keypad")
 _NAME_LISTS = ("english_wikipedia", "us_tv_and_film", "surnames", "female_names", "male_names")
 
-_hasher = PasswordHasher()
+# argon2id's parameters per PASSWORD_HASH_PROFILE. "strong", the only one a deployment uses: RFC 9106's
+# second recommended option (argon2-cffi's default), 3 passes over 64 MiB in 4 lanes. "test", set by the
+# test suite's conftest only: one pass over 1 MiB in one lane (the same hash format, about 1/200 of the
+# work), so thousands of test accounts and logins do not cost minutes of CPU. A stored hash carries its
+# own parameters, so verifying never depends on the profile.
+HASH_PARAMETERS: dict[str, Parameters] = {
+    "strong": profiles.RFC_9106_LOW_MEMORY,
+    "test": Parameters(type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=1024,
+                       parallelism=1),
+}
+
+
+@cache
+def _hasher_for(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(HASH_PARAMETERS[profile])
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_for(password_hash_profile())
 
 
 class PasswordRejected(ValueError):
@@ -37,14 +58,25 @@ class PasswordRejected(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash_for(profile: str) -> str:
+    return _hasher_for(profile).hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+def dummy_hash() -> str:
+    """A hash of a random password with the current parameters: checking a password against it costs
+    as much as checking a real account's, so timing does not tell which usernames exist."""
+    return _dummy_hash_for(password_hash_profile())
 
 
 @lru_cache(maxsize=1)

@@ -136,7 +136,7 @@ def record_query(response: Response) -> Response:
         action, detail = entry
         with transaction(runtime().sessions) as s:
             audit.record(s, current_user.actor, action, detail=detail)
-    except Exception:  # noqa: BLE001 - any failure to record withholds the answer
+    except Exception:  # any failure to record withholds the answer
         log.exception("an aggregate query could not be recorded")
         response.close()
         return _withheld()

@@ -122,7 +122,7 @@ class _Placed:
     last: tuple[int, str] | None  # id and hash of the newest placed row
 
     @staticmethod
-    def empty() -> "_Placed":
+    def empty() -> _Placed:
         return _Placed(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32),
                        np.empty((0, 3)), None)
 

@@ -139,7 +139,8 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
     page.get_by_label("Reason for this export").fill("Phoning the owners who have not replied yet")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    with open(download.value.path(), encoding="utf-8") as f:
+        rows = list(csv.DictReader(io.StringIO(f.read())))
     assert len(rows) == 2 and {r["status"] for r in rows} == {"no_relevant_footage", "sent"}
     assert all(r["request_id"].startswith("REQ-") and r["camera_id"] in expected for r in rows)
     assert _audit_count(db, "export") == exports_before + 1

@@ -13,7 +13,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from dashboard.demo import generate_demo
 from dashboard.pages import all_pages
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
@@ -25,11 +24,11 @@ K = 8
 
 
 @pytest.fixture
-def demo_app(runtime, reference, reference_dir):
+def demo_app(runtime, reference_dir, demo_of):
     from dashboard.application import create_app
 
-    generate_demo(runtime.engine, reference, seed=21, registrations=2500, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    demo_of(runtime, seed=21, registrations=2500, as_of=dt.date(2026, 11, 29),
+            pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
     for sample in sorted((reference_dir / "police_uk").glob("*-street.csv"))[:6]:
         with transaction(runtime.sessions) as s:
             import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)

@@ -15,12 +15,11 @@ REASON = "Burglary reported at a house in this street overnight"
 
 
 @pytest.fixture
-def demo_app(runtime, reference):
+def demo_app(runtime, demo_of):
     from dashboard.application import create_app
-    from dashboard.demo import generate_demo
 
-    generate_demo(runtime.engine, reference, seed=11, registrations=400, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    demo_of(runtime, seed=11, registrations=400, as_of=dt.date(2026, 11, 29),
+            pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
     with transaction(runtime.sessions) as s:
         token = issue_token(s, "officer.demo")
     app = create_app(runtime)

@@ -341,7 +341,7 @@ def _hierarchy_attack(frame: pd.DataFrame, layer: Disclosure, tally: Tally) -> N
         children = parent9.index[parent9 == cell]
         listed = [c for c in children if c in shown9.index]
         hidden = int(true8[cell] - true9[listed].sum())
-        if not listed or not 1 <= hidden:
+        if not listed or not hidden >= 1:
             continue  # nothing is subtracted, or nothing is hidden
         estimate = int(published) - int(shown9[listed].sum())
         tally.add(estimate == hidden, _cancel_chance(int(true8[cell]), [int(true9[c]) for c in listed]))

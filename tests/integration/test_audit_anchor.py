@@ -152,7 +152,7 @@ def test_checkpoints_are_written_every_n_events_after_commit_only(env, monkeypat
     write_events(engine, 25)
     with pytest.raises(RuntimeError):  # the 30th row is rolled back: no checkpoint may vouch for it
         with transaction(session_factory(engine)) as s:
-            for i in range(5):
+            for _i in range(5):
                 audit.record(s, OFFICER, "search", case_ref="CR-2026-0001", reason="never kept")
             raise RuntimeError("rolled back")
     found = audit_checkpoints.read(settings.audit_checkpoint_file)

@@ -104,7 +104,7 @@ def test_counts_by_hand_through_the_layer(covered):
 
 
 def test_one_filter_views(covered):
-    client, tokens, busy, _, rt = covered
+    client, tokens, busy, _, _rt = covered
     busy_cell = h3.latlng_to_cell(busy["lat"], busy["lon"], 8)
     busy9 = h3.latlng_to_cell(busy["lat"], busy["lon"], 9)
     # Indoor cameras only: the busy cell has 1 registration left (the one with a dome): grey at
@@ -254,7 +254,7 @@ def _log_in(client, username: str) -> None:
 
 
 def test_cell_exports_publish_as_the_api_and_refuse_dates_and_two_filters(covered):
-    client, tokens, busy, _, rt = covered
+    client, _tokens, busy, _, rt = covered
     _log_in(client, "analyst9")
     registration_keys, camera_keys = _keys(rt, busy["postcode"])
     exported = client.get("/coverage/export/cells.csv?res=8")

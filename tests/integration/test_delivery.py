@@ -432,8 +432,8 @@ def test_an_officer_sends_an_urgent_notice_for_their_own_request_only(seeded):
 
 
 def test_progress_shows_what_the_owner_did(seeded, relay, reference_dir):
-    box, url = relay
-    ids, _ = _request(seeded, camera_ids=[DOORBELL_30D, SHOP_7D])
+    _box, url = relay
+    _ids, _ = _request(seeded, camera_ids=[DOORBELL_30D, SHOP_7D])
     _sender(seeded, _settings(reference_dir, SMTP_URL=url)).run_once()
     with transaction(session_factory(seeded)) as s:
         response = s.scalars(sa.select(FootageResponse).where(FootageResponse.registrant_id == 1)).one()

@@ -150,7 +150,7 @@ def test_another_officer_cannot_see_or_act_on_my_request_through_the_api(tmp_pat
 
 
 def test_a_forged_urgent_notice_callback_for_another_officers_request_is_refused(tmp_path, reference_dir, relay):
-    box, url = relay
+    _box, url = relay
     rt = _runtime(tmp_path, reference_dir, SMTP_URL=url)
     app = _app(rt)
     made = _request_as_officer1(rt, app.server.test_client())
@@ -177,7 +177,7 @@ def test_a_forged_urgent_notice_callback_for_another_officers_request_is_refused
     assert "is queued and goes by email" in done.get_data(as_text=True)
     rows = post_with_values(owner, app, "cases-requests.rowData", {
         "cases-refresh.n_intervals": 1, "cases-list.selectedRows": [{"case_ref": CASE}]}, "cases-refresh.n_intervals")
-    row = [r for r in json.loads(rows.get_data(as_text=True))["response"].values()][0]["rowData"][0]
+    row = next(iter(json.loads(rows.get_data(as_text=True))["response"].values()))["rowData"][0]
     assert (row["request_id"], row["delivery"], row["notice"]) == (request_id, "Queued (by email)", "Queued")
     rt.engine.dispose()
 

@@ -270,7 +270,7 @@ def test_nobody_acts_while_logged_out(tables):
     log = tables["audit_event"]
     longest = pd.Timedelta(hours=Settings.session_max_hours)
     users = log[log["user_id"].notna()]
-    for uid, rows in users.groupby("user_id"):
+    for _uid, rows in users.groupby("user_id"):
         logged_in_at = None
         for r in rows.sort_values("id").itertuples():
             if r.action == "login":

@@ -54,7 +54,7 @@ def _close(rt, case_id: str) -> None:
         case.closed_at, case.closed_by_id = CLOSED, case.officer_id
 
 
-def test_a_deleted_files_name_is_not_left_in_the_export_audit_row(runtime, tmp_path):  # noqa: F811
+def test_a_deleted_files_name_is_not_left_in_the_export_audit_row(runtime, tmp_path):
     """Retention blanks a deleted file's name in its row ("nothing of a deleted file's caption, name
     or content is left"), but the export logged before (evidence_exported, detail = bundle_contents)
     holds "original_name" for every file, in the append-only log: the owner's file name outlives the
@@ -84,7 +84,7 @@ def _rewrite(src: Path, dst: Path, change) -> None:
             zout.writestr(info.filename, change(info.filename, zin.read(info.filename)))
 
 
-def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_export_row(runtime, tmp_path):  # noqa: F811
+def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_export_row(runtime, tmp_path):
     """What verify can prove: each member matches the manifest in the same ZIP; nothing is signed, so
     someone who swaps an exhibit and rewrites the manifest (and manifest.csv and the continuity
     statement, and their hashes in the manifest) gets 'PASSED'. The bundle does carry a witness
@@ -100,7 +100,7 @@ def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_
     from dashboard.evidence.verify import verify_bundle
     from tests.integration.test_evidence_bundle import NOW
 
-    file_id, case_id = _accepted_case(runtime, tmp_path)
+    _file_id, case_id = _accepted_case(runtime, tmp_path)
     audit_id = _export_as_the_page_does(runtime, case_id)
     with runtime.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
@@ -142,7 +142,7 @@ def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_
     assert not verify_bundle(forged).ok
 
 
-def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_failure(runtime, tmp_path):  # noqa: F811
+def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_failure(runtime, tmp_path):
     """The integrity check knows that "a file deleted while the check ran is not a missing file";
     the bundle does not. A closed case's export built just before its 90 days are up, streamed after
     the nightly run deleted its files, records evidence_integrity_failed 'missing' (a false alarm
@@ -152,7 +152,7 @@ def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_fa
     from dashboard.evidence.bundle import IntegrityFailure, build_bundle
     from tests.integration.test_evidence_bundle import NOW
 
-    file_id, case_id = _accepted_case(runtime, tmp_path)
+    _file_id, case_id = _accepted_case(runtime, tmp_path)
     audit_id = _export_as_the_page_does(runtime, case_id)
     _close(runtime, case_id)
     with runtime.sessions() as s:
@@ -169,7 +169,7 @@ def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_fa
     assert not failures, [json.loads(f.detail) for f in failures]
 
 
-def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bundles_documents(runtime, tmp_path):  # noqa: F811
+def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bundles_documents(runtime, tmp_path):
     """Caption, file name, note and signed name chosen to run in a spreadsheet (=, +, -, @, a tab) or
     a browser: manifest.csv holds every one as text (a leading apostrophe), the continuity statement
     only escaped."""
@@ -210,7 +210,7 @@ def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bund
     assert not [n for n in names if "<" in n or "@" in n or "(" in n]
 
 
-def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the_others(runtime, tmp_path):  # noqa: F811
+def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the_others(runtime, tmp_path):
     """hash_path treats only FileNotFoundError as 'missing'; any other error reading one stored file
     (here: a directory where the file should be, IsADirectoryError; on a real disk EACCES or EIO)
     escapes check_store, so no result is recorded for ANY file and the auditor's button answers 500.
@@ -219,7 +219,7 @@ def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the
     from dashboard.evidence.integrity import check_store
 
     file_id, _ = _accepted_case(runtime, tmp_path)
-    token, asked = ec.ask_owner(runtime, CASE, "ZAN00003")
+    token, _asked = ec.ask_owner(runtime, CASE, "ZAN00003")
     ec.upload(runtime, token, make_video(tmp_path / "w.mp4", seconds=2.0).read_bytes(), "other.mp4")
     ec.answer(runtime, token)
     store = Store(runtime.settings.evidence_dir)
@@ -233,7 +233,7 @@ def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the
     assert result.files == 2 and result.ok == 1 and file_id in result.mismatch + result.missing
 
 
-def test_a_refused_archives_member_name_is_not_kept_after_its_answer_is_erased(runtime, tmp_path):  # noqa: F811
+def test_a_refused_archives_member_name_is_not_kept_after_its_answer_is_erased(runtime, tmp_path):
     """An owner's DVR export (a ZIP) is refused because it holds a player program: the refusal kept on
     the file's row quotes the member's name, chosen by the owner's recorder or the owner
     ('Quillfeather-family-garage.exe'). Retention later deletes the answer's footage and erases its
@@ -268,7 +268,7 @@ def test_a_refused_archives_member_name_is_not_kept_after_its_answer_is_erased(r
     assert not left, left
 
 
-def test_attack_refused_odd_weeks_on_the_metrics_api_get_a_4xx_not_a_500(app, runtime):  # noqa: F811
+def test_attack_refused_odd_weeks_on_the_metrics_api_get_a_4xx_not_a_500(app, runtime):
     """The lead's /api/v1/metrics/requests (footage block included) with reversed, impossible,
     far-off or garbage dates answers 200 or a 4xx, never a 500."""
     from tests.integration.conftest import login
@@ -284,13 +284,13 @@ def test_attack_refused_odd_weeks_on_the_metrics_api_get_a_4xx_not_a_500(app, ru
             assert "footage" in got.get_json()
 
 
-def test_attack_refused_another_officers_closed_case_of_the_same_reference_deletes_nothing_of_mine(runtime, tmp_path):  # noqa: F811
+def test_attack_refused_another_officers_closed_case_of_the_same_reference_deletes_nothing_of_mine(runtime, tmp_path):
     """Case files are per (case reference, officer): another officer who uses the same reference and
     closed their case long ago does not start the clock on this officer's open case's exhibits."""
     from dashboard.registry.casework import ensure_case_file
     from dashboard.registry.models import User
 
-    file_id, case_id = _accepted_case(runtime, tmp_path)
+    file_id, _case_id = _accepted_case(runtime, tmp_path)
     with transaction(runtime.sessions) as s:
         other = s.scalar(sa.select(User).where(User.username == "other.officer"))
         theirs = ensure_case_file(s, CASE, other.id)
@@ -303,7 +303,7 @@ def test_attack_refused_another_officers_closed_case_of_the_same_reference_delet
     assert Store(runtime.settings.evidence_dir).path_for(f.sha256).is_file()
 
 
-def test_the_time_to_footage_of_a_request_does_not_change_when_retention_deletes_its_files(runtime, tmp_path):  # noqa: F811
+def test_the_time_to_footage_of_a_request_does_not_change_when_retention_deletes_its_files(runtime, tmp_path):
     """uptake_queries.requests dates footage by its answer's first file in state 'stored' (falling back
     to the request's status time); the footage-outcome figures count 'deleted' files as uploaded, but
     the time-to-footage figure does not: once retention deletes a closed case's files, each of its
@@ -312,7 +312,7 @@ def test_the_time_to_footage_of_a_request_does_not_change_when_retention_deletes
     learns that some case of those weeks was closed 90 days before."""
     from dashboard.registry import uptake_queries
 
-    file_id, case_id = _accepted_case(runtime, tmp_path)
+    _file_id, case_id = _accepted_case(runtime, tmp_path)
     _close(runtime, case_id)
     with runtime.sessions() as s:
         before = uptake_queries.requests(s)[["status", "status_changed_at", "first_upload_at"]]

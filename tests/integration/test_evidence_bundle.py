@@ -182,7 +182,7 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
 
 
 def test_the_audit_extract_leaves_out_another_officers_case_with_the_same_reference(runtime, two_files, tmp_path):
-    token, other = ec.ask_owner(runtime, CASE, "BOB00002", officer="other.officer")
+    _token, other = ec.ask_owner(runtime, CASE, "BOB00002", officer="other.officer")
     bundle, _ = _build(runtime, two_files["case_id"])
     with zipfile.ZipFile(_write(bundle, tmp_path / "b.zip")) as z:
         extract = z.read("audit-extract.json").decode()
@@ -224,7 +224,7 @@ def test_bundle_contents_refuses_a_case_with_nothing_accepted_and_a_request_of_a
             bundle_contents(s, case, other.request_ids[0])
         with pytest.raises(CaseworkError, match="no such request in this case"):
             bundle_contents(s, case, "REQ-../../x")
-    [(file_id, _, sha)] = ec.file_ids(runtime, asked.response_id)
+    [(file_id, _, _sha)] = ec.file_ids(runtime, asked.response_id)
     ec.accept(runtime, file_id, ref="JO/7")
     with runtime.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.case_ref == CASE))
@@ -312,7 +312,7 @@ def test_a_missing_stored_file_stops_the_bundle_before_a_byte_is_sent(runtime, t
 def _big_accepted_file(rt, tmp_path, size: int) -> tuple[str, str]:
     """A stored, accepted file of ``size`` bytes, its row written directly (the upload service would
     refuse bytes that are not footage); returns (case public id, sha256)."""
-    token, asked = ec.ask_owner(rt, CASE, "BIG00001")
+    _token, asked = ec.ask_owner(rt, CASE, "BIG00001")
     store = Store(rt.settings.evidence_dir)
     store.ensure()
     block = os.urandom(1 << 20)
@@ -339,7 +339,7 @@ def _big_accepted_file(rt, tmp_path, size: int) -> tuple[str, str]:
 
 def test_a_300_mb_file_streams_through_the_bundle_in_flat_memory(runtime, tmp_path):
     size = 300 << 20
-    case_id, sha = _big_accepted_file(runtime, tmp_path, size)
+    case_id, _sha = _big_accepted_file(runtime, tmp_path, size)
     bundle, _ = _build(runtime, case_id)
     hasher, total = hashlib.sha256(), 0
     tracemalloc.start()

@@ -15,7 +15,6 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
-from dashboard.demo import generate_demo
 from dashboard.registry.database import transaction
 from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
 from dashboard.registry.vocab import DECLINE_REASONS
@@ -33,11 +32,10 @@ PLAN = ([("accepted", None)] * 12 + [("declined", "not_relevant")] * 8 + [("decl
 
 
 @pytest.fixture
-def seeded(runtime, reference):
+def seeded(runtime, demo_of):
     from dashboard.application import create_app
 
-    generate_demo(runtime.engine, reference, seed=4, registrations=1500, as_of=AS_OF, pilot_start=PILOT,
-                  public_launch=LAUNCH)
+    demo_of(runtime, seed=4, registrations=1500, as_of=AS_OF, pilot_start=PILOT, public_launch=LAUNCH)
     with transaction(runtime.sessions) as s:
         officer = s.scalar(sa.select(User.id).where(User.username == "officer1"))
         # 32 requests sent on the week's Tuesday, a minute apart (keys 100 + i), to the owners of 32
@@ -107,7 +105,7 @@ def _range_by_hand(ptable, engine, where: str, monday: dt.date) -> int | None:
 
 
 def test_api_footage_figures_by_hand(seeded, runtime):
-    app, client, monday = seeded
+    _app, client, monday = seeded
     table = runtime.disclosure.ptable
     body = client.get(f"/api/v1/metrics/requests?from={monday}&to={monday + dt.timedelta(days=2)}").get_json()
     assert body["from"] == monday.isoformat()
@@ -187,7 +185,7 @@ def test_the_uptake_page_card_shows_the_apis_figures(seeded, runtime):
 
 
 def test_the_weekly_report_has_the_footage_section(seeded, runtime):
-    app, client, monday = seeded
+    _app, client, monday = seeded
     api = client.get(f"/api/v1/metrics/requests?from={monday}&to={monday}").get_json()["footage"]
     page = client.get(f"/uptake/report?week={monday}")
     assert page.status_code == 200

@@ -39,7 +39,7 @@ PAYLOADS = [
     "Passcode 4455, 2 Elm Close",
     "mycam.ddns.net",
     "onvif 2 Elm Close",
-    "ｒｔｓｐ：／／1.2.3.4",  # full-width letters, as a phone keyboard may give
+    "ｒｔｓｐ：／／1.2.3.4",  # noqa: RUF001 - full-width letters, as a phone keyboard may give
     "1.2.3.4\u200b",
     "ftp://files.example.net/clips",
 ]
@@ -82,7 +82,7 @@ def test_the_api_refuses_every_payload_in_every_free_text_field_and_stores_nothi
 
 
 @pytest.mark.parametrize("field", FREE_TEXT_FIELDS)
-def test_the_form_shows_the_message_beside_the_field_and_stores_nothing(public, reference, field):  # noqa: F811
+def test_the_form_shows_the_message_beside_the_field_and_stores_nothing(public, reference, field):
     client, rt = public
     postcode = reference.postcodes["postcode"].iloc[21]
     for text in PAYLOADS[:6]:
@@ -95,7 +95,7 @@ def test_the_form_shows_the_message_beside_the_field_and_stores_nothing(public, 
 
 
 @pytest.mark.parametrize("field", FREE_TEXT_FIELDS)
-def test_the_owners_page_refuses_them_too_and_keeps_what_was_there(public, reference, field):  # noqa: F811
+def test_the_owners_page_refuses_them_too_and_keeps_what_was_there(public, reference, field):
     client, rt = public
     postcode = reference.postcodes["postcode"].iloc[22]
     token = _register(client, postcode)
@@ -109,7 +109,7 @@ def test_the_owners_page_refuses_them_too_and_keeps_what_was_there(public, refer
 
 
 def test_the_domain_function_refuses_them_even_when_validation_was_skipped(reg_app, reference):
-    client, rt = reg_app
+    _client, rt = reg_app
     postcode = reference.postcodes["postcode"].iloc[23]
     good = registration.RegistrationIn.model_validate(valid(postcode), context={"reference": reference})
     for field in FREE_TEXT_FIELDS:

@@ -24,14 +24,13 @@ CASE = "CR-2026-015001"
 
 
 @pytest.fixture
-def demo(runtime, reference):
+def demo(runtime, demo_of):
     """The app over a 400-registration demo (its officers' cases and requests) plus officer1 of
     the conftest, with a bearer token for officer1."""
     from dashboard.application import create_app
-    from dashboard.demo import generate_demo
 
-    generate_demo(runtime.engine, reference, seed=11, registrations=400, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    demo_of(runtime, seed=11, registrations=400, as_of=dt.date(2026, 11, 29),
+            pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
     with transaction(runtime.sessions) as s:
         token = issue_token(s, "officer1")
     app = create_app(runtime)

@@ -36,13 +36,12 @@ CAMERA_ACTIONS = {"search", "reveal_contact", "reveal_refused", "request_created
 
 
 @pytest.fixture
-def demo(runtime, reference):
+def demo(runtime, demo_of):
     from dashboard.application import create_app
-    from dashboard.demo import generate_demo
 
     # Enough registrations for a staff pilot of some size (a few per cent of them).
-    generate_demo(runtime.engine, reference, seed=11, registrations=2500, as_of=dt.date(2026, 11, 29),
-                  pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH)
+    demo_of(runtime, seed=11, registrations=2500, as_of=dt.date(2026, 11, 29),
+            pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH)
     with transaction(runtime.sessions) as s:
         token = issue_token(s, "officer1")
     app = create_app(runtime)

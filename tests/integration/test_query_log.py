@@ -86,7 +86,7 @@ def test_every_page_callback_route_and_download_of_an_analyst_or_lead_is_one_row
 
     rows = _new_rows(runtime, before)
     assert [r.action for r in rows] == [a for a, _, _ in sent]
-    for row, (action, want, status) in zip(rows, sent):
+    for row, (_action, want, status) in zip(rows, sent):
         detail = json.loads(row.detail)
         assert (row.username, row.role, row.case_ref, row.reason) == (f"{role}1", role, None, None)
         assert detail == {**want, "status": status}, (want, detail)

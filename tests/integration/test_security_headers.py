@@ -46,7 +46,7 @@ def _csp(response) -> dict[str, list[str]]:
 class _Scripts(HTMLParser):
     """Inline scripts the browser would run, and attributes that would run code."""
 
-    JS_TYPES = {"", "text/javascript", "application/javascript", "module"}
+    JS_TYPES = frozenset({"", "text/javascript", "application/javascript", "module"})
 
     def __init__(self):
         super().__init__(convert_charrefs=False)

@@ -17,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.analytics.disclosure import _SCRAMBLE
-from dashboard.demo import generate_demo
 from tests.integration.conftest import login
 
 K = 8
@@ -25,11 +24,10 @@ LONDON = ZoneInfo("Europe/London")
 PILOT, LAUNCH, AS_OF = dt.date(2026, 4, 13), dt.date(2026, 7, 6), dt.date(2026, 11, 29)
 
 
-def _lead_app(runtime, reference, registrations: int):
+def _lead_app(runtime, demo_of, registrations: int):
     from dashboard.application import create_app
 
-    generate_demo(runtime.engine, reference, seed=4, registrations=registrations, as_of=AS_OF, pilot_start=PILOT,
-                  public_launch=LAUNCH)
+    demo_of(runtime, seed=4, registrations=registrations, as_of=AS_OF, pilot_start=PILOT, public_launch=LAUNCH)
     app = create_app(runtime)
     app.server.config["TESTING"] = True
     client = app.server.test_client()
@@ -38,14 +36,14 @@ def _lead_app(runtime, reference, registrations: int):
 
 
 @pytest.fixture
-def lead_app(runtime, reference):
-    return _lead_app(runtime, reference, 12000)
+def lead_app(runtime, demo_of):
+    return _lead_app(runtime, demo_of, 12000)
 
 
 @pytest.fixture
-def attacked_app(runtime, reference):
+def attacked_app(runtime, demo_of):
     """A larger demo, so that the attack meets enough small weekly request and campaign counts."""
-    return _lead_app(runtime, reference, 12000)
+    return _lead_app(runtime, demo_of, 12000)
 
 
 # ------------------------------------------------------------------- the truth, by hand

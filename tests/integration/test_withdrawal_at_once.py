@@ -93,7 +93,7 @@ def _in_memory_index_holds(runtime, camera_id: int, lat: float, lon: float) -> b
 
 
 def test_a_withdrawal_through_one_process_is_not_found_by_the_next_search_on_another(two_apps):
-    first, second, (app_a, app_b), auth = two_apps
+    first, second, (_app_a, app_b), auth = two_apps
     rid, lat, lon, cameras = _busy_site(first)
     found = _search(first, app_b, auth, lat, lon, "CR-2026-001301")
     assert set(cameras) <= set(found), "the registration's cameras are found before the withdrawal"
@@ -111,8 +111,8 @@ def test_a_withdrawal_through_one_process_is_not_found_by_the_next_search_on_ano
 
 
 def test_a_camera_switched_off_is_not_found_by_the_next_search_on_another_process(two_apps, reference):
-    first, second, (app_a, app_b), auth = two_apps
-    rid, lat, lon, cameras = _busy_site(first)
+    first, second, (_app_a, app_b), auth = two_apps
+    _rid, lat, lon, cameras = _busy_site(first)
     assert set(cameras) <= set(_search(first, app_b, auth, lat, lon, "CR-2026-001303"))
     off = cameras[0]
     with transaction(first.sessions) as s:

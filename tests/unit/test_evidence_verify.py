@@ -130,7 +130,7 @@ def test_a_bundle_that_cannot_be_checked_says_why_and_exits_2(tmp_path, capsys):
         verify_bundle(make(tmp_path / "j.zip", man=b"{not json"))
     with pytest.raises(BundleUnreadable, match="lacks a path, a SHA-256"):
         verify_bundle(make(tmp_path / "h.zip", man=manifest(files=[{"path": "a", "sha256": "xyz", "size_bytes": 1}])))
-    with pytest.raises(BundleUnreadable, match="no manifest.json"):
+    with pytest.raises(BundleUnreadable, match=r"no manifest\.json"):
         with zipfile.ZipFile(tmp_path / "none.zip", "w") as z:
             z.writestr("files/a", b"a")
         verify_bundle(tmp_path / "none.zip")

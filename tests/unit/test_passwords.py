@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.config import ConfigError, load_settings, password_hash_profile
 from dashboard.security.passwords import (MIN_PASSWORD_LENGTH, PasswordRejected, check_password, common_passwords,
-                                          generated_password, hash_password, verify_password)
+                                          dummy_hash, generated_password, hash_password, verify_password)
 
 
 @pytest.mark.parametrize("password", [
@@ -61,6 +62,49 @@ def test_hashes_are_argon2id_and_verify():
     assert verify_password(digest, "correct-horse-battery")
     assert not verify_password(digest, "correct-horse-batterY")
     assert not verify_password("not a hash", "x")
+
+
+# --------------------------------------------------------------------------- how hard a hash is
+
+
+def test_a_deployment_hashes_with_the_strong_parameters_unless_told_otherwise(monkeypatch):
+    """The test suite runs with PASSWORD_HASH_PROFILE=test (tests/conftest.py); without it, as in any
+    deployment, a hash is argon2id over 64 MiB (65536 KiB), 3 passes, 4 lanes: RFC 9106's second
+    recommended option, written into the hash itself."""
+    monkeypatch.delenv("PASSWORD_HASH_PROFILE", raising=False)
+    assert password_hash_profile() == "strong"
+    digest = hash_password("correct-horse-battery")
+    assert digest.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), digest
+    assert verify_password(digest, "correct-horse-battery")
+    assert dummy_hash().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_the_test_profile_is_cheaper_and_still_checks_strong_hashes(monkeypatch):
+    monkeypatch.delenv("PASSWORD_HASH_PROFILE", raising=False)
+    strong = hash_password("correct-horse-battery")
+    monkeypatch.setenv("PASSWORD_HASH_PROFILE", "test")
+    cheap = hash_password("correct-horse-battery")
+    assert cheap.startswith("$argon2id$v=19$m=1024,t=1,p=1$"), cheap
+    assert dummy_hash().startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    # A stored hash carries its own parameters: a strong one is checked as strong under either profile.
+    assert verify_password(strong, "correct-horse-battery") and not verify_password(strong, "correct-horse-batterY")
+    assert verify_password(cheap, "correct-horse-battery")
+
+
+@pytest.mark.parametrize("value", ["weak", "none", "fast"])
+def test_an_unknown_hash_profile_stops_start_up(monkeypatch, reference_dir, value):
+    monkeypatch.setenv("PASSWORD_HASH_PROFILE", value)
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE="):
+        hash_password("correct-horse-battery")
+    env = {"PASSWORD_HASH_PROFILE": value, "SECRET_KEY": "k" * 48, "REFERENCE_DATA_DIR": str(reference_dir)}
+    with pytest.raises(ConfigError, match="is not a profile"):
+        load_settings(env, create_secret=False)
+
+
+def test_settings_say_strong_by_default(reference_dir):
+    env = {"SECRET_KEY": "k" * 48, "REFERENCE_DATA_DIR": str(reference_dir)}
+    assert load_settings(env, create_secret=False).password_hash_profile == "strong"
+    assert load_settings({**env, "PASSWORD_HASH_PROFILE": " Test "}, create_secret=False).password_hash_profile == "test"
 
 
 # --------------------------------------------------------------------------- strength (zxcvbn)

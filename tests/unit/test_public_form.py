@@ -34,7 +34,7 @@ def test_numbers_blanks_and_text_are_kept_apart():
 
 
 def test_camera_count_is_bounded_and_ids_come_back():
-    get, getlist = _posted({"camera_count": "99", "cam-0-id": "41", "cam-1-id": "x"})
+    get, _getlist = _posted({"camera_count": "99", "cam-0-id": "41", "cam-1-id": "x"})
     assert form.camera_count(get) == 20
     state = form.read_form(*_posted({"camera_count": "2", "cam-0-id": "41", "cam-1-id": "x"}))
     assert form.payload(state)[1] == [41, None]

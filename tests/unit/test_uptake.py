@@ -358,7 +358,7 @@ def test_projection_is_fitted_to_differences_of_published_totals_only():
 # ------------------------------------------------------------------------------------ requests
 
 
-def _requests(rows: list[tuple], day: dt.date = D(2026, 7, 8)) -> pd.DataFrame:
+def _requests(rows: list[tuple], day: dt.date = D(2026, 7, 8)) -> pd.DataFrame:  # noqa: B008 - a date is immutable
     """(status, days to the status change, footage useful, likely overwritten, key, district, category)."""
     at = pd.Timestamp(day).tz_localize("UTC") + pd.Timedelta(hours=9)
     return pd.DataFrame({"status": [r[0] for r in rows], "sent_at": [at] * len(rows),

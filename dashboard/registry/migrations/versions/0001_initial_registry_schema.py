@@ -5,7 +5,7 @@ Tables of the registry, plus per-backend extras: on PostgreSQL a PostGIS point g
 GiST index; on both backends triggers that make `audit_event` append-only.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29
 """
 from alembic import op
