@@ -189,7 +189,7 @@ def layout(rt, _user) -> html.Div:
                          dbc.Button("Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0)],
                         md="auto"),
             ], className="align-items-center"),
-            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id",
+            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id.toString()",
                   columnSize="responsiveSizeToFit"),
             html.P([html.A("Download these rows as CSV", id=EXPORT, href=f"{PATH}/export.csv", download="",
                            className="me-2"),
@@ -222,7 +222,7 @@ def layout(rt, _user) -> html.Div:
                   options={"rowSelection": {"mode": "singleRow", "enableClickSelection": True,
                                             "checkboxes": False}}),
             html.H3("Select a flag to see the rows behind it", id=FLAG_ROWS_TITLE, className="h6 mt-3"),
-            _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id",
+            _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id.toString()",
                   columnSize="responsiveSizeToFit", style={"height": "300px", "width": "100%"}),
         ]), className="mb-3"),
         dbc.Card(dbc.CardBody([
