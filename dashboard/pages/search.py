@@ -11,7 +11,7 @@ import datetime as dt
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
-from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -37,6 +37,7 @@ WHEN, WHEN_MSG, RADIUS = "search-when", "search-when-msg", "search-radius"
 CASE, CASE_MSG, REASON, REASON_MSG = "search-case", "search-case-msg", "search-reason", "search-reason-msg"
 SUBMIT, SUMMARY, GRID, CONTEXT = "search-submit", "search-summary", "search-grid", "search-context"
 REVEAL, CONTACTS = "search-reveal", "search-contacts"
+CARDS = "search-cards"  # the results as cards on a phone; the grid's selectedRows is the selection
 CRIME, BEFORE, AFTER, REQUEST, REQUEST_MSG = ("search-crime", "search-window-before", "search-window-after",
                                               "search-request", "search-request-msg")
 SHARED, PRESERVE, PRESERVE_BOX = "search-shared-detail", "search-preserve", "search-preserve-box"
@@ -103,11 +104,16 @@ def layout(rt, user) -> html.Div:
             html.H2("Cameras that may hold footage", className="h5"),
             html.P("Ranked: incident in the camera's view first, then footage still kept, then nearest.",
                    className="small text-secondary"),
-            dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
-                       columnSize="responsiveSizeToFit",
-                       dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
-                                        "pagination": True, "paginationPageSize": 20},
-                       style={"width": "100%"}),
+            html.Div(dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
+                                columnSize="responsiveSizeToFit",
+                                dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
+                                                 "pagination": True, "paginationPageSize": 20},
+                                style={"width": "100%"}), className="results-grid"),
+            html.Fieldset([
+                html.Legend("Select the cameras to ask about", className="visually-hidden"),
+                dbc.Checklist(id=CARDS, options=[], value=[], className="result-cards",
+                              label_class_name="result-card-label"),
+            ], className="results-cards"),
             dbc.Row([
                 dbc.Col(dbc.Button("Show contact details of selected", id=REVEAL, color="secondary", n_clicks=0,
                                    className="mt-3"), md="auto"),
@@ -265,6 +271,17 @@ def register_callbacks(app) -> None:
                    "lon": point["lon"], "district": point.get("district"), "at": query.at.isoformat()}
         return (views.grid_rows(shown), views.camera_layers(results), summary, False, "", False, "", False, "",
                 context, None, [])
+
+    @app.callback(Output(CARDS, "options"), Input(GRID, "rowData"))
+    def cards(rows):
+        return views.result_cards(rows if isinstance(rows, list) else [])
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="ccr_results", function_name="syncSelection"),
+        Output(GRID, "selectedRows", allow_duplicate=True), Output(CARDS, "value"),
+        Input(GRID, "selectedRows"), Input(CARDS, "value"), State(GRID, "rowData"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(CONTACTS, "children", allow_duplicate=True),
