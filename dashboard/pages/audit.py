@@ -23,6 +23,7 @@ from dashboard.cache import cache
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
+from dashboard.components.loading import loading
 from dashboard.evidence import integrity
 from dashboard.evidence import retention as footage_retention
 from dashboard.footage.storage import Store
@@ -189,8 +190,8 @@ def layout(rt, _user) -> html.Div:
                          dbc.Button("Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0)],
                         md="auto"),
             ], className="align-items-center"),
-            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id.toString()",
-                  columnSize="responsiveSizeToFit"),
+            loading(_grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id.toString()",
+                          columnSize="responsiveSizeToFit")),
             html.P([html.A("Download these rows as CSV", id=EXPORT, href=f"{PATH}/export.csv", download="",
                            className="me-2"),
                     html.Span("(the whole filtered period, oldest first, with each row's hashes; the download is "
@@ -205,9 +206,9 @@ def layout(rt, _user) -> html.Div:
             html.H2("Searches by area", className="h5"),
             dbc.RadioItems(id=MAP_LEVEL, inline=True, value="district",
                            options=[{"label": v, "value": k} for k, v in AREA_LEVELS.items()]),
-            html.Div([area_map(MAP, rt.reference, rt.settings, [
+            html.Div([loading(area_map(MAP, rt.reference, rt.settings, [
                 dl.GeoJSON(id=MAP_LAYER, data={"type": "FeatureCollection", "features": []}, style=js("districtStyle"),
-                           hoverStyle=js("districtHover"))], height="440px"),
+                           hoverStyle=js("districtHover"))], height="440px")),
                       html.Div(id=MAP_LEGEND)], className="map-wrap mt-2"),
             html.P(id=MAP_NOTE, className="small text-secondary mt-2 mb-0"),
         ]), className="mb-3"),

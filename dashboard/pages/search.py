@@ -20,6 +20,7 @@ from dashboard.api.schemas import (DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M,
                                    validation_context)
 from dashboard.components import search_views as views
 from dashboard.components.maps import area_map, district_outlines, radius_bounds
+from dashboard.components.loading import loading
 from dashboard.geo.locate import LocationError, parse_location, point_from_map
 from dashboard.pages import Page
 from dashboard.registry import casework, public_ids
@@ -93,9 +94,10 @@ def layout(rt, user) -> html.Div:
                 dbc.Card(dbc.CardBody([
                     html.P("Click the map to set the incident point, or type where it happened.",
                            className="small text-secondary mb-2"),
-                    area_map(MAP, rt.reference, rt.settings, [
+                    loading(area_map(MAP, rt.reference, rt.settings, [
                         district_outlines(rt.reference, "search-districts"),
                         dl.LayerGroup(id=RESULTS_LAYER), dl.LayerGroup(id=INCIDENT_LAYER)], height="480px"),
+                            target_components={RESULTS_LAYER: "children"}),
                 ])),
             ], lg=8, className="mb-3"),
         ]),
@@ -104,15 +106,16 @@ def layout(rt, user) -> html.Div:
             html.H2("Cameras that may hold footage", className="h5"),
             html.P("Ranked: incident in the camera's view first, then footage still kept, then nearest.",
                    className="small text-secondary"),
-            html.Div(dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
+            loading(html.Div(dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
                                 columnSize="responsiveSizeToFit",
                                 dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
                                                  "pagination": True, "paginationPageSize": 20},
                                 style={"width": "100%"}), className="results-grid"),
+                    target_components={GRID: "rowData"}),
             html.Fieldset([
                 html.Legend("Select the cameras to ask about", className="visually-hidden"),
-                dbc.Checklist(id=CARDS, options=[], value=[], className="result-cards",
-                              label_class_name="result-card-label"),
+                loading(dbc.Checklist(id=CARDS, options=[], value=[], className="result-cards",
+                                      label_class_name="result-card-label"), target_components={CARDS: "options"}),
             ], className="results-cards"),
             dbc.Row([
                 dbc.Col(dbc.Button("Show contact details of selected", id=REVEAL, color="secondary", n_clicks=0,
