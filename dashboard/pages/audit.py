@@ -128,7 +128,9 @@ def _grid(grid_id: str, columns: list[dict], empty: str, **kwargs) -> dag.AgGrid
     options = {"localeText": {"noRowsToShow": empty}, "animateRows": False, "enableCellTextSelection": True,
                "tooltipShowDelay": 300, **kwargs.pop("options", {})}
     return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=[],
-                      defaultColDef={"resizable": True, "sortable": False, "wrapHeaderText": True,
+                      # minWidth: on a phone the columns keep a readable width and the grid scrolls
+                      # sideways in its own box, rather than being fitted to initials.
+                      defaultColDef={"minWidth": 100, "resizable": True, "sortable": False, "wrapHeaderText": True,
                                      "autoHeaderHeight": True},
                       dashGridOptions=options, style=kwargs.pop("style", {"height": "520px", "width": "100%"}),
                       **kwargs)

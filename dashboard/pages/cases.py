@@ -153,7 +153,9 @@ def _request_rows(case_ref: str, user_id: int) -> list[dict]:
 def _grid(grid_id: str, columns: list[dict], rows: list[dict], row_id: str, empty: str) -> dag.AgGrid:
     return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=rows, getRowId=f"params.data.{row_id}.toString()",
                       columnSize="responsiveSizeToFit",
-                      defaultColDef={"wrapHeaderText": True, "autoHeaderHeight": True, "cellStyle": {
+                      # minWidth: on a phone the columns keep a readable width and the grid scrolls
+                      # sideways in its own box, rather than being fitted to initials.
+                      defaultColDef={"minWidth": 110, "wrapHeaderText": True, "autoHeaderHeight": True, "cellStyle": {
                           "lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}},
                       dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                        "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 10,
