@@ -118,7 +118,7 @@ def layout(_rt=None, _user=None) -> html.Div:
         dbc.Card(dbc.CardBody([
             html.H2("Users", className="h5"),
             dag.AgGrid(id=USERS, columnDefs=USER_COLUMNS, rowData=_user_rows(), getRowId="params.data.id.toString()",
-                       columnSize="responsiveSizeToFit",
+                       columnSize="responsiveSizeToFit", defaultColDef={"minWidth": 110},  # a phone scrolls the box
                        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                         "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 15,
                                         "paginationPageSizeSelector": False},

@@ -276,7 +276,7 @@ def layout(rt, _user) -> html.Div:
         area_controls,
         html.Div([loading(areas_map), html.Div(area_key, id=AREA_LEGEND)], className="map-wrap mb-3"),
         loading(dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=area_rows,
-                   defaultColDef={"sortable": True, "resizable": True, "wrapHeaderText": True,
+                   defaultColDef={"minWidth": 110, "sortable": True, "resizable": True, "wrapHeaderText": True,
                                   "autoHeaderHeight": True}, dashGridOptions={"animateRows": False},
                    columnSize="responsiveSizeToFit", style={"height": "440px", "width": "100%"})),
         html.P(area_note, id=AREAS_NOTE, className="small text-secondary mt-2"),

@@ -90,7 +90,7 @@ def layout(rt, _user) -> html.Div:
         ]), className="mb-4"),
         html.H2("Imported files", className="h5"),
         html.P(summary, id=SUMMARY, className="mb-2"),
-        dag.AgGrid(id=IMPORTS, columnDefs=IMPORT_COLUMNS, rowData=rows, defaultColDef={"resizable": True,
+        dag.AgGrid(id=IMPORTS, columnDefs=IMPORT_COLUMNS, rowData=rows, defaultColDef={"minWidth": 110, "resizable": True,
                                                                                       "sortable": True},
                    columnSize="responsiveSizeToFit", style={"height": "360px", "width": "100%"}, className="mb-4"),
     ])

@@ -320,11 +320,11 @@ def layout(rt, _user) -> html.Div:
         html.P("Areas ranked by crimes without a registered camera nearby (all crimes minus the published count with "
                "a camera nearby). Where coverage is not shown the area is ranked by all its crimes.",
                className="small text-secondary"),
-        loading(dag.AgGrid(id=TARGETS, columnDefs=TARGET_COLUMNS, rowData=[], defaultColDef={"sortable": True, "resizable": True},
+        loading(dag.AgGrid(id=TARGETS, columnDefs=TARGET_COLUMNS, rowData=[], defaultColDef={"minWidth": 110, "sortable": True, "resizable": True},
                    columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}, className="mb-4")),
         html.H2("Coverage and deprivation", className="h5"),
         loading(dcc.Graph(id=CHART, config={"displaylogo": False, "toImageButtonOptions": {"filename": "coverage-by-imd"}})),
-        loading(dag.AgGrid(id=DECILES, columnDefs=DECILE_COLUMNS, rowData=[], defaultColDef={"resizable": True},
+        loading(dag.AgGrid(id=DECILES, columnDefs=DECILE_COLUMNS, rowData=[], defaultColDef={"minWidth": 110, "resizable": True},
                    columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}, className="mb-2")),
         html.P("Households per small area are estimates (Census 2021 residents scaled by the district's households per "
                "resident); deprivation is the English IMD 2019.", className="small text-secondary"),
