@@ -16,5 +16,23 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         .filter(function (id) { return typeof id === "string"; });
       return [nu, ids];
     },
+    // My cases on a phone: one case, then one request, chosen by radio buttons; the grids' selectedRows
+    // stay the selection (the same single row, found by its id).
+    syncOne_case_id: function (selectedRows, chosen, rowData) { return syncOne("case_id", selectedRows, chosen, rowData); },
+    syncOne_request_id: function (selectedRows, chosen, rowData) {
+      return syncOne("request_id", selectedRows, chosen, rowData);
+    },
   },
 });
+
+function syncOne(key, selectedRows, chosen, rowData) {
+  const nu = window.dash_clientside.no_update;
+  const ctx = window.dash_clientside.callback_context;
+  const fromCards = (ctx.triggered || []).some(function (t) { return t.prop_id.endsWith(".value"); });
+  if (fromCards) {
+    const rows = (Array.isArray(rowData) ? rowData : []).filter(function (r) { return r[key] === chosen; });
+    return [rows.slice(0, 1), nu];
+  }
+  const first = Array.isArray(selectedRows) && selectedRows.length ? selectedRows[0] : null;
+  return [nu, first && typeof first[key] === "string" ? first[key] : null];
+}

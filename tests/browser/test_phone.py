@@ -223,3 +223,36 @@ def test_officer_searches_and_reveals_with_the_keyboard_alone(context_at, live_s
     assert _reveals(live_server["db"], "CR-2026-777777") >= 1
     watch.screenshot("phone-officer-search-keyboard-laptop")
     assert watch.console_errors == [] and watch.warnings == [], (watch.console_errors, watch.warnings)
+
+
+@pytest.mark.browser
+def test_officer_on_a_phone_chooses_a_case_and_a_request_from_cards(context_at, live_server):
+    """My cases on a phone: the cases and their requests are cards with a radio button; choosing one
+    selects the same row in the grid, which the page's callbacks read (the requests of that case)."""
+    watch = context_at(*WIDTHS["phone"])
+    page, base = watch.page, live_server["url"]
+    _log_in(watch, base, *OFFICER)
+    page.goto(f"{base}/cases")
+    page.wait_for_selector("#cases-list-cards .form-check-label")
+    assert not page.locator("#cases-list").is_visible()
+    with sqlite3.connect(live_server["db"]) as conn:
+        own = {r[0] for r in conn.execute(
+            "SELECT DISTINCT f.case_ref FROM footage_request f JOIN app_user u ON u.id = f.requested_by_id "
+            "WHERE u.username = 'officer.demo'")}
+    card = page.locator("#cases-list-cards .form-check-label").nth(0)
+    case_ref = card.locator("strong").inner_text()
+    assert case_ref in own
+    card.click()
+    page.wait_for_selector(f"#cases-title >> text={case_ref}")
+    selected = page.evaluate("Array.from(document.querySelectorAll('#cases-list .ag-center-cols-container "
+                             ".ag-row-selected')).map(r => r.textContent)")
+    assert len(selected) == 1 and case_ref in selected[0]
+    with sqlite3.connect(live_server["db"]) as conn:
+        expected = conn.execute("SELECT count(*) FROM footage_request WHERE case_ref = ?", (case_ref,)).fetchone()[0]
+    wait_for_js(page, f"document.querySelectorAll('#cases-requests-cards .form-check').length === {expected}")
+    page.locator("#cases-requests-cards .form-check-label").nth(0).click()
+    wait_for_js(page, "document.querySelectorAll('#cases-requests .ag-row-selected').length === 1")
+    _fits(page, "My cases on a phone")
+    _axe(page, "My cases on a phone, a case and a request chosen")
+    watch.screenshot("phone-officer-cases-cards-phone")
+    assert watch.console_errors == [] and watch.warnings == [], (watch.console_errors, watch.warnings)
