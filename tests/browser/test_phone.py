@@ -109,7 +109,8 @@ def test_every_page_of_the_role_fits_a_phone_and_a_laptop_and_passes_axe(context
         if label == "phone":  # the menu folds away behind its toggler, and opens on a tap
             assert not page.locator("#shell-nav").is_visible()
             page.locator("#shell-nav-toggle").click()
-            page.wait_for_selector("#shell-nav", state="visible")
+            page.wait_for_selector("#shell-nav-collapse.show")
+            page.wait_for_timeout(400)  # the menu's opening transition
             assert page.locator("#shell-nav a.nav-link").all_inner_texts() == [p.title for p in pages]
             watch.screenshot(f"phone-{role}-menu-open-phone")
 
