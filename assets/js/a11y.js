@@ -55,9 +55,18 @@
     repair(document);
     // The dropdown's button hands the focus stop back to the hidden input when it loses focus:
     // attribute changes are watched too.
-    new MutationObserver(schedule).observe(document.body, {
-      childList: true, subtree: true, attributes: true, attributeFilter: ["tabindex", "aria-valuenow"],
-    });
+    // Only what concerns these repairs wakes them: new content outside the grids (AG Grid redraws
+    // its rows and moves tabindex between cells all the time), and the dropdown's own focus stop.
+    new MutationObserver(function (records) {
+      for (const r of records) {
+        const el = r.target;
+        if (r.type === "attributes" ? el.classList && el.classList.contains("dash-dropdown-focus-target")
+          : r.addedNodes.length && !(el.closest && el.closest(".ag-root-wrapper"))) {
+          schedule();
+          return;
+        }
+      }
+    }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["tabindex"] });
   }
 
   window.addEventListener("resize", schedule);
