@@ -141,6 +141,9 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         external_stylesheets=[STYLESHEET_URL],  # the force's colour (FORCE_COLOUR), served by this app
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    # Dash's own page, with the language every other page of the app declares (WCAG 3.1.1: screen
+    # readers pick their voice from it).
+    app.index_string = dash.dash._default_index.replace("<html>", '<html lang="en-GB">', 1)
     app.layout = _serve_layout
     guard_callback_values(server)
     _register_router(app)

@@ -86,7 +86,9 @@
     fetch("/register/postcode?postcode=" + encodeURIComponent(text), { headers: { Accept: "application/json" } })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (answer) {
-        if (!answer.ok) { section.hidden = false; status.textContent = answer.body.error; return; }
+        if (!answer.ok || answer.body.found === false) {
+          section.hidden = false; status.textContent = answer.body.error; return;
+        }
         show(answer.body.lat, answer.body.lon, keepPin);
         if (keepPin) { keepPlace(); }
       })

@@ -89,6 +89,27 @@ def grid_rows(results: pd.DataFrame) -> list[dict]:
     return rows
 
 
+
+def result_cards(rows: list[dict]) -> list[dict]:
+    """The results grid's rows as options of a checklist of cards (shown instead of the grid on a
+    phone): one card a camera, its value the camera's public id, in the grid's order. Only rows the
+    way ``grid_rows`` makes them are shown; anything else the browser sent back is left out."""
+    options = []
+    for r in sorted((r for r in rows if isinstance(r, dict) and isinstance(r.get("camera_id"), str)),
+                    key=lambda r: r.get("rank") if isinstance(r.get("rank"), int) else 0):
+        distance = r.get("distance_m")
+        distance = f"{distance:,.0f} m" if isinstance(distance, (int, float)) else "–"
+        options.append({"value": r["camera_id"], "label": html.Span([
+            html.Span([html.Strong(f"#{r.get('rank', '')} {r.get('kind', '')}"), html.Span(distance, className="ms-auto")],
+                      className="d-flex gap-2"),
+            html.Span(f"Incident in view: {r.get('in_view', '–')}", className="d-block"),
+            html.Span(f"Footage: {r.get('retention', '–')}, likely kept until {r.get('kept_until', '–')}",
+                      className="d-block"),
+            html.Span([f"Contact by: {r.get('channel', '–')} · Camera ", html.Span(r["camera_id"], className="text-nowrap")],
+                      className="d-block small text-secondary"),
+        ], className="result-card-body")})
+    return options
+
 GRID_COLUMNS = [
     {"field": "rank", "headerName": "#", "width": 90, "minWidth": 90, "sort": "asc"},  # with the selection box
     {"field": "distance_m", "headerName": "Distance (m)", "type": "numericColumn"},

@@ -118,8 +118,8 @@ def layout(_rt=None, _user=None) -> html.Div:
         ]), className="mb-3"),
         dbc.Card(dbc.CardBody([
             html.H2("Users", className="h5"),
-            dag.AgGrid(id=USERS, columnDefs=USER_COLUMNS, rowData=_user_rows(), getRowId="params.data.id",
-                       columnSize="responsiveSizeToFit", defaultColDef=WRAP_HEADERS,
+            dag.AgGrid(id=USERS, columnDefs=USER_COLUMNS, rowData=_user_rows(), getRowId="params.data.id.toString()",
+                       columnSize="responsiveSizeToFit", defaultColDef={"minWidth": 110, **WRAP_HEADERS},  # a phone scrolls the box
                        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                         "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 15,
                                         "paginationPageSizeSelector": False},

@@ -24,6 +24,7 @@ from dashboard.components.grid_columns import figure, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
+from dashboard.components.loading import loading
 from dashboard.evidence import integrity
 from dashboard.evidence import retention as footage_retention
 from dashboard.footage.storage import Store
@@ -125,7 +126,9 @@ def _grid(grid_id: str, columns: list[dict], empty: str, **kwargs) -> dag.AgGrid
     options = {"localeText": {"noRowsToShow": empty}, "animateRows": False, "enableCellTextSelection": True,
                "tooltipShowDelay": 300, **kwargs.pop("options", {})}
     return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=[],
-                      defaultColDef={"resizable": True, "sortable": False, "wrapHeaderText": True,
+                      # minWidth: on a phone the columns keep a readable width and the grid scrolls
+                      # sideways in its own box, rather than being fitted to initials.
+                      defaultColDef={"minWidth": 100, "resizable": True, "sortable": False, "wrapHeaderText": True,
                                      "autoHeaderHeight": True},
                       dashGridOptions=options, style=kwargs.pop("style", {"height": "520px", "width": "100%"}),
                       **kwargs)
@@ -187,8 +190,8 @@ def layout(rt, _user) -> html.Div:
                          dbc.Button("Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0)],
                         md="auto"),
             ], className="align-items-center"),
-            _grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id",
-                  columnSize="responsiveSizeToFit"),
+            loading(_grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id.toString()",
+                          columnSize="responsiveSizeToFit")),
             html.P([html.A("Download these rows as CSV", id=EXPORT, href=f"{PATH}/export.csv", download="",
                            className="me-2"),
                     html.Span("(the whole filtered period, oldest first, with each row's hashes; the download is "
@@ -203,9 +206,9 @@ def layout(rt, _user) -> html.Div:
             html.H2("Searches by area", className="h5"),
             dbc.RadioItems(id=MAP_LEVEL, inline=True, value="district",
                            options=[{"label": v, "value": k} for k, v in AREA_LEVELS.items()]),
-            html.Div([area_map(MAP, rt.reference, rt.settings, [
+            html.Div([loading(area_map(MAP, rt.reference, rt.settings, [
                 dl.GeoJSON(id=MAP_LAYER, data={"type": "FeatureCollection", "features": []}, style=js("districtStyle"),
-                           hoverStyle=js("districtHover"))], height="440px"),
+                           hoverStyle=js("districtHover"))], height="440px")),
                       html.Div(id=MAP_LEGEND)], className="map-wrap mt-2"),
             html.P(id=MAP_NOTE, className="small text-secondary mt-2 mb-0"),
         ]), className="mb-3"),
@@ -220,7 +223,7 @@ def layout(rt, _user) -> html.Div:
                   options={"rowSelection": {"mode": "singleRow", "enableClickSelection": True,
                                             "checkboxes": False}}),
             html.H3("Select a flag to see the rows behind it", id=FLAG_ROWS_TITLE, className="h6 mt-3"),
-            _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id",
+            _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id.toString()",
                   columnSize="responsiveSizeToFit", style={"height": "300px", "width": "100%"}),
         ]), className="mb-3"),
         dbc.Card(dbc.CardBody([

@@ -84,7 +84,7 @@ def _table():
              "qr": f"[PNG]({PATH}/{r.slug}/qr.png) · [SVG]({PATH}/{r.slug}/qr.svg)"} for r in shown.itertuples()]
     return html.Div([
         dag.AgGrid(id=f"{PREFIX}grid", columnDefs=CAMPAIGN_COLUMNS, rowData=rows, getRowId="params.data.slug",
-                   defaultColDef={"sortable": True, "resizable": True, **WRAP_HEADERS},
+                   defaultColDef={"minWidth": 110, "sortable": True, "resizable": True, **WRAP_HEADERS},
                    dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": True},
                    style={"width": "100%"}),
         html.P([layer.describe(), f" Registrations under {k} are shown as 'fewer than {k}'; scans and forms started "

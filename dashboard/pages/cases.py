@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -28,6 +28,9 @@ PRESERVE, PRESERVE_MSG, REFRESH = "cases-preserve", "cases-preserve-msg", "cases
 REFRESH_MS = 10_000  # the request list follows deliveries and answers without reloading
 EXPORT_REASON, EXPORT, EXPORT_MSG, DOWNLOAD = "cases-export-reason", "cases-export", "cases-export-msg", "cases-download"
 TITLE = "cases-title"
+# On a phone the two grids are shown as cards with a radio button each; the grids' selectedRows stay
+# the selection every callback reads (assets/js/results.js keeps the two in step).
+CASE_CARDS, REQUEST_CARDS = "cases-list-cards", "cases-requests-cards"
 
 CASE_COLUMNS = [
     {"field": "case_ref", "headerName": "Case", "minWidth": 140},
@@ -150,10 +153,45 @@ def _request_rows(case_ref: str, user_id: int) -> list[dict]:
     return rows
 
 
+def _cards(cards_id: str, legend: str) -> html.Fieldset:
+    return html.Fieldset([html.Legend(legend, className="visually-hidden"),
+                          dbc.RadioItems(id=cards_id, options=[], value=None, className="result-cards",
+                                         label_class_name="result-card-label")], className="results-cards")
+
+
+def case_cards(rows: list[dict]) -> list[dict]:
+    """The cases grid's rows as radio options (a phone's view of the grid), value the case file's id."""
+    return [{"value": r["case_id"], "label": html.Span([
+        html.Span([html.Strong(str(r.get("case_ref", ""))), html.Span(str(r.get("state", "")), className="ms-auto")],
+                  className="d-flex gap-2"),
+        html.Span(f"Case officer: {r.get('officer', '–')}", className="d-block"),
+        html.Span(f"Requests {r.get('requests', 0)} · awaiting reply {r.get('open', 0)} · footage provided "
+                  f"{r.get('provided', 0)} · files to triage {r.get('to_triage', 0)}", className="d-block"),
+        html.Span(f"Last activity {r.get('last_activity', '–')}", className="d-block small text-secondary"),
+    ], className="result-card-body")} for r in rows if isinstance(r, dict) and isinstance(r.get("case_id"), str)]
+
+
+def request_cards(rows: list[dict]) -> list[dict]:
+    """The requests grid's rows as radio options, value the request's public id."""
+    return [{"value": r["request_id"], "label": html.Span([
+        html.Span([html.Strong(str(r.get("kind", ""))), html.Span(str(r.get("status", "")), className="ms-auto text-end")],
+                  className="d-flex gap-2"),
+        html.Span(f"Sent {r.get('sent_at', '–')}" + (" · late" if r.get("late") == "Yes" else ""), className="d-block"),
+        html.Span(f"Delivery: {r.get('delivery', '–')}", className="d-block"),
+        html.Span(f"Urgent notice: {r.get('notice', '–')} · link opened {r.get('opened', '–')}", className="d-block"),
+        html.Span(f"Owner's answer: {r.get('answer', '–')} · files {r.get('files', 0)}", className="d-block"),
+        html.Span(["Request ", html.Span(str(r["request_id"]), className="text-nowrap"), " · camera ",
+                   html.Span(str(r.get("camera_id", "")), className="text-nowrap")],
+                  className="d-block small text-secondary"),
+    ], className="result-card-body")} for r in rows if isinstance(r, dict) and isinstance(r.get("request_id"), str)]
+
+
 def _grid(grid_id: str, columns: list[dict], rows: list[dict], row_id: str, empty: str) -> dag.AgGrid:
-    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=rows, getRowId=f"params.data.{row_id}",
+    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=rows, getRowId=f"params.data.{row_id}.toString()",
                       columnSize="responsiveSizeToFit",
-                      defaultColDef={"wrapHeaderText": True, "autoHeaderHeight": True, "cellStyle": {
+                      # minWidth: on a phone the columns keep a readable width and the grid scrolls
+                      # sideways in its own box, rather than being fitted to initials.
+                      defaultColDef={"minWidth": 110, "wrapHeaderText": True, "autoHeaderHeight": True, "cellStyle": {
                           "lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}},
                       dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
                                        "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 10,
@@ -168,11 +206,13 @@ def layout(rt, user) -> html.Div:
         html.H1("My cases", className="h3 mb-3"),
         dbc.Card(dbc.CardBody([
             html.H2("Cases with footage requests", className="h5"),
-            _grid(CASES, CASE_COLUMNS, _case_rows(user.id), "case_id", "No footage requests yet."),
+            html.Div(_grid(CASES, CASE_COLUMNS, _case_rows(user.id), "case_id", "No footage requests yet."), className="results-grid"),
+            _cards(CASE_CARDS, "Choose a case"),
         ]), className="mb-3"),
         dbc.Card(dbc.CardBody([
             html.H2("Select a case above", className="h5", id=TITLE),
-            _grid(REQUESTS, REQUEST_COLUMNS, [], "request_id", "Select a case to see its requests."),
+            html.Div(_grid(REQUESTS, REQUEST_COLUMNS, [], "request_id", "Select a case to see its requests."), className="results-grid"),
+            _cards(REQUEST_CARDS, "Choose a request"),
             dbc.Row([
                 dbc.Col([dbc.Label("New status of the selected request", html_for=STATUS),
                          dcc.Dropdown(id=STATUS, options=statuses, placeholder="Choose")], md=4),
@@ -211,6 +251,22 @@ def _selected_case(selected) -> str | None:
 
 
 def register_callbacks(app) -> None:
+    @app.callback(Output(CASE_CARDS, "options"), Input(CASES, "rowData"))
+    def case_card_options(rows):
+        return case_cards(rows if isinstance(rows, list) else [])
+
+    @app.callback(Output(REQUEST_CARDS, "options"), Input(REQUESTS, "rowData"))
+    def request_card_options(rows):
+        return request_cards(rows if isinstance(rows, list) else [])
+
+    for grid, cards, key in ((CASES, CASE_CARDS, "case_id"), (REQUESTS, REQUEST_CARDS, "request_id")):
+        app.clientside_callback(
+            ClientsideFunction(namespace="ccr_results", function_name=f"syncOne_{key}"),
+            Output(grid, "selectedRows", allow_duplicate=True), Output(cards, "value"),
+            Input(grid, "selectedRows"), Input(cards, "value"), State(grid, "rowData"),
+            prevent_initial_call=True,
+        )
+
     @app.callback(Output(REQUESTS, "rowData"), Output(TITLE, "children"), Input(CASES, "selectedRows"),
                   prevent_initial_call=True)
     def show_case(selected):

@@ -29,6 +29,7 @@ from dashboard.components.colour import BLUES, legend_breaks
 from dashboard.components.grid_columns import WRAP_HEADERS, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, district_outlines, js
+from dashboard.components.loading import loading
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
@@ -269,16 +270,16 @@ def layout(rt, _user) -> html.Div:
                id=PROTECTION, className="small text-secondary"),
         controls,
         html.P(_summary(cells, k, query), id=SUMMARY, className="small", role="status"),
-        html.Div([cell_map, html.Div(_legend(breaks, lowest, k, query), id=LEGEND)], className="map-wrap mb-2"),
+        html.Div([loading(cell_map), html.Div(_legend(breaks, lowest, k, query), id=LEGEND)], className="map-wrap mb-2"),
         html.Div([html.Span("Download these cells: ", className="me-1"),
                   html.Span(_export_links("cells", _cell_args(query)), id=CELL_EXPORTS)], className="small mb-4"),
         html.H2("By area", className="h5"),
         area_controls,
-        html.Div([areas_map, html.Div(area_key, id=AREA_LEGEND)], className="map-wrap mb-3"),
-        dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=area_rows,
-                   defaultColDef={"sortable": True, "resizable": True, **WRAP_HEADERS},
-                   dashGridOptions={"animateRows": False},
-                   columnSize="responsiveSizeToFit", style={"height": "440px", "width": "100%"}),
+        html.Div([loading(areas_map), html.Div(area_key, id=AREA_LEGEND)], className="map-wrap mb-3"),
+        loading(dag.AgGrid(id=AREAS, columnDefs=AREA_COLUMNS, rowData=area_rows,
+                           defaultColDef={"minWidth": 110, "sortable": True, "resizable": True, **WRAP_HEADERS},
+                           dashGridOptions={"animateRows": False},
+                           columnSize="responsiveSizeToFit", style={"height": "440px", "width": "100%"})),
         html.P(area_note, id=AREAS_NOTE, className="small text-secondary mt-2"),
         html.Div([html.Span("Download this table with the area outlines: ", className="me-1"),
                   html.Span(_export_links("areas", urlencode({"level": "district", "near": DEFAULT_NEAR_M})),

@@ -91,8 +91,8 @@ def layout(rt, _user) -> html.Div:
         ]), className="mb-4"),
         html.H2("Imported files", className="h5"),
         html.P(summary, id=SUMMARY, className="mb-2"),
-        dag.AgGrid(id=IMPORTS, columnDefs=IMPORT_COLUMNS, rowData=rows, defaultColDef={"resizable": True,
-                                                                                      "sortable": True, **WRAP_HEADERS},
+        dag.AgGrid(id=IMPORTS, columnDefs=IMPORT_COLUMNS, rowData=rows,
+                   defaultColDef={"minWidth": 110, "resizable": True, "sortable": True, **WRAP_HEADERS},
                    columnSize="responsiveSizeToFit", style={"height": "360px", "width": "100%"}, className="mb-4"),
     ])
 

@@ -30,6 +30,7 @@ from dashboard.components.grid_columns import WRAP_HEADERS, number_column
 from dashboard.components.legend import legend
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.svg_chart import nice_step
+from dashboard.components.loading import loading
 from dashboard.figures import gap_months, report_for
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
@@ -342,18 +343,22 @@ def layout(rt, _user) -> html.Div:
         controls,
         dcc.Loading(html.Div(id=HEADLINE, className="mb-2", role="status"), type="dot"),
         html.P(id=HIDDEN, className="small text-secondary mb-3"),
-        html.Div([layer_map, html.Div(id=LEGEND)], className="map-wrap mb-4"),
+        html.Div([loading(layer_map), html.Div(id=LEGEND)], className="map-wrap mb-4"),
         html.H2("Where to recruit next", className="h5"),
         html.P("Areas ranked by crimes without a registered camera nearby (all crimes minus the published count with "
                "a camera nearby). Where coverage is not shown the area is ranked by all its crimes.",
                className="small text-secondary"),
-        dag.AgGrid(id=TARGETS, columnDefs=TARGET_COLUMNS, rowData=[],
-                   defaultColDef={"sortable": True, "resizable": True, **WRAP_HEADERS},
-                   columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}, className="mb-4"),
+        loading(dag.AgGrid(id=TARGETS, columnDefs=TARGET_COLUMNS, rowData=[],
+                           defaultColDef={"minWidth": 110, "sortable": True, "resizable": True, **WRAP_HEADERS},
+                           columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"},
+                           className="mb-4")),
         html.H2("Coverage and deprivation", className="h5"),
-        dcc.Graph(id=CHART, config={"displaylogo": False, "toImageButtonOptions": {"filename": "coverage-by-imd"}}),
-        dag.AgGrid(id=DECILES, columnDefs=DECILE_COLUMNS, rowData=[], defaultColDef={"resizable": True, **WRAP_HEADERS},
-                   columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"}, className="mb-2"),
+        loading(dcc.Graph(id=CHART, config={"displaylogo": False,
+                                            "toImageButtonOptions": {"filename": "coverage-by-imd"}})),
+        loading(dag.AgGrid(id=DECILES, columnDefs=DECILE_COLUMNS, rowData=[],
+                           defaultColDef={"minWidth": 110, "resizable": True, **WRAP_HEADERS},
+                           columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"},
+                           className="mb-2")),
         html.P("Households per small area are estimates (Census 2021 residents scaled by the district's households per "
                "resident); deprivation is the English IMD 2019.", className="small text-secondary"),
         html.H2("Download for QGIS, ArcGIS or a spreadsheet", className="h5 mt-4"),

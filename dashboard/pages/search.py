@@ -11,7 +11,7 @@ import datetime as dt
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import dash_leaflet as dl
-from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -21,6 +21,7 @@ from dashboard.api.schemas import (DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M,
 from dashboard.components import search_views as views
 from dashboard.components.grid_columns import WRAP_HEADERS
 from dashboard.components.maps import area_map, district_outlines, radius_bounds
+from dashboard.components.loading import loading
 from dashboard.geo.locate import LocationError, parse_location, point_from_map
 from dashboard.pages import Page
 from dashboard.registry import casework, public_ids
@@ -38,6 +39,7 @@ WHEN, WHEN_MSG, RADIUS = "search-when", "search-when-msg", "search-radius"
 CASE, CASE_MSG, REASON, REASON_MSG = "search-case", "search-case-msg", "search-reason", "search-reason-msg"
 SUBMIT, SUMMARY, GRID, CONTEXT = "search-submit", "search-summary", "search-grid", "search-context"
 REVEAL, CONTACTS = "search-reveal", "search-contacts"
+CARDS = "search-cards"  # the results as cards on a phone; the grid's selectedRows is the selection
 CRIME, BEFORE, AFTER, REQUEST, REQUEST_MSG = ("search-crime", "search-window-before", "search-window-after",
                                               "search-request", "search-request-msg")
 SHARED, PRESERVE, PRESERVE_BOX = "search-shared-detail", "search-preserve", "search-preserve-box"
@@ -93,9 +95,10 @@ def layout(rt, user) -> html.Div:
                 dbc.Card(dbc.CardBody([
                     html.P("Click the map to set the incident point, or type where it happened.",
                            className="small text-secondary mb-2"),
-                    area_map(MAP, rt.reference, rt.settings, [
+                    loading(area_map(MAP, rt.reference, rt.settings, [
                         district_outlines(rt.reference, "search-districts"),
                         dl.LayerGroup(id=RESULTS_LAYER), dl.LayerGroup(id=INCIDENT_LAYER)], height="480px"),
+                            target_components={RESULTS_LAYER: "children"}),
                 ])),
             ], lg=8, className="mb-3"),
         ]),
@@ -104,11 +107,17 @@ def layout(rt, user) -> html.Div:
             html.H2("Cameras that may hold footage", className="h5"),
             html.P("Ranked: incident in the camera's view first, then footage still kept, then nearest.",
                    className="small text-secondary"),
-            dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
-                       columnSize="responsiveSizeToFit", defaultColDef=WRAP_HEADERS,
-                       dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
-                                        "pagination": True, "paginationPageSize": 20},
-                       style={"width": "100%"}),
+            loading(html.Div(dag.AgGrid(id=GRID, columnDefs=views.GRID_COLUMNS, rowData=[], getRowId="params.data.camera_id",
+                                columnSize="responsiveSizeToFit", defaultColDef=WRAP_HEADERS,
+                                dashGridOptions={"rowSelection": {"mode": "multiRow"}, "domLayout": "autoHeight",
+                                                 "pagination": True, "paginationPageSize": 20},
+                                style={"width": "100%"}), className="results-grid"),
+                    target_components={GRID: "rowData"}),
+            html.Fieldset([
+                html.Legend("Select the cameras to ask about", className="visually-hidden"),
+                loading(dbc.Checklist(id=CARDS, options=[], value=[], className="result-cards",
+                                      label_class_name="result-card-label"), target_components={CARDS: "options"}),
+            ], className="results-cards"),
             dbc.Row([
                 dbc.Col(dbc.Button("Show contact details of selected", id=REVEAL, color="secondary", n_clicks=0,
                                    className="mt-3"), md="auto"),
@@ -266,6 +275,17 @@ def register_callbacks(app) -> None:
                    "lon": point["lon"], "district": point.get("district"), "at": query.at.isoformat()}
         return (views.grid_rows(shown), views.camera_layers(results), summary, False, "", False, "", False, "",
                 context, None, [])
+
+    @app.callback(Output(CARDS, "options"), Input(GRID, "rowData"))
+    def cards(rows):
+        return views.result_cards(rows if isinstance(rows, list) else [])
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="ccr_results", function_name="syncSelection"),
+        Output(GRID, "selectedRows", allow_duplicate=True), Output(CARDS, "value"),
+        Input(GRID, "selectedRows"), Input(CARDS, "value"), State(GRID, "rowData"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(CONTACTS, "children", allow_duplicate=True),

@@ -23,6 +23,7 @@ from dashboard.analytics.rounding import percent, thousands
 from dashboard.components.legend import legend
 from dashboard.components.svg_chart import nice_ticks
 from dashboard.components.maps import area_map, choropleth, js
+from dashboard.components.loading import loading
 from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
@@ -427,14 +428,14 @@ def layout(rt, _user) -> html.Div:
         html.P([rt.disclosure.describe(), " ", NOT_ADDING_UP], className="small text-secondary", id=f"{PREFIX}method-note"),
         controls,
         dcc.Loading(html.Div(id=HEADLINE, role="status", className="mb-2"), type="dot"),
-        dcc.Graph(id=TIMELINE, config={"displaylogo": False}),
+        loading(dcc.Graph(id=TIMELINE, config={"displaylogo": False})),
         html.P(id=METHOD, className="small text-secondary"),
         section("By district", dbc.Row([
             dbc.Col(html.Div(id=DISTRICTS), md=6),
-            dbc.Col(html.Div([district_map, html.Div(id=DISTRICT_LEGEND)], className="map-wrap"), md=6)])),
+            dbc.Col(html.Div([loading(district_map), html.Div(id=DISTRICT_LEGEND)], className="map-wrap"), md=6)])),
         section("What the register can provide", html.Div(id=MIX)),
         section("Campaigns: scans, forms started, registrations", html.Div(id=FUNNEL)),
-        section("Withdrawals per week", dcc.Graph(id=CHURN, config={"displaylogo": False}),
+        section("Withdrawals per week", loading(dcc.Graph(id=CHURN, config={"displaylogo": False})),
                 html.P([html.Span(id=CHURN_NOTE), f" A week with fewer than {k} withdrawals by their owners shows no "
                         "bar."], className="small text-secondary")),
         section("Footage requests", html.Div(id=REQUESTS)),

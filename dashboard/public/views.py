@@ -168,11 +168,14 @@ def lost_link_submit():
 
 @blueprint.get("/register/postcode")
 def postcode_centre():
-    """Where a postcode is (the public, open postcode centroid): for centring the form's map."""
+    """Where a postcode is (the public, open postcode centroid): for centring the form's map. An unknown
+    postcode is an answer, not a failure: 200 with ``found: false`` and the words for the owner (a 404
+    put an error in the browser's console each time someone mistyped)."""
     text = (request.args.get("postcode") or "")[:12]
     row = runtime().reference.lookup_postcode(text) if text.strip() else None
     if row is None:
-        return jsonify(error=f"'{text.strip()}' is not a postcode in the {runtime().reference.force_name} area."), 404
+        return jsonify(found=False,
+                       error=f"'{text.strip()}' is not a postcode in the {runtime().reference.force_name} area.")
     return jsonify(postcode=row["postcode"], lat=float(row["lat"]), lon=float(row["lon"]))
 
 

@@ -175,7 +175,8 @@ def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, s
     phone_watch = PageWatch(phone.new_page(), base)
     p = phone_watch.page
     _officer_opens_my_cases(p, base)
-    p.locator("#cases-list .ag-row", has_text=CASE_REF).first.click()
+    # On a phone the cases are cards (the grid is out of sight); a card selects the grid's row.
+    p.locator("#cases-list-cards .form-check-label", has_text=CASE_REF).first.click()
     p.wait_for_selector(".evidence-file >> nth=1")
     p.locator("#cases-ev-box").scroll_into_view_if_needed()
     phone_watch.screenshot("evidence-triage-phone")

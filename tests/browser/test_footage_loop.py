@@ -124,7 +124,9 @@ def test_a_request_reaches_the_owner_and_their_footage_comes_back_intact(browser
     page.get_by_label("Reason for this search").fill("Burglary reported at a house in this street overnight")
     page.get_by_role("button", name="Search cameras").click()
     page.wait_for_selector("#search-result-summary")
-    page.locator("#search-grid .ag-row", has_text=camera_id).locator("input[type=checkbox]").first.click()
+    # On a phone the results are cards (the grid is out of sight); a card selects the grid's row.
+    page.locator("#search-cards .form-check", has_text=camera_id).locator("input[type=checkbox]").first.click()
+    page.wait_for_selector("#search-grid .ag-row-selected", state="attached")
     page.get_by_role("button", name="Send footage requests").click()
     page.wait_for_selector("#search-request-done")
     done_text = page.locator("#search-request-done").inner_text()

@@ -85,6 +85,16 @@ def test_the_owners_link_shows_only_their_registration_and_text_stays_text(publi
     assert client.get("/manage/not-a-real-token-at-all-1234").status_code == 404
 
 
+def test_an_unknown_postcode_is_answered_not_failed(public):
+    """The form's map looks a postcode up as the owner types: a mistyped one is answered (200, not
+    found, in words) rather than failed with a 404 that the browser reports as an error."""
+    client, rt = public
+    answer = client.get("/register/postcode?postcode=ZZ99 9ZZ")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"found": False,
+                                 "error": f"'ZZ99 9ZZ' is not a postcode in the {rt.reference.force_name} area."}
+    assert client.get("/register/postcode?postcode=").get_json()["found"] is False
+
 def test_campaign_counts_move_and_never_touch_the_registration(public, two_postcodes):
     client, rt = public
     with rt.sessions() as s:
