@@ -1,6 +1,7 @@
 """The app factory: Flask server + Dash app, login, access guard, pages and API."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -10,6 +11,7 @@ from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_login import current_user
 
 from dashboard import ids
+from dashboard.api import ApiWiring
 from dashboard.api import blueprint as api_blueprint
 from dashboard.cache import init_cache
 from dashboard.components.shell import shell
@@ -20,6 +22,7 @@ from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import filter_dependencies, guard
 from dashboard.security.headers import init_headers
+from dashboard.security.site import use_pages
 from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
 from dashboard.pages.case_evidence import files as evidence_files
@@ -27,12 +30,15 @@ from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
+from dashboard.public.duplicates import after_registering
 from dashboard.public.respond import blueprint as respond_blueprint
 from dashboard.public.tus import blueprint as tus_blueprint
+from dashboard.public.tus import openapi_paths as tus_openapi_paths
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
 from dashboard.security.query_log import init_query_log
+from dashboard.security.search_limits import SearchQuota
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,9 @@ def _server(rt: Runtime) -> Flask:
     init_login(server)
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
+    # The API hands a repeat registration to the public side's mail, and describes its tus uploads: the
+    # public side sits above the API, so they are handed over here.
+    server.extensions["ccr_api"] = ApiWiring(after_registering=after_registering, openapi_paths=tus_openapi_paths)
     server.register_blueprint(public_blueprint)
     server.register_blueprint(respond_blueprint)
     server.register_blueprint(tus_blueprint)  # the owner's resumable uploads under /respond/<token>/files
@@ -120,6 +129,10 @@ def _register_router(app: dash.Dash) -> None:
 def create_app(rt: Runtime | None = None) -> dash.Dash:
     """Build the Dash app on a Flask server. ``rt`` defaults to a freshly prepared Runtime."""
     rt = rt or prepare()
+    if rt.search_quota is None:  # each officer's search limit (SEARCH_RATE_LIMIT)
+        rt = dataclasses.replace(rt, search_quota=SearchQuota(rt.sessions, rt.settings.secret_key,
+                                                              rt.settings.search_rate_limit))
+    use_pages(all_pages())  # the guard, the query log and the audit's words learn the pages from here
     server = _server(rt)
     app = dash.Dash(
         "dashboard",

@@ -7,10 +7,10 @@ from flask_wtf.csrf import generate_csrf
 
 from dashboard import ids
 from dashboard.geo.reference import ReferenceGeography
-from dashboard.pages import Page
+from dashboard.security.site import SitePage
 
 
-def navbar(pages: list[Page], username: str, role_label: str, force_name: str) -> dbc.Navbar:
+def navbar(pages: list[SitePage], username: str, role_label: str, force_name: str) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(p.title, href=p.path, active="exact")) for p in pages]
     logout = html.Form(
         [
@@ -68,7 +68,7 @@ def footer(ref: ReferenceGeography) -> html.Footer:
     )
 
 
-def shell(pages: list[Page], username: str, role_label: str, ref: ReferenceGeography) -> html.Div:
+def shell(pages: list[SitePage], username: str, role_label: str, ref: ReferenceGeography) -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),

@@ -45,8 +45,8 @@ from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import (AuditEvent, Camera, CaseFile, EvidenceFile, FootageRequest,
                                        FootageRequestEvent, FootageResponse, OutboxMessage, Registrant, Site, User)
 from dashboard.registry.search_reasons import reason_problem
-from dashboard.registry.vocab import REQUEST_STATUSES
-from dashboard.security import audit
+from dashboard.core.vocab import REQUEST_STATUSES
+from dashboard.registry import audit
 
 OUTCOMES = frozenset({"footage_provided", "no_relevant_footage", "declined"})
 
