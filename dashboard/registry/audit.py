@@ -147,6 +147,16 @@ def record(
     return AuditEvent(id=new_id, **row)
 
 
+def record_alone(session: Session, actor: Actor, action: str, **kw) -> None:
+    """Roll back the caller's unit of work, then :func:`record` one event in a transaction of its own,
+    committed at once: a refusal, which the caller's rollback on the exception that follows must not
+    take away. (The caller's session may be a ``transaction`` block, which cannot go on once rolled
+    back; and on SQLite its rollback frees the write lock the event's own transaction then takes.)"""
+    session.rollback()
+    with Session(session.get_bind(), expire_on_commit=False) as own, own.begin():
+        record(own, actor, action, **kw)
+
+
 _NEWEST_HASH = sa.select(AuditEvent.__table__.c.row_hash).order_by(AuditEvent.__table__.c.id.desc()).limit(1)
 _INSERT = AuditEvent.__table__.insert()
 

@@ -118,11 +118,9 @@ def refuse(session: Session, actor: audit.Actor, action: str, *, field: str, mes
     reason given, the cameras asked for and ``detail`` {"why", "message", ...}, and committed on
     its own, so that the caller's rollback on the exception cannot take it away.
     """
-    session.rollback()
-    audit.record(session, actor, action, case_ref=case_ref, reason=reason,
-                 subject_ids=list(subject_ids) if subject_ids is not None else None,
-                 detail={"why": why, "message": message, **(detail or {})})
-    session.commit()
+    audit.record_alone(session, actor, action, case_ref=case_ref, reason=reason,
+                       subject_ids=list(subject_ids) if subject_ids is not None else None,
+                       detail={"why": why, "message": message, **(detail or {})})
     raise CaseworkRefused(field, message, why)
 
 

@@ -251,9 +251,7 @@ def issue_own_token(session: Session, actor: audit.Actor, password: str, *, via:
 
 
 def _refuse_token(session: Session, me: audit.Actor, why: str, via: str, message: str):
-    session.rollback()
-    audit.record(session, me, "token_refused", subject_ids=[me.user_id], detail={"why": why, "via": via})
-    session.commit()
+    audit.record_alone(session, me, "token_refused", subject_ids=[me.user_id], detail={"why": why, "via": via})
     raise TokenRefused(message)
 
 
