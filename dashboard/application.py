@@ -1,7 +1,6 @@
 """The app factory: Flask server + Dash app, login, access guard, pages and API."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 
@@ -55,6 +54,8 @@ def _server(rt: Runtime) -> Flask:
     )
     server.json.sort_keys = False  # keep the documented field order; and sorting costs time on big answers
     server.extensions["ccr"] = rt
+    # Each officer's search limit (SEARCH_RATE_LIMIT), read by the search page and the API (runtime_access).
+    server.extensions["ccr_search_quota"] = SearchQuota(rt.sessions, rt.settings.secret_key, rt.settings.search_rate_limit)
     init_request_errors(server)  # after the config: it sets the request class and MAX_CONTENT_LENGTH
     init_cache(server)
     init_login(server)
@@ -129,9 +130,6 @@ def _register_router(app: dash.Dash) -> None:
 def create_app(rt: Runtime | None = None) -> dash.Dash:
     """Build the Dash app on a Flask server. ``rt`` defaults to a freshly prepared Runtime."""
     rt = rt or prepare()
-    if rt.search_quota is None:  # each officer's search limit (SEARCH_RATE_LIMIT)
-        rt = dataclasses.replace(rt, search_quota=SearchQuota(rt.sessions, rt.settings.secret_key,
-                                                              rt.settings.search_rate_limit))
     use_pages(all_pages())  # the guard, the query log and the audit's words learn the pages from here
     server = _server(rt)
     app = dash.Dash(

@@ -4,7 +4,6 @@ Every failure here is a ``ConfigError`` with one line that names what is wrong a
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -26,10 +25,6 @@ class Runtime:
     finder: CameraFinder
     # The one disclosure-control layer every figure for analysts and leads passes (promise 4).
     disclosure: Disclosure
-    # Each officer's search limit (SEARCH_RATE_LIMIT): called with a user id before each search,
-    # None while within it, else the limit passed (dashboard.security.search_limits; create_app sets it, as
-    # security sits above the runtime).
-    search_quota: Callable[[int], str | None] | None = None
 
 
 def load_reference_or_fail(settings: Settings) -> ReferenceGeography:

@@ -31,7 +31,7 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registry_summary
 from dashboard.core.vocab import ROLES
-from dashboard.runtime_access import runtime
+from dashboard.runtime_access import runtime, search_quota
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -105,7 +105,7 @@ def cameras_near(query: NearQuery):
     try:
         with transaction(rt.sessions) as s:
             outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow(),
-                                   quota=rt.search_quota)
+                                   quota=search_quota())
             # Shown by their random public ids: the integer ids are sequential (they date the registrations).
             shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
     except casework.CaseworkError as exc:  # refused and logged: a reason that says nothing, or too many searches
