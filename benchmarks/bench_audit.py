@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from dashboard.config import load_settings
 from dashboard.registry.models import AuditEvent
-from dashboard.security import audit
+from dashboard.registry import audit
 
 PASSWORD = "correct-horse-battery"
 SHIFTS = {"day": (8, 10), "late": (14, 9), "night": (21, 10)}  # first hour, hours long
@@ -102,7 +102,7 @@ def build_log(engine, rows: int, postcodes, seed: int = 2026, end: dt.datetime |
                       "case_ref": case, "reason": reason,
                       "subject_ids": json.dumps([str(s) for s in subjects]) if subjects is not None else None,
                       "detail": audit.canonical_json(detail) if detail is not None else None, "prev_hash": prev}
-            values["row_hash"] = prev = audit.row_digest(prev, audit._fields(values))
+            values["row_hash"] = prev = audit.row_digest(prev, audit.row_fields(values))
             batch.append(values)
             if len(batch) == 10_000:
                 conn.execute(sa.insert(table), batch)

@@ -167,7 +167,7 @@ def export(rt, case_id: str, store, out: Path):
     from dashboard.evidence.bundle import build_bundle
     from dashboard.registry.database import transaction
     from dashboard.registry.models import CaseFile, User, utcnow
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     with rt.sessions() as s:
         user = s.scalar(sa.select(User).where(User.username == "officer.bench"))

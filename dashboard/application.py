@@ -10,6 +10,7 @@ from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_login import current_user
 
 from dashboard import ids
+from dashboard.api import ApiWiring
 from dashboard.api import blueprint as api_blueprint
 from dashboard.branding import STYLESHEET_URL, Brand
 from dashboard.cache import init_cache
@@ -21,6 +22,7 @@ from dashboard.runtime import Runtime, prepare
 from dashboard.runtime_access import runtime
 from dashboard.security.access import filter_dependencies, guard
 from dashboard.security.headers import init_headers
+from dashboard.security.site import use_pages
 from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
 from dashboard.pages.case_evidence import files as evidence_files
@@ -29,13 +31,16 @@ from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
 from dashboard.public.privacy import blueprint as privacy_blueprint
+from dashboard.public.duplicates import after_registering
 from dashboard.public.respond import blueprint as respond_blueprint
 from dashboard.public.tiles import blueprint as tiles_blueprint
 from dashboard.public.tus import blueprint as tus_blueprint
+from dashboard.public.tus import openapi_paths as tus_openapi_paths
 from dashboard.public.views import blueprint as public_blueprint
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
 from dashboard.security.query_log import init_query_log
+from dashboard.security.search_limits import SearchQuota
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +57,16 @@ def _server(rt: Runtime) -> Flask:
     )
     server.json.sort_keys = False  # keep the documented field order; and sorting costs time on big answers
     server.extensions["ccr"] = rt
+    # Each officer's search limit (SEARCH_RATE_LIMIT), read by the search page and the API (runtime_access).
+    server.extensions["ccr_search_quota"] = SearchQuota(rt.sessions, rt.settings.secret_key, rt.settings.search_rate_limit)
     init_request_errors(server)  # after the config: it sets the request class and MAX_CONTENT_LENGTH
     init_cache(server)
     init_login(server)
     server.before_request(guard)
     server.register_blueprint(api_blueprint)
+    # The API hands a repeat registration to the public side's mail, and describes its tus uploads: the
+    # public side sits above the API, so they are handed over here.
+    server.extensions["ccr_api"] = ApiWiring(after_registering=after_registering, openapi_paths=tus_openapi_paths)
     server.register_blueprint(public_blueprint)
     server.register_blueprint(respond_blueprint)
     server.register_blueprint(privacy_blueprint)  # /privacy, the force's logo and colour, `brand` in templates
@@ -126,6 +136,7 @@ def _register_router(app: dash.Dash) -> None:
 def create_app(rt: Runtime | None = None) -> dash.Dash:
     """Build the Dash app on a Flask server. ``rt`` defaults to a freshly prepared Runtime."""
     rt = rt or prepare()
+    use_pages(all_pages())  # the guard, the query log and the audit's words learn the pages from here
     server = _server(rt)
     app = dash.Dash(
         "dashboard",

@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dashboard.config import ConfigError, load_settings
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 
 EXIT_ERROR = 2
 
@@ -161,7 +161,7 @@ def _import_demo_crimes(rt, parsed: list) -> None:
 
 def _build_demo(rt, *, seed: int, registrations: int, as_of: dt.date, replace: bool) -> None:
     from dashboard.demo import generate_demo
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     crimes = _demo_crime_files(rt)
     print(f"Building demo registry: {registrations:,} registrations, seed {seed}, up to {as_of} ...", flush=True)
@@ -281,7 +281,7 @@ def cmd_crimes_import(args) -> int:
     from dashboard.registry.crime_import import CrimeFileError, import_crimes, parse_police_uk_csv
     from dashboard.registry.database import transaction
     from dashboard.runtime import open_database, session_factory
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     parsed = []
     for path in args.files:
@@ -356,7 +356,7 @@ def cmd_demo(args) -> int:
 def cmd_user_add(args) -> int:
     from dashboard.registry.database import transaction
     from dashboard.runtime import load_reference_or_fail, open_database, session_factory
-    from dashboard.security import audit
+    from dashboard.registry import audit
     from dashboard.security.accounts import create_user
 
     settings = load_settings()
@@ -379,7 +379,7 @@ def cmd_token_issue(args) -> int:
     from dashboard.registry.database import transaction
     from dashboard.registry.models import User
     from dashboard.runtime import open_database, session_factory
-    from dashboard.security import audit
+    from dashboard.registry import audit
     from dashboard.security.accounts import AccountError, issue_own_token
 
     engine = open_database(load_settings())
@@ -416,7 +416,7 @@ def _end_of_uk_day(day: dt.date) -> dt.datetime:
 
 
 def _console_actor(role: str | None = None):
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     try:
         who = getpass.getuser()
@@ -426,8 +426,7 @@ def _console_actor(role: str | None = None):
 
 
 def cmd_retention_run(args) -> int:
-    from zoneinfo import ZoneInfo
-
+    from dashboard.core.uktime import uk_day
     from dashboard.registry.models import utcnow
     from dashboard.registry.retention import reminder_mailer, run_retention
     from dashboard.runtime import load_reference_or_fail, open_database, session_factory
@@ -435,7 +434,7 @@ def cmd_retention_run(args) -> int:
     settings = load_settings()
     now = utcnow()
     if args.as_of is not None:
-        today = now.astimezone(ZoneInfo("Europe/London")).date()
+        today = uk_day(now)
         if args.as_of > today and not args.dry_run:
             raise CommandError(f"--as-of {args.as_of} is after today ({today}): acting as of a later day would erase "
                                "registrations before their grace period is over. Add --dry-run to preview it.")
@@ -479,7 +478,7 @@ def cmd_retention_run(args) -> int:
 
 def retention_report(run) -> list[str]:
     """The lines ``retention run`` prints: what was flagged, reminded, erased and cleared."""
-    from zoneinfo import ZoneInfo
+    from dashboard.core.uktime import UK
 
     would = "would be " if run.dry_run else ""
     lines = [f"{'Dry run: nothing was changed. ' if run.dry_run else ''}Retention check as of "
@@ -487,7 +486,7 @@ def retention_report(run) -> list[str]:
              f"and erased {run.grace_days} days later unless confirmed."]
     if run.nothing_to_do:
         lines.append("Nothing to do: no registration to flag, erase or unflag.")
-    erase_from = run.erase_from.astimezone(ZoneInfo("Europe/London"))
+    erase_from = run.erase_from.astimezone(UK)
     lines.append(f"  flagged as unconfirmed: {run.flagged:,}"
                  + (f" {would}(erasure on or after {erase_from:%Y-%m-%d})" if run.flagged else ""))
     if run.flagged:
@@ -554,7 +553,7 @@ def cmd_audit(args) -> int:
     """``audit verify``: 0 when the chain and every checkpoint agree, 1 with one line per break found;
     ``audit checkpoint``: append a signed checkpoint."""
     from dashboard.registry.database import describe_url
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     settings = load_settings()
     engine = open_database_for_audit(settings)

@@ -4,7 +4,6 @@ Every failure here is a ``ConfigError`` with one line that names what is wrong a
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -26,9 +25,6 @@ class Runtime:
     finder: CameraFinder
     # The one disclosure-control layer every figure for analysts and leads passes (promise 4).
     disclosure: Disclosure
-    # Each officer's search limit (SEARCH_RATE_LIMIT): called with a user id before each search,
-    # None while within it, else the limit passed (dashboard.security.search_limits).
-    search_quota: Callable[[int], str | None] | None = None
 
 
 def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
@@ -39,7 +35,7 @@ def load_reference_or_fail(settings: Settings) -> ReferenceGeography:
 
 
 def open_database(settings: Settings, *, migrate_schema: bool = True) -> Engine:
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     engine = make_engine(settings.database_url)
     # Every audit row written or checked through this engine uses the audit key and checkpoint file.
@@ -60,9 +56,7 @@ def prepare(settings: Settings | None = None) -> Runtime:
     reference = load_reference_or_fail(settings)
     engine = open_database(settings)
     sessions = session_factory(engine)
-    from dashboard.security import audit
-    from dashboard.security.search_limits import SearchQuota
+    from dashboard.registry import audit
 
     audit.checkpoint_quietly(engine)  # at each start-up: anchors the log as it is now, outside the database
-    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions), Disclosure.from_settings(settings),
-                   SearchQuota(sessions, settings.secret_key, settings.search_rate_limit))
+    return Runtime(settings, reference, engine, sessions, CameraFinder(sessions), Disclosure.from_settings(settings))

@@ -18,7 +18,7 @@ from dashboard.footage.uploads import Uploads
 from dashboard.registry import casework
 from dashboard.registry.database import transaction
 from dashboard.registry.models import Camera, CaseFile, FootageRequest, FootageResponse, Registrant, Site, User
-from dashboard.security import audit
+from dashboard.registry import audit
 
 UTC = dt.timezone.utc
 # 21:10-21:20 UTC on 30 November 2026 is 21:10-21:20 GMT (UK winter time).

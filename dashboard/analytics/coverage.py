@@ -16,7 +16,7 @@ import pandas as pd
 
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.overview import district_table
-from dashboard.registry.vocab import CAMERA_KINDS
+from dashboard.core.vocab import CAMERA_KINDS
 
 # The one "Cameras" choice of the page: value -> (label, the by_cell filter it stands for).
 CAMERA_CHOICES: dict[str, tuple[str, dict]] = {
@@ -27,7 +27,6 @@ CAMERA_CHOICES: dict[str, tuple[str, dict]] = {
     "direction:known": ("Direction known", {"direction_known": True}),
     "direction:unknown": ("Direction not known", {"direction_known": False}),
 }
-FILTER_NAMES = ("kind", "placement", "direction_known")
 NO_DATE_FILTER = ("registered_by is no longer offered: a date filter on the coverage map would show where the "
                   "first, few registrations were made (the staff pilot before the public launch), so coverage is "
                   "only published for the register as it is today.")

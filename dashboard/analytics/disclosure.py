@@ -32,21 +32,16 @@ No Dash and no database here: pure functions of numbers and arrays.
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-KEY_RANGE = 256
+from dashboard.core.cell_keys import KEY_RANGE
+
 # The relative adjustment of a magnitude (km² in view) for a perturbation of max_perturbation.
 MAGNITUDE_SPREAD = 0.05
-
-
-def new_record_key() -> int:
-    """A fresh random record key, 0..255, from the operating system's secure generator."""
-    return secrets.randbelow(KEY_RANGE)
 
 
 def cell_keys(groups: np.ndarray, record_keys: np.ndarray, n_groups: int) -> np.ndarray:

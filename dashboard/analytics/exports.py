@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 
 from dashboard.analytics.rounding import COORDINATE_DECIMALS, rounded
+from dashboard.core.crs import WGS84
 from dashboard.registry.casework import csv_safe
 
 FORMATS = {"csv": "text/csv", "geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3"}
@@ -37,7 +38,7 @@ def export_bytes(frame: pd.DataFrame, geometry: gpd.GeoSeries | None, fmt: str, 
         _formulas_as_text(frame).to_csv(out, index=False, lineterminator="\r\n")
         return out.getvalue().encode("utf-8")
     shapes = [None] * len(frame) if geometry is None else geometry.to_numpy()
-    layer_frame = gpd.GeoDataFrame(_plain(frame), geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
+    layer_frame = gpd.GeoDataFrame(_plain(frame), geometry=gpd.GeoSeries(shapes, crs=WGS84))
     with tempfile.TemporaryDirectory(prefix="ccr-export-") as folder:
         path = Path(folder) / f"{layer}.{fmt}"
         options = {} if fmt == "gpkg" else {"layer_options": {"COORDINATE_PRECISION": COORDINATE_DECIMALS}}

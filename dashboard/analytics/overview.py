@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure
+from dashboard.core.vocab import RECENT_DAYS
 
 COUNT_COLUMNS = ("registrations", "registrations_key", "cameras", "cameras_key")
 # "Registered in the last 7 days": the last 7 whole UK days, today included.
-RECENT_DAYS = 7
 LEVELS_NOTE = ("Each figure is adjusted on its own, so the districts need not add up exactly to the totals: adding up "
                "or subtracting adjusted figures gives only noise, never a hidden count.")
 

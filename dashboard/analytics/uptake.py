@@ -28,72 +28,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, PTable, cell_keys, distinct_counts_and_keys
 from dashboard.registry.registration import confirmation_cutoff
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
+from dashboard.core.uktime import EPOCH, NO_DAY, day_number, day_numbers
+from dashboard.core.vocab import (CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES,
+                                  RETENTION_LABELS, retention_buckets)
 
-LONDON = ZoneInfo("Europe/London")
 PERIODS = ("day", "week")
-EPOCH = dt.date(1970, 1, 1)  # a Thursday
-NO_DAY = np.iinfo("int64").max // 2  # the day number of "never" (after every calendar end)
 DAYS_FOR_FORCE_ONLY = "Days are shown for the whole force only; choose Week."
 
 
 # ---------------------------------------------------------------------------------------- days
-
-
-def uk_days(when: pd.Series) -> pd.Series:
-    """The Europe/London calendar day of each timezone-aware instant, as midnight (datetime64, no
-    time zone): vectorised, as the register has a million rows.
-
-    >>> uk_days(pd.Series(pd.to_datetime(["2026-07-05 23:30", "2026-01-04 23:30"], utc=True))).dt.date.tolist()
-    [datetime.date(2026, 7, 6), datetime.date(2026, 1, 4)]
-    """
-    if when.dt.tz is None:
-        raise ValueError("instants must be timezone-aware (UTC)")
-    return when.dt.tz_convert(LONDON).dt.tz_localize(None).dt.normalize()
-
-
-def day_number(day: dt.date) -> int:
-    """Days since 1970-01-01.
-
-    >>> day_number(dt.date(1970, 1, 5))
-    4
-    """
-    return (day - EPOCH).days
-
-
-def day_numbers(values) -> np.ndarray:
-    """Days since 1970-01-01 of datetime64 days, dates, or aware instants (their UK day); NO_DAY
-    where missing.
-
-    >>> day_numbers(pd.Series([dt.date(1970, 1, 2), None])).tolist() == [1, NO_DAY]
-    True
-    """
-    series = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = uk_days(series)
-    elif series.dtype.kind != "M":
-        series = pd.to_datetime(series.astype(object), errors="coerce")
-    days = series.to_numpy(dtype="datetime64[ns]")
-    out = days.astype("datetime64[D]").astype("int64")
-    return np.where(np.isnat(days), NO_DAY, out)
-
-
-def add_day_numbers(registrations: pd.DataFrame) -> pd.DataFrame:
-    """The registrations with ``consent_day`` (the UK day made) and ``owner_withdrawal_day`` (the
-    UK day its owner withdrew it: :func:`owner_withdrawals`; NO_DAY otherwise) as day numbers,
-    worked out once per snapshot rather than per figure."""
-    out = registrations.copy()
-    out["consent_day"] = day_numbers(out["consent_at"])
-    withdrawn = day_numbers(out["withdrawn_at"])
-    out["owner_withdrawal_day"] = np.where((out["end_reason"] == "owner").to_numpy(dtype=bool), withdrawn, NO_DAY)
-    return out
 
 
 def _consent_days(registrations: pd.DataFrame) -> np.ndarray:
@@ -631,36 +580,10 @@ def district_uptake(registrations: pd.DataFrame, cameras: pd.DataFrame, district
     return out.reset_index(drop=True)
 
 
-RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "15 to 30 days"),
-                     (31, 10_000, "more than 30 days")]
-NOT_GIVEN = "not given"
-RETENTION_LABELS = [label for _, _, label in RETENTION_BUCKETS] + [NOT_GIVEN]
 MIX_COLUMNS = ["aspect", "value", "cameras", "registrations", "share"]
 ASPECTS = {"kind": "Camera kind", "placement": "Indoors or outdoors", "retention": "Keeps footage for"}
 # Every value each aspect can take, listed whether or not the register has it (promise 4).
 ASPECT_VALUES = {"kind": list(CAMERA_KINDS), "placement": list(PLACEMENTS), "retention": RETENTION_LABELS}
-
-
-def retention_buckets(days: pd.Series) -> np.ndarray:
-    """:func:`retention_bucket` of every value at once.
-
-    >>> retention_buckets(pd.Series([0, 8, 31, None], dtype="float64")).tolist()
-    ['up to 7 days', '8 to 14 days', 'more than 30 days', 'not given']
-    """
-    values = days.to_numpy(dtype="float64")
-    conditions = [(values >= low) & (values <= high) for low, high, _ in RETENTION_BUCKETS]
-    return np.select(conditions, [label for _, _, label in RETENTION_BUCKETS], default=NOT_GIVEN).astype(object)
-
-
-def retention_bucket(days: float) -> str:
-    """The retention class of a number of days (NaN: not given).
-
-    >>> retention_bucket(7), retention_bucket(30), retention_bucket(float("nan"))
-    ('up to 7 days', '15 to 30 days', 'not given')
-    """
-    if days != days:  # NaN
-        return NOT_GIVEN
-    return next(label for low, high, label in RETENTION_BUCKETS if low <= days <= high)
 
 
 def _registrations_of(cameras: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
@@ -744,7 +667,6 @@ CRIME_CATEGORIES = ("Anti-social behaviour", "Bicycle theft", "Burglary", "Crimi
                     "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
                     "Theft from the person", "Vehicle crime", "Violence and sexual offences")
 NOT_RECORDED = "Not recorded or other"
-REQUEST_MEASURES = ("requests", "answered", "closed", "footage_provided", "judged", "useful", "too_late")
 
 
 def _sent_days(requests: pd.DataFrame) -> np.ndarray:

@@ -5,10 +5,13 @@ OpenAPI document at /api/v1/openapi.json is generated from those same declaratio
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import orjson
 import pandas as pd
 import sqlalchemy as sa
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
 
 from dashboard.analytics.overview import LEVELS_NOTE as OVERVIEW_NOTE
@@ -21,7 +24,6 @@ from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCe
                                    DeliveryOut, RequestOut, RequestProgressOut, RequestsCreated, RequestStatusUpdate)
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
-from dashboard.public.duplicates import after_registering
 from dashboard.registry import casework, public_ids, registration
 from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
@@ -29,10 +31,26 @@ from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registry_summary
-from dashboard.registry.vocab import ROLES
-from dashboard.runtime_access import runtime
+from dashboard.core.vocab import ROLES
+from dashboard.runtime_access import runtime, search_quota
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+
+@dataclass(frozen=True)
+class ApiWiring:
+    """What the API takes from the public side, which sits above it (``dashboard.public`` imports the
+    API): ``create_app`` puts one in ``server.extensions["ccr_api"]``."""
+
+    # called after a registration is committed (a repeat's earlier owner is told: dashboard.public.duplicates)
+    after_registering: Callable[..., None]
+    # more paths for the OpenAPI document (the owner's tus uploads: dashboard.public.tus)
+    openapi_paths: Callable[[], dict]
+
+
+def _wiring() -> ApiWiring:
+    return current_app.extensions["ccr_api"]
+
 OFFICERS = ("officer",)
 
 
@@ -88,7 +106,7 @@ def cameras_near(query: NearQuery):
     try:
         with transaction(rt.sessions) as s:
             outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow(),
-                                   quota=rt.search_quota)
+                                   quota=search_quota())
             # Shown by their random public ids: the integer ids are sequential (they date the registrations).
             shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
     except casework.CaseworkError as exc:  # refused and logged: a reason that says nothing, or too many searches
@@ -254,7 +272,7 @@ def create_registration(body: RegistrationIn):
     rt = runtime()
     with transaction(rt.sessions) as s:
         done = registration.register(s, body, rt.reference, via="api")
-    after_registering(rt, done)  # a repeat is answered as a first registration; its owner is told by email
+    _wiring().after_registering(rt, done)  # a repeat is answered as a first registration; its owner is told by email
     rt.finder.refresh()
     return RegistrationOut(reference=done.reference, cameras=done.cameras, management_token=done.token,
                            management_url=f"{rt.settings.public_base_url}/manage/{done.token}")
@@ -307,9 +325,7 @@ def openapi():
     global _OPENAPI
     if _OPENAPI is None:
         _OPENAPI = openapi_document("Community Camera Registry API", "1")
-        from dashboard.public.tus import openapi_paths  # the owner's uploads: tus, described beside the API
-
-        _OPENAPI["paths"].update(openapi_paths())
+        _OPENAPI["paths"].update(_wiring().openapi_paths())  # the owner's uploads: tus, described beside the API
     return _OPENAPI
 
 

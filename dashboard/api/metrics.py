@@ -13,7 +13,7 @@ from dashboard.api import blueprint
 from dashboard.api.endpoints import endpoint
 from dashboard.api.schemas import MetricsQuery, RequestMetrics, UptakeMetrics
 from dashboard.figures import uptake_frames
-from dashboard.registry.vocab import DECLINE_REASONS
+from dashboard.core.vocab import DECLINE_REASONS
 from dashboard.runtime_access import runtime
 
 

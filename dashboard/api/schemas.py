@@ -9,13 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from dashboard.core.uktime import UK
 from dashboard.registry.public_ids import CAMERA_PREFIX, normalise
 
-UK = ZoneInfo("Europe/London")
 MIN_RADIUS_M = 50
 MAX_RADIUS_M = 1000
 DEFAULT_RADIUS_M = 200

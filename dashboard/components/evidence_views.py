@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from dashboard.evidence.triage import CaseEvidence, FileView, Submission
 from dashboard.footage.wording import UK
-from dashboard.registry.vocab import DECLINE_REASONS
+from dashboard.core.vocab import DECLINE_REASONS
 
 ACCEPT, DECLINE, PLAY, DOWNLOAD = "cases-ev-accept", "cases-ev-decline", "cases-ev-play", "cases-ev-download"
 REF, WHY, WHY_NOTE = "cases-ev-ref", "cases-ev-why", "cases-ev-why-note"
@@ -217,7 +217,7 @@ def evidence_body(evidence: CaseEvidence, suggested_ref: str) -> list:
 
 def player(file: FileView, src: str, offset_s: int | None) -> html.Div:
     """The file in the page: a video with the player's time and the corrected real time beside it
-    (assets/js/evidence_player.js keeps them current), or the picture."""
+    (assets/js/evidence.js keeps them current), or the picture."""
     start_ms = int(file.recorded_at.timestamp() * 1000) if file.recorded_at else ""
     if file.kind == "image":
         media = html.Img(src=src, alt=file.caption or f"Picture {file.file_id}", className="img-fluid border",

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from dash import html
 
-from dashboard.api.schemas import UK
+from dashboard.core.uktime import UK
 from dashboard.components.maps import js
 from dashboard.geo.fov import fov_rings
-from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS
 
 IN_VIEW_LABELS = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
 RETENTION_LABELS = {"available": "Available", "at_risk": "At risk (48 h)", "overwritten": "Likely overwritten",

@@ -8,10 +8,10 @@ from flask_wtf.csrf import generate_csrf
 from dashboard import ids
 from dashboard.branding import Brand
 from dashboard.geo.reference import ReferenceGeography
-from dashboard.pages import Page
+from dashboard.security.site import SitePage
 
 
-def navbar(pages: list[Page], username: str, role_label: str, force_name: str,
+def navbar(pages: list[SitePage], username: str, role_label: str, force_name: str,
            logo_url: str | None = None) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(p.title, href=p.path, active="exact")) for p in pages]
     logout = html.Form(
@@ -71,7 +71,7 @@ def footer(ref: ReferenceGeography) -> html.Footer:
     )
 
 
-def shell(pages: list[Page], username: str, role_label: str, ref: ReferenceGeography,
+def shell(pages: list[SitePage], username: str, role_label: str, ref: ReferenceGeography,
           brand: Brand | None = None) -> html.Div:
     """``brand``: the force's name and logo in the header (FORCE_NAME, FORCE_LOGO); else the reference's name."""
     return html.Div(

@@ -55,7 +55,7 @@ from dashboard.footage import links
 from dashboard.registry.channels import is_mobile
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, FootageRequest, FootageResponse, OutboxMessage, Registrant, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 
 log = logging.getLogger(__name__)
 

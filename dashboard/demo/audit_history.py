@@ -42,23 +42,23 @@ log. Deterministic for a given random generator and input.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
+from dashboard.core.audit_rows import GENESIS_HASH, canonical_json, chain_hash, encoded_row, json_text
+from dashboard.core.crs import bng_to_wgs84
+from dashboard.core.uktime import UK
 from dashboard.demo import story
-from dashboard.demo.places import BNG, LONLAT_DECIMALS, WGS84
+from dashboard.demo.places import LONLAT_DECIMALS
 from dashboard.demo.writer import advance_id_sequences, insert_columns
 from dashboard.registry.casework import CENTRE_DECIMALS
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit import GENESIS_HASH, anchor_for, canonical_json, lock_chain
+from dashboard.registry.audit import anchor_for, lock_chain
 
 US_PER_S = 1_000_000
 US_PER_MIN = 60 * US_PER_S
@@ -66,7 +66,6 @@ US_PER_HOUR = 60 * US_PER_MIN
 US_PER_DAY = 24 * US_PER_HOUR
 NEVER = np.iinfo(np.int64).max
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-UK = ZoneInfo(story.UK_TZ)
 
 # How each user uses the system: the chance of a working session on a weekday, and when it
 # starts (minutes after local midnight, uniform in the range) and how long it lasts (minutes).
@@ -177,9 +176,6 @@ EXPORT_REASONS = (
     "Arranging collection of footage from owners who agreed to share it",
     "Handover of the case to the day shift investigator",
 )
-
-_STR = json.encoder.encode_basestring  # json's own string encoder when ensure_ascii is off (as audit.canonical_json)
-
 
 @dataclass(frozen=True)
 class DemoUser:
@@ -294,7 +290,7 @@ class _Register:
         self.keys = keys[self.order]
         self.since = _us(h.consent_at)
         self.until = _us(h.withdrawn_at)
-        self.to_wgs84 = Transformer.from_crs(BNG, WGS84, always_xy=True).transform  # made once: ~30 ms each
+        self.to_wgs84 = bng_to_wgs84().transform
         sites = np.arange(len(self.e))
         self.cam_start = np.searchsorted(h.camera_site, sites, side="left")
         self.cam_count = np.searchsorted(h.camera_site, sites, side="right") - self.cam_start
@@ -1039,32 +1035,16 @@ def _password_guessing(rng: np.random.Generator, log: _Log, created: int, end: i
 # --------------------------------------------------------------------------- writing
 
 
-_ROW = ('{{"action":{},"case_ref":{},"detail":{},"occurred_at":"{}","reason":{},"role":{},"subject_ids":{},'
-        '"user_id":{},"username":{}}}').format
-
-
-def _text(value: str | None) -> str:
-    return "null" if value is None else _STR(value)
-
-
 def _json_texts(values: list) -> list[str]:
-    """Each value (text or None) as JSON, as ``audit.canonical_json`` writes it; repeated values once."""
+    """Each value (text or None) as JSON, as ``canonical_json`` writes it (``json_text``); repeated values once."""
     done: dict = {}
     out = []
     for v in values:
         t = done.get(v)
         if t is None:
-            t = done[v] = _text(v)
+            t = done[v] = json_text(v)
         out.append(t)
     return out
-
-
-def canonical_row(occurred_at: str, user_id, username, role, action, case_ref, reason, subject_ids, detail) -> str:
-    """The row's fields as ``audit.canonical_json`` writes them (sorted keys, no spaces, UTF-8 kept),
-    built directly rather than through a dict and ``json.dumps``, with the same text (tested).
-    ``occurred_at`` is already in ``audit._fields``' form."""
-    return _ROW(_text(action), _text(case_ref), _text(detail), occurred_at, _text(reason), _text(role),
-                _text(subject_ids), "null" if user_id is None else int(user_id), _text(username))
 
 
 def write_history(conn: Connection, rows: AuditRows) -> int:
@@ -1093,14 +1073,12 @@ def write_history(conn: Connection, rows: AuditRows) -> int:
                                  "seconds": round(checked / CHAIN_ROWS_PER_S + 0.05, 3)})
     prevs, hashes = [], []
     key = anchor_for(conn).chain_key
-    mac = hmac.digest
     users = ["null" if u is None else str(int(u)) for u in rows.user_id]
-    # canonical_row, column by column (each value encoded once, not per row)
+    # encoded_row, column by column (each value encoded once, not per row)
     for when, uid, name, role, action, case, reason, subjects, text in zip(
             times, users, *(_json_texts(c) for c in (rows.username, rows.role, rows.action, rows.case_ref,
                                                       rows.reason, rows.subject_ids, detail))):
-        digest = mac(key, (prev + "|" + _ROW(action, case, text, when, reason, role, subjects, uid, name))
-                     .encode("utf-8"), "sha256").hex()
+        digest = chain_hash(prev, encoded_row(when, uid, name, role, action, case, reason, subjects, text), key)
         prevs.append(prev)
         hashes.append(digest)
         prev = digest

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dashboard.registry.vocab import DEFAULT_FOV, OVERLOOKS, join_codes
+from dashboard.core.vocab import DEFAULT_FOV, OVERLOOKS, join_codes
 
 KINDS = ("doorbell", "fixed", "dome", "ptz", "other")
 MOUNT_CODES = ("door", "wall", "eaves", "window", "pole", "ceiling", "other")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.registry.crime_import import CrimeFileError, Imported, ParsedCrimes, import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
 from dashboard.registry.models import CrimeImport, User
-from dashboard.security import audit
+from dashboard.registry import audit
 
 CRIME_FOLDER = "police_uk"
 DEMO_ADMIN = "admin.demo"

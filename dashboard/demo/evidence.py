@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dashboard.core.digests import token_digest
 from dashboard.demo import media, people
 from dashboard.footage import probe
 from dashboard.footage.storage import CHUNK_BYTES, Store
@@ -264,7 +265,7 @@ def plan_answers(rng: np.random.Generator, req: pd.DataFrame, *, officer_id: int
             registrant_id=int(site[g[0]] + 1), request_indexes=list(g), camera_ids=[int(camera[i]) + 1 for i in g],
             created_at=_aware(sent[g].min()), opened_at=opened, answered_at=a_at,
             link_expires_at=s_at + dt.timedelta(days=link_days),
-            token_hash=hashlib.sha256(_token(rng).encode("ascii")).hexdigest(), clock_offset_s=script.clock_offset_s,
+            token_hash=token_digest(_token(rng)), clock_offset_s=script.clock_offset_s,
             copy_made_at=copy_at, signed_name=str(names[int(site[g[0]])]), owner_note=script.note)
         still_of = None
         for j, f in enumerate(script.files):

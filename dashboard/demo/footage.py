@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dashboard.core.crs import WGS84
 from dashboard.demo.places import to_wgs84
 from dashboard.demo.story import US_PER_DAY, US_PER_S, Phases, local_to_utc
 
@@ -95,7 +96,7 @@ def _case_sent_times(rng: np.random.Generator, n_cases: int, phases: Phases, con
 
 def _incident_district(ref, lon: np.ndarray, lat: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """District containing each incident point (first match), else the anchor site's district."""
-    districts = ref.districts if ref.districts.crs.to_string() == "EPSG:4326" else ref.districts.to_crs("EPSG:4326")
+    districts = ref.districts if ref.districts.crs.to_string() == WGS84 else ref.districts.to_crs(WGS84)
     out = fallback.astype(object).copy()
     found = np.zeros(len(lon), dtype=bool)
     for code, geom in zip(districts["code"].tolist(), districts.geometry.tolist()):

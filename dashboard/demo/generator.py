@@ -355,11 +355,6 @@ class _Keys:
     retired: dict[str, list]  # RetiredKey columns: the withdrawn registrations' keys, summed per day and district
 
 
-def _uk_days(utc: np.ndarray) -> np.ndarray:
-    return (pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert("Europe/London").tz_localize(None)
-            .normalize().to_numpy().astype("datetime64[D]"))
-
-
 def _record_keys(rng: np.random.Generator, timeline: story.Timeline, where: places.SitePlaces, n_cameras: int,
                  n_requests: int, daily: pd.DataFrame) -> _Keys:
     """Random record keys for the disclosure-control layer, as the app draws them when rows are
@@ -372,9 +367,9 @@ def _record_keys(rng: np.random.Generator, timeline: story.Timeline, where: plac
     completions = np.where(daily["completions"].to_numpy() > 0, rng.integers(0, 256, len(daily)), 0)
     gone = timeline.withdrawn
     district = np.asarray(where.district_code, dtype=object)
-    parts = [pd.DataFrame({"series": "registered", "day": _uk_days(timeline.consent_at[gone]),
+    parts = [pd.DataFrame({"series": "registered", "day": story.utc_to_local_day(timeline.consent_at[gone]),
                            "district_code": district[gone], "key_sum": registrants[gone]}),
-             pd.DataFrame({"series": "withdrawn", "day": _uk_days(timeline.withdrawn_at[gone]),
+             pd.DataFrame({"series": "withdrawn", "day": story.utc_to_local_day(timeline.withdrawn_at[gone]),
                            "district_code": district[gone], "key_sum": registrants[gone]})]
     retired = pd.concat(parts).groupby(["series", "day", "district_code"], as_index=False)["key_sum"].sum()
     retired["key_sum"] %= 256

@@ -20,14 +20,13 @@ import struct
 import zipfile
 from pathlib import Path
 
-from zoneinfo import ZoneInfo
-
 import av
 import numpy as np
 
+from dashboard.core.uktime import UK
+
 WIDTH, HEIGHT = 320, 240
 FPS = 12  # what home recorders often keep, to save space
-UK = ZoneInfo("Europe/London")
 # A 3x5 bitmap font for the burnt-in clock (digits and the separators a recorder shows).
 _GLYPHS = {
     "0": ("111", "101", "101", "101", "111"), "1": ("010", "110", "010", "010", "111"),

@@ -16,13 +16,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
+from dashboard.core.crs import WGS84, bng_to_wgs84
 from dashboard.geo.cells import H3_RESOLUTIONS, h3_cells
 from dashboard.geo.small_areas import small_area_of
 
-BNG = "EPSG:27700"
-WGS84 = "EPSG:4326"
 JITTER_RADIUS_M = 35.0
 JITTER_RETRIES = 3  # each retry halves the radius; then the postcode centroid is used
 LONLAT_DECIMALS = 6  # about 0.1 m
@@ -63,8 +61,7 @@ def to_wgs84(easting_m: np.ndarray, northing_m: np.ndarray) -> tuple[np.ndarray,
     >>> round(float(lon[0]), 2), round(float(lat[0]), 2)
     (-2.0, 52.6)
     """
-    transformer = Transformer.from_crs(BNG, WGS84, always_xy=True)
-    lon, lat = transformer.transform(np.asarray(easting_m, float), np.asarray(northing_m, float))
+    lon, lat = bng_to_wgs84().transform(np.asarray(easting_m, float), np.asarray(northing_m, float))
     return np.round(lon, LONLAT_DECIMALS), np.round(lat, LONLAT_DECIMALS)
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-UK_TZ = "Europe/London"
+from dashboard.core.uktime import UK
+
 PILOT_DAYS = 42
 PILOT_MAX = 400
 PILOT_SHARE = 0.02
@@ -134,7 +135,7 @@ def local_midnight_utc(day: dt.date) -> np.datetime64:
     >>> local_midnight_utc(dt.date(2026, 7, 1))
     np.datetime64('2026-06-30T23:00:00.000000')
     """
-    ts = pd.Timestamp(day).tz_localize(UK_TZ).tz_convert("UTC").tz_localize(None)
+    ts = pd.Timestamp(day).tz_localize(UK).tz_convert("UTC").tz_localize(None)
     return np.datetime64(ts.to_datetime64(), "us")
 
 
@@ -142,13 +143,13 @@ def local_to_utc(local: np.ndarray) -> np.ndarray:
     """Naive UK local times to naive UTC (``datetime64[us]``); clocks-back hours are read as
     GMT and clocks-forward gaps are shifted forward."""
     s = pd.Series(pd.DatetimeIndex(local.astype("datetime64[us]")))
-    utc = s.dt.tz_localize(UK_TZ, ambiguous=np.zeros(len(s), dtype=bool), nonexistent="shift_forward")
+    utc = s.dt.tz_localize(UK, ambiguous=np.zeros(len(s), dtype=bool), nonexistent="shift_forward")
     return utc.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
 
 
 def utc_to_local_day(utc: np.ndarray) -> np.ndarray:
     """The UK local date (``datetime64[D]``) of naive UTC instants."""
-    s = pd.Series(pd.DatetimeIndex(utc.astype("datetime64[us]"))).dt.tz_localize("UTC").dt.tz_convert(UK_TZ)
+    s = pd.Series(pd.DatetimeIndex(utc.astype("datetime64[us]"))).dt.tz_localize("UTC").dt.tz_convert(UK)
     return s.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
 
 

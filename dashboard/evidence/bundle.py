@@ -55,7 +55,7 @@ from dashboard.registry import public_ids
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent, Camera, CaseFile, EvidenceFile, FootageRequest, FootageResponse, User
-from dashboard.security import audit
+from dashboard.registry import audit
 
 FORMAT = "ccr-evidence-bundle/1"
 CHUNK_BYTES = 1 << 20

@@ -25,7 +25,7 @@ from dashboard.registry import public_ids
 from dashboard.registry.casework import CaseworkError, refuse
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import CaseFile, CaseMember, EvidenceFile, FootageResponse, User
-from dashboard.security import audit
+from dashboard.registry import audit
 
 EVIDENCE_ROLES = frozenset({"officer"})  # least privilege: nobody else has a need to see footage
 REFUSED = "evidence_refused"

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.footage.storage import Store
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, EvidenceFile
-from dashboard.security import audit
+from dashboard.registry import audit
 
 CHUNK_BYTES = 1 << 20
 CHECKED = "evidence_checked"

@@ -45,17 +45,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.core.uktime import UK
 from dashboard.footage.storage import Store
 from dashboard.registry.database import compact, hold_write_lock, transaction
 from dashboard.registry.models import CaseFile, EvidenceFile, FootageResponse
-from dashboard.security import audit
+from dashboard.registry import audit
 
-UK = ZoneInfo("Europe/London")
 DECLINED, CLOSED_CASE = "declined", "closed_case"
 RULE_LABELS = {DECLINED: "Declined files", CLOSED_CASE: "Files of closed cases"}
 FILES_DELETED = "files_deleted"  # why a statement was erased: every file of the answer deleted
@@ -206,10 +205,6 @@ class Plan:
     @property
     def files(self) -> Tally:
         return sum(self.by_rule.values(), Tally())
-
-    @property
-    def nothing_due(self) -> bool:
-        return not self.files.files and not self.statements
 
 
 def _held_files(session: Session) -> sa.Select:

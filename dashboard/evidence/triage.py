@@ -24,8 +24,8 @@ from dashboard.evidence.cases import (CaseSeen, Member, _seen, members, require_
 from dashboard.registry import free_text
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.models import Camera, CaseFile, EvidenceFile, FootageRequest, FootageResponse, User
-from dashboard.registry.vocab import DECLINE_REASONS
-from dashboard.security import audit
+from dashboard.core.vocab import DECLINE_REASONS
+from dashboard.registry import audit
 
 SHOWN_STATES = ("stored", "deleted")
 EXHIBIT_MAX = 40

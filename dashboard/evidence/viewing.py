@@ -22,11 +22,10 @@ from dashboard.evidence.cases import _refuse, require_case, require_file
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.models import AuditEvent, FootageRequest
 from dashboard.registry.search_reasons import reason_problem
-from dashboard.security import audit
+from dashboard.registry import audit
 
 SALT = "ccr-evidence-link"
 KINDS = {"play": "evidence_viewed", "download": "evidence_downloaded", "export": "evidence_exported"}
-SCOPES = ("case", "request")
 REASON_MAX = 500
 
 

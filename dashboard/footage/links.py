@@ -12,13 +12,13 @@ Sending the request again (a retry, or an officer's resend) makes a new token: t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.core.digests import token_digest
 from dashboard.registry.models import FootageResponse, Registrant
 
 TOKEN_BYTES = 32
@@ -34,14 +34,10 @@ class LinkError(Exception):
         self.kind, self.message, self.response = kind, message, response
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
 def issue(response: FootageResponse, now: dt.datetime, days: int) -> str:
     """A fresh token for ``response``, valid for ``days`` from ``now``; any earlier one stops working."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    response.token_hash = digest(token)
+    response.token_hash = token_digest(token)
     response.link_expires_at = now + dt.timedelta(days=days)
     return token
 
@@ -66,7 +62,7 @@ def resolve(session: Session, token: object, now: dt.datetime, *, answered_ok: b
     """
     if not well_formed(token):
         raise LinkError("unknown", "This link is not complete. Copy the whole link from the message you were sent.")
-    query = session.query(FootageResponse).filter(FootageResponse.token_hash == digest(token))
+    query = session.query(FootageResponse).filter(FootageResponse.token_hash == token_digest(token))
     if for_update:
         query = query.with_for_update()
     response = query.one_or_none()

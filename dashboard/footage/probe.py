@@ -70,8 +70,6 @@ VIDEO_FORMATS = frozenset({
     "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts", "mpeg", "mpegvideo", "asf", "flv", "h264", "hevc",
     "dhav", "ivf", "mjpeg", "m4v", "nut", "ogg", "mxf", "wtv", "h261", "h263", "cavsvideo",
 })
-IMAGE_FORMATS = frozenset({"jpeg_pipe", "png_pipe", "gif", "gif_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
-                           "image2", "mjpeg"})
 
 
 class Refused(Exception):

@@ -25,7 +25,7 @@ from dashboard.registry.casework import REQUEST_TRANSITIONS
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import FootageRequestEvent, FootageResponse
 from dashboard.registry.registration import PUBLIC
-from dashboard.security import audit
+from dashboard.registry import audit
 
 UK = wording.UK
 ANSWERS = {"footage": "I have footage", "nothing": "Nothing was recorded", "declined": "I'd rather not"}

@@ -44,7 +44,7 @@ from dashboard.footage.storage import NO_SPACE, Busy, NoSpace, Store, StoreError
 from dashboard.registry import free_text
 from dashboard.registry.database import hold_write_lock, transaction
 from dashboard.registry.models import EvidenceFile, FootageResponse, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 
 log = logging.getLogger(__name__)
 PUBLIC = audit.Actor(None, "public", None)  # the owner: not a user of the system (as registration.PUBLIC)

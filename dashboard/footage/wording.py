@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from dashboard.registry.vocab import PLACEMENTS
+from dashboard.core.uktime import UK
+from dashboard.core.vocab import PLACEMENTS
 
-UK = ZoneInfo("Europe/London")
 _KIND_WORDS = {"doorbell": "doorbell camera", "fixed": "CCTV camera", "dome": "dome camera",
                "ptz": "pan-tilt-zoom camera"}
 _COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")

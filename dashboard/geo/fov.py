@@ -28,11 +28,10 @@ import numbers
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from pyproj import Geod
 
-from dashboard.registry.vocab import DEFAULT_FOV, effective_fov
+from dashboard.core.crs import GEOD
+from dashboard.core.vocab import DEFAULT_FOV, effective_fov
 
-GEOD = Geod(ellps="WGS84")
 APEX_TOLERANCE_M = 0.5
 IN_VIEW_VALUES = ("yes", "unknown", "no")  # in ranking order; in_view_codes gives 0, 1, 2
 _IN_VIEW_LABELS = np.array(IN_VIEW_VALUES, dtype=object)

@@ -47,19 +47,16 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 import weakref
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
+from dashboard.core import crs
+from dashboard.core.crs import WGS84
 from dashboard.geo.reference import ReferenceGeography, postcode_key
 
-BNG = "EPSG:27700"
-WGS84 = "EPSG:4326"
 FIELD = "location"
 
 GRID_WIDTH_M = 700_000  # extent of the National Grid's lettered squares (SV..TW, HL..HP)
@@ -388,20 +385,6 @@ def _check_range(lat_text: str, lat: float, lon_text: str, lon: float) -> None:
 # --------------------------------------------------------------------------- coordinates
 
 
-@cache
-def _transformers() -> tuple[Transformer, Transformer]:
-    """(BNG -> WGS84, WGS84 -> BNG), both x/y = easting/northing, longitude/latitude.
-
-    PROJ warns when its best operation (the OSTN15 grid) is not installed; the fallback is
-    documented in the module docstring, so that warning is not repeated to every caller.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Best transformation is not available", category=UserWarning)
-        to_wgs84 = Transformer.from_crs(BNG, WGS84, always_xy=True)
-        to_bng = Transformer.from_crs(WGS84, BNG, always_xy=True)
-    return to_wgs84, to_bng
-
-
 def bng_to_wgs84(easting_m: float, northing_m: float) -> tuple[float, float]:
     """``(lon, lat)`` in EPSG:4326 of an EPSG:27700 point.
 
@@ -409,7 +392,7 @@ def bng_to_wgs84(easting_m: float, northing_m: float) -> tuple[float, float]:
     >>> round(lon, 5), round(lat, 5)
     (-2.11534, 52.80626)
     """
-    lon, lat = _transformers()[0].transform(easting_m, northing_m)
+    lon, lat = crs.bng_to_wgs84().transform(easting_m, northing_m)
     return float(lon), float(lat)
 
 
@@ -419,7 +402,7 @@ def wgs84_to_bng(lon: float, lat: float) -> tuple[float, float]:
     >>> [round(v) for v in wgs84_to_bng(-2.115337, 52.806259)]
     [392322, 323196]
     """
-    east, north = _transformers()[1].transform(lon, lat)
+    east, north = crs.wgs84_to_bng().transform(lon, lat)
     return float(east), float(north)
 
 

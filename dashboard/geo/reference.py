@@ -42,7 +42,7 @@ import pyogrio.errors
 import pyproj.exceptions
 import shapely
 
-WGS84 = "EPSG:4326"
+from dashboard.core.crs import WGS84
 
 # The parts the manifest must describe, and the keys each must have (all strings).
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {

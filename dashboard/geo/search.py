@@ -72,7 +72,6 @@ All datetimes are timezone-aware (returned in UTC); metre quantities end in ``_m
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import math
 import threading
@@ -81,8 +80,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from pyproj import Transformer
 
+from dashboard.core.crs import wgs84_to_bng
 from dashboard.geo.fov import (
     GEOD,
     IN_VIEW_VALUES,
@@ -94,7 +93,7 @@ from dashboard.geo.fov import (
     is_real,
     kind_defaults,
 )
-from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -111,9 +110,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-WGS84 = "EPSG:4326"
-BNG = "EPSG:27700"
 
 CANDIDATE_COLUMNS = [
     "camera_id",
@@ -173,19 +169,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _NAT = np.iinfo("int64").min  # the integer behind NaT
 _RANKING_INPUTS = ("camera_id", "direction_deg", "fov_angle_deg", "fov_range_m", "retention_days")
 _MEASURED_FLOATS = (*MEASURED_COLUMNS, *_RANKING_INPUTS[1:])
-
-
-@functools.cache
-def wgs84_to_bng() -> Transformer:
-    """The one WGS84 -> British National Grid transformer (lon/lat in, easting/northing out).
-
-    Created on first use and shared: pyproj transformers are thread-safe (pyproj >= 3.1).
-
-    >>> easting_m, northing_m = wgs84_to_bng().transform(-2.1, 52.8)
-    >>> round(easting_m, -3), round(northing_m, -3)
-    (393000.0, 322000.0)
-    """
-    return Transformer.from_crs(WGS84, BNG, always_xy=True, allow_ballpark=False)
 
 
 def grid_search_radius_m(radius_m: float, easting_m: float) -> float:

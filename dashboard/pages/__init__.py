@@ -10,6 +10,8 @@ from typing import Callable
 
 from dash.development.base_component import Component
 
+from dashboard.security.site import page_at, page_owning
+
 
 @dataclass(frozen=True)
 class Page:
@@ -34,10 +36,8 @@ def all_pages() -> tuple[Page, ...]:
 
 def page_for_path(path: str) -> Page | None:
     """The page at ``path``, or owning it (``/campaigns/x/qr.png`` belongs to ``/campaigns``)."""
-    clean = "/" + path.strip("/")
-    return next((p for p in all_pages() if p.path == clean or (p.path != "/" and clean.startswith(p.path + "/"))),
-                None)
+    return page_at(all_pages(), path)
 
 
 def page_for_component(component_id: str) -> Page | None:
-    return next((p for p in all_pages() if component_id.startswith(p.id_prefix)), None)
+    return page_owning(all_pages(), component_id)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
 from dashboard.registry.database import transaction
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime_access import runtime
 from dashboard.security import accounts
 

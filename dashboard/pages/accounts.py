@@ -17,7 +17,7 @@ from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
-from dashboard.registry.vocab import ROLE_LABELS
+from dashboard.core.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
 from dashboard.security import accounts
 

@@ -33,9 +33,10 @@ from dashboard.pages import Page
 from dashboard.registry import retention
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, utcnow
-from dashboard.registry.vocab import ROLE_LABELS, ROLES
+from dashboard.core.vocab import ROLE_LABELS, ROLES
 from dashboard.runtime_access import runtime
-from dashboard.security import audit, audit_flags, audit_review
+from dashboard.registry import audit
+from dashboard.security import audit_flags, audit_review
 from dashboard.security.audit_review import AREA_LEVELS, NO_ROLE, FilterError, uk_text
 from dashboard.security.search_places import SearchPlaces
 

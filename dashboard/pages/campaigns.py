@@ -21,7 +21,7 @@ from dashboard.components.search_views import uk_time
 from dashboard.pages import Page
 from dashboard.registry import campaigns
 from dashboard.registry.database import transaction
-from dashboard.registry.vocab import CAMPAIGN_CHANNELS
+from dashboard.core.vocab import CAMPAIGN_CHANNELS
 from dashboard.runtime_access import runtime
 
 PREFIX = "campaigns-"

@@ -18,7 +18,7 @@ from dashboard.registry import casework, public_ids
 from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
-from dashboard.registry.vocab import CAMERA_KINDS, REQUEST_STATUSES
+from dashboard.core.vocab import CAMERA_KINDS, REQUEST_STATUSES
 from dashboard.runtime_access import runtime
 
 PREFIX = "cases-"

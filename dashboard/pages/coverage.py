@@ -33,7 +33,7 @@ from dashboard.components.loading import loading
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
-from dashboard.registry.vocab import CAMERA_KINDS
+from dashboard.core.vocab import CAMERA_KINDS
 from dashboard.runtime_access import runtime
 
 PREFIX = "coverage-"

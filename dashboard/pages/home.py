@@ -18,7 +18,7 @@ from dashboard.pages import Page
 from dashboard.registry.models import utcnow
 from dashboard.registry.queries import registry_summary
 from dashboard.runtime_access import runtime
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 
 PREFIX = "home-"
 STATS = "home-stats"

@@ -30,7 +30,7 @@ from dashboard.registry.camera_search import NotFromSearch, SearchRequest, check
 from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
-from dashboard.runtime_access import runtime
+from dashboard.runtime_access import runtime, search_quota
 
 PREFIX = "search-"
 LOCATION, LOCATE, LOCATION_MSG, POINT = "search-location", "search-locate", "search-location-msg", "search-point"
@@ -257,7 +257,7 @@ def register_callbacks(app) -> None:
         try:
             with transaction(rt.sessions) as s:
                 outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now,
-                                       quota=rt.search_quota)
+                                       quota=search_quota())
                 # Shown (and selected) by their random public ids: the integer ids date the registrations.
                 shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
         except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged

@@ -28,7 +28,8 @@ from dashboard.figures import uptake_frames
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
 from dashboard.registry.models import utcnow
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
+from dashboard.core.uktime import UK
+from dashboard.core.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 from dashboard.reports import weekly
 from dashboard.runtime_access import runtime
 
@@ -85,7 +86,7 @@ def report_table(table: str):
 
 def _report_links(last: dt.date) -> list:
     week = weekly.week_of(last)
-    if week + dt.timedelta(days=6) >= dt.datetime.now(uptake.LONDON).date():  # that week is not over yet
+    if week + dt.timedelta(days=6) >= dt.datetime.now(UK).date():  # that week is not over yet
         week -= dt.timedelta(days=7)
     return [html.A(f"Weekly report, week of {week:%d %B %Y}", href=f"{PATH}/report?week={week.isoformat()}",
                    target="_blank", id=f"{PREFIX}report", className="me-3"),
@@ -130,7 +131,7 @@ def _weeks_note(first: dt.date, last: dt.date, what: str) -> str:
 
 def _window(first, last) -> tuple[dt.date, dt.date]:
     rt = runtime()
-    today = dt.datetime.now(uptake.LONDON).date()
+    today = dt.datetime.now(UK).date()
     try:
         start = dt.date.fromisoformat(first) if first else rt.settings.pilot_start
         end = dt.date.fromisoformat(last) if last else today
@@ -409,7 +410,7 @@ def _report(first, last, district, period):
 
 def layout(rt, _user) -> html.Div:
     k = rt.disclosure.k
-    today = dt.datetime.now(uptake.LONDON).date()
+    today = dt.datetime.now(UK).date()
     districts = [{"label": "All districts", "value": ALL}] + [
         {"label": n, "value": c} for c, n in zip(rt.reference.districts["code"], rt.reference.districts["name"])]
     controls = dbc.Row([

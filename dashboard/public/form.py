@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from dashboard.registry.registration import MAX_CAMERAS
-from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
 
 COMPASS = [("N", 0), ("NE", 45), ("E", 90), ("SE", 135), ("S", 180), ("SW", 225), ("W", 270), ("NW", 315)]
 COMPASS_NAMES = {"N": "North", "NE": "North-east", "E": "East", "SE": "South-east", "S": "South",

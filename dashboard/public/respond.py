@@ -16,7 +16,7 @@ from dashboard.public.views import EXPIRED, _csrf_ok, _own
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageResponse, utcnow
 from dashboard.registry.registration import PUBLIC
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.runtime_access import runtime
 
 blueprint = Blueprint("respond", __name__)

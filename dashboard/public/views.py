@@ -19,7 +19,7 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
 from dashboard.evidence.retention import Periods, public_sentence
-from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.runtime_access import runtime
 
 blueprint = Blueprint("public", __name__)

@@ -25,7 +25,7 @@ from dashboard.registry.camera_queries import (active_camera_frame, active_cell_
 from dashboard.registry.cell_counts import CellCounts
 from dashboard.registry.uptake_queries import register_frames
 from dashboard.registry.models import AuditEvent
-from dashboard.security.audit import Actor
+from dashboard.registry.audit import Actor
 
 # How often a search checks (four index lookups, well under 1 ms) whether the register changed
 # since the in-memory index was built; only a change triggers a background rebuild (~4 s at 1M

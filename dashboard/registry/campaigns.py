@@ -15,16 +15,15 @@ import hashlib
 import hmac
 import random
 import re
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard.analytics.disclosure import KEY_RANGE, new_record_key
+from dashboard.core.cell_keys import KEY_RANGE, new_record_key
+from dashboard.core.uktime import UK
 from dashboard.registry.models import Campaign, CampaignDailyCount, RateLimitCounter, utcnow
 
-UK = ZoneInfo("Europe/London")
 FUNNEL_STEPS = ("scans", "form_starts", "completions")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 
@@ -121,8 +120,8 @@ def slug_for(name: str) -> str:
 
 def create_campaign(session: Session, actor, *, name: str, channel: str) -> Campaign:
     """Add a campaign with a unique slug (``-2``, ``-3``... when taken) and log it."""
-    from dashboard.registry.vocab import CAMPAIGN_CHANNELS
-    from dashboard.security import audit
+    from dashboard.core.vocab import CAMPAIGN_CHANNELS
+    from dashboard.registry import audit
 
     clean = " ".join((name or "").split())
     if not 3 <= len(clean) <= 120:

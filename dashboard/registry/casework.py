@@ -45,8 +45,8 @@ from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import (AuditEvent, Camera, CaseFile, EvidenceFile, FootageRequest,
                                        FootageRequestEvent, FootageResponse, OutboxMessage, Registrant, Site, User)
 from dashboard.registry.search_reasons import reason_problem
-from dashboard.registry.vocab import REQUEST_STATUSES
-from dashboard.security import audit
+from dashboard.core.vocab import REQUEST_STATUSES
+from dashboard.registry import audit
 
 OUTCOMES = frozenset({"footage_provided", "no_relevant_footage", "declined"})
 
@@ -118,11 +118,9 @@ def refuse(session: Session, actor: audit.Actor, action: str, *, field: str, mes
     reason given, the cameras asked for and ``detail`` {"why", "message", ...}, and committed on
     its own, so that the caller's rollback on the exception cannot take it away.
     """
-    session.rollback()
-    audit.record(session, actor, action, case_ref=case_ref, reason=reason,
-                 subject_ids=list(subject_ids) if subject_ids is not None else None,
-                 detail={"why": why, "message": message, **(detail or {})})
-    session.commit()
+    audit.record_alone(session, actor, action, case_ref=case_ref, reason=reason,
+                       subject_ids=list(subject_ids) if subject_ids is not None else None,
+                       detail={"why": why, "message": message, **(detail or {})})
     raise CaseworkRefused(field, message, why)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.disclosure import KEY_RANGE
+from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.geo.cells import H3_RESOLUTIONS
 
 BY_CELL_COLUMNS = ["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.analytics.disclosure import new_record_key
+from dashboard.core.cell_keys import new_record_key
 from dashboard.registry.models import Crime, CrimeImport, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 
 COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code",
            "LSOA name", "Crime type", "Last outcome category", "Context")

@@ -1,6 +1,8 @@
 """SQLAlchemy 2.0 typed models of the registry.
 
-Data-protection notes, enforced by tests/unit/test_schema_promises.py:
+Data-protection notes, enforced by tests/integration/test_storage.py (``schema_rules.forbidden_columns``
+over the migrated schema of both backends) and tests/integration/test_registration.py (the form and the
+API refuse such fields):
 - no column records an employer, staff status or cohort, or anything from which a link to the
   police could be derived (campaign attribution exists only as aggregate daily counts);
 - no column can hold a camera stream URL, an IP address or a camera credential;
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from dashboard.analytics.disclosure import new_record_key
+from dashboard.core.cell_keys import new_record_key
 from dashboard.registry.public_ids import MAX_CHARS as PUBLIC_ID_CHARS
 from dashboard.registry.public_ids import (new_camera_id, new_case_file_id, new_evidence_id, new_request_id,
                                           new_response_id)

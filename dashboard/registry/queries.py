@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.analytics.disclosure import KEY_RANGE
-from dashboard.analytics.overview import RECENT_DAYS
+from dashboard.core.cell_keys import KEY_RANGE
+from dashboard.core.vocab import RECENT_DAYS
+from dashboard.core.uktime import UK
 from dashboard.registry.models import Camera, Registrant, Site
 
-UK = ZoneInfo("Europe/London")
 AREA_COUNT_COLUMNS = ["area_code", "registrations", "registrations_key", "cameras", "cameras_key"]
 
 

@@ -11,22 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard.analytics.disclosure import KEY_RANGE
+from dashboard.core.cell_keys import KEY_RANGE
+from dashboard.core.uktime import uk_day
 from dashboard.registry.models import RetiredKey
-
-UK = ZoneInfo("Europe/London")
-SERIES = ("registered", "withdrawn")
-
-
-def uk_day(when: dt.datetime) -> dt.date:
-    return when.astimezone(UK).date()
 
 
 def retire_keys(session: Session, erased: Iterable[tuple[int | None, dt.datetime, str, bool]],

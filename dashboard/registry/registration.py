@@ -18,7 +18,6 @@ them too (``dashboard.registry.free_text``, checked again where a registration i
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 import secrets
@@ -33,6 +32,8 @@ from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StrictBool, Valida
                       model_validator)
 from sqlalchemy.orm import Session
 
+from dashboard.core.crs import GEOD
+from dashboard.core.digests import token_digest
 from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
@@ -41,8 +42,8 @@ from dashboard.registry import free_text, public_ids
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, FootageResponse, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
-from dashboard.registry.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
-from dashboard.security import audit
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.registry import audit
 
 MAX_CAMERAS = 20
 MAX_PIN_FROM_POSTCODE_M = 1000
@@ -233,9 +234,7 @@ def _is_mobile(phone: str | None) -> bool:
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    from pyproj import Geod
-
-    return abs(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+    return abs(GEOD.inv(lon1, lat1, lon2, lat2)[2])
 
 
 # --------------------------------------------------------------------------- storing
@@ -251,10 +250,6 @@ class Registered:
     # is told (``dashboard.public.duplicates``); the one who sent the form is not (issue 15, item 5).
     repeat_of: int | None = None
     email_given: bool = False  # the new registration's link is emailed to it (dashboard.public.duplicates)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _new_reference(session: Session) -> str:

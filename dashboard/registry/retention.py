@@ -33,12 +33,13 @@ from typing import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.core.uktime import uk_day
 from dashboard.registry.models import AuditEvent, Camera, Registrant, Site, User, utcnow
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from dashboard.registry.registration import (REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_PREFIX, RETENTION_MONTHS,
                                              confirmation_cutoff, erase, id_in, registrations_at, token_digest)
-from dashboard.security import audit
+from dashboard.registry import audit
 
 GRACE_DAYS = 30  # the default of the RETENTION_GRACE_DAYS setting
 BATCH = 20_000  # ids per UPDATE, per transaction and per audit row
@@ -332,12 +333,6 @@ def _batches(ids: Sequence[int], size: int):
         yield ids[start:start + size]
 
 
-def _uk_date(when: dt.datetime) -> dt.date:
-    from zoneinfo import ZoneInfo
-
-    return when.astimezone(ZoneInfo("Europe/London")).date()
-
-
 def run_retention(session: Session, now: dt.datetime, period: int = RETENTION_MONTHS, grace: int = GRACE_DAYS,
                   mailer: Mailer | None = None, *, dry_run: bool = False, batch_size: int = BATCH) -> RetentionRun:
     """Flag, remind, erase and unflag as the retention policy says, as of ``now``.
@@ -398,13 +393,13 @@ def run_retention(session: Session, now: dt.datetime, period: int = RETENTION_MO
         done = _set_flag(session, batch, rules.to_flag, now, max(now, utcnow()))
         if done:
             audit.record(session, audit.SYSTEM, "retention_flagged", subject_ids=done,
-                         detail={"registrations": len(done), "erase_from": _uk_date(erase_from).isoformat(),
+                         detail={"registrations": len(done), "erase_from": uk_day(erase_from).isoformat(),
                                  **policy})
             flagged.extend(done)
         session.commit()
     session.expire_all()
 
-    sent, unsent, without_email = _remind(session, flagged, mailer, _uk_date(erase_from), batch_size)
+    sent, unsent, without_email = _remind(session, flagged, mailer, uk_day(erase_from), batch_size)
     return RetentionRun(now, period, grace, False, len(flagged), erase_from, mailer is not None, sent, unsent,
                         without_email, erased, cameras, cleared, time.perf_counter() - started)
 

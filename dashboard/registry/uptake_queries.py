@@ -8,11 +8,14 @@ made the Python objects slowly. Only constants are rendered into those statement
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.analytics.disclosure import KEY_RANGE
+from dashboard.core.cell_keys import KEY_RANGE
+from dashboard.core.uktime import NO_DAY, day_numbers
+from dashboard.core.vocab import retention_buckets
 from dashboard.registry.camera_queries import _rows, on_active_register
 from dashboard.registry.models import (Camera, Campaign, CampaignDailyCount, EvidenceFile, FootageRequest,
                                       FootageResponse, Registrant, Site, UTCDateTime)
@@ -104,8 +107,6 @@ def requests(session: Session) -> pd.DataFrame:
     got footage, ``status_changed_at`` is when the footage came: its response's first stored file.
     ``first_upload_at``: when the first file its owner sent with their answer was stored (NaT if
     none); ``file_accepted``: whether an officer accepted one of those files as an exhibit."""
-    from dashboard.analytics.uptake import day_numbers
-
     # Footage came when its first file was stored (the owner answers after their uploads), for requests
     # answered through the owner's page; when recorded by an officer, when it was recorded.
     first_file = (sa.select(sa.func.min(EvidenceFile.completed_at))
@@ -145,8 +146,6 @@ def evidence_files(session: Session) -> pd.DataFrame:
     record key, and the request it answers (the earliest of its answer's requests): when that was
     sent and the incident's district, so that files are counted with the requests sent in the same
     weeks: ``FILE_COLUMNS`` and ``sent_day``. Nothing of the file itself (name, caption, hash)."""
-    from dashboard.analytics.uptake import day_numbers
-
     first = (sa.select(FootageRequest.sent_at, FootageRequest.incident_district_code)
              .where(FootageRequest.response_id == EvidenceFile.response_id)
              .order_by(FootageRequest.sent_at, FootageRequest.id).limit(1))
@@ -164,14 +163,23 @@ def evidence_files(session: Session) -> pd.DataFrame:
     return frame.astype({"record_key": "int64"})
 
 
+def add_day_numbers(registrations: pd.DataFrame) -> pd.DataFrame:
+    """The registrations with ``consent_day`` (the UK day made) and ``owner_withdrawal_day`` (the
+    UK day its owner withdrew it: ``uptake.owner_withdrawals``; NO_DAY otherwise) as day numbers,
+    worked out once per snapshot rather than per figure."""
+    out = registrations.copy()
+    out["consent_day"] = day_numbers(out["consent_at"])
+    withdrawn = day_numbers(out["withdrawn_at"])
+    out["owner_withdrawal_day"] = np.where((out["end_reason"] == "owner").to_numpy(dtype=bool), withdrawn, NO_DAY)
+    return out
+
+
 def register_frames(session: Session) -> dict[str, pd.DataFrame]:
     """``registrations`` and ``register_cameras`` with their text columns as categories (grouping a
     million rows by text took most of a second a time), each camera's retention class, the UK day
-    numbers of registration and withdrawal (``uptake.add_day_numbers``), and the anonymous sums of
+    numbers of registration and withdrawal (:func:`add_day_numbers`), and the anonymous sums of
     erased registrations' keys (``retired``: ``record_keys.retired_key_sums``), read in the same
     snapshot so that an erasure moves a key from one to the other at once."""
-    from dashboard.analytics.uptake import add_day_numbers, day_numbers, retention_buckets
-
     regs = registrations(session).astype({"status": "category", "end_reason": "category", "district_code": "category"})
     regs = add_day_numbers(regs)
     cams = register_cameras(session)

@@ -19,7 +19,8 @@ from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.exports import export_bytes
 from dashboard.analytics.rounding import round_value
 from dashboard.components.svg_chart import bar_line_svg
-from dashboard.registry.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
+from dashboard.core.uktime import UK
+from dashboard.core.vocab import CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 WEEKS_SHOWN = 12
@@ -59,7 +60,7 @@ def last_full_week(now: dt.datetime) -> dt.date:
     >>> last_full_week(dt.datetime(2026, 11, 29, 12, tzinfo=dt.timezone.utc))  # a Sunday: this week is not over
     datetime.date(2026, 11, 16)
     """
-    return week_of(now.astimezone(uptake.LONDON).date()) - dt.timedelta(days=7)
+    return week_of(now.astimezone(UK).date()) - dt.timedelta(days=7)
 
 
 def build(frames: dict[str, pd.DataFrame], districts: pd.DataFrame, week: dt.date, *, layer: Disclosure,

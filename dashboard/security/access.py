@@ -16,8 +16,8 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from dashboard import ids
-from dashboard.pages import page_for_component, page_for_path
 from dashboard.request_errors import TOO_DEEP, loads
+from dashboard.security.site import page_for_component, page_for_path
 
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    # The public side: registering, the owner's private link, campaign QR links.
@@ -43,7 +43,7 @@ def _log_evidence_refusal(status: int, what: str) -> None:
     or a role with no access), committed on its own."""
     from dashboard.registry.database import transaction
     from dashboard.runtime_access import runtime
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     actor = current_user.actor if current_user.is_authenticated else audit.Actor(None, "public", None)
     try:

@@ -8,7 +8,6 @@ Disabling a user or resetting their password ends their login sessions at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
 
@@ -17,9 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from dashboard.core.digests import token_digest
 from dashboard.registry.models import ApiToken, AuditEvent, User, utcnow
-from dashboard.registry.vocab import ROLE_LABELS, ROLES
-from dashboard.security import audit, sessions
+from dashboard.core.vocab import ROLE_LABELS, ROLES
+from dashboard.registry import audit
+from dashboard.security import sessions
 from dashboard.security.passwords import (PasswordRejected, check_password, dummy_hash, generated_password,
                                           hash_password, verify_password)
 
@@ -79,10 +80,6 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if not verify_password(user.password_hash, password) or not user.active:
         return None
     return user
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def issue_token(session: Session, username: str) -> str:
@@ -254,9 +251,7 @@ def issue_own_token(session: Session, actor: audit.Actor, password: str, *, via:
 
 
 def _refuse_token(session: Session, me: audit.Actor, why: str, via: str, message: str):
-    session.rollback()
-    audit.record(session, me, "token_refused", subject_ids=[me.user_id], detail={"why": why, "via": via})
-    session.commit()
+    audit.record_alone(session, me, "token_refused", subject_ids=[me.user_id], detail={"why": why, "via": via})
     raise TokenRefused(message)
 
 

@@ -14,6 +14,11 @@ Details (canonical JSON in the audit row):
 * an API route (``aggregate_query``) or a download (``aggregate_export``):
   ``{"route": "/api/v1/coverage/cells", "params": {"res": "8"}, "status": 200}``.
 
+Page titles come from the pages ``create_app`` hands to ``dashboard.security.site``:
+
+>>> from dashboard.pages import all_pages
+>>> from dashboard.security.site import use_pages
+>>> use_pages(all_pages())
 >>> describe_query("aggregate_query", {"page": "/coverage", "callback": "coverage-cells.data",
 ...     "inputs": {"coverage-res": 8, "coverage-cameras": "doorbell"}, "status": 200})
 'Coverage, cells: res 8, cameras doorbell'
@@ -23,10 +28,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
 from typing import Mapping
 
-from dashboard.security.audit import canonical_json
+from dashboard.registry.audit import canonical_json
+from dashboard.security.site import page_title
 
 QUERY = "aggregate_query"
 EXPORT = "aggregate_export"
@@ -181,15 +186,6 @@ def query_shape(action: str, detail) -> tuple[tuple, dict[str, str]]:
 
 
 # --------------------------------------------------------------------------- in words
-
-
-@lru_cache(maxsize=256)
-def page_title(path: str) -> tuple[str, str]:
-    """(The page's title, its component id prefix) for a page path; the path itself when no page has it."""
-    from dashboard.pages import page_for_path  # the pages sit above this module: looked up when needed
-
-    page = page_for_path(path) if isinstance(path, str) and path.startswith("/") else None
-    return (page.title, page.id_prefix) if page is not None else (str(path), "")
 
 
 def _name(key: str, prefix: str) -> str:

@@ -20,22 +20,21 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Iterator, Mapping
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.core.uktime import UK
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.registry import public_ids
 from dashboard.registry.casework import csv_safe
 from dashboard.registry.models import AuditEvent, User
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.security.aggregate_queries import ACTIONS as AGGREGATE_ACTIONS, describe_query
 from dashboard.security.search_places import SearchPlaces, search_facts
 
-UK = ZoneInfo("Europe/London")
 PAGE_SIZE = 100
 MAX_ACTIONS = 40
 NO_ROLE = "none"  # events with no role: the public (registrants), the system, failed logins

@@ -18,9 +18,10 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, User, utcnow
-from dashboard.registry.vocab import ROLE_LABELS
+from dashboard.core.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
-from dashboard.security import audit, sessions
+from dashboard.registry import audit
+from dashboard.security import sessions
 from dashboard.security.accounts import authenticate, user_for_token
 from dashboard.security.headers import STATIC_PREFIXES  # they never read the user
 from dashboard.security.limits import LoginThrottle

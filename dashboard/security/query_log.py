@@ -25,13 +25,13 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
 from dashboard import ids
-from dashboard.pages import page_for_component, page_for_path
 from dashboard.registry.database import transaction
 from dashboard.runtime_access import runtime
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.access import CALLBACK_PATH, callback_allowed
 from dashboard.security.aggregate_queries import (EXPORT, QUERY, ROLES, callback_detail, page_view_detail,
                                                   route_detail)
+from dashboard.security.site import page_for_component, page_for_path
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ whatever the cookie still says.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.core.digests import token_digest
 from dashboard.registry.models import LoginSession, User, utcnow
 
 # Why a session ended, as stored in ``login_session.end_reason``.
@@ -25,14 +25,10 @@ class LiveSession(NamedTuple):
     role: str
 
 
-def _digest(sid: str) -> str:
-    return hashlib.sha256(sid.encode("utf-8")).hexdigest()
-
-
 def open_session(session: Session, user_id: int) -> str:
     """Start a session for ``user_id`` and return its new random id (for the cookie only)."""
     sid = secrets.token_urlsafe(32)
-    session.add(LoginSession(sid_hash=_digest(sid), user_id=user_id, started_at=utcnow()))
+    session.add(LoginSession(sid_hash=token_digest(sid), user_id=user_id, started_at=utcnow()))
     session.flush()
     return sid
 
@@ -44,7 +40,7 @@ def live_user(session: Session, sid: str | None, started_after: dt.datetime | No
         return None
     query = (sa.select(User.id, User.username, User.role)
              .join(LoginSession, LoginSession.user_id == User.id)
-             .where(LoginSession.sid_hash == _digest(sid), LoginSession.ended_at.is_(None), User.active.is_(True)))
+             .where(LoginSession.sid_hash == token_digest(sid), LoginSession.ended_at.is_(None), User.active.is_(True)))
     if started_after is not None:
         query = query.where(LoginSession.started_at > started_after)
     row = session.execute(query).first()
@@ -59,7 +55,7 @@ def why_ended(session: Session, sid: str | None) -> str | None:
     row = session.execute(
         sa.select(LoginSession.end_reason, User.active)
         .join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.sid_hash == _digest(sid))
+        .where(LoginSession.sid_hash == token_digest(sid))
     ).first()
     if row is None:
         return None
@@ -70,7 +66,7 @@ def end_session(session: Session, sid: str | None, reason: str) -> bool:
     """End one session; False when it had already ended or never existed."""
     if not isinstance(sid, str) or not sid:
         return False
-    return _end(session, LoginSession.sid_hash == _digest(sid), reason) > 0
+    return _end(session, LoginSession.sid_hash == token_digest(sid), reason) > 0
 
 
 def end_user_sessions(session: Session, user_id: int, reason: str) -> int:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from dashboard.analytics import uptake
 from dashboard.analytics.disclosure import Disclosure, PTable
-from dashboard.registry.vocab import DECLINE_REASONS
+from dashboard.core.vocab import DECLINE_REASONS
 from tests.adversary.attack import Case, Score
 
 K = 8

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from dashboard.registry import casework
 from dashboard.registry.database import make_engine, session_factory, transaction
 from dashboard.registry.models import Camera, Registrant, Site, User, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.browser.conftest import ARTIFACTS as ARTIFACTS_DIR, log_in
 
 AUDITOR = ("auditor.demo", "demo-auditor-2026")

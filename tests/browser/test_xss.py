@@ -40,7 +40,7 @@ from dashboard.registry import campaigns, casework, free_text, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site, User, utcnow
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.browser.conftest import PageWatch, wait_for_js
 

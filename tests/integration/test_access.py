@@ -6,9 +6,10 @@ import pytest
 from dash.development.base_component import Component
 
 from dashboard import pages as pages_module
+from dashboard.security import site
 from dashboard.api.endpoints import PUBLIC
 from dashboard.pages import Page, all_pages
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from tests.integration.conftest import PASSWORD, login
 
 ANONYMOUS = None
@@ -97,7 +98,8 @@ def test_a_forged_callback_naming_another_pages_outputs_returns_nothing(app, mon
     restricted = Page(path="/restricted", title="Restricted", roles=frozenset({"admin"}),
                       id_prefix="restricted-", layout=lambda rt, user: Component())
     real = all_pages()
-    monkeypatch.setattr(pages_module, "all_pages", lambda: (*real, restricted))
+    monkeypatch.setattr(pages_module, "all_pages", lambda: (*real, restricted))  # the router's view
+    monkeypatch.setattr(site, "_pages", (*real, restricted))  # the guard's, as create_app hands them over
     client = app.server.test_client()
     login(client, "officer")
     forged = {"output": "restricted-table.children", "outputs": {"id": "restricted-table", "property": "children"},

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from dashboard.registry.database import transaction
 from dashboard.registry.models import ApiToken, AuditEvent, LoginSession, User
-from dashboard.security import accounts, audit
+from dashboard.registry import audit
+from dashboard.security import accounts
 from dashboard.security.accounts import AccountError, authenticate
 from tests.integration.conftest import PASSWORD, login
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dashboard.pages import all_pages
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.conftest import login
 from tests.integration.test_access import _callback_bodies, _page_for_output
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent
-from dashboard.security import audit
+from dashboard.registry import audit
 
 OFFICER = audit.Actor(3, "officer.one", "officer")
 

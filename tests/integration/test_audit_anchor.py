@@ -20,7 +20,7 @@ from dashboard.config import PROJECT_ROOT, load_settings
 from dashboard.registry.database import session_factory, transaction
 from dashboard.registry.models import AuditEvent
 from dashboard.runtime import open_database
-from dashboard.security import audit, audit_checkpoints
+from dashboard.registry import audit, audit_checkpoints
 
 KEY = "audit-key-" + "q" * 40
 OFFICER = audit.Actor(3, "officer.one", "officer")
@@ -110,7 +110,7 @@ def test_a_rewritten_detail_with_a_recomputed_plain_hash_is_found(live, env, tmp
         rows = s.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
     statements, prev = [], None
     for row in rows:
-        fields = audit._fields(vars(row))
+        fields = audit.row_fields(vars(row))
         if row.id == 12:
             fields["detail"] = json.dumps({"radius_m": 5000})
         if row.id >= 12:
@@ -176,7 +176,7 @@ def test_rows_chained_before_keying_are_kept_and_anchored(env, tmp_path, monkeyp
             row = {"occurred_at": at, "user_id": 3, "username": "officer.one", "role": "officer",
                    "action": "search", "case_ref": "CR-1", "reason": f"old {i}", "subject_ids": None,
                    "detail": None, "prev_hash": prev}
-            row["row_hash"] = prev = audit.row_digest(prev, audit._fields(row))  # the old, unkeyed recipe
+            row["row_hash"] = prev = audit.row_digest(prev, audit.row_fields(row))  # the old, unkeyed recipe
             conn.execute(AuditEvent.__table__.insert(), row)
     audit.checkpoint_quietly(engine)  # as at the first start-up after the upgrade
     write_events(engine, 4)
@@ -191,7 +191,7 @@ def test_rows_chained_before_keying_are_kept_and_anchored(env, tmp_path, monkeyp
         rows = s.scalars(sa.select(AuditEvent).where(AuditEvent.id <= 8).order_by(AuditEvent.id)).all()
     statements, prev = [], rows[1].row_hash
     for row in rows[2:]:
-        fields = {**audit._fields(vars(row)), **({"reason": "routine"} if row.id == 3 else {})}
+        fields = {**audit.row_fields(vars(row)), **({"reason": "routine"} if row.id == 3 else {})}
         new_hash = audit.row_digest(prev, fields)
         statements.append(("UPDATE audit_event SET reason = :r, prev_hash = :p, row_hash = :h WHERE id = :id",
                            {"r": fields["reason"], "p": prev, "h": new_hash, "id": row.id}))
@@ -211,7 +211,7 @@ def test_a_keyed_row_replaced_by_a_plain_one_after_keying_is_found(env, capsys):
         row = {"occurred_at": dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), "user_id": None, "username": "x",
                "role": None, "action": "search", "case_ref": None, "reason": None, "subject_ids": None,
                "detail": None, "prev_hash": prev}
-        row["row_hash"] = audit.row_digest(prev, audit._fields(row))
+        row["row_hash"] = audit.row_digest(prev, audit.row_fields(row))
         conn.execute(AuditEvent.__table__.insert(), row)
     with session_factory(engine)() as s:
         check = audit.verify_chain(s)

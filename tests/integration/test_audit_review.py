@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent
-from dashboard.registry.vocab import ROLES
-from dashboard.security import audit, audit_flags, audit_review
+from dashboard.core.vocab import ROLES
+from dashboard.registry import audit
+from dashboard.security import audit_flags, audit_review
 from dashboard.security.search_places import SearchPlaces
 from tests.integration.conftest import login
 from tests.dash_requests import post_with_values
@@ -350,7 +351,7 @@ def test_a_row_rewritten_with_a_fresh_hash_breaks_the_next_rows_link(engine):
     ids = _five(engine)
     with session_factory(engine)() as s:  # the new hash, by the recipe record() uses, key and all (an insider)
         row = s.get(AuditEvent, ids[1])
-        new_hash = audit.row_digest(row.prev_hash, {**audit._fields(vars(row)), "reason": "routine"},
+        new_hash = audit.row_digest(row.prev_hash, {**audit.row_fields(vars(row)), "reason": "routine"},
                                     audit.anchor_for(s).chain_key)
     with engine.begin() as conn:
         _unguard(conn)

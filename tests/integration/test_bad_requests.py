@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.pages import page_for_component
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from tests.dash_requests import callback_outputs
 from tests.integration.conftest import login
 

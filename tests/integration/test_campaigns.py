@@ -13,7 +13,7 @@ import zxingcpp
 from dashboard.registry import campaigns
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Campaign
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.conftest import login
 
 LEAD = audit.Actor(None, "lead1", "lead")

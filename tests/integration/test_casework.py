@@ -29,7 +29,7 @@ from dashboard.registry.models import (
     Site,
     User,
 )
-from dashboard.security import audit
+from dashboard.registry import audit
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

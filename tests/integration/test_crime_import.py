@@ -23,7 +23,7 @@ from dashboard.registry.crime_import import (COLUMNS, CRIME_CATEGORIES, CrimeFil
                                              import_crimes, parse_police_uk_csv)
 from dashboard.registry.database import make_engine, migrate, session_factory, transaction
 from dashboard.registry.models import AuditEvent, Crime, CrimeImport
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.conftest import login
 
 SYSTEM = audit.SYSTEM

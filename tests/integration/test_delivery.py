@@ -24,7 +24,7 @@ from dashboard.registry import casework as cw
 from dashboard.registry.channels import Channels
 from dashboard.registry.database import session_factory, transaction
 from dashboard.registry.models import AuditEvent, FootageRequest, FootageResponse, OutboxMessage, Registrant
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.test_casework import (CASE, DOORBELL_30D, FIXED_UNKNOWN, NO_POSITION, NOW, OFFICER, OFFICER2,
                                              SHOP_7D, _request_kwargs, _search, _seed)
 from tests.notify_fake import API_KEY, FakeNotify

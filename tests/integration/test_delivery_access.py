@@ -18,7 +18,7 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import (AuditEvent, Camera, FootageRequest, OutboxMessage, Registrant, Site, User,
                                        utcnow)
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user, issue_token
 from tests.dash_requests import post_with_values
 from tests.integration.conftest import PASSWORD

@@ -20,10 +20,12 @@ import sqlalchemy as sa
 from pyproj import Geod
 
 from dashboard.config import Settings
+from dashboard.core import audit_rows
 from dashboard.demo import audit_history, generate_demo
 from dashboard.registry.database import make_engine, session_factory
 from dashboard.registry.models import AuditEvent
-from dashboard.security import audit, audit_flags, audit_review
+from dashboard.registry import audit
+from dashboard.security import audit_flags, audit_review
 
 PILOT_START = dt.date(2026, 4, 13)
 PUBLIC_LAUNCH = dt.date(2026, 7, 6)
@@ -94,10 +96,10 @@ def test_canonical_row_is_the_text_audit_hashes():
     for values in tricky:
         keys = ("occurred_at", "user_id", "username", "role", "action", "case_ref", "reason", "subject_ids", "detail")
         fields = dict(zip(keys, values))
-        assert audit_history.canonical_row(*values) == json.dumps(fields, sort_keys=True, separators=(",", ":"),
+        assert audit_rows.canonical_row(*values) == json.dumps(fields, sort_keys=True, separators=(",", ":"),
                                                                   ensure_ascii=False, default=str)
         assert audit.row_digest("f" * 64, fields) == hashlib.sha256(
-            ("f" * 64 + "|" + audit_history.canonical_row(*values)).encode()).hexdigest()
+            ("f" * 64 + "|" + audit_rows.canonical_row(*values)).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- the same story as the tables

@@ -99,7 +99,7 @@ def test_a_demo_built_without_crimes_gets_them_when_served_and_only_the_missing_
     from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
     from dashboard.registry.database import transaction
     from dashboard.runtime import prepare
-    from dashboard.security import audit
+    from dashboard.registry import audit
 
     rt = prepare(load_settings(env))
     generate_demo(rt.engine, cached_reference(rt.settings.reference_data_dir, rt.settings.manifest_path), seed=3,

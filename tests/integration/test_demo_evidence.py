@@ -31,8 +31,8 @@ from dashboard.footage.storage import Store
 from dashboard.registry.database import make_engine, session_factory
 from dashboard.registry.models import Base, CaseFile
 from dashboard.registry.public_ids import CASE_FILE_PATTERN, EVIDENCE_PATTERN
-from dashboard.registry.vocab import DECLINE_REASONS
-from dashboard.security import audit
+from dashboard.core.vocab import DECLINE_REASONS
+from dashboard.registry import audit
 
 PILOT_START = dt.date(2026, 4, 13)
 PUBLIC_LAUNCH = dt.date(2026, 7, 6)

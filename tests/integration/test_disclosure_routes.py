@@ -28,9 +28,9 @@ from dashboard.demo import generate_demo
 from dashboard.pages import all_pages, page_for_path
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.dash_requests import callback_body, callback_outputs, component_props, router_body
 from tests.integration.conftest import PASSWORD, login
@@ -94,7 +94,7 @@ def _seed_uploads(rt, seed: int) -> None:
     import sqlalchemy as sa
 
     from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
-    from dashboard.registry.vocab import DECLINE_REASONS
+    from dashboard.core.vocab import DECLINE_REASONS
 
     reasons = list(DECLINE_REASONS)
     with transaction(rt.sessions) as s:

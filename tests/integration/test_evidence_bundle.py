@@ -31,9 +31,9 @@ from dashboard.footage.storage import Store
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile, FootageResponse
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests import evidence_case as ec
 from tests.integration.conftest import PASSWORD

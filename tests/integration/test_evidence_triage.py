@@ -19,9 +19,9 @@ from dashboard.evidence import triage
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.evidence_seed import seed_case
 from tests.integration.conftest import PASSWORD, login

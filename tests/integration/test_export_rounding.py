@@ -17,9 +17,9 @@ from dashboard.config import load_settings
 from dashboard.demo import generate_demo
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import PASSWORD, login
 

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.config import load_settings
 from dashboard.registry.database import transaction
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import PASSWORD

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from dashboard.registry.database import transaction
 from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
-from dashboard.registry.vocab import DECLINE_REASONS
+from dashboard.core.vocab import DECLINE_REASONS
 from tests.integration.conftest import login
 from tests.integration.test_uptake_page import _redraw, by_table, uk_day
 

@@ -30,7 +30,7 @@ from dashboard.footage.storage import Store
 from dashboard.registry.casework import ensure_case_file
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile, FootageResponse, Registrant, User, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.test_footage_uploads import (  # noqa: F401  (fixtures: evidence_dir, runtime, client)
     client,
     evidence_dir,

@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from dashboard.core.digests import token_digest
 from dashboard.config import load_settings
 from dashboard.footage import links
 from dashboard.footage.uploads import HASHERS
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, EvidenceFile, FootageResponse, Registrant, User
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.conftest import unavailable
@@ -655,7 +656,7 @@ def test_unfinished_uploads_are_swept_once_their_link_closes_and_open_ones_are_k
         assert patch(client, made.headers["Location"], 0, b"x" * 400).status_code == 204
         parts[token] = made.headers["Location"].rsplit("/", 1)[1]
     with transaction(runtime.sessions) as s:  # the first was answered, the second's link expired
-        first, second = (s.scalar(sa.select(FootageResponse).where(FootageResponse.token_hash == links.digest(t)))
+        first, second = (s.scalar(sa.select(FootageResponse).where(FootageResponse.token_hash == token_digest(t)))
                          for t in tokens[:2])
         first.answer, first.answered_at = "declined", NOW
         second.link_expires_at = NOW - dt.timedelta(minutes=1)

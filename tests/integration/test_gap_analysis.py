@@ -40,7 +40,7 @@ from dashboard.registry.camera_queries import active_camera_frame
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.crime_queries import located_crimes, unlocated_crimes
 from dashboard.registry.database import transaction
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import PASSWORD, login

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.conftest import PASSWORD, login
 
 

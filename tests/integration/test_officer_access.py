@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from dashboard.registry import casework
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site, User, utcnow
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import issue_token
 from tests.integration.conftest import login
 from tests.dash_requests import post_with_values

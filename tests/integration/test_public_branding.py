@@ -20,7 +20,7 @@ import pytest
 from dashboard.config import ConfigError, load_settings
 from dashboard.public import form
 from dashboard.registry.database import make_engine, migrate, transaction
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import login

@@ -328,7 +328,8 @@ def test_the_migration_gives_every_existing_camera_and_request_a_random_public_i
 def test_rows_logged_before_the_public_ids_are_shown_with_them(demo, runtime):
     """An old refusal named its cameras by integer id, in subject_ids, detail and its message: the
     auditor's page shows the public ids (the row itself is never rewritten: the hash chain)."""
-    from dashboard.security import audit, audit_review
+    from dashboard.registry import audit
+    from dashboard.security import audit_review
     from dashboard.security.search_places import SearchPlaces
 
     truth = _truth(runtime).set_index("id")["public_id"]

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from dashboard.pages import all_pages
 from dashboard.registry.models import AuditEvent
-from dashboard.security import audit, audit_review, query_log
+from dashboard.registry import audit
+from dashboard.security import audit_review, query_log
 from dashboard.security.aggregate_queries import callback_inputs
 from tests.dash_requests import callback_body, callback_outputs, component_props, router_body
 from tests.integration.conftest import login

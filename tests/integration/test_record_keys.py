@@ -12,7 +12,7 @@ from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import Camera, CampaignDailyCount, Crime, Registrant, RetiredKey
 from dashboard.registry.record_keys import retired_key_sums
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.test_retention import add, by_ref
 
 UTC = dt.timezone.utc

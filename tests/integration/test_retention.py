@@ -19,7 +19,7 @@ from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent, Camera, Registrant, Site
 from dashboard.registry.retention import (AUDIT_KEPT_BECAUSE, ErasureError, erase_on_request, retention_summary,
                                           run_retention)
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 
 UTC = dt.timezone.utc

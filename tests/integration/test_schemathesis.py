@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from dashboard.registry.database import transaction  # noqa: E402
-from dashboard.registry.vocab import ROLES  # noqa: E402
+from dashboard.core.vocab import ROLES  # noqa: E402
 from dashboard.security.accounts import create_user, issue_token  # noqa: E402
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

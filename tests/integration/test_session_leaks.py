@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from dashboard.config import load_settings
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.security import audit
+from dashboard.registry import audit
 from tests.integration.conftest import PASSWORD, login
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard.registry.database import make_engine, migrate, session_factory, transaction
 from dashboard.registry.models import AuditEvent, User
 from dashboard.registry.sqlite_gate import WriteGate, connection_factory, gate_for
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 
 FORK = multiprocessing.get_context("fork")

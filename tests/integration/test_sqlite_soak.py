@@ -45,7 +45,7 @@ from dashboard.registry import casework
 from dashboard.registry.database import make_engine, session_factory, transaction
 from dashboard.registry.models import (AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site,
                                        User)
-from dashboard.security import audit
+from dashboard.registry import audit
 from dashboard.security.accounts import issue_token
 
 SOAK_SECONDS = float(os.environ.get("CCR_SOAK_SECONDS", "60"))

@@ -23,7 +23,7 @@ import pytest
 
 from dashboard.registry.database import transaction
 from dashboard.registry.models import EvidenceFile, utcnow
-from dashboard.registry.vocab import ROLES
+from dashboard.core.vocab import ROLES
 from tests.dash_requests import post_with_values, router_body
 from tests.integration.conftest import login
 from tests.integration.test_footage_retention import content, seed

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from dashboard.pages import all_pages
 from dashboard.security import aggregate_queries as aq
-from dashboard.security.audit import canonical_json
+from dashboard.security import site
+from dashboard.registry.audit import canonical_json
+
+
+@pytest.fixture(autouse=True)
+def pages(monkeypatch):
+    """The pages, as create_app hands them to security (titles are read from them)."""
+    monkeypatch.setattr(site, "_pages", all_pages())
+    monkeypatch.setattr(site, "_titles", {})
 
 
 def test_a_callback_body_becomes_page_callback_and_inputs_by_component_id():

@@ -12,12 +12,21 @@ import pandas as pd
 import pytest
 from pyproj import Transformer
 
+from dashboard.pages import all_pages
 from dashboard.security import audit_flags as af
+from dashboard.security import site
 
 UTC = dt.timezone.utc
 TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 BASE_E, BASE_N = 392_000.0, 323_000.0  # a point in Stafford, British National Grid metres
 SPECIFIC = "Burglary at a house in this street overnight"
+
+
+@pytest.fixture(autouse=True)
+def pages(monkeypatch):
+    """The pages, as create_app hands them to security (the flags' words name pages by their titles)."""
+    monkeypatch.setattr(site, "_pages", all_pages())
+    monkeypatch.setattr(site, "_titles", {})
 
 
 def utc(text: str) -> dt.datetime:

@@ -20,7 +20,7 @@ from pyproj import Geod
 from dashboard.demo import DEMO_USERS, DemoError, generate_demo, registry_is_empty
 from dashboard.registry.database import make_engine, session_factory, transaction
 from dashboard.registry.models import Base, Registrant
-from dashboard.registry.vocab import REQUEST_STATUSES, ROLES
+from dashboard.core.vocab import REQUEST_STATUSES, ROLES
 from dashboard.security.accounts import authenticate
 
 PILOT_START = dt.date(2026, 4, 13)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics.disclosure import (KEY_RANGE, Disclosure, PTable, cell_keys, distinct_counts_and_keys,
-                                            new_record_key)
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, PTable, cell_keys, distinct_counts_and_keys
+from dashboard.core.cell_keys import new_record_key
 
 K = 8
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from dashboard.analytics import uptake
 from dashboard.analytics.disclosure import _SCRAMBLE, Disclosure, PTable
-from dashboard.registry.vocab import DECLINE_REASONS
+from dashboard.core.vocab import DECLINE_REASONS
 
 D = dt.date
 K = 8

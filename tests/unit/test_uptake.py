@@ -13,7 +13,8 @@ import pytest
 
 from dashboard.analytics import uptake
 from dashboard.analytics.disclosure import _SCRAMBLE, Disclosure, PTable, distinct_counts_and_keys
-from dashboard.analytics.uptake import projection, uk_days
+from dashboard.analytics.uptake import projection
+from dashboard.core.uktime import uk_days
 
 D = dt.date
 K = 8

@@ -4,7 +4,7 @@ Each row's ``row_hash`` is an HMAC-SHA-256, under a key held outside the databas
 of its content and the previous row's hash, so an edit or deletion anywhere breaks the chain
 from that row on (``verify_chain`` finds where), and nobody without the key can write a chain
 that verifies. Signed checkpoints appended to a file outside the database
-(``dashboard.security.audit_checkpoints``) anchor the newest rows, so cutting rows off the end
+(``dashboard.registry.audit_checkpoints``) anchor the newest rows, so cutting rows off the end
 is found too (``verify_log``).
 
 Rows written before the log was keyed (by earlier versions of this code) were chained with a
@@ -16,7 +16,6 @@ unkeyed row after a keyed one, or after ``unkeyed_through``, is a rewritten row.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -32,11 +31,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from dashboard.core.audit_rows import GENESIS_HASH, canonical_json, row_digest, row_fields, time_text
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, utcnow
-from dashboard.security import audit_checkpoints
+from dashboard.registry import audit_checkpoints
 
-GENESIS_HASH = "0" * 64
 log = logging.getLogger(__name__)
 
 
@@ -50,20 +49,6 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system", None)
-
-
-# The canonical JSON of a row's fields (and of its detail): sorted keys, no spaces, UTF-8 kept.
-canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
-
-
-def row_digest(prev_hash: str, fields: dict, key: bytes | None = None) -> str:
-    """HMAC-SHA-256 under ``key`` (the chain key, ``Anchor.chain_key``) over the previous hash and
-    the row's fields in a canonical JSON form; without a key, the plain SHA-256 rows written
-    before the log was keyed carry."""
-    message = (prev_hash + "|" + canonical_json(fields)).encode("utf-8")
-    if key is None:
-        return hashlib.sha256(message).hexdigest()
-    return hmac.digest(key, message, "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -112,21 +97,6 @@ def anchor_for(db: Session | Connection | Engine) -> Anchor:
     return _DEFAULT[0]
 
 
-def _fields(row: dict) -> dict:
-    """The hashed content of a row given as column values (``occurred_at`` an aware datetime)."""
-    return {
-        "occurred_at": row["occurred_at"].astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
-        "user_id": row["user_id"],
-        "username": row["username"],
-        "role": row["role"],
-        "action": row["action"],
-        "case_ref": row["case_ref"],
-        "reason": row["reason"],
-        "subject_ids": row["subject_ids"],
-        "detail": row["detail"],
-    }
-
-
 def lock_chain(db: Session | Connection) -> None:
     """Serialise writers until commit, so that two events can never chain to the same predecessor:
     the predecessor read next is the newest committed row and no other writer can commit before
@@ -168,13 +138,23 @@ def record(
         "prev_hash": prev,
     }
     anchor = anchor_for(conn)
-    row["row_hash"] = row_digest(prev, _fields(row), anchor.chain_key)
+    row["row_hash"] = row_digest(prev, row_fields(row), anchor.chain_key)
     new_id = conn.execute(_INSERT, row).inserted_primary_key[0]
     if anchor.checkpoint_file is not None and new_id % anchor.checkpoint_every == 0:
         # Once this row is committed (never before: a rolled-back row must not be vouched for).
         engine = conn.engine
         sa.event.listen(session, "after_commit", lambda _s: checkpoint_quietly(engine), once=True)
     return AuditEvent(id=new_id, **row)
+
+
+def record_alone(session: Session, actor: Actor, action: str, **kw) -> None:
+    """Roll back the caller's unit of work, then :func:`record` one event in a transaction of its own,
+    committed at once: a refusal, which the caller's rollback on the exception that follows must not
+    take away. (The caller's session may be a ``transaction`` block, which cannot go on once rolled
+    back; and on SQLite its rollback frees the write lock the event's own transaction then takes.)"""
+    session.rollback()
+    with Session(session.get_bind(), expire_on_commit=False) as own, own.begin():
+        record(own, actor, action, **kw)
 
 
 _NEWEST_HASH = sa.select(AuditEvent.__table__.c.row_hash).order_by(AuditEvent.__table__.c.id.desc()).limit(1)
@@ -217,8 +197,8 @@ class ChainCheck:
 BROKEN_CONTENT = "content"  # the row's content does not give its stored hash: the row was edited
 BROKEN_LINK = "link"  # the row's prev_hash is not the hash of the row before it: a row deleted or inserted
 # The check reads the time as the database returns it for text (SQLite: the stored UTC text, turned
-# into _fields' form by slicing; other databases still return a datetime) and unpacks plain tuples:
-# together about twice as fast as ORM rows through _fields, with the same digest (tested).
+# into row_fields' form by slicing; other databases still return a datetime) and unpacks plain tuples:
+# together about twice as fast as ORM rows through row_fields, with the same digest (tested).
 _CHAIN_COLUMNS = (AuditEvent.id, sa.type_coerce(AuditEvent.occurred_at, sa.String).label("occurred_at"),
                   AuditEvent.user_id, AuditEvent.username, AuditEvent.role, AuditEvent.action, AuditEvent.case_ref,
                   AuditEvent.reason, AuditEvent.subject_ids, AuditEvent.detail, AuditEvent.prev_hash,
@@ -233,10 +213,10 @@ def _stored_time(value: str | dt.datetime) -> dt.datetime:
 
 
 def _time_text(value: str | dt.datetime) -> str:
-    """``occurred_at`` as ``_fields`` renders it, from the column read as text."""
+    """``occurred_at`` as ``row_fields`` renders it, from the column read as text."""
     if isinstance(value, str) and _STORED_UTC.fullmatch(value):
         return f"{value[:10]}T{value[11:]}+00:00"
-    return _stored_time(value).isoformat(timespec="microseconds")
+    return time_text(_stored_time(value))
 
 
 def verify_chain(session: Session, *, batch: int = 5000, anchor: Anchor | None = None,

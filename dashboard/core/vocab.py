@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 ROLES = ("officer", "analyst", "lead", "auditor", "admin")
 ROLE_LABELS = {
     "officer": "Officer",
@@ -16,7 +19,6 @@ ROLE_LABELS = {
 }
 
 CONTACT_CHANNELS = {"email": "Email", "phone": "Phone call", "text": "Text message"}
-REGISTRANT_STATUSES = ("active", "withdrawn")
 SITE_KINDS = {"home": "Home", "business": "Business", "other": "Other"}
 
 CAMERA_KINDS = {
@@ -36,7 +38,6 @@ MOUNTS = {
     "other": "Other",
 }
 PLACEMENTS = {"outdoor": "Outdoor", "indoor": "Indoor"}
-RECORDING_MODES = {"continuous": "Continuous", "motion": "Motion-triggered"}
 OVERLOOKS = {
     "street": "Street",
     "driveway": "Driveway",
@@ -65,6 +66,8 @@ DECLINE_REASONS = {
 }
 
 MAX_RETENTION_DAYS = 365
+# The headline's recent registrations: those of the last RECENT_DAYS whole UK days, today included.
+RECENT_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,6 @@ def join_codes(codes: list[str] | tuple[str, ...] | set[str], allowed: dict[str,
     return ",".join(sorted(set(codes)))
 
 
-def split_codes(stored: str | None) -> list[str]:
-    return [c for c in (stored or "").split(",") if c]
-
 CAMPAIGN_CHANNELS = {
     "internal_message": "Internal message",
     "poster": "Poster",
@@ -121,3 +121,21 @@ CAMPAIGN_CHANNELS = {
     "press": "Press",
     "other": "Other",
 }
+
+
+# How long owners keep footage, in the classes the project lead's figures count.
+RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "15 to 30 days"),
+                     (31, 10_000, "more than 30 days")]
+NOT_GIVEN = "not given"
+RETENTION_LABELS = [label for _, _, label in RETENTION_BUCKETS] + [NOT_GIVEN]
+
+
+def retention_buckets(days: pd.Series) -> np.ndarray:
+    """The retention class of every number of days (NaN: not given).
+
+    >>> retention_buckets(pd.Series([0, 7, 8, 30, 31, None], dtype="float64")).tolist()
+    ['up to 7 days', 'up to 7 days', '8 to 14 days', '15 to 30 days', 'more than 30 days', 'not given']
+    """
+    values = days.to_numpy(dtype="float64")
+    conditions = [(values >= low) & (values <= high) for low, high, _ in RETENTION_BUCKETS]
+    return np.select(conditions, [label for _, _, label in RETENTION_BUCKETS], default=NOT_GIVEN).astype(object)
