@@ -5,6 +5,7 @@ the demo logins; it refuses demo mode on a database with any real account or reg
 Without it nothing is added to the database. For a WSGI server use ``app:server``: the Flask server of ``create_app()``, built on
 first use so that importing this module loads no data.
 """
+
 from __future__ import annotations
 
 import sys

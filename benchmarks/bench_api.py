@@ -18,6 +18,7 @@ load, so every run is printed and the verdict uses the median of the runs' p95.
 Targets at 1M cameras: API p95 under 50 ms with 8 concurrent clients and no errors; the Dash
 search callback under 300 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,13 @@ def _env(db: str, port: int) -> dict:
 
 
 def _start_app(env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "app.py", "--no-demo"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--no-demo"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -94,8 +100,9 @@ def _get(url: str, token: str) -> tuple[int, bytes]:
 
 
 def _near_url(base: str, lat: float, lon: float) -> str:
-    q = urllib.parse.urlencode({"lat": lat, "lon": lon, "radius_m": 200, "at": "2026-11-20T21:30",
-                                "case_ref": CASE, "reason": REASON})
+    q = urllib.parse.urlencode(
+        {"lat": lat, "lon": lon, "radius_m": 200, "at": "2026-11-20T21:30", "case_ref": CASE, "reason": REASON}
+    )
     return f"{base}/api/v1/cameras/near?{q}"
 
 
@@ -143,9 +150,15 @@ def api_concurrent(base: str, token: str, points: list, clients: int) -> dict:
     errors = [e for _, err, _ in answers for e in err]
     counts = [c for _, _, cs in answers for c in cs]
     med, p95 = _pct(latencies)
-    return {"requests": len(latencies), "errors": len(errors), "median_ms": med, "p95_ms": p95,
-            "per_s": len(latencies) / wall, "cameras": statistics.median(counts) if counts else 0,
-            "first_error": errors[0] if errors else None}
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "median_ms": med,
+        "p95_ms": p95,
+        "per_s": len(latencies) / wall,
+        "cameras": statistics.median(counts) if counts else 0,
+        "first_error": errors[0] if errors else None,
+    }
 
 
 def floor_calls(base: str, token: str, n: int) -> tuple[float, float]:
@@ -166,31 +179,60 @@ def dash_callback(base: str, points: list) -> tuple[float, float, int]:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/login").read().decode()
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    opener.open(f"{base}/login", data=urllib.parse.urlencode(
-        {"username": OFFICER, "password": OFFICER_PASSWORD, "csrf_token": token, "next": "/"}).encode())
+    opener.open(
+        f"{base}/login",
+        data=urllib.parse.urlencode(
+            {"username": OFFICER, "password": OFFICER_PASSWORD, "csrf_token": token, "next": "/"}
+        ).encode(),
+    )
     times, failures = [], 0
     for lat, lon in points:
         from dashboard.geo.locate import wgs84_to_bng
 
         e, n = wgs84_to_bng(lon, lat)
-        outputs = [("search-grid", "rowData"), ("search-results-layer", "children"), ("search-summary", "children"),
-                   ("search-case", "invalid"), ("search-case-msg", "children"), ("search-reason", "invalid"),
-                   ("search-reason-msg", "children"), ("search-when", "invalid"), ("search-when-msg", "children"),
-                   ("search-context", "data"), ("search-contacts", "children"), ("search-grid", "selectedRows")]
+        outputs = [
+            ("search-grid", "rowData"),
+            ("search-results-layer", "children"),
+            ("search-summary", "children"),
+            ("search-case", "invalid"),
+            ("search-case-msg", "children"),
+            ("search-reason", "invalid"),
+            ("search-reason-msg", "children"),
+            ("search-when", "invalid"),
+            ("search-when-msg", "children"),
+            ("search-context", "data"),
+            ("search-contacts", "children"),
+            ("search-grid", "selectedRows"),
+        ]
         body = {
             "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
             "outputs": [{"id": i, "property": p} for i, p in outputs],
             "inputs": [{"id": "search-submit", "property": "n_clicks", "value": 1}],
-            "state": [{"id": "search-point", "property": "data", "value": {
-                          "lat": lat, "lon": lon, "easting_m": e, "northing_m": n, "district": None, "label": "bench"}},
-                      {"id": "search-when", "property": "value", "value": "2026-11-20T21:30"},
-                      {"id": "search-radius", "property": "value", "value": 200},
-                      {"id": "search-case", "property": "value", "value": CASE},
-                      {"id": "search-reason", "property": "value", "value": REASON}],
+            "state": [
+                {
+                    "id": "search-point",
+                    "property": "data",
+                    "value": {
+                        "lat": lat,
+                        "lon": lon,
+                        "easting_m": e,
+                        "northing_m": n,
+                        "district": None,
+                        "label": "bench",
+                    },
+                },
+                {"id": "search-when", "property": "value", "value": "2026-11-20T21:30"},
+                {"id": "search-radius", "property": "value", "value": 200},
+                {"id": "search-case", "property": "value", "value": CASE},
+                {"id": "search-reason", "property": "value", "value": REASON},
+            ],
             "changedPropIds": ["search-submit.n_clicks"],
         }
-        req = urllib.request.Request(f"{base}/_dash-update-component", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{base}/_dash-update-component",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         t = time.perf_counter()
         try:
             answer = opener.open(req, timeout=30).read()
@@ -214,7 +256,8 @@ def naive_baseline(db: str, points: list) -> tuple[float, float]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT s.easting_m, s.northing_m FROM camera c JOIN site s ON s.id = c.site_id "
-            "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active'").fetchall()
+            "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active'"
+        ).fetchall()
     gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy([r[0] for r in rows], [r[1] for r in rows]), crs="EPSG:27700")
     times = []
     for lat, lon in points:
@@ -269,8 +312,7 @@ def _measured(run, pid: int) -> dict:
 def _row(label: str, r: dict) -> str:
     cpu = f"{r['cpu_ms']:>8.1f}" if r.get("cpu_ms") is not None else f"{'-':>8}"
     rate = f"   {r['per_s']:.0f} req/s, {r['cameras']:.0f} cameras per answer (median)" if "per_s" in r else ""
-    return (f"{label:<56} {r['median_ms']:>9.1f} {r['p95_ms']:>8.1f} {r['requests']:>5} {r['errors']:>6} {cpu}"
-            + rate)
+    return f"{label:<56} {r['median_ms']:>9.1f} {r['p95_ms']:>8.1f} {r['requests']:>5} {r['errors']:>6} {cpu}" + rate
 
 
 def main(argv=None) -> int:
@@ -279,9 +321,13 @@ def main(argv=None) -> int:
     parser.add_argument("--registrations", type=int, default=620_000)
     parser.add_argument("--requests", type=int, default=800, help="API searches per concurrent run")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="concurrent runs per kind of point, each on its own points (the machine is shared: "
-                             "one run's p95 moves with the neighbours' load, so every round is printed)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="concurrent runs per kind of point, each on its own points (the machine is shared: "
+        "one run's p95 moves with the neighbours' load, so every round is printed)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -290,15 +336,36 @@ def main(argv=None) -> int:
     port = _free_port()
     env = _env(db, port)
     if not args.db:
-        subprocess.run([sys.executable, "-m", "dashboard", "demo", "--registrations", str(args.registrations),
-                        "--seed", "1", "--as-of", "2026-11-29"], cwd=PROJECT_ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dashboard",
+                "demo",
+                "--registrations",
+                str(args.registrations),
+                "--seed",
+                "1",
+                "--as-of",
+                "2026-11-29",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     load_at_start = os.getloadavg()[0]
     proc = _start_app(env)
     try:
-        token = subprocess.run([sys.executable, "-m", "dashboard", "token", "issue", OFFICER], cwd=PROJECT_ROOT,
-                               env=env, input=OFFICER_PASSWORD + "\n", capture_output=True, text=True,
-                               check=True).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "dashboard", "token", "issue", OFFICER],
+            cwd=PROJECT_ROOT,
+            env=env,
+            input=OFFICER_PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         base = f"http://127.0.0.1:{port}"
         per_run, rounds = args.requests, max(1, args.rounds)
         sites = _sites(db, per_run * rounds + 160, seed=7)
@@ -307,8 +374,10 @@ def main(argv=None) -> int:
             cameras = conn.execute("SELECT count(*) FROM camera WHERE active = 1").fetchone()[0]
         t = time.perf_counter()
         status, _ = _get(_near_url(base, *sites[0]), token)  # waits for the index to be ready
-        print(f"registry: {cameras:,} active cameras; first search (index ready) {time.perf_counter() - t:.1f} s, "
-              f"status {status}")
+        print(
+            f"registry: {cameras:,} active cameras; first search (index ready) {time.perf_counter() - t:.1f} s, "
+            f"status {status}"
+        )
         floor_med, floor_p95 = floor_calls(base, token, 50)
         one = _measured(lambda: api_concurrent(base, token, sites[:100], 1), proc.pid)
         at_sites, over_area = [], []
@@ -323,28 +392,44 @@ def main(argv=None) -> int:
         proc.wait(timeout=30)
         tmp.cleanup()
     n = args.clients
-    print(f"machine load average (1 min): {load_at_start:.2f} before the server started, {os.getloadavg()[0]:.2f} "
-          f"at the end ({os.cpu_count()} cores; this run's own clients and server count in the second)")
+    print(
+        f"machine load average (1 min): {load_at_start:.2f} before the server started, {os.getloadavg()[0]:.2f} "
+        f"at the end ({os.cpu_count()} cores; this run's own clients and server count in the second)"
+    )
     print(f"{'measure':<56} {'median ms':>9} {'p95 ms':>8} {'n':>5} {'errors':>6} {'CPU ms':>8}")
-    print(_row("API round trip, no search (openapi.json)",
-               {"median_ms": floor_med, "p95_ms": floor_p95, "requests": 50, "errors": 0}))
+    print(
+        _row(
+            "API round trip, no search (openapi.json)",
+            {"median_ms": floor_med, "p95_ms": floor_p95, "requests": 50, "errors": 0},
+        )
+    )
     print(_row("API cameras/near, 1 client, points at sites", one))
     for r, result in enumerate(at_sites, 1):
         print(_row(f"API cameras/near, {n} clients, points at sites, run {r}", result))
     for r, result in enumerate(over_area, 1):
         print(_row(f"API cameras/near, {n} clients, uniform over area, run {r}", result))
-    print(_row("Dash search callback (page), 1 client",
-               {"median_ms": dash_med, "p95_ms": dash_p95, "requests": 50, "errors": dash_fail}))
-    print(_row("naive GeoPandas scan, in-process (baseline)",
-               {"median_ms": naive_med, "p95_ms": naive_p95, "requests": 20, "errors": 0}))
+    print(
+        _row(
+            "Dash search callback (page), 1 client",
+            {"median_ms": dash_med, "p95_ms": dash_p95, "requests": 50, "errors": dash_fail},
+        )
+    )
+    print(
+        _row(
+            "naive GeoPandas scan, in-process (baseline)",
+            {"median_ms": naive_med, "p95_ms": naive_p95, "requests": 20, "errors": 0},
+        )
+    )
     print("CPU ms: server CPU time (all worker processes) per request.")
     print(f"ratio naive median / API median (1 client): {naive_med / one['median_ms']:.1f}x")
     for label, runs in (("points at sites", at_sites), ("uniform over the area", over_area)):
         p95s = sorted(r["p95_ms"] for r in runs)
         errors = sum(r["errors"] for r in runs)
         verdict = "under" if statistics.median(p95s) < 50 and not errors else "OVER"
-        print(f"API p95 at {n} clients, {label}: median of {len(runs)} runs {statistics.median(p95s):.1f} ms "
-              f"(runs {', '.join(f'{p:.1f}' for p in p95s)}), {errors} errors: {verdict} the 50 ms target")
+        print(
+            f"API p95 at {n} clients, {label}: median of {len(runs)} runs {statistics.median(p95s):.1f} ms "
+            f"(runs {', '.join(f'{p:.1f}' for p in p95s)}), {errors} errors: {verdict} the 50 ms target"
+        )
         for r in runs:
             if r["first_error"]:
                 print("  first error:", r["first_error"])

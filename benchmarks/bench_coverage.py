@@ -28,6 +28,7 @@ caches it (``build_report``). Baseline: a GeoPandas ``sjoin`` of 100 m buffers a
 with the cameras (EPSG:27700), timed on a sample and scaled to N. Target: under 5 s at 100,000
 crimes, and within 10% of the figures before the disclosure-control layer (issue 14).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,21 +81,29 @@ def heatmap(sessions, filters: dict | None = None) -> None:
     with sessions() as s:
         frame, (load_s,) = _timed(lambda: active_cell_frame(s))
     counts, (build_s,) = _timed(lambda: CellCounts.from_frame(frame))
-    print(f"\nHeatmap: snapshot of {len(counts):,} cameras loaded in {load_s:.1f} s, built in {build_s:.2f} s "
-          f"(once per register change, in the background); filter: {filters or 'none'}")
-    print(f"{'res':>4} {'cells':>7} {'cold ms':>8} {'median ms':>10} {'max ms':>7} {'MB':>6} {'SQL ms':>8} {'ratio':>6}")
+    print(
+        f"\nHeatmap: snapshot of {len(counts):,} cameras loaded in {load_s:.1f} s, built in {build_s:.2f} s "
+        f"(once per register change, in the background); filter: {filters or 'none'}"
+    )
+    print(
+        f"{'res':>4} {'cells':>7} {'cold ms':>8} {'median ms':>10} {'max ms':>7} {'MB':>6} {'SQL ms':>8} {'ratio':>6}"
+    )
     for res in (7, 8, 9):
+
         def layer_json():
             cells = published_cells(counts.by_cell(res, **filters), layer, res)
             return cells, _features(cells, layer)[0]
+
         (cells, geojson), (cold,) = _timed(layer_json)
         _, warm = _timed(layer_json, 5)
         size = len(json.dumps(geojson, separators=(",", ":"))) / 1e6
         with sessions() as s:
             _, sql = _timed(lambda: cameras_by_cell(s, res, **filters), 3)
         median = statistics.median(warm)
-        print(f"{res:>4} {len(cells):>7,} {cold * 1e3:>8.0f} {median * 1e3:>10.0f} {max(warm) * 1e3:>7.0f} {size:>6.2f} "
-              f"{statistics.median(sql) * 1e3:>8.0f} {statistics.median(sql) / median:>6.1f}")
+        print(
+            f"{res:>4} {len(cells):>7,} {cold * 1e3:>8.0f} {median * 1e3:>10.0f} {max(warm) * 1e3:>7.0f} {size:>6.2f} "
+            f"{statistics.median(sql) * 1e3:>8.0f} {statistics.median(sql) / median:>6.1f}"
+        )
 
 
 def synthetic_crimes(ref, n: int, seed: int = 1) -> pd.DataFrame:
@@ -108,8 +117,14 @@ def synthetic_crimes(ref, n: int, seed: int = 1) -> pd.DataFrame:
 
 
 def gaps(sessions, ref, n_crimes: int, sample: int) -> None:
-    from dashboard.analytics.gap_report import GapQuery, build_report, crime_areas, gap_crimes, gap_register, \
-        hierarchy_for
+    from dashboard.analytics.gap_report import (
+        GapQuery,
+        build_report,
+        crime_areas,
+        gap_crimes,
+        gap_register,
+        hierarchy_for,
+    )
     from dashboard.analytics.gaps import complement_hidden, crime_cube, published_figures, true_figures
     from dashboard.registry.crime_import import CRIME_CATEGORIES
 
@@ -120,14 +135,18 @@ def gaps(sessions, ref, n_crimes: int, sample: int) -> None:
     crimes = synthetic_crimes(ref, n_crimes)
     rng = np.random.default_rng(2)
     months = [dt.date(2025, m, 1) for m in range(1, 13)]
-    crimes = crimes.assign(month=[months[i] for i in rng.integers(0, 12, len(crimes))],
-                           crime_type=np.array(CRIME_CATEGORIES, dtype=object)[rng.integers(0, 14, len(crimes))],
-                           record_key=rng.integers(0, 256, len(crimes)))
+    crimes = crimes.assign(
+        month=[months[i] for i in rng.integers(0, 12, len(crimes))],
+        crime_type=np.array(CRIME_CATEGORIES, dtype=object)[rng.integers(0, 14, len(crimes))],
+        record_key=rng.integers(0, 256, len(crimes)),
+    )
     with sessions() as s:
         register, (register_s,) = _timed(lambda: gap_register(s))
-    print(f"\nGap analysis: {n_crimes:,} crimes against {len(index):,} cameras (index loaded in {load_s:.1f} s, "
-          f"built in {build_s:.1f} s, shared with the officer search; registration keys and registrations per area "
-          f"read in {register_s:.1f} s, once per register change)")
+    print(
+        f"\nGap analysis: {n_crimes:,} crimes against {len(index):,} cameras (index loaded in {load_s:.1f} s, "
+        f"built in {build_s:.1f} s, shared with the officer search; registration keys and registrations per area "
+        f"read in {register_s:.1f} s, once per register change)"
+    )
     hierarchy = hierarchy_for(ref)
     codes = pd.Index(ref.small_areas["code"])
     month_of = {m: i for i, m in enumerate(months)}
@@ -139,29 +158,44 @@ def gaps(sessions, ref, n_crimes: int, sample: int) -> None:
         lsoa = codes.get_indexer(pd.Index(crime_areas(ref, crimes).tolist(), dtype=object))
         inside = lsoa >= 0  # the few points outside the force area are not counted
         coverage = point_coverage(index, crimes["lat"][inside], crimes["lon"][inside], 100)
-        true = true_figures(hierarchy, lsoa[inside], coverage.near, coverage.in_view,
-                            crimes["record_key"].to_numpy()[inside], coverage.pair_point, coverage.pair_site,
-                            register.site_keys)
+        true = true_figures(
+            hierarchy,
+            lsoa[inside],
+            coverage.near,
+            coverage.in_view,
+            crimes["record_key"].to_numpy()[inside],
+            coverage.pair_point,
+            coverage.pair_site,
+            register.site_keys,
+        )
         cube = crime_cube(crimes["month"].map(month_of).to_numpy(), category, lsoa, (12, 14, len(codes)))
         close = complement_hidden(cube, hierarchy, None, None, layer.k)
-        return coverage, {level: published_figures(true[level], close[level], layer)
-                          for level in ("lsoa", "decile", "force")}
+        return coverage, {
+            level: published_figures(true[level], close[level], layer) for level in ("lsoa", "decile", "force")
+        }
 
     _, (cold,) = _timed(domain)  # the first run also prepares the index's site and view grids (once per index)
 
     (coverage, _table), times = _timed(domain, 3)
     median = statistics.median(times)
-    print(f"  domain (warm): median {median:.2f} s of 3 (min {min(times):.2f}, max {max(times):.2f}); "
-          f"{coverage.near.mean():.1%} of crimes have a camera within 100 m, {coverage.in_view.mean():.1%} in view; "
-          f"{len(coverage.pair_site):,} crime-site pairs; the first run, which also prepares the grids, {cold:.2f} s")
+    print(
+        f"  domain (warm): median {median:.2f} s of 3 (min {min(times):.2f}, max {max(times):.2f}); "
+        f"{coverage.near.mean():.1%} of crimes have a camera within 100 m, {coverage.in_view.mean():.1%} in view; "
+        f"{len(coverage.pair_site):,} crime-site pairs; the first run, which also prepares the grids, {cold:.2f} s"
+    )
 
-    arranged, (arrange_s,) = _timed(lambda: gap_crimes(ref, crimes, pd.DataFrame(
-        {"month": [], "crime_type": [], "crimes": []}).astype({"crimes": "int64"})))
+    arranged, (arrange_s,) = _timed(
+        lambda: gap_crimes(
+            ref, crimes, pd.DataFrame({"month": [], "crime_type": [], "crimes": []}).astype({"crimes": "int64"})
+        )
+    )
     for level in ("lsoa", "district"):
         query = GapQuery(radius_m=100, level=level)
         _, report_times = _timed(lambda: build_report(arranged, ref, index, register, query, layer, 50), 3)
-        print(f"  the whole report ({level}, all months, all types, 100 m; what the callback caches): median "
-              f"{statistics.median(report_times):.2f} s of 3; crimes arranged once per import in {arrange_s:.2f} s")
+        print(
+            f"  the whole report ({level}, all months, all types, 100 m; what the callback caches): median "
+            f"{statistics.median(report_times):.2f} s of 3; crimes arranged once per import in {arrange_s:.2f} s"
+        )
 
     x, y = wgs84_to_bng().transform(cameras["lon"].to_numpy(), cameras["lat"].to_numpy())
     cams = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=27700)
@@ -174,9 +208,11 @@ def gaps(sessions, ref, n_crimes: int, sample: int) -> None:
     naive_near[joined.index.unique()] = True
     agree = (naive_near == coverage.near[:sample]).mean()  # the first points are all inside the force
     scaled = naive * n_crimes / sample
-    print(f"  naive GeoPandas sjoin of 100 m buffers: {naive:.2f} s for {sample:,} crimes -> {scaled:.1f} s scaled to "
-          f"{n_crimes:,}; ratio {scaled / median:.1f}x; near flags agree on {agree:.3%} of the sample "
-          "(the sjoin measures grid metres, the domain geodesic metres)")
+    print(
+        f"  naive GeoPandas sjoin of 100 m buffers: {naive:.2f} s for {sample:,} crimes -> {scaled:.1f} s scaled to "
+        f"{n_crimes:,}; ratio {scaled / median:.1f}x; near flags agree on {agree:.3%} of the sample "
+        "(the sjoin measures grid metres, the domain geodesic metres)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,8 +221,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crimes", type=int, default=100_000)
     parser.add_argument("--baseline-sample", type=int, default=5_000)
     parser.add_argument("--heatmap-only", action="store_true", help="time the heatmap only (no gap analysis)")
-    parser.add_argument("--filter", default=None, help="one camera filter for the heatmap, e.g. kind=doorbell, "
-                        "placement=indoor or direction_known=true")
+    parser.add_argument(
+        "--filter",
+        default=None,
+        help="one camera filter for the heatmap, e.g. kind=doorbell, placement=indoor or direction_known=true",
+    )
     args = parser.parse_args(argv)
     if not args.db.exists():
         parser.error(f"{args.db} does not exist; build it with python -m benchmarks.bench_demo 620000 --keep {args.db}")

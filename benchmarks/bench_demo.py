@@ -10,6 +10,7 @@ Usage::
 2-core machine. Reference data is read from REFERENCE_DATA_DIR (default data/reference/staffordshire,
 shipped in the repository) with the project's manifest, before the clock starts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,9 +72,13 @@ def raw_write_baseline(rows: int, path: Path) -> float:
         path.unlink()
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d REAL, e TEXT, f INTEGER, g TEXT)")
-    data = ((i, i % 7, "doorbell", 52.0 + i * 1e-7, -2.0 - i * 1e-7, "street", 30, "2026-07-01 12:00:00")
-            for i in range(rows))
+    conn.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d REAL, e TEXT, f INTEGER, g TEXT)"
+    )
+    data = (
+        (i, i % 7, "doorbell", 52.0 + i * 1e-7, -2.0 - i * 1e-7, "street", 30, "2026-07-01 12:00:00")
+        for i in range(rows)
+    )
     started = time.perf_counter()
     with conn:
         conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
@@ -92,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or DEFAULT_REFERENCE_DIR)
     ref = load_reference(data_dir, Path(os.environ.get("REFERENCE_MANIFEST") or DEFAULT_MANIFEST))
-    print(f"{'registrations':>13} {'cameras':>10} {'seconds':>8} {'rows/s':>9} {'MB':>7} "
-          f"{'baseline s':>10} {'ratio':>6}")
+    print(
+        f"{'registrations':>13} {'cameras':>10} {'seconds':>8} {'rows/s':>9} {'MB':>7} {'baseline s':>10} {'ratio':>6}"
+    )
     with tempfile.TemporaryDirectory(prefix="ccr-bench-") as tmp:
         for i, n in enumerate(args.sizes):
             last = i == len(args.sizes) - 1

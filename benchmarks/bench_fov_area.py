@@ -21,6 +21,7 @@ with the ratio baseline / raster. The raster's area on the sample is compared wi
 check of accuracy. Target: under
 about 3 s at a million wedges on a 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -152,7 +153,13 @@ def sample_whole_groups(group: np.ndarray, n_groups: int, size: int, seed: int =
 
 def _raster(w: dict[str, np.ndarray], n_groups: int, pixel_m: float = PIXEL_M) -> np.ndarray:
     return covered_area_m2(
-        w["easting_m"], w["northing_m"], w["direction_deg"], w["angle_deg"], w["range_m"], w["group"], n_groups,
+        w["easting_m"],
+        w["northing_m"],
+        w["direction_deg"],
+        w["angle_deg"],
+        w["range_m"],
+        w["group"],
+        n_groups,
         pixel_m=pixel_m,
     )
 

@@ -14,6 +14,7 @@ every parse does at least once, and the ratio of each figure to it. Target (the 
 held until issue 18 moved speed out of the tests): well under a millisecond per call, so an officer's
 search never waits on parsing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     reference = load_reference_or_fail(load_settings(create_secret=False))
 
     baseline = _per_call_ms(lambda: wgs84_to_bng(MAP_POINT[1], MAP_POINT[0]), args.runs)
-    print(f"baseline: one pyproj conversion WGS84 -> BNG {baseline * 1000:.1f} µs "
-          f"(median of {REPEATS} batches of {args.runs:,})")
+    print(
+        f"baseline: one pyproj conversion WGS84 -> BNG {baseline * 1000:.1f} µs "
+        f"(median of {REPEATS} batches of {args.runs:,})"
+    )
     print(f"{'input':<22} {'µs per call':>12} {'x baseline':>11}")
     for text in TEXTS:
         ms = _per_call_ms(lambda text=text: parse_location(text, reference), args.runs)

@@ -11,6 +11,7 @@ The demo registers from 13 April 2026, so acting as of 2027-12-31 finds every ac
 unconfirmed for 12 months, and as of 2028-02-01 finds them all 30 days past their flag. The copy is
 migrated to the current schema first (the 1M demo may predate migration 0006).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ import sqlalchemy as sa  # noqa: E402
 from dashboard.registry.database import make_engine, migrate, session_factory  # noqa: E402
 from dashboard.registry.retention import retention_summary, run_retention  # noqa: E402
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FLAG_AT = dt.datetime(2027, 12, 31, 12, tzinfo=UTC)
 ERASE_AT = dt.datetime(2028, 2, 1, 12, tzinfo=UTC)
 
@@ -55,8 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     _timed("migrate the copy", lambda: migrate(engine))
     sessions = session_factory(engine)
     with sessions() as s:
-        counts = s.execute(sa.text("SELECT (SELECT count(*) FROM registrant WHERE status = 'active'), "
-                                   "(SELECT count(*) FROM camera WHERE active)")).one()
+        counts = s.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM registrant WHERE status = 'active'), "
+                "(SELECT count(*) FROM camera WHERE active)"
+            )
+        ).one()
         print(f"{counts[0]:,} active registrations, {counts[1]:,} active cameras")
         summary = _timed("retention_summary", lambda: retention_summary(s, FLAG_AT))
         print(f"  overdue and unflagged {summary.overdue_unflagged:,}, current {summary.current:,}")
@@ -67,13 +72,17 @@ def main(argv: list[str] | None = None) -> int:
         assert again.nothing_to_do
         dry = _timed("run_retention dry run (erase)", lambda: run_retention(s, ERASE_AT, dry_run=True))
         erase = _timed("run_retention: erase every flagged one", lambda: run_retention(s, ERASE_AT))
-        print(f"  erased {erase.erased:,} registrations, {erase.cameras_switched_off:,} cameras switched off "
-              f"(dry run said {dry.erased:,} and {dry.cameras_switched_off:,})")
+        print(
+            f"  erased {erase.erased:,} registrations, {erase.cameras_switched_off:,} cameras switched off "
+            f"(dry run said {dry.erased:,} and {dry.cameras_switched_off:,})"
+        )
         again = _timed("run_retention again (nothing to do)", lambda: run_retention(s, ERASE_AT))
         assert again.nothing_to_do
         summary = _timed("retention_summary", lambda: retention_summary(s, ERASE_AT))
-        print(f"  erased by retention {summary.erased_by_retention:,}, active {summary.active:,}, "
-              f"audit rows {summary.audit_rows:,}")
+        print(
+            f"  erased by retention {summary.erased_by_retention:,}, active {summary.active:,}, "
+            f"audit rows {summary.audit_rows:,}"
+        )
     engine.dispose()
     if args.work is None:
         shutil.rmtree(folder)

@@ -26,6 +26,7 @@ rebuild, though they share the interpreter (GIL) with it.
 
 The API end-to-end part is added separately (see ``main``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,7 @@ PEAK_PER_KM2_AT_1M = 6_000.0
 SIZES = (10_000, 100_000, 1_000_000)
 RADII_M = (200.0, 1000.0)
 QUERIES = 500
-NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 INCIDENT_AT = NOW - dt.timedelta(days=3)
 KINDS = np.array(["doorbell", "fixed", "dome", "ptz", "other"], dtype=object)
 CHANNELS = np.array(["email", "phone", "text", None], dtype=object)

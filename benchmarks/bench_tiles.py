@@ -18,6 +18,7 @@ Printed:
   route on the same app answering a fixed empty SVG with the same headers (the cost of the
   request itself: routing, the access guard, the session and security headers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,10 @@ def main(argv: list[str] | None = None) -> None:
 
     t = time.perf_counter()
     tiles = OrientationTiles(ref)
-    print(f"renderer built in {1000 * (time.perf_counter() - t):.0f} ms "
-          f"({len(ref.postcodes):,} postcodes, {len(ref.small_areas)} small areas)")
+    print(
+        f"renderer built in {1000 * (time.perf_counter() - t):.0f} ms "
+        f"({len(ref.postcodes):,} postcodes, {len(ref.small_areas)} small areas)"
+    )
     for z in range(POSTCODE_NAMES_FROM, MAX_ZOOM + 1):
         t = time.perf_counter()
         placed = tiles._labels_at(z)
@@ -107,8 +110,14 @@ def _through_the_app(data_dir: Path, samples: dict) -> None:
     from dashboard.runtime import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "REFERENCE_DATA_DIR": str(data_dir),
-                                  "SECRET_KEY": "b" * 48, "OUTBOX_WORKER": "0"})
+        settings = load_settings(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+                "REFERENCE_DATA_DIR": str(data_dir),
+                "SECRET_KEY": "b" * 48,
+                "OUTBOX_WORKER": "0",
+            }
+        )
         rt = prepare(settings)
         app = create_app(rt)
         empty = b'<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"/>'
@@ -136,14 +145,22 @@ def _through_the_app(data_dir: Path, samples: dict) -> None:
                 assert response.status_code == 200, url
             return out
 
-        base = timed([p.replace("/orientation/", "/bench-empty/").replace("/orientation-labels/", "/bench-empty/")
-                      for p in paths])
+        base = timed(
+            [
+                p.replace("/orientation/", "/bench-empty/").replace("/orientation-labels/", "/bench-empty/")
+                for p in paths
+            ]
+        )
         cold = timed(paths)
         warm = timed(paths)
         print(f"\nthrough the app ({len(paths)} requests, ground and label tiles of all four zooms):")
         print(f"  baseline: empty SVG     {_ms(base)}")
-        print(f"  tile, drawn             {_ms(cold)}   ({statistics.median(cold) / statistics.median(base):.1f}x baseline)")
-        print(f"  tile, from tile cache   {_ms(warm)}   ({statistics.median(warm) / statistics.median(base):.1f}x baseline)")
+        print(
+            f"  tile, drawn             {_ms(cold)}   ({statistics.median(cold) / statistics.median(base):.1f}x baseline)"
+        )
+        print(
+            f"  tile, from tile cache   {_ms(warm)}   ({statistics.median(warm) / statistics.median(base):.1f}x baseline)"
+        )
         rt.engine.dispose()
 
 

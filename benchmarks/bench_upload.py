@@ -47,6 +47,7 @@ every byte to disk before answering (fdatasync every 16 MiB) and reads the whole
 prove it whole, so the like-for-like baseline is ``cp`` + ``sync``: the upload is 1.5-2x faster
 than that. Against the warm ``cp`` the 0.5x target is not met.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -179,12 +180,18 @@ def _open_response(env: dict) -> str:
     from dashboard.security.accounts import create_user
 
     rt = prepare(load_settings(env))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with transaction(rt.sessions) as s:
         officer = create_user(s, "officer.bench", "benchmark-password-2026", "officer")
         s.flush()
-        owner = Registrant(reference="BENCH00001", name="Owner", email="owner@example.org", consent_at=now,
-                           status="active", last_confirmed_at=now)
+        owner = Registrant(
+            reference="BENCH00001",
+            name="Owner",
+            email="owner@example.org",
+            consent_at=now,
+            status="active",
+            last_confirmed_at=now,
+        )
         s.add(owner)
         s.flush()
         response = FootageResponse(case_ref="CR-2026-000001", registrant_id=owner.id, requested_by_id=officer.id)
@@ -195,8 +202,13 @@ def _open_response(env: dict) -> str:
 
 
 def _start_app(env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "app.py", "--no-demo"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--no-demo"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -214,8 +226,11 @@ def upload(port: int, token: str, path: Path, chunk: int) -> tuple[float, float,
     tus = {"Tus-Resumable": "1.0.0"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=MiB)
     started = time.perf_counter()
-    conn.request("POST", f"/respond/{token}/files", headers={**tus, "Upload-Length": str(size),
-                                                            "Upload-Metadata": "filename YmVuY2gubWt2"})
+    conn.request(
+        "POST",
+        f"/respond/{token}/files",
+        headers={**tus, "Upload-Length": str(size), "Upload-Metadata": "filename YmVuY2gubWt2"},
+    )
     answer = conn.getresponse()
     answer.read()
     if answer.status != 201:
@@ -226,9 +241,17 @@ def upload(port: int, token: str, path: Path, chunk: int) -> tuple[float, float,
         while offset < size:
             n = min(chunk, size - offset)
             t = time.perf_counter()
-            conn.request("PATCH", location, body=_Slice(f, n), headers={
-                **tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
-                "Content-Length": str(n)})
+            conn.request(
+                "PATCH",
+                location,
+                body=_Slice(f, n),
+                headers={
+                    **tus,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                    "Content-Length": str(n),
+                },
+            )
             answer = conn.getresponse()
             body = answer.read()
             if answer.status != 204:
@@ -245,8 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=2048, help="size of the video in MiB (default 2048)")
     parser.add_argument("--chunk-mb", type=int, default=64, help="bytes per PATCH request in MiB (default 64)")
     parser.add_argument("--rounds", type=int, default=3, help="cp / upload / cp+sync rounds, alternating (default 3)")
-    parser.add_argument("--work", type=Path, default=None, help="folder for the file, its copy and EVIDENCE_DIR "
-                                                                "(default: a temp folder; all on one disk)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for the file, its copy and EVIDENCE_DIR (default: a temp folder; all on one disk)",
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=args.work))
     try:
@@ -258,10 +285,16 @@ def main(argv: list[str] | None = None) -> int:
         digest = _sha256(source)
 
         port = _free_port()
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'bench.db'}", "PORT": str(port),
-               "HOST": "127.0.0.1", "EVIDENCE_DIR": str(work / "evidence"), "OUTBOX_WORKER": "0",
-               "UPLOAD_MAX_FILE_MB": str(max(2048, args.size_mb + 1)),
-               "UPLOAD_MAX_TOTAL_MB": str(max(10240, (args.size_mb + 1) * args.rounds))}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "EVIDENCE_DIR": str(work / "evidence"),
+            "OUTBOX_WORKER": "0",
+            "UPLOAD_MAX_FILE_MB": str(max(2048, args.size_mb + 1)),
+            "UPLOAD_MAX_TOTAL_MB": str(max(10240, (args.size_mb + 1) * args.rounds)),
+        }
         env.setdefault("SECRET_KEY", "benchmark-" + "k" * 40)
         env.setdefault("AUDIT_KEY", "benchmark-audit-" + "a" * 40)
         token = _open_response(env)
@@ -296,21 +329,29 @@ def main(argv: list[str] | None = None) -> int:
         def each(values):
             return "(" + ", ".join(f"{v:.2f}" for v in values) + " s)"
 
-        print(f"file: {size / MiB:,.0f} MiB in {args.chunk_mb} MiB PATCH requests "
-              f"({-(-size // (args.chunk_mb * MiB))} requests), {args.rounds} rounds; stored under its SHA-256, which "
-              f"equals the file's: {'yes' if ok else 'NO'}")
+        print(
+            f"file: {size / MiB:,.0f} MiB in {args.chunk_mb} MiB PATCH requests "
+            f"({-(-size // (args.chunk_mb * MiB))} requests), {args.rounds} rounds; stored under its SHA-256, which "
+            f"equals the file's: {'yes' if ok else 'NO'}"
+        )
         print(f"{'measure (median of the rounds)':<52} {'seconds':>8} {'MiB/s':>8}   each round")
         print(f"{'tus upload over loopback (create .. last answer)':<52} {took:8.2f} {rate:8.1f}   {each(uploads)}")
-        print(f"{'  of which the last request (hash, probe, rename)':<52} {statistics.median(lasts):8.2f} "
-              f"{'':8}   {each(lasts)}")
+        print(
+            f"{'  of which the last request (hash, probe, rename)':<52} {statistics.median(lasts):8.2f} "
+            f"{'':8}   {each(lasts)}"
+        )
         print(f"{'cp, same file, same disk':<52} {cp:8.2f} {cp_rate:8.1f}   {each(cps)}")
         print(f"{'cp + sync':<52} {cp_sync:8.2f} {sync_rate:8.1f}   {each(syncs)}")
-        print(f"upload / cp: {rate / cp_rate:.2f}x (target at least 0.5x: {'met' if rate / cp_rate >= 0.5 else 'NOT met'}); "
-              f"upload / (cp + sync): {rate / sync_rate:.2f}x; upload / the fastest copy of the run: "
-              f"{rate / best_cp:.2f}x")
-        print(f"server memory (RSS of its process tree): {before / MiB:.0f} MiB before, peak {sampler.peak / MiB:.0f} "
-              f"MiB, {after / MiB:.0f} MiB after; growth {growth:.1f} MiB (target under 100 MB: "
-              f"{'met' if growth * MiB < 100e6 else 'NOT met'})")
+        print(
+            f"upload / cp: {rate / cp_rate:.2f}x (target at least 0.5x: {'met' if rate / cp_rate >= 0.5 else 'NOT met'}); "
+            f"upload / (cp + sync): {rate / sync_rate:.2f}x; upload / the fastest copy of the run: "
+            f"{rate / best_cp:.2f}x"
+        )
+        print(
+            f"server memory (RSS of its process tree): {before / MiB:.0f} MiB before, peak {sampler.peak / MiB:.0f} "
+            f"MiB, {after / MiB:.0f} MiB after; growth {growth:.1f} MiB (target under 100 MB: "
+            f"{'met' if growth * MiB < 100e6 else 'NOT met'})"
+        )
         return 0 if ok else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

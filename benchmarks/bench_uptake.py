@@ -14,6 +14,7 @@ compared across changes) and for one district, and as the baseline the two heavi
 figures by SQL ``GROUP BY`` (registrations per week; cameras and registrations per kind). Target:
 under 500 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,19 +68,31 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(3):
             started = time.perf_counter()
             con.execute(sa.text("SELECT strftime('%Y-%W', consent_at), count(*) FROM registrant GROUP BY 1")).all()
-            con.execute(sa.text("SELECT c.kind, count(*), count(DISTINCT s.registrant_id) FROM camera c JOIN site s "
-                                "ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 "
-                                "AND r.status = 'active' GROUP BY c.kind")).all()
+            con.execute(
+                sa.text(
+                    "SELECT c.kind, count(*), count(DISTINCT s.registrant_id) FROM camera c JOIN site s "
+                    "ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 "
+                    "AND r.status = 'active' GROUP BY c.kind"
+                )
+            ).all()
             sql.append(time.perf_counter() - started)
     median = statistics.median(times)
-    print(f"snapshot: {len(frames['registrations']):,} registrations, {len(frames['cameras']):,} cameras, "
-          f"built in {build:.1f} s (once per register change, in the background)")
-    print(f"uptake callback: median {median * 1e3:.0f} ms, max {max(times) * 1e3:.0f} ms over {len(times)} runs "
-          f"({'under' if median < 0.5 else 'OVER'} the 500 ms target)")
-    print(f"uptake callback for one district: median {statistics.median(district_times) * 1e3:.0f} ms, "
-          f"max {max(district_times) * 1e3:.0f} ms over {len(district_times)} runs")
-    print(f"baseline, two of its figures by SQL GROUP BY: median {statistics.median(sql) * 1e3:.0f} ms "
-          f"(ratio {statistics.median(sql) / median:.1f}x)")
+    print(
+        f"snapshot: {len(frames['registrations']):,} registrations, {len(frames['cameras']):,} cameras, "
+        f"built in {build:.1f} s (once per register change, in the background)"
+    )
+    print(
+        f"uptake callback: median {median * 1e3:.0f} ms, max {max(times) * 1e3:.0f} ms over {len(times)} runs "
+        f"({'under' if median < 0.5 else 'OVER'} the 500 ms target)"
+    )
+    print(
+        f"uptake callback for one district: median {statistics.median(district_times) * 1e3:.0f} ms, "
+        f"max {max(district_times) * 1e3:.0f} ms over {len(district_times)} runs"
+    )
+    print(
+        f"baseline, two of its figures by SQL GROUP BY: median {statistics.median(sql) * 1e3:.0f} ms "
+        f"(ratio {statistics.median(sql) / median:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """``python -m dashboard COMMAND``: see ``dashboard.cli``."""
+
 import sys
 
 from dashboard.cli import main

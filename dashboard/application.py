@@ -1,4 +1,5 @@
 """The app factory: Flask server + Dash app, login, access guard, pages and API."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,12 +18,6 @@ from dashboard.cache import init_cache
 from dashboard.components.shell import shell
 from dashboard.config import PROJECT_ROOT
 from dashboard.pages import all_pages, page_for_path
-from dashboard.request_errors import guard_callback_values, init_request_errors
-from dashboard.runtime import Runtime, prepare
-from dashboard.runtime_access import runtime
-from dashboard.security.access import filter_dependencies, guard
-from dashboard.security.headers import init_headers
-from dashboard.security.site import use_pages
 from dashboard.pages.audit import files as audit_files
 from dashboard.pages.campaigns import files as campaign_files
 from dashboard.pages.case_evidence import files as evidence_files
@@ -30,17 +25,23 @@ from dashboard.pages.coverage import files as coverage_files
 from dashboard.pages.gaps import files as gap_files
 from dashboard.pages.protection import files as protection_files
 from dashboard.pages.uptake import files as uptake_files
-from dashboard.public.privacy import blueprint as privacy_blueprint
 from dashboard.public.duplicates import after_registering
+from dashboard.public.privacy import blueprint as privacy_blueprint
 from dashboard.public.respond import blueprint as respond_blueprint
 from dashboard.public.tiles import blueprint as tiles_blueprint
 from dashboard.public.tus import blueprint as tus_blueprint
 from dashboard.public.tus import openapi_paths as tus_openapi_paths
 from dashboard.public.views import blueprint as public_blueprint
+from dashboard.request_errors import guard_callback_values, init_request_errors
+from dashboard.runtime import Runtime, prepare
+from dashboard.runtime_access import runtime
+from dashboard.security.access import filter_dependencies, guard
+from dashboard.security.headers import init_headers
 from dashboard.security.limits import init_limits
 from dashboard.security.login import init_login
 from dashboard.security.query_log import init_query_log
 from dashboard.security.search_limits import SearchQuota
+from dashboard.security.site import use_pages
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ def _server(rt: Runtime) -> Flask:
     server.json.sort_keys = False  # keep the documented field order; and sorting costs time on big answers
     server.extensions["ccr"] = rt
     # Each officer's search limit (SEARCH_RATE_LIMIT), read by the search page and the API (runtime_access).
-    server.extensions["ccr_search_quota"] = SearchQuota(rt.sessions, rt.settings.secret_key, rt.settings.search_rate_limit)
+    server.extensions["ccr_search_quota"] = SearchQuota(
+        rt.sessions, rt.settings.secret_key, rt.settings.search_rate_limit
+    )
     init_request_errors(server)  # after the config: it sets the request class and MAX_CONTENT_LENGTH
     init_cache(server)
     init_login(server)
@@ -79,8 +82,13 @@ def _server(rt: Runtime) -> Flask:
     server.register_blueprint(audit_files)
     server.register_blueprint(evidence_files)  # footage played, downloaded and exported from My cases
     server.register_blueprint(protection_files)
-    init_limits(server, rt.settings.registration_rate_limit, rt.sessions, rt.settings.secret_key,
-                upload_limit=rt.settings.upload_rate_limit)
+    init_limits(
+        server,
+        rt.settings.registration_rate_limit,
+        rt.sessions,
+        rt.settings.secret_key,
+        upload_limit=rt.settings.upload_rate_limit,
+    )
     # After the guard and the limiter: analysts' and leads' aggregate queries they admit go into the audit log.
     init_query_log(server)
 
@@ -108,8 +116,13 @@ def _serve_layout():
     if not current_user.is_authenticated:
         return html.Div()
     pages = [p for p in all_pages() if p.allows(current_user.role)]
-    return shell(pages, current_user.username, current_user.role_label, rt.reference,
-                 Brand.of(rt.settings, rt.reference.force_name))
+    return shell(
+        pages,
+        current_user.username,
+        current_user.role_label,
+        rt.reference,
+        Brand.of(rt.settings, rt.reference.force_name),
+    )
 
 
 def _register_router(app: dash.Dash) -> None:
@@ -120,8 +133,12 @@ def _register_router(app: dash.Dash) -> None:
         if page is None:
             return html.Div([html.H1("Page not found", className="h3"), html.P("There is no page at this address.")])
         if not page.allows(current_user.role):
-            return html.Div([html.H1("Not available to your role", className="h3"),
-                             html.P("Ask an administrator if you need access.")])
+            return html.Div(
+                [
+                    html.H1("Not available to your role", className="h3"),
+                    html.P("Ask an administrator if you need access."),
+                ]
+            )
         return page.layout(rt, current_user)
 
     app.clientside_callback(
@@ -164,8 +181,9 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
     # The guard refuses callback requests naming outputs no callback has, or carrying another
     # number of inputs or states than the callback takes (a forged body), rather than letting
     # Dash fail on them.
-    server.extensions["ccr_callbacks"] = {key: (len(spec["inputs"]), len(spec["state"]))
-                                          for key, spec in app.callback_map.items()}
+    server.extensions["ccr_callbacks"] = {
+        key: (len(spec["inputs"]), len(spec["state"])) for key, spec in app.callback_map.items()
+    }
     # Each role is told only of its own pages' callbacks.
     filter_dependencies(server, app.config.routes_pathname_prefix + "_dash-dependencies")
     # After every callback: the CSP carries the hashes of Dash's inline scripts.

@@ -5,6 +5,7 @@ Pure functions with no web imports: ``config`` calls them when it reads ``FORCE_
 ``FORCE_LOGO``, so a colour white text cannot be read on, or a logo that is not an image, stops
 start-up with one clear line rather than reaching a page. ``Brand`` is what the pages show of it.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,6 +46,7 @@ def relative_luminance(colour: str) -> float:
     >>> relative_luminance("#000000"), relative_luminance("#ffffff")
     (0.0, 1.0)
     """
+
     def linear(c8: int) -> float:
         c = c8 / 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
@@ -139,17 +141,25 @@ class Brand:
     def of(cls, settings, area_name: str) -> Brand:
         """``area_name``: the reference manifest's force area name, the force's name unless FORCE_NAME says."""
         name = settings.force_name or area_name
-        return cls(force_name=name, colour=settings.force_colour, colour_dark=darker(settings.force_colour, 0.75),
-                   logo_url=LOGO_URL if settings.force_logo else None,
-                   data_controller=settings.data_controller or name, lawful_basis=settings.lawful_basis,
-                   dpo_email=settings.dpo_email, dpo_address=settings.dpo_address)
+        return cls(
+            force_name=name,
+            colour=settings.force_colour,
+            colour_dark=darker(settings.force_colour, 0.75),
+            logo_url=LOGO_URL if settings.force_logo else None,
+            data_controller=settings.data_controller or name,
+            lawful_basis=settings.lawful_basis,
+            dpo_email=settings.dpo_email,
+            dpo_address=settings.dpo_address,
+        )
 
     def stylesheet(self) -> str:
         """The colour as CSS: every use of the app's primary colour (``--ccr-navy`` in assets/app.css)
         follows it. ``html:root`` outranks app.css's ``:root`` whichever loads first."""
-        return (f"html:root {{ --ccr-navy: {self.colour}; --ccr-navy-dark: {self.colour_dark}; }}\n"
-                "html .btn-primary:hover, html .btn-primary:focus, html .btn-primary:active "
-                "{ background-color: var(--ccr-navy-dark); border-color: var(--ccr-navy-dark); }\n")
+        return (
+            f"html:root {{ --ccr-navy: {self.colour}; --ccr-navy-dark: {self.colour_dark}; }}\n"
+            "html .btn-primary:hover, html .btn-primary:focus, html .btn-primary:active "
+            "{ background-color: var(--ccr-navy-dark); border-color: var(--ccr-navy-dark); }\n"
+        )
 
 
 LOGO_URL = "/brand/logo"

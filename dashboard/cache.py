@@ -4,6 +4,7 @@ Only aggregates are cached, never anything about one registrant, so nothing pers
 in memory. Each app gets its own store (``init_cache``), so two apps in one process (tests)
 never see each other's figures.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -19,5 +20,6 @@ VERSIONED_TTL_S = 3600
 
 
 def init_cache(server: Flask) -> None:
-    cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": OVERVIEW_TTL_S,
-                                   "CACHE_THRESHOLD": 200})
+    cache.init_app(
+        server, config={"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": OVERVIEW_TTL_S, "CACHE_THRESHOLD": 200}
+    )

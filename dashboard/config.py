@@ -3,6 +3,7 @@
 Every setting has a safe default for the embedded demo; a bad value stops start-up with one
 clear line (``ConfigError``) naming the variable and how to fix it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -156,8 +157,10 @@ def _notify(env: dict) -> dict:
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base):
         raise ConfigError(f"NOTIFY_BASE_URL={base!r} is not an address; leave it unset for GOV.UK Notify itself.")
     templates = {}
-    for name, field_name in (("NOTIFY_REQUEST_TEMPLATE_ID", "notify_request_template"),
-                             ("NOTIFY_PRESERVATION_TEMPLATE_ID", "notify_preservation_template")):
+    for name, field_name in (
+        ("NOTIFY_REQUEST_TEMPLATE_ID", "notify_request_template"),
+        ("NOTIFY_PRESERVATION_TEMPLATE_ID", "notify_preservation_template"),
+    ):
         raw = (env.get(name) or "").strip().lower() or None
         if raw is not None and not re.fullmatch(_UUID, raw):
             raise ConfigError(f"{name}={raw!r} is not a template id; copy the template's ID from GOV.UK Notify.")
@@ -184,7 +187,9 @@ def _rate_limit(env: dict, name: str, default: str) -> str:
     try:
         parse_many(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a rate limit; write e.g. '30 per hour' or '5 per minute; 30 per hour'.") from None
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate limit; write e.g. '30 per hour' or '5 per minute; 30 per hour'."
+        ) from None
     return raw
 
 
@@ -210,8 +215,10 @@ def _exhibit_ref_format(env: dict) -> str:
             raise ValueError
         example = raw.format(initials="JO", case="CR-2026-004512", n=7)
     except (ValueError, IndexError, KeyError):
-        raise ConfigError(f"EXHIBIT_REF_FORMAT={raw!r} is not usable; write it from {{initials}}, {{case}} and "
-                          "{n} (required), e.g. {initials}/{n}.") from None
+        raise ConfigError(
+            f"EXHIBIT_REF_FORMAT={raw!r} is not usable; write it from {{initials}}, {{case}} and "
+            "{n} (required), e.g. {initials}/{n}."
+        ) from None
     if not 1 <= len(example) <= 30:
         raise ConfigError(f"EXHIBIT_REF_FORMAT={raw!r} makes references like {example!r}; keep them to 30 characters.")
     return raw
@@ -246,7 +253,8 @@ def _branding(env: dict) -> dict:
             raise ConfigError(
                 f"FORCE_COLOUR={colour} is too light for the white text on it: contrast {ratio:.2f}:1, WCAG AA needs "
                 f"{branding.AA_NORMAL_TEXT}:1; use a darker shade such as {shade} "
-                f"({branding.contrast_with_white(shade):.2f}:1).")
+                f"({branding.contrast_with_white(shade):.2f}:1)."
+            )
     logo, logo_type = None, None
     raw_logo = (env.get("FORCE_LOGO") or "").strip()
     if raw_logo:
@@ -254,8 +262,10 @@ def _branding(env: dict) -> dict:
         try:
             logo_type = branding.logo_type(logo)
         except ValueError as exc:
-            raise ConfigError(f"FORCE_LOGO={raw_logo} cannot be used: {exc}. Point it at a PNG, JPEG or SVG "
-                              "image file, or leave it unset to show the force's name alone.") from None
+            raise ConfigError(
+                f"FORCE_LOGO={raw_logo} cannot be used: {exc}. Point it at a PNG, JPEG or SVG "
+                "image file, or leave it unset to show the force's name alone."
+            ) from None
     dpo_email = _text_setting(env, "DPO_EMAIL", 254)
     if dpo_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", dpo_email):
         raise ConfigError(f"DPO_EMAIL={dpo_email!r} is not an email address; write it like dpo@example.police.uk.")
@@ -316,8 +326,10 @@ def password_hash_profile(env: dict | None = None) -> str:
     env = os.environ if env is None else env
     raw = (env.get("PASSWORD_HASH_PROFILE") or "").strip().lower() or "strong"
     if raw not in PASSWORD_HASH_PROFILES:
-        raise ConfigError(f"PASSWORD_HASH_PROFILE={raw[:20]!r} is not a profile; leave it unset (strong). "
-                          "'test' is for the test suite only.")
+        raise ConfigError(
+            f"PASSWORD_HASH_PROFILE={raw[:20]!r} is not a profile; leave it unset (strong). "
+            "'test' is for the test suite only."
+        )
     return raw
 
 
@@ -423,7 +435,8 @@ def _audit_key(env: dict, secret_key: str, *, create: bool) -> str:
         if key.lower() in _WEAK_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(
                 f"AUDIT_KEY is too weak ({len(key)} characters); use at least {MIN_SECRET_KEY_LENGTH} random "
-                "characters, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(48))'.")
+                "characters, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+            )
         if key == secret_key:
             raise ConfigError("AUDIT_KEY must differ from SECRET_KEY; generate a separate key for the audit log.")
         return key
@@ -436,8 +449,10 @@ def embedded_audit_key(*, create: bool = True) -> str:
         key = AUDIT_KEY_FILE.read_text().strip()
         if len(key) >= MIN_SECRET_KEY_LENGTH:
             return key
-        raise ConfigError(f"{AUDIT_KEY_FILE} is damaged; restore it from a backup (the audit log cannot be "
-                          "verified without it) or set AUDIT_KEY.")
+        raise ConfigError(
+            f"{AUDIT_KEY_FILE} is damaged; restore it from a backup (the audit log cannot be "
+            "verified without it) or set AUDIT_KEY."
+        )
     key = secrets.token_urlsafe(48)
     if not create:
         return key
@@ -448,7 +463,7 @@ def default_checkpoint_file(database_url: str) -> Path:
     """Where the audit checkpoints go unless AUDIT_CHECKPOINT_FILE says: beside a SQLite database
     file, else in the data folder named for the database (one file per log)."""
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
-        db = Path(database_url[len("sqlite:///"):])
+        db = Path(database_url[len("sqlite:///") :])
         return db.with_name(db.name + "-audit-checkpoints.jsonl")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", database_url.split("@")[-1]).strip("_") or "database"
     return DATA_DIR / f"audit-checkpoints-{name}.jsonl"
@@ -492,8 +507,10 @@ def load_settings(env: dict | None = None, *, create_secret: bool = True) -> Set
     max_perturbation = _int(env, "DISCLOSURE_MAX_PERTURBATION", Settings.disclosure_max_perturbation, 1, 10)
     variance = _float(env, "DISCLOSURE_VARIANCE", Settings.disclosure_variance, 0.1, 40.0)
     if variance >= max_perturbation * (max_perturbation + 1) / 3:
-        raise ConfigError(f"DISCLOSURE_VARIANCE={variance:g} is too large for DISCLOSURE_MAX_PERTURBATION="
-                          f"{max_perturbation}; keep it below {max_perturbation * (max_perturbation + 1) / 3:g}.")
+        raise ConfigError(
+            f"DISCLOSURE_VARIANCE={variance:g} is too large for DISCLOSURE_MAX_PERTURBATION="
+            f"{max_perturbation}; keep it below {max_perturbation * (max_perturbation + 1) / 3:g}."
+        )
     public_base_url = _public_base_url(env)
     pilot_start = _date(env, "PILOT_START", Settings.pilot_start)
     public_launch = _date(env, "PUBLIC_LAUNCH", Settings.public_launch)

@@ -4,6 +4,7 @@ running app's in-memory snapshots of the register and cached per snapshot versio
 No Dash here; each function needs an app context (``runtime()``). Only aggregates, already
 suppressed where a rule applies (promise 4), come out.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,15 +13,23 @@ import pandas as pd
 
 from dashboard.analytics.area_report import area_coverage
 from dashboard.analytics.coverage import one_filter, published_cells
-from dashboard.analytics.gap_report import (GapCrimes, GapQuery, GapRegister, GapReport, build_report, gap_crimes,
-                                           gap_register)
+from dashboard.analytics.gap_report import (
+    GapCrimes,
+    GapQuery,
+    GapRegister,
+    GapReport,
+    build_report,
+    gap_crimes,
+    gap_register,
+)
 from dashboard.cache import OVERVIEW_TTL_S, VERSIONED_TTL_S, cache
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
 
 
-def cells_shown(res: int, kind: str | None = None, placement: str | None = None,
-                direction_known: bool | None = None) -> pd.DataFrame:
+def cells_shown(
+    res: int, kind: str | None = None, placement: str | None = None, direction_known: bool | None = None
+) -> pd.DataFrame:
     """Published counts per fixed cell (``published_cells``) from the in-memory snapshot of the
     register; at most one camera filter (ValueError otherwise)."""
     rt = runtime()
@@ -48,8 +57,15 @@ def _gap_register(version: int) -> GapRegister:
 def _report(query: GapQuery, version: int, crimes_version: int) -> GapReport:
     rt = runtime()
     index, _ = rt.finder.whole_register()
-    return build_report(_gap_crimes(crimes_version), rt.reference, index, _gap_register(version), query,
-                        rt.disclosure, rt.settings.gap_min_crimes)
+    return build_report(
+        _gap_crimes(crimes_version),
+        rt.reference,
+        index,
+        _gap_register(version),
+        query,
+        rt.disclosure,
+        rt.settings.gap_min_crimes,
+    )
 
 
 def _crimes_version() -> int:
@@ -87,8 +103,12 @@ def _activity_frames() -> dict[str, pd.DataFrame]:
     from dashboard.registry import uptake_queries as q
 
     with runtime().sessions() as s:
-        return {"campaigns": q.campaign_days(s), "campaign_list": q.campaign_list(s), "requests": q.requests(s),
-                "files": q.evidence_files(s)}
+        return {
+            "campaigns": q.campaign_days(s),
+            "campaign_list": q.campaign_list(s),
+            "requests": q.requests(s),
+            "files": q.evidence_files(s),
+        }
 
 
 def uptake_frames() -> dict[str, pd.DataFrame]:

@@ -10,6 +10,7 @@ outbox (``dashboard/delivery``), which sends them in two phases so that a crash 
 ``SMTP_URL`` is ``smtp://[user:password@]host[:port]`` (plain, e.g. an internal relay) or
 ``smtp+starttls://...``. Without it the register sends nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,9 @@ def check_smtp_url(url: str) -> str:
     return url
 
 
-def send(smtp_url: str, sender: str, to: str, subject: str, body: str, *, html: str | None = None,
-         timeout_s: float = 10.0) -> None:
+def send(
+    smtp_url: str, sender: str, to: str, subject: str, body: str, *, html: str | None = None, timeout_s: float = 10.0
+) -> None:
     """Send one message at once (plain text; with ``html``, multipart text + HTML). Footage requests
     go through the outbox instead (dashboard/delivery), which survives a crash mid-send."""
     parts = urlsplit(smtp_url)
@@ -61,22 +63,26 @@ def registered_message(reference: str, cameras: int, url: str, force_name: str) 
         f"Camera Registry. Your reference is {reference}.\n\n"
         f"This is your private link to see, change or withdraw your registration:\n\n{url}\n\n"
         "Keep this email. Anyone with the link can change your registration, so do not share it. If you lose it, "
-        "ask for a new one from \"Lost your link?\" on the registration page.\n\n"
-        "If you did not register: someone typed your email address. Open the link and choose \"Withdraw\": "
+        'ask for a new one from "Lost your link?" on the registration page.\n\n'
+        'If you did not register: someone typed your email address. Open the link and choose "Withdraw": '
         "everything that was sent is deleted at once.\n"
     )
     return subject, body
 
 
-def repeat_registration_message(earlier: str, new: str, url: str, force_name: str, new_url: str | None = None
-                                ) -> tuple[str, str]:
+def repeat_registration_message(
+    earlier: str, new: str, url: str, force_name: str, new_url: str | None = None
+) -> tuple[str, str]:
     """To the owner of registration ``earlier`` when a registration ``new`` is made with the same
     email address at the same postcode: both are kept (the one who sent the form was answered as
     for any registration, so that nobody learns who has registered where); ``url`` is a fresh
     private link for ``earlier``, ``new_url`` the private link of ``new`` (it went to this address)."""
     subject = f"Your camera registration {earlier}: registered again at the same address"
-    new_link = f" with its own link:\n\n{new_url}\n\n" if new_url else f" from its own link ({new}'s link was shown " \
-        "when it was sent), "
+    new_link = (
+        f" with its own link:\n\n{new_url}\n\n"
+        if new_url
+        else f" from its own link ({new}'s link was shown when it was sent), "
+    )
     body = (
         f"Cameras were registered again with the {force_name} Community Camera Registry, with this email address "
         f"and the postcode of your registration {earlier}. They were kept as a new registration, {new}, so "
@@ -109,7 +115,9 @@ def lost_link_message(links: list[LinkFor], postcode: str, force_name: str) -> t
     subject = "Your camera registration: your new private link" + ("s" if several else "")
     items = "\n\n".join(
         f"Registration {link.reference} (registered {link.registered_on.day} {link.registered_on:%B %Y}, "
-        f"{link.cameras} camera{'' if link.cameras == 1 else 's'}):\n{link.url}" for link in links)
+        f"{link.cameras} camera{'' if link.cameras == 1 else 's'}):\n{link.url}"
+        for link in links
+    )
     body = (
         f"Someone asked the {force_name} Community Camera Registry for a new private link for the registration"
         f"{'s' if several else ''} made with this email address at {postcode}.\n\n{items}\n\n"
@@ -121,8 +129,9 @@ def lost_link_message(links: list[LinkFor], postcode: str, force_name: str) -> t
     return subject, body
 
 
-def retention_reminder_message(reference: str, url: str, force_name: str, months: int, erase_from: dt.date
-                               ) -> tuple[str, str]:
+def retention_reminder_message(
+    reference: str, url: str, force_name: str, months: int, erase_from: dt.date
+) -> tuple[str, str]:
     subject = f"Your camera registration {reference}: confirm it or it will be deleted"
     body = (
         f"You registered cameras with the {force_name} Community Camera Registry (registration {reference}), "

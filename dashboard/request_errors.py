@@ -3,6 +3,7 @@ too deeply (Python's parser raises RecursionError, not ValueError), a body over 
 (413), a made-up file under Dash's component suites (404). JSON on the API and the Dash routes
 (the API's ``{"error", "errors"}`` shape under /api/), the error page elsewhere.
 """
+
 from __future__ import annotations
 
 import functools

@@ -2,6 +2,7 @@
 
 Every failure here is a ``ConfigError`` with one line that names what is wrong and how to fix it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The running app's Runtime, for code that runs inside a request (layouts, callbacks, API)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ processes (default: one per core), each with ``WEB_THREADS`` threads. Each worke
 own app, reference geography and camera index after the fork; the parent process only checks
 the set-up (settings, schema, demo data) and then supervises, holding no database connection.
 """
+
 from __future__ import annotations
 
 import gc
@@ -46,15 +47,17 @@ class _Server(BaseApplication):
 
 def serve(settings: Settings) -> None:
     """Serve on ``settings.host:port`` until interrupted (Ctrl+C or SIGTERM stop it cleanly)."""
-    _Server({
-        "bind": f"{settings.host}:{settings.port}",
-        "workers": settings.web_workers,
-        "threads": settings.web_threads,
-        "worker_class": "gthread",
-        "preload_app": False,
-        "graceful_timeout": 10,
-        "timeout": 120,  # a worker silent this long is restarted (a 1M-camera index builds in ~4 s)
-        "loglevel": "warning",
-        "accesslog": None,
-        "proc_name": "ccr",
-    }).run()
+    _Server(
+        {
+            "bind": f"{settings.host}:{settings.port}",
+            "workers": settings.web_workers,
+            "threads": settings.web_threads,
+            "worker_class": "gthread",
+            "preload_app": False,
+            "graceful_timeout": 10,
+            "timeout": 120,  # a worker silent this long is restarted (a 1M-camera index builds in ~4 s)
+            "loglevel": "warning",
+            "accesslog": None,
+            "proc_name": "ccr",
+        }
+    ).run()

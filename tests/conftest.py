@@ -1,6 +1,7 @@
 """Shared fixtures: real databases (a SQLite file, a PostgreSQL/PostGIS database) and the
 reference data. Under scripts/test (CCR_REQUIRE_ALL_TESTS=1) a missing PostgreSQL or browser
 fails the run instead of skipping, so CI can never go green without running them."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ mobile connection, for tests of resumable uploads. Everything else passes throug
         ... browse http://127.0.0.1:{proxy.port} ...
         proxy.cut.wait(30)                       # it happened
 """
+
 from __future__ import annotations
 
 import socket

@@ -1,12 +1,17 @@
 """Dash callback requests as a browser sends them, for tests that drive callbacks over HTTP."""
+
 from __future__ import annotations
 
 
 def router_body(path: str) -> dict:
     """The shell's router callback rendering the page at ``path``."""
-    return {"output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": path}],
-            "changedPropIds": ["shell-url.pathname"], "state": []}
+    return {
+        "output": "shell-content.children",
+        "outputs": {"id": "shell-content", "property": "children"},
+        "inputs": [{"id": "shell-url", "property": "pathname", "value": path}],
+        "changedPropIds": ["shell-url.pathname"],
+        "state": [],
+    }
 
 
 def component_props(tree, found: dict | None = None) -> dict:
@@ -37,8 +42,13 @@ def callback_body(key: str, spec: dict, props: dict) -> dict:
     def fill(items):
         return [{**i, "value": props.get(i["id"], {}).get(i["property"])} for i in items]
 
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
-            "state": fill(spec["state"]), "changedPropIds": []}
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": fill(spec["inputs"]),
+        "state": fill(spec["state"]),
+        "changedPropIds": [],
+    }
 
 
 def post_with_values(client, app, output_prefix: str, values: dict, trigger: str | None = None):
@@ -50,10 +60,16 @@ def post_with_values(client, app, output_prefix: str, values: dict, trigger: str
     outputs = callback_outputs(key)
 
     def fill(items):
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                for i in items]
+        return [
+            {"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")} for i in items
+        ]
 
     first = spec["inputs"][0]
-    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
-            "state": fill(spec["state"]), "changedPropIds": [trigger or f"{first['id']}.{first['property']}"]}
+    body = {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": fill(spec["inputs"]),
+        "state": fill(spec["state"]),
+        "changedPropIds": [trigger or f"{first['id']}.{first['property']}"],
+    }
     return client.post("/_dash-update-component", json=body)

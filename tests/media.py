@@ -3,6 +3,7 @@
 Each maker writes a small file and returns its path; pictures are moving gradients with noise so the
 encoders produce frames of realistic size.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -25,9 +26,19 @@ def _frames(n: int, width: int, height: int, seed: int = 1):
         yield av.VideoFrame.from_ndarray(img, format="rgb24")
 
 
-def make_video(path: Path, *, container: str = "mp4", codec: str = "libx264", seconds: float = 2.0, fps: int = 25,
-               width: int = 320, height: int = 240, recorded_at: str | None = RECORDED_AT,
-               faststart: bool = False, seed: int = 1) -> Path:
+def make_video(
+    path: Path,
+    *,
+    container: str = "mp4",
+    codec: str = "libx264",
+    seconds: float = 2.0,
+    fps: int = 25,
+    width: int = 320,
+    height: int = 240,
+    recorded_at: str | None = RECORDED_AT,
+    faststart: bool = False,
+    seed: int = 1,
+) -> Path:
     """A ``seconds``-long video; ``recorded_at`` goes into the container's creation_time."""
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(str(path), mode="w", format=container, options=options) as out:
@@ -89,6 +100,3 @@ def dvr_zip(path: Path, members: dict[str, bytes], compression=zipfile.ZIP_STORE
         for name, data in members.items():
             z.writestr(name, data)
     return path
-
-
-

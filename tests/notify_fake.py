@@ -7,6 +7,7 @@ official client makes: HS256, signed with the secret half of the API key, ``iss`
 ``iat`` within 30 seconds (403 otherwise, as Notify answers). ``fail_next`` makes the next POSTs
 answer with the given statuses (500, 429, 400 ...) instead.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,19 +49,35 @@ class FakeNotify:
             def _authorised(self) -> bool:
                 header = self.headers.get("Authorization", "")
                 if not header.startswith("Bearer "):
-                    self._answer(401, {"status_code": 401, "errors": [
-                        {"error": "AuthError", "message": "Unauthorized: authentication token must be provided"}]})
+                    self._answer(
+                        401,
+                        {
+                            "status_code": 401,
+                            "errors": [
+                                {"error": "AuthError", "message": "Unauthorized: authentication token must be provided"}
+                            ],
+                        },
+                    )
                     return False
                 try:
-                    claims = jwt.decode(header[7:], fake.secret, algorithms=["HS256"],
-                                        options={"require": ["iss", "iat"], "verify_iat": True})
+                    claims = jwt.decode(
+                        header[7:],
+                        fake.secret,
+                        algorithms=["HS256"],
+                        options={"require": ["iss", "iat"], "verify_iat": True},
+                    )
                     if claims["iss"] != fake.service_id:
                         raise jwt.InvalidIssuerError("iss")
-                    if abs(claims["iat"] - dt.datetime.now(dt.timezone.utc).timestamp()) > 30:
+                    if abs(claims["iat"] - dt.datetime.now(dt.UTC).timestamp()) > 30:
                         raise jwt.InvalidIssuedAtError("iat")
                 except jwt.PyJWTError as exc:
-                    self._answer(403, {"status_code": 403, "errors": [
-                        {"error": "AuthError", "message": f"Invalid token: {type(exc).__name__}"}]})
+                    self._answer(
+                        403,
+                        {
+                            "status_code": 403,
+                            "errors": [{"error": "AuthError", "message": f"Invalid token: {type(exc).__name__}"}],
+                        },
+                    )
                     return False
                 fake.claims.append(claims)
                 return True
@@ -76,23 +93,50 @@ class FakeNotify:
                 if status is not None:
                     fake.refused.append((status, body))
                     kinds = {429: "RateLimitError", 400: "BadRequestError"}
-                    return self._answer(status, {"status_code": status, "errors": [
-                        {"error": kinds.get(status, "Exception"), "message": f"Fake Notify told to answer {status}"}]})
+                    return self._answer(
+                        status,
+                        {
+                            "status_code": status,
+                            "errors": [
+                                {
+                                    "error": kinds.get(status, "Exception"),
+                                    "message": f"Fake Notify told to answer {status}",
+                                }
+                            ],
+                        },
+                    )
                 if "phone_number" not in body or "template_id" not in body:
-                    return self._answer(400, {"status_code": 400, "errors": [
-                        {"error": "ValidationError", "message": "phone_number and template_id are required"}]})
+                    return self._answer(
+                        400,
+                        {
+                            "status_code": 400,
+                            "errors": [
+                                {"error": "ValidationError", "message": "phone_number and template_id are required"}
+                            ],
+                        },
+                    )
                 notification_id = str(uuid.uuid4())
-                record = {**body, "id": notification_id,
-                          "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+                record = {
+                    **body,
+                    "id": notification_id,
+                    "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                }
                 fake.sent.append(record)
                 host = f"http://{self.headers.get('Host')}"
-                self._answer(201, {
-                    "id": notification_id, "reference": body.get("reference"),
-                    "content": {"body": "(the template filled in)", "from_number": "GOVUK"},
-                    "uri": f"{host}/v2/notifications/{notification_id}",
-                    "template": {"id": body["template_id"], "version": 1,
-                                 "uri": f"{host}/v2/template/{body['template_id']}"},
-                })
+                self._answer(
+                    201,
+                    {
+                        "id": notification_id,
+                        "reference": body.get("reference"),
+                        "content": {"body": "(the template filled in)", "from_number": "GOVUK"},
+                        "uri": f"{host}/v2/notifications/{notification_id}",
+                        "template": {
+                            "id": body["template_id"],
+                            "version": 1,
+                            "uri": f"{host}/v2/template/{body['template_id']}",
+                        },
+                    },
+                )
 
             def do_GET(self):
                 if not self._authorised():
@@ -101,9 +145,18 @@ class FakeNotify:
                 if url.path != "/v2/notifications":
                     return self._answer(404, {"status_code": 404, "errors": [{"error": "NotFound"}]})
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                found = [{"id": n["id"], "reference": n.get("reference"), "type": "sms", "status": "sending",
-                          "phone_number": n["phone_number"], "created_at": n["created_at"]}
-                         for n in fake.sent if query.get("reference") in (None, n.get("reference"))]
+                found = [
+                    {
+                        "id": n["id"],
+                        "reference": n.get("reference"),
+                        "type": "sms",
+                        "status": "sending",
+                        "phone_number": n["phone_number"],
+                        "created_at": n["created_at"],
+                    }
+                    for n in fake.sent
+                    if query.get("reference") in (None, n.get("reference"))
+                ]
                 self._answer(200, {"notifications": found, "links": {"current": self.path}})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

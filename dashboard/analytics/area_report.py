@@ -17,6 +17,7 @@ There is no secondary suppression: with perturbed figures a total minus its show
 hidden part plus the noise of every figure involved. Every area of the level is listed whatever
 the register holds.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,7 +28,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from dashboard.analytics.coverage import area_table, areas_for_level
-from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, cell_keys, distinct_counts_and_keys
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, distinct_counts_and_keys
 from dashboard.geo.fov import fill_fov
 from dashboard.geo.fov_area import counted, covered_area_m2
 from dashboard.geo.near_points import point_coverage
@@ -35,9 +36,21 @@ from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
 from dashboard.registry.camera_queries import camera_sums_per_site, site_areas
 
-AREA_COLUMNS = ["code", "name", "households", "registrations", "cameras", "registrations_per_1000",
-                "cameras_per_1000", "postcodes", "postcodes_near", "share_postcodes_near", "area_km2",
-                "in_view_km2", "share_in_view"]
+AREA_COLUMNS = [
+    "code",
+    "name",
+    "households",
+    "registrations",
+    "cameras",
+    "registrations_per_1000",
+    "cameras_per_1000",
+    "postcodes",
+    "postcodes_near",
+    "share_postcodes_near",
+    "area_km2",
+    "in_view_km2",
+    "share_in_view",
+]
 
 
 @functools.lru_cache(maxsize=4)
@@ -93,21 +106,28 @@ def registrations_per_area(sites: SiteTable, level: str, codes: np.ndarray) -> p
     area = sites.area[level]
     on = area >= 0
     n = len(codes)
-    return pd.DataFrame({
-        "area_code": codes, "registrations": np.bincount(area[on], minlength=n),
-        "registrations_key": np.bincount(area[on], weights=sites.key[on], minlength=n).astype("int64") % KEY_RANGE,
-        "cameras": np.bincount(area[on], weights=sites.cameras[on], minlength=n).astype("int64"),
-        "cameras_key": np.bincount(area[on], weights=sites.camera_keys[on], minlength=n).astype("int64") % KEY_RANGE})
+    return pd.DataFrame(
+        {
+            "area_code": codes,
+            "registrations": np.bincount(area[on], minlength=n),
+            "registrations_key": np.bincount(area[on], weights=sites.key[on], minlength=n).astype("int64") % KEY_RANGE,
+            "cameras": np.bincount(area[on], weights=sites.cameras[on], minlength=n).astype("int64"),
+            "cameras_key": np.bincount(area[on], weights=sites.camera_keys[on], minlength=n).astype("int64")
+            % KEY_RANGE,
+        }
+    )
 
 
-def postcode_coverage(ref: ReferenceGeography, index: CameraIndex, sites: SiteTable, level: str, radius_m: int,
-                      layer: Disclosure) -> pd.DataFrame:
+def postcode_coverage(
+    ref: ReferenceGeography, index: CameraIndex, sites: SiteTable, level: str, radius_m: int, layer: Disclosure
+) -> pd.DataFrame:
     """Per area of the level (in ``areas_for_level`` order): columns code, postcodes (exact),
     postcodes_near (published), share_postcodes_near (rate of the published figures)."""
     codes = areas_for_level(ref, level)["code"].to_numpy(object)
     postcodes = ref.postcodes
-    area = pd.Index(codes).get_indexer(postcodes["small_area_code" if level == "lsoa" else "district_code"]
-                                       .to_numpy(object))
+    area = pd.Index(codes).get_indexer(
+        postcodes["small_area_code" if level == "lsoa" else "district_code"].to_numpy(object)
+    )
     coverage = point_coverage(index, postcodes["lat"], postcodes["lon"], radius_m, views=False)
     inside = area >= 0
     total = np.bincount(area[inside], minlength=len(codes))
@@ -115,17 +135,25 @@ def postcode_coverage(ref: ReferenceGeography, index: CameraIndex, sites: SiteTa
     # the distinct registrations (sites) near each area's postcodes, and their cell keys
     on_register = sites.lookup(sites.on_register, coverage.pair_site, False).astype(bool)
     pair_area = np.where(on_register, area[coverage.pair_point], -1)
-    involved, key = distinct_counts_and_keys(pair_area, np.where(on_register, coverage.pair_site, 0), sites.key,
-                                             len(codes))
+    involved, key = distinct_counts_and_keys(
+        pair_area, np.where(on_register, coverage.pair_site, 0), sites.key, len(codes)
+    )
     published = layer.counts(near, key)
     published[np.asarray(layer.counts(involved, key).isna())] = pd.NA  # drawn from fewer than K registrations
     points = pd.array(layer.exact(total), dtype="Int64")
-    return pd.DataFrame({"code": codes, "postcodes": points, "postcodes_near": published,
-                         "share_postcodes_near": layer.share(published, points, 4)})
+    return pd.DataFrame(
+        {
+            "code": codes,
+            "postcodes": points,
+            "postcodes_near": published,
+            "share_postcodes_near": layer.share(published, points, 4),
+        }
+    )
 
 
-def area_in_view(index: CameraIndex, sites: SiteTable, codes: np.ndarray, level: str, layer: Disclosure
-                 ) -> pd.DataFrame:
+def area_in_view(
+    index: CameraIndex, sites: SiteTable, codes: np.ndarray, level: str, layer: Disclosure
+) -> pd.DataFrame:
     """Per area: km² inside the union of the fields of view of the cameras whose site lies in it
     (cameras with a known direction, or seeing all round), through ``layer.magnitudes`` with the
     number and cell key of the registrations whose cameras are counted."""
@@ -140,8 +168,9 @@ def area_in_view(index: CameraIndex, sites: SiteTable, codes: np.ndarray, level:
     return pd.DataFrame({"code": codes, "in_view_km2": layer.magnitudes(m2 / 1e6, key, basis, digits=4)})
 
 
-def area_coverage(session: Session, ref: ReferenceGeography, index: CameraIndex, level: str, radius_m: int,
-                  layer: Disclosure) -> pd.DataFrame:
+def area_coverage(
+    session: Session, ref: ReferenceGeography, index: CameraIndex, level: str, radius_m: int, layer: Disclosure
+) -> pd.DataFrame:
     """Every area of the level with the columns ``AREA_COLUMNS``, as published (NA: not shown)."""
     areas = areas_for_level(ref, level)
     codes = areas["code"].to_numpy(object)
@@ -150,8 +179,9 @@ def area_coverage(session: Session, ref: ReferenceGeography, index: CameraIndex,
     postcodes = postcode_coverage(ref, index, sites, level, radius_m, layer)
     in_view = area_in_view(index, sites, codes, level, layer)
     out = table.merge(postcodes, on="code", how="left").merge(in_view, on="code", how="left")
-    km2 = pd.array(layer.exact(out["code"].map(area_km2(ref, level)).round(4).to_numpy(dtype="float64")),
-                   dtype="Float64")
+    km2 = pd.array(
+        layer.exact(out["code"].map(area_km2(ref, level)).round(4).to_numpy(dtype="float64")), dtype="Float64"
+    )
     out["area_km2"] = km2
     out["share_in_view"] = layer.rate(out["in_view_km2"].array, km2, 1, 6)
     return out[AREA_COLUMNS]

@@ -6,6 +6,7 @@ at all when drawn from fewer than K registrations. The grid is fixed when a site
 choice of area can split a cell; the query space is small on purpose (no date filter; at most one
 camera filter at a time: ``CAMERA_CHOICES``), so views cannot be chained to isolate a few owners.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,17 +28,23 @@ CAMERA_CHOICES: dict[str, tuple[str, dict]] = {
     "direction:known": ("Direction known", {"direction_known": True}),
     "direction:unknown": ("Direction not known", {"direction_known": False}),
 }
-NO_DATE_FILTER = ("registered_by is no longer offered: a date filter on the coverage map would show where the "
-                  "first, few registrations were made (the staff pilot before the public launch), so coverage is "
-                  "only published for the register as it is today.")
-ONE_FILTER = ("Use one camera filter at a time (kind, placement or direction_known): combining filters could "
-              "narrow a cell down to a handful of owners.")
+NO_DATE_FILTER = (
+    "registered_by is no longer offered: a date filter on the coverage map would show where the "
+    "first, few registrations were made (the staff pilot before the public launch), so coverage is "
+    "only published for the register as it is today."
+)
+ONE_FILTER = (
+    "Use one camera filter at a time (kind, placement or direction_known): combining filters could "
+    "narrow a cell down to a handful of owners."
+)
 # At this grid a cell with fewer than K registrations is not drawn at all: a grey cell of ~0.1 km²
 # would place a registrant more precisely than the medium grid (~0.7 km²) ever does.
 FINEST_RESOLUTION = 9
-LEVELS_NOTE = ("Each cell size, and districts and small areas, are adjusted separately, so the figures of one level "
-               "need not add up exactly to those of another: adding up or subtracting adjusted figures gives only "
-               "noise, never a hidden count.")
+LEVELS_NOTE = (
+    "Each cell size, and districts and small areas, are adjusted separately, so the figures of one level "
+    "need not add up exactly to those of another: adding up or subtracting adjusted figures gives only "
+    "noise, never a hidden count."
+)
 
 
 def one_filter(kind: str | None = None, placement: str | None = None, direction_known: bool | None = None) -> dict:
@@ -110,8 +117,14 @@ def published_cells(by_cell: pd.DataFrame, layer: Disclosure, resolution: int) -
     drawn = at_least_k if resolution >= FINEST_RESOLUTION else layer.present(true_registrations)
     registrations[hidden] = pd.NA
     cameras[hidden] = pd.NA
-    return pd.DataFrame({"cell": frame["cell"].to_numpy(object)[drawn], "registrations": registrations[drawn],
-                         "cameras": cameras[drawn], "suppressed": hidden[drawn]})
+    return pd.DataFrame(
+        {
+            "cell": frame["cell"].to_numpy(object)[drawn],
+            "registrations": registrations[drawn],
+            "cameras": cameras[drawn],
+            "suppressed": hidden[drawn],
+        }
+    )
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -167,5 +180,6 @@ def areas_for_level(ref, level: str) -> pd.DataFrame:
         return pd.DataFrame(ref.districts[["code", "name", "households"]])
     if level == "lsoa":
         return pd.DataFrame(ref.small_areas[["code", "name", "households_estimate"]]).rename(
-            columns={"households_estimate": "households"})
+            columns={"households_estimate": "households"}
+        )
     raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")

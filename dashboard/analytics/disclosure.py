@@ -29,6 +29,7 @@ shuffled by a fixed permutation before the lookup (``_lookup_keys``). The layout
 
 No Dash and no database here: pure functions of numbers and arrays.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,15 +79,16 @@ def distinct_pairs(groups: np.ndarray, units: np.ndarray, n_groups: int, width: 
         flat = np.flatnonzero(mark)
     else:
         # 32-bit keys sort in half the time of 64-bit ones (7.7 million pairs: 0.3 s against 0.6 s).
-        flat = np.sort(flat.astype("uint32") if n_groups * width < 2 ** 32 else flat).astype("int64")
+        flat = np.sort(flat.astype("uint32") if n_groups * width < 2**32 else flat).astype("int64")
         first = np.ones(len(flat), dtype=bool)
         first[1:] = flat[1:] != flat[:-1]
         flat = flat[first]
     return flat // width, flat % width
 
 
-def distinct_counts_and_keys(groups: np.ndarray, units: np.ndarray, unit_keys: np.ndarray, n_groups: int
-                             ) -> tuple[np.ndarray, np.ndarray]:
+def distinct_counts_and_keys(
+    groups: np.ndarray, units: np.ndarray, unit_keys: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
     """How many distinct units (registrations) each group has among (group, unit) pairs, and their
     cell keys: each unit counted, and its key added, once per group however many pairs name it.
 
@@ -111,10 +113,11 @@ def _entropy_distribution(support: np.ndarray, variance: float) -> np.ndarray:
     """Probabilities on ``support`` proportional to exp(-lambda * d²), lambda chosen by bisection so
     that the variance is ``variance`` (the maximum-entropy distribution with mean 0 and that variance
     on a symmetric support)."""
+
     def var(lam: float) -> float:
         w = np.exp(-lam * support.astype(float) ** 2)
         p = w / w.sum()
-        return float((p * support ** 2).sum())
+        return float((p * support**2).sum())
 
     low, high = 0.0, 50.0
     for _ in range(200):
@@ -179,8 +182,10 @@ class PTable:
             raise ValueError(f"the maximum perturbation must be 0 to 20, got {max_perturbation}")
         largest = max_perturbation * (max_perturbation + 1) / 3  # the uniform distribution's variance
         if max_perturbation and not 0 < variance < largest:
-            raise ValueError(f"with a maximum perturbation of {max_perturbation} the variance must be above 0 and "
-                             f"below {largest:g}, got {variance:g}")
+            raise ValueError(
+                f"with a maximum perturbation of {max_perturbation} the variance must be above 0 and "
+                f"below {largest:g}, got {variance:g}"
+            )
         D = max_perturbation
         support = np.arange(-D, D + 1)
         base = _entropy_distribution(support, variance) if D else np.array([1.0])
@@ -286,8 +291,9 @@ class Disclosure:
 
     # ------------------------------------------------------------------ derived figures
 
-    def magnitudes(self, values: np.ndarray, keys: np.ndarray, basis: np.ndarray, digits: int = 4
-                   ) -> pd.arrays.FloatingArray:
+    def magnitudes(
+        self, values: np.ndarray, keys: np.ndarray, basis: np.ndarray, digits: int = 4
+    ) -> pd.arrays.FloatingArray:
         """A magnitude (km²) drawn from ``basis`` records, adjusted by up to ``MAGNITUDE_SPREAD``
         relative, in proportion to the table's adjustment for its cell key; NA below ``k``."""
         values = np.asarray(values, dtype="float64")
@@ -308,8 +314,13 @@ class Disclosure:
         (0.375, None, None)
         """
         if np.ndim(numerator) == 0 and np.ndim(denominator) == 0:
-            if numerator is None or denominator is None or pd.isna(numerator) or pd.isna(denominator) \
-                    or float(denominator) == 0:
+            if (
+                numerator is None
+                or denominator is None
+                or pd.isna(numerator)
+                or pd.isna(denominator)
+                or float(denominator) == 0
+            ):
                 return None
             return round(float(numerator) / float(denominator) * scale, digits)
         num = pd.array(numerator, dtype="Float64")
@@ -338,6 +349,8 @@ class Disclosure:
         """One plain sentence for pages: what the adjustment does to figures."""
         if self.ptable.max_perturbation == 0:
             return f"Figures drawn from fewer than {self.k} registrations are not shown."
-        return (f"Figures are slightly adjusted to protect owners: each count is moved by at most "
-                f"{self.ptable.max_perturbation} (typically by about {math.sqrt(self.ptable.variance):.1f}), always "
-                f"the same way for the same records, and counts below {self.k} are not shown.")
+        return (
+            f"Figures are slightly adjusted to protect owners: each count is moved by at most "
+            f"{self.ptable.max_perturbation} (typically by about {math.sqrt(self.ptable.variance):.1f}), always "
+            f"the same way for the same records, and counts below {self.k} are not shown."
+        )

@@ -6,6 +6,7 @@ rounded by its column's rule (``dashboard.analytics.rounding``: counts whole, ra
 decimal, shares as fractions to 3, km² to 3). Geometry is WGS84 (EPSG:4326), as GeoJSON requires,
 with 6 decimals per coordinate in GeoJSON (about 0.1 m); the GeoPackage carries the same CRS.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,8 +43,9 @@ def export_bytes(frame: pd.DataFrame, geometry: gpd.GeoSeries | None, fmt: str, 
     with tempfile.TemporaryDirectory(prefix="ccr-export-") as folder:
         path = Path(folder) / f"{layer}.{fmt}"
         options = {} if fmt == "gpkg" else {"layer_options": {"COORDINATE_PRECISION": COORDINATE_DECIMALS}}
-        pyogrio.write_dataframe(layer_frame, path, layer=layer, driver="GPKG" if fmt == "gpkg" else "GeoJSON",
-                                **options)
+        pyogrio.write_dataframe(
+            layer_frame, path, layer=layer, driver="GPKG" if fmt == "gpkg" else "GeoJSON", **options
+        )
         return path.read_bytes()
 
 

@@ -11,6 +11,7 @@ districts. Anything else is refused with a message that says what is offered (:c
 The report still computes figures for one month or one type (``GapQuery``), for tests that check its
 arithmetic; no page or file offers them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,18 @@ from sqlalchemy.orm import Session
 
 from dashboard.analytics.coverage import area_table, areas_for_level
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure
-from dashboard.analytics.gaps import (FIGURE_COLUMNS, TARGET_COLUMNS, Hierarchy, complement_hidden, crime_cube,
-                                     dominated, hidden_reasons, published_figures, recruitment_targets, true_figures)
+from dashboard.analytics.gaps import (
+    FIGURE_COLUMNS,
+    TARGET_COLUMNS,
+    Hierarchy,
+    complement_hidden,
+    crime_cube,
+    dominated,
+    hidden_reasons,
+    published_figures,
+    recruitment_targets,
+    true_figures,
+)
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
@@ -54,8 +65,12 @@ class GapQuery:
 
     def args(self) -> list[tuple[str, str]]:
         """The query as URL arguments (what :func:`parse_query` reads back)."""
-        return [("period", f"{self.month:%Y-%m}" if self.month else ALL), ("type", self.category or ALL),
-                ("radius", str(self.radius_m)), ("level", self.level)]
+        return [
+            ("period", f"{self.month:%Y-%m}" if self.month else ALL),
+            ("type", self.category or ALL),
+            ("radius", str(self.radius_m)),
+            ("level", self.level),
+        ]
 
 
 class QueryError(ValueError):
@@ -93,11 +108,15 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
     dashboard.analytics.gap_report.QueryError: one month or one crime type is not offered: ...
     """
     if "from" in args or "to" in args:
-        raise QueryError("a range of months is not offered: choose one imported month or all imported months "
-                         "(period=YYYY-MM or period=all)")
+        raise QueryError(
+            "a range of months is not offered: choose one imported month or all imported months "
+            "(period=YYYY-MM or period=all)"
+        )
     if "types" in args:
-        raise QueryError("a list of crime types is not offered: choose one police.uk crime type or all types "
-                         "(type=Burglary or type=all)")
+        raise QueryError(
+            "a list of crime types is not offered: choose one police.uk crime type or all types "
+            "(type=Burglary or type=all)"
+        )
     unknown = sorted(str(k) for k in args if k not in QUERY_ARGS)
     if unknown:
         raise QueryError(f"unknown choice {unknown[0]!r}: the gap analysis takes period, type, radius and level")
@@ -108,15 +127,18 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
         try:
             month = dt.datetime.strptime(period, "%Y-%m").date()
         except ValueError:
-            raise QueryError(f"the period must be an imported month like 2025-01, or all; not {period[:20]!r}") \
-                from None
+            raise QueryError(
+                f"the period must be an imported month like 2025-01, or all; not {period[:20]!r}"
+            ) from None
         if month not in set(months):
             raise QueryError(f"no crimes are imported for {month:%Y-%m}: choose an imported month or all")
 
     category = _one(args, "type", "crime type") or ALL
     if category != ALL and category not in CRIME_CATEGORIES:
-        raise QueryError(f"{category[:60]!r} is not a police.uk crime type: choose one of the "
-                         f"{len(CRIME_CATEGORIES)} categories or all")
+        raise QueryError(
+            f"{category[:60]!r} is not a police.uk crime type: choose one of the "
+            f"{len(CRIME_CATEGORIES)} categories or all"
+        )
 
     radius_text = _one(args, "radius", "distance") or str(DEFAULT_RADIUS_M)
     offered = ", ".join(map(str, RADII_M[:-1])) + f" or {RADII_M[-1]} m"
@@ -131,9 +153,11 @@ def parse_query(args: Mapping[str, object], months: Sequence[dt.date]) -> GapQue
     return query
 
 
-OFFERED_NOTE = ("the gap analysis covers all imported months and all crime types together, by small area or by "
-                "district: each crime location counts in few figures, since solving many figures about the same "
-                "locations together tells which of them have a registered camera nearby")
+OFFERED_NOTE = (
+    "the gap analysis covers all imported months and all crime types together, by small area or by "
+    "district: each crime location counts in few figures, since solving many figures about the same "
+    "locations together tells which of them have a registered camera nearby"
+)
 
 
 def check_offered(query: GapQuery) -> None:
@@ -231,8 +255,11 @@ def gap_crimes(ref: ReferenceGeography, located: pd.DataFrame, unlocated: pd.Dat
     official = located["crime_type"].isin(category_of).to_numpy()
     located = located[official].reset_index(drop=True)
     codes = crime_areas(ref, located) if len(located) else np.empty(0, dtype=object)
-    lsoa = pd.Index(ref.small_areas["code"]).get_indexer(pd.Index(codes.tolist(), dtype=object)) \
-        if len(codes) else np.empty(0, "int64")
+    lsoa = (
+        pd.Index(ref.small_areas["code"]).get_indexer(pd.Index(codes.tolist(), dtype=object))
+        if len(codes)
+        else np.empty(0, "int64")
+    )
     inside = lsoa >= 0
     outside = per_month_category(located["month"][~inside], located["crime_type"][~inside])
     unplaced = per_month_category(unlocated["month"], unlocated["crime_type"], unlocated["crimes"])
@@ -242,10 +269,14 @@ def gap_crimes(ref: ReferenceGeography, located: pd.DataFrame, unlocated: pd.Dat
     lsoa = lsoa[inside].astype("int64")
     cube = crime_cube(month, category, lsoa, (*shape, len(ref.small_areas)))
     lat, lon = located["lat"].to_numpy("float64"), located["lon"].to_numpy("float64")
-    point = pd.factorize(pd.MultiIndex.from_arrays([lat.round(6), lon.round(6)]))[0].astype("int64") \
-        if len(lat) else np.empty(0, "int64")
-    return GapCrimes(months, month, category, lsoa, lat, lon, point, located["record_key"].to_numpy("int64"), cube,
-                     unplaced, outside)
+    point = (
+        pd.factorize(pd.MultiIndex.from_arrays([lat.round(6), lon.round(6)]))[0].astype("int64")
+        if len(lat)
+        else np.empty(0, "int64")
+    )
+    return GapCrimes(
+        months, month, category, lsoa, lat, lon, point, located["record_key"].to_numpy("int64"), cube, unplaced, outside
+    )
 
 
 @dataclass(frozen=True)
@@ -285,8 +316,18 @@ class GapReport:
     with_crimes: tuple[str, ...] = ()  # codes of the level's areas with crimes of the choice (public)
 
 
-DECILE_COLUMNS = ["imd_decile", "areas", "households", "registrations", "cameras", "registrations_per_1000",
-                  "cameras_per_1000", "crimes", "crimes_near", "share_near"]
+DECILE_COLUMNS = [
+    "imd_decile",
+    "areas",
+    "households",
+    "registrations",
+    "cameras",
+    "registrations_per_1000",
+    "cameras_per_1000",
+    "crimes",
+    "crimes_near",
+    "share_near",
+]
 
 
 def _register_per_decile(by_lsoa: pd.DataFrame, ref: ReferenceGeography, layer: Disclosure) -> pd.DataFrame:
@@ -298,12 +339,20 @@ def _register_per_decile(by_lsoa: pd.DataFrame, ref: ReferenceGeography, layer: 
     sums = counts.groupby("area_code")[["registrations", "registrations_key", "cameras", "cameras_key"]].sum()
     sums[["registrations_key", "cameras_key"]] %= KEY_RANGE
     sums = sums.reset_index().astype({"area_code": "int64"})
-    areas = pd.DataFrame({"code": np.arange(1, 11), "name": [str(d) for d in range(1, 11)],
-                          "households": small.groupby(small["imd_decile"].astype("int64"))["households_estimate"]
-                          .sum().reindex(range(1, 11), fill_value=0.0).to_numpy()})
+    areas = pd.DataFrame(
+        {
+            "code": np.arange(1, 11),
+            "name": [str(d) for d in range(1, 11)],
+            "households": small.groupby(small["imd_decile"].astype("int64"))["households_estimate"]
+            .sum()
+            .reindex(range(1, 11), fill_value=0.0)
+            .to_numpy(),
+        }
+    )
     table = area_table(sums, areas, layer)
-    return table.assign(areas=small.groupby(small["imd_decile"].astype("int64")).size()
-                        .reindex(range(1, 11), fill_value=0).to_numpy())
+    return table.assign(
+        areas=small.groupby(small["imd_decile"].astype("int64")).size().reindex(range(1, 11), fill_value=0).to_numpy()
+    )
 
 
 def _scalar(value):
@@ -313,8 +362,15 @@ def _scalar(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex, register: GapRegister,
-                 query: GapQuery, layer: Disclosure, min_crimes: int) -> GapReport:
+def build_report(
+    crimes: GapCrimes,
+    ref: ReferenceGeography,
+    index: CameraIndex,
+    register: GapRegister,
+    query: GapQuery,
+    layer: Disclosure,
+    min_crimes: int,
+) -> GapReport:
     """The gap analysis for ``query``: every figure through ``layer``."""
     check_offered(query)
     month = crimes.months.index(query.month) if query.month in crimes.months else None
@@ -327,8 +383,16 @@ def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex,
 
     hierarchy = hierarchy_for(ref)
     coverage = point_coverage(index, crimes.lat[chosen], crimes.lon[chosen], query.radius_m)
-    true = true_figures(hierarchy, crimes.lsoa[chosen], coverage.near, coverage.in_view, crimes.key[chosen],
-                        coverage.pair_point, coverage.pair_site, register.site_keys)
+    true = true_figures(
+        hierarchy,
+        crimes.lsoa[chosen],
+        coverage.near,
+        coverage.in_view,
+        crimes.key[chosen],
+        coverage.pair_point,
+        coverage.pair_site,
+        register.site_keys,
+    )
     close = complement_hidden(crimes.cube, hierarchy, month, category, layer.k)
     # The dominance rule joins the complement rule: both are decided by public crime data alone.
     dominant = dominated(crimes.point[chosen], crimes.lsoa[chosen], hierarchy)
@@ -343,12 +407,24 @@ def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex,
     hidden = hidden_reasons(true[query.level].crimes, close[query.level], by_area["suppressed"].to_numpy(), layer.k)
 
     registered = area_table(register.by_area[query.level], areas, layer)
-    attributes = pd.DataFrame({
-        "registrations_per_1000": registered["registrations_per_1000"].to_numpy(),
-        "imd_decile": (ref.small_areas["imd_decile"].to_numpy() if query.level == "lsoa"
-                       else pd.array([pd.NA] * len(areas), dtype="Int64"))})
-    targets = recruitment_targets(areas["code"].to_numpy(object), areas["name"].to_numpy(object),
-                                  true[query.level].crimes, figures[query.level], attributes, layer)
+    attributes = pd.DataFrame(
+        {
+            "registrations_per_1000": registered["registrations_per_1000"].to_numpy(),
+            "imd_decile": (
+                ref.small_areas["imd_decile"].to_numpy()
+                if query.level == "lsoa"
+                else pd.array([pd.NA] * len(areas), dtype="Int64")
+            ),
+        }
+    )
+    targets = recruitment_targets(
+        areas["code"].to_numpy(object),
+        areas["name"].to_numpy(object),
+        true[query.level].crimes,
+        figures[query.level],
+        attributes,
+        layer,
+    )
 
     deciles = _register_per_decile(register.by_area["lsoa"], ref, layer)
     decile_figures = figures["decile"]
@@ -375,12 +451,12 @@ def build_report(crimes: GapCrimes, ref: ReferenceGeography, index: CameraIndex,
     totals["unplaced"] = layer.exact(int(unplaced.sum()))
     totals["outside"] = layer.exact(int(outside.sum()))
     with_crimes = tuple(areas["code"].to_numpy(object)[true[query.level].crimes > 0])
-    return GapReport(query, min_crimes, False, totals, by_area, targets, by_decile[DECILE_COLUMNS], hidden,
-                     with_crimes)
+    return GapReport(query, min_crimes, False, totals, by_area, targets, by_decile[DECILE_COLUMNS], hidden, with_crimes)
 
 
-def gap_report(session: Session, ref: ReferenceGeography, index: CameraIndex, query: GapQuery, layer: Disclosure,
-               min_crimes: int) -> GapReport:
+def gap_report(
+    session: Session, ref: ReferenceGeography, index: CameraIndex, query: GapQuery, layer: Disclosure, min_crimes: int
+) -> GapReport:
     """The report read straight from the database (the app caches the parts: ``dashboard.figures``)."""
     crimes = gap_crimes(ref, located_crimes(session), unlocated_crimes(session))
     return build_report(crimes, ref, index, gap_register(session), query, layer, min_crimes)

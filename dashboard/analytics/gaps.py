@@ -28,6 +28,7 @@ level. Every figure passes the disclosure-control layer:
 
 Nothing here knows about Dash or the database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,8 +73,12 @@ class Hierarchy:
     def of_lsoa(self, level: str) -> np.ndarray:
         """The position at ``level`` of every small area (-1: none)."""
         n = len(self.lsoa_district)
-        return {"lsoa": np.arange(n), "district": np.asarray(self.lsoa_district, dtype="int64"),
-                "decile": np.asarray(self.lsoa_decile, dtype="int64"), "force": np.zeros(n, dtype="int64")}[level]
+        return {
+            "lsoa": np.arange(n),
+            "district": np.asarray(self.lsoa_district, dtype="int64"),
+            "decile": np.asarray(self.lsoa_decile, dtype="int64"),
+            "force": np.zeros(n, dtype="int64"),
+        }[level]
 
     def parent_of(self, level: str, parent: str) -> np.ndarray:
         """The position at ``parent`` of every area of ``level`` (``parent`` is ``level`` or one of
@@ -90,8 +95,9 @@ class Hierarchy:
         """Sums of a per-small-area quantity per area of ``level``."""
         where = self.of_lsoa(level)
         keep = where >= 0
-        sums = np.bincount(where[keep], weights=np.asarray(per_lsoa, dtype="float64")[keep],
-                           minlength=self.sizes[level])
+        sums = np.bincount(
+            where[keep], weights=np.asarray(per_lsoa, dtype="float64")[keep], minlength=self.sizes[level]
+        )
         return np.rint(sums).astype("int64")
 
 
@@ -110,8 +116,9 @@ def crime_cube(month: np.ndarray, category: np.ndarray, lsoa: np.ndarray, shape:
     return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype("int64")
 
 
-def cube_counts(cube: np.ndarray, hierarchy: Hierarchy, month: int | None, category: int | None
-                ) -> dict[str, np.ndarray]:
+def cube_counts(
+    cube: np.ndarray, hierarchy: Hierarchy, month: int | None, category: int | None
+) -> dict[str, np.ndarray]:
     """Crimes per area of every level for one period (a month's position, or None: all months)
     and one type (a category's position, or None: all types)."""
     by_type = cube[month] if month is not None else cube.sum(axis=0)
@@ -119,8 +126,9 @@ def cube_counts(cube: np.ndarray, hierarchy: Hierarchy, month: int | None, categ
     return {level: hierarchy.roll_up(per_lsoa, level) for level in LEVELS}
 
 
-def complement_hidden(cube: np.ndarray, hierarchy: Hierarchy, month: int | None, category: int | None, k: int
-                      ) -> dict[str, np.ndarray]:
+def complement_hidden(
+    cube: np.ndarray, hierarchy: Hierarchy, month: int | None, category: int | None, k: int
+) -> dict[str, np.ndarray]:
     """Per level, the figures of (month, category) hidden by the complement rule: those for which
     a larger figure of the query space (period in {month, all}, type in {category, all}, area
     in the area itself or its parents, :data:`PARENTS`) has 1 to k-1 more crimes.
@@ -166,8 +174,9 @@ def complement_hidden(cube: np.ndarray, hierarchy: Hierarchy, month: int | None,
 DOMINANT_POINTS, DOMINANCE = 3, 0.5
 
 
-def dominated(point: np.ndarray, lsoa: np.ndarray, hierarchy: Hierarchy, n: int = DOMINANT_POINTS,
-              share: float = DOMINANCE) -> dict[str, np.ndarray]:
+def dominated(
+    point: np.ndarray, lsoa: np.ndarray, hierarchy: Hierarchy, n: int = DOMINANT_POINTS, share: float = DOMINANCE
+) -> dict[str, np.ndarray]:
     """Per level, the figures in which the ``n`` map points with most crimes hold more than ``share``
     of the crimes: such a figure's near count says whether those few public points have a camera
     nearby, whatever the noise (crimes cluster at shops, stations and town-centre streets).
@@ -189,8 +198,11 @@ def dominated(point: np.ndarray, lsoa: np.ndarray, hierarchy: Hierarchy, n: int 
     width = int(point.max()) + 1 if len(point) else 1
     out = {}
     for level in LEVELS:
-        area = lsoa if level == "lsoa" else (np.zeros(len(lsoa), dtype="int64") if level == "force"
-                                             else hierarchy.of_lsoa(level)[lsoa])
+        area = (
+            lsoa
+            if level == "lsoa"
+            else (np.zeros(len(lsoa), dtype="int64") if level == "force" else hierarchy.of_lsoa(level)[lsoa])
+        )
         size = hierarchy.sizes[level]
         has = area >= 0
         totals = np.bincount(area[has], minlength=size)
@@ -223,9 +235,16 @@ def _keys_of(sites: np.ndarray, site_keys: np.ndarray) -> np.ndarray:
     return np.where(known, site_keys[np.where(known, sites, 0)] if len(site_keys) else 0, 0).astype("float64")
 
 
-def true_figures(hierarchy: Hierarchy, crime_lsoa: np.ndarray, near: np.ndarray, in_view: np.ndarray,
-                 crime_keys: np.ndarray, pair_point: np.ndarray, pair_site: np.ndarray, site_keys: np.ndarray
-                 ) -> dict[str, TrueFigures]:
+def true_figures(
+    hierarchy: Hierarchy,
+    crime_lsoa: np.ndarray,
+    near: np.ndarray,
+    in_view: np.ndarray,
+    crime_keys: np.ndarray,
+    pair_point: np.ndarray,
+    pair_site: np.ndarray,
+    site_keys: np.ndarray,
+) -> dict[str, TrueFigures]:
     """True figures per area of every level (:data:`LEVELS`).
 
     Parameters
@@ -272,8 +291,14 @@ def true_figures(hierarchy: Hierarchy, crime_lsoa: np.ndarray, near: np.ndarray,
             groups, units = distinct_pairs(where[has], site_u[has], size, width)
         registrations = np.bincount(groups, minlength=size).astype("int64")
         key_sums = np.rint(np.bincount(groups, weights=_keys_of(units, site_keys), minlength=size)).astype("int64")
-        out[level] = TrueFigures(counts["crimes"], counts["near"], counts["in_view"], counts["crime_key"] % KEY_RANGE,
-                                 registrations, key_sums % KEY_RANGE)
+        out[level] = TrueFigures(
+            counts["crimes"],
+            counts["near"],
+            counts["in_view"],
+            counts["crime_key"] % KEY_RANGE,
+            registrations,
+            key_sums % KEY_RANGE,
+        )
     return out
 
 
@@ -317,13 +342,18 @@ def published_figures(true: TrueFigures, close: np.ndarray, layer: Disclosure) -
     for figure in (near, in_view):
         over = (figure > crimes).to_numpy(dtype=bool, na_value=False)
         figure[over] = crimes[over]
-    return pd.DataFrame({
-        "crimes": crimes, "near": near, "in_view": in_view,
-        "share_near": layer.share(near, crimes), "share_in_view": layer.share(in_view, crimes),
-        "registrations_near": registrations,
-        # From what is published: in the layer's withhold-everything mode every area with crimes is suppressed.
-        "suppressed": (np.asarray(true.crimes) > 0) & np.asarray(registrations.isna()),
-    })
+    return pd.DataFrame(
+        {
+            "crimes": crimes,
+            "near": near,
+            "in_view": in_view,
+            "share_near": layer.share(near, crimes),
+            "share_in_view": layer.share(in_view, crimes),
+            "registrations_near": registrations,
+            # From what is published: in the layer's withhold-everything mode every area with crimes is suppressed.
+            "suppressed": (np.asarray(true.crimes) > 0) & np.asarray(registrations.isna()),
+        }
+    )
 
 
 def hidden_reasons(crimes: np.ndarray, close: np.ndarray, suppressed: np.ndarray, k: int) -> dict[str, int]:
@@ -343,12 +373,28 @@ def hidden_reasons(crimes: np.ndarray, close: np.ndarray, suppressed: np.ndarray
     return {"few_crimes": int(few.sum()), "close": int(close.sum()), "few_registrations": int(rest.sum())}
 
 
-TARGET_COLUMNS = ["rank", "code", "name", "crimes", "near", "share_near", "without_camera",
-                  "registrations_per_1000", "imd_decile"]
+TARGET_COLUMNS = [
+    "rank",
+    "code",
+    "name",
+    "crimes",
+    "near",
+    "share_near",
+    "without_camera",
+    "registrations_per_1000",
+    "imd_decile",
+]
 
 
-def recruitment_targets(codes: np.ndarray, names: np.ndarray, crimes: np.ndarray, figures: pd.DataFrame,
-                        attributes: pd.DataFrame, layer: Disclosure, top: int = 20) -> pd.DataFrame:
+def recruitment_targets(
+    codes: np.ndarray,
+    names: np.ndarray,
+    crimes: np.ndarray,
+    figures: pd.DataFrame,
+    attributes: pd.DataFrame,
+    layer: Disclosure,
+    top: int = 20,
+) -> pd.DataFrame:
     """Areas where recruiting would cover the most crimes, ranked by crimes without a registered
     camera nearby: crimes minus the *published* near count, or all the area's crimes where that
     is hidden (an upper bound from public figures only), so no rank position reveals a hidden count.
@@ -376,8 +422,13 @@ def recruitment_targets(codes: np.ndarray, names: np.ndarray, crimes: np.ndarray
     priority = np.where(np.isnan(near), crimes, crimes - np.nan_to_num(near)).astype("int64")
     order = np.lexsort((np.asarray(codes, dtype=object).astype(str), -crimes, -priority))
     order = order[crimes[order] > 0][:top]
-    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "code": np.asarray(codes, dtype=object)[order],
-                        "name": np.asarray(names, dtype=object)[order]})
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(order) + 1),
+            "code": np.asarray(codes, dtype=object)[order],
+            "name": np.asarray(names, dtype=object)[order],
+        }
+    )
     for column in ("crimes", "near", "share_near"):
         out[column] = figures[column].array[order]
     out["without_camera"] = pd.array(layer.exact(priority[order]), dtype="Int64")

@@ -1,6 +1,7 @@
 """Figures for the landing page, as pure functions of data frames, through the disclosure-control
 layer (promise 4): every count published perturbed by its cell key, hidden below K; rates from
 published counts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,10 @@ from dashboard.core.vocab import RECENT_DAYS
 
 COUNT_COLUMNS = ("registrations", "registrations_key", "cameras", "cameras_key")
 # "Registered in the last 7 days": the last 7 whole UK days, today included.
-LEVELS_NOTE = ("Each figure is adjusted on its own, so the districts need not add up exactly to the totals: adding up "
-               "or subtracting adjusted figures gives only noise, never a hidden count.")
+LEVELS_NOTE = (
+    "Each figure is adjusted on its own, so the districts need not add up exactly to the totals: adding up "
+    "or subtracting adjusted figures gives only noise, never a hidden count."
+)
 
 
 def district_table(by_district: pd.DataFrame, districts: pd.DataFrame, layer: Disclosure) -> pd.DataFrame:
@@ -46,14 +49,15 @@ def district_table(by_district: pd.DataFrame, districts: pd.DataFrame, layer: Di
     {'code': ['A', 'B', 'C'], 'registrations': [50, None, 9], 'registrations_per_1000': [5.0, None, 10.0]}
     """
     if not isinstance(layer, Disclosure):
-        raise TypeError("district_table needs the disclosure-control layer (runtime().disclosure), not "
-                        f"{type(layer).__name__}")
+        raise TypeError(
+            f"district_table needs the disclosure-control layer (runtime().disclosure), not {type(layer).__name__}"
+        )
     missing = [c for c in ("district_code", *COUNT_COLUMNS) if c not in by_district.columns]
     if missing:
         raise ValueError(f"district_table needs the columns {', '.join(missing)} (true counts and their cell keys)")
     merged = districts[["code", "name", "households"]].merge(
-        by_district[["district_code", *COUNT_COLUMNS]].rename(columns={"district_code": "code"}), on="code",
-        how="left")
+        by_district[["district_code", *COUNT_COLUMNS]].rename(columns={"district_code": "code"}), on="code", how="left"
+    )
     merged[list(COUNT_COLUMNS)] = merged[list(COUNT_COLUMNS)].fillna(0).astype("int64")
     registrations = layer.counts(merged["registrations"].to_numpy(), merged["registrations_key"].to_numpy())
     cameras = layer.counts(merged["cameras"].to_numpy(), merged["cameras_key"].to_numpy())

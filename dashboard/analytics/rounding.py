@@ -18,6 +18,7 @@ shows 661.8018575851393 households:
 
 Rounding never reveals anything: a hidden figure (NA / None) stays hidden.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,7 +80,7 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
 def _half_up(values: np.ndarray, digits: int) -> np.ndarray:
     """Round halves away from zero (as people do: 0.05 -> 0.1), not to even; a float just under a
     half (0.1449999 from 0.145) is nudged by a tiny epsilon first."""
-    scale = 10.0 ** digits
+    scale = 10.0**digits
     scaled = values * scale
     return np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9) / scale
 

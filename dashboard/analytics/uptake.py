@@ -23,6 +23,7 @@ adjusted with the cell key of exactly the records counted. Rates, shares and per
 from published counts (``Disclosure.rate``). Scans and form starts count page visits, not people:
 they pass through ``Disclosure.exact``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,11 +33,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, PTable, cell_keys, distinct_counts_and_keys
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, cell_keys, distinct_counts_and_keys
+from dashboard.core.uktime import NO_DAY, day_number, day_numbers
+from dashboard.core.vocab import (
+    CAMERA_KINDS,
+    CAMPAIGN_CHANNELS,
+    DECLINE_REASONS,
+    PLACEMENTS,
+    REQUEST_STATUSES,
+    RETENTION_LABELS,
+    retention_buckets,
+)
 from dashboard.registry.registration import confirmation_cutoff
-from dashboard.core.uktime import EPOCH, NO_DAY, day_number, day_numbers
-from dashboard.core.vocab import (CAMERA_KINDS, CAMPAIGN_CHANNELS, DECLINE_REASONS, PLACEMENTS, REQUEST_STATUSES,
-                                  RETENTION_LABELS, retention_buckets)
 
 PERIODS = ("day", "week")
 DAYS_FOR_FORCE_ONLY = "Days are shown for the whole force only; choose Week."
@@ -106,8 +114,9 @@ class UptakeRange:
     widened: bool  # the asked range was widened to whole weeks
 
 
-def resolve_range(first: dt.date, last: dt.date, force_level: bool, period: str = "week"
-                  ) -> tuple[UptakeRange | None, str | None]:
+def resolve_range(
+    first: dt.date, last: dt.date, force_level: bool, period: str = "week"
+) -> tuple[UptakeRange | None, str | None]:
     """The range figures are drawn for, or a refusal: whole days at force level; below it (a
     district, a campaign, a channel) whole weeks, the range widened outward, and "per day" refused.
 
@@ -136,6 +145,7 @@ def calendar(first: dt.date, last: dt.date, period: str) -> tuple[list[dt.date],
     period's first day, and the day numbers of the period ends with the end of the period before
     the first prepended (so ``len(ends) == len(starts) + 1``).
 
+    >>> from dashboard.core.uktime import EPOCH
     >>> starts, ends = calendar(dt.date(2026, 7, 8), dt.date(2026, 7, 13), "week")
     >>> starts, [EPOCH + dt.timedelta(days=int(e)) for e in ends]
     ([datetime.date(2026, 7, 6), datetime.date(2026, 7, 13)], [datetime.date(2026, 7, 5), datetime.date(2026, 7, 12), datetime.date(2026, 7, 19)])
@@ -153,10 +163,18 @@ def calendar(first: dt.date, last: dt.date, period: str) -> tuple[list[dt.date],
 # ------------------------------------------------------------- the fixed-calendar primitive
 
 
-def cumulative_by(days: np.ndarray, ends: np.ndarray, *, groups: np.ndarray | None = None, n_groups: int = 1,
-                  keys: np.ndarray | None = None, weights: np.ndarray | None = None,
-                  extra_days: np.ndarray | None = None, extra_groups: np.ndarray | None = None,
-                  extra_keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def cumulative_by(
+    days: np.ndarray,
+    ends: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    n_groups: int = 1,
+    keys: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    extra_days: np.ndarray | None = None,
+    extra_groups: np.ndarray | None = None,
+    extra_keys: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """True cumulative counts of records from the very first one up to the end of each day number
     in ``ends`` (ascending), per group, and the cell keys of those sets.
 
@@ -206,8 +224,7 @@ def publish_totals(layer: Disclosure, true: np.ndarray, keys: np.ndarray) -> np.
     K; a total of 0 (nothing yet) shown as 0, except when the layer withholds everything."""
     true = np.asarray(true, dtype="int64")
     shape = true.shape
-    out = layer.counts(true.ravel(), np.asarray(keys, dtype="int64").ravel()).to_numpy(dtype="float64",
-                                                                                       na_value=np.nan)
+    out = layer.counts(true.ravel(), np.asarray(keys, dtype="int64").ravel()).to_numpy(dtype="float64", na_value=np.nan)
     if not layer.withhold_all:
         out[true.ravel() == 0] = 0.0
     return out.reshape(shape)
@@ -276,8 +293,9 @@ def _keys(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype="int64")
 
 
-def retired_sums(retired: pd.DataFrame | None, series: str, district: str | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def retired_sums(
+    retired: pd.DataFrame | None, series: str, district: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The day numbers and key sums of one series of ``RetiredKey`` ('registered' or 'withdrawn'),
     for one district or all."""
     if retired is None or not len(retired):
@@ -295,8 +313,12 @@ def only_district(frames: dict[str, pd.DataFrame], district: str | None) -> dict
     if district is None:
         return {**frames, "district": None}
     regs, cams = frames["registrations"], frames["cameras"]
-    out = {**frames, "registrations": regs[(regs["district_code"] == district).to_numpy(dtype=bool)],
-           "cameras": cams[(cams["district_code"] == district).to_numpy(dtype=bool)], "district": district}
+    out = {
+        **frames,
+        "registrations": regs[(regs["district_code"] == district).to_numpy(dtype=bool)],
+        "cameras": cams[(cams["district_code"] == district).to_numpy(dtype=bool)],
+        "district": district,
+    }
     for name in ("requests", "files"):
         if name in frames:
             rows = frames[name]
@@ -307,8 +329,15 @@ def only_district(frames: dict[str, pd.DataFrame], district: str | None) -> dict
 SERIES_COLUMNS = ["start", "registrations", "cameras", "total"]
 
 
-def registrations_series(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: dt.date, last: dt.date,
-                         period: str, layer: Disclosure, district: str | None = None) -> pd.DataFrame:
+def registrations_series(
+    registrations: pd.DataFrame,
+    retired: pd.DataFrame | None,
+    first: dt.date,
+    last: dt.date,
+    period: str,
+    layer: Disclosure,
+    district: str | None = None,
+) -> pd.DataFrame:
     """Registrations made and their cameras per day or week, and the published running total, from
     the fixed-calendar series: registrations ever made (erased ones too: their keys are in the
     'registered' retired sums) and the cameras registered with them (their own keys). A period's
@@ -325,31 +354,54 @@ def registrations_series(registrations: pd.DataFrame, retired: pd.DataFrame | No
     starts, ends = calendar(first, last, period)
     days = _consent_days(registrations)
     extra_days, extra_keys = retired_sums(retired, "registered", district)
-    true, keys = cumulative_by(days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days,
-                               extra_keys=extra_keys)
-    cam_true, cam_keys = cumulative_by(days, ends, keys=registrations["camera_keys"].to_numpy(dtype="int64"),
-                                       weights=registrations["cameras"].to_numpy(dtype="int64"))
+    true, keys = cumulative_by(
+        days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days, extra_keys=extra_keys
+    )
+    cam_true, cam_keys = cumulative_by(
+        days,
+        ends,
+        keys=registrations["camera_keys"].to_numpy(dtype="int64"),
+        weights=registrations["cameras"].to_numpy(dtype="int64"),
+    )
     published = publish_totals(layer, true, keys)[0]
     made = published_differences(published, true[0], layer.k)
     cameras = published_differences(publish_totals(layer, cam_true, cam_keys)[0], cam_true[0], layer.k)
     cameras[np.diff(true[0]) < layer.k] = np.nan
-    out = pd.DataFrame({"start": starts, "registrations": as_int64(made), "cameras": as_int64(cameras),
-                        "total": as_int64(published[1:])})
+    out = pd.DataFrame(
+        {
+            "start": starts,
+            "registrations": as_int64(made),
+            "cameras": as_int64(cameras),
+            "total": as_int64(published[1:]),
+        }
+    )
     out.attrs["before"] = _plain(published[0])
     return out[SERIES_COLUMNS]
 
 
-def withdrawals_series(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: dt.date, last: dt.date,
-                       layer: Disclosure, district: str | None = None) -> pd.DataFrame:
+def withdrawals_series(
+    registrations: pd.DataFrame,
+    retired: pd.DataFrame | None,
+    first: dt.date,
+    last: dt.date,
+    layer: Disclosure,
+    district: str | None = None,
+) -> pd.DataFrame:
     """Owner withdrawals per week and their published running total. A withdrawn registration has
     no record key left: the cell keys are the 'withdrawn' retired sums alone."""
     starts, ends = calendar(first, last, "week")
     extra_days, extra_keys = retired_sums(retired, "withdrawn", district)
-    true, keys = cumulative_by(_owner_withdrawal_days(registrations), ends, extra_days=extra_days,
-                               extra_keys=extra_keys)
+    true, keys = cumulative_by(
+        _owner_withdrawal_days(registrations), ends, extra_days=extra_days, extra_keys=extra_keys
+    )
     published = publish_totals(layer, true, keys)[0]
-    return pd.DataFrame({"start": starts, "withdrawals": as_int64(published_differences(published, true[0], layer.k)),
-                         "total": as_int64(published[1:])})
+    return pd.DataFrame(
+        {
+            "start": starts,
+            "withdrawals": as_int64(published_differences(published, true[0], layer.k)),
+            "total": as_int64(published[1:]),
+        }
+    )
 
 
 def weekly_for_projection(published_totals: list[int | None]) -> list[int]:
@@ -366,19 +418,29 @@ def weekly_for_projection(published_totals: list[int | None]) -> list[int]:
     return out
 
 
-def due_to_confirm(registrations: pd.DataFrame, now: dt.datetime, reconfirm_months: int, layer: Disclosure
-                   ) -> int | None:
+def due_to_confirm(
+    registrations: pd.DataFrame, now: dt.datetime, reconfirm_months: int, layer: Disclosure
+) -> int | None:
     """Active registrations last confirmed ``reconfirm_months`` calendar months ago or more (the
     retention period, the same rule as ``registration.confirmation_cutoff``), adjusted with their keys."""
-    due = ((registrations["status"] == "active")
-           & (registrations["last_confirmed_at"] <= confirmation_cutoff(now, reconfirm_months))).to_numpy(dtype=bool)
+    due = (
+        (registrations["status"] == "active")
+        & (registrations["last_confirmed_at"] <= confirmation_cutoff(now, reconfirm_months))
+    ).to_numpy(dtype=bool)
     keys = _keys(registrations["record_key"])[due]
     return layer.count(int(due.sum()), int(keys.sum() % KEY_RANGE))
 
 
-def headline(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: dt.date, last: dt.date,
-             now: dt.datetime, reconfirm_months: int, layer: Disclosure, district: str | None = None
-             ) -> dict[str, RangeCount | int | None]:
+def headline(
+    registrations: pd.DataFrame,
+    retired: pd.DataFrame | None,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    reconfirm_months: int,
+    layer: Disclosure,
+    district: str | None = None,
+) -> dict[str, RangeCount | int | None]:
     """Registrations and their cameras made from ``first`` to ``last`` (UK days; the caller widens
     the range to whole weeks below force level), owner withdrawals in that time, each a difference
     of the fixed-calendar series (:class:`RangeCount`), and the active registrations due to confirm
@@ -386,28 +448,47 @@ def headline(registrations: pd.DataFrame, retired: pd.DataFrame | None, first: d
     ends = range_ends(first, last)
     days = _consent_days(registrations)
     extra_days, extra_keys = retired_sums(retired, "registered", district)
-    true, keys = cumulative_by(days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days,
-                               extra_keys=extra_keys)
+    true, keys = cumulative_by(
+        days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days, extra_keys=extra_keys
+    )
     made = _range_counts(publish_totals(layer, true, keys), true, layer.k)[0]
-    cam_true, cam_keys = cumulative_by(days, ends, keys=registrations["camera_keys"].to_numpy(dtype="int64"),
-                                       weights=registrations["cameras"].to_numpy(dtype="int64"))
+    cam_true, cam_keys = cumulative_by(
+        days,
+        ends,
+        keys=registrations["camera_keys"].to_numpy(dtype="int64"),
+        weights=registrations["cameras"].to_numpy(dtype="int64"),
+    )
     cameras = _range_counts(publish_totals(layer, cam_true, cam_keys), cam_true, layer.k)[0]
     if made.value is None:  # cameras of fewer than K registrations are not shown either
         cameras = RangeCount(None, made.small)
     w_days, w_keys = retired_sums(retired, "withdrawn", district)
     w_true, w_cell = cumulative_by(_owner_withdrawal_days(registrations), ends, extra_days=w_days, extra_keys=w_keys)
     withdrawn = _range_counts(publish_totals(layer, w_true, w_cell), w_true, layer.k)[0]
-    return {"registrations": made, "cameras": cameras, "withdrawn": withdrawn,
-            "due": due_to_confirm(registrations, now, reconfirm_months, layer)}
+    return {
+        "registrations": made,
+        "cameras": cameras,
+        "withdrawn": withdrawn,
+        "due": due_to_confirm(registrations, now, reconfirm_months, layer),
+    }
 
 
-def total_so_far(registrations: pd.DataFrame, retired: pd.DataFrame | None, day: dt.date, layer: Disclosure,
-                 district: str | None = None) -> int | None:
+def total_so_far(
+    registrations: pd.DataFrame,
+    retired: pd.DataFrame | None,
+    day: dt.date,
+    layer: Disclosure,
+    district: str | None = None,
+) -> int | None:
     """The published total of registrations made up to the end of ``day`` (the fixed-calendar series)."""
     ends = np.array([day_number(day)], dtype="int64")
     extra_days, extra_keys = retired_sums(retired, "registered", district)
-    true, keys = cumulative_by(_consent_days(registrations), ends, keys=_keys(registrations["record_key"]),
-                               extra_days=extra_days, extra_keys=extra_keys)
+    true, keys = cumulative_by(
+        _consent_days(registrations),
+        ends,
+        keys=_keys(registrations["record_key"]),
+        extra_days=extra_days,
+        extra_keys=extra_keys,
+    )
     return _plain(publish_totals(layer, true, keys)[0, 0])
 
 
@@ -433,7 +514,7 @@ def projection(weekly: list[int], weeks_ahead: int = 12, level: float = 0.95) ->
     x = np.arange(n, dtype="float64")
     slope, intercept = np.polyfit(x, y, 1)
     residual = y - (slope * x + intercept)
-    sigma = math.sqrt(float((residual ** 2).sum()) / (n - 2)) if n > 2 else 0.0
+    sigma = math.sqrt(float((residual**2).sum()) / (n - 2)) if n > 2 else 0.0
     z = _t_quantile(level, n - 2)
     future = np.arange(n, n + weeks_ahead, dtype="float64")
     expected = np.maximum(slope * future + intercept, 0.0)
@@ -441,10 +522,17 @@ def projection(weekly: list[int], weeks_ahead: int = 12, level: float = 0.95) ->
     low, high = np.maximum(expected - spread, 0.0), expected + spread
     cumulative = np.cumsum(expected)
     band = z * sigma * np.sqrt(np.arange(1, weeks_ahead + 1))
-    return pd.DataFrame({"week": np.arange(1, weeks_ahead + 1, dtype="float64"), "expected": expected.round(2),
-                         "low": low.round(2), "high": high.round(2), "cumulative": cumulative.round(2),
-                         "cumulative_low": np.maximum(cumulative - band, 0).round(2),
-                         "cumulative_high": (cumulative + band).round(2)})
+    return pd.DataFrame(
+        {
+            "week": np.arange(1, weeks_ahead + 1, dtype="float64"),
+            "expected": expected.round(2),
+            "low": low.round(2),
+            "high": high.round(2),
+            "cumulative": cumulative.round(2),
+            "cumulative_low": np.maximum(cumulative - band, 0).round(2),
+            "cumulative_high": (cumulative + band).round(2),
+        }
+    )
 
 
 def _t_quantile(level: float, dof: int) -> float:
@@ -456,8 +544,26 @@ def _t_quantile(level: float, dof: int) -> float:
     """
     if level != 0.95:
         raise ValueError("only 95% intervals are tabulated")
-    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-             12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+    table = {
+        1: 12.706,
+        2: 4.303,
+        3: 3.182,
+        4: 2.776,
+        5: 2.571,
+        6: 2.447,
+        7: 2.365,
+        8: 2.306,
+        9: 2.262,
+        10: 2.228,
+        12: 2.179,
+        15: 2.131,
+        20: 2.086,
+        25: 2.060,
+        30: 2.042,
+        40: 2.021,
+        60: 2.000,
+        120: 1.980,
+    }
     if dof < 1:
         return table[1]
     fitting = [d for d in sorted(table) if d <= dof]
@@ -470,8 +576,9 @@ def _t_quantile(level: float, dof: int) -> float:
 FUNNEL_COLUMNS = ["campaign", "channel", "scans", "form_starts", "completions", "start_rate", "completion_rate"]
 
 
-def funnel(daily: pd.DataFrame, campaigns: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure,
-           by: str = "campaign") -> pd.DataFrame:
+def funnel(
+    daily: pd.DataFrame, campaigns: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure, by: str = "campaign"
+) -> pd.DataFrame:
     """Scans -> form starts -> completions per campaign (``by="campaign"``: every campaign in
     ``campaigns``) or per channel (``by="channel"``: every channel), over the range widened to whole
     UK weeks, with the conversion at each step. Completions (registrations) are the difference of
@@ -499,11 +606,20 @@ def funnel(daily: pd.DataFrame, campaigns: pd.DataFrame, first: dt.date, last: d
     group = group.fillna(-1).to_numpy(dtype="int64")
     days = day_numbers(daily["day"])
     inside = (days >= day_number(monday)) & (days <= day_number(sunday)) & (group >= 0)
-    visits = {step: np.bincount(group[inside], weights=daily[step].to_numpy(dtype="float64")[inside],
-                                minlength=n).astype("int64") for step in ("scans", "form_starts")}
-    true, keys = cumulative_by(days, range_ends(monday, sunday), groups=group, n_groups=n,
-                               keys=daily["completion_keys"].to_numpy(dtype="int64"),
-                               weights=daily["completions"].to_numpy(dtype="int64"))
+    visits = {
+        step: np.bincount(group[inside], weights=daily[step].to_numpy(dtype="float64")[inside], minlength=n).astype(
+            "int64"
+        )
+        for step in ("scans", "form_starts")
+    }
+    true, keys = cumulative_by(
+        days,
+        range_ends(monday, sunday),
+        groups=group,
+        n_groups=n,
+        keys=daily["completion_keys"].to_numpy(dtype="int64"),
+        weights=daily["completions"].to_numpy(dtype="int64"),
+    )
     completions = published_differences(publish_totals(layer, true, keys), true, layer.k)[:, 0]
     scans = pd.array(layer.exact(pd.array(visits["scans"], dtype="Int64")), dtype="Int64")
     starts = pd.array(layer.exact(pd.array(visits["form_starts"], dtype="Int64")), dtype="Int64")
@@ -522,8 +638,9 @@ def campaign_totals(totals: pd.DataFrame, layer: Disclosure) -> pd.DataFrame:
     out = totals.copy()
     out["scans"] = pd.array(layer.exact(pd.array(totals["scans"], dtype="Int64")), dtype="Int64")
     out["form_starts"] = pd.array(layer.exact(pd.array(totals["form_starts"], dtype="Int64")), dtype="Int64")
-    out["completions"] = layer.counts(totals["completions"].to_numpy(dtype="int64"),
-                                      totals["completion_keys"].to_numpy(dtype="int64") % KEY_RANGE)
+    out["completions"] = layer.counts(
+        totals["completions"].to_numpy(dtype="int64"), totals["completion_keys"].to_numpy(dtype="int64") % KEY_RANGE
+    )
     return out.drop(columns=["completion_keys"])
 
 
@@ -548,8 +665,9 @@ def _district_index(codes: pd.Series, districts: list[str]) -> np.ndarray:
     return vocabulary_codes(codes, districts)
 
 
-def district_uptake(registrations: pd.DataFrame, cameras: pd.DataFrame, districts: pd.DataFrame, layer: Disclosure
-                    ) -> pd.DataFrame:
+def district_uptake(
+    registrations: pd.DataFrame, cameras: pd.DataFrame, districts: pd.DataFrame, layer: Disclosure
+) -> pd.DataFrame:
     """Active registrations and cameras per district (every reference district, in this order
     first), adjusted with their keys, and registrations per 1,000 households from the published
     count; ranked by that rate (hidden ones last, by name). Cameras are not shown where the
@@ -570,10 +688,18 @@ def district_uptake(registrations: pd.DataFrame, cameras: pd.DataFrame, district
     regs = layer.counts(reg_true, cell_keys(group, reg_keys, n))
     cams = layer.counts(cam_true, cell_keys(cam_group, cameras["record_key"].to_numpy(dtype="int64"), n))
     cams[reg_true < layer.k] = pd.NA
-    households = pd.array(layer.exact(pd.array(districts["households"].to_numpy(dtype="float64"), dtype="Float64")),
-                          dtype="Float64")
-    out = pd.DataFrame({"code": codes, "name": districts["name"].astype(object).tolist(), "households": households,
-                        "registrations": regs, "cameras": cams})
+    households = pd.array(
+        layer.exact(pd.array(districts["households"].to_numpy(dtype="float64"), dtype="Float64")), dtype="Float64"
+    )
+    out = pd.DataFrame(
+        {
+            "code": codes,
+            "name": districts["name"].astype(object).tolist(),
+            "households": households,
+            "registrations": regs,
+            "cameras": cams,
+        }
+    )
     out["registrations_per_1000"] = Disclosure.rate(regs, households, 1000, 2)
     out["_rate"] = out["registrations_per_1000"].fillna(-1.0)
     out = out.sort_values(["_rate", "name"], ascending=[False, True], kind="stable").drop(columns="_rate")
@@ -608,7 +734,9 @@ def camera_mix(cameras: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[
     cameras : registrant_id, registrant_key, record_key, kind, placement, retention (or retention_days)
     labels : readable names per aspect and code ({"kind": {"dome": "Dome"}, ...})
     """
-    frame = cameras if "retention" in cameras else cameras.assign(retention=retention_buckets(cameras["retention_days"]))
+    frame = (
+        cameras if "retention" in cameras else cameras.assign(retention=retention_buckets(cameras["retention_days"]))
+    )
     units, unit_keys, regs_total = _registrations_of(frame)
     camera_keys = frame["record_key"].to_numpy(dtype="int64")
     total = layer.count(len(frame), int(camera_keys.sum() % KEY_RANGE)) if regs_total >= layer.k else None
@@ -621,10 +749,17 @@ def camera_mix(cameras: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[
         cams = layer.counts(cam_true, cell_keys(group, camera_keys, n))
         cams[reg_true < layer.k] = pd.NA
         names = labels.get(aspect, {})
-        parts.append(pd.DataFrame({
-            "aspect": aspect, "value": [names.get(v, v) for v in values], "cameras": cams,
-            "registrations": layer.counts(reg_true, reg_keys),
-            "share": Disclosure.share(cams, pd.array([total] * n, dtype="Int64"))}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "aspect": aspect,
+                    "value": [names.get(v, v) for v in values],
+                    "cameras": cams,
+                    "registrations": layer.counts(reg_true, reg_keys),
+                    "share": Disclosure.share(cams, pd.array([total] * n, dtype="Int64")),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)[MIX_COLUMNS]
 
 
@@ -649,11 +784,15 @@ def completeness(cameras: pd.DataFrame, layer: Disclosure) -> dict[str, float | 
     if _registrations_of(cameras)[2] < layer.k:
         return {"direction": None, "retention": None, "overlooks": None}
     total = layer.count(len(cameras), int(keys.sum() % KEY_RANGE))
-    given = {"direction": cameras["direction_deg"].notna().to_numpy(),
-             "retention": cameras["retention_days"].notna().to_numpy(),
-             "overlooks": _filled_in(cameras["overlooks"])}
-    return {name: Disclosure.share(layer.count(int(mask.sum()), int(keys[mask].sum() % KEY_RANGE)), total)
-            for name, mask in given.items()}
+    given = {
+        "direction": cameras["direction_deg"].notna().to_numpy(),
+        "retention": cameras["retention_days"].notna().to_numpy(),
+        "overlooks": _filled_in(cameras["overlooks"]),
+    }
+    return {
+        name: Disclosure.share(layer.count(int(mask.sum()), int(keys[mask].sum() % KEY_RANGE)), total)
+        for name, mask in given.items()
+    }
 
 
 # ------------------------------------------------------------------------- footage requests
@@ -663,9 +802,22 @@ OUTCOMES = tuple(s for s in REQUEST_STATUSES if s != "sent") + ("sent",)
 ANSWERED = ("footage_provided", "no_relevant_footage", "declined")
 # The police.uk crime categories (what the officer's request form offers) and a row for the rest:
 # a fixed list, as the categories that occur in requests would themselves come from the register.
-CRIME_CATEGORIES = ("Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
-                    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
-                    "Theft from the person", "Vehicle crime", "Violence and sexual offences")
+CRIME_CATEGORIES = (
+    "Anti-social behaviour",
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other crime",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
+)
 NOT_RECORDED = "Not recorded or other"
 
 
@@ -678,19 +830,29 @@ def _sent_days(requests: pd.DataFrame) -> np.ndarray:
 def _request_masks(requests: pd.DataFrame) -> dict[str, np.ndarray]:
     status = requests["status"].astype(object).to_numpy()
     useful = requests["footage_useful"].astype(object)
-    return {"requests": np.ones(len(requests), dtype=bool),
-            "answered": np.isin(status, ANSWERED),
-            "closed": status != "withdrawn",
-            "footage_provided": status == "footage_provided",
-            "judged": useful.notna().to_numpy(),
-            "useful": useful.fillna(False).astype(bool).to_numpy(),
-            "too_late": requests["footage_likely_overwritten"].astype(object).fillna(False).astype(bool).to_numpy(),
-            **{f"status:{s}": status == s for s in OUTCOMES}}
+    return {
+        "requests": np.ones(len(requests), dtype=bool),
+        "answered": np.isin(status, ANSWERED),
+        "closed": status != "withdrawn",
+        "footage_provided": status == "footage_provided",
+        "judged": useful.notna().to_numpy(),
+        "useful": useful.fillna(False).astype(bool).to_numpy(),
+        "too_late": requests["footage_likely_overwritten"].astype(object).fillna(False).astype(bool).to_numpy(),
+        **{f"status:{s}": status == s for s in OUTCOMES},
+    }
 
 
-def _masked_ranges(days: np.ndarray, keys: np.ndarray, masks: dict[str, np.ndarray], monday: dt.date,
-                   sunday: dt.date, layer: Disclosure, groups: np.ndarray | None = None, n_groups: int = 1,
-                   measures: tuple[str, ...] | None = None) -> dict[str, list[RangeCount]]:
+def _masked_ranges(
+    days: np.ndarray,
+    keys: np.ndarray,
+    masks: dict[str, np.ndarray],
+    monday: dt.date,
+    sunday: dt.date,
+    layer: Disclosure,
+    groups: np.ndarray | None = None,
+    n_groups: int = 1,
+    measures: tuple[str, ...] | None = None,
+) -> dict[str, list[RangeCount]]:
     """Counts of the records each mask picks (all masks, or ``measures``) over the weeks, per group:
     each the difference of its own fixed-calendar series (the records' keys)."""
     ends = range_ends(monday, sunday)
@@ -698,19 +860,35 @@ def _masked_ranges(days: np.ndarray, keys: np.ndarray, masks: dict[str, np.ndarr
     for name, mask in masks.items():
         if measures is not None and name not in measures:
             continue
-        true, cell = cumulative_by(days[mask], ends, groups=None if groups is None else groups[mask],
-                                   n_groups=n_groups, keys=keys[mask])
+        true, cell = cumulative_by(
+            days[mask], ends, groups=None if groups is None else groups[mask], n_groups=n_groups, keys=keys[mask]
+        )
         out[name] = _range_counts(publish_totals(layer, true, cell), true, layer.k)
     return out
 
 
-def _request_ranges(requests: pd.DataFrame, monday: dt.date, sunday: dt.date, layer: Disclosure,
-                    groups: np.ndarray | None = None, n_groups: int = 1, measures: tuple[str, ...] | None = None
-                    ) -> dict[str, list[RangeCount]]:
+def _request_ranges(
+    requests: pd.DataFrame,
+    monday: dt.date,
+    sunday: dt.date,
+    layer: Disclosure,
+    groups: np.ndarray | None = None,
+    n_groups: int = 1,
+    measures: tuple[str, ...] | None = None,
+) -> dict[str, list[RangeCount]]:
     """Request measures (all, or ``measures``) over the weeks, per group: differences of
     fixed-calendar series."""
-    return _masked_ranges(_sent_days(requests), requests["record_key"].to_numpy(dtype="int64"),
-                          _request_masks(requests), monday, sunday, layer, groups, n_groups, measures)
+    return _masked_ranges(
+        _sent_days(requests),
+        requests["record_key"].to_numpy(dtype="int64"),
+        _request_masks(requests),
+        monday,
+        sunday,
+        layer,
+        groups,
+        n_groups,
+        measures,
+    )
 
 
 # Time from request to footage is published as the band its median (and 90th percentile) falls in,
@@ -719,8 +897,16 @@ def _request_ranges(requests: pd.DataFrame, monday: dt.date, sunday: dt.date, la
 # gave a lone owner's wait to a tenth of a day by differencing (issue 16's attacker). Counts below K
 # are not used (taken as none), as they are not shown.
 WAIT_EDGES_DAYS = (1, 2, 3, 5, 7, 14, 30)
-WAIT_BANDS = ("up to 1 day", "1 to 2 days", "2 to 3 days", "3 to 5 days", "5 to 7 days", "7 to 14 days",
-              "14 to 30 days", "over 30 days")
+WAIT_BANDS = (
+    "up to 1 day",
+    "1 to 2 days",
+    "2 to 3 days",
+    "3 to 5 days",
+    "5 to 7 days",
+    "7 to 14 days",
+    "14 to 30 days",
+    "over 30 days",
+)
 
 
 def wait_bands(waits_days: np.ndarray, keys: np.ndarray, layer: Disclosure) -> tuple[str | None, str | None]:
@@ -773,7 +959,8 @@ def request_outcomes(requests: pd.DataFrame, first: dt.date, last: dt.date, laye
     median, p90 = wait_bands(waits, provided["record_key"].to_numpy(dtype="int64"), layer)
     value = lambda name: ranges[name].value  # noqa: E731
     return {
-        "from": monday, "to": sunday,
+        "from": monday,
+        "to": sunday,
         "requests": ranges["requests"],
         "by_status": {s: ranges[f"status:{s}"] for s in OUTCOMES},
         "response_rate": Disclosure.share(value("answered"), value("closed")),
@@ -787,8 +974,15 @@ def request_outcomes(requests: pd.DataFrame, first: dt.date, last: dt.date, laye
 BREAKDOWN_COLUMNS = ["group", "requests", "answered", "response_rate", "footage_provided", "useful"]
 
 
-def requests_by(requests: pd.DataFrame, column: str, groups: list[str], names: dict[str, str], first: dt.date,
-                last: dt.date, layer: Disclosure) -> pd.DataFrame:
+def requests_by(
+    requests: pd.DataFrame,
+    column: str,
+    groups: list[str],
+    names: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+    layer: Disclosure,
+) -> pd.DataFrame:
     """Requests per district or crime category over the whole weeks holding ``first`` to ``last``:
     how many, answered, the response rate, footage provided and judged useful. Rows: every one of
     ``groups`` (a fixed list) and :data:`NOT_RECORDED` for the rest; each count a difference of the
@@ -812,8 +1006,13 @@ def request_weeks(requests: pd.DataFrame, first: dt.date, last: dt.date, layer: 
     starts, ends = calendar(first, last, "week")
     true, keys = cumulative_by(_sent_days(requests), ends, keys=requests["record_key"].to_numpy("int64"))
     published = publish_totals(layer, true, keys)[0]
-    return pd.DataFrame({"start": starts, "requests": as_int64(published_differences(published, true[0], layer.k)),
-                         "total": as_int64(published[1:])})
+    return pd.DataFrame(
+        {
+            "start": starts,
+            "requests": as_int64(published_differences(published, true[0], layer.k)),
+            "total": as_int64(published[1:]),
+        }
+    )
 
 
 # ------------------------------------------------------------------- what became of the footage
@@ -832,18 +1031,25 @@ def _file_masks(files: pd.DataFrame) -> dict[str, np.ndarray]:
     triage = files["triage"].astype(object).to_numpy()
     reason = files["decline_reason"].astype(object).to_numpy()
     declined = triage == "declined"
-    return {"files": np.ones(len(files), dtype=bool), "accepted": triage == "accepted", "declined": declined,
-            "awaiting": pd.isna(files["triage"]).to_numpy(dtype=bool),
-            **{f"reason:{r}": declined & (reason == r) for r in DECLINE_REASONS}}
+    return {
+        "files": np.ones(len(files), dtype=bool),
+        "accepted": triage == "accepted",
+        "declined": declined,
+        "awaiting": pd.isna(files["triage"]).to_numpy(dtype=bool),
+        **{f"reason:{r}": declined & (reason == r) for r in DECLINE_REASONS},
+    }
 
 
 def _footage_request_masks(requests: pd.DataFrame) -> dict[str, np.ndarray]:
     status = requests["status"].astype(object).to_numpy()
     late = requests["footage_likely_overwritten"].astype(object).fillna(False).astype(bool).to_numpy()
     accepted = requests["file_accepted"].astype(object).fillna(False).astype(bool).to_numpy()
-    return {"uploaded": requests["first_upload_at"].notna().to_numpy(dtype=bool), "too_late": late,
-            **{f"too_late:{s}": late & (status == s) for s in OUTCOMES},
-            "too_late:file_accepted": late & accepted}
+    return {
+        "uploaded": requests["first_upload_at"].notna().to_numpy(dtype=bool),
+        "too_late": late,
+        **{f"too_late:{s}": late & (status == s) for s in OUTCOMES},
+        "too_late:file_accepted": late & accepted,
+    }
 
 
 def first_upload_days(requests: pd.DataFrame) -> np.ndarray:
@@ -859,8 +1065,9 @@ def first_upload_days(requests: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(waits), np.nan, np.maximum(waits, 0.0))
 
 
-def footage_outcomes(requests: pd.DataFrame, files: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure
-                     ) -> dict:
+def footage_outcomes(
+    requests: pd.DataFrame, files: pd.DataFrame, first: dt.date, last: dt.date, layer: Disclosure
+) -> dict:
     """What became of the footage asked for by the requests sent in the whole UK weeks holding
     ``first`` to ``last``:
 
@@ -883,10 +1090,17 @@ def footage_outcomes(requests: pd.DataFrame, files: pd.DataFrame, first: dt.date
         'declined'), decline_reason, record_key; one row per uploaded file
     """
     monday, sunday = whole_weeks(first, last)
-    asked = _masked_ranges(_sent_days(requests), requests["record_key"].to_numpy(dtype="int64"),
-                           _footage_request_masks(requests), monday, sunday, layer)
-    got = _masked_ranges(_sent_days(files), files["record_key"].to_numpy(dtype="int64"), _file_masks(files), monday,
-                         sunday, layer)
+    asked = _masked_ranges(
+        _sent_days(requests),
+        requests["record_key"].to_numpy(dtype="int64"),
+        _footage_request_masks(requests),
+        monday,
+        sunday,
+        layer,
+    )
+    got = _masked_ranges(
+        _sent_days(files), files["record_key"].to_numpy(dtype="int64"), _file_masks(files), monday, sunday, layer
+    )
     asked = {name: values[0] for name, values in asked.items()}
     got = {name: values[0] for name, values in got.items()}
     days = _sent_days(requests)
@@ -894,8 +1108,11 @@ def footage_outcomes(requests: pd.DataFrame, files: pd.DataFrame, first: dt.date
     inside = (days >= day_number(monday)) & (days <= day_number(sunday)) & ~np.isnan(waits)
     median, p90 = wait_bands(waits[inside], requests["record_key"].to_numpy(dtype="int64")[inside], layer)
     return {
-        "from": monday, "to": sunday,
-        "uploaded": asked["uploaded"], "median_days_to_first_upload": median, "p90_days_to_first_upload": p90,
+        "from": monday,
+        "to": sunday,
+        "uploaded": asked["uploaded"],
+        "median_days_to_first_upload": median,
+        "p90_days_to_first_upload": p90,
         "files": {name: got[name] for name in ("files",) + FILE_DECISIONS},
         "accepted_share": Disclosure.share(got["accepted"].value, got["files"].value),
         "declined_reasons": {r: got[f"reason:{r}"] for r in DECLINE_REASONS},

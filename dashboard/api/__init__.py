@@ -3,6 +3,7 @@
 Every route is declared with ``@endpoint`` (roles, request and response schemas), and the
 OpenAPI document at /api/v1/openapi.json is generated from those same declarations.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,24 +15,39 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
 
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE, cell_centre, cell_polygon
 from dashboard.analytics.overview import LEVELS_NOTE as OVERVIEW_NOTE
 from dashboard.analytics.overview import district_table, districts_covered, headline
-from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE, cell_centre, cell_polygon
 from dashboard.analytics.rounding import rounded_json
-from dashboard.api.near_json import near_cameras_json
 from dashboard.api.endpoints import PUBLIC, ApiError, endpoint, openapi_document
-from dashboard.api.schemas import (CoverageAreas, CoverageAreasQuery, CoverageCells, CoverageCellsQuery, RegistrationOut, CaseQuery, NearQuery, NearResponse, RequestCreate, RequestList,
-                                   DeliveryOut, RequestOut, RequestProgressOut, RequestsCreated, RequestStatusUpdate)
+from dashboard.api.near_json import near_cameras_json
+from dashboard.api.schemas import (
+    CaseQuery,
+    CoverageAreas,
+    CoverageAreasQuery,
+    CoverageCells,
+    CoverageCellsQuery,
+    DeliveryOut,
+    NearQuery,
+    NearResponse,
+    RegistrationOut,
+    RequestCreate,
+    RequestList,
+    RequestOut,
+    RequestProgressOut,
+    RequestsCreated,
+    RequestStatusUpdate,
+)
+from dashboard.core.vocab import ROLES
 from dashboard.figures import areas_for, cells_shown
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.registry import casework, public_ids, registration
-from dashboard.registry.registration import RegistrationIn
 from dashboard.registry.camera_search import SearchRequest, find_cameras
 from dashboard.registry.channels import Channels
 from dashboard.registry.database import transaction
 from dashboard.registry.models import FootageRequest, utcnow
 from dashboard.registry.queries import registry_summary
-from dashboard.core.vocab import ROLES
+from dashboard.registry.registration import RegistrationIn
 from dashboard.runtime_access import runtime, search_quota
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -51,12 +67,17 @@ class ApiWiring:
 def _wiring() -> ApiWiring:
     return current_app.extensions["ccr_api"]
 
+
 OFFICERS = ("officer",)
 
 
 @blueprint.get("/summary")
-@endpoint("GET", "/api/v1/summary", summary="Headline figures of the register (through the disclosure-control layer)",
-          roles=ROLES)
+@endpoint(
+    "GET",
+    "/api/v1/summary",
+    summary="Headline figures of the register (through the disclosure-control layer)",
+    roles=ROLES,
+)
 def summary():
     rt = runtime()
     layer = rt.disclosure
@@ -69,22 +90,29 @@ def summary():
     def number(v, kind=int):
         return None if v is None or pd.isna(v) else kind(v)
 
-    return rounded_json({
-        "as_of": now.isoformat(timespec="seconds"),
-        "k_min": layer.k,
-        "note": f"{layer.describe()} {OVERVIEW_NOTE}",
-        "active_registrations": figures.active_registrations,
-        "active_cameras": figures.active_cameras,
-        "registrations_last_7_days": figures.registrations_last_7_days,
-        "recent_days_from": figures.first_recent_day.isoformat(),
-        "districts_covered": districts_covered(table),
-        "districts": [
-            {"code": r.code, "name": r.name, "households": number(r.households),
-             "registrations": number(r.registrations), "cameras": number(r.cameras),
-             "registrations_per_1000": number(r.registrations_per_1000, float)}
-            for r in table.itertuples()
-        ],
-    })
+    return rounded_json(
+        {
+            "as_of": now.isoformat(timespec="seconds"),
+            "k_min": layer.k,
+            "note": f"{layer.describe()} {OVERVIEW_NOTE}",
+            "active_registrations": figures.active_registrations,
+            "active_cameras": figures.active_cameras,
+            "registrations_last_7_days": figures.registrations_last_7_days,
+            "recent_days_from": figures.first_recent_day.isoformat(),
+            "districts_covered": districts_covered(table),
+            "districts": [
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "households": number(r.households),
+                    "registrations": number(r.registrations),
+                    "cameras": number(r.cameras),
+                    "registrations_per_1000": number(r.registrations_per_1000, float),
+                }
+                for r in table.itertuples()
+            ],
+        }
+    )
 
 
 def _incident_point(lat: float, lon: float, field: str):
@@ -96,17 +124,26 @@ def _incident_point(lat: float, lon: float, field: str):
 
 
 @blueprint.get("/cameras/near")
-@endpoint("GET", "/api/v1/cameras/near", summary="Registered cameras near an incident, best chances first",
-          roles=OFFICERS, query=NearQuery, response=NearResponse, limited=True)
+@endpoint(
+    "GET",
+    "/api/v1/cameras/near",
+    summary="Registered cameras near an incident, best chances first",
+    roles=OFFICERS,
+    query=NearQuery,
+    response=NearResponse,
+    limited=True,
+)
 def cameras_near(query: NearQuery):
     rt = runtime()
     point = _incident_point(query.lat, query.lon, "lat")
-    req = SearchRequest(point.lat, point.lon, point.easting_m, point.northing_m, query.radius_m, query.at,
-                        query.case_ref, query.reason)
+    req = SearchRequest(
+        point.lat, point.lon, point.easting_m, point.northing_m, query.radius_m, query.at, query.case_ref, query.reason
+    )
     try:
         with transaction(rt.sessions) as s:
-            outcome = find_cameras(rt.finder, s, current_user.actor, req, source="api", now=utcnow(),
-                                   quota=search_quota())
+            outcome = find_cameras(
+                rt.finder, s, current_user.actor, req, source="api", now=utcnow(), quota=search_quota()
+            )
             # Shown by their random public ids: the integer ids are sequential (they date the registrations).
             shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
     except casework.CaseworkError as exc:  # refused and logged: a reason that says nothing, or too many searches
@@ -114,15 +151,28 @@ def cameras_near(query: NearQuery):
         raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     # NearResponse's shape, with the cameras encoded column-wise (near_json): hundreds of pydantic
     # objects or dicts per search cost more than the search itself. The tests check it against the model.
-    return {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m, "at": query.at.isoformat(),
-            "case_ref": query.case_ref, "count": len(outcome.results),
-            "cameras": orjson.Fragment(near_cameras_json(shown))}
+    return {
+        "lat": query.lat,
+        "lon": query.lon,
+        "radius_m": query.radius_m,
+        "at": query.at.isoformat(),
+        "case_ref": query.case_ref,
+        "count": len(outcome.results),
+        "cameras": orjson.Fragment(near_cameras_json(shown)),
+    }
 
 
 def _request_out(r: FootageRequest, cameras: dict[int, str]) -> RequestOut:
-    return RequestOut(request_id=r.public_id, case_ref=r.case_ref, camera_id=cameras.get(r.camera_id, public_ids.ERASED),
-                      status=r.status, sent_at=r.sent_at, status_changed_at=r.status_changed_at,
-                      footage_likely_overwritten=r.footage_likely_overwritten, footage_useful=r.footage_useful)
+    return RequestOut(
+        request_id=r.public_id,
+        case_ref=r.case_ref,
+        camera_id=cameras.get(r.camera_id, public_ids.ERASED),
+        status=r.status,
+        sent_at=r.sent_at,
+        status_changed_at=r.status_changed_at,
+        footage_likely_overwritten=r.footage_likely_overwritten,
+        footage_useful=r.footage_useful,
+    )
 
 
 def _requests_out(s, rows) -> list[RequestOut]:
@@ -135,37 +185,57 @@ def _internal_cameras(s, shown: list[str]) -> list[int]:
     found = public_ids.cameras_to_internal(s, shown)
     unknown = [i for i in shown if i not in found]
     if unknown:
-        message = (f"No camera with the id{'s' if len(unknown) > 1 else ''} {', '.join(unknown[:5])} is on the "
-                   "register; give the ids your search showed.")
+        message = (
+            f"No camera with the id{'s' if len(unknown) > 1 else ''} {', '.join(unknown[:5])} is on the "
+            "register; give the ids your search showed."
+        )
         raise ApiError(422, message, [{"field": "camera_ids", "message": message}])
     return [found[i] for i in shown]
 
 
 @blueprint.post("/requests")
-@endpoint("POST", "/api/v1/requests", summary="Create footage requests for cameras under a case reference; they are "
-          "sent to the owners by email or text where a service is set up (see 'delivery')",
-          roles=OFFICERS, body=RequestCreate, response=RequestsCreated, status=201)
+@endpoint(
+    "POST",
+    "/api/v1/requests",
+    summary="Create footage requests for cameras under a case reference; they are "
+    "sent to the owners by email or text where a service is set up (see 'delivery')",
+    roles=OFFICERS,
+    body=RequestCreate,
+    response=RequestsCreated,
+    status=201,
+)
 def create_requests(body: RequestCreate):
     rt = runtime()
     point = _incident_point(body.incident_lat, body.incident_lon, "incident_lat")
     try:
         with transaction(rt.sessions) as s:
             created = casework.create_requests(
-                s, current_user.actor, case_ref=body.case_ref, reason=body.reason,
+                s,
+                current_user.actor,
+                case_ref=body.case_ref,
+                reason=body.reason,
                 camera_ids=_internal_cameras(s, body.camera_ids),
-                incident_lat=point.lat, incident_lon=point.lon, incident_district_code=point.district_code,
-                crime_category=body.crime_category, incident_from=body.incident_from, incident_to=body.incident_to,
-                now=utcnow(), search_valid_days=rt.settings.search_valid_days,
-                channels=Channels.from_settings(rt.settings), shared_detail=body.shared_detail,
-                preservation=body.preservation_notice)
+                incident_lat=point.lat,
+                incident_lon=point.lon,
+                incident_district_code=point.district_code,
+                crime_category=body.crime_category,
+                incident_from=body.incident_from,
+                incident_to=body.incident_to,
+                now=utcnow(),
+                search_valid_days=rt.settings.search_valid_days,
+                channels=Channels.from_settings(rt.settings),
+                shared_detail=body.shared_detail,
+                preservation=body.preservation_notice,
+            )
             out = _requests_out(s, created)
     except casework.CaseworkRefused as exc:  # logged: cameras not found by this officer's searches in the case
         raise ApiError(403, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
     except casework.CaseworkError as exc:
         raise ApiError(422, "The requests were not created.", [{"field": exc.field, "message": str(exc)}]) from None
     _wake_outbox()
-    return RequestsCreated(case_ref=body.case_ref, count=len(out), requests=out,
-                           delivery=DeliveryOut(**created.delivery.as_dict()))
+    return RequestsCreated(
+        case_ref=body.case_ref, count=len(out), requests=out, delivery=DeliveryOut(**created.delivery.as_dict())
+    )
 
 
 def _wake_outbox() -> None:
@@ -179,8 +249,11 @@ def _own_request(s, request_id: str) -> int:
     request and for another officer's."""
     shown = public_ids.normalise(request_id, public_ids.REQUEST_PREFIX)
     internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
-    owner = s.scalar(sa.select(FootageRequest.requested_by_id).where(FootageRequest.id == internal)) \
-        if internal is not None else None
+    owner = (
+        s.scalar(sa.select(FootageRequest.requested_by_id).where(FootageRequest.id == internal))
+        if internal is not None
+        else None
+    )
     if owner is None or owner != current_user.id:
         message = f"There is no footage request {str(shown or request_id)[:20]} among yours."
         raise ApiError(404, message, [{"field": "request_id", "message": message}])
@@ -189,17 +262,35 @@ def _own_request(s, request_id: str) -> int:
 
 def _progress_out(p: casework.RequestProgress) -> RequestProgressOut:
     return RequestProgressOut(
-        request_id=p.request_public_id, case_ref=p.case_ref, response_id=p.response_public_id, delivery=p.delivery,
-        channel=p.channel, sent_at=p.sent_at, attempts=p.attempts, error=p.error, retry_at=p.retry_at,
-        not_sent_reason=p.not_sent_reason, preservation_notice=p.preservation,
-        preservation_sent_at=p.preservation_sent_at, opened_at=p.opened_at, answer=p.answer,
-        answered_at=p.answered_at, files_stored=p.files_stored)
+        request_id=p.request_public_id,
+        case_ref=p.case_ref,
+        response_id=p.response_public_id,
+        delivery=p.delivery,
+        channel=p.channel,
+        sent_at=p.sent_at,
+        attempts=p.attempts,
+        error=p.error,
+        retry_at=p.retry_at,
+        not_sent_reason=p.not_sent_reason,
+        preservation_notice=p.preservation,
+        preservation_sent_at=p.preservation_sent_at,
+        opened_at=p.opened_at,
+        answer=p.answer,
+        answered_at=p.answered_at,
+        files_stored=p.files_stored,
+    )
 
 
 @blueprint.get("/requests/<request_id>/progress")
-@endpoint("GET", "/api/v1/requests/{request_id}/progress", summary="One of your footage requests on its way to "
-          "the owner and back: delivery, urgent notice, link opened, the owner's answer, files stored",
-          roles=OFFICERS, response=RequestProgressOut, path_params=("request_id",))
+@endpoint(
+    "GET",
+    "/api/v1/requests/{request_id}/progress",
+    summary="One of your footage requests on its way to "
+    "the owner and back: delivery, urgent notice, link opened, the owner's answer, files stored",
+    roles=OFFICERS,
+    response=RequestProgressOut,
+    path_params=("request_id",),
+)
 def request_progress(request_id: str):
     rt = runtime()
     with rt.sessions() as s:
@@ -209,16 +300,23 @@ def request_progress(request_id: str):
 
 
 @blueprint.post("/requests/<request_id>/preservation-notice")
-@endpoint("POST", "/api/v1/requests/{request_id}/preservation-notice", summary="Send the owner of one of your "
-          "requests an urgent 'please keep your footage' notice", roles=OFFICERS, response=RequestProgressOut,
-          status=201, path_params=("request_id",))
+@endpoint(
+    "POST",
+    "/api/v1/requests/{request_id}/preservation-notice",
+    summary="Send the owner of one of your requests an urgent 'please keep your footage' notice",
+    roles=OFFICERS,
+    response=RequestProgressOut,
+    status=201,
+    path_params=("request_id",),
+)
 def preservation_notice(request_id: str):
     rt = runtime()
     try:
         with transaction(rt.sessions) as s:
             internal = _own_request(s, request_id)
-            casework.send_preservation_notice(s, current_user.actor, request_id=internal, now=utcnow(),
-                                              channels=Channels.from_settings(rt.settings))
+            casework.send_preservation_notice(
+                s, current_user.actor, request_id=internal, now=utcnow(), channels=Channels.from_settings(rt.settings)
+            )
     except casework.CaseworkError as exc:
         status = 404 if exc.field == "request_id" else 422
         raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None
@@ -229,21 +327,36 @@ def preservation_notice(request_id: str):
 
 
 @blueprint.get("/requests")
-@endpoint("GET", "/api/v1/requests", summary="Your footage requests in a case", roles=OFFICERS, query=CaseQuery,
-          response=RequestList)
+@endpoint(
+    "GET",
+    "/api/v1/requests",
+    summary="Your footage requests in a case",
+    roles=OFFICERS,
+    query=CaseQuery,
+    response=RequestList,
+)
 def list_requests(query: CaseQuery):
     rt = runtime()
     with rt.sessions() as s:
-        rows = s.scalars(sa.select(FootageRequest).where(FootageRequest.case_ref == query.case_ref,
-                                                         FootageRequest.requested_by_id == current_user.id)
-                         .order_by(FootageRequest.id)).all()
+        rows = s.scalars(
+            sa.select(FootageRequest)
+            .where(FootageRequest.case_ref == query.case_ref, FootageRequest.requested_by_id == current_user.id)
+            .order_by(FootageRequest.id)
+        ).all()
         out = _requests_out(s, rows)
     return RequestList(case_ref=query.case_ref, count=len(out), requests=out)
 
 
 @blueprint.patch("/requests/<request_id>")
-@endpoint("PATCH", "/api/v1/requests/{request_id}", summary="Record the owner's answer to a footage request",
-          roles=OFFICERS, body=RequestStatusUpdate, response=RequestOut, path_params=("request_id",))
+@endpoint(
+    "PATCH",
+    "/api/v1/requests/{request_id}",
+    summary="Record the owner's answer to a footage request",
+    roles=OFFICERS,
+    body=RequestStatusUpdate,
+    response=RequestOut,
+    path_params=("request_id",),
+)
 def update_request(request_id: str, body: RequestStatusUpdate):
     rt = runtime()
     shown = public_ids.normalise(request_id, public_ids.REQUEST_PREFIX)
@@ -256,8 +369,15 @@ def update_request(request_id: str, body: RequestStatusUpdate):
             if internal is None:
                 message = f"There is no footage request {shown}."
                 raise ApiError(404, message, [{"field": "request_id", "message": message}])
-            updated = casework.change_status(s, current_user.actor, request_id=internal, new_status=body.status,
-                                             note=body.note, footage_useful=body.footage_useful, now=utcnow())
+            updated = casework.change_status(
+                s,
+                current_user.actor,
+                request_id=internal,
+                new_status=body.status,
+                note=body.note,
+                footage_useful=body.footage_useful,
+                now=utcnow(),
+            )
             out = _requests_out(s, [updated])[0]
     except casework.CaseworkError as exc:
         status = 404 if exc.field == "request_id" else 422
@@ -266,38 +386,68 @@ def update_request(request_id: str, body: RequestStatusUpdate):
 
 
 @blueprint.post("/registrations")
-@endpoint("POST", "/api/v1/registrations", summary="Register a site and its cameras (public, no login)",
-          roles=(PUBLIC,), body=RegistrationIn, response=RegistrationOut, status=201)
+@endpoint(
+    "POST",
+    "/api/v1/registrations",
+    summary="Register a site and its cameras (public, no login)",
+    roles=(PUBLIC,),
+    body=RegistrationIn,
+    response=RegistrationOut,
+    status=201,
+)
 def create_registration(body: RegistrationIn):
     rt = runtime()
     with transaction(rt.sessions) as s:
         done = registration.register(s, body, rt.reference, via="api")
     _wiring().after_registering(rt, done)  # a repeat is answered as a first registration; its owner is told by email
     rt.finder.refresh()
-    return RegistrationOut(reference=done.reference, cameras=done.cameras, management_token=done.token,
-                           management_url=f"{rt.settings.public_base_url}/manage/{done.token}")
+    return RegistrationOut(
+        reference=done.reference,
+        cameras=done.cameras,
+        management_token=done.token,
+        management_url=f"{rt.settings.public_base_url}/manage/{done.token}",
+    )
 
 
 @blueprint.get("/coverage/cells")
-@endpoint("GET", "/api/v1/coverage/cells", summary="Active cameras per cell of the fixed H3 grid (through the "
-          "disclosure-control layer; at most one camera filter; no date filter)",
-          roles=("analyst", "lead"), query=CoverageCellsQuery, response=CoverageCells)
+@endpoint(
+    "GET",
+    "/api/v1/coverage/cells",
+    summary="Active cameras per cell of the fixed H3 grid (through the "
+    "disclosure-control layer; at most one camera filter; no date filter)",
+    roles=("analyst", "lead"),
+    query=CoverageCellsQuery,
+    response=CoverageCells,
+)
 def coverage_cells(query: CoverageCellsQuery):
     rt = runtime()
     shown = cells_shown(query.res, query.kind, query.placement, query.direction_known)
     cells = [
-        {"cell": c, "centre": cell_centre(c), "polygon": cell_polygon(c),
-         "cameras": None if hidden else int(cams), "registrations": None if hidden else int(regs), "suppressed": hidden}
+        {
+            "cell": c,
+            "centre": cell_centre(c),
+            "polygon": cell_polygon(c),
+            "cameras": None if hidden else int(cams),
+            "registrations": None if hidden else int(regs),
+            "suppressed": hidden,
+        }
         for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
     ]
-    return rounded_json({"res": query.res, "k": rt.disclosure.k, "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}",
-                         "cells": cells})
+    return rounded_json(
+        {"res": query.res, "k": rt.disclosure.k, "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}", "cells": cells}
+    )
 
 
 @blueprint.get("/coverage/areas")
-@endpoint("GET", "/api/v1/coverage/areas", summary="Registrations, cameras, postcodes with a camera nearby and ground "
-          "in view per district or LSOA (through the disclosure-control layer)",
-          roles=("analyst", "lead"), query=CoverageAreasQuery, response=CoverageAreas)
+@endpoint(
+    "GET",
+    "/api/v1/coverage/areas",
+    summary="Registrations, cameras, postcodes with a camera nearby and ground "
+    "in view per district or LSOA (through the disclosure-control layer)",
+    roles=("analyst", "lead"),
+    query=CoverageAreasQuery,
+    response=CoverageAreas,
+)
 def coverage_areas(query: CoverageAreasQuery):
     rt = runtime()
     table = areas_for(query.level, query.near_m)
@@ -305,17 +455,34 @@ def coverage_areas(query: CoverageAreasQuery):
     def number(v, kind=int):
         return None if pd.isna(v) else kind(v)
 
-    rows = [{"code": r.code, "name": r.name, "households": number(r.households, lambda x: round(float(x), 1)),
-             "registrations": number(r.registrations), "cameras": number(r.cameras),
-             "registrations_per_1000": number(r.registrations_per_1000, float),
-             "cameras_per_1000": number(r.cameras_per_1000, float), "postcodes": number(r.postcodes),
-             "postcodes_near_share": number(r.share_postcodes_near, float), "area_km2": number(r.area_km2, float),
-             "in_view_km2": number(r.in_view_km2, float), "in_view_share": number(r.share_in_view, float),
-             "suppressed": bool(pd.isna(r.registrations))}
-            for r in table.itertuples()]
-    return rounded_json({"level": query.level, "near_m": query.near_m, "k": rt.disclosure.k,
-                         "households_source": HOUSEHOLDS_SOURCE[query.level],
-                         "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}", "areas": rows})
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "households": number(r.households, lambda x: round(float(x), 1)),
+            "registrations": number(r.registrations),
+            "cameras": number(r.cameras),
+            "registrations_per_1000": number(r.registrations_per_1000, float),
+            "cameras_per_1000": number(r.cameras_per_1000, float),
+            "postcodes": number(r.postcodes),
+            "postcodes_near_share": number(r.share_postcodes_near, float),
+            "area_km2": number(r.area_km2, float),
+            "in_view_km2": number(r.in_view_km2, float),
+            "in_view_share": number(r.share_in_view, float),
+            "suppressed": bool(pd.isna(r.registrations)),
+        }
+        for r in table.itertuples()
+    ]
+    return rounded_json(
+        {
+            "level": query.level,
+            "near_m": query.near_m,
+            "k": rt.disclosure.k,
+            "households_source": HOUSEHOLDS_SOURCE[query.level],
+            "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}",
+            "areas": rows,
+        }
+    )
 
 
 @blueprint.get("/openapi.json")

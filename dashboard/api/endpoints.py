@@ -6,13 +6,15 @@ document generated from those same pydantic models.
 2. validates the query string or JSON body against the pydantic model (422 with field errors),
 3. calls the view with the parsed model, and serialises what it returns through the response model.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from flask import Response, request
@@ -42,8 +44,13 @@ class Endpoint:
 
 REGISTRY: list[Endpoint] = []
 # Path parameters with a known form (the OpenAPI document says so).
-PATH_PARAMETERS = {"token": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$",
-                             "description": "The private response link's token (43 characters)"}}
+PATH_PARAMETERS = {
+    "token": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]{43}$",
+        "description": "The private response link's token (43 characters)",
+    }
+}
 PUBLIC = "public"  # in ``roles``: no login needed
 
 
@@ -89,7 +96,7 @@ def _message(err: dict) -> str:
     if kind in plain:
         return plain[kind]
     message = err.get("msg", "is not valid")
-    return message[len("Value error, "):] if message.startswith("Value error, ") else message
+    return message[len("Value error, ") :] if message.startswith("Value error, ") else message
 
 
 # A rule checked on the whole model names its field as a "[field] " prefix of its message.
@@ -114,19 +121,27 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
         data: Any = {k: v for k, v in request.args.items()}
     else:
         if not request.is_json:
-            raise ApiError(415, "Send the request body as JSON (Content-Type: application/json).",
-                           [{"field": "request", "message": "expected Content-Type: application/json"}])
+            raise ApiError(
+                415,
+                "Send the request body as JSON (Content-Type: application/json).",
+                [{"field": "request", "message": "expected Content-Type: application/json"}],
+            )
         try:
             data = request.get_json()
         except JSONTooDeep:
-            raise ApiError(400, f"The request body could not be read: {TOO_DEEP}.",
-                           [{"field": "request", "message": TOO_DEEP}]) from None
+            raise ApiError(
+                400, f"The request body could not be read: {TOO_DEEP}.", [{"field": "request", "message": TOO_DEEP}]
+            ) from None
         except BadRequest:
-            raise ApiError(400, "The request body is not valid JSON.",
-                           [{"field": "request", "message": "not valid JSON"}]) from None
+            raise ApiError(
+                400, "The request body is not valid JSON.", [{"field": "request", "message": "not valid JSON"}]
+            ) from None
         if not isinstance(data, dict):
-            raise ApiError(422, "The request body is not a JSON object.",
-                           [{"field": "request", "message": "expected a JSON object"}])
+            raise ApiError(
+                422,
+                "The request body is not a JSON object.",
+                [{"field": "request", "message": "expected a JSON object"}],
+            )
     try:
         rt = runtime()
         return model.model_validate(data, context=validation_context(rt.settings) | {"reference": rt.reference})
@@ -134,11 +149,33 @@ def _parse(model: type[BaseModel], source: str) -> BaseModel:
         raise ApiError(422, "Some fields are not valid.", field_errors(exc)) from None
 
 
-def endpoint(method: str, path: str, *, summary: str, roles: tuple[str, ...], query=None, body=None,
-             response=None, status: int = 200, path_params: tuple[str, ...] = (), limited: bool = False,
-             more_responses: tuple[tuple[int, str], ...] = ()) -> Callable:
-    spec = Endpoint(method.upper(), path, summary, frozenset(roles), query, body, response, status, path_params,
-                    limited, more_responses)
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    roles: tuple[str, ...],
+    query=None,
+    body=None,
+    response=None,
+    status: int = 200,
+    path_params: tuple[str, ...] = (),
+    limited: bool = False,
+    more_responses: tuple[tuple[int, str], ...] = (),
+) -> Callable:
+    spec = Endpoint(
+        method.upper(),
+        path,
+        summary,
+        frozenset(roles),
+        query,
+        body,
+        response,
+        status,
+        path_params,
+        limited,
+        more_responses,
+    )
     REGISTRY.append(spec)
 
     def decorate(view: Callable) -> Callable:
@@ -147,7 +184,9 @@ def endpoint(method: str, path: str, *, summary: str, roles: tuple[str, ...], qu
             if PUBLIC in spec.roles:
                 pass  # open to anyone (public registration); rate-limited where it is declared
             elif not current_user.is_authenticated:
-                refused = _json(401, {"error": "Authentication required: log in or send 'Authorization: Bearer <token>'."})
+                refused = _json(
+                    401, {"error": "Authentication required: log in or send 'Authorization: Bearer <token>'."}
+                )
                 refused.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
                 return refused
             elif current_user.role not in spec.roles:
@@ -177,8 +216,13 @@ def _query_parameters(model: type[BaseModel]) -> list[dict]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required,
-         "description": prop.get("description", ""), "schema": {k: v for k, v in prop.items() if k != "description"}}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "description": prop.get("description", ""),
+            "schema": {k: v for k, v in prop.items() if k != "description"},
+        }
         for name, prop in schema.get("properties", {}).items()
     ]
 
@@ -194,10 +238,16 @@ def openapi_document(title: str, version: str) -> dict:
         components[model.__name__] = schema
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    error_schema = {"type": "object", "properties": {
-        "error": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "message": {"type": "string"}}}}}}
+    error_schema = {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+            },
+        },
+    }
     paths: dict[str, dict] = {}
     for spec in REGISTRY:
         op: dict[str, Any] = {
@@ -205,42 +255,64 @@ def openapi_document(title: str, version: str) -> dict:
             "description": f"Roles: {', '.join(sorted(spec.roles))}.",
             "security": [{"bearerAuth": []}, {"sessionCookie": []}],
             "responses": {
-                str(spec.status): {"description": "OK", "content": {"application/json": {
-                    "schema": ref(spec.response) if spec.response else {"type": "object"}}}},
-                "401": {"description": "Not logged in and no valid bearer token",
-                        "content": {"application/json": {"schema": error_schema}}},
-                "403": {"description": "The user's role may not use this",
-                        "content": {"application/json": {"schema": error_schema}}},
+                str(spec.status): {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": ref(spec.response) if spec.response else {"type": "object"}}
+                    },
+                },
+                "401": {
+                    "description": "Not logged in and no valid bearer token",
+                    "content": {"application/json": {"schema": error_schema}},
+                },
+                "403": {
+                    "description": "The user's role may not use this",
+                    "content": {"application/json": {"schema": error_schema}},
+                },
             },
         }
         if PUBLIC in spec.roles:
             op["description"] = "Public: no login. Rate-limited per client (429 when exceeded)."
             op["security"] = []
             del op["responses"]["401"], op["responses"]["403"]
-            op["responses"]["429"] = {"description": "Too many requests from this client; try again later",
-                                      "content": {"application/json": {"schema": error_schema}}}
+            op["responses"]["429"] = {
+                "description": "Too many requests from this client; try again later",
+                "content": {"application/json": {"schema": error_schema}},
+            }
         if spec.limited:
-            op["responses"]["429"] = {"description": "More than this user's limit; try again later (logged)",
-                                      "content": {"application/json": {"schema": error_schema}}}
-        params = [{"name": p, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(p, {"type": "string"})}
-                  for p in spec.path_params]
+            op["responses"]["429"] = {
+                "description": "More than this user's limit; try again later (logged)",
+                "content": {"application/json": {"schema": error_schema}},
+            }
+        params = [
+            {"name": p, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(p, {"type": "string"})}
+            for p in spec.path_params
+        ]
         if spec.query is not None:
             params += _query_parameters(spec.query)
-            op["responses"]["422"] = {"description": "Invalid parameters, with field errors",
-                                      "content": {"application/json": {"schema": error_schema}}}
+            op["responses"]["422"] = {
+                "description": "Invalid parameters, with field errors",
+                "content": {"application/json": {"schema": error_schema}},
+            }
         if spec.path_params:
-            op["responses"]["404"] = {"description": "No such item (or not yours)",
-                                      "content": {"application/json": {"schema": error_schema}}}
+            op["responses"]["404"] = {
+                "description": "No such item (or not yours)",
+                "content": {"application/json": {"schema": error_schema}},
+            }
         if spec.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec.body)}}}
-            for code, what in (("400", "The body is not valid JSON, or is nested too deeply"),
-                               ("413", "The body is larger than the limit (5 MB)"),
-                               ("415", "The body is not sent as application/json"),
-                               ("422", "Invalid body, with field errors")):
-                op["responses"][code] = {"description": what,
-                                         "content": {"application/json": {"schema": error_schema}}}
+            for code, what in (
+                ("400", "The body is not valid JSON, or is nested too deeply"),
+                ("413", "The body is larger than the limit (5 MB)"),
+                ("415", "The body is not sent as application/json"),
+                ("422", "Invalid body, with field errors"),
+            ):
+                op["responses"][code] = {"description": what, "content": {"application/json": {"schema": error_schema}}}
         for code, what in spec.more_responses:
-            op["responses"][str(code)] = {"description": what, "content": {"application/json": {"schema": error_schema}}}
+            op["responses"][str(code)] = {
+                "description": what,
+                "content": {"application/json": {"schema": error_schema}},
+            }
         if params:
             op["parameters"] = params
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

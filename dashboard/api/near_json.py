@@ -9,14 +9,26 @@ embedded in the response as an ``orjson.Fragment``.
 The fields, their order and their values are ``NearCamera``'s (``dashboard/api/schemas.py``);
 the tests compare this encoding with the pydantic model's own, camera by camera.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import orjson
 import pandas as pd
 
-FIELDS = ("rank", "camera_id", "distance_m", "kind", "direction_deg", "fov_angle_deg", "fov_range_m", "in_view",
-          "retained_until", "retention_status", "preferred_channel")
+FIELDS = (
+    "rank",
+    "camera_id",
+    "distance_m",
+    "kind",
+    "direction_deg",
+    "fov_angle_deg",
+    "fov_range_m",
+    "in_view",
+    "retained_until",
+    "retention_status",
+    "preferred_channel",
+)
 _OBJECT = ("{" + ",".join(f'"{name}":%b' for name in FIELDS) + "}").encode()
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 

@@ -4,6 +4,7 @@ The same models validate the officer search page's inputs and the API's, and gen
 OpenAPI document. Runtime settings (the case-reference format) arrive through the validation
 context: ``Model.model_validate(data, context={"case_ref_pattern": ..., "case_ref_example": ...})``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,10 @@ def _check_case_ref(value: str, info: ValidationInfo) -> str:
         raise ValueError("Enter the case reference.")
     if pattern and not re.fullmatch(pattern, text):
         example = ctx.get("case_ref_example", "")
-        raise ValueError(f"'{value.strip()[:40]}' is not a case reference in this force's format"
-                         + (f", e.g. {example}." if example else "."))
+        raise ValueError(
+            f"'{value.strip()[:40]}' is not a case reference in this force's format"
+            + (f", e.g. {example}." if example else ".")
+        )
     return text
 
 
@@ -46,8 +49,9 @@ def _check_reason(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("The reason contains control characters.")
     if len(text) < MIN_REASON_CHARS:
-        raise ValueError(f"Give the reason in at least {MIN_REASON_CHARS} characters "
-                         "(what happened and why these cameras may help).")
+        raise ValueError(
+            f"Give the reason in at least {MIN_REASON_CHARS} characters (what happened and why these cameras may help)."
+        )
     if len(text) > MAX_REASON_CHARS:
         raise ValueError(f"Keep the reason under {MAX_REASON_CHARS} characters.")
     return text
@@ -57,7 +61,7 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     """An aware UTC datetime; a naive one is read as UK local time (what an officer types)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UK)
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 class CaseContext(BaseModel):
@@ -91,7 +95,7 @@ class NearQuery(CaseContext):
     @classmethod
     def _at(cls, v: dt.datetime) -> dt.datetime:
         value = as_utc(v)
-        if value > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5):
+        if value > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
             raise ValueError("The incident time is in the future.")
         return value
 
@@ -123,8 +127,9 @@ class NearResponse(BaseModel):
 class RequestCreate(CaseContext):
     """POST /api/v1/requests"""
 
-    camera_ids: list[str] = Field(min_length=1, max_length=50,
-                                  description="Public ids of cameras from your search, e.g. CAM-7K3QX9P2")
+    camera_ids: list[str] = Field(
+        min_length=1, max_length=50, description="Public ids of cameras from your search, e.g. CAM-7K3QX9P2"
+    )
 
     @field_validator("camera_ids", mode="before")
     @classmethod
@@ -135,20 +140,32 @@ class RequestCreate(CaseContext):
         shown = [normalise(i, CAMERA_PREFIX) for i in v]
         bad = [str(i)[:20] for i, n in zip(v, shown) if n is None]
         if bad:
-            raise ValueError(f"{', '.join(repr(b) for b in bad[:5])} "
-                             f"{'is not a camera id' if len(bad) == 1 else 'are not camera ids'}: give the ids "
-                             "the search showed, such as CAM-7K3QX9P2.")
+            raise ValueError(
+                f"{', '.join(repr(b) for b in bad[:5])} "
+                f"{'is not a camera id' if len(bad) == 1 else 'are not camera ids'}: give the ids "
+                "the search showed, such as CAM-7K3QX9P2."
+            )
         return shown
+
     incident_lat: float = Field(ge=-90, le=90)
     incident_lon: float = Field(ge=-180, le=180)
     incident_from: dt.datetime
     incident_to: dt.datetime
     crime_category: str | None = Field(None, max_length=60)
-    shared_detail: str | None = Field(None, max_length=300, description=(
-        "What the owner is told about the incident (at most 300 characters, no links); nothing else is said"))
-    preservation_notice: bool = Field(False, description=(
-        "Send an urgent 'please keep your footage' notice first to owners whose footage may be overwritten "
-        "within 48 hours"))
+    shared_detail: str | None = Field(
+        None,
+        max_length=300,
+        description=(
+            "What the owner is told about the incident (at most 300 characters, no links); nothing else is said"
+        ),
+    )
+    preservation_notice: bool = Field(
+        False,
+        description=(
+            "Send an urgent 'please keep your footage' notice first to owners whose footage may be overwritten "
+            "within 48 hours"
+        ),
+    )
 
     @field_validator("incident_from", "incident_to")
     @classmethod
@@ -195,8 +212,9 @@ class DeliveryOut(BaseModel):
     text: int = Field(description="Requests that will be sent by text message")
     joined: int = Field(description="Requests added to a request already on its way to the same owner in the case")
     phone_preferred: int = Field(description="Requests not sent: the owner asked to be phoned")
-    not_delivered: int = Field(description="Requests recorded but not delivered: no service set up, or no usable "
-                                           "contact")
+    not_delivered: int = Field(
+        description="Requests recorded but not delivered: no service set up, or no usable contact"
+    )
     preservation_notices: int = Field(description="Urgent 'please keep your footage' notices queued (one per owner)")
     message: str = Field(description="The same, in words for the officer")
 
@@ -215,7 +233,8 @@ class RequestProgressOut(BaseModel):
     response_id: str | None = Field(description="The owner's response (one per owner per case), e.g. FTG-...")
     delivery: Literal["queued", "sending", "sent", "failed", "cancelled", "not_sent", "none"] = Field(
         description="queued (waiting or retrying), sending, sent, failed (given up), cancelled (the owner withdrew "
-                    "or answered first), not_sent (see not_sent_reason), none (made before delivery existed)")
+        "or answered first), not_sent (see not_sent_reason), none (made before delivery existed)"
+    )
     channel: Literal["email", "text"] | None
     sent_at: dt.datetime | None
     attempts: int
@@ -294,8 +313,9 @@ class CoverageCell(BaseModel):
 
 class CoverageCells(BaseModel):
     res: int
-    k: int = Field(description="cells drawn from fewer registrations than this show no number (and at res 9 are "
-                               "not listed)")
+    k: int = Field(
+        description="cells drawn from fewer registrations than this show no number (and at res 9 are not listed)"
+    )
     note: str = Field(description="how the figures are adjusted to protect owners")
     cells: list[CoverageCell]
 
@@ -304,8 +324,11 @@ class CoverageAreasQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Literal["district", "lsoa"] = Field("district", description="districts or small areas (LSOA 2021)")
-    near_m: int = Field(100, description="distance in metres for the share of postcodes with a camera nearby: "
-                                         "50, 100 or 200", json_schema_extra={"enum": list(NEAR_CHOICES_M)})
+    near_m: int = Field(
+        100,
+        description="distance in metres for the share of postcodes with a camera nearby: 50, 100 or 200",
+        json_schema_extra={"enum": list(NEAR_CHOICES_M)},
+    )
 
     @field_validator("near_m")
     @classmethod
@@ -324,12 +347,16 @@ class CoverageArea(BaseModel):
     registrations_per_1000: float | None
     cameras_per_1000: float | None
     postcodes: int | None = Field(description="postcodes (with coordinates) in the area")
-    postcodes_near_share: float | None = Field(description="share 0..1 of them with a registered camera within near_m "
-                                                          "(from the published count); null when drawn from fewer "
-                                                          "than k registrations")
+    postcodes_near_share: float | None = Field(
+        description="share 0..1 of them with a registered camera within near_m "
+        "(from the published count); null when drawn from fewer "
+        "than k registrations"
+    )
     area_km2: float | None
-    in_view_km2: float | None = Field(description="ground inside the union of the cameras' fields of view (5 m grid), "
-                                                  "slightly adjusted; null when drawn from fewer than k registrations")
+    in_view_km2: float | None = Field(
+        description="ground inside the union of the cameras' fields of view (5 m grid), "
+        "slightly adjusted; null when drawn from fewer than k registrations"
+    )
     in_view_share: float | None
     suppressed: bool
 
@@ -343,11 +370,15 @@ class CoverageAreas(BaseModel):
     areas: list[CoverageArea]
 
 
-ADJUSTED = ("adjusted by the disclosure-control layer (moved by at most a few, the same way for the same "
-            "records); null when not shown")
-DIFFERENCE = ("a difference of two published fixed-calendar running totals (counted from the first record, whatever "
-              "range is asked), so moving from/to gives nothing new; null when fewer than k, or when a total it is "
-              "drawn from is not shown")
+ADJUSTED = (
+    "adjusted by the disclosure-control layer (moved by at most a few, the same way for the same "
+    "records); null when not shown"
+)
+DIFFERENCE = (
+    "a difference of two published fixed-calendar running totals (counted from the first record, whatever "
+    "range is asked), so moving from/to gives nothing new; null when fewer than k, or when a total it is "
+    "drawn from is not shown"
+)
 
 
 class MetricsQuery(BaseModel):
@@ -372,8 +403,10 @@ class UptakeDay(BaseModel):
     day: dt.date
     registrations: int | None = Field(description=f"registrations made that UK day: {DIFFERENCE}")
     cameras: int | None = Field(description=f"cameras registered with them: {DIFFERENCE}")
-    total: int | None = Field(description="registrations made from the start to the end of the day (erased ones "
-                                          f"included): the fixed-calendar running total, {ADJUSTED}")
+    total: int | None = Field(
+        description="registrations made from the start to the end of the day (erased ones "
+        f"included): the fixed-calendar running total, {ADJUSTED}"
+    )
 
 
 class UptakeDistrict(BaseModel):
@@ -398,8 +431,10 @@ class UptakeMetrics(BaseModel):
     from_: dt.date = Field(alias="from")
     to: dt.date
     k: int = Field(description="counts below k are not shown")
-    total_before: int | None = Field(description="the running total at the end of the day before from: a range's "
-                                                 "registrations are the last day's total minus this")
+    total_before: int | None = Field(
+        description="the running total at the end of the day before from: a range's "
+        "registrations are the last day's total minus this"
+    )
     daily: list[UptakeDay] = Field(description="force-wide, per UK day")
     by_district: list[UptakeDistrict] = Field(description="every district, as the register is now")
     funnel_from: dt.date = Field(description="campaigns are shown for whole weeks: the Monday of from's week")
@@ -411,8 +446,9 @@ class RequestGroup(BaseModel):
     group: str
     requests: int | None = Field(description=DIFFERENCE)
     answered: int | None = Field(description=DIFFERENCE)
-    response_rate: float | None = Field(description="answered of those not withdrawn, from published counts; null "
-                                                    "when either is not shown")
+    response_rate: float | None = Field(
+        description="answered of those not withdrawn, from published counts; null when either is not shown"
+    )
     footage_provided: int | None = Field(description=DIFFERENCE)
     useful: int | None = Field(description=DIFFERENCE)
 
@@ -432,45 +468,57 @@ class DeclinedReason(BaseModel):
 class FootageOutcomes(BaseModel):
     """What became of the footage asked for by the requests sent in the weeks (issue 17's events)."""
 
-    requests_with_upload: int | None = Field(description=f"requests whose owner uploaded at least one file with "
-                                                         f"their answer: {DIFFERENCE}")
-    median_days_to_first_upload: str | None = Field(description="the band (e.g. '1 to 2 days') the median time from "
-                                                                "request to the owner's first uploaded file falls in, "
-                                                                "from published counts; null unless at least k "
-                                                                "requests had an upload")
+    requests_with_upload: int | None = Field(
+        description=f"requests whose owner uploaded at least one file with their answer: {DIFFERENCE}"
+    )
+    median_days_to_first_upload: str | None = Field(
+        description="the band (e.g. '1 to 2 days') the median time from "
+        "request to the owner's first uploaded file falls in, "
+        "from published counts; null unless at least k "
+        "requests had an upload"
+    )
     p90_days_to_first_upload: str | None = Field(description="the band of the 90th percentile, as the median's")
-    files_uploaded: int | None = Field(description=f"files uploaded for these requests (with the owner's answer): "
-                                                   f"{DIFFERENCE}, with the files' own keys")
+    files_uploaded: int | None = Field(
+        description=f"files uploaded for these requests (with the owner's answer): "
+        f"{DIFFERENCE}, with the files' own keys"
+    )
     files_accepted: int | None = Field(description=f"of those, accepted as exhibits: {DIFFERENCE}")
     files_declined: int | None = Field(description=f"declined by an officer: {DIFFERENCE}")
     files_awaiting: int | None = Field(description=f"awaiting an officer's decision: {DIFFERENCE}")
-    accepted_share: float | None = Field(description="files accepted of files uploaded, from the two published counts; "
-                                                     "null when either is not shown")
+    accepted_share: float | None = Field(
+        description="files accepted of files uploaded, from the two published counts; null when either is not shown"
+    )
     declined_reasons: list[DeclinedReason]
     too_late_outcomes: dict[str, int | None] = Field(
         description=f"requests sent after the footage was likely overwritten, by current status, and "
-                    f"'file_accepted': those where a file was accepted all the same; each {DIFFERENCE}")
+        f"'file_accepted': those where a file was accepted all the same; each {DIFFERENCE}"
+    )
 
 
 class RequestMetrics(BaseModel):
-    from_: dt.date = Field(alias="from", description="the Monday of the asked from's week (requests are counted in "
-                                                     "whole UK weeks)")
+    from_: dt.date = Field(
+        alias="from", description="the Monday of the asked from's week (requests are counted in whole UK weeks)"
+    )
     to: dt.date = Field(description="the Sunday of the asked to's week")
     k: int = Field(description="counts below k are not shown")
     requests: int | None = Field(description=f"requests sent in the weeks: {DIFFERENCE} (weekly totals)")
     by_status: dict[str, int | None] = Field(description=f"by current status, each {DIFFERENCE}")
     response_rate: float | None = Field(description="from published counts; null when either is not shown")
-    median_days_to_footage: str | None = Field(description="the band the median time from request to footage falls "
-                                                           "in (e.g. '3 to 5 days'), from published counts; null "
-                                                           "unless at least k requests provided footage")
+    median_days_to_footage: str | None = Field(
+        description="the band the median time from request to footage falls "
+        "in (e.g. '3 to 5 days'), from published counts; null "
+        "unless at least k requests provided footage"
+    )
     p90_days_to_footage: str | None = Field(description="the band of the 90th percentile, as the median's")
     useful_share: float | None = Field(description="from published counts; null when either is not shown")
     too_late: int | None = Field(description=f"sent after the footage was likely overwritten: {DIFFERENCE}")
     weekly: list[RequestWeek]
     by_district: list[RequestGroup] = Field(description="every district, and 'Not recorded or other'")
     by_crime_category: list[RequestGroup] = Field(description="every police.uk category, and 'Not recorded or other'")
-    footage: FootageOutcomes = Field(description="what became of the footage: time to the first upload, files "
-                                                 "accepted, declined and why, and too-late requests")
+    footage: FootageOutcomes = Field(
+        description="what became of the footage: time to the first upload, files "
+        "accepted, declined and why, and too-late requests"
+    )
 
 
 # ------------------------------------------------------------------------ the owner's side (no login)

@@ -1,4 +1,5 @@
 """Colour classes for choropleths: a sequential palette readable on a plain background."""
+
 from __future__ import annotations
 
 import math

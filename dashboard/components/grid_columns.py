@@ -1,6 +1,7 @@
 """Column definitions shared by the pages' AG Grids: numbers with thousands separators and a fixed
 number of decimals (``assets/js/grid_figures.js``), and headers that wrap between words instead of
 being cut to "Registrations per 1,0…"."""
+
 from __future__ import annotations
 
 WRAP_HEADERS = {"wrapHeaderText": True, "autoHeaderHeight": True}

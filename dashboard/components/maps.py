@@ -1,6 +1,7 @@
 """Map builders on an offline base: the app's orientation tiles, drawn from the reference
 boundaries and postcodes, are the base layer; a force's own tile server (TILE_URL) is optional.
 Every map of the dashboard is built by :func:`area_map`."""
+
 from __future__ import annotations
 
 import dash_leaflet as dl
@@ -39,10 +40,16 @@ def base_layers(settings: Settings, ref: ReferenceGeography) -> list:
     if settings.tile_url:
         return [dl.TileLayer(url=settings.tile_url, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles")]
     return [
-        dl.TileLayer(url=BASE_TILES_URL, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles orientation-tiles"),
-        dl.Pane(name=LABEL_PANE, style={"zIndex": 450, "pointerEvents": "none"}, children=[
-            dl.TileLayer(url=LABEL_TILES_URL, pane=LABEL_PANE, maxZoom=MAX_ZOOM, className="orientation-labels"),
-        ]),
+        dl.TileLayer(
+            url=BASE_TILES_URL, attribution=credit, maxZoom=MAX_ZOOM, className="base-tiles orientation-tiles"
+        ),
+        dl.Pane(
+            name=LABEL_PANE,
+            style={"zIndex": 450, "pointerEvents": "none"},
+            children=[
+                dl.TileLayer(url=LABEL_TILES_URL, pane=LABEL_PANE, maxZoom=MAX_ZOOM, className="orientation-labels"),
+            ],
+        ),
     ]
 
 
@@ -88,7 +95,9 @@ def radius_bounds(lat: float, lon: float, radius_m: float) -> list[list[float]]:
     return [[lat - dlat, lon - dlon], [lat + dlat, lon + dlon]]
 
 
-def choropleth(base: dict, values: dict, tooltips: dict, blank: frozenset[str] = frozenset()) -> tuple[dict, list[float]]:
+def choropleth(
+    base: dict, values: dict, tooltips: dict, blank: frozenset[str] = frozenset()
+) -> tuple[dict, list[float]]:
     """Area polygons (``base``: a FeatureCollection with ``code`` and ``name`` properties, not
     mutated) coloured by ``values[code]`` in equal-width classes; a missing or None value is grey
     (suppressed), a code in ``blank`` white (nothing to show). Each feature's tooltip is
@@ -101,6 +110,7 @@ def choropleth(base: dict, values: dict, tooltips: dict, blank: frozenset[str] =
         props = feature["properties"]
         code = props["code"]
         fill = "#ffffff" if code in blank else colour_for(values.get(code), breaks)
-        features.append({**feature, "properties": {**props, "fill": fill,
-                                                    "tooltip": f"{props['name']}: {tooltips.get(code, '')}"}})
+        features.append(
+            {**feature, "properties": {**props, "fill": fill, "tooltip": f"{props['name']}: {tooltips.get(code, '')}"}}
+        )
     return {"type": "FeatureCollection", "features": features}, breaks

@@ -1,4 +1,5 @@
 """QR codes for campaign links, as PNG (pure Python, pypng) and SVG (the ``qrcode`` package)."""
+
 from __future__ import annotations
 
 import io

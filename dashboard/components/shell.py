@@ -1,4 +1,5 @@
 """The app shell: navigation for the user's role, the page container and the attribution footer."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -11,8 +12,9 @@ from dashboard.geo.reference import ReferenceGeography
 from dashboard.security.site import SitePage
 
 
-def navbar(pages: list[SitePage], username: str, role_label: str, force_name: str,
-           logo_url: str | None = None) -> dbc.Navbar:
+def navbar(
+    pages: list[SitePage], username: str, role_label: str, force_name: str, logo_url: str | None = None
+) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(p.title, href=p.path, active="exact")) for p in pages]
     logout = html.Form(
         [
@@ -27,17 +29,22 @@ def navbar(pages: list[SitePage], username: str, role_label: str, force_name: st
         dbc.Container(
             [
                 dbc.NavbarBrand(
-                    [*([html.Img(src=logo_url, alt="", className="brand-logo me-2")] if logo_url else []),
-                     html.Span("Community Camera Registry", className="fw-semibold"),
-                     html.Span(force_name, className="brand-force ms-2")],
+                    [
+                        *([html.Img(src=logo_url, alt="", className="brand-logo me-2")] if logo_url else []),
+                        html.Span("Community Camera Registry", className="fw-semibold"),
+                        html.Span(force_name, className="brand-force ms-2"),
+                    ],
                     href="/",
                 ),
                 dbc.NavbarToggler(id="shell-nav-toggle"),
                 dbc.Collapse(
                     [
                         dbc.Nav(links, navbar=True, className="me-auto", id=ids.NAV),
-                        html.Span([html.Span(username, className="fw-semibold"), f" · {role_label}"],
-                                  className="navbar-text small text-light", id="shell-user"),
+                        html.Span(
+                            [html.Span(username, className="fw-semibold"), f" · {role_label}"],
+                            className="navbar-text small text-light",
+                            id="shell-user",
+                        ),
                         logout,
                     ],
                     id="shell-nav-collapse",
@@ -71,15 +78,21 @@ def footer(ref: ReferenceGeography) -> html.Footer:
     )
 
 
-def shell(pages: list[SitePage], username: str, role_label: str, ref: ReferenceGeography,
-          brand: Brand | None = None) -> html.Div:
+def shell(
+    pages: list[SitePage], username: str, role_label: str, ref: ReferenceGeography, brand: Brand | None = None
+) -> html.Div:
     """``brand``: the force's name and logo in the header (FORCE_NAME, FORCE_LOGO); else the reference's name."""
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh="callback-nav"),
             html.A("Skip to content", href="#shell-content", className="visually-hidden-focusable skip-link"),
-            navbar(pages, username, role_label, brand.force_name if brand else ref.force_name,
-                   brand.logo_url if brand else None),
+            navbar(
+                pages,
+                username,
+                role_label,
+                brand.force_name if brand else ref.force_name,
+                brand.logo_url if brand else None,
+            ),
             html.Main(dbc.Container(id=ids.CONTENT, fluid=True), id="main"),
             footer(ref),
         ]

@@ -6,6 +6,7 @@ A row's hash is an HMAC-SHA-256 under the chain key (plain SHA-256 for rows writ
 keyed) of ``prev_hash + "|" + text``, where ``text`` is the canonical JSON of the row's nine fields:
 sorted keys, no spaces, UTF-8 kept, ``occurred_at`` as UTC ISO 8601 with microseconds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,10 @@ canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_
 
 _STR = json.encoder.encode_basestring  # json's own string encoder when ensure_ascii is off (as canonical_json)
 # The canonical JSON of the nine fields, keys in sorted order, filled with values already in JSON form.
-_ROW = ('{{"action":{},"case_ref":{},"detail":{},"occurred_at":"{}","reason":{},"role":{},"subject_ids":{},'
-        '"user_id":{},"username":{}}}').format
+_ROW = (
+    '{{"action":{},"case_ref":{},"detail":{},"occurred_at":"{}","reason":{},"role":{},"subject_ids":{},'
+    '"user_id":{},"username":{}}}'
+).format
 
 
 def time_text(when: dt.datetime) -> str:
@@ -31,7 +34,7 @@ def time_text(when: dt.datetime) -> str:
     >>> time_text(dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))))
     '2026-07-01T09:00:00.000000+00:00'
     """
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def row_fields(row: dict) -> dict:
@@ -44,8 +47,17 @@ def json_text(value: str | None) -> str:
     return "null" if value is None else _STR(value)
 
 
-def encoded_row(occurred_at: str, user_id: str, username: str, role: str, action: str, case_ref: str, reason: str,
-                subject_ids: str, detail: str) -> str:
+def encoded_row(
+    occurred_at: str,
+    user_id: str,
+    username: str,
+    role: str,
+    action: str,
+    case_ref: str,
+    reason: str,
+    subject_ids: str,
+    detail: str,
+) -> str:
     """The canonical text of a row from its fields already in JSON form (texts through :func:`json_text`,
     ``user_id`` as digits or ``null``; ``occurred_at`` as :func:`time_text` gives it, unquoted): for
     writers of many rows, which encode each distinct value once."""
@@ -60,9 +72,17 @@ def canonical_row(occurred_at: str, user_id, username, role, action, case_ref, r
     >>> canonical_row(**fields) == canonical_json(fields)
     True
     """
-    return encoded_row(occurred_at, "null" if user_id is None else str(int(user_id)), json_text(username),
-                       json_text(role), json_text(action), json_text(case_ref), json_text(reason),
-                       json_text(subject_ids), json_text(detail))
+    return encoded_row(
+        occurred_at,
+        "null" if user_id is None else str(int(user_id)),
+        json_text(username),
+        json_text(role),
+        json_text(action),
+        json_text(case_ref),
+        json_text(reason),
+        json_text(subject_ids),
+        json_text(detail),
+    )
 
 
 def chain_hash(prev_hash: str, text: str, key: bytes | None = None) -> str:

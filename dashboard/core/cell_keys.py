@@ -2,6 +2,7 @@
 disclosure-control layer (``dashboard.analytics.disclosure``): a random number 0..255 whose sum
 modulo ``KEY_RANGE`` over a cell's records is that cell's key. Here so that the registry, which
 stores the keys, need not import the analytics that use them."""
+
 from __future__ import annotations
 
 import secrets

@@ -5,6 +5,7 @@ easting/northing (EPSG:27700, metres); distances reported to people are geodesic
 ellipsoid (:data:`GEOD`). Transformers take and give x/y order (longitude, latitude; easting,
 northing), are made once on first use and shared (pyproj transformers are thread-safe from 3.1).
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,6 +1,7 @@
 """The digest under which a secret token is stored (the one definition): management links, owners'
 response links, API tokens and login session ids are kept only as the SHA-256 of the token, so a copy
 of the database opens nothing."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 Times are stored as UTC; a day, a week or a date shown to people is the UK one: a registration at
 23:30 UTC on a summer Sunday is made at 00:30 BST on Monday.
 """
+
 from __future__ import annotations
 
 import datetime as dt

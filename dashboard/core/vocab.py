@@ -2,6 +2,7 @@
 
 Codes are what the database stores; labels are what people read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -124,8 +125,12 @@ CAMPAIGN_CHANNELS = {
 
 
 # How long owners keep footage, in the classes the project lead's figures count.
-RETENTION_BUCKETS = [(0, 7, "up to 7 days"), (8, 14, "8 to 14 days"), (15, 30, "15 to 30 days"),
-                     (31, 10_000, "more than 30 days")]
+RETENTION_BUCKETS = [
+    (0, 7, "up to 7 days"),
+    (8, 14, "8 to 14 days"),
+    (15, 30, "15 to 30 days"),
+    (31, 10_000, "more than 30 days"),
+]
 NOT_GIVEN = "not given"
 RETENTION_LABELS = [label for _, _, label in RETENTION_BUCKETS] + [NOT_GIVEN]
 

@@ -7,13 +7,14 @@ lasts, how to say no, and only what the officer chose to share about the inciden
 names or describes anyone else (no other owner, no address) and nothing suggests that the owner works
 for the police. Every value put into the HTML is escaped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import html
 from dataclasses import dataclass
 
-from dashboard.footage.wording import UK, OwnerCamera, camera_words, uk_datetime, uk_window  # noqa: F401
+from dashboard.footage.wording import UK, OwnerCamera, camera_words, uk_datetime, uk_window
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,15 @@ def request_email(facts: MessageFacts) -> Email:
         ("WHEN", f"{window} (UK time)"),
         ("WHICH CAMERAS", cams[0].upper() + cams[1:]),
         *([("WHAT HAPPENED", facts.shared_detail)] if facts.shared_detail else []),
-        ("WHAT WE ASK", "Please look at your recordings from that time. If you have any, send us a copy through "
-                        "the private link below. If nothing was recorded, you can tell us that from the same link."),
+        (
+            "WHAT WE ASK",
+            "Please look at your recordings from that time. If you have any, send us a copy through "
+            "the private link below. If nothing was recorded, you can tell us that from the same link.",
+        ),
         ("YOUR PRIVATE LINK", facts.link or ""),
         f"The link works for {days} days, until {expires} (UK time), or until you have answered. Please do "
         "not share it.",
-        "Helping is your choice. If you would rather not, open the same link and choose \"I'd rather not\". You "
+        'Helping is your choice. If you would rather not, open the same link and choose "I\'d rather not". You '
         "do not need to give a reason.",
         f"Case reference: {facts.case_ref}. Please quote it if you contact us.",
         f"{facts.force_name}, Community Camera Registry",
@@ -85,8 +89,11 @@ def request_email(facts: MessageFacts) -> Email:
 def preservation_email(facts: MessageFacts) -> Email:
     """The short urgent notice: keep the recording; a request with a link follows."""
     start = uk_datetime(facts.incident_from)
-    end = uk_datetime(facts.incident_to) if facts.incident_from.astimezone(UK).date() != \
-        facts.incident_to.astimezone(UK).date() else facts.incident_to.astimezone(UK).strftime("%H:%M")
+    end = (
+        uk_datetime(facts.incident_to)
+        if facts.incident_from.astimezone(UK).date() != facts.incident_to.astimezone(UK).date()
+        else facts.incident_to.astimezone(UK).strftime("%H:%M")
+    )
     subject = f"{facts.force_name}: please keep your camera's recording from {start}"
     cams = cameras_text(facts.cameras)
     paragraphs = [
@@ -104,8 +111,11 @@ def preservation_email(facts: MessageFacts) -> Email:
 def _plain(paragraphs: list) -> str:
     out = []
     for p in paragraphs:
-        out.append(f"{p[0].capitalize()}: {p[1]}" if isinstance(p, tuple) and p[0] != "YOUR PRIVATE LINK"
-                   else (f"Your private link:\n{p[1]}" if isinstance(p, tuple) else p))
+        out.append(
+            f"{p[0].capitalize()}: {p[1]}"
+            if isinstance(p, tuple) and p[0] != "YOUR PRIVATE LINK"
+            else (f"Your private link:\n{p[1]}" if isinstance(p, tuple) else p)
+        )
     return "\n\n".join(out) + "\n"
 
 
@@ -116,18 +126,22 @@ def _html(subject: str, paragraphs: list, *, link: str | None) -> str:
         if isinstance(p, tuple):
             label, value = p
             if label == "YOUR PRIVATE LINK":
-                body.append(f'<p style="margin:24px 0"><a href="{e(value, quote=True)}" style="background:#12284c;'
-                            'color:#ffffff;padding:12px 20px;text-decoration:none;border-radius:4px;'
-                            'font-weight:bold">Open your private link</a></p>'
-                            f'<p style="font-size:14px;color:#444">Or copy this address: {e(value)}</p>')
+                body.append(
+                    f'<p style="margin:24px 0"><a href="{e(value, quote=True)}" style="background:#12284c;'
+                    "color:#ffffff;padding:12px 20px;text-decoration:none;border-radius:4px;"
+                    'font-weight:bold">Open your private link</a></p>'
+                    f'<p style="font-size:14px;color:#444">Or copy this address: {e(value)}</p>'
+                )
             else:
                 body.append(f"<p><strong>{e(label.capitalize())}:</strong> {e(value)}</p>")
         else:
             body.append(f"<p>{e(p)}</p>")
-    return ("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
-            f"<title>{e(subject)}</title></head>"
-            "<body style=\"font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;color:#111;"
-            "max-width:600px\">\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
+        f"<title>{e(subject)}</title></head>"
+        '<body style="font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;color:#111;'
+        'max-width:600px">\n' + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def request_personalisation(facts: MessageFacts) -> dict[str, str]:

@@ -5,6 +5,7 @@ README.md, 'Text messages') and the outbox message's id as Notify's ``reference`
 Notify whether a text with that reference was already accepted (used when a sender stopped between
 calling Notify and recording the answer, so that the text is not sent twice).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,16 +26,20 @@ def _error(exc: APIError, what: str) -> SendError:
     status = exc.status_code
     # 400 (a bad number or template), 404: permanent; 403 (the key), 429 (rate limit), 5xx and no answer: retry.
     temporary = status in (403, 429) or status >= 500
-    message = exc.message if isinstance(exc.message, str) else "; ".join(
-        str(e.get("message", e)) for e in exc.message or [] if isinstance(e, dict))
+    message = (
+        exc.message
+        if isinstance(exc.message, str)
+        else "; ".join(str(e.get("message", e)) for e in exc.message or [] if isinstance(e, dict))
+    )
     return SendError(scrub(f"GOV.UK Notify answered {status} to {what}: {str(message)[:120]}"), temporary=temporary)
 
 
 def send_text(settings, phone_number: str, template_id: str, personalisation: dict[str, str], reference: str) -> str:
     """Send one text message; returns Notify's notification id. Raises SendError."""
     try:
-        answer = _client(settings).send_sms_notification(phone_number=phone_number, template_id=template_id,
-                                                        personalisation=personalisation, reference=reference)
+        answer = _client(settings).send_sms_notification(
+            phone_number=phone_number, template_id=template_id, personalisation=personalisation, reference=reference
+        )
     except APIError as exc:
         raise _error(exc, "the text message") from None
     return str(answer.get("id", ""))[:120]
@@ -53,7 +58,7 @@ def find_sent(settings, reference: str, since: dt.datetime) -> str | None:
         except ValueError:
             continue
         if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.timezone.utc)
+            at = at.replace(tzinfo=dt.UTC)
         if at >= since - dt.timedelta(seconds=5) and notification.get("reference") == reference:
             return str(notification.get("id", ""))[:120]
     return None

@@ -38,6 +38,7 @@ permanent refusal (SMTP 5xx, Notify 400), it is ``failed`` with the reason, whic
 Each outcome is written to the audit log (``message_sent``, ``message_retry``, ``message_failed``,
 ``message_cancelled``) by the system, with the case reference and never the address.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,10 +53,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.delivery import messages, notify, smtp
 from dashboard.footage import links
+from dashboard.registry import audit
 from dashboard.registry.channels import is_mobile
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, FootageRequest, FootageResponse, OutboxMessage, Registrant, utcnow
-from dashboard.registry import audit
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,10 @@ class Claim:
 
 
 def _due(now: dt.datetime):
-    return sa.or_(sa.and_(_T.c.state == "queued", _T.c.next_attempt_at <= now),
-                  sa.and_(_T.c.state == "sending", _T.c.claimed_until < now))
+    return sa.or_(
+        sa.and_(_T.c.state == "queued", _T.c.next_attempt_at <= now),
+        sa.and_(_T.c.state == "sending", _T.c.claimed_until < now),
+    )
 
 
 def claim(sessions: sessionmaker[Session], now: dt.datetime, lease_s: float = LEASE_S) -> Claim | None:
@@ -95,16 +98,24 @@ def claim(sessions: sessionmaker[Session], now: dt.datetime, lease_s: float = LE
     A request waits while an urgent notice to the same owner for the same case is still queued or
     being sent, so the notice goes first."""
     early = _T.alias("early")
-    notice_pending = sa.exists().where(early.c.response_id == _T.c.response_id, early.c.kind == "preservation",
-                                       early.c.state.in_(("queued", "sending")), early.c.id != _T.c.id)
-    candidates = (sa.select(_T.c.id, _T.c.state, _T.c.attempts)
-                  .where(_due(now), sa.or_(_T.c.kind != "request", ~notice_pending))
-                  .order_by(_T.c.priority, _T.c.next_attempt_at, _T.c.id).limit(8))
+    notice_pending = sa.exists().where(
+        early.c.response_id == _T.c.response_id,
+        early.c.kind == "preservation",
+        early.c.state.in_(("queued", "sending")),
+        early.c.id != _T.c.id,
+    )
+    candidates = (
+        sa.select(_T.c.id, _T.c.state, _T.c.attempts)
+        .where(_due(now), sa.or_(_T.c.kind != "request", ~notice_pending))
+        .order_by(_T.c.priority, _T.c.next_attempt_at, _T.c.id)
+        .limit(8)
+    )
     lease = now + dt.timedelta(seconds=lease_s)
     with sessions() as s:
         for message_id, state, attempts in s.execute(candidates).all():
             won = s.execute(
-                _T.update().where(_T.c.id == message_id, _T.c.state == state, _due(now))
+                _T.update()
+                .where(_T.c.id == message_id, _T.c.state == state, _due(now))
                 .values(state="sending", claimed_until=lease, attempts=_T.c.attempts + 1)
             ).rowcount
             s.commit()
@@ -131,8 +142,11 @@ class Prepared:
 def _nobody_to_tell(s: Session, response_id: int, *, lock: bool = False) -> str | None:
     """Why the response's owner is no longer to be sent anything (withdrawn, or answered), or None.
     ``lock``: hold a share lock on the owner's row (PostgreSQL) until the transaction ends."""
-    query = (sa.select(Registrant.status, _R.c.answered_at).join(_R, _R.c.registrant_id == Registrant.id)
-             .where(_R.c.id == response_id))
+    query = (
+        sa.select(Registrant.status, _R.c.answered_at)
+        .join(_R, _R.c.registrant_id == Registrant.id)
+        .where(_R.c.id == response_id)
+    )
     row = s.execute(query.with_for_update(read=True, of=Registrant) if lock else query).first()
     if row is None or row.status != "active":
         return "the owner withdrew their registration"
@@ -142,8 +156,15 @@ def _nobody_to_tell(s: Session, response_id: int, *, lock: bool = False) -> str 
 class Sender:
     """Sends due messages with the configured services (``settings``: SMTP_URL, Notify)."""
 
-    def __init__(self, settings, sessions: sessionmaker[Session], force_name: str, *,
-                 clock: Callable[[], dt.datetime] = utcnow, lease_s: float = LEASE_S) -> None:
+    def __init__(
+        self,
+        settings,
+        sessions: sessionmaker[Session],
+        force_name: str,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        lease_s: float = LEASE_S,
+    ) -> None:
         self.settings, self.sessions, self.force_name = settings, sessions, force_name
         self.clock, self.lease_s = clock, lease_s
 
@@ -170,13 +191,20 @@ class Sender:
         as sent (unconfirmed): the relay had the whole message; it is never sent again."""
         now = self.clock()
         with self.sessions() as s:
-            rows = s.execute(sa.select(_T.c.id, _T.c.claimed_until).where(
-                _T.c.state == "handed_over", _T.c.claimed_until < now)).all()
+            rows = s.execute(
+                sa.select(_T.c.id, _T.c.claimed_until).where(_T.c.state == "handed_over", _T.c.claimed_until < now)
+            ).all()
             for message_id, lease in rows:
-                won = s.execute(_T.update().where(_T.c.id == message_id, _T.c.state == "handed_over",
-                                                  _T.c.claimed_until == lease)
-                                .values(state="sent", sent_at=lease, claimed_until=None,
-                                        last_error="handed to the mail relay; its answer was not received")).rowcount
+                won = s.execute(
+                    _T.update()
+                    .where(_T.c.id == message_id, _T.c.state == "handed_over", _T.c.claimed_until == lease)
+                    .values(
+                        state="sent",
+                        sent_at=lease,
+                        claimed_until=None,
+                        last_error="handed to the mail relay; its answer was not received",
+                    )
+                ).rowcount
                 if won:
                     self._audit(s, message_id, "message_sent", confirmed=False)
                 s.commit()
@@ -188,8 +216,12 @@ class Sender:
         """Send one claimed message; returns its new state."""
         now = self.clock()
         if taken.attempts > MAX_ATTEMPTS:  # its senders kept stopping before they could record anything
-            return self._finish(taken, "failed", action="message_failed",
-                                error=f"gave up after {MAX_ATTEMPTS} attempts that did not finish")
+            return self._finish(
+                taken,
+                "failed",
+                action="message_failed",
+                error=f"gave up after {MAX_ATTEMPTS} attempts that did not finish",
+            )
         with self.sessions() as s:
             prepared, why_not = self._prepare(s, taken.message_id, now)
         if prepared is None:
@@ -207,8 +239,13 @@ class Sender:
         if response.answered_at is not None:
             return None, "the owner has already answered"
         rows = s.execute(
-            sa.select(FootageRequest.incident_from, FootageRequest.incident_to, Camera.kind, Camera.placement,
-                      Camera.direction_deg)
+            sa.select(
+                FootageRequest.incident_from,
+                FootageRequest.incident_to,
+                Camera.kind,
+                Camera.placement,
+                Camera.direction_deg,
+            )
             .join(Camera, Camera.id == FootageRequest.camera_id)
             .where(FootageRequest.response_id == response.id, FootageRequest.status.in_(("sent", "no_response")))
             .order_by(FootageRequest.id)
@@ -233,14 +270,30 @@ class Sender:
             token = links.issue(holder, now, self.settings.response_link_days)
             token_hash, expires = holder.token_hash, holder.link_expires_at
         facts = messages.MessageFacts(
-            force_name=self.force_name, owner_name=owner.name or "", case_ref=response.case_ref,
-            incident_from=min(r.incident_from for r in rows), incident_to=max(r.incident_to for r in rows),
+            force_name=self.force_name,
+            owner_name=owner.name or "",
+            case_ref=response.case_ref,
+            incident_from=min(r.incident_from for r in rows),
+            incident_to=max(r.incident_to for r in rows),
             cameras=tuple(messages.OwnerCamera(r.kind, r.placement, r.direction_deg) for r in rows),
             shared_detail=response.shared_detail,
             link=f"{self.settings.public_base_url}/respond/{token}" if token else None,
-            link_expires_at=expires, link_days=self.settings.response_link_days)
-        return Prepared(message.id, message.kind, message.channel, response.case_ref, response.id,
-                        response.public_id, address, facts, token_hash, expires, message.created_at), None
+            link_expires_at=expires,
+            link_days=self.settings.response_link_days,
+        )
+        return Prepared(
+            message.id,
+            message.kind,
+            message.channel,
+            response.case_ref,
+            response.id,
+            response.public_id,
+            address,
+            facts,
+            token_hash,
+            expires,
+            message.created_at,
+        ), None
 
     def _own(self, taken: Claim, state: str = "sending"):
         return sa.and_(_T.c.id == taken.message_id, _T.c.state == state, _T.c.claimed_until == taken.lease)
@@ -259,14 +312,18 @@ class Sender:
             if _nobody_to_tell(s, prepared.response_id, lock=True) is not None:
                 s.rollback()
                 return None
-            won = s.execute(_T.update().where(self._own(taken))
-                            .values(state=new_state, claimed_until=renewed.lease)).rowcount
+            won = s.execute(
+                _T.update().where(self._own(taken)).values(state=new_state, claimed_until=renewed.lease)
+            ).rowcount
             if won != 1:
                 s.rollback()
                 return None
             if prepared.token_hash is not None:
-                s.execute(_R.update().where(_R.c.id == prepared.response_id)
-                          .values(token_hash=prepared.token_hash, link_expires_at=prepared.link_expires_at))
+                s.execute(
+                    _R.update()
+                    .where(_R.c.id == prepared.response_id)
+                    .values(token_hash=prepared.token_hash, link_expires_at=prepared.link_expires_at)
+                )
             s.commit()
             return renewed
 
@@ -281,8 +338,9 @@ class Sender:
             return renewed is not None
 
         try:
-            reply = smtp.send_two_phase(self.settings.smtp_url, self.settings.mail_from, prepared.address, email,
-                                        before_terminator)
+            reply = smtp.send_two_phase(
+                self.settings.smtp_url, self.settings.mail_from, prepared.address, email, before_terminator
+            )
         except smtp.Abandoned:
             with self.sessions() as s:
                 why = _nobody_to_tell(s, prepared.response_id)
@@ -319,13 +377,27 @@ class Sender:
 
     def _failed(self, taken: Claim, exc: smtp.SendError, from_state: str) -> str:
         if exc.temporary and taken.attempts < MAX_ATTEMPTS:
-            return self._finish(taken, "queued", error=str(exc), from_state=from_state, action="message_retry",
-                                retry_at=self.clock() + backoff(taken.attempts))
+            return self._finish(
+                taken,
+                "queued",
+                error=str(exc),
+                from_state=from_state,
+                action="message_retry",
+                retry_at=self.clock() + backoff(taken.attempts),
+            )
         return self._finish(taken, "failed", error=str(exc), from_state=from_state, action="message_failed")
 
-    def _finish(self, taken: Claim, state: str, *, action: str, error: str | None = None,
-                provider_ref: str | None = None, from_state: str = "sending", retry_at: dt.datetime | None = None
-                ) -> str:
+    def _finish(
+        self,
+        taken: Claim,
+        state: str,
+        *,
+        action: str,
+        error: str | None = None,
+        provider_ref: str | None = None,
+        from_state: str = "sending",
+        retry_at: dt.datetime | None = None,
+    ) -> str:
         now = self.clock()
         values: dict = {"state": state, "claimed_until": None, "last_error": error[:300] if error else None}
         if state == "sent":
@@ -341,12 +413,29 @@ class Sender:
             s.commit()
         return state
 
-    def _audit(self, s: Session, message_id: int, action: str, *, error: str | None = None,
-               retry_at: dt.datetime | None = None, attempts: int | None = None, confirmed: bool = True) -> None:
-        row = s.execute(sa.select(_T.c.kind, _T.c.channel, _T.c.attempts, _R.c.case_ref, _R.c.public_id)
-                        .join(_R, _R.c.id == _T.c.response_id).where(_T.c.id == message_id)).one()
-        detail = {"message_id": message_id, "kind": row.kind, "channel": row.channel, "response": row.public_id,
-                  "attempt": attempts if attempts is not None else row.attempts}
+    def _audit(
+        self,
+        s: Session,
+        message_id: int,
+        action: str,
+        *,
+        error: str | None = None,
+        retry_at: dt.datetime | None = None,
+        attempts: int | None = None,
+        confirmed: bool = True,
+    ) -> None:
+        row = s.execute(
+            sa.select(_T.c.kind, _T.c.channel, _T.c.attempts, _R.c.case_ref, _R.c.public_id)
+            .join(_R, _R.c.id == _T.c.response_id)
+            .where(_T.c.id == message_id)
+        ).one()
+        detail = {
+            "message_id": message_id,
+            "kind": row.kind,
+            "channel": row.channel,
+            "response": row.public_id,
+            "attempt": attempts if attempts is not None else row.attempts,
+        }
         if error:
             detail["error"] = error[:300]
         if retry_at is not None:
@@ -355,5 +444,6 @@ class Sender:
             detail["confirmed"] = False
         what = "Footage request" if row.kind == "request" else "Urgent keep-your-footage notice"
         how = "email" if row.channel == "email" else "text message"
-        audit.record(s, audit.SYSTEM, action, case_ref=row.case_ref, reason=f"{what} to the owner by {how}",
-                     detail=detail)
+        audit.record(
+            s, audit.SYSTEM, action, case_ref=row.case_ref, reason=f"{what} to the owner by {how}", detail=detail
+        )

@@ -9,6 +9,7 @@ for 354, sends the body (dot-stuffed, CRLF line ends) WITHOUT the terminator, ca
 and only if that returns True sends the terminator and reads the reply. If it returns False (the
 message is no longer ours to send) the connection is dropped and the server discards the body.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,12 +73,16 @@ def body_bytes(message: EmailMessage) -> bytes:
 
 def _reply_error(what: str, code: int, text: bytes, *, after_handover: bool = False) -> SendError:
     said = text.decode("utf-8", "replace")[:120] if isinstance(text, bytes) else str(text)[:120]
-    return SendError(scrub(f"the mail relay answered {code} to {what}: {said}"), temporary=not 500 <= code < 600,
-                     after_handover=after_handover)
+    return SendError(
+        scrub(f"the mail relay answered {code} to {what}: {said}"),
+        temporary=not 500 <= code < 600,
+        after_handover=after_handover,
+    )
 
 
-def send_two_phase(smtp_url: str, sender: str, to: str, email: Email, before_commit: Callable[[], bool], *,
-                   timeout_s: float = 30.0) -> str:
+def send_two_phase(
+    smtp_url: str, sender: str, to: str, email: Email, before_commit: Callable[[], bool], *, timeout_s: float = 30.0
+) -> str:
     """Send ``email`` to ``to``; returns the relay's final reply text (its queue id, often).
 
     Raises SendError (nothing was handed over, or the relay refused the finished message) or
@@ -122,7 +127,8 @@ def send_two_phase(smtp_url: str, sender: str, to: str, email: Email, before_com
     except smtplib.SMTPResponseException as exc:
         raise _reply_error("the message", exc.smtp_code, exc.smtp_error, after_handover=handed_over) from None
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"the mail relay connection failed ({type(exc).__name__})", temporary=True,
-                        after_handover=handed_over) from None
+        raise SendError(
+            f"the mail relay connection failed ({type(exc).__name__})", temporary=True, after_handover=handed_over
+        ) from None
     finally:
         relay.close()

@@ -5,6 +5,7 @@ by exactly one (``outbox.claim``). A sender sends whatever is due, then sleeps u
 called by the pages and the API after they queue messages in this process) or for ``POLL_S`` seconds
 (messages queued by another process, retries coming due).
 """
+
 from __future__ import annotations
 
 import logging

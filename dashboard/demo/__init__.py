@@ -4,6 +4,7 @@ Public API: :func:`generate_demo`, :func:`registry_is_empty`, :func:`reset_regis
 :func:`real_accounts`, :func:`demo_accounts_present`,
 :class:`DemoSummary`, :class:`DemoError` and ``DEMO_USERS`` (username, role, password).
 """
+
 from dashboard.demo.generator import (
     DEMO_USERS,
     DemoError,
@@ -15,5 +16,13 @@ from dashboard.demo.generator import (
     reset_registry,
 )
 
-__all__ = ["DEMO_USERS", "DemoError", "DemoSummary", "demo_accounts_present", "generate_demo", "real_accounts",
-           "registry_is_empty", "reset_registry"]
+__all__ = [
+    "DEMO_USERS",
+    "DemoError",
+    "DemoSummary",
+    "demo_accounts_present",
+    "generate_demo",
+    "real_accounts",
+    "registry_is_empty",
+    "reset_registry",
+]

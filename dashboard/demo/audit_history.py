@@ -39,10 +39,10 @@ Rows are built in memory (about 1.2 per registration plus a few thousand) and in
 with ids and hashes computed here; ``write_history`` chains them after any rows already in the
 log. Deterministic for a given random generator and input.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,16 +56,16 @@ from dashboard.core.uktime import UK
 from dashboard.demo import story
 from dashboard.demo.places import LONLAT_DECIMALS
 from dashboard.demo.writer import advance_id_sequences, insert_columns
+from dashboard.registry.audit import anchor_for, lock_chain
 from dashboard.registry.casework import CENTRE_DECIMALS
 from dashboard.registry.models import AuditEvent
-from dashboard.registry.audit import anchor_for, lock_chain
 
 US_PER_S = 1_000_000
 US_PER_MIN = 60 * US_PER_S
 US_PER_HOUR = 60 * US_PER_MIN
 US_PER_DAY = 24 * US_PER_HOUR
 NEVER = np.iinfo(np.int64).max
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 # How each user uses the system: the chance of a working session on a weekday, and when it
 # starts (minutes after local midnight, uniform in the range) and how long it lasts (minutes).
@@ -176,6 +176,7 @@ EXPORT_REASONS = (
     "Arranging collection of footage from owners who agreed to share it",
     "Handover of the case to the day shift investigator",
 )
+
 
 @dataclass(frozen=True)
 class DemoUser:
@@ -348,13 +349,32 @@ class _Log:
         self.rows: list[tuple] = []
         self.last_login: dict[int, np.datetime64] = {}
 
-    def add(self, at: int, user: DemoUser | None, action: str, *, case_ref: str | None = None,
-            reason: str | None = None, subject_ids=None, detail: dict | str | None = None,
-            username: str | None = None) -> None:
+    def add(
+        self,
+        at: int,
+        user: DemoUser | None,
+        action: str,
+        *,
+        case_ref: str | None = None,
+        reason: str | None = None,
+        subject_ids=None,
+        detail: dict | str | None = None,
+        username: str | None = None,
+    ) -> None:
         name = user.username if user else username
-        self.rows.append((int(at), user.id if user else None, name, user.role if user else None, action, case_ref,
-                          reason, _ids_text(subject_ids) if subject_ids is not None else None,
-                          detail if isinstance(detail, str) or detail is None else canonical_json(detail)))
+        self.rows.append(
+            (
+                int(at),
+                user.id if user else None,
+                name,
+                user.role if user else None,
+                action,
+                case_ref,
+                reason,
+                _ids_text(subject_ids) if subject_ids is not None else None,
+                detail if isinstance(detail, str) or detail is None else canonical_json(detail),
+            )
+        )
 
 
 # --------------------------------------------------------------------------- building
@@ -369,19 +389,38 @@ def build_history(rng: np.random.Generator, h: HistoryInput) -> AuditRows:
     created = int(np.datetime64(h.users_created_at, "us").astype(np.int64))
     for username in h.new_users:
         u = by_name[username]
-        log.add(created, None, "user_created", subject_ids=[u.id], username="system",
-                detail={"username": u.username, "role": u.role, "via": "command line"})
+        log.add(
+            created,
+            None,
+            "user_created",
+            subject_ids=[u.id],
+            username="system",
+            detail={"username": u.username, "role": u.role, "via": "command line"},
+        )
     lead = next((u for u in h.users if u.role == "lead"), None)
     if lead is not None:
         for i, (spec, at) in enumerate(zip(story.CAMPAIGNS, _us(h.campaign_created_at))):
-            log.add(int(at), lead, "campaign_created", subject_ids=[i + 1],
-                    detail={"slug": spec.slug, "channel": spec.channel})
+            log.add(
+                int(at),
+                lead,
+                "campaign_created",
+                subject_ids=[i + 1],
+                detail={"slug": spec.slug, "channel": spec.channel},
+            )
     officers = [u for u in h.users if u.role == "officer"]
     if officers:
         _casework(rng, h, log, officers, end)
     for at, user_id, action, case_ref, reason, subject_ids, detail in h.evidence_rows:
-        log.add(at, users[user_id] if user_id is not None else None, action, case_ref=case_ref, reason=reason,
-                subject_ids=subject_ids, detail=detail, username=None if user_id is not None else "public")
+        log.add(
+            at,
+            users[user_id] if user_id is not None else None,
+            action,
+            case_ref=case_ref,
+            reason=reason,
+            subject_ids=subject_ids,
+            detail=detail,
+            username=None if user_id is not None else "public",
+        )
     sessions = _sessions(rng, h, log, created, end)
     # From a generator of their own, so that the rows above and below stay as they were without them.
     _figure_queries(rng.spawn(1)[0], h, log, sessions, end)
@@ -405,8 +444,11 @@ def _registration_rows(h: HistoryInput) -> tuple:
     made = [canonical_json({"cameras": c, "via": "form"}) for c in range(int(cameras.max(initial=0)) + 1)]
     via = canonical_json({"via": "form"})
     times = np.concatenate([consent, confirmed[again], withdrawn[gone]])
-    action = (["registration_created"] * n + ["registration_reconfirmed"] * len(again)
-              + ["registration_withdrawn"] * len(gone))
+    action = (
+        ["registration_created"] * n
+        + ["registration_reconfirmed"] * len(again)
+        + ["registration_withdrawn"] * len(gone)
+    )
     subject_ids = subject + [subject[i] for i in again.tolist()] + [subject[i] for i in gone.tolist()]
     detail = [made[c] for c in cameras.tolist()] + [None] * len(again) + [via] * len(gone)
     return times, action, subject_ids, detail
@@ -422,14 +464,28 @@ def _sorted(log: _Log, public: tuple) -> AuditRows:
     n_p = len(times_p)
     npub = [None] * n_p
     cols = [
-        npub, ["public"] * n_p, npub, action_p, npub, npub, subject_p, detail_p,
+        npub,
+        ["public"] * n_p,
+        npub,
+        action_p,
+        npub,
+        npub,
+        subject_p,
+        detail_p,
     ]
     merged = [cols[k] + [r[k + 1] for r in small] for k in range(8)]
     pick = [[col[i] for i in order] for col in merged]
     return AuditRows(
         occurred_at=times[order].astype("datetime64[us]"),
-        user_id=pick[0], username=pick[1], role=pick[2], action=pick[3], case_ref=pick[4], reason=pick[5],
-        subject_ids=pick[6], detail=pick[7], last_login=log.last_login,
+        user_id=pick[0],
+        username=pick[1],
+        role=pick[2],
+        action=pick[3],
+        case_ref=pick[4],
+        reason=pick[5],
+        subject_ids=pick[6],
+        detail=pick[7],
+        last_login=log.last_login,
     )
 
 
@@ -462,16 +518,22 @@ def _cases(h: HistoryInput, users: dict[int, DemoUser]) -> list[_Case]:
     if req.empty:
         return []
     camera_index = req["camera_index"].to_numpy(np.int64)
-    requests = zip(range(1, len(req) + 1), (camera_index + 1).tolist(), _us(req["sent_at"].to_numpy()).tolist(),
-                   req["footage_likely_overwritten"].to_numpy(bool).tolist(),
-                   np.asarray(h.camera_site)[camera_index].tolist())
+    requests = zip(
+        range(1, len(req) + 1),
+        (camera_index + 1).tolist(),
+        _us(req["sent_at"].to_numpy()).tolist(),
+        req["footage_likely_overwritten"].to_numpy(bool).tolist(),
+        np.asarray(h.camera_site)[camera_index].tolist(),
+    )
     by_case: dict[str, list[tuple]] = {}
     first_of: dict[str, int] = {}
     for i, (ref, r) in enumerate(zip(req["case_ref"].tolist(), requests)):
         by_case.setdefault(ref, []).append(r)
         first_of.setdefault(ref, i)
-    columns = {name: req[name].tolist() for name in ("requested_by_id", "crime_category", "ie", "in",
-                                                     "incident_lat", "incident_lon")}
+    columns = {
+        name: req[name].tolist()
+        for name in ("requested_by_id", "crime_category", "ie", "in", "incident_lat", "incident_lon")
+    }
     start = _us(req["incident_from"].to_numpy()).tolist()
     stop = _us(req["incident_to"].to_numpy()).tolist()
     cases = []
@@ -479,20 +541,35 @@ def _cases(h: HistoryInput, users: dict[int, DemoUser]) -> list[_Case]:
         i = first_of[ref]
         middle = start[i] + (stop[i] - start[i]) // 2
         sent = [r[2] for r in rows]
-        cases.append(_Case(
-            ref=str(ref), officer=users[int(columns["requested_by_id"][i])],
-            category=str(columns["crime_category"][i]), requests=rows, incident_from=start[i], incident_to=stop[i],
-            first_sent=min(sent), last_sent=max(sent), e=float(columns["ie"][i]), n=float(columns["in"][i]),
-            lat=float(columns["incident_lat"][i]), lon=float(columns["incident_lon"][i]),
-            incident_at=middle - middle % US_PER_MIN))
+        cases.append(
+            _Case(
+                ref=str(ref),
+                officer=users[int(columns["requested_by_id"][i])],
+                category=str(columns["crime_category"][i]),
+                requests=rows,
+                incident_from=start[i],
+                incident_to=stop[i],
+                first_sent=min(sent),
+                last_sent=max(sent),
+                e=float(columns["ie"][i]),
+                n=float(columns["in"][i]),
+                lat=float(columns["incident_lat"][i]),
+                lon=float(columns["incident_lon"][i]),
+                incident_at=middle - middle % US_PER_MIN,
+            )
+        )
     return cases
 
 
 def _search_detail(lat: float, lon: float, radius_m: float, incident_at: int | None, results: int) -> dict:
     """The ``search`` event's detail exactly as ``casework.log_search`` writes it."""
-    return {"centre": {"lat": round(float(lat), CENTRE_DECIMALS), "lon": round(float(lon), CENTRE_DECIMALS)},
-            "radius_m": float(radius_m), "incident_at": _iso(incident_at) if incident_at is not None else None,
-            "results": int(results), "source": "page"}
+    return {
+        "centre": {"lat": round(float(lat), CENTRE_DECIMALS), "lon": round(float(lon), CENTRE_DECIMALS)},
+        "radius_m": float(radius_m),
+        "incident_at": _iso(incident_at) if incident_at is not None else None,
+        "results": int(results),
+        "source": "page",
+    }
 
 
 def _pick(rng: np.random.Generator, pool: list[int], k: int, must: list[int]) -> list[int]:
@@ -525,39 +602,71 @@ def _casework(rng: np.random.Generator, h: HistoryInput, log: _Log, officers: li
     used_refs = {c.ref for c in cases}
 
     for i, case in enumerate(cases):
-        case.reason = (VAGUE_REASONS[int(rng.integers(0, len(VAGUE_REASONS)))] if i in vague
-                       else _choice(rng, CASE_REASONS.get(case.category, RURAL_REASONS)))
+        case.reason = (
+            VAGUE_REASONS[int(rng.integers(0, len(VAGUE_REASONS)))]
+            if i in vague
+            else _choice(rng, CASE_REASONS.get(case.category, RURAL_REASONS))
+        )
         lead_min = (40, 70) if i == many else (4, 35)
         case.search_at = case.first_sent - int(rng.integers(lead_min[0] * 60, lead_min[1] * 60)) * US_PER_S
         if i in refine and i != many:
             earlier = case.search_at - int(rng.integers(120, 720)) * US_PER_S
             radius = float(rng.choice([100, 150, 200]))
             found = register.found(case.e, case.n, radius, earlier)
-            log.add(earlier, case.officer, "search", case_ref=case.ref, reason=case.reason, subject_ids=found.tolist(),
-                    detail=_search_detail(case.lat, case.lon, radius, case.incident_at, len(found)))
+            log.add(
+                earlier,
+                case.officer,
+                "search",
+                case_ref=case.ref,
+                reason=case.reason,
+                subject_ids=found.tolist(),
+                detail=_search_detail(case.lat, case.lon, radius, case.incident_at, len(found)),
+            )
         radius = _many_radius(register, case) if i == many else float(rng.choice(SEARCH_RADII_M, p=SEARCH_RADII_P))
         found = register.found(case.e, case.n, radius, case.search_at)
-        log.add(case.search_at, case.officer, "search", case_ref=case.ref, reason=case.reason,
-                subject_ids=found.tolist(), detail=_search_detail(case.lat, case.lon, radius, case.incident_at,
-                                                                  len(found)))
+        log.add(
+            case.search_at,
+            case.officer,
+            "search",
+            case_ref=case.ref,
+            reason=case.reason,
+            subject_ids=found.tolist(),
+            detail=_search_detail(case.lat, case.lon, radius, case.incident_at, len(found)),
+        )
         asked = list(dict.fromkeys(r[1] for r in case.requests))
         if i == many:
             _reveal_many(rng, log, case, asked, found)
         elif rng.random() < REVEAL_SHARE:
             gap_s = (case.first_sent - case.search_at) // US_PER_S
             at = case.search_at + int(rng.integers(30, max(31, min(240, gap_s - 20)))) * US_PER_S
-            log.add(at, case.officer, "reveal_contact", case_ref=case.ref, reason=case.reason, subject_ids=asked,
-                    detail={"cameras": len(asked)})
+            log.add(
+                at,
+                case.officer,
+                "reveal_contact",
+                case_ref=case.ref,
+                reason=case.reason,
+                subject_ids=asked,
+                detail={"cameras": len(asked)},
+            )
         batches: dict[int, list[tuple]] = {}
         for r in case.requests:
             batches.setdefault(r[2], []).append(r)
         for sent, batch in sorted(batches.items()):  # one create_requests call per sending
-            log.add(sent, case.officer, "request_created", case_ref=case.ref, reason=case.reason,
-                    subject_ids=[r[1] for r in batch], detail={
-                        "request_ids": [r[0] for r in batch],
-                        "likely_overwritten_camera_ids": [r[1] for r in batch if r[3]],
-                        "incident_from": _iso(case.incident_from), "incident_to": _iso(case.incident_to),
-                        "sent_at": _iso(sent)})
+            log.add(
+                sent,
+                case.officer,
+                "request_created",
+                case_ref=case.ref,
+                reason=case.reason,
+                subject_ids=[r[1] for r in batch],
+                detail={
+                    "request_ids": [r[0] for r in batch],
+                    "likely_overwritten_camera_ids": [r[1] for r in batch if r[3]],
+                    "incident_from": _iso(case.incident_from),
+                    "incident_to": _iso(case.incident_to),
+                    "sent_at": _iso(sent),
+                },
+            )
         if i in night:
             _export(rng, register, log, case, end, night=True)
         elif rng.random() < EXPORT_SHARE:
@@ -572,8 +681,9 @@ JUNK_REASONS = ("aaaaaaaaaa", "asdfghjkl test", "checking checking")  # refused:
 REFUSED_RUNS = (1, 3)  # days on which an officer was refused searches (the ``refused`` flag's case)
 
 
-def _refused_searches(rng: np.random.Generator, log: _Log, cases: list[_Case], officers: list[DemoUser],
-                      used: set[str], end: int) -> None:
+def _refused_searches(
+    rng: np.random.Generator, log: _Log, cases: list[_Case], officers: list[DemoUser], used: set[str], end: int
+) -> None:
     """An officer refused searches: a few with a reason that says nothing, then, with a real reason,
     more than the search limit allows in a minute; one such day in the last 30 days, and up to two
     before it. What ``casework.admit_search`` logs (``search_refused`` with why and message)."""
@@ -582,23 +692,41 @@ def _refused_searches(rng: np.random.Generator, log: _Log, cases: list[_Case], o
     who = officers[0]
     runs = _share(len(cases), 1 / 150, *REFUSED_RUNS)
     for k in range(runs):
-        lo, hi = (end - RECENT_DAYS * US_PER_DAY, end - US_PER_DAY) if k == 0 else \
-            (cases[0].first_sent, end - RECENT_DAYS * US_PER_DAY)
+        lo, hi = (
+            (end - RECENT_DAYS * US_PER_DAY, end - US_PER_DAY)
+            if k == 0
+            else (cases[0].first_sent, end - RECENT_DAYS * US_PER_DAY)
+        )
         if hi <= lo:
             continue
         at = _when(rng, cases, lo, hi)
         ref = _new_ref(rng, used, at)
         for _j in range(int(rng.integers(2, 5))):
             at += int(rng.integers(5, 40)) * US_PER_S
-            log.add(at, who, "search_refused", case_ref=ref, reason=_choice(rng, JUNK_REASONS), detail={
-                "why": "reason", "message": "Give the reason in a few words that say why you are searching."})
+            log.add(
+                at,
+                who,
+                "search_refused",
+                case_ref=ref,
+                reason=_choice(rng, JUNK_REASONS),
+                detail={"why": "reason", "message": "Give the reason in a few words that say why you are searching."},
+            )
         reason = _choice(rng, REPEAT_REASONS)
         for _j in range(int(rng.integers(1, 4))):
             at += int(rng.integers(2, 8)) * US_PER_S
-            log.add(at, who, "search_refused", case_ref=ref, reason=reason, detail={
-                "why": "rate_limit", "limit": "10 per 1 minute",
-                "message": "You have reached the limit of 10 per 1 minute searches; wait and search again. "
-                           "Refused searches are recorded."})
+            log.add(
+                at,
+                who,
+                "search_refused",
+                case_ref=ref,
+                reason=reason,
+                detail={
+                    "why": "rate_limit",
+                    "limit": "10 per 1 minute",
+                    "message": "You have reached the limit of 10 per 1 minute searches; wait and search again. "
+                    "Refused searches are recorded.",
+                },
+            )
 
 
 def _choice(rng: np.random.Generator, options) -> str:
@@ -635,19 +763,25 @@ def _reveal_many(rng: np.random.Generator, log: _Log, case: _Case, asked: list[i
     """Contact details of 22 to 28 cameras (those asked among them), in three reveals."""
     others = [c for c in found.tolist() if c not in asked]
     want = int(rng.integers(MANY_REVEALS_TARGET[0], MANY_REVEALS_TARGET[1] + 1))
-    extra = others[:max(0, want - len(asked))]
+    extra = others[: max(0, want - len(asked))]
     shown = asked + extra
     at = case.search_at
     for part in np.array_split(np.array(shown, dtype=np.int64), 3):
         if not len(part):
             continue
         at += int(rng.integers(2 * 60, 9 * 60)) * US_PER_S
-        log.add(min(at, case.first_sent - US_PER_S), case.officer, "reveal_contact", case_ref=case.ref,
-                reason=case.reason, subject_ids=part.tolist(), detail={"cameras": len(part)})
+        log.add(
+            min(at, case.first_sent - US_PER_S),
+            case.officer,
+            "reveal_contact",
+            case_ref=case.ref,
+            reason=case.reason,
+            subject_ids=part.tolist(),
+            detail={"cameras": len(part)},
+        )
 
 
-def _export(rng: np.random.Generator, register: _Register, log: _Log, case: _Case, end: int, *,
-            night: bool) -> None:
+def _export(rng: np.random.Generator, register: _Register, log: _Log, case: _Case, end: int, *, night: bool) -> None:
     """The case's contacts exported after its last request: in office hours a day or so later, or
     (``night``) in the small hours; as ``casework.export_case_csv`` logs it."""
     day = _local_day(case.last_sent) + dt.timedelta(days=int(rng.integers(0 if not night else 1, 4)))
@@ -660,9 +794,15 @@ def _export(rng: np.random.Generator, register: _Register, log: _Log, case: _Cas
     withdrawn = register.until
     disclosed = list(dict.fromkeys(r[1] for r in case.requests if withdrawn[r[4]] > at))
     erased = sum(1 for r in case.requests if withdrawn[r[4]] <= at)
-    log.add(at, case.officer, "export", case_ref=case.ref, reason=_choice(rng, EXPORT_REASONS),
-            subject_ids=disclosed, detail={"rows": len(case.requests), "erased_rows": erased,
-                                           "request_ids": [r[0] for r in case.requests]})
+    log.add(
+        at,
+        case.officer,
+        "export",
+        case_ref=case.ref,
+        reason=_choice(rng, EXPORT_REASONS),
+        subject_ids=disclosed,
+        detail={"rows": len(case.requests), "erased_rows": erased, "request_ids": [r[0] for r in case.requests]},
+    )
 
 
 def _status_changes(h: HistoryInput, log: _Log) -> None:
@@ -673,14 +813,30 @@ def _status_changes(h: HistoryInput, log: _Log) -> None:
     case_ref = req["case_ref"].tolist()
     camera = (req["camera_index"].to_numpy(np.int64) + 1).tolist()
     useful = req["footage_useful"].tolist()
-    for index, status, at, by, note in zip(ev["request_index"].tolist(), ev["status"].tolist(),
-                                           _us(ev["at"].to_numpy()).tolist(), ev["by_user_id"].tolist(),
-                                           ev["note"].tolist()):
+    for index, status, at, by, note in zip(
+        ev["request_index"].tolist(),
+        ev["status"].tolist(),
+        _us(ev["at"].to_numpy()).tolist(),
+        ev["by_user_id"].tolist(),
+        ev["note"].tolist(),
+    ):
         value = useful[index] if status == "footage_provided" else None
         value = None if value is None or pd.isna(value) else bool(value)
-        log.add(int(at), log.users[int(by)], "request_status", case_ref=case_ref[index], reason=note,
-                subject_ids=[camera[index]], detail={"request_id": index + 1, "from": "sent", "to": status,
-                                                     "footage_useful": value, "at": _iso(int(at))})
+        log.add(
+            int(at),
+            log.users[int(by)],
+            "request_status",
+            case_ref=case_ref[index],
+            reason=note,
+            subject_ids=[camera[index]],
+            detail={
+                "request_id": index + 1,
+                "from": "sent",
+                "to": status,
+                "footage_useful": value,
+                "at": _iso(int(at)),
+            },
+        )
 
 
 def _new_ref(rng: np.random.Generator, used: set[str], at: int) -> str:
@@ -706,8 +862,16 @@ def _when(rng: np.random.Generator, cases: list[_Case], lo: int, hi: int) -> int
     return int(min(max(_working_time(rng, day), lo), hi - US_PER_S))
 
 
-def _searches_without_requests(rng: np.random.Generator, h: HistoryInput, log: _Log, register: _Register,
-                               cases: list[_Case], officers: list[DemoUser], used: set[str], end: int) -> None:
+def _searches_without_requests(
+    rng: np.random.Generator,
+    h: HistoryInput,
+    log: _Log,
+    register: _Register,
+    cases: list[_Case],
+    officers: list[DemoUser],
+    used: set[str],
+    end: int,
+) -> None:
     """Searches that led to no request: some found nothing (no flag), some found cameras in a case
     of their own, and some were a colleague's look at another officer's case (these the
     no-follow-up flag is for; one of them in the last 30 days and old enough to be judged)."""
@@ -726,9 +890,15 @@ def _searches_without_requests(rng: np.random.Generator, h: HistoryInput, log: _
             radius = float(rng.choice([100, 150, 200]))
             if not len(register.found(e, nn, radius, at)):
                 lat, lon = register.lat_lon(e, nn)
-                log.add(at, officers[k % len(officers)], "search", case_ref=_new_ref(rng, used, at),
-                        reason=_choice(rng, RURAL_REASONS), subject_ids=[],
-                        detail=_search_detail(lat, lon, radius, at - int(rng.integers(2, 48)) * US_PER_HOUR, 0))
+                log.add(
+                    at,
+                    officers[k % len(officers)],
+                    "search",
+                    case_ref=_new_ref(rng, used, at),
+                    reason=_choice(rng, RURAL_REASONS),
+                    subject_ids=[],
+                    detail=_search_detail(lat, lon, radius, at - int(rng.integers(2, 48)) * US_PER_HOUR, 0),
+                )
                 break
     judged_lo, judged_hi = end - RECENT_DAYS * US_PER_DAY, end - 15 * US_PER_DAY
     for k in range(_share(n, 0.03, 1, 15)):  # found cameras, asked none
@@ -741,8 +911,15 @@ def _searches_without_requests(rng: np.random.Generator, h: HistoryInput, log: _
             at = _working_time(rng, _local_day(case.search_at) + dt.timedelta(days=int(rng.integers(0, 4))))
             if not case.search_at < at < end:
                 continue
-            e, nn, lat, lon, ref, reason, when = (case.e, case.n, case.lat, case.lon, case.ref, COLLEAGUE_REASON,
-                                                  case.incident_at)
+            e, nn, lat, lon, ref, reason, when = (
+                case.e,
+                case.n,
+                case.lat,
+                case.lon,
+                case.ref,
+                COLLEAGUE_REASON,
+                case.incident_at,
+            )
         else:
             site = register.random_site(rng, at)
             if site is None:
@@ -755,12 +932,26 @@ def _searches_without_requests(rng: np.random.Generator, h: HistoryInput, log: _
             reason = _choice(rng, CASE_REASONS[_choice(rng, list(CASE_REASONS))])
         radius = float(rng.choice([200, 300, 400]))
         found = register.found(e, nn, radius, at)
-        log.add(at, who, "search", case_ref=ref, reason=reason, subject_ids=found.tolist(),
-                detail=_search_detail(lat, lon, radius, when, len(found)))
+        log.add(
+            at,
+            who,
+            "search",
+            case_ref=ref,
+            reason=reason,
+            subject_ids=found.tolist(),
+            detail=_search_detail(lat, lon, radius, when, len(found)),
+        )
 
 
-def _repeated_point(rng: np.random.Generator, log: _Log, register: _Register, cases: list[_Case],
-                    officers: list[DemoUser], used: set[str], end: int) -> None:
+def _repeated_point(
+    rng: np.random.Generator,
+    log: _Log,
+    register: _Register,
+    cases: list[_Case],
+    officers: list[DemoUser],
+    used: set[str],
+    end: int,
+) -> None:
     """One officer searching around the same point again and again: three searches in three
     cases, or four in one case that never led to a request; one run in the last 30 days."""
     if not cases:
@@ -791,10 +982,15 @@ def _repeated_point(rng: np.random.Generator, log: _Log, register: _Register, ca
             lat, lon = register.lat_lon(e, nn)
             radius = float(rng.choice([100, 150, 200]))
             found = register.found(e, nn, radius, at)
-            log.add(at, who, "search", case_ref=ref or _new_ref(rng, used, at), reason=_choice(rng, REPEAT_REASONS),
-                    subject_ids=found.tolist(),
-                    detail=_search_detail(lat, lon, radius, at - int(rng.integers(4, 96)) * US_PER_HOUR,
-                                          len(found)))
+            log.add(
+                at,
+                who,
+                "search",
+                case_ref=ref or _new_ref(rng, used, at),
+                reason=_choice(rng, REPEAT_REASONS),
+                subject_ids=found.tolist(),
+                detail=_search_detail(lat, lon, radius, at - int(rng.integers(4, 96)) * US_PER_HOUR, len(found)),
+            )
 
 
 # --------------------------------------------------------------------------- figure queries
@@ -805,8 +1001,16 @@ FIGURE_QUERIES_PER_SESSION = (1, 7)  # page visits in one working session of an 
 API_SHARE, DOWNLOAD_SHARE = 0.12, 0.1  # visits that are an API call, or a download, instead
 BURST_QUERIES = (22, 27)  # the planted burst: this many uptake queries...
 BURST_STEP_S = (50, 110)  # ...this far apart
-COVERAGE_CAMERAS = ("all", "all", "all", "kind:doorbell", "kind:fixed", "placement:outdoor", "placement:indoor",
-                    "direction:known")
+COVERAGE_CAMERAS = (
+    "all",
+    "all",
+    "all",
+    "kind:doorbell",
+    "kind:fixed",
+    "placement:outdoor",
+    "placement:indoor",
+    "direction:known",
+)
 HOME_METRICS = ("registrations_per_1000", "cameras_per_1000")
 GAP_TYPES = ("all", "all", "Burglary", "Vehicle crime", "Criminal damage and arson", "Anti-social behaviour")
 
@@ -832,8 +1036,9 @@ def _camera_args(choice: str, api: bool) -> dict:
     return {name: value}
 
 
-def _visit(rng: np.random.Generator, role: str, day: dt.date, months: list[str],
-           pilot_start: dt.date) -> list[tuple[str, dict, int]]:
+def _visit(
+    rng: np.random.Generator, role: str, day: dt.date, months: list[str], pilot_start: dt.date
+) -> list[tuple[str, dict, int]]:
     """One look at the figures, as (action, detail, seconds after the first) rows: a page opened and
     its filters used, an API call or a download, each with the parameters ``query_log`` records
     (periods start no earlier than the pilot)."""
@@ -847,14 +1052,25 @@ def _visit(rng: np.random.Generator, role: str, day: dt.date, months: list[str],
     yesterday = max(day - dt.timedelta(days=1), pilot_start).isoformat()
     if draw < API_SHARE:
         if role == "lead" and rng.random() < 0.6:
-            return [(QUERY, {"route": "/api/v1/metrics/uptake", "params": {
-                "from": weeks_back(int(rng.integers(4, 13))), "to": yesterday},
-                "status": 200}, 0)]
+            return [
+                (
+                    QUERY,
+                    {
+                        "route": "/api/v1/metrics/uptake",
+                        "params": {"from": weeks_back(int(rng.integers(4, 13))), "to": yesterday},
+                        "status": 200,
+                    },
+                    0,
+                )
+            ]
         route = _choice(rng, ["/api/v1/coverage/cells", "/api/v1/coverage/areas", "/api/v1/summary"])
-        params = ({"res": _choice(rng, ["7", "8", "8", "9"]), **_camera_args(_choice(rng, COVERAGE_CAMERAS), True)}
-                  if route.endswith("cells")
-                  else {"level": _choice(rng, ["district", "lsoa"]), "near_m": _choice(rng, ["50", "100", "200"])}
-                  if route.endswith("areas") else {})
+        params = (
+            {"res": _choice(rng, ["7", "8", "8", "9"]), **_camera_args(_choice(rng, COVERAGE_CAMERAS), True)}
+            if route.endswith("cells")
+            else {"level": _choice(rng, ["district", "lsoa"]), "near_m": _choice(rng, ["50", "100", "200"])}
+            if route.endswith("areas")
+            else {}
+        )
         return [(QUERY, {"route": route, "params": params, "status": 200}, 0)]
     if draw < API_SHARE + DOWNLOAD_SHARE:
         if role == "lead" and rng.random() < 0.5:
@@ -862,12 +1078,36 @@ def _visit(rng: np.random.Generator, role: str, day: dt.date, months: list[str],
             return [(EXPORT, {"route": "/uptake/report", "params": {"week": week.isoformat()}, "status": 200}, 0)]
         fmt = _choice(rng, ["csv", "csv", "geojson", "gpkg"])
         if rng.random() < 0.5:
-            return [(EXPORT, {"route": f"/coverage/export/cells.{fmt}", "params": {
-                "res": _choice(rng, ["7", "8", "9"]), **_camera_args(_choice(rng, COVERAGE_CAMERAS), False)},
-                "status": 200}, 0)]
-        return [(EXPORT, {"route": f"/gaps/export/areas.{fmt}", "params": {
-            "period": _choice(rng, months), "type": _choice(rng, GAP_TYPES), "radius": "100", "level": "lsoa"},
-            "status": 200}, 0)]
+            return [
+                (
+                    EXPORT,
+                    {
+                        "route": f"/coverage/export/cells.{fmt}",
+                        "params": {
+                            "res": _choice(rng, ["7", "8", "9"]),
+                            **_camera_args(_choice(rng, COVERAGE_CAMERAS), False),
+                        },
+                        "status": 200,
+                    },
+                    0,
+                )
+            ]
+        return [
+            (
+                EXPORT,
+                {
+                    "route": f"/gaps/export/areas.{fmt}",
+                    "params": {
+                        "period": _choice(rng, months),
+                        "type": _choice(rng, GAP_TYPES),
+                        "radius": "100",
+                        "level": "lsoa",
+                    },
+                    "status": 200,
+                },
+                0,
+            )
+        ]
     pages = ["/", "/coverage", "/coverage", "/gaps"] + (["/uptake", "/uptake", "/campaigns"] if role == "lead" else [])
     page = _choice(rng, pages)
     rows = [(QUERY, {"page": page, "callback": "page", "inputs": {}, "status": 200}, 0)]
@@ -877,29 +1117,48 @@ def _visit(rng: np.random.Generator, role: str, day: dt.date, months: list[str],
         if page == "/":
             callback, inputs = "home-districts.data", {"home-metric": _choice(rng, HOME_METRICS)}
         elif page == "/coverage" and rng.random() < 0.7:
-            callback, inputs = "coverage-cells.data", {"coverage-res": _choice(rng, ["7", "8", "8", "9"]),
-                                                       "coverage-cameras": _choice(rng, COVERAGE_CAMERAS)}
+            callback, inputs = (
+                "coverage-cells.data",
+                {
+                    "coverage-res": _choice(rng, ["7", "8", "8", "9"]),
+                    "coverage-cameras": _choice(rng, COVERAGE_CAMERAS),
+                },
+            )
         elif page == "/coverage":
-            callback, inputs = "coverage-areas.rowData", {"coverage-level": _choice(rng, ["district", "lsoa"]),
-                                                          "coverage-near": _choice(rng, ["50", "100", "200"])}
+            callback, inputs = (
+                "coverage-areas.rowData",
+                {
+                    "coverage-level": _choice(rng, ["district", "lsoa"]),
+                    "coverage-near": _choice(rng, ["50", "100", "200"]),
+                },
+            )
         elif page == "/gaps":
-            callback, inputs = "gaps-headline.children", {
-                "gaps-period": _choice(rng, ["all", *months[-6:]]), "gaps-type": _choice(rng, GAP_TYPES),
-                "gaps-radius": _choice(rng, ["50", "100", "100", "200", "500"]),
-                "gaps-level": _choice(rng, ["lsoa", "district"])}
+            callback, inputs = (
+                "gaps-headline.children",
+                {
+                    "gaps-period": _choice(rng, ["all", *months[-6:]]),
+                    "gaps-type": _choice(rng, GAP_TYPES),
+                    "gaps-radius": _choice(rng, ["50", "100", "100", "200", "500"]),
+                    "gaps-level": _choice(rng, ["lsoa", "district"]),
+                },
+            )
         elif page == "/uptake":
-            callback, inputs = "uptake-headline.children", {
-                "uptake-first": weeks_back(int(rng.integers(1, 27))),
-                "uptake-last": yesterday,
-                "uptake-district": "all", "uptake-period": _choice(rng, ["week", "week", "day"])}
+            callback, inputs = (
+                "uptake-headline.children",
+                {
+                    "uptake-first": weeks_back(int(rng.integers(1, 27))),
+                    "uptake-last": yesterday,
+                    "uptake-district": "all",
+                    "uptake-period": _choice(rng, ["week", "week", "day"]),
+                },
+            )
         else:
             break
         rows.append((QUERY, {"page": page, "callback": callback, "inputs": inputs, "status": 200}, at))
     return rows
 
 
-def _figure_queries(rng: np.random.Generator, h: HistoryInput, log: _Log, sessions: dict[int, list],
-                    end: int) -> None:
+def _figure_queries(rng: np.random.Generator, h: HistoryInput, log: _Log, sessions: dict[int, list], end: int) -> None:
     """The analysts' and the lead's figure queries inside their working sessions, and the lead's
     planted burst of uptake queries with only the end date moving (module docstring)."""
     months = _months(h, end)
@@ -930,8 +1189,16 @@ def _figure_queries(rng: np.random.Generator, h: HistoryInput, log: _Log, sessio
     first = _local_day(at) - dt.timedelta(days=n + 40)
     for i in range(n):
         to = first + dt.timedelta(days=20 + i)
-        log.add(at, lead, QUERY, detail={"route": "/api/v1/metrics/uptake", "status": 200, "params": {
-            "from": first.isoformat(), "to": to.isoformat()}})
+        log.add(
+            at,
+            lead,
+            QUERY,
+            detail={
+                "route": "/api/v1/metrics/uptake",
+                "status": 200,
+                "params": {"from": first.isoformat(), "to": to.isoformat()},
+            },
+        )
         at += int(rng.integers(*BURST_STEP_S)) * US_PER_S
 
 
@@ -953,8 +1220,10 @@ def _sessions(rng: np.random.Generator, h: HistoryInput, log: _Log, created: int
         on = weekdays[rng.random(len(weekdays)) < share]
         start_min = rng.integers(start_lo, start_hi, len(on))
         length_min = rng.integers(len_lo, len_hi, len(on))
-        starts = _local_us(on.astype("datetime64[m]") + start_min.astype("timedelta64[m]")) \
+        starts = (
+            _local_us(on.astype("datetime64[m]") + start_min.astype("timedelta64[m]"))
             + rng.integers(0, 60, len(on)) * US_PER_S
+        )
         stops = starts + length_min * US_PER_MIN + rng.integers(0, 60, len(on)) * US_PER_S
         logout = rng.random(len(on)) >= NO_LOGOUT_SHARE
         typo = rng.random(len(on)) < TYPO_SHARE
@@ -1068,33 +1337,49 @@ def write_history(conn: Connection, rows: AuditRows) -> int:
     for i, d in enumerate(detail):
         if d == CHAIN_CHECK:
             checked = before + i
-            detail[i] = canonical_json({"rows_checked": checked, "intact": True, "first_broken_id": None, "problem": None,
-                                 "last_id": first_id + i - 1 if checked else None,
-                                 "seconds": round(checked / CHAIN_ROWS_PER_S + 0.05, 3)})
+            detail[i] = canonical_json(
+                {
+                    "rows_checked": checked,
+                    "intact": True,
+                    "first_broken_id": None,
+                    "problem": None,
+                    "last_id": first_id + i - 1 if checked else None,
+                    "seconds": round(checked / CHAIN_ROWS_PER_S + 0.05, 3),
+                }
+            )
     prevs, hashes = [], []
     key = anchor_for(conn).chain_key
     users = ["null" if u is None else str(int(u)) for u in rows.user_id]
     # encoded_row, column by column (each value encoded once, not per row)
     for when, uid, name, role, action, case, reason, subjects, text in zip(
-            times, users, *(_json_texts(c) for c in (rows.username, rows.role, rows.action, rows.case_ref,
-                                                      rows.reason, rows.subject_ids, detail))):
+        times,
+        users,
+        *(
+            _json_texts(c)
+            for c in (rows.username, rows.role, rows.action, rows.case_ref, rows.reason, rows.subject_ids, detail)
+        ),
+    ):
         digest = chain_hash(prev, encoded_row(when, uid, name, role, action, case, reason, subjects, text), key)
         prevs.append(prev)
         hashes.append(digest)
         prev = digest
-    insert_columns(conn, table, {
-        "id": np.arange(first_id, first_id + n),
-        "occurred_at": rows.occurred_at,
-        "user_id": rows.user_id,
-        "username": rows.username,
-        "role": rows.role,
-        "action": rows.action,
-        "case_ref": rows.case_ref,
-        "reason": rows.reason,
-        "subject_ids": rows.subject_ids,
-        "detail": detail,
-        "prev_hash": prevs,
-        "row_hash": hashes,
-    })
+    insert_columns(
+        conn,
+        table,
+        {
+            "id": np.arange(first_id, first_id + n),
+            "occurred_at": rows.occurred_at,
+            "user_id": rows.user_id,
+            "username": rows.username,
+            "role": rows.role,
+            "action": rows.action,
+            "case_ref": rows.case_ref,
+            "reason": rows.reason,
+            "subject_ids": rows.subject_ids,
+            "detail": detail,
+            "prev_hash": prevs,
+            "row_hash": hashes,
+        },
+    )
     advance_id_sequences(conn, [table])
     return n

@@ -4,6 +4,7 @@ Homes mostly have a doorbell camera (often just that); businesses have more came
 fixed and dome CCTV on local recorders. Overall shares aim at doorbell ~55%, fixed ~22%,
 dome ~12%, PTZ ~4%, other ~7%, and about 1.6 cameras per registration.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -127,7 +128,9 @@ def mounts_and_placement(rng: np.random.Generator, kind: np.ndarray) -> tuple[li
     return with_nulls(mount, unknown), np.where(indoor, "indoor", "outdoor")
 
 
-def fields_of_view(rng: np.random.Generator, kind: np.ndarray) -> tuple[list[int | None], list[int | None], list[int | None]]:
+def fields_of_view(
+    rng: np.random.Generator, kind: np.ndarray
+) -> tuple[list[int | None], list[int | None], list[int | None]]:
     """Direction (known for ~70%), and field-of-view angle and range given by a minority;
     None means the kind's default applies."""
     n = len(kind)
@@ -157,7 +160,9 @@ def retention(rng: np.random.Generator, kind: np.ndarray) -> list[int | None]:
     return with_nulls(days, unknown)
 
 
-def overlook_codes(rng: np.random.Generator, kind: np.ndarray, cam_site_kind: np.ndarray, indoor: np.ndarray) -> list[str]:
+def overlook_codes(
+    rng: np.random.Generator, kind: np.ndarray, cam_site_kind: np.ndarray, indoor: np.ndarray
+) -> list[str]:
     """What each camera overlooks, comma-joined codes (street is the most common)."""
     n = len(kind)
     # Probabilities of each code (OVERLOOK_BITS order) for four situations.
@@ -177,9 +182,7 @@ def overlook_codes(rng: np.random.Generator, kind: np.ndarray, cam_site_kind: np
         probs[sit == name] = p
     probs[indoor] *= 0.3
     bits = rng.random((n, len(OVERLOOK_BITS))) < probs
-    primary = np.select(
-        [sit == "home_doorbell", sit == "home_other", sit == "business"], [0, 1, 3], default=4
-    )
+    primary = np.select([sit == "home_doorbell", sit == "home_other", sit == "business"], [0, 1, 3], default=4)
     fill = (~bits.any(axis=1)) & ~indoor & (rng.random(n) < 0.9)
     bits[np.flatnonzero(fill), primary[fill]] = True
     mask = bits.astype(np.int64) @ (1 << np.arange(len(OVERLOOK_BITS)))

@@ -8,6 +8,7 @@ crime, one ``crimes_imported`` audit row per file with its SHA-256, by ``admin.d
 SHA-256 is already imported is left alone, so serving the demo again imports nothing twice. A
 force whose reference folder has no ``police_uk`` folder gets a demo without crimes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.registry import audit
 from dashboard.registry.crime_import import CrimeFileError, Imported, ParsedCrimes, import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
 from dashboard.registry.models import CrimeImport, User
-from dashboard.registry import audit
 
 CRIME_FOLDER = "police_uk"
 DEMO_ADMIN = "admin.demo"

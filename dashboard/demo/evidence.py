@@ -23,6 +23,7 @@ The audit rows of all this (``response_opened``, ``footage_uploaded``, ``respons
 ``evidence_viewed``, ``evidence_accepted``, ``evidence_declined``) are returned for the demo's
 audit history, with the details the app writes. Everything is deterministic for a given generator.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,14 +43,19 @@ from dashboard.footage import probe
 from dashboard.footage.storage import CHUNK_BYTES, Store
 from dashboard.registry.public_ids import CASE_FILE_PREFIX, EVIDENCE_PREFIX, LENGTH, RESPONSE_PREFIX
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DEMO_OFFICER = "officer.demo"
 MIN_CASES, MIN_RESPONSES, MAX_RESPONSES = 3, 4, 6
 MIN_ANSWER_MINUTES = 30  # time to read the request, copy the footage and upload it
 OWNER_ANSWERED = "Answered by the owner"  # the event note responses.submit writes
 MAX_UNPACKED_BYTES = 1 << 30
-CAMERA_WORDS = {"doorbell": "Doorbell camera", "fixed": "Front camera", "dome": "Dome camera",
-                "ptz": "Pan-tilt camera", "other": "Camera"}
+CAMERA_WORDS = {
+    "doorbell": "Doorbell camera",
+    "fixed": "Front camera",
+    "dome": "Dome camera",
+    "ptz": "Pan-tilt camera",
+    "other": "Camera",
+}
 
 
 @dataclass(frozen=True)
@@ -69,28 +75,42 @@ class AnswerScript:
 # The answers, in the order the owners sent them. The first file of the first answer is the one
 # accepted; the still of the second is the one declined (a copy of a picture in the clip beside it).
 SCRIPTS = (
-    AnswerScript(120, "The camera's clock is about two minutes fast: I checked it against my phone.", (
-        FileScript("mp4", 6, "{camera}: a man in a dark coat walks past the front gate towards the main road"),
-        FileScript("mp4", 4, "{camera}: the same man comes back the other way shortly afterwards"),
-    )),
-    AnswerScript(-45, None, (
-        FileScript("mp4", 5, "{camera}: someone crosses the road and tries the door handles of parked cars"),
-        FileScript("jpeg", 0, "Snapshot saved from the camera's app of the person by the cars"),
-    )),
-    AnswerScript(3600, "The recorder still shows summer time, so its clock is an hour ahead. The export is in the "
-                       "recorder's own format: I could not play it on my computer.", (
-        FileScript("dvr_zip", 5, "Export from the recorder, channel 2 (driveway), as it came off the USB stick"),
-    )),
-    AnswerScript(0, "I checked the clock against the radio when I made the copy: it is right.", (
-        FileScript("mp4", 3, "{camera}: a car slows down outside the house and drives off"),
-    )),
-    AnswerScript(95, None, (
-        FileScript("mp4", 4, "{camera}: two people walk past on the far pavement"),
-        FileScript("mp4", 3, "{camera}: the street a few minutes later, nobody about"),
-    )),
-    AnswerScript(-20, None, (
-        FileScript("mp4", 3, "{camera}: a cyclist rides past on the pavement"),
-    )),
+    AnswerScript(
+        120,
+        "The camera's clock is about two minutes fast: I checked it against my phone.",
+        (
+            FileScript("mp4", 6, "{camera}: a man in a dark coat walks past the front gate towards the main road"),
+            FileScript("mp4", 4, "{camera}: the same man comes back the other way shortly afterwards"),
+        ),
+    ),
+    AnswerScript(
+        -45,
+        None,
+        (
+            FileScript("mp4", 5, "{camera}: someone crosses the road and tries the door handles of parked cars"),
+            FileScript("jpeg", 0, "Snapshot saved from the camera's app of the person by the cars"),
+        ),
+    ),
+    AnswerScript(
+        3600,
+        "The recorder still shows summer time, so its clock is an hour ahead. The export is in the "
+        "recorder's own format: I could not play it on my computer.",
+        (FileScript("dvr_zip", 5, "Export from the recorder, channel 2 (driveway), as it came off the USB stick"),),
+    ),
+    AnswerScript(
+        0,
+        "I checked the clock against the radio when I made the copy: it is right.",
+        (FileScript("mp4", 3, "{camera}: a car slows down outside the house and drives off"),),
+    ),
+    AnswerScript(
+        95,
+        None,
+        (
+            FileScript("mp4", 4, "{camera}: two people walk past on the far pavement"),
+            FileScript("mp4", 3, "{camera}: the street a few minutes later, nobody about"),
+        ),
+    ),
+    AnswerScript(-20, None, (FileScript("mp4", 3, "{camera}: a cyclist rides past on the pavement"),)),
 )
 ACCEPT = (0, 0)  # (answer, file) accepted as the case's first exhibit
 DECLINE = (1, 1, "duplicate", "A still from the clip sent with it; the clip is the better copy.")
@@ -158,15 +178,24 @@ def case_files(rng: np.random.Generator, req: pd.DataFrame) -> CaseFiles:
     """One open case file per (case reference, officer) with requests, created with its first request."""
     if req.empty:
         return CaseFiles({}, {})
-    first = (req.assign(officer=req["requested_by_id"].astype(np.int64))
-             .groupby(["case_ref", "officer"], sort=True)["sent_at"].min().reset_index())
+    first = (
+        req.assign(officer=req["requested_by_id"].astype(np.int64))
+        .groupby(["case_ref", "officer"], sort=True)["sent_at"]
+        .min()
+        .reset_index()
+    )
     ids = people.unique_codes(rng, len(first), CASE_FILE_PREFIX, LENGTH)
     keys = list(zip(first["case_ref"].tolist(), first["officer"].tolist()))
     return CaseFiles(
-        {"id": np.arange(1, len(first) + 1), "public_id": ids, "case_ref": first["case_ref"].tolist(),
-         "officer_id": first["officer"].to_numpy(np.int64),
-         "created_at": first["sent_at"].to_numpy().astype("datetime64[us]")},
-        {k: v for k, v in zip(keys, ids)})
+        {
+            "id": np.arange(1, len(first) + 1),
+            "public_id": ids,
+            "case_ref": first["case_ref"].tolist(),
+            "officer_id": first["officer"].to_numpy(np.int64),
+            "created_at": first["sent_at"].to_numpy().astype("datetime64[us]"),
+        },
+        {k: v for k, v in zip(keys, ids)},
+    )
 
 
 # --------------------------------------------------------------------------- planning answers
@@ -210,9 +239,18 @@ def _pick_cases(req: pd.DataFrame, candidates: np.ndarray, registrant: np.ndarra
     return picked
 
 
-def plan_answers(rng: np.random.Generator, req: pd.DataFrame, *, officer_id: int, camera_site: np.ndarray,
-                 camera_kind: list, withdrawn: np.ndarray, names: list, end: np.datetime64,
-                 link_days: int) -> list[PlannedAnswer]:
+def plan_answers(
+    rng: np.random.Generator,
+    req: pd.DataFrame,
+    *,
+    officer_id: int,
+    camera_site: np.ndarray,
+    camera_kind: list,
+    withdrawn: np.ndarray,
+    names: list,
+    end: np.datetime64,
+    link_days: int,
+) -> list[PlannedAnswer]:
     """Which owners answer with footage, when, what they say and send (nothing is written)."""
     if req.empty:
         return []
@@ -221,9 +259,13 @@ def plan_answers(rng: np.random.Generator, req: pd.DataFrame, *, officer_id: int
     sent = req["sent_at"].to_numpy().astype("datetime64[us]")
     changed = req["status_changed_at"].to_numpy().astype("datetime64[us]")
     link = np.timedelta64(link_days * 24 * 3600 - 3600, "s")
-    candidates = ((req["requested_by_id"].to_numpy(np.int64) == officer_id)
-                  & (req["status"].to_numpy() == "footage_provided") & ~np.asarray(withdrawn)[site]
-                  & (changed - sent >= np.timedelta64(MIN_ANSWER_MINUTES, "m")) & (changed - sent < link))
+    candidates = (
+        (req["requested_by_id"].to_numpy(np.int64) == officer_id)
+        & (req["status"].to_numpy() == "footage_provided")
+        & ~np.asarray(withdrawn)[site]
+        & (changed - sent >= np.timedelta64(MIN_ANSWER_MINUTES, "m"))
+        & (changed - sent < link)
+    )
     groups = [g for case in _pick_cases(req, candidates, site + 1) for g in case]
     groups.sort(key=lambda g: (changed[g].min(), g[0]))  # in the order the owners answered
     groups = groups[: len(SCRIPTS)]
@@ -261,23 +303,47 @@ def plan_answers(rng: np.random.Generator, req: pd.DataFrame, *, officer_id: int
         cam_index = int(camera[g[0]])
         words = CAMERA_WORDS.get(str(camera_kind[cam_index]), "Camera")
         answer = PlannedAnswer(
-            id=k + 1, public_id=response_ids[k], case_ref=str(req["case_ref"].iat[g[0]]),
-            registrant_id=int(site[g[0]] + 1), request_indexes=list(g), camera_ids=[int(camera[i]) + 1 for i in g],
-            created_at=_aware(sent[g].min()), opened_at=opened, answered_at=a_at,
+            id=k + 1,
+            public_id=response_ids[k],
+            case_ref=str(req["case_ref"].iat[g[0]]),
+            registrant_id=int(site[g[0]] + 1),
+            request_indexes=list(g),
+            camera_ids=[int(camera[i]) + 1 for i in g],
+            created_at=_aware(sent[g].min()),
+            opened_at=opened,
+            answered_at=a_at,
             link_expires_at=s_at + dt.timedelta(days=link_days),
-            token_hash=token_digest(_token(rng)), clock_offset_s=script.clock_offset_s,
-            copy_made_at=copy_at, signed_name=str(names[int(site[g[0]])]), owner_note=script.note)
+            token_hash=token_digest(_token(rng)),
+            clock_offset_s=script.clock_offset_s,
+            copy_made_at=copy_at,
+            signed_name=str(names[int(site[g[0]])]),
+            owner_note=script.note,
+        )
         still_of = None
         for j, f in enumerate(script.files):
             recorded = still_of + dt.timedelta(seconds=2) if f.kind == "jpeg" and still_of else at
             local = recorded.astimezone(media.UK)
-            name = {"mp4": f"VID_{local:%Y%m%d_%H%M%S}.mp4", "jpeg": f"Snapshot_{local:%Y-%m-%d_%H-%M-%S}.jpg",
-                    "dvr_zip": f"NVR_export_{local:%Y%m%d}.zip"}[f.kind]
-            answer.files.append(PlannedFile(
-                id=file_no + 1, public_id=file_ids[file_no], upload_key=_token(rng), kind=f.kind, seconds=f.seconds,
-                seed=int(rng.integers(0, 2**31)), view=(k + j) % 4, recorded_at=recorded, name=name,
-                caption=f.caption.format(camera=words), created_at=starts[j].replace(microsecond=0),
-                completed_at=done[j]))
+            name = {
+                "mp4": f"VID_{local:%Y%m%d_%H%M%S}.mp4",
+                "jpeg": f"Snapshot_{local:%Y-%m-%d_%H-%M-%S}.jpg",
+                "dvr_zip": f"NVR_export_{local:%Y%m%d}.zip",
+            }[f.kind]
+            answer.files.append(
+                PlannedFile(
+                    id=file_no + 1,
+                    public_id=file_ids[file_no],
+                    upload_key=_token(rng),
+                    kind=f.kind,
+                    seconds=f.seconds,
+                    seed=int(rng.integers(0, 2**31)),
+                    view=(k + j) % 4,
+                    recorded_at=recorded,
+                    name=name,
+                    caption=f.caption.format(camera=words),
+                    created_at=starts[j].replace(microsecond=0),
+                    completed_at=done[j],
+                )
+            )
             file_no += 1
             if f.kind != "jpeg":
                 still_of = recorded
@@ -305,8 +371,9 @@ def _triage(rng: np.random.Generator, answers: list[PlannedAnswer], end: np.date
     for k, j, decision in ((ACCEPT[0], ACCEPT[1], "accepted"), (DECLINE[0], DECLINE[1], "declined")):
         if k >= len(answers) or j >= len(answers[k].files):
             continue
-        when = _working_time(answers[k].answered_at + dt.timedelta(minutes=int(rng.integers(60, 6 * 60))),
-                             int(rng.integers(0, 90)))
+        when = _working_time(
+            answers[k].answered_at + dt.timedelta(minutes=int(rng.integers(60, 6 * 60))), int(rng.integers(0, 90))
+        )
         when = min(when, latest).replace(microsecond=0)
         if when <= answers[k].answered_at:
             continue
@@ -326,15 +393,15 @@ def assign_exhibits(answers: list[PlannedAnswer], username: str, fmt: str) -> No
         for f in a.files:
             if f.triage == "accepted":
                 count[a.case_ref] = count.get(a.case_ref, 0) + 1
-                f.exhibit_ref = fmt.format(initials=initials(username), case=a.case_ref,
-                                           n=count[a.case_ref]).upper()
+                f.exhibit_ref = fmt.format(initials=initials(username), case=a.case_ref, n=count[a.case_ref]).upper()
 
 
 # --------------------------------------------------------------------------- requests and events
 
 
-def owner_answered(req: pd.DataFrame, events: pd.DataFrame, answers: list[PlannedAnswer]
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def owner_answered(
+    req: pd.DataFrame, events: pd.DataFrame, answers: list[PlannedAnswer]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The requests with ``response_id`` (None where no owner answered through a link) and the owner's
     answer as their 'footage provided' event (by nobody: the owner, as ``responses.submit`` writes it);
     an owner's answer says nothing of usefulness, so ``footage_useful`` is left unset."""
@@ -400,24 +467,62 @@ def store_files(answers: list[PlannedAnswer], store: Store) -> None:
 
 
 def response_rows(answers: list[PlannedAnswer], officer_id: int) -> list[dict]:
-    return [{"id": a.id, "public_id": a.public_id, "case_ref": a.case_ref, "registrant_id": a.registrant_id,
-             "requested_by_id": officer_id, "shared_detail": None, "token_hash": a.token_hash,
-             "link_expires_at": a.link_expires_at, "created_at": a.created_at, "first_opened_at": a.opened_at,
-             "answer": "footage", "answered_at": a.answered_at, "clock_offset_s": a.clock_offset_s,
-             "copy_made_by_owner": True, "copy_made_at": a.copy_made_at, "signed_name": a.signed_name,
-             "owner_note": a.owner_note} for a in answers]
+    return [
+        {
+            "id": a.id,
+            "public_id": a.public_id,
+            "case_ref": a.case_ref,
+            "registrant_id": a.registrant_id,
+            "requested_by_id": officer_id,
+            "shared_detail": None,
+            "token_hash": a.token_hash,
+            "link_expires_at": a.link_expires_at,
+            "created_at": a.created_at,
+            "first_opened_at": a.opened_at,
+            "answer": "footage",
+            "answered_at": a.answered_at,
+            "clock_offset_s": a.clock_offset_s,
+            "copy_made_by_owner": True,
+            "copy_made_at": a.copy_made_at,
+            "signed_name": a.signed_name,
+            "owner_note": a.owner_note,
+        }
+        for a in answers
+    ]
 
 
 def file_rows(answers: list[PlannedAnswer], officer_id: int) -> list[dict]:
-    return [{"id": f.id, "public_id": f.public_id, "response_id": a.id, "upload_key": f.upload_key,
-             "original_name": f.name, "caption": f.caption, "declared_size": f.size, "received_bytes": f.size,
-             "sha256": f.sha256, "state": "stored", "refusal": None, "media": f.media, "created_at": f.created_at,
-             "completed_at": f.completed_at, "triage": f.triage, "triaged_at": f.triaged_at,
-             "triaged_by_id": officer_id if f.triage else None, "decline_reason": f.decline_reason,
-             "decline_note": f.decline_note, "exhibit_ref": f.exhibit_ref, "deleted_at": None, "checked_at": None,
-             "check_result": None,
-             # The disclosure-control layer's key (as the model's random default, but from the demo's seed).
-             "record_key": (f.seed >> 8) % 256} for a in answers for f in a.files]
+    return [
+        {
+            "id": f.id,
+            "public_id": f.public_id,
+            "response_id": a.id,
+            "upload_key": f.upload_key,
+            "original_name": f.name,
+            "caption": f.caption,
+            "declared_size": f.size,
+            "received_bytes": f.size,
+            "sha256": f.sha256,
+            "state": "stored",
+            "refusal": None,
+            "media": f.media,
+            "created_at": f.created_at,
+            "completed_at": f.completed_at,
+            "triage": f.triage,
+            "triaged_at": f.triaged_at,
+            "triaged_by_id": officer_id if f.triage else None,
+            "decline_reason": f.decline_reason,
+            "decline_note": f.decline_note,
+            "exhibit_ref": f.exhibit_ref,
+            "deleted_at": None,
+            "checked_at": None,
+            "check_result": None,
+            # The disclosure-control layer's key (as the model's random default, but from the demo's seed).
+            "record_key": (f.seed >> 8) % 256,
+        }
+        for a in answers
+        for f in a.files
+    ]
 
 
 def _us(when: dt.datetime) -> int:
@@ -430,29 +535,93 @@ def audit_rows(answers: list[PlannedAnswer], officer_id: int, cases: CaseFiles) 
     rows: list[tuple] = []
     for a in answers:
         request_ids = [i + 1 for i in a.request_indexes]
-        rows.append((_us(a.opened_at), None, "response_opened", a.case_ref, None, a.camera_ids,
-                     {"response": a.public_id, "first": True, "answered": False}))
+        rows.append(
+            (
+                _us(a.opened_at),
+                None,
+                "response_opened",
+                a.case_ref,
+                None,
+                a.camera_ids,
+                {"response": a.public_id, "first": True, "answered": False},
+            )
+        )
         for f in a.files:
-            rows.append((_us(f.completed_at), None, "footage_uploaded", a.case_ref, None, None,
-                         {"response": a.public_id, "sha256": f.sha256, "size": f.size,
-                          "kind": (f.media or {}).get("kind")}))
-        rows.append((_us(a.answered_at), None, "response_answered", a.case_ref, None, a.camera_ids,
-                     {"response": a.public_id, "answer": "footage", "request_ids": request_ids,
-                      "files": [{"sha256": f.sha256, "bytes": f.size} for f in a.files],
-                      "clock_offset_s": a.clock_offset_s}))
+            rows.append(
+                (
+                    _us(f.completed_at),
+                    None,
+                    "footage_uploaded",
+                    a.case_ref,
+                    None,
+                    None,
+                    {"response": a.public_id, "sha256": f.sha256, "size": f.size, "kind": (f.media or {}).get("kind")},
+                )
+            )
+        rows.append(
+            (
+                _us(a.answered_at),
+                None,
+                "response_answered",
+                a.case_ref,
+                None,
+                a.camera_ids,
+                {
+                    "response": a.public_id,
+                    "answer": "footage",
+                    "request_ids": request_ids,
+                    "files": [{"sha256": f.sha256, "bytes": f.size} for f in a.files],
+                    "clock_offset_s": a.clock_offset_s,
+                },
+            )
+        )
         case_id = cases.public_id[(a.case_ref, officer_id)]
         for f in a.files:
             if f.triage is None:
                 continue
             seen = f.triaged_at - dt.timedelta(minutes=4)
-            rows.append((_us(seen), officer_id, "evidence_viewed", a.case_ref, VIEW_REASON, None,
-                         {"case_id": case_id, "file_id": f.public_id, "sha256": f.sha256, "exhibit_ref": None}))
-            common = {"case_id": case_id, "file_id": f.public_id, "response_id": a.public_id, "sha256": f.sha256,
-                      "size": f.size, "previous": None, "at": f.triaged_at.isoformat()}
+            rows.append(
+                (
+                    _us(seen),
+                    officer_id,
+                    "evidence_viewed",
+                    a.case_ref,
+                    VIEW_REASON,
+                    None,
+                    {"case_id": case_id, "file_id": f.public_id, "sha256": f.sha256, "exhibit_ref": None},
+                )
+            )
+            common = {
+                "case_id": case_id,
+                "file_id": f.public_id,
+                "response_id": a.public_id,
+                "sha256": f.sha256,
+                "size": f.size,
+                "previous": None,
+                "at": f.triaged_at.isoformat(),
+            }
             if f.triage == "accepted":
-                rows.append((_us(f.triaged_at), officer_id, "evidence_accepted", a.case_ref, None, None,
-                             {**common, "exhibit_ref": f.exhibit_ref, "previous_exhibit_ref": None}))
+                rows.append(
+                    (
+                        _us(f.triaged_at),
+                        officer_id,
+                        "evidence_accepted",
+                        a.case_ref,
+                        None,
+                        None,
+                        {**common, "exhibit_ref": f.exhibit_ref, "previous_exhibit_ref": None},
+                    )
+                )
             else:
-                rows.append((_us(f.triaged_at), officer_id, "evidence_declined", a.case_ref, None, None,
-                             {**common, "decline_reason": f.decline_reason, "exhibit_ref": None}))
+                rows.append(
+                    (
+                        _us(f.triaged_at),
+                        officer_id,
+                        "evidence_declined",
+                        a.case_ref,
+                        None,
+                        None,
+                        {**common, "decline_reason": f.decline_reason, "exhibit_ref": None},
+                    )
+                )
     return rows

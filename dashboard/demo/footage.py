@@ -5,6 +5,7 @@ event per status the request passed through.
 Only active cameras (whose registration was made before the request) are asked; incident
 points lie within 250 m of every requested camera's site (measured in EPSG:27700 metres).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -195,7 +196,9 @@ def build_requests(
     req = req.sort_values(["sent_at", "case", "camera_index"], kind="stable").reset_index(drop=True)
 
     retention = cameras.retention_days[req["camera_index"].to_numpy()]
-    keep_until = req["incident_from"].to_numpy() + (np.nan_to_num(retention) * US_PER_DAY).astype(np.int64).astype("timedelta64[us]")
+    keep_until = req["incident_from"].to_numpy() + (np.nan_to_num(retention) * US_PER_DAY).astype(np.int64).astype(
+        "timedelta64[us]"
+    )
     req["footage_likely_overwritten"] = ~np.isnan(retention) & (req["sent_at"].to_numpy() > keep_until)
     _assign_outcomes(rng, req, end)
     events = _events(req)
@@ -256,9 +259,20 @@ def _events(req: pd.DataFrame) -> pd.DataFrame:
 def _empty_requests() -> pd.DataFrame:
     return pd.DataFrame(
         columns=[
-            "case_ref", "camera_index", "requested_by_id", "incident_lat", "incident_lon",
-            "incident_district_code", "crime_category", "incident_from", "incident_to", "status",
-            "sent_at", "status_changed_at", "footage_likely_overwritten", "footage_useful",
+            "case_ref",
+            "camera_index",
+            "requested_by_id",
+            "incident_lat",
+            "incident_lon",
+            "incident_district_code",
+            "crime_category",
+            "incident_from",
+            "incident_to",
+            "status",
+            "sent_at",
+            "status_changed_at",
+            "footage_likely_overwritten",
+            "footage_useful",
         ]
     )
 

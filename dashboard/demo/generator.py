@@ -29,6 +29,7 @@ Examples
 ...               pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))  # doctest: +SKIP
 DemoSummary(registrations=24000, active=..., ...)
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,13 +47,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from dashboard.config import Settings
-from dashboard.demo import cameras as cam
 from dashboard.demo import audit_history, evidence, footage, people, places, story
+from dashboard.demo import cameras as cam
 from dashboard.demo.writer import advance_id_sequences, insert_columns
 from dashboard.footage.storage import Store
 from dashboard.registry.database import alembic_config, migrate
-from dashboard.registry.public_ids import CAMERA_PREFIX, REQUEST_PREFIX
-from dashboard.registry.public_ids import LENGTH as PUBLIC_LENGTH
 from dashboard.registry.models import (
     Base,
     Camera,
@@ -68,6 +67,8 @@ from dashboard.registry.models import (
     Site,
     User,
 )
+from dashboard.registry.public_ids import CAMERA_PREFIX, REQUEST_PREFIX
+from dashboard.registry.public_ids import LENGTH as PUBLIC_LENGTH
 from dashboard.security.accounts import create_user
 from dashboard.security.passwords import verify_password
 
@@ -151,8 +152,11 @@ def real_accounts(engine: Engine) -> list[str]:
     demo = {username: (role, password) for username, role, password in DEMO_USERS}
     with engine.connect() as conn:
         rows = conn.execute(sa.select(User.username, User.role, User.password_hash).order_by(User.username)).all()
-    return [name for name, role, digest in rows
-            if name not in demo or demo[name][0] != role or not verify_password(digest, demo[name][1])]
+    return [
+        name
+        for name, role, digest in rows
+        if name not in demo or demo[name][0] != role or not verify_password(digest, demo[name][1])
+    ]
 
 
 def demo_accounts_present(engine: Engine) -> bool:
@@ -160,8 +164,15 @@ def demo_accounts_present(engine: Engine) -> bool:
     if "app_user" not in set(sa.inspect(engine).get_table_names()):
         return False
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.literal(1)).select_from(User.__table__)
-                            .where(User.username.in_([u for u, _, _ in DEMO_USERS])).limit(1)).first() is not None
+        return (
+            conn.execute(
+                sa.select(sa.literal(1))
+                .select_from(User.__table__)
+                .where(User.username.in_([u for u, _, _ in DEMO_USERS]))
+                .limit(1)
+            ).first()
+            is not None
+        )
 
 
 def _count(engine: Engine, table: sa.Table) -> int:
@@ -184,7 +195,9 @@ def reset_registry(engine: Engine) -> None:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_arguments(seed: int, registrations: int, as_of: dt.date, pilot_start: dt.date, public_launch: dt.date) -> story.Phases:
+def _check_arguments(
+    seed: int, registrations: int, as_of: dt.date, pilot_start: dt.date, public_launch: dt.date
+) -> story.Phases:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise DemoError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(registrations, (int, np.integer)) or isinstance(registrations, bool):
@@ -355,8 +368,14 @@ class _Keys:
     retired: dict[str, list]  # RetiredKey columns: the withdrawn registrations' keys, summed per day and district
 
 
-def _record_keys(rng: np.random.Generator, timeline: story.Timeline, where: places.SitePlaces, n_cameras: int,
-                 n_requests: int, daily: pd.DataFrame) -> _Keys:
+def _record_keys(
+    rng: np.random.Generator,
+    timeline: story.Timeline,
+    where: places.SitePlaces,
+    n_cameras: int,
+    n_requests: int,
+    daily: pd.DataFrame,
+) -> _Keys:
     """Random record keys for the disclosure-control layer, as the app draws them when rows are
     stored; a withdrawn registration's key is already folded into its days' anonymous sums, as an
     erasure does (``dashboard.registry.record_keys``)."""
@@ -367,17 +386,38 @@ def _record_keys(rng: np.random.Generator, timeline: story.Timeline, where: plac
     completions = np.where(daily["completions"].to_numpy() > 0, rng.integers(0, 256, len(daily)), 0)
     gone = timeline.withdrawn
     district = np.asarray(where.district_code, dtype=object)
-    parts = [pd.DataFrame({"series": "registered", "day": story.utc_to_local_day(timeline.consent_at[gone]),
-                           "district_code": district[gone], "key_sum": registrants[gone]}),
-             pd.DataFrame({"series": "withdrawn", "day": story.utc_to_local_day(timeline.withdrawn_at[gone]),
-                           "district_code": district[gone], "key_sum": registrants[gone]})]
+    parts = [
+        pd.DataFrame(
+            {
+                "series": "registered",
+                "day": story.utc_to_local_day(timeline.consent_at[gone]),
+                "district_code": district[gone],
+                "key_sum": registrants[gone],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "series": "withdrawn",
+                "day": story.utc_to_local_day(timeline.withdrawn_at[gone]),
+                "district_code": district[gone],
+                "key_sum": registrants[gone],
+            }
+        ),
+    ]
     retired = pd.concat(parts).groupby(["series", "day", "district_code"], as_index=False)["key_sum"].sum()
     retired["key_sum"] %= 256
     return _Keys(
         registrants=[None if w else int(k) for k, w in zip(registrants.tolist(), gone.tolist())],
-        cameras=cameras, requests=requests, completions=completions,
-        retired={"series": retired["series"].tolist(), "day": retired["day"].to_numpy().astype("datetime64[D]"),
-                 "district_code": retired["district_code"].tolist(), "key_sum": retired["key_sum"].to_numpy()})
+        cameras=cameras,
+        requests=requests,
+        completions=completions,
+        retired={
+            "series": retired["series"].tolist(),
+            "day": retired["day"].to_numpy().astype("datetime64[D]"),
+            "district_code": retired["district_code"].tolist(),
+            "key_sum": retired["key_sum"].to_numpy(),
+        },
+    )
 
 
 def _demo_users(conn: Connection, created_at: dt.datetime) -> tuple[dict[str, int], list[str]]:
@@ -397,20 +437,47 @@ def _demo_users(conn: Connection, created_at: dt.datetime) -> tuple[dict[str, in
     return ids, created
 
 
-def _audit_history(conn: Connection, rng: np.random.Generator, phases: story.Phases, user_ids: dict[str, int],
-                   created: list[str], users_created: np.datetime64, timeline: story.Timeline,
-                   where: places.SitePlaces, cams: cam.CameraColumns, req: pd.DataFrame, events: pd.DataFrame,
-                   evidence_rows: list[tuple]) -> int:
+def _audit_history(
+    conn: Connection,
+    rng: np.random.Generator,
+    phases: story.Phases,
+    user_ids: dict[str, int],
+    created: list[str],
+    users_created: np.datetime64,
+    timeline: story.Timeline,
+    where: places.SitePlaces,
+    cams: cam.CameraColumns,
+    req: pd.DataFrame,
+    events: pd.DataFrame,
+    evidence_rows: list[tuple],
+) -> int:
     """Write the demo's audit log (``audit_history``) and, for the demo users created now, their last
     login in it; return the number of rows written."""
-    users = tuple(audit_history.DemoUser(int(i), name, role) for i, name, role in conn.execute(
-        sa.select(User.id, User.username, User.role).where(User.id.in_(list(user_ids.values()))).order_by(User.id)))
-    rows = audit_history.build_history(rng, audit_history.HistoryInput(
-        phases=phases, users=users, new_users=tuple(created), users_created_at=users_created,
-        consent_at=timeline.consent_at, withdrawn_at=timeline.withdrawn_at,
-        last_confirmed_at=timeline.last_confirmed_at, easting_m=where.easting_m, northing_m=where.northing_m,
-        camera_site=cams.site_index, campaign_created_at=_campaign_columns(phases)["created_at"],
-        requests=req, events=events, evidence_rows=tuple(evidence_rows)))
+    users = tuple(
+        audit_history.DemoUser(int(i), name, role)
+        for i, name, role in conn.execute(
+            sa.select(User.id, User.username, User.role).where(User.id.in_(list(user_ids.values()))).order_by(User.id)
+        )
+    )
+    rows = audit_history.build_history(
+        rng,
+        audit_history.HistoryInput(
+            phases=phases,
+            users=users,
+            new_users=tuple(created),
+            users_created_at=users_created,
+            consent_at=timeline.consent_at,
+            withdrawn_at=timeline.withdrawn_at,
+            last_confirmed_at=timeline.last_confirmed_at,
+            easting_m=where.easting_m,
+            northing_m=where.northing_m,
+            camera_site=cams.site_index,
+            campaign_created_at=_campaign_columns(phases)["created_at"],
+            requests=req,
+            events=events,
+            evidence_rows=tuple(evidence_rows),
+        ),
+    )
     new_ids = {user_ids[name] for name in created}
     for user_id, at in sorted(rows.last_login.items()):
         if user_id not in new_ids:
@@ -531,9 +598,16 @@ def generate_demo(
         officer_id = user_ids[evidence.DEMO_OFFICER]
         if evidence_dir is not None:
             answers = evidence.plan_answers(
-                rng_evidence, req, officer_id=officer_id, camera_site=cams.site_index, camera_kind=cams.kind,
-                withdrawn=timeline.withdrawn, names=registrant_cols["name"], end=phases.end_utc,
-                link_days=response_link_days)
+                rng_evidence,
+                req,
+                officer_id=officer_id,
+                camera_site=cams.site_index,
+                camera_kind=cams.kind,
+                withdrawn=timeline.withdrawn,
+                names=registrant_cols["name"],
+                end=phases.end_utc,
+                link_days=response_link_days,
+            )
             evidence.assign_exhibits(answers, evidence.DEMO_OFFICER, exhibit_ref_format)
             evidence.store_files(answers, Store(evidence_dir))
         req, events = evidence.owner_answered(req, events, answers)
@@ -541,30 +615,63 @@ def generate_demo(
             keys = _record_keys(rng_keys, timeline, where, len(cams.site_index), len(req), daily)
             insert_columns(conn, Registrant.__table__, {**registrant_cols, "record_key": keys.registrants})
             insert_columns(conn, Site.__table__, _site_columns(site_kind, where, timeline))
-            n_cameras = insert_columns(conn, Camera.__table__, {
-                **_camera_columns(cams, timeline), "record_key": keys.cameras,
-                "public_id": people.unique_codes(rng_public, len(cams.site_index), CAMERA_PREFIX, PUBLIC_LENGTH)})
+            n_cameras = insert_columns(
+                conn,
+                Camera.__table__,
+                {
+                    **_camera_columns(cams, timeline),
+                    "record_key": keys.cameras,
+                    "public_id": people.unique_codes(rng_public, len(cams.site_index), CAMERA_PREFIX, PUBLIC_LENGTH),
+                },
+            )
             insert_columns(conn, Campaign.__table__, _campaign_columns(phases))
-            insert_columns(conn, CampaignDailyCount.__table__, {**_daily_columns(daily),
-                                                                "completion_keys": keys.completions})
+            insert_columns(
+                conn, CampaignDailyCount.__table__, {**_daily_columns(daily), "completion_keys": keys.completions}
+            )
             insert_columns(conn, RetiredKey.__table__, keys.retired)
             if answers:
                 conn.execute(FootageResponse.__table__.insert(), evidence.response_rows(answers, officer_id))
-            n_requests = insert_columns(conn, FootageRequest.__table__, {
-                **_request_columns(req), "record_key": keys.requests,
-                "public_id": people.unique_codes(rng_public, len(req), REQUEST_PREFIX, PUBLIC_LENGTH)})
+            n_requests = insert_columns(
+                conn,
+                FootageRequest.__table__,
+                {
+                    **_request_columns(req),
+                    "record_key": keys.requests,
+                    "public_id": people.unique_codes(rng_public, len(req), REQUEST_PREFIX, PUBLIC_LENGTH),
+                },
+            )
             insert_columns(conn, FootageRequestEvent.__table__, _event_columns(events))
             if answers:
                 conn.execute(EvidenceFile.__table__.insert(), evidence.file_rows(answers, officer_id))
             n_cases = insert_columns(conn, CaseFile.__table__, cases.columns) if cases.columns else 0
             advance_id_sequences(
                 conn,
-                [Registrant.__table__, Site.__table__, Camera.__table__, Campaign.__table__,
-                 FootageRequest.__table__, FootageRequestEvent.__table__, FootageResponse.__table__,
-                 EvidenceFile.__table__, CaseFile.__table__],
+                [
+                    Registrant.__table__,
+                    Site.__table__,
+                    Camera.__table__,
+                    Campaign.__table__,
+                    FootageRequest.__table__,
+                    FootageRequestEvent.__table__,
+                    FootageResponse.__table__,
+                    EvidenceFile.__table__,
+                    CaseFile.__table__,
+                ],
             )
-            n_audit = _audit_history(conn, rng_audit, phases, user_ids, created, users_created, timeline, where,
-                                     cams, req, events, evidence.audit_rows(answers, officer_id, cases))
+            n_audit = _audit_history(
+                conn,
+                rng_audit,
+                phases,
+                user_ids,
+                created,
+                users_created,
+                timeline,
+                where,
+                cams,
+                req,
+                events,
+                evidence.audit_rows(answers, officer_id, cases),
+            )
 
     withdrawn = int(timeline.withdrawn.sum())
     return DemoSummary(

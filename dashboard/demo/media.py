@@ -11,6 +11,7 @@ Everything is a pure function of its arguments (the noise comes from ``seed``), 
 seed writes the same bytes and the same SHA-256 (x264 is deterministic for given settings).
 Tiny on purpose (320x240, a few seconds): encoding one clip takes well under a tenth of a second.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,13 +30,20 @@ WIDTH, HEIGHT = 320, 240
 FPS = 12  # what home recorders often keep, to save space
 # A 3x5 bitmap font for the burnt-in clock (digits and the separators a recorder shows).
 _GLYPHS = {
-    "0": ("111", "101", "101", "101", "111"), "1": ("010", "110", "010", "010", "111"),
-    "2": ("111", "001", "111", "100", "111"), "3": ("111", "001", "111", "001", "111"),
-    "4": ("101", "101", "111", "001", "001"), "5": ("111", "100", "111", "001", "111"),
-    "6": ("111", "100", "111", "101", "111"), "7": ("111", "001", "010", "010", "010"),
-    "8": ("111", "101", "111", "101", "111"), "9": ("111", "101", "111", "001", "111"),
-    "-": ("000", "000", "111", "000", "000"), ":": ("000", "010", "000", "010", "000"),
-    " ": ("000", "000", "000", "000", "000"), "C": ("111", "100", "100", "100", "111"),
+    "0": ("111", "101", "101", "101", "111"),
+    "1": ("010", "110", "010", "010", "111"),
+    "2": ("111", "001", "111", "100", "111"),
+    "3": ("111", "001", "111", "001", "111"),
+    "4": ("101", "101", "111", "001", "001"),
+    "5": ("111", "100", "111", "001", "111"),
+    "6": ("111", "100", "111", "101", "111"),
+    "7": ("111", "001", "010", "010", "010"),
+    "8": ("111", "101", "111", "101", "111"),
+    "9": ("111", "101", "111", "001", "111"),
+    "-": ("000", "000", "111", "000", "000"),
+    ":": ("000", "010", "000", "010", "000"),
+    " ": ("000", "000", "000", "000", "000"),
+    "C": ("111", "100", "100", "100", "111"),
     "H": ("101", "101", "111", "101", "101"),
 }
 _SCALE = 2
@@ -55,18 +63,18 @@ _MASKS = _glyph_masks()
 def burn_text(img: np.ndarray, text: str, x: int = 6, y: int = 6) -> None:
     """Draw ``text`` (digits, '-', ':', ' ', 'C', 'H') in white on a dark box, in place."""
     w = len(text) * 4 * _SCALE
-    img[y - 2:y + 5 * _SCALE + 2, x - 2:x + w] = (img[y - 2:y + 5 * _SCALE + 2, x - 2:x + w] // 4)
+    img[y - 2 : y + 5 * _SCALE + 2, x - 2 : x + w] = img[y - 2 : y + 5 * _SCALE + 2, x - 2 : x + w] // 4
     for i, ch in enumerate(text):
         mask = _MASKS[ch]
         x0 = x + i * 4 * _SCALE
-        img[y:y + mask.shape[0], x0:x0 + mask.shape[1]][mask] = 235
+        img[y : y + mask.shape[0], x0 : x0 + mask.shape[1]][mask] = 235
 
 
 def _background(view: int) -> np.ndarray:
     """A street as one of a few camera views sees it (sky, house wall, pavement, road, kerb)."""
     img = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
     y = np.arange(HEIGHT)[:, None]
-    sky = (y < 60)
+    sky = y < 60
     wall = (y >= 60) & (y < 120)
     pavement = (y >= 120) & (y < 150)
     road = y >= 150
@@ -78,8 +86,8 @@ def _background(view: int) -> np.ndarray:
     img[148:151, :] = 190  # kerb
     img[196:199, 20::60] = 200  # centre line dashes
     for k in range(0, WIDTH, 60):  # windows and a door
-        img[72:100, k + 12:k + 38] = (40, 48, 60)
-    img[80:120, 150 + 10 * view:176 + 10 * view] = (50, 35, 30)
+        img[72:100, k + 12 : k + 38] = (40, 48, 60)
+    img[80:120, 150 + 10 * view : 176 + 10 * view] = (50, 35, 30)
     return img
 
 
@@ -89,8 +97,8 @@ def _frame(base: np.ndarray, i: int, n: int, rng: np.random.Generator, clock: dt
     t = i / max(1, n - 1)
     px = int((t if walker % 2 == 0 else 1 - t) * (WIDTH - 24))
     bob = (i // 3) % 2
-    img[108 + bob:142, px + 6:px + 16] = (28, 30, 36)  # body
-    img[100 + bob:108 + bob, px + 8:px + 14] = (170, 130, 110)  # head
+    img[108 + bob : 142, px + 6 : px + 16] = (28, 30, 36)  # body
+    img[100 + bob : 108 + bob, px + 8 : px + 14] = (170, 130, 110)  # head
     if walker >= 2:
         cx = int(((i * 9) % (WIDTH + 120)) - 100)
         x0, x1 = max(0, cx), min(WIDTH, cx + 90)
@@ -125,7 +133,7 @@ def _frames(recorded_at: dt.datetime, seconds: float, seed: int, view: int):
 
 
 def _creation_time(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
 def mp4_clip(path: Path, *, recorded_at: dt.datetime, seconds: float, seed: int, view: int = 0) -> Path:
@@ -158,21 +166,25 @@ def dav_bytes(*, recorded_at: dt.datetime, seconds: float, seed: int, view: int 
         _encode(out, "libx264", _frames(recorded_at, seconds, seed, view), rate=FPS)
     data = raw.getvalue()
     # split the Annex B stream at each access unit delimiter-less picture start (SPS or slice NAL)
-    starts = [i for i in range(len(data) - 4) if data[i:i + 4] == b"\x00\x00\x00\x01"]
+    starts = [i for i in range(len(data) - 4) if data[i : i + 4] == b"\x00\x00\x00\x01"]
     starts.append(len(data))
     chunks = []
     stamp = int(recorded_at.timestamp())
     for seq, (a, b) in enumerate(zip(starts, starts[1:])):
         payload = data[a:b]
         kind = 0xFD if (payload[4] & 0x1F) in (5, 7, 8) else 0xFC
-        header = b"DHAV" + struct.pack("<BBBBIII", kind, 0, 0, 0, seq, 24 + len(payload) + 8, stamp + seq // FPS) \
+        header = (
+            b"DHAV"
+            + struct.pack("<BBBBIII", kind, 0, 0, 0, seq, 24 + len(payload) + 8, stamp + seq // FPS)
             + b"\x00" * 4
+        )
         chunks.append(header + payload + b"dhav" + struct.pack("<I", 24 + len(payload) + 8))
     return b"".join(chunks)
 
 
-def dvr_export_zip(path: Path, *, recorded_at: dt.datetime, seconds: float, seed: int, channel: int = 2,
-                   view: int = 0) -> Path:
+def dvr_export_zip(
+    path: Path, *, recorded_at: dt.datetime, seconds: float, seed: int, channel: int = 2, view: int = 0
+) -> Path:
     """What a recorder's 'export to USB' writes: the channel's recording as a ``.dav`` file and a
     small text log of the export (its checksum included), in one ZIP. The times in the names and
     the log are the recorder's clock; the ZIP's own dates are fixed (the same bytes every time)."""
@@ -180,9 +192,11 @@ def dvr_export_zip(path: Path, *, recorded_at: dt.datetime, seconds: float, seed
     start = recorded_at.astimezone(UK)  # a recorder names and logs its files in its local time
     end = start + dt.timedelta(seconds=seconds)
     name = f"ch{channel:02d}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.dav"
-    log = (f"Export log\r\nChannel: {channel}\r\nFrom: {start:%Y-%m-%d %H:%M:%S}\r\n"
-           f"To: {end:%Y-%m-%d %H:%M:%S}\r\nFile: {name}\r\nSize: {len(dav)}\r\n"
-           f"SHA256: {hashlib.sha256(dav).hexdigest()}\r\n")
+    log = (
+        f"Export log\r\nChannel: {channel}\r\nFrom: {start:%Y-%m-%d %H:%M:%S}\r\n"
+        f"To: {end:%Y-%m-%d %H:%M:%S}\r\nFile: {name}\r\nSize: {len(dav)}\r\n"
+        f"SHA256: {hashlib.sha256(dav).hexdigest()}\r\n"
+    )
     stamp = (start.year, start.month, start.day, start.hour, start.minute, start.second // 2 * 2)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for member, data in ((name, dav), ("export_log.txt", log.encode("ascii"))):

@@ -8,6 +8,7 @@ real voluntary schemes, and varies by neighbourhood). Points are jittered in Bri
 Grid metres (EPSG:27700) and converted to WGS84 (EPSG:4326) with pyproj (``always_xy=True``);
 every point is checked to lie inside its own district polygon and the force area.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,10 +28,46 @@ LONLAT_DECIMALS = 6  # about 0.1 m
 METRE_DECIMALS = 1
 
 STREET_STEMS = (
-    "Linden", "Oak", "Beech", "Elm", "Ash", "Willow", "Rowan", "Hawthorn", "Chestnut", "Sycamore",
-    "Station", "Church", "Mill", "Park", "Victoria", "Albert", "Queen", "King", "Manor", "Meadow",
-    "Brook", "Canal", "Wharf", "Forge", "Pottery", "Kiln", "Chase", "Trent", "Dove", "Sow",
-    "Churnet", "Needwood", "Heath", "Priory", "Abbey", "Castle", "Market", "School", "Orchard", "Holly",
+    "Linden",
+    "Oak",
+    "Beech",
+    "Elm",
+    "Ash",
+    "Willow",
+    "Rowan",
+    "Hawthorn",
+    "Chestnut",
+    "Sycamore",
+    "Station",
+    "Church",
+    "Mill",
+    "Park",
+    "Victoria",
+    "Albert",
+    "Queen",
+    "King",
+    "Manor",
+    "Meadow",
+    "Brook",
+    "Canal",
+    "Wharf",
+    "Forge",
+    "Pottery",
+    "Kiln",
+    "Chase",
+    "Trent",
+    "Dove",
+    "Sow",
+    "Churnet",
+    "Needwood",
+    "Heath",
+    "Priory",
+    "Abbey",
+    "Castle",
+    "Market",
+    "School",
+    "Orchard",
+    "Holly",
 )
 STREET_SUFFIXES = ("Road", "Street", "Lane", "Close", "Grove", "Avenue", "Drive", "Way", "Crescent", "Gardens")
 OTHER_SITE_NAMES = ("Village Hall", "Community Centre", "Allotments", "Church Hall", "Sports Club", "Scout Hut")
@@ -192,16 +229,18 @@ def jitter_points(
     return e, n, lon, lat
 
 
-def synthetic_addresses(rng: np.random.Generator, eligible: pd.DataFrame, rows: np.ndarray, site_kind: np.ndarray) -> list[str]:
+def synthetic_addresses(
+    rng: np.random.Generator, eligible: pd.DataFrame, rows: np.ndarray, site_kind: np.ndarray
+) -> list[str]:
     """Synthetic first lines of address, such as "14 Linden Grove" or "Unit 3, Mill Lane".
 
     Each postcode gets one street (so neighbours share it); house numbers are small.
     """
     n_streets = len(STREET_STEMS) * len(STREET_SUFFIXES)
     street_of_postcode = rng.integers(0, n_streets, len(eligible))
-    streets = np.array(
-        [f"{stem} {suffix}" for stem in STREET_STEMS for suffix in STREET_SUFFIXES], dtype=object
-    )[street_of_postcode[rows]]
+    streets = np.array([f"{stem} {suffix}" for stem in STREET_STEMS for suffix in STREET_SUFFIXES], dtype=object)[
+        street_of_postcode[rows]
+    ]
     number = np.minimum(1 + rng.geometric(0.035, len(rows)), 250)
     unit = rng.random(len(rows)) < BUSINESS_UNIT_SHARE
     other_name = np.asarray(OTHER_SITE_NAMES, dtype=object)[rng.integers(0, len(OTHER_SITE_NAMES), len(rows))]

@@ -10,6 +10,7 @@ Times are drawn in UK local time (Europe/London) and stored as UTC.
 All times in this module are ``numpy.datetime64[us]`` arrays holding naive UTC instants
 (the writer turns them into what each database expects). Campaign days are UK local dates.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,18 +36,65 @@ US_PER_DAY = 86_400 * US_PER_S
 
 # Relative registrations by hour of day (local time), 0..23.
 HOURS_PUBLIC_WEEKDAY = np.array(
-    [0.3, 0.15, 0.1, 0.08, 0.08, 0.15, 0.5, 1.2, 1.8, 2.0, 2.1, 2.3,
-     2.8, 2.6, 2.2, 2.2, 2.5, 3.0, 3.8, 4.6, 4.8, 4.2, 2.8, 1.2]
+    [
+        0.3,
+        0.15,
+        0.1,
+        0.08,
+        0.08,
+        0.15,
+        0.5,
+        1.2,
+        1.8,
+        2.0,
+        2.1,
+        2.3,
+        2.8,
+        2.6,
+        2.2,
+        2.2,
+        2.5,
+        3.0,
+        3.8,
+        4.6,
+        4.8,
+        4.2,
+        2.8,
+        1.2,
+    ]
 )
 HOURS_PUBLIC_WEEKEND = np.array(
-    [0.5, 0.3, 0.15, 0.1, 0.08, 0.1, 0.3, 0.8, 1.8, 2.8, 3.4, 3.6,
-     3.6, 3.4, 3.3, 3.2, 3.2, 3.4, 3.8, 4.2, 4.2, 3.6, 2.4, 1.2]
+    [
+        0.5,
+        0.3,
+        0.15,
+        0.1,
+        0.08,
+        0.1,
+        0.3,
+        0.8,
+        1.8,
+        2.8,
+        3.4,
+        3.6,
+        3.6,
+        3.4,
+        3.3,
+        3.2,
+        3.2,
+        3.4,
+        3.8,
+        4.2,
+        4.2,
+        3.6,
+        2.4,
+        1.2,
+    ]
 )
 # Staff register at work or in the evening, never in the small hours (so no pilot
 # registration can fall before pilot_start in UTC either).
 HOURS_PILOT = np.array(
-    [0, 0, 0, 0, 0, 0, 0, 1.0, 2.5, 3.2, 3.0, 2.6,
-     3.2, 3.0, 2.6, 2.4, 2.2, 1.6, 1.4, 1.6, 1.8, 1.6, 1.0, 0.4]
+    [0, 0, 0, 0, 0, 0, 0, 1.0, 2.5, 3.2, 3.0, 2.6, 3.2, 3.0, 2.6, 2.4, 2.2, 1.6, 1.4, 1.6, 1.8, 1.6, 1.0, 0.4]
 )
 # Relative registrations by day of week, Monday first.
 WEEK_PUBLIC = np.array([0.9, 0.85, 0.85, 0.9, 0.95, 1.35, 1.4])
@@ -113,8 +161,7 @@ def plan_phases(pilot_start: dt.date, public_launch: dt.date, as_of: dt.date) ->
     """
     if not pilot_start < public_launch < as_of:
         raise ValueError(
-            f"dates out of order: need pilot_start < public_launch < as_of, got "
-            f"{pilot_start}, {public_launch}, {as_of}"
+            f"dates out of order: need pilot_start < public_launch < as_of, got {pilot_start}, {public_launch}, {as_of}"
         )
     pilot_end = min(pilot_start + dt.timedelta(days=PILOT_DAYS), public_launch)
     return Phases(pilot_start, pilot_end, public_launch, as_of)

@@ -7,6 +7,7 @@ with the driver's ``executemany`` in chunks, bypassing per-row ORM work. Primary
 given explicitly; on PostgreSQL the id sequences are moved past them afterwards. Generated
 columns (the PostGIS ``site.geom``) are never named, so the database fills them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -12,6 +12,7 @@ Every refusal (another officer's case, a role that has no business with evidence
 malformed id) is written to the audit log with one answer for all of them (``evidence_refused``),
 so that guessing ids tells nothing and is seen by the auditor.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,16 +22,17 @@ from typing import NoReturn
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.registry import public_ids
+from dashboard.registry import audit, public_ids
 from dashboard.registry.casework import CaseworkError, refuse
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import CaseFile, CaseMember, EvidenceFile, FootageResponse, User
-from dashboard.registry import audit
 
 EVIDENCE_ROLES = frozenset({"officer"})  # least privilege: nobody else has a need to see footage
 REFUSED = "evidence_refused"
-NOT_YOURS = ("There is no such case among yours: you can open only cases you made requests in, or whose "
-             "officer added you to the team.")
+NOT_YOURS = (
+    "There is no such case among yours: you can open only cases you made requests in, or whose "
+    "officer added you to the team."
+)
 NO_FILE = "There is no such file in your cases."
 USERNAME_MAX = 64
 
@@ -65,10 +67,28 @@ def _active_officer(session: Session, actor: audit.Actor) -> User | None:
     return user
 
 
-def _refuse(session: Session, actor: audit.Actor, doing: str, *, why: str, message: str, case_ref: str | None = None,
-            reason: str | None = None, detail: dict | None = None) -> NoReturn:
-    refuse(session, actor, REFUSED, field="evidence", why=why, message=message, case_ref=case_ref,
-           reason=reason, detail={"doing": doing, **(detail or {})})
+def _refuse(
+    session: Session,
+    actor: audit.Actor,
+    doing: str,
+    *,
+    why: str,
+    message: str,
+    case_ref: str | None = None,
+    reason: str | None = None,
+    detail: dict | None = None,
+) -> NoReturn:
+    refuse(
+        session,
+        actor,
+        REFUSED,
+        field="evidence",
+        why=why,
+        message=message,
+        case_ref=case_ref,
+        reason=reason,
+        detail={"doing": doing, **(detail or {})},
+    )
 
 
 def visible_case_ids(session: Session, user_id: int) -> sa.Select:
@@ -80,18 +100,27 @@ def visible_case_ids(session: Session, user_id: int) -> sa.Select:
 def cases_for(session: Session, user_id: int) -> list[CaseSeen]:
     """Every case file ``user_id`` may see, their own first, then by case reference."""
     rows = session.execute(
-        sa.select(CaseFile.id, CaseFile.public_id, CaseFile.case_ref, CaseFile.officer_id, User.username,
-                  CaseFile.closed_at)
+        sa.select(
+            CaseFile.id, CaseFile.public_id, CaseFile.case_ref, CaseFile.officer_id, User.username, CaseFile.closed_at
+        )
         .join(User, User.id == CaseFile.officer_id)
-        .where(CaseFile.id.in_(visible_case_ids(session, user_id)))).all()
+        .where(CaseFile.id.in_(visible_case_ids(session, user_id)))
+    ).all()
     seen = [CaseSeen(int(r[0]), r[1], r[2], int(r[3]), r[4], int(r[3]) == user_id, r[5]) for r in rows]
     return sorted(seen, key=lambda c: (not c.own, c.case_ref, c.officer))
 
 
 def _seen(session: Session, case: CaseFile, user_id: int) -> CaseSeen:
     officer = session.get(User, case.officer_id)
-    return CaseSeen(case.id, case.public_id, case.case_ref, case.officer_id, officer.username if officer else "?",
-                    case.officer_id == user_id, case.closed_at)
+    return CaseSeen(
+        case.id,
+        case.public_id,
+        case.case_ref,
+        case.officer_id,
+        officer.username if officer else "?",
+        case.officer_id == user_id,
+        case.closed_at,
+    )
 
 
 _NO_SUCH_ID = "-"  # looked up when a given id is malformed, so that every refusal does the same work
@@ -101,8 +130,15 @@ def _member_of(user_id: int) -> sa.ColumnElement:
     return sa.exists().where(CaseMember.case_file_id == CaseFile.id, CaseMember.user_id == user_id)
 
 
-def require_case(session: Session, actor: audit.Actor, case_public_id: object, doing: str, *,
-                 reason: str | None = None, own: bool = False) -> CaseFile:
+def require_case(
+    session: Session,
+    actor: audit.Actor,
+    case_public_id: object,
+    doing: str,
+    *,
+    reason: str | None = None,
+    own: bool = False,
+) -> CaseFile:
     """The case file ``case_public_id`` names, when ``actor`` is an active officer on its team (its
     own officer when ``own``); otherwise the refusal is logged and ``CaseworkRefused`` raised, with
     one message whatever the cause (unknown id, another officer's case, a role without access).
@@ -111,27 +147,46 @@ def require_case(session: Session, actor: audit.Actor, case_public_id: object, d
     (if any) says whether the user is on the team, then one refusal."""
     user = _active_officer(session, actor)
     shown = public_ids.normalise(case_public_id, public_ids.CASE_FILE_PREFIX) or _NO_SUCH_ID
-    row = session.execute(sa.select(CaseFile, _member_of(actor.user_id or 0))
-                          .where(CaseFile.public_id == shown)).first()
+    row = session.execute(
+        sa.select(CaseFile, _member_of(actor.user_id or 0)).where(CaseFile.public_id == shown)
+    ).first()
     case, member = (row[0], bool(row[1])) if row is not None else (None, False)
     mine = case is not None and user is not None and case.officer_id == user.id
     if not (user is not None and case is not None and (mine or (member and not own))):
-        why = ("role" if user is None else "unknown" if case is None else
-               "not_officer" if own and member else "not_team")
+        why = "role" if user is None else "unknown" if case is None else "not_officer" if own and member else "not_team"
         message = "Only the case's own officer can do this." if why == "not_officer" else NOT_YOURS
-        _refuse(session, actor, doing, why=why, message=message, reason=reason,
-                case_ref=case.case_ref if case is not None and why == "not_officer" else None,
-                detail={"case_id": str(case_public_id)[:40] if case_public_id is not None else None})
+        _refuse(
+            session,
+            actor,
+            doing,
+            why=why,
+            message=message,
+            reason=reason,
+            case_ref=case.case_ref if case is not None and why == "not_officer" else None,
+            detail={"case_id": str(case_public_id)[:40] if case_public_id is not None else None},
+        )
     return case
 
 
 def _is_member(session: Session, case_file_id: int, user_id: int) -> bool:
-    return bool(session.scalar(sa.select(sa.func.count()).select_from(CaseMember)
-                               .where(CaseMember.case_file_id == case_file_id, CaseMember.user_id == user_id)))
+    return bool(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CaseMember)
+            .where(CaseMember.case_file_id == case_file_id, CaseMember.user_id == user_id)
+        )
+    )
 
 
-def require_file(session: Session, actor: audit.Actor, file_public_id: object, doing: str, *,
-                 reason: str | None = None, states: tuple[str, ...] = ("stored",)) -> tuple[EvidenceFile, CaseFile]:
+def require_file(
+    session: Session,
+    actor: audit.Actor,
+    file_public_id: object,
+    doing: str,
+    *,
+    reason: str | None = None,
+    states: tuple[str, ...] = ("stored",),
+) -> tuple[EvidenceFile, CaseFile]:
     """The uploaded file ``file_public_id`` names and its case file, when ``actor`` is on the case's
     team and the file is in one of ``states``; otherwise the refusal is logged (one message for an
     unknown file, another officer's, or one not uploaded whole). One query whatever the id."""
@@ -140,20 +195,39 @@ def require_file(session: Session, actor: audit.Actor, file_public_id: object, d
     row = session.execute(
         sa.select(EvidenceFile, CaseFile, _member_of(actor.user_id or 0), FootageResponse.answer)
         .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
-        .join(CaseFile, sa.and_(CaseFile.case_ref == FootageResponse.case_ref,
-                                CaseFile.officer_id == FootageResponse.requested_by_id))
-        .where(EvidenceFile.public_id == shown)).first()
+        .join(
+            CaseFile,
+            sa.and_(
+                CaseFile.case_ref == FootageResponse.case_ref, CaseFile.officer_id == FootageResponse.requested_by_id
+            ),
+        )
+        .where(EvidenceFile.public_id == shown)
+    ).first()
     file, case, member = (row[0], row[1], bool(row[2])) if row is not None else (None, None, False)
     if row is not None and row[3] != "footage":
         file = case = None  # the owner has not sent the answer with this file: it is theirs to remove yet
     on_team = case is not None and user is not None and (case.officer_id == user.id or member)
     if not (on_team and file.state in states):
         why = "role" if user is None else "unknown" if case is None else "state" if on_team else "not_team"
-        message = NO_FILE if why != "state" else (
-            "That file's content is no longer kept." if file.state == "deleted" else "That file was not uploaded whole.")
-        _refuse(session, actor, doing, why=why, message=message, reason=reason,
-                case_ref=case.case_ref if why == "state" else None,
-                detail={"file_id": str(file_public_id)[:40] if file_public_id is not None else None})
+        message = (
+            NO_FILE
+            if why != "state"
+            else (
+                "That file's content is no longer kept."
+                if file.state == "deleted"
+                else "That file was not uploaded whole."
+            )
+        )
+        _refuse(
+            session,
+            actor,
+            doing,
+            why=why,
+            message=message,
+            reason=reason,
+            case_ref=case.case_ref if why == "state" else None,
+            detail={"file_id": str(file_public_id)[:40] if file_public_id is not None else None},
+        )
     return file, case
 
 
@@ -165,8 +239,9 @@ def lock_case(session: Session, case: CaseFile) -> None:
     session.expire_all()
 
 
-def require_file_locked(session: Session, actor: audit.Actor, file_public_id: object, doing: str, **kw
-                        ) -> tuple[EvidenceFile, CaseFile]:
+def require_file_locked(
+    session: Session, actor: audit.Actor, file_public_id: object, doing: str, **kw
+) -> tuple[EvidenceFile, CaseFile]:
     """``require_file``, then the case's lock, then ``require_file`` again under it."""
     _file, case = require_file(session, actor, file_public_id, doing, **kw)
     lock_case(session, case)
@@ -184,8 +259,11 @@ def members(session: Session, case: CaseFile) -> list[Member]:
     adder = sa.orm.aliased(User)
     rows = session.execute(
         sa.select(CaseMember.user_id, User.username, adder.username, CaseMember.added_at)
-        .join(User, User.id == CaseMember.user_id).join(adder, adder.id == CaseMember.added_by_id)
-        .where(CaseMember.case_file_id == case.id).order_by(User.username)).all()
+        .join(User, User.id == CaseMember.user_id)
+        .join(adder, adder.id == CaseMember.added_by_id)
+        .where(CaseMember.case_file_id == case.id)
+        .order_by(User.username)
+    ).all()
     return [Member(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
 
@@ -198,8 +276,9 @@ def _username(value: object) -> str:
     return name
 
 
-def add_member(session: Session, actor: audit.Actor, case_public_id: object, username: object,
-               now: dt.datetime) -> Member:
+def add_member(
+    session: Session, actor: audit.Actor, case_public_id: object, username: object, now: dt.datetime
+) -> Member:
     """Add an active officer to the case's team (the case's officer only); logged."""
     case = require_case_locked(session, actor, case_public_id, "add to the team", own=True)
     name = _username(username)
@@ -214,8 +293,14 @@ def add_member(session: Session, actor: audit.Actor, case_public_id: object, use
     member = CaseMember(case_file_id=case.id, user_id=user.id, added_by_id=actor.user_id, added_at=now)
     session.add(member)
     session.flush()
-    audit.record(session, actor, "case_team_added", case_ref=case.case_ref, reason=None,
-                 detail={"case_id": case.public_id, "user_id": user.id, "username": user.username})
+    audit.record(
+        session,
+        actor,
+        "case_team_added",
+        case_ref=case.case_ref,
+        reason=None,
+        detail={"case_id": case.public_id, "user_id": user.id, "username": user.username},
+    )
     return Member(user.id, user.username, actor.username or "", now)
 
 
@@ -223,15 +308,24 @@ def remove_member(session: Session, actor: audit.Actor, case_public_id: object, 
     """Take an officer off the case's team (the case's officer only); logged. Returns the username."""
     case = require_case_locked(session, actor, case_public_id, "remove from the team", own=True)
     name = _username(username)
-    row = session.execute(sa.select(CaseMember, User.username).join(User, User.id == CaseMember.user_id)
-                          .where(CaseMember.case_file_id == case.id, sa.func.lower(User.username) == name)).first()
+    row = session.execute(
+        sa.select(CaseMember, User.username)
+        .join(User, User.id == CaseMember.user_id)
+        .where(CaseMember.case_file_id == case.id, sa.func.lower(User.username) == name)
+    ).first()
     if row is None:
         raise CaseworkError("username", f"{name} is not on this case's team.")
     member, username_found = row
     session.delete(member)
     session.flush()
-    audit.record(session, actor, "case_team_removed", case_ref=case.case_ref, reason=None,
-                 detail={"case_id": case.public_id, "user_id": member.user_id, "username": username_found})
+    audit.record(
+        session,
+        actor,
+        "case_team_removed",
+        case_ref=case.case_ref,
+        reason=None,
+        detail={"case_id": case.public_id, "user_id": member.user_id, "username": username_found},
+    )
     return username_found
 
 
@@ -242,8 +336,14 @@ def close_case(session: Session, actor: audit.Actor, case_public_id: object, now
         raise CaseworkError("case", "This case is already closed.")
     case.closed_at, case.closed_by_id = now, actor.user_id
     session.flush()
-    audit.record(session, actor, "case_closed", case_ref=case.case_ref, reason=None,
-                 detail={"case_id": case.public_id, "at": now.isoformat()})
+    audit.record(
+        session,
+        actor,
+        "case_closed",
+        case_ref=case.case_ref,
+        reason=None,
+        detail={"case_id": case.public_id, "at": now.isoformat()},
+    )
     return case
 
 
@@ -254,12 +354,19 @@ def reopen_case(session: Session, actor: audit.Actor, case_public_id: object, no
         raise CaseworkError("case", "This case is open.")
     case.closed_at, case.closed_by_id = None, None
     session.flush()
-    audit.record(session, actor, "case_reopened", case_ref=case.case_ref, reason=None,
-                 detail={"case_id": case.public_id, "at": now.isoformat()})
+    audit.record(
+        session,
+        actor,
+        "case_reopened",
+        case_ref=case.case_ref,
+        reason=None,
+        detail={"case_id": case.public_id, "at": now.isoformat()},
+    )
     return case
 
 
 def responses_of(case: CaseFile) -> sa.Select:
     """The ids of the owners' responses that belong to ``case`` (made by its officer in its reference)."""
-    return sa.select(FootageResponse.id).where(FootageResponse.case_ref == case.case_ref,
-                                               FootageResponse.requested_by_id == case.officer_id)
+    return sa.select(FootageResponse.id).where(
+        FootageResponse.case_ref == case.case_ref, FootageResponse.requested_by_id == case.officer_id
+    )

@@ -35,6 +35,7 @@ deletion. A second run finds nothing due and changes nothing.
 its pages and in its write-ahead log; after a run that blanked anything, an SQLite database is
 compacted (``VACUUM``, then the log truncated), so the caption and name are gone from the file too.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,18 +43,18 @@ import os
 import shutil
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.core.uktime import UK
 from dashboard.footage.storage import Store
+from dashboard.registry import audit
 from dashboard.registry.database import compact, hold_write_lock, transaction
 from dashboard.registry.models import CaseFile, EvidenceFile, FootageResponse
-from dashboard.registry import audit
 
 DECLINED, CLOSED_CASE = "declined", "closed_case"
 RULE_LABELS = {DECLINED: "Declined files", CLOSED_CASE: "Files of closed cases"}
@@ -92,12 +93,14 @@ class Periods:
 
     def in_words(self) -> str:
         """The rules in plain words, for staff."""
-        return (f"Declined files are deleted {days(self.declined_days)} after the decision to decline them. "
-                f"Every file of a closed case, accepted, declined or never decided, is deleted "
-                f"{days(self.closed_case_days)} after the case was closed. Accepted exhibits and files awaiting a "
-                "decision are kept while their case is open; reopening a case stops its clock. Once every file of "
-                "an owner's answer is deleted, the owner's statement (their name, note and what they said about "
-                "the copy and the camera's clock) is erased too.")
+        return (
+            f"Declined files are deleted {days(self.declined_days)} after the decision to decline them. "
+            f"Every file of a closed case, accepted, declined or never decided, is deleted "
+            f"{days(self.closed_case_days)} after the case was closed. Accepted exhibits and files awaiting a "
+            "decision are kept while their case is open; reopening a case stops its clock. Once every file of "
+            "an owner's answer is deleted, the owner's statement (their name, note and what they said about "
+            "the copy and the camera's clock) is erased too."
+        )
 
 
 def days(n: int) -> str:
@@ -106,13 +109,16 @@ def days(n: int) -> str:
 
 def public_sentence(periods: Periods) -> str:
     """One sentence for owners (privacy notice, response page, receipt) on how long footage is kept."""
-    return (f"Footage you send is deleted {days(periods.declined_days)} after the police decide not to use it, "
-            f"and all of it, with what you told us about it, {days(periods.closed_case_days)} after the case is "
-            "closed.")
+    return (
+        f"Footage you send is deleted {days(periods.declined_days)} after the police decide not to use it, "
+        f"and all of it, with what you told us about it, {days(periods.closed_case_days)} after the case is "
+        "closed."
+    )
 
 
-def due(triage: str | None, triaged_at: dt.datetime | None, closed_at: dt.datetime | None,
-        periods: Periods) -> tuple[dt.datetime, str] | None:
+def due(
+    triage: str | None, triaged_at: dt.datetime | None, closed_at: dt.datetime | None, periods: Periods
+) -> tuple[dt.datetime, str] | None:
     """When a kept file's content is due for deletion, and by which rule; None: kept (awaiting a
     decision or accepted, in an open case). The one definition of the rules: the run, the dry run,
     the auditor's summary and the storage view all use it.
@@ -133,7 +139,7 @@ def due(triage: str | None, triaged_at: dt.datetime | None, closed_at: dt.dateti
 def _aware(now: dt.datetime) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError(f"now must be timezone-aware (UTC), got {now!r}")
-    return now.astimezone(dt.timezone.utc)
+    return now.astimezone(dt.UTC)
 
 
 def kept_media(media: object) -> dict | None:
@@ -209,18 +215,30 @@ class Plan:
 
 def _held_files(session: Session) -> sa.Select:
     """Kept files that a rule may reach (declined, or in a closed case) with their case's closing time."""
-    return (sa.select(EvidenceFile.id, EvidenceFile.public_id, EvidenceFile.sha256, EvidenceFile.declared_size,
-                      EvidenceFile.triage, EvidenceFile.triaged_at, CaseFile.closed_at)
-            .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
-            .outerjoin(CaseFile, _case_join())
-            .where(EvidenceFile.state == "stored",
-                   sa.or_(EvidenceFile.triage == "declined", CaseFile.closed_at.is_not(None)))
-            .order_by(EvidenceFile.id))
+    return (
+        sa.select(
+            EvidenceFile.id,
+            EvidenceFile.public_id,
+            EvidenceFile.sha256,
+            EvidenceFile.declared_size,
+            EvidenceFile.triage,
+            EvidenceFile.triaged_at,
+            CaseFile.closed_at,
+        )
+        .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+        .outerjoin(CaseFile, _case_join())
+        .where(
+            EvidenceFile.state == "stored", sa.or_(EvidenceFile.triage == "declined", CaseFile.closed_at.is_not(None))
+        )
+        .order_by(EvidenceFile.id)
+    )
 
 
 def _case_join() -> sa.ColumnElement[bool]:
     """A response belongs to the case file of its officer and case reference (evidence.cases)."""
-    return sa.and_(CaseFile.case_ref == FootageResponse.case_ref, CaseFile.officer_id == FootageResponse.requested_by_id)
+    return sa.and_(
+        CaseFile.case_ref == FootageResponse.case_ref, CaseFile.officer_id == FootageResponse.requested_by_id
+    )
 
 
 def _schedule(session: Session, periods: Periods) -> list[DueFile]:
@@ -234,15 +252,18 @@ def _schedule(session: Session, periods: Periods) -> list[DueFile]:
 
 def _chunks(values: Sequence, size: int = 500) -> Iterable[Sequence]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _live_holders(session: Session, shas: Iterable[str]) -> dict[str, set[int]]:
     """For each SHA-256, the ids of the rows in a live state (stored or uploading) that hold it."""
     holders: dict[str, set[int]] = defaultdict(set)
     for chunk in _chunks(sorted(set(shas))):
-        for sha, file_id in session.execute(sa.select(EvidenceFile.sha256, EvidenceFile.id).where(
-                EvidenceFile.sha256.in_(chunk), EvidenceFile.state.in_(LIVE_STATES))):
+        for sha, file_id in session.execute(
+            sa.select(EvidenceFile.sha256, EvidenceFile.id).where(
+                EvidenceFile.sha256.in_(chunk), EvidenceFile.state.in_(LIVE_STATES)
+            )
+        ):
             holders[sha].add(int(file_id))
     return holders
 
@@ -275,8 +296,17 @@ def plan(session: Session, now: dt.datetime, periods: Periods, horizon_days: int
         if now < f.due_at <= until:
             coming[(f.due_at.astimezone(UK).date(), f.rule)] += Tally(1, f.size)
     statements = len(_statements_due(session, now, periods, {f.file_id for f in due_now}))
-    return Plan(now, periods, by_rule, first, freed, kept_shared, statements,
-                [Coming(d, r, t.files, t.bytes) for (d, r), t in sorted(coming.items())], horizon_days)
+    return Plan(
+        now,
+        periods,
+        by_rule,
+        first,
+        freed,
+        kept_shared,
+        statements,
+        [Coming(d, r, t.files, t.bytes) for (d, r), t in sorted(coming.items())],
+        horizon_days,
+    )
 
 
 # --------------------------------------------------------------------------- statements
@@ -293,34 +323,54 @@ def _unscrubbed() -> sa.ColumnElement[bool]:
     """A file row without content that still holds the owner's caption, name or probe summary."""
     # A JSON column may hold SQL NULL or the JSON text 'null' (an ORM write of None): both are empty.
     media = sa.func.coalesce(sa.cast(EvidenceFile.media, sa.Text), "null")
-    return sa.and_(EvidenceFile.state.in_(("refused", "removed")),
-                   sa.or_(EvidenceFile.caption.is_not(None), EvidenceFile.original_name != DELETED_NAME,
-                          media != "null", sa.and_(EvidenceFile.refusal.is_not(None),
-                                                   EvidenceFile.refusal != REFUSAL_ERASED)))
+    return sa.and_(
+        EvidenceFile.state.in_(("refused", "removed")),
+        sa.or_(
+            EvidenceFile.caption.is_not(None),
+            EvidenceFile.original_name != DELETED_NAME,
+            media != "null",
+            sa.and_(EvidenceFile.refusal.is_not(None), EvidenceFile.refusal != REFUSAL_ERASED),
+        ),
+    )
 
 
-def _statements_due(session: Session, now: dt.datetime, periods: Periods, going: set[int] | frozenset = frozenset(),
-                    only: Sequence[int] | None = None) -> list[int]:
+def _statements_due(
+    session: Session,
+    now: dt.datetime,
+    periods: Periods,
+    going: set[int] | frozenset = frozenset(),
+    only: Sequence[int] | None = None,
+) -> list[int]:
     """Ids of the responses whose statement (and leftover file names) is due for erasure at ``now``,
     counting the files in ``going`` as deleted already: those with something of the owner's left,
     no file still kept, and either a file deleted or (no file with content at all) a case closed
     for the closed-case period. ``only``: look at these responses only."""
     leftover = sa.exists().where(EvidenceFile.response_id == FootageResponse.id, _unscrubbed())
-    touched = sa.exists().where(EvidenceFile.response_id == FootageResponse.id,
-                                sa.or_(EvidenceFile.state == "deleted",
-                                       sa.and_(EvidenceFile.state == "stored", EvidenceFile.triage == "declined")))
+    touched = sa.exists().where(
+        EvidenceFile.response_id == FootageResponse.id,
+        sa.or_(
+            EvidenceFile.state == "deleted", sa.and_(EvidenceFile.state == "stored", EvidenceFile.triage == "declined")
+        ),
+    )
     rows = session.execute(
-        sa.select(FootageResponse.id, CaseFile.closed_at).outerjoin(CaseFile, _case_join())
-        .where(sa.or_(_has_statement(), leftover), sa.or_(CaseFile.closed_at.is_not(None), touched),
-               *([FootageResponse.id.in_(list(only))] if only is not None else []))
-        .order_by(FootageResponse.id)).all()
+        sa.select(FootageResponse.id, CaseFile.closed_at)
+        .outerjoin(CaseFile, _case_join())
+        .where(
+            sa.or_(_has_statement(), leftover),
+            sa.or_(CaseFile.closed_at.is_not(None), touched),
+            *([FootageResponse.id.in_(list(only))] if only is not None else []),
+        )
+        .order_by(FootageResponse.id)
+    ).all()
     if not rows:
         return []
     states: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for chunk in _chunks([int(r[0]) for r in rows]):
         for response_id, file_id, state in session.execute(
-                sa.select(EvidenceFile.response_id, EvidenceFile.id, EvidenceFile.state)
-                .where(EvidenceFile.response_id.in_(chunk))):
+            sa.select(EvidenceFile.response_id, EvidenceFile.id, EvidenceFile.state).where(
+                EvidenceFile.response_id.in_(chunk)
+            )
+        ):
             states[int(response_id)].append((int(file_id), state))
     out = []
     for response_id, closed_at in rows:
@@ -365,8 +415,7 @@ def _stored_size(store: Store, sha: str) -> int | None:
         return None
 
 
-def _delete_unheld(session_factory: sessionmaker[Session], store: Store, shas: Iterable[str]
-                   ) -> tuple[Tally, set[str]]:
+def _delete_unheld(session_factory: sessionmaker[Session], store: Store, shas: Iterable[str]) -> tuple[Tally, set[str]]:
     """Delete the stored bytes of each of ``shas`` that no live row holds (call under the content
     lock): the contents removed and their bytes, and the SHA-256s kept because a live row holds them."""
     shas = sorted(set(s for s in shas if s))
@@ -390,8 +439,13 @@ def finish_interrupted(session_factory: sessionmaker[Session], store: Store) -> 
     """Delete the bytes of files marked deleted that are still on the disk with no kept file holding
     them (a run stopped between its commit and the deletion); what it removed."""
     with session_factory() as s:
-        shas = list(s.scalars(sa.select(EvidenceFile.sha256).where(EvidenceFile.state == "deleted",
-                                                                   EvidenceFile.sha256.is_not(None)).distinct()))
+        shas = list(
+            s.scalars(
+                sa.select(EvidenceFile.sha256)
+                .where(EvidenceFile.state == "deleted", EvidenceFile.sha256.is_not(None))
+                .distinct()
+            )
+        )
     on_disk = [sha for sha in shas if _stored_size(store, sha) is not None]
     if not on_disk:
         return Tally()
@@ -399,20 +453,28 @@ def finish_interrupted(session_factory: sessionmaker[Session], store: Store) -> 
         return _delete_unheld(session_factory, store, on_disk)[0]
 
 
-def _delete_batch(session_factory: sessionmaker[Session], store: Store, ids: Sequence[int], now: dt.datetime,
-                  periods: Periods) -> tuple[dict[str, Tally], Tally, int]:
+def _delete_batch(
+    session_factory: sessionmaker[Session], store: Store, ids: Sequence[int], now: dt.datetime, periods: Periods
+) -> tuple[dict[str, Tally], Tally, int]:
     """Delete the files of ``ids`` still due (re-checked under the locks): rows first, then bytes."""
     deleted: dict[str, Tally] = {}
     with store.content_lock():
         with transaction(session_factory) as s:
             hold_write_lock(s, LOCK_KEY)
             rows = s.execute(
-                sa.select(EvidenceFile, CaseFile.closed_at, CaseFile.public_id, FootageResponse.case_ref,
-                          FootageResponse.public_id)
+                sa.select(
+                    EvidenceFile,
+                    CaseFile.closed_at,
+                    CaseFile.public_id,
+                    FootageResponse.case_ref,
+                    FootageResponse.public_id,
+                )
                 .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
                 .outerjoin(CaseFile, _case_join())
                 .where(EvidenceFile.id.in_(list(ids)), EvidenceFile.state == "stored")
-                .order_by(EvidenceFile.id).with_for_update(of=EvidenceFile)).all()
+                .order_by(EvidenceFile.id)
+                .with_for_update(of=EvidenceFile)
+            ).all()
             shas: list[str] = []
             for f, closed_at, case_id, case_ref, response_id in rows:
                 when = due(f.triage, f.triaged_at, closed_at, periods)
@@ -423,11 +485,25 @@ def _delete_batch(session_factory: sessionmaker[Session], store: Store, ids: Seq
                 f.caption, f.original_name = None, DELETED_NAME
                 media = kept_media(f.media)
                 f.media = media if media is not None else sa.null()
-                audit.record(s, audit.SYSTEM, "evidence_deleted", case_ref=case_ref, at=now, detail={
-                    "file_id": f.public_id, "case_id": case_id, "response_id": response_id, "sha256": f.sha256,
-                    "size": int(f.declared_size), "exhibit_ref": f.exhibit_ref, "triage": f.triage, "rule": rule,
-                    "due_at": due_at.isoformat(timespec="seconds"),
-                    "period_days": periods.declined_days if rule == DECLINED else periods.closed_case_days})
+                audit.record(
+                    s,
+                    audit.SYSTEM,
+                    "evidence_deleted",
+                    case_ref=case_ref,
+                    at=now,
+                    detail={
+                        "file_id": f.public_id,
+                        "case_id": case_id,
+                        "response_id": response_id,
+                        "sha256": f.sha256,
+                        "size": int(f.declared_size),
+                        "exhibit_ref": f.exhibit_ref,
+                        "triage": f.triage,
+                        "rule": rule,
+                        "due_at": due_at.isoformat(timespec="seconds"),
+                        "period_days": periods.declined_days if rule == DECLINED else periods.closed_case_days,
+                    },
+                )
                 deleted[rule] = deleted.get(rule, Tally()) + Tally(1, int(f.declared_size))
                 shas.append(f.sha256)
             s.flush()
@@ -436,14 +512,16 @@ def _delete_batch(session_factory: sessionmaker[Session], store: Store, ids: Seq
     return deleted, freed, sum(1 for sha in shas if sha in held)
 
 
-def _erase_statements(session_factory: sessionmaker[Session], ids: Sequence[int], now: dt.datetime,
-                      periods: Periods) -> int:
+def _erase_statements(
+    session_factory: sessionmaker[Session], ids: Sequence[int], now: dt.datetime, periods: Periods
+) -> int:
     erased = 0
     with transaction(session_factory) as s:
         hold_write_lock(s, LOCK_KEY)
         still = _statements_due(s, now, periods, only=ids)  # again, under the lock
-        for response in s.scalars(sa.select(FootageResponse).where(FootageResponse.id.in_(still))
-                                  .order_by(FootageResponse.id)):
+        for response in s.scalars(
+            sa.select(FootageResponse).where(FootageResponse.id.in_(still)).order_by(FootageResponse.id)
+        ):
             files = s.scalars(sa.select(EvidenceFile).where(EvidenceFile.response_id == response.id)).all()
             deleted = sum(1 for f in files if f.state == "deleted")
             had_statement = any(getattr(response, name) is not None for name in STATEMENT_FIELDS)
@@ -452,27 +530,51 @@ def _erase_statements(session_factory: sessionmaker[Session], ids: Sequence[int]
             scrubbed = 0
             for f in files:
                 if f.state in ("refused", "removed") and (
-                        f.caption is not None or f.original_name != DELETED_NAME or f.media is not None
-                        or (f.refusal is not None and f.refusal != REFUSAL_ERASED)):  # None: SQL or JSON null
+                    f.caption is not None
+                    or f.original_name != DELETED_NAME
+                    or f.media is not None
+                    or (f.refusal is not None and f.refusal != REFUSAL_ERASED)
+                ):  # None: SQL or JSON null
                     # The refusal's words may quote the owner's file or an archive member's name.
                     f.caption, f.original_name, f.media = None, DELETED_NAME, sa.null()
                     f.refusal = REFUSAL_ERASED if f.refusal is not None else None
                     scrubbed += 1
-            case = s.execute(sa.select(CaseFile.public_id, CaseFile.closed_at).where(
-                CaseFile.case_ref == response.case_ref, CaseFile.officer_id == response.requested_by_id)).first()
-            audit.record(s, audit.SYSTEM, "evidence_statement_erased", case_ref=response.case_ref, at=now, detail={
-                "response_id": response.public_id, "case_id": case[0] if case else None,
-                "rule": FILES_DELETED if deleted else CLOSED_CASE, "files_deleted": deleted,
-                "statement": had_statement, "other_files_blanked": scrubbed,
-                "period_days": None if deleted else periods.closed_case_days})
+            case = s.execute(
+                sa.select(CaseFile.public_id, CaseFile.closed_at).where(
+                    CaseFile.case_ref == response.case_ref, CaseFile.officer_id == response.requested_by_id
+                )
+            ).first()
+            audit.record(
+                s,
+                audit.SYSTEM,
+                "evidence_statement_erased",
+                case_ref=response.case_ref,
+                at=now,
+                detail={
+                    "response_id": response.public_id,
+                    "case_id": case[0] if case else None,
+                    "rule": FILES_DELETED if deleted else CLOSED_CASE,
+                    "files_deleted": deleted,
+                    "statement": had_statement,
+                    "other_files_blanked": scrubbed,
+                    "period_days": None if deleted else periods.closed_case_days,
+                },
+            )
             erased += 1
         s.flush()
     return erased
 
 
-def run_footage_retention(session_factory: sessionmaker[Session], store: Store, now: dt.datetime, periods: Periods,
-                          *, dry_run: bool = False, batch_size: int = BATCH, compact_database: bool = True
-                          ) -> FootageRun:
+def run_footage_retention(
+    session_factory: sessionmaker[Session],
+    store: Store,
+    now: dt.datetime,
+    periods: Periods,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH,
+    compact_database: bool = True,
+) -> FootageRun:
     """Delete the footage the rules say is due at ``now``, erase the statements that follow it, and
     finish any deletion an interrupted run left; a dry run only plans (nothing changes, nothing is
     taken from the disk). Commits per batch; a second run finds nothing to do.
@@ -488,8 +590,19 @@ def run_footage_retention(session_factory: sessionmaker[Session], store: Store, 
     if dry_run:
         with session_factory() as s:
             planned = plan(s, now, periods)
-        return FootageRun(now, periods, True, dict(planned.by_rule), planned.freed, planned.kept_shared,
-                          planned.statements, Tally(), None, time.perf_counter() - started, planned)
+        return FootageRun(
+            now,
+            periods,
+            True,
+            dict(planned.by_rule),
+            planned.freed,
+            planned.kept_shared,
+            planned.statements,
+            Tally(),
+            None,
+            time.perf_counter() - started,
+            planned,
+        )
     finished = finish_interrupted(session_factory, store)
     with session_factory() as s:
         ids = [f.file_id for f in _schedule(s, periods) if f.due_at <= now]
@@ -509,8 +622,9 @@ def run_footage_retention(session_factory: sessionmaker[Session], store: Store, 
         with session_factory() as s:
             engine = s.get_bind()
         compacted = compact(engine)
-    return FootageRun(now, periods, False, deleted, freed, kept_shared, erased, finished, compacted,
-                      time.perf_counter() - started)
+    return FootageRun(
+        now, periods, False, deleted, freed, kept_shared, erased, finished, compacted, time.perf_counter() - started
+    )
 
 
 # --------------------------------------------------------------------------- what is held (auditor, admin)
@@ -548,28 +662,54 @@ def holdings(session: Session, now: dt.datetime, periods: Periods, horizon_days:
     """Counts for the auditor's retention summary and the storage view. Reads only."""
     now = _aware(now)
     f = EvidenceFile
-    state = sa.case((CaseFile.closed_at.is_not(None), "closed"), (f.triage == "accepted", "accepted"),
-                    (f.triage == "declined", "declined"), else_="awaiting").label("state")
+    state = sa.case(
+        (CaseFile.closed_at.is_not(None), "closed"),
+        (f.triage == "accepted", "accepted"),
+        (f.triage == "declined", "declined"),
+        else_="awaiting",
+    ).label("state")
     rows = session.execute(
         sa.select(state, sa.func.count(), sa.func.coalesce(sa.func.sum(f.declared_size), 0))
-        .select_from(f).join(FootageResponse, FootageResponse.id == f.response_id)
-        .outerjoin(CaseFile, _case_join()).where(f.state == "stored").group_by(state)).all()
+        .select_from(f)
+        .join(FootageResponse, FootageResponse.id == f.response_id)
+        .outerjoin(CaseFile, _case_join())
+        .where(f.state == "stored")
+        .group_by(state)
+    ).all()
     by_state = {name: Tally() for name in STATES}
     for name, n, size in rows:
         by_state[name] = Tally(int(n), int(size))
-    distinct = sa.select(f.sha256, sa.func.max(f.declared_size).label("size")).where(f.state == "stored") \
-        .group_by(f.sha256).subquery()
+    distinct = (
+        sa.select(f.sha256, sa.func.max(f.declared_size).label("size"))
+        .where(f.state == "stored")
+        .group_by(f.sha256)
+        .subquery()
+    )
     n_contents, content_bytes = session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(distinct.c.size), 0))).one()
-    n_up, up_bytes = session.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(f.received_bytes), 0))
-                                     .where(f.state == "uploading")).one()
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(distinct.c.size), 0))
+    ).one()
+    n_up, up_bytes = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(f.received_bytes), 0)).where(f.state == "uploading")
+    ).one()
     deleted = int(session.scalar(sa.select(sa.func.count()).select_from(f).where(f.state == "deleted")))
     r = FootageResponse
     kept = int(session.scalar(sa.select(sa.func.count()).select_from(r).where(_has_statement())))
-    erased = int(session.scalar(sa.select(sa.func.count()).select_from(r).where(
-        r.answer == "footage", sa.not_(_has_statement()))))
-    return Holdings(now, periods, by_state, Tally(int(n_contents), int(content_bytes)), Tally(int(n_up), int(up_bytes)),
-                    deleted, kept, erased, plan(session, now, periods, horizon_days))
+    erased = int(
+        session.scalar(
+            sa.select(sa.func.count()).select_from(r).where(r.answer == "footage", sa.not_(_has_statement()))
+        )
+    )
+    return Holdings(
+        now,
+        periods,
+        by_state,
+        Tally(int(n_contents), int(content_bytes)),
+        Tally(int(n_up), int(up_bytes)),
+        deleted,
+        kept,
+        erased,
+        plan(session, now, periods, horizon_days),
+    )
 
 
 @dataclass(frozen=True)
@@ -620,8 +760,9 @@ class StorageReport:
     @property
     def unaccounted(self) -> Tally:
         """Stored files on the disk beyond (or, negative, short of) what the database lists."""
-        return Tally(self.disk.stored.files - self.holdings.contents.files,
-                     self.disk.stored.bytes - self.holdings.contents.bytes)
+        return Tally(
+            self.disk.stored.files - self.holdings.contents.files, self.disk.stored.bytes - self.holdings.contents.bytes
+        )
 
 
 def storage_report(session: Session, store: Store, now: dt.datetime, periods: Periods) -> StorageReport:

@@ -10,6 +10,7 @@ reference), then a summary; the bundle passes only if every line is OK.
 Nothing is unpacked to disk. Reading a listed file stops one byte after the size the manifest
 gives, so a crafted member that inflates without end costs no more than the manifest admits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,9 +68,11 @@ class Report:
         if self.ok:
             exhibits = sum(1 for line in self.lines if line.exhibit_ref is not None)
             documents = sum(1 for line in self.lines if line.exhibit_ref is None and line.name != EXPORT_ROW)
-            return (f"PASSED: {exhibits} exhibit file{'s' * (exhibits != 1)} and {documents} "
-                    f"document{'s' * (documents != 1)} in {self.bundle} match its manifest"
-                    + (f" (case {self.case_ref})." if self.case_ref else "."))
+            return (
+                f"PASSED: {exhibits} exhibit file{'s' * (exhibits != 1)} and {documents} "
+                f"document{'s' * (documents != 1)} in {self.bundle} match its manifest"
+                + (f" (case {self.case_ref})." if self.case_ref else ".")
+            )
         problems = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()) if status != "OK")
         return f"FAILED: {self.bundle} is not as it was exported: {problems}; {counts.get('OK', 0)} ok."
 
@@ -126,7 +129,7 @@ def _zip64_sizes(extra: bytes, fields: tuple[int, int]) -> tuple[int, int]:
     i = 0
     while i + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, i)
-        body = extra[i + 4:i + 4 + length]
+        body = extra[i + 4 : i + 4 + length]
         if tag == 0x0001:
             j = 0
             if usize == 0xFFFFFFFF and j + 8 <= len(body):
@@ -150,8 +153,10 @@ def layout_problems(path: Path, z: zipfile.ZipFile) -> list[str]:
     with open(path, "rb") as f:
         for info in infos:
             if info.header_offset != expected:
-                problems.append(f"{info.header_offset - expected:+,} bytes before {info.filename!r} that no listed "
-                                "member accounts for")
+                problems.append(
+                    f"{info.header_offset - expected:+,} bytes before {info.filename!r} that no listed "
+                    "member accounts for"
+                )
             f.seek(info.header_offset)
             head = f.read(_LOCAL.size)
             if len(head) < _LOCAL.size:
@@ -174,8 +179,11 @@ def layout_problems(path: Path, z: zipfile.ZipFile) -> list[str]:
                 tail = f.read(24)
                 if tail[:4] == _DESCRIPTOR_SIG:
                     tail, data_end = tail[4:], data_end + 4
-                big = info.compress_size >= 0xFFFFFFFF or info.file_size >= 0xFFFFFFFF or (
-                    len(tail) >= 20 and struct.unpack_from("<Q", tail, 4)[0] == info.compress_size)
+                big = (
+                    info.compress_size >= 0xFFFFFFFF
+                    or info.file_size >= 0xFFFFFFFF
+                    or (len(tail) >= 20 and struct.unpack_from("<Q", tail, 4)[0] == info.compress_size)
+                )
                 fmt = "<IQQ" if big else "<III"
                 if len(tail) < struct.calcsize(fmt):
                     problems.append(f"{info.filename!r} has no data descriptor")
@@ -187,12 +195,16 @@ def layout_problems(path: Path, z: zipfile.ZipFile) -> list[str]:
             else:
                 usize, csize = _zip64_sizes(extra, (usize, csize))
                 if (crc, csize, usize) != (info.CRC, info.compress_size, info.file_size):
-                    problems.append(f"{info.filename!r}'s local header gives other sizes or CRC than the directory "
-                                    f"({usize:,} bytes, the directory {info.file_size:,})")
+                    problems.append(
+                        f"{info.filename!r}'s local header gives other sizes or CRC than the directory "
+                        f"({usize:,} bytes, the directory {info.file_size:,})"
+                    )
             expected = data_end
     if z.start_dir != expected:
-        problems.append(f"{z.start_dir - expected:+,} bytes between the last member and the directory that no "
-                        "listed member accounts for")
+        problems.append(
+            f"{z.start_dir - expected:+,} bytes between the last member and the directory that no "
+            "listed member accounts for"
+        )
     return problems
 
 
@@ -228,15 +240,26 @@ def _load_manifest(z: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]) -> dic
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
         raise BundleUnreadable(f"{MANIFEST} has no list of files")
     for i, entry in enumerate(manifest["files"]):
-        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("sha256"), str)
-                and _SHA.match(entry["sha256"]) and isinstance(entry.get("size_bytes"), int)
-                and not isinstance(entry.get("size_bytes"), bool) and entry["size_bytes"] >= 0):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and isinstance(entry.get("sha256"), str)
+            and _SHA.match(entry["sha256"])
+            and isinstance(entry.get("size_bytes"), int)
+            and not isinstance(entry.get("size_bytes"), bool)
+            and entry["size_bytes"] >= 0
+        ):
             raise BundleUnreadable(f"{MANIFEST}: file entry {i + 1} lacks a path, a SHA-256 in hex or a size in bytes")
     documents = manifest.get("documents", {})
     if not isinstance(documents, dict) or not all(
-            isinstance(k, str) and isinstance(v, dict) and isinstance(v.get("sha256"), str) and _SHA.match(v["sha256"])
-            and isinstance(v.get("size_bytes"), int) and not isinstance(v.get("size_bytes"), bool)
-            for k, v in documents.items()):
+        isinstance(k, str)
+        and isinstance(v, dict)
+        and isinstance(v.get("sha256"), str)
+        and _SHA.match(v["sha256"])
+        and isinstance(v.get("size_bytes"), int)
+        and not isinstance(v.get("size_bytes"), bool)
+        for k, v in documents.items()
+    ):
         raise BundleUnreadable(f"{MANIFEST}: its list of documents is not valid")
     return manifest
 
@@ -264,8 +287,14 @@ def verify_bundle(path: Path | str) -> Report:
             elif info.filename in infos:
                 report.lines.append(Line("DUPLICATE", info.filename, None, "two members have this name"))
             elif unpack_key(info.filename) in keys:
-                report.lines.append(Line("DUPLICATE", info.filename, None, f"unpacks to the same file as "
-                                         f"{keys[unpack_key(info.filename)]!r} on some computers"))
+                report.lines.append(
+                    Line(
+                        "DUPLICATE",
+                        info.filename,
+                        None,
+                        f"unpacks to the same file as {keys[unpack_key(info.filename)]!r} on some computers",
+                    )
+                )
             else:
                 infos[info.filename] = info
                 keys[unpack_key(info.filename)] = info.filename
@@ -277,15 +306,23 @@ def verify_bundle(path: Path | str) -> Report:
             report.lines.append(Line("HIDDEN", path.name, None, problem))
         manifest = _load_manifest(z, infos)
         case = manifest.get("case")
-        report.case_ref = case.get("case_ref") if isinstance(case, dict) and isinstance(case.get("case_ref"), str) \
-            else None
+        report.case_ref = (
+            case.get("case_ref") if isinstance(case, dict) and isinstance(case.get("case_ref"), str) else None
+        )
         listed = {MANIFEST}
-        wanted = [(e["path"], e["sha256"], e["size_bytes"], str(e.get("exhibit_ref") or "?"))
-                  for e in manifest["files"]]
+        wanted = [
+            (e["path"], e["sha256"], e["size_bytes"], str(e.get("exhibit_ref") or "?")) for e in manifest["files"]
+        ]
         for e in manifest["files"]:
             if not e["path"].startswith(FILES_DIR):
-                report.lines.append(Line("UNSAFE", repr(e["path"]), str(e.get("exhibit_ref") or "?"),
-                                         f"an exhibit listed outside {FILES_DIR}"))
+                report.lines.append(
+                    Line(
+                        "UNSAFE",
+                        repr(e["path"]),
+                        str(e.get("exhibit_ref") or "?"),
+                        f"an exhibit listed outside {FILES_DIR}",
+                    )
+                )
         wanted += [(name, d["sha256"], d["size_bytes"], None) for name, d in manifest.get("documents", {}).items()]
         for name, sha, size, exhibit in wanted:
             if name in listed or unpack_key(name) in {unpack_key(n) for n in listed}:
@@ -304,8 +341,16 @@ def verify_bundle(path: Path | str) -> Report:
             if problem:
                 report.lines.append(Line("MISMATCH", name, exhibit, problem))
             elif read != size:
-                report.lines.append(Line("MISMATCH", name, exhibit, f"longer than the {size:,} bytes the manifest says"
-                                         if read > size else f"{read:,} bytes, the manifest says {size:,}"))
+                report.lines.append(
+                    Line(
+                        "MISMATCH",
+                        name,
+                        exhibit,
+                        f"longer than the {size:,} bytes the manifest says"
+                        if read > size
+                        else f"{read:,} bytes, the manifest says {size:,}",
+                    )
+                )
             elif found != sha:
                 report.lines.append(Line("MISMATCH", name, exhibit, f"SHA-256 {found}, the manifest says {sha}"))
             else:
@@ -326,8 +371,9 @@ def _export_row_lines(z: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], man
     row_id = export.get("audit_row_id")
     info = infos.get(AUDIT_EXTRACT)
     if row_id is None or info is None or info.file_size > MANIFEST_MAX_BYTES:
-        return [Line("MISMATCH", EXPORT_ROW, None, "it is not in the bundle, so the exhibits cannot be checked "
-                                                   "against it")]
+        return [
+            Line("MISMATCH", EXPORT_ROW, None, "it is not in the bundle, so the exhibits cannot be checked against it")
+        ]
     try:
         with z.open(info) as f:
             extract = json.loads(f.read(MANIFEST_MAX_BYTES + 1).decode("utf-8"))
@@ -337,6 +383,13 @@ def _export_row_lines(z: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], man
         return [Line("MISMATCH", EXPORT_ROW, None, f"row {row_id} is missing from {AUDIT_EXTRACT} or unreadable")]
     listed = sorted((str(e.get("file_id")), e["sha256"]) for e in manifest["files"])
     if logged != listed:
-        return [Line("MISMATCH", EXPORT_ROW, None, f"row {row_id} names other exhibits or other SHA-256 than the "
-                                                   "manifest: the files or the manifest were changed")]
+        return [
+            Line(
+                "MISMATCH",
+                EXPORT_ROW,
+                None,
+                f"row {row_id} names other exhibits or other SHA-256 than the "
+                "manifest: the files or the manifest were changed",
+            )
+        ]
     return [Line("OK", EXPORT_ROW, None, f"row {row_id} names every exhibit with the SHA-256 the manifest gives")]

@@ -9,6 +9,7 @@ expired. It stops at once when the owner withdraws their registration, and takes
 the officer has withdrawn every request in it. ``resolve`` says why a link does not open.
 Sending the request again (a retry, or an officer's resend) makes a new token: the old one stops.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,8 +54,9 @@ def well_formed(token: object) -> bool:
     return isinstance(token, str) and bool(_TOKEN.match(token))
 
 
-def resolve(session: Session, token: object, now: dt.datetime, *, answered_ok: bool = False,
-            for_update: bool = False) -> FootageResponse:
+def resolve(
+    session: Session, token: object, now: dt.datetime, *, answered_ok: bool = False, for_update: bool = False
+) -> FootageResponse:
     """The response ``token`` opens at ``now``; LinkError with a message for the owner otherwise.
 
     ``answered_ok``: a link whose response was already submitted still resolves (its receipt);
@@ -67,25 +69,47 @@ def resolve(session: Session, token: object, now: dt.datetime, *, answered_ok: b
         query = query.with_for_update()
     response = query.one_or_none()
     if response is None:
-        raise LinkError("unknown", "This link does not work. It may have been replaced by a newer one: use the link "
-                                   "in the most recent message you were sent.")
+        raise LinkError(
+            "unknown",
+            "This link does not work. It may have been replaced by a newer one: use the link "
+            "in the most recent message you were sent.",
+        )
     owner_active = session.scalar(sa.select(Registrant.status).where(Registrant.id == response.registrant_id))
     if owner_active != "active":  # withdrawn or erased: nothing more is taken, nothing is shown
-        raise LinkError("withdrawn", "This link no longer works: the registration it was sent to has been withdrawn "
-                                     "and its details deleted.", response)
+        raise LinkError(
+            "withdrawn",
+            "This link no longer works: the registration it was sent to has been withdrawn and its details deleted.",
+            response,
+        )
     expired = response.link_expires_at is None or now >= response.link_expires_at
     if response.answered_at is not None:
         if not answered_ok:
-            raise LinkError("answered", "You have already answered this request with this link, so it cannot be used "
-                                        "again. Your receipt reference is " + response.public_id + ".", response)
+            raise LinkError(
+                "answered",
+                "You have already answered this request with this link, so it cannot be used "
+                "again. Your receipt reference is " + response.public_id + ".",
+                response,
+            )
         if expired:  # the receipt is shown while the link lasts, no longer
-            raise LinkError("expired", "This link has expired, so your answer's receipt is no longer shown here. Your "
-                                       "reference is " + response.public_id + ".", response)
+            raise LinkError(
+                "expired",
+                "This link has expired, so your answer's receipt is no longer shown here. Your "
+                "reference is " + response.public_id + ".",
+                response,
+            )
         return response
     if expired:
-        raise LinkError("expired", "This link has expired. If you still have footage, contact the officer "
-                                   "in charge quoting " + response.public_id + ".", response)
+        raise LinkError(
+            "expired",
+            "This link has expired. If you still have footage, contact the officer "
+            "in charge quoting " + response.public_id + ".",
+            response,
+        )
     if response.requests and not has_open_request(response):
-        raise LinkError("closed", "This request is no longer needed: the officer has closed it. Thank you for "
-                                  "looking; there is nothing more to do.", response)
+        raise LinkError(
+            "closed",
+            "This request is no longer needed: the officer has closed it. Thank you for "
+            "looking; there is nothing more to do.",
+            response,
+        )
     return response

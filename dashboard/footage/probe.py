@@ -27,13 +27,14 @@ Refused whatever its name: programs (Windows MZ/PE, ELF, Mach-O, Java class, scr
 ``#!``, WebAssembly, Android DEX, Windows installers/OLE), anything else unknown, and empty files.
 Each refusal is a ``Refused`` with a plain-English message for the owner (at most 300 characters).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import io
 import os
-import stat
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -48,35 +49,148 @@ SIDE_FILE_MAX_BYTES = 1 << 20
 SHORT_FRACTION = 0.95
 SHORT_SLACK_S = 0.5
 
-FOOTAGE_EXTENSIONS = frozenset({
-    ".dav", ".264", ".h264", ".265", ".h265", ".hevc", ".avi", ".mp4", ".m4v", ".mov", ".mkv", ".webm",
-    ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".ps", ".asf", ".wmv", ".flv", ".3gp", ".ivf", ".mjpg", ".mjpeg",
-    ".dvr", ".irf", ".sec", ".g64", ".g64x", ".vvf", ".nvr", ".hik", ".mp5", ".av", ".lvf",
-})
+FOOTAGE_EXTENSIONS = frozenset(
+    {
+        ".dav",
+        ".264",
+        ".h264",
+        ".265",
+        ".h265",
+        ".hevc",
+        ".avi",
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".mpg",
+        ".mpeg",
+        ".ps",
+        ".asf",
+        ".wmv",
+        ".flv",
+        ".3gp",
+        ".ivf",
+        ".mjpg",
+        ".mjpeg",
+        ".dvr",
+        ".irf",
+        ".sec",
+        ".g64",
+        ".g64x",
+        ".vvf",
+        ".nvr",
+        ".hik",
+        ".mp5",
+        ".av",
+        ".lvf",
+    }
+)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif"})
-SIDE_FILE_EXTENSIONS = frozenset({".txt", ".xml", ".json", ".csv", ".ini", ".log", ".md5", ".sha1", ".sha256",
-                                  ".idx", ".nfo", ".htm", ".html", ".pdf", ".sig", ".dat"})
-PROGRAM_EXTENSIONS = frozenset({
-    ".exe", ".dll", ".com", ".scr", ".msi", ".msp", ".bat", ".cmd", ".ps1", ".vbs", ".vbe", ".js", ".jse", ".wsf",
-    ".hta", ".jar", ".class", ".sh", ".bash", ".py", ".pl", ".rb", ".app", ".apk", ".dex", ".lnk", ".cpl", ".sys",
-    ".drv", ".ocx", ".so", ".dylib", ".elf", ".run", ".deb", ".rpm", ".dmg", ".pkg", ".wasm",
-})
-ARCHIVE_EXTENSIONS = frozenset({".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".cab",
-                                ".iso", ".lz", ".lzma", ".z", ".arj"})
+SIDE_FILE_EXTENSIONS = frozenset(
+    {
+        ".txt",
+        ".xml",
+        ".json",
+        ".csv",
+        ".ini",
+        ".log",
+        ".md5",
+        ".sha1",
+        ".sha256",
+        ".idx",
+        ".nfo",
+        ".htm",
+        ".html",
+        ".pdf",
+        ".sig",
+        ".dat",
+    }
+)
+PROGRAM_EXTENSIONS = frozenset(
+    {
+        ".exe",
+        ".dll",
+        ".com",
+        ".scr",
+        ".msi",
+        ".msp",
+        ".bat",
+        ".cmd",
+        ".ps1",
+        ".vbs",
+        ".vbe",
+        ".js",
+        ".jse",
+        ".wsf",
+        ".hta",
+        ".jar",
+        ".class",
+        ".sh",
+        ".bash",
+        ".py",
+        ".pl",
+        ".rb",
+        ".app",
+        ".apk",
+        ".dex",
+        ".lnk",
+        ".cpl",
+        ".sys",
+        ".drv",
+        ".ocx",
+        ".so",
+        ".dylib",
+        ".elf",
+        ".run",
+        ".deb",
+        ".rpm",
+        ".dmg",
+        ".pkg",
+        ".wasm",
+    }
+)
+ARCHIVE_EXTENSIONS = frozenset(
+    {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".cab", ".iso", ".lz", ".lzma", ".z", ".arj"}
+)
 
 # Containers a camera or DVR writes (PyAV's format names); anything else ffmpeg happens to read
 # (text shown as ANSI art, raw audio, subtitles) is not footage.
-VIDEO_FORMATS = frozenset({
-    "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts", "mpeg", "mpegvideo", "asf", "flv", "h264", "hevc",
-    "dhav", "ivf", "mjpeg", "m4v", "nut", "ogg", "mxf", "wtv", "h261", "h263", "cavsvideo",
-})
+VIDEO_FORMATS = frozenset(
+    {
+        "mov,mp4,m4a,3gp,3g2,mj2",
+        "matroska,webm",
+        "avi",
+        "mpegts",
+        "mpeg",
+        "mpegvideo",
+        "asf",
+        "flv",
+        "h264",
+        "hevc",
+        "dhav",
+        "ivf",
+        "mjpeg",
+        "m4v",
+        "nut",
+        "ogg",
+        "mxf",
+        "wtv",
+        "h261",
+        "h263",
+        "cavsvideo",
+    }
+)
 
 
 class Refused(Exception):
     """The file is not kept: ``reason`` a short code (audit), ``message`` the owner's explanation."""
 
     def __init__(self, reason: str, message: str) -> None:
-        message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 1] + "…"
+        message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
         super().__init__(message)
         self.reason, self.message = reason, message
 
@@ -91,6 +205,7 @@ class Media:
 
 
 # --------------------------------------------------------------------------- content signatures
+
 
 def program_kind(head: bytes) -> str | None:
     """What kind of program ``head`` (a file's first bytes) starts, or None.
@@ -154,27 +269,43 @@ def image_kind(head: bytes) -> str | None:
         return "bmp"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "tiff"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1",
-                                               b"msf1", b"avif", b"avis"):
+    if head[4:8] == b"ftyp" and head[8:12] in (
+        b"heic",
+        b"heix",
+        b"heim",
+        b"heis",
+        b"hevc",
+        b"hevx",
+        b"mif1",
+        b"msf1",
+        b"avif",
+        b"avis",
+    ):
         return "heif"
     return None
 
 
 # --------------------------------------------------------------------------- probing
 
+
 def probe(path: Path | str, *, max_unpacked_bytes: int) -> Media:
     """What the file at ``path`` is (``Media``), or ``Refused`` saying why it is not kept."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
-        raise Refused("empty", "The file is empty (0 bytes). Choose the file again: it may not have been "
-                               "saved or copied properly.")
+        raise Refused(
+            "empty",
+            "The file is empty (0 bytes). Choose the file again: it may not have been saved or copied properly.",
+        )
     with open(path, "rb") as f:
         head = f.read(4096)
     kind = program_kind(head)
     if kind:
-        raise Refused("program", f"This file is {kind}, not footage, so it cannot be accepted (whatever its "
-                                 "name). Send the video or photo files themselves.")
+        raise Refused(
+            "program",
+            f"This file is {kind}, not footage, so it cannot be accepted (whatever its "
+            "name). Send the video or photo files themselves.",
+        )
     image = image_kind(head)
     if image:
         _refuse_hidden_archive(path)
@@ -183,8 +314,11 @@ def probe(path: Path | str, *, max_unpacked_bytes: int) -> Media:
     if archive == "ZIP":
         return _zip(path, size, max_unpacked_bytes)
     if archive:
-        raise Refused("archive_kind", f"This is a {archive} archive. Only ZIP archives (as DVRs export) can be "
-                                      "accepted: send the video files themselves, or a ZIP of them.")
+        raise Refused(
+            "archive_kind",
+            f"This is a {archive} archive. Only ZIP archives (as DVRs export) can be "
+            "accepted: send the video files themselves, or a ZIP of them.",
+        )
     _refuse_hidden_archive(path)
     return _video(path, size, head)
 
@@ -204,8 +338,11 @@ def _refuse_hidden_archive(path: Path) -> None:
     except OSError:
         hidden = False
     if hidden:
-        raise Refused("hidden_archive", "This picture or video has an archive hidden inside it, so it cannot be "
-                                        "accepted. Send the picture or video as your camera saved it.")
+        raise Refused(
+            "hidden_archive",
+            "This picture or video has an archive hidden inside it, so it cannot be "
+            "accepted. Send the picture or video as your camera saved it.",
+        )
 
 
 def _image(path: Path, kind: str) -> Media:
@@ -214,8 +351,10 @@ def _image(path: Path, kind: str) -> Media:
         with av.open(str(path), mode="r") as container:
             stream = next(iter(container.streams.video), None)
             if stream is not None:
-                summary["width"], summary["height"] = stream.codec_context.width or None, \
-                    stream.codec_context.height or None
+                summary["width"], summary["height"] = (
+                    stream.codec_context.width or None,
+                    stream.codec_context.height or None,
+                )
             summary["recorded_at"] = _recorded_at(container.metadata, *(s.metadata for s in container.streams))
             if stream is not None and kind != "heif":
                 frame = next(container.decode(stream), None)  # a damaged image does not decode
@@ -224,8 +363,10 @@ def _image(path: Path, kind: str) -> Media:
                 summary["width"], summary["height"] = frame.width, frame.height
     except (av.error.FFmpegError, OSError, StopIteration, ValueError) as exc:
         if kind != "heif":
-            raise Refused("damaged_image", "This picture could not be read: it may be incomplete or damaged. "
-                                           "Try saving or copying it again.") from exc
+            raise Refused(
+                "damaged_image",
+                "This picture could not be read: it may be incomplete or damaged. Try saving or copying it again.",
+            ) from exc
     if summary.get("recorded_at") is None:
         summary.pop("recorded_at", None)
     return Media("image", summary)
@@ -242,16 +383,18 @@ def _recorded_at(*metadata: dict) -> str | None:
         except ValueError:
             continue
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.replace(tzinfo=dt.UTC)
         if when.year <= 1970:  # an unset camera clock writes the epoch
             continue
-        return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        return when.astimezone(dt.UTC).isoformat(timespec="seconds")
     return None
 
 
-NOT_FOOTAGE = ("This file is not a video, a photo or a DVR export (ZIP) that can be recognised, so it cannot be "
-               "accepted. Send the video files as your camera or its app saves them.")
-INCOMPLETE = ("This video is incomplete or damaged (it {why}). Copy or export it again and send the new copy.")
+NOT_FOOTAGE = (
+    "This file is not a video, a photo or a DVR export (ZIP) that can be recognised, so it cannot be "
+    "accepted. Send the video files as your camera or its app saves them."
+)
+INCOMPLETE = "This video is incomplete or damaged (it {why}). Copy or export it again and send the new copy."
 
 
 def video_container_kind(head: bytes) -> str | None:
@@ -361,11 +504,13 @@ def _video(path: Path, size: int, head: bytes) -> Media:
             raise Refused("incomplete", INCOMPLETE.format(why="holds no pictures"))
         seen = (end_s - start_s) if end_s is not None and start_s is not None else None
         if stream.frames and packets < stream.frames * SHORT_FRACTION - 2:
-            raise Refused("incomplete", INCOMPLETE.format(
-                why=f"holds {packets} of the {stream.frames} pictures it should have"))
+            raise Refused(
+                "incomplete", INCOMPLETE.format(why=f"holds {packets} of the {stream.frames} pictures it should have")
+            )
         if declared and seen is not None and seen < declared * SHORT_FRACTION - SHORT_SLACK_S:
-            raise Refused("incomplete", INCOMPLETE.format(
-                why=f"ends after {seen:.1f} s of the {declared:.1f} s it should last"))
+            raise Refused(
+                "incomplete", INCOMPLETE.format(why=f"ends after {seen:.1f} s of the {declared:.1f} s it should last")
+            )
         rate = stream.average_rate or stream.guessed_rate
         summary = {
             "container": _container_name(fmt, ctx.name),
@@ -408,60 +553,93 @@ def _declared_duration(container, stream) -> float | None:
 
 # --------------------------------------------------------------------------- ZIP archives (DVR exports)
 
+
 def _zip(path: Path, size: int, max_unpacked_bytes: int) -> Media:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise Refused("damaged_archive", "This ZIP archive could not be read: it may be incomplete or damaged. "
-                                         "Export or copy it again.") from exc
+        raise Refused(
+            "damaged_archive",
+            "This ZIP archive could not be read: it may be incomplete or damaged. Export or copy it again.",
+        ) from exc
     with archive:
         members = archive.infolist()
         if len(members) > ZIP_MAX_ENTRIES:
-            raise Refused("zip_bomb", f"This archive holds {len(members)} files; at most {ZIP_MAX_ENTRIES} can be "
-                                      "accepted. Send the video files themselves.")
+            raise Refused(
+                "zip_bomb",
+                f"This archive holds {len(members)} files; at most {ZIP_MAX_ENTRIES} can be "
+                "accepted. Send the video files themselves.",
+            )
         files = [m for m in members if not m.is_dir()]
         total = sum(m.file_size for m in files)
         if total > max_unpacked_bytes:
-            raise Refused("zip_bomb", f"This archive would unpack to {_size(total)}, more than the "
-                                      f"{_size(max_unpacked_bytes)} allowed. Send the video files themselves.")
+            raise Refused(
+                "zip_bomb",
+                f"This archive would unpack to {_size(total)}, more than the "
+                f"{_size(max_unpacked_bytes)} allowed. Send the video files themselves.",
+            )
         if total > (1 << 20) and total > ZIP_MAX_RATIO * max(size, 1):
-            raise Refused("zip_bomb", "This archive unpacks to far more than its own size (a 'zip bomb'), so it "
-                                      "cannot be accepted. Send the video files themselves.")
+            raise Refused(
+                "zip_bomb",
+                "This archive unpacks to far more than its own size (a 'zip bomb'), so it "
+                "cannot be accepted. Send the video files themselves.",
+            )
         spans = []
         footage = images = 0
         for m in files:
             if _escapes(m.filename):
-                raise Refused("archive_paths", f"'{m.filename[:60]}' in this archive would be unpacked outside its "
-                                               "folder (an absolute path, a drive or '..'), so the archive cannot be "
-                                               "accepted. Export it again from the recorder.")
+                raise Refused(
+                    "archive_paths",
+                    f"'{m.filename[:60]}' in this archive would be unpacked outside its "
+                    "folder (an absolute path, a drive or '..'), so the archive cannot be "
+                    "accepted. Export it again from the recorder.",
+                )
             name = PurePosixPath(m.filename.replace("\\", "/")).name or m.filename
             if m.file_size > (1 << 20) and m.file_size > ZIP_MAX_RATIO * max(m.compress_size, 1):
-                raise Refused("zip_bomb", f"'{name[:60]}' in this archive unpacks to far more than its own size "
-                                          "(a 'zip bomb'), so the archive cannot be accepted.")
-            spans.append((m.header_offset, m.header_offset + 30 + len(m.filename.encode("utf-8", "replace"))
-                          + m.compress_size))
+                raise Refused(
+                    "zip_bomb",
+                    f"'{name[:60]}' in this archive unpacks to far more than its own size "
+                    "(a 'zip bomb'), so the archive cannot be accepted.",
+                )
+            spans.append(
+                (m.header_offset, m.header_offset + 30 + len(m.filename.encode("utf-8", "replace")) + m.compress_size)
+            )
             if m.flag_bits & 0x1:
-                raise Refused("encrypted", "This archive is password-protected, so what is in it cannot be checked. "
-                                           "Export it again without a password.")
+                raise Refused(
+                    "encrypted",
+                    "This archive is password-protected, so what is in it cannot be checked. "
+                    "Export it again without a password.",
+                )
             ext = PurePosixPath(name.lower()).suffix
             if stat.S_ISLNK(m.external_attr >> 16):
                 raise Refused("archive_link", "This archive holds a link to another file; send the files themselves.")
             if ext in PROGRAM_EXTENSIONS:
-                raise Refused("program", f"This archive holds a program ('{name[:60]}'). DVR exports often include "
-                                         "a player: export the footage without it, or send the video files on "
-                                         "their own.")
+                raise Refused(
+                    "program",
+                    f"This archive holds a program ('{name[:60]}'). DVR exports often include "
+                    "a player: export the footage without it, or send the video files on "
+                    "their own.",
+                )
             if ext in ARCHIVE_EXTENSIONS:
-                raise Refused("nested_archive", f"This archive holds another archive ('{name[:60]}'). Send the "
-                                                "files inside it directly, in one ZIP at most.")
+                raise Refused(
+                    "nested_archive",
+                    f"This archive holds another archive ('{name[:60]}'). Send the "
+                    "files inside it directly, in one ZIP at most.",
+                )
             head = _member_head(archive, m)
             kind = program_kind(head)
             if kind:
-                raise Refused("program", f"'{name[:60]}' in this archive is {kind}, whatever its name, so the "
-                                         "archive cannot be accepted.")
+                raise Refused(
+                    "program",
+                    f"'{name[:60]}' in this archive is {kind}, whatever its name, so the archive cannot be accepted.",
+                )
             inner = archive_kind(head)
             if inner:
-                raise Refused("nested_archive", f"'{name[:60]}' in this archive is itself a {inner} archive. Send "
-                                                "the files inside it directly, in one ZIP at most.")
+                raise Refused(
+                    "nested_archive",
+                    f"'{name[:60]}' in this archive is itself a {inner} archive. Send "
+                    "the files inside it directly, in one ZIP at most.",
+                )
             if ext in FOOTAGE_EXTENSIONS:
                 footage += 1
             elif ext in IMAGE_EXTENSIONS or image_kind(head):
@@ -469,18 +647,27 @@ def _zip(path: Path, size: int, max_unpacked_bytes: int) -> Media:
             elif ext in SIDE_FILE_EXTENSIONS and m.file_size <= SIDE_FILE_MAX_BYTES:
                 pass
             else:
-                raise Refused("archive_content", f"'{name[:60]}' in this archive is not a video, a photo or a DVR "
-                                                 "export file. Send an archive with footage files only.")
+                raise Refused(
+                    "archive_content",
+                    f"'{name[:60]}' in this archive is not a video, a photo or a DVR "
+                    "export file. Send an archive with footage files only.",
+                )
         spans.sort()
         for (_, end), (start, _) in zip(spans, spans[1:]):
             if start < end:
-                raise Refused("zip_bomb", "The files in this archive overlap one another (a 'zip bomb'), so it "
-                                          "cannot be accepted.")
+                raise Refused(
+                    "zip_bomb",
+                    "The files in this archive overlap one another (a 'zip bomb'), so it cannot be accepted.",
+                )
         if footage == 0:
-            raise Refused("archive_content", "This archive holds no video or DVR footage files. Send the footage "
-                                             "files, or a ZIP export of them.")
-    return Media("archive", {"container": "zip", "files": len(files), "footage_files": footage,
-                             "images": images, "unpacked_bytes": total})
+            raise Refused(
+                "archive_content",
+                "This archive holds no video or DVR footage files. Send the footage files, or a ZIP export of them.",
+            )
+    return Media(
+        "archive",
+        {"container": "zip", "files": len(files), "footage_files": footage, "images": images, "unpacked_bytes": total},
+    )
 
 
 def _member_head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
@@ -489,12 +676,14 @@ def _member_head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
         with archive.open(member) as f:
             return f.read(512)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError, EOFError) as exc:
-        raise Refused("damaged_archive", f"'{member.filename[:60]}' in this archive could not be read (damaged, or "
-                                         "compressed in a way that cannot be checked). Export it again.") from exc
+        raise Refused(
+            "damaged_archive",
+            f"'{member.filename[:60]}' in this archive could not be read (damaged, or "
+            "compressed in a way that cannot be checked). Export it again.",
+        ) from exc
 
 
 def _size(n: int) -> str:
     if n >= 1 << 30:
         return f"{n / (1 << 30):.1f} GB"
     return f"{n / (1 << 20):.0f} MB"
-

@@ -11,6 +11,7 @@ The statement is what a UK court asks of whoever produces CCTV footage: how far 
 clock is from real time, that they made the copy themselves and when, and their name as a
 signature. It is kept with the files.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,18 +21,20 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from dashboard.footage import links, wording
-from dashboard.registry import free_text
+from dashboard.registry import audit, free_text
 from dashboard.registry.casework import REQUEST_TRANSITIONS
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import FootageRequestEvent, FootageResponse
 from dashboard.registry.registration import PUBLIC
-from dashboard.registry import audit
 
 UK = wording.UK
 ANSWERS = {"footage": "I have footage", "nothing": "Nothing was recorded", "declined": "I'd rather not"}
 REQUEST_STATUS_FOR = {"footage": "footage_provided", "nothing": "no_relevant_footage", "declined": "declined"}
-CLOCK_DIRECTIONS = {"right": "It shows the right time", "fast": "It is fast (ahead of the real time)",
-                    "slow": "It is slow (behind the real time)"}
+CLOCK_DIRECTIONS = {
+    "right": "It shows the right time",
+    "fast": "It is fast (ahead of the real time)",
+    "slow": "It is slow (behind the real time)",
+}
 MAX_CLOCK_MINUTES = 527_040  # a year: the schema's bound; anything further is a typing slip
 NAME_MAX, NOTE_MAX = 120, 500
 FUTURE_SLACK = dt.timedelta(minutes=10)  # the owner's phone clock may be a little ahead of ours
@@ -108,8 +111,14 @@ def clock_text(offset_s: int | None) -> str:
     if offset_s == 0:
         return "shows the right time"
     minutes, seconds = divmod(abs(offset_s), 60)
-    amount = " and ".join(p for p in (f"{minutes} minute{'s' * (minutes != 1)}" if minutes else "",
-                                      f"{seconds} second{'s' * (seconds != 1)}" if seconds else "") if p)
+    amount = " and ".join(
+        p
+        for p in (
+            f"{minutes} minute{'s' * (minutes != 1)}" if minutes else "",
+            f"{seconds} second{'s' * (seconds != 1)}" if seconds else "",
+        )
+        if p
+    )
     return f"{amount} {'fast' if offset_s > 0 else 'slow'}"
 
 
@@ -118,16 +127,40 @@ def view(response: FootageResponse) -> ResponseView:
     start = min(r.incident_from for r in requests)
     end = max(r.incident_to for r in requests)
     cameras = [CameraShown(r.camera.public_id if r.camera else "", camera_label(r.camera)) for r in requests]
-    files = [FileShown(f.upload_key, f.original_name, f.caption or "", f.declared_size, f.received_bytes, f.state,
-                       f.sha256, f.refusal, f.media) for f in response.files if f.state != "removed"]
+    files = [
+        FileShown(
+            f.upload_key,
+            f.original_name,
+            f.caption or "",
+            f.declared_size,
+            f.received_bytes,
+            f.state,
+            f.sha256,
+            f.refusal,
+            f.media,
+        )
+        for f in response.files
+        if f.state != "removed"
+    ]
     statement = {
         "clock": clock_text(response.clock_offset_s),
         "copy_made_at": uk_time(response.copy_made_at) if response.copy_made_at else None,
         "signed_name": response.signed_name,
         "note": response.owner_note,
     }
-    return ResponseView(response.public_id, response.case_ref, response.shared_detail, start, end, cameras,
-                        response.link_expires_at, response.answer, response.answered_at, statement, files)
+    return ResponseView(
+        response.public_id,
+        response.case_ref,
+        response.shared_detail,
+        start,
+        end,
+        cameras,
+        response.link_expires_at,
+        response.answer,
+        response.answered_at,
+        statement,
+        files,
+    )
 
 
 def answerable(response: FootageResponse) -> bool:
@@ -138,8 +171,11 @@ def answerable(response: FootageResponse) -> bool:
 def state_text(response: FootageResponse, now: dt.datetime) -> str:
     """Where a request stands, for the owner's own page."""
     if response.answered_at is not None:
-        return {"footage": "You sent footage", "nothing": "You told us nothing was recorded",
-                "declined": "You said you would rather not"}[response.answer] + f" ({uk_time(response.answered_at)})"
+        return {
+            "footage": "You sent footage",
+            "nothing": "You told us nothing was recorded",
+            "declined": "You said you would rather not",
+        }[response.answer] + f" ({uk_time(response.answered_at)})"
     if not answerable(response):
         return "No longer needed"
     if response.link_expires_at is None:
@@ -148,8 +184,12 @@ def state_text(response: FootageResponse, now: dt.datetime) -> str:
 
 
 def for_registrant(session: Session, registrant_id: int) -> list[FootageResponse]:
-    return (session.query(FootageResponse).filter(FootageResponse.registrant_id == registrant_id)
-            .order_by(FootageResponse.created_at.desc()).all())
+    return (
+        session.query(FootageResponse)
+        .filter(FootageResponse.registrant_id == registrant_id)
+        .order_by(FootageResponse.created_at.desc())
+        .all()
+    )
 
 
 def open_page(session: Session, token: object, now: dt.datetime) -> FootageResponse:
@@ -161,10 +201,15 @@ def open_page(session: Session, token: object, now: dt.datetime) -> FootageRespo
     first = response.first_opened_at is None
     if first:
         response.first_opened_at = now
-    audit.record(session, PUBLIC, "response_opened", case_ref=response.case_ref, at=now,
-                 subject_ids=[r.camera_id for r in response.requests],
-                 detail={"response": response.public_id, "first": first,
-                         "answered": response.answered_at is not None})
+    audit.record(
+        session,
+        PUBLIC,
+        "response_opened",
+        case_ref=response.case_ref,
+        at=now,
+        subject_ids=[r.camera_id for r in response.requests],
+        detail={"response": response.public_id, "first": first, "answered": response.answered_at is not None},
+    )
     return response
 
 
@@ -180,13 +225,13 @@ def _local_time(value: object) -> dt.datetime | None:
     """A ``datetime-local`` form value (UK local time, 'YYYY-MM-DDTHH:MM') as aware UTC; an aware
     datetime (the API's, which says its own offset) as it is."""
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc) if value.tzinfo else None
+        return value.astimezone(dt.UTC) if value.tzinfo else None
     text = str(value or "").strip()
     try:
         naive = dt.datetime.strptime(text[:16], "%Y-%m-%dT%H:%M")
     except ValueError:
         return None
-    return naive.replace(tzinfo=UK).astimezone(dt.timezone.utc)
+    return naive.replace(tzinfo=UK).astimezone(dt.UTC)
 
 
 def _free(value: object, name: str, label: str, max_len: int, errors: dict, *, required: bool) -> str | None:
@@ -224,8 +269,10 @@ def parse_statement(form: dict, response: FootageResponse, now: dt.datetime) -> 
             errors["clock_seconds"] = "Enter the seconds as a whole number from 0 to 59."
         if minutes is not None and seconds is not None:
             if minutes == 0 and seconds == 0:
-                errors["clock_minutes"] = (f"Enter how far {'ahead' if direction == 'fast' else 'behind'} the clock "
-                                           "is, or choose 'It shows the right time'.")
+                errors["clock_minutes"] = (
+                    f"Enter how far {'ahead' if direction == 'fast' else 'behind'} the clock "
+                    "is, or choose 'It shows the right time'."
+                )
             else:
                 offset = (minutes * 60 + seconds) * (1 if direction == "fast" else -1)
     if form.get("copy_made_myself") not in ("yes", "on", "true", True):
@@ -237,20 +284,28 @@ def parse_statement(form: dict, response: FootageResponse, now: dt.datetime) -> 
     elif made_at > now + FUTURE_SLACK:
         errors["copy_made_at"] = "The time you made the copy is in the future: check the date and time."
     elif earliest is not None and made_at < earliest:
-        errors["copy_made_at"] = (f"The copy cannot have been made before the time asked about "
-                                  f"({uk_time(earliest)}): check the date and time.")
+        errors["copy_made_at"] = (
+            f"The copy cannot have been made before the time asked about "
+            f"({uk_time(earliest)}): check the date and time."
+        )
     name = _free(form.get("signed_name"), "signed_name", "your full name", NAME_MAX, errors, required=True)
     if name is not None and len(name) < 2:
         errors["signed_name"] = "Enter your full name."
     note = _free(form.get("owner_note"), "owner_note", "the note", NOTE_MAX, errors, required=False)
     if errors:
         raise StatementError(errors)
-    return {"clock_offset_s": offset, "copy_made_by_owner": True, "copy_made_at": made_at,
-            "signed_name": name, "owner_note": note}
+    return {
+        "clock_offset_s": offset,
+        "copy_made_by_owner": True,
+        "copy_made_at": made_at,
+        "signed_name": name,
+        "owner_note": note,
+    }
 
 
-def submit(session: Session, token: object, now: dt.datetime, answer: object, form: dict
-           ) -> tuple[FootageResponse, list[tuple[str, str | None]]]:
+def submit(
+    session: Session, token: object, now: dt.datetime, answer: object, form: dict
+) -> tuple[FootageResponse, list[tuple[str, str | None]]]:
     """Record the owner's ``answer`` ('footage', 'nothing' or 'declined') for the response ``token``
     opens, at ``now``; the link is spent. LinkError for a link that is dead or already used;
     StatementError (nothing written) for a footage answer without stored files, with uploads still
@@ -262,14 +317,21 @@ def submit(session: Session, token: object, now: dt.datetime, answer: object, fo
     hold_write_lock(session, f"footage-response-{response.id}")  # and against removing a file (PostgreSQL)
     if answer not in ANSWERS:
         raise StatementError({"answer": "Choose one of the three answers."})
-    statement: dict = {"clock_offset_s": None, "copy_made_by_owner": None, "copy_made_at": None,
-                       "signed_name": None, "owner_note": None}
+    statement: dict = {
+        "clock_offset_s": None,
+        "copy_made_by_owner": None,
+        "copy_made_at": None,
+        "signed_name": None,
+        "owner_note": None,
+    }
     files = [f for f in response.files if f.state in ("stored", "uploading")]
     if answer == "footage":
         errors: dict[str, str] = {}
         if any(f.state == "uploading" for f in files):
-            errors["files"] = ("Some files have not finished uploading. Wait for them to finish, or remove "
-                               "them, then send your answer.")
+            errors["files"] = (
+                "Some files have not finished uploading. Wait for them to finish, or remove "
+                "them, then send your answer."
+            )
         elif not files:
             errors["files"] = "Upload at least one file of footage, or choose another answer."
         try:
@@ -292,8 +354,11 @@ def submit(session: Session, token: object, now: dt.datetime, answer: object, fo
     for request in response.requests:
         if new_status in REQUEST_TRANSITIONS.get(request.status, ()):
             request.status, request.status_changed_at = new_status, max(now, request.status_changed_at)
-            request.events.append(FootageRequestEvent(status=new_status, at=request.status_changed_at,
-                                                      by_user_id=None, note="Answered by the owner"))
+            request.events.append(
+                FootageRequestEvent(
+                    status=new_status, at=request.status_changed_at, by_user_id=None, note="Answered by the owner"
+                )
+            )
             moved.append(request.id)
     stored = [f for f in response.files if f.state == "stored"] if answer == "footage" else []
     # An owner who says no keeps nothing here: files they had uploaded are let go of (the caller
@@ -304,12 +369,28 @@ def submit(session: Session, token: object, now: dt.datetime, answer: object, fo
             if f.state in ("stored", "uploading"):
                 let_go.append((f.upload_key, f.sha256 if f.state == "stored" else None))
                 f.state = "removed"
-                audit.record(session, PUBLIC, "footage_removed", case_ref=response.case_ref, at=now,
-                             detail={"response": response.public_id, "sha256": f.sha256, "why": f"answered {answer}"})
+                audit.record(
+                    session,
+                    PUBLIC,
+                    "footage_removed",
+                    case_ref=response.case_ref,
+                    at=now,
+                    detail={"response": response.public_id, "sha256": f.sha256, "why": f"answered {answer}"},
+                )
     session.flush()
-    audit.record(session, PUBLIC, "response_answered", case_ref=response.case_ref, at=now,
-                 subject_ids=[r.camera_id for r in response.requests],
-                 detail={"response": response.public_id, "answer": answer, "request_ids": moved,
-                         "files": [{"sha256": f.sha256, "bytes": f.declared_size} for f in stored],
-                         "clock_offset_s": response.clock_offset_s})
+    audit.record(
+        session,
+        PUBLIC,
+        "response_answered",
+        case_ref=response.case_ref,
+        at=now,
+        subject_ids=[r.camera_id for r in response.requests],
+        detail={
+            "response": response.public_id,
+            "answer": answer,
+            "request_ids": moved,
+            "files": [{"sha256": f.sha256, "bytes": f.declared_size} for f in stored],
+            "clock_offset_s": response.clock_offset_s,
+        },
+    )
     return response, let_go

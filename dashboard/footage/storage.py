@@ -17,6 +17,7 @@ upload can go on from there once there is space again.
 
 No Flask or Dash here: plain paths and file descriptors.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +43,10 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
-NO_SPACE = ("The server has run out of space for uploads just now. Nothing you have already sent is lost: "
-            "try again later and the upload will carry on from where it stopped.")
+NO_SPACE = (
+    "The server has run out of space for uploads just now. Nothing you have already sent is lost: "
+    "try again later and the upload will carry on from where it stopped."
+)
 
 
 class StoreError(Exception):
@@ -61,8 +64,11 @@ class NoSpace(StoreError):
 
 class Busy(StoreError):
     def __init__(self) -> None:
-        super().__init__("busy", "This file is already being sent from another connection; wait for it to finish "
-                                 "or stop it, then try again.")
+        super().__init__(
+            "busy",
+            "This file is already being sent from another connection; wait for it to finish "
+            "or stop it, then try again.",
+        )
 
 
 @dataclass
@@ -152,8 +158,9 @@ class Store:
     def check_space(self, needed: int) -> None:
         """NoSpace unless ``needed`` bytes fit and ``min_free_bytes`` would still be left."""
         if self.free_bytes() < needed + self.min_free_bytes:
-            raise NoSpace("The server does not have room for a file this large just now. Try again later, "
-                          "or send a shorter clip.")
+            raise NoSpace(
+                "The server does not have room for a file this large just now. Try again later, or send a shorter clip."
+            )
 
     # ------------------------------------------------------------------ uploads
 
@@ -258,7 +265,7 @@ class Store:
                 try:
                     view = memoryview(chunk)
                     while view:
-                        view = view[os.write(fd, view):]
+                        view = view[os.write(fd, view) :]
                 except OSError as exc:
                     if exc.errno not in NO_SPACE_ERRNOS:
                         os.ftruncate(fd, end)

@@ -22,6 +22,7 @@ The web layer (``dashboard/public/tus.py``) speaks the tus protocol; this module
 Every failure is an ``UploadError`` with the HTTP status the tus layer answers and a message for
 the owner; none changes anything already received.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,10 +42,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.config import Settings
 from dashboard.footage import links, probe
 from dashboard.footage.storage import NO_SPACE, Busy, NoSpace, Store, StoreError
-from dashboard.registry import free_text
+from dashboard.registry import audit, free_text
 from dashboard.registry.database import hold_write_lock, transaction
 from dashboard.registry.models import EvidenceFile, FootageResponse, utcnow
-from dashboard.registry import audit
 
 log = logging.getLogger(__name__)
 PUBLIC = audit.Actor(None, "public", None)  # the owner: not a user of the system (as registration.PUBLIC)
@@ -91,15 +91,34 @@ class Upload:
 
     @classmethod
     def of(cls, f: EvidenceFile) -> Upload:
-        return cls(f.upload_key, f.original_name, f.caption, f.declared_size, f.received_bytes, f.state, f.sha256,
-                   f.refusal, f.media, f.created_at, f.completed_at)
+        return cls(
+            f.upload_key,
+            f.original_name,
+            f.caption,
+            f.declared_size,
+            f.received_bytes,
+            f.state,
+            f.sha256,
+            f.refusal,
+            f.media,
+            f.created_at,
+            f.completed_at,
+        )
 
     def as_json(self) -> dict:
-        return {"key": self.key, "name": self.name, "caption": self.caption, "size": self.size,
-                "received": self.received, "state": self.state, "sha256": self.sha256, "refusal": self.refusal,
-                "media": self.media,
-                "created_at": self.created_at.isoformat() if self.created_at else None,
-                "completed_at": self.completed_at.isoformat() if self.completed_at else None}
+        return {
+            "key": self.key,
+            "name": self.name,
+            "caption": self.caption,
+            "size": self.size,
+            "received": self.received,
+            "state": self.state,
+            "sha256": self.sha256,
+            "refusal": self.refusal,
+            "media": self.media,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+        }
 
 
 def _size(n: int) -> str:
@@ -166,6 +185,7 @@ def clean_caption(raw: object) -> str | None:
 
 # --------------------------------------------------------------------------- running hashes
 
+
 class _Hashers:
     """SHA-256 states of uploads in progress, keyed by (upload key, bytes hashed). Bounded: an
     upload whose state was dropped is re-hashed from its part file once."""
@@ -196,6 +216,7 @@ HASHERS = _Hashers()
 
 # --------------------------------------------------------------------------- the service
 
+
 class Uploads:
     """The upload rules over one database (``sessions``) and one evidence store."""
 
@@ -204,8 +225,9 @@ class Uploads:
 
     @classmethod
     def from_settings(cls, sessions: sessionmaker[Session], settings: Settings) -> Uploads:
-        return cls(sessions, Store(settings.evidence_dir, settings.evidence_min_free_bytes),
-                   Limits.from_settings(settings))
+        return cls(
+            sessions, Store(settings.evidence_dir, settings.evidence_min_free_bytes), Limits.from_settings(settings)
+        )
 
     # ---------------------------------------------------------------- helpers
 
@@ -221,26 +243,42 @@ class Uploads:
         # Another response's upload is answered exactly as one that does not exist.
         found = None
         if isinstance(key, str) and len(key) <= 64:
-            found = session.scalars(sa.select(EvidenceFile).where(EvidenceFile.upload_key == key,
-                                                                  EvidenceFile.response_id == response.id)).first()
+            found = session.scalars(
+                sa.select(EvidenceFile).where(EvidenceFile.upload_key == key, EvidenceFile.response_id == response.id)
+            ).first()
         if found is None:
-            raise UploadError(404, "no_upload", "There is no such file in this answer. Choose the file again to "
-                                                "send it.")
+            raise UploadError(
+                404, "no_upload", "There is no such file in this answer. Choose the file again to send it."
+            )
         return found
 
-    def _refuse_at_creation(self, ref: tuple[str, str], kind: str, status: int, message: str,
-                            now: dt.datetime, size: int | None) -> UploadError:
+    def _refuse_at_creation(
+        self, ref: tuple[str, str], kind: str, status: int, message: str, now: dt.datetime, size: int | None
+    ) -> UploadError:
         """Log a refused creation (in its own short transaction) and return the error to raise.
         ``ref``: the response's (case reference, public id)."""
         with transaction(self.sessions) as s:
-            audit.record(s, PUBLIC, "footage_refused", case_ref=ref[0], at=now,
-                         detail={"response": ref[1], "reason": kind, "size": size})
+            audit.record(
+                s,
+                PUBLIC,
+                "footage_refused",
+                case_ref=ref[0],
+                at=now,
+                detail={"response": ref[1], "reason": kind, "size": size},
+            )
         return UploadError(status, kind, message)
 
     # ---------------------------------------------------------------- create
 
-    def create(self, token: object, *, size: object, filename: object = None, caption: object = None,
-               now: dt.datetime | None = None) -> Upload:
+    def create(
+        self,
+        token: object,
+        *,
+        size: object,
+        filename: object = None,
+        caption: object = None,
+        now: dt.datetime | None = None,
+    ) -> Upload:
         """A new, empty upload of ``size`` bytes for the response ``token`` opens."""
         now = now or utcnow()
         name = clean_name(filename)
@@ -252,38 +290,69 @@ class Uploads:
             raise UploadError(400, "size", "The file's size was not sent (Upload-Length); choose the file again.")
         ref = (case_ref, public_id)
         if size == 0:
-            raise self._refuse_at_creation(ref, "empty", 400, f"'{name}' is empty (0 bytes), so there is nothing to "
-                                           "send. Choose the file again: it may not have been saved properly.",
-                                           now, 0)
+            raise self._refuse_at_creation(
+                ref,
+                "empty",
+                400,
+                f"'{name}' is empty (0 bytes), so there is nothing to "
+                "send. Choose the file again: it may not have been saved properly.",
+                now,
+                0,
+            )
         if size > self.limits.max_file_bytes:
-            raise self._refuse_at_creation(ref, "file_too_large", 413, f"'{name}' is {_size(size)}; each file can be "
-                                           f"at most {_size(self.limits.max_file_bytes)}. Send a shorter clip, or "
-                                           "split it into parts.", now, size)
+            raise self._refuse_at_creation(
+                ref,
+                "file_too_large",
+                413,
+                f"'{name}' is {_size(size)}; each file can be "
+                f"at most {_size(self.limits.max_file_bytes)}. Send a shorter clip, or "
+                "split it into parts.",
+                now,
+                size,
+            )
         key = secrets.token_urlsafe(32)
         refusal = None
         with transaction(self.sessions) as s:
             hold_write_lock(s, f"footage-response-{response_id}")
             response = self._open(s, token, now)  # still open, under the lock
-            rows = s.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(EvidenceFile.declared_size), 0))
-                             .where(EvidenceFile.response_id == response_id,
-                                    EvidenceFile.state.in_(COUNTED_STATES))).one()
+            rows = s.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(EvidenceFile.declared_size), 0)).where(
+                    EvidenceFile.response_id == response_id, EvidenceFile.state.in_(COUNTED_STATES)
+                )
+            ).one()
             count, total = int(rows[0]), int(rows[1])
             if count >= self.limits.max_files:
-                refusal = ("too_many_files", 403, f"You can send up to {self.limits.max_files} files with this answer, "
-                           "and you have already chosen that many. Remove one to send another.")
+                refusal = (
+                    "too_many_files",
+                    403,
+                    f"You can send up to {self.limits.max_files} files with this answer, "
+                    "and you have already chosen that many. Remove one to send another.",
+                )
             elif total + size > self.limits.max_total_bytes:
                 left = max(0, self.limits.max_total_bytes - total)
-                refusal = ("total_too_large", 413, f"Together your files can be at most "
-                           f"{_size(self.limits.max_total_bytes)}; '{name}' ({_size(size)}) would go over that "
-                           f"({_size(left)} left). Remove a file or send a shorter clip.")
+                refusal = (
+                    "total_too_large",
+                    413,
+                    f"Together your files can be at most "
+                    f"{_size(self.limits.max_total_bytes)}; '{name}' ({_size(size)}) would go over that "
+                    f"({_size(left)} left). Remove a file or send a shorter clip.",
+                )
             else:
                 try:
                     self.store.check_space(size)
                 except NoSpace as exc:
                     refusal = ("no_space", 507, exc.message)
             if refusal is None:
-                row = EvidenceFile(response_id=response_id, upload_key=key, original_name=name, caption=text,
-                                   declared_size=size, received_bytes=0, state="uploading", created_at=now)
+                row = EvidenceFile(
+                    response_id=response_id,
+                    upload_key=key,
+                    original_name=name,
+                    caption=text,
+                    declared_size=size,
+                    received_bytes=0,
+                    state="uploading",
+                    created_at=now,
+                )
                 s.add(row)
                 s.flush()
                 try:
@@ -310,8 +379,9 @@ class Uploads:
         now = now or utcnow()
         with transaction(self.sessions) as s:
             response = self._open(s, token, now, answered_ok=True)
-            rows = s.scalars(sa.select(EvidenceFile).where(EvidenceFile.response_id == response.id)
-                             .order_by(EvidenceFile.id))
+            rows = s.scalars(
+                sa.select(EvidenceFile).where(EvidenceFile.response_id == response.id).order_by(EvidenceFile.id)
+            )
             return [Upload.of(f) for f in rows]
 
     # ---------------------------------------------------------------- append
@@ -328,8 +398,16 @@ class Uploads:
             raise UploadError(404, "no_upload", "This file was removed from your answer. Choose it again to send it.")
         return f, response
 
-    def append(self, token: object, key: object, offset: object, chunks: Iterable[bytes], *,
-               length: int | None = None, now: dt.datetime | None = None) -> Upload:
+    def append(
+        self,
+        token: object,
+        key: object,
+        offset: object,
+        chunks: Iterable[bytes],
+        *,
+        length: int | None = None,
+        now: dt.datetime | None = None,
+    ) -> Upload:
         """Write ``chunks`` (the request body) at ``offset``; complete the upload when it is whole.
 
         ``length``: the body's declared length (Content-Length), checked before anything is read."""
@@ -340,8 +418,11 @@ class Uploads:
         if offset != f.received_bytes:
             raise self._conflict(f)
         if length is not None and offset + length > f.declared_size:
-            raise UploadError(413, "too_long", f"These bytes would run past the end of the file "
-                                               f"({f.declared_size} bytes); nothing was written.")
+            raise UploadError(
+                413,
+                "too_long",
+                f"These bytes would run past the end of the file ({f.declared_size} bytes); nothing was written.",
+            )
         if f.state == "stored":
             return Upload.of(f)  # complete already; an empty PATCH at the end changes nothing
         try:
@@ -351,12 +432,17 @@ class Uploads:
             raise UploadError(423, exc.kind, exc.message) from None
 
     def _conflict(self, f: EvidenceFile) -> UploadError:
-        return UploadError(409, "offset", f"The server has {f.received_bytes} bytes of this file, so it expects "
-                                          f"the next bytes from there; nothing was written. Your browser will "
-                                          "carry on from the right place.")
+        return UploadError(
+            409,
+            "offset",
+            f"The server has {f.received_bytes} bytes of this file, so it expects "
+            f"the next bytes from there; nothing was written. Your browser will "
+            "carry on from the right place.",
+        )
 
-    def _append_locked(self, token, key: str, offset: int, chunks: Iterable[bytes], response: FootageResponse,
-                       now: dt.datetime) -> Upload:
+    def _append_locked(
+        self, token, key: str, offset: int, chunks: Iterable[bytes], response: FootageResponse, now: dt.datetime
+    ) -> Upload:
         f, _ = self._uploading(token, key, now)  # again, under the lock: a request before us may have moved it
         if f.state == "stored":
             if offset == f.declared_size:
@@ -373,21 +459,32 @@ class Uploads:
             try:
                 hasher = self.store.rehash(key, offset)
             except (StoreError, FileNotFoundError):
-                raise UploadError(410, "lost", "The part of this file received earlier is no longer on the server. "
-                                               "Remove it and send it again.") from None
+                raise UploadError(
+                    410,
+                    "lost",
+                    "The part of this file received earlier is no longer on the server. Remove it and send it again.",
+                ) from None
         try:
             done = self.store.append(key, offset, chunks, hasher, f.declared_size)
         except StoreError as exc:
             raise UploadError(410, "lost", exc.message) from None
         if done.stopped == "too_long":
-            raise UploadError(413, "too_long", f"These bytes would run past the end of the file "
-                                               f"({f.declared_size} bytes); nothing was written.")
+            raise UploadError(
+                413,
+                "too_long",
+                f"These bytes would run past the end of the file ({f.declared_size} bytes); nothing was written.",
+            )
         if done.end != offset:
             with transaction(self.sessions) as s:
-                s.execute(sa.update(EvidenceFile)
-                          .where(EvidenceFile.id == f.id, EvidenceFile.state == "uploading",
-                                 EvidenceFile.received_bytes == offset)
-                          .values(received_bytes=done.end))
+                s.execute(
+                    sa.update(EvidenceFile)
+                    .where(
+                        EvidenceFile.id == f.id,
+                        EvidenceFile.state == "uploading",
+                        EvidenceFile.received_bytes == offset,
+                    )
+                    .values(received_bytes=done.end)
+                )
         if done.hasher is not None:
             HASHERS.put(key, done.end, done.hasher)
         f.received_bytes = done.end
@@ -408,9 +505,11 @@ class Uploads:
             raise
         except Exception:
             log.exception("probing upload %s failed", key[:8])
-            raise probe.Refused("unreadable", "This file could not be checked, so it cannot be accepted. If it is "
-                                              "footage, export or copy it again, or send it in another format.") \
-                from None
+            raise probe.Refused(
+                "unreadable",
+                "This file could not be checked, so it cannot be accepted. If it is "
+                "footage, export or copy it again, or send it in another format.",
+            ) from None
 
     def _complete(self, f: EvidenceFile, response: FootageResponse, hasher, now: dt.datetime) -> Upload:
         sha = hasher.hexdigest()
@@ -420,30 +519,52 @@ class Uploads:
         except probe.Refused as refused:
             self.store.discard(f.upload_key)
             with transaction(self.sessions) as s:
-                s.execute(sa.update(EvidenceFile).where(EvidenceFile.id == f.id).values(
-                    state="refused", refusal=refused.message, completed_at=now, received_bytes=f.declared_size))
-                audit.record(s, PUBLIC, "footage_refused", case_ref=response.case_ref, at=now,
-                             detail={"response": response.public_id, "reason": refused.reason, "sha256": sha,
-                                     "size": f.declared_size})
-            raise UploadError(422, refused.reason, f"'{f.original_name}' was not accepted: {refused.message}") \
-                from None
+                s.execute(
+                    sa.update(EvidenceFile)
+                    .where(EvidenceFile.id == f.id)
+                    .values(state="refused", refusal=refused.message, completed_at=now, received_bytes=f.declared_size)
+                )
+                audit.record(
+                    s,
+                    PUBLIC,
+                    "footage_refused",
+                    case_ref=response.case_ref,
+                    at=now,
+                    detail={
+                        "response": response.public_id,
+                        "reason": refused.reason,
+                        "sha256": sha,
+                        "size": f.declared_size,
+                    },
+                )
+            raise UploadError(422, refused.reason, f"'{f.original_name}' was not accepted: {refused.message}") from None
         with self.store.content_lock():
             # The hash first, then the rename, then 'stored': a crash between the last two leaves a
             # row that knows where its bytes went, and the next request for it finishes the job.
             with transaction(self.sessions) as s:
-                s.execute(sa.update(EvidenceFile).where(EvidenceFile.id == f.id).values(
-                    sha256=sha, media=media, received_bytes=f.declared_size))
+                s.execute(
+                    sa.update(EvidenceFile)
+                    .where(EvidenceFile.id == f.id)
+                    .values(sha256=sha, media=media, received_bytes=f.declared_size)
+                )
             self.store.commit(f.upload_key, sha)
             return self._mark_stored(f.id, response, sha, f.declared_size, media, now)
 
-    def _mark_stored(self, file_id: int, response: FootageResponse, sha: str, size: int, media: dict,
-                     now: dt.datetime) -> Upload:
+    def _mark_stored(
+        self, file_id: int, response: FootageResponse, sha: str, size: int, media: dict, now: dt.datetime
+    ) -> Upload:
         with transaction(self.sessions) as s:
-            s.execute(sa.update(EvidenceFile).where(EvidenceFile.id == file_id).values(state="stored",
-                                                                                      completed_at=now))
-            audit.record(s, PUBLIC, "footage_uploaded", case_ref=response.case_ref, at=now,
-                         detail={"response": response.public_id, "sha256": sha, "size": size,
-                                 "kind": (media or {}).get("kind")})
+            s.execute(
+                sa.update(EvidenceFile).where(EvidenceFile.id == file_id).values(state="stored", completed_at=now)
+            )
+            audit.record(
+                s,
+                PUBLIC,
+                "footage_uploaded",
+                case_ref=response.case_ref,
+                at=now,
+                detail={"response": response.public_id, "sha256": sha, "size": size, "kind": (media or {}).get("kind")},
+            )
             return Upload.of(s.get(EvidenceFile, file_id))
 
     # ---------------------------------------------------------------- remove
@@ -468,11 +589,18 @@ class Uploads:
                         return
                     sha, was = f.sha256, f.state
                     f.state = "removed"
-                    audit.record(s, PUBLIC, "footage_removed", case_ref=response.case_ref, at=now,
-                                 detail={"response": response.public_id, "sha256": sha, "was": was})
+                    audit.record(
+                        s,
+                        PUBLIC,
+                        "footage_removed",
+                        case_ref=response.case_ref,
+                        at=now,
+                        detail={"response": response.public_id, "sha256": sha, "was": was},
+                    )
                     s.flush()
                     shared = sha is not None and s.scalar(
-                        sa.select(sa.func.count()).where(EvidenceFile.sha256 == sha, EvidenceFile.state == "stored"))
+                        sa.select(sa.func.count()).where(EvidenceFile.sha256 == sha, EvidenceFile.state == "stored")
+                    )
                 if was == "stored" and sha and not shared:
                     self.store.delete_content(sha)
                 self.store.discard(upload_key)
@@ -494,8 +622,9 @@ def drop_files(uploads: Uploads, files: list[tuple[str, str | None]]) -> None:
             with uploads.store.locked(key), uploads.store.content_lock():
                 if sha:
                     with uploads.sessions() as s:
-                        shared = s.scalar(sa.select(sa.func.count()).where(EvidenceFile.sha256 == sha,
-                                                                            EvidenceFile.state == "stored"))
+                        shared = s.scalar(
+                            sa.select(sa.func.count()).where(EvidenceFile.sha256 == sha, EvidenceFile.state == "stored")
+                        )
                     if not shared:
                         uploads.store.delete_content(sha)
                 uploads.store.discard(key)
@@ -504,8 +633,9 @@ def drop_files(uploads: Uploads, files: list[tuple[str, str | None]]) -> None:
             continue  # still being written to: its part file goes with the nightly sweep of unfinished uploads
 
 
-ABANDONED = ("Not finished before the link closed (the answer was sent, or the link expired): the part received "
-             "was deleted.")
+ABANDONED = (
+    "Not finished before the link closed (the answer was sent, or the link expired): the part received was deleted."
+)
 
 
 def sweep_abandoned(uploads: Uploads, now: dt.datetime | None = None) -> int:
@@ -518,8 +648,10 @@ def sweep_abandoned(uploads: Uploads, now: dt.datetime | None = None) -> int:
         rows = s.execute(
             sa.select(EvidenceFile.id, EvidenceFile.upload_key)
             .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
-            .where(EvidenceFile.state == "uploading",
-                   sa.or_(FootageResponse.answered_at.is_not(None), FootageResponse.link_expires_at <= now))
+            .where(
+                EvidenceFile.state == "uploading",
+                sa.or_(FootageResponse.answered_at.is_not(None), FootageResponse.link_expires_at <= now),
+            )
         ).all()
     swept = 0
     for file_id, key in rows:
@@ -530,9 +662,18 @@ def sweep_abandoned(uploads: Uploads, now: dt.datetime | None = None) -> int:
                     if f is None or f.state != "uploading":
                         continue
                     f.state, f.refusal = "refused", ABANDONED
-                    audit.record(s, audit.SYSTEM, "footage_abandoned", case_ref=f.response.case_ref, at=now,
-                                 detail={"response": f.response.public_id, "received_bytes": f.received_bytes,
-                                         "declared_size": f.declared_size})
+                    audit.record(
+                        s,
+                        audit.SYSTEM,
+                        "footage_abandoned",
+                        case_ref=f.response.case_ref,
+                        at=now,
+                        detail={
+                            "response": f.response.public_id,
+                            "received_bytes": f.received_bytes,
+                            "declared_size": f.declared_size,
+                        },
+                    )
                 uploads.store.discard(key)
                 HASHERS.drop(key)
                 swept += 1

@@ -2,6 +2,7 @@
 (``delivery/messages.py``) and on their response page (``footage/responses.py``). A camera is named
 by what it is, never where it is; times are UK time (GMT or BST as it was on the day).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,12 @@ from dataclasses import dataclass
 from dashboard.core.uktime import UK
 from dashboard.core.vocab import PLACEMENTS
 
-_KIND_WORDS = {"doorbell": "doorbell camera", "fixed": "CCTV camera", "dome": "dome camera",
-               "ptz": "pan-tilt-zoom camera"}
+_KIND_WORDS = {
+    "doorbell": "doorbell camera",
+    "fixed": "CCTV camera",
+    "dome": "dome camera",
+    "ptz": "pan-tilt-zoom camera",
+}
 _COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
 
 

@@ -3,6 +3,7 @@
 The grid is fixed (H3, resolutions 7 to 9: about 5.2 km², 0.74 km² and 0.11 km² per cell), so
 overlapping queries over the same cells can never recover a count that was suppressed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -20,6 +20,7 @@ Decisions (issue 3)
 
 Metre quantities end in ``_m``; angles in degrees end in ``_deg``.
 """
+
 from __future__ import annotations
 
 import math
@@ -196,9 +197,7 @@ def fov_wedge(
     elif _missing(direction_deg):
         return None
     elif not is_real(direction_deg):
-        raise ValueError(
-            f"direction_deg must be degrees clockwise from north, None or NaN, got {direction_deg!r}"
-        )
+        raise ValueError(f"direction_deg must be degrees clockwise from north, None or NaN, got {direction_deg!r}")
     else:
         half = fov_angle_deg / 2.0
         azimuths_deg = np.linspace(direction_deg - half, direction_deg + half, steps + 1)
@@ -270,13 +269,18 @@ def fov_rings(
     span = np.where(circle, 360.0, angle)
     azimuths = start[:, None] + span[:, None] * fraction[None, :]
     lons, lats, _ = GEOD.fwd(
-        np.repeat(np.asarray(lon, dtype="float64"), steps + 1), np.repeat(np.asarray(lat, dtype="float64"), steps + 1),
-        azimuths.ravel(), np.repeat(np.asarray(fov_range_m, dtype="float64"), steps + 1),
+        np.repeat(np.asarray(lon, dtype="float64"), steps + 1),
+        np.repeat(np.asarray(lat, dtype="float64"), steps + 1),
+        azimuths.ravel(),
+        np.repeat(np.asarray(fov_range_m, dtype="float64"), steps + 1),
     )
     lons, lats = lons.reshape(n, steps + 1), lats.reshape(n, steps + 1)
     if decimals is not None:
         lons, lats = np.round(lons, decimals), np.round(lats, decimals)
-        lon, lat = np.round(np.asarray(lon, dtype="float64"), decimals), np.round(np.asarray(lat, dtype="float64"), decimals)
+        lon, lat = (
+            np.round(np.asarray(lon, dtype="float64"), decimals),
+            np.round(np.asarray(lat, dtype="float64"), decimals),
+        )
     rings = []
     for i in range(n):
         if circle[i]:

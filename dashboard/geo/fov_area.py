@@ -67,6 +67,7 @@ Coordinates of counted cameras must be finite and on the grid (easting 0-700 km,
 
 Metre quantities end in ``_m``; angles in degrees end in ``_deg``. No Dash imports.
 """
+
 from __future__ import annotations
 
 import math
@@ -191,8 +192,13 @@ def _slack_m(reach: np.ndarray, p: float) -> np.ndarray:
 
 
 def _order(
-    east: np.ndarray, north: np.ndarray, direction: np.ndarray, angle: np.ndarray, reach: np.ndarray,
-    group: np.ndarray, p: float,
+    east: np.ndarray,
+    north: np.ndarray,
+    direction: np.ndarray,
+    angle: np.ndarray,
+    reach: np.ndarray,
+    group: np.ndarray,
+    p: float,
 ) -> tuple[_Cameras, _Layout]:
     """The cameras in processing order, and a key layout that fits every pixel their discs reach."""
     # Bounds of the discs' boxes, one pixel wider than the wedges' boxes computed later (rounding

@@ -43,6 +43,7 @@ Every bad input raises :class:`LocationError` (a ``ValueError``) whose ``field``
 >>> format_grid_reference(392322, 323196)
 'SJ 92322 23196'
 """
+
 from __future__ import annotations
 
 import math
@@ -591,7 +592,12 @@ def _from_postcode(key: str, ref: ReferenceGeography, area: _Area) -> IncidentPo
     listed = row["district_code"]
     district = _district_at(area, lon, lat) or (str(listed) if isinstance(listed, str) else None)
     return IncidentPoint(
-        lat, lon, float(row["easting_m"]), float(row["northing_m"]), district, "postcode",
+        lat,
+        lon,
+        float(row["easting_m"]),
+        float(row["northing_m"]),
+        district,
+        "postcode",
         f"{row['postcode']} (postcode centroid)",
     )
 

@@ -26,6 +26,7 @@ common short views never pay for the rare long one. The grids are built once per
 Nothing here leaves the server: callers aggregate to areas and suppress small counts
 (promise 4) before anything is shown.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,9 @@ from numpy.typing import ArrayLike
 
 from dashboard.geo.fov import GEOD, YES, fill_fov, in_view_codes
 from dashboard.geo.search import (
+    AIRY_MIN_RADIUS_M,
     BNG_CENTRAL_EASTING_M,
     BNG_CENTRAL_SCALE,
-    AIRY_MIN_RADIUS_M,
     EXACT_BAND_M,
     MARGIN_ABSOLUTE_M,
     MARGIN_RELATIVE,
@@ -106,8 +107,12 @@ class Pairs:
     def concat(cls, parts: list[Pairs]) -> Pairs:
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("point", "position", "distance_m", "bearing_deg")))
+        return cls(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("point", "position", "distance_m", "bearing_deg")
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,9 @@ def grid_radii_m(radius_m: float, x: np.ndarray) -> np.ndarray:
     return radius_m * scale * (1.0 + MARGIN_RELATIVE) + MARGIN_ABSOLUTE_M
 
 
-def _grid_candidates(grid: Grid, x: np.ndarray, y: np.ndarray,
-                     g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grid_candidates(
+    grid: Grid, x: np.ndarray, y: np.ndarray, g: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(point, position, squared grid distance) of every grid point within grid radius ``g[point]``
     of ``(x, y)[point]``."""
     none = np.empty(0, "int64"), np.empty(0, "int64"), np.empty(0)
@@ -166,9 +172,19 @@ def _grid_candidates(grid: Grid, x: np.ndarray, y: np.ndarray,
     return pair_point[keep], position[keep], d2[keep]
 
 
-def pairs_within(grid: Grid, cam_lat: np.ndarray, cam_lon: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                 x: np.ndarray, y: np.ndarray, radius_m: float, *, measure_all: bool = True,
-                 chunk: int = CHUNK_POINTS) -> Pairs:
+def pairs_within(
+    grid: Grid,
+    cam_lat: np.ndarray,
+    cam_lon: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    radius_m: float,
+    *,
+    measure_all: bool = True,
+    chunk: int = CHUNK_POINTS,
+) -> Pairs:
     """Every (point, camera) pair with geodesic distance ``<= radius_m``.
 
     ``cam_lat``/``cam_lon`` are in the grid's sorted order; ``x``/``y`` are the points' grid
@@ -187,8 +203,14 @@ def pairs_within(grid: Grid, cam_lat: np.ndarray, cam_lon: np.ndarray, lat: np.n
             continue
         sure = d2 <= sure_m * sure_m if sure_m > 0 else np.zeros(len(point), dtype=bool)
         if sure.any():
-            parts.append(Pairs(point[sure] + start, position[sure], np.full(int(sure.sum()), np.nan),
-                               np.full(int(sure.sum()), np.nan)))
+            parts.append(
+                Pairs(
+                    point[sure] + start,
+                    position[sure],
+                    np.full(int(sure.sum()), np.nan),
+                    np.full(int(sure.sum()), np.nan),
+                )
+            )
             point, position = point[~sure], position[~sure]
         plat, plon = lat[sl][point], lon[sl][point]
         distance_m, bearing_deg = local_inverse(cam_lat[position], cam_lon[position], plat, plon)
@@ -196,12 +218,17 @@ def pairs_within(grid: Grid, cam_lat: np.ndarray, cam_lon: np.ndarray, lat: np.n
         point, position, distance_m, bearing_deg = point[near], position[near], distance_m[near], bearing_deg[near]
         band = distance_m >= radius_m - EXACT_BAND_M
         if band.any():
-            azimuth_deg, _, exact_m = GEOD.inv(cam_lon[position[band]], cam_lat[position[band]],
-                                               plon[near][band], plat[near][band])
+            azimuth_deg, _, exact_m = GEOD.inv(
+                cam_lon[position[band]], cam_lat[position[band]], plon[near][band], plat[near][band]
+            )
             distance_m[band], bearing_deg[band] = exact_m, wrap_deg(azimuth_deg)
             inside = distance_m <= radius_m
-            point, position, distance_m, bearing_deg = point[inside], position[inside], distance_m[inside], \
-                bearing_deg[inside]
+            point, position, distance_m, bearing_deg = (
+                point[inside],
+                position[inside],
+                distance_m[inside],
+                bearing_deg[inside],
+            )
         parts.append(Pairs(point + start, position, distance_m, bearing_deg))
     return Pairs.concat(parts)
 
@@ -230,8 +257,9 @@ def to_grid(lat: ArrayLike, lon: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.
         raise ValueError(f"lat and lon must be 1-D arrays of one length, got shapes {lat.shape} and {lon.shape}")
     bad = ~(np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180))
     if bad.any():
-        raise ValueError(f"{int(bad.sum())} point(s) have no valid lat/lon, e.g. at position(s) "
-                         f"{np.flatnonzero(bad)[:5].tolist()}")
+        raise ValueError(
+            f"{int(bad.sum())} point(s) have no valid lat/lon, e.g. at position(s) {np.flatnonzero(bad)[:5].tolist()}"
+        )
     x, y = wgs84_to_bng().transform(lon, lat)
     x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -270,13 +298,25 @@ def _prepared(index: CameraIndex) -> _Prepared:
     views, view_order = Grid.build(x[short], y[short], VIEW_CELL_M)
     far_reach = float(range_m[far].max()) if len(far) else 0.0
     far_grid, far_order = Grid.build(x[far], y[far], max(far_reach, VIEW_CELL_M))
-    return _Prepared(sites, cam["lat"][first], cam["lon"][first], cam["site_id"][first],
-                     views, float(range_m[short].max()) if len(short) else 0.0, short[view_order],
-                     far_grid, far_reach, far[far_order], angle_deg, range_m)
+    return _Prepared(
+        sites,
+        cam["lat"][first],
+        cam["lon"][first],
+        cam["site_id"][first],
+        views,
+        float(range_m[short].max()) if len(short) else 0.0,
+        short[view_order],
+        far_grid,
+        far_reach,
+        far[far_order],
+        angle_deg,
+        range_m,
+    )
 
 
-def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float, *,
-                   views: bool = True) -> PointCoverage:
+def point_coverage(
+    index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float, *, views: bool = True
+) -> PointCoverage:
     """Which points have a registered camera within ``radius_m`` (geodesic), and which are in the
     field of view of one (any distance: a view reaches as far as its range).
 
@@ -312,8 +352,7 @@ def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m:
     direction_deg = index.arrays()["direction_deg"]
     site_of_camera = index.arrays()["site_id"]
 
-    close = pairs_within(prep.sites, prep.site_lat, prep.site_lon, lat, lon, x, y, float(radius_m),
-                         measure_all=False)
+    close = pairs_within(prep.sites, prep.site_lat, prep.site_lon, lat, lon, x, y, float(radius_m), measure_all=False)
     near[close.point] = True
     point_parts, site_parts = [close.point], [prep.site_id[close.position]]
     joins = ((prep.views, prep.view_reach_m, prep.view_positions), (prep.far, prep.far_reach_m, prep.far_positions))
@@ -323,8 +362,12 @@ def point_coverage(index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m:
         cam_lat, cam_lon = index.arrays()["lat"][positions], index.arrays()["lon"][positions]
         pairs = pairs_within(grid, cam_lat, cam_lon, lat, lon, x, y, reach_m)
         camera = positions[pairs.position]
-        views = in_view_codes(direction_deg[camera], prep.angle_deg[camera], prep.range_m[camera],
-                              pairs.bearing_deg, pairs.distance_m) == YES
+        views = (
+            in_view_codes(
+                direction_deg[camera], prep.angle_deg[camera], prep.range_m[camera], pairs.bearing_deg, pairs.distance_m
+            )
+            == YES
+        )
         seen[pairs.point[views]] = True
         point_parts.append(pairs.point[views])
         site_parts.append(site_of_camera[camera[views]])

@@ -19,6 +19,7 @@ that straddles two tiles whole: each tile draws its part at the same place.
 >>> "ST16 2DH" in tiles.labels(17, *tile_for(-2.115337, 52.806259, 17))  # doctest: +SKIP
 True
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,7 +85,7 @@ def _lines(text: str, max_chars: int = 18) -> tuple[str, ...]:
         return (text,)
     middle = len(text) / 2
     cut = min((i for i, c in enumerate(text) if c == " "), key=lambda i: abs(i - middle))
-    return text[:cut], text[cut + 1:]
+    return text[:cut], text[cut + 1 :]
 
 
 def _to_unit_geoms(geoms: np.ndarray) -> np.ndarray:
@@ -180,8 +181,10 @@ class OrientationTiles:
             shapes = shapely.clip_by_rect(self._at_zoom(kind, z)[np.sort(hits)], *rect)
             d = _path(shapes, scale, ox, oy)
             if d:
-                body.append(f'<path fill="none" stroke="{stroke}" stroke-width="{width}" '
-                            f'stroke-linejoin="round"{extra} d="{d}"/>')
+                body.append(
+                    f'<path fill="none" stroke="{stroke}" stroke-width="{width}" '
+                    f'stroke-linejoin="round"{extra} d="{d}"/>'
+                )
         return _svg(body)
 
     # ------------------------------------------------------------------ the label layer
@@ -204,8 +207,9 @@ class OrientationTiles:
         placed = self._labels_at(z)
         if len(placed.kinds):
             box = placed.box
-            hits = np.flatnonzero((box[:, 2] > left) & (box[:, 0] < left + TILE_PX)
-                                  & (box[:, 3] > top) & (box[:, 1] < top + TILE_PX))
+            hits = np.flatnonzero(
+                (box[:, 2] > left) & (box[:, 0] < left + TILE_PX) & (box[:, 3] > top) & (box[:, 1] < top + TILE_PX)
+            )
             for i in hits:
                 kind = placed.kinds[i]
                 css, size, middle = _LABEL_STYLE[kind]
@@ -215,13 +219,16 @@ class OrientationTiles:
                 first = placed.y[i] - top - (len(lines) - 1) * font * 0.6 + font * 0.35
                 spans = "".join(
                     f'<tspan x="{tx:.1f}" y="{first + n * font * 1.2:.1f}">{escape(line)}</tspan>'
-                    for n, line in enumerate(lines))
+                    for n, line in enumerate(lines)
+                )
                 body.append(f'<text class="{css}" font-size="{font}">{spans}</text>')
         if not body:
             return _svg([])
-        style = (f"<style>text{{font-family:{FONT};paint-order:stroke;stroke:#fff;stroke-width:3px;"
-                 "stroke-linejoin:round}.d{font-weight:700;fill:#1f2933;text-anchor:middle}"
-                 ".w{fill:#334e68;text-anchor:middle}.p{fill:#3e4c59}</style>")
+        style = (
+            f"<style>text{{font-family:{FONT};paint-order:stroke;stroke:#fff;stroke-width:3px;"
+            "stroke-linejoin:round}.d{font-weight:700;fill:#1f2933;text-anchor:middle}"
+            ".w{fill:#334e68;text-anchor:middle}.p{fill:#3e4c59}</style>"
+        )
         return _svg([style, *body])
 
     def warm_in_background(self) -> None:
@@ -229,8 +236,9 @@ class OrientationTiles:
         tried) in a daemon thread, so that a person zooming in does not wait for them; the pin
         map's zoom (18) first."""
         zooms = sorted(range(POSTCODE_NAMES_FROM, MAX_ZOOM + 1), key=lambda z: (z != 18, z))
-        threading.Thread(target=lambda: [self._labels_at(z) for z in zooms],
-                         name="orientation-labels", daemon=True).start()
+        threading.Thread(
+            target=lambda: [self._labels_at(z) for z in zooms], name="orientation-labels", daemon=True
+        ).start()
 
     def _labels_at(self, z: int) -> _Labels:
         found = self._placed.get(z)
@@ -289,8 +297,13 @@ class OrientationTiles:
         shapes = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
         a, b = shapely.STRtree(shapes).query(shapes, predicate="intersects")
         # Overlapping, not merely touching, other boxes: each pair once per direction.
-        other = (a != b) & (boxes[a, 0] < boxes[b, 2]) & (boxes[b, 0] < boxes[a, 2]) \
-            & (boxes[a, 1] < boxes[b, 3]) & (boxes[b, 1] < boxes[a, 3])
+        other = (
+            (a != b)
+            & (boxes[a, 0] < boxes[b, 2])
+            & (boxes[b, 0] < boxes[a, 2])
+            & (boxes[a, 1] < boxes[b, 3])
+            & (boxes[b, 1] < boxes[a, 3])
+        )
         a, b = a[other], b[other]
         order = np.lexsort((b, a))
         a, b = a[order], b[order]
@@ -303,8 +316,9 @@ class OrientationTiles:
             # Rivals after i are undecided (still False): only those before it can block it.
             keep[i] = not keep[b[s:e]].any()
         chosen = np.flatnonzero(keep)
-        return _Labels(tuple(texts[i] for i in chosen), tuple(kinds[i] for i in chosen), x[chosen], y[chosen],
-                       boxes[chosen])
+        return _Labels(
+            tuple(texts[i] for i in chosen), tuple(kinds[i] for i in chosen), x[chosen], y[chosen], boxes[chosen]
+        )
 
 
 def _frame(z: int, x: int, y: int) -> tuple[tuple[float, float, float, float], float, float, float]:
@@ -323,7 +337,9 @@ def _path(shapes: np.ndarray | shapely.Geometry, scale: float, ox: float, oy: fl
         return ""
     parts = shapely.get_parts(shapes)
     polygonal = shapely.get_type_id(parts) == 3
-    pieces = np.concatenate([shapely.get_rings(parts[polygonal]), parts[~polygonal & (shapely.get_dimensions(parts) == 1)]])
+    pieces = np.concatenate(
+        [shapely.get_rings(parts[polygonal]), parts[~polygonal & (shapely.get_dimensions(parts) == 1)]]
+    )
     if not len(pieces):
         return ""
     coords, index = shapely.get_coordinates(pieces, return_index=True)
@@ -331,12 +347,16 @@ def _path(shapes: np.ndarray | shapely.Geometry, scale: float, ox: float, oy: fl
     py = np.round(coords[:, 1] * scale - oy, 1)
     starts = np.ones(len(index), dtype=bool)
     starts[1:] = index[1:] != index[:-1]
-    return "".join(f"{'M' if s else 'L'}{a:g} {b:g}" for s, a, b in zip(starts.tolist(), px.tolist(), py.tolist(), strict=True))
+    return "".join(
+        f"{'M' if s else 'L'}{a:g} {b:g}" for s, a, b in zip(starts.tolist(), px.tolist(), py.tolist(), strict=True)
+    )
 
 
 def _svg(body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{TILE_PX}" height="{TILE_PX}" '
-            f'viewBox="0 0 {TILE_PX} {TILE_PX}">{"".join(body)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{TILE_PX}" height="{TILE_PX}" '
+        f'viewBox="0 0 {TILE_PX} {TILE_PX}">{"".join(body)}</svg>'
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -25,6 +25,7 @@ True
 >>> ref.lookup_postcode(" sw1a 1aa ")["postcode"]  # doctest: +SKIP
 'SW1A 1AA'
 """
+
 from __future__ import annotations
 
 import functools
@@ -218,7 +219,9 @@ def _read_manifest(manifest_path: Path) -> dict[str, Any]:
         with manifest_path.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ReferenceDataError(f"reference manifest {manifest_path} is not valid TOML ({exc}); fix its syntax") from exc
+        raise ReferenceDataError(
+            f"reference manifest {manifest_path} is not valid TOML ({exc}); fix its syntax"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ReferenceDataError(f"reference manifest {manifest_path} cannot be read ({exc}); check the file") from exc
 
@@ -269,7 +272,9 @@ def _map_attribution(manifest: Mapping[str, Any], manifest_path: Path) -> str:
     return " ".join(value.split())
 
 
-def _attribution(manifest: Mapping[str, Any], data_dir: Path, manifest_path: Path) -> tuple[tuple[str, ...], Path | None]:
+def _attribution(
+    manifest: Mapping[str, Any], data_dir: Path, manifest_path: Path
+) -> tuple[tuple[str, ...], Path | None]:
     table = manifest.get(ATTRIBUTION_PART)
     if not isinstance(table, dict):
         raise ReferenceDataError(
@@ -290,7 +295,7 @@ def _attribution(manifest: Mapping[str, Any], data_dir: Path, manifest_path: Pat
     if sources_file is not None and not isinstance(sources_file, str):
         raise ReferenceDataError(
             f"reference manifest {manifest_path} has {sources_file!r} for 'attribution.sources_file'; "
-            "set it to a file name such as \"SOURCES.md\" or remove it"
+            'set it to a file name such as "SOURCES.md" or remove it'
         )
     sources_path = data_dir / sources_file if sources_file else None
     if sources_path is not None and not sources_path.is_file():
@@ -436,9 +441,7 @@ def _read_csv(part: _Part, text: Mapping[str, str], numbers: Mapping[str, str]) 
     sources = {out: part.keys[key] for out, key in {**text, **numbers}.items()}
     dtype = {part.keys[key]: "str" for key in text.values()} | {part.keys[key]: "float64" for key in numbers.values()}
     try:
-        raw = pd.read_csv(
-            path, usecols=list(set(sources.values())), dtype=dtype, thousands=",", encoding="utf-8-sig"
-        )
+        raw = pd.read_csv(path, usecols=list(set(sources.values())), dtype=dtype, thousands=",", encoding="utf-8-sig")
     except _CSV_READ_ERRORS as exc:
         raise ReferenceDataError(
             f"reference file {path} cannot be read as CSV ({exc}); replace it with a good copy or {part.fix()}"
@@ -565,10 +568,21 @@ def _small_areas(parts: Mapping[str, _Part], districts: gpd.GeoDataFrame) -> gpd
     small_areas = layer.assign(
         residents=residents,
         households_estimate=residents * layer["district_code"].map(per_resident).astype("float64"),
-        imd_decile=_whole_numbers(deprivation_part, layer["code"].map(imd["imd_decile"]).astype("float64"), "decile_field"),
+        imd_decile=_whole_numbers(
+            deprivation_part, layer["code"].map(imd["imd_decile"]).astype("float64"), "decile_field"
+        ),
         imd_rank=_whole_numbers(deprivation_part, layer["code"].map(imd["imd_rank"]).astype("float64"), "rank_field"),
     )
-    columns = ["code", "name", "district_code", "residents", "households_estimate", "imd_decile", "imd_rank", "geometry"]
+    columns = [
+        "code",
+        "name",
+        "district_code",
+        "residents",
+        "households_estimate",
+        "imd_decile",
+        "imd_rank",
+        "geometry",
+    ]
     return small_areas[columns].sort_values("code", kind="stable").reset_index(drop=True)
 
 
@@ -598,7 +612,9 @@ def _postcodes(part: _Part) -> pd.DataFrame:
     frame = frame.assign(postcode=key.str[:-3] + " " + key.str[-3:], postcode_key=key)
     frame = frame[~frame["postcode_key"].duplicated()]
     if frame.empty:
-        raise ReferenceDataError(f"reference file {part.path} has no postcode with coordinates; replace it with a good copy")
+        raise ReferenceDataError(
+            f"reference file {part.path} has no postcode with coordinates; replace it with a good copy"
+        )
     columns = ["postcode", "postcode_key", "lon", "lat", "easting_m", "northing_m", "district_code", "small_area_code"]
     return frame[columns].reset_index(drop=True)
 

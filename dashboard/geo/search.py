@@ -69,6 +69,7 @@ first with ``.astype(str)``. Missing values (``preferred_channel``, NaN fields) 
 
 All datetimes are timezone-aware (returned in UTC); metre quantities end in ``_m``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -82,6 +83,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from dashboard.core.crs import wgs84_to_bng
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS
 from dashboard.geo.fov import (
     GEOD,
     IN_VIEW_VALUES,
@@ -93,7 +95,6 @@ from dashboard.geo.fov import (
     is_real,
     kind_defaults,
 )
-from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -159,13 +160,20 @@ WGS84_A_M = 6_378_137.0
 WGS84_E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
 
 _FLOAT_COLUMNS = (
-    "lat", "lon", "easting_m", "northing_m", "direction_deg", "fov_angle_deg", "fov_range_m", "retention_days"
+    "lat",
+    "lon",
+    "easting_m",
+    "northing_m",
+    "direction_deg",
+    "fov_angle_deg",
+    "fov_range_m",
+    "retention_days",
 )
 _ID_COLUMNS = ("camera_id", "site_id")
 _CODED_COLUMNS = {"kind": tuple(CAMERA_KINDS), "preferred_channel": tuple(CONTACT_CHANNELS)}  # column: first labels
 _US_PER_DAY = 86_400_000_000
 _US_PER_HOUR = 3_600_000_000
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NAT = np.iinfo("int64").min  # the integer behind NaT
 _RANKING_INPUTS = ("camera_id", "direction_deg", "fov_angle_deg", "fov_range_m", "retention_days")
 _MEASURED_FLOATS = (*MEASURED_COLUMNS, *_RANKING_INPUTS[1:])
@@ -200,7 +208,9 @@ def local_inverse(
     """
     phi1 = np.radians(np.asarray(lat_deg, dtype="float64"))
     phi2 = np.radians(to_lat_deg)
-    dlambda = np.radians((np.asarray(to_lon_deg, dtype="float64") - np.asarray(lon_deg, dtype="float64") + 180.0) % 360.0 - 180.0)
+    dlambda = np.radians(
+        (np.asarray(to_lon_deg, dtype="float64") - np.asarray(lon_deg, dtype="float64") + 180.0) % 360.0 - 180.0
+    )
     phi_m = (phi1 + phi2) / 2.0
     sin_m = np.sin(phi_m)
     w = 1.0 - WGS84_E2 * sin_m * sin_m
@@ -320,9 +330,7 @@ class CameraIndex:
             try:
                 columns[name] = frame[name].to_numpy(dtype="int64")
             except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"camera frame column {name!r} must hold whole numbers with no gaps ({exc})"
-                ) from exc
+                raise ValueError(f"camera frame column {name!r} must hold whole numbers with no gaps ({exc})") from exc
         for name in _FLOAT_COLUMNS:
             columns[name] = frame[name].to_numpy(dtype="float64", na_value=np.nan)
         categories: dict[str, np.ndarray] = {}
@@ -638,7 +646,7 @@ class LiveCameraIndex:
 def _as_utc(value: dt.datetime, name: str) -> dt.datetime:
     if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _epoch_microseconds(value: dt.datetime) -> int:

@@ -1,4 +1,5 @@
 """Which small area (LSOA) each point lies in."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,9 @@ import shapely
 from dashboard.geo.reference import ReferenceGeography
 
 
-def small_area_of(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray, district_code: np.ndarray,
-                  fallback: np.ndarray) -> list[str | None]:
+def small_area_of(
+    ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray, district_code: np.ndarray, fallback: np.ndarray
+) -> list[str | None]:
     """Small-area (LSOA) code of each point (WGS84 degrees) by point-in-polygon.
 
     Where no polygon contains the point, or the containing one belongs to another district

@@ -11,6 +11,7 @@ a pixel of a 256-pixel tile is ``(u * 2**z - x) * 256``.
 >>> tile_for(-2.1165, 52.8065, 10)  # Stafford
 (505, 334)
 """
+
 from __future__ import annotations
 
 import math

@@ -3,10 +3,11 @@
 Page modules own component ids that start with their ``id_prefix``; the access guard uses the
 prefix to refuse a callback request from a role that may not use that page.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from dash.development.base_component import Component
 
@@ -27,11 +28,39 @@ class Page:
 
 
 def all_pages() -> tuple[Page, ...]:
-    from dashboard.pages import (account, accounts, audit, campaigns, cases, coverage, crime_data, erasure, gaps,
-                                 home, protection, search, storage, uptake)
+    from dashboard.pages import (
+        account,
+        accounts,
+        audit,
+        campaigns,
+        cases,
+        coverage,
+        crime_data,
+        erasure,
+        gaps,
+        home,
+        protection,
+        search,
+        storage,
+        uptake,
+    )
 
-    return (home.PAGE, search.PAGE, cases.PAGE, coverage.PAGE, gaps.PAGE, uptake.PAGE, campaigns.PAGE,
-            accounts.PAGE, erasure.PAGE, crime_data.PAGE, storage.PAGE, audit.PAGE, protection.PAGE, account.PAGE)
+    return (
+        home.PAGE,
+        search.PAGE,
+        cases.PAGE,
+        coverage.PAGE,
+        gaps.PAGE,
+        uptake.PAGE,
+        campaigns.PAGE,
+        accounts.PAGE,
+        erasure.PAGE,
+        crime_data.PAGE,
+        storage.PAGE,
+        audit.PAGE,
+        protection.PAGE,
+        account.PAGE,
+    )
 
 
 def page_for_path(path: str) -> Page | None:

@@ -3,6 +3,7 @@ revoke API tokens (each user issues their own on /account). Each action is a cal
 ``dashboard.security.accounts``, which checks the rules and writes the audit log; a new password
 is shown once, here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,22 +15,34 @@ from flask_login import current_user
 
 from dashboard.components.grid_columns import WRAP_HEADERS, figure
 from dashboard.components.search_views import uk_time
+from dashboard.core.vocab import ROLE_LABELS
 from dashboard.pages import Page
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
-from dashboard.core.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
 from dashboard.security import accounts
 
 PREFIX = "accounts-"
-NEW_NAME, NEW_ROLE, NEW_PASSWORD, CREATE = "accounts-new-name", "accounts-new-role", "accounts-new-password", \
-    "accounts-create"
+NEW_NAME, NEW_ROLE, NEW_PASSWORD, CREATE = (
+    "accounts-new-name",
+    "accounts-new-role",
+    "accounts-new-password",
+    "accounts-create",
+)
 CREATE_MSG, USERS, SELECTED = "accounts-create-msg", "accounts-users", "accounts-selected"
-PANEL_TITLE, PANEL_STATE, ROLE, SET_ROLE = "accounts-panel-title", "accounts-panel-state", "accounts-role", \
-    "accounts-set-role"
+PANEL_TITLE, PANEL_STATE, ROLE, SET_ROLE = (
+    "accounts-panel-title",
+    "accounts-panel-state",
+    "accounts-role",
+    "accounts-set-role",
+)
 DISABLE, DISABLE_CONFIRM, ENABLE = "accounts-disable", "accounts-disable-confirm", "accounts-enable"
-RESET, RESET_CONFIRM, TOKENS, ACTION_MSG = "accounts-reset", "accounts-reset-confirm", \
-    "accounts-tokens", "accounts-action-msg"
+RESET, RESET_CONFIRM, TOKENS, ACTION_MSG = (
+    "accounts-reset",
+    "accounts-reset-confirm",
+    "accounts-tokens",
+    "accounts-action-msg",
+)
 REVOKE = "accounts-revoke"  # pattern-matching id type, one button per token
 PANEL_BUTTONS = (SET_ROLE, DISABLE, ENABLE, RESET)
 ROLE_OPTIONS = [{"label": label, "value": role} for role, label in ROLE_LABELS.items()]
@@ -49,9 +62,18 @@ def _user_rows() -> list[dict]:
     open_since = utcnow() - dt.timedelta(hours=rt.settings.session_max_hours)
     with rt.sessions() as s:
         frame = accounts.user_table(s, open_since)
-    return [{"id": int(r.id), "username": r.username, "role": ROLE_LABELS.get(r.role, r.role),
-             "status": "Active" if r.active else "Disabled", "last_login": uk_time(r.last_login_at),
-             "open_sessions": int(r.open_sessions), "tokens": int(r.tokens)} for r in frame.itertuples()]
+    return [
+        {
+            "id": int(r.id),
+            "username": r.username,
+            "role": ROLE_LABELS.get(r.role, r.role),
+            "status": "Active" if r.active else "Disabled",
+            "last_login": uk_time(r.last_login_at),
+            "open_sessions": int(r.open_sessions),
+            "tokens": int(r.tokens),
+        }
+        for r in frame.itertuples()
+    ]
 
 
 def _user_id(value) -> int | None:
@@ -68,8 +90,10 @@ def _panel(user_id: int | None):
         tokens = accounts.token_table(s, user_id) if user is not None else None
     if user is None:
         return "Select a user above", "", None, [True] * len(PANEL_BUTTONS), []
-    state = (f"{ROLE_LABELS.get(user.role, user.role)} · {'active' if user.active else 'disabled'} · "
-             f"created {uk_time(user.created_at)} · last login {uk_time(user.last_login_at)}")
+    state = (
+        f"{ROLE_LABELS.get(user.role, user.role)} · {'active' if user.active else 'disabled'} · "
+        f"created {uk_time(user.created_at)} · last login {uk_time(user.last_login_at)}"
+    )
     disabled = [not user.active, not user.active, user.active, not user.active]
     return user.username, state, user.role, disabled, _token_list(tokens)
 
@@ -77,81 +101,188 @@ def _panel(user_id: int | None):
 def _token_list(tokens) -> list:
     if tokens is None or tokens.empty:
         return [html.P("No API tokens.", className="small text-secondary mb-0")]
-    rows = [html.Tr([
-        html.Td(f"Token {int(t.id)}"), html.Td(f"issued {uk_time(t.created_at)}"),
-        html.Td(f"last used {uk_time(t.last_used_at)}"),
-        html.Td(f"revoked {uk_time(t.revoked_at)}" if t.revoked_at is not None and str(t.revoked_at) != "NaT" else
-                dbc.Button("Revoke", id={"type": REVOKE, "token": int(t.id)}, color="outline-danger", size="sm",
-                           n_clicks=0)),
-    ]) for t in tokens.itertuples()]
+    rows = [
+        html.Tr(
+            [
+                html.Td(f"Token {int(t.id)}"),
+                html.Td(f"issued {uk_time(t.created_at)}"),
+                html.Td(f"last used {uk_time(t.last_used_at)}"),
+                html.Td(
+                    f"revoked {uk_time(t.revoked_at)}"
+                    if t.revoked_at is not None and str(t.revoked_at) != "NaT"
+                    else dbc.Button(
+                        "Revoke", id={"type": REVOKE, "token": int(t.id)}, color="outline-danger", size="sm", n_clicks=0
+                    )
+                ),
+            ]
+        )
+        for t in tokens.itertuples()
+    ]
     return [dbc.Table(html.Tbody(rows), size="sm", className="align-middle mb-0")]
 
 
 def _shown_once(what: str, secret: str, who: str, element_id: str):
-    return dbc.Alert([
-        html.Div(f"{what} for {who} (shown once; copy it now and pass it on securely):"),
-        html.Code(secret, id=element_id, className="fs-6 user-select-all"),
-    ], color="success", className="mb-0")
+    return dbc.Alert(
+        [
+            html.Div(f"{what} for {who} (shown once; copy it now and pass it on securely):"),
+            html.Code(secret, id=element_id, className="fs-6 user-select-all"),
+        ],
+        color="success",
+        className="mb-0",
+    )
 
 
 def layout(_rt=None, _user=None) -> html.Div:
-    return html.Div([
-        html.H1("Accounts", className="h3 mb-1"),
-        html.P("Staff who can log in, their roles and API tokens. Disabling a user ends their sessions and revokes "
-               "their tokens at once; every change here is written to the audit log.", className="text-secondary"),
-        dbc.Card(dbc.CardBody([
-            html.H2("New user", className="h5"),
-            dbc.Row([
-                dbc.Col([dbc.Label("Username", html_for=NEW_NAME),
-                         dbc.Input(id=NEW_NAME, maxLength=64, autoComplete="off")], md=4),
-                dbc.Col([dbc.Label("Role", html_for=NEW_ROLE),
-                         dbc.Select(id=NEW_ROLE, options=ROLE_OPTIONS, value="officer")], md=3),
-                dbc.Col([dbc.Label("Password (leave blank to generate one)", html_for=NEW_PASSWORD),
-                         dbc.Input(id=NEW_PASSWORD, type="password", maxLength=128, autoComplete="new-password")],
-                        md=3),
-                dbc.Col(dbc.Button("Create", id=CREATE, color="primary", className="w-100", n_clicks=0), md=2,
-                        className="d-flex align-items-end"),
-            ], className="g-3"),
-            html.P("Passwords need at least 12 characters and must not be a commonly used password.",
-                   className="small text-secondary mt-2 mb-0"),
-            html.Div(id=CREATE_MSG, className="mt-3", role="status", **{"aria-live": "polite"}),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            html.H2("Users", className="h5"),
-            dag.AgGrid(id=USERS, columnDefs=USER_COLUMNS, rowData=_user_rows(), getRowId="params.data.id.toString()",
-                       columnSize="responsiveSizeToFit", defaultColDef={"minWidth": 110, **WRAP_HEADERS},  # a phone scrolls the box
-                       dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True},
-                                        "domLayout": "autoHeight", "pagination": True, "paginationPageSize": 15,
-                                        "paginationPageSizeSelector": False},
-                       style={"width": "100%"}),
-        ]), className="mb-3"),
-        dcc.Store(id=SELECTED),
-        dbc.Card(dbc.CardBody([
-            html.H2("Select a user above", className="h5 mb-0", id=PANEL_TITLE),
-            html.P("", id=PANEL_STATE, className="small text-secondary"),
-            dbc.Row([
-                dbc.Col([dbc.Label("Role", html_for=ROLE), dbc.Select(id=ROLE, options=ROLE_OPTIONS)], md=3),
-                dbc.Col(dbc.Button("Change role", id=SET_ROLE, color="primary", outline=True, n_clicks=0,
-                                   disabled=True, className="mt-4"), md="auto"),
-                dbc.Col(html.Div([
-                    dcc.ConfirmDialogProvider(
-                        dbc.Button("Disable", id=DISABLE, color="danger", outline=True, disabled=True),
-                        id=DISABLE_CONFIRM,
-                        message="Disable this user? Their sessions end and their API tokens are revoked at once."),
-                    dbc.Button("Re-enable", id=ENABLE, color="success", outline=True, n_clicks=0, disabled=True),
-                    dcc.ConfirmDialogProvider(
-                        dbc.Button("Reset password", id=RESET, color="secondary", outline=True, disabled=True),
-                        id=RESET_CONFIRM,
-                        message="Give this user a new random password? Their sessions end at once."),
-                ], className="d-flex flex-wrap gap-2 mt-4")),
-            ], className="g-2 align-items-start"),
-            html.Div(id=ACTION_MSG, className="mt-3", role="status", **{"aria-live": "polite"}),
-            html.H3("API tokens", className="h6 mt-3"),
-            html.P("Each user issues their own tokens on their account page (their password is asked again); "
-                   "an administrator can revoke them here.", className="small text-secondary"),
-            html.Div(id=TOKENS),
-        ])),
-    ])
+    return html.Div(
+        [
+            html.H1("Accounts", className="h3 mb-1"),
+            html.P(
+                "Staff who can log in, their roles and API tokens. Disabling a user ends their sessions and revokes "
+                "their tokens at once; every change here is written to the audit log.",
+                className="text-secondary",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("New user", className="h5"),
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    [
+                                        dbc.Label("Username", html_for=NEW_NAME),
+                                        dbc.Input(id=NEW_NAME, maxLength=64, autoComplete="off"),
+                                    ],
+                                    md=4,
+                                ),
+                                dbc.Col(
+                                    [
+                                        dbc.Label("Role", html_for=NEW_ROLE),
+                                        dbc.Select(id=NEW_ROLE, options=ROLE_OPTIONS, value="officer"),
+                                    ],
+                                    md=3,
+                                ),
+                                dbc.Col(
+                                    [
+                                        dbc.Label("Password (leave blank to generate one)", html_for=NEW_PASSWORD),
+                                        dbc.Input(
+                                            id=NEW_PASSWORD, type="password", maxLength=128, autoComplete="new-password"
+                                        ),
+                                    ],
+                                    md=3,
+                                ),
+                                dbc.Col(
+                                    dbc.Button("Create", id=CREATE, color="primary", className="w-100", n_clicks=0),
+                                    md=2,
+                                    className="d-flex align-items-end",
+                                ),
+                            ],
+                            className="g-3",
+                        ),
+                        html.P(
+                            "Passwords need at least 12 characters and must not be a commonly used password.",
+                            className="small text-secondary mt-2 mb-0",
+                        ),
+                        html.Div(id=CREATE_MSG, className="mt-3", role="status", **{"aria-live": "polite"}),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Users", className="h5"),
+                        dag.AgGrid(
+                            id=USERS,
+                            columnDefs=USER_COLUMNS,
+                            rowData=_user_rows(),
+                            getRowId="params.data.id.toString()",
+                            columnSize="responsiveSizeToFit",
+                            defaultColDef={"minWidth": 110, **WRAP_HEADERS},  # a phone scrolls the box
+                            dashGridOptions={
+                                "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
+                                "domLayout": "autoHeight",
+                                "pagination": True,
+                                "paginationPageSize": 15,
+                                "paginationPageSizeSelector": False,
+                            },
+                            style={"width": "100%"},
+                        ),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dcc.Store(id=SELECTED),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Select a user above", className="h5 mb-0", id=PANEL_TITLE),
+                        html.P("", id=PANEL_STATE, className="small text-secondary"),
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    [dbc.Label("Role", html_for=ROLE), dbc.Select(id=ROLE, options=ROLE_OPTIONS)], md=3
+                                ),
+                                dbc.Col(
+                                    dbc.Button(
+                                        "Change role",
+                                        id=SET_ROLE,
+                                        color="primary",
+                                        outline=True,
+                                        n_clicks=0,
+                                        disabled=True,
+                                        className="mt-4",
+                                    ),
+                                    md="auto",
+                                ),
+                                dbc.Col(
+                                    html.Div(
+                                        [
+                                            dcc.ConfirmDialogProvider(
+                                                dbc.Button(
+                                                    "Disable", id=DISABLE, color="danger", outline=True, disabled=True
+                                                ),
+                                                id=DISABLE_CONFIRM,
+                                                message="Disable this user? Their sessions end and their API tokens are revoked at once.",
+                                            ),
+                                            dbc.Button(
+                                                "Re-enable",
+                                                id=ENABLE,
+                                                color="success",
+                                                outline=True,
+                                                n_clicks=0,
+                                                disabled=True,
+                                            ),
+                                            dcc.ConfirmDialogProvider(
+                                                dbc.Button(
+                                                    "Reset password",
+                                                    id=RESET,
+                                                    color="secondary",
+                                                    outline=True,
+                                                    disabled=True,
+                                                ),
+                                                id=RESET_CONFIRM,
+                                                message="Give this user a new random password? Their sessions end at once.",
+                                            ),
+                                        ],
+                                        className="d-flex flex-wrap gap-2 mt-4",
+                                    )
+                                ),
+                            ],
+                            className="g-2 align-items-start",
+                        ),
+                        html.Div(id=ACTION_MSG, className="mt-3", role="status", **{"aria-live": "polite"}),
+                        html.H3("API tokens", className="h6 mt-3"),
+                        html.P(
+                            "Each user issues their own tokens on their account page (their password is asked again); "
+                            "an administrator can revoke them here.",
+                            className="small text-secondary",
+                        ),
+                        html.Div(id=TOKENS),
+                    ]
+                )
+            ),
+        ]
+    )
 
 
 def _run(action) -> tuple[bool, object]:
@@ -177,8 +308,9 @@ def _act(trigger, user_id: int | None, role: str | None):
         return ok, f"{out} is now {ROLE_LABELS.get(role, role).lower()}." if ok else out
     if trigger == DISABLE_CONFIRM:
         ok, out = _run(lambda s: accounts.disable_user(s, actor, user_id))
-        return ok, (f"User disabled; {out} open session{'s' if out != 1 else ''} ended and API tokens revoked."
-                    if ok else out)
+        return ok, (
+            f"User disabled; {out} open session{'s' if out != 1 else ''} ended and API tokens revoked." if ok else out
+        )
     if trigger == ENABLE:
         ok, out = _run(lambda s: accounts.enable_user(s, actor, user_id).username)
         return ok, f"{out} can log in again." if ok else out
@@ -190,27 +322,46 @@ def _act(trigger, user_id: int | None, role: str | None):
 
 def register_callbacks(app) -> None:
     @app.callback(
-        Output(CREATE_MSG, "children"), Output(USERS, "rowData"), Output(NEW_NAME, "value"),
+        Output(CREATE_MSG, "children"),
+        Output(USERS, "rowData"),
+        Output(NEW_NAME, "value"),
         Output(NEW_PASSWORD, "value"),
-        Input(CREATE, "n_clicks"), State(NEW_NAME, "value"), State(NEW_ROLE, "value"), State(NEW_PASSWORD, "value"),
+        Input(CREATE, "n_clicks"),
+        State(NEW_NAME, "value"),
+        State(NEW_ROLE, "value"),
+        State(NEW_PASSWORD, "value"),
         prevent_initial_call=True,
     )
     def create(_clicks, username, role, password):
         def add(s):
-            user, generated = accounts.add_user(s, current_user.actor, username or "", role or "", password or None,
-                                                  context=(runtime().reference.force_name,))
+            user, generated = accounts.add_user(
+                s,
+                current_user.actor,
+                username or "",
+                role or "",
+                password or None,
+                context=(runtime().reference.force_name,),
+            )
             return user.username, generated
 
         ok, out = _run(add)
         if not ok:
             return dbc.Alert(out, color="danger", className="mb-0"), no_update, no_update, ""
         name, generated = out
-        message = (_shown_once("Password", generated, name, f"{PREFIX}generated-password") if generated else
-                   dbc.Alert(f"User {name} created with the password you typed.", color="success", className="mb-0"))
+        message = (
+            _shown_once("Password", generated, name, f"{PREFIX}generated-password")
+            if generated
+            else dbc.Alert(f"User {name} created with the password you typed.", color="success", className="mb-0")
+        )
         return message, _user_rows(), "", ""
 
-    @app.callback(Output(SELECTED, "data"), Output(ACTION_MSG, "children", allow_duplicate=True),
-                  Input(USERS, "selectedRows"), State(SELECTED, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(SELECTED, "data"),
+        Output(ACTION_MSG, "children", allow_duplicate=True),
+        Input(USERS, "selectedRows"),
+        State(SELECTED, "data"),
+        prevent_initial_call=True,
+    )
     def select(rows, current):
         chosen = int(rows[0]["id"]) if rows else None
         if chosen == current:  # the table was refreshed after an action: keep its message
@@ -218,8 +369,11 @@ def register_callbacks(app) -> None:
         return chosen, ""
 
     @app.callback(
-        Output(PANEL_TITLE, "children"), Output(PANEL_STATE, "children"), Output(ROLE, "value"),
-        *[Output(b, "disabled") for b in PANEL_BUTTONS], Output(TOKENS, "children"),
+        Output(PANEL_TITLE, "children"),
+        Output(PANEL_STATE, "children"),
+        Output(ROLE, "value"),
+        *[Output(b, "disabled") for b in PANEL_BUTTONS],
+        Output(TOKENS, "children"),
         Input(SELECTED, "data"),
     )
     def show(user_id):
@@ -227,13 +381,18 @@ def register_callbacks(app) -> None:
         return (title, state, role, *disabled, tokens)
 
     @app.callback(
-        Output(ACTION_MSG, "children", allow_duplicate=True), Output(USERS, "rowData", allow_duplicate=True),
+        Output(ACTION_MSG, "children", allow_duplicate=True),
+        Output(USERS, "rowData", allow_duplicate=True),
         Output(PANEL_STATE, "children", allow_duplicate=True),
         *[Output(b, "disabled", allow_duplicate=True) for b in PANEL_BUTTONS],
         Output(TOKENS, "children", allow_duplicate=True),
-        Input(SET_ROLE, "n_clicks"), Input(DISABLE_CONFIRM, "submit_n_clicks"), Input(ENABLE, "n_clicks"),
-        Input(RESET_CONFIRM, "submit_n_clicks"), Input({"type": REVOKE, "token": ALL}, "n_clicks"),
-        State(SELECTED, "data"), State(ROLE, "value"),
+        Input(SET_ROLE, "n_clicks"),
+        Input(DISABLE_CONFIRM, "submit_n_clicks"),
+        Input(ENABLE, "n_clicks"),
+        Input(RESET_CONFIRM, "submit_n_clicks"),
+        Input({"type": REVOKE, "token": ALL}, "n_clicks"),
+        State(SELECTED, "data"),
+        State(ROLE, "value"),
         prevent_initial_call=True,
     )
     def act(*args):
@@ -242,11 +401,20 @@ def register_callbacks(app) -> None:
         if isinstance(trigger, dict) and not ctx.triggered[0]["value"]:
             return (no_update,) * (4 + len(PANEL_BUTTONS))  # a token list re-rendered, not a click
         ok, message = _act(trigger, user_id, role)
-        shown = message if not isinstance(message, str) else dbc.Alert(
-            message, color="success" if ok else "danger", className="mb-0")
+        shown = (
+            message
+            if not isinstance(message, str)
+            else dbc.Alert(message, color="success" if ok else "danger", className="mb-0")
+        )
         _title, state, _role, disabled, tokens = _panel(user_id)
         return (shown, _user_rows() if ok else no_update, state, *disabled, tokens)
 
 
-PAGE = Page(path="/accounts", title="Accounts", roles=frozenset({"admin"}), id_prefix=PREFIX, layout=layout,
-            register_callbacks=register_callbacks)
+PAGE = Page(
+    path="/accounts",
+    title="Accounts",
+    roles=frozenset({"admin"}),
+    id_prefix=PREFIX,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

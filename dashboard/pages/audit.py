@@ -5,6 +5,7 @@ searches per area on a map (counts per area only, never a search's point), flags
 with the rule behind each, the chain check, and a CSV export of the filtered period (logged).
 Callbacks are thin: ``dashboard.security.audit_review`` and ``audit_flags`` do the work.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,37 +23,62 @@ from flask_login import current_user
 from dashboard.cache import cache
 from dashboard.components.grid_columns import figure, number_column
 from dashboard.components.legend import legend
+from dashboard.components.loading import loading
 from dashboard.components.maps import area_map, choropleth, js
 from dashboard.components.retention_view import retention_table
-from dashboard.components.loading import loading
+from dashboard.core.vocab import ROLE_LABELS, ROLES
 from dashboard.evidence import integrity
 from dashboard.evidence import retention as footage_retention
 from dashboard.footage.storage import Store
 from dashboard.geo.reference import districts_geojson, small_areas_geojson
 from dashboard.pages import Page
-from dashboard.registry import retention
+from dashboard.registry import audit, retention
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, utcnow
-from dashboard.core.vocab import ROLE_LABELS, ROLES
 from dashboard.runtime_access import runtime
-from dashboard.registry import audit
 from dashboard.security import audit_flags, audit_review
 from dashboard.security.audit_review import AREA_LEVELS, NO_ROLE, FilterError, uk_text
 from dashboard.security.search_places import SearchPlaces
 
 PREFIX = "audit-"
 PATH = "/audit"
-FROM, TO, USER, ROLE, ACTIONS, CASE = ("audit-from", "audit-to", "audit-user", "audit-role", "audit-actions",
-                                       "audit-case")
-LEVEL, AREA, AREA_NOTE, FILTER_MSG, FILTER = ("audit-level", "audit-area", "audit-area-note", "audit-filter-msg",
-                                              "audit-filter")
-LOG, SHOWING, NEWER, OLDER, PAGE_NO, EXPORT = ("audit-log", "audit-showing", "audit-newer", "audit-older", "audit-page",
-                                              "audit-export")
+FROM, TO, USER, ROLE, ACTIONS, CASE = (
+    "audit-from",
+    "audit-to",
+    "audit-user",
+    "audit-role",
+    "audit-actions",
+    "audit-case",
+)
+LEVEL, AREA, AREA_NOTE, FILTER_MSG, FILTER = (
+    "audit-level",
+    "audit-area",
+    "audit-area-note",
+    "audit-filter-msg",
+    "audit-filter",
+)
+LOG, SHOWING, NEWER, OLDER, PAGE_NO, EXPORT = (
+    "audit-log",
+    "audit-showing",
+    "audit-newer",
+    "audit-older",
+    "audit-page",
+    "audit-export",
+)
 SUMMARY = "audit-summary"
-MAP, MAP_LAYER, MAP_LEVEL, MAP_LEGEND, MAP_NOTE = ("audit-map", "audit-map-layer", "audit-map-level", "audit-map-legend",
-                                                   "audit-map-note")
-FLAGS, FLAG_NOTES, FLAG_ROWS, FLAG_ROWS_TITLE = ("audit-flags", "audit-flag-notes", "audit-flag-rows",
-                                                 "audit-flag-rows-title")
+MAP, MAP_LAYER, MAP_LEVEL, MAP_LEGEND, MAP_NOTE = (
+    "audit-map",
+    "audit-map-layer",
+    "audit-map-level",
+    "audit-map-legend",
+    "audit-map-note",
+)
+FLAGS, FLAG_NOTES, FLAG_ROWS, FLAG_ROWS_TITLE = (
+    "audit-flags",
+    "audit-flag-notes",
+    "audit-flag-rows",
+    "audit-flag-rows-title",
+)
 CHECK, CHECK_RESULT = "audit-check", "audit-check-result"
 RETENTION, RETENTION_REFRESH = "audit-retention", "audit-retention-refresh"
 EVIDENCE_LAST, EVIDENCE_CHECK, EVIDENCE_RESULT = "audit-evidence-last", "audit-evidence-check", "audit-evidence-result"
@@ -62,8 +88,11 @@ FLAGS_TTL_S = 120
 ANY = "any"
 
 # Wrapped cells grow to fit their text, with ordinary line spacing (the grid's is one 40 px line).
-WRAP = {"wrapText": True, "autoHeight": True,
-        "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px", "wordBreak": "break-word"}}
+WRAP = {
+    "wrapText": True,
+    "autoHeight": True,
+    "cellStyle": {"lineHeight": "1.4", "paddingTop": "8px", "paddingBottom": "8px", "wordBreak": "break-word"},
+}
 LOG_COLUMNS = [
     {"field": "id", "headerName": "Row", "width": 85, "minWidth": 85, "type": "numericColumn"},  # an id: no separator
     {"field": "when", "headerName": "When (UK)", "width": 185, "minWidth": 185},
@@ -79,15 +108,31 @@ LOG_COLUMNS = [
 SUMMARY_COLUMNS = [
     {"field": "username", "headerName": "User", "minWidth": 140},
     {"field": "roles", "headerName": "Role", "minWidth": 90},
-    *[number_column(field, header, minWidth=112, **extra) for field, header, extra in (  # room for the longest word
-        ("searches", "Searches", {}), ("reveals", "Contact reveals", {}), ("exports", "Exports", {}),
-        ("requests_created", "Requests sent", {}), ("status_changes", "Status changes", {}),
-        ("failed_logins", "Failed logins", {}),
-        ("aggregate_queries", "Figure queries",
-         {"headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"}),
-        ("aggregate_exports", "Figure exports",
-         {"headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"}),
-        ("other", "Other", {}), ("total", "All", {}))],
+    *[
+        number_column(field, header, minWidth=112, **extra)
+        for field, header, extra in (  # room for the longest word
+            ("searches", "Searches", {}),
+            ("reveals", "Contact reveals", {}),
+            ("exports", "Exports", {}),
+            ("requests_created", "Requests sent", {}),
+            ("status_changes", "Status changes", {}),
+            ("failed_logins", "Failed logins", {}),
+            (
+                "aggregate_queries",
+                "Figure queries",
+                {
+                    "headerTooltip": "Figures analysts and project leads asked for: pages opened, filters changed, API calls"
+                },
+            ),
+            (
+                "aggregate_exports",
+                "Figure exports",
+                {"headerTooltip": "Files of figures analysts and project leads downloaded: exports and reports"},
+            ),
+            ("other", "Other", {}),
+            ("total", "All", {}),
+        )
+    ],
     {"field": "last_activity", "headerName": "Last activity (UK)", "minWidth": 180},
 ]
 FLAG_COLUMNS = [
@@ -119,147 +164,371 @@ def _values(start, end, user, role, actions, case, level, area) -> dict:
     """Page controls as filter values; "any" means no filter, and an area level with no area chosen
     means no area filter."""
     level = None if level == ANY else level
-    return {"from": start, "to": end, "user": user, "role": None if role == ANY else role, "action": actions or [],
-            "case": case, "level": level if area else None, "area": area if level else None}
+    return {
+        "from": start,
+        "to": end,
+        "user": user,
+        "role": None if role == ANY else role,
+        "action": actions or [],
+        "case": case,
+        "level": level if area else None,
+        "area": area if level else None,
+    }
 
 
 def _grid(grid_id: str, columns: list[dict], empty: str, **kwargs) -> dag.AgGrid:
-    options = {"localeText": {"noRowsToShow": empty}, "animateRows": False, "enableCellTextSelection": True,
-               "tooltipShowDelay": 300, **kwargs.pop("options", {})}
-    return dag.AgGrid(id=grid_id, columnDefs=columns, rowData=[],
-                      # minWidth: on a phone the columns keep a readable width and the grid scrolls
-                      # sideways in its own box, rather than being fitted to initials.
-                      defaultColDef={"minWidth": 100, "resizable": True, "sortable": False, "wrapHeaderText": True,
-                                     "autoHeaderHeight": True},
-                      dashGridOptions=options, style=kwargs.pop("style", {"height": "520px", "width": "100%"}),
-                      **kwargs)
+    options = {
+        "localeText": {"noRowsToShow": empty},
+        "animateRows": False,
+        "enableCellTextSelection": True,
+        "tooltipShowDelay": 300,
+        **kwargs.pop("options", {}),
+    }
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=columns,
+        rowData=[],
+        # minWidth: on a phone the columns keep a readable width and the grid scrolls
+        # sideways in its own box, rather than being fitted to initials.
+        defaultColDef={
+            "minWidth": 100,
+            "resizable": True,
+            "sortable": False,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
+        dashGridOptions=options,
+        style=kwargs.pop("style", {"height": "520px", "width": "100%"}),
+        **kwargs,
+    )
 
 
 def _filters(rt, users: list[str], actions: list[str]) -> dbc.Card:
     today = _today()
     col = lambda width, *children: dbc.Col(list(children), md=width)  # noqa: E731
-    return dbc.Card(dbc.CardBody([
-        dbc.Row([
-            col(2, dbc.Label("From (UK date)", html_for=FROM),
-                dbc.Input(id=FROM, type="date", value=(today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat())),
-            col(2, dbc.Label("To (UK date)", html_for=TO), dbc.Input(id=TO, type="date", value=today.isoformat())),
-            col(2, dbc.Label("User", html_for=USER),
-                dcc.Dropdown(id=USER, options=users, placeholder="Anyone", clearable=True)),
-            col(2, dbc.Label("Role", html_for=ROLE), dbc.Select(id=ROLE, value=ANY, options=[
-                {"label": "Any", "value": ANY}, *[{"label": ROLE_LABELS[r], "value": r} for r in ROLES],
-                {"label": "No role (public, system, failed logins)", "value": NO_ROLE}])),
-            col(4, dbc.Label("Actions", html_for=ACTIONS), dcc.Dropdown(
-                id=ACTIONS, multi=True, placeholder="All actions",
-                options=[{"label": audit_review.ACTION_LABELS.get(a, a), "value": a} for a in actions])),
-        ], className="g-2 mb-2"),
-        dbc.Row([
-            col(3, dbc.Label("Case reference", html_for=CASE),
-                dbc.Input(id=CASE, placeholder=rt.settings.case_ref_example, debounce=True, autoComplete="off",
-                          maxLength=40)),
-            col(3, dbc.Label("Area of the search", html_for=LEVEL), dbc.Select(id=LEVEL, value=ANY, options=[
-                {"label": "Any area", "value": ANY}, *[{"label": v, "value": k} for k, v in AREA_LEVELS.items()]])),
-            col(6, dbc.Label("Area", html_for=AREA),
-                dcc.Dropdown(id=AREA, options=[], placeholder="Choose an area level first", clearable=True)),
-        ], className="g-2"),
-        html.P(id=AREA_NOTE, className="small text-secondary mt-2 mb-0"),
-        html.Div(id=FILTER_MSG, role="status", **{"aria-live": "polite"}),
-    ]), className="mb-3")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        col(
+                            2,
+                            dbc.Label("From (UK date)", html_for=FROM),
+                            dbc.Input(
+                                id=FROM, type="date", value=(today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+                            ),
+                        ),
+                        col(
+                            2,
+                            dbc.Label("To (UK date)", html_for=TO),
+                            dbc.Input(id=TO, type="date", value=today.isoformat()),
+                        ),
+                        col(
+                            2,
+                            dbc.Label("User", html_for=USER),
+                            dcc.Dropdown(id=USER, options=users, placeholder="Anyone", clearable=True),
+                        ),
+                        col(
+                            2,
+                            dbc.Label("Role", html_for=ROLE),
+                            dbc.Select(
+                                id=ROLE,
+                                value=ANY,
+                                options=[
+                                    {"label": "Any", "value": ANY},
+                                    *[{"label": ROLE_LABELS[r], "value": r} for r in ROLES],
+                                    {"label": "No role (public, system, failed logins)", "value": NO_ROLE},
+                                ],
+                            ),
+                        ),
+                        col(
+                            4,
+                            dbc.Label("Actions", html_for=ACTIONS),
+                            dcc.Dropdown(
+                                id=ACTIONS,
+                                multi=True,
+                                placeholder="All actions",
+                                options=[{"label": audit_review.ACTION_LABELS.get(a, a), "value": a} for a in actions],
+                            ),
+                        ),
+                    ],
+                    className="g-2 mb-2",
+                ),
+                dbc.Row(
+                    [
+                        col(
+                            3,
+                            dbc.Label("Case reference", html_for=CASE),
+                            dbc.Input(
+                                id=CASE,
+                                placeholder=rt.settings.case_ref_example,
+                                debounce=True,
+                                autoComplete="off",
+                                maxLength=40,
+                            ),
+                        ),
+                        col(
+                            3,
+                            dbc.Label("Area of the search", html_for=LEVEL),
+                            dbc.Select(
+                                id=LEVEL,
+                                value=ANY,
+                                options=[
+                                    {"label": "Any area", "value": ANY},
+                                    *[{"label": v, "value": k} for k, v in AREA_LEVELS.items()],
+                                ],
+                            ),
+                        ),
+                        col(
+                            6,
+                            dbc.Label("Area", html_for=AREA),
+                            dcc.Dropdown(id=AREA, options=[], placeholder="Choose an area level first", clearable=True),
+                        ),
+                    ],
+                    className="g-2",
+                ),
+                html.P(id=AREA_NOTE, className="small text-secondary mt-2 mb-0"),
+                html.Div(id=FILTER_MSG, role="status", **{"aria-live": "polite"}),
+            ]
+        ),
+        className="mb-3",
+    )
 
 
 def _rules() -> html.Ul:
-    return html.Ul([html.Li([html.Strong(title + ": "), text]) for title, text in audit_flags.RULES.values()],
-                   className="small")
+    return html.Ul(
+        [html.Li([html.Strong(title + ": "), text]) for title, text in audit_flags.RULES.values()], className="small"
+    )
 
 
 def layout(rt, _user) -> html.Div:
     with rt.sessions() as s:
         users, actions = audit_review.filter_choices(s)
         last_evidence_check = integrity.last_check(s)
-    return html.Div([
-        html.H1("Audit log", className="h3 mb-1"),
-        html.P("Who looked at what, when and why: every search, contact reveal, footage request and export, with its "
-               "case reference and reason; every figure an analyst or project lead asked for or downloaded, with "
-               "its filters; and every login. Times are UK time.", className="text-secondary"),
-        _filters(rt, users, actions),
-        dcc.Store(id=FILTER), dcc.Store(id=PAGE_NO, data=0),
-        dbc.Card(dbc.CardBody([
-            html.H2("Log", className="h5"),
-            dbc.Row([
-                dbc.Col(html.P(id=SHOWING, className="mb-2", role="status"), md=True),
-                dbc.Col([dbc.Button("Newer", id=NEWER, color="secondary", outline=True, size="sm", n_clicks=0,
-                                    className="me-2"),
-                         dbc.Button("Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0)],
-                        md="auto"),
-            ], className="align-items-center"),
-            loading(_grid(LOG, LOG_COLUMNS, "No rows match these filters.", getRowId="params.data.id.toString()",
-                          columnSize="responsiveSizeToFit")),
-            html.P([html.A("Download these rows as CSV", id=EXPORT, href=f"{PATH}/export.csv", download="",
-                           className="me-2"),
-                    html.Span("(the whole filtered period, oldest first, with each row's hashes; the download is "
-                              "itself recorded in the log)", className="text-secondary")], className="small mt-2 mb-0"),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            html.H2("Activity by user", className="h5"),
-            _grid(SUMMARY, SUMMARY_COLUMNS, "Nobody did anything that matches.",
-                  style={"height": "320px", "width": "100%"}, columnSize="responsiveSizeToFit"),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            html.H2("Searches by area", className="h5"),
-            dbc.RadioItems(id=MAP_LEVEL, inline=True, value="district",
-                           options=[{"label": v, "value": k} for k, v in AREA_LEVELS.items()]),
-            html.Div([loading(area_map(MAP, rt.reference, rt.settings, [
-                dl.GeoJSON(id=MAP_LAYER, data={"type": "FeatureCollection", "features": []}, style=js("districtStyle"),
-                           hoverStyle=js("districtHover"))], height="440px")),
-                      html.Div(id=MAP_LEGEND)], className="map-wrap mt-2"),
-            html.P(id=MAP_NOTE, className="small text-secondary mt-2 mb-0"),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            html.H2("Flags worth a look", className="h5"),
-            html.P("Patterns that may be innocent but deserve a question. The period and the user, role and case "
-                   "filters apply; the action and area filters do not.", className="small text-secondary mb-1"),
-            _rules(),
-            html.Div(id=FLAG_NOTES, className="small text-secondary"),
-            _grid(FLAGS, FLAG_COLUMNS, "No flags in this period.", getRowId="params.data.key",
-                  columnSize="responsiveSizeToFit", style={"height": "420px", "width": "100%"},
-                  options={"rowSelection": {"mode": "singleRow", "enableClickSelection": True,
-                                            "checkboxes": False}}),
-            html.H3("Select a flag to see the rows behind it", id=FLAG_ROWS_TITLE, className="h6 mt-3"),
-            _grid(FLAG_ROWS, LOG_COLUMNS, "Select a flag above.", getRowId="params.data.id.toString()",
-                  columnSize="responsiveSizeToFit", style={"height": "300px", "width": "100%"}),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            html.H2("Integrity of the log", className="h5"),
-            html.P("Each row carries a hash of its content chained to the row before, so an edit, a deletion or an "
-                   "insertion anywhere breaks the chain from there on. Removing the newest rows leaves no break: "
-                   "compare the row count with earlier checks, which are themselves in the log.",
-                   className="small text-secondary"),
-            dbc.Button("Check the log's integrity", id=CHECK, color="primary", n_clicks=0),
-            dcc.Loading(html.Div(id=CHECK_RESULT, className="mt-3", role="status"), type="dot"),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            dbc.Row([
-                dbc.Col(html.H2("Retention and erasure", className="h5"), md=True),
-                dbc.Col(dbc.Button("Refresh", id=RETENTION_REFRESH, color="secondary", outline=True, size="sm",
-                                   n_clicks=0), md="auto"),
-            ], className="align-items-center"),
-            html.P(f"Registrations are kept while their owners confirm them every {rt.settings.retention_months} "
-                   f"months; the nightly retention run reminds, then erases after {rt.settings.retention_grace_days} "
-                   f"days. Owners' footage: declined files are deleted {rt.settings.evidence_declined_days} days "
-                   f"after the decision, files of closed cases {rt.settings.evidence_closed_case_days} days after "
-                   "closing. Counts as of now, for the whole register (the filters above do not apply).",
-                   className="small text-secondary"),
-            dcc.Loading(html.Div(id=RETENTION), type="dot"),
-        ]), className="mb-3"),
-        dbc.Card(dbc.CardBody([
-            html.H2("Evidence integrity", className="h5"),
-            html.P("Every stored footage file is re-hashed and compared with the SHA-256 recorded when it arrived "
-                   "(nightly by 'python -m dashboard evidence check', or now). Counts and file ids only: no footage "
-                   "is shown. A large store takes minutes.", className="small text-secondary"),
-            html.Div(_evidence_last(last_evidence_check), id=EVIDENCE_LAST, className="mb-2"),
-            dbc.Button("Check all stored evidence now", id=EVIDENCE_CHECK, color="primary", n_clicks=0),
-            dcc.Loading(html.Div(id=EVIDENCE_RESULT, className="mt-3", role="status"), type="dot"),
-        ]), className="mb-3"),
-    ])
+    return html.Div(
+        [
+            html.H1("Audit log", className="h3 mb-1"),
+            html.P(
+                "Who looked at what, when and why: every search, contact reveal, footage request and export, with its "
+                "case reference and reason; every figure an analyst or project lead asked for or downloaded, with "
+                "its filters; and every login. Times are UK time.",
+                className="text-secondary",
+            ),
+            _filters(rt, users, actions),
+            dcc.Store(id=FILTER),
+            dcc.Store(id=PAGE_NO, data=0),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Log", className="h5"),
+                        dbc.Row(
+                            [
+                                dbc.Col(html.P(id=SHOWING, className="mb-2", role="status"), md=True),
+                                dbc.Col(
+                                    [
+                                        dbc.Button(
+                                            "Newer",
+                                            id=NEWER,
+                                            color="secondary",
+                                            outline=True,
+                                            size="sm",
+                                            n_clicks=0,
+                                            className="me-2",
+                                        ),
+                                        dbc.Button(
+                                            "Older", id=OLDER, color="secondary", outline=True, size="sm", n_clicks=0
+                                        ),
+                                    ],
+                                    md="auto",
+                                ),
+                            ],
+                            className="align-items-center",
+                        ),
+                        loading(
+                            _grid(
+                                LOG,
+                                LOG_COLUMNS,
+                                "No rows match these filters.",
+                                getRowId="params.data.id.toString()",
+                                columnSize="responsiveSizeToFit",
+                            )
+                        ),
+                        html.P(
+                            [
+                                html.A(
+                                    "Download these rows as CSV",
+                                    id=EXPORT,
+                                    href=f"{PATH}/export.csv",
+                                    download="",
+                                    className="me-2",
+                                ),
+                                html.Span(
+                                    "(the whole filtered period, oldest first, with each row's hashes; the download is "
+                                    "itself recorded in the log)",
+                                    className="text-secondary",
+                                ),
+                            ],
+                            className="small mt-2 mb-0",
+                        ),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Activity by user", className="h5"),
+                        _grid(
+                            SUMMARY,
+                            SUMMARY_COLUMNS,
+                            "Nobody did anything that matches.",
+                            style={"height": "320px", "width": "100%"},
+                            columnSize="responsiveSizeToFit",
+                        ),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Searches by area", className="h5"),
+                        dbc.RadioItems(
+                            id=MAP_LEVEL,
+                            inline=True,
+                            value="district",
+                            options=[{"label": v, "value": k} for k, v in AREA_LEVELS.items()],
+                        ),
+                        html.Div(
+                            [
+                                loading(
+                                    area_map(
+                                        MAP,
+                                        rt.reference,
+                                        rt.settings,
+                                        [
+                                            dl.GeoJSON(
+                                                id=MAP_LAYER,
+                                                data={"type": "FeatureCollection", "features": []},
+                                                style=js("districtStyle"),
+                                                hoverStyle=js("districtHover"),
+                                            )
+                                        ],
+                                        height="440px",
+                                    )
+                                ),
+                                html.Div(id=MAP_LEGEND),
+                            ],
+                            className="map-wrap mt-2",
+                        ),
+                        html.P(id=MAP_NOTE, className="small text-secondary mt-2 mb-0"),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Flags worth a look", className="h5"),
+                        html.P(
+                            "Patterns that may be innocent but deserve a question. The period and the user, role and case "
+                            "filters apply; the action and area filters do not.",
+                            className="small text-secondary mb-1",
+                        ),
+                        _rules(),
+                        html.Div(id=FLAG_NOTES, className="small text-secondary"),
+                        _grid(
+                            FLAGS,
+                            FLAG_COLUMNS,
+                            "No flags in this period.",
+                            getRowId="params.data.key",
+                            columnSize="responsiveSizeToFit",
+                            style={"height": "420px", "width": "100%"},
+                            options={
+                                "rowSelection": {"mode": "singleRow", "enableClickSelection": True, "checkboxes": False}
+                            },
+                        ),
+                        html.H3("Select a flag to see the rows behind it", id=FLAG_ROWS_TITLE, className="h6 mt-3"),
+                        _grid(
+                            FLAG_ROWS,
+                            LOG_COLUMNS,
+                            "Select a flag above.",
+                            getRowId="params.data.id.toString()",
+                            columnSize="responsiveSizeToFit",
+                            style={"height": "300px", "width": "100%"},
+                        ),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Integrity of the log", className="h5"),
+                        html.P(
+                            "Each row carries a hash of its content chained to the row before, so an edit, a deletion or an "
+                            "insertion anywhere breaks the chain from there on. Removing the newest rows leaves no break: "
+                            "compare the row count with earlier checks, which are themselves in the log.",
+                            className="small text-secondary",
+                        ),
+                        dbc.Button("Check the log's integrity", id=CHECK, color="primary", n_clicks=0),
+                        dcc.Loading(html.Div(id=CHECK_RESULT, className="mt-3", role="status"), type="dot"),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        dbc.Row(
+                            [
+                                dbc.Col(html.H2("Retention and erasure", className="h5"), md=True),
+                                dbc.Col(
+                                    dbc.Button(
+                                        "Refresh",
+                                        id=RETENTION_REFRESH,
+                                        color="secondary",
+                                        outline=True,
+                                        size="sm",
+                                        n_clicks=0,
+                                    ),
+                                    md="auto",
+                                ),
+                            ],
+                            className="align-items-center",
+                        ),
+                        html.P(
+                            f"Registrations are kept while their owners confirm them every {rt.settings.retention_months} "
+                            f"months; the nightly retention run reminds, then erases after {rt.settings.retention_grace_days} "
+                            f"days. Owners' footage: declined files are deleted {rt.settings.evidence_declined_days} days "
+                            f"after the decision, files of closed cases {rt.settings.evidence_closed_case_days} days after "
+                            "closing. Counts as of now, for the whole register (the filters above do not apply).",
+                            className="small text-secondary",
+                        ),
+                        dcc.Loading(html.Div(id=RETENTION), type="dot"),
+                    ]
+                ),
+                className="mb-3",
+            ),
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H2("Evidence integrity", className="h5"),
+                        html.P(
+                            "Every stored footage file is re-hashed and compared with the SHA-256 recorded when it arrived "
+                            "(nightly by 'python -m dashboard evidence check', or now). Counts and file ids only: no footage "
+                            "is shown. A large store takes minutes.",
+                            className="small text-secondary",
+                        ),
+                        html.Div(_evidence_last(last_evidence_check), id=EVIDENCE_LAST, className="mb-2"),
+                        dbc.Button("Check all stored evidence now", id=EVIDENCE_CHECK, color="primary", n_clicks=0),
+                        dcc.Loading(html.Div(id=EVIDENCE_RESULT, className="mt-3", role="status"), type="dot"),
+                    ]
+                ),
+                className="mb-3",
+            ),
+        ]
+    )
 
 
 def _gigabytes(n: int) -> str:
@@ -269,15 +538,19 @@ def _gigabytes(n: int) -> str:
 def _evidence_summary(detail: dict) -> str:
     """'12 files (10 distinct contents, 3.20 GB): 11 match, 1 changed, 0 missing.' from a check's detail."""
     number = lambda key: detail.get(key) if isinstance(detail.get(key), int) else 0  # noqa: E731
-    return (f"{_count(number('files'), 'file')} ({_count(number('contents'), 'distinct content')}, "
-            f"{_gigabytes(number('bytes'))}): {number('ok'):,} match, {number('mismatch'):,} changed, "
-            f"{number('missing'):,} missing.")
+    return (
+        f"{_count(number('files'), 'file')} ({_count(number('contents'), 'distinct content')}, "
+        f"{_gigabytes(number('bytes'))}): {number('ok'):,} match, {number('mismatch'):,} changed, "
+        f"{number('missing'):,} missing."
+    )
 
 
 def _bad_ids(detail: dict) -> list:
     out = []
-    for key, label in (("mismatch_ids", "Changed (bytes no longer match their hash)"),
-                       ("missing_ids", "Missing from the store")):
+    for key, label in (
+        ("mismatch_ids", "Changed (bytes no longer match their hash)"),
+        ("missing_ids", "Missing from the store"),
+    ):
         ids = [str(i) for i in detail.get(key) or [] if isinstance(i, str)]
         if ids:
             out.append(html.P([html.Strong(label + ": "), ", ".join(ids)], className="mb-1 small"))
@@ -288,49 +561,96 @@ def _evidence_last(last: integrity.LastCheck | None) -> html.Div:
     if last is None:
         return html.P("No check of the stored evidence has been run yet.", className="mb-0", id="audit-evidence-never")
     bad = bool(last.detail.get("mismatch") or last.detail.get("missing"))
-    return html.Div([
-        html.P([html.Strong("Last check: "),
-                f"{uk_text(last.when, seconds=False)} (UK) by {last.username or 'system'}: ",
-                _evidence_summary(last.detail)], className="mb-1" + (" text-danger" if bad else "")),
-        *_bad_ids(last.detail)])
+    return html.Div(
+        [
+            html.P(
+                [
+                    html.Strong("Last check: "),
+                    f"{uk_text(last.when, seconds=False)} (UK) by {last.username or 'system'}: ",
+                    _evidence_summary(last.detail),
+                ],
+                className="mb-1" + (" text-danger" if bad else ""),
+            ),
+            *_bad_ids(last.detail),
+        ]
+    )
 
 
 def _evidence_view(result: integrity.StoreCheck) -> dbc.Alert:
     detail = result.as_detail()
-    head = ("Every stored file matches its hash. " if result.intact else
-            "Some stored files are not the ones their owners gave. ")
-    return dbc.Alert([html.Strong(head), _evidence_summary(detail), f" Checked in {result.seconds:.1f} s; recorded in "
-                      f"the log (row {result.audit_id}).", *_bad_ids(detail)],
-                     color="success" if result.intact else "danger", className="mb-0",
-                     id="audit-evidence-ok" if result.intact else "audit-evidence-bad")
+    head = (
+        "Every stored file matches its hash. "
+        if result.intact
+        else "Some stored files are not the ones their owners gave. "
+    )
+    return dbc.Alert(
+        [
+            html.Strong(head),
+            _evidence_summary(detail),
+            f" Checked in {result.seconds:.1f} s; recorded in the log (row {result.audit_id}).",
+            *_bad_ids(detail),
+        ],
+        color="success" if result.intact else "danger",
+        className="mb-0",
+        id="audit-evidence-ok" if result.intact else "audit-evidence-bad",
+    )
 
 
 def _check_view(result: audit.LogCheck, previous: dict | None) -> html.Div:
     check = result.chain
-    speed = (f"{_count(check.rows_checked, 'row')} checked in {check.elapsed_s:.2f} s "
-             f"({check.rows_per_s:,.0f} rows a second)")
+    speed = (
+        f"{_count(check.rows_checked, 'row')} checked in {check.elapsed_s:.2f} s "
+        f"({check.rows_per_s:,.0f} rows a second)"
+    )
     before = []
     if previous:
         d = previous["detail"]
-        before = [html.P(f"Previous check: {previous['when']} by {previous['username']}: "
-                         f"{d.get('rows_checked', '?'):,} rows, "
-                         f"{'intact' if d.get('intact') else 'broken at row ' + str(d.get('first_broken_id'))}"
-                         f"{', newest row ' + str(d['last_id']) if d.get('last_id') else ''}.",
-                         className="small mb-0")]
-    anchored = (f" It agrees with {_count(result.checkpoints_checked, 'signed checkpoint')} kept outside the database."
-                if result.checkpoints_checked else "")
+        before = [
+            html.P(
+                f"Previous check: {previous['when']} by {previous['username']}: "
+                f"{d.get('rows_checked', '?'):,} rows, "
+                f"{'intact' if d.get('intact') else 'broken at row ' + str(d.get('first_broken_id'))}"
+                f"{', newest row ' + str(d['last_id']) if d.get('last_id') else ''}.",
+                className="small mb-0",
+            )
+        ]
+    anchored = (
+        f" It agrees with {_count(result.checkpoints_checked, 'signed checkpoint')} kept outside the database."
+        if result.checkpoints_checked
+        else ""
+    )
     if result.intact:
-        return html.Div([dbc.Alert([html.Strong("The chain is intact. "), f"{speed}; newest row {check.last_id or '–'}.",
-                                    anchored],
-                                   color="success", id="audit-check-ok", className="mb-2"), *before])
+        return html.Div(
+            [
+                dbc.Alert(
+                    [html.Strong("The chain is intact. "), f"{speed}; newest row {check.last_id or '–'}.", anchored],
+                    color="success",
+                    id="audit-check-ok",
+                    className="mb-2",
+                ),
+                *before,
+            ]
+        )
     anchor_problems = [html.Li(p) for p in result.problems]
     if check.intact:
-        return html.Div([dbc.Alert([
-            html.Strong("The log does not match its checkpoints. "),
-            html.Span("Every row links to the one before, but what is kept outside the database says otherwise:",
-                      id="audit-check-broken"),
-            html.Ul(anchor_problems, className="mb-1"), html.Span(f"{speed}.", className="small"),
-        ], color="danger", className="mb-2"), *before])
+        return html.Div(
+            [
+                dbc.Alert(
+                    [
+                        html.Strong("The log does not match its checkpoints. "),
+                        html.Span(
+                            "Every row links to the one before, but what is kept outside the database says otherwise:",
+                            id="audit-check-broken",
+                        ),
+                        html.Ul(anchor_problems, className="mb-1"),
+                        html.Span(f"{speed}.", className="small"),
+                    ],
+                    color="danger",
+                    className="mb-2",
+                ),
+                *before,
+            ]
+        )
     content = audit.BROKEN_CONTENT in (check.problem or "")
     link = audit.BROKEN_LINK in (check.problem or "")
     what = []
@@ -338,16 +658,30 @@ def _check_view(result: audit.LogCheck, previous: dict | None) -> html.Div:
         what.append(html.Li("Its content no longer gives its stored hash: this row was edited after it was written."))
     if link:
         prior = f"row {check.previous_id}" if check.previous_id else "the start of the log"
-        what.append(html.Li(f"Its link to the previous row ({prior}) "
-                            "does not match that row's hash: a row was deleted or inserted just before it, or the "
-                            "previous row was rewritten with a new hash."))
-    return html.Div([dbc.Alert([
-        html.Strong("The chain is broken. "),
-        html.Span(f"First broken row: {check.first_broken_id}", id="audit-check-broken"),
-        f" ({uk_text(check.broken_at)}, {check.broken_username or 'no user'}, {check.broken_action}). ",
-        "What does not match:", html.Ul(what + anchor_problems, className="mb-1"),
-        html.Span(f"{speed}; the check stops at the first break.", className="small"),
-    ], color="danger", className="mb-2"), *before])
+        what.append(
+            html.Li(
+                f"Its link to the previous row ({prior}) "
+                "does not match that row's hash: a row was deleted or inserted just before it, or the "
+                "previous row was rewritten with a new hash."
+            )
+        )
+    return html.Div(
+        [
+            dbc.Alert(
+                [
+                    html.Strong("The chain is broken. "),
+                    html.Span(f"First broken row: {check.first_broken_id}", id="audit-check-broken"),
+                    f" ({uk_text(check.broken_at)}, {check.broken_username or 'no user'}, {check.broken_action}). ",
+                    "What does not match:",
+                    html.Ul(what + anchor_problems, className="mb-1"),
+                    html.Span(f"{speed}; the check stops at the first break.", className="small"),
+                ],
+                color="danger",
+                className="mb-2",
+            ),
+            *before,
+        ]
+    )
 
 
 def _flag_rows(report: audit_flags.FlagReport) -> list[dict]:
@@ -355,9 +689,18 @@ def _flag_rows(report: audit_flags.FlagReport) -> list[dict]:
     for i, flag in enumerate(report.flags[:MAX_FLAGS_SHOWN]):
         first, last = uk_text(flag.first_at, seconds=False), uk_text(flag.last_at, seconds=False)
         span = first if first == last else f"{first} to {last[11:] if last[:10] == first[:10] else last}"
-        rows.append({"key": f"{flag.kind}-{i}", "title": flag.title, "users": ", ".join(flag.users),
-                     "cases": ", ".join(flag.case_refs), "when": span, "why": flag.why, "rows": len(flag.row_ids),
-                     "row_ids": list(flag.row_ids)})
+        rows.append(
+            {
+                "key": f"{flag.kind}-{i}",
+                "title": flag.title,
+                "users": ", ".join(flag.users),
+                "cases": ", ".join(flag.case_refs),
+                "when": span,
+                "why": flag.why,
+                "rows": len(flag.row_ids),
+                "row_ids": list(flag.row_ids),
+            }
+        )
     return rows
 
 
@@ -397,13 +740,18 @@ def register_callbacks(app) -> None:
         rt = runtime()
         now = utcnow()
         with rt.sessions() as s:
-            summary = retention.retention_summary(s, now, rt.settings.retention_months,
-                                                  rt.settings.retention_grace_days)
+            summary = retention.retention_summary(
+                s, now, rt.settings.retention_months, rt.settings.retention_grace_days
+            )
             footage = footage_retention.holdings(s, now, footage_retention.Periods.from_settings(rt.settings))
         return retention_table(summary, footage)
 
-    @app.callback(Output(EVIDENCE_RESULT, "children"), Output(EVIDENCE_LAST, "children"),
-                  Input(EVIDENCE_CHECK, "n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output(EVIDENCE_RESULT, "children"),
+        Output(EVIDENCE_LAST, "children"),
+        Input(EVIDENCE_CHECK, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def evidence_check(clicks):
         if not clicks:
             return no_update, no_update
@@ -413,8 +761,13 @@ def register_callbacks(app) -> None:
             last = integrity.last_check(s)
         return _evidence_view(result), _evidence_last(last)
 
-    @app.callback(Output(AREA, "options"), Output(AREA, "value"), Output(AREA, "placeholder"),
-                  Input(LEVEL, "value"), prevent_initial_call=True)
+    @app.callback(
+        Output(AREA, "options"),
+        Output(AREA, "value"),
+        Output(AREA, "placeholder"),
+        Input(LEVEL, "value"),
+        prevent_initial_call=True,
+    )
     def area_options(level):
         ref = runtime().reference
         if level not in AREA_LEVELS:
@@ -423,41 +776,72 @@ def register_callbacks(app) -> None:
             options = [{"label": n, "value": c} for c, n in zip(ref.districts["code"], ref.districts["name"])]
         else:
             names = dict(zip(ref.districts["code"], ref.districts["name"]))
-            options = [{"label": f"{c} {n} ({names.get(d, d)})", "value": c}
-                       for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"],
-                                          ref.small_areas["district_code"])]
+            options = [
+                {"label": f"{c} {n} ({names.get(d, d)})", "value": c}
+                for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"], ref.small_areas["district_code"])
+            ]
         return options, None, f"Choose a {AREA_LEVELS[level].lower()}"
 
     @app.callback(
-        Output(LOG, "rowData"), Output(SHOWING, "children"), Output(PAGE_NO, "data"), Output(NEWER, "disabled"),
-        Output(OLDER, "disabled"), Output(FILTER_MSG, "children"), Output(AREA_NOTE, "children"),
-        Output(EXPORT, "href"), Output(FILTER, "data"),
-        Input(FROM, "value"), Input(TO, "value"), Input(USER, "value"), Input(ROLE, "value"), Input(ACTIONS, "value"),
-        Input(CASE, "value"), Input(LEVEL, "value"), Input(AREA, "value"), Input(NEWER, "n_clicks"),
-        Input(OLDER, "n_clicks"), State(PAGE_NO, "data"),
+        Output(LOG, "rowData"),
+        Output(SHOWING, "children"),
+        Output(PAGE_NO, "data"),
+        Output(NEWER, "disabled"),
+        Output(OLDER, "disabled"),
+        Output(FILTER_MSG, "children"),
+        Output(AREA_NOTE, "children"),
+        Output(EXPORT, "href"),
+        Output(FILTER, "data"),
+        Input(FROM, "value"),
+        Input(TO, "value"),
+        Input(USER, "value"),
+        Input(ROLE, "value"),
+        Input(ACTIONS, "value"),
+        Input(CASE, "value"),
+        Input(LEVEL, "value"),
+        Input(AREA, "value"),
+        Input(NEWER, "n_clicks"),
+        Input(OLDER, "n_clicks"),
+        State(PAGE_NO, "data"),
     )
     def show_log(start, end, user, role, actions, case, level, area, _newer, _older, page):
         rt = runtime()
         values = _values(start, end, user, role, actions, case, level, area)
-        note = ("Only searches carry a place (their centre), so with an area chosen only searches are shown: "
-                "reveals, requests, exports and logins are not. Clear the area to see them."
-                if values["area"] else "")
+        note = (
+            "Only searches carry a place (their centre), so with an area chosen only searches are shown: "
+            "reveals, requests, exports and logins are not. Clear the area to see them."
+            if values["area"]
+            else ""
+        )
         try:
             f = audit_review.parse_filter(values, rt.reference)
         except FilterError as exc:
-            message = dbc.Alert(f"Cannot show the log: {exc}.", color="warning", id="audit-filter-error",
-                                className="mt-2 mb-0")
+            message = dbc.Alert(
+                f"Cannot show the log: {exc}.", color="warning", id="audit-filter-error", className="mt-2 mb-0"
+            )
             return [], "", 0, True, True, message, note, f"{PATH}/export.csv", None
         paging = ctx.triggered_id in (NEWER, OLDER)
         page = int(page or 0) if paging and isinstance(page, int) else 0
         page += {NEWER: -1, OLDER: 1}.get(ctx.triggered_id, 0)
         with rt.sessions() as s:
             shown = audit_review.log_page(s, f, places(), page)
-        showing = (f"Rows {shown.first:,}–{shown.last:,} of {shown.total:,}, newest first" if shown.total
-                   else "No rows match these filters.")
+        showing = (
+            f"Rows {shown.first:,}–{shown.last:,} of {shown.total:,}, newest first"
+            if shown.total
+            else "No rows match these filters."
+        )
         href = f"{PATH}/export.csv?{urlencode(f.args(), doseq=True)}"
-        return (shown.rows, showing, shown.page, shown.page == 0, shown.page >= shown.pages - 1, None, note, href,
-                no_update if paging else f.args())
+        return (
+            shown.rows,
+            showing,
+            shown.page,
+            shown.page == 0,
+            shown.page >= shown.pages - 1,
+            None,
+            note,
+            href,
+            no_update if paging else f.args(),
+        )
 
     @app.callback(Output(SUMMARY, "rowData"), Input(FILTER, "data"), prevent_initial_call=True)
     def summary(data):
@@ -467,8 +851,14 @@ def register_callbacks(app) -> None:
         with runtime().sessions() as s:
             return audit_review.user_summary(s, f, places()).to_dict("records")
 
-    @app.callback(Output(MAP_LAYER, "data"), Output(MAP_LEGEND, "children"), Output(MAP_NOTE, "children"),
-                  Input(FILTER, "data"), Input(MAP_LEVEL, "value"), prevent_initial_call=True)
+    @app.callback(
+        Output(MAP_LAYER, "data"),
+        Output(MAP_LEGEND, "children"),
+        Output(MAP_NOTE, "children"),
+        Input(FILTER, "data"),
+        Input(MAP_LEVEL, "value"),
+        prevent_initial_call=True,
+    )
     def search_map(data, level):
         f = _filter_or_none(data)
         level = level if level in AREA_LEVELS else "district"
@@ -479,20 +869,30 @@ def register_callbacks(app) -> None:
             table, missing = audit_review.searches_by_area(s, f, places(), level)
         base = small_areas_geojson(rt.reference) if level == "lsoa" else districts_geojson(rt.reference)
         counts = {r.code: float(r.searches) for r in table.itertuples() if r.searches > 0}
-        tips = {r.code: f"{_count(r.searches, 'search', 'searches')} by {_count(r.users, 'user')} in "
-                        f"{_count(r.cases, 'case')}" if r.searches else "no searches" for r in table.itertuples()}
+        tips = {
+            r.code: f"{_count(r.searches, 'search', 'searches')} by {_count(r.users, 'user')} in "
+            f"{_count(r.cases, 'case')}"
+            if r.searches
+            else "no searches"
+            for r in table.itertuples()
+        }
         layer, breaks = choropleth(base, counts, tips)
         key = legend("Searches in the period", breaks, min(counts.values(), default=0.0), "no searches")
         total = int(table["searches"].sum())
-        note = (f"{_count(total, 'search', 'searches')} placed by {'its centre' if total == 1 else 'their centres'} "
-                f"in {sum(1 for v in counts.values() if v):,} of {len(table):,} areas")
-        extra = [f"{missing['outside']:,} centred outside the force area" if missing["outside"] else "",
-                 f"{missing['no_centre']:,} logged without a centre" if missing["no_centre"] else ""]
+        note = (
+            f"{_count(total, 'search', 'searches')} placed by {'its centre' if total == 1 else 'their centres'} "
+            f"in {sum(1 for v in counts.values() if v):,} of {len(table):,} areas"
+        )
+        extra = [
+            f"{missing['outside']:,} centred outside the force area" if missing["outside"] else "",
+            f"{missing['no_centre']:,} logged without a centre" if missing["no_centre"] else "",
+        ]
         note += "".join(f"; {e}" for e in extra if e)
         return layer, key, note + ". Counts per area only: no search's point is drawn."
 
-    @app.callback(Output(FLAGS, "rowData"), Output(FLAG_NOTES, "children"), Input(FILTER, "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(FLAGS, "rowData"), Output(FLAG_NOTES, "children"), Input(FILTER, "data"), prevent_initial_call=True
+    )
     def flags(data):
         f = _filter_or_none(data)
         if f is None:
@@ -505,8 +905,12 @@ def register_callbacks(app) -> None:
         notes = [html.P(note, className="mb-1") for note in report.notes]
         return _flag_rows(report), [html.P(text, className="mb-1", id="audit-flag-count"), *notes]
 
-    @app.callback(Output(FLAG_ROWS, "rowData"), Output(FLAG_ROWS_TITLE, "children"), Input(FLAGS, "selectedRows"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(FLAG_ROWS, "rowData"),
+        Output(FLAG_ROWS_TITLE, "children"),
+        Input(FLAGS, "selectedRows"),
+        prevent_initial_call=True,
+    )
     def flag_rows(selected):
         if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict):
             return [], "Select a flag to see the rows behind it"
@@ -525,11 +929,21 @@ def register_callbacks(app) -> None:
             result = audit.verify_log(s)
         chain = result.chain
         with transaction(rt.sessions) as s:
-            audit.record(s, current_user.actor, "audit_verified", detail={
-                "rows_checked": chain.rows_checked, "intact": result.intact,
-                "first_broken_id": chain.first_broken_id, "problem": chain.problem, "last_id": chain.last_id,
-                "seconds": round(chain.elapsed_s, 3), "checkpoints": result.checkpoints_checked,
-                "checkpoint_problems": list(result.problems[:20])})
+            audit.record(
+                s,
+                current_user.actor,
+                "audit_verified",
+                detail={
+                    "rows_checked": chain.rows_checked,
+                    "intact": result.intact,
+                    "first_broken_id": chain.first_broken_id,
+                    "problem": chain.problem,
+                    "last_id": chain.last_id,
+                    "seconds": round(chain.elapsed_s, 3),
+                    "checkpoints": result.checkpoints_checked,
+                    "checkpoint_problems": list(result.problems[:20]),
+                },
+            )
         return _check_view(result, previous)
 
 
@@ -549,8 +963,9 @@ def export():
         return Response(f"Cannot export: {exc}.", status=400, mimetype="text/plain")
     with transaction(rt.sessions) as s:
         count, upto = audit_review.export_size(s, f, places())
-        audit.record(s, current_user.actor, "audit_export", detail={"filters": f.args(), "rows": count,
-                                                                    "upto_id": upto})
+        audit.record(
+            s, current_user.actor, "audit_export", detail={"filters": f.args(), "rows": count, "upto_id": upto}
+        )
     found = places()
 
     def body():
@@ -558,9 +973,18 @@ def export():
             yield from audit_review.export_lines(s, f, found, upto)
 
     name = f"audit-log-{f.date_from.isoformat()}-to-{f.date_to.isoformat()}.csv"
-    return Response(body(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        body(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
-PAGE = Page(path=PATH, title="Audit log", roles=frozenset({"auditor"}), id_prefix=PREFIX, layout=layout,
-            register_callbacks=register_callbacks)
+PAGE = Page(
+    path=PATH,
+    title="Audit log",
+    roles=frozenset({"auditor"}),
+    id_prefix=PREFIX,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

@@ -6,6 +6,7 @@ Callbacks are thin: each reads the selected case's id (``CSE-``) and calls one f
 Files are served by the routes at the end (``/cases/evidence/...``) through signed links that the
 play, download and export callbacks log with the officer's reason.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,8 @@ from flask import Blueprint, Response, render_template, send_file
 from flask_login import current_user
 
 from dashboard.components import evidence_views as ev
-from dashboard.evidence import cases as case_files
 from dashboard.evidence import bundle, triage, viewing
+from dashboard.evidence import cases as case_files
 from dashboard.footage.storage import Store
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
@@ -29,7 +30,12 @@ PATH = "/cases/evidence"
 CARD, TITLE, BODY, MSG = "cases-ev-box", "cases-ev-title", "cases-ev-body", "cases-ev-msg"
 VERSION, LINK, PLAYER = "cases-ev-version", "cases-ev-link", "cases-ev-player"
 REASON, REMAINING, SCOPE, EXPORT = "cases-ev-reason", "cases-ev-remaining", "cases-ev-scope", "cases-ev-export"
-TEAM, TEAM_USER, TEAM_ADD, TEAM_REMOVE = "cases-ev-team", "cases-ev-team-user", "cases-ev-team-add", "cases-ev-team-remove"
+TEAM, TEAM_USER, TEAM_ADD, TEAM_REMOVE = (
+    "cases-ev-team",
+    "cases-ev-team-user",
+    "cases-ev-team-add",
+    "cases-ev-team-remove",
+)
 CLOSE, CLOSE_NOTE, RELOAD, LINK_SINK = "cases-ev-close", "cases-ev-close-note", "cases-ev-reload", "cases-ev-link-sink"
 CONTROLS = "cases-ev-controls"
 
@@ -43,48 +49,143 @@ def selected_case_id(selected) -> str | None:
 
 def layout(settings) -> dbc.Card:
     declined, closed = settings.evidence_declined_days, settings.evidence_closed_case_days
-    return dbc.Card(dbc.CardBody([
-        html.H2("Footage sent by owners", className="h5", id=TITLE),
-        html.Div(id=CONTROLS, hidden=True, children=[
-            html.Div(id=TEAM, className="mb-2"),
-            dbc.Row([
-                dbc.Col([dbc.Label("Add an officer to the case's team (their username)", html_for=TEAM_USER,
-                                   className="small"),
-                         dbc.InputGroup([
-                             dbc.Input(id=TEAM_USER, placeholder="e.g. sam.jones", maxLength=64),
-                             dbc.Button("Add to team", id=TEAM_ADD, color="secondary", outline=True, n_clicks=0),
-                         ])], md=6, className="mb-2"),
-                dbc.Col([dbc.Button("Close case", id=CLOSE, color="secondary", outline=True, n_clicks=0),
-                         html.Span(id=CLOSE_NOTE, className="small text-secondary ms-2")], md=6,
-                        className="mb-2 text-md-end"),
-            ], className="g-2"),
-            html.P(f"Kept for this case: exhibits while the case is open; declined files for {declined:,} days after "
-                   f"the decision; every file for {closed:,} days after the case is closed. Then the footage is "
-                   "deleted (its SHA-256 stays in the log).", className="small text-secondary"),
-            html.Hr(),
-            dbc.Row([
-                dbc.Col([dbc.Label("Reason for viewing, downloading or exporting footage", html_for=REASON),
-                         dbc.Input(id=REASON, maxLength=500,
-                                   placeholder="e.g. reviewing owner footage for the suspect's route")], md=8),
-                dbc.Col(dbc.Button("Check for new footage", id=RELOAD, color="link", n_clicks=0, className="mt-md-4"),
-                        md=4, className="text-md-end"),
-            ], className="g-2 mb-2"),
-            dbc.Row([
-                dbc.Col(dbc.Button("Accept remaining files", id=REMAINING, color="success", outline=True, n_clicks=0,
-                                   className="mt-md-4"), xs=12, md=4, className="mb-2"),
-                dbc.Col([dbc.Label("Export the accepted exhibits of", html_for=SCOPE, className="small"),
-                         dbc.InputGroup([
-                             dbc.Select(id=SCOPE, options=[{"label": "Whole case", "value": "case"}], value="case"),
-                             dbc.Button("Export evidence (ZIP)", id=EXPORT, color="primary", n_clicks=0),
-                         ])], xs=12, md=8, className="mb-2"),
-            ], className="g-2"),
-        ]),
-        html.Div(id=MSG, role="status", **{"aria-live": "polite"}),
-        html.Div(id=PLAYER),
-        html.Div(id=BODY, children=[html.P("Select a case above to see the footage its owners sent.",
-                                           className="text-secondary")]),
-        dcc.Store(id=VERSION, data=0), dcc.Store(id=LINK), html.Div(id=LINK_SINK, hidden=True),
-    ]), className="mb-3", id=CARD)
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2("Footage sent by owners", className="h5", id=TITLE),
+                html.Div(
+                    id=CONTROLS,
+                    hidden=True,
+                    children=[
+                        html.Div(id=TEAM, className="mb-2"),
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    [
+                                        dbc.Label(
+                                            "Add an officer to the case's team (their username)",
+                                            html_for=TEAM_USER,
+                                            className="small",
+                                        ),
+                                        dbc.InputGroup(
+                                            [
+                                                dbc.Input(id=TEAM_USER, placeholder="e.g. sam.jones", maxLength=64),
+                                                dbc.Button(
+                                                    "Add to team",
+                                                    id=TEAM_ADD,
+                                                    color="secondary",
+                                                    outline=True,
+                                                    n_clicks=0,
+                                                ),
+                                            ]
+                                        ),
+                                    ],
+                                    md=6,
+                                    className="mb-2",
+                                ),
+                                dbc.Col(
+                                    [
+                                        dbc.Button("Close case", id=CLOSE, color="secondary", outline=True, n_clicks=0),
+                                        html.Span(id=CLOSE_NOTE, className="small text-secondary ms-2"),
+                                    ],
+                                    md=6,
+                                    className="mb-2 text-md-end",
+                                ),
+                            ],
+                            className="g-2",
+                        ),
+                        html.P(
+                            f"Kept for this case: exhibits while the case is open; declined files for {declined:,} days after "
+                            f"the decision; every file for {closed:,} days after the case is closed. Then the footage is "
+                            "deleted (its SHA-256 stays in the log).",
+                            className="small text-secondary",
+                        ),
+                        html.Hr(),
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    [
+                                        dbc.Label(
+                                            "Reason for viewing, downloading or exporting footage", html_for=REASON
+                                        ),
+                                        dbc.Input(
+                                            id=REASON,
+                                            maxLength=500,
+                                            placeholder="e.g. reviewing owner footage for the suspect's route",
+                                        ),
+                                    ],
+                                    md=8,
+                                ),
+                                dbc.Col(
+                                    dbc.Button(
+                                        "Check for new footage",
+                                        id=RELOAD,
+                                        color="link",
+                                        n_clicks=0,
+                                        className="mt-md-4",
+                                    ),
+                                    md=4,
+                                    className="text-md-end",
+                                ),
+                            ],
+                            className="g-2 mb-2",
+                        ),
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    dbc.Button(
+                                        "Accept remaining files",
+                                        id=REMAINING,
+                                        color="success",
+                                        outline=True,
+                                        n_clicks=0,
+                                        className="mt-md-4",
+                                    ),
+                                    xs=12,
+                                    md=4,
+                                    className="mb-2",
+                                ),
+                                dbc.Col(
+                                    [
+                                        dbc.Label("Export the accepted exhibits of", html_for=SCOPE, className="small"),
+                                        dbc.InputGroup(
+                                            [
+                                                dbc.Select(
+                                                    id=SCOPE,
+                                                    options=[{"label": "Whole case", "value": "case"}],
+                                                    value="case",
+                                                ),
+                                                dbc.Button(
+                                                    "Export evidence (ZIP)", id=EXPORT, color="primary", n_clicks=0
+                                                ),
+                                            ]
+                                        ),
+                                    ],
+                                    xs=12,
+                                    md=8,
+                                    className="mb-2",
+                                ),
+                            ],
+                            className="g-2",
+                        ),
+                    ],
+                ),
+                html.Div(id=MSG, role="status", **{"aria-live": "polite"}),
+                html.Div(id=PLAYER),
+                html.Div(
+                    id=BODY,
+                    children=[
+                        html.P("Select a case above to see the footage its owners sent.", className="text-secondary")
+                    ],
+                ),
+                dcc.Store(id=VERSION, data=0),
+                dcc.Store(id=LINK),
+                html.Div(id=LINK_SINK, hidden=True),
+            ]
+        ),
+        className="mb-3",
+        id=CARD,
+    )
 
 
 def _alert(text: str, color: str, ident: str | None = None) -> dbc.Alert:
@@ -95,8 +196,18 @@ def _team_view(seen: case_files.CaseSeen, members: list[case_files.Member]) -> h
     people = [html.Li(f"{seen.officer} (case officer{', you' if seen.own else ''})")]
     for m in members:
         you = " (you)" if m.user_id == current_user.id else ""
-        remove = dbc.Button("Remove", id={"type": TEAM_REMOVE, "user": m.username}, color="link", size="sm",
-                            className="py-0", n_clicks=0) if seen.own else None
+        remove = (
+            dbc.Button(
+                "Remove",
+                id={"type": TEAM_REMOVE, "user": m.username},
+                color="link",
+                size="sm",
+                className="py-0",
+                n_clicks=0,
+            )
+            if seen.own
+            else None
+        )
         people.append(html.Li([f"{m.username}{you}, added by {m.added_by} on {ev.uk(m.added_at)} ", remove]))
     state = "Closed " + ev.uk(seen.closed_at) if seen.closed_at else "Open"
     return html.Div([html.Strong(f"Case {seen.case_ref} · {state} · Team: "), html.Ul(people, className="mb-0 small")])
@@ -109,12 +220,20 @@ def _render(case_id: str):
         evidence, members, suggested = triage.case_page(s, actor, case_id, rt.settings.exhibit_ref_format)
     seen = evidence.case
     options = [{"label": "Whole case", "value": "case"}] + [
-        {"label": f"Request {r}", "value": r} for sub in evidence.submissions for r in sub.request_ids]
+        {"label": f"Request {r}", "value": r} for sub in evidence.submissions for r in sub.request_ids
+    ]
     closed = seen.closed_at is not None
-    return (f"Footage sent by owners: case {seen.case_ref}", ev.evidence_body(evidence, suggested),
-            _team_view(seen, members), False, options, "Reopen case" if closed else "Close case",
-            "" if seen.own else "Only the case officer can change the team or close the case.",
-            not seen.own, not seen.own)
+    return (
+        f"Footage sent by owners: case {seen.case_ref}",
+        ev.evidence_body(evidence, suggested),
+        _team_view(seen, members),
+        False,
+        options,
+        "Reopen case" if closed else "Close case",
+        "" if seen.own else "Only the case officer can change the team or close the case.",
+        not seen.own,
+        not seen.own,
+    )
 
 
 def _triggered():
@@ -134,29 +253,60 @@ def _state_for(name: str, file_id: str):
 
 def register_callbacks(app) -> None:
     @app.callback(
-        Output(TITLE, "children"), Output(BODY, "children"), Output(TEAM, "children"), Output(CONTROLS, "hidden"),
-        Output(SCOPE, "options"), Output(CLOSE, "children"), Output(CLOSE_NOTE, "children"),
-        Output(CLOSE, "disabled"), Output(TEAM_ADD, "disabled"),
-        Input("cases-list", "selectedRows"), Input(VERSION, "data"), Input(RELOAD, "n_clicks"),
-        prevent_initial_call=True)
+        Output(TITLE, "children"),
+        Output(BODY, "children"),
+        Output(TEAM, "children"),
+        Output(CONTROLS, "hidden"),
+        Output(SCOPE, "options"),
+        Output(CLOSE, "children"),
+        Output(CLOSE_NOTE, "children"),
+        Output(CLOSE, "disabled"),
+        Output(TEAM_ADD, "disabled"),
+        Input("cases-list", "selectedRows"),
+        Input(VERSION, "data"),
+        Input(RELOAD, "n_clicks"),
+        prevent_initial_call=True,
+    )
     def show(selected, _version, _reload):
         case_id = selected_case_id(selected)
         if not case_id:
-            return ("Footage sent by owners", [html.P("Select a case above to see the footage its owners sent.",
-                                                      className="text-secondary")], [], True, no_update, no_update,
-                    "", True, True)
+            return (
+                "Footage sent by owners",
+                [html.P("Select a case above to see the footage its owners sent.", className="text-secondary")],
+                [],
+                True,
+                no_update,
+                no_update,
+                "",
+                True,
+                True,
+            )
         try:
             return _render(case_id)
         except CaseworkError as exc:
-            return ("Footage sent by owners", [_alert(str(exc), "danger")], [], True, no_update, no_update, "",
-                    True, True)
+            return (
+                "Footage sent by owners",
+                [_alert(str(exc), "danger")],
+                [],
+                True,
+                no_update,
+                no_update,
+                "",
+                True,
+                True,
+            )
 
     @app.callback(
-        Output(MSG, "children"), Output(VERSION, "data"),
-        Input({"type": ev.ACCEPT, "file": ALL}, "n_clicks"), Input({"type": ev.DECLINE, "file": ALL}, "n_clicks"),
-        State({"type": ev.REF, "file": ALL}, "value"), State({"type": ev.WHY, "file": ALL}, "value"),
-        State({"type": ev.WHY_NOTE, "file": ALL}, "value"), State(VERSION, "data"),
-        prevent_initial_call=True)
+        Output(MSG, "children"),
+        Output(VERSION, "data"),
+        Input({"type": ev.ACCEPT, "file": ALL}, "n_clicks"),
+        Input({"type": ev.DECLINE, "file": ALL}, "n_clicks"),
+        State({"type": ev.REF, "file": ALL}, "value"),
+        State({"type": ev.WHY, "file": ALL}, "value"),
+        State({"type": ev.WHY_NOTE, "file": ALL}, "value"),
+        State(VERSION, "data"),
+        prevent_initial_call=True,
+    )
     def decide(_accepts, _declines, _refs, _whys, _notes, version):
         trigger, clicks = _triggered()
         if not isinstance(trigger, dict) or not clicks:
@@ -166,40 +316,65 @@ def register_callbacks(app) -> None:
         try:
             with transaction(rt.sessions) as s:
                 if trigger.get("type") == ev.ACCEPT:
-                    f = triage.accept(s, current_user.actor, file_id, exhibit_ref=_state_for(ev.REF, file_id),
-                                      now=utcnow(), fmt=rt.settings.exhibit_ref_format)
+                    f = triage.accept(
+                        s,
+                        current_user.actor,
+                        file_id,
+                        exhibit_ref=_state_for(ev.REF, file_id),
+                        now=utcnow(),
+                        fmt=rt.settings.exhibit_ref_format,
+                    )
                     text = f"{f.public_id} accepted as exhibit {f.exhibit_ref}."
                 else:
-                    f = triage.decline(s, current_user.actor, file_id, reason=_state_for(ev.WHY, file_id) or None,
-                                       note=_state_for(ev.WHY_NOTE, file_id), now=utcnow())
+                    f = triage.decline(
+                        s,
+                        current_user.actor,
+                        file_id,
+                        reason=_state_for(ev.WHY, file_id) or None,
+                        note=_state_for(ev.WHY_NOTE, file_id),
+                        now=utcnow(),
+                    )
                     text = f"{f.public_id} declined."
         except CaseworkError as exc:
             return _alert(str(exc), "danger"), no_update
         return _alert(text, "success", "cases-ev-done"), (version or 0) + 1
 
     @app.callback(
-        Output(MSG, "children", allow_duplicate=True), Output(VERSION, "data", allow_duplicate=True),
-        Input(REMAINING, "n_clicks"), State("cases-list", "selectedRows"), State(VERSION, "data"),
-        prevent_initial_call=True)
+        Output(MSG, "children", allow_duplicate=True),
+        Output(VERSION, "data", allow_duplicate=True),
+        Input(REMAINING, "n_clicks"),
+        State("cases-list", "selectedRows"),
+        State(VERSION, "data"),
+        prevent_initial_call=True,
+    )
     def remaining(clicks, selected, version):
         if not clicks:
             return no_update, no_update
         rt = runtime()
         try:
             with transaction(rt.sessions) as s:
-                files = triage.accept_remaining(s, current_user.actor, selected_case_id(selected), now=utcnow(),
-                                                fmt=rt.settings.exhibit_ref_format)
+                files = triage.accept_remaining(
+                    s, current_user.actor, selected_case_id(selected), now=utcnow(), fmt=rt.settings.exhibit_ref_format
+                )
                 refs = [f.exhibit_ref for f in files]
         except CaseworkError as exc:
             return _alert(str(exc), "danger"), no_update
-        return _alert(f"{len(refs):,} file{'' if len(refs) == 1 else 's'} accepted: exhibits {', '.join(refs)}.",
-                      "success", "cases-ev-done"), (version or 0) + 1
+        return _alert(
+            f"{len(refs):,} file{'' if len(refs) == 1 else 's'} accepted: exhibits {', '.join(refs)}.",
+            "success",
+            "cases-ev-done",
+        ), (version or 0) + 1
 
     @app.callback(
-        Output(PLAYER, "children"), Output(LINK, "data"), Output(MSG, "children", allow_duplicate=True),
-        Input({"type": ev.PLAY, "file": ALL}, "n_clicks"), Input({"type": ev.DOWNLOAD, "file": ALL}, "n_clicks"),
-        State(REASON, "value"), State("cases-list", "selectedRows"),
-        prevent_initial_call=True)
+        Output(PLAYER, "children"),
+        Output(LINK, "data"),
+        Output(MSG, "children", allow_duplicate=True),
+        Input({"type": ev.PLAY, "file": ALL}, "n_clicks"),
+        Input({"type": ev.DOWNLOAD, "file": ALL}, "n_clicks"),
+        State(REASON, "value"),
+        State("cases-list", "selectedRows"),
+        prevent_initial_call=True,
+    )
     def view(_plays, _downloads, reason, selected):
         trigger, clicks = _triggered()
         if not isinstance(trigger, dict) or not clicks:
@@ -212,8 +387,12 @@ def register_callbacks(app) -> None:
                 if kind == "play":  # the player shows the file with its owner's statement: from the selected case
                     case_id = selected_case_id(selected)
                     evidence = triage.case_evidence(s, current_user.actor, case_id) if case_id else None
-                    pairs = [(f, sub) for sub in (evidence.submissions if evidence else []) for f in sub.files
-                             if f.file_id == file_id]
+                    pairs = [
+                        (f, sub)
+                        for sub in (evidence.submissions if evidence else [])
+                        for f in sub.files
+                        if f.file_id == file_id
+                    ]
                     if not pairs:
                         case_files.require_file(s, current_user.actor, file_id, "play")  # logged when not theirs
                         return no_update, no_update, _alert("Select the file's case to play it.", "warning")
@@ -223,16 +402,27 @@ def register_callbacks(app) -> None:
             return no_update, no_update, _alert(str(exc), "danger")
         url = f"{PATH}/{kind}/{link.token}"
         if kind == "download":
-            return no_update, {"url": url}, _alert(f"Downloading {file_id}; the download is recorded.",
-                                                   "info", "cases-ev-downloading")
+            return (
+                no_update,
+                {"url": url},
+                _alert(f"Downloading {file_id}; the download is recorded.", "info", "cases-ev-downloading"),
+            )
         f, sub = shown
-        return ev.player(f, url, sub.clock_offset_s), no_update, _alert(
-            f"Playing {f.file_id}; the viewing is recorded.", "info", "cases-ev-playing")
+        return (
+            ev.player(f, url, sub.clock_offset_s),
+            no_update,
+            _alert(f"Playing {f.file_id}; the viewing is recorded.", "info", "cases-ev-playing"),
+        )
 
     @app.callback(
-        Output(LINK, "data", allow_duplicate=True), Output(MSG, "children", allow_duplicate=True),
-        Input(EXPORT, "n_clicks"), State(SCOPE, "value"), State(REASON, "value"), State("cases-list", "selectedRows"),
-        prevent_initial_call=True)
+        Output(LINK, "data", allow_duplicate=True),
+        Output(MSG, "children", allow_duplicate=True),
+        Input(EXPORT, "n_clicks"),
+        State(SCOPE, "value"),
+        State(REASON, "value"),
+        State("cases-list", "selectedRows"),
+        prevent_initial_call=True,
+    )
     def export(clicks, scope, reason, selected):
         if not clicks:
             return no_update, no_update
@@ -242,25 +432,44 @@ def register_callbacks(app) -> None:
             with transaction(rt.sessions) as s:
                 case = case_files.require_case(s, current_user.actor, selected_case_id(selected), "export")
                 contents = bundle.bundle_contents(s, case, request_id)
-                link = viewing.export_link(s, current_user.actor, case.public_id, reason, rt.settings.secret_key,
-                                           request_public_id=request_id, detail={"files": contents})
+                link = viewing.export_link(
+                    s,
+                    current_user.actor,
+                    case.public_id,
+                    reason,
+                    rt.settings.secret_key,
+                    request_public_id=request_id,
+                    detail={"files": contents},
+                )
         except CaseworkError as exc:
             return no_update, _alert(str(exc), "danger")
         n = len(contents)
         return {"url": f"{PATH}/export/{link.token}"}, _alert(
             f"Exporting {n:,} exhibit{'' if n == 1 else 's'}; the export is recorded. The ZIP holds the files, "
-            "their manifest and the continuity statement.", "info", "cases-ev-exporting")
+            "their manifest and the continuity statement.",
+            "info",
+            "cases-ev-exporting",
+        )
 
     app.clientside_callback(
         "function (link) { return window.dash_clientside.ccrEvidence.startDownload(link); }",
-        Output(LINK_SINK, "children"), Input(LINK, "data"), prevent_initial_call=True)
+        Output(LINK_SINK, "children"),
+        Input(LINK, "data"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
-        Output(MSG, "children", allow_duplicate=True), Output(VERSION, "data", allow_duplicate=True),
+        Output(MSG, "children", allow_duplicate=True),
+        Output(VERSION, "data", allow_duplicate=True),
         Output(TEAM_USER, "value"),
-        Input(TEAM_ADD, "n_clicks"), Input({"type": TEAM_REMOVE, "user": ALL}, "n_clicks"), Input(CLOSE, "n_clicks"),
-        State(TEAM_USER, "value"), State("cases-list", "selectedRows"), State(VERSION, "data"),
-        prevent_initial_call=True)
+        Input(TEAM_ADD, "n_clicks"),
+        Input({"type": TEAM_REMOVE, "user": ALL}, "n_clicks"),
+        Input(CLOSE, "n_clicks"),
+        State(TEAM_USER, "value"),
+        State("cases-list", "selectedRows"),
+        State(VERSION, "data"),
+        prevent_initial_call=True,
+    )
     def manage(_add, _removes, _close, username, selected, version):
         trigger, clicks = _triggered()
         if not clicks:
@@ -281,8 +490,10 @@ def register_callbacks(app) -> None:
                     case = case_files.require_case(s, actor, case_id, "close the case", own=True)
                     if case.closed_at is None:
                         case_files.close_case(s, actor, case_id, now)
-                        text = (f"Case closed. Its footage will be deleted {rt.settings.evidence_closed_case_days:,} "
-                                "days from now unless you reopen it.")
+                        text = (
+                            f"Case closed. Its footage will be deleted {rt.settings.evidence_closed_case_days:,} "
+                            "days from now unless you reopen it."
+                        )
                     else:
                         case_files.reopen_case(s, actor, case_id, now)
                         text = "Case reopened."
@@ -321,18 +532,28 @@ def serve(kind: str, token: str):
     if kind not in ("play", "download", "export"):
         try:
             with transaction(runtime().sessions) as s:
-                case_files._refuse(s, current_user.actor, "use an evidence link", why="bad_link",
-                                   message="There is no such evidence link.", detail={"kind": kind[:20]})
+                case_files._refuse(
+                    s,
+                    current_user.actor,
+                    "use an evidence link",
+                    why="bad_link",
+                    message="There is no such evidence link.",
+                    detail={"kind": kind[:20]},
+                )
         except CaseworkError:
             pass
-        return Response(render_template("error.html", status=404, message="There is no such evidence link."),
-                        status=404, mimetype="text/html")
+        return Response(
+            render_template("error.html", status=404, message="There is no such evidence link."),
+            status=404,
+            mimetype="text/html",
+        )
     rt = runtime()
     store = Store(rt.settings.evidence_dir)
     try:
         with transaction(rt.sessions) as s:
-            grant = viewing.redeem(s, current_user.actor, token, kind, rt.settings.secret_key,
-                                   rt.settings.evidence_link_minutes)
+            grant = viewing.redeem(
+                s, current_user.actor, token, kind, rt.settings.secret_key, rt.settings.evidence_link_minutes
+            )
             if kind != "play" and _uses(rt, grant.audit_id) > 1:
                 # A download or export link is used once: each copy is a logged download or export. (Any
                 # request counts: a "resumption" from byte 1 of an MP4, whose first byte is always 0, is a copy.)
@@ -340,11 +561,20 @@ def serve(kind: str, token: str):
             if kind == "export":
                 case = case_files.require_case(s, current_user.actor, grant.case_id, "export")
                 # What goes out is what the export's audit row names (a file accepted since is not in it).
-                viewing.require_as_logged(s, current_user.actor, grant,
-                                          bundle.bundle_contents(s, case, grant.request_id))
-                built = bundle.build_bundle(s, case, request_public_id=grant.request_id, store=store,
-                                            actor=current_user.actor, export_audit_id=grant.audit_id,
-                                            reason=grant.reason, now=utcnow(), force_name=rt.reference.force_name)
+                viewing.require_as_logged(
+                    s, current_user.actor, grant, bundle.bundle_contents(s, case, grant.request_id)
+                )
+                built = bundle.build_bundle(
+                    s,
+                    case,
+                    request_public_id=grant.request_id,
+                    store=store,
+                    actor=current_user.actor,
+                    export_audit_id=grant.audit_id,
+                    reason=grant.reason,
+                    now=utcnow(),
+                    force_name=rt.reference.force_name,
+                )
             else:
                 file, _case = case_files.require_file(s, current_user.actor, grant.file_id, kind)
                 path, sha, mime = store.path_for(file.sha256), file.sha256, triage.mime_for(file.media)
@@ -352,8 +582,7 @@ def serve(kind: str, token: str):
     except CaseworkError as exc:
         return _refused(exc)
     except bundle.IntegrityFailure as exc:  # a stored file is missing or changed: recorded; nothing handed on
-        return Response(render_template("error.html", status=409, message=str(exc)), status=409,
-                        mimetype="text/html")
+        return Response(render_template("error.html", status=409, message=str(exc)), status=409, mimetype="text/html")
     if kind == "export":
         headers = {"Content-Disposition": f'attachment; filename="{built.filename}"'}
         if built.size is not None:
@@ -361,12 +590,22 @@ def serve(kind: str, token: str):
         # The bundle reads only the evidence store while it streams (no request or session needed).
         return _no_store(Response(iter(built), mimetype=built.media_type, headers=headers, direct_passthrough=True))
     if not path.is_file():
-        return Response(render_template("error.html", status=410, message="The file's content is missing from "
-                                        "storage; tell the auditor."), status=410, mimetype="text/html")
+        return Response(
+            render_template(
+                "error.html", status=410, message="The file's content is missing from storage; tell the auditor."
+            ),
+            status=410,
+            mimetype="text/html",
+        )
     if kind == "play" and mime is None:
         return _refused(CaseworkError("file", "This file cannot be played in the browser; download it."))
-    response = send_file(path, mimetype=mime if kind == "play" else "application/octet-stream",
-                         as_attachment=kind == "download", download_name=name, conditional=True, etag=sha,
-                         max_age=0)
+    response = send_file(
+        path,
+        mimetype=mime if kind == "play" else "application/octet-stream",
+        as_attachment=kind == "download",
+        download_name=name,
+        conditional=True,
+        etag=sha,
+        max_age=0,
+    )
     return _no_store(response)
-

@@ -2,6 +2,7 @@
 disk's free space, and what the next retention run will free. Nothing of any file is shown (no name,
 caption, case or owner): counts and sizes only. ``evidence.retention.storage_report`` does the work.
 """
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -21,17 +22,27 @@ REFRESH, BODY, PERIODS = "storage-refresh", "storage-body", "storage-periods"
 
 def layout(_rt=None, _user=None) -> html.Div:
     periods = Periods.from_settings(runtime().settings)
-    return html.Div([
-        dbc.Row([
-            dbc.Col(html.H1("Evidence storage", className="h3 mb-1"), md=True),
-            dbc.Col(dbc.Button("Count again", id=REFRESH, color="secondary", outline=True, size="sm", n_clicks=0),
-                    md="auto"),
-        ], className="align-items-center"),
-        html.P("Space the owners' footage takes on the evidence disk, by where each file stands, and what the next "
-               "retention run will free. Counts and sizes only.", className="text-secondary"),
-        dbc.Alert(periods.in_words(), color="light", className="small", id=PERIODS),
-        dcc.Loading(html.Div(id=BODY), type="dot"),
-    ])
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H1("Evidence storage", className="h3 mb-1"), md=True),
+                    dbc.Col(
+                        dbc.Button("Count again", id=REFRESH, color="secondary", outline=True, size="sm", n_clicks=0),
+                        md="auto",
+                    ),
+                ],
+                className="align-items-center",
+            ),
+            html.P(
+                "Space the owners' footage takes on the evidence disk, by where each file stands, and what the next "
+                "retention run will free. Counts and sizes only.",
+                className="text-secondary",
+            ),
+            dbc.Alert(periods.in_words(), color="light", className="small", id=PERIODS),
+            dcc.Loading(html.Div(id=BODY), type="dot"),
+        ]
+    )
 
 
 def register_callbacks(app) -> None:
@@ -44,5 +55,11 @@ def register_callbacks(app) -> None:
         return storage_view(report)
 
 
-PAGE = Page(path=PATH, title="Storage", roles=frozenset({"admin"}), id_prefix=PREFIX, layout=layout,
-            register_callbacks=register_callbacks)
+PAGE = Page(
+    path=PATH,
+    title="Storage",
+    roles=frozenset({"admin"}),
+    id_prefix=PREFIX,
+    layout=layout,
+    register_callbacks=register_callbacks,
+)

@@ -19,6 +19,7 @@ nothing. The queue is in memory (a link shown on the page is held only until its
 never stored): a process stopped in those seconds loses the mail, and "Lost your link?" sends a new
 one. Without a mail relay (``SMTP_URL``) nothing is sent.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -31,8 +32,7 @@ import time
 import sqlalchemy as sa
 
 from dashboard.footage.wording import UK
-from dashboard.mail import (LinkFor, MailError, lost_link_message, registered_message, repeat_registration_message,
-                            send)
+from dashboard.mail import LinkFor, MailError, lost_link_message, registered_message, repeat_registration_message, send
 from dashboard.registry import registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import Camera, Registrant, Site
@@ -100,8 +100,11 @@ def _after_registration(rt, new_id: int, new_token: str, repeat_of: int | None, 
             new_url = _url(rt, new_token) if new.management_token_hash == registration.token_digest(new_token) else None
             new_reference, new_email, cameras = new.reference, new.email, _cameras(s, new_id)
             earlier = s.get(Registrant, repeat_of) if repeat_of is not None else None
-            if earlier is not None and (earlier.status != "active" or earlier.email != new_email
-                                        or registration.link_resent_recently(s, earlier, RESEND_COOLDOWN)):
+            if earlier is not None and (
+                earlier.status != "active"
+                or earlier.email != new_email
+                or registration.link_resent_recently(s, earlier, RESEND_COOLDOWN)
+            ):
                 earlier = None
             if earlier is not None:
                 earlier_id, reference, old_digest = earlier.id, earlier.reference, earlier.management_token_hash
@@ -111,8 +114,9 @@ def _after_registration(rt, new_id: int, new_token: str, repeat_of: int | None, 
                 _send(rt, new_email, subject, body, f"registration {new_reference}'s link")
             return
         token = registration.fresh_token()
-        subject, body = repeat_registration_message(reference, new_reference, _url(rt, token),
-                                                    rt.reference.force_name, new_url=new_url)
+        subject, body = repeat_registration_message(
+            reference, new_reference, _url(rt, token), rt.reference.force_name, new_url=new_url
+        )
         if _send(rt, new_email, subject, body, f"registration {reference}'s owner about a repeat"):
             _store_links(rt, {earlier_id: (token, old_digest)}, via=None)
     except Exception:  # a background job has nobody to raise to; say so in the log, never silently
@@ -130,8 +134,11 @@ def _send_lost_links(rt, email: str, postcode: str, due: float) -> None:
             for owner in found:
                 token = registration.fresh_token()
                 fresh[owner.id] = (token, owner.management_token_hash)
-                links.append(LinkFor(owner.reference, owner.created_at.astimezone(UK).date(),
-                                     _cameras(s, owner.id), _url(rt, token)))
+                links.append(
+                    LinkFor(
+                        owner.reference, owner.created_at.astimezone(UK).date(), _cameras(s, owner.id), _url(rt, token)
+                    )
+                )
         subject, body = lost_link_message(links, postcode, rt.reference.force_name)
         if _send(rt, email, subject, body, f"{len(links)} registration(s)' owner a lost link"):
             _store_links(rt, fresh, via="lost_link")
@@ -140,8 +147,15 @@ def _send_lost_links(rt, email: str, postcode: str, due: float) -> None:
 
 
 def _cameras(s, registrant_id: int) -> int:
-    return s.scalar(sa.select(sa.func.count()).select_from(Camera).join(Site, Site.id == Camera.site_id)
-                    .where(Site.registrant_id == registrant_id, Camera.active == sa.true())) or 0
+    return (
+        s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Camera)
+            .join(Site, Site.id == Camera.site_id)
+            .where(Site.registrant_id == registrant_id, Camera.active == sa.true())
+        )
+        or 0
+    )
 
 
 def _send(rt, to: str, subject: str, body: str, what: str) -> bool:

@@ -4,22 +4,47 @@ No Flask here: ``get``/``getlist`` are the posted form's accessors, so the rules
 without a server. Field ids are the API field names, with camera ``i``'s fields as
 ``cam-<i>-<name>`` (the API's ``cameras.<i>.<name>``).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from dashboard.registry.registration import MAX_CAMERAS
 from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.registry.registration import MAX_CAMERAS
 
 COMPASS = [("N", 0), ("NE", 45), ("E", 90), ("SE", 135), ("S", 180), ("SW", 225), ("W", 270), ("NW", 315)]
-COMPASS_NAMES = {"N": "North", "NE": "North-east", "E": "East", "SE": "South-east", "S": "South",
-                 "SW": "South-west", "W": "West", "NW": "North-west"}
+COMPASS_NAMES = {
+    "N": "North",
+    "NE": "North-east",
+    "E": "East",
+    "SE": "South-east",
+    "S": "South",
+    "SW": "South-west",
+    "W": "West",
+    "NW": "North-west",
+}
 CAMERA_FIELDS = ("id", "kind", "placement", "mount", "direction_deg", "overlooks", "recording_mode", "retention_days")
-TOP_FIELDS = ("name", "email", "phone", "preferred_channel", "site_kind", "address", "postcode", "lat", "lon", "consent")
-CHOICES = {"preferred_channel": CONTACT_CHANNELS, "site_kind": SITE_KINDS, "kind": CAMERA_KINDS, "mount": MOUNTS,
-           "overlooks": OVERLOOKS}
+TOP_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "preferred_channel",
+    "site_kind",
+    "address",
+    "postcode",
+    "lat",
+    "lon",
+    "consent",
+)
+CHOICES = {
+    "preferred_channel": CONTACT_CHANNELS,
+    "site_kind": SITE_KINDS,
+    "kind": CAMERA_KINDS,
+    "mount": MOUNTS,
+    "overlooks": OVERLOOKS,
+}
 
 
 @dataclass
@@ -81,11 +106,17 @@ def payload(state: FormState) -> tuple[dict, list[int | None]]:
         direction = _number_or_text(cam.get("direction_deg"))
         if direction is None and cam.get("compass") in dict(COMPASS):
             direction = dict(COMPASS)[cam["compass"]]
-        cams.append({
-            "kind": cam.get("kind") or "", "placement": cam.get("placement") or "",
-            "mount": cam.get("mount") or None, "direction_deg": direction, "overlooks": list(cam.get("overlooks") or []),
-            "recording_mode": cam.get("recording_mode") or "", "retention_days": _number_or_text(cam.get("retention_days")),
-        })
+        cams.append(
+            {
+                "kind": cam.get("kind") or "",
+                "placement": cam.get("placement") or "",
+                "mount": cam.get("mount") or None,
+                "direction_deg": direction,
+                "overlooks": list(cam.get("overlooks") or []),
+                "recording_mode": cam.get("recording_mode") or "",
+                "retention_days": _number_or_text(cam.get("retention_days")),
+            }
+        )
         raw_id = str(cam.get("id") or "")
         ids.append(int(raw_id) if raw_id.isdigit() else None)
     body["cameras"] = cams
@@ -119,13 +150,40 @@ _PLAIN = {
     "overlooks": "Choose what camera {n} overlooks from the list.",
 }
 # Messages written by pydantic or its helpers (email-validator) rather than by the register's rules.
-_GENERIC = ("Give at least", "Give at most", "Choose one of", "This is required", "Enter a whole number",
-            "Enter a number", "Must be at least", "Must be at most", "Input should", "Enter text", "Keep it under",
-            "Enter a list", "Enter true or false", "This field is not expected", "value is not", "Value error",
-            "is not valid")
+_GENERIC = (
+    "Give at least",
+    "Give at most",
+    "Choose one of",
+    "This is required",
+    "Enter a whole number",
+    "Enter a number",
+    "Must be at least",
+    "Must be at most",
+    "Input should",
+    "Enter text",
+    "Keep it under",
+    "Enter a list",
+    "Enter true or false",
+    "This field is not expected",
+    "value is not",
+    "Value error",
+    "is not valid",
+)
 # A message still looks technical when it has any of these (a test walks every field for them).
-TECHNICAL = ("value is not", "Input should", "type=", "[", "]", "Value error", "pydantic", "literal", "dict",
-             "@-sign", "Traceback", "None")
+TECHNICAL = (
+    "value is not",
+    "Input should",
+    "type=",
+    "[",
+    "]",
+    "Value error",
+    "pydantic",
+    "literal",
+    "dict",
+    "@-sign",
+    "Traceback",
+    "None",
+)
 
 
 def example_postcode(reference) -> str:
@@ -152,8 +210,14 @@ def attach_errors(state: FormState, errors: list[dict], example: str = "AB1 2CD"
 
 # Stand-ins for answers that failed their own rule, so that the rules joining fields can still be
 # checked in the same submit (every problem at once); none of them can cause a problem of its own.
-_STAND_INS = {"name": "Stand In", "address": "1 Stand-in Road", "site_kind": next(iter(SITE_KINDS)), "consent": True,
-              "email": "stand.in@example.org", "phone": "07700 900000"}
+_STAND_INS = {
+    "name": "Stand In",
+    "address": "1 Stand-in Road",
+    "site_kind": next(iter(SITE_KINDS)),
+    "consent": True,
+    "email": "stand.in@example.org",
+    "phone": "07700 900000",
+}
 _STAND_IN_CAMERA = {"kind": next(iter(CAMERA_KINDS)), "placement": "outdoor", "recording_mode": "motion"}
 
 
@@ -206,16 +270,33 @@ def _page_order(fid: str) -> tuple[int, int, int]:
 def state_from_registrant(registrant) -> FormState:
     """The management page's form, filled from the stored registration (active cameras only)."""
     site = registrant.site
-    state = FormState(values={
-        "name": registrant.name or "", "email": registrant.email or "", "phone": registrant.phone or "",
-        "preferred_channel": registrant.preferred_channel or "", "site_kind": site.kind, "address": site.address or "",
-        "postcode": site.postcode or "", "lat": f"{site.lat:.6f}" if site.lat is not None else "",
-        "lon": f"{site.lon:.6f}" if site.lon is not None else "", "consent": True,
-    })
-    state.cameras = [{
-        "id": str(c.id), "kind": c.kind, "placement": c.placement, "mount": c.mount or "",
-        "direction_deg": "" if c.direction_deg is None else str(c.direction_deg), "compass": "",
-        "overlooks": [o for o in (c.overlooks or "").split(",") if o], "recording_mode": c.recording_mode,
-        "retention_days": "" if c.retention_days is None else str(c.retention_days),
-    } for c in sorted(site.cameras, key=lambda c: c.id) if c.active] or [{}]
+    state = FormState(
+        values={
+            "name": registrant.name or "",
+            "email": registrant.email or "",
+            "phone": registrant.phone or "",
+            "preferred_channel": registrant.preferred_channel or "",
+            "site_kind": site.kind,
+            "address": site.address or "",
+            "postcode": site.postcode or "",
+            "lat": f"{site.lat:.6f}" if site.lat is not None else "",
+            "lon": f"{site.lon:.6f}" if site.lon is not None else "",
+            "consent": True,
+        }
+    )
+    state.cameras = [
+        {
+            "id": str(c.id),
+            "kind": c.kind,
+            "placement": c.placement,
+            "mount": c.mount or "",
+            "direction_deg": "" if c.direction_deg is None else str(c.direction_deg),
+            "compass": "",
+            "overlooks": [o for o in (c.overlooks or "").split(",") if o],
+            "recording_mode": c.recording_mode,
+            "retention_days": "" if c.retention_days is None else str(c.retention_days),
+        }
+        for c in sorted(site.cameras, key=lambda c: c.id)
+        if c.active
+    ] or [{}]
     return state

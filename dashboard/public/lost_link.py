@@ -1,4 +1,4 @@
-""""Lost your link?": an owner types their email address and postcode, and every active registration
+""" "Lost your link?": an owner types their email address and postcode, and every active registration
 made with both gets a fresh private link by email (``duplicates.lost_link``).
 
 Anyone can type anyone's email address and postcode, so the answer must not tell whether such a
@@ -11,6 +11,7 @@ Limits (``LOST_LINK_RATE_LIMIT`` per client address, ``LOST_LINK_PAIR_RATE_LIMIT
 and postcode) are counted in the database like every public limit, their keys stored only as an
 HMAC; both count whether or not a registration exists, so a refusal tells nothing either.
 """
+
 from __future__ import annotations
 
 import time

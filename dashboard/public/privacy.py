@@ -4,6 +4,7 @@ configured logo (``/brand/logo``) and colour (``/brand/style.css``), and ``brand
 Thin: the facts come from the live Settings (``dashboard.branding.Brand``, the retention periods),
 so the notice never disagrees with the configuration in force. No login: all of it is public.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, send_file
@@ -38,10 +39,14 @@ def privacy_notice():
     periods = Periods.from_settings(st)
     return render_template(
         "public/privacy.html",
-        retention_months=_plural(st.retention_months, "month"), grace_days=days(st.retention_grace_days),
-        declined_days=days(periods.declined_days), closed_case_days=days(periods.closed_case_days),
-        footage_kept=public_sentence(periods), response_link_days=days(st.response_link_days),
-        texts_by_notify=bool(st.notify_api_key), k_min=st.k_min,
+        retention_months=_plural(st.retention_months, "month"),
+        grace_days=days(st.retention_grace_days),
+        declined_days=days(periods.declined_days),
+        closed_case_days=days(periods.closed_case_days),
+        footage_kept=public_sentence(periods),
+        response_link_days=days(st.response_link_days),
+        texts_by_notify=bool(st.notify_api_key),
+        k_min=st.k_min,
     )
 
 

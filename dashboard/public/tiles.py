@@ -5,6 +5,7 @@ only the open reference geography, never anything from the registry (promises 2 
 the same for everyone and may be cached by the browser and any proxy. Bad addresses (a zoom
 beyond the deepest, a tile outside its zoom's grid, anything not a whole number) are 404.
 """
+
 from __future__ import annotations
 
 import functools

@@ -16,6 +16,7 @@ grants. The rules are in ``dashboard.footage.uploads``; this module reads header
 body (1 MiB at a time, never the whole file) and answers every refusal with its tus status and
 ``{"error": message}`` (JSON), never a 500.
 """
+
 from __future__ import annotations
 
 import base64
@@ -65,8 +66,12 @@ class _Bad(Exception):
 def _check_version() -> None:
     sent = request.headers.get("Tus-Resumable")
     if sent != TUS_VERSION:
-        raise _Bad(412, f"This server speaks tus {TUS_VERSION}; the request said {sent or 'nothing'} "
-                        "(Tus-Resumable). Reload the page and try again.", Tus_Version=TUS_VERSION)
+        raise _Bad(
+            412,
+            f"This server speaks tus {TUS_VERSION}; the request said {sent or 'nothing'} "
+            "(Tus-Resumable). Reload the page and try again.",
+            Tus_Version=TUS_VERSION,
+        )
 
 
 def _int_header(name: str, what: str) -> int:
@@ -126,6 +131,7 @@ def _location(token: str, key: str) -> str:
 
 # --------------------------------------------------------------------------- routes
 
+
 @blueprint.route("/respond/<token>/files", methods=["OPTIONS"])
 def options(token: str):
     settings = runtime().settings
@@ -141,10 +147,10 @@ def create(token: str):
         size = _int_header("Upload-Length", "the file's size")
         meta = metadata(request.headers.get("Upload-Metadata"))
         if request.content_length:
-            raise _Bad(400, "Send the file's bytes after creating the upload (creation-with-upload is not "
-                            "supported).")
-        made = _uploads().create(token, size=size, filename=meta.get("filename") or meta.get("name"),
-                                 caption=meta.get("caption"))
+            raise _Bad(400, "Send the file's bytes after creating the upload (creation-with-upload is not supported).")
+        made = _uploads().create(
+            token, size=size, filename=meta.get("filename") or meta.get("name"), caption=meta.get("caption")
+        )
     except _Bad as exc:
         return _answer(exc.status, exc.message, **exc.headers)
     except UploadError as exc:
@@ -204,9 +210,14 @@ def listing(token: str):
     except UploadError as exc:
         return _refused(exc)
     settings = runtime().settings
-    return jsonify(files=[f.as_json() for f in files],
-                   limits={"max_files": settings.upload_max_files, "max_file_bytes": settings.upload_max_file_bytes,
-                           "max_total_bytes": settings.upload_max_total_bytes})
+    return jsonify(
+        files=[f.as_json() for f in files],
+        limits={
+            "max_files": settings.upload_max_files,
+            "max_file_bytes": settings.upload_max_file_bytes,
+            "max_total_bytes": settings.upload_max_total_bytes,
+        },
+    )
 
 
 def openapi_paths() -> dict:
@@ -215,62 +226,114 @@ def openapi_paths() -> dict:
     They speak tus 1.0.0, not JSON: requests are described by their headers; every refusal is
     ``{"error": message}``. (A tus client such as tus-js-client or tuspy is the way to call them.)"""
     error = {"application/json": {"schema": {"type": "object", "properties": {"error": {"type": "string"}}}}}
-    token = {"name": "token", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
-             "description": "The owner's private response link's token"}
-    key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
-           "description": "The upload's id (the last part of the Location the POST answered)"}
+    token = {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+        "description": "The owner's private response link's token",
+    }
+    key = {
+        "name": "key",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The upload's id (the last part of the Location the POST answered)",
+    }
     resumable = {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"const": "1.0.0"}}
 
     def header(name: str, what: str) -> dict:
         return {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": what}
 
     def refusals(*codes: int) -> dict:
-        words = {400: "A header is missing or malformed", 404: "No such link or upload (or not this link's)",
-                 409: "Upload-Offset is not the offset the server has (nothing written; ask with HEAD)",
-                 410: "The link has expired or was used to answer; or the upload was refused or removed",
-                 412: "Tus-Resumable is not 1.0.0", 413: "Over a size limit (file, number of files, or in all)",
-                 415: "Content-Type is not application/offset+octet-stream",
-                 422: "The completed file is not footage (a program, a cut-short video, a zip bomb...): why",
-                 423: "The upload is busy with another request; try again", 429: "Too many uploads started",
-                 507: "No room for the footage now; nothing received so far is lost"}
+        words = {
+            400: "A header is missing or malformed",
+            404: "No such link or upload (or not this link's)",
+            409: "Upload-Offset is not the offset the server has (nothing written; ask with HEAD)",
+            410: "The link has expired or was used to answer; or the upload was refused or removed",
+            412: "Tus-Resumable is not 1.0.0",
+            413: "Over a size limit (file, number of files, or in all)",
+            415: "Content-Type is not application/offset+octet-stream",
+            422: "The completed file is not footage (a program, a cut-short video, a zip bomb...): why",
+            423: "The upload is busy with another request; try again",
+            429: "Too many uploads started",
+            507: "No room for the footage now; nothing received so far is lost",
+        }
         return {str(c): {"description": words[c], "content": error} for c in codes}
 
     tag = ["Owner's uploads (tus 1.0.0)"]
     return {
         "/respond/{token}/files": {
-            "options": {"tags": tag, "summary": "What this tus server speaks", "security": [],
-                        "parameters": [token], "responses": {"204": {"description": "Tus-Version, Tus-Extension, "
-                                                                                     "Tus-Max-Size headers"}}},
-            "post": {"tags": tag, "summary": "Start uploading a file (tus creation)", "security": [],
-                     "parameters": [token, resumable, header("Upload-Length", "The file's size in bytes (over 0)"),
-                                    {**header("Upload-Metadata", "filename and caption, base64 (tus)"),
-                                     "required": False}],
-                     "responses": {"201": {"description": "Created: Location is the upload's URL; Upload-Offset 0"},
-                                   **refusals(400, 404, 410, 412, 413, 429, 507)}},
+            "options": {
+                "tags": tag,
+                "summary": "What this tus server speaks",
+                "security": [],
+                "parameters": [token],
+                "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size headers"}},
+            },
+            "post": {
+                "tags": tag,
+                "summary": "Start uploading a file (tus creation)",
+                "security": [],
+                "parameters": [
+                    token,
+                    resumable,
+                    header("Upload-Length", "The file's size in bytes (over 0)"),
+                    {**header("Upload-Metadata", "filename and caption, base64 (tus)"), "required": False},
+                ],
+                "responses": {
+                    "201": {"description": "Created: Location is the upload's URL; Upload-Offset 0"},
+                    **refusals(400, 404, 410, 412, 413, 429, 507),
+                },
+            },
         },
         "/respond/{token}/files/{key}": {
-            "head": {"tags": tag, "summary": "How much of the upload the server has", "security": [],
-                     "parameters": [token, key, resumable],
-                     "responses": {"200": {"description": "Upload-Offset and Upload-Length headers"},
-                                   "404": {"description": "No such upload"}, "410": {"description": "Gone"}}},
-            "patch": {"tags": tag, "summary": "Send bytes from Upload-Offset (the last ones are probed and stored)",
-                      "security": [], "parameters": [token, key, resumable,
-                                                     header("Upload-Offset", "Where these bytes start")],
-                      "requestBody": {"required": True,
-                                      "content": {"application/offset+octet-stream": {"schema": {"type": "string",
-                                                                                                "format": "binary"}}}},
-                      "responses": {"204": {"description": "Upload-Offset: the new offset"},
-                                    **refusals(400, 404, 409, 410, 412, 413, 415, 422, 423, 507)}},
-            "delete": {"tags": tag, "summary": "Take the file back before answering (tus termination)",
-                       "security": [], "parameters": [token, key, resumable],
-                       "responses": {"204": {"description": "Removed"}, **refusals(404, 410, 412, 423, 429)}},
+            "head": {
+                "tags": tag,
+                "summary": "How much of the upload the server has",
+                "security": [],
+                "parameters": [token, key, resumable],
+                "responses": {
+                    "200": {"description": "Upload-Offset and Upload-Length headers"},
+                    "404": {"description": "No such upload"},
+                    "410": {"description": "Gone"},
+                },
+            },
+            "patch": {
+                "tags": tag,
+                "summary": "Send bytes from Upload-Offset (the last ones are probed and stored)",
+                "security": [],
+                "parameters": [token, key, resumable, header("Upload-Offset", "Where these bytes start")],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "responses": {
+                    "204": {"description": "Upload-Offset: the new offset"},
+                    **refusals(400, 404, 409, 410, 412, 413, 415, 422, 423, 507),
+                },
+            },
+            "delete": {
+                "tags": tag,
+                "summary": "Take the file back before answering (tus termination)",
+                "security": [],
+                "parameters": [token, key, resumable],
+                "responses": {"204": {"description": "Removed"}, **refusals(404, 410, 412, 423, 429)},
+            },
         },
         "/respond/{token}/files.json": {
-            "get": {"tags": tag, "summary": "This answer's files: name, caption, size, received, state, SHA-256, "
-                                            "refusal", "security": [], "parameters": [token],
-                    "responses": {"200": {"description": "files and limits", "content": {"application/json": {
-                        "schema": {"type": "object"}}}}, **refusals(404, 410)}},
+            "get": {
+                "tags": tag,
+                "summary": "This answer's files: name, caption, size, received, state, SHA-256, refusal",
+                "security": [],
+                "parameters": [token],
+                "responses": {
+                    "200": {
+                        "description": "files and limits",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **refusals(404, 410),
+                },
+            },
         },
     }
-

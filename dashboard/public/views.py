@@ -2,6 +2,7 @@
 
 Thin: read the form, call ``form`` and ``registry.registration``, render a template.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session
@@ -10,6 +11,8 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
 from dashboard.api.endpoints import field_errors
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
+from dashboard.evidence.retention import Periods, public_sentence
 from dashboard.footage import responses
 from dashboard.geo.orientation import BASE_TILES_URL, LABEL_TILES_URL, map_credit
 from dashboard.public import duplicates, form, lost_link
@@ -18,8 +21,6 @@ from dashboard.registry import campaigns, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
-from dashboard.evidence.retention import Periods, public_sentence
-from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.runtime_access import runtime
 
 blueprint = Blueprint("public", __name__)
@@ -28,9 +29,12 @@ blueprint = Blueprint("public", __name__)
 @blueprint.context_processor
 def _force_name() -> dict:
     months = runtime().settings.retention_months
-    return {"force_name": runtime().reference.force_name,
-            "retention_period": f"{months} month{'s' if months != 1 else ''}",
-            "footage_kept": public_sentence(Periods.from_settings(runtime().settings))}
+    return {
+        "force_name": runtime().reference.force_name,
+        "retention_period": f"{months} month{'s' if months != 1 else ''}",
+        "footage_kept": public_sentence(Periods.from_settings(runtime().settings)),
+    }
+
 
 # A form shown again with its problems is answered 200 (the page is what was asked for); the
 # browser would log any other status as a failed load. The API answers the same problems with 422.
@@ -40,17 +44,29 @@ EXPIRED = "This form had expired (or was opened in another browser). Check the d
 def _pin_map_tiles(rt) -> dict:
     """The pin map's base: the force's tile server (TILE_URL), or the app's orientation tiles (ground
     and outlines, then postcodes and names above the pin's circle); open data only, either way."""
-    return {"tile_url": rt.settings.tile_url or BASE_TILES_URL,
-            "label_tiles": "" if rt.settings.tile_url else LABEL_TILES_URL,
-            "tile_attribution": map_credit(rt.settings, rt.reference)}
+    return {
+        "tile_url": rt.settings.tile_url or BASE_TILES_URL,
+        "label_tiles": "" if rt.settings.tile_url else LABEL_TILES_URL,
+        "tile_attribution": map_credit(rt.settings, rt.reference),
+    }
 
 
 def _page(template: str, state: form.FormState, status: int = 200, **extra) -> tuple[str, int]:
     rt = runtime()
     return render_template(
-        template, state=state, csrf_token=generate_csrf(), max_cameras=MAX_CAMERAS, compass=form.COMPASS,
-        compass_names=form.COMPASS_NAMES, kinds=CAMERA_KINDS, mounts=MOUNTS, overlooks=OVERLOOKS,
-        channels=CONTACT_CHANNELS, site_kinds=SITE_KINDS, **_pin_map_tiles(rt), **extra,
+        template,
+        state=state,
+        csrf_token=generate_csrf(),
+        max_cameras=MAX_CAMERAS,
+        compass=form.COMPASS,
+        compass_names=form.COMPASS_NAMES,
+        kinds=CAMERA_KINDS,
+        mounts=MOUNTS,
+        overlooks=OVERLOOKS,
+        channels=CONTACT_CHANNELS,
+        site_kinds=SITE_KINDS,
+        **_pin_map_tiles(rt),
+        **extra,
     ), status
 
 
@@ -79,8 +95,13 @@ def _edit_cameras(state: form.FormState, action: str) -> bool:
 
 
 def _validated(state: form.FormState) -> tuple[RegistrationIn | None, list[int | None]]:
-    return form.validate(state, runtime().reference, RegistrationIn, context_key=registration.CROSS_CHECKS_LATER,
-                         field_errors=field_errors)
+    return form.validate(
+        state,
+        runtime().reference,
+        RegistrationIn,
+        context_key=registration.CROSS_CHECKS_LATER,
+        field_errors=field_errors,
+    )
 
 
 def _count(step: str) -> None:
@@ -123,8 +144,12 @@ def register_submit():
     _count("completions")
     session.pop("campaign", None)
     url = f"{rt.settings.public_base_url}/manage/{done.token}"
-    return render_template("public/registered.html", done=done, manage_url=url,
-                           emailed=done.email_given and rt.settings.smtp_url is not None)
+    return render_template(
+        "public/registered.html",
+        done=done,
+        manage_url=url,
+        emailed=done.email_given and rt.settings.smtp_url is not None,
+    )
 
 
 # --------------------------------------------------------------------------- lost link
@@ -132,8 +157,13 @@ def register_submit():
 
 def _lost_link_page(asked: lost_link.Asked, status: int = 200, refused: str | None = None):
     rt = runtime()
-    return render_template("public/lost_link.html", state=asked, csrf_token=generate_csrf(), refused=refused,
-                           can_email=rt.settings.smtp_url is not None), status
+    return render_template(
+        "public/lost_link.html",
+        state=asked,
+        csrf_token=generate_csrf(),
+        refused=refused,
+        can_email=rt.settings.smtp_url is not None,
+    ), status
 
 
 @blueprint.get("/lost-link")
@@ -151,8 +181,9 @@ def lost_link_submit():
         return _lost_link_page(asked, 400)
     if rt.settings.smtp_url is None:
         return _lost_link_page(asked)  # the page says that no email can be sent, and what to do instead
-    limits = lost_link.Limits(rt.sessions, rt.settings.secret_key, rt.settings.lost_link_rate_limit,
-                              rt.settings.lost_link_pair_rate_limit)
+    limits = lost_link.Limits(
+        rt.sessions, rt.settings.secret_key, rt.settings.lost_link_rate_limit, rt.settings.lost_link_pair_rate_limit
+    )
     wait = limits.address_wait_s(get_remote_address())
     if wait is None and asked.errors:
         return _lost_link_page(asked)
@@ -174,8 +205,9 @@ def postcode_centre():
     text = (request.args.get("postcode") or "")[:12]
     row = runtime().reference.lookup_postcode(text) if text.strip() else None
     if row is None:
-        return jsonify(found=False,
-                       error=f"'{text.strip()}' is not a postcode in the {runtime().reference.force_name} area.")
+        return jsonify(
+            found=False, error=f"'{text.strip()}' is not a postcode in the {runtime().reference.force_name} area."
+        )
     return jsonify(postcode=row["postcode"], lat=float(row["lat"]), lon=float(row["lon"]))
 
 
@@ -207,16 +239,29 @@ def manage(token: str):
     s, registrant = _own(token)
     with s:
         state = form.state_from_registrant(registrant)
-        return _page("public/manage.html", state, token=token, registrant=registrant,
-                     due=registration.due_for_reconfirmation(registrant), saved=request.args.get("saved"),
-                     **_requests_received(s, registrant))
+        return _page(
+            "public/manage.html",
+            state,
+            token=token,
+            registrant=registrant,
+            due=registration.due_for_reconfirmation(registrant),
+            saved=request.args.get("saved"),
+            **_requests_received(s, registrant),
+        )
 
 
 def _requests_received(s, registrant) -> dict:
     """The footage requests this registration has had, newest first, for the owner's own page."""
     now = utcnow()
-    rows = [{"public_id": r.public_id, "window": responses.view(r).window_text, "state": responses.state_text(r, now),
-             "answerable": responses.answerable(r)} for r in responses.for_registrant(s, registrant.id)]
+    rows = [
+        {
+            "public_id": r.public_id,
+            "window": responses.view(r).window_text,
+            "state": responses.state_text(r, now),
+            "answerable": responses.answerable(r),
+        }
+        for r in responses.for_registrant(s, registrant.id)
+    ]
     return {"requests_received": rows}
 
 
@@ -226,13 +271,19 @@ def manage_submit(token: str):
     with s:
         action = request.form.get("action", "")
         state = form.read_form(request.form.get, request.form.getlist)
-        page = dict(token=token, registrant=registrant, due=registration.due_for_reconfirmation(registrant),
-                    **_requests_received(s, registrant))
+        page = dict(
+            token=token,
+            registrant=registrant,
+            due=registration.due_for_reconfirmation(registrant),
+            **_requests_received(s, registrant),
+        )
         if not _csrf_ok():
             state.errors["form"] = EXPIRED
             return _page("public/manage.html", state, 400, **page)
         if action == "withdraw":
-            return render_template("public/withdraw.html", token=token, csrf_token=generate_csrf(), reference=registrant.reference)
+            return render_template(
+                "public/withdraw.html", token=token, csrf_token=generate_csrf(), reference=registrant.reference
+            )
         if action == "withdraw-confirmed":
             registration.withdraw(s, registrant, via="form")
             s.commit()

@@ -13,6 +13,7 @@ written after the upgrade names the last of them (``unkeyed_through``) under the
 first keyed row's HMAC covers that row's hash, so they cannot be rewritten unseen either. An
 unkeyed row after a keyed one, or after ``unkeyed_through``, is a rewritten row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,18 +24,18 @@ import os
 import re
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from dashboard.core.audit_rows import GENESIS_HASH, canonical_json, row_digest, row_fields, time_text
+from dashboard.registry import audit_checkpoints
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import AuditEvent, utcnow
-from dashboard.registry import audit_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +63,21 @@ class Anchor:
     checkpoint_every: int = 1000
 
     @classmethod
-    def from_secret(cls, secret: str, checkpoint_file: Path | None = None, every: int = 1000) -> "Anchor":
+    def from_secret(cls, secret: str, checkpoint_file: Path | None = None, every: int = 1000) -> Anchor:
         raw = secret.encode("utf-8")
-        return cls(hmac.digest(raw, b"ccr audit chain v1", "sha256"),
-                   hmac.digest(raw, b"ccr audit checkpoints v1", "sha256"), checkpoint_file, every)
+        return cls(
+            hmac.digest(raw, b"ccr audit chain v1", "sha256"),
+            hmac.digest(raw, b"ccr audit checkpoints v1", "sha256"),
+            checkpoint_file,
+            every,
+        )
 
     @classmethod
-    def from_settings(cls, settings) -> "Anchor":
+    def from_settings(cls, settings) -> Anchor:
         return cls.from_secret(settings.audit_key, settings.audit_checkpoint_file, settings.audit_checkpoint_every)
 
 
-_ANCHORS: "weakref.WeakKeyDictionary[Engine, Anchor]" = weakref.WeakKeyDictionary()
+_ANCHORS: weakref.WeakKeyDictionary[Engine, Anchor] = weakref.WeakKeyDictionary()
 _DEFAULT: list[Anchor] = []
 
 
@@ -199,17 +204,27 @@ BROKEN_LINK = "link"  # the row's prev_hash is not the hash of the row before it
 # The check reads the time as the database returns it for text (SQLite: the stored UTC text, turned
 # into row_fields' form by slicing; other databases still return a datetime) and unpacks plain tuples:
 # together about twice as fast as ORM rows through row_fields, with the same digest (tested).
-_CHAIN_COLUMNS = (AuditEvent.id, sa.type_coerce(AuditEvent.occurred_at, sa.String).label("occurred_at"),
-                  AuditEvent.user_id, AuditEvent.username, AuditEvent.role, AuditEvent.action, AuditEvent.case_ref,
-                  AuditEvent.reason, AuditEvent.subject_ids, AuditEvent.detail, AuditEvent.prev_hash,
-                  AuditEvent.row_hash)
+_CHAIN_COLUMNS = (
+    AuditEvent.id,
+    sa.type_coerce(AuditEvent.occurred_at, sa.String).label("occurred_at"),
+    AuditEvent.user_id,
+    AuditEvent.username,
+    AuditEvent.role,
+    AuditEvent.action,
+    AuditEvent.case_ref,
+    AuditEvent.reason,
+    AuditEvent.subject_ids,
+    AuditEvent.detail,
+    AuditEvent.prev_hash,
+    AuditEvent.row_hash,
+)
 _STORED_UTC = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
 
 def _stored_time(value: str | dt.datetime) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _time_text(value: str | dt.datetime) -> str:
@@ -219,10 +234,15 @@ def _time_text(value: str | dt.datetime) -> str:
     return time_text(_stored_time(value))
 
 
-def verify_chain(session: Session, *, batch: int = 5000, anchor: Anchor | None = None,
-                 unkeyed_through: int | None = None,
-                 checkpoints: dict[int, list[audit_checkpoints.Checkpoint]] | None = None,
-                 mismatches: list[str] | None = None) -> ChainCheck:
+def verify_chain(
+    session: Session,
+    *,
+    batch: int = 5000,
+    anchor: Anchor | None = None,
+    unkeyed_through: int | None = None,
+    checkpoints: dict[int, list[audit_checkpoints.Checkpoint]] | None = None,
+    mismatches: list[str] | None = None,
+) -> ChainCheck:
     """Recompute every hash in id order and stop at the first row whose content or link does not match.
 
     Rows must carry the keyed hash (``anchor``: the database's own); rows chained before the log
@@ -245,14 +265,23 @@ def verify_chain(session: Session, *, batch: int = 5000, anchor: Anchor | None =
     unkeyed_last, keyed_seen = 0, False
     plain_allowed = unkeyed_through if unkeyed_through is not None else float("inf")
     # Through the session's connection, not the ORM: plain rows cost less to read.
-    rows = session.connection().execute(sa.select(*_CHAIN_COLUMNS).order_by(AuditEvent.id)
-                                        .execution_options(yield_per=batch))
+    rows = session.connection().execute(
+        sa.select(*_CHAIN_COLUMNS).order_by(AuditEvent.id).execution_options(yield_per=batch)
+    )
     for row in rows:
         row_id, when, user_id, username, role, action, case_ref, reason, subject_ids, detail, prev_hash, row_hash = row
         count += 1
-        fields = {"occurred_at": _time_text(when), "user_id": user_id, "username": username, "role": role,
-                  "action": action, "case_ref": case_ref, "reason": reason, "subject_ids": subject_ids,
-                  "detail": detail}
+        fields = {
+            "occurred_at": _time_text(when),
+            "user_id": user_id,
+            "username": username,
+            "role": role,
+            "action": action,
+            "case_ref": case_ref,
+            "reason": reason,
+            "subject_ids": subject_ids,
+            "detail": detail,
+        }
         content_ok = row_hash == row_digest(prev_hash, fields, key)
         if content_ok:
             keyed_seen = True
@@ -262,20 +291,35 @@ def verify_chain(session: Session, *, batch: int = 5000, anchor: Anchor | None =
         if checkpoints and row_id in checkpoints and mismatches is not None:
             for cp in checkpoints[row_id]:
                 if cp.last_hash != row_hash:
-                    mismatches.append(f"row {row_id} was rewritten: its hash is not the one the checkpoint of "
-                                      f"{cp.at} (line {cp.line_no}) recorded")
+                    mismatches.append(
+                        f"row {row_id} was rewritten: its hash is not the one the checkpoint of "
+                        f"{cp.at} (line {cp.line_no}) recorded"
+                    )
                 elif cp.count != count:
-                    mismatches.append(f"{abs(cp.count - count):,} row(s) up to row {row_id} "
-                                      f"{'are missing' if count < cp.count else 'were added'}: the checkpoint of "
-                                      f"{cp.at} (line {cp.line_no}) counted {cp.count:,}, the log has {count:,}")
+                    mismatches.append(
+                        f"{abs(cp.count - count):,} row(s) up to row {row_id} "
+                        f"{'are missing' if count < cp.count else 'were added'}: the checkpoint of "
+                        f"{cp.at} (line {cp.line_no}) counted {cp.count:,}, the log has {count:,}"
+                    )
         if not (content_ok and link_ok):
             rows.close()
             problem = " and ".join(p for p, ok in ((BROKEN_CONTENT, content_ok), (BROKEN_LINK, link_ok)) if not ok)
-            return ChainCheck(count, row_id, problem, _stored_time(when), username, action, prev_id, row_id,
-                              time.perf_counter() - started, unkeyed_last)
+            return ChainCheck(
+                count,
+                row_id,
+                problem,
+                _stored_time(when),
+                username,
+                action,
+                prev_id,
+                row_id,
+                time.perf_counter() - started,
+                unkeyed_last,
+            )
         prev, prev_id, last_id = row_hash, row_id, row_id
-    return ChainCheck(count, None, last_id=last_id, elapsed_s=time.perf_counter() - started,
-                      unkeyed_through=unkeyed_last)
+    return ChainCheck(
+        count, None, last_id=last_id, elapsed_s=time.perf_counter() - started, unkeyed_through=unkeyed_last
+    )
 
 
 @dataclass(frozen=True)
@@ -301,12 +345,16 @@ class LogCheck:
         lines = []
         if not c.intact:
             if BROKEN_CONTENT in (c.problem or ""):
-                lines.append(f"row {c.first_broken_id} was rewritten: its content does not give its stored hash under "
-                             "the audit key (or AUDIT_KEY is not the key the log was written with)")
+                lines.append(
+                    f"row {c.first_broken_id} was rewritten: its content does not give its stored hash under "
+                    "the audit key (or AUDIT_KEY is not the key the log was written with)"
+                )
             if BROKEN_LINK in (c.problem or ""):
                 before = f"row {c.previous_id}" if c.previous_id else "the start of the log"
-                lines.append(f"row {c.first_broken_id} does not follow {before}: a row was deleted or inserted just "
-                             f"before it, or {before} was rewritten")
+                lines.append(
+                    f"row {c.first_broken_id} does not follow {before}: a row was deleted or inserted just "
+                    f"before it, or {before} was rewritten"
+                )
         return lines + list(self.problems)
 
 
@@ -328,40 +376,54 @@ def verify_log(session: Session, anchor: Anchor | None = None, *, batch: int = 5
             if cp.signed_by(anchor.checkpoint_key):
                 signed.append(cp)
             else:
-                problems.append(f"checkpoint signature wrong on line {cp.line_no} of {anchor.checkpoint_file} "
-                                f"(row {cp.last_id}, {cp.at}): the file was edited, or AUDIT_KEY is not the key "
-                                "the log was written with")
+                problems.append(
+                    f"checkpoint signature wrong on line {cp.line_no} of {anchor.checkpoint_file} "
+                    f"(row {cp.last_id}, {cp.at}): the file was edited, or AUDIT_KEY is not the key "
+                    "the log was written with"
+                )
         if found.checkpoints and not signed:
-            problems.insert(0, f"none of the {len(found.checkpoints):,} checkpoints in {anchor.checkpoint_file} is "
-                               "signed with this AUDIT_KEY: the key is wrong, or the file was replaced")
+            problems.insert(
+                0,
+                f"none of the {len(found.checkpoints):,} checkpoints in {anchor.checkpoint_file} is "
+                "signed with this AUDIT_KEY: the key is wrong, or the file was replaced",
+            )
         if newest_id is not None and not signed and not found.checkpoints:
-            problems.append(f"no checkpoint in {anchor.checkpoint_file}: rows cut off the end of the log cannot be "
-                            "ruled out (write one with 'python -m dashboard audit checkpoint' once the log is known good)")
+            problems.append(
+                f"no checkpoint in {anchor.checkpoint_file}: rows cut off the end of the log cannot be "
+                "ruled out (write one with 'python -m dashboard audit checkpoint' once the log is known good)"
+            )
     by_id: dict[int, list[audit_checkpoints.Checkpoint]] = {}
     for cp in signed:
         if cp.last_id > 0:  # a new log's first checkpoint names no row
             by_id.setdefault(cp.last_id, []).append(cp)
     through = min((cp.unkeyed_through for cp in signed), default=None)
     mismatches: list[str] = []
-    chain = verify_chain(session, batch=batch, anchor=anchor, unkeyed_through=through, checkpoints=by_id,
-                         mismatches=mismatches)
+    chain = verify_chain(
+        session, batch=batch, anchor=anchor, unkeyed_through=through, checkpoints=by_id, mismatches=mismatches
+    )
     problems.extend(mismatches)
     if chain.intact:
         seen = chain.last_id or 0
         furthest = max(signed, key=lambda cp: cp.last_id, default=None)
         if furthest is not None and furthest.last_id > seen:
-            problems.append(f"rows after row {seen} are missing: the checkpoint of {furthest.at} (line "
-                            f"{furthest.line_no}) records row {furthest.last_id} and {furthest.count:,} rows; "
-                            f"the log has {chain.rows_checked:,}")
+            problems.append(
+                f"rows after row {seen} are missing: the checkpoint of {furthest.at} (line "
+                f"{furthest.line_no}) records row {furthest.last_id} and {furthest.count:,} rows; "
+                f"the log has {chain.rows_checked:,}"
+            )
         present = set()
         if by_id:
             ids = [i for i in by_id if i <= seen]
             for start in range(0, len(ids), 500):
-                present.update(session.connection().execute(
-                    sa.select(AuditEvent.id).where(AuditEvent.id.in_(ids[start:start + 500]))).scalars())
+                present.update(
+                    session.connection()
+                    .execute(sa.select(AuditEvent.id).where(AuditEvent.id.in_(ids[start : start + 500])))
+                    .scalars()
+                )
             for i in sorted(set(ids) - present):
-                problems.append(f"row {i} is missing: the checkpoint of {by_id[i][0].at} "
-                                f"(line {by_id[i][0].line_no}) records it")
+                problems.append(
+                    f"row {i} is missing: the checkpoint of {by_id[i][0].at} (line {by_id[i][0].line_no}) records it"
+                )
     return LogCheck(chain, anchor.checkpoint_file, len(signed), tuple(dict.fromkeys(problems)))
 
 
@@ -384,27 +446,40 @@ def write_checkpoint(engine: Engine, anchor: Anchor | None = None) -> audit_chec
     table = AuditEvent.__table__
     with engine.connect() as conn:
         newest = conn.execute(sa.select(table.c.id, table.c.row_hash).order_by(table.c.id.desc()).limit(1)).first()
-        count = 0 if newest is None else conn.execute(
-            sa.select(sa.func.count()).select_from(table).where(table.c.id <= newest.id)).scalar_one()
-    earlier = [cp for cp in audit_checkpoints.read(anchor.checkpoint_file).checkpoints
-               if cp.signed_by(anchor.checkpoint_key)]
+        count = (
+            0
+            if newest is None
+            else conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.id <= newest.id)).scalar_one()
+        )
+    earlier = [
+        cp for cp in audit_checkpoints.read(anchor.checkpoint_file).checkpoints if cp.signed_by(anchor.checkpoint_key)
+    ]
     if newest is None:
         if earlier:  # an emptied log: the checkpoints already say what was there; add nothing
             return None
         # A new log: say so, keyed from its first row (no row may carry the plain pre-keying hash).
-        return audit_checkpoints.append(anchor.checkpoint_file, anchor.checkpoint_key, last_id=0,
-                                        last_hash=GENESIS_HASH, count=0, unkeyed_through=0)
+        return audit_checkpoints.append(
+            anchor.checkpoint_file, anchor.checkpoint_key, last_id=0, last_hash=GENESIS_HASH, count=0, unkeyed_through=0
+        )
     if earlier:
         through = min(cp.unkeyed_through for cp in earlier)
     else:
         with Session(engine) as s:
             check = verify_chain(s, anchor=anchor)
         if not check.intact:
-            raise CheckpointError(f"the audit log's chain is broken at row {check.first_broken_id}; no checkpoint "
-                                  "was written (run 'python -m dashboard audit verify')")
+            raise CheckpointError(
+                f"the audit log's chain is broken at row {check.first_broken_id}; no checkpoint "
+                "was written (run 'python -m dashboard audit verify')"
+            )
         through = check.unkeyed_through
-    return audit_checkpoints.append(anchor.checkpoint_file, anchor.checkpoint_key, last_id=int(newest.id),
-                                    last_hash=newest.row_hash, count=int(count), unkeyed_through=through)
+    return audit_checkpoints.append(
+        anchor.checkpoint_file,
+        anchor.checkpoint_key,
+        last_id=int(newest.id),
+        last_hash=newest.row_hash,
+        count=int(count),
+        unkeyed_through=through,
+    )
 
 
 def checkpoint_quietly(engine: Engine) -> None:

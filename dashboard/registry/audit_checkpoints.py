@@ -13,6 +13,7 @@ processes and the command line can append at once without interleaving or losing
 >>> [c.last_id for c in read(path).checkpoints]  # doctest: +SKIP
 [7]
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,10 +68,18 @@ def _mac(key: bytes, payload: bytes) -> str:
     return hmac.digest(key, b"ccr audit checkpoint|" + payload, "sha256").hex()
 
 
-def append(path: Path, key: bytes, *, last_id: int, last_hash: str, count: int, unkeyed_through: int,
-           at: dt.datetime | None = None) -> Checkpoint:
+def append(
+    path: Path,
+    key: bytes,
+    *,
+    last_id: int,
+    last_hash: str,
+    count: int,
+    unkeyed_through: int,
+    at: dt.datetime | None = None,
+) -> Checkpoint:
     """Sign a checkpoint with ``key`` and append it to ``path`` as one line (file created 0600)."""
-    when = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
     payload = _payload(last_id, last_hash, count, unkeyed_through, when)
     line = json.loads(payload)
     line["mac"] = _mac(key, payload)
@@ -103,8 +112,15 @@ def read(path: Path) -> CheckpointFile:
             continue
         try:
             obj = json.loads(raw)
-            cp = Checkpoint(int(obj["last_id"]), str(obj["last_hash"]), int(obj["count"]),
-                            int(obj["unkeyed_through"]), str(obj["at"]), str(obj["mac"]), n)
+            cp = Checkpoint(
+                int(obj["last_id"]),
+                str(obj["last_hash"]),
+                int(obj["count"]),
+                int(obj["unkeyed_through"]),
+                str(obj["at"]),
+                str(obj["mac"]),
+                n,
+            )
             if obj.get("v") != VERSION:
                 raise ValueError
         except (ValueError, KeyError, TypeError):

@@ -14,13 +14,13 @@ Three reads, each one SQL ``SELECT``:
 "On the active register" means: the camera is active and its registrant's status is
 ``active`` (a withdrawn registration has had its personal data erased, promise 6).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-
 import math
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,21 +30,42 @@ from sqlalchemy.orm import Session
 from dashboard.geo.cells import H3_RESOLUTIONS
 from dashboard.registry.models import Camera, Registrant, Site
 
-CANDIDATE_COLUMNS = ["camera_id", "site_id", "lat", "lon", "easting_m", "northing_m", "kind",
-                     "direction_deg", "fov_angle_deg", "fov_range_m", "retention_days", "preferred_channel"]
+CANDIDATE_COLUMNS = [
+    "camera_id",
+    "site_id",
+    "lat",
+    "lon",
+    "easting_m",
+    "northing_m",
+    "kind",
+    "direction_deg",
+    "fov_angle_deg",
+    "fov_range_m",
+    "retention_days",
+    "preferred_channel",
+]
 CONTACT_COLUMNS = ["camera_id", "name", "email", "phone", "preferred_channel", "address", "postcode"]
 
 # One row of the candidate query as a NumPy record: building a structured array from the
 # DBAPI's tuples is done in C, several times faster than ``pd.DataFrame(rows)`` at 1M rows.
 # Nullable small integers are read as float (NULL -> NaN); text stays a Python object
 # until it becomes a pandas string column.
-_CANDIDATE_RECORD = np.dtype([
-    ("camera_id", "i8"), ("site_id", "i8"),
-    ("lat", "f8"), ("lon", "f8"), ("easting_m", "f8"), ("northing_m", "f8"),
-    ("kind", "O"),
-    ("direction_deg", "f8"), ("fov_angle_deg", "f8"), ("fov_range_m", "f8"), ("retention_days", "f8"),
-    ("preferred_channel", "O"),
-])
+_CANDIDATE_RECORD = np.dtype(
+    [
+        ("camera_id", "i8"),
+        ("site_id", "i8"),
+        ("lat", "f8"),
+        ("lon", "f8"),
+        ("easting_m", "f8"),
+        ("northing_m", "f8"),
+        ("kind", "O"),
+        ("direction_deg", "f8"),
+        ("fov_angle_deg", "f8"),
+        ("fov_range_m", "f8"),
+        ("retention_days", "f8"),
+        ("preferred_channel", "O"),
+    ]
+)
 assert list(_CANDIDATE_RECORD.names) == CANDIDATE_COLUMNS
 
 # Ids per IN (...) list: well under SQLite's limit of bound parameters.
@@ -60,9 +81,17 @@ def _candidate_select() -> sa.Select:
     """Active cameras of active registrants with a known position, in camera id order."""
     return (
         sa.select(
-            Camera.id.label("camera_id"), Camera.site_id,
-            Site.lat, Site.lon, Site.easting_m, Site.northing_m,
-            Camera.kind, Camera.direction_deg, Camera.fov_angle_deg, Camera.fov_range_m, Camera.retention_days,
+            Camera.id.label("camera_id"),
+            Camera.site_id,
+            Site.lat,
+            Site.lon,
+            Site.easting_m,
+            Site.northing_m,
+            Camera.kind,
+            Camera.direction_deg,
+            Camera.fov_angle_deg,
+            Camera.fov_range_m,
+            Camera.retention_days,
             Registrant.preferred_channel,
         )
         .join(Site, Site.id == Camera.site_id)
@@ -180,8 +209,10 @@ def postgis_candidates(session: Session, easting_m: float, northing_m: float, ra
     """
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
-        raise ValueError(f"postgis_candidates needs PostgreSQL/PostGIS, got a {dialect} session; "
-                         "use active_camera_frame and filter in memory instead")
+        raise ValueError(
+            f"postgis_candidates needs PostgreSQL/PostGIS, got a {dialect} session; "
+            "use active_camera_frame and filter in memory instead"
+        )
     values = {"easting_m": easting_m, "northing_m": northing_m, "radius_m": radius_m}
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
@@ -227,14 +258,25 @@ def camera_contacts(session: Session, camera_ids: Sequence[int]) -> pd.DataFrame
     wanted = list(dict.fromkeys(int(i) for i in camera_ids))
     rows: list[tuple] = []
     for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start:start + _IN_CHUNK]
-        rows.extend(session.execute(
-            sa.select(Camera.id, Registrant.name, Registrant.email, Registrant.phone, Registrant.preferred_channel,
-                      Site.address, Site.postcode)
-            .join(Site, Site.id == Camera.site_id)
-            .join(Registrant, Registrant.id == Site.registrant_id)
-            .where(Camera.id.in_(chunk), Registrant.status == "active")
-        ).tuples().all())
+        chunk = wanted[start : start + _IN_CHUNK]
+        rows.extend(
+            session.execute(
+                sa.select(
+                    Camera.id,
+                    Registrant.name,
+                    Registrant.email,
+                    Registrant.phone,
+                    Registrant.preferred_channel,
+                    Site.address,
+                    Site.postcode,
+                )
+                .join(Site, Site.id == Camera.site_id)
+                .join(Registrant, Registrant.id == Site.registrant_id)
+                .where(Camera.id.in_(chunk), Registrant.status == "active")
+            )
+            .tuples()
+            .all()
+        )
     position = {camera_id: i for i, camera_id in enumerate(wanted)}
     rows.sort(key=lambda row: position[row[0]])
     frame = pd.DataFrame(rows, columns=CONTACT_COLUMNS)
@@ -244,12 +286,14 @@ def camera_contacts(session: Session, camera_ids: Sequence[int]) -> pd.DataFrame
 def register_fingerprint(session: Session) -> tuple:
     """A value that changes whenever a registration or camera is added, edited or withdrawn:
     the newest ``updated_at`` and highest id of registrants and cameras (index lookups)."""
-    row = session.execute(sa.select(
-        sa.select(sa.func.max(Registrant.updated_at)).scalar_subquery(),
-        sa.select(sa.func.max(Registrant.id)).scalar_subquery(),
-        sa.select(sa.func.max(Camera.updated_at)).scalar_subquery(),
-        sa.select(sa.func.max(Camera.id)).scalar_subquery(),
-    )).one()
+    row = session.execute(
+        sa.select(
+            sa.select(sa.func.max(Registrant.updated_at)).scalar_subquery(),
+            sa.select(sa.func.max(Registrant.id)).scalar_subquery(),
+            sa.select(sa.func.max(Camera.updated_at)).scalar_subquery(),
+            sa.select(sa.func.max(Camera.id)).scalar_subquery(),
+        )
+    ).one()
     return tuple(row)
 
 
@@ -265,12 +309,16 @@ def cameras_changed_since(session: Session, fingerprint: tuple, margin: dt.timed
     ``updated_at`` indexes: empty, or a handful of ids, whatever the register's size.
     """
     registrant_since, _, camera_since, _ = fingerprint
-    floor = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    floor = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     registrant_since = (registrant_since or floor) - margin
     camera_since = (camera_since or floor) - margin
     own = sa.select(Camera.id).where(Camera.updated_at >= camera_since)
-    owners = (sa.select(Camera.id).join(Site, Site.id == Camera.site_id)
-              .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.updated_at >= registrant_since))
+    owners = (
+        sa.select(Camera.id)
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .where(Registrant.updated_at >= registrant_since)
+    )
     ids = session.execute(sa.union(own, owners)).scalars().all()
     return np.asarray(ids, dtype="int64")
 
@@ -284,13 +332,19 @@ def current_candidates(session: Session, camera_ids) -> pd.DataFrame:
         return _candidate_frame([])
     rows: list[tuple] = []
     for start in range(0, len(ids), 5_000):  # keeps each statement's text a modest size
-        chunk = [int(i) for i in ids[start:start + 5_000]]
+        chunk = [int(i) for i in ids[start : start + 5_000]]
         rows += _rows(session, _candidate_select().where(Camera.id.in_(chunk)))
     return _candidate_frame(rows)
 
 
-def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = None, placement: str | None = None,
-                    direction_known: bool | None = None) -> pd.DataFrame:
+def cameras_by_cell(
+    session: Session,
+    resolution: int,
+    *,
+    kind: str | None = None,
+    placement: str | None = None,
+    direction_known: bool | None = None,
+) -> pd.DataFrame:
     """Active cameras and registrations per H3 cell of the stored grid: columns cell,
     registrations, cameras (true counts, no keys: a second method for tests and the benchmark's
     baseline). Only counts leave the database."""
@@ -298,9 +352,14 @@ def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = Non
         raise ValueError(f"H3 resolution {resolution} is not one of the stored grids {H3_RESOLUTIONS}")
     cell = getattr(Site, f"h3_r{resolution}")
     query = (
-        sa.select(cell.label("cell"), sa.func.count(sa.distinct(Site.registrant_id)).label("registrations"),
-                  sa.func.count(Camera.id).label("cameras"))
-        .select_from(Camera).join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+        sa.select(
+            cell.label("cell"),
+            sa.func.count(sa.distinct(Site.registrant_id)).label("registrations"),
+            sa.func.count(Camera.id).label("cameras"),
+        )
+        .select_from(Camera)
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register())
         .group_by(cell)
     )
@@ -312,11 +371,21 @@ def cameras_by_cell(session: Session, resolution: int, *, kind: str | None = Non
         query = query.where(Camera.direction_deg.is_not(None) if direction_known else Camera.direction_deg.is_(None))
     rows = session.execute(query).all()
     return pd.DataFrame(rows, columns=["cell", "registrations", "cameras"]).astype(
-        {"registrations": "int64", "cameras": "int64"})
+        {"registrations": "int64", "cameras": "int64"}
+    )
 
 
-CELL_COLUMNS = ["site_id", "registration_key", "camera_key", "h3_r7", "h3_r8", "h3_r9", "kind", "placement",
-                "direction_known"]
+CELL_COLUMNS = [
+    "site_id",
+    "registration_key",
+    "camera_key",
+    "h3_r7",
+    "h3_r8",
+    "h3_r9",
+    "kind",
+    "placement",
+    "direction_known",
+]
 
 
 def active_cell_frame(session: Session) -> pd.DataFrame:
@@ -324,15 +393,25 @@ def active_cell_frame(session: Session) -> pd.DataFrame:
     filters need, and the record keys of the camera and of its registration (disclosure control;
     never shown): columns ``CELL_COLUMNS``. No position, no contact details, no dates."""
     statement = (
-        sa.select(Site.id, sa.func.coalesce(Registrant.record_key, 0), sa.func.coalesce(Camera.record_key, 0),
-                  Site.h3_r7, Site.h3_r8, Site.h3_r9, Camera.kind, Camera.placement,
-                  Camera.direction_deg.is_not(None))
-        .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+        sa.select(
+            Site.id,
+            sa.func.coalesce(Registrant.record_key, 0),
+            sa.func.coalesce(Camera.record_key, 0),
+            Site.h3_r7,
+            Site.h3_r8,
+            Site.h3_r9,
+            Camera.kind,
+            Camera.placement,
+            Camera.direction_deg.is_not(None),
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register(), Site.h3_r7.is_not(None))
     )
     frame = pd.DataFrame(_rows(session, statement), columns=CELL_COLUMNS)
-    return frame.astype({"site_id": "int64", "registration_key": "int64", "camera_key": "int64",
-                         "direction_known": "bool"})
+    return frame.astype(
+        {"site_id": "int64", "registration_key": "int64", "camera_key": "int64", "direction_known": "bool"}
+    )
 
 
 def site_areas(session: Session) -> pd.DataFrame:
@@ -340,17 +419,23 @@ def site_areas(session: Session) -> pd.DataFrame:
     registration's record key (disclosure control; never shown): columns site_id, district_code,
     lsoa_code, registration_key (codes only; no address or position). Read through the DBAPI
     cursor: the ORM took 6.6 s for 620,000 sites, this well under one."""
-    statement = (sa.select(Site.id, Site.district_code, Site.lsoa_code, sa.func.coalesce(Registrant.record_key, 0))
-                 .join(Registrant, Registrant.id == Site.registrant_id).where(Registrant.status == "active"))
-    return pd.DataFrame(_rows(session, statement),
-                        columns=["site_id", "district_code", "lsoa_code", "registration_key"]).astype(
-        {"site_id": "int64", "registration_key": "int64"})
+    statement = (
+        sa.select(Site.id, Site.district_code, Site.lsoa_code, sa.func.coalesce(Registrant.record_key, 0))
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .where(Registrant.status == "active")
+    )
+    return pd.DataFrame(
+        _rows(session, statement), columns=["site_id", "district_code", "lsoa_code", "registration_key"]
+    ).astype({"site_id": "int64", "registration_key": "int64"})
 
 
 def camera_sums_per_site(session: Session) -> pd.DataFrame:
     """Active cameras per site and the sum of their record keys (disclosure control; never shown):
     columns site_id, cameras, cameras_key (the key sum, not yet taken modulo 256). One grouped read
     of the camera table's index; join it to ``site_areas`` for the sites on the active register."""
-    statement = (sa.select(Camera.site_id, sa.func.count(), sa.func.sum(sa.func.coalesce(Camera.record_key, 0)))
-                 .where(Camera.active.is_(True)).group_by(Camera.site_id))
+    statement = (
+        sa.select(Camera.site_id, sa.func.count(), sa.func.sum(sa.func.coalesce(Camera.record_key, 0)))
+        .where(Camera.active.is_(True))
+        .group_by(Camera.site_id)
+    )
     return pd.DataFrame(_rows(session, statement), columns=["site_id", "cameras", "cameras_key"]).astype("int64")

@@ -5,6 +5,7 @@ search runs on an in-memory index rebuilt in the background (``LiveCameraIndex``
 PostgreSQL the candidates come from PostGIS (ST_DWithin over the GiST index). Either way the
 final geodesic filter and the ranking are the same domain functions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,12 +21,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search
 from dashboard.registry import casework, public_ids
-from dashboard.registry.camera_queries import (active_camera_frame, active_cell_frame, cameras_changed_since,
-                                              current_candidates, postgis_candidates, register_fingerprint)
-from dashboard.registry.cell_counts import CellCounts
-from dashboard.registry.uptake_queries import register_frames
-from dashboard.registry.models import AuditEvent
 from dashboard.registry.audit import Actor
+from dashboard.registry.camera_queries import (
+    active_camera_frame,
+    active_cell_frame,
+    cameras_changed_since,
+    current_candidates,
+    postgis_candidates,
+    register_fingerprint,
+)
+from dashboard.registry.cell_counts import CellCounts
+from dashboard.registry.models import AuditEvent
+from dashboard.registry.uptake_queries import register_frames
 
 # How often a search checks (four index lookups, well under 1 ms) whether the register changed
 # since the in-memory index was built; only a change triggers a background rebuild (~4 s at 1M
@@ -65,8 +72,12 @@ class RegisterSnapshot:
     for (four index lookups) at most every ``CHANGE_CHECK_S`` when the snapshot is asked for.
     Readers never wait for a rebuild; the first build happens on first use."""
 
-    def __init__(self, sessions: sessionmaker[Session], read: Callable[[Session], pd.DataFrame],
-                 build: Callable[[pd.DataFrame], object]):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        read: Callable[[Session], pd.DataFrame],
+        build: Callable[[pd.DataFrame], object],
+    ):
         self._sessions, self._read, self._build = sessions, read, build
         # What is swapped in is (the built snapshot, the fingerprint of the register it was read from).
         self.live = LiveCameraIndex(self._load, self._build_with_fingerprint)
@@ -152,8 +163,9 @@ class CameraFinder:
         (the check for changes runs in it: one connection and transaction fewer per search)."""
         if self.index is None:
             with self.sessions() as s:
-                rough = postgis_candidates(s, req.easting_m, req.northing_m,
-                                           req.radius_m * PREFILTER_FACTOR + PREFILTER_EXTRA_M)
+                rough = postgis_candidates(
+                    s, req.easting_m, req.northing_m, req.radius_m * PREFILTER_FACTOR + PREFILTER_EXTRA_M
+                )
             # The same exact geodesic filter as the in-memory path, over PostGIS's few candidates.
             near = CameraIndex.from_frame(rough).candidates(req.lat, req.lon, req.radius_m)
             return rank_results(near, req.incident_at, now)
@@ -181,8 +193,16 @@ class CameraFinder:
         return rank_results(near, req.incident_at, now)
 
 
-def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: SearchRequest, *, source: str,
-                 now: dt.datetime, quota: Callable[[int], str | None] | None) -> SearchOutcome:
+def find_cameras(
+    finder: CameraFinder,
+    session: Session,
+    actor: Actor,
+    req: SearchRequest,
+    *,
+    source: str,
+    now: dt.datetime,
+    quota: Callable[[int], str | None] | None,
+) -> SearchOutcome:
     """Admit the search (its reason, the officer's search limit ``quota``: ``casework.admit_search``,
     which logs a refusal and raises ``casework.CaseworkRefused``), search, then log the search (who,
     when, centre, radius, case, reason, results) in ``session``."""
@@ -190,8 +210,16 @@ def find_cameras(finder: CameraFinder, session: Session, actor: Actor, req: Sear
     casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
     results = finder.find(req, now, session)
     event = casework.log_search(
-        session, actor, case_ref=req.case_ref, reason=req.reason, lat=req.lat, lon=req.lon,
-        radius_m=req.radius_m, incident_at=req.incident_at, result_count=len(results), source=source,
+        session,
+        actor,
+        case_ref=req.case_ref,
+        reason=req.reason,
+        lat=req.lat,
+        lon=req.lon,
+        radius_m=req.radius_m,
+        incident_at=req.incident_at,
+        result_count=len(results),
+        source=source,
         camera_ids=results["camera_id"].to_numpy(),
     )
     return SearchOutcome(results, event.id, time.perf_counter() - started)
@@ -205,35 +233,65 @@ class NotFromSearch(casework.CaseworkRefused):
 def cameras_of_search(session: Session, actor: Actor, search_id: int) -> tuple[str, str, set[int], dict] | None:
     """Case reference, reason, camera ids and detail of the user's own logged search ``search_id``
     (None when there is no such search of theirs)."""
-    event = session.get(AuditEvent, search_id) if isinstance(search_id, int) and not isinstance(search_id, bool) \
-        else None
+    event = (
+        session.get(AuditEvent, search_id) if isinstance(search_id, int) and not isinstance(search_id, bool) else None
+    )
     if event is None or event.action != "search" or event.user_id != actor.user_id:
         return None
     ids = {int(i) for i in json.loads(event.subject_ids or "[]")}
     return event.case_ref or "", event.reason or "", ids, json.loads(event.detail or "{}")
 
 
-def check_from_search(session: Session, actor: Actor, search_id: int, camera_ids: list[int],
-                      doing: str = "reveal") -> tuple[str, str]:
+def check_from_search(
+    session: Session, actor: Actor, search_id: int, camera_ids: list[int], doing: str = "reveal"
+) -> tuple[str, str]:
     """Refuse (and log, as ``reveal_refused`` or ``request_refused`` by ``doing``) cameras that the
     user's search ``search_id`` did not find, or a search that is not theirs; return that search's
     case reference and reason."""
     action = {"reveal": "reveal_refused", "request": "request_refused"}[doing]
     own = cameras_of_search(session, actor, search_id)
     if own is None:
-        _refuse(session, actor, action, "not_your_search", None, None, camera_ids, search_id,
-                "That search is not one of yours; search again.")
+        _refuse(
+            session,
+            actor,
+            action,
+            "not_your_search",
+            None,
+            None,
+            camera_ids,
+            search_id,
+            "That search is not one of yours; search again.",
+        )
     case_ref, reason, found, _ = own
     missing = sorted(set(camera_ids) - found)
     if missing:
-        _refuse(session, actor, action, "not_in_search", case_ref, reason, camera_ids, search_id,
-                f"Camera(s) {public_ids.names_text(session, missing[:5])} were not in this search's results.")
+        _refuse(
+            session,
+            actor,
+            action,
+            "not_in_search",
+            case_ref,
+            reason,
+            camera_ids,
+            search_id,
+            f"Camera(s) {public_ids.names_text(session, missing[:5])} were not in this search's results.",
+        )
     return case_ref, reason
 
 
 def _refuse(session, actor, action, why, case_ref, reason, camera_ids, search_id, message):
     try:
-        casework.refuse(session, actor, action, field="camera_ids", message=message, why=why, case_ref=case_ref,
-                        reason=reason, subject_ids=[int(i) for i in camera_ids], detail={"search_id": search_id})
+        casework.refuse(
+            session,
+            actor,
+            action,
+            field="camera_ids",
+            message=message,
+            why=why,
+            case_ref=case_ref,
+            reason=reason,
+            subject_ids=[int(i) for i in camera_ids],
+            detail={"search_id": search_id},
+        )
     except casework.CaseworkRefused as exc:
         raise NotFromSearch(exc.field, exc.message, exc.why) from None

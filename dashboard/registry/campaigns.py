@@ -8,6 +8,7 @@ A scan counts at most once per visitor, campaign and UK day (:func:`count_scan`)
 does the same work and gives the same answer whether or not the campaign exists, so the route
 tells nobody which campaigns there are.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,7 +60,8 @@ def _add_one(session: Session, campaign_id: int | None, step: str, now: dt.datet
     # the day's completions); never the registration's own key, so nothing links the two.
     key = new_record_key() if step == "completions" else 0
     statement = insert(CampaignDailyCount).values(
-        campaign_id=campaign_id, day=day, completion_keys=key, **{s: (1 if s == step else 0) for s in FUNNEL_STEPS})
+        campaign_id=campaign_id, day=day, completion_keys=key, **{s: (1 if s == step else 0) for s in FUNNEL_STEPS}
+    )
     update = {step: column + 1}
     if key:
         update["completion_keys"] = (CampaignDailyCount.completion_keys + key) % KEY_RANGE
@@ -69,8 +71,9 @@ def _add_one(session: Session, campaign_id: int | None, step: str, now: dt.datet
 SWEEP_CHANCE = 0.01
 
 
-def count_scan(session: Session, slug: str | None, visitor: str, *, secret: bytes,
-               now: dt.datetime | None = None) -> None:
+def count_scan(
+    session: Session, slug: str | None, visitor: str, *, secret: bytes, now: dt.datetime | None = None
+) -> None:
     """Count a scan of campaign ``slug`` once per ``visitor`` (a string the caller builds from the
     client's address and browser; never stored) and UK day.
 
@@ -82,18 +85,28 @@ def count_scan(session: Session, slug: str | None, visitor: str, *, secret: byte
     """
     now = now or utcnow()
     day = now.astimezone(UK).date()
-    campaign_id = (session.scalar(sa.select(Campaign.id).where(Campaign.slug == slug))
-                   if isinstance(slug, str) and SLUG.fullmatch(slug) else None)
+    campaign_id = (
+        session.scalar(sa.select(Campaign.id).where(Campaign.slug == slug))
+        if isinstance(slug, str) and SLUG.fullmatch(slug)
+        else None
+    )
     which = slug if campaign_id is not None else "\x00unknown"
-    digest = hmac.new(secret, f"campaign-scan\x00{which}\x00{day.isoformat()}\x00{visitor}".encode(),
-                      hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        secret, f"campaign-scan\x00{which}\x00{day.isoformat()}\x00{visitor}".encode(), hashlib.sha256
+    ).hexdigest()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=UK).timestamp()  # the day's end
     # RETURNING, not rowcount: an ORM-enabled INSERT reports no row count on PostgreSQL.
-    first = session.execute(insert(RateLimitCounter).values(window_digest=digest, count=1, expires_at=expires)
-                            .on_conflict_do_nothing(index_elements=["window_digest"])
-                            .returning(RateLimitCounter.window_digest)).first() is not None
+    first = (
+        session.execute(
+            insert(RateLimitCounter)
+            .values(window_digest=digest, count=1, expires_at=expires)
+            .on_conflict_do_nothing(index_elements=["window_digest"])
+            .returning(RateLimitCounter.window_digest)
+        ).first()
+        is not None
+    )
     if first:
         _add_one(session, campaign_id, "scans", now)
     if random.random() < SWEEP_CHANCE:  # marks of past days, now and then (the limiter sweeps too)
@@ -136,8 +149,9 @@ def create_campaign(session: Session, actor, *, name: str, channel: str) -> Camp
     campaign = Campaign(slug=slug, name=clean, channel=channel, created_at=utcnow())
     session.add(campaign)
     session.flush()
-    audit.record(session, actor, "campaign_created", subject_ids=[campaign.id],
-                 detail={"slug": slug, "channel": channel})
+    audit.record(
+        session, actor, "campaign_created", subject_ids=[campaign.id], detail={"slug": slug, "channel": channel}
+    )
     return campaign
 
 
@@ -149,12 +163,21 @@ def campaign_totals(session: Session):
     import pandas as pd
 
     steps = (*FUNNEL_STEPS, "completion_keys")
-    totals = (sa.select(CampaignDailyCount.campaign_id,
-                        *[sa.func.sum(getattr(CampaignDailyCount, s)).label(s) for s in steps])
-              .group_by(CampaignDailyCount.campaign_id).subquery())
+    totals = (
+        sa.select(
+            CampaignDailyCount.campaign_id, *[sa.func.sum(getattr(CampaignDailyCount, s)).label(s) for s in steps]
+        )
+        .group_by(CampaignDailyCount.campaign_id)
+        .subquery()
+    )
     rows = session.execute(
-        sa.select(Campaign.slug, Campaign.name, Campaign.channel, Campaign.created_at,
-                  *[sa.func.coalesce(totals.c[s], 0).label(s) for s in steps])
+        sa.select(
+            Campaign.slug,
+            Campaign.name,
+            Campaign.channel,
+            Campaign.created_at,
+            *[sa.func.coalesce(totals.c[s], 0).label(s) for s in steps],
+        )
         .outerjoin(totals, totals.c.campaign_id == Campaign.id)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     ).all()

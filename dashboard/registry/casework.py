@@ -22,6 +22,7 @@ case returned (at any time: each request was checked against a recent search whe
 These refusals are themselves logged (``*_refused`` audit events, see ``refuse``), unlike bad input:
 they are attempts to reach owners' details that the auditor should see.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,23 +31,34 @@ import io
 import json
 import math
 import numbers
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, NoReturn
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.registry import free_text, public_ids
+from dashboard.core.vocab import REQUEST_STATUSES
+from dashboard.registry import audit, free_text, public_ids
 from dashboard.registry.camera_queries import camera_contacts, on_active_register
 from dashboard.registry.channels import Channels, DeliverySummary, choose, no_channel_reason
 from dashboard.registry.database import hold_write_lock
-from dashboard.registry.models import (AuditEvent, Camera, CaseFile, EvidenceFile, FootageRequest,
-                                       FootageRequestEvent, FootageResponse, OutboxMessage, Registrant, Site, User)
+from dashboard.registry.models import (
+    AuditEvent,
+    Camera,
+    CaseFile,
+    EvidenceFile,
+    FootageRequest,
+    FootageRequestEvent,
+    FootageResponse,
+    OutboxMessage,
+    Registrant,
+    Site,
+    User,
+)
 from dashboard.registry.search_reasons import reason_problem
-from dashboard.core.vocab import REQUEST_STATUSES
-from dashboard.registry import audit
 
 OUTCOMES = frozenset({"footage_provided", "no_relevant_footage", "declined"})
 
@@ -77,15 +89,37 @@ AT_RISK_HOURS = 48  # footage overwritten sooner than this may get an urgent "pl
 LIVE_MESSAGE_STATES = ("queued", "sending", "handed_over", "sent")
 CENTRE_DECIMALS = 5  # about 1 m: enough to show where the search was, no more
 ERASED = "withdrawn, details erased"
-CSV_COLUMNS = ["request_id", "camera_id", "status", "name", "preferred_channel", "email", "phone", "address",
-               "postcode"]
+CSV_COLUMNS = [
+    "request_id",
+    "camera_id",
+    "status",
+    "name",
+    "preferred_channel",
+    "email",
+    "phone",
+    "address",
+    "postcode",
+]
 # Spreadsheet programs run a cell starting with one of these as a formula (OWASP CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 MY_CASES_COLUMNS = ["case_ref", "requests", "open", "provided", "last_activity"]
-CASE_REQUEST_COLUMNS = ["request_id", "camera_id", "kind", "status", "sent_at", "status_changed_at",
-                        "footage_likely_overwritten", "footage_useful", "incident_from", "incident_to", "district",
-                        "requested_by", "request_public_id", "camera_public_id"]
+CASE_REQUEST_COLUMNS = [
+    "request_id",
+    "camera_id",
+    "kind",
+    "status",
+    "sent_at",
+    "status_changed_at",
+    "footage_likely_overwritten",
+    "footage_useful",
+    "incident_from",
+    "incident_to",
+    "district",
+    "requested_by",
+    "request_public_id",
+    "camera_public_id",
+]
 
 
 class CaseworkError(ValueError):
@@ -107,9 +141,19 @@ class CaseworkRefused(CaseworkError):
         self.why = why
 
 
-def refuse(session: Session, actor: audit.Actor, action: str, *, field: str, message: str, why: str,
-           case_ref: str | None, reason: str | None, subject_ids: Iterable[int] | None = None,
-           detail: dict | None = None) -> NoReturn:
+def refuse(
+    session: Session,
+    actor: audit.Actor,
+    action: str,
+    *,
+    field: str,
+    message: str,
+    why: str,
+    case_ref: str | None,
+    reason: str | None,
+    subject_ids: Iterable[int] | None = None,
+    detail: dict | None = None,
+) -> NoReturn:
     """Log a refusal and raise ``CaseworkRefused``: every refusal of access is logged (promise 5).
 
     The caller's unit of work is rolled back first (it has written nothing: casework checks before
@@ -118,9 +162,15 @@ def refuse(session: Session, actor: audit.Actor, action: str, *, field: str, mes
     reason given, the cameras asked for and ``detail`` {"why", "message", ...}, and committed on
     its own, so that the caller's rollback on the exception cannot take it away.
     """
-    audit.record_alone(session, actor, action, case_ref=case_ref, reason=reason,
-                       subject_ids=list(subject_ids) if subject_ids is not None else None,
-                       detail={"why": why, "message": message, **(detail or {})})
+    audit.record_alone(
+        session,
+        actor,
+        action,
+        case_ref=case_ref,
+        reason=reason,
+        subject_ids=list(subject_ids) if subject_ids is not None else None,
+        detail={"why": why, "message": message, **(detail or {})},
+    )
     raise CaseworkRefused(field, message, why)
 
 
@@ -154,7 +204,7 @@ def _aware(value: object, field: str, label: str) -> dt.datetime:
         raise CaseworkError(field, f"The {label} must be a date and time, not {value!r}.")
     if value.tzinfo is None or value.utcoffset() is None:
         raise CaseworkError(field, f"The {label} must include a time zone ({value.isoformat()} has none).")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _number(value: object, field: str, label: str, lo: float, hi: float) -> float:
@@ -208,14 +258,16 @@ def _user(session: Session, actor: audit.Actor, roles: frozenset[str] | None, do
     """The active account behind ``actor`` (its id, active flag and role, read now); refused
     unless its role is in ``roles`` (None: any). A Core query on the session's connection: this
     runs on every search."""
-    user = session.connection().execute(_USER_NOW, {"user_id": actor.user_id}).first() \
-        if actor.user_id is not None else None
+    user = (
+        session.connection().execute(_USER_NOW, {"user_id": actor.user_id}).first()
+        if actor.user_id is not None
+        else None
+    )
     if user is None or not user.active:
         raise CaseworkError("actor", f"Only a signed-in, active user may {doing}.")
     if roles is not None and user.role not in roles:
         raise CaseworkError("actor", f"The role {user.role!r} may not {doing}.")
     return user
-
 
 
 def _require_on_register(session: Session, camera_ids: list[int]) -> dict[int, int | None]:
@@ -246,8 +298,9 @@ def found_by_own_searches(session: Session, user_id: int, case_ref: str, since: 
     """The camera ids that ``user_id``'s logged searches in ``case_ref`` returned (searches at or
     after ``since``; None: any time)."""
     t = _SEARCH_EVENTS.c
-    query = sa.select(t.subject_ids).where(t.case_ref == case_ref, t.user_id == user_id, t.action == "search",
-                                           t.subject_ids.is_not(None))
+    query = sa.select(t.subject_ids).where(
+        t.case_ref == case_ref, t.user_id == user_id, t.action == "search", t.subject_ids.is_not(None)
+    )
     if since is not None:
         query = query.where(t.occurred_at >= since)
     found: set[int] = set()
@@ -256,8 +309,18 @@ def found_by_own_searches(session: Session, user_id: int, case_ref: str, since: 
     return found
 
 
-def _require_searched(session: Session, actor: audit.Actor, user_id: int, action: str, *, case_ref: str,
-                      reason: str, camera_ids: list[int], since: dt.datetime | None, valid_days: int | None) -> None:
+def _require_searched(
+    session: Session,
+    actor: audit.Actor,
+    user_id: int,
+    action: str,
+    *,
+    case_ref: str,
+    reason: str,
+    camera_ids: list[int],
+    since: dt.datetime | None,
+    valid_days: int | None,
+) -> None:
     """Refuse (logged) cameras that the user's own searches in this case did not return."""
     found = found_by_own_searches(session, user_id, case_ref, since)
     missing = [i for i in camera_ids if i not in found]
@@ -265,12 +328,21 @@ def _require_searched(session: Session, actor: audit.Actor, user_id: int, action
         return
     plural = len(missing) > 1
     within = f" in the last {valid_days} days" if valid_days is not None else ""
-    refuse(session, actor, action, field="camera_ids", why="not_searched", case_ref=case_ref, reason=reason,
-           subject_ids=camera_ids, detail={"not_searched": missing},
-           message=f"Camera{'s' if plural else ''} {public_ids.names_text(session, missing)} "
-                   f"{'were' if plural else 'was'} not found by "
-                   f"your searches in case {case_ref}{within}; search again in this case to include "
-                   f"{'them' if plural else 'it'}.")
+    refuse(
+        session,
+        actor,
+        action,
+        field="camera_ids",
+        why="not_searched",
+        case_ref=case_ref,
+        reason=reason,
+        subject_ids=camera_ids,
+        detail={"not_searched": missing},
+        message=f"Camera{'s' if plural else ''} {public_ids.names_text(session, missing)} "
+        f"{'were' if plural else 'was'} not found by "
+        f"your searches in case {case_ref}{within}; search again in this case to include "
+        f"{'them' if plural else 'it'}.",
+    )
 
 
 def _since(now: dt.datetime, valid_days: int) -> dt.datetime:
@@ -280,14 +352,15 @@ def _since(now: dt.datetime, valid_days: int) -> dt.datetime:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds") if value is not None else None
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds") if value is not None else None
 
 
 # --------------------------------------------------------------------------- searches and reveals
 
 
-def admit_search(session: Session, actor: audit.Actor, *, case_ref: str, reason: str,
-                 quota: Callable[[int], str | None] | None) -> None:
+def admit_search(
+    session: Session, actor: audit.Actor, *, case_ref: str, reason: str, quota: Callable[[int], str | None] | None
+) -> None:
     """Let a search run, or refuse it before it runs and log the refusal (``search_refused``).
 
     Refused: a reason that does not read like one (``search_reasons.reason_problem``: field
@@ -301,14 +374,23 @@ def admit_search(session: Session, actor: audit.Actor, *, case_ref: str, reason:
     why = _reason(reason)
     problem = reason_problem(why)
     if problem:
-        refuse(session, actor, "search_refused", field="reason", why="reason", case_ref=case, reason=why,
-               message=problem)
+        refuse(
+            session, actor, "search_refused", field="reason", why="reason", case_ref=case, reason=why, message=problem
+        )
     over = quota(int(actor.user_id)) if quota is not None else None
     if over:
-        refuse(session, actor, "search_refused", field="request", why="rate_limit", case_ref=case, reason=why,
-               detail={"limit": over},
-               message=f"You have reached the limit of {over} searches; wait and search again. "
-                       "Refused searches are recorded.")
+        refuse(
+            session,
+            actor,
+            "search_refused",
+            field="request",
+            why="rate_limit",
+            case_ref=case,
+            reason=why,
+            detail={"limit": over},
+            message=f"You have reached the limit of {over} searches; wait and search again. "
+            "Refused searches are recorded.",
+        )
 
 
 def log_search(
@@ -347,8 +429,9 @@ def log_search(
         raise CaseworkError("radius_m", f"The radius must be more than 0 m, not {radius_m!r}.")
     when = _aware(incident_at, "incident_at", "incident time") if incident_at is not None else None
     if isinstance(result_count, bool) or not isinstance(result_count, numbers.Integral) or result_count < 0:
-        raise CaseworkError("result_count",
-                            f"The result count must be a whole number, 0 or more, not {result_count!r}.")
+        raise CaseworkError(
+            "result_count", f"The result count must be a whole number, 0 or more, not {result_count!r}."
+        )
     if source not in SEARCH_SOURCES:
         raise CaseworkError("source", f"The source must be one of {', '.join(SEARCH_SOURCES)}, not {source!r}.")
     found = _found_ids(camera_ids, int(result_count)) if camera_ids is not None else None
@@ -362,9 +445,16 @@ def log_search(
     return audit.record(session, actor, "search", case_ref=case, reason=why, subject_ids=found, detail=detail)
 
 
-def reveal_contacts(session: Session, actor: audit.Actor, *, case_ref: str, reason: str,
-                    camera_ids: Iterable[int], now: dt.datetime | None = None,
-                    search_valid_days: int = SEARCH_VALID_DAYS) -> pd.DataFrame:
+def reveal_contacts(
+    session: Session,
+    actor: audit.Actor,
+    *,
+    case_ref: str,
+    reason: str,
+    camera_ids: Iterable[int],
+    now: dt.datetime | None = None,
+    search_valid_days: int = SEARCH_VALID_DAYS,
+) -> pd.DataFrame:
     """Owner contact details of up to 50 cameras on the active register, logged as a consultation.
 
     Returns ``camera_queries.camera_contacts`` (camera_id, name, email, phone,
@@ -378,14 +468,24 @@ def reveal_contacts(session: Session, actor: audit.Actor, *, case_ref: str, reas
     case = _case_ref(case_ref)
     why = _reason(reason)
     ids = _camera_ids(camera_ids)
-    at = _aware(now, "now", "time of the reveal") if now is not None else dt.datetime.now(dt.timezone.utc)
+    at = _aware(now, "now", "time of the reveal") if now is not None else dt.datetime.now(dt.UTC)
     since = _since(at, search_valid_days)
-    _require_searched(session, actor, user.id, "reveal_refused", case_ref=case, reason=why, camera_ids=ids,
-                      since=since, valid_days=search_valid_days)
+    _require_searched(
+        session,
+        actor,
+        user.id,
+        "reveal_refused",
+        case_ref=case,
+        reason=why,
+        camera_ids=ids,
+        since=since,
+        valid_days=search_valid_days,
+    )
     _require_on_register(session, ids)
     contacts = camera_contacts(session, ids)
-    audit.record(session, actor, "reveal_contact", case_ref=case, reason=why, subject_ids=ids,
-                 detail={"cameras": len(ids)})
+    audit.record(
+        session, actor, "reveal_contact", case_ref=case, reason=why, subject_ids=ids, detail={"cameras": len(ids)}
+    )
     return contacts
 
 
@@ -402,8 +502,11 @@ def _lock_case(session: Session, case_ref: str) -> None:
 def _refuse_repeats(session: Session, case_ref: str, camera_ids: list[int]) -> None:
     rows = session.execute(
         sa.select(FootageRequest.camera_id, FootageRequest.id)
-        .where(FootageRequest.case_ref == case_ref, FootageRequest.camera_id.in_(camera_ids),
-               FootageRequest.status != "withdrawn")
+        .where(
+            FootageRequest.case_ref == case_ref,
+            FootageRequest.camera_id.in_(camera_ids),
+            FootageRequest.status != "withdrawn",
+        )
         .order_by(FootageRequest.camera_id, FootageRequest.id)
     ).all()
     if rows:
@@ -490,8 +593,17 @@ def create_requests(
     if not isinstance(preservation, bool):
         raise CaseworkError("preservation", "The urgent notice choice must be true or false.")
     since = _since(sent_at, search_valid_days)
-    _require_searched(session, actor, user.id, "request_refused", case_ref=case, reason=why, camera_ids=ids,
-                      since=since, valid_days=search_valid_days)
+    _require_searched(
+        session,
+        actor,
+        user.id,
+        "request_refused",
+        case_ref=case,
+        reason=why,
+        camera_ids=ids,
+        since=since,
+        valid_days=search_valid_days,
+    )
     _lock_case(session, case)
     retention = _require_on_register(session, ids)
     _refuse_repeats(session, case, ids)
@@ -500,9 +612,19 @@ def create_requests(
     requests = []
     for camera_id, public_id in zip(ids, public_ids.fresh_ids(session, FootageRequest, len(ids))):
         request = FootageRequest(
-            public_id=public_id, case_ref=case, camera_id=camera_id, requested_by_id=user.id,
-            incident_lat=lat, incident_lon=lon, incident_district_code=district, crime_category=category,
-            incident_from=start, incident_to=end, status="sent", sent_at=sent_at, status_changed_at=sent_at,
+            public_id=public_id,
+            case_ref=case,
+            camera_id=camera_id,
+            requested_by_id=user.id,
+            incident_lat=lat,
+            incident_lon=lon,
+            incident_district_code=district,
+            crime_category=category,
+            incident_from=start,
+            incident_to=end,
+            status="sent",
+            sent_at=sent_at,
+            status_changed_at=sent_at,
             footage_likely_overwritten=likely_overwritten(start, sent_at, retention[camera_id]),
             footage_useful=None,
         )
@@ -510,20 +632,29 @@ def create_requests(
         requests.append(request)
     session.add_all(requests)
     session.flush()
-    summary, responses = _plan_delivery(session, user.id, case, requests, retention, sent_at,
-                                        channels or Channels(), detail_for_owner, preservation)
-    audit.record(session, actor, "request_created", case_ref=case, reason=why, subject_ids=ids, detail={
-        "request_ids": [r.id for r in requests],
-        "likely_overwritten_camera_ids": [r.camera_id for r in requests if r.footage_likely_overwritten],
-        "incident_from": _iso(start),
-        "incident_to": _iso(end),
-        "sent_at": _iso(sent_at),
-        # How each request (in the order of request_ids) goes to its owner, never the address: 'email', 'text',
-        # 'joined' (added to a request already on its way to that owner) or why not sent.
-        "responses": [r.public_id for r in responses],
-        "delivery": [summary.by_request[r.id] for r in requests],
-        "preservation_notices": summary.preservation,
-    })
+    summary, responses = _plan_delivery(
+        session, user.id, case, requests, retention, sent_at, channels or Channels(), detail_for_owner, preservation
+    )
+    audit.record(
+        session,
+        actor,
+        "request_created",
+        case_ref=case,
+        reason=why,
+        subject_ids=ids,
+        detail={
+            "request_ids": [r.id for r in requests],
+            "likely_overwritten_camera_ids": [r.camera_id for r in requests if r.footage_likely_overwritten],
+            "incident_from": _iso(start),
+            "incident_to": _iso(end),
+            "sent_at": _iso(sent_at),
+            # How each request (in the order of request_ids) goes to its owner, never the address: 'email', 'text',
+            # 'joined' (added to a request already on its way to that owner) or why not sent.
+            "responses": [r.public_id for r in responses],
+            "delivery": [summary.by_request[r.id] for r in requests],
+            "preservation_notices": summary.preservation,
+        },
+    )
     batch = RequestBatch(requests)
     batch.delivery = summary
     return batch
@@ -532,11 +663,13 @@ def create_requests(
 def ensure_case_file(session: Session, case_ref: str, officer_id: int) -> CaseFile:
     """The officer's case file for ``case_ref`` (issue 17: its team, open or closed), made with their
     first request in it (in the caller's unit of work, which holds the case's lock)."""
-    found = session.scalars(sa.select(CaseFile).where(CaseFile.case_ref == case_ref,
-                                                      CaseFile.officer_id == officer_id)).first()
+    found = session.scalars(
+        sa.select(CaseFile).where(CaseFile.case_ref == case_ref, CaseFile.officer_id == officer_id)
+    ).first()
     if found is None:
-        found = CaseFile(case_ref=case_ref, officer_id=officer_id,
-                         public_id=public_ids.fresh_ids(session, CaseFile, 1)[0])
+        found = CaseFile(
+            case_ref=case_ref, officer_id=officer_id, public_id=public_ids.fresh_ids(session, CaseFile, 1)[0]
+        )
         session.add(found)
         session.flush()
     return found
@@ -572,21 +705,37 @@ def footage_at_risk(incident_from: dt.datetime, now: dt.datetime, retention_days
 
 def _live_messages(session: Session, response_id: int, kind: str) -> int:
     return session.execute(
-        sa.select(sa.func.count()).select_from(OutboxMessage)
-        .where(OutboxMessage.response_id == response_id, OutboxMessage.kind == kind,
-               OutboxMessage.state.in_(LIVE_MESSAGE_STATES))
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.response_id == response_id,
+            OutboxMessage.kind == kind,
+            OutboxMessage.state.in_(LIVE_MESSAGE_STATES),
+        )
     ).scalar_one()
 
 
-def _plan_delivery(session: Session, user_id: int, case: str, requests: list[FootageRequest],
-                   retention: dict[int, int | None], now: dt.datetime, channels: Channels,
-                   shared_detail: str | None, preservation: bool) -> tuple[DeliverySummary, list[FootageResponse]]:
+def _plan_delivery(
+    session: Session,
+    user_id: int,
+    case: str,
+    requests: list[FootageRequest],
+    retention: dict[int, int | None],
+    now: dt.datetime,
+    channels: Channels,
+    shared_detail: str | None,
+    preservation: bool,
+) -> tuple[DeliverySummary, list[FootageResponse]]:
     """Group ``requests`` by owner into responses and queue their messages (see ``create_requests``)."""
-    owners = {int(camera_id): row for camera_id, *row in session.execute(
-        sa.select(Camera.id, Registrant.id, Registrant.preferred_channel, Registrant.email, Registrant.phone)
-        .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
-        .where(Camera.id.in_([r.camera_id for r in requests]))
-    )}
+    owners = {
+        int(camera_id): row
+        for camera_id, *row in session.execute(
+            sa.select(Camera.id, Registrant.id, Registrant.preferred_channel, Registrant.email, Registrant.phone)
+            .join(Site, Site.id == Camera.site_id)
+            .join(Registrant, Registrant.id == Site.registrant_id)
+            .where(Camera.id.in_([r.camera_id for r in requests]))
+        )
+    }
     groups: dict[int, list[FootageRequest]] = {}
     for request in requests:
         groups.setdefault(int(owners[request.camera_id][0]), []).append(request)
@@ -597,14 +746,23 @@ def _plan_delivery(session: Session, user_id: int, case: str, requests: list[Foo
         _rid, preferred, email, phone = owners[group[0].camera_id]
         response = session.scalars(
             sa.select(FootageResponse)
-            .where(FootageResponse.case_ref == case, FootageResponse.registrant_id == registrant_id,
-                   FootageResponse.answered_at.is_(None),
-                   sa.or_(FootageResponse.link_expires_at.is_(None), FootageResponse.link_expires_at > now))
-            .order_by(FootageResponse.id.desc()).limit(1)
+            .where(
+                FootageResponse.case_ref == case,
+                FootageResponse.registrant_id == registrant_id,
+                FootageResponse.answered_at.is_(None),
+                sa.or_(FootageResponse.link_expires_at.is_(None), FootageResponse.link_expires_at > now),
+            )
+            .order_by(FootageResponse.id.desc())
+            .limit(1)
         ).first()
         if response is None:
-            response = FootageResponse(case_ref=case, registrant_id=registrant_id, requested_by_id=user_id,
-                                       shared_detail=shared_detail, created_at=now)
+            response = FootageResponse(
+                case_ref=case,
+                registrant_id=registrant_id,
+                requested_by_id=user_id,
+                shared_detail=shared_detail,
+                created_at=now,
+            )
             session.add(response)
             session.flush()
         elif shared_detail and not response.shared_detail:
@@ -626,16 +784,36 @@ def _plan_delivery(session: Session, user_id: int, case: str, requests: list[Foo
         else:
             # The urgent notice (once per owner and case), also to an owner whose request is already on its way.
             if preservation and at_risk and not _live_messages(session, response.id, "preservation"):
-                session.add(OutboxMessage(response_id=response.id, kind="preservation", channel=channel, priority=0,
-                                          state="queued", attempts=0, next_attempt_at=now, created_at=now))
+                session.add(
+                    OutboxMessage(
+                        response_id=response.id,
+                        kind="preservation",
+                        channel=channel,
+                        priority=0,
+                        state="queued",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
                 summary.preservation += 1
             if _live_messages(session, response.id, "request"):
                 outcome = "joined"  # the owner's link (sent or about to be) shows these cameras too
                 summary.joined += len(group)
             else:
                 outcome = channel
-                session.add(OutboxMessage(response_id=response.id, kind="request", channel=channel, priority=1,
-                                          state="queued", attempts=0, next_attempt_at=now, created_at=now))
+                session.add(
+                    OutboxMessage(
+                        response_id=response.id,
+                        kind="request",
+                        channel=channel,
+                        priority=1,
+                        state="queued",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
                 if channel == "email":
                     summary.email += len(group)
                 else:
@@ -647,8 +825,9 @@ def _plan_delivery(session: Session, user_id: int, case: str, requests: list[Foo
     return summary, responses
 
 
-def send_preservation_notice(session: Session, actor: audit.Actor, *, request_id: int, now: dt.datetime,
-                             channels: Channels | None) -> OutboxMessage:
+def send_preservation_notice(
+    session: Session, actor: audit.Actor, *, request_id: int, now: dt.datetime, channels: Channels | None
+) -> OutboxMessage:
     """Queue an urgent "please keep your footage" notice to the owner of one of the officer's own
     requests (from My cases), before or after the request itself.
 
@@ -667,8 +846,10 @@ def send_preservation_notice(session: Session, actor: audit.Actor, *, request_id
     if request is None or request.requested_by_id != user.id:
         raise CaseworkError("request_id", "There is no such footage request among yours.")
     if request.status not in ("sent", "no_response"):
-        raise CaseworkError("request", f"Request {request.public_id} is {REQUEST_STATUSES[request.status].lower()}: "
-                                       "no notice is needed.")
+        raise CaseworkError(
+            "request",
+            f"Request {request.public_id} is {REQUEST_STATUSES[request.status].lower()}: no notice is needed.",
+        )
     response = request.response
     if response is None:
         raise CaseworkError("request", f"Request {request.public_id} has no owner's response to send to.")
@@ -680,20 +861,34 @@ def send_preservation_notice(session: Session, actor: audit.Actor, *, request_id
     channel = choose(owner.preferred_channel, owner.email, owner.phone, channels or Channels())
     if channel is None:
         why = no_channel_reason(owner.preferred_channel, channels or Channels())
-        message = {"phone_preferred": "The owner asked to be phoned: ring them instead (show their contact details).",
-                   "no_service": "No email or text service is set up: ring the owner instead."}.get(
-            why, "The owner has no email address or mobile number for the services set up: ring them instead.")
+        message = {
+            "phone_preferred": "The owner asked to be phoned: ring them instead (show their contact details).",
+            "no_service": "No email or text service is set up: ring the owner instead.",
+        }.get(why, "The owner has no email address or mobile number for the services set up: ring them instead.")
         raise CaseworkError("request", message)
     if _live_messages(session, response.id, "preservation"):
         raise CaseworkError("request", "An urgent notice has already been queued or sent to this owner for this case.")
-    message = OutboxMessage(response_id=response.id, kind="preservation", channel=channel, priority=0, state="queued",
-                            attempts=0, next_attempt_at=at, created_at=at)
+    message = OutboxMessage(
+        response_id=response.id,
+        kind="preservation",
+        channel=channel,
+        priority=0,
+        state="queued",
+        attempts=0,
+        next_attempt_at=at,
+        created_at=at,
+    )
     session.add(message)
     session.flush()
-    audit.record(session, actor, "preservation_requested", case_ref=request.case_ref,
-                 reason="Footage may be overwritten soon: urgent notice to the owner", subject_ids=[request.camera_id],
-                 detail={"request_id": request.id, "response": response.public_id, "channel": channel,
-                         "message_id": message.id})
+    audit.record(
+        session,
+        actor,
+        "preservation_requested",
+        case_ref=request.case_ref,
+        reason="Footage may be overwritten soon: urgent notice to the owner",
+        subject_ids=[request.camera_id],
+        detail={"request_id": request.id, "response": response.public_id, "channel": channel, "message_id": message.id},
+    )
     return message
 
 
@@ -722,14 +917,20 @@ def change_status(
     if request is None:
         raise CaseworkError("request_id", "That footage request does not exist.")
     if request.requested_by_id != user.id and user.role != "admin":
-        raise CaseworkError("request", f"Request {request.public_id} belongs to another officer; only they or an "
-                                       "administrator may change it.")
+        raise CaseworkError(
+            "request",
+            f"Request {request.public_id} belongs to another officer; only they or an administrator may change it.",
+        )
     if new_status not in REQUEST_STATUSES:
-        raise CaseworkError("new_status", f"{new_status!r} is not a request status; use one of "
-                                          f"{', '.join(REQUEST_STATUSES)}.")
+        raise CaseworkError(
+            "new_status", f"{new_status!r} is not a request status; use one of {', '.join(REQUEST_STATUSES)}."
+        )
     if new_status not in REQUEST_TRANSITIONS[request.status]:
-        raise CaseworkError("new_status", f"A request that is {REQUEST_STATUSES[request.status].lower()!r} cannot "
-                                          f"become {REQUEST_STATUSES[new_status].lower()!r}.")
+        raise CaseworkError(
+            "new_status",
+            f"A request that is {REQUEST_STATUSES[request.status].lower()!r} cannot "
+            f"become {REQUEST_STATUSES[new_status].lower()!r}.",
+        )
     if footage_useful is not None and (not isinstance(footage_useful, bool) or new_status != "footage_provided"):
         raise CaseworkError("footage_useful", "Usefulness (yes or no) can only be recorded with 'footage provided'.")
     text = _text(note, "note", "note", NOTE_MAX, required=False)
@@ -739,8 +940,11 @@ def change_status(
         raise CaseworkError("note", str(exc)) from None
     at = _aware(now, "now", "time of the change")
     if at < request.status_changed_at:
-        raise CaseworkError("now", f"The change at {_iso(at)} would come before the request's last change "
-                                   f"({_iso(request.status_changed_at)}).")
+        raise CaseworkError(
+            "now",
+            f"The change at {_iso(at)} would come before the request's last change "
+            f"({_iso(request.status_changed_at)}).",
+        )
 
     previous = request.status
     request.status = new_status
@@ -749,11 +953,21 @@ def change_status(
         request.footage_useful = footage_useful
     request.events.append(FootageRequestEvent(status=new_status, at=at, by_user_id=user.id, note=text))
     session.flush()
-    audit.record(session, actor, "request_status", case_ref=request.case_ref, reason=text,
-                 subject_ids=[request.camera_id], detail={
-                     "request_id": request.id, "from": previous, "to": new_status,
-                     "footage_useful": footage_useful, "at": _iso(at),
-                 })
+    audit.record(
+        session,
+        actor,
+        "request_status",
+        case_ref=request.case_ref,
+        reason=text,
+        subject_ids=[request.camera_id],
+        detail={
+            "request_id": request.id,
+            "from": previous,
+            "to": new_status,
+            "footage_useful": footage_useful,
+            "at": _iso(at),
+        },
+    )
     return request
 
 
@@ -785,13 +999,16 @@ def my_cases(session: Session, user_id: int) -> pd.DataFrame:
         .where(FootageRequest.requested_by_id == user_id)
         .group_by(FootageRequest.case_ref)
     ).all()
-    frame = pd.DataFrame({
-        "case_ref": pd.array([r[0] for r in rows], dtype="str"),
-        "requests": pd.array([int(r[1]) for r in rows], dtype="int64"),
-        "open": pd.array([int(r[2]) for r in rows], dtype="int64"),
-        "provided": pd.array([int(r[3]) for r in rows], dtype="int64"),
-        "last_activity": _utc_column([max(r[4], r[5]) for r in rows]),
-    }, columns=MY_CASES_COLUMNS)
+    frame = pd.DataFrame(
+        {
+            "case_ref": pd.array([r[0] for r in rows], dtype="str"),
+            "requests": pd.array([int(r[1]) for r in rows], dtype="int64"),
+            "open": pd.array([int(r[2]) for r in rows], dtype="int64"),
+            "provided": pd.array([int(r[3]) for r in rows], dtype="int64"),
+            "last_activity": _utc_column([max(r[4], r[5]) for r in rows]),
+        },
+        columns=MY_CASES_COLUMNS,
+    )
     return frame.sort_values(["last_activity", "case_ref"], ascending=[False, True], ignore_index=True)
 
 
@@ -806,10 +1023,20 @@ def case_requests(session: Session, case_ref: str, *, user_id: int | None = None
     """
     statement = (
         sa.select(
-            FootageRequest.id, FootageRequest.camera_id, Camera.kind, FootageRequest.status,
-            FootageRequest.sent_at, FootageRequest.status_changed_at, FootageRequest.footage_likely_overwritten,
-            FootageRequest.footage_useful, FootageRequest.incident_from, FootageRequest.incident_to,
-            FootageRequest.incident_district_code, User.username, FootageRequest.public_id, Camera.public_id,
+            FootageRequest.id,
+            FootageRequest.camera_id,
+            Camera.kind,
+            FootageRequest.status,
+            FootageRequest.sent_at,
+            FootageRequest.status_changed_at,
+            FootageRequest.footage_likely_overwritten,
+            FootageRequest.footage_useful,
+            FootageRequest.incident_from,
+            FootageRequest.incident_to,
+            FootageRequest.incident_district_code,
+            User.username,
+            FootageRequest.public_id,
+            Camera.public_id,
         )
         .join(Camera, Camera.id == FootageRequest.camera_id)
         .join(User, User.id == FootageRequest.requested_by_id)
@@ -820,22 +1047,25 @@ def case_requests(session: Session, case_ref: str, *, user_id: int | None = None
         statement = statement.where(FootageRequest.requested_by_id == user_id)
     rows = session.execute(statement).all()
     column = {name: [r[i] for r in rows] for i, name in enumerate(CASE_REQUEST_COLUMNS)}
-    return pd.DataFrame({
-        "request_id": pd.array(column["request_id"], dtype="int64"),
-        "camera_id": pd.array(column["camera_id"], dtype="int64"),
-        "kind": pd.array(column["kind"], dtype="str"),
-        "status": pd.array(column["status"], dtype="str"),
-        "sent_at": _utc_column(column["sent_at"]),
-        "status_changed_at": _utc_column(column["status_changed_at"]),
-        "footage_likely_overwritten": pd.array(column["footage_likely_overwritten"], dtype="bool"),
-        "footage_useful": pd.array(column["footage_useful"], dtype="boolean"),
-        "incident_from": _utc_column(column["incident_from"]),
-        "incident_to": _utc_column(column["incident_to"]),
-        "district": pd.array(column["district"], dtype="str"),
-        "requested_by": pd.array(column["requested_by"], dtype="str"),
-        "request_public_id": pd.array(column["request_public_id"], dtype="str"),
-        "camera_public_id": pd.array(column["camera_public_id"], dtype="str"),
-    }, columns=CASE_REQUEST_COLUMNS)
+    return pd.DataFrame(
+        {
+            "request_id": pd.array(column["request_id"], dtype="int64"),
+            "camera_id": pd.array(column["camera_id"], dtype="int64"),
+            "kind": pd.array(column["kind"], dtype="str"),
+            "status": pd.array(column["status"], dtype="str"),
+            "sent_at": _utc_column(column["sent_at"]),
+            "status_changed_at": _utc_column(column["status_changed_at"]),
+            "footage_likely_overwritten": pd.array(column["footage_likely_overwritten"], dtype="bool"),
+            "footage_useful": pd.array(column["footage_useful"], dtype="boolean"),
+            "incident_from": _utc_column(column["incident_from"]),
+            "incident_to": _utc_column(column["incident_to"]),
+            "district": pd.array(column["district"], dtype="str"),
+            "requested_by": pd.array(column["requested_by"], dtype="str"),
+            "request_public_id": pd.array(column["request_public_id"], dtype="str"),
+            "camera_public_id": pd.array(column["camera_public_id"], dtype="str"),
+        },
+        columns=CASE_REQUEST_COLUMNS,
+    )
 
 
 @dataclass(frozen=True)
@@ -868,17 +1098,29 @@ class RequestProgress:
     files_stored: int
 
 
-def request_progress(session: Session, user_id: int, *, case_ref: str | None = None,
-                     request_ids: Iterable[int] | None = None) -> list[RequestProgress]:
+def request_progress(
+    session: Session, user_id: int, *, case_ref: str | None = None, request_ids: Iterable[int] | None = None
+) -> list[RequestProgress]:
     """The progress of ``user_id``'s own requests (in ``case_ref``, or those of ``request_ids``),
     oldest first: three small queries, cheap enough to poll. Another officer's requests are never
     included. No contact details."""
-    query = (sa.select(FootageRequest.id, FootageRequest.public_id, FootageRequest.case_ref, FootageRequest.response_id,
-                       FootageResponse.public_id, FootageResponse.first_opened_at, FootageResponse.answer,
-                       FootageResponse.answered_at, Registrant.preferred_channel)
-             .outerjoin(FootageResponse, FootageResponse.id == FootageRequest.response_id)
-             .outerjoin(Registrant, Registrant.id == FootageResponse.registrant_id)
-             .where(FootageRequest.requested_by_id == user_id).order_by(FootageRequest.id))
+    query = (
+        sa.select(
+            FootageRequest.id,
+            FootageRequest.public_id,
+            FootageRequest.case_ref,
+            FootageRequest.response_id,
+            FootageResponse.public_id,
+            FootageResponse.first_opened_at,
+            FootageResponse.answer,
+            FootageResponse.answered_at,
+            Registrant.preferred_channel,
+        )
+        .outerjoin(FootageResponse, FootageResponse.id == FootageRequest.response_id)
+        .outerjoin(Registrant, Registrant.id == FootageResponse.registrant_id)
+        .where(FootageRequest.requested_by_id == user_id)
+        .order_by(FootageRequest.id)
+    )
     if case_ref is not None:
         query = query.where(FootageRequest.case_ref == case_ref)
     if request_ids is not None:
@@ -889,15 +1131,28 @@ def request_progress(session: Session, user_id: int, *, case_ref: str | None = N
     files: dict[int, int] = {}
     if response_ids:
         for m in session.execute(
-                sa.select(OutboxMessage.response_id, OutboxMessage.kind, OutboxMessage.state, OutboxMessage.channel,
-                          OutboxMessage.sent_at, OutboxMessage.attempts, OutboxMessage.last_error,
-                          OutboxMessage.next_attempt_at)
-                .where(OutboxMessage.response_id.in_(response_ids)).order_by(OutboxMessage.id)):
+            sa.select(
+                OutboxMessage.response_id,
+                OutboxMessage.kind,
+                OutboxMessage.state,
+                OutboxMessage.channel,
+                OutboxMessage.sent_at,
+                OutboxMessage.attempts,
+                OutboxMessage.last_error,
+                OutboxMessage.next_attempt_at,
+            )
+            .where(OutboxMessage.response_id.in_(response_ids))
+            .order_by(OutboxMessage.id)
+        ):
             latest[(int(m.response_id), m.kind)] = m  # the newest of each kind wins
-        files = {int(rid): int(n) for rid, n in session.execute(
-            sa.select(EvidenceFile.response_id, sa.func.count())
-            .where(EvidenceFile.response_id.in_(response_ids), EvidenceFile.state == "stored")
-            .group_by(EvidenceFile.response_id))}
+        files = {
+            int(rid): int(n)
+            for rid, n in session.execute(
+                sa.select(EvidenceFile.response_id, sa.func.count())
+                .where(EvidenceFile.response_id.in_(response_ids), EvidenceFile.state == "stored")
+                .group_by(EvidenceFile.response_id)
+            )
+        }
     out = []
     for rid, public, case, response_id, response_public, opened, answer, answered, preferred in rows:
         message = latest.get((int(response_id), "request")) if response_id is not None else None
@@ -909,20 +1164,31 @@ def request_progress(session: Session, user_id: int, *, case_ref: str | None = N
         else:
             delivery = {"handed_over": "sent"}.get(message.state, message.state)
             reason = None
-        out.append(RequestProgress(
-            request_id=int(rid), request_public_id=public, case_ref=case, response_public_id=response_public,
-            delivery=delivery, channel=message.channel if message is not None else None,
-            sent_at=message.sent_at if message is not None else None,
-            attempts=int(message.attempts) if message is not None else 0,
-            error=message.last_error if message is not None and message.state in ("queued", "failed", "cancelled",
-                                                                                  "sent") else None,
-            retry_at=message.next_attempt_at if message is not None and message.state == "queued"
-            and message.attempts else None,
-            not_sent_reason=reason,
-            preservation={"handed_over": "sent"}.get(notice.state, notice.state) if notice is not None else None,
-            preservation_sent_at=notice.sent_at if notice is not None else None,
-            opened_at=opened, answer=answer, answered_at=answered,
-            files_stored=files.get(int(response_id), 0) if response_id is not None else 0))
+        out.append(
+            RequestProgress(
+                request_id=int(rid),
+                request_public_id=public,
+                case_ref=case,
+                response_public_id=response_public,
+                delivery=delivery,
+                channel=message.channel if message is not None else None,
+                sent_at=message.sent_at if message is not None else None,
+                attempts=int(message.attempts) if message is not None else 0,
+                error=message.last_error
+                if message is not None and message.state in ("queued", "failed", "cancelled", "sent")
+                else None,
+                retry_at=message.next_attempt_at
+                if message is not None and message.state == "queued" and message.attempts
+                else None,
+                not_sent_reason=reason,
+                preservation={"handed_over": "sent"}.get(notice.state, notice.state) if notice is not None else None,
+                preservation_sent_at=notice.sent_at if notice is not None else None,
+                opened_at=opened,
+                answer=answer,
+                answered_at=answered,
+                files_stored=files.get(int(response_id), 0) if response_id is not None else 0,
+            )
+        )
     return out
 
 
@@ -962,9 +1228,18 @@ def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reas
     why = _reason(reason)
     rows = session.execute(
         sa.select(
-            FootageRequest.id, FootageRequest.camera_id, FootageRequest.status, Registrant.status,
-            Registrant.name, Registrant.preferred_channel, Registrant.email, Registrant.phone,
-            Site.address, Site.postcode, FootageRequest.public_id, Camera.public_id,
+            FootageRequest.id,
+            FootageRequest.camera_id,
+            FootageRequest.status,
+            Registrant.status,
+            Registrant.name,
+            Registrant.preferred_channel,
+            Registrant.email,
+            Registrant.phone,
+            Site.address,
+            Site.postcode,
+            FootageRequest.public_id,
+            Camera.public_id,
         )
         .join(Camera, Camera.id == FootageRequest.camera_id)
         .outerjoin(Site, Site.id == Camera.site_id)
@@ -973,11 +1248,28 @@ def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reas
         .order_by(FootageRequest.id)
     ).all()
     if not rows:
-        refuse(session, actor, "export_refused", field="case_ref", why="no_case", case_ref=case, reason=why,
-               message=f"You have no footage requests in case {case} to export; you can export only cases "
-                       "in which you sent requests yourself.")
-    _require_searched(session, actor, user.id, "export_refused", case_ref=case, reason=why,
-                      camera_ids=list(dict.fromkeys(int(r[1]) for r in rows)), since=None, valid_days=None)
+        refuse(
+            session,
+            actor,
+            "export_refused",
+            field="case_ref",
+            why="no_case",
+            case_ref=case,
+            reason=why,
+            message=f"You have no footage requests in case {case} to export; you can export only cases "
+            "in which you sent requests yourself.",
+        )
+    _require_searched(
+        session,
+        actor,
+        user.id,
+        "export_refused",
+        case_ref=case,
+        reason=why,
+        camera_ids=list(dict.fromkeys(int(r[1]) for r in rows)),
+        since=None,
+        valid_days=None,
+    )
 
     out = io.StringIO()
     writer = csv.writer(out)
@@ -991,7 +1283,13 @@ def export_case_csv(session: Session, actor: audit.Actor, *, case_ref: str, reas
             cells = [ERASED] + [None] * (len(contact) - 1)
         # The random public ids: the integer ids are sequential and would date the registrations.
         writer.writerow([csv_safe(v) for v in (request_public, camera_public, status, *cells)])
-    audit.record(session, actor, "export", case_ref=case, reason=why, subject_ids=list(dict.fromkeys(disclosed)),
-                 detail={"rows": len(rows), "erased_rows": len(rows) - len(disclosed),
-                         "request_ids": [int(r[0]) for r in rows]})
+    audit.record(
+        session,
+        actor,
+        "export",
+        case_ref=case,
+        reason=why,
+        subject_ids=list(dict.fromkeys(disclosed)),
+        detail={"rows": len(rows), "erased_rows": len(rows) - len(disclosed), "request_ids": [int(r[0]) for r in rows]},
+    )
     return out.getvalue()

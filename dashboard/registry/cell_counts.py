@@ -8,6 +8,7 @@ cameras. Next to every count comes its **cell key** (the sum of the counted reco
 counts and keys per cell come out; what may be published is the caller's
 (:func:`dashboard.analytics.coverage.published_cells`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,9 +40,16 @@ class CellCounts:
 'cameras_key': [10, 250], 'registrations_left_out': [1, 0]}
     """
 
-    def __init__(self, cells: dict[int, tuple[np.ndarray, np.ndarray]], site: np.ndarray, site_key: np.ndarray,
-                 camera_key: np.ndarray, kind: tuple[np.ndarray, list], placement: tuple[np.ndarray, list],
-                 direction_known: np.ndarray) -> None:
+    def __init__(
+        self,
+        cells: dict[int, tuple[np.ndarray, np.ndarray]],
+        site: np.ndarray,
+        site_key: np.ndarray,
+        camera_key: np.ndarray,
+        kind: tuple[np.ndarray, list],
+        placement: tuple[np.ndarray, list],
+        direction_known: np.ndarray,
+    ) -> None:
         self._cells, self._site, self._site_key, self._camera_key = cells, site, site_key, camera_key
         self._kind, self._placement, self._direction_known = kind, placement, direction_known
         # The cell of every site per grid (a site lies in one cell): registrations are counted per
@@ -64,15 +72,27 @@ class CellCounts:
         site_key[site] = frame["registration_key"].to_numpy(dtype="float64")  # the same on every camera of a site
         kind, kinds = pd.factorize(frame["kind"])
         placement, placements = pd.factorize(frame["placement"])
-        return cls(cells, site.astype("int64"), site_key, frame["camera_key"].to_numpy(dtype="float64"),
-                   (kind.astype("int8"), list(kinds)), (placement.astype("int8"), list(placements)),
-                   frame["direction_known"].to_numpy(bool))
+        return cls(
+            cells,
+            site.astype("int64"),
+            site_key,
+            frame["camera_key"].to_numpy(dtype="float64"),
+            (kind.astype("int8"), list(kinds)),
+            (placement.astype("int8"), list(placements)),
+            frame["direction_known"].to_numpy(bool),
+        )
 
     def __len__(self) -> int:
         return len(self._site)
 
-    def by_cell(self, resolution: int, *, kind: str | None = None, placement: str | None = None,
-                direction_known: bool | None = None) -> pd.DataFrame:
+    def by_cell(
+        self,
+        resolution: int,
+        *,
+        kind: str | None = None,
+        placement: str | None = None,
+        direction_known: bool | None = None,
+    ) -> pd.DataFrame:
         """Columns ``BY_CELL_COLUMNS`` for every cell with a camera that passes the filters (cells
         in code order; the filters mean what ``cameras_by_cell``'s do): registrations (distinct
         sites) and cameras with their cell keys, and registrations_left_out, the registrations in
@@ -108,14 +128,21 @@ class CellCounts:
         camera_keys = np.bincount(cell, weights=camera_key, minlength=n)
         site_cells = site_cell if sites is None else site_cell[sites]
         registrations = np.bincount(site_cells, minlength=n)
-        registration_keys = np.bincount(site_cells, weights=self._site_key if sites is None else self._site_key[sites],
-                                        minlength=n)
+        registration_keys = np.bincount(
+            site_cells, weights=self._site_key if sites is None else self._site_key[sites], minlength=n
+        )
         present = np.flatnonzero(cameras)
-        return pd.DataFrame({
-            "cell": labels[present], "registrations": registrations[present].astype("int64"),
-            "registrations_key": _mod(registration_keys[present]), "cameras": cameras[present].astype("int64"),
-            "cameras_key": _mod(camera_keys[present]), "registrations_left_out": left_out[present].astype("int64")},
-            columns=BY_CELL_COLUMNS)
+        return pd.DataFrame(
+            {
+                "cell": labels[present],
+                "registrations": registrations[present].astype("int64"),
+                "registrations_key": _mod(registration_keys[present]),
+                "cameras": cameras[present].astype("int64"),
+                "cameras_key": _mod(camera_keys[present]),
+                "registrations_left_out": left_out[present].astype("int64"),
+            },
+            columns=BY_CELL_COLUMNS,
+        )
 
     def _sites_of(self, camera_sites: np.ndarray) -> np.ndarray:
         """The distinct sites among the given cameras' sites (a mark per site, read back in order)."""

@@ -14,6 +14,7 @@ through GOV.UK Notify's ``NOTIFY_API_KEY``). ``choose`` picks the channel a mess
 ``DeliverySummary`` is what the officer is told after sending ("3 footage requests recorded: 2 will be
 emailed, 1 by text message. ...").
 """
+
 from __future__ import annotations
 
 import re
@@ -114,9 +115,16 @@ class DeliverySummary:
         return self.phone_preferred + self.not_delivered
 
     def as_dict(self) -> dict:
-        return {"recorded": self.recorded, "email": self.email, "text": self.text, "joined": self.joined,
-                "phone_preferred": self.phone_preferred, "not_delivered": self.not_delivered,
-                "preservation_notices": self.preservation, "message": self.text_for_officer()}
+        return {
+            "recorded": self.recorded,
+            "email": self.email,
+            "text": self.text,
+            "joined": self.joined,
+            "phone_preferred": self.phone_preferred,
+            "not_delivered": self.not_delivered,
+            "preservation_notices": self.preservation,
+            "message": self.text_for_officer(),
+        }
 
     def text_for_officer(self) -> str:
         """One paragraph for the officer, e.g. "3 footage requests recorded: 2 will be emailed, 1 by text
@@ -131,20 +139,27 @@ class DeliverySummary:
             parts.append(f"{self.joined} added to a request already on its way to the same owner")
         sentences = [head + (": " + ", ".join(parts) if parts else "") + "."]
         if self.preservation:
-            sentences.append(f"An urgent 'please keep your footage' notice goes first to "
-                             f"{_count(self.preservation, 'owner')}.")
+            sentences.append(
+                f"An urgent 'please keep your footage' notice goes first to {_count(self.preservation, 'owner')}."
+            )
         elif self.preservation_not_at_risk:
             sentences.append("No urgent notice was needed: no footage is at risk of being overwritten within 48 hours.")
         if self.phone_preferred:
             owners = self.phone_owners or self.phone_preferred
-            sentences.append(f"{_count(owners, 'owner')} asked to be phoned: not sent, ring them (show their "
-                             "contact details).")
+            sentences.append(
+                f"{_count(owners, 'owner')} asked to be phoned: not sent, ring them (show their contact details)."
+            )
         if self.not_delivered:
             owners = self.undelivered_owners or self.not_delivered
-            why = ("no email or text service is set up" if self.no_service else
-                   f"{'the owner has' if owners == 1 else 'these owners have'} no email address or mobile number "
-                   "for the services set up")
+            why = (
+                "no email or text service is set up"
+                if self.no_service
+                else f"{'the owner has' if owners == 1 else 'these owners have'} no email address or mobile number "
+                "for the services set up"
+            )
             to = "" if owners == self.not_delivered else f" to {_count(owners, 'owner')}"
-            sentences.append(f"{_count(self.not_delivered, 'request')}{to} recorded but not delivered: {why}; ring "
-                             f"{'the owner' if owners == 1 else 'them'} (show their contact details).")
+            sentences.append(
+                f"{_count(self.not_delivered, 'request')}{to} recorded but not delivered: {why}; ring "
+                f"{'the owner' if owners == 1 else 'them'} (show their contact details)."
+            )
         return " ".join(sentences)

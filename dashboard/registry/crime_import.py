@@ -11,6 +11,7 @@ is refused. Rows without coordinates are kept (counted in totals) and reported, 
 dropped. The same file twice is refused. Every import is in the audit log with the file's name,
 SHA-256, rows and months. Each crime gets a random record key for the disclosure-control layer.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,19 +25,53 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.core.cell_keys import new_record_key
-from dashboard.registry.models import Crime, CrimeImport, utcnow
 from dashboard.registry import audit
+from dashboard.registry.models import Crime, CrimeImport, utcnow
 
-COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code",
-           "LSOA name", "Crime type", "Last outcome category", "Context")
+COLUMNS = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
 MAX_BYTES = 50 * 1024 * 1024
-LIMITS = {"Crime ID": 80, "Reported by": 80, "Falls within": 80, "Location": 200, "LSOA code": 9, "LSOA name": 80,
-          "Crime type": 60, "Last outcome category": 120, "Context": 500}
+LIMITS = {
+    "Crime ID": 80,
+    "Reported by": 80,
+    "Falls within": 80,
+    "Location": 200,
+    "LSOA code": 9,
+    "LSOA name": 80,
+    "Crime type": 60,
+    "Last outcome category": 120,
+    "Context": 500,
+}
 # The police.uk street-level crime categories (data.police.uk/docs/method/crime-street/ and
 # /api/crime-categories), as they are spelt in the CSV files' "Crime type" column.
-CRIME_CATEGORIES = ("Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
-                    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting",
-                    "Theft from the person", "Vehicle crime", "Violence and sexual offences")
+CRIME_CATEGORIES = (
+    "Anti-social behaviour",
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other crime",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
+)
 _CATEGORY_SET = frozenset(CRIME_CATEGORIES)
 # Who may import: administrators, and the operator's command line (an actor without a role).
 IMPORT_ROLES = frozenset({"admin", None})
@@ -115,8 +150,9 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
     if tuple(header) != COLUMNS:
         missing = [c for c in COLUMNS if c not in header]
         detail = f"missing {', '.join(missing)}" if missing else f"columns are {', '.join(header)}"
-        raise CrimeFileError(f"{filename} is not in the police.uk street-level layout ({detail}); expected: "
-                             f"{', '.join(COLUMNS)}.")
+        raise CrimeFileError(
+            f"{filename} is not in the police.uk street-level layout ({detail}); expected: {', '.join(COLUMNS)}."
+        )
     rows, without = [], 0
     for line, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
@@ -130,20 +166,31 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
         if not record["Crime type"]:
             raise CrimeFileError(f"line {line}: Crime type is empty.")
         if record["Crime type"] not in _CATEGORY_SET:
-            raise CrimeFileError(f"line {line}: Crime type {record['Crime type']!r} is not a police.uk street-level "
-                                 "crime category (one of: " + ", ".join(CRIME_CATEGORIES) + ").")
+            raise CrimeFileError(
+                f"line {line}: Crime type {record['Crime type']!r} is not a police.uk street-level "
+                "crime category (one of: " + ", ".join(CRIME_CATEGORIES) + ")."
+            )
         lon = _coordinate(record["Longitude"], "Longitude", -180, 180, line)
         lat = _coordinate(record["Latitude"], "Latitude", -90, 90, line)
         if (lon is None) != (lat is None):
             raise CrimeFileError(f"line {line}: only one of Longitude and Latitude is given.")
         without += lon is None
-        rows.append({
-            "crime_ref": record["Crime ID"] or None, "month": _month(record["Month"], line),
-            "reported_by": record["Reported by"], "falls_within": record["Falls within"], "lon": lon, "lat": lat,
-            "location": record["Location"], "lsoa_code": record["LSOA code"] or None,
-            "lsoa_name": record["LSOA name"] or None, "crime_type": record["Crime type"],
-            "last_outcome": record["Last outcome category"], "context": record["Context"],
-        })
+        rows.append(
+            {
+                "crime_ref": record["Crime ID"] or None,
+                "month": _month(record["Month"], line),
+                "reported_by": record["Reported by"],
+                "falls_within": record["Falls within"],
+                "lon": lon,
+                "lat": lat,
+                "location": record["Location"],
+                "lsoa_code": record["LSOA code"] or None,
+                "lsoa_name": record["LSOA name"] or None,
+                "crime_type": record["Crime type"],
+                "last_outcome": record["Last outcome category"],
+                "context": record["Context"],
+            }
+        )
     if not rows:
         raise CrimeFileError(f"{filename} has the right columns but no records.")
     return ParsedCrimes(filename, hashlib.sha256(data).hexdigest(), rows, without)
@@ -156,17 +203,33 @@ def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor) ->
         raise CrimeImportNotAllowed("Only administrators import crime data.")
     earlier = session.scalar(sa.select(CrimeImport).where(CrimeImport.file_sha256 == parsed.sha256))
     if earlier is not None:
-        raise CrimeFileError(f"{parsed.filename} was already imported on {earlier.imported_at:%Y-%m-%d} "
-                             f"(as {earlier.filename}).")
-    batch = CrimeImport(filename=parsed.filename[:200], file_sha256=parsed.sha256, rows=len(parsed.rows),
-                        without_coordinates=parsed.without_coordinates, imported_at=utcnow(),
-                        imported_by_id=actor.user_id)
+        raise CrimeFileError(
+            f"{parsed.filename} was already imported on {earlier.imported_at:%Y-%m-%d} (as {earlier.filename})."
+        )
+    batch = CrimeImport(
+        filename=parsed.filename[:200],
+        file_sha256=parsed.sha256,
+        rows=len(parsed.rows),
+        without_coordinates=parsed.without_coordinates,
+        imported_at=utcnow(),
+        imported_by_id=actor.user_id,
+    )
     session.add(batch)
     session.flush()
-    session.execute(sa.insert(Crime), [{**r, "import_id": batch.id, "record_key": new_record_key()}
-                                       for r in parsed.rows])
-    audit.record(session, actor, "crimes_imported", subject_ids=[batch.id],
-                 detail={"file": parsed.filename[:200], "sha256": parsed.sha256, "rows": len(parsed.rows),
-                         "months": [f"{m:%Y-%m}" for m in parsed.months],
-                         "without_coordinates": parsed.without_coordinates})
+    session.execute(
+        sa.insert(Crime), [{**r, "import_id": batch.id, "record_key": new_record_key()} for r in parsed.rows]
+    )
+    audit.record(
+        session,
+        actor,
+        "crimes_imported",
+        subject_ids=[batch.id],
+        detail={
+            "file": parsed.filename[:200],
+            "sha256": parsed.sha256,
+            "rows": len(parsed.rows),
+            "months": [f"{m:%Y-%m}" for m in parsed.months],
+            "without_coordinates": parsed.without_coordinates,
+        },
+    )
     return Imported(batch.id, len(parsed.rows), parsed.without_coordinates, parsed.months)

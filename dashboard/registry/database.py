@@ -5,6 +5,7 @@ SQLite connections get WAL journaling, a busy timeout, foreign keys and a write 
 PostGIS geometry column on ``site`` (maintained by the database) with a GiST index.
 Every schema change goes through the Alembic migrations in ``dashboard/registry/migrations``.
 """
+
 from __future__ import annotations
 
 import sqlite3

@@ -29,6 +29,7 @@ Traceback (most recent call last):
 ...
 ValueError: The address looks like it holds a web or stream link. ...
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -40,8 +41,10 @@ from typing import Any
 # for them in messages.
 REGISTRATION_FIELDS = {"name": "name", "address": "address"}
 
-_WHY = ("The register never keeps a camera's stream links, network addresses, logins or passwords (nobody "
-        "gets live access to a camera through it): remove it and send the form again.")
+_WHY = (
+    "The register never keeps a camera's stream links, network addresses, logins or passwords (nobody "
+    "gets live access to a camera through it): remove it and send the form again."
+)
 
 # Top-level domains of camera hosts and dynamic-DNS names; not words that follow a full stop in
 # an address typed without a space ("Church St.Site 4", "Smith & Co.").
@@ -51,7 +54,8 @@ _LINK = re.compile(
     r"|\b(?:rtsps?|rtmps?|onvif|https?|s?ftp|ssh|telnet)\b"
     r"|\bwww\d{0,3}\s*\."
     r"|\b[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.(?:" + _TLDS + r")\b"
-    r"(?!['\u2019])")
+    r"(?!['\u2019])"
+)
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\s*\.\s*\d{1,3}){3}(?![\d])")
 _IPV6 = re.compile(r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%\w+)?")
 _CREDENTIALS = re.compile(
@@ -59,7 +63,8 @@ _CREDENTIALS = re.compile(
     r"|\b(?:pass(?:word|wd|code|phrase|key)?|pwd|pw|pin|log-?in|user(?:name)?|uname|admin|root|"
     r"credentials?)\s*[:=]"
     r"|\b(?:admin|root)\s*/\s*\S"
-    r"|\b(?:password|passwd|passcode|passphrase|pwd|username|credentials?)\b")
+    r"|\b(?:password|passwd|passcode|passphrase|pwd|username|credentials?)\b"
+)
 
 
 def _folded(text: str) -> str:

@@ -9,6 +9,7 @@ API refuse such fields):
 - personal data (registrant contact details, site address and exact position) is nullable so
   that withdrawal can erase it at once and leave only anonymous, aggregate-level facts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,13 @@ from sqlalchemy.types import TypeDecorator
 
 from dashboard.core.cell_keys import new_record_key
 from dashboard.registry.public_ids import MAX_CHARS as PUBLIC_ID_CHARS
-from dashboard.registry.public_ids import (new_camera_id, new_case_file_id, new_evidence_id, new_request_id,
-                                          new_response_id)
+from dashboard.registry.public_ids import (
+    new_camera_id,
+    new_case_file_id,
+    new_evidence_id,
+    new_request_id,
+    new_response_id,
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -34,16 +40,16 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}; pass an aware UTC datetime")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -106,9 +112,7 @@ class Site(Base):
     __tablename__ = "site"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registrant_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("registrant.id", ondelete="CASCADE"), unique=True
-    )
+    registrant_id: Mapped[int] = mapped_column(sa.ForeignKey("registrant.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str | None] = mapped_column(sa.String(10))  # None once erased
     address: Mapped[str | None] = mapped_column(sa.String(200))
     postcode: Mapped[str | None] = mapped_column(sa.String(8), index=True)
@@ -147,8 +151,7 @@ class Camera(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What users see and type: random, no order or time (the id is sequential; public_ids.py).
-    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
-                                           default=new_camera_id)
+    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True, default=new_camera_id)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str | None] = mapped_column(sa.String(10), index=True)  # the description: None once erased
     mount: Mapped[str | None] = mapped_column(sa.String(10))
@@ -191,9 +194,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (
-        sa.CheckConstraint("role IN ('officer', 'analyst', 'lead', 'auditor', 'admin')", name="role"),
-    )
+    __table_args__ = (sa.CheckConstraint("role IN ('officer', 'analyst', 'lead', 'auditor', 'admin')", name="role"),)
 
 
 class LoginSession(Base):
@@ -229,8 +230,9 @@ class FootageRequest(Base):
     __tablename__ = "footage_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
-                                           default=new_request_id)  # what users see (public_ids.py)
+    public_id: Mapped[str] = mapped_column(
+        sa.String(PUBLIC_ID_CHARS), unique=True, index=True, default=new_request_id
+    )  # what users see (public_ids.py)
     case_ref: Mapped[str] = mapped_column(sa.String(40), index=True)
     camera_id: Mapped[int] = mapped_column(sa.ForeignKey("camera.id", ondelete="RESTRICT"), index=True)
     requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
@@ -247,8 +249,9 @@ class FootageRequest(Base):
     footage_useful: Mapped[bool | None] = mapped_column(sa.Boolean)
     record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
     # The owner's answer this request is part of (one per owner per case; footage/responses.py).
-    response_id: Mapped[int | None] = mapped_column(sa.ForeignKey("footage_response.id", ondelete="RESTRICT"),
-                                                    index=True)
+    response_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("footage_response.id", ondelete="RESTRICT"), index=True
+    )
 
     response: Mapped[FootageResponse | None] = relationship(back_populates="requests")
     camera: Mapped[Camera] = relationship()
@@ -276,8 +279,9 @@ class FootageResponse(Base):
     __tablename__ = "footage_response"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
-                                           default=new_response_id)  # the reference on the owner's receipt
+    public_id: Mapped[str] = mapped_column(
+        sa.String(PUBLIC_ID_CHARS), unique=True, index=True, default=new_response_id
+    )  # the reference on the owner's receipt
     case_ref: Mapped[str] = mapped_column(sa.String(40), index=True)
     registrant_id: Mapped[int] = mapped_column(sa.ForeignKey("registrant.id", ondelete="RESTRICT"), index=True)
     requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
@@ -304,8 +308,9 @@ class FootageResponse(Base):
     __table_args__ = (
         sa.CheckConstraint("answer IS NULL OR answer IN ('footage', 'nothing', 'declined')", name="answer"),
         sa.CheckConstraint("(answer IS NULL) = (answered_at IS NULL)", name="answered"),
-        sa.CheckConstraint("clock_offset_s IS NULL OR (clock_offset_s BETWEEN -31622400 AND 31622400)",
-                           name="clock_offset"),
+        sa.CheckConstraint(
+            "clock_offset_s IS NULL OR (clock_offset_s BETWEEN -31622400 AND 31622400)", name="clock_offset"
+        ),
     )
 
 
@@ -337,8 +342,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         sa.CheckConstraint("kind IN ('request', 'preservation')", name="kind"),
         sa.CheckConstraint("channel IN ('email', 'text')", name="channel"),
-        sa.CheckConstraint("state IN ('queued', 'sending', 'handed_over', 'sent', 'failed', 'cancelled')",
-                           name="state"),
+        sa.CheckConstraint(
+            "state IN ('queued', 'sending', 'handed_over', 'sent', 'failed', 'cancelled')", name="state"
+        ),
         sa.Index("ix_outbox_message_due", "state", "next_attempt_at", "priority"),
     )
 
@@ -362,8 +368,9 @@ class EvidenceFile(Base):
     __tablename__ = "evidence_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str | None] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
-                                                  default=new_evidence_id)  # what officers see
+    public_id: Mapped[str | None] = mapped_column(
+        sa.String(PUBLIC_ID_CHARS), unique=True, index=True, default=new_evidence_id
+    )  # what officers see
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("footage_response.id", ondelete="RESTRICT"), index=True)
     upload_key: Mapped[str] = mapped_column(sa.String(43), unique=True)  # random, the tus upload's URL
     original_name: Mapped[str] = mapped_column(sa.String(255))
@@ -391,19 +398,25 @@ class EvidenceFile(Base):
 
     __table_args__ = (
         sa.CheckConstraint("state IN ('uploading', 'stored', 'refused', 'removed', 'deleted')", name="state"),
-        sa.CheckConstraint("declared_size > 0 AND received_bytes >= 0 AND received_bytes <= declared_size",
-                           name="sizes"),
-        sa.CheckConstraint("state != 'stored' OR (sha256 IS NOT NULL AND received_bytes = declared_size)",
-                           name="stored_whole"),
+        sa.CheckConstraint(
+            "declared_size > 0 AND received_bytes >= 0 AND received_bytes <= declared_size", name="sizes"
+        ),
+        sa.CheckConstraint(
+            "state != 'stored' OR (sha256 IS NOT NULL AND received_bytes = declared_size)", name="stored_whole"
+        ),
         sa.CheckConstraint("triage IS NULL OR triage IN ('accepted', 'declined')", name="triage"),
-        sa.CheckConstraint("(triage IS NULL) = (triaged_at IS NULL) AND (triage IS NULL OR state IN ('stored', 'deleted'))",
-                           name="triaged"),
+        sa.CheckConstraint(
+            "(triage IS NULL) = (triaged_at IS NULL) AND (triage IS NULL OR state IN ('stored', 'deleted'))",
+            name="triaged",
+        ),
         sa.CheckConstraint("triage IS NULL OR triage != 'accepted' OR exhibit_ref IS NOT NULL", name="exhibit"),
-        sa.CheckConstraint("(decline_reason IS NOT NULL) = (triage IS NOT NULL AND triage = 'declined')",
-                           name="declined_why"),
+        sa.CheckConstraint(
+            "(decline_reason IS NOT NULL) = (triage IS NOT NULL AND triage = 'declined')", name="declined_why"
+        ),
         sa.CheckConstraint("(state = 'deleted') = (deleted_at IS NOT NULL)", name="deleted"),
-        sa.CheckConstraint("check_result IS NULL OR check_result IN ('ok', 'mismatch', 'missing')",
-                           name="check_result"),
+        sa.CheckConstraint(
+            "check_result IS NULL OR check_result IN ('ok', 'mismatch', 'missing')", name="check_result"
+        ),
     )
 
 
@@ -416,16 +429,18 @@ class CaseFile(Base):
     __tablename__ = "case_file"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(sa.String(PUBLIC_ID_CHARS), unique=True, index=True,
-                                           default=new_case_file_id)
+    public_id: Mapped[str] = mapped_column(
+        sa.String(PUBLIC_ID_CHARS), unique=True, index=True, default=new_case_file_id
+    )
     case_ref: Mapped[str] = mapped_column(sa.String(40))
     officer_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="RESTRICT"))
 
-    members: Mapped[list[CaseMember]] = relationship(back_populates="case_file", order_by="CaseMember.id",
-                                                     cascade="all, delete-orphan")
+    members: Mapped[list[CaseMember]] = relationship(
+        back_populates="case_file", order_by="CaseMember.id", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (sa.UniqueConstraint("case_ref", "officer_id", name="uq_case_file_case_officer"),)
 
@@ -516,9 +531,7 @@ class CampaignDailyCount(Base):
     # disclosure-control layer. Never a registration's own key, so it links no registration to a campaign.
     completion_keys: Mapped[int] = mapped_column(sa.Integer, default=0)
 
-    __table_args__ = (
-        sa.CheckConstraint("scans >= 0 AND form_starts >= 0 AND completions >= 0", name="non_negative"),
-    )
+    __table_args__ = (sa.CheckConstraint("scans >= 0 AND form_starts >= 0 AND completions >= 0", name="non_negative"),)
 
 
 class RetiredKey(Base):

@@ -11,6 +11,7 @@ The integer ids stay inside: joins, the search index, the audit log's ``subject_
 append-only hash chain). Pages and the API translate at their edges with the batch look-ups
 here; an id that no longer maps (its row erased) is shown as ``ERASED``.
 """
+
 from __future__ import annotations
 
 import re
@@ -74,8 +75,12 @@ def random_ids(prefix: str, n: int, taken: Iterable[str] = ()) -> list[str]:
     return out
 
 
-_PREFIX_OF_TABLE = {"camera": CAMERA_PREFIX, "footage_request": REQUEST_PREFIX, "case_file": CASE_FILE_PREFIX,
-                    "evidence_file": EVIDENCE_PREFIX}
+_PREFIX_OF_TABLE = {
+    "camera": CAMERA_PREFIX,
+    "footage_request": REQUEST_PREFIX,
+    "case_file": CASE_FILE_PREFIX,
+    "evidence_file": EVIDENCE_PREFIX,
+}
 
 
 def fresh_ids(session: Session, model, n: int) -> list[str]:
@@ -115,7 +120,7 @@ def _lookup(session: Session, key, value, wanted: list) -> dict:
         keep = set(wanted)
         return {k: v for k, v in session.execute(sa.select(key, value)).tuples() if k in keep}
     for i in range(0, len(wanted), _CHUNK):
-        chunk = wanted[i:i + _CHUNK]
+        chunk = wanted[i : i + _CHUNK]
         found.update(session.execute(sa.select(key, value).where(key.in_(chunk))).tuples().all())
     return found
 

@@ -3,6 +3,7 @@
 Counts come out with their cell keys (the sum of the counted records' keys modulo 256, for the
 disclosure-control layer); what may be shown is decided by the layer, never here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.core.cell_keys import KEY_RANGE
-from dashboard.core.vocab import RECENT_DAYS
 from dashboard.core.uktime import UK
+from dashboard.core.vocab import RECENT_DAYS
 from dashboard.registry.models import Camera, Registrant, Site
 
 AREA_COUNT_COLUMNS = ["area_code", "registrations", "registrations_key", "cameras", "cameras_key"]
@@ -47,16 +48,20 @@ def registry_summary(session: Session, now: dt.datetime) -> RegistrySummary:
     today = now.astimezone(UK).date()
     window_start = dt.datetime.combine(today - dt.timedelta(days=RECENT_DAYS - 1), dt.time(), tzinfo=UK)
     before, before_key = session.execute(
-        sa.select(sa.func.count(), sa.func.sum(sa.func.coalesce(Registrant.record_key, 0))).select_from(Registrant)
-        .where(Registrant.status == "active", Registrant.consent_at < window_start.astimezone(dt.timezone.utc))).one()
+        sa.select(sa.func.count(), sa.func.sum(sa.func.coalesce(Registrant.record_key, 0)))
+        .select_from(Registrant)
+        .where(Registrant.status == "active", Registrant.consent_at < window_start.astimezone(dt.UTC))
+    ).one()
     by_district = registrations_by_area(session, "district").rename(columns={"area_code": "district_code"})
     return RegistrySummary(
         active_registrations=int(by_district["registrations"].sum()),
         registrations_key=_key(by_district["registrations_key"].sum()),
         active_cameras=int(by_district["cameras"].sum()),
         cameras_key=_key(by_district["cameras_key"].sum()),
-        registered_before_recent=int(before or 0), before_recent_key=_key(before_key),
-        today=today, by_district=by_district,
+        registered_before_recent=int(before or 0),
+        before_recent_key=_key(before_key),
+        today=today,
+        by_district=by_district,
     )
 
 
@@ -72,15 +77,25 @@ def registrations_by_area(session: Session, level: str) -> pd.DataFrame:
     # and joining that to the sites builds a 600,000-row temporary index at 1,000,000 cameras.
     active = (Registrant.status == "active", column.is_not(None))
     registrations = dict(
-        (r[0], (r[1], r[2])) for r in session.execute(
+        (r[0], (r[1], r[2]))
+        for r in session.execute(
             sa.select(column, sa.func.count(Site.id), sa.func.sum(sa.func.coalesce(Registrant.record_key, 0)))
-            .join(Registrant, Registrant.id == Site.registrant_id).where(*active).group_by(column)))
-    cameras = dict(
-        (r[0], (r[1], r[2])) for r in session.execute(
-            sa.select(column, sa.func.count(Camera.id), sa.func.sum(sa.func.coalesce(Camera.record_key, 0)))
-            .select_from(Camera).join(Site, Site.id == Camera.site_id)
             .join(Registrant, Registrant.id == Site.registrant_id)
-            .where(Camera.active.is_(True), *active).group_by(column)))
+            .where(*active)
+            .group_by(column)
+        )
+    )
+    cameras = dict(
+        (r[0], (r[1], r[2]))
+        for r in session.execute(
+            sa.select(column, sa.func.count(Camera.id), sa.func.sum(sa.func.coalesce(Camera.record_key, 0)))
+            .select_from(Camera)
+            .join(Site, Site.id == Camera.site_id)
+            .join(Registrant, Registrant.id == Site.registrant_id)
+            .where(Camera.active.is_(True), *active)
+            .group_by(column)
+        )
+    )
     rows = [(code, n, key or 0, *cameras.get(code, (0, 0))) for code, (n, key) in registrations.items()]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=AREA_COUNT_COLUMNS)
     frame = frame.astype({c: "int64" for c in AREA_COUNT_COLUMNS[1:]})

@@ -7,6 +7,7 @@ it falls in, and an observer could average the draws. So before the key is erase
 (mod 256) to an anonymous sum per UK day and district: ``RetiredKey``. What is left is a sum of
 random numbers per day and district, which identifies no one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,9 @@ from dashboard.core.uktime import uk_day
 from dashboard.registry.models import RetiredKey
 
 
-def retire_keys(session: Session, erased: Iterable[tuple[int | None, dt.datetime, str, bool]],
-                withdrawn_at: dt.datetime) -> None:
+def retire_keys(
+    session: Session, erased: Iterable[tuple[int | None, dt.datetime, str, bool]], withdrawn_at: dt.datetime
+) -> None:
     """Fold the keys of registrations being erased into the anonymous daily sums, in the caller's
     transaction: each key joins its registration day's 'registered' sum and, for an owner's
     withdrawal, ``withdrawn_at``'s 'withdrawn' sum.
@@ -47,14 +49,17 @@ def retire_keys(session: Session, erased: Iterable[tuple[int | None, dt.datetime
     table = RetiredKey.__table__
     for (series, day, district), add in sorted(sums.items()):
         statement = insert(table).values(series=series, day=day, district_code=district, key_sum=add)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["series", "day", "district_code"],
-            set_={"key_sum": (table.c.key_sum + add) % KEY_RANGE}))
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["series", "day", "district_code"], set_={"key_sum": (table.c.key_sum + add) % KEY_RANGE}
+            )
+        )
 
 
 def retired_key_sums(session: Session) -> pd.DataFrame:
     """Every anonymous daily sum: columns series, day (date), district_code, key_sum."""
-    rows = session.execute(sa.select(RetiredKey.series, RetiredKey.day, RetiredKey.district_code,
-                                     RetiredKey.key_sum)).all()
+    rows = session.execute(
+        sa.select(RetiredKey.series, RetiredKey.day, RetiredKey.district_code, RetiredKey.key_sum)
+    ).all()
     frame = pd.DataFrame(rows, columns=["series", "day", "district_code", "key_sum"])
     return frame.astype({"key_sum": "int64"})

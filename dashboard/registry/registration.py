@@ -15,35 +15,44 @@ Nothing here asks for or stores an employer or any link to the police (promise 3
 no field for a camera's stream, address or credentials (promise 1); the free-text fields refuse
 them too (``dashboard.registry.free_text``, checked again where a registration is stored).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import phonenumbers
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
-from pydantic import (BaseModel, ConfigDict, EmailStr, Field, StrictBool, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
 from dashboard.core.crs import GEOD
 from dashboard.core.digests import token_digest
+from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
 from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
-from dashboard.registry import free_text, public_ids
+from dashboard.registry import audit, free_text, public_ids
 from dashboard.registry.database import hold_write_lock
 from dashboard.registry.models import Camera, FootageResponse, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
-from dashboard.core.vocab import CAMERA_KINDS, CONTACT_CHANNELS, MAX_RETENTION_DAYS, MOUNTS, OVERLOOKS, SITE_KINDS
-from dashboard.registry import audit
 
 MAX_CAMERAS = 20
 MAX_PIN_FROM_POSTCODE_M = 1000
@@ -51,12 +60,32 @@ RETENTION_MONTHS = 12  # the default of the RETENTION_MONTHS setting
 END_REASONS = ("owner", "request", "retention")  # Registrant.end_reason
 # What an erasure sets to NULL, for every reason alike (promise 6).
 ERASED_REGISTRANT_FIELDS = ("name", "email", "phone", "preferred_channel", "management_token_hash", "record_key")
-ERASED_SITE_FIELDS = ("address", "postcode", "lat", "lon", "easting_m", "northing_m", "kind", "lsoa_code", "h3_r7",
-                      "h3_r8", "h3_r9")
+ERASED_SITE_FIELDS = (
+    "address",
+    "postcode",
+    "lat",
+    "lon",
+    "easting_m",
+    "northing_m",
+    "kind",
+    "lsoa_code",
+    "h3_r7",
+    "h3_r8",
+    "h3_r9",
+)
 # A camera's description goes too: what is left of it is that it existed (for the request history
 # that names it, and the uptake history's counts), its record key and its dates.
-ERASED_CAMERA_FIELDS = ("kind", "mount", "placement", "direction_deg", "fov_angle_deg", "fov_range_m",
-                        "recording_mode", "retention_days", "overlooks")
+ERASED_CAMERA_FIELDS = (
+    "kind",
+    "mount",
+    "placement",
+    "direction_deg",
+    "fov_angle_deg",
+    "fov_range_m",
+    "recording_mode",
+    "retention_days",
+    "overlooks",
+)
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 REFERENCE_PREFIX = "CCR-"
 REFERENCE_LENGTH = 6
@@ -91,8 +120,9 @@ class CameraIn(BaseModel):
     direction_deg: int | None = Field(None, ge=0, le=359, description="compass bearing it faces, 0 = north")
     overlooks: list[Overlook] = Field(default_factory=list, max_length=len(OVERLOOKS))
     recording_mode: Literal["continuous", "motion"]
-    retention_days: int | None = Field(None, ge=0, le=MAX_RETENTION_DAYS,
-                                       description="days before the camera overwrites its footage")
+    retention_days: int | None = Field(
+        None, ge=0, le=MAX_RETENTION_DAYS, description="days before the camera overwrites its footage"
+    )
 
     @field_validator("overlooks")
     @classmethod
@@ -197,8 +227,13 @@ class RegistrationIn(BaseModel):
             else:
                 centre = ref.lookup_postcode(self.postcode)
                 if _metres(self.lat, self.lon, float(centre["lat"]), float(centre["lon"])) > MAX_PIN_FROM_POSTCODE_M:
-                    problems.append(("lat", f"The pin is more than {MAX_PIN_FROM_POSTCODE_M:,} m from {self.postcode}; "
-                                            "move it to your camera's site or check the postcode."))
+                    problems.append(
+                        (
+                            "lat",
+                            f"The pin is more than {MAX_PIN_FROM_POSTCODE_M:,} m from {self.postcode}; "
+                            "move it to your camera's site or check the postcode.",
+                        )
+                    )
         return problems
 
 
@@ -266,17 +301,38 @@ def _site_fields(data: RegistrationIn, ref: ReferenceGeography) -> dict:
     lat, lon = (data.lat, data.lon) if data.lat is not None else (float(centre["lat"]), float(centre["lon"]))
     point = point_from_map(lat, lon, ref)
     district = point.district_code or str(centre["district_code"])
-    lsoa = small_area_of(ref, np.array([lon]), np.array([lat]), np.array([district], dtype=object),
-                         np.array([centre.get("small_area_code")], dtype=object))[0]
-    return {"kind": data.site_kind, "address": data.address, "postcode": data.postcode, "lat": lat, "lon": lon,
-            "easting_m": point.easting_m, "northing_m": point.northing_m, "district_code": district,
-            "lsoa_code": lsoa, **site_cells(lat, lon)}
+    lsoa = small_area_of(
+        ref,
+        np.array([lon]),
+        np.array([lat]),
+        np.array([district], dtype=object),
+        np.array([centre.get("small_area_code")], dtype=object),
+    )[0]
+    return {
+        "kind": data.site_kind,
+        "address": data.address,
+        "postcode": data.postcode,
+        "lat": lat,
+        "lon": lon,
+        "easting_m": point.easting_m,
+        "northing_m": point.northing_m,
+        "district_code": district,
+        "lsoa_code": lsoa,
+        **site_cells(lat, lon),
+    }
 
 
 def _camera(c: CameraIn) -> Camera:
-    return Camera(kind=c.kind, placement=c.placement, mount=c.mount, direction_deg=c.direction_deg,
-                  overlooks=",".join(c.overlooks), recording_mode=c.recording_mode, retention_days=c.retention_days,
-                  active=True)
+    return Camera(
+        kind=c.kind,
+        placement=c.placement,
+        mount=c.mount,
+        direction_deg=c.direction_deg,
+        overlooks=",".join(c.overlooks),
+        recording_mode=c.recording_mode,
+        retention_days=c.retention_days,
+        active=True,
+    )
 
 
 def existing_registration(session: Session, email: str | None, postcode: str) -> int | None:
@@ -284,27 +340,46 @@ def existing_registration(session: Session, email: str | None, postcode: str) ->
     if any (only the id: a repeat must cost no more than a first registration)."""
     if email is None:
         return None
-    return session.scalar(sa.select(Registrant.id).join(Site, Site.registrant_id == Registrant.id).where(
-        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
-        .order_by(Registrant.created_at, Registrant.id).limit(1))
+    return session.scalar(
+        sa.select(Registrant.id)
+        .join(Site, Site.registrant_id == Registrant.id)
+        .where(Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
+        .order_by(Registrant.created_at, Registrant.id)
+        .limit(1)
+    )
 
 
 def registrations_at(session: Session, email: str, postcode: str) -> list[Registrant]:
     """Every active registration made with ``email`` (as stored: lower case) at ``postcode`` (as the
     postcode list writes it), oldest first: "Lost your link?" sends each a fresh link."""
-    return list(session.scalars(sa.select(Registrant).join(Site, Site.registrant_id == Registrant.id).where(
-        Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
-        .order_by(Registrant.created_at, Registrant.id)))
+    return list(
+        session.scalars(
+            sa.select(Registrant)
+            .join(Site, Site.registrant_id == Registrant.id)
+            .where(Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
+            .order_by(Registrant.created_at, Registrant.id)
+        )
+    )
 
 
-def link_resent_recently(session: Session, registrant: Registrant, within: dt.timedelta,
-                         now: dt.datetime | None = None) -> bool:
+def link_resent_recently(
+    session: Session, registrant: Registrant, within: dt.timedelta, now: dt.datetime | None = None
+) -> bool:
     from dashboard.registry.models import AuditEvent
 
     since = (now or utcnow()) - within
-    return session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "management_link_resent", AuditEvent.subject_ids == f'["{registrant.id}"]',
-        AuditEvent.occurred_at >= since)) > 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "management_link_resent",
+                AuditEvent.subject_ids == f'["{registrant.id}"]',
+                AuditEvent.occurred_at >= since,
+            )
+        )
+        > 0
+    )
 
 
 def fresh_token() -> str:
@@ -315,25 +390,39 @@ def fresh_token() -> str:
 def log_link_requested(session: Session, *, refused: bool, now: dt.datetime | None = None) -> None:
     """Log a "Lost your link?" request (or its refusal at a limit): what was typed stays out of the
     log, so the row reads the same whether or not a registration matched."""
-    audit.record(session, PUBLIC, "management_link_requested", at=now,
-                 detail={"refused": "rate_limit"} if refused else None)
+    audit.record(
+        session, PUBLIC, "management_link_requested", at=now, detail={"refused": "rate_limit"} if refused else None
+    )
 
 
-def new_management_token(session: Session, registrant: Registrant, *, now: dt.datetime | None = None,
-                         token: str | None = None, via: str | None = None) -> str:
+def new_management_token(
+    session: Session,
+    registrant: Registrant,
+    *,
+    now: dt.datetime | None = None,
+    token: str | None = None,
+    via: str | None = None,
+) -> str:
     """Replace the registration's private link (with ``token``, or a fresh one): the old one stops
     working. Logged without the token (``via``: what sent it, e.g. ``lost_link``)."""
     token = token or fresh_token()
     registrant.management_token_hash = token_digest(token)
     registrant.updated_at = now or utcnow()
     session.flush()
-    audit.record(session, PUBLIC, "management_link_resent", subject_ids=[registrant.id], at=now,
-                 detail={"via": via} if via else None)
+    audit.record(
+        session,
+        PUBLIC,
+        "management_link_resent",
+        subject_ids=[registrant.id],
+        at=now,
+        detail={"via": via} if via else None,
+    )
     return token
 
 
-def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *, via: str,
-             now: dt.datetime | None = None) -> Registered:
+def register(
+    session: Session, data: RegistrationIn, ref: ReferenceGeography, *, via: str, now: dt.datetime | None = None
+) -> Registered:
     """Store a validated registration, and name the earlier one this email address has at this
     postcode, if any (``Registered.repeat_of``).
 
@@ -350,9 +439,17 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     earlier = existing_registration(session, data.email, data.postcode)
     token = secrets.token_urlsafe(32)
     registrant = Registrant(
-        reference=_new_reference(session), name=data.name, email=data.email, phone=data.phone,
-        preferred_channel=data.preferred_channel, consent_at=now, status="active", last_confirmed_at=now,
-        management_token_hash=token_digest(token), created_at=now, updated_at=now,
+        reference=_new_reference(session),
+        name=data.name,
+        email=data.email,
+        phone=data.phone,
+        preferred_channel=data.preferred_channel,
+        consent_at=now,
+        status="active",
+        last_confirmed_at=now,
+        management_token_hash=token_digest(token),
+        created_at=now,
+        updated_at=now,
     )
     site = Site(**_site_fields(data, ref), created_at=now, updated_at=now)
     site.cameras = [_camera(c) for c in data.cameras]
@@ -361,18 +458,33 @@ def register(session: Session, data: RegistrationIn, ref: ReferenceGeography, *,
     registrant.site = site
     session.add(registrant)
     session.flush()
-    audit.record(session, PUBLIC, "registration_created", subject_ids=[registrant.id],
-                 detail={"cameras": len(data.cameras), "via": via}, at=now)
-    return Registered(registrant.id, registrant.reference, token, len(data.cameras),
-                      repeat_of=earlier, email_given=data.email is not None)
+    audit.record(
+        session,
+        PUBLIC,
+        "registration_created",
+        subject_ids=[registrant.id],
+        detail={"cameras": len(data.cameras), "via": via},
+        at=now,
+    )
+    return Registered(
+        registrant.id,
+        registrant.reference,
+        token,
+        len(data.cameras),
+        repeat_of=earlier,
+        email_given=data.email is not None,
+    )
 
 
 def by_token(session: Session, token: str) -> Registrant | None:
     """The active registration a management token opens, or None (unknown, or withdrawn)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    return session.scalar(sa.select(Registrant).where(
-        Registrant.management_token_hash == token_digest(token), Registrant.status == "active"))
+    return session.scalar(
+        sa.select(Registrant).where(
+            Registrant.management_token_hash == token_digest(token), Registrant.status == "active"
+        )
+    )
 
 
 def confirmation_cutoff(now: dt.datetime, months: int = RETENTION_MONTHS) -> dt.datetime:
@@ -390,14 +502,16 @@ def confirmation_cutoff(now: dt.datetime, months: int = RETENTION_MONTHS) -> dt.
     return now - relativedelta(months=months)
 
 
-def due_for_reconfirmation(registrant: Registrant, now: dt.datetime | None = None,
-                           months: int = RETENTION_MONTHS) -> bool:
+def due_for_reconfirmation(
+    registrant: Registrant, now: dt.datetime | None = None, months: int = RETENTION_MONTHS
+) -> bool:
     """Whether the owner should confirm the registration now: it is active and either the retention
     check has flagged it, or it was last confirmed ``months`` or more ago."""
     if registrant.status != "active":
         return False
-    return (registrant.retention_flagged_at is not None
-            or registrant.last_confirmed_at <= confirmation_cutoff(now or utcnow(), months))
+    return registrant.retention_flagged_at is not None or registrant.last_confirmed_at <= confirmation_cutoff(
+        now or utcnow(), months
+    )
 
 
 @dataclass(frozen=True)
@@ -424,8 +538,14 @@ def id_in(session: Session, column: sa.ColumnElement, ids: Sequence[int]) -> sa.
     return column.in_(sa.select(sa.literal_column("value")).select_from(sa.func.json_each(json.dumps(values))))
 
 
-def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.datetime | None = None,
-          where: sa.ColumnElement[bool] | None = None) -> Erased:
+def erase(
+    session: Session,
+    registrant_ids: Sequence[int],
+    *,
+    why: str,
+    now: dt.datetime | None = None,
+    where: sa.ColumnElement[bool] | None = None,
+) -> Erased:
     """Erase the owners' personal data at once and switch their cameras off (promise 6): the one
     erasure behind owner withdrawal, erasure on request and retention, so all three leave the same.
 
@@ -454,33 +574,69 @@ def erase(session: Session, registrant_ids: Sequence[int], *, why: str, now: dt.
     registrant, site, camera = Registrant.__table__, Site.__table__, Camera.__table__
     # The record keys go with the personal data; first their part in historical counts moves into
     # the anonymous daily sums (record_keys.retire_keys), for the registrations really erased below.
-    keyed = {row.id: row for row in session.execute(
-        sa.select(registrant.c.id, registrant.c.record_key, registrant.c.consent_at, site.c.district_code)
-        .join(site, site.c.registrant_id == registrant.c.id)
-        .where(id_in(session, registrant.c.id, ids), registrant.c.status == "active"))}
-    done = sorted(session.execute(
-        sa.update(registrant).where(id_in(session, registrant.c.id, ids), registrant.c.status == "active",
-                                    *([] if where is None else [where]))
-        .values(**dict.fromkeys(ERASED_REGISTRANT_FIELDS), status="withdrawn", end_reason=why, withdrawn_at=now,
-                updated_at=changed)
-        .returning(registrant.c.id)).scalars().all())
+    keyed = {
+        row.id: row
+        for row in session.execute(
+            sa.select(registrant.c.id, registrant.c.record_key, registrant.c.consent_at, site.c.district_code)
+            .join(site, site.c.registrant_id == registrant.c.id)
+            .where(id_in(session, registrant.c.id, ids), registrant.c.status == "active")
+        )
+    }
+    done = sorted(
+        session.execute(
+            sa.update(registrant)
+            .where(
+                id_in(session, registrant.c.id, ids),
+                registrant.c.status == "active",
+                *([] if where is None else [where]),
+            )
+            .values(
+                **dict.fromkeys(ERASED_REGISTRANT_FIELDS),
+                status="withdrawn",
+                end_reason=why,
+                withdrawn_at=now,
+                updated_at=changed,
+            )
+            .returning(registrant.c.id)
+        )
+        .scalars()
+        .all()
+    )
     if not done:
         return Erased((), 0)
-    retire_keys(session, [(keyed[i].record_key, _aware(keyed[i].consent_at), keyed[i].district_code, why == "owner")
-                          for i in done if i in keyed], now)
-    session.execute(sa.update(site).where(id_in(session, site.c.registrant_id, done))
-                    .values(**dict.fromkeys(ERASED_SITE_FIELDS), updated_at=changed))
+    retire_keys(
+        session,
+        [
+            (keyed[i].record_key, _aware(keyed[i].consent_at), keyed[i].district_code, why == "owner")
+            for i in done
+            if i in keyed
+        ],
+        now,
+    )
+    session.execute(
+        sa.update(site)
+        .where(id_in(session, site.c.registrant_id, done))
+        .values(**dict.fromkeys(ERASED_SITE_FIELDS), updated_at=changed)
+    )
     sites = sa.select(site.c.id).where(id_in(session, site.c.registrant_id, done))
-    cameras = session.execute(sa.update(camera).where(camera.c.site_id.in_(sites), camera.c.active == sa.true())
-                              .values(active=False, updated_at=changed)).rowcount
+    cameras = session.execute(
+        sa.update(camera)
+        .where(camera.c.site_id.in_(sites), camera.c.active == sa.true())
+        .values(active=False, updated_at=changed)
+    ).rowcount
     # Cameras switched off earlier by the owner lose their description with the rest.
-    session.execute(sa.update(camera).where(camera.c.site_id.in_(sites))
-                    .values(**dict.fromkeys(ERASED_CAMERA_FIELDS), updated_at=changed))
+    session.execute(
+        sa.update(camera)
+        .where(camera.c.site_id.in_(sites))
+        .values(**dict.fromkeys(ERASED_CAMERA_FIELDS), updated_at=changed)
+    )
     # Their answers to footage requests keep no name, note or working link (the statement's facts
     # stay with any footage given: the clock difference and when the copy was made, nobody's name).
-    session.execute(sa.update(FootageResponse.__table__)
-                    .where(id_in(session, FootageResponse.__table__.c.registrant_id, done))
-                    .values(signed_name=None, owner_note=None, token_hash=None))
+    session.execute(
+        sa.update(FootageResponse.__table__)
+        .where(id_in(session, FootageResponse.__table__.c.registrant_id, done))
+        .values(signed_name=None, owner_note=None, token_hash=None)
+    )
     session.expire_all()
     return Erased(tuple(done), int(cameras))
 
@@ -489,7 +645,7 @@ def _aware(value) -> dt.datetime:
     """A stored UTC time read through Core (naive datetime or text on SQLite) as an aware datetime."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def withdraw(session: Session, registrant: Registrant, *, via: str, now: dt.datetime | None = None) -> None:
@@ -498,8 +654,9 @@ def withdraw(session: Session, registrant: Registrant, *, via: str, now: dt.date
     now = now or utcnow()
     registrant_id = registrant.id
     if erase(session, [registrant_id], why="owner", now=now).registrant_ids:
-        audit.record(session, PUBLIC, "registration_withdrawn", subject_ids=[registrant_id], detail={"via": via},
-                     at=now)
+        audit.record(
+            session, PUBLIC, "registration_withdrawn", subject_ids=[registrant_id], detail={"via": via}, at=now
+        )
 
 
 def reconfirm(session: Session, registrant: Registrant, *, now: dt.datetime | None = None) -> None:
@@ -513,8 +670,15 @@ def reconfirm(session: Session, registrant: Registrant, *, now: dt.datetime | No
     audit.record(session, PUBLIC, "registration_reconfirmed", subject_ids=[registrant.id], at=now)
 
 
-def update(session: Session, registrant: Registrant, data: RegistrationIn, camera_ids: list[int | None],
-           ref: ReferenceGeography, *, now: dt.datetime | None = None) -> None:
+def update(
+    session: Session,
+    registrant: Registrant,
+    data: RegistrationIn,
+    camera_ids: list[int | None],
+    ref: ReferenceGeography,
+    *,
+    now: dt.datetime | None = None,
+) -> None:
     """Replace the owner's details, site and cameras with ``data`` (the management page).
 
     ``camera_ids[i]`` is the id of the existing camera ``data.cameras[i]`` describes, or None for
@@ -554,5 +718,11 @@ def update(session: Session, registrant: Registrant, data: RegistrationIn, camer
             camera.active = False
             camera.updated_at = now
     session.flush()
-    audit.record(session, PUBLIC, "registration_updated", subject_ids=[registrant.id],
-                 detail={"cameras": len(data.cameras)}, at=now)
+    audit.record(
+        session,
+        PUBLIC,
+        "registration_updated",
+        subject_ids=[registrant.id],
+        detail={"cameras": len(data.cameras)},
+        at=now,
+    )

@@ -21,25 +21,34 @@ The retention run selects with set-based SQL and changes rows in batches of ``BA
 transaction and one audit row per batch, so SQLite's write lock is never held for long and a
 run over hundreds of thousands of registrations takes seconds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import sqlalchemy as sa
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from dashboard.core.uktime import uk_day
-from dashboard.registry.models import AuditEvent, Camera, Registrant, Site, User, utcnow
-from pydantic import EmailStr, TypeAdapter, ValidationError
-
-from dashboard.registry.registration import (REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_PREFIX, RETENTION_MONTHS,
-                                             confirmation_cutoff, erase, id_in, registrations_at, token_digest)
 from dashboard.registry import audit
+from dashboard.registry.models import AuditEvent, Camera, Registrant, Site, User, utcnow
+from dashboard.registry.registration import (
+    REFERENCE_ALPHABET,
+    REFERENCE_LENGTH,
+    REFERENCE_PREFIX,
+    RETENTION_MONTHS,
+    confirmation_cutoff,
+    erase,
+    id_in,
+    registrations_at,
+    token_digest,
+)
 
 GRACE_DAYS = 30  # the default of the RETENTION_GRACE_DAYS setting
 BATCH = 20_000  # ids per UPDATE, per transaction and per audit row
@@ -74,8 +83,9 @@ class ErasedOnRequest:
     erased_at: dt.datetime
 
 
-def erase_on_request(session: Session, actor: audit.Actor, reference: str, reason: str,
-                     now: dt.datetime | None = None) -> ErasedOnRequest:
+def erase_on_request(
+    session: Session, actor: audit.Actor, reference: str, reason: str, now: dt.datetime | None = None
+) -> ErasedOnRequest:
     """Erase the registration with ``reference`` at its owner's request (administrators only).
 
     ``reason`` is kept in the audit log (``registration_erased``, ``{"why": "request"}``): quote
@@ -90,26 +100,41 @@ def erase_on_request(session: Session, actor: audit.Actor, reference: str, reaso
     if not ref:
         raise ErasureError(f"Give the registration's reference, as the owner quotes it (like {REFERENCE_EXAMPLE}).")
     if not _REFERENCE.fullmatch(ref):
-        raise ErasureError(f"{ref[:20]!r} is not a registration reference; references look like "
-                           f"{REFERENCE_EXAMPLE}. Nothing was erased.")
+        raise ErasureError(
+            f"{ref[:20]!r} is not a registration reference; references look like "
+            f"{REFERENCE_EXAMPLE}. Nothing was erased."
+        )
     text = _reason(reason)
     registrant = session.scalar(sa.select(Registrant).where(Registrant.reference == ref))
     if registrant is None:
-        raise ErasureError(f"No registration has the reference {ref}; check it against the owner's request. "
-                           "Nothing was erased.")
+        raise ErasureError(
+            f"No registration has the reference {ref}; check it against the owner's request. Nothing was erased."
+        )
     if registrant.status != "active":
-        how = {"owner": "withdrawn by its owner", "request": "erased on request",
-               "retention": "erased by the retention check"}.get(registrant.end_reason or "", "ended")
+        how = {
+            "owner": "withdrawn by its owner",
+            "request": "erased on request",
+            "retention": "erased by the retention check",
+        }.get(registrant.end_reason or "", "ended")
         when = f" on {registrant.withdrawn_at:%d %B %Y}" if registrant.withdrawn_at else ""
-        raise ErasureError(f"Registration {ref} was already {how}{when}: its personal data is already erased. "
-                           "Nothing was changed.")
+        raise ErasureError(
+            f"Registration {ref} was already {how}{when}: its personal data is already erased. Nothing was changed."
+        )
     if _repeats_personal_data(text, registrant):
-        raise ErasureError("The reason repeats the owner's details, which the audit log would keep after they are "
-                           "erased; quote the request instead (e.g. its ticket number). Nothing was erased.")
+        raise ErasureError(
+            "The reason repeats the owner's details, which the audit log would keep after they are "
+            "erased; quote the request instead (e.g. its ticket number). Nothing was erased."
+        )
     erased = erase(session, [registrant.id], why="request", now=now)
-    audit.record(session, actor, "registration_erased", reason=text, subject_ids=erased.registrant_ids,
-                 detail={"why": "request", "reference": ref, "cameras_switched_off": erased.cameras_switched_off},
-                 at=now)
+    audit.record(
+        session,
+        actor,
+        "registration_erased",
+        reason=text,
+        subject_ids=erased.registrant_ids,
+        detail={"why": "request", "reference": ref, "cameras_switched_off": erased.cameras_switched_off},
+        at=now,
+    )
     return ErasedOnRequest(ref, erased.cameras_switched_off, now)
 
 
@@ -132,18 +157,28 @@ def _email_and_postcode(email: str | None, postcode: str | None, reference) -> t
     except ValidationError:
         address = ""
     if not address:
-        raise ErasureError("Give the email address the owner registered with, like name@example.com. "
-                           "Nothing was erased.")
+        raise ErasureError(
+            "Give the email address the owner registered with, like name@example.com. Nothing was erased."
+        )
     typed = " ".join(str(postcode or "").split())[:12]
     row = reference.lookup_postcode(typed) if typed else None
     if row is None:
-        raise ErasureError(f"Give the postcode of the owner's cameras in the {reference.force_name} area"
-                           f"{f' ({typed!r} is not one)' if typed else ''}. Nothing was erased.")
+        raise ErasureError(
+            f"Give the postcode of the owner's cameras in the {reference.force_name} area"
+            f"{f' ({typed!r} is not one)' if typed else ''}. Nothing was erased."
+        )
     return address, str(row["postcode"])
 
 
-def find_for_erasure(session: Session, actor: audit.Actor, email: str | None, postcode: str | None,
-                     reason: str | None, reference, now: dt.datetime | None = None) -> int:
+def find_for_erasure(
+    session: Session,
+    actor: audit.Actor,
+    email: str | None,
+    postcode: str | None,
+    reason: str | None,
+    reference,
+    now: dt.datetime | None = None,
+) -> int:
     """How many active registrations were made with ``email`` at ``postcode`` (administrators only;
     nothing else of them is returned). A search of personal data, so it needs the reason and is
     logged (``erasure_lookup``, with the count; never the email address or postcode)."""
@@ -155,9 +190,17 @@ def find_for_erasure(session: Session, actor: audit.Actor, email: str | None, po
     return found
 
 
-def erase_by_email_and_postcode(session: Session, actor: audit.Actor, email: str | None, postcode: str | None,
-                                reason: str | None, reference, *, expected: int,
-                                now: dt.datetime | None = None) -> ErasedByContact:
+def erase_by_email_and_postcode(
+    session: Session,
+    actor: audit.Actor,
+    email: str | None,
+    postcode: str | None,
+    reason: str | None,
+    reference,
+    *,
+    expected: int,
+    now: dt.datetime | None = None,
+) -> ErasedByContact:
     """Erase every active registration made with ``email`` at ``postcode`` at its owner's request
     (administrators only), when exactly ``expected`` match (what :func:`find_for_erasure` told the
     administrator; if the register changed since, nothing is erased). Logged as one
@@ -168,19 +211,34 @@ def erase_by_email_and_postcode(session: Session, actor: audit.Actor, email: str
     address, code = _email_and_postcode(email, postcode, reference)
     found = registrations_at(session, address, code)
     if not found:
-        raise ErasureError("No active registration was made with that email address at that postcode. "
-                           "Nothing was erased.")
+        raise ErasureError(
+            "No active registration was made with that email address at that postcode. Nothing was erased."
+        )
     if len(found) != expected:
-        raise ErasureError(f"{len(found)} registrations match now, not {expected}: find them again before erasing. "
-                           "Nothing was erased.")
+        raise ErasureError(
+            f"{len(found)} registrations match now, not {expected}: find them again before erasing. Nothing was erased."
+        )
     if any(_repeats_personal_data(text, registrant) for registrant in found):
-        raise ErasureError("The reason repeats the owner's details, which the audit log would keep after they are "
-                           "erased; quote the request instead (e.g. its ticket number). Nothing was erased.")
+        raise ErasureError(
+            "The reason repeats the owner's details, which the audit log would keep after they are "
+            "erased; quote the request instead (e.g. its ticket number). Nothing was erased."
+        )
     references = [registrant.reference for registrant in found]
     erased = erase(session, [registrant.id for registrant in found], why="request", now=now)
-    audit.record(session, actor, "registration_erased", reason=text, subject_ids=erased.registrant_ids,
-                 detail={"why": "request", "found_by": "email_and_postcode", "references": references,
-                         "cameras_switched_off": erased.cameras_switched_off}, at=now)
+    audit.record(
+        session,
+        actor,
+        "registration_erased",
+        reason=text,
+        subject_ids=erased.registrant_ids,
+        detail={
+            "why": "request",
+            "found_by": "email_and_postcode",
+            "references": references,
+            "cameras_switched_off": erased.cameras_switched_off,
+        },
+        at=now,
+    )
     return ErasedByContact(len(erased.registrant_ids), erased.cameras_switched_off)
 
 
@@ -192,8 +250,10 @@ def _check_admin(session: Session, actor: audit.Actor) -> None:
         user = session.get(User, actor.user_id)
         role = user.role if user is not None and user.active else None
     if role != "admin":
-        raise ErasureError(f"Only an administrator can erase a registration on request; "
-                           f"{actor.username or 'this user'} is {_role(role)}. Nothing was erased.")
+        raise ErasureError(
+            f"Only an administrator can erase a registration on request; "
+            f"{actor.username or 'this user'} is {_role(role)}. Nothing was erased."
+        )
 
 
 def _role(role: str | None) -> str:
@@ -208,14 +268,18 @@ def _reason(reason: str | None) -> str:
         raise ErasureError("The reason contains control characters; type it again. Nothing was erased.")
     text = " ".join(raw.split())
     if not text:
-        raise ErasureError("Give the reason for the erasure, quoting the owner's request (e.g. its ticket number). "
-                           "Nothing was erased.")
+        raise ErasureError(
+            "Give the reason for the erasure, quoting the owner's request (e.g. its ticket number). Nothing was erased."
+        )
     if len(text) < MIN_REASON_LENGTH:
-        raise ErasureError(f"The reason {text!r} is too short to trace the request; quote the owner's request "
-                           f"(e.g. its ticket number), at least {MIN_REASON_LENGTH} characters. Nothing was erased.")
+        raise ErasureError(
+            f"The reason {text!r} is too short to trace the request; quote the owner's request "
+            f"(e.g. its ticket number), at least {MIN_REASON_LENGTH} characters. Nothing was erased."
+        )
     if len(text) > MAX_REASON_LENGTH:
-        raise ErasureError(f"The reason is {len(text):,} characters long; keep it to {MAX_REASON_LENGTH}. "
-                           "Nothing was erased.")
+        raise ErasureError(
+            f"The reason is {len(text):,} characters long; keep it to {MAX_REASON_LENGTH}. Nothing was erased."
+        )
     return text
 
 
@@ -259,8 +323,12 @@ def reminder_mailer(settings, force_name: str) -> Mailer | None:
 
     def send_reminder(reminder: Reminder) -> None:
         subject, body = retention_reminder_message(
-            reminder.reference, f"{settings.public_base_url}/manage/{reminder.token}", force_name,
-            settings.retention_months, reminder.erase_from)
+            reminder.reference,
+            f"{settings.public_base_url}/manage/{reminder.token}",
+            force_name,
+            settings.retention_months,
+            reminder.erase_from,
+        )
         send(settings.smtp_url, settings.mail_from, reminder.to, subject, body)
 
     return send_reminder
@@ -300,7 +368,7 @@ def _check_policy(period: int, grace: int) -> None:
 def _aware(now: dt.datetime) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError(f"now must be timezone-aware (UTC), got {now!r}")
-    return now.astimezone(dt.timezone.utc)
+    return now.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -330,11 +398,19 @@ def _ids(session: Session, condition: sa.ColumnElement) -> list[int]:
 
 def _batches(ids: Sequence[int], size: int):
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
-def run_retention(session: Session, now: dt.datetime, period: int = RETENTION_MONTHS, grace: int = GRACE_DAYS,
-                  mailer: Mailer | None = None, *, dry_run: bool = False, batch_size: int = BATCH) -> RetentionRun:
+def run_retention(
+    session: Session,
+    now: dt.datetime,
+    period: int = RETENTION_MONTHS,
+    grace: int = GRACE_DAYS,
+    mailer: Mailer | None = None,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH,
+) -> RetentionRun:
     """Flag, remind, erase and unflag as the retention policy says, as of ``now``.
 
     Parameters
@@ -372,8 +448,13 @@ def run_retention(session: Session, now: dt.datetime, period: int = RETENTION_MO
     for batch in _batches(_ids(session, rules.stale), batch_size):
         done = _set_flag(session, batch, rules.stale, None, max(now, utcnow()))
         if done:
-            audit.record(session, audit.SYSTEM, "retention_flag_cleared", subject_ids=sorted(done),
-                         detail={"registrations": len(done), **policy})
+            audit.record(
+                session,
+                audit.SYSTEM,
+                "retention_flag_cleared",
+                subject_ids=sorted(done),
+                detail={"registrations": len(done), **policy},
+            )
             cleared += len(done)
         session.commit()
 
@@ -381,9 +462,18 @@ def run_retention(session: Session, now: dt.datetime, period: int = RETENTION_MO
     for batch in _batches(_ids(session, rules.due), batch_size):
         result = erase(session, batch, why="retention", now=now, where=rules.due)
         if result.registrant_ids:
-            audit.record(session, audit.SYSTEM, "registration_erased", subject_ids=result.registrant_ids,
-                         detail={"why": "retention", "registrations": len(result.registrant_ids),
-                                 "cameras_switched_off": result.cameras_switched_off, **policy})
+            audit.record(
+                session,
+                audit.SYSTEM,
+                "registration_erased",
+                subject_ids=result.registrant_ids,
+                detail={
+                    "why": "retention",
+                    "registrations": len(result.registrant_ids),
+                    "cameras_switched_off": result.cameras_switched_off,
+                    **policy,
+                },
+            )
             erased += len(result.registrant_ids)
             cameras += result.cameras_switched_off
         session.commit()
@@ -392,27 +482,52 @@ def run_retention(session: Session, now: dt.datetime, period: int = RETENTION_MO
     for batch in _batches(_ids(session, rules.to_flag), batch_size):
         done = _set_flag(session, batch, rules.to_flag, now, max(now, utcnow()))
         if done:
-            audit.record(session, audit.SYSTEM, "retention_flagged", subject_ids=done,
-                         detail={"registrations": len(done), "erase_from": uk_day(erase_from).isoformat(),
-                                 **policy})
+            audit.record(
+                session,
+                audit.SYSTEM,
+                "retention_flagged",
+                subject_ids=done,
+                detail={"registrations": len(done), "erase_from": uk_day(erase_from).isoformat(), **policy},
+            )
             flagged.extend(done)
         session.commit()
     session.expire_all()
 
     sent, unsent, without_email = _remind(session, flagged, mailer, uk_day(erase_from), batch_size)
-    return RetentionRun(now, period, grace, False, len(flagged), erase_from, mailer is not None, sent, unsent,
-                        without_email, erased, cameras, cleared, time.perf_counter() - started)
+    return RetentionRun(
+        now,
+        period,
+        grace,
+        False,
+        len(flagged),
+        erase_from,
+        mailer is not None,
+        sent,
+        unsent,
+        without_email,
+        erased,
+        cameras,
+        cleared,
+        time.perf_counter() - started,
+    )
 
 
-def _set_flag(session: Session, ids: Sequence[int], condition: sa.ColumnElement, value: dt.datetime | None,
-              changed: dt.datetime) -> list[int]:
+def _set_flag(
+    session: Session, ids: Sequence[int], condition: sa.ColumnElement, value: dt.datetime | None, changed: dt.datetime
+) -> list[int]:
     """Set ``retention_flagged_at`` of those of ``ids`` still matching ``condition`` (re-checked in the
     statement, so a registration reconfirmed or withdrawn meanwhile is left alone); their ids."""
     table = Registrant.__table__
-    return sorted(session.execute(
-        sa.update(table).where(id_in(session, table.c.id, ids), condition)
-        .values(retention_flagged_at=value, updated_at=changed)
-        .returning(table.c.id)).scalars().all())
+    return sorted(
+        session.execute(
+            sa.update(table)
+            .where(id_in(session, table.c.id, ids), condition)
+            .values(retention_flagged_at=value, updated_at=changed)
+            .returning(table.c.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _dry_run(session: Session, now, period, grace, rules: _Rules, erase_from, mailer, started) -> RetentionRun:
@@ -421,17 +536,37 @@ def _dry_run(session: Session, now, period, grace, rules: _Rules, erase_from, ma
 
     flagged = count(rules.to_flag)
     with_email = count(sa.and_(rules.to_flag, Registrant.email.is_not(None)))
-    cameras = int(session.scalar(
-        sa.select(sa.func.count()).select_from(Camera).join(Site, Site.id == Camera.site_id)
-        .join(Registrant, Registrant.id == Site.registrant_id).where(rules.due, Camera.active.is_(True))))
+    cameras = int(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Camera)
+            .join(Site, Site.id == Camera.site_id)
+            .join(Registrant, Registrant.id == Site.registrant_id)
+            .where(rules.due, Camera.active.is_(True))
+        )
+    )
     sent = with_email if mailer is not None else 0
-    return RetentionRun(now, period, grace, True, flagged, erase_from, mailer is not None, sent, with_email - sent,
-                        flagged - with_email, count(rules.due), cameras, count(rules.stale),
-                        time.perf_counter() - started)
+    return RetentionRun(
+        now,
+        period,
+        grace,
+        True,
+        flagged,
+        erase_from,
+        mailer is not None,
+        sent,
+        with_email - sent,
+        flagged - with_email,
+        count(rules.due),
+        cameras,
+        count(rules.stale),
+        time.perf_counter() - started,
+    )
 
 
-def _remind(session: Session, flagged: list[int], mailer: Mailer | None, erase_from: dt.date, batch_size: int
-            ) -> tuple[int, int, int]:
+def _remind(
+    session: Session, flagged: list[int], mailer: Mailer | None, erase_from: dt.date, batch_size: int
+) -> tuple[int, int, int]:
     """Send each flagged owner with an email address a new private link: (sent, unsent, without email).
 
     The new link's digest is stored only after its message was handed to the relay, so a failed
@@ -439,14 +574,26 @@ def _remind(session: Session, flagged: list[int], mailer: Mailer | None, erase_f
     from dashboard.mail import MailError
 
     if mailer is None:
-        emailable = sum(int(session.scalar(sa.select(sa.func.count()).select_from(Registrant).where(
-            id_in(session, Registrant.id, batch), Registrant.email.is_not(None)))) for batch in _batches(flagged, batch_size))
+        emailable = sum(
+            int(
+                session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Registrant)
+                    .where(id_in(session, Registrant.id, batch), Registrant.email.is_not(None))
+                )
+            )
+            for batch in _batches(flagged, batch_size)
+        )
         return 0, emailable, len(flagged) - emailable
     with_email: list[tuple[int, str, str]] = []
     for batch in _batches(flagged, batch_size):
-        with_email.extend(session.execute(
-            sa.select(Registrant.id, Registrant.reference, Registrant.email)
-            .where(id_in(session, Registrant.id, batch), Registrant.email.is_not(None)).order_by(Registrant.id)).tuples())
+        with_email.extend(
+            session.execute(
+                sa.select(Registrant.id, Registrant.reference, Registrant.email)
+                .where(id_in(session, Registrant.id, batch), Registrant.email.is_not(None))
+                .order_by(Registrant.id)
+            ).tuples()
+        )
     without_email = len(flagged) - len(with_email)
     sent = failures_in_a_row = 0
     pending: list[dict] = []
@@ -455,10 +602,19 @@ def _remind(session: Session, flagged: list[int], mailer: Mailer | None, erase_f
         if not pending:
             return
         table = Registrant.__table__
-        session.execute(sa.update(table).where(table.c.id == sa.bindparam("rid"), table.c.status == "active")
-                        .values(management_token_hash=sa.bindparam("digest")), pending)
-        audit.record(session, audit.SYSTEM, "retention_reminder_sent", subject_ids=[p["rid"] for p in pending],
-                     detail={"reminders": len(pending), "erase_from": erase_from.isoformat()})
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("rid"), table.c.status == "active")
+            .values(management_token_hash=sa.bindparam("digest")),
+            pending,
+        )
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "retention_reminder_sent",
+            subject_ids=[p["rid"] for p in pending],
+            detail={"reminders": len(pending), "erase_from": erase_from.isoformat()},
+        )
         session.commit()
         pending.clear()
 
@@ -513,8 +669,9 @@ class RetentionSummary:
         return self.ended_by_owner + self.erased_on_request + self.erased_by_retention + self.ended_reason_unknown
 
 
-def retention_summary(session: Session, now: dt.datetime, period: int = RETENTION_MONTHS,
-                      grace: int = GRACE_DAYS) -> RetentionSummary:
+def retention_summary(
+    session: Session, now: dt.datetime, period: int = RETENTION_MONTHS, grace: int = GRACE_DAYS
+) -> RetentionSummary:
     """Counts for the auditor page, in three queries (one pass over ``registrant``)."""
     _check_policy(period, grace)
     now = _aware(now)
@@ -522,8 +679,12 @@ def retention_summary(session: Session, now: dt.datetime, period: int = RETENTIO
     cutoff = confirmation_cutoff(now, period)
     rules = _rules(now, period, grace)
     flagged_valid = sa.and_(r.retention_flagged_at.is_not(None), r.last_confirmed_at <= r.retention_flagged_at)
-    in_grace = sa.and_(r.status == "active", r.last_confirmed_at <= cutoff, flagged_valid,
-                       r.retention_flagged_at > now - dt.timedelta(days=grace))
+    in_grace = sa.and_(
+        r.status == "active",
+        r.last_confirmed_at <= cutoff,
+        flagged_valid,
+        r.retention_flagged_at > now - dt.timedelta(days=grace),
+    )
     category = sa.case(
         (sa.and_(r.status != "active", r.end_reason == "owner"), "owner"),
         (sa.and_(r.status != "active", r.end_reason == "request"), "request"),
@@ -539,9 +700,18 @@ def retention_summary(session: Session, now: dt.datetime, period: int = RETENTIO
     audit_rows = int(session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)))
     active = sum(counts.get(c, 0) for c in ("current", "overdue", "grace", "due"))
     return RetentionSummary(
-        as_of=now, period_months=period, grace_days=grace, active=active, current=counts.get("current", 0),
-        overdue_unflagged=counts.get("overdue", 0), in_grace=counts.get("grace", 0),
+        as_of=now,
+        period_months=period,
+        grace_days=grace,
+        active=active,
+        current=counts.get("current", 0),
+        overdue_unflagged=counts.get("overdue", 0),
+        in_grace=counts.get("grace", 0),
         first_erasure_at=first_flag + dt.timedelta(days=grace) if first_flag is not None else None,
-        due_now=counts.get("due", 0), ended_by_owner=counts.get("owner", 0),
-        erased_on_request=counts.get("request", 0), erased_by_retention=counts.get("retention", 0),
-        ended_reason_unknown=counts.get("unknown", 0), audit_rows=audit_rows)
+        due_now=counts.get("due", 0),
+        ended_by_owner=counts.get("owner", 0),
+        erased_on_request=counts.get("request", 0),
+        erased_by_retention=counts.get("retention", 0),
+        ended_reason_unknown=counts.get("unknown", 0),
+        audit_rows=audit_rows,
+    )

@@ -3,22 +3,64 @@
 Used by the schema tests against the migrated databases, and by ``python -m dashboard check``.
 A column is judged by the words of its name (split on ``_``) and by a few stems.
 """
+
 from __future__ import annotations
 
 import re
 
 # Promise 3: nothing records or lets one derive a registrant's link to the police.
 POLICE_LINK_WORDS = {
-    "employer", "employee", "employment", "employed", "staff", "cohort", "police", "officer",
-    "workplace", "occupation", "job", "warrant", "collar", "department", "pilot", "campaign",
+    "employer",
+    "employee",
+    "employment",
+    "employed",
+    "staff",
+    "cohort",
+    "police",
+    "officer",
+    "workplace",
+    "occupation",
+    "job",
+    "warrant",
+    "collar",
+    "department",
+    "pilot",
+    "campaign",
 }
 POLICE_LINK_STEMS = ("employ", "staff", "cohort", "occupation", "workplace")
 
 # Promise 1: no way in to a camera: no stream address, network address or credential.
 CAMERA_ACCESS_WORDS = {
-    "url", "uri", "stream", "rtsp", "rtmp", "hls", "onvif", "ip", "ipv4", "ipv6", "host", "hostname",
-    "port", "mac", "credential", "credentials", "password", "passcode", "passphrase", "pin", "secret",
-    "login", "username", "user", "apikey", "key", "token", "feed", "live", "endpoint",
+    "url",
+    "uri",
+    "stream",
+    "rtsp",
+    "rtmp",
+    "hls",
+    "onvif",
+    "ip",
+    "ipv4",
+    "ipv6",
+    "host",
+    "hostname",
+    "port",
+    "mac",
+    "credential",
+    "credentials",
+    "password",
+    "passcode",
+    "passphrase",
+    "pin",
+    "secret",
+    "login",
+    "username",
+    "user",
+    "apikey",
+    "key",
+    "token",
+    "feed",
+    "live",
+    "endpoint",
 }
 CAMERA_ACCESS_STEMS = ("stream", "rtsp", "credential", "password", "passw", "ipaddr", "ip_addr", "url")
 
@@ -58,8 +100,16 @@ RECORD_KEY_COLUMNS = {
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule
 # (a footage request is made by an officer; that says nothing about any registrant).
-STAFF_TABLES = {"app_user", "api_token", "login_session", "footage_request", "footage_request_event", "audit_event",
-                "case_file", "case_member"}
+STAFF_TABLES = {
+    "app_user",
+    "api_token",
+    "login_session",
+    "footage_request",
+    "footage_request_event",
+    "audit_event",
+    "case_file",
+    "case_member",
+}
 
 
 def _words(name: str) -> set[str]:

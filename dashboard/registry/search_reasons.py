@@ -21,6 +21,7 @@ an auditor's flag (``security.audit_flags``, rule ``vague_reason``), not a refus
 >>> reason_problem("Burglary at 1 High St, suspect vehicle seen leaving") is None
 True
 """
+
 from __future__ import annotations
 
 import re

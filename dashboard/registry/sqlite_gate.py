@@ -14,6 +14,7 @@ writes). Writers outside this module (the sqlite3 shell, another program) still 
 own lock and busy timeout, so correctness never depends on the gate: after ``timeout_s`` a
 waiting writer goes ahead and lets SQLite decide.
 """
+
 from __future__ import annotations
 
 import fcntl

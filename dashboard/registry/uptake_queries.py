@@ -6,6 +6,7 @@ cell keys, never a figure.
 Large reads go through the DBAPI cursor (``camera_queries._rows``): at a million cameras the ORM
 made the Python objects slowly. Only constants are rendered into those statements.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,16 +18,54 @@ from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.core.uktime import NO_DAY, day_numbers
 from dashboard.core.vocab import retention_buckets
 from dashboard.registry.camera_queries import _rows, on_active_register
-from dashboard.registry.models import (Camera, Campaign, CampaignDailyCount, EvidenceFile, FootageRequest,
-                                      FootageResponse, Registrant, Site, UTCDateTime)
+from dashboard.registry.models import (
+    Camera,
+    Campaign,
+    CampaignDailyCount,
+    EvidenceFile,
+    FootageRequest,
+    FootageResponse,
+    Registrant,
+    Site,
+    UTCDateTime,
+)
 from dashboard.registry.record_keys import retired_key_sums
 
-REGISTRATION_COLUMNS = ["registrant_id", "consent_at", "status", "withdrawn_at", "end_reason", "last_confirmed_at",
-                        "district_code", "cameras", "record_key", "camera_keys"]
-CAMERA_COLUMNS = ["registrant_id", "district_code", "kind", "placement", "retention_days", "direction_deg", "overlooks",
-                  "record_key", "registrant_key"]
-REQUEST_COLUMNS = ["status", "sent_at", "status_changed_at", "footage_useful", "footage_likely_overwritten",
-                   "district_code", "crime_category", "record_key", "first_upload_at", "file_accepted"]
+REGISTRATION_COLUMNS = [
+    "registrant_id",
+    "consent_at",
+    "status",
+    "withdrawn_at",
+    "end_reason",
+    "last_confirmed_at",
+    "district_code",
+    "cameras",
+    "record_key",
+    "camera_keys",
+]
+CAMERA_COLUMNS = [
+    "registrant_id",
+    "district_code",
+    "kind",
+    "placement",
+    "retention_days",
+    "direction_deg",
+    "overlooks",
+    "record_key",
+    "registrant_key",
+]
+REQUEST_COLUMNS = [
+    "status",
+    "sent_at",
+    "status_changed_at",
+    "footage_useful",
+    "footage_likely_overwritten",
+    "district_code",
+    "crime_category",
+    "record_key",
+    "first_upload_at",
+    "file_accepted",
+]
 FILE_COLUMNS = ["sent_at", "district_code", "triage", "decline_reason", "record_key"]
 # An uploaded file: stored (or since deleted under the retention rules) and sent with its owner's answer.
 # Files still being uploaded, refused, or removed by the owner before answering were never handed over.
@@ -44,14 +83,30 @@ def registrations(session: Session) -> pd.DataFrame:
     'owner', 'request' or 'retention'; None while active), district, number of cameras registered
     (switched-off ones included), its record key (None once erased) and the sum modulo 256 of its
     cameras' record keys (``camera_keys``): ``REGISTRATION_COLUMNS``."""
-    cameras = (sa.select(Camera.site_id, sa.func.count().label("n"),
-                         sa.func.coalesce(sa.func.sum(Camera.record_key), 0).label("key_sum"))
-               .group_by(Camera.site_id).subquery())
+    cameras = (
+        sa.select(
+            Camera.site_id,
+            sa.func.count().label("n"),
+            sa.func.coalesce(sa.func.sum(Camera.record_key), 0).label("key_sum"),
+        )
+        .group_by(Camera.site_id)
+        .subquery()
+    )
     statement = (
-        sa.select(Registrant.id, Registrant.consent_at, Registrant.status, Registrant.withdrawn_at,
-                  Registrant.end_reason, Registrant.last_confirmed_at, Site.district_code, sa.func.coalesce(cameras.c.n, 0),
-                  Registrant.record_key, sa.func.coalesce(cameras.c.key_sum, 0))
-        .outerjoin(Site, Site.registrant_id == Registrant.id).outerjoin(cameras, cameras.c.site_id == Site.id)
+        sa.select(
+            Registrant.id,
+            Registrant.consent_at,
+            Registrant.status,
+            Registrant.withdrawn_at,
+            Registrant.end_reason,
+            Registrant.last_confirmed_at,
+            Site.district_code,
+            sa.func.coalesce(cameras.c.n, 0),
+            Registrant.record_key,
+            sa.func.coalesce(cameras.c.key_sum, 0),
+        )
+        .outerjoin(Site, Site.registrant_id == Registrant.id)
+        .outerjoin(cameras, cameras.c.site_id == Site.id)
     )
     frame = pd.DataFrame(_rows(session, statement), columns=REGISTRATION_COLUMNS)
     for column in ("consent_at", "withdrawn_at", "last_confirmed_at"):
@@ -65,22 +120,39 @@ def register_cameras(session: Session) -> pd.DataFrame:
     """The cameras on the active register with what they can provide, their record keys and their
     registration's (``registrant_key``): ``CAMERA_COLUMNS``."""
     statement = (
-        sa.select(Site.registrant_id, Site.district_code, Camera.kind, Camera.placement, Camera.retention_days,
-                  Camera.direction_deg, Camera.overlooks, sa.func.coalesce(Camera.record_key, 0),
-                  sa.func.coalesce(Registrant.record_key, 0))
-        .join(Site, Site.id == Camera.site_id).join(Registrant, Registrant.id == Site.registrant_id)
+        sa.select(
+            Site.registrant_id,
+            Site.district_code,
+            Camera.kind,
+            Camera.placement,
+            Camera.retention_days,
+            Camera.direction_deg,
+            Camera.overlooks,
+            sa.func.coalesce(Camera.record_key, 0),
+            sa.func.coalesce(Registrant.record_key, 0),
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register())
     )
     frame = pd.DataFrame(_rows(session, statement), columns=CAMERA_COLUMNS)
-    return frame.astype({"registrant_id": "int64", "retention_days": "float64", "direction_deg": "float64",
-                         "record_key": "int64", "registrant_key": "int64"})
+    return frame.astype(
+        {
+            "registrant_id": "int64",
+            "retention_days": "float64",
+            "direction_deg": "float64",
+            "record_key": "int64",
+            "registrant_key": "int64",
+        }
+    )
 
 
 def campaign_list(session: Session) -> pd.DataFrame:
     """Every campaign, oldest first: slug, campaign (its name), channel. Campaigns are made by staff,
     not by registrations, so the rows of a campaign table do not depend on the register."""
-    rows = session.execute(sa.select(Campaign.slug, Campaign.name, Campaign.channel)
-                           .order_by(Campaign.created_at, Campaign.id)).all()
+    rows = session.execute(
+        sa.select(Campaign.slug, Campaign.name, Campaign.channel).order_by(Campaign.created_at, Campaign.id)
+    ).all()
     return pd.DataFrame(rows, columns=["slug", "campaign", "channel"])
 
 
@@ -88,9 +160,16 @@ def campaign_days(session: Session) -> pd.DataFrame:
     """Daily scans, form starts and completions per campaign, with the day's completion keys:
     ``CAMPAIGN_DAY_COLUMNS``."""
     rows = session.execute(
-        sa.select(Campaign.slug, Campaign.name, Campaign.channel, CampaignDailyCount.day, CampaignDailyCount.scans,
-                  CampaignDailyCount.form_starts, CampaignDailyCount.completions, CampaignDailyCount.completion_keys)
-        .join(Campaign, Campaign.id == CampaignDailyCount.campaign_id)
+        sa.select(
+            Campaign.slug,
+            Campaign.name,
+            Campaign.channel,
+            CampaignDailyCount.day,
+            CampaignDailyCount.scans,
+            CampaignDailyCount.form_starts,
+            CampaignDailyCount.completions,
+            CampaignDailyCount.completion_keys,
+        ).join(Campaign, Campaign.id == CampaignDailyCount.campaign_id)
     ).all()
     frame = pd.DataFrame(rows, columns=CAMPAIGN_DAY_COLUMNS)
     return frame.astype({c: "int64" for c in ("scans", "form_starts", "completions", "completion_keys")})
@@ -109,28 +188,41 @@ def requests(session: Session) -> pd.DataFrame:
     none); ``file_accepted``: whether an officer accepted one of those files as an exhibit."""
     # Footage came when its first file was stored (the owner answers after their uploads), for requests
     # answered through the owner's page; when recorded by an officer, when it was recorded.
-    first_file = (sa.select(sa.func.min(EvidenceFile.completed_at))
-                  # a file deleted later under the retention rules still came when it came: past figures stay put
-                  .where(EvidenceFile.response_id == FootageRequest.response_id,
-                         EvidenceFile.state.in_(("stored", "deleted")))
-                  .scalar_subquery())
-    footage_at = sa.case((FootageRequest.status == "footage_provided",
-                          sa.func.coalesce(first_file, FootageRequest.status_changed_at)),
-                         else_=FootageRequest.status_changed_at)
-    first_upload = (sa.select(sa.func.min(EvidenceFile.completed_at))
-                    .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
-                    .where(EvidenceFile.response_id == FootageRequest.response_id, *_uploaded())
-                    .scalar_subquery())
-    accepted = (sa.select(EvidenceFile.id).join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
-                .where(EvidenceFile.response_id == FootageRequest.response_id, EvidenceFile.triage == "accepted",
-                       *_uploaded())
-                .exists())
+    first_file = (
+        sa.select(sa.func.min(EvidenceFile.completed_at))
+        # a file deleted later under the retention rules still came when it came: past figures stay put
+        .where(EvidenceFile.response_id == FootageRequest.response_id, EvidenceFile.state.in_(("stored", "deleted")))
+        .scalar_subquery()
+    )
+    footage_at = sa.case(
+        (FootageRequest.status == "footage_provided", sa.func.coalesce(first_file, FootageRequest.status_changed_at)),
+        else_=FootageRequest.status_changed_at,
+    )
+    first_upload = (
+        sa.select(sa.func.min(EvidenceFile.completed_at))
+        .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+        .where(EvidenceFile.response_id == FootageRequest.response_id, *_uploaded())
+        .scalar_subquery()
+    )
+    accepted = (
+        sa.select(EvidenceFile.id)
+        .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
+        .where(EvidenceFile.response_id == FootageRequest.response_id, EvidenceFile.triage == "accepted", *_uploaded())
+        .exists()
+    )
     rows = session.execute(
-        sa.select(FootageRequest.status, FootageRequest.sent_at, sa.type_coerce(footage_at, UTCDateTime()),
-                  FootageRequest.footage_useful, FootageRequest.footage_likely_overwritten,
-                  FootageRequest.incident_district_code, FootageRequest.crime_category,
-                  sa.func.coalesce(FootageRequest.record_key, 0), sa.type_coerce(first_upload, UTCDateTime()),
-                  accepted)
+        sa.select(
+            FootageRequest.status,
+            FootageRequest.sent_at,
+            sa.type_coerce(footage_at, UTCDateTime()),
+            FootageRequest.footage_useful,
+            FootageRequest.footage_likely_overwritten,
+            FootageRequest.incident_district_code,
+            FootageRequest.crime_category,
+            sa.func.coalesce(FootageRequest.record_key, 0),
+            sa.type_coerce(first_upload, UTCDateTime()),
+            accepted,
+        )
     ).all()
     frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
     for column in ("sent_at", "status_changed_at", "first_upload_at"):
@@ -146,14 +238,22 @@ def evidence_files(session: Session) -> pd.DataFrame:
     record key, and the request it answers (the earliest of its answer's requests): when that was
     sent and the incident's district, so that files are counted with the requests sent in the same
     weeks: ``FILE_COLUMNS`` and ``sent_day``. Nothing of the file itself (name, caption, hash)."""
-    first = (sa.select(FootageRequest.sent_at, FootageRequest.incident_district_code)
-             .where(FootageRequest.response_id == EvidenceFile.response_id)
-             .order_by(FootageRequest.sent_at, FootageRequest.id).limit(1))
+    first = (
+        sa.select(FootageRequest.sent_at, FootageRequest.incident_district_code)
+        .where(FootageRequest.response_id == EvidenceFile.response_id)
+        .order_by(FootageRequest.sent_at, FootageRequest.id)
+        .limit(1)
+    )
     sent_at = first.with_only_columns(FootageRequest.sent_at).scalar_subquery()
     district = first.with_only_columns(FootageRequest.incident_district_code).scalar_subquery()
     rows = session.execute(
-        sa.select(sa.type_coerce(sent_at, UTCDateTime()), district, EvidenceFile.triage, EvidenceFile.decline_reason,
-                  sa.func.coalesce(EvidenceFile.record_key, 0))
+        sa.select(
+            sa.type_coerce(sent_at, UTCDateTime()),
+            district,
+            EvidenceFile.triage,
+            EvidenceFile.decline_reason,
+            sa.func.coalesce(EvidenceFile.record_key, 0),
+        )
         .join(FootageResponse, FootageResponse.id == EvidenceFile.response_id)
         .where(*_uploaded())
     ).all()
@@ -193,5 +293,10 @@ def register_frames(session: Session) -> dict[str, pd.DataFrame]:
 def uptake_frames(session: Session) -> dict[str, pd.DataFrame]:
     """Everything the uptake figures are counted from, read now (the weekly report command; the
     app keeps ``register_frames`` in memory instead)."""
-    return {**register_frames(session), "campaigns": campaign_days(session), "campaign_list": campaign_list(session),
-            "requests": requests(session), "files": evidence_files(session)}
+    return {
+        **register_frames(session),
+        "campaigns": campaign_days(session),
+        "campaign_list": campaign_list(session),
+        "requests": requests(session),
+        "files": evidence_files(session),
+    }

@@ -5,6 +5,7 @@ use a page, callback or API route gets 403 and nothing else. Callback requests a
 ids of the outputs they ask for: each page owns the ids with its prefix, the shell owns
 ``shell-``; an output nobody owns is refused.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,15 +20,24 @@ from dashboard import ids
 from dashboard.request_errors import TOO_DEEP, loads
 from dashboard.security.site import page_for_component, page_for_path
 
-PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
-                   # The public side: registering, the owner's private link, campaign QR links.
-                   "/register", "/manage/", "/r/", "/lost-link",
-                   # The owner's answer to a footage request (its random link is the key).
-                   "/respond/",
-                   # The privacy notice and the force's logo and colour on the public pages' frame.
-                   "/privacy", "/brand/",
-                   # The maps' orientation tiles: open reference data only (the public pin map uses them).
-                   "/tiles/")
+PUBLIC_PREFIXES = (
+    "/login",
+    "/assets/",
+    "/_dash-component-suites/",
+    "/_favicon.ico",
+    # The public side: registering, the owner's private link, campaign QR links.
+    "/register",
+    "/manage/",
+    "/r/",
+    "/lost-link",
+    # The owner's answer to a footage request (its random link is the key).
+    "/respond/",
+    # The privacy notice and the force's logo and colour on the public pages' frame.
+    "/privacy",
+    "/brand/",
+    # The maps' orientation tiles: open reference data only (the public pin map uses them).
+    "/tiles/",
+)
 DASH_DATA_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
 # Plain Flask routes for any logged-in user (not pages).
 SIGNED_IN_ROUTES = ("/logout", "/sources")
@@ -41,15 +51,19 @@ EVIDENCE_IDS = ("cases-ev",)
 def _log_evidence_refusal(status: int, what: str) -> None:
     """Write ``evidence_refused`` for a refused request for evidence (the guard's refusals: no login,
     or a role with no access), committed on its own."""
+    from dashboard.registry import audit
     from dashboard.registry.database import transaction
     from dashboard.runtime_access import runtime
-    from dashboard.registry import audit
 
     actor = current_user.actor if current_user.is_authenticated else audit.Actor(None, "public", None)
     try:
         with transaction(runtime().sessions) as s:
-            audit.record(s, actor, "evidence_refused", detail={"why": "login" if status == 401 else "role",
-                                                               "status": status, "what": what[:200]})
+            audit.record(
+                s,
+                actor,
+                "evidence_refused",
+                detail={"why": "login" if status == 401 else "role", "status": status, "what": what[:200]},
+            )
     except Exception:  # the refusal stands even if the log write fails; it is logged as an error
         import logging
 
@@ -112,8 +126,13 @@ def visible_callbacks(callbacks: list, role: str | None) -> list:
     a callback request). Anonymous users see none."""
     if role is None:
         return []
-    return [cb for cb in callbacks if isinstance(cb, dict) and isinstance(cb.get("output"), str)
-            and callback_allowed({"outputs": [{"id": cid} for cid in _ids_in_output(cb["output"])]}, role)]
+    return [
+        cb
+        for cb in callbacks
+        if isinstance(cb, dict)
+        and isinstance(cb.get("output"), str)
+        and callback_allowed({"outputs": [{"id": cid} for cid in _ids_in_output(cb["output"])]}, role)
+    ]
 
 
 def filter_dependencies(server: Flask, endpoint: str) -> None:
@@ -124,8 +143,9 @@ def filter_dependencies(server: Flask, endpoint: str) -> None:
     @functools.wraps(dash_view)
     def dependencies():
         response = dash_view()
-        response.set_data(json.dumps(visible_callbacks(json.loads(response.get_data()), current_role()),
-                                     separators=(",", ":")))
+        response.set_data(
+            json.dumps(visible_callbacks(json.loads(response.get_data()), current_role()), separators=(",", ":"))
+        )
         return response
 
     server.view_functions[endpoint] = dependencies
@@ -143,8 +163,11 @@ def _denied(status: int, message: str) -> Response:
 def _shaped_like(body: dict, inputs: int, states: int) -> bool:
     """The body carries as many inputs and states as the callback takes, each naming a property."""
     parts = body.get("inputs"), body.get("state", [])
-    return (all(isinstance(p, list) for p in parts) and (len(parts[0]), len(parts[1])) == (inputs, states)
-            and all(isinstance(x, (dict, list)) for p in parts for x in p))
+    return (
+        all(isinstance(p, list) for p in parts)
+        and (len(parts[0]), len(parts[1])) == (inputs, states)
+        and all(isinstance(x, (dict, list)) for p in parts for x in p)
+    )
 
 
 def _api_rule_matches(path: str, methods) -> bool:
@@ -171,8 +194,9 @@ def _api_route_or_refusal(path: str) -> Response | None:
     if isinstance(wrong_method, MethodNotAllowed) and _api_rule_matches(path, wrong_method.valid_methods or ()):
         refused = _denied(405, "This method is not allowed on this route.")
         # The methods the API route itself takes (not the dashboard's catch-all page route's).
-        refused.headers["Allow"] = ", ".join(sorted(m for m in wrong_method.valid_methods
-                                                    if _api_rule_matches(path, (m,))))
+        refused.headers["Allow"] = ", ".join(
+            sorted(m for m in wrong_method.valid_methods if _api_rule_matches(path, (m,)))
+        )
         return refused
     return _denied(404, "No such API route.")
 

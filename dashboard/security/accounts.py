@@ -5,6 +5,7 @@ Passwords are hashed with argon2id and checked against the policy in ``passwords
 are long random strings; only their SHA-256 is stored, so a token is shown once, when issued.
 Disabling a user or resetting their password ends their login sessions at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,12 +18,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from dashboard.core.digests import token_digest
-from dashboard.registry.models import ApiToken, AuditEvent, User, utcnow
 from dashboard.core.vocab import ROLE_LABELS, ROLES
 from dashboard.registry import audit
+from dashboard.registry.models import ApiToken, AuditEvent, User, utcnow
 from dashboard.security import sessions
-from dashboard.security.passwords import (PasswordRejected, check_password, dummy_hash, generated_password,
-                                          hash_password, verify_password)
+from dashboard.security.passwords import (
+    PasswordRejected,
+    check_password,
+    dummy_hash,
+    generated_password,
+    hash_password,
+    verify_password,
+)
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 TOKEN_PREFIX = "ccr_"
@@ -55,8 +62,7 @@ def _valid_role(role: str) -> str:
     return role
 
 
-def create_user(session: Session, username: str, password: str, role: str, *,
-                context: tuple[str, ...] = ()) -> User:
+def create_user(session: Session, username: str, password: str, role: str, *, context: tuple[str, ...] = ()) -> User:
     """Add a user; refuses an unknown role, a taken username or a password the policy rejects.
     ``context``: words the password must not lean on besides the username (the force's name)."""
     name = validate_username(username)
@@ -103,8 +109,11 @@ _TOKEN_USER = (
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.token_hash == sa.bindparam("digest"), ApiToken.revoked_at.is_(None))
 )
-_TOKEN_USED = sa.update(ApiToken.__table__).where(ApiToken.__table__.c.id == sa.bindparam("token_id")) \
+_TOKEN_USED = (
+    sa.update(ApiToken.__table__)
+    .where(ApiToken.__table__.c.id == sa.bindparam("token_id"))
     .values(last_used_at=sa.bindparam("now"))
+)
 
 
 def user_for_token(conn: Connection, token: str):
@@ -119,7 +128,7 @@ def user_for_token(conn: Connection, token: str):
     now = utcnow()
     last = row.last_used_at
     if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=dt.timezone.utc)
+        last = last.replace(tzinfo=dt.UTC)
     if last is None or now - last > TOKEN_USE_RESOLUTION:
         conn.execute(_TOKEN_USED, {"token_id": row.token_id, "now": now})
     return row
@@ -128,6 +137,7 @@ def user_for_token(conn: Connection, token: str):
 # Administration: each function takes the acting administrator, checks that they still are one,
 # and logs the change. Administrators cannot disable or demote themselves, so the one acting is
 # always left: the register can never be locked out of its last administrator.
+
 
 def _admin(session: Session, actor: audit.Actor) -> None:
     row = session.get(User, actor.user_id) if actor.user_id is not None else None
@@ -142,15 +152,27 @@ def _target(session: Session, user_id: int) -> User:
     return user
 
 
-def add_user(session: Session, actor: audit.Actor, username: str, role: str,
-             password: str | None = None, *, context: tuple[str, ...] = ()) -> tuple[User, str | None]:
+def add_user(
+    session: Session,
+    actor: audit.Actor,
+    username: str,
+    role: str,
+    password: str | None = None,
+    *,
+    context: tuple[str, ...] = (),
+) -> tuple[User, str | None]:
     """Create a user. With no password a random one is generated and returned (shown once);
     a typed password must meet the policy and is not returned."""
     _admin(session, actor)
     generated = generated_password() if not password else None
     user = create_user(session, username, password or generated, role, context=context)
-    audit.record(session, actor, "user_created", subject_ids=[user.id],
-                 detail={"username": user.username, "role": user.role, "password": "generated" if generated else "set"})
+    audit.record(
+        session,
+        actor,
+        "user_created",
+        subject_ids=[user.id],
+        detail={"username": user.username, "role": user.role, "password": "generated" if generated else "set"},
+    )
     return user, generated
 
 
@@ -163,8 +185,13 @@ def set_role(session: Session, actor: audit.Actor, user_id: int, role: str) -> U
         raise AccountError("You cannot change your own role; ask another administrator.")
     old, user.role = user.role, new
     session.flush()
-    audit.record(session, actor, "role_changed", subject_ids=[user.id],
-                 detail={"username": user.username, "from": old, "to": new})
+    audit.record(
+        session,
+        actor,
+        "role_changed",
+        subject_ids=[user.id],
+        detail={"username": user.username, "from": old, "to": new},
+    )
     return user
 
 
@@ -179,11 +206,22 @@ def disable_user(session: Session, actor: audit.Actor, user_id: int) -> int:
         raise AccountError("You cannot disable your own account.")
     user.active = False
     ended = sessions.end_user_sessions(session, user.id, "disabled")
-    revoked = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                              .values(revoked_at=utcnow())).rowcount or 0
+    revoked = (
+        session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ).rowcount
+        or 0
+    )
     session.flush()
-    audit.record(session, actor, "user_disabled", subject_ids=[user.id],
-                 detail={"username": user.username, "sessions_ended": ended, "tokens_revoked": int(revoked)})
+    audit.record(
+        session,
+        actor,
+        "user_disabled",
+        subject_ids=[user.id],
+        detail={"username": user.username, "sessions_ended": ended, "tokens_revoked": int(revoked)},
+    )
     return ended
 
 
@@ -206,8 +244,13 @@ def reset_password(session: Session, actor: audit.Actor, user_id: int) -> str:
     user.password_hash = hash_password(password)
     ended = sessions.end_user_sessions(session, user.id, "password")
     session.flush()
-    audit.record(session, actor, "password_reset", subject_ids=[user.id],
-                 detail={"username": user.username, "sessions_ended": ended})
+    audit.record(
+        session,
+        actor,
+        "password_reset",
+        subject_ids=[user.id],
+        detail={"username": user.username, "sessions_ended": ended},
+    )
     return password
 
 
@@ -236,17 +279,31 @@ def issue_own_token(session: Session, actor: audit.Actor, password: str, *, via:
         raise AccountError("Only a signed-in, active user may have an API token.")
     me = audit.Actor(user.id, user.username, user.role)
     since = utcnow() - TOKEN_FAILURE_WINDOW
-    failures = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "token_refused", AuditEvent.user_id == user.id, AuditEvent.occurred_at >= since))
+    failures = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "token_refused", AuditEvent.user_id == user.id, AuditEvent.occurred_at >= since)
+    )
     if failures >= TOKEN_MAX_FAILURES:
-        _refuse_token(session, me, "throttled", via, f"Too many wrong passwords: wait "
-                      f"{int(TOKEN_FAILURE_WINDOW.total_seconds() // 60)} minutes, then try again.")
+        _refuse_token(
+            session,
+            me,
+            "throttled",
+            via,
+            f"Too many wrong passwords: wait "
+            f"{int(TOKEN_FAILURE_WINDOW.total_seconds() // 60)} minutes, then try again.",
+        )
     if not isinstance(password, str) or not password or not verify_password(user.password_hash, password):
         _refuse_token(session, me, "wrong_password", via, "That is not your password; no token was issued.")
     token = issue_token(session, user.username)
     token_id = session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == token_digest(token)))
-    audit.record(session, me, "token_issued", subject_ids=[user.id],
-                 detail={"username": user.username, "token_id": token_id, "via": via})
+    audit.record(
+        session,
+        me,
+        "token_issued",
+        subject_ids=[user.id],
+        detail={"username": user.username, "token_id": token_id, "via": via},
+    )
     return token
 
 
@@ -270,18 +327,29 @@ def revoke_token(session: Session, actor: audit.Actor, token_id: int) -> None:
     token.revoked_at = utcnow()
     user = session.get(User, token.user_id)
     session.flush()
-    audit.record(session, actor, "token_revoked", subject_ids=[token.user_id],
-                 detail={"username": user.username if user else None, "token_id": token_id})
+    audit.record(
+        session,
+        actor,
+        "token_revoked",
+        subject_ids=[token.user_id],
+        detail={"username": user.username if user else None, "token_id": token_id},
+    )
 
 
 def user_table(session: Session, open_since: dt.datetime) -> pd.DataFrame:
     """One row per user: id, username, role, active, created_at, last_login_at, open_sessions
     (started after ``open_since`` and not ended) and tokens (not revoked)."""
-    tokens = dict(session.execute(sa.select(ApiToken.user_id, sa.func.count())
-                                  .where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id)).all())
+    tokens = dict(
+        session.execute(
+            sa.select(ApiToken.user_id, sa.func.count()).where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id)
+        ).all()
+    )
     open_counts = sessions.open_session_counts(session, open_since)
-    rows = session.execute(sa.select(User.id, User.username, User.role, User.active, User.created_at,
-                                     User.last_login_at).order_by(User.username)).all()
+    rows = session.execute(
+        sa.select(User.id, User.username, User.role, User.active, User.created_at, User.last_login_at).order_by(
+            User.username
+        )
+    ).all()
     frame = pd.DataFrame(rows, columns=["id", "username", "role", "active", "created_at", "last_login_at"])
     frame["open_sessions"] = [open_counts.get(int(i), 0) for i in frame["id"]]
     frame["tokens"] = [int(tokens.get(int(i), 0)) for i in frame["id"]]
@@ -290,6 +358,9 @@ def user_table(session: Session, open_since: dt.datetime) -> pd.DataFrame:
 
 def token_table(session: Session, user_id: int) -> pd.DataFrame:
     """A user's API tokens, newest first: id, created_at, last_used_at, revoked_at."""
-    rows = session.execute(sa.select(ApiToken.id, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
-                           .where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())).all()
+    rows = session.execute(
+        sa.select(ApiToken.id, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
+        .where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.id.desc())
+    ).all()
     return pd.DataFrame(rows, columns=["id", "created_at", "last_used_at", "revoked_at"])

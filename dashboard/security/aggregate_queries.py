@@ -23,12 +23,13 @@ Page titles come from the pages ``create_app`` hands to ``dashboard.security.sit
 ...     "inputs": {"coverage-res": 8, "coverage-cameras": "doorbell"}, "status": 200})
 'Coverage, cells: res 8, cameras doorbell'
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from dashboard.registry.audit import canonical_json
 from dashboard.security.site import page_title
@@ -45,8 +46,19 @@ MAX_DETAIL = 4000  # characters of a row's detail; the longest values give way f
 # Properties whose values are never logged: a dcc.Upload's file content is not a query parameter.
 UNLOGGED_PROPERTIES = frozenset({"contents"})
 # Properties that say "pressed again", not what was asked: left out when queries are compared.
-TRIGGER_PROPERTIES = frozenset({"n_clicks", "n_clicks_timestamp", "n_submit", "n_submit_timestamp", "n_blur",
-                                "n_blur_timestamp", "submit_n_clicks", "cancel_n_clicks", "n_intervals"})
+TRIGGER_PROPERTIES = frozenset(
+    {
+        "n_clicks",
+        "n_clicks_timestamp",
+        "n_submit",
+        "n_submit_timestamp",
+        "n_blur",
+        "n_blur_timestamp",
+        "submit_n_clicks",
+        "cancel_n_clicks",
+        "n_intervals",
+    }
+)
 
 
 def trim(value, depth: int = 0):
@@ -181,8 +193,9 @@ def query_shape(action: str, detail) -> tuple[tuple, dict[str, str]]:
         target = (action, str(data.get("page")), str(data.get("callback")))
         params = data.get("inputs")
     params = params if isinstance(params, dict) else {}
-    return target, {str(k): canonical_json(v) for k, v in params.items()
-                    if str(k).rsplit(".", 1)[-1] not in TRIGGER_PROPERTIES}
+    return target, {
+        str(k): canonical_json(v) for k, v in params.items() if str(k).rsplit(".", 1)[-1] not in TRIGGER_PROPERTIES
+    }
 
 
 # --------------------------------------------------------------------------- in words
@@ -193,7 +206,7 @@ def _name(key: str, prefix: str) -> str:
     other than ``value`` after it (``gaps-upload.filename`` -> ``upload filename``)."""
     cid, _, prop = key.partition(".") if not key.startswith("{") else (key, "", "")
     if prefix and cid.startswith(prefix):
-        cid = cid[len(prefix):]
+        cid = cid[len(prefix) :]
     return " ".join(p for p in (cid.replace("-", " ").replace("_", " ").strip(), prop.replace("_", " ")) if p)
 
 
@@ -223,7 +236,7 @@ def view_text(action: str, detail) -> str:
     if "route" in data:
         route = str(data["route"])
         if route.startswith("/api/v1/"):
-            return f"API {route[len('/api/v1/'):]}"
+            return f"API {route[len('/api/v1/') :]}"
         return f"Download {route}"
     title, prefix = page_title(str(data.get("page")))
     callback = str(data.get("callback", ""))

@@ -31,6 +31,7 @@ The rules and their thresholds (constants below; ``RULES`` words them for the pa
 >>> [(f.kind, f.users, f.row_ids) for f in report.flags]  # doctest: +SKIP
 [('vague_reason', ('officer1',), (17,))]
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.registry.models import AuditEvent
 from dashboard.geo.search import wgs84_to_bng
+from dashboard.registry.models import AuditEvent
 from dashboard.security import aggregate_queries
 from dashboard.security.audit_review import UK, AuditFilter, action_column, uk_midnight
 from dashboard.security.search_places import SearchPlaces
@@ -67,58 +68,154 @@ BURST_WINDOW_MINUTES = 60
 BURST_ACTIONS = aggregate_queries.ACTIONS
 VAGUE_MIN_CHARS = 20
 VAGUE_MIN_WORDS = 4
-VAGUE_WORDS = frozenset({
-    "enquiries", "enquiry", "inquiries", "inquiry", "investigation", "investigations", "investigating", "crime",
-    "crimes", "test", "testing", "n/a", "na", "none", "nil", "general", "routine", "check", "checks", "checking",
-    "ongoing", "police", "policing", "intelligence", "intel", "info", "information", "incident", "incidents",
-    "matter", "case", "misc", "tbc", "other", "various", "purposes", "work", "required", "requested", "request",
-    "search", "searching", "cctv", "camera", "cameras", "footage", "operational", "reasons", "reason", "log",
-})
-FILLER_WORDS = frozenset({"a", "an", "the", "of", "for", "in", "into", "on", "re", "as", "per", "and", "to", "with",
-                          "connection", "relation", "regarding", "see", "above", "below", "my", "our", "this", "is"})
+VAGUE_WORDS = frozenset(
+    {
+        "enquiries",
+        "enquiry",
+        "inquiries",
+        "inquiry",
+        "investigation",
+        "investigations",
+        "investigating",
+        "crime",
+        "crimes",
+        "test",
+        "testing",
+        "n/a",
+        "na",
+        "none",
+        "nil",
+        "general",
+        "routine",
+        "check",
+        "checks",
+        "checking",
+        "ongoing",
+        "police",
+        "policing",
+        "intelligence",
+        "intel",
+        "info",
+        "information",
+        "incident",
+        "incidents",
+        "matter",
+        "case",
+        "misc",
+        "tbc",
+        "other",
+        "various",
+        "purposes",
+        "work",
+        "required",
+        "requested",
+        "request",
+        "search",
+        "searching",
+        "cctv",
+        "camera",
+        "cameras",
+        "footage",
+        "operational",
+        "reasons",
+        "reason",
+        "log",
+    }
+)
+FILLER_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "in",
+        "into",
+        "on",
+        "re",
+        "as",
+        "per",
+        "and",
+        "to",
+        "with",
+        "connection",
+        "relation",
+        "regarding",
+        "see",
+        "above",
+        "below",
+        "my",
+        "our",
+        "this",
+        "is",
+    }
+)
 REFUSAL_ACTIONS = ("search_refused", "reveal_refused", "request_refused", "export_refused", "evidence_refused")
-REFUSAL_WHY = {"rate_limit": "over the search limit", "reason": "a reason that says nothing",
-               "not_searched": "cameras their searches in the case did not find",
-               "not_your_search": "a search that is not theirs", "not_in_search": "cameras not in that search",
-               "no_case": "a case with no requests of theirs",
-               "not_team": "evidence of a case whose team they are not on", "unknown": "evidence that does not exist",
-               "role": "evidence their role may not see", "login": "evidence without logging in",
-               "not_officer": "running a case that is not theirs", "expired": "an expired evidence link",
-               "not_yours": "another officer's evidence link", "bad_link": "a forged evidence link",
-               "state": "evidence no longer kept", "used": "a used download link",
-               "changed": "an export of exhibits that changed since"}
+REFUSAL_WHY = {
+    "rate_limit": "over the search limit",
+    "reason": "a reason that says nothing",
+    "not_searched": "cameras their searches in the case did not find",
+    "not_your_search": "a search that is not theirs",
+    "not_in_search": "cameras not in that search",
+    "no_case": "a case with no requests of theirs",
+    "not_team": "evidence of a case whose team they are not on",
+    "unknown": "evidence that does not exist",
+    "role": "evidence their role may not see",
+    "login": "evidence without logging in",
+    "not_officer": "running a case that is not theirs",
+    "expired": "an expired evidence link",
+    "not_yours": "another officer's evidence link",
+    "bad_link": "a forged evidence link",
+    "state": "evidence no longer kept",
+    "used": "a used download link",
+    "changed": "an export of exhibits that changed since",
+}
 KINDS = ("no_follow_up", "many_reveals", "repeated_point", "off_hours", "vague_reason", "query_burst", "refused")
 RULES = {
-    "no_follow_up": ("Search with no footage request",
-                     f"A search that found cameras, with no footage request by the same user in the same case within "
-                     f"{FOLLOW_UP_DAYS} days. A search is judged only once {FOLLOW_UP_DAYS} days have passed."),
-    "many_reveals": ("Many contact reveals in one case",
-                     f"Owner contact details of more than {MAX_CAMERAS_REVEALED} different cameras revealed in one case "
-                     f"(the case's reveals up to the end of the period)."),
-    "repeated_point": ("Searches repeated around one point",
-                       f"{REPEAT_MIN_SEARCHES} or more searches by one user centred within {REPEAT_RADIUS_M:g} m of the "
-                       f"first of them within {REPEAT_WINDOW_DAYS} days, in different cases, or in one case with no "
-                       f"footage request from them."),
-    "off_hours": ("Activity outside usual hours",
-                  f"Searches, reveals, requests or exports outside the user's usual hours: the fewest consecutive hours "
-                  f"(UK time) holding {BASELINE_SHARE:.0%} of their own events in the {BASELINE_DAYS} days before the "
-                  f"period, when they have at least {BASELINE_MIN_EVENTS} events on {BASELINE_MIN_DAYS} different days "
-                  f"there; otherwise {FALLBACK_HOURS[0]:02d}:00 to {FALLBACK_HOURS[1]:02d}:00."),
-    "vague_reason": ("Search with a vague reason",
-                     f"A search whose reason is shorter than {VAGUE_MIN_CHARS} characters, has fewer than "
-                     f"{VAGUE_MIN_WORDS} words, or says nothing but stock words such as 'enquiries', "
-                     f"'investigation', 'crime', 'test' or 'n/a'."),
-    "query_burst": ("Burst of near-identical figure queries",
-                    f"{BURST_MIN_QUERIES} or more queries or downloads of figures by one analyst or project lead "
-                    f"within {BURST_WINDOW_MINUTES} minutes that ask the same view with every setting the same but "
-                    f"one, that one changing (the same coverage view with only the cell filter changing, or the "
-                    f"same metrics query with one date moving): comparing such answers is how hidden counts are "
-                    f"attacked."),
-    "refused": ("Refused searches and case actions",
-                "Searches, contact reveals, footage requests or case exports the system refused: more searches than "
-                "the officer's limit, a reason that says nothing, cameras the officer's own searches in the case did "
-                "not find, or a case in which they made no request (a guessed or someone else's case reference). "
-                "One flag per user and day."),
+    "no_follow_up": (
+        "Search with no footage request",
+        f"A search that found cameras, with no footage request by the same user in the same case within "
+        f"{FOLLOW_UP_DAYS} days. A search is judged only once {FOLLOW_UP_DAYS} days have passed.",
+    ),
+    "many_reveals": (
+        "Many contact reveals in one case",
+        f"Owner contact details of more than {MAX_CAMERAS_REVEALED} different cameras revealed in one case "
+        f"(the case's reveals up to the end of the period).",
+    ),
+    "repeated_point": (
+        "Searches repeated around one point",
+        f"{REPEAT_MIN_SEARCHES} or more searches by one user centred within {REPEAT_RADIUS_M:g} m of the "
+        f"first of them within {REPEAT_WINDOW_DAYS} days, in different cases, or in one case with no "
+        f"footage request from them.",
+    ),
+    "off_hours": (
+        "Activity outside usual hours",
+        f"Searches, reveals, requests or exports outside the user's usual hours: the fewest consecutive hours "
+        f"(UK time) holding {BASELINE_SHARE:.0%} of their own events in the {BASELINE_DAYS} days before the "
+        f"period, when they have at least {BASELINE_MIN_EVENTS} events on {BASELINE_MIN_DAYS} different days "
+        f"there; otherwise {FALLBACK_HOURS[0]:02d}:00 to {FALLBACK_HOURS[1]:02d}:00.",
+    ),
+    "vague_reason": (
+        "Search with a vague reason",
+        f"A search whose reason is shorter than {VAGUE_MIN_CHARS} characters, has fewer than "
+        f"{VAGUE_MIN_WORDS} words, or says nothing but stock words such as 'enquiries', "
+        f"'investigation', 'crime', 'test' or 'n/a'.",
+    ),
+    "query_burst": (
+        "Burst of near-identical figure queries",
+        f"{BURST_MIN_QUERIES} or more queries or downloads of figures by one analyst or project lead "
+        f"within {BURST_WINDOW_MINUTES} minutes that ask the same view with every setting the same but "
+        f"one, that one changing (the same coverage view with only the cell filter changing, or the "
+        f"same metrics query with one date moving): comparing such answers is how hidden counts are "
+        f"attacked.",
+    ),
+    "refused": (
+        "Refused searches and case actions",
+        "Searches, contact reveals, footage requests or case exports the system refused: more searches than "
+        "the officer's limit, a reason that says nothing, cameras the officer's own searches in the case did "
+        "not find, or a case in which they made no request (a guessed or someone else's case reference). "
+        "One flag per user and day.",
+    ),
 }
 _WORD = re.compile(r"[a-z0-9/]+")
 
@@ -221,8 +318,9 @@ def _cameras(subject_ids: str | None) -> tuple[str, ...]:
         return ()
 
 
-def load_inputs(session: Session, start: dt.datetime, end: dt.datetime, now: dt.datetime,
-                places: SearchPlaces) -> FlagInputs:
+def load_inputs(
+    session: Session, start: dt.datetime, end: dt.datetime, now: dt.datetime, places: SearchPlaces
+) -> FlagInputs:
     """Read what the rules need for the period [start, end) as seen at ``now`` (searches' centres
     and result counts from ``places``, which has parsed them once)."""
     e = AuditEvent
@@ -232,37 +330,78 @@ def load_inputs(session: Session, start: dt.datetime, end: dt.datetime, now: dt.
     read = session.connection().execute  # plain rows, not through the ORM
     search_from = start - dt.timedelta(days=REPEAT_WINDOW_DAYS)
     places.update(session)
-    searches = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.case_ref, e.reason).where(
-        action == "search", users, e.occurred_at >= search_from, e.occurred_at < end)).all(),
-        ["id", "at", "user_id", "username", "role", "case_ref", "reason"])
+    searches = _frame(
+        read(
+            sa.select(e.id, at, e.user_id, e.username, e.role, e.case_ref, e.reason).where(
+                action == "search", users, e.occurred_at >= search_from, e.occurred_at < end
+            )
+        ).all(),
+        ["id", "at", "user_id", "username", "role", "case_ref", "reason"],
+    )
     facts = places.facts(searches["id"].to_numpy(dtype=np.int64))
     searches["lat"], searches["lon"], searches["results"] = facts[:, 0], facts[:, 1], facts[:, 2]
-    requests = _frame(read(sa.select(e.id, at, e.user_id, e.case_ref).where(
-        action == "request_created", users, e.occurred_at >= search_from, e.occurred_at <= now)).all(),
-        ["id", "at", "user_id", "case_ref"])
-    cases = sa.select(e.case_ref).where(action == "reveal_contact", e.occurred_at >= start, e.occurred_at < end,
-                                        e.case_ref.is_not(None)).distinct()
-    reveal_rows = read(sa.select(e.id, at, e.user_id, e.username, e.role, e.case_ref, e.subject_ids)
-                                  .where(action == "reveal_contact", e.occurred_at < end, e.case_ref.in_(cases))).all()
+    requests = _frame(
+        read(
+            sa.select(e.id, at, e.user_id, e.case_ref).where(
+                action == "request_created", users, e.occurred_at >= search_from, e.occurred_at <= now
+            )
+        ).all(),
+        ["id", "at", "user_id", "case_ref"],
+    )
+    cases = (
+        sa.select(e.case_ref)
+        .where(action == "reveal_contact", e.occurred_at >= start, e.occurred_at < end, e.case_ref.is_not(None))
+        .distinct()
+    )
+    reveal_rows = read(
+        sa.select(e.id, at, e.user_id, e.username, e.role, e.case_ref, e.subject_ids).where(
+            action == "reveal_contact", e.occurred_at < end, e.case_ref.in_(cases)
+        )
+    ).all()
     reveals = _frame([r[:6] for r in reveal_rows], ["id", "at", "user_id", "username", "role", "case_ref"])
     reveals["cameras"] = pd.Series([_cameras(r.subject_ids) for r in reveal_rows], dtype=object)
-    activity = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.case_ref)
-                                      .where(action.in_(OFF_HOURS_ACTIONS), users, e.occurred_at >= start,
-                                             e.occurred_at < end)).all(),
-                      ["id", "at", "user_id", "username", "role", "action", "case_ref"])
+    activity = _frame(
+        read(
+            sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.case_ref).where(
+                action.in_(OFF_HOURS_ACTIONS), users, e.occurred_at >= start, e.occurred_at < end
+            )
+        ).all(),
+        ["id", "at", "user_id", "username", "role", "action", "case_ref"],
+    )
     hour = _utc_hour(session.get_bind().dialect.name).label("hour")
-    per_hour = read(sa.select(e.user_id, hour, sa.func.count()).where(
-        users, e.occurred_at >= start - dt.timedelta(days=BASELINE_DAYS), e.occurred_at < start)
-        .group_by(e.user_id, hour)).all()
-    history = pd.DataFrame({"user_id": [r[0] for r in per_hour],
-                            "at": pd.to_datetime(pd.Series([f"{r[1]}:00" for r in per_hour], dtype=object), utc=True,
-                                                 format="%Y-%m-%d %H:%M"),
-                            "n": np.array([r[2] for r in per_hour], dtype=np.int64)})
-    queries = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.detail).where(
-        action.in_(BURST_ACTIONS), users, e.occurred_at >= start - dt.timedelta(minutes=BURST_WINDOW_MINUTES),
-        e.occurred_at < end)).all(), QUERY_COLUMNS)
-    refusals = _frame(read(sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.case_ref, e.detail).where(
-        action.in_(REFUSAL_ACTIONS), e.occurred_at >= start, e.occurred_at < end)).all(), REFUSAL_COLUMNS)
+    per_hour = read(
+        sa.select(e.user_id, hour, sa.func.count())
+        .where(users, e.occurred_at >= start - dt.timedelta(days=BASELINE_DAYS), e.occurred_at < start)
+        .group_by(e.user_id, hour)
+    ).all()
+    history = pd.DataFrame(
+        {
+            "user_id": [r[0] for r in per_hour],
+            "at": pd.to_datetime(
+                pd.Series([f"{r[1]}:00" for r in per_hour], dtype=object), utc=True, format="%Y-%m-%d %H:%M"
+            ),
+            "n": np.array([r[2] for r in per_hour], dtype=np.int64),
+        }
+    )
+    queries = _frame(
+        read(
+            sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.detail).where(
+                action.in_(BURST_ACTIONS),
+                users,
+                e.occurred_at >= start - dt.timedelta(minutes=BURST_WINDOW_MINUTES),
+                e.occurred_at < end,
+            )
+        ).all(),
+        QUERY_COLUMNS,
+    )
+    refusals = _frame(
+        read(
+            sa.select(e.id, at, e.user_id, e.username, e.role, e.action, e.case_ref, e.detail).where(
+                action.in_(REFUSAL_ACTIONS), e.occurred_at >= start, e.occurred_at < end
+            )
+        ).all(),
+        REFUSAL_COLUMNS,
+    )
     return FlagInputs(searches, requests, reveals, activity, history, queries, refusals)
 
 
@@ -272,16 +411,25 @@ def flag_period(f: AuditFilter) -> tuple[dt.datetime, dt.datetime, list[str]]:
     if f.date_to - f.date_from < dt.timedelta(days=MAX_PERIOD_DAYS):
         return f.start_utc, f.end_utc, []
     first = f.date_to - dt.timedelta(days=MAX_PERIOD_DAYS - 1)
-    return uk_midnight(first), f.end_utc, [
-        f"Flags look at up to {MAX_PERIOD_DAYS} days at a time: these cover the period's last {MAX_PERIOD_DAYS} "
-        f"days, from {first.day} {first:%b %Y}. Choose an earlier period to see earlier flags."]
+    return (
+        uk_midnight(first),
+        f.end_utc,
+        [
+            f"Flags look at up to {MAX_PERIOD_DAYS} days at a time: these cover the period's last {MAX_PERIOD_DAYS} "
+            f"days, from {first.day} {first:%b %Y}. Choose an earlier period to see earlier flags."
+        ],
+    )
 
 
 def narrow(report: FlagReport, f: AuditFilter, notes: list[str] = ()) -> FlagReport:
     """The flags of ``report`` that concern ``f``'s user, role and case (when chosen)."""
-    kept = [flag for flag in report.flags
-            if (not f.username or f.username in flag.users) and (not f.role or f.role in flag.roles)
-            and (not f.case_ref or f.case_ref in flag.case_refs)]
+    kept = [
+        flag
+        for flag in report.flags
+        if (not f.username or f.username in flag.users)
+        and (not f.role or f.role in flag.roles)
+        and (not f.case_ref or f.case_ref in flag.case_refs)
+    ]
     return FlagReport(kept, [*notes, *report.notes])
 
 
@@ -296,13 +444,15 @@ def flags_for(inputs: FlagInputs, start: dt.datetime, end: dt.datetime, now: dt.
     """Every flag of the period [start, end) as seen at ``now``, newest first, with notes on what
     could not be judged yet."""
     notes: list[str] = []
-    flags = [*no_follow_up(inputs.searches, inputs.requests, start, end, now, notes),
-             *many_reveals(inputs.reveals, start, end),
-             *repeated_point(inputs.searches, inputs.requests, start, end),
-             *off_hours(inputs.activity, inputs.history, start, end),
-             *vague_reasons(inputs.searches, start, end),
-             *query_bursts(inputs.queries, start, end),
-             *refused(inputs.refusals, start, end)]
+    flags = [
+        *no_follow_up(inputs.searches, inputs.requests, start, end, now, notes),
+        *many_reveals(inputs.reveals, start, end),
+        *repeated_point(inputs.searches, inputs.requests, start, end),
+        *off_hours(inputs.activity, inputs.history, start, end),
+        *vague_reasons(inputs.searches, start, end),
+        *query_bursts(inputs.queries, start, end),
+        *refused(inputs.refusals, start, end),
+    ]
     flags.sort(key=lambda fl: (fl.last_at, -KINDS.index(fl.kind)), reverse=True)
     return FlagReport(flags, notes)
 
@@ -332,9 +482,16 @@ def _groups(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, list]:
 
 def _flag(kind: str, rows: list, why: str) -> Flag:
     times = [r.at for r in rows]
-    return Flag(kind, _names(r.username for r in rows), _names(r.role for r in rows),
-                _names(r.case_ref for r in rows), min(times).to_pydatetime(), max(times).to_pydatetime(), why,
-                tuple(sorted(int(r.id) for r in rows)))
+    return Flag(
+        kind,
+        _names(r.username for r in rows),
+        _names(r.role for r in rows),
+        _names(r.case_ref for r in rows),
+        min(times).to_pydatetime(),
+        max(times).to_pydatetime(),
+        why,
+        tuple(sorted(int(r.id) for r in rows)),
+    )
 
 
 def _plural(n: int, word: str, many: str | None = None) -> str:
@@ -344,8 +501,14 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
 # --------------------------------------------------------------------------- (a) no follow-up
 
 
-def no_follow_up(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.datetime, end: dt.datetime,
-                 now: dt.datetime, notes: list[str] | None = None) -> list[Flag]:
+def no_follow_up(
+    searches: pd.DataFrame,
+    requests: pd.DataFrame,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    notes: list[str] | None = None,
+) -> list[Flag]:
     """(a) Searches that found cameras with no request by the same user in the same case within
     ``FOLLOW_UP_DAYS`` days after; one flag per user and case."""
     window = pd.Timedelta(days=FOLLOW_UP_DAYS)
@@ -353,21 +516,31 @@ def no_follow_up(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.datet
     ripe = found["at"] + window <= pd.Timestamp(now)
     waiting = int((~ripe).sum())
     if notes is not None and waiting:
-        notes.append(f"{_plural(waiting, 'search', 'searches')} in this period {'is' if waiting == 1 else 'are'} less "
-                     f"than {FOLLOW_UP_DAYS} days old, so not yet judged for a follow-up request.")
+        notes.append(
+            f"{_plural(waiting, 'search', 'searches')} in this period {'is' if waiting == 1 else 'are'} less "
+            f"than {FOLLOW_UP_DAYS} days old, so not yet judged for a follow-up request."
+        )
     due = found[ripe]
     if due.empty:
         return []
     pairs = due[["id", "at", "user_id", "case_ref"]].merge(
-        requests[["user_id", "case_ref", "at"]].rename(columns={"at": "request_at"}), on=["user_id", "case_ref"])
+        requests[["user_id", "case_ref", "at"]].rename(columns={"at": "request_at"}), on=["user_id", "case_ref"]
+    )
     followed = pairs.loc[(pairs["request_at"] >= pairs["at"]) & (pairs["request_at"] <= pairs["at"] + window), "id"]
     flags = []
     for (_user, case), rows in _groups(due[~due["id"].isin(set(followed))], ["user_id", "case_ref"]).items():
         n = len(rows)
-        flags.append(_flag("no_follow_up", rows, (
-            f"{rows[0].username} made {_plural(n, 'search', 'searches')} that found cameras in case {case} "
-            f"({_span(min(r.at for r in rows), max(r.at for r in rows))}) and sent no footage request in that case "
-            f"within {FOLLOW_UP_DAYS} days of {'it' if n == 1 else 'any of them'}.")))
+        flags.append(
+            _flag(
+                "no_follow_up",
+                rows,
+                (
+                    f"{rows[0].username} made {_plural(n, 'search', 'searches')} that found cameras in case {case} "
+                    f"({_span(min(r.at for r in rows), max(r.at for r in rows))}) and sent no footage request in that case "
+                    f"within {FOLLOW_UP_DAYS} days of {'it' if n == 1 else 'any of them'}."
+                ),
+            )
+        )
     return flags
 
 
@@ -383,11 +556,18 @@ def many_reveals(reveals: pd.DataFrame, start: dt.datetime, end: dt.datetime) ->
     for (case,), rows in _groups(before_end[before_end["case_ref"].isin(cases)], ["case_ref"]).items():
         cameras = set().union(*(r.cameras for r in rows))
         if len(cameras) > MAX_CAMERAS_REVEALED:
-            flags.append(_flag("many_reveals", rows, (
-                f"Contact details of {len(cameras)} different cameras were revealed in case {case}, more than "
-                f"{MAX_CAMERAS_REVEALED}, in {_plural(len(rows), 'reveal')} by "
-                f"{', '.join(_names(r.username for r in rows))} "
-                f"{_span(min(r.at for r in rows), max(r.at for r in rows))}.")))
+            flags.append(
+                _flag(
+                    "many_reveals",
+                    rows,
+                    (
+                        f"Contact details of {len(cameras)} different cameras were revealed in case {case}, more than "
+                        f"{MAX_CAMERAS_REVEALED}, in {_plural(len(rows), 'reveal')} by "
+                        f"{', '.join(_names(r.username for r in rows))} "
+                        f"{_span(min(r.at for r in rows), max(r.at for r in rows))}."
+                    ),
+                )
+            )
     return flags
 
 
@@ -398,8 +578,11 @@ def _near_pairs(placed: pd.DataFrame) -> pd.DataFrame:
     """Pairs (i, j) of positions in ``placed`` (columns user_id, x, y, at, id) by the same user with
     j later than i (by time, then id) by at most ``REPEAT_WINDOW_DAYS`` days and centred within
     ``REPEAT_RADIUS_M`` m of i: candidates are found through a grid of ``REPEAT_RADIUS_M`` cells."""
-    cells = placed.assign(pos=np.arange(len(placed)), cx=np.floor(placed["x"] / REPEAT_RADIUS_M).astype(np.int64),
-                          cy=np.floor(placed["y"] / REPEAT_RADIUS_M).astype(np.int64))
+    cells = placed.assign(
+        pos=np.arange(len(placed)),
+        cx=np.floor(placed["x"] / REPEAT_RADIUS_M).astype(np.int64),
+        cy=np.floor(placed["y"] / REPEAT_RADIUS_M).astype(np.int64),
+    )
     left = cells[["pos", "user_id", "cx", "cy", "x", "y", "at", "id"]]
     found = []
     for dx in (-1, 0, 1):
@@ -413,8 +596,7 @@ def _near_pairs(placed: pd.DataFrame) -> pd.DataFrame:
     return pairs.loc[later & close & soon, ["pos", "pos_j"]]
 
 
-def repeated_point(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.datetime,
-                   end: dt.datetime) -> list[Flag]:
+def repeated_point(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.datetime, end: dt.datetime) -> list[Flag]:
     """(c) Runs of searches by one user around one point; one flag per run, at least one of whose
     searches is in the period.
 
@@ -453,17 +635,28 @@ def repeated_point(searches: pd.DataFrame, requests: pd.DataFrame, start: dt.dat
         members = [records[k] for k in run]
         cases = _names(r.case_ref for r in members)
         first, last = members[0].at, max(r.at for r in members)
-        asked = any(latest_request.get((members[0].user_id, case), first - pd.Timedelta(1, "s")) >= first
-                    for case in cases)
+        asked = any(
+            latest_request.get((members[0].user_id, case), first - pd.Timedelta(1, "s")) >= first for case in cases
+        )
         if len(cases) < 2 and asked:
             continue
         used[run] = True
         days = (last - first).total_seconds() / 86400
-        where = (f"in {len(cases)} different cases ({', '.join(cases)})" if len(cases) > 1
-                 else f"all in case {cases[0] if cases else '(none)'}, with no footage request from them in it")
-        flags.append(_flag("repeated_point", members, (
-            f"{members[0].username} searched {len(members)} times within {REPEAT_RADIUS_M:g} m of the same point "
-            f"over {days:.1f} days ({when(first)} to {when(last)}), {where}.")))
+        where = (
+            f"in {len(cases)} different cases ({', '.join(cases)})"
+            if len(cases) > 1
+            else f"all in case {cases[0] if cases else '(none)'}, with no footage request from them in it"
+        )
+        flags.append(
+            _flag(
+                "repeated_point",
+                members,
+                (
+                    f"{members[0].username} searched {len(members)} times within {REPEAT_RADIUS_M:g} m of the same point "
+                    f"over {days:.1f} days ({when(first)} to {when(last)}), {where}."
+                ),
+            )
+        )
     return flags
 
 
@@ -510,23 +703,29 @@ def usual_hours_of(counts: np.ndarray, days: int) -> UsualHours:
     need = BASELINE_SHARE * total
     running = np.concatenate([[0], np.cumsum(np.concatenate([counts, counts]))])
     for length in range(1, 25):
-        sums = running[length:length + 24] - running[:24]  # events in the hours [s, s + length) for each s
+        sums = running[length : length + 24] - running[:24]  # events in the hours [s, s + length) for each s
         if (sums >= need - 1e-9).any():
             return UsualHours(int(np.flatnonzero(sums == sums.max())[0]), length, True, total, days)
     raise AssertionError("24 hours hold every event")
 
 
 def _baselines(history: pd.DataFrame, start: dt.datetime) -> dict:
-    past = history[(history["at"] < pd.Timestamp(start))
-                   & (history["at"] >= pd.Timestamp(start) - pd.Timedelta(days=BASELINE_DAYS))]
+    past = history[
+        (history["at"] < pd.Timestamp(start))
+        & (history["at"] >= pd.Timestamp(start) - pd.Timedelta(days=BASELINE_DAYS))
+    ]
     if past.empty:
         return {}
     local = past["at"].dt.tz_convert(UK)
-    past = pd.DataFrame({"user_id": past["user_id"].to_numpy(), "hour": local.dt.hour.to_numpy(),
-                         "day": local.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64),
-                         "n": past["n"].to_numpy() if "n" in past else np.ones(len(past), dtype=np.int64)})
-    counts = past.groupby(["user_id", "hour"])["n"].sum().unstack(fill_value=0).reindex(columns=range(24),
-                                                                                        fill_value=0)
+    past = pd.DataFrame(
+        {
+            "user_id": past["user_id"].to_numpy(),
+            "hour": local.dt.hour.to_numpy(),
+            "day": local.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64),
+            "n": past["n"].to_numpy() if "n" in past else np.ones(len(past), dtype=np.int64),
+        }
+    )
+    counts = past.groupby(["user_id", "hour"])["n"].sum().unstack(fill_value=0).reindex(columns=range(24), fill_value=0)
     days = past.groupby("user_id")["day"].nunique()
     return {uid: usual_hours_of(counts.loc[uid].to_numpy(), int(days[uid])) for uid in counts.index}
 
@@ -555,20 +754,33 @@ def off_hours(activity: pd.DataFrame, history: pd.DataFrame, start: dt.datetime,
         what = ", ".join(_plural(n, *ACTION_WORDS.get(a, (a, a + "s"))) for a, n in counts.items())
         times = ", ".join(sorted(r.clock for r in rows))
         if hours.own:
-            basis = (f"outside their usual hours, {hours.text}, which hold {BASELINE_SHARE:.0%} of their "
-                     f"{hours.events} events on {hours.days} days in the {BASELINE_DAYS} days before the period")
+            basis = (
+                f"outside their usual hours, {hours.text}, which hold {BASELINE_SHARE:.0%} of their "
+                f"{hours.events} events on {hours.days} days in the {BASELINE_DAYS} days before the period"
+            )
         else:
-            basis = (f"outside {hours.text}, the fixed default: they had {_plural(hours.events, 'event')} on "
-                     f"{_plural(hours.days, 'day')} in the {BASELINE_DAYS} days before the period, fewer than the "
-                     f"{BASELINE_MIN_EVENTS} events on {BASELINE_MIN_DAYS} days needed to work out their own hours")
-        flags.append(_flag("off_hours", rows, (
-            f"{rows[0].username}: {what} at {times} on {day:%a} {day.day} {day:%b %Y} (UK time), {basis}.")))
+            basis = (
+                f"outside {hours.text}, the fixed default: they had {_plural(hours.events, 'event')} on "
+                f"{_plural(hours.days, 'day')} in the {BASELINE_DAYS} days before the period, fewer than the "
+                f"{BASELINE_MIN_EVENTS} events on {BASELINE_MIN_DAYS} days needed to work out their own hours"
+            )
+        flags.append(
+            _flag(
+                "off_hours",
+                rows,
+                (f"{rows[0].username}: {what} at {times} on {day:%a} {day.day} {day:%b %Y} (UK time), {basis}."),
+            )
+        )
     return flags
 
 
-ACTION_WORDS = {"search": ("search", "searches"), "reveal_contact": ("contact reveal", "contact reveals"),
-                "request_created": ("footage request", "footage requests"), "export": ("case export", "case exports"),
-                "audit_export": ("audit log export", "audit log exports")}
+ACTION_WORDS = {
+    "search": ("search", "searches"),
+    "reveal_contact": ("contact reveal", "contact reveals"),
+    "request_created": ("footage request", "footage requests"),
+    "export": ("case export", "case exports"),
+    "audit_export": ("audit log export", "audit log exports"),
+}
 
 
 # --------------------------------------------------------------------------- (e) vague reasons
@@ -605,9 +817,16 @@ def vague_reasons(searches: pd.DataFrame, start: dt.datetime, end: dt.datetime) 
     flags = []
     for (_user, case), rows in _groups(vague, ["user_id", "case_ref"]).items():
         quoted = "; ".join(f"'{r}' ({w})" for r, w in dict.fromkeys((r.reason or "", r.why) for r in rows))
-        flags.append(_flag("vague_reason", rows, (
-            f"{rows[0].username} gave {'a vague reason' if len(rows) == 1 else 'vague reasons'} for "
-            f"{_plural(len(rows), 'search', 'searches')} in case {case}: {quoted}.")))
+        flags.append(
+            _flag(
+                "vague_reason",
+                rows,
+                (
+                    f"{rows[0].username} gave {'a vague reason' if len(rows) == 1 else 'vague reasons'} for "
+                    f"{_plural(len(rows), 'search', 'searches')} in case {case}: {quoted}."
+                ),
+            )
+        )
     return flags
 
 
@@ -620,8 +839,9 @@ _ABSENT = "(not given)"  # a parameter one query has and another has not
 def _dense(times: np.ndarray) -> bool:
     """Whether ``BURST_MIN_QUERIES`` of these sorted instants (int64 ns) fall within the window."""
     n = BURST_MIN_QUERIES
-    return len(times) >= n and bool(((times[n - 1:] - times[:len(times) - n + 1])
-                                     <= BURST_WINDOW_MINUTES * 60 * 10**9).any())
+    return len(times) >= n and bool(
+        ((times[n - 1 :] - times[: len(times) - n + 1]) <= BURST_WINDOW_MINUTES * 60 * 10**9).any()
+    )
 
 
 def _runs(times: np.ndarray) -> list[tuple[int, int]]:
@@ -630,7 +850,7 @@ def _runs(times: np.ndarray) -> list[tuple[int, int]]:
     n = BURST_MIN_QUERIES
     if len(times) < n:
         return []
-    starts = np.flatnonzero((times[n - 1:] - times[:len(times) - n + 1]) <= BURST_WINDOW_MINUTES * 60 * 10**9)
+    starts = np.flatnonzero((times[n - 1 :] - times[: len(times) - n + 1]) <= BURST_WINDOW_MINUTES * 60 * 10**9)
     runs: list[list[int]] = []
     for i in starts.tolist():
         if runs and i <= runs[-1][1]:
@@ -682,7 +902,7 @@ def query_bursts(queries: pd.DataFrame, start: dt.datetime, end: dt.datetime) ->
                 for members in groups.values():
                     times = np.array([r.at.value for r, _ in members], dtype=np.int64)
                     for a, b in _runs(times):
-                        run = members[a:b + 1]
+                        run = members[a : b + 1]
                         values = [v for _, v in run]
                         if len(set(values)) < 2 or not any(lo <= r.at < hi for r, _ in run):
                             continue
@@ -699,20 +919,33 @@ def _burst_flag(target: tuple, p: str, run: list) -> Flag:
     name = aggregate_queries.parameter_name(first.action, detail, p)
     values = [v for _, v in run]
     kind = "downloads" if target[0] == aggregate_queries.EXPORT else "queries"
-    why = (f"{first.username} made {len(rows)} {kind} of '{view}' in {minutes:.0f} minutes ({when(first.at)} to "
-           f"{when(last.at)}), every setting the same but '{name}', which took {len(set(values))} values: "
-           f"{_shown_values(values)}.")
-    return Flag("query_burst", _names(r.username for r in rows), _names(r.role for r in rows), (),
-                first.at.to_pydatetime(), last.at.to_pydatetime(), why, tuple(sorted(int(r.id) for r in rows)))
+    why = (
+        f"{first.username} made {len(rows)} {kind} of '{view}' in {minutes:.0f} minutes ({when(first.at)} to "
+        f"{when(last.at)}), every setting the same but '{name}', which took {len(set(values))} values: "
+        f"{_shown_values(values)}."
+    )
+    return Flag(
+        "query_burst",
+        _names(r.username for r in rows),
+        _names(r.role for r in rows),
+        (),
+        first.at.to_pydatetime(),
+        last.at.to_pydatetime(),
+        why,
+        tuple(sorted(int(r.id) for r in rows)),
+    )
 
 
 # --------------------------------------------------------------------------- (g) refusals
 
 
-REFUSAL_WORDS = {"search_refused": ("search", "searches"), "reveal_refused": ("contact reveal", "contact reveals"),
-                 "request_refused": ("footage request", "footage requests"),
-                 "export_refused": ("case export", "case exports"),
-                 "evidence_refused": ("look at evidence", "looks at evidence")}
+REFUSAL_WORDS = {
+    "search_refused": ("search", "searches"),
+    "reveal_refused": ("contact reveal", "contact reveals"),
+    "request_refused": ("footage request", "footage requests"),
+    "export_refused": ("case export", "case exports"),
+    "evidence_refused": ("look at evidence", "looks at evidence"),
+}
 
 
 def _why(detail) -> str:
@@ -728,20 +961,27 @@ def refused(refusals: pd.DataFrame, start: dt.datetime, end: dt.datetime) -> lis
     rows = refusals[_in(refusals, start, end)] if len(refusals) else refusals
     if rows.empty:
         return []
-    rows = rows.assign(day=rows["at"].dt.tz_convert(UK).dt.date.to_numpy(),
-                       why=[_why(d) for d in rows["detail"]])
+    rows = rows.assign(day=rows["at"].dt.tz_convert(UK).dt.date.to_numpy(), why=[_why(d) for d in rows["detail"]])
     flags = []
-    for (_uid, _name, day), group in sorted(_groups(rows, ["user_id", "username", "day"]).items(),
-                                            key=lambda kv: (kv[0][2], str(kv[0][1]))):
+    for (_uid, _name, day), group in sorted(
+        _groups(rows, ["user_id", "username", "day"]).items(), key=lambda kv: (kv[0][2], str(kv[0][1]))
+    ):
         counts: dict[str, int] = {}
         for r in group:
             counts[r.action] = counts.get(r.action, 0) + 1
         what = ", ".join(_plural(n, *REFUSAL_WORDS.get(a, (a, a + "s"))) for a, n in counts.items())
         whys = "; ".join(f"{w} ({n})" for w, n in _counted(r.why for r in group))
         cases = _names(r.case_ref for r in group)
-        flags.append(_flag("refused", group, (
-            f"{group[0].username or 'someone'} was refused {what} on {day:%a} {day.day} {day:%b %Y}: {whys}"
-            + (f"; case{'s' if len(cases) > 1 else ''} {', '.join(cases)}." if cases else "."))))
+        flags.append(
+            _flag(
+                "refused",
+                group,
+                (
+                    f"{group[0].username or 'someone'} was refused {what} on {day:%a} {day.day} {day:%b %Y}: {whys}"
+                    + (f"; case{'s' if len(cases) > 1 else ''} {', '.join(cases)}." if cases else ".")
+                ),
+            )
+        )
     return flags
 
 

@@ -11,6 +11,7 @@ match. A search is placed once (``SearchPlaces``): the log is append-only.
 >>> page.total, len(page.rows) <= PAGE_SIZE  # doctest: +SKIP
 (3, True)
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,8 @@ import datetime as dt
 import io
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,12 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.core.uktime import UK
+from dashboard.core.vocab import ROLES
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.registry import public_ids
 from dashboard.registry.casework import csv_safe
 from dashboard.registry.models import AuditEvent, User
-from dashboard.core.vocab import ROLES
-from dashboard.security.aggregate_queries import ACTIONS as AGGREGATE_ACTIONS, describe_query
+from dashboard.security.aggregate_queries import ACTIONS as AGGREGATE_ACTIONS
+from dashboard.security.aggregate_queries import describe_query
 from dashboard.security.search_places import SearchPlaces, search_facts
 
 PAGE_SIZE = 100
@@ -120,19 +122,57 @@ SUMMARY_COUNTS = {
     "aggregate_exports": ("aggregate_export",),
 }
 SUMMARY_COLUMNS = ["username", "roles", *SUMMARY_COUNTS, "other", "total", "last_activity"]
-EXPORT_COLUMNS = ["id", "occurred_at_utc", "occurred_at_uk", "user_id", "username", "role", "action", "case_ref",
-                  "reason", "subject_ids", "detail", "search_district", "search_lsoa", "prev_hash", "row_hash"]
+EXPORT_COLUMNS = [
+    "id",
+    "occurred_at_utc",
+    "occurred_at_uk",
+    "user_id",
+    "username",
+    "role",
+    "action",
+    "case_ref",
+    "reason",
+    "subject_ids",
+    "detail",
+    "search_district",
+    "search_lsoa",
+    "prev_hash",
+    "row_hash",
+]
 EXPORT_ARGS = ("from", "to", "user", "role", "action", "case", "level", "area")
 
 
 # Whose internal ids a row's subject_ids are. They are sequential (the first were the staff pilot's), so
 # the auditor is shown the random public ids (cameras), or registration references (registrants).
-CAMERA_SUBJECTS = frozenset({"search", "reveal_contact", "reveal_refused", "request_created", "request_refused",
-                             "request_status", "export", "export_refused", "preservation_requested",
-                             "response_opened", "response_answered", "response_link_reissued"})
-REGISTRANT_SUBJECTS = frozenset({"registration_created", "registration_updated", "registration_withdrawn",
-                                 "registration_reconfirmed", "registration_erased", "management_link_resent",
-                                 "retention_flagged", "retention_flag_cleared", "retention_reminder_sent"})
+CAMERA_SUBJECTS = frozenset(
+    {
+        "search",
+        "reveal_contact",
+        "reveal_refused",
+        "request_created",
+        "request_refused",
+        "request_status",
+        "export",
+        "export_refused",
+        "preservation_requested",
+        "response_opened",
+        "response_answered",
+        "response_link_reissued",
+    }
+)
+REGISTRANT_SUBJECTS = frozenset(
+    {
+        "registration_created",
+        "registration_updated",
+        "registration_withdrawn",
+        "registration_reconfirmed",
+        "registration_erased",
+        "management_link_resent",
+        "retention_flagged",
+        "retention_flag_cleared",
+        "retention_reminder_sent",
+    }
+)
 CAMERA_DETAIL_KEYS = ("not_searched", "likely_overwritten_camera_ids")
 REQUEST_DETAIL_KEYS = ("request_ids", "request_id")
 
@@ -193,8 +233,9 @@ class PublicNames:
     def subjects(self, action: str, subject_ids: str | None) -> str | None:
         """The row's subject_ids as shown: a JSON list of public ids where the ids are cameras' or
         registrations' (``erased`` for one with no row left), as stored otherwise."""
-        table = self.cameras if action in CAMERA_SUBJECTS else self.registrants if action in REGISTRANT_SUBJECTS \
-            else None
+        table = (
+            self.cameras if action in CAMERA_SUBJECTS else self.registrants if action in REGISTRANT_SUBJECTS else None
+        )
         loaded = self._load(subject_ids)
         if table is None or not isinstance(loaded, list):
             return subject_ids
@@ -209,13 +250,15 @@ class PublicNames:
         if isinstance(changed.get("message"), str):  # a refusal's message, as the officer saw it then
             changed["message"] = _CAMERAS_IN_MESSAGE.sub(
                 lambda m: f"{m.group(1)} " + ", ".join(self._name(self.cameras, i) for i in m.group(2).split(", ")),
-                changed["message"])
+                changed["message"],
+            )
         for keys, table in ((CAMERA_DETAIL_KEYS, self.cameras), (REQUEST_DETAIL_KEYS, self.requests)):
             for key in keys:
                 if key in changed:
                     value = changed[key]
-                    changed[key] = ([self._name(table, v) for v in value] if isinstance(value, list)
-                                    else self._name(table, value))
+                    changed[key] = (
+                        [self._name(table, v) for v in value] if isinstance(value, list) else self._name(table, value)
+                    )
         return json.dumps(changed, separators=(",", ":")) if changed != loaded else detail
 
 
@@ -248,8 +291,13 @@ class AuditFilter:
     def args(self) -> dict[str, str | list[str]]:
         """The filter as export URL arguments (``parse_filter`` reads them back)."""
         out: dict[str, str | list[str]] = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
-        for key, value in (("user", self.username), ("role", self.role), ("case", self.case_ref),
-                           ("level", self.area_level), ("area", self.area_code)):
+        for key, value in (
+            ("user", self.username),
+            ("role", self.role),
+            ("case", self.case_ref),
+            ("level", self.area_level),
+            ("area", self.area_code),
+        ):
             if value:
                 out[key] = value
         if self.actions:
@@ -263,7 +311,7 @@ def uk_midnight(day: dt.date) -> dt.datetime:
     >>> uk_midnight(dt.date(2026, 7, 1)).isoformat()
     '2026-06-30T23:00:00+00:00'
     """
-    return dt.datetime.combine(day, dt.time(0), tzinfo=UK).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=UK).astimezone(dt.UTC)
 
 
 def uk_text(when: dt.datetime | None, seconds: bool = True) -> str:
@@ -388,8 +436,14 @@ NEWEST_FIRST = (AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
 def _area_ids(session: Session, f: AuditFilter, places: SearchPlaces) -> np.ndarray:
     """Ids of the searches matching ``f`` whose centre lies in its area, oldest first (by time, then id)."""
     places.update(session)
-    ids = np.fromiter(session.scalars(sa.select(AuditEvent.id).where(*_conditions(f, _dialect(session)))
-                                      .order_by(AuditEvent.occurred_at, AuditEvent.id)), dtype=np.int64)
+    ids = np.fromiter(
+        session.scalars(
+            sa.select(AuditEvent.id)
+            .where(*_conditions(f, _dialect(session)))
+            .order_by(AuditEvent.occurred_at, AuditEvent.id)
+        ),
+        dtype=np.int64,
+    )
     return ids[places.in_area(ids, f.area_level, f.area_code)]
 
 
@@ -413,27 +467,42 @@ class LogPage:
         return min(self.total, (self.page + 1) * self.page_size)
 
 
-LOG_COLUMNS = (AuditEvent.id, AuditEvent.occurred_at, AuditEvent.user_id, AuditEvent.username, AuditEvent.role,
-               AuditEvent.action, AuditEvent.case_ref, AuditEvent.reason, AuditEvent.subject_ids, AuditEvent.detail)
+LOG_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.occurred_at,
+    AuditEvent.user_id,
+    AuditEvent.username,
+    AuditEvent.role,
+    AuditEvent.action,
+    AuditEvent.case_ref,
+    AuditEvent.reason,
+    AuditEvent.subject_ids,
+    AuditEvent.detail,
+)
 
 
-def log_page(session: Session, f: AuditFilter, places: SearchPlaces, page: int = 0,
-             page_size: int = PAGE_SIZE) -> LogPage:
+def log_page(
+    session: Session, f: AuditFilter, places: SearchPlaces, page: int = 0, page_size: int = PAGE_SIZE
+) -> LogPage:
     """One page of the rows matching ``f``, newest first, with how many match in all."""
     page = max(0, int(page))
     if f.area_code:
         ids = _area_ids(session, f, places)[::-1]
         total = len(ids)
         page = min(page, max(0, -(-total // page_size) - 1))
-        chosen = [int(i) for i in ids[page * page_size:(page + 1) * page_size]]
-        rows = session.execute(sa.select(*LOG_COLUMNS).where(AuditEvent.id.in_(chosen))
-                               .order_by(*NEWEST_FIRST)).all() if chosen else []
+        chosen = [int(i) for i in ids[page * page_size : (page + 1) * page_size]]
+        rows = (
+            session.execute(sa.select(*LOG_COLUMNS).where(AuditEvent.id.in_(chosen)).order_by(*NEWEST_FIRST)).all()
+            if chosen
+            else []
+        )
     else:
         where = _conditions(f, _dialect(session))
         total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
         page = min(page, max(0, -(-total // page_size) - 1))
-        rows = session.execute(sa.select(*LOG_COLUMNS).where(*where).order_by(*NEWEST_FIRST)
-                               .offset(page * page_size).limit(page_size)).all()
+        rows = session.execute(
+            sa.select(*LOG_COLUMNS).where(*where).order_by(*NEWEST_FIRST).offset(page * page_size).limit(page_size)
+        ).all()
     return LogPage(_shown(rows, places, session), int(total), page, page_size)
 
 
@@ -463,11 +532,22 @@ def _shown(rows, places: SearchPlaces, session: Session) -> list[dict]:
             else:
                 area[r.id] = (names[d] if d >= 0 else "outside the force area") + (f" ({codes[a]})" if a >= 0 else "")
     names = PublicNames(session, rows)
-    return [{"id": r.id, "when": uk_text(r.occurred_at), "username": r.username or "", "role": r.role or "",
-             "action": r.action, "action_label": ACTION_LABELS.get(r.action, r.action), "case_ref": r.case_ref or "",
-             "reason": r.reason or "", "subjects": subjects_text(names.subjects(r.action, r.subject_ids)),
-             "detail": describe(r.action, names.detail(r.action, r.detail)), "area": area.get(r.id, "")}
-            for r in rows]
+    return [
+        {
+            "id": r.id,
+            "when": uk_text(r.occurred_at),
+            "username": r.username or "",
+            "role": r.role or "",
+            "action": r.action,
+            "action_label": ACTION_LABELS.get(r.action, r.action),
+            "case_ref": r.case_ref or "",
+            "reason": r.reason or "",
+            "subjects": subjects_text(names.subjects(r.action, r.subject_ids)),
+            "detail": describe(r.action, names.detail(r.action, r.detail)),
+            "area": area.get(r.id, ""),
+        }
+        for r in rows
+    ]
 
 
 def subjects_text(subject_ids: str | None, most: int = 12) -> str:
@@ -508,8 +588,11 @@ def describe(action: str, detail: str | None) -> str:
         return describe_query(action, data)
     if action == "search" and isinstance(data.get("centre"), dict):
         c = data["centre"]
-        parts = [f"centre {c.get('lat')}, {c.get('lon')}", f"radius {_number(data.get('radius_m'))} m",
-                 f"{data.get('results')} result{'' if data.get('results') == 1 else 's'}"]
+        parts = [
+            f"centre {c.get('lat')}, {c.get('lon')}",
+            f"radius {_number(data.get('radius_m'))} m",
+            f"{data.get('results')} result{'' if data.get('results') == 1 else 's'}",
+        ]
         if data.get("incident_at"):
             try:
                 parts.append("incident " + uk_text(dt.datetime.fromisoformat(data["incident_at"]), seconds=False))
@@ -545,17 +628,24 @@ def user_summary(session: Session, f: AuditFilter, places: SearchPlaces) -> pd.D
     ``roles`` lists the roles the name acted in; ``other`` counts every other action;
     ``last_activity`` is the newest matching row (UK time). With an area chosen only searches count.
     """
-    by_action = sa.select(AuditEvent.username, AuditEvent.role, AuditEvent.action, sa.func.count(),
-                          sa.func.max(AuditEvent.occurred_at))
+    by_action = sa.select(
+        AuditEvent.username, AuditEvent.role, AuditEvent.action, sa.func.count(), sa.func.max(AuditEvent.occurred_at)
+    )
     if f.area_code:
         ids = [int(i) for i in _area_ids(session, f, places)]
         grouped = []
         for chunk in range(0, len(ids), 20_000):  # stays inside every backend's bound-parameter limit
-            grouped += session.execute(by_action.where(AuditEvent.id.in_(ids[chunk:chunk + 20_000]))
-                                       .group_by(AuditEvent.username, AuditEvent.role, AuditEvent.action)).all()
+            grouped += session.execute(
+                by_action.where(AuditEvent.id.in_(ids[chunk : chunk + 20_000])).group_by(
+                    AuditEvent.username, AuditEvent.role, AuditEvent.action
+                )
+            ).all()
     else:
-        grouped = session.execute(by_action.where(*_conditions(f, _dialect(session)))
-                                  .group_by(AuditEvent.username, AuditEvent.role, AuditEvent.action)).all()
+        grouped = session.execute(
+            by_action.where(*_conditions(f, _dialect(session))).group_by(
+                AuditEvent.username, AuditEvent.role, AuditEvent.action
+            )
+        ).all()
     if not grouped:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     frame = pd.DataFrame(grouped, columns=["username", "role", "action", "n", "last"])
@@ -564,11 +654,21 @@ def user_summary(session: Session, f: AuditFilter, places: SearchPlaces) -> pd.D
     frame["last"] = pd.to_datetime(frame["last"], utc=True)
     out = []
     for name, rows in frame.groupby("username", sort=False):
-        counts = {key: int(rows.loc[rows["action"].isin(actions), "n"].sum()) for key, actions in SUMMARY_COUNTS.items()}
+        counts = {
+            key: int(rows.loc[rows["action"].isin(actions), "n"].sum()) for key, actions in SUMMARY_COUNTS.items()
+        }
         total = int(rows["n"].sum())
         roles = sorted({r for r in rows["role"] if isinstance(r, str)})
-        out.append({"username": name, "roles": ", ".join(roles), **counts, "other": total - sum(counts.values()),
-                    "total": total, "last_activity": uk_text(rows["last"].max().to_pydatetime())})
+        out.append(
+            {
+                "username": name,
+                "roles": ", ".join(roles),
+                **counts,
+                "other": total - sum(counts.values()),
+                "total": total,
+                "last_activity": uk_text(rows["last"].max().to_pydatetime()),
+            }
+        )
     result = pd.DataFrame(out, columns=SUMMARY_COLUMNS)
     return result.sort_values(["total", "username"], ascending=[False, True], ignore_index=True)
 
@@ -585,8 +685,11 @@ def searches_by_area(session: Session, f: AuditFilter, places: SearchPlaces, lev
     places.update(session)
     where = _conditions(f, _dialect(session))
     if not f.actions or "search" in f.actions:
-        rows = session.execute(sa.select(AuditEvent.id, AuditEvent.username, AuditEvent.case_ref)
-                               .where(*where, action_column(_dialect(session)) == "search")).all()
+        rows = session.execute(
+            sa.select(AuditEvent.id, AuditEvent.username, AuditEvent.case_ref).where(
+                *where, action_column(_dialect(session)) == "search"
+            )
+        ).all()
     else:
         rows = []
     layer = places.ref.districts if level == "district" else places.ref.small_areas
@@ -598,8 +701,9 @@ def searches_by_area(session: Session, f: AuditFilter, places: SearchPlaces, lev
         ids = ids[keep]
     frame = pd.DataFrame({"row": found, "username": [r.username for r in rows], "case_ref": [r.case_ref for r in rows]})
     placed = frame[frame["row"] >= 0]
-    per = placed.groupby("row").agg(searches=("row", "size"), users=("username", "nunique"),
-                                    cases=("case_ref", "nunique"))
+    per = placed.groupby("row").agg(
+        searches=("row", "size"), users=("username", "nunique"), cases=("case_ref", "nunique")
+    )
     table = pd.DataFrame({"code": layer["code"].to_numpy(object), "name": layer["name"].to_numpy(object)})
     table = table.join(per).fillna({"searches": 0, "users": 0, "cases": 0})
     table[["searches", "users", "cases"]] = table[["searches", "users", "cases"]].astype(int)
@@ -613,8 +717,11 @@ def filter_choices(session: Session) -> tuple[list[str], list[str]]:
     """User names and actions to offer as filters: every account, "public" and "system", names
     that acted in the log; every action in the log and every known one."""
     users = set(session.scalars(sa.select(User.username)))
-    users |= {u for u in session.scalars(sa.select(AuditEvent.username).where(AuditEvent.user_id.is_not(None))
-                                         .distinct()) if u}
+    users |= {
+        u
+        for u in session.scalars(sa.select(AuditEvent.username).where(AuditEvent.user_id.is_not(None)).distinct())
+        if u
+    }
     users |= {"public", "system"}
     actions = set(session.scalars(sa.select(AuditEvent.action).distinct())) | set(ACTION_LABELS)
     return sorted(users), sorted(actions)
@@ -628,13 +735,15 @@ def export_size(session: Session, f: AuditFilter, places: SearchPlaces) -> tuple
     if f.area_code:
         ids = _area_ids(session, f, places)
         return len(ids), int(ids.max()) if len(ids) else 0
-    count, newest = session.execute(sa.select(sa.func.count(), sa.func.max(AuditEvent.id))
-                                    .where(*_conditions(f, _dialect(session)))).one()
+    count, newest = session.execute(
+        sa.select(sa.func.count(), sa.func.max(AuditEvent.id)).where(*_conditions(f, _dialect(session)))
+    ).one()
     return int(count or 0), int(newest or 0)
 
 
-def export_lines(session: Session, f: AuditFilter, places: SearchPlaces, upto_id: int,
-                 batch: int = 5000) -> Iterator[str]:
+def export_lines(
+    session: Session, f: AuditFilter, places: SearchPlaces, upto_id: int, batch: int = 5000
+) -> Iterator[str]:
     """CSV text of the rows matching ``f`` with id up to ``upto_id``, oldest first, in chunks:
     a header, then ``EXPORT_COLUMNS``; every cell made safe for spreadsheets (``csv_safe``)."""
     out = io.StringIO()
@@ -644,12 +753,20 @@ def export_lines(session: Session, f: AuditFilter, places: SearchPlaces, upto_id
     columns = (*LOG_COLUMNS, AuditEvent.prev_hash, AuditEvent.row_hash)
     if f.area_code:
         ids = sorted(int(i) for i in _area_ids(session, f, places) if i <= upto_id)
-        chunks = (session.execute(sa.select(*columns).where(AuditEvent.id.in_(ids[i:i + batch]))
-                                  .order_by(AuditEvent.id)).all() for i in range(0, len(ids), batch))
+        chunks = (
+            session.execute(
+                sa.select(*columns).where(AuditEvent.id.in_(ids[i : i + batch])).order_by(AuditEvent.id)
+            ).all()
+            for i in range(0, len(ids), batch)
+        )
     else:
         where = _conditions(f, _dialect(session))
-        result = session.execute(sa.select(*columns).where(*where, AuditEvent.id <= upto_id)
-                                 .order_by(AuditEvent.id).execution_options(yield_per=batch))
+        result = session.execute(
+            sa.select(*columns)
+            .where(*where, AuditEvent.id <= upto_id)
+            .order_by(AuditEvent.id)
+            .execution_options(yield_per=batch)
+        )
         chunks = result.partitions()
     places.update(session)
     for rows in chunks:
@@ -659,22 +776,47 @@ def export_lines(session: Session, f: AuditFilter, places: SearchPlaces, upto_id
         districts, lsoas = places.codes_of(ids, "district"), places.codes_of(ids, "lsoa")
         names = PublicNames(session, rows)  # public ids in place of the sequential internal ones
         for r, district, lsoa in zip(rows, districts, lsoas):
-            writer.writerow([csv_safe(v) for v in (
-                r.id, r.occurred_at.isoformat(timespec="microseconds"), uk_text(r.occurred_at), r.user_id, r.username,
-                r.role, r.action, r.case_ref, r.reason, names.subjects(r.action, r.subject_ids),
-                names.detail(r.action, r.detail), district, lsoa, r.prev_hash, r.row_hash)])
+            writer.writerow(
+                [
+                    csv_safe(v)
+                    for v in (
+                        r.id,
+                        r.occurred_at.isoformat(timespec="microseconds"),
+                        uk_text(r.occurred_at),
+                        r.user_id,
+                        r.username,
+                        r.role,
+                        r.action,
+                        r.case_ref,
+                        r.reason,
+                        names.subjects(r.action, r.subject_ids),
+                        names.detail(r.action, r.detail),
+                        district,
+                        lsoa,
+                        r.prev_hash,
+                        r.row_hash,
+                    )
+                ]
+            )
         yield out.getvalue()
 
 
 def last_check(session: Session) -> dict | None:
     """The newest recorded integrity check (``audit_verified``): when (UK), by whom, and its detail."""
-    row = session.execute(sa.select(AuditEvent.occurred_at, AuditEvent.username, AuditEvent.detail)
-                          .where(AuditEvent.action == "audit_verified").order_by(AuditEvent.id.desc()).limit(1)).first()
+    row = session.execute(
+        sa.select(AuditEvent.occurred_at, AuditEvent.username, AuditEvent.detail)
+        .where(AuditEvent.action == "audit_verified")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None
     try:
         detail = json.loads(row.detail) if row.detail else {}
     except ValueError:
         detail = {}
-    return {"when": uk_text(row.occurred_at), "username": row.username or "",
-            "detail": detail if isinstance(detail, dict) else {}}
+    return {
+        "when": uk_text(row.occurred_at),
+        "username": row.username or "",
+        "detail": detail if isinstance(detail, dict) else {},
+    }

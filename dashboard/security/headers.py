@@ -7,6 +7,7 @@ front) makes werkzeug's ProxyFix believe their ``X-Forwarded-*`` headers; a requ
 marks ``X-Forwarded-Proto: https`` is then secure and gets HSTS. Without trusted proxies the
 header is ignored (a client could send it itself).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -6,6 +6,7 @@ secret key.
 Used through Flask-Limiter as ``storage_uri="ccr-sql://"`` with the options
 ``sessions`` (a SQLAlchemy sessionmaker) and ``secret`` (bytes).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,22 +52,29 @@ class SqlCounterStorage(Storage):
             if not updated:
                 insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
                 fresh = {"count": amount, "expires_at": now + expiry}
-                s.execute(insert(RateLimitCounter).values(window_digest=hashed, **fresh)
-                          .on_conflict_do_update(index_elements=["window_digest"], set_=fresh))
+                s.execute(
+                    insert(RateLimitCounter)
+                    .values(window_digest=hashed, **fresh)
+                    .on_conflict_do_update(index_elements=["window_digest"], set_=fresh)
+                )
             if random.random() < EXPIRED_SWEEP_CHANCE:
                 s.execute(sa.delete(RateLimitCounter).where(RateLimitCounter.expires_at < now - 3600))
             return s.scalar(sa.select(RateLimitCounter.count).where(RateLimitCounter.window_digest == hashed))
 
     def get(self, key: str) -> int:
         with self.sessions() as s:
-            count = s.scalar(sa.select(RateLimitCounter.count).where(
-                RateLimitCounter.window_digest == self._key(key), RateLimitCounter.expires_at > time.time()))
+            count = s.scalar(
+                sa.select(RateLimitCounter.count).where(
+                    RateLimitCounter.window_digest == self._key(key), RateLimitCounter.expires_at > time.time()
+                )
+            )
         return int(count or 0)
 
     def get_expiry(self, key: str) -> float:
         with self.sessions() as s:
-            expiry = s.scalar(sa.select(RateLimitCounter.expires_at).where(
-                RateLimitCounter.window_digest == self._key(key)))
+            expiry = s.scalar(
+                sa.select(RateLimitCounter.expires_at).where(RateLimitCounter.window_digest == self._key(key))
+            )
         return float(expiry) if expiry is not None else time.time()
 
     def check(self) -> bool:

@@ -5,6 +5,7 @@ Counts live in the registry's database (``limit_store``), shared by every web wo
 Clients are told apart by address: behind a proxy that hides them (a force network's NAT),
 raise ``REGISTRATION_RATE_LIMIT`` and ``LOGIN_ADDRESS_MAX_FAILURES``.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,14 @@ from limits.strategies import FixedWindowRateLimiter
 from dashboard.security.limit_store import SqlCounterStorage
 
 # View functions (Flask endpoint names) that anyone may call and that are limited per client.
-PUBLIC_WRITE_ENDPOINTS = ("api_v1.create_registration", "public.register_submit", "public.manage_submit",
-                          "respond.respond_submit", "respond.answer_from_manage", "api_v1.answer_response")
+PUBLIC_WRITE_ENDPOINTS = (
+    "api_v1.create_registration",
+    "public.register_submit",
+    "public.manage_submit",
+    "respond.respond_submit",
+    "respond.answer_from_manage",
+    "api_v1.answer_response",
+)
 # An owner's uploads (public/tus.py): starting an upload and removing one are counted per client
 # (UPLOAD_RATE_LIMIT); sending bytes (PATCH) and asking how far an upload got (HEAD) are not, as a
 # phone on a bad connection resumes many times, and each is bounded by the file's declared size.
@@ -31,15 +38,21 @@ def init_limits(server: Flask, limit: str, sessions, secret: str, *, upload_limi
     (``upload_limit`` to the owner's upload endpoints, when they are registered)."""
     import dashboard.security.limit_store  # noqa: F401  (registers the ccr-sql:// storage)
 
-    limiter = Limiter(key_func=get_remote_address, app=server, storage_uri="ccr-sql://", headers_enabled=True,
-                      storage_options={"sessions": sessions, "secret": secret.encode("utf-8")})
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=server,
+        storage_uri="ccr-sql://",
+        headers_enabled=True,
+        storage_options={"sessions": sessions, "secret": secret.encode("utf-8")},
+    )
     for endpoint in PUBLIC_WRITE_ENDPOINTS:
         # A missing name is a programming error (a renamed view would silently lose its limit).
         server.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(server.view_functions[endpoint])
     if upload_limit:
         for endpoint, methods in UPLOAD_ENDPOINTS.items():
             server.view_functions[endpoint] = limiter.limit(upload_limit, methods=methods)(
-                server.view_functions[endpoint])
+                server.view_functions[endpoint]
+            )
 
     @server.errorhandler(429)
     def too_many(exc):

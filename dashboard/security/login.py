@@ -1,4 +1,5 @@
 """Login and logout (Flask-Login): the login form, sessions, bearer tokens, and the audit of each attempt."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,17 +11,16 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
-
 from flask import Blueprint, Flask, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
+from dashboard.core.vocab import ROLE_LABELS
+from dashboard.registry import audit
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, User, utcnow
-from dashboard.core.vocab import ROLE_LABELS
 from dashboard.runtime_access import runtime
-from dashboard.registry import audit
 from dashboard.security import sessions
 from dashboard.security.accounts import authenticate, user_for_token
 from dashboard.security.headers import STATIC_PREFIXES  # they never read the user
@@ -153,11 +153,13 @@ def end_stale_session() -> None:
     return None
 
 
-ENDED = {"idle": "You were logged out after {idle} minutes without activity. Please log in again.",
-         "max": "Your session reached its {hours}-hour limit. Please log in again.",
-         "disabled": "Your account has been disabled. Ask an administrator if you need access.",
-         "password": "Your password was reset by an administrator. Log in with the new password.",
-         "expired": "Your session has ended. Please log in again."}
+ENDED = {
+    "idle": "You were logged out after {idle} minutes without activity. Please log in again.",
+    "max": "Your session reached its {hours}-hour limit. Please log in again.",
+    "disabled": "Your account has been disabled. Ask an administrator if you need access.",
+    "password": "Your password was reset by an administrator. Log in with the new password.",
+    "expired": "Your session has ended. Please log in again.",
+}
 
 
 UNKNOWN_PREFIX = "unknown-"
@@ -179,14 +181,26 @@ def logged_name(s, typed: str, secret: str) -> str:
 def _recent_failures(s, username: str, window: dt.timedelta) -> list[dt.datetime]:
     """When this account's failed logins happened within ``window`` (from the audit log)."""
     since = utcnow() - window
-    return list(s.scalars(sa.select(AuditEvent.occurred_at).where(
-        AuditEvent.action == "login_failed", AuditEvent.username == username.lower(),
-        AuditEvent.occurred_at >= since).order_by(AuditEvent.occurred_at)))
+    return list(
+        s.scalars(
+            sa.select(AuditEvent.occurred_at)
+            .where(
+                AuditEvent.action == "login_failed",
+                AuditEvent.username == username.lower(),
+                AuditEvent.occurred_at >= since,
+            )
+            .order_by(AuditEvent.occurred_at)
+        )
+    )
 
 
 def login_throttle(settings) -> LoginThrottle:
-    return LoginThrottle(runtime().sessions, settings.secret_key, address_max=settings.login_address_max_failures,
-                         window_minutes=settings.login_window_minutes)
+    return LoginThrottle(
+        runtime().sessions,
+        settings.secret_key,
+        address_max=settings.login_address_max_failures,
+        window_minutes=settings.login_window_minutes,
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -204,10 +218,14 @@ def login_form():
         return redirect("/")
     settings = runtime().settings
     ended = session.pop("ended", None)
-    notice = ENDED[ended].format(idle=settings.session_idle_minutes, hours=settings.session_max_hours) \
-        if ended in ENDED else None
-    return render_template("login.html", csrf_token=generate_csrf(), next=_safe_next(request.args.get("next")),
-                           error=notice, username="")
+    notice = (
+        ENDED[ended].format(idle=settings.session_idle_minutes, hours=settings.session_max_hours)
+        if ended in ENDED
+        else None
+    )
+    return render_template(
+        "login.html", csrf_token=generate_csrf(), next=_safe_next(request.args.get("next")), error=notice, username=""
+    )
 
 
 @blueprint.post("/login")
@@ -242,10 +260,12 @@ def login_submit():
         # The account's limit holds back only the addresses that have failed at it: its owner,
         # from another address, still logs in (and a fresh address that fails is held back too).
         oldest = failures[-settings.login_max_failures]
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
         wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds() / 60))
-        refused = (f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
-                   "then try again, or ask an administrator.")
+        refused = (
+            f"Too many failed attempts for this account. Wait {wait} minute{'s' if wait != 1 else ''}, "
+            "then try again, or ask an administrator."
+        )
         limit = "account"
     if refused:
         with transaction(runtime().sessions) as s:
@@ -274,8 +294,9 @@ def login_submit():
 
 
 def _form_error(message: str, username: str, target: str, status: int):
-    return render_template("login.html", csrf_token=generate_csrf(), next=target, error=message,
-                           username=username), status
+    return render_template(
+        "login.html", csrf_token=generate_csrf(), next=target, error=message, username=username
+    ), status
 
 
 @blueprint.post("/logout")

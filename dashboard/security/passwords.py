@@ -7,6 +7,7 @@ zxcvbn's strength score at least ``MIN_STRENGTH_SCORE`` (3: about 10^8 guesses o
 username, its parts, the force's name and this service's own words counted as known words
 (``Staffordshire1`` is refused). A refusal says why in plain words, from zxcvbn's analysis.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,9 @@ _NAME_LISTS = ("english_wikipedia", "us_tv_and_film", "surnames", "female_names"
 # own parameters, so verifying never depends on the profile.
 HASH_PARAMETERS: dict[str, Parameters] = {
     "strong": profiles.RFC_9106_LOW_MEMORY,
-    "test": Parameters(type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=1024,
-                       parallelism=1),
+    "test": Parameters(
+        type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=1024, parallelism=1
+    ),
 }
 
 
@@ -116,8 +118,13 @@ def _weaknesses(sequence: list[dict], username: str | None, context: Sequence[st
             found.append("a common keyboard pattern")
         elif pattern == "dictionary" and match.get("dictionary_name") == "user_inputs":
             word = match.get("matched_word", token.lower())
-            found.append("the username" if word in user_parts else
-                         "the force's name" if word in context_parts else "a word about this service")
+            found.append(
+                "the username"
+                if word in user_parts
+                else "the force's name"
+                if word in context_parts
+                else "a word about this service"
+            )
         elif pattern == "dictionary" and match.get("dictionary_name") == "passwords":
             found.append("a commonly used password")
         elif pattern == "dictionary" and match.get("dictionary_name") in _NAME_LISTS and len(token) >= 4:
@@ -141,8 +148,10 @@ def check_strength(password: str, username: str | None = None, context: Sequence
         return
     found = _weaknesses(result["sequence"], username, context)
     why = ", ".join(found) if found else "too few unpredictable characters"
-    raise PasswordRejected(f"That password is too easy to guess: {why}; choose something less guessable, such as "
-                           "three or four unrelated words.")
+    raise PasswordRejected(
+        f"That password is too easy to guess: {why}; choose something less guessable, such as "
+        "three or four unrelated words."
+    )
 
 
 def check_password(password: str, username: str | None = None, context: Sequence[str] = ()) -> None:
@@ -159,8 +168,9 @@ def check_password(password: str, username: str | None = None, context: Sequence
         n = len(password) if isinstance(password, str) else 0
         raise PasswordRejected(f"That password is too short ({n} characters); use at least {MIN_PASSWORD_LENGTH}.")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordRejected(f"That password is too long ({len(password)} characters); use at most "
-                               f"{MAX_PASSWORD_LENGTH}.")
+        raise PasswordRejected(
+            f"That password is too long ({len(password)} characters); use at most {MAX_PASSWORD_LENGTH}."
+        )
     lowered = password.lower()
     advice = "choose something less guessable, such as three or four unrelated words."
     if lowered in common_passwords():
@@ -169,8 +179,9 @@ def check_password(password: str, username: str | None = None, context: Sequence
     if base != lowered and len(base) >= 4 and base in common_passwords():
         raise PasswordRejected(f"That password is a common password ({base!r}) with digits or symbols added; {advice}")
     if len(set(lowered)) < MIN_DISTINCT_CHARACTERS:
-        raise PasswordRejected(f"That password repeats too few characters (fewer than {MIN_DISTINCT_CHARACTERS} "
-                               f"different ones); {advice}")
+        raise PasswordRejected(
+            f"That password repeats too few characters (fewer than {MIN_DISTINCT_CHARACTERS} different ones); {advice}"
+        )
     if username and len(username) >= 3 and username.lower() in lowered:
         raise PasswordRejected("That password contains the username; choose one that does not.")
     check_strength(password, username, context)

@@ -16,6 +16,7 @@ route does not list is such a refusal. No request body is logged other than a ca
 and never a file's content. The row is one Core insert through ``audit.record``; if it cannot
 be written, the answer is withheld (503) rather than given unrecorded.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,11 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_login import current_user
 
 from dashboard import ids
+from dashboard.registry import audit
 from dashboard.registry.database import transaction
 from dashboard.runtime_access import runtime
-from dashboard.registry import audit
 from dashboard.security.access import CALLBACK_PATH, callback_allowed
-from dashboard.security.aggregate_queries import (EXPORT, QUERY, ROLES, callback_detail, page_view_detail,
-                                                  route_detail)
+from dashboard.security.aggregate_queries import EXPORT, QUERY, ROLES, callback_detail, page_view_detail, route_detail
 from dashboard.security.site import page_for_component, page_for_path
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ def _callback_entry(status: int) -> tuple[str, dict] | None:
         return QUERY, page_view_detail(page.path, status)
     if isinstance(out_id, dict):
         out_id = str(out_id.get("type", ""))
-    page = page_for_component(str(out_id)) if out_id is not None and not str(out_id).startswith(ids.SHELL_PREFIX) \
-        else None
+    page = (
+        page_for_component(str(out_id)) if out_id is not None and not str(out_id).startswith(ids.SHELL_PREFIX) else None
+    )
     if page is None:
         return None  # the shell's own callbacks (navigation): no figures
     return QUERY, callback_detail(page.path, body, status)

@@ -12,6 +12,7 @@ until the window ends.
 >>> quota(7), quota(7), quota(7)  # doctest: +SKIP
 (None, None, '2 per 1 minute')
 """
+
 from __future__ import annotations
 
 from limits import parse_many

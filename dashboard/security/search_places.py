@@ -1,6 +1,7 @@
 """Where each logged search was: its centre placed in a district and an LSOA of the reference
 geography, once per row (the log is append-only), for the auditor's area filter and map.
 Only searches carry a place; other actions have none. No Dash here."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.registry.models import AuditEvent
-
 
 
 class SearchPlaces:
@@ -69,7 +69,9 @@ class SearchPlaces:
             after = state.last[0] if state.last else 0
             rows = session.execute(
                 sa.select(AuditEvent.id, AuditEvent.detail, AuditEvent.row_hash)
-                .where(AuditEvent.action == "search", AuditEvent.id > after).order_by(AuditEvent.id)).all()
+                .where(AuditEvent.action == "search", AuditEvent.id > after)
+                .order_by(AuditEvent.id)
+            ).all()
             if rows:
                 parsed = np.array([search_facts(r.detail) for r in rows], dtype=float).reshape(-1, 3)
                 lat, lon = parsed[:, 0], parsed[:, 1]
@@ -78,7 +80,8 @@ class SearchPlaces:
                     np.concatenate([state.district, self.locate(lon, lat, "district")]),
                     np.concatenate([state.lsoa, self.locate(lon, lat, "lsoa")]),
                     np.concatenate([state.facts, parsed]),
-                    (int(rows[-1].id), rows[-1].row_hash))
+                    (int(rows[-1].id), rows[-1].row_hash),
+                )
             self._state = state
 
     def rows_of(self, ids, level: str) -> np.ndarray:
@@ -123,8 +126,13 @@ class _Placed:
 
     @staticmethod
     def empty() -> _Placed:
-        return _Placed(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32),
-                       np.empty((0, 3)), None)
+        return _Placed(
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.int32),
+            np.empty(0, dtype=np.int32),
+            np.empty((0, 3)),
+            None,
+        )
 
     def positions(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """Position of each id among the placed rows, and whether it is there at all."""

@@ -3,6 +3,7 @@
 active, so logging out, a timeout, a password reset or disabling the account ends it at once,
 whatever the cookie still says.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,9 +39,11 @@ def live_user(session: Session, sid: str | None, started_after: dt.datetime | No
     it), or None (one indexed query)."""
     if not isinstance(sid, str) or not sid:
         return None
-    query = (sa.select(User.id, User.username, User.role)
-             .join(LoginSession, LoginSession.user_id == User.id)
-             .where(LoginSession.sid_hash == token_digest(sid), LoginSession.ended_at.is_(None), User.active.is_(True)))
+    query = (
+        sa.select(User.id, User.username, User.role)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.sid_hash == token_digest(sid), LoginSession.ended_at.is_(None), User.active.is_(True))
+    )
     if started_after is not None:
         query = query.where(LoginSession.started_at > started_after)
     row = session.execute(query).first()
@@ -77,15 +80,20 @@ def end_user_sessions(session: Session, user_id: int, reason: str) -> int:
 def open_session_counts(session: Session, started_after: dt.datetime) -> dict[int, int]:
     """Sessions per user id started after ``started_after`` and not ended (users with none are
     left out). Pass now minus the absolute session limit: an older session cannot be in use."""
-    rows = session.execute(sa.select(LoginSession.user_id, sa.func.count())
-                           .where(LoginSession.ended_at.is_(None), LoginSession.started_at > started_after)
-                           .group_by(LoginSession.user_id))
+    rows = session.execute(
+        sa.select(LoginSession.user_id, sa.func.count())
+        .where(LoginSession.ended_at.is_(None), LoginSession.started_at > started_after)
+        .group_by(LoginSession.user_id)
+    )
     return {int(user_id): int(count) for user_id, count in rows}
 
 
 def _end(session: Session, which, reason: str) -> int:
     if reason not in END_REASONS:
         raise ValueError(f"unknown session end reason {reason!r}; one of {', '.join(END_REASONS)}")
-    result = session.execute(sa.update(LoginSession).where(which, LoginSession.ended_at.is_(None))
-                             .values(ended_at=utcnow(), end_reason=reason))
+    result = session.execute(
+        sa.update(LoginSession)
+        .where(which, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
     return int(result.rowcount or 0)

@@ -3,6 +3,7 @@
 The pages sit above security (they import it), so security does not import them: ``create_app``
 hands them over once with :func:`use_pages`. Until then no page is known (everything is refused).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

@@ -1,13 +1,14 @@
 """What the attacks share: scoring hidden counts recovered by differencing published figures
 against the truth, with the optimal attacker of ``odds`` (who knows the perturbation table, which
 the "How figures are protected" page publishes, and guesses each hidden count by the Bayes rule)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dashboard.analytics.disclosure import PTable
-from tests.adversary.odds import bayes_exact_rate_sums, bayes_guess, summary_line, sum_noise, upper_bound
+from tests.adversary.odds import bayes_exact_rate_sums, bayes_guess, sum_noise, summary_line, upper_bound
 
 
 def layer_of(app):

@@ -16,30 +16,30 @@ police.uk sample months imported by the system actor, and a user per role. Two a
 
 Truth is read straight from the SQLite file (``Truth``), never through the app.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import random
 import sqlite3
-from unittest import mock
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
 
 from dashboard.analytics.disclosure import Disclosure, PTable
 from dashboard.config import load_settings
+from dashboard.core.vocab import ROLES
 from dashboard.demo import generate_demo
+from dashboard.registry import audit
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import Runtime, prepare
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.conftest import ADVERSARY_REPORT as REPORT
 from tests.integration.conftest import PASSWORD, login
-
 
 # The issue's demo: 24,000 registrations, the staff pilot from 13 April 2026, public launch 6 July.
 REGISTRATIONS = 24_000
@@ -52,10 +52,12 @@ PUBLIC_LAUNCH = dt.date(2026, 7, 6)
 @pytest.fixture
 def report():
     """Write one attack's figures to the run's adversary report (printed at the end: tests/conftest.py)."""
+
     def add(line: str) -> None:
         REPORT.parent.mkdir(exist_ok=True)
         with REPORT.open("a", encoding="utf-8") as out:
             out.write(line.replace("\n", " ") + "\n")
+
     return add
 
 
@@ -99,12 +101,25 @@ class Registry:
 def registry(tmp_path_factory, reference_dir) -> Registry:
     folder = tmp_path_factory.mktemp("adversary")
     path = folder / "registry.db"
-    settings = load_settings({"DATABASE_URL": f"sqlite:///{path}", "REFERENCE_DATA_DIR": str(reference_dir),
-                              "SECRET_KEY": "k" * 48, "PILOT_START": PILOT_START.isoformat(),
-                              "PUBLIC_LAUNCH": PUBLIC_LAUNCH.isoformat()})
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "PILOT_START": PILOT_START.isoformat(),
+            "PUBLIC_LAUNCH": PUBLIC_LAUNCH.isoformat(),
+        }
+    )
     rt = prepare(settings)
-    generate_demo(rt.engine, rt.reference, seed=SEED, registrations=REGISTRATIONS, as_of=AS_OF,
-                  pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH)
+    generate_demo(
+        rt.engine,
+        rt.reference,
+        seed=SEED,
+        registrations=REGISTRATIONS,
+        as_of=AS_OF,
+        pilot_start=PILOT_START,
+        public_launch=PUBLIC_LAUNCH,
+    )
     with transaction(rt.sessions) as s:
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)
@@ -160,9 +175,13 @@ def callback_body(app, output: str, values: dict, states: dict | None = None) ->
     spec = app.callback_map[key]
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
     states = states or {}
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [{**i, "value": values.get(i["id"])} for i in spec["inputs"]],
-            "state": [{**s, "value": states.get(s["id"])} for s in spec["state"]], "changedPropIds": []}
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{**i, "value": values.get(i["id"])} for i in spec["inputs"]],
+        "state": [{**s, "value": states.get(s["id"])} for s in spec["state"]],
+        "changedPropIds": [],
+    }
 
 
 def post_callback(client, app, output: str, values: dict, states: dict | None = None):
@@ -171,5 +190,9 @@ def post_callback(client, app, output: str, values: dict, states: dict | None = 
 
 def audit_rows(registry: Registry, username: str) -> int:
     """The analyst's or lead's aggregate queries and downloads in the audit log so far."""
-    return int(registry.truth.scalar("SELECT count(*) FROM audit_event WHERE username = ? AND action IN "
-                                     "('aggregate_query', 'aggregate_export')", (username,)))
+    return int(
+        registry.truth.scalar(
+            "SELECT count(*) FROM audit_event WHERE username = ? AND action IN ('aggregate_query', 'aggregate_export')",
+            (username,),
+        )
+    )

@@ -7,6 +7,7 @@ do is the Bayes rule: for the observed difference x, guess the h in 1..K-1 that 
 ``bayes_exact_rate`` is that attacker's chance of being exactly right; an observed recovery rate
 above it (beyond sampling error) means the figures leak more than the noise model allows.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,8 +56,10 @@ def upper_bound(rate: float, n: int, z: float = 3.0) -> float:
 
 def summary_line(name: str, recovered: int, hidden: int, chance: float) -> str:
     share = recovered / hidden if hidden else 0.0
-    return (f"{name}: {recovered:,} of {hidden:,} hidden counts recovered exactly ({share:.1%}); "
-            f"an optimal attacker against independent noise: {chance:.1%}")
+    return (
+        f"{name}: {recovered:,} of {hidden:,} hidden counts recovered exactly ({share:.1%}); "
+        f"an optimal attacker against independent noise: {chance:.1%}"
+    )
 
 
 def exact_share(estimates: np.ndarray, truth: np.ndarray) -> float:
@@ -95,8 +98,9 @@ def bayes_guess(x: int, noise: dict[int, float], k: int) -> int:
     return max(range(1, k), key=lambda g: (noise.get(x - g, 0.0), -abs(x - g)))
 
 
-def bayes_exact_rate_sums(table: PTable, cases: Iterable[tuple[Iterable[int], Iterable[int]]],
-                          k: int | None = None) -> float:
+def bayes_exact_rate_sums(
+    table: PTable, cases: Iterable[tuple[Iterable[int], Iterable[int]]], k: int | None = None
+) -> float:
     """``bayes_exact_rate`` for hidden counts h = sum(plus) - sum(minus) taken from several
     published figures at once: the expected share an optimal attacker recovers exactly over the
     cases given as (plus true counts, minus true counts).

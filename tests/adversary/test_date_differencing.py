@@ -10,6 +10,7 @@ must be refused (or, for a parameter that is simply not read, answer exactly wha
 query answers). The differencing of time ranges themselves (force-level days, district weeks,
 campaigns, footage requests) is measured in ``test_uptake_differencing``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,22 @@ import pandas as pd
 from tests.adversary.conftest import PILOT_START, PUBLIC_LAUNCH, callback_body, client_for, post_callback
 
 DATES = ("2026-05-01", "2026-07-05", "2026-07-06", "2026-05-01T00:00:00", "20260501", "2026-W18")
-OTHER_NAMES = ("registered_after", "registered_before", "from", "to", "as_of", "date", "since", "until",
-               "consent_before", "created_before", "by", "day", "week", "month")
+OTHER_NAMES = (
+    "registered_after",
+    "registered_before",
+    "from",
+    "to",
+    "as_of",
+    "date",
+    "since",
+    "until",
+    "consent_before",
+    "created_before",
+    "by",
+    "day",
+    "week",
+    "month",
+)
 
 
 def _pilot_exposure(registry) -> tuple[int, int]:
@@ -31,7 +46,8 @@ def _pilot_exposure(registry) -> tuple[int, int]:
     staff pilot, and the res-9 cells where they number 1 to K-1 (truth)."""
     frame = registry.truth.frame(
         "SELECT s.h3_r9 AS cell, r.consent_at FROM registrant r JOIN site s ON s.registrant_id = r.id "
-        "WHERE r.status = 'active'")
+        "WHERE r.status = 'active'"
+    )
     days = pd.to_datetime(frame["consent_at"]).dt.tz_localize("UTC").dt.tz_convert("Europe/London").dt.date
     pilot = frame[days < PUBLIC_LAUNCH]
     per_cell = pilot.groupby("cell").size()
@@ -60,8 +76,9 @@ def test_a_date_on_the_coverage_map_is_refused_everywhere(apps, registry, report
                 attempts += 1
                 assert response.status_code == 422, (res, date, extra, response.status_code)
                 errors = response.get_json()["errors"]
-                assert any(e["field"] == "registered_by" and "no longer offered" in e["message"]
-                           for e in errors), errors
+                assert any(e["field"] == "registered_by" and "no longer offered" in e["message"] for e in errors), (
+                    errors
+                )
     for level in ("district", "lsoa"):
         response = client.get(f"/api/v1/coverage/areas?level={level}&registered_by=2026-05-01")
         attempts += 1
@@ -88,8 +105,9 @@ def test_a_date_on_the_coverage_map_is_refused_everywhere(apps, registry, report
                     assert response.status_code == 400, (layer, fmt, name, response.status_code)
                     assert "no longer offered" in response.get_data(as_text=True)
                 else:  # the area table has no date at all: refused, or exactly the undated file
-                    assert response.status_code == 400 or _content(response) == _content(client.get(
-                        f"/coverage/export/{layer}.{fmt}?{args}")), (layer, fmt, name)
+                    assert response.status_code == 400 or _content(response) == _content(
+                        client.get(f"/coverage/export/{layer}.{fmt}?{args}")
+                    ), (layer, fmt, name)
         if fmt in plain:
             for name in ("from", "to", "registered_after", "date"):
                 response = client.get(f"/coverage/export/cells.{fmt}?res=9&{name}=2026-05-01")
@@ -108,16 +126,21 @@ def test_a_date_on_the_coverage_map_is_refused_everywhere(apps, registry, report
     assert response.status_code in (400, 403), response.status_code
     pilot, cells = _pilot_exposure(registry)
     assert pilot > 200 and cells > 50, "the demo registry must have a staff pilot worth protecting"
-    report(f"registered_by (differencing by date on the coverage map): refused on all {attempts} attempts (API 422 "
-           f"naming registered_by, export 400, forged callback {response.status_code}, other names refused or "
-           f"ignored); offered, it would single out {pilot:,} staff-pilot registrations, in {cells:,} res-9 cells "
-           "with 1-7 of them (truth)")
+    report(
+        f"registered_by (differencing by date on the coverage map): refused on all {attempts} attempts (API 422 "
+        f"naming registered_by, export 400, forged callback {response.status_code}, other names refused or "
+        f"ignored); offered, it would single out {pilot:,} staff-pilot registrations, in {cells:,} res-9 cells "
+        "with 1-7 of them (truth)"
+    )
 
 
 def _uptake(client, app, first, last, district="all", period="week"):
-    return post_callback(client, app, "uptake-headline.children",
-                         {"uptake-first": first, "uptake-last": last, "uptake-district": district,
-                          "uptake-period": period})
+    return post_callback(
+        client,
+        app,
+        "uptake-headline.children",
+        {"uptake-first": first, "uptake-last": last, "uptake-district": district, "uptake-period": period},
+    )
 
 
 def test_days_below_force_level_are_refused_and_ranges_widen_to_whole_weeks(apps, registry, report):
@@ -139,8 +162,10 @@ def test_days_below_force_level_are_refused_and_ranges_widen_to_whole_weeks(apps
     response = client.get(f"/api/v1/metrics/uptake?from={first}&to={last}").get_json()
     assert (response["funnel_from"], response["funnel_to"]) == ("2026-04-13", "2026-04-19")
     assert [d["day"] for d in response["daily"]] == [first.isoformat(), last.isoformat()]  # force level: days
-    report("days below force level: refused for a district (the page's message), ranges widened to whole UK weeks "
-           "(page, request metrics, campaign funnel)")
+    report(
+        "days below force level: refused for a district (the page's message), ranges widened to whole UK weeks "
+        "(page, request metrics, campaign funnel)"
+    )
 
 
 def test_forged_uptake_values_are_refused_without_a_server_error(apps, registry):
@@ -152,12 +177,14 @@ def test_forged_uptake_values_are_refused_without_a_server_error(apps, registry)
     first, last = PILOT_START + dt.timedelta(days=2), PILOT_START + dt.timedelta(days=3)
     # Forged values on the uptake page: refused or read as the defaults, never a server error.
     crashed = []
-    for values in ((first.isoformat(), last.isoformat(), [district], "day"),
-                   (first.isoformat(), last.isoformat(), {"code": district}, "week"),
-                   ([first.isoformat()], last.isoformat(), "all", "day"),
-                   ("2026-13-01", 20260501, "all", "day"),
-                   (first.isoformat(), last.isoformat(), district, "hour"),
-                   (first.isoformat(), last.isoformat(), district, ["day"])):
+    for values in (
+        (first.isoformat(), last.isoformat(), [district], "day"),
+        (first.isoformat(), last.isoformat(), {"code": district}, "week"),
+        ([first.isoformat()], last.isoformat(), "all", "day"),
+        ("2026-13-01", 20260501, "all", "day"),
+        (first.isoformat(), last.isoformat(), district, "hour"),
+        (first.isoformat(), last.isoformat(), district, ["day"]),
+    ):
         try:
             status = _uptake(client, apps.noisy, *values).status_code
         except Exception as exc:  # noqa: BLE001 - the test client re-raises what would be a 500
@@ -167,5 +194,7 @@ def test_forged_uptake_values_are_refused_without_a_server_error(apps, registry)
         elif values[3] in ("hour", ["day"]) and values[2] == district:
             text = json.dumps(_uptake(client, apps.noisy, *values).get_json()["response"]["uptake-timeline"])
             assert '"per day"' not in text, f"{values!r} drew days for a district"
-    assert not crashed, ("forged values crash the uptake callback instead of being refused (a server error, not a "
-                         "disclosure): " + "; ".join(crashed))
+    assert not crashed, (
+        "forged values crash the uptake callback instead of being refused (a server error, not a "
+        "disclosure): " + "; ".join(crashed)
+    )

@@ -9,6 +9,7 @@ range of whole weeks) gets two exact medians whose difference gives the wait of 
 week n+1, to within a tenth of a day, although that week's count of footage provided is itself hidden
 ("fewer than 8"): when one owner uploaded, to the hour or two.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,12 +26,18 @@ LAYER = Disclosure(PTable.build(K, 3, 2.0))
 
 def _frame(waits: list[tuple[dt.date, float]]) -> pd.DataFrame:
     at = [pd.Timestamp(day).tz_localize("UTC") + pd.Timedelta(hours=9) for day, _ in waits]
-    return pd.DataFrame({"status": ["footage_provided"] * len(waits), "sent_at": at,
-                         "status_changed_at": [a + pd.Timedelta(days=w) for a, (_, w) in zip(at, waits)],
-                         "footage_useful": pd.array([None] * len(waits), dtype="boolean"),
-                         "footage_likely_overwritten": [False] * len(waits),
-                         "record_key": [(37 * i + 11) % 256 for i in range(len(waits))],
-                         "district_code": ["A"] * len(waits), "crime_category": ["Burglary"] * len(waits)})
+    return pd.DataFrame(
+        {
+            "status": ["footage_provided"] * len(waits),
+            "sent_at": at,
+            "status_changed_at": [a + pd.Timedelta(days=w) for a, (_, w) in zip(at, waits)],
+            "footage_useful": pd.array([None] * len(waits), dtype="boolean"),
+            "footage_likely_overwritten": [False] * len(waits),
+            "record_key": [(37 * i + 11) % 256 for i in range(len(waits))],
+            "district_code": ["A"] * len(waits),
+            "crime_category": ["Burglary"] * len(waits),
+        }
+    )
 
 
 def test_a_lone_owners_time_to_footage_is_not_recovered_by_differencing_two_week_ranges():
@@ -45,8 +52,9 @@ def test_a_lone_owners_time_to_footage_is_not_recovered_by_differencing_two_week
         assert alone["median_days_to_footage"] is None
         before = uptake.request_outcomes(frame, D(2026, 7, 6), D(2026, 7, 12), LAYER)
         after = uptake.request_outcomes(frame, D(2026, 7, 6), D(2026, 7, 19), LAYER)
-        published[secret] = tuple(r[name] for r in (before, after) for name in ("median_days_to_footage",
-                                                                                 "p90_days_to_footage"))
+        published[secret] = tuple(
+            r[name] for r in (before, after) for name in ("median_days_to_footage", "p90_days_to_footage")
+        )
     # All the lead sees are bands from published counts: the same whatever the lone owner's wait, so
     # differencing the two ranges says nothing about it (before the fix: recovered to 0.1 day in 6 of 6).
     assert len(set(published.values())) == 1, f"LEAK: what is published depends on the lone wait: {published}"

@@ -24,6 +24,7 @@ the figures of the cells that did not change stay the same, so a lead who reads 
 and after one upload can usually tell which shown row moved (as with request statuses since issue
 6); what moves it by is the true change plus noise.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,18 +52,27 @@ STATUSES = list(uptake.OUTCOMES)
 def _at(rng, monday: dt.date, n: int) -> pd.Series:
     minutes = rng.integers(0, 7 * 24 * 60, n)
     start = pd.Timestamp(monday).tz_localize("Europe/London")
-    return pd.Series([(start + pd.Timedelta(minutes=int(m))).tz_convert("UTC") for m in minutes],
-                     dtype="datetime64[ns, UTC]")
+    return pd.Series(
+        [(start + pd.Timedelta(minutes=int(m))).tz_convert("UTC") for m in minutes], dtype="datetime64[ns, UTC]"
+    )
 
 
 def make_files(rng, monday: dt.date, n: int) -> pd.DataFrame:
     """n uploaded files answering requests sent in the week of ``monday``: a decision each (about
     four in ten accepted, four in ten declined for a reason, two awaiting), random record keys."""
     triage = rng.choice(np.array(["accepted", "declined", None], dtype=object), n, p=[0.4, 0.4, 0.2])
-    reason = np.where(triage == "declined", rng.choice(np.array(REASONS, dtype=object), n,
-                                                       p=[0.35, 0.2, 0.15, 0.1, 0.1, 0.1]), None)
-    return pd.DataFrame({"sent_at": _at(rng, monday, n), "triage": triage, "decline_reason": reason,
-                         "record_key": rng.integers(0, 256, n), "district_code": "A"})
+    reason = np.where(
+        triage == "declined", rng.choice(np.array(REASONS, dtype=object), n, p=[0.35, 0.2, 0.15, 0.1, 0.1, 0.1]), None
+    )
+    return pd.DataFrame(
+        {
+            "sent_at": _at(rng, monday, n),
+            "triage": triage,
+            "decline_reason": reason,
+            "record_key": rng.integers(0, 256, n),
+            "district_code": "A",
+        }
+    )
 
 
 def make_requests(rng, monday: dt.date, n: int) -> pd.DataFrame:
@@ -72,13 +82,20 @@ def make_requests(rng, monday: dt.date, n: int) -> pd.DataFrame:
     uploaded = rng.random(n) < 0.5
     waits = pd.to_timedelta(rng.uniform(0.2, 12.0, n), unit="D")
     status = np.where(uploaded, "footage_provided", rng.choice(np.array(STATUSES[1:], dtype=object), n))
-    return pd.DataFrame({
-        "status": status, "sent_at": sent, "status_changed_at": sent,
-        "footage_useful": pd.array([None] * n, dtype="boolean"),
-        "footage_likely_overwritten": rng.random(n) < 0.35,
-        "first_upload_at": (sent + waits).where(pd.Series(uploaded)),
-        "file_accepted": uploaded & (rng.random(n) < 0.6), "record_key": rng.integers(0, 256, n),
-        "district_code": "A", "crime_category": "Burglary"})
+    return pd.DataFrame(
+        {
+            "status": status,
+            "sent_at": sent,
+            "status_changed_at": sent,
+            "footage_useful": pd.array([None] * n, dtype="boolean"),
+            "footage_likely_overwritten": rng.random(n) < 0.35,
+            "first_upload_at": (sent + waits).where(pd.Series(uploaded)),
+            "file_accepted": uploaded & (rng.random(n) < 0.6),
+            "record_key": rng.integers(0, 256, n),
+            "district_code": "A",
+            "crime_category": "Burglary",
+        }
+    )
 
 
 # ----------------------------------------------------------------------------- the naive figures
@@ -95,10 +112,15 @@ def exact_counts(requests: pd.DataFrame, files: pd.DataFrame, first: dt.date, la
 
     r, f = inside(requests), inside(files)
     late = r["footage_likely_overwritten"].astype(bool)
-    out = {"uploaded": int(r["first_upload_at"].notna().sum()), "too_late": int(late.sum()),
-           "files": len(f), "accepted": int((f["triage"] == "accepted").sum()),
-           "declined": int((f["triage"] == "declined").sum()), "awaiting": int(f["triage"].isna().sum()),
-           "late:file_accepted": int((late & r["file_accepted"]).sum())}
+    out = {
+        "uploaded": int(r["first_upload_at"].notna().sum()),
+        "too_late": int(late.sum()),
+        "files": len(f),
+        "accepted": int((f["triage"] == "accepted").sum()),
+        "declined": int((f["triage"] == "declined").sum()),
+        "awaiting": int(f["triage"].isna().sum()),
+        "late:file_accepted": int((late & r["file_accepted"]).sum()),
+    }
     out.update({f"reason:{x}": int((f["decline_reason"] == x).sum()) for x in REASONS})
     out.update({f"late:{s}": int((late & (r["status"] == s)).sum()) for s in STATUSES})
     return out
@@ -121,12 +143,18 @@ def naive(requests, files, first, last) -> dict:
 def published(requests, files, first, last) -> dict:
     """The same figures as the page and the API publish them."""
     out = uptake.footage_outcomes(requests, files, first, last, LAYER)
-    counts = {"uploaded": out["uploaded"].value, "too_late": out["too_late"].value,
-              **{name: c.value for name, c in out["files"].items()},
-              **{f"reason:{r}": c.value for r, c in out["declined_reasons"].items()},
-              **{f"late:{o}": c.value for o, c in out["too_late_outcomes"].items()}}
-    return {"counts": counts, "share": out["accepted_share"],
-            "median": (out["median_days_to_first_upload"], out["p90_days_to_first_upload"])}
+    counts = {
+        "uploaded": out["uploaded"].value,
+        "too_late": out["too_late"].value,
+        **{name: c.value for name, c in out["files"].items()},
+        **{f"reason:{r}": c.value for r, c in out["declined_reasons"].items()},
+        **{f"late:{o}": c.value for o, c in out["too_late_outcomes"].items()},
+    }
+    return {
+        "counts": counts,
+        "share": out["accepted_share"],
+        "median": (out["median_days_to_first_upload"], out["p90_days_to_first_upload"]),
+    }
 
 
 def _check(score: Score, naive_score: Score, report) -> None:
@@ -136,7 +164,8 @@ def _check(score: Score, naive_score: Score, report) -> None:
     assert score.share <= score.bound, (
         f"LEAK: {score.name}: {score.recovered} of {score.n} hidden counts recovered exactly ({score.share:.1%}), "
         f"above what independent noise allows ({score.chance:.1%}, at most {score.bound:.1%}). "
-        f"Examples: {score.examples()}")
+        f"Examples: {score.examples()}"
+    )
 
 
 def _difference_cases(score: Score, before: dict, after: dict, true_before: dict, true_after: dict, where: str):
@@ -144,8 +173,9 @@ def _difference_cases(score: Score, before: dict, after: dict, true_before: dict
     for name in true_after:
         h = true_after[name] - true_before[name]
         if 1 <= h < K and before[name] is not None and after[name] is not None:
-            score.add(Case(h, (after[name],), (before[name],), (true_after[name],), (true_before[name],),
-                           f"{where} {name}"))
+            score.add(
+                Case(h, (after[name],), (before[name],), (true_after[name],), (true_before[name],), f"{where} {name}")
+            )
 
 
 # ----------------------------------------------------------------------------- 1. date ranges
@@ -156,10 +186,17 @@ def test_a_weeks_hidden_counts_do_not_come_back_by_differencing_date_ranges(repo
     score = Score("footage outcomes: week 2 as (weeks 1..2) - (week 1)", TABLE, K)
     plain = Score("the same attack on the naive figures", EXACT, K)
     for trial in range(120):
-        files = pd.concat([make_files(rng, WEEK1, int(rng.integers(40, 140))),
-                           make_files(rng, WEEK2, int(rng.integers(1, 16)))], ignore_index=True)
-        reqs = pd.concat([make_requests(rng, WEEK1, int(rng.integers(40, 140))),
-                          make_requests(rng, WEEK2, int(rng.integers(1, 16)))], ignore_index=True)
+        files = pd.concat(
+            [make_files(rng, WEEK1, int(rng.integers(40, 140))), make_files(rng, WEEK2, int(rng.integers(1, 16)))],
+            ignore_index=True,
+        )
+        reqs = pd.concat(
+            [
+                make_requests(rng, WEEK1, int(rng.integers(40, 140))),
+                make_requests(rng, WEEK2, int(rng.integers(1, 16))),
+            ],
+            ignore_index=True,
+        )
         truth = (exact_counts(reqs, files, WEEK1, WEEK1), exact_counts(reqs, files, WEEK1, WEEK2))
         week2 = exact_counts(reqs, files, WEEK2, WEEK2)
         assert all(week2[n] == truth[1][n] - truth[0][n] for n in week2)
@@ -199,15 +236,27 @@ def _timing_world(secret: float | None) -> pd.DataFrame:
     """Nine requests in week 1 whose owners uploaded after 1..9 days, and one in week 2 whose owner
     uploaded after ``secret`` days (None: not yet)."""
     rows = [(WEEK1 + dt.timedelta(days=1), float(d)) for d in range(1, 10)] + [(WEEK2 + dt.timedelta(days=1), secret)]
-    sent = pd.Series([pd.Timestamp(d).tz_localize("UTC") + pd.Timedelta(hours=9) for d, _ in rows],
-                     dtype="datetime64[ns, UTC]")
-    first = pd.Series([s + pd.Timedelta(days=w) if w is not None else pd.NaT for s, (_, w) in zip(sent, rows)],
-                      dtype="datetime64[ns, UTC]")
-    return pd.DataFrame({"status": "footage_provided", "sent_at": sent, "status_changed_at": sent,
-                         "footage_useful": pd.array([None] * 10, dtype="boolean"),
-                         "footage_likely_overwritten": False, "first_upload_at": first, "file_accepted": False,
-                         "record_key": [(37 * i + 11) % 256 for i in range(10)], "district_code": "A",
-                         "crime_category": "Burglary"})
+    sent = pd.Series(
+        [pd.Timestamp(d).tz_localize("UTC") + pd.Timedelta(hours=9) for d, _ in rows], dtype="datetime64[ns, UTC]"
+    )
+    first = pd.Series(
+        [s + pd.Timedelta(days=w) if w is not None else pd.NaT for s, (_, w) in zip(sent, rows)],
+        dtype="datetime64[ns, UTC]",
+    )
+    return pd.DataFrame(
+        {
+            "status": "footage_provided",
+            "sent_at": sent,
+            "status_changed_at": sent,
+            "footage_useful": pd.array([None] * 10, dtype="boolean"),
+            "footage_likely_overwritten": False,
+            "first_upload_at": first,
+            "file_accepted": False,
+            "record_key": [(37 * i + 11) % 256 for i in range(10)],
+            "district_code": "A",
+            "crime_category": "Burglary",
+        }
+    )
 
 
 def test_a_lone_owners_time_to_first_upload_does_not_come_back():
@@ -222,8 +271,13 @@ def test_a_lone_owners_time_to_first_upload_does_not_come_back():
         naive_before = naive(before, no_files, WEEK1, WEEK2)["median"]
         naive_after = naive(after, no_files, WEEK1, WEEK2)["median"]
         recovered.append(round(2 * naive_after - naive_before, 6))
-        seen.add((published(before, no_files, WEEK1, WEEK2)["median"], published(after, no_files, WEEK1, WEEK2)["median"],
-                  published(after, no_files, WEEK1, WEEK1)["median"]))
+        seen.add(
+            (
+                published(before, no_files, WEEK1, WEEK2)["median"],
+                published(after, no_files, WEEK1, WEEK2)["median"],
+                published(after, no_files, WEEK1, WEEK1)["median"],
+            )
+        )
         assert published(after, no_files, WEEK2, WEEK2)["median"] == (None, None)  # one request: nothing shown
     assert recovered == secrets, "the attack must work on the naive median"
     # Published: bands from published counts, the same whatever the lone wait.
@@ -261,8 +315,10 @@ def test_the_share_accepted_never_gives_a_hidden_count_back(report):
         if a is not None and n is not None:
             shown += 1
             assert out["share"] == min(round(a / n, 4), 1.0)
-    report(f"share accepted: shown beside a hidden count of accepted files 0 times in 300 (the naive share gave the "
-           f"count back 300 times); {shown} shares shown beside both counts, each their quotient")
+    report(
+        f"share accepted: shown beside a hidden count of accepted files 0 times in 300 (the naive share gave the "
+        f"count back 300 times); {shown} shares shown beside both counts, each their quotient"
+    )
     assert shown > 150
 
 
@@ -270,9 +326,11 @@ def test_hidden_parts_do_not_come_back_by_subtraction_from_the_shown_total(repor
     rng = np.random.default_rng(1704)
     score = Score("footage outcomes: a hidden part as the total minus its shown parts", TABLE, K)
     plain = Score("the same attack on the naive figures", EXACT, K)
-    partitions = [("files", ["accepted", "declined", "awaiting"]),
-                  ("declined", [f"reason:{r}" for r in REASONS]),
-                  ("too_late", [f"late:{s}" for s in STATUSES])]
+    partitions = [
+        ("files", ["accepted", "declined", "awaiting"]),
+        ("declined", [f"reason:{r}" for r in REASONS]),
+        ("too_late", [f"late:{s}" for s in STATUSES]),
+    ]
     for trial in range(200):
         files = make_files(rng, WEEK1, int(rng.integers(20, 90)))
         reqs = make_requests(rng, WEEK1, int(rng.integers(30, 120)))
@@ -284,8 +342,16 @@ def test_hidden_parts_do_not_come_back_by_subtraction_from_the_shown_total(repor
                 h = true[total] - sum(true[p] for p in shown)
                 if counts[total] is None or not 1 <= h < K:
                     continue
-                target.add(Case(h, (counts[total],), tuple(counts[p] for p in shown), (true[total],),
-                                tuple(true[p] for p in shown), f"trial {trial} {total}"))
+                target.add(
+                    Case(
+                        h,
+                        (counts[total],),
+                        tuple(counts[p] for p in shown),
+                        (true[total],),
+                        tuple(true[p] for p in shown),
+                        f"trial {trial} {total}",
+                    )
+                )
     _check(score, plain, report)
 
 

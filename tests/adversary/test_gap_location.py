@@ -45,6 +45,7 @@ are right no more often than chance; and against the same registry with no adjus
 the attack beats chance (so the tests can fail). Every query of the attack must be in the audit
 log; whether the auditor's burst flag picks it out is reported.
 """
+
 from __future__ import annotations
 
 import base64
@@ -112,8 +113,11 @@ def crimes(registry) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def points(crimes) -> pd.DataFrame:
-    points = crimes.groupby("point").agg(lat=("lat", "first"), lon=("lon", "first"), lsoa=("lsoa", "first"),
-                                         crimes=("point", "size")).sort_index()
+    points = (
+        crimes.groupby("point")
+        .agg(lat=("lat", "first"), lon=("lon", "first"), lsoa=("lsoa", "first"), crimes=("point", "size"))
+        .sort_index()
+    )
     points["x"], points["y"] = TO_BNG.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
     return points
 
@@ -124,7 +128,8 @@ def sites(registry) -> pd.DataFrame:
     return registry.truth.frame(
         "SELECT DISTINCT s.id, s.lat, s.lon, s.easting_m AS x, s.northing_m AS y, s.h3_r8 AS r8 FROM site s "
         "JOIN registrant r ON r.id = s.registrant_id JOIN camera c ON c.site_id = s.id "
-        "WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL")
+        "WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +140,12 @@ def near_matrix(points, sites) -> tuple[np.ndarray, np.ndarray]:
     for i, (lat, lon, x, y) in enumerate(points[["lat", "lon", "x", "y"]].to_numpy()):
         close = np.flatnonzero(np.hypot(sites["x"].to_numpy() - x, sites["y"].to_numpy() - y) < RADIUS_M + 5)
         if len(close):
-            _, _, d = GEOD.inv(np.full(len(close), lon), np.full(len(close), lat), sites["lon"].to_numpy()[close],
-                               sites["lat"].to_numpy()[close])
+            _, _, d = GEOD.inv(
+                np.full(len(close), lon),
+                np.full(len(close), lat),
+                sites["lon"].to_numpy()[close],
+                sites["lat"].to_numpy()[close],
+            )
             pairs += [(i, j) for j in close[d <= RADIUS_M]]
     involved = np.unique([j for _, j in pairs]) if pairs else np.empty(0, "int64")
     column = {j: c for c, j in enumerate(involved)}
@@ -153,41 +162,60 @@ def probe_file(crimes: pd.DataFrame) -> bytes:
     """The issue's upload: 40 padding crimes of one type in a dense area plus a 7 x 7 grid of probe
     crimes 20 m apart, each with its own invented crime type."""
     lat, lon = float(crimes["lat"].median()), float(crimes["lon"].median())
-    header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
-              "Last outcome category,Context")
-    rows = [f",2025-01,Staffordshire Police,Staffordshire Police,{lon:.6f},{lat:.6f},On or near Padding,"
-            f",,Burglary,," for _ in range(40)]
+    header = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+        "Last outcome category,Context"
+    )
+    rows = [
+        f",2025-01,Staffordshire Police,Staffordshire Police,{lon:.6f},{lat:.6f},On or near Padding,,,Burglary,,"
+        for _ in range(40)
+    ]
     for i in range(7):
         for j in range(7):
             plat, plon = lat + (i - 3) * 20 / 111_320, lon + (j - 3) * 20 / (111_320 * math.cos(math.radians(lat)))
-            rows.append(f",2025-01,Staffordshire Police,Staffordshire Police,{plon:.6f},{plat:.6f},On or near Probe,"
-                        f",,Probe {i}-{j},,")
+            rows.append(
+                f",2025-01,Staffordshire Police,Staffordshire Police,{plon:.6f},{plat:.6f},On or near Probe,"
+                f",,Probe {i}-{j},,"
+            )
     return ("\n".join([header, *rows]) + "\n").encode()
 
 
 def _upload(client, app, data: bytes, name: str):
     contents = "data:text/csv;base64," + base64.b64encode(data).decode()
-    return post_callback(client, app, "crimes-upload-result.children", {"crimes-upload": contents},
-                         {"crimes-upload": name})
+    return post_callback(
+        client, app, "crimes-upload-result.children", {"crimes-upload": contents}, {"crimes-upload": name}
+    )
 
 
-def test_analysts_and_leads_cannot_import_crimes_and_invented_types_are_refused(apps, registry, crimes, budget,
-                                                                                report):
+def test_analysts_and_leads_cannot_import_crimes_and_invented_types_are_refused(apps, registry, crimes, budget, report):
     app = apps.noisy
     before = registry.truth.scalar("SELECT count(*) FROM crime")
     data = probe_file(crimes)
     for role in ("analyst", "lead"):
         client = client_for(app, role)
         assert budget.get(client, "/crime-data").status_code == 403, role
-        router = budget.post(client, "/_dash-update-component", json={
-            "output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/crime-data"}], "changedPropIds": [],
-            "state": []})
+        router = budget.post(
+            client,
+            "/_dash-update-component",
+            json={
+                "output": "shell-content.children",
+                "outputs": {"id": "shell-content", "property": "children"},
+                "inputs": [{"id": "shell-url", "property": "pathname", "value": "/crime-data"}],
+                "changedPropIds": [],
+                "state": [],
+            },
+        )
         assert "crimes-upload" not in router.get_data(as_text=True), f"{role} was shown the import form"
         forged = _upload(client, app, data, "probe.csv")
         assert forged.status_code == 403, (role, forged.status_code, forged.get_data(as_text=True)[:200])
-        for method, url in (("post", "/crime-data"), ("post", "/crime-data/import"), ("post", "/crimes/import"),
-                            ("post", "/api/v1/crimes"), ("post", "/api/v1/crimes/import"), ("get", "/admin/crimes")):
+        for method, url in (
+            ("post", "/crime-data"),
+            ("post", "/crime-data/import"),
+            ("post", "/crimes/import"),
+            ("post", "/api/v1/crimes"),
+            ("post", "/api/v1/crimes/import"),
+            ("get", "/admin/crimes"),
+        ):
             response = budget.post(client, url, data=data) if method == "post" else budget.get(client, url)
             assert response.status_code in (403, 404, 405), (role, url, response.status_code)
     # The command line (python -m dashboard crimes import) has no web route.
@@ -202,27 +230,53 @@ def test_analysts_and_leads_cannot_import_crimes_and_invented_types_are_refused(
     assert refused.status_code == 200 and "crimes-upload-error" in text, text[:300]
     assert "line 42" in text and "Probe 0-0" in text, text[:500]
     assert registry.truth.scalar("SELECT count(*) FROM crime") == before, "crimes were imported"
-    report(f"gap analysis, probe crimes: import refused to analysts and leads (page 403, forged upload callback 403, "
-           f"6 other URLs refused, no web route to the command line); an administrator's file with invented crime "
-           f"types refused naming line 42; crimes in the registry unchanged ({before:,})")
+    report(
+        f"gap analysis, probe crimes: import refused to analysts and leads (page 403, forged upload callback 403, "
+        f"6 other URLs refused, no web route to the command line); an administrator's file with invented crime "
+        f"types refused naming line 42; crimes in the registry unchanged ({before:,})"
+    )
 
 
 # ----------------------------------------------------------------------------- 2: the query space
 
 
 FORGED = [
-    ("all", "all", "25", "lsoa"), ("all", "all", "10", "lsoa"), ("all", "all", "75", "lsoa"),
-    ("all", "all", "50.0", "lsoa"), ("all", "all", "-50", "lsoa"), ("all", "all", 50.5, "lsoa"),
-    ("all", "Probe 0-0", "50", "lsoa"), ("all", "probe", "50", "lsoa"), ("all", "burglary ", "50", "district"),
-    ("all", ["Burglary", "Drugs"], "50", "lsoa"), ("all", {"type": "Burglary"}, "50", "lsoa"),
-    ("2024-01", "all", "50", "lsoa"), ("2025-01..2025-03", "all", "50", "lsoa"), ("2025-13", "all", "50", "lsoa"),
-    (["2025-01", "2025-02"], "all", "50", "lsoa"), ("all", "all", "50", "point"), ("all", "all", "50", "force"),
-    ("all", "all", ["50", "100"], "lsoa"), ("all", "all", None, ["lsoa", "district"]),
+    ("all", "all", "25", "lsoa"),
+    ("all", "all", "10", "lsoa"),
+    ("all", "all", "75", "lsoa"),
+    ("all", "all", "50.0", "lsoa"),
+    ("all", "all", "-50", "lsoa"),
+    ("all", "all", 50.5, "lsoa"),
+    ("all", "Probe 0-0", "50", "lsoa"),
+    ("all", "probe", "50", "lsoa"),
+    ("all", "burglary ", "50", "district"),
+    ("all", ["Burglary", "Drugs"], "50", "lsoa"),
+    ("all", {"type": "Burglary"}, "50", "lsoa"),
+    ("2024-01", "all", "50", "lsoa"),
+    ("2025-01..2025-03", "all", "50", "lsoa"),
+    ("2025-13", "all", "50", "lsoa"),
+    (["2025-01", "2025-02"], "all", "50", "lsoa"),
+    ("all", "all", "50", "point"),
+    ("all", "all", "50", "force"),
+    ("all", "all", ["50", "100"], "lsoa"),
+    ("all", "all", None, ["lsoa", "district"]),
 ]
 FORGED_URLS = [
-    "radius=25", "radius=10", "radius=75", "radius=50.0", "radius=50&radius=100", "type=Probe%200-0",
-    "types=Burglary&types=Drugs", "type=Burglary&type=Drugs", "from=2025-01&to=2025-03", "period=2024-01",
-    "period=2025-01&period=2025-02", "level=point", "level=force", "lat=52.67&lon=-2.03", "postcode=WS11%201AA",
+    "radius=25",
+    "radius=10",
+    "radius=75",
+    "radius=50.0",
+    "radius=50&radius=100",
+    "type=Probe%200-0",
+    "types=Burglary&types=Drugs",
+    "type=Burglary&type=Drugs",
+    "from=2025-01&to=2025-03",
+    "period=2024-01",
+    "period=2025-01&period=2025-02",
+    "level=point",
+    "level=force",
+    "lat=52.67&lon=-2.03",
+    "postcode=WS11%201AA",
     "period=all&type=all&radius=50&level=lsoa&extra=1",
 ]
 
@@ -232,8 +286,11 @@ def test_queries_outside_the_gap_query_space_are_refused(apps, budget, report):
     crashed = []
     for values in FORGED:
         try:
-            response = budget.post(client, "/_dash-update-component",
-                                   json=callback_body(app, "gaps-layer.data", dict(zip(QUERY_IDS, values))))
+            response = budget.post(
+                client,
+                "/_dash-update-component",
+                json=callback_body(app, "gaps-layer.data", dict(zip(QUERY_IDS, values))),
+            )
         except Exception as exc:  # noqa: BLE001 - the test client re-raises what would be a 500
             crashed.append(f"{values}: {type(exc).__name__}")
             continue
@@ -243,10 +300,12 @@ def test_queries_outside_the_gap_query_space_are_refused(apps, budget, report):
         assert response.status_code in (200, 400, 403), values
         if response.status_code == 200:
             out = response.get_json()["response"]
-            assert "gaps-query-error" in json.dumps(out["gaps-headline"]), f"{values} was answered: " \
-                f"{json.dumps(out['gaps-headline'])[:300]}"
-            assert not ({"gaps-layer", "gaps-targets", "gaps-deciles", "gaps-exports"} & set(out)), \
+            assert "gaps-query-error" in json.dumps(out["gaps-headline"]), (
+                f"{values} was answered: {json.dumps(out['gaps-headline'])[:300]}"
+            )
+            assert not ({"gaps-layer", "gaps-targets", "gaps-deciles", "gaps-exports"} & set(out)), (
                 f"{values} drew figures"
+            )
     exports = 0
     for i, args in enumerate(FORGED_URLS):
         for layer in ("areas", "targets", "deciles") if i < 4 else ("areas",):
@@ -254,9 +313,11 @@ def test_queries_outside_the_gap_query_space_are_refused(apps, budget, report):
             response = budget.get(client, f"/gaps/export/{layer}.csv?{args}")
             assert response.status_code == 400, (layer, args, response.status_code)
             assert response.get_data(as_text=True).startswith("Cannot export:"), (layer, args)
-    report(f"gap analysis, outside the query space: {len(FORGED)} forged callback bodies and {exports} "
-           f"export URLs refused (other distances, month ranges, type lists, invented types, unknown levels, "
-           f"points)" + (f"; {len(crashed)} crashed the callback" if crashed else ""))
+    report(
+        f"gap analysis, outside the query space: {len(FORGED)} forged callback bodies and {exports} "
+        f"export URLs refused (other distances, month ranges, type lists, invented types, unknown levels, "
+        f"points)" + (f"; {len(crashed)} crashed the callback" if crashed else "")
+    )
     assert not crashed, "forged gap queries crash the callback instead of being refused: " + "; ".join(crashed)
 
 
@@ -327,8 +388,14 @@ class AreaLevel:
 def area_level(app, budget: Budget, points: pd.DataFrame) -> AreaLevel:
     client = client_for(app, "analyst")
     density = _density_scores(client, budget, points)
-    areas = pd.read_csv(io.StringIO(budget.get(client, f"/gaps/export/areas.csv?period=all&type=all&radius={RADIUS_M}"
-                                                       "&level=lsoa").get_data(as_text=True)), dtype={"code": str})
+    areas = pd.read_csv(
+        io.StringIO(
+            budget.get(client, f"/gaps/export/areas.csv?period=all&type=all&radius={RADIUS_M}&level=lsoa").get_data(
+                as_text=True
+            )
+        ),
+        dtype={"code": str},
+    )
     published = areas.set_index("code")["share_near"]
     share = points["lsoa"].map(published).fillna(0.0).to_numpy()
     disc_km2 = math.pi * (RADIUS_M / 1000) ** 2
@@ -343,23 +410,30 @@ def area_level(app, budget: Budget, points: pd.DataFrame) -> AreaLevel:
     return AreaLevel(density, share, 1 - np.exp(-best[1] * density * disc_km2))
 
 
-def equations(app, budget: Budget, crimes: pd.DataFrame, n_points: int, min_crimes: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def equations(
+    app, budget: Budget, crimes: pd.DataFrame, n_points: int, min_crimes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Every published near count at 50 m (per small area, deprivation decile and district, for every
     period and crime type offered) as an equation over the public crime points: row = crimes per point
     in the figure, value = the published count."""
     client = client_for(app, "analyst")
     rows, values = [], []
-    layers = (("areas", "lsoa", "lsoa", "code", "near"), ("deciles", "lsoa", "decile", "imd_decile", "crimes_near"),
-              ("areas", "district", "district", "code", "near"))
+    layers = (
+        ("areas", "lsoa", "lsoa", "code", "near"),
+        ("deciles", "lsoa", "decile", "imd_decile", "crimes_near"),
+        ("areas", "district", "district", "code", "near"),
+    )
     for period, kind in choices(crimes, min_crimes):
         chosen = _selected(crimes, period, kind)
         for layer, level, area, key, column in layers:
-            response = budget.get(client, f"/gaps/export/{layer}.csv?period={period}&type={kind}&radius={RADIUS_M}"
-                                          f"&level={level}")
+            response = budget.get(
+                client, f"/gaps/export/{layer}.csv?period={period}&type={kind}&radius={RADIUS_M}&level={level}"
+            )
             text = response.get_data(as_text=True)
-            if response.status_code == 400 and ("one month or one crime type is not offered" in text or (
-                    "not offered" not in text and any(reason in text for reason in ("not both", "by small area")))):
+            if response.status_code == 400 and (
+                "one month or one crime type is not offered" in text
+                or ("not offered" not in text and any(reason in text for reason in ("not both", "by small area")))
+            ):
                 continue  # a combination the query space does not offer: refused, the attacker moves on
             assert response.status_code == 200, (period, kind, response.get_data(as_text=True)[:200])
             table = pd.read_csv(io.StringIO(response.get_data(as_text=True)), dtype={"code": str})
@@ -431,20 +505,32 @@ def chance(apps, points, near_matrix, attack) -> dict:
     seen = attack["noisy"].seen
     known = area_level(apps.noisy, Budget(BUDGET), points)  # the same queries the attack made: not counted twice
     t = truth[seen]
-    candidates = {"the base rate (majority class)": (max(t.mean(), 1 - t.mean()), t.mean()),
-                  "the small area's published share": best_threshold(known.share[seen], t)[:2],
-                  "published res-9/res-8 density": best_threshold(known.density[seen], t)[:2],
-                  "the prior the attack starts from": best_threshold(known.prior[seen], t)[:2]}
+    candidates = {
+        "the base rate (majority class)": (max(t.mean(), 1 - t.mean()), t.mean()),
+        "the small area's published share": best_threshold(known.share[seen], t)[:2],
+        "published res-9/res-8 density": best_threshold(known.density[seen], t)[:2],
+        "the prior the attack starts from": best_threshold(known.prior[seen], t)[:2],
+    }
     # The area-level classifier's own claims (density above its hindsight threshold), for the regions.
     threshold = best_threshold(known.density[seen], t)[2]
-    return {"truth": truth, "seen": seen, "accuracy": max(v[0] for v in candidates.values()),
-            "precision": max(v[1] for v in candidates.values()), "candidates": candidates,
-            "area_level_near": seen & (known.density >= threshold), "density": known.density,
-            # Area-level rankings of the points, for the surest claims: published density, the small
-            # area's published share, and the prior built from both.
-            "rankings": {"density": known.density, "share": known.share, "prior": known.prior,
-                         "crimes at the point": points["crimes"].to_numpy(dtype=float),
-                         "prior x crimes": known.prior * np.log1p(points["crimes"].to_numpy(dtype=float))}}
+    return {
+        "truth": truth,
+        "seen": seen,
+        "accuracy": max(v[0] for v in candidates.values()),
+        "precision": max(v[1] for v in candidates.values()),
+        "candidates": candidates,
+        "area_level_near": seen & (known.density >= threshold),
+        "density": known.density,
+        # Area-level rankings of the points, for the surest claims: published density, the small
+        # area's published share, and the prior built from both.
+        "rankings": {
+            "density": known.density,
+            "share": known.share,
+            "prior": known.prior,
+            "crimes at the point": points["crimes"].to_numpy(dtype=float),
+            "prior x crimes": known.prior * np.log1p(points["crimes"].to_numpy(dtype=float)),
+        },
+    }
 
 
 def test_public_crime_points_cannot_be_classified_better_than_chance(attack, chance, budget, report):
@@ -464,12 +550,14 @@ def test_public_crime_points_cannot_be_classified_better_than_chance(attack, cha
     acc_bound = upper_bound(chance["accuracy"], n)
     prec_bound = upper_bound(chance["precision"], results["noisy"][2])
     noisy, exact = results["noisy"], results["exact"]
-    report(f"gap analysis, reconstruction at {RADIUS_M} m from {attack['noisy'].equations} published near counts "
-           f"({attack['noisy'].queries} queries; {budget.used} by the whole module): {n} public crime points "
-           f"classified; accuracy {noisy[0]:.1%} (chance {chance['accuracy']:.1%}, 3-SE bound {acc_bound:.1%}; "
-           f"without the adjustment {exact[0]:.1%}); 'camera within {RADIUS_M} m' claims right {noisy[1]:.1%} of "
-           f"{noisy[2]} (chance {chance['precision']:.1%}, bound {prec_bound:.1%}; without the adjustment "
-           f"{exact[1]:.1%})")
+    report(
+        f"gap analysis, reconstruction at {RADIUS_M} m from {attack['noisy'].equations} published near counts "
+        f"({attack['noisy'].queries} queries; {budget.used} by the whole module): {n} public crime points "
+        f"classified; accuracy {noisy[0]:.1%} (chance {chance['accuracy']:.1%}, 3-SE bound {acc_bound:.1%}; "
+        f"without the adjustment {exact[0]:.1%}); 'camera within {RADIUS_M} m' claims right {noisy[1]:.1%} of "
+        f"{noisy[2]} (chance {chance['precision']:.1%}, bound {prec_bound:.1%}; without the adjustment "
+        f"{exact[1]:.1%})"
+    )
     for label, (acc, prec) in chance["candidates"].items():
         report(f"  chance from {label}: accuracy {acc:.1%}, precision {prec:.1%}")
     assert budget.used <= BUDGET
@@ -483,7 +571,8 @@ def test_public_crime_points_cannot_be_classified_better_than_chance(attack, cha
         f"for the best classifier built from area-level figures (bound {acc_bound:.1%}); its 'near' claims are right "
         f"{noisy[1]:.1%} of the time (chance {chance['precision']:.1%}). The perturbation (at most "
         f"±3 per figure) and the complement rule (pairwise differences of at least K crimes) do not stop a solve "
-        f"over many overlapping figures: the figures overlap on the same few hundred crime points.")
+        f"over many overlapping figures: the figures overlap on the same few hundred crime points."
+    )
 
 
 CONFIDENT = 0.9  # the attack's claims it is sure of: estimate at least this
@@ -524,17 +613,24 @@ def placement(r: Reconstruction, chance: dict, matrix: np.ndarray, lsoa: np.ndar
     sure_chance = 0.0
     for ranking in chance["rankings"].values():  # the best area-level ranking, for as many claims
         top = np.zeros(len(seen), dtype=bool)
-        top[np.argsort(-np.where(seen, ranking, -np.inf), kind="stable")[:int(sure.sum())]] = True
-        sure_chance = max(sure_chance, float(_regions(top, seen & ~chance["area_level_near"], matrix).sum()
-                                             / max(sure.sum(), 1)))
-    return {"n": int(seen.sum()), "right": int(right.sum()), "share": float(right.mean()),
-            "chance": max(float(area), float(np.mean(shuffled_share))), "sure": int(sure.sum()),
-            "sure_right": int(regions.sum()), "sure_chance": sure_chance,
-            "regions": _regions(r.near & seen, seen & ~r.near, matrix), "not_near": seen & ~r.near}
+        top[np.argsort(-np.where(seen, ranking, -np.inf), kind="stable")[: int(sure.sum())]] = True
+        sure_chance = max(
+            sure_chance, float(_regions(top, seen & ~chance["area_level_near"], matrix).sum() / max(sure.sum(), 1))
+        )
+    return {
+        "n": int(seen.sum()),
+        "right": int(right.sum()),
+        "share": float(right.mean()),
+        "chance": max(float(area), float(np.mean(shuffled_share))),
+        "sure": int(sure.sum()),
+        "sure_right": int(regions.sum()),
+        "sure_chance": sure_chance,
+        "regions": _regions(r.near & seen, seen & ~r.near, matrix),
+        "not_near": seen & ~r.near,
+    }
 
 
-def test_no_registrant_is_placed_more_precisely_than_its_res8_cell(attack, chance, near_matrix, points, sites,
-                                                                   report):
+def test_no_registrant_is_placed_more_precisely_than_its_res8_cell(attack, chance, near_matrix, points, sites, report):
     matrix, involved = near_matrix
     lsoa = points["lsoa"].to_numpy()
     out = {name: placement(r, chance, matrix, lsoa, np.random.default_rng(14)) for name, r in attack.items()}
@@ -543,8 +639,9 @@ def test_no_registrant_is_placed_more_precisely_than_its_res8_cell(attack, chanc
     excluded = (matrix & noisy["not_near"][:, None]).any(axis=0)
     placed = np.flatnonzero((matrix[noisy["regions"]] & ~excluded[None, :]).any(axis=0))
     # How far the centre of each right region is from the nearest site in it (metres), as the issue measured.
-    grid = np.stack(np.meshgrid(np.arange(-RADIUS_M, RADIUS_M + 1, 2.0), np.arange(-RADIUS_M, RADIUS_M + 1, 2.0)),
-                    -1).reshape(-1, 2)
+    grid = np.stack(
+        np.meshgrid(np.arange(-RADIUS_M, RADIUS_M + 1, 2.0), np.arange(-RADIUS_M, RADIUS_M + 1, 2.0)), -1
+    ).reshape(-1, 2)
     grid = grid[np.hypot(grid[:, 0], grid[:, 1]) <= RADIUS_M]
     negatives = points[noisy["not_near"]][["x", "y"]].to_numpy()
     errors, areas = [], []
@@ -560,31 +657,36 @@ def test_no_registrant_is_placed_more_precisely_than_its_res8_cell(attack, chanc
             areas.append(len(cells) * 4.0)
     area = np.median(areas) if areas else 0.0
     sure_share = noisy["sure_right"] / max(noisy["sure"], 1)
-    report(f"gap analysis, placing registrants: the attack's {noisy['n']} claims about 50 m discs round public crime "
-           f"points ('a registered site lies in this region', a median {area:,.0f} m² or "
-           f"{area / 1e6 / RES8_KM2:.1%} of "
-           f"a res-8 cell; or 'none within 50 m') are right {noisy['share']:.1%} (chance from area-level figures "
-           f"{noisy['chance']:.1%}, 3-SE bound {bound:.1%}; without the adjustment {exact['share']:.1%}); of its "
-           f"{noisy['sure']} surest 'near' claims {noisy['sure_right']} are right ({sure_share:.1%}; "
-           f"as many area-level claims {noisy['sure_chance']:.1%}; without the adjustment {exact['sure_right']} of "
-           f"{exact['sure']}); {len(placed)} distinct registrants lie in the right regions, the nearest a median "
-           f"{np.median(errors) if errors else float('nan'):.0f} m from its region's centre")
-    assert exact["share"] > upper_bound(exact["chance"], exact["n"]), \
+    report(
+        f"gap analysis, placing registrants: the attack's {noisy['n']} claims about 50 m discs round public crime "
+        f"points ('a registered site lies in this region', a median {area:,.0f} m² or "
+        f"{area / 1e6 / RES8_KM2:.1%} of "
+        f"a res-8 cell; or 'none within 50 m') are right {noisy['share']:.1%} (chance from area-level figures "
+        f"{noisy['chance']:.1%}, 3-SE bound {bound:.1%}; without the adjustment {exact['share']:.1%}); of its "
+        f"{noisy['sure']} surest 'near' claims {noisy['sure_right']} are right ({sure_share:.1%}; "
+        f"as many area-level claims {noisy['sure_chance']:.1%}; without the adjustment {exact['sure_right']} of "
+        f"{exact['sure']}); {len(placed)} distinct registrants lie in the right regions, the nearest a median "
+        f"{np.median(errors) if errors else float('nan'):.0f} m from its region's centre"
+    )
+    assert exact["share"] > upper_bound(exact["chance"], exact["n"]), (
         "without the adjustment the placement must beat chance, or this test cannot fail"
+    )
     sure_bound = upper_bound(noisy["sure_chance"], noisy["sure"])
     assert sure_share <= sure_bound, (
         f"LEAK: registrants are placed more precisely than their res-8 cell. Of the {noisy['sure']} regions the "
-        f"gap-analysis reconstruction is surest hold a registered site (each at most {math.pi * RADIUS_M ** 2:,.0f} "
+        f"gap-analysis reconstruction is surest hold a registered site (each at most {math.pi * RADIUS_M**2:,.0f} "
         f"m², about 1% of a res-8 cell), {noisy['sure_right']} do ({sure_share:.1%}), "
         f"against {noisy['sure_chance']:.1%} for as many regions round the points ranked highest by area-level figures "
         f"(bound {sure_bound:.1%}); over all {noisy['n']} points its claims are right {noisy['share']:.1%} against "
-        f"{noisy['chance']:.1%} (bound {bound:.1%}).")
+        f"{noisy['chance']:.1%} (bound {bound:.1%})."
+    )
     assert noisy["share"] <= bound, (
         f"LEAK: registrants are placed more precisely than their res-8 cell. The gap-analysis reconstruction's claims "
         f"about which 50 m discs round public crime points hold a registered site (regions of at most "
-        f"{math.pi * RADIUS_M ** 2:,.0f} m², about 1% of a res-8 cell) are right {noisy['share']:.1%} of the time "
+        f"{math.pi * RADIUS_M**2:,.0f} m², about 1% of a res-8 cell) are right {noisy['share']:.1%} of the time "
         f"over {noisy['n']} points, against {noisy['chance']:.1%} for the same claims made from area-level figures "
-        f"(bound {bound:.1%}); {len(placed)} registrants lie in its right 'near' regions.")
+        f"(bound {bound:.1%}); {len(placed)} registrants lie in its right 'near' regions."
+    )
 
 
 def test_the_reconstruction_is_in_the_audit_log(attack, registry, report):
@@ -596,7 +698,9 @@ def test_the_reconstruction_is_in_the_audit_log(attack, registry, report):
     first, last = AUDIT_SPAN
     rows = registry.truth.frame(
         "SELECT id, occurred_at AS at, user_id, username, role, action, detail FROM audit_event "
-        "WHERE id > ? AND id <= ? AND action IN ('aggregate_query', 'aggregate_export')", (first, last))
+        "WHERE id > ? AND id <= ? AND action IN ('aggregate_query', 'aggregate_export')",
+        (first, last),
+    )
     logged = rows[rows["username"] == "analyst1"]
     assert len(logged) >= attack["noisy"].queries, f"{len(logged)} of {attack['noisy'].queries} queries logged"
     details = [json.loads(d) for d in logged["detail"]]
@@ -605,9 +709,16 @@ def test_the_reconstruction_is_in_the_audit_log(attack, registry, report):
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     flags = query_bursts(frame.reset_index(drop=True), frame["at"].min(), frame["at"].max() + pd.Timedelta(seconds=1))
     distinct = {json.dumps([d.get("route"), d.get("params")], sort_keys=True): d for d in details}.values()
-    shapes = pd.Series([(d.get("route"), *sorted((k, v) for k, v in d.get("params", {}).items() if k != "period"))
-                        for d in distinct]).value_counts()
-    report(f"gap analysis, audit: all {attack['noisy'].queries} queries of the reconstruction are in the audit log "
-           f"with their parameters; the burst flag raised {len(flags)} flag(s) on them"
-           + ("" if flags else f" (the attack never asks more than {int(shapes.max())} queries differing in one "
-                               f"setting, under the flag's {20})"))
+    shapes = pd.Series(
+        [(d.get("route"), *sorted((k, v) for k, v in d.get("params", {}).items() if k != "period")) for d in distinct]
+    ).value_counts()
+    report(
+        f"gap analysis, audit: all {attack['noisy'].queries} queries of the reconstruction are in the audit log "
+        f"with their parameters; the burst flag raised {len(flags)} flag(s) on them"
+        + (
+            ""
+            if flags
+            else f" (the attack never asks more than {int(shapes.max())} queries differing in one "
+            f"setting, under the flag's {20})"
+        )
+    )

@@ -16,6 +16,7 @@ Scored against the SQLite file:
 - two filters at once (the filtered-vs-filtered attack) must be refused: 422 from the API, 400 from
   the export, and a forged page value must not draw a two-filter view.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,9 +32,17 @@ from tests.adversary.conftest import client_for, post_callback
 from tests.adversary.odds import sum_noise, upper_bound
 
 RESOLUTIONS = (7, 8, 9)
-FILTERS = ({"kind": "doorbell"}, {"kind": "fixed"}, {"kind": "dome"}, {"kind": "ptz"}, {"kind": "other"},
-           {"placement": "outdoor"}, {"placement": "indoor"}, {"direction_known": "true"},
-           {"direction_known": "false"})
+FILTERS = (
+    {"kind": "doorbell"},
+    {"kind": "fixed"},
+    {"kind": "dome"},
+    {"kind": "ptz"},
+    {"kind": "other"},
+    {"placement": "outdoor"},
+    {"placement": "indoor"},
+    {"direction_known": "true"},
+    {"direction_known": "false"},
+)
 
 
 # ----------------------------------------------------------------------------- truth
@@ -46,7 +55,8 @@ def cameras(registry) -> pd.DataFrame:
         "SELECT c.site_id AS site, s.h3_r7 AS r7, s.h3_r8 AS r8, s.h3_r9 AS r9, c.kind, c.placement, "
         "c.direction_deg IS NOT NULL AS direction_known FROM camera c JOIN site s ON s.id = c.site_id "
         "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active' "
-        "AND s.h3_r7 IS NOT NULL")
+        "AND s.h3_r7 IS NOT NULL"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +65,12 @@ def areas_truth(registry) -> dict[str, pd.DataFrame]:
     sites = registry.truth.frame(
         "SELECT s.id AS site, s.district_code AS district, s.lsoa_code AS lsoa, "
         "(SELECT count(*) FROM camera c WHERE c.site_id = s.id AND c.active = 1) AS cameras "
-        "FROM site s JOIN registrant r ON r.id = s.registrant_id WHERE r.status = 'active'")
-    return {level: sites.groupby(level).agg(registrations=("site", "size"), cameras=("cameras", "sum"))
-            for level in ("district", "lsoa")}
+        "FROM site s JOIN registrant r ON r.id = s.registrant_id WHERE r.status = 'active'"
+    )
+    return {
+        level: sites.groupby(level).agg(registrations=("site", "size"), cameras=("cameras", "sum"))
+        for level in ("district", "lsoa")
+    }
 
 
 def _mask(frame: pd.DataFrame, filters: dict) -> np.ndarray:
@@ -101,8 +114,9 @@ def _shown(row) -> bool:
 def parent_minus_children(client, app, cameras, parent_res: int, measure: str) -> Score:
     """A shown cell minus its shown children one grid finer: the hidden children's count."""
     layer = layer_of(app)
-    score = Score(f"res-{parent_res} cell minus its shown res-{parent_res + 1} children ({measure})", layer.ptable,
-                  layer.k)
+    score = Score(
+        f"res-{parent_res} cell minus its shown res-{parent_res + 1} children ({measure})", layer.ptable, layer.k
+    )
     parents, children = published_cells(client, parent_res), published_cells(client, parent_res + 1)
     true_parent, true_child = true_cells(cameras, parent_res), true_cells(cameras, parent_res + 1)
     for cell, row in parents.items():
@@ -112,8 +126,16 @@ def parent_minus_children(client, app, cameras, parent_res: int, measure: str) -
         truth_kids = [int(true_child.at[k, measure]) for k in kids]
         hidden = int(true_parent.at[cell, measure]) - sum(truth_kids)
         if 1 <= hidden < layer.k:
-            score.add(Case(hidden, (row[measure],), tuple(children[k][measure] for k in kids),
-                           (int(true_parent.at[cell, measure]),), tuple(truth_kids), cell))
+            score.add(
+                Case(
+                    hidden,
+                    (row[measure],),
+                    tuple(children[k][measure] for k in kids),
+                    (int(true_parent.at[cell, measure]),),
+                    tuple(truth_kids),
+                    cell,
+                )
+            )
     return score
 
 
@@ -132,8 +154,16 @@ def district_minus_small_areas(client, app, areas_truth, measure: str) -> Score:
         truth_kids = [int(truth_l[measure].get(c, 0)) for c in kids]
         hidden = int(truth_d[measure].get(code, 0)) - sum(truth_kids)
         if 1 <= hidden < layer.k:
-            score.add(Case(hidden, (row[measure],), tuple(small[c][measure] for c in kids),
-                           (int(truth_d[measure].get(code, 0)),), tuple(truth_kids), code))
+            score.add(
+                Case(
+                    hidden,
+                    (row[measure],),
+                    tuple(small[c][measure] for c in kids),
+                    (int(truth_d[measure].get(code, 0)),),
+                    tuple(truth_kids),
+                    code,
+                )
+            )
     return score
 
 
@@ -151,8 +181,7 @@ def unfiltered_minus_filtered(client, app, cameras, measure: str) -> Score:
                     continue
                 a, b = int(true_whole.at[cell, measure]), int(true_part.at[cell, measure])
                 if 1 <= a - b < layer.k:
-                    score.add(Case(a - b, (whole[cell][measure],), (row[measure],), (a,), (b,),
-                                   f"{cell} {filters}"))
+                    score.add(Case(a - b, (whole[cell][measure],), (row[measure],), (a,), (b,), f"{cell} {filters}"))
     return score
 
 
@@ -161,8 +190,10 @@ def complement_views(client, app, cameras) -> Score:
     registrations with cameras on both sides of the filter."""
     layer = layer_of(app)
     score = Score("two complementary filters minus all, res 7-9 (registrations)", layer.ptable, layer.k)
-    pairs = (({"placement": "outdoor"}, {"placement": "indoor"}),
-             ({"direction_known": "true"}, {"direction_known": "false"}))
+    pairs = (
+        ({"placement": "outdoor"}, {"placement": "indoor"}),
+        ({"direction_known": "true"}, {"direction_known": "false"}),
+    )
     for res in RESOLUTIONS:
         whole, true_whole = published_cells(client, res), true_cells(cameras, res)
         for first, second in pairs:
@@ -173,8 +204,16 @@ def complement_views(client, app, cameras) -> Score:
                     continue
                 a, b, total = (int(t.at[cell, "registrations"]) for t in (t1, t2, true_whole))
                 if 1 <= a + b - total < layer.k:
-                    score.add(Case(a + b - total, (one[cell]["registrations"], two[cell]["registrations"]),
-                                   (whole[cell]["registrations"],), (a, b), (total,), f"{cell} {first}"))
+                    score.add(
+                        Case(
+                            a + b - total,
+                            (one[cell]["registrations"], two[cell]["registrations"]),
+                            (whole[cell]["registrations"],),
+                            (a, b),
+                            (total,),
+                            f"{cell} {first}",
+                        )
+                    )
     return score
 
 
@@ -197,14 +236,17 @@ def joint_guess_share(client, app, cameras, parent_res: int) -> tuple[int, int]:
         if not 1 <= hidden < layer.k:
             continue
         n += 1
-        noise = {m: sum_noise(layer.ptable, (row[m],), [children[k][m] for k in kids])
-                 for m in ("registrations", "cameras")}
+        noise = {
+            m: sum_noise(layer.ptable, (row[m],), [children[k][m] for k in kids]) for m in ("registrations", "cameras")
+        }
         seen = {m: row[m] - sum(children[k][m] for k in kids) for m in ("registrations", "cameras")}
 
         def likelihood(h: int) -> float:
             lam = extra * h
-            cams = sum(math.exp(-lam) * lam ** (c - h) / math.factorial(c - h)
-                       * noise["cameras"].get(seen["cameras"] - c, 0) for c in range(h, 6 * h + 12))
+            cams = sum(
+                math.exp(-lam) * lam ** (c - h) / math.factorial(c - h) * noise["cameras"].get(seen["cameras"] - c, 0)
+                for c in range(h, 6 * h + 12)
+            )
             return noise["registrations"].get(seen["registrations"] - h, 0.0) * cams
 
         right += max(range(1, layer.k), key=likelihood) == hidden
@@ -217,12 +259,14 @@ def joint_guess_share(client, app, cameras, parent_res: int) -> tuple[int, int]:
 def _check(score: Score, exact: Score, report) -> None:
     report(score.line())
     assert exact.n == score.n, "the exact layer hides the same counts (hiding depends on true counts only)"
-    assert exact.n == 0 or exact.recovered == exact.n, \
+    assert exact.n == 0 or exact.recovered == exact.n, (
         f"without the adjustment the attack must recover every hidden count: {exact.line()}"
+    )
     assert score.share <= score.bound, (
         f"LEAK: {score.name}: {score.recovered} of {score.n} hidden counts recovered exactly ({score.share:.1%}), "
         f"above what independent noise allows ({score.chance:.1%}, at most {score.bound:.1%} with sampling error). "
-        f"Examples: {score.examples()}")
+        f"Examples: {score.examples()}"
+    )
 
 
 def test_a_cell_minus_its_shown_children_gives_only_noise(apps, registry, cameras, report):
@@ -240,8 +284,10 @@ def test_a_cell_minus_its_shown_children_gives_only_noise(apps, registry, camera
     _check(total, merge("exact", exact_scores), report)
     right, n = (sum(x) for x in zip(*(joint_guess_share(noisy, apps.noisy, cameras, p) for p in (7, 8))))
     chance = merge("", [s for s in scores if "registrations" in s.name]).chance
-    report(f"  an attacker reading the cameras column as well: {right} of {n} hidden registration counts "
-           f"({right / n:.1%}; single-figure optimum {chance:.1%}, 3-SE bound {upper_bound(chance, n):.1%})")
+    report(
+        f"  an attacker reading the cameras column as well: {right} of {n} hidden registration counts "
+        f"({right / n:.1%}; single-figure optimum {chance:.1%}, 3-SE bound {upper_bound(chance, n):.1%})"
+    )
 
 
 def test_a_district_minus_its_shown_small_areas_gives_only_noise(apps, areas_truth, report):
@@ -258,8 +304,10 @@ def test_a_district_minus_its_shown_small_areas_gives_only_noise(apps, areas_tru
         kids = [r["registrations"] for c, r in small.items() if parent_of.get(c) == code and r["registrations"]]
         hidden = row["registrations"] - sum(kids)
         assert hidden == int(areas_truth["district"]["registrations"][code]) - sum(
-            int(areas_truth["lsoa"]["registrations"].get(c, 0)) for c, r in small.items()
-            if parent_of.get(c) == code and r["registrations"]), code
+            int(areas_truth["lsoa"]["registrations"].get(c, 0))
+            for c, r in small.items()
+            if parent_of.get(c) == code and r["registrations"]
+        ), code
 
 
 def test_a_filtered_view_against_the_whole_map_gives_only_noise(apps, cameras, report):
@@ -275,11 +323,16 @@ def test_a_filtered_view_against_the_whole_map_gives_only_noise(apps, cameras, r
     same = {}
     for filters in FILTERS:
         part = published_cells(noisy, 9, filters)
-        same["=".join(next(iter(filters.items())))] = sum(1 for c, r in part.items() if r["registrations"] is not None
-                                                 and (r["registrations"], r["cameras"]) == whole.get(c))
-    report(f"  homogeneity: of {len(whole)} res-9 cells drawn, a one-filter view equals the whole map (every owner "
-           f"there has only such cameras) in {sum(v > 0 for v in same.values())} filters: "
-           + ", ".join(f"{k} {v}" for k, v in same.items() if v))
+        same["=".join(next(iter(filters.items())))] = sum(
+            1
+            for c, r in part.items()
+            if r["registrations"] is not None and (r["registrations"], r["cameras"]) == whole.get(c)
+        )
+    report(
+        f"  homogeneity: of {len(whole)} res-9 cells drawn, a one-filter view equals the whole map (every owner "
+        f"there has only such cameras) in {sum(v > 0 for v in same.values())} filters: "
+        + ", ".join(f"{k} {v}" for k, v in same.items() if v)
+    )
 
 
 def _two_filter_views(cameras, res: int) -> int:
@@ -300,43 +353,59 @@ def test_filtered_against_filtered_views_are_refused(apps, cameras, report):
     client = client_for(apps.noisy, "analyst")
     asked = 0
     for res in RESOLUTIONS:
-        for combo in ("kind=doorbell&placement=indoor", "kind=dome&direction_known=true",
-                      "placement=outdoor&direction_known=false", "kind=fixed&placement=outdoor&direction_known=true",
-                      "kind=doorbell&kind=fixed"):
+        for combo in (
+            "kind=doorbell&placement=indoor",
+            "kind=dome&direction_known=true",
+            "placement=outdoor&direction_known=false",
+            "kind=fixed&placement=outdoor&direction_known=true",
+            "kind=doorbell&kind=fixed",
+        ):
             response = client.get(f"/api/v1/coverage/cells?res={res}&{combo}")
             asked += 1
             if combo.startswith("kind=doorbell&kind="):
                 # a repeated parameter: refused, or read as one filter (never as two)
-                assert response.status_code == 422 or len(response.get_json()["cells"]) == \
-                    len(published_cells(client, res, {"kind": "doorbell"})) or \
-                    len(response.get_json()["cells"]) == len(published_cells(client, res, {"kind": "fixed"})), combo
+                assert (
+                    response.status_code == 422
+                    or len(response.get_json()["cells"]) == len(published_cells(client, res, {"kind": "doorbell"}))
+                    or len(response.get_json()["cells"]) == len(published_cells(client, res, {"kind": "fixed"}))
+                ), combo
                 continue
             assert response.status_code == 422, (res, combo, response.status_code)
             fields = {e["field"] for e in response.get_json()["errors"]}
             assert fields & {"kind", "placement", "direction_known"}, fields
             for fmt in ("csv", "geojson"):
-                exported = client.get(f"/coverage/export/cells.{fmt}?res={res}&"
-                                      + combo.replace("direction_known=true", "direction=known")
-                                      .replace("direction_known=false", "direction=unknown"))
+                exported = client.get(
+                    f"/coverage/export/cells.{fmt}?res={res}&"
+                    + combo.replace("direction_known=true", "direction=known").replace(
+                        "direction_known=false", "direction=unknown"
+                    )
+                )
                 asked += 1
                 assert exported.status_code == 400, (res, combo, fmt)
                 assert exported.get_data(as_text=True).startswith("Cannot export:")
     # The page offers one "Cameras" choice; a forged value naming two filters is not a two-filter view.
     whole = post_callback(client, apps.noisy, "coverage-cells.data", {"coverage-res": "9", "coverage-cameras": "all"})
-    for forged in ("kind:doorbell+placement:indoor", "kind:doorbell,placement:indoor",
-                   "kind:doorbell&placement=indoor"):
-        response = post_callback(client, apps.noisy, "coverage-cells.data",
-                                 {"coverage-res": "9", "coverage-cameras": forged})
+    for forged in (
+        "kind:doorbell+placement:indoor",
+        "kind:doorbell,placement:indoor",
+        "kind:doorbell&placement=indoor",
+    ):
+        response = post_callback(
+            client, apps.noisy, "coverage-cells.data", {"coverage-res": "9", "coverage-cameras": forged}
+        )
         asked += 1
         assert response.status_code in (200, 204, 400, 403), forged
         if response.status_code == 200:
             drawn = response.get_json()["response"]["coverage-cells"]
-            assert drawn == whole.get_json()["response"]["coverage-cells"], \
+            assert drawn == whole.get_json()["response"]["coverage-cells"], (
                 f"a forged camera choice {forged!r} drew another view than the whole map"
+            )
     would = sum(_two_filter_views(cameras, res) for res in RESOLUTIONS)
-    report(f"filtered vs filtered (kind vs kind + placement): refused on all {asked} attempts (API 422, export 400, "
-           f"forged page value drew the whole map); offered, it would expose {would:,} hidden counts of 1-7 "
-           "registrations (truth)")
+    report(
+        f"filtered vs filtered (kind vs kind + placement): refused on all {asked} attempts (API 422, export 400, "
+        f"forged page value drew the whole map); offered, it would expose {would:,} hidden counts of 1-7 "
+        "registrations (truth)"
+    )
 
 
 def test_forged_non_text_camera_choices_are_refused_without_a_server_error(apps):
@@ -355,8 +424,10 @@ def test_forged_non_text_camera_choices_are_refused_without_a_server_error(apps)
                 status = f"500 ({type(exc).__name__}: {exc})"
             if not isinstance(status, int) or status >= 500:
                 crashed.append(f"{field}={forged!r}: {status}")
-    assert not crashed, ("forged callback values crash the coverage callback instead of being refused (not a "
-                         "disclosure, but a server error on bad input): " + "; ".join(crashed))
+    assert not crashed, (
+        "forged callback values crash the coverage callback instead of being refused (not a "
+        "disclosure, but a server error on bad input): " + "; ".join(crashed)
+    )
 
 
 def test_the_same_figure_gets_the_same_answer_on_every_route(apps, registry, report):
@@ -368,8 +439,9 @@ def test_the_same_figure_gets_the_same_answer_on_every_route(apps, registry, rep
     analyst, lead = client_for(apps.noisy, "analyst"), client_for(apps.noisy, "lead")
     summary = {r["code"]: r for r in analyst.get("/api/v1/summary").get_json()["districts"]}
     areas = published_areas(analyst, "district")
-    uptake = {r["code"]: r for r in lead.get("/api/v1/metrics/uptake?from=2026-11-02&to=2026-11-08")
-              .get_json()["by_district"]}
+    uptake = {
+        r["code"]: r for r in lead.get("/api/v1/metrics/uptake?from=2026-11-02&to=2026-11-08").get_json()["by_district"]
+    }
     compared = 0
     for code, row in areas.items():
         for measure in ("registrations", "cameras"):
@@ -378,11 +450,19 @@ def test_the_same_figure_gets_the_same_answer_on_every_route(apps, registry, rep
             compared += 1
     small = published_areas(analyst, "lsoa")
     for level in ("lsoa", "district"):
-        targets = pd.read_csv(io.StringIO(analyst.get(f"/gaps/export/targets.csv?period=all&type=all&radius=100"
-                                                      f"&level={level}").get_data(as_text=True)), dtype={"code": str})
+        targets = pd.read_csv(
+            io.StringIO(
+                analyst.get(f"/gaps/export/targets.csv?period=all&type=all&radius=100&level={level}").get_data(
+                    as_text=True
+                )
+            ),
+            dtype={"code": str},
+        )
         source = small if level == "lsoa" else areas
         for row in targets.dropna(subset=["registrations_per_1000"]).itertuples():
             assert abs(row.registrations_per_1000 - source[row.code]["registrations_per_1000"]) < 0.006, row.code
             compared += 1
-    report(f"averaging across routes: {compared} figures compared (district registrations and cameras on three "
-           "routes, registrations per 1,000 households of small areas and districts on two): each the same everywhere")
+    report(
+        f"averaging across routes: {compared} figures compared (district registrations and cameras on three "
+        "routes, registrations per 1,000 households of small areas and districts on two): each the same everywhere"
+    )

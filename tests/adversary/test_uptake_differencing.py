@@ -21,6 +21,7 @@ standard errors of sampling error allowed), and against the same registry with a
 adjusts nothing the same attack must recover them all. The published running totals themselves
 must not depend on the range asked (moving from/to yields nothing new).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,12 +52,14 @@ def uk_days(series: pd.Series) -> pd.Series:
 def _check(score: Score, exact: Score, report) -> None:
     report(score.line())
     assert exact.n == score.n, "the exact layer hides the same counts (hiding depends on true counts only)"
-    assert exact.recovered == exact.n, f"without the adjustment the attack must recover every hidden count: " \
-                                       f"{exact.line()}"
+    assert exact.recovered == exact.n, (
+        f"without the adjustment the attack must recover every hidden count: {exact.line()}"
+    )
     assert score.share <= score.bound, (
         f"LEAK: {score.name}: {score.recovered} of {score.n} hidden counts recovered exactly ({score.share:.1%}), "
         f"above what independent noise allows ({score.chance:.1%}, at most {score.bound:.1%}). "
-        f"Examples: {score.examples()}")
+        f"Examples: {score.examples()}"
+    )
 
 
 def cases_from_totals(score: Score, published: dict, true: dict, where: str) -> None:
@@ -65,8 +68,9 @@ def cases_from_totals(score: Score, published: dict, true: dict, where: str) -> 
     for before, after in zip(periods, periods[1:]):
         h = true[after] - true[before]
         if 1 <= h < score.k and published.get(before) is not None and published.get(after) is not None:
-            score.add(Case(h, (published[after],), (published[before],), (true[after],), (true[before],),
-                           f"{where} {after}"))
+            score.add(
+                Case(h, (published[after],), (published[before],), (true[after],), (true[before],), f"{where} {after}")
+            )
 
 
 # ----------------------------------------------------------------------------- truth
@@ -75,8 +79,9 @@ def cases_from_totals(score: Score, published: dict, true: dict, where: str) -> 
 @pytest.fixture(scope="module")
 def registrations(registry) -> pd.DataFrame:
     """Every registration ever made (erased ones too), its UK day and its site's district."""
-    frame = registry.truth.frame("SELECT r.consent_at, s.district_code AS district FROM registrant r "
-                                 "LEFT JOIN site s ON s.registrant_id = r.id")
+    frame = registry.truth.frame(
+        "SELECT r.consent_at, s.district_code AS district FROM registrant r LEFT JOIN site s ON s.registrant_id = r.id"
+    )
     frame["day"] = uk_days(frame["consent_at"])
     return frame
 
@@ -85,7 +90,8 @@ def registrations(registry) -> pd.DataFrame:
 def requests(registry) -> pd.DataFrame:
     frame = registry.truth.frame(
         "SELECT sent_at, status, footage_useful AS useful, footage_likely_overwritten AS too_late, "
-        "incident_district_code AS district, crime_category AS category FROM footage_request")
+        "incident_district_code AS district, crime_category AS category FROM footage_request"
+    )
     frame["day"] = uk_days(frame["sent_at"])
     return frame
 
@@ -112,8 +118,10 @@ def day_by_day(client, app, registrations) -> tuple[Score, int]:
     for day in hidden_days:  # the day on its own: the total before it and the total at its end
         alone = client.get(f"/api/v1/metrics/uptake?from={day}&to={day}").get_json()
         queries += 1
-        assert (alone["total_before"], alone["daily"][0]["total"]) == \
-            (totals[day - dt.timedelta(days=1)], totals[day]), f"moving from/to changed a published total ({day})"
+        assert (alone["total_before"], alone["daily"][0]["total"]) == (
+            totals[day - dt.timedelta(days=1)],
+            totals[day],
+        ), f"moving from/to changed a published total ({day})"
     true = cumulative(registrations["day"], sorted(totals))
     cases_from_totals(score, totals, true, "day")
     return score, queries
@@ -121,8 +129,10 @@ def day_by_day(client, app, registrations) -> tuple[Score, int]:
 
 @pytest.fixture(scope="module")
 def days(apps, registrations) -> dict:
-    return {name: day_by_day(client_for(app, "lead"), app, registrations)
-            for name, app in (("noisy", apps.noisy), ("exact", apps.exact))}
+    return {
+        name: day_by_day(client_for(app, "lead"), app, registrations)
+        for name, app in (("noisy", apps.noisy), ("exact", apps.exact))
+    }
 
 
 def test_hidden_days_come_back_only_as_noise(days, report):
@@ -140,9 +150,17 @@ def district_weeks(client, app, registrations) -> Score:
     score = Score("uptake page, district weeks (weekly running totals per district)", layer.ptable, layer.k)
     ref = app.server.extensions["ccr"].reference
     for code in ref.districts["code"]:
-        response = post_callback(client, app, "uptake-headline.children",
-                                 {"uptake-first": PILOT_START.isoformat(), "uptake-last": LAST_DAY.isoformat(),
-                                  "uptake-district": code, "uptake-period": "week"})
+        response = post_callback(
+            client,
+            app,
+            "uptake-headline.children",
+            {
+                "uptake-first": PILOT_START.isoformat(),
+                "uptake-last": LAST_DAY.isoformat(),
+                "uptake-district": code,
+                "uptake-period": "week",
+            },
+        )
         assert response.status_code == 200
         figure = response.get_json()["response"]["uptake-timeline"]["figure"]
         trace = next(t for t in figure["data"] if t.get("name") == "Registrations so far")
@@ -156,8 +174,10 @@ def district_weeks(client, app, registrations) -> Score:
 
 @pytest.fixture(scope="module")
 def weeks(apps, registrations) -> dict:
-    return {name: district_weeks(client_for(app, "lead"), app, registrations)
-            for name, app in (("noisy", apps.noisy), ("exact", apps.exact))}
+    return {
+        name: district_weeks(client_for(app, "lead"), app, registrations)
+        for name, app in (("noisy", apps.noisy), ("exact", apps.exact))
+    }
 
 
 def test_hidden_district_weeks_come_back_only_as_noise(weeks, report):
@@ -175,8 +195,9 @@ def week_ends(first: dt.date, last: dt.date) -> list[dt.date]:
 def campaign_weeks(client, app, registry) -> Score:
     layer = layer_of(app)
     score = Score("campaign completions per week (ranges from the first week, differenced)", layer.ptable, layer.k)
-    days = registry.truth.frame("SELECT c.name, d.day, d.completions FROM campaign_daily_count d "
-                                "JOIN campaign c ON c.id = d.campaign_id")
+    days = registry.truth.frame(
+        "SELECT c.name, d.day, d.completions FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id"
+    )
     days["day"] = pd.to_datetime(days["day"]).dt.date
     start = monday(PILOT_START)
     ends = week_ends(start, LAST_DAY)
@@ -194,8 +215,10 @@ def campaign_weeks(client, app, registry) -> Score:
 
 @pytest.fixture(scope="module")
 def campaigns(apps, registry) -> dict:
-    return {name: campaign_weeks(client_for(app, "lead"), app, registry)
-            for name, app in (("noisy", apps.noisy), ("exact", apps.exact))}
+    return {
+        name: campaign_weeks(client_for(app, "lead"), app, registry)
+        for name, app in (("noisy", apps.noisy), ("exact", apps.exact))
+    }
 
 
 def test_campaign_completions_come_back_only_as_noise(campaigns, apps, report):
@@ -206,8 +229,10 @@ def test_campaign_completions_come_back_only_as_noise(campaigns, apps, report):
     # Days are not to be had for a campaign: any range inside one week answers that week's figures.
     client = client_for(apps.noisy, "lead")
     week = [PILOT_START + dt.timedelta(days=i) for i in range(7)]
-    answers = {json.dumps(client.get(f"/api/v1/metrics/uptake?from={a}&to={b}").get_json()["funnel"])
-               for a, b in ((week[0], week[6]), (week[2], week[2]), (week[3], week[5]), (week[6], week[6]))}
+    answers = {
+        json.dumps(client.get(f"/api/v1/metrics/uptake?from={a}&to={b}").get_json()["funnel"])
+        for a, b in ((week[0], week[6]), (week[2], week[2]), (week[3], week[5]), (week[6], week[6]))
+    }
     assert len(answers) == 1, "a range of days inside one week gave other campaign figures than the whole week"
 
 
@@ -217,18 +242,26 @@ def test_campaign_completions_come_back_only_as_noise(campaigns, apps, report):
 def request_measures(frame: pd.DataFrame) -> dict[str, pd.Series]:
     status = frame["status"]
     useful = frame["useful"]
-    return {"requests": pd.Series(True, index=frame.index), "answered": status.isin(ANSWERED),
-            "closed": status != "withdrawn", "footage_provided": status == "footage_provided",
-            "judged": useful.notna(), "useful": useful.fillna(0).astype(bool),
-            "too_late": frame["too_late"].astype(bool), **{f"status:{s}": status == s for s in STATUSES}}
+    return {
+        "requests": pd.Series(True, index=frame.index),
+        "answered": status.isin(ANSWERED),
+        "closed": status != "withdrawn",
+        "footage_provided": status == "footage_provided",
+        "judged": useful.notna(),
+        "useful": useful.fillna(0).astype(bool),
+        "too_late": frame["too_late"].astype(bool),
+        **{f"status:{s}": status == s for s in STATUSES},
+    }
 
 
 def request_groups(frame: pd.DataFrame, reference) -> dict[str, pd.Series]:
     names = dict(zip(reference.districts["code"], reference.districts["name"]))
     from dashboard.analytics.uptake import CRIME_CATEGORIES
 
-    return {"by_district": frame["district"].map(names).fillna(NOT_RECORDED),
-            "by_crime_category": frame["category"].where(frame["category"].isin(CRIME_CATEGORIES), NOT_RECORDED)}
+    return {
+        "by_district": frame["district"].map(names).fillna(NOT_RECORDED),
+        "by_crime_category": frame["category"].where(frame["category"].isin(CRIME_CATEGORIES), NOT_RECORDED),
+    }
 
 
 def request_series(response: dict) -> dict[tuple, int | None]:
@@ -272,8 +305,10 @@ def request_weeks(client, app, requests) -> Score:
 
 @pytest.fixture(scope="module")
 def request_scores(apps, requests) -> dict:
-    return {name: request_weeks(client_for(app, "lead"), app, requests)
-            for name, app in (("noisy", apps.noisy), ("exact", apps.exact))}
+    return {
+        name: request_weeks(client_for(app, "lead"), app, requests)
+        for name, app in (("noisy", apps.noisy), ("exact", apps.exact))
+    }
 
 
 def test_small_footage_request_counts_come_back_only_as_noise(request_scores, report):
@@ -282,8 +317,10 @@ def test_small_footage_request_counts_come_back_only_as_noise(request_scores, re
 
 def test_all_time_ranges_together(days, weeks, campaigns, request_scores, report):
     """The four time-range attacks pooled: one figure for the closing note."""
-    pooled = merge("all time-range differencing pooled (days, district weeks, campaigns, requests)", [
-        days["noisy"][0], weeks["noisy"], campaigns["noisy"], request_scores["noisy"]])
+    pooled = merge(
+        "all time-range differencing pooled (days, district weeks, campaigns, requests)",
+        [days["noisy"][0], weeks["noisy"], campaigns["noisy"], request_scores["noisy"]],
+    )
     report(pooled.line())
     assert pooled.share <= pooled.bound, f"LEAK: {pooled.line()}"
 
@@ -293,8 +330,9 @@ def test_all_time_ranges_together(days, weeks, campaigns, request_scores, report
 
 def rate_violations(rates: list[tuple[str, float | None, dict[str, int]]], k: int) -> list[str]:
     """Rates shown although a count they are drawn from is below K: (where, rate, true counts)."""
-    return [f"{where}: {rate} with {parts}" for where, rate, parts in rates
-            if rate is not None and min(parts.values()) < k]
+    return [
+        f"{where}: {rate} with {parts}" for where, rate, parts in rates if rate is not None and min(parts.values()) < k
+    ]
 
 
 def test_the_rate_violation_check_finds_a_planted_one():
@@ -359,42 +397,78 @@ def test_no_rate_is_shown_next_to_a_hidden_count(apps, registry, requests, repor
         first, last = dt.date.fromisoformat(response["from"]), dt.date.fromisoformat(response["to"])
         true = true_request_counts(requests, reference, first, last)
         where = f"{first}..{last}"
-        rates.append((f"{where} response rate", response["response_rate"],
-                      {"answered": true[("answered",)], "closed": true[("closed",)]}))
-        rates.append((f"{where} useful share", response["useful_share"],
-                      {"useful": true[("useful",)], "judged": true[("judged",)]}))
+        rates.append(
+            (
+                f"{where} response rate",
+                response["response_rate"],
+                {"answered": true[("answered",)], "closed": true[("closed",)]},
+            )
+        )
+        rates.append(
+            (
+                f"{where} useful share",
+                response["useful_share"],
+                {"useful": true[("useful",)], "judged": true[("judged",)]},
+            )
+        )
         beside_hidden += sum(1 for s in ANSWERED if response["by_status"][s] is None)
         for table in ("by_district", "by_crime_category"):
             for row in response[table]:
                 g = row["group"]
-                rates.append((f"{where} {table} {g} response rate", row["response_rate"],
-                              {"answered": true.get((table, g, "answered"), 0),
-                               "closed": true.get((table, g, "closed"), 0)}))
+                rates.append(
+                    (
+                        f"{where} {table} {g} response rate",
+                        row["response_rate"],
+                        {"answered": true.get((table, g, "answered"), 0), "closed": true.get((table, g, "closed"), 0)},
+                    )
+                )
                 beside_hidden += row["answered"] is None and row["requests"] is not None
     # Campaign completion rates and district rates per 1,000 households on the uptake API.
-    registrations = registry.truth.frame("SELECT s.district_code AS district FROM registrant r JOIN site s "
-                                         "ON s.registrant_id = r.id WHERE r.status = 'active'")
+    registrations = registry.truth.frame(
+        "SELECT s.district_code AS district FROM registrant r JOIN site s "
+        "ON s.registrant_id = r.id WHERE r.status = 'active'"
+    )
     registrations = registrations["district"].value_counts()
-    completions = registry.truth.frame("SELECT c.name, d.day, d.completions FROM campaign_daily_count d "
-                                       "JOIN campaign c ON c.id = d.campaign_id")
+    completions = registry.truth.frame(
+        "SELECT c.name, d.day, d.completions FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id"
+    )
     completions["day"] = pd.to_datetime(completions["day"]).dt.date
     for first, last in [(monday(PILOT_START), e) for e in week_ends(PILOT_START, LAST_DAY)[::3]]:
         response = client.get(f"/api/v1/metrics/uptake?from={first}&to={last}").get_json()
         lo, hi = dt.date.fromisoformat(response["funnel_from"]), dt.date.fromisoformat(response["funnel_to"])
         for row in response["funnel"]:
-            chosen = completions[(completions["name"] == row["campaign"]) & (completions["day"] >= lo)
-                                 & (completions["day"] <= hi)]
-            rates.append((f"{lo}..{hi} {row['campaign']} completion rate", row["completion_rate"],
-                          {"completions": int(chosen["completions"].sum())}))
+            chosen = completions[
+                (completions["name"] == row["campaign"]) & (completions["day"] >= lo) & (completions["day"] <= hi)
+            ]
+            rates.append(
+                (
+                    f"{lo}..{hi} {row['campaign']} completion rate",
+                    row["completion_rate"],
+                    {"completions": int(chosen["completions"].sum())},
+                )
+            )
         for row in response["by_district"]:
-            rates.append((f"{row['name']} per 1,000", row["registrations_per_1000"],
-                          {"registrations": int(registrations.get(row["code"], 0))}))
+            rates.append(
+                (
+                    f"{row['name']} per 1,000",
+                    row["registrations_per_1000"],
+                    {"registrations": int(registrations.get(row["code"], 0))},
+                )
+            )
     # The page itself: the issue's "Answered: fewer than 8" beside a response rate.
     page_rows = 0
     for first, last in ranges[::4]:
-        response = post_callback(client, apps.noisy, "uptake-headline.children",
-                                 {"uptake-first": first.isoformat(), "uptake-last": last.isoformat(),
-                                  "uptake-district": "all", "uptake-period": "week"})
+        response = post_callback(
+            client,
+            apps.noisy,
+            "uptake-headline.children",
+            {
+                "uptake-first": first.isoformat(),
+                "uptake-last": last.isoformat(),
+                "uptake-district": "all",
+                "uptake-period": "week",
+            },
+        )
         for table in _page_tables(response.get_json()["response"]["uptake-requests"], []):
             header = table[0]
             if "Response rate" not in header:
@@ -403,12 +477,19 @@ def test_no_rate_is_shown_next_to_a_hidden_count(apps, registry, requests, repor
             for row in table[1:]:
                 page_rows += 1
                 if not TEXT.match(row[a]) and row[r] not in ("–", "", "hidden"):
-                    rates.append((f"page {first}..{last} {row[0]}", float(row[r].rstrip("%")) / 100,
-                                  {"answered (hidden on the page)": 0}))
+                    rates.append(
+                        (
+                            f"page {first}..{last} {row[0]}",
+                            float(row[r].rstrip("%")) / 100,
+                            {"answered (hidden on the page)": 0},
+                        )
+                    )
     leaks = rate_violations(rates, k)
     shown = sum(1 for _, rate, _ in rates if rate is not None)
-    report(f"rates beside hidden counts: {len(leaks)} of {shown:,} rates shown were drawn from a count below {k} "
-           f"(checked {len(rates):,} rates over {len(ranges)} request ranges, campaign and district rates, and "
-           f"{page_rows} rows of the page's tables; {beside_hidden} hidden answered counts had their rate hidden "
-           "with them)")
+    report(
+        f"rates beside hidden counts: {len(leaks)} of {shown:,} rates shown were drawn from a count below {k} "
+        f"(checked {len(rates):,} rates over {len(ranges)} request ranges, campaign and district rates, and "
+        f"{page_rows} rows of the page's tables; {beside_hidden} hidden answered counts had their rate hidden "
+        "with them)"
+    )
     assert not leaks, "LEAK: a rate is shown while a count it is drawn from is hidden: " + "; ".join(leaks[:5])

@@ -3,6 +3,7 @@
 The app runs over a small demo registry built once per session; every page test collects console
 errors and any request that leaves 127.0.0.1 (there must be none: the app works offline).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,9 +24,17 @@ from tests.conftest import unavailable
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 DEMO_REGISTRATIONS = 1500
 DEMO_SEED = 7
 
@@ -39,10 +48,18 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_env(tmp_path_factory, reference_dir) -> dict:
     db = tmp_path_factory.mktemp("browser") / "registry.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "browser-tests-" + "x" * 40, "DEMO": "1", "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
-           "DEMO_SEED": str(DEMO_SEED), "PORT": str(_free_port()), "HOST": "127.0.0.1",
-           "EVIDENCE_DIR": str(db.parent / "evidence")}  # the demo's footage files, not the project's data/
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "browser-tests-" + "x" * 40,
+        "DEMO": "1",
+        "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
+        "DEMO_SEED": str(DEMO_SEED),
+        "PORT": str(_free_port()),
+        "HOST": "127.0.0.1",
+        "EVIDENCE_DIR": str(db.parent / "evidence"),
+    }  # the demo's footage files, not the project's data/
     env.pop("TILE_URL", None)
     return env
 
@@ -54,8 +71,9 @@ def running_app(env: dict, log_path: Path, timeout_s: float = 180) -> Iterator[s
     with the end of the log."""
     port = int(env["PORT"])
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
@@ -140,13 +158,17 @@ def wait_for_js(page, condition: str, timeout_ms: int = 20_000) -> None:
     ``page.wait_for_function`` evaluates its expression with ``eval`` inside the page, which the
     app's Content-Security-Policy refuses (no 'unsafe-eval'); this polls from a function that
     Playwright hands to the browser directly, which the policy does not govern."""
-    page.evaluate("""async ([timeout]) => {
+    page.evaluate(
+        """async ([timeout]) => {
         const end = Date.now() + timeout;
         while (!(%s)) {
             if (Date.now() > end) throw new Error("timed out waiting for: " + %s);
             await new Promise(r => setTimeout(r, 50));
         }
-    }""" % (condition, json.dumps(condition)), [timeout_ms])
+    }"""
+        % (condition, json.dumps(condition)),
+        [timeout_ms],
+    )
 
 
 def log_in(watch: PageWatch, base_url: str, username: str, password: str) -> None:
@@ -160,4 +182,4 @@ def log_in(watch: PageWatch, base_url: str, username: str, password: str) -> Non
 
 
 def today_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()

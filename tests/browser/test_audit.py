@@ -1,6 +1,7 @@
 """The auditor's page: the log filtered to one case shows the officer's search, contact reveal and
 export with their reasons; the chain check passes, then fails naming a row changed in SQL; an
 analyst's figure queries are in the log in plain words, and the burst flag shows its rows."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,18 +12,20 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dashboard.registry import casework
+from dashboard.registry import audit, casework
 from dashboard.registry.database import make_engine, session_factory, transaction
 from dashboard.registry.models import Camera, Registrant, Site, User, utcnow
-from dashboard.registry import audit
-from tests.browser.conftest import ARTIFACTS as ARTIFACTS_DIR, log_in
+from tests.browser.conftest import ARTIFACTS as ARTIFACTS_DIR
+from tests.browser.conftest import log_in
 
 AUDITOR = ("auditor.demo", "demo-auditor-2026")
 OFFICER = "officer.demo"
 SEARCH_REASON = "Burglary at a house in this street overnight, suspects left on foot"
 EXPORT_REASON = "To phone the owners who have not replied yet"
-APPEND_ONLY = "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event " \
-              "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
+APPEND_ONLY = (
+    "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
+)
 
 
 def officer_case(db: str, case_ref: str, officer_name: str = OFFICER) -> dict[str, int]:
@@ -34,19 +37,42 @@ def officer_case(db: str, case_ref: str, officer_name: str = OFFICER) -> dict[st
             user = s.scalar(sa.select(User).where(User.username == officer_name))
             officer = audit.Actor(user.id, user.username, user.role)
             camera_id, lat, lon = s.execute(
-                sa.select(Camera.id, Site.lat, Site.lon).join(Site, Site.id == Camera.site_id)
+                sa.select(Camera.id, Site.lat, Site.lon)
+                .join(Site, Site.id == Camera.site_id)
                 .join(Registrant, Registrant.id == Site.registrant_id)
                 .where(Registrant.status == "active", Camera.active.is_(True), Site.lat.is_not(None))
-                .order_by(Camera.id).limit(1)).one()
+                .order_by(Camera.id)
+                .limit(1)
+            ).one()
             now = utcnow()
-            search = casework.log_search(s, officer, case_ref=case_ref, reason=SEARCH_REASON, lat=lat, lon=lon,
-                                         radius_m=200, incident_at=now - dt.timedelta(hours=3), result_count=1,
-                                         source="page", camera_ids=[camera_id])
+            search = casework.log_search(
+                s,
+                officer,
+                case_ref=case_ref,
+                reason=SEARCH_REASON,
+                lat=lat,
+                lon=lon,
+                radius_m=200,
+                incident_at=now - dt.timedelta(hours=3),
+                result_count=1,
+                source="page",
+                camera_ids=[camera_id],
+            )
             casework.reveal_contacts(s, officer, case_ref=case_ref, reason=SEARCH_REASON, camera_ids=[camera_id])
-            casework.create_requests(s, officer, case_ref=case_ref, reason=SEARCH_REASON, camera_ids=[camera_id],
-                                     incident_lat=lat, incident_lon=lon, incident_district_code=None,
-                                     crime_category="Burglary", incident_from=now - dt.timedelta(hours=3),
-                                     incident_to=now - dt.timedelta(hours=2), now=now)
+            casework.create_requests(
+                s,
+                officer,
+                case_ref=case_ref,
+                reason=SEARCH_REASON,
+                camera_ids=[camera_id],
+                incident_lat=lat,
+                incident_lon=lon,
+                incident_district_code=None,
+                crime_category="Burglary",
+                incident_from=now - dt.timedelta(hours=3),
+                incident_to=now - dt.timedelta(hours=2),
+                now=now,
+            )
             casework.export_case_csv(s, officer, case_ref=case_ref, reason=EXPORT_REASON)
             return {"search": search.id}
     finally:
@@ -67,8 +93,16 @@ def test_auditor_reviews_one_case_and_the_chain_check_finds_a_tampered_row(watch
     case.press("Enter")
     page.wait_for_selector("#audit-showing >> text=Rows 1–4 of 4, newest first")
     log = page.locator("#audit-log")
-    for text in ("Camera search", "Owner contact details shown", "Footage request sent",
-                 "Case contacts exported (CSV)", SEARCH_REASON, EXPORT_REASON, OFFICER, case_ref):
+    for text in (
+        "Camera search",
+        "Owner contact details shown",
+        "Footage request sent",
+        "Case contacts exported (CSV)",
+        SEARCH_REASON,
+        EXPORT_REASON,
+        OFFICER,
+        case_ref,
+    ):
         log.get_by_text(text).first.wait_for()
     assert log.get_by_text(SEARCH_REASON).count() == 3  # the search, the reveal and the request
     summary = page.locator("#audit-summary")
@@ -101,8 +135,9 @@ def test_auditor_reviews_one_case_and_the_chain_check_finds_a_tampered_row(watch
             conn.execute("UPDATE audit_event SET reason = ? WHERE id = ?", (SEARCH_REASON, rows["search"]))
             conn.execute(APPEND_ONLY)
     with sqlite3.connect(db) as conn:
-        checks = conn.execute("SELECT username, detail FROM audit_event WHERE action = 'audit_verified' "
-                              "ORDER BY id").fetchall()
+        checks = conn.execute(
+            "SELECT username, detail FROM audit_event WHERE action = 'audit_verified' ORDER BY id"
+        ).fetchall()
     assert [c[0] for c in checks[-2:]] == [AUDITOR[0]] * 2
     assert '"intact":true' in checks[-2][1] and f'"first_broken_id":{rows["search"]}' in checks[-1][1]
 
@@ -133,13 +168,18 @@ def test_an_analysts_figures_are_in_the_log_and_the_burst_flag_shows_its_rows(br
     deadline = time.monotonic() + 30
     while True:
         with sqlite3.connect(live_server["db"]) as conn:
-            logged = conn.execute("SELECT count(*) FROM audit_event WHERE username = 'analyst.demo' AND action = "
-                                  "'aggregate_query' AND detail LIKE '%\"page\":\"/coverage\"%' AND id > ?", (before,)).fetchone()[0]
+            logged = conn.execute(
+                "SELECT count(*) FROM audit_event WHERE username = 'analyst.demo' AND action = "
+                "'aggregate_query' AND detail LIKE '%\"page\":\"/coverage\"%' AND id > ?",
+                (before,),
+            ).fetchone()[0]
         if logged:
             break
         if time.monotonic() > deadline:
             with sqlite3.connect(live_server["db"]) as conn:
-                rows = conn.execute("SELECT action, username, detail FROM audit_event WHERE id > ?", (before,)).fetchall()
+                rows = conn.execute(
+                    "SELECT action, username, detail FROM audit_event WHERE id > ?", (before,)
+                ).fetchall()
             raise AssertionError(f"the coverage page's figure queries never reached the audit log: {rows}")
         time.sleep(0.2)
 

@@ -1,4 +1,5 @@
 """A project lead creates a campaign, sees its link and downloads its QR code; the link counts a scan."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -27,6 +28,8 @@ def test_lead_creates_a_campaign_and_downloads_its_qr_code(watched, live_server)
     page.goto(f"{base}/r/library-posters-winter")
     page.wait_for_url("**/register?c=library-posters-winter")
     with sqlite3.connect(live_server["db"]) as conn:
-        scans = conn.execute("SELECT sum(scans) FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id "
-                             "WHERE c.slug = 'library-posters-winter'").fetchone()[0]
+        scans = conn.execute(
+            "SELECT sum(scans) FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id "
+            "WHERE c.slug = 'library-posters-winter'"
+        ).fetchone()[0]
     assert scans == 1

@@ -2,6 +2,7 @@
 database with the record keys and the perturbation table, the one "Cameras" choice redraws it,
 small cells show no number (at the finest grid they are not drawn), and the page says how figures
 are protected."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,8 @@ def _expected(db: str, res: int, kind: str | None = None) -> tuple[int, int, int
         rows = conn.execute(
             f"SELECT s.h3_r{res}, r.id, r.record_key, c.record_key, c.kind FROM camera c "
             f"JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
-            f"WHERE c.active = 1 AND r.status = 'active'").fetchall()
+            f"WHERE c.active = 1 AND r.status = 'active'"
+        ).fetchall()
     regs, cams, left = defaultdict(dict), defaultdict(list), defaultdict(set)
     for cell, rid, rkey, ckey, camera_kind in rows:
         if kind is None or camera_kind == kind:
@@ -53,8 +55,9 @@ def _summary_numbers(page) -> tuple[int, int, int]:
 
 
 def _wait_for_summary(page, drawn: int) -> None:
-    wait_for_js(page, "document.querySelector('#coverage-summary').innerText.startsWith('%s cells drawn')"
-                % f"{drawn:,}")
+    wait_for_js(
+        page, "document.querySelector('#coverage-summary').innerText.startsWith('%s cells drawn')" % f"{drawn:,}"
+    )
 
 
 def test_analyst_sees_coverage_that_matches_the_database(watched, live_server):
@@ -68,8 +71,17 @@ def test_analyst_sees_coverage_that_matches_the_database(watched, live_server):
     assert "adjusted to protect owners" in protection and "need not add up exactly" in protection
     # One "Cameras" choice and no date filter.
     assert [t for t in page.locator("#coverage-cameras option").all_inner_texts() if t] == [
-        "All cameras", "Doorbell camera", "Fixed CCTV", "Dome camera", "Pan-tilt-zoom", "Other", "Outdoors", "Indoors",
-        "Direction known", "Direction not known"]
+        "All cameras",
+        "Doorbell camera",
+        "Fixed CCTV",
+        "Dome camera",
+        "Pan-tilt-zoom",
+        "Other",
+        "Outdoors",
+        "Indoors",
+        "Direction known",
+        "Direction not known",
+    ]
     assert page.locator("input[type=date]").count() == 0
     watched.screenshot("coverage-analyst")
     page.select_option("#coverage-res", "7")
@@ -77,8 +89,11 @@ def test_analyst_sees_coverage_that_matches_the_database(watched, live_server):
     assert _summary_numbers(page) == _expected(db, 7)
     page.select_option("#coverage-cameras", "kind:doorbell")
     expected = _expected(db, 7, "doorbell")
-    wait_for_js(page, "document.querySelector('#coverage-summary').innerText.includes(' show a number, with about "
-                      "%s cameras')" % f"{expected[2]:,}")
+    wait_for_js(
+        page,
+        "document.querySelector('#coverage-summary').innerText.includes(' show a number, with about "
+        "%s cameras')" % f"{expected[2]:,}",
+    )
     assert _summary_numbers(page) == expected
     assert "fewer than 8 registrations" in page.inner_text("#coverage-legend")
     assert "kind=doorbell" in page.get_attribute("#coverage-export-cells-csv", "href")

@@ -2,6 +2,7 @@
 requests reach the owners (the demo sets up no email or text service: recorded, not delivered), and
 My cases follows each request (delivery, urgent notice, link opened, answer, files) and refreshes by
 itself when the owner's side changes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,7 @@ REASON = "Burglary reported at a house in this street overnight"
 
 
 def _db_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 @pytest.mark.browser
@@ -41,8 +42,7 @@ def test_the_officer_sees_delivery_and_the_owners_answer_without_reloading(watch
     for index in (0, 1):
         page.locator(f"#search-grid .ag-row[row-index='{index}'] input[type=checkbox]").first.click()
     # The urgent notice is offered only when a selected camera's footage may be gone within 48 hours.
-    footage = [page.locator(f"#search-grid .ag-row[row-index='{i}'] [col-id=retention]").inner_text()
-               for i in (0, 1)]
+    footage = [page.locator(f"#search-grid .ag-row[row-index='{i}'] [col-id=retention]").inner_text() for i in (0, 1)]
     at_risk = any(f.startswith(("At risk", "Likely overwritten")) for f in footage)
     notice = page.get_by_label("Send an urgent 'please keep your footage' notice first")
     if at_risk:
@@ -54,7 +54,8 @@ def test_the_officer_sees_delivery_and_the_owners_answer_without_reloading(watch
         notice.wait_for(state="visible")
     notice.check()
     page.get_by_label("What the owner is told about the incident (optional)").fill(
-        "A bicycle was taken from a front garden.")
+        "A bicycle was taken from a front garden."
+    )
     page.get_by_role("button", name="Send footage requests").click()
     page.wait_for_selector("#search-request-done")
     done = page.locator("#search-request-done").inner_text()
@@ -63,8 +64,11 @@ def test_the_officer_sees_delivery_and_the_owners_answer_without_reloading(watch
     page.locator("#search-request-done").scroll_into_view_if_needed()
     watched.screenshot("delivery-search-summary")
     with sqlite3.connect(db) as conn:
-        shared = conn.execute("SELECT DISTINCT r.shared_detail FROM footage_response r JOIN footage_request q "
-                              "ON q.response_id = r.id WHERE q.case_ref = ?", (case_ref,)).fetchall()
+        shared = conn.execute(
+            "SELECT DISTINCT r.shared_detail FROM footage_response r JOIN footage_request q "
+            "ON q.response_id = r.id WHERE q.case_ref = ?",
+            (case_ref,),
+        ).fetchall()
     assert shared == [("A bicycle was taken from a front garden.",)]
 
     page.get_by_role("link", name="Open my cases").click()
@@ -78,17 +82,23 @@ def test_the_officer_sees_delivery_and_the_owners_answer_without_reloading(watch
 
     # The owner's side changes (as if the message had gone and the owner had answered): the grid
     # follows within its 10-second refresh, without a reload.
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with sqlite3.connect(db, timeout=10) as conn:
-        (response_id,) = conn.execute("SELECT response_id FROM footage_request WHERE public_id = ?",
-                                      (request_id,)).fetchone()
-        conn.execute("INSERT INTO outbox_message (response_id, kind, channel, priority, state, attempts, "
-                     "next_attempt_at, created_at, sent_at) VALUES (?, 'request', 'email', 1, 'sent', 1, ?, ?, ?)",
-                     (response_id, _db_time(now), _db_time(now), _db_time(now)))
-        conn.execute("UPDATE footage_response SET first_opened_at = ?, answer = 'nothing', answered_at = ? "
-                     "WHERE id = ?", (_db_time(now), _db_time(now), response_id))
-    page.wait_for_selector("#cases-requests .ag-row[row-index='0'] [col-id=delivery] >> text=Sent by email at",
-                           timeout=15_000)
+        (response_id,) = conn.execute(
+            "SELECT response_id FROM footage_request WHERE public_id = ?", (request_id,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO outbox_message (response_id, kind, channel, priority, state, attempts, "
+            "next_attempt_at, created_at, sent_at) VALUES (?, 'request', 'email', 1, 'sent', 1, ?, ?, ?)",
+            (response_id, _db_time(now), _db_time(now), _db_time(now)),
+        )
+        conn.execute(
+            "UPDATE footage_response SET first_opened_at = ?, answer = 'nothing', answered_at = ? WHERE id = ?",
+            (_db_time(now), _db_time(now), response_id),
+        )
+    page.wait_for_selector(
+        "#cases-requests .ag-row[row-index='0'] [col-id=delivery] >> text=Sent by email at", timeout=15_000
+    )
     assert "Nothing recorded" in first.locator("[col-id=answer]").inner_text()
     assert first.locator("[col-id=opened]").inner_text() != "–"
     watched.screenshot("delivery-my-cases")

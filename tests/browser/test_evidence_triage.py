@@ -7,6 +7,7 @@ corrected real time beside it), exports the case's bundle; ``python -m dashboard
 passes on the bundle and fails, naming the file, on a copy with one byte changed. Screenshots of
 triage on a desktop and on a phone, and the continuity statement printed to PDF, are saved.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,7 +19,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -35,8 +35,13 @@ from tests.evidence_seed import seed_case
 from tests.media import make_video
 
 OFFICER = ("officer.demo", "demo-officer-2026")
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
-         "locale": "en-GB"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-GB",
+}
 CASE_REF = "CR-2026-017017"
 RECORDED = "2026-11-30T21:14:05.000000Z"  # on the camera's clock; the camera is 2 minutes fast
 
@@ -51,10 +56,20 @@ def _free_port() -> int:
 def server(tmp_path_factory, reference_dir):
     folder = tmp_path_factory.mktemp("evidence")
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "evidence-triage-" + "x" * 40, "DEMO": "1", "DEMO_REGISTRATIONS": "300", "DEMO_SEED": "5",
-           "PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-           "EVIDENCE_DIR": str(folder / "evidence"), "EVIDENCE_MIN_FREE_MB": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'registry.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "evidence-triage-" + "x" * 40,
+        "DEMO": "1",
+        "DEMO_REGISTRATIONS": "300",
+        "DEMO_SEED": "5",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "EVIDENCE_DIR": str(folder / "evidence"),
+        "EVIDENCE_MIN_FREE_MB": "1",
+    }
     env.pop("TILE_URL", None)
     log_path = folder / "app.log"
     with running_app(env, log_path) as url:
@@ -62,18 +77,26 @@ def server(tmp_path_factory, reference_dir):
 
 
 def _tus_upload(port: int, token: str, path: Path, caption: str) -> None:
-    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
-                    {"filename": path.name, "caption": caption}.items())
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in {"filename": path.name, "caption": caption}.items()
+    )
     data = path.read_bytes()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", f"/respond/{token}/files", headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-                                                            "Upload-Metadata": meta})
+    conn.request(
+        "POST",
+        f"/respond/{token}/files",
+        headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta},
+    )
     made = conn.getresponse()
     made.read()
     assert made.status == 201, made.status
     location = made.getheader("Location")
-    conn.request("PATCH", location, body=data, headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-                                                        "Content-Type": "application/offset+octet-stream"})
+    conn.request(
+        "PATCH",
+        location,
+        body=data,
+        headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
     done = conn.getresponse()
     body = done.read()
     assert done.status == 204, (done.status, body[:300])
@@ -87,20 +110,31 @@ def _owner_answers(server, tmp_path) -> tuple[Path, Path]:
         seeded = seed_case(rt, [], officer=OFFICER[0], case_ref=CASE_REF, answered=False, n=17)
         with transaction(rt.sessions) as s:
             response = s.scalar(sa.select(FootageResponse).where(FootageResponse.public_id == seeded.response_id))
-            token = links.issue(response, dt.datetime.now(dt.timezone.utc), 7)
+            token = links.issue(response, dt.datetime.now(dt.UTC), 7)
     finally:
         rt.engine.dispose()
-    front = make_video(tmp_path / "front-door.mp4", seconds=4, width=640, height=360, recorded_at=RECORDED, seed=3,
-                       faststart=True)
+    front = make_video(
+        tmp_path / "front-door.mp4", seconds=4, width=640, height=360, recorded_at=RECORDED, seed=3, faststart=True
+    )
     side = make_video(tmp_path / "side-path.mp4", seconds=2, width=320, height=240, recorded_at=RECORDED, seed=4)
     _tus_upload(server["port"], token, front, "Front door: man in a grey hoodie at the gate")
     _tus_upload(server["port"], token, side, "Side path")
-    answer = {"answer": "footage", "clock_direction": "fast", "clock_minutes": 2, "clock_seconds": 0,
-              "copy_made_by_owner": True, "copy_made_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-              "signed_name": "Alex Owner"}
+    answer = {
+        "answer": "footage",
+        "clock_direction": "fast",
+        "clock_minutes": 2,
+        "clock_seconds": 0,
+        "copy_made_by_owner": True,
+        "copy_made_at": dt.datetime.now(dt.UTC).isoformat(),
+        "signed_name": "Alex Owner",
+    }
     conn = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=30)
-    conn.request("POST", f"/api/v1/responses/{token}/answer", body=json.dumps(answer),
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        f"/api/v1/responses/{token}/answer",
+        body=json.dumps(answer),
+        headers={"Content-Type": "application/json"},
+    )
     done = conn.getresponse()
     body = done.read()
     assert done.status == 200, (done.status, body[:500])
@@ -119,8 +153,13 @@ def _officer_opens_my_cases(page, base: str) -> None:
 
 
 def _verify(bundle: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard", "evidence", "verify", str(bundle)], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", "evidence", "verify", str(bundle)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, server, tmp_path):
@@ -157,12 +196,12 @@ def test_an_officer_triages_plays_and_hands_on_evidence_that_verifies(browser, s
 
     # Play the accepted MP4 in the page, with a reason.
     page.get_by_label("Reason for viewing, downloading or exporting footage").fill(
-        "Reviewing the front door footage for the suspect's clothing")
+        "Reviewing the front door footage for the suspect's clothing"
+    )
     page.locator(".evidence-file").nth(0).get_by_role("button", name="Play").click()
     page.wait_for_selector("#cases-ev-video")
     wait_for_js(page, "document.getElementById('cases-ev-video').readyState >= 2", 30_000)
-    page.evaluate("() => { const v = document.getElementById('cases-ev-video'); v.muted = true; "
-                  "v.currentTime = 1.0; }")
+    page.evaluate("() => { const v = document.getElementById('cases-ev-video'); v.muted = true; v.currentTime = 1.0; }")
     wait_for_js(page, "document.getElementById('cases-ev-player-times').innerText.includes('21:12:06')", 15_000)
     times = page.locator("#cases-ev-player-times").inner_text()
     assert "Camera clock" in times and "21:14:06" in times and "Real time" in times, times

@@ -4,6 +4,7 @@ nothing and say why; an analyst, who has no such page, opens the gap
 analysis: the controls offer the query space and nothing more, the headline and the top recruitment
 target match a direct SQL count, a GeoPackage download reads back in geopandas with the same crime
 counts and only published coverage figures, and a choice of fewer than 50 crimes shows nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,9 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     probes.write_text("\n".join([real[0], real[1], real[2].replace(real[2].split(",")[9], "Probe 17")]) + "\n")
     page.set_input_files("#crimes-upload input[type=file]", str(probes))
     wait_for_js(page, "document.querySelector('#crimes-upload-error').innerText.includes('Probe 17')")
-    assert "line 3: Crime type 'Probe 17' is not a police.uk street-level crime category" in \
-        page.inner_text("#crimes-upload-error")
+    assert "line 3: Crime type 'Probe 17' is not a police.uk street-level crime category" in page.inner_text(
+        "#crimes-upload-error"
+    )
     page.set_input_files("#crimes-upload input[type=file]", str(months[1]))
     wait_for_js(page, "document.querySelector('#crimes-upload-error').innerText.includes('already imported')")
     assert months[1].name in page.inner_text("#crimes-upload-error")
@@ -78,8 +80,7 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     # No month or crime type to choose: the figures cover all imported months and all types together.
     assert analyst.locator("#gaps-period option").count() == 0 and analyst.locator("#gaps-type option").count() == 0
     assert analyst.inner_text("#gaps-covers") == "All months (Dec 2024 to Nov 2025), all crime types"
-    assert analyst.eval_on_selector_all("#gaps-radius option", values) == \
-        ["50", "100", "200", "500"]
+    assert analyst.eval_on_selector_all("#gaps-radius option", values) == ["50", "100", "200", "500"]
 
     by_lsoa = _crimes_by_lsoa(db, codes)
     total = sum(by_lsoa.values())
@@ -88,10 +89,13 @@ def test_admin_imports_and_analyst_analyses_the_gaps(watched, browser, live_serv
     assert _headline_crimes(analyst) == total
     assert "need not add up exactly" in analyst.inner_text("#gaps-protection")
     analyst.wait_for_selector("#gaps-targets .ag-row")
-    wait_for_js(analyst, "document.querySelectorAll('#gaps-map path.leaflet-interactive').length >= %d"
-                % len(reference.small_areas))
-    assert "Coverage is hidden for" in analyst.inner_text("#gaps-hidden") or \
-        "Coverage is shown for every one" in analyst.inner_text("#gaps-hidden")
+    wait_for_js(
+        analyst,
+        "document.querySelectorAll('#gaps-map path.leaflet-interactive').length >= %d" % len(reference.small_areas),
+    )
+    assert "Coverage is hidden for" in analyst.inner_text(
+        "#gaps-hidden"
+    ) or "Coverage is shown for every one" in analyst.inner_text("#gaps-hidden")
     seen.screenshot("gaps-analyst")
 
     # The top target has the most crimes without a camera nearby; its crime count is the SQL count.

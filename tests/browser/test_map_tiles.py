@@ -3,6 +3,7 @@ tile server is configured, or the force's tile server (TILE_URL) when one is.
 
 The tile server here is a tiny HTTP server in the test, answering any /z/x/y.png with a PNG: the
 browser must fetch the maps' tiles from it (and the Content-Security-Policy must let it)."""
+
 from __future__ import annotations
 
 import http.server
@@ -26,12 +27,17 @@ OFFICER = ("officer.demo", "demo-officer-2026")
 
 def _png(width: int = 256, height: int = 256, rgb: tuple[int, int, int] = (200, 230, 200)) -> bytes:
     """A plain one-colour PNG, written by hand (signature, IHDR, IDAT, IEND)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 class _TileServer(http.server.ThreadingHTTPServer):
@@ -43,7 +49,7 @@ class _TileServer(http.server.ThreadingHTTPServer):
         paths = self.paths
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the http.server name
+            def do_GET(self):
                 paths.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
@@ -72,11 +78,19 @@ def app_with_tile_url(tmp_path_factory, reference_dir, tile_server):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{where / 'registry.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "browser-tiles-" + "x" * 40, "EVIDENCE_DIR": str(where / "evidence"), "OUTBOX_WORKER": "0",
-           "DEMO": "0", "HOST": "127.0.0.1", "PORT": str(port),
-           "TILE_URL": f"http://127.0.0.1:{tile_server.server_address[1]}/{{z}}/{{x}}/{{y}}.png",
-           "TILE_ATTRIBUTION": "Test tiles"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{where / 'registry.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "browser-tiles-" + "x" * 40,
+        "EVIDENCE_DIR": str(where / "evidence"),
+        "OUTBOX_WORKER": "0",
+        "DEMO": "0",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "TILE_URL": f"http://127.0.0.1:{tile_server.server_address[1]}/{{z}}/{{x}}/{{y}}.png",
+        "TILE_ATTRIBUTION": "Test tiles",
+    }
     rt = prepare(load_settings({k: v for k, v in env.items() if k != "PORT"}))
     with transaction(rt.sessions) as s:
         create_user(s, "officer1", PASSWORD, "officer")
@@ -93,8 +107,9 @@ def _show_postcode_on_pin_map(page, base: str, postcode: str) -> None:
 
 
 @pytest.mark.browser
-def test_a_configured_tile_server_is_the_base_of_the_pin_map_and_the_officers_map(browser, app_with_tile_url,
-                                                                                  tile_server):
+def test_a_configured_tile_server_is_the_base_of_the_pin_map_and_the_officers_map(
+    browser, app_with_tile_url, tile_server
+):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -142,8 +157,10 @@ def test_without_tile_url_the_maps_are_drawn_on_the_orientation_tiles(watched, l
     page.on("response", lambda r: loaded.append((r.status, r.url.split("/tiles/")[1])) if "/tiles/" in r.url else None)
 
     _show_postcode_on_pin_map(page, base, "ST16 2DH")
-    wait_for_js(page, "document.querySelectorAll('#pin-map .leaflet-orientation-labels-pane img.leaflet-tile-loaded')"
-                      ".length >= 4")
+    wait_for_js(
+        page,
+        "document.querySelectorAll('#pin-map .leaflet-orientation-labels-pane img.leaflet-tile-loaded').length >= 4",
+    )
     assert (200, "orientation-labels/18/129531/85627.svg") in loaded
     assert (200, "orientation/18/129531/85627.svg") in loaded
     # The label tile under the pin is an image in the page with the postcode's name in it.

@@ -3,6 +3,7 @@ creates an officer, who logs in and works a case; the auditor filters the log to
 sees the search, reveal and export with their reasons; the admin disables the officer, whose
 very next request is refused and lands on the login page saying why; the auditor sees the
 disabling in the log and the retention summary on the same page."""
+
 from __future__ import annotations
 
 import random
@@ -56,8 +57,14 @@ def test_admin_disables_an_audited_officer_whose_next_request_is_refused(watched
     auditor.page.get_by_label("Case reference").press("Enter")
     auditor.page.wait_for_selector("#audit-showing >> text=Rows 1–4 of 4, newest first")
     log = auditor.page.locator("#audit-log")
-    for text in ("Camera search", "Owner contact details shown", "Case contacts exported (CSV)", SEARCH_REASON,
-                 EXPORT_REASON, name):
+    for text in (
+        "Camera search",
+        "Owner contact details shown",
+        "Case contacts exported (CSV)",
+        SEARCH_REASON,
+        EXPORT_REASON,
+        name,
+    ):
         log.get_by_text(text).first.wait_for()
 
     # The admin disables the officer: one open session ends at once.
@@ -87,10 +94,12 @@ def test_admin_disables_an_audited_officer_whose_next_request_is_refused(watched
     admin.screenshot("oversight-admin")
     with sqlite3.connect(db) as conn:
         (active,) = conn.execute("SELECT active FROM app_user WHERE username = ?", (name,)).fetchone()
-        ended = conn.execute("SELECT end_reason FROM login_session s JOIN app_user u ON u.id = s.user_id "
-                             "WHERE u.username = ?", (name,)).fetchall()
-        disabled = conn.execute("SELECT username, detail FROM audit_event WHERE action = 'user_disabled' "
-                                "ORDER BY id DESC LIMIT 1").fetchone()
+        ended = conn.execute(
+            "SELECT end_reason FROM login_session s JOIN app_user u ON u.id = s.user_id WHERE u.username = ?", (name,)
+        ).fetchall()
+        disabled = conn.execute(
+            "SELECT username, detail FROM audit_event WHERE action = 'user_disabled' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
     assert active == 0 and ended == [("disabled",)]
     assert disabled[0] == ADMIN[0] and f'"username":"{name}"' in disabled[1]
     for w in (officer, auditor):

@@ -2,6 +2,7 @@
 scroll, no console warning or error, and axe-core (WCAG 2.0-2.2 A/AA) finds no serious or critical
 issue. Then the officer's search on a phone (results as cards, one selection with the grid) and from
 the keyboard alone."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.pages import all_pages
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, PageWatch, wait_for_js
+from tests.browser.conftest import PageWatch, wait_for_js
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WIDTHS = {"phone": (390, 844), "laptop": (1366, 768)}
@@ -63,8 +64,11 @@ def _settle(page) -> None:
     """Wait until the page's callbacks have answered and every grid has drawn its header cells."""
     page.wait_for_load_state("networkidle")
     wait_for_js(page, "!document.querySelector('._dash-loading, [data-dash-is-loading=\"true\"]')")
-    wait_for_js(page, "Array.from(document.querySelectorAll('.ag-header-row-column')).every("
-                      "r => r.querySelector('[role=columnheader]') || r.offsetParent === null)")
+    wait_for_js(
+        page,
+        "Array.from(document.querySelectorAll('.ag-header-row-column')).every("
+        "r => r.querySelector('[role=columnheader]') || r.offsetParent === null)",
+    )
     page.wait_for_timeout(300)
 
 
@@ -73,9 +77,13 @@ def _axe(page, name: str) -> None:
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+    )
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], f"axe on {name}: {bad}"
 
 
@@ -125,8 +133,9 @@ def _search_form(page, case_ref: str) -> None:
 
 def _reveals(db: str, case_ref: str) -> int:
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM audit_event WHERE action = 'reveal_contact' AND case_ref = ?",
-                            (case_ref,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM audit_event WHERE action = 'reveal_contact' AND case_ref = ?", (case_ref,)
+        ).fetchone()[0]
 
 
 @pytest.mark.browser
@@ -164,11 +173,15 @@ def test_officer_on_a_phone_picks_results_as_cards_with_the_grids_selection(cont
     # Back on a wide screen the grid shows the same two rows selected; unticking in the grid unticks the card.
     page.set_viewport_size({"width": 1366, "height": 768})
     page.wait_for_selector("#search-grid .ag-row-selected")
-    selected = page.evaluate("Array.from(document.querySelectorAll('#search-grid .ag-center-cols-container "
-                             ".ag-row-selected')).map(r => r.getAttribute('row-id'))")
+    selected = page.evaluate(
+        "Array.from(document.querySelectorAll('#search-grid .ag-center-cols-container "
+        ".ag-row-selected')).map(r => r.getAttribute('row-id'))"
+    )
     assert sorted(selected) == sorted(ids)
-    page.locator(f"#search-grid .ag-pinned-left-cols-container [row-id='{ids[0]}'] input, "
-                 f"#search-grid [row-id='{ids[0]}'] .ag-selection-checkbox input").first.click()
+    page.locator(
+        f"#search-grid .ag-pinned-left-cols-container [row-id='{ids[0]}'] input, "
+        f"#search-grid [row-id='{ids[0]}'] .ag-selection-checkbox input"
+    ).first.click()
     wait_for_js(page, "document.querySelectorAll('#search-cards input:checked').length === 1")
     assert page.locator("#search-cards input:checked").get_attribute("value") == ids[1]
     assert watch.console_errors == [] and watch.warnings == [], (watch.console_errors, watch.warnings)
@@ -237,16 +250,22 @@ def test_officer_on_a_phone_chooses_a_case_and_a_request_from_cards(context_at, 
     page.wait_for_selector("#cases-list-cards .form-check-label")
     assert not page.locator("#cases-list").is_visible()
     with sqlite3.connect(live_server["db"]) as conn:
-        own = {r[0] for r in conn.execute(
-            "SELECT DISTINCT f.case_ref FROM footage_request f JOIN app_user u ON u.id = f.requested_by_id "
-            "WHERE u.username = 'officer.demo'")}
+        own = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT f.case_ref FROM footage_request f JOIN app_user u ON u.id = f.requested_by_id "
+                "WHERE u.username = 'officer.demo'"
+            )
+        }
     card = page.locator("#cases-list-cards .form-check-label").nth(0)
     case_ref = card.locator("strong").inner_text()
     assert case_ref in own
     card.click()
     page.wait_for_selector(f"#cases-title >> text={case_ref}")
-    selected = page.evaluate("Array.from(document.querySelectorAll('#cases-list .ag-center-cols-container "
-                             ".ag-row-selected')).map(r => r.textContent)")
+    selected = page.evaluate(
+        "Array.from(document.querySelectorAll('#cases-list .ag-center-cols-container "
+        ".ag-row-selected')).map(r => r.textContent)"
+    )
     assert len(selected) == 1 and case_ref in selected[0]
     with sqlite3.connect(live_server["db"]) as conn:
         expected = conn.execute("SELECT count(*) FROM footage_request WHERE case_ref = ?", (case_ref,)).fetchone()[0]

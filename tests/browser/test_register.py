@@ -1,6 +1,7 @@
 """A camera owner's whole journey on the public pages, on a phone and on a desktop: scan a campaign
 link, register two cameras (postcode, pin moved by keyboard and by mouse), keep the private link,
 change a camera, withdraw. Every public page passes axe-core with no serious or critical issue."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import wait_for_js
-
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SLUG = "staff-intranet-pilot"
 POSTCODE = "ST16 2DH"
-PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-            "Chrome/126.0.0.0 Mobile Safari/537.36")
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
 
 
 def _axe(watch, name: str) -> None:
@@ -25,28 +26,45 @@ def _axe(watch, name: str) -> None:
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+    )
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], f"axe on {name}: {bad}"
 
 
 def _campaign(db: str) -> None:
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT OR IGNORE INTO campaign (slug, name, channel, created_at) VALUES (?, ?, ?, ?)",
-                     (SLUG, "Staff intranet pilot", "internal_message", "2026-11-01 09:00:00.000000"))
+        conn.execute(
+            "INSERT OR IGNORE INTO campaign (slug, name, channel, created_at) VALUES (?, ?, ?, ?)",
+            (SLUG, "Staff intranet pilot", "internal_message", "2026-11-01 09:00:00.000000"),
+        )
 
 
 def _counts(db: str) -> tuple[int, int, int]:
     with sqlite3.connect(db) as conn:
         row = conn.execute(
             "SELECT coalesce(sum(scans), 0), coalesce(sum(form_starts), 0), coalesce(sum(completions), 0) "
-            "FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id WHERE c.slug = ?", (SLUG,)).fetchone()
+            "FROM campaign_daily_count d JOIN campaign c ON c.id = d.campaign_id WHERE c.slug = ?",
+            (SLUG,),
+        ).fetchone()
     return tuple(row)
 
 
-def _fill_camera(page, i: int, kind: str, placement: str, recording: str, *, compass: str = "",
-                 retention: str = "", overlooks: tuple[str, ...] = ()) -> None:
+def _fill_camera(
+    page,
+    i: int,
+    kind: str,
+    placement: str,
+    recording: str,
+    *,
+    compass: str = "",
+    retention: str = "",
+    overlooks: tuple[str, ...] = (),
+) -> None:
     page.select_option(f"#cam-{i}-kind", kind)
     page.check(f"#cam-{i}-placement-{placement}")
     page.check(f"#cam-{i}-recording_mode-{recording}")
@@ -60,15 +78,20 @@ def _fill_camera(page, i: int, kind: str, placement: str, recording: str, *, com
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_owner_registers_changes_and_withdraws(browser, live_server, device):
-    from tests.browser.conftest import wait_for_js, PageWatch
+    from tests.browser.conftest import PageWatch, wait_for_js
 
     base, db = live_server["url"], live_server["db"]
     _campaign(db)
     viewport = {"width": 390, "height": 844} if device == "phone" else {"width": 1366, "height": 900}
     # Each device has its own browser string, as real ones do: the app counts a campaign scan once
     # per visitor (address and browser) and day, and both devices run here from one address.
-    context = browser.new_context(viewport=viewport, locale="en-GB", is_mobile=device == "phone",
-                                  has_touch=device == "phone", user_agent=PHONE_UA if device == "phone" else None)
+    context = browser.new_context(
+        viewport=viewport,
+        locale="en-GB",
+        is_mobile=device == "phone",
+        has_touch=device == "phone",
+        user_agent=PHONE_UA if device == "phone" else None,
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     watch = PageWatch(page, base)
@@ -135,9 +158,14 @@ def test_owner_registers_changes_and_withdraws(browser, live_server, device):
     with sqlite3.connect(db) as conn:
         stored = conn.execute(
             "SELECT r.id, s.lat, s.lon, s.postcode FROM registrant r JOIN site s ON s.registrant_id = r.id "
-            "WHERE r.reference = ?", (reference,)).fetchone()
-        cams = conn.execute("SELECT kind, direction_deg, retention_days, overlooks FROM camera WHERE site_id = "
-                            "(SELECT id FROM site WHERE registrant_id = ?) ORDER BY id", (stored[0],)).fetchall()
+            "WHERE r.reference = ?",
+            (reference,),
+        ).fetchone()
+        cams = conn.execute(
+            "SELECT kind, direction_deg, retention_days, overlooks FROM camera WHERE site_id = "
+            "(SELECT id FROM site WHERE registrant_id = ?) ORDER BY id",
+            (stored[0],),
+        ).fetchall()
     assert (stored[1], stored[2]) == (pytest.approx(pinned[0], abs=1e-6), pytest.approx(pinned[1], abs=1e-6))
     assert stored[3] == POSTCODE
     assert cams == [("doorbell", 45, 30, "street"), ("fixed", None, 14, "driveway,garden")]
@@ -175,7 +203,9 @@ def test_owner_registers_changes_and_withdraws(browser, live_server, device):
                 text = json.dumps([str(v) for v in row])
                 assert name not in text and email not in text and "Testing Lane" not in text, table
         assert conn.execute("SELECT status, name FROM registrant WHERE reference = ?", (reference,)).fetchone() == (
-            "withdrawn", None)
+            "withdrawn",
+            None,
+        )
     scans, starts, completions = (a - b for a, b in zip(_counts(db), before))
     assert (scans, starts, completions) == (1, 1, 1)
     context.close()
@@ -236,5 +266,7 @@ def test_registration_can_be_completed_with_the_keyboard_alone(watched, live_ser
         row = conn.execute(
             "SELECT r.preferred_channel, s.kind, c.kind, c.placement, c.retention_days, c.recording_mode "
             "FROM registrant r JOIN site s ON s.registrant_id = r.id JOIN camera c ON c.site_id = s.id "
-            "WHERE r.reference = ?", (page.inner_text("#registration-reference"),)).fetchone()
+            "WHERE r.reference = ?",
+            (page.inner_text("#registration-reference"),),
+        ).fetchone()
     assert row == ("email", "home", "doorbell", "outdoor", 28, "continuous")

@@ -2,6 +2,7 @@
 "Add another camera" comes back at the new camera with what was typed; the success page's copy
 button copies the private link and says so (and without JavaScript the link is in a field to
 select); "Lost your link?" is reachable from the form and the success page."""
+
 from __future__ import annotations
 
 import pytest
@@ -76,9 +77,13 @@ def test_the_form_on_a_phone_lists_every_problem_keeps_the_place_and_copies_the_
     page.wait_for_selector("#pin-map .leaflet-marker-icon")  # the map above it has come in too
     top = _top(page, "cam-1")
     assert 0 <= top < PHONE["height"] / 2, top  # the new camera is in view, near the top
-    assert (page.input_value("#name"), page.input_value("#email"), page.input_value("#address"),
-            page.input_value("#cam-0-direction_deg"), page.input_value("#cam-0-kind")) == \
-        ("Robin Phoneowner", "robin.phone@example.org", "9 Handset Row", "90", "doorbell")
+    assert (
+        page.input_value("#name"),
+        page.input_value("#email"),
+        page.input_value("#address"),
+        page.input_value("#cam-0-direction_deg"),
+        page.input_value("#cam-0-kind"),
+    ) == ("Robin Phoneowner", "robin.phone@example.org", "9 Handset Row", "90", "doorbell")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "register-phone-added-camera.png"))  # what the owner sees: the viewport
 

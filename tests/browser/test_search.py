@@ -1,5 +1,6 @@
 """An officer's whole search: point, time, radius, results checked against the API and brute force,
 a contact reveal (audited), two footage requests, a status change and the case CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -21,7 +22,8 @@ def _busiest_site(db: str) -> tuple[float, float]:
     with sqlite3.connect(db) as conn:
         sites = conn.execute(
             "SELECT s.lat, s.lon FROM site s JOIN registrant r ON r.id = s.registrant_id "
-            "JOIN camera c ON c.site_id = s.id WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL").fetchall()
+            "JOIN camera c ON c.site_id = s.id WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL"
+        ).fetchall()
     rng = random.Random(3)
     sample = rng.sample(sites, 40)
     lats, lons = [s[0] for s in sites], [s[1] for s in sites]
@@ -39,7 +41,8 @@ def _brute_force(db: str, lat: float, lon: float, radius_m: float) -> dict[str, 
         rows = conn.execute(
             "SELECT c.public_id, s.lat, s.lon FROM camera c JOIN site s ON s.id = c.site_id "
             "JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL").fetchall()
+            "WHERE r.status = 'active' AND c.active = 1 AND s.lat IS NOT NULL"
+        ).fetchall()
     _, _, dist = GEOD.inv([lon] * len(rows), [lat] * len(rows), [r[2] for r in rows], [r[1] for r in rows])
     return {r[0]: d for r, d in zip(rows, dist) if d <= radius_m}
 
@@ -87,28 +90,43 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
     summary = page.locator("#search-result-summary").inner_text()
     assert summary.startswith(f"{len(expected)} registered camera")
     # The same search through the API (same session): same cameras, same order, distances to 0.5 m.
-    api = page.context.request.get(f"{base}/api/v1/cameras/near", params={
-        "lat": lat, "lon": lon, "radius_m": 250, "at": "2026-11-20T21:30", "case_ref": case_ref,
-        "reason": "Burglary reported at a house in this street overnight"}).json()
+    api = page.context.request.get(
+        f"{base}/api/v1/cameras/near",
+        params={
+            "lat": lat,
+            "lon": lon,
+            "radius_m": 250,
+            "at": "2026-11-20T21:30",
+            "case_ref": case_ref,
+            "reason": "Burglary reported at a house in this street overnight",
+        },
+    ).json()
     assert {c["camera_id"] for c in api["cameras"]} == set(expected)
     for c in api["cameras"]:
         assert abs(c["distance_m"] - expected[c["camera_id"]]) <= 0.5
     shown_ids = page.locator("#search-grid .ag-row [col-id=camera_id]").all_inner_texts()
-    shown_ids = [i for _, i in sorted(zip(
-        [int(t) for t in page.locator("#search-grid .ag-row [col-id=rank]").all_inner_texts()], shown_ids))]
-    assert shown_ids == [c["camera_id"] for c in api["cameras"]][:len(shown_ids)]
+    shown_ids = [
+        i
+        for _, i in sorted(
+            zip([int(t) for t in page.locator("#search-grid .ag-row [col-id=rank]").all_inner_texts()], shown_ids)
+        )
+    ]
+    assert shown_ids == [c["camera_id"] for c in api["cameras"]][: len(shown_ids)]
     # On the map: 9 district outlines, the radius circle, the incident, and per camera a marker and
     # its field of view (a wedge, or a circle of its range when the direction is unknown).
-    wait_for_js(page,
-        f"document.querySelectorAll('#search-map .leaflet-overlay-pane path').length === {11 + 2 * len(expected)}")
+    wait_for_js(
+        page, f"document.querySelectorAll('#search-map .leaflet-overlay-pane path').length === {11 + 2 * len(expected)}"
+    )
 
     # Reveal one owner's contact details: an audit row appears.
     reveals_before = _audit_count(db, "reveal_contact")
     page.locator("#search-grid .ag-row[row-index='0'] input[type=checkbox]").first.click()
     page.get_by_role("button", name="Show contact details of selected").click()
     page.wait_for_selector("#search-contacts-list")
-    assert "@example." in page.locator("#search-contacts-list").inner_text() or "Phone" in \
-        page.locator("#search-contacts-list").inner_text()
+    assert (
+        "@example." in page.locator("#search-contacts-list").inner_text()
+        or "Phone" in page.locator("#search-contacts-list").inner_text()
+    )
     assert _audit_count(db, "reveal_contact") == reveals_before + 1
     watched.screenshot("search-results")
 
@@ -132,8 +150,9 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
     page.get_by_role("button", name="Update status").click()
     page.wait_for_selector("#cases-update-done")
     with sqlite3.connect(db) as conn:
-        statuses = sorted(r[0] for r in conn.execute(
-            "SELECT status FROM footage_request WHERE case_ref = ?", (case_ref,)))
+        statuses = sorted(
+            r[0] for r in conn.execute("SELECT status FROM footage_request WHERE case_ref = ?", (case_ref,))
+        )
     assert statuses == ["no_relevant_footage", "sent"]
     exports_before = _audit_count(db, "export")
     page.get_by_label("Reason for this export").fill("Phoning the owners who have not replied yet")
@@ -148,20 +167,35 @@ def test_officer_searches_reveals_requests_and_exports(watched, live_server):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("user", [("analyst.demo", "demo-analyst-2026"), ("lead.demo", "demo-lead-2026")],
-                         ids=["analyst", "lead"])
+@pytest.mark.parametrize(
+    "user", [("analyst.demo", "demo-analyst-2026"), ("lead.demo", "demo-lead-2026")], ids=["analyst", "lead"]
+)
 def test_analysts_and_leads_are_refused_the_search(watched, live_server, user):
     page, base = watched.page, live_server["url"]
     log_in(watched, base, *user)
     assert page.locator("#shell-nav a", has_text="Search").count() == 0
     response = page.context.request.get(f"{base}/search")
     assert response.status == 403
-    api = page.context.request.get(f"{base}/api/v1/cameras/near", params={
-        "lat": 52.8, "lon": -2.1, "radius_m": 200, "at": "2026-11-20T21:30", "case_ref": "CR-2026-000001",
-        "reason": "Trying to look where I may not look"})
+    api = page.context.request.get(
+        f"{base}/api/v1/cameras/near",
+        params={
+            "lat": 52.8,
+            "lon": -2.1,
+            "radius_m": 200,
+            "at": "2026-11-20T21:30",
+            "case_ref": "CR-2026-000001",
+            "reason": "Trying to look where I may not look",
+        },
+    )
     assert api.status == 403 and "cameras" not in api.text()
-    callback = page.context.request.post(f"{base}/_dash-update-component", data={
-        "output": "search-grid.rowData", "outputs": {"id": "search-grid", "property": "rowData"},
-        "inputs": [{"id": "search-submit", "property": "n_clicks", "value": 1}], "changedPropIds": [],
-        "state": []})
+    callback = page.context.request.post(
+        f"{base}/_dash-update-component",
+        data={
+            "output": "search-grid.rowData",
+            "outputs": {"id": "search-grid", "property": "rowData"},
+            "inputs": [{"id": "search-submit", "property": "n_clicks", "value": 1}],
+            "changedPropIds": [],
+            "state": [],
+        },
+    )
     assert callback.status == 403

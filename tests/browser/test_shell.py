@@ -1,4 +1,5 @@
 """Each role logs in, sees exactly its pages, and the overview matches the database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,19 +34,23 @@ def _expected_figures(db_path: str, days_back: int = 0) -> dict:
 
     uk_today = dt.datetime.now(ZoneInfo("Europe/London")).date() - dt.timedelta(days=days_back)
     window = dt.datetime.combine(uk_today - dt.timedelta(days=6), dt.time(), tzinfo=ZoneInfo("Europe/London"))
-    window_utc = window.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    window_utc = window.astimezone(dt.UTC).replace(tzinfo=None)
     with sqlite3.connect(db_path) as conn:
         active, active_keys = conn.execute(
-            "SELECT count(*), sum(record_key) FROM registrant WHERE status = 'active'").fetchone()
+            "SELECT count(*), sum(record_key) FROM registrant WHERE status = 'active'"
+        ).fetchone()
         cameras, camera_keys = conn.execute(
             "SELECT count(*), sum(c.record_key) FROM camera c JOIN site s ON s.id = c.site_id "
-            "JOIN registrant r ON r.id = s.registrant_id WHERE r.status = 'active' AND c.active = 1").fetchone()
+            "JOIN registrant r ON r.id = s.registrant_id WHERE r.status = 'active' AND c.active = 1"
+        ).fetchone()
         before, before_keys = conn.execute(
             "SELECT count(*), sum(record_key) FROM registrant WHERE status = 'active' AND consent_at < ?",
-            (window_utc.isoformat(sep=" "),)).fetchone()
+            (window_utc.isoformat(sep=" "),),
+        ).fetchone()
         per_district = conn.execute(
             "SELECT s.district_code, count(*) FROM site s JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE r.status = 'active' GROUP BY s.district_code").fetchall()
+            "WHERE r.status = 'active' GROUP BY s.district_code"
+        ).fetchall()
     total = published(active, active_keys)
     earlier = 0 if before == 0 else published(before, before_keys)
     recent = None if total is None or earlier is None or total - earlier < K else total - earlier
@@ -101,8 +106,9 @@ def test_switching_the_map_measure_recolours_the_districts(watched, live_server)
     page.wait_for_selector("#home-legend .legend-title")
     assert page.locator("#home-legend .legend-title").inner_text() == "Registrations per 1,000 households"
     page.get_by_label("Cameras per 1,000 households").check()
-    wait_for_js(page,
-        "document.querySelector('#home-legend .legend-title').innerText === 'Cameras per 1,000 households'")
+    wait_for_js(
+        page, "document.querySelector('#home-legend .legend-title').innerText === 'Cameras per 1,000 households'"
+    )
     page.locator("#home-map .leaflet-overlay-pane path").first.hover()
     page.wait_for_selector(".leaflet-tooltip")
     assert "Cameras per 1,000 households" in page.locator(".leaflet-tooltip").inner_text()

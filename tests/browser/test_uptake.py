@@ -2,6 +2,7 @@
 weeks), and the headline agrees with figures worked out by hand from the database (record keys,
 the p-table's rows); per day is refused for a district; the weekly report's CSV agrees too; console
 clean."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,12 @@ def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
     page.wait_for_selector("#uptake-footage-files")
     card = page.inner_text("#uptake-footage")
     assert "what officers decided about the files" in card
-    for row in ("Accepted as exhibits", "Awaiting a decision", "Does not show anything relevant",
-                "A file was accepted as an exhibit all the same"):
+    for row in (
+        "Accepted as exhibits",
+        "Awaiting a decision",
+        "Does not show anything relevant",
+        "A file was accepted as an exhibit all the same",
+    ):
         assert row in card, row
     assert "fewer than 8" in page.inner_text("#uptake-footage-files")
     page.locator("#uptake-footage").scroll_into_view_if_needed()
@@ -51,8 +56,11 @@ def test_lead_narrows_uptake_to_a_district(watched, live_server, reference):
     page.fill("#uptake-last", "2026-11-01")
     page.keyboard.press("Tab")
     truth = _truth(db)
-    made = difference(TABLE, truth.registered(dt.date(2026, 4, 12), district["code"]),
-                      truth.registered(dt.date(2026, 11, 1), district["code"]))
+    made = difference(
+        TABLE,
+        truth.registered(dt.date(2026, 4, 12), district["code"]),
+        truth.registered(dt.date(2026, 11, 1), district["code"]),
+    )
     expected = f"{made:,} registrations" if made is not None else "fewer than 8 registrations"
     wait_for_js(page, "document.querySelector('#uptake-headline').innerText.startsWith(%r)" % expected)
     headline = page.inner_text("#uptake-headline")

@@ -17,30 +17,30 @@ Lists (the officer's contact reveal, cases, campaigns, the uptake page, the week
 200; pages that show one record or one typed value at a time (the owner's page, the login form, the
 registration form's errors, the search form's refusal) take a spread sample to keep the run short.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
-import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
 from dashboard.config import PROJECT_ROOT, load_settings
-from dashboard.registry import campaigns, casework, free_text, registration
+from dashboard.registry import audit, campaigns, casework, free_text, registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site, User, utcnow
 from dashboard.runtime import prepare
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.browser.conftest import PageWatch, wait_for_js
 
@@ -91,9 +91,19 @@ def _actor(s, username: str) -> audit.Actor:
 
 def _found(s, officer, case_ref, camera_ids, centre) -> None:
     """The officer's search in the case that found these cameras (requests need one)."""
-    casework.log_search(s, officer, case_ref=case_ref, reason=SEARCH_REASON, lat=float(centre["lat"]),
-                        lon=float(centre["lon"]), radius_m=200, incident_at=None, result_count=len(camera_ids),
-                        source="page", camera_ids=[int(c) for c in camera_ids])
+    casework.log_search(
+        s,
+        officer,
+        case_ref=case_ref,
+        reason=SEARCH_REASON,
+        lat=float(centre["lat"]),
+        lon=float(centre["lon"]),
+        radius_m=200,
+        incident_at=None,
+        result_count=len(camera_ids),
+        source="page",
+        camera_ids=[int(c) for c in camera_ids],
+    )
 
 
 def registrable(payload: str) -> str:
@@ -120,11 +130,19 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
     # Registrations: record i is named payload i and lives at payload i + n/2 (two payloads a record).
     with transaction(rt.sessions) as s:
         for i, payload in enumerate(owners):
-            data = registration.RegistrationIn.model_validate({
-                "name": payload, "address": owners[(i + n // 2) % n], "email": f"owner{i}@example.org",
-                "preferred_channel": "email", "site_kind": "home", "postcode": postcode, "consent": True,
-                "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
-            }, context={"reference": ref})
+            data = registration.RegistrationIn.model_validate(
+                {
+                    "name": payload,
+                    "address": owners[(i + n // 2) % n],
+                    "email": f"owner{i}@example.org",
+                    "preferred_channel": "email",
+                    "site_kind": "home",
+                    "postcode": postcode,
+                    "consent": True,
+                    "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
+                },
+                context={"reference": ref},
+            )
             made = registration.register(s, data, ref, via="api")
             stored.tokens.append(made.token)
         camera_ids = list(s.scalars(sa.select(Camera.id).join(Site).join(Registrant).order_by(Registrant.id)))
@@ -145,40 +163,78 @@ def _store(rt, ref, payloads: list[str]) -> Stored:
     # Case references: casework takes any text of up to 40 characters (the force's format is checked
     # by the page and the API, and a force may set a loose CASE_REF_PATTERN); longer ones are refused.
     now = utcnow()
-    incident = dict(incident_lat=float(centre["lat"]), incident_lon=float(centre["lon"]),
-                    incident_district_code=None, crime_category=None,
-                    incident_from=now - dt.timedelta(hours=2), incident_to=now - dt.timedelta(hours=1), now=now)
+    incident = dict(
+        incident_lat=float(centre["lat"]),
+        incident_lon=float(centre["lon"]),
+        incident_district_code=None,
+        crime_category=None,
+        incident_from=now - dt.timedelta(hours=2),
+        incident_to=now - dt.timedelta(hours=1),
+        now=now,
+    )
     short = [p for p in payloads if len(p.strip()) <= casework.CASE_REF_MAX]
     with transaction(rt.sessions) as s:
         officer = _actor(s, "officer1")
         for payload, camera_id in zip(short, camera_ids):
             _found(s, officer, payload, [camera_id], centre)
-            casework.create_requests(s, officer, case_ref=payload, reason=SEARCH_REASON, camera_ids=[camera_id],
-                                     **incident)
+            casework.create_requests(
+                s, officer, case_ref=payload, reason=SEARCH_REASON, camera_ids=[camera_id], **incident
+            )
         with pytest.raises(casework.CaseworkError, match="at most 40"):
-            casework.create_requests(s, officer, case_ref=max(payloads, key=len), reason=SEARCH_REASON,
-                                     camera_ids=[camera_ids[0]], **incident)
+            casework.create_requests(
+                s,
+                officer,
+                case_ref=max(payloads, key=len),
+                reason=SEARCH_REASON,
+                camera_ids=[camera_ids[0]],
+                **incident,
+            )
         # Free text the auditor's page will show: a search's reason and a request's status note.
         _found(s, officer, NOTES_CASE, list(camera_ids[:n]), centre)
         for i in range(0, n, casework.MAX_CAMERAS_PER_ACTION):
-            casework.create_requests(s, officer, case_ref=NOTES_CASE, reason=SEARCH_REASON,
-                                     camera_ids=camera_ids[i:i + casework.MAX_CAMERAS_PER_ACTION], **incident)
-        note_requests = list(s.scalars(sa.select(FootageRequest.id).where(FootageRequest.case_ref == NOTES_CASE)
-                                       .order_by(FootageRequest.id)))
+            casework.create_requests(
+                s,
+                officer,
+                case_ref=NOTES_CASE,
+                reason=SEARCH_REASON,
+                camera_ids=camera_ids[i : i + casework.MAX_CAMERAS_PER_ACTION],
+                **incident,
+            )
+        note_requests = list(
+            s.scalars(
+                sa.select(FootageRequest.id).where(FootageRequest.case_ref == NOTES_CASE).order_by(FootageRequest.id)
+            )
+        )
         for request_id, payload in zip(note_requests, owners):  # a note refuses links too (promise 1)
-            casework.change_status(s, officer, request_id=request_id, new_status="no_response", note=payload,
-                                   now=now + dt.timedelta(seconds=1))
+            casework.change_status(
+                s,
+                officer,
+                request_id=request_id,
+                new_status="no_response",
+                note=payload,
+                now=now + dt.timedelta(seconds=1),
+            )
         for payload in payloads:
-            casework.log_search(s, officer, case_ref=NOTES_CASE, reason=payload, lat=float(centre["lat"]),
-                                lon=float(centre["lon"]), radius_m=200, incident_at=None, result_count=0,
-                                source="page")
+            casework.log_search(
+                s,
+                officer,
+                case_ref=NOTES_CASE,
+                reason=payload,
+                lat=float(centre["lat"]),
+                lon=float(centre["lon"]),
+                radius_m=200,
+                incident_at=None,
+                result_count=0,
+                source="page",
+            )
     stored.expected["case reference"] = [p.strip() for p in short]
     stored.expected["footage request note"] = [p.strip() for p in owners]
     # The search the requests follow, then the payloads.
     stored.expected["search reason"] = [SEARCH_REASON] + [p.strip() for p in payloads]
     with rt.sessions() as s:
-        stored.notes_case_ids = list(s.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_ref == NOTES_CASE)
-                                               .order_by(AuditEvent.id.desc())))
+        stored.notes_case_ids = list(
+            s.scalars(sa.select(AuditEvent.id).where(AuditEvent.case_ref == NOTES_CASE).order_by(AuditEvent.id.desc()))
+        )
     return stored
 
 
@@ -200,9 +256,15 @@ class Served:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, reference_dir, reference):
     folder = tmp_path_factory.mktemp("xss")
-    env = {"DATABASE_URL": f"sqlite:///{folder / 'registry.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "xss-tests-" + "x" * 40, "PORT": str(_free_port()), "HOST": "127.0.0.1",
-           "WEB_WORKERS": "1", "REGISTRATION_RATE_LIMIT": "10000 per hour"}
+    env = {
+        "DATABASE_URL": f"sqlite:///{folder / 'registry.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "xss-tests-" + "x" * 40,
+        "PORT": str(_free_port()),
+        "HOST": "127.0.0.1",
+        "WEB_WORKERS": "1",
+        "REGISTRATION_RATE_LIMIT": "10000 per hour",
+    }
     rt = prepare(load_settings(env))
     try:
         stored = _store(rt, reference, PAYLOADS)
@@ -211,8 +273,13 @@ def site(tmp_path_factory, reference_dir, reference):
     log_path = folder / "app.log"
     server_env = {k: v for k, v in os.environ.items() if k not in ("TILE_URL", "DEBUG")}
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env={**server_env, **env},
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=PROJECT_ROOT,
+            env={**server_env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 120
     while True:
         if proc.poll() is not None:
@@ -242,8 +309,10 @@ class Watch(PageWatch):
         self.dialogs: list[str] = []
         self.located_errors: list[tuple[str, str]] = []
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("console", lambda m: self.located_errors.append((m.text, m.location.get("url", "")))
-                if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: self.located_errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None,
+        )
 
     def assert_not_run(self) -> None:
         """(a): checked before leaving each page (the marker lives as long as the page)."""
@@ -294,14 +363,17 @@ def read_contact_reveal(w: Watch, base: str, stored: Stored) -> dict[str, list[s
     batch = casework.MAX_CAMERAS_PER_ACTION
     for start in range(0, total, batch):
         # Select the next 50 rows, as ticking their boxes page by page would.
-        ids = page.evaluate("""([a, b]) => {
+        ids = page.evaluate(
+            """([a, b]) => {
             const api = window.dash_ag_grid.getApi('search-grid');
             const nodes = [];
             api.forEachNodeAfterFilterAndSort(n => nodes.push(n));
             api.deselectAll();
             nodes.slice(a, b).forEach(n => n.setSelected(true));
             return api.getSelectedRows().map(r => r.camera_id);
-        }""", [start, start + batch])
+        }""",
+            [start, start + batch],
+        )
         assert len(ids) == min(batch, total - start)
         page.get_by_role("button", name="Show contact details of selected").click()
         page.wait_for_selector(f"#search-contacts-list p:text-is('Camera {ids[0]}')")
@@ -365,7 +437,7 @@ def read_audit_log(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
     page.get_by_label("Case reference").press("Enter")
     shown = {"search reason": [], "footage request note": []}
     for start in range(0, len(ids), 100):
-        chunk = ids[start:start + 100]
+        chunk = ids[start : start + 100]
         if start:
             page.get_by_role("button", name="Older").click()
         page.wait_for_selector(f"#audit-showing >> text=Rows {start + 1:,}–{start + len(chunk):,} of {len(ids):,}")
@@ -395,12 +467,10 @@ def read_uptake(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
 
 
 def read_weekly_report(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     w.page.goto(f"{base}/uptake/report?week={today}")
     cells = w.page.locator("h2:text-is('Campaigns this week') + table tbody tr td:first-child")
     return {"campaign name": cells.all_inner_texts()}
-
-
 
 
 def read_owner_pages(w: Watch, base: str, stored: Stored) -> dict[str, list[str]]:
@@ -460,11 +530,20 @@ def test_free_text_for_the_auditor_is_stored_exactly(site):
     import sqlite3
 
     with sqlite3.connect(site.db) as conn:
-        reasons = [r[0] for r in conn.execute(
-            "SELECT reason FROM audit_event WHERE action = 'search' AND case_ref = ? ORDER BY id", (NOTES_CASE,))]
-        notes = [r[0] for r in conn.execute(
-            "SELECT e.note FROM footage_request_event e JOIN footage_request r ON r.id = e.request_id "
-            "WHERE r.case_ref = ? AND e.status = 'no_response' ORDER BY r.id", (NOTES_CASE,))]
+        reasons = [
+            r[0]
+            for r in conn.execute(
+                "SELECT reason FROM audit_event WHERE action = 'search' AND case_ref = ? ORDER BY id", (NOTES_CASE,)
+            )
+        ]
+        notes = [
+            r[0]
+            for r in conn.execute(
+                "SELECT e.note FROM footage_request_event e JOIN footage_request r ON r.id = e.request_id "
+                "WHERE r.case_ref = ? AND e.status = 'no_response' ORDER BY r.id",
+                (NOTES_CASE,),
+            )
+        ]
     assert reasons == site.stored.expected["search reason"]
     assert notes == site.stored.expected["footage request note"]
 
@@ -512,8 +591,9 @@ def test_case_reference_refused_on_the_search_page_is_shown_as_text(watch, site)
     import sqlite3
 
     with sqlite3.connect(site.db) as conn:
-        logged = conn.execute("SELECT reason FROM audit_event WHERE action = 'search' AND case_ref = ?",
-                              (TYPED_CASE,)).fetchall()
+        logged = conn.execute(
+            "SELECT reason FROM audit_event WHERE action = 'search' AND case_ref = ?", (TYPED_CASE,)
+        ).fetchall()
     assert logged == [(reason,)]
     assert watch.console_errors == [], f"console errors: {watch.console_errors[:5]}"
 

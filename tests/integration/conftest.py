@@ -1,4 +1,5 @@
 """A real app (Flask test client) over a temp-file SQLite registry with one user per role."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.config import load_settings
-from dashboard.registry.database import transaction
 from dashboard.core.vocab import ROLES
+from dashboard.registry.database import transaction
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 
@@ -16,11 +17,13 @@ PASSWORD = "correct-horse-battery"
 
 
 def _settings(folder: Path, reference_dir: Path):
-    return load_settings({
-        "DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
-        "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48,
-    })
+    return load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+        }
+    )
 
 
 def _runtime(folder: Path, reference_dir: Path):
@@ -105,6 +108,7 @@ def login(client, role: str) -> None:
     page = client.get("/login")
     assert page.status_code == 200
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": f"{role}1", "password": PASSWORD, "csrf_token": token,
-                                           "next": "/"})
+    response = client.post(
+        "/login", data={"username": f"{role}1", "password": PASSWORD, "csrf_token": token, "next": "/"}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]

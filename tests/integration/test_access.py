@@ -1,15 +1,15 @@
 """Role by route: every page, Dash callback and API route refuses anyone who may not use it."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 from dash.development.base_component import Component
 
 from dashboard import pages as pages_module
-from dashboard.security import site
 from dashboard.api.endpoints import PUBLIC
-from dashboard.pages import Page, all_pages
 from dashboard.core.vocab import ROLES
+from dashboard.pages import Page, all_pages
+from dashboard.security import site
 from tests.integration.conftest import PASSWORD, login
 
 ANONYMOUS = None
@@ -25,10 +25,13 @@ def _callback_bodies(app) -> list[tuple[str, dict]]:
                 continue
             cid, prop = part.rsplit(".", 1)
             outputs.append({"id": cid, "property": prop})
-        body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-                "inputs": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["inputs"]],
-                "changedPropIds": [],
-                "state": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["state"]]}
+        body = {
+            "output": key,
+            "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["inputs"]],
+            "changedPropIds": [],
+            "state": [{"id": i["id"], "property": i["property"], "value": None} for i in spec["state"]],
+        }
         bodies.append((key, body))
     return bodies
 
@@ -95,27 +98,36 @@ def test_pages_callbacks_and_api_by_role(app, role):
 
 def test_a_forged_callback_naming_another_pages_outputs_returns_nothing(app, monkeypatch):
     """A page only admins may use: an officer asking for its outputs gets 403 and no data."""
-    restricted = Page(path="/restricted", title="Restricted", roles=frozenset({"admin"}),
-                      id_prefix="restricted-", layout=lambda rt, user: Component())
+    restricted = Page(
+        path="/restricted",
+        title="Restricted",
+        roles=frozenset({"admin"}),
+        id_prefix="restricted-",
+        layout=lambda rt, user: Component(),
+    )
     real = all_pages()
     monkeypatch.setattr(pages_module, "all_pages", lambda: (*real, restricted))  # the router's view
     monkeypatch.setattr(site, "_pages", (*real, restricted))  # the guard's, as create_app hands them over
     client = app.server.test_client()
     login(client, "officer")
-    forged = {"output": "restricted-table.children", "outputs": {"id": "restricted-table", "property": "children"},
-              "inputs": [{"id": "home-metric", "property": "value", "value": "cameras_per_1000"}]}
+    forged = {
+        "output": "restricted-table.children",
+        "outputs": {"id": "restricted-table", "property": "children"},
+        "inputs": [{"id": "home-metric", "property": "value", "value": "cameras_per_1000"}],
+    }
     response = client.post("/_dash-update-component", json=forged)
     assert response.status_code == 403
     assert "restricted" not in response.get_data(as_text=True).replace("restricted-table", "")
     assert client.get("/restricted").status_code == 403
     # Mixing an allowed output with a forbidden one is refused whole.
-    mixed = {"output": "..home-legend.children...restricted-table.children..",
-             "outputs": [{"id": "home-legend", "property": "children"},
-                         {"id": "restricted-table", "property": "children"}], "inputs": []}
+    mixed = {
+        "output": "..home-legend.children...restricted-table.children..",
+        "outputs": [{"id": "home-legend", "property": "children"}, {"id": "restricted-table", "property": "children"}],
+        "inputs": [],
+    }
     assert client.post("/_dash-update-component", json=mixed).status_code == 403
     # A page's own output under a made-up callback key is refused, not a server error.
-    madeup = {"output": "home-legend.children", "outputs": {"id": "home-legend", "property": "children"},
-              "inputs": []}
+    madeup = {"output": "home-legend.children", "outputs": {"id": "home-legend", "property": "children"}, "inputs": []}
     assert client.post("/_dash-update-component", json=madeup).status_code == 400
     # An output no page owns is refused too.
     unknown = {"output": "nobody-x.children", "outputs": {"id": "nobody-x", "property": "children"}, "inputs": []}

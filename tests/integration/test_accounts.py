@@ -1,5 +1,6 @@
 """Accounts over the real app: server-side sessions (logout, rotation, disabling, password
 reset), the administrator's actions with their audit rows and guard rails."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from dashboard.registry import audit
 from dashboard.registry.database import transaction
 from dashboard.registry.models import ApiToken, AuditEvent, LoginSession, User
-from dashboard.registry import audit
 from dashboard.security import accounts
 from dashboard.security.accounts import AccountError, authenticate
 from tests.integration.conftest import PASSWORD, login
@@ -47,6 +48,7 @@ def _csrf(client) -> str:
         elif isinstance(node, list):
             for value in node:
                 walk(value)
+
     walk(json.loads(client.get("/_dash-layout").get_data(as_text=True)))
     return found[0]
 
@@ -76,8 +78,9 @@ def test_each_login_gets_a_new_session_id_and_ends_the_browsers_previous_one(app
     login(client, "officer")
     first = client.get_cookie("session").value
     # The same browser posts the login form again (e.g. from a second tab, as someone else).
-    again = client.post("/login", data={"username": "analyst1", "password": PASSWORD, "csrf_token": _csrf(client),
-                                        "next": "/"})
+    again = client.post(
+        "/login", data={"username": "analyst1", "password": PASSWORD, "csrf_token": _csrf(client), "next": "/"}
+    )
     assert again.status_code == 302
     with runtime.sessions() as s:
         rows = s.execute(sa.select(LoginSession.user_id, LoginSession.end_reason).order_by(LoginSession.id)).all()
@@ -109,7 +112,10 @@ def test_disabling_a_user_ends_their_session_and_tokens_at_once(app, runtime):
         assert authenticate(s, "officer1", PASSWORD) is None
     row = _audit_rows(runtime, "user_disabled")[-1]
     assert row.username == "admin1" and json.loads(row.detail) == {
-        "username": "officer1", "sessions_ended": 1, "tokens_revoked": 1}
+        "username": "officer1",
+        "sessions_ended": 1,
+        "tokens_revoked": 1,
+    }
     # Re-enabled: can log in again; the revoked token stays revoked.
     with transaction(runtime.sessions) as s:
         accounts.enable_user(s, _actor(runtime), _user(runtime, "officer1").id)
@@ -146,9 +152,13 @@ def test_admin_actions_are_logged_with_what_changed(runtime):
         token_id = s.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == new_id))
     with transaction(runtime.sessions) as s:
         accounts.revoke_token(s, admin, token_id)
-    details = {r.action: json.loads(r.detail) for r in _audit_rows(runtime, "user_created") +
-               _audit_rows(runtime, "role_changed") + _audit_rows(runtime, "token_issued") +
-               _audit_rows(runtime, "token_revoked")}
+    details = {
+        r.action: json.loads(r.detail)
+        for r in _audit_rows(runtime, "user_created")
+        + _audit_rows(runtime, "role_changed")
+        + _audit_rows(runtime, "token_issued")
+        + _audit_rows(runtime, "token_revoked")
+    }
     assert details == {
         "user_created": {"username": "new.officer", "role": "officer", "password": "generated"},
         "role_changed": {"username": "new.officer", "from": "officer", "to": "analyst"},
@@ -157,35 +167,44 @@ def test_admin_actions_are_logged_with_what_changed(runtime):
     }
     everything = json.dumps([[r.detail, r.reason] for r in _audit_rows(runtime, "user_created")])
     assert generated not in everything and token not in json.dumps(
-        [r.detail for r in _audit_rows(runtime, "token_issued")])
+        [r.detail for r in _audit_rows(runtime, "token_issued")]
+    )
 
 
-@pytest.mark.parametrize("attempt, message", [
-    (lambda s, a, ids: accounts.disable_user(s, a, ids["admin1"]), "cannot disable your own account"),
-    (lambda s, a, ids: accounts.set_role(s, a, ids["admin1"], "officer"), "cannot change your own role"),
-    (lambda s, a, ids: accounts.set_role(s, a, ids["officer1"], "officer"), "already officer"),
-    (lambda s, a, ids: accounts.set_role(s, a, ids["officer1"], "superuser"), "role 'superuser' is unknown"),
-    (lambda s, a, ids: accounts.enable_user(s, a, ids["officer1"]), "already enabled"),
-    (lambda s, a, ids: accounts.disable_user(s, a, 99999), "no user with id 99999"),
-    (lambda s, a, ids: accounts.revoke_token(s, a, 424242), "no API token with id 424242"),
-    (lambda s, a, ids: accounts.add_user(s, a, "officer1", "officer"), "already exists"),
-    (lambda s, a, ids: accounts.add_user(s, a, "x y", "officer"), "is not allowed"),
-    (lambda s, a, ids: accounts.add_user(s, a, "newbie", "officer", "password2026!"), "common password"),
-    (lambda s, a, ids: accounts.add_user(s, a, "newbie", "officer", "short"), "too short"),
-])
+@pytest.mark.parametrize(
+    "attempt, message",
+    [
+        (lambda s, a, ids: accounts.disable_user(s, a, ids["admin1"]), "cannot disable your own account"),
+        (lambda s, a, ids: accounts.set_role(s, a, ids["admin1"], "officer"), "cannot change your own role"),
+        (lambda s, a, ids: accounts.set_role(s, a, ids["officer1"], "officer"), "already officer"),
+        (lambda s, a, ids: accounts.set_role(s, a, ids["officer1"], "superuser"), "role 'superuser' is unknown"),
+        (lambda s, a, ids: accounts.enable_user(s, a, ids["officer1"]), "already enabled"),
+        (lambda s, a, ids: accounts.disable_user(s, a, 99999), "no user with id 99999"),
+        (lambda s, a, ids: accounts.revoke_token(s, a, 424242), "no API token with id 424242"),
+        (lambda s, a, ids: accounts.add_user(s, a, "officer1", "officer"), "already exists"),
+        (lambda s, a, ids: accounts.add_user(s, a, "x y", "officer"), "is not allowed"),
+        (lambda s, a, ids: accounts.add_user(s, a, "newbie", "officer", "password2026!"), "common password"),
+        (lambda s, a, ids: accounts.add_user(s, a, "newbie", "officer", "short"), "too short"),
+    ],
+)
 def test_refusals_say_why_and_change_nothing(runtime, attempt, message):
     ids = {name: _user(runtime, name).id for name in ("admin1", "officer1")}
     with runtime.sessions() as s:
-        before = s.execute(sa.select(User.id, User.username, User.role, User.active, User.password_hash)
-                           .order_by(User.id)).all()
+        before = s.execute(
+            sa.select(User.id, User.username, User.role, User.active, User.password_hash).order_by(User.id)
+        ).all()
         audit_before = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     with pytest.raises(AccountError) as caught:
         with transaction(runtime.sessions) as s:
             attempt(s, _actor(runtime), ids)
     assert message in str(caught.value)
     with runtime.sessions() as s:
-        assert s.execute(sa.select(User.id, User.username, User.role, User.active, User.password_hash)
-                         .order_by(User.id)).all() == before
+        assert (
+            s.execute(
+                sa.select(User.id, User.username, User.role, User.active, User.password_hash).order_by(User.id)
+            ).all()
+            == before
+        )
         assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == audit_before
 
 

@@ -2,6 +2,7 @@
 export file, answers with aggregates only. No response holds a registrant's name, email, phone,
 postcode, a site's coordinates or a camera id, and no count drawn from fewer than K
 registrations is present."""
+
 from __future__ import annotations
 
 import csv
@@ -14,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.pages import all_pages
+from dashboard.registry import audit
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
-from dashboard.registry import audit
 from tests.integration.conftest import login
 from tests.integration.test_access import _callback_bodies, _page_for_output
 
@@ -27,8 +28,14 @@ K = 8
 def demo_app(runtime, reference_dir, demo_of):
     from dashboard.application import create_app
 
-    demo_of(runtime, seed=21, registrations=2500, as_of=dt.date(2026, 11, 29),
-            pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    demo_of(
+        runtime,
+        seed=21,
+        registrations=2500,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     for sample in sorted((reference_dir / "police_uk").glob("*-street.csv"))[:6]:
         with transaction(runtime.sessions) as s:
             import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)
@@ -40,9 +47,12 @@ def demo_app(runtime, reference_dir, demo_of):
 def _secrets(runtime) -> tuple[list[str], list[str]]:
     """Texts no analyst answer may contain, and compact [lon,lat] pairs of every site."""
     with runtime.engine.connect() as con:
-        people = con.execute(sa.text(
-            "SELECT r.name, r.email, r.phone, s.postcode, s.address FROM registrant r JOIN site s "
-            "ON s.registrant_id = r.id WHERE r.status = 'active'")).all()
+        people = con.execute(
+            sa.text(
+                "SELECT r.name, r.email, r.phone, s.postcode, s.address FROM registrant r JOIN site s "
+                "ON s.registrant_id = r.id WHERE r.status = 'active'"
+            )
+        ).all()
         sites = con.execute(sa.text("SELECT lon, lat FROM site WHERE lat IS NOT NULL")).all()
     texts = sorted({re.sub(r"\s+", "", v.lower()) for row in people for v in row if v and len(v) >= 5})
     pairs = [f"[{round(lon, d)!r},{round(lat, d)!r}]" for lon, lat in sites for d in (5, 6)]
@@ -66,17 +76,29 @@ def _check_text(body: str, texts: list[str], pairs: list[str], where: str) -> No
 def _gap_query_bodies() -> list[dict]:
     keys = ["gaps-period", "gaps-type", "gaps-radius", "gaps-level"]
     # All months and all crime types: the only period and type offered (gap_report.check_offered).
-    choices = [("all", "all", "100", "lsoa"), ("all", "all", "50", "district"), ("all", "all", "500", "district"),
-               ("all", "all", "50", "lsoa")]
+    choices = [
+        ("all", "all", "100", "lsoa"),
+        ("all", "all", "50", "district"),
+        ("all", "all", "500", "district"),
+        ("all", "all", "50", "lsoa"),
+    ]
     return [dict(zip(keys, c)) for c in choices]
 
 
 def _post(client, key: str, values: dict):
-    spec_outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
-                    for p in key.strip(".").split("...") if p]
-    body = {"output": key, "outputs": spec_outputs if len(spec_outputs) > 1 else spec_outputs[0],
-            "inputs": [{"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
-                       for cid, v in values.items()], "changedPropIds": [], "state": []}
+    spec_outputs = [
+        {"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p
+    ]
+    body = {
+        "output": key,
+        "outputs": spec_outputs if len(spec_outputs) > 1 else spec_outputs[0],
+        "inputs": [
+            {"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
+            for cid, v in values.items()
+        ],
+        "changedPropIds": [],
+        "state": [],
+    }
     return client.post("/_dash-update-component", json=body)
 
 
@@ -136,8 +158,12 @@ def test_every_analyst_answer_is_aggregate_and_suppressed(demo_app, runtime, rol
         response = _post(client, gaps, values)
         assert response.status_code == 200
         answers.append((f"gaps {values}", response.get_data(as_text=True)))
-        args = {"period": values["gaps-period"], "type": values["gaps-type"], "radius": values["gaps-radius"],
-                "level": values["gaps-level"]}
+        args = {
+            "period": values["gaps-period"],
+            "type": values["gaps-type"],
+            "radius": values["gaps-radius"],
+            "level": values["gaps-level"],
+        }
         for layer in ("areas", "targets", "deciles"):
             for fmt in ("csv", "geojson", "gpkg"):
                 query = "&".join(f"{k}={v}" for k, v in args.items())
@@ -151,9 +177,13 @@ def test_every_analyst_answer_is_aggregate_and_suppressed(demo_app, runtime, rol
 
     # the API routes for analysts
     headers = {}
-    for path in ["/api/v1/coverage/cells?res=7", "/api/v1/coverage/cells?res=9&placement=indoor",
-                 "/api/v1/coverage/cells?res=8&kind=ptz", "/api/v1/coverage/areas?level=district",
-                 "/api/v1/coverage/areas?level=lsoa"]:
+    for path in [
+        "/api/v1/coverage/cells?res=7",
+        "/api/v1/coverage/cells?res=9&placement=indoor",
+        "/api/v1/coverage/cells?res=8&kind=ptz",
+        "/api/v1/coverage/areas?level=district",
+        "/api/v1/coverage/areas?level=lsoa",
+    ]:
         response = client.get(path, headers=headers)
         assert response.status_code == 200, path
         text = response.get_data(as_text=True)
@@ -184,13 +214,27 @@ def test_exports_refuse_other_roles_and_bad_arguments(demo_app):
     assert client.get("/gaps/export/areas.csv").status_code == 403
     client = demo_app.server.test_client()
     login(client, "analyst")
-    for bad in ("radius=7", "radius=25", "level=county", "from=2025-13", "from=2025-05&to=2025-01", "period=2025-13",
-                "types=Burglary&types=Drugs", "type=Burglary&type=Drugs", "type=Probe"):
+    for bad in (
+        "radius=7",
+        "radius=25",
+        "level=county",
+        "from=2025-13",
+        "from=2025-05&to=2025-01",
+        "period=2025-13",
+        "types=Burglary&types=Drugs",
+        "type=Burglary&type=Drugs",
+        "type=Probe",
+    ):
         response = client.get(f"/gaps/export/areas.csv?{bad}")
         assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), bad
     assert client.get("/gaps/export/people.csv").status_code == 404
-    for bad in ("cells.csv?res=10", "cells.csv?kind=drone", "cells.gpkg?by=nonsense", "areas.csv?level=county",
-                "areas.csv?near=75"):
+    for bad in (
+        "cells.csv?res=10",
+        "cells.csv?kind=drone",
+        "cells.gpkg?by=nonsense",
+        "areas.csv?level=county",
+        "areas.csv?near=75",
+    ):
         response = client.get(f"/coverage/export/{bad}")
         assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), bad
     assert client.get("/gaps/export/areas.xlsx").status_code == 404

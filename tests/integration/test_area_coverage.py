@@ -12,6 +12,7 @@ disclosure-control layer.
   more often than the chance that independent adjustments cancel, worked out per attempt from the
   table; with the adjustment switched off the same attacks recover every hidden count.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,10 +28,9 @@ from pyproj import Geod
 
 from dashboard.analytics.area_report import area_coverage
 from dashboard.analytics.coverage import area_table, areas_for_level, published_cells
-from dashboard.components.colour import legend_breaks
 from dashboard.analytics.disclosure import MAGNITUDE_SPREAD, Disclosure, PTable
 from dashboard.analytics.overview import headline
-from dashboard.components.colour import class_index
+from dashboard.components.colour import class_index, legend_breaks
 from dashboard.demo import generate_demo
 from dashboard.geo.fov import fill_effective_fov
 from dashboard.geo.search import CameraIndex, wgs84_to_bng
@@ -55,8 +55,15 @@ def registry(tmp_path_factory, reference):
     path = tmp_path_factory.mktemp("areas") / "areas.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    generate_demo(engine, reference, seed=5, registrations=6000, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    generate_demo(
+        engine,
+        reference,
+        seed=5,
+        registrations=6000,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     sessions = session_factory(engine)
     with sessions() as s:
         index = CameraIndex.from_frame(active_camera_frame(s))
@@ -77,7 +84,8 @@ def _camera_rows(path) -> list[tuple]:
         return con.execute(
             "SELECT s.h3_r7, s.h3_r8, s.h3_r9, r.id, r.record_key, c.record_key, c.kind, c.placement, "
             "c.direction_deg IS NOT NULL, s.district_code, s.lsoa_code FROM camera c JOIN site s ON s.id = c.site_id "
-            "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active'").fetchall()
+            "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND r.status = 'active'"
+        ).fetchall()
 
 
 def _brute_cells(rows, res: int, keep) -> dict:
@@ -91,13 +99,19 @@ def _brute_cells(rows, res: int, keep) -> dict:
             cams[cell].append(row[5])
         else:
             left[cell].add(row[3])
-    return {cell: [len(regs[cell]), sum(regs[cell].values()) % 256, len(cams[cell]), sum(cams[cell]) % 256,
-                   len(left[cell])] for cell in cams}
+    return {
+        cell: [len(regs[cell]), sum(regs[cell].values()) % 256, len(cams[cell]), sum(cams[cell]) % 256, len(left[cell])]
+        for cell in cams
+    }
 
 
-FILTERS = [({}, lambda r: True), ({"kind": "doorbell"}, lambda r: r[6] == "doorbell"),
-           ({"placement": "indoor"}, lambda r: r[7] == "indoor"),
-           ({"direction_known": True}, lambda r: bool(r[8])), ({"direction_known": False}, lambda r: not r[8])]
+FILTERS = [
+    ({}, lambda r: True),
+    ({"kind": "doorbell"}, lambda r: r[6] == "doorbell"),
+    ({"placement": "indoor"}, lambda r: r[7] == "indoor"),
+    ({"direction_known": True}, lambda r: bool(r[8])),
+    ({"direction_known": False}, lambda r: not r[8]),
+]
 
 
 @pytest.mark.parametrize("filters,keep", FILTERS, ids=lambda f: str(f) if isinstance(f, dict) else "")
@@ -121,19 +135,25 @@ def test_cells_agree_with_sets_over_the_rows_and_publish_by_the_table(registry, 
             row = published.loc[cell]
             assert bool(row["suppressed"]) == hidden
             if not hidden:
-                assert (row["registrations"], row["cameras"]) == (n_regs + adjustment(n_regs, regs_key),
-                                                                  n_cams + adjustment(n_cams, cams_key))
+                assert (row["registrations"], row["cameras"]) == (
+                    n_regs + adjustment(n_regs, regs_key),
+                    n_cams + adjustment(n_cams, cams_key),
+                )
         assert (published["registrations"].dropna() >= K).all()
 
 
 def test_area_counts_by_hand(registry, reference, districts):
     sessions, index, path, _ = registry
     with sqlite3.connect(path) as con:
-        sites = con.execute("SELECT s.district_code, s.lsoa_code, r.id, r.record_key FROM site s JOIN registrant r "
-                            "ON r.id = s.registrant_id WHERE r.status = 'active'").fetchall()
-        cams = con.execute("SELECT s.district_code, s.lsoa_code, c.record_key FROM camera c JOIN site s ON "
-                           "s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND "
-                           "r.status = 'active'").fetchall()
+        sites = con.execute(
+            "SELECT s.district_code, s.lsoa_code, r.id, r.record_key FROM site s JOIN registrant r "
+            "ON r.id = s.registrant_id WHERE r.status = 'active'"
+        ).fetchall()
+        cams = con.execute(
+            "SELECT s.district_code, s.lsoa_code, c.record_key FROM camera c JOIN site s ON "
+            "s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND "
+            "r.status = 'active'"
+        ).fetchall()
     with sessions() as s:
         lsoas = area_coverage(s, reference, index, "lsoa", 100, LAYER).set_index("code")
     for level, table, column in (("district", districts, 0), ("lsoa", lsoas, 1)):
@@ -160,17 +180,22 @@ def test_area_counts_by_hand(registry, reference, districts):
             if np.isnan(households):  # a few LSOAs have no household estimate in the reference data
                 assert pd.isna(row["registrations_per_1000"])
             else:
-                assert row["registrations_per_1000"] == pytest.approx(round(row["registrations"] * 1000 / households, 2))
+                assert row["registrations_per_1000"] == pytest.approx(
+                    round(row["registrations"] * 1000 / households, 2)
+                )
         assert shown >= (9 if level == "district" else 100)
 
 
 def test_postcode_shares_match_geod_over_every_site(registry, reference, districts):
     _, _, path, _ = registry
     with sqlite3.connect(path) as con:
-        sites = np.array(con.execute(
-            "SELECT s.lon, s.lat, r.record_key FROM site s JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE r.status = 'active' AND s.lat IS NOT NULL AND EXISTS "
-            "(SELECT 1 FROM camera c WHERE c.site_id = s.id AND c.active = 1)").fetchall())
+        sites = np.array(
+            con.execute(
+                "SELECT s.lon, s.lat, r.record_key FROM site s JOIN registrant r ON r.id = s.registrant_id "
+                "WHERE r.status = 'active' AND s.lat IS NOT NULL AND EXISTS "
+                "(SELECT 1 FROM camera c WHERE c.site_id = s.id AND c.active = 1)"
+            ).fetchall()
+        )
     shown = districts[districts["share_postcodes_near"].notna()]
     assert len(shown) >= 3
     code = shown["postcodes"].idxmin()  # the smallest shown district keeps the brute force quick
@@ -198,8 +223,11 @@ def test_ground_in_view_matches_an_exact_union(registry, reference, districts):
         rows = con.execute(
             "SELECT s.lon, s.lat, s.district_code, c.kind, c.direction_deg, c.fov_angle_deg, c.fov_range_m, r.id, "
             "r.record_key FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE c.active = 1 AND r.status = 'active'").fetchall()
-    lon, lat, district, kind, direction, angle, reach, owner, owner_key = (np.array(c, dtype=object) for c in zip(*rows))
+            "WHERE c.active = 1 AND r.status = 'active'"
+        ).fetchall()
+    lon, lat, district, kind, direction, angle, reach, owner, owner_key = (
+        np.array(c, dtype=object) for c in zip(*rows)
+    )
     angle, reach, _ = fill_effective_fov(kind, angle.astype(float), reach.astype(float))
     direction = direction.astype(float)
     x, y = wgs84_to_bng().transform(lon.astype(float), lat.astype(float))
@@ -252,16 +280,24 @@ def test_withhold_all_lists_every_area_and_no_figure(registry, reference):
 def test_utility_district_and_force_figures_move_by_at_most_the_bound(registry, reference, districts):
     sessions, _, path, _ = registry
     with sqlite3.connect(path) as con:
-        truth = dict(con.execute("SELECT s.district_code, count(*) FROM site s JOIN registrant r ON "
-                                 "r.id = s.registrant_id WHERE r.status = 'active' GROUP BY 1").fetchall())
-        cameras = dict(con.execute("SELECT s.district_code, count(*) FROM camera c JOIN site s ON s.id = c.site_id "
-                                   "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND "
-                                   "r.status = 'active' GROUP BY 1").fetchall())
+        truth = dict(
+            con.execute(
+                "SELECT s.district_code, count(*) FROM site s JOIN registrant r ON "
+                "r.id = s.registrant_id WHERE r.status = 'active' GROUP BY 1"
+            ).fetchall()
+        )
+        cameras = dict(
+            con.execute(
+                "SELECT s.district_code, count(*) FROM camera c JOIN site s ON s.id = c.site_id "
+                "JOIN registrant r ON r.id = s.registrant_id WHERE c.active = 1 AND "
+                "r.status = 'active' GROUP BY 1"
+            ).fetchall()
+        )
     for code, n in truth.items():
         assert abs(districts.loc[code, "registrations"] - n) <= max(0.01 * n, TABLE.max_perturbation)
         assert abs(districts.loc[code, "cameras"] - cameras[code]) <= max(0.01 * cameras[code], TABLE.max_perturbation)
     with sessions() as s:
-        summary = registry_summary(s, dt.datetime(2026, 11, 29, 18, tzinfo=dt.timezone.utc))
+        summary = registry_summary(s, dt.datetime(2026, 11, 29, 18, tzinfo=dt.UTC))
     figures = headline(summary, LAYER)
     total, total_cameras = sum(truth.values()), sum(cameras.values())
     assert abs(figures.active_registrations - total) <= max(0.01 * total, 3)
@@ -275,11 +311,14 @@ def test_utility_heatmap_colours_move_by_at_most_one_class(registry, res):
     for filters in ({}, {"kind": "doorbell"}, {"direction_known": False}):
         by_cell = CellCounts.from_frame(frame).by_cell(res, **filters)
         published = published_cells(by_cell, LAYER, res)
-        shown = published[~published["suppressed"]].merge(by_cell[["cell", "cameras"]], on="cell",
-                                                          suffixes=("", "_true"))
+        shown = published[~published["suppressed"]].merge(
+            by_cell[["cell", "cameras"]], on="cell", suffixes=("", "_true")
+        )
         breaks = legend_breaks(shown["cameras"].astype(float).tolist(), TABLE.max_perturbation)  # the page's legend
-        steps = [abs(class_index(float(p), breaks) - class_index(float(t), breaks))
-                 for p, t in zip(shown["cameras"], shown["cameras_true"])]
+        steps = [
+            abs(class_index(float(p), breaks) - class_index(float(t), breaks))
+            for p, t in zip(shown["cameras"], shown["cameras_true"])
+        ]
         assert len(steps) >= 1 and max(steps) <= 1, (res, filters)
         compared.append(len(steps))
     assert sum(compared) >= (25 if res == 9 else 150)
@@ -301,8 +340,9 @@ def _cancel_chance(parent: int, parts: list[int]) -> float:
     for count in parts:
         total = np.convolve(total, _distribution(count))
     offset = 3 * len(parts)
-    return float(sum(p * total[d + offset] for d, p in zip(range(-3, 4), _distribution(parent))
-                     if 0 <= d + offset < len(total)))
+    return float(
+        sum(p * total[d + offset] for d, p in zip(range(-3, 4), _distribution(parent)) if 0 <= d + offset < len(total))
+    )
 
 
 class Tally:
@@ -318,14 +358,15 @@ class Tally:
         self.variance += chance * (1 - chance)
 
     def at_chance(self) -> bool:
-        return self.exact <= self.expected + 4 * self.variance ** 0.5 + 1
+        return self.exact <= self.expected + 4 * self.variance**0.5 + 1
 
 
 def _rekeyed(frame: pd.DataFrame, rng) -> pd.DataFrame:
     """The same cameras with fresh random record keys (a site's cameras share its registration's key)."""
     site_key = pd.Series(rng.integers(0, 256, frame["site_id"].nunique()), index=frame["site_id"].unique())
-    return frame.assign(registration_key=site_key.reindex(frame["site_id"]).to_numpy(),
-                        camera_key=rng.integers(0, 256, len(frame)))
+    return frame.assign(
+        registration_key=site_key.reindex(frame["site_id"]).to_numpy(), camera_key=rng.integers(0, 256, len(frame))
+    )
 
 
 def _hierarchy_attack(frame: pd.DataFrame, layer: Disclosure, tally: Tally) -> None:
@@ -349,11 +390,21 @@ def _hierarchy_attack(frame: pd.DataFrame, layer: Disclosure, tally: Tally) -> N
 
 def _area_attack(sites: pd.DataFrame, reference, layer: Disclosure, tally: Tally) -> None:
     """A district's published registrations minus its shown LSOAs': is it the true rest?"""
+
     def by(column):
         grouped = sites.dropna(subset=[column]).groupby(column)
-        return pd.DataFrame({"registrations": grouped.size(), "registrations_key": grouped["key"].sum() % 256,
-                             "cameras": grouped.size(), "cameras_key": grouped["key"].sum() % 256}
-                            ).rename_axis("area_code").reset_index()
+        return (
+            pd.DataFrame(
+                {
+                    "registrations": grouped.size(),
+                    "registrations_key": grouped["key"].sum() % 256,
+                    "cameras": grouped.size(),
+                    "cameras_key": grouped["key"].sum() % 256,
+                }
+            )
+            .rename_axis("area_code")
+            .reset_index()
+        )
 
     district = area_table(by("district"), areas_for_level(reference, "district"), layer).set_index("code")
     lsoa = area_table(by("lsoa"), areas_for_level(reference, "lsoa"), layer).set_index("code")
@@ -386,14 +437,18 @@ def _filter_attack(frame: pd.DataFrame, layer: Disclosure, tallies: dict) -> Non
                     hidden = int(everything.loc[cell, column] - only.loc[cell, column])
                     if 1 <= hidden < K:
                         estimate = int(shown_all.loc[cell, column]) - int(shown_kind.loc[cell, column])
-                        tallies[column].add(estimate == hidden, _cancel_chance(int(everything.loc[cell, column]),
-                                                                               [int(only.loc[cell, column])]))
+                        tallies[column].add(
+                            estimate == hidden,
+                            _cancel_chance(int(everything.loc[cell, column]), [int(only.loc[cell, column])]),
+                        )
 
 
 def _sites(path) -> pd.DataFrame:
     with sqlite3.connect(path) as con:
-        rows = con.execute("SELECT s.district_code, s.lsoa_code FROM site s JOIN registrant r ON r.id = s.registrant_id "
-                           "WHERE r.status = 'active'").fetchall()
+        rows = con.execute(
+            "SELECT s.district_code, s.lsoa_code FROM site s JOIN registrant r ON r.id = s.registrant_id "
+            "WHERE r.status = 'active'"
+        ).fetchall()
     return pd.DataFrame(rows, columns=["district", "lsoa"])
 
 
@@ -408,9 +463,11 @@ def test_hierarchy_differencing_of_cells_recovers_no_more_than_chance(registry):
     for _ in range(DRAWS):
         _hierarchy_attack(_rekeyed(frame, rng), LAYER, tally)
     _hierarchy_attack(frame, EXACT, plain)
-    print(f"\nres-8 minus res-9: {tally.exact} of {tally.attempts} hidden totals recovered exactly "
-          f"({tally.exact / tally.attempts:.1%}; chance {tally.expected / tally.attempts:.1%}); without the "
-          f"adjustment {plain.exact} of {plain.attempts}")
+    print(
+        f"\nres-8 minus res-9: {tally.exact} of {tally.attempts} hidden totals recovered exactly "
+        f"({tally.exact / tally.attempts:.1%}; chance {tally.expected / tally.attempts:.1%}); without the "
+        f"adjustment {plain.exact} of {plain.attempts}"
+    )
     assert tally.attempts >= 200 and plain.attempts >= 5 and plain.exact == plain.attempts
     assert tally.at_chance() and tally.exact / tally.attempts < 0.19 + 0.05
 
@@ -423,9 +480,11 @@ def test_district_minus_shown_lsoas_recovers_no_more_than_chance(registry, refer
     for _ in range(200):
         _area_attack(sites.assign(key=rng.integers(0, 256, len(sites))), reference, LAYER, tally)
     _area_attack(sites.assign(key=0), reference, EXACT, plain)
-    print(f"\ndistrict minus LSOAs: {tally.exact} of {tally.attempts} recovered exactly "
-          f"({tally.exact / tally.attempts:.1%}; chance {tally.expected / tally.attempts:.1%}); without the "
-          f"adjustment {plain.exact} of {plain.attempts}")
+    print(
+        f"\ndistrict minus LSOAs: {tally.exact} of {tally.attempts} recovered exactly "
+        f"({tally.exact / tally.attempts:.1%}; chance {tally.expected / tally.attempts:.1%}); without the "
+        f"adjustment {plain.exact} of {plain.attempts}"
+    )
     assert plain.attempts >= 8 and plain.exact == plain.attempts
     assert tally.attempts >= 1000 and tally.at_chance() and tally.exact / tally.attempts < 0.19 + 0.05
 
@@ -440,9 +499,11 @@ def test_filter_differencing_recovers_no_more_than_chance(registry):
         _filter_attack(_rekeyed(frame, rng), LAYER, tallies)
     _filter_attack(frame, EXACT, plain)
     regs, exact = tallies["registrations"], plain["registrations"]
-    print(f"\nall minus one kind, registrations: {regs.exact} of {regs.attempts} recovered exactly "
-          f"({regs.exact / regs.attempts:.1%}; chance {regs.expected / regs.attempts:.1%}); without the adjustment "
-          f"{exact.exact} of {exact.attempts}")
+    print(
+        f"\nall minus one kind, registrations: {regs.exact} of {regs.attempts} recovered exactly "
+        f"({regs.exact / regs.attempts:.1%}; chance {regs.expected / regs.attempts:.1%}); without the adjustment "
+        f"{exact.exact} of {exact.attempts}"
+    )
     assert regs.attempts >= 200 and regs.at_chance() and regs.exact / regs.attempts < 0.19 + 0.05
     assert exact.attempts >= 5 and exact.exact == exact.attempts
     # 1 to K-1 cameras of other kinds belong to 1 to K-1 registrations: the filtered view of such a
@@ -467,8 +528,15 @@ def test_area_figures_on_either_database(engine, reference):
     from dashboard.registry.camera_queries import site_areas
     from dashboard.registry.database import session_factory as factory
 
-    generate_demo(engine, reference, seed=2, registrations=1500, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    generate_demo(
+        engine,
+        reference,
+        seed=2,
+        registrations=1500,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     sessions = factory(engine)
     open_layer = Disclosure(PTable.build(1, 0, 0.0))
     with sessions() as s:
@@ -478,9 +546,12 @@ def test_area_figures_on_either_database(engine, reference):
         key_sum = s.scalar(sa.text("SELECT sum(record_key) FROM registrant WHERE status = 'active'"))
         sites = site_areas(s)
         cells = CellCounts.from_frame(active_cell_frame(s)).by_cell(7)
-        cameras, with_camera, camera_keys = s.execute(sa.text(
-            "SELECT count(*), count(DISTINCT s.registrant_id), sum(c.record_key) FROM camera c JOIN site s "
-            "ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id WHERE c.active AND r.status = 'active'")).one()
+        cameras, with_camera, camera_keys = s.execute(
+            sa.text(
+                "SELECT count(*), count(DISTINCT s.registrant_id), sum(c.record_key) FROM camera c JOIN site s "
+                "ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id WHERE c.active AND r.status = 'active'"
+            )
+        ).one()
     assert int(areas["registrations"].sum()) == registrations == len(sites)
     assert int(sites["registration_key"].sum()) == key_sum
     assert int(cells["cameras"].sum()) == cameras and int(cells["registrations"].sum()) == with_camera

@@ -1,4 +1,5 @@
 """The audit log chains each row to the one before; an edit made behind the app's back is found."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,16 +9,16 @@ import json
 
 import sqlalchemy as sa
 
+from dashboard.registry import audit
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent
-from dashboard.registry import audit
 
 OFFICER = audit.Actor(3, "officer.one", "officer")
 
 
 def _write_three(engine):
     with session_factory(engine)() as s:
-        at = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.timezone.utc)
+        at = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
         audit.record(s, OFFICER, "search", case_ref="CR-1", reason="burglary", detail={"radius_m": 200}, at=at)
         audit.record(s, OFFICER, "reveal_contact", case_ref="CR-1", reason="burglary", subject_ids=[41], at=at)
         audit.record(s, audit.SYSTEM, "erasure", subject_ids=[41], at=at)
@@ -35,12 +36,23 @@ def test_rows_chain_from_genesis_and_verify(engine):
         assert [r.prev_hash for r in rows[1:]] == [r.row_hash for r in rows[:-1]]
         # The first hash, recomputed by hand from its documented recipe: an HMAC-SHA-256 under the chain key,
         # itself the HMAC of a fixed label under AUDIT_KEY.
-        fields = {"occurred_at": "2026-06-01T10:00:00.000000+00:00", "user_id": 3, "username": "officer.one",
-                  "role": "officer", "action": "search", "case_ref": "CR-1", "reason": "burglary",
-                  "subject_ids": None, "detail": '{"radius_m":200}'}
+        fields = {
+            "occurred_at": "2026-06-01T10:00:00.000000+00:00",
+            "user_id": 3,
+            "username": "officer.one",
+            "role": "officer",
+            "action": "search",
+            "case_ref": "CR-1",
+            "reason": "burglary",
+            "subject_ids": None,
+            "detail": '{"radius_m":200}',
+        }
         chain_key = hmac.new(secret.encode(), b"ccr audit chain v1", hashlib.sha256).digest()
-        by_hand = hmac.new(chain_key, ("0" * 64 + "|" + json.dumps(fields, sort_keys=True, separators=(",", ":")))
-                           .encode(), hashlib.sha256).hexdigest()
+        by_hand = hmac.new(
+            chain_key,
+            ("0" * 64 + "|" + json.dumps(fields, sort_keys=True, separators=(",", ":"))).encode(),
+            hashlib.sha256,
+        ).hexdigest()
         assert rows[0].row_hash == by_hand
         assert audit.verify_chain(s) == audit.ChainCheck(rows_checked=3, first_broken_id=None)
 

@@ -2,25 +2,26 @@
 signed checkpoints go to a file, so someone who can change the database (the append-only trigger
 dropped on a copy) can neither cut rows off the end nor rewrite one and recompute its hash.
 ``python -m dashboard audit verify`` says what broke, in plain words, and exits non-zero for cron."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
 import sqlite3
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from dashboard import cli
 from dashboard.config import PROJECT_ROOT, load_settings
+from dashboard.registry import audit, audit_checkpoints
 from dashboard.registry.database import session_factory, transaction
 from dashboard.registry.models import AuditEvent
 from dashboard.runtime import open_database
-from dashboard.registry import audit, audit_checkpoints
 
 KEY = "audit-key-" + "q" * 40
 OFFICER = audit.Actor(3, "officer.one", "officer")
@@ -28,9 +29,13 @@ OFFICER = audit.Actor(3, "officer.one", "officer")
 
 @pytest.fixture
 def env(tmp_path, reference_dir, monkeypatch) -> dict:
-    values = {"DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-              "SECRET_KEY": "s" * 40, "AUDIT_KEY": KEY,
-              "AUDIT_CHECKPOINT_FILE": str(tmp_path / "anchor" / "checkpoints.jsonl")}
+    values = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "s" * 40,
+        "AUDIT_KEY": KEY,
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "anchor" / "checkpoints.jsonl"),
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
@@ -39,8 +44,14 @@ def env(tmp_path, reference_dir, monkeypatch) -> dict:
 def write_events(engine, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         with transaction(session_factory(engine)) as s:
-            audit.record(s, OFFICER, "search", case_ref="CR-2026-0001", reason=f"burglary at no. {i}",
-                         detail={"radius_m": 200 + i})
+            audit.record(
+                s,
+                OFFICER,
+                "search",
+                case_ref="CR-2026-0001",
+                reason=f"burglary at no. {i}",
+                detail={"radius_m": 200 + i},
+            )
 
 
 def verify(capsys, monkeypatch=None, **env) -> tuple[int, str]:
@@ -115,9 +126,12 @@ def test_a_rewritten_detail_with_a_recomputed_plain_hash_is_found(live, env, tmp
             fields["detail"] = json.dumps({"radius_m": 5000})
         if row.id >= 12:
             new_hash = audit.row_digest(prev if row.id > 12 else row.prev_hash, fields)
-            statements.append(("UPDATE audit_event SET detail = :d, prev_hash = :p, row_hash = :h WHERE id = :id",
-                               {"d": fields["detail"], "p": prev if row.id > 12 else row.prev_hash,
-                                "h": new_hash, "id": row.id}))
+            statements.append(
+                (
+                    "UPDATE audit_event SET detail = :d, prev_hash = :p, row_hash = :h WHERE id = :id",
+                    {"d": fields["detail"], "p": prev if row.id > 12 else row.prev_hash, "h": new_hash, "id": row.id},
+                )
+            )
             prev = new_hash
         else:
             prev = row.row_hash
@@ -169,13 +183,22 @@ def test_rows_chained_before_keying_are_kept_and_anchored(env, tmp_path, monkeyp
     is: the first checkpoint says 'rows 1..8 chained before keying', later rows are keyed, and a
     rewrite of an old row, its plain hashes recomputed through row 8, is still found."""
     engine = open_database(load_settings())
-    at = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
     prev = audit.GENESIS_HASH
     with engine.begin() as conn:
         for i in range(1, 9):
-            row = {"occurred_at": at, "user_id": 3, "username": "officer.one", "role": "officer",
-                   "action": "search", "case_ref": "CR-1", "reason": f"old {i}", "subject_ids": None,
-                   "detail": None, "prev_hash": prev}
+            row = {
+                "occurred_at": at,
+                "user_id": 3,
+                "username": "officer.one",
+                "role": "officer",
+                "action": "search",
+                "case_ref": "CR-1",
+                "reason": f"old {i}",
+                "subject_ids": None,
+                "detail": None,
+                "prev_hash": prev,
+            }
             row["row_hash"] = prev = audit.row_digest(prev, audit.row_fields(row))  # the old, unkeyed recipe
             conn.execute(AuditEvent.__table__.insert(), row)
     audit.checkpoint_quietly(engine)  # as at the first start-up after the upgrade
@@ -193,8 +216,12 @@ def test_rows_chained_before_keying_are_kept_and_anchored(env, tmp_path, monkeyp
     for row in rows[2:]:
         fields = {**audit.row_fields(vars(row)), **({"reason": "routine"} if row.id == 3 else {})}
         new_hash = audit.row_digest(prev, fields)
-        statements.append(("UPDATE audit_event SET reason = :r, prev_hash = :p, row_hash = :h WHERE id = :id",
-                           {"r": fields["reason"], "p": prev, "h": new_hash, "id": row.id}))
+        statements.append(
+            (
+                "UPDATE audit_event SET reason = :r, prev_hash = :p, row_hash = :h WHERE id = :id",
+                {"r": fields["reason"], "p": prev, "h": new_hash, "id": row.id},
+            )
+        )
         prev = new_hash
     attacker_copy(env, tmp_path, monkeypatch, statements)
     code, text = verify(capsys)
@@ -208,9 +235,18 @@ def test_a_keyed_row_replaced_by_a_plain_one_after_keying_is_found(env, capsys):
     write_events(engine, 3)
     with engine.begin() as conn:  # a plain-hashed row appended behind the app's back
         prev = conn.execute(sa.text("SELECT row_hash FROM audit_event ORDER BY id DESC LIMIT 1")).scalar()
-        row = {"occurred_at": dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), "user_id": None, "username": "x",
-               "role": None, "action": "search", "case_ref": None, "reason": None, "subject_ids": None,
-               "detail": None, "prev_hash": prev}
+        row = {
+            "occurred_at": dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+            "user_id": None,
+            "username": "x",
+            "role": None,
+            "action": "search",
+            "case_ref": None,
+            "reason": None,
+            "subject_ids": None,
+            "detail": None,
+            "prev_hash": prev,
+        }
         row["row_hash"] = audit.row_digest(prev, audit.row_fields(row))
         conn.execute(AuditEvent.__table__.insert(), row)
     with session_factory(engine)() as s:
@@ -222,17 +258,28 @@ def test_a_keyed_row_replaced_by_a_plain_one_after_keying_is_found(env, capsys):
 def test_audit_verify_from_the_shell_for_cron(live, env, tmp_path):
     """The real command: exit 0 on the clean log, non-zero with the break on standard error."""
     base = {**os.environ, **env}
-    ok = subprocess.run([sys.executable, "-m", "dashboard", "audit", "verify"], cwd=PROJECT_ROOT, env=base,
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "dashboard", "audit", "verify"],
+        cwd=PROJECT_ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     copy = tmp_path / "cut.db"
     copy_db(tmp_path / "live.db", copy)
     with sa.create_engine(f"sqlite:///{copy}").begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_delete")
         conn.exec_driver_sql("DELETE FROM audit_event WHERE id > 27")
-    cut = subprocess.run([sys.executable, "-m", "dashboard", "audit", "verify"], cwd=PROJECT_ROOT,
-                         env={**base, "DATABASE_URL": f"sqlite:///{copy}"}, capture_output=True, text=True,
-                         timeout=120)
+    cut = subprocess.run(
+        [sys.executable, "-m", "dashboard", "audit", "verify"],
+        cwd=PROJECT_ROOT,
+        env={**base, "DATABASE_URL": f"sqlite:///{copy}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cut.returncode == 1
     assert "rows after row 27 are missing" in cut.stderr and "Traceback" not in cut.stderr
 
@@ -253,8 +300,8 @@ def test_audit_key_settings_are_validated(env, reference_dir):
 
 def test_the_pages_integrity_check_finds_rows_cut_off_the_end(app, runtime):
     """The auditor's 'Check the log's integrity' button checks the checkpoints too."""
-    from tests.integration.test_audit_review import callback
     from tests.integration.conftest import login
+    from tests.integration.test_audit_review import callback
 
     write_events(runtime.engine, 6)
     audit.write_checkpoint(runtime.engine)
@@ -274,8 +321,9 @@ def test_the_pages_integrity_check_finds_rows_cut_off_the_end(app, runtime):
 def _append_many(path: str, worker: int) -> None:
     key = audit.Anchor.from_secret(KEY).checkpoint_key
     for i in range(40):
-        audit_checkpoints.append(Path(path), key, last_id=worker * 1000 + i, last_hash="ab" * 32, count=i,
-                                 unkeyed_through=0)
+        audit_checkpoints.append(
+            Path(path), key, last_id=worker * 1000 + i, last_hash="ab" * 32, count=i, unkeyed_through=0
+        )
 
 
 def test_several_processes_append_checkpoints_without_losing_or_mixing_lines(tmp_path):

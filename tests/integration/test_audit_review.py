@@ -2,6 +2,7 @@
 shapely point-in-polygon on the reference boundaries, the per-user summary, flags read from the
 log, the chain check naming an edited or deleted row, the CSV export, and that only auditors may
 use any of it. Expected answers are worked out by hand in the comments."""
+
 from __future__ import annotations
 
 import csv
@@ -14,16 +15,16 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from dashboard.registry.database import session_factory
-from dashboard.registry.models import AuditEvent
 from dashboard.core.vocab import ROLES
 from dashboard.registry import audit
+from dashboard.registry.database import session_factory
+from dashboard.registry.models import AuditEvent
 from dashboard.security import audit_flags, audit_review
 from dashboard.security.search_places import SearchPlaces
-from tests.integration.conftest import login
 from tests.dash_requests import post_with_values
+from tests.integration.conftest import login
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 OFFICER1 = audit.Actor(1, "officer1", "officer")
 OFFICER2 = audit.Actor(6, "officer2", "officer")
 AUDITOR = audit.Actor(4, "auditor1", "auditor")
@@ -38,14 +39,23 @@ def utc(text: str) -> dt.datetime:
 
 
 def search_detail(lat: float, lon: float, results: int = 4) -> dict:
-    return {"centre": {"lat": lat, "lon": lon}, "radius_m": 200, "incident_at": None, "results": results,
-            "source": "page"}
+    return {
+        "centre": {"lat": lat, "lon": lon},
+        "radius_m": 200,
+        "incident_at": None,
+        "results": results,
+        "source": "page",
+    }
 
 
 def cells(res: int, cameras: str) -> dict:
     """A coverage heatmap callback's row detail, as ``query_log`` writes it."""
-    return {"page": "/coverage", "callback": "coverage-cells.data", "status": 200,
-            "inputs": {"coverage-res": res, "coverage-cameras": cameras}}
+    return {
+        "page": "/coverage",
+        "callback": "coverage-cells.data",
+        "status": 200,
+        "inputs": {"coverage-res": res, "coverage-cameras": cameras},
+    }
 
 
 def cells_export(res: int) -> dict:
@@ -71,17 +81,28 @@ def ids_of(page: audit_review.LogPage) -> list[int]:
 
 def test_filters_pick_rows_by_uk_day_user_role_action_and_case(engine, reference):
     places = SearchPlaces(reference)
-    r1, r2, r3, r4, r5, r6, r7 = write(engine, [
-        (OFFICER1, "search", utc("2026-06-30T23:30"), {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
-                                                       "detail": search_detail(52.8064, -2.1174)}),  # UK 1 Jul 00:30
-        (OFFICER1, "reveal_contact", utc("2026-07-01T10:00"), {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
-                                                               "subject_ids": [5, 6]}),
-        (OFFICER2, "search", utc("2026-07-01T22:59"), {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),  # UK 23:59
-        (OFFICER2, "search", utc("2026-07-01T23:00"), {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),  # UK 2 Jul
-        (PUBLIC, "registration_created", utc("2026-07-01T12:00"), {"subject_ids": [9]}),
-        (AUDITOR, "login", utc("2026-06-30T22:59"), {}),  # UK 30 Jun 23:59
-        (OFFICER1, "brand_new_action", utc("2026-07-01T08:00"), {"detail": {"b": [1, 2], "a": "x"}}),
-    ])
+    r1, r2, r3, r4, r5, r6, r7 = write(
+        engine,
+        [
+            (
+                OFFICER1,
+                "search",
+                utc("2026-06-30T23:30"),
+                {"case_ref": "CR-2026-0001", "reason": SPECIFIC, "detail": search_detail(52.8064, -2.1174)},
+            ),  # UK 1 Jul 00:30
+            (
+                OFFICER1,
+                "reveal_contact",
+                utc("2026-07-01T10:00"),
+                {"case_ref": "CR-2026-0001", "reason": SPECIFIC, "subject_ids": [5, 6]},
+            ),
+            (OFFICER2, "search", utc("2026-07-01T22:59"), {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),  # UK 23:59
+            (OFFICER2, "search", utc("2026-07-01T23:00"), {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),  # UK 2 Jul
+            (PUBLIC, "registration_created", utc("2026-07-01T12:00"), {"subject_ids": [9]}),
+            (AUDITOR, "login", utc("2026-06-30T22:59"), {}),  # UK 30 Jun 23:59
+            (OFFICER1, "brand_new_action", utc("2026-07-01T08:00"), {"detail": {"b": [1, 2], "a": "x"}}),
+        ],
+    )
     day = {"from": "2026-07-01", "to": "2026-07-01"}
     cases = [
         (day, [r3, r5, r2, r7, r1]),  # newest first, UK day 1 July
@@ -107,18 +128,27 @@ def test_filters_pick_rows_by_uk_day_user_role_action_and_case(engine, reference
     assert rows[r5]["subjects"] == "erased"
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"to": "2026-07-01"}, "choose the first date of the period"),
-    ({"from": "2026-07-02", "to": "2026-07-01"}, "the period ends (2026-07-01) before it starts (2026-07-02)"),
-    ({"from": "1 July", "to": "2026-07-01"}, "the first date must be a date like 2026-09-01, got '1 July'"),
-    ({"from": "2026-07-01", "to": "2026-07-01", "role": "superuser"}, "role must be one of"),
-    ({"from": "2026-07-01", "to": "2026-07-01", "action": ["search", "DROP TABLE"]}, "'DROP TABLE' is not an action"),
-    ({"from": "2026-07-01", "to": "2026-07-01", "area": "E07000197"}, "an area needs its level"),
-    ({"from": "2026-07-01", "to": "2026-07-01", "level": "district", "area": "E99999999"}, "is not a district code"),
-    ({"from": "2026-07-01", "to": "2026-07-01", "level": "ward", "area": "x"}, "level must be district or lsoa"),
-    ({"from": "2026-07-01", "to": "2026-07-01", "case": "X" * 41}, "longer than 40 characters"),
-    ({"from": ["2026-07-01", "2026-07-02"], "to": "2026-07-03"}, "give from once"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"to": "2026-07-01"}, "choose the first date of the period"),
+        ({"from": "2026-07-02", "to": "2026-07-01"}, "the period ends (2026-07-01) before it starts (2026-07-02)"),
+        ({"from": "1 July", "to": "2026-07-01"}, "the first date must be a date like 2026-09-01, got '1 July'"),
+        ({"from": "2026-07-01", "to": "2026-07-01", "role": "superuser"}, "role must be one of"),
+        (
+            {"from": "2026-07-01", "to": "2026-07-01", "action": ["search", "DROP TABLE"]},
+            "'DROP TABLE' is not an action",
+        ),
+        ({"from": "2026-07-01", "to": "2026-07-01", "area": "E07000197"}, "an area needs its level"),
+        (
+            {"from": "2026-07-01", "to": "2026-07-01", "level": "district", "area": "E99999999"},
+            "is not a district code",
+        ),
+        ({"from": "2026-07-01", "to": "2026-07-01", "level": "ward", "area": "x"}, "level must be district or lsoa"),
+        ({"from": "2026-07-01", "to": "2026-07-01", "case": "X" * 41}, "longer than 40 characters"),
+        ({"from": ["2026-07-01", "2026-07-02"], "to": "2026-07-03"}, "give from once"),
+    ],
+)
 def test_filter_values_that_cannot_be_used_are_refused_by_name(reference, values, message):
     with pytest.raises(audit_review.FilterError) as err:
         audit_review.parse_filter(values, reference)
@@ -143,16 +173,34 @@ def test_the_log_is_paged_newest_first_and_a_page_past_the_end_shows_the_last(en
 def test_the_area_filter_places_searches_as_shapely_does_on_the_reference_boundaries(engine, reference):
     rng = np.random.default_rng(11)
     sample = reference.postcodes.iloc[rng.choice(len(reference.postcodes), 80, replace=False)]
-    points = [(float(lat) + rng.normal(0, 0.002), float(lon) + rng.normal(0, 0.002))
-              for lat, lon in zip(sample["lat"], sample["lon"])]
-    rows = [(OFFICER1, "search", utc("2026-07-01T10:00") + dt.timedelta(minutes=i),
-             {"case_ref": f"CR-2026-{i:04d}", "reason": SPECIFIC, "detail": search_detail(round(lat, 5), round(lon, 5))})
-            for i, (lat, lon) in enumerate(points)]
-    rows += [(OFFICER1, "search", utc("2026-07-01T12:00"), {"case_ref": "CR-2026-9998", "reason": SPECIFIC,
-                                                            "detail": search_detail(51.5007, -0.1246)}),  # London
-             (OFFICER1, "search", utc("2026-07-01T12:01"), {"case_ref": "CR-2026-9999", "reason": SPECIFIC}),
-             (OFFICER1, "reveal_contact", utc("2026-07-01T12:02"), {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
-                                                                     "subject_ids": [1]})]
+    points = [
+        (float(lat) + rng.normal(0, 0.002), float(lon) + rng.normal(0, 0.002))
+        for lat, lon in zip(sample["lat"], sample["lon"])
+    ]
+    rows = [
+        (
+            OFFICER1,
+            "search",
+            utc("2026-07-01T10:00") + dt.timedelta(minutes=i),
+            {"case_ref": f"CR-2026-{i:04d}", "reason": SPECIFIC, "detail": search_detail(round(lat, 5), round(lon, 5))},
+        )
+        for i, (lat, lon) in enumerate(points)
+    ]
+    rows += [
+        (
+            OFFICER1,
+            "search",
+            utc("2026-07-01T12:00"),
+            {"case_ref": "CR-2026-9998", "reason": SPECIFIC, "detail": search_detail(51.5007, -0.1246)},
+        ),  # London
+        (OFFICER1, "search", utc("2026-07-01T12:01"), {"case_ref": "CR-2026-9999", "reason": SPECIFIC}),
+        (
+            OFFICER1,
+            "reveal_contact",
+            utc("2026-07-01T12:02"),
+            {"case_ref": "CR-2026-0001", "reason": SPECIFIC, "subject_ids": [1]},
+        ),
+    ]
     ids = write(engine, rows)
     centres = {i: (round(lat, 5), round(lon, 5)) for i, (lat, lon) in zip(ids, points)}
 
@@ -163,8 +211,7 @@ def test_the_area_filter_places_searches_as_shapely_does_on_the_reference_bounda
     places = SearchPlaces(reference)
     day = {"from": "2026-07-01", "to": "2026-07-01"}
     with session_factory(engine)() as s:
-        table, missing = audit_review.searches_by_area(s, audit_review.parse_filter(day, reference), places,
-                                                       "district")
+        table, missing = audit_review.searches_by_area(s, audit_review.parse_filter(day, reference), places, "district")
         for code in reference.districts["code"]:
             expected = by_shapely(reference.districts, code)
             f = audit_review.parse_filter({**day, "level": "district", "area": code}, reference)
@@ -175,8 +222,9 @@ def test_the_area_filter_places_searches_as_shapely_does_on_the_reference_bounda
         empty = next(c for c in reference.small_areas["code"] if c not in with_searches)
         for code in [*with_searches[:25], empty]:
             f = audit_review.parse_filter({**day, "level": "lsoa", "area": code}, reference)
-            assert sorted(ids_of(audit_review.log_page(s, f, places, page_size=500))) == \
-                by_shapely(reference.small_areas, code), code
+            assert sorted(ids_of(audit_review.log_page(s, f, places, page_size=500))) == by_shapely(
+                reference.small_areas, code
+            ), code
     force = shapely.union_all(reference.districts.geometry.to_numpy())
     outside = sum(1 for lat, lon in centres.values() if not force.contains(shapely.Point(lon, lat)))
     assert int(table["searches"].sum()) == 80 - outside
@@ -194,30 +242,71 @@ def test_activity_per_user_is_counted_by_hand(engine, reference):
         return (actor, action, at + dt.timedelta(minutes=next(step)), kwargs)
 
     case = {"case_ref": "CR-2026-0001", "reason": SPECIFIC}
-    write(engine, [
-        row(OFFICER1, "login"), *[row(OFFICER1, "search", **case) for _ in range(3)],
-        *[row(OFFICER1, "reveal_contact", **case) for _ in range(2)], row(OFFICER1, "request_created", **case),
-        *[row(OFFICER1, "request_status", case_ref="CR-2026-0001") for _ in range(2)], row(OFFICER1, "export", **case),
-        *[row(audit.Actor(None, "officer1", None), "login_failed") for _ in range(2)],
-        row(AUDITOR, "audit_export"),
-        row(ANALYST, "login"), *[row(ANALYST, "aggregate_query", detail=cells(8, "all")) for _ in range(4)],
-        *[row(ANALYST, "aggregate_export", detail=cells_export(8)) for _ in range(2)],
-    ])
+    write(
+        engine,
+        [
+            row(OFFICER1, "login"),
+            *[row(OFFICER1, "search", **case) for _ in range(3)],
+            *[row(OFFICER1, "reveal_contact", **case) for _ in range(2)],
+            row(OFFICER1, "request_created", **case),
+            *[row(OFFICER1, "request_status", case_ref="CR-2026-0001") for _ in range(2)],
+            row(OFFICER1, "export", **case),
+            *[row(audit.Actor(None, "officer1", None), "login_failed") for _ in range(2)],
+            row(AUDITOR, "audit_export"),
+            row(ANALYST, "login"),
+            *[row(ANALYST, "aggregate_query", detail=cells(8, "all")) for _ in range(4)],
+            *[row(ANALYST, "aggregate_export", detail=cells_export(8)) for _ in range(2)],
+        ],
+    )
     f = audit_review.parse_filter({"from": "2026-07-01", "to": "2026-07-01"}, reference)
     with session_factory(engine)() as s:
         table = audit_review.user_summary(s, f, SearchPlaces(reference))
     none = {"aggregate_queries": 0, "aggregate_exports": 0}
     assert table.to_dict("records") == [
-        {"username": "officer1", "roles": "officer", "searches": 3, "reveals": 2, "exports": 1, "requests_created": 1,
-         "status_changes": 2, "failed_logins": 2, **none, "other": 1, "total": 12,
-         "last_activity": "2026-07-01 11:11:00"},
+        {
+            "username": "officer1",
+            "roles": "officer",
+            "searches": 3,
+            "reveals": 2,
+            "exports": 1,
+            "requests_created": 1,
+            "status_changes": 2,
+            "failed_logins": 2,
+            **none,
+            "other": 1,
+            "total": 12,
+            "last_activity": "2026-07-01 11:11:00",
+        },
         # the analyst: a login (other), 4 queries and 2 downloads, the last at 10:00 + 19 minutes = 11:19 UK
-        {"username": "analyst1", "roles": "analyst", "searches": 0, "reveals": 0, "exports": 0, "requests_created": 0,
-         "status_changes": 0, "failed_logins": 0, "aggregate_queries": 4, "aggregate_exports": 2, "other": 1,
-         "total": 7, "last_activity": "2026-07-01 11:19:00"},
-        {"username": "auditor1", "roles": "auditor", "searches": 0, "reveals": 0, "exports": 1, "requests_created": 0,
-         "status_changes": 0, "failed_logins": 0, **none, "other": 0, "total": 1,
-         "last_activity": "2026-07-01 11:12:00"},
+        {
+            "username": "analyst1",
+            "roles": "analyst",
+            "searches": 0,
+            "reveals": 0,
+            "exports": 0,
+            "requests_created": 0,
+            "status_changes": 0,
+            "failed_logins": 0,
+            "aggregate_queries": 4,
+            "aggregate_exports": 2,
+            "other": 1,
+            "total": 7,
+            "last_activity": "2026-07-01 11:19:00",
+        },
+        {
+            "username": "auditor1",
+            "roles": "auditor",
+            "searches": 0,
+            "reveals": 0,
+            "exports": 1,
+            "requests_created": 0,
+            "status_changes": 0,
+            "failed_logins": 0,
+            **none,
+            "other": 0,
+            "total": 1,
+            "last_activity": "2026-07-01 11:12:00",
+        },
     ]
 
 
@@ -227,18 +316,42 @@ def test_activity_per_user_is_counted_by_hand(engine, reference):
 def test_flags_are_read_from_the_log_and_narrowed_by_user_and_case(engine, reference):
     june = utc("2026-06-10T09:00")  # 10:00 UK
     cams = {"subject_ids": list(range(1, 26))}
-    write(engine, [
-        # officer1, CR-A: a vague reason, 25 cameras revealed, and no request within 14 days
-        (OFFICER1, "search", june, {"case_ref": "CR-2026-000A", "reason": "enquiries",
-                                    "detail": search_detail(52.8064, -2.1174)}),
-        (OFFICER1, "reveal_contact", june, {"case_ref": "CR-2026-000A", "reason": "enquiries", **cams}),
-        # officer2: three searches within 30 m in two cases, each followed by a request; one at 03:00 UK
-        *[(OFFICER2, "search", june + dt.timedelta(days=k, hours=-8 if k == 2 else 0),
-           {"case_ref": f"CR-2026-000{'B' if k else 'C'}", "reason": SPECIFIC,
-            "detail": search_detail(52.8064 + k * 0.0001, -2.1174)}) for k in range(3)],
-        *[(OFFICER2, "request_created", june + dt.timedelta(days=k, hours=1),
-           {"case_ref": f"CR-2026-000{'B' if k else 'C'}", "reason": SPECIFIC}) for k in range(3)],
-    ])
+    write(
+        engine,
+        [
+            # officer1, CR-A: a vague reason, 25 cameras revealed, and no request within 14 days
+            (
+                OFFICER1,
+                "search",
+                june,
+                {"case_ref": "CR-2026-000A", "reason": "enquiries", "detail": search_detail(52.8064, -2.1174)},
+            ),
+            (OFFICER1, "reveal_contact", june, {"case_ref": "CR-2026-000A", "reason": "enquiries", **cams}),
+            # officer2: three searches within 30 m in two cases, each followed by a request; one at 03:00 UK
+            *[
+                (
+                    OFFICER2,
+                    "search",
+                    june + dt.timedelta(days=k, hours=-8 if k == 2 else 0),
+                    {
+                        "case_ref": f"CR-2026-000{'B' if k else 'C'}",
+                        "reason": SPECIFIC,
+                        "detail": search_detail(52.8064 + k * 0.0001, -2.1174),
+                    },
+                )
+                for k in range(3)
+            ],
+            *[
+                (
+                    OFFICER2,
+                    "request_created",
+                    june + dt.timedelta(days=k, hours=1),
+                    {"case_ref": f"CR-2026-000{'B' if k else 'C'}", "reason": SPECIFIC},
+                )
+                for k in range(3)
+            ],
+        ],
+    )
     f = audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30"}, reference)
     now = utc("2026-08-01T00:00")
     places = SearchPlaces(reference)
@@ -254,34 +367,60 @@ def test_flags_are_read_from_the_log_and_narrowed_by_user_and_case(engine, refer
         ]
         off = next(fl for fl in every.flags if fl.kind == "off_hours")
         assert "1 search at 02:00 on Fri 12 Jun 2026" in off.why and "the fixed default" in off.why
-        only2 = audit_flags.review_flags(s, audit_review.parse_filter(
-            {"from": "2026-06-01", "to": "2026-06-30", "user": "officer2"}, reference), now, places)
+        only2 = audit_flags.review_flags(
+            s,
+            audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30", "user": "officer2"}, reference),
+            now,
+            places,
+        )
         assert {fl.kind for fl in only2.flags} == {"off_hours", "repeated_point"}
-        case_c = audit_flags.review_flags(s, audit_review.parse_filter(
-            {"from": "2026-06-01", "to": "2026-06-30", "case": "CR-2026-000C"}, reference), now, places)
+        case_c = audit_flags.review_flags(
+            s,
+            audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30", "case": "CR-2026-000C"}, reference),
+            now,
+            places,
+        )
         assert [fl.kind for fl in case_c.flags] == ["repeated_point"]
 
 
 def test_a_burst_of_near_identical_figure_queries_is_flagged_from_the_log(engine, reference):
     at = utc("2026-06-10T09:00")  # 10:00 UK
-    uptake = [(LEAD, "aggregate_query", at + dt.timedelta(minutes=2 * i),
-               {"detail": {"route": "/api/v1/metrics/uptake", "status": 200,
-                           "params": {"from": "2026-05-01", "to": f"2026-05-{i + 2:02d}"}}}) for i in range(20)]
+    uptake = [
+        (
+            LEAD,
+            "aggregate_query",
+            at + dt.timedelta(minutes=2 * i),
+            {
+                "detail": {
+                    "route": "/api/v1/metrics/uptake",
+                    "status": 200,
+                    "params": {"from": "2026-05-01", "to": f"2026-05-{i + 2:02d}"},
+                }
+            },
+        )
+        for i in range(20)
+    ]
     # the analyst: 19 heatmap queries a minute apart switching cameras between all and cctv (one short of a
     # burst on their own), then 5 more of the same view with cameras all: 24 queries within 34 minutes that
     # differ in cameras only
-    heatmap = [(ANALYST, "aggregate_query", at + dt.timedelta(minutes=i), {"detail": cells(8, ["all", "cctv"][i % 2])})
-               for i in range(19)]
-    again = [(ANALYST, "aggregate_query", at + dt.timedelta(minutes=30 + i), {"detail": cells(8, "all")})
-             for i in range(5)]
+    heatmap = [
+        (ANALYST, "aggregate_query", at + dt.timedelta(minutes=i), {"detail": cells(8, ["all", "cctv"][i % 2])})
+        for i in range(19)
+    ]
+    again = [
+        (ANALYST, "aggregate_query", at + dt.timedelta(minutes=30 + i), {"detail": cells(8, "all")}) for i in range(5)
+    ]
     ids = write(engine, uptake + heatmap + again)
     f = audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30"}, reference)
     with session_factory(engine)() as s:
         report = audit_flags.review_flags(s, f, utc("2026-07-01T00:00"), SearchPlaces(reference))
         rows = audit_review.rows_by_id(s, ids[:1], SearchPlaces(reference))
-        case = audit_flags.review_flags(s, audit_review.parse_filter(
-            {"from": "2026-06-01", "to": "2026-06-30", "case": "CR-2026-0001"}, reference), utc("2026-07-01T00:00"),
-            SearchPlaces(reference))
+        case = audit_flags.review_flags(
+            s,
+            audit_review.parse_filter({"from": "2026-06-01", "to": "2026-06-30", "case": "CR-2026-0001"}, reference),
+            utc("2026-07-01T00:00"),
+            SearchPlaces(reference),
+        )
     bursts = sorted((fl.users, fl.row_ids) for fl in report.flags if fl.kind == "query_burst")
     # lead1: 20 in 38 minutes, only 'to' moving; analyst1: 24 within 34 minutes, only 'cameras' changing
     assert bursts == [(("analyst1",), tuple(ids[20:44])), (("lead1",), tuple(ids[:20]))]
@@ -306,14 +445,26 @@ def _unguard(conn) -> None:
 
 def _five(engine) -> list[int]:
     at = utc("2026-07-01T10:00")
-    return write(engine, [(OFFICER1, "search", at, {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
-                                                    "detail": search_detail(52.8, -2.1)}),
-                          (OFFICER1, "reveal_contact", at, {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
-                                                            "subject_ids": [3]}),
-                          (OFFICER2, "search", at, {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),
-                          (OFFICER2, "export", at + dt.timedelta(microseconds=7),  # odd text: hashed as written
-                           {"case_ref": "CR-2026-0002", "reason": 'Café "quoted" \\ back\nslash ✓ ="1"'}),
-                          (AUDITOR, "login", at, {})])
+    return write(
+        engine,
+        [
+            (
+                OFFICER1,
+                "search",
+                at,
+                {"case_ref": "CR-2026-0001", "reason": SPECIFIC, "detail": search_detail(52.8, -2.1)},
+            ),
+            (OFFICER1, "reveal_contact", at, {"case_ref": "CR-2026-0001", "reason": SPECIFIC, "subject_ids": [3]}),
+            (OFFICER2, "search", at, {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),
+            (
+                OFFICER2,
+                "export",
+                at + dt.timedelta(microseconds=7),  # odd text: hashed as written
+                {"case_ref": "CR-2026-0002", "reason": 'Café "quoted" \\ back\nslash ✓ ="1"'},
+            ),
+            (AUDITOR, "login", at, {}),
+        ],
+    )
 
 
 def test_an_intact_chain_reports_rows_time_and_newest_row(engine):
@@ -332,8 +483,11 @@ def test_a_row_edited_in_the_database_is_named_as_edited(engine):
     with session_factory(engine)() as s:
         check = audit.verify_chain(s)
     assert (check.first_broken_id, check.problem, check.rows_checked) == (ids[1], audit.BROKEN_CONTENT, 2)
-    assert (check.broken_username, check.broken_action, check.broken_at) == ("officer1", "reveal_contact",
-                                                                              utc("2026-07-01T10:00"))
+    assert (check.broken_username, check.broken_action, check.broken_at) == (
+        "officer1",
+        "reveal_contact",
+        utc("2026-07-01T10:00"),
+    )
 
 
 def test_a_deleted_row_breaks_the_link_of_the_next_one(engine):
@@ -351,12 +505,15 @@ def test_a_row_rewritten_with_a_fresh_hash_breaks_the_next_rows_link(engine):
     ids = _five(engine)
     with session_factory(engine)() as s:  # the new hash, by the recipe record() uses, key and all (an insider)
         row = s.get(AuditEvent, ids[1])
-        new_hash = audit.row_digest(row.prev_hash, {**audit.row_fields(vars(row)), "reason": "routine"},
-                                    audit.anchor_for(s).chain_key)
+        new_hash = audit.row_digest(
+            row.prev_hash, {**audit.row_fields(vars(row)), "reason": "routine"}, audit.anchor_for(s).chain_key
+        )
     with engine.begin() as conn:
         _unguard(conn)
-        conn.execute(sa.text("UPDATE audit_event SET reason = 'routine', row_hash = :h WHERE id = :id"),
-                     {"h": new_hash, "id": ids[1]})
+        conn.execute(
+            sa.text("UPDATE audit_event SET reason = 'routine', row_hash = :h WHERE id = :id"),
+            {"h": new_hash, "id": ids[1]},
+        )
     with session_factory(engine)() as s:
         check = audit.verify_chain(s)
     assert (check.first_broken_id, check.problem, check.previous_id) == (ids[2], audit.BROKEN_LINK, ids[1])
@@ -369,9 +526,16 @@ def callback(client, app, output_prefix: str, values: dict):
     return post_with_values(client, app, output_prefix, values)
 
 
-AUDIT_OUTPUTS = ("audit-log.rowData", "audit-summary.rowData", "audit-map-layer.data", "audit-flags.rowData",
-                 "audit-flag-rows.rowData", "audit-check-result.children", "audit-area.options",
-                 "audit-evidence-result.children")
+AUDIT_OUTPUTS = (
+    "audit-log.rowData",
+    "audit-summary.rowData",
+    "audit-map-layer.data",
+    "audit-flags.rowData",
+    "audit-flag-rows.rowData",
+    "audit-check-result.children",
+    "audit-area.options",
+    "audit-evidence-result.children",
+)
 
 
 @pytest.mark.parametrize("role", [None, *ROLES])
@@ -396,13 +560,24 @@ def test_only_auditors_reach_the_page_its_callbacks_and_its_export(app, role):
 
 
 def test_the_export_is_safe_for_spreadsheets_and_is_itself_logged(app, runtime):
-    ids = write(runtime.engine, [
-        (OFFICER1, "search", utc("2026-07-01T10:00"), {"case_ref": "CR-2026-0001", "reason": "=HYPERLINK(\"x\")",
-                                                       "detail": search_detail(52.8064, -2.1174)}),
-        (OFFICER1, "reveal_contact", utc("2026-07-01T10:05"), {"case_ref": "CR-2026-0001", "reason": "+44 rang",
-                                                               "subject_ids": [5]}),
-        (OFFICER2, "search", utc("2026-07-02T10:00"), {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),
-    ])
+    ids = write(
+        runtime.engine,
+        [
+            (
+                OFFICER1,
+                "search",
+                utc("2026-07-01T10:00"),
+                {"case_ref": "CR-2026-0001", "reason": '=HYPERLINK("x")', "detail": search_detail(52.8064, -2.1174)},
+            ),
+            (
+                OFFICER1,
+                "reveal_contact",
+                utc("2026-07-01T10:05"),
+                {"case_ref": "CR-2026-0001", "reason": "+44 rang", "subject_ids": [5]},
+            ),
+            (OFFICER2, "search", utc("2026-07-02T10:00"), {"case_ref": "CR-2026-0002", "reason": SPECIFIC}),
+        ],
+    )
     client = app.server.test_client()
     login(client, "auditor")
     response = client.get("/audit/export.csv?from=2026-07-01&to=2026-07-01&case=CR-2026-0001")
@@ -410,28 +585,41 @@ def test_the_export_is_safe_for_spreadsheets_and_is_itself_logged(app, runtime):
     assert "audit-log-2026-07-01-to-2026-07-01.csv" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [int(r["id"]) for r in rows] == ids[:2]  # oldest first; the other case and day left out
-    assert rows[0]["reason"] == "'=HYPERLINK(\"x\")" and rows[1]["reason"] == "'+44 rang"
+    assert rows[0]["reason"] == '\'=HYPERLINK("x")' and rows[1]["reason"] == "'+44 rang"
     assert rows[0]["occurred_at_uk"] == "2026-07-01 11:00:00" and rows[0]["search_district"] == "E07000197"
     assert rows[0]["search_lsoa"] == "E01029701" and rows[1]["search_district"] == ""
     with runtime.sessions() as s:
         logged = s.execute(sa.select(AuditEvent).where(AuditEvent.action == "audit_export")).scalars().all()
         rows_then = {r.row_hash for r in s.scalars(sa.select(AuditEvent).where(AuditEvent.id.in_(ids[:2])))}
     assert [(e.username, json.loads(e.detail)) for e in logged] == [
-        ("auditor1", {"filters": {"from": "2026-07-01", "to": "2026-07-01", "case": "CR-2026-0001"}, "rows": 2,
-                      "upto_id": ids[1]})]
+        (
+            "auditor1",
+            {
+                "filters": {"from": "2026-07-01", "to": "2026-07-01", "case": "CR-2026-0001"},
+                "rows": 2,
+                "upto_id": ids[1],
+            },
+        )
+    ]
     assert {r["row_hash"] for r in rows} == rows_then
     # By area: only the search centred in Stafford; the reveal has no place and the other search no centre.
     by_area = client.get("/audit/export.csv?from=2026-07-01&to=2026-07-02&level=district&area=E07000197")
     assert [int(r["id"]) for r in csv.DictReader(io.StringIO(by_area.get_data(as_text=True)))] == ids[:1]
 
 
-@pytest.mark.parametrize("query, message", [
-    ("from=2026-07-01", "Cannot export: choose the last date of the period."),
-    ("from=2026-07-02&to=2026-07-01", "Cannot export: the period ends (2026-07-01) before it starts (2026-07-02)."),
-    ("from=2026-07-01&to=2026-07-01&rows=all", "Cannot export: unknown argument 'rows'; use from, to, user, role"),
-    ("from=2026-07-01&to=2026-07-01&level=district&area=nowhere", "Cannot export: 'nowhere' is not a district code"),
-    ("from=2026-07-01&to=2026-07-01&from=2026-06-01", "Cannot export: give from once, not 2 times."),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("from=2026-07-01", "Cannot export: choose the last date of the period."),
+        ("from=2026-07-02&to=2026-07-01", "Cannot export: the period ends (2026-07-01) before it starts (2026-07-02)."),
+        ("from=2026-07-01&to=2026-07-01&rows=all", "Cannot export: unknown argument 'rows'; use from, to, user, role"),
+        (
+            "from=2026-07-01&to=2026-07-01&level=district&area=nowhere",
+            "Cannot export: 'nowhere' is not a district code",
+        ),
+        ("from=2026-07-01&to=2026-07-01&from=2026-06-01", "Cannot export: give from once, not 2 times."),
+    ],
+)
 def test_bad_export_arguments_are_refused_and_nothing_is_logged(app, runtime, query, message):
     client = app.server.test_client()
     login(client, "auditor")
@@ -442,27 +630,46 @@ def test_bad_export_arguments_are_refused_and_nothing_is_logged(app, runtime, qu
 
 
 def test_the_auditor_sees_who_searched_where_but_the_map_shows_areas_only(app, runtime, reference):
-    write(runtime.engine, [(OFFICER1, "search", utc("2026-07-01T10:00") + dt.timedelta(minutes=k),
-                            {"case_ref": "CR-2026-0001", "reason": SPECIFIC,
-                             "detail": search_detail(round(52.80641 + k * 1e-5, 5), -2.11743)}) for k in range(3)])
+    write(
+        runtime.engine,
+        [
+            (
+                OFFICER1,
+                "search",
+                utc("2026-07-01T10:00") + dt.timedelta(minutes=k),
+                {
+                    "case_ref": "CR-2026-0001",
+                    "reason": SPECIFIC,
+                    "detail": search_detail(round(52.80641 + k * 1e-5, 5), -2.11743),
+                },
+            )
+            for k in range(3)
+        ],
+    )
     client = app.server.test_client()
     login(client, "auditor")
     day = {"from": "2026-07-01", "to": "2026-07-01"}
     log = callback(client, app, "audit-log.rowData", {"audit-from.value": "2026-07-01", "audit-to.value": "2026-07-01"})
     rows = log.get_json()["response"]["audit-log"]["rowData"]
     assert [r["detail"].split(";")[0] for r in rows if r["action"] == "search"] == [
-        "centre 52.80643, -2.11743", "centre 52.80642, -2.11743", "centre 52.80641, -2.11743"]
-    answer = callback(client, app, "audit-map-layer.data", {"audit-filter.data": day,
-                                                            "audit-map-level.value": "district"})
+        "centre 52.80643, -2.11743",
+        "centre 52.80642, -2.11743",
+        "centre 52.80641, -2.11743",
+    ]
+    answer = callback(
+        client, app, "audit-map-layer.data", {"audit-filter.data": day, "audit-map-level.value": "district"}
+    )
     response = answer.get_json()["response"]
     features = response["audit-map-layer"]["data"]["features"]
     assert len(features) == len(reference.districts)
     assert {f["geometry"]["type"] for f in features} <= {"Polygon", "MultiPolygon"}
-    assert {f["properties"]["code"]: f["properties"]["tooltip"] for f in features}["E07000197"] == \
-        "Stafford: 3 searches by 1 user in 1 case"
+    assert {f["properties"]["code"]: f["properties"]["tooltip"] for f in features}[
+        "E07000197"
+    ] == "Stafford: 3 searches by 1 user in 1 case"
     assert all(set(f["properties"]) == {"code", "name", "fill", "tooltip"} for f in features)
-    vertices = {tuple(v) for f in features for v in np.asarray(
-        shapely.get_coordinates(shapely.geometry.shape(f["geometry"])))}
+    vertices = {
+        tuple(v) for f in features for v in np.asarray(shapely.get_coordinates(shapely.geometry.shape(f["geometry"])))
+    }
     assert not vertices & {(-2.11743, 52.80641), (-2.11743, 52.80642), (-2.11743, 52.80643)}  # no search's point
     assert "3 searches placed by their centres in 1 of 9 areas" in response["audit-map-note"]["children"]
 
@@ -470,8 +677,9 @@ def test_the_auditor_sees_who_searched_where_but_the_map_shows_areas_only(app, r
 def test_a_bad_period_on_the_page_says_why_and_shows_nothing(app):
     client = app.server.test_client()
     login(client, "auditor")
-    answer = callback(client, app, "audit-log.rowData", {"audit-from.value": "2026-07-02",
-                                                         "audit-to.value": "2026-07-01"}).get_json()["response"]
+    answer = callback(
+        client, app, "audit-log.rowData", {"audit-from.value": "2026-07-02", "audit-to.value": "2026-07-01"}
+    ).get_json()["response"]
     assert answer["audit-log"]["rowData"] == [] and answer["audit-filter"]["data"] is None
     assert "the period ends (2026-07-01) before it starts (2026-07-02)" in json.dumps(answer["audit-filter-msg"])
 
@@ -489,20 +697,35 @@ def test_the_chain_check_on_the_page_is_logged_and_names_an_edited_row(app, runt
     assert f"First broken row: {ids[2]}" in broken and "this row was edited after it was written" in broken
     assert "officer2, search" in broken and "Previous check:" in broken and "6 rows, intact" in broken
     with runtime.sessions() as s:
-        checks = [json.loads(d) for d in s.scalars(sa.select(AuditEvent.detail)
-                                                   .where(AuditEvent.action == "audit_verified")
-                                                   .order_by(AuditEvent.id))]
+        checks = [
+            json.loads(d)
+            for d in s.scalars(
+                sa.select(AuditEvent.detail).where(AuditEvent.action == "audit_verified").order_by(AuditEvent.id)
+            )
+        ]
     assert [(c["rows_checked"], c["intact"], c["first_broken_id"], c["problem"]) for c in checks] == [
-        (6, True, None, None), (3, False, ids[2], "content")]
+        (6, True, None, None),
+        (3, False, ids[2], "content"),
+    ]
 
 
 def test_the_flag_rows_callback_shows_the_rows_behind_a_flag(app, runtime):
-    ids = write(runtime.engine, [(OFFICER1, "search", utc("2026-07-01T10:00"),
-                                  {"case_ref": "CR-2026-0001", "reason": "test", "detail": search_detail(52.8, -2.1)})])
+    ids = write(
+        runtime.engine,
+        [
+            (
+                OFFICER1,
+                "search",
+                utc("2026-07-01T10:00"),
+                {"case_ref": "CR-2026-0001", "reason": "test", "detail": search_detail(52.8, -2.1)},
+            )
+        ],
+    )
     client = app.server.test_client()
     login(client, "auditor")
-    answer = callback(client, app, "audit-flag-rows.rowData",
-                      {"audit-flags.selectedRows": [{"row_ids": ids + [True, "x"]}]}).get_json()["response"]
+    answer = callback(
+        client, app, "audit-flag-rows.rowData", {"audit-flags.selectedRows": [{"row_ids": ids + [True, "x"]}]}
+    ).get_json()["response"]
     assert [r["id"] for r in answer["audit-flag-rows"]["rowData"]] == ids
 
 

@@ -1,12 +1,13 @@
 """Bad input gets a 4xx answer naming the problem (JSON on the API and the Dash routes), never a 500:
 JSON nested too deeply, forged callback values, encoded ``..%2f`` paths, oversized bodies, wrong
 methods and content types."""
+
 from __future__ import annotations
 
 import pytest
 
-from dashboard.pages import page_for_component
 from dashboard.core.vocab import ROLES
+from dashboard.pages import page_for_component
 from tests.dash_requests import callback_outputs
 from tests.integration.conftest import login
 
@@ -32,8 +33,9 @@ def test_deeply_nested_json_to_the_api_is_a_400_naming_the_problem(app):
 
 
 def test_malformed_json_to_the_api_is_a_400_naming_the_problem(app):
-    response = app.server.test_client().post("/api/v1/registrations", data='{"email": ',
-                                             content_type="application/json")
+    response = app.server.test_client().post(
+        "/api/v1/registrations", data='{"email": ', content_type="application/json"
+    )
     assert_json_error(response, 400, "not valid JSON")
 
 
@@ -48,10 +50,15 @@ def test_deeply_nested_json_to_the_dash_callback_route_is_a_400(app, role):
         assert_json_error(response, 400, "nested too deeply")
 
 
-@pytest.mark.parametrize("path", ["/_dash-component-suites/..%2f..%2fapp.py",
-                                  "/_dash-component-suites/dash/..%2f..%2fconfig.py",
-                                  "/_dash-component-suites/dash/deps/..%2f..%2f..%2fdash%2f__init__.py",
-                                  "/_dash-component-suites/dash/%2e%2e%2f%2e%2e%2fREADME.md"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/..%2f..%2fapp.py",
+        "/_dash-component-suites/dash/..%2f..%2fconfig.py",
+        "/_dash-component-suites/dash/deps/..%2f..%2f..%2fdash%2f__init__.py",
+        "/_dash-component-suites/dash/%2e%2e%2f%2e%2e%2fREADME.md",
+    ],
+)
 def test_encoded_dot_dot_under_the_component_suites_is_a_404(app, path):
     client = app.server.test_client()
     login(client, "analyst")
@@ -61,12 +68,14 @@ def test_encoded_dot_dot_under_the_component_suites_is_a_404(app, path):
 def test_a_body_over_the_size_limit_is_a_json_413_on_the_api_and_dash_routes(app):
     client = app.server.test_client()
     big = b"x" * (6 * 1024 * 1024)
-    payload = assert_json_error(client.post("/api/v1/registrations", data=big, content_type="application/json"),
-                                413, "too large", "5 MB")
+    payload = assert_json_error(
+        client.post("/api/v1/registrations", data=big, content_type="application/json"), 413, "too large", "5 MB"
+    )
     assert set(payload) == {"error", "errors"}
     login(client, "analyst")
-    assert_json_error(client.post("/_dash-update-component", data=big, content_type="application/json"),
-                      413, "too large")
+    assert_json_error(
+        client.post("/_dash-update-component", data=big, content_type="application/json"), 413, "too large"
+    )
 
 
 def test_a_wrong_method_on_an_api_route_says_which_methods_are_allowed(app):
@@ -115,12 +124,17 @@ def test_forged_values_in_every_callback_are_refused_or_ignored_never_a_500(app)
             if any(p is None or not p.allows(role) for p in pages):
                 continue
             for value in FORGED:
+
                 def forged(items):
                     return [{**i, "value": value} for i in items]
 
-                body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-                        "inputs": forged(spec["inputs"]), "state": forged(spec["state"]),
-                        "changedPropIds": [f"{i['id']}.{i['property']}" for i in spec["inputs"][:1]]}
+                body = {
+                    "output": key,
+                    "outputs": outputs if len(outputs) > 1 else outputs[0],
+                    "inputs": forged(spec["inputs"]),
+                    "state": forged(spec["state"]),
+                    "changedPropIds": [f"{i['id']}.{i['property']}" for i in spec["inputs"][:1]],
+                }
                 response = client.post("/_dash-update-component", json=body)
                 if response.status_code >= 500:
                     failures.append((role, key, value))

@@ -6,6 +6,7 @@ rate-limit store, gone after a day), and an unknown slug is answered exactly as 
 status, same redirect, same cookies, in comparable time), so whether a campaign exists cannot be
 learned from it. Campaign attribution stays aggregate only (promise 3).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,11 +15,18 @@ import statistics
 import time
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from dashboard.registry import campaigns
-from dashboard.registry.models import AuditEvent, Camera, Campaign, CampaignDailyCount, RateLimitCounter, Registrant, Site
+from dashboard.registry.models import (
+    AuditEvent,
+    Camera,
+    Campaign,
+    CampaignDailyCount,
+    RateLimitCounter,
+    Registrant,
+    Site,
+)
 from tests.integration.test_public_pages import _csrf, _form, public  # noqa: F401 (fixture)
 
 KNOWN, UNKNOWN = "poster-stafford", "poster-staffore"  # same length: only existence differs
@@ -76,7 +84,7 @@ def test_a_visitor_counts_again_on_another_uk_day(engine):
     with sessions() as s:
         s.add(Campaign(slug=KNOWN, name="Posters in Stafford", channel="poster"))
         s.commit()
-    day1 = dt.datetime(2026, 6, 1, 10, tzinfo=dt.timezone.utc)
+    day1 = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
     for at in (day1, day1 + dt.timedelta(hours=5), day1 + dt.timedelta(days=1), day1 + dt.timedelta(days=1, hours=1)):
         with sessions() as s:
             campaigns.count_scan(s, KNOWN, "visitor-a", secret=b"s" * 32, now=at)
@@ -120,8 +128,10 @@ def test_known_and_unknown_slugs_take_comparable_time(public):
             out.append(time.perf_counter() - t)
             assert (answer.status_code, answer.headers["Location"]) == (302, f"/register?c={slug}")
     ratio = statistics.median(known_s) / statistics.median(unknown_s)
-    print(f"median known {statistics.median(known_s) * 1000:.2f} ms, unknown "
-          f"{statistics.median(unknown_s) * 1000:.2f} ms, ratio {ratio:.2f}")
+    print(
+        f"median known {statistics.median(known_s) * 1000:.2f} ms, unknown "
+        f"{statistics.median(unknown_s) * 1000:.2f} ms, ratio {ratio:.2f}"
+    )
     assert 0.5 < ratio < 2.0
 
 

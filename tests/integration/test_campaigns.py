@@ -1,4 +1,5 @@
 """Campaigns: created by leads and admins with a unique link, QR codes only for them, funnel totals."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,9 @@ import pytest
 import sqlalchemy as sa
 import zxingcpp
 
-from dashboard.registry import campaigns
+from dashboard.registry import audit, campaigns
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Campaign
-from dashboard.registry import audit
 from tests.integration.conftest import login
 
 LEAD = audit.Actor(None, "lead1", "lead")
@@ -24,23 +24,28 @@ def test_slugs_are_unique_and_bad_input_names_its_field(runtime):
         first = campaigns.create_campaign(s, LEAD, name="Posters: Stafford town centre (May)", channel="poster")
         second = campaigns.create_campaign(s, LEAD, name="Posters - Stafford town centre, May", channel="leaflet")
     assert (first.slug, second.slug) == ("posters-stafford-town-centre-may", "posters-stafford-town-centre-may-2")
-    for name, channel, field in [("ab", "poster", "name"), ("Fine name", "carrier pigeon", "channel"),
-                                 ("!!! ???", "poster", "name")]:
+    for name, channel, field in [
+        ("ab", "poster", "name"),
+        ("Fine name", "carrier pigeon", "channel"),
+        ("!!! ???", "poster", "name"),
+    ]:
         with pytest.raises(campaigns.CampaignError) as info:
             with transaction(runtime.sessions) as s:
                 campaigns.create_campaign(s, LEAD, name=name, channel=channel)
         assert info.value.field == field
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 2
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "campaign_created")) == 2
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "campaign_created"))
+            == 2
+        )
 
 
 def test_funnel_totals_add_up_the_days(runtime):
     with transaction(runtime.sessions) as s:
         campaigns.create_campaign(s, LEAD, name="Intranet pilot", channel="internal_message")
         campaigns.create_campaign(s, LEAD, name="Leaflets", channel="leaflet")
-    monday = dt.datetime(2026, 11, 23, 10, tzinfo=dt.timezone.utc)
+    monday = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
     with transaction(runtime.sessions) as s:
         for day, step, times in [(0, "scans", 5), (0, "form_starts", 3), (1, "scans", 2), (1, "completions", 2)]:
             for _ in range(times):
@@ -86,7 +91,7 @@ def test_campaign_totals_on_the_page_pass_the_disclosure_layer(app, runtime):
     with transaction(runtime.sessions) as s:
         campaigns.create_campaign(s, LEAD, name="Intranet pilot", channel="internal_message")
         campaigns.create_campaign(s, LEAD, name="Leaflets", channel="leaflet")
-    monday = dt.datetime(2026, 11, 23, 10, tzinfo=dt.timezone.utc)
+    monday = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
     with transaction(runtime.sessions) as s:
         for day in range(3):
             for _ in range(4):
@@ -96,8 +101,11 @@ def test_campaign_totals_on_the_page_pass_the_disclosure_layer(app, runtime):
         for _ in range(7):
             campaigns.count_step(s, "leaflets", "scans", now=monday)
     with runtime.sessions() as s:
-        keys = s.execute(sa.select(Campaign.slug, sa.func.sum(CampaignDailyCount.completion_keys))
-                         .join(Campaign, Campaign.id == CampaignDailyCount.campaign_id).group_by(Campaign.slug)).all()
+        keys = s.execute(
+            sa.select(Campaign.slug, sa.func.sum(CampaignDailyCount.completion_keys))
+            .join(Campaign, Campaign.id == CampaignDailyCount.campaign_id)
+            .group_by(Campaign.slug)
+        ).all()
     key = dict(keys)["intranet-pilot"] % 256
     ptable = runtime.disclosure.ptable
     expected = 12 + int(ptable.rows[min(12, len(ptable.rows) - 1), _SCRAMBLE[(key + 12 * 167 + 89) % 256]])
@@ -120,9 +128,10 @@ def test_campaign_totals_on_the_page_pass_the_disclosure_layer(app, runtime):
     assert shown["leaflets"]["registrations"] == "fewer than 8"  # 5
     assert (shown["leaflets"]["scans"], shown["leaflets"]["form_starts"]) == (7, 0)
     withheld = rows(Disclosure(ptable, withhold_all=True))
-    assert {(r["scans"], r["form_starts"], r["registrations"]) for r in withheld.values()} == {(None, None, "fewer than 8")}
+    assert {(r["scans"], r["form_starts"], r["registrations"]) for r in withheld.values()} == {
+        (None, None, "fewer than 8")
+    }
     for role in ("lead", "admin"):
         client = app.server.test_client()
         login(client, role)
         assert client.get("/campaigns").status_code == 200
-

@@ -1,4 +1,5 @@
 """The operator's command line: bad set-up gives one clear line and a non-zero exit, never a traceback."""
+
 from __future__ import annotations
 
 import os
@@ -14,15 +15,27 @@ from dashboard.registry.database import make_engine, migrate
 
 
 def run(args: list[str], env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=PROJECT_ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
 def env(tmp_path, reference_dir) -> dict:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TILE_URL", "K_MIN"}}
-    return {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-            "SECRET_KEY": "s" * 40, "EVIDENCE_DIR": str(tmp_path / "evidence")}
+    return {
+        **base,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "s" * 40,
+        "EVIDENCE_DIR": str(tmp_path / "evidence"),
+    }
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -77,15 +90,29 @@ def test_weak_secret_key(env, value):
     assert_one_line_error(run(["check"], {**env, "SECRET_KEY": value}), "SECRET_KEY")
 
 
-@pytest.mark.parametrize("name,value", [("K_MIN", "eight"), ("K_MIN", "0"), ("PORT", "70000"),
-                                        ("PUBLIC_LAUNCH", "2026-13-01"), ("TILE_URL", "ftp://tiles")])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("K_MIN", "eight"),
+        ("K_MIN", "0"),
+        ("PORT", "70000"),
+        ("PUBLIC_LAUNCH", "2026-13-01"),
+        ("TILE_URL", "ftp://tiles"),
+    ],
+)
 def test_bad_settings(env, name, value):
     assert_one_line_error(run(["check"], {**env, name: value}), name)
 
 
 def test_serve_stops_with_one_line_on_bad_setup(env, tmp_path):
-    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            env={**env, "REFERENCE_DATA_DIR": str(tmp_path / "nowhere")}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "REFERENCE_DATA_DIR": str(tmp_path / "nowhere")},
+        timeout=60,
+    )
     assert_one_line_error(result, "REFERENCE_DATA_DIR")
 
 
@@ -99,16 +126,19 @@ def test_user_add_and_token_issue(env):
     assert_one_line_error(short, "at least 12")
     # A token is issued only on its owner's password (issue 15): without it, or with a wrong one, none.
     assert_one_line_error(run(["token", "issue", "dana.smith"], env, stdin=""), "own password is needed")
-    assert_one_line_error(run(["token", "issue", "dana.smith"], env, stdin="not-her-password-at-all\n"),
-                          "That is not your password; no token was issued.")
+    assert_one_line_error(
+        run(["token", "issue", "dana.smith"], env, stdin="not-her-password-at-all\n"),
+        "That is not your password; no token was issued.",
+    )
     token = run(["token", "issue", "dana.smith"], env, stdin="a-long-enough-password\n")
     assert token.returncode == 0 and token.stdout.strip().startswith("ccr_"), token.stderr
     engine = sa.create_engine(env["DATABASE_URL"])
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT token_hash FROM api_token")).scalar()
         roles = conn.execute(sa.text("SELECT username, role FROM app_user")).all()
-        logged = conn.execute(sa.text("SELECT action, username, detail FROM audit_event WHERE action LIKE 'token%' "
-                                      "ORDER BY id")).all()
+        logged = conn.execute(
+            sa.text("SELECT action, username, detail FROM audit_event WHERE action LIKE 'token%' ORDER BY id")
+        ).all()
     import hashlib
 
     assert stored == hashlib.sha256(token.stdout.strip().encode()).hexdigest()
@@ -219,9 +249,14 @@ def test_the_demo_command_stores_the_owners_footage_in_evidence_dir(env):
     assert f"{answers} owners' answers with {len(rows)} footage files" in result.stdout
 
 
-@pytest.mark.parametrize("password, says", [("123456789012", "too easy to guess"),
-                                            ("qwertyuiopas", "a common keyboard pattern"),
-                                            ("Staffordshire1", "the force's name")])
+@pytest.mark.parametrize(
+    "password, says",
+    [
+        ("123456789012", "too easy to guess"),
+        ("qwertyuiopas", "a common keyboard pattern"),
+        ("Staffordshire1", "the force's name"),
+    ],
+)
 def test_user_add_refuses_an_easily_guessed_password(env, password, says):
     assert_one_line_error(run(["user", "add", "jane.admin", "--role", "admin"], env, stdin=password + "\n"), says)
     assert _contents(env)[1] == []

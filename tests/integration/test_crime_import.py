@@ -3,6 +3,7 @@ an invented crime type) imports nothing and says what is wrong, naming the line;
 coordinates are kept and reported; no file twice. Importing is an administrator's action (the
 Crime data page, or the command line), logged with the file's name, SHA-256, rows and months;
 analysts and leads cannot import by any route."""
+
 from __future__ import annotations
 
 import base64
@@ -19,11 +20,17 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.config import PROJECT_ROOT
-from dashboard.registry.crime_import import (COLUMNS, CRIME_CATEGORIES, CrimeFileError, CrimeImportNotAllowed,
-                                             import_crimes, parse_police_uk_csv)
+from dashboard.registry import audit
+from dashboard.registry.crime_import import (
+    COLUMNS,
+    CRIME_CATEGORIES,
+    CrimeFileError,
+    CrimeImportNotAllowed,
+    import_crimes,
+    parse_police_uk_csv,
+)
 from dashboard.registry.database import make_engine, migrate, session_factory, transaction
 from dashboard.registry.models import AuditEvent, Crime, CrimeImport
-from dashboard.registry import audit
 from tests.integration.conftest import login
 
 SYSTEM = audit.SYSTEM
@@ -51,8 +58,20 @@ def _csv(rows: list[list[str]], header=COLUMNS) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-GOOD = ["abc123", "2025-03", "Staffordshire Police", "Staffordshire Police", "-2.03", "52.68", "On or near Park Road",
-        "E01029359", "Cannock Chase 012A", "Burglary", "Under investigation", ""]
+GOOD = [
+    "abc123",
+    "2025-03",
+    "Staffordshire Police",
+    "Staffordshire Police",
+    "-2.03",
+    "52.68",
+    "On or near Park Road",
+    "E01029359",
+    "Cannock Chase 012A",
+    "Burglary",
+    "Under investigation",
+    "",
+]
 
 
 def test_every_real_sample_imports_whole(sqlite_url, samples):
@@ -69,14 +88,22 @@ def test_every_real_sample_imports_whole(sqlite_url, samples):
             done = import_crimes(s, parsed, SYSTEM)
         assert done.rows == rows
         expected_total += rows
-        expected_details.append({"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                 "rows": rows, "months": sorted(months), "without_coordinates": without})
+        expected_details.append(
+            {
+                "file": path.name,
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "rows": rows,
+                "months": sorted(months),
+                "without_coordinates": without,
+            }
+        )
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Crime)) == expected_total
         first = s.scalar(sa.select(Crime).order_by(Crime.id))
         assert first.month == dt.date(2024, 12, 1) and first.lat is not None and first.crime_type
-        details = s.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "crimes_imported")
-                            .order_by(AuditEvent.id)).all()
+        details = s.scalars(
+            sa.select(AuditEvent.detail).where(AuditEvent.action == "crimes_imported").order_by(AuditEvent.id)
+        ).all()
         assert [json.loads(d) for d in details] == expected_details
         # every crime has its own record key for the disclosure-control layer
         keys = s.scalars(sa.select(Crime.record_key)).all()
@@ -92,22 +119,27 @@ def test_the_official_categories_are_those_of_the_real_files(samples):
     assert len(CRIME_CATEGORIES) == 14 and seen <= set(CRIME_CATEGORIES) and len(seen) >= 12
 
 
-@pytest.mark.parametrize("data,fragment", [
-    (b"", "is empty"),
-    (_csv([GOOD], header=COLUMNS[:-1]), "missing Context"),
-    (_csv([GOOD[:5] + ["north"] + GOOD[6:]]), "line 2: Latitude 'north' is not a number"),
-    (_csv([GOOD, GOOD[:5] + ["95.5"] + GOOD[6:]]), "line 3: Latitude 95.5 is out of range"),
-    (_csv([GOOD[:1] + ["March 2025"] + GOOD[2:]]), "line 2: Month 'March 2025' is not a month"),
-    (_csv([GOOD[:4] + ["", "52.6"] + GOOD[6:]]), "only one of Longitude and Latitude"),
-    (_csv([GOOD[:9] + [""] + GOOD[10:]]), "Crime type is empty"),
-    (_csv([GOOD, GOOD[:9] + ["Probe 17"] + GOOD[10:]]),
-     "line 3: Crime type 'Probe 17' is not a police.uk street-level crime category"),
-    (_csv([GOOD[:9] + ["burglary"] + GOOD[10:]]), "line 2: Crime type 'burglary' is not a police.uk"),
-    (_csv([GOOD, GOOD, GOOD[:9] + ["Other crime (padding)"] + GOOD[10:]]), "line 4: Crime type"),
-    (_csv([GOOD[:6]]), "6 values where the layout has 12"),
-    (_csv([]), "no records"),
-    ("Crime ID,Month\n".encode("utf-16"), "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "data,fragment",
+    [
+        (b"", "is empty"),
+        (_csv([GOOD], header=COLUMNS[:-1]), "missing Context"),
+        (_csv([GOOD[:5] + ["north"] + GOOD[6:]]), "line 2: Latitude 'north' is not a number"),
+        (_csv([GOOD, GOOD[:5] + ["95.5"] + GOOD[6:]]), "line 3: Latitude 95.5 is out of range"),
+        (_csv([GOOD[:1] + ["March 2025"] + GOOD[2:]]), "line 2: Month 'March 2025' is not a month"),
+        (_csv([GOOD[:4] + ["", "52.6"] + GOOD[6:]]), "only one of Longitude and Latitude"),
+        (_csv([GOOD[:9] + [""] + GOOD[10:]]), "Crime type is empty"),
+        (
+            _csv([GOOD, GOOD[:9] + ["Probe 17"] + GOOD[10:]]),
+            "line 3: Crime type 'Probe 17' is not a police.uk street-level crime category",
+        ),
+        (_csv([GOOD[:9] + ["burglary"] + GOOD[10:]]), "line 2: Crime type 'burglary' is not a police.uk"),
+        (_csv([GOOD, GOOD, GOOD[:9] + ["Other crime (padding)"] + GOOD[10:]]), "line 4: Crime type"),
+        (_csv([GOOD[:6]]), "6 values where the layout has 12"),
+        (_csv([]), "no records"),
+        ("Crime ID,Month\n".encode("utf-16"), "not UTF-8"),
+    ],
+)
 def test_a_malformed_file_says_what_is_wrong(data, fragment):
     with pytest.raises(CrimeFileError) as info:
         parse_police_uk_csv(data, "upload.csv")
@@ -128,16 +160,26 @@ def test_rows_without_coordinates_are_kept_and_counted(sqlite_url):
 
 
 def _cli(env: dict, *files) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard", "crimes", "import", *map(str, files)], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", "crimes", "import", *map(str, files)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_command_is_all_or_nothing_and_refuses_a_file_twice(tmp_path, reference_dir, samples):
     import os
 
     db = tmp_path / "crimes.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "k" * 48}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "k" * 48,
+    }
     bad = tmp_path / "bad.csv"
     bad.write_bytes(_csv([GOOD[:1] + ["2025-13"] + GOOD[2:]]))
     refused = _cli(env, samples[0], bad)
@@ -155,11 +197,13 @@ def test_the_command_is_all_or_nothing_and_refuses_a_file_twice(tmp_path, refere
     assert again.returncode == 2 and "already imported" in again.stderr
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM crime")).scalar() == rows0 + _expected(samples[1])[0]
-        logged = conn.execute(sa.text("SELECT username, role, detail FROM audit_event "
-                                      "WHERE action = 'crimes_imported' ORDER BY id")).all()
+        logged = conn.execute(
+            sa.text("SELECT username, role, detail FROM audit_event WHERE action = 'crimes_imported' ORDER BY id")
+        ).all()
     assert [(u, r) for u, r, _ in logged] == [("command line", None)] * 2
-    assert [json.loads(d)["sha256"] for _, _, d in logged] == \
-        [hashlib.sha256(p.read_bytes()).hexdigest() for p in samples[:2]]
+    assert [json.loads(d)["sha256"] for _, _, d in logged] == [
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in samples[:2]
+    ]
     assert json.loads(logged[0][2])["months"] == sorted(_expected(samples[0])[2])
 
 
@@ -212,9 +256,13 @@ def _upload_body(app, name: str, data: bytes, output_ids=("crimes-upload-result"
     key = next(k for k in app.callback_map if "crimes-upload-result.children" in k)
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
     contents = "data:text/csv;base64," + base64.b64encode(data).decode()
-    return {"output": key, "outputs": outputs, "changedPropIds": ["crimes-upload.contents"],
-            "inputs": [{"id": "crimes-upload", "property": "contents", "value": contents}],
-            "state": [{"id": "crimes-upload", "property": "filename", "value": name}]}
+    return {
+        "output": key,
+        "outputs": outputs,
+        "changedPropIds": ["crimes-upload.contents"],
+        "inputs": [{"id": "crimes-upload", "property": "contents", "value": contents}],
+        "state": [{"id": "crimes-upload", "property": "filename", "value": name}],
+    }
 
 
 def _crimes(runtime) -> int:
@@ -225,10 +273,16 @@ def _crimes(runtime) -> int:
 def test_an_administrator_imports_on_the_crime_data_page(app, runtime, reference_dir):
     client = app.server.test_client()
     login(client, "admin")
-    page = client.post("/_dash-update-component", json={
-        "output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-        "inputs": [{"id": "shell-url", "property": "pathname", "value": "/crime-data"}], "changedPropIds": [],
-        "state": []})
+    page = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "shell-content.children",
+            "outputs": {"id": "shell-content", "property": "children"},
+            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/crime-data"}],
+            "changedPropIds": [],
+            "state": [],
+        },
+    )
     assert page.status_code == 200 and "crimes-upload" in page.get_data(as_text=True)
     assert "No crime data imported yet" in page.get_data(as_text=True)
 
@@ -238,23 +292,35 @@ def test_an_administrator_imports_on_the_crime_data_page(app, runtime, reference
     rows = _expected(sample)[0]
     assert done.status_code == 200 and f"Imported {rows:,} crimes from {sample.name} (2025-02)" in text
     table = json.loads(text)["response"]["crimes-imports"]["rowData"]
-    assert [(r["filename"], r["rows"], r["months"], r["imported_by"]) for r in table] == \
-        [(sample.name, rows, "2025-02", "admin1")]
+    assert [(r["filename"], r["rows"], r["months"], r["imported_by"]) for r in table] == [
+        (sample.name, rows, "2025-02", "admin1")
+    ]
     assert table[0]["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
     assert _crimes(runtime) == rows
 
-    invented = client.post("/_dash-update-component", json=_upload_body(
-        app, "probes.csv", _csv([GOOD, GOOD[:9] + ["Probe 1"] + GOOD[10:]])))
+    invented = client.post(
+        "/_dash-update-component",
+        json=_upload_body(app, "probes.csv", _csv([GOOD, GOOD[:9] + ["Probe 1"] + GOOD[10:]])),
+    )
     assert "Nothing was imported" in invented.get_data(as_text=True)
-    assert "line 3: Crime type &#x27;Probe 1&#x27;" in invented.get_data(as_text=True) or \
-        "line 3: Crime type 'Probe 1'" in invented.get_data(as_text=True)
+    assert "line 3: Crime type &#x27;Probe 1&#x27;" in invented.get_data(
+        as_text=True
+    ) or "line 3: Crime type 'Probe 1'" in invented.get_data(as_text=True)
     assert _crimes(runtime) == rows
     with runtime.sessions() as s:
-        event = s.execute(sa.select(AuditEvent.username, AuditEvent.role, AuditEvent.detail)
-                          .where(AuditEvent.action == "crimes_imported")).one()
+        event = s.execute(
+            sa.select(AuditEvent.username, AuditEvent.role, AuditEvent.detail).where(
+                AuditEvent.action == "crimes_imported"
+            )
+        ).one()
     assert event.username == "admin1" and event.role == "admin"
-    assert json.loads(event.detail) == {"file": sample.name, "sha256": hashlib.sha256(sample.read_bytes()).hexdigest(),
-                                        "rows": rows, "months": ["2025-02"], "without_coordinates": 0}
+    assert json.loads(event.detail) == {
+        "file": sample.name,
+        "sha256": hashlib.sha256(sample.read_bytes()).hexdigest(),
+        "rows": rows,
+        "months": ["2025-02"],
+        "without_coordinates": 0,
+    }
 
 
 @pytest.mark.parametrize("role", ["analyst", "lead"])
@@ -266,9 +332,16 @@ def test_analysts_and_leads_cannot_import_by_any_route(app, runtime, reference_d
     assert client.get("/crime-data").status_code == 403
     assert client.get("/crime-data/anything").status_code == 403
     # the gap analysis page no longer offers an upload
-    gaps = client.post("/_dash-update-component", json={
-        "output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-        "inputs": [{"id": "shell-url", "property": "pathname", "value": "/gaps"}], "changedPropIds": [], "state": []})
+    gaps = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "shell-content.children",
+            "outputs": {"id": "shell-content", "property": "children"},
+            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/gaps"}],
+            "changedPropIds": [],
+            "state": [],
+        },
+    )
     assert gaps.status_code == 200 and "Upload" not in gaps.get_data(as_text=True)
     assert not any(k.startswith("gaps-upload") or "..gaps-upload" in k for k in app.callback_map)
     # the upload callback, forged with the upload component's ids
@@ -280,11 +353,19 @@ def test_analysts_and_leads_cannot_import_by_any_route(app, runtime, reference_d
     body["output"] = body["output"].replace("crimes-", "gaps-")
     assert client.post("/_dash-update-component", json=body).status_code in (400, 403)
     # the old upload's ids on the gap page
-    old = {"output": "..gaps-upload-result.children...gaps-version.data..", "outputs": [
-        {"id": "gaps-upload-result", "property": "children"}, {"id": "gaps-version", "property": "data"}],
-        "inputs": [{"id": "gaps-upload", "property": "contents", "value": "data:text/csv;base64,"
-                    + base64.b64encode(data).decode()}],
-        "state": [{"id": "gaps-upload", "property": "filename", "value": "mine.csv"}], "changedPropIds": []}
+    old = {
+        "output": "..gaps-upload-result.children...gaps-version.data..",
+        "outputs": [{"id": "gaps-upload-result", "property": "children"}, {"id": "gaps-version", "property": "data"}],
+        "inputs": [
+            {
+                "id": "gaps-upload",
+                "property": "contents",
+                "value": "data:text/csv;base64," + base64.b64encode(data).decode(),
+            }
+        ],
+        "state": [{"id": "gaps-upload", "property": "filename", "value": "mine.csv"}],
+        "changedPropIds": [],
+    }
     assert client.post("/_dash-update-component", json=old).status_code == 400
     # the gap analysis's file routes take no uploads
     for path in ("/gaps/export/areas.csv", "/gaps/export/areas.csv?period=all"):

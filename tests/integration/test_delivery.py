@@ -3,9 +3,9 @@ persistent outbox on the owner's channel, sent through a real local SMTP server 
 local stand-in for GOV.UK Notify, retried with back-off, cancelled on withdrawal, and shown to the
 officer. Hand-made rows (tests/integration/test_casework.py's ``_seed``): Ann prefers email (a
 landline), the shop prefers to be phoned, Dee prefers text (a mobile, no email)."""
+
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -20,13 +20,24 @@ from aiosmtpd.controller import Controller
 from dashboard.config import load_settings
 from dashboard.delivery import outbox
 from dashboard.footage import links
+from dashboard.registry import audit
 from dashboard.registry import casework as cw
 from dashboard.registry.channels import Channels
 from dashboard.registry.database import session_factory, transaction
 from dashboard.registry.models import AuditEvent, FootageRequest, FootageResponse, OutboxMessage, Registrant
-from dashboard.registry import audit
-from tests.integration.test_casework import (CASE, DOORBELL_30D, FIXED_UNKNOWN, NO_POSITION, NOW, OFFICER, OFFICER2,
-                                             SHOP_7D, _request_kwargs, _search, _seed)
+from tests.integration.test_casework import (
+    CASE,
+    DOORBELL_30D,
+    FIXED_UNKNOWN,
+    NO_POSITION,
+    NOW,
+    OFFICER,
+    OFFICER2,
+    SHOP_7D,
+    _request_kwargs,
+    _search,
+    _seed,
+)
 from tests.notify_fake import API_KEY, FakeNotify
 
 REQUEST_TEMPLATE = "f33517ff-2a88-4f6e-b855-c550268ce08a"
@@ -75,8 +86,13 @@ def seeded(engine):
 
 
 def _settings(reference_dir, **env):
-    base = {"DATABASE_URL": "sqlite:////nonexistent/unused.db", "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48,
-            "PUBLIC_BASE_URL": "https://cameras.example", "MAIL_FROM": "cameras@force.example"}
+    base = {
+        "DATABASE_URL": "sqlite:////nonexistent/unused.db",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "k" * 48,
+        "PUBLIC_BASE_URL": "https://cameras.example",
+        "MAIL_FROM": "cameras@force.example",
+    }
     return load_settings({**base, **{k: v for k, v in env.items() if v is not None}})
 
 
@@ -89,8 +105,9 @@ class Clock:
 
 
 def _sender(engine, settings, clock=None, lease_s=outbox.LEASE_S):
-    return outbox.Sender(settings, session_factory(engine), "Staffordshire Police", clock=clock or Clock(NOW),
-                         lease_s=lease_s)
+    return outbox.Sender(
+        settings, session_factory(engine), "Staffordshire Police", clock=clock or Clock(NOW), lease_s=lease_s
+    )
 
 
 def _request(engine, actor=OFFICER, channels=BOTH, **overrides):
@@ -124,12 +141,15 @@ def test_requests_are_grouped_by_owner_and_queued_on_each_owners_channel(seeded)
     assert requests[SHOP_7D].response_id == responses[2].id and requests[NO_POSITION].response_id == responses[4].id
     assert all(r.requested_by_id == 1 and r.case_ref == CASE for r in responses.values())
     queued = [(m.response_id, m.kind, m.channel, m.priority, m.state) for m in _messages(seeded)]
-    assert queued == [(responses[1].id, "request", "email", 1, "queued"),
-                      (responses[4].id, "request", "text", 1, "queued")]  # the shop asked to be phoned
+    assert queued == [
+        (responses[1].id, "request", "email", 1, "queued"),
+        (responses[4].id, "request", "text", 1, "queued"),
+    ]  # the shop asked to be phoned
     assert (summary.recorded, summary.email, summary.text, summary.phone_preferred) == (4, 2, 1, 1)
     assert summary.text_for_officer() == (
         "4 footage requests recorded: 2 will be emailed, 1 by text message. 1 owner asked to be phoned: not sent, "
-        "ring them (show their contact details).")
+        "ring them (show their contact details)."
+    )
     detail = __import__("json").loads(_audit(seeded, "request_created")[0].detail)
     assert detail["delivery"] == ["email", "email", "phone_preferred", "text"]  # in the order of request_ids
     assert detail["request_ids"] == ids
@@ -138,9 +158,11 @@ def test_requests_are_grouped_by_owner_and_queued_on_each_owners_channel(seeded)
 def test_without_any_service_the_officer_is_told_nothing_was_delivered(seeded):
     _ids, summary = _request(seeded, channels=Channels(), camera_ids=[DOORBELL_30D, NO_POSITION])
     assert _messages(seeded) == []
-    assert summary.text_for_officer() == ("2 footage requests recorded. 2 requests recorded but not delivered: no "
-                                          "email or text service is set up; ring them (show their contact "
-                                          "details).")
+    assert summary.text_for_officer() == (
+        "2 footage requests recorded. 2 requests recorded but not delivered: no "
+        "email or text service is set up; ring them (show their contact "
+        "details)."
+    )
     with session_factory(seeded)() as s:
         progress = cw.request_progress(s, 1, case_ref=CASE)
     assert [(p.delivery, p.not_sent_reason) for p in progress] == [("not_sent", "no_channel")] * 2
@@ -166,10 +188,18 @@ def test_a_later_request_to_the_same_owner_in_the_case_joins_the_first(seeded):
 def test_an_urgent_notice_goes_first_only_where_footage_is_at_risk(seeded):
     # Ann's doorbell keeps 30 days: footage from 29 days ago is overwritten within 48 hours.
     start = NOW - dt.timedelta(days=29)
-    _ids, summary = _request(seeded, camera_ids=[DOORBELL_30D, NO_POSITION], preservation=True,
-                             incident_from=start, incident_to=start + dt.timedelta(minutes=45))
+    _ids, summary = _request(
+        seeded,
+        camera_ids=[DOORBELL_30D, NO_POSITION],
+        preservation=True,
+        incident_from=start,
+        incident_to=start + dt.timedelta(minutes=45),
+    )
     assert [(m.kind, m.channel, m.priority) for m in _messages(seeded)] == [
-        ("preservation", "email", 0), ("request", "email", 1), ("request", "text", 1)]  # Dee keeps 60 days
+        ("preservation", "email", 0),
+        ("request", "email", 1),
+        ("request", "text", 1),
+    ]  # Dee keeps 60 days
     assert summary.preservation == 1 and "notice goes first to 1 owner" in summary.text_for_officer()
 
 
@@ -179,10 +209,13 @@ def test_no_urgent_notice_when_nothing_is_at_risk(seeded):
     assert "No urgent notice was needed" in summary.text_for_officer()
 
 
-@pytest.mark.parametrize("detail, field_message", [
-    ("see rtsp://admin:pw@192.0.2.1/stream", "link"),
-    ("x" * 301, "at most 300"),
-])
+@pytest.mark.parametrize(
+    "detail, field_message",
+    [
+        ("see rtsp://admin:pw@192.0.2.1/stream", "link"),
+        ("x" * 301, "at most 300"),
+    ],
+)
 def test_what_the_officer_shares_is_checked_and_nothing_is_written(seeded, detail, field_message):
     with pytest.raises(cw.CaseworkError) as caught:
         _request(seeded, camera_ids=[DOORBELL_30D], shared_detail=detail)
@@ -217,19 +250,28 @@ def test_an_email_reaches_the_owner_once_with_a_working_link(seeded, relay, refe
     assert [m.state for m in _messages(seeded)] == ["sent"]
     sent = _audit(seeded, "message_sent")
     assert len(sent) == 1 and (sent[0].case_ref, sent[0].username, sent[0].reason) == (
-        CASE, "system", "Footage request to the owner by email")
+        CASE,
+        "system",
+        "Footage request to the owner by email",
+    )
     with session_factory(seeded)() as s:
         assert audit.verify_chain(s).intact
-    every_row = " ".join(f"{r.detail} {r.reason} {r.subject_ids}" for r in _audit(
-        seeded, "message_sent", "request_created", "search"))
+    every_row = " ".join(
+        f"{r.detail} {r.reason} {r.subject_ids}" for r in _audit(seeded, "message_sent", "request_created", "search")
+    )
     assert "ann@example.org" not in every_row and "01785" not in every_row
 
 
 def test_the_urgent_notice_is_sent_before_the_request(seeded, relay, reference_dir):
     box, url = relay
     start = NOW - dt.timedelta(days=29, hours=1)
-    _request(seeded, camera_ids=[DOORBELL_30D], preservation=True, incident_from=start,
-             incident_to=start + dt.timedelta(minutes=30))
+    _request(
+        seeded,
+        camera_ids=[DOORBELL_30D],
+        preservation=True,
+        incident_from=start,
+        incident_to=start + dt.timedelta(minutes=30),
+    )
     _sender(seeded, _settings(reference_dir, SMTP_URL=url)).run_once()
     assert [m["Subject"].startswith("Staffordshire Police: please keep") for m in box.messages] == [True, False]
     notice = box.messages[0].get_body(("plain",)).get_content()
@@ -263,7 +305,10 @@ def test_a_refusing_relay_is_retried_with_back_off_and_the_old_link_stops(seeded
         assert links.resolve(s, token, clock.now).registrant_id == 1
         assert s.execute(sa.select(FootageResponse.token_hash)).scalar() != first  # a new token per attempt
     assert [a.action for a in _audit(seeded, "message_sent", "message_retry")] == [
-        "message_retry", "message_retry", "message_sent"]
+        "message_retry",
+        "message_retry",
+        "message_sent",
+    ]
 
 
 def test_a_permanent_refusal_fails_and_the_officer_sees_why(seeded, relay, reference_dir):
@@ -295,8 +340,11 @@ def test_an_owner_who_withdraws_before_sending_gets_nothing(seeded, relay, refer
     box, url = relay
     _request(seeded, camera_ids=[DOORBELL_30D])
     with transaction(session_factory(seeded)) as s:  # as an erasure leaves it (registry/retention.py)
-        s.execute(sa.update(Registrant).where(Registrant.id == 1).values(
-            status="withdrawn", name=None, email=None, phone=None, withdrawn_at=NOW, end_reason="request"))
+        s.execute(
+            sa.update(Registrant)
+            .where(Registrant.id == 1)
+            .values(status="withdrawn", name=None, email=None, phone=None, withdrawn_at=NOW, end_reason="request")
+        )
     _sender(seeded, _settings(reference_dir, SMTP_URL=url)).run_once()
     assert box.messages == [] and [m.state for m in _messages(seeded)] == ["cancelled"]
     assert len(_audit(seeded, "message_cancelled")) == 1
@@ -325,12 +373,32 @@ def test_two_senders_at_once_send_each_message_once(seeded, relay, reference_dir
             response = FootageResponse(case_ref=f"CR-2026-{i:04d}", registrant_id=1, requested_by_id=1, created_at=NOW)
             s.add(response)
             s.flush()
-            s.add(FootageRequest(case_ref=response.case_ref, camera_id=DOORBELL_30D, requested_by_id=1,
-                                 incident_lat=52.8, incident_lon=-2.1, incident_from=NOW - dt.timedelta(hours=2),
-                                 incident_to=NOW - dt.timedelta(hours=1), sent_at=NOW, status_changed_at=NOW,
-                                 response_id=response.id))
-            s.add(OutboxMessage(response_id=response.id, kind="request", channel="email", priority=1,
-                                state="queued", attempts=0, next_attempt_at=NOW, created_at=NOW))
+            s.add(
+                FootageRequest(
+                    case_ref=response.case_ref,
+                    camera_id=DOORBELL_30D,
+                    requested_by_id=1,
+                    incident_lat=52.8,
+                    incident_lon=-2.1,
+                    incident_from=NOW - dt.timedelta(hours=2),
+                    incident_to=NOW - dt.timedelta(hours=1),
+                    sent_at=NOW,
+                    status_changed_at=NOW,
+                    response_id=response.id,
+                )
+            )
+            s.add(
+                OutboxMessage(
+                    response_id=response.id,
+                    kind="request",
+                    channel="email",
+                    priority=1,
+                    state="queued",
+                    attempts=0,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                )
+            )
     settings = _settings(reference_dir, SMTP_URL=url)
     senders = [_sender(seeded, settings) for _ in range(3)]
     threads = [threading.Thread(target=s.run_once) for s in senders]
@@ -347,8 +415,13 @@ def test_two_senders_at_once_send_each_message_once(seeded, relay, reference_dir
 
 
 def _notify_settings(reference_dir, fake):
-    return _settings(reference_dir, NOTIFY_API_KEY=API_KEY, NOTIFY_BASE_URL=fake.url,
-                     NOTIFY_REQUEST_TEMPLATE_ID=REQUEST_TEMPLATE, NOTIFY_PRESERVATION_TEMPLATE_ID=PRESERVATION_TEMPLATE)
+    return _settings(
+        reference_dir,
+        NOTIFY_API_KEY=API_KEY,
+        NOTIFY_BASE_URL=fake.url,
+        NOTIFY_REQUEST_TEMPLATE_ID=REQUEST_TEMPLATE,
+        NOTIFY_PRESERVATION_TEMPLATE_ID=PRESERVATION_TEMPLATE,
+    )
 
 
 def test_a_text_goes_through_notify_with_the_template_and_a_signed_token(seeded, reference_dir):
@@ -357,12 +430,28 @@ def test_a_text_goes_through_notify_with_the_template_and_a_signed_token(seeded,
         _sender(seeded, _notify_settings(reference_dir, fake)).run_once()
     [sent] = fake.sent
     [m] = _messages(seeded)
-    assert (sent["phone_number"], sent["template_id"], sent["reference"]) == ("07700 900004", REQUEST_TEMPLATE, str(m.id))
+    assert (sent["phone_number"], sent["template_id"], sent["reference"]) == (
+        "07700 900004",
+        REQUEST_TEMPLATE,
+        str(m.id),
+    )
     fields = sent["personalisation"]
-    assert set(fields) == {"name", "force_name", "incident_window", "cameras", "shared_detail", "link",
-                           "link_expires", "case_ref"}
+    assert set(fields) == {
+        "name",
+        "force_name",
+        "incident_window",
+        "cameras",
+        "shared_detail",
+        "link",
+        "link_expires",
+        "case_ref",
+    }
     assert (fields["name"], fields["force_name"], fields["case_ref"], fields["shared_detail"]) == (
-        "Dee NoPin", "Staffordshire Police", CASE, "A car was damaged")
+        "Dee NoPin",
+        "Staffordshire Police",
+        CASE,
+        "A car was damaged",
+    )
     # NOW - 2 days = 18 November 2026, 12:00 UTC = 12:00 GMT
     assert fields["incident_window"] == "Wednesday 18 November 2026, 12:00 to 13:00"
     token = LINK.fullmatch(fields["link"]).group(1)
@@ -443,7 +532,12 @@ def test_progress_shows_what_the_owner_did(seeded, relay, reference_dir):
         ann, shop = cw.request_progress(s, 1, case_ref=CASE)
         assert cw.request_progress(s, 2, case_ref=CASE) == []  # another officer sees none of them
     assert (ann.delivery, ann.channel, ann.sent_at, ann.opened_at, ann.answer) == (
-        "sent", "email", NOW, NOW + dt.timedelta(minutes=5), "nothing")
+        "sent",
+        "email",
+        NOW,
+        NOW + dt.timedelta(minutes=5),
+        "nothing",
+    )
     assert (shop.delivery, shop.not_sent_reason) == ("not_sent", "phone_preferred")
 
 
@@ -471,7 +565,12 @@ def test_notify_refuses_a_wrong_key_and_the_text_waits(seeded, reference_dir):
 def test_an_urgent_notice_can_follow_a_request_already_on_its_way(seeded):
     _request(seeded, camera_ids=[FIXED_UNKNOWN])  # Ann, retention unknown: no notice needed
     start = NOW - dt.timedelta(days=29)
-    _ids, summary = _request(seeded, camera_ids=[DOORBELL_30D], preservation=True, incident_from=start,
-                             incident_to=start + dt.timedelta(minutes=30))
+    _ids, summary = _request(
+        seeded,
+        camera_ids=[DOORBELL_30D],
+        preservation=True,
+        incident_from=start,
+        incident_to=start + dt.timedelta(minutes=30),
+    )
     assert summary.joined == 1 and summary.preservation == 1
     assert [(m.kind, m.priority) for m in _messages(seeded)] == [("request", 1), ("preservation", 0)]

@@ -2,9 +2,9 @@
 would: bearer tokens on another's request ids, forged Dash callback bodies for the urgent-notice
 button. Also: the API's answer to a new request says how it reaches the owners, in the OpenAPI
 document too."""
+
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 
@@ -13,12 +13,10 @@ import sqlalchemy as sa
 
 from dashboard.config import load_settings
 from dashboard.delivery import outbox
-from dashboard.registry import casework
+from dashboard.registry import audit, casework
 from dashboard.registry.database import transaction
-from dashboard.registry.models import (AuditEvent, Camera, FootageRequest, OutboxMessage, Registrant, Site, User,
-                                       utcnow)
+from dashboard.registry.models import AuditEvent, Camera, OutboxMessage, Registrant, Site, User, utcnow
 from dashboard.runtime import prepare
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user, issue_token
 from tests.dash_requests import post_with_values
 from tests.integration.conftest import PASSWORD
@@ -40,20 +38,34 @@ def relay():
 
 
 def _runtime(tmp_path, reference_dir, **env):
-    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-                              "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48,
-                              "PUBLIC_BASE_URL": "https://cameras.example", "OUTBOX_WORKER": "0", **env})
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "PUBLIC_BASE_URL": "https://cameras.example",
+            "OUTBOX_WORKER": "0",
+            **env,
+        }
+    )
     rt = prepare(settings)
     with transaction(rt.sessions) as s:
         for name in ("officer1", "officer2"):
             create_user(s, name, PASSWORD, "officer")
-        owner = Registrant(reference="CCR-AAAAAA", name="Ann <b>Example</b>", email="ann@example.org",
-                           phone="01785 000001", preferred_channel="email", consent_at=utcnow(),
-                           last_confirmed_at=utcnow())
+        owner = Registrant(
+            reference="CCR-AAAAAA",
+            name="Ann <b>Example</b>",
+            email="ann@example.org",
+            phone="01785 000001",
+            preferred_channel="email",
+            consent_at=utcnow(),
+            last_confirmed_at=utcnow(),
+        )
         s.add(owner)
         s.flush()
-        site = Site(registrant_id=owner.id, kind="home", address="1 High Street", postcode="ST16 2AA",
-                    district_code="E07000197")
+        site = Site(
+            registrant_id=owner.id, kind="home", address="1 High Street", postcode="ST16 2AA", district_code="E07000197"
+        )
         s.add(site)
         s.flush()
         s.add(Camera(site_id=site.id, kind="doorbell", placement="outdoor", retention_days=30, active=True))
@@ -85,14 +97,34 @@ def _request_as_officer1(rt, client, **extra) -> dict:
         user = s.scalar(sa.select(User).where(User.username == "officer1"))
         camera_id, camera_public = s.execute(sa.select(Camera.id, Camera.public_id)).one()
     with transaction(rt.sessions) as s:
-        casework.log_search(s, audit.Actor(user.id, user.username, "officer"), case_ref=CASE, reason=REASON,
-                            lat=52.806, lon=-2.117, radius_m=200, incident_at=None, result_count=1, source="api",
-                            camera_ids=[camera_id])
-    at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)).replace(microsecond=0)
-    answer = client.post("/api/v1/requests", headers=_bearer(rt, "officer1"), json={
-        "case_ref": CASE, "reason": REASON, "camera_ids": [camera_public], "incident_lat": 52.806,
-        "incident_lon": -2.117, "incident_from": at.isoformat(), "incident_to": (at + dt.timedelta(hours=1)).isoformat(),
-        **extra})
+        casework.log_search(
+            s,
+            audit.Actor(user.id, user.username, "officer"),
+            case_ref=CASE,
+            reason=REASON,
+            lat=52.806,
+            lon=-2.117,
+            radius_m=200,
+            incident_at=None,
+            result_count=1,
+            source="api",
+            camera_ids=[camera_id],
+        )
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).replace(microsecond=0)
+    answer = client.post(
+        "/api/v1/requests",
+        headers=_bearer(rt, "officer1"),
+        json={
+            "case_ref": CASE,
+            "reason": REASON,
+            "camera_ids": [camera_public],
+            "incident_lat": 52.806,
+            "incident_lon": -2.117,
+            "incident_from": at.isoformat(),
+            "incident_to": (at + dt.timedelta(hours=1)).isoformat(),
+            **extra,
+        },
+    )
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()
 
@@ -135,8 +167,12 @@ def test_another_officer_cannot_see_or_act_on_my_request_through_the_api(tmp_pat
     assert answers[request_id] == answers["REQ-ZZZZZZZZ"]  # the same answer as for a request that does not exist
     assert [m.kind for m in _outbox(rt)] == ["request"]  # no notice was queued
     with rt.sessions() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "preservation_requested")) == 0
+        assert (
+            s.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "preservation_requested")
+            )
+            == 0
+        )
 
     # The officer's own view follows the message out.
     mine = _bearer(rt, "officer1")
@@ -157,26 +193,52 @@ def test_a_forged_urgent_notice_callback_for_another_officers_request_is_refused
     request_id = made["requests"][0]["request_id"]
     attacker = app.server.test_client()
     _login(attacker, "officer2")
-    forged = post_with_values(attacker, app, "cases-preserve-msg.children", {
-        "cases-requests.selectedRows": [{"request_id": request_id}], "cases-list.selectedRows": [{"case_ref": CASE}],
-        "cases-preserve.n_clicks": 1}, "cases-preserve.n_clicks")
+    forged = post_with_values(
+        attacker,
+        app,
+        "cases-preserve-msg.children",
+        {
+            "cases-requests.selectedRows": [{"request_id": request_id}],
+            "cases-list.selectedRows": [{"case_ref": CASE}],
+            "cases-preserve.n_clicks": 1,
+        },
+        "cases-preserve.n_clicks",
+    )
     assert forged.status_code == 200
     assert "There is no such footage request among yours" in forged.get_data(as_text=True)
     assert [m.kind for m in _outbox(rt)] == ["request"]
     # ... and the refresh shows officer2 nothing of officer1's case.
-    refreshed = post_with_values(attacker, app, "cases-requests.rowData", {
-        "cases-refresh.n_intervals": 3, "cases-list.selectedRows": [{"case_ref": CASE}]}, "cases-refresh.n_intervals")
+    refreshed = post_with_values(
+        attacker,
+        app,
+        "cases-requests.rowData",
+        {"cases-refresh.n_intervals": 3, "cases-list.selectedRows": [{"case_ref": CASE}]},
+        "cases-refresh.n_intervals",
+    )
     body = refreshed.get_data(as_text=True)
     assert request_id not in body
     # The owner of the request can.
     owner = app.server.test_client()
     _login(owner, "officer1")
-    done = post_with_values(owner, app, "cases-preserve-msg.children", {
-        "cases-requests.selectedRows": [{"request_id": request_id}], "cases-list.selectedRows": [{"case_ref": CASE}],
-        "cases-preserve.n_clicks": 1}, "cases-preserve.n_clicks")
+    done = post_with_values(
+        owner,
+        app,
+        "cases-preserve-msg.children",
+        {
+            "cases-requests.selectedRows": [{"request_id": request_id}],
+            "cases-list.selectedRows": [{"case_ref": CASE}],
+            "cases-preserve.n_clicks": 1,
+        },
+        "cases-preserve.n_clicks",
+    )
     assert "is queued and goes by email" in done.get_data(as_text=True)
-    rows = post_with_values(owner, app, "cases-requests.rowData", {
-        "cases-refresh.n_intervals": 1, "cases-list.selectedRows": [{"case_ref": CASE}]}, "cases-refresh.n_intervals")
+    rows = post_with_values(
+        owner,
+        app,
+        "cases-requests.rowData",
+        {"cases-refresh.n_intervals": 1, "cases-list.selectedRows": [{"case_ref": CASE}]},
+        "cases-refresh.n_intervals",
+    )
     row = next(iter(json.loads(rows.get_data(as_text=True))["response"].values()))["rowData"][0]
     assert (row["request_id"], row["delivery"], row["notice"]) == (request_id, "Queued (by email)", "Queued")
     rt.engine.dispose()
@@ -191,7 +253,8 @@ def test_the_openapi_document_shows_delivery_and_progress(tmp_path, reference_di
     assert "shared_detail" in doc["components"]["schemas"]["RequestCreate"]["properties"]
     progress = doc["paths"]["/api/v1/requests/{request_id}/progress"]["get"]
     assert "404" in progress["responses"] and {"delivery", "opened_at", "answer", "files_stored"} <= set(
-        doc["components"]["schemas"]["RequestProgressOut"]["properties"])
+        doc["components"]["schemas"]["RequestProgressOut"]["properties"]
+    )
     rt.engine.dispose()
 
 

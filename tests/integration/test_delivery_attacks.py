@@ -7,6 +7,7 @@ the terminator without checking the owner again. An owner who withdraws while th
 (a slow relay: seconds) still gets the request, with a working link made after their withdrawal,
 and it is recorded as sent to an erased registration.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -26,8 +27,7 @@ from tests.integration.test_delivery import (  # noqa: F401  (fixtures: relay, s
 )
 
 
-def test_an_owner_who_withdraws_while_the_message_is_being_sent_gets_nothing(seeded, relay, reference_dir,
-                                                                              monkeypatch):
+def test_an_owner_who_withdraws_while_the_message_is_being_sent_gets_nothing(seeded, relay, reference_dir, monkeypatch):
     box, url = relay
     _request(seeded, camera_ids=[DOORBELL_30D])
     real_hand_over = outbox.Sender._hand_over

@@ -5,6 +5,7 @@ from the generator's memory), searches found what the register held (checked wit
 distances from pyproj, not the generator's grid metres), nobody acts while logged out, the
 flags module finds each kind of flag a handful of times, and no registrant's personal data is in
 any row. The chain continues after the demo on both backends."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,9 @@ from pyproj import Geod
 from dashboard.config import Settings
 from dashboard.core import audit_rows
 from dashboard.demo import audit_history, generate_demo
+from dashboard.registry import audit
 from dashboard.registry.database import make_engine, session_factory
 from dashboard.registry.models import AuditEvent
-from dashboard.registry import audit
 from dashboard.security import audit_flags, audit_review
 
 PILOT_START = dt.date(2026, 4, 13)
@@ -38,11 +39,19 @@ CASEWORK = ("search", "reveal_contact", "request_created", "request_status", "ex
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, reference):
-    root = tmp_path_factory.mktemp('demo_audit')
+    root = tmp_path_factory.mktemp("demo_audit")
     engine = make_engine(f"sqlite:///{root / 'demo.db'}")
     # with an evidence folder: owners answer officer.demo's latest cases through their links
-    summary = generate_demo(engine, reference, seed=SEED, registrations=N, as_of=AS_OF, pilot_start=PILOT_START,
-                            public_launch=PUBLIC_LAUNCH, evidence_dir=root / "evidence")
+    summary = generate_demo(
+        engine,
+        reference,
+        seed=SEED,
+        registrations=N,
+        as_of=AS_OF,
+        pilot_start=PILOT_START,
+        public_launch=PUBLIC_LAUNCH,
+        evidence_dir=root / "evidence",
+    )
     yield engine, summary
     engine.dispose()
 
@@ -89,17 +98,40 @@ def test_the_log_verifies_is_in_time_order_and_lies_before_as_of(demo, tables):
 
 
 def test_canonical_row_is_the_text_audit_hashes():
-    tricky = [("2026-07-01T10:00:00.000000+00:00", None, "public", None, "registration_created", None, None,
-               '["1"]', '{"cameras":2,"via":"form"}'),
-              ("2026-07-01T10:00:00.000000+00:00", 7, "o'brien.demo", "officer", "search", "CR-2026-0001",
-               'Théft "quoted" \\ back\tslash\nnew line \u2028 emoji 🚲 \x01', "[]", None)]
+    tricky = [
+        (
+            "2026-07-01T10:00:00.000000+00:00",
+            None,
+            "public",
+            None,
+            "registration_created",
+            None,
+            None,
+            '["1"]',
+            '{"cameras":2,"via":"form"}',
+        ),
+        (
+            "2026-07-01T10:00:00.000000+00:00",
+            7,
+            "o'brien.demo",
+            "officer",
+            "search",
+            "CR-2026-0001",
+            'Théft "quoted" \\ back\tslash\nnew line \u2028 emoji 🚲 \x01',
+            "[]",
+            None,
+        ),
+    ]
     for values in tricky:
         keys = ("occurred_at", "user_id", "username", "role", "action", "case_ref", "reason", "subject_ids", "detail")
         fields = dict(zip(keys, values))
-        assert audit_rows.canonical_row(*values) == json.dumps(fields, sort_keys=True, separators=(",", ":"),
-                                                                  ensure_ascii=False, default=str)
-        assert audit.row_digest("f" * 64, fields) == hashlib.sha256(
-            ("f" * 64 + "|" + audit_rows.canonical_row(*values)).encode()).hexdigest()
+        assert audit_rows.canonical_row(*values) == json.dumps(
+            fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
+        assert (
+            audit.row_digest("f" * 64, fields)
+            == hashlib.sha256(("f" * 64 + "|" + audit_rows.canonical_row(*values)).encode()).hexdigest()
+        )
 
 
 # --------------------------------------------------------------------------- the same story as the tables
@@ -145,7 +177,11 @@ def test_every_footage_request_has_its_request_created_row(tables):
     for r in req.itertuples():
         row, detail = by_request[r.id]
         assert (row.case_ref, row.user_id, row.username, row.role) == (
-            r.case_ref, r.requested_by_id, users.loc[r.requested_by_id, "username"], "officer")
+            r.case_ref,
+            r.requested_by_id,
+            users.loc[r.requested_by_id, "username"],
+            "officer",
+        )
         assert str(r.camera_id) in json.loads(row.subject_ids)
         assert row.occurred_at == r.sent_at
         assert detail["sent_at"] == r.sent_at.isoformat(timespec="seconds")
@@ -163,17 +199,38 @@ def test_each_status_event_after_sending_has_its_request_status_row(tables):
     assert len(owners) > 0 and (owners["status"] == "footage_provided").all()
     answered = log[log["action"] == "response_answered"]
     assert (answered["username"] == "public").all()
-    got = sorted((rid, r.occurred_at, r.case_ref) for r in answered.itertuples()
-                 for rid in json.loads(r.detail)["request_ids"])
+    got = sorted(
+        (rid, r.occurred_at, r.case_ref) for r in answered.itertuples() for rid in json.loads(r.detail)["request_ids"]
+    )
     assert got == sorted((e.request_id, e.at, req.loc[e.request_id, "case_ref"]) for e in owners.itertuples())
     later = ev[(ev["status"] != "sent") & ev["by_user_id"].notna()].sort_values(["at", "id"])
     assert len(changes) == len(later) > 0
-    got = sorted((json.loads(r.detail)["request_id"], r.occurred_at, json.loads(r.detail)["to"], r.reason, r.user_id,
-                  r.case_ref, r.subject_ids, json.loads(r.detail)["footage_useful"]) for r in changes.itertuples())
-    want = sorted((e.request_id, e.at, e.status, e.note, e.by_user_id, req.loc[e.request_id, "case_ref"],
-                   f'["{req.loc[e.request_id, "camera_id"]}"]',
-                   bool(req.loc[e.request_id, "footage_useful"]) if e.status == "footage_provided" else None)
-                  for e in later.itertuples())
+    got = sorted(
+        (
+            json.loads(r.detail)["request_id"],
+            r.occurred_at,
+            json.loads(r.detail)["to"],
+            r.reason,
+            r.user_id,
+            r.case_ref,
+            r.subject_ids,
+            json.loads(r.detail)["footage_useful"],
+        )
+        for r in changes.itertuples()
+    )
+    want = sorted(
+        (
+            e.request_id,
+            e.at,
+            e.status,
+            e.note,
+            e.by_user_id,
+            req.loc[e.request_id, "case_ref"],
+            f'["{req.loc[e.request_id, "camera_id"]}"]',
+            bool(req.loc[e.request_id, "footage_useful"]) if e.status == "footage_provided" else None,
+        )
+        for e in later.itertuples()
+    )
     assert got == want
 
 
@@ -187,8 +244,9 @@ def test_each_case_is_searched_revealed_and_requested_with_one_reason(tables):
         case = work[work["case_ref"] == case_ref]
         officer = rows["requested_by_id"].iloc[0]
         first_sent = rows["sent_at"].min()
-        searches = case[(case["action"] == "search") & (case["user_id"] == officer)
-                        & (case["occurred_at"] < first_sent)]
+        searches = case[
+            (case["action"] == "search") & (case["user_id"] == officer) & (case["occurred_at"] < first_sent)
+        ]
         assert len(searches) >= 1, case_ref
         last = searches.iloc[-1]
         found = set(_ids(last["subject_ids"]))
@@ -215,21 +273,40 @@ def test_an_export_after_an_owner_withdrew_discloses_only_the_others():
     officer = audit_history.DemoUser(1, "officer.demo", "officer")
     sent = np.datetime64("2026-10-05T07:00:00", "us")  # 08:00 BST
     h = audit_history.HistoryInput(
-        phases=None, users=(officer,), new_users=(), users_created_at=np.datetime64("2026-03-30T08:00", "us"),
+        phases=None,
+        users=(officer,),
+        new_users=(),
+        users_created_at=np.datetime64("2026-03-30T08:00", "us"),
         consent_at=np.array(["2026-08-01", "2026-08-02"], dtype="datetime64[us]"),
         withdrawn_at=np.array(["NaT", sent + np.timedelta64(1, "m")], dtype="datetime64[us]"),
         last_confirmed_at=np.array(["2026-08-01", "2026-08-02"], dtype="datetime64[us]"),
-        easting_m=np.array([400_000.0, 400_060.0]), northing_m=np.array([300_000.0, 300_000.0]),
-        camera_site=np.array([0, 1]), campaign_created_at=np.array([], dtype="datetime64[us]"),
-        requests=pd.DataFrame(), events=pd.DataFrame())
+        easting_m=np.array([400_000.0, 400_060.0]),
+        northing_m=np.array([300_000.0, 300_000.0]),
+        camera_site=np.array([0, 1]),
+        campaign_created_at=np.array([], dtype="datetime64[us]"),
+        requests=pd.DataFrame(),
+        events=pd.DataFrame(),
+    )
     at = int(sent.astype(np.int64))
-    case = audit_history._Case(ref="CR-2026-000123", officer=officer, category="Burglary",
-                               requests=[(1, 1, at, False, 0), (2, 2, at, False, 1)], incident_from=at - 10**10,
-                               incident_to=at - 10**9, first_sent=at, last_sent=at, e=400_030.0, n=300_000.0,
-                               lat=52.6, lon=-2.0, incident_at=at - 10**10)
+    case = audit_history._Case(
+        ref="CR-2026-000123",
+        officer=officer,
+        category="Burglary",
+        requests=[(1, 1, at, False, 0), (2, 2, at, False, 1)],
+        incident_from=at - 10**10,
+        incident_to=at - 10**9,
+        first_sent=at,
+        last_sent=at,
+        e=400_030.0,
+        n=300_000.0,
+        lat=52.6,
+        lon=-2.0,
+        incident_at=at - 10**10,
+    )
     log = audit_history._Log({1: officer})
-    audit_history._export(np.random.default_rng(1), audit_history._Register(h), log, case, at + 30 * 86_400 * 10**6,
-                          night=False)
+    audit_history._export(
+        np.random.default_rng(1), audit_history._Register(h), log, case, at + 30 * 86_400 * 10**6, night=False
+    )
     (row,) = log.rows
     assert row[4] == "export" and row[0] > at + 60 * 10**6 and row[5] == "CR-2026-000123"
     assert row[7] == '["1"]' and json.loads(row[8]) == {"rows": 2, "erased_rows": 1, "request_ids": [1, 2]}
@@ -240,9 +317,9 @@ def test_searches_found_the_cameras_on_the_register_then(tables):
     sites still holding a place: those found lie within the radius (plus a metre or two for the
     centre's 5 decimals), and every camera on the register then, well within it, was found."""
     log, site, cam, reg = tables["audit_event"], tables["site"], tables["camera"], tables["registrant"]
-    cams = cam.merge(site[["id", "lat", "lon", "registrant_id"]], left_on="site_id", right_on="id",
-                     suffixes=("", "_site")).merge(reg[["id", "consent_at", "withdrawn_at"]], left_on="registrant_id",
-                                                   right_on="id", suffixes=("", "_reg"))
+    cams = cam.merge(
+        site[["id", "lat", "lon", "registrant_id"]], left_on="site_id", right_on="id", suffixes=("", "_site")
+    ).merge(reg[["id", "consent_at", "withdrawn_at"]], left_on="registrant_id", right_on="id", suffixes=("", "_reg"))
     placed = cams[cams["lat"].notna()]  # withdrawn sites have no place left to check against
     geod = Geod(ellps="WGS84")
     searches = log[log["action"] == "search"]
@@ -347,8 +424,10 @@ def test_specific_reasons_are_not_vague_and_vague_ones_are():
 
 def test_no_registrants_personal_data_in_any_audit_row(tables):
     log, reg, site = tables["audit_event"], tables["registrant"], tables["site"]
-    text = "\n".join(log[c].dropna().astype(str).str.cat(sep="\n")
-                     for c in ("username", "case_ref", "reason", "subject_ids", "detail"))
+    text = "\n".join(
+        log[c].dropna().astype(str).str.cat(sep="\n")
+        for c in ("username", "case_ref", "reason", "subject_ids", "detail")
+    )
     assert "@" not in text
     assert not re.search(r"07700 ?900|01632 ?960", text)
     assert not re.search(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", text)  # no postcode of any kind
@@ -370,8 +449,9 @@ def test_the_log_continues_after_the_demo_on_each_backend(engine, reference):
         first = audit.record(s, audit.SYSTEM, "user_created", subject_ids=[99], detail={"username": "boss"})
         s.commit()
         first_hash = first.row_hash
-    summary = generate_demo(engine, reference, seed=3, registrations=300, as_of=AS_OF, pilot_start=PILOT_START,
-                            public_launch=PUBLIC_LAUNCH)
+    summary = generate_demo(
+        engine, reference, seed=3, registrations=300, as_of=AS_OF, pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH
+    )
     with session_factory(engine)() as s:
         assert s.scalar(sa.select(AuditEvent.prev_hash).where(AuditEvent.id == 2)) == first_hash
         later = audit.record(s, audit.SYSTEM, "audit_verified")

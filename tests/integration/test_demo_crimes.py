@@ -2,6 +2,7 @@
 import, logged like one on the Crime data page, so the gap analysis has data on first run; serving the demo
 again, or rebuilding it, never imports a file twice. Expected rows and digests are worked out here from the
 CSV files themselves (csv module, hashlib), not from the import code."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,14 @@ ADMIN, ANALYST = ("admin.demo", "demo-admin-2026"), ("analyst.demo", "demo-analy
 @pytest.fixture
 def env(tmp_path, reference_dir) -> dict:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TILE_URL", "K_MIN", "GAP_MIN_CRIMES"}}
-    return {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-            "SECRET_KEY": "s" * 40, "EVIDENCE_DIR": str(tmp_path / "evidence"), "DEMO_REGISTRATIONS": "50"}
+    return {
+        **base,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "s" * 40,
+        "EVIDENCE_DIR": str(tmp_path / "evidence"),
+        "DEMO_REGISTRATIONS": "50",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +40,17 @@ def samples(reference_dir):
     out = []
     for path in sorted((reference_dir / "police_uk").glob("*.csv")):
         with open(path, newline="", encoding="utf-8-sig") as f:
-            records = [(r["Month"], float(r["Longitude"]) if r["Longitude"] else None,
-                        float(r["Latitude"]) if r["Latitude"] else None, r["Crime type"], r["LSOA code"] or None)
-                       for r in csv.DictReader(f) if any(v.strip() for v in r.values())]
+            records = [
+                (
+                    r["Month"],
+                    float(r["Longitude"]) if r["Longitude"] else None,
+                    float(r["Latitude"]) if r["Latitude"] else None,
+                    r["Crime type"],
+                    r["LSOA code"] or None,
+                )
+                for r in csv.DictReader(f)
+                if any(v.strip() for v in r.values())
+            ]
         out.append((path.name, hashlib.sha256(path.read_bytes()).hexdigest(), records))
     assert len(out) == 12 and sum(len(r) for _, _, r in out) == 2363
     return out
@@ -44,13 +59,20 @@ def samples(reference_dir):
 def _stored(env) -> tuple[Counter, list[tuple]]:
     engine = sa.create_engine(env["DATABASE_URL"])
     with engine.connect() as conn:
-        crimes = Counter((str(m)[:7], lon, lat, t, lsoa) for m, lon, lat, t, lsoa in conn.execute(
-            sa.text("SELECT month, lon, lat, crime_type, lsoa_code FROM crime")))
-        logged = conn.execute(sa.text(
-            "SELECT e.username, e.role, e.detail, u.username FROM audit_event e "
-            "LEFT JOIN crime_import i ON i.id = CAST(json_extract(e.subject_ids, '$[0]') AS INTEGER) "
-            "LEFT JOIN app_user u ON u.id = i.imported_by_id "
-            "WHERE e.action = 'crimes_imported' ORDER BY e.id")).all()
+        crimes = Counter(
+            (str(m)[:7], lon, lat, t, lsoa)
+            for m, lon, lat, t, lsoa in conn.execute(
+                sa.text("SELECT month, lon, lat, crime_type, lsoa_code FROM crime")
+            )
+        )
+        logged = conn.execute(
+            sa.text(
+                "SELECT e.username, e.role, e.detail, u.username FROM audit_event e "
+                "LEFT JOIN crime_import i ON i.id = CAST(json_extract(e.subject_ids, '$[0]') AS INTEGER) "
+                "LEFT JOIN app_user u ON u.id = i.imported_by_id "
+                "WHERE e.action = 'crimes_imported' ORDER BY e.id"
+            )
+        ).all()
     engine.dispose()
     return crimes, logged
 
@@ -73,8 +95,9 @@ def _assert_imported_once(env, samples) -> None:
 def test_the_demo_imports_the_shipped_months_once_as_the_administrator(env, samples, monkeypatch, capsys):
     _serve_in_process(monkeypatch, {**env, "DEMO": "1"})
     _assert_imported_once(env, samples)
-    assert "imported 12 police.uk crime files as admin.demo: 2,363 crimes, Dec 2024 to Nov 2025" in \
-        capsys.readouterr().out
+    assert (
+        "imported 12 police.uk crime files as admin.demo: 2,363 crimes, Dec 2024 to Nov 2025" in capsys.readouterr().out
+    )
 
     # Served again in demo mode: nothing imported a second time, nothing said about it.
     _serve_in_process(monkeypatch, env, "--demo")
@@ -96,15 +119,21 @@ def test_a_demo_built_without_crimes_gets_them_when_served_and_only_the_missing_
 
     from dashboard.demo import generate_demo
     from dashboard.geo.reference import cached_reference
+    from dashboard.registry import audit
     from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
     from dashboard.registry.database import transaction
     from dashboard.runtime import prepare
-    from dashboard.registry import audit
 
     rt = prepare(load_settings(env))
-    generate_demo(rt.engine, cached_reference(rt.settings.reference_data_dir, rt.settings.manifest_path), seed=3,
-                  registrations=50, as_of=dt.date(2026, 11, 29), pilot_start=dt.date(2026, 4, 13),
-                  public_launch=dt.date(2026, 7, 6))
+    generate_demo(
+        rt.engine,
+        cached_reference(rt.settings.reference_data_dir, rt.settings.manifest_path),
+        seed=3,
+        registrations=50,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     first = rt.settings.reference_data_dir / "police_uk" / samples[0][0]
     with transaction(rt.sessions) as s:
         import_crimes(s, parse_police_uk_csv(first.read_bytes(), first.name), audit.Actor(None, "command line", None))
@@ -117,8 +146,9 @@ def test_a_demo_built_without_crimes_gets_them_when_served_and_only_the_missing_
     assert [u for u, _, _, _ in logged] == ["command line"] + ["admin.demo"] * 11
 
 
-def test_a_bad_demo_crime_file_stops_the_demo_before_anything_is_built(env, reference_dir, tmp_path, monkeypatch,
-                                                                       capsys):
+def test_a_bad_demo_crime_file_stops_the_demo_before_anything_is_built(
+    env, reference_dir, tmp_path, monkeypatch, capsys
+):
     import shutil
 
     copy = tmp_path / "reference"

@@ -10,6 +10,7 @@ officer's triage so far reads through ``evidence.triage`` as the My cases page w
 audit log holds the owner's and the officer's rows, and a second build gives the same rows and the
 same bytes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,29 +24,37 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from dashboard.core.vocab import DECLINE_REASONS
 from dashboard.demo import generate_demo
 from dashboard.evidence import cases as evidence_cases
 from dashboard.evidence import triage
 from dashboard.footage import probe
 from dashboard.footage.storage import Store
+from dashboard.registry import audit
 from dashboard.registry.database import make_engine, session_factory
 from dashboard.registry.models import Base, CaseFile
 from dashboard.registry.public_ids import CASE_FILE_PATTERN, EVIDENCE_PATTERN
-from dashboard.core.vocab import DECLINE_REASONS
-from dashboard.registry import audit
 
 PILOT_START = dt.date(2026, 4, 13)
 PUBLIC_LAUNCH = dt.date(2026, 7, 6)
 AS_OF = dt.date(2026, 11, 29)
 N = 4000
 SEED = 2026
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _build(root: Path, reference):
     engine = make_engine(f"sqlite:///{root / 'demo.db'}")
-    summary = generate_demo(engine, reference, seed=SEED, registrations=N, as_of=AS_OF, pilot_start=PILOT_START,
-                            public_launch=PUBLIC_LAUNCH, evidence_dir=root / "evidence")
+    summary = generate_demo(
+        engine,
+        reference,
+        seed=SEED,
+        registrations=N,
+        as_of=AS_OF,
+        pilot_start=PILOT_START,
+        public_launch=PUBLIC_LAUNCH,
+        evidence_dir=root / "evidence",
+    )
     return engine, summary
 
 
@@ -60,8 +69,16 @@ def demo(tmp_path_factory, reference):
 @pytest.fixture(scope="module")
 def tables(demo) -> dict[str, pd.DataFrame]:
     engine, _, _ = demo
-    names = ("footage_request", "footage_request_event", "footage_response", "evidence_file", "case_file",
-             "app_user", "registrant", "audit_event")
+    names = (
+        "footage_request",
+        "footage_request_event",
+        "footage_response",
+        "evidence_file",
+        "case_file",
+        "app_user",
+        "registrant",
+        "audit_event",
+    )
     with engine.connect() as conn:
         frames = {n: pd.read_sql_query(sa.text(f"SELECT * FROM {n} ORDER BY id"), conn) for n in names}
     for frame in frames.values():
@@ -150,7 +167,9 @@ def test_files_are_in_the_store_under_their_sha256_and_probe_as_recorded(demo, t
     _, _, evidence_dir = demo
     files = tables["evidence_file"]
     store = Store(evidence_dir)
-    assert (files["state"] == "stored").all() and files["public_id"].map(lambda p: bool(re.match(EVIDENCE_PATTERN, p))).all()
+    assert (files["state"] == "stored").all() and files["public_id"].map(
+        lambda p: bool(re.match(EVIDENCE_PATTERN, p))
+    ).all()
     kinds = []
     for f in files.itertuples():
         path = store.path_for(f.sha256)
@@ -250,8 +269,10 @@ def test_the_audit_log_holds_the_owners_and_the_officers_rows(demo, tables):
     cases = tables["case_file"].set_index(["case_ref", "officer_id"])["public_id"]
     officer = _officer_id(tables)
     for r in resp.itertuples():
-        rows = log[log["detail"].fillna("").str.contains(r.public_id)
-                   & log["action"].isin(["response_opened", "response_answered", "footage_uploaded"])]
+        rows = log[
+            log["detail"].fillna("").str.contains(r.public_id)
+            & log["action"].isin(["response_opened", "response_answered", "footage_uploaded"])
+        ]
         opened = rows[rows["action"] == "response_opened"]
         answered = rows[rows["action"] == "response_answered"]
         uploaded = rows[rows["action"] == "footage_uploaded"]
@@ -263,8 +284,9 @@ def test_the_audit_log_holds_the_owners_and_the_officers_rows(demo, tables):
         assert sorted(uploaded["occurred_at"]) == sorted(own["completed_at"])
         detail = json.loads(answered["detail"].iloc[0])
         assert detail["answer"] == "footage" and detail["clock_offset_s"] == r.clock_offset_s
-        assert sorted(detail["request_ids"]) == sorted(tables["footage_request"].loc[
-            tables["footage_request"]["response_id"] == r.id, "id"])
+        assert sorted(detail["request_ids"]) == sorted(
+            tables["footage_request"].loc[tables["footage_request"]["response_id"] == r.id, "id"]
+        )
     triaged = files[files["triage"].notna()]
     for f in triaged.itertuples():
         action = "evidence_accepted" if f.triage == "accepted" else "evidence_declined"

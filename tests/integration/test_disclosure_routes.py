@@ -11,6 +11,7 @@ walk with the ordinary layer must find most answers different.
 The walk covers every route these roles may reach: the test fails when a route exists that it does
 not know how to call (add an example for it below).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,13 +25,13 @@ import pytest
 
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.config import load_settings
+from dashboard.core.vocab import ROLES
 from dashboard.demo import generate_demo
 from dashboard.pages import all_pages, page_for_path
+from dashboard.registry import audit
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.dash_requests import callback_body, callback_outputs, component_props, router_body
 from tests.integration.conftest import PASSWORD, login
@@ -43,24 +44,36 @@ TODAY = dt.date.today()
 ROUTE_EXAMPLES = {
     "/api/v1/summary": ["/api/v1/summary"],
     "/api/v1/openapi.json": ["/api/v1/openapi.json"],
-    "/api/v1/coverage/cells": ["/api/v1/coverage/cells?res=7", "/api/v1/coverage/cells?res=8&kind=doorbell",
-                               "/api/v1/coverage/cells?res=9&placement=indoor"],
-    "/api/v1/coverage/areas": ["/api/v1/coverage/areas?level=district&near_m=100",
-                               "/api/v1/coverage/areas?level=lsoa&near_m=50"],
-    "/api/v1/metrics/uptake": ["/api/v1/metrics/uptake?from=2026-04-13&to=2026-11-29",
-                               "/api/v1/metrics/uptake?from=2026-05-01&to=2026-05-20"],
+    "/api/v1/coverage/cells": [
+        "/api/v1/coverage/cells?res=7",
+        "/api/v1/coverage/cells?res=8&kind=doorbell",
+        "/api/v1/coverage/cells?res=9&placement=indoor",
+    ],
+    "/api/v1/coverage/areas": [
+        "/api/v1/coverage/areas?level=district&near_m=100",
+        "/api/v1/coverage/areas?level=lsoa&near_m=50",
+    ],
+    "/api/v1/metrics/uptake": [
+        "/api/v1/metrics/uptake?from=2026-04-13&to=2026-11-29",
+        "/api/v1/metrics/uptake?from=2026-05-01&to=2026-05-20",
+    ],
     "/api/v1/metrics/requests": ["/api/v1/metrics/requests?from=2026-04-13&to=2026-11-29"],
-    "/coverage/export/<layer>.<fmt>": [f"/coverage/export/{layer}.{fmt}?{args}"
-                                       for layer, args in (("cells", "res=8"), ("cells", "res=9&kind=doorbell"),
-                                                           ("areas", "level=lsoa&near=100"))
-                                       for fmt in ("csv", "geojson", "gpkg")],
-    "/gaps/export/<layer>.<fmt>": [f"/gaps/export/{layer}.{fmt}?radius=100&level={level}"
-                                   for layer in ("areas", "targets", "deciles") for fmt in ("csv", "geojson", "gpkg")
-                                   for level in ("lsoa", "district")],
+    "/coverage/export/<layer>.<fmt>": [
+        f"/coverage/export/{layer}.{fmt}?{args}"
+        for layer, args in (("cells", "res=8"), ("cells", "res=9&kind=doorbell"), ("areas", "level=lsoa&near=100"))
+        for fmt in ("csv", "geojson", "gpkg")
+    ],
+    "/gaps/export/<layer>.<fmt>": [
+        f"/gaps/export/{layer}.{fmt}?radius=100&level={level}"
+        for layer in ("areas", "targets", "deciles")
+        for fmt in ("csv", "geojson", "gpkg")
+        for level in ("lsoa", "district")
+    ],
     "/uptake/report": ["/uptake/report?week=2026-11-16"],
-    "/uptake/report/<table>.csv": [f"/uptake/report/{t}.csv?week=2026-11-16"
-                                   for t in ("weeks", "districts", "cameras", "campaigns", "requests_by_district",
-                                             "requests_by_crime", "footage")],
+    "/uptake/report/<table>.csv": [
+        f"/uptake/report/{t}.csv?week=2026-11-16"
+        for t in ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime", "footage")
+    ],
     "/campaigns/<slug>/qr.<fmt>": ["/campaigns/staff-intranet/qr.svg"],
     "/protection/ptable.csv": ["/protection/ptable.csv"],
 }
@@ -70,11 +83,23 @@ NOT_FIGURES = re.compile(r"^/(login|logout|sources|register|manage|r/|assets|_da
 
 
 def _runtime(tmp_path, reference, reference_dir, seed: int, registrations: int, withhold: bool):
-    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-                              "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48})
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+        }
+    )
     rt = prepare(settings)
-    generate_demo(rt.engine, reference, seed=seed, registrations=registrations, as_of=AS_OF,
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    generate_demo(
+        rt.engine,
+        reference,
+        seed=seed,
+        registrations=registrations,
+        as_of=AS_OF,
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     with transaction(rt.sessions) as s:
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)
@@ -93,30 +118,49 @@ def _seed_uploads(rt, seed: int) -> None:
 
     import sqlalchemy as sa
 
-    from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
     from dashboard.core.vocab import DECLINE_REASONS
+    from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
 
     reasons = list(DECLINE_REASONS)
     with transaction(rt.sessions) as s:
         officer = s.scalar(sa.select(User.id).where(User.username == "officer1"))
         for request in s.scalars(sa.select(FootageRequest).order_by(FootageRequest.id)).all():
-            owner = s.scalar(sa.select(Site.registrant_id).join(Camera, Camera.site_id == Site.id)
-                             .where(Camera.id == request.camera_id))
+            owner = s.scalar(
+                sa.select(Site.registrant_id)
+                .join(Camera, Camera.site_id == Site.id)
+                .where(Camera.id == request.camera_id)
+            )
             answered = request.sent_at + dt.timedelta(days=1 + (request.id * seed) % 6)
-            response = FootageResponse(case_ref=request.case_ref, registrant_id=owner, requested_by_id=officer,
-                                       answer="footage", answered_at=answered, created_at=request.sent_at)
+            response = FootageResponse(
+                case_ref=request.case_ref,
+                registrant_id=owner,
+                requested_by_id=officer,
+                answer="footage",
+                answered_at=answered,
+                created_at=request.sent_at,
+            )
             s.add(response)
             s.flush()
             request.response_id = response.id
             for n in range(3 + (request.id + seed) % 5):
                 triage = ("accepted", "declined", None)[(request.id + n * seed) % 3]
-                s.add(EvidenceFile(
-                    response_id=response.id, upload_key=secrets.token_urlsafe(32), original_name="clip.mp4",
-                    declared_size=10, received_bytes=10, sha256=secrets.token_hex(32), state="stored",
-                    completed_at=answered - dt.timedelta(hours=n + 1), triage=triage,
-                    triaged_at=answered if triage else None, triaged_by_id=officer if triage else None,
-                    decline_reason=reasons[(request.id + n) % len(reasons)] if triage == "declined" else None,
-                    exhibit_ref=f"AB/{request.id}/{n}" if triage == "accepted" else None))
+                s.add(
+                    EvidenceFile(
+                        response_id=response.id,
+                        upload_key=secrets.token_urlsafe(32),
+                        original_name="clip.mp4",
+                        declared_size=10,
+                        received_bytes=10,
+                        sha256=secrets.token_hex(32),
+                        state="stored",
+                        completed_at=answered - dt.timedelta(hours=n + 1),
+                        triage=triage,
+                        triaged_at=answered if triage else None,
+                        triaged_by_id=officer if triage else None,
+                        decline_reason=reasons[(request.id + n) % len(reasons)] if triage == "declined" else None,
+                        exhibit_ref=f"AB/{request.id}/{n}" if triage == "accepted" else None,
+                    )
+                )
 
 
 def _app(rt):
@@ -172,8 +216,9 @@ TIMES = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}
 
 
 def _normalised(response) -> str:
-    if response.mimetype in ("application/geopackage+sqlite3", "application/octet-stream") or \
-            response.headers.get("Content-Disposition", "").endswith('.gpkg"'):
+    if response.mimetype in ("application/geopackage+sqlite3", "application/octet-stream") or response.headers.get(
+        "Content-Disposition", ""
+    ).endswith('.gpkg"'):
         import geopandas as gpd
 
         with warnings.catch_warnings():  # an in-memory file has no .gpkg extension
@@ -210,8 +255,13 @@ def _logged(rt, role: str) -> int:
     import sqlalchemy as sa
 
     with rt.engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM audit_event WHERE username = :u AND action IN "
-                                    "('aggregate_query', 'aggregate_export')"), {"u": f"{role}1"}).scalar()
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM audit_event WHERE username = :u AND action IN "
+                "('aggregate_query', 'aggregate_export')"
+            ),
+            {"u": f"{role}1"},
+        ).scalar()
 
 
 @pytest.mark.parametrize("role", ROLES_UNDER_TEST)
@@ -230,12 +280,14 @@ def test_with_the_layer_withholding_everything_no_answer_depends_on_the_register
 
 @pytest.mark.parametrize("role", ROLES_UNDER_TEST)
 def test_the_check_itself_sees_the_registers_differ_with_the_ordinary_layer(registries, role):
-    ordinary = {name: dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable))
-                for name, rt in registries.items()}
+    ordinary = {
+        name: dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable)) for name, rt in registries.items()
+    }
     small = _walk(_app(ordinary["small"]), role)
     large = _walk(_app(ordinary["large"]), role)
-    figures = [w for w in small if "openapi" not in w and "ptable" not in w and "protection" not in w
-               and "qr." not in w]
+    figures = [
+        w for w in small if "openapi" not in w and "ptable" not in w and "protection" not in w and "qr." not in w
+    ]
     differing = [w for w in figures if small[w] != large[w]]
     assert len(differing) >= 0.6 * len(figures), sorted(set(figures) - set(differing))
 
@@ -247,8 +299,9 @@ def test_the_footage_figures_come_through_the_layer(registries):
     answers = {}
     for withhold in (True, False):
         for name, rt in registries.items():
-            client = _app(dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable, withhold_all=withhold))
-                          ).server.test_client()
+            client = _app(
+                dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable, withhold_all=withhold))
+            ).server.test_client()
             login(client, "lead")
             answers[(withhold, name)] = client.get(path).get_json()["footage"]
     withheld = answers[(True, "small")]

@@ -1,6 +1,7 @@
 """Registering the same site with the same email again: the owner is sent a fresh private link
 through a real (local) SMTP server and the old link stops working; what was sent again is kept as
 its own registration and answered as any (tests/integration/test_registration_oracle.py)."""
+
 from __future__ import annotations
 
 import email
@@ -53,9 +54,14 @@ def _repeat_mails(box) -> list:
 def _client(tmp_path, reference_dir, smtp_url: str | None):
     from dashboard.application import create_app
 
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dup.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "k" * 48, "REGISTRATION_RATE_LIMIT": "1000 per hour", "MAIL_FROM": "registry@force.example",
-           "PUBLIC_BASE_URL": "https://cameras.example"}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'dup.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "k" * 48,
+        "REGISTRATION_RATE_LIMIT": "1000 per hour",
+        "MAIL_FROM": "registry@force.example",
+        "PUBLIC_BASE_URL": "https://cameras.example",
+    }
     if smtp_url:
         env["SMTP_URL"] = smtp_url
     rt = prepare(load_settings(env))

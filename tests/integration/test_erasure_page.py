@@ -1,5 +1,6 @@
 """The administrator's erasure page, through its real Dash callback: a registration quoted by
 reference is erased and the page says so; a bad reference says why and changes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,20 @@ from tests.integration.test_retention import PERSON, add
 
 
 def _erase(client, reference: str, reason: str):
-    body = {"output": "..erasure-result.children...erasure-reference.value...erasure-reason.value..",
-            "outputs": [{"id": "erasure-result", "property": "children"},
-                        {"id": "erasure-reference", "property": "value"},
-                        {"id": "erasure-reason", "property": "value"}],
-            "inputs": [{"id": "erasure-confirm", "property": "submit_n_clicks", "value": 1}],
-            "changedPropIds": ["erasure-confirm.submit_n_clicks"],
-            "state": [{"id": "erasure-reference", "property": "value", "value": reference},
-                      {"id": "erasure-reason", "property": "value", "value": reason}]}
+    body = {
+        "output": "..erasure-result.children...erasure-reference.value...erasure-reason.value..",
+        "outputs": [
+            {"id": "erasure-result", "property": "children"},
+            {"id": "erasure-reference", "property": "value"},
+            {"id": "erasure-reason", "property": "value"},
+        ],
+        "inputs": [{"id": "erasure-confirm", "property": "submit_n_clicks", "value": 1}],
+        "changedPropIds": ["erasure-confirm.submit_n_clicks"],
+        "state": [
+            {"id": "erasure-reference", "property": "value", "value": reference},
+            {"id": "erasure-reason", "property": "value", "value": reason},
+        ],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return response.get_data(as_text=True)
@@ -38,8 +45,13 @@ def test_an_admin_erases_a_registration_by_reference(app, runtime):
     with runtime.sessions() as s:
         gone = s.scalar(sa.select(Registrant).where(Registrant.reference == "CCR-7KQ2MX"))
         kept = s.scalar(sa.select(Registrant).where(Registrant.reference == "CCR-8ZZ9AB"))
-        assert (gone.status, gone.end_reason, gone.name, gone.email, gone.phone) == ("withdrawn", "request", None,
-                                                                                     None, None)
+        assert (gone.status, gone.end_reason, gone.name, gone.email, gone.phone) == (
+            "withdrawn",
+            "request",
+            None,
+            None,
+            None,
+        )
         assert (kept.status, kept.name) == ("active", PERSON["name"])
         row = s.scalar(sa.select(AuditEvent).where(AuditEvent.action == "registration_erased"))
         assert (row.username, row.reason) == ("admin1", "erasure request IG-2026-0412 by letter")
@@ -55,24 +67,36 @@ def test_a_bad_request_says_why_and_erases_nothing(app, runtime):
     assert "repeats the owner" in _erase(client, "CCR-7KQ2MX", f"letter from {PERSON['name']}")
     with runtime.sessions() as s:
         assert s.scalar(sa.select(Registrant.status).where(Registrant.reference == "CCR-7KQ2MX")) == "active"
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "registration_erased")) == 0
+        assert (
+            s.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "registration_erased")
+            )
+            == 0
+        )
 
 
 def _by_contact(client, trigger: str, email: str, postcode: str, reason: str, matches=None):
-    body = {"output": "..erasure-found.children...erasure-erase-found.disabled...erasure-erase-found.children..."
-                      "erasure-matches.data..",
-            "outputs": [{"id": "erasure-found", "property": "children"},
-                        {"id": "erasure-erase-found", "property": "disabled"},
-                        {"id": "erasure-erase-found", "property": "children"},
-                        {"id": "erasure-matches", "property": "data"}],
-            "inputs": [{"id": "erasure-find", "property": "n_clicks", "value": 1},
-                       {"id": "erasure-confirm-found", "property": "submit_n_clicks", "value": 1}],
-            "changedPropIds": [trigger],
-            "state": [{"id": "erasure-email", "property": "value", "value": email},
-                      {"id": "erasure-postcode", "property": "value", "value": postcode},
-                      {"id": "erasure-by-reason", "property": "value", "value": reason},
-                      {"id": "erasure-matches", "property": "data", "value": matches}]}
+    body = {
+        "output": "..erasure-found.children...erasure-erase-found.disabled...erasure-erase-found.children..."
+        "erasure-matches.data..",
+        "outputs": [
+            {"id": "erasure-found", "property": "children"},
+            {"id": "erasure-erase-found", "property": "disabled"},
+            {"id": "erasure-erase-found", "property": "children"},
+            {"id": "erasure-matches", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "erasure-find", "property": "n_clicks", "value": 1},
+            {"id": "erasure-confirm-found", "property": "submit_n_clicks", "value": 1},
+        ],
+        "changedPropIds": [trigger],
+        "state": [
+            {"id": "erasure-email", "property": "value", "value": email},
+            {"id": "erasure-postcode", "property": "value", "value": postcode},
+            {"id": "erasure-by-reason", "property": "value", "value": reason},
+            {"id": "erasure-matches", "property": "data", "value": matches},
+        ],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return response.get_json()["response"]
@@ -102,10 +126,15 @@ def test_an_admin_finds_by_email_and_postcode_sees_only_a_count_and_erases_them(
     with runtime.sessions() as s:
         statuses = dict(s.execute(sa.select(Registrant.reference, Registrant.status)).all())
         assert statuses == {"CCR-7KQ2MX": "withdrawn", "CCR-8ZZ9AB": "withdrawn", "CCR-9AB2CD": "active"}
-        rows = s.scalars(sa.select(AuditEvent).where(AuditEvent.action.in_(("erasure_lookup", "registration_erased")))
-                         .order_by(AuditEvent.id)).all()
-        assert [(r.action, r.username, r.reason) for r in rows] == [("erasure_lookup", "admin1", reason),
-                                                                    ("registration_erased", "admin1", reason)]
+        rows = s.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action.in_(("erasure_lookup", "registration_erased")))
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [(r.action, r.username, r.reason) for r in rows] == [
+            ("erasure_lookup", "admin1", reason),
+            ("registration_erased", "admin1", reason),
+        ]
         logged = " ".join(f"{r.detail}" for r in rows).lower()
         assert "zq.owner" not in logged and "st16" not in logged.replace(" ", "")
         assert json.loads(rows[0].detail) == {"matches": 2} and "CCR-7KQ2MX" in rows[1].detail
@@ -134,8 +163,14 @@ def test_finding_by_email_and_postcode_refuses_what_it_cannot_do(app, runtime):
     # Another role cannot use it at all.
     officer = app.server.test_client()
     login(officer, "officer")
-    answer = officer.post("/_dash-update-component", json={
-        "output": "erasure-found.children", "outputs": {"id": "erasure-found", "property": "children"},
-        "inputs": [{"id": "erasure-find", "property": "n_clicks", "value": 1}], "changedPropIds": [FIND],
-        "state": []})
+    answer = officer.post(
+        "/_dash-update-component",
+        json={
+            "output": "erasure-found.children",
+            "outputs": {"id": "erasure-found", "property": "children"},
+            "inputs": [{"id": "erasure-find", "property": "n_clicks", "value": 1}],
+            "changedPropIds": [FIND],
+            "state": [],
+        },
+    )
     assert answer.status_code in (401, 403)

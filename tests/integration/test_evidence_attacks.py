@@ -4,13 +4,12 @@ by someone else or for another kind, team-membership edge cases, bad input, race
 Each test states the promise it attacks (DESIGN.md and issue 17). Tests that fail show a break the
 integrator has to fix; the others show an attack that is already refused.
 """
+
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
-import types
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +22,17 @@ from dashboard.security.accounts import create_user
 from tests.evidence_seed import seed_case
 from tests.integration.conftest import PASSWORD
 from tests.integration.test_evidence_triage import (  # noqa: F401 (runtime, seeded: fixtures)
-    NOW, actor, client_for, events, file_row, pattern_body, plain_body, runtime, seeded, text_of)
+    NOW,
+    actor,
+    client_for,
+    events,
+    file_row,
+    pattern_body,
+    plain_body,
+    runtime,
+    seeded,
+    text_of,
+)
 from tests.media import make_jpeg
 
 REASON = "reviewing the front door footage for suspects"
@@ -40,8 +49,13 @@ def _src_of(answer: dict) -> str:
 
 def _link(app, client, file_id: str, kind: str, case_id: str) -> str:
     trigger_type = "cases-ev-play" if kind == "play" else "cases-ev-download"
-    body = pattern_body(app, "cases-ev-player.children", {"type": trigger_type, "file": file_id},
-                        states={"cases-ev-reason": REASON}, selected_case=case_id)
+    body = pattern_body(
+        app,
+        "cases-ev-player.children",
+        {"type": trigger_type, "file": file_id},
+        states={"cases-ev-reason": REASON},
+        selected_case=case_id,
+    )
     answer = client.post(CALLBACK, json=body)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     data = answer.get_json()
@@ -59,9 +73,15 @@ def test_an_outsiders_forged_decline_is_logged_as_a_refusal_even_without_a_reaso
     other = client_for(app, "officer2")
     for why in (None, "made-up", ["other"]):
         before = refusals(runtime)
-        answer = other.post(CALLBACK, json=pattern_body(
-            app, "cases-ev-msg.children", {"type": "cases-ev-decline", "file": seeded.file_ids[0]},
-            states={"cases-ev-why": why}))
+        answer = other.post(
+            CALLBACK,
+            json=pattern_body(
+                app,
+                "cases-ev-msg.children",
+                {"type": "cases-ev-decline", "file": seeded.file_ids[0]},
+                states={"cases-ev-why": why},
+            ),
+        )
         assert answer.status_code in (200, 400, 403)
         assert file_row(runtime, seeded.file_ids[0]).triage is None
         assert refusals(runtime) == before + 1, f"decline with reason {why!r} by an outsider was not logged"
@@ -74,9 +94,16 @@ def test_an_outsiders_play_or_download_request_without_a_reason_is_logged_as_a_r
     other = client_for(app, "officer2")
     for trigger in ("cases-ev-play", "cases-ev-download"):
         before = refusals(runtime)
-        answer = other.post(CALLBACK, json=pattern_body(
-            app, "cases-ev-player.children", {"type": trigger, "file": seeded.file_ids[0]},
-            states={"cases-ev-reason": ""}, selected_case=seeded.case_id))
+        answer = other.post(
+            CALLBACK,
+            json=pattern_body(
+                app,
+                "cases-ev-player.children",
+                {"type": trigger, "file": seeded.file_ids[0]},
+                states={"cases-ev-reason": ""},
+                selected_case=seeded.case_id,
+            ),
+        )
         assert answer.status_code == 200 and "/cases/evidence/" not in text_of(answer)
         assert refusals(runtime) == before + 1, f"{trigger} without a reason by an outsider was not logged"
 
@@ -142,9 +169,15 @@ def test_a_team_member_never_sees_the_owners_contact_details(app, runtime, seede
     with transaction(runtime.sessions) as s:
         cases.add_member(s, actor(runtime, "officer1"), seeded.case_id, "sam.jones", NOW)
     colleague = client_for(app, "sam.jones")
-    answer = colleague.post(CALLBACK, json=plain_body(
-        app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
-        "cases-list.selectedRows"))
+    answer = colleague.post(
+        CALLBACK,
+        json=plain_body(
+            app,
+            "cases-ev-title.children",
+            {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+            "cases-list.selectedRows",
+        ),
+    )
     text = text_of(answer)
     assert answer.status_code == 200 and seeded.file_ids[0] in text  # the team member does see the evidence
     for detail in ("owner1@example.org", "07700 900123", "1 Example Street", "ST16 2AA"):
@@ -188,8 +221,13 @@ def test_simultaneous_accepts_never_give_two_files_the_same_exhibit_reference(ru
     got = _race(runtime, jobs)
     assert all(isinstance(r, str) for r in got), got
     assert sorted(got) == [f"OF/{n}" for n in range(1, 7)]
-    got = _race(runtime, [lambda s, f=f: triage.accept(s, officer, f, exhibit_ref="JO/99", now=NOW, fmt=fmt).exhibit_ref
-                          for f in case.file_ids[6:]])
+    got = _race(
+        runtime,
+        [
+            lambda s, f=f: triage.accept(s, officer, f, exhibit_ref="JO/99", now=NOW, fmt=fmt).exhibit_ref
+            for f in case.file_ids[6:]
+        ],
+    )
     assert sorted(map(type, got), key=str) == sorted([str, CaseworkError], key=str), got
     with runtime.sessions() as s:
         refs = [r for r in s.scalars(sa.select(EvidenceFile.exhibit_ref).where(EvidenceFile.exhibit_ref.is_not(None)))]
@@ -231,9 +269,15 @@ def test_a_link_is_refused_and_logged_for_another_kind_another_user_or_a_changed
     play = _link(app, me, seeded.file_ids[0], "play", seeded.case_id)
     download = _link(app, me, seeded.file_ids[1], "download", seeded.case_id)
     token_p, token_d = play.rsplit("/", 1)[1], download.rsplit("/", 1)[1]
-    attempts = [(me, f"/cases/evidence/download/{token_p}"), (me, f"/cases/evidence/export/{token_p}"),
-                (me, f"/cases/evidence/play/{token_d}"), (colleague, play), (other, play), (other, download),
-                (me, f"/cases/evidence/play/{token_p.swapcase()}")]
+    attempts = [
+        (me, f"/cases/evidence/download/{token_p}"),
+        (me, f"/cases/evidence/export/{token_p}"),
+        (me, f"/cases/evidence/play/{token_d}"),
+        (colleague, play),
+        (other, play),
+        (other, download),
+        (me, f"/cases/evidence/play/{token_p.swapcase()}"),
+    ]
     for client, url in attempts:
         before = refusals(runtime)
         answer = client.get(url)
@@ -272,7 +316,8 @@ def test_a_download_name_cannot_inject_headers_whatever_the_owner_called_the_fil
     assert got.status_code == 200
     # Worked by hand: every run of characters other than letters, digits, '.', '_', '-' becomes one '_'.
     assert got.headers["Content-Disposition"] == (
-        f"attachment; filename={seeded.file_ids[0]}__a_filename_evil.exe_X-Injected_1_.._.._script_.mp4")
+        f"attachment; filename={seeded.file_ids[0]}__a_filename_evil.exe_X-Injected_1_.._.._script_.mp4"
+    )
     assert "X-Injected" not in got.headers
     assert got.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in got.headers["Cache-Control"]
     assert got.mimetype == "application/octet-stream"
@@ -289,9 +334,17 @@ class _Built:
 
 
 def _export_body(app, case_id: str, scope: object = "case", reason: object = REASON) -> dict:
-    return plain_body(app, "cases-ev-link.data", {
-        "cases-ev-export.n_clicks": 1, "cases-ev-scope.value": scope, "cases-ev-reason.value": reason,
-        "cases-list.selectedRows": [{"case_id": case_id}]}, "cases-ev-export.n_clicks")
+    return plain_body(
+        app,
+        "cases-ev-link.data",
+        {
+            "cases-ev-export.n_clicks": 1,
+            "cases-ev-scope.value": scope,
+            "cases-ev-reason.value": reason,
+            "cases-list.selectedRows": [{"case_id": case_id}],
+        },
+        "cases-ev-export.n_clicks",
+    )
 
 
 def test_export_is_refused_and_logged_for_everyone_outside_the_team(app, runtime, seeded):
@@ -322,12 +375,14 @@ def test_an_export_cannot_name_a_request_of_another_officers_case(runtime, seede
     """Decisions and exports can't be forged onto another case: officer2 uses the same case reference and
     has a request in it; officer1 exporting 'their' case scoped to officer2's request (the scope is
     whatever the forged callback body says) must be refused, not logged as an export of that request."""
-    theirs = seed_case(runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2",
-                       case_ref=seeded.case_ref, n=2)
+    theirs = seed_case(
+        runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2", case_ref=seeded.case_ref, n=2
+    )
     officer = actor(runtime, "officer1")
     with transaction(runtime.sessions) as s, pytest.raises(CaseworkError):
-        viewing.export_link(s, officer, seeded.case_id, REASON, runtime.settings.secret_key,
-                            request_public_id=theirs.request_id)
+        viewing.export_link(
+            s, officer, seeded.case_id, REASON, runtime.settings.secret_key, request_public_id=theirs.request_id
+        )
     assert events(runtime, "evidence_exported") == []
 
 
@@ -401,16 +456,35 @@ def test_html_in_captions_notes_and_names_reaches_the_page_only_as_text(app, run
 
         s.scalar(sa.select(FootageResponse).where(FootageResponse.public_id == seeded.response_id)).owner_note = note
     me = client_for(app, "officer1")
-    answer = me.post(CALLBACK, json=pattern_body(
-        app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[1]},
-        states={"cases-ev-ref": "<b>1</b>"}))
+    answer = me.post(
+        CALLBACK,
+        json=pattern_body(
+            app,
+            "cases-ev-msg.children",
+            {"type": "cases-ev-accept", "file": seeded.file_ids[1]},
+            states={"cases-ev-ref": "<b>1</b>"},
+        ),
+    )
     assert "An exhibit reference is" in text_of(answer) and file_row(runtime, seeded.file_ids[1]).triage is None
-    shown = me.post(CALLBACK, json=plain_body(
-        app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
-        "cases-list.selectedRows")).get_json()
-    played = me.post(CALLBACK, json=pattern_body(
-        app, "cases-ev-player.children", {"type": "cases-ev-play", "file": seeded.file_ids[0]},
-        states={"cases-ev-reason": REASON}, selected_case=seeded.case_id)).get_json()
+    shown = me.post(
+        CALLBACK,
+        json=plain_body(
+            app,
+            "cases-ev-title.children",
+            {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+            "cases-list.selectedRows",
+        ),
+    ).get_json()
+    played = me.post(
+        CALLBACK,
+        json=pattern_body(
+            app,
+            "cases-ev-player.children",
+            {"type": "cases-ev-play", "file": seeded.file_ids[0]},
+            states={"cases-ev-reason": REASON},
+            selected_case=seeded.case_id,
+        ),
+    ).get_json()
     for tree in (shown, played):
         nodes = _components(tree, [])
         assert nodes and caption in json.dumps(tree)
@@ -435,10 +509,14 @@ def test_a_file_not_stored_whole_is_not_triaged_played_or_downloaded_even_by_its
         row = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == seeded.file_ids[0]))
         row.state, row.deleted_at = state, (NOW if state == "deleted" else None)
     officer = actor(runtime, "officer1")
-    attempts = [lambda s: triage.accept(s, officer, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}"),
-                lambda s: triage.decline(s, officer, seeded.file_ids[0], reason="poor_quality", now=NOW)]
-    attempts += [lambda s, k=k: viewing.file_link(s, officer, seeded.file_ids[0], k, REASON,
-                                                  runtime.settings.secret_key) for k in ("play", "download")]
+    attempts = [
+        lambda s: triage.accept(s, officer, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}"),
+        lambda s: triage.decline(s, officer, seeded.file_ids[0], reason="poor_quality", now=NOW),
+    ]
+    attempts += [
+        lambda s, k=k: viewing.file_link(s, officer, seeded.file_ids[0], k, REASON, runtime.settings.secret_key)
+        for k in ("play", "download")
+    ]
     for attempt in attempts:
         before = refusals(runtime)
         with transaction(runtime.sessions) as s, pytest.raises(CaseworkError):
@@ -464,7 +542,8 @@ def test_a_download_link_gives_one_logged_copy_not_as_many_as_are_asked_for(app,
     served = [c for c in copies if c.status_code == 200]
     assert len(served) >= 1
     assert len(events(runtime, "evidence_downloaded")) == len(served), (
-        f"{len(served)} whole copies downloaded, {len(events(runtime, 'evidence_downloaded'))} logged")
+        f"{len(served)} whole copies downloaded, {len(events(runtime, 'evidence_downloaded'))} logged"
+    )
 
 
 # --------------------------------------------------------------------------- the team
@@ -473,11 +552,17 @@ def test_a_download_link_gives_one_logged_copy_not_as_many_as_are_asked_for(app,
 def _manage_body(app, trigger, case_id: str, username=None) -> dict:
     key = next(k for k in app.callback_map if "cases-ev-team-user.value" in k)
     spec = app.callback_map[key]
-    outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
-               for p in key.strip(".").split("...")]
-    values = {"cases-ev-team-add": int(trigger == "cases-ev-team-add"),
-              "cases-ev-close": int(trigger == "cases-ev-close"), "cases-ev-team-user": username,
-              "cases-list": [{"case_id": case_id}], "cases-ev-version": 0}
+    outputs = [
+        {"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+        for p in key.strip(".").split("...")
+    ]
+    values = {
+        "cases-ev-team-add": int(trigger == "cases-ev-team-add"),
+        "cases-ev-close": int(trigger == "cases-ev-close"),
+        "cases-ev-team-user": username,
+        "cases-list": [{"case_id": case_id}],
+        "cases-ev-version": 0,
+    }
     inputs = []
     for d in spec["inputs"]:
         if d["id"].startswith("{"):
@@ -485,9 +570,14 @@ def _manage_body(app, trigger, case_id: str, username=None) -> dict:
         else:
             inputs.append({"id": d["id"], "property": d["property"], "value": values.get(d["id"])})
     state = [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["state"]]
-    changed = (json.dumps(trigger, sort_keys=True, separators=(",", ":")) if isinstance(trigger, dict) else trigger)
-    return {"output": key, "outputs": outputs, "inputs": inputs, "state": state,
-            "changedPropIds": [changed + ".n_clicks"]}
+    changed = json.dumps(trigger, sort_keys=True, separators=(",", ":")) if isinstance(trigger, dict) else trigger
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": [changed + ".n_clicks"],
+    }
 
 
 def test_nobody_but_the_case_officer_changes_the_team_and_only_active_officers_join(app, runtime, seeded):
@@ -500,10 +590,12 @@ def test_nobody_but_the_case_officer_changes_the_team_and_only_active_officers_j
         create_user(s, "gone.officer", PASSWORD, "officer")
     _set_user(runtime, "gone.officer", active=False)
     outsider, member, me = (client_for(app, u) for u in ("officer2", "sam.jones", "officer1"))
-    for client, trigger, name in [(outsider, "cases-ev-team-add", "officer2"),
-                                  (member, "cases-ev-team-add", "officer2"),
-                                  (member, {"type": "cases-ev-team-remove", "user": "sam.jones"}, None),
-                                  (member, "cases-ev-close", None)]:
+    for client, trigger, name in [
+        (outsider, "cases-ev-team-add", "officer2"),
+        (member, "cases-ev-team-add", "officer2"),
+        (member, {"type": "cases-ev-team-remove", "user": "sam.jones"}, None),
+        (member, "cases-ev-close", None),
+    ]:
         before = refusals(runtime)
         answer = client.post(CALLBACK, json=_manage_body(app, trigger, seeded.case_id, name))
         assert answer.status_code == 200 and "danger" in text_of(answer), (trigger, text_of(answer))
@@ -520,8 +612,9 @@ def test_nobody_but_the_case_officer_changes_the_team_and_only_active_officers_j
 
 
 @pytest.mark.parametrize("meanwhile", ["removed from the team", "deactivated", "case closed"])
-def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check(runtime, seeded, monkeypatch,
-                                                                                 meanwhile):
+def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check(
+    runtime, seeded, monkeypatch, meanwhile
+):
     """Decisions are checked (team, active officer, case open) before the case's write lock is taken and
     not checked again under it: the case file is not even re-read. Here the other unit of work (the case
     officer removing the member, an administrator deactivating them, or the case officer closing the
@@ -561,8 +654,23 @@ def test_a_decision_is_not_written_when_the_team_or_case_changed_after_the_check
 # --------------------------------------------------------------------------- bad input
 
 
-FUZZ = [None, 0, -1, True, 1e308, [], {}, ["a"], {"a": 1}, "x" * 200_000, "CSE-", "\x00", [[[[]]]],
-        [{"case_id": ["x"]}], [{"case_id": "x" * 100_000}]]
+FUZZ = [
+    None,
+    0,
+    -1,
+    True,
+    1e308,
+    [],
+    {},
+    ["a"],
+    {"a": 1},
+    "x" * 200_000,
+    "CSE-",
+    "\x00",
+    [[[[]]]],
+    [{"case_id": ["x"]}],
+    [{"case_id": "x" * 100_000}],
+]
 
 
 def test_no_evidence_callback_or_route_answers_500_or_a_traceback_whatever_it_is_sent(app, runtime, seeded):
@@ -574,8 +682,10 @@ def test_no_evidence_callback_or_route_answers_500_or_a_traceback_whatever_it_is
     for key, spec in app.callback_map.items():
         if "cases-" not in key or "link-sink" in key:
             continue
-        outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
-                   for p in key.strip(".").split("...")]
+        outputs = [
+            {"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+            for p in key.strip(".").split("...")
+        ]
         deps = [(d, "i") for d in spec["inputs"]] + [(d, "s") for d in spec["state"]]
         for target in range(len(deps)):
             for value in FUZZ:
@@ -583,29 +693,48 @@ def test_no_evidence_callback_or_route_answers_500_or_a_traceback_whatever_it_is
                 for i, (d, kind) in enumerate(deps):
                     if d["id"].startswith("{"):
                         ident = {k: (seeded.file_ids[0] if v == ["ALL"] else v) for k, v in json.loads(d["id"]).items()}
-                        item = [{"id": ident, "property": d["property"],
-                                 "value": value if i == target else (1 if kind == "i" else "x")}]
+                        item = [
+                            {
+                                "id": ident,
+                                "property": d["property"],
+                                "value": value if i == target else (1 if kind == "i" else "x"),
+                            }
+                        ]
                         name = json.dumps(ident, sort_keys=True, separators=(",", ":")) + "." + d["property"]
                     else:
-                        usual = {"cases-list": [{"case_id": seeded.case_id, "case_ref": seeded.case_ref}],
-                                 "cases-ev-reason": REASON}.get(d["id"], 1)
+                        usual = {
+                            "cases-list": [{"case_id": seeded.case_id, "case_ref": seeded.case_ref}],
+                            "cases-ev-reason": REASON,
+                        }.get(d["id"], 1)
                         item = {"id": d["id"], "property": d["property"], "value": value if i == target else usual}
                         name = d["id"] + "." + d["property"]
                     if kind == "i" and first is None:
                         first = name
                     (ins if kind == "i" else sts).append(item)
-                body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": ins,
-                        "state": sts, "changedPropIds": [first]}
+                body = {
+                    "output": key,
+                    "outputs": outputs if len(outputs) > 1 else outputs[0],
+                    "inputs": ins,
+                    "state": sts,
+                    "changedPropIds": [first],
+                }
                 answer = me.post(CALLBACK, json=body)
                 if answer.status_code >= 500 or b"Traceback" in answer.get_data():
                     bad.append((key[:40], deps[target][0]["id"], repr(value)[:20], answer.status_code))
     token = _link(app, me, seeded.file_ids[0], "play", seeded.case_id).rsplit("/", 1)[1]
-    for method, path in [("get", "/cases/evidence/play/" + "A" * 8000), ("get", "/cases/evidence/play/%00"),
-                         ("get", "/cases/evidence/play/%C3%BC" + token), ("get", "/cases/evidence/Play/" + token),
-                         ("get", "/cases/evidence/play/" + token + "/x"), ("get", "/cases/evidence/play%2F" + token),
-                         ("head", "/cases/evidence/download/" + token), ("post", "/cases/evidence/play/" + token),
-                         ("put", "/cases/evidence/export/" + token), ("get", "/cases/evidence/play/" + token + "."),
-                         ("get", "/cases/evidence/play/..%2F..%2Fcases")]:
+    for method, path in [
+        ("get", "/cases/evidence/play/" + "A" * 8000),
+        ("get", "/cases/evidence/play/%00"),
+        ("get", "/cases/evidence/play/%C3%BC" + token),
+        ("get", "/cases/evidence/Play/" + token),
+        ("get", "/cases/evidence/play/" + token + "/x"),
+        ("get", "/cases/evidence/play%2F" + token),
+        ("head", "/cases/evidence/download/" + token),
+        ("post", "/cases/evidence/play/" + token),
+        ("put", "/cases/evidence/export/" + token),
+        ("get", "/cases/evidence/play/" + token + "."),
+        ("get", "/cases/evidence/play/..%2F..%2Fcases"),
+    ]:
         answer = getattr(me, method)(path)
         if answer.status_code >= 500 or b"Traceback" in answer.get_data():
             bad.append((method, path[:60], answer.status_code))
@@ -616,37 +745,60 @@ def test_no_evidence_callback_or_route_answers_500_or_a_traceback_whatever_it_is
 
 
 def _remaining_body(app, case_id: str) -> dict:
-    key = next(k for k, spec in app.callback_map.items()
-               if any(d["id"] == "cases-ev-remaining" for d in spec["inputs"]))
+    key = next(
+        k for k, spec in app.callback_map.items() if any(d["id"] == "cases-ev-remaining" for d in spec["inputs"])
+    )
     spec = app.callback_map[key]
-    outputs = [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
-               for p in key.strip(".").split("...")]
+    outputs = [
+        {"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+        for p in key.strip(".").split("...")
+    ]
     values = {"cases-ev-remaining": 1, "cases-list": [{"case_id": case_id}], "cases-ev-version": 0}
-    return {"output": key, "outputs": outputs,
-            "inputs": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])}
-                       for d in spec["inputs"]],
-            "state": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])}
-                      for d in spec["state"]],
-            "changedPropIds": ["cases-ev-remaining.n_clicks"]}
+    return {
+        "output": key,
+        "outputs": outputs,
+        "inputs": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["inputs"]],
+        "state": [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in spec["state"]],
+        "changedPropIds": ["cases-ev-remaining.n_clicks"],
+    }
 
 
 def test_an_officer_using_the_same_case_reference_gets_nothing_of_the_others_evidence(app, runtime, seeded, tmp_path):
     """officer2 works the same case reference as officer1 (an easy guess) and has evidence of their own in it.
     Every callback forged with officer1's case or file ids is refused and logged, the links made for officer1
     do not work for officer2, and officer2's exhibit references are counted apart from officer1's."""
-    theirs = seed_case(runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2",
-                       case_ref=seeded.case_ref, n=2)
+    theirs = seed_case(
+        runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2", case_ref=seeded.case_ref, n=2
+    )
     me, other = client_for(app, "officer1"), client_for(app, "officer2")
     play = _link(app, me, seeded.file_ids[0], "play", seeded.case_id)
     forged = [
-        pattern_body(app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[0]},
-                     states={"cases-ev-ref": "OF/1"}),
-        pattern_body(app, "cases-ev-player.children", {"type": "cases-ev-play", "file": seeded.file_ids[0]},
-                     states={"cases-ev-reason": REASON}, selected_case=theirs.case_id),
-        pattern_body(app, "cases-ev-player.children", {"type": "cases-ev-download", "file": seeded.file_ids[1]},
-                     states={"cases-ev-reason": REASON}, selected_case=seeded.case_id),
-        plain_body(app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
-                   "cases-list.selectedRows"),
+        pattern_body(
+            app,
+            "cases-ev-msg.children",
+            {"type": "cases-ev-accept", "file": seeded.file_ids[0]},
+            states={"cases-ev-ref": "OF/1"},
+        ),
+        pattern_body(
+            app,
+            "cases-ev-player.children",
+            {"type": "cases-ev-play", "file": seeded.file_ids[0]},
+            states={"cases-ev-reason": REASON},
+            selected_case=theirs.case_id,
+        ),
+        pattern_body(
+            app,
+            "cases-ev-player.children",
+            {"type": "cases-ev-download", "file": seeded.file_ids[1]},
+            states={"cases-ev-reason": REASON},
+            selected_case=seeded.case_id,
+        ),
+        plain_body(
+            app,
+            "cases-ev-title.children",
+            {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+            "cases-list.selectedRows",
+        ),
         _remaining_body(app, seeded.case_id),
     ]
     for body in forged:
@@ -659,15 +811,22 @@ def test_an_officer_using_the_same_case_reference_gets_nothing_of_the_others_evi
     assert other.get(play).status_code == 403 and refusals(runtime) == before + 1
     assert all(file_row(runtime, f).triage is None for f in seeded.file_ids)
     with transaction(runtime.sessions) as s:
-        assert triage.accept(s, actor(runtime, "officer2"), theirs.file_ids[0], exhibit_ref="OF/1", now=NOW,
-                             fmt="{initials}/{n}").exhibit_ref == "OF/1"
+        assert (
+            triage.accept(
+                s, actor(runtime, "officer2"), theirs.file_ids[0], exhibit_ref="OF/1", now=NOW, fmt="{initials}/{n}"
+            ).exhibit_ref
+            == "OF/1"
+        )
     with transaction(runtime.sessions) as s:
-        assert triage.accept(s, actor(runtime, "officer1"), seeded.file_ids[0], now=NOW,
-                             fmt="{initials}/{n}").exhibit_ref == "OF/1"
+        assert (
+            triage.accept(s, actor(runtime, "officer1"), seeded.file_ids[0], now=NOW, fmt="{initials}/{n}").exhibit_ref
+            == "OF/1"
+        )
 
 
-def test_adding_the_same_officer_twice_at_once_gives_one_member_and_a_message_not_a_database_error(runtime, seeded,
-                                                                                                 monkeypatch):
+def test_adding_the_same_officer_twice_at_once_gives_one_member_and_a_message_not_a_database_error(
+    runtime, seeded, monkeypatch
+):
     """A double click on 'Add to team' sends two adds at once. Both check 'not yet a member' before either
     writes (add_member takes no lock), so the second insert breaks the unique (case, user) constraint:
     an IntegrityError, which the callback does not catch (a 500). The loser must get a message."""
@@ -683,10 +842,16 @@ def test_adding_the_same_officer_twice_at_once_gives_one_member_and_a_message_no
     for attempt in range(2):
         got = _race(runtime, [lambda s: cases.add_member(s, officer, seeded.case_id, "sam.jones", NOW).username] * 2)
         with transaction(runtime.sessions) as s:
-            members = [m.username for m in cases.members(s, s.scalar(
-                sa.select(cases.CaseFile).where(cases.CaseFile.public_id == seeded.case_id)))]
+            members = [
+                m.username
+                for m in cases.members(
+                    s, s.scalar(sa.select(cases.CaseFile).where(cases.CaseFile.public_id == seeded.case_id))
+                )
+            ]
             if members:
                 cases.remove_member(s, officer, seeded.case_id, "sam.jones")
         assert members == ["sam.jones"]
-        assert sorted(type(r).__name__ for r in got) in (["CaseworkError", "str"], ["CaseworkRefused", "str"]), \
-            (attempt, [repr(r)[:160] for r in got])
+        assert sorted(type(r).__name__ for r in got) in (["CaseworkError", "str"], ["CaseworkRefused", "str"]), (
+            attempt,
+            [repr(r)[:160] for r in got],
+        )

@@ -3,6 +3,7 @@
 Cases are made as the app makes them (tests/evidence_case.py: the upload service, responses.submit,
 triage); the export is logged the way the My cases page logs it (case_evidence.export: the audit
 row's detail is ``bundle_contents``). Expected values are worked out by hand."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ CASE = "CR-2026-000888"
 NAME = "Zanzibar-porch-camera.mp4"  # distinctive: searched for in the database file's bytes
 CAPTION = "Quillfeather driveway view"
 P = Periods(30, 90)
-CLOSED = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc)
+CLOSED = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)
 AFTER = CLOSED + dt.timedelta(days=90, minutes=1)  # 90 days after closing: every file of the case is due
 
 
@@ -44,8 +45,9 @@ def _export_as_the_page_does(rt, case_id: str) -> int:
     with transaction(rt.sessions) as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
         contents = bundle_mod.bundle_contents(s, case)
-        return viewing.export_link(s, actor, case.public_id, REASON, rt.settings.secret_key,
-                                   detail={"files": contents}).audit_id
+        return viewing.export_link(
+            s, actor, case.public_id, REASON, rt.settings.secret_key, detail={"files": contents}
+        ).audit_id
 
 
 def _close(rt, case_id: str) -> None:
@@ -79,6 +81,7 @@ def test_a_deleted_files_name_is_not_left_in_the_export_audit_row(runtime, tmp_p
 def _rewrite(src: Path, dst: Path, change) -> None:
     """Copy the ZIP ``src`` to ``dst`` with members changed by ``change(name, data) -> data``."""
     import zipfile
+
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
         for info in zin.infolist():
             zout.writestr(info.filename, change(info.filename, zin.read(info.filename)))
@@ -104,9 +107,17 @@ def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_
     audit_id = _export_as_the_page_does(runtime, case_id)
     with runtime.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
-        bundle = build_bundle(s, case, request_public_id=None, store=Store(runtime.settings.evidence_dir),
-                              actor=ec.officer_actor(runtime), export_audit_id=audit_id, reason=REASON, now=NOW,
-                              force_name="Test Constabulary")
+        bundle = build_bundle(
+            s,
+            case,
+            request_public_id=None,
+            store=Store(runtime.settings.evidence_dir),
+            actor=ec.officer_actor(runtime),
+            export_audit_id=audit_id,
+            reason=REASON,
+            now=NOW,
+            force_name="Test Constabulary",
+        )
     real = tmp_path / "real.zip"
     real.write_bytes(b"".join(bundle))
     assert verify_bundle(real).ok
@@ -126,7 +137,8 @@ def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_
             return evil
         if name in ("manifest.csv", "continuity-statement.html"):
             docs[name] = data.replace(old_sha.encode(), new_sha.encode()).replace(
-                str(entry["size_bytes"]).encode(), str(len(evil)).encode())
+                str(entry["size_bytes"]).encode(), str(len(evil)).encode()
+            )
             return docs[name]
         return data
 
@@ -135,8 +147,11 @@ def test_a_file_and_its_manifest_changed_together_are_caught_by_the_bundles_own_
     entry.update(sha256=new_sha, size_bytes=len(evil))
     for name, data in docs.items():
         manifest["documents"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
-    _rewrite(tmp_path / "step.zip", forged,
-             lambda name, data: json.dumps(manifest).encode() if name == "manifest.json" else data)
+    _rewrite(
+        tmp_path / "step.zip",
+        forged,
+        lambda name, data: json.dumps(manifest).encode() if name == "manifest.json" else data,
+    )
     with zipfile.ZipFile(forged) as z:
         assert z.read(entry["path"]) == evil and json.loads(z.read("audit-extract.json")) == extract
     assert not verify_bundle(forged).ok
@@ -157,9 +172,17 @@ def test_retention_deleting_a_file_mid_export_is_not_recorded_as_an_integrity_fa
     _close(runtime, case_id)
     with runtime.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
-        bundle = build_bundle(s, case, request_public_id=None, store=Store(runtime.settings.evidence_dir),
-                              actor=ec.officer_actor(runtime), export_audit_id=audit_id, reason=REASON, now=NOW,
-                              force_name="Test Constabulary")
+        bundle = build_bundle(
+            s,
+            case,
+            request_public_id=None,
+            store=Store(runtime.settings.evidence_dir),
+            actor=ec.officer_actor(runtime),
+            export_audit_id=audit_id,
+            reason=REASON,
+            now=NOW,
+            force_name="Test Constabulary",
+        )
     run = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0), AFTER, P)
     assert run.files.files == 1
     with pytest.raises(IntegrityFailure):
@@ -180,7 +203,7 @@ def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bund
     from dashboard.evidence.bundle import build_bundle
     from tests.integration.test_evidence_bundle import NOW
 
-    caption = "=HYPERLINK(A1&A2,\"open\")"
+    caption = '=HYPERLINK(A1&A2,"open")'
     name = "@SUM(1+1)<img src=x onerror=alert(1)>.mp4"
     note = "+cmd|' /C calc'!A0 <script>alert(2)</script>"
     signed = "-2+3 <b>Ann</b>"
@@ -193,15 +216,27 @@ def test_attack_refused_formulas_and_markup_from_the_owner_never_run_in_the_bund
     audit_id = _export_as_the_page_does(runtime, case_id)
     with runtime.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
-        bundle = build_bundle(s, case, request_public_id=None, store=Store(runtime.settings.evidence_dir),
-                              actor=ec.officer_actor(runtime), export_audit_id=audit_id, reason=REASON, now=NOW,
-                              force_name="Test Constabulary")
+        bundle = build_bundle(
+            s,
+            case,
+            request_public_id=None,
+            store=Store(runtime.settings.evidence_dir),
+            actor=ec.officer_actor(runtime),
+            export_audit_id=audit_id,
+            reason=REASON,
+            now=NOW,
+            force_name="Test Constabulary",
+        )
     with zipfile.ZipFile(io.BytesIO(b"".join(bundle))) as z:
         [row] = list(csv.DictReader(io.StringIO(z.read("manifest.csv").decode("utf-8-sig"))))
         html = z.read("continuity-statement.html").decode()
         names = z.namelist()
     assert (row["caption"], row["original_name"], row["owner_note"], row["signed_name"]) == (
-        "'" + caption, "'" + name, "'" + note, "'" + signed)
+        "'" + caption,
+        "'" + name,
+        "'" + note,
+        "'" + signed,
+    )
     for cell in row.values():
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
     assert "<script>" not in html and "<img src=x" not in html and "<b>Ann</b>" not in html
@@ -228,8 +263,9 @@ def test_one_unreadable_stored_file_does_not_stop_the_integrity_check_of_all_the
     path = store.path_for(f.sha256)
     path.unlink()
     path.mkdir()
-    result = check_store(runtime.sessions, store, ec.officer_actor(runtime),
-                         dt.datetime(2026, 12, 5, 7, 0, tzinfo=dt.timezone.utc))
+    result = check_store(
+        runtime.sessions, store, ec.officer_actor(runtime), dt.datetime(2026, 12, 5, 7, 0, tzinfo=dt.UTC)
+    )
     assert result.files == 2 and result.ok == 1 and file_id in result.mismatch + result.missing
 
 
@@ -260,8 +296,9 @@ def test_a_refused_archives_member_name_is_not_kept_after_its_answer_is_erased(r
     with runtime.sessions() as s:
         refusals = [r for (r,) in s.execute(sa.select(EvidenceFile.refusal).where(EvidenceFile.state == "refused"))]
     assert any("Quillfeather" in (r or "") for r in refusals), refusals  # the name is there to start with
-    done = run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir, 0),
-                                 ec.ACCEPTED + dt.timedelta(days=30, minutes=1), P)
+    done = run_footage_retention(
+        runtime.sessions, Store(runtime.settings.evidence_dir, 0), ec.ACCEPTED + dt.timedelta(days=30, minutes=1), P
+    )
     assert done.files.files == 1 and done.statements_erased == 1
     with runtime.sessions() as s:
         left = [r for (r,) in s.execute(sa.select(EvidenceFile.refusal)) if r and "Quillfeather" in r]
@@ -276,8 +313,15 @@ def test_attack_refused_odd_weeks_on_the_metrics_api_get_a_4xx_not_a_500(app, ru
     client = app.server.test_client()
     login(client, "lead")
     assert client.get("/api/v1/metrics/requests?from=2026-11-02&to=2026-11-29").status_code == 200
-    for query in ("from=2026-12-31&to=2026-01-01", "from=2026-02-30&to=2026-03-01", "from=0001-01-01&to=9999-12-31",
-                  "from=x&to=y", "from=2026-01-01", "from=2026-01-01&to=2026-01-01T00:00", "from[]=1&to=%00"):
+    for query in (
+        "from=2026-12-31&to=2026-01-01",
+        "from=2026-02-30&to=2026-03-01",
+        "from=0001-01-01&to=9999-12-31",
+        "from=x&to=y",
+        "from=2026-01-01",
+        "from=2026-01-01&to=2026-01-01T00:00",
+        "from[]=1&to=%00",
+    ):
         got = client.get(f"/api/v1/metrics/requests?{query}")
         assert got.status_code < 500, (query, got.status_code, got.get_data(as_text=True)[:300])
         if got.status_code == 200:

@@ -5,6 +5,7 @@ upload service, their answer through ``responses.submit``, the officer's decisio
 Expected values are worked out by hand from the inputs (times, clock difference, hashes computed
 here from the bytes sent), never read back from the code under test.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,38 +24,38 @@ import sqlalchemy as sa
 
 from dashboard.cli import main
 from dashboard.config import load_settings
-from dashboard.evidence import bundle as bundle_mod
+from dashboard.core.vocab import ROLES
 from dashboard.evidence.bundle import IntegrityFailure, build_bundle, bundle_contents
 from dashboard.evidence.integrity import check_store, last_check
-from dashboard.evidence.verify import verify_bundle
 from dashboard.footage.storage import Store
+from dashboard.registry import audit
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile, FootageResponse
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests import evidence_case as ec
 from tests.integration.conftest import PASSWORD
 from tests.media import make_jpeg, make_video
 
 CASE = "CR-2026-000777"
-NOW = dt.datetime(2026, 12, 5, 7, 15, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 5, 7, 15, tzinfo=dt.UTC)
 REASON = "hand-off to the CPS for the burglary file"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
 def runtime(tmp_path, reference_dir):
-    settings = load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48,
-        "EVIDENCE_DIR": str(tmp_path / "evidence"),
-        "EVIDENCE_MIN_FREE_MB": "0",
-        "OUTBOX_WORKER": "0",
-    })
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "EVIDENCE_MIN_FREE_MB": "0",
+            "OUTBOX_WORKER": "0",
+        }
+    )
     rt = prepare(settings)
     with transaction(rt.sessions) as s:
         for role in ROLES:
@@ -76,8 +77,15 @@ def two_files(runtime, tmp_path):
     (video_id, _, _), (picture_id, _, _) = ec.file_ids(runtime, asked.response_id)
     ref = ec.accept(runtime, video_id)
     ec.decline(runtime, picture_id, "not_relevant")
-    return {"asked": asked, "video": video, "picture": picture, "video_id": video_id, "picture_id": picture_id,
-            "ref": ref, "case_id": ec.case_file(runtime, CASE)}
+    return {
+        "asked": asked,
+        "video": video,
+        "picture": picture,
+        "video_id": video_id,
+        "picture_id": picture_id,
+        "ref": ref,
+        "case_id": ec.case_file(runtime, CASE),
+    }
 
 
 def _export_row(rt, case_id: str) -> int:
@@ -89,8 +97,14 @@ def _export_row(rt, case_id: str) -> int:
             files = bundle_contents(s, case)
         except CaseworkError:
             files = []
-        row = audit.record(s, actor, "evidence_exported", case_ref=CASE, reason=REASON,
-                           detail={"case_id": case_id, "scope": "case", "files": files})
+        row = audit.record(
+            s,
+            actor,
+            "evidence_exported",
+            case_ref=CASE,
+            reason=REASON,
+            detail={"case_id": case_id, "scope": "case", "files": files},
+        )
         return row.id
 
 
@@ -98,9 +112,17 @@ def _build(rt, case_id: str, *, request_id: str | None = None, audit_id: int | N
     audit_id = audit_id if audit_id is not None else _export_row(rt, case_id)
     with rt.sessions() as s:
         case = s.scalar(sa.select(CaseFile).where(CaseFile.public_id == case_id))
-        return build_bundle(s, case, request_public_id=request_id, store=Store(rt.settings.evidence_dir),
-                            actor=ec.officer_actor(rt), export_audit_id=audit_id, reason=REASON, now=NOW,
-                            force_name="Test Constabulary"), audit_id
+        return build_bundle(
+            s,
+            case,
+            request_public_id=request_id,
+            store=Store(rt.settings.evidence_dir),
+            actor=ec.officer_actor(rt),
+            export_audit_id=audit_id,
+            reason=REASON,
+            now=NOW,
+            force_name="Test Constabulary",
+        ), audit_id
 
 
 def _write(bundle, path: Path) -> Path:
@@ -118,11 +140,20 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
     assert bundle.size == path.stat().st_size  # the Content-Length given in advance is the length sent
     video_sha = hashlib.sha256(two_files["video"]).hexdigest()
     # (no file name here: this goes into the append-only audit log, which outlives the file)
-    assert bundle.files == [{"file_id": two_files["video_id"], "exhibit_ref": "OF/1", "sha256": video_sha,
-                             "size": len(two_files["video"])}]
+    assert bundle.files == [
+        {"file_id": two_files["video_id"], "exhibit_ref": "OF/1", "sha256": video_sha, "size": len(two_files["video"])}
+    ]
     with zipfile.ZipFile(path) as z:
-        assert sorted(z.namelist()) == sorted(["manifest.json", "manifest.csv", "request.json", "audit-extract.json",
-                                               "continuity-statement.html", "files/OF-1__front_door.mp4"])
+        assert sorted(z.namelist()) == sorted(
+            [
+                "manifest.json",
+                "manifest.csv",
+                "request.json",
+                "audit-extract.json",
+                "continuity-statement.html",
+                "files/OF-1__front_door.mp4",
+            ]
+        )
         assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
         assert z.read("files/OF-1__front_door.mp4") == two_files["video"]
         manifest = json.loads(z.read("manifest.json"))
@@ -134,37 +165,86 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
     asked = two_files["asked"]
     # Recorded 21:14:05 by the camera's clock (tests/media.py), 2 s long; the clock is 2 minutes fast.
     assert f == {
-        "exhibit_ref": "OF/1", "file_id": two_files["video_id"], "path": "files/OF-1__front_door.mp4",
-        "sha256": video_sha, "size_bytes": len(two_files["video"]), "original_name": "front door.mp4",
-        "caption": XSS, "kind": "video", "container": "mp4", "codec": "h264", "duration_s": 2.0,
-        "width": 320, "height": 240, "recorded_at_camera_clock": "2026-11-30T21:14:05Z",
-        "clock_offset_s": 120, "clock_offset_words": "2 minutes fast",
-        "real_start_utc": "2026-11-30T21:12:05Z", "real_end_utc": "2026-11-30T21:12:07Z",
-        "real_start_uk": "2026-11-30 21:12:05 GMT", "real_end_uk": "2026-11-30 21:12:07 GMT",
-        "uploaded_at_utc": "2026-12-01T17:01:00Z", "uploaded_at_uk": "2026-12-01 17:01:00 GMT",
-        "accepted_by": "officer1", "accepted_at_utc": "2026-12-02T10:00:00Z",
+        "exhibit_ref": "OF/1",
+        "file_id": two_files["video_id"],
+        "path": "files/OF-1__front_door.mp4",
+        "sha256": video_sha,
+        "size_bytes": len(two_files["video"]),
+        "original_name": "front door.mp4",
+        "caption": XSS,
+        "kind": "video",
+        "container": "mp4",
+        "codec": "h264",
+        "duration_s": 2.0,
+        "width": 320,
+        "height": 240,
+        "recorded_at_camera_clock": "2026-11-30T21:14:05Z",
+        "clock_offset_s": 120,
+        "clock_offset_words": "2 minutes fast",
+        "real_start_utc": "2026-11-30T21:12:05Z",
+        "real_end_utc": "2026-11-30T21:12:07Z",
+        "real_start_uk": "2026-11-30 21:12:05 GMT",
+        "real_end_uk": "2026-11-30 21:12:07 GMT",
+        "uploaded_at_utc": "2026-12-01T17:01:00Z",
+        "uploaded_at_uk": "2026-12-01 17:01:00 GMT",
+        "accepted_by": "officer1",
+        "accepted_at_utc": "2026-12-02T10:00:00Z",
         "accepted_at_uk": "2026-12-02 10:00:00 GMT",
-        "response_id": asked.response_id, "request_ids": asked.request_ids, "camera_ids": asked.camera_ids,
+        "response_id": asked.response_id,
+        "request_ids": asked.request_ids,
+        "camera_ids": asked.camera_ids,
     }
-    assert manifest["statements"] == [{
-        "response_id": asked.response_id, "answered_at_utc": "2026-12-01T18:30:00Z",
-        "answered_at_uk": "2026-12-01 18:30:00 GMT", "copy_made_by_owner": True,
-        "copy_made_at_utc": "2026-12-01T18:00:00Z", "copy_made_at_uk": "2026-12-01 18:00:00 GMT",
-        "signed_name": "Ann Owner", "note": "Recorded on the hall DVR.", "clock_offset_s": 120,
-        "clock_offset_words": "2 minutes fast", "request_ids": asked.request_ids, "file_ids": [two_files["video_id"]]}]
-    assert [(q["request_id"], q["camera_id"], q["incident_from_utc"], q["incident_to_uk"], q["sent_at_utc"])
-            for q in manifest["requests"]] == [(asked.request_ids[0], asked.camera_ids[0], "2026-11-30T21:10:00Z",
-                                                "2026-11-30 21:20:00 GMT", "2026-12-01T09:00:00Z")]
+    assert manifest["statements"] == [
+        {
+            "response_id": asked.response_id,
+            "answered_at_utc": "2026-12-01T18:30:00Z",
+            "answered_at_uk": "2026-12-01 18:30:00 GMT",
+            "copy_made_by_owner": True,
+            "copy_made_at_utc": "2026-12-01T18:00:00Z",
+            "copy_made_at_uk": "2026-12-01 18:00:00 GMT",
+            "signed_name": "Ann Owner",
+            "note": "Recorded on the hall DVR.",
+            "clock_offset_s": 120,
+            "clock_offset_words": "2 minutes fast",
+            "request_ids": asked.request_ids,
+            "file_ids": [two_files["video_id"]],
+        }
+    ]
+    assert [
+        (q["request_id"], q["camera_id"], q["incident_from_utc"], q["incident_to_uk"], q["sent_at_utc"])
+        for q in manifest["requests"]
+    ] == [
+        (
+            asked.request_ids[0],
+            asked.camera_ids[0],
+            "2026-11-30T21:10:00Z",
+            "2026-11-30 21:20:00 GMT",
+            "2026-12-01T09:00:00Z",
+        )
+    ]
     assert requests["requests"] == manifest["requests"]
     assert manifest["case"] == {"case_ref": CASE, "case_id": two_files["case_id"], "case_officer": "officer1"}
-    assert manifest["export"] == {"force": "Test Constabulary", "exported_by": "officer1",
-                                  "exported_by_role": "officer", "reason": REASON,
-                                  "exported_at_utc": "2026-12-05T07:15:00Z",
-                                  "exported_at_uk": "2026-12-05 07:15:00 GMT",
-                                  "audit_row_id": audit_id}
-    assert [(r["exhibit_ref"], r["sha256"], r["size_bytes"], r["clock_offset_s"], r["real_start_utc"], r["signed_name"],
-             r["caption"]) for r in rows] == [("OF/1", video_sha, str(len(two_files["video"])), "120",
-                                              "2026-11-30T21:12:05Z", "Ann Owner", XSS)]
+    assert manifest["export"] == {
+        "force": "Test Constabulary",
+        "exported_by": "officer1",
+        "exported_by_role": "officer",
+        "reason": REASON,
+        "exported_at_utc": "2026-12-05T07:15:00Z",
+        "exported_at_uk": "2026-12-05 07:15:00 GMT",
+        "audit_row_id": audit_id,
+    }
+    assert [
+        (
+            r["exhibit_ref"],
+            r["sha256"],
+            r["size_bytes"],
+            r["clock_offset_s"],
+            r["real_start_utc"],
+            r["signed_name"],
+            r["caption"],
+        )
+        for r in rows
+    ] == [("OF/1", video_sha, str(len(two_files["video"])), "120", "2026-11-30T21:12:05Z", "Ann Owner", XSS)]
     # The declined picture is not handed on.
     assert two_files["picture"][:4096] not in everything
     assert two_files["picture_id"] not in json.dumps(manifest)
@@ -173,8 +253,14 @@ def test_the_manifest_of_a_two_file_case_holds_only_the_accepted_file_worked_by_
         assert secret.encode() not in everything, secret
     # The audit extract: this case's rows about this answer and its files, ending with the export, with hashes.
     actions = [r["action"] for r in extract["rows"]]
-    assert actions == ["footage_uploaded", "footage_uploaded", "response_answered", "evidence_accepted",
-                       "evidence_declined", "evidence_exported"]
+    assert actions == [
+        "footage_uploaded",
+        "footage_uploaded",
+        "response_answered",
+        "evidence_accepted",
+        "evidence_declined",
+        "evidence_exported",
+    ]
     with runtime.sessions() as s:
         hashes = dict(s.execute(sa.select(AuditEvent.id, AuditEvent.row_hash)).tuples().all())
     assert all(hashes[r["id"]] == r["row_hash"] for r in extract["rows"])
@@ -195,15 +281,20 @@ def test_the_audit_extract_leaves_out_another_officers_case_with_the_same_refere
             bundle_contents(s, case, other.request_ids[0])
 
 
-def test_the_continuity_statement_keeps_owner_text_as_text_and_prints_without_outside_resources(runtime, two_files,
-                                                                                                tmp_path):
+def test_the_continuity_statement_keeps_owner_text_as_text_and_prints_without_outside_resources(
+    runtime, two_files, tmp_path
+):
     bundle, _ = _build(runtime, two_files["case_id"])
     with zipfile.ZipFile(_write(bundle, tmp_path / "b.zip")) as z:
         html = z.read("continuity-statement.html").decode()
     assert "<script" not in html and "onerror=alert" not in html.replace("&#34;", '"').split("&lt;img")[0]
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "http://" not in html and "https://" not in html and "<link" not in html and "src=" not in \
-        html.replace("&lt;img src=x", "")
+    assert (
+        "http://" not in html
+        and "https://" not in html
+        and "<link" not in html
+        and "src=" not in html.replace("&lt;img src=x", "")
+    )
     assert "@page { size: A4" in html and "@media print" in html
     assert "Exhibit OF/1" in html and hashlib.sha256(two_files["video"]).hexdigest() in html
     assert "2 minutes fast" in html and "2026-11-30 21:12:05 GMT to 2026-11-30 21:12:07 GMT" in html
@@ -249,8 +340,9 @@ def test_a_request_bundle_holds_only_that_owners_answer(runtime, two_files, tmp_
     assert [f["exhibit_ref"] for f in whole.files] == ["OF/1", "OF/2"]
 
 
-def test_verify_passes_on_a_fresh_bundle_and_names_the_file_after_one_byte_changes(runtime, two_files, tmp_path,
-                                                                                  capsys):
+def test_verify_passes_on_a_fresh_bundle_and_names_the_file_after_one_byte_changes(
+    runtime, two_files, tmp_path, capsys
+):
     bundle, _ = _build(runtime, two_files["case_id"])
     path = _write(bundle, tmp_path / bundle.filename)
     assert main(["evidence", "verify", str(path)]) == 0
@@ -271,8 +363,7 @@ def test_verify_passes_on_a_fresh_bundle_and_names_the_file_after_one_byte_chang
     assert "FAILED: copy.zip is not as it was exported: 1 mismatch" in captured.err
 
 
-def test_the_stream_stops_when_a_stored_file_changed_on_disk_and_the_mismatch_is_recorded(runtime, two_files,
-                                                                                         tmp_path):
+def test_the_stream_stops_when_a_stored_file_changed_on_disk_and_the_mismatch_is_recorded(runtime, two_files, tmp_path):
     bundle, audit_id = _build(runtime, two_files["case_id"])
     sha = hashlib.sha256(two_files["video"]).hexdigest()
     stored = Store(runtime.settings.evidence_dir).path_for(sha)
@@ -305,8 +396,10 @@ def test_a_missing_stored_file_stops_the_bundle_before_a_byte_is_sent(runtime, t
     with pytest.raises(IntegrityFailure, match="missing"):
         _build(runtime, two_files["case_id"])
     with runtime.sessions() as s:
-        assert s.scalar(sa.select(EvidenceFile.check_result)
-                        .where(EvidenceFile.public_id == two_files["video_id"])) == "missing"
+        assert (
+            s.scalar(sa.select(EvidenceFile.check_result).where(EvidenceFile.public_id == two_files["video_id"]))
+            == "missing"
+        )
 
 
 def _big_accepted_file(rt, tmp_path, size: int) -> tuple[str, str]:
@@ -330,10 +423,23 @@ def _big_accepted_file(rt, tmp_path, size: int) -> tuple[str, str]:
     with transaction(rt.sessions) as s:
         response = s.scalar(sa.select(FootageResponse).where(FootageResponse.public_id == asked.response_id))
         response.answer, response.answered_at, response.clock_offset_s = "footage", ec.ANSWERED, 0
-        s.add(EvidenceFile(response_id=response.id, upload_key="b" * 43, original_name="dvr export.dav",
-                           declared_size=size, received_bytes=size, sha256=sha, state="stored",
-                           media={"kind": "archive"}, completed_at=ec.ANSWERED, triage="accepted",
-                           triaged_at=ec.ACCEPTED, exhibit_ref="OF/1", triaged_by_id=ec.officer_actor(rt).user_id))
+        s.add(
+            EvidenceFile(
+                response_id=response.id,
+                upload_key="b" * 43,
+                original_name="dvr export.dav",
+                declared_size=size,
+                received_bytes=size,
+                sha256=sha,
+                state="stored",
+                media={"kind": "archive"},
+                completed_at=ec.ANSWERED,
+                triage="accepted",
+                triaged_at=ec.ACCEPTED,
+                exhibit_ref="OF/1",
+                triaged_by_id=ec.officer_actor(rt).user_id,
+            )
+        )
     return ec.case_file(rt, CASE), sha
 
 
@@ -354,8 +460,9 @@ def test_a_300_mb_file_streams_through_the_bundle_in_flat_memory(runtime, tmp_pa
     assert peak < 8 << 20, f"peak {peak / (1 << 20):.1f} MiB while streaming a 300 MiB file"
 
 
-def test_the_store_check_finds_a_changed_and_a_missing_file_and_logs_their_ids(runtime, two_files, tmp_path, capsys,
-                                                                               monkeypatch):
+def test_the_store_check_finds_a_changed_and_a_missing_file_and_logs_their_ids(
+    runtime, two_files, tmp_path, capsys, monkeypatch
+):
     store = Store(runtime.settings.evidence_dir)
     actor = ec.officer_actor(runtime)
     first = check_store(runtime.sessions, store, actor, NOW)
@@ -371,13 +478,18 @@ def test_the_store_check_finds_a_changed_and_a_missing_file_and_logs_their_ids(r
     store.path_for(hashlib.sha256(two_files["picture"]).hexdigest()).unlink()
     later = NOW + dt.timedelta(hours=1)
     second = check_store(runtime.sessions, store, actor, later)
-    assert (second.files, second.ok, second.mismatch, second.missing) == (2, 0, [two_files["video_id"]],
-                                                                          [two_files["picture_id"]])
+    assert (second.files, second.ok, second.mismatch, second.missing) == (
+        2,
+        0,
+        [two_files["video_id"]],
+        [two_files["picture_id"]],
+    )
     with runtime.sessions() as s:
         results = dict(s.execute(sa.select(EvidenceFile.public_id, EvidenceFile.check_result)).tuples().all())
         assert results == {two_files["video_id"]: "mismatch", two_files["picture_id"]: "missing"}
-        row = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "evidence_checked")
-                        .order_by(AuditEvent.id.desc())).first()
+        row = s.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "evidence_checked").order_by(AuditEvent.id.desc())
+        ).first()
         seen = last_check(s)
     detail = json.loads(row.detail)
     assert detail["mismatch_ids"] == [two_files["video_id"]] and detail["missing_ids"] == [two_files["picture_id"]]
@@ -408,8 +520,9 @@ def test_the_store_check_reads_shared_bytes_once_and_passes_a_clean_store(runtim
     assert "2 stored files (1 distinct contents" in capsys.readouterr().out
 
 
-def test_the_auditors_check_button_shows_counts_and_ids_and_is_logged_and_nobody_else_can_press_it(app, runtime,
-                                                                                                  two_files):
+def test_the_auditors_check_button_shows_counts_and_ids_and_is_logged_and_nobody_else_can_press_it(
+    app, runtime, two_files
+):
     from tests.dash_requests import post_with_values
     from tests.integration.conftest import login
 
@@ -419,12 +532,15 @@ def test_the_auditors_check_button_shows_counts_and_ids_and_is_logged_and_nobody
         login(client, role)
         answer = post_with_values(client, app, "audit-evidence-result", {"audit-evidence-check.n_clicks": 1})
         assert answer.status_code == 403, role
-    anonymous = post_with_values(app.server.test_client(), app, "audit-evidence-result",
-                                 {"audit-evidence-check.n_clicks": 1})
+    anonymous = post_with_values(
+        app.server.test_client(), app, "audit-evidence-result", {"audit-evidence-check.n_clicks": 1}
+    )
     assert anonymous.status_code == 401
     with runtime.sessions() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "evidence_checked")) == 0
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "evidence_checked"))
+            == 0
+        )
     client = app.server.test_client()
     login(client, "auditor")
     page = client.get("/audit")
@@ -444,8 +560,11 @@ def test_the_auditors_check_button_shows_counts_and_ids_and_is_logged_and_nobody
     assert "Last check: " in drawn and "(UK) by auditor1: " in drawn and "1 match, 0 changed, 1 missing." in drawn
     assert two_files["picture_id"] in drawn
     # A forged body without a click runs nothing.
-    assert post_with_values(client, app, "audit-evidence-result",
-                            {"audit-evidence-check.n_clicks": None}).status_code in (200, 204)
+    assert post_with_values(
+        client, app, "audit-evidence-result", {"audit-evidence-check.n_clicks": None}
+    ).status_code in (200, 204)
     with runtime.sessions() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "evidence_checked")) == 1
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "evidence_checked"))
+            == 1
+        )

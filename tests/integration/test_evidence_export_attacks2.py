@@ -1,5 +1,6 @@
 """Second attacker's pass on the export route (issue 17): one logged link, how many bundles, and
 whether the export's audit row says what the bundle held. Fixtures as tests/integration/test_evidence_attacks.py."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,7 @@ import zipfile
 from dashboard.evidence import triage
 from dashboard.registry.database import transaction
 from tests.integration.test_evidence_attacks import CALLBACK, _export_body
-from tests.integration.test_evidence_triage import (  # noqa: F401 (runtime, seeded: fixtures)
-    NOW, actor, client_for, events, runtime, seeded)
+from tests.integration.test_evidence_triage import NOW, actor, client_for, events, runtime, seeded  # noqa: F401 (runtime, seeded: fixtures)
 
 
 def _export_url(app, client, case_id: str) -> str:

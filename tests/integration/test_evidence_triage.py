@@ -5,6 +5,7 @@ downloading through logged links, and every refusal logged, driven over HTTP as 
 The case is seeded as the footage loop leaves it (tests/evidence_seed.py): one owner's answer with a
 real H.264 MP4 and a real JPEG in the content-addressed store.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,27 +16,32 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.config import load_settings
+from dashboard.core.vocab import ROLES
 from dashboard.evidence import triage
+from dashboard.registry import audit
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 from tests.evidence_seed import seed_case
-from tests.integration.conftest import PASSWORD, login
+from tests.integration.conftest import PASSWORD
 from tests.media import make_jpeg, make_video
 
-NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def runtime(tmp_path, reference_dir):
-    settings = load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48, "EVIDENCE_DIR": str(tmp_path / "evidence"), "OUTBOX_WORKER": "0",
-    })
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "OUTBOX_WORKER": "0",
+        }
+    )
     rt = prepare(settings)
     with transaction(rt.sessions) as s:
         for role in ROLES:
@@ -80,8 +86,15 @@ def client_for(app, username: str):
     return client
 
 
-def pattern_body(app, output_start: str, trigger: dict, prop: str = "n_clicks", value=1, states: dict | None = None,
-                 selected_case: str | None = None) -> dict:
+def pattern_body(
+    app,
+    output_start: str,
+    trigger: dict,
+    prop: str = "n_clicks",
+    value=1,
+    states: dict | None = None,
+    selected_case: str | None = None,
+) -> dict:
     """A callback body as the browser sends it for a pattern-matching trigger (one matching component)."""
     key = next(k for k in app.callback_map if k.strip(".").startswith(output_start))
     spec = app.callback_map[key]
@@ -98,14 +111,21 @@ def pattern_body(app, output_start: str, trigger: dict, prop: str = "n_clicks", 
             v = value if not as_state else states.get(pattern.get("type"))
             return [{"id": ident, "property": dep["property"], "value": v}]
         if raw == "cases-list":
-            return {"id": raw, "property": dep["property"],
-                    "value": [{"case_id": selected_case}] if selected_case else None}
+            return {
+                "id": raw,
+                "property": dep["property"],
+                "value": [{"case_id": selected_case}] if selected_case else None,
+            }
         return {"id": raw, "property": dep["property"], "value": states.get(raw)}
 
     changed = json.dumps(trigger, sort_keys=True, separators=(",", ":")) + "." + prop
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [item(d, False) for d in spec["inputs"]], "state": [item(d, True) for d in spec["state"]],
-            "changedPropIds": [changed]}
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [item(d, False) for d in spec["inputs"]],
+        "state": [item(d, True) for d in spec["state"]],
+        "changedPropIds": [changed],
+    }
 
 
 def plain_body(app, output_start: str, values: dict, trigger: str) -> dict:
@@ -119,11 +139,18 @@ def plain_body(app, output_start: str, values: dict, trigger: str) -> dict:
             if d["id"].startswith("{"):
                 out.append([])
             else:
-                out.append({"id": d["id"], "property": d["property"], "value": values.get(f"{d['id']}.{d['property']}")})
+                out.append(
+                    {"id": d["id"], "property": d["property"], "value": values.get(f"{d['id']}.{d['property']}")}
+                )
         return out
 
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": fill(spec["inputs"]),
-            "state": fill(spec["state"]), "changedPropIds": [trigger]}
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": fill(spec["inputs"]),
+        "state": fill(spec["state"]),
+        "changedPropIds": [trigger],
+    }
 
 
 def text_of(response) -> str:
@@ -140,17 +167,23 @@ def test_the_case_officer_sees_each_file_with_its_facts_and_the_corrected_times(
     video, picture = sub.files
     assert [f.file_id for f in sub.files] == seeded.file_ids
     assert video.sha256 == seeded.sha256[0] and len(video.sha256) == 64
-    assert (video.kind, video.media["container"], video.media["codec"], video.mime) == ("video", "mp4", "h264",
-                                                                                       "video/mp4")
+    assert (video.kind, video.media["container"], video.media["codec"], video.mime) == (
+        "video",
+        "mp4",
+        "h264",
+        "video/mp4",
+    )
     assert picture.mime == "image/jpeg" and picture.kind == "image"
     # tests/media.py writes creation_time 2026-11-30T21:14:05Z; the camera is 120 s fast (seeded statement),
     # so the real start is 21:12:05 and the 2 s clip ends at 21:12:07.
-    assert video.recorded_at == dt.datetime(2026, 11, 30, 21, 14, 5, tzinfo=dt.timezone.utc)
-    assert video.real_start == dt.datetime(2026, 11, 30, 21, 12, 5, tzinfo=dt.timezone.utc)
+    assert video.recorded_at == dt.datetime(2026, 11, 30, 21, 14, 5, tzinfo=dt.UTC)
+    assert video.real_start == dt.datetime(2026, 11, 30, 21, 12, 5, tzinfo=dt.UTC)
     assert round((video.real_end - video.real_start).total_seconds()) == 2
     # The incident 21:10-21:20 real time reads 21:12-21:22 on a camera 2 minutes fast.
-    assert sub.camera_window == (dt.datetime(2026, 11, 30, 21, 12, tzinfo=dt.timezone.utc),
-                                 dt.datetime(2026, 11, 30, 21, 22, tzinfo=dt.timezone.utc))
+    assert sub.camera_window == (
+        dt.datetime(2026, 11, 30, 21, 12, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 21, 22, tzinfo=dt.UTC),
+    )
     assert evidence.counts() == {"files": 2, "accepted": 0, "declined": 0, "waiting": 2}
 
 
@@ -180,15 +213,17 @@ def test_accept_gives_exhibit_references_in_the_force_format_never_reused(runtim
 
 def test_decline_needs_a_listed_reason_and_a_note_for_other(runtime, seeded):
     officer = actor(runtime, "officer1")
-    for reason, note, message in [(None, None, "Choose why"), ("made-up", None, "Choose why"),
-                                  ("other", "  ", "Say in the note"),
-                                  ("other", "see rtsp://admin:pw@192.0.2.1/live", "looks like it holds")]:
+    for reason, note, message in [
+        (None, None, "Choose why"),
+        ("made-up", None, "Choose why"),
+        ("other", "  ", "Say in the note"),
+        ("other", "see rtsp://admin:pw@192.0.2.1/live", "looks like it holds"),
+    ]:
         with transaction(runtime.sessions) as s, pytest.raises(CaseworkError, match=message):
             triage.decline(s, officer, seeded.file_ids[0], reason=reason, note=note, now=NOW)
     assert file_row(runtime, seeded.file_ids[0]).triage is None  # nothing changed
     with transaction(runtime.sessions) as s:
-        triage.decline(s, officer, seeded.file_ids[0], reason="other", note="Shows next door's garden only",
-                       now=NOW)
+        triage.decline(s, officer, seeded.file_ids[0], reason="other", note="Shows next door's garden only", now=NOW)
     row = file_row(runtime, seeded.file_ids[0])
     assert (row.triage, row.decline_reason, row.decline_note) == ("declined", "other", "Shows next door's garden only")
 
@@ -226,8 +261,14 @@ def test_the_team_sees_the_case_and_nobody_else_does_and_each_refusal_is_logged(
 
     officer, other, colleague = actor(runtime, "officer1"), actor(runtime, "officer2"), actor(runtime, "sam.jones")
     refusals_before = len(events(runtime, "evidence_refused"))
-    for who in (other, colleague, actor(runtime, "analyst1"), actor(runtime, "lead1"), actor(runtime, "admin1"),
-                actor(runtime, "auditor1")):
+    for who in (
+        other,
+        colleague,
+        actor(runtime, "analyst1"),
+        actor(runtime, "lead1"),
+        actor(runtime, "admin1"),
+        actor(runtime, "auditor1"),
+    ):
         with transaction(runtime.sessions) as s, pytest.raises(CaseworkError, match="no such case"):
             triage.case_evidence(s, who, seeded.case_id)
         with transaction(runtime.sessions) as s, pytest.raises(CaseworkError, match="no such file"):
@@ -240,8 +281,10 @@ def test_the_team_sees_the_case_and_nobody_else_does_and_each_refusal_is_logged(
     # A team member triages but does not run the team or close the case.
     with transaction(runtime.sessions) as s:
         assert triage.accept(s, colleague, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}").exhibit_ref == "SJ/1"
-    for act in (lambda s: cases.add_member(s, colleague, seeded.case_id, "officer2", NOW),
-                lambda s: cases.close_case(s, colleague, seeded.case_id, NOW)):
+    for act in (
+        lambda s: cases.add_member(s, colleague, seeded.case_id, "officer2", NOW),
+        lambda s: cases.close_case(s, colleague, seeded.case_id, NOW),
+    ):
         with transaction(runtime.sessions) as s, pytest.raises(CaseworkError, match="Only the case's own officer"):
             act(s)
     with transaction(runtime.sessions) as s:
@@ -257,8 +300,9 @@ def test_the_team_sees_the_case_and_nobody_else_does_and_each_refusal_is_logged(
 
 def test_another_officer_using_the_same_case_reference_sees_nothing_of_it(runtime, seeded, tmp_path):
     """Case references are easy to guess: the same reference used by another officer is another case file."""
-    other_case = seed_case(runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2",
-                           case_ref=seeded.case_ref, n=2)
+    other_case = seed_case(
+        runtime, [(make_jpeg(tmp_path / "b.jpg", 320, 240), None)], officer="officer2", case_ref=seeded.case_ref, n=2
+    )
     assert other_case.case_id != seeded.case_id
     with runtime.sessions() as s:
         mine = triage.case_evidence(s, actor(runtime, "officer1"), seeded.case_id)
@@ -280,8 +324,12 @@ def test_files_of_an_answer_not_yet_sent_are_not_shown_or_decided(runtime, tmp_p
 
 def test_the_page_callbacks_triage_and_refuse_forged_bodies(app, runtime, seeded):
     me = client_for(app, "officer1")
-    accept = pattern_body(app, "cases-ev-msg.children", {"type": "cases-ev-accept", "file": seeded.file_ids[0]},
-                          states={"cases-ev-ref": "JO/7"})
+    accept = pattern_body(
+        app,
+        "cases-ev-msg.children",
+        {"type": "cases-ev-accept", "file": seeded.file_ids[0]},
+        states={"cases-ev-ref": "JO/7"},
+    )
     answer = me.post("/_dash-update-component", json=accept)
     assert answer.status_code == 200 and "accepted as exhibit JO/7" in text_of(answer)
     assert file_row(runtime, seeded.file_ids[0]).exhibit_ref == "JO/7"
@@ -289,13 +337,25 @@ def test_the_page_callbacks_triage_and_refuse_forged_bodies(app, runtime, seeded
     # Another officer forges the same body, and one for declining: refused, nothing changes, both logged.
     other = client_for(app, "officer2")
     before = len(events(runtime, "evidence_refused"))
-    answer = other.post("/_dash-update-component", json=pattern_body(
-        app, "cases-ev-msg.children", {"type": "cases-ev-decline", "file": seeded.file_ids[0]},
-        states={"cases-ev-why": "poor_quality"}))
+    answer = other.post(
+        "/_dash-update-component",
+        json=pattern_body(
+            app,
+            "cases-ev-msg.children",
+            {"type": "cases-ev-decline", "file": seeded.file_ids[0]},
+            states={"cases-ev-why": "poor_quality"},
+        ),
+    )
     assert answer.status_code == 200 and "no such file" in text_of(answer)
-    answer = other.post("/_dash-update-component", json=plain_body(
-        app, "cases-ev-title.children", {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
-        "cases-list.selectedRows"))
+    answer = other.post(
+        "/_dash-update-component",
+        json=plain_body(
+            app,
+            "cases-ev-title.children",
+            {"cases-list.selectedRows": [{"case_id": seeded.case_id}]},
+            "cases-list.selectedRows",
+        ),
+    )
     assert "no such case" in text_of(answer) and seeded.file_ids[0] not in text_of(answer)
     assert len(events(runtime, "evidence_refused")) == before + 2
     assert file_row(runtime, seeded.file_ids[0]).triage == "accepted"
@@ -313,18 +373,28 @@ def test_the_page_callbacks_triage_and_refuse_forged_bodies(app, runtime, seeded
     assert len(events(runtime, "evidence_refused")) == before + 1
 
 
-def _play_link(app, client, file_id: str, kind: str = "play", reason="reviewing the front door footage for suspects",
-               case_id: str | None = None):
+def _play_link(
+    app,
+    client,
+    file_id: str,
+    kind: str = "play",
+    reason="reviewing the front door footage for suspects",
+    case_id: str | None = None,
+):
     trigger_type = "cases-ev-play" if kind == "play" else "cases-ev-download"
-    body = pattern_body(app, "cases-ev-player.children", {"type": trigger_type, "file": file_id},
-                        states={"cases-ev-reason": reason}, selected_case=case_id)
+    body = pattern_body(
+        app,
+        "cases-ev-player.children",
+        {"type": trigger_type, "file": file_id},
+        states={"cases-ev-reason": reason},
+        selected_case=case_id,
+    )
     answer = client.post("/_dash-update-component", json=body)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return answer.get_json()
 
 
-def test_playing_and_downloading_are_logged_once_with_the_reason_and_served_with_ranges(app, runtime, seeded,
-                                                                                       tmp_path):
+def test_playing_and_downloading_are_logged_once_with_the_reason_and_served_with_ranges(app, runtime, seeded, tmp_path):
     me = client_for(app, "officer1")
     # No reason, or one that says nothing: refused with a message, nothing logged as viewed.
     for reason in (None, "", "asdf qwer"):
@@ -336,8 +406,11 @@ def test_playing_and_downloading_are_logged_once_with_the_reason_and_served_with
     src = json.dumps(answer).split('"src": "')[1].split('"')[0]
     assert src.startswith("/cases/evidence/play/")
     [viewed] = events(runtime, "evidence_viewed")
-    assert (viewed.username, viewed.case_ref, viewed.reason) == ("officer1", seeded.case_ref,
-                                                                  "reviewing the front door footage for suspects")
+    assert (viewed.username, viewed.case_ref, viewed.reason) == (
+        "officer1",
+        seeded.case_ref,
+        "reviewing the front door footage for suspects",
+    )
     whole = me.get(src)
     assert whole.status_code == 200 and whole.mimetype == "video/mp4"
     assert hashlib.sha256(whole.get_data()).hexdigest() == seeded.sha256[0]
@@ -393,34 +466,52 @@ def test_my_cases_lists_shared_cases_with_their_officer(app, runtime, seeded):
     with transaction(runtime.sessions) as s:
         cases.add_member(s, actor(runtime, "officer1"), seeded.case_id, "sam.jones", NOW)
     colleague = client_for(app, "sam.jones")
-    page = colleague.post("/_dash-update-component", json={
-        "output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-        "inputs": [{"id": "shell-url", "property": "pathname", "value": "/cases"}],
-        "changedPropIds": ["shell-url.pathname"], "state": []})
+    page = colleague.post(
+        "/_dash-update-component",
+        json={
+            "output": "shell-content.children",
+            "outputs": {"id": "shell-content", "property": "children"},
+            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/cases"}],
+            "changedPropIds": ["shell-url.pathname"],
+            "state": [],
+        },
+    )
     text = text_of(page)
     assert seeded.case_id in text and '"officer": "officer1"' in text
     # The case officer's own list says "You" and counts the files awaiting a decision.
-    mine = client_for(app, "officer1").post("/_dash-update-component", json={
-        "output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-        "inputs": [{"id": "shell-url", "property": "pathname", "value": "/cases"}],
-        "changedPropIds": ["shell-url.pathname"], "state": []})
+    mine = client_for(app, "officer1").post(
+        "/_dash-update-component",
+        json={
+            "output": "shell-content.children",
+            "outputs": {"id": "shell-content", "property": "children"},
+            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/cases"}],
+            "changedPropIds": ["shell-url.pathname"],
+            "state": [],
+        },
+    )
     assert '"officer": "You"' in text_of(mine) and '"to_triage": 2' in text_of(mine)
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseFile)) == 1
 
 
 def _export_link(app, client, case_id: str, reason="handing the front door footage to the evidence team"):
-    body = plain_body(app, "cases-ev-link.data", {"cases-ev-export.n_clicks": 1, "cases-ev-scope.value": "case",
-                                                  "cases-ev-reason.value": reason,
-                                                  "cases-list.selectedRows": [{"case_id": case_id}]},
-                      "cases-ev-export.n_clicks")
+    body = plain_body(
+        app,
+        "cases-ev-link.data",
+        {
+            "cases-ev-export.n_clicks": 1,
+            "cases-ev-scope.value": "case",
+            "cases-ev-reason.value": reason,
+            "cases-list.selectedRows": [{"case_id": case_id}],
+        },
+        "cases-ev-export.n_clicks",
+    )
     answer = client.post("/_dash-update-component", json=body)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return answer.get_json()
 
 
-def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_keep_to_their_kind(app, runtime,
-                                                                                                 seeded):
+def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_keep_to_their_kind(app, runtime, seeded):
     import io
     import zipfile
 

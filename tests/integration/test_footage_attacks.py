@@ -5,6 +5,7 @@ Tests marked ``BREAK:`` fail on the code they were written against: each shows a
 issue 16 that does not hold. The others pass: attacks correctly refused, added because nothing
 covered them before (answers and upload creations racing each other).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,6 @@ from dashboard.registry import registration
 from dashboard.registry.database import transaction
 from dashboard.registry.models import (
     Camera,
-    EvidenceFile,
     FootageRequest,
     FootageResponse,
     Registrant,
@@ -44,29 +44,64 @@ from tests.integration.test_footage_uploads import (  # noqa: F401  (fixtures: e
 )
 from tests.media import make_jpeg, pe_header
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CASE = "CR-2026-009999"
 START = dt.datetime(2026, 7, 1, 20, 30, tzinfo=UTC)
 END = dt.datetime(2026, 7, 1, 21, 15, tzinfo=UTC)
-STATEMENT = {"clock_direction": "right", "copy_made_by_owner": True, "copy_made_at": "2026-07-02T08:15:00Z",
-             "signed_name": "Ann Example", "note": "The van came from the left at 21:40."}
+STATEMENT = {
+    "clock_direction": "right",
+    "copy_made_by_owner": True,
+    "copy_made_at": "2026-07-02T08:15:00Z",
+    "signed_name": "Ann Example",
+    "note": "The van came from the left at 21:40.",
+}
 
 
-def asked_owner(rt, ref: str = "ANN00001", name: str = "Ann Example", start: dt.datetime = START,
-                end: dt.datetime = END) -> dict:
+def asked_owner(
+    rt, ref: str = "ANN00001", name: str = "Ann Example", start: dt.datetime = START, end: dt.datetime = END
+) -> dict:
     """A registered owner (site, two cameras) asked for footage in CASE: their response link's token,
     the response's id, their management token and the registrant's id."""
     now = utcnow()
     with transaction(rt.sessions) as s:
         officer = s.scalar(sa.select(User).where(User.username == "officer1"))
-        person = Registrant(reference=ref, name=name, email=f"{ref.lower()}@example.org",
-                            preferred_channel="email", consent_at=now, last_confirmed_at=now)
-        site = Site(registrant=person, kind="home", address="1 High Street", postcode="ST16 2AB", lat=52.8,
-                    lon=-2.1, easting_m=392000.0, northing_m=323000.0, district_code="E07000197")
-        cams = [Camera(site=site, kind="doorbell", mount="door", placement="outdoor", recording_mode="motion",
-                       retention_days=30),
-                Camera(site=site, kind="fixed", mount="wall", placement="outdoor", recording_mode="continuous",
-                       retention_days=14)]
+        person = Registrant(
+            reference=ref,
+            name=name,
+            email=f"{ref.lower()}@example.org",
+            preferred_channel="email",
+            consent_at=now,
+            last_confirmed_at=now,
+        )
+        site = Site(
+            registrant=person,
+            kind="home",
+            address="1 High Street",
+            postcode="ST16 2AB",
+            lat=52.8,
+            lon=-2.1,
+            easting_m=392000.0,
+            northing_m=323000.0,
+            district_code="E07000197",
+        )
+        cams = [
+            Camera(
+                site=site,
+                kind="doorbell",
+                mount="door",
+                placement="outdoor",
+                recording_mode="motion",
+                retention_days=30,
+            ),
+            Camera(
+                site=site,
+                kind="fixed",
+                mount="wall",
+                placement="outdoor",
+                recording_mode="continuous",
+                retention_days=14,
+            ),
+        ]
         s.add_all([person, site, *cams])
         s.flush()
         manage = registration.new_management_token(s, person)
@@ -74,9 +109,21 @@ def asked_owner(rt, ref: str = "ANN00001", name: str = "Ann Example", start: dt.
         s.add(response)
         s.flush()
         for cam in cams:
-            s.add(FootageRequest(case_ref=CASE, camera_id=cam.id, requested_by_id=officer.id, incident_lat=52.8,
-                                 incident_lon=-2.1, incident_from=start, incident_to=end, status="sent",
-                                 sent_at=now, status_changed_at=now, response_id=response.id))
+            s.add(
+                FootageRequest(
+                    case_ref=CASE,
+                    camera_id=cam.id,
+                    requested_by_id=officer.id,
+                    incident_lat=52.8,
+                    incident_lon=-2.1,
+                    incident_from=start,
+                    incident_to=end,
+                    status="sent",
+                    sent_at=now,
+                    status_changed_at=now,
+                    response_id=response.id,
+                )
+            )
         token = links.issue(response, now, 7)
         return {"token": token, "id": response.id, "manage": manage, "registrant_id": person.id}
 
@@ -86,6 +133,7 @@ def jpeg_bytes(tmp_path) -> bytes:
 
 
 # --------------------------------------------------------------------------- breaks
+
 
 def test_an_owner_who_says_no_after_uploading_leaves_no_footage_behind(client, runtime, tmp_path):
     # BREAK: an owner uploads a clip, then thinks better of it and answers "I'd rather not". The answer
@@ -127,8 +175,9 @@ def test_a_picture_that_is_also_a_zip_holding_a_program_is_refused(client, runti
     assert stored_files(runtime) == []
 
 
-@pytest.mark.parametrize("name", ["192.168.1.64_01_20261130211405_20261130212000.mp4",
-                                  "admin password=Pa55word 10.0.0.7.jpg"])
+@pytest.mark.parametrize(
+    "name", ["192.168.1.64_01_20261130211405_20261130212000.mp4", "admin password=Pa55word 10.0.0.7.jpg"]
+)
 def test_a_file_name_holding_a_camera_address_or_login_is_not_kept(client, runtime, tmp_path, name):
     # BREAK (promise 1): the caption is checked for stream links, IP addresses and logins
     # (free_text), but the file's name is only cleaned of folders and control characters. DVR and NVR
@@ -217,8 +266,12 @@ def test_a_file_cannot_be_removed_once_the_answer_listing_it_has_been_sent(clien
     assert last.status_code == 204
     real_open = Uploads._open
     calls = {"n": 0}
-    form = {"clock_direction": "right", "copy_made_myself": "yes", "copy_made_at": "2026-07-02T09:15",
-            "signed_name": "Ann Example"}
+    form = {
+        "clock_direction": "right",
+        "copy_made_myself": "yes",
+        "copy_made_at": "2026-07-02T09:15",
+        "signed_name": "Ann Example",
+    }
 
     outcome = {}
 
@@ -256,8 +309,7 @@ def test_a_file_cannot_be_removed_once_the_answer_listing_it_has_been_sent(clien
         assert "files" in outcome["answer"], outcome  # the answer was refused: no file left to send
 
 
-def test_a_copy_made_in_the_repeated_hour_when_the_clocks_go_back_is_kept_at_the_time_given(client, runtime,
-                                                                                             tmp_path):
+def test_a_copy_made_in_the_repeated_hour_when_the_clocks_go_back_is_kept_at_the_time_given(client, runtime, tmp_path):
     # BREAK (timezone edge): the API takes copy_made_at with a time zone, but turns it into a UK wall-clock
     # string ('%Y-%m-%dT%H:%M') and back, always taking the first of the two 01:xx hours on the night the
     # clocks go back. 01:40 UTC on Sunday 25 October 2026 (01:40 GMT, after the change) becomes 00:40 UTC:
@@ -267,14 +319,17 @@ def test_a_copy_made_in_the_repeated_hour_when_the_clocks_go_back_is_kept_at_the
     owner = asked_owner(runtime, start=start, end=start + dt.timedelta(minutes=20))
     _, last = send(client, owner["token"], jpeg_bytes(tmp_path), "front.jpg")
     assert last.status_code == 204
-    done = client.post(f"/api/v1/responses/{owner['token']}/answer", json={
-        **STATEMENT, "answer": "footage", "copy_made_at": "2026-10-25T01:40:00Z"})
+    done = client.post(
+        f"/api/v1/responses/{owner['token']}/answer",
+        json={**STATEMENT, "answer": "footage", "copy_made_at": "2026-10-25T01:40:00Z"},
+    )
     assert done.status_code == 200, done.get_json()
     with runtime.sessions() as s:
         assert s.get(FootageResponse, owner["id"]).copy_made_at == dt.datetime(2026, 10, 25, 1, 40, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- refused correctly (coverage)
+
 
 def test_two_answers_sent_at_once_record_exactly_one(app, runtime):
     owner = asked_owner(runtime)
@@ -323,14 +378,19 @@ def test_upload_keys_and_offsets_that_try_to_leave_the_upload_are_refused(client
     token = asked_owner(runtime)["token"]
     url = create(client, token, 100).headers["Location"]
     for key in ("..%2F..%2Fapp.db", "%2E%2E", "x" * 65, "..", ".store.lock"):
-        answer = client.patch(f"/respond/{token}/files/{key}", data=b"x",
-                              headers={**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        answer = client.patch(
+            f"/respond/{token}/files/{key}",
+            data=b"x",
+            headers={**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        )
         assert answer.status_code in (404, 405), (key, answer.status_code)
     for offset in ("-1", "1e3", "99999999999999999999", " 0"):
         assert patch(client, url, 0, b"x", **{"Upload-Offset": offset}).status_code in (400, 409), offset
     for length in ("-5", str(10 * MB * 1024 * 1024 * 1024 * 1024), "0x10"):
-        assert client.post(f"/respond/{token}/files",
-                           headers={**TUS, "Upload-Length": length}).status_code in (400, 413), length
+        assert client.post(f"/respond/{token}/files", headers={**TUS, "Upload-Length": length}).status_code in (
+            400,
+            413,
+        ), length
     assert [(r.received_bytes, r.state) for r in rows(runtime)] == [(0, "uploading")]
 
 
@@ -347,8 +407,9 @@ def test_another_owners_response_id_from_my_manage_page_opens_nothing_without_th
     assert client.get(f"/respond/{bob['token']}").status_code == 200
 
 
-@pytest.mark.parametrize("member", ["../../../../Users/Public/Desktop/clip.dav", "/etc/cron.d/clip.dav",
-                                    "C:\\Windows\\Temp\\clip.dav"])
+@pytest.mark.parametrize(
+    "member", ["../../../../Users/Public/Desktop/clip.dav", "/etc/cron.d/clip.dav", "C:\\Windows\\Temp\\clip.dav"]
+)
 def test_a_dvr_archive_whose_member_names_leave_the_folder_it_is_unpacked_in_is_refused(client, runtime, member):
     # BREAK (zip trick, "zip slip"): the archive rules look only at each member's last name part
     # (PurePosixPath(...).name), so a member named '../../../../Users/Public/Desktop/clip.dav' or with an
@@ -378,7 +439,10 @@ def test_an_answered_link_stops_showing_the_signed_statement_once_its_time_is_up
         response = s.get(FootageResponse, owner["id"])
         response.link_expires_at = utcnow() - dt.timedelta(days=365)
     page = client.get(f"/respond/{owner['token']}")
-    shown = {"page": page.status_code, "api": client.get(f"/api/v1/responses/{owner['token']}").status_code,
-             "files.json": client.get(f"/respond/{owner['token']}/files.json").status_code,
-             "name on the page": "Ann Example" in page.get_data(as_text=True)}
+    shown = {
+        "page": page.status_code,
+        "api": client.get(f"/api/v1/responses/{owner['token']}").status_code,
+        "files.json": client.get(f"/respond/{owner['token']}/files.json").status_code,
+        "name on the page": "Ann Example" in page.get_data(as_text=True),
+    }
     assert shown == {"page": 410, "api": 410, "files.json": 410, "name on the page": False}, shown

@@ -1,5 +1,6 @@
 """Owners are told how long their footage is kept, from the settings in force: on the registration
 page's privacy notice, on the response page where they upload, and on the receipt of their answer."""
+
 from __future__ import annotations
 
 import html
@@ -8,8 +9,8 @@ import re
 import pytest
 
 from dashboard.config import load_settings
-from dashboard.registry.database import transaction
 from dashboard.core.vocab import ROLES
+from dashboard.registry.database import transaction
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import PASSWORD
@@ -17,16 +18,28 @@ from tests.integration.test_footage_attacks import STATEMENT, asked_owner
 from tests.integration.test_footage_uploads import send
 from tests.media import make_jpeg
 
-SENTENCE = ("Footage you send is deleted 14 days after the police decide not to use it, and all of it, with what "
-            "you told us about it, 60 days after the case is closed.")
+SENTENCE = (
+    "Footage you send is deleted 14 days after the police decide not to use it, and all of it, with what "
+    "you told us about it, 60 days after the case is closed."
+)
 
 
 @pytest.fixture
 def runtime(tmp_path, reference_dir):
-    rt = prepare(load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48, "EVIDENCE_DIR": str(tmp_path / "evidence"), "EVIDENCE_MIN_FREE_MB": "0",
-        "OUTBOX_WORKER": "0", "EVIDENCE_DECLINED_DAYS": "14", "EVIDENCE_CLOSED_CASE_DAYS": "60"}))
+    rt = prepare(
+        load_settings(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                "REFERENCE_DATA_DIR": str(reference_dir),
+                "SECRET_KEY": "k" * 48,
+                "EVIDENCE_DIR": str(tmp_path / "evidence"),
+                "EVIDENCE_MIN_FREE_MB": "0",
+                "OUTBOX_WORKER": "0",
+                "EVIDENCE_DECLINED_DAYS": "14",
+                "EVIDENCE_CLOSED_CASE_DAYS": "60",
+            }
+        )
+    )
     with transaction(rt.sessions) as s:
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)

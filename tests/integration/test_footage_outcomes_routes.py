@@ -4,6 +4,7 @@ owners' answers with uploaded files (accepted, declined for a reason, awaiting a
 record keys chosen here. Expected figures are worked out from SQL rows: cell keys as sums of the
 rows' keys, the adjustment read from the p-table at the documented column (``by_table``), a range
 as the difference of the published running totals at its end and before its start."""
+
 from __future__ import annotations
 
 import csv
@@ -15,9 +16,9 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
+from dashboard.core.vocab import DECLINE_REASONS
 from dashboard.registry.database import transaction
 from dashboard.registry.models import Camera, EvidenceFile, FootageRequest, FootageResponse, Site, User
-from dashboard.core.vocab import DECLINE_REASONS
 from tests.integration.conftest import login
 from tests.integration.test_uptake_page import _redraw, by_table, uk_day
 
@@ -27,8 +28,12 @@ PILOT, LAUNCH, AS_OF = dt.date(2026, 4, 13), dt.date(2026, 7, 6), dt.date(2026, 
 MONDAY = dt.date(2026, 11, 30)
 # The files given to the week's first 22 requests (one answer each): (triage, reason, key). Keys
 # 0..29 in order: so each measure's cell key is a sum worked out below.
-PLAN = ([("accepted", None)] * 12 + [("declined", "not_relevant")] * 8 + [("declined", "duplicate")] * 2
-        + [(None, None)] * 8)
+PLAN = (
+    [("accepted", None)] * 12
+    + [("declined", "not_relevant")] * 8
+    + [("declined", "duplicate")] * 2
+    + [(None, None)] * 8
+)
 
 
 @pytest.fixture
@@ -45,41 +50,83 @@ def seeded(runtime, demo_of):
         like = s.scalars(sa.select(FootageRequest).limit(1)).one()
         made = []
         for i, camera in enumerate(cameras):
-            sent = dt.datetime.combine(MONDAY, dt.time(10), dt.timezone.utc) + dt.timedelta(days=1, minutes=i)
-            made.append(FootageRequest(
-                case_ref=f"CR-2026-9{i:05d}", camera_id=camera, requested_by_id=officer, incident_lat=like.incident_lat,
-                incident_lon=like.incident_lon, incident_district_code=like.incident_district_code,
-                crime_category="Burglary", incident_from=sent - dt.timedelta(days=2), incident_to=sent - dt.timedelta(days=2),
-                status="footage_provided" if i < 22 else "no_response", sent_at=sent, status_changed_at=sent,
-                footage_likely_overwritten=i < 4 or i >= 22, record_key=100 + i))
+            sent = dt.datetime.combine(MONDAY, dt.time(10), dt.UTC) + dt.timedelta(days=1, minutes=i)
+            made.append(
+                FootageRequest(
+                    case_ref=f"CR-2026-9{i:05d}",
+                    camera_id=camera,
+                    requested_by_id=officer,
+                    incident_lat=like.incident_lat,
+                    incident_lon=like.incident_lon,
+                    incident_district_code=like.incident_district_code,
+                    crime_category="Burglary",
+                    incident_from=sent - dt.timedelta(days=2),
+                    incident_to=sent - dt.timedelta(days=2),
+                    status="footage_provided" if i < 22 else "no_response",
+                    sent_at=sent,
+                    status_changed_at=sent,
+                    footage_likely_overwritten=i < 4 or i >= 22,
+                    record_key=100 + i,
+                )
+            )
         s.add_all(made)
         s.flush()
         chosen = [r.id for r in made[:22]]
         for i, rid in enumerate(chosen):
             request = s.get(FootageRequest, rid)
-            owner = s.scalar(sa.select(Site.registrant_id).join(Camera, Camera.site_id == Site.id)
-                             .where(Camera.id == request.camera_id))
+            owner = s.scalar(
+                sa.select(Site.registrant_id)
+                .join(Camera, Camera.site_id == Site.id)
+                .where(Camera.id == request.camera_id)
+            )
             answered = request.sent_at + dt.timedelta(days=3)
-            response = FootageResponse(case_ref=request.case_ref, registrant_id=owner, requested_by_id=officer,
-                                       answer="footage", answered_at=answered, created_at=request.sent_at)
+            response = FootageResponse(
+                case_ref=request.case_ref,
+                registrant_id=owner,
+                requested_by_id=officer,
+                answer="footage",
+                answered_at=answered,
+                created_at=request.sent_at,
+            )
             s.add(response)
             s.flush()
             request.response_id = response.id
             # Request i's files: file i (and, for the first eight, file 22 + i too); the first upload
             # half a day after the request for the first twelve, four days for the rest.
             wait = dt.timedelta(hours=12) if i < 12 else dt.timedelta(days=4)
-            for n in ([i] if i >= 8 else [i, 22 + i]):
+            for n in [i] if i >= 8 else [i, 22 + i]:
                 triage, reason = PLAN[n]
-                s.add(EvidenceFile(
-                    response_id=response.id, upload_key=secrets.token_urlsafe(32), original_name=f"clip{n}.mp4",
-                    declared_size=100, received_bytes=100, sha256=f"{n:064x}", state="stored",
-                    completed_at=request.sent_at + wait + dt.timedelta(minutes=n), record_key=n, triage=triage,
-                    triaged_at=answered if triage else None, triaged_by_id=officer if triage else None,
-                    decline_reason=reason, exhibit_ref=f"AB/{n}" if triage == "accepted" else None))
+                s.add(
+                    EvidenceFile(
+                        response_id=response.id,
+                        upload_key=secrets.token_urlsafe(32),
+                        original_name=f"clip{n}.mp4",
+                        declared_size=100,
+                        received_bytes=100,
+                        sha256=f"{n:064x}",
+                        state="stored",
+                        completed_at=request.sent_at + wait + dt.timedelta(minutes=n),
+                        record_key=n,
+                        triage=triage,
+                        triaged_at=answered if triage else None,
+                        triaged_by_id=officer if triage else None,
+                        decline_reason=reason,
+                        exhibit_ref=f"AB/{n}" if triage == "accepted" else None,
+                    )
+                )
         # A file still being uploaded, and one the owner removed: not uploaded files (never handed over).
         for state in ("uploading", "removed"):
-            s.add(EvidenceFile(response_id=response.id, upload_key=secrets.token_urlsafe(32), original_name="x.mp4",
-                               declared_size=100, received_bytes=10, state=state, record_key=200))
+            s.add(
+                EvidenceFile(
+                    response_id=response.id,
+                    upload_key=secrets.token_urlsafe(32),
+                    original_name="x.mp4",
+                    declared_size=100,
+                    received_bytes=10,
+                    state=state,
+                    record_key=200,
+                )
+            )
     app = create_app(runtime)
     app.server.config["TESTING"] = True
     client = app.server.test_client()
@@ -114,8 +161,12 @@ def test_api_footage_figures_by_hand(seeded, runtime):
     # awaiting 22..29 (204); "does not show anything relevant" 12..19 (124); "a copy": 20, 21 (fewer than K).
     files = by_table(table, 30, 435 % 256)
     accepted = by_table(table, 12, 66)
-    assert (got["files_uploaded"], got["files_accepted"], got["files_declined"], got["files_awaiting"]) == \
-        (files, accepted, by_table(table, 10, 165), by_table(table, 8, 204))
+    assert (got["files_uploaded"], got["files_accepted"], got["files_declined"], got["files_awaiting"]) == (
+        files,
+        accepted,
+        by_table(table, 10, 165),
+        by_table(table, 8, 204),
+    )
     assert got["accepted_share"] == round(accepted / files, 3)  # shares as fractions to 3 decimals in JSON
     reasons = {r["reason"]: r["files"] for r in got["declined_reasons"]}
     assert list(reasons) == list(DECLINE_REASONS)
@@ -134,14 +185,27 @@ def test_api_footage_figures_by_hand(seeded, runtime):
     assert got["p90_days_to_first_upload"] == "3 to 5 days"
     # Too late: by hand from SQL, the same series as the requests' "too late".
     late = got["too_late_outcomes"]
-    assert list(late) == ["footage_provided", "no_relevant_footage", "declined", "no_response", "withdrawn", "sent",
-                          "file_accepted"]
+    assert list(late) == [
+        "footage_provided",
+        "no_relevant_footage",
+        "declined",
+        "no_response",
+        "withdrawn",
+        "sent",
+        "file_accepted",
+    ]
     assert body["too_late"] == _range_by_hand(table, runtime.engine, "footage_likely_overwritten", monday)
     for status in ("footage_provided", "no_response"):
-        assert late[status] == _range_by_hand(table, runtime.engine,
-                                              f"footage_likely_overwritten AND status = '{status}'", monday), status
-    accepted_late = _range_by_hand(table, runtime.engine, "footage_likely_overwritten AND response_id IN (SELECT "
-                                   "response_id FROM evidence_file WHERE triage = 'accepted')", monday)
+        assert late[status] == _range_by_hand(
+            table, runtime.engine, f"footage_likely_overwritten AND status = '{status}'", monday
+        ), status
+    accepted_late = _range_by_hand(
+        table,
+        runtime.engine,
+        "footage_likely_overwritten AND response_id IN (SELECT "
+        "response_id FROM evidence_file WHERE triage = 'accepted')",
+        monday,
+    )
     assert late["file_accepted"] == accepted_late
 
 
@@ -194,8 +258,9 @@ def test_the_weekly_report_has_the_footage_section(seeded, runtime):
     assert f'Accepted as exhibits</td><td class="n">{api["files_accepted"]:,}</td>' in html
     assert f'{DECLINE_REASONS["duplicate"]}</td><td class="n">fewer than' in html
     # The same figures as CSV (a value not shown is an empty cell).
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/uptake/report/footage.csv?week={monday}").get_data(
-        as_text=True))))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/uptake/report/footage.csv?week={monday}").get_data(as_text=True)))
+    )
     values = {row["item"]: row["value"] for row in rows}
     assert values["accepted as exhibits"] == str(api["files_accepted"])
     assert values["uploaded with the owner's answer"] == str(api["files_uploaded"])

@@ -13,6 +13,7 @@ Hand-worked instants:
 - declined 2026-10-01 12:00 UTC + 30 days = 2026-10-31 12:00 UTC (the UK clocks going back on
   25 October changes nothing: periods are counted in UTC instants).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,23 +25,30 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.evidence import cases, triage
-from dashboard.evidence.retention import (CLOSED_CASE, DECLINED, DELETED_NAME, Periods, Tally, plan,
-                                          run_footage_retention)
+from dashboard.evidence.retention import (
+    CLOSED_CASE,
+    DECLINED,
+    DELETED_NAME,
+    Periods,
+    Tally,
+    plan,
+    run_footage_retention,
+)
 from dashboard.footage.storage import Store
+from dashboard.registry import audit
 from dashboard.registry.casework import ensure_case_file
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile, FootageResponse, Registrant, User, utcnow
-from dashboard.registry import audit
+from tests.integration.test_footage_attacks import CASE, STATEMENT, asked_owner
 from tests.integration.test_footage_uploads import (  # noqa: F401  (fixtures: evidence_dir, runtime, client)
     client,
     evidence_dir,
     runtime,
     send,
 )
-from tests.integration.test_footage_attacks import CASE, STATEMENT, asked_owner
 from tests.media import make_jpeg
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 P = Periods(30, 90)
 CLOSED = dt.datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 CLOSED_DUE = dt.datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -67,8 +75,15 @@ def actor(s, username: str = "officer1") -> audit.Actor:
 _owners = iter(range(1, 10_000))
 
 
-def seed(rt, case_ref: str, files: list[dict], *, closed_at: dt.datetime | None = None, answer: str = "footage",
-         username: str = "officer1") -> dict:
+def seed(
+    rt,
+    case_ref: str,
+    files: list[dict],
+    *,
+    closed_at: dt.datetime | None = None,
+    answer: str = "footage",
+    username: str = "officer1",
+) -> dict:
     """An owner's answer in ``case_ref`` (its case file closed at ``closed_at``) with ``files``: each
     {"name", "caption", "content", "triage": None|'accepted'|'declined', "at": decision time,
     "state": 'stored' by default}. The bytes go into the store under their SHA-256, as an upload would."""
@@ -76,20 +91,31 @@ def seed(rt, case_ref: str, files: list[dict], *, closed_at: dt.datetime | None 
     store = store_of(rt)
     with transaction(rt.sessions) as s:
         who = officer(s, username)
-        owner = Registrant(reference=f"RET{n:05d}", name=f"Owner {n}", email=f"owner{n}@example.org",
-                           consent_at=CLOSED - dt.timedelta(days=200), status="active",
-                           last_confirmed_at=CLOSED - dt.timedelta(days=200))
+        owner = Registrant(
+            reference=f"RET{n:05d}",
+            name=f"Owner {n}",
+            email=f"owner{n}@example.org",
+            consent_at=CLOSED - dt.timedelta(days=200),
+            status="active",
+            last_confirmed_at=CLOSED - dt.timedelta(days=200),
+        )
         s.add(owner)
         s.flush()
         case = ensure_case_file(s, case_ref, who.id)
         if closed_at is not None:
             case.closed_at, case.closed_by_id = closed_at, who.id
-        response = FootageResponse(case_ref=case_ref, registrant_id=owner.id, requested_by_id=who.id,
-                                   answer=answer, answered_at=CLOSED - dt.timedelta(days=40),
-                                   signed_name=SIGNED if answer == "footage" else None, owner_note=NOTE,
-                                   clock_offset_s=200 if answer == "footage" else None,
-                                   copy_made_by_owner=True if answer == "footage" else None,
-                                   copy_made_at=CLOSED - dt.timedelta(days=41) if answer == "footage" else None)
+        response = FootageResponse(
+            case_ref=case_ref,
+            registrant_id=owner.id,
+            requested_by_id=who.id,
+            answer=answer,
+            answered_at=CLOSED - dt.timedelta(days=40),
+            signed_name=SIGNED if answer == "footage" else None,
+            owner_note=NOTE,
+            clock_offset_s=200 if answer == "footage" else None,
+            copy_made_by_owner=True if answer == "footage" else None,
+            copy_made_at=CLOSED - dt.timedelta(days=41) if answer == "footage" else None,
+        )
         s.add(response)
         s.flush()
         made = []
@@ -97,12 +123,27 @@ def seed(rt, case_ref: str, files: list[dict], *, closed_at: dt.datetime | None 
             content = spec["content"]
             sha = hashlib.sha256(content).hexdigest()
             state = spec.get("state", "stored")
-            f = EvidenceFile(response_id=response.id, upload_key=f"ret{n:05d}x{i:02d}".ljust(43, "k"),
-                             original_name=spec["name"], caption=spec.get("caption"), declared_size=len(content),
-                             received_bytes=len(content), sha256=sha, state=state,
-                             media={"kind": "video", "container": "mp4", "codec": "h264", "duration_s": 12.5,
-                                    "width": 1280, "height": 720, "recorded_at": "2026-07-01T21:40:00"},
-                             created_at=CLOSED - dt.timedelta(days=42), completed_at=CLOSED - dt.timedelta(days=42))
+            f = EvidenceFile(
+                response_id=response.id,
+                upload_key=f"ret{n:05d}x{i:02d}".ljust(43, "k"),
+                original_name=spec["name"],
+                caption=spec.get("caption"),
+                declared_size=len(content),
+                received_bytes=len(content),
+                sha256=sha,
+                state=state,
+                media={
+                    "kind": "video",
+                    "container": "mp4",
+                    "codec": "h264",
+                    "duration_s": 12.5,
+                    "width": 1280,
+                    "height": 720,
+                    "recorded_at": "2026-07-01T21:40:00",
+                },
+                created_at=CLOSED - dt.timedelta(days=42),
+                completed_at=CLOSED - dt.timedelta(days=42),
+            )
             if spec.get("triage") == "accepted":
                 f.triage, f.triaged_at, f.triaged_by_id, f.exhibit_ref = "accepted", spec["at"], who.id, spec["ref"]
             elif spec.get("triage") == "declined":
@@ -115,9 +156,14 @@ def seed(rt, case_ref: str, files: list[dict], *, closed_at: dt.datetime | None 
                 path = store.path_for(sha)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content)
-        return {"response": response.id, "response_public": response.public_id, "case": case.public_id,
-                "files": [f.id for f in made], "public": [f.public_id for f in made],
-                "shas": [f.sha256 for f in made]}
+        return {
+            "response": response.id,
+            "response_public": response.public_id,
+            "case": case.public_id,
+            "files": [f.id for f in made],
+            "public": [f.public_id for f in made],
+            "shas": [f.sha256 for f in made],
+        }
 
 
 def content(label: str, size: int = 40_000) -> bytes:
@@ -148,9 +194,10 @@ def run(rt, now: dt.datetime, **kw):
 def snapshot(rt) -> tuple:
     """Every row of the footage tables and the audit log, and the files on the disk."""
     with rt.sessions() as s:
-        tables = tuple(tuple(tuple(r) for r in s.execute(sa.select(t).order_by(t.c.id)).all())
-                       for t in (EvidenceFile.__table__, FootageResponse.__table__, CaseFile.__table__,
-                                 AuditEvent.__table__))
+        tables = tuple(
+            tuple(tuple(r) for r in s.execute(sa.select(t).order_by(t.c.id)).all())
+            for t in (EvidenceFile.__table__, FootageResponse.__table__, CaseFile.__table__, AuditEvent.__table__)
+        )
     files = sorted(str(p) for p in Path(rt.settings.evidence_dir).rglob("*") if p.is_file())
     return tables, files
 
@@ -159,11 +206,22 @@ def snapshot(rt) -> tuple:
 
 
 def test_files_of_a_closed_case_go_90_days_after_closing_to_the_minute(runtime):
-    made = seed(runtime, "CR-2026-000101", [
-        {"name": "porch.mp4", "caption": "porch camera", "content": content("a"), "triage": "accepted",
-         "at": CLOSED - dt.timedelta(days=10), "ref": "JO/1"},
-        {"name": "drive.mp4", "caption": "drive", "content": content("b")},  # never decided
-    ], closed_at=CLOSED)
+    made = seed(
+        runtime,
+        "CR-2026-000101",
+        [
+            {
+                "name": "porch.mp4",
+                "caption": "porch camera",
+                "content": content("a"),
+                "triage": "accepted",
+                "at": CLOSED - dt.timedelta(days=10),
+                "ref": "JO/1",
+            },
+            {"name": "drive.mp4", "caption": "drive", "content": content("b")},  # never decided
+        ],
+        closed_at=CLOSED,
+    )
 
     early = run(runtime, CLOSED_DUE - ONE_MIN)  # 09:59
     assert early.files == Tally() and early.statements_erased == 0
@@ -178,18 +236,34 @@ def test_files_of_a_closed_case_go_90_days_after_closing_to_the_minute(runtime):
         f = state_of(runtime, file_id)
         assert (f.state, f.deleted_at, f.caption, f.original_name) == ("deleted", CLOSED_DUE, None, DELETED_NAME)
         assert f.sha256 == sha and f.declared_size == 40_000  # kept for the record
-        assert f.media == {"kind": "video", "container": "mp4", "codec": "h264", "duration_s": 12.5, "width": 1280,
-                           "height": 720}  # no recording time
+        assert f.media == {
+            "kind": "video",
+            "container": "mp4",
+            "codec": "h264",
+            "duration_s": 12.5,
+            "width": 1280,
+            "height": 720,
+        }  # no recording time
         assert not on_disk(runtime, sha)
     accepted = state_of(runtime, made["files"][0])
     assert (accepted.triage, accepted.exhibit_ref) == ("accepted", "JO/1")
     logged = actions(runtime, "evidence_deleted")
-    assert [(e.case_ref, e.username, json.loads(e.detail)["rule"]) for e in logged] == \
-        [("CR-2026-000101", "system", "closed_case")] * 2
+    assert [(e.case_ref, e.username, json.loads(e.detail)["rule"]) for e in logged] == [
+        ("CR-2026-000101", "system", "closed_case")
+    ] * 2
     first = json.loads(logged[0].detail)
-    assert first == {"file_id": made["public"][0], "case_id": made["case"], "response_id": made["response_public"],
-                     "sha256": made["shas"][0], "size": 40_000, "exhibit_ref": "JO/1", "triage": "accepted",
-                     "rule": "closed_case", "due_at": "2026-11-30T10:00:00+00:00", "period_days": 90}
+    assert first == {
+        "file_id": made["public"][0],
+        "case_id": made["case"],
+        "response_id": made["response_public"],
+        "sha256": made["shas"][0],
+        "size": 40_000,
+        "exhibit_ref": "JO/1",
+        "triage": "accepted",
+        "rule": "closed_case",
+        "due_at": "2026-11-30T10:00:00+00:00",
+        "period_days": 90,
+    }
     with runtime.sessions() as s:
         r = s.get(FootageResponse, made["response"])
         assert (r.signed_name, r.owner_note, r.copy_made_at, r.copy_made_by_owner, r.clock_offset_s) == (None,) * 5
@@ -207,10 +281,21 @@ def test_files_of_a_closed_case_go_90_days_after_closing_to_the_minute(runtime):
 
 
 def test_a_reopened_case_keeps_its_files_and_closing_again_restarts_the_clock(runtime):
-    made = seed(runtime, "CR-2026-000102", [
-        {"name": "a.mp4", "caption": None, "content": content("r1"), "triage": "accepted", "at": CLOSED, "ref": "JO/1"},
-        {"name": "b.mp4", "caption": None, "content": content("r2")},
-    ])
+    made = seed(
+        runtime,
+        "CR-2026-000102",
+        [
+            {
+                "name": "a.mp4",
+                "caption": None,
+                "content": content("r1"),
+                "triage": "accepted",
+                "at": CLOSED,
+                "ref": "JO/1",
+            },
+            {"name": "b.mp4", "caption": None, "content": content("r2")},
+        ],
+    )
     with transaction(runtime.sessions) as s:
         cases.close_case(s, actor(s), made["case"], CLOSED)
     with transaction(runtime.sessions) as s:
@@ -231,12 +316,28 @@ def test_a_reopened_case_keeps_its_files_and_closing_again_restarts_the_clock(ru
 
 
 def test_a_declined_file_goes_30_days_after_the_decision_and_an_accepted_exhibit_stays(runtime):
-    made = seed(runtime, "CR-2026-000103", [
-        {"name": "kept.mp4", "caption": "kept", "content": content("k"), "triage": "accepted", "at": DECIDED,
-         "ref": "JO/1"},
-        {"name": "gone.mp4", "caption": "gone", "content": content("g", 5_000), "triage": "declined", "at": DECIDED},
-        {"name": "wait.mp4", "caption": "wait", "content": content("w")},
-    ])
+    made = seed(
+        runtime,
+        "CR-2026-000103",
+        [
+            {
+                "name": "kept.mp4",
+                "caption": "kept",
+                "content": content("k"),
+                "triage": "accepted",
+                "at": DECIDED,
+                "ref": "JO/1",
+            },
+            {
+                "name": "gone.mp4",
+                "caption": "gone",
+                "content": content("g", 5_000),
+                "triage": "declined",
+                "at": DECIDED,
+            },
+            {"name": "wait.mp4", "caption": "wait", "content": content("w")},
+        ],
+    )
     assert run(runtime, DECLINED_DUE - dt.timedelta(seconds=1)).files == Tally()
     assert state_of(runtime, made["files"][1]).state == "stored"
     done = run(runtime, DECLINED_DUE)
@@ -254,9 +355,14 @@ def test_a_declined_file_goes_30_days_after_the_decision_and_an_accepted_exhibit
 
 def test_a_file_declined_in_a_closed_case_goes_by_whichever_rule_comes_first(runtime):
     # Declined 2026-08-20 10:00 (due 2026-09-19 10:00) in a case closed 2026-09-01 10:00 (due 2026-11-30).
-    made = seed(runtime, "CR-2026-000104", [
-        {"name": "x.mp4", "content": content("x"), "triage": "declined", "at": CLOSED - dt.timedelta(days=12)},
-    ], closed_at=CLOSED)
+    made = seed(
+        runtime,
+        "CR-2026-000104",
+        [
+            {"name": "x.mp4", "content": content("x"), "triage": "declined", "at": CLOSED - dt.timedelta(days=12)},
+        ],
+        closed_at=CLOSED,
+    )
     assert run(runtime, dt.datetime(2026, 9, 19, 9, 59, tzinfo=UTC)).files == Tally()
     assert run(runtime, dt.datetime(2026, 9, 19, 10, 0, tzinfo=UTC)).deleted == {DECLINED: Tally(1, 40_000)}
     assert state_of(runtime, made["files"][0]).state == "deleted"
@@ -267,8 +373,7 @@ def test_a_file_declined_in_a_closed_case_goes_by_whichever_rule_comes_first(run
 
 def test_shared_content_stays_for_the_file_that_still_needs_it(runtime):
     same = content("shared")
-    first = seed(runtime, "CR-2026-000105", [{"name": "one.mp4", "content": same, "triage": "declined",
-                                             "at": DECIDED}])
+    first = seed(runtime, "CR-2026-000105", [{"name": "one.mp4", "content": same, "triage": "declined", "at": DECIDED}])
     second = seed(runtime, "CR-2026-000106", [{"name": "two.mp4", "content": same}])
     sha = first["shas"][0]
     assert second["shas"][0] == sha
@@ -303,9 +408,20 @@ def test_bytes_of_an_upload_still_arriving_with_the_same_hash_are_kept(runtime):
 
 def test_an_answer_without_files_loses_its_note_once_the_closed_case_period_has_passed(runtime):
     nothing = seed(runtime, "CR-2026-000109", [], closed_at=CLOSED, answer="nothing")
-    removed = seed(runtime, "CR-2026-000109", [
-        {"name": "taken back by Philippa.mp4", "caption": "oops wrong camera", "content": content("rm"),
-         "state": "removed"}], closed_at=CLOSED, answer="declined")
+    removed = seed(
+        runtime,
+        "CR-2026-000109",
+        [
+            {
+                "name": "taken back by Philippa.mp4",
+                "caption": "oops wrong camera",
+                "content": content("rm"),
+                "state": "removed",
+            }
+        ],
+        closed_at=CLOSED,
+        answer="declined",
+    )
     assert run(runtime, CLOSED_DUE - ONE_MIN).statements_erased == 0
     with runtime.sessions() as s:
         assert s.get(FootageResponse, nothing["response"]).owner_note == NOTE
@@ -329,8 +445,7 @@ def test_an_open_case_keeps_an_answer_without_files(runtime):
 
 
 def test_a_dry_run_changes_nothing_and_says_what_a_run_would_do(runtime):
-    seed(runtime, "CR-2026-000111", [{"name": "a.mp4", "content": content("d1"), "triage": "declined",
-                                      "at": DECIDED}])
+    seed(runtime, "CR-2026-000111", [{"name": "a.mp4", "content": content("d1"), "triage": "declined", "at": DECIDED}])
     seed(runtime, "CR-2026-000112", [{"name": "b.mp4", "content": content("d2", 1_000)}], closed_at=CLOSED)
     before = snapshot(runtime)
     dry = run(runtime, CLOSED_DUE, dry_run=True)
@@ -341,24 +456,35 @@ def test_a_dry_run_changes_nothing_and_says_what_a_run_would_do(runtime):
 
 
 def test_the_plan_lists_coming_deletions_by_uk_day(runtime):
-    seed(runtime, "CR-2026-000113", [{"name": "a.mp4", "content": content("c1"), "triage": "declined",
-                                      "at": DECIDED}])  # due 2026-10-31 12:00 UTC = 12:00 GMT
-    seed(runtime, "CR-2026-000114", [{"name": "b.mp4", "content": content("c2", 2_000)}],
-         closed_at=dt.datetime(2026, 8, 2, 23, 30, tzinfo=UTC))  # due 2026-10-31 23:30 UTC = 23:30 GMT
-    seed(runtime, "CR-2026-000115", [{"name": "c.mp4", "content": content("c3", 3_000)}],
-         closed_at=dt.datetime(2026, 7, 15, 22, 30, tzinfo=UTC))  # due 2026-10-13 22:30 UTC = 23:30 BST
+    seed(
+        runtime, "CR-2026-000113", [{"name": "a.mp4", "content": content("c1"), "triage": "declined", "at": DECIDED}]
+    )  # due 2026-10-31 12:00 UTC = 12:00 GMT
+    seed(
+        runtime,
+        "CR-2026-000114",
+        [{"name": "b.mp4", "content": content("c2", 2_000)}],
+        closed_at=dt.datetime(2026, 8, 2, 23, 30, tzinfo=UTC),
+    )  # due 2026-10-31 23:30 UTC = 23:30 GMT
+    seed(
+        runtime,
+        "CR-2026-000115",
+        [{"name": "c.mp4", "content": content("c3", 3_000)}],
+        closed_at=dt.datetime(2026, 7, 15, 22, 30, tzinfo=UTC),
+    )  # due 2026-10-13 22:30 UTC = 23:30 BST
     with runtime.sessions() as s:
         ahead = plan(s, dt.datetime(2026, 10, 10, tzinfo=UTC), P)
     assert ahead.files == Tally()
     assert [(c.day, c.rule, c.files, c.bytes) for c in ahead.coming] == [
         (dt.date(2026, 10, 13), CLOSED_CASE, 1, 3_000),
         (dt.date(2026, 10, 31), CLOSED_CASE, 1, 2_000),
-        (dt.date(2026, 10, 31), DECLINED, 1, 40_000)]
+        (dt.date(2026, 10, 31), DECLINED, 1, 40_000),
+    ]
 
 
 def test_a_run_stopped_after_its_commit_is_finished_by_the_next(runtime, monkeypatch):
-    made = seed(runtime, "CR-2026-000116", [{"name": "a.mp4", "content": content("crash"), "triage": "declined",
-                                             "at": DECIDED}])
+    made = seed(
+        runtime, "CR-2026-000116", [{"name": "a.mp4", "content": content("crash"), "triage": "declined", "at": DECIDED}]
+    )
 
     def killed(self, sha):
         raise KeyboardInterrupt("the process was stopped here")
@@ -393,8 +519,10 @@ def test_nothing_of_a_deleted_file_or_the_statement_is_left_anywhere(client, run
     picture = make_jpeg(tmp_path / "p.jpg").read_bytes()
     _, last = send(client, token, picture, name, caption=caption)
     assert last.status_code == 204
-    answered = client.post(f"/api/v1/responses/{token}/answer", json={
-        "answer": "footage", **STATEMENT, "signed_name": SIGNED, "note": NOTE})
+    answered = client.post(
+        f"/api/v1/responses/{token}/answer",
+        json={"answer": "footage", **STATEMENT, "signed_name": SIGNED, "note": NOTE},
+    )
     assert answered.status_code == 200, answered.get_json()
     with transaction(runtime.sessions) as s:
         f = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.response_id == response_id))
@@ -421,11 +549,12 @@ def test_nothing_of_a_deleted_file_or_the_statement_is_left_anywhere(client, run
                     assert secret not in text, (table.name, secret)
         kept = s.scalar(sa.select(EvidenceFile).where(EvidenceFile.public_id == file_public))
         assert (kept.state, kept.sha256, kept.declared_size, kept.triage) == ("deleted", sha, len(picture), "declined")
-    raw = b"".join(p.read_bytes() for p in database.parent.iterdir()
-                   if p.name.startswith(database.name) and p.is_file())
+    raw = b"".join(
+        p.read_bytes() for p in database.parent.iterdir() if p.name.startswith(database.name) and p.is_file()
+    )
     for secret in secrets:
         assert secret.encode() not in raw, secret
-    middle = picture[len(picture) // 2: len(picture) // 2 + 64]
+    middle = picture[len(picture) // 2 : len(picture) // 2 + 64]
     assert middle not in raw
     for path in Path(runtime.settings.evidence_dir).rglob("*"):
         if path.is_file():
@@ -445,10 +574,15 @@ def test_the_retention_command_prints_the_footage_lines(runtime, monkeypatch, ca
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     monkeypatch.setenv("EVIDENCE_DIR", str(runtime.settings.evidence_dir))
     mb = 1 << 20
-    made = seed(runtime, "CR-2026-000118", [
-        {"name": "a.mp4", "content": content("cli-a", 3 * mb), "triage": "accepted", "at": CLOSED, "ref": "JO/1"},
-        {"name": "b.mp4", "content": content("cli-b", 3 * mb // 2)},
-    ], closed_at=CLOSED)
+    made = seed(
+        runtime,
+        "CR-2026-000118",
+        [
+            {"name": "a.mp4", "content": content("cli-a", 3 * mb), "triage": "accepted", "at": CLOSED, "ref": "JO/1"},
+            {"name": "b.mp4", "content": content("cli-b", 3 * mb // 2)},
+        ],
+        closed_at=CLOSED,
+    )
 
     def cli(*args):
         code = main(["retention", "run", *args])
@@ -457,8 +591,10 @@ def test_the_retention_command_prints_the_footage_lines(runtime, monkeypatch, ca
 
     code, out, err = cli("--dry-run", "--as-of", "2026-11-30")
     assert code == 0 and err == ""
-    assert ("Footage: declined files are deleted 30 days after the decision, files of closed cases 90 days after "
-            "closing; accepted exhibits are kept while their case is open.") in out
+    assert (
+        "Footage: declined files are deleted 30 days after the decision, files of closed cases 90 days after "
+        "closing; accepted exhibits are kept while their case is open."
+    ) in out
     assert "  files of closed cases would be deleted: 2 files (4.5 MB)" in out
     assert "  declined files would be deleted: 0 files (0 MB)" in out
     assert "  disk space that would be freed: 4.5 MB (2 stored contents)" in out

@@ -5,6 +5,7 @@ off mid-request and resumed.
 Media is made in the test with PyAV (tests/media.py). Each bad input is checked to store nothing
 (no file in the store, no stored row) and to answer with a message that says what was wrong.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,13 +23,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dashboard.core.digests import token_digest
 from dashboard.config import load_settings
+from dashboard.core.digests import token_digest
+from dashboard.core.vocab import ROLES
 from dashboard.footage import links
 from dashboard.footage.uploads import HASHERS
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, EvidenceFile, FootageResponse, Registrant, User
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.conftest import unavailable
@@ -58,17 +59,19 @@ def evidence_dir(request, tmp_path):
 
 @pytest.fixture
 def runtime(tmp_path, reference_dir, evidence_dir):
-    settings = load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48,
-        "EVIDENCE_DIR": str(evidence_dir),
-        "EVIDENCE_MIN_FREE_MB": "0",
-        "UPLOAD_MAX_FILES": str(MAX_FILES),
-        "UPLOAD_MAX_FILE_MB": str(MAX_FILE_MB),
-        "UPLOAD_MAX_TOTAL_MB": str(MAX_TOTAL_MB),
-        "OUTBOX_WORKER": "0",
-    })
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "EVIDENCE_DIR": str(evidence_dir),
+            "EVIDENCE_MIN_FREE_MB": "0",
+            "UPLOAD_MAX_FILES": str(MAX_FILES),
+            "UPLOAD_MAX_FILE_MB": str(MAX_FILE_MB),
+            "UPLOAD_MAX_TOTAL_MB": str(MAX_TOTAL_MB),
+            "OUTBOX_WORKER": "0",
+        }
+    )
     rt = prepare(settings)
     with transaction(rt.sessions) as s:
         for role in ROLES:
@@ -82,15 +85,21 @@ def client(app):
     return app.server.test_client()
 
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def open_response(rt, *, case_ref: str = "CASE/0001", expires_days: float = 7, answered: bool = False) -> str:
     """A response for a new registrant, its link issued now; returns the link's token."""
     with transaction(rt.sessions) as s:
         n = s.scalar(sa.select(sa.func.count()).select_from(Registrant)) + 1
-        owner = Registrant(reference=f"REF{n:05d}", name=f"Owner {n}", email=f"owner{n}@example.org",
-                           consent_at=NOW, status="active", last_confirmed_at=NOW)
+        owner = Registrant(
+            reference=f"REF{n:05d}",
+            name=f"Owner {n}",
+            email=f"owner{n}@example.org",
+            consent_at=NOW,
+            status="active",
+            last_confirmed_at=NOW,
+        )
         s.add(owner)
         s.flush()
         officer = s.scalar(sa.select(User).where(User.username == "officer1"))
@@ -108,13 +117,18 @@ def meta(**values: str) -> str:
 
 def create(client, token: str, size: int, name: str = "clip.mp4", caption: str | None = None, **headers):
     values = {"filename": name, **({"caption": caption} if caption is not None else {})}
-    return client.post(f"/respond/{token}/files", headers={**TUS, "Upload-Length": str(size),
-                                                           "Upload-Metadata": meta(**values), **headers})
+    return client.post(
+        f"/respond/{token}/files",
+        headers={**TUS, "Upload-Length": str(size), "Upload-Metadata": meta(**values), **headers},
+    )
 
 
 def patch(client, url: str, offset: int, data: bytes, **headers):
-    return client.patch(url, data=data, headers={**TUS, "Upload-Offset": str(offset),
-                                                 "Content-Type": "application/offset+octet-stream", **headers})
+    return client.patch(
+        url,
+        data=data,
+        headers={**TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream", **headers},
+    )
 
 
 def send(client, token: str, data: bytes, name: str = "clip.mp4", chunk: int = 256 * 1024, caption=None):
@@ -124,7 +138,7 @@ def send(client, token: str, data: bytes, name: str = "clip.mp4", chunk: int = 2
     url = made.headers["Location"]
     answer = None
     for start in range(0, len(data), chunk):
-        answer = patch(client, url, start, data[start:start + chunk])
+        answer = patch(client, url, start, data[start : start + chunk])
         if answer.status_code != 204:
             break
     return url, answer
@@ -166,6 +180,7 @@ def nothing_stored(rt) -> None:
 
 # --------------------------------------------------------------------------- protocol
 
+
 def test_options_says_what_the_server_speaks(client, runtime):
     token = open_response(runtime)
     answer = client.options(f"/respond/{token}/files")
@@ -187,20 +202,29 @@ def test_a_video_sent_in_chunks_is_probed_hashed_and_stored_by_its_sha256(client
     assert stored_files(runtime) == [where] and where.read_bytes() == data
     assert part_files(runtime) == []
     (row,) = rows(runtime)
-    assert (row.state, row.sha256, row.received_bytes, row.original_name, row.caption) == \
-        ("stored", digest, len(data), "Front door.mp4", "Front door, from 21:10")
+    assert (row.state, row.sha256, row.received_bytes, row.original_name, row.caption) == (
+        "stored",
+        digest,
+        len(data),
+        "Front door.mp4",
+        "Front door, from 21:10",
+    )
     assert (row.media["kind"], row.media["container"], row.media["codec"]) == ("video", "mp4", "h264")
     assert (row.media["width"], row.media["height"]) == (320, 240)
     assert row.media["duration_s"] == pytest.approx(2.5, abs=0.05)
-    assert row.media["recorded_at"] == "2026-11-30T21:14:05+00:00" == \
-        dt.datetime.fromisoformat(RECORDED_AT.replace("Z", "+00:00")).isoformat(timespec="seconds")
+    assert (
+        row.media["recorded_at"]
+        == "2026-11-30T21:14:05+00:00"
+        == dt.datetime.fromisoformat(RECORDED_AT.replace("Z", "+00:00")).isoformat(timespec="seconds")
+    )
 
     h = head(client, url)
     assert h.status_code == 200 and h.headers["Upload-Offset"] == h.headers["Upload-Length"] == str(len(data))
     assert h.headers["Cache-Control"] == "no-store"
     listed = client.get(f"/respond/{token}/files.json").get_json()["files"]
-    assert [(f["name"], f["state"], f["sha256"], f["size"], f["received"]) for f in listed] == \
-        [("Front door.mp4", "stored", digest, len(data), len(data))]
+    assert [(f["name"], f["state"], f["sha256"], f["size"], f["received"]) for f in listed] == [
+        ("Front door.mp4", "stored", digest, len(data), len(data))
+    ]
     (event,) = events(runtime, "footage_uploaded")
     assert event.case_ref == "CASE/0042" and event.username == "public"
     assert f'"sha256":"{digest}"' in event.detail and f'"size":{len(data)}' in event.detail
@@ -244,8 +268,9 @@ def _bad_content(kind: str, tmp_path: Path) -> tuple[bytes, str]:
     if kind == "zip_bomb":
         return zip_bomb(tmp_path / "bomb.zip", 200).read_bytes(), "unpack"
     if kind == "zip_with_player":
-        return dvr_zip(tmp_path / "z.zip", {"a.dav": os.urandom(3000), "Player.exe": pe_header()}).read_bytes(), \
-            "program"
+        return dvr_zip(
+            tmp_path / "z.zip", {"a.dav": os.urandom(3000), "Player.exe": pe_header()}
+        ).read_bytes(), "program"
     if kind == "nested_zip":
         inner = dvr_zip(tmp_path / "inner.zip", {"a.dav": os.urandom(3000)}).read_bytes()
         return dvr_zip(tmp_path / "z.zip", {"a.dav": b"x" * 100, "more.dav": inner}).read_bytes(), "archive"
@@ -254,8 +279,20 @@ def _bad_content(kind: str, tmp_path: Path) -> tuple[bytes, str]:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["elf_renamed", "pe_renamed", "script", "truncated_mp4", "truncated_faststart_mp4",
-                                  "zip_bomb", "zip_with_player", "nested_zip", "text"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "elf_renamed",
+        "pe_renamed",
+        "script",
+        "truncated_mp4",
+        "truncated_faststart_mp4",
+        "zip_bomb",
+        "zip_with_player",
+        "nested_zip",
+        "text",
+    ],
+)
 def test_files_that_are_not_footage_are_refused_by_content_and_nothing_is_kept(client, runtime, tmp_path, kind):
     data, words = _bad_content(kind, tmp_path)
     token = open_response(runtime, case_ref="CASE/0007")
@@ -271,8 +308,9 @@ def test_files_that_are_not_footage_are_refused_by_content_and_nothing_is_kept(c
     assert events(runtime, "footage_uploaded") == []
 
 
-def test_a_file_the_media_libraries_choke_on_is_refused_not_stored_and_never_a_500(client, runtime, tmp_path,
-                                                                                   monkeypatch):
+def test_a_file_the_media_libraries_choke_on_is_refused_not_stored_and_never_a_500(
+    client, runtime, tmp_path, monkeypatch
+):
     from dashboard.footage import probe
 
     def choke(*_args, **_kwargs):
@@ -331,14 +369,14 @@ def test_a_chunk_sent_twice_or_out_of_order_changes_nothing(client, runtime, tmp
     assert patch(client, url, 0, data[:third]).status_code == 204
     again = patch(client, url, 0, data[:third])  # sent twice
     assert again.status_code == 409 and f"has {third} bytes" in error(again)
-    ahead = patch(client, url, 2 * third, data[2 * third:])  # out of order
+    ahead = patch(client, url, 2 * third, data[2 * third :])  # out of order
     assert ahead.status_code == 409
     garbage = patch(client, url, 0, b"\x00" * third)  # or different bytes at a used offset
     assert garbage.status_code == 409
     assert head(client, url).headers["Upload-Offset"] == str(third)
     assert part_files(runtime)[0].stat().st_size == third
-    assert patch(client, url, third, data[third:2 * third]).status_code == 204
-    assert patch(client, url, 2 * third, data[2 * third:]).status_code == 204
+    assert patch(client, url, third, data[third : 2 * third]).status_code == 204
+    assert patch(client, url, 2 * third, data[2 * third :]).status_code == 204
     assert rows(runtime)[0].sha256 == hashlib.sha256(data).hexdigest()
     assert stored_files(runtime)[0].read_bytes() == data
 
@@ -418,6 +456,7 @@ def test_the_same_content_twice_is_stored_once_and_kept_while_either_refers_to_i
 
 # --------------------------------------------------------------------------- links and other responses
 
+
 @pytest.mark.parametrize("how", ["expired", "answered"])
 def test_an_expired_or_used_link_uploads_nothing(client, runtime, how):
     live = open_response(runtime)
@@ -454,11 +493,16 @@ def test_another_responses_upload_is_answered_as_if_it_did_not_exist(client, run
     mine, theirs = open_response(runtime), open_response(runtime)
     their_url = create(client, theirs, 100, "theirs.mp4").headers["Location"]
     key = their_url.rsplit("/", 1)[1]
-    nowhere = client.patch(f"/respond/{mine}/files/{'Q' * 43}", data=b"x" * 100, headers={
-        **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
-    for answer in (head(client, f"/respond/{mine}/files/{key}"),
-                   patch(client, f"/respond/{mine}/files/{key}", 0, b"x" * 100),
-                   client.delete(f"/respond/{mine}/files/{key}", headers=TUS)):
+    nowhere = client.patch(
+        f"/respond/{mine}/files/{'Q' * 43}",
+        data=b"x" * 100,
+        headers={**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
+    for answer in (
+        head(client, f"/respond/{mine}/files/{key}"),
+        patch(client, f"/respond/{mine}/files/{key}", 0, b"x" * 100),
+        client.delete(f"/respond/{mine}/files/{key}", headers=TUS),
+    ):
         assert answer.status_code == 404
         if answer.request.method != "HEAD":
             assert error(answer) == error(nowhere)
@@ -472,8 +516,12 @@ def test_malformed_tus_requests_get_a_clear_refusal(client, runtime):
     url = create(client, token, 100).headers["Location"]
     old = client.post(f"/respond/{token}/files", headers={"Tus-Resumable": "0.2.2", "Upload-Length": "100"})
     assert old.status_code == 412 and old.headers["Tus-Version"] == "1.0.0" and "1.0.0" in error(old)
-    assert client.patch(url, data=b"x", headers={"Upload-Offset": "0",
-                                                 "Content-Type": "application/offset+octet-stream"}).status_code == 412
+    assert (
+        client.patch(
+            url, data=b"x", headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+        ).status_code
+        == 412
+    )
     wrong_type = patch(client, url, 0, b"x", **{"Content-Type": "video/mp4"})
     assert wrong_type.status_code == 415 and "application/offset+octet-stream" in error(wrong_type)
     no_offset = client.patch(url, data=b"x", headers={**TUS, "Content-Type": "application/offset+octet-stream"})
@@ -481,8 +529,9 @@ def test_malformed_tus_requests_get_a_clear_refusal(client, runtime):
     for length in ("", "-5", "1e3", "12345678901234567890"):
         bad = client.post(f"/respond/{token}/files", headers={**TUS, "Upload-Length": length})
         assert bad.status_code == 400 and "Upload-Length" in error(bad)
-    bad_meta = client.post(f"/respond/{token}/files", headers={**TUS, "Upload-Length": "10",
-                                                               "Upload-Metadata": "filename !!notbase64"})
+    bad_meta = client.post(
+        f"/respond/{token}/files", headers={**TUS, "Upload-Length": "10", "Upload-Metadata": "filename !!notbase64"}
+    )
     assert bad_meta.status_code == 400 and "base64" in error(bad_meta)
     link = create(client, token, 100, caption="see rtsp://admin:pw@192.168.1.2/live")
     assert link.status_code == 400 and "caption" in error(link)
@@ -497,8 +546,9 @@ SMALL_DISK = pytest.mark.parametrize("evidence_dir", ["small"], indirect=True)
 @SMALL_DISK
 def test_a_disk_that_fills_mid_upload_loses_nothing_and_the_upload_resumes(client, runtime, evidence_dir, tmp_path):
     small_disk = evidence_dir
-    data = make_video(tmp_path / "v.avi", codec="mjpeg", container="avi", seconds=5, width=640, height=480,
-                      seed=3).read_bytes()
+    data = make_video(
+        tmp_path / "v.avi", codec="mjpeg", container="avi", seconds=5, width=640, height=480, seed=3
+    ).read_bytes()
     assert 2 * MB < len(data) < 3 * MB
     token = open_response(runtime)
     url = create(client, token, len(data), "clip.avi").headers["Location"]
@@ -509,8 +559,11 @@ def test_a_disk_that_fills_mid_upload_loses_nothing_and_the_upload_resumes(clien
     with open(filler, "wb") as f:
         f.write(b"\x00" * (shutil.disk_usage(small_disk).free - MB))
     full = patch(client, url, first, data[first:])
-    assert full.status_code == 507 and "run out of space" in error(full) and "Nothing you have already sent is lost" \
-        in error(full)
+    assert (
+        full.status_code == 507
+        and "run out of space" in error(full)
+        and "Nothing you have already sent is lost" in error(full)
+    )
     kept = int(head(client, url).headers["Upload-Offset"])
     assert first <= kept < len(data)
     part = part_files(runtime)[0]
@@ -532,6 +585,7 @@ def test_no_room_for_a_new_file_is_refused_before_it_starts(client, runtime):
 
 
 # --------------------------------------------------------------------------- a real server over loopback
+
 
 @pytest.fixture
 def served(app):
@@ -556,18 +610,27 @@ def _request(port: int, method: str, path: str, body: bytes = b"", headers: dict
 
 
 def test_a_real_upload_cut_off_mid_request_resumes_from_where_the_server_got_to(runtime, served, tmp_path):
-    data = make_video(tmp_path / "v.avi", codec="mjpeg", container="avi", seconds=5, width=640, height=480,
-                      seed=5).read_bytes()
+    data = make_video(
+        tmp_path / "v.avi", codec="mjpeg", container="avi", seconds=5, width=640, height=480, seed=5
+    ).read_bytes()
     assert len(data) > 2 * MB
     token = open_response(runtime)
-    status, headers, _ = _request(served, "POST", f"/respond/{token}/files",
-                                  headers={"Upload-Length": str(len(data)), "Upload-Metadata": meta(filename="a.avi")})
+    status, headers, _ = _request(
+        served,
+        "POST",
+        f"/respond/{token}/files",
+        headers={"Upload-Length": str(len(data)), "Upload-Metadata": meta(filename="a.avi")},
+    )
     assert status == 201
     path = headers["Location"]
     # One PATCH for the whole file; the connection dies after ~1.6 MB of it.
     sock = socket.create_connection(("127.0.0.1", served))
-    sock.sendall((f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
-                  f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+            f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
+        ).encode()
+    )
     cut = MB + 600 * 1024
     sock.sendall(data[:cut])
     time.sleep(0.3)
@@ -581,8 +644,13 @@ def test_a_real_upload_cut_off_mid_request_resumes_from_where_the_server_got_to(
         time.sleep(0.1)
     assert 0 < offset <= cut  # what arrived whole is kept
     while True:  # the server may still be finishing the cut-off request: 423 until it has
-        status, headers, body = _request(served, "PATCH", path, data[offset:], {
-            "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+        status, headers, body = _request(
+            served,
+            "PATCH",
+            path,
+            data[offset:],
+            {"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+        )
         if status != 423 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -595,12 +663,21 @@ def test_a_real_upload_cut_off_mid_request_resumes_from_where_the_server_got_to(
 
 # --------------------------------------------------------------------------- the app around it
 
+
 def test_starting_uploads_is_rate_limited_per_client_with_a_clear_answer(reference_dir, tmp_path):
     from dashboard.application import create_app
 
-    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-                              "SECRET_KEY": "k" * 48, "EVIDENCE_DIR": str(tmp_path / "evidence"),
-                              "EVIDENCE_MIN_FREE_MB": "0", "UPLOAD_RATE_LIMIT": "3 per minute", "OUTBOX_WORKER": "0"})
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "EVIDENCE_MIN_FREE_MB": "0",
+            "UPLOAD_RATE_LIMIT": "3 per minute",
+            "OUTBOX_WORKER": "0",
+        }
+    )
     rt = prepare(settings)
     with transaction(rt.sessions) as s:
         create_user(s, "officer1", PASSWORD, "officer")
@@ -629,17 +706,23 @@ def test_tus_answers_carry_the_security_headers_and_no_cross_origin_grant(client
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Cache-Control"] == "no-store"
     assert "Access-Control-Allow-Origin" not in answer.headers
-    preflight = client.options(f"/respond/{token}/files", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "tus-resumable,upload-length"})
+    preflight = client.options(
+        f"/respond/{token}/files",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "tus-resumable,upload-length",
+        },
+    )
     assert "Access-Control-Allow-Origin" not in preflight.headers
 
 
 def test_tus_js_client_is_served_from_the_app_and_kept_off_the_dashboard(client):
     script = client.get("/assets/vendor/tus-js-client/tus.min.js")
     assert script.status_code == 200 and b"tus" in script.data[:400]
-    assert hashlib.sha256(script.data).hexdigest() == \
-        "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"  # npm's tus-js-client 4.3.1
+    assert (
+        hashlib.sha256(script.data).hexdigest() == "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8"
+    )  # npm's tus-js-client 4.3.1
     login(client, "officer")
     dashboard = client.get("/").get_data(as_text=True)
     assert "/assets/app.css" in dashboard or "_dash-config" in dashboard
@@ -656,8 +739,10 @@ def test_unfinished_uploads_are_swept_once_their_link_closes_and_open_ones_are_k
         assert patch(client, made.headers["Location"], 0, b"x" * 400).status_code == 204
         parts[token] = made.headers["Location"].rsplit("/", 1)[1]
     with transaction(runtime.sessions) as s:  # the first was answered, the second's link expired
-        first, second = (s.scalar(sa.select(FootageResponse).where(FootageResponse.token_hash == token_digest(t)))
-                         for t in tokens[:2])
+        first, second = (
+            s.scalar(sa.select(FootageResponse).where(FootageResponse.token_hash == token_digest(t)))
+            for t in tokens[:2]
+        )
         first.answer, first.answered_at = "declined", NOW
         second.link_expires_at = NOW - dt.timedelta(minutes=1)
     incoming = evidence_dir / "incoming"

@@ -7,6 +7,7 @@ The owner types free text in two fields: ``name`` and ``address`` (the email is 
 email address, the phone as a UK number, the postcode against the offline list, and every camera
 field is a choice or a number).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,8 @@ import sqlalchemy as sa
 
 from dashboard.registry import free_text, registration
 from dashboard.registry.models import Registrant, Site
-from tests.integration.test_public_pages import _csrf, _form, _register, public  # noqa: F401 (fixture)
 from tests.integration.test_casework import seeded  # noqa: F401 (fixture)
+from tests.integration.test_public_pages import _csrf, _form, _register, public  # noqa: F401 (fixture)
 from tests.integration.test_registration import URL, reg_app, valid  # noqa: F401 (fixture)
 
 FREE_TEXT_FIELDS = ("name", "address")
@@ -46,10 +47,23 @@ PAYLOADS = [
 
 # Ordinary names and addresses: each must pass.
 ORDINARY = [
-    "Flat 2, 10 High St.", "Unit 1.2, Stafford Enterprise Park", "10.5 Mill Lane", "St. Mary's Church Hall",
-    "The Old Post Office, Church Street", "Apartment 3B, 12-14 Market Sq.", "1/2 Bridge Street",
-    "Dr. A. N. Other", "Mary-Jane O'Neill", "Plot 4: Meadow View", "No. 7 Station Road", "Passage Farm",
-    "Pinfold Lane", "Admiral's Court", "Userton House", "12:30 Lane", "Wwwyatt Close",
+    "Flat 2, 10 High St.",
+    "Unit 1.2, Stafford Enterprise Park",
+    "10.5 Mill Lane",
+    "St. Mary's Church Hall",
+    "The Old Post Office, Church Street",
+    "Apartment 3B, 12-14 Market Sq.",
+    "1/2 Bridge Street",
+    "Dr. A. N. Other",
+    "Mary-Jane O'Neill",
+    "Plot 4: Meadow View",
+    "No. 7 Station Road",
+    "Passage Farm",
+    "Pinfold Lane",
+    "Admiral's Court",
+    "Userton House",
+    "12:30 Lane",
+    "Wwwyatt Close",
 ]
 
 
@@ -130,12 +144,23 @@ def test_an_officers_note_on_a_footage_request_refuses_them_too(seeded):
 
     (request_id,) = _create(seeded)
     for text in PAYLOADS[:8]:
-        refused = _refused_without_writing(seeded, lambda s: cw.change_status(
-            s, OFFICER, request_id=request_id, new_status="footage_provided", note=text, now=NOW), "note")
+        refused = _refused_without_writing(
+            seeded,
+            lambda s: cw.change_status(
+                s, OFFICER, request_id=request_id, new_status="footage_provided", note=text, now=NOW
+            ),
+            "note",
+        )
         assert "note" in str(refused) and "stream" in str(refused)
     from dashboard.registry.database import session_factory
 
     with session_factory(seeded)() as s:
-        done = cw.change_status(s, OFFICER, request_id=request_id, new_status="footage_provided",
-                                note="Owner copied 2 clips to a USB stick at 14:30", now=NOW)
+        done = cw.change_status(
+            s,
+            OFFICER,
+            request_id=request_id,
+            new_status="footage_provided",
+            note="Owner copied 2 clips to a USB stick at 14:30",
+            now=NOW,
+        )
         assert done.status == "footage_provided"

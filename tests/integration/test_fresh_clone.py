@@ -1,6 +1,7 @@
 """A clone works anywhere: the tracked files alone, copied into an empty folder with no ../shared beside it
 and no REFERENCE_DATA_DIR, configure, load the reference geography, pass `check` and build the demo with
 its crime months. And nothing the app runs refers to ../shared any more."""
+
 from __future__ import annotations
 
 import os
@@ -42,20 +43,42 @@ def clone(tmp_path_factory) -> Path:
 def _in_clone(clone: Path, *args: str) -> subprocess.CompletedProcess:
     """``python ARGS`` run in the clone, importing its own `dashboard`, with none of the settings that would
     point it elsewhere."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"REFERENCE_DATA_DIR", "REFERENCE_MANIFEST", "DATABASE_URL", "SECRET_KEY", "AUDIT_KEY",
-                        "EVIDENCE_DIR", "AUDIT_CHECKPOINT_FILE", "PYTHONPATH", "TILE_URL", "DEMO",
-                        "DEMO_REGISTRATIONS", "K_MIN", "GAP_MIN_CRIMES"}}
-    return subprocess.run([sys.executable, *args], cwd=clone, env=env, capture_output=True, text=True, timeout=600,
-                          check=False)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "REFERENCE_DATA_DIR",
+            "REFERENCE_MANIFEST",
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "AUDIT_KEY",
+            "EVIDENCE_DIR",
+            "AUDIT_CHECKPOINT_FILE",
+            "PYTHONPATH",
+            "TILE_URL",
+            "DEMO",
+            "DEMO_REGISTRATIONS",
+            "K_MIN",
+            "GAP_MIN_CRIMES",
+        }
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=clone, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_a_clone_with_nothing_beside_it_configures_checks_and_builds_the_demo(clone):
-    probe = _in_clone(clone, "-c", (
-        "import dashboard; from dashboard.runtime import prepare; rt = prepare(); "
-        "print(dashboard.__file__); print(rt.settings.reference_data_dir); print(rt.settings.manifest_path); "
-        "print(rt.reference.force_name, len(rt.reference.districts), len(rt.reference.small_areas)); "
-        "print(rt.reference.sources_path)"))
+    probe = _in_clone(
+        clone,
+        "-c",
+        (
+            "import dashboard; from dashboard.runtime import prepare; rt = prepare(); "
+            "print(dashboard.__file__); print(rt.settings.reference_data_dir); print(rt.settings.manifest_path); "
+            "print(rt.reference.force_name, len(rt.reference.districts), len(rt.reference.small_areas)); "
+            "print(rt.reference.sources_path)"
+        ),
+    )
     assert probe.returncode == 0, probe.stderr[-2000:]
     module, data_dir, manifest, force, sources = probe.stdout.strip().splitlines()
     assert Path(module).resolve().is_relative_to(clone.resolve())  # the clone's code, not this checkout's
@@ -78,15 +101,23 @@ def test_a_clone_with_nothing_beside_it_configures_checks_and_builds_the_demo(cl
 
 
 def test_nothing_the_app_runs_refers_to_a_shared_folder_beside_the_checkout():
-    runs = [n for n in _tracked() if n.startswith(("dashboard/", "scripts/", "data/", "benchmarks/", "tests/", ".ci/"))
-            or n in ("app.py", "pyproject.toml", "README.md")]
+    runs = [
+        n
+        for n in _tracked()
+        if n.startswith(("dashboard/", "scripts/", "data/", "benchmarks/", "tests/", ".ci/"))
+        or n in ("app.py", "pyproject.toml", "README.md")
+    ]
     found = []
     for name in runs:
         path = PROJECT_ROOT / name
-        if name.endswith((".py", ".sh", ".toml", ".md", ".html", ".js", ".cfg", ".ini", ".txt")) or \
-                name.startswith(("scripts/", ".ci/")):
+        if name.endswith((".py", ".sh", ".toml", ".md", ".html", ".js", ".cfg", ".ini", ".txt")) or name.startswith(
+            ("scripts/", ".ci/")
+        ):
             if name == "tests/integration/test_fresh_clone.py" or not path.is_file():
                 continue
-            found += [f"{name}:{i}" for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                      if SHARED.search(line)]
+            found += [
+                f"{name}:{i}"
+                for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if SHARED.search(line)
+            ]
     assert found == []

@@ -11,6 +11,7 @@ against a demo registry.
   space offers, to classify crime points as having a camera within 50 m or not; it does no better
   than chance, and places no registrant more precisely than its res-8 cell.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,10 +30,18 @@ from pyproj import Geod
 
 from dashboard.analytics import gap_report as gap_report_module
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, PTable
-from dashboard.analytics.gap_report import (GapQuery, QueryError, build_report, gap_crimes, gap_register,
-                                            hierarchy_for, parse_query)
+from dashboard.analytics.gap_report import (
+    GapQuery,
+    QueryError,
+    build_report,
+    gap_crimes,
+    gap_register,
+    hierarchy_for,
+    parse_query,
+)
 from dashboard.analytics.gaps import VIEW_KEY_OFFSET, Hierarchy, complement_hidden
 from dashboard.config import load_settings
+from dashboard.core.vocab import ROLES
 from dashboard.demo import generate_demo
 from dashboard.geo.fov import fill_effective_fov, in_view_codes
 from dashboard.geo.search import CameraIndex
@@ -40,7 +49,6 @@ from dashboard.registry.camera_queries import active_camera_frame
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.crime_queries import located_crimes, unlocated_crimes
 from dashboard.registry.database import transaction
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import PASSWORD, login
@@ -62,10 +70,20 @@ def registry(tmp_path_factory, reference, reference_dir):
     from dashboard.application import create_app
 
     path = tmp_path_factory.mktemp("gaps") / "gaps.db"
-    rt = prepare(load_settings({"DATABASE_URL": f"sqlite:///{path}", "REFERENCE_DATA_DIR": str(reference_dir),
-                                "SECRET_KEY": "k" * 48}))
-    generate_demo(rt.engine, reference, seed=5, registrations=6000, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    rt = prepare(
+        load_settings(
+            {"DATABASE_URL": f"sqlite:///{path}", "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48}
+        )
+    )
+    generate_demo(
+        rt.engine,
+        reference,
+        seed=5,
+        registrations=6000,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     with transaction(rt.sessions) as s:
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)
@@ -77,10 +95,16 @@ def registry(tmp_path_factory, reference, reference_dir):
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
     for sample in sorted((reference_dir / "police_uk").glob("*-street.csv")):
         contents = "data:text/csv;base64," + base64.b64encode(sample.read_bytes()).decode()
-        done = admin.post("/_dash-update-component", json={
-            "output": key, "outputs": outputs, "changedPropIds": [],
-            "inputs": [{"id": "crimes-upload", "property": "contents", "value": contents}],
-            "state": [{"id": "crimes-upload", "property": "filename", "value": sample.name}]})
+        done = admin.post(
+            "/_dash-update-component",
+            json={
+                "output": key,
+                "outputs": outputs,
+                "changedPropIds": [],
+                "inputs": [{"id": "crimes-upload", "property": "contents", "value": contents}],
+                "state": [{"id": "crimes-upload", "property": "filename", "value": sample.name}],
+            },
+        )
         assert done.status_code == 200 and "Imported" in done.get_data(as_text=True), done.get_data(as_text=True)[:300]
     with rt.sessions() as s:
         index = CameraIndex.from_frame(active_camera_frame(s))
@@ -91,20 +115,26 @@ def registry(tmp_path_factory, reference, reference_dir):
 
 
 def report(registry, reference, query: GapQuery, layer: Disclosure = EXACT, min_crimes: int = 50):
-    return build_report(registry["crimes"], reference, registry["index"], registry["register"], query, layer,
-                        min_crimes)
+    return build_report(
+        registry["crimes"], reference, registry["index"], registry["register"], query, layer, min_crimes
+    )
 
 
 def brute_force(path, reference, radius_m, month=None, category=None):
     """Per crime (with coordinates, in a force LSOA): LSOA, near, in view, the registrants of the
     contributing cameras and the crime's record key; straight from SQL, distances by Geod to every camera."""
     con = sqlite3.connect(path)
-    cams = np.array(con.execute(
-        "SELECT s.lat, s.lon, c.kind, c.direction_deg, c.fov_angle_deg, c.fov_range_m, s.registrant_id "
-        "FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
-        "WHERE c.active = 1 AND r.status = 'active'").fetchall(), dtype=object)
-    crimes = con.execute("SELECT month, crime_type, lat, lon, lsoa_code, record_key FROM crime "
-                         "WHERE lat IS NOT NULL ORDER BY id").fetchall()
+    cams = np.array(
+        con.execute(
+            "SELECT s.lat, s.lon, c.kind, c.direction_deg, c.fov_angle_deg, c.fov_range_m, s.registrant_id "
+            "FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
+            "WHERE c.active = 1 AND r.status = 'active'"
+        ).fetchall(),
+        dtype=object,
+    )
+    crimes = con.execute(
+        "SELECT month, crime_type, lat, lon, lsoa_code, record_key FROM crime WHERE lat IS NOT NULL ORDER BY id"
+    ).fetchall()
     con.close()
     lat, lon = cams[:, 0].astype(float), cams[:, 1].astype(float)
     angle, reach, _ = fill_effective_fov(cams[:, 2], cams[:, 4].astype(float), cams[:, 5].astype(float))
@@ -146,8 +176,11 @@ def test_cannock_sample_agrees_with_brute_force(registry, reference):
     truth = brute_force(registry["path"], reference, 100)
     everyone = set().union(*(t[3] for t in truth))
     assert result.totals["crimes"] == len(truth) > 2000
-    assert (result.totals["near"], result.totals["in_view"], result.totals["registrations_near"]) == \
-        (sum(t[1] for t in truth), sum(t[2] for t in truth), len(everyone))
+    assert (result.totals["near"], result.totals["in_view"], result.totals["registrations_near"]) == (
+        sum(t[1] for t in truth),
+        sum(t[2] for t in truth),
+        len(everyone),
+    )
 
     table = result.by_area.set_index("code")
     shown = 0
@@ -226,8 +259,11 @@ def test_targets_rank_by_crimes_without_a_published_camera_nearby(registry, refe
     targets, gaps = result.targets, result.by_area.set_index("code")
     with_crimes = int((result.by_area["crimes"] > 0).sum())
     assert targets["rank"].tolist() == list(range(1, len(targets) + 1)) and len(targets) == min(20, with_crimes) >= 5
-    expected = {code: int(g["crimes"] - (0 if pd.isna(g["near"]) else g["near"])) for code, g in gaps.iterrows()
-                if g["crimes"] > 0}
+    expected = {
+        code: int(g["crimes"] - (0 if pd.isna(g["near"]) else g["near"]))
+        for code, g in gaps.iterrows()
+        if g["crimes"] > 0
+    }
     assert targets["without_camera"].tolist() == [expected[c] for c in targets["code"]]
     assert targets["without_camera"].is_monotonic_decreasing
     assert targets["without_camera"].iloc[0] == max(expected.values())
@@ -240,8 +276,10 @@ def test_deprivation_deciles_count_the_register(registry, reference):
     con = sqlite3.connect(registry["path"])
     per_decile = defaultdict(int)
     decile_of = dict(zip(reference.small_areas["code"], reference.small_areas["imd_decile"]))
-    for (lsoa,) in con.execute("SELECT s.lsoa_code FROM site s JOIN registrant r ON r.id = s.registrant_id "
-                               "WHERE r.status = 'active' AND s.lsoa_code IS NOT NULL"):
+    for (lsoa,) in con.execute(
+        "SELECT s.lsoa_code FROM site s JOIN registrant r ON r.id = s.registrant_id "
+        "WHERE r.status = 'active' AND s.lsoa_code IS NOT NULL"
+    ):
         per_decile[int(decile_of[lsoa])] += 1
     con.close()
     for row in deciles.itertuples():
@@ -259,8 +297,9 @@ def test_deprivation_deciles_count_the_register(registry, reference):
 def test_the_query_space_and_its_refusals():
     months = MONTHS
     assert parse_query({}, months) == GapQuery()
-    assert parse_query({"period": "all", "type": "all", "radius": "500", "level": "district"}, months) == \
-        GapQuery(None, None, 500, "district")
+    assert parse_query({"period": "all", "type": "all", "radius": "500", "level": "district"}, months) == GapQuery(
+        None, None, 500, "district"
+    )
     not_offered = "one month or one crime type is not offered: the gap analysis covers all imported months"
     refused = {
         f"{not_offered} and all crime types together": {"period": "2025-03", "type": "Drugs", "level": "district"},
@@ -288,9 +327,16 @@ def _gap_body(app, period, category, radius, level) -> dict:
     key = next(k for k in app.callback_map if "gaps-layer.data" in k)
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
     values = {"gaps-period": period, "gaps-type": category, "gaps-radius": radius, "gaps-level": level}
-    return {"output": key, "outputs": outputs, "changedPropIds": [], "state": [],
-            "inputs": [{"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
-                       for cid, v in values.items()]}
+    return {
+        "output": key,
+        "outputs": outputs,
+        "changedPropIds": [],
+        "state": [],
+        "inputs": [
+            {"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
+            for cid, v in values.items()
+        ],
+    }
 
 
 @pytest.mark.parametrize("role", ["analyst", "lead"])
@@ -298,9 +344,16 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
     app = registry["app"]
     client = app.server.test_client()
     login(client, role)
-    page = client.post("/_dash-update-component", json={
-        "output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-        "inputs": [{"id": "shell-url", "property": "pathname", "value": "/gaps"}], "changedPropIds": [], "state": []})
+    page = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "shell-content.children",
+            "outputs": {"id": "shell-content", "property": "children"},
+            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/gaps"}],
+            "changedPropIds": [],
+            "state": [],
+        },
+    )
     found = {}
 
     def walk(tree):
@@ -322,26 +375,30 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
 
     ok = client.post("/_dash-update-component", json=_gap_body(app, "all", "all", "50", "lsoa"))
     assert ok.status_code == 200 and "crimes" in ok.get_data(as_text=True)
-    for values, fragment in (((None, "all", "25", "lsoa"), "The distance must be 50, 100, 200 or 500 m, not 25"),
-                             (("all", ["Burglary", "Drugs"], "100", "lsoa"), "Choose one crime type, not 2"),
-                             ((["2025-01", "2025-02"], "all", "100", "lsoa"), "Choose one period, not 2"),
-                             (("all", "Probe 3", "100", "lsoa"), "is not a police.uk crime type"),
-                             (("1999-01", "all", "100", "lsoa"), "No crimes are imported for 1999-01"),
-                             (("all", "all", 100.5, "lsoa"), "The distance must be given as text"),
-                             (("all", "all", "100", {"x": 1}), "The level must be given as text"),
-                             (("2025-03", "all", "100", "district"), "One month or one crime type is not offered"),
-                             (("all", "Burglary", "100", "district"), "One month or one crime type is not offered")):
+    for values, fragment in (
+        ((None, "all", "25", "lsoa"), "The distance must be 50, 100, 200 or 500 m, not 25"),
+        (("all", ["Burglary", "Drugs"], "100", "lsoa"), "Choose one crime type, not 2"),
+        ((["2025-01", "2025-02"], "all", "100", "lsoa"), "Choose one period, not 2"),
+        (("all", "Probe 3", "100", "lsoa"), "is not a police.uk crime type"),
+        (("1999-01", "all", "100", "lsoa"), "No crimes are imported for 1999-01"),
+        (("all", "all", 100.5, "lsoa"), "The distance must be given as text"),
+        (("all", "all", "100", {"x": 1}), "The level must be given as text"),
+        (("2025-03", "all", "100", "district"), "One month or one crime type is not offered"),
+        (("all", "Burglary", "100", "district"), "One month or one crime type is not offered"),
+    ):
         response = client.post("/_dash-update-component", json=_gap_body(app, *values))
         assert response.status_code == 200, values
         assert fragment in response.get_data(as_text=True), (values, response.get_data(as_text=True)[:300])
 
-    for args, fragment in (("radius=25", "the distance must be 50, 100, 200 or 500 m"),
-                           ("types=Burglary&types=Drugs", "a list of crime types is not offered"),
-                           ("type=Burglary&type=Drugs", "choose one crime type, not 2"),
-                           ("from=2025-01&to=2025-03", "a range of months is not offered"),
-                           ("period=2025-13", "the period must be an imported month"),
-                           ("level=county", "the level must be lsoa or district"),
-                           ("type=Probe%2017", "is not a police.uk crime type")):
+    for args, fragment in (
+        ("radius=25", "the distance must be 50, 100, 200 or 500 m"),
+        ("types=Burglary&types=Drugs", "a list of crime types is not offered"),
+        ("type=Burglary&type=Drugs", "choose one crime type, not 2"),
+        ("from=2025-01&to=2025-03", "a range of months is not offered"),
+        ("period=2025-13", "the period must be an imported month"),
+        ("level=county", "the level must be lsoa or district"),
+        ("type=Probe%2017", "is not a police.uk crime type"),
+    ):
         response = client.get(f"/gaps/export/areas.csv?{args}")
         assert response.status_code == 400 and response.get_data(as_text=True).startswith("Cannot export:"), args
         assert fragment in response.get_data(as_text=True), args
@@ -356,15 +413,22 @@ def test_an_analysis_of_fewer_than_50_crimes_shows_nothing(registry, reference, 
     monkeypatch.setattr(gap_report_module, "check_offered", lambda query: None)
     truth = brute_force(registry["path"], reference, 50, category="Bicycle theft")
     assert 0 < len(truth) < 50
-    result = report(registry, reference, GapQuery(category="Bicycle theft", radius_m=50, level="district"),
-                    registry["rt"].disclosure)
+    result = report(
+        registry,
+        reference,
+        GapQuery(category="Bicycle theft", radius_m=50, level="district"),
+        registry["rt"].disclosure,
+    )
     assert result.too_few and result.by_area.empty and result.targets.empty and not result.totals
 
     app = registry["app"]
     client = app.server.test_client()
     login(client, "analyst")
-    answer = json.loads(client.post("/_dash-update-component",
-                                    json=_gap_body(app, "all", "Bicycle theft", "50", "district")).get_data(as_text=True))
+    answer = json.loads(
+        client.post("/_dash-update-component", json=_gap_body(app, "all", "Bicycle theft", "50", "district")).get_data(
+            as_text=True
+        )
+    )
     response = answer["response"]
     text = json.dumps(response["gaps-headline"])
     assert "Nothing is shown for this choice" in text and "fewer than 50 crimes" in text
@@ -396,10 +460,16 @@ def test_exports_carry_exactly_the_published_figures(registry, reference):
                 elif text and not isinstance(value, str):
                     # rounded by the export's column rule (issue 18): rates per 1,000 to 1 decimal, shares
                     # to 3 (the share in view to 4), everything else (counts, households) whole
-                    places = {"registrations_per_1000": 1, "cameras_per_1000": 1, "share_near": 3,
-                              "share_in_view": 4}.get(column, 0)
-                    assert float(row[column]) == pytest.approx(float(value), abs=0.5 * 10 ** -places + 1e-9), \
-                        (layer, column)
+                    places = {
+                        "registrations_per_1000": 1,
+                        "cameras_per_1000": 1,
+                        "share_near": 3,
+                        "share_in_view": 4,
+                    }.get(column, 0)
+                    assert float(row[column]) == pytest.approx(float(value), abs=0.5 * 10**-places + 1e-9), (
+                        layer,
+                        column,
+                    )
                 else:
                     assert row[column] == text, (layer, column)
         assert {r["period"] for r in rows} == {"all imported months"} and {r["radius_m"] for r in rows} == {"100"}
@@ -451,8 +521,12 @@ def test_the_complement_rule_on_a_hand_built_cube():
 # --------------------------------------------------------------------------- the attack of issue 14
 
 
-PARENTS = {"lsoa": ("lsoa", "district", "decile", "force"), "district": ("district", "force"),
-           "decile": ("decile", "force"), "force": ("force",)}
+PARENTS = {
+    "lsoa": ("lsoa", "district", "decile", "force"),
+    "district": ("district", "force"),
+    "decile": ("decile", "force"),
+    "force": ("force",),
+}
 
 
 def _published_near_figures(registry, reference, layer, min_crimes, radius_m):
@@ -463,8 +537,12 @@ def _published_near_figures(registry, reference, layer, min_crimes, radius_m):
     for month in (None, *range(len(crimes.months))):
         for category in (None, *range(len(CRIME_CATEGORIES))):
             for level in ("lsoa", "district"):
-                query = GapQuery(crimes.months[month] if month is not None else None,
-                                 CRIME_CATEGORIES[category] if category is not None else None, radius_m, level)
+                query = GapQuery(
+                    crimes.months[month] if month is not None else None,
+                    CRIME_CATEGORIES[category] if category is not None else None,
+                    radius_m,
+                    level,
+                )
                 try:
                     result = report(registry, reference, query, layer, min_crimes)
                 except QueryError:
@@ -489,8 +567,12 @@ def _difference_attack(registry, reference, figures):
     that set and the estimated share near in it, and the sizes of every nested difference."""
     crimes = registry["crimes"]
     h = hierarchy_for(reference)
-    unit = {"lsoa": crimes.lsoa, "district": h.lsoa_district[crimes.lsoa], "decile": h.lsoa_decile[crimes.lsoa],
-            "force": np.zeros(len(crimes.lsoa), dtype="int64")}
+    unit = {
+        "lsoa": crimes.lsoa,
+        "district": h.lsoa_district[crimes.lsoa],
+        "decile": h.lsoa_decile[crimes.lsoa],
+        "force": np.zeros(len(crimes.lsoa), dtype="int64"),
+    }
 
     def members(month, category, level, area):
         mask = unit[level] == area
@@ -557,10 +639,12 @@ def test_the_probe_attack_classifies_no_crime_point_better_than_chance(registry,
     atoms = pd.Series(1, index=pd.MultiIndex.from_arrays([crimes.month, crimes.category, crimes.lsoa]))
     single = atoms.groupby(level=[0, 1, 2]).transform("size").to_numpy() == 1
     single_chance = max(truth[single].mean(), 1 - truth[single].mean())
-    print(f"\n50 m: {len(truth):,} crimes, base rate {base_rate:.3f}; {len(figures)} published figures, "
-          f"{len(differences)} nested differences (smallest {differences.min()}); attacker's accuracy "
-          f"{accuracy:.3f} against chance {chance:.3f}; on {single.sum()} single crime records "
-          f"{(claimed[single] == truth[single]).mean():.3f} against {single_chance:.3f}")
+    print(
+        f"\n50 m: {len(truth):,} crimes, base rate {base_rate:.3f}; {len(figures)} published figures, "
+        f"{len(differences)} nested differences (smallest {differences.min()}); attacker's accuracy "
+        f"{accuracy:.3f} against chance {chance:.3f}; on {single.sum()} single crime records "
+        f"{(claimed[single] == truth[single]).mean():.3f} against {single_chance:.3f}"
+    )
     assert 0.6 < chance < 1 and accuracy <= chance + 0.03
     assert (claimed[single] == truth[single]).mean() <= single_chance + 0.05
 
@@ -568,8 +652,13 @@ def test_the_probe_attack_classifies_no_crime_point_better_than_chance(registry,
     # classified "near" in a small area is no closer to a registrant's site than that site's res-8
     # cell centre more often than the centroid of as many crimes of that small area drawn at random.
     with sqlite3.connect(registry["path"]) as con:
-        sites = np.array(con.execute("SELECT s.lat, s.lon, s.h3_r8 FROM site s JOIN registrant r ON "
-                                     "r.id = s.registrant_id WHERE r.status = 'active'").fetchall(), dtype=object)
+        sites = np.array(
+            con.execute(
+                "SELECT s.lat, s.lon, s.h3_r8 FROM site s JOIN registrant r ON "
+                "r.id = s.registrant_id WHERE r.status = 'active'"
+            ).fetchall(),
+            dtype=object,
+        )
     site_lat, site_lon = sites[:, 0].astype(float), sites[:, 1].astype(float)
     centres = np.array([h3.cell_to_latlng(cell) for cell in sites[:, 2]])
     _, _, to_centre = GEOD.inv(site_lon, site_lat, centres[:, 1], centres[:, 0])
@@ -588,18 +677,25 @@ def test_the_probe_attack_classifies_no_crime_point_better_than_chance(registry,
         draws = [rng.choice(pool, int(chosen.sum()), replace=False) for _ in range(20)]
         by_chance += np.mean([placed(crimes.lat[d].mean(), crimes.lon[d].mean()) for d in draws])
         groups += 1
-    print(f"res-8: {groups} small areas with crimes classified near; centroid closer to a site than its res-8 "
-          f"centre in {attacker}, by chance {by_chance:.1f}")
+    print(
+        f"res-8: {groups} small areas with crimes classified near; centroid closer to a site than its res-8 "
+        f"centre in {attacker}, by chance {by_chance:.1f}"
+    )
     assert attacker <= by_chance + max(2.0, 0.2 * groups)
 
     # The check has teeth: without the complement and dominance rules, the adjustment and the narrower query space
     # (threshold K only, as before issue 14), the same differencing at 100 m isolates handfuls of crimes.
-    monkeypatch.setattr(gap_report_module, "complement_hidden",
-                        lambda cube, h, month, category, k: {level: np.zeros(n, dtype=bool)
-                                                             for level, n in h.sizes.items()})
+    monkeypatch.setattr(
+        gap_report_module,
+        "complement_hidden",
+        lambda cube, h, month, category, k: {level: np.zeros(n, dtype=bool) for level, n in h.sizes.items()},
+    )
     monkeypatch.setattr(gap_report_module, "check_offered", lambda query: None)  # every month x type x small area
-    monkeypatch.setattr(gap_report_module, "dominated", lambda point, lsoa, h: {level: np.zeros(n, dtype=bool)
-                                                                                for level, n in h.sizes.items()})
+    monkeypatch.setattr(
+        gap_report_module,
+        "dominated",
+        lambda point, lsoa, h: {level: np.zeros(n, dtype=bool) for level, n in h.sizes.items()},
+    )
     undefended = _published_near_figures(registry, reference, EXACT, 50, 100)
     size, share, differences = _difference_attack(registry, reference, undefended)
     truth = point_coverage(registry["index"], crimes.lat, crimes.lon, 100).near

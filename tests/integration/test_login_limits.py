@@ -1,5 +1,6 @@
 """Login throttling (at most LOGIN_MAX_FAILURES failed attempts per account per window, every
 attempt logged) and session timeouts (idle and absolute), over the real app and audit log."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +9,9 @@ import time
 
 import sqlalchemy as sa
 
+from dashboard.registry import audit
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, utcnow
-from dashboard.registry import audit
 from tests.integration.conftest import PASSWORD, login
 
 
@@ -22,8 +23,9 @@ def _post_login(client, username: str, password: str):
 
 def _actions(runtime, username: str) -> list[str]:
     with runtime.sessions() as s:
-        return list(s.scalars(sa.select(AuditEvent.action).where(AuditEvent.username == username)
-                              .order_by(AuditEvent.id)))
+        return list(
+            s.scalars(sa.select(AuditEvent.action).where(AuditEvent.username == username).order_by(AuditEvent.id))
+        )
 
 
 def test_ten_failures_lock_the_account_for_the_window_and_every_attempt_is_logged(app, runtime):
@@ -88,8 +90,10 @@ def test_a_session_without_times_is_not_trusted(app):
 
 
 def _search(client):
-    return client.get("/api/v1/cameras/near?lat=52.8&lon=-2.1&radius_m=100&at=2026-11-20T10:00:00Z"
-                      "&case_ref=CR-2026-004512&reason=Burglary%20enquiry%20at%20the%20scene")
+    return client.get(
+        "/api/v1/cameras/near?lat=52.8&lon=-2.1&radius_m=100&at=2026-11-20T10:00:00Z"
+        "&case_ref=CR-2026-004512&reason=Burglary%20enquiry%20at%20the%20scene"
+    )
 
 
 def _searches(runtime) -> int:
@@ -159,8 +163,9 @@ def test_spraying_many_accounts_from_one_address_is_limited(app, runtime):
     elsewhere = _from(app.server.test_client(), "203.0.113.7")
     assert _post_login(elsewhere, "officer1", PASSWORD).status_code == 302
     with runtime.sessions() as s:
-        throttled = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "login_throttled"))
+        throttled = s.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "login_throttled")
+        )
     assert throttled == 2  # each refusal is logged
 
 
@@ -176,5 +181,6 @@ def test_an_attacker_locking_an_account_does_not_lock_out_its_owner(app, runtime
     second = _from(app.server.test_client(), "192.0.2.44")
     assert _post_login(second, "officer1", "another-wrong-guess").status_code == 401
     assert _post_login(second, "officer1", PASSWORD).status_code == 429
-    assert _actions(runtime, "officer1") == (["login_failed"] * 10 + ["login_throttled", "login"]
-                                             + ["login_failed", "login_throttled"])
+    assert _actions(runtime, "officer1") == (
+        ["login_failed"] * 10 + ["login_throttled", "login"] + ["login_failed", "login_throttled"]
+    )

@@ -2,6 +2,7 @@
 link by email, through a real (local) SMTP server; the old link stops working. The page, its status
 and its time are the same whether or not such a registration exists, and so is a refusal at a limit.
 A new registration's link is emailed to the address given with it."""
+
 from __future__ import annotations
 
 import re
@@ -29,10 +30,17 @@ def quick_mail(monkeypatch):
 def _client(tmp_path, reference_dir, smtp_port: int | None, **env):
     from dashboard.application import create_app
 
-    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'lost.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-                "SECRET_KEY": "k" * 48, "REGISTRATION_RATE_LIMIT": "1000 per hour",
-                "MAIL_FROM": "registry@force.example", "PUBLIC_BASE_URL": "https://cameras.example",
-                "LOST_LINK_RATE_LIMIT": "1000 per hour", "LOST_LINK_PAIR_RATE_LIMIT": "1000 per day", **env}
+    settings = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'lost.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "k" * 48,
+        "REGISTRATION_RATE_LIMIT": "1000 per hour",
+        "MAIL_FROM": "registry@force.example",
+        "PUBLIC_BASE_URL": "https://cameras.example",
+        "LOST_LINK_RATE_LIMIT": "1000 per hour",
+        "LOST_LINK_PAIR_RATE_LIMIT": "1000 per day",
+        **env,
+    }
     if smtp_port is not None:
         settings["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
     rt = prepare(load_settings(settings))
@@ -79,8 +87,11 @@ def test_a_lost_link_is_emailed_and_the_old_one_stops_working(tmp_path, referenc
     assert "Alex Formfiller" in client.get(f"/manage/{new}").get_data(as_text=True)
     assert client.get(f"/manage/{old}").status_code == 404
     with rt.sessions() as s:
-        rows = s.scalars(sa.select(AuditEvent).where(AuditEvent.action.in_(
-            ("management_link_requested", "management_link_resent"))).order_by(AuditEvent.id)).all()
+        rows = s.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action.in_(("management_link_requested", "management_link_resent")))
+            .order_by(AuditEvent.id)
+        ).all()
         assert [r.action for r in rows] == ["management_link_requested", "management_link_resent"]
         logged = " ".join(f"{r.detail} {r.reason} {r.subject_ids}" for r in rows).lower()
         assert "alex" not in logged and postcode.lower() not in logged and new not in logged
@@ -124,15 +135,22 @@ def test_an_unknown_address_gets_the_identical_page_and_no_mail(tmp_path, refere
     duplicates.drain()
     assert len(box.messages) == before + 1 and box.messages[-1]["To"] == "alex@example.org"
     with rt.sessions() as s:  # each request is logged alike, found or not
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "management_link_requested")) == 3
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "management_link_requested")
+            )
+            == 3
+        )
     rt.engine.dispose()
 
 
 def test_the_limits_refuse_alike_whether_or_not_a_registration_exists(tmp_path, reference_dir, reference, inbox):
     box, port = inbox
-    client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="2 per day",
-                         LOST_LINK_RATE_LIMIT="7 per hour")
+    client, rt = _client(
+        tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="2 per day", LOST_LINK_RATE_LIMIT="7 per hour"
+    )
     postcode = reference.postcodes["postcode"].iloc[3]
     _register(client, postcode)
     duplicates.drain()
@@ -150,14 +168,15 @@ def test_the_limits_refuse_alike_whether_or_not_a_registration_exists(tmp_path, 
     refused = _ask(client, "fourth@example.org", postcode)
     assert refused[0] == 429 and "Please try again in about" in refused[1]
     with rt.sessions() as s:
-        details = s.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "management_link_requested")
-                            .order_by(AuditEvent.id)).all()
+        details = s.scalars(
+            sa.select(AuditEvent.detail).where(AuditEvent.action == "management_link_requested").order_by(AuditEvent.id)
+        ).all()
         assert sum(1 for d in details if d and "rate_limit" in d) == 3
     rt.engine.dispose()
 
 
 def test_bad_input_is_named_plainly_and_asks_nothing(tmp_path, reference_dir, inbox):
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port)
     status, page = _ask(client, "alex@", "ZZ99 9ZZ")
     assert status == 200
@@ -166,8 +185,14 @@ def test_bad_input_is_named_plainly_and_asks_nothing(tmp_path, reference_dir, in
     assert f"Enter a postcode in the {rt.reference.force_name} area, like {example}." in page
     assert client.post("/lost-link", data={"email": "a@example.org", "postcode": "ST16 2DH"}).status_code == 400
     with rt.sessions() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.action == "management_link_requested")) == 0
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "management_link_requested")
+            )
+            == 0
+        )
     rt.engine.dispose()
 
 
@@ -176,8 +201,10 @@ def test_without_a_relay_the_page_says_what_to_do_instead(tmp_path, reference_di
     page = client.get("/lost-link").get_data(as_text=True)
     assert "cannot send email" in page and 'id="lost-link-form"' not in page
     token = _csrf(client)
-    answer = client.post("/lost-link", data={"csrf_token": token, "email": "alex@example.org",
-                                             "postcode": reference.postcodes["postcode"].iloc[3]})
+    answer = client.post(
+        "/lost-link",
+        data={"csrf_token": token, "email": "alex@example.org", "postcode": reference.postcodes["postcode"].iloc[3]},
+    )
     assert answer.status_code == 200 and "cannot send email" in answer.get_data(as_text=True)
     rt.engine.dispose()
 
@@ -195,18 +222,21 @@ def test_a_lost_link_request_takes_the_same_time_found_or_not(tmp_path, referenc
         _ask(client, "owner0@example.org", postcode)
     found_s, unknown_s = [], []
     for i in range(24):
+
         def found():
             assert _ask(client, f"owner{i % 3}@example.org", postcode, found_s)[0] == 200
 
         def unknown():
             assert _ask(client, f"stranger{i}@example.org", postcode, unknown_s)[0] == 200
 
-        for step in ((found, unknown) if i % 2 else (unknown, found)):
+        for step in (found, unknown) if i % 2 else (unknown, found):
             step()
     duplicates.drain(timeout_s=60)
     ratio = statistics.median(found_s) / statistics.median(unknown_s)
-    print(f"median found {statistics.median(found_s) * 1000:.1f} ms, unknown "
-          f"{statistics.median(unknown_s) * 1000:.1f} ms, ratio {ratio:.2f}")
+    print(
+        f"median found {statistics.median(found_s) * 1000:.1f} ms, unknown "
+        f"{statistics.median(unknown_s) * 1000:.1f} ms, ratio {ratio:.2f}"
+    )
     assert 0.55 < ratio < 1.8
     assert len(box.messages) >= 3 + 24  # every found request mailed its owner
     rt.engine.dispose()

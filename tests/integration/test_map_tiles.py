@@ -4,6 +4,7 @@ reference data (promises 2 and 3), and a configured TILE_URL used instead.
 
 ST16 2DH's tile at zoom 18 is 129531/85627 and Stafford's at zoom 10 is 505/334 (worked by hand
 in tests/unit/test_orientation.py and tests/unit/test_tiles.py)."""
+
 from __future__ import annotations
 
 import re
@@ -17,11 +18,22 @@ from dashboard.geo.orientation import BASE_TILES_URL, LABEL_TILES_URL, orientati
 from dashboard.public import tiles as tile_routes
 
 STREET = "/tiles/orientation-labels/18/129531/85627.svg"
-TILES = [STREET, "/tiles/orientation/18/129531/85627.svg", "/tiles/orientation-labels/16/32382/21406.svg",
-         "/tiles/orientation/10/505/334.svg", "/tiles/orientation-labels/10/505/334.svg"]
-OWNER = {"name": "Sam Owner", "email": "sam.owner@example.org", "preferred_channel": "email", "site_kind": "home",
-         "address": "12 Example Street", "consent": True,
-         "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}]}
+TILES = [
+    STREET,
+    "/tiles/orientation/18/129531/85627.svg",
+    "/tiles/orientation-labels/16/32382/21406.svg",
+    "/tiles/orientation/10/505/334.svg",
+    "/tiles/orientation-labels/10/505/334.svg",
+]
+OWNER = {
+    "name": "Sam Owner",
+    "email": "sam.owner@example.org",
+    "preferred_channel": "email",
+    "site_kind": "home",
+    "address": "12 Example Street",
+    "consent": True,
+    "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
+}
 
 
 def test_a_tile_needs_no_login_and_may_be_cached(app):
@@ -37,11 +49,21 @@ def test_a_tile_needs_no_login_and_may_be_cached(app):
 
 
 BAD = [
-    "/tiles/orientation/-1/0/0.svg", "/tiles/orientation/20/0/0.svg", "/tiles/orientation/99999999/0/0.svg",
-    "/tiles/orientation/1/2/0.svg", "/tiles/orientation/1/0/2.svg", "/tiles/orientation-labels/0/0/-1.svg",
-    "/tiles/orientation/a/0/0.svg", "/tiles/orientation/1/0/0.5.svg", "/tiles/orientation/1/0/x.svg",
-    "/tiles/orientation/1/0/0.png", "/tiles/orientation/1/0", "/tiles/elsewhere/1/0/0.svg", "/tiles/",
-    "/tiles/orientation/%00/0/0.svg", "/tiles/orientation/1/0/0.svg/extra",
+    "/tiles/orientation/-1/0/0.svg",
+    "/tiles/orientation/20/0/0.svg",
+    "/tiles/orientation/99999999/0/0.svg",
+    "/tiles/orientation/1/2/0.svg",
+    "/tiles/orientation/1/0/2.svg",
+    "/tiles/orientation-labels/0/0/-1.svg",
+    "/tiles/orientation/a/0/0.svg",
+    "/tiles/orientation/1/0/0.5.svg",
+    "/tiles/orientation/1/0/x.svg",
+    "/tiles/orientation/1/0/0.png",
+    "/tiles/orientation/1/0",
+    "/tiles/elsewhere/1/0/0.svg",
+    "/tiles/",
+    "/tiles/orientation/%00/0/0.svg",
+    "/tiles/orientation/1/0/0.svg/extra",
 ]
 
 
@@ -77,8 +99,14 @@ def _tile_layers(component) -> list:
 
 
 def _settings(tmp_path, reference_dir, **env):
-    return load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-                          "SECRET_KEY": "k" * 48, **env})
+    return load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            **env,
+        }
+    )
 
 
 def test_without_tile_url_a_map_is_drawn_on_the_orientation_tiles(tmp_path, reference_dir, reference):
@@ -94,8 +122,10 @@ def test_with_tile_url_the_forces_tile_server_is_the_base_and_credited_first(tmp
     settings = _settings(tmp_path, reference_dir, TILE_URL=url, TILE_ATTRIBUTION="Contains OS data © Crown copyright")
     (layer,) = _tile_layers(area_map("x-map", reference, settings, []))
     assert layer.url == url
-    assert layer.attribution == ("Contains OS data © Crown copyright | Contains OS data © Crown copyright and "
-                                 "database right 2025; ONS, Royal Mail (OGL v3.0)")
+    assert layer.attribution == (
+        "Contains OS data © Crown copyright | Contains OS data © Crown copyright and "
+        "database right 2025; ONS, Royal Mail (OGL v3.0)"
+    )
 
 
 def test_the_registration_pin_map_gets_the_same_base(app):
@@ -107,8 +137,11 @@ def test_the_registration_pin_map_gets_the_same_base(app):
 def test_every_map_is_built_by_the_one_helper():
     """No module but components/maps.py makes a Leaflet map or tile layer of its own."""
     root = Path(__file__).resolve().parents[2] / "dashboard"
-    makers = [str(p.relative_to(root)) for p in root.rglob("*.py")
-              if re.search(r"dl\.(Map|TileLayer)\(", p.read_text(encoding="utf-8"))]
+    makers = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if re.search(r"dl\.(Map|TileLayer)\(", p.read_text(encoding="utf-8"))
+    ]
     assert makers == ["components/maps.py"]
 
 

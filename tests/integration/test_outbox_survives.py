@@ -3,6 +3,7 @@ outbox run`` sends them to a real local SMTP server (aiosmtpd) and is killed (SI
 while the relay is answering the 30th message's end of DATA (the message was handed over), once just
 after the 60th message's RCPT (the message was not). Started again, it finishes: the server holds
 exactly 100 messages, one per response, each with its own link, every one of which works."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
@@ -63,18 +63,43 @@ def _queue(engine, now) -> None:
             response = FootageResponse(case_ref=f"CR-2026-{i:04d}", registrant_id=1, requested_by_id=1, created_at=now)
             s.add(response)
             s.flush()
-            s.add(FootageRequest(case_ref=response.case_ref, camera_id=DOORBELL_30D, requested_by_id=1,
-                                 incident_lat=52.8, incident_lon=-2.1, incident_from=now - dt.timedelta(hours=3),
-                                 incident_to=now - dt.timedelta(hours=2), sent_at=now,
-                                 status_changed_at=now, response_id=response.id))
-            s.add(OutboxMessage(response_id=response.id, kind="request", channel="email", priority=1,
-                                state="queued", attempts=0, next_attempt_at=now, created_at=now))
+            s.add(
+                FootageRequest(
+                    case_ref=response.case_ref,
+                    camera_id=DOORBELL_30D,
+                    requested_by_id=1,
+                    incident_lat=52.8,
+                    incident_lon=-2.1,
+                    incident_from=now - dt.timedelta(hours=3),
+                    incident_to=now - dt.timedelta(hours=2),
+                    sent_at=now,
+                    status_changed_at=now,
+                    response_id=response.id,
+                )
+            )
+            s.add(
+                OutboxMessage(
+                    response_id=response.id,
+                    kind="request",
+                    channel="email",
+                    priority=1,
+                    state="queued",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
 
 
 def _run(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dashboard", "outbox", "run", "--lease-seconds", "1",
-                             "--poll-seconds", "0.2"], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "outbox", "run", "--lease-seconds", "1", "--poll-seconds", "0.2"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait(process: subprocess.Popen, until, timeout_s: float = 60) -> None:
@@ -100,9 +125,15 @@ def test_a_killed_sender_restarted_delivers_every_message_exactly_once(tmp_path,
     box = KillingInbox()
     controller = Controller(box, hostname="127.0.0.1", port=_free_port())
     controller.start()
-    env = {**os.environ, "DATABASE_URL": url, "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48,
-           "SMTP_URL": f"smtp://127.0.0.1:{controller.port}", "PUBLIC_BASE_URL": "https://cameras.example",
-           "MAIL_FROM": "cameras@force.example"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "k" * 48,
+        "SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
+        "PUBLIC_BASE_URL": "https://cameras.example",
+        "MAIL_FROM": "cameras@force.example",
+    }
     try:
         first = _run(env)
         box.pid = first.pid
@@ -129,8 +160,9 @@ def test_a_killed_sender_restarted_delivers_every_message_exactly_once(tmp_path,
     assert len(set(tokens)) == TOTAL
     with session_factory(engine)() as s:
         opened = {links.resolve(s, t, utcnow()).case_ref for t in tokens}
-        unconfirmed = s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                               .where(OutboxMessage.last_error.is_not(None)))
+        unconfirmed = s.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.last_error.is_not(None))
+        )
     assert len(opened) == TOTAL  # every link in the mail works, for its own response
     assert unconfirmed == 1  # the 30th: handed over, its 250 never read; recorded as sent, unconfirmed
     engine.dispose()
@@ -140,8 +172,9 @@ def test_outbox_run_without_any_service_says_so_in_one_line(tmp_path, reference_
     from tests.integration.test_cli import assert_one_line_error, run
 
     env = {k: v for k, v in os.environ.items() if k not in {"SMTP_URL", "NOTIFY_API_KEY"}}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", REFERENCE_DATA_DIR=str(reference_dir),
-               SECRET_KEY="s" * 40)
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", REFERENCE_DATA_DIR=str(reference_dir), SECRET_KEY="s" * 40
+    )
     assert_one_line_error(run(["outbox", "run", "--once"], env), "neither SMTP_URL", "NOTIFY_API_KEY")
     env["SMTP_URL"] = "smtp://127.0.0.1:9"
     assert_one_line_error(run(["outbox", "run", "--lease-seconds", "0"], env), "--lease-seconds")

@@ -1,4 +1,5 @@
 """The "How figures are protected" page and its perturbation-table download."""
+
 from __future__ import annotations
 
 import csv
@@ -10,8 +11,13 @@ from tests.integration.conftest import login
 
 
 def _render(client, path: str) -> str:
-    body = {"output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": path}], "changedPropIds": [], "state": []}
+    body = {
+        "output": "shell-content.children",
+        "outputs": {"id": "shell-content", "property": "children"},
+        "inputs": [{"id": "shell-url", "property": "pathname", "value": path}],
+        "changedPropIds": [],
+        "state": [],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200
     return response.get_data(as_text=True)

@@ -4,6 +4,7 @@ data, and /privacy states the periods in force: all from configuration (issue 18
 Expected figures are worked out by hand: white on #767676 is 4.54:1 and on #777777 4.48:1 (WCAG
 relative luminance 0.1812 and 0.1845), so the first passes AA (4.5:1) and the second does not.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,35 +19,56 @@ from pathlib import Path
 import pytest
 
 from dashboard.config import ConfigError, load_settings
+from dashboard.core.vocab import ROLES
 from dashboard.public import form
 from dashboard.registry.database import make_engine, migrate, transaction
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
 from tests.integration.conftest import login
 
 CONFIGURED = {
-    "FORCE_NAME": "Staffordshire Police", "DATA_CONTROLLER": "Chief Constable of Staffordshire Police",
+    "FORCE_NAME": "Staffordshire Police",
+    "DATA_CONTROLLER": "Chief Constable of Staffordshire Police",
     "LAWFUL_BASIS": "Consent (UK GDPR Article 6(1)(a)), given on the form",
-    "DPO_EMAIL": "dpo@example.police.uk", "DPO_ADDRESS": "Data Protection Officer, PO Box 9, Stafford ST16 0AA",
-    "FORCE_COLOUR": "#1D4E89", "RETENTION_MONTHS": "18", "RETENTION_GRACE_DAYS": "21",
-    "EVIDENCE_DECLINED_DAYS": "14", "EVIDENCE_CLOSED_CASE_DAYS": "60", "RESPONSE_LINK_DAYS": "5",
+    "DPO_EMAIL": "dpo@example.police.uk",
+    "DPO_ADDRESS": "Data Protection Officer, PO Box 9, Stafford ST16 0AA",
+    "FORCE_COLOUR": "#1D4E89",
+    "RETENTION_MONTHS": "18",
+    "RETENTION_GRACE_DAYS": "21",
+    "EVIDENCE_DECLINED_DAYS": "14",
+    "EVIDENCE_CLOSED_CASE_DAYS": "60",
+    "RESPONSE_LINK_DAYS": "5",
 }
-SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="120" height="48" '
-       b'viewBox="0 0 120 48"><rect width="120" height="48" fill="#ffffff"/></svg>\n')
+SVG = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="120" height="48" '
+    b'viewBox="0 0 120 48"><rect width="120" height="48" fill="#ffffff"/></svg>\n'
+)
 
 
 def png_1x1() -> bytes:
     """A valid one-pixel white PNG, built by hand (signature, IHDR, IDAT, IEND)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def settings(tmp_path: Path, reference_dir: Path, **env):
-    return load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-                          "SECRET_KEY": "k" * 48, "OUTBOX_WORKER": "0", **env})
+    return load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            "OUTBOX_WORKER": "0",
+            **env,
+        }
+    )
 
 
 def make_app(tmp_path, reference_dir, **env):
@@ -106,8 +128,10 @@ def test_every_public_page_carries_the_forces_name_and_the_configured_footer(con
         words = footer(page)
         assert "Data controller Chief Constable of Staffordshire Police" in words, path
         assert "Lawful basis Consent (UK GDPR Article 6(1)(a)), given on the form" in words, path
-        assert ("Data protection officer dpo@example.police.uk Data Protection Officer, PO Box 9, Stafford ST16 0AA"
-                in words), path
+        assert (
+            "Data protection officer dpo@example.police.uk Data Protection Officer, PO Box 9, Stafford ST16 0AA"
+            in words
+        ), path
         assert "Information Commissioner's Office: ico.org.uk, 0303 123 1113" in words, path
         assert '<a href="mailto:dpo@example.police.uk">' in body, path
         assert '<a href="https://ico.org.uk/make-a-complaint/">' in body, path
@@ -171,25 +195,46 @@ def test_the_privacy_notice_is_public_and_states_the_periods_in_force(configured
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     words = text(page)
     assert "The data controller, responsible for your data, is Chief Constable of Staffordshire Police." in words
-    assert ("You can contact the data protection officer by email at dpo@example.police.uk, or by post at "
-            "Data Protection Officer, PO Box 9, Stafford ST16 0AA.") in words
+    assert (
+        "You can contact the data protection officer by email at dpo@example.police.uk, or by post at "
+        "Data Protection Officer, PO Box 9, Stafford ST16 0AA."
+    ) in words
     assert "The lawful basis is: Consent (UK GDPR Article 6(1)(a)), given on the form." in words
-    assert ("Every 18 months we ask you to confirm that your details are still right. If you do not confirm them "
-            "within 21 days of being asked, your registration is deleted.") in words
-    assert ("Footage: Footage you send is deleted 14 days after the police decide not to use it, and all "
-            "of it, with what you told us about it, 60 days after the case is closed.") in words
+    assert (
+        "Every 18 months we ask you to confirm that your details are still right. If you do not confirm them "
+        "within 21 days of being asked, your registration is deleted."
+    ) in words
+    assert (
+        "Footage: Footage you send is deleted 14 days after the police decide not to use it, and all "
+        "of it, with what you told us about it, 60 days after the case is closed."
+    ) in words
     assert "works for 5 days, or until you send your answer" in words
     assert "never shown for fewer than 8 registrations" in words
     assert "kept in full and never deleted" in words and "section 62" in words
     assert "ico.org.uk/make-a-complaint" in words and "0303 123 1113" in words
-    for heading in ("Who we are", "What we keep", "Why we keep it", "Who can see it", "How long we keep it",
-                    "Your rights", "How to complain"):
+    for heading in (
+        "Who we are",
+        "What we keep",
+        "Why we keep it",
+        "Who can see it",
+        "How long we keep it",
+        "Your rights",
+        "How to complain",
+    ):
         assert f">{heading}</h2>" in page.get_data(as_text=True)
 
     # The notice reads the live settings: change them and it changes (nothing cached from start-up).
-    changed = dataclasses.replace(rt.settings, retention_months=1, retention_grace_days=1, evidence_declined_days=7,
-                                  evidence_closed_case_days=365, k_min=10, dpo_email=None, dpo_address=None,
-                                  data_controller=None)
+    changed = dataclasses.replace(
+        rt.settings,
+        retention_months=1,
+        retention_grace_days=1,
+        evidence_declined_days=7,
+        evidence_closed_case_days=365,
+        k_min=10,
+        dpo_email=None,
+        dpo_address=None,
+        data_controller=None,
+    )
     app.server.extensions["ccr"] = dataclasses.replace(rt, settings=changed)
     words = text(client.get("/privacy"))
     assert "Every 1 month we ask you" in words and "within 1 day of being asked" in words
@@ -206,13 +251,21 @@ def test_the_privacy_notice_is_public_and_states_the_periods_in_force(configured
 
 # Every field the registration form asks, and the words the notice uses for it.
 FORM_FIELD_WORDS = {
-    "name": "your full name", "email": "your email address", "phone": "your UK phone number",
-    "preferred_channel": "how you would like the police to contact you", "site_kind": "a home, a business",
-    "address": "the house number or name, the street", "postcode": "and the postcode",
-    "lat": "the point you place on the map", "lon": "the point you place on the map",
-    "consent": "when you agreed to be contacted", "kind": "the kind of camera",
-    "placement": "whether it is indoors or outdoors", "mount": "what it is fixed to",
-    "direction_deg": "which way it faces", "compass": "which way it faces",
+    "name": "your full name",
+    "email": "your email address",
+    "phone": "your UK phone number",
+    "preferred_channel": "how you would like the police to contact you",
+    "site_kind": "a home, a business",
+    "address": "the house number or name, the street",
+    "postcode": "and the postcode",
+    "lat": "the point you place on the map",
+    "lon": "the point you place on the map",
+    "consent": "when you agreed to be contacted",
+    "kind": "the kind of camera",
+    "placement": "whether it is indoors or outdoors",
+    "mount": "what it is fixed to",
+    "direction_deg": "which way it faces",
+    "compass": "which way it faces",
     "retention_days": "how many days it keeps footage",
     "recording_mode": "records all the time or when it sees movement",
     "overlooks": "what it overlooks",
@@ -231,11 +284,18 @@ def test_the_privacy_notice_names_every_field_the_form_asks(configured):
 # --------------------------------------------------------------------------- the logo
 
 
-@pytest.mark.parametrize("name, content, mimetype", [
-    ("logo.png", png_1x1(), "image/png"),
-    ("logo.svg", SVG, "image/svg+xml"),
-    ("logo.img", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64, "image/jpeg"),  # the content decides, not the name
-])
+@pytest.mark.parametrize(
+    "name, content, mimetype",
+    [
+        ("logo.png", png_1x1(), "image/png"),
+        ("logo.svg", SVG, "image/svg+xml"),
+        (
+            "logo.img",
+            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64,
+            "image/jpeg",
+        ),  # the content decides, not the name
+    ],
+)
 def test_the_logo_is_served_with_its_content_type(tmp_path, reference_dir, name, content, mimetype):
     logo = tmp_path / name
     logo.write_bytes(content)
@@ -251,8 +311,11 @@ def test_the_logo_is_served_with_its_content_type(tmp_path, reference_dir, name,
 
 
 def test_a_missing_or_unusable_logo_stops_start_up_with_a_clear_line(tmp_path, reference_dir):
-    with pytest.raises(ConfigError, match=r"FORCE_LOGO=.*nowhere\.png cannot be used: no such file\. Point it at a "
-                                          r"PNG, JPEG or SVG image file"):
+    with pytest.raises(
+        ConfigError,
+        match=r"FORCE_LOGO=.*nowhere\.png cannot be used: no such file\. Point it at a "
+        r"PNG, JPEG or SVG image file",
+    ):
         settings(tmp_path, reference_dir, FORCE_LOGO=str(tmp_path / "nowhere.png"))
     with pytest.raises(ConfigError, match="it is a folder, not an image file"):
         settings(tmp_path, reference_dir, FORCE_LOGO=str(tmp_path))
@@ -282,8 +345,10 @@ def test_a_missing_or_unusable_logo_stops_start_up_with_a_clear_line(tmp_path, r
 def test_a_colour_white_text_cannot_be_read_on_is_refused_with_a_darker_shade(tmp_path, reference_dir):
     with pytest.raises(ConfigError) as refused:
         settings(tmp_path, reference_dir, FORCE_COLOUR="#777777")
-    assert str(refused.value) == ("FORCE_COLOUR=#777777 is too light for the white text on it: contrast 4.48:1, "
-                                  "WCAG AA needs 4.5:1; use a darker shade such as #767676 (4.54:1).")
+    assert str(refused.value) == (
+        "FORCE_COLOUR=#777777 is too light for the white text on it: contrast 4.48:1, "
+        "WCAG AA needs 4.5:1; use a darker shade such as #767676 (4.54:1)."
+    )
     assert settings(tmp_path, reference_dir, FORCE_COLOUR="#767676").force_colour == "#767676"
     assert settings(tmp_path, reference_dir, FORCE_COLOUR="#000").force_colour == "#000000"
     with pytest.raises(ConfigError, match=r"FORCE_COLOUR=#ffffff is too light .* contrast 1\.00:1"):
@@ -311,12 +376,24 @@ def test_the_command_line_check_names_the_frame_and_stops_on_a_bad_one(tmp_path,
     from tests.integration.test_cli import assert_one_line_error, run
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("FORCE_", "DPO_", "DATA_CONTROLLER", "DEMO"))}
-    env = {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "s" * 40, "EVIDENCE_DIR": str(tmp_path / "evidence")}
-    assert_one_line_error(run(["check"], {**env, "FORCE_COLOUR": "#6699cc"}),
-                          "FORCE_COLOUR=#6699cc is too light", "contrast 3.00:1", "such as #517aa3")
-    assert_one_line_error(run(["check"], {**env, "FORCE_LOGO": str(tmp_path / "crest.png")}),
-                          "FORCE_LOGO=", "crest.png cannot be used: no such file")
+    env = {
+        **base,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "s" * 40,
+        "EVIDENCE_DIR": str(tmp_path / "evidence"),
+    }
+    assert_one_line_error(
+        run(["check"], {**env, "FORCE_COLOUR": "#6699cc"}),
+        "FORCE_COLOUR=#6699cc is too light",
+        "contrast 3.00:1",
+        "such as #517aa3",
+    )
+    assert_one_line_error(
+        run(["check"], {**env, "FORCE_LOGO": str(tmp_path / "crest.png")}),
+        "FORCE_LOGO=",
+        "crest.png cannot be used: no such file",
+    )
     migrate(make_engine(env["DATABASE_URL"]))
     plain = run(["check"], env)
     assert plain.returncode == 0, plain.stderr

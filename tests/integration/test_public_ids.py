@@ -8,6 +8,7 @@ are shown is checked against the truth worked out from the database: it is the c
 public id, never its internal id, and the public ids (and registration references) have no rank
 correlation with registration time, the pilot's no different from the rest.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,14 +26,22 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site
 from dashboard.registry.public_ids import ALPHABET, CAMERA_PATTERN, REQUEST_PATTERN
 from dashboard.security.accounts import issue_token
-from tests.integration.conftest import login
 from tests.dash_requests import post_with_values
+from tests.integration.conftest import login
 
 REASON = "Burglary reported at a house in this street overnight"
 CASE = "CR-2026-012012"
 PILOT_START, PUBLIC_LAUNCH = dt.date(2026, 4, 13), dt.date(2026, 7, 6)
-CAMERA_ACTIONS = {"search", "reveal_contact", "reveal_refused", "request_created", "request_refused",
-                  "request_status", "export", "export_refused"}
+CAMERA_ACTIONS = {
+    "search",
+    "reveal_contact",
+    "reveal_refused",
+    "request_created",
+    "request_refused",
+    "request_status",
+    "export",
+    "export_refused",
+}
 
 
 @pytest.fixture
@@ -40,8 +49,14 @@ def demo(runtime, demo_of):
     from dashboard.application import create_app
 
     # Enough registrations for a staff pilot of some size (a few per cent of them).
-    demo_of(runtime, seed=11, registrations=2500, as_of=dt.date(2026, 11, 29),
-            pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH)
+    demo_of(
+        runtime,
+        seed=11,
+        registrations=2500,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=PILOT_START,
+        public_launch=PUBLIC_LAUNCH,
+    )
     with transaction(runtime.sessions) as s:
         token = issue_token(s, "officer1")
     app = create_app(runtime)
@@ -52,8 +67,13 @@ def demo(runtime, demo_of):
 def _truth(runtime) -> pd.DataFrame:
     """Every camera: internal id, public id and when its registration was made (from the database)."""
     with runtime.engine.connect() as conn:  # every column of camera, whatever the schema version
-        frame = pd.read_sql(sa.text("SELECT c.*, r.consent_at AS registered_at, r.reference FROM camera c "
-                                    "JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id"), conn)
+        frame = pd.read_sql(
+            sa.text(
+                "SELECT c.*, r.consent_at AS registered_at, r.reference FROM camera c "
+                "JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id"
+            ),
+            conn,
+        )
     frame["registered_at"] = pd.to_datetime(frame["registered_at"], utc=True)
     frame["pilot"] = frame["registered_at"] < pd.Timestamp(PUBLIC_LAUNCH, tz="UTC")
     return frame
@@ -91,15 +111,21 @@ def _callback(client, app, output_prefix: str, values: dict, trigger: str):
 def _busiest_sites(runtime, n: int) -> list[tuple[float, float]]:
     """Positions of active sites with the most cameras within about a kilometre (searches find many)."""
     with runtime.sessions() as s:
-        sites = pd.DataFrame(s.execute(sa.select(Site.lat, Site.lon).join(Registrant, Registrant.id == Site.registrant_id)
-                                       .where(Registrant.status == "active", Site.lat.is_not(None))).all(),
-                             columns=["lat", "lon"])
-    near = [int(((sites.lat - r.lat) ** 2 + ((sites.lon - r.lon) * 0.6) ** 2 < 0.009 ** 2).sum())
-            for r in sites.itertuples()]
+        sites = pd.DataFrame(
+            s.execute(
+                sa.select(Site.lat, Site.lon)
+                .join(Registrant, Registrant.id == Site.registrant_id)
+                .where(Registrant.status == "active", Site.lat.is_not(None))
+            ).all(),
+            columns=["lat", "lon"],
+        )
+    near = [
+        int(((sites.lat - r.lat) ** 2 + ((sites.lon - r.lon) * 0.6) ** 2 < 0.009**2).sum()) for r in sites.itertuples()
+    ]
     best = sites.assign(near=near).sort_values("near", ascending=False)
     picked: list[tuple[float, float]] = []
     for r in best.itertuples():
-        if all((r.lat - a) ** 2 + ((r.lon - b) * 0.6) ** 2 > 0.02 ** 2 for a, b in picked):
+        if all((r.lat - a) ** 2 + ((r.lon - b) * 0.6) ** 2 > 0.02**2 for a, b in picked):
             picked.append((float(r.lat), float(r.lon)))
         if len(picked) == n:
             break
@@ -110,12 +136,30 @@ def _shown_everywhere(demo, runtime) -> dict[str, list[str]]:
     """What an officer and an auditor are shown, surface by surface: camera ids and request ids."""
     app, auth = demo
     api = app.server.test_client()
-    shown: dict[str, list] = {"api_cameras": [], "page_cameras": [], "api_requests": [], "api_request_cameras": [],
-                              "csv_requests": [], "csv_cameras": [], "audit_cameras": [], "page_contacts": []}
+    shown: dict[str, list] = {
+        "api_cameras": [],
+        "page_cameras": [],
+        "api_requests": [],
+        "api_request_cameras": [],
+        "csv_requests": [],
+        "csv_cameras": [],
+        "audit_cameras": [],
+        "page_contacts": [],
+    }
     sites = _busiest_sites(runtime, 5)
     for lat, lon in sites:
-        near = api.get("/api/v1/cameras/near", headers=auth, query_string={
-            "lat": lat, "lon": lon, "radius_m": 1000, "at": "2026-11-20T21:30", "case_ref": CASE, "reason": REASON})
+        near = api.get(
+            "/api/v1/cameras/near",
+            headers=auth,
+            query_string={
+                "lat": lat,
+                "lon": lon,
+                "radius_m": 1000,
+                "at": "2026-11-20T21:30",
+                "case_ref": CASE,
+                "reason": REASON,
+            },
+        )
         assert near.status_code == 200, near.get_json()
         shown["api_cameras"] += [c["camera_id"] for c in near.get_json()["cameras"]]
     # The search page: its results grid, then a reveal and requests from the selected rows.
@@ -123,58 +167,113 @@ def _shown_everywhere(demo, runtime) -> dict[str, list[str]]:
     login(page, "officer")
     lat, lon = sites[0]
     point = {"lat": lat, "lon": lon, "easting_m": 0.0, "northing_m": 0.0, "district": None, "label": "here"}
-    found = _callback(page, app, "search-grid.rowData", {
-        "search-point.data": point, "search-when.value": "2026-11-20T21:30", "search-radius.value": 1000,
-        "search-case.value": CASE, "search-reason.value": REASON}, "search-submit.n_clicks").get_json()["response"]
+    found = _callback(
+        page,
+        app,
+        "search-grid.rowData",
+        {
+            "search-point.data": point,
+            "search-when.value": "2026-11-20T21:30",
+            "search-radius.value": 1000,
+            "search-case.value": CASE,
+            "search-reason.value": REASON,
+        },
+        "search-submit.n_clicks",
+    ).get_json()["response"]
     rows, context = found["search-grid"]["rowData"], found["search-context"]["data"]
     shown["page_cameras"] = [r["camera_id"] for r in rows]
-    reveal = _callback(page, app, "search-contacts.children", {
-        "search-grid.selectedRows": rows[:2], "search-context.data": context}, "search-reveal.n_clicks")
+    reveal = _callback(
+        page,
+        app,
+        "search-contacts.children",
+        {"search-grid.selectedRows": rows[:2], "search-context.data": context},
+        "search-reveal.n_clicks",
+    )
     shown["page_contacts"] = re.findall(r"Camera ([^\"<]+?)\"", reveal.get_data(as_text=True))
-    asked = _callback(page, app, "search-request-msg.children", {
-        "search-grid.selectedRows": rows[:3], "search-context.data": context, "search-window-before.value": 30,
-        "search-window-after.value": 30}, "search-request.n_clicks")
+    asked = _callback(
+        page,
+        app,
+        "search-request-msg.children",
+        {
+            "search-grid.selectedRows": rows[:3],
+            "search-context.data": context,
+            "search-window-before.value": 30,
+            "search-window-after.value": 30,
+        },
+        "search-request.n_clicks",
+    )
     assert "3 footage requests recorded" in asked.get_data(as_text=True), asked.get_data(as_text=True)[:500]
     # The API's requests: made from its own search's ids, and listed.
-    made = api.post("/api/v1/requests", headers=auth, json={
-        "case_ref": CASE, "reason": REASON, "camera_ids": shown["api_cameras"][-2:], "incident_lat": sites[-1][0],
-        "incident_lon": sites[-1][1], "incident_from": "2026-11-20T21:00", "incident_to": "2026-11-20T22:00"})
+    made = api.post(
+        "/api/v1/requests",
+        headers=auth,
+        json={
+            "case_ref": CASE,
+            "reason": REASON,
+            "camera_ids": shown["api_cameras"][-2:],
+            "incident_lat": sites[-1][0],
+            "incident_lon": sites[-1][1],
+            "incident_from": "2026-11-20T21:00",
+            "incident_to": "2026-11-20T22:00",
+        },
+    )
     assert made.status_code == 201, made.get_json()
     listed = api.get("/api/v1/requests", headers=auth, query_string={"case_ref": CASE}).get_json()["requests"]
     shown["api_requests"] = [r["request_id"] for r in listed]
     shown["api_request_cameras"] = [r["camera_id"] for r in listed]
     # My cases: the request grid and the case's contact CSV.
-    grid = _callback(page, app, "cases-requests.rowData", {"cases-list.selectedRows": [{"case_ref": CASE}]},
-                     "cases-list.selectedRows").get_json()["response"]["cases-requests"]["rowData"]
+    grid = _callback(
+        page,
+        app,
+        "cases-requests.rowData",
+        {"cases-list.selectedRows": [{"case_ref": CASE}]},
+        "cases-list.selectedRows",
+    ).get_json()["response"]["cases-requests"]["rowData"]
     shown["cases_requests"] = [r["request_id"] for r in grid]
     shown["cases_cameras"] = [r["camera_id"] for r in grid]
-    export = _callback(page, app, "cases-download.data", {
-        "cases-list.selectedRows": [{"case_ref": CASE}], "cases-export-reason.value": REASON},
-        "cases-export.n_clicks").get_json()["response"]["cases-download"]["data"]
+    export = _callback(
+        page,
+        app,
+        "cases-download.data",
+        {"cases-list.selectedRows": [{"case_ref": CASE}], "cases-export-reason.value": REASON},
+        "cases-export.n_clicks",
+    ).get_json()["response"]["cases-download"]["data"]
     table = list(csv.DictReader(io.StringIO(export["content"])))
     shown["csv_requests"] = [r["request_id"] for r in table]
     shown["csv_cameras"] = [r["camera_id"] for r in table]
     # The auditor's export of today's rows: the subjects of the camera rows, and the ids in their detail.
     auditor = app.server.test_client()
     login(auditor, "auditor")
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     audit_csv = auditor.get(f"/audit/export.csv?from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}")
     assert audit_csv.status_code == 200
-    audit_rows = [r for r in csv.DictReader(io.StringIO(audit_csv.get_data(as_text=True)))
-                  if r["action"] in CAMERA_ACTIONS and r["username"] == "officer1"]
+    audit_rows = [
+        r
+        for r in csv.DictReader(io.StringIO(audit_csv.get_data(as_text=True)))
+        if r["action"] in CAMERA_ACTIONS and r["username"] == "officer1"
+    ]
     assert {"search", "reveal_contact", "request_created", "export"} <= {r["action"] for r in audit_rows}
     # ... and the auditor's page: its table rows of the same period (subjects shortened after 12).
     from dashboard.security import audit_review
     from dashboard.security.search_places import SearchPlaces
 
     with runtime.sessions() as s:
-        page_rows = audit_review.log_page(s, audit_review.parse_filter(
-            {"from": str(today - dt.timedelta(days=1)), "to": str(today + dt.timedelta(days=1)), "user": "officer1"},
-            runtime.reference), SearchPlaces(runtime.reference), page_size=200).rows
+        page_rows = audit_review.log_page(
+            s,
+            audit_review.parse_filter(
+                {
+                    "from": str(today - dt.timedelta(days=1)),
+                    "to": str(today + dt.timedelta(days=1)),
+                    "user": "officer1",
+                },
+                runtime.reference,
+            ),
+            SearchPlaces(runtime.reference),
+            page_size=200,
+        ).rows
     for r in page_rows:
         if r["action"] in CAMERA_ACTIONS and r["subjects"]:
-            shown.setdefault("audit_page_cameras", []).extend(
-                re.sub(r" and \d+ more$", "", r["subjects"]).split(", "))
+            shown.setdefault("audit_page_cameras", []).extend(re.sub(r" and \d+ more$", "", r["subjects"]).split(", "))
     for r in audit_rows:
         shown["audit_cameras"] += json.loads(r["subject_ids"] or "[]")
         detail = json.loads(r["detail"] or "{}")
@@ -186,8 +285,9 @@ def _shown_everywhere(demo, runtime) -> dict[str, list[str]]:
 def test_every_id_shown_is_the_random_public_id_never_the_internal_one(demo, runtime):
     shown = _shown_everywhere(demo, runtime)
     for surface, values in shown.items():
-        assert values and all(isinstance(v, str) and not v.isdigit() for v in values), \
+        assert values and all(isinstance(v, str) and not v.isdigit() for v in values), (
             f"{surface} shows {values[:5]}: internal (sequential) ids"
+        )
     truth = _truth(runtime)
     by_public = truth.set_index("public_id")["id"]
     with runtime.sessions() as s:
@@ -241,13 +341,26 @@ def test_the_api_and_the_page_take_public_ids_and_refuse_internal_ones(demo, run
     with runtime.sessions() as s:
         before = s.scalar(sa.select(sa.func.count()).select_from(FootageRequest))
     internal = truth["id"].head(3).astype(int).tolist()
-    body = {"case_ref": CASE, "reason": REASON, "camera_ids": internal, "incident_lat": 52.8, "incident_lon": -2.1,
-            "incident_from": "2026-11-20T21:00", "incident_to": "2026-11-20T22:00"}
+    body = {
+        "case_ref": CASE,
+        "reason": REASON,
+        "camera_ids": internal,
+        "incident_lat": 52.8,
+        "incident_lon": -2.1,
+        "incident_from": "2026-11-20T21:00",
+        "incident_to": "2026-11-20T22:00",
+    }
     refused = api.post("/api/v1/requests", headers=auth, json=body)
     assert refused.status_code == 422
-    assert refused.get_json()["errors"] == [{"field": "camera_ids", "message": (
-        f"'{internal[0]}', '{internal[1]}', '{internal[2]}' are not camera ids: give the ids the search showed, "
-        "such as CAM-7K3QX9P2.")}]
+    assert refused.get_json()["errors"] == [
+        {
+            "field": "camera_ids",
+            "message": (
+                f"'{internal[0]}', '{internal[1]}', '{internal[2]}' are not camera ids: give the ids the search showed, "
+                "such as CAM-7K3QX9P2."
+            ),
+        }
+    ]
     as_text = api.post("/api/v1/requests", headers=auth, json={**body, "camera_ids": [str(i) for i in internal]})
     assert as_text.status_code == 422
     unknown = api.post("/api/v1/requests", headers=auth, json={**body, "camera_ids": ["CAM-22222222"]})
@@ -258,8 +371,9 @@ def test_the_api_and_the_page_take_public_ids_and_refuse_internal_ones(demo, run
     for path in (str(some_request.id), "REQ-22222222", "<script>"):
         answer = api.patch(f"/api/v1/requests/{path}", headers=auth, json={"status": "withdrawn"})
         assert answer.status_code == 404 and answer.is_json, (path, answer.status_code)
-    owner_only = api.patch(f"/api/v1/requests/{some_request.public_id.lower()}", headers=auth,
-                           json={"status": "withdrawn"})
+    owner_only = api.patch(
+        f"/api/v1/requests/{some_request.public_id.lower()}", headers=auth, json={"status": "withdrawn"}
+    )
     assert owner_only.status_code == 422  # found by its public id (any case); another officer's request
     assert "belongs to another officer" in owner_only.get_json()["error"]
     assert some_request.public_id in owner_only.get_json()["error"]
@@ -268,13 +382,22 @@ def test_the_api_and_the_page_take_public_ids_and_refuse_internal_ones(demo, run
     login(page, "officer")
     with runtime.sessions() as s:
         search_id = s.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "search").limit(1))
-    context = {"search_id": search_id, "case_ref": CASE, "lat": 52.8, "lon": -2.1, "district": None,
-               "at": "2026-11-20T21:30:00+00:00"}
+    context = {
+        "search_id": search_id,
+        "case_ref": CASE,
+        "lat": 52.8,
+        "lon": -2.1,
+        "district": None,
+        "at": "2026-11-20T21:30:00+00:00",
+    }
     rows = [{"camera_id": i} for i in internal]
-    for output, trigger in (("search-contacts.children", "search-reveal.n_clicks"),
-                            ("search-request-msg.children", "search-request.n_clicks")):
-        answer = _callback(page, app, output, {"search-grid.selectedRows": rows, "search-context.data": context},
-                           trigger)
+    for output, trigger in (
+        ("search-contacts.children", "search-reveal.n_clicks"),
+        ("search-request-msg.children", "search-request.n_clicks"),
+    ):
+        answer = _callback(
+            page, app, output, {"search-grid.selectedRows": rows, "search-context.data": context}, trigger
+        )
         assert answer.status_code == 200
         text = answer.get_data(as_text=True)
         assert "No camera with the ids" in text and "is on the register" in text and "@" not in text
@@ -293,21 +416,43 @@ def test_the_migration_gives_every_existing_camera_and_request_a_random_public_i
     command.upgrade(alembic_config(engine), "0009")
     now = "2026-05-01 10:00:00"
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO app_user (id, username, password_hash, role, active, created_at) "
-                             "VALUES (1, 'o', 'x', 'officer', 1, :now)"), {"now": now})
+        conn.execute(
+            sa.text(
+                "INSERT INTO app_user (id, username, password_hash, role, active, created_at) "
+                "VALUES (1, 'o', 'x', 'officer', 1, :now)"
+            ),
+            {"now": now},
+        )
         for i in range(1, 41):
-            conn.execute(sa.text(
-                "INSERT INTO registrant (id, reference, name, email, consent_at, status, last_confirmed_at, "
-                "created_at, updated_at) VALUES (:i, :ref, 'A', 'a@example.org', :now, 'active', :now, :now, :now)"),
-                {"i": i, "ref": f"CCR-{i:06d}", "now": now})
-            conn.execute(sa.text("INSERT INTO site (id, registrant_id, kind, district_code, created_at, updated_at) "
-                                 "VALUES (:i, :i, 'home', 'E07000197', :now, :now)"), {"i": i, "now": now})
-            conn.execute(sa.text("INSERT INTO camera (id, site_id, kind, active, created_at, updated_at) "
-                                 "VALUES (:i, :i, 'doorbell', 1, :now, :now)"), {"i": i, "now": now})
-            conn.execute(sa.text(
-                "INSERT INTO footage_request (id, case_ref, camera_id, requested_by_id, incident_lat, incident_lon, "
-                "incident_from, incident_to, status, sent_at, status_changed_at, footage_likely_overwritten) "
-                "VALUES (:i, 'CR-1', :i, 1, 52.8, -2.1, :now, :now, 'sent', :now, :now, 0)"), {"i": i, "now": now})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO registrant (id, reference, name, email, consent_at, status, last_confirmed_at, "
+                    "created_at, updated_at) VALUES (:i, :ref, 'A', 'a@example.org', :now, 'active', :now, :now, :now)"
+                ),
+                {"i": i, "ref": f"CCR-{i:06d}", "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO site (id, registrant_id, kind, district_code, created_at, updated_at) "
+                    "VALUES (:i, :i, 'home', 'E07000197', :now, :now)"
+                ),
+                {"i": i, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO camera (id, site_id, kind, active, created_at, updated_at) "
+                    "VALUES (:i, :i, 'doorbell', 1, :now, :now)"
+                ),
+                {"i": i, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO footage_request (id, case_ref, camera_id, requested_by_id, incident_lat, incident_lon, "
+                    "incident_from, incident_to, status, sent_at, status_changed_at, footage_likely_overwritten) "
+                    "VALUES (:i, 'CR-1', :i, 1, 52.8, -2.1, :now, :now, 'sent', :now, :now, 0)"
+                ),
+                {"i": i, "now": now},
+            )
     migrate(engine)
     with engine.connect() as conn:
         for table, pattern in (("camera", CAMERA_PATTERN), ("footage_request", REQUEST_PATTERN)):
@@ -321,7 +466,9 @@ def test_the_migration_gives_every_existing_camera_and_request_a_random_public_i
     with transaction(session_factory(engine)) as s:
         s.add(Camera(site_id=1, kind="fixed", active=True))
     with engine.connect() as conn:
-        assert re.fullmatch(CAMERA_PATTERN, conn.execute(sa.text("SELECT public_id FROM camera WHERE id = 41")).scalar())
+        assert re.fullmatch(
+            CAMERA_PATTERN, conn.execute(sa.text("SELECT public_id FROM camera WHERE id = 41")).scalar()
+        )
     engine.dispose()
 
 
@@ -335,10 +482,19 @@ def test_rows_logged_before_the_public_ids_are_shown_with_them(demo, runtime):
     truth = _truth(runtime).set_index("id")["public_id"]
     a, b = (int(i) for i in truth.index[:2])
     with transaction(runtime.sessions) as s:
-        row = audit.record(s, audit.Actor(None, "officer.old", "officer"), "request_refused", case_ref=CASE,
-                           reason=REASON, subject_ids=[a, b, 10**9], detail={
-                               "why": "not_searched", "not_searched": [a, b],
-                               "message": f"Cameras {a}, {b} were not found by your searches in case {CASE}."})
+        row = audit.record(
+            s,
+            audit.Actor(None, "officer.old", "officer"),
+            "request_refused",
+            case_ref=CASE,
+            reason=REASON,
+            subject_ids=[a, b, 10**9],
+            detail={
+                "why": "not_searched",
+                "not_searched": [a, b],
+                "message": f"Cameras {a}, {b} were not found by your searches in case {CASE}.",
+            },
+        )
         row_id, stored = row.id, row.subject_ids
     with runtime.sessions() as s:
         shown = audit_review.rows_by_id(s, [row_id], SearchPlaces(runtime.reference))[0]

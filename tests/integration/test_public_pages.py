@@ -1,5 +1,6 @@
 """The public pages through the Flask test client: CSRF, campaign counts kept apart from
 registrations, the owner's link showing only the owner's registration, edits and reconfirmation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 from dashboard.config import load_settings
 from dashboard.registry import campaigns, registration
-from dashboard.registry.models import Campaign, CampaignDailyCount, Camera, Registrant, Site
+from dashboard.registry.models import Camera, Campaign, CampaignDailyCount, Registrant, Site
 from dashboard.runtime import prepare
 
 
@@ -18,10 +19,16 @@ from dashboard.runtime import prepare
 def public(tmp_path, reference_dir):
     from dashboard.application import create_app
 
-    rt = prepare(load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'public.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48, "REGISTRATION_RATE_LIMIT": "100000 per hour",
-    }))
+    rt = prepare(
+        load_settings(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'public.db'}",
+                "REFERENCE_DATA_DIR": str(reference_dir),
+                "SECRET_KEY": "k" * 48,
+                "REGISTRATION_RATE_LIMIT": "100000 per hour",
+            }
+        )
+    )
     app = create_app(rt)
     yield app.server.test_client(), rt
     rt.engine.dispose()
@@ -32,12 +39,26 @@ def _csrf(client, path="/register") -> str:
 
 
 def _form(postcode: str, **changes) -> dict:
-    data = {"action": "register", "camera_count": "2", "name": "Alex Formfiller", "email": "alex@example.org",
-            "phone": "", "preferred_channel": "email", "site_kind": "home", "address": "3 Form Road",
-            "postcode": postcode, "consent": "yes",
-            "cam-0-kind": "doorbell", "cam-0-placement": "outdoor", "cam-0-recording_mode": "motion",
-            "cam-0-compass": "S", "cam-0-retention_days": "30",
-            "cam-1-kind": "dome", "cam-1-placement": "indoor", "cam-1-recording_mode": "continuous"}
+    data = {
+        "action": "register",
+        "camera_count": "2",
+        "name": "Alex Formfiller",
+        "email": "alex@example.org",
+        "phone": "",
+        "preferred_channel": "email",
+        "site_kind": "home",
+        "address": "3 Form Road",
+        "postcode": postcode,
+        "consent": "yes",
+        "cam-0-kind": "doorbell",
+        "cam-0-placement": "outdoor",
+        "cam-0-recording_mode": "motion",
+        "cam-0-compass": "S",
+        "cam-0-retention_days": "30",
+        "cam-1-kind": "dome",
+        "cam-1-placement": "indoor",
+        "cam-1-recording_mode": "continuous",
+    }
     data.update(changes)
     return data
 
@@ -80,7 +101,10 @@ def test_the_owners_link_shows_only_their_registration_and_text_stays_text(publi
         bea = s.scalar(sa.select(Site).join(Registrant).where(Registrant.name == "Bea Neighbour"))
         centre = rt.reference.lookup_postcode(two_postcodes[1])
         assert client.get(f"/register/postcode?postcode={two_postcodes[1]}").get_json() == {
-            "postcode": two_postcodes[1], "lat": float(centre["lat"]), "lon": float(centre["lon"])}
+            "postcode": two_postcodes[1],
+            "lat": float(centre["lat"]),
+            "lon": float(centre["lon"]),
+        }
         assert bea.lat == pytest.approx(float(centre["lat"]))  # the same point, but as public open data
     assert client.get("/manage/not-a-real-token-at-all-1234").status_code == 404
 
@@ -91,9 +115,12 @@ def test_an_unknown_postcode_is_answered_not_failed(public):
     client, rt = public
     answer = client.get("/register/postcode?postcode=ZZ99 9ZZ")
     assert answer.status_code == 200
-    assert answer.get_json() == {"found": False,
-                                 "error": f"'ZZ99 9ZZ' is not a postcode in the {rt.reference.force_name} area."}
+    assert answer.get_json() == {
+        "found": False,
+        "error": f"'ZZ99 9ZZ' is not a postcode in the {rt.reference.force_name} area.",
+    }
     assert client.get("/register/postcode?postcode=").get_json()["found"] is False
+
 
 def test_campaign_counts_move_and_never_touch_the_registration(public, two_postcodes):
     client, rt = public
@@ -110,7 +137,7 @@ def test_campaign_counts_move_and_never_touch_the_registration(public, two_postc
     with rt.sessions() as s:
         row = s.scalar(sa.select(CampaignDailyCount))
         assert (row.scans, row.form_starts, row.completions) == (1, 1, 1)
-        assert row.day == dt.datetime.now(dt.timezone.utc).astimezone(campaigns.UK).date()
+        assert row.day == dt.datetime.now(dt.UTC).astimezone(campaigns.UK).date()
         stored = s.scalar(sa.select(Registrant))
         values = [str(getattr(stored, c.name)) for c in Registrant.__table__.columns]
         values += [str(getattr(stored.site, c.name)) for c in Site.__table__.columns]
@@ -127,8 +154,11 @@ def test_editing_keeps_removed_cameras_for_the_record_and_refuses_strangers(publ
         stranger = s.scalar(sa.select(Camera.id).where(Camera.id.not_in(my_ids)))
     page = client.get(f"/manage/{mine}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    keep_first = _form(two_postcodes[0], action="save", **{"cam-0-id": str(my_ids[0]), "cam-0-retention_days": "7",
-                                                           "cam-1-id": "", "cam-1-kind": "ptz"})
+    keep_first = _form(
+        two_postcodes[0],
+        action="save",
+        **{"cam-0-id": str(my_ids[0]), "cam-0-retention_days": "7", "cam-1-id": "", "cam-1-kind": "ptz"},
+    )
     assert client.post(f"/manage/{mine}", data={"csrf_token": token, **keep_first}).status_code == 303
     with rt.sessions() as s:
         cams = {c.id: c for c in registration.by_token(s, mine).site.cameras}
@@ -148,7 +178,7 @@ def test_a_registration_over_a_year_old_is_due_and_reconfirming_clears_it(public
     mine = _register(client, two_postcodes[0])
     with rt.sessions() as s:
         me = registration.by_token(s, mine)
-        me.last_confirmed_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=366)
+        me.last_confirmed_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=366)
         s.commit()
         assert registration.due_for_reconfirmation(me)
     page = client.get(f"/manage/{mine}").get_data(as_text=True)
@@ -166,27 +196,42 @@ from hypothesis import strategies as st  # noqa: E402
 
 WORDS = st.text(st.characters(categories=["L", "N", "P", "Zs"]), max_size=12)
 BAD_FORM_FIELDS = {
-    "name": st.one_of(st.just(""), st.just("   "), st.text(min_size=121, max_size=150).filter(
-        lambda t: len(" ".join(t.split())) > 120), st.builds(lambda c: "Sam" + c + "Owner", st.sampled_from("\x00\x07\x1b"))),
+    "name": st.one_of(
+        st.just(""),
+        st.just("   "),
+        st.text(min_size=121, max_size=150).filter(lambda t: len(" ".join(t.split())) > 120),
+        st.builds(lambda c: "Sam" + c + "Owner", st.sampled_from("\x00\x07\x1b")),
+    ),
     "email": st.one_of(st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=20), st.just("a@")),
-    "phone": st.one_of(st.from_regex(r"\A[0-9]{1,6}\Z"), st.text(st.characters(categories=["L"]), min_size=1, max_size=8)),
+    "phone": st.one_of(
+        st.from_regex(r"\A[0-9]{1,6}\Z"), st.text(st.characters(categories=["L"]), min_size=1, max_size=8)
+    ),
     "preferred_channel": WORDS.filter(lambda t: t.strip() not in ("email", "phone", "text")),
     "site_kind": WORDS.filter(lambda t: t.strip() not in ("home", "business", "other")),
-    "address": st.one_of(st.text(max_size=2), st.text(min_size=201, max_size=230).filter(
-        lambda t: len(" ".join(t.split())) > 200)),
+    "address": st.one_of(
+        st.text(max_size=2), st.text(min_size=201, max_size=230).filter(lambda t: len(" ".join(t.split())) > 200)
+    ),
     "postcode": WORDS,  # filtered against the reference list in the test
     "lat": st.one_of(st.just("north"), st.just("95.5"), st.just("52.8")),  # the last: lat without lon
     "cam-0-kind": WORDS.filter(lambda t: t.strip() not in ("doorbell", "fixed", "dome", "ptz", "other")),
     "cam-0-placement": WORDS.filter(lambda t: t.strip() not in ("outdoor", "indoor")),
     "cam-1-recording_mode": WORDS.filter(lambda t: t.strip() not in ("continuous", "motion")),
-    "cam-0-direction_deg": st.one_of(st.integers(360, 10**6).map(str), st.integers(-10**6, -1).map(str),
-                                     st.text(st.characters(categories=["L"]), min_size=1, max_size=6)),
-    "cam-1-retention_days": st.one_of(st.integers(366, 10**6).map(str), st.integers(-999, -1).map(str),
-                                      st.just("a week")),
-    "cam-0-mount": WORDS.filter(lambda t: t.strip() not in ("", "door", "wall", "eaves", "window", "pole", "ceiling",
-                                                            "other")),
-    "cam-1-overlooks": st.lists(WORDS.filter(lambda t: t.strip() not in (
-        "", "street", "driveway", "garden", "shop_front", "car_park")), min_size=1, max_size=2),
+    "cam-0-direction_deg": st.one_of(
+        st.integers(360, 10**6).map(str),
+        st.integers(-(10**6), -1).map(str),
+        st.text(st.characters(categories=["L"]), min_size=1, max_size=6),
+    ),
+    "cam-1-retention_days": st.one_of(
+        st.integers(366, 10**6).map(str), st.integers(-999, -1).map(str), st.just("a week")
+    ),
+    "cam-0-mount": WORDS.filter(
+        lambda t: t.strip() not in ("", "door", "wall", "eaves", "window", "pole", "ceiling", "other")
+    ),
+    "cam-1-overlooks": st.lists(
+        WORDS.filter(lambda t: t.strip() not in ("", "street", "driveway", "garden", "shop_front", "car_park")),
+        min_size=1,
+        max_size=2,
+    ),
     "consent": st.sampled_from(["no", "", "true", "1"]),
 }
 
@@ -197,8 +242,12 @@ def test_generated_bad_forms_store_nothing_and_mark_a_field(public, two_postcode
     known = set(reference.postcodes["postcode_key"])
     checked = []
 
-    @settings(max_examples=1000, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=1000,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(st.sampled_from(sorted(BAD_FORM_FIELDS)).flatmap(lambda f: st.tuples(st.just(f), BAD_FORM_FIELDS[f])))
     def check(change):
         field, value = change
@@ -222,7 +271,15 @@ def test_generated_bad_forms_store_nothing_and_mark_a_field(public, two_postcode
 def test_the_public_pages_state_the_configured_retention_period(tmp_path, reference_dir):
     from dashboard.application import create_app
 
-    rt = prepare(load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'six.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-                                "SECRET_KEY": "k" * 48, "RETENTION_MONTHS": "6"}))
+    rt = prepare(
+        load_settings(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'six.db'}",
+                "REFERENCE_DATA_DIR": str(reference_dir),
+                "SECRET_KEY": "k" * 48,
+                "RETENTION_MONTHS": "6",
+            }
+        )
+    )
     page = create_app(rt).server.test_client().get("/register").get_data(as_text=True)
     assert "We ask you to confirm it every 6 months" in page and "12 months" not in page

@@ -3,6 +3,7 @@ visible"), through the real app: page views, page callbacks, API routes and down
 one row with their parameters and status; refused requests, other roles' use of the same pages
 and the public side leave none; the chain still verifies; an answer that cannot be recorded is
 withheld; and a file's content is never logged."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.pages import all_pages
-from dashboard.registry.models import AuditEvent
 from dashboard.registry import audit
+from dashboard.registry.models import AuditEvent
 from dashboard.security import audit_review, query_log
 from dashboard.security.aggregate_queries import callback_inputs
 from tests.dash_requests import callback_body, callback_outputs, component_props, router_body
@@ -24,15 +25,28 @@ AGGREGATE = ("aggregate_query", "aggregate_export")
 def _bodies(app, prefix: str, props: dict) -> list[dict]:
     """A request body for every callback whose outputs start with ``prefix``, with the values the
     page was drawn with."""
-    return [callback_body(key, spec, props) for key, spec in app.callback_map.items()
-            if callback_outputs(key)[0]["id"].startswith(prefix) and "callback" in spec]
+    return [
+        callback_body(key, spec, props)
+        for key, spec in app.callback_map.items()
+        if callback_outputs(key)[0]["id"].startswith(prefix) and "callback" in spec
+    ]
 
 
 def _new_rows(runtime, after: int) -> list:
     with runtime.sessions() as s:
-        return s.execute(sa.select(AuditEvent.id, AuditEvent.username, AuditEvent.role, AuditEvent.action,
-                                   AuditEvent.case_ref, AuditEvent.reason, AuditEvent.detail)
-                         .where(AuditEvent.id > after).order_by(AuditEvent.id)).all()
+        return s.execute(
+            sa.select(
+                AuditEvent.id,
+                AuditEvent.username,
+                AuditEvent.role,
+                AuditEvent.action,
+                AuditEvent.case_ref,
+                AuditEvent.reason,
+                AuditEvent.detail,
+            )
+            .where(AuditEvent.id > after)
+            .order_by(AuditEvent.id)
+        ).all()
 
 
 def _newest(runtime) -> int:
@@ -66,12 +80,24 @@ def test_every_page_callback_route_and_download_of_an_analyst_or_lead_is_one_row
         for body in _bodies(app, page.id_prefix, props):
             answer = client.post("/_dash-update-component", json=body)
             first = body["outputs"] if isinstance(body["outputs"], dict) else body["outputs"][0]
-            sent.append(("aggregate_query", {"page": page.path, "callback": f"{first['id']}.{first['property']}",
-                                             "inputs": _expected_inputs(body)}, answer.status_code))
+            sent.append(
+                (
+                    "aggregate_query",
+                    {
+                        "page": page.path,
+                        "callback": f"{first['id']}.{first['property']}",
+                        "inputs": _expected_inputs(body),
+                    },
+                    answer.status_code,
+                )
+            )
     assert any(d.get("callback", "").startswith("coverage-") and d["inputs"] for _, d, _ in sent)
 
-    routes = [("/api/v1/coverage/cells", {"res": "8"}), ("/api/v1/summary", {}),
-              ("/api/v1/coverage/areas", {"level": "district"})]
+    routes = [
+        ("/api/v1/coverage/cells", {"res": "8"}),
+        ("/api/v1/summary", {}),
+        ("/api/v1/coverage/areas", {"level": "district"}),
+    ]
     if role == "lead":
         routes.append(("/api/v1/metrics/uptake", {"from": "2026-05-04", "to": "2026-05-10"}))
     for path, params in routes:
@@ -102,17 +128,25 @@ def test_refused_requests_the_shell_and_the_api_document_leave_no_row(app, runti
     client = app.server.test_client()
     login(client, role)
     before = _newest(runtime)
-    refused = [client.post("/_dash-update-component", json=router_body("/search")),  # "not available to your role"
-               client.post("/_dash-update-component", json=router_body("/no-such-page")),
-               client.get("/api/v1/cameras/near", query_string={"lat": 52.8, "lon": -2.1}),
-               client.get("/api/v1/openapi.json"), client.get("/audit/export.csv?from=2026-07-01&to=2026-07-01"),
-               client.get("/api/v1/no-such-route"), client.get("/_dash-layout"), client.get("/coverage"),
-               client.get("/sources")]
+    refused = [
+        client.post("/_dash-update-component", json=router_body("/search")),  # "not available to your role"
+        client.post("/_dash-update-component", json=router_body("/no-such-page")),
+        client.get("/api/v1/cameras/near", query_string={"lat": 52.8, "lon": -2.1}),
+        client.get("/api/v1/openapi.json"),
+        client.get("/audit/export.csv?from=2026-07-01&to=2026-07-01"),
+        client.get("/api/v1/no-such-route"),
+        client.get("/_dash-layout"),
+        client.get("/coverage"),
+        client.get("/sources"),
+    ]
     for body in _bodies(app, "audit-", {}):  # the auditor's callbacks: the guard refuses them
         refused.append(client.post("/_dash-update-component", json=body))
     if role == "analyst":  # the uptake page, its API and its report are the lead's
-        refused += [client.get("/api/v1/metrics/uptake"), client.get("/uptake/report"),
-                    *[client.post("/_dash-update-component", json=b) for b in _bodies(app, "uptake-", {})]]
+        refused += [
+            client.get("/api/v1/metrics/uptake"),
+            client.get("/uptake/report"),
+            *[client.post("/_dash-update-component", json=b) for b in _bodies(app, "uptake-", {})],
+        ]
     assert [r.status_code for r in refused if r.status_code in (401, 403, 404)]
     assert _new_rows(runtime, before) == []
 
@@ -158,10 +192,14 @@ def test_an_answer_that_cannot_be_recorded_is_withheld(app, runtime, monkeypatch
 
 def test_a_files_content_is_never_logged_only_its_length():
     content = "data:text/csv;base64," + "QUJD" * 5000
-    body = {"inputs": [{"id": "gaps-upload", "property": "contents", "value": content}],
-            "state": [{"id": "gaps-upload", "property": "filename", "value": "crimes.csv"},
-                      {"id": "gaps-types", "property": "value", "value": [f"type {i}" for i in range(30)]},
-                      {"id": "gaps-note", "property": "value", "value": "x" * 500}]}
+    body = {
+        "inputs": [{"id": "gaps-upload", "property": "contents", "value": content}],
+        "state": [
+            {"id": "gaps-upload", "property": "filename", "value": "crimes.csv"},
+            {"id": "gaps-types", "property": "value", "value": [f"type {i}" for i in range(30)]},
+            {"id": "gaps-note", "property": "value", "value": "x" * 500},
+        ],
+    }
     logged = callback_inputs(body)
     assert logged["gaps-upload.contents"] == f"(file content not logged: {len(content):,} characters)"
     assert logged["gaps-upload.filename"] == "crimes.csv"
@@ -179,11 +217,16 @@ def test_the_rows_read_in_plain_words_on_the_auditors_page(app, runtime, referen
     client.get("/api/v1/coverage/cells", query_string={"res": "12"})  # refused by the API: 422, still a query
     client.post("/_dash-update-component", json=router_body("/coverage"))
     with runtime.sessions() as s:
-        rows = s.execute(sa.select(AuditEvent.action, AuditEvent.detail)
-                         .where(AuditEvent.action.in_(AGGREGATE)).order_by(AuditEvent.id)).all()
+        rows = s.execute(
+            sa.select(AuditEvent.action, AuditEvent.detail)
+            .where(AuditEvent.action.in_(AGGREGATE))
+            .order_by(AuditEvent.id)
+        ).all()
     texts = [audit_review.describe(r.action, r.detail) for r in rows]
-    assert texts == ["API metrics/uptake: from 2026-05-04, to 2026-05-10",
-                     "Download /coverage/export/cells.csv: res 8",
-                     "API coverage/cells: res 12 (answered 422)",
-                     "Coverage: page opened"]
+    assert texts == [
+        "API metrics/uptake: from 2026-05-04, to 2026-05-10",
+        "Download /coverage/export/cells.csv: res 8",
+        "API coverage/cells: res 12 (answered 422)",
+        "Coverage: page opened",
+    ]
     assert audit_review.ACTION_LABELS["aggregate_export"] == "Figures exported"

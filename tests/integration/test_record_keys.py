@@ -1,21 +1,21 @@
 """Record keys (the disclosure-control layer's inputs) on SQLite and PostgreSQL: drawn when rows are
 stored, erased with the personal data, and kept only inside anonymous daily sums so that a
 historical figure's cell key does not change when someone in it is erased."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import sqlalchemy as sa
 
-from dashboard.registry import campaigns, registration
+from dashboard.registry import audit, campaigns, registration
 from dashboard.registry.crime_import import import_crimes, parse_police_uk_csv
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import Camera, CampaignDailyCount, Crime, Registrant, RetiredKey
 from dashboard.registry.record_keys import retired_key_sums
-from dashboard.registry import audit
 from tests.integration.test_retention import add, by_ref
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DISTRICT = "E07000197"  # the district test_retention.add uses
 
 
@@ -23,11 +23,21 @@ def _keys_made_on(s, day: dt.date) -> int:
     """The cell key of "registrations made on ``day``" in DISTRICT, worked out from the rows: keys of
     the registrations still holding one, plus the anonymous sum of those erased."""
     start = dt.datetime.combine(day, dt.time(), tzinfo=UTC)  # GMT in December: UK day = UTC day
-    live = s.scalars(sa.select(Registrant.record_key).where(
-        Registrant.consent_at >= start, Registrant.consent_at < start + dt.timedelta(days=1),
-        Registrant.record_key.is_not(None))).all()
-    retired = s.scalar(sa.select(RetiredKey.key_sum).where(
-        RetiredKey.series == "registered", RetiredKey.day == day, RetiredKey.district_code == DISTRICT)) or 0
+    live = s.scalars(
+        sa.select(Registrant.record_key).where(
+            Registrant.consent_at >= start,
+            Registrant.consent_at < start + dt.timedelta(days=1),
+            Registrant.record_key.is_not(None),
+        )
+    ).all()
+    retired = (
+        s.scalar(
+            sa.select(RetiredKey.key_sum).where(
+                RetiredKey.series == "registered", RetiredKey.day == day, RetiredKey.district_code == DISTRICT
+            )
+        )
+        or 0
+    )
     return (sum(live) + retired) % 256
 
 

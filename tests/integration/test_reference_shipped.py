@@ -1,6 +1,7 @@
 """The force's open reference data ships in the repository (data/reference/staffordshire/) and is the
 default; its licences' attribution is shown wherever the app shows the data: the footer of every staff
 page, the weekly report, and the sources page (its SOURCES.md, with the licence notes)."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,20 @@ from dashboard.config import DEFAULT_MANIFEST, DEFAULT_REFERENCE_DIR, PROJECT_RO
 from tests.integration.conftest import login
 
 SHIPPED = PROJECT_ROOT / "data" / "reference" / "staffordshire"
-FILES = ("staffordshire_police_force_area.geojson", "staffordshire_county.geojson", "staffordshire_lad.geojson",
-         "staffordshire_lsoa_2011.geojson", "staffordshire_msoa_2011.geojson", "staffordshire_wards_2013.geojson",
-         "staffordshire_police_neighbourhoods_list.csv", "staffordshire_lad_census2021_households_population.csv",
-         "staffordshire_lsoa21_population_census2021.csv", "staffordshire_lsoa11_imd2019.csv",
-         "staffordshire_postcodes_codepoint_open_2025.csv", "SOURCES.md")
+FILES = (
+    "staffordshire_police_force_area.geojson",
+    "staffordshire_county.geojson",
+    "staffordshire_lad.geojson",
+    "staffordshire_lsoa_2011.geojson",
+    "staffordshire_msoa_2011.geojson",
+    "staffordshire_wards_2013.geojson",
+    "staffordshire_police_neighbourhoods_list.csv",
+    "staffordshire_lad_census2021_households_population.csv",
+    "staffordshire_lsoa21_population_census2021.csv",
+    "staffordshire_lsoa11_imd2019.csv",
+    "staffordshire_postcodes_codepoint_open_2025.csv",
+    "SOURCES.md",
+)
 MONTHS = ["2024-12-staffordshire-street.csv"] + [f"2025-{m:02d}-staffordshire-street.csv" for m in range(1, 12)]
 
 
@@ -37,15 +47,23 @@ def test_the_shipped_folder_holds_every_file_and_is_the_default(tmp_path):
     other.mkdir()
     manifest = tmp_path / "other.toml"
     manifest.write_text("# another force's manifest\n", encoding="utf-8")
-    moved = load_settings({"SECRET_KEY": "k" * 48, "REFERENCE_DATA_DIR": str(other),
-                           "REFERENCE_MANIFEST": str(manifest), "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"})
+    moved = load_settings(
+        {
+            "SECRET_KEY": "k" * 48,
+            "REFERENCE_DATA_DIR": str(other),
+            "REFERENCE_MANIFEST": str(manifest),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        }
+    )
     assert (moved.reference_data_dir, moved.manifest_path) == (other.resolve(), manifest.resolve())
 
 
 def test_the_crime_months_are_the_police_uk_files_unchanged():
     """The shipped months are data.police.uk's official layout, 2,363 records in all (SOURCES.md)."""
-    header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
-              "Last outcome category,Context")
+    header = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+        "Last outcome category,Context"
+    )
     rows = 0
     for name in MONTHS:
         lines = (SHIPPED / "police_uk" / name).read_text(encoding="utf-8-sig").splitlines()
@@ -63,10 +81,11 @@ def test_sources_keep_every_licence_and_attribution_and_say_the_data_may_be_ship
     for statement in _statements():
         assert statement in flat
     notes = flat.split("## Licence notes", 1)[1]
-    for licence, link in (("Open Government Licence v3.0",
-                           "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"),
-                          ("OS OpenData", "https://www.ordnancesurvey.co.uk/"),
-                          ("CC-BY 4.0", "https://creativecommons.org/licenses/by/4.0/")):
+    for licence, link in (
+        ("Open Government Licence v3.0", "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"),
+        ("OS OpenData", "https://www.ordnancesurvey.co.uk/"),
+        ("CC-BY 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+    ):
         assert licence in notes and link in notes, licence
 
 
@@ -111,8 +130,9 @@ def test_the_shipped_files_are_tracked_by_git_not_ignored():
     import subprocess
 
     names = [str(p.relative_to(PROJECT_ROOT)) for p in sorted(SHIPPED.rglob("*")) if p.is_file()]
-    ignored = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=PROJECT_ROOT, capture_output=True,
-                             text=True, check=False)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *names], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
     assert ignored.stdout.strip() == "" and ignored.returncode == 1, ignored.stdout
 
 

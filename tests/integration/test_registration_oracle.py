@@ -6,6 +6,7 @@ working private link of the same form, in comparable time); the private link giv
 opens only what was just sent, never the earlier registration; the earlier registration's owner
 is emailed a fresh link for it, naming the new registration, after the answer has gone.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,7 @@ import sqlalchemy as sa
 
 from dashboard.public import duplicates
 from dashboard.registry.models import Registrant
-from tests.integration.test_duplicate_registration import (_client, _free_port, _repeat_mails, _text,  # noqa: F401
-                                                            inbox)
+from tests.integration.test_duplicate_registration import _client, _free_port, _repeat_mails, _text, inbox  # noqa: F401
 from tests.integration.test_public_pages import _csrf, _form
 from tests.integration.test_registration import valid
 
@@ -31,10 +31,15 @@ REFERENCE = re.compile(r"CCR-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}")
 def _shape(answer) -> tuple:
     """What an observer can compare between two answers: status, field names and value forms."""
     body = answer.get_json()
-    return (answer.status_code, sorted(body), bool(REFERENCE.fullmatch(str(body.get("reference")))),
-            bool(TOKEN.fullmatch(str(body.get("management_token")))),
-            body.get("management_url") == f"https://cameras.example/manage/{body.get('management_token')}",
-            body.get("cameras"), answer.headers.get("Content-Type"))
+    return (
+        answer.status_code,
+        sorted(body),
+        bool(REFERENCE.fullmatch(str(body.get("reference")))),
+        bool(TOKEN.fullmatch(str(body.get("management_token")))),
+        body.get("management_url") == f"https://cameras.example/manage/{body.get('management_token')}",
+        body.get("cameras"),
+        answer.headers.get("Content-Type"),
+    )
 
 
 def _wait_for(condition, timeout_s: float = 10.0) -> None:
@@ -51,10 +56,12 @@ def test_a_repeat_through_the_api_is_answered_as_a_first_registration(tmp_path, 
     postcode = reference.postcodes["postcode"].iloc[7]
     first = client.post(URL, json=valid(postcode, email="victim@example.org", name="Vic Tim"))
     # The attacker: the victim's email and postcode, everything else their own.
-    repeat = client.post(URL, json=valid(postcode, email="VICTIM@example.org", name="Mallory Probe",
-                                         address="1 Guess Street"))
-    fresh = client.post(URL, json=valid(postcode, email="nobody.here@example.org", name="Mallory Probe",
-                                        address="1 Guess Street"))
+    repeat = client.post(
+        URL, json=valid(postcode, email="VICTIM@example.org", name="Mallory Probe", address="1 Guess Street")
+    )
+    fresh = client.post(
+        URL, json=valid(postcode, email="nobody.here@example.org", name="Mallory Probe", address="1 Guess Street")
+    )
     assert first.status_code == 201
     assert _shape(repeat) == _shape(fresh) == _shape(first)
     ours = repeat.get_json()
@@ -141,6 +148,7 @@ def test_a_repeat_takes_the_same_time_as_a_first_registration(tmp_path, referenc
         rounds = 25
         new_s, repeat_s = [], []
         for i in range(rounds):
+
             def new():
                 t = time.perf_counter()
                 answer = client.post(URL, json=valid(postcode, email=f"owner{i}@example.org"))
@@ -156,7 +164,7 @@ def test_a_repeat_takes_the_same_time_as_a_first_registration(tmp_path, referenc
             if i == 0:
                 new()
                 continue
-            for step in ((new, repeat) if i % 2 else (repeat, new)):
+            for step in (new, repeat) if i % 2 else (repeat, new):
                 step()
         duplicates.drain(timeout_s=60)
         assert sum(b"registered again" in m for m in relay.messages) == rounds - 1

@@ -4,6 +4,7 @@ the receipt, and every way a link can be dead; the owner's own page lists their 
 The request rows are written by hand here (the officer's side has its own tests): one owner with
 two cameras asked about one window, another owner asked in the same case.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,7 @@ from dashboard.registry.models import (
     utcnow,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CASE = "CR-2026-004512"
 # 20:30-21:15 UTC on 1 July 2026 is 21:30-22:15 BST (UK summer time): what the owner must read.
 START = dt.datetime(2026, 7, 1, 20, 30, tzinfo=UTC)
@@ -39,14 +40,33 @@ SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 def _owner(s, ref: str, name: str, address: str) -> tuple[Registrant, list[Camera], str]:
     now = utcnow()
-    person = Registrant(reference=ref, name=name, email=f"{ref.lower()}@example.org", preferred_channel="email",
-                        consent_at=now, last_confirmed_at=now)
-    site = Site(registrant=person, kind="home", address=address, postcode="ST16 2AB", lat=52.8, lon=-2.1,
-                easting_m=392000.0, northing_m=323000.0, district_code="E07000197")
-    cams = [Camera(site=site, kind="doorbell", mount="door", placement="outdoor", recording_mode="motion",
-                   retention_days=30),
-            Camera(site=site, kind="fixed", mount="wall", placement="outdoor", recording_mode="continuous",
-                   retention_days=14)]
+    person = Registrant(
+        reference=ref,
+        name=name,
+        email=f"{ref.lower()}@example.org",
+        preferred_channel="email",
+        consent_at=now,
+        last_confirmed_at=now,
+    )
+    site = Site(
+        registrant=person,
+        kind="home",
+        address=address,
+        postcode="ST16 2AB",
+        lat=52.8,
+        lon=-2.1,
+        easting_m=392000.0,
+        northing_m=323000.0,
+        district_code="E07000197",
+    )
+    cams = [
+        Camera(
+            site=site, kind="doorbell", mount="door", placement="outdoor", recording_mode="motion", retention_days=30
+        ),
+        Camera(
+            site=site, kind="fixed", mount="wall", placement="outdoor", recording_mode="continuous", retention_days=14
+        ),
+    ]
     s.add_all([person, site, *cams])
     s.flush()
     manage = registration.new_management_token(s, person)
@@ -60,20 +80,43 @@ def asked(runtime):
     with transaction(runtime.sessions) as s:
         officer = s.scalar(sa.select(User).where(User.username == "officer1"))
         out = {}
-        for key, ref, name, address in (("ann", "ANN00001", "Ann Example", "1 High Street"),
-                                        ("bob", "BOB00002", "Bob Other", "99 Secret Lane")):
+        for key, ref, name, address in (
+            ("ann", "ANN00001", "Ann Example", "1 High Street"),
+            ("bob", "BOB00002", "Bob Other", "99 Secret Lane"),
+        ):
             person, cams, manage = _owner(s, ref, name, address)
-            response = FootageResponse(case_ref=CASE, registrant_id=person.id, requested_by_id=officer.id,
-                                       shared_detail="A blue van was seen driving off at speed.")
+            response = FootageResponse(
+                case_ref=CASE,
+                registrant_id=person.id,
+                requested_by_id=officer.id,
+                shared_detail="A blue van was seen driving off at speed.",
+            )
             s.add(response)
             s.flush()
             for cam in cams:
-                s.add(FootageRequest(case_ref=CASE, camera_id=cam.id, requested_by_id=officer.id, incident_lat=52.8,
-                                     incident_lon=-2.1, incident_from=START, incident_to=END, status="sent",
-                                     sent_at=now, status_changed_at=now, response_id=response.id))
+                s.add(
+                    FootageRequest(
+                        case_ref=CASE,
+                        camera_id=cam.id,
+                        requested_by_id=officer.id,
+                        incident_lat=52.8,
+                        incident_lon=-2.1,
+                        incident_from=START,
+                        incident_to=END,
+                        status="sent",
+                        sent_at=now,
+                        status_changed_at=now,
+                        response_id=response.id,
+                    )
+                )
             token = links.issue(response, now, 7)
-            out[key] = {"token": token, "id": response.id, "manage": manage, "public_id": response.public_id,
-                        "cameras": [c.public_id for c in cams]}
+            out[key] = {
+                "token": token,
+                "id": response.id,
+                "manage": manage,
+                "public_id": response.public_id,
+                "cameras": [c.public_id for c in cams],
+            }
     return out
 
 
@@ -83,16 +126,28 @@ def _csrf(client, path: str) -> str:
 
 def _statuses(runtime, response_id: int) -> list[str]:
     with runtime.sessions() as s:
-        return [r.status for r in s.scalars(sa.select(FootageRequest).where(FootageRequest.response_id == response_id)
-                                            .order_by(FootageRequest.id))]
+        return [
+            r.status
+            for r in s.scalars(
+                sa.select(FootageRequest).where(FootageRequest.response_id == response_id).order_by(FootageRequest.id)
+            )
+        ]
 
 
 def _store_file(runtime, response_id: int, state: str = "stored") -> None:
     with transaction(runtime.sessions) as s:
-        s.add(EvidenceFile(response_id=response_id, upload_key=f"k{response_id}{state}".ljust(43, "x"),
-                           original_name="front door.mp4", caption="21:40 van", declared_size=1234,
-                           received_bytes=1234 if state == "stored" else 10, sha256=SHA if state == "stored" else None,
-                           state=state))
+        s.add(
+            EvidenceFile(
+                response_id=response_id,
+                upload_key=f"k{response_id}{state}".ljust(43, "x"),
+                original_name="front door.mp4",
+                caption="21:40 van",
+                declared_size=1234,
+                received_bytes=1234 if state == "stored" else 10,
+                sha256=SHA if state == "stored" else None,
+                state=state,
+            )
+        )
 
 
 def test_the_page_says_what_is_asked_in_uk_time_and_nothing_about_anyone_else(app, runtime, asked):
@@ -138,13 +193,26 @@ def test_footage_needs_a_stored_file_and_the_whole_statement_each_problem_named_
     client = app.server.test_client()
     path = f"/respond/{asked['ann']['token']}"
     token = _csrf(client, path)
-    page = client.post(path, data={"csrf_token": token, "answer": "footage", "clock_direction": "fast",
-                                   "clock_minutes": "0", "copy_made_at": "2030-01-01T10:00", "signed_name": ""})
+    page = client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "answer": "footage",
+            "clock_direction": "fast",
+            "clock_minutes": "0",
+            "copy_made_at": "2030-01-01T10:00",
+            "signed_name": "",
+        },
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    for message in ("Upload at least one file of footage", "Enter how far ahead the clock is",
-                    "Confirm that you made the copy", "The time you made the copy is in the future",
-                    "Enter your full name"):
+    for message in (
+        "Upload at least one file of footage",
+        "Enter how far ahead the clock is",
+        "Confirm that you made the copy",
+        "The time you made the copy is in the future",
+        "Enter your full name",
+    ):
         assert message in html
     _store_file(runtime, asked["ann"]["id"], "uploading")
     html = client.post(path, data={"csrf_token": token, "answer": "footage"}).get_data(as_text=True)
@@ -159,14 +227,29 @@ def test_footage_with_a_statement_is_kept_with_the_clock_difference_and_shown_on
     path = f"/respond/{asked['ann']['token']}"
     token = _csrf(client, path)
     _store_file(runtime, asked["ann"]["id"])
-    answer = client.post(path, data={
-        "csrf_token": token, "answer": "footage", "clock_direction": "fast", "clock_minutes": "3",
-        "clock_seconds": "20", "copy_made_myself": "yes", "copy_made_at": "2026-07-02T09:15",
-        "signed_name": "Ann Example", "owner_note": "The van came from the left."})
+    answer = client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "answer": "footage",
+            "clock_direction": "fast",
+            "clock_minutes": "3",
+            "clock_seconds": "20",
+            "copy_made_myself": "yes",
+            "copy_made_at": "2026-07-02T09:15",
+            "signed_name": "Ann Example",
+            "owner_note": "The van came from the left.",
+        },
+    )
     assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
     with runtime.sessions() as s:
         r = s.get(FootageResponse, asked["ann"]["id"])
-        assert (r.answer, r.clock_offset_s, r.copy_made_by_owner, r.signed_name) == ("footage", 200, True, "Ann Example")
+        assert (r.answer, r.clock_offset_s, r.copy_made_by_owner, r.signed_name) == (
+            "footage",
+            200,
+            True,
+            "Ann Example",
+        )
         assert r.copy_made_at == dt.datetime(2026, 7, 2, 8, 15, tzinfo=UTC)  # 09:15 BST
     assert _statuses(runtime, asked["ann"]["id"]) == ["footage_provided", "footage_provided"]
     receipt = client.get(answer.headers["Location"]).get_data(as_text=True)
@@ -218,7 +301,10 @@ def test_the_api_shows_the_owner_the_request_and_takes_an_answer_with_the_page_s
     shown = client.get(f"/api/v1/responses/{token}")
     assert shown.status_code == 200
     body = shown.get_json()
-    assert body["reference"] == asked["ann"]["public_id"] and body["window_text"] == "Wednesday 1 July 2026, 21:30 to 22:15"
+    assert (
+        body["reference"] == asked["ann"]["public_id"]
+        and body["window_text"] == "Wednesday 1 July 2026, 21:30 to 22:15"
+    )
     assert sorted(c["camera_id"] for c in body["cameras"]) == sorted(asked["ann"]["cameras"])
     assert "Bob" not in shown.get_data(as_text=True) and "Ann Example" not in shown.get_data(as_text=True)
     bad = client.post(f"/api/v1/responses/{token}/answer", json={"answer": "footage", "clock_direction": "slow"})
@@ -226,9 +312,18 @@ def test_the_api_shows_the_owner_the_request_and_takes_an_answer_with_the_page_s
     fields = {e["field"] for e in bad.get_json()["errors"]}
     assert {"files", "clock_minutes", "copy_made_by_owner", "copy_made_at", "signed_name"} <= fields
     _store_file(runtime, asked["ann"]["id"])
-    done = client.post(f"/api/v1/responses/{token}/answer", json={
-        "answer": "footage", "clock_direction": "slow", "clock_minutes": 1, "clock_seconds": 5,
-        "copy_made_by_owner": True, "copy_made_at": "2026-07-02T08:15:00Z", "signed_name": "Ann Example"})
+    done = client.post(
+        f"/api/v1/responses/{token}/answer",
+        json={
+            "answer": "footage",
+            "clock_direction": "slow",
+            "clock_minutes": 1,
+            "clock_seconds": 5,
+            "copy_made_by_owner": True,
+            "copy_made_at": "2026-07-02T08:15:00Z",
+            "signed_name": "Ann Example",
+        },
+    )
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["answer"] == "footage"
     with runtime.sessions() as s:
@@ -246,9 +341,17 @@ def test_time_to_footage_for_the_uptake_page_runs_to_the_first_stored_file(app, 
         s.scalars(sa.select(EvidenceFile)).one().completed_at = stored_at
     client = app.server.test_client()
     path = f"/respond/{asked['ann']['token']}"
-    answer = client.post(path, data={"csrf_token": _csrf(client, path), "answer": "footage", "clock_direction": "right",
-                                     "copy_made_myself": "yes", "copy_made_at": "2026-07-02T09:15",
-                                     "signed_name": "Ann Example"})
+    answer = client.post(
+        path,
+        data={
+            "csrf_token": _csrf(client, path),
+            "answer": "footage",
+            "clock_direction": "right",
+            "copy_made_myself": "yes",
+            "copy_made_at": "2026-07-02T09:15",
+            "signed_name": "Ann Example",
+        },
+    )
     assert answer.status_code == 303
     with runtime.sessions() as s:
         frame = uptake_queries.requests(s)
@@ -263,7 +366,9 @@ def test_the_openapi_document_describes_the_owners_side(app):
     login(client, "officer")
     doc = client.get("/api/v1/openapi.json").get_json()
     paths = doc["paths"]
-    assert set(paths["/api/v1/responses/{token}"]) == {"get"} and set(paths["/api/v1/responses/{token}/answer"]) == {"post"}
+    assert set(paths["/api/v1/responses/{token}"]) == {"get"} and set(paths["/api/v1/responses/{token}/answer"]) == {
+        "post"
+    }
     assert {"404", "410"} <= set(paths["/api/v1/responses/{token}"]["get"]["responses"])
     assert set(paths["/respond/{token}/files"]) == {"options", "post"}
     assert set(paths["/respond/{token}/files/{key}"]) == {"head", "patch", "delete"}

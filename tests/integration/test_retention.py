@@ -5,6 +5,7 @@ Policy in these tests: period 12 months, grace 30 days. A registration confirmed
 is overdue from 2026-01-10 09:00 (12 calendar months later) and, flagged then, may be erased from
 2026-02-09 09:00 (30 days after its flag).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,15 +15,19 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.mail import MailError
-from dashboard.registry import registration
+from dashboard.registry import audit, registration
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent, Camera, Registrant, Site
-from dashboard.registry.retention import (AUDIT_KEPT_BECAUSE, ErasureError, erase_on_request, retention_summary,
-                                          run_retention)
-from dashboard.registry import audit
+from dashboard.registry.retention import (
+    AUDIT_KEPT_BECAUSE,
+    ErasureError,
+    erase_on_request,
+    retention_summary,
+    run_retention,
+)
 from dashboard.security.accounts import create_user
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PERIOD, GRACE = 12, 30
 CONFIRMED = dt.datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 OVERDUE_FROM = dt.datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -31,8 +36,13 @@ SECOND = dt.timedelta(seconds=1)
 PASSWORD = "correct-horse-battery"
 
 # Personal values distinctive enough to search the whole database for.
-PERSON = {"name": "Zebedee Quintrell", "email": "zq.owner@example.org", "phone": "07700 900417",
-          "address": "17 Marigold Terrace", "postcode": "ST16 2DH"}
+PERSON = {
+    "name": "Zebedee Quintrell",
+    "email": "zq.owner@example.org",
+    "phone": "07700 900417",
+    "address": "17 Marigold Terrace",
+    "postcode": "ST16 2DH",
+}
 LAT, LON, EASTING, NORTHING = 52.812345, -2.117654, 392512.5, 323044.5
 
 
@@ -50,28 +60,67 @@ def admin(sessions):
         return audit.Actor(user.id, user.username, "admin"), audit.Actor(officer.id, officer.username, "officer")
 
 
-def add(s, reference: str, *, confirmed: dt.datetime = CONFIRMED, flagged: dt.datetime | None = None,
-        email: str | None = PERSON["email"], phone: str | None = PERSON["phone"], cameras: int = 2,
-        status: str = "active", end_reason: str | None = None, token: str | None = None) -> Registrant:
+def add(
+    s,
+    reference: str,
+    *,
+    confirmed: dt.datetime = CONFIRMED,
+    flagged: dt.datetime | None = None,
+    email: str | None = PERSON["email"],
+    phone: str | None = PERSON["phone"],
+    cameras: int = 2,
+    status: str = "active",
+    end_reason: str | None = None,
+    token: str | None = None,
+) -> Registrant:
     """One registration with ``PERSON``'s details (or erased ones when ``status`` is withdrawn)."""
     ended = status != "active"
-    reg = Registrant(reference=reference, name=None if ended else PERSON["name"], email=None if ended else email,
-                     phone=None if ended else phone, preferred_channel=None if ended else ("email" if email else "phone"),
-                     consent_at=dt.datetime(2024, 12, 1, tzinfo=UTC), last_confirmed_at=confirmed,
-                     status=status, end_reason=end_reason, withdrawn_at=confirmed + SECOND if ended else None,
-                     retention_flagged_at=flagged,
-                     management_token_hash=None if ended else registration.token_digest(token or f"token-of-{reference}"),
-                     created_at=dt.datetime(2024, 12, 1, tzinfo=UTC), updated_at=confirmed)
-    reg.site = Site(kind="home", address=None if ended else PERSON["address"],
-                    postcode=None if ended else PERSON["postcode"], lat=None if ended else LAT,
-                    lon=None if ended else LON, easting_m=None if ended else EASTING,
-                    northing_m=None if ended else NORTHING, district_code="E07000197", lsoa_code="E01029600",
-                    h3_r7="871f1d", h3_r8="881f1d", h3_r9="891f1d", created_at=confirmed, updated_at=confirmed)
+    reg = Registrant(
+        reference=reference,
+        name=None if ended else PERSON["name"],
+        email=None if ended else email,
+        phone=None if ended else phone,
+        preferred_channel=None if ended else ("email" if email else "phone"),
+        consent_at=dt.datetime(2024, 12, 1, tzinfo=UTC),
+        last_confirmed_at=confirmed,
+        status=status,
+        end_reason=end_reason,
+        withdrawn_at=confirmed + SECOND if ended else None,
+        retention_flagged_at=flagged,
+        management_token_hash=None if ended else registration.token_digest(token or f"token-of-{reference}"),
+        created_at=dt.datetime(2024, 12, 1, tzinfo=UTC),
+        updated_at=confirmed,
+    )
+    reg.site = Site(
+        kind="home",
+        address=None if ended else PERSON["address"],
+        postcode=None if ended else PERSON["postcode"],
+        lat=None if ended else LAT,
+        lon=None if ended else LON,
+        easting_m=None if ended else EASTING,
+        northing_m=None if ended else NORTHING,
+        district_code="E07000197",
+        lsoa_code="E01029600",
+        h3_r7="871f1d",
+        h3_r8="881f1d",
+        h3_r9="891f1d",
+        created_at=confirmed,
+        updated_at=confirmed,
+    )
     for i in range(cameras):
-        reg.site.cameras.append(Camera(kind="doorbell" if i == 0 else "fixed", placement="outdoor",
-                                       recording_mode="motion", retention_days=30, direction_deg=90 * i,
-                                       overlooks="street", active=not ended, created_at=confirmed,
-                                       updated_at=confirmed))
+        reg.site.cameras.append(
+            Camera(
+                kind="doorbell" if i == 0 else "fixed",
+                placement="outdoor",
+                recording_mode="motion",
+                retention_days=30,
+                direction_deg=90 * i,
+                overlooks="street",
+                active=not ended,
+                created_at=confirmed,
+                updated_at=confirmed,
+            )
+        )
     s.add(reg)
     s.flush()
     return reg
@@ -145,8 +194,11 @@ def test_a_registration_reconfirmed_during_the_grace_period_is_kept_and_unflagge
         owner = by_ref(s, "CCR-CCCCCC")
         registration.reconfirm(s, owner, now=dt.datetime(2026, 1, 20, tzinfo=UTC))
         assert owner.retention_flagged_at is None
-        s.execute(sa.update(Registrant).where(Registrant.reference == "CCR-DDDDDD")
-                  .values(last_confirmed_at=dt.datetime(2026, 1, 21, tzinfo=UTC)))
+        s.execute(
+            sa.update(Registrant)
+            .where(Registrant.reference == "CCR-DDDDDD")
+            .values(last_confirmed_at=dt.datetime(2026, 1, 21, tzinfo=UTC))
+        )
         s.commit()
 
         later = run(s, ERASE_FROM)
@@ -222,7 +274,8 @@ def test_reminders_carry_a_new_private_link_and_a_failed_send_keeps_the_old_one(
         done = run(s, OVERDUE_FROM, mailer=mailer)
         assert (done.flagged, done.reminders_sent, done.reminders_unsent, done.without_email) == (3, 1, 1, 1)
         assert [(r.to, r.reference, r.erase_from) for r in sent] == [
-            ("s.owner@example.org", "CCR-SSSSSS", dt.date(2026, 2, 9))]
+            ("s.owner@example.org", "CCR-SSSSSS", dt.date(2026, 2, 9))
+        ]
         assert registration.by_token(s, sent[0].token).reference == "CCR-SSSSSS"  # the new link opens it
         assert registration.by_token(s, "old-link-of-s-0123456789") is None  # and replaces the old one
         assert registration.by_token(s, "old-link-of-t-0123456789").reference == "CCR-TTTTTT"  # not sent: kept
@@ -236,8 +289,9 @@ def test_reminders_carry_a_new_private_link_and_a_failed_send_keeps_the_old_one(
 
 
 def _row(s, table: str, where: str, value) -> dict:
-    return dict(s.execute(sa.text(f"SELECT * FROM {table} WHERE {where} = :v ORDER BY id"), {"v": value})
-                .mappings().first())
+    return dict(
+        s.execute(sa.text(f"SELECT * FROM {table} WHERE {where} = :v ORDER BY id"), {"v": value}).mappings().first()
+    )
 
 
 def test_owner_withdrawal_request_and_retention_leave_exactly_the_same_columns(sessions, admin):
@@ -248,24 +302,42 @@ def test_owner_withdrawal_request_and_retention_leave_exactly_the_same_columns(s
         s.commit()
         assert run(s, OVERDUE_FROM).flagged == 3  # all three flagged at the same instant
         registration.withdraw(s, by_ref(s, "CCR-WWWWWW"), via="form", now=ERASE_FROM)
-        done = erase_on_request(s, admin_actor, "ccr-xxxxxx ", "Ticket DP-2026-0042: owner asked by phone",
-                                now=ERASE_FROM)
+        done = erase_on_request(
+            s, admin_actor, "ccr-xxxxxx ", "Ticket DP-2026-0042: owner asked by phone", now=ERASE_FROM
+        )
         assert (done.reference, done.cameras_switched_off, done.erased_at) == ("CCR-XXXXXX", 2, ERASE_FROM)
         s.commit()
         assert run(s, ERASE_FROM).erased == 1  # only CCR-YYYYYY was still active
         ids = {ref: by_ref(s, ref).id for ref in ("CCR-WWWWWW", "CCR-XXXXXX", "CCR-YYYYYY")}
 
-        personal = {"registrant": {"name", "email", "phone", "preferred_channel", "management_token_hash"},
-                    "site": {"address", "postcode", "lat", "lon", "easting_m", "northing_m",
-                             # what locates or describes the home: its kind, small area and H3 cells
-                             "kind", "lsoa_code", "h3_r7", "h3_r8", "h3_r9"}}
+        personal = {
+            "registrant": {"name", "email", "phone", "preferred_channel", "management_token_hash"},
+            "site": {
+                "address",
+                "postcode",
+                "lat",
+                "lon",
+                "easting_m",
+                "northing_m",
+                # what locates or describes the home: its kind, small area and H3 cells
+                "kind",
+                "lsoa_code",
+                "h3_r7",
+                "h3_r8",
+                "h3_r9",
+            },
+        }
         differ = {"id", "reference", "end_reason", "updated_at", "registrant_id", "site_id", "geom"}
-        owner = {"registrant": _row(s, "registrant", "id", ids["CCR-WWWWWW"]),
-                 "site": _row(s, "site", "registrant_id", ids["CCR-WWWWWW"])}
+        owner = {
+            "registrant": _row(s, "registrant", "id", ids["CCR-WWWWWW"]),
+            "site": _row(s, "site", "registrant_id", ids["CCR-WWWWWW"]),
+        }
         assert owner["registrant"]["end_reason"] == "owner"
         for ref, reason in (("CCR-XXXXXX", "request"), ("CCR-YYYYYY", "retention")):
-            other = {"registrant": _row(s, "registrant", "id", ids[ref]),
-                     "site": _row(s, "site", "registrant_id", ids[ref])}
+            other = {
+                "registrant": _row(s, "registrant", "id", ids[ref]),
+                "site": _row(s, "site", "registrant_id", ids[ref]),
+            }
             assert other["registrant"]["end_reason"] == reason
             for table in ("registrant", "site"):
                 assert owner[table].keys() == other[table].keys()
@@ -275,15 +347,25 @@ def test_owner_withdrawal_request_and_retention_leave_exactly_the_same_columns(s
                     elif column not in differ:
                         assert other[table][column] == value, (ref, table, column)
             # Of each camera only that it existed is left: switched off, its description gone.
-            cams = s.execute(sa.text("SELECT * FROM camera c WHERE c.site_id IN (SELECT id FROM site WHERE "
-                                     "registrant_id = :r) ORDER BY c.id"), {"r": ids[ref]}).mappings().all()
+            cams = (
+                s.execute(
+                    sa.text(
+                        "SELECT * FROM camera c WHERE c.site_id IN (SELECT id FROM site WHERE "
+                        "registrant_id = :r) ORDER BY c.id"
+                    ),
+                    {"r": ids[ref]},
+                )
+                .mappings()
+                .all()
+            )
             assert len(cams) == 2
             # public_id: random, it says nothing; the officer's request history names the camera by it
             kept = {"id", "public_id", "site_id", "active", "record_key", "created_at", "updated_at"}
             for cam in cams:
                 assert cam["active"] in (False, 0)
-                assert {k for k, v in cam.items() if v is not None} <= kept, \
-                    {k: v for k, v in cam.items() if v is not None and k not in kept}
+                assert {k for k, v in cam.items() if v is not None} <= kept, {
+                    k: v for k, v in cam.items() if v is not None and k not in kept
+                }
         assert {r.status for r in s.scalars(sa.select(Registrant))} == {"withdrawn"}
 
 
@@ -299,20 +381,54 @@ def test_no_erased_value_is_left_anywhere_and_the_audit_log_names_none(sessions,
         registration.withdraw(s, by_ref(s, "CCR-444444"), via="form", now=ERASE_FROM)
         s.commit()
 
-        events = {(e.action, e.username, e.role, e.reason, e.detail) for e in audit_rows(s)
-                  if e.action in ("registration_erased", "registration_withdrawn")}
+        events = {
+            (e.action, e.username, e.role, e.reason, e.detail)
+            for e in audit_rows(s)
+            if e.action in ("registration_erased", "registration_withdrawn")
+        }
         assert events == {
-            ("registration_erased", "system", None, None,
-             json.dumps({"as_of": "2026-02-09T09:00:00+00:00", "cameras_switched_off": 2, "grace_days": 30,
-                         "period_months": 12, "registrations": 1, "why": "retention"}, separators=(",", ":"))),
-            ("registration_erased", "admin1", "admin", "Request REQ-77 received by post on 2 Feb",
-             json.dumps({"cameras_switched_off": 2, "reference": "CCR-333333", "why": "request"},
-                        separators=(",", ":"))),
+            (
+                "registration_erased",
+                "system",
+                None,
+                None,
+                json.dumps(
+                    {
+                        "as_of": "2026-02-09T09:00:00+00:00",
+                        "cameras_switched_off": 2,
+                        "grace_days": 30,
+                        "period_months": 12,
+                        "registrations": 1,
+                        "why": "retention",
+                    },
+                    separators=(",", ":"),
+                ),
+            ),
+            (
+                "registration_erased",
+                "admin1",
+                "admin",
+                "Request REQ-77 received by post on 2 Feb",
+                json.dumps(
+                    {"cameras_switched_off": 2, "reference": "CCR-333333", "why": "request"}, separators=(",", ":")
+                ),
+            ),
             ("registration_withdrawn", "public", None, None, '{"via":"form"}'),
         }
-    values = [*PERSON.values(), PERSON["phone"].replace(" ", ""), "Quintrell", "Marigold", "ST162DH",
-              str(LAT), str(LON), str(EASTING), str(NORTHING), "52.8123", "392512",
-              *(registration.token_digest(f"token-of-CCR-{c * 6}") for c in "234")]
+    values = [
+        *PERSON.values(),
+        PERSON["phone"].replace(" ", ""),
+        "Quintrell",
+        "Marigold",
+        "ST162DH",
+        str(LAT),
+        str(LON),
+        str(EASTING),
+        str(NORTHING),
+        "52.8123",
+        "392512",
+        *(registration.token_digest(f"token-of-CCR-{c * 6}") for c in "234"),
+    ]
     with engine.connect() as conn:
         for table in sa.inspect(engine).get_table_names():
             if table == "spatial_ref_sys":
@@ -325,23 +441,27 @@ def test_no_erased_value_is_left_anywhere_and_the_audit_log_names_none(sessions,
 # --------------------------------------------------------------------------- erasure on request: refusals
 
 
-@pytest.mark.parametrize("reference, reason, message", [
-    ("CCR-9ZZZZZ", "Ticket DP-2026-0042", "No registration has the reference CCR-9ZZZZZ"),
-    ("CCR-12", "Ticket DP-2026-0042", "'CCR-12' is not a registration reference; references look like CCR-7KQ2MX"),
-    ("", "Ticket DP-2026-0042", "Give the registration's reference"),
-    ("CCR-555555", "", "Give the reason for the erasure"),
-    ("CCR-555555", "   ", "Give the reason for the erasure"),
-    ("CCR-555555", "asked", "too short"),
-    ("CCR-555555", "x" * 501, "keep it to 500"),
-    ("CCR-555555", "Ticket 9\x07", "control characters"),
-    ("CCR-555555", "Mr Zebedee Quintrell phoned", "repeats the owner's details"),
-    ("CCR-555555", "email from ZQ.Owner@example.org", "repeats the owner's details"),
-    ("CCR-555555", "called from 07700900417", "repeats the owner's details"),
-    ("CCR-555555", "lives at st16 2dh, ticket 5", "repeats the owner's details"),
-    ("CCR-666666", "Ticket DP-2026-0042", "already withdrawn by its owner on 10 January 2025"),
-])
-def test_erasure_on_request_refuses_with_a_clear_message_and_changes_nothing(sessions, admin, reference, reason,
-                                                                                message):
+@pytest.mark.parametrize(
+    "reference, reason, message",
+    [
+        ("CCR-9ZZZZZ", "Ticket DP-2026-0042", "No registration has the reference CCR-9ZZZZZ"),
+        ("CCR-12", "Ticket DP-2026-0042", "'CCR-12' is not a registration reference; references look like CCR-7KQ2MX"),
+        ("", "Ticket DP-2026-0042", "Give the registration's reference"),
+        ("CCR-555555", "", "Give the reason for the erasure"),
+        ("CCR-555555", "   ", "Give the reason for the erasure"),
+        ("CCR-555555", "asked", "too short"),
+        ("CCR-555555", "x" * 501, "keep it to 500"),
+        ("CCR-555555", "Ticket 9\x07", "control characters"),
+        ("CCR-555555", "Mr Zebedee Quintrell phoned", "repeats the owner's details"),
+        ("CCR-555555", "email from ZQ.Owner@example.org", "repeats the owner's details"),
+        ("CCR-555555", "called from 07700900417", "repeats the owner's details"),
+        ("CCR-555555", "lives at st16 2dh, ticket 5", "repeats the owner's details"),
+        ("CCR-666666", "Ticket DP-2026-0042", "already withdrawn by its owner on 10 January 2025"),
+    ],
+)
+def test_erasure_on_request_refuses_with_a_clear_message_and_changes_nothing(
+    sessions, admin, reference, reason, message
+):
     admin_actor, _ = admin
     with sessions() as s:
         add(s, "CCR-555555")
@@ -360,8 +480,9 @@ def test_only_an_active_administrator_may_erase_on_request(sessions, admin):
     with sessions() as s:
         add(s, "CCR-777777")
         s.commit()
-        with pytest.raises(ErasureError, match="Only an administrator can erase a registration on request; "
-                                               "officer1 is an officer"):
+        with pytest.raises(
+            ErasureError, match="Only an administrator can erase a registration on request; officer1 is an officer"
+        ):
             erase_on_request(s, officer_actor, "CCR-777777", "Ticket DP-2026-0042")
         # A role claimed by the caller does not count: the account's own role does.
         with pytest.raises(ErasureError, match="officer1 is an officer"):
@@ -382,12 +503,21 @@ def test_retention_summary_counts_each_registration_once_by_hand(sessions):
     with sessions() as s:
         add(s, "CCR-R1R1R1", confirmed=dt.datetime(2025, 6, 1, tzinfo=UTC))  # current
         add(s, "CCR-R2R2R2", confirmed=dt.datetime(2025, 2, 1, tzinfo=UTC))  # overdue, not flagged yet
-        add(s, "CCR-R3R3R3", confirmed=dt.datetime(2025, 1, 15, tzinfo=UTC),
-            flagged=dt.datetime(2026, 2, 10, tzinfo=UTC))  # in grace until 2026-03-12
-        add(s, "CCR-R4R4R4", confirmed=dt.datetime(2025, 1, 1, tzinfo=UTC),
-            flagged=dt.datetime(2026, 1, 5, tzinfo=UTC))  # grace over on 2026-02-04: due
-        add(s, "CCR-R5R5R5", confirmed=dt.datetime(2026, 1, 25, tzinfo=UTC),
-            flagged=dt.datetime(2026, 1, 20, tzinfo=UTC))  # reconfirmed after its flag: current
+        add(
+            s,
+            "CCR-R3R3R3",
+            confirmed=dt.datetime(2025, 1, 15, tzinfo=UTC),
+            flagged=dt.datetime(2026, 2, 10, tzinfo=UTC),
+        )  # in grace until 2026-03-12
+        add(
+            s, "CCR-R4R4R4", confirmed=dt.datetime(2025, 1, 1, tzinfo=UTC), flagged=dt.datetime(2026, 1, 5, tzinfo=UTC)
+        )  # grace over on 2026-02-04: due
+        add(
+            s,
+            "CCR-R5R5R5",
+            confirmed=dt.datetime(2026, 1, 25, tzinfo=UTC),
+            flagged=dt.datetime(2026, 1, 20, tzinfo=UTC),
+        )  # reconfirmed after its flag: current
         add(s, "CCR-R6R6R6", status="withdrawn", end_reason="owner")
         add(s, "CCR-R7R7R7", status="withdrawn", end_reason="owner")
         add(s, "CCR-R8R8R8", status="withdrawn", end_reason="request")
@@ -396,10 +526,21 @@ def test_retention_summary_counts_each_registration_once_by_hand(sessions):
         s.commit()
 
         before = retention_summary(s, now, PERIOD, GRACE)
-        assert (before.active, before.current, before.overdue_unflagged, before.in_grace, before.due_now) == (5, 2, 1, 1, 1)
+        assert (before.active, before.current, before.overdue_unflagged, before.in_grace, before.due_now) == (
+            5,
+            2,
+            1,
+            1,
+            1,
+        )
         assert before.first_erasure_at == dt.datetime(2026, 3, 12, tzinfo=UTC)
-        assert (before.ended_by_owner, before.erased_on_request, before.erased_by_retention,
-                before.ended_reason_unknown, before.ended) == (2, 1, 1, 0, 4)
+        assert (
+            before.ended_by_owner,
+            before.erased_on_request,
+            before.erased_by_retention,
+            before.ended_reason_unknown,
+            before.ended,
+        ) == (2, 1, 1, 0, 4)
         assert before.audit_rows == 1 and "s.62" in before.audit_kept_because
         assert before.audit_kept_because == AUDIT_KEPT_BECAUSE
 

@@ -5,6 +5,7 @@ over a SQLite file, with dates worked out by hand.
 overdue from 2026-01-10 09:00: the run as of 2026-01-10 flags it at 2026-01-10 23:59:59.999999 (GMT =
 UTC in January), so it may be erased from 2026-02-09 23:59:59.999999, i.e. by the run as of 2026-02-09.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ from dashboard.registry.database import make_engine, migrate, session_factory
 from dashboard.registry.models import AuditEvent, Registrant
 from tests.integration.test_retention import PERSON, add
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -58,11 +59,14 @@ def test_retention_run_flags_then_erases_and_says_so(db, capsys):
 
     code, out, _ = cli(capsys, "retention", "run", "--as-of", "2026-01-10")
     assert code == 0
-    assert out[0] == ("Retention check as of 2026-01-10 23:59 UTC: registrations unconfirmed for 12 months are "
-                      "flagged, and erased 30 days later unless confirmed.")
+    assert out[0] == (
+        "Retention check as of 2026-01-10 23:59 UTC: registrations unconfirmed for 12 months are "
+        "flagged, and erased 30 days later unless confirmed."
+    )
     assert "  flagged as unconfirmed: 1 (erasure on or after 2026-02-09)" in out
-    assert ("  reminders with a new private link: not sent: mail is not configured (SMTP_URL); 1 owners not "
-            "reminded") in out
+    assert (
+        "  reminders with a new private link: not sent: mail is not configured (SMTP_URL); 1 owners not reminded"
+    ) in out
     assert "  erased after the grace period: 0 (0 cameras switched off)" in out
     flagged_at = dt.datetime(2026, 1, 10, 23, 59, 59, 999999, tzinfo=UTC)
     assert status(db, "CCR-AAAAAA") == ("active", None, flagged_at)
@@ -101,8 +105,10 @@ def test_a_later_day_than_today_needs_dry_run(db, capsys):
 def test_registration_erase_at_the_console(db, capsys):
     code, out, err = cli(capsys, "registration", "erase", "ccr-aaaaaa", "--reason", "Ticket DP-2026-0042 by phone")
     assert code == 0 and err == []
-    assert out == ["erased registration CCR-AAAAAA: the owner's personal data is deleted and 2 camera(s) switched "
-                   "off; logged with your reason"]
+    assert out == [
+        "erased registration CCR-AAAAAA: the owner's personal data is deleted and 2 camera(s) switched "
+        "off; logged with your reason"
+    ]
     assert status(db, "CCR-AAAAAA")[:2] == ("withdrawn", "request")
     with db() as s:
         event = s.scalar(sa.select(AuditEvent).where(AuditEvent.action == "registration_erased"))
@@ -114,8 +120,9 @@ def test_registration_erase_at_the_console(db, capsys):
     assert code == 2 and out == [] and len(err) == 1
     assert err[0].startswith("error: Registration CCR-AAAAAA was already erased on request on ")
     code, out, err = cli(capsys, "registration", "erase", "CCR-9ZZZZZ", "--reason", "Ticket DP-2026-0043")
-    assert code == 2 and err == ["error: No registration has the reference CCR-9ZZZZZ; check it against the owner's "
-                                 "request. Nothing was erased."]
+    assert code == 2 and err == [
+        "error: No registration has the reference CCR-9ZZZZZ; check it against the owner's request. Nothing was erased."
+    ]
     code, out, err = cli(capsys, "registration", "erase", "CCR-BBBBBB", "--reason", f"re {PERSON['email']}")
     assert code == 2 and "repeats the owner's details" in err[0]
     assert status(db, "CCR-BBBBBB")[0] == "active"
@@ -128,11 +135,18 @@ def test_registration_erase_needs_a_reason(db, capsys):
     assert status(db, "CCR-AAAAAA")[0] == "active"
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("RETENTION_MONTHS", "0", "RETENTION_MONTHS=0 is out of range; set it to a number from 1 to 120."),
-    ("RETENTION_MONTHS", "twelve", "RETENTION_MONTHS='twelve' is not a whole number; set it to a number from 1 to 120."),
-    ("RETENTION_GRACE_DAYS", "-1", "RETENTION_GRACE_DAYS=-1 is out of range; set it to a number from 1 to 365."),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("RETENTION_MONTHS", "0", "RETENTION_MONTHS=0 is out of range; set it to a number from 1 to 120."),
+        (
+            "RETENTION_MONTHS",
+            "twelve",
+            "RETENTION_MONTHS='twelve' is not a whole number; set it to a number from 1 to 120.",
+        ),
+        ("RETENTION_GRACE_DAYS", "-1", "RETENTION_GRACE_DAYS=-1 is out of range; set it to a number from 1 to 365."),
+    ],
+)
 def test_bad_retention_settings_stop_with_one_line(db, capsys, monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
     code, out, err = cli(capsys, "retention", "run", "--dry-run")

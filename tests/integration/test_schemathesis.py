@@ -5,6 +5,7 @@ none is a server error, for schema-valid input and for input that breaks the sch
 Its own temporary registry (a small demo), so what the run writes (registrations, requests)
 touches no other test. Bounded: a few examples per operation, mode and identity (under a minute
 or two on one core)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,11 +16,14 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,  # noqa: E402
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from dashboard.registry.database import transaction  # noqa: E402
 from dashboard.core.vocab import ROLES  # noqa: E402
+from dashboard.registry.database import transaction  # noqa: E402
 from dashboard.security.accounts import create_user, issue_token  # noqa: E402
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -36,12 +40,25 @@ def api(tmp_path_factory, reference_dir, reference):
     from dashboard.runtime import prepare
 
     folder = tmp_path_factory.mktemp("schemathesis")
-    rt = prepare(load_settings({
-        "DATABASE_URL": f"sqlite:///{folder / 'api.db'}", "REFERENCE_DATA_DIR": str(reference_dir),
-        "SECRET_KEY": "k" * 48, "REGISTRATION_RATE_LIMIT": "100000 per hour",
-    }))
-    generate_demo(rt.engine, reference, seed=5, registrations=150, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    rt = prepare(
+        load_settings(
+            {
+                "DATABASE_URL": f"sqlite:///{folder / 'api.db'}",
+                "REFERENCE_DATA_DIR": str(reference_dir),
+                "SECRET_KEY": "k" * 48,
+                "REGISTRATION_RATE_LIMIT": "100000 per hour",
+            }
+        )
+    )
+    generate_demo(
+        rt.engine,
+        reference,
+        seed=5,
+        registrations=150,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     tokens = {}
     with transaction(rt.sessions) as s:
         for role in ROLES:
@@ -56,8 +73,9 @@ def api(tmp_path_factory, reference_dir, reference):
 @pytest.fixture(scope="module")
 def schema(api):
     server, tokens = api
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", server,
-                                          headers={"Authorization": f"Bearer {tokens['admin']}"})
+    return schemathesis.openapi.from_wsgi(
+        "/api/v1/openapi.json", server, headers={"Authorization": f"Bearer {tokens['admin']}"}
+    )
 
 
 def _operations(schema):
@@ -74,15 +92,26 @@ def test_every_answer_is_documented_and_none_is_a_server_error(schema, api, iden
     _server, tokens = api
     headers = {} if identity == "anonymous" else {"Authorization": f"Bearer {tokens[identity]}"}
     operations = _operations(schema)
-    assert {op.label for op in operations} >= {"GET /api/v1/summary", "GET /api/v1/cameras/near",
-                                                "POST /api/v1/requests", "POST /api/v1/registrations",
-                                                "PATCH /api/v1/requests/{request_id}",
-                                                "GET /api/v1/coverage/cells", "GET /api/v1/coverage/areas"}
+    assert {op.label for op in operations} >= {
+        "GET /api/v1/summary",
+        "GET /api/v1/cameras/near",
+        "POST /api/v1/requests",
+        "POST /api/v1/registrations",
+        "PATCH /api/v1/requests/{request_id}",
+        "GET /api/v1/coverage/cells",
+        "GET /api/v1/coverage/areas",
+    }
     for operation in operations:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case):
                 case.call_and_validate(headers=headers, checks=CHECKS)
 

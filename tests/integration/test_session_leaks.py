@@ -2,6 +2,7 @@
 a username typed wrong is not kept, files and figures carry ``Cache-Control: no-store``, the login
 cookie is ``Secure`` when the public address is https, and ``/_dash-dependencies`` lists only the
 callbacks of the pages the signed-in role may use."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.config import load_settings
+from dashboard.core.vocab import ROLES
+from dashboard.registry import audit
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent
-from dashboard.core.vocab import ROLES
 from dashboard.runtime import prepare
-from dashboard.registry import audit
-from tests.integration.conftest import PASSWORD, login
+from tests.integration.conftest import login
 
 
 def _post_login(client, username: str, password: str):
@@ -26,8 +27,11 @@ def _post_login(client, username: str, password: str):
 
 def _failed_rows(runtime) -> list[tuple]:
     with runtime.sessions() as s:
-        return s.execute(sa.select(AuditEvent.username, AuditEvent.detail, AuditEvent.reason)
-                         .where(AuditEvent.action == "login_failed").order_by(AuditEvent.id)).all()
+        return s.execute(
+            sa.select(AuditEvent.username, AuditEvent.detail, AuditEvent.reason)
+            .where(AuditEvent.action == "login_failed")
+            .order_by(AuditEvent.id)
+        ).all()
 
 
 # --------------------------------------------------------------------------- the login log
@@ -56,8 +60,10 @@ def test_a_password_typed_as_the_username_is_not_kept_in_the_log(app, runtime):
 def test_an_unknown_username_is_throttled_like_a_real_one(app, runtime):
     """The marker is counted per typed name, so the answers do not tell real accounts apart."""
     client = app.server.test_client()
-    statuses = {name: [_post_login(client, name, "wrong-password-123").status_code for _ in range(11)]
-                for name in ("officer1", "no-such-user")}
+    statuses = {
+        name: [_post_login(client, name, "wrong-password-123").status_code for _ in range(11)]
+        for name in ("officer1", "no-such-user")
+    }
     assert statuses["officer1"] == statuses["no-such-user"] == [401] * 10 + [429]
 
 
@@ -69,8 +75,9 @@ def files_app(app, runtime):
     from dashboard.registry import campaigns
 
     with transaction(runtime.sessions) as s:
-        slug = campaigns.create_campaign(s, audit.Actor(None, "lead1", "lead"), name="Spring leaflets",
-                                         channel="leaflet").slug
+        slug = campaigns.create_campaign(
+            s, audit.Actor(None, "lead1", "lead"), name="Spring leaflets", channel="leaflet"
+        ).slug
     return app, slug
 
 
@@ -107,8 +114,14 @@ def test_files_and_figures_are_never_cached(files_app):
 def _app_with(reference_dir, tmp_path, **env):
     from dashboard.application import create_app
 
-    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
-                              "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48, **env})
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "REFERENCE_DATA_DIR": str(reference_dir),
+            "SECRET_KEY": "k" * 48,
+            **env,
+        }
+    )
     rt = prepare(settings)
     return create_app(rt), rt
 
@@ -124,8 +137,9 @@ def test_the_login_cookie_is_secure_by_default_when_the_public_address_is_https(
     assert load_settings({**base, "PUBLIC_BASE_URL": "https://cameras.example.police.uk"}).session_cookie_secure
     assert not load_settings({**base, "PUBLIC_BASE_URL": "http://127.0.0.1:8050"}).session_cookie_secure
     # an explicit setting still wins either way
-    assert not load_settings({**base, "PUBLIC_BASE_URL": "https://cameras.example.police.uk",
-                              "SESSION_COOKIE_SECURE": "false"}).session_cookie_secure
+    assert not load_settings(
+        {**base, "PUBLIC_BASE_URL": "https://cameras.example.police.uk", "SESSION_COOKIE_SECURE": "false"}
+    ).session_cookie_secure
     app, rt = _app_with(reference_dir, tmp_path, PUBLIC_BASE_URL="https://cameras.example.police.uk")
     try:
         flags = _session_cookie_flags(app.server.test_client().get("/login", base_url="https://localhost"))
@@ -156,8 +170,17 @@ SEEN_BY = {
     "analyst": {"shell-", "home-", "coverage-", "gaps-", "protection-", "account-"},
     "lead": {"shell-", "home-", "coverage-", "gaps-", "uptake-", "campaigns-", "protection-", "account-"},
     "auditor": {"shell-", "home-", "audit-", "protection-", "account-"},
-    "admin": {"shell-", "home-", "campaigns-", "accounts-", "erasure-", "crimes-", "storage-", "protection-",
-              "account-"},
+    "admin": {
+        "shell-",
+        "home-",
+        "campaigns-",
+        "accounts-",
+        "erasure-",
+        "crimes-",
+        "storage-",
+        "protection-",
+        "account-",
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """The SQLite write gate: one writer at a time across threads and processes, released at commit,
 rollback or a failed first statement, and never shared with a forked child by accident."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -11,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.registry import audit
 from dashboard.registry.database import make_engine, migrate, session_factory, transaction
 from dashboard.registry.models import AuditEvent, User
 from dashboard.registry.sqlite_gate import WriteGate, connection_factory, gate_for
-from dashboard.registry import audit
 from dashboard.security.accounts import create_user
 
 FORK = multiprocessing.get_context("fork")

@@ -21,6 +21,7 @@ with ``scripts/test -m soak -s`` to see the figures (also written to test-artifa
 A second, short test makes two writers race on one check (two status changes of one request, two
 requests for one camera in one case) and expects exactly one to win, on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,11 +42,9 @@ import requests
 import sqlalchemy as sa
 
 from dashboard.config import PROJECT_ROOT
-from dashboard.registry import casework
+from dashboard.registry import audit, casework
 from dashboard.registry.database import make_engine, session_factory, transaction
-from dashboard.registry.models import (AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site,
-                                       User)
-from dashboard.registry import audit
+from dashboard.registry.models import AuditEvent, Camera, FootageRequest, FootageRequestEvent, Registrant, Site, User
 from dashboard.security.accounts import issue_token
 
 SOAK_SECONDS = float(os.environ.get("CCR_SOAK_SECONDS", "60"))
@@ -61,12 +60,25 @@ WRITE_CASE = "SK-2026-{writer:02d}{n:05d}"  # one case per request batch; only w
 READ_CASE = "RD-2026-{reader:04d}"  # readers search only with RD- cases (writers search before requests, SK-)
 SEARCH_REASON = "Soak test: an officer looks for cameras near an incident"
 REQUEST_REASON = "Soak test: asking the owner for footage of the incident"
-KINDS = ("write: register form", "write: register", "write: create requests", "write: change status",
-         "read: login form", "write: login", "read: near search (audited)", "read: dashboard page",
-         "read: _dash-layout", "read: page callback", "read: coverage cells", "read: public register page",
-         "read: postcode lookup")
-NEXT_STATUS = {"sent": ("footage_provided", "no_relevant_footage", "declined", "no_response", "withdrawn"),
-               "no_response": ("footage_provided", "no_relevant_footage", "declined", "withdrawn")}
+KINDS = (
+    "write: register form",
+    "write: register",
+    "write: create requests",
+    "write: change status",
+    "read: login form",
+    "write: login",
+    "read: near search (audited)",
+    "read: dashboard page",
+    "read: _dash-layout",
+    "read: page callback",
+    "read: coverage cells",
+    "read: public register page",
+    "read: postcode lookup",
+)
+NEXT_STATUS = {
+    "sent": ("footage_provided", "no_relevant_footage", "declined", "no_response", "withdrawn"),
+    "no_response": ("footage_provided", "no_relevant_footage", "declined", "withdrawn"),
+}
 
 
 def _client() -> requests.Session:
@@ -114,8 +126,9 @@ class Tally:
             self.latencies[kind].append(elapsed)
             self.statuses[kind][response.status_code] += 1
             if response.status_code != expect or dirty:
-                self.failures.append(f"{kind}: {response.status_code} {'(' + dirty.group(0) + ') ' if dirty else ''}"
-                                     f"{body[:300]!r}")
+                self.failures.append(
+                    f"{kind}: {response.status_code} {'(' + dirty.group(0) + ') ' if dirty else ''}{body[:300]!r}"
+                )
                 return None
         return response
 
@@ -148,20 +161,35 @@ class Plan:
 # --------------------------------------------------------------------------- writers
 
 
-def _register(tally: Tally, plan: Plan, http: requests.Session, rng: random.Random, writer: int, n: int,
-              acked: Acknowledged) -> None:
+def _register(
+    tally: Tally, plan: Plan, http: requests.Session, rng: random.Random, writer: int, n: int, acked: Acknowledged
+) -> None:
     page = tally.call("write: register form", http, "GET", f"{plan.base}/register", 200)
     if page is None:
         return
     email = f"soak.w{writer}.n{n}@example.org"
     postcode = rng.choice(plan.postcodes)
     cameras = rng.randint(1, 3)
-    form = {"csrf_token": CSRF.search(page.text).group(1), "action": "register", "camera_count": str(cameras),
-            "name": "Sam Soakwriter", "email": email, "phone": "", "preferred_channel": "email", "site_kind": "home",
-            "address": f"{n + 1} Soak Road", "postcode": postcode, "consent": "yes"}
+    form = {
+        "csrf_token": CSRF.search(page.text).group(1),
+        "action": "register",
+        "camera_count": str(cameras),
+        "name": "Sam Soakwriter",
+        "email": email,
+        "phone": "",
+        "preferred_channel": "email",
+        "site_kind": "home",
+        "address": f"{n + 1} Soak Road",
+        "postcode": postcode,
+        "consent": "yes",
+    }
     for i in range(cameras):
-        form |= {f"cam-{i}-kind": rng.choice(["doorbell", "fixed", "dome"]), f"cam-{i}-placement": "outdoor",
-                 f"cam-{i}-recording_mode": "motion", f"cam-{i}-retention_days": "30"}
+        form |= {
+            f"cam-{i}-kind": rng.choice(["doorbell", "fixed", "dome"]),
+            f"cam-{i}-placement": "outdoor",
+            f"cam-{i}-recording_mode": "motion",
+            f"cam-{i}-retention_days": "30",
+        }
     done = tally.call("write: register", http, "POST", f"{plan.base}/register", 200, data=form)
     if done is None:
         return
@@ -173,22 +201,57 @@ def _register(tally: Tally, plan: Plan, http: requests.Session, rng: random.Rand
     acked.registrations[found.group(1)] = {"email": email, "postcode": postcode, "cameras": cameras}
 
 
-def _create_requests(tally: Tally, plan: Plan, http: requests.Session, rng: random.Random, writer: int, n: int,
-                     acked: Acknowledged, token: str) -> None:
+def _create_requests(
+    tally: Tally,
+    plan: Plan,
+    http: requests.Session,
+    rng: random.Random,
+    writer: int,
+    n: int,
+    acked: Acknowledged,
+    token: str,
+) -> None:
     case = WRITE_CASE.format(writer=writer, n=n)
     lat, lon = rng.choice(plan.points)
     # Requests only for cameras this officer's own search in the case found (issue 15), as an officer would.
-    found = tally.call("write: near search before requests", http, "GET", f"{plan.base}/api/v1/cameras/near", 200,
-                       params={"lat": lat, "lon": lon, "radius_m": 200, "at": plan.incident_at, "case_ref": case,
-                               "reason": SEARCH_REASON}, headers={"Authorization": f"Bearer {token}"})
+    found = tally.call(
+        "write: near search before requests",
+        http,
+        "GET",
+        f"{plan.base}/api/v1/cameras/near",
+        200,
+        params={
+            "lat": lat,
+            "lon": lon,
+            "radius_m": 200,
+            "at": plan.incident_at,
+            "case_ref": case,
+            "reason": SEARCH_REASON,
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
     if found is None or not found.json()["cameras"]:
         return
     ids = [c["camera_id"] for c in found.json()["cameras"]]
     cameras = rng.sample(ids, min(len(ids), rng.randint(1, 3)))
-    body = {"case_ref": case, "reason": REQUEST_REASON, "camera_ids": cameras, "incident_lat": lat,
-            "incident_lon": lon, "incident_from": plan.incident_at, "incident_to": plan.incident_at}
-    answer = tally.call("write: create requests", http, "POST", f"{plan.base}/api/v1/requests", 201, json=body,
-                        headers={"Authorization": f"Bearer {token}"})
+    body = {
+        "case_ref": case,
+        "reason": REQUEST_REASON,
+        "camera_ids": cameras,
+        "incident_lat": lat,
+        "incident_lon": lon,
+        "incident_from": plan.incident_at,
+        "incident_to": plan.incident_at,
+    }
+    answer = tally.call(
+        "write: create requests",
+        http,
+        "POST",
+        f"{plan.base}/api/v1/requests",
+        201,
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     if answer is None:
         return
     acked.batches += 1
@@ -196,15 +259,29 @@ def _create_requests(tally: Tally, plan: Plan, http: requests.Session, rng: rand
         acked.requests[r["request_id"]] = {"case": case, "camera": r["camera_id"], "statuses": ["sent"]}
 
 
-def _change_status(tally: Tally, plan: Plan, http: requests.Session, rng: random.Random, acked: Acknowledged,
-                   request_id: int, token: str) -> None:
+def _change_status(
+    tally: Tally,
+    plan: Plan,
+    http: requests.Session,
+    rng: random.Random,
+    acked: Acknowledged,
+    request_id: int,
+    token: str,
+) -> None:
     statuses = acked.requests[request_id]["statuses"]
     new = rng.choice(NEXT_STATUS[statuses[-1]])
     body = {"status": new, "note": f"Soak test: the owner's answer, step {len(statuses)}"}
     if new == "footage_provided":
         body["footage_useful"] = rng.random() < 0.5
-    answer = tally.call("write: change status", http, "PATCH", f"{plan.base}/api/v1/requests/{request_id}", 200,
-                        json=body, headers={"Authorization": f"Bearer {token}"})
+    answer = tally.call(
+        "write: change status",
+        http,
+        "PATCH",
+        f"{plan.base}/api/v1/requests/{request_id}",
+        200,
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     if answer is None:
         return
     if answer.json()["status"] != new:
@@ -248,16 +325,21 @@ def _log_in(tally: Tally, plan: Plan, http: requests.Session, username: str, pas
 
 
 def _router(path: str) -> dict:
-    return {"output": "shell-content.children", "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": path}],
-            "changedPropIds": ["shell-url.pathname"], "state": []}
+    return {
+        "output": "shell-content.children",
+        "outputs": {"id": "shell-content", "property": "children"},
+        "inputs": [{"id": "shell-url", "property": "pathname", "value": path}],
+        "changedPropIds": ["shell-url.pathname"],
+        "state": [],
+    }
 
 
 def reader(tally: Tally, plan: Plan, start: threading.Barrier, r: int, searches_ok: list[int]) -> None:
     rng = random.Random(5000 + r)
     http = _client()
-    kind = ("near", "near", "near", "near", "dashboard", "dashboard", "dashboard", "coverage", "coverage",
-            "public")[r % 10]
+    kind = ("near", "near", "near", "near", "dashboard", "dashboard", "dashboard", "coverage", "coverage", "public")[
+        r % 10
+    ]
     officer_token = plan.officer_tokens[r % len(plan.officer_tokens)]
     start.wait()
     if kind == "dashboard" and not _log_in(tally, plan, http, *OFFICERS[r % len(OFFICERS)]):
@@ -265,23 +347,58 @@ def reader(tally: Tally, plan: Plan, start: threading.Barrier, r: int, searches_
     while time.monotonic() < plan.deadline:
         if kind == "near":
             lat, lon = rng.choice(plan.points)
-            query = {"lat": lat, "lon": lon, "radius_m": rng.choice([100, 200, 500]), "at": plan.incident_at,
-                     "case_ref": READ_CASE.format(reader=r), "reason": SEARCH_REASON}
-            if tally.call("read: near search (audited)", http, "GET", f"{plan.base}/api/v1/cameras/near", 200,
-                          params=query, headers={"Authorization": f"Bearer {officer_token}"}) is not None:
+            query = {
+                "lat": lat,
+                "lon": lon,
+                "radius_m": rng.choice([100, 200, 500]),
+                "at": plan.incident_at,
+                "case_ref": READ_CASE.format(reader=r),
+                "reason": SEARCH_REASON,
+            }
+            if (
+                tally.call(
+                    "read: near search (audited)",
+                    http,
+                    "GET",
+                    f"{plan.base}/api/v1/cameras/near",
+                    200,
+                    params=query,
+                    headers={"Authorization": f"Bearer {officer_token}"},
+                )
+                is not None
+            ):
                 searches_ok[r] += 1
         elif kind == "dashboard":
             tally.call("read: dashboard page", http, "GET", f"{plan.base}/search", 200)
             tally.call("read: _dash-layout", http, "GET", f"{plan.base}/_dash-layout", 200)
-            tally.call("read: page callback", http, "POST", f"{plan.base}/_dash-update-component", 200,
-                       json=_router(rng.choice(["/", "/search", "/cases"])))
+            tally.call(
+                "read: page callback",
+                http,
+                "POST",
+                f"{plan.base}/_dash-update-component",
+                200,
+                json=_router(rng.choice(["/", "/search", "/cases"])),
+            )
         elif kind == "coverage":
-            tally.call("read: coverage cells", http, "GET", f"{plan.base}/api/v1/coverage/cells", 200,
-                       params={"res": rng.choice([7, 8, 9])}, headers={"Authorization": f"Bearer {plan.analyst_token}"})
+            tally.call(
+                "read: coverage cells",
+                http,
+                "GET",
+                f"{plan.base}/api/v1/coverage/cells",
+                200,
+                params={"res": rng.choice([7, 8, 9])},
+                headers={"Authorization": f"Bearer {plan.analyst_token}"},
+            )
         else:
             tally.call("read: public register page", http, "GET", f"{plan.base}/register", 200)
-            tally.call("read: postcode lookup", http, "GET", f"{plan.base}/register/postcode", 200,
-                       params={"postcode": rng.choice(plan.postcodes)})
+            tally.call(
+                "read: postcode lookup",
+                http,
+                "GET",
+                f"{plan.base}/register/postcode",
+                200,
+                params={"postcode": rng.choice(plan.postcodes)},
+            )
     http.close()
 
 
@@ -293,14 +410,24 @@ def server(tmp_path, reference_dir):
     """``python app.py`` in demo mode, as the README runs it: builds a small demo register, then serves with gunicorn."""
     db = tmp_path / "soak.db"
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "REFERENCE_DATA_DIR": str(reference_dir),
-           "SECRET_KEY": "soak-test-" + "s" * 40, "DEMO": "1", "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS), "DEMO_SEED": "11",
-           "PORT": str(port), "HOST": "127.0.0.1", "WEB_WORKERS": str(WEB_WORKERS), "WEB_THREADS": str(WEB_THREADS),
-           # Every client here shares one address: the default (30 per hour) would answer most
-           # registrations with 429, which is the limiter working, not what this test measures.
-           "REGISTRATION_RATE_LIMIT": "100000 per minute",
-           # Likewise eight officer tokens run thousands of searches a minute here.
-           "SEARCH_RATE_LIMIT": "1000000 per minute"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "REFERENCE_DATA_DIR": str(reference_dir),
+        "SECRET_KEY": "soak-test-" + "s" * 40,
+        "DEMO": "1",
+        "DEMO_REGISTRATIONS": str(DEMO_REGISTRATIONS),
+        "DEMO_SEED": "11",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_WORKERS": str(WEB_WORKERS),
+        "WEB_THREADS": str(WEB_THREADS),
+        # Every client here shares one address: the default (30 per hour) would answer most
+        # registrations with 429, which is the limiter working, not what this test measures.
+        "REGISTRATION_RATE_LIMIT": "100000 per minute",
+        # Likewise eight officer tokens run thousands of searches a minute here.
+        "SEARCH_RATE_LIMIT": "1000000 per minute",
+    }
     env.pop("TILE_URL", None)
     out, err = tmp_path / "server.out", tmp_path / "server.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
@@ -355,25 +482,37 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
         officer_tokens = [issue_token(s, OFFICERS[i % 2][0]) for i in range(8)]
         analyst_token = issue_token(s, "analyst.demo")
     with sessions() as s:
-        cameras = s.scalars(sa.select(Camera.id).join(Site).join(Registrant)
-                            .where(Camera.active, Registrant.status == "active")).all()
-        points = s.execute(sa.select(Site.lat, Site.lon).join(Registrant)
-                           .where(Registrant.status == "active", Site.lat.is_not(None))).all()
+        cameras = s.scalars(
+            sa.select(Camera.id).join(Site).join(Registrant).where(Camera.active, Registrant.status == "active")
+        ).all()
+        points = s.execute(
+            sa.select(Site.lat, Site.lon).join(Registrant).where(Registrant.status == "active", Site.lat.is_not(None))
+        ).all()
         audit_before = s.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
         audit_rows_before = s.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     postcodes = reference.postcodes["postcode"].sample(300, random_state=3).tolist()
-    incident_at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).isoformat(timespec="seconds")
+    incident_at = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(timespec="seconds")
 
     tally = Tally()
     start = threading.Barrier(WRITERS + READERS + 1)
-    plan = Plan(server["base"], 0.0, postcodes, rng.sample(list(cameras), 600), [tuple(p) for p in points],
-                officer_tokens, analyst_token, incident_at)
+    plan = Plan(
+        server["base"],
+        0.0,
+        postcodes,
+        rng.sample(list(cameras), 600),
+        [tuple(p) for p in points],
+        officer_tokens,
+        analyst_token,
+        incident_at,
+    )
     acked = [Acknowledged() for _ in range(WRITERS)]
     searches_ok = [0] * READERS
-    threads = [threading.Thread(target=writer, args=(tally, plan, start, w, acked[w]), daemon=True)
-               for w in range(WRITERS)]
-    threads += [threading.Thread(target=reader, args=(tally, plan, start, r, searches_ok), daemon=True)
-                for r in range(READERS)]
+    threads = [
+        threading.Thread(target=writer, args=(tally, plan, start, w, acked[w]), daemon=True) for w in range(WRITERS)
+    ]
+    threads += [
+        threading.Thread(target=reader, args=(tally, plan, start, r, searches_ok), daemon=True) for r in range(READERS)
+    ]
     for t in threads:
         t.start()
     plan.deadline = time.monotonic() + SOAK_SECONDS
@@ -391,8 +530,10 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
     footage = {rid: sent for a in acked for rid, sent in a.requests.items()}
     batches, changes = sum(a.batches for a in acked), sum(a.changes for a in acked)
     with sessions() as s:
-        stored = {r.reference: (r.email, r.status, r.site.postcode, len(r.site.cameras))
-                  for r in s.scalars(sa.select(Registrant).where(Registrant.email.like("soak.%@example.org")))}
+        stored = {
+            r.reference: (r.email, r.status, r.site.postcode, len(r.site.cameras))
+            for r in s.scalars(sa.select(Registrant).where(Registrant.email.like("soak.%@example.org")))
+        }
         new_registrant_ids = set(s.scalars(sa.select(Registrant.id).where(Registrant.email.like("soak.%@example.org"))))
         # The API names requests and cameras by their public ids: the stored rows are read by them too.
         camera_public = dict(s.execute(sa.select(Camera.id, Camera.public_id)).tuples().all())
@@ -400,39 +541,59 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
         request_public = {r.id: r.public_id for r in soak_requests}
         requests_stored = {r.public_id: (r.case_ref, camera_public[r.camera_id], r.status) for r in soak_requests}
         events = defaultdict(list)
-        for request_id, status in s.execute(sa.select(FootageRequestEvent.request_id, FootageRequestEvent.status)
-                                            .join(FootageRequest).where(FootageRequest.case_ref.like("SK-%"))
-                                            .order_by(FootageRequestEvent.id)):
+        for request_id, status in s.execute(
+            sa.select(FootageRequestEvent.request_id, FootageRequestEvent.status)
+            .join(FootageRequest)
+            .where(FootageRequest.case_ref.like("SK-%"))
+            .order_by(FootageRequestEvent.id)
+        ):
             events[request_public[request_id]].append(status)
-        new_audit = s.execute(sa.select(AuditEvent.action, AuditEvent.case_ref, AuditEvent.subject_ids,
-                                        AuditEvent.detail).where(AuditEvent.id > audit_before)).all()
+        new_audit = s.execute(
+            sa.select(AuditEvent.action, AuditEvent.case_ref, AuditEvent.subject_ids, AuditEvent.detail).where(
+                AuditEvent.id > audit_before
+            )
+        ).all()
         chain = audit.verify_chain(s)
         # No half-written registration: every new site has cameras (and, by its foreign key, a registrant).
-        bare_sites = s.scalar(sa.select(sa.func.count()).select_from(Site).outerjoin(Camera)
-                              .where(Site.registrant_id.in_(new_registrant_ids), Camera.id.is_(None)))
+        bare_sites = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Site)
+            .outerjoin(Camera)
+            .where(Site.registrant_id.in_(new_registrant_ids), Camera.id.is_(None))
+        )
     engine.dispose()
     actions = Counter(a.action for a in new_audit)
     created_ids = {int(i) for a in new_audit if a.action == "registration_created" for i in json.loads(a.subject_ids)}
-    batch_ids = [request_public.get(rid) for a in new_audit if a.action == "request_created"
-                 for rid in json.loads(a.detail)["request_ids"]]
+    batch_ids = [
+        request_public.get(rid)
+        for a in new_audit
+        if a.action == "request_created"
+        for rid in json.loads(a.detail)["request_ids"]
+    ]
     searches = Counter(a.case_ref for a in new_audit if a.action == "search")
 
     # ------------------------------------------------------------ figures
-    lines = [f"SQLite soak: {WRITERS} writers, {READERS} readers, {soak_s:.1f} s against {WEB_WORKERS} gunicorn "
-             f"workers x {WEB_THREADS} threads; server start-up (demo register of {DEMO_REGISTRATIONS}) "
-             f"{server['started_s']:.1f} s, then {time.monotonic() - began:.1f} s",
-             f"{'kind':<34}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}  statuses"]
+    lines = [
+        f"SQLite soak: {WRITERS} writers, {READERS} readers, {soak_s:.1f} s against {WEB_WORKERS} gunicorn "
+        f"workers x {WEB_THREADS} threads; server start-up (demo register of {DEMO_REGISTRATIONS}) "
+        f"{server['started_s']:.1f} s, then {time.monotonic() - began:.1f} s",
+        f"{'kind':<34}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}  statuses",
+    ]
     for kind in sorted(tally.statuses):
         lat = tally.latencies[kind]
-        lines.append(f"{kind:<34}{sum(tally.statuses[kind].values()):>9}{_pct(lat, 0.5) if lat else 0:>9.0f}"
-                     f"{_pct(lat, 0.95) if lat else 0:>9.0f}  {dict(tally.statuses[kind])}")
+        lines.append(
+            f"{kind:<34}{sum(tally.statuses[kind].values()):>9}{_pct(lat, 0.5) if lat else 0:>9.0f}"
+            f"{_pct(lat, 0.95) if lat else 0:>9.0f}  {dict(tally.statuses[kind])}"
+        )
     lines.append(f"errors: {len(tally.failures)}; server stderr lines: {len(stderr.splitlines())}")
-    lines.append(f"acknowledged: {len(registrations)} registrations, {batches} request batches ({len(footage)} "
-                 f"requests), {changes} status changes; found: {len(set(stored) & set(registrations))} registrations, "
-                 f"{len(set(requests_stored) & set(footage))} requests; audit chain {chain.rows_checked} rows, "
-                 f"{'intact' if chain.intact else f'broken at {chain.first_broken_id}'}; "
-                 f"search rows {sum(v for k, v in searches.items() if k and k.startswith('RD-'))} for "
-                 f"{sum(searches_ok)} searches")
+    lines.append(
+        f"acknowledged: {len(registrations)} registrations, {batches} request batches ({len(footage)} "
+        f"requests), {changes} status changes; found: {len(set(stored) & set(registrations))} registrations, "
+        f"{len(set(requests_stored) & set(footage))} requests; audit chain {chain.rows_checked} rows, "
+        f"{'intact' if chain.intact else f'broken at {chain.first_broken_id}'}; "
+        f"search rows {sum(v for k, v in searches.items() if k and k.startswith('RD-'))} for "
+        f"{sum(searches_ok)} searches"
+    )
     report = "\n".join(lines)
     print("\n" + report)
     (PROJECT_ROOT / "test-artifacts").mkdir(exist_ok=True)
@@ -440,11 +601,14 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
 
     # ------------------------------------------------------------ what a user saw
     too_many = sum(c[429] for c in tally.statuses.values())
-    assert too_many == 0, f"{too_many} answers 429: a rate limit answered, not the database (see REGISTRATION_RATE_LIMIT)"
+    assert too_many == 0, (
+        f"{too_many} answers 429: a rate limit answered, not the database (see REGISTRATION_RATE_LIMIT)"
+    )
     assert tally.failures == [], f"{len(tally.failures)} failed requests, first ones: {tally.failures[:5]}"
     assert not [k for k, c in tally.statuses.items() for status in c if status == "exception" or status >= 500]
-    bad_lines = [line for line in stderr.splitlines() if BAD_TEXT.search(line) or "[ERROR]" in line
-                 or "[CRITICAL]" in line]
+    bad_lines = [
+        line for line in stderr.splitlines() if BAD_TEXT.search(line) or "[ERROR]" in line or "[CRITICAL]" in line
+    ]
     assert bad_lines == [], f"server stderr: {bad_lines[:10]}"
     # Every kind of request really ran, for the whole time asked.
     assert soak_s >= SOAK_SECONDS
@@ -452,11 +616,13 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
     assert all(sum(tally.statuses[kind].values()) > 0 for kind in KINDS), set(KINDS) - set(tally.statuses)
 
     # ------------------------------------------------------------ no write lost, nothing extra
-    assert {ref: (sent["email"], "active", sent["postcode"], sent["cameras"]) for ref, sent in registrations.items()} \
-        == stored
+    assert {
+        ref: (sent["email"], "active", sent["postcode"], sent["cameras"]) for ref, sent in registrations.items()
+    } == stored
     assert created_ids == new_registrant_ids and actions["registration_created"] == len(registrations)
-    assert {rid: (sent["case"], sent["camera"], sent["statuses"][-1]) for rid, sent in footage.items()} \
-        == requests_stored
+    assert {
+        rid: (sent["case"], sent["camera"], sent["statuses"][-1]) for rid, sent in footage.items()
+    } == requests_stored
     assert {rid: sent["statuses"] for rid, sent in footage.items()} == dict(events)
     assert sorted(batch_ids) == sorted(footage) and actions["request_created"] == batches
     assert actions["request_status"] == changes
@@ -466,13 +632,19 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
     assert chain.intact and chain.rows_checked == audit_rows_before + len(new_audit)
     read_cases = {READ_CASE.format(reader=r) for r in range(READERS)}
     assert {k: v for k, v in searches.items() if k in read_cases} == {
-        READ_CASE.format(reader=r): n for r, n in enumerate(searches_ok) if n}
+        READ_CASE.format(reader=r): n for r, n in enumerate(searches_ok) if n
+    }
     # the writers' searches before their requests (issue 15), each logged under its own case
-    assert sum(v for k, v in searches.items() if k not in read_cases) == \
-        tally.statuses["write: near search before requests"][200]
+    assert (
+        sum(v for k, v in searches.items() if k not in read_cases)
+        == tally.statuses["write: near search before requests"][200]
+    )
     # every coverage query answered to the analyst's readers is logged (issue 14: probing is visible)
-    logged_cells = sum(1 for a in new_audit if a.action == "aggregate_query"
-                       and json.loads(a.detail)["route"] == "/api/v1/coverage/cells")
+    logged_cells = sum(
+        1
+        for a in new_audit
+        if a.action == "aggregate_query" and json.loads(a.detail)["route"] == "/api/v1/coverage/cells"
+    )
     assert logged_cells == tally.statuses["read: coverage cells"][200] > 0
 
 
@@ -480,20 +652,40 @@ def test_twenty_writers_and_a_hundred_readers_for_a_minute_see_no_lock_and_lose_
 
 
 RACES = 25
-T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def _small_register(engine) -> tuple[audit.Actor, list[int]]:
     """One officer and one site with RACES cameras on the active register."""
     with transaction(session_factory(engine)) as s:
         officer = User(username="racer1", password_hash="x", role="officer", active=True)
-        owner = Registrant(reference="REF-RACE", name="Ann Example", email="ann@example.org",
-                           preferred_channel="email", consent_at=T0, status="active", last_confirmed_at=T0)
-        site = Site(registrant=owner, kind="home", address="1 High Street", postcode="ST16 2AA", lat=52.806,
-                    lon=-2.117, easting_m=392400.0, northing_m=322900.0, district_code="E07000197",
-                    h3_r7="871f1d4aeffffff", h3_r8="881f1d4ae1fffff", h3_r9="891f1d4ae03ffff")
-        site.cameras = [Camera(kind="doorbell", placement="outdoor", recording_mode="motion", retention_days=30,
-                               active=True) for _ in range(RACES)]
+        owner = Registrant(
+            reference="REF-RACE",
+            name="Ann Example",
+            email="ann@example.org",
+            preferred_channel="email",
+            consent_at=T0,
+            status="active",
+            last_confirmed_at=T0,
+        )
+        site = Site(
+            registrant=owner,
+            kind="home",
+            address="1 High Street",
+            postcode="ST16 2AA",
+            lat=52.806,
+            lon=-2.117,
+            easting_m=392400.0,
+            northing_m=322900.0,
+            district_code="E07000197",
+            h3_r7="871f1d4aeffffff",
+            h3_r8="881f1d4ae1fffff",
+            h3_r9="891f1d4ae03ffff",
+        )
+        site.cameras = [
+            Camera(kind="doorbell", placement="outdoor", recording_mode="motion", retention_days=30, active=True)
+            for _ in range(RACES)
+        ]
         s.add_all([officer, owner])
         s.flush()
         return audit.Actor(officer.id, officer.username, officer.role), [c.id for c in site.cameras]
@@ -526,29 +718,58 @@ def test_two_officers_writing_at_the_same_moment_cannot_both_pass_one_check(engi
     writers used to read "sent" / "no request yet" and both were accepted.)"""
     officer, cameras = _small_register(engine)
     sessions = session_factory(engine)
-    window = {"incident_lat": 52.806, "incident_lon": -2.117, "incident_district_code": None, "crime_category": None,
-              "incident_from": T0, "incident_to": T0}
+    window = {
+        "incident_lat": 52.806,
+        "incident_lon": -2.117,
+        "incident_district_code": None,
+        "crime_category": None,
+        "incident_from": T0,
+        "incident_to": T0,
+    }
 
     def create(case: str, camera: int):
         def job():
             with transaction(sessions) as s:
-                return [r.id for r in casework.create_requests(
-                    s, officer, case_ref=case, reason=REQUEST_REASON, camera_ids=[camera],
-                    now=dt.datetime.now(dt.timezone.utc), **window)]
+                return [
+                    r.id
+                    for r in casework.create_requests(
+                        s,
+                        officer,
+                        case_ref=case,
+                        reason=REQUEST_REASON,
+                        camera_ids=[camera],
+                        now=dt.datetime.now(dt.UTC),
+                        **window,
+                    )
+                ]
+
         return job
 
     def change(request_id: int, status: str):
         def job():
             with transaction(sessions) as s:
-                return casework.change_status(s, officer, request_id=request_id, new_status=status,
-                                              now=dt.datetime.now(dt.timezone.utc)).status
+                return casework.change_status(
+                    s, officer, request_id=request_id, new_status=status, now=dt.datetime.now(dt.UTC)
+                ).status
+
         return job
 
     for i in range(RACES):
         case = f"CR-2026-{i:06d}"
         with transaction(sessions) as s:  # the officer's search in the case that found the camera
-            casework.log_search(s, officer, case_ref=case, reason=REQUEST_REASON, lat=52.806, lon=-2.117,
-                                radius_m=200, incident_at=None, result_count=1, source="api", camera_ids=[cameras[i]])
+            casework.log_search(
+                s,
+                officer,
+                case_ref=case,
+                reason=REQUEST_REASON,
+                lat=52.806,
+                lon=-2.117,
+                radius_m=200,
+                incident_at=None,
+                result_count=1,
+                source="api",
+                camera_ids=[cameras[i]],
+            )
         created = _at_once(create(case, cameras[i]), create(case, cameras[i]))
         assert sorted(type(r).__name__ for r in created) == ["CaseworkError", "list"], created
         assert "already has a request" in str(next(r for r in created if isinstance(r, Exception)))
@@ -559,8 +780,11 @@ def test_two_officers_writing_at_the_same_moment_cannot_both_pass_one_check(engi
         with sessions() as s:
             winner = next(r for r in changed if isinstance(r, str))
             assert s.get(FootageRequest, request_id).status == winner
-            assert s.scalars(sa.select(FootageRequestEvent.status).where(FootageRequestEvent.request_id == request_id)
-                             .order_by(FootageRequestEvent.id)).all() == ["sent", winner]
+            assert s.scalars(
+                sa.select(FootageRequestEvent.status)
+                .where(FootageRequestEvent.request_id == request_id)
+                .order_by(FootageRequestEvent.id)
+            ).all() == ["sent", winner]
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(FootageRequest)) == RACES
         actions = Counter(s.scalars(sa.select(AuditEvent.action)))
@@ -578,21 +802,32 @@ def test_one_form_submitted_twice_at_the_same_moment_is_seen_as_a_repeat(engine,
     postcode = str(reference.postcodes["postcode"].iloc[0])
 
     def submit(i: int):
-        data = registration.RegistrationIn.model_validate({
-            "name": "Ann Example", "address": "1 High Street", "email": f"owner{i}@example.org",
-            "preferred_channel": "email", "site_kind": "home", "postcode": postcode, "consent": True,
-            "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
-        }, context={"reference": reference})
+        data = registration.RegistrationIn.model_validate(
+            {
+                "name": "Ann Example",
+                "address": "1 High Street",
+                "email": f"owner{i}@example.org",
+                "preferred_channel": "email",
+                "site_kind": "home",
+                "postcode": postcode,
+                "consent": True,
+                "cameras": [{"kind": "doorbell", "placement": "outdoor", "recording_mode": "motion"}],
+            },
+            context={"reference": reference},
+        )
 
         def job():
             with transaction(sessions) as s:
                 return registration.register(s, data, reference, via="form")
+
         return job
 
     for i in range(RACES):
         results = _at_once(submit(i), submit(i))
         assert sorted(r.repeat_of is None for r in results) == [False, True], results
-        assert {r.repeat_of for r in results} - {None} == {next(r.registrant_id for r in results if r.repeat_of is None)}
+        assert {r.repeat_of for r in results} - {None} == {
+            next(r.registrant_id for r in results if r.repeat_of is None)
+        }
     with sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant)) == 2 * RACES
         assert Counter(s.scalars(sa.select(AuditEvent.action)))["registration_created"] == 2 * RACES

@@ -1,4 +1,5 @@
 """Storage on both backends: migrations, the schema promises, per-backend settings, append-only audit."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,7 @@ from dashboard.registry.database import current_revision, head_revision, make_en
 from dashboard.registry.models import AuditEvent, Base, Camera, Registrant, Site
 from dashboard.registry.schema_rules import forbidden_columns
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _all_columns(engine) -> list[tuple[str, str]]:
@@ -59,18 +60,47 @@ def test_schema_check_catches_a_forbidden_column_added_by_a_migration(engine):
         conn.exec_driver_sql("ALTER TABLE site ADD COLUMN camera_ip VARCHAR(45)")
     problems = forbidden_columns(_all_columns(engine))
     assert sorted(p.split(":")[0] for p in problems) == [
-        "camera.rtsp_stream_url", "registrant.staff_cohort", "site.camera_ip"]
+        "camera.rtsp_stream_url",
+        "registrant.staff_cohort",
+        "site.camera_ip",
+    ]
 
 
 def _add_registration(session, *, email="a@example.org") -> Registrant:
     now = dt.datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
-    reg = Registrant(reference="CCR-TEST01", name="Ann Example", email=email, preferred_channel="email",
-                     consent_at=now, last_confirmed_at=now, status="active")
-    reg.site = Site(kind="home", address="1 Test Road", postcode="ST16 2DH", lat=52.80, lon=-2.11,
-                    easting_m=392500.0, northing_m=323000.0, district_code="E07000197",
-                    lsoa_code="E01029600", h3_r7="871f1d", h3_r8="881f1d", h3_r9="891f1d")
-    reg.site.cameras.append(Camera(kind="doorbell", placement="outdoor", recording_mode="motion",
-                                   retention_days=30, direction_deg=350, overlooks="street"))
+    reg = Registrant(
+        reference="CCR-TEST01",
+        name="Ann Example",
+        email=email,
+        preferred_channel="email",
+        consent_at=now,
+        last_confirmed_at=now,
+        status="active",
+    )
+    reg.site = Site(
+        kind="home",
+        address="1 Test Road",
+        postcode="ST16 2DH",
+        lat=52.80,
+        lon=-2.11,
+        easting_m=392500.0,
+        northing_m=323000.0,
+        district_code="E07000197",
+        lsoa_code="E01029600",
+        h3_r7="871f1d",
+        h3_r8="881f1d",
+        h3_r9="891f1d",
+    )
+    reg.site.cameras.append(
+        Camera(
+            kind="doorbell",
+            placement="outdoor",
+            recording_mode="motion",
+            retention_days=30,
+            direction_deg=350,
+            overlooks="street",
+        )
+    )
     session.add(reg)
     session.commit()
     return reg
@@ -92,8 +122,15 @@ def test_database_refuses_out_of_range_camera_values(engine, bad):
     with Session() as s:
         reg = _add_registration(s)
         site_id = reg.site.id
-    values = {"site_id": site_id, "kind": "fixed", "placement": "outdoor", "recording_mode": "continuous",
-              "overlooks": "", "active": True, **bad}
+    values = {
+        "site_id": site_id,
+        "kind": "fixed",
+        "placement": "outdoor",
+        "recording_mode": "continuous",
+        "overlooks": "",
+        "active": True,
+        **bad,
+    }
     now = dt.datetime.now(UTC)
     with pytest.raises(sa.exc.IntegrityError):
         with engine.begin() as conn:
@@ -106,16 +143,28 @@ def test_foreign_keys_are_enforced(engine):
     now = dt.datetime.now(UTC)
     with pytest.raises(sa.exc.IntegrityError):
         with engine.begin() as conn:
-            conn.execute(Camera.__table__.insert(), {
-                "site_id": 999, "kind": "fixed", "placement": "outdoor", "recording_mode": "motion",
-                "overlooks": "", "active": True, "created_at": now, "updated_at": now})
+            conn.execute(
+                Camera.__table__.insert(),
+                {
+                    "site_id": 999,
+                    "kind": "fixed",
+                    "placement": "outdoor",
+                    "recording_mode": "motion",
+                    "overlooks": "",
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
 
 
 def test_audit_log_refuses_update_and_delete(engine):
     now = dt.datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(AuditEvent.__table__.insert(), {
-            "occurred_at": now, "action": "search", "prev_hash": "0" * 64, "row_hash": "a" * 64})
+        conn.execute(
+            AuditEvent.__table__.insert(),
+            {"occurred_at": now, "action": "search", "prev_hash": "0" * 64, "row_hash": "a" * 64},
+        )
     for statement in ("UPDATE audit_event SET action = 'nothing'", "DELETE FROM audit_event"):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             with engine.begin() as conn:
@@ -142,12 +191,16 @@ def test_postgis_geometry_follows_grid_reference_and_is_gist_indexed(pg_url):
         x, y, srid = conn.execute(sa.text("SELECT ST_X(geom), ST_Y(geom), ST_SRID(geom) FROM site")).one()
         assert (x, y, srid) == (392500.0, 323000.0, 27700)
         # A point 100 m east is within 150 m, one 200 m east is not (metres in EPSG:27700).
-        near = conn.execute(sa.text(
-            "SELECT ST_DWithin(geom, ST_SetSRID(ST_MakePoint(392600, 323000), 27700), 150), "
-            "ST_DWithin(geom, ST_SetSRID(ST_MakePoint(392700, 323000), 27700), 150) FROM site")).one()
+        near = conn.execute(
+            sa.text(
+                "SELECT ST_DWithin(geom, ST_SetSRID(ST_MakePoint(392600, 323000), 27700), 150), "
+                "ST_DWithin(geom, ST_SetSRID(ST_MakePoint(392700, 323000), 27700), 150) FROM site"
+            )
+        ).one()
         assert near == (True, False)
-        indexdef = conn.execute(sa.text(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'site' AND indexname = 'ix_site_geom'")).scalar()
+        indexdef = conn.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = 'site' AND indexname = 'ix_site_geom'")
+        ).scalar()
         assert indexdef is not None and "gist" in indexdef.lower()
         # Erasing the position erases the geometry with it.
         conn.execute(sa.text("UPDATE site SET lat = NULL, lon = NULL, easting_m = NULL, northing_m = NULL"))
@@ -170,7 +223,9 @@ def test_models_and_migrations_agree(engine):
     remaining = []
     for d in diff:
         kind = d[0] if isinstance(d, tuple) else d[0][0]
-        name = getattr(d[1], "name", None) if kind == "remove_table" else (d[3].name if kind == "remove_column" else None)
+        name = (
+            getattr(d[1], "name", None) if kind == "remove_table" else (d[3].name if kind == "remove_column" else None)
+        )
         if (kind, name) not in ignored and not (kind == "remove_index" and d[1].name == "ix_site_geom"):
             remaining.append(d)
     assert remaining == []

@@ -12,6 +12,7 @@ closed 2 / 2.0 MB; the next run deletes 3 files (declined 1 / 3.0 MB, closed cas
 frees 2.0 MB (2 contents); the database lists 5 distinct contents: 2 + 3 + 1 + 1.5 + 0.5 = 8.0 MB.
 Statements: three answers, each signed; the closed case's and the copy's lose every file, so two go.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboard.core.vocab import ROLES
 from dashboard.registry.database import transaction
 from dashboard.registry.models import EvidenceFile, utcnow
-from dashboard.core.vocab import ROLES
 from tests.dash_requests import post_with_values, router_body
 from tests.integration.conftest import login
 from tests.integration.test_footage_retention import content, seed
@@ -45,21 +46,46 @@ def seed_store(runtime) -> dict:
     """The store described at the top of this module, relative to now."""
     now = utcnow()
     exhibit = content("exhibit", 3 * MB)
-    open_case = seed(runtime, "CR-2026-000201", [
-        {"name": "wait.mp4", "content": content("wait", 2 * MB)},
-        {"name": "kept.mp4", "content": exhibit, "triage": "accepted", "at": now - dt.timedelta(days=5),
-         "ref": "JO/1"},
-        {"name": "no.mp4", "content": content("no", MB), "triage": "declined", "at": now - dt.timedelta(days=10)},
-    ])
-    closed = seed(runtime, "CR-2026-000202", [
-        {"name": "c1.mp4", "content": content("c1", 3 * MB // 2)},
-        {"name": "c2.mp4", "content": content("c2", MB // 2)},
-    ], closed_at=now - dt.timedelta(days=100))
-    copy = seed(runtime, "CR-2026-000203", [
-        {"name": "copy.mp4", "content": exhibit, "triage": "declined", "at": now - dt.timedelta(days=40)}])
+    open_case = seed(
+        runtime,
+        "CR-2026-000201",
+        [
+            {"name": "wait.mp4", "content": content("wait", 2 * MB)},
+            {
+                "name": "kept.mp4",
+                "content": exhibit,
+                "triage": "accepted",
+                "at": now - dt.timedelta(days=5),
+                "ref": "JO/1",
+            },
+            {"name": "no.mp4", "content": content("no", MB), "triage": "declined", "at": now - dt.timedelta(days=10)},
+        ],
+    )
+    closed = seed(
+        runtime,
+        "CR-2026-000202",
+        [
+            {"name": "c1.mp4", "content": content("c1", 3 * MB // 2)},
+            {"name": "c2.mp4", "content": content("c2", MB // 2)},
+        ],
+        closed_at=now - dt.timedelta(days=100),
+    )
+    copy = seed(
+        runtime,
+        "CR-2026-000203",
+        [{"name": "copy.mp4", "content": exhibit, "triage": "declined", "at": now - dt.timedelta(days=40)}],
+    )
     with transaction(runtime.sessions) as s:  # an upload still arriving: a quarter of 1 MB so far
-        s.add(EvidenceFile(response_id=open_case["response"], upload_key="arriving".ljust(43, "u"),
-                           original_name="late.mp4", declared_size=MB, received_bytes=MB // 4, state="uploading"))
+        s.add(
+            EvidenceFile(
+                response_id=open_case["response"],
+                upload_key="arriving".ljust(43, "u"),
+                original_name="late.mp4",
+                declared_size=MB,
+                received_bytes=MB // 4,
+                state="uploading",
+            )
+        )
     incoming = runtime.settings.evidence_dir / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     (incoming / f"{'arriving'.ljust(43, 'u')}.part").write_bytes(b"\0" * (MB // 4))
@@ -94,7 +120,7 @@ def find(tree, component_id: str):
         props = tree.get("props", {})
         if isinstance(props, dict) and props.get("id") == component_id:
             return tree
-        for value in (props.values() if isinstance(props, dict) else tree.values()):
+        for value in props.values() if isinstance(props, dict) else tree.values():
             hit = find(value, component_id)
             if hit is not None:
                 return hit
@@ -136,9 +162,12 @@ def test_the_storage_view_shows_the_seeded_figures(app, runtime, seeded):
     assert "EVIDENCE_MIN_FREE_MB keeps 0 MB free" in disk
     assert "Free on the evidence disk: " in disk and "that no kept file" not in disk
     due = rows_of(find(view, "storage-next"))
-    assert [r[:3] for r in due] == [["Declined files", "1", "3.0 MB"], ["Files of closed cases", "2", "2.0 MB"],
-                                    ["In all", "3", "5.0 MB"]]
-    first_declined = (seeded["now"] - dt.timedelta(days=10))
+    assert [r[:3] for r in due] == [
+        ["Declined files", "1", "3.0 MB"],
+        ["Files of closed cases", "2", "2.0 MB"],
+        ["In all", "3", "5.0 MB"],
+    ]
+    first_declined = seeded["now"] - dt.timedelta(days=10)
     assert due[0][3].startswith("due since ") and f"{first_declined:%Y}" in due[0][3]
     assert due[2][3] == "frees 2.0 MB of disk (2 stored contents)"
     whole = texts(view)
@@ -146,7 +175,9 @@ def test_the_storage_view_shows_the_seeded_figures(app, runtime, seeded):
     assert "Owners' statements erased with their last file: 2." in whole  # the closed case's and the copy's
     coming = rows_of(find(view, "storage-coming"))
     assert [r[1:] for r in coming] == [["Declined files", "1", "1.0 MB"]]  # the open case's declined file, in 20 days
-    assert coming[0][0] == f"{(seeded['now'] + dt.timedelta(days=20)).astimezone(ZoneInfo('Europe/London')):%a %d %b %Y}"
+    assert (
+        coming[0][0] == f"{(seeded['now'] + dt.timedelta(days=20)).astimezone(ZoneInfo('Europe/London')):%a %d %b %Y}"
+    )
     for secret in ("wait.mp4", "kept.mp4", "CR-2026-0002", "JO/1", seeded["open"]["shas"][0]):
         assert secret not in json.dumps(view)  # counts and sizes only
 
@@ -195,8 +226,10 @@ def test_the_auditors_retention_summary_includes_footage(app, runtime, seeded):
     assert answer.status_code == 200
     view = json.loads(answer.get_data(as_text=True))["response"]["audit-retention"]["children"]
     table = find(view, "audit-retention-footage")["props"]["children"][1]
-    rows = [[texts(c["props"]["children"]) for c in tr["props"]["children"]]
-            for tr in table["props"]["children"][1]["props"]["children"]]
+    rows = [
+        [texts(c["props"]["children"]) for c in tr["props"]["children"]]
+        for tr in table["props"]["children"][1]["props"]["children"]
+    ]
     assert [[r[0], r[2], r[3]] for r in rows] == [
         ["Awaiting a decision", "1", "2.0 MB"],
         ["Accepted exhibits, open cases", "1", "3.0 MB"],
@@ -210,8 +243,9 @@ def test_the_auditors_retention_summary_includes_footage(app, runtime, seeded):
     summary = texts(find(view, "audit-retention-footage"))
     assert "6 files (11.0 MB) kept as of" in summary
     assert "The next retention run deletes 3 (5.0 MB) and erases 2 owners' statements." in summary
-    assert ("It frees 2.0 MB of disk (the content of 1 of those files stays: a file still kept has the same "
-            "bytes).") in summary
+    assert (
+        "It frees 2.0 MB of disk (the content of 1 of those files stays: a file still kept has the same bytes)."
+    ) in summary
     assert "Owners' statements held: 3; erased with their files: 0." in summary
     # After the run: the deleted files are counted, the statement erased.
     from dashboard.evidence.retention import Periods, run_footage_retention
@@ -219,7 +253,11 @@ def test_the_auditors_retention_summary_includes_footage(app, runtime, seeded):
 
     run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir), utcnow(), Periods(30, 90))
     answer = post_with_values(client, app, "audit-retention", {"audit-retention-refresh.n_clicks": 1})
-    summary = texts(find(json.loads(answer.get_data(as_text=True))["response"]["audit-retention"]["children"],
-                         "audit-retention-footage"))
+    summary = texts(
+        find(
+            json.loads(answer.get_data(as_text=True))["response"]["audit-retention"]["children"],
+            "audit-retention-footage",
+        )
+    )
     assert "3 files (6.0 MB) kept as of" in summary and "The next retention run deletes 0 (0 MB)" in summary
     assert "Owners' statements held: 1; erased with their files: 2." in summary

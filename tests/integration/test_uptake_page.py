@@ -3,6 +3,7 @@ worked out here from SQL rows, one row at a time: UK days by zoneinfo, cell keys
 record keys (plus the anonymous sums of erased registrations' keys), and the adjustment read from
 the p-table's rows at the documented lookup column (:func:`by_table`). An attacker's differencing
 over the API recovers hidden counts no more often than the p-table's chance."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +52,7 @@ def attacked_app(runtime, demo_of):
 
 def uk_day(text) -> dt.date:
     value = text if isinstance(text, dt.datetime) else dt.datetime.fromisoformat(str(text))
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(LONDON).date()
+    return value.replace(tzinfo=dt.UTC).astimezone(LONDON).date()
 
 
 def by_table(ptable, true: int, key: int) -> int | None:
@@ -69,32 +70,57 @@ class Truth:
 
     def __init__(self, engine):
         with engine.connect() as con:
-            self.regs = [(uk_day(c), k, d, uk_day(w) if w is not None and why == "owner" else None, n, ck)
-                         for c, k, d, w, why, n, ck in con.execute(sa.text(
-                             "SELECT r.consent_at, r.record_key, s.district_code, r.withdrawn_at, r.end_reason, "
-                             "(SELECT count(*) FROM camera c WHERE c.site_id = s.id), "
-                             "(SELECT coalesce(sum(c.record_key), 0) FROM camera c WHERE c.site_id = s.id) "
-                             "FROM registrant r JOIN site s ON s.registrant_id = r.id"))]
-            self.retired = [(series, dt.date.fromisoformat(str(day)[:10]), district, key) for series, day, district, key
-                            in con.execute(sa.text("SELECT series, day, district_code, key_sum FROM retired_key"))]
-            self.requests = [(uk_day(s), k, st, d, cat) for s, k, st, d, cat in con.execute(sa.text(
-                "SELECT sent_at, record_key, status, incident_district_code, crime_category FROM footage_request"))]
-            self.completions = [(slug, dt.date.fromisoformat(str(day)[:10]), n, key) for slug, day, n, key in con.execute(
-                sa.text("SELECT c.slug, d.day, d.completions, d.completion_keys FROM campaign_daily_count d "
-                        "JOIN campaign c ON c.id = d.campaign_id"))]
+            self.regs = [
+                (uk_day(c), k, d, uk_day(w) if w is not None and why == "owner" else None, n, ck)
+                for c, k, d, w, why, n, ck in con.execute(
+                    sa.text(
+                        "SELECT r.consent_at, r.record_key, s.district_code, r.withdrawn_at, r.end_reason, "
+                        "(SELECT count(*) FROM camera c WHERE c.site_id = s.id), "
+                        "(SELECT coalesce(sum(c.record_key), 0) FROM camera c WHERE c.site_id = s.id) "
+                        "FROM registrant r JOIN site s ON s.registrant_id = r.id"
+                    )
+                )
+            ]
+            self.retired = [
+                (series, dt.date.fromisoformat(str(day)[:10]), district, key)
+                for series, day, district, key in con.execute(
+                    sa.text("SELECT series, day, district_code, key_sum FROM retired_key")
+                )
+            ]
+            self.requests = [
+                (uk_day(s), k, st, d, cat)
+                for s, k, st, d, cat in con.execute(
+                    sa.text(
+                        "SELECT sent_at, record_key, status, incident_district_code, crime_category FROM footage_request"
+                    )
+                )
+            ]
+            self.completions = [
+                (slug, dt.date.fromisoformat(str(day)[:10]), n, key)
+                for slug, day, n, key in con.execute(
+                    sa.text(
+                        "SELECT c.slug, d.day, d.completions, d.completion_keys FROM campaign_daily_count d "
+                        "JOIN campaign c ON c.id = d.campaign_id"
+                    )
+                )
+            ]
 
     def registered(self, day: dt.date, district: str | None = None) -> tuple[int, int]:
         """Registrations made up to the end of ``day`` and their cell key."""
         rows = [r for r in self.regs if r[0] <= day and (district is None or r[2] == district)]
         key = sum(r[1] for r in rows if r[1] is not None)
-        key += sum(s[3] for s in self.retired if s[0] == "registered" and s[1] <= day
-                   and (district is None or s[2] == district))
+        key += sum(
+            s[3]
+            for s in self.retired
+            if s[0] == "registered" and s[1] <= day and (district is None or s[2] == district)
+        )
         return len(rows), key % 256
 
     def withdrawn(self, day: dt.date, district: str | None = None) -> tuple[int, int]:
         n = sum(1 for r in self.regs if r[3] is not None and r[3] <= day and (district is None or r[2] == district))
-        key = sum(s[3] for s in self.retired if s[0] == "withdrawn" and s[1] <= day
-                  and (district is None or s[2] == district))
+        key = sum(
+            s[3] for s in self.retired if s[0] == "withdrawn" and s[1] <= day and (district is None or s[2] == district)
+        )
         return n, key % 256
 
     def requests_sent(self, day: dt.date, keep=lambda r: True) -> tuple[int, int]:
@@ -121,11 +147,18 @@ def difference(ptable, before: tuple[int, int], after: tuple[int, int]) -> int |
 def _redraw(app, client, first, last, district, period) -> dict:
     key = next(k for k in app.callback_map if "uptake-headline.children" in k)
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
-    body = {"output": key, "outputs": outputs, "changedPropIds": [], "state": [],
-            "inputs": [{"id": "uptake-first", "property": "value", "value": first},
-                       {"id": "uptake-last", "property": "value", "value": last},
-                       {"id": "uptake-district", "property": "value", "value": district},
-                       {"id": "uptake-period", "property": "value", "value": period}]}
+    body = {
+        "output": key,
+        "outputs": outputs,
+        "changedPropIds": [],
+        "state": [],
+        "inputs": [
+            {"id": "uptake-first", "property": "value", "value": first},
+            {"id": "uptake-last", "property": "value", "value": last},
+            {"id": "uptake-district", "property": "value", "value": district},
+            {"id": "uptake-period", "property": "value", "value": period},
+        ],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return json.loads(response.get_data(as_text=True))["response"]
@@ -180,15 +213,17 @@ def test_a_district_is_shown_in_whole_weeks_with_figures_worked_out_by_hand(lead
     for i, (y, total) in enumerate(zip(bars["y"], totals["y"])):
         sunday = first + dt.timedelta(weeks=i, days=6)
         assert total == by_table(ptable, *truth.registered(sunday, district))
-        assert y == difference(ptable, truth.registered(sunday - dt.timedelta(days=7), district),
-                               truth.registered(sunday, district))
+        assert y == difference(
+            ptable, truth.registered(sunday - dt.timedelta(days=7), district), truth.registered(sunday, district)
+        )
         shown += y is not None
     assert shown >= 3
     churn = answer["uptake-churn"]["figure"]["data"][0]
     for i, y in enumerate(churn["y"]):
         sunday = first + dt.timedelta(weeks=i, days=6)
-        assert y == difference(ptable, truth.withdrawn(sunday - dt.timedelta(days=7), district),
-                               truth.withdrawn(sunday, district))
+        assert y == difference(
+            ptable, truth.withdrawn(sunday - dt.timedelta(days=7), district), truth.withdrawn(sunday, district)
+        )
 
 
 def test_per_day_is_refused_below_force_level_and_days_are_fine_for_the_force(lead_app, reference):
@@ -263,14 +298,23 @@ def test_camera_mix_matches_sql_worked_by_hand(lead_app, runtime):
         frames = register_frames(s)
     mix = camera_mix(frames["cameras"], runtime.disclosure, {}).set_index(["aspect", "value"])
     with runtime.engine.connect() as con:
-        rows = con.execute(sa.text(
-            "SELECT c.kind, count(*), sum(c.record_key), count(DISTINCT s.registrant_id) FROM camera c "
-            "JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE c.active = 1 AND r.status = 'active' GROUP BY c.kind")).all()
-        reg_keys = {kind: key for kind, key in con.execute(sa.text(
-            "SELECT kind, sum(record_key) FROM (SELECT DISTINCT c.kind AS kind, r.id, r.record_key AS record_key "
-            "FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
-            "WHERE c.active = 1 AND r.status = 'active') GROUP BY kind"))}
+        rows = con.execute(
+            sa.text(
+                "SELECT c.kind, count(*), sum(c.record_key), count(DISTINCT s.registrant_id) FROM camera c "
+                "JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
+                "WHERE c.active = 1 AND r.status = 'active' GROUP BY c.kind"
+            )
+        ).all()
+        reg_keys = {
+            kind: key
+            for kind, key in con.execute(
+                sa.text(
+                    "SELECT kind, sum(record_key) FROM (SELECT DISTINCT c.kind AS kind, r.id, r.record_key AS record_key "
+                    "FROM camera c JOIN site s ON s.id = c.site_id JOIN registrant r ON r.id = s.registrant_id "
+                    "WHERE c.active = 1 AND r.status = 'active') GROUP BY kind"
+                )
+            )
+        }
     assert len(rows) >= 4
     for kind, cameras, camera_keys, registrations in rows:
         assert mix.loc[("kind", kind), "cameras"] == by_table(ptable, cameras, camera_keys % 256)
@@ -294,8 +338,9 @@ def test_metrics_api_matches_sql_worked_by_hand_and_its_schema(lead_app, runtime
     for day in body["daily"]:
         d = dt.date.fromisoformat(day["day"])
         assert day["total"] == by_table(ptable, *truth.registered(d))
-        assert day["registrations"] == difference(ptable, truth.registered(d - dt.timedelta(days=1)),
-                                                  truth.registered(d))
+        assert day["registrations"] == difference(
+            ptable, truth.registered(d - dt.timedelta(days=1)), truth.registered(d)
+        )
     assert any(d["registrations"] is not None for d in body["daily"])
     assert (body["funnel_from"], body["funnel_to"]) == ("2026-07-06", "2026-10-25")
     monday, sunday = dt.date(2026, 7, 6), dt.date(2026, 10, 25)
@@ -304,8 +349,9 @@ def test_metrics_api_matches_sql_worked_by_hand_and_its_schema(lead_app, runtime
     assert len(body["funnel"]) == len(slugs)  # every campaign
     for row in body["funnel"]:
         slug = slugs[row["campaign"]]
-        assert row["completions"] == difference(ptable, truth.completed(monday - dt.timedelta(days=1), slug),
-                                                truth.completed(sunday, slug))
+        assert row["completions"] == difference(
+            ptable, truth.completed(monday - dt.timedelta(days=1), slug), truth.completed(sunday, slug)
+        )
 
     requests = client.get(f"/api/v1/metrics/requests?from={first}&to={last}").get_json()
     RequestMetrics.model_validate(requests)
@@ -316,13 +362,21 @@ def test_metrics_api_matches_sql_worked_by_hand_and_its_schema(lead_app, runtime
         keep = lambda r, s=status: r[2] == s  # noqa: E731
         assert value == difference(ptable, truth.requests_sent(before, keep), truth.requests_sent(after, keep)), status
     assert len(requests["weekly"]) == 16
-    assert len(requests["by_crime_category"]) == 15 and requests["by_crime_category"][-1]["group"] == \
-        "Not recorded or other"
+    assert (
+        len(requests["by_crime_category"]) == 15
+        and requests["by_crime_category"][-1]["group"] == "Not recorded or other"
+    )
 
 
-@pytest.mark.parametrize("query, field", [("from=2026-07-06", "to"), ("from=2026-13-01&to=2026-14-01", "from"),
-                                          ("from=2026-08-01&to=2026-07-01", "to"),
-                                          ("from=2026-07-01&to=2026-08-01&district=x", "district")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2026-07-06", "to"),
+        ("from=2026-13-01&to=2026-14-01", "from"),
+        ("from=2026-08-01&to=2026-07-01", "to"),
+        ("from=2026-07-01&to=2026-08-01&district=x", "district"),
+    ],
+)
 def test_metrics_api_refuses_bad_ranges_naming_the_field(lead_app, query, field):
     _, client = lead_app
     answer = client.get(f"/api/v1/metrics/uptake?{query}")
@@ -364,13 +418,30 @@ def test_weekly_report_page_csv_and_command_agree_with_sql(lead_app, runtime, tm
         total = by_table(ptable, *truth.registered(sunday))
         assert row["total"] == ("" if total is None else str(total))
 
-    env = {**os.environ, "DATABASE_URL": runtime.settings.database_url, "SECRET_KEY": "k" * 48,
-           "REFERENCE_DATA_DIR": str(runtime.settings.reference_data_dir)}
-    done = subprocess.run([sys.executable, "-m", "dashboard", "report", "weekly", "--week", "2026-11-18", "--out",
-                           str(tmp_path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": runtime.settings.database_url,
+        "SECRET_KEY": "k" * 48,
+        "REFERENCE_DATA_DIR": str(runtime.settings.reference_data_dir),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "report", "weekly", "--week", "2026-11-18", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    for table_name in ("weeks", "districts", "cameras", "campaigns", "requests_by_district", "requests_by_crime",
-                       "footage"):
+    for table_name in (
+        "weeks",
+        "districts",
+        "cameras",
+        "campaigns",
+        "requests_by_district",
+        "requests_by_crime",
+        "footage",
+    ):
         written = (tmp_path / f"weekly-2026-11-16-{table_name}.csv").read_bytes()
         assert written == client.get(f"/uptake/report/{table_name}.csv?week=2026-11-16").get_data(), table_name
     assert (tmp_path / "weekly-2026-11-16.html").read_text().count("<svg") == 1
@@ -435,17 +506,26 @@ def test_differencing_by_dates_recovers_hidden_counts_only_by_chance(attacked_ap
         sunday = first_monday + dt.timedelta(weeks=weeks, days=-1)
         ranges.append((sunday, client.get(f"/api/v1/metrics/requests?from={first_monday}&to={sunday}").get_json()))
     answered = ("footage_provided", "no_relevant_footage", "declined")
-    measures = {"requests": lambda r: True, "answered": lambda r: r[2] in answered,
-                "footage_provided": lambda r: r[2] == "footage_provided"}
+    measures = {
+        "requests": lambda r: True,
+        "answered": lambda r: r[2] in answered,
+        "footage_provided": lambda r: r[2] == "footage_provided",
+    }
     groups = [("requests", None, None, lambda r: True)]
     groups += [("status", s, None, (lambda r, s=s: r[2] == s)) for s in ranges[-1][1]["by_status"]]
     codes = dict(zip(runtime.reference.districts["name"], runtime.reference.districts["code"]))
     for measure, test in measures.items():
-        groups += [("by_district", g["group"], measure, (lambda r, c=codes[g["group"]], t=test: r[3] == c and t(r)))
-                   for g in ranges[-1][1]["by_district"] if g["group"] in codes]
-        groups += [("by_crime_category", g["group"], measure, (lambda r, c=g["group"], t=test: r[4] == c and t(r)))
-                   for g in ranges[-1][1]["by_crime_category"][:-1]]
+        groups += [
+            ("by_district", g["group"], measure, (lambda r, c=codes[g["group"]], t=test: r[3] == c and t(r)))
+            for g in ranges[-1][1]["by_district"]
+            if g["group"] in codes
+        ]
+        groups += [
+            ("by_crime_category", g["group"], measure, (lambda r, c=g["group"], t=test: r[4] == c and t(r)))
+            for g in ranges[-1][1]["by_crime_category"][:-1]
+        ]
     for kind, name, measure, keep in groups:
+
         def value(body):
             if kind == "requests":
                 return body["requests"]
@@ -457,8 +537,9 @@ def test_differencing_by_dates_recovers_hidden_counts_only_by_chance(attacked_ap
             week_true = truth.requests_sent(sunday_b, keep)[0] - truth.requests_sent(sunday_a, keep)[0]
             if 1 <= week_true < K and value(a) is not None and value(b) is not None:
                 hits.append(value(b) - value(a) == week_true)
-                chances.append(_chance(ptable, truth.requests_sent(sunday_b, keep)[0],
-                                       truth.requests_sent(sunday_a, keep)[0]))
+                chances.append(
+                    _chance(ptable, truth.requests_sent(sunday_b, keep)[0], truth.requests_sent(sunday_a, keep)[0])
+                )
     requests_estimated = len(hits) - days_estimated
 
     # 3. campaign completions: cumulative ranges from the first week over /api/v1/metrics/uptake
@@ -477,9 +558,11 @@ def test_differencing_by_dates_recovers_hidden_counts_only_by_chance(attacked_ap
                 hits.append(b[name] - a[name] == done_b - done_a)
                 chances.append(_chance(ptable, done_b, done_a))
     n = len(hits)
-    print(f"attack: {n} hidden counts estimated ({days_estimated} days, {requests_estimated} request weeks, "
-          f"{n - days_estimated - requests_estimated} campaign weeks); recovered exactly {sum(hits)} "
-          f"({np.mean(hits):.3f}); chance {np.mean(chances):.3f}")
+    print(
+        f"attack: {n} hidden counts estimated ({days_estimated} days, {requests_estimated} request weeks, "
+        f"{n - days_estimated - requests_estimated} campaign weeks); recovered exactly {sum(hits)} "
+        f"({np.mean(hits):.3f}); chance {np.mean(chances):.3f}"
+    )
     assert days_estimated >= 10 and requests_estimated >= 30, (days_estimated, requests_estimated, n)
     share, expected = float(np.mean(hits)), float(np.mean(chances))
     sampling = 3 * math.sqrt(expected * (1 - expected) / n)

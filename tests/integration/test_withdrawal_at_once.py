@@ -7,6 +7,7 @@ position, kind or preferred channel. The same for a camera switched off by its o
 in-memory index of B still holds the camera at that moment (checked: the situation the promise is
 about); on PostgreSQL searches go to PostGIS.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,11 +42,19 @@ def two_apps(database_url, reference_dir, reference, monkeypatch):
     # background): hold that moment still, so the search meets the stale index every time.
     monkeypatch.setattr(camera_search, "CHANGE_CHECK_S", 3600.0)
 
-    settings = load_settings({"DATABASE_URL": database_url, "REFERENCE_DATA_DIR": str(reference_dir),
-                              "SECRET_KEY": "k" * 48})
+    settings = load_settings(
+        {"DATABASE_URL": database_url, "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48}
+    )
     first = prepare(settings)
-    generate_demo(first.engine, reference, seed=15, registrations=300, as_of=dt.date(2026, 11, 29),
-                  pilot_start=dt.date(2026, 4, 13), public_launch=dt.date(2026, 7, 6))
+    generate_demo(
+        first.engine,
+        reference,
+        seed=15,
+        registrations=300,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
     second = prepare(settings)  # another process: its own engine, sessions and camera index
     with transaction(first.sessions) as s:
         token = issue_token(s, "officer.demo")
@@ -57,13 +66,28 @@ def two_apps(database_url, reference_dir, reference, monkeypatch):
 
 def _search(runtime, app, auth, lat: float, lon: float, case_ref: str) -> dict[int, dict]:
     """The cameras found, by internal id (the API names them by public id: looked up here)."""
-    response = app.server.test_client().get("/api/v1/cameras/near", headers=auth, query_string={
-        "lat": lat, "lon": lon, "radius_m": 200, "at": "2026-11-20T21:30", "case_ref": case_ref, "reason": REASON})
+    response = app.server.test_client().get(
+        "/api/v1/cameras/near",
+        headers=auth,
+        query_string={
+            "lat": lat,
+            "lon": lon,
+            "radius_m": 200,
+            "at": "2026-11-20T21:30",
+            "case_ref": case_ref,
+            "reason": REASON,
+        },
+    )
     assert response.status_code == 200, response.get_json()
     cameras = response.get_json()["cameras"]
     with runtime.sessions() as s:
-        internal = dict(s.execute(sa.select(Camera.public_id, Camera.id).where(
-            Camera.public_id.in_([c["camera_id"] for c in cameras]))).tuples().all())
+        internal = dict(
+            s.execute(
+                sa.select(Camera.public_id, Camera.id).where(Camera.public_id.in_([c["camera_id"] for c in cameras]))
+            )
+            .tuples()
+            .all()
+        )
     return {internal[c["camera_id"]]: c for c in cameras}
 
 
@@ -72,9 +96,11 @@ def _busy_site(runtime) -> tuple[int, float, float, list[int]]:
     with runtime.sessions() as s:
         rows = s.execute(
             sa.select(Registrant.id, Site.lat, Site.lon, Camera.id)
-            .join(Site, Site.registrant_id == Registrant.id).join(Camera, Camera.site_id == Site.id)
+            .join(Site, Site.registrant_id == Registrant.id)
+            .join(Camera, Camera.site_id == Site.id)
             .where(Registrant.status == "active", Camera.active.is_(True), Site.lat.is_not(None))
-            .order_by(Registrant.id, Camera.id)).all()
+            .order_by(Registrant.id, Camera.id)
+        ).all()
     by_registrant: dict[int, list] = {}
     for rid, lat, lon, cid in rows:
         by_registrant.setdefault(rid, [lat, lon, []])[2].append(cid)
@@ -106,8 +132,9 @@ def test_a_withdrawal_through_one_process_is_not_found_by_the_next_search_on_ano
     after = _search(first, app_b, auth, lat, lon, "CR-2026-001302")
     assert not set(cameras) & set(after), f"withdrawn cameras {sorted(set(cameras) & set(after))} still found"
     # Nothing else changed: every other camera found before is still found, with the same distance.
-    assert {c: round(v["distance_m"], 3) for c, v in found.items() if c not in cameras} == \
-        {c: round(v["distance_m"], 3) for c, v in after.items()}
+    assert {c: round(v["distance_m"], 3) for c, v in found.items() if c not in cameras} == {
+        c: round(v["distance_m"], 3) for c, v in after.items()
+    }
 
 
 def test_a_camera_switched_off_is_not_found_by_the_next_search_on_another_process(two_apps, reference):
@@ -118,7 +145,7 @@ def test_a_camera_switched_off_is_not_found_by_the_next_search_on_another_proces
     with transaction(first.sessions) as s:
         camera = s.get(Camera, off)
         camera.active = False
-        camera.updated_at = dt.datetime.now(dt.timezone.utc)
+        camera.updated_at = dt.datetime.now(dt.UTC)
     if second.finder.index is not None:
         assert _in_memory_index_holds(second, off, lat, lon), "app B's index was rebuilt already"
     # And the owner edits another camera: the next search shows it as it is now, not as indexed.

@@ -3,6 +3,7 @@
 Every expected answer is worked out by hand in the comments; times are UTC unless said otherwise
 (UK summer time is UTC+1 from 29 March 2026).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,7 @@ from dashboard.pages import all_pages
 from dashboard.security import audit_flags as af
 from dashboard.security import site
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 BASE_E, BASE_N = 392_000.0, 323_000.0  # a point in Stafford, British National Grid metres
 SPECIFIC = "Burglary at a house in this street overnight"
@@ -45,10 +46,20 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def searches(*rows: dict) -> pd.DataFrame:
-    defaults = {"user_id": 1, "username": "officer1", "role": "officer", "case_ref": "CR-A", "reason": SPECIFIC,
-                "lat": 52.8, "lon": -2.1, "results": 5.0}
-    return _frame([{**defaults, **r} for r in rows],
-                  ["id", "at", "user_id", "username", "role", "case_ref", "reason", "lat", "lon", "results"])
+    defaults = {
+        "user_id": 1,
+        "username": "officer1",
+        "role": "officer",
+        "case_ref": "CR-A",
+        "reason": SPECIFIC,
+        "lat": 52.8,
+        "lon": -2.1,
+        "results": 5.0,
+    }
+    return _frame(
+        [{**defaults, **r} for r in rows],
+        ["id", "at", "user_id", "username", "role", "case_ref", "reason", "lat", "lon", "results"],
+    )
 
 
 def requests(*rows: dict) -> pd.DataFrame:
@@ -88,21 +99,28 @@ def test_a_search_without_a_follow_up_request_is_flagged_once_its_days_have_pass
         {"id": 5, "at": "2026-03-06T10:00", "case_ref": "CR-E"},  # the request came before the search
         {"id": 6, "at": "2026-03-07T10:00", "case_ref": "CR-B"},  # a second search in CR-B, no request after it
     )
-    r = requests({"id": 10, "at": "2026-03-16T10:00", "case_ref": "CR-A"},
-                 {"id": 11, "at": "2026-03-17T10:01", "case_ref": "CR-B"},
-                 {"id": 12, "at": "2026-03-05T10:00", "case_ref": "CR-C", "user_id": 2},
-                 {"id": 13, "at": "2026-03-06T09:00", "case_ref": "CR-E"})
+    r = requests(
+        {"id": 10, "at": "2026-03-16T10:00", "case_ref": "CR-A"},
+        {"id": 11, "at": "2026-03-17T10:01", "case_ref": "CR-B"},
+        {"id": 12, "at": "2026-03-05T10:00", "case_ref": "CR-C", "user_id": 2},
+        {"id": 13, "at": "2026-03-06T09:00", "case_ref": "CR-E"},
+    )
     flags = af.no_follow_up(s, r, *MARCH, now=utc("2026-04-30T00:00"))
     # CR-B: the request at 17 Mar 10:01 is 14 d 1 min after search 2 and 10 d after search 6 ... so search 6 is
     # followed up and only search 2 is flagged.
-    assert found(flags, "no_follow_up") == {(("officer1",), ("CR-B",), (2,)), (("officer1",), ("CR-C",), (3,)),
-                                            (("officer1",), ("CR-E",), (5,))}
+    assert found(flags, "no_follow_up") == {
+        (("officer1",), ("CR-B",), (2,)),
+        (("officer1",), ("CR-C",), (3,)),
+        (("officer1",), ("CR-E",), (5,)),
+    }
 
 
 def test_a_search_is_judged_only_once_the_follow_up_days_have_passed():
-    s = searches({"id": 2, "at": "2026-03-03T10:00", "case_ref": "CR-B"},  # due 17 Mar 10:00, judged at that minute
-                 {"id": 3, "at": "2026-03-04T10:00", "case_ref": "CR-C"},  # due 18 Mar 10:00: exactly now
-                 {"id": 5, "at": "2026-03-04T10:01", "case_ref": "CR-E"})  # due 18 Mar 10:01: not yet
+    s = searches(
+        {"id": 2, "at": "2026-03-03T10:00", "case_ref": "CR-B"},  # due 17 Mar 10:00, judged at that minute
+        {"id": 3, "at": "2026-03-04T10:00", "case_ref": "CR-C"},  # due 18 Mar 10:00: exactly now
+        {"id": 5, "at": "2026-03-04T10:01", "case_ref": "CR-E"},
+    )  # due 18 Mar 10:01: not yet
     notes: list[str] = []
     flags = af.no_follow_up(s, requests(), *MARCH, now=utc("2026-03-18T10:00"), notes=notes)
     assert [f.row_ids for f in flags] == [(2,), (3,)]
@@ -110,8 +128,9 @@ def test_a_search_is_judged_only_once_the_follow_up_days_have_passed():
 
 
 def test_searches_without_follow_up_in_one_case_make_one_flag():
-    s = searches({"id": 1, "at": "2026-03-02T10:00"}, {"id": 2, "at": "2026-03-02T11:00"},
-                 {"id": 3, "at": "2026-02-27T10:00"})  # before the period: not judged here
+    s = searches(
+        {"id": 1, "at": "2026-03-02T10:00"}, {"id": 2, "at": "2026-03-02T11:00"}, {"id": 3, "at": "2026-02-27T10:00"}
+    )  # before the period: not judged here
     flags = af.no_follow_up(s, requests(), *MARCH, now=utc("2026-04-30T00:00"))
     assert len(flags) == 1 and flags[0].row_ids == (1, 2)
     assert flags[0].first_at == utc("2026-03-02T10:00") and flags[0].last_at == utc("2026-03-02T11:00")
@@ -149,20 +168,22 @@ def _placed(rows):
 
 
 def test_searches_repeated_around_one_point_across_cases_are_flagged():
-    s = _placed([
-        # officer1: 100 m and 140 m from the first search (172 m from each other), two cases: flagged
-        {"id": 1, "at": "2026-03-02T10:00", "offset": (0, 0), "case_ref": "CR-A"},
-        {"id": 2, "at": "2026-03-05T10:00", "offset": (100, 0), "case_ref": "CR-B"},
-        {"id": 3, "at": "2026-03-09T10:00", "offset": (0, 140), "case_ref": "CR-A"},
-        # officer2: the third is 160 m from the first and 188 m from the second: no run of 3
-        {"id": 4, "at": "2026-03-02T10:00", "offset": (0, 0), "case_ref": "CR-A", "user_id": 2, "username": "o2"},
-        {"id": 5, "at": "2026-03-03T10:00", "offset": (100, 0), "case_ref": "CR-B", "user_id": 2, "username": "o2"},
-        {"id": 6, "at": "2026-03-04T10:00", "offset": (0, 160), "case_ref": "CR-C", "user_id": 2, "username": "o2"},
-        # officers 3 and 4 at one point: two users, not one
-        {"id": 7, "at": "2026-03-02T10:00", "offset": (0, 0), "case_ref": "CR-D", "user_id": 3, "username": "o3"},
-        {"id": 8, "at": "2026-03-03T10:00", "offset": (0, 0), "case_ref": "CR-E", "user_id": 3, "username": "o3"},
-        {"id": 9, "at": "2026-03-04T10:00", "offset": (0, 0), "case_ref": "CR-F", "user_id": 4, "username": "o4"},
-    ])
+    s = _placed(
+        [
+            # officer1: 100 m and 140 m from the first search (172 m from each other), two cases: flagged
+            {"id": 1, "at": "2026-03-02T10:00", "offset": (0, 0), "case_ref": "CR-A"},
+            {"id": 2, "at": "2026-03-05T10:00", "offset": (100, 0), "case_ref": "CR-B"},
+            {"id": 3, "at": "2026-03-09T10:00", "offset": (0, 140), "case_ref": "CR-A"},
+            # officer2: the third is 160 m from the first and 188 m from the second: no run of 3
+            {"id": 4, "at": "2026-03-02T10:00", "offset": (0, 0), "case_ref": "CR-A", "user_id": 2, "username": "o2"},
+            {"id": 5, "at": "2026-03-03T10:00", "offset": (100, 0), "case_ref": "CR-B", "user_id": 2, "username": "o2"},
+            {"id": 6, "at": "2026-03-04T10:00", "offset": (0, 160), "case_ref": "CR-C", "user_id": 2, "username": "o2"},
+            # officers 3 and 4 at one point: two users, not one
+            {"id": 7, "at": "2026-03-02T10:00", "offset": (0, 0), "case_ref": "CR-D", "user_id": 3, "username": "o3"},
+            {"id": 8, "at": "2026-03-03T10:00", "offset": (0, 0), "case_ref": "CR-E", "user_id": 3, "username": "o3"},
+            {"id": 9, "at": "2026-03-04T10:00", "offset": (0, 0), "case_ref": "CR-F", "user_id": 4, "username": "o4"},
+        ]
+    )
     flags = af.repeated_point(s, requests(), *MARCH)
     assert found(flags, "repeated_point") == {(("officer1",), ("CR-A", "CR-B"), (1, 2, 3))}
     assert "in 2 different cases (CR-A, CR-B)" in flags[0].why
@@ -170,21 +191,36 @@ def test_searches_repeated_around_one_point_across_cases_are_flagged():
 
 @pytest.mark.parametrize("third_at, flagged", [("2026-03-31T10:00", True), ("2026-03-31T10:01", False)])
 def test_a_run_of_searches_must_fall_within_the_window(third_at, flagged):
-    s = _placed([{"id": 1, "at": "2026-03-01T10:00", "offset": (0, 0), "case_ref": "CR-A"},
-                 {"id": 2, "at": "2026-03-10T10:00", "offset": (10, 0), "case_ref": "CR-B"},
-                 {"id": 3, "at": third_at, "offset": (20, 0), "case_ref": "CR-C"}])  # 30 days after the first, or 1 min more
+    s = _placed(
+        [
+            {"id": 1, "at": "2026-03-01T10:00", "offset": (0, 0), "case_ref": "CR-A"},
+            {"id": 2, "at": "2026-03-10T10:00", "offset": (10, 0), "case_ref": "CR-B"},
+            {"id": 3, "at": third_at, "offset": (20, 0), "case_ref": "CR-C"},
+        ]
+    )  # 30 days after the first, or 1 min more
     flags = af.repeated_point(s, requests(), utc("2026-03-01T00:00"), utc("2026-05-01T00:00"))
     assert [f.row_ids for f in flags] == ([(1, 2, 3)] if flagged else [])
 
 
 def test_repeated_searches_in_one_case_are_flagged_only_without_a_request_from_the_first_on():
     def user(uid):
-        return [{"id": uid * 10 + k, "at": f"2026-03-0{k + 2}T10:00", "offset": (k * 30, 0), "case_ref": "CR-X",
-                 "user_id": uid, "username": f"o{uid}"} for k in range(3)]
+        return [
+            {
+                "id": uid * 10 + k,
+                "at": f"2026-03-0{k + 2}T10:00",
+                "offset": (k * 30, 0),
+                "case_ref": "CR-X",
+                "user_id": uid,
+                "username": f"o{uid}",
+            }
+            for k in range(3)
+        ]
 
     s = _placed(user(1) + user(2) + user(3))
-    r = requests({"id": 100, "at": "2026-03-02T11:00", "case_ref": "CR-X", "user_id": 1},  # o1 asked: fine
-                 {"id": 101, "at": "2026-03-01T09:00", "case_ref": "CR-X", "user_id": 3})  # o3 asked only before
+    r = requests(
+        {"id": 100, "at": "2026-03-02T11:00", "case_ref": "CR-X", "user_id": 1},  # o1 asked: fine
+        {"id": 101, "at": "2026-03-01T09:00", "case_ref": "CR-X", "user_id": 3},
+    )  # o3 asked only before
     flags = af.repeated_point(s, r, *MARCH)
     assert found(flags, "repeated_point") == {(("o2",), ("CR-X",), (20, 21, 22)), (("o3",), ("CR-X",), (30, 31, 32))}
     assert all("with no footage request from them" in f.why for f in flags)
@@ -193,8 +229,10 @@ def test_repeated_searches_in_one_case_are_flagged_only_without_a_request_from_t
 def test_a_run_counts_only_if_one_of_its_searches_is_in_the_period():
     s = _placed([{"id": k, "at": f"2026-02-1{k}T10:00", "offset": (0, 0), "case_ref": f"CR-{k}"} for k in range(3)])
     assert af.repeated_point(s, requests(), *MARCH) == []
-    s = _placed([{"id": k, "at": f"2026-02-2{k + 7}T10:00", "offset": (0, 0), "case_ref": f"CR-{k}"} for k in range(2)]
-                + [{"id": 5, "at": "2026-03-01T10:00", "offset": (0, 0), "case_ref": "CR-5"}])
+    s = _placed(
+        [{"id": k, "at": f"2026-02-2{k + 7}T10:00", "offset": (0, 0), "case_ref": f"CR-{k}"} for k in range(2)]
+        + [{"id": 5, "at": "2026-03-01T10:00", "offset": (0, 0), "case_ref": "CR-5"}]
+    )
     assert [f.row_ids for f in af.repeated_point(s, requests(), *MARCH)] == [(0, 1, 5)]
 
 
@@ -211,8 +249,12 @@ def test_usual_hours_is_the_shortest_run_holding_95_percent():
 
 def test_usual_hours_wrap_past_midnight_and_ties_go_to_the_earliest_start():
     night = af.usual_hours(np.array([22, 23, 0, 1, 2] * 20), days=10)  # 100 events: all 5 hours needed
-    assert night.text == "22:00 to 03:00" and night.covers(np.array([21, 22, 2, 3])).tolist() == [False, True, True,
-                                                                                                 False]
+    assert night.text == "22:00 to 03:00" and night.covers(np.array([21, 22, 2, 3])).tolist() == [
+        False,
+        True,
+        True,
+        False,
+    ]
     # 50 events at 08:xx and 50 at 20:xx: 08-21 and 20-09 both take 13 hours for all 100; the earlier start wins.
     assert af.usual_hours(np.array([8] * 50 + [20] * 50), days=10).text == "08:00 to 21:00"
 
@@ -241,16 +283,20 @@ def test_activity_outside_a_users_own_usual_hours_is_flagged_per_day_in_uk_time(
     )
     flags = af.off_hours(acts, history(*past), *JUNE)
     assert [f.row_ids for f in flags] == [(2,), (3,)]
-    assert flags[0].why == ("officer1: 1 search at 17:00 on Wed 10 Jun 2026 (UK time), outside their usual hours, "
-                            "09:00 to 17:00, which hold 95% of their 60 events on 12 days in the 90 days before the "
-                            "period.")
+    assert flags[0].why == (
+        "officer1: 1 search at 17:00 on Wed 10 Jun 2026 (UK time), outside their usual hours, "
+        "09:00 to 17:00, which hold 95% of their 60 events on 12 days in the 90 days before the "
+        "period."
+    )
 
 
 def test_without_enough_history_the_fixed_hours_are_used_and_said_so():
-    acts = activity({"id": 1, "at": "2026-06-12T05:59", "user_id": 2, "username": "o2"},  # 06:59 UK: outside
-                    {"id": 2, "at": "2026-06-12T06:00", "user_id": 2, "username": "o2"},  # 07:00 UK: inside
-                    {"id": 3, "at": "2026-06-12T18:59", "user_id": 2, "username": "o2"},  # 19:59 UK: inside
-                    {"id": 4, "at": "2026-06-12T19:00", "user_id": 2, "username": "o2"})  # 20:00 UK: outside
+    acts = activity(
+        {"id": 1, "at": "2026-06-12T05:59", "user_id": 2, "username": "o2"},  # 06:59 UK: outside
+        {"id": 2, "at": "2026-06-12T06:00", "user_id": 2, "username": "o2"},  # 07:00 UK: inside
+        {"id": 3, "at": "2026-06-12T18:59", "user_id": 2, "username": "o2"},  # 19:59 UK: inside
+        {"id": 4, "at": "2026-06-12T19:00", "user_id": 2, "username": "o2"},
+    )  # 20:00 UK: outside
     flags = af.off_hours(acts, history({"user_id": 2, "at": "2026-05-20T10:00"}), *JUNE)
     assert [f.row_ids for f in flags] == [(1, 4)]
     assert "2 searches at 06:59, 20:00 on Fri 12 Jun 2026" in flags[0].why
@@ -260,31 +306,37 @@ def test_without_enough_history_the_fixed_hours_are_used_and_said_so():
 # --------------------------------------------------------------------------- (e)
 
 
-@pytest.mark.parametrize("reason, why", [
-    ("enquiries", "shorter than 20 characters"),
-    ("Theft of a car here", "shorter than 20 characters"),  # 19 characters
-    ("Theft of a car there", None),  # 20 characters, 5 words, 'theft' and 'car' say something
-    ("Shoplifting incident investigation", "fewer than 4 words"),
-    ("in connection with ongoing police enquiries", "nothing but stock words ('ongoing', 'police', 'enquiries')"),
-    ("Test test test test test", "nothing but stock words ('test')"),
-    ("n/a n/a n/a n/a n/a n/a", "nothing but stock words ('n/a')"),
-    ("Robbery of a delivery driver near here", None),
-    (None, "shorter than 20 characters"),
-])
+@pytest.mark.parametrize(
+    "reason, why",
+    [
+        ("enquiries", "shorter than 20 characters"),
+        ("Theft of a car here", "shorter than 20 characters"),  # 19 characters
+        ("Theft of a car there", None),  # 20 characters, 5 words, 'theft' and 'car' say something
+        ("Shoplifting incident investigation", "fewer than 4 words"),
+        ("in connection with ongoing police enquiries", "nothing but stock words ('ongoing', 'police', 'enquiries')"),
+        ("Test test test test test", "nothing but stock words ('test')"),
+        ("n/a n/a n/a n/a n/a n/a", "nothing but stock words ('n/a')"),
+        ("Robbery of a delivery driver near here", None),
+        (None, "shorter than 20 characters"),
+    ],
+)
 def test_vague_reasons(reason, why):
     assert af.vague_because(reason) == why
 
 
 def test_vague_reasons_make_one_flag_per_user_and_case_in_the_period():
-    s = searches({"id": 1, "at": "2026-03-02T10:00", "reason": "enquiries"},
-                 {"id": 2, "at": "2026-03-02T11:00", "reason": "enquiries"},
-                 {"id": 3, "at": "2026-03-03T10:00", "reason": SPECIFIC},
-                 {"id": 4, "at": "2026-02-03T10:00", "reason": "test"},  # before the period
-                 {"id": 5, "at": "2026-03-04T10:00", "reason": "crime", "case_ref": "CR-B"})
+    s = searches(
+        {"id": 1, "at": "2026-03-02T10:00", "reason": "enquiries"},
+        {"id": 2, "at": "2026-03-02T11:00", "reason": "enquiries"},
+        {"id": 3, "at": "2026-03-03T10:00", "reason": SPECIFIC},
+        {"id": 4, "at": "2026-02-03T10:00", "reason": "test"},  # before the period
+        {"id": 5, "at": "2026-03-04T10:00", "reason": "crime", "case_ref": "CR-B"},
+    )
     flags = af.vague_reasons(s, *MARCH)
     assert found(flags, "vague_reason") == {(("officer1",), ("CR-A",), (1, 2)), (("officer1",), ("CR-B",), (5,))}
-    assert flags[0].why == ("officer1 gave vague reasons for 2 searches in case CR-A: 'enquiries' (shorter than 20 "
-                            "characters).")
+    assert flags[0].why == (
+        "officer1 gave vague reasons for 2 searches in case CR-A: 'enquiries' (shorter than 20 characters)."
+    )
 
 
 def test_flags_for_lists_every_kind_newest_first():
@@ -293,8 +345,9 @@ def test_flags_for_lists_every_kind_newest_first():
     report = af.flags_for(inputs, *MARCH, now=utc("2026-04-30T00:00"))
     assert [f.kind for f in report.flags] == ["no_follow_up", "vague_reason"]  # same time: rule order
     burst = queries(*moving_day(20))
-    report = af.flags_for(af.FlagInputs(s, requests(), reveals(), activity(), history(), burst), *MARCH,
-                          now=utc("2026-04-30T00:00"))
+    report = af.flags_for(
+        af.FlagInputs(s, requests(), reveals(), activity(), history(), burst), *MARCH, now=utc("2026-04-30T00:00")
+    )
     assert [f.kind for f in report.flags] == ["query_burst", "no_follow_up", "vague_reason"]  # newest first
     assert set(af.RULES) == set(af.KINDS)
 
@@ -313,9 +366,18 @@ def queries(*rows: dict, **common) -> pd.DataFrame:
 def moving_day(n: int, start: str = "2026-03-10T10:00", step_s: int = 180, first_id: int = 1, **extra) -> list[dict]:
     """``n`` uptake metric queries ``step_s`` seconds apart, only the end date moving a day each time."""
     t0 = pd.Timestamp(start)
-    return [{"id": first_id + i, "at": (t0 + pd.Timedelta(seconds=step_s * i)).isoformat(),
-             "detail": {"route": UPTAKE, "params": {"from": "2026-05-01", "to": f"2026-05-{i + 2:02d}", **extra},
-                        "status": 200}} for i in range(n)]
+    return [
+        {
+            "id": first_id + i,
+            "at": (t0 + pd.Timedelta(seconds=step_s * i)).isoformat(),
+            "detail": {
+                "route": UPTAKE,
+                "params": {"from": "2026-05-01", "to": f"2026-05-{i + 2:02d}", **extra},
+                "status": 200,
+            },
+        }
+        for i in range(n)
+    ]
 
 
 def test_twenty_queries_in_an_hour_differing_in_one_date_are_a_burst():
@@ -324,9 +386,11 @@ def test_twenty_queries_in_an_hour_differing_in_one_date_are_a_burst():
     assert found(flags, "query_burst") == {(("lead1",), (), tuple(range(1, 21)))}
     (flag,) = flags
     assert flag.roles == ("lead",) and flag.title == "Burst of near-identical figure queries"
-    assert flag.why.startswith("lead1 made 20 queries of 'API metrics/uptake' in 57 minutes (Tue 10 Mar 2026 10:00 "
-                               "to Tue 10 Mar 2026 10:57), every setting the same but 'to', which took 20 values: "
-                               "2026-05-02, 2026-05-03")
+    assert flag.why.startswith(
+        "lead1 made 20 queries of 'API metrics/uptake' in 57 minutes (Tue 10 Mar 2026 10:00 "
+        "to Tue 10 Mar 2026 10:57), every setting the same but 'to', which took 20 values: "
+        "2026-05-02, 2026-05-03"
+    )
 
 
 def test_nineteen_do_not_make_a_burst():
@@ -355,10 +419,23 @@ def test_the_same_query_asked_again_and_again_is_not_a_burst():
 
 
 def test_a_page_filter_changing_is_a_burst_and_button_presses_do_not_count_as_a_change():
-    rows = [{"id": i + 1, "at": f"2026-03-10T10:{i * 2:02d}", "detail": {
-        "page": "/coverage", "callback": "coverage-cells.data", "status": 200,
-        "inputs": {"coverage-res": 8, "coverage-cameras": ["doorbell", "cctv", "all"][i % 3],
-                   "coverage-refresh.n_clicks": i}}} for i in range(20)]
+    rows = [
+        {
+            "id": i + 1,
+            "at": f"2026-03-10T10:{i * 2:02d}",
+            "detail": {
+                "page": "/coverage",
+                "callback": "coverage-cells.data",
+                "status": 200,
+                "inputs": {
+                    "coverage-res": 8,
+                    "coverage-cameras": ["doorbell", "cctv", "all"][i % 3],
+                    "coverage-refresh.n_clicks": i,
+                },
+            },
+        }
+        for i in range(20)
+    ]
     flags = af.query_bursts(queries(*rows, user_id=5, username="analyst1", role="analyst"), *MARCH)
     assert [f.row_ids for f in flags] == [tuple(range(1, 21))]
     assert "every setting the same but 'cameras', which took 3 values: doorbell, cctv, all." in flags[0].why
@@ -367,11 +444,14 @@ def test_a_page_filter_changing_is_a_burst_and_button_presses_do_not_count_as_a_
 
 def test_bursts_are_per_user_and_per_view_and_need_a_query_in_the_period():
     lead = moving_day(12)
-    analyst = [{**r, "id": r["id"] + 100, "user_id": 5, "username": "analyst1", "role": "analyst"}
-               for r in moving_day(12)]
+    analyst = [
+        {**r, "id": r["id"] + 100, "user_id": 5, "username": "analyst1", "role": "analyst"} for r in moving_day(12)
+    ]
     assert af.query_bursts(queries(*lead, *analyst), *MARCH) == []  # 12 each: neither has 20
-    other_view = [{**r, "id": r["id"] + 200, "detail": {**r["detail"], "route": "/api/v1/metrics/requests"}}
-                  for r in moving_day(12)]
+    other_view = [
+        {**r, "id": r["id"] + 200, "detail": {**r["detail"], "route": "/api/v1/metrics/requests"}}
+        for r in moving_day(12)
+    ]
     assert af.query_bursts(queries(*lead, *other_view), *MARCH) == []  # 12 of each view
     exports = [{**r, "id": r["id"] + 300, "action": "aggregate_export"} for r in moving_day(12)]
     assert af.query_bursts(queries(*lead, *exports), *MARCH) == []  # a download is not the API query
@@ -386,7 +466,9 @@ def test_a_long_burst_is_one_flag_and_two_bursts_far_apart_are_two():
     assert [len(f.row_ids) for f in af.query_bursts(queries(*long), *MARCH)] == [45]
     apart = moving_day(20) + moving_day(20, start="2026-03-10T14:00", first_id=21)
     assert sorted(f.row_ids for f in af.query_bursts(queries(*apart), *MARCH)) == [
-        tuple(range(1, 21)), tuple(range(21, 41))]
+        tuple(range(1, 21)),
+        tuple(range(21, 41)),
+    ]
 
 
 # --------------------------------------------------------------------------- (g) refusals
@@ -394,23 +476,66 @@ def test_a_long_burst_is_one_flag_and_two_bursts_far_apart_are_two():
 
 def test_refusals_are_flagged_per_user_and_uk_day():
     rows = [  # 23:30 UTC on 1 July is 00:30 on 2 July in UK summer time: a different UK day from the first
-        {"id": 1, "at": "2026-07-01 10:00", "user_id": 1, "username": "officer1", "role": "officer",
-         "action": "search_refused", "case_ref": "CR-2026-0001", "detail": '{"why":"rate_limit"}'},
-        {"id": 2, "at": "2026-07-01 10:01", "user_id": 1, "username": "officer1", "role": "officer",
-         "action": "search_refused", "case_ref": "CR-2026-0001", "detail": '{"why":"rate_limit"}'},
-        {"id": 3, "at": "2026-07-01 11:00", "user_id": 1, "username": "officer1", "role": "officer",
-         "action": "export_refused", "case_ref": "CR-2026-0999", "detail": '{"why":"no_case"}'},
-        {"id": 4, "at": "2026-07-01 23:30", "user_id": 1, "username": "officer1", "role": "officer",
-         "action": "request_refused", "case_ref": "CR-2026-0001", "detail": '{"why":"not_searched"}'},
-        {"id": 5, "at": "2026-06-30 12:00", "user_id": 2, "username": "officer2", "role": "officer",
-         "action": "reveal_refused", "case_ref": "CR-2026-0002", "detail": '{"why":"not_searched"}'},  # before
+        {
+            "id": 1,
+            "at": "2026-07-01 10:00",
+            "user_id": 1,
+            "username": "officer1",
+            "role": "officer",
+            "action": "search_refused",
+            "case_ref": "CR-2026-0001",
+            "detail": '{"why":"rate_limit"}',
+        },
+        {
+            "id": 2,
+            "at": "2026-07-01 10:01",
+            "user_id": 1,
+            "username": "officer1",
+            "role": "officer",
+            "action": "search_refused",
+            "case_ref": "CR-2026-0001",
+            "detail": '{"why":"rate_limit"}',
+        },
+        {
+            "id": 3,
+            "at": "2026-07-01 11:00",
+            "user_id": 1,
+            "username": "officer1",
+            "role": "officer",
+            "action": "export_refused",
+            "case_ref": "CR-2026-0999",
+            "detail": '{"why":"no_case"}',
+        },
+        {
+            "id": 4,
+            "at": "2026-07-01 23:30",
+            "user_id": 1,
+            "username": "officer1",
+            "role": "officer",
+            "action": "request_refused",
+            "case_ref": "CR-2026-0001",
+            "detail": '{"why":"not_searched"}',
+        },
+        {
+            "id": 5,
+            "at": "2026-06-30 12:00",
+            "user_id": 2,
+            "username": "officer2",
+            "role": "officer",
+            "action": "reveal_refused",
+            "case_ref": "CR-2026-0002",
+            "detail": '{"why":"not_searched"}',
+        },  # before
     ]
     frame = _frame(rows, af.REFUSAL_COLUMNS)
     flags = af.refused(frame, utc("2026-07-01 00:00"), utc("2026-07-03 00:00"))
     assert [(f.kind, f.users, f.case_refs, f.row_ids) for f in flags] == [
         ("refused", ("officer1",), ("CR-2026-0001", "CR-2026-0999"), (1, 2, 3)),
-        ("refused", ("officer1",), ("CR-2026-0001",), (4,))]
-    assert flags[0].why == ("officer1 was refused 2 searches, 1 case export on Wed 1 Jul 2026: over the search "
-                            "limit (2); a case with no requests of theirs (1); cases CR-2026-0001, CR-2026-0999.")
+        ("refused", ("officer1",), ("CR-2026-0001",), (4,)),
+    ]
+    assert flags[0].why == (
+        "officer1 was refused 2 searches, 1 case export on Wed 1 Jul 2026: over the search "
+        "limit (2); a case with no requests of theirs (1); cases CR-2026-0001, CR-2026-0999."
+    )
     assert "cameras their searches in the case did not find (1)" in flags[1].why
     assert af.refused(frame.iloc[:0], utc("2026-07-01 00:00"), utc("2026-07-03 00:00")) == []

@@ -1,4 +1,5 @@
 """Aggregation cells: each site's H3 cells contain it and nest across resolutions."""
+
 from __future__ import annotations
 
 import h3

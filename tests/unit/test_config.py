@@ -1,4 +1,5 @@
 """Settings from the environment: defaults, validation and one-line errors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,26 +25,37 @@ def test_defaults(base):
 
 
 def test_overrides(base):
-    s = load_settings({**base, "K_MIN": "10", "DEBUG": "yes", "PILOT_START": "2026-03-01",
-                       "TILE_URL": "https://tiles.example/{z}/{x}/{y}.png",
-                       "DATABASE_URL": "postgresql+psycopg://u:p@localhost/db", "WEB_WORKERS": "3",
-                       "WEB_THREADS": "1"})
+    s = load_settings(
+        {
+            **base,
+            "K_MIN": "10",
+            "DEBUG": "yes",
+            "PILOT_START": "2026-03-01",
+            "TILE_URL": "https://tiles.example/{z}/{x}/{y}.png",
+            "DATABASE_URL": "postgresql+psycopg://u:p@localhost/db",
+            "WEB_WORKERS": "3",
+            "WEB_THREADS": "1",
+        }
+    )
     assert s.k_min == 10 and s.debug and s.pilot_start == dt.date(2026, 3, 1)
     assert not s.is_sqlite
     assert (s.web_workers, s.web_threads) == (3, 1)
 
 
-@pytest.mark.parametrize("env,fragment", [
-    ({"K_MIN": "1"}, "K_MIN"),
-    ({"DEBUG": "maybe"}, "DEBUG"),
-    ({"WEB_WORKERS": "0"}, "WEB_WORKERS"),
-    ({"WEB_THREADS": "many"}, "WEB_THREADS"),
-    ({"DATABASE_URL": "postgresql://u@h/db"}, "psycopg"),
-    ({"PILOT_START": "2026-08-01"}, "PUBLIC_LAUNCH"),
-    ({"SECRET_KEY": "changeme"}, "SECRET_KEY"),
-    ({"REFERENCE_DATA_DIR": "/no/such/folder"}, "REFERENCE_DATA_DIR"),
-    ({"REFERENCE_MANIFEST": "/no/manifest.toml"}, "REFERENCE_MANIFEST"),
-])
+@pytest.mark.parametrize(
+    "env,fragment",
+    [
+        ({"K_MIN": "1"}, "K_MIN"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"WEB_WORKERS": "0"}, "WEB_WORKERS"),
+        ({"WEB_THREADS": "many"}, "WEB_THREADS"),
+        ({"DATABASE_URL": "postgresql://u@h/db"}, "psycopg"),
+        ({"PILOT_START": "2026-08-01"}, "PUBLIC_LAUNCH"),
+        ({"SECRET_KEY": "changeme"}, "SECRET_KEY"),
+        ({"REFERENCE_DATA_DIR": "/no/such/folder"}, "REFERENCE_DATA_DIR"),
+        ({"REFERENCE_MANIFEST": "/no/manifest.toml"}, "REFERENCE_MANIFEST"),
+    ],
+)
 def test_bad_values_give_one_line(base, env, fragment):
     with pytest.raises(ConfigError) as info:
         load_settings({**base, **env})
@@ -57,9 +69,11 @@ def test_officer_search_settings(base):
     assert (s.search_valid_days, s.search_rate_limit) == (30, "10 per minute; 60 per hour")
     s = load_settings({**base, "SEARCH_VALID_DAYS": "7", "SEARCH_RATE_LIMIT": "5 per minute"})
     assert (s.search_valid_days, s.search_rate_limit) == (7, "5 per minute")
-    for env, fragment in (({"SEARCH_VALID_DAYS": "0"}, "SEARCH_VALID_DAYS"),
-                          ({"SEARCH_VALID_DAYS": "a month"}, "SEARCH_VALID_DAYS"),
-                          ({"SEARCH_RATE_LIMIT": "lots"}, "SEARCH_RATE_LIMIT")):
+    for env, fragment in (
+        ({"SEARCH_VALID_DAYS": "0"}, "SEARCH_VALID_DAYS"),
+        ({"SEARCH_VALID_DAYS": "a month"}, "SEARCH_VALID_DAYS"),
+        ({"SEARCH_RATE_LIMIT": "lots"}, "SEARCH_RATE_LIMIT"),
+    ):
         with pytest.raises(ConfigError, match=fragment):
             load_settings({**base, **env})
 

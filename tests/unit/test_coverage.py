@@ -1,6 +1,7 @@
 """Cells through the disclosure-control layer, with answers worked out by hand: cell keys summed
 from known record keys, adjustments read from the perturbation table's rows, the finest grid's
 rule, the left-out rule, the one-filter rule and the legend's classes."""
+
 from __future__ import annotations
 
 import random
@@ -9,8 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.analytics.coverage import (CAMERA_CHOICES, camera_choice, cell_centre, cell_polygon,
-                                          one_filter, published_cells)
+from dashboard.analytics.coverage import (
+    CAMERA_CHOICES,
+    camera_choice,
+    cell_centre,
+    cell_polygon,
+    one_filter,
+    published_cells,
+)
 from dashboard.analytics.disclosure import Disclosure, PTable
 from dashboard.components.colour import class_index, legend_breaks
 from dashboard.registry.cell_counts import CellCounts
@@ -26,24 +33,43 @@ def adjustment(count: int, key: int) -> int:
 
 def _frame(rows):
     """Cameras as (site, registration key, camera key, r7, r8, r9, kind, placement, direction known)."""
-    return pd.DataFrame(rows, columns=["site_id", "registration_key", "camera_key", "h3_r7", "h3_r8", "h3_r9", "kind",
-                                       "placement", "direction_known"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "site_id",
+            "registration_key",
+            "camera_key",
+            "h3_r7",
+            "h3_r8",
+            "h3_r9",
+            "kind",
+            "placement",
+            "direction_known",
+        ],
+    )
 
 
 def test_cell_counts_carry_the_keys_of_the_records_counted():
     # Cell P (res 8) has sites 1..3; site 1 has two cameras (a dome indoors, a doorbell), site 2 a
     # doorbell, site 3 a dome; cell Q has site 4 with one fixed camera. All four share one res-7 cell.
-    frame = _frame([
-        (1, 200, 100, "A", "P", "p1", "dome", "indoor", False),
-        (1, 200, 250, "A", "P", "p1", "doorbell", "outdoor", True),
-        (2, 90, 7, "A", "P", "p2", "doorbell", "outdoor", True),
-        (3, 31, 31, "A", "P", "p2", "dome", "outdoor", False),
-        (4, 255, 1, "A", "Q", "q1", "fixed", "outdoor", True),
-    ])
+    frame = _frame(
+        [
+            (1, 200, 100, "A", "P", "p1", "dome", "indoor", False),
+            (1, 200, 250, "A", "P", "p1", "doorbell", "outdoor", True),
+            (2, 90, 7, "A", "P", "p2", "doorbell", "outdoor", True),
+            (3, 31, 31, "A", "P", "p2", "dome", "outdoor", False),
+            (4, 255, 1, "A", "Q", "q1", "fixed", "outdoor", True),
+        ]
+    )
     counts = CellCounts.from_frame(frame)
     whole = counts.by_cell(7).iloc[0]
     # registrations 200 + 90 + 31 + 255 = 576 -> 576 - 512 = 64; cameras 100 + 250 + 7 + 31 + 1 = 389 -> 133
-    assert (whole["registrations"], whole["registrations_key"], whole["cameras"], whole["cameras_key"]) == (4, 64, 5, 133)
+    assert (whole["registrations"], whole["registrations_key"], whole["cameras"], whole["cameras_key"]) == (
+        4,
+        64,
+        5,
+        133,
+    )
     p = counts.by_cell(8).set_index("cell").loc["P"]
     # sites 1, 2, 3: 200 + 90 + 31 = 321 -> 65; cameras 100 + 250 + 7 + 31 = 388 -> 132
     assert (p["registrations"], p["registrations_key"], p["cameras"], p["cameras_key"]) == (3, 65, 4, 132)
@@ -58,21 +84,35 @@ def test_cell_counts_carry_the_keys_of_the_records_counted():
 
 
 def _cells(rows):
-    return pd.DataFrame(rows, columns=["cell", "registrations", "registrations_key", "cameras", "cameras_key",
-                                       "registrations_left_out"])
+    return pd.DataFrame(
+        rows, columns=["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]
+    )
 
 
 def test_published_counts_are_true_plus_the_tables_adjustment_and_nothing_below_k():
-    frame = _cells([("c3", 40, 17, 61, 200, 0), ("c1", 8, 0, 30, 255, 0), ("c2", 7, 5, 90, 9, 0),
-                    ("c4", 1, 3, 1, 3, 0), ("c5", 12, 250, 15, 4, 3)])
+    frame = _cells(
+        [
+            ("c3", 40, 17, 61, 200, 0),
+            ("c1", 8, 0, 30, 255, 0),
+            ("c2", 7, 5, 90, 9, 0),
+            ("c4", 1, 3, 1, 3, 0),
+            ("c5", 12, 250, 15, 4, 3),
+        ]
+    )
     out = published_cells(frame, LAYER, 8).set_index("cell")
     assert list(out.index) == ["c1", "c2", "c3", "c4", "c5"]  # cell order; every cell with a camera is drawn
     assert out.loc["c3", "registrations"] == 40 + adjustment(40, 17)
     assert out.loc["c3", "cameras"] == 61 + adjustment(61, 200)
-    assert out.loc["c1", "registrations"] == 8 + adjustment(8, 0) and out.loc["c1", "cameras"] == 30 + adjustment(30, 255)
+    assert out.loc["c1", "registrations"] == 8 + adjustment(8, 0) and out.loc["c1", "cameras"] == 30 + adjustment(
+        30, 255
+    )
     # 7 and 1 registrations: grey, no number at all (not even the 90 cameras drawn from 7 registrations)
     for cell in ("c2", "c4"):
-        assert out.loc[cell, "suppressed"] and pd.isna(out.loc[cell, "registrations"]) and pd.isna(out.loc[cell, "cameras"])
+        assert (
+            out.loc[cell, "suppressed"]
+            and pd.isna(out.loc[cell, "registrations"])
+            and pd.isna(out.loc[cell, "cameras"])
+        )
     # 12 registrations, but the filter left out cameras of 3 registrations: hidden as well
     assert out.loc["c5", "suppressed"] and pd.isna(out.loc["c5", "cameras"])
     assert not out.loc[["c1", "c3"], "suppressed"].any()
@@ -81,8 +121,12 @@ def test_published_counts_are_true_plus_the_tables_adjustment_and_nothing_below_
 def test_adjustments_stay_within_the_bound_and_never_publish_below_k():
     rng = np.random.default_rng(3)
     true = rng.integers(1, 400, 5000)
-    frame = _cells([(f"c{i:05d}", int(n), int(k), int(n), int((k * 7) % 256), 0)
-                    for i, (n, k) in enumerate(zip(true, rng.integers(0, 256, 5000)))])
+    frame = _cells(
+        [
+            (f"c{i:05d}", int(n), int(k), int(n), int((k * 7) % 256), 0)
+            for i, (n, k) in enumerate(zip(true, rng.integers(0, 256, 5000)))
+        ]
+    )
     out = published_cells(frame, LAYER, 7)
     shown = ~out["suppressed"].to_numpy()
     counts = frame.sort_values("cell")["registrations"].to_numpy()
@@ -125,14 +169,26 @@ def test_withhold_all_draws_nothing_whatever_the_register():
 def test_one_filter_at_a_time():
     assert one_filter() == {"kind": None, "placement": None, "direction_known": None}
     assert one_filter(direction_known=False)["direction_known"] is False
-    for two in ({"kind": "dome", "placement": "indoor"}, {"placement": "outdoor", "direction_known": True},
-                {"kind": "ptz", "direction_known": False}):
+    for two in (
+        {"kind": "dome", "placement": "indoor"},
+        {"placement": "outdoor", "direction_known": True},
+        {"kind": "ptz", "direction_known": False},
+    ):
         with pytest.raises(ValueError, match="one camera filter at a time"):
             one_filter(**two)
     # The page's single choice: all, each kind, outdoors, indoors, direction known / not known.
     assert [label for label, _ in CAMERA_CHOICES.values()] == [
-        "All cameras", "Doorbell camera", "Fixed CCTV", "Dome camera", "Pan-tilt-zoom", "Other", "Outdoors", "Indoors",
-        "Direction known", "Direction not known"]
+        "All cameras",
+        "Doorbell camera",
+        "Fixed CCTV",
+        "Dome camera",
+        "Pan-tilt-zoom",
+        "Other",
+        "Outdoors",
+        "Indoors",
+        "Direction known",
+        "Direction not known",
+    ]
     for value, (_, filters) in CAMERA_CHOICES.items():
         assert len(filters) <= 1 and camera_choice(one_filter(**filters)) == value
 
@@ -141,7 +197,9 @@ def test_legend_classes_are_wide_enough_for_one_step_at_most():
     assert legend_breaks([8, 9, 10, 11, 12, 13, 20, 30, 40, 300], 3) == [9.0, 13.0, 30.0, 300.0]
     rng = random.Random(11)
     for _ in range(300):
-        values = [rng.choice([8, 9, 10, 11, 12, 14, 17, 25, 60, 400]) + rng.randint(0, 4) for _ in range(rng.randint(1, 60))]
+        values = [
+            rng.choice([8, 9, 10, 11, 12, 14, 17, 25, 60, 400]) + rng.randint(0, 4) for _ in range(rng.randint(1, 60))
+        ]
         breaks = legend_breaks(values, 3)
         assert breaks[-1] == max(values) and all(b - a >= 3 for a, b in zip(breaks, breaks[1:]))
         for v in values:
@@ -158,10 +216,10 @@ def test_polygon_is_a_closed_ring_around_the_centre():
 
 
 def test_the_map_layer_colours_cells_by_the_legend_and_carries_published_numbers_only():
+    import h3
+
     from dashboard.components.colour import BLUES, colour_for
     from dashboard.pages.coverage import _features
-
-    import h3
 
     rng = np.random.default_rng(4)
     grid = sorted(h3.grid_disk("88195c1a3bfffff", 12))
@@ -174,5 +232,8 @@ def test_the_map_layer_colours_cells_by_the_legend_and_carries_published_numbers
             if row["suppressed"]:
                 assert feature["properties"] == {}
             else:
-                assert feature["properties"] == {"c": BLUES.index(colour_for(float(row["cameras"]), breaks)),
-                                                 "n": int(row["cameras"]), "r": int(row["registrations"])}
+                assert feature["properties"] == {
+                    "c": BLUES.index(colour_for(float(row["cameras"]), breaks)),
+                    "n": int(row["cameras"]),
+                    "r": int(row["registrations"]),
+                }

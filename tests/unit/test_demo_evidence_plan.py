@@ -2,6 +2,7 @@
 tables of many shapes: whatever the draws, the times an owner leaves behind are in a possible order,
 the recordings lie inside the incident window on the camera's clock, and only the demo officer's
 most recent footage-provided requests of owners still registered are answered. No files are made."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,12 +29,19 @@ def _requests(seed: int, n_cases: int = 14) -> tuple[pd.DataFrame, np.ndarray, n
         for site in rng.choice(60, size=int(rng.integers(1, 5)), replace=False):
             status = rng.choice(["footage_provided", "no_relevant_footage", "sent"], p=[0.6, 0.3, 0.1])
             delay = np.timedelta64(int(rng.integers(5 * 60, 10 * 86_400)), "s")
-            rows.append({"case_ref": f"CR-2026-{100000 + c}", "camera_index": int(site), "requested_by_id": officer,
-                         "incident_from": incident_from.astype("datetime64[us]"),
-                         "incident_to": incident_to.astype("datetime64[us]"), "status": status,
-                         "sent_at": sent, "status_changed_at": min(sent + delay, END - np.timedelta64(1, "s"))
-                         if status != "sent" else sent,
-                         "footage_useful": True if status == "footage_provided" else None})
+            rows.append(
+                {
+                    "case_ref": f"CR-2026-{100000 + c}",
+                    "camera_index": int(site),
+                    "requested_by_id": officer,
+                    "incident_from": incident_from.astype("datetime64[us]"),
+                    "incident_to": incident_to.astype("datetime64[us]"),
+                    "status": status,
+                    "sent_at": sent,
+                    "status_changed_at": min(sent + delay, END - np.timedelta64(1, "s")) if status != "sent" else sent,
+                    "footage_useful": True if status == "footage_provided" else None,
+                }
+            )
     req = pd.DataFrame(rows).sort_values("sent_at", kind="stable").reset_index(drop=True)
     req["footage_useful"] = pd.array(req["footage_useful"], dtype="boolean")
     camera_site = np.arange(60)  # camera i is at site i
@@ -44,9 +52,16 @@ def _requests(seed: int, n_cases: int = 14) -> tuple[pd.DataFrame, np.ndarray, n
 def _plan(seed: int):
     req, camera_site, withdrawn = _requests(seed)
     answers = evidence.plan_answers(
-        np.random.default_rng(seed + 1000), req, officer_id=OFFICER, camera_site=camera_site,
-        camera_kind=["doorbell", "fixed", "dome"] * 20, withdrawn=withdrawn, names=[f"Owner {i}" for i in range(60)],
-        end=END, link_days=7)
+        np.random.default_rng(seed + 1000),
+        req,
+        officer_id=OFFICER,
+        camera_site=camera_site,
+        camera_kind=["doorbell", "fixed", "dome"] * 20,
+        withdrawn=withdrawn,
+        names=[f"Owner {i}" for i in range(60)],
+        end=END,
+        link_days=7,
+    )
     evidence.assign_exhibits(answers, "officer.demo", "{initials}/{n}")
     return req, camera_site, withdrawn, answers
 
@@ -96,10 +111,13 @@ def test_only_the_officers_latest_answered_requests_of_registered_owners(seed):
     assert not withdrawn[camera_site[rows["camera_index"]]].any()
     assert ((rows["status_changed_at"] - rows["sent_at"]) >= pd.Timedelta(minutes=30)).all()
     # no case of the officer with an answerable request is more recent than a case left out
-    ok = ((req["requested_by_id"] == OFFICER) & (req["status"] == "footage_provided")
-          & ~withdrawn[camera_site[req["camera_index"]]]
-          & (req["status_changed_at"] - req["sent_at"] >= pd.Timedelta(minutes=30))
-          & (req["status_changed_at"] - req["sent_at"] < pd.Timedelta(days=7) - pd.Timedelta(hours=1)))
+    ok = (
+        (req["requested_by_id"] == OFFICER)
+        & (req["status"] == "footage_provided")
+        & ~withdrawn[camera_site[req["camera_index"]]]
+        & (req["status_changed_at"] - req["sent_at"] >= pd.Timedelta(minutes=30))
+        & (req["status_changed_at"] - req["sent_at"] < pd.Timedelta(days=7) - pd.Timedelta(hours=1))
+    )
     last = req.groupby("case_ref")["sent_at"].max()
     chosen = set(rows["case_ref"])
     if chosen:

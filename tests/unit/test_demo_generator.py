@@ -4,6 +4,7 @@ or two each) in temp-file SQLite databases built once per module.
 Checks that are geometric are made independently of the generator: geopandas point-in-polygon
 (``sjoin``) on the stored lon/lat against the reference polygons.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from pyproj import Geod
 
+from dashboard.core.vocab import REQUEST_STATUSES, ROLES
 from dashboard.demo import DEMO_USERS, DemoError, generate_demo, registry_is_empty
 from dashboard.registry.database import make_engine, session_factory, transaction
 from dashboard.registry.models import Base, Registrant
-from dashboard.core.vocab import REQUEST_STATUSES, ROLES
 from dashboard.security.accounts import authenticate
 
 PILOT_START = dt.date(2026, 4, 13)
@@ -72,8 +73,7 @@ def tables(demo) -> dict[str, pd.DataFrame]:
     engine, _ = demo
     with engine.connect() as conn:
         return {
-            name: pd.read_sql_query(sa.text(f"SELECT * FROM {name} ORDER BY 1"), conn)
-            for name in Base.metadata.tables
+            name: pd.read_sql_query(sa.text(f"SELECT * FROM {name} ORDER BY 1"), conn) for name in Base.metadata.tables
         }
 
 
@@ -177,7 +177,9 @@ def test_site_kinds_are_mostly_homes(tables):
     share = tables["site"]["kind"].value_counts(normalize=True)
     assert 0.84 <= share["home"] <= 0.92
     assert 0.06 <= share["business"] <= 0.12
-    assert re.fullmatch(r"\d+ [A-Z][a-z]+ [A-Z][a-z]+", tables["site"].loc[tables["site"]["kind"] == "home", "address"].dropna().iloc[0])
+    assert re.fullmatch(
+        r"\d+ [A-Z][a-z]+ [A-Z][a-z]+", tables["site"].loc[tables["site"]["kind"] == "home", "address"].dropna().iloc[0]
+    )
 
 
 # --------------------------------------------------------------------------- timeline
@@ -269,7 +271,13 @@ def test_camera_kinds_are_mostly_doorbells_within_sensible_bands(tables):
     cam = tables["camera"]
     share = cam["kind"].value_counts(normalize=True)
     assert share.idxmax() == "doorbell" and share["doorbell"] > 0.5
-    bands = {"doorbell": (0.48, 0.62), "fixed": (0.16, 0.28), "dome": (0.08, 0.17), "ptz": (0.015, 0.07), "other": (0.03, 0.11)}
+    bands = {
+        "doorbell": (0.48, 0.62),
+        "fixed": (0.16, 0.28),
+        "dome": (0.08, 0.17),
+        "ptz": (0.015, 0.07),
+        "other": (0.03, 0.11),
+    }
     for kind, (lo, hi) in bands.items():
         assert lo <= share[kind] <= hi, (kind, share[kind])
     site_kind = cam["site_id"].map(tables["site"].set_index("id")["kind"])
@@ -359,10 +367,24 @@ def test_footage_request_outcomes_and_events_are_consistent(tables):
     # A small demo has only a dozen or so requests: expect a mix, not every outcome.
     assert "footage_provided" in set(req["status"]) and len(set(req["status"])) >= 3
     assert set(req["status"]) <= set(REQUEST_STATUSES)
-    assert req["crime_category"].isin(
-        ["Burglary", "Vehicle crime", "Criminal damage and arson", "Anti-social behaviour", "Theft from the person",
-         "Violence and sexual offences", "Robbery", "Other theft", "Bicycle theft", "Shoplifting"]
-    ).all()
+    assert (
+        req["crime_category"]
+        .isin(
+            [
+                "Burglary",
+                "Vehicle crime",
+                "Criminal damage and arson",
+                "Anti-social behaviour",
+                "Theft from the person",
+                "Violence and sexual offences",
+                "Robbery",
+                "Other theft",
+                "Bicycle theft",
+                "Shoplifting",
+            ]
+        )
+        .all()
+    )
     provided = req["status"] == "footage_provided"
     assert req.loc[~provided, "footage_useful"].isna().all() and req.loc[provided, "footage_useful"].notna().all()
     per_request = ev.groupby("request_id")["status"].apply(list)
@@ -406,7 +428,9 @@ def test_refuses_a_registry_that_already_has_registrations(tmp_path, ref, demo):
     engine, _ = demo
     assert not registry_is_empty(engine)
     with pytest.raises(DemoError, match="replace=True"):
-        generate_demo(engine, ref, seed=1, registrations=50, as_of=AS_OF, pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH)
+        generate_demo(
+            engine, ref, seed=1, registrations=50, as_of=AS_OF, pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH
+        )
     fresh = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     assert registry_is_empty(fresh)
     fresh.dispose()
@@ -450,8 +474,8 @@ def test_generates_on_each_backend_and_ids_continue_afterwards(engine, ref):
             reference="CCR-TEST01",
             name="Test Person",
             email="test@example.org",
-            consent_at=dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc),
-            last_confirmed_at=dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc),
+            consent_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
+            last_confirmed_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
         )
         session.add(extra)
         session.flush()

@@ -1,4 +1,5 @@
 """The disclosure-control layer's own rules, each worked out by hand or by a second method."""
+
 from __future__ import annotations
 
 import itertools
@@ -63,9 +64,17 @@ def test_far_from_k_the_adjustment_is_unbiased_with_the_configured_variance(tabl
 
 def test_maximum_entropy_distribution_matches_a_hand_computation(table):
     # p(d) is proportional to exp(-lambda d^2); solve for lambda independently by scanning.
-    best = min((abs(sum(d * d * math.exp(-lam * d * d) for d in range(-3, 4))
-                    / sum(math.exp(-lam * d * d) for d in range(-3, 4)) - 2.0), lam)
-               for lam in np.arange(0.001, 2, 0.0001))[1]
+    best = min(
+        (
+            abs(
+                sum(d * d * math.exp(-lam * d * d) for d in range(-3, 4))
+                / sum(math.exp(-lam * d * d) for d in range(-3, 4))
+                - 2.0
+            ),
+            lam,
+        )
+        for lam in np.arange(0.001, 2, 0.0001)
+    )[1]
     weights = [math.exp(-best * d * d) for d in range(-3, 4)]
     expected = [w / sum(weights) for w in weights]
     support, p = table.distribution(100)
@@ -86,11 +95,15 @@ def test_same_set_same_answer_and_consecutive_counts_are_not_tied(table):
     assert layer.counts([40, 40], [17, 17]).tolist() == layer.counts([40, 40], [17, 17]).tolist()
     # With one cell key, the adjustments of counts n and n+1 are not the same in general: the key
     # is shifted per count before the lookup. Over all keys, how often does d(n) equal d(n+1)?
-    same = np.mean([table.perturbation(np.array([n]), np.array([k]))[0]
-                    == table.perturbation(np.array([n + 1]), np.array([k]))[0]
-                    for n, k in itertools.product(range(20, 40), range(0, 256, 3))])
+    same = np.mean(
+        [
+            table.perturbation(np.array([n]), np.array([k]))[0]
+            == table.perturbation(np.array([n + 1]), np.array([k]))[0]
+            for n, k in itertools.product(range(20, 40), range(0, 256, 3))
+        ]
+    )
     _, p = table.distribution(100)
-    assert abs(same - (p ** 2).sum()) < 0.08  # as for independent draws (~0.19), not ~1
+    assert abs(same - (p**2).sum()) < 0.08  # as for independent draws (~0.19), not ~1
 
 
 def test_counts_below_k_are_hidden_and_the_rest_adjusted(table):

@@ -1,5 +1,6 @@
 """``evidence verify`` on bundles made by hand here (zipfile), with hashes worked out here: it needs no
 database, passes only an untouched bundle, and names what is wrong otherwise."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,19 +21,50 @@ NOTE = b"a document"
 
 
 # The export's audit row as the registry logs it (evidence_exported, detail.files) and the bundle carries it.
-EXTRACT = json.dumps({"rows": [{"id": 7, "action": "evidence_exported", "detail": {"files": [
-    {"file_id": "EVF-AAAAAAAA", "sha256": SHA_A}, {"file_id": "EVF-BBBBBBBB", "sha256": SHA_B}]}}]}).encode()
+EXTRACT = json.dumps(
+    {
+        "rows": [
+            {
+                "id": 7,
+                "action": "evidence_exported",
+                "detail": {
+                    "files": [
+                        {"file_id": "EVF-AAAAAAAA", "sha256": SHA_A},
+                        {"file_id": "EVF-BBBBBBBB", "sha256": SHA_B},
+                    ]
+                },
+            }
+        ]
+    }
+).encode()
 
 
 def manifest(**changes) -> dict:
-    m = {"format": "ccr-evidence-bundle/1", "case": {"case_ref": "CR-1"}, "export": {"audit_row_id": 7},
-         "files": [{"exhibit_ref": "JO/1", "file_id": "EVF-AAAAAAAA", "path": "files/JO-1__a.mp4", "sha256": SHA_A,
-                    "size_bytes": len(A)},
-                   {"exhibit_ref": "JO/2", "file_id": "EVF-BBBBBBBB", "path": "files/JO-2__b.dav", "sha256": SHA_B,
-                    "size_bytes": len(B)}],
-         "documents": {"request.json": {"sha256": hashlib.sha256(NOTE).hexdigest(), "size_bytes": len(NOTE)},
-                       "audit-extract.json": {"sha256": hashlib.sha256(EXTRACT).hexdigest(),
-                                              "size_bytes": len(EXTRACT)}}}
+    m = {
+        "format": "ccr-evidence-bundle/1",
+        "case": {"case_ref": "CR-1"},
+        "export": {"audit_row_id": 7},
+        "files": [
+            {
+                "exhibit_ref": "JO/1",
+                "file_id": "EVF-AAAAAAAA",
+                "path": "files/JO-1__a.mp4",
+                "sha256": SHA_A,
+                "size_bytes": len(A),
+            },
+            {
+                "exhibit_ref": "JO/2",
+                "file_id": "EVF-BBBBBBBB",
+                "path": "files/JO-2__b.dav",
+                "sha256": SHA_B,
+                "size_bytes": len(B),
+            },
+        ],
+        "documents": {
+            "request.json": {"sha256": hashlib.sha256(NOTE).hexdigest(), "size_bytes": len(NOTE)},
+            "audit-extract.json": {"sha256": hashlib.sha256(EXTRACT).hexdigest(), "size_bytes": len(EXTRACT)},
+        },
+    }
     m.update(changes)
     return m
 
@@ -50,8 +82,11 @@ def make(path: Path, members: dict[str, bytes] | None = None, man: dict | bytes 
 
 def statuses(path: Path) -> list[tuple[str, str, str | None]]:
     """The lines of the files and documents (the export row's own line and document are tested apart)."""
-    return [(line.status, line.name, line.exhibit_ref) for line in verify_bundle(path).lines
-            if line.name not in ("the export's audit row", "audit-extract.json")]
+    return [
+        (line.status, line.name, line.exhibit_ref)
+        for line in verify_bundle(path).lines
+        if line.name not in ("the export's audit row", "audit-extract.json")
+    ]
 
 
 def test_exhibits_swapped_with_their_manifest_rewritten_disagree_with_the_export_row(tmp_path):
@@ -59,8 +94,11 @@ def test_exhibits_swapped_with_their_manifest_rewritten_disagree_with_the_export
     sha = hashlib.sha256(other).hexdigest()
     files = manifest()["files"]
     files[0] = {**files[0], "sha256": sha, "size_bytes": len(other)}
-    path = make(tmp_path / "swapped.zip", {"files/JO-1__a.mp4": other, "files/JO-2__b.dav": B, "request.json": NOTE},
-                manifest(files=files))
+    path = make(
+        tmp_path / "swapped.zip",
+        {"files/JO-1__a.mp4": other, "files/JO-2__b.dav": B, "request.json": NOTE},
+        manifest(files=files),
+    )
     lines = verify_bundle(path).lines
     assert [line.status for line in lines if line.name != "the export's audit row"] == ["OK"] * 4
     assert [line.status for line in lines if line.name == "the export's audit row"] == ["MISMATCH"]
@@ -70,11 +108,16 @@ def test_exhibits_swapped_with_their_manifest_rewritten_disagree_with_the_export
 def test_an_untouched_bundle_passes(tmp_path, capsys):
     path = make(tmp_path / "ok.zip")
     report = verify_bundle(path)
-    assert report.ok and statuses(path) == [("OK", "files/JO-1__a.mp4", "JO/1"), ("OK", "files/JO-2__b.dav", "JO/2"),
-                                            ("OK", "request.json", None)]
+    assert report.ok and statuses(path) == [
+        ("OK", "files/JO-1__a.mp4", "JO/1"),
+        ("OK", "files/JO-2__b.dav", "JO/2"),
+        ("OK", "request.json", None),
+    ]
     assert main(["evidence", "verify", str(path)]) == 0
     # (the documents: request.json and the audit extract; the export's row is checked, not counted)
-    assert "PASSED: 2 exhibit files and 2 documents in ok.zip match its manifest (case CR-1)." in capsys.readouterr().out
+    assert (
+        "PASSED: 2 exhibit files and 2 documents in ok.zip match its manifest (case CR-1)." in capsys.readouterr().out
+    )
 
 
 def test_one_changed_byte_fails_naming_the_file_and_exhibit(tmp_path, capsys):
@@ -84,8 +127,10 @@ def test_one_changed_byte_fails_naming_the_file_and_exhibit(tmp_path, capsys):
     assert statuses(path)[1] == ("MISMATCH", "files/JO-2__b.dav", "JO/2")
     assert main(["evidence", "verify", str(path)]) == 1
     out = capsys.readouterr()
-    assert f"MISMATCH  exhibit JO/2: files/JO-2__b.dav (SHA-256 {hashlib.sha256(bytes(changed)).hexdigest()}, " \
-           f"the manifest says {SHA_B})" in out.out
+    assert (
+        f"MISMATCH  exhibit JO/2: files/JO-2__b.dav (SHA-256 {hashlib.sha256(bytes(changed)).hexdigest()}, "
+        f"the manifest says {SHA_B})" in out.out
+    )
     assert "OK        exhibit JO/1: files/JO-1__a.mp4" in out.out
     assert "FAILED: x.zip is not as it was exported: 1 mismatch; 4 ok." in out.err
 
@@ -107,13 +152,17 @@ def test_a_different_size_fails(tmp_path):
 
 
 def test_an_extra_file_a_missing_file_and_an_unsafe_name_fail(tmp_path):
-    extra = make(tmp_path / "e.zip", {"files/JO-1__a.mp4": A, "files/JO-2__b.dav": B, "request.json": NOTE,
-                                      "files/planted.mp4": b"x"})
+    extra = make(
+        tmp_path / "e.zip",
+        {"files/JO-1__a.mp4": A, "files/JO-2__b.dav": B, "request.json": NOTE, "files/planted.mp4": b"x"},
+    )
     assert ("EXTRA", "files/planted.mp4", None) in statuses(extra) and not verify_bundle(extra).ok
     missing = make(tmp_path / "m.zip", {"files/JO-1__a.mp4": A, "request.json": NOTE})
     assert ("MISSING", "files/JO-2__b.dav", "JO/2") in statuses(missing) and not verify_bundle(missing).ok
-    unsafe = make(tmp_path / "u.zip", {"files/JO-1__a.mp4": A, "files/JO-2__b.dav": B, "request.json": NOTE,
-                                       "../evil.sh": b"rm -rf"})
+    unsafe = make(
+        tmp_path / "u.zip",
+        {"files/JO-1__a.mp4": A, "files/JO-2__b.dav": B, "request.json": NOTE, "../evil.sh": b"rm -rf"},
+    )
     assert ("UNSAFE", "'../evil.sh'", None) in statuses(unsafe) and not verify_bundle(unsafe).ok
     m = manifest()
     m["files"][1]["path"] = "../files/JO-2__b.dav"

@@ -3,6 +3,7 @@ layer: time from request to first upload, files accepted / declined / awaiting a
 were declined, and what became of requests sent too late. Expected figures are worked out by hand:
 each cell key the sum of the records' keys modulo 256, the adjustment read from the p-table's rows
 at the documented column (``by_table``, as in test_uptake)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,23 +36,36 @@ def by_table(true: int, key: int) -> int | None:
 def requests(rows: list[tuple]) -> pd.DataFrame:
     """(status, too late, days to the first upload or None, a file accepted, key, district, sent)."""
     sent = [r[6] if len(r) > 6 else SENT for r in rows]
-    return pd.DataFrame({
-        "status": [r[0] for r in rows], "sent_at": pd.Series(sent, dtype="datetime64[ns, UTC]"),
-        "status_changed_at": pd.Series(sent, dtype="datetime64[ns, UTC]"),
-        "footage_useful": pd.array([None] * len(rows), dtype="boolean"),
-        "footage_likely_overwritten": [r[1] for r in rows],
-        "first_upload_at": pd.Series([s + pd.Timedelta(days=r[2]) if r[2] is not None else pd.NaT
-                                      for s, r in zip(sent, rows)], dtype="datetime64[ns, UTC]"),
-        "file_accepted": [r[3] for r in rows], "record_key": [r[4] for r in rows],
-        "district_code": [r[5] for r in rows], "crime_category": ["Burglary"] * len(rows)})
+    return pd.DataFrame(
+        {
+            "status": [r[0] for r in rows],
+            "sent_at": pd.Series(sent, dtype="datetime64[ns, UTC]"),
+            "status_changed_at": pd.Series(sent, dtype="datetime64[ns, UTC]"),
+            "footage_useful": pd.array([None] * len(rows), dtype="boolean"),
+            "footage_likely_overwritten": [r[1] for r in rows],
+            "first_upload_at": pd.Series(
+                [s + pd.Timedelta(days=r[2]) if r[2] is not None else pd.NaT for s, r in zip(sent, rows)],
+                dtype="datetime64[ns, UTC]",
+            ),
+            "file_accepted": [r[3] for r in rows],
+            "record_key": [r[4] for r in rows],
+            "district_code": [r[5] for r in rows],
+            "crime_category": ["Burglary"] * len(rows),
+        }
+    )
 
 
 def files(rows: list[tuple]) -> pd.DataFrame:
     """(triage, decline reason, key, district, sent)."""
-    return pd.DataFrame({"sent_at": pd.Series([r[4] if len(r) > 4 else SENT for r in rows],
-                                              dtype="datetime64[ns, UTC]"),
-                         "triage": [r[0] for r in rows], "decline_reason": [r[1] for r in rows],
-                         "record_key": [r[2] for r in rows], "district_code": [r[3] for r in rows]})
+    return pd.DataFrame(
+        {
+            "sent_at": pd.Series([r[4] if len(r) > 4 else SENT for r in rows], dtype="datetime64[ns, UTC]"),
+            "triage": [r[0] for r in rows],
+            "decline_reason": [r[1] for r in rows],
+            "record_key": [r[2] for r in rows],
+            "district_code": [r[3] for r in rows],
+        }
+    )
 
 
 def seeded() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -83,7 +97,11 @@ def test_files_accepted_declined_awaiting_and_the_share_by_hand():
     # declined 10, keys 55; awaiting 8, keys 348 -> 92. (The file of 13 July is in neither total.)
     uploaded, accepted = by_table(30, 133), by_table(12, 242)
     assert {n: c.value for n, c in out["files"].items()} == {
-        "files": uploaded, "accepted": accepted, "declined": by_table(10, 55), "awaiting": by_table(8, 92)}
+        "files": uploaded,
+        "accepted": accepted,
+        "declined": by_table(10, 55),
+        "awaiting": by_table(8, 92),
+    }
     assert None not in (uploaded, accepted)
     # The share from the two published counts, never from 12 / 30.
     assert out["accepted_share"] == round(accepted / uploaded, 4)
@@ -115,8 +133,7 @@ def test_too_late_requests_and_what_became_of_them_by_hand():
 def test_time_to_first_upload_bands_and_requests_with_an_upload_by_hand():
     reqs, fs = seeded()
     # 14 requests with an upload (keys 20..29 = 245 and 9..12 = 42: 287 -> 31).
-    assert uptake.footage_outcomes(reqs, fs, D(2026, 7, 6), D(2026, 7, 12), LAYER)["uploaded"].value == \
-        by_table(14, 31)
+    assert uptake.footage_outcomes(reqs, fs, D(2026, 7, 6), D(2026, 7, 12), LAYER)["uploaded"].value == by_table(14, 31)
     out = uptake.footage_outcomes(reqs, fs, D(2026, 7, 6), D(2026, 7, 12), EXACT)
     # Waits 0.5 (4), 2 (4), 4 (4), 20 (2): within 1 day 4 (fewer than K: taken as none), within 2
     # days 8 (at least 7 = half of 14: the median's band "1 to 2 days"), within 14 days 12 (under
@@ -128,8 +145,7 @@ def test_time_to_first_upload_bands_and_requests_with_an_upload_by_hand():
     none = pd.DataFrame({"district_code": pd.Series([], dtype=object)})
     a = uptake.only_district({"requests": reqs, "files": fs, "registrations": none, "cameras": none}, "A")
     out_a = uptake.footage_outcomes(a["requests"], a["files"], D(2026, 7, 6), D(2026, 7, 12), EXACT)
-    assert (out_a["median_days_to_first_upload"], out_a["p90_days_to_first_upload"]) == \
-        ("3 to 5 days", "14 to 30 days")
+    assert (out_a["median_days_to_first_upload"], out_a["p90_days_to_first_upload"]) == ("3 to 5 days", "14 to 30 days")
     # District A's files (the exact layer: no adjustment): 12 accepted and 8 declined "not relevant".
     assert out_a["files"]["files"].value == 20 and out_a["files"]["awaiting"].value is None
     # Fewer than K requests with an upload: no bands at all.
@@ -156,8 +172,13 @@ def test_a_share_is_hidden_when_its_accepted_count_is():
 def test_withholding_everything_leaves_nothing():
     reqs, fs = seeded()
     out = uptake.footage_outcomes(reqs, fs, D(2026, 7, 6), D(2026, 7, 12), WITHHOLD)
-    counts = [out["uploaded"], out["too_late"], *out["files"].values(), *out["declined_reasons"].values(),
-              *out["too_late_outcomes"].values()]
+    counts = [
+        out["uploaded"],
+        out["too_late"],
+        *out["files"].values(),
+        *out["declined_reasons"].values(),
+        *out["too_late_outcomes"].values(),
+    ]
     assert all(c.value is None for c in counts)
     assert out["accepted_share"] is None and out["median_days_to_first_upload"] is None
 

@@ -1,5 +1,6 @@
 """What an upload is, by its content (dashboard/footage/probe.py): the cases the upload endpoint
 tests do not reach one by one."""
+
 from __future__ import annotations
 
 import os
@@ -22,13 +23,16 @@ def refused(path) -> Refused:
     return caught.value
 
 
-@pytest.mark.parametrize("head, words", [
-    (b"\xcf\xfa\xed\xfe" + b"\x00" * 100, "Mac program"),
-    (b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + b"\x00" * 100, "Java class"),
-    (b"\x00asm\x01\x00\x00\x00" + b"\x00" * 100, "WebAssembly"),
-    (b"\xef\xbb\xbf#!/usr/bin/env python\n" + b"x" * 100, "script"),
-    (b"dex\n035\x00" + b"\x00" * 100, "Android"),
-])
+@pytest.mark.parametrize(
+    "head, words",
+    [
+        (b"\xcf\xfa\xed\xfe" + b"\x00" * 100, "Mac program"),
+        (b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + b"\x00" * 100, "Java class"),
+        (b"\x00asm\x01\x00\x00\x00" + b"\x00" * 100, "WebAssembly"),
+        (b"\xef\xbb\xbf#!/usr/bin/env python\n" + b"x" * 100, "script"),
+        (b"dex\n035\x00" + b"\x00" * 100, "Android"),
+    ],
+)
 def test_programs_are_refused_whatever_their_name(tmp_path, head, words):
     path = tmp_path / "holiday.mp4"
     path.write_bytes(head)
@@ -78,7 +82,7 @@ def test_an_archive_whose_members_overlap_is_refused(tmp_path):
     path = dvr_zip(tmp_path / "o.zip", {"a.dav": os.urandom(2000), "b.dav": os.urandom(2000)})
     data = bytearray(path.read_bytes())
     directory = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 4)  # the second central entry
-    data[directory + 42:directory + 46] = struct.pack("<I", 0)  # its local header offset -> the first member
+    data[directory + 42 : directory + 46] = struct.pack("<I", 0)  # its local header offset -> the first member
     path.write_bytes(bytes(data))
     found = refused(path)
     assert found.reason in ("zip_bomb", "damaged_archive")
@@ -93,7 +97,10 @@ def test_an_archive_must_hold_footage_and_only_harmless_side_files(tmp_path):
     assert "log.txt" in refused(big_side).message
     hidden = dvr_zip(tmp_path / "h.zip", {"a.dav": b"x" * 10, "CH2.264": pe_header()})
     assert "Windows program" in refused(hidden).message
-    good = dvr_zip(tmp_path / "g.zip", {"CH1/a.dav": b"x" * 10, "CH2/b.264": b"y" * 10, "snap.jpg": b"z",
-                                        "index.xml": b"<x/>"}, compression=zipfile.ZIP_DEFLATED)
+    good = dvr_zip(
+        tmp_path / "g.zip",
+        {"CH1/a.dav": b"x" * 10, "CH2/b.264": b"y" * 10, "snap.jpg": b"z", "index.xml": b"<x/>"},
+        compression=zipfile.ZIP_DEFLATED,
+    )
     media = probe.probe(good, max_unpacked_bytes=BIG)
     assert media.kind == "archive" and media.summary["footage_files"] == 2 and media.summary["files"] == 4

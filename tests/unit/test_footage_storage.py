@@ -1,5 +1,6 @@
 """The evidence store (dashboard/footage/storage.py): appends that survive a full disk and a client
 that goes away, the content-addressed layout, and a store that never shows a partial file."""
+
 from __future__ import annotations
 
 import errno
@@ -17,7 +18,7 @@ KEY = "k" * 43
 
 def chunks(data: bytes, size: int = 1000):
     for i in range(0, len(data), size):
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Field of view: which cameras can see the incident, and the wedge drawn on the map."""
+
 from __future__ import annotations
 
 import numpy as np

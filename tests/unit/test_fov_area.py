@@ -4,6 +4,7 @@ Expected values are worked out independently of the module: by hand (lattice poi
 by a brute-force pure-Python version of the pixel-centre rule (math.atan2 bearings), and by an
 exact vector union in shapely.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,14 @@ def area(east, north, direction, angle, reach, group=None, n_groups=1, pixel_m=P
     east = np.atleast_1d(np.asarray(east, dtype=float))
     group = np.zeros(east.size, dtype=int) if group is None else group
     return covered_area_m2(
-        east, np.atleast_1d(north), np.atleast_1d(direction), np.atleast_1d(angle), np.atleast_1d(reach),
-        np.atleast_1d(group), n_groups, pixel_m=pixel_m,
+        east,
+        np.atleast_1d(north),
+        np.atleast_1d(direction),
+        np.atleast_1d(angle),
+        np.atleast_1d(reach),
+        np.atleast_1d(group),
+        n_groups,
+        pixel_m=pixel_m,
     )
 
 
@@ -112,8 +119,15 @@ def test_disc_area_is_close_to_pi_r_squared_within_what_the_lattice_allows():
     half_diagonal = PIXEL_M / math.sqrt(2.0)
     rng = np.random.default_rng(7)
     offsets = rng.uniform(0.0, PIXEL_M, size=(200, 2))
-    areas = area(CX + offsets[:, 0], CY + offsets[:, 1], np.full(200, NAN), np.full(200, 360.0), np.full(200, 20.0),
-                 np.arange(200), n_groups=200)
+    areas = area(
+        CX + offsets[:, 0],
+        CY + offsets[:, 1],
+        np.full(200, NAN),
+        np.full(200, 360.0),
+        np.full(200, 20.0),
+        np.arange(200),
+        n_groups=200,
+    )
     assert (areas >= math.pi * (20 - half_diagonal) ** 2).all()
     assert (areas <= math.pi * (20 + half_diagonal) ** 2).all()
     # the lattice is unbiased: over random placements the mean count is the area
@@ -183,7 +197,13 @@ def test_missing_or_non_positive_range_and_no_group_are_skipped():
 
 def test_counted():
     assert counted([0, NAN, NAN, 0, 0, 0, 0], [90, 90, 360, 90, NAN, 0, 90], [10, 10, 10, NAN, 10, 10, 0]).tolist() == [
-        True, False, True, False, False, False, False,
+        True,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
     ]
 
 
@@ -201,8 +221,8 @@ def test_bad_pixel_size(pixel_m):
 
 
 @pytest.mark.parametrize(
-    "east, north", [(-0.5, 300_000.0), (700_000.1, 300_000.0), (400_000.0, -1.0), (400_000.0, 1_300_001.0),
-                    (NAN, 300_000.0)],
+    "east, north",
+    [(-0.5, 300_000.0), (700_000.1, 300_000.0), (400_000.0, -1.0), (400_000.0, 1_300_001.0), (NAN, 300_000.0)],
 )
 def test_coordinates_off_the_grid(east, north):
     with pytest.raises(ValueError, match="off the British National Grid"):

@@ -23,6 +23,7 @@ Layers, bottom to top (a module belongs to the layer of the longest prefix that 
 
 No exceptions are allowed: ``ALLOWED_UPWARD`` is empty, and an entry needs a comment saying why.
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,12 +36,23 @@ PACKAGE = ROOT / "dashboard"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # dashboard.branding: the force's name, logo and colours from configuration (issue 18, another branch)
-    ("core", ("dashboard", "dashboard.core", "dashboard.config", "dashboard.mail", "dashboard.ids", "dashboard.branding")),
+    (
+        "core",
+        ("dashboard", "dashboard.core", "dashboard.config", "dashboard.mail", "dashboard.ids", "dashboard.branding"),
+    ),
     ("geo", ("dashboard.geo",)),
     ("registry", ("dashboard.registry",)),
     ("domain", ("dashboard.analytics", "dashboard.footage", "dashboard.evidence", "dashboard.delivery")),
-    ("runtime", ("dashboard.runtime", "dashboard.runtime_access", "dashboard.cache", "dashboard.figures",
-                 "dashboard.request_errors")),
+    (
+        "runtime",
+        (
+            "dashboard.runtime",
+            "dashboard.runtime_access",
+            "dashboard.cache",
+            "dashboard.figures",
+            "dashboard.request_errors",
+        ),
+    ),
     ("security", ("dashboard.security",)),
     ("views", ("dashboard.components", "dashboard.reports")),
     ("api", ("dashboard.api",)),
@@ -72,8 +84,10 @@ def module_name(path: Path, root: Path = ROOT) -> str:
 
 def source_modules(package: Path = PACKAGE, root: Path = ROOT) -> dict[str, tuple[str, bool, str]]:
     """Every module under ``package``: name -> (source, is a package's __init__, path relative to root)."""
-    return {module_name(p, root): (p.read_text(encoding="utf-8"), p.name == "__init__.py", str(p.relative_to(root)))
-            for p in sorted(package.rglob("*.py"))}
+    return {
+        module_name(p, root): (p.read_text(encoding="utf-8"), p.name == "__init__.py", str(p.relative_to(root)))
+        for p in sorted(package.rglob("*.py"))
+    }
 
 
 def imports_of(module: str, source: str, is_package: bool, known: set[str]) -> list[tuple[str, int]]:
@@ -86,7 +100,7 @@ def imports_of(module: str, source: str, is_package: bool, known: set[str]) -> l
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = module.split(".") if is_package else module.split(".")[:-1]
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -163,12 +177,12 @@ def _modules(**sources: str) -> dict[str, tuple[str, bool, str]]:
 def test_an_upward_import_is_found_wherever_it_is_written():
     modules = _modules(
         dashboard__geo__fov="from dashboard.registry.models import Camera\n",  # top of the module
-        dashboard__registry__models=("def f():\n"
-                                     "    from dashboard.security import accounts  # deferred\n"
-                                     "    import dashboard.pages.search\n"),
-        dashboard__security__accounts=("from typing import TYPE_CHECKING\n"
-                                       "if TYPE_CHECKING:\n"
-                                       "    from dashboard.pages import Page\n"),
+        dashboard__registry__models=(
+            "def f():\n    from dashboard.security import accounts  # deferred\n    import dashboard.pages.search\n"
+        ),
+        dashboard__security__accounts=(
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from dashboard.pages import Page\n"
+        ),
         dashboard__pages__search="from dashboard.registry import models\nfrom dashboard.core.vocab import ROLES\n",
         dashboard__core__uktime="",
         dashboard__core__vocab="from . import uktime\nfrom ..pages import search\n",  # relative imports
@@ -192,9 +206,17 @@ def test_a_loop_between_two_packages_of_one_layer_is_found():
     assert package_cycles(modules) == [("dashboard.evidence", "dashboard.footage")]
 
 
-@pytest.mark.parametrize("module, layer", [("dashboard", "core"), ("dashboard.config", "core"),
-                                           ("dashboard.registry.audit", "registry"), ("dashboard.runtime", "runtime"),
-                                           ("dashboard.runtime_access", "runtime"), ("dashboard.pages.search", "web"),
-                                           ("dashboard.demo.generator", "app")])
+@pytest.mark.parametrize(
+    "module, layer",
+    [
+        ("dashboard", "core"),
+        ("dashboard.config", "core"),
+        ("dashboard.registry.audit", "registry"),
+        ("dashboard.runtime", "runtime"),
+        ("dashboard.runtime_access", "runtime"),
+        ("dashboard.pages.search", "web"),
+        ("dashboard.demo.generator", "app"),
+    ],
+)
 def test_the_longest_prefix_names_the_layer(module, layer):
     assert LAYERS[layer_of(module)][0] == layer

@@ -1,6 +1,7 @@
 """Incident location: postcodes, latitude/longitude and OS grid references, checked against
 hand-worked squares, the reference postcode file's own coordinates, and an OS worked example;
 every kind of bad input has its own message."""
+
 from __future__ import annotations
 
 import re
@@ -184,8 +185,13 @@ def test_postcode_gives_its_centroid(reference, text):
     point = parse_location(text, reference)
     row = reference.lookup_postcode("ST16 2DH")
     assert point == IncidentPoint(
-        lat=row["lat"], lon=row["lon"], easting_m=row["easting_m"], northing_m=row["northing_m"],
-        district_code="E07000197", source="postcode", label="ST16 2DH (postcode centroid)",
+        lat=row["lat"],
+        lon=row["lon"],
+        easting_m=row["easting_m"],
+        northing_m=row["northing_m"],
+        district_code="E07000197",
+        source="postcode",
+        label="ST16 2DH (postcode centroid)",
     )
 
 
@@ -334,8 +340,9 @@ def test_invalid_grid_letters(reference, text, message):
         parse_grid_reference(text)
 
 
-@pytest.mark.parametrize("text, shown, count", [("sj 884 45", "SJ 884 45", 5), ("SJ884", "SJ884", 3),
-                                                ("SJ 88450 4575", "SJ 88450 4575", 9)])
+@pytest.mark.parametrize(
+    "text, shown, count", [("sj 884 45", "SJ 884 45", 5), ("SJ884", "SJ884", 3), ("SJ 88450 4575", "SJ 88450 4575", 9)]
+)
 def test_odd_number_of_grid_digits(reference, text, shown, count):
     assert str(error(text, reference)) == (
         f"{shown} has {count} digits after the letters, but a grid reference needs an even number "
@@ -379,13 +386,17 @@ def test_latitude_or_longitude_out_of_range(reference, text, message):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("52.8064N -2.1174W",
-         "-2.1174W has both a sign and a hemisphere letter; use one or the other, such as 2.1174W."),
+        (
+            "52.8064N -2.1174W",
+            "-2.1174W has both a sign and a hemisphere letter; use one or the other, such as 2.1174W.",
+        ),
         ("52.8N 2.1N", "52.8N 2.1N gives two latitudes; give one latitude (N or S) and one longitude (E or W)."),
         ("2.1W 52.8E", "2.1W 52.8E gives two longitudes; give one latitude (N or S) and one longitude (E or W)."),
-        ("52.8N 2.1",
-         "52.8N 2.1 has a hemisphere letter on only one number; "
-         "give both numbers a letter (N or S, E or W) or neither."),
+        (
+            "52.8N 2.1",
+            "52.8N 2.1 has a hemisphere letter on only one number; "
+            "give both numbers a letter (N or S, E or W) or neither.",
+        ),
     ],
 )
 def test_hemisphere_letter_mistakes(reference, text, message):
@@ -506,8 +517,22 @@ def test_map_point_outside_the_force_area(reference):
 
 
 def test_every_message_is_one_plain_sentence(reference):
-    bad = ["", "ST99 9ZZ", "ST16", "ST16 2D", "SI 88 45", "SJ 884 45", "SJ 8845 45", "95, -2", "52.8, 200",
-           "52.8N 2.1N", "TQ 30 80", "-2.1174, 52.8064", "38845 34575", "near the church"]
+    bad = [
+        "",
+        "ST99 9ZZ",
+        "ST16",
+        "ST16 2D",
+        "SI 88 45",
+        "SJ 884 45",
+        "SJ 8845 45",
+        "95, -2",
+        "52.8, 200",
+        "52.8N 2.1N",
+        "TQ 30 80",
+        "-2.1174, 52.8064",
+        "38845 34575",
+        "near the church",
+    ]
     for text in bad:
         message = str(error(text, reference))
         assert "\n" not in message, message

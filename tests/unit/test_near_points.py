@@ -1,4 +1,5 @@
 """Many points against the camera index at once, checked against pyproj.Geod over every pair."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ def brute_force(frame, lat, lon, radius_m):
     near, seen, pairs = [], [], set()
     for i, (plat, plon) in enumerate(zip(lat, lon)):
         n = len(frame)
-        azimuth, _, distance = GEOD.inv(frame["lon"].to_numpy(), frame["lat"].to_numpy(), np.full(n, plon),
-                                        np.full(n, plat))
+        azimuth, _, distance = GEOD.inv(
+            frame["lon"].to_numpy(), frame["lat"].to_numpy(), np.full(n, plon), np.full(n, plat)
+        )
         within = distance <= radius_m
         views = in_view_codes(direction, angle, reach, np.asarray(azimuth) % 360, distance) == 0
         near.append(bool(within.any()))
@@ -32,13 +34,20 @@ def brute_force(frame, lat, lon, radius_m):
 def test_hand_made_points_near_in_view_and_beyond():
     lat0, lon0 = INCIDENT
     # camera 1 faces north with a 60 m range (beyond a 50 m radius); camera 2 faces east, 10 m default range
-    frame = camera_frame([lat0, lat0], [lon0, lon0 + 0.01], kind=["fixed", "doorbell"],
-                         direction_deg=[0.0, 90.0], fov_range_m=[60.0, np.nan])
-    points = [at(lat0, lon0, 0, 49.9),   # near camera 1 and in its view
-              at(lat0, lon0, 0, 55.0),   # beyond the radius but within camera 1's 60 m range, in view
-              at(lat0, lon0, 180, 30.0),  # near camera 1, behind it
-              at(lat0, lon0, 0, 61.0),   # beyond radius and range
-              at(lat0, lon0 + 0.01, 90, 8.0)]  # in front of the doorbell
+    frame = camera_frame(
+        [lat0, lat0],
+        [lon0, lon0 + 0.01],
+        kind=["fixed", "doorbell"],
+        direction_deg=[0.0, 90.0],
+        fov_range_m=[60.0, np.nan],
+    )
+    points = [
+        at(lat0, lon0, 0, 49.9),  # near camera 1 and in its view
+        at(lat0, lon0, 0, 55.0),  # beyond the radius but within camera 1's 60 m range, in view
+        at(lat0, lon0, 180, 30.0),  # near camera 1, behind it
+        at(lat0, lon0, 0, 61.0),  # beyond radius and range
+        at(lat0, lon0 + 0.01, 90, 8.0),
+    ]  # in front of the doorbell
     cov = point_coverage(CameraIndex.from_frame(frame), [p[0] for p in points], [p[1] for p in points], 50)
     assert cov.near.tolist() == [True, False, True, False, True]
     assert cov.in_view.tolist() == [True, True, False, False, True]

@@ -6,6 +6,7 @@ Read from the source with ``ast``: string constants and calls, not docstrings or
 Exception: Alembic migrations (``dashboard/registry/migrations``) keep their own copies, as a
 migration must go on doing what it did when it was written whatever later code does.
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,10 +45,12 @@ def occurrences(source: str, constants: set[str], calls: set[str]) -> list[int]:
     docs = _docstrings(tree)
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs \
-                and node.value in constants:
-            lines.append(node.lineno)
-        elif isinstance(node, ast.Call) and _call_name(node) in calls:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docs
+            and node.value in constants
+        ) or (isinstance(node, ast.Call) and _call_name(node) in calls):
             lines.append(node.lineno)
     return sorted(lines)
 
@@ -64,9 +67,11 @@ def found_outside(home: str, constants: set[str], calls: set[str] = frozenset())
 
 HOMES = {
     "UK time": ("dashboard/core/uktime.py", {"Europe/London"}, set()),
-    "coordinate reference systems": ("dashboard/core/crs.py", {"EPSG:4326", "EPSG:27700", "EPSG:3857", "WGS84"},
-                                     {"Transformer.from_crs", "pyproj.Transformer.from_crs", "Geod",
-                                      "pyproj.Geod"}),
+    "coordinate reference systems": (
+        "dashboard/core/crs.py",
+        {"EPSG:4326", "EPSG:27700", "EPSG:3857", "WGS84"},
+        {"Transformer.from_crs", "pyproj.Transformer.from_crs", "Geod", "pyproj.Geod"},
+    ),
     "token digests": ("dashboard/core/digests.py", set(), set()),  # checked below: hashing a token's text
     "the audit row's canonical form": ("dashboard/core/audit_rows.py", {"0" * 64}, {"json.JSONEncoder"}),
 }
@@ -87,15 +92,22 @@ def test_a_token_is_hashed_in_one_place():
         if rel == "dashboard/core/digests.py" or MIGRATIONS in path.parents:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and _call_name(node) in ("hashlib.sha256", "sha256") and node.args \
-                    and isinstance(node.args[0], ast.Call) and _call_name(node.args[0]).endswith(".encode"):
+            if (
+                isinstance(node, ast.Call)
+                and _call_name(node) in ("hashlib.sha256", "sha256")
+                and node.args
+                and isinstance(node.args[0], ast.Call)
+                and _call_name(node.args[0]).endswith(".encode")
+            ):
                 out.append(f"{rel}:{node.lineno}")
     assert out == []
 
 
 def test_the_check_finds_a_second_definition():
-    source = ('"""Times are Europe/London."""\n'
-              'UK = ZoneInfo("Europe/London")\n'
-              't = pyproj.Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)\n')
+    source = (
+        '"""Times are Europe/London."""\n'
+        'UK = ZoneInfo("Europe/London")\n'
+        't = pyproj.Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)\n'
+    )
     assert occurrences(source, {"Europe/London"}, set()) == [2]  # the docstring does not count
     assert occurrences(source, {"EPSG:4326"}, {"pyproj.Transformer.from_crs"}) == [3, 3]

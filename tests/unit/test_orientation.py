@@ -8,6 +8,7 @@ Hand-worked places:
 - Westminster, London (lon -0.1276, lat 51.5072), far outside the force area: zoom 18 tile
   130979/87169, zoom 10 tile 511/340.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,12 @@ def test_district_names_at_district_zoom_and_ward_names_closer_in(tiles, referen
     assert "Stafford" not in _texts(tiles.labels(*ST16_2DH_Z18))
     # Zoom 13 around Stafford: the 3x3 tiles' labels are ward names from the wards file.
     wards = set(reference.wards["name"])
-    names = [" ".join(_texts(piece)) for x in (4046, 4047, 4048) for y in (2674, 2675, 2676)
-             for piece in re.findall(r"<text.*?</text>", tiles.labels(13, x, y))]
+    names = [
+        " ".join(_texts(piece))
+        for x in (4046, 4047, 4048)
+        for y in (2674, 2675, 2676)
+        for piece in re.findall(r"<text.*?</text>", tiles.labels(13, x, y))
+    ]
     assert names and set(names) <= wards and "Forebridge" in names
 
 

@@ -1,6 +1,7 @@
 """Overview figures through the disclosure-control layer, with answers worked out by hand: cell
 keys summed from known record keys, adjustments read from the perturbation table's rows, rates
 from the published counts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,13 +26,24 @@ def adjustment(count: int, key: int) -> int:
 def _registry():
     # Registration keys per district, by hand: A: 200 registrations whose keys sum to 51,000
     # (51,000 mod 256 = 56); B: 7; C: 8 with keys summing to 1,000 (232); E: 50 (key 3).
-    return pd.DataFrame({"district_code": ["A", "B", "C", "E"], "registrations": [200, 7, 8, 50],
-                         "registrations_key": [51_000 % 256, 11, 1_000 % 256, 3],
-                         "cameras": [330, 9, 15, 60], "cameras_key": [250, 12, 17, 255]})
+    return pd.DataFrame(
+        {
+            "district_code": ["A", "B", "C", "E"],
+            "registrations": [200, 7, 8, 50],
+            "registrations_key": [51_000 % 256, 11, 1_000 % 256, 3],
+            "cameras": [330, 9, 15, 60],
+            "cameras_key": [250, 12, 17, 255],
+        }
+    )
 
 
-DISTRICTS = pd.DataFrame({"code": ["A", "B", "C", "D", "E"], "name": ["Ay", "Bee", "Cee", "Dee", "Ee"],
-                          "households": [40_000, 10_000, 16_000, 5_000, 20_000]})
+DISTRICTS = pd.DataFrame(
+    {
+        "code": ["A", "B", "C", "D", "E"],
+        "name": ["Ay", "Bee", "Cee", "Dee", "Ee"],
+        "households": [40_000, 10_000, 16_000, 5_000, 20_000],
+    }
+)
 
 
 def test_district_table_publishes_through_the_layer():
@@ -55,8 +67,9 @@ def test_district_table_publishes_through_the_layer():
 
 
 def test_cameras_are_hidden_with_the_registrations_they_are_drawn_from():
-    by = pd.DataFrame({"district_code": ["A"], "registrations": [5], "registrations_key": [0], "cameras": [300],
-                       "cameras_key": [0]})
+    by = pd.DataFrame(
+        {"district_code": ["A"], "registrations": [5], "registrations_key": [0], "cameras": [300], "cameras_key": [0]}
+    )
     row = district_table(by, DISTRICTS, LAYER).set_index("code").loc["A"]
     assert pd.isna(row["registrations"]) and pd.isna(row["cameras"]) and pd.isna(row["cameras_per_1000"])
 
@@ -77,8 +90,15 @@ def test_withhold_all_shows_nothing_about_the_register():
 
 
 def _summary(**kw):
-    values = dict(active_registrations=1200, registrations_key=40, active_cameras=1900, cameras_key=200,
-                  registered_before_recent=1150, before_recent_key=99, today=dt.date(2026, 11, 29))
+    values = dict(
+        active_registrations=1200,
+        registrations_key=40,
+        active_cameras=1900,
+        cameras_key=200,
+        registered_before_recent=1150,
+        before_recent_key=99,
+        today=dt.date(2026, 11, 29),
+    )
     return SimpleNamespace(**(values | kw))
 
 
@@ -99,8 +119,9 @@ def test_headline_hides_what_it_must():
     small = headline(_summary(active_registrations=5, registered_before_recent=2), LAYER)
     assert (small.active_registrations, small.active_cameras, small.registrations_last_7_days) == (None, None, None)
     # a small earlier total (1..7) cannot be subtracted: the recent figure is hidden
-    assert headline(_summary(active_registrations=40, registered_before_recent=3), LAYER).registrations_last_7_days \
-        is None
+    assert (
+        headline(_summary(active_registrations=40, registered_before_recent=3), LAYER).registrations_last_7_days is None
+    )
     # nothing before the window: the recent figure is the published total itself
     launch = headline(_summary(active_registrations=40, registered_before_recent=0, before_recent_key=0), LAYER)
     assert launch.registrations_last_7_days == launch.active_registrations == 40 + adjustment(40, 40)
@@ -114,8 +135,15 @@ def test_utility_district_and_force_figures_move_little():
     rng = np.random.default_rng(8)
     true = rng.integers(8, 5000, 2000)
     keys = rng.integers(0, 256, 2000)
-    by = pd.DataFrame({"district_code": [f"D{i}" for i in range(2000)], "registrations": true,
-                       "registrations_key": keys, "cameras": true * 2, "cameras_key": (keys * 3) % 256})
+    by = pd.DataFrame(
+        {
+            "district_code": [f"D{i}" for i in range(2000)],
+            "registrations": true,
+            "registrations_key": keys,
+            "cameras": true * 2,
+            "cameras_key": (keys * 3) % 256,
+        }
+    )
     districts = pd.DataFrame({"code": by["district_code"], "name": by["district_code"], "households": 10_000})
     table = district_table(by, districts, LAYER)
     for column, truth in (("registrations", true), ("cameras", true * 2)):

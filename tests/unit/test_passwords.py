@@ -1,34 +1,49 @@
 """The password policy, case by case (each verdict worked out by hand from the rules)."""
+
 from __future__ import annotations
 
 import pytest
 
 from dashboard.config import ConfigError, load_settings, password_hash_profile
-from dashboard.security.passwords import (MIN_PASSWORD_LENGTH, PasswordRejected, check_password, common_passwords,
-                                          dummy_hash, generated_password, hash_password, verify_password)
+from dashboard.security.passwords import (
+    MIN_PASSWORD_LENGTH,
+    PasswordRejected,
+    check_password,
+    common_passwords,
+    dummy_hash,
+    generated_password,
+    hash_password,
+    verify_password,
+)
 
 
-@pytest.mark.parametrize("password", [
-    "correct-horse-battery",       # the test suite's own
-    "demo-officer-2026",           # the demo accounts'
-    "Tamworth canal at dusk",      # a passphrase with spaces
-    "kx7#Qp2!vL9z",                # exactly 12, random
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct-horse-battery",  # the test suite's own
+        "demo-officer-2026",  # the demo accounts'
+        "Tamworth canal at dusk",  # a passphrase with spaces
+        "kx7#Qp2!vL9z",  # exactly 12, random
+    ],
+)
 def test_acceptable_passwords(password):
     check_password(password)
 
 
-@pytest.mark.parametrize("password, says", [
-    ("", "too short (0 characters)"),
-    ("abcdefghijk", "too short (11 characters)"),           # one under 12
-    ("x" * 129, "too long (129 characters)"),
-    ("qwertyuiop123", "list of commonly used passwords"),    # 13 characters, but on the list
-    ("PASSWORD1234", "list of commonly used passwords"),     # the list is matched case-blind
-    ("liverpool2026!", "common password ('liverpool') with digits or symbols added"),
-    ("Football!!!!12", "common password ('football')"),
-    ("aaaaaaaaaaaaaaaa", "too few characters"),
-    ("abababab1212", "too few characters"),                  # 4 distinct
-])
+@pytest.mark.parametrize(
+    "password, says",
+    [
+        ("", "too short (0 characters)"),
+        ("abcdefghijk", "too short (11 characters)"),  # one under 12
+        ("x" * 129, "too long (129 characters)"),
+        ("qwertyuiop123", "list of commonly used passwords"),  # 13 characters, but on the list
+        ("PASSWORD1234", "list of commonly used passwords"),  # the list is matched case-blind
+        ("liverpool2026!", "common password ('liverpool') with digits or symbols added"),
+        ("Football!!!!12", "common password ('football')"),
+        ("aaaaaaaaaaaaaaaa", "too few characters"),
+        ("abababab1212", "too few characters"),  # 4 distinct
+    ],
+)
 def test_rejected_passwords_say_which_rule(password, says):
     with pytest.raises(PasswordRejected, match=None) as caught:
         check_password(password)
@@ -104,18 +119,23 @@ def test_an_unknown_hash_profile_stops_start_up(monkeypatch, reference_dir, valu
 def test_settings_say_strong_by_default(reference_dir):
     env = {"SECRET_KEY": "k" * 48, "REFERENCE_DATA_DIR": str(reference_dir)}
     assert load_settings(env, create_secret=False).password_hash_profile == "strong"
-    assert load_settings({**env, "PASSWORD_HASH_PROFILE": " Test "}, create_secret=False).password_hash_profile == "test"
+    assert (
+        load_settings({**env, "PASSWORD_HASH_PROFILE": " Test "}, create_secret=False).password_hash_profile == "test"
+    )
 
 
 # --------------------------------------------------------------------------- strength (zxcvbn)
 
 
-@pytest.mark.parametrize("password, context, says", [
-    ("123456789012", (), "too easy to guess"),                      # 12 digits: ~15,000 guesses
-    ("qwertyuiopas", (), "a common keyboard pattern"),             # the top row of the keyboard
-    ("Staffordshire1", ("Staffordshire",), "the force's name"),    # the force's own name and a digit
-    ("abcdefghijklmn", (), "a sequence"),
-])
+@pytest.mark.parametrize(
+    "password, context, says",
+    [
+        ("123456789012", (), "too easy to guess"),  # 12 digits: ~15,000 guesses
+        ("qwertyuiopas", (), "a common keyboard pattern"),  # the top row of the keyboard
+        ("Staffordshire1", ("Staffordshire",), "the force's name"),  # the force's own name and a digit
+        ("abcdefghijklmn", (), "a sequence"),
+    ],
+)
 def test_easily_guessed_passwords_are_refused_in_plain_words(password, context, says):
     with pytest.raises(PasswordRejected) as caught:
         check_password(password, "jane.admin", context=context)

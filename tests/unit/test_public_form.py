@@ -1,4 +1,5 @@
 """The registration form's fields, read from a posted form and turned into the API's payload."""
+
 from __future__ import annotations
 
 from dashboard.public import form
@@ -17,16 +18,34 @@ def _posted(fields: dict):
 
 
 def test_compass_choice_becomes_degrees_and_exact_bearing_wins():
-    state = form.read_form(*_posted({"camera_count": "3", "cam-0-compass": "SW", "cam-1-compass": "N",
-                                     "cam-1-direction_deg": "12", "cam-2-compass": ""}))
+    state = form.read_form(
+        *_posted(
+            {
+                "camera_count": "3",
+                "cam-0-compass": "SW",
+                "cam-1-compass": "N",
+                "cam-1-direction_deg": "12",
+                "cam-2-compass": "",
+            }
+        )
+    )
     body, ids = form.payload(state)
     assert [c["direction_deg"] for c in body["cameras"]] == [225, 12, None]
     assert ids == [None, None, None]
 
 
 def test_numbers_blanks_and_text_are_kept_apart():
-    state = form.read_form(*_posted({"camera_count": "1", "cam-0-retention_days": " 30 ", "lat": "52.806259",
-                                     "lon": "", "cam-0-direction_deg": "ten"}))
+    state = form.read_form(
+        *_posted(
+            {
+                "camera_count": "1",
+                "cam-0-retention_days": " 30 ",
+                "lat": "52.806259",
+                "lon": "",
+                "cam-0-direction_deg": "ten",
+            }
+        )
+    )
     body, _ = form.payload(state)
     assert body["cameras"][0]["retention_days"] == 30
     assert body["cameras"][0]["direction_deg"] == "ten"  # left as typed, so the rules can say what is wrong
@@ -50,12 +69,15 @@ def test_overlooks_are_a_list_and_consent_must_be_ticked():
 
 def test_errors_land_on_the_form_field_in_plain_words():
     state = form.FormState()
-    form.attach_errors(state, [
-        {"field": "cameras.1.kind", "message": "Choose one of: 'doorbell', 'fixed'."},
-        {"field": "cameras.0.overlooks.2", "message": "Choose one of: 'street'."},
-        {"field": "postcode", "message": "'ZZ1 1ZZ' is not a postcode in the Staffordshire area; check it."},
-        {"field": "name", "message": "Give at least 1 characters."},
-    ])
+    form.attach_errors(
+        state,
+        [
+            {"field": "cameras.1.kind", "message": "Choose one of: 'doorbell', 'fixed'."},
+            {"field": "cameras.0.overlooks.2", "message": "Choose one of: 'street'."},
+            {"field": "postcode", "message": "'ZZ1 1ZZ' is not a postcode in the Staffordshire area; check it."},
+            {"field": "name", "message": "Give at least 1 characters."},
+        ],
+    )
     assert state.errors == {
         "cam-1-kind": "Choose the kind of camera 2.",
         "cam-0-overlooks": "Choose what camera 1 overlooks from the list.",

@@ -9,6 +9,7 @@ Answers worked out by hand from the CSV files:
 Failure tests work on a copy: every data file symlinked into tmp_path and the manifest
 copied, then one file or manifest line is broken.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,7 +94,14 @@ def test_district_name(ref):
 def test_small_areas(ref):
     sa = ref.small_areas
     assert list(sa.columns) == [
-        "code", "name", "district_code", "residents", "households_estimate", "imd_decile", "imd_rank", "geometry",
+        "code",
+        "name",
+        "district_code",
+        "residents",
+        "households_estimate",
+        "imd_decile",
+        "imd_rank",
+        "geometry",
     ]
     assert len(sa) == 687 and sa["code"].is_unique
     assert list(sa.index) == list(range(687))
@@ -134,7 +142,14 @@ def test_households_estimate_sums_to_the_district_households(ref):
 def test_postcodes(ref):
     pc = ref.postcodes
     assert list(pc.columns) == [
-        "postcode", "postcode_key", "lon", "lat", "easting_m", "northing_m", "district_code", "small_area_code",
+        "postcode",
+        "postcode_key",
+        "lon",
+        "lat",
+        "easting_m",
+        "northing_m",
+        "district_code",
+        "small_area_code",
     ]
     assert len(pc) == 29_543 and list(pc.index[[0, -1]]) == [0, 29_542]
     assert pc["postcode_key"].is_unique

@@ -1,5 +1,6 @@
 """The retention period as calendar months, who is due to confirm, and what counts as a withdrawal
 on the uptake page, with answers worked out by hand."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,15 +14,18 @@ from dashboard.mail import retention_reminder_message
 from dashboard.registry.models import Registrant
 from dashboard.registry.registration import confirmation_cutoff, due_for_reconfirmation
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
-@pytest.mark.parametrize("now, months, cutoff", [
-    (dt.datetime(2026, 1, 10, 9, tzinfo=UTC), 12, dt.datetime(2025, 1, 10, 9, tzinfo=UTC)),
-    (dt.datetime(2026, 3, 31, tzinfo=UTC), 1, dt.datetime(2026, 2, 28, tzinfo=UTC)),  # no 31 February
-    (dt.datetime(2028, 2, 29, tzinfo=UTC), 12, dt.datetime(2027, 2, 28, tzinfo=UTC)),  # leap day
-    (dt.datetime(2026, 7, 15, tzinfo=UTC), 18, dt.datetime(2025, 1, 15, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "now, months, cutoff",
+    [
+        (dt.datetime(2026, 1, 10, 9, tzinfo=UTC), 12, dt.datetime(2025, 1, 10, 9, tzinfo=UTC)),
+        (dt.datetime(2026, 3, 31, tzinfo=UTC), 1, dt.datetime(2026, 2, 28, tzinfo=UTC)),  # no 31 February
+        (dt.datetime(2028, 2, 29, tzinfo=UTC), 12, dt.datetime(2027, 2, 28, tzinfo=UTC)),  # leap day
+        (dt.datetime(2026, 7, 15, tzinfo=UTC), 18, dt.datetime(2025, 1, 15, tzinfo=UTC)),
+    ],
+)
 def test_the_period_is_calendar_months(now, months, cutoff):
     assert confirmation_cutoff(now, months) == cutoff
 
@@ -74,7 +78,10 @@ def test_headline_counts_owner_withdrawals_only_and_due_by_the_period():
     exact = Disclosure(PTable.build(1, 0, 0.0))  # K = 1, no adjustment: what is counted
     now = dt.datetime(2026, 1, 10, tzinfo=UTC)  # cutoff 2025-01-10 for 12 months, 2025-07-10 for 6
     twelve = uptake.headline(_frame(), None, dt.date(2025, 9, 1), dt.date(2025, 10, 31), now, 12, exact)
-    assert (twelve["withdrawn"].value, twelve["due"]) == (2, 2)  # 'request' and 'retention' are erasures, not withdrawals
+    assert (twelve["withdrawn"].value, twelve["due"]) == (
+        2,
+        2,
+    )  # 'request' and 'retention' are erasures, not withdrawals
     six = uptake.headline(_frame(), None, dt.date(2025, 9, 1), dt.date(2025, 10, 31), now, 6, exact)
     assert (six["withdrawn"].value, six["due"]) == (2, 3)
     assert uptake.owner_withdrawals(_frame()).index.tolist() == [4, 5, 8]
@@ -96,8 +103,9 @@ def test_retention_settings_defaults_and_errors(reference_dir):
 
 
 def test_the_reminder_names_the_link_the_period_and_the_day():
-    subject, body = retention_reminder_message("CCR-7KQ2MX", "https://cameras.example/manage/abc", "Staffordshire",
-                                               12, dt.date(2026, 2, 9))
+    subject, body = retention_reminder_message(
+        "CCR-7KQ2MX", "https://cameras.example/manage/abc", "Staffordshire", 12, dt.date(2026, 2, 9)
+    )
     assert subject == "Your camera registration CCR-7KQ2MX: confirm it or it will be deleted"
     assert "https://cameras.example/manage/abc" in body and "not been confirmed for 12 months" in body
     assert "deleted on or after 9 February 2026" in body

@@ -1,4 +1,5 @@
 """Officer search: radius search against brute-force geodesics, retention, ranking, live index."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,7 @@ from dashboard.geo.search import (
 )
 
 GEOD = Geod(ellps="WGS84")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=UTC)
 STAFFS = (-2.47, 52.42, -1.58, 53.23)  # lon/lat bounding box
 INCIDENT = (52.8064, -2.1174)  # lat, lon (Stafford)
@@ -218,11 +219,13 @@ def test_random_queries_match_brute_force(cameras, index):
     rng = np.random.default_rng(11)
     lon0, lat0, lon1, lat1 = STAFFS
     picks = rng.integers(0, len(cameras), 200)
-    near_cameras = zip(cameras["lat"].to_numpy()[picks] + rng.normal(0, 0.003, 200),
-                       cameras["lon"].to_numpy()[picks] + rng.normal(0, 0.004, 200))
+    near_cameras = zip(
+        cameras["lat"].to_numpy()[picks] + rng.normal(0, 0.003, 200),
+        cameras["lon"].to_numpy()[picks] + rng.normal(0, 0.004, 200),
+    )
     anywhere = zip(rng.uniform(lat0, lat1, 100), rng.uniform(lon0, lon1, 100))
     queries = [*near_cameras, *anywhere]
-    radii = rng.choice([50, 100, 200, 500, 1000, 2500, 5000], len(queries), p=[.15, .15, .2, .2, .2, .05, .05])
+    radii = rng.choice([50, 100, 200, 500, 1000, 2500, 5000], len(queries), p=[0.15, 0.15, 0.2, 0.2, 0.2, 0.05, 0.05])
     hits = 0
     for (lat, lon), radius_m in zip(queries, radii):
         expected = brute_force(cameras, float(lat), float(lon), float(radius_m))
@@ -387,23 +390,24 @@ def test_ranking_order_on_a_hand_made_frame():
     by_id = ranked.set_index("camera_id")
     assert by_id["in_view"].to_dict() == {11: "yes", 15: "yes", 16: "yes", 14: "yes", 12: "unknown", 13: "no"}
     assert by_id["retention_status"].to_dict() == {
-        11: "available", 15: "available", 16: "unknown", 14: "overwritten", 12: "available", 13: "available"
+        11: "available",
+        15: "available",
+        16: "unknown",
+        14: "overwritten",
+        12: "available",
+        13: "available",
     }
     # kind defaults filled and flagged: doorbell 160 deg / 10 m, ptz 360 deg / 40 m
     assert by_id.loc[13, ["fov_angle_deg", "fov_range_m"]].tolist() == [160, 10]
     assert by_id.loc[14, ["fov_angle_deg", "fov_range_m"]].tolist() == [360, 40]
-    assert by_id["fov_from_kind_default"].to_dict() == {
-        11: False, 15: False, 16: False, 14: True, 12: False, 13: True
-    }
+    assert by_id["fov_from_kind_default"].to_dict() == {11: False, 15: False, 16: False, 14: True, 12: False, 13: True}
     assert by_id.loc[14, "retained_until"] == pd.Timestamp(incident_at + dt.timedelta(days=1))
     assert list(ranked.columns) == [*RESULT_COLUMNS, "owner_note"]  # extra columns kept, at the end
     assert ranked.set_index("camera_id")["owner_note"].to_dict()[13] == "c"
 
 
 def test_at_risk_ranks_between_available_and_unknown():
-    frame = hand_made_candidates().iloc[[0, 0, 0, 0]].assign(
-        camera_id=[1, 2, 3, 4], retention_days=[np.nan, 30, 2, 1]
-    )
+    frame = hand_made_candidates().iloc[[0, 0, 0, 0]].assign(camera_id=[1, 2, 3, 4], retention_days=[np.nan, 30, 2, 1])
     ranked = rank_results(frame, NOW - dt.timedelta(days=1), NOW)
     assert ranked["retention_status"].tolist() == ["available", "at_risk", "unknown", "overwritten"]
     assert ranked["camera_id"].tolist() == [2, 3, 1, 4]

@@ -3,6 +3,7 @@ layer. Expected figures are worked out by hand: the cell key as the sum of the r
 256, and the adjustment read straight from the p-table's rows (``PTable.rows``) at the column the
 documented lookup names: the key shifted by ``(count * 167 + 89) mod 256``, then through the fixed
 permutation ``_SCRAMBLE``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,9 @@ import pandas as pd
 import pytest
 
 from dashboard.analytics import uptake
-from dashboard.analytics.disclosure import _SCRAMBLE, Disclosure, PTable, distinct_counts_and_keys
+from dashboard.analytics.disclosure import _SCRAMBLE, Disclosure, PTable
 from dashboard.analytics.uptake import projection
+from dashboard.core import uktime
 from dashboard.core.uktime import uk_days
 
 D = dt.date
@@ -45,12 +47,14 @@ def _utc(*texts: str) -> pd.Series:
 
 def _registrations(rows: list[tuple]) -> pd.DataFrame:
     """(consent UK day, record key or None, cameras, camera key sum, district, end reason, withdrawn day)."""
-    frame = pd.DataFrame(rows, columns=["day", "record_key", "cameras", "camera_keys", "district_code", "end_reason",
-                                        "withdrawn_day"])
+    frame = pd.DataFrame(
+        rows, columns=["day", "record_key", "cameras", "camera_keys", "district_code", "end_reason", "withdrawn_day"]
+    )
     at = lambda d: pd.Timestamp(d).tz_localize("Europe/London").tz_convert("UTC") + pd.Timedelta(hours=12)  # noqa: E731
     frame["consent_at"] = pd.Series([at(d) for d in frame["day"]], dtype="datetime64[ns, UTC]")
-    frame["withdrawn_at"] = pd.Series([at(d) if d is not None else pd.NaT for d in frame["withdrawn_day"]],
-                                      dtype="datetime64[ns, UTC]")
+    frame["withdrawn_at"] = pd.Series(
+        [at(d) if d is not None else pd.NaT for d in frame["withdrawn_day"]], dtype="datetime64[ns, UTC]"
+    )
     frame["status"] = np.where(frame["end_reason"].isna(), "active", "withdrawn")
     frame["last_confirmed_at"] = frame["consent_at"]
     frame["record_key"] = pd.array(frame["record_key"], dtype="Int64")
@@ -65,11 +69,26 @@ def _retired(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_uk_days_follow_british_summer_time():
-    days = uk_days(_utc("2026-03-28 23:59", "2026-03-29 01:30",  # clocks go forward at 01:00 UTC on 29 March
-                        "2026-10-24 23:30", "2026-10-25 00:30", "2026-10-25 23:30",  # back at 01:00 UTC on 25 Oct
-                        "2026-07-12 23:30", "2026-01-11 23:30"))
-    assert days.dt.date.tolist() == [D(2026, 3, 28), D(2026, 3, 29), D(2026, 10, 25), D(2026, 10, 25), D(2026, 10, 25),
-                                     D(2026, 7, 13), D(2026, 1, 11)]
+    days = uk_days(
+        _utc(
+            "2026-03-28 23:59",
+            "2026-03-29 01:30",  # clocks go forward at 01:00 UTC on 29 March
+            "2026-10-24 23:30",
+            "2026-10-25 00:30",
+            "2026-10-25 23:30",  # back at 01:00 UTC on 25 Oct
+            "2026-07-12 23:30",
+            "2026-01-11 23:30",
+        )
+    )
+    assert days.dt.date.tolist() == [
+        D(2026, 3, 28),
+        D(2026, 3, 29),
+        D(2026, 10, 25),
+        D(2026, 10, 25),
+        D(2026, 10, 25),
+        D(2026, 7, 13),
+        D(2026, 1, 11),
+    ]
     with pytest.raises(ValueError, match="timezone-aware"):
         uk_days(pd.Series(pd.to_datetime(["2026-01-01"])))
 
@@ -78,7 +97,7 @@ def test_a_late_summer_sunday_registration_counts_in_the_next_week():
     # 22:59 UTC is 23:59 BST on Sunday 12 July; 23:00 UTC is Monday 13 July
     at = _utc("2026-07-12 22:59", "2026-07-12 23:00", "2026-01-11 23:30")
     days = uptake.day_numbers(at)
-    assert [uptake.EPOCH + dt.timedelta(days=int(d)) for d in days] == [D(2026, 7, 12), D(2026, 7, 13), D(2026, 1, 11)]
+    assert [uktime.EPOCH + dt.timedelta(days=int(d)) for d in days] == [D(2026, 7, 12), D(2026, 7, 13), D(2026, 1, 11)]
     _, ends = uptake.calendar(D(2026, 7, 6), D(2026, 7, 13), "week")
     totals, _ = uptake.cumulative_by(days, ends)
     assert totals.tolist() == [[1, 2, 3]]  # before 6 July: the January one; then Sunday's; then Monday's
@@ -86,8 +105,12 @@ def test_a_late_summer_sunday_registration_counts_in_the_next_week():
 
 def test_query_space_days_for_the_force_whole_weeks_below_it():
     span, refused = uptake.resolve_range(D(2026, 7, 8), D(2026, 7, 9), True, "day")
-    assert refused is None and (span.first, span.last, span.grain, span.widened) == (D(2026, 7, 8), D(2026, 7, 9),
-                                                                                      "day", False)
+    assert refused is None and (span.first, span.last, span.grain, span.widened) == (
+        D(2026, 7, 8),
+        D(2026, 7, 9),
+        "day",
+        False,
+    )
     span, refused = uptake.resolve_range(D(2026, 7, 9), D(2026, 7, 8), False, "week")  # swapped, then widened
     assert refused is None and (span.first, span.last, span.widened) == (D(2026, 7, 6), D(2026, 7, 12), True)
     span, _ = uptake.resolve_range(D(2026, 7, 6), D(2026, 7, 19), False, "week")
@@ -127,8 +150,12 @@ def test_published_totals_by_hand_from_the_record_keys_and_the_table():
 def test_moving_from_by_a_day_changes_no_published_total():
     regs, retired = _eleven_and_three()
     rng = np.random.default_rng(3)
-    more = _registrations([(D(2026, 7, 6) + dt.timedelta(days=int(d)), int(key), 1, int(key), "A", None, None)
-                           for d, key in zip(rng.integers(0, 60, 400), rng.integers(0, 256, 400))])
+    more = _registrations(
+        [
+            (D(2026, 7, 6) + dt.timedelta(days=int(d)), int(key), 1, int(key), "A", None, None)
+            for d, key in zip(rng.integers(0, 60, 400), rng.integers(0, 256, 400))
+        ]
+    )
     regs = pd.concat([regs, more], ignore_index=True)
     totals = {}
     for start in range(0, 40):
@@ -147,15 +174,23 @@ def test_moving_from_by_a_day_changes_no_published_total():
 
 def test_a_range_is_the_difference_of_two_published_totals():
     rng = np.random.default_rng(8)
-    regs = _registrations([(D(2026, 7, 1) + dt.timedelta(days=int(d)), int(key), 2, int(key2), "A", None, None)
-                           for d, key, key2 in zip(rng.integers(0, 50, 300), rng.integers(0, 256, 300),
-                                                   rng.integers(0, 256, 300))])
-    now = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    regs = _registrations(
+        [
+            (D(2026, 7, 1) + dt.timedelta(days=int(d)), int(key), 2, int(key2), "A", None, None)
+            for d, key, key2 in zip(rng.integers(0, 50, 300), rng.integers(0, 256, 300), rng.integers(0, 256, 300))
+        ]
+    )
+    now = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
     series = uptake.registrations_series(regs, None, D(2026, 7, 1), D(2026, 8, 31), "day", LAYER)
     total = dict(zip(series["start"], series["total"]))
     checked = hidden = 0
-    for first, last in [(D(2026, 7, 3), D(2026, 7, 20)), (D(2026, 7, 10), D(2026, 7, 10)), (D(2026, 8, 2), D(2026, 8, 9)),
-                        (D(2026, 7, 21), D(2026, 7, 21)), (D(2026, 7, 5), D(2026, 8, 30))]:
+    for first, last in [
+        (D(2026, 7, 3), D(2026, 7, 20)),
+        (D(2026, 7, 10), D(2026, 7, 10)),
+        (D(2026, 8, 2), D(2026, 8, 9)),
+        (D(2026, 7, 21), D(2026, 7, 21)),
+        (D(2026, 7, 5), D(2026, 8, 30)),
+    ]:
         figures = uptake.headline(regs, None, first, last, now, 12, LAYER)
         true = sum(first <= d <= last for d in regs["day"])
         before, after = total[first - dt.timedelta(days=1)], total[last]
@@ -176,32 +211,43 @@ def test_an_erasure_changes_no_historical_total():
     erased = regs.copy()
     erased.loc[0, "record_key"] = pd.NA
     erased.loc[0, ["status", "end_reason"]] = ["withdrawn", "owner"]
-    retired_after = _retired([("registered", D(2026, 7, 6), "A", (77 + 10) % 256),
-                              ("withdrawn", D(2026, 7, 10), "A", 10)])
+    retired_after = _retired(
+        [("registered", D(2026, 7, 6), "A", (77 + 10) % 256), ("withdrawn", D(2026, 7, 10), "A", 10)]
+    )
     after = uptake.registrations_series(erased, retired_after, D(2026, 7, 1), D(2026, 7, 12), "day", LAYER)
     assert before["total"].tolist() == after["total"].tolist()
 
 
 def test_a_zero_total_is_shown_and_a_small_one_is_not():
-    regs = _registrations([(D(2026, 7, 8), i, 1, i, "A", None, None) for i in range(3)]
-                          + [(D(2026, 7, 15), 40 + i, 1, 0, "A", None, None) for i in range(9)])
+    regs = _registrations(
+        [(D(2026, 7, 8), i, 1, i, "A", None, None) for i in range(3)]
+        + [(D(2026, 7, 15), 40 + i, 1, 0, "A", None, None) for i in range(9)]
+    )
     weeks = uptake.registrations_series(regs, None, D(2026, 6, 29), D(2026, 7, 19), "week", LAYER)
     # week of 29 June: 0 so far (shown); 6 July: 3 so far (hidden); 13 July: 12 so far, key 3 + 9*40 + 36 = 399 -> 143
     assert weeks.attrs["before"] == 0
     assert _list(weeks["total"]) == [0, None, by_table(12, 143)]
     # the week of 13 July holds 9 (>= K) but the total before it is not shown: its bar is not either
     assert _list(weeks["registrations"]) == [None, None, None]
-    assert uptake.headline(regs, None, D(2026, 7, 13), D(2026, 7, 19), dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc),
-                           12, LAYER)["registrations"] == uptake.RangeCount(None, False)
+    assert uptake.headline(
+        regs, None, D(2026, 7, 13), D(2026, 7, 19), dt.datetime(2026, 8, 1, tzinfo=dt.UTC), 12, LAYER
+    )["registrations"] == uptake.RangeCount(None, False)
 
 
 def test_owner_withdrawals_take_their_keys_from_the_withdrawn_sums_only():
-    rows = [(D(2026, 6, 1), None, 1, 0, "A", "owner", D(2026, 7, 7))] * 9 + \
-           [(D(2026, 6, 1), None, 1, 0, "A", "request", D(2026, 7, 7))] * 5 + \
-           [(D(2026, 6, 1), None, 1, 0, "B", "owner", D(2026, 7, 8))] * 2
+    rows = (
+        [(D(2026, 6, 1), None, 1, 0, "A", "owner", D(2026, 7, 7))] * 9
+        + [(D(2026, 6, 1), None, 1, 0, "A", "request", D(2026, 7, 7))] * 5
+        + [(D(2026, 6, 1), None, 1, 0, "B", "owner", D(2026, 7, 8))] * 2
+    )
     regs = _registrations(rows)
-    retired = _retired([("withdrawn", D(2026, 7, 7), "A", 200), ("withdrawn", D(2026, 7, 8), "B", 100),
-                        ("registered", D(2026, 6, 1), "A", 5)])
+    retired = _retired(
+        [
+            ("withdrawn", D(2026, 7, 7), "A", 200),
+            ("withdrawn", D(2026, 7, 8), "B", 100),
+            ("registered", D(2026, 6, 1), "A", 5),
+        ]
+    )
     weeks = uptake.withdrawals_series(regs, retired, D(2026, 7, 6), D(2026, 7, 12), LAYER)
     # 11 owner withdrawals (the 5 erasures on request are not), key 200 + 100 = 300 -> 44
     assert weeks["total"].tolist() == [by_table(11, 44)]
@@ -215,8 +261,9 @@ def test_withholding_everything_leaves_nothing_from_the_register():
     regs, retired = _eleven_and_three()
     series = uptake.registrations_series(regs, retired, D(2026, 7, 1), D(2026, 7, 12), "day", WITHHOLD)
     assert series[["registrations", "cameras", "total"]].isna().all().all() and series.attrs["before"] is None
-    figures = uptake.headline(regs, retired, D(2026, 7, 1), D(2026, 7, 12), dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc),
-                              12, WITHHOLD)
+    figures = uptake.headline(
+        regs, retired, D(2026, 7, 1), D(2026, 7, 12), dt.datetime(2026, 8, 1, tzinfo=dt.UTC), 12, WITHHOLD
+    )
     assert {name: getattr(v, "value", v) for name, v in figures.items()} == dict.fromkeys(figures)
 
 
@@ -225,7 +272,7 @@ def test_due_to_confirm_is_the_active_set_adjusted_with_its_keys():
     rows += [(D(2025, 6, 1), None, 1, 0, "A", "owner", D(2025, 9, 1))]
     rows += [(D(2026, 6, 1), 99, 1, 0, "A", None, None)]
     regs = _registrations(rows)
-    now = dt.datetime(2026, 7, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
     # 9 active and unconfirmed for 12 months: keys 20..28, sum 216
     assert uptake.due_to_confirm(regs, now, 12, LAYER) == by_table(9, 216)
     assert uptake.due_to_confirm(regs, now, 12, WITHHOLD) is None
@@ -236,8 +283,20 @@ def test_due_to_confirm_is_the_active_set_adjusted_with_its_keys():
 
 def _cameras(rows: list[tuple]) -> pd.DataFrame:
     """(registrant_id, registrant_key, camera key, kind, placement, retention_days, direction, overlooks, district)."""
-    return pd.DataFrame(rows, columns=["registrant_id", "registrant_key", "record_key", "kind", "placement",
-                                       "retention_days", "direction_deg", "overlooks", "district_code"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "registrant_id",
+            "registrant_key",
+            "record_key",
+            "kind",
+            "placement",
+            "retention_days",
+            "direction_deg",
+            "overlooks",
+            "district_code",
+        ],
+    )
 
 
 def test_camera_mix_lists_every_value_adjusted_by_hand():
@@ -247,8 +306,13 @@ def test_camera_mix_lists_every_value_adjusted_by_hand():
     rows += [(0, 100, 50, "ptz", "indoor", None, None, "", "A"), (1, 101, 60, "ptz", "indoor", None, None, "", "A")]
     mix = uptake.camera_mix(_cameras(rows), LAYER, {}).set_index(["aspect", "value"])
     assert [v for a, v in mix.index if a == "kind"] == ["doorbell", "fixed", "dome", "ptz", "other"]
-    assert [v for a, v in mix.index if a == "retention"] == ["up to 7 days", "8 to 14 days", "15 to 30 days",
-                                                              "more than 30 days", "not given"]
+    assert [v for a, v in mix.index if a == "retention"] == [
+        "up to 7 days",
+        "8 to 14 days",
+        "15 to 30 days",
+        "more than 30 days",
+        "not given",
+    ]
     total = by_table(12, (45 + 110) % 256)  # all 12 cameras, keys 0+..+9 + 50 + 60
     dome = by_table(10, 45)
     assert mix.loc[("kind", "dome"), "cameras"] == dome
@@ -262,8 +326,10 @@ def test_camera_mix_lists_every_value_adjusted_by_hand():
 
 
 def test_completeness_from_published_counts():
-    rows = [(i, i, 10 + i, "dome", "outdoor", 7.0 if i < 9 else None, 90.0, "street" if i < 12 else "", "A")
-            for i in range(20)]
+    rows = [
+        (i, i, 10 + i, "dome", "outdoor", 7.0 if i < 9 else None, 90.0, "street" if i < 12 else "", "A")
+        for i in range(20)
+    ]
     cams = _cameras(rows)
     shares = uptake.completeness(cams, LAYER)
     total = by_table(20, sum(range(10, 30)) % 256)
@@ -275,13 +341,18 @@ def test_completeness_from_published_counts():
 
 
 def test_district_table_lists_every_district_with_rates_from_published_counts():
-    districts = pd.DataFrame({"code": ["A", "B", "C"], "name": ["Alpha", "Beta", "Gamma"],
-                              "households": [1000.0, 2000.0, 500.0]})
-    regs = _registrations([(D(2026, 7, 1), 3 * i, 1, 0, "A", None, None) for i in range(20)]
-                          + [(D(2026, 7, 1), 7, 1, 0, "B", None, None)] * 3
-                          + [(D(2026, 7, 1), None, 1, 0, "A", "owner", D(2026, 7, 2))] * 4)
-    cams = _cameras([(i, 3 * i, 1, "dome", "outdoor", 7.0, None, "", "A") for i in range(20)]
-                    + [(20 + i, 7, 2, "dome", "outdoor", 7.0, None, "", "B") for i in range(3)])
+    districts = pd.DataFrame(
+        {"code": ["A", "B", "C"], "name": ["Alpha", "Beta", "Gamma"], "households": [1000.0, 2000.0, 500.0]}
+    )
+    regs = _registrations(
+        [(D(2026, 7, 1), 3 * i, 1, 0, "A", None, None) for i in range(20)]
+        + [(D(2026, 7, 1), 7, 1, 0, "B", None, None)] * 3
+        + [(D(2026, 7, 1), None, 1, 0, "A", "owner", D(2026, 7, 2))] * 4
+    )
+    cams = _cameras(
+        [(i, 3 * i, 1, "dome", "outdoor", 7.0, None, "", "A") for i in range(20)]
+        + [(20 + i, 7, 2, "dome", "outdoor", 7.0, None, "", "B") for i in range(3)]
+    )
     table = uptake.district_uptake(regs, cams, districts, LAYER).set_index("code")
     a = by_table(20, sum(3 * i for i in range(20)) % 256)  # 570 -> 58
     assert list(table.index) == ["A", "B", "C"]  # A ranked by its rate; B and C hidden, by name
@@ -296,14 +367,24 @@ def test_district_table_lists_every_district_with_rates_from_published_counts():
 
 
 def test_funnel_lists_every_campaign_in_whole_weeks_by_hand():
-    campaigns = pd.DataFrame({"slug": ["poster-a", "staff", "unused"], "campaign": ["Poster A", "Staff email", "Unused"],
-                              "channel": ["poster", "internal_message", "leaflet"]})
-    daily = pd.DataFrame({
-        "slug": ["poster-a", "poster-a", "staff", "staff", "poster-a"],
-        "channel": ["poster", "poster", "internal_message", "internal_message", "poster"],
-        "day": [D(2026, 6, 30), D(2026, 7, 2), D(2026, 7, 1), D(2026, 7, 9), D(2026, 8, 1)],
-        "scans": [120, 80, 0, 0, 500], "form_starts": [40, 20, 50, 30, 100], "completions": [10, 6, 20, 3, 50],
-        "completion_keys": [100, 200, 7, 9, 1]})
+    campaigns = pd.DataFrame(
+        {
+            "slug": ["poster-a", "staff", "unused"],
+            "campaign": ["Poster A", "Staff email", "Unused"],
+            "channel": ["poster", "internal_message", "leaflet"],
+        }
+    )
+    daily = pd.DataFrame(
+        {
+            "slug": ["poster-a", "poster-a", "staff", "staff", "poster-a"],
+            "channel": ["poster", "poster", "internal_message", "internal_message", "poster"],
+            "day": [D(2026, 6, 30), D(2026, 7, 2), D(2026, 7, 1), D(2026, 7, 9), D(2026, 8, 1)],
+            "scans": [120, 80, 0, 0, 500],
+            "form_starts": [40, 20, 50, 30, 100],
+            "completions": [10, 6, 20, 3, 50],
+            "completion_keys": [100, 200, 7, 9, 1],
+        }
+    )
     # 1 to 5 July widens to Monday 29 June - Sunday 5 July
     out = uptake.funnel(daily, campaigns, D(2026, 7, 1), D(2026, 7, 5), LAYER)
     assert out.attrs["first"] == D(2026, 6, 29) and out.attrs["last"] == D(2026, 7, 5)
@@ -327,8 +408,15 @@ def test_funnel_lists_every_campaign_in_whole_weeks_by_hand():
 
 
 def test_campaign_totals_so_far_equal_the_end_of_the_weekly_series():
-    totals = pd.DataFrame({"slug": ["a", "b"], "scans": [10, 3], "form_starts": [9, 2], "completions": [30, 2],
-                           "completion_keys": [17, 5]})
+    totals = pd.DataFrame(
+        {
+            "slug": ["a", "b"],
+            "scans": [10, 3],
+            "form_starts": [9, 2],
+            "completions": [30, 2],
+            "completion_keys": [17, 5],
+        }
+    )
     shown = uptake.campaign_totals(totals, LAYER)
     assert _list(shown["completions"]) == [by_table(30, 17), None]
     assert shown["scans"].tolist() == [10, 3]
@@ -362,19 +450,28 @@ def test_projection_is_fitted_to_differences_of_published_totals_only():
 def _requests(rows: list[tuple], day: dt.date = D(2026, 7, 8)) -> pd.DataFrame:  # noqa: B008 - a date is immutable
     """(status, days to the status change, footage useful, likely overwritten, key, district, category)."""
     at = pd.Timestamp(day).tz_localize("UTC") + pd.Timedelta(hours=9)
-    return pd.DataFrame({"status": [r[0] for r in rows], "sent_at": [at] * len(rows),
-                         "status_changed_at": [at + pd.Timedelta(days=r[1]) for r in rows],
-                         "footage_useful": pd.array([r[2] for r in rows], dtype="boolean"),
-                         "footage_likely_overwritten": [r[3] for r in rows],
-                         "record_key": [r[4] for r in rows], "district_code": [r[5] for r in rows],
-                         "crime_category": [r[6] for r in rows]})
+    return pd.DataFrame(
+        {
+            "status": [r[0] for r in rows],
+            "sent_at": [at] * len(rows),
+            "status_changed_at": [at + pd.Timedelta(days=r[1]) for r in rows],
+            "footage_useful": pd.array([r[2] for r in rows], dtype="boolean"),
+            "footage_likely_overwritten": [r[3] for r in rows],
+            "record_key": [r[4] for r in rows],
+            "district_code": [r[5] for r in rows],
+            "crime_category": [r[6] for r in rows],
+        }
+    )
 
 
 def test_a_rate_is_hidden_when_its_numerator_is():
     # The old page: 13 requests, "answered: fewer than 8" beside 58.3% (7 of the 12 not withdrawn).
-    rows = [("footage_provided", 1, True, False, 1, "A", "Burglary")] * 4 + \
-           [("declined", 1, None, False, 2, "A", "Burglary")] * 3 + \
-           [("no_response", 14, None, False, 3, "A", "Burglary")] * 5 + [("withdrawn", 1, None, False, 4, "A", "Drugs")]
+    rows = (
+        [("footage_provided", 1, True, False, 1, "A", "Burglary")] * 4
+        + [("declined", 1, None, False, 2, "A", "Burglary")] * 3
+        + [("no_response", 14, None, False, 3, "A", "Burglary")] * 5
+        + [("withdrawn", 1, None, False, 4, "A", "Drugs")]
+    )
     out = uptake.request_outcomes(_requests(rows), D(2026, 7, 8), D(2026, 7, 8), LAYER)
     assert (out["from"], out["to"]) == (D(2026, 7, 6), D(2026, 7, 12))
     assert out["requests"].value == by_table(13, (4 * 1 + 3 * 2 + 5 * 3 + 4) % 256)
@@ -382,17 +479,21 @@ def test_a_rate_is_hidden_when_its_numerator_is():
     assert out["by_status"]["footage_provided"] == uptake.RangeCount(None, True)  # its total (4) is not shown
     assert out["by_status"]["footage_provided"].text(K) == "fewer than 8"
     assert out["median_days_to_footage"] is None  # fewer than K provided footage
-    by = uptake.requests_by(_requests(rows), "district_code", ["A", "B"], {"A": "Alpha"}, D(2026, 7, 8),
-                            D(2026, 7, 8), LAYER)
+    by = uptake.requests_by(
+        _requests(rows), "district_code", ["A", "B"], {"A": "Alpha"}, D(2026, 7, 8), D(2026, 7, 8), LAYER
+    )
     assert by["group"].tolist() == ["Alpha", "B", uptake.NOT_RECORDED]
     assert by.loc[0, "requests"] == by_table(13, 29) and pd.isna(by.loc[0, "answered"])
     assert pd.isna(by.loc[0, "response_rate"])
 
 
 def test_request_outcomes_by_hand_from_published_counts():
-    rows = [("footage_provided", d, d % 3 == 0, False, 10 + d, "A", "Burglary") for d in range(1, 13)] + \
-           [("no_relevant_footage", 2, None, False, 5, "A", "Vehicle crime")] * 8 + \
-           [("no_response", 14, None, True, 6, "B", None)] * 9 + [("withdrawn", 1, None, False, 7, "A", "Gibberish")] * 2
+    rows = (
+        [("footage_provided", d, d % 3 == 0, False, 10 + d, "A", "Burglary") for d in range(1, 13)]
+        + [("no_relevant_footage", 2, None, False, 5, "A", "Vehicle crime")] * 8
+        + [("no_response", 14, None, True, 6, "B", None)] * 9
+        + [("withdrawn", 1, None, False, 7, "A", "Gibberish")] * 2
+    )
     reqs = _requests(rows)
     out = uptake.request_outcomes(reqs, D(2026, 7, 6), D(2026, 7, 12), LAYER)
     provided_keys = sum(10 + d for d in range(1, 13))  # 198
@@ -406,8 +507,9 @@ def test_request_outcomes_by_hand_from_published_counts():
     # K: not used), within 14 days all 12; so both the median and the 90th percentile are in "7 to 14 days"
     assert out["median_days_to_footage"] == "7 to 14 days" and out["p90_days_to_footage"] == "7 to 14 days"
     assert out["too_late"].value == by_table(9, 54)
-    crime = uptake.requests_by(reqs, "crime_category", list(uptake.CRIME_CATEGORIES), {}, D(2026, 7, 6),
-                               D(2026, 7, 12), LAYER).set_index("group")
+    crime = uptake.requests_by(
+        reqs, "crime_category", list(uptake.CRIME_CATEGORIES), {}, D(2026, 7, 6), D(2026, 7, 12), LAYER
+    ).set_index("group")
     assert list(crime.index) == [*uptake.CRIME_CATEGORIES, uptake.NOT_RECORDED]
     assert crime.loc["Burglary", "requests"] == by_table(12, provided_keys % 256)
     assert crime.loc[uptake.NOT_RECORDED, "requests"] == by_table(11, (9 * 6 + 2 * 7) % 256)  # None and "Gibberish"

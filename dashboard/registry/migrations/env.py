@@ -4,6 +4,7 @@ On SQLite, altering a column rebuilds its table (batch mode: copy, drop, rename)
 turned off around the migrations so that dropping a parent table never cascades into its children
 (``camera`` -> ``site`` is ON DELETE CASCADE), then checked and turned back on; a reference
 the migrations left dangling stops the start-up (the transaction is rolled back)."""
+
 from alembic import context
 
 from dashboard.registry.models import Base

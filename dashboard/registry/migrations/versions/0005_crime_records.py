@@ -4,6 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-29
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,7 +24,9 @@ def upgrade() -> None:
         sa.Column("without_coordinates", sa.Integer(), nullable=False),
         sa.Column("imported_at", sa.DateTime(), nullable=False),
         sa.Column("imported_by_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["imported_by_id"], ["app_user.id"], name=op.f("fk_crime_import_imported_by_id_app_user")),
+        sa.ForeignKeyConstraint(
+            ["imported_by_id"], ["app_user.id"], name=op.f("fk_crime_import_imported_by_id_app_user")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crime_import")),
         sa.UniqueConstraint("file_sha256", name=op.f("uq_crime_import_file_sha256")),
     )
@@ -45,8 +48,9 @@ def upgrade() -> None:
         sa.Column("context", sa.String(length=500), nullable=False),
         sa.CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name=op.f("ck_crime_lat")),
         sa.CheckConstraint("lon IS NULL OR (lon BETWEEN -180 AND 180)", name=op.f("ck_crime_lon")),
-        sa.ForeignKeyConstraint(["import_id"], ["crime_import.id"], name=op.f("fk_crime_import_id_crime_import"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["import_id"], ["crime_import.id"], name=op.f("fk_crime_import_id_crime_import"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crime")),
     )
     with op.batch_alter_table("crime") as batch_op:

@@ -10,6 +10,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04
 """
+
 import datetime as dt
 import secrets
 from zoneinfo import ZoneInfo
@@ -33,15 +34,16 @@ def _random_key_sql(dialect: str) -> str:
 def _uk_day(value) -> dt.date:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(UK).date()
+    return value.replace(tzinfo=dt.UTC).astimezone(UK).date()
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     for table in KEYED:
         op.add_column(table, sa.Column("record_key", sa.SmallInteger(), nullable=True))
-    op.add_column("campaign_daily_count", sa.Column("completion_keys", sa.Integer(), nullable=False,
-                                                    server_default="0"))
+    op.add_column(
+        "campaign_daily_count", sa.Column("completion_keys", sa.Integer(), nullable=False, server_default="0")
+    )
     op.create_table(
         "retired_key",
         sa.Column("series", sa.String(length=12), nullable=False),
@@ -57,9 +59,12 @@ def upgrade() -> None:
         op.execute(f"UPDATE {table} SET record_key = {random_key}")
     op.execute(f"UPDATE campaign_daily_count SET completion_keys = {random_key} WHERE completions > 0")
     # Registrations erased before keys existed: a key each, kept only in the anonymous daily sums.
-    rows = bind.execute(sa.text(
-        "SELECT r.consent_at, r.withdrawn_at, r.end_reason, s.district_code FROM registrant r "
-        "JOIN site s ON s.registrant_id = r.id WHERE r.status = 'withdrawn'")).all()
+    rows = bind.execute(
+        sa.text(
+            "SELECT r.consent_at, r.withdrawn_at, r.end_reason, s.district_code FROM registrant r "
+            "JOIN site s ON s.registrant_id = r.id WHERE r.status = 'withdrawn'"
+        )
+    ).all()
     sums: dict[tuple[str, dt.date, str], int] = {}
     for consent_at, withdrawn_at, end_reason, district in rows:
         key = secrets.randbelow(256)
@@ -70,10 +75,12 @@ def upgrade() -> None:
             slot = (series, day, district)
             sums[slot] = (sums.get(slot, 0) + key) % 256
     if sums:
-        table = sa.table("retired_key", sa.column("series"), sa.column("day"), sa.column("district_code"),
-                         sa.column("key_sum"))
-        op.bulk_insert(table, [{"series": s, "day": d, "district_code": c, "key_sum": k}
-                               for (s, d, c), k in sums.items()])
+        table = sa.table(
+            "retired_key", sa.column("series"), sa.column("day"), sa.column("district_code"), sa.column("key_sum")
+        )
+        op.bulk_insert(
+            table, [{"series": s, "day": d, "district_code": c, "key_sum": k} for (s, d, c), k in sums.items()]
+        )
 
 
 def downgrade() -> None:

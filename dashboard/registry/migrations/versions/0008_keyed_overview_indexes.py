@@ -9,6 +9,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-05
 """
+
 from alembic import op
 
 revision = "0008"

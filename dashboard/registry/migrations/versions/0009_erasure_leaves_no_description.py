@@ -14,6 +14,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,11 +24,24 @@ branch_labels = None
 depends_on = None
 
 SITE_COLUMNS = {"kind": sa.String(10), "h3_r7": sa.String(15), "h3_r8": sa.String(15), "h3_r9": sa.String(15)}
-CAMERA_COLUMNS = {"kind": sa.String(10), "placement": sa.String(8), "recording_mode": sa.String(10),
-                  "overlooks": sa.String(60)}
+CAMERA_COLUMNS = {
+    "kind": sa.String(10),
+    "placement": sa.String(8),
+    "recording_mode": sa.String(10),
+    "overlooks": sa.String(60),
+}
 SITE_ERASED = ("kind", "lsoa_code", "h3_r7", "h3_r8", "h3_r9")
-CAMERA_ERASED = ("kind", "mount", "placement", "direction_deg", "fov_angle_deg", "fov_range_m", "recording_mode",
-                 "retention_days", "overlooks")
+CAMERA_ERASED = (
+    "kind",
+    "mount",
+    "placement",
+    "direction_deg",
+    "fov_angle_deg",
+    "fov_range_m",
+    "recording_mode",
+    "retention_days",
+    "overlooks",
+)
 
 
 def upgrade() -> None:
@@ -39,14 +53,18 @@ def upgrade() -> None:
             batch.alter_column(name, existing_type=type_, nullable=True)
     ended = "SELECT id FROM registrant WHERE status <> 'active'"
     op.execute(f"UPDATE site SET {', '.join(f'{c} = NULL' for c in SITE_ERASED)} WHERE registrant_id IN ({ended})")
-    op.execute(f"UPDATE camera SET {', '.join(f'{c} = NULL' for c in CAMERA_ERASED)} "
-               f"WHERE site_id IN (SELECT id FROM site WHERE registrant_id IN ({ended}))")
+    op.execute(
+        f"UPDATE camera SET {', '.join(f'{c} = NULL' for c in CAMERA_ERASED)} "
+        f"WHERE site_id IN (SELECT id FROM site WHERE registrant_id IN ({ended}))"
+    )
 
 
 # What a downgrade writes into the erased rows so that 0008's NOT NULL columns hold: placeholders, not
 # descriptions (erasure cannot be undone; restore a backup for that). The rows stay ended and inactive.
-PLACEHOLDERS = {"site": {"kind": "'other'", "h3_r7": "''", "h3_r8": "''", "h3_r9": "''"},
-                "camera": {"kind": "'other'", "placement": "'outdoor'", "recording_mode": "'motion'", "overlooks": "''"}}
+PLACEHOLDERS = {
+    "site": {"kind": "'other'", "h3_r7": "''", "h3_r8": "''", "h3_r9": "''"},
+    "camera": {"kind": "'other'", "placement": "'outdoor'", "recording_mode": "'motion'", "overlooks": "''"},
+}
 
 
 def downgrade() -> None:

@@ -12,6 +12,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-05
 """
+
 import secrets
 
 import sqlalchemy as sa
@@ -47,8 +48,10 @@ def upgrade() -> None:
         update = sa.text(f"UPDATE {table} SET public_id = :public_id WHERE id = :id")
         codes = _random_ids(prefix, len(ids))
         for i in range(0, len(ids), BATCH):
-            bind.execute(update, [{"id": row_id, "public_id": code}
-                                  for row_id, code in zip(ids[i:i + BATCH], codes[i:i + BATCH])])
+            bind.execute(
+                update,
+                [{"id": row_id, "public_id": code} for row_id, code in zip(ids[i : i + BATCH], codes[i : i + BATCH])],
+            )
         with op.batch_alter_table(table) as batch:
             batch.alter_column("public_id", existing_type=sa.String(length=12), nullable=False)
         op.create_index(op.f(f"ix_{table}_public_id"), table, ["public_id"], unique=True)

@@ -12,6 +12,7 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-05
 """
+
 import secrets
 
 import sqlalchemy as sa
@@ -47,10 +48,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.Column("closed_by_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["officer_id"], ["app_user.id"], name=op.f("fk_case_file_officer_id_app_user"),
-                                ondelete="RESTRICT"),
-        sa.ForeignKeyConstraint(["closed_by_id"], ["app_user.id"], name=op.f("fk_case_file_closed_by_id_app_user"),
-                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["officer_id"], ["app_user.id"], name=op.f("fk_case_file_officer_id_app_user"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["closed_by_id"], ["app_user.id"], name=op.f("fk_case_file_closed_by_id_app_user"), ondelete="RESTRICT"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_file")),
         sa.UniqueConstraint("case_ref", "officer_id", name="uq_case_file_case_officer"),
     )
@@ -66,12 +69,15 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("added_by_id", sa.Integer(), nullable=False),
         sa.Column("added_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["case_file_id"], ["case_file.id"], name=op.f("fk_case_member_case_file_id_case_file"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_case_member_user_id_app_user"),
-                                ondelete="RESTRICT"),
-        sa.ForeignKeyConstraint(["added_by_id"], ["app_user.id"], name=op.f("fk_case_member_added_by_id_app_user"),
-                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["case_file_id"], ["case_file.id"], name=op.f("fk_case_member_case_file_id_case_file"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["app_user.id"], name=op.f("fk_case_member_user_id_app_user"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["added_by_id"], ["app_user.id"], name=op.f("fk_case_member_added_by_id_app_user"), ondelete="RESTRICT"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_member")),
         sa.UniqueConstraint("case_file_id", "user_id", name="uq_case_member_case_user"),
     )
@@ -91,21 +97,36 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("check_result", sa.String(length=10), nullable=True))
         batch_op.drop_constraint(op.f("ck_evidence_file_state"), type_="check")
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_state"), "state IN ('uploading', 'stored', 'refused', 'removed', 'deleted')")
+            op.f("ck_evidence_file_state"), "state IN ('uploading', 'stored', 'refused', 'removed', 'deleted')"
+        )
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_triage"), "triage IS NULL OR triage IN ('accepted', 'declined')")
+            op.f("ck_evidence_file_triage"), "triage IS NULL OR triage IN ('accepted', 'declined')"
+        )
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_triaged"), "(triage IS NULL) = (triaged_at IS NULL) AND (triage IS NULL OR state IN ('stored', 'deleted'))")
+            op.f("ck_evidence_file_triaged"),
+            "(triage IS NULL) = (triaged_at IS NULL) AND (triage IS NULL OR state IN ('stored', 'deleted'))",
+        )
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_exhibit"), "triage IS NULL OR triage != 'accepted' OR exhibit_ref IS NOT NULL")
+            op.f("ck_evidence_file_exhibit"), "triage IS NULL OR triage != 'accepted' OR exhibit_ref IS NOT NULL"
+        )
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_declined_why"), "(decline_reason IS NOT NULL) = (triage IS NOT NULL AND triage = 'declined')")
+            op.f("ck_evidence_file_declined_why"),
+            "(decline_reason IS NOT NULL) = (triage IS NOT NULL AND triage = 'declined')",
+        )
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_deleted"), "(state = 'deleted') = (deleted_at IS NOT NULL)")
+            op.f("ck_evidence_file_deleted"), "(state = 'deleted') = (deleted_at IS NOT NULL)"
+        )
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_check_result"), "check_result IS NULL OR check_result IN ('ok', 'mismatch', 'missing')")
-        batch_op.create_foreign_key(batch_op.f("fk_evidence_file_triaged_by_id_app_user"), "app_user",
-                                    ["triaged_by_id"], ["id"], ondelete="RESTRICT")
+            op.f("ck_evidence_file_check_result"),
+            "check_result IS NULL OR check_result IN ('ok', 'mismatch', 'missing')",
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_evidence_file_triaged_by_id_app_user"),
+            "app_user",
+            ["triaged_by_id"],
+            ["id"],
+            ondelete="RESTRICT",
+        )
         batch_op.create_index(batch_op.f("ix_evidence_file_public_id"), ["public_id"], unique=True)
         batch_op.create_index(batch_op.f("ix_evidence_file_triage"), ["triage"], unique=False)
 
@@ -114,12 +135,17 @@ def upgrade() -> None:
     for row_id, public in zip(ids, _random_ids("EVF-", len(ids))):
         bind.execute(sa.text("UPDATE evidence_file SET public_id = :p WHERE id = :i"), {"p": public, "i": row_id})
     # A case file for every (case, officer) with requests, so that closing and teams have a row to act on.
-    pairs = bind.execute(sa.text(
-        "SELECT case_ref, requested_by_id, MIN(sent_at) FROM footage_request GROUP BY case_ref, requested_by_id "
-        "ORDER BY MIN(sent_at)")).all()
+    pairs = bind.execute(
+        sa.text(
+            "SELECT case_ref, requested_by_id, MIN(sent_at) FROM footage_request GROUP BY case_ref, requested_by_id "
+            "ORDER BY MIN(sent_at)"
+        )
+    ).all()
     for (case_ref, officer_id, first), public in zip(pairs, _random_ids("CSE-", len(pairs))):
-        bind.execute(sa.text("INSERT INTO case_file (public_id, case_ref, officer_id, created_at) "
-                             "VALUES (:p, :c, :o, :t)"), {"p": public, "c": case_ref, "o": officer_id, "t": first})
+        bind.execute(
+            sa.text("INSERT INTO case_file (public_id, case_ref, officer_id, created_at) VALUES (:p, :c, :o, :t)"),
+            {"p": public, "c": case_ref, "o": officer_id, "t": first},
+        )
 
 
 def downgrade() -> None:
@@ -132,9 +158,20 @@ def downgrade() -> None:
         for name in ("check_result", "deleted", "declined_why", "exhibit", "triaged", "triage", "state"):
             batch_op.drop_constraint(op.f(f"ck_evidence_file_{name}"), type_="check")
         batch_op.create_check_constraint(
-            op.f("ck_evidence_file_state"), "state IN ('uploading', 'stored', 'refused', 'removed')")
-        for column in ("check_result", "checked_at", "deleted_at", "exhibit_ref", "decline_note", "decline_reason",
-                       "triaged_by_id", "triaged_at", "triage", "public_id"):
+            op.f("ck_evidence_file_state"), "state IN ('uploading', 'stored', 'refused', 'removed')"
+        )
+        for column in (
+            "check_result",
+            "checked_at",
+            "deleted_at",
+            "exhibit_ref",
+            "decline_note",
+            "decline_reason",
+            "triaged_by_id",
+            "triaged_at",
+            "triage",
+            "public_id",
+        ):
             batch_op.drop_column(column)
     op.drop_table("case_member")
     op.drop_table("case_file")

@@ -8,6 +8,7 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-05
 """
+
 import sqlalchemy as sa
 from alembic import op
 
