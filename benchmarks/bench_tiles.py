@@ -6,7 +6,7 @@ Usage::
     python -m benchmarks.bench_tiles --tiles 40      # quicker
 
 Tiles: at each of zooms 10, 13, 16 and 18, a seeded random sample of the tiles that meet the force
-area (at street zoom most hold fields: the slowest, in towns, show in the p95 and max) (REFERENCE_DATA_DIR, default ../shared/data; the project's manifest).
+area (at street zoom most hold fields: the slowest, in towns, show in the p95 and max) (REFERENCE_DATA_DIR, default the shipped data/reference/staffordshire; the project's manifest).
 
 Printed:
 - one-time costs: building the renderer (projecting every layer) and placing each street zoom's
@@ -36,7 +36,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import shapely  # noqa: E402
 
-from dashboard.config import DEFAULT_MANIFEST, load_settings  # noqa: E402
+from dashboard.config import DEFAULT_MANIFEST, DEFAULT_REFERENCE_DIR, load_settings  # noqa: E402
 from dashboard.geo.orientation import POSTCODE_NAMES_FROM, OrientationTiles  # noqa: E402
 from dashboard.geo.reference import load_reference  # noqa: E402
 from dashboard.geo.tiles import MAX_ZOOM, tile_bounds, tile_for  # noqa: E402
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiles", type=int, default=150, help="tiles a zoom (default 150)")
     args = parser.parse_args(argv)
-    data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or PROJECT_ROOT.parent / "shared" / "data")
+    data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or DEFAULT_REFERENCE_DIR)
     ref = load_reference(data_dir, DEFAULT_MANIFEST)
     rng = random.Random(18)
 
