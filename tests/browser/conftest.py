@@ -136,7 +136,9 @@ class PageWatch:
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        # An artefact to look at, not a check: a tall page (My cases with 100 rows is 7,500 px) can take longer than
+        # the 20 s default to capture on a loaded machine.
+        self.page.screenshot(path=str(path), full_page=True, timeout=90_000)
         return path
 
 
