@@ -2,6 +2,13 @@
 
 Every setting has a safe default for the embedded demo; a bad value stops start-up with one
 clear line (``ConfigError``) naming the variable and how to fix it.
+
+Why not pydantic-settings (considered in issue 18): most settings here are checked against each other
+or against the world (a case-reference example against its pattern, a logo file by its content, key
+files created atomically beside the data), and each refusal is a sentence written for the person
+deploying; pydantic-settings would parse the plain types for us but its errors would still need
+rewording one by one, so it would add a dependency without taking much away. Pydantic itself is used
+where it pays: the API's request schemas (dashboard/api/schemas.py).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.analytics.disclosure import Disclosure
+from dashboard.branding import Brand
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.geo.reference import ReferenceDataError, ReferenceGeography, cached_reference
 from dashboard.registry.camera_search import CameraFinder
@@ -26,6 +27,11 @@ class Runtime:
     finder: CameraFinder
     # The one disclosure-control layer every figure for analysts and leads passes (promise 4).
     disclosure: Disclosure
+
+    @property
+    def brand(self) -> Brand:
+        """The force as the public pages, emails and texts name it: FORCE_NAME, else the reference's area name."""
+        return Brand.of(self.settings, self.reference.force_name)
 
 
 def load_reference_or_fail(settings: Settings) -> ReferenceGeography:

@@ -26,7 +26,7 @@ def wake() -> None:
 
 def sender_for(rt) -> Sender:
     """A sender with the runtime's settings, database and force name."""
-    return Sender(rt.settings, rt.sessions, rt.reference.force_name)
+    return Sender(rt.settings, rt.sessions, rt.brand.force_name)
 
 
 class OutboxRunner:

@@ -15,8 +15,9 @@ in the registry, so it may be cached anywhere. Labels are placed once per zoom o
 force area (greedily, most populous or biggest first, so that none overlaps another), which keeps a label
 that straddles two tiles whole: each tile draws its part at the same place.
 
->>> tiles = OrientationTiles(ref)  # doctest: +SKIP
->>> "ST16 2DH" in tiles.labels(17, *tile_for(-2.115337, 52.806259, 17))  # doctest: +SKIP
+>>> from dashboard.geo.tiles import tile_for
+>>> tiles = OrientationTiles(ref)
+>>> "ST16 2DH" in tiles.labels(17, *tile_for(-2.115337, 52.806259, 17))
 True
 """
 

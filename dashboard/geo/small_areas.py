@@ -18,8 +18,8 @@ def small_area_of(
     area) is used.
 
     >>> small_area_of(ref, np.array([-2.1174]), np.array([52.8064]), np.array(["E07000197"], dtype=object),
-    ...               np.array(["E01029700"], dtype=object))  # doctest: +SKIP
-    ['E01029700']
+    ...               np.array(["E01029700"], dtype=object))
+    ['E01029701']
     """
     areas = ref.small_areas
     found = _containing(ref, lon, lat)
@@ -49,8 +49,8 @@ def _containing(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray) -> np
 def small_area_at(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Small-area code of each point by point-in-polygon alone; None outside every small area.
 
-    >>> small_area_at(ref, np.array([-2.1174, 0.0]), np.array([52.8064, 51.5])).tolist()  # doctest: +SKIP
-    ['E01029700', None]
+    >>> small_area_at(ref, np.array([-2.1174, 0.0]), np.array([52.8064, 51.5])).tolist()
+    ['E01029701', None]
     """
     found = _containing(ref, np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
     codes = ref.small_areas["code"].to_numpy(object)

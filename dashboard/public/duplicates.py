@@ -110,12 +110,12 @@ def _after_registration(rt, new_id: int, new_token: str, repeat_of: int | None, 
                 earlier_id, reference, old_digest = earlier.id, earlier.reference, earlier.management_token_hash
         if earlier is None:
             if new_url is not None:
-                subject, body = registered_message(new_reference, cameras, new_url, rt.reference.force_name)
+                subject, body = registered_message(new_reference, cameras, new_url, rt.brand.force_name)
                 _send(rt, new_email, subject, body, f"registration {new_reference}'s link")
             return
         token = registration.fresh_token()
         subject, body = repeat_registration_message(
-            reference, new_reference, _url(rt, token), rt.reference.force_name, new_url=new_url
+            reference, new_reference, _url(rt, token), rt.brand.force_name, new_url=new_url
         )
         if _send(rt, new_email, subject, body, f"registration {reference}'s owner about a repeat"):
             _store_links(rt, {earlier_id: (token, old_digest)}, via=None)
@@ -139,7 +139,7 @@ def _send_lost_links(rt, email: str, postcode: str, due: float) -> None:
                         owner.reference, owner.created_at.astimezone(UK).date(), _cameras(s, owner.id), _url(rt, token)
                     )
                 )
-        subject, body = lost_link_message(links, postcode, rt.reference.force_name)
+        subject, body = lost_link_message(links, postcode, rt.brand.force_name)
         if _send(rt, email, subject, body, f"{len(links)} registration(s)' owner a lost link"):
             _store_links(rt, fresh, via="lost_link")
     except Exception:  # a background job has nobody to raise to; say so in the log, never silently

@@ -27,7 +27,9 @@ DEAD_STATUS = {"unknown": 404, "expired": 410, "answered": 410, "withdrawn": 410
 @blueprint.context_processor
 def _force_name() -> dict:
     return {
-        "force_name": runtime().reference.force_name,
+        "force_name": runtime().brand.force_name,
+        # FORCE_NAME names the force ("Staffordshire Police"); without it only the area's name is known.
+        "force_is_named": bool(runtime().settings.force_name),
         "footage_kept": public_sentence(Periods.from_settings(runtime().settings)),
     }
 

@@ -7,6 +7,7 @@ two cameras asked about one window, another owner asked in the same case.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from dashboard.delivery.worker import sender_for
 from dashboard.footage import links
 from dashboard.registry import registration
 from dashboard.registry.database import transaction
@@ -169,6 +171,20 @@ def test_the_page_says_what_is_asked_in_uk_time_and_nothing_about_anyone_else(ap
         assert s.get(FootageResponse, asked["ann"]["id"]).first_opened_at is not None
         opened = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "response_opened")).all()
     assert len(opened) == 1 and opened[0].case_ref == CASE and asked["ann"]["token"] not in (opened[0].detail or "")
+
+
+def test_the_force_is_named_as_force_name_says_on_the_page_and_in_the_request_mail(app, runtime, asked):
+    client = app.server.test_client()
+    html = client.get(f"/respond/{asked['ann']['token']}").get_data(as_text=True)
+    assert "Police in Staffordshire are asking" in html  # only the area's name is known
+    assert sender_for(runtime).force_name == "Staffordshire"
+    named = dataclasses.replace(
+        runtime, settings=dataclasses.replace(runtime.settings, force_name="Staffordshire Police")
+    )
+    app.server.extensions["ccr"] = named
+    html = client.get(f"/respond/{asked['bob']['token']}").get_data(as_text=True)
+    assert "Staffordshire Police is asking" in html and "Police in Staffordshire" not in html
+    assert sender_for(named).force_name == "Staffordshire Police"  # the request's mail and text say it too
 
 
 def test_nothing_recorded_closes_the_requests_and_spends_the_link(app, runtime, asked):
