@@ -8,6 +8,7 @@ through a thin wrapper that passes ``dash.ctx.triggered_id``), so no Dash callba
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,5 +33,6 @@ def signed_in(app, username: str) -> Iterator[None]:
 
 
 def as_text(value) -> str:
-    """A callback's answer as the browser receives it (JSON): for assertions on what is shown."""
-    return to_json(value)
+    """A callback's answer as the browser receives it (its components as JSON, without the escapes of
+    ``/`` and ``<`` the wire adds): for assertions on what is shown."""
+    return json.dumps(json.loads(to_json(value)), ensure_ascii=False)
