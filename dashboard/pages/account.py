@@ -87,32 +87,41 @@ def layout(_rt=None, user=None) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(ISSUE_MSG, "children"),
-        Output(TOKENS, "children"),
-        Output(PASSWORD, "value"),
-        Input(ISSUE, "n_clicks"),
-        State(PASSWORD, "value"),
-        prevent_initial_call=True,
+def issue_token(_clicks, password) -> dict:
+    """Issue the signed-in user's own API token once they have typed their password again: the token
+    shown once and the list of their tokens; the password field is emptied either way."""
+    if not isinstance(password, str) or not password:
+        return {
+            "message": dbc.Alert("Type your password to issue a token.", color="warning", className="mb-0"),
+            "tokens": no_update,
+            "password": "",
+        }
+    try:
+        with transaction(runtime().sessions) as s:
+            token = accounts.issue_own_token(s, current_user.actor, password, via="account page")
+    except accounts.AccountError as exc:
+        return {"message": dbc.Alert(str(exc), color="danger", className="mb-0"), "tokens": no_update, "password": ""}
+    shown = dbc.Alert(
+        [
+            html.Div("Your new API token (shown once; copy it now and keep it secret):"),
+            html.Code(token, id=f"{PREFIX}new-token-value", className="fs-6 user-select-all"),
+        ],
+        color="success",
+        className="mb-0",
     )
-    def issue(_clicks, password):
-        if not isinstance(password, str) or not password:
-            return dbc.Alert("Type your password to issue a token.", color="warning", className="mb-0"), no_update, ""
-        try:
-            with transaction(runtime().sessions) as s:
-                token = accounts.issue_own_token(s, current_user.actor, password, via="account page")
-        except accounts.AccountError as exc:
-            return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, ""
-        shown = dbc.Alert(
-            [
-                html.Div("Your new API token (shown once; copy it now and keep it secret):"),
-                html.Code(token, id=f"{PREFIX}new-token-value", className="fs-6 user-select-all"),
-            ],
-            color="success",
-            className="mb-0",
-        )
-        return shown, _tokens(), ""
+    return {"message": shown, "tokens": _tokens(), "password": ""}
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "message": Output(ISSUE_MSG, "children"),
+            "tokens": Output(TOKENS, "children"),
+            "password": Output(PASSWORD, "value"),
+        },
+        inputs=[Input(ISSUE, "n_clicks"), State(PASSWORD, "value")],
+        prevent_initial_call=True,
+    )(issue_token)
 
 
 PAGE = Page(

@@ -198,43 +198,55 @@ def layout(_rt=None, _user=None) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(TABLE, "children"),
-        Output(RESULT, "children"),
-        Output(NAME, "invalid"),
-        Output(NAME_MSG, "children"),
-        Output(CHANNEL, "invalid"),
-        Output(CHANNEL_MSG, "children"),
-        Output(NAME, "value"),
-        Input(CREATE, "n_clicks"),
-        State(NAME, "value"),
-        State(CHANNEL, "value"),
-        prevent_initial_call=True,
+def create_campaign(_clicks, name, channel) -> dict:
+    """Create a campaign with its own link and QR code and redraw the table; a bad name or channel is
+    marked on its field and nothing is created."""
+    try:
+        with transaction(runtime().sessions) as s:
+            made = campaigns.create_campaign(s, current_user.actor, name=name or "", channel=channel or "")
+            slug = made.slug
+    except campaigns.CampaignError as exc:
+        bad_name, bad_channel = exc.field == "name", exc.field == "channel"
+        return {
+            "table": no_update,
+            "result": "",
+            "name_invalid": bad_name,
+            "name_msg": str(exc) if bad_name else "",
+            "channel_invalid": bad_channel,
+            "channel_msg": str(exc) if bad_channel else "",
+            "name": no_update,
+        }
+    done = dbc.Alert(
+        ["Campaign created. Its link is ", html.Code(link_for(slug)), "."],
+        color="success",
+        className="mb-0",
+        id=f"{PREFIX}created",
     )
-    def create(_clicks, name, channel):
-        try:
-            with transaction(runtime().sessions) as s:
-                made = campaigns.create_campaign(s, current_user.actor, name=name or "", channel=channel or "")
-                slug = made.slug
-        except campaigns.CampaignError as exc:
-            bad_name, bad_channel = exc.field == "name", exc.field == "channel"
-            return (
-                no_update,
-                "",
-                bad_name,
-                str(exc) if bad_name else "",
-                bad_channel,
-                str(exc) if bad_channel else "",
-                no_update,
-            )
-        done = dbc.Alert(
-            ["Campaign created. Its link is ", html.Code(link_for(slug)), "."],
-            color="success",
-            className="mb-0",
-            id=f"{PREFIX}created",
-        )
-        return _table(), done, False, "", False, "", ""
+    return {
+        "table": _table(),
+        "result": done,
+        "name_invalid": False,
+        "name_msg": "",
+        "channel_invalid": False,
+        "channel_msg": "",
+        "name": "",
+    }
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "table": Output(TABLE, "children"),
+            "result": Output(RESULT, "children"),
+            "name_invalid": Output(NAME, "invalid"),
+            "name_msg": Output(NAME_MSG, "children"),
+            "channel_invalid": Output(CHANNEL, "invalid"),
+            "channel_msg": Output(CHANNEL_MSG, "children"),
+            "name": Output(NAME, "value"),
+        },
+        inputs=[Input(CREATE, "n_clicks"), State(NAME, "value"), State(CHANNEL, "value")],
+        prevent_initial_call=True,
+    )(create_campaign)
 
 
 PAGE = Page(

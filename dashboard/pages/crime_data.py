@@ -151,53 +151,58 @@ def layout(rt, _user) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(RESULT, "children"),
-        Output(SUMMARY, "children"),
-        Output(IMPORTS, "rowData"),
-        Input(UPLOAD, "contents"),
-        State(UPLOAD, "filename"),
-        prevent_initial_call=True,
+def import_upload(contents, filename) -> dict:
+    """Import one uploaded police.uk file, checked whole, and show the imports now; a file with anything
+    wrong imports nothing and the message names what (the summary and table stay as they were)."""
+    name = str(filename or "upload.csv")[:200]
+    try:
+        header, _, payload = str(contents or "").partition(",")
+        if not header.endswith(";base64"):
+            raise CrimeFileError(f"{name} could not be read; choose the file again.")
+        data = base64.b64decode(payload, validate=True)
+        parsed = parse_police_uk_csv(data, name)
+        with transaction(runtime().sessions) as s:
+            done = import_crimes(s, parsed, current_user.actor)
+    except (CrimeFileError, CrimeImportNotAllowed, ValueError) as exc:
+        message = (
+            str(exc)
+            if isinstance(exc, (CrimeFileError, CrimeImportNotAllowed))
+            else f"{name} could not be read; choose it again."
+        )
+        return {
+            "result": dbc.Alert(
+                ["Nothing was imported. ", message], color="danger", className="mb-0", id=f"{PREFIX}upload-error"
+            ),
+            "summary": no_update,
+            "imports": no_update,
+        }
+    months = ", ".join(f"{m:%Y-%m}" for m in done.months)
+    unplaced = (
+        f" {done.without_coordinates:,} have no coordinates: they are kept and counted, but cannot be "
+        "placed on the map."
+        if done.without_coordinates
+        else ""
     )
-    def upload(contents, filename):
-        name = str(filename or "upload.csv")[:200]
-        try:
-            header, _, payload = str(contents or "").partition(",")
-            if not header.endswith(";base64"):
-                raise CrimeFileError(f"{name} could not be read; choose the file again.")
-            data = base64.b64decode(payload, validate=True)
-            parsed = parse_police_uk_csv(data, name)
-            with transaction(runtime().sessions) as s:
-                done = import_crimes(s, parsed, current_user.actor)
-        except (CrimeFileError, CrimeImportNotAllowed, ValueError) as exc:
-            message = (
-                str(exc)
-                if isinstance(exc, (CrimeFileError, CrimeImportNotAllowed))
-                else f"{name} could not be read; choose it again."
-            )
-            return (
-                dbc.Alert(
-                    ["Nothing was imported. ", message], color="danger", className="mb-0", id=f"{PREFIX}upload-error"
-                ),
-                no_update,
-                no_update,
-            )
-        months = ", ".join(f"{m:%Y-%m}" for m in done.months)
-        unplaced = (
-            f" {done.without_coordinates:,} have no coordinates: they are kept and counted, but cannot be "
-            "placed on the map."
-            if done.without_coordinates
-            else ""
-        )
-        ok = dbc.Alert(
-            f"Imported {done.rows:,} crimes from {name} ({months}).{unplaced}",
-            color="success",
-            className="mb-0",
-            id=f"{PREFIX}upload-ok",
-        )
-        summary, rows = _imports()
-        return ok, summary, rows
+    ok = dbc.Alert(
+        f"Imported {done.rows:,} crimes from {name} ({months}).{unplaced}",
+        color="success",
+        className="mb-0",
+        id=f"{PREFIX}upload-ok",
+    )
+    summary, rows = _imports()
+    return {"result": ok, "summary": summary, "imports": rows}
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "result": Output(RESULT, "children"),
+            "summary": Output(SUMMARY, "children"),
+            "imports": Output(IMPORTS, "rowData"),
+        },
+        inputs=[Input(UPLOAD, "contents"), State(UPLOAD, "filename")],
+        prevent_initial_call=True,
+    )(import_upload)
 
 
 PAGE = Page(

@@ -36,6 +36,7 @@ EMAIL, POSTCODE, BY_REASON, FIND, FOUND = (
     "erasure-found",
 )
 ERASE_FOUND, CONFIRM_FOUND, MATCHES = "erasure-erase-found", "erasure-confirm-found", "erasure-matches"
+ERASE_FOUND_LABEL = "Erase the registrations found"
 
 
 def _by_contact_card() -> dbc.Card:
@@ -88,9 +89,7 @@ def _by_contact_card() -> dbc.Card:
                 ),
                 html.Div(id=FOUND, className="mt-3", role="status", **{"aria-live": "polite"}),
                 dcc.ConfirmDialogProvider(
-                    dbc.Button(
-                        "Erase the registrations found", id=ERASE_FOUND, color="danger", disabled=True, className="mt-1"
-                    ),
+                    dbc.Button(ERASE_FOUND_LABEL, id=ERASE_FOUND, color="danger", disabled=True, className="mt-1"),
                     id=CONFIRM_FOUND,
                     message="Erase every registration found, now? This cannot be undone.",
                 ),
@@ -183,116 +182,129 @@ def layout(_rt=None, _user=None) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(RESULT, "children"),
-        Output(REFERENCE, "value"),
-        Output(REASON, "value"),
-        Input(CONFIRM, "submit_n_clicks"),
-        State(REFERENCE, "value"),
-        State(REASON, "value"),
-        prevent_initial_call=True,
-    )
-    def erase(_clicks, reference, reason):
-        try:
-            with transaction(runtime().sessions) as s:
-                done = retention.erase_on_request(s, current_user.actor, reference or "", reason or "")
-        except retention.ErasureError as exc:
-            return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, no_update
+def erase_by_reference(_clicks, reference, reason) -> dict:
+    """Erase the registration whose reference the owner quoted (checked, erased and logged by
+    ``retention.erase_on_request``) and empty the fields; a refusal says why and keeps them."""
+    try:
+        with transaction(runtime().sessions) as s:
+            done = retention.erase_on_request(s, current_user.actor, reference or "", reason or "")
+    except retention.ErasureError as exc:
+        return {
+            "result": dbc.Alert(str(exc), color="danger", className="mb-0"),
+            "reference": no_update,
+            "reason": no_update,
+        }
+    cameras = f"{done.cameras_switched_off} camera{'s' if done.cameras_switched_off != 1 else ''}"
+    return {
+        "result": dbc.Alert(
+            f"Registration {done.reference} erased; {cameras} left the register. The erasure is "
+            "recorded in the audit log without the erased details.",
+            color="success",
+            className="mb-0",
+            id=f"{PREFIX}done",
+        ),
+        "reference": "",
+        "reason": "",
+    }
+
+
+def _by_contact_answer(message, matches: dict | None = None) -> dict:
+    """What the by-contact card shows: the message, and the Erase button enabled only for ``matches``
+    (how many were found and the email address and postcode they were found by)."""
+    if matches is None:
+        return {"message": message, "erase_disabled": True, "erase_label": ERASE_FOUND_LABEL, "matches": None}
+    regs = f"{matches['n']} active registration{'s' if matches['n'] != 1 else ''}"
+    return {"message": message, "erase_disabled": False, "erase_label": f"Erase the {regs}", "matches": matches}
+
+
+def find_or_erase_by_contact(_find, _confirm, email, postcode, reason, matches, trigger=None) -> dict:
+    """Find (``trigger`` FIND) how many active registrations were made with an email address at a
+    postcode, showing only the count; or, once confirmed (``trigger`` CONFIRM_FOUND), erase exactly what
+    was found, by the email address and postcode as typed then (both logged by ``retention``)."""
+    rt = runtime()
+    erasing = trigger == CONFIRM_FOUND
+    if erasing:  # what was found, as typed then (the fields may have been changed since)
+        if not isinstance(matches, dict):
+            return _by_contact_answer(dbc.Alert("Find the registrations first.", color="danger", className="mb-0"))
+        email, postcode = str(matches.get("email") or ""), str(matches.get("postcode") or "")
+    try:
+        with transaction(rt.sessions) as s:
+            if erasing:
+                done = retention.erase_by_email_and_postcode(
+                    s,
+                    current_user.actor,
+                    email,
+                    postcode,
+                    reason,
+                    rt.reference,
+                    expected=int(matches.get("n") or 0),
+                )
+            else:
+                found = retention.find_for_erasure(s, current_user.actor, email, postcode, reason, rt.reference)
+    except retention.ErasureError as exc:
+        return _by_contact_answer(dbc.Alert(str(exc), color="danger", className="mb-0"))
+    if erasing:
         cameras = f"{done.cameras_switched_off} camera{'s' if done.cameras_switched_off != 1 else ''}"
-        return (
+        regs = f"{done.registrations} registration{'s' if done.registrations != 1 else ''}"
+        return _by_contact_answer(
             dbc.Alert(
-                f"Registration {done.reference} erased; {cameras} left the register. The erasure is "
-                "recorded in the audit log without the erased details.",
+                f"{regs} erased; {cameras} left the register. The erasure is recorded in the audit "
+                "log without the erased details.",
                 color="success",
                 className="mb-0",
-                id=f"{PREFIX}done",
-            ),
-            "",
-            "",
+                id=f"{PREFIX}found-done",
+            )
         )
-
-    @app.callback(
-        Output(FOUND, "children"),
-        Output(ERASE_FOUND, "disabled"),
-        Output(ERASE_FOUND, "children"),
-        Output(MATCHES, "data"),
-        Input(FIND, "n_clicks"),
-        Input(CONFIRM_FOUND, "submit_n_clicks"),
-        State(EMAIL, "value"),
-        State(POSTCODE, "value"),
-        State(BY_REASON, "value"),
-        State(MATCHES, "data"),
-        prevent_initial_call=True,
-    )
-    def by_contact(_find, _confirm, email, postcode, reason, matches):
-        rt = runtime()
-        erasing = ctx.triggered_id == CONFIRM_FOUND
-        if erasing:  # what was found, as typed then (the fields may have been changed since)
-            if not isinstance(matches, dict):
-                return (
-                    dbc.Alert("Find the registrations first.", color="danger", className="mb-0"),
-                    True,
-                    "Erase the registrations found",
-                    None,
-                )
-            email, postcode = str(matches.get("email") or ""), str(matches.get("postcode") or "")
-        try:
-            with transaction(rt.sessions) as s:
-                if erasing:
-                    done = retention.erase_by_email_and_postcode(
-                        s,
-                        current_user.actor,
-                        email,
-                        postcode,
-                        reason,
-                        rt.reference,
-                        expected=int(matches.get("n") or 0),
-                    )
-                else:
-                    found = retention.find_for_erasure(s, current_user.actor, email, postcode, reason, rt.reference)
-        except retention.ErasureError as exc:
-            return dbc.Alert(str(exc), color="danger", className="mb-0"), True, "Erase the registrations found", None
-        if erasing:
-            cameras = f"{done.cameras_switched_off} camera{'s' if done.cameras_switched_off != 1 else ''}"
-            regs = f"{done.registrations} registration{'s' if done.registrations != 1 else ''}"
-            return (
-                dbc.Alert(
-                    f"{regs} erased; {cameras} left the register. The erasure is recorded in the audit "
-                    "log without the erased details.",
-                    color="success",
-                    className="mb-0",
-                    id=f"{PREFIX}found-done",
-                ),
-                True,
-                "Erase the registrations found",
-                None,
-            )
-        if found == 0:
-            return (
-                dbc.Alert(
-                    "No active registration was made with that email address at that postcode.",
-                    color="secondary",
-                    className="mb-0",
-                    id=f"{PREFIX}found-none",
-                ),
-                True,
-                "Erase the registrations found",
-                None,
-            )
-        regs = f"{found} active registration{'s' if found != 1 else ''}"
-        return (
+    if found == 0:
+        return _by_contact_answer(
             dbc.Alert(
-                f"{regs} {'match' if found != 1 else 'matches'}. Nothing of {'them' if found != 1 else 'it'} "
-                "is shown here.",
-                color="warning",
+                "No active registration was made with that email address at that postcode.",
+                color="secondary",
                 className="mb-0",
-                id=f"{PREFIX}found-count",
-            ),
-            False,
-            f"Erase the {regs}",
-            {"n": found, "email": email, "postcode": postcode},
+                id=f"{PREFIX}found-none",
+            )
         )
+    regs = f"{found} active registration{'s' if found != 1 else ''}"
+    return _by_contact_answer(
+        dbc.Alert(
+            f"{regs} {'match' if found != 1 else 'matches'}. Nothing of {'them' if found != 1 else 'it'} "
+            "is shown here.",
+            color="warning",
+            className="mb-0",
+            id=f"{PREFIX}found-count",
+        ),
+        {"n": found, "email": email, "postcode": postcode},
+    )
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "result": Output(RESULT, "children"),
+            "reference": Output(REFERENCE, "value"),
+            "reason": Output(REASON, "value"),
+        },
+        inputs=[Input(CONFIRM, "submit_n_clicks"), State(REFERENCE, "value"), State(REASON, "value")],
+        prevent_initial_call=True,
+    )(erase_by_reference)
+
+    app.callback(
+        output={
+            "message": Output(FOUND, "children"),
+            "erase_disabled": Output(ERASE_FOUND, "disabled"),
+            "erase_label": Output(ERASE_FOUND, "children"),
+            "matches": Output(MATCHES, "data"),
+        },
+        inputs=[
+            Input(FIND, "n_clicks"),
+            Input(CONFIRM_FOUND, "submit_n_clicks"),
+            State(EMAIL, "value"),
+            State(POSTCODE, "value"),
+            State(BY_REASON, "value"),
+            State(MATCHES, "data"),
+        ],
+        prevent_initial_call=True,
+    )(lambda *values: find_or_erase_by_contact(*values, trigger=ctx.triggered_id))
 
 
 PAGE = Page(

@@ -351,179 +351,299 @@ def _internal(s, chosen: list) -> list[int]:
     return [found[n] for n in shown]
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(POINT, "data"),
-        Output(LOCATION_MSG, "children"),
-        Output(LOCATION, "invalid"),
-        Output(INCIDENT_LAYER, "children"),
-        Output("search-radius-label", "children"),
-        Output(MAP, "viewport"),
-        Input(LOCATE, "n_clicks"),
-        Input(LOCATION, "n_submit"),
-        Input(MAP, "clickData"),
-        Input(RADIUS, "value"),
-        State(LOCATION, "value"),
-        State(POINT, "data"),
-        prevent_initial_call=True,
-    )
-    def locate(_clicks, _submit, click, radius, text, point):
-        rt = runtime()
-        label = f"{int(radius or DEFAULT_RADIUS_M):,} m"
-        trigger = ctx.triggered_id
-        if trigger == RADIUS:
-            return no_update, no_update, no_update, _incident(point, radius), label, _fit(point, radius)
-        try:
-            if trigger == MAP and click:
-                latlng = click.get("latlng")
-                lat, lon = (latlng["lat"], latlng["lng"]) if isinstance(latlng, dict) else latlng[:2]
-                found = point_from_map(float(lat), float(lon), rt.reference)
-            else:
-                found = parse_location(text or "", rt.reference)
-        except LocationError as exc:
-            return None, html.Span(str(exc), className="text-danger"), True, [], label, no_update
-        new_point = {
-            "lat": found.lat,
-            "lon": found.lon,
-            "easting_m": found.easting_m,
-            "northing_m": found.northing_m,
-            "district": found.district_code,
-            "label": found.label,
+def place_incident(_clicks, _submit, click, radius, text, point, trigger=None) -> dict:
+    """Where the incident is: a click on the map (``trigger`` MAP) or the typed place (Find, Enter),
+    drawn with its search radius; a new radius (``trigger`` RADIUS) only redraws the circle. A place
+    that cannot be found clears the point and says why."""
+    rt = runtime()
+    label = f"{int(radius or DEFAULT_RADIUS_M):,} m"
+    if trigger == RADIUS:
+        return {
+            "point": no_update,
+            "message": no_update,
+            "invalid": no_update,
+            "incident": _incident(point, radius),
+            "radius_label": label,
+            "viewport": _fit(point, radius),
         }
-        viewport = no_update if trigger == MAP else _fit(new_point, radius)
-        return (new_point, f"Incident point: {found.label}", False, _incident(new_point, radius), label, viewport)
+    try:
+        if trigger == MAP and click:
+            latlng = click.get("latlng")
+            lat, lon = (latlng["lat"], latlng["lng"]) if isinstance(latlng, dict) else latlng[:2]
+            found = point_from_map(float(lat), float(lon), rt.reference)
+        else:
+            found = parse_location(text or "", rt.reference)
+    except LocationError as exc:
+        return {
+            "point": None,
+            "message": html.Span(str(exc), className="text-danger"),
+            "invalid": True,
+            "incident": [],
+            "radius_label": label,
+            "viewport": no_update,
+        }
+    new_point = {
+        "lat": found.lat,
+        "lon": found.lon,
+        "easting_m": found.easting_m,
+        "northing_m": found.northing_m,
+        "district": found.district_code,
+        "label": found.label,
+    }
+    return {
+        "point": new_point,
+        "message": f"Incident point: {found.label}",
+        "invalid": False,
+        "incident": _incident(new_point, radius),
+        "radius_label": label,
+        "viewport": no_update if trigger == MAP else _fit(new_point, radius),
+    }
 
-    @app.callback(
-        Output(GRID, "rowData"),
-        Output(RESULTS_LAYER, "children"),
-        Output(SUMMARY, "children"),
-        Output(CASE, "invalid"),
-        Output(CASE_MSG, "children"),
-        Output(REASON, "invalid"),
-        Output(REASON_MSG, "children"),
-        Output(WHEN, "invalid"),
-        Output(WHEN_MSG, "children"),
-        Output(CONTEXT, "data"),
-        Output(CONTACTS, "children"),
-        Output(GRID, "selectedRows"),
-        Input(SUBMIT, "n_clicks"),
-        State(POINT, "data"),
-        State(WHEN, "value"),
-        State(RADIUS, "value"),
-        State(CASE, "value"),
-        State(REASON, "value"),
-        prevent_initial_call=True,
-    )
-    def run_search(_clicks, point, when, radius, case_ref, reason):
-        rt = runtime()
-        errors: dict[str, str] = {}
-        if not point:
-            errors["location"] = "Set the incident point: click the map or type a postcode, lat/lon or grid reference."
-        query = None
-        try:
-            query = NearQuery.model_validate(
-                {
-                    "lat": (point or {}).get("lat", 0),
-                    "lon": (point or {}).get("lon", 0),
-                    "radius_m": radius,
-                    "at": when or "",
-                    "case_ref": case_ref or "",
-                    "reason": reason or "",
-                },
-                context=validation_context(rt.settings),
-            )
-        except ValidationError as exc:
-            for err in field_errors(exc):
-                errors.setdefault(err["field"], err["message"])
-        if errors:
-            names = {
-                "location": "Where",
-                "at": "When",
-                "case_ref": "Case reference",
-                "reason": "Reason",
-                "radius_m": "Radius",
-            }
-            summary = dbc.Alert(
-                [
-                    html.Strong("The search was not run:"),
-                    html.Ul([html.Li(f"{names.get(f, f)}: {m}") for f, m in errors.items()]),
-                ],
-                color="danger",
-                id="search-error-summary",
-            )
-            return (
-                [],
-                [],
-                summary,
-                "case_ref" in errors,
-                errors.get("case_ref", ""),
-                "reason" in errors,
-                errors.get("reason", ""),
-                "at" in errors,
-                errors.get("at", ""),
-                None,
-                None,
-                [],
-            )
-        req = SearchRequest(
-            point["lat"],
-            point["lon"],
-            point["easting_m"],
-            point["northing_m"],
-            query.radius_m,
-            query.at,
-            query.case_ref,
-            query.reason,
+
+def _search_answer(rows=None, markers=None, summary=None, context=None, bad: dict | None = None) -> dict:
+    """The search callback's outputs: the results (none when refused), the fields marked invalid by
+    ``bad`` (field -> message), and the contacts and selection of any earlier search cleared."""
+    bad = bad or {}
+    return {
+        "rows": [] if rows is None else rows,
+        "markers": [] if markers is None else markers,
+        "summary": summary,
+        "case_invalid": "case_ref" in bad,
+        "case_msg": bad.get("case_ref", ""),
+        "reason_invalid": "reason" in bad,
+        "reason_msg": bad.get("reason", ""),
+        "when_invalid": "at" in bad,
+        "when_msg": bad.get("at", ""),
+        "context": context,
+        "contacts": None,
+        "selected": [],
+    }
+
+
+def search_cameras(_clicks, point, when, radius, case_ref, reason) -> dict:
+    """Run the officer's logged search (case reference and reason required) from the incident point:
+    the ranked cameras for the grid and the map, a summary, and the search's context for contacts and
+    requests; or, when anything is missing or refused, every reason and nothing found."""
+    rt = runtime()
+    errors: dict[str, str] = {}
+    if not point:
+        errors["location"] = "Set the incident point: click the map or type a postcode, lat/lon or grid reference."
+    query = None
+    try:
+        query = NearQuery.model_validate(
+            {
+                "lat": (point or {}).get("lat", 0),
+                "lon": (point or {}).get("lon", 0),
+                "radius_m": radius,
+                "at": when or "",
+                "case_ref": case_ref or "",
+                "reason": reason or "",
+            },
+            context=validation_context(rt.settings),
         )
-        now = utcnow()
-        try:
-            with transaction(rt.sessions) as s:
-                outcome = find_cameras(
-                    rt.finder, s, current_user.actor, req, source="page", now=now, quota=search_quota()
-                )
-                # Shown (and selected) by their random public ids: the integer ids date the registrations.
-                shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
-        except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged
-            summary = dbc.Alert(
-                [html.Strong("The search was not run: "), str(exc)], color="danger", id="search-error-summary"
-            )
-            bad_reason = exc.field == "reason"
-            return ([], [], summary, False, "", bad_reason, str(exc) if bad_reason else "", False, "", None, None, [])
-        results = outcome.results
-        in_view = int((results["in_view"] == "yes").sum()) if len(results) else 0
+    except ValidationError as exc:
+        for err in field_errors(exc):
+            errors.setdefault(err["field"], err["message"])
+    if errors:
+        names = {
+            "location": "Where",
+            "at": "When",
+            "case_ref": "Case reference",
+            "reason": "Reason",
+            "radius_m": "Radius",
+        }
         summary = dbc.Alert(
-            f"{len(results)} registered camera{'s' if len(results) != 1 else ''} within {query.radius_m:,} m "
-            f"of {point['label']}; {in_view} with the incident in view. Case {query.case_ref}.",
-            color="success" if len(results) else "secondary",
-            id="search-result-summary",
+            [
+                html.Strong("The search was not run:"),
+                html.Ul([html.Li(f"{names.get(f, f)}: {m}") for f, m in errors.items()]),
+            ],
+            color="danger",
+            id="search-error-summary",
         )
-        context = {
-            "search_id": outcome.search_id,
-            "case_ref": query.case_ref,
-            "lat": point["lat"],
-            "lon": point["lon"],
-            "district": point.get("district"),
-            "at": query.at.isoformat(),
-        }
-        return (
-            views.grid_rows(shown),
-            views.camera_layers(results),
-            summary,
-            False,
-            "",
-            False,
-            "",
-            False,
-            "",
-            context,
-            None,
-            [],
+        return _search_answer(summary=summary, bad=errors)
+    req = SearchRequest(
+        point["lat"],
+        point["lon"],
+        point["easting_m"],
+        point["northing_m"],
+        query.radius_m,
+        query.at,
+        query.case_ref,
+        query.reason,
+    )
+    now = utcnow()
+    try:
+        with transaction(rt.sessions) as s:
+            outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now, quota=search_quota())
+            # Shown (and selected) by their random public ids: the integer ids date the registrations.
+            shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
+    except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged
+        summary = dbc.Alert(
+            [html.Strong("The search was not run: "), str(exc)], color="danger", id="search-error-summary"
         )
+        return _search_answer(summary=summary, bad={"reason": str(exc)} if exc.field == "reason" else {})
+    results = outcome.results
+    in_view = int((results["in_view"] == "yes").sum()) if len(results) else 0
+    summary = dbc.Alert(
+        f"{len(results)} registered camera{'s' if len(results) != 1 else ''} within {query.radius_m:,} m "
+        f"of {point['label']}; {in_view} with the incident in view. Case {query.case_ref}.",
+        color="success" if len(results) else "secondary",
+        id="search-result-summary",
+    )
+    context = {
+        "search_id": outcome.search_id,
+        "case_ref": query.case_ref,
+        "lat": point["lat"],
+        "lon": point["lon"],
+        "district": point.get("district"),
+        "at": query.at.isoformat(),
+    }
+    return _search_answer(views.grid_rows(shown), views.camera_layers(results), summary, context)
 
-    @app.callback(Output(CARDS, "options"), Input(GRID, "rowData"))
-    def cards(rows):
-        return views.result_cards(rows if isinstance(rows, list) else [])
 
+def cards_for_rows(rows) -> list:
+    """The results as cards on a phone, one per grid row."""
+    return views.result_cards(rows if isinstance(rows, list) else [])
+
+
+def show_contacts(_clicks, selected, context):
+    """The contact details of the selected cameras, only for cameras the officer's own logged search
+    returned (logged as a reveal under that search's case reference and reason)."""
+    if not context:
+        return dbc.Alert("Search first: contact details are shown only for a logged search.", color="warning")
+    chosen = _chosen(selected)
+    if not chosen:
+        return dbc.Alert("Select one or more cameras in the table first.", color="warning")
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            ids = _internal(s, chosen)
+            case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "reveal")
+            contacts = casework.reveal_contacts(
+                s,
+                current_user.actor,
+                case_ref=case_ref,
+                reason=reason,
+                camera_ids=ids,
+                search_valid_days=rt.settings.search_valid_days,
+            )
+            contacts = contacts.assign(camera_id=public_ids.shown_cameras(s, contacts["camera_id"]))
+    except (NotFromSearch, casework.CaseworkError) as exc:
+        return dbc.Alert(str(exc), color="danger")
+    return views.contacts_panel(contacts, case_ref)
+
+
+def hide_preservation_notice(selected) -> bool:
+    """Whether the urgent 'please keep your footage' offer stays hidden: unless a selected camera's
+    footage may be gone within 48 hours."""
+    rows = selected if isinstance(selected, list) else []
+    return not any(isinstance(r, dict) and r.get("retention") in AT_RISK_LABELS for r in rows)
+
+
+def send_footage_requests(_clicks, selected, context, crime, before, after, shared, preserve):
+    """Ask the owners of the selected cameras (from the officer's own logged search) for the footage
+    of the incident's window, and say what was sent and what could not be."""
+    if not context:
+        return dbc.Alert("Search first: requests are made from a logged search.", color="warning")
+    chosen = _chosen(selected)
+    if not chosen:
+        return dbc.Alert("Select one or more cameras in the table first.", color="warning")
+    try:
+        before_min, after_min = int(before if before is not None else 30), int(after if after is not None else 30)
+    except (TypeError, ValueError):
+        return dbc.Alert("Minutes before and after must be whole numbers.", color="danger")
+    if not (0 <= before_min <= 720 and 0 <= after_min <= 720):
+        return dbc.Alert("Minutes before and after must be between 0 and 720.", color="danger")
+    rt = runtime()
+    at = dt.datetime.fromisoformat(context["at"])
+    now = utcnow()
+    try:
+        with transaction(rt.sessions) as s:
+            ids = _internal(s, chosen)
+            case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "request")
+            created = casework.create_requests(
+                s,
+                current_user.actor,
+                case_ref=case_ref,
+                reason=reason,
+                camera_ids=ids,
+                incident_lat=float(context["lat"]),
+                incident_lon=float(context["lon"]),
+                incident_district_code=context.get("district"),
+                crime_category=crime,
+                incident_from=at - dt.timedelta(minutes=before_min),
+                incident_to=min(at + dt.timedelta(minutes=after_min), now),
+                now=now,
+                search_valid_days=rt.settings.search_valid_days,
+                channels=Channels.from_settings(rt.settings),
+                shared_detail=shared if isinstance(shared, str) else None,
+                preservation=preserve is True,
+            )
+            late = sum(1 for r in created if r.footage_likely_overwritten)
+            delivery = created.delivery
+    except (NotFromSearch, casework.CaseworkError) as exc:
+        return dbc.Alert(str(exc), color="danger")
+    wake()
+    text = f"Case {case_ref}: {delivery.text_for_officer()}"
+    if late:
+        text += f" {late} of them came after the footage was likely overwritten."
+    return dbc.Alert(
+        [text, " ", dcc.Link("Open my cases", href="/cases")],
+        color="warning" if late or delivery.undelivered else "success",
+        id="search-request-done",
+    )
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "point": Output(POINT, "data"),
+            "message": Output(LOCATION_MSG, "children"),
+            "invalid": Output(LOCATION, "invalid"),
+            "incident": Output(INCIDENT_LAYER, "children"),
+            "radius_label": Output("search-radius-label", "children"),
+            "viewport": Output(MAP, "viewport"),
+        },
+        inputs=[
+            Input(LOCATE, "n_clicks"),
+            Input(LOCATION, "n_submit"),
+            Input(MAP, "clickData"),
+            Input(RADIUS, "value"),
+            State(LOCATION, "value"),
+            State(POINT, "data"),
+        ],
+        prevent_initial_call=True,
+    )(lambda *values: place_incident(*values, trigger=ctx.triggered_id))
+
+    app.callback(
+        output={
+            "rows": Output(GRID, "rowData"),
+            "markers": Output(RESULTS_LAYER, "children"),
+            "summary": Output(SUMMARY, "children"),
+            "case_invalid": Output(CASE, "invalid"),
+            "case_msg": Output(CASE_MSG, "children"),
+            "reason_invalid": Output(REASON, "invalid"),
+            "reason_msg": Output(REASON_MSG, "children"),
+            "when_invalid": Output(WHEN, "invalid"),
+            "when_msg": Output(WHEN_MSG, "children"),
+            "context": Output(CONTEXT, "data"),
+            "contacts": Output(CONTACTS, "children"),
+            "selected": Output(GRID, "selectedRows"),
+        },
+        inputs=[
+            Input(SUBMIT, "n_clicks"),
+            State(POINT, "data"),
+            State(WHEN, "value"),
+            State(RADIUS, "value"),
+            State(CASE, "value"),
+            State(REASON, "value"),
+        ],
+        prevent_initial_call=True,
+    )(search_cameras)
+
+    app.callback(Output(CARDS, "options"), Input(GRID, "rowData"))(cards_for_rows)
+
+    # The grid's selection and the phone's cards are one selection, kept in step in the browser.
     app.clientside_callback(
         ClientsideFunction(namespace="ccr_results", function_name="syncSelection"),
         Output(GRID, "selectedRows", allow_duplicate=True),
@@ -534,43 +654,19 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(
+    app.callback(
         Output(CONTACTS, "children", allow_duplicate=True),
         Input(REVEAL, "n_clicks"),
         State(GRID, "selectedRows"),
         State(CONTEXT, "data"),
         prevent_initial_call=True,
+    )(show_contacts)
+
+    app.callback(Output(PRESERVE_BOX, "hidden"), Input(GRID, "selectedRows"), prevent_initial_call=True)(
+        hide_preservation_notice
     )
-    def reveal(_clicks, selected, context):
-        if not context:
-            return dbc.Alert("Search first: contact details are shown only for a logged search.", color="warning")
-        chosen = _chosen(selected)
-        if not chosen:
-            return dbc.Alert("Select one or more cameras in the table first.", color="warning")
-        rt = runtime()
-        try:
-            with transaction(rt.sessions) as s:
-                ids = _internal(s, chosen)
-                case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "reveal")
-                contacts = casework.reveal_contacts(
-                    s,
-                    current_user.actor,
-                    case_ref=case_ref,
-                    reason=reason,
-                    camera_ids=ids,
-                    search_valid_days=rt.settings.search_valid_days,
-                )
-                contacts = contacts.assign(camera_id=public_ids.shown_cameras(s, contacts["camera_id"]))
-        except (NotFromSearch, casework.CaseworkError) as exc:
-            return dbc.Alert(str(exc), color="danger")
-        return views.contacts_panel(contacts, case_ref)
 
-    @app.callback(Output(PRESERVE_BOX, "hidden"), Input(GRID, "selectedRows"), prevent_initial_call=True)
-    def offer_notice(selected):
-        rows = selected if isinstance(selected, list) else []
-        return not any(isinstance(r, dict) and r.get("retention") in AT_RISK_LABELS for r in rows)
-
-    @app.callback(
+    app.callback(
         Output(REQUEST_MSG, "children"),
         Input(REQUEST, "n_clicks"),
         State(GRID, "selectedRows"),
@@ -581,57 +677,7 @@ def register_callbacks(app) -> None:
         State(SHARED, "value"),
         State(PRESERVE, "value"),
         prevent_initial_call=True,
-    )
-    def send_requests(_clicks, selected, context, crime, before, after, shared, preserve):
-        if not context:
-            return dbc.Alert("Search first: requests are made from a logged search.", color="warning")
-        chosen = _chosen(selected)
-        if not chosen:
-            return dbc.Alert("Select one or more cameras in the table first.", color="warning")
-        try:
-            before_min, after_min = int(before if before is not None else 30), int(after if after is not None else 30)
-        except (TypeError, ValueError):
-            return dbc.Alert("Minutes before and after must be whole numbers.", color="danger")
-        if not (0 <= before_min <= 720 and 0 <= after_min <= 720):
-            return dbc.Alert("Minutes before and after must be between 0 and 720.", color="danger")
-        rt = runtime()
-        at = dt.datetime.fromisoformat(context["at"])
-        now = utcnow()
-        try:
-            with transaction(rt.sessions) as s:
-                ids = _internal(s, chosen)
-                case_ref, reason = check_from_search(s, current_user.actor, _search_id(context), ids, "request")
-                created = casework.create_requests(
-                    s,
-                    current_user.actor,
-                    case_ref=case_ref,
-                    reason=reason,
-                    camera_ids=ids,
-                    incident_lat=float(context["lat"]),
-                    incident_lon=float(context["lon"]),
-                    incident_district_code=context.get("district"),
-                    crime_category=crime,
-                    incident_from=at - dt.timedelta(minutes=before_min),
-                    incident_to=min(at + dt.timedelta(minutes=after_min), now),
-                    now=now,
-                    search_valid_days=rt.settings.search_valid_days,
-                    channels=Channels.from_settings(rt.settings),
-                    shared_detail=shared if isinstance(shared, str) else None,
-                    preservation=preserve is True,
-                )
-                late = sum(1 for r in created if r.footage_likely_overwritten)
-                delivery = created.delivery
-        except (NotFromSearch, casework.CaseworkError) as exc:
-            return dbc.Alert(str(exc), color="danger")
-        wake()
-        text = f"Case {case_ref}: {delivery.text_for_officer()}"
-        if late:
-            text += f" {late} of them came after the footage was likely overwritten."
-        return dbc.Alert(
-            [text, " ", dcc.Link("Open my cases", href="/cases")],
-            color="warning" if late or delivery.undelivered else "success",
-            id="search-request-done",
-        )
+    )(send_footage_requests)
 
 
 PAGE = Page(

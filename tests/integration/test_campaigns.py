@@ -135,3 +135,55 @@ def test_campaign_totals_on_the_page_pass_the_disclosure_layer(app, runtime):
         client = app.server.test_client()
         login(client, role)
         assert client.get("/campaigns").status_code == 200
+
+
+def test_the_create_callback_makes_a_campaign_or_marks_the_field_at_fault(app, runtime):
+    """The page's create callback called directly as a project lead. By hand: "Posters: Stafford (May)"
+    makes the slug posters-stafford-may and the link <PUBLIC_BASE_URL>/r/posters-stafford-may; a
+    two-letter name is refused on the name field and a channel not on the list on the channel field."""
+    from dash import no_update
+
+    from dashboard.pages import campaigns as page
+    from tests.direct_calls import as_text, signed_in
+
+    with signed_in(app, "lead1"):
+        made = page.create_campaign(1, "Posters: Stafford (May)", "poster")
+        short = page.create_campaign(2, "ab", "poster")
+        pigeon = page.create_campaign(3, "Fine name", "carrier pigeon")
+    assert runtime.settings.public_base_url == "http://127.0.0.1:8050"
+    assert "Campaign created. Its link is " in as_text(made["result"])
+    assert "http://127.0.0.1:8050/r/posters-stafford-may" in as_text(made["result"])
+    assert {k: made[k] for k in ("name_invalid", "name_msg", "channel_invalid", "channel_msg", "name")} == {
+        "name_invalid": False,
+        "name_msg": "",
+        "channel_invalid": False,
+        "channel_msg": "",
+        "name": "",
+    }
+    [row] = made["table"].children[0].rowData
+    assert (row["slug"], row["name"], row["link"]) == (
+        "posters-stafford-may",
+        "Posters: Stafford (May)",
+        "http://127.0.0.1:8050/r/posters-stafford-may",
+    )
+    assert short == {
+        "table": no_update,
+        "result": "",
+        "name_invalid": True,
+        "name_msg": "Give the campaign a name of 3 to 120 characters.",
+        "channel_invalid": False,
+        "channel_msg": "",
+        "name": no_update,
+    }
+    assert (pigeon["name_invalid"], pigeon["channel_invalid"], pigeon["name"], pigeon["table"]) == (
+        False,
+        True,
+        no_update,
+        no_update,
+    )
+    assert pigeon["channel_msg"].startswith("Choose a channel: ")
+    with runtime.sessions() as s:
+        assert list(
+            s.execute(sa.select(AuditEvent.action, AuditEvent.username).where(AuditEvent.action == "campaign_created"))
+        ) == [("campaign_created", "lead1")]
+        assert list(s.scalars(sa.select(Campaign.slug))) == ["posters-stafford-may"]

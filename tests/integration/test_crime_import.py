@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dash import no_update
 
 from dashboard.config import PROJECT_ROOT
+from dashboard.pages import crime_data
 from dashboard.registry import audit
 from dashboard.registry.crime_import import (
     COLUMNS,
@@ -31,6 +33,7 @@ from dashboard.registry.crime_import import (
 )
 from dashboard.registry.database import make_engine, migrate, session_factory, transaction
 from dashboard.registry.models import AuditEvent, Crime, CrimeImport
+from tests.direct_calls import as_text, signed_in
 from tests.integration.conftest import login
 
 SYSTEM = audit.SYSTEM
@@ -265,6 +268,37 @@ def _upload_body(app, name: str, data: bytes, output_ids=("crimes-upload-result"
     }
 
 
+def _upload(app, name: str, data: bytes, as_user: str = "admin1") -> dict:
+    """The crime data page's upload callback called directly, as the browser would send ``data``."""
+    with signed_in(app, as_user):
+        return crime_data.import_upload("data:text/csv;base64," + base64.b64encode(data).decode(), name)
+
+
+def test_the_upload_says_what_it_imported_and_shows_the_imports_now(app, runtime):
+    """Worked out by hand: two crimes in March 2025, one of them without coordinates, and a drugs
+    crime in April 2025."""
+    data = _csv([GOOD, GOOD[:4] + ["", ""] + GOOD[6:], GOOD[:1] + ["2025-04"] + GOOD[2:9] + ["Drugs"] + GOOD[10:]])
+    done = _upload(app, "mixed.csv", data)
+    assert as_text(done["result"]).count("Imported 3 crimes from mixed.csv (2025-03, 2025-04). 1 have no ") == 1
+    assert done["summary"] == "3 crimes from 1 file(s), March 2025 to April 2025; 1 without coordinates."
+    [row] = done["imports"]
+    assert (row["filename"], row["months"], row["rows"], row["without_coordinates"], row["imported_by"]) == (
+        "mixed.csv",
+        "2025-03 to 2025-04 (2 months)",
+        3,
+        1,
+        "admin1",
+    )
+    # Not a data URL, and the same file again: nothing imported, the summary and table left as they were.
+    with signed_in(app, "admin1"):
+        unread = crime_data.import_upload("data:text/csv,abc", "plain.csv")
+    assert "plain.csv could not be read; choose the file again." in as_text(unread["result"])
+    again = _upload(app, "mixed-again.csv", data)
+    assert "Nothing was imported" in as_text(again["result"])
+    assert (unread["summary"], unread["imports"], again["summary"], again["imports"]) == (no_update,) * 4
+    assert _crimes(runtime) == 3
+
+
 def _crimes(runtime) -> int:
     with runtime.sessions() as s:
         return s.scalar(sa.select(sa.func.count()).select_from(Crime))
@@ -287,25 +321,20 @@ def test_an_administrator_imports_on_the_crime_data_page(app, runtime, reference
     assert "No crime data imported yet" in page.get_data(as_text=True)
 
     sample = reference_dir / "police_uk" / "2025-02-staffordshire-street.csv"
-    done = client.post("/_dash-update-component", json=_upload_body(app, sample.name, sample.read_bytes()))
-    text = done.get_data(as_text=True)
+    done = _upload(app, sample.name, sample.read_bytes())
     rows = _expected(sample)[0]
-    assert done.status_code == 200 and f"Imported {rows:,} crimes from {sample.name} (2025-02)" in text
-    table = json.loads(text)["response"]["crimes-imports"]["rowData"]
+    assert f"Imported {rows:,} crimes from {sample.name} (2025-02)" in as_text(done["result"])
+    table = done["imports"]
     assert [(r["filename"], r["rows"], r["months"], r["imported_by"]) for r in table] == [
         (sample.name, rows, "2025-02", "admin1")
     ]
     assert table[0]["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
     assert _crimes(runtime) == rows
 
-    invented = client.post(
-        "/_dash-update-component",
-        json=_upload_body(app, "probes.csv", _csv([GOOD, GOOD[:9] + ["Probe 1"] + GOOD[10:]])),
-    )
-    assert "Nothing was imported" in invented.get_data(as_text=True)
-    assert "line 3: Crime type &#x27;Probe 1&#x27;" in invented.get_data(
-        as_text=True
-    ) or "line 3: Crime type 'Probe 1'" in invented.get_data(as_text=True)
+    invented = _upload(app, "probes.csv", _csv([GOOD, GOOD[:9] + ["Probe 1"] + GOOD[10:]]))
+    assert "Nothing was imported" in as_text(invented["result"])
+    assert "line 3: Crime type 'Probe 1'" in as_text(invented["result"])
+    assert (invented["summary"], invented["imports"]) == (no_update, no_update)  # the table is left as it was
     assert _crimes(runtime) == rows
     with runtime.sessions() as s:
         event = s.execute(

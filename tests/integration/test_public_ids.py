@@ -22,11 +22,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from dashboard.pages import search
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Camera, FootageRequest, Registrant, Site
 from dashboard.registry.public_ids import ALPHABET, CAMERA_PATTERN, REQUEST_PATTERN
 from dashboard.security.accounts import issue_token
 from tests.dash_requests import post_with_values
+from tests.direct_calls import as_text, signed_in
 from tests.integration.conftest import login
 
 REASON = "Burglary reported at a house in this street overnight"
@@ -167,42 +169,14 @@ def _shown_everywhere(demo, runtime) -> dict[str, list[str]]:
     login(page, "officer")
     lat, lon = sites[0]
     point = {"lat": lat, "lon": lon, "easting_m": 0.0, "northing_m": 0.0, "district": None, "label": "here"}
-    found = _callback(
-        page,
-        app,
-        "search-grid.rowData",
-        {
-            "search-point.data": point,
-            "search-when.value": "2026-11-20T21:30",
-            "search-radius.value": 1000,
-            "search-case.value": CASE,
-            "search-reason.value": REASON,
-        },
-        "search-submit.n_clicks",
-    ).get_json()["response"]
-    rows, context = found["search-grid"]["rowData"], found["search-context"]["data"]
-    shown["page_cameras"] = [r["camera_id"] for r in rows]
-    reveal = _callback(
-        page,
-        app,
-        "search-contacts.children",
-        {"search-grid.selectedRows": rows[:2], "search-context.data": context},
-        "search-reveal.n_clicks",
-    )
-    shown["page_contacts"] = re.findall(r"Camera ([^\"<]+?)\"", reveal.get_data(as_text=True))
-    asked = _callback(
-        page,
-        app,
-        "search-request-msg.children",
-        {
-            "search-grid.selectedRows": rows[:3],
-            "search-context.data": context,
-            "search-window-before.value": 30,
-            "search-window-after.value": 30,
-        },
-        "search-request.n_clicks",
-    )
-    assert "3 footage requests recorded" in asked.get_data(as_text=True), asked.get_data(as_text=True)[:500]
+    with signed_in(app, "officer1"):
+        found = search.search_cameras(1, point, "2026-11-20T21:30", 1000, CASE, REASON)
+        rows, context = found["rows"], found["context"]
+        shown["page_cameras"] = [r["camera_id"] for r in rows]
+        reveal = search.show_contacts(1, rows[:2], context)
+        shown["page_contacts"] = re.findall(r"Camera ([^\"<]+?)\"", as_text(reveal))
+        asked = as_text(search.send_footage_requests(1, rows[:3], context, None, 30, 30, None, None))
+    assert "3 footage requests recorded" in asked, asked[:500]
     # The API's requests: made from its own search's ids, and listed.
     made = api.post(
         "/api/v1/requests",
