@@ -30,4 +30,4 @@ def signed_in(app, username: str) -> Iterator[SessionUser]:
 def as_json(value) -> str:
     """A callback's answer as the JSON the browser would receive (components, ``no_update`` and all), with
     Python's spacing and without Plotly's escaping of ``/`` (``{"src": "/cases/..."}``)."""
-    return json.dumps(json.loads(to_json(value)))
+    return json.dumps(json.loads(to_json(value)), ensure_ascii=False)
