@@ -223,17 +223,32 @@ def _render(case_id: str):
         {"label": f"Request {r}", "value": r} for sub in evidence.submissions for r in sub.request_ids
     ]
     closed = seen.closed_at is not None
-    return (
-        f"Footage sent by owners: case {seen.case_ref}",
-        ev.evidence_body(evidence, suggested),
-        _team_view(seen, members),
-        False,
-        options,
-        "Reopen case" if closed else "Close case",
-        "" if seen.own else "Only the case officer can change the team or close the case.",
-        not seen.own,
-        not seen.own,
-    )
+    return {
+        "title": f"Footage sent by owners: case {seen.case_ref}",
+        "body": ev.evidence_body(evidence, suggested),
+        "team": _team_view(seen, members),
+        "hide_controls": False,
+        "scopes": options,
+        "close_label": "Reopen case" if closed else "Close case",
+        "close_note": "" if seen.own else "Only the case officer can change the team or close the case.",
+        "close_disabled": not seen.own,
+        "add_disabled": not seen.own,
+    }
+
+
+def _nothing_shown(message) -> dict:
+    """What the evidence card shows when no case is shown: ``message`` in its body, the controls hidden."""
+    return {
+        "title": "Footage sent by owners",
+        "body": [message],
+        "team": [],
+        "hide_controls": True,
+        "scopes": no_update,
+        "close_label": no_update,
+        "close_note": "",
+        "close_disabled": True,
+        "add_disabled": True,
+    }
 
 
 def _triggered():
@@ -251,52 +266,225 @@ def _state_for(name: str, file_id: str):
     return None
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(TITLE, "children"),
-        Output(BODY, "children"),
-        Output(TEAM, "children"),
-        Output(CONTROLS, "hidden"),
-        Output(SCOPE, "options"),
-        Output(CLOSE, "children"),
-        Output(CLOSE_NOTE, "children"),
-        Output(CLOSE, "disabled"),
-        Output(TEAM_ADD, "disabled"),
-        Input("cases-list", "selectedRows"),
-        Input(VERSION, "data"),
-        Input(RELOAD, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def show(selected, _version, _reload):
-        case_id = selected_case_id(selected)
-        if not case_id:
-            return (
-                "Footage sent by owners",
-                [html.P("Select a case above to see the footage its owners sent.", className="text-secondary")],
-                [],
-                True,
-                no_update,
-                no_update,
-                "",
-                True,
-                True,
-            )
-        try:
-            return _render(case_id)
-        except CaseworkError as exc:
-            return (
-                "Footage sent by owners",
-                [_alert(str(exc), "danger")],
-                [],
-                True,
-                no_update,
-                no_update,
-                "",
-                True,
-                True,
-            )
+def _fired_by(function, buttons: int):
+    """``function`` wired as a Dash callback whose first ``buttons`` inputs are the buttons that fire it
+    (their click counts unused): called with the rest of the callback's arguments, the component that
+    fired (``trigger``) and the value that fired it (``clicks``), read from the callback context."""
 
-    @app.callback(
+    def call(*args):
+        trigger, clicks = _triggered()
+        return function(*args[buttons:], trigger=trigger, clicks=clicks)
+
+    return call
+
+
+def show_case_evidence(selected, _version, _reload) -> dict:
+    """The evidence card of the selected case (``triage.case_page`` checks the user is on its team and logs
+    a refusal): title, the owners' files, the team, the controls and the export's scopes. With no case
+    selected, or a refusal, the prompt or the refusal and the controls hidden."""
+    case_id = selected_case_id(selected)
+    if not case_id:
+        return _nothing_shown(
+            html.P("Select a case above to see the footage its owners sent.", className="text-secondary")
+        )
+    try:
+        return _render(case_id)
+    except CaseworkError as exc:
+        return _nothing_shown(_alert(str(exc), "danger"))
+
+
+def decide_on_file(version, exhibit_ref=None, why=None, why_note=None, *, trigger=None, clicks=None):
+    """Accepts (with ``exhibit_ref``, or the next in the force's format) or declines (with ``why`` and
+    ``why_note``) the file whose button ``trigger`` is, logged by ``triage``: the message and the next
+    version of the card (which redraws it). No click, no change."""
+    if not isinstance(trigger, dict) or not clicks:
+        return no_update, no_update
+    file_id = trigger.get("file")
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            if trigger.get("type") == ev.ACCEPT:
+                f = triage.accept(
+                    s,
+                    current_user.actor,
+                    file_id,
+                    exhibit_ref=exhibit_ref,
+                    now=utcnow(),
+                    fmt=rt.settings.exhibit_ref_format,
+                )
+                text = f"{f.public_id} accepted as exhibit {f.exhibit_ref}."
+            else:
+                f = triage.decline(s, current_user.actor, file_id, reason=why or None, note=why_note, now=utcnow())
+                text = f"{f.public_id} declined."
+    except CaseworkError as exc:
+        return _alert(str(exc), "danger"), no_update
+    return _alert(text, "success", "cases-ev-done"), (version or 0) + 1
+
+
+def _decide_from_context(_refs, _whys, _notes, version, *, trigger, clicks):
+    """The decide callback's wiring: the fired file's exhibit reference and decline reason and note, read
+    from the pattern-matched states by the file's id."""
+    if not isinstance(trigger, dict) or not clicks:
+        return decide_on_file(version, trigger=trigger, clicks=clicks)  # no change, the states unread
+    file_id = trigger.get("file")
+    return decide_on_file(
+        version,
+        _state_for(ev.REF, file_id),
+        _state_for(ev.WHY, file_id),
+        _state_for(ev.WHY_NOTE, file_id),
+        trigger=trigger,
+        clicks=clicks,
+    )
+
+
+def accept_remaining_files(clicks, selected, version):
+    """Accepts every file of the selected case not yet decided, each with the next exhibit reference."""
+    if not clicks:
+        return no_update, no_update
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            files = triage.accept_remaining(
+                s, current_user.actor, selected_case_id(selected), now=utcnow(), fmt=rt.settings.exhibit_ref_format
+            )
+            refs = [f.exhibit_ref for f in files]
+    except CaseworkError as exc:
+        return _alert(str(exc), "danger"), no_update
+    return _alert(
+        f"{len(refs):,} file{'' if len(refs) == 1 else 's'} accepted: exhibits {', '.join(refs)}.",
+        "success",
+        "cases-ev-done",
+    ), (version or 0) + 1
+
+
+def play_or_download_file(reason, selected, *, trigger=None, clicks=None) -> dict:
+    """A logged, signed link to the file whose play or download button ``trigger`` is, given ``reason``:
+    the player (with the owner's statement, so only from the selected case) or the link the browser
+    downloads, and the message."""
+    if not isinstance(trigger, dict) or not clicks:
+        return {"player": no_update, "link": no_update, "message": no_update}
+    kind = "play" if trigger.get("type") == ev.PLAY else "download"
+    rt = runtime()
+    file_id, shown = trigger.get("file"), None
+    try:
+        with transaction(rt.sessions) as s:
+            if kind == "play":  # the player shows the file with its owner's statement: from the selected case
+                case_id = selected_case_id(selected)
+                evidence = triage.case_evidence(s, current_user.actor, case_id) if case_id else None
+                pairs = [
+                    (f, sub)
+                    for sub in (evidence.submissions if evidence else [])
+                    for f in sub.files
+                    if f.file_id == file_id
+                ]
+                if not pairs:
+                    case_files.require_file(s, current_user.actor, file_id, "play")  # logged when not theirs
+                    return {
+                        "player": no_update,
+                        "link": no_update,
+                        "message": _alert("Select the file's case to play it.", "warning"),
+                    }
+                shown = pairs[0]
+            link = viewing.file_link(s, current_user.actor, file_id, kind, reason, rt.settings.secret_key)
+    except CaseworkError as exc:
+        return {"player": no_update, "link": no_update, "message": _alert(str(exc), "danger")}
+    url = f"{PATH}/{kind}/{link.token}"
+    if kind == "download":
+        return {
+            "player": no_update,
+            "link": {"url": url},
+            "message": _alert(f"Downloading {file_id}; the download is recorded.", "info", "cases-ev-downloading"),
+        }
+    f, sub = shown
+    return {
+        "player": ev.player(f, url, sub.clock_offset_s),
+        "link": no_update,
+        "message": _alert(f"Playing {f.file_id}; the viewing is recorded.", "info", "cases-ev-playing"),
+    }
+
+
+def export_evidence(clicks, scope, reason, selected):
+    """A logged, signed link to the ZIP of the selected case's accepted exhibits (or one request's), the
+    audit row naming the files it holds, and the message."""
+    if not clicks:
+        return no_update, no_update
+    rt = runtime()
+    request_id = scope if isinstance(scope, str) and scope != "case" else None
+    try:
+        with transaction(rt.sessions) as s:
+            case = case_files.require_case(s, current_user.actor, selected_case_id(selected), "export")
+            contents = bundle.bundle_contents(s, case, request_id)
+            link = viewing.export_link(
+                s,
+                current_user.actor,
+                case.public_id,
+                reason,
+                rt.settings.secret_key,
+                request_public_id=request_id,
+                detail={"files": contents},
+            )
+    except CaseworkError as exc:
+        return no_update, _alert(str(exc), "danger")
+    n = len(contents)
+    return {"url": f"{PATH}/export/{link.token}"}, _alert(
+        f"Exporting {n:,} exhibit{'' if n == 1 else 's'}; the export is recorded. The ZIP holds the files, "
+        "their manifest and the continuity statement.",
+        "info",
+        "cases-ev-exporting",
+    )
+
+
+def manage_case(username, selected, version, *, trigger=None, clicks=None) -> dict:
+    """What ``trigger`` asks of the selected case: add ``username`` to its team, remove a member, or close
+    or reopen it (only its own officer may; ``dashboard.evidence.cases`` checks and logs). The message,
+    the card's next version, and the username box emptied after an addition."""
+    if not clicks:
+        return {"message": no_update, "version": no_update, "team_user": no_update}
+    case_id = selected_case_id(selected)
+    rt = runtime()
+    actor, now = current_user.actor, utcnow()
+    keep_name = no_update
+    try:
+        with transaction(rt.sessions) as s:
+            if trigger == TEAM_ADD:
+                m = case_files.add_member(s, actor, case_id, username, now)
+                text, keep_name = f"{m.username} is now on the case's team.", ""
+            elif isinstance(trigger, dict) and trigger.get("type") == TEAM_REMOVE:
+                name = case_files.remove_member(s, actor, case_id, trigger.get("user"))
+                text = f"{name} is no longer on the case's team."
+            else:
+                case = case_files.require_case(s, actor, case_id, "close the case", own=True)
+                if case.closed_at is None:
+                    case_files.close_case(s, actor, case_id, now)
+                    text = (
+                        f"Case closed. Its footage will be deleted {rt.settings.evidence_closed_case_days:,} "
+                        "days from now unless you reopen it."
+                    )
+                else:
+                    case_files.reopen_case(s, actor, case_id, now)
+                    text = "Case reopened."
+    except CaseworkError as exc:
+        return {"message": _alert(str(exc), "danger"), "version": no_update, "team_user": no_update}
+    return {"message": _alert(text, "success", "cases-ev-done"), "version": (version or 0) + 1, "team_user": keep_name}
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "title": Output(TITLE, "children"),
+            "body": Output(BODY, "children"),
+            "team": Output(TEAM, "children"),
+            "hide_controls": Output(CONTROLS, "hidden"),
+            "scopes": Output(SCOPE, "options"),
+            "close_label": Output(CLOSE, "children"),
+            "close_note": Output(CLOSE_NOTE, "children"),
+            "close_disabled": Output(CLOSE, "disabled"),
+            "add_disabled": Output(TEAM_ADD, "disabled"),
+        },
+        inputs=[Input("cases-list", "selectedRows"), Input(VERSION, "data"), Input(RELOAD, "n_clicks")],
+        prevent_initial_call=True,
+    )(show_case_evidence)
+    app.callback(
         Output(MSG, "children"),
         Output(VERSION, "data"),
         Input({"type": ev.ACCEPT, "file": ALL}, "n_clicks"),
@@ -306,115 +494,29 @@ def register_callbacks(app) -> None:
         State({"type": ev.WHY_NOTE, "file": ALL}, "value"),
         State(VERSION, "data"),
         prevent_initial_call=True,
-    )
-    def decide(_accepts, _declines, _refs, _whys, _notes, version):
-        trigger, clicks = _triggered()
-        if not isinstance(trigger, dict) or not clicks:
-            return no_update, no_update
-        file_id = trigger.get("file")
-        rt = runtime()
-        try:
-            with transaction(rt.sessions) as s:
-                if trigger.get("type") == ev.ACCEPT:
-                    f = triage.accept(
-                        s,
-                        current_user.actor,
-                        file_id,
-                        exhibit_ref=_state_for(ev.REF, file_id),
-                        now=utcnow(),
-                        fmt=rt.settings.exhibit_ref_format,
-                    )
-                    text = f"{f.public_id} accepted as exhibit {f.exhibit_ref}."
-                else:
-                    f = triage.decline(
-                        s,
-                        current_user.actor,
-                        file_id,
-                        reason=_state_for(ev.WHY, file_id) or None,
-                        note=_state_for(ev.WHY_NOTE, file_id),
-                        now=utcnow(),
-                    )
-                    text = f"{f.public_id} declined."
-        except CaseworkError as exc:
-            return _alert(str(exc), "danger"), no_update
-        return _alert(text, "success", "cases-ev-done"), (version or 0) + 1
-
-    @app.callback(
+    )(_fired_by(_decide_from_context, 2))
+    app.callback(
         Output(MSG, "children", allow_duplicate=True),
         Output(VERSION, "data", allow_duplicate=True),
         Input(REMAINING, "n_clicks"),
         State("cases-list", "selectedRows"),
         State(VERSION, "data"),
         prevent_initial_call=True,
-    )
-    def remaining(clicks, selected, version):
-        if not clicks:
-            return no_update, no_update
-        rt = runtime()
-        try:
-            with transaction(rt.sessions) as s:
-                files = triage.accept_remaining(
-                    s, current_user.actor, selected_case_id(selected), now=utcnow(), fmt=rt.settings.exhibit_ref_format
-                )
-                refs = [f.exhibit_ref for f in files]
-        except CaseworkError as exc:
-            return _alert(str(exc), "danger"), no_update
-        return _alert(
-            f"{len(refs):,} file{'' if len(refs) == 1 else 's'} accepted: exhibits {', '.join(refs)}.",
-            "success",
-            "cases-ev-done",
-        ), (version or 0) + 1
-
-    @app.callback(
-        Output(PLAYER, "children"),
-        Output(LINK, "data"),
-        Output(MSG, "children", allow_duplicate=True),
-        Input({"type": ev.PLAY, "file": ALL}, "n_clicks"),
-        Input({"type": ev.DOWNLOAD, "file": ALL}, "n_clicks"),
-        State(REASON, "value"),
-        State("cases-list", "selectedRows"),
+    )(accept_remaining_files)
+    app.callback(
+        output={
+            "player": Output(PLAYER, "children"),
+            "link": Output(LINK, "data"),
+            "message": Output(MSG, "children", allow_duplicate=True),
+        },
+        inputs=[
+            Input({"type": ev.PLAY, "file": ALL}, "n_clicks"),
+            Input({"type": ev.DOWNLOAD, "file": ALL}, "n_clicks"),
+        ],
+        state=[State(REASON, "value"), State("cases-list", "selectedRows")],
         prevent_initial_call=True,
-    )
-    def view(_plays, _downloads, reason, selected):
-        trigger, clicks = _triggered()
-        if not isinstance(trigger, dict) or not clicks:
-            return no_update, no_update, no_update
-        kind = "play" if trigger.get("type") == ev.PLAY else "download"
-        rt = runtime()
-        file_id, shown = trigger.get("file"), None
-        try:
-            with transaction(rt.sessions) as s:
-                if kind == "play":  # the player shows the file with its owner's statement: from the selected case
-                    case_id = selected_case_id(selected)
-                    evidence = triage.case_evidence(s, current_user.actor, case_id) if case_id else None
-                    pairs = [
-                        (f, sub)
-                        for sub in (evidence.submissions if evidence else [])
-                        for f in sub.files
-                        if f.file_id == file_id
-                    ]
-                    if not pairs:
-                        case_files.require_file(s, current_user.actor, file_id, "play")  # logged when not theirs
-                        return no_update, no_update, _alert("Select the file's case to play it.", "warning")
-                    shown = pairs[0]
-                link = viewing.file_link(s, current_user.actor, file_id, kind, reason, rt.settings.secret_key)
-        except CaseworkError as exc:
-            return no_update, no_update, _alert(str(exc), "danger")
-        url = f"{PATH}/{kind}/{link.token}"
-        if kind == "download":
-            return (
-                no_update,
-                {"url": url},
-                _alert(f"Downloading {file_id}; the download is recorded.", "info", "cases-ev-downloading"),
-            )
-        f, sub = shown
-        return (
-            ev.player(f, url, sub.clock_offset_s),
-            no_update,
-            _alert(f"Playing {f.file_id}; the viewing is recorded.", "info", "cases-ev-playing"),
-        )
-
-    @app.callback(
+    )(_fired_by(play_or_download_file, 2))
+    app.callback(
         Output(LINK, "data", allow_duplicate=True),
         Output(MSG, "children", allow_duplicate=True),
         Input(EXPORT, "n_clicks"),
@@ -422,34 +524,7 @@ def register_callbacks(app) -> None:
         State(REASON, "value"),
         State("cases-list", "selectedRows"),
         prevent_initial_call=True,
-    )
-    def export(clicks, scope, reason, selected):
-        if not clicks:
-            return no_update, no_update
-        rt = runtime()
-        request_id = scope if isinstance(scope, str) and scope != "case" else None
-        try:
-            with transaction(rt.sessions) as s:
-                case = case_files.require_case(s, current_user.actor, selected_case_id(selected), "export")
-                contents = bundle.bundle_contents(s, case, request_id)
-                link = viewing.export_link(
-                    s,
-                    current_user.actor,
-                    case.public_id,
-                    reason,
-                    rt.settings.secret_key,
-                    request_public_id=request_id,
-                    detail={"files": contents},
-                )
-        except CaseworkError as exc:
-            return no_update, _alert(str(exc), "danger")
-        n = len(contents)
-        return {"url": f"{PATH}/export/{link.token}"}, _alert(
-            f"Exporting {n:,} exhibit{'' if n == 1 else 's'}; the export is recorded. The ZIP holds the files, "
-            "their manifest and the continuity statement.",
-            "info",
-            "cases-ev-exporting",
-        )
+    )(export_evidence)
 
     app.clientside_callback(
         "function (link) { return window.dash_clientside.ccrEvidence.startDownload(link); }",
@@ -458,48 +533,20 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(
-        Output(MSG, "children", allow_duplicate=True),
-        Output(VERSION, "data", allow_duplicate=True),
-        Output(TEAM_USER, "value"),
-        Input(TEAM_ADD, "n_clicks"),
-        Input({"type": TEAM_REMOVE, "user": ALL}, "n_clicks"),
-        Input(CLOSE, "n_clicks"),
-        State(TEAM_USER, "value"),
-        State("cases-list", "selectedRows"),
-        State(VERSION, "data"),
+    app.callback(
+        output={
+            "message": Output(MSG, "children", allow_duplicate=True),
+            "version": Output(VERSION, "data", allow_duplicate=True),
+            "team_user": Output(TEAM_USER, "value"),
+        },
+        inputs=[
+            Input(TEAM_ADD, "n_clicks"),
+            Input({"type": TEAM_REMOVE, "user": ALL}, "n_clicks"),
+            Input(CLOSE, "n_clicks"),
+        ],
+        state=[State(TEAM_USER, "value"), State("cases-list", "selectedRows"), State(VERSION, "data")],
         prevent_initial_call=True,
-    )
-    def manage(_add, _removes, _close, username, selected, version):
-        trigger, clicks = _triggered()
-        if not clicks:
-            return no_update, no_update, no_update
-        case_id = selected_case_id(selected)
-        rt = runtime()
-        actor, now = current_user.actor, utcnow()
-        keep_name = no_update
-        try:
-            with transaction(rt.sessions) as s:
-                if trigger == TEAM_ADD:
-                    m = case_files.add_member(s, actor, case_id, username, now)
-                    text, keep_name = f"{m.username} is now on the case's team.", ""
-                elif isinstance(trigger, dict) and trigger.get("type") == TEAM_REMOVE:
-                    name = case_files.remove_member(s, actor, case_id, trigger.get("user"))
-                    text = f"{name} is no longer on the case's team."
-                else:
-                    case = case_files.require_case(s, actor, case_id, "close the case", own=True)
-                    if case.closed_at is None:
-                        case_files.close_case(s, actor, case_id, now)
-                        text = (
-                            f"Case closed. Its footage will be deleted {rt.settings.evidence_closed_case_days:,} "
-                            "days from now unless you reopen it."
-                        )
-                    else:
-                        case_files.reopen_case(s, actor, case_id, now)
-                        text = "Case reopened."
-        except CaseworkError as exc:
-            return _alert(str(exc), "danger"), no_update, no_update
-        return _alert(text, "success", "cases-ev-done"), (version or 0) + 1, keep_name
+    )(_fired_by(manage_case, 3))
 
 
 # --------------------------------------------------------------------------- the files themselves

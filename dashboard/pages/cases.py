@@ -433,14 +433,144 @@ def _selected_case(selected) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def register_callbacks(app) -> None:
-    @app.callback(Output(CASE_CARDS, "options"), Input(CASES, "rowData"))
-    def case_card_options(rows):
-        return case_cards(rows if isinstance(rows, list) else [])
+def case_card_options(rows) -> list[dict]:
+    """The cases grid's rows as the phone's radio cards (whatever the grid holds, cards for valid rows only)."""
+    return case_cards(rows if isinstance(rows, list) else [])
 
-    @app.callback(Output(REQUEST_CARDS, "options"), Input(REQUESTS, "rowData"))
-    def request_card_options(rows):
-        return request_cards(rows if isinstance(rows, list) else [])
+
+def request_card_options(rows) -> list[dict]:
+    """The requests grid's rows as the phone's radio cards."""
+    return request_cards(rows if isinstance(rows, list) else [])
+
+
+def show_case_requests(selected):
+    """The requests of the selected case and the card's title; an empty list and the prompt when no case
+    the user may see is selected (a team member sees the case officer's requests)."""
+    found = _case_officer(selected, current_user.id)
+    if not found:
+        return [], "Select a case above"
+    case_ref, officer_id = found
+    whose = "" if officer_id == current_user.id else " (the case officer's requests)"
+    return _request_rows(case_ref, officer_id), f"Requests in case {case_ref}{whose}"
+
+
+def change_request_status(_clicks, selected, status, note, useful, case_selected) -> dict:
+    """Sets the selected request's status (with the note, and whether the footage was useful when it was
+    provided), logged by ``casework.change_status``: the message, and both grids redrawn. A missing
+    selection or status, or a refusal, gives a message and changes nothing."""
+    if not selected:
+        return {
+            "message": dbc.Alert("Select a request first.", color="warning"),
+            "requests": no_update,
+            "cases": no_update,
+        }
+    if status not in REQUEST_STATUSES or status == "sent":
+        return {
+            "message": dbc.Alert("Choose the new status.", color="warning"),
+            "requests": no_update,
+            "cases": no_update,
+        }
+    row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
+    shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
+    try:
+        with transaction(runtime().sessions) as s:
+            internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
+            if internal is None:
+                raise casework.CaseworkError(
+                    "request_id", "That footage request does not exist; select a request in the table."
+                )
+            request = casework.change_status(
+                s,
+                current_user.actor,
+                request_id=internal,
+                new_status=status,
+                note=(note or "").strip() or None,
+                footage_useful=bool(useful) if status == "footage_provided" else None,
+                now=utcnow(),
+            )
+            request_id, new_status = request.public_id, request.status
+    except casework.CaseworkError as exc:
+        return {"message": dbc.Alert(str(exc), color="danger"), "requests": no_update, "cases": no_update}
+    case_ref = _selected_case(case_selected)
+    return {
+        "message": dbc.Alert(
+            f"Request {request_id} is now: {REQUEST_STATUSES[new_status]}.", color="success", id="cases-update-done"
+        ),
+        "requests": _request_rows(case_ref, current_user.id) if case_ref else no_update,
+        "cases": _case_rows(current_user.id),
+    }
+
+
+def refresh_requests(_n, selected):
+    """The selected case's requests again (deliveries and owners' answers change them), or no change."""
+    found = _case_officer(selected, current_user.id)
+    return _request_rows(*found) if found else no_update
+
+
+def ask_owner_to_keep_footage(_clicks, selected, case_selected):
+    """Queues the urgent 'keep your footage' notice to the owner of the selected request (logged by
+    ``casework.send_preservation_notice``) and wakes the outbox: the message and the requests redrawn."""
+    if not selected:
+        return dbc.Alert("Select a request first.", color="warning"), no_update
+    row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
+    shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
+    rt = runtime()
+    try:
+        with transaction(rt.sessions) as s:
+            internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
+            if internal is None:
+                raise casework.CaseworkError("request_id", "There is no such footage request among yours.")
+            message = casework.send_preservation_notice(
+                s,
+                current_user.actor,
+                request_id=internal,
+                now=utcnow(),
+                channels=Channels.from_settings(rt.settings),
+            )
+            by = CHANNEL_WORDS[message.channel]
+    except casework.CaseworkError as exc:
+        return dbc.Alert(str(exc), color="danger"), no_update
+    wake()
+    case_ref = _selected_case(case_selected)
+    rows = _request_rows(case_ref, current_user.id) if case_ref else no_update
+    return (
+        dbc.Alert(
+            f"The urgent notice for request {shown} is queued and goes by {by} before anything else to this owner.",
+            color="success",
+            id="cases-preserve-done",
+        ),
+        rows,
+    )
+
+
+def export_contact_list(_clicks, selected, reason):
+    """The selected case's contact list as a CSV download, with its reason checked and the export logged
+    (``casework.export_case_csv``), and the message; a refusal gives a message and no file."""
+    case_ref = _selected_case(selected)
+    if not case_ref:
+        return no_update, dbc.Alert("Select a case first.", color="warning")
+    rt = runtime()
+    try:
+        checked = CaseContext.model_validate(
+            {"case_ref": case_ref, "reason": reason or ""}, context=validation_context(rt.settings)
+        )
+    except ValidationError as exc:
+        return no_update, dbc.Alert(field_errors(exc)[0]["message"], color="danger")
+    try:
+        with transaction(rt.sessions) as s:
+            text = casework.export_case_csv(s, current_user.actor, case_ref=checked.case_ref, reason=checked.reason)
+    except casework.CaseworkError as exc:
+        return no_update, dbc.Alert(str(exc), color="danger")
+    filename = f"{checked.case_ref}-contacts.csv"
+    return (
+        dcc.send_string(text, filename, type="text/csv"),
+        dbc.Alert(f"Downloaded {filename}; the export has been recorded.", color="success", id="cases-export-done"),
+    )
+
+
+def register_callbacks(app) -> None:
+    app.callback(Output(CASE_CARDS, "options"), Input(CASES, "rowData"))(case_card_options)
+    app.callback(Output(REQUEST_CARDS, "options"), Input(REQUESTS, "rowData"))(request_card_options)
 
     for grid, cards, key in ((CASES, CASE_CARDS, "case_id"), (REQUESTS, REQUEST_CARDS, "request_id")):
         app.clientside_callback(
@@ -453,145 +583,47 @@ def register_callbacks(app) -> None:
             prevent_initial_call=True,
         )
 
-    @app.callback(
+    app.callback(
         Output(REQUESTS, "rowData"), Output(TITLE, "children"), Input(CASES, "selectedRows"), prevent_initial_call=True
-    )
-    def show_case(selected):
-        found = _case_officer(selected, current_user.id)
-        if not found:
-            return [], "Select a case above"
-        case_ref, officer_id = found
-        whose = "" if officer_id == current_user.id else " (the case officer's requests)"
-        return _request_rows(case_ref, officer_id), f"Requests in case {case_ref}{whose}"
-
-    @app.callback(
-        Output(UPDATE_MSG, "children"),
-        Output(REQUESTS, "rowData", allow_duplicate=True),
-        Output(CASES, "rowData"),
-        Input(UPDATE, "n_clicks"),
-        State(REQUESTS, "selectedRows"),
-        State(STATUS, "value"),
-        State(NOTE, "value"),
-        State(USEFUL, "value"),
-        State(CASES, "selectedRows"),
+    )(show_case_requests)
+    app.callback(
+        output={
+            "message": Output(UPDATE_MSG, "children"),
+            "requests": Output(REQUESTS, "rowData", allow_duplicate=True),
+            "cases": Output(CASES, "rowData"),
+        },
+        inputs=[Input(UPDATE, "n_clicks")],
+        state=[
+            State(REQUESTS, "selectedRows"),
+            State(STATUS, "value"),
+            State(NOTE, "value"),
+            State(USEFUL, "value"),
+            State(CASES, "selectedRows"),
+        ],
         prevent_initial_call=True,
-    )
-    def update(_clicks, selected, status, note, useful, case_selected):
-        if not selected:
-            return dbc.Alert("Select a request first.", color="warning"), no_update, no_update
-        if status not in REQUEST_STATUSES or status == "sent":
-            return dbc.Alert("Choose the new status.", color="warning"), no_update, no_update
-        row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
-        shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
-        try:
-            with transaction(runtime().sessions) as s:
-                internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
-                if internal is None:
-                    raise casework.CaseworkError(
-                        "request_id", "That footage request does not exist; select a request in the table."
-                    )
-                request = casework.change_status(
-                    s,
-                    current_user.actor,
-                    request_id=internal,
-                    new_status=status,
-                    note=(note or "").strip() or None,
-                    footage_useful=bool(useful) if status == "footage_provided" else None,
-                    now=utcnow(),
-                )
-                request_id, new_status = request.public_id, request.status
-        except casework.CaseworkError as exc:
-            return dbc.Alert(str(exc), color="danger"), no_update, no_update
-        case_ref = _selected_case(case_selected)
-        rows = _request_rows(case_ref, current_user.id) if case_ref else no_update
-        return (
-            dbc.Alert(
-                f"Request {request_id} is now: {REQUEST_STATUSES[new_status]}.", color="success", id="cases-update-done"
-            ),
-            rows,
-            _case_rows(current_user.id),
-        )
-
-    @app.callback(
+    )(change_request_status)
+    app.callback(
         Output(REQUESTS, "rowData", allow_duplicate=True),
         Input(REFRESH, "n_intervals"),
         State(CASES, "selectedRows"),
         prevent_initial_call=True,
-    )
-    def refresh(_n, selected):
-        found = _case_officer(selected, current_user.id)
-        return _request_rows(*found) if found else no_update
-
-    @app.callback(
+    )(refresh_requests)
+    app.callback(
         Output(PRESERVE_MSG, "children"),
         Output(REQUESTS, "rowData", allow_duplicate=True),
         Input(PRESERVE, "n_clicks"),
         State(REQUESTS, "selectedRows"),
         State(CASES, "selectedRows"),
         prevent_initial_call=True,
-    )
-    def preserve(_clicks, selected, case_selected):
-        if not selected:
-            return dbc.Alert("Select a request first.", color="warning"), no_update
-        row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
-        shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
-        rt = runtime()
-        try:
-            with transaction(rt.sessions) as s:
-                internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
-                if internal is None:
-                    raise casework.CaseworkError("request_id", "There is no such footage request among yours.")
-                message = casework.send_preservation_notice(
-                    s,
-                    current_user.actor,
-                    request_id=internal,
-                    now=utcnow(),
-                    channels=Channels.from_settings(rt.settings),
-                )
-                by = CHANNEL_WORDS[message.channel]
-        except casework.CaseworkError as exc:
-            return dbc.Alert(str(exc), color="danger"), no_update
-        wake()
-        case_ref = _selected_case(case_selected)
-        rows = _request_rows(case_ref, current_user.id) if case_ref else no_update
-        return (
-            dbc.Alert(
-                f"The urgent notice for request {shown} is queued and goes by {by} before anything else to this owner.",
-                color="success",
-                id="cases-preserve-done",
-            ),
-            rows,
-        )
-
-    @app.callback(
+    )(ask_owner_to_keep_footage)
+    app.callback(
         Output(DOWNLOAD, "data"),
         Output(EXPORT_MSG, "children"),
         Input(EXPORT, "n_clicks"),
         State(CASES, "selectedRows"),
         State(EXPORT_REASON, "value"),
         prevent_initial_call=True,
-    )
-    def export(_clicks, selected, reason):
-        case_ref = _selected_case(selected)
-        if not case_ref:
-            return no_update, dbc.Alert("Select a case first.", color="warning")
-        rt = runtime()
-        try:
-            checked = CaseContext.model_validate(
-                {"case_ref": case_ref, "reason": reason or ""}, context=validation_context(rt.settings)
-            )
-        except ValidationError as exc:
-            return no_update, dbc.Alert(field_errors(exc)[0]["message"], color="danger")
-        try:
-            with transaction(rt.sessions) as s:
-                text = casework.export_case_csv(s, current_user.actor, case_ref=checked.case_ref, reason=checked.reason)
-        except casework.CaseworkError as exc:
-            return no_update, dbc.Alert(str(exc), color="danger")
-        filename = f"{checked.case_ref}-contacts.csv"
-        return (
-            dcc.send_string(text, filename, type="text/csv"),
-            dbc.Alert(f"Downloaded {filename}; the export has been recorded.", color="success", id="cases-export-done"),
-        )
+    )(export_contact_list)
 
     case_evidence.register_callbacks(app)
 

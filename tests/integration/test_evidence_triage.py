@@ -1,6 +1,7 @@
 """Evidence triage in My cases (issue 17): decisions, exhibit references, the case's team, playing and
-downloading through logged links, and every refusal logged, driven over HTTP as the browser does
-(Dash callback bodies, including forged ones) against a real app and a real SQLite file.
+downloading through logged links, and every refusal logged: the domain functions, the page's callback
+functions called directly as a signed-in officer, the file routes over HTTP, and forged callback bodies
+over HTTP as an attacker would send them, against a real app and a real SQLite file.
 
 The case is seeded as the footage loop leaves it (tests/evidence_seed.py): one owner's answer with a
 real H.264 MP4 and a real JPEG in the content-addressed store.
@@ -14,10 +15,13 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from dash import no_update
 
+from dashboard.components import evidence_views as ev
 from dashboard.config import load_settings
 from dashboard.core.vocab import ROLES
 from dashboard.evidence import triage
+from dashboard.pages import case_evidence
 from dashboard.registry import audit
 from dashboard.registry.casework import CaseworkError
 from dashboard.registry.database import transaction
@@ -27,6 +31,7 @@ from dashboard.security.accounts import create_user
 from tests.evidence_seed import seed_case
 from tests.integration.conftest import PASSWORD
 from tests.media import make_jpeg, make_video
+from tests.page_calls import as_json, signed_in
 
 NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC)
 
@@ -319,20 +324,22 @@ def test_files_of_an_answer_not_yet_sent_are_not_shown_or_decided(runtime, tmp_p
         triage.accept(s, actor(runtime, "officer1"), pending.file_ids[0], now=NOW, fmt="{initials}/{n}")
 
 
-# --------------------------------------------------------------------------- over HTTP
+# --------------------------------------------------------------------------- the page's callbacks
 
 
 def test_the_page_callbacks_triage_and_refuse_forged_bodies(app, runtime, seeded):
-    me = client_for(app, "officer1")
+    with signed_in(app, "officer1"):
+        message, version = case_evidence.decide_on_file(
+            3, "JO/7", trigger={"type": ev.ACCEPT, "file": seeded.file_ids[0]}, clicks=1
+        )
+    assert "accepted as exhibit JO/7" in as_json(message) and version == 4
+    assert file_row(runtime, seeded.file_ids[0]).exhibit_ref == "JO/7"
     accept = pattern_body(
         app,
         "cases-ev-msg.children",
         {"type": "cases-ev-accept", "file": seeded.file_ids[0]},
-        states={"cases-ev-ref": "JO/7"},
+        states={"cases-ev-ref": "JO/8"},
     )
-    answer = me.post("/_dash-update-component", json=accept)
-    assert answer.status_code == 200 and "accepted as exhibit JO/7" in text_of(answer)
-    assert file_row(runtime, seeded.file_ids[0]).exhibit_ref == "JO/7"
 
     # Another officer forges the same body, and one for declining: refused, nothing changes, both logged.
     other = client_for(app, "officer2")
@@ -373,37 +380,130 @@ def test_the_page_callbacks_triage_and_refuse_forged_bodies(app, runtime, seeded
     assert len(events(runtime, "evidence_refused")) == before + 1
 
 
+def test_the_evidence_card_shows_the_case_to_its_team_and_refuses_anyone_else(app, runtime, seeded):
+    with signed_in(app, "officer1"):
+        nothing = case_evidence.show_case_evidence(None, 0, 0)
+        shown = case_evidence.show_case_evidence([{"case_id": seeded.case_id}], 0, 0)
+    # No case selected: the prompt, the controls hidden and disabled, the scopes and button left alone.
+    assert nothing["title"] == "Footage sent by owners" and "Select a case above" in as_json(nothing["body"])
+    assert (nothing["team"], nothing["hide_controls"], nothing["close_disabled"], nothing["add_disabled"]) == (
+        [],
+        True,
+        True,
+        True,
+    )
+    assert nothing["scopes"] is no_update and nothing["close_label"] is no_update
+    # The case officer: the case's title, both files, and every control (seeded: one answer to one request).
+    assert shown["title"] == f"Footage sent by owners: case {seeded.case_ref}"
+    assert all(f in as_json(shown["body"]) for f in seeded.file_ids)
+    assert shown["scopes"] == [
+        {"label": "Whole case", "value": "case"},
+        {"label": f"Request {seeded.request_id}", "value": seeded.request_id},
+    ]
+    assert (shown["hide_controls"], shown["close_label"], shown["close_note"]) == (False, "Close case", "")
+    assert (shown["close_disabled"], shown["add_disabled"]) == (False, False)
+    assert "officer1 (case officer, you)" in as_json(shown["team"])
+
+    # Added to the team, a colleague sees the case but may not run the team or close it.
+    with signed_in(app, "officer1"):
+        added = case_evidence.manage_case(
+            "sam.jones", [{"case_id": seeded.case_id}], 5, trigger=case_evidence.TEAM_ADD, clicks=1
+        )
+    assert "sam.jones is now on the case's team." in as_json(added["message"])
+    assert (added["version"], added["team_user"]) == (6, "")
+    with signed_in(app, "sam.jones"):
+        theirs = case_evidence.show_case_evidence([{"case_id": seeded.case_id}], 6, 0)
+    assert theirs["close_note"] == "Only the case officer can change the team or close the case."
+    assert (theirs["hide_controls"], theirs["close_disabled"], theirs["add_disabled"]) == (False, True, True)
+    assert "sam.jones (you), added by officer1" in as_json(theirs["team"])
+
+    # Another officer: the same answer as for a case that does not exist, and the refusal logged.
+    before = len(events(runtime, "evidence_refused"))
+    with signed_in(app, "officer2"):
+        refused = case_evidence.show_case_evidence([{"case_id": seeded.case_id}], 0, 0)
+    assert "no such case" in as_json(refused["body"]) and seeded.file_ids[0] not in as_json(refused)
+    assert (refused["title"], refused["hide_controls"], refused["add_disabled"]) == (
+        "Footage sent by owners",
+        True,
+        True,
+    )
+    assert len(events(runtime, "evidence_refused")) == before + 1
+
+
+def test_closing_reopening_and_the_team_from_the_card(app, runtime, seeded):
+    case = [{"case_id": seeded.case_id}]
+    with signed_in(app, "officer1"):
+        idle = case_evidence.manage_case("sam.jones", case, 0, trigger=case_evidence.TEAM_ADD, clicks=0)
+        closed = case_evidence.manage_case(None, case, 0, trigger=case_evidence.CLOSE, clicks=1)
+        reopened = case_evidence.manage_case(None, case, 1, trigger=case_evidence.CLOSE, clicks=2)
+        added = case_evidence.manage_case(" Sam.Jones ", case, 2, trigger=case_evidence.TEAM_ADD, clicks=1)
+        removed = case_evidence.manage_case(
+            None, case, 3, trigger={"type": case_evidence.TEAM_REMOVE, "user": "sam.jones"}, clicks=1
+        )
+        wrong = case_evidence.manage_case("analyst1", case, 4, trigger=case_evidence.TEAM_ADD, clicks=1)
+    assert all(v is no_update for v in idle.values())  # a button drawn, not clicked: nothing
+    # The default EVIDENCE_CLOSED_CASE_DAYS is 90.
+    assert "Case closed. Its footage will be deleted 90 days from now unless you reopen it." in as_json(closed)
+    assert closed["version"] == 1 and closed["team_user"] is no_update
+    assert "Case reopened." in as_json(reopened["message"]) and reopened["version"] == 2
+    assert "sam.jones is now on the case's team." in as_json(added["message"]) and added["team_user"] == ""
+    assert "sam.jones is no longer on the case's team." in as_json(removed["message"]) and removed["version"] == 4
+    # Refused: a message, no new version, the username kept for correcting.
+    assert "no active officer" in as_json(wrong["message"])
+    assert wrong["version"] is no_update and wrong["team_user"] is no_update
+    assert [e.action for e in events(runtime, "case_closed")] == ["case_closed"]
+    assert [json.loads(e.detail)["username"] for e in events(runtime, "case_team_added")] == ["sam.jones"]
+
+
+def test_declining_one_file_then_accepting_the_rest_from_the_card(app, runtime, seeded):
+    first, second = seeded.file_ids
+    case = [{"case_id": seeded.case_id}]
+    with signed_in(app, "officer1"):
+        unclicked = case_evidence.decide_on_file(0, trigger={"type": ev.DECLINE, "file": first}, clicks=0)
+        no_reason = case_evidence.decide_on_file(0, trigger={"type": ev.DECLINE, "file": first}, clicks=1)
+        declined = case_evidence.decide_on_file(
+            0, None, "poor_quality", None, trigger={"type": ev.DECLINE, "file": first}, clicks=1
+        )
+        rest = case_evidence.accept_remaining_files(1, case, 1)
+        again = case_evidence.accept_remaining_files(2, case, 2)
+    assert unclicked == (no_update, no_update)
+    assert "Choose why" in as_json(no_reason[0]) and no_reason[1] is no_update
+    assert f"{first} declined." in as_json(declined[0]) and declined[1] == 1
+    # officer1's initials are OF and no reference has been given in this force yet: OF/1.
+    assert "1 file accepted: exhibits OF/1." in as_json(rest[0]) and rest[1] == 2
+    assert "No file" in as_json(again[0]) and again[1] is no_update
+    assert (file_row(runtime, first).triage, file_row(runtime, first).decline_reason) == ("declined", "poor_quality")
+    assert (file_row(runtime, second).triage, file_row(runtime, second).exhibit_ref) == ("accepted", "OF/1")
+
+
 def _play_link(
     app,
-    client,
+    username: str,
     file_id: str,
     kind: str = "play",
     reason="reviewing the front door footage for suspects",
     case_id: str | None = None,
-):
-    trigger_type = "cases-ev-play" if kind == "play" else "cases-ev-download"
-    body = pattern_body(
-        app,
-        "cases-ev-player.children",
-        {"type": trigger_type, "file": file_id},
-        states={"cases-ev-reason": reason},
-        selected_case=case_id,
-    )
-    answer = client.post("/_dash-update-component", json=body)
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    return answer.get_json()
+) -> dict:
+    """The play or download callback's answer for ``username`` clicking the file's button."""
+    with signed_in(app, username):
+        return case_evidence.play_or_download_file(
+            reason,
+            [{"case_id": case_id}] if case_id else None,
+            trigger={"type": ev.PLAY if kind == "play" else ev.DOWNLOAD, "file": file_id},
+            clicks=1,
+        )
 
 
 def test_playing_and_downloading_are_logged_once_with_the_reason_and_served_with_ranges(app, runtime, seeded, tmp_path):
     me = client_for(app, "officer1")
     # No reason, or one that says nothing: refused with a message, nothing logged as viewed.
     for reason in (None, "", "asdf qwer"):
-        answer = _play_link(app, me, seeded.file_ids[0], reason=reason, case_id=seeded.case_id)
-        assert "reason" in json.dumps(answer).lower() and "/cases/evidence/play/" not in json.dumps(answer)
+        answer = _play_link(app, "officer1", seeded.file_ids[0], reason=reason, case_id=seeded.case_id)
+        assert "reason" in as_json(answer["message"]).lower() and "/cases/evidence/play/" not in as_json(answer)
     assert events(runtime, "evidence_viewed") == []
 
-    answer = _play_link(app, me, seeded.file_ids[0], case_id=seeded.case_id)
-    src = json.dumps(answer).split('"src": "')[1].split('"')[0]
+    answer = _play_link(app, "officer1", seeded.file_ids[0], case_id=seeded.case_id)
+    src = as_json(answer["player"]).split('"src": "')[1].split('"')[0]
     assert src.startswith("/cases/evidence/play/")
     [viewed] = events(runtime, "evidence_viewed")
     assert (viewed.username, viewed.case_ref, viewed.reason) == (
@@ -430,8 +530,8 @@ def test_playing_and_downloading_are_logged_once_with_the_reason_and_served_with
     assert me.get("/cases/evidence/play/not-a-token").status_code == 403
     assert me.get("/cases/evidence/other/x").status_code == 404
 
-    answer = _play_link(app, me, seeded.file_ids[1], kind="download", case_id=seeded.case_id)
-    url = answer["response"]["cases-ev-link"]["data"]["url"]
+    answer = _play_link(app, "officer1", seeded.file_ids[1], kind="download", case_id=seeded.case_id)
+    url = answer["link"]["url"]
     got = me.get(url)
     assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
     assert hashlib.sha256(got.get_data()).hexdigest() == seeded.sha256[1]
@@ -445,8 +545,8 @@ def test_a_link_stops_working_when_its_officer_leaves_the_team_or_it_expires(app
     with transaction(runtime.sessions) as s:
         cases.add_member(s, officer, seeded.case_id, "sam.jones", NOW)
     colleague = client_for(app, "sam.jones")
-    answer = _play_link(app, colleague, seeded.file_ids[0], case_id=seeded.case_id)
-    src = json.dumps(answer).split('"src": "')[1].split('"')[0]
+    answer = _play_link(app, "sam.jones", seeded.file_ids[0], case_id=seeded.case_id)
+    src = as_json(answer["player"]).split('"src": "')[1].split('"')[0]
     assert colleague.get(src).status_code == 200
     with transaction(runtime.sessions) as s:
         cases.remove_member(s, officer, seeded.case_id, "sam.jones")
@@ -494,21 +594,10 @@ def test_my_cases_lists_shared_cases_with_their_officer(app, runtime, seeded):
         assert s.scalar(sa.select(sa.func.count()).select_from(CaseFile)) == 1
 
 
-def _export_link(app, client, case_id: str, reason="handing the front door footage to the evidence team"):
-    body = plain_body(
-        app,
-        "cases-ev-link.data",
-        {
-            "cases-ev-export.n_clicks": 1,
-            "cases-ev-scope.value": "case",
-            "cases-ev-reason.value": reason,
-            "cases-list.selectedRows": [{"case_id": case_id}],
-        },
-        "cases-ev-export.n_clicks",
-    )
-    answer = client.post("/_dash-update-component", json=body)
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    return answer.get_json()
+def _export_link(app, username: str, case_id: str, reason="handing the front door footage to the evidence team"):
+    """The export callback's answer (link, message) for ``username`` exporting the whole case."""
+    with signed_in(app, username):
+        return case_evidence.export_evidence(1, "case", reason, [{"case_id": case_id}])
 
 
 def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_keep_to_their_kind(app, runtime, seeded):
@@ -518,16 +607,17 @@ def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_ke
     officer = actor(runtime, "officer1")
     me = client_for(app, "officer1")
     # Nothing accepted yet: refused with a message, nothing logged as exported.
-    assert "nothing to hand on" in json.dumps(_export_link(app, me, seeded.case_id))
+    assert "nothing to hand on" in as_json(_export_link(app, "officer1", seeded.case_id))
     with transaction(runtime.sessions) as s:
         triage.accept(s, officer, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}")
     # Another officer (forging the case id), and one without a reason: refused.
     other = client_for(app, "officer2")
-    assert "no such case" in json.dumps(_export_link(app, other, seeded.case_id))
-    assert "reason" in json.dumps(_export_link(app, me, seeded.case_id, reason="")).lower()
+    assert "no such case" in as_json(_export_link(app, "officer2", seeded.case_id))
+    assert "reason" in as_json(_export_link(app, "officer1", seeded.case_id, reason="")).lower()
     assert events(runtime, "evidence_exported") == []
 
-    url = _export_link(app, me, seeded.case_id)["response"]["cases-ev-link"]["data"]["url"]
+    link, _message = _export_link(app, "officer1", seeded.case_id)
+    url = link["url"]
     assert url.startswith("/cases/evidence/export/")
     [exported] = events(runtime, "evidence_exported")
     assert exported.reason == "handing the front door footage to the evidence team"
@@ -549,8 +639,8 @@ def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_ke
     token = url.rsplit("/", 1)[1]
     assert me.get(f"/cases/evidence/play/{token}").status_code == 403
     assert me.get(f"/cases/evidence/download/{token}").status_code == 403
-    play = _play_link(app, me, seeded.file_ids[0], case_id=seeded.case_id)
-    play_token = json.dumps(play).split('"src": "')[1].split('"')[0].rsplit("/", 1)[1]
+    play = _play_link(app, "officer1", seeded.file_ids[0], case_id=seeded.case_id)
+    play_token = as_json(play["player"]).split('"src": "')[1].split('"')[0].rsplit("/", 1)[1]
     assert me.get(f"/cases/evidence/export/{play_token}").status_code == 403
     assert me.get(f"/cases/evidence/download/{play_token}").status_code == 403
     assert len(events(runtime, "evidence_refused")) == before + 6

@@ -195,23 +195,15 @@ def _shown_everywhere(demo, runtime) -> dict[str, list[str]]:
     listed = api.get("/api/v1/requests", headers=auth, query_string={"case_ref": CASE}).get_json()["requests"]
     shown["api_requests"] = [r["request_id"] for r in listed]
     shown["api_request_cameras"] = [r["camera_id"] for r in listed]
-    # My cases: the request grid and the case's contact CSV.
-    grid = _callback(
-        page,
-        app,
-        "cases-requests.rowData",
-        {"cases-list.selectedRows": [{"case_ref": CASE}]},
-        "cases-list.selectedRows",
-    ).get_json()["response"]["cases-requests"]["rowData"]
+    # My cases: the request grid and the case's contact CSV (the page's callback functions, as officer1).
+    from dashboard.pages import cases
+    from tests.page_calls import signed_in
+
+    with signed_in(app, "officer1"):
+        grid, _title = cases.show_case_requests([{"case_ref": CASE}])
+        export, _message = cases.export_contact_list(1, [{"case_ref": CASE}], REASON)
     shown["cases_requests"] = [r["request_id"] for r in grid]
     shown["cases_cameras"] = [r["camera_id"] for r in grid]
-    export = _callback(
-        page,
-        app,
-        "cases-download.data",
-        {"cases-list.selectedRows": [{"case_ref": CASE}], "cases-export-reason.value": REASON},
-        "cases-export.n_clicks",
-    ).get_json()["response"]["cases-download"]["data"]
     table = list(csv.DictReader(io.StringIO(export["content"])))
     shown["csv_requests"] = [r["request_id"] for r in table]
     shown["csv_cameras"] = [r["camera_id"] for r in table]
