@@ -125,21 +125,26 @@ def _serve_layout():
     )
 
 
+def route(pathname):
+    """The page at ``pathname`` for the logged-in user: "Page not found" for an address no page has, "Not
+    available to your role" for a page their role may not use (the access guard refuses its callbacks
+    too), else the page's layout."""
+    rt = runtime()
+    page = page_for_path(pathname or "/")
+    if page is None:
+        return html.Div([html.H1("Page not found", className="h3"), html.P("There is no page at this address.")])
+    if not page.allows(current_user.role):
+        return html.Div(
+            [
+                html.H1("Not available to your role", className="h3"),
+                html.P("Ask an administrator if you need access."),
+            ]
+        )
+    return page.layout(rt, current_user)
+
+
 def _register_router(app: dash.Dash) -> None:
-    @app.callback(Output(ids.CONTENT, "children"), Input(ids.URL, "pathname"))
-    def route(pathname):
-        rt = runtime()
-        page = page_for_path(pathname or "/")
-        if page is None:
-            return html.Div([html.H1("Page not found", className="h3"), html.P("There is no page at this address.")])
-        if not page.allows(current_user.role):
-            return html.Div(
-                [
-                    html.H1("Not available to your role", className="h3"),
-                    html.P("Ask an administrator if you need access."),
-                ]
-            )
-        return page.layout(rt, current_user)
+    app.callback(Output(ids.CONTENT, "children"), Input(ids.URL, "pathname"))(route)
 
     app.clientside_callback(
         ClientsideFunction(namespace="ccr", function_name="toggleNav"),

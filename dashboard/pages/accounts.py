@@ -320,94 +320,142 @@ def _act(trigger, user_id: int | None, role: str | None):
     return False, "Unknown action."
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(CREATE_MSG, "children"),
-        Output(USERS, "rowData"),
-        Output(NEW_NAME, "value"),
-        Output(NEW_PASSWORD, "value"),
-        Input(CREATE, "n_clicks"),
-        State(NEW_NAME, "value"),
-        State(NEW_ROLE, "value"),
-        State(NEW_PASSWORD, "value"),
-        prevent_initial_call=True,
-    )
-    def create(_clicks, username, role, password):
-        def add(s):
-            user, generated = accounts.add_user(
-                s,
-                current_user.actor,
-                username or "",
-                role or "",
-                password or None,
-                context=(runtime().reference.force_name,),
-            )
-            return user.username, generated
+def create_user(_clicks, username, role, password) -> dict:
+    """Create the user typed in (``accounts.add_user`` checks the rules and logs it): the password typed,
+    or one generated and shown once; the table refreshed and the form's name and password emptied. A
+    refusal is shown and the name typed is kept."""
 
-        ok, out = _run(add)
-        if not ok:
-            return dbc.Alert(out, color="danger", className="mb-0"), no_update, no_update, ""
-        name, generated = out
-        message = (
-            _shown_once("Password", generated, name, f"{PREFIX}generated-password")
-            if generated
-            else dbc.Alert(f"User {name} created with the password you typed.", color="success", className="mb-0")
+    def add(s):
+        user, generated = accounts.add_user(
+            s,
+            current_user.actor,
+            username or "",
+            role or "",
+            password or None,
+            context=(runtime().reference.force_name,),
         )
-        return message, _user_rows(), "", ""
+        return user.username, generated
 
-    @app.callback(
+    ok, out = _run(add)
+    if not ok:
+        return {
+            "message": dbc.Alert(out, color="danger", className="mb-0"),
+            "users": no_update,
+            "name": no_update,
+            "password": "",
+        }
+    name, generated = out
+    message = (
+        _shown_once("Password", generated, name, f"{PREFIX}generated-password")
+        if generated
+        else dbc.Alert(f"User {name} created with the password you typed.", color="success", className="mb-0")
+    )
+    return {"message": message, "users": _user_rows(), "name": "", "password": ""}
+
+
+def select_user(rows, current):
+    """The user selected in the table (``rows``), and the last action's message cleared; when the
+    selection is still ``current`` (the table was refreshed after an action) the message stays."""
+    chosen = int(rows[0]["id"]) if rows else None
+    if chosen == current:  # the table was refreshed after an action: keep its message
+        return no_update, no_update
+    return chosen, ""
+
+
+# The panel's buttons' ``disabled`` by their keys in the callbacks' answers, in PANEL_BUTTONS' order.
+DISABLED_KEYS = ("disabled_set_role", "disabled_disable", "disabled_enable", "disabled_reset")
+
+
+def _disabled(disabled) -> dict:
+    return dict(zip(DISABLED_KEYS, disabled, strict=True))
+
+
+def show_user(user_id) -> dict:
+    """The panel for the selected user: name, state, role, which actions are open, and their API tokens."""
+    title, state, role, disabled, tokens = _panel(_user_id(user_id))
+    return {"title": title, "state": state, "role": role, **_disabled(disabled), "tokens": tokens}
+
+
+def act_on_user(
+    _set_role, _disable, _enable, _reset, _revokes, selected, role, *, trigger=None, trigger_clicks=None
+) -> dict:
+    """The action pressed (``trigger``: the id of the button; a token's revoke button has a dict id) on the
+    ``selected`` user, with the ``role`` chosen; the buttons' clicks are not read. Shows the outcome, and
+    refreshes the table (after a success) and the panel. A revoke button drawn again (``trigger_clicks``,
+    the button's clicks, empty) is not a press: nothing changes."""
+    user_id = _user_id(selected)
+    if isinstance(trigger, dict) and not trigger_clicks:
+        return dict.fromkeys(_ACT_OUTPUTS, no_update)  # a token list re-rendered, not a click
+    ok, message = _act(trigger, user_id, role)
+    shown = (
+        message
+        if not isinstance(message, str)
+        else dbc.Alert(message, color="success" if ok else "danger", className="mb-0")
+    )
+    _title, state, _role, disabled, tokens = _panel(user_id)
+    return {
+        "message": shown,
+        "users": _user_rows() if ok else no_update,
+        "state": state,
+        **_disabled(disabled),
+        "tokens": tokens,
+    }
+
+
+_ACT_OUTPUTS = {
+    "message": Output(ACTION_MSG, "children", allow_duplicate=True),
+    "users": Output(USERS, "rowData", allow_duplicate=True),
+    "state": Output(PANEL_STATE, "children", allow_duplicate=True),
+    **{k: Output(b, "disabled", allow_duplicate=True) for k, b in zip(DISABLED_KEYS, PANEL_BUTTONS, strict=True)},
+    "tokens": Output(TOKENS, "children", allow_duplicate=True),
+}
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "message": Output(CREATE_MSG, "children"),
+            "users": Output(USERS, "rowData"),
+            "name": Output(NEW_NAME, "value"),
+            "password": Output(NEW_PASSWORD, "value"),
+        },
+        inputs=[Input(CREATE, "n_clicks")],
+        state=[State(NEW_NAME, "value"), State(NEW_ROLE, "value"), State(NEW_PASSWORD, "value")],
+        prevent_initial_call=True,
+    )(create_user)
+    app.callback(
         Output(SELECTED, "data"),
         Output(ACTION_MSG, "children", allow_duplicate=True),
         Input(USERS, "selectedRows"),
         State(SELECTED, "data"),
         prevent_initial_call=True,
-    )
-    def select(rows, current):
-        chosen = int(rows[0]["id"]) if rows else None
-        if chosen == current:  # the table was refreshed after an action: keep its message
-            return no_update, no_update
-        return chosen, ""
-
-    @app.callback(
-        Output(PANEL_TITLE, "children"),
-        Output(PANEL_STATE, "children"),
-        Output(ROLE, "value"),
-        *[Output(b, "disabled") for b in PANEL_BUTTONS],
-        Output(TOKENS, "children"),
-        Input(SELECTED, "data"),
-    )
-    def show(user_id):
-        title, state, role, disabled, tokens = _panel(_user_id(user_id))
-        return (title, state, role, *disabled, tokens)
-
-    @app.callback(
-        Output(ACTION_MSG, "children", allow_duplicate=True),
-        Output(USERS, "rowData", allow_duplicate=True),
-        Output(PANEL_STATE, "children", allow_duplicate=True),
-        *[Output(b, "disabled", allow_duplicate=True) for b in PANEL_BUTTONS],
-        Output(TOKENS, "children", allow_duplicate=True),
-        Input(SET_ROLE, "n_clicks"),
-        Input(DISABLE_CONFIRM, "submit_n_clicks"),
-        Input(ENABLE, "n_clicks"),
-        Input(RESET_CONFIRM, "submit_n_clicks"),
-        Input({"type": REVOKE, "token": ALL}, "n_clicks"),
-        State(SELECTED, "data"),
-        State(ROLE, "value"),
+    )(select_user)
+    app.callback(
+        output={
+            "title": Output(PANEL_TITLE, "children"),
+            "state": Output(PANEL_STATE, "children"),
+            "role": Output(ROLE, "value"),
+            **{k: Output(b, "disabled") for k, b in zip(DISABLED_KEYS, PANEL_BUTTONS, strict=True)},
+            "tokens": Output(TOKENS, "children"),
+        },
+        inputs=[Input(SELECTED, "data")],
+    )(show_user)
+    app.callback(
+        output=_ACT_OUTPUTS,
+        inputs=[
+            Input(SET_ROLE, "n_clicks"),
+            Input(DISABLE_CONFIRM, "submit_n_clicks"),
+            Input(ENABLE, "n_clicks"),
+            Input(RESET_CONFIRM, "submit_n_clicks"),
+            Input({"type": REVOKE, "token": ALL}, "n_clicks"),
+        ],
+        state=[State(SELECTED, "data"), State(ROLE, "value")],
         prevent_initial_call=True,
-    )
-    def act(*args):
-        user_id, role = _user_id(args[-2]), args[-1]
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict) and not ctx.triggered[0]["value"]:
-            return (no_update,) * (4 + len(PANEL_BUTTONS))  # a token list re-rendered, not a click
-        ok, message = _act(trigger, user_id, role)
-        shown = (
-            message
-            if not isinstance(message, str)
-            else dbc.Alert(message, color="success" if ok else "danger", className="mb-0")
+    )(
+        lambda *values: act_on_user(
+            *values, trigger=ctx.triggered_id, trigger_clicks=ctx.triggered[0]["value"] if ctx.triggered else None
         )
-        _title, state, _role, disabled, tokens = _panel(user_id)
-        return (shown, _user_rows() if ok else no_update, state, *disabled, tokens)
+    )
 
 
 PAGE = Page(

@@ -734,217 +734,260 @@ def _filter_or_none(data) -> audit_review.AuditFilter | None:
         return None
 
 
-def register_callbacks(app) -> None:
-    @app.callback(Output(RETENTION, "children"), Input(RETENTION_REFRESH, "n_clicks"))
-    def retention_now(_clicks):
-        rt = runtime()
-        now = utcnow()
-        with rt.sessions() as s:
-            summary = retention.retention_summary(
-                s, now, rt.settings.retention_months, rt.settings.retention_grace_days
-            )
-            footage = footage_retention.holdings(s, now, footage_retention.Periods.from_settings(rt.settings))
-        return retention_table(summary, footage)
+def retention_now(_clicks):
+    """The retention summary as it stands now: registrations and footage kept, and what the next runs delete."""
+    rt = runtime()
+    now = utcnow()
+    with rt.sessions() as s:
+        summary = retention.retention_summary(s, now, rt.settings.retention_months, rt.settings.retention_grace_days)
+        footage = footage_retention.holdings(s, now, footage_retention.Periods.from_settings(rt.settings))
+    return retention_table(summary, footage)
 
-    @app.callback(
+
+def check_evidence(clicks):
+    """Check every evidence file against its recorded digest (the check is logged as the auditor's), and
+    show the result and the last check; nothing before a press."""
+    if not clicks:
+        return no_update, no_update
+    rt = runtime()
+    result = integrity.check_store(rt.sessions, Store(rt.settings.evidence_dir), current_user.actor, utcnow())
+    with rt.sessions() as s:
+        last = integrity.last_check(s)
+    return _evidence_view(result), _evidence_last(last)
+
+
+def area_options(level) -> dict:
+    """The areas to choose from at ``level`` (districts, or LSOAs named with their district), the choice
+    cleared; no areas for a level that is not offered."""
+    ref = runtime().reference
+    if level not in AREA_LEVELS:
+        return {"options": [], "value": None, "placeholder": "Choose an area level first"}
+    if level == "district":
+        options = [{"label": n, "value": c} for c, n in zip(ref.districts["code"], ref.districts["name"])]
+    else:
+        names = dict(zip(ref.districts["code"], ref.districts["name"]))
+        options = [
+            {"label": f"{c} {n} ({names.get(d, d)})", "value": c}
+            for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"], ref.small_areas["district_code"])
+        ]
+    return {"options": options, "value": None, "placeholder": f"Choose a {AREA_LEVELS[level].lower()}"}
+
+
+def show_log(start, end, user, role, actions, case, level, area, _newer, _older, page, trigger=None) -> dict:
+    """One page of the log rows the filters choose, newest first, with the paging buttons' state, the
+    export link and the filter the other panels draw from. ``trigger`` is the id of the control that
+    changed: the "newer"/"older" buttons turn the page (``page`` is the page shown) and leave the other
+    panels as they are; any other change starts again at the newest page. Filters that cannot be read
+    get a message, and every panel is emptied."""
+    rt = runtime()
+    values = _values(start, end, user, role, actions, case, level, area)
+    note = (
+        "Only searches carry a place (their centre), so with an area chosen only searches are shown: "
+        "reveals, requests, exports and logins are not. Clear the area to see them."
+        if values["area"]
+        else ""
+    )
+    try:
+        f = audit_review.parse_filter(values, rt.reference)
+    except FilterError as exc:
+        message = dbc.Alert(
+            f"Cannot show the log: {exc}.", color="warning", id="audit-filter-error", className="mt-2 mb-0"
+        )
+        return {
+            "rows": [],
+            "showing": "",
+            "page": 0,
+            "newer_disabled": True,
+            "older_disabled": True,
+            "message": message,
+            "area_note": note,
+            "export": f"{PATH}/export.csv",
+            "filter": None,
+        }
+    paging = trigger in (NEWER, OLDER)
+    page = int(page or 0) if paging and isinstance(page, int) else 0
+    page += {NEWER: -1, OLDER: 1}.get(trigger, 0)
+    with rt.sessions() as s:
+        shown = audit_review.log_page(s, f, places(), page)
+    showing = (
+        f"Rows {shown.first:,}–{shown.last:,} of {shown.total:,}, newest first"
+        if shown.total
+        else "No rows match these filters."
+    )
+    return {
+        "rows": shown.rows,
+        "showing": showing,
+        "page": shown.page,
+        "newer_disabled": shown.page == 0,
+        "older_disabled": shown.page >= shown.pages - 1,
+        "message": None,
+        "area_note": note,
+        "export": f"{PATH}/export.csv?{urlencode(f.args(), doseq=True)}",
+        "filter": no_update if paging else f.args(),
+    }
+
+
+def summarise_users(data):
+    """Each user's activity under the filter ``data`` (as ``show_log`` stored it); none without one."""
+    f = _filter_or_none(data)
+    if f is None:
+        return []
+    with runtime().sessions() as s:
+        return audit_review.user_summary(s, f, places()).to_dict("records")
+
+
+def map_searches(data, level) -> dict:
+    """How many searches under the filter ``data`` were centred in each area at ``level`` (districts unless
+    "lsoa"), as a map with its legend and a note of those outside the force or without a centre. Counts
+    per area only: no search's point is drawn."""
+    f = _filter_or_none(data)
+    level = level if level in AREA_LEVELS else "district"
+    if f is None:
+        return {"layer": {"type": "FeatureCollection", "features": []}, "legend": None, "note": ""}
+    rt = runtime()
+    with rt.sessions() as s:
+        table, missing = audit_review.searches_by_area(s, f, places(), level)
+    base = small_areas_geojson(rt.reference) if level == "lsoa" else districts_geojson(rt.reference)
+    counts = {r.code: float(r.searches) for r in table.itertuples() if r.searches > 0}
+    tips = {
+        r.code: f"{_count(r.searches, 'search', 'searches')} by {_count(r.users, 'user')} in {_count(r.cases, 'case')}"
+        if r.searches
+        else "no searches"
+        for r in table.itertuples()
+    }
+    layer, breaks = choropleth(base, counts, tips)
+    key = legend("Searches in the period", breaks, min(counts.values(), default=0.0), "no searches")
+    total = int(table["searches"].sum())
+    note = (
+        f"{_count(total, 'search', 'searches')} placed by {'its centre' if total == 1 else 'their centres'} "
+        f"in {sum(1 for v in counts.values() if v):,} of {len(table):,} areas"
+    )
+    extra = [
+        f"{missing['outside']:,} centred outside the force area" if missing["outside"] else "",
+        f"{missing['no_centre']:,} logged without a centre" if missing["no_centre"] else "",
+    ]
+    note += "".join(f"; {e}" for e in extra if e)
+    return {"layer": layer, "legend": key, "note": note + ". Counts per area only: no search's point is drawn."}
+
+
+def list_flags(data):
+    """The flags raised under the filter ``data`` (the newest MAX_FLAGS_SHOWN) and a note of how many."""
+    f = _filter_or_none(data)
+    if f is None:
+        return [], ""
+    report = _flags(f)
+    n = len(report.flags)
+    text = f"{n:,} flag{'s' if n != 1 else ''} in this period."
+    if n > MAX_FLAGS_SHOWN:
+        text += (
+            f" The newest {MAX_FLAGS_SHOWN:,} are listed: choose a user, a case or a shorter period to see the rest."
+        )
+    notes = [html.P(note, className="mb-1") for note in report.notes]
+    return _flag_rows(report), [html.P(text, className="mb-1", id="audit-flag-count"), *notes]
+
+
+def show_flag_rows(selected):
+    """The log rows behind the flag selected (only whole-number row ids are looked up), and the title."""
+    if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict):
+        return [], "Select a flag to see the rows behind it"
+    ids = [i for i in selected[0].get("row_ids") or [] if isinstance(i, int) and not isinstance(i, bool)]
+    with runtime().sessions() as s:
+        rows = audit_review.rows_by_id(s, ids, places())
+    return rows, f"Rows behind the flag ({len(rows):,}{' shown' if len(rows) < len(ids) else ''})"
+
+
+def verify_chain(clicks):
+    """Verify the audit log's hash chain and checkpoints, record the check (``audit_verified``, as the
+    auditor), and show the result beside the previous check; nothing before a press."""
+    if not clicks:
+        return no_update
+    rt = runtime()
+    with rt.sessions() as s:
+        previous = audit_review.last_check(s)
+        result = audit.verify_log(s)
+    chain = result.chain
+    with transaction(rt.sessions) as s:
+        audit.record(
+            s,
+            current_user.actor,
+            "audit_verified",
+            detail={
+                "rows_checked": chain.rows_checked,
+                "intact": result.intact,
+                "first_broken_id": chain.first_broken_id,
+                "problem": chain.problem,
+                "last_id": chain.last_id,
+                "seconds": round(chain.elapsed_s, 3),
+                "checkpoints": result.checkpoints_checked,
+                "checkpoint_problems": list(result.problems[:20]),
+            },
+        )
+    return _check_view(result, previous)
+
+
+def register_callbacks(app) -> None:
+    app.callback(Output(RETENTION, "children"), Input(RETENTION_REFRESH, "n_clicks"))(retention_now)
+    app.callback(
         Output(EVIDENCE_RESULT, "children"),
         Output(EVIDENCE_LAST, "children"),
         Input(EVIDENCE_CHECK, "n_clicks"),
         prevent_initial_call=True,
-    )
-    def evidence_check(clicks):
-        if not clicks:
-            return no_update, no_update
-        rt = runtime()
-        result = integrity.check_store(rt.sessions, Store(rt.settings.evidence_dir), current_user.actor, utcnow())
-        with rt.sessions() as s:
-            last = integrity.last_check(s)
-        return _evidence_view(result), _evidence_last(last)
-
-    @app.callback(
-        Output(AREA, "options"),
-        Output(AREA, "value"),
-        Output(AREA, "placeholder"),
-        Input(LEVEL, "value"),
+    )(check_evidence)
+    app.callback(
+        output={
+            "options": Output(AREA, "options"),
+            "value": Output(AREA, "value"),
+            "placeholder": Output(AREA, "placeholder"),
+        },
+        inputs=[Input(LEVEL, "value")],
         prevent_initial_call=True,
-    )
-    def area_options(level):
-        ref = runtime().reference
-        if level not in AREA_LEVELS:
-            return [], None, "Choose an area level first"
-        if level == "district":
-            options = [{"label": n, "value": c} for c, n in zip(ref.districts["code"], ref.districts["name"])]
-        else:
-            names = dict(zip(ref.districts["code"], ref.districts["name"]))
-            options = [
-                {"label": f"{c} {n} ({names.get(d, d)})", "value": c}
-                for c, n, d in zip(ref.small_areas["code"], ref.small_areas["name"], ref.small_areas["district_code"])
-            ]
-        return options, None, f"Choose a {AREA_LEVELS[level].lower()}"
-
-    @app.callback(
-        Output(LOG, "rowData"),
-        Output(SHOWING, "children"),
-        Output(PAGE_NO, "data"),
-        Output(NEWER, "disabled"),
-        Output(OLDER, "disabled"),
-        Output(FILTER_MSG, "children"),
-        Output(AREA_NOTE, "children"),
-        Output(EXPORT, "href"),
-        Output(FILTER, "data"),
-        Input(FROM, "value"),
-        Input(TO, "value"),
-        Input(USER, "value"),
-        Input(ROLE, "value"),
-        Input(ACTIONS, "value"),
-        Input(CASE, "value"),
-        Input(LEVEL, "value"),
-        Input(AREA, "value"),
-        Input(NEWER, "n_clicks"),
-        Input(OLDER, "n_clicks"),
-        State(PAGE_NO, "data"),
-    )
-    def show_log(start, end, user, role, actions, case, level, area, _newer, _older, page):
-        rt = runtime()
-        values = _values(start, end, user, role, actions, case, level, area)
-        note = (
-            "Only searches carry a place (their centre), so with an area chosen only searches are shown: "
-            "reveals, requests, exports and logins are not. Clear the area to see them."
-            if values["area"]
-            else ""
-        )
-        try:
-            f = audit_review.parse_filter(values, rt.reference)
-        except FilterError as exc:
-            message = dbc.Alert(
-                f"Cannot show the log: {exc}.", color="warning", id="audit-filter-error", className="mt-2 mb-0"
-            )
-            return [], "", 0, True, True, message, note, f"{PATH}/export.csv", None
-        paging = ctx.triggered_id in (NEWER, OLDER)
-        page = int(page or 0) if paging and isinstance(page, int) else 0
-        page += {NEWER: -1, OLDER: 1}.get(ctx.triggered_id, 0)
-        with rt.sessions() as s:
-            shown = audit_review.log_page(s, f, places(), page)
-        showing = (
-            f"Rows {shown.first:,}–{shown.last:,} of {shown.total:,}, newest first"
-            if shown.total
-            else "No rows match these filters."
-        )
-        href = f"{PATH}/export.csv?{urlencode(f.args(), doseq=True)}"
-        return (
-            shown.rows,
-            showing,
-            shown.page,
-            shown.page == 0,
-            shown.page >= shown.pages - 1,
-            None,
-            note,
-            href,
-            no_update if paging else f.args(),
-        )
-
-    @app.callback(Output(SUMMARY, "rowData"), Input(FILTER, "data"), prevent_initial_call=True)
-    def summary(data):
-        f = _filter_or_none(data)
-        if f is None:
-            return []
-        with runtime().sessions() as s:
-            return audit_review.user_summary(s, f, places()).to_dict("records")
-
-    @app.callback(
-        Output(MAP_LAYER, "data"),
-        Output(MAP_LEGEND, "children"),
-        Output(MAP_NOTE, "children"),
-        Input(FILTER, "data"),
-        Input(MAP_LEVEL, "value"),
+    )(area_options)
+    app.callback(
+        output={
+            "rows": Output(LOG, "rowData"),
+            "showing": Output(SHOWING, "children"),
+            "page": Output(PAGE_NO, "data"),
+            "newer_disabled": Output(NEWER, "disabled"),
+            "older_disabled": Output(OLDER, "disabled"),
+            "message": Output(FILTER_MSG, "children"),
+            "area_note": Output(AREA_NOTE, "children"),
+            "export": Output(EXPORT, "href"),
+            "filter": Output(FILTER, "data"),
+        },
+        inputs=[
+            Input(FROM, "value"),
+            Input(TO, "value"),
+            Input(USER, "value"),
+            Input(ROLE, "value"),
+            Input(ACTIONS, "value"),
+            Input(CASE, "value"),
+            Input(LEVEL, "value"),
+            Input(AREA, "value"),
+            Input(NEWER, "n_clicks"),
+            Input(OLDER, "n_clicks"),
+        ],
+        state=[State(PAGE_NO, "data")],
+    )(lambda *values: show_log(*values, trigger=ctx.triggered_id))
+    app.callback(Output(SUMMARY, "rowData"), Input(FILTER, "data"), prevent_initial_call=True)(summarise_users)
+    app.callback(
+        output={
+            "layer": Output(MAP_LAYER, "data"),
+            "legend": Output(MAP_LEGEND, "children"),
+            "note": Output(MAP_NOTE, "children"),
+        },
+        inputs=[Input(FILTER, "data"), Input(MAP_LEVEL, "value")],
         prevent_initial_call=True,
-    )
-    def search_map(data, level):
-        f = _filter_or_none(data)
-        level = level if level in AREA_LEVELS else "district"
-        if f is None:
-            return {"type": "FeatureCollection", "features": []}, None, ""
-        rt = runtime()
-        with rt.sessions() as s:
-            table, missing = audit_review.searches_by_area(s, f, places(), level)
-        base = small_areas_geojson(rt.reference) if level == "lsoa" else districts_geojson(rt.reference)
-        counts = {r.code: float(r.searches) for r in table.itertuples() if r.searches > 0}
-        tips = {
-            r.code: f"{_count(r.searches, 'search', 'searches')} by {_count(r.users, 'user')} in "
-            f"{_count(r.cases, 'case')}"
-            if r.searches
-            else "no searches"
-            for r in table.itertuples()
-        }
-        layer, breaks = choropleth(base, counts, tips)
-        key = legend("Searches in the period", breaks, min(counts.values(), default=0.0), "no searches")
-        total = int(table["searches"].sum())
-        note = (
-            f"{_count(total, 'search', 'searches')} placed by {'its centre' if total == 1 else 'their centres'} "
-            f"in {sum(1 for v in counts.values() if v):,} of {len(table):,} areas"
-        )
-        extra = [
-            f"{missing['outside']:,} centred outside the force area" if missing["outside"] else "",
-            f"{missing['no_centre']:,} logged without a centre" if missing["no_centre"] else "",
-        ]
-        note += "".join(f"; {e}" for e in extra if e)
-        return layer, key, note + ". Counts per area only: no search's point is drawn."
-
-    @app.callback(
+    )(map_searches)
+    app.callback(
         Output(FLAGS, "rowData"), Output(FLAG_NOTES, "children"), Input(FILTER, "data"), prevent_initial_call=True
-    )
-    def flags(data):
-        f = _filter_or_none(data)
-        if f is None:
-            return [], ""
-        report = _flags(f)
-        n = len(report.flags)
-        text = f"{n:,} flag{'s' if n != 1 else ''} in this period."
-        if n > MAX_FLAGS_SHOWN:
-            text += f" The newest {MAX_FLAGS_SHOWN:,} are listed: choose a user, a case or a shorter period to see the rest."
-        notes = [html.P(note, className="mb-1") for note in report.notes]
-        return _flag_rows(report), [html.P(text, className="mb-1", id="audit-flag-count"), *notes]
-
-    @app.callback(
+    )(list_flags)
+    app.callback(
         Output(FLAG_ROWS, "rowData"),
         Output(FLAG_ROWS_TITLE, "children"),
         Input(FLAGS, "selectedRows"),
         prevent_initial_call=True,
-    )
-    def flag_rows(selected):
-        if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict):
-            return [], "Select a flag to see the rows behind it"
-        ids = [i for i in selected[0].get("row_ids") or [] if isinstance(i, int) and not isinstance(i, bool)]
-        with runtime().sessions() as s:
-            rows = audit_review.rows_by_id(s, ids, places())
-        return rows, f"Rows behind the flag ({len(rows):,}{' shown' if len(rows) < len(ids) else ''})"
-
-    @app.callback(Output(CHECK_RESULT, "children"), Input(CHECK, "n_clicks"), prevent_initial_call=True)
-    def check(clicks):
-        if not clicks:
-            return no_update
-        rt = runtime()
-        with rt.sessions() as s:
-            previous = audit_review.last_check(s)
-            result = audit.verify_log(s)
-        chain = result.chain
-        with transaction(rt.sessions) as s:
-            audit.record(
-                s,
-                current_user.actor,
-                "audit_verified",
-                detail={
-                    "rows_checked": chain.rows_checked,
-                    "intact": result.intact,
-                    "first_broken_id": chain.first_broken_id,
-                    "problem": chain.problem,
-                    "last_id": chain.last_id,
-                    "seconds": round(chain.elapsed_s, 3),
-                    "checkpoints": result.checkpoints_checked,
-                    "checkpoint_problems": list(result.problems[:20]),
-                },
-            )
-        return _check_view(result, previous)
+    )(show_flag_rows)
+    app.callback(Output(CHECK_RESULT, "children"), Input(CHECK, "n_clicks"), prevent_initial_call=True)(verify_chain)
 
 
 files = Blueprint("audit_files", __name__)

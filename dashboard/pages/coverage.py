@@ -424,41 +424,58 @@ def layout(rt, _user) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(CELLS, "data"),
-        Output(LEGEND, "children"),
-        Output(SUMMARY, "children"),
-        Output(CELL_EXPORTS, "children"),
-        Input(RES, "value"),
-        Input(CAMERAS, "value"),
-        prevent_initial_call=True,
-    )
-    def redraw(res, cameras):
-        layer = runtime().disclosure
-        query = cell_query(res, cameras)
-        cells = _cells(query)
-        geojson, breaks, lowest = _features(cells, layer)
-        return (
-            geojson,
-            _legend(breaks, lowest, layer.k, query),
-            _summary(cells, layer.k, query),
-            _export_links("cells", _cell_args(query)),
-        )
+def redraw_cells(res, cameras) -> dict:
+    """The coverage map at cell size ``res`` for the cameras chosen (``cameras``: "all" or "aspect:value"),
+    with its legend, the summary under it and the links to download the same cells; cells with fewer
+    than k cameras are not coloured."""
+    layer = runtime().disclosure
+    query = cell_query(res, cameras)
+    cells = _cells(query)
+    geojson, breaks, lowest = _features(cells, layer)
+    return {
+        "cells": geojson,
+        "legend": _legend(breaks, lowest, layer.k, query),
+        "summary": _summary(cells, layer.k, query),
+        "exports": _export_links("cells", _cell_args(query)),
+    }
 
-    @app.callback(
-        Output(AREAS, "rowData"),
-        Output(AREAS_NOTE, "children"),
-        Output(AREA_LAYER, "data"),
-        Output(AREA_LEGEND, "children"),
-        Output(AREA_EXPORTS, "children"),
-        Input(LEVEL, "value"),
-        Input(NEAR, "value"),
+
+def area_table(level, near) -> dict:
+    """The areas' table and map at ``level`` ("lsoa", else districts) counting households within ``near``
+    metres of a camera, with the map's legend, the table's note and the download links."""
+    level, near = ("lsoa" if level == "lsoa" else "district"), _near(near)
+    rows, note, layer, key = _area_rows(level, near)
+    return {
+        "rows": rows,
+        "note": note,
+        "layer": layer,
+        "legend": key,
+        "exports": _export_links("areas", urlencode({"level": level, "near": near})),
+    }
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "cells": Output(CELLS, "data"),
+            "legend": Output(LEGEND, "children"),
+            "summary": Output(SUMMARY, "children"),
+            "exports": Output(CELL_EXPORTS, "children"),
+        },
+        inputs=[Input(RES, "value"), Input(CAMERAS, "value")],
         prevent_initial_call=True,
-    )
-    def areas(level, near):
-        level, near = ("lsoa" if level == "lsoa" else "district"), _near(near)
-        return (*_area_rows(level, near), _export_links("areas", urlencode({"level": level, "near": near})))
+    )(redraw_cells)
+    app.callback(
+        output={
+            "rows": Output(AREAS, "rowData"),
+            "note": Output(AREAS_NOTE, "children"),
+            "layer": Output(AREA_LAYER, "data"),
+            "legend": Output(AREA_LEGEND, "children"),
+            "exports": Output(AREA_EXPORTS, "children"),
+        },
+        inputs=[Input(LEVEL, "value"), Input(NEAR, "value")],
+        prevent_initial_call=True,
+    )(area_table)
 
 
 PAGE = Page(

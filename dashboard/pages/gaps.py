@@ -560,53 +560,62 @@ def layout(rt, _user) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(HEADLINE, "children"),
-        Output(HIDDEN, "children"),
-        Output(LAYER, "data"),
-        Output(LEGEND, "children"),
-        Output(TARGETS, "rowData"),
-        Output(CHART, "figure"),
-        Output(DECILES, "rowData"),
-        Output(EXPORTS, "children"),
-        Output(MAP, "viewport"),
-        Input(PERIOD, "data"),
-        Input(CATEGORY, "data"),
-        Input(RADIUS, "value"),
-        Input(LEVEL, "value"),
+# What the page's one callback draws, by the keys ``redraw`` answers with.
+_OUTPUTS = {
+    "headline": Output(HEADLINE, "children"),
+    "hidden": Output(HIDDEN, "children"),
+    "layer": Output(LAYER, "data"),
+    "legend": Output(LEGEND, "children"),
+    "targets": Output(TARGETS, "rowData"),
+    "chart": Output(CHART, "figure"),
+    "deciles": Output(DECILES, "rowData"),
+    "exports": Output(EXPORTS, "children"),
+    "viewport": Output(MAP, "viewport"),
+}
+
+
+def redraw(period, category, radius, level) -> dict:
+    """Everything the gap analysis shows for one choice of month (``period``), crime type (``category``),
+    distance (``radius``, metres) and area ``level``: the headline, the note on hidden areas, the map and
+    its legend, the target areas, the deprivation chart and table, the download links and the map's view.
+    A choice that is not offered gets a message in the headline, and nothing else changes."""
+    k = runtime().settings.k_min
+    try:
+        query = parse_query(dict(zip(QUERY_ARGS, (period, category, radius, level))), gap_months())
+    except QueryError as exc:
+        message = dbc.Alert(
+            f"{str(exc)[0].upper()}{str(exc)[1:]}.", color="warning", className="mb-0", id=f"{PREFIX}query-error"
+        )
+        return dict.fromkeys(_OUTPUTS, no_update) | {"headline": message, "hidden": ""}
+    report = report_for(query)
+    geojson, breaks = _choropleth(report, k)
+    shares = [] if report.too_few else [float(v) for v in report.by_area["share_near"].dropna()]
+    key = legend(
+        f"Crimes with a registered camera within {query.radius_m} m",
+        breaks,
+        min(shares, default=0.0),
+        "coverage not shown",
+        percent=True,
+        extra=[("#ffffff", "no crimes")],
     )
-    def redraw(period, category, radius, level):
-        k = runtime().settings.k_min
-        try:
-            query = parse_query(dict(zip(QUERY_ARGS, (period, category, radius, level))), gap_months())
-        except QueryError as exc:
-            message = dbc.Alert(
-                f"{str(exc)[0].upper()}{str(exc)[1:]}.", color="warning", className="mb-0", id=f"{PREFIX}query-error"
-            )
-            return message, "", no_update, no_update, no_update, no_update, no_update, no_update, no_update
-        report = report_for(query)
-        geojson, breaks = _choropleth(report, k)
-        shares = [] if report.too_few else [float(v) for v in report.by_area["share_near"].dropna()]
-        key = legend(
-            f"Crimes with a registered camera within {query.radius_m} m",
-            breaks,
-            min(shares, default=0.0),
-            "coverage not shown",
-            percent=True,
-            extra=[("#ffffff", "no crimes")],
-        )
-        return (
-            _headline(report, k),
-            _hidden_note(report, k),
-            geojson,
-            key,
-            _targets(report),
-            _chart(report, k),
-            _deciles(report),
-            _exports(report),
-            _viewport(report),
-        )
+    return {
+        "headline": _headline(report, k),
+        "hidden": _hidden_note(report, k),
+        "layer": geojson,
+        "legend": key,
+        "targets": _targets(report),
+        "chart": _chart(report, k),
+        "deciles": _deciles(report),
+        "exports": _exports(report),
+        "viewport": _viewport(report),
+    }
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output=_OUTPUTS,
+        inputs=[Input(PERIOD, "data"), Input(CATEGORY, "data"), Input(RADIUS, "value"), Input(LEVEL, "value")],
+    )(redraw)
 
 
 PAGE = Page(

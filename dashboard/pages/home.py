@@ -243,19 +243,22 @@ def layout(rt, user) -> html.Div:
     )
 
 
+def recolour(metric) -> dict:
+    """The district map and its legend coloured by ``metric`` (registrations per 1,000 households when
+    the value is not one of METRICS); districts with too few registrations stay uncoloured."""
+    metric = metric if metric in METRICS else "registrations_per_1000"
+    rt = runtime()
+    table = _district_figures()[0]
+    geojson, breaks, lowest = _district_features(districts_geojson(rt.reference), table, metric, rt.disclosure.k)
+    return {"districts": geojson, "legend": _legend(breaks, lowest, metric, rt.disclosure.k)}
+
+
 def register_callbacks(app) -> None:
-    @app.callback(
-        Output(DISTRICTS, "data"),
-        Output(LEGEND, "children"),
-        Input(METRIC, "value"),
+    app.callback(
+        output={"districts": Output(DISTRICTS, "data"), "legend": Output(LEGEND, "children")},
+        inputs=[Input(METRIC, "value")],
         prevent_initial_call=True,
-    )
-    def recolour(metric):
-        metric = metric if metric in METRICS else "registrations_per_1000"
-        rt = runtime()
-        table = _district_figures()[0]
-        geojson, breaks, lowest = _district_features(districts_geojson(rt.reference), table, metric, rt.disclosure.k)
-        return geojson, _legend(breaks, lowest, metric, rt.disclosure.k)
+    )(recolour)
 
 
 PAGE = Page(

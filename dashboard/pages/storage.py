@@ -45,14 +45,18 @@ def layout(_rt=None, _user=None) -> html.Div:
     )
 
 
+def count_storage(_clicks):
+    """The storage report as it stands now: space by where each file stands, free space, and what the
+    next retention run frees (counted again on every press of "Count again", and when the page opens)."""
+    rt = runtime()
+    store = Store(rt.settings.evidence_dir, rt.settings.evidence_min_free_bytes)
+    with rt.sessions() as s:
+        report = storage_report(s, store, utcnow(), Periods.from_settings(rt.settings))
+    return storage_view(report)
+
+
 def register_callbacks(app) -> None:
-    @app.callback(Output(BODY, "children"), Input(REFRESH, "n_clicks"))
-    def count(_clicks):
-        rt = runtime()
-        store = Store(rt.settings.evidence_dir, rt.settings.evidence_min_free_bytes)
-        with rt.sessions() as s:
-            report = storage_report(s, store, utcnow(), Periods.from_settings(rt.settings))
-        return storage_view(report)
+    app.callback(Output(BODY, "children"), Input(REFRESH, "n_clicks"))(count_storage)
 
 
 PAGE = Page(

@@ -804,50 +804,55 @@ def layout(rt, _user) -> html.Div:
     )
 
 
-def register_callbacks(app) -> None:
-    @app.callback(
-        Output(HEADLINE, "children"),
-        Output(TIMELINE, "figure"),
-        Output(METHOD, "children"),
-        Output(DISTRICTS, "children"),
-        Output(DISTRICT_LAYER, "data"),
-        Output(DISTRICT_LEGEND, "children"),
-        Output(MIX, "children"),
-        Output(FUNNEL, "children"),
-        Output(CHURN, "figure"),
-        Output(CHURN_NOTE, "children"),
-        Output(REQUESTS, "children"),
-        Output(FOOTAGE, "children"),
-        Output(REPORT_LINKS, "children"),
-        Input(FIRST, "value"),
-        Input(LAST, "value"),
-        Input(DISTRICT, "value"),
-        Input(PERIOD, "value"),
+def redraw(first, last, district, period) -> dict:
+    """Everything the uptake page shows for the dates ``first`` to ``last`` (widened to whole weeks), one
+    district (or all) and a ``period`` of "day" or "week": the headline, the timeline and how it was
+    made, the districts' table and map, the camera mix, the funnel, withdrawals, footage requests, the
+    footage itself and the weekly report's links. Counts under k are hidden, never shown as small."""
+    (headline, fig, method, district_rows, layer, key, mix, funnel, churn, churn_note, requests, footage) = _report(
+        first, last, district, period
     )
-    def redraw(first, last, district, period):
-        (headline, fig, method, district_rows, layer, key, mix, funnel, churn, churn_note, requests, footage) = _report(
-            first, last, district, period
-        )
-        table = _table(
-            ["#", "District", "Registrations", "Cameras", "Per 1,000 households"],
-            district_rows,
-            f"{PREFIX}district-table",
-        )
-        return (
-            headline,
-            fig,
-            method,
-            table,
-            layer,
-            key,
-            mix,
-            funnel,
-            churn,
-            churn_note,
-            requests,
-            footage,
-            _report_links(_window(first, last)[1]),
-        )
+    table = _table(
+        ["#", "District", "Registrations", "Cameras", "Per 1,000 households"],
+        district_rows,
+        f"{PREFIX}district-table",
+    )
+    return {
+        "headline": headline,
+        "timeline": fig,
+        "method": method,
+        "districts": table,
+        "layer": layer,
+        "legend": key,
+        "mix": mix,
+        "funnel": funnel,
+        "churn": churn,
+        "churn_note": churn_note,
+        "requests": requests,
+        "footage": footage,
+        "report_links": _report_links(_window(first, last)[1]),
+    }
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        output={
+            "headline": Output(HEADLINE, "children"),
+            "timeline": Output(TIMELINE, "figure"),
+            "method": Output(METHOD, "children"),
+            "districts": Output(DISTRICTS, "children"),
+            "layer": Output(DISTRICT_LAYER, "data"),
+            "legend": Output(DISTRICT_LEGEND, "children"),
+            "mix": Output(MIX, "children"),
+            "funnel": Output(FUNNEL, "children"),
+            "churn": Output(CHURN, "figure"),
+            "churn_note": Output(CHURN_NOTE, "children"),
+            "requests": Output(REQUESTS, "children"),
+            "footage": Output(FOOTAGE, "children"),
+            "report_links": Output(REPORT_LINKS, "children"),
+        },
+        inputs=[Input(FIRST, "value"), Input(LAST, "value"), Input(DISTRICT, "value"), Input(PERIOD, "value")],
+    )(redraw)
 
 
 PAGE = Page(

@@ -14,14 +14,17 @@ import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
+from dash import no_update
 
 from dashboard.core.vocab import ROLES
+from dashboard.pages import audit as audit_page
 from dashboard.registry import audit
 from dashboard.registry.database import session_factory
 from dashboard.registry.models import AuditEvent
 from dashboard.security import audit_flags, audit_review
 from dashboard.security.search_places import SearchPlaces
 from tests.dash_requests import post_with_values
+from tests.direct_calls import plain, signed_in
 from tests.integration.conftest import login
 
 UTC = dt.UTC
@@ -646,21 +649,17 @@ def test_the_auditor_sees_who_searched_where_but_the_map_shows_areas_only(app, r
             for k in range(3)
         ],
     )
-    client = app.server.test_client()
-    login(client, "auditor")
     day = {"from": "2026-07-01", "to": "2026-07-01"}
-    log = callback(client, app, "audit-log.rowData", {"audit-from.value": "2026-07-01", "audit-to.value": "2026-07-01"})
-    rows = log.get_json()["response"]["audit-log"]["rowData"]
-    assert [r["detail"].split(";")[0] for r in rows if r["action"] == "search"] == [
+    with signed_in(app, "auditor"):
+        log = audit_page.show_log("2026-07-01", "2026-07-01", *[None] * 9)
+        answer = plain(audit_page.map_searches(day, "district"))
+    assert [r["detail"].split(";")[0] for r in log["rows"] if r["action"] == "search"] == [
         "centre 52.80643, -2.11743",
         "centre 52.80642, -2.11743",
         "centre 52.80641, -2.11743",
     ]
-    answer = callback(
-        client, app, "audit-map-layer.data", {"audit-filter.data": day, "audit-map-level.value": "district"}
-    )
-    response = answer.get_json()["response"]
-    features = response["audit-map-layer"]["data"]["features"]
+    assert log["filter"] == day and log["export"] == "/audit/export.csv?from=2026-07-01&to=2026-07-01"
+    features = answer["layer"]["features"]
     assert len(features) == len(reference.districts)
     assert {f["geometry"]["type"] for f in features} <= {"Polygon", "MultiPolygon"}
     assert {f["properties"]["code"]: f["properties"]["tooltip"] for f in features}[
@@ -671,31 +670,65 @@ def test_the_auditor_sees_who_searched_where_but_the_map_shows_areas_only(app, r
         tuple(v) for f in features for v in np.asarray(shapely.get_coordinates(shapely.geometry.shape(f["geometry"])))
     }
     assert not vertices & {(-2.11743, 52.80641), (-2.11743, 52.80642), (-2.11743, 52.80643)}  # no search's point
-    assert "3 searches placed by their centres in 1 of 9 areas" in response["audit-map-note"]["children"]
+    assert "3 searches placed by their centres in 1 of 9 areas" in answer["note"]
 
 
 def test_a_bad_period_on_the_page_says_why_and_shows_nothing(app):
-    client = app.server.test_client()
-    login(client, "auditor")
-    answer = callback(
-        client, app, "audit-log.rowData", {"audit-from.value": "2026-07-02", "audit-to.value": "2026-07-01"}
-    ).get_json()["response"]
-    assert answer["audit-log"]["rowData"] == [] and answer["audit-filter"]["data"] is None
-    assert "the period ends (2026-07-01) before it starts (2026-07-02)" in json.dumps(answer["audit-filter-msg"])
+    with signed_in(app, "auditor"):
+        answer = audit_page.show_log("2026-07-02", "2026-07-01", *[None] * 9)
+    assert answer["rows"] == [] and answer["filter"] is None and answer["showing"] == ""
+    assert answer["newer_disabled"] and answer["older_disabled"]
+    assert "the period ends (2026-07-01) before it starts (2026-07-02)" in json.dumps(plain(answer["message"]))
+
+
+def test_the_log_pages_older_and_newer_and_a_new_filter_starts_at_the_newest(app, runtime):
+    at = utc("2026-07-01T09:00")
+    ids = write(
+        runtime.engine,
+        [
+            (OFFICER1, "search", at + dt.timedelta(minutes=k), {"case_ref": "CR-2026-0001", "reason": "test"})
+            for k in range(150)
+        ],
+    )
+    day = ("2026-07-01", "2026-07-01", None, None, None, None, None, None)
+    with signed_in(app, "auditor"):
+        first = audit_page.show_log(*day, None, None, None)
+        older = audit_page.show_log(*day, None, 1, 0, trigger=audit_page.OLDER)
+        newer = audit_page.show_log(*day, 1, 1, 1, trigger=audit_page.NEWER)
+        refiltered = audit_page.show_log(*day, 1, 1, 1, trigger=audit_page.CASE)
+    # 150 rows, 100 a page, newest first: the first page is rows 150 down to 51, the second 50 down to 1.
+    assert [r["id"] for r in first["rows"]] == ids[::-1][:100]
+    assert (first["showing"], first["page"], first["newer_disabled"], first["older_disabled"]) == (
+        "Rows 1–100 of 150, newest first",
+        0,
+        True,
+        False,
+    )
+    assert first["filter"] == {"from": "2026-07-01", "to": "2026-07-01"}
+    assert [r["id"] for r in older["rows"]] == ids[49::-1]
+    assert (older["showing"], older["page"], older["newer_disabled"], older["older_disabled"]) == (
+        "Rows 101–150 of 150, newest first",
+        1,
+        False,
+        True,
+    )
+    assert older["filter"] is no_update  # turning the page leaves the summary, map and flags as they are
+    assert newer["page"] == 0 and [r["id"] for r in newer["rows"]] == ids[::-1][:100] and newer["filter"] is no_update
+    assert refiltered["page"] == 0 and refiltered["filter"] == first["filter"]
 
 
 def test_the_chain_check_on_the_page_is_logged_and_names_an_edited_row(app, runtime):
     ids = _five(runtime.engine)
-    client = app.server.test_client()
-    login(client, "auditor")
-    ok = json.dumps(callback(client, app, "audit-check-result.children", {"audit-check.n_clicks": 1}).get_json())
-    assert "The chain is intact." in ok and "6 rows checked" in ok  # five rows and the auditor's login
+    with signed_in(app, "auditor"):
+        ok = json.dumps(plain(audit_page.verify_chain(1)))
+    assert "The chain is intact." in ok and "5 rows checked" in ok  # the five rows; no login (no HTTP here)
     with runtime.engine.begin() as conn:
         _unguard(conn)
         conn.execute(sa.text("UPDATE audit_event SET reason = 'nothing to see' WHERE id = :id"), {"id": ids[2]})
-    broken = json.dumps(callback(client, app, "audit-check-result.children", {"audit-check.n_clicks": 2}).get_json())
+    with signed_in(app, "auditor"):
+        broken = json.dumps(plain(audit_page.verify_chain(2)))
     assert f"First broken row: {ids[2]}" in broken and "this row was edited after it was written" in broken
-    assert "officer2, search" in broken and "Previous check:" in broken and "6 rows, intact" in broken
+    assert "officer2, search" in broken and "Previous check:" in broken and "5 rows, intact" in broken
     with runtime.sessions() as s:
         checks = [
             json.loads(d)
@@ -704,7 +737,7 @@ def test_the_chain_check_on_the_page_is_logged_and_names_an_edited_row(app, runt
             )
         ]
     assert [(c["rows_checked"], c["intact"], c["first_broken_id"], c["problem"]) for c in checks] == [
-        (6, True, None, None),
+        (5, True, None, None),
         (3, False, ids[2], "content"),
     ]
 
@@ -721,12 +754,10 @@ def test_the_flag_rows_callback_shows_the_rows_behind_a_flag(app, runtime):
             )
         ],
     )
-    client = app.server.test_client()
-    login(client, "auditor")
-    answer = callback(
-        client, app, "audit-flag-rows.rowData", {"audit-flags.selectedRows": [{"row_ids": ids + [True, "x"]}]}
-    ).get_json()["response"]
-    assert [r["id"] for r in answer["audit-flag-rows"]["rowData"]] == ids
+    with signed_in(app, "auditor"):
+        rows, title = audit_page.show_flag_rows([{"row_ids": ids + [True, "x"]}])
+    assert [r["id"] for r in rows] == ids
+    assert title == "Rows behind the flag (1)"  # True and "x" are not row ids: one id asked for, one row found
 
 
 def test_the_chain_check_on_the_page_names_the_row_after_a_deleted_one(app, runtime):
@@ -734,9 +765,8 @@ def test_the_chain_check_on_the_page_names_the_row_after_a_deleted_one(app, runt
     with runtime.engine.begin() as conn:
         _unguard(conn)
         conn.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": ids[1]})
-    client = app.server.test_client()
-    login(client, "auditor")
-    broken = json.dumps(callback(client, app, "audit-check-result.children", {"audit-check.n_clicks": 1}).get_json())
+    with signed_in(app, "auditor"):
+        broken = json.dumps(plain(audit_page.verify_chain(1)))
     assert f"First broken row: {ids[2]}" in broken and "2 rows checked" in broken  # row 1, then row 3
     assert f"Its link to the previous row (row {ids[0]}) does not match that row's hash: a row was deleted" in broken
     assert "this row was edited" not in broken and "Previous check" not in broken

@@ -23,10 +23,10 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, FootageRequest, OutboxMessage, User
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
+from tests.direct_calls import as_text, signed_in
 from tests.evidence_seed import seed_case
 from tests.integration.conftest import PASSWORD
 from tests.media import make_jpeg
-from tests.page_calls import as_json, signed_in
 
 ANSWERED, WAITING = "CR-2026-000101", "CR-2026-000202"
 REASON = "to phone the owners who have not replied yet"
@@ -127,11 +127,11 @@ def test_changing_a_status_answers_redraws_both_grids_and_is_logged(app, runtime
         done = cases.change_request_status(1, chosen, "no_response", "  rang twice, no answer  ", True, case)
         final = cases.change_request_status(1, [{"request_id": answered.request_id}], "declined", None, False, case)
         unknown = cases.change_request_status(1, [{"request_id": "REQ-NOTAREAL"}], "withdrawn", None, False, case)
-    assert "Select a request first." in as_json(nothing["message"])
-    assert "Choose the new status." in as_json(no_status["message"])
+    assert "Select a request first." in as_text(nothing["message"])
+    assert "Choose the new status." in as_text(no_status["message"])
     for refused in (nothing, no_status, final, unknown):
         assert refused["requests"] is no_update and refused["cases"] is no_update
-    assert f"Request {waiting.request_id} is now: No response." in as_json(done["message"])
+    assert f"Request {waiting.request_id} is now: No response." in as_text(done["message"])
     [row] = done["requests"]
     assert row["request_id"] == waiting.request_id and row["status"].startswith("No response (")
     # Both of officer1's cases, the one just changed first (newest activity); neither awaits a reply now.
@@ -140,8 +140,8 @@ def test_changing_a_status_answers_redraws_both_grids_and_is_logged(app, runtime
         (ANSWERED, "You", 1, 0, 1),
     ]
     # An answered request's status is final (casework.REQUEST_TRANSITIONS).
-    assert "A request that is 'footage provided' cannot become 'declined'." in as_json(final["message"])
-    assert "That footage request does not exist" in as_json(unknown["message"])
+    assert "A request that is 'footage provided' cannot become 'declined'." in as_text(final["message"])
+    assert "That footage request does not exist" in as_text(unknown["message"])
     assert (_status(runtime, waiting.request_id), _status(runtime, answered.request_id)) == (
         "no_response",
         "footage_provided",
@@ -161,17 +161,17 @@ def test_the_urgent_notice_is_queued_once_for_an_owner_who_has_not_answered(app,
         too_late = cases.ask_owner_to_keep_footage(3, [{"request_id": answered.request_id}], case)
     with signed_in(app, "officer2"):
         theirs = cases.ask_owner_to_keep_footage(1, [{"request_id": waiting.request_id}], case)
-    assert "Select a request first." in as_json(nothing[0]) and nothing[1] is no_update
+    assert "Select a request first." in as_text(nothing[0]) and nothing[1] is no_update
     # The seeded owner has an email address and no preference; the email service is set up: by email.
     assert (
         f"The urgent notice for request {waiting.request_id} is queued and goes by email before anything else"
-        in as_json(message)
+        in as_text(message)
     )
     [row] = rows
     assert row["notice"] == "Queued"
-    assert "already been queued or sent" in as_json(twice[0]) and twice[1] is no_update
-    assert f"Request {answered.request_id} is footage provided: no notice is needed." in as_json(too_late[0])
-    assert "There is no such footage request among yours." in as_json(theirs[0]) and theirs[1] is no_update
+    assert "already been queued or sent" in as_text(twice[0]) and twice[1] is no_update
+    assert f"Request {answered.request_id} is footage provided: no notice is needed." in as_text(too_late[0])
+    assert "There is no such footage request among yours." in as_text(theirs[0]) and theirs[1] is no_update
     with runtime.sessions() as s:
         kinds = list(s.scalars(sa.select(OutboxMessage.kind)))
     assert kinds.count("preservation") == 1
@@ -187,14 +187,14 @@ def test_the_contact_list_export_needs_a_case_and_a_reason_and_is_logged(app, ru
         download, message = cases.export_contact_list(1, [{"case_ref": ANSWERED}], REASON)
     with signed_in(app, "officer2"):
         refused = cases.export_contact_list(1, [{"case_ref": ANSWERED}], REASON)
-    assert no_case[0] is no_update and "Select a case first." in as_json(no_case[1])
-    assert no_reason[0] is no_update and "reason" in as_json(no_reason[1]).lower()
+    assert no_case[0] is no_update and "Select a case first." in as_text(no_case[1])
+    assert no_reason[0] is no_update and "reason" in as_text(no_reason[1]).lower()
     # The seed asked the owner without a search of officer1's in the case: the contacts stay closed.
-    assert unsearched[0] is no_update and "was not found by your searches in case" in as_json(unsearched[1])
+    assert unsearched[0] is no_update and "was not found by your searches in case" in as_text(unsearched[1])
     assert refused[0] is no_update
-    assert f"You have no footage requests in case {ANSWERED} to export" in as_json(refused[1])
+    assert f"You have no footage requests in case {ANSWERED} to export" in as_text(refused[1])
     assert download["filename"] == f"{ANSWERED}-contacts.csv" and download["type"] == "text/csv"
-    assert f"Downloaded {ANSWERED}-contacts.csv; the export has been recorded." in as_json(message)
+    assert f"Downloaded {ANSWERED}-contacts.csv; the export has been recorded." in as_text(message)
     [contact] = list(csv.DictReader(io.StringIO(download["content"])))
     # The seeded owner 1 (tests/evidence_seed.py).
     assert contact["request_id"] == seeded[0].request_id
@@ -212,10 +212,10 @@ def test_the_phone_cards_list_the_valid_rows_of_each_grid(app, runtime, seeded):
     with signed_in(app, "officer1"):
         rows, _ = cases.show_case_requests([{"case_id": answered.case_id}])
     [card] = cases.request_card_options(rows + [{"request_id": 7}, "not a row"])
-    assert card["value"] == answered.request_id and "Doorbell camera" in as_json(card["label"])
+    assert card["value"] == answered.request_id and "Doorbell camera" in as_text(card["label"])
     assert cases.request_card_options(None) == [] and cases.case_card_options("x") == []
     [case_card] = cases.case_card_options(
         [{"case_id": answered.case_id, "case_ref": ANSWERED, "state": "Open", "officer": "You", "to_triage": 1}]
     )
     assert case_card["value"] == answered.case_id
-    assert "Requests 0 · awaiting reply 0 · footage provided 0 · files to triage 1" in as_json(case_card["label"])
+    assert "Requests 0 · awaiting reply 0 · footage provided 0 · files to triage 1" in as_text(case_card["label"])

@@ -190,8 +190,9 @@ def _log_in(client, username: str, password: str) -> None:
 def test_after_the_demo_build_the_analyst_sees_a_gap_analysis(env, samples, reference, monkeypatch):
     """The 50-crime minimum is met on first run: the analyst's gap page shows the analysis of every placed crime."""
     from dashboard.application import create_app
+    from dashboard.pages.gaps import redraw
     from dashboard.runtime import prepare
-    from tests.integration.test_gap_analysis import _gap_body
+    from tests.direct_calls import plain, signed_in
 
     _serve_in_process(monkeypatch, {**env, "DEMO": "1"})
     ours = set(reference.small_areas["code"])
@@ -202,9 +203,8 @@ def test_after_the_demo_build_the_analyst_sees_a_gap_analysis(env, samples, refe
     app = create_app(rt)
     app.server.config["TESTING"] = True
     client = app.server.test_client()
-    _log_in(client, *ANALYST)
-    answer = client.post("/_dash-update-component", json=_gap_body(app, "all", "all", "200", "lsoa"))
-    assert answer.status_code == 200
-    headline = json.dumps(json.loads(answer.get_data(as_text=True))["response"]["gaps-headline"])
+    _log_in(client, *ANALYST)  # the demo's analyst login works
+    with signed_in(app, "analyst", ANALYST[0]):
+        headline = json.dumps(plain(redraw("all", "all", "200", "lsoa")["headline"]))
     assert f"{placed:,} crimes" in headline and "Nothing is shown" not in headline
     rt.engine.dispose()

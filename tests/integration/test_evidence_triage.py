@@ -28,10 +28,10 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, CaseFile, EvidenceFile
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
+from tests.direct_calls import as_text, signed_in
 from tests.evidence_seed import seed_case
 from tests.integration.conftest import PASSWORD
 from tests.media import make_jpeg, make_video
-from tests.page_calls import as_json, signed_in
 
 NOW = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC)
 
@@ -332,7 +332,7 @@ def test_the_page_callbacks_triage_and_refuse_forged_bodies(app, runtime, seeded
         message, version = case_evidence.decide_on_file(
             3, "JO/7", trigger={"type": ev.ACCEPT, "file": seeded.file_ids[0]}, clicks=1
         )
-    assert "accepted as exhibit JO/7" in as_json(message) and version == 4
+    assert "accepted as exhibit JO/7" in as_text(message) and version == 4
     assert file_row(runtime, seeded.file_ids[0]).exhibit_ref == "JO/7"
     accept = pattern_body(
         app,
@@ -385,7 +385,7 @@ def test_the_evidence_card_shows_the_case_to_its_team_and_refuses_anyone_else(ap
         nothing = case_evidence.show_case_evidence(None, 0, 0)
         shown = case_evidence.show_case_evidence([{"case_id": seeded.case_id}], 0, 0)
     # No case selected: the prompt, the controls hidden and disabled, the scopes and button left alone.
-    assert nothing["title"] == "Footage sent by owners" and "Select a case above" in as_json(nothing["body"])
+    assert nothing["title"] == "Footage sent by owners" and "Select a case above" in as_text(nothing["body"])
     assert (nothing["team"], nothing["hide_controls"], nothing["close_disabled"], nothing["add_disabled"]) == (
         [],
         True,
@@ -395,33 +395,33 @@ def test_the_evidence_card_shows_the_case_to_its_team_and_refuses_anyone_else(ap
     assert nothing["scopes"] is no_update and nothing["close_label"] is no_update
     # The case officer: the case's title, both files, and every control (seeded: one answer to one request).
     assert shown["title"] == f"Footage sent by owners: case {seeded.case_ref}"
-    assert all(f in as_json(shown["body"]) for f in seeded.file_ids)
+    assert all(f in as_text(shown["body"]) for f in seeded.file_ids)
     assert shown["scopes"] == [
         {"label": "Whole case", "value": "case"},
         {"label": f"Request {seeded.request_id}", "value": seeded.request_id},
     ]
     assert (shown["hide_controls"], shown["close_label"], shown["close_note"]) == (False, "Close case", "")
     assert (shown["close_disabled"], shown["add_disabled"]) == (False, False)
-    assert "officer1 (case officer, you)" in as_json(shown["team"])
+    assert "officer1 (case officer, you)" in as_text(shown["team"])
 
     # Added to the team, a colleague sees the case but may not run the team or close it.
     with signed_in(app, "officer1"):
         added = case_evidence.manage_case(
             "sam.jones", [{"case_id": seeded.case_id}], 5, trigger=case_evidence.TEAM_ADD, clicks=1
         )
-    assert "sam.jones is now on the case's team." in as_json(added["message"])
+    assert "sam.jones is now on the case's team." in as_text(added["message"])
     assert (added["version"], added["team_user"]) == (6, "")
     with signed_in(app, "sam.jones"):
         theirs = case_evidence.show_case_evidence([{"case_id": seeded.case_id}], 6, 0)
     assert theirs["close_note"] == "Only the case officer can change the team or close the case."
     assert (theirs["hide_controls"], theirs["close_disabled"], theirs["add_disabled"]) == (False, True, True)
-    assert "sam.jones (you), added by officer1" in as_json(theirs["team"])
+    assert "sam.jones (you), added by officer1" in as_text(theirs["team"])
 
     # Another officer: the same answer as for a case that does not exist, and the refusal logged.
     before = len(events(runtime, "evidence_refused"))
     with signed_in(app, "officer2"):
         refused = case_evidence.show_case_evidence([{"case_id": seeded.case_id}], 0, 0)
-    assert "no such case" in as_json(refused["body"]) and seeded.file_ids[0] not in as_json(refused)
+    assert "no such case" in as_text(refused["body"]) and seeded.file_ids[0] not in as_text(refused)
     assert (refused["title"], refused["hide_controls"], refused["add_disabled"]) == (
         "Footage sent by owners",
         True,
@@ -443,13 +443,13 @@ def test_closing_reopening_and_the_team_from_the_card(app, runtime, seeded):
         wrong = case_evidence.manage_case("analyst1", case, 4, trigger=case_evidence.TEAM_ADD, clicks=1)
     assert all(v is no_update for v in idle.values())  # a button drawn, not clicked: nothing
     # The default EVIDENCE_CLOSED_CASE_DAYS is 90.
-    assert "Case closed. Its footage will be deleted 90 days from now unless you reopen it." in as_json(closed)
+    assert "Case closed. Its footage will be deleted 90 days from now unless you reopen it." in as_text(closed)
     assert closed["version"] == 1 and closed["team_user"] is no_update
-    assert "Case reopened." in as_json(reopened["message"]) and reopened["version"] == 2
-    assert "sam.jones is now on the case's team." in as_json(added["message"]) and added["team_user"] == ""
-    assert "sam.jones is no longer on the case's team." in as_json(removed["message"]) and removed["version"] == 4
+    assert "Case reopened." in as_text(reopened["message"]) and reopened["version"] == 2
+    assert "sam.jones is now on the case's team." in as_text(added["message"]) and added["team_user"] == ""
+    assert "sam.jones is no longer on the case's team." in as_text(removed["message"]) and removed["version"] == 4
     # Refused: a message, no new version, the username kept for correcting.
-    assert "no active officer" in as_json(wrong["message"])
+    assert "no active officer" in as_text(wrong["message"])
     assert wrong["version"] is no_update and wrong["team_user"] is no_update
     assert [e.action for e in events(runtime, "case_closed")] == ["case_closed"]
     assert [json.loads(e.detail)["username"] for e in events(runtime, "case_team_added")] == ["sam.jones"]
@@ -467,11 +467,11 @@ def test_declining_one_file_then_accepting_the_rest_from_the_card(app, runtime, 
         rest = case_evidence.accept_remaining_files(1, case, 1)
         again = case_evidence.accept_remaining_files(2, case, 2)
     assert unclicked == (no_update, no_update)
-    assert "Choose why" in as_json(no_reason[0]) and no_reason[1] is no_update
-    assert f"{first} declined." in as_json(declined[0]) and declined[1] == 1
+    assert "Choose why" in as_text(no_reason[0]) and no_reason[1] is no_update
+    assert f"{first} declined." in as_text(declined[0]) and declined[1] == 1
     # officer1's initials are OF and no reference has been given in this force yet: OF/1.
-    assert "1 file accepted: exhibits OF/1." in as_json(rest[0]) and rest[1] == 2
-    assert "No file" in as_json(again[0]) and again[1] is no_update
+    assert "1 file accepted: exhibits OF/1." in as_text(rest[0]) and rest[1] == 2
+    assert "No file" in as_text(again[0]) and again[1] is no_update
     assert (file_row(runtime, first).triage, file_row(runtime, first).decline_reason) == ("declined", "poor_quality")
     assert (file_row(runtime, second).triage, file_row(runtime, second).exhibit_ref) == ("accepted", "OF/1")
 
@@ -499,11 +499,11 @@ def test_playing_and_downloading_are_logged_once_with_the_reason_and_served_with
     # No reason, or one that says nothing: refused with a message, nothing logged as viewed.
     for reason in (None, "", "asdf qwer"):
         answer = _play_link(app, "officer1", seeded.file_ids[0], reason=reason, case_id=seeded.case_id)
-        assert "reason" in as_json(answer["message"]).lower() and "/cases/evidence/play/" not in as_json(answer)
+        assert "reason" in as_text(answer["message"]).lower() and "/cases/evidence/play/" not in as_text(answer)
     assert events(runtime, "evidence_viewed") == []
 
     answer = _play_link(app, "officer1", seeded.file_ids[0], case_id=seeded.case_id)
-    src = as_json(answer["player"]).split('"src": "')[1].split('"')[0]
+    src = as_text(answer["player"]).split('"src": "')[1].split('"')[0]
     assert src.startswith("/cases/evidence/play/")
     [viewed] = events(runtime, "evidence_viewed")
     assert (viewed.username, viewed.case_ref, viewed.reason) == (
@@ -546,7 +546,7 @@ def test_a_link_stops_working_when_its_officer_leaves_the_team_or_it_expires(app
         cases.add_member(s, officer, seeded.case_id, "sam.jones", NOW)
     colleague = client_for(app, "sam.jones")
     answer = _play_link(app, "sam.jones", seeded.file_ids[0], case_id=seeded.case_id)
-    src = as_json(answer["player"]).split('"src": "')[1].split('"')[0]
+    src = as_text(answer["player"]).split('"src": "')[1].split('"')[0]
     assert colleague.get(src).status_code == 200
     with transaction(runtime.sessions) as s:
         cases.remove_member(s, officer, seeded.case_id, "sam.jones")
@@ -607,13 +607,13 @@ def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_ke
     officer = actor(runtime, "officer1")
     me = client_for(app, "officer1")
     # Nothing accepted yet: refused with a message, nothing logged as exported.
-    assert "nothing to hand on" in as_json(_export_link(app, "officer1", seeded.case_id))
+    assert "nothing to hand on" in as_text(_export_link(app, "officer1", seeded.case_id))
     with transaction(runtime.sessions) as s:
         triage.accept(s, officer, seeded.file_ids[0], now=NOW, fmt="{initials}/{n}")
     # Another officer (forging the case id), and one without a reason: refused.
     other = client_for(app, "officer2")
-    assert "no such case" in as_json(_export_link(app, "officer2", seeded.case_id))
-    assert "reason" in as_json(_export_link(app, "officer1", seeded.case_id, reason="")).lower()
+    assert "no such case" in as_text(_export_link(app, "officer2", seeded.case_id))
+    assert "reason" in as_text(_export_link(app, "officer1", seeded.case_id, reason="")).lower()
     assert events(runtime, "evidence_exported") == []
 
     link, _message = _export_link(app, "officer1", seeded.case_id)
@@ -640,7 +640,7 @@ def test_the_export_is_logged_once_streams_for_its_officer_only_and_its_links_ke
     assert me.get(f"/cases/evidence/play/{token}").status_code == 403
     assert me.get(f"/cases/evidence/download/{token}").status_code == 403
     play = _play_link(app, "officer1", seeded.file_ids[0], case_id=seeded.case_id)
-    play_token = as_json(play["player"]).split('"src": "')[1].split('"')[0].rsplit("/", 1)[1]
+    play_token = as_text(play["player"]).split('"src": "')[1].split('"')[0].rsplit("/", 1)[1]
     assert me.get(f"/cases/evidence/export/{play_token}").status_code == 403
     assert me.get(f"/cases/evidence/download/{play_token}").status_code == 403
     assert len(events(runtime, "evidence_refused")) == before + 6

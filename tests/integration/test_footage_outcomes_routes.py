@@ -229,8 +229,8 @@ def test_the_uptake_page_card_shows_the_apis_figures(seeded, runtime):
     app, client, monday = seeded
     k = runtime.disclosure.k
     api = client.get(f"/api/v1/metrics/requests?from={monday}&to={monday}").get_json()["footage"]
-    out = _redraw(app, client, monday.isoformat(), (monday + dt.timedelta(days=6)).isoformat(), "all", "week")
-    card = out["uptake-footage"]["children"]
+    out = _redraw(app, monday.isoformat(), (monday + dt.timedelta(days=6)).isoformat(), "all", "week")
+    card = out["footage"]
     text = " ".join(_texts(card, []))
     assert "what officers decided about the files" in text
     rows = {}

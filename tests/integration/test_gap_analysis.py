@@ -26,6 +26,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+from dash import no_update
 from pyproj import Geod
 
 from dashboard.analytics import gap_report as gap_report_module
@@ -40,17 +41,20 @@ from dashboard.analytics.gap_report import (
     parse_query,
 )
 from dashboard.analytics.gaps import VIEW_KEY_OFFSET, Hierarchy, complement_hidden
+from dashboard.application import route
 from dashboard.config import load_settings
 from dashboard.core.vocab import ROLES
 from dashboard.demo import generate_demo
 from dashboard.geo.fov import fill_effective_fov, in_view_codes
 from dashboard.geo.search import CameraIndex
+from dashboard.pages import gaps as gaps_page
 from dashboard.registry.camera_queries import active_camera_frame
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.crime_queries import located_crimes, unlocated_crimes
 from dashboard.registry.database import transaction
 from dashboard.runtime import prepare
 from dashboard.security.accounts import create_user
+from tests.direct_calls import plain, signed_in
 from tests.integration.conftest import PASSWORD, login
 
 GEOD = Geod(ellps="WGS84")
@@ -323,20 +327,11 @@ def test_the_query_space_and_its_refusals():
             parse_query(args, months)
 
 
-def _gap_body(app, period, category, radius, level) -> dict:
-    key = next(k for k in app.callback_map if "gaps-layer.data" in k)
-    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
-    values = {"gaps-period": period, "gaps-type": category, "gaps-radius": radius, "gaps-level": level}
-    return {
-        "output": key,
-        "outputs": outputs,
-        "changedPropIds": [],
-        "state": [],
-        "inputs": [
-            {"id": cid, "property": "data" if cid in ("gaps-period", "gaps-type") else "value", "value": v}
-            for cid, v in values.items()
-        ],
-    }
+def _gap_answer(app, role: str, period, category, radius, level) -> dict:
+    """The gap page's answer to these choices, as ``role`` (components as the browser receives them)."""
+    with signed_in(app, role):
+        answer = gaps_page.redraw(period, category, radius, level)
+    return {k: v if v is no_update else plain(v) for k, v in answer.items()}
 
 
 @pytest.mark.parametrize("role", ["analyst", "lead"])
@@ -344,16 +339,8 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
     app = registry["app"]
     client = app.server.test_client()
     login(client, role)
-    page = client.post(
-        "/_dash-update-component",
-        json={
-            "output": "shell-content.children",
-            "outputs": {"id": "shell-content", "property": "children"},
-            "inputs": [{"id": "shell-url", "property": "pathname", "value": "/gaps"}],
-            "changedPropIds": [],
-            "state": [],
-        },
-    )
+    with signed_in(app, role):
+        page = plain(route("/gaps"))
     found = {}
 
     def walk(tree):
@@ -367,14 +354,14 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
             for v in tree:
                 walk(v)
 
-    walk(json.loads(page.get_data(as_text=True)))
+    walk(page)
     # No month or crime type to choose: the analysis covers all of them together (check_offered).
     assert "gaps-period" not in found and "gaps-type" not in found
-    assert "all crime types" in page.get_data(as_text=True)
+    assert "all crime types" in json.dumps(page)
     assert found["gaps-radius"] == ["50", "100", "200", "500"] and found["gaps-level"] == ["lsoa", "district"]
 
-    ok = client.post("/_dash-update-component", json=_gap_body(app, "all", "all", "50", "lsoa"))
-    assert ok.status_code == 200 and "crimes" in ok.get_data(as_text=True)
+    ok = _gap_answer(app, role, "all", "all", "50", "lsoa")
+    assert "crimes" in json.dumps(ok["headline"]) and no_update not in ok.values()
     for values, fragment in (
         ((None, "all", "25", "lsoa"), "The distance must be 50, 100, 200 or 500 m, not 25"),
         (("all", ["Burglary", "Drugs"], "100", "lsoa"), "Choose one crime type, not 2"),
@@ -386,9 +373,10 @@ def test_the_page_offers_exactly_the_query_space_and_refuses_forged_values(regis
         (("2025-03", "all", "100", "district"), "One month or one crime type is not offered"),
         (("all", "Burglary", "100", "district"), "One month or one crime type is not offered"),
     ):
-        response = client.post("/_dash-update-component", json=_gap_body(app, *values))
-        assert response.status_code == 200, values
-        assert fragment in response.get_data(as_text=True), (values, response.get_data(as_text=True)[:300])
+        refused = _gap_answer(app, role, *values)
+        assert fragment in json.dumps(refused["headline"]), (values, refused["headline"])
+        assert refused["hidden"] == ""  # and the map, tables, chart, downloads and view stay as they were
+        assert all(v is no_update for k, v in refused.items() if k not in ("headline", "hidden")), values
 
     for args, fragment in (
         ("radius=25", "the distance must be 50, 100, 200 or 500 m"),
@@ -424,16 +412,11 @@ def test_an_analysis_of_fewer_than_50_crimes_shows_nothing(registry, reference, 
     app = registry["app"]
     client = app.server.test_client()
     login(client, "analyst")
-    answer = json.loads(
-        client.post("/_dash-update-component", json=_gap_body(app, "all", "Bicycle theft", "50", "district")).get_data(
-            as_text=True
-        )
-    )
-    response = answer["response"]
-    text = json.dumps(response["gaps-headline"])
+    response = _gap_answer(app, "analyst", "all", "Bicycle theft", "50", "district")
+    text = json.dumps(response["headline"])
     assert "Nothing is shown for this choice" in text and "fewer than 50 crimes" in text
-    assert response["gaps-targets"]["rowData"] == [] and response["gaps-deciles"]["rowData"] == []
-    assert all(f["properties"]["fill"] == "#ffffff" for f in response["gaps-layer"]["data"]["features"])
+    assert response["targets"] == [] and response["deciles"] == []
+    assert all(f["properties"]["fill"] == "#ffffff" for f in response["layer"]["features"])
     export = client.get("/gaps/export/areas.csv?type=Bicycle+theft&radius=50&level=district")
     assert export.status_code == 400 and "fewer than 50 crimes" in export.get_data(as_text=True)
 

@@ -197,7 +197,6 @@ def _shown_everywhere(demo, runtime) -> dict[str, list[str]]:
     shown["api_request_cameras"] = [r["camera_id"] for r in listed]
     # My cases: the request grid and the case's contact CSV (the page's callback functions, as officer1).
     from dashboard.pages import cases
-    from tests.page_calls import signed_in
 
     with signed_in(app, "officer1"):
         grid, _title = cases.show_case_requests([{"case_ref": CASE}])

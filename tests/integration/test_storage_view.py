@@ -22,10 +22,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboard.application import route
 from dashboard.core.vocab import ROLES
+from dashboard.pages import audit as audit_page
+from dashboard.pages.storage import count_storage
 from dashboard.registry.database import transaction
 from dashboard.registry.models import EvidenceFile, utcnow
 from tests.dash_requests import post_with_values, router_body
+from tests.direct_calls import plain, signed_in
 from tests.integration.conftest import login
 from tests.integration.test_footage_retention import content, seed
 from tests.integration.test_footage_uploads import evidence_dir, runtime  # noqa: F401  (fixtures)
@@ -138,11 +142,8 @@ def rows_of(table) -> list[list[str]]:
 
 
 def storage_answer(app) -> dict:
-    client = app.server.test_client()
-    login(client, "admin")
-    answer = post_with_values(client, app, "storage-body", {"storage-refresh.n_clicks": 0})
-    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
-    return json.loads(answer.get_data(as_text=True))["response"]["storage-body"]["children"]
+    with signed_in(app, "admin"):
+        return plain(count_storage(0))
 
 
 def test_the_storage_view_shows_the_seeded_figures(app, runtime, seeded):
@@ -192,11 +193,8 @@ def test_files_on_the_disk_that_the_database_does_not_list_are_pointed_out(app, 
 
 
 def test_the_page_states_the_periods_in_force(app, runtime):
-    client = app.server.test_client()
-    login(client, "admin")
-    page = client.post("/_dash-update-component", json=router_body("/storage"))
-    assert page.status_code == 200
-    text = texts(json.loads(page.get_data(as_text=True)))
+    with signed_in(app, "admin"):
+        text = texts(plain(route("/storage")))
     assert "Declined files are deleted 30 days after the decision to decline them." in text
     assert "is deleted 90 days after the case was closed" in text
 
@@ -220,11 +218,8 @@ def test_only_administrators_see_the_storage_view(app, role):
 
 
 def test_the_auditors_retention_summary_includes_footage(app, runtime, seeded):
-    client = app.server.test_client()
-    login(client, "auditor")
-    answer = post_with_values(client, app, "audit-retention", {"audit-retention-refresh.n_clicks": 0})
-    assert answer.status_code == 200
-    view = json.loads(answer.get_data(as_text=True))["response"]["audit-retention"]["children"]
+    with signed_in(app, "auditor"):
+        view = plain(audit_page.retention_now(0))
     table = find(view, "audit-retention-footage")["props"]["children"][1]
     rows = [
         [texts(c["props"]["children"]) for c in tr["props"]["children"]]
@@ -252,12 +247,7 @@ def test_the_auditors_retention_summary_includes_footage(app, runtime, seeded):
     from dashboard.footage.storage import Store
 
     run_footage_retention(runtime.sessions, Store(runtime.settings.evidence_dir), utcnow(), Periods(30, 90))
-    answer = post_with_values(client, app, "audit-retention", {"audit-retention-refresh.n_clicks": 1})
-    summary = texts(
-        find(
-            json.loads(answer.get_data(as_text=True))["response"]["audit-retention"]["children"],
-            "audit-retention-footage",
-        )
-    )
+    with signed_in(app, "auditor"):
+        summary = texts(find(plain(audit_page.retention_now(1)), "audit-retention-footage"))
     assert "3 files (6.0 MB) kept as of" in summary and "The next retention run deletes 0 (0 MB)" in summary
     assert "Owners' statements held: 1; erased with their files: 2." in summary

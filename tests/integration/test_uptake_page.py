@@ -18,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.analytics.disclosure import _SCRAMBLE
+from dashboard.pages import uptake as uptake_page
+from tests.direct_calls import plain, signed_in
 from tests.integration.conftest import login
 
 K = 8
@@ -144,24 +146,10 @@ def difference(ptable, before: tuple[int, int], after: tuple[int, int]) -> int |
 # ----------------------------------------------------------------------------- the page
 
 
-def _redraw(app, client, first, last, district, period) -> dict:
-    key = next(k for k in app.callback_map if "uptake-headline.children" in k)
-    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...") if p]
-    body = {
-        "output": key,
-        "outputs": outputs,
-        "changedPropIds": [],
-        "state": [],
-        "inputs": [
-            {"id": "uptake-first", "property": "value", "value": first},
-            {"id": "uptake-last", "property": "value", "value": last},
-            {"id": "uptake-district", "property": "value", "value": district},
-            {"id": "uptake-period", "property": "value", "value": period},
-        ],
-    }
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return json.loads(response.get_data(as_text=True))["response"]
+def _redraw(app, first, last, district, period) -> dict:
+    """The uptake page's answer for these choices, as the lead, as the browser receives it."""
+    with signed_in(app, "lead"):
+        return plain(uptake_page.redraw(first, last, district, period))
 
 
 def _text(component) -> str:
@@ -189,13 +177,13 @@ def _shown(value: int | None, small_text: str = f"fewer than {K}") -> str:
 
 
 def test_a_district_is_shown_in_whole_weeks_with_figures_worked_out_by_hand(lead_app, runtime, reference):
-    app, client = lead_app
+    app, _ = lead_app
     ptable = runtime.disclosure.ptable
     truth = Truth(runtime.engine)
     district = reference.districts.sort_values("households", ascending=False)["code"].iloc[0]
     # Wednesday 8 July to Wednesday 21 October widens to Monday 6 July - Sunday 25 October
-    answer = _redraw(app, client, "2026-07-08", "2026-10-21", district, "week")
-    headline = _text(answer["uptake-headline"]["children"])
+    answer = _redraw(app, "2026-07-08", "2026-10-21", district, "week")
+    headline = _text(answer["headline"])
     assert "widened to Monday 06 July 2026 to Sunday 25 October 2026" in headline, headline
     first, last = dt.date(2026, 7, 6), dt.date(2026, 10, 25)
     before = first - dt.timedelta(days=1)
@@ -205,7 +193,7 @@ def test_a_district_is_shown_in_whole_weeks_with_figures_worked_out_by_hand(lead
     assert f"{_shown(withdrawn)} withdrawn by their owners in the period" in headline
     assert "due to confirm their details (not confirmed for 12 months)" in headline
 
-    figure = answer["uptake-timeline"]["figure"]
+    figure = answer["timeline"]
     bars = next(t for t in figure["data"] if t["name"] == "Registrations per week")
     totals = next(t for t in figure["data"] if t["name"] == "Registrations so far")
     assert [x[:10] for x in bars["x"]] == [(first + dt.timedelta(weeks=i)).isoformat() for i in range(16)]
@@ -218,7 +206,7 @@ def test_a_district_is_shown_in_whole_weeks_with_figures_worked_out_by_hand(lead
         )
         shown += y is not None
     assert shown >= 3
-    churn = answer["uptake-churn"]["figure"]["data"][0]
+    churn = answer["churn"]["data"][0]
     for i, y in enumerate(churn["y"]):
         sunday = first + dt.timedelta(weeks=i, days=6)
         assert y == difference(
@@ -227,22 +215,22 @@ def test_a_district_is_shown_in_whole_weeks_with_figures_worked_out_by_hand(lead
 
 
 def test_per_day_is_refused_below_force_level_and_days_are_fine_for_the_force(lead_app, reference):
-    app, client = lead_app
+    app, _ = lead_app
     district = reference.districts["code"].iloc[0]
-    refused = _redraw(app, client, "2026-07-08", "2026-07-21", district, "day")
-    assert _text(refused["uptake-headline"]["children"]) == "Days are shown for the whole force only; choose Week."
-    assert not any(t.get("y") for t in refused["uptake-timeline"]["figure"].get("data", []))
-    force = _redraw(app, client, "2026-07-08", "2026-07-21", "all", "day")
-    bars = next(t for t in force["uptake-timeline"]["figure"]["data"] if t["name"] == "Registrations per day")
-    assert len(bars["x"]) == 14 and "widened" not in _text(force["uptake-headline"]["children"])
+    refused = _redraw(app, "2026-07-08", "2026-07-21", district, "day")
+    assert _text(refused["headline"]) == "Days are shown for the whole force only; choose Week."
+    assert not any(t.get("y") for t in refused["timeline"].get("data", []))
+    force = _redraw(app, "2026-07-08", "2026-07-21", "all", "day")
+    bars = next(t for t in force["timeline"]["data"] if t["name"] == "Registrations per day")
+    assert len(bars["x"]) == 14 and "widened" not in _text(force["headline"])
 
 
 def test_moving_the_dates_changes_no_published_figure(lead_app):
-    app, client = lead_app
+    app, _ = lead_app
     seen: dict[str, int | None] = {}
     for first in ("2026-07-01", "2026-07-02", "2026-07-03", "2026-07-09"):
-        answer = _redraw(app, client, first, "2026-08-15", "all", "day")
-        data = answer["uptake-timeline"]["figure"]["data"]
+        answer = _redraw(app, first, "2026-08-15", "all", "day")
+        data = answer["timeline"]["data"]
         totals = next(t for t in data if t["name"] == "Registrations so far")
         bars = next(t for t in data if t["name"] == "Registrations per day")
         for x, total, bar in zip(totals["x"], totals["y"], bars["y"]):
@@ -266,11 +254,11 @@ def test_the_page_says_how_figures_are_protected(lead_app, runtime):
 
 
 def test_request_outcomes_show_no_small_count_and_no_rate_beside_a_hidden_count(lead_app, runtime):
-    app, client = lead_app
+    app, _ = lead_app
     ptable = runtime.disclosure.ptable
     truth = Truth(runtime.engine)
-    answer = _redraw(app, client, "2026-04-15", "2026-11-25", "all", "day")
-    text = _text(answer["uptake-requests"]["children"])
+    answer = _redraw(app, "2026-04-15", "2026-11-25", "all", "day")
+    text = _text(answer["requests"])
     # Wednesday 15 April widens to Monday 13 April, Wednesday 25 November to Sunday 29 November
     assert "Monday 13 April 2026 to Sunday 29 November 2026" in text
     total = difference(ptable, truth.requests_sent(dt.date(2026, 4, 12)), truth.requests_sent(dt.date(2026, 11, 29)))
@@ -279,7 +267,7 @@ def test_request_outcomes_show_no_small_count_and_no_rate_beside_a_hidden_count(
     counts = [int(n) for n in re.findall(r"(?<![\d.,])(\d+)(?![\d.%,])", tables.replace(",", ""))]
     assert counts and all(n >= K for n in counts), counts
     # every breakdown row: a rate only beside a shown "answered"
-    rows = re.findall(r"\{'props': \{'children': \[(.*?)\]\}, 'type': 'Tr'", str(answer["uptake-requests"]))
+    rows = re.findall(r"\{'props': \{'children': \[(.*?)\]\}, 'type': 'Tr'", str(answer["requests"]))
     checked = 0
     for row in rows:
         cells = re.findall(r"'children': '([^']*)'", row)
