@@ -185,6 +185,8 @@ def layout(rt, user) -> html.Div:
                                     defaultColDef=WRAP_HEADERS,
                                     dashGridOptions={
                                         "rowSelection": {"mode": "multiRow"},
+                                        # Tab leaves the grid (arrows move inside it), not cell by cell across every row
+                                        "tabToNextCell": {"function": "false"},
                                         "domLayout": "autoHeight",
                                         "pagination": True,
                                         "paginationPageSize": 20,
