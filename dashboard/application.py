@@ -13,7 +13,7 @@ from flask_login import current_user
 from dashboard import ids
 from dashboard.api import ApiWiring
 from dashboard.api import blueprint as api_blueprint
-from dashboard.branding import STYLESHEET_URL, Brand
+from dashboard.branding import STYLESHEET_URL
 from dashboard.cache import init_cache
 from dashboard.components.shell import shell
 from dashboard.config import PROJECT_ROOT
@@ -121,7 +121,7 @@ def _serve_layout():
         current_user.username,
         current_user.role_label,
         rt.reference,
-        Brand.of(rt.settings, rt.reference.force_name),
+        rt.brand,
     )
 
 
@@ -167,7 +167,7 @@ def create_app(rt: Runtime | None = None) -> dash.Dash:
         # Served, but not put on the dashboard's pages: the public pages' own scripts, Leaflet and
         # tus-js-client (the owner's response page loads it itself).
         assets_path_ignore=["^public$", "^leaflet$", "^tus-js-client$"],
-        title=f"Community Camera Registry · {Brand.of(rt.settings, rt.reference.force_name).force_name}",
+        title=f"Community Camera Registry · {rt.brand.force_name}",
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,

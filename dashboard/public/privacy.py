@@ -18,7 +18,7 @@ blueprint = Blueprint("privacy", __name__)
 
 def brand() -> Brand:
     rt = runtime()
-    return Brand.of(rt.settings, rt.reference.force_name)
+    return rt.brand
 
 
 @blueprint.app_context_processor
