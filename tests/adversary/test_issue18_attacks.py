@@ -1,0 +1,362 @@
+"""Issue 18, attacked from outside: "Lost your link?", the open tiles and brand files, and erasure.
+
+Each test is one attack. A test marked REFUSED passes because the app refuses the attack; a test
+marked BREAK fails on the app as it is, and its docstring says what the attacker learns or does.
+These tests use the small per-test registry of tests/integration (not the adversary suite's
+24,000-registration demo): none of them needs the disclosure layer.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.public import duplicates
+from dashboard.registry import registration, retention
+from dashboard.registry.database import transaction
+from dashboard.registry.models import AuditEvent, Registrant
+from dashboard.registry.audit import SYSTEM
+from tests.dash_requests import post_with_values
+from tests.integration.conftest import _new_registry, app, login, runtime  # noqa: F401 (fixtures)
+from tests.integration.test_duplicate_registration import inbox  # noqa: F401 (fixture)
+from tests.integration.test_lost_link import _ask, _client, _register
+from tests.integration.test_public_pages import _csrf
+
+TILE = "/tiles/orientation/10/505/333.svg"
+
+
+@pytest.fixture(autouse=True)
+def quick_mail(monkeypatch):
+    monkeypatch.setattr(duplicates, "MAIL_DELAY_S", (0.0, 0.05))
+
+
+def _admin_actor(rt):
+    from dashboard.registry.audit import Actor
+    from dashboard.registry.models import User
+
+    with rt.sessions() as s:
+        user = s.scalar(sa.select(User).where(User.username == "admin1"))
+        return Actor(user_id=user.id, username=user.username, role="admin")
+
+
+# --------------------------------------------------------------------------- /lost-link
+
+
+def test_refused_lost_link_answer_is_byte_identical_whether_or_not_registered(
+    tmp_path, reference_dir, reference, inbox
+):
+    """REFUSED. Oracle through the answer: status, body, header names and Set-Cookie are the same for
+    an email+postcode that has a registration and one that has none."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port)
+    postcode = reference.postcodes["postcode"].iloc[3]
+    _register(client, postcode)
+    duplicates.drain()
+
+    def answer(email):
+        token = _csrf(client, "/lost-link")
+        r = client.post("/lost-link", data={"csrf_token": token, "email": email, "postcode": postcode})
+        body = re.sub(r'name="csrf_token" value="[^"]+"', "", r.get_data(as_text=True))
+        return r.status_code, body, sorted(k for k, _ in r.headers), r.headers.get("Set-Cookie") is not None
+
+    assert answer("alex@example.org") == answer("nobody@example.org")
+    rt.engine.dispose()
+
+
+def test_refused_pair_limit_refuses_alike_whether_or_not_registered(tmp_path, reference_dir, reference, inbox):
+    """REFUSED. Oracle through the per email+postcode limit: the second request for a pair is refused
+    (429, same page) for a registered pair and an unregistered one alike."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="1 per day")
+    postcode = reference.postcodes["postcode"].iloc[3]
+    _register(client, postcode)
+    duplicates.drain()
+    seen = {}
+    for email in ("alex@example.org", "nobody@example.org"):
+        first = _ask(client, email, postcode)
+        second = _ask(client, email, postcode)
+        seen[email] = (first[0], second[0], second[1].replace(email, "E"))
+    assert seen["alex@example.org"] == seen["nobody@example.org"]
+    assert seen["alex@example.org"][:2] == (200, 429)
+    rt.engine.dispose()
+
+
+def test_refused_lost_link_without_csrf_token_sends_nothing(tmp_path, reference_dir, reference, inbox):
+    """REFUSED. CSRF: a third-party page posting the form (no token) to make a victim's browser ask for
+    links; the app answers 400 and queues no mail, and the registration's link keeps working."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port)
+    postcode = reference.postcodes["postcode"].iloc[3]
+    old = _register(client, postcode)
+    duplicates.drain()
+    before = len(box.messages)
+    r = client.post("/lost-link", data={"email": "alex@example.org", "postcode": postcode})
+    duplicates.drain()
+    assert r.status_code == 400
+    assert len(box.messages) == before
+    assert client.get(f"/manage/{old}").status_code == 200
+    rt.engine.dispose()
+
+
+def test_refused_lost_link_echoes_fields_escaped(tmp_path, reference_dir, inbox):
+    """REFUSED. Reflected XSS: the email and postcode typed are shown again on an invalid form, escaped."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port)
+    payload = '"><script>alert(1)</script>'
+    status, page = _ask(client, "x@" + payload, payload)
+    assert status == 200
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)" in page or "&#34;&gt;&lt;script" in page
+    rt.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "alex@example.org\r\nBcc: attacker@evil.example",
+        "alex@example.org\nBcc: attacker@evil.example",
+        "alex@example.org, attacker@evil.example",
+        '"alex@example.org" <attacker@evil.example>',
+        "Alex <alex@example.org>",
+    ],
+)
+def test_refused_mail_header_injection_through_the_email_field(tmp_path, reference_dir, reference, inbox, email):
+    """REFUSED. Mail header injection: a Bcc line, a second recipient or a display-name address in the
+    email field would send the victim's fresh link to the attacker. Newlines and lists are refused as
+    not an address; a display-name form ("x" <addr>) is reduced to the address in angle brackets, which
+    is then both the look-up key and the recipient: no mail ever goes anywhere but to the address a
+    registration was made with, and no message carries a Bcc."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port)
+    postcode = reference.postcodes["postcode"].iloc[3]
+    _register(client, postcode)
+    duplicates.drain()
+    status, page = _ask(client, email, postcode)
+    duplicates.drain()
+    assert status == 200
+    assert all(m["To"] == "alex@example.org" and m.get("Bcc") is None and m.get("Cc") is None for m in box.messages)
+    assert all("evil" not in m.as_string() for m in box.messages)
+    rt.engine.dispose()
+
+
+def test_refused_spoofed_x_forwarded_for_does_not_reset_the_address_limit(tmp_path, reference_dir, reference, inbox):
+    """REFUSED. Limit bypass: without TRUSTED_PROXIES a client-chosen X-Forwarded-For must not make
+    each request count against a fresh address."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_RATE_LIMIT="2 per hour")
+    postcode = reference.postcodes["postcode"].iloc[3]
+    statuses = []
+    for i in range(3):
+        token = _csrf(client, "/lost-link")
+        r = client.post(
+            "/lost-link",
+            data={"csrf_token": token, "email": f"p{i}@example.org", "postcode": postcode},
+            headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"203.0.113.{i}"},
+        )
+        statuses.append(r.status_code)
+    assert statuses == [200, 200, 429]
+    rt.engine.dispose()
+
+
+# --------------------------------------------------------------------------- tiles, brand, privacy
+
+
+def test_break_tile_for_a_signed_in_officer_is_publicly_cacheable_with_their_session_cookie(app):
+    """BREAK (if it fails). A tile is sent ``Cache-Control: public, max-age=86400``: any shared proxy may
+    keep it and give it to everyone. If a signed-in user's tile answer also carries their session
+    cookie (Set-Cookie), a shared cache hands that officer's session to the next person who asks
+    for the tile: session hijack of a police account from a cached map tile."""
+    client = app.server.test_client()
+    login(client, "officer")
+    r = client.get(TILE)
+    assert r.status_code == 200
+    cacheable = "public" in r.headers.get("Cache-Control", "")
+    assert not (cacheable and r.headers.get("Set-Cookie")), (
+        r.headers.get("Cache-Control"),
+        r.headers.get("Set-Cookie"),
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tiles/orientation/../../../../etc/passwd.svg",
+        "/tiles/orientation/%2e%2e/%2e%2e/etc/passwd.svg",
+        "/tiles/orientation/10/505/..%2f..%2fapp.svg",
+        "/tiles/orientation/9999999/1/1.svg",
+        "/tiles/orientation/30/1073741823/1073741823.svg",
+        "/tiles/orientation/10/9999999/9999999.svg",
+        "/tiles/orientation/-1/0/0.svg",
+        "/tiles/orientation/1e3/0/0.svg",
+        "/tiles/orientation/10/505/333.svg%00.png",
+        "/tiles/orientation-labels/٣/0/0.svg",
+        "/tiles/orientation/0010/0505/0333.svg",
+        "/brand/../app.py",
+        "/brand/%2e%2e/app.py",
+        "/brand/logo/../../etc/passwd",
+    ],
+)
+def test_refused_tile_and_brand_path_tricks_never_500_nor_leak(app, path):
+    """REFUSED. Path traversal, huge or odd z/x/y on /tiles and /brand: 404 (or a real tile), never 500,
+    never a file outside the tiles."""
+    r = app.server.test_client().get(path)
+    assert r.status_code in (200, 404), (r.status_code, r.get_data(as_text=True)[:200])
+    text = r.get_data(as_text=True)
+    assert "root:" not in text and "create_app" not in text
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+@pytest.mark.parametrize("path", [TILE, "/brand/style.css", "/privacy", "/lost-link"])
+def test_refused_head_and_options_never_500(app, method, path):
+    """REFUSED. HEAD/OPTIONS on the open routes: answered, never a 500 or a stack trace."""
+    r = app.server.test_client().open(path, method=method)
+    assert r.status_code < 500
+
+
+def test_refused_open_pages_carry_nothing_of_a_registration(tmp_path, reference_dir, reference, inbox):
+    """REFUSED. /privacy, /brand/style.css and a tile over the registered postcode say nothing of the
+    registration (its name, address, email, postcode), and their bytes are the same before and after it."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port)
+    postcode = reference.postcodes["postcode"].iloc[3]
+    paths = ["/privacy", "/brand/style.css", TILE, "/tiles/orientation-labels/16/32400/21300.svg"]
+    before = {p: client.get(p).get_data() for p in paths}
+    _register(client, postcode)
+    duplicates.drain()
+    for p in paths:
+        after = client.get(p).get_data()
+        assert after == before[p] or p == "/privacy", p
+        text = after.decode("utf-8", "replace")
+        assert "Alex Formfiller" not in text and "3 Form Road" not in text and "alex@example.org" not in text
+    rt.engine.dispose()
+
+
+# --------------------------------------------------------------------------- erasure
+
+
+def _seed(app, reference, n_same: int = 1):
+    client = app.server.test_client()
+    postcode = reference.postcodes["postcode"].iloc[3]
+    tokens = [_register(client, postcode, name=f"Owner {i}") for i in range(n_same)]
+    return postcode, tokens
+
+
+@pytest.mark.parametrize("role", ["officer", "analyst", "lead", "auditor"])
+def test_refused_erasure_page_and_forged_callbacks_from_other_roles(app, runtime, reference, role):
+    """REFUSED. Erasure by a non-admin: GET /erasure, a forged find (an oracle: is this email registered
+    at this postcode?) and a forged erase with a hand-made matches store. Each is refused (403), no
+    registration is erased, and no lookup count comes back."""
+    postcode, _ = _seed(app, reference)
+    client = app.server.test_client()
+    login(client, role)
+    page = client.get("/erasure")
+    assert page.status_code in (302, 403, 404) or "Erasure on request" not in page.get_data(as_text=True)
+    values = {
+        "erasure-email.value": "alex@example.org",
+        "erasure-postcode.value": postcode,
+        "erasure-by-reason.value": "ticket IG-1",
+        "erasure-find.n_clicks": 1,
+    }
+    find = post_with_values(client, app, "erasure-found", values, trigger="erasure-find.n_clicks")
+    assert find.status_code == 403 and "match" not in find.get_data(as_text=True)
+    values |= {
+        "erasure-confirm-found.submit_n_clicks": 1,
+        "erasure-matches.data": {"n": 1, "email": "alex@example.org", "postcode": postcode},
+    }
+    erase = post_with_values(client, app, "erasure-found", values, trigger="erasure-confirm-found.submit_n_clicks")
+    assert erase.status_code == 403
+    by_ref = post_with_values(
+        client,
+        app,
+        "erasure-result",
+        {"erasure-confirm.submit_n_clicks": 1, "erasure-reference.value": "CCR-XXXX", "erasure-reason.value": "x"},
+    )
+    assert by_ref.status_code == 403
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 1
+
+
+def test_refused_erasure_when_more_registrations_match_than_were_found(app, runtime, reference):
+    """REFUSED. Race: the admin finds 1 registration; meanwhile another is made with the same email at the
+    same postcode; the confirmed erase (expected 1) erases nothing."""
+    postcode, _ = _seed(app, reference, 1)
+    actor = _admin_actor(runtime)
+    with transaction(runtime.sessions) as s:
+        assert retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference) == 1
+    _seed(app, reference, 1)
+    with pytest.raises(retention.ErasureError), transaction(runtime.sessions) as s:
+        retention.erase_by_email_and_postcode(
+            s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=1
+        )
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 2
+
+
+def test_break_erasure_erases_a_registration_that_was_not_found(app, runtime, reference):
+    """BREAK. Race between find and erase when the count stays the same: the admin finds 1 registration
+    (the owner's, A); before the confirmation, A is withdrawn by its owner and someone registers B with
+    the same email address at the same postcode. The erase (expected 1) still matches "1" and erases
+    B, a registration the administrator never found and the owner's request never covered. An attacker
+    who knows an erasure request is in progress (e.g. they are the one who typed the victim's email)
+    cannot make it erase more, but the check "exactly what was found" is a count, not the set: the
+    matches store should carry what was found (e.g. the registrations' ids or a digest of them)."""
+    postcode, (token_a,) = _seed(app, reference, 1)
+    actor = _admin_actor(runtime)
+    with transaction(runtime.sessions) as s:
+        assert retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference) == 1
+        found_ids = {r.id for r in registration.registrations_at(s, "alex@example.org", postcode)}
+    with transaction(runtime.sessions) as s:
+        registration.withdraw(s, registration.by_token(s, token_a), via="form")
+    _seed(app, reference, 1)  # B: same email, same postcode, made after the find
+    erased_ids: set[int] = set()
+    try:
+        with transaction(runtime.sessions) as s:
+            before = {r.id for r in registration.registrations_at(s, "alex@example.org", postcode)}
+            retention.erase_by_email_and_postcode(
+                s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=1
+            )
+            erased_ids = before
+    except retention.ErasureError:
+        pass
+    assert erased_ids <= found_ids, f"erased {erased_ids - found_ids}, which the find never showed"
+
+
+def test_control_the_forged_erasure_find_body_works_for_an_admin(app, reference):
+    """Control for the refusal above: the very body refused to the other roles is a working find for an
+    administrator (so the 403 is the guard's doing, not a malformed body)."""
+    postcode, _ = _seed(app, reference)
+    client = app.server.test_client()
+    login(client, "admin")
+    values = {
+        "erasure-email.value": "alex@example.org",
+        "erasure-postcode.value": postcode,
+        "erasure-by-reason.value": "ticket IG-1",
+        "erasure-find.n_clicks": 1,
+    }
+    find = post_with_values(client, app, "erasure-found", values, trigger="erasure-find.n_clicks")
+    assert find.status_code == 200
+    assert "1 active registration matches" in find.get_data(as_text=True)
+
+
+def test_break_the_find_reason_keeps_the_erased_owners_email_in_the_audit_log(app, runtime, reference):
+    """BREAK. The erase refuses a reason that repeats the owner's details ("the audit log would keep them
+    after they are erased"), but the find before it does not: an administrator who types the owner's
+    letter as the find's reason ("letter from alex@example.org") leaves the email address in the
+    ``erasure_lookup`` row for good. After the erasure, the append-only audit log still ties that email
+    address to a registration at that postcode (promise 6: what is left must be anonymous; an auditor
+    reading the log learns who asked to be erased)."""
+    postcode, _ = _seed(app, reference)
+    actor = _admin_actor(runtime)
+    with transaction(runtime.sessions) as s:
+        retention.find_for_erasure(
+            s, actor, "alex@example.org", postcode, "letter from alex@example.org, ticket IG-1", runtime.reference
+        )
+    with transaction(runtime.sessions) as s:
+        retention.erase_by_email_and_postcode(
+            s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=1
+        )
+    with runtime.sessions() as s:
+        logged = " ".join(f"{r.reason} {r.detail}" for r in s.scalars(sa.select(AuditEvent)))
+    assert "alex@example.org" not in logged.lower()
