@@ -17,7 +17,6 @@ from dashboard.public import duplicates
 from dashboard.registry import registration, retention
 from dashboard.registry.database import transaction
 from dashboard.registry.models import AuditEvent, Registrant
-from dashboard.registry.audit import SYSTEM
 from tests.dash_requests import post_with_values
 from tests.integration.conftest import _new_registry, app, login, runtime  # noqa: F401 (fixtures)
 from tests.integration.test_duplicate_registration import inbox  # noqa: F401 (fixture)
@@ -49,7 +48,7 @@ def test_refused_lost_link_answer_is_byte_identical_whether_or_not_registered(
 ):
     """REFUSED. Oracle through the answer: status, body, header names and Set-Cookie are the same for
     an email+postcode that has a registration and one that has none."""
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port)
     postcode = reference.postcodes["postcode"].iloc[3]
     _register(client, postcode)
@@ -68,7 +67,7 @@ def test_refused_lost_link_answer_is_byte_identical_whether_or_not_registered(
 def test_refused_pair_limit_refuses_alike_whether_or_not_registered(tmp_path, reference_dir, reference, inbox):
     """REFUSED. Oracle through the per email+postcode limit: the second request for a pair is refused
     (429, same page) for a registered pair and an unregistered one alike."""
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="1 per day")
     postcode = reference.postcodes["postcode"].iloc[3]
     _register(client, postcode)
@@ -102,7 +101,7 @@ def test_refused_lost_link_without_csrf_token_sends_nothing(tmp_path, reference_
 
 def test_refused_lost_link_echoes_fields_escaped(tmp_path, reference_dir, inbox):
     """REFUSED. Reflected XSS: the email and postcode typed are shown again on an invalid form, escaped."""
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port)
     payload = '"><script>alert(1)</script>'
     status, page = _ask(client, "x@" + payload, payload)
@@ -133,7 +132,7 @@ def test_refused_mail_header_injection_through_the_email_field(tmp_path, referen
     postcode = reference.postcodes["postcode"].iloc[3]
     _register(client, postcode)
     duplicates.drain()
-    status, page = _ask(client, email, postcode)
+    status, _page = _ask(client, email, postcode)
     duplicates.drain()
     assert status == 200
     assert all(m["To"] == "alex@example.org" and m.get("Bcc") is None and m.get("Cc") is None for m in box.messages)
@@ -144,7 +143,7 @@ def test_refused_mail_header_injection_through_the_email_field(tmp_path, referen
 def test_refused_spoofed_x_forwarded_for_does_not_reset_the_address_limit(tmp_path, reference_dir, reference, inbox):
     """REFUSED. Limit bypass: without TRUSTED_PROXIES a client-chosen X-Forwarded-For must not make
     each request count against a fresh address."""
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_RATE_LIMIT="2 per hour")
     postcode = reference.postcodes["postcode"].iloc[3]
     statuses = []
@@ -218,7 +217,7 @@ def test_refused_head_and_options_never_500(app, method, path):
 def test_refused_open_pages_carry_nothing_of_a_registration(tmp_path, reference_dir, reference, inbox):
     """REFUSED. /privacy, /brand/style.css and a tile over the registered postcode say nothing of the
     registration (its name, address, email, postcode), and their bytes are the same before and after it."""
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port)
     postcode = reference.postcodes["postcode"].iloc[3]
     paths = ["/privacy", "/brand/style.css", TILE, "/tiles/orientation-labels/16/32400/21300.svg"]
@@ -360,3 +359,73 @@ def test_break_the_find_reason_keeps_the_erased_owners_email_in_the_audit_log(ap
     with runtime.sessions() as s:
         logged = " ".join(f"{r.reason} {r.detail}" for r in s.scalars(sa.select(AuditEvent)))
     assert "alex@example.org" not in logged.lower()
+
+
+class _SlowRelay:
+    """A mail relay that takes ``delay_s`` to accept each message (a real relay's TLS, login and DATA
+    round trips), noting when each message's DATA arrived."""
+
+    def __init__(self, delay_s: float):
+        self.delay_s = delay_s
+        self.arrived: list[tuple[float, str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import time
+
+        self.arrived.append((time.monotonic(), envelope.rcpt_tos[0]))
+        await asyncio.sleep(self.delay_s)
+        return "250 OK"
+
+
+def test_break_the_single_mail_worker_tells_the_attacker_by_their_own_mails_arrival(
+    tmp_path, reference_dir, reference, monkeypatch
+):
+    """BREAK. Oracle through the mail worker's side effects. The answer to /lost-link is the same
+    either way, but every mail is sent by ONE background worker, in order: a look-up that finds a
+    registration talks to the relay (and writes the new link) before the worker moves on; one that
+    finds none returns at once. The attacker asks for the victim's email and postcode, then at once
+    for their own registration (their own email address), and times their own mail: it arrives a
+    relay round trip later when the victim is registered there. With the configured random delay
+    (1 to 4 s per job) the difference is blurred but not removed: the attacker's mail waits behind
+    the victim's whenever its own delay ends before the victim's mail is through, so the mean
+    arrival shifts by roughly half the relay's time per message, and a slow relay (greylisting,
+    TLS, login; up to the 10 s timeout) makes it stark. Here the random delays are pinned to the same
+    value so the mechanism shows without noise: the victim's existence costs the attacker's own mail
+    the relay's whole time per message.
+
+    Smallest fix: never let one job's relay time delay another's. E.g. run each job in its own
+    thread at its due time (``threading.Timer``), or give a look-up that finds nobody the same
+    relay-shaped wait as one that sends (a conversation with the relay that ends in RSET)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.integration.test_duplicate_registration import _free_port
+
+    relay = _SlowRelay(0.6)
+    controller = Controller(relay, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        client, rt = _client(tmp_path, reference_dir, controller.port)
+        victim_postcode, own_postcode = reference.postcodes["postcode"].iloc[[3, 40]]
+        _register(client, victim_postcode, email="victim@example.org")
+        _register(client, own_postcode, email="attacker@example.net")
+        duplicates.drain()
+        monkeypatch.setattr(duplicates.random, "uniform", lambda a, b: 0.2)
+
+        def own_mail_after(victim_email: str) -> float:
+            relay.arrived.clear()
+            import time
+
+            _ask(client, victim_email, victim_postcode)
+            asked = time.monotonic()
+            _ask(client, "attacker@example.net", own_postcode)
+            duplicates.drain()
+            return next(t for t, to in relay.arrived if to == "attacker@example.net") - asked
+
+        registered = own_mail_after("victim@example.org")
+        not_registered = own_mail_after("nobody@example.org")
+        rt.engine.dispose()
+    finally:
+        controller.stop()
+    # Equal (within scheduling noise) if the worker's timing told nothing; it differs by the relay's time.
+    assert abs(registered - not_registered) < 0.3, (registered, not_registered)
