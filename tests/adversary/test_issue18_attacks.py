@@ -429,3 +429,64 @@ def test_break_the_single_mail_worker_tells_the_attacker_by_their_own_mails_arri
         controller.stop()
     # Equal (within scheduling noise) if the worker's timing told nothing; it differs by the relay's time.
     assert abs(registered - not_registered) < 0.3, (registered, not_registered)
+
+
+def _erase_found_body(app, postcode: str, matches) -> dict:
+    from tests.dash_requests import callback_outputs
+
+    key = next(k for k in app.callback_map if k.strip(".").startswith("erasure-found"))
+    spec = app.callback_map[key]
+    values = {
+        "erasure-email.value": "alex@example.org",
+        "erasure-postcode.value": postcode,
+        "erasure-by-reason.value": "ticket IG-1",
+        "erasure-confirm-found.submit_n_clicks": 1,
+        "erasure-matches.data": matches,
+    }
+
+    def fill(items):
+        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+    return {
+        "output": key,
+        "outputs": callback_outputs(key),
+        "inputs": fill(spec["inputs"]),
+        "state": fill(spec["state"]),
+        "changedPropIds": ["erasure-confirm-found.submit_n_clicks"],
+    }
+
+
+def test_refused_cross_site_erasure_as_a_plain_form_post(app, runtime, reference):
+    """REFUSED. CSRF on /erasure: a third-party page can make a signed-in admin's browser POST only a
+    "simple" request (text/plain or form-encoded, no preflight) to /_dash-update-component. Such a body,
+    though it is the JSON of a real erase, erases nothing; and the session cookie is SameSite=Lax, so a
+    cross-site POST would not carry it anyway."""
+    import json
+
+    postcode, _ = _seed(app, reference)
+    client = app.server.test_client()
+    login(client, "admin")
+    body = json.dumps(_erase_found_body(app, postcode, {"n": 1, "email": "alex@example.org", "postcode": postcode}))
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        r = client.post("/_dash-update-component", data=body, content_type=content_type)
+        assert r.status_code != 200 or "erased" not in r.get_data(as_text=True), content_type
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 1
+    cookie = app.server.test_client().post("/login", data={}).headers.get("Set-Cookie") or ""
+    session_cookie = client.get_cookie("session")
+    assert session_cookie is None or session_cookie.same_site in ("Lax", "Strict"), cookie
+
+
+@pytest.mark.parametrize("n", ["x", "1e3", [1], {"a": 1}, 10**40])
+def test_refused_a_forged_matches_count_is_never_a_500(app, runtime, reference, n):
+    """REFUSED (robustness; admin only). The erase takes what was found from the browser's store
+    (``erasure-matches``): a forged count ("x", a list, a dict, a huge number) is answered 400 ("values
+    its page never sends") or with the page's "find them again" message, never a 500, and erases nothing."""
+    postcode, _ = _seed(app, reference)
+    client = app.server.test_client()
+    login(client, "admin")
+    body = _erase_found_body(app, postcode, {"n": n, "email": "alex@example.org", "postcode": postcode})
+    r = client.post("/_dash-update-component", json=body)
+    assert r.status_code < 500, r.get_data(as_text=True)[:300]
+    with runtime.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 1
