@@ -469,12 +469,11 @@ def test_refused_cross_site_erasure_as_a_plain_form_post(app, runtime, reference
     body = json.dumps(_erase_found_body(app, postcode, {"n": 1, "email": "alex@example.org", "postcode": postcode}))
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         r = client.post("/_dash-update-component", data=body, content_type=content_type)
-        assert r.status_code != 200 or "erased" not in r.get_data(as_text=True), content_type
+        assert r.status_code == 415, (content_type, r.status_code)
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 1
-    cookie = app.server.test_client().post("/login", data={}).headers.get("Set-Cookie") or ""
     session_cookie = client.get_cookie("session")
-    assert session_cookie is None or session_cookie.same_site in ("Lax", "Strict"), cookie
+    assert session_cookie is not None and session_cookie.same_site in ("Lax", "Strict")
 
 
 @pytest.mark.parametrize("n", ["x", "1e3", [1], {"a": 1}, 10**40])
