@@ -489,3 +489,39 @@ def test_refused_a_forged_matches_count_is_never_a_500(app, runtime, reference, 
     assert r.status_code < 500, r.get_data(as_text=True)[:300]
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 1
+
+
+def test_break_the_visible_pair_limit_tells_that_someone_asked_for_that_email_and_postcode(
+    tmp_path, reference_dir, reference, inbox
+):
+    """BREAK (weak, activity oracle). The per email+postcode limit (3 a day as configured) is counted
+    for anyone, registered or not, but it is refused *visibly* (429, "try again in about N hours"), and
+    its window starts at the pair's first request. So the attacker (say an ex-partner checking whether
+    the victim registered cameras at home) learns whether anyone asked for a link for that email
+    address and postcode in the last day, and when: they are refused after fewer requests, and told a
+    shorter wait, than for a pair nobody asked about. Only an owner has a reason to ask for their own
+    link, so "someone asked an hour ago" says "registered here". Here the owner asked once; the
+    attacker is refused one request earlier than at an untouched pair.
+
+    Smallest fix: keep the pair limit silent. Past it, answer exactly as below it (200, "Check your
+    email") and just queue nothing: the limit protects the owner's inbox, it need not speak. The
+    per-address limit can stay visible (it counts only the asker's own requests)."""
+    box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="3 per day")
+    owner_postcode, other_postcode = reference.postcodes["postcode"].iloc[[3, 40]]
+    _register(client, owner_postcode, email="owner@example.org")
+    duplicates.drain()
+    _ask(client, "owner@example.org", owner_postcode)  # the owner lost their link this morning
+    duplicates.drain()
+
+    def accepted_before_refusal(email: str, postcode: str) -> int:
+        for n in range(5):
+            if _ask(client, email, postcode)[0] == 429:
+                return n
+        return 5
+
+    # The same probe at a pair nobody asked about (nobody registered there either).
+    untouched = accepted_before_refusal("owner@example.org", other_postcode)
+    asked_before = accepted_before_refusal("owner@example.org", owner_postcode)
+    rt.engine.dispose()
+    assert asked_before == untouched, (asked_before, untouched)
