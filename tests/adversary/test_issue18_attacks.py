@@ -516,7 +516,7 @@ def test_break_the_visible_pair_limit_tells_that_someone_asked_for_that_email_an
     Smallest fix: keep the pair limit silent. Past it, answer exactly as below it (200, "Check your
     email") and just queue nothing: the limit protects the owner's inbox, it need not speak. The
     per-address limit can stay visible (it counts only the asker's own requests)."""
-    box, port = inbox
+    _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="3 per day")
     owner_postcode, other_postcode = reference.postcodes["postcode"].iloc[[3, 40]]
     _register(client, owner_postcode, email="owner@example.org")
