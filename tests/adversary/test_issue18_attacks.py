@@ -535,3 +535,39 @@ def test_break_the_visible_pair_limit_tells_that_someone_asked_for_that_email_an
     asked_before = accepted_before_refusal("owner@example.org", owner_postcode)
     rt.engine.dispose()
     assert asked_before == untouched, (asked_before, untouched)
+
+
+@pytest.mark.parametrize("role", ["officer", "analyst", "lead", "auditor", "admin"])
+def test_refused_every_page_callback_forged_by_a_role_the_page_refuses(app, role):
+    """REFUSED. The callbacks moved to module-level functions (issue 18): for every callback of every
+    page, a body forged as the browser would send it (inputs and states as the callback takes them,
+    empty values) by a role the page does not allow is answered 403 before the function runs."""
+    from dashboard.pages import page_for_component
+    from dashboard.security.access import _ids_in_output
+    from tests.dash_requests import callback_outputs
+
+    client = app.server.test_client()
+    login(client, role)
+    tried, let_through = 0, []
+    for key, spec in app.callback_map.items():
+        pages = {page_for_component(cid) for cid in _ids_in_output(key)}
+        if None in pages or all(p.allows(role) for p in pages):
+            continue  # the shell's own, or a page this role may use
+        outputs = (
+            callback_outputs(key)
+            if key.startswith("..")
+            else [{"id": key.rsplit(".", 1)[0], "property": key.rsplit(".", 1)[1]}]
+        )
+        body = {
+            "output": key,
+            "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": [{**i, "value": None} for i in spec["inputs"]],
+            "state": [{**s, "value": None} for s in spec["state"]],
+            "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"] if spec["inputs"] else [],
+        }
+        tried += 1
+        answer = client.post("/_dash-update-component", json=body)
+        if answer.status_code != 403:
+            let_through.append((key, answer.status_code))
+    assert role == "admin" or tried > 0
+    assert let_through == []
