@@ -571,3 +571,27 @@ def test_refused_every_page_callback_forged_by_a_role_the_page_refuses(app, role
             let_through.append((key, answer.status_code))
     assert role == "admin" or tried > 0
     assert let_through == []
+
+
+def test_break_the_address_limit_is_per_ipv6_address_not_per_network(tmp_path, reference_dir, reference, inbox):
+    """BREAK (limit bypass). The per-address limit of "Lost your link?" keys on the full client address.
+    Every IPv6 home or cloud line is given at least a /64 (2^64 addresses), so one attacker rotates
+    the last bits and is never refused: the address limit (5 an hour, 20 a day as configured) stops
+    nobody on IPv6, leaving only the per-pair limit. That lets one attacker sweep unlimited email and
+    postcode pairs (each found one mails its owner and kills their link, and each is a sample for the
+    mail worker's timing oracle). Smallest fix: key the address limit on the /64 for IPv6 addresses
+    (``ipaddress.ip_network(f"{addr}/64", strict=False)``), as the registration limit should too."""
+    _box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_RATE_LIMIT="2 per hour")
+    postcode = reference.postcodes["postcode"].iloc[3]
+    statuses = []
+    for i in range(3):
+        token = _csrf(client, "/lost-link")
+        r = client.post(
+            "/lost-link",
+            data={"csrf_token": token, "email": f"p{i}@example.org", "postcode": postcode},
+            environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{i + 1:x}"},
+        )
+        statuses.append(r.status_code)
+    rt.engine.dispose()
+    assert statuses == [200, 200, 429]
