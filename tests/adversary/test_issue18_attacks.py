@@ -598,3 +598,34 @@ def test_break_the_address_limit_is_per_ipv6_address_not_per_network(tmp_path, r
         statuses.append(r.status_code)
     rt.engine.dispose()
     assert statuses == [200, 200, 429]
+
+
+def test_refused_the_requests_own_log_rows_are_alike_and_carry_no_email_or_postcode(
+    tmp_path, reference_dir, reference, inbox, monkeypatch
+):
+    """REFUSED. Oracle through the audit log written while answering: a request for a registered pair
+    and one for an unregistered pair each leave exactly one ``management_link_requested`` row, alike
+    but for time, with neither the email address nor the postcode. (The worker's later
+    ``management_link_resent`` row, for a found one only, is the logged disclosure promise 5 asks
+    for, seen by auditors, not by the public.)"""
+    _box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port)
+    postcode = reference.postcodes["postcode"].iloc[3]
+    _register(client, postcode)
+    duplicates.drain()
+    queued = []
+    monkeypatch.setattr(duplicates, "_queue", lambda job, *args: queued.append(args))  # the worker waits
+
+    def rows_for(email):
+        with rt.sessions() as s:
+            before = s.scalar(sa.select(sa.func.max(AuditEvent.id)))
+        _ask(client, email, postcode)
+        with rt.sessions() as s:
+            new = s.scalars(sa.select(AuditEvent).where(AuditEvent.id > before).order_by(AuditEvent.id)).all()
+            return [(r.action, r.username, r.role, r.reason, r.detail, r.subject_ids) for r in new]
+
+    found, not_found = rows_for("alex@example.org"), rows_for("nobody@example.org")
+    assert found == not_found and [r[0] for r in found] == ["management_link_requested"]
+    assert "alex" not in str(found) and postcode.replace(" ", "") not in str(found).replace(" ", "")
+    assert len(queued) == 2  # both queued their look-up alike
+    rt.engine.dispose()
