@@ -1,7 +1,8 @@
 """Issue 18, attacked from outside: "Lost your link?", the open tiles and brand files, and erasure.
 
 Each test is one attack. A test marked REFUSED passes because the app refuses the attack; a test
-marked BREAK fails on the app as it is, and its docstring says what the attacker learns or does.
+marked BREAK failed on the app as it was, and its docstring says what the attacker learned or did;
+the five breaks found are fixed, and their tests are now REFUSED (a break until fixed).
 These tests use the small per-test registry of tests/integration (not the adversary suite's
 24,000-registration demo): none of them needs the disclosure layer.
 """
@@ -65,9 +66,10 @@ def test_refused_lost_link_answer_is_byte_identical_whether_or_not_registered(
 
 
 def test_refused_pair_limit_refuses_alike_whether_or_not_registered(tmp_path, reference_dir, reference, inbox):
-    """REFUSED. Oracle through the per email+postcode limit: the second request for a pair is refused
-    (429, same page) for a registered pair and an unregistered one alike."""
-    _box, port = inbox
+    """REFUSED. Oracle through the per email+postcode limit: the second request for a pair is answered
+    like the first (200, the same page: the pair's limit is silent) for a registered pair and an
+    unregistered one alike, and only the registered pair's first request sends a mail."""
+    box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="1 per day")
     postcode = reference.postcodes["postcode"].iloc[3]
     _register(client, postcode)
@@ -78,7 +80,9 @@ def test_refused_pair_limit_refuses_alike_whether_or_not_registered(tmp_path, re
         second = _ask(client, email, postcode)
         seen[email] = (first[0], second[0], second[1].replace(email, "E"))
     assert seen["alex@example.org"] == seen["nobody@example.org"]
-    assert seen["alex@example.org"][:2] == (200, 429)
+    assert seen["alex@example.org"][:2] == (200, 200)
+    duplicates.drain()
+    assert [m["To"] for m in box.messages].count("alex@example.org") == 2  # registration's link, one lost link
     rt.engine.dispose()
 
 
@@ -292,32 +296,33 @@ def test_refused_erasure_when_more_registrations_match_than_were_found(app, runt
     postcode, _ = _seed(app, reference, 1)
     actor = _admin_actor(runtime)
     with transaction(runtime.sessions) as s:
-        assert retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference) == 1
+        found = retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference)
+    assert found.count == 1
     _seed(app, reference, 1)
     with pytest.raises(retention.ErasureError), transaction(runtime.sessions) as s:
         retention.erase_by_email_and_postcode(
-            s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=1
+            s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=found
         )
     with runtime.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 2
 
 
-def test_break_erasure_erases_a_registration_that_was_not_found(app, runtime, reference):
-    """BREAK (low severity: the page's own contract). Race between find and erase when the count stays
-    the same: the admin finds 1 registration (A); before the confirmation, A is withdrawn by its owner
+def test_refused_erasure_of_a_registration_that_was_not_found(app, runtime, reference):
+    """REFUSED (a break until fixed; low severity: the page's own contract). Race between find and erase
+    when the count stays the same: the admin finds 1 registration (A); before the confirmation, A is withdrawn by its owner
     and someone registers B with the same email address at the same postcode. The erase (expected 1)
     still matches "1" and erases B, which the administrator never found. The page promises to "erase
     exactly what was found", but the check is a count, not the set. (B carries the same email address
     and postcode, so the harm is small: an attacker gains nothing but the erasure of a registration
     made in the victim's name; the owner's request arguably covers it. It is the weaker check that
-    would matter if the match ever widened.) Smallest fix: keep the found registrations' ids (or a
-    digest of their sorted ids) with the count, server-side or signed, and erase only if the set now
-    matching is that set."""
+    would matter if the match ever widened.) Fixed: the find returns a key naming exactly the set found
+    (a digest of its references), the page keeps it with the count, and the erase erases only that set."""
     postcode, (token_a,) = _seed(app, reference, 1)
     actor = _admin_actor(runtime)
     with transaction(runtime.sessions) as s:
-        assert retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference) == 1
+        found = retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference)
         found_ids = {r.id for r in registration.registrations_at(s, "alex@example.org", postcode)}
+    assert found.count == 1
     with transaction(runtime.sessions) as s:
         registration.withdraw(s, registration.by_token(s, token_a), via="form")
     _seed(app, reference, 1)  # B: same email, same postcode, made after the find
@@ -326,7 +331,7 @@ def test_break_erasure_erases_a_registration_that_was_not_found(app, runtime, re
         with transaction(runtime.sessions) as s:
             before = {r.id for r in registration.registrations_at(s, "alex@example.org", postcode)}
             retention.erase_by_email_and_postcode(
-                s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=1
+                s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=found
             )
             erased_ids = before
     except retention.ErasureError:
@@ -352,26 +357,39 @@ def test_control_the_forged_erasure_find_body_works_for_an_admin(app, reference)
     assert "1 active registration matches" in find.get_data(as_text=True)
 
 
-def test_break_the_find_reason_keeps_the_erased_owners_email_in_the_audit_log(app, runtime, reference):
-    """BREAK. The erase refuses a reason that repeats the owner's details ("the audit log would keep them
-    after they are erased"), but the find before it does not: an administrator who types the owner's
-    letter as the find's reason ("letter from alex@example.org") leaves the email address in the
-    ``erasure_lookup`` row for good. After the erasure, the append-only audit log still ties that email
-    address to a registration at that postcode (promise 6: what is left must be anonymous; an auditor
-    reading the log learns who asked to be erased)."""
+def test_refused_the_find_reason_cannot_keep_the_erased_owners_email_in_the_audit_log(app, runtime, reference):
+    """REFUSED (a break until fixed). The erase refused a reason that repeats the owner's details ("the
+    audit log would keep them after they are erased"), but the find before it did not: an
+    administrator who typed the owner's letter as the find's reason ("letter from alex@example.org")
+    left the email address in the ``erasure_lookup`` row for good, tying it to a registration at that
+    postcode after the erasure (promise 6). The find now refuses such a reason (the typed email
+    address or postcode, or any detail of a registration found) and logs nothing; the erase too."""
     postcode, _ = _seed(app, reference)
     actor = _admin_actor(runtime)
+    for reason in (
+        "letter from alex@example.org, ticket IG-1",
+        f"owner at {postcode.replace(' ', '').lower()} asked, ticket IG-1",
+    ):
+        with pytest.raises(retention.ErasureError, match="repeats the owner's details"):
+            with transaction(runtime.sessions) as s:
+                retention.find_for_erasure(s, actor, "alex@example.org", postcode, reason, runtime.reference)
     with transaction(runtime.sessions) as s:
-        retention.find_for_erasure(
-            s, actor, "alex@example.org", postcode, "letter from alex@example.org, ticket IG-1", runtime.reference
-        )
+        found = retention.find_for_erasure(s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference)
+    with pytest.raises(retention.ErasureError, match="repeats the owner's details"):
+        with transaction(runtime.sessions) as s:
+            retention.erase_by_email_and_postcode(
+                s, actor, "alex@example.org", postcode, "alex@example.org asked", runtime.reference, expected=found
+            )
     with transaction(runtime.sessions) as s:
         retention.erase_by_email_and_postcode(
-            s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=1
+            s, actor, "alex@example.org", postcode, "ticket IG-1", runtime.reference, expected=found
         )
     with runtime.sessions() as s:
-        logged = " ".join(f"{r.reason} {r.detail}" for r in s.scalars(sa.select(AuditEvent)))
+        rows = s.scalars(sa.select(AuditEvent)).all()
+        logged = " ".join(f"{r.reason} {r.detail}" for r in rows)
+        actions = [r.action for r in rows if r.action in ("erasure_lookup", "registration_erased")]
     assert "alex@example.org" not in logged.lower()
+    assert actions == ["erasure_lookup", "registration_erased"]  # the refused find logged nothing
 
 
 class _SlowRelay:
@@ -391,11 +409,11 @@ class _SlowRelay:
         return "250 OK"
 
 
-def test_break_the_single_mail_worker_tells_the_attacker_by_their_own_mails_arrival(
+def test_refused_the_mail_worker_tells_the_attacker_nothing_by_their_own_mails_arrival(
     tmp_path, reference_dir, reference, monkeypatch
 ):
-    """BREAK. Oracle through the mail worker's side effects. The answer to /lost-link is the same
-    either way, but every mail is sent by ONE background worker, in order: a look-up that finds a
+    """REFUSED (a break until fixed). Oracle through the mail worker's side effects. The answer to
+    /lost-link is the same either way, but every mail was sent by ONE background worker, in order: a look-up that finds a
     registration talks to the relay (and writes the new link) before the worker moves on; one that
     finds none returns at once. The attacker asks for the victim's email and postcode, then at once
     for their own registration (their own email address), and times their own mail: it arrives a
@@ -407,9 +425,8 @@ def test_break_the_single_mail_worker_tells_the_attacker_by_their_own_mails_arri
     value so the mechanism shows without noise: the victim's existence costs the attacker's own mail
     the relay's whole time per message.
 
-    Smallest fix: never let one job's relay time delay another's. E.g. run each job in its own
-    thread at its due time (``threading.Timer``), or give a look-up that finds nobody the same
-    relay-shaped wait as one that sends (a conversation with the relay that ends in RSET)."""
+    Fixed: each job runs on its own thread (``duplicates.MAIL_THREADS``), so no job waits behind
+    another's relay round trip."""
     from aiosmtpd.controller import Controller
 
     from tests.integration.test_duplicate_registration import _free_port
@@ -504,11 +521,11 @@ def test_refused_a_forged_matches_count_is_never_a_500(app, runtime, reference, 
         assert s.scalar(sa.select(sa.func.count()).select_from(Registrant).where(Registrant.status == "active")) == 1
 
 
-def test_break_the_visible_pair_limit_tells_that_someone_asked_for_that_email_and_postcode(
+def test_refused_the_pair_limit_tells_nobody_that_someone_asked_for_that_email_and_postcode(
     tmp_path, reference_dir, reference, inbox
 ):
-    """BREAK (weak, activity oracle). The per email+postcode limit (3 a day as configured) is counted
-    for anyone, registered or not, but it is refused *visibly* (429, "try again in about N hours"), and
+    """REFUSED (a break until fixed; weak, activity oracle). The per email+postcode limit (3 a day as
+    configured) is counted for anyone, registered or not, but it was refused *visibly* (429, "try again in about N hours"), and
     its window starts at the pair's first request. So the attacker (say an ex-partner checking whether
     the victim registered cameras at home) learns whether anyone asked for a link for that email
     address and postcode in the last day, and when: they are refused after fewer requests, and told a
@@ -516,9 +533,9 @@ def test_break_the_visible_pair_limit_tells_that_someone_asked_for_that_email_an
     link, so "someone asked an hour ago" says "registered here". Here the owner asked once; the
     attacker is refused one request earlier than at an untouched pair.
 
-    Smallest fix: keep the pair limit silent. Past it, answer exactly as below it (200, "Check your
-    email") and just queue nothing: the limit protects the owner's inbox, it need not speak. The
-    per-address limit can stay visible (it counts only the asker's own requests)."""
+    Fixed: the pair limit is silent. Past it, the answer is exactly as below it (200, "Check your
+    email") and nothing is queued; the per-address limit stays visible (it counts only the asker's own
+    requests). The probe below now never meets a refusal, at either pair."""
     _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_PAIR_RATE_LIMIT="3 per day")
     owner_postcode, other_postcode = reference.postcodes["postcode"].iloc[[3, 40]]
@@ -576,14 +593,15 @@ def test_refused_every_page_callback_forged_by_a_role_the_page_refuses(app, role
     assert let_through == []
 
 
-def test_break_the_address_limit_is_per_ipv6_address_not_per_network(tmp_path, reference_dir, reference, inbox):
-    """BREAK (limit bypass). The per-address limit of "Lost your link?" keys on the full client address.
+def test_refused_the_address_limit_counts_an_ipv6_network_not_each_address(tmp_path, reference_dir, reference, inbox):
+    """REFUSED (a break until fixed; limit bypass). The per-address limit of "Lost your link?" keyed on
+    the full client address.
     Every IPv6 home or cloud line is given at least a /64 (2^64 addresses), so one attacker rotates
     the last bits and is never refused: the address limit (5 an hour, 20 a day as configured) stops
     nobody on IPv6, leaving only the per-pair limit. That lets one attacker sweep unlimited email and
     postcode pairs (each found one mails its owner and kills their link, and each is a sample for the
-    mail worker's timing oracle). Smallest fix: key the address limit on the /64 for IPv6 addresses
-    (``ipaddress.ip_network(f"{addr}/64", strict=False)``), as the registration limit should too."""
+    mail worker's timing oracle). Fixed: every limit per client (``security.limits.client_key``) counts
+    an IPv6 address's /64."""
     _box, port = inbox
     client, rt = _client(tmp_path, reference_dir, port, LOST_LINK_RATE_LIMIT="2 per hour")
     postcode = reference.postcodes["postcode"].iloc[3]
@@ -629,3 +647,20 @@ def test_refused_the_requests_own_log_rows_are_alike_and_carry_no_email_or_postc
     assert "alex" not in str(found) and postcode.replace(" ", "") not in str(found).replace(" ", "")
     assert len(queued) == 2  # both queued their look-up alike
     rt.engine.dispose()
+
+
+def test_refused_the_registration_limit_counts_an_ipv6_network_too(tmp_path, reference_dir, reference, inbox):
+    """REFUSED. The same bypass on the public write limit (Flask-Limiter, ``REGISTRATION_RATE_LIMIT``):
+    requests from three addresses of one /64 are counted together, and a fourth from another /64 is
+    counted on its own. Bad bodies are enough: the limit counts requests, not registrations."""
+    _box, port = inbox
+    client, rt = _client(tmp_path, reference_dir, port, REGISTRATION_RATE_LIMIT="2 per hour")
+
+    def post(address: str) -> int:
+        return client.post("/api/v1/registrations", json={}, environ_base={"REMOTE_ADDR": address}).status_code
+
+    same_network = [post(f"2001:db8:1:2::{i:x}") for i in (1, 2, 3)]
+    other_network = post("2001:db8:1:3::1")
+    rt.engine.dispose()
+    assert same_network[:2] == [422, 422] and same_network[2] == 429
+    assert other_network == 422
