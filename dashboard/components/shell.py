@@ -56,6 +56,7 @@ def navbar(
         ),
         color="primary",
         dark=True,
+        expand="lg",  # two rows from here up (assets/app.css), the menu button below
         className="mb-3 app-navbar",
     )
 

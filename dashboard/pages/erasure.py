@@ -210,7 +210,8 @@ def erase_by_reference(_clicks, reference, reason) -> dict:
 
 def _by_contact_answer(message, matches: dict | None = None) -> dict:
     """What the by-contact card shows: the message, and the Erase button enabled only for ``matches``
-    (how many were found and the email address and postcode they were found by)."""
+    (how many were found, the key naming exactly which, and the email address and postcode they were
+    found by)."""
     if matches is None:
         return {"message": message, "erase_disabled": True, "erase_label": ERASE_FOUND_LABEL, "matches": None}
     regs = f"{matches['n']} active registration{'s' if matches['n'] != 1 else ''}"
@@ -237,7 +238,7 @@ def find_or_erase_by_contact(_find, _confirm, email, postcode, reason, matches, 
                     postcode,
                     reason,
                     rt.reference,
-                    expected=int(matches.get("n") or 0),
+                    expected=retention.Found(int(matches.get("n") or 0), str(matches.get("key") or "")),
                 )
             else:
                 found = retention.find_for_erasure(s, current_user.actor, email, postcode, reason, rt.reference)
@@ -255,7 +256,7 @@ def find_or_erase_by_contact(_find, _confirm, email, postcode, reason, matches, 
                 id=f"{PREFIX}found-done",
             )
         )
-    if found == 0:
+    if found.count == 0:
         return _by_contact_answer(
             dbc.Alert(
                 "No active registration was made with that email address at that postcode.",
@@ -264,16 +265,16 @@ def find_or_erase_by_contact(_find, _confirm, email, postcode, reason, matches, 
                 id=f"{PREFIX}found-none",
             )
         )
-    regs = f"{found} active registration{'s' if found != 1 else ''}"
+    n = found.count
+    regs = f"{n} active registration{'s' if n != 1 else ''}"
     return _by_contact_answer(
         dbc.Alert(
-            f"{regs} {'match' if found != 1 else 'matches'}. Nothing of {'them' if found != 1 else 'it'} "
-            "is shown here.",
+            f"{regs} {'match' if n != 1 else 'matches'}. Nothing of {'them' if n != 1 else 'it'} is shown here.",
             color="warning",
             className="mb-0",
             id=f"{PREFIX}found-count",
         ),
-        {"n": found, "email": email, "postcode": postcode},
+        {"n": n, "key": found.key, "email": email, "postcode": postcode},
     )
 
 

@@ -1,4 +1,4 @@
-"""Mail to owners about their private link, sent after the answer from one background worker.
+"""Mail to owners about their private link, sent after the answer by background threads.
 
 Three occasions, one mechanism:
 
@@ -42,21 +42,35 @@ RESEND_COOLDOWN = dt.timedelta(minutes=10)
 # (database, relay) then falls on whatever requests are being served by then, anyone's, never
 # on the repeat's own answer or the one right after it.
 MAIL_DELAY_S = (1.0, 4.0)
+# Each job runs on its own thread (up to this many at once), so no job waits behind another's
+# relay round trip: with one worker, a look-up that found a registration (and talked to the relay)
+# delayed the next job's mail, and an attacker timing their own mail after asking for someone
+# else's email and postcode learned whether that person is registered there.
+MAIL_THREADS = 64
 log = logging.getLogger(__name__)
 _worker: concurrent.futures.ThreadPoolExecutor | None = None
 _worker_lock = threading.Lock()
+_pending: set[concurrent.futures.Future] = set()
 
 
 def _pool() -> concurrent.futures.ThreadPoolExecutor:
     global _worker
     with _worker_lock:
         if _worker is None:
-            _worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="owner-mail")
+            _worker = concurrent.futures.ThreadPoolExecutor(max_workers=MAIL_THREADS, thread_name_prefix="owner-mail")
         return _worker
 
 
 def _queue(job, *args) -> None:
-    _pool().submit(job, *args, time.monotonic() + random.uniform(*MAIL_DELAY_S))
+    future = _pool().submit(job, *args, time.monotonic() + random.uniform(*MAIL_DELAY_S))
+    with _worker_lock:
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: concurrent.futures.Future) -> None:
+    with _worker_lock:
+        _pending.discard(future)
 
 
 def after_registering(rt, done: registration.Registered) -> None:
@@ -75,11 +89,14 @@ def lost_link(rt, email: str, postcode: str) -> None:
 
 def drain(timeout_s: float = 60.0) -> None:
     """Wait until every mail queued so far has been handled (tests; an orderly shutdown)."""
-    _pool().submit(lambda: None).result(timeout=timeout_s)
+    with _worker_lock:
+        waiting = set(_pending)
+    if concurrent.futures.wait(waiting, timeout=timeout_s).not_done:
+        raise TimeoutError(f"owner mail still being sent after {timeout_s} s")
 
 
 def _wait(due: float) -> None:
-    time.sleep(max(0.0, due - time.monotonic()))  # due times only grow, so waits never add up
+    time.sleep(max(0.0, due - time.monotonic()))
 
 
 def _url(rt, token: str) -> str:

@@ -6,7 +6,6 @@ Thin: read the form, call ``form`` and ``registry.registration``, render a templ
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
@@ -22,6 +21,7 @@ from dashboard.registry.database import transaction
 from dashboard.registry.models import utcnow
 from dashboard.registry.registration import MAX_CAMERAS, RegistrationIn
 from dashboard.runtime_access import runtime
+from dashboard.security.limits import client_key
 
 blueprint = Blueprint("public", __name__)
 
@@ -184,16 +184,20 @@ def lost_link_submit():
     limits = lost_link.Limits(
         rt.sessions, rt.settings.secret_key, rt.settings.lost_link_rate_limit, rt.settings.lost_link_pair_rate_limit
     )
-    wait = limits.address_wait_s(get_remote_address())
+    wait = limits.address_wait_s(client_key())
     if wait is None and asked.errors:
         return _lost_link_page(asked)
-    if wait is None:
-        wait = limits.pair_wait_s(asked.email, asked.postcode)
-    with transaction(rt.sessions) as s:  # never the email address or the postcode
-        registration.log_link_requested(s, refused=wait is not None)
-    if wait is not None:
+    if wait is not None:  # the asker's own requests: saying so tells them nothing of anyone else
+        with transaction(rt.sessions) as s:  # never the email address or the postcode
+            registration.log_link_requested(s, refused="address")
         return _lost_link_page(asked, 429, refused=lost_link.wait_words(wait))
-    duplicates.lost_link(rt, asked.email, asked.postcode)
+    # The pair's limit keeps the owner's inbox from being flooded; it is silent. Were it refused
+    # visibly, an attacker would learn that someone (the owner) asked for that pair within the day.
+    over_pair = limits.pair_wait_s(asked.email, asked.postcode) is not None
+    with transaction(rt.sessions) as s:
+        registration.log_link_requested(s, refused="pair" if over_pair else None)
+    if not over_pair:
+        duplicates.lost_link(rt, asked.email, asked.postcode)
     return render_template("public/lost_link_sent.html")
 
 
@@ -216,7 +220,7 @@ def campaign_scan(slug: str):
     """A QR code's landing: count the scan once per visitor and day, and answer the same whether
     or not the campaign exists (the slug goes on to the form either way; only a known one counts)."""
     rt = runtime()
-    visitor = f"{get_remote_address()}\x00{request.headers.get('User-Agent', '')[:300]}"
+    visitor = f"{client_key()}\x00{request.headers.get('User-Agent', '')[:300]}"
     with transaction(rt.sessions) as s:
         campaigns.count_scan(s, slug, visitor, secret=rt.settings.secret_key.encode("utf-8"))
     return redirect(f"/register?c={slug}" if campaigns.SLUG.fullmatch(slug) else "/register")

@@ -387,12 +387,12 @@ def fresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def log_link_requested(session: Session, *, refused: bool, now: dt.datetime | None = None) -> None:
-    """Log a "Lost your link?" request (or its refusal at a limit): what was typed stays out of the
-    log, so the row reads the same whether or not a registration matched."""
-    audit.record(
-        session, PUBLIC, "management_link_requested", at=now, detail={"refused": "rate_limit"} if refused else None
-    )
+def log_link_requested(session: Session, *, refused: str | None, now: dt.datetime | None = None) -> None:
+    """Log a "Lost your link?" request, or its refusal at a limit (``refused``: "address" or "pair"):
+    what was typed stays out of the log, so the row reads the same whether or not a registration
+    matched."""
+    detail = {"refused": f"rate_limit_{refused}"} if refused else None
+    audit.record(session, PUBLIC, "management_link_requested", at=now, detail=detail)
 
 
 def new_management_token(

@@ -25,6 +25,7 @@ run over hundreds of thousands of registrations takes seconds.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 import time
@@ -170,6 +171,32 @@ def _email_and_postcode(email: str | None, postcode: str | None, reference) -> t
     return address, str(row["postcode"])
 
 
+@dataclass(frozen=True)
+class Found:
+    """What :func:`find_for_erasure` found: how many registrations, and ``key``, which names exactly
+    which ones (a digest of their references: nothing of them can be read from it), so that the
+    erase that follows erases that set or nothing."""
+
+    count: int
+    key: str
+
+
+def _found_key(found: list[Registrant]) -> str:
+    return hashlib.sha256("\n".join(sorted(r.reference for r in found)).encode("utf-8")).hexdigest()[:32]
+
+
+def _typed_in_reason(text: str, address: str, code: str) -> bool:
+    """Whether the reason repeats the email address or postcode typed to find the registrations."""
+    compact = re.sub(r"\s", "", text.casefold())
+    return address.casefold() in text.casefold() or code.replace(" ", "").casefold() in compact
+
+
+_REPEATS = (
+    "The reason repeats the owner's details, which the audit log would keep after they are "
+    "erased; quote the request instead (e.g. its ticket number)."
+)
+
+
 def find_for_erasure(
     session: Session,
     actor: audit.Actor,
@@ -178,16 +205,20 @@ def find_for_erasure(
     reason: str | None,
     reference,
     now: dt.datetime | None = None,
-) -> int:
-    """How many active registrations were made with ``email`` at ``postcode`` (administrators only;
-    nothing else of them is returned). A search of personal data, so it needs the reason and is
-    logged (``erasure_lookup``, with the count; never the email address or postcode)."""
+) -> Found:
+    """Which active registrations were made with ``email`` at ``postcode`` (administrators only;
+    only their count is shown). A search of personal data, so it needs the reason and is logged
+    (``erasure_lookup``, with the count; never the email address or postcode). A reason that repeats
+    the email address or postcode typed, or any other detail of the registrations found, is refused
+    as the erase refuses it: the log keeps the reason after the owner is erased."""
     _check_admin(session, actor)
     text = _reason(reason)
     address, code = _email_and_postcode(email, postcode, reference)
-    found = len(registrations_at(session, address, code))
-    audit.record(session, actor, "erasure_lookup", reason=text, detail={"matches": found}, at=now)
-    return found
+    found = registrations_at(session, address, code)
+    if _typed_in_reason(text, address, code) or any(_repeats_personal_data(text, r) for r in found):
+        raise ErasureError(f"{_REPEATS} Nothing was looked up.")
+    audit.record(session, actor, "erasure_lookup", reason=text, detail={"matches": len(found)}, at=now)
+    return Found(len(found), _found_key(found))
 
 
 def erase_by_email_and_postcode(
@@ -198,31 +229,36 @@ def erase_by_email_and_postcode(
     reason: str | None,
     reference,
     *,
-    expected: int,
+    expected: Found,
     now: dt.datetime | None = None,
 ) -> ErasedByContact:
-    """Erase every active registration made with ``email`` at ``postcode`` at its owner's request
-    (administrators only), when exactly ``expected`` match (what :func:`find_for_erasure` told the
-    administrator; if the register changed since, nothing is erased). Logged as one
+    """Erase the active registrations made with ``email`` at ``postcode`` at their owner's request
+    (administrators only), when they are exactly those :func:`find_for_erasure` found (``expected``;
+    if the register changed since, even to the same count, nothing is erased). Logged as one
     ``registration_erased`` row naming the registrations by reference, with the reason."""
     now = now or utcnow()
     _check_admin(session, actor)
     text = _reason(reason)
     address, code = _email_and_postcode(email, postcode, reference)
+    if _typed_in_reason(text, address, code):
+        raise ErasureError(f"{_REPEATS} Nothing was erased.")
     found = registrations_at(session, address, code)
     if not found:
         raise ErasureError(
             "No active registration was made with that email address at that postcode. Nothing was erased."
         )
-    if len(found) != expected:
+    if len(found) != expected.count:
         raise ErasureError(
-            f"{len(found)} registrations match now, not {expected}: find them again before erasing. Nothing was erased."
+            f"{len(found)} registrations match now, not {expected.count}: find them again before erasing. "
+            "Nothing was erased."
         )
-    if any(_repeats_personal_data(text, registrant) for registrant in found):
+    if _found_key(found) != expected.key:
         raise ErasureError(
-            "The reason repeats the owner's details, which the audit log would keep after they are "
-            "erased; quote the request instead (e.g. its ticket number). Nothing was erased."
+            "The registrations that match are not the ones found (one was withdrawn and another made "
+            "since): find them again before erasing. Nothing was erased."
         )
+    if any(_repeats_personal_data(text, r) for r in found):
+        raise ErasureError(f"{_REPEATS} Nothing was erased.")
     references = [registrant.reference for registrant in found]
     erased = erase(session, [registrant.id for registrant in found], why="request", now=now)
     audit.record(

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from dashboard.analytics import uptake
+from dashboard.analytics import rounding, uptake
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.exports import export_bytes
 from dashboard.analytics.rounding import round_value
@@ -177,11 +177,12 @@ def _cell(value, k: int, percent: bool = False, rate: bool = False, current: boo
         return value.text(k)
     if value is None or pd.isna(value):
         return f"fewer than {k}" if current else "hidden"
+    # The same rounding as the CSVs and the API (halves up: 51.25 per 1,000 reads 51.3 everywhere).
     if percent:
-        return f"{float(value) * 100:.1f}%"
+        return rounding.percent(value)
     if rate:
-        return f"{float(value):,.1f}"
-    return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{float(value):,.2f}"
+        return rounding.thousands(value, 1)
+    return f"{value:,}" if isinstance(value, int) or float(value).is_integer() else rounding.thousands(value, 2)
 
 
 def html(report: WeeklyReport, csv_links: dict[str, str] | None = None) -> str:

@@ -2,17 +2,19 @@
 counts per client address.
 
 Counts live in the registry's database (``limit_store``), shared by every web worker process.
-Clients are told apart by address: behind a proxy that hides them (a force network's NAT),
-raise ``REGISTRATION_RATE_LIMIT`` and ``LOGIN_ADDRESS_MAX_FAILURES``.
+Clients are told apart by address (``client_key``): an IPv4 address, or an IPv6 address's /64
+network, since every IPv6 line is given at least a /64 and one client can rotate through it. Behind
+a proxy that hides clients (a force network's NAT), raise ``REGISTRATION_RATE_LIMIT`` and
+``LOGIN_ADDRESS_MAX_FAILURES``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from limits import RateLimitItemPerMinute
 from limits.strategies import FixedWindowRateLimiter
 
@@ -33,13 +35,38 @@ PUBLIC_WRITE_ENDPOINTS = (
 UPLOAD_ENDPOINTS = {"tus.create": ["POST"], "tus.upload": ["DELETE"]}
 
 
+def client_key(address: str | None = None) -> str:
+    """Who a request comes from, for counting: the client's IPv4 address, or the /64 network of its
+    IPv6 address (``address``: the request's, through TRUSTED_PROXIES' ProxyFix, by default).
+
+    >>> client_key("192.0.2.10"), client_key("::ffff:192.0.2.10")
+    ('192.0.2.10', '192.0.2.10')
+    >>> client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+    True
+    >>> client_key("2001:db8:1:2::1"), client_key("2001:db8:1:3::1")
+    ('2001:db8:1:2::/64', '2001:db8:1:3::/64')
+    >>> client_key("not an address")
+    'not an address'
+    """
+    text = address if address is not None else (request.remote_addr or "unknown")
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text  # not an address (a test client, a unix socket): counted as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def init_limits(server: Flask, limit: str, sessions, secret: str, *, upload_limit: str | None = None) -> Limiter:
     """A limiter for this app, counting in the database, applied to every public write endpoint
     (``upload_limit`` to the owner's upload endpoints, when they are registered)."""
     import dashboard.security.limit_store  # noqa: F401  (registers the ccr-sql:// storage)
 
     limiter = Limiter(
-        key_func=get_remote_address,
+        key_func=client_key,
         app=server,
         storage_uri="ccr-sql://",
         headers_enabled=True,

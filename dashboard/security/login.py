@@ -24,7 +24,7 @@ from dashboard.runtime_access import runtime
 from dashboard.security import sessions
 from dashboard.security.accounts import authenticate, user_for_token
 from dashboard.security.headers import STATIC_PREFIXES  # they never read the user
-from dashboard.security.limits import LoginThrottle
+from dashboard.security.limits import LoginThrottle, client_key
 
 blueprint = Blueprint("login", __name__)
 
@@ -243,7 +243,7 @@ def login_submit():
         return _form_error("Enter your username and password.", username, target, 400)
     settings = runtime().settings
     window = dt.timedelta(minutes=settings.login_window_minutes)
-    address = request.remote_addr or "unknown"  # the client's, through TRUSTED_PROXIES' ProxyFix
+    address = client_key()  # the client's (its /64 on IPv6), through TRUSTED_PROXIES' ProxyFix
     throttle = login_throttle(settings)
     with runtime().sessions() as s:
         name = logged_name(s, username, settings.secret_key)

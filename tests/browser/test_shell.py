@@ -96,6 +96,31 @@ def test_role_logs_in_and_sees_its_pages_and_true_figures(watched, live_server, 
     assert sources and all("/tiles/orientation" in src for src in sources), sources
     assert "Crown copyright" in page.locator("#shell-footer").inner_text()
     watched.screenshot(f"overview-{role}")
+    _header_fits(page, role)
+
+
+def _header_fits(page, role: str) -> None:
+    """At a small laptop's width and a wide screen, the header never widens the page (the admin's eight
+    links pushed a 1,200 px page to 1,290 px and broke 'How figures are protected' over four lines):
+    the product and the user with Log out on one row, every link below on one line of its own."""
+    for width in (992, 1280, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") == width, (role, width)
+        box = lambda selector: page.locator(selector).first.bounding_box()  # noqa: E731
+        brand, user, logout = box(".app-navbar .navbar-brand"), box("#shell-user"), box("#shell-logout")
+        links = [page.locator("#shell-nav a.nav-link").nth(i).bounding_box() for i in range(len(_titles(role)))]
+        assert logout["x"] + logout["width"] <= width and user["x"] > brand["x"] + brand["width"], (role, width)
+        assert abs(user["y"] - brand["y"]) < brand["height"], (role, width)  # the same row
+        row = links[0]["y"]
+        assert row >= brand["y"] + brand["height"] - 2, (role, width)  # the links' row is below
+        for link in links:  # one line each, all on one row
+            assert abs(link["y"] - row) < 2 and link["height"] < 2 * 24, (role, width, link)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _titles(role: str) -> list[str]:
+    return [p.title for p in all_pages() if p.allows(role)]
 
 
 @pytest.mark.browser

@@ -4,6 +4,7 @@ changes nothing. Another role cannot reach the callbacks at all (over HTTP)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import sqlalchemy as sa
@@ -81,8 +82,10 @@ def test_an_admin_finds_by_email_and_postcode_sees_only_a_count_and_erases_them(
     for private in (PERSON["name"], PERSON["address"], PERSON["phone"], "CCR-7KQ2MX", "CCR-8ZZ9AB", "Zebedee"):
         assert private not in str(found)  # nothing of the registrations themselves
     assert (found["erase_disabled"], found["erase_label"]) == (False, "Erase the 2 active registrations")
-    # What the page keeps to erase: the count, and the address and postcode exactly as typed.
-    assert found["matches"] == {"n": 2, "email": " ZQ.Owner@Example.org ", "postcode": "st162dh"}
+    # What the page keeps to erase: the count, a key naming exactly the two found (the SHA-256 of their
+    # sorted references, 32 hex digits: nothing of them readable), and the address and postcode as typed.
+    key = hashlib.sha256(b"CCR-7KQ2MX\nCCR-8ZZ9AB").hexdigest()[:32]
+    assert found["matches"] == {"n": 2, "key": key, "email": " ZQ.Owner@Example.org ", "postcode": "st162dh"}
     # The fields changed after Find: Erase still erases what was found.
     done = _by_contact(app, CONFIRM, "other@example.org", "ST1 1AA", reason, found["matches"])
     assert "2 registrations erased; 4 cameras left the register" in done["message"]

@@ -556,3 +556,31 @@ def test_differencing_by_dates_recovers_hidden_counts_only_by_chance(attacked_ap
     sampling = 3 * math.sqrt(expected * (1 - expected) / n)
     assert 0.1 < expected < 0.45
     assert share <= expected + sampling + 0.02, (share, expected, n)
+
+
+def test_weekly_report_rounds_as_its_csv_and_says_plainly_when_a_rate_is_hidden(lead_app):
+    """The page rounded halves to even (51.25 per 1,000 households read 51.2) while its CSV rounded them
+    up (51.3); and a hidden rate made sentences like "14 requests; hidden answered". The page is built
+    here from the real report with one district's rate set to exactly 51.25 and both request rates
+    hidden, as the disclosure layer hides them."""
+    import dataclasses
+
+    from dashboard.analytics.rounding import round_value
+    from dashboard.reports import weekly
+
+    app, _client = lead_app
+    with app.server.test_request_context():
+        from dashboard.pages.uptake import _weekly_report
+
+        report = _weekly_report("2026-11-18")
+    districts = report.tables["districts"].copy()
+    districts.loc[districts.index[0], "registrations_per_1000"] = 51.25
+    hidden = {**report.requests, "response_rate": None, "useful_share": None}
+    if hidden["requests"].value is None:
+        hidden["requests"] = dataclasses.replace(hidden["requests"], value=14)
+    changed = dataclasses.replace(report, tables={**report.tables, "districts": districts}, requests=hidden)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", weekly.html(changed)))
+    assert round_value(51.25, "registrations_per_1000") == 51.3  # the CSV's and the API's rule
+    assert f"{districts['name'].iloc[0]} " in text and " 51.3 " in text and " 51.2 " not in text
+    assert "the share answered is hidden" in text and "how often footage was useful is hidden" in text
+    assert "hidden answered" not in text and "useful in hidden" not in text
