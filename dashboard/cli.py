@@ -327,6 +327,28 @@ def _first_run_hint(rt) -> None:
             )
 
 
+def _disable_demo_accounts_beside_real_ones(rt) -> None:
+    """A demo database later given real accounts kept the demo accounts, whose passwords are
+    published in the README: serving it would let anyone in. Outside demo mode, once any real
+    account exists, the demo accounts whose published password still works are disabled (logged)."""
+    from dashboard.demo import DEMO_USERS, real_accounts
+    from dashboard.registry.database import transaction
+    from dashboard.security.accounts import disable_published_demo_accounts
+
+    if not real_accounts(rt.engine):
+        return
+    with transaction(rt.sessions) as s:
+        disabled = disable_published_demo_accounts(
+            s, DEMO_USERS, "demo accounts with published passwords beside real accounts"
+        )
+    if disabled:
+        print(
+            f"Disabled the demo accounts {', '.join(disabled)}: their passwords are published, and this database "
+            "has real accounts. An administrator can enable them again on the Accounts page after changing "
+            "their passwords."
+        )
+
+
 def cmd_serve(args) -> int:
     from dashboard.application import create_app
     from dashboard.runtime import prepare
@@ -336,6 +358,7 @@ def cmd_serve(args) -> int:
         _demo_mode(rt)
     else:
         _first_run_hint(rt)
+        _disable_demo_accounts_beside_real_ones(rt)
     _print_logins(rt)
     url = f"http://{rt.settings.host}:{rt.settings.port}"
     print(f"\nCommunity Camera Registry for {rt.reference.force_name} on {url}  (Ctrl+C stops)", flush=True)

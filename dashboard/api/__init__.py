@@ -244,20 +244,13 @@ def _wake_outbox() -> None:
     wake()
 
 
-def _own_request(s, request_id: str) -> int:
-    """The internal id of one of the caller's own requests; 404 (the same answer) for an unknown
-    request and for another officer's."""
-    shown = public_ids.normalise(request_id, public_ids.REQUEST_PREFIX)
-    internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
-    owner = (
-        s.scalar(sa.select(FootageRequest.requested_by_id).where(FootageRequest.id == internal))
-        if internal is not None
-        else None
-    )
-    if owner is None or owner != current_user.id:
-        message = f"There is no footage request {str(shown or request_id)[:20]} among yours."
-        raise ApiError(404, message, [{"field": "request_id", "message": message}])
-    return internal
+def _own_request(s, request_id: str, *, admin_too: bool = False) -> int:
+    """The internal id of one of the caller's own requests; 404 (the same answer, logged) for an
+    unknown request and for another officer's (``casework.own_request``)."""
+    try:
+        return casework.own_request(s, current_user.actor, request_id, admin_too=admin_too)
+    except casework.CaseworkRefused as exc:
+        raise ApiError(404, exc.message, [{"field": "request_id", "message": exc.message}]) from None
 
 
 def _progress_out(p: casework.RequestProgress) -> RequestProgressOut:
@@ -359,16 +352,9 @@ def list_requests(query: CaseQuery):
 )
 def update_request(request_id: str, body: RequestStatusUpdate):
     rt = runtime()
-    shown = public_ids.normalise(request_id, public_ids.REQUEST_PREFIX)
-    if shown is None:
-        message = f"{request_id[:20]!r} is not a request id; use the id the request was given, such as REQ-M4T8WZ2C."
-        raise ApiError(404, message, [{"field": "request_id", "message": message}])
     try:
         with transaction(rt.sessions) as s:
-            internal = public_ids.requests_to_internal(s, [shown]).get(shown)
-            if internal is None:
-                message = f"There is no footage request {shown}."
-                raise ApiError(404, message, [{"field": "request_id", "message": message}])
+            internal = _own_request(s, request_id, admin_too=True)
             updated = casework.change_status(
                 s,
                 current_user.actor,

@@ -471,14 +471,9 @@ def change_request_status(_clicks, selected, status, note, useful, case_selected
             "cases": no_update,
         }
     row = selected[0] if isinstance(selected, list) and isinstance(selected[0], dict) else {}
-    shown = public_ids.normalise(row.get("request_id"), public_ids.REQUEST_PREFIX)
     try:
         with transaction(runtime().sessions) as s:
-            internal = public_ids.requests_to_internal(s, [shown]).get(shown) if shown else None
-            if internal is None:
-                raise casework.CaseworkError(
-                    "request_id", "That footage request does not exist; select a request in the table."
-                )
+            internal = casework.own_request(s, current_user.actor, row.get("request_id"), admin_too=True)
             request = casework.change_status(
                 s,
                 current_user.actor,

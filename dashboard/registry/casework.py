@@ -892,6 +892,39 @@ def send_preservation_notice(
     return message
 
 
+def own_request(session: Session, actor: audit.Actor, typed: object, *, admin_too: bool = False) -> int:
+    """The internal id of the footage request ``typed`` (its public id, as the user gave it) when it
+    is the user's own (or any, for an administrator with ``admin_too``). An unknown id and another
+    officer's request get the same refusal, worded alike, and both are logged as ``request_refused``
+    (why ``no_such_request`` / ``not_your_request``): a guess at other officers' requests is seen by
+    the auditor and learns nothing of whether the request exists."""
+    shown = public_ids.normalise(typed if isinstance(typed, str) else None, public_ids.REQUEST_PREFIX)
+    internal = public_ids.requests_to_internal(session, [shown]).get(shown) if shown else None
+    row = (
+        session.execute(
+            sa.select(FootageRequest.requested_by_id, FootageRequest.case_ref, FootageRequest.camera_id).where(
+                FootageRequest.id == internal
+            )
+        ).first()
+        if internal is not None
+        else None
+    )
+    if row is not None and (row.requested_by_id == actor.user_id or (admin_too and actor.role == "admin")):
+        return internal
+    refuse(
+        session,
+        actor,
+        "request_refused",
+        field="request_id",
+        message=f"There is no footage request {str(shown or typed)[:20]} among yours.",
+        why="no_such_request" if row is None else "not_your_request",
+        case_ref=None,
+        reason=None,
+        subject_ids=[row.camera_id] if row is not None else None,
+        detail={"request": str(shown or typed)[:20], **({"request_case": row.case_ref} if row is not None else {})},
+    )
+
+
 def change_status(
     session: Session,
     actor: audit.Actor,
@@ -914,13 +947,9 @@ def change_status(
         raise CaseworkError("request_id", f"{request_id!r} is not a valid request id.")
     hold_write_lock(session)  # SQLite: no other writer until commit; PostgreSQL: the row lock below
     request = session.get(FootageRequest, int(request_id), with_for_update=True, populate_existing=True)
-    if request is None:
-        raise CaseworkError("request_id", "That footage request does not exist.")
-    if request.requested_by_id != user.id and user.role != "admin":
-        raise CaseworkError(
-            "request",
-            f"Request {request.public_id} belongs to another officer; only they or an administrator may change it.",
-        )
+    if request is None or (request.requested_by_id != user.id and user.role != "admin"):
+        # The same refusal as for an unknown id, logged (own_request, which callers use first).
+        own_request(session, actor, request.public_id if request is not None else str(request_id), admin_too=True)
     if new_status not in REQUEST_STATUSES:
         raise CaseworkError(
             "new_status", f"{new_status!r} is not a request status; use one of {', '.join(REQUEST_STATUSES)}."

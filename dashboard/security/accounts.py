@@ -225,6 +225,41 @@ def disable_user(session: Session, actor: audit.Actor, user_id: int) -> int:
     return ended
 
 
+def disable_published_demo_accounts(session: Session, demo_users, reason: str) -> list[str]:
+    """Disable every active account among ``demo_users`` ((username, role, published password)
+    triples) whose published password still works, ending its sessions and revoking its tokens,
+    each logged as ``user_disabled`` by the system with ``reason``. For a database that has real
+    accounts beside a demo's: anyone who has read the README could otherwise log in there.
+    Returns the usernames disabled."""
+    system = audit.Actor(None, "start-up check", None)
+    disabled = []
+    for username, role, password in demo_users:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None or not user.active or user.role != role or not verify_password(user.password_hash, password):
+            continue
+        user.active = False
+        ended = sessions.end_user_sessions(session, user.id, "disabled")
+        revoked = (
+            session.execute(
+                sa.update(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            ).rowcount
+            or 0
+        )
+        session.flush()
+        audit.record(
+            session,
+            system,
+            "user_disabled",
+            reason=reason,
+            subject_ids=[user.id],
+            detail={"username": user.username, "sessions_ended": ended, "tokens_revoked": int(revoked)},
+        )
+        disabled.append(user.username)
+    return disabled
+
+
 def enable_user(session: Session, actor: audit.Actor, user_id: int) -> User:
     _admin(session, actor)
     user = _target(session, user_id)

@@ -141,7 +141,7 @@ def test_changing_a_status_answers_redraws_both_grids_and_is_logged(app, runtime
     ]
     # An answered request's status is final (casework.REQUEST_TRANSITIONS).
     assert "A request that is 'footage provided' cannot become 'declined'." in as_text(final["message"])
-    assert "That footage request does not exist" in as_text(unknown["message"])
+    assert "There is no footage request REQ-NOTAREAL among yours." in as_text(unknown["message"])
     assert (_status(runtime, waiting.request_id), _status(runtime, answered.request_id)) == (
         "no_response",
         "footage_provided",

@@ -787,8 +787,6 @@ def test_status_change_refusals_leave_nothing_written(seeded):
         return lambda s: cw.change_status(s, actor, request_id=rid, new_status=status, **kw)
 
     refusals = [
-        (change(OFFICER2, other, "declined"), "request"),  # someone else's request
-        (change(ANALYST, other, "declined"), "request"),
         (change(OFFICER, request_id, "footage_provided"), "new_status"),  # declined is final
         (change(OFFICER, other, "sent"), "new_status"),
         (change(OFFICER, other, "lost"), "new_status"),
@@ -796,13 +794,46 @@ def test_status_change_refusals_leave_nothing_written(seeded):
         (change(OFFICER, other, "footage_provided", footage_useful="yes"), "footage_useful"),
         (change(OFFICER, other, "declined", now=NOW - dt.timedelta(seconds=1)), "now"),
         (change(OFFICER, other, "declined", note="n" * 501), "note"),
-        (change(OFFICER, 777, "declined"), "request_id"),
     ]
     for call, field in refusals:
         _refused_without_writing(seeded, call, field)
     with _sessions(seeded)() as s:
         assert s.get(FootageRequest, other).status == "sent"
         assert s.get(FootageRequest, request_id).status == "declined"
+
+
+def test_another_officers_request_is_refused_as_an_unknown_one_and_both_are_logged(seeded):
+    """Changing another officer's request was refused "Request REQ-… belongs to another officer" and an
+    unknown id "does not exist", neither logged: a guess at other officers' requests told which exist,
+    and the auditor never saw it. Both now get one refusal, worded alike, each logged."""
+    [other] = _create(seeded, case_ref="CR-2026-0100", camera_ids=[SHOP_7D])
+    with _sessions(seeded)() as s:
+        public = s.get(FootageRequest, other).public_id
+    before = _counts(seeded)
+    answers = []
+    for actor, typed in ((OFFICER2, public), (OFFICER2, "REQ-ZZZZZZZZ"), (ANALYST, public)):
+        with _sessions(seeded)() as s, pytest.raises(cw.CaseworkRefused) as caught:
+            cw.own_request(s, actor, typed, admin_too=True)
+        answers.append((caught.value.field, caught.value.message.replace(typed, "ID")))
+    # change_status itself, given the internal id, refuses and logs the same way
+    with _sessions(seeded)() as s, pytest.raises(cw.CaseworkRefused) as caught:
+        cw.change_status(s, OFFICER2, request_id=other, new_status="declined", now=NOW + dt.timedelta(days=2))
+    answers.append((caught.value.field, caught.value.message.replace(public, "ID")))
+    assert answers == [("request_id", "There is no footage request ID among yours.")] * 4
+    after = _counts(seeded)
+    assert after["footage_request_event"] == before["footage_request_event"]
+    assert after["audit_event"] == before["audit_event"] + 4
+    rows = _audit_rows(seeded)[-4:]
+    assert [(r.action, r.username) for r in rows] == [("request_refused", "officer2")] * 2 + [
+        ("request_refused", "analyst1"),
+        ("request_refused", "officer2"),
+    ]
+    whys = [json.loads(r.detail)["why"] for r in rows]
+    assert whys == ["not_your_request", "no_such_request", "not_your_request", "not_your_request"]
+    with _sessions(seeded)() as s:
+        assert s.get(FootageRequest, other).status == "sent"
+        # its own officer still gets it
+        assert cw.own_request(s, OFFICER, public) == other
 
 
 # --------------------------------------------------------------------------- case views

@@ -185,6 +185,40 @@ def test_a_real_deployment_gets_no_demo_data_or_demo_accounts(env, monkeypatch, 
     assert "demo-admin-2026" not in capsys.readouterr().out
 
 
+def test_a_demo_database_given_a_real_account_serves_with_the_demo_accounts_disabled(env, monkeypatch, capsys):
+    """A demo registry later given a real administrator kept the six demo accounts, whose passwords are
+    published, and 'serve' printed them: anyone who had read the README could log in as admin.demo.
+    Outside demo mode, once a real account exists, they are disabled (logged), and none is printed."""
+    from dashboard.demo import DEMO_USERS
+    from dashboard.security.passwords import verify_password
+
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "50", "DEMO": "1"})
+    capsys.readouterr()
+    created = run(["user", "add", "jane.admin", "--role", "admin"], env, stdin="tawny-owl-lantern-quay\n")
+    assert created.returncode == 0, created.stderr
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "50"})
+    out = capsys.readouterr().out
+    [said] = [line for line in out.splitlines() if line.startswith("Disabled the demo accounts ")]
+    assert "admin.demo," in said or "admin.demo:" in said
+    assert "demo-admin-2026" not in out
+    engine = sa.create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        users = dict(conn.execute(sa.text("SELECT username, active FROM app_user")).all())
+        hashes = dict(conn.execute(sa.text("SELECT username, password_hash FROM app_user")).all())
+        logged = conn.execute(
+            sa.text("SELECT count(*) FROM audit_event WHERE action = 'user_disabled' AND username = 'start-up check'")
+        ).scalar()
+    engine.dispose()
+    assert users.pop("jane.admin") in (1, True)
+    assert {name for name, _, _ in DEMO_USERS} <= set(users) and not any(users.values())
+    assert logged == len(DEMO_USERS)
+    # still their published passwords: they are disabled, not changed (an admin may enable them after changing them)
+    assert all(verify_password(hashes[name], password) for name, _, password in DEMO_USERS)
+    # a second start-up has nothing more to do
+    _serve_in_process(monkeypatch, {**env, "DEMO_REGISTRATIONS": "50"})
+    assert "Disabled" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("how", [{"DEMO": "1"}, {"args": "--demo"}])
 def test_demo_mode_is_refused_when_a_real_account_exists(env, how):
     created = run(["user", "add", "jane.admin", "--role", "admin"], env, stdin="tawny-owl-lantern-quay\n")
