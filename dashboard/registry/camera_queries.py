@@ -68,6 +68,7 @@ _CANDIDATE_RECORD = np.dtype(
     ]
 )
 assert list(_CANDIDATE_RECORD.names) == CANDIDATE_COLUMNS
+_NEAR_RECORD = np.dtype([*((n, _CANDIDATE_RECORD.fields[n][0]) for n in CANDIDATE_COLUMNS), ("public_id", "O")])
 
 # Ids per IN (...) list: well under SQLite's limit of bound parameters.
 _IN_CHUNK = 5_000
@@ -209,6 +210,25 @@ def postgis_candidates(session: Session, easting_m: float, northing_m: float, ra
     --------
     >>> postgis_candidates(session, 386227.5, 302117.0, 250 * 1.001 + 1)  # doctest: +SKIP
     """
+    rows = _near_rows(session, easting_m, northing_m, radius_m)
+    frame = _candidate_frame([row[:-1] for row in rows])
+    frame["public_id"] = pd.array([row[-1] for row in rows], dtype="str")
+    return frame
+
+
+def postgis_candidate_columns(
+    session: Session, easting_m: float, northing_m: float, radius_m: float
+) -> dict[str, np.ndarray]:
+    """:func:`postgis_candidates` as plain arrays, one per column (the same rows, checks and
+    statement), with no frame built: what ``geo.search.candidates_within`` reads. Ids int64,
+    numbers float64 (NULL -> NaN), text as objects (NULL -> None), and ``public_id``."""
+    records = np.array(_near_rows(session, easting_m, northing_m, radius_m), dtype=_NEAR_RECORD)
+    return {name: records[name] for name in _NEAR_RECORD.names}
+
+
+def _near_rows(session: Session, easting_m: float, northing_m: float, radius_m: float) -> list[tuple]:
+    """The candidate rows near a point (``CANDIDATE_COLUMNS`` then ``public_id``), checked as
+    :func:`postgis_candidates` says."""
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
         raise ValueError(
@@ -232,12 +252,9 @@ def postgis_candidates(session: Session, easting_m: float, northing_m: float, ra
             {**fixed, _E: float(easting_m), _N: float(northing_m), _R: float(radius_m)},
             prepare=True,
         )
-        rows = cursor.fetchall()
+        return cursor.fetchall()
     finally:
         cursor.close()
-    frame = _candidate_frame([row[:-1] for row in rows])
-    frame["public_id"] = pd.array([row[-1] for row in rows], dtype="str")
-    return frame
 
 
 _E, _N, _R = "near_easting_m", "near_northing_m", "near_radius_m"

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search
+from dashboard.geo.search import CameraIndex, LiveCameraIndex, candidates_within, rank_results, search
 from dashboard.registry import casework, public_ids
 from dashboard.registry.audit import Actor
 from dashboard.registry.camera_queries import (
@@ -27,7 +27,7 @@ from dashboard.registry.camera_queries import (
     active_cell_frame,
     cameras_changed_since,
     current_candidates,
-    postgis_candidates,
+    postgis_candidate_columns,
     register_fingerprint,
 )
 from dashboard.registry.cell_counts import CellCounts
@@ -187,13 +187,11 @@ class CameraFinder:
         """PostGIS's candidates (one prepared statement in ``s``'s transaction: the live rows, so a
         withdrawn camera is never found once its withdrawal is committed), then the same exact
         geodesic filter and ranking as the in-memory path. The results carry ``public_id``."""
-        rough = postgis_candidates(
+        rough = postgis_candidate_columns(
             s, req.easting_m, req.northing_m, req.radius_m * PREFILTER_FACTOR + PREFILTER_EXTRA_M
         )
-        near = CameraIndex.from_frame(rough).candidates(req.lat, req.lon, req.radius_m)
-        results = rank_results(near, req.incident_at, now)
-        shown = pd.Series(rough["public_id"].to_numpy(), index=rough["camera_id"].to_numpy())
-        return results.assign(public_id=shown.reindex(results["camera_id"].to_numpy()).to_numpy())
+        near = candidates_within(rough, req.lat, req.lon, req.radius_m, carry=("public_id",))
+        return rank_results(near, req.incident_at, now)
 
     def _find_in_memory(self, req: SearchRequest, now: dt.datetime, s: Session) -> pd.DataFrame:
         index, fingerprint = self._cameras.current_with_fingerprint()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -143,3 +145,69 @@ def test_a_search_after_the_server_dropped_idle_connections_still_answers(pg_app
     assert dropped >= 1
     again = _search(app, auth, lat, lon, "CR-2026-001421")
     assert again["cameras"] == first["cameras"]
+
+
+@pytest.mark.postgres
+def test_postgresql_and_sqlite_find_the_same_cameras_ranked_the_same(pg_url, tmp_path, reference_dir, reference):
+    """One demo on each backend: every search gives the same ranked results (the exact geodesic
+    filter over PostGIS's candidates), and those are the cameras pyproj's Geod puts in the radius;
+    on PostgreSQL each result comes with its own public id."""
+    from pyproj import Geod
+
+    from dashboard.demo import generate_demo
+    from dashboard.registry import camera_queries, public_ids
+    from dashboard.registry.camera_search import SearchRequest
+
+    finders = {}
+    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'same.db'}"), ("postgresql", pg_url)):
+        rt = prepare(
+            load_settings({"DATABASE_URL": url, "REFERENCE_DATA_DIR": str(reference_dir), "SECRET_KEY": "k" * 48})
+        )
+        generate_demo(
+            rt.engine,
+            reference,
+            seed=21,
+            registrations=400,
+            as_of=dt.date(2026, 11, 29),
+            pilot_start=dt.date(2026, 4, 13),
+            public_launch=dt.date(2026, 7, 6),
+        )
+        finders[name] = rt
+    try:
+        pg, lite = finders["postgresql"], finders["sqlite"]
+        with lite.sessions() as s:
+            everything = camera_queries.active_camera_frame(s)
+            centres = s.execute(
+                sa.select(Site.lat, Site.lon, Site.easting_m, Site.northing_m)
+                .where(Site.lat.is_not(None))
+                .order_by(Site.id)
+                .limit(6)
+            ).all()
+        incident = dt.datetime(2026, 11, 20, 21, 30, tzinfo=dt.UTC)
+        now = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+        geod = Geod(ellps="WGS84")
+        found = 0
+        for lat, lon, e, n in centres:
+            for radius in (50, 200, 1000):
+                req = SearchRequest(lat, lon, e, n, radius, incident, "CR-2026-001430", REASON)
+                with lite.sessions() as s:
+                    on_sqlite = lite.finder.find(req, now, s)
+                with pg.sessions() as s:
+                    on_pg = pg.finder.find(req, now, s)
+                    shown = public_ids.cameras_to_public(s, on_pg["camera_id"])
+                assert on_pg["public_id"].tolist() == [shown[int(i)] for i in on_pg["camera_id"]]
+                pd.testing.assert_frame_equal(
+                    on_pg.drop(columns="public_id"), on_sqlite, check_dtype=False, check_categorical=False
+                )
+                _, _, metres = geod.inv(
+                    everything["lon"].to_numpy(),
+                    everything["lat"].to_numpy(),
+                    np.full(len(everything), lon),
+                    np.full(len(everything), lat),
+                )
+                assert set(on_pg["camera_id"]) == set(everything["camera_id"][metres <= radius])
+                found += len(on_pg)
+        assert found > 0
+    finally:
+        for rt in finders.values():
+            rt.engine.dispose()
