@@ -229,9 +229,8 @@ def find_cameras(
     casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
     results = finder.find(req, now, session)
     shown = None
-    if "public_id" in results.columns:
-        shown = results["public_id"].tolist()
-        results = results.drop(columns="public_id")
+    if "public_id" in results.columns:  # the frame is this search's own: take the column out in place
+        shown = results.pop("public_id").tolist()
     event = casework.log_search(
         session,
         actor,
