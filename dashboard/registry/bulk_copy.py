@@ -3,7 +3,8 @@
 Rows given as whole columns (numpy arrays, pandas extension arrays or lists) are formatted
 column by column into COPY's text format and streamed through the SQLAlchemy connection's
 own psycopg connection, so in the caller's transaction: all or nothing, as before. A
-row-by-row ``executemany`` pays a round trip and an executor pass per row; COPY does not.
+row-by-row ``executemany`` pays a round trip and an executor pass per row; COPY does not. A
+worker thread (psycopg's ``QueuedLibpqWriter``) sends each chunk while the next is formatted.
 Values are stored as the ORM stores them (``UTCDateTime``: naive UTC; floats: the shortest
 text that reads back as the same double). Generated columns (the PostGIS ``site.geom``) are
 never named, so the database computes them on COPY as on INSERT; row triggers fire as on
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection
 
 CHUNK_ROWS = 50_000
@@ -137,7 +139,8 @@ def copy_columns(conn: Connection, table: sa.Table, columns: dict[str, Column], 
     names = ", ".join(quote(c) for c in columns)
     driver = conn.connection.driver_connection  # the psycopg connection, inside SQLAlchemy's transaction
     with driver.cursor() as cursor:
-        with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+        # A worker thread sends while this one formats the next chunk (the server parses meanwhile).
+        with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN", writer=QueuedLibpqWriter(cursor)) as copy:
             for start in range(0, n, chunk_rows):
                 fields = [copy_texts(v[start : start + chunk_rows]) for v in columns.values()]
                 copy.write("\n".join(map("\t".join, zip(*fields))) + "\n")
