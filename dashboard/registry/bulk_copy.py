@@ -164,15 +164,17 @@ def bulk_load(conn: Connection, tables: Sequence[sa.Table], work_mem_mib: int = 
     """Load ``tables`` inside this block the way PostgreSQL loads fastest; a no-op elsewhere
     (and under :func:`executemany_only`).
 
-    Each table's foreign keys and the indexes that back no constraint are dropped first, in
-    the caller's transaction, and made again afterwards from their own definitions
-    (``pg_get_indexdef``/``pg_get_constraintdef``, so whatever the migrations made comes
-    back exactly; a rebuilt foreign key or unique index checks every row at once). Building
-    an index once over sorted rows is far cheaper than updating it row by row, and a foreign
-    key checked row by row also locks its parent row. Primary keys and unique constraints
-    stay. The tables are analysed at the end, so the planner knows their sizes at the first
-    query. Other sessions wait for the transaction (the tables are locked until it ends); an
-    error inside the block is for the caller to roll back, which restores everything dropped.
+    Each table's foreign keys, its unique constraints that no foreign key relies on, and the
+    indexes that back no constraint are dropped first, in the caller's transaction, and made
+    again afterwards from their own definitions (``pg_get_indexdef``/``pg_get_constraintdef``,
+    so whatever the migrations made comes back exactly; a rebuilt foreign key or unique index
+    checks every row at once, so a duplicate or an orphan still fails the load). Building an
+    index once over sorted rows is far cheaper than updating it row by row (above all for
+    random keys: references, token digests, hashes), and a foreign key checked row by row also
+    locks its parent row. Primary keys stay. The tables are analysed at the end, so the
+    planner knows their sizes at the first query. Other sessions wait for the transaction (the
+    tables are locked until it ends); an error inside the block is for the caller to roll
+    back, which restores everything dropped.
     """
     if not copies(conn) or not tables:
         yield
@@ -183,6 +185,12 @@ def bulk_load(conn: Connection, tables: Sequence[sa.Table], work_mem_mib: int = 
         "WHERE contype = 'f' AND conrelid = ANY(%(t)s::regclass[]) ORDER BY conrelid, conname",
         {"t": names},
     ).all()
+    uniques = conn.exec_driver_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint u "
+        "WHERE contype = 'u' AND conrelid = ANY(%(t)s::regclass[]) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = u.conindid) ORDER BY conrelid, conname",
+        {"t": names},
+    ).all()
     indexes = conn.exec_driver_sql(
         "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
         "WHERE indrelid = ANY(%(t)s::regclass[]) "
@@ -190,7 +198,7 @@ def bulk_load(conn: Connection, tables: Sequence[sa.Table], work_mem_mib: int = 
         {"t": names},
     ).all()
     quote = conn.dialect.identifier_preparer.quote
-    for table, name, _ in foreign_keys:
+    for table, name, _ in [*foreign_keys, *uniques]:
         conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
     for index, _ in indexes:
         conn.exec_driver_sql(f"DROP INDEX {index}")
@@ -198,6 +206,6 @@ def bulk_load(conn: Connection, tables: Sequence[sa.Table], work_mem_mib: int = 
     conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{int(work_mem_mib)}MB'")
     for _, definition in indexes:
         conn.exec_driver_sql(definition)
-    for table, name, definition in foreign_keys:
+    for table, name, definition in [*uniques, *foreign_keys]:
         conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
     conn.exec_driver_sql(f"ANALYZE {', '.join(quote(n) for n in names)}")
