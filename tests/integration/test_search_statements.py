@@ -118,6 +118,14 @@ def test_a_postgresql_search_is_few_statements_and_its_candidate_query_is_prepar
     # The same point gives the same answer (the public ids come with the candidates).
     assert answers[0]["cameras"] == answers[2]["cameras"] and answers[1]["cameras"] == answers[3]["cameras"]
     for sent in per_search:
+        # Statements that come only by the clock, not by the search: the ping of a connection idle
+        # over PING_AFTER_IDLE_S (a loaded machine can leave each of the search's three checkouts idle
+        # that long), and the token's last-used time, written at most once a minute.
+        pings = [q for q, _ in sent if q.strip() == ";"]
+        token_use = [q for q, _ in sent if q.lstrip().upper().startswith("UPDATE API_TOKEN")]
+        assert len(pings) <= 3 and len(token_use) <= 1, (pings, token_use)
+        by_clock = pings + token_use
+        sent = [(q, b) for q, b in sent if q not in by_clock]
         assert len(sent) <= MOST_STATEMENTS, [q[:70] for q, _ in sent]
         assert sum(began for _, began in sent) <= MOST_TRANSACTIONS, [(q[:50], b) for q, b in sent]
         # No separate look-up of the cameras' public ids
