@@ -162,8 +162,9 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
             raise CrimeFileError(f"line {line}: {len(values)} values where the layout has {len(COLUMNS)}.")
         record = dict(zip(COLUMNS, (v.strip() for v in values)))
         for column, value in record.items():
-            # NUL and other control characters: PostgreSQL cannot store a NUL, and no real value has one.
-            bad = next((c for c in value if (ord(c) < 32 and c != "\t") or ord(c) == 127), None)
+            # NUL and other control characters (a tab or a line break inside a quoted value is kept):
+            # PostgreSQL cannot store a NUL, and no real value has one.
+            bad = next((c for c in value if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127), None)
             if bad is not None:
                 raise CrimeFileError(f"line {line}: {column} contains a control character (U+{ord(bad):04X}).")
         for column, limit in LIMITS.items():
