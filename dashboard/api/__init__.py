@@ -145,7 +145,7 @@ def cameras_near(query: NearQuery):
                 rt.finder, s, current_user.actor, req, source="api", now=utcnow(), quota=search_quota()
             )
             # Shown by their random public ids: the integer ids are sequential (they date the registrations).
-            shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
+            shown = outcome.shown(s)
     except casework.CaseworkError as exc:  # refused and logged: a reason that says nothing, or too many searches
         status = 429 if getattr(exc, "why", None) == "rate_limit" else 422
         raise ApiError(status, str(exc), [{"field": exc.field, "message": str(exc)}]) from None

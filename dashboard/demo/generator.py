@@ -11,7 +11,9 @@ comes from ``numpy.random.Generator(PCG64(seed))`` and nothing reads the clock.
 
 Writing is one transaction: either the whole demo registry is there or none of it. Columns
 are built with numpy and inserted in bulk (see ``dashboard.demo.writer``), so about a
-million cameras take well under three minutes on SQLite.
+million cameras take well under three minutes on SQLite; on PostgreSQL the rows go by COPY
+and the large tables' secondary indexes and foreign keys are made after them
+(``writer.bulk_load``), the same rows either way.
 
 ``replace=True`` wipes the registry first by running the Alembic migrations down to the
 empty schema and up again (see :func:`reset_registry`): the audit log is append-only by
@@ -49,10 +51,11 @@ from sqlalchemy.orm import Session
 from dashboard.config import Settings
 from dashboard.demo import audit_history, evidence, footage, people, places, story
 from dashboard.demo import cameras as cam
-from dashboard.demo.writer import advance_id_sequences, insert_columns
+from dashboard.demo.writer import advance_id_sequences, bulk_load, insert_columns
 from dashboard.footage.storage import Store
 from dashboard.registry.database import alembic_config, migrate
 from dashboard.registry.models import (
+    AuditEvent,
     Base,
     Camera,
     Campaign,
@@ -87,6 +90,10 @@ MAX_REGISTRATIONS = 5_000_000
 SITE_KIND_P = {"home": 0.88, "business": 0.09, "other": 0.03}
 DEMO_USERS_CREATED_DAYS_BEFORE_PILOT = 14
 SQLITE_MAX_LOAD_CACHE_KIB = 1024 * 1024
+
+# The large tables of a demo: on PostgreSQL their secondary indexes and foreign keys are made
+# after the rows are in (``writer.bulk_load``).
+_BULK_TABLES = (Registrant.__table__, Site.__table__, Camera.__table__, AuditEvent.__table__)
 
 # Tables whose rows make a registry "not empty" (users, tokens and the audit log do not:
 # an administrator may have been created before any demo data).
@@ -611,7 +618,7 @@ def generate_demo(
             evidence.assign_exhibits(answers, evidence.DEMO_OFFICER, exhibit_ref_format)
             evidence.store_files(answers, Store(evidence_dir))
         req, events = evidence.owner_answered(req, events, answers)
-        with _sqlite_load_cache(conn, _load_cache_kib(registrations)):
+        with _sqlite_load_cache(conn, _load_cache_kib(registrations)), bulk_load(conn, _BULK_TABLES):
             keys = _record_keys(rng_keys, timeline, where, len(cams.site_index), len(req), daily)
             insert_columns(conn, Registrant.__table__, {**registrant_cols, "record_key": keys.registrants})
             insert_columns(conn, Site.__table__, _site_columns(site_kind, where, timeline))

@@ -1,11 +1,21 @@
-"""Fast, dialect-neutral bulk inserts of column arrays into registry tables.
+"""Fast bulk inserts of column arrays into registry tables, at each database's own speed.
 
 The generator builds whole columns with numpy; this module turns them into the values each
-database stores (SQLite: the text forms SQLAlchemy itself writes for ``DateTime``/``Date``;
-PostgreSQL: naive UTC ``datetime``/``date`` objects, as ``UTCDateTime`` does) and sends them
-with the driver's ``executemany`` in chunks, bypassing per-row ORM work. Primary keys are
-given explicitly; on PostgreSQL the id sequences are moved past them afterwards. Generated
-columns (the PostGIS ``site.geom``) are never named, so the database fills them.
+database stores and sends them without per-row ORM work:
+
+- SQLite: the text forms SQLAlchemy itself writes for ``DateTime``/``Date``, sent with the
+  driver's ``executemany`` in chunks (SQLite's fastest path: it runs in-process).
+- PostgreSQL: ``COPY ... FROM STDIN`` (text format) through the SQLAlchemy connection's own
+  psycopg connection, so in the caller's transaction; every column is formatted whole
+  (numpy/``str.join``), naive UTC for ``UTCDateTime`` as the ORM stores it. A row-by-row
+  ``executemany`` pays a round trip and an executor pass per row; COPY streams them
+  (``dashboard.registry.bulk_copy``, which the crime import uses too).
+  ``executemany_only`` switches COPY off (the benchmark's same-run baseline).
+
+Primary keys are given explicitly; on PostgreSQL the id sequences are moved past them
+afterwards (:func:`advance_id_sequences`). Generated columns (the PostGIS ``site.geom``, a
+point in EPSG:27700 computed from easting/northing) are never named, so the database fills
+them, on COPY as on INSERT.
 """
 
 from __future__ import annotations
@@ -16,6 +26,17 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from dashboard.registry.bulk_copy import bulk_load, column_length, copies, copy_columns, executemany_only
+
+__all__ = [
+    "advance_id_sequences",
+    "bulk_load",
+    "copies",
+    "db_values",
+    "executemany_only",
+    "insert_columns",
+]
 
 CHUNK_ROWS = 50_000
 
@@ -71,6 +92,7 @@ def _placeholder(conn: Connection) -> str:
 
 def insert_columns(conn: Connection, table: sa.Table, columns: dict[str, Column], chunk_rows: int = CHUNK_ROWS) -> int:
     """Insert rows given as equal-length columns; returns the number of rows written.
+    PostgreSQL gets them by COPY (``bulk_copy.copy_columns``), SQLite by ``executemany``.
 
     Parameters
     ----------
@@ -81,13 +103,9 @@ def insert_columns(conn: Connection, table: sa.Table, columns: dict[str, Column]
     columns : dict
         Column name -> numpy array, pandas extension array or list, all the same length.
     """
-    unknown = sorted(set(columns) - set(table.c.keys()))
-    if unknown:
-        raise ValueError(f"columns {unknown} are not in table {table.name!r}")
-    lengths = {name: len(v) for name, v in columns.items()}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(f"columns of {table.name!r} differ in length: {lengths}")
-    n = next(iter(lengths.values()), 0)
+    if copies(conn):
+        return copy_columns(conn, table, columns, chunk_rows)
+    n = column_length(table, columns)
     if n == 0:
         return 0
     dialect = conn.dialect.name

@@ -430,24 +430,10 @@ class CameraIndex:
         if not len(positions):
             return none
 
-        lats, lons = self._columns["lat"][positions], self._columns["lon"][positions]
-        distance_m, bearing_deg = local_inverse(lats, lons, lat, lon)
-        near = distance_m <= radius_m + EXACT_BAND_M
-        positions, distance_m, bearing_deg = positions[near], distance_m[near], bearing_deg[near]
-        band = distance_m >= radius_m - EXACT_BAND_M
-        if band.any():
-            count = int(band.sum())
-            azimuth_deg, _, exact_m = GEOD.inv(
-                self._columns["lon"][positions[band]],
-                self._columns["lat"][positions[band]],
-                np.full(count, lon),
-                np.full(count, lat),
-            )
-            distance_m[band] = exact_m
-            bearing_deg[band] = wrap_deg(azimuth_deg)
-            inside = distance_m <= radius_m
-            positions, distance_m, bearing_deg = positions[inside], distance_m[inside], bearing_deg[inside]
-        return positions, distance_m, bearing_deg
+        near, distance_m, bearing_deg = _geodesic_within(
+            self._columns["lat"][positions], self._columns["lon"][positions], lat, lon, radius_m
+        )
+        return positions[near], distance_m, bearing_deg
 
     def _within_grid_radius(self, x: float, y: float, grid_radius_m: float) -> np.ndarray:
         """Positions of the points within ``grid_radius_m`` of ``(x, y)`` in grid metres: one
@@ -504,6 +490,63 @@ class CameraIndex:
         """Default angle and range of view of the kinds of the cameras at ``positions``."""
         codes = self._columns["kind"][positions]
         return self._kind_default_angle_deg[codes], self._kind_default_range_m[codes]
+
+
+def _geodesic_within(
+    lats: np.ndarray, lons: np.ndarray, lat: float, lon: float, radius_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which of the points (``lats``, ``lons``: a prefilter's few) lie within ``radius_m`` of
+    (``lat``, ``lon``) on the WGS84 ellipsoid: their positions in the arrays, distances and the
+    bearings from each point to (``lat``, ``lon``). The fast local formula decides, except within
+    ``EXACT_BAND_M`` of the radius, where pyproj's Geod does."""
+    distance_m, bearing_deg = local_inverse(lats, lons, lat, lon)
+    near = np.flatnonzero(distance_m <= radius_m + EXACT_BAND_M)
+    distance_m, bearing_deg = distance_m[near], bearing_deg[near]
+    band = distance_m >= radius_m - EXACT_BAND_M
+    if band.any():
+        count = int(band.sum())
+        azimuth_deg, _, exact_m = GEOD.inv(lons[near[band]], lats[near[band]], np.full(count, lon), np.full(count, lat))
+        distance_m[band] = exact_m
+        bearing_deg[band] = wrap_deg(azimuth_deg)
+        inside = distance_m <= radius_m
+        near, distance_m, bearing_deg = near[inside], distance_m[inside], bearing_deg[inside]
+    return near, distance_m, bearing_deg
+
+
+def candidates_within(
+    columns: Mapping[str, np.ndarray], lat: float, lon: float, radius_m: float, carry: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The cameras among a prefilter's few (PostGIS's) within ``radius_m``: the same frame as
+    ``CameraIndex.from_frame(frame).candidates(lat, lon, radius_m)``, without building a grid
+    for a few hundred points (the prefilter has already chosen them; the exact geodesic filter
+    here is the index's own).
+
+    ``columns``: :data:`CANDIDATE_COLUMNS` as arrays of one length (ids whole numbers, numbers
+    float with NaN for missing, text as objects with None for missing; every ``lat``/``lon``
+    valid), plus the ``carry`` columns, which are passed through to the result after the others.
+    """
+    check_position(lat, lon)
+    check_radius(radius_m)
+    lat, lon, radius_m = float(lat), float(lon), float(radius_m)
+    lats = np.asarray(columns["lat"], dtype="float64")
+    lons = np.asarray(columns["lon"], dtype="float64")
+    camera_id = np.asarray(columns["camera_id"], dtype="int64")
+    near, distance_m, bearing_deg = _geodesic_within(lats, lons, lat, lon, radius_m)
+    order = np.lexsort((camera_id[near], distance_m))
+    take = near[order]
+    rows: dict[str, object] = {}
+    for name in CANDIDATE_COLUMNS:
+        if name in _CODED_COLUMNS:
+            codes, labels = _factorize_in_slices(np.asarray(columns[name], dtype=object), _CODED_COLUMNS[name])
+            dtype = pd.CategoricalDtype(labels[:-1])
+            rows[name] = pd.Categorical.from_codes(codes[take], dtype=dtype, validate=False)
+        else:
+            rows[name] = np.asarray(columns[name], dtype="int64" if name in _ID_COLUMNS else "float64")[take]
+    rows["distance_m"] = distance_m[order]
+    rows["bearing_to_incident_deg"] = bearing_deg[order]
+    for name in carry:
+        rows[name] = np.asarray(columns[name])[take]
+    return pd.DataFrame(rows, index=pd.RangeIndex(len(take)), copy=False)
 
 
 def _factorize_in_slices(

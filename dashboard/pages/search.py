@@ -478,7 +478,7 @@ def search_cameras(_clicks, point, when, radius, case_ref, reason) -> dict:
         with transaction(rt.sessions) as s:
             outcome = find_cameras(rt.finder, s, current_user.actor, req, source="page", now=now, quota=search_quota())
             # Shown (and selected) by their random public ids: the integer ids date the registrations.
-            shown = outcome.results.assign(camera_id=public_ids.shown_cameras(s, outcome.results["camera_id"]))
+            shown = outcome.shown(s)
     except casework.CaseworkError as exc:  # a reason that says nothing, or too many searches: logged
         summary = dbc.Alert(
             [html.Strong("The search was not run: "), str(exc)], color="danger", id="search-error-summary"

@@ -5,8 +5,9 @@ Three reads, each one SQL ``SELECT``:
 - :func:`active_camera_frame`: every camera on the active register with a position, for the
   in-memory search (about 4 s and 100 MB at 1,000,000 cameras on SQLite or PostgreSQL, most
   of it the driver making 11 million Python values; see ``_rows`` and ``_shared_strings``);
-- :func:`postgis_candidates`: the same columns for the cameras near one point, pushed down to
-  PostGIS (``ST_DWithin`` over the GiST index on ``site.geom``);
+- :func:`postgis_candidates`: the same columns and the public id for the cameras near one point,
+  pushed down to PostGIS (``ST_DWithin`` over the GiST index on ``site.geom``; one prepared
+  statement, the same SQL text for every search);
 - :func:`camera_contacts`: owner contact details for chosen cameras. This is personal data:
   call it only through ``casework.reveal_contacts`` / ``casework.export_case_csv``, which
   write the audit event the law requires (DESIGN.md promise 5).
@@ -67,6 +68,7 @@ _CANDIDATE_RECORD = np.dtype(
     ]
 )
 assert list(_CANDIDATE_RECORD.names) == CANDIDATE_COLUMNS
+_NEAR_RECORD = np.dtype([*((n, _CANDIDATE_RECORD.fields[n][0]) for n in CANDIDATE_COLUMNS), ("public_id", "O")])
 
 # Ids per IN (...) list: well under SQLite's limit of bound parameters.
 _IN_CHUNK = 5_000
@@ -196,7 +198,8 @@ def postgis_candidates(session: Session, easting_m: float, northing_m: float, ra
     Returns
     -------
     pandas.DataFrame
-        Same columns and dtypes as :func:`active_camera_frame`, in camera id order.
+        Same columns and dtypes as :func:`active_camera_frame`, in camera id order, and
+        ``public_id`` (the camera's public id, string), so no second look-up is needed to show them.
 
     Raises
     ------
@@ -207,6 +210,25 @@ def postgis_candidates(session: Session, easting_m: float, northing_m: float, ra
     --------
     >>> postgis_candidates(session, 386227.5, 302117.0, 250 * 1.001 + 1)  # doctest: +SKIP
     """
+    rows = _near_rows(session, easting_m, northing_m, radius_m)
+    frame = _candidate_frame([row[:-1] for row in rows])
+    frame["public_id"] = pd.array([row[-1] for row in rows], dtype="str")
+    return frame
+
+
+def postgis_candidate_columns(
+    session: Session, easting_m: float, northing_m: float, radius_m: float
+) -> dict[str, np.ndarray]:
+    """:func:`postgis_candidates` as plain arrays, one per column (the same rows, checks and
+    statement), with no frame built: what ``geo.search.candidates_within`` reads. Ids int64,
+    numbers float64 (NULL -> NaN), text as objects (NULL -> None), and ``public_id``."""
+    records = np.array(_near_rows(session, easting_m, northing_m, radius_m), dtype=_NEAR_RECORD)
+    return {name: records[name] for name in _NEAR_RECORD.names}
+
+
+def _near_rows(session: Session, easting_m: float, northing_m: float, radius_m: float) -> list[tuple]:
+    """The candidate rows near a point (``CANDIDATE_COLUMNS`` then ``public_id``), checked as
+    :func:`postgis_candidates` says."""
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
         raise ValueError(
@@ -219,16 +241,61 @@ def postgis_candidates(session: Session, easting_m: float, northing_m: float, ra
             raise ValueError(f"{name} must be a finite number of metres, got {value!r}")
     if radius_m < 0:
         raise ValueError(f"radius_m must be >= 0, got {radius_m!r}")
-    centre = sa.func.ST_SetSRID(sa.func.ST_MakePoint(_metres(easting_m), _metres(northing_m)), 27700)
-    # site.geom exists only on PostgreSQL (a generated column made by the migration), so it
-    # is not in the ORM model.
-    near = sa.func.ST_DWithin(sa.literal_column("site.geom"), centre, _metres(radius_m))
-    return _candidate_frame(_rows(session, _candidate_select().where(near)))
+    connection = session.connection()
+    sql, fixed = _near_statement(connection.dialect)
+    # The same SQL text every time with the point bound: PostgreSQL parses and plans it once per
+    # connection (``prepare=True``), and rows come in binary (no number parsing from text).
+    cursor = connection.connection.driver_connection.cursor(binary=True)
+    try:
+        cursor.execute(
+            sql,
+            {**fixed, _E: float(easting_m), _N: float(northing_m), _R: float(radius_m)},
+            prepare=True,
+        )
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
-def _metres(value: float) -> sa.ColumnElement[float]:
-    """A checked, finite number as a double precision literal (rendered exactly, by repr)."""
-    return sa.cast(sa.literal(float(value), sa.Float), sa.Float)
+_E, _N, _R = "near_easting_m", "near_northing_m", "near_radius_m"
+_NEAR_STATEMENTS: dict[str, tuple[str, dict]] = {}
+
+
+def _near_statement(dialect) -> tuple[str, dict]:
+    """The candidate query near a point as fixed SQL text with bound parameters (compiled once per
+    process): ``_candidate_select`` plus ``camera.public_id``, so the page and the API need no
+    second look-up to show the cameras by their public ids."""
+    found = _NEAR_STATEMENTS.get(dialect.name)
+    if found is None:
+        centre = sa.func.ST_SetSRID(
+            sa.func.ST_MakePoint(
+                sa.cast(sa.bindparam(_E, type_=sa.Float), sa.Float), sa.cast(sa.bindparam(_N, type_=sa.Float), sa.Float)
+            ),
+            27700,
+        )
+        # site.geom exists only on PostgreSQL (a generated column made by the migration), so it
+        # is not in the ORM model.
+        near = sa.func.ST_DWithin(
+            sa.literal_column("site.geom"), centre, sa.cast(sa.bindparam(_R, type_=sa.Float), sa.Float)
+        )
+        compiled = _candidate_select().add_columns(Camera.public_id).where(near).compile(dialect=dialect)
+        # The module's own constants ('active', the SRID) written into the text, so that the plan
+        # PostgreSQL keeps for the prepared statement knows them; only the point and radius are bound.
+        sql = str(compiled)
+        for key, value in compiled.params.items():
+            if key not in (_E, _N, _R):
+                sql = sql.replace(f"%({key})s", _constant(value))
+        found = _NEAR_STATEMENTS[dialect.name] = (sql, {})
+    return found
+
+
+def _constant(value: object) -> str:
+    """A constant of this module as SQL text (an int, or a plain word such as 'active')."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.isalnum():
+        return f"'{value}'"
+    raise ValueError(f"not a constant that can be written into the candidate query: {value!r}")
 
 
 def camera_contacts(session: Session, camera_ids: Sequence[int]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_results, search
+from dashboard.geo.search import CameraIndex, LiveCameraIndex, candidates_within, rank_results, search
 from dashboard.registry import casework, public_ids
 from dashboard.registry.audit import Actor
 from dashboard.registry.camera_queries import (
@@ -27,7 +27,7 @@ from dashboard.registry.camera_queries import (
     active_cell_frame,
     cameras_changed_since,
     current_candidates,
-    postgis_candidates,
+    postgis_candidate_columns,
     register_fingerprint,
 )
 from dashboard.registry.cell_counts import CellCounts
@@ -64,6 +64,18 @@ class SearchOutcome:
     results: pd.DataFrame
     search_id: int  # the audit event of this search; reveals and requests refer to it
     seconds: float
+    # Each result's public id, when the search read them with its candidates (PostgreSQL); else None
+    public_ids: list[str] | None = None
+
+    def shown(self, session: Session) -> pd.DataFrame:
+        """The results as a user sees them: ``camera_id`` holds each camera's random public id
+        (the integer ids are sequential: they date the registrations)."""
+        shown = (
+            self.public_ids
+            if self.public_ids is not None
+            else public_ids.shown_cameras(session, self.results["camera_id"])
+        )
+        return self.results.assign(camera_id=shown)
 
 
 class RegisterSnapshot:
@@ -162,17 +174,24 @@ class CameraFinder:
         """Cameras within the request's radius, ranked; ``session``: the caller's, if it has one open
         (the check for changes runs in it: one connection and transaction fewer per search)."""
         if self.index is None:
+            if session is not None:
+                return self._find_in_postgis(req, now, session)
             with self.sessions() as s:
-                rough = postgis_candidates(
-                    s, req.easting_m, req.northing_m, req.radius_m * PREFILTER_FACTOR + PREFILTER_EXTRA_M
-                )
-            # The same exact geodesic filter as the in-memory path, over PostGIS's few candidates.
-            near = CameraIndex.from_frame(rough).candidates(req.lat, req.lon, req.radius_m)
-            return rank_results(near, req.incident_at, now)
+                return self._find_in_postgis(req, now, s)
         if session is not None:
             return self._find_in_memory(req, now, session)
         with self.sessions() as s:
             return self._find_in_memory(req, now, s)
+
+    def _find_in_postgis(self, req: SearchRequest, now: dt.datetime, s: Session) -> pd.DataFrame:
+        """PostGIS's candidates (one prepared statement in ``s``'s transaction: the live rows, so a
+        withdrawn camera is never found once its withdrawal is committed), then the same exact
+        geodesic filter and ranking as the in-memory path. The results carry ``public_id``."""
+        rough = postgis_candidate_columns(
+            s, req.easting_m, req.northing_m, req.radius_m * PREFILTER_FACTOR + PREFILTER_EXTRA_M
+        )
+        near = candidates_within(rough, req.lat, req.lon, req.radius_m, carry=("public_id",))
+        return rank_results(near, req.incident_at, now)
 
     def _find_in_memory(self, req: SearchRequest, now: dt.datetime, s: Session) -> pd.DataFrame:
         index, fingerprint = self._cameras.current_with_fingerprint()
@@ -209,6 +228,9 @@ def find_cameras(
     started = time.perf_counter()
     casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
     results = finder.find(req, now, session)
+    shown = None
+    if "public_id" in results.columns:  # the frame is this search's own: take the column out in place
+        shown = results.pop("public_id").tolist()
     event = casework.log_search(
         session,
         actor,
@@ -222,7 +244,7 @@ def find_cameras(
         source=source,
         camera_ids=results["camera_id"].to_numpy(),
     )
-    return SearchOutcome(results, event.id, time.perf_counter() - started)
+    return SearchOutcome(results, event.id, time.perf_counter() - started, shown)
 
 
 class NotFromSearch(casework.CaseworkRefused):

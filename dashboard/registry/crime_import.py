@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.core.cell_keys import new_record_key
 from dashboard.registry import audit
+from dashboard.registry.bulk_copy import copies, copy_columns
 from dashboard.registry.models import Crime, CrimeImport, utcnow
 
 COLUMNS = (
@@ -160,6 +161,12 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
         if len(values) != len(COLUMNS):
             raise CrimeFileError(f"line {line}: {len(values)} values where the layout has {len(COLUMNS)}.")
         record = dict(zip(COLUMNS, (v.strip() for v in values)))
+        for column, value in record.items():
+            # NUL and other control characters (a tab or a line break inside a quoted value is kept):
+            # PostgreSQL cannot store a NUL, and no real value has one.
+            bad = next((c for c in value if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127), None)
+            if bad is not None:
+                raise CrimeFileError(f"line {line}: {column} contains a control character (U+{ord(bad):04X}).")
         for column, limit in LIMITS.items():
             if len(record[column]) > limit:
                 raise CrimeFileError(f"line {line}: {column} is longer than {limit} characters.")
@@ -216,9 +223,15 @@ def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor) ->
     )
     session.add(batch)
     session.flush()
-    session.execute(
-        sa.insert(Crime), [{**r, "import_id": batch.id, "record_key": new_record_key()} for r in parsed.rows]
-    )
+    conn = session.connection()
+    if copies(conn):  # PostgreSQL: the rows by COPY, column by column, in this transaction
+        columns = {name: [r[name] for r in parsed.rows] for name in parsed.rows[0]}
+        keys = [new_record_key() for _ in parsed.rows]
+        copy_columns(conn, Crime.__table__, {**columns, "import_id": [batch.id] * len(keys), "record_key": keys})
+    else:
+        session.execute(
+            sa.insert(Crime), [{**r, "import_id": batch.id, "record_key": new_record_key()} for r in parsed.rows]
+        )
     audit.record(
         session,
         actor,

@@ -93,7 +93,10 @@ def test_the_form_on_a_phone_lists_every_problem_keeps_the_place_and_copies_the_
     page.wait_for_selector("#registration-reference")
     manage_url = page.get_attribute("#manage-link", "href")
     assert page.input_value("#manage-link-field") == manage_url
-    assert page.is_visible("#copy-link") and page.is_visible("#lost-link")
+    # The copy button is shown by its script (without JavaScript there is only the field to select):
+    # wait for it, as a loaded machine may draw the page before the script has run.
+    page.wait_for_selector("#copy-link", state="visible", timeout=30_000)
+    assert page.is_visible("#lost-link")
     page.click("#copy-link")
     wait_for_js(page, "document.getElementById('copy-link-status').textContent === 'Copied'", 10_000)
     assert page.get_attribute("#copy-link-status", "aria-live") == "polite"

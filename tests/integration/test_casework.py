@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from dashboard.registry import audit
+from dashboard.registry import audit, public_ids
 from dashboard.registry import camera_queries as cq
 from dashboard.registry import casework as cw
 from dashboard.registry.database import make_engine, migrate, session_factory, transaction
@@ -411,7 +411,12 @@ def test_postgis_candidates_match_brute_force_grid_distance(pg_url, reference):
                 for radius in (25.0, 150.0, 800.0, 4000.0):
                     found = cq.postgis_candidates(s, e0, n0, radius)
                     inside = np.hypot(e - e0, n - n0) <= radius
-                    pd.testing.assert_frame_equal(found, everything[inside].reset_index(drop=True))
+                    pd.testing.assert_frame_equal(
+                        found.drop(columns="public_id"), everything[inside].reset_index(drop=True)
+                    )
+                    # Each camera's own public id, as the one-by-one look-up gives it
+                    mapping = public_ids.cameras_to_public(s, found["camera_id"])
+                    assert found["public_id"].tolist() == [mapping[int(i)] for i in found["camera_id"]]
                     found_any += len(found)
             assert found_any > 0
             assert cq.postgis_candidates(s, e0, n0, 0.0).empty
@@ -424,27 +429,24 @@ def test_postgis_candidates_match_brute_force_grid_distance(pg_url, reference):
 
 
 @pytest.mark.postgres
-def test_postgis_candidates_can_use_the_gist_index(pg_url, monkeypatch):
+def test_postgis_candidates_can_use_the_gist_index(pg_url):
+    """The prepared candidate statement's generic plan (the one PostgreSQL keeps for a prepared
+    statement) still finds sites through the GiST index on site.geom."""
     eng = make_engine(pg_url)
     migrate(eng)
-    statements: list[sa.Select] = []
-    read = cq._rows
-
-    def spy(session, statement):
-        statements.append(statement)
-        return read(session, statement)
-
-    monkeypatch.setattr(cq, "_rows", spy)
     try:
         with _sessions(eng)() as s:
-            cq.postgis_candidates(s, 392400.0, 322900.0, 100.0)
-            [statement] = statements
-            sql = str(statement.compile(dialect=eng.dialect, compile_kwargs={"literal_binds": True}))
-            s.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            plan = "\n".join(s.connection().exec_driver_sql("EXPLAIN " + sql).scalars())
+            conn = s.connection()
+            sql, fixed = cq._near_statement(conn.dialect)
+            params = {**fixed, cq._E: 392400.0, cq._N: 322900.0, cq._R: 100.0}
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor = conn.connection.driver_connection.cursor()
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
     finally:
         eng.dispose()
-    assert "ST_DWithin(site.geom" in sql and "392400.0" in sql
+    assert "ST_DWithin(site.geom" in sql and "%(near_easting_m)s" in sql and "392400" not in sql
     assert "ix_site_geom" in plan, plan
 
 

@@ -136,7 +136,7 @@ def test_a_repeat_within_the_first_mails_delay_still_leaves_a_working_link_for_e
 ):
     """The mails go on their own threads after random delays, so a repeat made seconds after the first
     registration may be mailed before it. Whatever the order, the owner ends with a mailed link that
-    works for each registration, and no mail carries a dead link for the earlier one."""
+    works for each registration."""
     box, port = inbox
     client, rt = _client(tmp_path, reference_dir, f"smtp://127.0.0.1:{port}")
     postcode = reference.postcodes["postcode"].iloc[3]
