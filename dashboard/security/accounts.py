@@ -204,6 +204,12 @@ def disable_user(session: Session, actor: audit.Actor, user_id: int) -> int:
         raise AccountError(f"{user.username} is already disabled.")
     if user.id == actor.user_id:
         raise AccountError("You cannot disable your own account.")
+    return _switch_off(session, actor, user)
+
+
+def _switch_off(session: Session, actor: audit.Actor, user: User, reason: str | None = None) -> int:
+    """Disable ``user``: end their sessions, revoke their API tokens, log ``user_disabled``.
+    Returns how many sessions were ended."""
     user.active = False
     ended = sessions.end_user_sessions(session, user.id, "disabled")
     revoked = (
@@ -219,6 +225,7 @@ def disable_user(session: Session, actor: audit.Actor, user_id: int) -> int:
         session,
         actor,
         "user_disabled",
+        reason=reason,
         subject_ids=[user.id],
         detail={"username": user.username, "sessions_ended": ended, "tokens_revoked": int(revoked)},
     )
@@ -237,25 +244,7 @@ def disable_published_demo_accounts(session: Session, demo_users, reason: str) -
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.active or user.role != role or not verify_password(user.password_hash, password):
             continue
-        user.active = False
-        ended = sessions.end_user_sessions(session, user.id, "disabled")
-        revoked = (
-            session.execute(
-                sa.update(ApiToken)
-                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            ).rowcount
-            or 0
-        )
-        session.flush()
-        audit.record(
-            session,
-            system,
-            "user_disabled",
-            reason=reason,
-            subject_ids=[user.id],
-            detail={"username": user.username, "sessions_ended": ended, "tokens_revoked": int(revoked)},
-        )
+        _switch_off(session, system, user, reason)
         disabled.append(user.username)
     return disabled
 
