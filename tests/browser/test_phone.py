@@ -230,11 +230,15 @@ def test_officer_searches_and_reveals_with_the_keyboard_alone(context_at, live_s
     tab_to_selector("#search-grid .ag-selection-checkbox input, #search-grid .ag-cell")
     page.keyboard.press("Space")
     wait_for_js(page, "document.querySelectorAll('#search-grid .ag-row-selected').length >= 1")
+    # The selection has reached the page's state when the phone's card for that row is ticked (the grid
+    # sends its selection after a timer; under load, a reveal pressed before then finds nothing chosen).
+    wait_for_js(page, "document.querySelectorAll('#search-cards input:checked').length >= 1")
     # Tab leaves the grid at once (arrows move inside it): past its page buttons to the reveal button. AG Grid
     # used to move Tab cell by cell, about 150 presses to get out of 20 rows.
     tab_to("search-reveal", limit=8)
     page.keyboard.press("Space")
-    page.wait_for_selector("#search-contacts-list")
+    page.wait_for_selector("#search-contacts-list, #search-contacts .alert")
+    assert page.locator("#search-contacts-list").count() == 1, page.locator("#search-contacts").inner_text()
     assert page.locator("#search-contacts-list").inner_text().count("Camera CAM-") >= 1
     assert _reveals(live_server["db"], "CR-2026-777777") >= 1
     watch.screenshot("phone-officer-search-keyboard-laptop")
