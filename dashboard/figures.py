@@ -1,5 +1,6 @@
 """Aggregate figures that the pages, the JSON API and the file exports share, computed from the
-running app's in-memory snapshots of the register and cached per snapshot version.
+register's summary tables or the running app's in-memory snapshots of the register, and cached per
+version.
 
 No Dash here; each function needs an app context (``runtime()``). Only aggregates, already
 suppressed where a rule applies (promise 4), come out.
@@ -12,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.analytics.area_report import area_coverage
-from dashboard.analytics.coverage import one_filter, published_cells
+from dashboard.analytics.coverage import camera_choice, one_filter, published_cells
 from dashboard.analytics.gap_report import (
     GapCrimes,
     GapQuery,
@@ -23,6 +24,7 @@ from dashboard.analytics.gap_report import (
     gap_register,
 )
 from dashboard.cache import OVERVIEW_TTL_S, VERSIONED_TTL_S, cache
+from dashboard.registry import summaries
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
 
@@ -30,11 +32,21 @@ from dashboard.runtime_access import runtime
 def cells_shown(
     res: int, kind: str | None = None, placement: str | None = None, direction_known: bool | None = None
 ) -> pd.DataFrame:
-    """Published counts per fixed cell (``published_cells``) from the in-memory snapshot of the
-    register; at most one camera filter (ValueError otherwise)."""
+    """Published counts per fixed cell (``published_cells``) of the register as it is now, from its
+    summary table (shared by every process and server); at most one camera filter (ValueError
+    otherwise). Cached per register version: the version is read first, so a change committed
+    through any server is in the very next answer."""
+    choice = camera_choice(one_filter(kind, placement, direction_known))
+    with runtime().sessions() as s:
+        version = summaries.version(s)
+    return _cells(res, choice, version)
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _cells(res: int, choice: str, version: int) -> pd.DataFrame:
     rt = runtime()
-    counts, _ = rt.finder.cell_counts()
-    frame = counts.by_cell(res, **one_filter(kind, placement, direction_known))
+    with rt.sessions() as s:
+        frame = summaries.cells(s, res, choice)
     return published_cells(frame, rt.disclosure, res)
 
 

@@ -53,6 +53,7 @@ from dashboard.demo import audit_history, evidence, footage, people, places, sto
 from dashboard.demo import cameras as cam
 from dashboard.demo.writer import advance_id_sequences, bulk_load, insert_columns
 from dashboard.footage.storage import Store
+from dashboard.registry import summaries
 from dashboard.registry.database import alembic_config, migrate
 from dashboard.registry.models import (
     AuditEvent,
@@ -679,6 +680,11 @@ def generate_demo(
                 events,
                 evidence.audit_rows(answers, officer_id, cases),
             )
+
+        # The register's summary counts, from what was just loaded (the load skipped the per-write upkeep).
+        with Session(bind=conn) as session:
+            summaries.rebuild(session)
+            session.flush()
 
     withdrawn = int(timeline.withdrawn.sum())
     return DemoSummary(

@@ -1,0 +1,290 @@
+"""The register's summary counts, kept exact by the writes that change the register, and its version.
+
+Every app process and server reads the same rows, so none keeps its own copy of the register to
+count from, and a change made through one server is in the next figure any server shows.
+
+``coverage_cell`` holds, per fixed H3 cell (resolutions 7-9) and camera choice
+(``CAMERA_FILTERS``): the active registrations with a camera the choice keeps, the sum of their
+record keys, those cameras and the sum of their keys, and ``left_out``, the registrations in the cell
+with a camera the choice leaves out. True counts and raw key sums (``% 256`` when read): only the
+disclosure-control layer turns them into figures (``analytics.coverage.published_cells``).
+
+How they stay exact: every count is a sum over sites (a site is one registration and lies in one
+cell per grid), so a write that touches some sites **retracts** those sites' whole contribution as
+it was and **applies** it again as it is now (:func:`changing`), in the write's own transaction. That
+holds however the sites' cameras changed, distinct counts included. Bulk loads (the demo, imports)
+skip that and call :func:`rebuild` after; :func:`verify` recomputes everything and compares
+(``python -m dashboard summaries check``).
+
+Lock order (no deadlock on PostgreSQL): :func:`changing` takes the audit chain's lock first (every
+register write is audited), then the summary rows in primary-key order, then ``register_state``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from dashboard.core.cell_keys import KEY_RANGE
+from dashboard.core.vocab import CAMERA_FILTERS
+from dashboard.geo.cells import H3_RESOLUTIONS
+from dashboard.registry.camera_queries import CELL_COLUMNS, active_cell_frame, active_cell_select
+from dashboard.registry.database import hold_write_lock, id_in
+from dashboard.registry.models import CoverageCell, RegisterState, Site, utcnow
+
+CELL_KEY = ["res", "choice", "cell"]
+BY_CELL_COLUMNS = ["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]
+CELL_SUMS = ["registrations", "registrations_key", "cameras", "cameras_key", "left_out"]
+REBUILD_CHUNK_SITES = 200_000  # sites per chunk when counting the whole register (bounded memory)
+UPSERT_ROWS = 500  # rows per upsert statement
+
+
+# --------------------------------------------------------------------------- what sites add
+
+
+def _keeps(frame: pd.DataFrame, wanted: dict) -> np.ndarray:
+    """Which of the frame's cameras a choice keeps (``CAMERA_FILTERS`` value)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for column, value in wanted.items():
+        keep &= frame[column].to_numpy() == value
+    return keep
+
+
+def cell_contribution(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the cameras in ``frame`` (``CELL_COLUMNS``: the active cameras of whole sites on the
+    active register) add to ``coverage_cell``: columns ``CELL_KEY + CELL_SUMS``, one row per
+    (resolution, choice, cell) they touch, raw key sums.
+
+    >>> frame = pd.DataFrame({"site_id": [1, 1, 2], "registration_key": [200, 200, 100],
+    ...     "camera_key": [10, 20, 250], "h3_r7": ["a", "a", "a"], "h3_r8": ["c", "c", "d"],
+    ...     "h3_r9": ["e", "e", "f"], "kind": ["dome", "ptz", "dome"], "placement": ["outdoor"] * 3,
+    ...     "direction_known": [True, False, True]})
+    >>> rows = cell_contribution(frame).set_index(CELL_KEY)
+    >>> rows.loc[(7, "all", "a")].tolist()
+    [2, 300, 3, 280, 0]
+    >>> rows.loc[(8, "kind:dome", "c")].tolist(), rows.loc[(8, "kind:ptz", "d")].tolist()
+    ([1, 200, 1, 10, 1], [0, 0, 0, 0, 1])
+    """
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in CELL_SUMS}).assign(
+            res=pd.Series(dtype="int64"), choice=pd.Series(dtype=object), cell=pd.Series(dtype=object)
+        )[CELL_KEY + CELL_SUMS]
+    site_code, _ = pd.factorize(frame["site_id"])
+    n_sites = int(site_code.max()) + 1
+    first = np.full(n_sites, -1, dtype="int64")
+    first[site_code[::-1]] = np.arange(len(frame))[::-1]  # a camera row of every site
+    site_key = frame["registration_key"].to_numpy(dtype="int64")[first]
+    camera_key = frame["camera_key"].to_numpy(dtype="int64")
+    cells = {res: frame[f"h3_r{res}"].to_numpy(dtype=object)[first] for res in H3_RESOLUTIONS}
+    parts = []
+    for choice, wanted in CAMERA_FILTERS.items():
+        keep = _keeps(frame, wanted)
+        kept = np.bincount(site_code, weights=keep, minlength=n_sites).astype("int64")
+        kept_key = np.bincount(site_code, weights=np.where(keep, camera_key, 0), minlength=n_sites).astype("int64")
+        dropped = np.bincount(site_code, weights=~keep, minlength=n_sites).astype("int64")
+        per_site = pd.DataFrame(
+            {
+                "registrations": (kept > 0).astype("int64"),
+                "registrations_key": np.where(kept > 0, site_key, 0),
+                "cameras": kept,
+                "cameras_key": kept_key,
+                "left_out": (dropped > 0).astype("int64"),
+            }
+        )
+        for res in H3_RESOLUTIONS:
+            summed = per_site.groupby(cells[res], sort=True).sum()
+            summed = summed[(summed != 0).any(axis=1)]
+            parts.append(summed.rename_axis("cell").reset_index().assign(res=res, choice=choice))
+    return pd.concat(parts, ignore_index=True)[CELL_KEY + CELL_SUMS]
+
+
+def _sites_frame(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
+    """``CELL_COLUMNS`` of the given sites' active cameras (none for sites off the active register)."""
+    if not site_ids:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    rows = session.execute(active_cell_select().where(id_in(session, Site.id, list(site_ids)))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=CELL_COLUMNS).astype(
+        {"site_id": "int64", "registration_key": "int64", "camera_key": "int64", "direction_known": "bool"}
+    )
+
+
+# --------------------------------------------------------------------------- writing the rows
+
+
+def _add(session: Session, delta: pd.DataFrame) -> None:
+    """Add ``delta`` (``CELL_KEY + CELL_SUMS``) to ``coverage_cell``, rows in primary-key order."""
+    delta = delta[(delta[CELL_SUMS] != 0).any(axis=1)].sort_values(CELL_KEY, kind="stable")
+    if delta.empty:
+        return
+    table = CoverageCell.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    records = [
+        {"res": int(r[0]), "choice": r[1], "cell": r[2], **{c: int(v) for c, v in zip(CELL_SUMS, r[3:])}}
+        for r in delta.itertuples(index=False, name=None)
+    ]
+    for start in range(0, len(records), UPSERT_ROWS):
+        statement = insert(table).values(records[start : start + UPSERT_ROWS])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=CELL_KEY,
+                set_={c: table.c[c] + statement.excluded[c] for c in CELL_SUMS},
+            )
+        )
+
+
+def _bump(session: Session, *, built: bool | None = None) -> None:
+    values: dict = {"version": RegisterState.version + 1, "changed_at": utcnow()}
+    if built is not None:
+        values["summaries_built"] = built
+    session.execute(sa.update(RegisterState).where(RegisterState.id == 1).values(**values))
+
+
+class Touched:
+    """The sites a write touches; :func:`changing` yields one, and a write that creates a site adds
+    its id once it has one (a new site has no contribution to retract)."""
+
+    def __init__(self, site_ids: Iterable[int]) -> None:
+        self.before = sorted({int(i) for i in site_ids})
+        self.added: set[int] = set()
+
+    def add(self, site_id: int) -> None:
+        self.added.add(int(site_id))
+
+    def all(self) -> list[int]:
+        return sorted(set(self.before) | self.added)
+
+
+@contextmanager
+def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched]:
+    """Keep the summaries exact across a write to the given sites (and to sites added to the
+    yielded :class:`Touched`): retract their contribution as it is now, let the write happen, then
+    apply their contribution as it is after it, and raise the register's version, all in
+    ``session``'s transaction. On an error inside the block nothing is applied (the caller's
+    transaction is rolled back with the write)."""
+    hold_write_lock(session, "audit_event")  # the audit chain's lock first: see the module's lock order
+    session.flush()
+    touched = Touched(site_ids)
+    before = cell_contribution(_sites_frame(session, touched.before))
+    yield touched
+    session.flush()
+    after = cell_contribution(_sites_frame(session, touched.all()))
+    delta = (
+        pd.concat([after, before.assign(**{c: -before[c] for c in CELL_SUMS})], ignore_index=True)
+        .groupby(CELL_KEY, as_index=False, sort=True)[CELL_SUMS]
+        .sum()
+    )
+    _add(session, delta)
+    _bump(session)
+
+
+# --------------------------------------------------------------------------- whole register
+
+
+def _whole(session: Session) -> pd.DataFrame:
+    """The summary rows computed from the whole register, in chunks of sites (bounded memory)."""
+    top = session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0
+    total: pd.DataFrame | None = None
+    for low in range(0, int(top) + 1, REBUILD_CHUNK_SITES):
+        part = cell_contribution(active_cell_frame(session, site_range=(low, low + REBUILD_CHUNK_SITES)))
+        total = part if total is None else pd.concat([total, part], ignore_index=True)
+        total = total.groupby(CELL_KEY, as_index=False, sort=True)[CELL_SUMS].sum()
+    if total is None:
+        return cell_contribution(pd.DataFrame(columns=CELL_COLUMNS))
+    return total[(total[CELL_SUMS] != 0).any(axis=1)].reset_index(drop=True)
+
+
+def rebuild(session: Session) -> int:
+    """Compute every summary row from the register again (after a bulk load, or a manual change),
+    in ``session``'s transaction; raise the version. Returns the number of cell rows."""
+    hold_write_lock(session, "audit_event")
+    session.execute(sa.delete(CoverageCell))
+    rows = _whole(session)
+    _add(session, rows)
+    _bump(session, built=True)
+    return len(rows)
+
+
+def ensure_built(session: Session) -> bool:
+    """Compute the summaries if they never were (a register migrated from before them). True when
+    it computed them."""
+    built = session.execute(sa.select(RegisterState.summaries_built).where(RegisterState.id == 1)).scalar_one()
+    if built:
+        return False
+    rebuild(session)
+    return True
+
+
+def verify(session: Session) -> pd.DataFrame:
+    """The rows where the stored summary differs from the register recomputed now: columns
+    ``CELL_KEY``, then ``stored_*`` and ``true_*`` of each sum. Empty when they agree."""
+    stored = stored_cells(session)
+    true = _whole(session)
+    both = stored.merge(true, on=CELL_KEY, how="outer", suffixes=("_stored", "_true")).fillna(0)
+    differ = np.zeros(len(both), dtype=bool)
+    for c in CELL_SUMS:
+        differ |= both[f"{c}_stored"].astype("int64").to_numpy() != both[f"{c}_true"].astype("int64").to_numpy()
+    return both[differ].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def version(session: Session) -> int:
+    """The register's version (one primary-key read)."""
+    return int(session.execute(sa.select(RegisterState.version).where(RegisterState.id == 1)).scalar_one())
+
+
+def changed_at(session: Session) -> dt.datetime | None:
+    return session.execute(sa.select(RegisterState.changed_at).where(RegisterState.id == 1)).scalar_one()
+
+
+def stored_cells(session: Session) -> pd.DataFrame:
+    """Every non-zero ``coverage_cell`` row as stored (raw key sums)."""
+    table = CoverageCell.__table__
+    rows = session.execute(
+        sa.select(*(table.c[c] for c in CELL_KEY + CELL_SUMS)).order_by(*(table.c[c] for c in CELL_KEY))
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=CELL_KEY + CELL_SUMS)
+    frame = frame.astype({"res": "int64", **dict.fromkeys(CELL_SUMS, "int64")})
+    return frame[(frame[CELL_SUMS] != 0).any(axis=1)].reset_index(drop=True)
+
+
+def _check(resolution: int, choice: str) -> None:
+    if resolution not in H3_RESOLUTIONS:
+        raise ValueError(f"H3 resolution {resolution} is not one of the stored grids {H3_RESOLUTIONS}")
+    if choice not in CAMERA_FILTERS:
+        raise ValueError(f"unknown camera choice {choice!r}")
+
+
+def cells_from(rows: pd.DataFrame, resolution: int, choice: str) -> pd.DataFrame:
+    """One grid and camera choice of summary rows (``CELL_KEY + CELL_SUMS``, raw key sums) as the
+    coverage layer takes them: columns ``BY_CELL_COLUMNS`` (cell, registrations,
+    registrations_key, cameras, cameras_key, registrations_left_out; keys ``% 256``), the cells with a
+    camera the choice keeps, in code order."""
+    _check(resolution, choice)
+    picked = rows[(rows["res"] == resolution) & (rows["choice"] == choice) & (rows["cameras"] > 0)]
+    frame = picked.sort_values("cell").rename(columns={"left_out": "registrations_left_out"})[BY_CELL_COLUMNS]
+    frame = frame.astype({c: "int64" for c in BY_CELL_COLUMNS if c != "cell"}).reset_index(drop=True)
+    frame["registrations_key"] %= KEY_RANGE
+    frame["cameras_key"] %= KEY_RANGE
+    return frame
+
+
+def cells(session: Session, resolution: int, choice: str) -> pd.DataFrame:
+    """The active register's counts per cell for one grid and camera choice, with their cell keys
+    (:func:`cells_from`'s columns), read from ``coverage_cell``: one primary-key range."""
+    _check(resolution, choice)
+    t = CoverageCell.__table__
+    rows = session.execute(
+        sa.select(*(t.c[c] for c in CELL_KEY + CELL_SUMS)).where(
+            t.c.res == resolution, t.c.choice == choice, t.c.cameras > 0
+        )
+    ).all()
+    return cells_from(pd.DataFrame([tuple(r) for r in rows], columns=CELL_KEY + CELL_SUMS), resolution, choice)
