@@ -590,6 +590,24 @@ class CoverageCell(Base):
     left_out: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
+class RegisterCount(Base):
+    """Active registrations and their active cameras per district, per small area (LSOA) and per
+    UK day of consent, as true counts and raw sums of their record keys, kept exact by every register
+    write (``registry.summaries``) and shared by every app process and server. Never shown as they
+    are: the disclosure-control layer publishes them.
+
+    ``kind`` is 'district', 'lsoa' or 'consent_day'; ``code`` the area's code or the day (ISO)."""
+
+    __tablename__ = "register_count"
+
+    kind: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cameras: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cameras_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class RateLimitCounter(Base):
     """Request counts per client and limit window, shared by every web worker process.
 

@@ -99,6 +99,8 @@ RECORD_KEY_COLUMNS = {
     # sums of record keys kept with the register's summary counts (registry.summaries; % 256 when read)
     ("coverage_cell", "registrations_key"),
     ("coverage_cell", "cameras_key"),
+    ("register_count", "registrations_key"),
+    ("register_count", "cameras_key"),
 }
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule

@@ -8,6 +8,9 @@ count from, and a change made through one server is in the next figure any serve
 record keys, those cameras and the sum of their keys, and ``left_out``, the registrations in the cell
 with a camera the choice leaves out. True counts and raw key sums (``% 256`` when read): only the
 disclosure-control layer turns them into figures (``analytics.coverage.published_cells``).
+``register_count`` holds, per district, small area (LSOA) and UK day of consent: the active
+registrations, their active cameras, and the raw key sums of both (the home page, ``/api/v1/summary``,
+the area tables).
 
 How they stay exact: every count is a sum over sites (a site is one registration and lies in one
 cell per grid), so a write that touches some sites **retracts** those sites' whole contribution as
@@ -33,15 +36,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dashboard.core.cell_keys import KEY_RANGE
+from dashboard.core.uktime import uk_days
 from dashboard.core.vocab import CAMERA_FILTERS
 from dashboard.geo.cells import H3_RESOLUTIONS
-from dashboard.registry.camera_queries import CELL_COLUMNS, active_cell_frame, active_cell_select
+from dashboard.registry.camera_queries import CELL_COLUMNS, _rows, active_cell_frame, active_cell_select
 from dashboard.registry.database import hold_write_lock, id_in
-from dashboard.registry.models import CoverageCell, RegisterState, Site, utcnow
+from dashboard.registry.models import Camera, CoverageCell, RegisterCount, RegisterState, Registrant, Site, utcnow
 
 CELL_KEY = ["res", "choice", "cell"]
 BY_CELL_COLUMNS = ["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]
 CELL_SUMS = ["registrations", "registrations_key", "cameras", "cameras_key", "left_out"]
+COUNT_KEY = ["kind", "code"]
+COUNT_SUMS = ["registrations", "registrations_key", "cameras", "cameras_key"]
+COUNT_KINDS = ("district", "lsoa", "consent_day")
+AREA_COUNT_COLUMNS = ["area_code", "registrations", "registrations_key", "cameras", "cameras_key"]
+SITE_COLUMNS = ["site_id", "district_code", "lsoa_code", "consent_at", "registration_key", "cameras", "cameras_key"]
 REBUILD_CHUNK_SITES = 200_000  # sites per chunk when counting the whole register (bounded memory)
 UPSERT_ROWS = 500  # rows per upsert statement
 
@@ -115,28 +124,115 @@ def _sites_frame(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     )
 
 
+def site_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
+    """``SITE_COLUMNS`` of the sites on the active register (with or without an active camera):
+    area codes, consent time, the registration's key, and its active cameras' count and key sum.
+    ``where``: conditions on ``Site`` (a range or a list of site ids), applied to the cameras too."""
+    cameras = (
+        sa.select(
+            Camera.site_id,
+            sa.func.count().label("n"),
+            sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("k"),
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .where(Camera.active.is_(True), *where)
+        .group_by(Camera.site_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            Site.id,
+            Site.district_code,
+            Site.lsoa_code,
+            Registrant.consent_at,
+            sa.func.coalesce(Registrant.record_key, 0),
+            sa.func.coalesce(cameras.c.n, 0),
+            sa.func.coalesce(cameras.c.k, 0),
+        )
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .outerjoin(cameras, cameras.c.site_id == Site.id)
+        .where(Registrant.status == "active", *where)
+    )
+
+
+def _site_frame(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=SITE_COLUMNS)
+    return frame.astype({c: "int64" for c in ("site_id", "registration_key", "cameras", "cameras_key")})
+
+
+def count_contribution(sites: pd.DataFrame) -> pd.DataFrame:
+    """What the sites in ``sites`` (``SITE_COLUMNS``, sites on the active register) add to
+    ``register_count``: columns ``COUNT_KEY + COUNT_SUMS``, raw key sums.
+
+    >>> sites = pd.DataFrame({"site_id": [1, 2], "district_code": ["E07000192", "E07000192"],
+    ...     "lsoa_code": ["E01029000", None], "consent_at": ["2026-07-05 23:30:00", "2026-07-05 12:00:00"],
+    ...     "registration_key": [200, 100], "cameras": [2, 0], "cameras_key": [300, 0]})
+    >>> count_contribution(sites).values.tolist()
+    [['district', 'E07000192', 2, 300, 2, 300], ['lsoa', 'E01029000', 1, 200, 2, 300], \
+['consent_day', '2026-07-05', 1, 100, 0, 0], ['consent_day', '2026-07-06', 1, 200, 2, 300]]
+    """
+    if sites.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COUNT_KEY}).assign(
+            **{c: pd.Series(dtype="int64") for c in COUNT_SUMS}
+        )
+    days = uk_days(pd.to_datetime(sites["consent_at"], utc=True, format="mixed")).dt.strftime("%Y-%m-%d")
+    values = pd.DataFrame(
+        {
+            "registrations": np.ones(len(sites), dtype="int64"),
+            "registrations_key": sites["registration_key"].to_numpy(dtype="int64"),
+            "cameras": sites["cameras"].to_numpy(dtype="int64"),
+            "cameras_key": sites["cameras_key"].to_numpy(dtype="int64"),
+        }
+    )
+    parts = []
+    for kind, codes in zip(COUNT_KINDS, (sites["district_code"], sites["lsoa_code"], days)):
+        known = codes.notna().to_numpy()
+        summed = values[known].groupby(codes[known].to_numpy(dtype=object), sort=True).sum()
+        parts.append(summed.rename_axis("code").reset_index().assign(kind=kind))
+    return pd.concat(parts, ignore_index=True)[COUNT_KEY + COUNT_SUMS]
+
+
+def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables' contributions of the given sites as they are now."""
+    if not site_ids:
+        return cell_contribution(_sites_frame(session, [])), count_contribution(_site_frame([]))
+    ids = list(site_ids)
+    sites = _site_frame(session.execute(site_select([id_in(session, Site.id, ids)])).all())
+    return cell_contribution(_sites_frame(session, ids)), count_contribution(sites)
+
+
 # --------------------------------------------------------------------------- writing the rows
 
 
-def _add(session: Session, delta: pd.DataFrame) -> None:
-    """Add ``delta`` (``CELL_KEY + CELL_SUMS``) to ``coverage_cell``, rows in primary-key order."""
-    delta = delta[(delta[CELL_SUMS] != 0).any(axis=1)].sort_values(CELL_KEY, kind="stable")
+TABLES = ((CoverageCell, CELL_KEY, CELL_SUMS), (RegisterCount, COUNT_KEY, COUNT_SUMS))
+
+
+def _add(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
+    """Add ``delta`` (``keys + sums``) to the model's table, rows in primary-key order."""
+    delta = delta[(delta[sums] != 0).any(axis=1)].sort_values(keys, kind="stable")
     if delta.empty:
         return
-    table = CoverageCell.__table__
+    table = model.__table__
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     records = [
-        {"res": int(r[0]), "choice": r[1], "cell": r[2], **{c: int(v) for c, v in zip(CELL_SUMS, r[3:])}}
-        for r in delta.itertuples(index=False, name=None)
+        {
+            **{c: (int(v) if c == "res" else v) for c, v in zip(keys, r[: len(keys)])},
+            **{c: int(v) for c, v in zip(sums, r[len(keys) :])},
+        }
+        for r in delta[keys + sums].itertuples(index=False, name=None)
     ]
     for start in range(0, len(records), UPSERT_ROWS):
         statement = insert(table).values(records[start : start + UPSERT_ROWS])
         session.execute(
             statement.on_conflict_do_update(
-                index_elements=CELL_KEY,
-                set_={c: table.c[c] + statement.excluded[c] for c in CELL_SUMS},
+                index_elements=keys, set_={c: table.c[c] + statement.excluded[c] for c in sums}
             )
         )
+
+
+def _difference(after: pd.DataFrame, before: pd.DataFrame, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    both = pd.concat([after, before.assign(**{c: -before[c] for c in sums})], ignore_index=True)
+    return both.groupby(keys, as_index=False, sort=True)[sums].sum()
 
 
 def _bump(session: Session, *, built: bool | None = None) -> None:
@@ -171,44 +267,46 @@ def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched
     hold_write_lock(session, "audit_event")  # the audit chain's lock first: see the module's lock order
     session.flush()
     touched = Touched(site_ids)
-    before = cell_contribution(_sites_frame(session, touched.before))
+    before = _contributions(session, touched.before)
     yield touched
     session.flush()
-    after = cell_contribution(_sites_frame(session, touched.all()))
-    delta = (
-        pd.concat([after, before.assign(**{c: -before[c] for c in CELL_SUMS})], ignore_index=True)
-        .groupby(CELL_KEY, as_index=False, sort=True)[CELL_SUMS]
-        .sum()
-    )
-    _add(session, delta)
+    after = _contributions(session, touched.all())
+    for (model, keys, sums), now, then in zip(TABLES, after, before):
+        _add(session, model, keys, sums, _difference(now, then, keys, sums))
     _bump(session)
 
 
 # --------------------------------------------------------------------------- whole register
 
 
-def _whole(session: Session) -> pd.DataFrame:
-    """The summary rows computed from the whole register, in chunks of sites (bounded memory)."""
-    top = session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0
-    total: pd.DataFrame | None = None
-    for low in range(0, int(top) + 1, REBUILD_CHUNK_SITES):
-        part = cell_contribution(active_cell_frame(session, site_range=(low, low + REBUILD_CHUNK_SITES)))
-        total = part if total is None else pd.concat([total, part], ignore_index=True)
-        total = total.groupby(CELL_KEY, as_index=False, sort=True)[CELL_SUMS].sum()
-    if total is None:
-        return cell_contribution(pd.DataFrame(columns=CELL_COLUMNS))
-    return total[(total[CELL_SUMS] != 0).any(axis=1)].reset_index(drop=True)
+def _whole(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables' rows computed from the whole register, in chunks of sites (bounded memory)."""
+    top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
+    totals = [cell_contribution(_sites_frame(session, [])), count_contribution(_site_frame([]))]
+    for low in range(0, top + 1, REBUILD_CHUNK_SITES):
+        high = low + REBUILD_CHUNK_SITES
+        parts = (
+            cell_contribution(active_cell_frame(session, site_range=(low, high))),
+            count_contribution(_site_frame(_rows(session, site_select([Site.id >= low, Site.id < high])))),
+        )
+        for i, ((_, keys, sums), part) in enumerate(zip(TABLES, parts)):
+            totals[i] = (
+                pd.concat([totals[i], part], ignore_index=True).groupby(keys, as_index=False, sort=True)[sums].sum()
+            )
+    return tuple(t[(t[sums] != 0).any(axis=1)].reset_index(drop=True) for t, (_, _, sums) in zip(totals, TABLES))
 
 
 def rebuild(session: Session) -> int:
     """Compute every summary row from the register again (after a bulk load, or a manual change),
-    in ``session``'s transaction; raise the version. Returns the number of cell rows."""
+    in ``session``'s transaction; raise the version. Returns the number of rows written."""
     hold_write_lock(session, "audit_event")
-    session.execute(sa.delete(CoverageCell))
-    rows = _whole(session)
-    _add(session, rows)
+    written = 0
+    for (model, keys, sums), rows in zip(TABLES, _whole(session)):
+        session.execute(sa.delete(model))
+        _add(session, model, keys, sums, rows)
+        written += len(rows)
     _bump(session, built=True)
-    return len(rows)
+    return written
 
 
 def ensure_built(session: Session) -> bool:
@@ -221,16 +319,32 @@ def ensure_built(session: Session) -> bool:
     return True
 
 
-def verify(session: Session) -> pd.DataFrame:
-    """The rows where the stored summary differs from the register recomputed now: columns
-    ``CELL_KEY``, then ``stored_*`` and ``true_*`` of each sum. Empty when they agree."""
-    stored = stored_cells(session)
-    true = _whole(session)
-    both = stored.merge(true, on=CELL_KEY, how="outer", suffixes=("_stored", "_true")).fillna(0)
-    differ = np.zeros(len(both), dtype=bool)
-    for c in CELL_SUMS:
-        differ |= both[f"{c}_stored"].astype("int64").to_numpy() != both[f"{c}_true"].astype("int64").to_numpy()
-    return both[differ].reset_index(drop=True)
+def verify(session: Session) -> list[str]:
+    """Where the stored summaries differ from the register counted now, one line per row (empty
+    when they agree)."""
+    problems = []
+    for (model, keys, sums), true in zip(TABLES, _whole(session)):
+        stored = _stored(session, model, keys, sums)
+        both = stored.merge(true, on=keys, how="outer", suffixes=("_stored", "_true"), indicator=True)
+        for row in both.itertuples(index=False):
+            got = tuple(0 if pd.isna(getattr(row, f"{c}_stored")) else int(getattr(row, f"{c}_stored")) for c in sums)
+            want = tuple(0 if pd.isna(getattr(row, f"{c}_true")) else int(getattr(row, f"{c}_true")) for c in sums)
+            if got != want:
+                where = ", ".join(str(getattr(row, k)) for k in keys)
+                problems.append(
+                    f"{model.__tablename__} ({where}): stored {got[0]} registrations / {got[2]} cameras, "
+                    f"counted {want[0]} / {want[2]} (key sums {got[1]}/{got[3]} against {want[1]}/{want[3]})"
+                )
+    return problems
+
+
+def _stored(session: Session, model, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    table = model.__table__
+    rows = session.execute(sa.select(*(table.c[c] for c in keys + sums)).order_by(*(table.c[k] for k in keys))).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=keys + sums).astype(dict.fromkeys(sums, "int64"))
+    if "res" in keys:
+        frame["res"] = frame["res"].astype("int64")
+    return frame[(frame[sums] != 0).any(axis=1)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- reading
@@ -247,13 +361,42 @@ def changed_at(session: Session) -> dt.datetime | None:
 
 def stored_cells(session: Session) -> pd.DataFrame:
     """Every non-zero ``coverage_cell`` row as stored (raw key sums)."""
-    table = CoverageCell.__table__
+    return _stored(session, CoverageCell, CELL_KEY, CELL_SUMS)
+
+
+def stored_counts(session: Session) -> pd.DataFrame:
+    """Every non-zero ``register_count`` row as stored (raw key sums)."""
+    return _stored(session, RegisterCount, COUNT_KEY, COUNT_SUMS)
+
+
+def area_counts(session: Session, level: str) -> pd.DataFrame:
+    """Active registrations and their active cameras per district or small area (LSOA), with the
+    cell keys of each: columns ``AREA_COUNT_COLUMNS`` (keys 0..255; areas without a registration
+    are absent), in code order."""
+    if level not in ("district", "lsoa"):
+        raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")
+    t = RegisterCount.__table__
     rows = session.execute(
-        sa.select(*(table.c[c] for c in CELL_KEY + CELL_SUMS)).order_by(*(table.c[c] for c in CELL_KEY))
+        sa.select(t.c.code, *(t.c[c] for c in COUNT_SUMS))
+        .where(t.c.kind == level, t.c.registrations > 0)
+        .order_by(t.c.code)
     ).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=CELL_KEY + CELL_SUMS)
-    frame = frame.astype({"res": "int64", **dict.fromkeys(CELL_SUMS, "int64")})
-    return frame[(frame[CELL_SUMS] != 0).any(axis=1)].reset_index(drop=True)
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=AREA_COUNT_COLUMNS)
+    frame = frame.astype({c: "int64" for c in AREA_COUNT_COLUMNS[1:]})
+    for c in ("registrations_key", "cameras_key"):
+        frame[c] = frame[c] % KEY_RANGE
+    return frame
+
+
+def registered_before(session: Session, day: dt.date) -> tuple[int, int]:
+    """Active registrations made before the UK day ``day`` and the sum of their keys (raw)."""
+    t = RegisterCount.__table__
+    count, key = session.execute(
+        sa.select(sa.func.sum(t.c.registrations), sa.func.sum(t.c.registrations_key)).where(
+            t.c.kind == "consent_day", t.c.code < day.isoformat()
+        )
+    ).one()
+    return int(count or 0), int(key or 0)
 
 
 def _check(resolution: int, choice: str) -> None:

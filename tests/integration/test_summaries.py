@@ -17,7 +17,7 @@ from dashboard.core.vocab import CAMERA_FILTERS
 from dashboard.demo.generator import generate_demo
 from dashboard.registry import registration, summaries
 from dashboard.registry.database import session_factory, transaction
-from dashboard.registry.models import Camera, CoverageCell, RegisterState, Registrant, Site
+from dashboard.registry.models import Camera, CoverageCell, RegisterCount, RegisterState, Registrant, Site
 from dashboard.registry.retention import run_retention
 from tests.integration.test_registration import valid
 
@@ -57,6 +57,40 @@ def brute_truth(session) -> dict[tuple, tuple]:
     return {k: tuple(v) for k, v in truth.items() if any(v)}
 
 
+COUNTS_RAW = sa.text(
+    "SELECT s.id, s.district_code, s.lsoa_code, r.consent_at, r.record_key, "
+    "(SELECT count(*) FROM camera c WHERE c.site_id = s.id AND c.active), "
+    "(SELECT coalesce(sum(c.record_key), 0) FROM camera c WHERE c.site_id = s.id AND c.active) "
+    "FROM site s JOIN registrant r ON r.id = s.registrant_id WHERE r.status = 'active'"
+)
+
+
+def brute_counts(session) -> dict[tuple, tuple]:
+    """(kind, code) -> (registrations, key sum, active cameras, key sum), site by site; the UK day of
+    consent by zoneinfo, one timestamp at a time."""
+    from zoneinfo import ZoneInfo
+
+    truth: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0])
+    for _site, district, lsoa, consent_at, key, cameras, camera_keys in session.execute(COUNTS_RAW):
+        if isinstance(consent_at, str):
+            consent_at = dt.datetime.fromisoformat(consent_at)
+        day = consent_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Europe/London")).date().isoformat()
+        for slot in (("district", district), ("lsoa", lsoa), ("consent_day", day)):
+            if slot[1] is None:
+                continue
+            row = truth[slot]
+            row[0] += 1
+            row[1] += int(key or 0)
+            row[2] += int(cameras)
+            row[3] += int(camera_keys)
+    return {k: tuple(v) for k, v in truth.items()}
+
+
+def stored_counts(session) -> dict[tuple, tuple]:
+    frame = summaries.stored_counts(session)
+    return {(r[0], r[1]): tuple(int(v) for v in r[2:]) for r in frame.itertuples(index=False, name=None)}
+
+
 def stored(session) -> dict[tuple, tuple]:
     frame = summaries.stored_cells(session)
     return {(int(r[0]), r[1], r[2]): tuple(int(v) for v in r[3:]) for r in frame.itertuples(index=False, name=None)}
@@ -86,7 +120,10 @@ def test_after_a_demo_load_the_summary_is_the_register_counted_by_hand(demo):
         truth = brute_truth(s)
         assert len(truth) > 300  # the check really saw cells of every grid
         assert stored(s) == truth
-        assert summaries.verify(s).empty
+        counts = brute_counts(s)
+        assert {k for k, _ in counts} == {"district", "lsoa", "consent_day"} and len(counts) > 100
+        assert stored_counts(s) == counts
+        assert summaries.verify(s) == []
         assert s.scalar(sa.select(RegisterState.summaries_built))
     # The read the coverage page makes: keys modulo 256, only cells with a kept camera.
     with demo() as s:
@@ -107,6 +144,7 @@ def test_every_register_write_keeps_it_exact_and_raises_the_version(demo, refere
     def check(what: str) -> None:
         with sessions() as s:
             assert stored(s) == brute_truth(s), what
+            assert stored_counts(s) == brute_counts(s), what
         versions.append(_version(sessions))
         assert versions[-1] > versions[-2], what
 
@@ -177,13 +215,14 @@ def test_a_write_that_fails_changes_neither_the_summary_nor_the_version(demo, re
 def test_a_register_from_before_the_summaries_is_counted_once_at_start_up(demo):
     with transaction(demo) as s:  # as the migration leaves an existing register
         s.execute(sa.delete(CoverageCell))
+        s.execute(sa.delete(RegisterCount))
         s.execute(sa.update(RegisterState).values(summaries_built=False))
     with transaction(demo) as s:
-        assert not summaries.verify(s).empty  # the check notices a summary that does not match
+        assert summaries.verify(s)  # the check notices a summary that does not match
         assert summaries.ensure_built(s) is True
     with transaction(demo) as s:
         assert summaries.ensure_built(s) is False  # once
-        assert stored(s) == brute_truth(s)
+        assert stored(s) == brute_truth(s) and stored_counts(s) == brute_counts(s)
 
 
 def test_the_operators_check_finds_a_change_made_by_hand_and_rebuild_mends_it(
@@ -216,5 +255,5 @@ def test_the_operators_check_finds_a_change_made_by_hand_and_rebuild_mends_it(
     assert cli.main(["summaries", "rebuild"]) == 0
     assert cli.main(["summaries", "check"]) == 0
     with session_factory(engine)() as s:
-        assert stored(s) == brute_truth(s)
+        assert stored(s) == brute_truth(s) and stored_counts(s) == brute_counts(s)
     engine.dispose()

@@ -2,8 +2,9 @@
 
 ``register_state``: one row, the register's version (raised by every write that changes the
 register, in the write's own transaction) and whether the summary tables have been computed.
-``coverage_cell``: active registrations and cameras per fixed H3 cell and camera choice, true counts
-with raw sums of their record keys, kept exact by the register's writes
+``coverage_cell``: active registrations and cameras per fixed H3 cell and camera choice, and
+``register_count``: per district, small area and UK day of consent; true counts with raw sums of their
+record keys, kept exact by the register's writes
 (``dashboard.registry.summaries``). An existing register's summaries are computed after this
 migration, before the app serves (``summaries.ensure_built``): the row starts with
 ``summaries_built`` false.
@@ -45,8 +46,19 @@ def upgrade() -> None:
         sa.Column("left_out", sa.Integer(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("res", "choice", "cell", name="pk_coverage_cell"),
     )
+    op.create_table(
+        "register_count",
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("code", sa.String(length=10), nullable=False),
+        sa.Column("registrations", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("registrations_key", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("cameras", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("cameras_key", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("kind", "code", name="pk_register_count"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("register_count")
     op.drop_table("coverage_cell")
     op.drop_table("register_state")
