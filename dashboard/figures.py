@@ -23,7 +23,7 @@ from dashboard.analytics.gap_report import (
     gap_crimes,
     gap_register,
 )
-from dashboard.cache import OVERVIEW_TTL_S, VERSIONED_TTL_S, cache
+from dashboard.cache import VERSIONED_TTL_S, cache
 from dashboard.registry import summaries
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
@@ -110,8 +110,18 @@ def areas_for(level: str, radius_m: int) -> pd.DataFrame:
     return _areas(level, radius_m, version)
 
 
-@cache.memoize(timeout=OVERVIEW_TTL_S)
-def _activity_frames() -> dict[str, pd.DataFrame]:
+def _activity() -> dict[str, pd.DataFrame]:
+    """The requests, files and campaign frames as they are now: their mark is read first (a few
+    aggregates over small tables), so a change through any server is in the next figures here."""
+    from dashboard.registry import uptake_queries as q
+
+    with runtime().sessions() as s:
+        mark = q.activity_mark(s)
+    return _activity_frames(mark)
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _activity_frames(mark: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     from dashboard.registry import uptake_queries as q
 
     with runtime().sessions() as s:
@@ -128,6 +138,6 @@ def uptake_frames() -> dict[str, pd.DataFrame]:
     cell keys by ``dashboard.analytics.uptake``): registrations, cameras and the retired key sums
     of erased registrations from the in-memory snapshot of the register (read-only; rebuilt when
     the register changes, so an erasure moves a key into the sums at once), campaign counts, the
-    campaign list, requests and uploaded files cached for half a minute."""
+    campaign list, requests and uploaded files (read again when their mark changes)."""
     frames, _ = runtime().finder.uptake_frames()
-    return {**frames, **_activity_frames()}
+    return {**frames, **_activity()}
