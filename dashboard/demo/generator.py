@@ -232,6 +232,11 @@ def _at_local(day: dt.date, hour: int) -> np.datetime64:
     return story.local_to_utc(local)[0]
 
 
+def _at_utc(instant: np.datetime64) -> dt.datetime:
+    """A naive UTC instant of the demo's clock as an aware datetime."""
+    return pd.Timestamp(instant).tz_localize("UTC").to_pydatetime()
+
+
 def _registrant_columns(rng: np.random.Generator, timeline: story.Timeline) -> dict[str, object]:
     n = len(timeline.consent_at)
     contacts = people.synthetic_contacts(rng, n)
@@ -683,7 +688,7 @@ def generate_demo(
 
         # The register's summary counts, from what was just loaded (the load skipped the per-write upkeep).
         with Session(bind=conn) as session:
-            summaries.rebuild(session)
+            summaries.rebuild(session, at=_at_utc(phases.end_utc - np.timedelta64(1, "s")))
             session.flush()
 
     withdrawn = int(timeline.withdrawn.sum())

@@ -560,7 +560,7 @@ class RegisterState(Base):
 
     __tablename__ = "register_state"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # False until the summary tables have been computed from the register (after a migration of an

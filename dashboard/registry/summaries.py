@@ -235,8 +235,8 @@ def _difference(after: pd.DataFrame, before: pd.DataFrame, keys: list[str], sums
     return both.groupby(keys, as_index=False, sort=True)[sums].sum()
 
 
-def _bump(session: Session, *, built: bool | None = None) -> None:
-    values: dict = {"version": RegisterState.version + 1, "changed_at": utcnow()}
+def _bump(session: Session, *, built: bool | None = None, at: dt.datetime | None = None) -> None:
+    values: dict = {"version": RegisterState.version + 1, "changed_at": at or utcnow()}
     if built is not None:
         values["summaries_built"] = built
     session.execute(sa.update(RegisterState).where(RegisterState.id == 1).values(**values))
@@ -296,16 +296,17 @@ def _whole(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tuple(t[(t[sums] != 0).any(axis=1)].reset_index(drop=True) for t, (_, _, sums) in zip(totals, TABLES))
 
 
-def rebuild(session: Session) -> int:
+def rebuild(session: Session, at: dt.datetime | None = None) -> int:
     """Compute every summary row from the register again (after a bulk load, or a manual change),
-    in ``session``'s transaction; raise the version. Returns the number of rows written."""
+    in ``session``'s transaction; raise the version, changed ``at`` (default now: the demo gives its
+    own clock). Returns the number of rows written."""
     hold_write_lock(session, "audit_event")
     written = 0
     for (model, keys, sums), rows in zip(TABLES, _whole(session)):
         session.execute(sa.delete(model))
         _add(session, model, keys, sums, rows)
         written += len(rows)
-    _bump(session, built=True)
+    _bump(session, built=True, at=at)
     return written
 
 

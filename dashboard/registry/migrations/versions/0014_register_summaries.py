@@ -26,7 +26,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "register_state",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("changed_at", sa.DateTime(), nullable=True),
         sa.Column("summaries_built", sa.Boolean(), nullable=False, server_default=sa.false()),
