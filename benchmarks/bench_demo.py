@@ -15,7 +15,9 @@ With ``--database-url`` (a PostgreSQL/PostGIS database whose contents are DELETE
 is dropped and made again before each build; one with real accounts is refused), each size is
 built there twice per pair, by COPY (the writer) and by ``executemany`` (the writer before COPY,
 ``writer.executemany_only``), in alternating order, plus once into SQLite for reference; the
-ratio old/new is what compares across machines. ``--pairs`` repeats the PostgreSQL pair.
+ratio old/new is what compares across machines. ``--pairs`` repeats the PostgreSQL pair;
+``--copy-only --no-sqlite`` builds once by COPY and leaves the database there (the 10M-camera scale
+run: ``python -m benchmarks.bench_demo 6200000 --copy-only --no-sqlite --database-url ...``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,12 @@ def main_postgres(ref, args) -> int:
     with tempfile.TemporaryDirectory(prefix="ccr-bench-") as tmp:
         for n in args.sizes:
             lite = None if args.no_sqlite else bench(ref, n, Path(tmp) / f"demo-{n}.db", args.seed)["seconds"]
+            if args.copy_only:  # a scale build (10M cameras): the writer alone, the database kept
+                took = bench_postgres(ref, n, args.database_url, args.seed, "copy")
+                print(
+                    f"{n:>13,} {'-' if lite is None else f'{lite:.1f}':>9} {'-':>17} {took:>10.1f} {'-':>8}", flush=True
+                )
+                continue
             for pair in range(args.pairs):
                 order = ("executemany", "copy") if pair % 2 == 0 else ("copy", "executemany")
                 took = {w: bench_postgres(ref, n, args.database_url, args.seed, w) for w in order}
@@ -174,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pairs", type=int, default=1, help="PostgreSQL: executemany/COPY pairs per size")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL: skip the SQLite reference build")
+    parser.add_argument(
+        "--copy-only", action="store_true", help="PostgreSQL: only the COPY build (keeps it there; for scale runs)"
+    )
     args = parser.parse_args(argv)
 
     data_dir = Path(os.environ.get("REFERENCE_DATA_DIR") or DEFAULT_REFERENCE_DIR)

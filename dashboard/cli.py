@@ -136,6 +136,17 @@ def _parser() -> argparse.ArgumentParser:
         "checkpoint", help="append a signed checkpoint of the log as it is now to AUDIT_CHECKPOINT_FILE"
     )
 
+    summ = sub.add_parser(
+        "summaries", help="the register's summary counts (coverage cells, areas, days) that every server reads"
+    )
+    summ_sub = summ.add_subparsers(dest="summaries_command", required=True, metavar="ACTION")
+    summ_sub.add_parser(
+        "check", help="recount the register and compare with the stored summaries (for cron: exits 1 on any difference)"
+    )
+    summ_sub.add_parser(
+        "rebuild", help="recount the register into the summaries (after any change made by hand in SQL)"
+    )
+
     outbox = sub.add_parser("outbox", help="send the messages to owners waiting in the outbox (footage requests)")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     outbox_run = outbox_sub.add_parser(
@@ -753,6 +764,36 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_summaries(args) -> int:
+    """``summaries check``: 0 when the stored summaries are the register counted now, 1 with the
+    differing rows; ``summaries rebuild``: count them again (raising the register's version)."""
+    from dashboard.registry import summaries
+    from dashboard.registry.database import describe_url, session_factory, transaction
+
+    settings = load_settings()
+    engine = open_database_for_audit(settings)
+    where = describe_url(settings.database_url)
+    started = time.perf_counter()
+    if args.summaries_command == "rebuild":
+        with transaction(session_factory(engine)) as s:
+            rows = summaries.rebuild(s)
+        print(f"ok  summaries in {where} counted again: {rows:,} rows in {time.perf_counter() - started:.1f} s")
+        return 0
+    with session_factory(engine)() as s:
+        wrong = summaries.verify(s)
+        version = summaries.version(s)
+    if wrong:
+        print(f"SUMMARIES DIFFER from the register in {where}: {len(wrong):,} rows, e.g.", file=sys.stderr)
+        for line in wrong[:5]:
+            print(f"  - {line}", file=sys.stderr)
+        print("  run `python -m dashboard summaries rebuild` to count them again", file=sys.stderr)
+        return 1
+    print(
+        f"ok  summaries in {where} agree with the register (version {version}; {time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
 def open_database_for_audit(settings):
     """The database as it is: not migrated (a check changes nothing), but at the code's schema."""
     from dashboard.registry.database import current_revision, head_revision
@@ -901,6 +942,7 @@ COMMANDS = {
     "retention": cmd_retention_run,
     "registration": cmd_registration_erase,
     "audit": cmd_audit,
+    "summaries": cmd_summaries,
     "evidence": cmd_evidence,
 }
 

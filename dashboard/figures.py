@@ -1,5 +1,6 @@
 """Aggregate figures that the pages, the JSON API and the file exports share, computed from the
-running app's in-memory snapshots of the register and cached per snapshot version.
+register's summary tables or the running app's in-memory snapshots of the register, and cached per
+version.
 
 No Dash here; each function needs an app context (``runtime()``). Only aggregates, already
 suppressed where a rule applies (promise 4), come out.
@@ -12,7 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.analytics.area_report import area_coverage
-from dashboard.analytics.coverage import one_filter, published_cells
+from dashboard.analytics.coverage import camera_choice, one_filter, published_cells
 from dashboard.analytics.gap_report import (
     GapCrimes,
     GapQuery,
@@ -22,7 +23,8 @@ from dashboard.analytics.gap_report import (
     gap_crimes,
     gap_register,
 )
-from dashboard.cache import OVERVIEW_TTL_S, VERSIONED_TTL_S, cache
+from dashboard.cache import VERSIONED_TTL_S, cache
+from dashboard.registry import summaries
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
 
@@ -30,11 +32,21 @@ from dashboard.runtime_access import runtime
 def cells_shown(
     res: int, kind: str | None = None, placement: str | None = None, direction_known: bool | None = None
 ) -> pd.DataFrame:
-    """Published counts per fixed cell (``published_cells``) from the in-memory snapshot of the
-    register; at most one camera filter (ValueError otherwise)."""
+    """Published counts per fixed cell (``published_cells``) of the register as it is now, from its
+    summary table (shared by every process and server); at most one camera filter (ValueError
+    otherwise). Cached per register version: the version is read first, so a change committed
+    through any server is in the very next answer."""
+    choice = camera_choice(one_filter(kind, placement, direction_known))
+    with runtime().sessions() as s:
+        version = summaries.version(s)
+    return _cells(res, choice, version)
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _cells(res: int, choice: str, version: int) -> pd.DataFrame:
     rt = runtime()
-    counts, _ = rt.finder.cell_counts()
-    frame = counts.by_cell(res, **one_filter(kind, placement, direction_known))
+    with rt.sessions() as s:
+        frame = summaries.cells(s, res, choice)
     return published_cells(frame, rt.disclosure, res)
 
 
@@ -98,8 +110,18 @@ def areas_for(level: str, radius_m: int) -> pd.DataFrame:
     return _areas(level, radius_m, version)
 
 
-@cache.memoize(timeout=OVERVIEW_TTL_S)
-def _activity_frames() -> dict[str, pd.DataFrame]:
+def _activity() -> dict[str, pd.DataFrame]:
+    """The requests, files and campaign frames as they are now: their mark is read first (a few
+    aggregates over small tables), so a change through any server is in the next figures here."""
+    from dashboard.registry import uptake_queries as q
+
+    with runtime().sessions() as s:
+        mark = q.activity_mark(s)
+    return _activity_frames(mark)
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _activity_frames(mark: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     from dashboard.registry import uptake_queries as q
 
     with runtime().sessions() as s:
@@ -116,6 +138,6 @@ def uptake_frames() -> dict[str, pd.DataFrame]:
     cell keys by ``dashboard.analytics.uptake``): registrations, cameras and the retired key sums
     of erased registrations from the in-memory snapshot of the register (read-only; rebuilt when
     the register changes, so an erasure moves a key into the sums at once), campaign counts, the
-    campaign list, requests and uploaded files cached for half a minute."""
+    campaign list, requests and uploaded files (read again when their mark changes)."""
     frames, _ = runtime().finder.uptake_frames()
-    return {**frames, **_activity_frames()}
+    return {**frames, **_activity()}

@@ -14,8 +14,9 @@ from dashboard.analytics.disclosure import Disclosure
 from dashboard.branding import Brand
 from dashboard.config import ConfigError, Settings, load_settings
 from dashboard.geo.reference import ReferenceDataError, ReferenceGeography, cached_reference
+from dashboard.registry import summaries
 from dashboard.registry.camera_search import CameraFinder
-from dashboard.registry.database import check_connection, make_engine, migrate, session_factory
+from dashboard.registry.database import check_connection, make_engine, migrate, session_factory, transaction
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def prepare(settings: Settings | None = None) -> Runtime:
     reference = load_reference_or_fail(settings)
     engine = open_database(settings)
     sessions = session_factory(engine)
+    with transaction(sessions) as s:  # a register migrated from before its summaries: count them once
+        summaries.ensure_built(s)
     from dashboard.registry import audit
 
     audit.checkpoint_quietly(engine)  # at each start-up: anchors the log as it is now, outside the database

@@ -17,16 +17,19 @@ import pandas as pd
 
 from dashboard.analytics.disclosure import Disclosure
 from dashboard.analytics.overview import district_table
-from dashboard.core.vocab import CAMERA_KINDS
+from dashboard.core.vocab import CAMERA_FILTERS, CAMERA_KINDS
 
 # The one "Cameras" choice of the page: value -> (label, the by_cell filter it stands for).
+_CHOICE_LABELS = {
+    "all": "All cameras",
+    **{f"kind:{code}": label for code, label in CAMERA_KINDS.items()},
+    "placement:outdoor": "Outdoors",
+    "placement:indoor": "Indoors",
+    "direction:known": "Direction known",
+    "direction:unknown": "Direction not known",
+}
 CAMERA_CHOICES: dict[str, tuple[str, dict]] = {
-    "all": ("All cameras", {}),
-    **{f"kind:{code}": (label, {"kind": code}) for code, label in CAMERA_KINDS.items()},
-    "placement:outdoor": ("Outdoors", {"placement": "outdoor"}),
-    "placement:indoor": ("Indoors", {"placement": "indoor"}),
-    "direction:known": ("Direction known", {"direction_known": True}),
-    "direction:unknown": ("Direction not known", {"direction_known": False}),
+    value: (_CHOICE_LABELS[value], wanted) for value, wanted in CAMERA_FILTERS.items()
 }
 NO_DATE_FILTER = (
     "registered_by is no longer offered: a date filter on the coverage map would show where the "

@@ -29,6 +29,17 @@ CAMERA_KINDS = {
     "ptz": "Pan-tilt-zoom",
     "other": "Other",
 }
+# The coverage map's one camera filter (at most one at a time): choice -> what it keeps. The
+# register's cell summary (registry.summaries) keeps one row per choice and cell; the page's labels
+# are analytics.coverage.CAMERA_CHOICES.
+CAMERA_FILTERS: dict[str, dict] = {
+    "all": {},
+    **{f"kind:{code}": {"kind": code} for code in CAMERA_KINDS},
+    "placement:outdoor": {"placement": "outdoor"},
+    "placement:indoor": {"placement": "indoor"},
+    "direction:known": {"direction_known": True},
+    "direction:unknown": {"direction_known": False},
+}
 MOUNTS = {
     "door": "Door or door frame",
     "wall": "Wall",

@@ -3,6 +3,7 @@ disclosure-control layer (slightly adjusted; nothing drawn from fewer than K reg
 
 from __future__ import annotations
 
+import datetime as dt
 import html as html_text
 
 import dash_bootstrap_components as dbc
@@ -11,12 +12,14 @@ import pandas as pd
 from dash import Input, Output, html
 
 from dashboard.analytics.overview import LEVELS_NOTE, Headline, district_table, districts_covered, headline
-from dashboard.cache import OVERVIEW_TTL_S, cache
+from dashboard.cache import VERSIONED_TTL_S, cache
 from dashboard.components.colour import NO_DATA, class_breaks, class_colours, colour_for
 from dashboard.components.maps import area_map, js
+from dashboard.core.uktime import uk_day
 from dashboard.core.vocab import ROLES
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
+from dashboard.registry import summaries
 from dashboard.registry.models import utcnow
 from dashboard.registry.queries import registry_summary
 from dashboard.runtime_access import runtime
@@ -136,9 +139,17 @@ def _legend(breaks: list[float], lowest: float, metric: str, k: int) -> html.Div
     )
 
 
-@cache.memoize(timeout=OVERVIEW_TTL_S)
 def _district_figures() -> tuple[pd.DataFrame, Headline]:
-    """The overview's published figures for the running app, cached briefly (aggregates only)."""
+    """The overview's published figures of the register as it is now: the register's version is
+    read first, so a change made through any server is on this page at its next load."""
+    with runtime().sessions() as s:
+        version = summaries.version(s)
+    return _figures_at(version, uk_day(utcnow()))
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _figures_at(version: int, today: dt.date) -> tuple[pd.DataFrame, Headline]:
+    """The figures at one version of the register and UK day (the last 7 days move with the day)."""
     rt = runtime()
     with rt.sessions() as s:
         summary = registry_summary(s, utcnow())

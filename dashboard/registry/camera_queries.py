@@ -455,11 +455,9 @@ CELL_COLUMNS = [
 ]
 
 
-def active_cell_frame(session: Session) -> pd.DataFrame:
-    """Every camera on the active register with its site's fixed H3 cells, what the coverage
-    filters need, and the record keys of the camera and of its registration (disclosure control;
-    never shown): columns ``CELL_COLUMNS``. No position, no contact details, no dates."""
-    statement = (
+def active_cell_select() -> sa.Select:
+    """The ``CELL_COLUMNS`` of every camera on the active register (``active_cell_frame``'s statement)."""
+    return (
         sa.select(
             Site.id,
             sa.func.coalesce(Registrant.record_key, 0),
@@ -475,6 +473,17 @@ def active_cell_frame(session: Session) -> pd.DataFrame:
         .join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register(), Site.h3_r7.is_not(None))
     )
+
+
+def active_cell_frame(session: Session, site_range: tuple[int, int] | None = None) -> pd.DataFrame:
+    """Every camera on the active register with its site's fixed H3 cells, what the coverage
+    filters need, and the record keys of the camera and of its registration (disclosure control;
+    never shown): columns ``CELL_COLUMNS``. No position, no contact details, no dates.
+    ``site_range``: only sites with ``low <= id < high`` (whole sites, for counting in chunks)."""
+    statement = active_cell_select()
+    if site_range is not None:
+        low, high = (int(v) for v in site_range)
+        statement = statement.where(Site.id >= low, Site.id < high)
     frame = pd.DataFrame(_rows(session, statement), columns=CELL_COLUMNS)
     return frame.astype(
         {"site_id": "int64", "registration_key": "int64", "camera_key": "int64", "direction_known": "bool"}

@@ -24,13 +24,11 @@ from dashboard.registry import casework, public_ids
 from dashboard.registry.audit import Actor
 from dashboard.registry.camera_queries import (
     active_camera_frame,
-    active_cell_frame,
     cameras_changed_since,
     current_candidates,
     postgis_candidate_columns,
     register_fingerprint,
 )
-from dashboard.registry.cell_counts import CellCounts
 from dashboard.registry.models import AuditEvent
 from dashboard.registry.uptake_queries import register_frames
 
@@ -139,18 +137,12 @@ class CameraFinder:
         # PostGIS and this is built only when an aggregate (gap analysis) first asks for it.
         self._cameras = RegisterSnapshot(sessions, active_camera_frame, CameraIndex.from_frame)
         self.index = None if self.dialect == "postgresql" else self._cameras.live
-        # Counts per fixed H3 cell for the coverage heatmap (built when first asked for).
-        self._cells = RegisterSnapshot(sessions, active_cell_frame, CellCounts.from_frame)
         # Registrations and cameras as frames for the lead's uptake page (built when first asked for).
         self._uptake = RegisterSnapshot(sessions, register_frames, lambda frames: frames)
 
     def whole_register(self) -> tuple[CameraIndex, int]:
         """An index of every active camera, for aggregates, and its version."""
         return self._cameras.current()
-
-    def cell_counts(self) -> tuple[CellCounts, int]:
-        """Cameras and registrations per fixed H3 cell, in memory, and the snapshot's version."""
-        return self._cells.current()
 
     def uptake_frames(self) -> tuple[dict[str, pd.DataFrame], int]:
         """Registrations and cameras of the register as frames (treat them as read-only)."""
@@ -167,7 +159,6 @@ class CameraFinder:
             self.index.rebuild_async()
         else:
             self._cameras.refresh()
-        self._cells.refresh()
         self._uptake.refresh()
 
     def find(self, req: SearchRequest, now: dt.datetime, session: Session | None = None) -> pd.DataFrame:

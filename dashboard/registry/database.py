@@ -8,8 +8,10 @@ Every schema change goes through the Alembic migrations in ``dashboard/registry/
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -200,3 +202,18 @@ def transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Sessio
     (``hold_write_lock``, in the same block): SQLite's is taken by a write, not by the reads before it.
     """
     return factory.begin()
+
+
+def id_in(session: Session, column: sa.ColumnElement, ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """``column IN ids`` with the ids sent as one parameter (an integer array on PostgreSQL, a JSON
+    list read by ``json_each`` on SQLite): thousands of ids cost one bound value, not thousands.
+
+    (SQLAlchemy's ``in_`` binds each id separately; at 5,000 ids a statement that was most of the
+    time of a retention batch.)
+    """
+    values = [int(i) for i in ids]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(sa.Integer)))
+    return column.in_(sa.select(sa.literal_column("value")).select_from(sa.func.json_each(json.dumps(values))))

@@ -553,6 +553,61 @@ class RetiredKey(Base):
     __table_args__ = (sa.CheckConstraint("series IN ('registered', 'withdrawn')", name="series"),)
 
 
+class RegisterState(Base):
+    """One row: the version of the register, raised in the same transaction as every write that
+    changes it (``registry.summaries``). A process keeps a figure computed from the register only
+    under the version it was computed at, and reads this row to know whether it still holds."""
+
+    __tablename__ = "register_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # False until the summary tables have been computed from the register (after a migration of an
+    # existing register, or a bulk load); ``summaries.ensure_built`` computes them then.
+    summaries_built: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+
+class CoverageCell(Base):
+    """Active registrations and cameras per fixed H3 cell and camera choice (``CAMERA_FILTERS``), as
+    true counts and raw sums of their record keys, kept exact by every register write
+    (``registry.summaries``) and shared by every app process and server. Never shown as they are:
+    the disclosure-control layer (``analytics.coverage.published_cells``) publishes them.
+
+    ``left_out``: registrations in the cell with an active camera the choice leaves out."""
+
+    __tablename__ = "coverage_cell"
+
+    res: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    choice: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    cell: Mapped[str] = mapped_column(sa.String(15), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cameras: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cameras_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    left_out: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class RegisterCount(Base):
+    """Active registrations and their active cameras per district, per small area (LSOA) and per
+    UK day of consent, as true counts and raw sums of their record keys, kept exact by every register
+    write (``registry.summaries``) and shared by every app process and server. Never shown as they
+    are: the disclosure-control layer publishes them.
+
+    ``kind`` is 'district', 'lsoa' or 'consent_day'; ``code`` the area's code or the day (ISO)."""
+
+    __tablename__ = "register_count"
+
+    kind: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cameras: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cameras_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class RateLimitCounter(Base):
     """Request counts per client and limit window, shared by every web worker process.
 

@@ -19,7 +19,6 @@ them too (``dashboard.registry.free_text``, checked again where a registration i
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -49,8 +48,8 @@ from dashboard.geo.cells import site_cells
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.small_areas import small_area_of
-from dashboard.registry import audit, free_text, public_ids
-from dashboard.registry.database import hold_write_lock
+from dashboard.registry import audit, free_text, public_ids, summaries
+from dashboard.registry.database import hold_write_lock, id_in
 from dashboard.registry.models import Camera, FootageResponse, Registrant, Site, utcnow
 from dashboard.registry.record_keys import retire_keys
 
@@ -456,8 +455,10 @@ def register(
     for camera, public_id in zip(site.cameras, public_ids.fresh_ids(session, Camera, len(site.cameras))):
         camera.public_id = public_id  # random, checked unused (the model's default does not check)
     registrant.site = site
-    session.add(registrant)
-    session.flush()
+    with summaries.changing(session) as touched:
+        session.add(registrant)
+        session.flush()
+        touched.add(site.id)
     audit.record(
         session,
         PUBLIC,
@@ -523,21 +524,6 @@ class Erased:
     cameras_switched_off: int
 
 
-def id_in(session: Session, column: sa.ColumnElement, ids: Sequence[int]) -> sa.ColumnElement[bool]:
-    """``column IN ids`` with the ids sent as one parameter (an integer array on PostgreSQL, a JSON
-    list read by ``json_each`` on SQLite): thousands of ids cost one bound value, not thousands.
-
-    (SQLAlchemy's ``in_`` binds each id separately; at 5,000 ids a statement that was most of the
-    time of a retention batch.)
-    """
-    values = [int(i) for i in ids]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(sa.Integer)))
-    return column.in_(sa.select(sa.literal_column("value")).select_from(sa.func.json_each(json.dumps(values))))
-
-
 def erase(
     session: Session,
     registrant_ids: Sequence[int],
@@ -566,12 +552,20 @@ def erase(
     if not ids:
         return Erased((), 0)
     now = now or utcnow()
+    session.flush()
+    site = Site.__table__
+    # The summaries are kept exact across the erasure (a site with nothing active contributes nothing).
+    site_ids = session.execute(sa.select(site.c.id).where(id_in(session, site.c.registrant_id, ids))).scalars().all()
+    with summaries.changing(session, site_ids):
+        return _erase(session, ids, why=why, now=now, where=where)
+
+
+def _erase(session: Session, ids: list[int], *, why: str, now: dt.datetime, where) -> Erased:
+    registrant, site, camera = Registrant.__table__, Site.__table__, Camera.__table__
     # ``updated_at`` is the wall-clock time of the change (never ``now``, which a retention run may
     # set in the past): the register's change check must see it, or a cached search index would
     # keep the erased sites.
     changed = max(now, utcnow())
-    session.flush()
-    registrant, site, camera = Registrant.__table__, Site.__table__, Camera.__table__
     # The record keys go with the personal data; first their part in historical counts moves into
     # the anonymous daily sums (record_keys.retire_keys), for the registrations really erased below.
     keyed = {
@@ -694,6 +688,19 @@ def update(
     strangers = [i for i in camera_ids if i is not None and i not in own]
     if strangers:
         raise ValueError(f"camera(s) {strangers} are not part of this registration")
+    with summaries.changing(session, [site.id]):
+        _update(session, registrant, site, own, data, camera_ids, ref, now)
+    audit.record(
+        session,
+        PUBLIC,
+        "registration_updated",
+        subject_ids=[registrant.id],
+        detail={"cameras": len(data.cameras)},
+        at=now,
+    )
+
+
+def _update(session, registrant, site, own, data, camera_ids, ref, now) -> None:
     registrant.name, registrant.email, registrant.phone = data.name, data.email, data.phone
     registrant.preferred_channel = data.preferred_channel
     registrant.updated_at = now
@@ -718,11 +725,3 @@ def update(
             camera.active = False
             camera.updated_at = now
     session.flush()
-    audit.record(
-        session,
-        PUBLIC,
-        "registration_updated",
-        subject_ids=[registrant.id],
-        detail={"cameras": len(data.cameras)},
-        at=now,
-    )

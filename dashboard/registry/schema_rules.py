@@ -96,6 +96,11 @@ RECORD_KEY_COLUMNS = {
     ("evidence_file", "record_key"),
     ("campaign_daily_count", "completion_keys"),
     ("retired_key", "key_sum"),
+    # sums of record keys kept with the register's summary counts (registry.summaries; % 256 when read)
+    ("coverage_cell", "registrations_key"),
+    ("coverage_cell", "cameras_key"),
+    ("register_count", "registrations_key"),
+    ("register_count", "cameras_key"),
 }
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule

@@ -24,6 +24,7 @@ from dashboard.registry.models import (
     CampaignDailyCount,
     EvidenceFile,
     FootageRequest,
+    FootageRequestEvent,
     FootageResponse,
     Registrant,
     Site,
@@ -288,6 +289,33 @@ def register_frames(session: Session) -> dict[str, pd.DataFrame]:
     retired = retired_key_sums(session)
     retired["day_number"] = day_numbers(retired["day"])
     return {"registrations": regs, "cameras": cams, "retired": retired}
+
+
+def activity_mark(session: Session) -> tuple[str, ...]:
+    """A mark that changes whenever what ``campaign_days``, ``campaign_list``, ``requests`` and
+    ``evidence_files`` read changes: counts, newest ids, newest change times and count sums over
+    those small tables, in one statement. A process keeps those frames only under the mark they
+    were read at, so a request sent, answered or triaged through any server is in the next figures
+    of every other."""
+    f, e, c = FootageRequest, EvidenceFile, CampaignDailyCount
+    parts = [
+        sa.select(sa.func.count()).select_from(f),
+        sa.select(sa.func.max(f.id)),
+        sa.select(sa.func.max(f.status_changed_at)),
+        sa.select(sa.func.max(FootageRequestEvent.id)),
+        sa.select(sa.func.count()).select_from(e),
+        sa.select(sa.func.max(e.id)),
+        sa.select(sa.func.max(e.completed_at)),
+        sa.select(sa.func.max(e.triaged_at)),
+        sa.select(sa.func.max(e.deleted_at)),
+        sa.select(sa.func.count()).select_from(FootageResponse),
+        sa.select(sa.func.max(Campaign.id)),
+        sa.select(sa.func.count()).select_from(c),
+        sa.select(sa.func.sum(c.scans + c.form_starts + c.completions)),
+        sa.select(sa.func.sum(c.completion_keys)),
+    ]
+    row = session.execute(sa.select(*(p.scalar_subquery() for p in parts))).one()
+    return tuple(str(v) for v in row)
 
 
 def uptake_frames(session: Session) -> dict[str, pd.DataFrame]:

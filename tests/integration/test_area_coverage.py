@@ -35,9 +35,9 @@ from dashboard.demo import generate_demo
 from dashboard.geo.fov import fill_effective_fov
 from dashboard.geo.search import CameraIndex, wgs84_to_bng
 from dashboard.registry.camera_queries import active_camera_frame, active_cell_frame, cameras_by_cell
-from dashboard.registry.cell_counts import CellCounts
 from dashboard.registry.database import make_engine, migrate, session_factory
 from dashboard.registry.queries import registry_summary
+from tests.counted_cells import Counted
 
 GEOD = Geod(ellps="WGS84")
 K = 8
@@ -118,7 +118,7 @@ FILTERS = [
 def test_cells_agree_with_sets_over_the_rows_and_publish_by_the_table(registry, filters, keep):
     sessions, _, path, frame = registry
     rows = _camera_rows(path)
-    counts = CellCounts.from_frame(frame)
+    counts = Counted(frame)
     for res in (7, 8, 9):
         truth = _brute_cells(rows, res, keep)
         ours = counts.by_cell(res, **filters).set_index("cell")
@@ -309,7 +309,7 @@ def test_utility_heatmap_colours_move_by_at_most_one_class(registry, res):
     _, _, _, frame = registry
     compared = []
     for filters in ({}, {"kind": "doorbell"}, {"direction_known": False}):
-        by_cell = CellCounts.from_frame(frame).by_cell(res, **filters)
+        by_cell = Counted(frame).by_cell(res, **filters)
         published = published_cells(by_cell, LAYER, res)
         shown = published[~published["suppressed"]].merge(
             by_cell[["cell", "cameras"]], on="cell", suffixes=("", "_true")
@@ -372,7 +372,7 @@ def _rekeyed(frame: pd.DataFrame, rng) -> pd.DataFrame:
 def _hierarchy_attack(frame: pd.DataFrame, layer: Disclosure, tally: Tally) -> None:
     """A res-8 cell's published registrations minus its listed res-9 children's: is it the hidden
     children's true total?"""
-    counts = CellCounts.from_frame(frame)
+    counts = Counted(frame)
     true8 = counts.by_cell(8).set_index("cell")["registrations"]
     true9 = counts.by_cell(9).set_index("cell")["registrations"]
     shown8 = published_cells(counts.by_cell(8), layer, 8).set_index("cell")["registrations"].dropna()
@@ -424,7 +424,7 @@ def _area_attack(sites: pd.DataFrame, reference, layer: Disclosure, tally: Tally
 def _filter_attack(frame: pd.DataFrame, layer: Disclosure, tallies: dict) -> None:
     """All cameras minus one kind, per cell: the registrations with no camera of that kind, and the
     cameras of other kinds, when those are 1 to K-1 (never published themselves)."""
-    counts = CellCounts.from_frame(frame)
+    counts = Counted(frame)
     for res in (7, 8):
         everything = counts.by_cell(res).set_index("cell")
         shown_all = published_cells(counts.by_cell(res), layer, res).set_index("cell")
@@ -513,7 +513,7 @@ def test_filter_differencing_recovers_no_more_than_chance(registry):
 
 def test_nothing_at_the_finest_grid_places_fewer_than_k_registrations(registry):
     _, _, _, frame = registry
-    counts = CellCounts.from_frame(frame)
+    counts = Counted(frame)
     for filters in ({}, {"kind": "doorbell"}, {"placement": "indoor"}, {"direction_known": True}):
         true = counts.by_cell(9, **filters).set_index("cell")["registrations"]
         drawn = published_cells(counts.by_cell(9, **filters), LAYER, 9)["cell"]
@@ -545,7 +545,7 @@ def test_area_figures_on_either_database(engine, reference):
         registrations = s.scalar(sa.text("SELECT count(*) FROM registrant WHERE status = 'active'"))
         key_sum = s.scalar(sa.text("SELECT sum(record_key) FROM registrant WHERE status = 'active'"))
         sites = site_areas(s)
-        cells = CellCounts.from_frame(active_cell_frame(s)).by_cell(7)
+        cells = Counted(active_cell_frame(s)).by_cell(7)
         cameras, with_camera, camera_keys = s.execute(
             sa.text(
                 "SELECT count(*), count(DISTINCT s.registrant_id), sum(c.record_key) FROM camera c JOIN site s "

@@ -20,7 +20,8 @@ from dashboard.analytics.coverage import (
 )
 from dashboard.analytics.disclosure import Disclosure, PTable
 from dashboard.components.colour import class_index, legend_breaks
-from dashboard.registry.cell_counts import CellCounts
+from dashboard.registry import summaries
+from tests.counted_cells import Counted
 
 TABLE = PTable.build(8, 3, 2.0)  # the defaults: K 8, adjustments of at most 3, variance 2
 LAYER = Disclosure(TABLE)
@@ -61,7 +62,7 @@ def test_cell_counts_carry_the_keys_of_the_records_counted():
             (4, 255, 1, "A", "Q", "q1", "fixed", "outdoor", True),
         ]
     )
-    counts = CellCounts.from_frame(frame)
+    counts = Counted(frame)
     whole = counts.by_cell(7).iloc[0]
     # registrations 200 + 90 + 31 + 255 = 576 -> 576 - 512 = 64; cameras 100 + 250 + 7 + 31 + 1 = 389 -> 133
     assert (whole["registrations"], whole["registrations_key"], whole["cameras"], whole["cameras_key"]) == (
@@ -80,7 +81,8 @@ def test_cell_counts_carry_the_keys_of_the_records_counted():
     unknown = counts.by_cell(9, direction_known=False).set_index("cell")
     # p1: site 1's dome (key 100); p2: site 3's dome (31); left out: site 1's doorbell in p1, site 2 in p2
     assert unknown.loc["p1"].tolist() == [1, 200, 1, 100, 1] and unknown.loc["p2"].tolist() == [1, 31, 1, 31, 1]
-    assert counts.by_cell(8, kind="no-such-kind").empty
+    with pytest.raises(ValueError, match="unknown camera choice"):  # a kind outside the vocabulary is no choice
+        summaries.cells_from(counts.rows, 8, "kind:no-such-kind")
 
 
 def _cells(rows):

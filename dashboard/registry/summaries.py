@@ -1,0 +1,434 @@
+"""The register's summary counts, kept exact by the writes that change the register, and its version.
+
+Every app process and server reads the same rows, so none keeps its own copy of the register to
+count from, and a change made through one server is in the next figure any server shows.
+
+``coverage_cell`` holds, per fixed H3 cell (resolutions 7-9) and camera choice
+(``CAMERA_FILTERS``): the active registrations with a camera the choice keeps, the sum of their
+record keys, those cameras and the sum of their keys, and ``left_out``, the registrations in the cell
+with a camera the choice leaves out. True counts and raw key sums (``% 256`` when read): only the
+disclosure-control layer turns them into figures (``analytics.coverage.published_cells``).
+``register_count`` holds, per district, small area (LSOA) and UK day of consent: the active
+registrations, their active cameras, and the raw key sums of both (the home page, ``/api/v1/summary``,
+the area tables).
+
+How they stay exact: every count is a sum over sites (a site is one registration and lies in one
+cell per grid), so a write that touches some sites **retracts** those sites' whole contribution as
+it was and **applies** it again as it is now (:func:`changing`), in the write's own transaction. That
+holds however the sites' cameras changed, distinct counts included. Bulk loads (the demo, imports)
+skip that and call :func:`rebuild` after; :func:`verify` recomputes everything and compares
+(``python -m dashboard summaries check``).
+
+Lock order (no deadlock on PostgreSQL): :func:`changing` takes the audit chain's lock first (every
+register write is audited), then the summary rows in primary-key order, then ``register_state``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from dashboard.core.cell_keys import KEY_RANGE
+from dashboard.core.uktime import uk_days
+from dashboard.core.vocab import CAMERA_FILTERS
+from dashboard.geo.cells import H3_RESOLUTIONS
+from dashboard.registry.camera_queries import CELL_COLUMNS, _rows, active_cell_frame, active_cell_select
+from dashboard.registry.database import hold_write_lock, id_in
+from dashboard.registry.models import Camera, CoverageCell, RegisterCount, RegisterState, Registrant, Site, utcnow
+
+CELL_KEY = ["res", "choice", "cell"]
+BY_CELL_COLUMNS = ["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]
+CELL_SUMS = ["registrations", "registrations_key", "cameras", "cameras_key", "left_out"]
+COUNT_KEY = ["kind", "code"]
+COUNT_SUMS = ["registrations", "registrations_key", "cameras", "cameras_key"]
+COUNT_KINDS = ("district", "lsoa", "consent_day")
+AREA_COUNT_COLUMNS = ["area_code", "registrations", "registrations_key", "cameras", "cameras_key"]
+SITE_COLUMNS = ["site_id", "district_code", "lsoa_code", "consent_at", "registration_key", "cameras", "cameras_key"]
+REBUILD_CHUNK_SITES = 200_000  # sites per chunk when counting the whole register (bounded memory)
+UPSERT_ROWS = 500  # rows per upsert statement
+
+
+# --------------------------------------------------------------------------- what sites add
+
+
+def _keeps(frame: pd.DataFrame, wanted: dict) -> np.ndarray:
+    """Which of the frame's cameras a choice keeps (``CAMERA_FILTERS`` value)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for column, value in wanted.items():
+        keep &= frame[column].to_numpy() == value
+    return keep
+
+
+def cell_contribution(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the cameras in ``frame`` (``CELL_COLUMNS``: the active cameras of whole sites on the
+    active register) add to ``coverage_cell``: columns ``CELL_KEY + CELL_SUMS``, one row per
+    (resolution, choice, cell) they touch, raw key sums.
+
+    >>> frame = pd.DataFrame({"site_id": [1, 1, 2], "registration_key": [200, 200, 100],
+    ...     "camera_key": [10, 20, 250], "h3_r7": ["a", "a", "a"], "h3_r8": ["c", "c", "d"],
+    ...     "h3_r9": ["e", "e", "f"], "kind": ["dome", "ptz", "dome"], "placement": ["outdoor"] * 3,
+    ...     "direction_known": [True, False, True]})
+    >>> rows = cell_contribution(frame).set_index(CELL_KEY)
+    >>> rows.loc[(7, "all", "a")].tolist()
+    [2, 300, 3, 280, 0]
+    >>> rows.loc[(8, "kind:dome", "c")].tolist(), rows.loc[(8, "kind:ptz", "d")].tolist()
+    ([1, 200, 1, 10, 1], [0, 0, 0, 0, 1])
+    """
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in CELL_SUMS}).assign(
+            res=pd.Series(dtype="int64"), choice=pd.Series(dtype=object), cell=pd.Series(dtype=object)
+        )[CELL_KEY + CELL_SUMS]
+    site_code, _ = pd.factorize(frame["site_id"])
+    n_sites = int(site_code.max()) + 1
+    first = np.full(n_sites, -1, dtype="int64")
+    first[site_code[::-1]] = np.arange(len(frame))[::-1]  # a camera row of every site
+    site_key = frame["registration_key"].to_numpy(dtype="int64")[first]
+    camera_key = frame["camera_key"].to_numpy(dtype="int64")
+    cells = {res: frame[f"h3_r{res}"].to_numpy(dtype=object)[first] for res in H3_RESOLUTIONS}
+    parts = []
+    for choice, wanted in CAMERA_FILTERS.items():
+        keep = _keeps(frame, wanted)
+        kept = np.bincount(site_code, weights=keep, minlength=n_sites).astype("int64")
+        kept_key = np.bincount(site_code, weights=np.where(keep, camera_key, 0), minlength=n_sites).astype("int64")
+        dropped = np.bincount(site_code, weights=~keep, minlength=n_sites).astype("int64")
+        per_site = pd.DataFrame(
+            {
+                "registrations": (kept > 0).astype("int64"),
+                "registrations_key": np.where(kept > 0, site_key, 0),
+                "cameras": kept,
+                "cameras_key": kept_key,
+                "left_out": (dropped > 0).astype("int64"),
+            }
+        )
+        for res in H3_RESOLUTIONS:
+            summed = per_site.groupby(cells[res], sort=True).sum()
+            summed = summed[(summed != 0).any(axis=1)]
+            parts.append(summed.rename_axis("cell").reset_index().assign(res=res, choice=choice))
+    return pd.concat(parts, ignore_index=True)[CELL_KEY + CELL_SUMS]
+
+
+def _sites_frame(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
+    """``CELL_COLUMNS`` of the given sites' active cameras (none for sites off the active register)."""
+    if not site_ids:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    rows = session.execute(active_cell_select().where(id_in(session, Site.id, list(site_ids)))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=CELL_COLUMNS).astype(
+        {"site_id": "int64", "registration_key": "int64", "camera_key": "int64", "direction_known": "bool"}
+    )
+
+
+def site_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
+    """``SITE_COLUMNS`` of the sites on the active register (with or without an active camera):
+    area codes, consent time, the registration's key, and its active cameras' count and key sum.
+    ``where``: conditions on ``Site`` (a range or a list of site ids), applied to the cameras too."""
+    cameras = (
+        sa.select(
+            Camera.site_id,
+            sa.func.count().label("n"),
+            sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("k"),
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .where(Camera.active.is_(True), *where)
+        .group_by(Camera.site_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            Site.id,
+            Site.district_code,
+            Site.lsoa_code,
+            Registrant.consent_at,
+            sa.func.coalesce(Registrant.record_key, 0),
+            sa.func.coalesce(cameras.c.n, 0),
+            sa.func.coalesce(cameras.c.k, 0),
+        )
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .outerjoin(cameras, cameras.c.site_id == Site.id)
+        .where(Registrant.status == "active", *where)
+    )
+
+
+def _site_frame(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=SITE_COLUMNS)
+    return frame.astype({c: "int64" for c in ("site_id", "registration_key", "cameras", "cameras_key")})
+
+
+def count_contribution(sites: pd.DataFrame) -> pd.DataFrame:
+    """What the sites in ``sites`` (``SITE_COLUMNS``, sites on the active register) add to
+    ``register_count``: columns ``COUNT_KEY + COUNT_SUMS``, raw key sums.
+
+    >>> sites = pd.DataFrame({"site_id": [1, 2], "district_code": ["E07000192", "E07000192"],
+    ...     "lsoa_code": ["E01029000", None], "consent_at": ["2026-07-05 23:30:00", "2026-07-05 12:00:00"],
+    ...     "registration_key": [200, 100], "cameras": [2, 0], "cameras_key": [300, 0]})
+    >>> count_contribution(sites).values.tolist()
+    [['district', 'E07000192', 2, 300, 2, 300], ['lsoa', 'E01029000', 1, 200, 2, 300], \
+['consent_day', '2026-07-05', 1, 100, 0, 0], ['consent_day', '2026-07-06', 1, 200, 2, 300]]
+    """
+    if sites.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COUNT_KEY}).assign(
+            **{c: pd.Series(dtype="int64") for c in COUNT_SUMS}
+        )
+    days = uk_days(pd.to_datetime(sites["consent_at"], utc=True, format="mixed")).dt.strftime("%Y-%m-%d")
+    values = pd.DataFrame(
+        {
+            "registrations": np.ones(len(sites), dtype="int64"),
+            "registrations_key": sites["registration_key"].to_numpy(dtype="int64"),
+            "cameras": sites["cameras"].to_numpy(dtype="int64"),
+            "cameras_key": sites["cameras_key"].to_numpy(dtype="int64"),
+        }
+    )
+    parts = []
+    for kind, codes in zip(COUNT_KINDS, (sites["district_code"], sites["lsoa_code"], days)):
+        known = codes.notna().to_numpy()
+        summed = values[known].groupby(codes[known].to_numpy(dtype=object), sort=True).sum()
+        parts.append(summed.rename_axis("code").reset_index().assign(kind=kind))
+    return pd.concat(parts, ignore_index=True)[COUNT_KEY + COUNT_SUMS]
+
+
+def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables' contributions of the given sites as they are now."""
+    if not site_ids:
+        return cell_contribution(_sites_frame(session, [])), count_contribution(_site_frame([]))
+    ids = list(site_ids)
+    sites = _site_frame(session.execute(site_select([id_in(session, Site.id, ids)])).all())
+    return cell_contribution(_sites_frame(session, ids)), count_contribution(sites)
+
+
+# --------------------------------------------------------------------------- writing the rows
+
+
+TABLES = ((CoverageCell, CELL_KEY, CELL_SUMS), (RegisterCount, COUNT_KEY, COUNT_SUMS))
+
+
+def _add(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
+    """Add ``delta`` (``keys + sums``) to the model's table, rows in primary-key order."""
+    delta = delta[(delta[sums] != 0).any(axis=1)].sort_values(keys, kind="stable")
+    if delta.empty:
+        return
+    table = model.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    records = [
+        {
+            **{c: (int(v) if c == "res" else v) for c, v in zip(keys, r[: len(keys)])},
+            **{c: int(v) for c, v in zip(sums, r[len(keys) :])},
+        }
+        for r in delta[keys + sums].itertuples(index=False, name=None)
+    ]
+    for start in range(0, len(records), UPSERT_ROWS):
+        statement = insert(table).values(records[start : start + UPSERT_ROWS])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=keys, set_={c: table.c[c] + statement.excluded[c] for c in sums}
+            )
+        )
+
+
+def _difference(after: pd.DataFrame, before: pd.DataFrame, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    both = pd.concat([after, before.assign(**{c: -before[c] for c in sums})], ignore_index=True)
+    return both.groupby(keys, as_index=False, sort=True)[sums].sum()
+
+
+def _bump(session: Session, *, built: bool | None = None, at: dt.datetime | None = None) -> None:
+    values: dict = {"version": RegisterState.version + 1, "changed_at": at or utcnow()}
+    if built is not None:
+        values["summaries_built"] = built
+    session.execute(sa.update(RegisterState).where(RegisterState.id == 1).values(**values))
+
+
+class Touched:
+    """The sites a write touches; :func:`changing` yields one, and a write that creates a site adds
+    its id once it has one (a new site has no contribution to retract)."""
+
+    def __init__(self, site_ids: Iterable[int]) -> None:
+        self.before = sorted({int(i) for i in site_ids})
+        self.added: set[int] = set()
+
+    def add(self, site_id: int) -> None:
+        self.added.add(int(site_id))
+
+    def all(self) -> list[int]:
+        return sorted(set(self.before) | self.added)
+
+
+@contextmanager
+def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched]:
+    """Keep the summaries exact across a write to the given sites (and to sites added to the
+    yielded :class:`Touched`): retract their contribution as it is now, let the write happen, then
+    apply their contribution as it is after it, and raise the register's version, all in
+    ``session``'s transaction. On an error inside the block nothing is applied (the caller's
+    transaction is rolled back with the write)."""
+    hold_write_lock(session, "audit_event")  # the audit chain's lock first: see the module's lock order
+    session.flush()
+    touched = Touched(site_ids)
+    before = _contributions(session, touched.before)
+    yield touched
+    session.flush()
+    after = _contributions(session, touched.all())
+    for (model, keys, sums), now, then in zip(TABLES, after, before):
+        _add(session, model, keys, sums, _difference(now, then, keys, sums))
+    _bump(session)
+
+
+# --------------------------------------------------------------------------- whole register
+
+
+def _whole(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables' rows computed from the whole register, in chunks of sites (bounded memory)."""
+    top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
+    totals = [cell_contribution(_sites_frame(session, [])), count_contribution(_site_frame([]))]
+    for low in range(0, top + 1, REBUILD_CHUNK_SITES):
+        high = low + REBUILD_CHUNK_SITES
+        parts = (
+            cell_contribution(active_cell_frame(session, site_range=(low, high))),
+            count_contribution(_site_frame(_rows(session, site_select([Site.id >= low, Site.id < high])))),
+        )
+        for i, ((_, keys, sums), part) in enumerate(zip(TABLES, parts)):
+            totals[i] = (
+                pd.concat([totals[i], part], ignore_index=True).groupby(keys, as_index=False, sort=True)[sums].sum()
+            )
+    return tuple(t[(t[sums] != 0).any(axis=1)].reset_index(drop=True) for t, (_, _, sums) in zip(totals, TABLES))
+
+
+def rebuild(session: Session, at: dt.datetime | None = None) -> int:
+    """Compute every summary row from the register again (after a bulk load, or a manual change),
+    in ``session``'s transaction; raise the version, changed ``at`` (default now: the demo gives its
+    own clock). Returns the number of rows written."""
+    hold_write_lock(session, "audit_event")
+    written = 0
+    for (model, keys, sums), rows in zip(TABLES, _whole(session)):
+        session.execute(sa.delete(model))
+        _add(session, model, keys, sums, rows)
+        written += len(rows)
+    _bump(session, built=True, at=at)
+    return written
+
+
+def ensure_built(session: Session) -> bool:
+    """Compute the summaries if they never were (a register migrated from before them). True when
+    it computed them."""
+    built = session.execute(sa.select(RegisterState.summaries_built).where(RegisterState.id == 1)).scalar_one()
+    if built:
+        return False
+    rebuild(session)
+    return True
+
+
+def verify(session: Session) -> list[str]:
+    """Where the stored summaries differ from the register counted now, one line per row (empty
+    when they agree)."""
+    problems = []
+    for (model, keys, sums), true in zip(TABLES, _whole(session)):
+        stored = _stored(session, model, keys, sums)
+        both = stored.merge(true, on=keys, how="outer", suffixes=("_stored", "_true"), indicator=True)
+        for row in both.itertuples(index=False):
+            got = tuple(0 if pd.isna(getattr(row, f"{c}_stored")) else int(getattr(row, f"{c}_stored")) for c in sums)
+            want = tuple(0 if pd.isna(getattr(row, f"{c}_true")) else int(getattr(row, f"{c}_true")) for c in sums)
+            if got != want:
+                where = ", ".join(str(getattr(row, k)) for k in keys)
+                problems.append(
+                    f"{model.__tablename__} ({where}): stored {got[0]} registrations / {got[2]} cameras, "
+                    f"counted {want[0]} / {want[2]} (key sums {got[1]}/{got[3]} against {want[1]}/{want[3]})"
+                )
+    return problems
+
+
+def _stored(session: Session, model, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    table = model.__table__
+    rows = session.execute(sa.select(*(table.c[c] for c in keys + sums)).order_by(*(table.c[k] for k in keys))).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=keys + sums).astype(dict.fromkeys(sums, "int64"))
+    if "res" in keys:
+        frame["res"] = frame["res"].astype("int64")
+    return frame[(frame[sums] != 0).any(axis=1)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def version(session: Session) -> int:
+    """The register's version (one primary-key read)."""
+    return int(session.execute(sa.select(RegisterState.version).where(RegisterState.id == 1)).scalar_one())
+
+
+def changed_at(session: Session) -> dt.datetime | None:
+    return session.execute(sa.select(RegisterState.changed_at).where(RegisterState.id == 1)).scalar_one()
+
+
+def stored_cells(session: Session) -> pd.DataFrame:
+    """Every non-zero ``coverage_cell`` row as stored (raw key sums)."""
+    return _stored(session, CoverageCell, CELL_KEY, CELL_SUMS)
+
+
+def stored_counts(session: Session) -> pd.DataFrame:
+    """Every non-zero ``register_count`` row as stored (raw key sums)."""
+    return _stored(session, RegisterCount, COUNT_KEY, COUNT_SUMS)
+
+
+def area_counts(session: Session, level: str) -> pd.DataFrame:
+    """Active registrations and their active cameras per district or small area (LSOA), with the
+    cell keys of each: columns ``AREA_COUNT_COLUMNS`` (keys 0..255; areas without a registration
+    are absent), in code order."""
+    if level not in ("district", "lsoa"):
+        raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")
+    t = RegisterCount.__table__
+    rows = session.execute(
+        sa.select(t.c.code, *(t.c[c] for c in COUNT_SUMS))
+        .where(t.c.kind == level, t.c.registrations > 0)
+        .order_by(t.c.code)
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=AREA_COUNT_COLUMNS)
+    frame = frame.astype({c: "int64" for c in AREA_COUNT_COLUMNS[1:]})
+    for c in ("registrations_key", "cameras_key"):
+        frame[c] = frame[c] % KEY_RANGE
+    return frame
+
+
+def registered_before(session: Session, day: dt.date) -> tuple[int, int]:
+    """Active registrations made before the UK day ``day`` and the sum of their keys (raw)."""
+    t = RegisterCount.__table__
+    count, key = session.execute(
+        sa.select(sa.func.sum(t.c.registrations), sa.func.sum(t.c.registrations_key)).where(
+            t.c.kind == "consent_day", t.c.code < day.isoformat()
+        )
+    ).one()
+    return int(count or 0), int(key or 0)
+
+
+def _check(resolution: int, choice: str) -> None:
+    if resolution not in H3_RESOLUTIONS:
+        raise ValueError(f"H3 resolution {resolution} is not one of the stored grids {H3_RESOLUTIONS}")
+    if choice not in CAMERA_FILTERS:
+        raise ValueError(f"unknown camera choice {choice!r}")
+
+
+def cells_from(rows: pd.DataFrame, resolution: int, choice: str) -> pd.DataFrame:
+    """One grid and camera choice of summary rows (``CELL_KEY + CELL_SUMS``, raw key sums) as the
+    coverage layer takes them: columns ``BY_CELL_COLUMNS`` (cell, registrations,
+    registrations_key, cameras, cameras_key, registrations_left_out; keys ``% 256``), the cells with a
+    camera the choice keeps, in code order."""
+    _check(resolution, choice)
+    picked = rows[(rows["res"] == resolution) & (rows["choice"] == choice) & (rows["cameras"] > 0)]
+    frame = picked.sort_values("cell").rename(columns={"left_out": "registrations_left_out"})[BY_CELL_COLUMNS]
+    frame = frame.astype({c: "int64" for c in BY_CELL_COLUMNS if c != "cell"}).reset_index(drop=True)
+    frame["registrations_key"] %= KEY_RANGE
+    frame["cameras_key"] %= KEY_RANGE
+    return frame
+
+
+def cells(session: Session, resolution: int, choice: str) -> pd.DataFrame:
+    """The active register's counts per cell for one grid and camera choice, with their cell keys
+    (:func:`cells_from`'s columns), read from ``coverage_cell``: one primary-key range."""
+    _check(resolution, choice)
+    t = CoverageCell.__table__
+    rows = session.execute(
+        sa.select(*(t.c[c] for c in CELL_KEY + CELL_SUMS)).where(
+            t.c.res == resolution, t.c.choice == choice, t.c.cameras > 0
+        )
+    ).all()
+    return cells_from(pd.DataFrame([tuple(r) for r in rows], columns=CELL_KEY + CELL_SUMS), resolution, choice)
