@@ -13,7 +13,14 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.analytics.area_report import area_coverage
-from dashboard.analytics.coverage import camera_choice, one_filter, published_cells
+from dashboard.analytics.coverage import (
+    LEVELS_NOTE,
+    camera_choice,
+    cell_centre,
+    cell_polygon,
+    one_filter,
+    published_cells,
+)
 from dashboard.analytics.gap_report import (
     GapCrimes,
     GapQuery,
@@ -23,6 +30,7 @@ from dashboard.analytics.gap_report import (
     gap_crimes,
     gap_register,
 )
+from dashboard.analytics.rounding import rounded_json
 from dashboard.cache import VERSIONED_TTL_S, cache
 from dashboard.registry import summaries
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
@@ -40,6 +48,36 @@ def cells_shown(
     with runtime().sessions() as s:
         version = summaries.version(s)
     return _cells(res, choice, version)
+
+
+def cells_document(
+    res: int, kind: str | None = None, placement: str | None = None, direction_known: bool | None = None
+) -> dict:
+    """``/api/v1/coverage/cells``'s answer (published counts, each cell's centre and outline,
+    numbers rounded by their rules) for the register as it is now, built once per register version
+    and filter (7,472 outlines at the finest grid take over a second to round; treat it as read-only)."""
+    choice = camera_choice(one_filter(kind, placement, direction_known))
+    with runtime().sessions() as s:
+        version = summaries.version(s)
+    return _cells_document(res, choice, version)
+
+
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _cells_document(res: int, choice: str, version: int) -> dict:
+    layer = runtime().disclosure
+    shown = _cells(res, choice, version)
+    cells = [
+        {
+            "cell": c,
+            "centre": cell_centre(c),
+            "polygon": cell_polygon(c),
+            "cameras": None if hidden else int(cams),
+            "registrations": None if hidden else int(regs),
+            "suppressed": hidden,
+        }
+        for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
+    ]
+    return rounded_json({"res": res, "k": layer.k, "note": f"{layer.describe()} {LEVELS_NOTE}", "cells": cells})
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
 
-from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE, cell_centre, cell_polygon
+from dashboard.analytics.coverage import HOUSEHOLDS_SOURCE, LEVELS_NOTE
 from dashboard.analytics.overview import LEVELS_NOTE as OVERVIEW_NOTE
 from dashboard.analytics.overview import district_table, districts_covered, headline
 from dashboard.analytics.rounding import rounded_json
@@ -39,7 +39,7 @@ from dashboard.api.schemas import (
     RequestStatusUpdate,
 )
 from dashboard.core.vocab import ROLES
-from dashboard.figures import areas_for, cells_shown
+from dashboard.figures import areas_for, cells_document
 from dashboard.geo.locate import LocationError, point_from_map
 from dashboard.registry import casework, public_ids, registration
 from dashboard.registry.camera_search import SearchRequest, find_cameras
@@ -406,22 +406,7 @@ def create_registration(body: RegistrationIn):
     response=CoverageCells,
 )
 def coverage_cells(query: CoverageCellsQuery):
-    rt = runtime()
-    shown = cells_shown(query.res, query.kind, query.placement, query.direction_known)
-    cells = [
-        {
-            "cell": c,
-            "centre": cell_centre(c),
-            "polygon": cell_polygon(c),
-            "cameras": None if hidden else int(cams),
-            "registrations": None if hidden else int(regs),
-            "suppressed": hidden,
-        }
-        for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
-    ]
-    return rounded_json(
-        {"res": query.res, "k": rt.disclosure.k, "note": f"{rt.disclosure.describe()} {LEVELS_NOTE}", "cells": cells}
-    )
+    return cells_document(query.res, query.kind, query.placement, query.direction_known)
 
 
 @blueprint.get("/coverage/areas")
