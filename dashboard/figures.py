@@ -16,8 +16,7 @@ from dashboard.analytics.area_report import area_coverage
 from dashboard.analytics.coverage import (
     LEVELS_NOTE,
     camera_choice,
-    cell_centre,
-    cell_polygon,
+    cell_rows,
     one_filter,
     published_cells,
 )
@@ -65,19 +64,8 @@ def cells_document(
 @cache.memoize(timeout=VERSIONED_TTL_S)
 def _cells_document(res: int, choice: str, version: int) -> dict:
     layer = runtime().disclosure
-    shown = _cells(res, choice, version)
-    cells = [
-        {
-            "cell": c,
-            "centre": cell_centre(c),
-            "polygon": cell_polygon(c),
-            "cameras": None if hidden else int(cams),
-            "registrations": None if hidden else int(regs),
-            "suppressed": hidden,
-        }
-        for c, regs, cams, hidden in zip(shown["cell"], shown["registrations"], shown["cameras"], shown["suppressed"])
-    ]
-    return rounded_json({"res": res, "k": layer.k, "note": f"{layer.describe()} {LEVELS_NOTE}", "cells": cells})
+    cells = cell_rows(_cells(res, choice, version))
+    return {**rounded_json({"res": res, "k": layer.k, "note": f"{layer.describe()} {LEVELS_NOTE}"}), "cells": cells}
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)

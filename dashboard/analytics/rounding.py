@@ -85,6 +85,12 @@ def _half_up(values: np.ndarray, digits: int) -> np.ndarray:
     return np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 + 1e-9) / scale
 
 
+def rounded_coordinates(values: np.ndarray) -> np.ndarray:
+    """Latitudes and longitudes rounded by the publication rule (``COORDINATE_DECIMALS``), as
+    ``round_value`` rounds each, for a whole array at once."""
+    return _half_up(np.asarray(values, dtype="float64"), COORDINATE_DECIMALS)
+
+
 def round_value(value, column: str):
     """One JSON value of ``column`` rounded by the rule (None, text and booleans as they are).
 
