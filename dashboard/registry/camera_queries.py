@@ -6,7 +6,7 @@ Three reads, each one SQL ``SELECT``:
   in-memory search (about 4 s and 100 MB at 1,000,000 cameras on SQLite or PostgreSQL, most
   of it the driver making 11 million Python values; see ``_rows`` and ``_shared_strings``);
 - :func:`postgis_candidates`: the same columns and the public id for the cameras near one point,
-  pushed down to PostGIS (``ST_DWithin`` over the GiST index on ``site.geom``; one prepared
+  pushed down to PostGIS (``ST_DWithin`` over the GiST index of ``search_camera``; one prepared
   statement, the same SQL text for every search);
 - :func:`camera_contacts`: owner contact details for chosen cameras. This is personal data:
   call it only through ``casework.reveal_contacts`` / ``casework.export_case_csv``, which
@@ -180,8 +180,9 @@ def active_camera_frame(session: Session) -> pd.DataFrame:
 def postgis_candidates(session: Session, easting_m: float, northing_m: float, radius_m: float) -> pd.DataFrame:
     """Cameras on the active register within ``radius_m`` grid metres of a point (PostgreSQL only).
 
-    The filter is ``ST_DWithin(site.geom, point, radius_m)`` in British National Grid
-    (EPSG:27700), answered from the GiST index ``ix_site_geom``. Grid distance is not ground
+    The filter is ``ST_DWithin(geom, point, radius_m)`` in British National Grid (EPSG:27700)
+    on ``search_camera`` (the search's own table, kept by the register's writes), answered from its
+    GiST index. Grid distance is not ground
     distance (the BNG scale factor runs from 0.9996 to about 1.0007 over Great Britain), so
     the caller should pass a margin, ``radius_m * 1.001 + 1``, and then apply the exact
     geodesic filter on ``lat``/``lon`` itself.
@@ -262,40 +263,20 @@ _NEAR_STATEMENTS: dict[str, tuple[str, dict]] = {}
 
 
 def _near_statement(dialect) -> tuple[str, dict]:
-    """The candidate query near a point as fixed SQL text with bound parameters (compiled once per
-    process): ``_candidate_select`` plus ``camera.public_id``, so the page and the API need no
-    second look-up to show the cameras by their public ids."""
+    """The candidate query near a point as fixed SQL text with bound parameters: one GiST index scan
+    of ``search_camera``, the search's own table of the cameras on the active register (kept by the
+    register's writes in their transaction: ``registry.summaries``), with the cameras' public ids,
+    so the page and the API need no second look-up to show them."""
     found = _NEAR_STATEMENTS.get(dialect.name)
     if found is None:
-        centre = sa.func.ST_SetSRID(
-            sa.func.ST_MakePoint(
-                sa.cast(sa.bindparam(_E, type_=sa.Float), sa.Float), sa.cast(sa.bindparam(_N, type_=sa.Float), sa.Float)
-            ),
-            27700,
+        sql = (
+            "SELECT camera_id, site_id, lat, lon, easting_m, northing_m, kind, direction_deg, fov_angle_deg, "
+            "fov_range_m, retention_days, preferred_channel, public_id FROM search_camera "
+            f"WHERE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(CAST(%({_E})s AS FLOAT), CAST(%({_N})s AS FLOAT)), "
+            f"27700), CAST(%({_R})s AS FLOAT)) ORDER BY camera_id"
         )
-        # site.geom exists only on PostgreSQL (a generated column made by the migration), so it
-        # is not in the ORM model.
-        near = sa.func.ST_DWithin(
-            sa.literal_column("site.geom"), centre, sa.cast(sa.bindparam(_R, type_=sa.Float), sa.Float)
-        )
-        compiled = _candidate_select().add_columns(Camera.public_id).where(near).compile(dialect=dialect)
-        # The module's own constants ('active', the SRID) written into the text, so that the plan
-        # PostgreSQL keeps for the prepared statement knows them; only the point and radius are bound.
-        sql = str(compiled)
-        for key, value in compiled.params.items():
-            if key not in (_E, _N, _R):
-                sql = sql.replace(f"%({key})s", _constant(value))
         found = _NEAR_STATEMENTS[dialect.name] = (sql, {})
     return found
-
-
-def _constant(value: object) -> str:
-    """A constant of this module as SQL text (an int, or a plain word such as 'active')."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and value.isalnum():
-        return f"'{value}'"
-    raise ValueError(f"not a constant that can be written into the candidate query: {value!r}")
 
 
 def camera_contacts(session: Session, camera_ids: Sequence[int]) -> pd.DataFrame:

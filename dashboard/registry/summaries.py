@@ -19,6 +19,11 @@ holds however the sites' cameras changed, distinct counts included. Bulk loads (
 skip that and call :func:`rebuild` after; :func:`verify` recomputes everything and compares
 (``python -m dashboard summaries check``).
 
+On PostgreSQL, ``search_camera`` holds the officer search's rows: every active camera of an active
+registration with a position, and what the search ranks and shows. It is a projection of the touched
+sites as they are after the write (their rows deleted and selected again), so an erased or switched-off
+camera is gone from it when the write commits (promise 6).
+
 Lock order (no deadlock on PostgreSQL): :func:`changing` takes the audit chain's lock first (every
 register write is audited), then the summary rows in primary-key order, then ``register_state``.
 """
@@ -273,7 +278,64 @@ def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched
     after = _contributions(session, touched.all())
     for (model, keys, sums), now, then in zip(TABLES, after, before):
         _add(session, model, keys, sums, _difference(now, then, keys, sums))
+    _search_rows(session, touched.all())
     _bump(session)
+
+
+# --------------------------------------------------------------------------- the search's rows (PostgreSQL)
+
+SEARCH_COLUMNS = (
+    "camera_id, site_id, lat, lon, easting_m, northing_m, kind, direction_deg, fov_angle_deg, fov_range_m, "
+    "retention_days, preferred_channel, public_id"
+)
+_SEARCH_SOURCE = (
+    "SELECT camera.id, camera.site_id, site.lat, site.lon, site.easting_m, site.northing_m, camera.kind, "
+    "camera.direction_deg, camera.fov_angle_deg, camera.fov_range_m, camera.retention_days, "
+    "registrant.preferred_channel, camera.public_id "
+    "FROM camera JOIN site ON site.id = camera.site_id JOIN registrant ON registrant.id = site.registrant_id "
+    "WHERE camera.active IS TRUE AND registrant.status = 'active' AND site.easting_m IS NOT NULL "
+    "AND site.northing_m IS NOT NULL AND site.lat IS NOT NULL AND site.lon IS NOT NULL"
+)
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _search_rows(session: Session, site_ids: Sequence[int]) -> None:
+    """The given sites' rows of ``search_camera`` as they are now (PostgreSQL; nothing elsewhere)."""
+    if not site_ids or not _postgres(session):
+        return
+    ids = [int(i) for i in site_ids]
+    session.execute(sa.text("DELETE FROM search_camera WHERE site_id = ANY(:ids)"), {"ids": ids})
+    session.execute(
+        sa.text(f"INSERT INTO search_camera ({SEARCH_COLUMNS}) {_SEARCH_SOURCE} AND site.id = ANY(:ids)"),
+        {"ids": ids},
+    )
+
+
+def _rebuild_search_rows(session: Session) -> None:
+    """Every row of ``search_camera`` again, written in place order (by the finest H3 cell), so that
+    the cameras near a point lie on few pages."""
+    if not _postgres(session):
+        return
+    session.execute(sa.text("TRUNCATE search_camera"))
+    session.execute(
+        sa.text(f"INSERT INTO search_camera ({SEARCH_COLUMNS}) {_SEARCH_SOURCE} ORDER BY site.h3_r9, camera.id")
+    )
+    session.execute(sa.text("ANALYZE search_camera"))
+
+
+def _search_differences(session: Session) -> list[str]:
+    """Rows of ``search_camera`` that are not the register's, and the register's that are missing."""
+    if not _postgres(session):
+        return []
+    stored = f"SELECT {SEARCH_COLUMNS} FROM search_camera"
+    extra = session.execute(sa.text(f"SELECT camera_id FROM ({stored} EXCEPT {_SEARCH_SOURCE}) d LIMIT 20")).all()
+    missing = session.execute(sa.text(f"SELECT id FROM ({_SEARCH_SOURCE} EXCEPT {stored}) d LIMIT 20")).all()
+    return [f"search_camera: camera {r[0]} is there but not as the register has it" for r in extra] + [
+        f"search_camera: camera {r[0]} of the register is missing or differs" for r in missing
+    ]
 
 
 # --------------------------------------------------------------------------- whole register
@@ -306,6 +368,7 @@ def rebuild(session: Session, at: dt.datetime | None = None) -> int:
         session.execute(sa.delete(model))
         _add(session, model, keys, sums, rows)
         written += len(rows)
+    _rebuild_search_rows(session)
     _bump(session, built=True, at=at)
     return written
 
@@ -336,7 +399,7 @@ def verify(session: Session) -> list[str]:
                     f"{model.__tablename__} ({where}): stored {got[0]} registrations / {got[2]} cameras, "
                     f"counted {want[0]} / {want[2]} (key sums {got[1]}/{got[3]} against {want[1]}/{want[3]})"
                 )
-    return problems
+    return problems + _search_differences(session)
 
 
 def _stored(session: Session, model, keys: list[str], sums: list[str]) -> pd.DataFrame:
