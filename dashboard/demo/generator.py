@@ -624,6 +624,7 @@ def generate_demo(
             evidence.assign_exhibits(answers, evidence.DEMO_OFFICER, exhibit_ref_format)
             evidence.store_files(answers, Store(evidence_dir))
         req, events = evidence.owner_answered(req, events, answers)
+        summaries.search_triggers(conn, enabled=False)  # the search's rows are written once, after the load
         with _sqlite_load_cache(conn, _load_cache_kib(registrations)), bulk_load(conn, _BULK_TABLES):
             keys = _record_keys(rng_keys, timeline, where, len(cams.site_index), len(req), daily)
             insert_columns(conn, Registrant.__table__, {**registrant_cols, "record_key": keys.registrants})
@@ -687,6 +688,7 @@ def generate_demo(
             )
 
         # The register's summary counts, from what was just loaded (the load skipped the per-write upkeep).
+        summaries.search_triggers(conn, enabled=True)
         with Session(bind=conn) as session:
             summaries.rebuild(session, at=_at_utc(phases.end_utc - np.timedelta64(1, "s")))
             session.flush()

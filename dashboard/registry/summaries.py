@@ -20,9 +20,10 @@ skip that and call :func:`rebuild` after; :func:`verify` recomputes everything a
 (``python -m dashboard summaries check``).
 
 On PostgreSQL, ``search_camera`` holds the officer search's rows: every active camera of an active
-registration with a position, and what the search ranks and shows. It is a projection of the touched
-sites as they are after the write (their rows deleted and selected again), so an erased or switched-off
-camera is gone from it when the write commits (promise 6).
+registration with a position, and what the search ranks and shows. Statement-level triggers on
+``camera``, ``site`` and ``registrant`` (migration 0015) select the touched sites' rows again in the
+writing transaction, whoever writes, so an erased or switched-off camera is gone from it when the
+write commits (promise 6). Here: its rebuild after bulk loads, and its check.
 
 Lock order (no deadlock on PostgreSQL): :func:`changing` takes the audit chain's lock first (every
 register write is audited), then the summary rows in primary-key order, then ``register_state``.
@@ -278,7 +279,6 @@ def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched
     after = _contributions(session, touched.all())
     for (model, keys, sums), now, then in zip(TABLES, after, before):
         _add(session, model, keys, sums, _difference(now, then, keys, sums))
-    _search_rows(session, touched.all())
     _bump(session)
 
 
@@ -302,16 +302,23 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _search_rows(session: Session, site_ids: Sequence[int]) -> None:
-    """The given sites' rows of ``search_camera`` as they are now (PostgreSQL; nothing elsewhere)."""
-    if not site_ids or not _postgres(session):
+SEARCH_TRIGGERS = (
+    ("camera", "search_camera_camera_insert"),
+    ("camera", "search_camera_camera_update"),
+    ("camera", "search_camera_camera_delete"),
+    ("site", "search_camera_site_update"),
+    ("site", "search_camera_site_delete"),
+    ("registrant", "search_camera_registrant_update"),
+)
+
+
+def search_triggers(conn, enabled: bool) -> None:
+    """Switch the triggers that keep ``search_camera`` on or off (PostgreSQL; nothing elsewhere): off
+    for a bulk load, which then calls :func:`rebuild`. ``conn``: a connection in the load's transaction."""
+    if conn.dialect.name != "postgresql":
         return
-    ids = [int(i) for i in site_ids]
-    session.execute(sa.text("DELETE FROM search_camera WHERE site_id = ANY(:ids)"), {"ids": ids})
-    session.execute(
-        sa.text(f"INSERT INTO search_camera ({SEARCH_COLUMNS}) {_SEARCH_SOURCE} AND site.id = ANY(:ids)"),
-        {"ids": ids},
-    )
+    for table, trigger in SEARCH_TRIGGERS:
+        conn.exec_driver_sql(f"ALTER TABLE {table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER {trigger}")
 
 
 def _rebuild_search_rows(session: Session) -> None:

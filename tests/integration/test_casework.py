@@ -431,7 +431,7 @@ def test_postgis_candidates_match_brute_force_grid_distance(pg_url, reference):
 @pytest.mark.postgres
 def test_postgis_candidates_can_use_the_gist_index(pg_url):
     """The prepared candidate statement's generic plan (the one PostgreSQL keeps for a prepared
-    statement) still finds sites through the GiST index on site.geom."""
+    statement) still finds cameras through the GiST index of the search's own table."""
     eng = make_engine(pg_url)
     migrate(eng)
     try:
@@ -446,8 +446,8 @@ def test_postgis_candidates_can_use_the_gist_index(pg_url):
             plan = "\n".join(row[0] for row in cursor.fetchall())
     finally:
         eng.dispose()
-    assert "ST_DWithin(site.geom" in sql and "%(near_easting_m)s" in sql and "392400" not in sql
-    assert "ix_site_geom" in plan, plan
+    assert "FROM search_camera" in sql and "%(near_easting_m)s" in sql and "392400" not in sql
+    assert "ix_search_camera_geom" in plan, plan
 
 
 # --------------------------------------------------------------------------- searches and reveals

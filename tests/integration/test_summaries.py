@@ -258,3 +258,55 @@ def test_the_operators_check_finds_a_change_made_by_hand_and_rebuild_mends_it(
     with session_factory(engine)() as s:
         assert stored(s) == brute_truth(s) and stored_counts(s) == brute_counts(s)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_camera_switched_off_by_hand_in_sql_leaves_the_search_at_once(pg_url, reference):
+    """Promise 6 does not depend on every writer going through the app: the search's own table on
+    PostgreSQL follows any write to cameras, sites and registrants in the writer's transaction."""
+    from dashboard.registry.camera_queries import postgis_candidate_columns
+    from dashboard.registry.database import make_engine, migrate
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    generate_demo(
+        engine,
+        reference,
+        seed=6,
+        registrations=300,
+        as_of=dt.date(2026, 11, 29),
+        pilot_start=dt.date(2026, 4, 13),
+        public_launch=dt.date(2026, 7, 6),
+    )
+    sessions = session_factory(engine)
+    with sessions() as s:
+        camera, site, east, north = s.execute(
+            sa.text(
+                "SELECT c.id, c.site_id, s.easting_m, s.northing_m FROM camera c JOIN site s ON s.id = c.site_id "
+                "JOIN registrant r ON r.id = s.registrant_id WHERE c.active AND r.status = 'active' "
+                "AND s.easting_m IS NOT NULL ORDER BY c.id LIMIT 1"
+            )
+        ).one()
+
+    def found() -> set[int]:
+        with sessions() as s:
+            return set(postgis_candidate_columns(s, east, north, 5.0)["camera_id"].tolist())
+
+    assert camera in found()
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE camera SET active = false WHERE id = :c"), {"c": camera})
+    assert camera not in found()
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE camera SET active = true WHERE id = :c"), {"c": camera})
+    assert camera in found()
+    with engine.begin() as conn:  # the owner's status, changed by hand: every camera of the site goes
+        conn.execute(
+            sa.text(
+                "UPDATE registrant SET status = 'withdrawn' WHERE id = (SELECT registrant_id FROM site WHERE id = :s)"
+            ),
+            {"s": site},
+        )
+    assert not found() & {camera}
+    with sessions() as s:
+        assert summaries._search_differences(s) == []
+    engine.dispose()
