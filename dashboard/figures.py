@@ -36,6 +36,13 @@ from dashboard.registry.crime_queries import latest_import, located_crimes, unlo
 from dashboard.runtime_access import runtime
 
 
+def register_version() -> int:
+    """The register's version now: what every figure cached per version is looked up under (read
+    first, so a change committed through any server is in the very next answer)."""
+    with runtime().sessions() as s:
+        return summaries.version(s)
+
+
 def cells_shown(
     res: int, kind: str | None = None, placement: str | None = None, direction_known: bool | None = None
 ) -> pd.DataFrame:
@@ -44,9 +51,7 @@ def cells_shown(
     otherwise). Cached per register version: the version is read first, so a change committed
     through any server is in the very next answer."""
     choice = camera_choice(one_filter(kind, placement, direction_known))
-    with runtime().sessions() as s:
-        version = summaries.version(s)
-    return _cells(res, choice, version)
+    return _cells(res, choice, register_version())
 
 
 def cells_document(
@@ -56,9 +61,7 @@ def cells_document(
     numbers rounded by their rules) for the register as it is now, built once per register version
     and filter (7,472 outlines at the finest grid take over a second to round; treat it as read-only)."""
     choice = camera_choice(one_filter(kind, placement, direction_known))
-    with runtime().sessions() as s:
-        version = summaries.version(s)
-    return _cells_document(res, choice, version)
+    return _cells_document(res, choice, register_version())
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)

@@ -90,7 +90,7 @@ def published_cells(by_cell: pd.DataFrame, layer: Disclosure, resolution: int) -
 
     Parameters
     ----------
-    by_cell : ``CellCounts.by_cell``'s columns (cell, registrations, registrations_key, cameras,
+    by_cell : ``summaries.cells``' columns (cell, registrations, registrations_key, cameras,
         cameras_key and optionally registrations_left_out)
 
     Returns

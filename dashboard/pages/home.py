@@ -17,9 +17,9 @@ from dashboard.components.colour import NO_DATA, class_breaks, class_colours, co
 from dashboard.components.maps import area_map, js
 from dashboard.core.uktime import uk_day
 from dashboard.core.vocab import ROLES
+from dashboard.figures import register_version
 from dashboard.geo.reference import districts_geojson
 from dashboard.pages import Page
-from dashboard.registry import summaries
 from dashboard.registry.models import utcnow
 from dashboard.registry.queries import registry_summary
 from dashboard.runtime_access import runtime
@@ -142,9 +142,7 @@ def _legend(breaks: list[float], lowest: float, metric: str, k: int) -> html.Div
 def _district_figures() -> tuple[pd.DataFrame, Headline]:
     """The overview's published figures of the register as it is now: the register's version is
     read first, so a change made through any server is on this page at its next load."""
-    with runtime().sessions() as s:
-        version = summaries.version(s)
-    return _figures_at(version, uk_day(utcnow()))
+    return _figures_at(register_version(), uk_day(utcnow()))
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)

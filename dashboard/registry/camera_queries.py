@@ -465,7 +465,12 @@ def active_cell_frame(session: Session, site_range: tuple[int, int] | None = Non
     if site_range is not None:
         low, high = (int(v) for v in site_range)
         statement = statement.where(Site.id >= low, Site.id < high)
-    frame = pd.DataFrame(_rows(session, statement), columns=CELL_COLUMNS)
+    return cell_frame(_rows(session, statement))
+
+
+def cell_frame(rows: Sequence[tuple]) -> pd.DataFrame:
+    """Rows of :func:`active_cell_select` as a frame of ``CELL_COLUMNS`` with their types."""
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=CELL_COLUMNS)
     return frame.astype(
         {"site_id": "int64", "registration_key": "int64", "camera_key": "int64", "direction_known": "bool"}
     )

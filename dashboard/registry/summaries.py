@@ -45,7 +45,7 @@ from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.core.uktime import uk_days
 from dashboard.core.vocab import CAMERA_FILTERS
 from dashboard.geo.cells import H3_RESOLUTIONS
-from dashboard.registry.camera_queries import CELL_COLUMNS, _rows, active_cell_frame, active_cell_select
+from dashboard.registry.camera_queries import _rows, active_cell_frame, active_cell_select, cell_frame
 from dashboard.registry.database import hold_write_lock, id_in
 from dashboard.registry.models import Camera, CoverageCell, RegisterCount, RegisterState, Registrant, Site, utcnow
 
@@ -120,14 +120,11 @@ def cell_contribution(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[CELL_KEY + CELL_SUMS]
 
 
-def _sites_frame(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
+def _camera_cells(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     """``CELL_COLUMNS`` of the given sites' active cameras (none for sites off the active register)."""
     if not site_ids:
-        return pd.DataFrame(columns=CELL_COLUMNS)
-    rows = session.execute(active_cell_select().where(id_in(session, Site.id, list(site_ids)))).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=CELL_COLUMNS).astype(
-        {"site_id": "int64", "registration_key": "int64", "camera_key": "int64", "direction_known": "bool"}
-    )
+        return cell_frame([])
+    return cell_frame(session.execute(active_cell_select().where(id_in(session, Site.id, list(site_ids)))).all())
 
 
 def site_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
@@ -161,7 +158,7 @@ def site_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
     )
 
 
-def _site_frame(rows: list) -> pd.DataFrame:
+def _site_counts(rows: list) -> pd.DataFrame:
     frame = pd.DataFrame([tuple(r) for r in rows], columns=SITE_COLUMNS)
     return frame.astype({c: "int64" for c in ("site_id", "registration_key", "cameras", "cameras_key")})
 
@@ -201,10 +198,10 @@ def count_contribution(sites: pd.DataFrame) -> pd.DataFrame:
 def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both tables' contributions of the given sites as they are now."""
     if not site_ids:
-        return cell_contribution(_sites_frame(session, [])), count_contribution(_site_frame([]))
+        return cell_contribution(_camera_cells(session, [])), count_contribution(_site_counts([]))
     ids = list(site_ids)
-    sites = _site_frame(session.execute(site_select([id_in(session, Site.id, ids)])).all())
-    return cell_contribution(_sites_frame(session, ids)), count_contribution(sites)
+    sites = _site_counts(session.execute(site_select([id_in(session, Site.id, ids)])).all())
+    return cell_contribution(_camera_cells(session, ids)), count_contribution(sites)
 
 
 # --------------------------------------------------------------------------- writing the rows
@@ -351,12 +348,12 @@ def _search_differences(session: Session) -> list[str]:
 def _whole(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both tables' rows computed from the whole register, in chunks of sites (bounded memory)."""
     top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
-    totals = [cell_contribution(_sites_frame(session, [])), count_contribution(_site_frame([]))]
+    totals = [cell_contribution(_camera_cells(session, [])), count_contribution(_site_counts([]))]
     for low in range(0, top + 1, REBUILD_CHUNK_SITES):
         high = low + REBUILD_CHUNK_SITES
         parts = (
             cell_contribution(active_cell_frame(session, site_range=(low, high))),
-            count_contribution(_site_frame(_rows(session, site_select([Site.id >= low, Site.id < high])))),
+            count_contribution(_site_counts(_rows(session, site_select([Site.id >= low, Site.id < high])))),
         )
         for i, ((_, keys, sums), part) in enumerate(zip(TABLES, parts)):
             totals[i] = (
@@ -409,9 +406,14 @@ def verify(session: Session) -> list[str]:
     return problems + _search_differences(session)
 
 
-def _stored(session: Session, model, keys: list[str], sums: list[str]) -> pd.DataFrame:
+def _stored(
+    session: Session, model, keys: list[str], sums: list[str], where: Sequence[sa.ColumnElement[bool]] = ()
+) -> pd.DataFrame:
+    """The model's non-zero rows (``where`` them), in primary-key order, raw key sums."""
     table = model.__table__
-    rows = session.execute(sa.select(*(table.c[c] for c in keys + sums)).order_by(*(table.c[k] for k in keys))).all()
+    rows = session.execute(
+        sa.select(*(table.c[c] for c in keys + sums)).where(*where).order_by(*(table.c[k] for k in keys))
+    ).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=keys + sums).astype(dict.fromkeys(sums, "int64"))
     if "res" in keys:
         frame["res"] = frame["res"].astype("int64")
@@ -424,10 +426,6 @@ def _stored(session: Session, model, keys: list[str], sums: list[str]) -> pd.Dat
 def version(session: Session) -> int:
     """The register's version (one primary-key read)."""
     return int(session.execute(sa.select(RegisterState.version).where(RegisterState.id == 1)).scalar_one())
-
-
-def changed_at(session: Session) -> dt.datetime | None:
-    return session.execute(sa.select(RegisterState.changed_at).where(RegisterState.id == 1)).scalar_one()
 
 
 def stored_cells(session: Session) -> pd.DataFrame:
@@ -447,13 +445,8 @@ def area_counts(session: Session, level: str) -> pd.DataFrame:
     if level not in ("district", "lsoa"):
         raise ValueError(f"unknown area level {level!r}; use 'district' or 'lsoa'")
     t = RegisterCount.__table__
-    rows = session.execute(
-        sa.select(t.c.code, *(t.c[c] for c in COUNT_SUMS))
-        .where(t.c.kind == level, t.c.registrations > 0)
-        .order_by(t.c.code)
-    ).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=AREA_COUNT_COLUMNS)
-    frame = frame.astype({c: "int64" for c in AREA_COUNT_COLUMNS[1:]})
+    rows = _stored(session, RegisterCount, COUNT_KEY, COUNT_SUMS, [t.c.kind == level, t.c.registrations > 0])
+    frame = rows.rename(columns={"code": "area_code"})[AREA_COUNT_COLUMNS].reset_index(drop=True)
     for c in ("registrations_key", "cameras_key"):
         frame[c] = frame[c] % KEY_RANGE
     return frame
@@ -496,9 +489,5 @@ def cells(session: Session, resolution: int, choice: str) -> pd.DataFrame:
     (:func:`cells_from`'s columns), read from ``coverage_cell``: one primary-key range."""
     _check(resolution, choice)
     t = CoverageCell.__table__
-    rows = session.execute(
-        sa.select(*(t.c[c] for c in CELL_KEY + CELL_SUMS)).where(
-            t.c.res == resolution, t.c.choice == choice, t.c.cameras > 0
-        )
-    ).all()
-    return cells_from(pd.DataFrame([tuple(r) for r in rows], columns=CELL_KEY + CELL_SUMS), resolution, choice)
+    where = [t.c.res == resolution, t.c.choice == choice, t.c.cameras > 0]
+    return cells_from(_stored(session, CoverageCell, CELL_KEY, CELL_SUMS, where), resolution, choice)
