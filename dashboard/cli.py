@@ -430,15 +430,16 @@ def cmd_report_weekly(args) -> int:
     from dashboard.analytics.disclosure import Disclosure
     from dashboard.registry import uptake_queries as q
     from dashboard.registry.models import utcnow
+    from dashboard.registry.registration import confirmation_cutoff
     from dashboard.reports import weekly
     from dashboard.runtime import load_reference_or_fail, open_database, session_factory
 
     settings = load_settings()
     ref = load_reference_or_fail(settings)
     engine = open_database(settings)
-    with session_factory(engine)() as s:
-        frames = q.uptake_frames(s)
     now = utcnow()
+    with session_factory(engine)() as s:
+        frames = q.uptake_frames(s, confirmation_cutoff(now, settings.retention_months))
     report = weekly.build(
         frames,
         pd.DataFrame(ref.districts[["code", "name", "households"]]),

@@ -162,11 +162,29 @@ def _activity_frames(mark: tuple[str, ...]) -> dict[str, pd.DataFrame]:
         }
 
 
+@cache.memoize(timeout=VERSIONED_TTL_S)
+def _register_uptake(version: int) -> dict[str, pd.DataFrame]:
+    """The register's uptake frames (rows per day, district and aspect: small), once per version."""
+    from dashboard.registry import uptake_queries as q
+
+    with runtime().sessions() as s:
+        return q.register_frames(s)
+
+
 def uptake_frames() -> dict[str, pd.DataFrame]:
     """The frames the uptake page counts from, each with its record keys (only ever turned into
-    cell keys by ``dashboard.analytics.uptake``): registrations, cameras and the retired key sums
-    of erased registrations from the in-memory snapshot of the register (read-only; rebuilt when
-    the register changes, so an erasure moves a key into the sums at once), campaign counts, the
-    campaign list, requests and uploaded files (read again when their mark changes)."""
-    frames, _ = runtime().finder.uptake_frames()
-    return {**frames, **_activity()}
+    cell keys by ``dashboard.analytics.uptake``): the register's uptake summaries and the retired
+    key sums of erased registrations (read per register version, read first, so a change through
+    any server is in the next figures here; an erasure moves a key into the sums in the same
+    commit), the registrations due to confirm now (read every time: a reconfirmation changes it
+    and the cutoff moves with the clock), campaign counts, the campaign list, requests and uploaded
+    files (read again when their mark changes)."""
+    from dashboard.registry import uptake_queries as q
+    from dashboard.registry.models import utcnow
+    from dashboard.registry.registration import confirmation_cutoff
+
+    rt = runtime()
+    with rt.sessions() as s:
+        version = summaries.version(s)
+        due = q.due_to_confirm(s, confirmation_cutoff(utcnow(), rt.settings.retention_months))
+    return {**_register_uptake(version), "due": due, **_activity()}

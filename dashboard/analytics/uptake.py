@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics.disclosure import KEY_RANGE, Disclosure, cell_keys, distinct_counts_and_keys
+from dashboard.analytics.disclosure import KEY_RANGE, Disclosure
 from dashboard.core.uktime import NO_DAY, day_number, day_numbers
 from dashboard.core.vocab import (
     CAMERA_KINDS,
@@ -42,9 +42,7 @@ from dashboard.core.vocab import (
     PLACEMENTS,
     REQUEST_STATUSES,
     RETENTION_LABELS,
-    retention_buckets,
 )
-from dashboard.registry.registration import confirmation_cutoff
 
 PERIODS = ("day", "week")
 DAYS_FOR_FORCE_ONLY = "Days are shown for the whole force only; choose Week."
@@ -57,6 +55,12 @@ def _consent_days(registrations: pd.DataFrame) -> np.ndarray:
     if "consent_day" in registrations:
         return registrations["consent_day"].to_numpy(dtype="int64")
     return day_numbers(registrations["consent_at"])
+
+
+def _weights(registrations: pd.DataFrame) -> np.ndarray | None:
+    """How many registrations each row stands for: ``weight`` (the summaries' rows, one per day and
+    district), or one each (a row per registration) when there is no such column."""
+    return registrations["weight"].to_numpy(dtype="int64") if "weight" in registrations else None
 
 
 def _owner_withdrawal_days(registrations: pd.DataFrame) -> np.ndarray:
@@ -308,18 +312,13 @@ def retired_sums(
 
 
 def only_district(frames: dict[str, pd.DataFrame], district: str | None) -> dict[str, pd.DataFrame]:
-    """Registrations, cameras, requests and uploaded files of one district (all when None); the retired sums are
-    chosen per district by :func:`retired_sums`, so they are handed on whole with ``district`` noted."""
+    """The registrations, camera mix, registrations due to confirm, requests and uploaded files of
+    one district (all when None); the retired sums are chosen per district by :func:`retired_sums`,
+    so they are handed on whole with ``district`` noted."""
     if district is None:
         return {**frames, "district": None}
-    regs, cams = frames["registrations"], frames["cameras"]
-    out = {
-        **frames,
-        "registrations": regs[(regs["district_code"] == district).to_numpy(dtype=bool)],
-        "cameras": cams[(cams["district_code"] == district).to_numpy(dtype=bool)],
-        "district": district,
-    }
-    for name in ("requests", "files"):
+    out = {**frames, "district": district}
+    for name in ("registrations", "mix", "due", "requests", "files"):
         if name in frames:
             rows = frames[name]
             out[name] = rows[(rows["district_code"] == district).to_numpy(dtype=bool)]
@@ -345,8 +344,9 @@ def registrations_series(
 
     Parameters
     ----------
-    registrations : consent_at (or consent_day), cameras, record_key, camera_keys; one row per
-        registration ever made (of the district, when one is chosen)
+    registrations : consent_at (or consent_day), cameras, record_key, camera_keys, and ``weight``
+        (how many registrations a row stands for; 1 when absent): every registration ever made (of
+        the district, when one is chosen)
     district : the district the registrations are of (for its retired sums), None for the force
 
     ``attrs["before"]`` holds the published total at the end of the period before the first.
@@ -355,7 +355,12 @@ def registrations_series(
     days = _consent_days(registrations)
     extra_days, extra_keys = retired_sums(retired, "registered", district)
     true, keys = cumulative_by(
-        days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days, extra_keys=extra_keys
+        days,
+        ends,
+        keys=_keys(registrations["record_key"]),
+        weights=_weights(registrations),
+        extra_days=extra_days,
+        extra_keys=extra_keys,
     )
     cam_true, cam_keys = cumulative_by(
         days,
@@ -392,7 +397,11 @@ def withdrawals_series(
     starts, ends = calendar(first, last, "week")
     extra_days, extra_keys = retired_sums(retired, "withdrawn", district)
     true, keys = cumulative_by(
-        _owner_withdrawal_days(registrations), ends, extra_days=extra_days, extra_keys=extra_keys
+        _owner_withdrawal_days(registrations),
+        ends,
+        weights=_weights(registrations),
+        extra_days=extra_days,
+        extra_keys=extra_keys,
     )
     published = publish_totals(layer, true, keys)[0]
     return pd.DataFrame(
@@ -418,17 +427,13 @@ def weekly_for_projection(published_totals: list[int | None]) -> list[int]:
     return out
 
 
-def due_to_confirm(
-    registrations: pd.DataFrame, now: dt.datetime, reconfirm_months: int, layer: Disclosure
-) -> int | None:
-    """Active registrations last confirmed ``reconfirm_months`` calendar months ago or more (the
-    retention period, the same rule as ``registration.confirmation_cutoff``), adjusted with their keys."""
-    due = (
-        (registrations["status"] == "active")
-        & (registrations["last_confirmed_at"] <= confirmation_cutoff(now, reconfirm_months))
-    ).to_numpy(dtype=bool)
-    keys = _keys(registrations["record_key"])[due]
-    return layer.count(int(due.sum()), int(keys.sum() % KEY_RANGE))
+def due_to_confirm(due: pd.DataFrame, layer: Disclosure) -> int | None:
+    """The active registrations due to confirm their details, adjusted with their keys, from
+    ``due`` (district_code, registrations, registrations_key: rows of one district or all, counted
+    by ``uptake_queries.due_to_confirm`` with ``registration.confirmation_cutoff``)."""
+    n = int(due["registrations"].sum()) if len(due) else 0
+    key = int(due["registrations_key"].sum()) if len(due) else 0
+    return layer.count(n, key % KEY_RANGE)
 
 
 def headline(
@@ -436,20 +441,25 @@ def headline(
     retired: pd.DataFrame | None,
     first: dt.date,
     last: dt.date,
-    now: dt.datetime,
-    reconfirm_months: int,
+    due: pd.DataFrame,
     layer: Disclosure,
     district: str | None = None,
 ) -> dict[str, RangeCount | int | None]:
     """Registrations and their cameras made from ``first`` to ``last`` (UK days; the caller widens
     the range to whole weeks below force level), owner withdrawals in that time, each a difference
     of the fixed-calendar series (:class:`RangeCount`), and the active registrations due to confirm
-    now (:func:`due_to_confirm`)."""
+    now (:func:`due_to_confirm` of ``due``)."""
     ends = range_ends(first, last)
     days = _consent_days(registrations)
+    weights = _weights(registrations)
     extra_days, extra_keys = retired_sums(retired, "registered", district)
     true, keys = cumulative_by(
-        days, ends, keys=_keys(registrations["record_key"]), extra_days=extra_days, extra_keys=extra_keys
+        days,
+        ends,
+        keys=_keys(registrations["record_key"]),
+        weights=weights,
+        extra_days=extra_days,
+        extra_keys=extra_keys,
     )
     made = _range_counts(publish_totals(layer, true, keys), true, layer.k)[0]
     cam_true, cam_keys = cumulative_by(
@@ -462,13 +472,15 @@ def headline(
     if made.value is None:  # cameras of fewer than K registrations are not shown either
         cameras = RangeCount(None, made.small)
     w_days, w_keys = retired_sums(retired, "withdrawn", district)
-    w_true, w_cell = cumulative_by(_owner_withdrawal_days(registrations), ends, extra_days=w_days, extra_keys=w_keys)
+    w_true, w_cell = cumulative_by(
+        _owner_withdrawal_days(registrations), ends, weights=weights, extra_days=w_days, extra_keys=w_keys
+    )
     withdrawn = _range_counts(publish_totals(layer, w_true, w_cell), w_true, layer.k)[0]
     return {
         "registrations": made,
         "cameras": cameras,
         "withdrawn": withdrawn,
-        "due": due_to_confirm(registrations, now, reconfirm_months, layer),
+        "due": due_to_confirm(due, layer),
     }
 
 
@@ -486,6 +498,7 @@ def total_so_far(
         _consent_days(registrations),
         ends,
         keys=_keys(registrations["record_key"]),
+        weights=_weights(registrations),
         extra_days=extra_days,
         extra_keys=extra_keys,
     )
@@ -647,27 +660,7 @@ def campaign_totals(totals: pd.DataFrame, layer: Disclosure) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ the register
 
 
-def vocabulary_codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
-    """The position of each value in a fixed ``vocabulary`` (-1 when not in it); quick on a
-    categorical column (the snapshot's), as only its categories are looked up.
-
-    >>> vocabulary_codes(pd.Series(["b", "x", None, "a"], dtype="category"), ["a", "b"]).tolist()
-    [1, -1, -1, 0]
-    """
-    index = {v: i for i, v in enumerate(vocabulary)}
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = np.array([index.get(c, -1) for c in values.cat.categories] + [-1], dtype="int64")
-        return lookup[values.cat.codes.to_numpy(dtype="int64")]  # code -1 (missing) -> the last entry, -1
-    return values.astype(object).map(index).fillna(-1).to_numpy(dtype="int64")
-
-
-def _district_index(codes: pd.Series, districts: list[str]) -> np.ndarray:
-    return vocabulary_codes(codes, districts)
-
-
-def district_uptake(
-    registrations: pd.DataFrame, cameras: pd.DataFrame, districts: pd.DataFrame, layer: Disclosure
-) -> pd.DataFrame:
+def district_uptake(counts: pd.DataFrame, districts: pd.DataFrame, layer: Disclosure) -> pd.DataFrame:
     """Active registrations and cameras per district (every reference district, in this order
     first), adjusted with their keys, and registrations per 1,000 households from the published
     count; ranked by that rate (hidden ones last, by name). Cameras are not shown where the
@@ -675,18 +668,16 @@ def district_uptake(
 
     Parameters
     ----------
+    counts : area_code, registrations, registrations_key, cameras, cameras_key (true counts and
+        their cell keys per district: ``summaries.area_counts``; districts absent have none)
     districts : code, name, households
     """
     codes = districts["code"].astype(object).tolist()
-    n = len(codes)
-    active = (registrations["status"] == "active").to_numpy(dtype=bool)
-    group = _district_index(registrations["district_code"], codes)[active]
-    reg_keys = _keys(registrations["record_key"])[active]
-    cam_group = _district_index(cameras["district_code"], codes)
-    reg_true = np.bincount(group[group >= 0], minlength=n)
-    cam_true = np.bincount(cam_group[cam_group >= 0], minlength=n)
-    regs = layer.counts(reg_true, cell_keys(group, reg_keys, n))
-    cams = layer.counts(cam_true, cell_keys(cam_group, cameras["record_key"].to_numpy(dtype="int64"), n))
+    by_code = counts.set_index("area_code").reindex(codes)
+    column = lambda name: by_code[name].fillna(0).to_numpy(dtype="int64")  # noqa: E731
+    reg_true, cam_true = column("registrations"), column("cameras")
+    regs = layer.counts(reg_true, column("registrations_key") % KEY_RANGE)
+    cams = layer.counts(cam_true, column("cameras_key") % KEY_RANGE)
     cams[reg_true < layer.k] = pd.NA
     households = pd.array(
         layer.exact(pd.array(districts["households"].to_numpy(dtype="float64"), dtype="Float64")), dtype="Float64"
@@ -712,41 +703,41 @@ ASPECTS = {"kind": "Camera kind", "placement": "Indoors or outdoors", "retention
 ASPECT_VALUES = {"kind": list(CAMERA_KINDS), "placement": list(PLACEMENTS), "retention": RETENTION_LABELS}
 
 
-def _registrations_of(cameras: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each camera's registration (its id, as the unit of ``distinct_counts_and_keys``), the record
-    key of every unit, and how many distinct registrations there are."""
-    units = cameras["registrant_id"].to_numpy(dtype="int64")
-    size = int(units.max()) + 1 if len(units) else 0
-    keys = np.zeros(size, dtype="int64")
-    if "registrant_key" in cameras:
-        keys[units] = cameras["registrant_key"].to_numpy(dtype="int64")
-    return units, keys, int(np.count_nonzero(np.bincount(units, minlength=size))) if size else 0
+def _mix_sums(mix: pd.DataFrame) -> pd.DataFrame:
+    """The mix rows (``register_mix``: district_code, aspect, value and the four sums) summed over
+    the districts they hold: one row per (aspect, value). A registration is in one district, so
+    its distinct counts add up across districts."""
+    sums = ["registrations", "registrations_key", "cameras", "cameras_key"]
+    return mix.groupby(["aspect", "value"], sort=True)[sums].sum().astype("int64")
 
 
-def camera_mix(cameras: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[str, str]]) -> pd.DataFrame:
+def _mix_row(sums: pd.DataFrame, aspect: str, value: str) -> tuple[int, int, int, int]:
+    if (aspect, value) not in sums.index:
+        return 0, 0, 0, 0
+    row = sums.loc[(aspect, value)]
+    return int(row["registrations"]), int(row["registrations_key"]), int(row["cameras"]), int(row["cameras_key"])
+
+
+def camera_mix(mix: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[str, str]]) -> pd.DataFrame:
     """Cameras by kind, by indoors/outdoors and by how long they keep footage (every value of each,
     :data:`ASPECT_VALUES`), adjusted with the cameras' keys, the registrations with such a camera
-    (adjusted with theirs; :func:`~dashboard.analytics.disclosure.distinct_counts_and_keys`), and the share of all cameras from the
-    published counts. A value's cameras are not shown when its registrations are fewer than K.
+    (adjusted with theirs), and the share of all cameras from the published counts. A value's
+    cameras are not shown when its registrations are fewer than K.
 
     Parameters
     ----------
-    cameras : registrant_id, registrant_key, record_key, kind, placement, retention (or retention_days)
+    mix : ``register_mix`` rows (district_code, aspect, value, registrations, registrations_key,
+        cameras, cameras_key; raw key sums) of one district or all
     labels : readable names per aspect and code ({"kind": {"dome": "Dome"}, ...})
     """
-    frame = (
-        cameras if "retention" in cameras else cameras.assign(retention=retention_buckets(cameras["retention_days"]))
-    )
-    units, unit_keys, regs_total = _registrations_of(frame)
-    camera_keys = frame["record_key"].to_numpy(dtype="int64")
-    total = layer.count(len(frame), int(camera_keys.sum() % KEY_RANGE)) if regs_total >= layer.k else None
+    sums = _mix_sums(mix)
+    regs_total, _, cams_total, cams_key = _mix_row(sums, "all", "")
+    total = layer.count(cams_total, cams_key % KEY_RANGE) if regs_total >= layer.k else None
     parts = []
     for aspect, values in ASPECT_VALUES.items():
-        n = len(values)
-        group = vocabulary_codes(frame[aspect], values)
-        cam_true = np.bincount(group[group >= 0], minlength=n)
-        reg_true, reg_keys = distinct_counts_and_keys(group, units, unit_keys, n)
-        cams = layer.counts(cam_true, cell_keys(group, camera_keys, n))
+        rows = np.array([_mix_row(sums, aspect, v) for v in values], dtype="int64").reshape(len(values), 4)
+        reg_true, reg_keys, cam_true, cam_keys = rows.T
+        cams = layer.counts(cam_true, cam_keys % KEY_RANGE)
         cams[reg_true < layer.k] = pd.NA
         names = labels.get(aspect, {})
         parts.append(
@@ -755,44 +746,33 @@ def camera_mix(cameras: pd.DataFrame, layer: Disclosure, labels: dict[str, dict[
                     "aspect": aspect,
                     "value": [names.get(v, v) for v in values],
                     "cameras": cams,
-                    "registrations": layer.counts(reg_true, reg_keys),
-                    "share": Disclosure.share(cams, pd.array([total] * n, dtype="Int64")),
+                    "registrations": layer.counts(reg_true, reg_keys % KEY_RANGE),
+                    "share": Disclosure.share(cams, pd.array([total] * len(values), dtype="Int64")),
                 }
             )
         )
     return pd.concat(parts, ignore_index=True)[MIX_COLUMNS]
 
 
-def _filled_in(text: pd.Series) -> np.ndarray:
-    """Which texts are not empty (nor missing); by categories on a categorical column."""
-    if isinstance(text.dtype, pd.CategoricalDtype):
-        filled = np.array([len(str(c)) > 0 for c in text.cat.categories] + [False], dtype=bool)
-        return filled[text.cat.codes.to_numpy(dtype="int64")]
-    return (text.astype(object).fillna("").str.len() > 0).to_numpy(dtype=bool)
-
-
-def completeness(cameras: pd.DataFrame, layer: Disclosure) -> dict[str, float | None]:
+def completeness(mix: pd.DataFrame, layer: Disclosure) -> dict[str, float | None]:
     """Share of cameras with a direction, a retention period and what they overlook filled in, from
     published counts (each adjusted with its cameras' keys); None when the cameras come from fewer
     than K registrations, or a count is not shown.
 
     Parameters
     ----------
-    cameras : registrant_id, record_key, direction_deg, retention_days, overlooks ("" when not given)
+    mix : ``register_mix`` rows of one district or all (aspects 'all' and 'given' are read)
     """
-    keys = cameras["record_key"].to_numpy(dtype="int64")
-    if _registrations_of(cameras)[2] < layer.k:
+    sums = _mix_sums(mix)
+    regs_total, _, cams_total, cams_key = _mix_row(sums, "all", "")
+    if regs_total < layer.k:
         return {"direction": None, "retention": None, "overlooks": None}
-    total = layer.count(len(cameras), int(keys.sum() % KEY_RANGE))
-    given = {
-        "direction": cameras["direction_deg"].notna().to_numpy(),
-        "retention": cameras["retention_days"].notna().to_numpy(),
-        "overlooks": _filled_in(cameras["overlooks"]),
-    }
-    return {
-        name: Disclosure.share(layer.count(int(mask.sum()), int(keys[mask].sum() % KEY_RANGE)), total)
-        for name, mask in given.items()
-    }
+    total = layer.count(cams_total, cams_key % KEY_RANGE)
+    out = {}
+    for name in ("direction", "retention", "overlooks"):
+        _, _, n, key = _mix_row(sums, "given", name)
+        out[name] = Disclosure.share(layer.count(n, key % KEY_RANGE), total)
+    return out
 
 
 # ------------------------------------------------------------------------- footage requests

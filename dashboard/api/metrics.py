@@ -52,7 +52,7 @@ def metrics_uptake(query: MetricsQuery):
     daily = uptake.registrations_series(
         frames["registrations"], frames.get("retired"), query.from_, query.to, "day", layer
     )
-    districts = uptake.district_uptake(frames["registrations"], frames["cameras"], _districts(), layer)
+    districts = uptake.district_uptake(frames["districts"], _districts(), layer)
     funnel = uptake.funnel(frames["campaigns"], frames["campaign_list"], query.from_, query.to, layer)
     return rounded_json(
         {

@@ -349,7 +349,7 @@ def _districts(frames: dict) -> tuple[list, dict, html.Div]:
     ref, layer = rt.reference, rt.disclosure
     k = layer.k
     table = uptake.district_uptake(
-        frames["registrations"], frames["cameras"], pd.DataFrame(ref.districts[["code", "name", "households"]]), layer
+        frames["districts"], pd.DataFrame(ref.districts[["code", "name", "households"]]), layer
     )
     rows = [
         [
@@ -574,7 +574,7 @@ def _headline(frames: dict, span: uptake.UptakeRange, district: str | None) -> h
     layer, months = rt.disclosure, rt.settings.retention_months
     k = layer.k
     figures = uptake.headline(
-        frames["registrations"], frames.get("retired"), span.first, span.last, utcnow(), months, layer, district
+        frames["registrations"], frames.get("retired"), span.first, span.last, frames["due"], layer, district
     )
     widened = (
         [
@@ -675,8 +675,8 @@ def _report(first, last, district, period):
         headline = _headline(frames, span, district)
         fig, method = _timeline(frames, span, period, district)
     district_rows, layer, key = _districts(uptake_frames())
-    mix = uptake.camera_mix(frames["cameras"], rt.disclosure, MIX_LABELS)
-    complete = uptake.completeness(frames["cameras"], rt.disclosure)
+    mix = uptake.camera_mix(frames["mix"], rt.disclosure, MIX_LABELS)
+    complete = uptake.completeness(frames["mix"], rt.disclosure)
     mix_block = html.Div(
         [
             _table(

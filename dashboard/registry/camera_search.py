@@ -30,7 +30,6 @@ from dashboard.registry.camera_queries import (
     register_fingerprint,
 )
 from dashboard.registry.models import AuditEvent
-from dashboard.registry.uptake_queries import register_frames
 
 # How often a search checks (four index lookups, well under 1 ms) whether the register changed
 # since the in-memory index was built; only a change triggers a background rebuild (~4 s at 1M
@@ -137,16 +136,10 @@ class CameraFinder:
         # PostGIS and this is built only when an aggregate (gap analysis) first asks for it.
         self._cameras = RegisterSnapshot(sessions, active_camera_frame, CameraIndex.from_frame)
         self.index = None if self.dialect == "postgresql" else self._cameras.live
-        # Registrations and cameras as frames for the lead's uptake page (built when first asked for).
-        self._uptake = RegisterSnapshot(sessions, register_frames, lambda frames: frames)
 
     def whole_register(self) -> tuple[CameraIndex, int]:
         """An index of every active camera, for aggregates, and its version."""
         return self._cameras.current()
-
-    def uptake_frames(self) -> tuple[dict[str, pd.DataFrame], int]:
-        """Registrations and cameras of the register as frames (treat them as read-only)."""
-        return self._uptake.current()
 
     def warm(self) -> None:
         """Build the in-memory index in the background at start-up, so the first search is quick."""
@@ -159,7 +152,6 @@ class CameraFinder:
             self.index.rebuild_async()
         else:
             self._cameras.refresh()
-        self._uptake.refresh()
 
     def find(self, req: SearchRequest, now: dt.datetime, session: Session | None = None) -> pd.DataFrame:
         """Cameras within the request's radius, ranked; ``session``: the caller's, if it has one open

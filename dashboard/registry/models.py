@@ -96,6 +96,8 @@ class Registrant(Base):
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'withdrawn')", name="status"),
         sa.Index("ix_registrant_status_consent_key", "status", "consent_at", "record_key"),
+        # The registrations due to confirm, counted from the index alone (the uptake page).
+        sa.Index("ix_registrant_status_confirmed_key", "status", "last_confirmed_at", "record_key"),
         sa.CheckConstraint("preferred_channel IN ('email', 'phone', 'text')", name="channel"),
         # An active registration always has a way to contact its owner.
         sa.CheckConstraint(
@@ -602,6 +604,44 @@ class RegisterCount(Base):
 
     kind: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cameras: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cameras_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class UptakeDay(Base):
+    """The uptake page's series per UK day and district, as true counts and raw sums of their
+    record keys, kept exact by every register write (``registry.summaries``) and shared by every app
+    process and server. Never shown as they are: the disclosure-control layer publishes them.
+
+    ``series`` 'made': every registration ever made, by its day of consent (an erased one's key is
+    0 here, its part being in ``retired_key``), and every camera registered with them, switched-off
+    ones too. 'withdrawn': registrations their owners withdrew, by the day withdrawn (keys in
+    ``retired_key``). ``day`` is ISO."""
+
+    __tablename__ = "uptake_day"
+
+    series: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cameras: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cameras_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class RegisterMix(Base):
+    """The active register's cameras per district by ``aspect`` ('kind', 'placement', 'retention':
+    the retention class, 'given': 'direction', 'retention' or 'overlooks' filled in, 'all': every
+    camera, value '') and ``value``, and the registrations with such a camera; true counts and raw
+    key sums, kept exact by every register write (``registry.summaries``)."""
+
+    __tablename__ = "register_mix"
+
+    district_code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    aspect: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
     registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
     registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     cameras: Mapped[int] = mapped_column(sa.Integer, default=0)

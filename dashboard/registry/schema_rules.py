@@ -101,6 +101,10 @@ RECORD_KEY_COLUMNS = {
     ("coverage_cell", "cameras_key"),
     ("register_count", "registrations_key"),
     ("register_count", "cameras_key"),
+    ("uptake_day", "registrations_key"),
+    ("uptake_day", "cameras_key"),
+    ("register_mix", "registrations_key"),
+    ("register_mix", "cameras_key"),
 }
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule

@@ -10,10 +10,14 @@ with a camera the choice leaves out. True counts and raw key sums (``% 256`` whe
 disclosure-control layer turns them into figures (``analytics.coverage.published_cells``).
 ``register_count`` holds, per district, small area (LSOA) and UK day of consent: the active
 registrations, their active cameras, and the raw key sums of both (the home page, ``/api/v1/summary``,
-the area tables).
+the area tables and the uptake page's district table). ``uptake_day`` holds the uptake page's
+series per UK day and district: every registration ever made by its day of consent (with every
+camera registered with it; an erased one's key is 0 here, as its part is in ``retired_key``) and
+owner withdrawals by the day withdrawn. ``register_mix`` holds the active cameras per district by
+kind, placement, retention class and details given, with the registrations that have one.
 
 How they stay exact: every count is a sum over sites (a site is one registration and lies in one
-cell per grid), so a write that touches some sites **retracts** those sites' whole contribution as
+cell per grid and one district), so a write that touches some sites **retracts** those sites' whole contribution as
 it was and **applies** it again as it is now (:func:`changing`), in the write's own transaction. That
 holds however the sites' cameras changed, distinct counts included. Bulk loads (the demo, imports)
 skip that and call :func:`rebuild` after; :func:`verify` recomputes everything and compares
@@ -43,11 +47,21 @@ from sqlalchemy.orm import Session
 
 from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.core.uktime import uk_days
-from dashboard.core.vocab import CAMERA_FILTERS
+from dashboard.core.vocab import CAMERA_FILTERS, retention_buckets
 from dashboard.geo.cells import H3_RESOLUTIONS
 from dashboard.registry.camera_queries import _rows, active_cell_frame, active_cell_select, cell_frame
 from dashboard.registry.database import hold_write_lock, id_in
-from dashboard.registry.models import Camera, CoverageCell, RegisterCount, RegisterState, Registrant, Site, utcnow
+from dashboard.registry.models import (
+    Camera,
+    CoverageCell,
+    RegisterCount,
+    RegisterMix,
+    RegisterState,
+    Registrant,
+    Site,
+    UptakeDay,
+    utcnow,
+)
 
 CELL_KEY = ["res", "choice", "cell"]
 BY_CELL_COLUMNS = ["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]
@@ -57,6 +71,14 @@ COUNT_SUMS = ["registrations", "registrations_key", "cameras", "cameras_key"]
 COUNT_KINDS = ("district", "lsoa", "consent_day")
 AREA_COUNT_COLUMNS = ["area_code", "registrations", "registrations_key", "cameras", "cameras_key"]
 SITE_COLUMNS = ["site_id", "district_code", "lsoa_code", "consent_at", "registration_key", "cameras", "cameras_key"]
+DAY_KEY = ["series", "day", "district_code"]
+DAY_SERIES = ("made", "withdrawn")
+LIFE_COLUMNS = ["site_id", "district_code", "consent_at", "end_reason", "withdrawn_at", "registration_key"]
+LIFE_COLUMNS += ["cameras", "cameras_key"]
+MIX_KEY = ["district_code", "aspect", "value"]
+MIX_COLUMNS = ["site_id", "district_code", "kind", "placement", "retention_days", "direction_deg", "overlooks"]
+MIX_COLUMNS += ["camera_key", "registration_key"]
+GIVEN = ("direction", "retention", "overlooks")  # the details a camera may have filled in (aspect 'given')
 REBUILD_CHUNK_SITES = 200_000  # sites per chunk when counting the whole register (bounded memory)
 UPSERT_ROWS = 500  # rows per upsert statement
 
@@ -195,19 +217,190 @@ def count_contribution(sites: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[COUNT_KEY + COUNT_SUMS]
 
 
-def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both tables' contributions of the given sites as they are now."""
-    if not site_ids:
-        return cell_contribution(_camera_cells(session, [])), count_contribution(_site_counts([]))
+def life_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
+    """``LIFE_COLUMNS`` of every registration ever made (ended ones too) at the sites ``where`` (a
+    condition on ``Site``): district, consent time, why and when it ended, its key (0 once erased),
+    and every camera registered with it (switched-off ones too) with their key sum."""
+    cameras = (
+        sa.select(
+            Camera.site_id,
+            sa.func.count().label("n"),
+            sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("k"),
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .where(*where)
+        .group_by(Camera.site_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            Site.id,
+            Site.district_code,
+            Registrant.consent_at,
+            Registrant.end_reason,
+            Registrant.withdrawn_at,
+            sa.func.coalesce(Registrant.record_key, 0),
+            sa.func.coalesce(cameras.c.n, 0),
+            sa.func.coalesce(cameras.c.k, 0),
+        )
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .outerjoin(cameras, cameras.c.site_id == Site.id)
+        .where(*where)
+    )
+
+
+def _lives(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=LIFE_COLUMNS)
+    return frame.astype({c: "int64" for c in ("site_id", "registration_key", "cameras", "cameras_key")})
+
+
+def _iso_days(when: pd.Series) -> pd.Series:
+    return uk_days(pd.to_datetime(when, utc=True, format="mixed")).dt.strftime("%Y-%m-%d")
+
+
+def day_contribution(lives: pd.DataFrame) -> pd.DataFrame:
+    """What the registrations in ``lives`` (``LIFE_COLUMNS``) add to ``uptake_day``: columns
+    ``DAY_KEY + COUNT_SUMS``, raw key sums. 'made': each registration on its UK day of consent with
+    its key and all its cameras; 'withdrawn': each one its owner withdrew, on the UK day withdrawn
+    (no keys: an erased registration's key is in ``retired_key``).
+
+    >>> lives = pd.DataFrame({"site_id": [1, 2], "district_code": ["A", "A"],
+    ...     "consent_at": ["2026-07-05 23:30:00", "2026-07-06 09:00:00"], "end_reason": [None, "owner"],
+    ...     "withdrawn_at": [None, "2026-08-01 12:00:00"], "registration_key": [200, 0],
+    ...     "cameras": [2, 1], "cameras_key": [300, 40]})
+    >>> day_contribution(lives).values.tolist()
+    [['made', '2026-07-06', 'A', 2, 200, 3, 340], ['withdrawn', '2026-08-01', 'A', 1, 0, 0, 0]]
+    """
+    if lives.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in DAY_KEY}).assign(
+            **{c: pd.Series(dtype="int64") for c in COUNT_SUMS}
+        )
+    made = pd.DataFrame(
+        {
+            "series": "made",
+            "day": _iso_days(lives["consent_at"]).to_numpy(dtype=object),
+            "district_code": lives["district_code"].to_numpy(dtype=object),
+            "registrations": np.ones(len(lives), dtype="int64"),
+            "registrations_key": lives["registration_key"].to_numpy(dtype="int64"),
+            "cameras": lives["cameras"].to_numpy(dtype="int64"),
+            "cameras_key": lives["cameras_key"].to_numpy(dtype="int64"),
+        }
+    )
+    owner = lives[(lives["end_reason"] == "owner").to_numpy(dtype=bool) & lives["withdrawn_at"].notna().to_numpy()]
+    withdrawn = pd.DataFrame(
+        {
+            "series": "withdrawn",
+            "day": _iso_days(owner["withdrawn_at"]).to_numpy(dtype=object),
+            "district_code": owner["district_code"].to_numpy(dtype=object),
+            "registrations": np.ones(len(owner), dtype="int64"),
+            **{c: np.zeros(len(owner), dtype="int64") for c in ("registrations_key", "cameras", "cameras_key")},
+        }
+    )
+    both = pd.concat([made, withdrawn], ignore_index=True)
+    return both.groupby(DAY_KEY, as_index=False, sort=True)[COUNT_SUMS].sum()[DAY_KEY + COUNT_SUMS]
+
+
+def mix_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
+    """``MIX_COLUMNS`` of the active cameras of active registrations at the sites ``where``."""
+    return (
+        sa.select(
+            Site.id,
+            Site.district_code,
+            Camera.kind,
+            Camera.placement,
+            Camera.retention_days,
+            Camera.direction_deg,
+            Camera.overlooks,
+            sa.func.coalesce(Camera.record_key, 0),
+            sa.func.coalesce(Registrant.record_key, 0),
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .where(Camera.active.is_(True), Registrant.status == "active", *where)
+    )
+
+
+def _mix_cameras(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=MIX_COLUMNS)
+    return frame.astype(
+        {
+            "site_id": "int64",
+            "retention_days": "float64",
+            "direction_deg": "float64",
+            "camera_key": "int64",
+            "registration_key": "int64",
+        }
+    )
+
+
+def mix_contribution(cameras: pd.DataFrame) -> pd.DataFrame:
+    """What the active cameras in ``cameras`` (``MIX_COLUMNS``) add to ``register_mix``: per
+    district, aspect and value, the cameras and their key sum, and the registrations with at least
+    one such camera and their key sum (raw): columns ``MIX_KEY + COUNT_SUMS``. Aspects: 'kind',
+    'placement', 'retention' (its class), 'given' ('direction', 'retention', 'overlooks' filled in)
+    and 'all' (value '').
+
+    >>> cams = pd.DataFrame({"site_id": [1, 1, 2], "district_code": ["A"] * 3,
+    ...     "kind": ["dome", "dome", "doorbell"], "placement": ["outdoor"] * 3,
+    ...     "retention_days": [7.0, None, 30.0], "direction_deg": [90.0, None, None],
+    ...     "overlooks": ["road", "", None], "camera_key": [10, 20, 250], "registration_key": [200, 200, 100]})
+    >>> rows = mix_contribution(cams).set_index(MIX_KEY)
+    >>> rows.loc[("A", "kind", "dome")].tolist(), rows.loc[("A", "all", "")].tolist()
+    ([1, 200, 2, 30], [2, 300, 3, 280])
+    >>> rows.loc[("A", "given", "overlooks")].tolist(), rows.loc[("A", "retention", "not given")].tolist()
+    ([1, 200, 1, 10], [1, 200, 1, 20])
+    """
+    if cameras.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in MIX_KEY}).assign(
+            **{c: pd.Series(dtype="int64") for c in COUNT_SUMS}
+        )
+    n = len(cameras)
+    overlooks = cameras["overlooks"].astype(object).fillna("").astype(str).str.len().to_numpy() > 0
+    given = {
+        "direction": cameras["direction_deg"].notna().to_numpy(),
+        "retention": cameras["retention_days"].notna().to_numpy(),
+        "overlooks": overlooks,
+    }
+    base = cameras[["site_id", "district_code", "camera_key", "registration_key"]]
+    parts = [
+        base.assign(aspect="kind", value=cameras["kind"].to_numpy(dtype=object)),
+        base.assign(aspect="placement", value=cameras["placement"].to_numpy(dtype=object)),
+        base.assign(aspect="retention", value=retention_buckets(cameras["retention_days"])),
+        base.assign(aspect="all", value=np.full(n, "", dtype=object)),
+        *(base[mask].assign(aspect="given", value=name) for name, mask in given.items()),
+    ]
+    rows = pd.concat(parts, ignore_index=True)
+    rows = rows[rows["value"].notna().to_numpy()]
+    by_camera = rows.groupby(MIX_KEY, sort=True).agg(cameras=("site_id", "size"), cameras_key=("camera_key", "sum"))
+    sites = rows.drop_duplicates(["site_id", "aspect", "value"])
+    by_site = sites.groupby(MIX_KEY, sort=True).agg(
+        registrations=("site_id", "size"), registrations_key=("registration_key", "sum")
+    )
+    out = by_site.join(by_camera).reset_index()
+    return out.astype({c: "int64" for c in COUNT_SUMS})[MIX_KEY + COUNT_SUMS]
+
+
+def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, ...]:
+    """Every table's contribution of the given sites as they are now (``TABLES`` order)."""
     ids = list(site_ids)
-    sites = _site_counts(session.execute(site_select([id_in(session, Site.id, ids)])).all())
-    return cell_contribution(_camera_cells(session, ids)), count_contribution(sites)
+    where = [id_in(session, Site.id, ids)] if ids else [sa.false()]
+    return (
+        cell_contribution(_camera_cells(session, ids)),
+        count_contribution(_site_counts(session.execute(site_select(where)).all() if ids else [])),
+        day_contribution(_lives(session.execute(life_select(where)).all() if ids else [])),
+        mix_contribution(_mix_cameras(session.execute(mix_select(where)).all() if ids else [])),
+    )
 
 
 # --------------------------------------------------------------------------- writing the rows
 
 
-TABLES = ((CoverageCell, CELL_KEY, CELL_SUMS), (RegisterCount, COUNT_KEY, COUNT_SUMS))
+TABLES = (
+    (CoverageCell, CELL_KEY, CELL_SUMS),
+    (RegisterCount, COUNT_KEY, COUNT_SUMS),
+    (UptakeDay, DAY_KEY, COUNT_SUMS),
+    (RegisterMix, MIX_KEY, COUNT_SUMS),
+)
 
 
 def _add(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
@@ -345,15 +538,17 @@ def _search_differences(session: Session) -> list[str]:
 # --------------------------------------------------------------------------- whole register
 
 
-def _whole(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both tables' rows computed from the whole register, in chunks of sites (bounded memory)."""
+def _whole(session: Session) -> tuple[pd.DataFrame, ...]:
+    """Every table's rows computed from the whole register, in chunks of sites (bounded memory)."""
     top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
-    totals = [cell_contribution(_camera_cells(session, [])), count_contribution(_site_counts([]))]
+    totals = list(_contributions(session, []))
     for low in range(0, top + 1, REBUILD_CHUNK_SITES):
-        high = low + REBUILD_CHUNK_SITES
+        where = [Site.id >= low, Site.id < low + REBUILD_CHUNK_SITES]
         parts = (
-            cell_contribution(active_cell_frame(session, site_range=(low, high))),
-            count_contribution(_site_counts(_rows(session, site_select([Site.id >= low, Site.id < high])))),
+            cell_contribution(active_cell_frame(session, site_range=(low, low + REBUILD_CHUNK_SITES))),
+            count_contribution(_site_counts(_rows(session, site_select(where)))),
+            day_contribution(_lives(_rows(session, life_select(where)))),
+            mix_contribution(_mix_cameras(_rows(session, mix_select(where)))),
         )
         for i, ((_, keys, sums), part) in enumerate(zip(TABLES, parts)):
             totals[i] = (
@@ -436,6 +631,16 @@ def stored_cells(session: Session) -> pd.DataFrame:
 def stored_counts(session: Session) -> pd.DataFrame:
     """Every non-zero ``register_count`` row as stored (raw key sums)."""
     return _stored(session, RegisterCount, COUNT_KEY, COUNT_SUMS)
+
+
+def uptake_days(session: Session) -> pd.DataFrame:
+    """Every non-zero ``uptake_day`` row (``DAY_KEY + COUNT_SUMS``, raw key sums), in key order."""
+    return _stored(session, UptakeDay, DAY_KEY, COUNT_SUMS)
+
+
+def register_mix(session: Session) -> pd.DataFrame:
+    """Every non-zero ``register_mix`` row (``MIX_KEY + COUNT_SUMS``, raw key sums), in key order."""
+    return _stored(session, RegisterMix, MIX_KEY, COUNT_SUMS)
 
 
 def area_counts(session: Session, level: str) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Reads for the project lead's uptake page: registrations, cameras, campaign counts and footage
-requests as plain frames (no names, contact details, addresses or positions), each with the record
+"""Reads for the project lead's uptake page: the register's uptake summaries, campaign counts and
+footage requests as plain frames (no names, contact details, addresses or positions), each with the record
 keys of the disclosure-control layer (``dashboard.analytics.disclosure``): they only ever become
 cell keys, never a figure.
 
@@ -9,17 +9,16 @@ made the Python objects slowly. Only constants are rendered into those statement
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.core.uktime import NO_DAY, day_numbers
-from dashboard.core.vocab import retention_buckets
-from dashboard.registry.camera_queries import _rows, on_active_register
+from dashboard.registry import summaries
 from dashboard.registry.models import (
-    Camera,
     Campaign,
     CampaignDailyCount,
     EvidenceFile,
@@ -32,29 +31,6 @@ from dashboard.registry.models import (
 )
 from dashboard.registry.record_keys import retired_key_sums
 
-REGISTRATION_COLUMNS = [
-    "registrant_id",
-    "consent_at",
-    "status",
-    "withdrawn_at",
-    "end_reason",
-    "last_confirmed_at",
-    "district_code",
-    "cameras",
-    "record_key",
-    "camera_keys",
-]
-CAMERA_COLUMNS = [
-    "registrant_id",
-    "district_code",
-    "kind",
-    "placement",
-    "retention_days",
-    "direction_deg",
-    "overlooks",
-    "record_key",
-    "registrant_key",
-]
 REQUEST_COLUMNS = [
     "status",
     "sent_at",
@@ -77,75 +53,6 @@ CAMPAIGN_DAY_COLUMNS = ["slug", "campaign", "channel", "day", "scans", "form_sta
 def _utc(values: pd.Series) -> pd.Series:
     """Stored naive-UTC datetimes (text on SQLite, datetimes on PostgreSQL) as aware UTC."""
     return pd.to_datetime(values, format="ISO8601", utc=True)
-
-
-def registrations(session: Session) -> pd.DataFrame:
-    """Every registration ever made (ended ones too) with its dates, why it ended (``end_reason``:
-    'owner', 'request' or 'retention'; None while active), district, number of cameras registered
-    (switched-off ones included), its record key (None once erased) and the sum modulo 256 of its
-    cameras' record keys (``camera_keys``): ``REGISTRATION_COLUMNS``."""
-    cameras = (
-        sa.select(
-            Camera.site_id,
-            sa.func.count().label("n"),
-            sa.func.coalesce(sa.func.sum(Camera.record_key), 0).label("key_sum"),
-        )
-        .group_by(Camera.site_id)
-        .subquery()
-    )
-    statement = (
-        sa.select(
-            Registrant.id,
-            Registrant.consent_at,
-            Registrant.status,
-            Registrant.withdrawn_at,
-            Registrant.end_reason,
-            Registrant.last_confirmed_at,
-            Site.district_code,
-            sa.func.coalesce(cameras.c.n, 0),
-            Registrant.record_key,
-            sa.func.coalesce(cameras.c.key_sum, 0),
-        )
-        .outerjoin(Site, Site.registrant_id == Registrant.id)
-        .outerjoin(cameras, cameras.c.site_id == Site.id)
-    )
-    frame = pd.DataFrame(_rows(session, statement), columns=REGISTRATION_COLUMNS)
-    for column in ("consent_at", "withdrawn_at", "last_confirmed_at"):
-        frame[column] = _utc(frame[column])
-    frame["record_key"] = pd.array(frame["record_key"], dtype="Int64")
-    frame["camera_keys"] = frame["camera_keys"].astype("int64") % KEY_RANGE
-    return frame.astype({"registrant_id": "int64", "cameras": "int64"})
-
-
-def register_cameras(session: Session) -> pd.DataFrame:
-    """The cameras on the active register with what they can provide, their record keys and their
-    registration's (``registrant_key``): ``CAMERA_COLUMNS``."""
-    statement = (
-        sa.select(
-            Site.registrant_id,
-            Site.district_code,
-            Camera.kind,
-            Camera.placement,
-            Camera.retention_days,
-            Camera.direction_deg,
-            Camera.overlooks,
-            sa.func.coalesce(Camera.record_key, 0),
-            sa.func.coalesce(Registrant.record_key, 0),
-        )
-        .join(Site, Site.id == Camera.site_id)
-        .join(Registrant, Registrant.id == Site.registrant_id)
-        .where(*on_active_register())
-    )
-    frame = pd.DataFrame(_rows(session, statement), columns=CAMERA_COLUMNS)
-    return frame.astype(
-        {
-            "registrant_id": "int64",
-            "retention_days": "float64",
-            "direction_deg": "float64",
-            "record_key": "int64",
-            "registrant_key": "int64",
-        }
-    )
 
 
 def campaign_list(session: Session) -> pd.DataFrame:
@@ -264,31 +171,69 @@ def evidence_files(session: Session) -> pd.DataFrame:
     return frame.astype({"record_key": "int64"})
 
 
-def add_day_numbers(registrations: pd.DataFrame) -> pd.DataFrame:
-    """The registrations with ``consent_day`` (the UK day made) and ``owner_withdrawal_day`` (the
-    UK day its owner withdrew it: ``uptake.owner_withdrawals``; NO_DAY otherwise) as day numbers,
-    worked out once per snapshot rather than per figure."""
-    out = registrations.copy()
-    out["consent_day"] = day_numbers(out["consent_at"])
-    withdrawn = day_numbers(out["withdrawn_at"])
-    out["owner_withdrawal_day"] = np.where((out["end_reason"] == "owner").to_numpy(dtype=bool), withdrawn, NO_DAY)
-    return out
+DAY_FRAME_COLUMNS = ["consent_day", "owner_withdrawal_day", "district_code", "weight", "record_key", "cameras"]
+DAY_FRAME_COLUMNS += ["camera_keys"]
+DUE_COLUMNS = ["district_code", "registrations", "registrations_key"]
+
+
+def register_days(session: Session) -> pd.DataFrame:
+    """The uptake series from ``uptake_day`` as the figures count them (``analytics.uptake``): one
+    row per day and district that stands for ``weight`` registrations, ``DAY_FRAME_COLUMNS``. A
+    'made' row has the day number of consent, the raw sum of the live registrations' keys (erased
+    ones' are in the retired sums), and every camera registered with them and their key sum; a
+    'withdrawn' row the day number its owners withdrew (NO_DAY elsewhere), and no keys."""
+    rows = summaries.uptake_days(session)
+    days = day_numbers(pd.to_datetime(rows["day"], format="%Y-%m-%d"))
+    made = (rows["series"] == "made").to_numpy(dtype=bool)
+    frame = pd.DataFrame(
+        {
+            "consent_day": np.where(made, days, NO_DAY),
+            "owner_withdrawal_day": np.where(made, NO_DAY, days),
+            "district_code": rows["district_code"].astype("category"),
+            "weight": rows["registrations"].to_numpy(dtype="int64"),
+            "record_key": rows["registrations_key"].to_numpy(dtype="int64"),
+            "cameras": rows["cameras"].to_numpy(dtype="int64"),
+            "camera_keys": rows["cameras_key"].to_numpy(dtype="int64"),
+        }
+    )
+    return frame[DAY_FRAME_COLUMNS].astype({"consent_day": "int64", "owner_withdrawal_day": "int64"})
+
+
+def due_to_confirm(session: Session, cutoff: dt.datetime) -> pd.DataFrame:
+    """Active registrations last confirmed at or before ``cutoff`` per district, with the raw sum of
+    their keys (``DUE_COLUMNS``): a range of ``ix_registrant_status_confirmed_key``, read now (a
+    reconfirmation changes it, and the cutoff moves with the clock)."""
+    rows = session.execute(
+        sa.select(
+            Site.district_code,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.func.coalesce(Registrant.record_key, 0)), 0),
+        )
+        .join(Site, Site.registrant_id == Registrant.id)
+        .where(Registrant.status == "active", Registrant.last_confirmed_at <= cutoff)
+        .group_by(Site.district_code)
+        .order_by(Site.district_code)
+    ).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=DUE_COLUMNS).astype(
+        {"registrations": "int64", "registrations_key": "int64"}
+    )
 
 
 def register_frames(session: Session) -> dict[str, pd.DataFrame]:
-    """``registrations`` and ``register_cameras`` with their text columns as categories (grouping a
-    million rows by text took most of a second a time), each camera's retention class, the UK day
-    numbers of registration and withdrawal (:func:`add_day_numbers`), and the anonymous sums of
-    erased registrations' keys (``retired``: ``record_keys.retired_key_sums``), read in the same
-    snapshot so that an erasure moves a key from one to the other at once."""
-    regs = registrations(session).astype({"status": "category", "end_reason": "category", "district_code": "category"})
-    regs = add_day_numbers(regs)
-    cams = register_cameras(session)
-    cams["retention"] = retention_buckets(cams["retention_days"])
-    cams = cams.astype({c: "category" for c in ("district_code", "kind", "placement", "overlooks", "retention")})
+    """What the uptake figures of the register are counted from, read from the summaries in one
+    transaction: ``registrations`` (:func:`register_days`), ``mix`` (``register_mix`` rows),
+    ``districts`` (active registrations and cameras per district, ``summaries.area_counts``) and the
+    anonymous sums of erased registrations' keys (``retired``: ``record_keys.retired_key_sums``), so
+    that an erasure moves a key from one to the other at once. Rows scale with days and districts,
+    not with the register."""
     retired = retired_key_sums(session)
     retired["day_number"] = day_numbers(retired["day"])
-    return {"registrations": regs, "cameras": cams, "retired": retired}
+    return {
+        "registrations": register_days(session),
+        "mix": summaries.register_mix(session),
+        "districts": summaries.area_counts(session, "district"),
+        "retired": retired,
+    }
 
 
 def activity_mark(session: Session) -> tuple[str, ...]:
@@ -318,11 +263,12 @@ def activity_mark(session: Session) -> tuple[str, ...]:
     return tuple(str(v) for v in row)
 
 
-def uptake_frames(session: Session) -> dict[str, pd.DataFrame]:
-    """Everything the uptake figures are counted from, read now (the weekly report command; the
-    app keeps ``register_frames`` in memory instead)."""
+def uptake_frames(session: Session, cutoff: dt.datetime) -> dict[str, pd.DataFrame]:
+    """Everything the uptake figures are counted from, read now (the weekly report command), with
+    the registrations due to confirm at ``cutoff`` (``due``)."""
     return {
         **register_frames(session),
+        "due": due_to_confirm(session, cutoff),
         "campaigns": campaign_days(session),
         "campaign_list": campaign_list(session),
         "requests": requests(session),

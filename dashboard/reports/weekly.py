@@ -85,7 +85,8 @@ def build(
 
     Parameters
     ----------
-    frames : registrations, cameras, retired, campaigns, campaign_list, requests, files (``uptake_queries``)
+    frames : registrations, mix, districts, retired, due (the registrations due to confirm, counted
+        with ``reconfirm_months``), campaigns, campaign_list, requests, files (``uptake_queries``)
     districts : code, name, households
     layer : the disclosure-control layer (``runtime().disclosure``)
     reconfirm_months : the retention period (``RETENTION_MONTHS``): "due to confirm" is not confirmed for it
@@ -94,22 +95,22 @@ def build(
     """
     monday = week_of(week)
     sunday = monday + dt.timedelta(days=6)
-    regs, cams, reqs, retired = frames["registrations"], frames["cameras"], frames["requests"], frames.get("retired")
+    regs, mix, reqs, retired = frames["registrations"], frames["mix"], frames["requests"], frames.get("retired")
     weeks = uptake.registrations_series(
         regs, retired, monday - dt.timedelta(weeks=WEEKS_SHOWN - 1), sunday, "week", layer
     )
     headline = {
-        **uptake.headline(regs, retired, monday, sunday, now, reconfirm_months, layer),
+        **uptake.headline(regs, retired, monday, sunday, frames["due"], layer),
         "total": uptake.total_so_far(regs, retired, sunday, layer),
     }
     district_codes = districts["code"].astype(object).tolist()
     names = dict(zip(district_codes, districts["name"]))
     tables = {
         "weeks": weeks.rename(columns={"start": "week_starting"}),
-        "districts": uptake.district_uptake(regs, cams, districts, layer)[
+        "districts": uptake.district_uptake(frames["districts"], districts, layer)[
             ["code", "name", "households", "registrations", "cameras", "registrations_per_1000"]
         ],
-        "cameras": uptake.camera_mix(cams, layer, {"kind": CAMERA_KINDS, "placement": PLACEMENTS}).assign(
+        "cameras": uptake.camera_mix(mix, layer, {"kind": CAMERA_KINDS, "placement": PLACEMENTS}).assign(
             aspect=lambda f: f["aspect"].map(uptake.ASPECTS)
         ),
         "campaigns": uptake.funnel(frames["campaigns"], frames["campaign_list"], monday, sunday, layer).assign(

@@ -17,7 +17,16 @@ from dashboard.core.vocab import CAMERA_FILTERS
 from dashboard.demo.generator import generate_demo
 from dashboard.registry import registration, summaries
 from dashboard.registry.database import session_factory, transaction
-from dashboard.registry.models import Camera, CoverageCell, RegisterCount, RegisterState, Registrant, Site
+from dashboard.registry.models import (
+    Camera,
+    CoverageCell,
+    RegisterCount,
+    RegisterMix,
+    RegisterState,
+    Registrant,
+    Site,
+    UptakeDay,
+)
 from dashboard.registry.retention import run_retention
 from tests.integration.test_registration import valid
 
@@ -86,6 +95,92 @@ def brute_counts(session) -> dict[tuple, tuple]:
     return {k: tuple(v) for k, v in truth.items()}
 
 
+def _uk_day(when) -> str:
+    from zoneinfo import ZoneInfo
+
+    if isinstance(when, str):
+        when = dt.datetime.fromisoformat(when)
+    return when.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Europe/London")).date().isoformat()
+
+
+DAYS_RAW = sa.text(
+    "SELECT s.district_code, r.consent_at, r.record_key, r.end_reason, r.withdrawn_at, "
+    "(SELECT count(*) FROM camera c WHERE c.site_id = s.id), "
+    "(SELECT coalesce(sum(c.record_key), 0) FROM camera c WHERE c.site_id = s.id) "
+    "FROM site s JOIN registrant r ON r.id = s.registrant_id"
+)
+
+
+def brute_days(session) -> dict[tuple, tuple]:
+    """(series, day, district) -> (registrations, key sum, cameras, key sum), registration by
+    registration: every one ever made on its UK day of consent with its key (none once erased) and
+    all its cameras; owner withdrawals on the UK day withdrawn, without keys."""
+    truth: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0])
+    for district, consent_at, key, end_reason, withdrawn_at, cameras, camera_keys in session.execute(DAYS_RAW):
+        row = truth[("made", _uk_day(consent_at), district)]
+        row[0] += 1
+        row[1] += int(key or 0)
+        row[2] += int(cameras)
+        row[3] += int(camera_keys)
+        if end_reason == "owner":
+            truth[("withdrawn", _uk_day(withdrawn_at), district)][0] += 1
+    return {k: tuple(v) for k, v in truth.items()}
+
+
+MIX_RAW = sa.text(
+    "SELECT s.id, s.district_code, r.record_key, c.record_key, c.kind, c.placement, c.retention_days, "
+    "c.direction_deg, c.overlooks FROM camera c JOIN site s ON s.id = c.site_id "
+    "JOIN registrant r ON r.id = s.registrant_id WHERE c.active AND r.status = 'active'"
+)
+
+
+def _retention_class(days) -> str:
+    if days is None:
+        return "not given"
+    return (
+        "up to 7 days"
+        if days <= 7
+        else "8 to 14 days"
+        if days <= 14
+        else "15 to 30 days"
+        if days <= 30
+        else ("more than 30 days")
+    )
+
+
+def brute_mix(session) -> dict[tuple, tuple]:
+    """(district, aspect, value) -> (registrations, key sum, cameras, key sum), camera by camera,
+    with the registrations as sets of sites."""
+    cameras: dict[tuple, list] = defaultdict(lambda: [0, 0])
+    sites: dict[tuple, dict] = defaultdict(dict)
+    for site, reg_key, cam_key, kind, placement, retention, direction, overlooks in (
+        (r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in session.execute(MIX_RAW)
+    ):
+        district = session.get(Site, site).district_code
+        values = [("kind", kind), ("placement", placement), ("retention", _retention_class(retention)), ("all", "")]
+        values += [("given", "direction")] if direction is not None else []
+        values += [("given", "retention")] if retention is not None else []
+        values += [("given", "overlooks")] if overlooks else []
+        for aspect, value in values:
+            if value is None:
+                continue
+            slot = (district, aspect, value)
+            cameras[slot][0] += 1
+            cameras[slot][1] += int(cam_key or 0)
+            sites[slot][site] = int(reg_key or 0)
+    return {k: (len(sites[k]), sum(sites[k].values()), *cameras[k]) for k in cameras}
+
+
+def stored_days(session) -> dict[tuple, tuple]:
+    frame = summaries.uptake_days(session)
+    return {tuple(r[:3]): tuple(int(v) for v in r[3:]) for r in frame.itertuples(index=False, name=None)}
+
+
+def stored_mix(session) -> dict[tuple, tuple]:
+    frame = summaries.register_mix(session)
+    return {tuple(r[:3]): tuple(int(v) for v in r[3:]) for r in frame.itertuples(index=False, name=None)}
+
+
 def stored_counts(session) -> dict[tuple, tuple]:
     frame = summaries.stored_counts(session)
     return {(r[0], r[1]): tuple(int(v) for v in r[2:]) for r in frame.itertuples(index=False, name=None)}
@@ -123,6 +218,12 @@ def test_after_a_demo_load_the_summary_is_the_register_counted_by_hand(demo):
         counts = brute_counts(s)
         assert {k for k, _ in counts} == {"district", "lsoa", "consent_day"} and len(counts) > 100
         assert stored_counts(s) == counts
+        days = brute_days(s)
+        assert {series for series, _, _ in days} == {"made", "withdrawn"} and len(days) > 100
+        assert stored_days(s) == days
+        mix = brute_mix(s)
+        assert {aspect for _, aspect, _ in mix} == {"kind", "placement", "retention", "given", "all"}
+        assert stored_mix(s) == mix
         assert summaries.verify(s) == []
         assert s.scalar(sa.select(RegisterState.summaries_built))
     # The read the coverage page makes: keys modulo 256, only cells with a kept camera.
@@ -145,6 +246,8 @@ def test_every_register_write_keeps_it_exact_and_raises_the_version(demo, refere
         with sessions() as s:
             assert stored(s) == brute_truth(s), what
             assert stored_counts(s) == brute_counts(s), what
+            assert stored_days(s) == brute_days(s), what
+            assert stored_mix(s) == brute_mix(s), what
             assert summaries._search_differences(s) == [], what  # PostgreSQL's search rows (none on SQLite)
         versions.append(_version(sessions))
         assert versions[-1] > versions[-2], what
@@ -217,6 +320,8 @@ def test_a_register_from_before_the_summaries_is_counted_once_at_start_up(demo):
     with transaction(demo) as s:  # as the migration leaves an existing register
         s.execute(sa.delete(CoverageCell))
         s.execute(sa.delete(RegisterCount))
+        s.execute(sa.delete(UptakeDay))
+        s.execute(sa.delete(RegisterMix))
         s.execute(sa.update(RegisterState).values(summaries_built=False))
     with transaction(demo) as s:
         assert summaries.verify(s)  # the check notices a summary that does not match
@@ -224,6 +329,7 @@ def test_a_register_from_before_the_summaries_is_counted_once_at_start_up(demo):
     with transaction(demo) as s:
         assert summaries.ensure_built(s) is False  # once
         assert stored(s) == brute_truth(s) and stored_counts(s) == brute_counts(s)
+        assert stored_days(s) == brute_days(s) and stored_mix(s) == brute_mix(s)
 
 
 def test_the_operators_check_finds_a_change_made_by_hand_and_rebuild_mends_it(

@@ -284,7 +284,7 @@ def test_camera_mix_matches_sql_worked_by_hand(lead_app, runtime):
     ptable = runtime.disclosure.ptable
     with runtime.sessions() as s:
         frames = register_frames(s)
-    mix = camera_mix(frames["cameras"], runtime.disclosure, {}).set_index(["aspect", "value"])
+    mix = camera_mix(frames["mix"], runtime.disclosure, {}).set_index(["aspect", "value"])
     with runtime.engine.connect() as con:
         rows = con.execute(
             sa.text(

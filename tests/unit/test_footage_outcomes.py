@@ -143,7 +143,7 @@ def test_time_to_first_upload_bands_and_requests_with_an_upload_by_hand():
     # 4 (4), 20 (2): within 5 days 8 (at least 5): "3 to 5 days"; within 14 days 8 (under 9), within
     # 30 days 10: "14 to 30 days".
     none = pd.DataFrame({"district_code": pd.Series([], dtype=object)})
-    a = uptake.only_district({"requests": reqs, "files": fs, "registrations": none, "cameras": none}, "A")
+    a = uptake.only_district({"requests": reqs, "files": fs, "registrations": none}, "A")
     out_a = uptake.footage_outcomes(a["requests"], a["files"], D(2026, 7, 6), D(2026, 7, 12), EXACT)
     assert (out_a["median_days_to_first_upload"], out_a["p90_days_to_first_upload"]) == ("3 to 5 days", "14 to 30 days")
     # District A's files (the exact layer: no adjustment): 12 accepted and 8 declined "not relevant".

@@ -72,18 +72,13 @@ def _frame() -> pd.DataFrame:
     return frame.astype({"status": "category", "end_reason": "category"})
 
 
-def test_headline_counts_owner_withdrawals_only_and_due_by_the_period():
+def test_headline_counts_owner_withdrawals_only():
     from dashboard.analytics.disclosure import Disclosure, PTable
 
     exact = Disclosure(PTable.build(1, 0, 0.0))  # K = 1, no adjustment: what is counted
-    now = dt.datetime(2026, 1, 10, tzinfo=UTC)  # cutoff 2025-01-10 for 12 months, 2025-07-10 for 6
-    twelve = uptake.headline(_frame(), None, dt.date(2025, 9, 1), dt.date(2025, 10, 31), now, 12, exact)
-    assert (twelve["withdrawn"].value, twelve["due"]) == (
-        2,
-        2,
-    )  # 'request' and 'retention' are erasures, not withdrawals
-    six = uptake.headline(_frame(), None, dt.date(2025, 9, 1), dt.date(2025, 10, 31), now, 6, exact)
-    assert (six["withdrawn"].value, six["due"]) == (2, 3)
+    no_due = pd.DataFrame({"district_code": [], "registrations": [], "registrations_key": []})
+    figures = uptake.headline(_frame(), None, dt.date(2025, 9, 1), dt.date(2025, 10, 31), no_due, exact)
+    assert figures["withdrawn"].value == 2  # 'request' and 'retention' are erasures, not withdrawals
     assert uptake.owner_withdrawals(_frame()).index.tolist() == [4, 5, 8]
 
 

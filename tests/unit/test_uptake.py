@@ -17,6 +17,7 @@ from dashboard.analytics.disclosure import _SCRAMBLE, Disclosure, PTable
 from dashboard.analytics.uptake import projection
 from dashboard.core import uktime
 from dashboard.core.uktime import uk_days
+from dashboard.registry import summaries
 
 D = dt.date
 K = 8
@@ -24,6 +25,7 @@ TABLE = PTable.build(K, 3, 2.0)
 LAYER = Disclosure(TABLE)
 WITHHOLD = Disclosure(TABLE, withhold_all=True)
 EXACT = Disclosure(PTable.build(K, 0, 0.0))  # K-suppression only: for checks of what is counted
+NO_DUE = pd.DataFrame({"district_code": [], "registrations": [], "registrations_key": []})
 
 
 def by_table(true: int, key: int) -> int | None:
@@ -180,7 +182,6 @@ def test_a_range_is_the_difference_of_two_published_totals():
             for d, key, key2 in zip(rng.integers(0, 50, 300), rng.integers(0, 256, 300), rng.integers(0, 256, 300))
         ]
     )
-    now = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
     series = uptake.registrations_series(regs, None, D(2026, 7, 1), D(2026, 8, 31), "day", LAYER)
     total = dict(zip(series["start"], series["total"]))
     checked = hidden = 0
@@ -191,7 +192,7 @@ def test_a_range_is_the_difference_of_two_published_totals():
         (D(2026, 7, 21), D(2026, 7, 21)),
         (D(2026, 7, 5), D(2026, 8, 30)),
     ]:
-        figures = uptake.headline(regs, None, first, last, now, 12, LAYER)
+        figures = uptake.headline(regs, None, first, last, NO_DUE, LAYER)
         true = sum(first <= d <= last for d in regs["day"])
         before, after = total[first - dt.timedelta(days=1)], total[last]
         assert not pd.isna(before) and not pd.isna(after)
@@ -229,9 +230,9 @@ def test_a_zero_total_is_shown_and_a_small_one_is_not():
     assert _list(weeks["total"]) == [0, None, by_table(12, 143)]
     # the week of 13 July holds 9 (>= K) but the total before it is not shown: its bar is not either
     assert _list(weeks["registrations"]) == [None, None, None]
-    assert uptake.headline(
-        regs, None, D(2026, 7, 13), D(2026, 7, 19), dt.datetime(2026, 8, 1, tzinfo=dt.UTC), 12, LAYER
-    )["registrations"] == uptake.RangeCount(None, False)
+    assert uptake.headline(regs, None, D(2026, 7, 13), D(2026, 7, 19), NO_DUE, LAYER)[
+        "registrations"
+    ] == uptake.RangeCount(None, False)
 
 
 def test_owner_withdrawals_take_their_keys_from_the_withdrawn_sums_only():
@@ -252,7 +253,7 @@ def test_owner_withdrawals_take_their_keys_from_the_withdrawn_sums_only():
     # 11 owner withdrawals (the 5 erasures on request are not), key 200 + 100 = 300 -> 44
     assert weeks["total"].tolist() == [by_table(11, 44)]
     assert weeks["withdrawals"].tolist() == [max(K, by_table(11, 44))]
-    district_a = uptake.only_district({"registrations": regs, "cameras": regs.iloc[:0]}, "A")
+    district_a = uptake.only_district({"registrations": regs}, "A")
     a = uptake.withdrawals_series(district_a["registrations"], retired, D(2026, 7, 6), D(2026, 7, 12), LAYER, "A")
     assert a["total"].tolist() == [by_table(9, 200)]
 
@@ -261,34 +262,34 @@ def test_withholding_everything_leaves_nothing_from_the_register():
     regs, retired = _eleven_and_three()
     series = uptake.registrations_series(regs, retired, D(2026, 7, 1), D(2026, 7, 12), "day", WITHHOLD)
     assert series[["registrations", "cameras", "total"]].isna().all().all() and series.attrs["before"] is None
-    figures = uptake.headline(
-        regs, retired, D(2026, 7, 1), D(2026, 7, 12), dt.datetime(2026, 8, 1, tzinfo=dt.UTC), 12, WITHHOLD
-    )
+    due = pd.DataFrame({"district_code": ["A"], "registrations": [9], "registrations_key": [216]})
+    figures = uptake.headline(regs, retired, D(2026, 7, 1), D(2026, 7, 12), due, WITHHOLD)
     assert {name: getattr(v, "value", v) for name, v in figures.items()} == dict.fromkeys(figures)
 
 
-def test_due_to_confirm_is_the_active_set_adjusted_with_its_keys():
-    rows = [(D(2025, 6, 1), 20 + i, 1, 0, "A", None, None) for i in range(9)]
-    rows += [(D(2025, 6, 1), None, 1, 0, "A", "owner", D(2025, 9, 1))]
-    rows += [(D(2026, 6, 1), 99, 1, 0, "A", None, None)]
-    regs = _registrations(rows)
-    now = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
-    # 9 active and unconfirmed for 12 months: keys 20..28, sum 216
-    assert uptake.due_to_confirm(regs, now, 12, LAYER) == by_table(9, 216)
-    assert uptake.due_to_confirm(regs, now, 12, WITHHOLD) is None
+def test_due_to_confirm_is_the_districts_sum_adjusted_with_its_keys():
+    # counted per district by uptake_queries.due_to_confirm (tests/integration/test_uptake_summaries.py):
+    # 5 in A with keys summing to 300 and 4 in B to 172: 9 with the key 472 % 256 = 216
+    due = pd.DataFrame({"district_code": ["A", "B"], "registrations": [5, 4], "registrations_key": [300, 172]})
+    assert uptake.due_to_confirm(due, LAYER) == by_table(9, 216)
+    assert uptake.due_to_confirm(uptake.only_district({"due": due}, "A")["due"], LAYER) is None  # 5 < K
+    assert uptake.due_to_confirm(NO_DUE, LAYER) is None  # 0 is below K, as any count is
+    assert uptake.due_to_confirm(due, WITHHOLD) is None
 
 
 # ------------------------------------------------------------------------------ the register
 
 
 def _cameras(rows: list[tuple]) -> pd.DataFrame:
-    """(registrant_id, registrant_key, camera key, kind, placement, retention_days, direction, overlooks, district)."""
-    return pd.DataFrame(
+    """The ``register_mix`` rows of active cameras given as (registrant_id, registrant_key, camera
+    key, kind, placement, retention_days, direction, overlooks, district): what the register's
+    writes keep (``summaries.mix_contribution``, one site per registration)."""
+    cameras = pd.DataFrame(
         rows,
         columns=[
-            "registrant_id",
-            "registrant_key",
-            "record_key",
+            "site_id",
+            "registration_key",
+            "camera_key",
             "kind",
             "placement",
             "retention_days",
@@ -296,7 +297,8 @@ def _cameras(rows: list[tuple]) -> pd.DataFrame:
             "overlooks",
             "district_code",
         ],
-    )
+    ).astype({"retention_days": "float64", "direction_deg": "float64"})
+    return summaries.mix_contribution(cameras[summaries.MIX_COLUMNS])
 
 
 def test_camera_mix_lists_every_value_adjusted_by_hand():
@@ -336,7 +338,7 @@ def test_completeness_from_published_counts():
     assert shares["direction"] == 1.0
     assert shares["retention"] == round(by_table(9, sum(range(10, 19)) % 256) / total, 4)
     assert shares["overlooks"] == round(by_table(12, sum(range(10, 22)) % 256) / total, 4)
-    few = cams[cams["registrant_id"] < 7]
+    few = _cameras([r for r in rows if r[0] < 7])
     assert uptake.completeness(few, LAYER) == {"direction": None, "retention": None, "overlooks": None}
 
 
@@ -344,22 +346,24 @@ def test_district_table_lists_every_district_with_rates_from_published_counts():
     districts = pd.DataFrame(
         {"code": ["A", "B", "C"], "name": ["Alpha", "Beta", "Gamma"], "households": [1000.0, 2000.0, 500.0]}
     )
-    regs = _registrations(
-        [(D(2026, 7, 1), 3 * i, 1, 0, "A", None, None) for i in range(20)]
-        + [(D(2026, 7, 1), 7, 1, 0, "B", None, None)] * 3
-        + [(D(2026, 7, 1), None, 1, 0, "A", "owner", D(2026, 7, 2))] * 4
+    # Active registrations and cameras per district as ``summaries.area_counts`` gives them (cell
+    # keys): A 20 registrations with keys 3i (sum 570 -> 58) and 20 cameras with key 1 each; B 3 and 3.
+    counts = pd.DataFrame(
+        {
+            "area_code": ["A", "B"],
+            "registrations": [20, 3],
+            "registrations_key": [570 % 256, 21],
+            "cameras": [20, 3],
+            "cameras_key": [20, 6],
+        }
     )
-    cams = _cameras(
-        [(i, 3 * i, 1, "dome", "outdoor", 7.0, None, "", "A") for i in range(20)]
-        + [(20 + i, 7, 2, "dome", "outdoor", 7.0, None, "", "B") for i in range(3)]
-    )
-    table = uptake.district_uptake(regs, cams, districts, LAYER).set_index("code")
+    table = uptake.district_uptake(counts, districts, LAYER).set_index("code")
     a = by_table(20, sum(3 * i for i in range(20)) % 256)  # 570 -> 58
     assert list(table.index) == ["A", "B", "C"]  # A ranked by its rate; B and C hidden, by name
     assert table.loc["A", "registrations"] == a and table.loc["A", "cameras"] == by_table(20, 20)
     assert table.loc["A", "registrations_per_1000"] == round(a / 1000 * 1000, 2)
     assert table[["registrations", "cameras", "registrations_per_1000"]].loc[["B", "C"]].isna().all().all()
-    withheld = uptake.district_uptake(regs, cams, districts, WITHHOLD)
+    withheld = uptake.district_uptake(counts, districts, WITHHOLD)
     assert withheld["code"].tolist() == ["A", "B", "C"] and withheld.drop(columns=["code", "name"]).isna().all().all()
 
 
