@@ -1,6 +1,7 @@
 """Issue 19's acceptance test: two app servers (separate OS processes, gunicorn as `python app.py`
 serves) on one PostgreSQL database. A registration, a camera change and a withdrawal made through
-server A are in server B's very next officer search and very next coverage cells.
+server A are in server B's very next officer search, very next coverage cells and very next uptake
+district table.
 
 Server B answers first (its caches are warm with the register as it was), then each change is made
 through A's public API or the owner's own page, and B is asked at once: no sleep, no retry. What B
@@ -150,8 +151,9 @@ def shared_database(pg_url, reference_dir, reference, tmp_path):
         with transaction(rt.sessions) as s:
             create_user(s, "officer1", PASSWORD, "officer")
             create_user(s, "analyst1", PASSWORD, "analyst")
+            create_user(s, "lead1", PASSWORD, "lead")
         with transaction(rt.sessions) as s:
-            officer, analyst = issue_token(s, "officer1"), issue_token(s, "analyst1")
+            officer, analyst, lead = issue_token(s, "officer1"), issue_token(s, "analyst1"), issue_token(s, "lead1")
         with rt.engine.connect() as conn:
             place = _choose_place(conn)
     finally:
@@ -163,6 +165,7 @@ def shared_database(pg_url, reference_dir, reference, tmp_path):
         "place": place,
         "officer": {"Authorization": f"Bearer {officer}"},
         "analyst": {"Authorization": f"Bearer {analyst}"},
+        "lead": {"Authorization": f"Bearer {lead}"},
     }
     engine.dispose()
 
@@ -256,7 +259,42 @@ def _cells(url: str, auth: dict, kind: str | None = None) -> dict[str, tuple]:
     return {c["cell"]: (c["registrations"], c["cameras"], c["suppressed"]) for c in body["cells"]}
 
 
+def _districts(url: str, auth: dict) -> dict[str, tuple]:
+    """Server ``url``'s published active registrations and cameras per district, from the lead's
+    uptake metrics (the uptake page's district table)."""
+    params = {"from": "2026-04-13", "to": "2026-11-29"}
+    answer = requests.get(f"{url}/api/v1/metrics/uptake", headers=auth, params=params, timeout=HTTP_TIMEOUT_S)
+    assert answer.status_code == 200, answer.text[:500]
+    return {r["code"]: (r["registrations"], r["cameras"]) for r in answer.json()["by_district"]}
+
+
 # --------------------------------------------------------------------------- what B should answer
+
+
+def _district_published(engine, code: str) -> tuple:
+    """The district's active registrations and their active cameras counted from the register's
+    rows, published as the table says (the key sums modulo 256 as cell keys)."""
+    with engine.connect() as conn:
+        regs, reg_keys = conn.execute(
+            sa.text(
+                "SELECT count(*), coalesce(sum(r.record_key), 0) FROM registrant r JOIN site s "
+                "ON s.registrant_id = r.id WHERE r.status = 'active' AND s.district_code = :code"
+            ),
+            {"code": code},
+        ).one()
+        cams, cam_keys = conn.execute(
+            sa.text(
+                "SELECT count(*), coalesce(sum(c.record_key), 0) FROM camera c JOIN site s ON s.id = c.site_id "
+                "JOIN registrant r ON r.id = s.registrant_id "
+                "WHERE c.active AND r.status = 'active' AND s.district_code = :code"
+            ),
+            {"code": code},
+        ).one()
+    assert regs >= K
+    return (
+        int(TABLE.published([int(regs)], [int(reg_keys) % 256])[0]),
+        int(TABLE.published([int(cams)], [int(cam_keys) % 256])[0]),
+    )
 
 
 @dataclass(frozen=True)
@@ -375,7 +413,7 @@ def _my_cameras(engine, reference: str) -> list[tuple[int, str, str, bool]]:
 
 def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_and_cells(shared_database, tmp_path):
     db = shared_database
-    engine, place, officer, analyst = db["engine"], db["place"], db["officer"], db["analyst"]
+    engine, place, officer, analyst, lead = db["engine"], db["place"], db["officer"], db["analyst"], db["lead"]
     few = place.few
     assert h3.latlng_to_cell(place.lat, place.lon, 9) == place.cell  # the pin lies in the chosen cell
 
@@ -390,6 +428,7 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert all_before.get(place.cell) == _published(truth_all_0)
         assert all_before.get(place.cell) is not None
         assert few_before.get(place.cell) is None  # one registration with that kind: under K, not listed
+        districts_before = _districts(b, lead)
 
         # ---- 1. A registration through A's API: 4 cameras, none of the rare kind.
         cameras_in = [
@@ -438,6 +477,22 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
             c: v for c, v in all_before.items() if c != place.cell
         }
         assert _cells(b, analyst, few) == few_before  # none of the new cameras is of that kind
+        # B's uptake district table, at once: one registration and four cameras more in the site's
+        # district (as before: counted from the rows), the other districts as they were.
+        with engine.connect() as conn:
+            district = conn.scalar(
+                sa.text(
+                    "SELECT s.district_code FROM site s JOIN registrant r ON r.id = s.registrant_id "
+                    "WHERE r.reference = :ref"
+                ),
+                {"ref": made["reference"]},
+            )
+        districts_1 = _districts(b, lead)
+        assert districts_1[district] == _district_published(engine, district)
+        assert districts_1[district][1] != districts_before[district][1]  # 4 apart, each moved by at most 1
+        assert {c: v for c, v in districts_1.items() if c != district} == {
+            c: v for c, v in districts_before.items() if c != district
+        }
 
         # ---- 2. The owner changes a camera's kind on A's management page: the second camera (fixed)
         # becomes the rare kind, every other field as the page shows it.
@@ -497,3 +552,4 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert _truth(engine, place.cell, few) == truth_few_0
         assert _cells(b, analyst) == all_before
         assert _cells(b, analyst, few) == few_before
+        assert _districts(b, lead) == districts_before
