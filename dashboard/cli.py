@@ -214,7 +214,7 @@ def _import_demo_crimes(rt, parsed: list) -> None:
     if not parsed:
         return
     try:
-        done = import_samples(rt.sessions, parsed)
+        done = import_samples(rt.sessions, parsed, rt.reference)
     except DemoCrimesError as exc:
         raise CommandError(f"{exc}.") from None
     if done.imported:
@@ -389,10 +389,10 @@ def cmd_serve(args) -> int:
 
 
 def cmd_crimes_import(args) -> int:
-    from dashboard.registry import audit
+    from dashboard.registry import audit, summaries
     from dashboard.registry.crime_import import CrimeFileError, import_crimes, parse_police_uk_csv
     from dashboard.registry.database import transaction
-    from dashboard.runtime import open_database, session_factory
+    from dashboard.runtime import load_reference_or_fail, open_database, session_factory
 
     parsed = []
     for path in args.files:
@@ -402,10 +402,14 @@ def cmd_crimes_import(args) -> int:
             parsed.append(parse_police_uk_csv(path.read_bytes(), path.name))
         except CrimeFileError as exc:
             raise CommandError(f"{exc} Nothing was imported.") from None
-    engine = open_database(load_settings())
+    settings = load_settings()
+    ref = load_reference_or_fail(settings)
+    engine = open_database(settings)
     try:
         with transaction(session_factory(engine)) as s:
-            done = [import_crimes(s, p, audit.Actor(None, "command line", None)) for p in parsed]
+            actor = audit.Actor(None, "command line", None)
+            done = [import_crimes(s, p, actor, ref, count=False) for p in parsed]
+            summaries.rebuild_gap(s, ref)  # the gap analysis's counts of the register near them, once
     except CrimeFileError as exc:
         raise CommandError(f"{exc} Nothing was imported.") from None
     for p, d in zip(parsed, done):
@@ -768,15 +772,18 @@ def cmd_audit(args) -> int:
 def cmd_summaries(args) -> int:
     """``summaries check``: 0 when the stored summaries are the register counted now, 1 with the
     differing rows; ``summaries rebuild``: count them again (raising the register's version)."""
-    from dashboard.registry import summaries
+    from dashboard.registry import gap_summaries, summaries
     from dashboard.registry.database import describe_url, session_factory, transaction
+    from dashboard.runtime import load_reference_or_fail
 
     settings = load_settings()
     engine = open_database_for_audit(settings)
     where = describe_url(settings.database_url)
     started = time.perf_counter()
     if args.summaries_command == "rebuild":
+        ref = load_reference_or_fail(settings)
         with transaction(session_factory(engine)) as s:
+            gap_summaries.place_crimes(s, ref)  # where the gap analysis counts each crime, from the reference
             rows = summaries.rebuild(s)
         print(f"ok  summaries in {where} counted again: {rows:,} rows in {time.perf_counter() - started:.1f} s")
         return 0

@@ -26,12 +26,13 @@ from dashboard.analytics.gap_report import (
     GapRegister,
     GapReport,
     build_report,
+    from_summaries,
     gap_crimes,
     gap_register,
 )
 from dashboard.analytics.rounding import rounded_json
 from dashboard.cache import VERSIONED_TTL_S, cache
-from dashboard.registry import summaries
+from dashboard.registry import gap_summaries, summaries
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
 
@@ -89,19 +90,21 @@ def _gap_crimes(crimes_version: int) -> GapCrimes:
 
 @cache.memoize(timeout=VERSIONED_TTL_S)
 def _gap_register(version: int) -> GapRegister:
-    """Registration keys by site and registrations per area, once per version of the register."""
+    """Registrations per area (from the summaries), once per version of the register."""
     with runtime().sessions() as s:
-        return gap_register(s)
+        return gap_register(s, site_keys=False)
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)
 def _report(query: GapQuery, version: int, crimes_version: int) -> GapReport:
     rt = runtime()
-    index, _ = rt.finder.whole_register()
+    with rt.sessions() as s:
+        near = gap_summaries.area_counts(s, query.radius_m)
+        reach = gap_summaries.reach(s, query.radius_m)
     return build_report(
         _gap_crimes(crimes_version),
         rt.reference,
-        index,
+        from_summaries(rt.reference, near, reach),
         _gap_register(version),
         query,
         rt.disclosure,
@@ -120,8 +123,9 @@ def gap_months() -> tuple[dt.date, ...]:
 
 
 def report_for(query: GapQuery) -> GapReport:
-    """The report for ``query`` on the register and crimes as they are now (cached per version of both)."""
-    _, version = runtime().finder.whole_register()
+    """The report for ``query`` on the register and crimes as they are now, from the register's gap
+    summaries (shared by every process and server; cached per version of both, read first)."""
+    version = register_version()
     return _report(query, version, _crimes_version())
 
 

@@ -65,7 +65,7 @@ def prepare(settings: Settings | None = None) -> Runtime:
     engine = open_database(settings)
     sessions = session_factory(engine)
     with transaction(sessions) as s:  # a register migrated from before its summaries: count them once
-        summaries.ensure_built(s)
+        summaries.ensure_built(s, reference)
     from dashboard.registry import audit
 
     audit.checkpoint_quietly(engine)  # at each start-up: anchors the log as it is now, outside the database

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from dashboard.analytics import gaps
 from dashboard.analytics.coverage import area_table, areas_for_level
 from dashboard.analytics.disclosure import KEY_RANGE, Disclosure
 from dashboard.analytics.gaps import (
     FIGURE_COLUMNS,
     TARGET_COLUMNS,
     Hierarchy,
+    TrueFigures,
     complement_hidden,
     crime_cube,
     dominated,
@@ -37,17 +39,18 @@ from dashboard.analytics.gaps import (
     recruitment_targets,
     true_figures,
 )
+from dashboard.core.vocab import GAP_RADII_M
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
-from dashboard.geo.small_areas import small_area_at
+from dashboard.geo.small_areas import force_small_areas
 from dashboard.registry.camera_queries import site_areas
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.crime_queries import located_crimes, unlocated_crimes
 from dashboard.registry.queries import registrations_by_area
 
 DEFAULT_RADIUS_M = 100
-RADII_M = (50, 100, 200, 500)
+RADII_M = GAP_RADII_M
 LEVELS = {"lsoa": "Small areas (LSOA)", "district": "Districts"}
 ALL = "all"
 QUERY_ARGS = ("period", "type", "radius", "level")
@@ -192,14 +195,11 @@ def hierarchy_for(ref: ReferenceGeography) -> Hierarchy:
 
 def crime_areas(ref: ReferenceGeography, crimes: pd.DataFrame) -> np.ndarray:
     """The force small area of each crime: police.uk's own LSOA code when it is one of ours, else
-    the small area containing the point, else None (outside the force area)."""
-    known = set(ref.small_areas["code"])
-    given = crimes["lsoa_code"].to_numpy(object)
-    ours = np.array([code in known for code in given.tolist()], dtype=bool)
-    codes = given.copy()
-    if (~ours).any():
-        codes[~ours] = small_area_at(ref, crimes["lon"].to_numpy()[~ours], crimes["lat"].to_numpy()[~ours])
-    return codes
+    the small area containing the point, else None (outside the force area)
+    (``geo.small_areas.force_small_areas``; ``registry.gap_summaries.place_crimes`` stores the same)."""
+    return force_small_areas(
+        ref, crimes["lsoa_code"].to_numpy(object), crimes["lon"].to_numpy(), crimes["lat"].to_numpy()
+    )
 
 
 @dataclass(frozen=True)
@@ -282,19 +282,102 @@ def gap_crimes(ref: ReferenceGeography, located: pd.DataFrame, unlocated: pd.Dat
 @dataclass(frozen=True)
 class GapRegister:
     """What the report needs from the register, read once per version of it: each active
-    registration's record key by site id, and registrations and cameras per small area and per
-    district with their cell keys (``registrations_by_area``)."""
+    registration's record key by site id (only for :func:`from_index`), and registrations and
+    cameras per small area and per district with their cell keys (``registrations_by_area``)."""
 
     site_keys: np.ndarray
     by_area: dict = field(default_factory=dict)
 
 
-def gap_register(session: Session) -> GapRegister:
-    sites = site_areas(session)
-    ids = sites["site_id"].to_numpy("int64")
-    keys = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype="int64")
-    keys[ids] = sites["registration_key"].to_numpy("int64")
+def gap_register(session: Session, site_keys: bool = True) -> GapRegister:
+    """The register's part of the report; ``site_keys`` False skips the per-site keys (a read of
+    the whole register), which only :func:`from_index` needs."""
+    keys = np.zeros(0, dtype="int64")
+    if site_keys:
+        sites = site_areas(session)
+        ids = sites["site_id"].to_numpy("int64")
+        keys = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype="int64")
+        keys[ids] = sites["registration_key"].to_numpy("int64")
     return GapRegister(keys, {level: registrations_by_area(session, level) for level in LEVELS})
+
+
+# What a report's true figures come from: given the crimes, which of them it covers and the
+# distance, the true figures per level (``gaps.true_figures``' result).
+TrueFiguresOf = Callable[[GapCrimes, np.ndarray, int], dict[str, TrueFigures]]
+
+
+def from_index(ref: ReferenceGeography, index: CameraIndex, site_keys: np.ndarray) -> TrueFiguresOf:
+    """True figures counted now against an index of every active camera (``point_coverage``): any
+    month or type, for tests of the arithmetic and the benchmarks' baseline."""
+
+    def true_of(crimes: GapCrimes, chosen: np.ndarray, radius_m: int) -> dict[str, TrueFigures]:
+        coverage = point_coverage(index, crimes.lat[chosen], crimes.lon[chosen], radius_m)
+        return true_figures(
+            hierarchy_for(ref),
+            crimes.lsoa[chosen],
+            coverage.near,
+            coverage.in_view,
+            crimes.key[chosen],
+            coverage.pair_point,
+            coverage.pair_site,
+            site_keys,
+        )
+
+    return true_of
+
+
+def _positions(ref: ReferenceGeography, level: str, codes: pd.Series) -> np.ndarray:
+    """The position at ``level`` (``Hierarchy``'s) of each stored area code (-1: unknown)."""
+    if level == "lsoa":
+        return pd.Index(ref.small_areas["code"]).get_indexer(codes.astype(object))
+    if level == "district":
+        return pd.Index(ref.districts["code"]).get_indexer(codes.astype(object))
+    if level == "decile":
+        return pd.to_numeric(codes, errors="coerce").fillna(0).to_numpy(dtype="int64") - 1
+    return np.zeros(len(codes), dtype="int64")
+
+
+def from_summaries(ref: ReferenceGeography, near: pd.DataFrame, reach: pd.DataFrame) -> TrueFiguresOf:
+    """True figures from the register's gap summaries (``registry.gap_summaries``: per small area its
+    crimes near and in view, ``area_counts``; per level and area the registrations near or seeing
+    one, ``reach``) read at the report's distance, and the crimes' own counts and keys: all imported
+    months and types only (the offered query space), the same figures as :func:`from_index`."""
+
+    def true_of(crimes: GapCrimes, chosen: np.ndarray, radius_m: int) -> dict[str, TrueFigures]:
+        if not chosen.all():
+            raise QueryError("figures for one month or one type are not kept: the report covers all of them")
+        hierarchy = hierarchy_for(ref)
+        n = hierarchy.sizes["lsoa"]
+        where = _positions(ref, "lsoa", near["lsoa"])
+        known = where >= 0
+        per_lsoa = {
+            "crimes": np.bincount(crimes.lsoa, minlength=n),
+            "near": np.bincount(where[known], weights=near["near"].to_numpy("float64")[known], minlength=n),
+            "in_view": np.bincount(where[known], weights=near["in_view"].to_numpy("float64")[known], minlength=n),
+            "crime_key": np.bincount(crimes.lsoa, weights=crimes.key.astype("float64"), minlength=n),
+        }
+        out = {}
+        for level in gaps.LEVELS:
+            size = hierarchy.sizes[level]
+            counts = {name: hierarchy.roll_up(values, level) for name, values in per_lsoa.items()}
+            rows = reach[reach["level"] == level]
+            at = _positions(ref, level, rows["code"])
+            ok = (at >= 0) & (at < size)
+            registrations = np.zeros(size, dtype="int64")
+            keys = np.zeros(size, dtype="int64")
+            np.add.at(registrations, at[ok], rows["registrations"].to_numpy("int64")[ok])
+            np.add.at(keys, at[ok], rows["registrations_key"].to_numpy("int64")[ok])
+            out[level] = TrueFigures(
+                counts["crimes"],
+                counts["near"],
+                counts["in_view"],
+                counts["crime_key"] % KEY_RANGE,
+                registrations,
+                keys % KEY_RANGE,
+            )
+        return out
+
+    return true_of
 
 
 # --------------------------------------------------------------------------- the report
@@ -365,7 +448,7 @@ def _scalar(value):
 def build_report(
     crimes: GapCrimes,
     ref: ReferenceGeography,
-    index: CameraIndex,
+    true_of: TrueFiguresOf,
     register: GapRegister,
     query: GapQuery,
     layer: Disclosure,
@@ -382,17 +465,7 @@ def build_report(
         return GapReport(query, min_crimes, True)
 
     hierarchy = hierarchy_for(ref)
-    coverage = point_coverage(index, crimes.lat[chosen], crimes.lon[chosen], query.radius_m)
-    true = true_figures(
-        hierarchy,
-        crimes.lsoa[chosen],
-        coverage.near,
-        coverage.in_view,
-        crimes.key[chosen],
-        coverage.pair_point,
-        coverage.pair_site,
-        register.site_keys,
-    )
+    true = true_of(crimes, chosen, query.radius_m)
     close = complement_hidden(crimes.cube, hierarchy, month, category, layer.k)
     # The dominance rule joins the complement rule: both are decided by public crime data alone.
     dominant = dominated(crimes.point[chosen], crimes.lsoa[chosen], hierarchy)
@@ -459,7 +532,8 @@ def gap_report(
 ) -> GapReport:
     """The report read straight from the database (the app caches the parts: ``dashboard.figures``)."""
     crimes = gap_crimes(ref, located_crimes(session), unlocated_crimes(session))
-    return build_report(crimes, ref, index, gap_register(session), query, layer, min_crimes)
+    register = gap_register(session)
+    return build_report(crimes, ref, from_index(ref, index, register.site_keys), register, query, layer, min_crimes)
 
 
 __all__ = [
@@ -477,6 +551,8 @@ __all__ = [
     "QueryError",
     "build_report",
     "crime_areas",
+    "from_index",
+    "from_summaries",
     "gap_crimes",
     "gap_register",
     "gap_report",

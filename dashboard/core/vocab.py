@@ -155,3 +155,7 @@ def retention_buckets(days: pd.Series) -> np.ndarray:
     values = days.to_numpy(dtype="float64")
     conditions = [(values >= low) & (values <= high) for low, high, _ in RETENTION_BUCKETS]
     return np.select(conditions, [label for _, _, label in RETENTION_BUCKETS], default=NOT_GIVEN).astype(object)
+
+
+# The distances the gap analysis offers between a crime and a registered camera, in metres.
+GAP_RADII_M = (50, 100, 200, 500)

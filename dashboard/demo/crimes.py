@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.registry import audit
+from dashboard.registry import audit, summaries
 from dashboard.registry.crime_import import CrimeFileError, Imported, ParsedCrimes, import_crimes, parse_police_uk_csv
 from dashboard.registry.database import transaction
 from dashboard.registry.models import CrimeImport, User
@@ -57,8 +57,10 @@ def parse_samples(files: list[Path]) -> list[ParsedCrimes]:
     return parsed
 
 
-def import_samples(sessions: sessionmaker[Session], parsed: list[ParsedCrimes]) -> DemoCrimes:
-    """Import the files not imported yet as ``admin.demo``'s import, in one transaction (all or none)."""
+def import_samples(sessions: sessionmaker[Session], parsed: list[ParsedCrimes], ref) -> DemoCrimes:
+    """Import the files not imported yet as ``admin.demo``'s import, in one transaction (all or none),
+    and count the gap analysis's summaries for them (``summaries.rebuild_gap``, with the reference
+    geography ``ref``)."""
     imported, already = [], []
     with transaction(sessions) as s:
         admin = s.scalar(sa.select(User).where(User.username == DEMO_ADMIN))
@@ -69,5 +71,7 @@ def import_samples(sessions: sessionmaker[Session], parsed: list[ParsedCrimes]) 
             if s.scalar(sa.select(CrimeImport.id).where(CrimeImport.file_sha256 == p.sha256)) is not None:
                 already.append(p.filename)
                 continue
-            imported.append((p.filename, import_crimes(s, p, actor)))
+            imported.append((p.filename, import_crimes(s, p, actor, ref, count=False)))
+        if imported:
+            summaries.rebuild_gap(s, ref)
     return DemoCrimes(imported, already)

@@ -314,6 +314,67 @@ def _prepared(index: CameraIndex) -> _Prepared:
     )
 
 
+@dataclass(frozen=True)
+class PointPairs:
+    """The (point, site) pairs of :func:`point_pairs`: ``near_point``/``near_site`` a site within the
+    radius (each pair once), ``view_point``/``view_site`` a camera of the site with the point in
+    view (a pair repeats once per such camera)."""
+
+    near_point: np.ndarray
+    near_site: np.ndarray
+    view_point: np.ndarray
+    view_site: np.ndarray
+
+
+def point_pairs(
+    index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float, *, views: bool = True
+) -> PointPairs:
+    """Which sites lie within ``radius_m`` (geodesic) of each point, and which sites' cameras have
+    the point in field of view (any distance: a view reaches as far as its range): the pairs
+    :func:`point_coverage` is made of. A pair's answer depends on that point and that site alone,
+    so the pairs of a few sites (a register write) are the same as in the whole register's.
+
+    Parameters
+    ----------
+    index : the active cameras (the officer search's index, or a few sites' cameras)
+    lat, lon : the points, WGS84 degrees (e.g. crimes or postcode centroids)
+    radius_m : 1 to 5000 m
+    views : False skips "in view" (no view pairs then)
+    """
+    check_radius(radius_m)
+    lat, lon, x, y = to_grid(lat, lon)
+    empty = np.empty(0, "int64")
+    if len(index) == 0 or len(lat) == 0:
+        return PointPairs(empty, empty, empty, empty)
+    prep = _prepared(index)
+    direction_deg = index.arrays()["direction_deg"]
+    site_of_camera = index.arrays()["site_id"]
+
+    close = pairs_within(prep.sites, prep.site_lat, prep.site_lon, lat, lon, x, y, float(radius_m), measure_all=False)
+    view_points, view_sites = [empty], [empty]
+    joins = ((prep.views, prep.view_reach_m, prep.view_positions), (prep.far, prep.far_reach_m, prep.far_positions))
+    for grid, reach_m, positions in joins if views else ():
+        if not len(positions) or reach_m < MIN_RADIUS_M:
+            continue
+        cam_lat, cam_lon = index.arrays()["lat"][positions], index.arrays()["lon"][positions]
+        pairs = pairs_within(grid, cam_lat, cam_lon, lat, lon, x, y, reach_m)
+        camera = positions[pairs.position]
+        seen = (
+            in_view_codes(
+                direction_deg[camera], prep.angle_deg[camera], prep.range_m[camera], pairs.bearing_deg, pairs.distance_m
+            )
+            == YES
+        )
+        view_points.append(pairs.point[seen])
+        view_sites.append(site_of_camera[camera[seen]])
+    return PointPairs(
+        close.point.astype("int64"),
+        prep.site_id[close.position].astype("int64"),
+        np.concatenate(view_points).astype("int64"),
+        np.concatenate(view_sites).astype("int64"),
+    )
+
+
 def point_coverage(
     index: CameraIndex, lat: ArrayLike, lon: ArrayLike, radius_m: float, *, views: bool = True
 ) -> PointCoverage:
@@ -342,33 +403,15 @@ def point_coverage(
     >>> cov.near.tolist(), cov.in_view.tolist()  # doctest: +SKIP
     ([True], [False])
     """
-    check_radius(radius_m)
-    lat, lon, x, y = to_grid(lat, lon)
-    near = np.zeros(len(lat), dtype=bool)
-    seen = np.zeros(len(lat), dtype=bool)
-    if len(index) == 0 or len(lat) == 0:
-        return PointCoverage(near, seen, np.empty(0, "int64"), np.empty(0, "int64"))
-    prep = _prepared(index)
-    direction_deg = index.arrays()["direction_deg"]
-    site_of_camera = index.arrays()["site_id"]
-
-    close = pairs_within(prep.sites, prep.site_lat, prep.site_lon, lat, lon, x, y, float(radius_m), measure_all=False)
-    near[close.point] = True
-    point_parts, site_parts = [close.point], [prep.site_id[close.position]]
-    joins = ((prep.views, prep.view_reach_m, prep.view_positions), (prep.far, prep.far_reach_m, prep.far_positions))
-    for grid, reach_m, positions in joins if views else ():
-        if not len(positions) or reach_m < MIN_RADIUS_M:
-            continue
-        cam_lat, cam_lon = index.arrays()["lat"][positions], index.arrays()["lon"][positions]
-        pairs = pairs_within(grid, cam_lat, cam_lon, lat, lon, x, y, reach_m)
-        camera = positions[pairs.position]
-        views = (
-            in_view_codes(
-                direction_deg[camera], prep.angle_deg[camera], prep.range_m[camera], pairs.bearing_deg, pairs.distance_m
-            )
-            == YES
-        )
-        seen[pairs.point[views]] = True
-        point_parts.append(pairs.point[views])
-        site_parts.append(site_of_camera[camera[views]])
-    return PointCoverage(near, seen, np.concatenate(point_parts), np.concatenate(site_parts))
+    n = len(np.atleast_1d(np.asarray(lat)))
+    pairs = point_pairs(index, lat, lon, radius_m, views=views)
+    near = np.zeros(n, dtype=bool)
+    seen = np.zeros(n, dtype=bool)
+    near[pairs.near_point] = True
+    seen[pairs.view_point] = True
+    return PointCoverage(
+        near,
+        seen,
+        np.concatenate([pairs.near_point, pairs.view_point]),
+        np.concatenate([pairs.near_site, pairs.view_site]),
+    )

@@ -55,3 +55,21 @@ def small_area_at(ref: ReferenceGeography, lon: np.ndarray, lat: np.ndarray) -> 
     found = _containing(ref, np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
     codes = ref.small_areas["code"].to_numpy(object)
     return np.where(found >= 0, codes[np.maximum(found, 0)], None)
+
+
+def force_small_areas(ref: ReferenceGeography, given: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The force small area of each point with a code given by its source (police.uk's LSOA of a
+    crime): that code when it is one of the force's, else the small area containing the point,
+    else None (outside the force area).
+
+    >>> force_small_areas(ref, np.array(["E01029701", "W01000001"], dtype=object),
+    ...                   np.array([-2.0, -2.1174]), np.array([52.0, 52.8064])).tolist()
+    ['E01029701', 'E01029701']
+    """
+    known = set(ref.small_areas["code"])
+    given = np.asarray(given, dtype=object)
+    ours = np.array([code in known for code in given.tolist()], dtype=bool)
+    codes = given.copy()
+    if (~ours).any():
+        codes[~ours] = small_area_at(ref, np.asarray(lon)[~ours], np.asarray(lat)[~ours])
+    return codes

@@ -162,7 +162,7 @@ def import_upload(contents, filename) -> dict:
         data = base64.b64decode(payload, validate=True)
         parsed = parse_police_uk_csv(data, name)
         with transaction(runtime().sessions) as s:
-            done = import_crimes(s, parsed, current_user.actor)
+            done = import_crimes(s, parsed, current_user.actor, runtime().reference)
     except (CrimeFileError, CrimeImportNotAllowed, ValueError) as exc:
         message = (
             str(exc)

@@ -203,9 +203,12 @@ def _parse_rows(reader, data: bytes, filename: str) -> ParsedCrimes:
     return ParsedCrimes(filename, hashlib.sha256(data).hexdigest(), rows, without)
 
 
-def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor) -> Imported:
+def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor, ref, *, count: bool = True) -> Imported:
     """Store a parsed file in the caller's transaction; refuse a file imported before, and any
-    actor but an administrator or the command line (:class:`CrimeImportNotAllowed`)."""
+    actor but an administrator or the command line (:class:`CrimeImportNotAllowed`). Then place the
+    crimes with the reference geography ``ref`` and count the gap analysis's summaries of the
+    register near them again (``summaries.rebuild_gap``: seconds at a million cameras); ``count``
+    False leaves that to the caller, who imports several files and counts once after them."""
     if actor.role not in IMPORT_ROLES:
         raise CrimeImportNotAllowed("Only administrators import crime data.")
     earlier = session.scalar(sa.select(CrimeImport).where(CrimeImport.file_sha256 == parsed.sha256))
@@ -245,4 +248,8 @@ def import_crimes(session: Session, parsed: ParsedCrimes, actor: audit.Actor) ->
             "without_coordinates": parsed.without_coordinates,
         },
     )
+    if count:
+        from dashboard.registry import summaries  # here: summaries reads this module's categories
+
+        summaries.rebuild_gap(session, ref)
     return Imported(batch.id, len(parsed.rows), parsed.without_coordinates, parsed.months)

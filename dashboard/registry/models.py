@@ -648,6 +648,35 @@ class RegisterMix(Base):
     cameras_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+class GapCrime(Base):
+    """Per counted crime: the registered sites within each distance the gap analysis offers and the
+    sites with a camera that has it in view; kept exact by every register write
+    (``registry.gap_summaries``). Never shown: near / in view is "more than 0", counted per area."""
+
+    __tablename__ = "gap_crime"
+
+    crime_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    near_50: Mapped[int] = mapped_column(sa.Integer, default=0)
+    near_100: Mapped[int] = mapped_column(sa.Integer, default=0)
+    near_200: Mapped[int] = mapped_column(sa.Integer, default=0)
+    near_500: Mapped[int] = mapped_column(sa.Integer, default=0)
+    seeing: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class GapReach(Base):
+    """Per distance, level ('lsoa', 'district', 'decile', 'force') and area: the registrations with
+    a site near, or a camera seeing, one of the area's counted crimes, and the raw sum of their
+    record keys; kept exact by every register write (``registry.gap_summaries``)."""
+
+    __tablename__ = "gap_reach"
+
+    radius: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    level: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class RateLimitCounter(Base):
     """Request counts per client and limit window, shared by every web worker process.
 
@@ -695,8 +724,15 @@ class Crime(Base):
     last_outcome: Mapped[str] = mapped_column(sa.String(120), default="")
     context: Mapped[str] = mapped_column(sa.String(500), default="")
     record_key: Mapped[int | None] = mapped_column(sa.SmallInteger, default=new_record_key)  # disclosure control
+    # Where the gap analysis counts it (registry.gap_summaries.place_crimes): the force small area,
+    # its district and IMD decile; None when it is not counted (no coordinates, not an official
+    # category, outside the force).
+    area_lsoa: Mapped[str | None] = mapped_column(sa.String(9))
+    area_district: Mapped[str | None] = mapped_column(sa.String(9))
+    area_decile: Mapped[int | None] = mapped_column(sa.SmallInteger)
 
     __table_args__ = (
+        sa.Index("ix_crime_lat_lon", "lat", "lon"),
         sa.CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat"),
         sa.CheckConstraint("lon IS NULL OR (lon BETWEEN -180 AND 180)", name="lon"),
     )

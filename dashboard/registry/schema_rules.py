@@ -105,6 +105,7 @@ RECORD_KEY_COLUMNS = {
     ("uptake_day", "cameras_key"),
     ("register_mix", "registrations_key"),
     ("register_mix", "cameras_key"),
+    ("gap_reach", "registrations_key"),
 }
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule

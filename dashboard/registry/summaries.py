@@ -49,11 +49,14 @@ from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.core.uktime import uk_days
 from dashboard.core.vocab import CAMERA_FILTERS, retention_buckets
 from dashboard.geo.cells import H3_RESOLUTIONS
+from dashboard.registry import gap_summaries
 from dashboard.registry.camera_queries import _rows, active_cell_frame, active_cell_select, cell_frame
 from dashboard.registry.database import hold_write_lock, id_in
 from dashboard.registry.models import (
     Camera,
     CoverageCell,
+    GapCrime,
+    GapReach,
     RegisterCount,
     RegisterMix,
     RegisterState,
@@ -389,6 +392,7 @@ def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFr
         count_contribution(_site_counts(session.execute(site_select(where)).all() if ids else [])),
         day_contribution(_lives(session.execute(life_select(where)).all() if ids else [])),
         mix_contribution(_mix_cameras(session.execute(mix_select(where)).all() if ids else [])),
+        *gap_summaries.contributions(session, ids),
     )
 
 
@@ -400,7 +404,10 @@ TABLES = (
     (RegisterCount, COUNT_KEY, COUNT_SUMS),
     (UptakeDay, DAY_KEY, COUNT_SUMS),
     (RegisterMix, MIX_KEY, COUNT_SUMS),
+    (GapCrime, gap_summaries.CRIME_KEY, gap_summaries.CRIME_SUMS),
+    (GapReach, gap_summaries.REACH_KEY, gap_summaries.REACH_SUMS),
 )
+GAP_TABLES = TABLES[-2:]
 
 
 def _add(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
@@ -412,7 +419,7 @@ def _add(session: Session, model, keys: list[str], sums: list[str], delta: pd.Da
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     records = [
         {
-            **{c: (int(v) if c == "res" else v) for c, v in zip(keys, r[: len(keys)])},
+            **{c: (int(v) if isinstance(v, (int, np.integer)) else v) for c, v in zip(keys, r[: len(keys)])},
             **{c: int(v) for c, v in zip(sums, r[len(keys) :])},
         }
         for r in delta[keys + sums].itertuples(index=False, name=None)
@@ -554,7 +561,19 @@ def _whole(session: Session) -> tuple[pd.DataFrame, ...]:
             totals[i] = (
                 pd.concat([totals[i], part], ignore_index=True).groupby(keys, as_index=False, sort=True)[sums].sum()
             )
+    totals[-2:] = _whole_gap(session)
     return tuple(t[(t[sums] != 0).any(axis=1)].reset_index(drop=True) for t, (_, _, sums) in zip(totals, TABLES))
+
+
+def _whole_gap(session: Session) -> list[pd.DataFrame]:
+    """The gap tables' rows computed from the whole register, chunk by chunk of sites."""
+    totals = list(gap_summaries.contributions(session, []))
+    for part in gap_summaries.whole_chunks(session, REBUILD_CHUNK_SITES):
+        for i, ((_, keys, sums), rows) in enumerate(zip(GAP_TABLES, part)):
+            totals[i] = (
+                pd.concat([totals[i], rows], ignore_index=True).groupby(keys, as_index=False, sort=True)[sums].sum()
+            )
+    return totals
 
 
 def rebuild(session: Session, at: dt.datetime | None = None) -> int:
@@ -572,14 +591,31 @@ def rebuild(session: Session, at: dt.datetime | None = None) -> int:
     return written
 
 
-def ensure_built(session: Session) -> bool:
-    """Compute the summaries if they never were (a register migrated from before them). True when
-    it computed them."""
+def ensure_built(session: Session, ref=None) -> bool:
+    """Compute the summaries if they never were (a register migrated from before them), placing
+    the imported crimes first when the reference geography ``ref`` is given. True when it
+    computed them."""
     built = session.execute(sa.select(RegisterState.summaries_built).where(RegisterState.id == 1)).scalar_one()
     if built:
         return False
+    if ref is not None:
+        gap_summaries.place_crimes(session, ref)
     rebuild(session)
     return True
+
+
+def rebuild_gap(session: Session, ref) -> int:
+    """After crimes were imported: place every crime (``gap_summaries.place_crimes``, from the
+    reference geography ``ref``) and count the gap tables again from the whole register, in
+    ``session``'s transaction; raise the version. Returns the number of crimes placed."""
+    hold_write_lock(session, "audit_event")
+    placed = gap_summaries.place_crimes(session, ref)
+    session.flush()
+    for (model, keys, sums), rows in zip(GAP_TABLES, _whole_gap(session)):
+        session.execute(sa.delete(model))
+        _add(session, model, keys, sums, rows[(rows[sums] != 0).any(axis=1)])
+    _bump(session)
+    return placed
 
 
 def verify(session: Session) -> list[str]:
@@ -594,10 +630,9 @@ def verify(session: Session) -> list[str]:
             want = tuple(0 if pd.isna(getattr(row, f"{c}_true")) else int(getattr(row, f"{c}_true")) for c in sums)
             if got != want:
                 where = ", ".join(str(getattr(row, k)) for k in keys)
-                problems.append(
-                    f"{model.__tablename__} ({where}): stored {got[0]} registrations / {got[2]} cameras, "
-                    f"counted {want[0]} / {want[2]} (key sums {got[1]}/{got[3]} against {want[1]}/{want[3]})"
-                )
+                stored_text = ", ".join(f"{c} {v}" for c, v in zip(sums, got))
+                counted_text = ", ".join(f"{c} {v}" for c, v in zip(sums, want))
+                problems.append(f"{model.__tablename__} ({where}): stored {stored_text}; counted {counted_text}")
     return problems + _search_differences(session)
 
 
@@ -610,8 +645,9 @@ def _stored(
         sa.select(*(table.c[c] for c in keys + sums)).where(*where).order_by(*(table.c[k] for k in keys))
     ).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=keys + sums).astype(dict.fromkeys(sums, "int64"))
-    if "res" in keys:
-        frame["res"] = frame["res"].astype("int64")
+    for key in ("res", "radius", "crime_id"):
+        if key in keys:
+            frame[key] = frame[key].astype("int64")
     return frame[(frame[sums] != 0).any(axis=1)].reset_index(drop=True)
 
 

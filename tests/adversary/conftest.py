@@ -131,7 +131,7 @@ def registry(tmp_path_factory, reference_dir) -> Registry:
     with mock.patch("dashboard.registry.crime_import.new_record_key", lambda: keys.randrange(256)):
         for sample in sorted(police_uk.glob("*-street.csv")):
             with transaction(rt.sessions) as s:
-                import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)
+                import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM, rt.reference)
     yield Registry(rt, Truth(path), police_uk)
     rt.engine.dispose()
 

@@ -475,14 +475,23 @@ def attack(apps, registry, budget, crimes, points) -> dict[str, Reconstruction]:
     AUDIT_SPAN.append(registry.truth.scalar(last_id))
     # The control: the system as it was before issue 14 (no adjustment, and the whole month x type x
     # small-area query space) must fall to the same attack, or these tests could not fail.
+    # The register's gap summaries keep all months and types only (the query space offered), so the
+    # control counts its month and type figures against an index of every camera, as it did then.
+    from dashboard import figures
     from dashboard.analytics import gap_report
+    from dashboard.geo.search import CameraIndex
+    from dashboard.registry.camera_queries import active_camera_frame
 
-    offered = gap_report.check_offered
+    with registry.rt.sessions() as s:
+        index = CameraIndex.from_frame(active_camera_frame(s))
+        site_keys = gap_report.gap_register(s).site_keys
+    offered, kept = gap_report.check_offered, figures.from_summaries
     gap_report.check_offered = lambda query: None
+    figures.from_summaries = lambda ref, near, reach: gap_report.from_index(ref, index, site_keys)
     try:
         exact = reconstruct(apps.exact, Budget(BUDGET), crimes, points, min_crimes)
     finally:
-        gap_report.check_offered = offered
+        gap_report.check_offered, figures.from_summaries = offered, kept
     return {"noisy": noisy, "exact": exact}
 
 

@@ -38,7 +38,7 @@ def demo_app(runtime, reference_dir, demo_of):
     )
     for sample in sorted((reference_dir / "police_uk").glob("*-street.csv"))[:6]:
         with transaction(runtime.sessions) as s:
-            import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)
+            import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM, runtime.reference)
     app = create_app(runtime)
     app.server.config["TESTING"] = True
     return app

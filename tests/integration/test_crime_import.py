@@ -88,7 +88,7 @@ def test_every_real_sample_imports_whole(sqlite_url, samples):
         assert (len(parsed.rows), parsed.without_coordinates) == (rows, without)
         assert {f"{m:%Y-%m}" for m in parsed.months} == months
         with transaction(sessions) as s:
-            done = import_crimes(s, parsed, SYSTEM)
+            done = import_crimes(s, parsed, SYSTEM, None, count=False)
         assert done.rows == rows
         expected_total += rows
         expected_details.append(
@@ -159,7 +159,7 @@ def test_rows_without_coordinates_are_kept_and_counted(sqlite_url):
     parsed = parse_police_uk_csv(data, "mixed.csv")
     assert (len(parsed.rows), parsed.without_coordinates) == (3, 1)
     with transaction(session_factory(engine)) as s:
-        import_crimes(s, parsed, SYSTEM)
+        import_crimes(s, parsed, SYSTEM, None, count=False)
     with session_factory(engine)() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Crime).where(Crime.lat.is_(None))) == 1
         assert s.scalar(sa.select(CrimeImport.without_coordinates)) == 1
@@ -223,8 +223,8 @@ def test_the_gap_analysis_reads_the_crimes_back_on_either_database(db_url, refer
     sessions = session_factory(engine)
     data = _csv([GOOD, GOOD[:4] + ["", ""] + GOOD[6:], GOOD[:1] + ["2025-04"] + GOOD[2:9] + ["Drugs"] + GOOD[10:]])
     with transaction(sessions) as s:
-        import_crimes(s, parse_police_uk_csv(samples[0].read_bytes(), samples[0].name), SYSTEM)
-        import_crimes(s, parse_police_uk_csv(data, "small.csv"), SYSTEM)
+        import_crimes(s, parse_police_uk_csv(samples[0].read_bytes(), samples[0].name), SYSTEM, None, count=False)
+        import_crimes(s, parse_police_uk_csv(data, "small.csv"), SYSTEM, None, count=False)
     rows0, without0, months0 = _expected(samples[0])
     with sessions() as s:
         located, unlocated = located_crimes(s), unlocated_crimes(s)
@@ -249,11 +249,11 @@ def test_only_administrators_and_the_command_line_may_import(sqlite_url):
     for role in ("analyst", "lead", "officer", "auditor"):
         with pytest.raises(CrimeImportNotAllowed):
             with transaction(session_factory(engine)) as s:
-                import_crimes(s, parsed, audit.Actor(1, f"{role}1", role))
+                import_crimes(s, parsed, audit.Actor(1, f"{role}1", role), None, count=False)
     with session_factory(engine)() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Crime)) == 0
     with transaction(session_factory(engine)) as s:
-        import_crimes(s, parsed, audit.Actor(None, "command line", None))
+        import_crimes(s, parsed, audit.Actor(None, "command line", None), None, count=False)
     with session_factory(engine)() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Crime)) == 1
 

@@ -136,7 +136,12 @@ def test_a_demo_built_without_crimes_gets_them_when_served_and_only_the_missing_
     )
     first = rt.settings.reference_data_dir / "police_uk" / samples[0][0]
     with transaction(rt.sessions) as s:
-        import_crimes(s, parse_police_uk_csv(first.read_bytes(), first.name), audit.Actor(None, "command line", None))
+        import_crimes(
+            s,
+            parse_police_uk_csv(first.read_bytes(), first.name),
+            audit.Actor(None, "command line", None),
+            rt.reference,
+        )
     rt.engine.dispose()
 
     _serve_in_process(monkeypatch, env, "--demo")

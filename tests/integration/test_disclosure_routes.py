@@ -105,7 +105,7 @@ def _runtime(tmp_path, reference, reference_dir, seed: int, registrations: int, 
             create_user(s, f"{role}1", PASSWORD, role)
     for sample in sorted((reference_dir / "police_uk").glob("*-street.csv")):
         with transaction(rt.sessions) as s:
-            import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)
+            import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM, rt.reference)
     _seed_uploads(rt, seed)
     return dataclasses.replace(rt, disclosure=Disclosure(rt.disclosure.ptable, withhold_all=withhold))
 

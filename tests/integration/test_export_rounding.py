@@ -75,7 +75,7 @@ def app(tmp_path_factory, reference, reference_dir):
         for role in ROLES:
             create_user(s, f"{role}1", PASSWORD, role)
         for sample in sorted((reference_dir / "police_uk").glob("*-street.csv")):
-            import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM)
+            import_crimes(s, parse_police_uk_csv(sample.read_bytes(), sample.name), audit.SYSTEM, rt.reference)
     dash_app = create_app(rt)
     dash_app.server.config["TESTING"] = True
     yield dash_app

@@ -35,6 +35,7 @@ from dashboard.analytics.gap_report import (
     GapQuery,
     QueryError,
     build_report,
+    from_index,
     gap_crimes,
     gap_register,
     hierarchy_for,
@@ -119,9 +120,8 @@ def registry(tmp_path_factory, reference, reference_dir):
 
 
 def report(registry, reference, query: GapQuery, layer: Disclosure = EXACT, min_crimes: int = 50):
-    return build_report(
-        registry["crimes"], reference, registry["index"], registry["register"], query, layer, min_crimes
-    )
+    true_of = from_index(reference, registry["index"], registry["register"].site_keys)
+    return build_report(registry["crimes"], reference, true_of, registry["register"], query, layer, min_crimes)
 
 
 def brute_force(path, reference, radius_m, month=None, category=None):
