@@ -38,7 +38,7 @@ from dashboard.geo.small_areas import force_small_areas
 from dashboard.registry.camera_queries import _candidate_frame, _candidate_select, _rows
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.database import id_in
-from dashboard.registry.models import Crime, GapCrime, GapReach, Registrant, Site
+from dashboard.registry.models import Camera, Crime, GapCrime, GapReach, Registrant, Site
 
 NEAR_COLUMNS = [f"near_{r}" for r in GAP_RADII_M]
 CRIME_KEY = ["crime_id"]
@@ -192,11 +192,39 @@ def contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFra
     ids = [int(i) for i in site_ids]
     if not ids:
         return _empty(CRIME_KEY, CRIME_SUMS), _empty(REACH_KEY, REACH_SUMS)
-    cameras = _candidate_frame(
-        [tuple(r) for r in session.execute(_candidate_select().where(id_in(session, Site.id, ids))).all()]
-    )
+    cameras = _site_cameras(session, ids)
     crimes = _crimes_around(session, cameras)
     return contribution(cameras, crimes, _site_keys(session, cameras["site_id"].unique().tolist()))
+
+
+def _site_cameras(session: Session, site_ids: list[int]) -> pd.DataFrame:
+    """``CANDIDATE_COLUMNS`` of the given sites' cameras on the active register with a position, in
+    camera id order. The sites drive the read and the rest is tested here: with "active" in SQL,
+    SQLite walked every active camera in id order to find the few of these sites (0.6 s per write
+    at a million)."""
+    rows = session.execute(
+        sa.select(
+            Camera.id,
+            Camera.site_id,
+            Site.lat,
+            Site.lon,
+            Site.easting_m,
+            Site.northing_m,
+            Camera.kind,
+            Camera.direction_deg,
+            Camera.fov_angle_deg,
+            Camera.fov_range_m,
+            Camera.retention_days,
+            Registrant.preferred_channel,
+            Camera.active,
+            Registrant.status,
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .join(Registrant, Registrant.id == Site.registrant_id)
+        .where(id_in(session, Camera.site_id, site_ids))
+    ).all()
+    kept = [tuple(r[:12]) for r in rows if r[12] and r[13] == "active" and r[2] is not None and r[4] is not None]
+    return _candidate_frame(sorted(kept, key=lambda r: r[0]))
 
 
 def whole_chunks(session: Session, chunk_sites: int) -> list[tuple[pd.DataFrame, ...]]:

@@ -339,13 +339,15 @@ def existing_registration(session: Session, email: str | None, postcode: str) ->
     if any (only the id: a repeat must cost no more than a first registration)."""
     if email is None:
         return None
-    return session.scalar(
-        sa.select(Registrant.id)
+    # The address's registrations by its index, the rest tested here: with the order and the status in
+    # SQL, SQLite walked every registration by creation time (a third of a second at a million).
+    rows = session.execute(
+        sa.select(Registrant.id, Registrant.created_at, Registrant.status, Site.postcode)
         .join(Site, Site.registrant_id == Registrant.id)
-        .where(Registrant.email == email, Registrant.status == "active", Site.postcode == postcode)
-        .order_by(Registrant.created_at, Registrant.id)
-        .limit(1)
-    )
+        .where(Registrant.email == email)
+    ).all()
+    found = sorted((r.created_at, r.id) for r in rows if r.status == "active" and r.postcode == postcode)
+    return found[0][1] if found else None
 
 
 def registrations_at(session: Session, email: str, postcode: str) -> list[Registrant]:
