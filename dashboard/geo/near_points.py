@@ -285,6 +285,12 @@ class _Prepared:
     range_m: np.ndarray
 
 
+def release_prepared() -> None:
+    """Forget the grids prepared for the last index (they hold it): for an index read for one
+    computation and dropped after it, so that it is not kept alive by this cache."""
+    _prepared.cache_clear()
+
+
 @functools.lru_cache(maxsize=1)
 def _prepared(index: CameraIndex) -> _Prepared:
     *_, x, y = index.grid_parts()

@@ -126,14 +126,14 @@ class RegisterSnapshot:
 
 
 class CameraFinder:
-    """Finds cameras near a point for one database: PostGIS when there is one, else an index;
-    and holds the in-memory snapshots of the register that aggregates are counted from."""
+    """Finds cameras near a point for one database: PostGIS when there is one, else an in-memory
+    index of every active camera (which the SQLite process's area table also counts against)."""
 
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
         self.dialect = sessions.kw["bind"].dialect.name
-        # Every active camera: the officer search's index on SQLite; on PostgreSQL searches go to
-        # PostGIS and this is built only when an aggregate (gap analysis) first asks for it.
+        # Every active camera: the officer search's index on SQLite (the coverage page's area table
+        # counts against it there too). PostgreSQL searches go to PostGIS, and nothing there builds it.
         self._cameras = RegisterSnapshot(sessions, active_camera_frame, CameraIndex.from_frame)
         self.index = None if self.dialect == "postgresql" else self._cameras.live
 

@@ -1,7 +1,7 @@
 """Issue 19's acceptance test: two app servers (separate OS processes, gunicorn as `python app.py`
 serves) on one PostgreSQL database. A registration, a camera change and a withdrawal made through
-server A are in server B's very next officer search, very next coverage cells and very next uptake
-district table.
+server A are in server B's very next officer search, very next coverage cells, and very next uptake
+district table and coverage area table.
 
 Server B answers first (its caches are warm with the register as it was), then each change is made
 through A's public API or the owner's own page, and B is asked at once: no sleep, no retry. What B
@@ -268,6 +268,15 @@ def _districts(url: str, auth: dict) -> dict[str, tuple]:
     return {r["code"]: (r["registrations"], r["cameras"]) for r in answer.json()["by_district"]}
 
 
+def _areas(url: str, auth: dict) -> dict[str, tuple]:
+    """Server ``url``'s published active registrations and cameras per district from the coverage
+    page's area table (``/api/v1/coverage/areas``)."""
+    params = {"level": "district", "near_m": 100}
+    answer = requests.get(f"{url}/api/v1/coverage/areas", headers=auth, params=params, timeout=HTTP_TIMEOUT_S)
+    assert answer.status_code == 200, answer.text[:500]
+    return {r["code"]: (r["registrations"], r["cameras"]) for r in answer.json()["areas"]}
+
+
 # --------------------------------------------------------------------------- what B should answer
 
 
@@ -429,6 +438,8 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert all_before.get(place.cell) is not None
         assert few_before.get(place.cell) is None  # one registration with that kind: under K, not listed
         districts_before = _districts(b, lead)
+        areas_before = _areas(b, analyst)
+        assert areas_before == districts_before  # the same records, so the same published figures
 
         # ---- 1. A registration through A's API: 4 cameras, none of the rare kind.
         cameras_in = [
@@ -493,6 +504,8 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert {c: v for c, v in districts_1.items() if c != district} == {
             c: v for c, v in districts_before.items() if c != district
         }
+        # And the coverage page's area table, at once: the same district figures.
+        assert _areas(b, analyst) == districts_1
 
         # ---- 2. The owner changes a camera's kind on A's management page: the second camera (fixed)
         # becomes the rare kind, every other field as the page shows it.
@@ -553,3 +566,4 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert _cells(b, analyst) == all_before
         assert _cells(b, analyst, few) == few_before
         assert _districts(b, lead) == districts_before
+        assert _areas(b, analyst) == areas_before
