@@ -367,14 +367,7 @@ def from_summaries(ref: ReferenceGeography, near: pd.DataFrame, reach: pd.DataFr
             keys = np.zeros(size, dtype="int64")
             np.add.at(registrations, at[ok], rows["registrations"].to_numpy("int64")[ok])
             np.add.at(keys, at[ok], rows["registrations_key"].to_numpy("int64")[ok])
-            out[level] = TrueFigures(
-                counts["crimes"],
-                counts["near"],
-                counts["in_view"],
-                counts["crime_key"] % KEY_RANGE,
-                registrations,
-                keys % KEY_RANGE,
-            )
+            out[level] = TrueFigures.of(counts, registrations, keys)
         return out
 
     return true_of

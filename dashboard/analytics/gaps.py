@@ -228,6 +228,19 @@ class TrueFigures:
     registrations: np.ndarray  # distinct registrations near or seeing any of the crimes
     registration_key: np.ndarray  # sum of their record keys mod 256
 
+    @classmethod
+    def of(cls, counts: dict[str, np.ndarray], registrations: np.ndarray, key_sums: np.ndarray) -> TrueFigures:
+        """From one level's crime counts (``crimes``, ``near``, ``in_view``, ``crime_key``: raw sums)
+        and its registrations with their raw key sums; the keys taken modulo 256."""
+        return cls(
+            counts["crimes"],
+            counts["near"],
+            counts["in_view"],
+            counts["crime_key"] % KEY_RANGE,
+            registrations,
+            key_sums % KEY_RANGE,
+        )
+
 
 def _keys_of(sites: np.ndarray, site_keys: np.ndarray) -> np.ndarray:
     """The record keys of ``sites`` (0 for a site the key table does not know), as floats for bincount."""
@@ -291,14 +304,7 @@ def true_figures(
             groups, units = distinct_pairs(where[has], site_u[has], size, width)
         registrations = np.bincount(groups, minlength=size).astype("int64")
         key_sums = np.rint(np.bincount(groups, weights=_keys_of(units, site_keys), minlength=size)).astype("int64")
-        out[level] = TrueFigures(
-            counts["crimes"],
-            counts["near"],
-            counts["in_view"],
-            counts["crime_key"] % KEY_RANGE,
-            registrations,
-            key_sums % KEY_RANGE,
-        )
+        out[level] = TrueFigures.of(counts, registrations, key_sums)
     return out
 
 

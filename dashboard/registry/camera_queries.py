@@ -79,23 +79,28 @@ def on_active_register() -> list[sa.ColumnElement[bool]]:
     return [Camera.active.is_(True), Registrant.status == "active"]
 
 
+def candidate_columns() -> list[sa.ColumnElement]:
+    """The columns of ``CANDIDATE_COLUMNS`` (``camera`` joined to ``site`` and ``registrant``)."""
+    return [
+        Camera.id.label("camera_id"),
+        Camera.site_id,
+        Site.lat,
+        Site.lon,
+        Site.easting_m,
+        Site.northing_m,
+        Camera.kind,
+        Camera.direction_deg,
+        Camera.fov_angle_deg,
+        Camera.fov_range_m,
+        Camera.retention_days,
+        Registrant.preferred_channel,
+    ]
+
+
 def _candidate_select() -> sa.Select:
     """Active cameras of active registrants with a known position, in camera id order."""
     return (
-        sa.select(
-            Camera.id.label("camera_id"),
-            Camera.site_id,
-            Site.lat,
-            Site.lon,
-            Site.easting_m,
-            Site.northing_m,
-            Camera.kind,
-            Camera.direction_deg,
-            Camera.fov_angle_deg,
-            Camera.fov_range_m,
-            Camera.retention_days,
-            Registrant.preferred_channel,
-        )
+        sa.select(*candidate_columns())
         .join(Site, Site.id == Camera.site_id)
         .join(Registrant, Registrant.id == Site.registrant_id)
         .where(*on_active_register(), Site.easting_m.is_not(None), Site.lat.is_not(None))

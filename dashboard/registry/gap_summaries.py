@@ -35,7 +35,7 @@ from dashboard.geo.near_points import point_pairs
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
 from dashboard.geo.small_areas import force_small_areas
-from dashboard.registry.camera_queries import _candidate_frame, _candidate_select, _rows
+from dashboard.registry.camera_queries import _candidate_frame, _rows, candidate_columns
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.database import id_in
 from dashboard.registry.models import Camera, Crime, GapCrime, GapReach, Registrant, Site
@@ -176,15 +176,28 @@ def contribution(cameras: pd.DataFrame, crimes: pd.DataFrame, site_keys: dict[in
     )
 
 
-def _site_keys(session: Session, site_ids: Sequence[int]) -> dict[int, int]:
-    if not len(site_ids):
-        return {}
-    rows = session.execute(
-        sa.select(Site.id, sa.func.coalesce(Registrant.record_key, 0))
+def _cameras_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select:
+    """The cameras of the sites ``where`` with ``CANDIDATE_COLUMNS``, whether they and their
+    registration are active, and the registration's key (:func:`_cameras_and_keys` keeps those on
+    the active register). The sites drive the read and the rest is tested in Python: with "active"
+    in SQL, SQLite walked every active camera in id order to find the few of a write's sites (0.6 s
+    per write at a million)."""
+    return (
+        sa.select(*candidate_columns(), Camera.active, Registrant.status, sa.func.coalesce(Registrant.record_key, 0))
+        .join(Site, Site.id == Camera.site_id)
         .join(Registrant, Registrant.id == Site.registrant_id)
-        .where(id_in(session, Site.id, list(site_ids)))
-    ).all()
-    return {int(i): int(k) for i, k in rows}
+        .where(*where)
+    )
+
+
+def _cameras_and_keys(rows: Sequence[tuple]) -> tuple[pd.DataFrame, dict[int, int]]:
+    """The rows of :func:`_cameras_select` on the active register with a position, as a candidate
+    frame in camera id order, and each of their sites' registration key."""
+    kept = sorted(
+        (r for r in rows if r[12] and r[13] == "active" and r[2] is not None and r[4] is not None),
+        key=lambda r: r[0],
+    )
+    return _candidate_frame([tuple(r[:12]) for r in kept]), {int(r[1]): int(r[14]) for r in kept}
 
 
 def contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, ...]:
@@ -192,39 +205,8 @@ def contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFra
     ids = [int(i) for i in site_ids]
     if not ids:
         return _empty(CRIME_KEY, CRIME_SUMS), _empty(REACH_KEY, REACH_SUMS)
-    cameras = _site_cameras(session, ids)
-    crimes = _crimes_around(session, cameras)
-    return contribution(cameras, crimes, _site_keys(session, cameras["site_id"].unique().tolist()))
-
-
-def _site_cameras(session: Session, site_ids: list[int]) -> pd.DataFrame:
-    """``CANDIDATE_COLUMNS`` of the given sites' cameras on the active register with a position, in
-    camera id order. The sites drive the read and the rest is tested here: with "active" in SQL,
-    SQLite walked every active camera in id order to find the few of these sites (0.6 s per write
-    at a million)."""
-    rows = session.execute(
-        sa.select(
-            Camera.id,
-            Camera.site_id,
-            Site.lat,
-            Site.lon,
-            Site.easting_m,
-            Site.northing_m,
-            Camera.kind,
-            Camera.direction_deg,
-            Camera.fov_angle_deg,
-            Camera.fov_range_m,
-            Camera.retention_days,
-            Registrant.preferred_channel,
-            Camera.active,
-            Registrant.status,
-        )
-        .join(Site, Site.id == Camera.site_id)
-        .join(Registrant, Registrant.id == Site.registrant_id)
-        .where(id_in(session, Camera.site_id, site_ids))
-    ).all()
-    kept = [tuple(r[:12]) for r in rows if r[12] and r[13] == "active" and r[2] is not None and r[4] is not None]
-    return _candidate_frame(sorted(kept, key=lambda r: r[0]))
+    cameras, keys = _cameras_and_keys(session.execute(_cameras_select([id_in(session, Camera.site_id, ids)])).all())
+    return contribution(cameras, _crimes_around(session, cameras), keys)
 
 
 def whole_chunks(session: Session, chunk_sites: int) -> list[tuple[pd.DataFrame, ...]]:
@@ -236,15 +218,10 @@ def whole_chunks(session: Session, chunk_sites: int) -> list[tuple[pd.DataFrame,
     top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
     parts = []
     for low in range(0, top + 1, chunk_sites):
-        high = low + chunk_sites
-        cameras = _candidate_frame(_rows(session, _candidate_select().where(Site.id >= low, Site.id < high)))
-        keys = _rows(
-            session,
-            sa.select(Site.id, sa.func.coalesce(Registrant.record_key, 0))
-            .join(Registrant, Registrant.id == Site.registrant_id)
-            .where(Site.id >= low, Site.id < high, Registrant.status == "active"),
+        cameras, keys = _cameras_and_keys(
+            _rows(session, _cameras_select([Site.id >= low, Site.id < low + chunk_sites]))
         )
-        parts.append(contribution(cameras, crimes, {int(i): int(k) for i, k in keys}))
+        parts.append(contribution(cameras, crimes, keys))
     return parts
 
 

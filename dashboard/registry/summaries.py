@@ -159,22 +159,34 @@ def _camera_cells(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     return cell_frame(session.execute(active_cell_select().where(id_in(session, Site.id, list(site_ids)))).all())
 
 
-def site_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
-    """``SITE_COLUMNS`` and the registration's status of the sites ``where`` (:func:`_site_counts`
-    keeps those on the active register, with or without an active camera): area codes, consent
-    time, the registration's key, and its active cameras' count and key sum.
-    ``where``: conditions on ``Site`` (a range or a list of site ids), applied to the cameras too."""
-    cameras = (
+def _iso_days(when: pd.Series) -> pd.Series:
+    """The UK day of each stored instant, as ISO text (the summaries' day codes)."""
+    return uk_days(pd.to_datetime(when, utc=True, format="mixed")).dt.strftime("%Y-%m-%d")
+
+
+def _camera_sums(where: Sequence[sa.ColumnElement[bool]], *, active_only: bool) -> sa.Subquery:
+    """Per site ``where`` (conditions on ``Site``): its cameras (the active ones only, or all) as
+    ``n`` and the sum of their record keys as ``k``."""
+    active = [Camera.active.is_(True)] if active_only else []
+    return (
         sa.select(
             Camera.site_id,
             sa.func.count().label("n"),
             sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("k"),
         )
         .join(Site, Site.id == Camera.site_id)
-        .where(Camera.active.is_(True), *where)
+        .where(*active, *where)
         .group_by(Camera.site_id)
         .subquery()
     )
+
+
+def site_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
+    """``SITE_COLUMNS`` and the registration's status of the sites ``where`` (:func:`_site_counts`
+    keeps those on the active register, with or without an active camera): area codes, consent
+    time, the registration's key, and its active cameras' count and key sum.
+    ``where``: conditions on ``Site`` (a range or a list of site ids), applied to the cameras too."""
+    cameras = _camera_sums(where, active_only=True)
     return (
         sa.select(
             Site.id,
@@ -216,7 +228,7 @@ def count_contribution(sites: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COUNT_KEY}).assign(
             **{c: pd.Series(dtype="int64") for c in COUNT_SUMS}
         )
-    days = uk_days(pd.to_datetime(sites["consent_at"], utc=True, format="mixed")).dt.strftime("%Y-%m-%d")
+    days = _iso_days(sites["consent_at"])
     values = pd.DataFrame(
         {
             "registrations": np.ones(len(sites), dtype="int64"),
@@ -237,17 +249,7 @@ def life_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
     """``LIFE_COLUMNS`` of every registration ever made (ended ones too) at the sites ``where`` (a
     condition on ``Site``): district, consent time, why and when it ended, its key (0 once erased),
     and every camera registered with it (switched-off ones too) with their key sum."""
-    cameras = (
-        sa.select(
-            Camera.site_id,
-            sa.func.count().label("n"),
-            sa.func.sum(sa.func.coalesce(Camera.record_key, 0)).label("k"),
-        )
-        .join(Site, Site.id == Camera.site_id)
-        .where(*where)
-        .group_by(Camera.site_id)
-        .subquery()
-    )
+    cameras = _camera_sums(where, active_only=False)
     return (
         sa.select(
             Site.id,
@@ -268,10 +270,6 @@ def life_select(where: Sequence[sa.ColumnElement[bool]] = ()) -> sa.Select:
 def _lives(rows: list) -> pd.DataFrame:
     frame = pd.DataFrame([tuple(r) for r in rows], columns=LIFE_COLUMNS)
     return frame.astype({c: "int64" for c in ("site_id", "registration_key", "cameras", "cameras_key")})
-
-
-def _iso_days(when: pd.Series) -> pd.Series:
-    return uk_days(pd.to_datetime(when, utc=True, format="mixed")).dt.strftime("%Y-%m-%d")
 
 
 def day_contribution(lives: pd.DataFrame) -> pd.DataFrame:
