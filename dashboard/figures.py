@@ -142,8 +142,9 @@ def gap_months() -> tuple[dt.date, ...]:
 def report_for(query: GapQuery) -> GapReport:
     """The report for ``query`` on the register and crimes as they are now, from the register's gap
     summaries (shared by every process and server; cached per version of both, read first)."""
-    version = register_version()
-    return _report(query, version, _crimes_version())
+    with runtime().sessions() as s:  # both versions in one read, the register's first
+        version, crimes_version = summaries.version(s), latest_import(s)
+    return _report(query, version, crimes_version)
 
 
 @cache.memoize(timeout=VERSIONED_TTL_S)

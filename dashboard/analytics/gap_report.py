@@ -46,7 +46,6 @@ from dashboard.geo.search import CameraIndex
 from dashboard.geo.small_areas import force_small_areas
 from dashboard.registry.camera_queries import site_areas
 from dashboard.registry.crime_import import CRIME_CATEGORIES
-from dashboard.registry.crime_queries import located_crimes, unlocated_crimes
 from dashboard.registry.queries import registrations_by_area
 
 DEFAULT_RADIUS_M = 100
@@ -520,15 +519,6 @@ def build_report(
     return GapReport(query, min_crimes, False, totals, by_area, targets, by_decile[DECILE_COLUMNS], hidden, with_crimes)
 
 
-def gap_report(
-    session: Session, ref: ReferenceGeography, index: CameraIndex, query: GapQuery, layer: Disclosure, min_crimes: int
-) -> GapReport:
-    """The report read straight from the database (the app caches the parts: ``dashboard.figures``)."""
-    crimes = gap_crimes(ref, located_crimes(session), unlocated_crimes(session))
-    register = gap_register(session)
-    return build_report(crimes, ref, from_index(ref, index, register.site_keys), register, query, layer, min_crimes)
-
-
 __all__ = [
     "ALL",
     "DECILE_COLUMNS",
@@ -548,7 +538,6 @@ __all__ = [
     "from_summaries",
     "gap_crimes",
     "gap_register",
-    "gap_report",
     "hierarchy_for",
     "parse_query",
 ]
