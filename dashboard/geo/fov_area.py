@@ -183,6 +183,7 @@ class _Cameras:
     reach: np.ndarray
     group: np.ndarray
     first_col: np.ndarray
+    clip: np.ndarray | None  # per camera: first and last pixel column and row counted (4 x n), or None
 
 
 def _slack_m(reach: np.ndarray, p: float) -> np.ndarray:
@@ -199,6 +200,7 @@ def _order(
     reach: np.ndarray,
     group: np.ndarray,
     p: float,
+    clip: np.ndarray | None = None,
 ) -> tuple[_Cameras, _Layout]:
     """The cameras in processing order, and a key layout that fits every pixel their discs reach."""
     # Bounds of the discs' boxes, one pixel wider than the wedges' boxes computed later (rounding
@@ -227,6 +229,7 @@ def _order(
         reach=reach[order],
         group=group[order],
         first_col=first_col[order],
+        clip=None if clip is None else clip[:, order],
     )
     return cameras, layout
 
@@ -327,12 +330,15 @@ def _tasks(cams: _Cameras, layout: _Layout, p: float, start: int, stop: int) -> 
         run = slice(w0, w1)
         east, north, reach = cams.east[run], cams.north[run], cams.reach[run]
         w = _geometry(east, cams.direction[run], cams.angle[run], reach, p)
-        count = np.maximum(w.col_hi - w.col_lo + 1, 0)
+        col_lo, col_hi = w.col_lo, w.col_hi
+        if cams.clip is not None:  # only the pixels of each camera's tile
+            col_lo, col_hi = np.maximum(col_lo, cams.clip[0, run]), np.minimum(col_hi, cams.clip[1, run])
+        count = np.maximum(col_hi - col_lo + 1, 0)
         total = int(count.sum())
         if total == 0:
             continue
         wid = np.repeat(np.arange(w1 - w0), count)  # wedge of each column, within the run
-        col = np.arange(total, dtype="int64") + np.repeat(w.col_lo - (np.cumsum(count) - count), count)
+        col = np.arange(total, dtype="int64") + np.repeat(col_lo - (np.cumsum(count) - count), count)
         dx = (col + 0.5) * p - east[wid]
         dx2 = dx * dx
         range2 = (reach * reach)[wid]
@@ -340,6 +346,9 @@ def _tasks(cams: _Cameras, layout: _Layout, p: float, start: int, stop: int) -> 
         apex_north = north[wid]
         row_lo = np.ceil((apex_north + np.maximum(-chord, w.y_min[wid])) / p - 0.5).astype("int64")
         row_hi = np.floor((apex_north + np.minimum(chord, w.y_max[wid])) / p - 0.5).astype("int64")
+        if cams.clip is not None:  # cutting a run keeps its inner rows inside the range
+            row_lo = np.maximum(row_lo, cams.clip[2, run][wid])
+            row_hi = np.minimum(row_hi, cams.clip[3, run][wid])
         rows = np.maximum(row_hi - row_lo + 1, 0)
         # The slack (far less than a pixel) may have let in one centre just beyond the range at
         # either end of a run; every other centre of the run is well within it. So the distance
@@ -573,14 +582,28 @@ def covered_area_m2(
     if codes.size and int(codes.max()) >= n_groups:
         raise ValueError(f"group codes must be below n_groups={n_groups}, got {int(codes.max())}")
 
-    area = np.zeros(n_groups, dtype="float64")
     use = counted(arrays["direction_deg"], arrays["angle_deg"], arrays["range_m"]) & (codes >= 0)
-    if not use.any():
-        return area
     east, north, direction, angle, reach = (a[use] for a in arrays.values())
-    _check_grid(east, north)
-    cameras, layout = _order(east, north, direction, angle, reach, codes[use], p)
+    return _pixels(east, north, direction, angle, reach, codes[use], n_groups, p) * (p * p)
 
+
+def _pixels(
+    east: np.ndarray,
+    north: np.ndarray,
+    direction: np.ndarray,
+    angle: np.ndarray,
+    reach: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    p: float,
+    clip: np.ndarray | None = None,
+) -> np.ndarray:
+    """Distinct covered pixels per group of counted cameras (``clip``: see ``_Cameras``)."""
+    pixels = np.zeros(n_groups, dtype="int64")
+    if not east.size:
+        return pixels
+    _check_grid(east, north)
+    cameras, layout = _order(east, north, direction, angle, reach, group, p, clip)
     threads = _threads()
     segments = _segments(cameras, p, _SEGMENTS_PER_THREAD * threads if threads > 1 else 1)
     if len(segments) == 1:
@@ -588,8 +611,87 @@ def covered_area_m2(
     else:  # groups are independent: each segment on its own thread (NumPy releases the GIL)
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fov-area") as pool:
             results = list(pool.map(lambda s: _count_pixels(cameras, layout, p, *s), segments))
-    pixels = np.zeros(n_groups, dtype="int64")
     for first_group, counts in results:
         pixels[first_group : first_group + counts.size] += counts
-    area[:] = pixels * (p * p)
-    return area
+    return pixels
+
+
+def tiles_reached(easting_m: ArrayLike, northing_m: ArrayLike, range_m: ArrayLike, tile_m: float) -> tuple[np.ndarray, ...]:
+    """The square tiles of side ``tile_m`` (anchored at the BNG origin, numbered by column and row)
+    that each camera's disc of ``range_m`` reaches, as pairs: ``(camera, tile_col, tile_row)``,
+    camera-major. Every pixel a wedge covers lies in one of its camera's tiles (the disc's box is
+    widened by a pixel's slack)."""
+    east, north, reach = (np.asarray(v, dtype="float64") for v in (easting_m, northing_m, range_m))
+    pad = reach + PIXEL_M
+    c0 = np.floor((east - pad) / tile_m).astype("int64")
+    c1 = np.floor((east + pad) / tile_m).astype("int64")
+    r0 = np.floor((north - pad) / tile_m).astype("int64")
+    r1 = np.floor((north + pad) / tile_m).astype("int64")
+    cols, rows = c1 - c0 + 1, r1 - r0 + 1
+    per = cols * rows
+    camera = np.repeat(np.arange(east.size), per)
+    step = np.arange(int(per.sum()), dtype="int64") - np.repeat(np.cumsum(per) - per, per)
+    return camera, c0[camera] + step % cols[camera], r0[camera] + step // cols[camera]
+
+
+def covered_pixels_by_tile(
+    easting_m: ArrayLike,
+    northing_m: ArrayLike,
+    direction_deg: ArrayLike,
+    angle_deg: ArrayLike,
+    range_m: ArrayLike,
+    group: ArrayLike,
+    tile_m: float,
+    pixel_m: float = PIXEL_M,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The union of each group's wedges (as :func:`covered_area_m2`) cut into square tiles of side
+    ``tile_m`` (a whole number of pixels, anchored at the BNG origin): the distinct covered pixels
+    per (group, tile). Summed over a group's tiles, it is :func:`covered_area_m2` of the group in
+    pixels, exactly (the lattice is the same; each pixel lies in one tile), so a group's ground in
+    view can be kept per tile and only the tiles a change reaches counted again.
+
+    Returns ``(group, tile_col, tile_row, pixels)`` for the (group, tile) pairs with a covered
+    pixel, in (group, tile_col, tile_row) order.
+
+    A full disc of 20 m centred on pixel column 80 (its 49 centres, see :func:`covered_area_m2`)
+    on the boundary of two 400 m tiles (columns 0-79 and 80-159): the 4 columns west of the apex
+    hold 1 + 5 + 7 + 7 centres, the apex's column and those east of it 9 + 7 + 7 + 5 + 1. A
+    90 degree wedge of it facing east (dx >= |dy| in pixels) lies wholly in the second tile: 1 + 3 +
+    5 + 5 + 1 centres.
+
+    >>> g, c, r, n = covered_pixels_by_tile([402.5, 402.5], [302.5, 302.5], [np.nan, 90.0],
+    ...                                     [360, 90], [20, 20], [0, 1], tile_m=400)
+    >>> list(zip(g.tolist(), c.tolist(), r.tolist(), n.tolist()))
+    [(0, 0, 0, 20), (0, 1, 0, 29), (1, 1, 0, 15)]
+    """
+    p = float(pixel_m)
+    k = float(tile_m) / p
+    if not (math.isfinite(k) and k >= 1 and k == round(k)):
+        raise ValueError(f"tile_m must be a whole number of {p} m pixels, got {tile_m!r}")
+    k = int(k)
+    east, north, direction, angle, reach = (
+        _floats(v, n)
+        for v, n in (
+            (easting_m, "easting_m"),
+            (northing_m, "northing_m"),
+            (direction_deg, "direction_deg"),
+            (angle_deg, "angle_deg"),
+            (range_m, "range_m"),
+        )
+    )
+    codes = _group_codes(group)
+    use = counted(direction, angle, reach) & (codes >= 0)
+    east, north, direction, angle, reach, codes = (a[use] for a in (east, north, direction, angle, reach, codes))
+    camera, tile_col, tile_row = tiles_reached(east, north, reach, tile_m)
+    empty = np.zeros(0, dtype="int64")
+    if not camera.size:
+        return empty, empty, empty, empty
+    pair = np.stack([codes[camera], tile_col, tile_row])
+    unique, which = np.unique(pair, axis=1, return_inverse=True)
+    which = which.reshape(-1)
+    clip = np.stack([tile_col * k, tile_col * k + k - 1, tile_row * k, tile_row * k + k - 1])
+    pixels = _pixels(
+        east[camera], north[camera], direction[camera], angle[camera], reach[camera], which, unique.shape[1], p, clip
+    )
+    kept = pixels > 0
+    return unique[0][kept], unique[1][kept], unique[2][kept], pixels[kept]
