@@ -43,34 +43,32 @@ class SqlCounterStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now, hashed = time.time(), self._key(key)
         with self._unit() as s:
-            # The UPDATE comes first, so this transaction holds the write lock (or the row lock)
-            # from its first statement: two workers cannot both read the old count.
-            # Each statement returns the count it leaves (RETURNING), so no read follows it: one
-            # round trip fewer per limited request on PostgreSQL.
+            # One statement, atomic on the window's row: count the hit in a live window, or start
+            # the window afresh when it is missing or over. Two servers starting the same window
+            # at once both count (with an UPDATE first and then an upsert that reset the count, one
+            # of the two hits was lost). It returns the count it leaves (RETURNING), so no read
+            # follows it, and on SQLite it takes the write lock with the transaction's first statement.
+            insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+            statement = insert(RateLimitCounter).values(window_digest=hashed, count=amount, expires_at=now + expiry)
+            live = RateLimitCounter.expires_at > now
             count = s.scalar(
-                sa.update(RateLimitCounter)
-                .where(RateLimitCounter.window_digest == hashed, RateLimitCounter.expires_at > now)
-                .values(count=RateLimitCounter.count + amount)
-                .returning(RateLimitCounter.count)
+                statement.on_conflict_do_update(
+                    index_elements=["window_digest"],
+                    set_={
+                        "count": sa.case((live, RateLimitCounter.count + amount), else_=statement.excluded.count),
+                        "expires_at": sa.case((live, RateLimitCounter.expires_at), else_=statement.excluded.expires_at),
+                    },
+                ).returning(RateLimitCounter.count)
             )
-            if count is None:
-                insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-                fresh = {"count": amount, "expires_at": now + expiry}
-                count = s.scalar(
-                    insert(RateLimitCounter)
-                    .values(window_digest=hashed, **fresh)
-                    .on_conflict_do_update(index_elements=["window_digest"], set_=fresh)
-                    .returning(RateLimitCounter.count)
-                )
             if random.random() < EXPIRED_SWEEP_CHANCE:
                 s.execute(sa.delete(RateLimitCounter).where(RateLimitCounter.expires_at < now - 3600))
             return count
 
     def _unit(self):
         """Where ``incr`` runs. SQLite: one transaction that takes the write lock with its first
-        statement. PostgreSQL: each statement commits by itself (autocommit): the UPDATE ...
-        RETURNING is atomic on its own row, and a race to create a window's row is the same as in
-        a READ COMMITTED transaction (the upsert); no BEGIN and COMMIT round trips per request."""
+        statement. PostgreSQL: each statement commits by itself (autocommit): the upsert is atomic
+        on its own row (a second server's waits for the first's row lock, then adds to it); no
+        BEGIN and COMMIT round trips per request."""
         if self._dialect == "postgresql":
             return self.sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT")
         return transaction(self.sessions)
