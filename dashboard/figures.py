@@ -8,14 +8,11 @@ suppressed where a rule applies (promise 4), come out.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
-import gc
 
 import pandas as pd
 
-from dashboard.analytics.area_report import area_coverage
+from dashboard.analytics.area_report import from_summaries as areas_from_summaries
 from dashboard.analytics.coverage import (
     LEVELS_NOTE,
     camera_choice,
@@ -35,23 +32,9 @@ from dashboard.analytics.gap_report import (
 )
 from dashboard.analytics.rounding import rounded_json
 from dashboard.cache import VERSIONED_TTL_S, cache
-from dashboard.geo.near_points import release_prepared
-from dashboard.geo.search import CameraIndex
 from dashboard.registry import gap_summaries, summaries
-from dashboard.registry.camera_queries import active_camera_frame
 from dashboard.registry.crime_queries import latest_import, located_crimes, unlocated_crimes
 from dashboard.runtime_access import runtime
-
-
-def trim_heap() -> None:
-    """Ask the C library to return freed heap memory to the operating system (glibc's
-    ``malloc_trim``; nothing elsewhere): after a read of the whole register is dropped, the pages it
-    used would otherwise stay with the process."""
-    name = ctypes.util.find_library("c")
-    if name:
-        libc = ctypes.CDLL(name)
-        if hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
 
 
 def register_version() -> int:
@@ -147,42 +130,19 @@ def report_for(query: GapQuery) -> GapReport:
     return _report(query, version, crimes_version)
 
 
+def areas_for(level: str, radius_m: int) -> pd.DataFrame:
+    """The coverage area table (``AREA_COLUMNS``, as published) of the register as it is now, from
+    its area summaries (shared by every process and server: no process reads or keeps the register
+    for it). Cached per register version, read first, so a change through any server is in the
+    next table."""
+    return _areas(level, radius_m, register_version())
+
+
 @cache.memoize(timeout=VERSIONED_TTL_S)
 def _areas(level: str, radius_m: int, version: int) -> pd.DataFrame:
-    """SQLite: against the officer search's index, which the process keeps anyway (``version`` is
-    that index's: the table and the index it was counted from go together)."""
     rt = runtime()
-    index, _ = rt.finder.whole_register()
     with rt.sessions() as s:
-        return area_coverage(s, rt.reference, index, level, radius_m, rt.disclosure)
-
-
-@cache.memoize(timeout=VERSIONED_TTL_S)
-def _areas_read(level: str, radius_m: int, version: int) -> pd.DataFrame:
-    """PostgreSQL: the cameras are read for this table alone, in the transaction that counts it, and
-    dropped with it; only the published table is kept (per register ``version``, read first)."""
-    rt = runtime()
-    try:
-        with rt.sessions() as s:
-            index = CameraIndex.from_frame(active_camera_frame(s))
-            return area_coverage(s, rt.reference, index, level, radius_m, rt.disclosure)
-    finally:
-        index = None
-        release_prepared()  # the grids cached for the index would keep it alive
-        gc.collect()
-        trim_heap()  # hand the freed read back to the operating system
-
-
-def areas_for(level: str, radius_m: int) -> pd.DataFrame:
-    """``area_coverage`` of the register as it is now. On PostgreSQL no process keeps a copy of the
-    register: the table is counted from a read made for it and cached per register version (read
-    first, so a change through any server is in the next table). On SQLite it is counted against
-    the process's search index and cached per that index's version."""
-    rt = runtime()
-    if rt.finder.index is None:
-        return _areas_read(level, radius_m, register_version())
-    _, version = rt.finder.whole_register()
-    return _areas(level, radius_m, version)
+        return areas_from_summaries(s, rt.reference, level, radius_m, rt.disclosure)
 
 
 def _activity() -> dict[str, pd.DataFrame]:

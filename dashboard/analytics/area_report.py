@@ -34,6 +34,7 @@ from dashboard.geo.fov_area import counted, covered_area_m2
 from dashboard.geo.near_points import point_coverage
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.geo.search import CameraIndex
+from dashboard.registry import area_summaries, summaries
 from dashboard.registry.camera_queries import camera_sums_per_site, site_areas
 
 AREA_COLUMNS = [
@@ -125,12 +126,9 @@ def postcode_coverage(
     postcodes_near (published), share_postcodes_near (rate of the published figures)."""
     codes = areas_for_level(ref, level)["code"].to_numpy(object)
     postcodes = ref.postcodes
-    area = pd.Index(codes).get_indexer(
-        postcodes["small_area_code" if level == "lsoa" else "district_code"].to_numpy(object)
-    )
+    area = _postcode_areas(ref, level, codes)
     coverage = point_coverage(index, postcodes["lat"], postcodes["lon"], radius_m, views=False)
     inside = area >= 0
-    total = np.bincount(area[inside], minlength=len(codes))
     near = np.bincount(area[inside & coverage.near], minlength=len(codes))
     # the distinct registrations (sites) near each area's postcodes, and their cell keys
     on_register = sites.lookup(sites.on_register, coverage.pair_site, False).astype(bool)
@@ -138,6 +136,26 @@ def postcode_coverage(
     involved, key = distinct_counts_and_keys(
         pair_area, np.where(on_register, coverage.pair_site, 0), sites.key, len(codes)
     )
+    return _postcode_figures(codes, _postcodes_per_area(ref, level, codes), near, involved, key, layer)
+
+
+def _postcode_areas(ref: ReferenceGeography, level: str, codes: np.ndarray) -> np.ndarray:
+    """Each reference postcode's area of the level, as a position in ``codes`` (-1: none)."""
+    column = "small_area_code" if level == "lsoa" else "district_code"
+    return pd.Index(codes).get_indexer(ref.postcodes[column].to_numpy(object))
+
+
+def _postcodes_per_area(ref: ReferenceGeography, level: str, codes: np.ndarray) -> np.ndarray:
+    area = _postcode_areas(ref, level, codes)
+    return np.bincount(area[area >= 0], minlength=len(codes))
+
+
+def _postcode_figures(
+    codes: np.ndarray, total: np.ndarray, near: np.ndarray, involved: np.ndarray, key: np.ndarray, layer: Disclosure
+) -> pd.DataFrame:
+    """The published postcode columns: the postcodes near, perturbed with the key of the distinct
+    registrations ``involved`` and hidden when they are fewer than K; the share of the area's
+    postcodes (exact public figures)."""
     published = layer.counts(near, key)
     published[np.asarray(layer.counts(involved, key).isna())] = pd.NA  # drawn from fewer than K registrations
     points = pd.array(layer.exact(total), dtype="Int64")
@@ -171,13 +189,62 @@ def area_in_view(
 def area_coverage(
     session: Session, ref: ReferenceGeography, index: CameraIndex, level: str, radius_m: int, layer: Disclosure
 ) -> pd.DataFrame:
-    """Every area of the level with the columns ``AREA_COLUMNS``, as published (NA: not shown)."""
+    """Every area of the level with the columns ``AREA_COLUMNS``, as published (NA: not shown),
+    counted from the whole register's camera index (the second way of counting the summaries'
+    table, :func:`from_summaries`: the tests compare them)."""
     areas = areas_for_level(ref, level)
     codes = areas["code"].to_numpy(object)
     sites = SiteTable.build(ref, site_areas(session), camera_sums_per_site(session))
     table = area_table(registrations_per_area(sites, level, codes), areas, layer)
     postcodes = postcode_coverage(ref, index, sites, level, radius_m, layer)
     in_view = area_in_view(index, sites, codes, level, layer)
+    return _published(ref, level, table, postcodes, in_view, layer)
+
+
+def from_summaries(
+    session: Session, ref: ReferenceGeography, level: str, radius_m: int, layer: Disclosure
+) -> pd.DataFrame:
+    """:func:`area_coverage` from the register's area summaries (``registry.summaries`` and
+    ``registry.area_summaries``: small reads, shared by every process and server), through the same
+    layer with the same counts and keys."""
+    areas = areas_for_level(ref, level)
+    codes = areas["code"].to_numpy(object)
+    counts = summaries.area_counts(session, level).set_index("area_code").reindex(codes, fill_value=0)
+    table = area_table(counts.rename_axis("area_code").reset_index(), areas, layer)
+    near = area_summaries.postcodes_near(session, level, radius_m).set_index("code")["near"]
+    reach = area_summaries.postcode_reach(session, level, radius_m).set_index("code").reindex(codes, fill_value=0)
+    total = _postcodes_per_area(ref, level, codes)
+    postcodes = _postcode_figures(
+        codes,
+        total,
+        near.reindex(codes, fill_value=0).to_numpy("int64"),
+        reach["registrations"].to_numpy("int64"),
+        reach["registrations_key"].to_numpy("int64") % KEY_RANGE,
+        layer,
+    )
+    view = area_summaries.area_view(session, level).set_index("code").reindex(codes, fill_value=0)
+    in_view = pd.DataFrame(
+        {
+            "code": codes,
+            "in_view_km2": layer.magnitudes(
+                view["in_view_m2"].to_numpy("float64") / 1e6,
+                view["registrations_key"].to_numpy("int64") % KEY_RANGE,
+                view["registrations"].to_numpy("int64"),
+                digits=4,
+            ),
+        }
+    )
+    return _published(ref, level, table, postcodes, in_view, layer)
+
+
+def _published(
+    ref: ReferenceGeography,
+    level: str,
+    table: pd.DataFrame,
+    postcodes: pd.DataFrame,
+    in_view: pd.DataFrame,
+    layer: Disclosure,
+) -> pd.DataFrame:
     out = table.merge(postcodes, on="code", how="left").merge(in_view, on="code", how="left")
     km2 = pd.array(
         layer.exact(out["code"].map(area_km2(ref, level)).round(4).to_numpy(dtype="float64")), dtype="Float64"

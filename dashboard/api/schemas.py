@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dashboard.core.uktime import UK
+from dashboard.core.vocab import POSTCODE_RADII_M
 from dashboard.registry.public_ids import CAMERA_PREFIX, normalise
 
 MIN_RADIUS_M = 50
@@ -269,7 +270,7 @@ class RegistrationOut(BaseModel):
     management_url: str
 
 
-NEAR_CHOICES_M = (50, 100, 200)
+NEAR_CHOICES_M = POSTCODE_RADII_M
 
 
 class CoverageCellsQuery(BaseModel):

@@ -159,3 +159,5 @@ def retention_buckets(days: pd.Series) -> np.ndarray:
 
 # The distances the gap analysis offers between a crime and a registered camera, in metres.
 GAP_RADII_M = (50, 100, 200, 500)
+# The distances the coverage area table offers between a postcode and a registered camera, in metres.
+POSTCODE_RADII_M = (50, 100, 200)

@@ -53,7 +53,7 @@ from dashboard.demo import audit_history, evidence, footage, people, places, sto
 from dashboard.demo import cameras as cam
 from dashboard.demo.writer import advance_id_sequences, bulk_load, insert_columns
 from dashboard.footage.storage import Store
-from dashboard.registry import summaries
+from dashboard.registry import area_summaries, summaries
 from dashboard.registry.database import alembic_config, migrate
 from dashboard.registry.models import (
     AuditEvent,
@@ -690,6 +690,7 @@ def generate_demo(
         # The register's summary counts, from what was just loaded (the load skipped the per-write upkeep).
         summaries.search_triggers(conn, enabled=True)
         with Session(bind=conn) as session:
+            area_summaries.place_postcodes(session, ref)  # the area table's postcodes, counted in the rebuild
             summaries.rebuild(session, at=_at_utc(phases.end_utc - np.timedelta64(1, "s")))
             session.flush()
 

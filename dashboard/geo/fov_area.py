@@ -616,7 +616,9 @@ def _pixels(
     return pixels
 
 
-def tiles_reached(easting_m: ArrayLike, northing_m: ArrayLike, range_m: ArrayLike, tile_m: float) -> tuple[np.ndarray, ...]:
+def tiles_reached(
+    easting_m: ArrayLike, northing_m: ArrayLike, range_m: ArrayLike, tile_m: float
+) -> tuple[np.ndarray, ...]:
     """The square tiles of side ``tile_m`` (anchored at the BNG origin, numbered by column and row)
     that each camera's disc of ``range_m`` reaches, as pairs: ``(camera, tile_col, tile_row)``,
     camera-major. Every pixel a wedge covers lies in one of its camera's tiles (the disc's box is

@@ -31,14 +31,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.core.vocab import GAP_RADII_M
-from dashboard.geo.near_points import point_pairs
 from dashboard.geo.reference import ReferenceGeography
-from dashboard.geo.search import CameraIndex
 from dashboard.geo.small_areas import force_small_areas
-from dashboard.registry.camera_queries import _candidate_frame, _rows, candidate_columns
+from dashboard.registry.camera_queries import _rows
 from dashboard.registry.crime_import import CRIME_CATEGORIES
 from dashboard.registry.database import id_in
-from dashboard.registry.models import Camera, Crime, GapCrime, GapReach, Registrant, Site
+from dashboard.registry.models import Crime, GapCrime, GapReach
+from dashboard.registry.point_summaries import (
+    SiteCameras,
+    empty_frame,
+    point_contribution,
+    points_around,
+    read_site_range,
+    top_site,
+)
 
 NEAR_COLUMNS = [f"near_{r}" for r in GAP_RADII_M]
 CRIME_KEY = ["crime_id"]
@@ -50,7 +56,6 @@ PLACED_COLUMNS = ["crime_id", "lat", "lon", "lsoa", "district", "decile"]
 # How far a crime can be from a site and still count: the largest distance offered, or the longest
 # view an owner may give (500 m), with room for the grid's prefilter.
 REACH_M = 600.0
-FEW_SITES = 64  # up to this many touched sites, the crimes are read around each; beyond, all of them
 
 
 # --------------------------------------------------------------------------- placing the crimes
@@ -113,100 +118,43 @@ def placed_crimes(session: Session) -> pd.DataFrame:
 
 
 def _crimes_around(session: Session, cameras: pd.DataFrame) -> pd.DataFrame:
-    """The counted crimes within ``REACH_M`` of the given cameras' sites (a box in degrees around
-    each, a little larger than the distance), or all of them when the sites are many."""
-    if cameras.empty:
-        return _placed([])
-    sites = cameras.drop_duplicates("site_id")
-    if len(sites) > FEW_SITES:
-        return placed_crimes(session)
-    dlat = REACH_M / 110_000.0
-    boxes = []
-    for lat, lon in zip(sites["lat"].tolist(), sites["lon"].tolist()):
-        dlon = REACH_M / (110_000.0 * max(np.cos(np.radians(abs(lat) + dlat)), 0.05))
-        boxes.append(sa.and_(Crime.lat.between(lat - dlat, lat + dlat), Crime.lon.between(lon - dlon, lon + dlon)))
-    return _placed(session.execute(_placed_select().where(sa.or_(*boxes)).order_by(Crime.id)).all())
+    """The counted crimes within ``REACH_M`` of the given cameras' sites, or all of them when the
+    sites are many."""
+    return points_around(
+        session,
+        cameras,
+        _placed_select().order_by(Crime.id),
+        Crime.lat,
+        Crime.lon,
+        REACH_M,
+        lambda: placed_crimes(session),
+        _placed,
+    )
 
 
 # --------------------------------------------------------------------------- what sites add
 
 
-def _empty(keys: list[str], sums: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object if c in ("level", "code") else "int64") for c in keys + sums})
-
-
-def contribution(cameras: pd.DataFrame, crimes: pd.DataFrame, site_keys: dict[int, int]) -> tuple[pd.DataFrame, ...]:
-    """What the sites of ``cameras`` (``CANDIDATE_COLUMNS``: the active cameras of whole sites on
-    the active register) add to ``gap_crime`` and ``gap_reach`` given the counted ``crimes``
-    (``PLACED_COLUMNS``); ``site_keys``: each site's registration key. Raw key sums."""
-    if cameras.empty or crimes.empty:
-        return _empty(CRIME_KEY, CRIME_SUMS), _empty(REACH_KEY, REACH_SUMS)
-    index = CameraIndex.from_frame(cameras)
-    lat, lon = crimes["lat"].to_numpy(), crimes["lon"].to_numpy()
-    crime_ids = crimes["crime_id"].to_numpy("int64")
-    views = point_pairs(index, lat, lon, GAP_RADII_M[0])  # a view does not depend on the distance
-    seen = pd.DataFrame({"point": views.view_point, "site": views.view_site}).drop_duplicates()
-    counts = {"seeing": np.bincount(seen["point"].to_numpy(), minlength=len(crimes))}
+def _crime_areas(crimes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each crime's area code per level of ``GAP_LEVELS`` (None where it has none)."""
     areas = {level: crimes[level].astype(object).to_numpy() for level in ("lsoa", "district")}
     decile = crimes["decile"].astype("Float64")
     areas["decile"] = np.array([None if pd.isna(d) else str(int(d)) for d in decile], dtype=object)
     areas["force"] = np.full(len(crimes), "", dtype=object)
-    reach = []
-    for radius in GAP_RADII_M:
-        pairs = views if radius == GAP_RADII_M[0] else point_pairs(index, lat, lon, radius, views=False)
-        near = pd.DataFrame({"point": pairs.near_point, "site": pairs.near_site}).drop_duplicates()
-        counts[f"near_{radius}"] = np.bincount(near["point"].to_numpy(), minlength=len(crimes))
-        both = pd.concat([near, seen], ignore_index=True)
-        for level in GAP_LEVELS:
-            codes = areas[level][both["point"].to_numpy()]
-            known = np.array([c is not None for c in codes.tolist()], dtype=bool)
-            distinct = pd.DataFrame({"code": codes[known], "site": both["site"].to_numpy()[known]}).drop_duplicates()
-            if distinct.empty:
-                continue
-            distinct["key"] = distinct["site"].map(site_keys).fillna(0).astype("int64")
-            summed = distinct.groupby("code", sort=True).agg(
-                registrations=("site", "size"), registrations_key=("key", "sum")
-            )
-            reach.append(summed.reset_index().assign(radius=radius, level=level))
-    per_crime = pd.DataFrame({"crime_id": crime_ids, **{c: counts[c] for c in CRIME_SUMS}})
-    per_crime = per_crime[(per_crime[CRIME_SUMS] != 0).any(axis=1)].reset_index(drop=True)
-    reached = pd.concat(reach, ignore_index=True)[REACH_KEY + REACH_SUMS] if reach else _empty(REACH_KEY, REACH_SUMS)
-    return per_crime.astype({c: "int64" for c in CRIME_KEY + CRIME_SUMS}), reached.astype(
-        {"radius": "int64", **dict.fromkeys(REACH_SUMS, "int64")}
-    )
+    return areas
 
 
-def _cameras_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select:
-    """The cameras of the sites ``where`` with ``CANDIDATE_COLUMNS``, whether they and their
-    registration are active, and the registration's key (:func:`_cameras_and_keys` keeps those on
-    the active register). The sites drive the read and the rest is tested in Python: with "active"
-    in SQL, SQLite walked every active camera in id order to find the few of a write's sites (0.6 s
-    per write at a million)."""
-    return (
-        sa.select(*candidate_columns(), Camera.active, Registrant.status, sa.func.coalesce(Registrant.record_key, 0))
-        .join(Site, Site.id == Camera.site_id)
-        .join(Registrant, Registrant.id == Site.registrant_id)
-        .where(*where)
-    )
+def contribution(sites: SiteCameras, crimes: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
+    """What ``sites`` (the active cameras of whole sites on the active register) add to
+    ``gap_crime`` and ``gap_reach`` given the counted ``crimes`` (``PLACED_COLUMNS``). Raw key sums."""
+    return point_contribution(sites, crimes, _crime_areas(crimes), GAP_RADII_M, id_column="crime_id", views=True)
 
 
-def _cameras_and_keys(rows: Sequence[tuple]) -> tuple[pd.DataFrame, dict[int, int]]:
-    """The rows of :func:`_cameras_select` on the active register with a position, as a candidate
-    frame in camera id order, and each of their sites' registration key."""
-    kept = sorted(
-        (r for r in rows if r[12] and r[13] == "active" and r[2] is not None and r[4] is not None),
-        key=lambda r: r[0],
-    )
-    return _candidate_frame([tuple(r[:12]) for r in kept]), {int(r[1]): int(r[14]) for r in kept}
-
-
-def contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, ...]:
-    """Both gap tables' contributions of the given sites as they are now."""
-    ids = [int(i) for i in site_ids]
-    if not ids:
-        return _empty(CRIME_KEY, CRIME_SUMS), _empty(REACH_KEY, REACH_SUMS)
-    cameras, keys = _cameras_and_keys(session.execute(_cameras_select([id_in(session, Camera.site_id, ids)])).all())
-    return contribution(cameras, _crimes_around(session, cameras), keys)
+def contributions(session: Session, sites: SiteCameras) -> tuple[pd.DataFrame, ...]:
+    """Both gap tables' contributions of ``sites`` (read in ``session``'s transaction)."""
+    if sites.empty:
+        return empty_frame(CRIME_KEY, CRIME_SUMS), empty_frame(REACH_KEY, REACH_SUMS)
+    return contribution(sites, _crimes_around(session, sites.cameras))
 
 
 def whole_chunks(session: Session, chunk_sites: int) -> list[tuple[pd.DataFrame, ...]]:
@@ -215,14 +163,10 @@ def whole_chunks(session: Session, chunk_sites: int) -> list[tuple[pd.DataFrame,
     crimes = placed_crimes(session)
     if crimes.empty:
         return []
-    top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
-    parts = []
-    for low in range(0, top + 1, chunk_sites):
-        cameras, keys = _cameras_and_keys(
-            _rows(session, _cameras_select([Site.id >= low, Site.id < low + chunk_sites]))
-        )
-        parts.append(contribution(cameras, crimes, keys))
-    return parts
+    return [
+        contribution(read_site_range(session, low, low + chunk_sites), crimes)
+        for low in range(0, top_site(session) + 1, chunk_sites)
+    ]
 
 
 # --------------------------------------------------------------------------- reading

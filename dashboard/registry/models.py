@@ -677,6 +677,89 @@ class GapReach(Base):
     registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+class PostcodePoint(Base):
+    """The reference geography's postcodes (ONS, public) as points, with their small area and
+    district: where the area table's "postcodes near a registered camera" are counted from, kept
+    here so a register write can count the postcodes around its sites (``registry.area_summaries``).
+    Filled from the reference when the app starts."""
+
+    __tablename__ = "postcode_point"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    lat: Mapped[float] = mapped_column(sa.Float)
+    lon: Mapped[float] = mapped_column(sa.Float)
+    lsoa: Mapped[str | None] = mapped_column(sa.String(9))
+    district: Mapped[str | None] = mapped_column(sa.String(9))
+
+    __table_args__ = (sa.Index("ix_postcode_point_lat_lon", "lat", "lon"),)
+
+
+class PostcodeNear(Base):
+    """Per postcode point: the registered sites within each distance the area table offers; kept
+    exact by every register write (``registry.area_summaries``). Never shown: near is "more than 0",
+    counted per area."""
+
+    __tablename__ = "postcode_near"
+
+    postcode_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    near_50: Mapped[int] = mapped_column(sa.Integer, default=0)
+    near_100: Mapped[int] = mapped_column(sa.Integer, default=0)
+    near_200: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class PostcodeReach(Base):
+    """Per distance, level ('lsoa', 'district') and area: the registrations with a site near one of
+    the area's postcodes, and the raw sum of their record keys (``registry.area_summaries``)."""
+
+    __tablename__ = "postcode_reach"
+
+    radius: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    level: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ViewWedge(Base):
+    """Which square tile (``registry.area_summaries.TILE_M``) each counted camera's field of view
+    can reach: a camera of the active register with a known wedge has a row per tile. A change
+    counts again only the ground in view of the tiles its cameras reach, from the cameras listed
+    here for those tiles."""
+
+    __tablename__ = "view_wedge"
+
+    tile: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    camera_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+
+
+class ViewTile(Base):
+    """Per tile, level ('lsoa', 'district') and area: the 5 m pixels of the tile inside the union of
+    the fields of view of the area's counted cameras (``geo.fov_area``). Summed over the tiles, the
+    area's ground in view."""
+
+    __tablename__ = "view_tile"
+
+    tile: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    level: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    pixels: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class AreaView(Base):
+    """Per level ('lsoa', 'district') and area: the pixels of ground in view (the sum of its
+    ``view_tile`` rows), and the registrations whose cameras are counted in it with the raw sum
+    of their record keys; kept exact by every register write (``registry.area_summaries``)."""
+
+    __tablename__ = "area_view"
+
+    level: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(9), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.Integer, default=0)
+    registrations_key: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    pixels: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class RateLimitCounter(Base):
     """Request counts per client and limit window, shared by every web worker process.
 

@@ -106,6 +106,8 @@ RECORD_KEY_COLUMNS = {
     ("register_mix", "registrations_key"),
     ("register_mix", "cameras_key"),
     ("gap_reach", "registrations_key"),
+    ("postcode_reach", "registrations_key"),
+    ("area_view", "registrations_key"),
 }
 ALLOWED |= RECORD_KEY_COLUMNS
 # Tables that describe users of the dashboard, not registrants: exempt from the police-link rule

@@ -49,14 +49,17 @@ from dashboard.core.cell_keys import KEY_RANGE
 from dashboard.core.uktime import uk_days
 from dashboard.core.vocab import CAMERA_FILTERS, retention_buckets
 from dashboard.geo.cells import H3_RESOLUTIONS
-from dashboard.registry import gap_summaries
+from dashboard.registry import area_summaries, gap_summaries
 from dashboard.registry.camera_queries import _rows, active_cell_frame, active_cell_select, cell_frame
 from dashboard.registry.database import hold_write_lock, id_in
 from dashboard.registry.models import (
+    AreaView,
     Camera,
     CoverageCell,
     GapCrime,
     GapReach,
+    PostcodeNear,
+    PostcodeReach,
     RegisterCount,
     RegisterMix,
     RegisterState,
@@ -65,6 +68,7 @@ from dashboard.registry.models import (
     UptakeDay,
     utcnow,
 )
+from dashboard.registry.point_summaries import SiteCameras, empty_frame, read_site_range, read_sites, top_site
 
 CELL_KEY = ["res", "choice", "cell"]
 BY_CELL_COLUMNS = ["cell", "registrations", "registrations_key", "cameras", "cameras_key", "registrations_left_out"]
@@ -394,17 +398,21 @@ def mix_contribution(cameras: pd.DataFrame) -> pd.DataFrame:
     return out.astype({c: "int64" for c in COUNT_SUMS})[MIX_KEY + COUNT_SUMS]
 
 
-def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[pd.DataFrame, ...]:
-    """Every table's contribution of the given sites as they are now (``TABLES`` order)."""
+def _contributions(session: Session, site_ids: Sequence[int]) -> tuple[tuple[pd.DataFrame, ...], SiteCameras]:
+    """Every table's contribution of the given sites as they are now (``TABLES`` order), and the
+    sites' cameras the gap and area parts were counted from."""
     ids = list(site_ids)
     where = [id_in(session, Site.id, ids)] if ids else [sa.false()]
-    return (
+    sites = read_sites(session, ids)
+    parts = (
         cell_contribution(_camera_cells(session, ids)),
         count_contribution(_site_counts(session.execute(site_select(where)).all() if ids else [])),
         day_contribution(_lives(session.execute(life_select(where)).all() if ids else [])),
         mix_contribution(_mix_cameras(session.execute(mix_select(where)).all() if ids else [])),
-        *gap_summaries.contributions(session, ids),
+        *gap_summaries.contributions(session, sites),
+        *area_summaries.contributions(session, sites),
     )
+    return parts, sites
 
 
 # --------------------------------------------------------------------------- writing the rows
@@ -417,11 +425,15 @@ TABLES = (
     (RegisterMix, MIX_KEY, COUNT_SUMS),
     (GapCrime, gap_summaries.CRIME_KEY, gap_summaries.CRIME_SUMS),
     (GapReach, gap_summaries.REACH_KEY, gap_summaries.REACH_SUMS),
+    (PostcodeNear, area_summaries.NEAR_KEY, area_summaries.NEAR_SUMS),
+    (PostcodeReach, area_summaries.REACH_KEY, area_summaries.REACH_SUMS),
+    (AreaView, area_summaries.VIEW_KEY, area_summaries.VIEW_SUMS),
 )
-GAP_TABLES = TABLES[-2:]
+GAP_TABLES = TABLES[4:6]
+AREA_TABLES = TABLES[6:9]
 
 
-def _add(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
+def add_rows(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
     """Add ``delta`` (``keys + sums``) to the model's table, rows in primary-key order."""
     delta = delta[(delta[sums] != 0).any(axis=1)].sort_values(keys, kind="stable")
     if delta.empty:
@@ -481,12 +493,15 @@ def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched
     hold_write_lock(session, "audit_event")  # the audit chain's lock first: see the module's lock order
     session.flush()
     touched = Touched(site_ids)
-    before = _contributions(session, touched.before)
+    before, _ = _contributions(session, touched.before)
+    tiles = area_summaries.tiles_of_sites(session, touched.before)
     yield touched
     session.flush()
-    after = _contributions(session, touched.all())
+    after, sites = _contributions(session, touched.all())
     for (model, keys, sums), now, then in zip(TABLES, after, before):
-        _add(session, model, keys, sums, _difference(now, then, keys, sums))
+        add_rows(session, model, keys, sums, _difference(now, then, keys, sums))
+    tiles |= area_summaries.replace_wedges(session, touched.all(), sites)
+    area_summaries.add_pixels(session, area_summaries.recount_tiles(session, tiles))
     _bump(session)
 
 
@@ -559,7 +574,7 @@ def _search_differences(session: Session) -> list[str]:
 def _whole(session: Session) -> tuple[pd.DataFrame, ...]:
     """Every table's rows computed from the whole register, in chunks of sites (bounded memory)."""
     top = int(session.execute(sa.select(sa.func.max(Site.id))).scalar_one() or 0)
-    totals = list(_contributions(session, []))
+    totals = list(_contributions(session, [])[0])
     for low in range(0, top + 1, REBUILD_CHUNK_SITES):
         where = [Site.id >= low, Site.id < low + REBUILD_CHUNK_SITES]
         parts = (
@@ -572,19 +587,21 @@ def _whole(session: Session) -> tuple[pd.DataFrame, ...]:
             totals[i] = (
                 pd.concat([totals[i], part], ignore_index=True).groupby(keys, as_index=False, sort=True)[sums].sum()
             )
-    totals[-2:] = _whole_gap(session)
+    totals[4:6] = _whole_parts(session, GAP_TABLES, gap_summaries.whole_chunks)
+    totals[6:9] = _whole_parts(session, AREA_TABLES, area_summaries.whole_chunks)
     return tuple(t[(t[sums] != 0).any(axis=1)].reset_index(drop=True) for t, (_, _, sums) in zip(totals, TABLES))
 
 
-def _whole_gap(session: Session) -> list[pd.DataFrame]:
-    """The gap tables' rows computed from the whole register, chunk by chunk of sites."""
-    totals = list(gap_summaries.contributions(session, []))
-    for part in gap_summaries.whole_chunks(session, REBUILD_CHUNK_SITES):
-        for i, ((_, keys, sums), rows) in enumerate(zip(GAP_TABLES, part)):
+def _whole_parts(session: Session, tables, chunks) -> list[pd.DataFrame]:
+    """Some tables' rows computed from the whole register by ``chunks`` (the gap or the area
+    tables' ``whole_chunks``), chunk by chunk of sites."""
+    totals = [empty_frame(keys, sums) for _, keys, sums in tables]
+    for part in chunks(session, REBUILD_CHUNK_SITES):
+        for i, ((_, keys, sums), rows) in enumerate(zip(tables, part)):
             totals[i] = (
                 pd.concat([totals[i], rows], ignore_index=True).groupby(keys, as_index=False, sort=True)[sums].sum()
             )
-    return totals
+    return [t.astype(dict.fromkeys(sums, "int64")) for t, (_, _, sums) in zip(totals, tables)]
 
 
 def rebuild(session: Session, at: dt.datetime | None = None) -> int:
@@ -595,8 +612,9 @@ def rebuild(session: Session, at: dt.datetime | None = None) -> int:
     written = 0
     for (model, keys, sums), rows in zip(TABLES, _whole(session)):
         session.execute(sa.delete(model))
-        _add(session, model, keys, sums, rows)
+        add_rows(session, model, keys, sums, rows)
         written += len(rows)
+    area_summaries.rebuild_view(session, REBUILD_CHUNK_SITES)
     _rebuild_search_rows(session)
     _bump(session, built=True, at=at)
     return written
@@ -604,15 +622,31 @@ def rebuild(session: Session, at: dt.datetime | None = None) -> int:
 
 def ensure_built(session: Session, ref=None) -> bool:
     """Compute the summaries if they never were (a register migrated from before them), placing
-    the imported crimes first when the reference geography ``ref`` is given. True when it
-    computed them."""
+    the imported crimes and the reference's postcodes first when the reference geography ``ref``
+    is given; count the postcode tables again when the reference's postcodes are not the ones they
+    were counted for. True when it computed anything."""
     built = session.execute(sa.select(RegisterState.summaries_built).where(RegisterState.id == 1)).scalar_one()
+    moved = ref is not None and area_summaries.place_postcodes(session, ref)
     if built:
-        return False
+        if moved:
+            rebuild_postcodes(session)
+        return moved
     if ref is not None:
         gap_summaries.place_crimes(session, ref)
     rebuild(session)
     return True
+
+
+def rebuild_postcodes(session: Session) -> None:
+    """Count the postcode tables again from the whole register (after ``postcode_point`` changed),
+    in ``session``'s transaction; raise the version."""
+    hold_write_lock(session, "audit_event")
+    session.flush()
+    tables = AREA_TABLES[:2]
+    for (model, keys, sums), rows in zip(tables, _whole_parts(session, AREA_TABLES, area_summaries.whole_chunks)):
+        session.execute(sa.delete(model))
+        add_rows(session, model, keys, sums, rows[(rows[sums] != 0).any(axis=1)])
+    _bump(session)
 
 
 def rebuild_gap(session: Session, ref) -> int:
@@ -622,9 +656,9 @@ def rebuild_gap(session: Session, ref) -> int:
     hold_write_lock(session, "audit_event")
     placed = gap_summaries.place_crimes(session, ref)
     session.flush()
-    for (model, keys, sums), rows in zip(GAP_TABLES, _whole_gap(session)):
+    for (model, keys, sums), rows in zip(GAP_TABLES, _whole_parts(session, GAP_TABLES, gap_summaries.whole_chunks)):
         session.execute(sa.delete(model))
-        _add(session, model, keys, sums, rows[(rows[sums] != 0).any(axis=1)])
+        add_rows(session, model, keys, sums, rows[(rows[sums] != 0).any(axis=1)])
     _bump(session)
     return placed
 
@@ -644,7 +678,36 @@ def verify(session: Session) -> list[str]:
                 stored_text = ", ".join(f"{c} {v}" for c, v in zip(sums, got))
                 counted_text = ", ".join(f"{c} {v}" for c, v in zip(sums, want))
                 problems.append(f"{model.__tablename__} ({where}): stored {stored_text}; counted {counted_text}")
-    return problems + _search_differences(session)
+    return problems + _view_differences(session) + _search_differences(session)
+
+
+def _view_differences(session: Session) -> list[str]:
+    """Where ``view_wedge``, ``view_tile`` and ``area_view``'s pixels differ from the register's
+    counted cameras read now (every camera at once, tiles counted from them all)."""
+    sites = read_site_range(session, 0, top_site(session) + 1)
+    wedges, tiles = area_summaries.stored_view(session)
+    true_wedges = area_summaries.wedge_tiles(sites).sort_values(["tile", "camera_id"]).reset_index(drop=True)
+    true_tiles = area_summaries.tile_pixels(sites)
+    problems = []
+    if not wedges.equals(true_wedges.astype("int64")):
+        problems.append(f"view_wedge: {len(wedges)} rows stored, {len(true_wedges)} counted, or they differ")
+    both = tiles.merge(true_tiles, on=area_summaries.TILE_KEY, how="outer", suffixes=("_stored", "_true")).fillna(0)
+    for row in both[both["pixels_stored"] != both["pixels_true"]].head(20).itertuples(index=False):
+        problems.append(
+            f"view_tile ({row.tile}, {row.level}, {row.code}): stored {int(row.pixels_stored)}; counted {int(row.pixels_true)}"
+        )
+    t = AreaView.__table__
+    stored = pd.DataFrame(
+        [tuple(r) for r in session.execute(sa.select(t.c.level, t.c.code, t.c.pixels).where(t.c.pixels != 0)).all()],
+        columns=[*area_summaries.VIEW_KEY, "pixels"],
+    )
+    summed = true_tiles.groupby(area_summaries.VIEW_KEY, as_index=False)["pixels"].sum()
+    sums = stored.merge(summed, on=area_summaries.VIEW_KEY, how="outer", suffixes=("_stored", "_true")).fillna(0)
+    for row in sums[sums["pixels_stored"] != sums["pixels_true"]].head(20).itertuples(index=False):
+        problems.append(
+            f"area_view ({row.level}, {row.code}): pixels stored {int(row.pixels_stored)}; counted {int(row.pixels_true)}"
+        )
+    return problems
 
 
 def _stored(

@@ -42,11 +42,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import h3
+import pandas as pd
 import pytest
 import requests
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from dashboard.analytics.disclosure import PTable
+from dashboard.analytics.area_report import from_summaries as areas_from_summaries
+from dashboard.analytics.disclosure import Disclosure, PTable
+from dashboard.analytics.rounding import rounded_json
 from dashboard.config import PROJECT_ROOT, load_settings
 from dashboard.demo import generate_demo
 from dashboard.registry.database import transaction
@@ -161,6 +165,7 @@ def shared_database(pg_url, reference_dir, reference, tmp_path):
     engine = sa.create_engine(pg_url)  # the test's own plain reads of the register
     yield {
         "env": env,
+        "reference": reference,
         "engine": engine,
         "place": place,
         "officer": {"Authorization": f"Bearer {officer}"},
@@ -268,13 +273,52 @@ def _districts(url: str, auth: dict) -> dict[str, tuple]:
     return {r["code"]: (r["registrations"], r["cameras"]) for r in answer.json()["by_district"]}
 
 
+def _area_rows(url: str, auth: dict, level: str = "district") -> list[dict]:
+    params = {"level": level, "near_m": 50}
+    answer = requests.get(f"{url}/api/v1/coverage/areas", headers=auth, params=params, timeout=HTTP_TIMEOUT_S)
+    assert answer.status_code == 200, answer.text[:500]
+    return answer.json()["areas"]
+
+
 def _areas(url: str, auth: dict) -> dict[str, tuple]:
     """Server ``url``'s published active registrations and cameras per district from the coverage
     page's area table (``/api/v1/coverage/areas``)."""
-    params = {"level": "district", "near_m": 100}
-    answer = requests.get(f"{url}/api/v1/coverage/areas", headers=auth, params=params, timeout=HTTP_TIMEOUT_S)
-    assert answer.status_code == 200, answer.text[:500]
-    return {r["code"]: (r["registrations"], r["cameras"]) for r in answer.json()["areas"]}
+    return {r["code"]: (r["registrations"], r["cameras"]) for r in _area_rows(url, auth)}
+
+
+def _views(url: str, auth: dict, level: str) -> dict[str, tuple]:
+    """Server ``url``'s published cameras, ground in view and share of postcodes with a camera within
+    50 m per area of the level (``/api/v1/coverage/areas``: one table, counted per register version)."""
+    return {
+        r["code"]: (r["cameras"], r["in_view_km2"], r["postcodes_near_share"]) for r in _area_rows(url, auth, level)
+    }
+
+
+def _views_now(db: dict, level: str) -> dict[str, tuple]:
+    """The same figures of the register as it is now, published here from the database's area
+    summaries through the servers' layer (the summaries are the table counted against the whole
+    register: ``test_area_summaries.py``)."""
+    layer = Disclosure.from_settings(load_settings(db["env"]))
+    with Session(db["engine"]) as s:
+        table = areas_from_summaries(s, db["reference"], level, 50, layer)
+    return {
+        r["code"]: (r["cameras"], r["in_view_km2"], r["postcodes_near_share"])
+        for r in rounded_json(
+            {
+                "areas": [
+                    {
+                        "code": r.code,
+                        "cameras": None if pd.isna(r.cameras) else int(r.cameras),
+                        "in_view_km2": None if pd.isna(r.in_view_km2) else float(r.in_view_km2),
+                        "postcodes_near_share": None
+                        if pd.isna(r.share_postcodes_near)
+                        else float(r.share_postcodes_near),
+                    }
+                    for r in table.itertuples()
+                ]
+            }
+        )["areas"]
+    }
 
 
 # --------------------------------------------------------------------------- what B should answer
@@ -440,6 +484,8 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         districts_before = _districts(b, lead)
         areas_before = _areas(b, analyst)
         assert areas_before == districts_before  # the same records, so the same published figures
+        views_before = {level: _views(b, analyst, level) for level in ("district", "lsoa")}
+        assert views_before == {level: _views_now(db, level) for level in ("district", "lsoa")}
 
         # ---- 1. A registration through A's API: 4 cameras, none of the rare kind.
         cameras_in = [
@@ -504,8 +550,13 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert {c: v for c, v in districts_1.items() if c != district} == {
             c: v for c, v in districts_before.items() if c != district
         }
-        # And the coverage page's area table, at once: the same district figures.
+        # And the coverage page's area table, at once: the same district figures, and per small area
+        # the cameras (4 more in the site's: moved, each by at most 1), ground in view and postcodes
+        # near of the register as it is now.
         assert _areas(b, analyst) == districts_1
+        views_1 = {level: _views(b, analyst, level) for level in ("district", "lsoa")}
+        assert views_1 == {level: _views_now(db, level) for level in ("district", "lsoa")}
+        assert views_1["lsoa"] != views_before["lsoa"]
 
         # ---- 2. The owner changes a camera's kind on A's management page: the second camera (fixed)
         # becomes the rare kind, every other field as the page shows it.
@@ -541,6 +592,10 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         truth_all_2 = _truth(engine, place.cell)
         assert truth_all_2 == truth_all_1
         assert _cells(b, analyst) == all_1
+        # A kind has its own field of view: the area table's ground in view is the register's now.
+        assert {level: _views(b, analyst, level) for level in ("district", "lsoa")} == {
+            level: _views_now(db, level) for level in ("district", "lsoa")
+        }
 
         # ---- 3. The owner withdraws on A's management page (asked, then confirmed).
         asked = owner.post(
@@ -567,3 +622,4 @@ def test_a_change_through_one_server_is_in_the_other_servers_very_next_search_an
         assert _cells(b, analyst, few) == few_before
         assert _districts(b, lead) == districts_before
         assert _areas(b, analyst) == areas_before
+        assert {level: _views(b, analyst, level) for level in ("district", "lsoa")} == views_before
