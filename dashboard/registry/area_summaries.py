@@ -241,10 +241,10 @@ def tile_pixels(sites: SiteCameras, tiles: np.ndarray | None = None) -> pd.DataF
     return rows.sort_values(TILE_KEY).reset_index(drop=True).astype({"tile": "int64", "pixels": "int64"})
 
 
-def _tile_cameras_select(tiles: Sequence[int]) -> sa.Select:
+def _tile_cameras_select(session: Session, tiles: Sequence[int]) -> sa.Select:
     """Every camera listed in ``view_wedge`` for the given tiles, as :func:`cameras_select` reads
     cameras (``point_summaries``)."""
-    listed = sa.select(ViewWedge.camera_id).where(ViewWedge.tile.in_([int(t) for t in tiles])).distinct()
+    listed = sa.select(ViewWedge.camera_id).where(id_in(session, ViewWedge.tile, tiles)).distinct()
     return cameras_select([Camera.id.in_(listed)])
 
 
@@ -285,7 +285,7 @@ def _insert(session: Session, model, rows: pd.DataFrame) -> None:
 def _stored_tiles(session: Session, tiles: Sequence[int]) -> pd.DataFrame:
     rows = session.execute(
         sa.select(ViewTile.tile, ViewTile.level, ViewTile.code, ViewTile.pixels).where(
-            ViewTile.tile.in_([int(t) for t in tiles])
+            id_in(session, ViewTile.tile, tiles)
         )
     ).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=[*TILE_KEY, "pixels"]).astype(
@@ -301,9 +301,9 @@ def recount_tiles(session: Session, tiles: set[int]) -> pd.DataFrame:
         return empty_frame(VIEW_KEY, ["pixels"])
     ordered = sorted(tiles)
     before = _stored_tiles(session, ordered)
-    sites = site_cameras(session.execute(_tile_cameras_select(ordered)).all())
+    sites = site_cameras(session.execute(_tile_cameras_select(session, ordered)).all())
     after = tile_pixels(sites, np.asarray(ordered, dtype="int64"))
-    session.execute(sa.delete(ViewTile).where(ViewTile.tile.in_(ordered)))
+    session.execute(sa.delete(ViewTile).where(id_in(session, ViewTile.tile, ordered)))
     _insert(session, ViewTile, after)
     both = pd.concat([after, before.assign(pixels=-before["pixels"])], ignore_index=True)
     return both.groupby(VIEW_KEY, as_index=False, sort=True)["pixels"].sum()
