@@ -1,8 +1,9 @@
 """What keeping the shared summaries exact costs a register write: one registration (the public
 form's payload, two cameras) at a time, in its own transaction, each summary kept as the app keeps
-it, beside the same write with the gap analysis's part (``gap_crime``, ``gap_reach``: the crimes
-around the site and the pairs decided for them) switched off, alternated write by write in the same
-run (a shared machine's load falls on both).
+it, beside the same write with the parts that join the register with points and ground switched
+off (the gap analysis's ``gap_crime``, ``gap_reach``; the area table's ``postcode_near``,
+``postcode_reach``, ``area_view`` and the tiles of ground in view counted again), alternated write
+by write in the same run (a shared machine's load falls on both).
 
 Usage::
 
@@ -58,8 +59,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import sqlalchemy as sa
 
-    from dashboard.registry import gap_summaries, registration
+    from dashboard.registry import area_summaries, gap_summaries, registration
     from dashboard.registry.models import Camera, Crime
+    from dashboard.registry.point_summaries import empty_frame
     from dashboard.runtime import prepare
 
     rt = prepare()
@@ -69,14 +71,34 @@ def main(argv: list[str] | None = None) -> None:
         crimes = s.scalar(sa.select(sa.func.count()).select_from(Crime).where(Crime.area_lsoa.is_not(None)))
     rng = random.Random(19)
     codes = ref.postcodes.sample(n=args.writes, random_state=19).reset_index(drop=True)
-    kept = gap_summaries.contributions
+    a, g = area_summaries, gap_summaries
+    kept = {
+        (g, "contributions"): g.contributions,
+        (a, "contributions"): a.contributions,
+        (a, "tiles_of_sites"): a.tiles_of_sites,
+        (a, "replace_wedges"): a.replace_wedges,
+        (a, "recount_tiles"): a.recount_tiles,
+    }
+    off = {
+        (g, "contributions"): lambda session, sites: (
+            empty_frame(g.CRIME_KEY, g.CRIME_SUMS),
+            empty_frame(g.REACH_KEY, g.REACH_SUMS),
+        ),
+        (a, "contributions"): lambda session, sites: (
+            empty_frame(a.NEAR_KEY, a.NEAR_SUMS),
+            empty_frame(a.REACH_KEY, a.REACH_SUMS),
+            empty_frame(a.VIEW_KEY, a.VIEW_SUMS),
+        ),
+        (a, "tiles_of_sites"): lambda session, ids: set(),
+        (a, "replace_wedges"): lambda session, ids, sites: set(),
+        (a, "recount_tiles"): lambda session, tiles: empty_frame(a.VIEW_KEY, ["pixels"]),
+    }
 
-    def without_gap(session, site_ids):
-        return gap_summaries._empty(gap_summaries.CRIME_KEY, gap_summaries.CRIME_SUMS), gap_summaries._empty(
-            gap_summaries.REACH_KEY, gap_summaries.REACH_SUMS
-        )
+    def switch(parts: dict) -> None:
+        for (module, name), function in parts.items():
+            setattr(module, name, function)
 
-    times: dict[str, list[float]] = {"all summaries": [], "without the gap part": []}
+    times: dict[str, list[float]] = {"all summaries": [], "without the gap and area parts": []}
     for i, row in codes.iterrows():
         data = registration.RegistrationIn.model_validate(
             _payload(row["postcode"], float(row["lat"]), float(row["lon"]), i), context={"reference": ref}
@@ -84,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         sides = list(times)
         rng.shuffle(sides)
         for side in sides:
-            gap_summaries.contributions = kept if side == "all summaries" else without_gap
+            switch(kept if side == "all summaries" else off)
             try:
                 with rt.sessions() as s:
                     started = time.perf_counter()
@@ -93,18 +115,18 @@ def main(argv: list[str] | None = None) -> None:
                     times[side].append(time.perf_counter() - started)
                     s.rollback()
             finally:
-                gap_summaries.contributions = kept
+                switch(kept)
     print(
         f"registration writes on {rt.engine.dialect.name}: {cameras:,} cameras, {crimes:,} counted crimes, "
         f"{args.writes} writes per side, alternated (rolled back)"
     )
-    base = statistics.median(times["without the gap part"])
+    base = statistics.median(times["without the gap and area parts"])
     for side, values in times.items():
         ordered = sorted(values)
         p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
         print(
             f"  {side}: median {statistics.median(values) * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms "
-            f"(median {statistics.median(values) / base:.2f}x the write without the gap part)"
+            f"(median {statistics.median(values) / base:.2f}x the write without those parts)"
         )
 
 

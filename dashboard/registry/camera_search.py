@@ -127,18 +127,18 @@ class RegisterSnapshot:
 
 class CameraFinder:
     """Finds cameras near a point for one database: PostGIS when there is one, else an in-memory
-    index of every active camera (which the SQLite process's area table also counts against)."""
+    index of every active camera (the officer search's alone: no analyst or lead figure reads it)."""
 
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
         self.dialect = sessions.kw["bind"].dialect.name
-        # Every active camera: the officer search's index on SQLite (the coverage page's area table
-        # counts against it there too). PostgreSQL searches go to PostGIS, and nothing there builds it.
+        # Every active camera: the officer search's index on SQLite. PostgreSQL searches go to PostGIS,
+        # and nothing there builds it.
         self._cameras = RegisterSnapshot(sessions, active_camera_frame, CameraIndex.from_frame)
         self.index = None if self.dialect == "postgresql" else self._cameras.live
 
     def whole_register(self) -> tuple[CameraIndex, int]:
-        """An index of every active camera, for aggregates, and its version."""
+        """An index of every active camera and its version (tests compare the search's answers with it)."""
         return self._cameras.current()
 
     def warm(self) -> None:
