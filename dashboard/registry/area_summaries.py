@@ -37,7 +37,7 @@ from dashboard.geo.fov_area import PIXEL_M, counted, covered_pixels_by_tile, til
 from dashboard.geo.reference import ReferenceGeography
 from dashboard.registry.bulk_copy import copies, copy_columns
 from dashboard.registry.camera_queries import _rows
-from dashboard.registry.database import id_in
+from dashboard.registry.database import hold_write_lock, id_in
 from dashboard.registry.models import (
     AreaView,
     Camera,
@@ -109,8 +109,12 @@ def place_postcodes(session: Session, ref: ReferenceGeography) -> bool:
     """Make ``postcode_point`` the reference's postcodes; True when it changed them (the postcode
     tables must then be counted again: :func:`registry.summaries.rebuild_postcodes`)."""
     want = reference_postcodes(ref)
-    have = stored_postcodes(session)
-    if len(have) == len(want) and have.equals(want):
+    if stored_postcodes(session).equals(want):
+        return False
+    # Servers and workers starting together: one replaces them while the others wait here, then
+    # find them right (the audit chain's lock, taken first by every register write too).
+    hold_write_lock(session, "audit_event")
+    if stored_postcodes(session).equals(want):
         return False
     session.execute(sa.delete(PostcodePoint))
     records = [
