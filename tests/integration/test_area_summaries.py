@@ -11,6 +11,7 @@ the ground in view equal to the pixel before the layer rounds it."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pandas as pd
@@ -183,3 +184,31 @@ def test_a_changed_reference_counts_the_postcode_tables_again(registry, referenc
         assert summaries.verify(s) == [] and summaries.version(s) == version + 1
         assert summaries.ensure_built(s, reference) is False
     _compare(registry, reference)
+
+
+def test_servers_starting_together_place_the_postcodes_once(registry, reference):
+    """Two processes start at once on a register whose postcode points are gone (as after a new
+    reference): each replaces them in its own transaction; neither fails on the other's rows."""
+    with transaction(registry) as s:
+        s.execute(sa.delete(PostcodeNear))
+        s.execute(sa.delete(PostcodePoint))
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def starting() -> None:
+        try:
+            start.wait()
+            with transaction(registry) as s:
+                summaries.ensure_built(s, reference)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    both = [threading.Thread(target=starting) for _ in range(2)]
+    for t in both:
+        t.start()
+    for t in both:
+        t.join()
+    assert errors == []
+    with registry() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(PostcodePoint)) == len(reference.postcodes)
+        assert summaries.verify(s) == []
