@@ -17,11 +17,28 @@ import time
 import sqlalchemy as sa
 from limits.storage import Storage
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from dashboard.registry.database import transaction
 from dashboard.registry.models import RateLimitCounter
 
 EXPIRED_SWEEP_CHANCE = 0.02  # now and then, drop windows that ended more than an hour ago
+
+
+def _hit_statement(dialect: str) -> sa.Insert:
+    """One hit on a window, made once per store (bound values: digest, amount, now, expires)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(RateLimitCounter).values(
+        window_digest=sa.bindparam("digest"), count=sa.bindparam("amount"), expires_at=sa.bindparam("expires")
+    )
+    live = RateLimitCounter.expires_at > sa.bindparam("now")
+    return statement.on_conflict_do_update(
+        index_elements=["window_digest"],
+        set_={
+            "count": sa.case((live, RateLimitCounter.count + statement.excluded.count), else_=statement.excluded.count),
+            "expires_at": sa.case((live, RateLimitCounter.expires_at), else_=statement.excluded.expires_at),
+        },
+    ).returning(RateLimitCounter.count)
 
 
 class SqlCounterStorage(Storage):
@@ -32,6 +49,7 @@ class SqlCounterStorage(Storage):
         self.sessions = options["sessions"]
         self.secret = options["secret"]
         self._dialect = self.sessions.kw["bind"].dialect.name
+        self._hit = _hit_statement(self._dialect)
 
     @property
     def base_exceptions(self):
@@ -48,18 +66,10 @@ class SqlCounterStorage(Storage):
             # at once both count (with an UPDATE first and then an upsert that reset the count, one
             # of the two hits was lost). It returns the count it leaves (RETURNING), so no read
             # follows it, and on SQLite it takes the write lock with the transaction's first statement.
-            insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-            statement = insert(RateLimitCounter).values(window_digest=hashed, count=amount, expires_at=now + expiry)
-            live = RateLimitCounter.expires_at > now
-            count = s.scalar(
-                statement.on_conflict_do_update(
-                    index_elements=["window_digest"],
-                    set_={
-                        "count": sa.case((live, RateLimitCounter.count + amount), else_=statement.excluded.count),
-                        "expires_at": sa.case((live, RateLimitCounter.expires_at), else_=statement.excluded.expires_at),
-                    },
-                ).returning(RateLimitCounter.count)
-            )
+            conn = s.connection() if isinstance(s, Session) else s  # Core: the ORM would take the values as rows
+            count = conn.execute(
+                self._hit, {"digest": hashed, "amount": amount, "now": now, "expires": now + expiry}
+            ).scalar_one()
             if random.random() < EXPIRED_SWEEP_CHANCE:
                 s.execute(sa.delete(RateLimitCounter).where(RateLimitCounter.expires_at < now - 3600))
             return count
