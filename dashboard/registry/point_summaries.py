@@ -119,6 +119,16 @@ def points_around(
     return frame(session.execute(select.where(sa.or_(*boxes))).all())
 
 
+def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (first, second) pairs of two arrays of whole numbers 0 or more, sorted."""
+    first, second = np.asarray(first, dtype="int64"), np.asarray(second, dtype="int64")
+    if not first.size:
+        return first, second
+    span = int(second.max()) + 1
+    pair = np.unique(first * span + second)
+    return pair // span, pair % span
+
+
 def empty_frame(keys: list[str], sums: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object if c in ("level", "code") else "int64") for c in keys + sums})
 
@@ -147,31 +157,47 @@ def point_contribution(
     index = CameraIndex.from_frame(sites.cameras)
     lat, lon = points["lat"].to_numpy("float64"), points["lon"].to_numpy("float64")
     counts: dict[str, np.ndarray] = {}
-    seen = pd.DataFrame({"point": np.empty(0, "int64"), "site": np.empty(0, "int64")})
+    empty = np.empty(0, "int64")
+    seen = (empty, empty)
     first = None
     if views:  # a view does not depend on the distance
         first = point_pairs(index, lat, lon, radii[0])
-        seen = pd.DataFrame({"point": first.view_point, "site": first.view_site}).drop_duplicates()
-        counts["seeing"] = np.bincount(seen["point"].to_numpy(), minlength=len(points))
+        seen = _distinct_pairs(first.view_point, first.view_site)
+        counts["seeing"] = np.bincount(seen[0], minlength=len(points))
+    codes = {
+        level: pd.factorize(pd.Series(of_point, dtype=object), use_na_sentinel=True)
+        for level, of_point in areas.items()
+    }
     reach = []
     for radius in radii:
         pairs = (
             first if (first is not None and radius == radii[0]) else point_pairs(index, lat, lon, radius, views=False)
         )
-        near = pd.DataFrame({"point": pairs.near_point, "site": pairs.near_site}).drop_duplicates()
-        counts[f"near_{radius}"] = np.bincount(near["point"].to_numpy(), minlength=len(points))
-        both = pd.concat([near, seen], ignore_index=True)
-        for level, codes_of_point in areas.items():
-            codes = codes_of_point[both["point"].to_numpy()]
-            known = np.array([c is not None for c in codes.tolist()], dtype=bool)
-            distinct = pd.DataFrame({"code": codes[known], "site": both["site"].to_numpy()[known]}).drop_duplicates()
-            if distinct.empty:
+        near = _distinct_pairs(pairs.near_point, pairs.near_site)
+        counts[f"near_{radius}"] = np.bincount(near[0], minlength=len(points))
+        point = np.concatenate([near[0], seen[0]])
+        site = np.concatenate([near[1], seen[1]])
+        for level, (code_of_point, names) in codes.items():
+            code = code_of_point[point]
+            known = code >= 0
+            area, area_site = _distinct_pairs(code[known], site[known])
+            if not area.size:
                 continue
-            distinct["key"] = distinct["site"].map(sites.keys).fillna(0).astype("int64")
-            summed = distinct.groupby("code", sort=True).agg(
-                registrations=("site", "size"), registrations_key=("key", "sum")
+            keys = np.array([sites.keys.get(int(i), 0) for i in area_site.tolist()], dtype="int64")
+            registrations = np.bincount(area, minlength=len(names))
+            key_sums = np.bincount(area, weights=keys, minlength=len(names)).astype("int64")
+            used = np.flatnonzero(registrations)
+            reach.append(
+                pd.DataFrame(
+                    {
+                        "radius": radius,
+                        "level": level,
+                        "code": np.asarray(names, dtype=object)[used],
+                        "registrations": registrations[used],
+                        "registrations_key": key_sums[used],
+                    }
+                )
             )
-            reach.append(summed.reset_index().assign(radius=radius, level=level))
     per_point = pd.DataFrame({id_column: points[id_column].to_numpy("int64"), **{c: counts[c] for c in near_columns}})
     per_point = per_point[(per_point[near_columns] != 0).any(axis=1)].reset_index(drop=True)
     reached = (

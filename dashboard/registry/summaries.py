@@ -435,6 +435,8 @@ AREA_TABLES = TABLES[6:9]
 
 def add_rows(session: Session, model, keys: list[str], sums: list[str], delta: pd.DataFrame) -> None:
     """Add ``delta`` (``keys + sums``) to the model's table, rows in primary-key order."""
+    if delta.empty:
+        return
     delta = delta[(delta[sums] != 0).any(axis=1)].sort_values(keys, kind="stable")
     if delta.empty:
         return
@@ -457,6 +459,10 @@ def add_rows(session: Session, model, keys: list[str], sums: list[str], delta: p
 
 
 def _difference(after: pd.DataFrame, before: pd.DataFrame, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    if before.empty:  # nothing to take away (a new site, or no pairs with the crimes around it)
+        return after
+    if after.empty:
+        return before.assign(**{c: -before[c] for c in sums})
     both = pd.concat([after, before.assign(**{c: -before[c] for c in sums})], ignore_index=True)
     return both.groupby(keys, as_index=False, sort=True)[sums].sum()
 
