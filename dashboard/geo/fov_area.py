@@ -565,6 +565,24 @@ def covered_area_m2(
         raise ValueError(f"n_groups must be an integer, got {n_groups!r}") from None
     if n_groups < 0:
         raise ValueError(f"n_groups must be 0 or more, got {n_groups}")
+    east, north, direction, angle, reach, codes = _counted_wedges(
+        easting_m, northing_m, direction_deg, angle_deg, range_m, group, n_groups
+    )
+    return _pixels(east, north, direction, angle, reach, codes, n_groups, p) * (p * p)
+
+
+def _counted_wedges(
+    easting_m: ArrayLike,
+    northing_m: ArrayLike,
+    direction_deg: ArrayLike,
+    angle_deg: ArrayLike,
+    range_m: ArrayLike,
+    group: ArrayLike,
+    n_groups: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The inputs as checked float arrays and group codes of one length (each code below
+    ``n_groups`` when given), kept to the cameras that count (:func:`counted`, with a group):
+    ``(east, north, direction, angle, reach, group)``."""
     arrays = {
         name: _floats(values, name)
         for name, values in (
@@ -579,12 +597,10 @@ def covered_area_m2(
     lengths = {name: a.size for name, a in arrays.items()} | {"group": codes.size}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"the input arrays must all have one length, got {lengths}")
-    if codes.size and int(codes.max()) >= n_groups:
+    if n_groups is not None and codes.size and int(codes.max()) >= n_groups:
         raise ValueError(f"group codes must be below n_groups={n_groups}, got {int(codes.max())}")
-
     use = counted(arrays["direction_deg"], arrays["angle_deg"], arrays["range_m"]) & (codes >= 0)
-    east, north, direction, angle, reach = (a[use] for a in arrays.values())
-    return _pixels(east, north, direction, angle, reach, codes[use], n_groups, p) * (p * p)
+    return (*(a[use] for a in arrays.values()), codes[use])
 
 
 def _pixels(
@@ -671,19 +687,9 @@ def covered_pixels_by_tile(
     if not (math.isfinite(k) and k >= 1 and k == round(k)):
         raise ValueError(f"tile_m must be a whole number of {p} m pixels, got {tile_m!r}")
     k = int(k)
-    east, north, direction, angle, reach = (
-        _floats(v, n)
-        for v, n in (
-            (easting_m, "easting_m"),
-            (northing_m, "northing_m"),
-            (direction_deg, "direction_deg"),
-            (angle_deg, "angle_deg"),
-            (range_m, "range_m"),
-        )
+    east, north, direction, angle, reach, codes = _counted_wedges(
+        easting_m, northing_m, direction_deg, angle_deg, range_m, group
     )
-    codes = _group_codes(group)
-    use = counted(direction, angle, reach) & (codes >= 0)
-    east, north, direction, angle, reach, codes = (a[use] for a in (east, north, direction, angle, reach, codes))
     camera, tile_col, tile_row = tiles_reached(east, north, reach, tile_m)
     empty = np.zeros(0, dtype="int64")
     if not camera.size:

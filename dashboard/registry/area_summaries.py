@@ -117,7 +117,7 @@ def place_postcodes(session: Session, ref: ReferenceGeography) -> bool:
     if stored_postcodes(session).equals(want):
         return False
     session.execute(sa.delete(PostcodePoint))
-    records = [
+    records = [  # one by one: a frame's text column would turn a missing code into NaN, not NULL
         {"id": int(i), "lat": float(lat), "lon": float(lon), "lsoa": _text(lsoa), "district": _text(district)}
         for i, lat, lon, lsoa, district in want[POINT_COLUMNS].itertuples(index=False, name=None)
     ]
@@ -138,7 +138,6 @@ def _postcodes_around(session: Session, cameras: pd.DataFrame) -> pd.DataFrame:
         PostcodePoint.lat,
         PostcodePoint.lon,
         REACH_M,
-        lambda: stored_postcodes(session),
         _points,
     )
 
@@ -245,11 +244,12 @@ def tile_pixels(sites: SiteCameras, tiles: np.ndarray | None = None) -> pd.DataF
     return rows.sort_values(TILE_KEY).reset_index(drop=True).astype({"tile": "int64", "pixels": "int64"})
 
 
-def _tile_cameras_select(session: Session, tiles: Sequence[int]) -> sa.Select:
-    """Every camera listed in ``view_wedge`` for the given tiles, as :func:`cameras_select` reads
-    cameras (``point_summaries``)."""
-    listed = sa.select(ViewWedge.camera_id).where(id_in(session, ViewWedge.tile, tiles)).distinct()
-    return cameras_select([Camera.id.in_(listed)])
+def _listed_cameras(session: Session, where: sa.ColumnElement[bool], *, many: bool = False) -> SiteCameras:
+    """Every camera ``view_wedge`` lists for the tiles ``where`` (a condition on its ``tile``), read
+    as :func:`cameras_select` reads cameras (``point_summaries``). ``many``: a band of a whole count,
+    read past SQLAlchemy's rows (``_rows``: ``where`` must then hold only numbers)."""
+    statement = cameras_select([Camera.id.in_(sa.select(ViewWedge.camera_id).where(where).distinct())])
+    return site_cameras(_rows(session, statement) if many else session.execute(statement).all())
 
 
 def tiles_of_sites(session: Session, site_ids: Sequence[int]) -> set[int]:
@@ -286,11 +286,12 @@ def _insert(session: Session, model, rows: pd.DataFrame) -> None:
         session.execute(sa.insert(model), records[start : start + WRITE_ROWS])
 
 
-def _stored_tiles(session: Session, tiles: Sequence[int]) -> pd.DataFrame:
+def _stored_tiles(session: Session, where: Sequence[sa.ColumnElement[bool]] = ()) -> pd.DataFrame:
+    """``view_tile``'s rows ``where``, in key order."""
     rows = session.execute(
-        sa.select(ViewTile.tile, ViewTile.level, ViewTile.code, ViewTile.pixels).where(
-            id_in(session, ViewTile.tile, tiles)
-        )
+        sa.select(ViewTile.tile, ViewTile.level, ViewTile.code, ViewTile.pixels)
+        .where(*where)
+        .order_by(ViewTile.tile, ViewTile.level, ViewTile.code)
     ).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=[*TILE_KEY, "pixels"]).astype(
         {"tile": "int64", "pixels": "int64"}
@@ -304,9 +305,10 @@ def recount_tiles(session: Session, tiles: set[int]) -> pd.DataFrame:
     if not tiles:
         return empty_frame(VIEW_KEY, ["pixels"])
     ordered = sorted(tiles)
-    before = _stored_tiles(session, ordered)
-    sites = site_cameras(session.execute(_tile_cameras_select(session, ordered)).all())
-    after = tile_pixels(sites, np.asarray(ordered, dtype="int64"))
+    before = _stored_tiles(session, [id_in(session, ViewTile.tile, ordered)])
+    after = tile_pixels(
+        _listed_cameras(session, id_in(session, ViewWedge.tile, ordered)), np.asarray(ordered, dtype="int64")
+    )
     session.execute(sa.delete(ViewTile).where(id_in(session, ViewTile.tile, ordered)))
     _insert(session, ViewTile, after)
     both = pd.concat([after, before.assign(pixels=-before["pixels"])], ignore_index=True)
@@ -338,10 +340,11 @@ def whole_chunks(session: Session, chunk_sites: int) -> list[tuple[pd.DataFrame,
     return parts
 
 
-def rebuild_view(session: Session, chunk_sites: int) -> None:
-    """``view_wedge``, ``view_tile`` and ``area_view``'s pixels from the whole register: the wedges
-    chunk by chunk of sites, then the tiles a band of tile columns at a time (every camera that can
-    reach a band's tiles is listed for them)."""
+def rebuild_view(session: Session, chunk_sites: int) -> pd.DataFrame:
+    """``view_wedge`` and ``view_tile`` from the whole register: the wedges chunk by chunk of sites,
+    then the tiles a band of tile columns at a time (every camera that can reach a band's tiles is
+    listed for them). Sets ``area_view``'s pixels to 0 and returns the pixels per area to add
+    (``VIEW_KEY`` + pixels)."""
     session.execute(sa.delete(ViewWedge))
     session.execute(sa.delete(ViewTile))
     session.execute(sa.update(AreaView).values(pixels=0))
@@ -350,7 +353,7 @@ def rebuild_view(session: Session, chunk_sites: int) -> None:
     session.flush()
     lo, hi = session.execute(sa.select(sa.func.min(ViewWedge.tile), sa.func.max(ViewWedge.tile))).one()
     if lo is None:
-        return
+        return empty_frame(VIEW_KEY, ["pixels"])
     band = 40 * TILE_ROWS  # 40 tile columns: 10 km
     totals = []
     for start in range(int(lo) // band * band, int(hi) + 1, band):
@@ -361,25 +364,13 @@ def rebuild_view(session: Session, chunk_sites: int) -> None:
             ).all()
         ]
         if tiles:
-            rows = _band_pixels(session, start, start + band, tiles)
+            in_band = sa.and_(ViewWedge.tile >= start, ViewWedge.tile < start + band)
+            rows = tile_pixels(_listed_cameras(session, in_band, many=True), np.asarray(tiles, dtype="int64"))
             _insert(session, ViewTile, rows)
             totals.append(rows.groupby(VIEW_KEY, as_index=False)["pixels"].sum())
-    if totals:
-        summed = pd.concat(totals, ignore_index=True).groupby(VIEW_KEY, as_index=False, sort=True)["pixels"].sum()
-        add_pixels(session, summed)
-
-
-def _band_pixels(session: Session, low: int, high: int, tiles: list[int]) -> pd.DataFrame:
-    listed = sa.select(ViewWedge.camera_id).where(ViewWedge.tile >= low, ViewWedge.tile < high).distinct()
-    sites = site_cameras(_rows(session, cameras_select([Camera.id.in_(listed)])))
-    return tile_pixels(sites, np.asarray(tiles, dtype="int64"))
-
-
-def add_pixels(session: Session, delta: pd.DataFrame) -> None:
-    """Add the change of pixels per area to ``area_view`` (rows created as needed)."""
-    from dashboard.registry.summaries import add_rows
-
-    add_rows(session, AreaView, VIEW_KEY, ["pixels"], delta)
+    if not totals:
+        return empty_frame(VIEW_KEY, ["pixels"])
+    return pd.concat(totals, ignore_index=True).groupby(VIEW_KEY, as_index=False, sort=True)["pixels"].sum()
 
 
 # --------------------------------------------------------------------------- reading
@@ -443,14 +434,5 @@ def stored_view(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
     wedges = session.execute(
         sa.select(ViewWedge.tile, ViewWedge.camera_id, ViewWedge.site_id).order_by(ViewWedge.tile, ViewWedge.camera_id)
     ).all()
-    tiles = session.execute(
-        sa.select(ViewTile.tile, ViewTile.level, ViewTile.code, ViewTile.pixels).order_by(
-            ViewTile.tile, ViewTile.level, ViewTile.code
-        )
-    ).all()
-    return (
-        pd.DataFrame([tuple(r) for r in wedges], columns=["tile", "camera_id", "site_id"]).astype("int64"),
-        pd.DataFrame([tuple(r) for r in tiles], columns=[*TILE_KEY, "pixels"]).astype(
-            {"tile": "int64", "pixels": "int64"}
-        ),
-    )
+    frame = pd.DataFrame([tuple(r) for r in wedges], columns=["tile", "camera_id", "site_id"]).astype("int64")
+    return frame, _stored_tiles(session)

@@ -127,7 +127,6 @@ def _crimes_around(session: Session, cameras: pd.DataFrame) -> pd.DataFrame:
         Crime.lat,
         Crime.lon,
         REACH_M,
-        lambda: placed_crimes(session),
         _placed,
     )
 

@@ -101,16 +101,16 @@ def points_around(
     lat: sa.ColumnElement,
     lon: sa.ColumnElement,
     reach_m: float,
-    read_all: Callable[[], pd.DataFrame],
     frame: Callable[[Sequence[tuple]], pd.DataFrame],
 ) -> pd.DataFrame:
-    """The points of ``select`` within ``reach_m`` of the cameras' sites (a box in degrees around
-    each, a little larger than the distance), or ``read_all()`` when the sites are many."""
+    """The points of ``select`` (as ``frame`` makes them of its rows) within ``reach_m`` of the
+    cameras' sites (a box in degrees around each, a little larger than the distance), or all of
+    them when the sites are many."""
     if cameras.empty:
         return frame([])
     sites = cameras.drop_duplicates("site_id")
     if len(sites) > FEW_SITES:
-        return read_all()
+        return frame(_rows(session, select))
     dlat = reach_m / 110_000.0
     boxes = []
     for y, x in zip(sites["lat"].tolist(), sites["lon"].tolist()):

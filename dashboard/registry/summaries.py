@@ -507,7 +507,7 @@ def changing(session: Session, site_ids: Iterable[int] = ()) -> Iterator[Touched
     for (model, keys, sums), now, then in zip(TABLES, after, before):
         add_rows(session, model, keys, sums, _difference(now, then, keys, sums))
     tiles |= area_summaries.replace_wedges(session, touched.all(), sites)
-    area_summaries.add_pixels(session, area_summaries.recount_tiles(session, tiles))
+    add_rows(session, AreaView, area_summaries.VIEW_KEY, ["pixels"], area_summaries.recount_tiles(session, tiles))
     _bump(session)
 
 
@@ -620,7 +620,13 @@ def rebuild(session: Session, at: dt.datetime | None = None) -> int:
         session.execute(sa.delete(model))
         add_rows(session, model, keys, sums, rows)
         written += len(rows)
-    area_summaries.rebuild_view(session, REBUILD_CHUNK_SITES)
+    add_rows(
+        session,
+        AreaView,
+        area_summaries.VIEW_KEY,
+        ["pixels"],
+        area_summaries.rebuild_view(session, REBUILD_CHUNK_SITES),
+    )
     _rebuild_search_rows(session)
     _bump(session, built=True, at=at)
     return written
