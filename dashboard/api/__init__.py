@@ -158,6 +158,7 @@ def cameras_near(query: NearQuery):
         "at": query.at.isoformat(),
         "case_ref": query.case_ref,
         "count": len(outcome.results),
+        "within_radius": outcome.within_radius,
         "cameras": orjson.Fragment(near_cameras_json(shown)),
     }
 

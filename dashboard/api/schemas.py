@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dashboard.core.uktime import UK
-from dashboard.core.vocab import POSTCODE_RADII_M
+from dashboard.core.vocab import MOST_LISTED, POSTCODE_RADII_M
 from dashboard.registry.public_ids import CAMERA_PREFIX, normalise
 
 MIN_RADIUS_M = 50
@@ -121,7 +121,14 @@ class NearResponse(BaseModel):
     radius_m: int
     at: dt.datetime
     case_ref: str
-    count: int
+    count: int = Field(description="How many cameras are listed in `cameras`")
+    within_radius: int = Field(
+        description=(
+            "How many registered cameras are within the radius. When more than `count`, `cameras` lists "
+            f"the best-ranked {MOST_LISTED:,} and the rest are not listed (nor found for requests): "
+            "narrow the radius or move the point to list them."
+        )
+    )
     cameras: list[NearCamera]
 
 

@@ -32,6 +32,29 @@ def uk_time(value) -> str:
     return pd.Timestamp(value).tz_convert(UK).strftime("%d %b %Y %H:%M")
 
 
+def result_summary(results: pd.DataFrame, within_radius: int, radius_m: int, place: str, case_ref: str) -> str:
+    """What a search found, in a sentence: how many cameras within the radius, how many have the
+    incident in view, and, when there were more than a search lists, that the best are listed.
+
+    >>> ranked = pd.DataFrame({"in_view": ["yes", "yes", "no"]})
+    >>> result_summary(ranked, 3, 200, "ST16 2AB", "CR-1")
+    '3 registered cameras within 200 m of ST16 2AB; 2 with the incident in view. Case CR-1.'
+    >>> result_summary(ranked, 4512, 1000, "ST16 2AB", "CR-1")
+    '4,512 registered cameras within 1,000 m of ST16 2AB; the best 3 are listed, 2 of them with the incident in view. Narrow the radius to list the others. Case CR-1.'
+    """
+    listed = len(results)
+    in_view = int((results["in_view"] == "yes").sum()) if listed else 0
+    if within_radius <= listed:
+        return (
+            f"{listed} registered camera{'s' if listed != 1 else ''} within {radius_m:,} m of {place}; "
+            f"{in_view} with the incident in view. Case {case_ref}."
+        )
+    return (
+        f"{within_radius:,} registered cameras within {radius_m:,} m of {place}; the best {listed:,} are listed, "
+        f"{in_view:,} of them with the incident in view. Narrow the radius to list the others. Case {case_ref}."
+    )
+
+
 def incident_layers(lat: float, lon: float, radius_m: float) -> list:
     return [
         dl.Circle(

@@ -161,3 +161,9 @@ def retention_buckets(days: pd.Series) -> np.ndarray:
 GAP_RADII_M = (50, 100, 200, 500)
 # The distances the coverage area table offers between a postcode and a registered camera, in metres.
 POSTCODE_RADII_M = (50, 100, 200)
+# A search lists at most this many cameras, best chances first; the rest within the radius are
+# counted, not listed. More than anyone can review (a footage request takes 50), and rarely reached
+# with the default 200 m at the full demo's density (about 1M cameras in the force: 1 search in 25). It bounds the answer where
+# cameras are dense or the radius wide: a 1 km search in a town finds thousands. What the officer
+# is not shown is not logged as found, so it cannot be revealed or requested from that search.
+MOST_LISTED = 1_000

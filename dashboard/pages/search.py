@@ -485,10 +485,8 @@ def search_cameras(_clicks, point, when, radius, case_ref, reason) -> dict:
         )
         return _search_answer(summary=summary, bad={"reason": str(exc)} if exc.field == "reason" else {})
     results = outcome.results
-    in_view = int((results["in_view"] == "yes").sum()) if len(results) else 0
     summary = dbc.Alert(
-        f"{len(results)} registered camera{'s' if len(results) != 1 else ''} within {query.radius_m:,} m "
-        f"of {point['label']}; {in_view} with the incident in view. Case {query.case_ref}.",
+        views.result_summary(results, outcome.within_radius, query.radius_m, point["label"], query.case_ref),
         color="success" if len(results) else "secondary",
         id="search-result-summary",
     )

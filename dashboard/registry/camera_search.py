@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.core.vocab import MOST_LISTED
 from dashboard.geo.search import CameraIndex, LiveCameraIndex, candidates_within, rank_results, search
 from dashboard.registry import casework, public_ids
 from dashboard.registry.audit import Actor
@@ -63,6 +64,13 @@ class SearchOutcome:
     seconds: float
     # Each result's public id, when the search read them with its candidates (PostgreSQL); else None
     public_ids: list[str] | None = None
+    # The cameras within the radius: ``len(results)`` unless more than ``MOST_LISTED`` were found
+    within_radius: int = 0
+
+    @property
+    def cut(self) -> bool:
+        """More cameras are within the radius than are listed."""
+        return self.within_radius > len(self.results)
 
     def shown(self, session: Session) -> pd.DataFrame:
         """The results as a user sees them: ``camera_id`` holds each camera's random public id
@@ -206,11 +214,15 @@ def find_cameras(
     quota: Callable[[int], str | None] | None,
 ) -> SearchOutcome:
     """Admit the search (its reason, the officer's search limit ``quota``: ``casework.admit_search``,
-    which logs a refusal and raises ``casework.CaseworkRefused``), search, then log the search (who,
-    when, centre, radius, case, reason, results) in ``session``."""
+    which logs a refusal and raises ``casework.CaseworkRefused``), search, keep the best
+    ``MOST_LISTED``, then log the search (who, when, centre, radius, case, reason, the cameras
+    listed and how many were within the radius) in ``session``."""
     started = time.perf_counter()
     casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
     results = finder.find(req, now, session)
+    within_radius = len(results)
+    if within_radius > MOST_LISTED:  # ranked best first: the list is the first MOST_LISTED rows
+        results = results.iloc[:MOST_LISTED].copy()
     shown = None
     if "public_id" in results.columns:  # the frame is this search's own: take the column out in place
         shown = results.pop("public_id").tolist()
@@ -224,10 +236,11 @@ def find_cameras(
         radius_m=req.radius_m,
         incident_at=req.incident_at,
         result_count=len(results),
+        within_radius=within_radius,
         source=source,
         camera_ids=results["camera_id"].to_numpy(),
     )
-    return SearchOutcome(results, event.id, time.perf_counter() - started, shown)
+    return SearchOutcome(results, event.id, time.perf_counter() - started, shown, within_radius)
 
 
 class NotFromSearch(casework.CaseworkRefused):

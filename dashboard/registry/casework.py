@@ -406,6 +406,7 @@ def log_search(
     result_count: int,
     source: str,
     camera_ids: Iterable[int] | None = None,
+    within_radius: int | None = None,
 ) -> AuditEvent:
     """Record one camera search in the audit log (action ``search``) and return the event.
 
@@ -413,8 +414,9 @@ def log_search(
     the incident time (ISO 8601 UTC, or None when not given), the number of ``results`` and
     the ``source`` (``"page"`` or ``"api"``). ``camera_ids``, when given, are the cameras the
     search returned (``result_count`` of them), kept as the event's ``subject_ids`` so that
-    later reveals and requests can be checked against what the search found. Call it in the
-    same transaction that returns the results, before showing them.
+    later reveals and requests can be checked against what the search found. ``within_radius``:
+    how many cameras were within the radius, when more than were listed (kept in ``detail`` only
+    then). Call it in the same transaction that returns the results, before showing them.
 
     >>> log_search(s, officer, case_ref="CR-2026-0001", reason="burglary", lat=52.8,
     ...            lon=-2.1, radius_m=200, incident_at=None, result_count=4, source="page")  # doctest: +SKIP
@@ -442,6 +444,18 @@ def log_search(
         "results": int(result_count),
         "source": source,
     }
+    if within_radius is not None and within_radius != result_count:
+        if (
+            isinstance(within_radius, bool)
+            or not isinstance(within_radius, numbers.Integral)
+            or within_radius < result_count
+        ):
+            raise CaseworkError(
+                "within_radius",
+                f"The cameras within the radius must be a whole number, at least the {result_count} listed, "
+                f"not {within_radius!r}.",
+            )
+        detail["within_radius"] = int(within_radius)
     return audit.record(session, actor, "search", case_ref=case, reason=why, subject_ids=found, detail=detail)
 
 

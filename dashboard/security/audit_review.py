@@ -573,6 +573,9 @@ def describe(action: str, detail: str | None) -> str:
     >>> describe("search", '{"centre":{"lat":52.8,"lon":-2.1},"incident_at":null,"radius_m":200,"results":4,'
     ...                    '"source":"page"}')
     'centre 52.8, -2.1; radius 200 m; 4 results; from the page'
+    >>> describe("search", '{"centre":{"lat":52.8,"lon":-2.1},"incident_at":null,"radius_m":1000,"results":1000,'
+    ...                    '"source":"api","within_radius":4512}')
+    'centre 52.8, -2.1; radius 1000 m; 1000 results listed of 4512 within it; from the API'
     >>> describe("something_new", '{"b":[1,2],"a":"x","sent_at":"2026-07-01T09:30:00+00:00"}')
     'b: [1, 2]; a: x; sent_at: 2026-07-01 10:30'
     """
@@ -591,7 +594,8 @@ def describe(action: str, detail: str | None) -> str:
         parts = [
             f"centre {c.get('lat')}, {c.get('lon')}",
             f"radius {_number(data.get('radius_m'))} m",
-            f"{data.get('results')} result{'' if data.get('results') == 1 else 's'}",
+            f"{data.get('results')} result{'' if data.get('results') == 1 else 's'}"
+            + (f" listed of {_number(data['within_radius'])} within it" if "within_radius" in data else ""),
         ]
         if data.get("incident_at"):
             try:
