@@ -53,6 +53,7 @@ from sqlalchemy.engine import Connection
 from dashboard.core.audit_rows import GENESIS_HASH, canonical_json, chain_hash, encoded_row, json_text
 from dashboard.core.crs import bng_to_wgs84
 from dashboard.core.uktime import UK
+from dashboard.core.vocab import MOST_LISTED
 from dashboard.demo import story
 from dashboard.demo.places import LONLAT_DECIMALS
 from dashboard.demo.writer import advance_id_sequences, insert_columns
@@ -561,15 +562,46 @@ def _cases(h: HistoryInput, users: dict[int, DemoUser]) -> list[_Case]:
     return cases
 
 
-def _search_detail(lat: float, lon: float, radius_m: float, incident_at: int | None, results: int) -> dict:
+def _search_detail(
+    lat: float, lon: float, radius_m: float, incident_at: int | None, results: int, within: int | None = None
+) -> dict:
     """The ``search`` event's detail exactly as ``casework.log_search`` writes it."""
-    return {
+    detail = {
         "centre": {"lat": round(float(lat), CENTRE_DECIMALS), "lon": round(float(lon), CENTRE_DECIMALS)},
         "radius_m": float(radius_m),
         "incident_at": _iso(incident_at) if incident_at is not None else None,
         "results": int(results),
         "source": "page",
     }
+    if within is not None and within != results:
+        detail["within_radius"] = int(within)
+    return detail
+
+
+def _listed(found: np.ndarray, must: list[int] | tuple = ()) -> np.ndarray:
+    """The cameras a search lists of those it ``found`` (nearest first): all, or where more than
+    ``MOST_LISTED`` were within the radius, that many: the product lists the best-ranked, the demo
+    the nearest, keeping ``must`` (the cameras the case went on to reveal or ask for) among them."""
+    if len(found) <= MOST_LISTED:
+        return found
+    keep = np.isin(found, np.asarray(list(must), dtype=np.int64))
+    keep |= np.cumsum(~keep) <= MOST_LISTED - int(keep.sum())
+    return found[keep]
+
+
+def _add_search(log: _Log, at: int, who, found: np.ndarray, lat, lon, radius, incident_at, must=(), **kw) -> np.ndarray:
+    """Log one search as ``casework.log_search`` would: the listed cameras and how many were
+    within the radius; returns the listed cameras."""
+    listed = _listed(found, must)
+    log.add(
+        at,
+        who,
+        "search",
+        subject_ids=listed.tolist(),
+        detail=_search_detail(lat, lon, radius, incident_at, len(listed), len(found)),
+        **kw,
+    )
+    return listed
 
 
 def _pick(rng: np.random.Generator, pool: list[int], k: int, must: list[int]) -> list[int]:
@@ -613,27 +645,33 @@ def _casework(rng: np.random.Generator, h: HistoryInput, log: _Log, officers: li
             earlier = case.search_at - int(rng.integers(120, 720)) * US_PER_S
             radius = float(rng.choice([100, 150, 200]))
             found = register.found(case.e, case.n, radius, earlier)
-            log.add(
+            _add_search(
+                log,
                 earlier,
                 case.officer,
-                "search",
+                found,
+                case.lat,
+                case.lon,
+                radius,
+                case.incident_at,
                 case_ref=case.ref,
                 reason=case.reason,
-                subject_ids=found.tolist(),
-                detail=_search_detail(case.lat, case.lon, radius, case.incident_at, len(found)),
             )
         radius = _many_radius(register, case) if i == many else float(rng.choice(SEARCH_RADII_M, p=SEARCH_RADII_P))
-        found = register.found(case.e, case.n, radius, case.search_at)
-        log.add(
+        asked = list(dict.fromkeys(r[1] for r in case.requests))
+        found = _add_search(
+            log,
             case.search_at,
             case.officer,
-            "search",
+            register.found(case.e, case.n, radius, case.search_at),
+            case.lat,
+            case.lon,
+            radius,
+            case.incident_at,
+            must=asked,
             case_ref=case.ref,
             reason=case.reason,
-            subject_ids=found.tolist(),
-            detail=_search_detail(case.lat, case.lon, radius, case.incident_at, len(found)),
         )
-        asked = list(dict.fromkeys(r[1] for r in case.requests))
         if i == many:
             _reveal_many(rng, log, case, asked, found)
         elif rng.random() < REVEAL_SHARE:
@@ -931,15 +969,8 @@ def _searches_without_requests(
             ref, when = _new_ref(rng, used, at), at - int(rng.integers(3, 72)) * US_PER_HOUR
             reason = _choice(rng, CASE_REASONS[_choice(rng, list(CASE_REASONS))])
         radius = float(rng.choice([200, 300, 400]))
-        found = register.found(e, nn, radius, at)
-        log.add(
-            at,
-            who,
-            "search",
-            case_ref=ref,
-            reason=reason,
-            subject_ids=found.tolist(),
-            detail=_search_detail(lat, lon, radius, when, len(found)),
+        _add_search(
+            log, at, who, register.found(e, nn, radius, at), lat, lon, radius, when, case_ref=ref, reason=reason
         )
 
 
@@ -981,16 +1012,11 @@ def _repeated_point(
             e, nn = e0 + rng.uniform(-60, 60), n0 + rng.uniform(-60, 60)
             lat, lon = register.lat_lon(e, nn)
             radius = float(rng.choice([100, 150, 200]))
+            case_ref = ref or _new_ref(rng, used, at)  # the random draws in the order they always were
+            reason = _choice(rng, REPEAT_REASONS)
+            incident_at = at - int(rng.integers(4, 96)) * US_PER_HOUR
             found = register.found(e, nn, radius, at)
-            log.add(
-                at,
-                who,
-                "search",
-                case_ref=ref or _new_ref(rng, used, at),
-                reason=_choice(rng, REPEAT_REASONS),
-                subject_ids=found.tolist(),
-                detail=_search_detail(lat, lon, radius, at - int(rng.integers(4, 96)) * US_PER_HOUR, len(found)),
-            )
+            _add_search(log, at, who, found, lat, lon, radius, incident_at, case_ref=case_ref, reason=reason)
 
 
 # --------------------------------------------------------------------------- figure queries

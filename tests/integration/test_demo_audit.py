@@ -59,6 +59,10 @@ def demo(tmp_path_factory, reference):
 @pytest.fixture(scope="module")
 def tables(demo) -> dict[str, pd.DataFrame]:
     engine, _ = demo
+    return _read_tables(engine)
+
+
+def _read_tables(engine) -> dict[str, pd.DataFrame]:
     names = ("audit_event", "footage_request", "footage_request_event", "registrant", "site", "camera", "app_user")
     with engine.connect() as conn:
         frames = {n: pd.read_sql_query(sa.text(f"SELECT * FROM {n} ORDER BY id"), conn) for n in names}
@@ -459,3 +463,43 @@ def test_the_log_continues_after_the_demo_on_each_backend(engine, reference):
         assert later.id == summary.audit_events + 2
         check = audit.verify_chain(s)
     assert check.intact and check.rows_checked == summary.audit_events + 2
+
+
+def test_a_search_with_more_cameras_than_it_lists(tmp_path, reference, monkeypatch):
+    """As the product does (``MOST_LISTED``), a demo search lists at most so many cameras and says how
+    many were within the radius; what the case revealed and asked for is among those listed (kept even
+    past the cut: the product's cut is 1,000 and a case asks for a few). The cut is made 1 here so that
+    a small demo reaches it."""
+    monkeypatch.setattr(audit_history, "MOST_LISTED", 1)
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    generate_demo(
+        engine, reference, seed=SEED, registrations=N, as_of=AS_OF, pilot_start=PILOT_START, public_launch=PUBLIC_LAUNCH
+    )
+    tables = _read_tables(engine)
+    engine.dispose()
+    test_each_case_is_searched_revealed_and_requested_with_one_reason(tables)
+    log, site, cam, reg = tables["audit_event"], tables["site"], tables["camera"], tables["registrant"]
+    used = log[log["action"].isin(["reveal_contact", "request_created"])]
+    used = {ref: {i for t in rows["subject_ids"] for i in _ids(t)} for ref, rows in used.groupby("case_ref")}
+    cams = cam.merge(
+        site[["id", "lat", "lon", "registrant_id"]], left_on="site_id", right_on="id", suffixes=("", "_site")
+    ).merge(reg[["id", "consent_at", "withdrawn_at"]], left_on="registrant_id", right_on="id", suffixes=("", "_reg"))
+    geod = Geod(ellps="WGS84")
+    cut = 0
+    for s in log[log["action"] == "search"].itertuples():
+        detail = json.loads(s.detail)
+        listed = _ids(s.subject_ids)
+        assert len(listed) == detail["results"] <= max(1, len(used.get(s.case_ref, ()))), s.id
+        if "within_radius" not in detail:
+            continue
+        cut += 1
+        assert detail["within_radius"] > detail["results"]
+        # How many were within: every camera on the register then, by pyproj's distance from the centre
+        # (a metre or two either way for the centre's 5 decimals; withdrawn sites have no place left).
+        then = cams[(cams["consent_at"] < s.occurred_at) & ~(cams["withdrawn_at"] <= s.occurred_at)]
+        placed = then[then["lat"].notna()]
+        lat, lon, radius = detail["centre"]["lat"], detail["centre"]["lon"], detail["radius_m"]
+        _, _, dist = geod.inv(np.full(len(placed), lon), np.full(len(placed), lat), placed["lon"], placed["lat"])
+        loose = int((dist <= radius + 3).sum()) + len(then) - len(placed)
+        assert int((dist <= radius - 3).sum()) <= detail["within_radius"] <= loose, s.id
+    assert cut > 5, cut
