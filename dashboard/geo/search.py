@@ -513,40 +513,58 @@ def _geodesic_within(
     return near, distance_m, bearing_deg
 
 
-def candidates_within(
-    columns: Mapping[str, np.ndarray], lat: float, lon: float, radius_m: float, carry: Sequence[str] = ()
-) -> pd.DataFrame:
-    """The cameras among a prefilter's few (PostGIS's) within ``radius_m``: the same frame as
-    ``CameraIndex.from_frame(frame).candidates(lat, lon, radius_m)``, without building a grid
-    for a few hundred points (the prefilter has already chosen them; the exact geodesic filter
-    here is the index's own).
+def _check_most(most: int | None) -> None:
+    if most is not None and (isinstance(most, bool) or not isinstance(most, int) or most < 0):
+        raise ValueError(f"most must be a whole number >= 0 or None, got {most!r}")
 
-    ``columns``: :data:`CANDIDATE_COLUMNS` as arrays of one length (ids whole numbers, numbers
-    float with NaN for missing, text as objects with None for missing; every ``lat``/``lon``
-    valid), plus the ``carry`` columns, which are passed through to the result after the others.
+
+def rank_near(
+    columns: Mapping[str, np.ndarray],
+    lat: float,
+    lon: float,
+    radius_m: float,
+    incident_at: dt.datetime,
+    now: dt.datetime,
+    carry: Sequence[str] = (),
+    most: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """:func:`candidates_within` then :func:`rank_results` in one pass over a prefilter's arrays, with
+    one frame built at the end and only of the best ``most`` rows (all when None): what a search
+    lists. Returns that frame and how many cameras were within the radius.
+
+    The frame's rows and values are ``rank_results(candidates_within(columns, ...), ...)``'s first
+    ``most`` rows (the tests hold it to that), followed by the ``carry`` columns; the coded text
+    columns' categories are the vocabulary then any other value among the rows listed.
     """
     check_position(lat, lon)
     check_radius(radius_m)
+    _check_most(most)
     lat, lon, radius_m = float(lat), float(lon), float(radius_m)
-    lats = np.asarray(columns["lat"], dtype="float64")
-    lons = np.asarray(columns["lon"], dtype="float64")
-    camera_id = np.asarray(columns["camera_id"], dtype="int64")
-    near, distance_m, bearing_deg = _geodesic_within(lats, lons, lat, lon, radius_m)
-    order = np.lexsort((camera_id[near], distance_m))
+    near, distance_m, bearing_deg = _geodesic_within(
+        np.asarray(columns["lat"], dtype="float64"), np.asarray(columns["lon"], dtype="float64"), lat, lon, radius_m
+    )
+    inputs = {name: np.asarray(columns[name], dtype="float64")[near] for name in _RANKING_INPUTS[1:]}
+    inputs["camera_id"] = np.asarray(columns["camera_id"], dtype="int64")[near]
+    inputs["distance_m"], inputs["bearing_to_incident_deg"] = distance_m, bearing_deg
+    kinds = np.asarray(columns["kind"], dtype=object)[near]
+    derived, order = _ranking(inputs, *kind_defaults(kinds), incident_at, now)
+    if most is not None:
+        order = order[:most]
     take = near[order]
     rows: dict[str, object] = {}
     for name in CANDIDATE_COLUMNS:
+        values = np.asarray(columns[name], dtype=object if name in _CODED_COLUMNS else None)[take]
         if name in _CODED_COLUMNS:
-            codes, labels = _factorize_in_slices(np.asarray(columns[name], dtype=object), _CODED_COLUMNS[name])
-            dtype = pd.CategoricalDtype(labels[:-1])
-            rows[name] = pd.Categorical.from_codes(codes[take], dtype=dtype, validate=False)
+            codes, labels = _factorize_in_slices(values, _CODED_COLUMNS[name])
+            rows[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(labels[:-1]), validate=False)
         else:
-            rows[name] = np.asarray(columns[name], dtype="int64" if name in _ID_COLUMNS else "float64")[take]
+            rows[name] = values.astype("int64" if name in _ID_COLUMNS else "float64", copy=False)
     rows["distance_m"] = distance_m[order]
     rows["bearing_to_incident_deg"] = bearing_deg[order]
-    for name in carry:
-        rows[name] = np.asarray(columns[name])[take]
-    return pd.DataFrame(rows, index=pd.RangeIndex(len(take)), copy=False)
+    rows.update(_typed(derived, order))
+    rows["rank"] = np.arange(1, len(order) + 1)
+    frame = {name: rows[name] for name in RESULT_COLUMNS} | {name: np.asarray(columns[name])[take] for name in carry}
+    return pd.DataFrame(frame, index=pd.RangeIndex(len(order)), copy=False), len(near)
 
 
 def _factorize_in_slices(
@@ -863,14 +881,32 @@ def search(
     >>> result[["rank", "camera_id", "in_view", "retention_status"]].to_dict("records")  # doctest: +SKIP
     [{'rank': 1, 'camera_id': 1, 'in_view': 'unknown', 'retention_status': 'available'}]
     """
+    return search_listed(index, lat, lon, radius_m, incident_at, now, None)[0]
+
+
+def search_listed(
+    index: CameraIndex,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    incident_at: dt.datetime,
+    now: dt.datetime,
+    most: int | None,
+) -> tuple[pd.DataFrame, int]:
+    """:func:`search`'s first ``most`` rows (all when None), building only those into the frame, and
+    how many cameras were within the radius."""
+    _check_most(most)
     incident_at, now = _as_utc(incident_at, "incident_at"), _as_utc(now, "now")
     positions, distance_m, bearing_deg = index._hits(lat, lon, radius_m)
     measured = {"distance_m": distance_m, "bearing_to_incident_deg": bearing_deg}
     columns = index._values(positions, _RANKING_INPUTS) | measured
     derived, order = _ranking(columns, *index._kind_defaults(positions), incident_at, now)
+    if most is not None:
+        order = order[:most]
     result = index._rows(positions[order])
     result["distance_m"] = distance_m[order]
     result["bearing_to_incident_deg"] = bearing_deg[order]
     result.update(_typed(derived, order))
     result["rank"] = np.arange(1, len(order) + 1)
-    return pd.DataFrame({name: result[name] for name in RESULT_COLUMNS}, index=pd.RangeIndex(len(order)), copy=False)
+    frame = pd.DataFrame({name: result[name] for name in RESULT_COLUMNS}, index=pd.RangeIndex(len(order)), copy=False)
+    return frame, len(positions)

@@ -226,7 +226,7 @@ def postgis_candidate_columns(
     session: Session, easting_m: float, northing_m: float, radius_m: float
 ) -> dict[str, np.ndarray]:
     """:func:`postgis_candidates` as plain arrays, one per column (the same rows, checks and
-    statement), with no frame built: what ``geo.search.candidates_within`` reads. Ids int64,
+    statement), with no frame built: what ``geo.search.rank_near`` reads. Ids int64,
     numbers float64 (NULL -> NaN), text as objects (NULL -> None), and ``public_id``."""
     records = np.array(_near_rows(session, easting_m, northing_m, radius_m), dtype=_NEAR_RECORD)
     return {name: records[name] for name in _NEAR_RECORD.names}

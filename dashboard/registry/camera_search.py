@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.core.vocab import MOST_LISTED
-from dashboard.geo.search import CameraIndex, LiveCameraIndex, candidates_within, rank_results, search
+from dashboard.geo.search import CameraIndex, LiveCameraIndex, rank_near, rank_results, search_listed
 from dashboard.registry import casework, public_ids
 from dashboard.registry.audit import Actor
 from dashboard.registry.camera_queries import (
@@ -164,43 +164,54 @@ class CameraFinder:
     def find(self, req: SearchRequest, now: dt.datetime, session: Session | None = None) -> pd.DataFrame:
         """Cameras within the request's radius, ranked; ``session``: the caller's, if it has one open
         (the check for changes runs in it: one connection and transaction fewer per search)."""
-        if self.index is None:
-            if session is not None:
-                return self._find_in_postgis(req, now, session)
-            with self.sessions() as s:
-                return self._find_in_postgis(req, now, s)
-        if session is not None:
-            return self._find_in_memory(req, now, session)
-        with self.sessions() as s:
-            return self._find_in_memory(req, now, s)
+        return self.find_listed(req, now, session, None)[0]
 
-    def _find_in_postgis(self, req: SearchRequest, now: dt.datetime, s: Session) -> pd.DataFrame:
+    def find_listed(
+        self, req: SearchRequest, now: dt.datetime, session: Session | None, most: int | None
+    ) -> tuple[pd.DataFrame, int]:
+        """:meth:`find`'s best ``most`` cameras (all when None), and how many were within the radius."""
+        if session is None:
+            with self.sessions() as s:
+                return self.find_listed(req, now, s, most)
+        if self.index is None:
+            return self._find_in_postgis(req, now, session, most)
+        return self._find_in_memory(req, now, session, most)
+
+    def _find_in_postgis(
+        self, req: SearchRequest, now: dt.datetime, s: Session, most: int | None
+    ) -> tuple[pd.DataFrame, int]:
         """PostGIS's candidates (one prepared statement in ``s``'s transaction: the live rows, so a
         withdrawn camera is never found once its withdrawal is committed), then the same exact
         geodesic filter and ranking as the in-memory path. The results carry ``public_id``."""
         rough = postgis_candidate_columns(
             s, req.easting_m, req.northing_m, req.radius_m * PREFILTER_FACTOR + PREFILTER_EXTRA_M
         )
-        near = candidates_within(rough, req.lat, req.lon, req.radius_m, carry=("public_id",))
-        return rank_results(near, req.incident_at, now)
+        return rank_near(rough, req.lat, req.lon, req.radius_m, req.incident_at, now, ("public_id",), most)
 
-    def _find_in_memory(self, req: SearchRequest, now: dt.datetime, s: Session) -> pd.DataFrame:
+    def _find_in_memory(
+        self, req: SearchRequest, now: dt.datetime, s: Session, most: int | None
+    ) -> tuple[pd.DataFrame, int]:
         index, fingerprint = self._cameras.current_with_fingerprint()
-        results = search(index, req.lat, req.lon, req.radius_m, req.incident_at, now)
+        results, within = search_listed(index, req.lat, req.lon, req.radius_m, req.incident_at, now, most)
         # The index may be seconds old (each process rebuilds its own in the background). Promise 6:
         # the very next search on any process or server no longer finds a withdrawn camera. So the
         # cameras changed since the index was read (two index range scans: usually none) are taken
         # out of its answer and, if still on the register, measured again from their rows as they are now.
         changed = cameras_changed_since(s, fingerprint, CHANGE_MARGIN)
-        stale = np.intersect1d(changed, results["camera_id"].to_numpy())
+        if len(changed) == 0:
+            return results, within
+        # A changed camera among those cut may rank differently now, or be gone: look at all within.
+        found = results if within == len(results) else index.candidates(req.lat, req.lon, req.radius_m)
+        stale = np.intersect1d(changed, found["camera_id"].to_numpy())
         if len(stale) == 0:
-            return results
+            return results, within
         current = current_candidates(s, stale)
         fresh = CameraIndex.from_frame(current).candidates(req.lat, req.lon, req.radius_m)
         kept = index.candidates(req.lat, req.lon, req.radius_m)
         kept = kept[~kept["camera_id"].isin(stale)]
         near = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept.reset_index(drop=True)
-        return rank_results(near, req.incident_at, now)
+        ranked = rank_results(near, req.incident_at, now)
+        return (ranked if most is None else ranked.iloc[:most].copy()), len(ranked)
 
 
 def find_cameras(
@@ -219,10 +230,7 @@ def find_cameras(
     listed and how many were within the radius) in ``session``."""
     started = time.perf_counter()
     casework.admit_search(session, actor, case_ref=req.case_ref, reason=req.reason, quota=quota)
-    results = finder.find(req, now, session)
-    within_radius = len(results)
-    if within_radius > MOST_LISTED:  # ranked best first: the list is the first MOST_LISTED rows
-        results = results.iloc[:MOST_LISTED].copy()
+    results, within_radius = finder.find_listed(req, now, session, MOST_LISTED)
     shown = None
     if "public_id" in results.columns:  # the frame is this search's own: take the column out in place
         shown = results.pop("public_id").tolist()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -158,3 +159,60 @@ def test_a_camera_switched_off_is_not_found_by_the_next_search_on_another_proces
     assert off not in after
     assert set(cameras[1:]) <= set(after)  # the owner's other cameras are still found
     assert after[edited]["kind"] == new_kind
+
+
+def test_a_withdrawal_among_the_cameras_a_search_does_not_list_is_counted_at_once(two_apps, monkeypatch):
+    """A search lists the best ``MOST_LISTED`` (made 1 here) and counts the rest: a withdrawal through app
+    A of a registration whose cameras were counted but not listed is out of B's very next count."""
+    from pyproj import Geod
+
+    from dashboard.registry import camera_search
+    from dashboard.registry.camera_queries import active_camera_frame
+
+    first, second, (_app_a, app_b), auth = two_apps
+    monkeypatch.setattr(camera_search, "MOST_LISTED", 1)
+    _rid, lat, lon, _cameras = _busy_site(first)
+
+    def within_by_geod() -> dict[int, int]:
+        """Active cameras within 1 km by pyproj's Geod, per registrant."""
+        with first.sessions() as s:
+            cams = active_camera_frame(s)
+            owner = dict(s.execute(sa.select(Site.id, Site.registrant_id)).tuples().all())
+        n = len(cams)
+        _, _, metres = Geod(ellps="WGS84").inv(np.full(n, lon), np.full(n, lat), cams["lon"], cams["lat"])
+        near = cams[metres <= 1000]
+        return near["site_id"].map(owner).value_counts().to_dict()
+
+    def count(case_ref: str) -> tuple[int, list[str]]:
+        response = app_b.server.test_client().get(
+            "/api/v1/cameras/near",
+            headers=auth,
+            query_string={
+                "lat": lat,
+                "lon": lon,
+                "radius_m": 1000,
+                "at": "2026-11-20T21:30",
+                "case_ref": case_ref,
+                "reason": REASON,
+            },
+        )
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        return body["within_radius"], [c["camera_id"] for c in body["cameras"]]
+
+    per_owner = within_by_geod()
+    before, listed = count("CR-2026-001305")
+    assert before == sum(per_owner.values()) > 1 and len(listed) == 1
+    with first.sessions() as s:
+        listed_owner = s.scalar(
+            sa.select(Site.registrant_id).join(Camera, Camera.site_id == Site.id).where(Camera.public_id == listed[0])
+        )
+    gone = next(r for r in per_owner if r != listed_owner)  # counted, not listed
+    with transaction(first.sessions) as s:
+        registration.withdraw(s, s.get(Registrant, gone), via="form")
+    if second.finder.index is not None:
+        index, _ = second.finder.whole_register()
+        assert len(index.candidates(lat, lon, 1000)) == before, "app B's index was rebuilt already"
+    after, listed_after = count("CR-2026-001306")
+    assert after == before - per_owner[gone] == sum(within_by_geod().values())
+    assert listed_after == listed
