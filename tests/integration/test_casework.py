@@ -437,8 +437,8 @@ def test_postgis_candidates_can_use_the_gist_index(pg_url):
     try:
         with _sessions(eng)() as s:
             conn = s.connection()
-            sql, fixed = cq._near_statement(conn.dialect)
-            params = {**fixed, cq._E: 392400.0, cq._N: 322900.0, cq._R: 100.0}
+            sql = cq._NEAR_SQL
+            params = {cq._E: 392400.0, cq._N: 322900.0, cq._R: 100.0}
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
             cursor = conn.connection.driver_connection.cursor()
