@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from tests.browser.conftest import log_in
-from tests.browser.test_search import OFFICER, _busiest_site
+from tests.browser.test_search import OFFICER, _brute_force, _busiest_site
 
 REASON = "Burglary reported at a house in this street overnight"
 
@@ -32,7 +32,16 @@ def test_the_officer_sees_delivery_and_the_owners_answer_without_reloading(watch
     page.get_by_label("Where").fill(f"{lat:.6f}, {lon:.6f}")
     page.get_by_role("button", name="Find").click()
     page.wait_for_selector(f"#search-location-msg >> text=Incident point: {lat:.5f}")
-    when = (dt.datetime.now() - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    # The incident as long ago as the shortest footage kept by a camera there, less 12 hours: that
+    # camera's footage is at risk (kept until 12 hours from now) whatever the day's demo holds.
+    near = list(_brute_force(db, lat, lon, 200))
+    with sqlite3.connect(db) as conn:
+        (shortest,) = conn.execute(
+            f"SELECT min(retention_days) FROM camera WHERE retention_days >= 1 AND public_id IN ({','.join('?' * len(near))})",
+            near,
+        ).fetchone()
+    assert shortest is not None, "no camera near the site says how long it keeps footage"
+    when = (dt.datetime.now() - dt.timedelta(days=shortest) + dt.timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("When (UK time)").fill(when)
     page.get_by_label("Case reference").fill(case_ref)
     page.get_by_label("Reason for this search").fill(REASON)
