@@ -559,12 +559,27 @@ def rank_near(
             rows[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(labels[:-1]), validate=False)
         else:
             rows[name] = values.astype("int64" if name in _ID_COLUMNS else "float64", copy=False)
+    carried = {name: np.asarray(columns[name])[take] for name in carry}
+    return _result_frame(rows, distance_m, bearing_deg, derived, order, carried), len(near)
+
+
+def _result_frame(
+    rows: dict[str, object],
+    distance_m: np.ndarray,
+    bearing_deg: np.ndarray,
+    derived: Mapping[str, np.ndarray],
+    order: np.ndarray,
+    carried: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """The ranked frame of the rows listed in ``order``: ``rows`` holds their :data:`CANDIDATE_COLUMNS`
+    (already in that order); the measures and ``_ranking``'s derived columns are taken by ``order``,
+    ``rank`` added, and :data:`RESULT_COLUMNS` then any ``carried`` columns kept."""
     rows["distance_m"] = distance_m[order]
     rows["bearing_to_incident_deg"] = bearing_deg[order]
     rows.update(_typed(derived, order))
     rows["rank"] = np.arange(1, len(order) + 1)
-    frame = {name: rows[name] for name in RESULT_COLUMNS} | {name: np.asarray(columns[name])[take] for name in carry}
-    return pd.DataFrame(frame, index=pd.RangeIndex(len(order)), copy=False), len(near)
+    frame = {name: rows[name] for name in RESULT_COLUMNS} | dict(carried or {})
+    return pd.DataFrame(frame, index=pd.RangeIndex(len(order)), copy=False)
 
 
 def _factorize_in_slices(
@@ -903,10 +918,4 @@ def search_listed(
     derived, order = _ranking(columns, *index._kind_defaults(positions), incident_at, now)
     if most is not None:
         order = order[:most]
-    result = index._rows(positions[order])
-    result["distance_m"] = distance_m[order]
-    result["bearing_to_incident_deg"] = bearing_deg[order]
-    result.update(_typed(derived, order))
-    result["rank"] = np.arange(1, len(order) + 1)
-    frame = pd.DataFrame({name: result[name] for name in RESULT_COLUMNS}, index=pd.RangeIndex(len(order)), copy=False)
-    return frame, len(positions)
+    return _result_frame(index._rows(positions[order]), distance_m, bearing_deg, derived, order), len(positions)
